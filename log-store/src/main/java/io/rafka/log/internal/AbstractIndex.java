@@ -1,0 +1,186 @@
+package io.rafka.log.internal;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A memory-mapped file of fixed-size entries sorted by key, as Kafka's sparse indexes are.
+ *
+ * <p><b>File:</b> entries back to back, big-endian, no header. While a segment is active the file is
+ * preallocated to {@code maxIndexSize} (zero-filled) and the valid entry count lives in memory; when
+ * the segment is rolled or closed the file is trimmed to the valid entries, so a cleanly closed index
+ * holds nothing but entries and its length tells their count.
+ *
+ * <p><b>Crashes:</b> an index is never trusted after an unclean shutdown for the segments after the
+ * recovery point; those are rebuilt from the log. {@link #sanityCheck()} catches the untrimmed,
+ * zero-filled tail a crash leaves behind.
+ *
+ * <p><b>Threads:</b> one writer; readers may look up concurrently. The writer publishes an entry by
+ * writing it and then incrementing the volatile {@code entries}; readers read only below that count,
+ * and the file is never shortened below the valid entries, so a reader never touches an unmapped or
+ * truncated page. Mappings are released by the garbage collector, not unmapped by hand, which is what
+ * makes concurrent readers safe without a lock.
+ */
+abstract class AbstractIndex implements Closeable {
+    protected final long baseOffset;
+    private final int entrySize;
+    private volatile Path file;
+    private volatile MappedByteBuffer mmap;
+    private volatile int entries;
+    private int maxEntries;
+    private boolean writable;
+
+    AbstractIndex(Path file, long baseOffset, int maxIndexSize, boolean writable, int entrySize) throws IOException {
+        this.file = file;
+        this.baseOffset = baseOffset;
+        this.entrySize = entrySize;
+        boolean exists = Files.exists(file);
+        if (!exists && !writable) {
+            throw new IOException("index file " + file + " does not exist");
+        }
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), writable ? "rw" : "r")) {
+            long length = raf.length();
+            int existingEntries = (int) Math.min(length / entrySize, Integer.MAX_VALUE / entrySize);
+            long mapSize;
+            if (writable) {
+                mapSize = Math.max(roundDown(maxIndexSize), (long) existingEntries * entrySize);
+                raf.setLength(mapSize);
+            } else {
+                mapSize = (long) existingEntries * entrySize;
+            }
+            this.mmap = raf.getChannel().map(writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY,
+                    0, mapSize);
+            this.entries = existingEntries;
+            this.maxEntries = (int) (mapSize / entrySize);
+            this.writable = writable;
+        }
+    }
+
+    private long roundDown(int size) {
+        return (long) (size / entrySize) * entrySize;
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public int entries() {
+        return entries;
+    }
+
+    public int maxEntries() {
+        return maxEntries;
+    }
+
+    public boolean isFull() {
+        return entries >= maxEntries;
+    }
+
+    public long sizeInBytes() {
+        return (long) entries * entrySize;
+    }
+
+    /** Checks the cheap invariants of a loaded index; throws {@link CorruptIndexException} if broken. */
+    public abstract void sanityCheck();
+
+    protected MappedByteBuffer mmap() {
+        return mmap;
+    }
+
+    protected int slot(int n) {
+        return n * entrySize;
+    }
+
+    protected void ensureWritable() {
+        if (!writable) {
+            throw new IllegalStateException("index " + file + " is not writable");
+        }
+    }
+
+    /** Publishes the entry just written at slot {@code entries}. */
+    protected void publishEntry() {
+        entries = entries + 1;
+    }
+
+    protected void truncateEntries(int n) {
+        if (n < 0 || n > entries) {
+            throw new IllegalStateException("cannot truncate " + entries + " entries to " + n);
+        }
+        entries = n;
+    }
+
+    /**
+     * Binary search: the index of the last entry whose key is at most {@code target}, or -1 if every
+     * entry's key is larger. Keys must be non-decreasing.
+     */
+    protected int largestLowerBound(long target, int count) {
+        int lo = 0;
+        int hi = count - 1;
+        int found = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (key(mid) <= target) {
+                found = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return found;
+    }
+
+    /** The sort key of entry {@code n}. */
+    protected abstract long key(int n);
+
+    /** Makes the index writable again with room for {@code maxIndexSize} bytes (when a segment becomes active again). */
+    public synchronized void resize(int maxIndexSize) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            long size = Math.max(roundDown(maxIndexSize), sizeInBytes());
+            raf.setLength(size);
+            mmap = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, size);
+            maxEntries = (int) (size / entrySize);
+            writable = true;
+        }
+    }
+
+    /** Shrinks the file to the valid entries; afterwards the index is full and read-only. */
+    public synchronized void trimToValidSize() throws IOException {
+        if (!writable) {
+            return;
+        }
+        mmap.force();
+        if (Files.exists(file)) {
+            try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+                raf.setLength(sizeInBytes());
+            }
+        }
+        maxEntries = entries;
+        writable = false;
+    }
+
+    public void flush() {
+        if (writable) {
+            mmap.force();
+        }
+    }
+
+    public void renameTo(Path target) throws IOException {
+        Files.move(file, target);
+        file = target;
+    }
+
+    public void deleteIfExists() throws IOException {
+        Files.deleteIfExists(file);
+    }
+
+    @Override
+    public void close() throws IOException {
+        flush();
+        trimToValidSize();
+    }
+}

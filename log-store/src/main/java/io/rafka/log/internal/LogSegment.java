@@ -1,0 +1,521 @@
+package io.rafka.log.internal;
+
+import io.rafka.common.CorruptRecordException;
+import io.rafka.common.RafkaException;
+import io.rafka.record.Record;
+import io.rafka.record.RecordBatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+
+/**
+ * One segment of a partition log: {@code <baseOffset>.log} with its sparse {@code .index} and
+ * {@code .timeindex}, byte-compatible with Kafka's.
+ *
+ * <p><b>Indexing rule</b> (Kafka's, so the files match what Kafka would write for the same batches):
+ * batches are considered one at a time; when more than {@code index.interval.bytes} have been appended
+ * since the last indexed batch started, the batch about to be written is indexed with its last offset and
+ * start position, and the time index gets the segment's running max timestamp with the last offset of the
+ * first batch that carried it. The first batch of a segment is never indexed. The state behind the rule
+ * (bytes since the last entry, running max timestamp) is recomputed from the files after a restart or a
+ * truncation, so replicas that applied the same batches write the same index bytes.
+ *
+ * <p><b>Crashes:</b> the log file is appended in place and fsynced by {@link #flush()}; a torn tail is
+ * found and cut by {@link #recover}, which re-validates every batch's CRC and rebuilds both indexes.
+ *
+ * <p><b>Threads:</b> one writer (the partition's appender, holding the partition lock) and any number of
+ * readers; readers only read below the published {@link #size()}.
+ */
+public final class LogSegment implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(LogSegment.class);
+
+    private final Path dir;
+    private final long baseOffset;
+    private final int indexIntervalBytes;
+    private final int maxIndexSize;
+    private final FileChannel channel;
+    private volatile Path logFile;
+    private volatile int size;
+
+    private OffsetIndex offsetIndex;
+    private TimeIndex timeIndex;
+    private boolean active;
+
+    // Appender state, recomputed from the files by loadAppendState().
+    private int bytesSinceLastIndexEntry;
+    private volatile long maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
+    private long offsetOfMaxTimestampSoFar;
+    private long rollingBasedTimestamp = RecordBatch.NO_TIMESTAMP;
+    private volatile long nextOffset = -1;
+
+    private LogSegment(Path dir, long baseOffset, int indexIntervalBytes, int maxIndexSize, FileChannel channel, int size) {
+        this.dir = dir;
+        this.baseOffset = baseOffset;
+        this.indexIntervalBytes = indexIntervalBytes;
+        this.maxIndexSize = maxIndexSize;
+        this.channel = channel;
+        this.logFile = LogFiles.logFile(dir, baseOffset);
+        this.size = size;
+    }
+
+    /** Creates a new, empty, active segment. */
+    public static LogSegment create(Path dir, long baseOffset, int indexIntervalBytes, int maxIndexSize) throws IOException {
+        Path log = LogFiles.logFile(dir, baseOffset);
+        FileChannel ch = FileChannel.open(log, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        Files.deleteIfExists(LogFiles.offsetIndexFile(dir, baseOffset));
+        Files.deleteIfExists(LogFiles.timeIndexFile(dir, baseOffset));
+        LogSegment s = new LogSegment(dir, baseOffset, indexIntervalBytes, maxIndexSize, ch, 0);
+        s.active = true;
+        s.offsetIndex = new OffsetIndex(LogFiles.offsetIndexFile(dir, baseOffset), baseOffset, maxIndexSize, true);
+        s.timeIndex = new TimeIndex(LogFiles.timeIndexFile(dir, baseOffset), baseOffset, maxIndexSize, true);
+        s.nextOffset = baseOffset;
+        return s;
+    }
+
+    /**
+     * Opens an existing segment without reading its data. Indexes of inactive segments are mapped lazily;
+     * call {@link #sanityCheck()} to validate them or {@link #recover} to rebuild them.
+     */
+    public static LogSegment open(Path dir, long baseOffset, int indexIntervalBytes, int maxIndexSize) throws IOException {
+        Path log = LogFiles.logFile(dir, baseOffset);
+        FileChannel ch = FileChannel.open(log, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        long length = ch.size();
+        if (length > Integer.MAX_VALUE) {
+            ch.close();
+            throw new IOException("segment " + log + " is larger than 2 GiB");
+        }
+        return new LogSegment(dir, baseOffset, indexIntervalBytes, maxIndexSize, ch, (int) length);
+    }
+
+    public long baseOffset() {
+        return baseOffset;
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public Path logFile() {
+        return logFile;
+    }
+
+    public boolean isActive() {
+        return active;
+    }
+
+    /** The offset after the last batch, or -1 if not known (an inactive segment opened without a scan). */
+    public long nextOffset() {
+        return nextOffset;
+    }
+
+    /** Largest batch timestamp in the segment, or -1 if none has one. */
+    public long maxTimestamp() throws IOException {
+        long max = maxTimestampSoFar;
+        if (max == RecordBatch.NO_TIMESTAMP && !active) {
+            max = timeIndex().lastEntry().timestamp();
+        }
+        return max;
+    }
+
+    /** When the segment was last written, for retention of segments whose batches carry no timestamp. */
+    public long lastModifiedMs() throws IOException {
+        return Files.getLastModifiedTime(logFile).toMillis();
+    }
+
+    public synchronized OffsetIndex offsetIndex() throws IOException {
+        if (offsetIndex == null) {
+            Path f = LogFiles.offsetIndexFile(dir, baseOffset);
+            offsetIndex = new OffsetIndex(f, baseOffset, maxIndexSize, active || !Files.exists(f));
+        }
+        return offsetIndex;
+    }
+
+    public synchronized TimeIndex timeIndex() throws IOException {
+        if (timeIndex == null) {
+            Path f = LogFiles.timeIndexFile(dir, baseOffset);
+            timeIndex = new TimeIndex(f, baseOffset, maxIndexSize, active || !Files.exists(f));
+        }
+        return timeIndex;
+    }
+
+    /** True if the indexes have no room for another entry: the log must roll. */
+    public boolean indexesFull() throws IOException {
+        return offsetIndex().isFull() || timeIndex().isFull();
+    }
+
+    /** The max timestamp of the first batch, on which the age-based roll is measured; -1 if empty. */
+    public long rollingBasedTimestamp() {
+        return rollingBasedTimestamp;
+    }
+
+    /**
+     * Checks the index files of a cleanly closed segment without reading the log: files present, lengths
+     * whole entries, entries ordered and inside the segment.
+     *
+     * @throws CorruptIndexException if they cannot be trusted
+     */
+    public void sanityCheck() throws IOException {
+        if (!Files.exists(LogFiles.offsetIndexFile(dir, baseOffset)) || !Files.exists(LogFiles.timeIndexFile(dir, baseOffset))) {
+            throw new CorruptIndexException("missing index files for segment " + baseOffset);
+        }
+        for (Path p : List.of(LogFiles.offsetIndexFile(dir, baseOffset), LogFiles.timeIndexFile(dir, baseOffset))) {
+            long len = Files.size(p);
+            int entrySize = p.toString().endsWith(LogFiles.INDEX_SUFFIX) ? OffsetIndex.ENTRY_SIZE : TimeIndex.ENTRY_SIZE;
+            if (len % entrySize != 0) {
+                throw new CorruptIndexException("index " + p + " has a partial entry (" + len + " bytes)");
+            }
+        }
+        offsetIndex().sanityCheck();
+        timeIndex().sanityCheck();
+        OffsetIndex.Entry last = offsetIndex().lastEntry();
+        if (last.position() > 0 && last.position() + RecordBatch.HEADER_SIZE > size) {
+            throw new CorruptIndexException("offset index " + offsetIndex().file() + " points past the end of the log");
+        }
+    }
+
+    /**
+     * Makes this the active segment after a clean open: maps its indexes writable and recomputes the
+     * appender state by reading batch headers from the last index entry to the end.
+     */
+    public void activate() throws IOException {
+        synchronized (this) {
+            active = true;
+            if (offsetIndex != null) {
+                offsetIndex.resize(maxIndexSize);
+            }
+            if (timeIndex != null) {
+                timeIndex.resize(maxIndexSize);
+            }
+        }
+        offsetIndex();
+        timeIndex();
+        loadAppendState();
+    }
+
+    /** Recomputes the indexing and roll state from the indexes plus a scan of the batches after them. */
+    private void loadAppendState() throws IOException {
+        OffsetIndex.Entry lastEntry = offsetIndex.lastEntry();
+        bytesSinceLastIndexEntry = offsetIndex.entries() == 0 ? size : size - lastEntry.position();
+        TimeIndex.Entry lastTime = timeIndex.lastEntry();
+        long maxTs = lastTime.timestamp();
+        long offsetOfMax = lastTime.offset();
+        int scanFrom = timeIndex.entries() == 0 ? 0 : offsetIndex.lookup(lastTime.offset()).position();
+        HeaderScanner scanner = new HeaderScanner(channel, scanFrom, size);
+        long next = baseOffset;
+        for (BatchHeader h = scanner.next(); h != null; h = scanner.next()) {
+            if (h.maxTimestamp() > maxTs) {
+                maxTs = h.maxTimestamp();
+                offsetOfMax = h.lastOffset();
+            }
+            next = h.nextOffset();
+        }
+        if (scanner.position() != size) {
+            throw new CorruptRecordException("segment " + logFile + " has an unreadable batch at position "
+                    + scanner.position() + " after a clean shutdown");
+        }
+        maxTimestampSoFar = maxTs;
+        offsetOfMaxTimestampSoFar = offsetOfMax;
+        rollingBasedTimestamp = size == 0 ? RecordBatch.NO_TIMESTAMP : firstBatchMaxTimestamp();
+        nextOffset = size == 0 ? baseOffset : next;
+    }
+
+    private long firstBatchMaxTimestamp() throws IOException {
+        BatchHeader first = new HeaderScanner(channel, 0, size).next();
+        return first == null ? RecordBatch.NO_TIMESTAMP : first.maxTimestamp();
+    }
+
+    /**
+     * Appends batches whose offsets are already assigned. {@code batches} holds them back to back, in the
+     * same order as {@code parsed}.
+     */
+    public void append(ByteBuffer batches, List<RecordBatch> parsed) throws IOException {
+        if (!active) {
+            throw new IllegalStateException("segment " + baseOffset + " is not active");
+        }
+        if (parsed.isEmpty()) {
+            return;
+        }
+        long lastOffset = parsed.get(parsed.size() - 1).lastOffset();
+        if (lastOffset - baseOffset > Integer.MAX_VALUE || parsed.get(0).baseOffset() < baseOffset) {
+            throw new IllegalStateException("offsets " + parsed.get(0).baseOffset() + ".." + lastOffset
+                    + " do not fit segment " + baseOffset);
+        }
+        int position = size;
+        ByteBuffer src = batches.duplicate();
+        long total = src.remaining();
+        if ((long) position + total > Integer.MAX_VALUE) {
+            throw new IllegalStateException("segment " + baseOffset + " would exceed 2 GiB");
+        }
+        int written = 0;
+        while (src.hasRemaining()) {
+            written += channel.write(src, position + written);
+        }
+        index(parsed, position);
+    }
+
+    /** Applies the indexing rule to batches just placed at {@code position} and publishes the new size. */
+    private void index(List<RecordBatch> parsed, int position) {
+        if (position == 0) {
+            rollingBasedTimestamp = parsed.get(0).maxTimestamp();
+        }
+        for (RecordBatch batch : parsed) {
+            if (batch.maxTimestamp() > maxTimestampSoFar) {
+                maxTimestampSoFar = batch.maxTimestamp();
+                offsetOfMaxTimestampSoFar = batch.lastOffset();
+            }
+            if (bytesSinceLastIndexEntry > indexIntervalBytes) {
+                offsetIndex.append(batch.lastOffset(), position);
+                timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, false);
+                bytesSinceLastIndexEntry = 0;
+            }
+            position += batch.sizeInBytes();
+            bytesSinceLastIndexEntry += batch.sizeInBytes();
+        }
+        size = position;
+        nextOffset = parsed.get(parsed.size() - 1).lastOffset() + 1;
+    }
+
+    /**
+     * The first batch whose last offset is at least {@code offset}, scanning from the index entry below
+     * it; null if every batch ends before {@code offset}.
+     */
+    public BatchHeader translateOffset(long offset) throws IOException {
+        int limit = size;
+        int start = offsetIndex().lookup(offset).position();
+        HeaderScanner scanner = new HeaderScanner(channel, start, limit);
+        for (BatchHeader h = scanner.next(); h != null; h = scanner.next()) {
+            if (h.lastOffset() >= offset) {
+                return h;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Reads whole batches starting with the one that holds {@code startOffset}, stopping before the first
+     * batch at or after {@code maxOffset} (the high watermark) and within {@code maxBytes}, except that the
+     * first batch is returned whole even when larger, so a consumer always makes progress.
+     *
+     * @return the bytes, or null if this segment has no batch ending at or after {@code startOffset}
+     */
+    public ByteBuffer read(long startOffset, int maxBytes, long maxOffset) throws IOException {
+        int limit = size;
+        BatchHeader first = translateOffset(startOffset);
+        if (first == null || first.baseOffset() >= maxOffset) {
+            return first == null ? null : ByteBuffer.allocate(0);
+        }
+        int want = Math.max(first.size(), Math.min(maxBytes, limit - first.position()));
+        ByteBuffer buf = ByteBuffer.allocate(want);
+        readFully(buf, first.position());
+        buf.flip();
+        // Cut at the last whole batch below maxOffset.
+        int end = 0;
+        while (buf.limit() - end >= RecordBatch.HEADER_SIZE) {
+            long batchBase = buf.getLong(end + RecordBatch.BASE_OFFSET_OFFSET);
+            long batchSize = (long) buf.getInt(end + RecordBatch.LENGTH_OFFSET) + RecordBatch.LOG_OVERHEAD;
+            if (batchBase >= maxOffset || batchSize < RecordBatch.HEADER_SIZE || end + batchSize > buf.limit()) {
+                break;
+            }
+            end += (int) batchSize;
+        }
+        buf.limit(end);
+        return buf.slice();
+    }
+
+    /** Reads {@code size} bytes at {@code position} of the log file. */
+    public ByteBuffer readBytes(int position, int length) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(length);
+        readFully(buf, position);
+        buf.flip();
+        return buf;
+    }
+
+    private void readFully(ByteBuffer buf, int position) throws IOException {
+        int start = position;
+        while (buf.hasRemaining()) {
+            int n = channel.read(buf, start + buf.position());
+            if (n < 0) {
+                throw new IOException("unexpected end of " + logFile + " at " + (start + buf.position()));
+            }
+        }
+    }
+
+    /**
+     * The first record at or after {@code startingOffset} whose timestamp is at least {@code timestamp},
+     * found through the time index and a scan of the batches after it; null if none in this segment.
+     */
+    public Record findRecordByTimestamp(long timestamp, long startingOffset) throws IOException {
+        TimeIndex.Entry entry = timeIndex().lookup(timestamp);
+        long from = Math.max(entry.offset(), startingOffset);
+        int position = offsetIndex().lookup(from).position();
+        HeaderScanner scanner = new HeaderScanner(channel, position, size);
+        for (BatchHeader h = scanner.next(); h != null; h = scanner.next()) {
+            if (h.lastOffset() < startingOffset || h.maxTimestamp() < timestamp) {
+                continue;
+            }
+            RecordBatch batch = new RecordBatch(readBytes(h.position(), h.size()));
+            for (Record r : batch.records()) {
+                if (r.offset() >= startingOffset && r.timestamp() >= timestamp) {
+                    return r;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Re-validates every batch (CRC, offsets increasing) from the start, rebuilds both indexes, and cuts
+     * the file at the first batch that is torn or corrupt.
+     *
+     * @return the number of bytes cut from the end
+     */
+    public int recover() throws IOException {
+        synchronized (this) {
+            if (offsetIndex != null) {
+                offsetIndex.deleteIfExists();
+                offsetIndex = null;
+            }
+            if (timeIndex != null) {
+                timeIndex.deleteIfExists();
+                timeIndex = null;
+            }
+            Files.deleteIfExists(LogFiles.offsetIndexFile(dir, baseOffset));
+            Files.deleteIfExists(LogFiles.timeIndexFile(dir, baseOffset));
+            active = true;
+        }
+        offsetIndex();
+        timeIndex();
+        int fileSize = size;
+        size = 0;
+        bytesSinceLastIndexEntry = 0;
+        maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
+        rollingBasedTimestamp = RecordBatch.NO_TIMESTAMP;
+        nextOffset = baseOffset;
+        int position = 0;
+        ByteBuffer header = ByteBuffer.allocate(RecordBatch.LOG_OVERHEAD);
+        String stopReason = null;
+        while (position < fileSize) {
+            if (fileSize - position < RecordBatch.HEADER_SIZE) {
+                stopReason = "torn batch header";
+                break;
+            }
+            header.clear();
+            readFully(header, position);
+            int batchLength = header.getInt(RecordBatch.LENGTH_OFFSET);
+            long batchSize = (long) batchLength + RecordBatch.LOG_OVERHEAD;
+            if (batchLength < RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD || position + batchSize > fileSize) {
+                stopReason = "batch length " + batchLength + " is impossible or past the end of the file";
+                break;
+            }
+            RecordBatch batch = new RecordBatch(readBytes(position, (int) batchSize));
+            try {
+                batch.ensureValid();
+            } catch (RafkaException e) {
+                stopReason = e.getMessage();
+                break;
+            }
+            if (batch.baseOffset() < nextOffset || batch.lastOffset() - baseOffset > Integer.MAX_VALUE) {
+                stopReason = "batch offset " + batch.baseOffset() + " is below the previous batch's end " + nextOffset;
+                break;
+            }
+            index(List.of(batch), position);
+            position += (int) batchSize;
+        }
+        int truncated = fileSize - position;
+        if (truncated > 0) {
+            LOG.warn("Segment {}: cutting {} bytes at position {} during recovery ({})", logFile, truncated, position, stopReason);
+            channel.truncate(position);
+        }
+        size = position;
+        return truncated;
+    }
+
+    /**
+     * Removes every batch whose last offset is at least {@code offset}; a batch that straddles
+     * {@code offset} is removed whole, so the segment ends at a batch boundary.
+     *
+     * @return the number of bytes removed
+     */
+    public int truncateTo(long offset) throws IOException {
+        BatchHeader first = translateOffset(offset);
+        if (first == null) {
+            return 0;
+        }
+        int removed = size - first.position();
+        offsetIndex().truncateTo(first.baseOffset());
+        timeIndex().truncateTo(first.baseOffset());
+        channel.truncate(first.position());
+        size = first.position();
+        loadAppendState();
+        return removed;
+    }
+
+    /**
+     * Called when the log rolls past this segment: writes the final time-index entry and trims both
+     * indexes to their entries. Afterwards the segment is read-only.
+     */
+    public synchronized void onBecomeInactive() throws IOException {
+        if (!active) {
+            return;
+        }
+        if (maxTimestampSoFar >= 0) {
+            timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, true);
+        }
+        offsetIndex.trimToValidSize();
+        timeIndex.trimToValidSize();
+        active = false;
+    }
+
+    /** Fsyncs the log file only (the indexes of the active segment are rebuilt after a crash). */
+    public void flushLog() throws IOException {
+        channel.force(false);
+    }
+
+    /** Fsyncs the log and both index files. */
+    public synchronized void flush() throws IOException {
+        channel.force(false);
+        if (offsetIndex != null) {
+            offsetIndex.flush();
+        }
+        if (timeIndex != null) {
+            timeIndex.flush();
+        }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        try {
+            if (offsetIndex != null) {
+                offsetIndex.close();
+            }
+            if (timeIndex != null) {
+                timeIndex.close();
+            }
+        } finally {
+            channel.close();
+        }
+    }
+
+    /** Closes and deletes the segment's files, the log first so a crash never leaves a log without its indexes. */
+    public void delete() throws IOException {
+        synchronized (this) {
+            channel.close();
+        }
+        Files.deleteIfExists(logFile);
+        Files.deleteIfExists(LogFiles.offsetIndexFile(dir, baseOffset));
+        Files.deleteIfExists(LogFiles.timeIndexFile(dir, baseOffset));
+    }
+
+    @Override
+    public String toString() {
+        return "LogSegment(base=" + baseOffset + ", size=" + size + ", active=" + active + ")";
+    }
+}
