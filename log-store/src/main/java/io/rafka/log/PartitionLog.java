@@ -360,8 +360,8 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Reads whole batches from the one holding {@code startOffset}, up to {@code maxBytes} (the first batch
-     * is returned whole even if larger) and never a batch at or beyond {@code maxOffset}, which callers set to
-     * the high watermark so only committed data is served. Reads come from a single segment; an empty
+     * is returned whole even if larger) and only batches that end below {@code maxOffset}, which callers set
+     * to the high watermark so only committed data is served. Reads come from a single segment; an empty
      * result at an offset below {@code maxOffset} does not happen.
      *
      * @throws OffsetOutOfRangeException if {@code startOffset} is below the log start or above the log end

@@ -301,7 +301,7 @@ public final class LogSegment implements Closeable {
 
     /**
      * Reads whole batches starting with the one that holds {@code startOffset}, stopping before the first
-     * batch at or after {@code maxOffset} (the high watermark) and within {@code maxBytes}, except that the
+     * batch that ends at or after {@code maxOffset} (the high watermark) and within {@code maxBytes}, except that the
      * first batch is returned whole even when larger, so a consumer always makes progress.
      *
      * @return the bytes, or null if this segment has no batch ending at or after {@code startOffset}
@@ -309,7 +309,7 @@ public final class LogSegment implements Closeable {
     public ByteBuffer read(long startOffset, int maxBytes, long maxOffset) throws IOException {
         int limit = size;
         BatchHeader first = translateOffset(startOffset);
-        if (first == null || first.baseOffset() >= maxOffset) {
+        if (first == null || first.lastOffset() >= maxOffset) {
             return first == null ? null : ByteBuffer.allocate(0);
         }
         int want = Math.max(first.size(), Math.min(maxBytes, limit - first.position()));
@@ -319,9 +319,10 @@ public final class LogSegment implements Closeable {
         // Cut at the last whole batch below maxOffset.
         int end = 0;
         while (buf.limit() - end >= RecordBatch.HEADER_SIZE) {
-            long batchBase = buf.getLong(end + RecordBatch.BASE_OFFSET_OFFSET);
+            long batchLast = buf.getLong(end + RecordBatch.BASE_OFFSET_OFFSET)
+                    + buf.getInt(end + RecordBatch.LAST_OFFSET_DELTA_OFFSET);
             long batchSize = (long) buf.getInt(end + RecordBatch.LENGTH_OFFSET) + RecordBatch.LOG_OVERHEAD;
-            if (batchBase >= maxOffset || batchSize < RecordBatch.HEADER_SIZE || end + batchSize > buf.limit()) {
+            if (batchLast >= maxOffset || batchSize < RecordBatch.HEADER_SIZE || end + batchSize > buf.limit()) {
                 break;
             }
             end += (int) batchSize;
