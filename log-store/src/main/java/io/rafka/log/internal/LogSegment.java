@@ -373,7 +373,7 @@ public final class LogSegment implements Closeable {
     }
 
     /**
-     * Re-validates every batch (CRC, offsets increasing) from the start, rebuilds both indexes, and cuts
+     * Re-validates every batch (CRC, offsets contiguous from the base offset) from the start, rebuilds both indexes, and cuts
      * the file at the first batch that is torn or corrupt.
      *
      * @return the number of bytes cut from the end
@@ -423,8 +423,10 @@ public final class LogSegment implements Closeable {
                 stopReason = e.getMessage();
                 break;
             }
-            if (batch.baseOffset() < nextOffset || batch.lastOffset() - baseOffset > Integer.MAX_VALUE) {
-                stopReason = "batch offset " + batch.baseOffset() + " is below the previous batch's end " + nextOffset;
+            if (batch.baseOffset() != nextOffset || batch.lastOffset() - baseOffset > Integer.MAX_VALUE) {
+                // Offsets are contiguous from the segment's base: anything else is a damaged offset field,
+                // which the CRC does not cover.
+                stopReason = "batch offset " + batch.baseOffset() + " does not follow the previous batch's end " + nextOffset;
                 break;
             }
             index(List.of(batch), position);
