@@ -171,7 +171,7 @@ public final class PartitionLog implements Closeable {
         Files.deleteIfExists(marker);
         fsyncDir();
         LOG.info("{}: opened {} segments, offsets [{}, {}), {} shutdown, {} segments recovered in {} ms", dir,
-                segments.size(), logStartOffset, logEndOffset, clean ? "clean" : "unclean", recovered,
+                segments.size(), logStartOffset, logEndOffset, clean ? "clean" : bases.isEmpty() ? "new log, no" : "unclean", recovered,
                 (System.nanoTime() - started) / 1_000_000);
     }
 
