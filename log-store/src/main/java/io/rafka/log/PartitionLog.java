@@ -310,6 +310,50 @@ public final class PartitionLog implements Closeable {
         }
     }
 
+    /**
+     * Appends batches copied from another replica's log, keeping their offsets, epochs and timestamps: the
+     * first must start at the log end offset and each must follow the previous one. Used when a replica
+     * catches up by copying the leader's segments instead of replaying its Raft log.
+     */
+    public LogAppendInfo appendAsCopy(ByteBuffer records) {
+        List<RecordBatch> batches = RecordBatches.split(records);
+        if (batches.isEmpty()) {
+            throw new InvalidRecordException("append with no record batches");
+        }
+        for (RecordBatch batch : batches) {
+            batch.ensureValid();
+        }
+        lock.lock();
+        try {
+            ensureOpen();
+            long next = logEndOffset;
+            long maxTimestamp = RecordBatch.NO_TIMESTAMP;
+            long offsetOfMax = next;
+            int count = 0;
+            for (RecordBatch batch : batches) {
+                if (batch.baseOffset() != next) {
+                    throw new InvalidRecordException("copied batch starts at offset " + batch.baseOffset()
+                            + " but the log ends at " + next);
+                }
+                if (batch.maxTimestamp() > maxTimestamp) {
+                    maxTimestamp = batch.maxTimestamp();
+                    offsetOfMax = batch.lastOffset();
+                }
+                count += batch.recordCount();
+                next = batch.nextOffset();
+            }
+            LogSegment segment = maybeRoll(config, records.remaining(), maxTimestamp, next - 1);
+            segment.append(records, batches);
+            logEndOffset = next;
+            return new LogAppendInfo(batches.get(0).baseOffset(), next - 1, maxTimestamp, offsetOfMax,
+                    RecordBatch.NO_TIMESTAMP, batches.size(), count, records.remaining());
+        } catch (IOException e) {
+            throw new StorageException("append to " + dir + " failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private LogSegment maybeRoll(LogConfig cfg, int incomingBytes, long incomingMaxTimestamp, long lastOffset) throws IOException {
         LogSegment active = segments.lastEntry().getValue();
         if (active.size() == 0) {
@@ -610,6 +654,19 @@ public final class PartitionLog implements Closeable {
             Files.deleteIfExists(dir);
         } catch (IOException e) {
             throw new StorageException("deletion of " + dir + " failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Closes file handles without flushing or leaving the clean-shutdown marker, so the next open recovers
+     * as after a crash. For fatal storage errors and for crash tests of the layers above.
+     */
+    public void closeWithoutFlush() {
+        lock.lock();
+        try {
+            closeQuietly();
         } finally {
             lock.unlock();
         }

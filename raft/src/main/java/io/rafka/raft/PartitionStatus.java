@@ -1,0 +1,17 @@
+package io.rafka.raft;
+
+import java.util.Optional;
+
+/**
+ * A replica's view of its partition.
+ *
+ * @param leaderId       the current leader's node id, if known
+ * @param isLeader       whether this replica leads and may serve produce and fetch
+ * @param term           the Raft term this replica knows (the leader epoch)
+ * @param highWatermark  end of the committed and applied data: consumers may read below it
+ * @param logStartOffset first offset still stored
+ * @param appliedIndex   last Raft index applied
+ */
+public record PartitionStatus(Optional<String> leaderId, boolean isLeader, long term, long highWatermark,
+                              long logStartOffset, long appliedIndex) {
+}

@@ -1,0 +1,490 @@
+package io.rafka.raft;
+
+import io.rafka.common.BusyException;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.NotLeaderException;
+import io.rafka.common.RafkaException;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
+import io.rafka.common.UnknownTopicOrPartitionException;
+import io.rafka.log.LogReadResult;
+import io.rafka.raft.internal.PartitionMessages;
+import io.rafka.raft.internal.PartitionMessages.AppendReply;
+import io.rafka.raft.internal.PartitionMessages.AppliedState;
+import io.rafka.raft.internal.PartitionStateMachine;
+import io.rafka.raft.internal.RatisProperties;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
+import org.apache.ratis.protocol.exceptions.ResourceUnavailableException;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A broker's Raft node: one Ratis {@link RaftServer} that hosts a Raft group ("division") for every
+ * partition replica placed on this broker (multi-raft), on one port.
+ *
+ * <pre>{@code
+ * RaftNode node = RaftNode.start(RaftNodeConfig.builder(new NodeAddress("n1", "127.0.0.1", 9091), dataDir).build());
+ * node.createPartition(new PartitionSpec(new TopicPartition("orders", 0), topicId, replicas)).join();
+ * AppendResult r = node.append(new TopicPartition("orders", 0), batch, Acks.ALL).join();
+ * }</pre>
+ *
+ * <p>Appends go to the local division in-process ({@code submitClientRequestAsync}): no loopback Raft
+ * client. A replica that is not the leader fails appends with {@link NotLeaderException} naming the
+ * leader. Each partition bounds the bytes of its appends awaiting commit and answers {@link BusyException}
+ * above the bound.
+ *
+ * <p>On disk, under {@code dataDir}: {@code raft/} (Ratis storage: Raft logs and partition snapshots, one
+ * folder per group) and one {@code <topic>-<partition>/} folder per partition log, which also holds a
+ * {@code partition.metadata} file (topic id) so the node can find its partitions again after a restart.
+ *
+ * <p>Thread-safe.
+ */
+public final class RaftNode implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+    static final String PARTITION_METADATA_FILE = "partition.metadata";
+
+    private final RaftNodeConfig config;
+    private final Time time;
+    private final ClientId clientId = ClientId.randomId();
+    private final AtomicLong callIds = new AtomicLong();
+    private final Map<RaftGroupId, Replica> byGroup = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Replica> byPartition = new ConcurrentHashMap<>();
+    private final ExecutorService catchUpExecutor;
+    private final RaftProperties clientProperties;
+    private volatile boolean halting;
+    private RaftServer server;
+
+    /** A partition hosted here. */
+    private static final class Replica {
+        final PartitionSpec spec;
+        final RaftGroupId groupId;
+        final AtomicLong inFlightBytes = new AtomicLong();
+        volatile PartitionStateMachine stateMachine;
+
+        Replica(PartitionSpec spec, RaftGroupId groupId) {
+            this.spec = spec;
+            this.groupId = groupId;
+        }
+    }
+
+    private RaftNode(RaftNodeConfig config, Time time) {
+        this.config = config;
+        this.time = time;
+        AtomicInteger threads = new AtomicInteger();
+        this.catchUpExecutor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "rafka-catch-up-" + config.address().id() + "-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.clientProperties = RatisProperties.forClient(config);
+    }
+
+    /** Starts the node and every partition replica found in its data folder. */
+    public static RaftNode start(RaftNodeConfig config) throws IOException {
+        return start(config, Time.SYSTEM);
+    }
+
+    public static RaftNode start(RaftNodeConfig config, Time time) throws IOException {
+        RaftNode node = new RaftNode(config, time);
+        node.startServer();
+        return node;
+    }
+
+    private void startServer() throws IOException {
+        Files.createDirectories(config.dataDir());
+        loadPartitionSpecs();
+        server = RaftServer.newBuilder()
+                .setServerId(RaftPeerId.valueOf(config.address().id()))
+                .setProperties(RatisProperties.forServer(config))
+                .setStateMachineRegistry(this::newStateMachine)
+                .setOption(RaftStorage.StartupOption.RECOVER)
+                .build();
+        server.start();
+        LOG.info("Raft node {} listening on {} with {} partition replicas", config.address().id(),
+                config.address().hostPort(), byGroup.size());
+    }
+
+    /** The Raft group of a partition: derived from the topic id (not the name) so a re-created topic gets new groups. */
+    public static RaftGroupId groupId(UUID topicId, int partition) {
+        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes((topicId + "/" + partition).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    public NodeAddress address() {
+        return config.address();
+    }
+
+    public RaftNodeConfig config() {
+        return config;
+    }
+
+    public Set<TopicPartition> partitions() {
+        return Set.copyOf(byPartition.keySet());
+    }
+
+    private StateMachine newStateMachine(RaftGroupId groupId) {
+        Replica replica = byGroup.get(groupId);
+        if (replica == null) {
+            throw new IllegalStateException("node " + config.address().id() + " has Raft storage for group " + groupId
+                    + " but no partition folder claims it");
+        }
+        PartitionStateMachine sm = new PartitionStateMachine(replica.spec.topicPartition(), partitionDir(replica.spec.topicPartition()),
+                config.logConfig(), time, config.maxProducersPerPartition(), config.maxDecompressedBytes(), catchUpExecutor,
+                this::newClient, () -> halting);
+        replica.stateMachine = sm;
+        return sm;
+    }
+
+    private RaftClient newClient(RaftGroup group, RaftPeerId leader) {
+        return RaftClient.newBuilder().setRaftGroup(group).setLeaderId(leader).setProperties(clientProperties).build();
+    }
+
+    private Path partitionDir(TopicPartition tp) {
+        return config.dataDir().resolve(tp.dirName());
+    }
+
+    /**
+     * Starts hosting a replica of a partition and joins its Raft group. Idempotent: adding a partition that
+     * is already here succeeds. Every replica must be added on its own node.
+     */
+    public CompletableFuture<Void> createPartition(PartitionSpec spec) {
+        TopicPartition tp = spec.topicPartition();
+        RaftGroupId gid = groupId(spec.topicId(), tp.partition());
+        if (spec.replicas().stream().noneMatch(a -> a.id().equals(config.address().id()))) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "node " + config.address().id() + " is not a replica of " + tp + ": " + spec.replicas()));
+        }
+        Replica existing = byPartition.get(tp);
+        if (existing != null && !existing.groupId.equals(gid)) {
+            return CompletableFuture.failedFuture(new IllegalStateException(
+                    tp + " is already hosted here for another topic id (" + existing.spec.topicId() + ")"));
+        }
+        try {
+            writePartitionMetadata(spec);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        Replica replica = byGroup.computeIfAbsent(gid, g -> new Replica(spec, g));
+        byPartition.put(tp, replica);
+        RaftGroup group = RaftGroup.valueOf(gid, spec.replicas().stream().map(RaftNode::peer).toList());
+        GroupManagementRequest add = GroupManagementRequest.newAdd(clientId, server.getId(), callIds.incrementAndGet(), group, true);
+        return send(add).handle((reply, error) -> {
+            Throwable cause = unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
+            if (cause != null && !(cause instanceof AlreadyExistsException)) {
+                throw new CompletionException(new IOException("adding " + tp + " on " + config.address().id() + " failed", cause));
+            }
+            return null;
+        });
+    }
+
+    /** Stops hosting a partition replica and deletes its Raft storage and, if asked, its log. */
+    public CompletableFuture<Void> removePartition(TopicPartition tp, boolean deleteData) {
+        Replica replica = byPartition.remove(tp);
+        if (replica == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        byGroup.remove(replica.groupId);
+        GroupManagementRequest remove = GroupManagementRequest.newRemove(clientId, server.getId(), callIds.incrementAndGet(),
+                replica.groupId, deleteData, false);
+        return send(remove).handle((reply, error) -> {
+            Throwable cause = unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
+            if (cause != null && !(cause instanceof GroupMismatchException)) {
+                throw new CompletionException(new IOException("removing " + tp + " failed", cause));
+            }
+            if (deleteData) {
+                deleteTree(partitionDir(tp));
+            }
+            return null;
+        });
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private CompletableFuture<RaftClientReply> send(GroupManagementRequest request) {
+        return server.groupManagementAsync(request);
+    }
+
+    /**
+     * Appends record batches to a partition through its Raft group. The future completes when the batches are
+     * committed and applied (see {@link Acks}), or fails with a {@link RafkaException}: {@link NotLeaderException}
+     * with the leader's id, {@link BusyException}, or one carrying the error the state machine reported
+     * (e.g. OUT_OF_ORDER_SEQUENCE_NUMBER, CORRUPT_MESSAGE) or REQUEST_TIMED_OUT.
+     *
+     * <p>The caller validates batches first ({@code RecordBatches.validateProduced}); the state machine checks
+     * them again and rejects, deterministically on every replica, what it cannot store.
+     */
+    public CompletableFuture<AppendResult> append(TopicPartition tp, ByteBuffer batches, Acks acks) {
+        Replica replica = byPartition.get(tp);
+        if (replica == null) {
+            return CompletableFuture.failedFuture(new UnknownTopicOrPartitionException("partition " + tp
+                    + " is not hosted on node " + config.address().id()));
+        }
+        int size = batches.remaining();
+        long inFlight = replica.inFlightBytes.addAndGet(size);
+        if (inFlight > config.maxInFlightBytesPerPartition() && inFlight > size) {
+            replica.inFlightBytes.addAndGet(-size);
+            return CompletableFuture.failedFuture(new BusyException("partition " + tp + " has " + (inFlight - size)
+                    + " bytes awaiting commit (limit " + config.maxInFlightBytesPerPartition() + ")"));
+        }
+        RaftClientRequest request = RaftClientRequest.newBuilder()
+                .setClientId(clientId)
+                .setServerId(server.getId())
+                .setGroupId(replica.groupId)
+                .setCallId(callIds.incrementAndGet())
+                .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(PartitionMessages.append(time.milliseconds(), batches))))
+                .setType(RaftClientRequest.writeRequestType())
+                .build();
+        CompletableFuture<RaftClientReply> submitted;
+        try {
+            submitted = server.submitClientRequestAsync(request);
+        } catch (IOException e) {
+            replica.inFlightBytes.addAndGet(-size);
+            return CompletableFuture.failedFuture(mapError(tp, e));
+        }
+        CompletableFuture<AppendResult> result = submitted
+                .orTimeout(config.requestTimeoutMs(), TimeUnit.MILLISECONDS)
+                .handle((reply, error) -> {
+                    replica.inFlightBytes.addAndGet(-size);
+                    if (error != null) {
+                        throw new CompletionException(mapError(tp, error));
+                    }
+                    return toResult(tp, reply);
+                });
+        if (acks == Acks.NONE) {
+            result.whenComplete((r, e) -> {
+                if (e != null) {
+                    LOG.debug("acks=0 append to {} failed: {}", tp, e.toString());
+                }
+            });
+            return CompletableFuture.completedFuture(AppendResult.UNKNOWN);
+        }
+        return result;
+    }
+
+    private AppendResult toResult(TopicPartition tp, RaftClientReply reply) {
+        if (reply.isSuccess()) {
+            AppendReply r = AppendReply.decode(reply.getMessage().getContent().asReadOnlyByteBuffer());
+            if (r.error() != ErrorCode.NONE) {
+                throw new CompletionException(new RafkaException(r.error(), "append to " + tp + " rejected: " + r.error()));
+            }
+            return new AppendResult(r.baseOffset(), r.lastOffset(), r.logAppendTimeMs());
+        }
+        org.apache.ratis.protocol.exceptions.NotLeaderException notLeader = reply.getNotLeaderException();
+        if (notLeader != null) {
+            RaftPeer suggested = notLeader.getSuggestedLeader();
+            throw new CompletionException(new NotLeaderException("node " + config.address().id() + " does not lead " + tp,
+                    suggested == null ? null : suggested.getId().toString()));
+        }
+        throw new CompletionException(mapError(tp, reply.getException()));
+    }
+
+    private RafkaException mapError(TopicPartition tp, Throwable error) {
+        Throwable e = unwrap(error);
+        if (e instanceof RafkaException r) {
+            return r;
+        }
+        if (e instanceof org.apache.ratis.protocol.exceptions.NotLeaderException nle) {
+            RaftPeer suggested = nle.getSuggestedLeader();
+            return new NotLeaderException("node " + config.address().id() + " does not lead " + tp,
+                    suggested == null ? null : suggested.getId().toString());
+        }
+        if (e instanceof LeaderNotReadyException) {
+            return new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "the leader of " + tp + " is not ready yet");
+        }
+        if (e instanceof ResourceUnavailableException) {
+            return new BusyException("Raft queue of " + tp + " is full: " + e.getMessage());
+        }
+        if (e instanceof GroupMismatchException) {
+            return new UnknownTopicOrPartitionException("partition " + tp + " is not hosted on node " + config.address().id());
+        }
+        if (e instanceof TimeoutException) {
+            return new RafkaException(ErrorCode.REQUEST_TIMED_OUT, "append to " + tp + " not committed within "
+                    + config.requestTimeoutMs() + " ms; it may still commit");
+        }
+        return new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "append to " + tp + " failed: " + e);
+    }
+
+    /**
+     * Reads committed batches of a partition from this replica's log (up to its applied high watermark).
+     * Callers serve clients from the leader.
+     */
+    public LogReadResult read(TopicPartition tp, long offset, int maxBytes) {
+        return stateMachine(tp).read(offset, maxBytes);
+    }
+
+    /** This replica's view of the partition: leader, term, high watermark. */
+    public PartitionStatus status(TopicPartition tp) {
+        Replica replica = byPartition.get(tp);
+        if (replica == null) {
+            throw new UnknownTopicOrPartitionException("partition " + tp + " is not hosted on node " + config.address().id());
+        }
+        try {
+            DivisionInfo info = server.getDivision(replica.groupId).getInfo();
+            RaftPeerId leader = info.getLeaderId();
+            AppliedState applied = stateMachine(tp).applied();
+            return new PartitionStatus(Optional.ofNullable(leader).map(RaftPeerId::toString), info.isLeader() && info.isLeaderReady(),
+                    info.getCurrentTerm(), applied.logEndOffset(), applied.logStartOffset(), applied.index());
+        } catch (IOException e) {
+            throw new UnknownTopicOrPartitionException("partition " + tp + " is not running on node " + config.address().id());
+        }
+    }
+
+    /** The partition log of a local replica, for tests and tools (read-only use). */
+    public io.rafka.log.PartitionLog log(TopicPartition tp) {
+        return stateMachine(tp).log();
+    }
+
+    private PartitionStateMachine stateMachine(TopicPartition tp) {
+        Replica replica = byPartition.get(tp);
+        PartitionStateMachine sm = replica == null ? null : replica.stateMachine;
+        if (sm == null || sm.log() == null) {
+            throw new UnknownTopicOrPartitionException("partition " + tp + " is not hosted on node " + config.address().id());
+        }
+        return sm;
+    }
+
+    /** Asks Ratis to snapshot a partition now (and so purge its Raft log). Returns the snapshot index. */
+    public long snapshot(TopicPartition tp) throws IOException {
+        Replica replica = byPartition.get(tp);
+        if (replica == null) {
+            throw new UnknownTopicOrPartitionException("partition " + tp + " is not hosted here");
+        }
+        RaftClientReply reply = server.snapshotManagement(org.apache.ratis.protocol.SnapshotManagementRequest.newCreate(
+                clientId, server.getId(), replica.groupId, callIds.incrementAndGet(), 30_000, 0));
+        if (!reply.isSuccess()) {
+            throw new IOException("snapshot of " + tp + " failed", reply.getException());
+        }
+        return reply.getLogIndex();
+    }
+
+    private static RaftPeer peer(NodeAddress a) {
+        return RaftPeer.newBuilder().setId(a.id()).setAddress(a.hostPort()).build();
+    }
+
+    private void writePartitionMetadata(PartitionSpec spec) throws IOException {
+        Path dir = partitionDir(spec.topicPartition());
+        Files.createDirectories(dir);
+        StringBuilder replicas = new StringBuilder();
+        for (NodeAddress a : spec.replicas()) {
+            replicas.append(replicas.length() == 0 ? "" : ",").append(a.id()).append('@').append(a.hostPort());
+        }
+        String text = "version: 0\ntopic_id: " + spec.topicId() + "\nreplicas: " + replicas + "\n";
+        Path tmp = dir.resolve(PARTITION_METADATA_FILE + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        Files.move(tmp, dir.resolve(PARTITION_METADATA_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private void loadPartitionSpecs() throws IOException {
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(config.dataDir(), Files::isDirectory)) {
+            for (Path dir : dirs) {
+                Path meta = dir.resolve(PARTITION_METADATA_FILE);
+                if (!Files.exists(meta)) {
+                    continue;
+                }
+                TopicPartition tp = TopicPartition.fromDirName(dir.getFileName().toString());
+                UUID topicId = null;
+                List<NodeAddress> replicas = List.of();
+                for (String line : Files.readAllLines(meta, StandardCharsets.UTF_8)) {
+                    if (line.startsWith("topic_id: ")) {
+                        topicId = UUID.fromString(line.substring("topic_id: ".length()).trim());
+                    } else if (line.startsWith("replicas: ")) {
+                        replicas = parseReplicas(line.substring("replicas: ".length()).trim());
+                    }
+                }
+                if (topicId == null || replicas.isEmpty()) {
+                    LOG.warn("Ignoring {}: incomplete partition metadata", meta);
+                    continue;
+                }
+                PartitionSpec spec = new PartitionSpec(tp, topicId, replicas);
+                Replica replica = new Replica(spec, groupId(topicId, tp.partition()));
+                byGroup.put(replica.groupId, replica);
+                byPartition.put(tp, replica);
+            }
+        }
+    }
+
+    private static List<NodeAddress> parseReplicas(String text) {
+        return java.util.Arrays.stream(text.split(",")).map(s -> {
+            int at = s.indexOf('@');
+            int colon = s.lastIndexOf(':');
+            return new NodeAddress(s.substring(0, at), s.substring(at + 1, colon), Integer.parseInt(s.substring(colon + 1)));
+        }).toList();
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot delete " + dir, e);
+        }
+    }
+
+    /** Stops the node cleanly: every partition log is flushed and marked cleanly closed. */
+    @Override
+    public void close() throws IOException {
+        try {
+            server.close();
+        } finally {
+            catchUpExecutor.shutdownNow();
+        }
+    }
+
+    /**
+     * Stops the node the way a crash would, for fault tests of in-process clusters: no snapshot on stop, no
+     * flush, no clean-shutdown marker, so the next start runs log recovery and Raft replay.
+     */
+    public void halt() throws IOException {
+        halting = true;
+        close();
+    }
+}

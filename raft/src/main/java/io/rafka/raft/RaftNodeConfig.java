@@ -1,0 +1,144 @@
+package io.rafka.raft;
+
+import io.rafka.log.LogConfig;
+import io.rafka.record.RecordBatch;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Settings of a broker's Raft node (the one Ratis server that hosts all its partition replicas).
+ * Immutable; validated when built. Only {@code raft/} turns these into Ratis properties.
+ *
+ * <table>
+ *   <caption>Settings</caption>
+ *   <tr><th>name</th><th>default</th><th>meaning</th></tr>
+ *   <tr><td>rpcTimeoutMinMs / rpcTimeoutMaxMs</td><td>1000 / 2000</td><td>randomized election timeout; heartbeats go every min/2.
+ *       Ratis's 150/300 ms cause election storms with hundreds of groups per server.</td></tr>
+ *   <tr><td>snapshotThresholdEntries</td><td>10000</td><td>snapshot (cheap: flush + a small file) after this many entries,
+ *       then purge Ratis's log; bounds replay after a restart</td></tr>
+ *   <tr><td>raftSegmentBytes</td><td>8 MiB</td><td>Ratis log segment size: purge frees whole closed segments</td></tr>
+ *   <tr><td>raftWriteBufferBytes</td><td>max batch + 64 KiB</td><td>per-replica direct buffer of Ratis's log writer</td></tr>
+ *   <tr><td>maxInFlightBytesPerPartition</td><td>32 MiB</td><td>appends waiting for commit per partition; above it, BUSY</td></tr>
+ *   <tr><td>requestTimeoutMs</td><td>30000</td><td>an append not committed by then fails with REQUEST_TIMED_OUT (it may still commit)</td></tr>
+ *   <tr><td>maxProducersPerPartition</td><td>10000</td><td>idempotent producer ids remembered per partition</td></tr>
+ *   <tr><td>maxDecompressedBytes</td><td>64 MiB</td><td>cap on one batch's decompressed size when validating</td></tr>
+ *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
+ * </table>
+ */
+public record RaftNodeConfig(
+        NodeAddress address,
+        Path dataDir,
+        long rpcTimeoutMinMs,
+        long rpcTimeoutMaxMs,
+        long snapshotThresholdEntries,
+        int raftSegmentBytes,
+        int raftWriteBufferBytes,
+        long maxInFlightBytesPerPartition,
+        long requestTimeoutMs,
+        int maxProducersPerPartition,
+        int maxDecompressedBytes,
+        LogConfig logConfig) {
+
+    public RaftNodeConfig {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(dataDir, "dataDir");
+        Objects.requireNonNull(logConfig, "logConfig");
+        require(rpcTimeoutMinMs >= 10 && rpcTimeoutMaxMs > rpcTimeoutMinMs, "rpcTimeoutMinMs/rpcTimeoutMaxMs",
+                rpcTimeoutMinMs + "/" + rpcTimeoutMaxMs, "min >= 10 and max > min");
+        require(snapshotThresholdEntries >= 1, "snapshotThresholdEntries", snapshotThresholdEntries, ">= 1");
+        require(raftSegmentBytes >= 1024 * 1024, "raftSegmentBytes", raftSegmentBytes, ">= 1 MiB");
+        require(raftWriteBufferBytes >= logConfig.maxMessageBytes() + 1024, "raftWriteBufferBytes",
+                raftWriteBufferBytes, ">= max.message.bytes + 1 KiB");
+        require(maxInFlightBytesPerPartition >= logConfig.maxMessageBytes(), "maxInFlightBytesPerPartition",
+                maxInFlightBytesPerPartition, ">= max.message.bytes");
+        require(requestTimeoutMs >= 100, "requestTimeoutMs", requestTimeoutMs, ">= 100");
+        require(maxProducersPerPartition >= 1, "maxProducersPerPartition", maxProducersPerPartition, ">= 1");
+        require(maxDecompressedBytes >= logConfig.maxMessageBytes(), "maxDecompressedBytes", maxDecompressedBytes,
+                ">= max.message.bytes");
+    }
+
+    private static void require(boolean ok, String name, Object value, String rule) {
+        if (!ok) {
+            throw new IllegalArgumentException("invalid " + name + " = " + value + ": must be " + rule);
+        }
+    }
+
+    public static Builder builder(NodeAddress address, Path dataDir) {
+        return new Builder(address, dataDir);
+    }
+
+    /** Builder with the defaults above. */
+    public static final class Builder {
+        private final NodeAddress address;
+        private final Path dataDir;
+        private long rpcTimeoutMinMs = 1000;
+        private long rpcTimeoutMaxMs = 2000;
+        private long snapshotThresholdEntries = 10_000;
+        private int raftSegmentBytes = 8 * 1024 * 1024;
+        private int raftWriteBufferBytes = -1;
+        private long maxInFlightBytesPerPartition = 32L * 1024 * 1024;
+        private long requestTimeoutMs = 30_000;
+        private int maxProducersPerPartition = 10_000;
+        private int maxDecompressedBytes = RecordBatch.DEFAULT_MAX_DECOMPRESSED_BYTES;
+        private LogConfig logConfig = LogConfig.defaults();
+
+        private Builder(NodeAddress address, Path dataDir) {
+            this.address = address;
+            this.dataDir = dataDir;
+        }
+
+        public Builder rpcTimeoutMs(long min, long max) {
+            rpcTimeoutMinMs = min;
+            rpcTimeoutMaxMs = max;
+            return this;
+        }
+
+        public Builder snapshotThresholdEntries(long v) {
+            snapshotThresholdEntries = v;
+            return this;
+        }
+
+        public Builder raftSegmentBytes(int v) {
+            raftSegmentBytes = v;
+            return this;
+        }
+
+        public Builder raftWriteBufferBytes(int v) {
+            raftWriteBufferBytes = v;
+            return this;
+        }
+
+        public Builder maxInFlightBytesPerPartition(long v) {
+            maxInFlightBytesPerPartition = v;
+            return this;
+        }
+
+        public Builder requestTimeoutMs(long v) {
+            requestTimeoutMs = v;
+            return this;
+        }
+
+        public Builder maxProducersPerPartition(int v) {
+            maxProducersPerPartition = v;
+            return this;
+        }
+
+        public Builder maxDecompressedBytes(int v) {
+            maxDecompressedBytes = v;
+            return this;
+        }
+
+        public Builder logConfig(LogConfig v) {
+            logConfig = v;
+            return this;
+        }
+
+        public RaftNodeConfig build() {
+            int writeBuffer = raftWriteBufferBytes > 0 ? raftWriteBufferBytes : logConfig.maxMessageBytes() + 64 * 1024;
+            return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
+                    raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, requestTimeoutMs,
+                    maxProducersPerPartition, maxDecompressedBytes, logConfig);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.rafka.raft.internal;
+
+import io.rafka.raft.RaftNodeConfig;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The one place that turns {@link RaftNodeConfig} into Ratis properties, with the reason for each choice. */
+public final class RatisProperties {
+    private RatisProperties() {
+    }
+
+    public static RaftProperties forServer(RaftNodeConfig config) {
+        RaftProperties p = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(p, List.of(config.dataDir().resolve("raft").toFile()));
+        GrpcConfigKeys.Server.setHost(p, config.address().host());
+        GrpcConfigKeys.Server.setPort(p, config.address().port());
+        // Elections: longer than Ratis's defaults; with hundreds of groups per server the defaults storm.
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(config.rpcTimeoutMinMs(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(config.rpcTimeoutMaxMs(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, config.rpcTimeoutMaxMs() * 2), TimeUnit.MILLISECONDS));
+        // The partition log is the state: snapshots are cheap, so take them often and purge Ratis's log up to them.
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotThresholdEntries());
+        RaftServerConfigKeys.Snapshot.setCreationGap(p, Math.min(1024, config.snapshotThresholdEntries()));
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, config.snapshotThresholdEntries()));
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(config.raftSegmentBytes()));
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(config.raftSegmentBytes(), 1024 * 1024)));
+        // Per-division direct buffer: sized for one max batch, not Ratis's 8 MiB default (x hundreds of groups).
+        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(config.raftWriteBufferBytes()));
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(config.raftWriteBufferBytes() - 1024));
+        // Keep at most two closed segments of each group's Raft log cached on heap.
+        RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
+        RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf(2L * config.raftSegmentBytes()));
+        // A lagging replica copies the leader's partition log itself (PartitionStateMachine), in bounded chunks.
+        RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
+        // Bounded thread pools per division instead of unbounded cached ones.
+        RaftServerConfigKeys.ThreadPool.setServerCached(p, false);
+        RaftServerConfigKeys.ThreadPool.setServerSize(p, 2);
+        RaftServerConfigKeys.ThreadPool.setClientCached(p, false);
+        RaftServerConfigKeys.ThreadPool.setClientSize(p, 2);
+        RaftServerConfigKeys.RetryCache.setExpiryTime(p, TimeDuration.valueOf(60, TimeUnit.SECONDS));
+        return p;
+    }
+
+    /** Properties for the short-lived clients a catching-up replica uses to query the leader. */
+    public static RaftProperties forClient(RaftNodeConfig config) {
+        RaftProperties p = new RaftProperties();
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(30, TimeUnit.SECONDS));
+        GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(PartitionStateMachine.CATCH_UP_CHUNK_BYTES + 1024 * 1024));
+        return p;
+    }
+}
