@@ -97,6 +97,19 @@ public final class PartitionStateMachine extends BaseStateMachine {
     };
 
     private volatile PartitionLog log;
+    /**
+     * True while this replica copies the leader's log. Apply waits meanwhile (the updater thread blocks), so
+     * the log changes only by the copy and no snapshot is taken of a half-copied log; a failed copy is undone
+     * back to the applied state.
+     */
+    private boolean installing;
+    private volatile boolean closed;
+    /**
+     * After a copy, the Raft index the copied state corresponds to. Ratis may keep applying older entries
+     * from its own log until it reloads the machine; those are skipped, and entries after this index are
+     * applied normally. Reset when Ratis reloads the machine from the installed snapshot.
+     */
+    private long skipUpToIndex = -1;
     private volatile AppliedState applied = new AppliedState(0, -1, 0, 0);
 
     public PartitionStateMachine(TopicPartition topicPartition, Path logDir, LogConfig logConfig, Time time,
@@ -149,6 +162,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
     /** Opens the log if needed and rewinds it to the latest snapshot, from which Ratis replays. */
     private void loadState() throws IOException {
         synchronized (stateLock) {
+            installing = false;
+            skipUpToIndex = -1;
             if (log == null) {
                 log = PartitionLog.open(logDir, logConfig, time);
             }
@@ -198,11 +213,33 @@ public final class PartitionStateMachine extends BaseStateMachine {
         ByteString data = entry.getStateMachineLogEntry().getLogData();
         AppendReply reply;
         synchronized (stateLock) {
+            awaitNoInstall();
+            if (entry.getIndex() <= skipUpToIndex) {
+                // Contained in the leader's log that is (or was) copied here: nothing to do.
+                updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+                return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(
+                        AppendReply.error(ErrorCode.NOT_LEADER).encode())));
+            }
             reply = apply(entry.getTerm(), data);
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
             applied = new AppliedState(entry.getTerm(), entry.getIndex(), log.logStartOffset(), log.logEndOffset());
         }
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply.encode())));
+    }
+
+    /** Waits (on the updater thread, holding stateLock) while the leader's log is being copied here. */
+    private void awaitNoInstall() {
+        while (installing) {
+            if (closed) {
+                throw new IllegalStateException(topicPartition + ": closed while copying the leader's log");
+            }
+            try {
+                stateLock.wait(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(topicPartition + ": interrupted while waiting for a log copy", e);
+            }
+        }
     }
 
     private AppendReply apply(long term, ByteString data) {
@@ -252,8 +289,11 @@ public final class PartitionStateMachine extends BaseStateMachine {
     @Override
     public void notifyTermIndexUpdated(long term, long index) {
         synchronized (stateLock) {
+            awaitNoInstall();
             super.notifyTermIndexUpdated(term, index);
-            applied = new AppliedState(term, index, log.logStartOffset(), log.logEndOffset());
+            if (index > skipUpToIndex) {
+                applied = new AppliedState(term, index, log.logStartOffset(), log.logEndOffset());
+            }
         }
     }
 
@@ -268,7 +308,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
         PartitionSnapshot snapshot;
         synchronized (stateLock) {
             ti = getLastAppliedTermIndex();
-            if (ti == null || ti.getIndex() < 0) {
+            if (installing || ti == null || ti.getIndex() < 0 || ti.getIndex() < skipUpToIndex) {
+                // No snapshot while the log is being copied, or while it is ahead of Ratis's applied index.
                 return -1;
             }
             snapshot = new PartitionSnapshot(log.logEndOffset(), log.logStartOffset(), producers.serialize());
@@ -329,14 +370,38 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return CompletableFuture.supplyAsync(() -> {
             try {
                 return copyFromLeader(leader);
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
+                undoFailedCopy(e);
                 throw new StorageException(topicPartition + ": catch-up from " + leader + " failed: " + e.getMessage(), e);
             }
         }, catchUpExecutor);
     }
 
+    /**
+     * Puts the log back to the applied state after a failed copy, so apply can go on; if the copy had to
+     * drop data below that state (the leader's retention ran ahead), apply stays blocked until Ratis asks
+     * for another install.
+     */
+    private void undoFailedCopy(Exception cause) {
+        synchronized (stateLock) {
+            long appliedEnd = applied.logEndOffset();
+            if (log.logStartOffset() <= appliedEnd && log.logEndOffset() >= appliedEnd) {
+                log.truncateTo(appliedEnd);
+                installing = false;
+                stateLock.notifyAll();
+                LOG.warn("{}: copying the leader's log failed ({}); back at offset {}", topicPartition, cause.toString(), appliedEnd);
+            } else {
+                LOG.warn("{}: copying the leader's log failed ({}); waiting for the next install request", topicPartition,
+                        cause.toString());
+            }
+        }
+    }
+
     /** Copies the leader's log up to its applied position, then adopts that position as a local snapshot. */
     private TermIndex copyFromLeader(RaftPeerId leader) throws IOException {
+        synchronized (stateLock) {
+            installing = true;
+        }
         RaftGroup group = getServer().join().getDivision(getGroupId()).getGroup();
         try (RaftClient client = clientFactory.apply(group, leader)) {
             while (true) {
@@ -346,11 +411,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
                 if (copyUpTo(client, target)) {
                     TermIndex ti = TermIndex.valueOf(target.term(), target.index());
                     PartitionSnapshot snapshot = new PartitionSnapshot(target.logEndOffset(), log.logStartOffset(), producerState);
+                    writeSnapshot(ti, snapshot);
                     synchronized (stateLock) {
                         producers.load(producerState.duplicate());
-                        writeSnapshot(ti, snapshot);
-                        setLastAppliedTermIndex(ti);
+                        installing = false;
+                        skipUpToIndex = target.index();
                         applied = new AppliedState(target.term(), target.index(), log.logStartOffset(), log.logEndOffset());
+                        stateLock.notifyAll();
                     }
                     LOG.info("{}: copied the leader's log to offset {}; installed as snapshot {}", topicPartition,
                             target.logEndOffset(), ti);
@@ -399,6 +466,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     @Override
     public void close() throws IOException {
+        closed = true;
         super.close();
         PartitionLog l = log;
         if (l != null) {
