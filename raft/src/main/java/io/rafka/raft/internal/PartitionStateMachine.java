@@ -77,6 +77,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
     /** Largest chunk a catching-up replica asks for in one query. */
     static final int CATCH_UP_CHUNK_BYTES = 4 * 1024 * 1024;
 
+    private static final java.util.concurrent.atomic.AtomicLong CATCH_UPS_COMPLETED = new java.util.concurrent.atomic.AtomicLong();
+
     private final TopicPartition topicPartition;
     private final Path logDir;
     private final LogConfig logConfig;
@@ -124,6 +126,11 @@ public final class PartitionStateMachine extends BaseStateMachine {
         this.clientFactory = clientFactory;
         this.halting = halting;
         this.producers = new ProducerStateManager(maxProducers);
+    }
+
+    /** How many log copies from a leader completed in this JVM (a metric, and a probe for tests). */
+    public static long catchUpsCompleted() {
+        return CATCH_UPS_COMPLETED.get();
     }
 
     public TopicPartition topicPartition() {
@@ -419,6 +426,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
                         applied = new AppliedState(target.term(), target.index(), log.logStartOffset(), log.logEndOffset());
                         stateLock.notifyAll();
                     }
+                    CATCH_UPS_COMPLETED.incrementAndGet();
                     LOG.info("{}: copied the leader's log to offset {}; installed as snapshot {}", topicPartition,
                             target.logEndOffset(), ti);
                     return ti;

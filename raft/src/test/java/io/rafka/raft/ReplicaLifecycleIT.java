@@ -1,0 +1,209 @@
+package io.rafka.raft;
+
+import io.rafka.common.ErrorCode;
+import io.rafka.common.NotLeaderException;
+import io.rafka.common.TopicPartition;
+import io.rafka.raft.testing.MiniCluster;
+import io.rafka.record.CompressionType;
+import io.rafka.record.Record;
+import io.rafka.record.RecordBatch;
+import io.rafka.record.RecordBatchBuilder;
+import io.rafka.record.RecordBatches;
+import io.rafka.testing.TestBatches;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Replicas that restart, fall behind, lose their disk; producers that retry; limits that push back. */
+class ReplicaLifecycleIT {
+    @TempDir
+    Path tmp;
+
+    private static ByteBuffer producerBatch(long pid, short epoch, int seq, String value) {
+        return new RecordBatchBuilder(CompressionType.NONE).producer(pid, epoch, seq)
+                .append(1_000L, null, value.getBytes(StandardCharsets.UTF_8)).build();
+    }
+
+    @Test
+    void retriedBatchIsNotDuplicatedAcrossALeaderChange() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("idem", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "before", 2, 1L), Acks.ALL);
+            ByteBuffer batch = producerBatch(77L, (short) 0, 0, "once");
+            AppendResult first = cluster.append(tp, batch, Acks.ALL);
+            int oldLeader = cluster.leaderIndex(tp);
+            cluster.kill(oldLeader);
+            int newLeader = cluster.leaderIndex(tp);
+            assertTrue(newLeader != oldLeader);
+            // The producer never saw the ack (say) and retries the same batch on the new leader.
+            AppendResult retry = cluster.append(tp, batch, Acks.ALL);
+            assertEquals(first.baseOffset(), retry.baseOffset());
+            assertEquals(first.lastOffset(), retry.lastOffset());
+            AppendResult next = cluster.append(tp, producerBatch(77L, (short) 0, 1, "twice"), Acks.ALL);
+            assertEquals(first.lastOffset() + 1, next.baseOffset());
+            // Gaps and old epochs are refused with typed errors, on every replica alike.
+            CompletionException gap = assertThrows(CompletionException.class,
+                    () -> cluster.node(newLeader).append(tp, producerBatch(77L, (short) 0, 5, "gap"), Acks.ALL).join());
+            assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, MiniCluster.errorOf(gap));
+            cluster.append(tp, producerBatch(77L, (short) 1, 0, "new epoch"), Acks.ALL);
+            CompletionException fenced = assertThrows(CompletionException.class,
+                    () -> cluster.node(newLeader).append(tp, producerBatch(77L, (short) 0, 2, "zombie"), Acks.ALL).join());
+            assertEquals(ErrorCode.INVALID_PRODUCER_EPOCH, MiniCluster.errorOf(fenced));
+
+            cluster.restart(oldLeader);
+            long end = cluster.node(newLeader).status(tp).highWatermark();
+            assertEquals(first.lastOffset() + 3, end);
+            cluster.awaitReplicated(tp, end, 30_000);
+            // The restarted replica's producer state came back with it: it dedups the same way.
+            for (int i = 0; i < 3; i++) {
+                List<String> values = PartitionReplicationIT.readAll(cluster.node(i), tp, end).stream().map(TestBatches::value).toList();
+                assertEquals(List.of("before-0", "before-1", "once", "twice", "new epoch"), values, "replica n" + i);
+            }
+        }
+    }
+
+    @Test
+    void nonLeaderRejectsAppendsWithTheLeadersId() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("nl", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            int follower = (leader + 1) % 3;
+            CompletionException e = assertThrows(CompletionException.class,
+                    () -> cluster.node(follower).append(tp, TestBatches.batch(CompressionType.NONE, "x", 1, 1L), Acks.ALL).join());
+            NotLeaderException nle = assertInstanceOf(NotLeaderException.class, e.getCause());
+            assertEquals("n" + leader, nle.leaderId().orElseThrow());
+            assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, MiniCluster.errorOf(assertThrows(CompletionException.class,
+                    () -> cluster.node(leader).append(new TopicPartition("nope", 0), TestBatches.batch(CompressionType.NONE, "x", 1, 1L), Acks.ALL).join())));
+        }
+    }
+
+    @Test
+    void wipedReplicaCatchesUpByCopyingTheLeadersLog() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.snapshotThresholdEntries(100).raftSegmentBytes(1024 * 1024))) {
+            TopicPartition tp = cluster.createPartition("wipe", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            int victim = (leader + 1) % 3;
+            for (int i = 0; i < 100; i++) {
+                cluster.append(tp, TestBatches.batch(CompressionType.LZ4, "a" + i, 5, 1_000L + i), Acks.ALL);
+            }
+            cluster.stop(victim);
+            cluster.wipe(victim);
+            for (int i = 0; i < 600; i++) {
+                // ~10 KB per entry: the leader's 1 MiB Raft segments fill, close, and are purged after snapshots.
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "b" + i + "-" + "x".repeat(2000), 5, 2_000L + i), Acks.ALL);
+            }
+            leader = cluster.leaderIndex(tp);
+            // The leader has snapshotted and purged its Raft log well past where the wiped replica stands.
+            assertTrue(Files.list(cluster.dataDir(leader).resolve("raft")).count() >= 1);
+            cluster.restart(victim);
+            cluster.recreatePartitionsOn(victim);
+            long end = cluster.node(leader).status(tp).highWatermark();
+            assertEquals(3500, end);
+            cluster.awaitReplicated(tp, end, 60_000);
+            List<Record> copied = PartitionReplicationIT.readAll(cluster.node(victim), tp, end);
+            List<Record> original = PartitionReplicationIT.readAll(cluster.node(leader), tp, end);
+            assertEquals(original.size(), copied.size());
+            for (int i = 0; i < original.size(); i++) {
+                assertEquals(TestBatches.value(original.get(i)), TestBatches.value(copied.get(i)));
+                assertEquals(original.get(i).offset(), copied.get(i).offset());
+            }
+            assertTrue(catchUpLogged(), "the wiped replica caught up by copying the leader's log, not by Raft replay");
+            // And it keeps replicating new appends normally afterwards.
+            AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 1, 3_000L), Acks.ALL);
+            cluster.awaitReplicated(tp, r.lastOffset() + 1, 30_000);
+            List<RecordBatch> last = RecordBatches.split(cluster.node(victim).read(tp, r.baseOffset(), 1 << 20).records());
+            assertEquals("after-0", TestBatches.value(last.get(0).records().get(0)));
+        }
+    }
+
+    private static boolean catchUpLogged() {
+        return io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted() > 0;
+    }
+
+    @Test
+    void wholeClusterRestartKeepsEverything() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (int p = 0; p < 3; p++) {
+                tps.add(cluster.createPartition("restart", p, 3));
+            }
+            for (int i = 0; i < 50; i++) {
+                for (TopicPartition tp : tps) {
+                    cluster.append(tp, TestBatches.batch(CompressionType.ZSTD, tp.partition() + "-" + i, 2, 10L + i), Acks.ALL);
+                }
+            }
+            for (int i = 0; i < 3; i++) {
+                cluster.stop(i);
+            }
+            for (int i = 0; i < 3; i++) {
+                cluster.restart(i);
+            }
+            for (TopicPartition tp : tps) {
+                int leader = cluster.leaderIndex(tp);
+                assertEquals(100, cluster.node(leader).status(tp).highWatermark());
+                cluster.awaitReplicated(tp, 100, 30_000);
+                AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "more", 1, 99L), Acks.ALL);
+                assertEquals(100, r.baseOffset());
+                List<Record> all = PartitionReplicationIT.readAll(cluster.node(leader), tp, 101);
+                assertEquals(tp.partition() + "-49-1", TestBatches.value(all.get(99)));
+            }
+        }
+    }
+
+    @Test
+    void acksZeroAnswersAtOnceAndAcksOneGivesOffsets() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("acks", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            AppendResult none = cluster.node(leader).append(tp, TestBatches.batch(CompressionType.NONE, "zero", 1, 1L), Acks.NONE).join();
+            assertEquals(AppendResult.UNKNOWN, none);
+            AppendResult one = cluster.node(leader).append(tp, TestBatches.batch(CompressionType.NONE, "one", 1, 1L), Acks.LEADER).join();
+            assertEquals(1, one.baseOffset(), "the acks=0 batch went first and was committed before it");
+            cluster.awaitReplicated(tp, 2, 10_000);
+            assertEquals(List.of("zero-0", "one-0"),
+                    PartitionReplicationIT.readAll(cluster.node((leader + 1) % 3), tp, 2).stream().map(TestBatches::value).toList());
+        }
+    }
+
+    @Test
+    void inFlightLimitAnswersBusy() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp,
+                b -> b.logConfig(io.rafka.log.LogConfig.builder().maxMessageBytes(64 * 1024).build())
+                        .maxInFlightBytesPerPartition(256 * 1024))) {
+            TopicPartition tp = cluster.createPartition("busy", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            List<CompletableFuture<AppendResult>> futures = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                futures.add(cluster.node(leader).append(tp, TestBatches.sized(1, 60 * 1024, 1L), Acks.ALL));
+            }
+            int ok = 0;
+            int busy = 0;
+            for (CompletableFuture<AppendResult> f : futures) {
+                try {
+                    f.get(60, TimeUnit.SECONDS);
+                    ok++;
+                } catch (Exception e) {
+                    assertEquals(ErrorCode.BUSY, MiniCluster.errorOf(e.getCause()), e.toString());
+                    busy++;
+                }
+            }
+            assertTrue(busy > 0, "some appends pushed back");
+            assertTrue(ok >= 4, "the ones within the limit went through: " + ok);
+            assertEquals(ok, cluster.node(leader).status(tp).highWatermark());
+        }
+    }
+}
