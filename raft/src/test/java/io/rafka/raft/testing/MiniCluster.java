@@ -119,6 +119,35 @@ public final class MiniCluster implements AutoCloseable {
         return spec.topicPartition();
     }
 
+    /** Creates {@code count} partitions of a topic at once (all group additions in flight together). */
+    public List<TopicPartition> createPartitions(String topic, int count, int replicationFactor) {
+        return createPartitions(topic, 0, count, replicationFactor);
+    }
+
+    /** Creates partitions {@code first .. first+count-1} of a topic at once. */
+    public List<TopicPartition> createPartitions(String topic, int first, int count, int replicationFactor) {
+        List<NodeAddress> all = addresses();
+        List<CompletableFuture<Void>> adds = new ArrayList<>();
+        List<TopicPartition> created = new ArrayList<>();
+        for (int p = first; p < first + count; p++) {
+            List<NodeAddress> replicas = new ArrayList<>();
+            for (int j = 0; j < replicationFactor; j++) {
+                replicas.add(all.get((p + j) % all.size()));
+            }
+            PartitionSpec spec = new PartitionSpec(new TopicPartition(topic, p), UUID.nameUUIDFromBytes(topic.getBytes()), replicas);
+            partitions.add(spec);
+            created.add(spec.topicPartition());
+            for (NodeAddress a : replicas) {
+                int i = all.indexOf(a);
+                if (isUp(i)) {
+                    adds.add(node(i).createPartition(spec));
+                }
+            }
+        }
+        CompletableFuture.allOf(adds.toArray(CompletableFuture[]::new)).join();
+        return created;
+    }
+
     public PartitionSpec spec(TopicPartition tp) {
         return partitions.stream().filter(s -> s.topicPartition().equals(tp)).findFirst().orElseThrow();
     }
