@@ -33,7 +33,9 @@ public final class RatisProperties {
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, config.snapshotThresholdEntries()));
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(config.raftSegmentBytes()));
-        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(config.raftSegmentBytes(), 1024 * 1024)));
+        // Preallocation writes zeros ahead of the log; with an fsync per commit it is redone again and again:
+        // measured 33 disk bytes per payload byte per replica at 1 MiB (4 MiB default: 34), 2.4 at 4 KiB.
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(4096));
         // Per-division direct buffer: sized for one max batch, not Ratis's 8 MiB default (x hundreds of groups).
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(config.raftWriteBufferBytes()));
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(config.raftWriteBufferBytes() - 1024));

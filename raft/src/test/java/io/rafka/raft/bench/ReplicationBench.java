@@ -56,6 +56,7 @@ public final class ReplicationBench {
                 }
                 Thread.sleep(2000);
                 long written = writeBytes() - written0;
+                printTopWriters();
                 double payloadMiB = result[1] / 1048576.0;
                 System.out.printf("%d partition(s): %.0f batches/s, %.1f MiB/s payload committed (acks=all); disk writes %.1f MiB = %.2f bytes per payload byte per replica%n",
                         partitions, result[0] / (double) seconds, payloadMiB / seconds, written / 1048576.0,
@@ -161,6 +162,29 @@ public final class ReplicationBench {
             }
         }
         return -1;
+    }
+
+    /** Bytes written to storage by thread name (Linux /proc/self/task), to show what dominates. */
+    private static void printTopWriters() throws IOException {
+        java.util.Map<String, Long> byName = new java.util.TreeMap<>();
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    String name = Files.readString(task.resolve("comm")).trim().replaceAll("[0-9]+", "#");
+                    long bytes = 0;
+                    for (String line : Files.readAllLines(task.resolve("io"))) {
+                        if (line.startsWith("write_bytes:")) {
+                            bytes = Long.parseLong(line.substring("write_bytes:".length()).trim());
+                        }
+                    }
+                    byName.merge(name, bytes, Long::sum);
+                } catch (IOException e) {
+                    // The thread ended meanwhile.
+                }
+            }
+        }
+        byName.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(5)
+                .forEach(e -> System.out.printf("    %8.1f MiB written by threads named %s%n", e.getValue() / 1048576.0, e.getKey()));
     }
 
     private static void deleteTree(Path dir) throws IOException {
