@@ -263,51 +263,15 @@ public final class PartitionLog implements Closeable {
      */
     public LogAppendInfo append(ByteBuffer records, int leaderEpoch, long appendTimeMs) {
         LogConfig cfg = config;
-        List<RecordBatch> batches = RecordBatches.split(records);
-        if (batches.isEmpty()) {
-            throw new InvalidRecordException("append with no record batches");
-        }
-        int records_ = 0;
-        for (RecordBatch batch : batches) {
-            if (batch.sizeInBytes() > cfg.maxMessageBytes()) {
-                throw new RecordTooLargeException("record batch of " + batch.sizeInBytes()
-                        + " bytes exceeds max.message.bytes = " + cfg.maxMessageBytes());
+        List<RecordBatch> batches = checkedBatches(records, cfg.maxMessageBytes());
+        boolean stampTime = cfg.messageTimestampType() == TimestampType.LOG_APPEND_TIME;
+        return appendLocked(cfg, records, batches, stampTime ? appendTimeMs : RecordBatch.NO_TIMESTAMP, (batch, next) -> {
+            batch.setBaseOffset(next);
+            batch.setPartitionLeaderEpoch(leaderEpoch);
+            if (stampTime) {
+                batch.setMaxTimestamp(TimestampType.LOG_APPEND_TIME, appendTimeMs);
             }
-            batch.ensureValid();
-            if (batch.recordCount() < 1) {
-                throw new InvalidRecordException("cannot append a batch with no records");
-            }
-            records_ += batch.recordCount();
-        }
-        lock.lock();
-        try {
-            ensureOpen();
-            long next = logEndOffset;
-            long maxTimestamp = RecordBatch.NO_TIMESTAMP;
-            long offsetOfMax = next;
-            for (RecordBatch batch : batches) {
-                batch.setBaseOffset(next);
-                batch.setPartitionLeaderEpoch(leaderEpoch);
-                if (cfg.messageTimestampType() == TimestampType.LOG_APPEND_TIME) {
-                    batch.setMaxTimestamp(TimestampType.LOG_APPEND_TIME, appendTimeMs);
-                }
-                if (batch.maxTimestamp() > maxTimestamp) {
-                    maxTimestamp = batch.maxTimestamp();
-                    offsetOfMax = batch.lastOffset();
-                }
-                next = batch.nextOffset();
-            }
-            LogSegment segment = maybeRoll(cfg, records.remaining(), maxTimestamp, next - 1);
-            segment.append(records, batches);
-            logEndOffset = next;
-            return new LogAppendInfo(batches.get(0).baseOffset(), next - 1, maxTimestamp, offsetOfMax,
-                    cfg.messageTimestampType() == TimestampType.LOG_APPEND_TIME ? appendTimeMs : RecordBatch.NO_TIMESTAMP,
-                    batches.size(), records_, records.remaining());
-        } catch (IOException e) {
-            throw new StorageException("append to " + dir + " failed: " + e.getMessage(), e);
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /**
@@ -316,13 +280,41 @@ public final class PartitionLog implements Closeable {
      * catches up by copying the leader's segments instead of replaying its Raft log.
      */
     public LogAppendInfo appendAsCopy(ByteBuffer records) {
+        List<RecordBatch> batches = checkedBatches(records, Integer.MAX_VALUE);
+        return appendLocked(config, records, batches, RecordBatch.NO_TIMESTAMP, (batch, next) -> {
+            if (batch.baseOffset() != next) {
+                throw new InvalidRecordException("copied batch starts at offset " + batch.baseOffset()
+                        + " but the log ends at " + next);
+            }
+        });
+    }
+
+    /** How an append places each batch at the log end: stamp it there, or check it is already there. */
+    private interface Placement {
+        void place(RecordBatch batch, long nextOffset);
+    }
+
+    /** Splits and checks batches (size, header, CRC, at least one record) before the lock is taken. */
+    private static List<RecordBatch> checkedBatches(ByteBuffer records, int maxBatchBytes) {
         List<RecordBatch> batches = RecordBatches.split(records);
         if (batches.isEmpty()) {
             throw new InvalidRecordException("append with no record batches");
         }
         for (RecordBatch batch : batches) {
+            if (batch.sizeInBytes() > maxBatchBytes) {
+                throw new RecordTooLargeException("record batch of " + batch.sizeInBytes()
+                        + " bytes exceeds max.message.bytes = " + maxBatchBytes);
+            }
             batch.ensureValid();
+            if (batch.recordCount() < 1) {
+                throw new InvalidRecordException("cannot append a batch with no records");
+            }
         }
+        return batches;
+    }
+
+    private LogAppendInfo appendLocked(LogConfig cfg, ByteBuffer records, List<RecordBatch> batches, long logAppendTimeMs,
+                                       Placement placement) {
         lock.lock();
         try {
             ensureOpen();
@@ -331,10 +323,7 @@ public final class PartitionLog implements Closeable {
             long offsetOfMax = next;
             int count = 0;
             for (RecordBatch batch : batches) {
-                if (batch.baseOffset() != next) {
-                    throw new InvalidRecordException("copied batch starts at offset " + batch.baseOffset()
-                            + " but the log ends at " + next);
-                }
+                placement.place(batch, next);
                 if (batch.maxTimestamp() > maxTimestamp) {
                     maxTimestamp = batch.maxTimestamp();
                     offsetOfMax = batch.lastOffset();
@@ -342,11 +331,11 @@ public final class PartitionLog implements Closeable {
                 count += batch.recordCount();
                 next = batch.nextOffset();
             }
-            LogSegment segment = maybeRoll(config, records.remaining(), maxTimestamp, next - 1);
+            LogSegment segment = maybeRoll(cfg, records.remaining(), maxTimestamp, next - 1);
             segment.append(records, batches);
             logEndOffset = next;
-            return new LogAppendInfo(batches.get(0).baseOffset(), next - 1, maxTimestamp, offsetOfMax,
-                    RecordBatch.NO_TIMESTAMP, batches.size(), count, records.remaining());
+            return new LogAppendInfo(batches.get(0).baseOffset(), next - 1, maxTimestamp, offsetOfMax, logAppendTimeMs,
+                    batches.size(), count, records.remaining());
         } catch (IOException e) {
             throw new StorageException("append to " + dir + " failed: " + e.getMessage(), e);
         } finally {
