@@ -1,0 +1,124 @@
+package io.rafka.raft.metadata;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The cluster metadata at one point of the metadata log: brokers and topics with their placements and
+ * configs. Immutable: {@link #apply} returns a new image, so readers (every broker answering metadata
+ * requests) use a consistent snapshot without locks. {@link #version} counts applied records.
+ *
+ * <p>Apply is deterministic and total: a record that does not fit the image (a topic that no longer
+ * exists, say) leaves it unchanged, so every broker replaying the same log reaches the same image.
+ */
+public final class MetadataImage {
+    public static final MetadataImage EMPTY = new MetadataImage(Map.of(), Map.of(), 0);
+
+    private final Map<String, BrokerInfo> brokers;
+    private final Map<String, TopicInfo> topics;
+    private final long version;
+
+    private MetadataImage(Map<String, BrokerInfo> brokers, Map<String, TopicInfo> topics, long version) {
+        this.brokers = brokers;
+        this.topics = topics;
+        this.version = version;
+    }
+
+    public Map<String, BrokerInfo> brokers() {
+        return brokers;
+    }
+
+    public Map<String, TopicInfo> topics() {
+        return topics;
+    }
+
+    public long version() {
+        return version;
+    }
+
+    public TopicInfo topic(String name) {
+        return topics.get(name);
+    }
+
+    /** How many partitions each registered broker is the preferred leader of. */
+    public Map<String, Integer> preferredLeaderCounts() {
+        Map<String, Integer> counts = new TreeMap<>();
+        for (String b : brokers.keySet()) {
+            counts.put(b, 0);
+        }
+        for (TopicInfo t : topics.values()) {
+            for (List<String> replicas : t.assignments()) {
+                counts.merge(replicas.get(0), 1, Integer::sum);
+            }
+        }
+        return counts;
+    }
+
+    /** Every broker id that appears in some replica list. */
+    public Set<String> brokersInUse() {
+        Set<String> ids = new HashSet<>();
+        for (TopicInfo t : topics.values()) {
+            for (List<String> replicas : t.assignments()) {
+                ids.addAll(replicas);
+            }
+        }
+        return ids;
+    }
+
+    public MetadataImage apply(MetadataRecord record) {
+        Map<String, BrokerInfo> b = brokers;
+        Map<String, TopicInfo> t = topics;
+        if (record instanceof MetadataRecord.RegisterBroker r) {
+            b = with(brokers, r.broker().id(), r.broker());
+        } else if (record instanceof MetadataRecord.UnregisterBroker r) {
+            b = without(brokers, r.brokerId());
+        } else if (record instanceof MetadataRecord.CreateTopic r) {
+            if (!topics.containsKey(r.topic().name())) {
+                t = with(topics, r.topic().name(), r.topic());
+            }
+        } else if (record instanceof MetadataRecord.DeleteTopic r) {
+            t = without(topics, r.name());
+        } else if (record instanceof MetadataRecord.CreatePartitions r) {
+            TopicInfo old = topics.get(r.topic());
+            if (old != null) {
+                List<List<String>> all = new ArrayList<>(old.assignments());
+                all.addAll(r.added());
+                t = with(topics, old.name(), new TopicInfo(old.name(), old.id(), all, old.configs()));
+            }
+        } else if (record instanceof MetadataRecord.AlterConfigs r) {
+            TopicInfo old = topics.get(r.topic());
+            if (old != null) {
+                t = with(topics, old.name(), new TopicInfo(old.name(), old.id(), old.assignments(), r.configs()));
+            }
+        } else if (record instanceof MetadataRecord.ReorderReplicas r) {
+            TopicInfo old = topics.get(r.topic());
+            if (old != null && r.partition() >= 0 && r.partition() < old.partitionCount()
+                    && new HashSet<>(old.assignments().get(r.partition())).equals(new HashSet<>(r.replicas()))) {
+                List<List<String>> all = new ArrayList<>(old.assignments());
+                all.set(r.partition(), r.replicas());
+                t = with(topics, old.name(), new TopicInfo(old.name(), old.id(), all, old.configs()));
+            }
+        }
+        return new MetadataImage(b, t, version + 1);
+    }
+
+    private static <V> Map<String, V> with(Map<String, V> map, String key, V value) {
+        Map<String, V> copy = new HashMap<>(map);
+        copy.put(key, value);
+        return Map.copyOf(copy);
+    }
+
+    private static <V> Map<String, V> without(Map<String, V> map, String key) {
+        if (!map.containsKey(key)) {
+            return map;
+        }
+        Map<String, V> copy = new HashMap<>(map);
+        copy.remove(key);
+        return Map.copyOf(copy);
+    }
+}

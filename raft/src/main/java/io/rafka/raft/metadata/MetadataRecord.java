@@ -1,0 +1,35 @@
+package io.rafka.raft.metadata;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A change to the cluster metadata: what the metadata Raft group's log holds, one per entry, applied in
+ * order to a {@link MetadataImage} by every broker. The controller produces them; nothing else changes
+ * metadata.
+ */
+public sealed interface MetadataRecord {
+    record RegisterBroker(BrokerInfo broker) implements MetadataRecord {
+    }
+
+    record UnregisterBroker(String brokerId) implements MetadataRecord {
+    }
+
+    record CreateTopic(TopicInfo topic) implements MetadataRecord {
+    }
+
+    record DeleteTopic(String name) implements MetadataRecord {
+    }
+
+    /** Appends partitions {@code first..} with the given replica lists. */
+    record CreatePartitions(String topic, List<List<String>> added) implements MetadataRecord {
+    }
+
+    /** Replaces a topic's config overrides. */
+    record AlterConfigs(String topic, Map<String, String> configs) implements MetadataRecord {
+    }
+
+    /** Changes a partition's replica order (same replicas): moves its preferred leader. */
+    record ReorderReplicas(String topic, int partition, List<String> replicas) implements MetadataRecord {
+    }
+}
