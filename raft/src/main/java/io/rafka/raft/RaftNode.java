@@ -161,6 +161,11 @@ public final class RaftNode implements Closeable {
         return Set.copyOf(byPartition.keySet());
     }
 
+    /** What a hosted partition replica was created as (topic id, replicas), if it is hosted here. */
+    public Optional<PartitionSpec> spec(TopicPartition tp) {
+        return Optional.ofNullable(byPartition.get(tp)).map(r -> r.spec);
+    }
+
     private StateMachine newStateMachine(RaftGroupId groupId) {
         Replica replica = byGroup.get(groupId);
         if (replica == null) {
@@ -223,6 +228,9 @@ public final class RaftNode implements Closeable {
             return CompletableFuture.completedFuture(null);
         }
         byGroup.remove(replica.groupId);
+        if (deleteData && replica.stateMachine != null) {
+            replica.stateMachine.deleteOnClose();
+        }
         GroupManagementRequest remove = GroupManagementRequest.newRemove(clientId, server.getId(), callIds.incrementAndGet(),
                 replica.groupId, deleteData, false);
         return send(remove).handle((reply, error) -> {

@@ -106,6 +106,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
      */
     private boolean installing;
     private volatile boolean closed;
+    private volatile boolean deleteOnClose;
     /**
      * After a copy, the Raft index the copied state corresponds to. Ratis may keep applying older entries
      * from its own log until it reloads the machine; those are skipped, and entries after this index are
@@ -472,13 +473,20 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return log.read(offset, maxBytes, state.logEndOffset());
     }
 
+    /** The partition is being removed from this node: closing deletes its log folder. */
+    public void deleteOnClose() {
+        deleteOnClose = true;
+    }
+
     @Override
     public void close() throws IOException {
         closed = true;
         super.close();
         PartitionLog l = log;
         if (l != null) {
-            if (halting.getAsBoolean()) {
+            if (deleteOnClose) {
+                l.deleteAll();
+            } else if (halting.getAsBoolean()) {
                 l.closeWithoutFlush();
             } else {
                 l.close();

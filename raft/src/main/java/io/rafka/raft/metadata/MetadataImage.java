@@ -29,6 +29,11 @@ public final class MetadataImage {
         this.version = version;
     }
 
+    /** An image as a snapshot holds it. */
+    static MetadataImage of(Map<String, BrokerInfo> brokers, Map<String, TopicInfo> topics, long version) {
+        return new MetadataImage(Map.copyOf(brokers), Map.copyOf(topics), version);
+    }
+
     public Map<String, BrokerInfo> brokers() {
         return brokers;
     }
@@ -105,6 +110,16 @@ public final class MetadataImage {
             }
         }
         return new MetadataImage(b, t, version + 1);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof MetadataImage m && version == m.version && brokers.equals(m.brokers) && topics.equals(m.topics);
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(version) * 31 + topics.hashCode();
     }
 
     private static <V> Map<String, V> with(Map<String, V> map, String key, V value) {

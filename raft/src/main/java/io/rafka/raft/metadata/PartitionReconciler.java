@@ -1,0 +1,111 @@
+package io.rafka.raft.metadata;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.raft.NodeAddress;
+import io.rafka.raft.PartitionSpec;
+import io.rafka.raft.RaftNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Makes a broker host exactly the partition replicas the metadata image assigns to it: creates the missing
+ * ones (joining their Raft groups) and removes, with their data, the ones the image no longer assigns (a
+ * deleted topic, or a topic re-created under a new id). Removal waits until the local image has caught up with
+ * the controller's, so a broker that restarts with an old image never deletes data it should keep. Runs after
+ * every image change and every second, on one thread, and is idempotent, so a broker that was down during a
+ * change, or a controller that failed mid-way, converges on the next pass.
+ */
+public final class PartitionReconciler implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionReconciler.class);
+
+    private final String brokerId;
+    private final RaftNode raftNode;
+    private final MetadataNode metadata;
+    private final ScheduledExecutorService executor;
+    private final AtomicBoolean pending = new AtomicBoolean();
+
+    public PartitionReconciler(String brokerId, RaftNode raftNode, MetadataNode metadata) {
+        this.brokerId = brokerId;
+        this.raftNode = raftNode;
+        this.metadata = metadata;
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "rafka-reconciler-" + brokerId);
+            t.setDaemon(true);
+            return t;
+        });
+        metadata.addListener(image -> schedule());
+        executor.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
+    }
+
+    private void schedule() {
+        if (pending.compareAndSet(false, true)) {
+            executor.execute(() -> {
+                pending.set(false);
+                reconcile();
+            });
+        }
+    }
+
+    /** The replicas this broker should host, by partition. */
+    static Map<TopicPartition, PartitionSpec> desired(MetadataImage image, String brokerId) {
+        Map<TopicPartition, PartitionSpec> out = new HashMap<>();
+        for (TopicInfo t : image.topics().values()) {
+            for (int p = 0; p < t.partitionCount(); p++) {
+                List<String> replicas = t.assignments().get(p);
+                if (!replicas.contains(brokerId)) {
+                    continue;
+                }
+                List<NodeAddress> addresses = new ArrayList<>();
+                for (String id : replicas) {
+                    BrokerInfo b = image.brokers().get(id);
+                    if (b != null) {
+                        addresses.add(new NodeAddress(id, b.host(), b.raftPort()));
+                    }
+                }
+                if (addresses.size() == replicas.size()) {
+                    TopicPartition tp = new TopicPartition(t.name(), p);
+                    out.put(tp, new PartitionSpec(tp, t.id(), addresses));
+                }
+            }
+        }
+        return out;
+    }
+
+    private void reconcile() {
+        try {
+            boolean caughtUp = metadata.isCaughtUp();
+            Map<TopicPartition, PartitionSpec> want = desired(metadata.image(), brokerId);
+            for (TopicPartition tp : caughtUp ? raftNode.partitions() : java.util.Set.<TopicPartition>of()) {
+                Optional<PartitionSpec> have = raftNode.spec(tp);
+                PartitionSpec target = want.get(tp);
+                if (target == null || have.isEmpty() || !have.get().topicId().equals(target.topicId())) {
+                    LOG.info("broker {}: removing replica of {} (no longer assigned here)", brokerId, tp);
+                    raftNode.removePartition(tp, true).get(30, TimeUnit.SECONDS);
+                }
+            }
+            for (PartitionSpec spec : want.values()) {
+                if (raftNode.spec(spec.topicPartition()).isEmpty()) {
+                    raftNode.createPartition(spec).get(30, TimeUnit.SECONDS);
+                }
+            }
+        } catch (Exception e) {
+            LOG.warn("broker {}: reconciling partitions failed, retrying: {}", brokerId, e.toString());
+        }
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+    }
+}
