@@ -395,6 +395,39 @@ public final class RaftNode implements Closeable {
         return sm;
     }
 
+    /**
+     * Applies a topic's log settings to the local replica of a partition (retention, segment size, ...). They
+     * take effect on the next append, roll or retention pass. Returns false if the partition is not running here.
+     */
+    public boolean updateLogConfig(TopicPartition tp, io.rafka.log.LogConfig logConfig) {
+        Replica replica = byPartition.get(tp);
+        PartitionStateMachine sm = replica == null ? null : replica.stateMachine;
+        if (sm == null || sm.log() == null) {
+            return false;
+        }
+        if (!sm.log().config().equals(logConfig)) {
+            sm.log().updateConfig(logConfig);
+            LOG.info("{}: log settings now {}", tp, logConfig);
+        }
+        return true;
+    }
+
+    /** Deletes expired segments of every local partition (retention.ms / retention.bytes); returns how many. */
+    public int enforceRetention() {
+        int deleted = 0;
+        for (Replica replica : byPartition.values()) {
+            PartitionStateMachine sm = replica.stateMachine;
+            if (sm != null && sm.log() != null) {
+                try {
+                    deleted += sm.log().deleteExpiredSegments();
+                } catch (RafkaException e) {
+                    LOG.warn("{}: retention failed: {}", replica.spec.topicPartition(), e.getMessage());
+                }
+            }
+        }
+        return deleted;
+    }
+
     /** Asks Ratis to snapshot a partition now (and so purge its Raft log). Returns the snapshot index. */
     public long snapshot(TopicPartition tp) throws IOException {
         Replica replica = byPartition.get(tp);

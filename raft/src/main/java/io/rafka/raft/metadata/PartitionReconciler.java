@@ -1,6 +1,7 @@
 package io.rafka.raft.metadata;
 
 import io.rafka.common.TopicPartition;
+import io.rafka.log.LogConfig;
 import io.rafka.raft.NodeAddress;
 import io.rafka.raft.PartitionSpec;
 import io.rafka.raft.RaftNode;
@@ -21,7 +22,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * Makes a broker host exactly the partition replicas the metadata image assigns to it: creates the missing
  * ones (joining their Raft groups) and removes, with their data, the ones the image no longer assigns (a
- * deleted topic, or a topic re-created under a new id). Removal waits until the local image has caught up with
+ * deleted topic, or a topic re-created under a new id), and keeps each replica's log settings equal to its
+ * topic's configs (applied on top of the broker's defaults). Removal waits until the local image has caught up with
  * the controller's, so a broker that restarts with an old image never deletes data it should keep. Runs after
  * every image change and every second, on one thread, and is idempotent, so a broker that was down during a
  * change, or a controller that failed mid-way, converges on the next pass.
@@ -30,12 +32,19 @@ public final class PartitionReconciler implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionReconciler.class);
 
     private final String brokerId;
+    private final LogConfig logDefaults;
     private final RaftNode raftNode;
     private final MetadataNode metadata;
     private final ScheduledExecutorService executor;
     private final AtomicBoolean pending = new AtomicBoolean();
 
     public PartitionReconciler(String brokerId, RaftNode raftNode, MetadataNode metadata) {
+        this(brokerId, raftNode, metadata, raftNode.config().logConfig());
+    }
+
+    /** @param logDefaults the broker's log settings, on which each topic's overrides apply */
+    public PartitionReconciler(String brokerId, RaftNode raftNode, MetadataNode metadata, LogConfig logDefaults) {
+        this.logDefaults = logDefaults;
         this.brokerId = brokerId;
         this.raftNode = raftNode;
         this.metadata = metadata;
@@ -97,6 +106,13 @@ public final class PartitionReconciler implements Closeable {
             for (PartitionSpec spec : want.values()) {
                 if (raftNode.spec(spec.topicPartition()).isEmpty()) {
                     raftNode.createPartition(spec).get(30, TimeUnit.SECONDS);
+                }
+            }
+            MetadataImage image = metadata.image();
+            for (PartitionSpec spec : want.values()) {
+                TopicInfo topic = image.topic(spec.topicPartition().topic());
+                if (topic != null) {
+                    raftNode.updateLogConfig(spec.topicPartition(), TopicConfigs.toLogConfig(topic.configs(), logDefaults));
                 }
             }
         } catch (Exception e) {

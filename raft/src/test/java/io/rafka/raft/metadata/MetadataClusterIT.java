@@ -215,6 +215,23 @@ class MetadataClusterIT {
                 assertEquals(before.topics(), after.topics(), "topics, ids, configs and placements intact on " + b.id);
                 assertEquals("60000", after.topic("beta").configs().get("retention.ms"));
             }
+            // Topic configs reach the partition logs, and an alter reaches them too.
+            for (TestBroker b : brokers) {
+                for (TopicPartition tp : b.raftNode.partitions()) {
+                    if (tp.topic().equals("beta")) {
+                        await(() -> b.raftNode.log(tp).config().retentionMs() == 60_000, 10_000, "beta retention on " + b.id);
+                    }
+                }
+            }
+            controller(brokers).controller.alterConfigs("beta", Map.of("retention.ms", "1234", "segment.bytes", "1048576"));
+            for (TestBroker b : brokers) {
+                for (TopicPartition tp : b.raftNode.partitions()) {
+                    if (tp.topic().equals("beta")) {
+                        await(() -> b.raftNode.log(tp).config().retentionMs() == 1234
+                                && b.raftNode.log(tp).config().segmentBytes() == 1048576, 10_000, "altered beta on " + b.id);
+                    }
+                }
+            }
             for (int p = 0; p < 6; p++) {
                 assertEquals(1, append(brokers, new TopicPartition("alpha", p), "again").baseOffset(), "data kept in alpha-" + p);
             }
