@@ -184,7 +184,7 @@ public final class ReplicationBench {
             }
         }
         byName.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(5)
-                .forEach(e -> System.out.printf("    %8.1f MiB written by threads named %s%n", e.getValue() / 1048576.0, e.getKey()));
+                .forEach(e -> System.out.printf("    %8.1f MiB written since start by threads named %s%n", e.getValue() / 1048576.0, e.getKey()));
     }
 
     private static void deleteTree(Path dir) throws IOException {
