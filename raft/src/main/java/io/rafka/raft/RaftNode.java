@@ -210,7 +210,13 @@ public final class RaftNode implements Closeable {
         }
         Replica replica = byGroup.computeIfAbsent(gid, g -> new Replica(spec, g));
         byPartition.put(tp, replica);
-        RaftGroup group = RaftGroup.valueOf(gid, spec.replicas().stream().map(RaftNode::peer).toList());
+        // The first replica is the preferred leader: a higher Ratis priority makes leadership return to it once it
+        // is up to date again (after a restart, say), so leaders stay spread as the controller placed them.
+        List<RaftPeer> peers = new java.util.ArrayList<>();
+        for (int i = 0; i < spec.replicas().size(); i++) {
+            peers.add(peer(spec.replicas().get(i), i == 0 ? 1 : 0));
+        }
+        RaftGroup group = RaftGroup.valueOf(gid, peers);
         GroupManagementRequest add = GroupManagementRequest.newAdd(clientId, server.getId(), callIds.incrementAndGet(), group, true);
         return send(add).handle((reply, error) -> {
             Throwable cause = unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
@@ -442,8 +448,8 @@ public final class RaftNode implements Closeable {
         return reply.getLogIndex();
     }
 
-    private static RaftPeer peer(NodeAddress a) {
-        return RaftPeer.newBuilder().setId(a.id()).setAddress(a.hostPort()).build();
+    private static RaftPeer peer(NodeAddress a, int priority) {
+        return RaftPeer.newBuilder().setId(a.id()).setAddress(a.hostPort()).setPriority(priority).build();
     }
 
     private void writePartitionMetadata(PartitionSpec spec) throws IOException {

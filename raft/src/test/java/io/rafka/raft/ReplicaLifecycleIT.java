@@ -77,6 +77,29 @@ class ReplicaLifecycleIT {
     }
 
     @Test
+    void leadershipReturnsToThePreferredReplica() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("pref", 1, 3);
+            int preferred = cluster.replicaIndexes(tp).get(0);
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (cluster.leaderIndex(tp) != preferred && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);
+            }
+            assertEquals(preferred, cluster.leaderIndex(tp), "the first replica leads");
+            cluster.kill(preferred);
+            int other = cluster.leaderIndex(tp);
+            assertTrue(other != preferred);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "while away", 1, 1L), Acks.ALL);
+            cluster.restart(preferred);
+            deadline = System.currentTimeMillis() + 60_000;
+            while (cluster.leaderIndex(tp) != preferred && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);
+            }
+            assertEquals(preferred, cluster.leaderIndex(tp), "leadership went back to the preferred replica once it caught up");
+        }
+    }
+
+    @Test
     void nonLeaderRejectsAppendsWithTheLeadersId() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
             TopicPartition tp = cluster.createPartition("nl", 0, 3);
