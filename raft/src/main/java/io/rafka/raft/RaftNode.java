@@ -210,12 +210,10 @@ public final class RaftNode implements Closeable {
         }
         Replica replica = byGroup.computeIfAbsent(gid, g -> new Replica(spec, g));
         byPartition.put(tp, replica);
-        // The first replica is the preferred leader: a higher Ratis priority makes leadership return to it once it
-        // is up to date again (after a restart, say), so leaders stay spread as the controller placed them.
-        List<RaftPeer> peers = new java.util.ArrayList<>();
-        for (int i = 0; i < spec.replicas().size(); i++) {
-            peers.add(peer(spec.replicas().get(i), i == 0 ? 1 : 0));
-        }
+        // All replicas get the same Ratis priority: Ratis hands leadership only to a peer of the highest
+        // priority, which would forbid moving it off a preferred leader for a controlled shutdown. The preferred
+        // (first) replica gets leadership back through electPreferredLeaders instead.
+        List<RaftPeer> peers = spec.replicas().stream().map(RaftNode::peer).toList();
         RaftGroup group = RaftGroup.valueOf(gid, peers);
         GroupManagementRequest add = GroupManagementRequest.newAdd(clientId, server.getId(), callIds.incrementAndGet(), group, true);
         return send(add).handle((reply, error) -> {
@@ -448,8 +446,8 @@ public final class RaftNode implements Closeable {
         return reply.getLogIndex();
     }
 
-    private static RaftPeer peer(NodeAddress a, int priority) {
-        return RaftPeer.newBuilder().setId(a.id()).setAddress(a.hostPort()).setPriority(priority).build();
+    private static RaftPeer peer(NodeAddress a) {
+        return RaftPeer.newBuilder().setId(a.id()).setAddress(a.hostPort()).build();
     }
 
     private void writePartitionMetadata(PartitionSpec spec) throws IOException {
@@ -514,6 +512,101 @@ public final class RaftNode implements Closeable {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot delete " + dir, e);
         }
+    }
+
+    /**
+     * Controlled shutdown, first half: stops this node from standing for election in any of its groups and
+     * hands the leadership of every partition it leads to another replica before the node stops, so the
+     * successor leads at once (no election timeout) and clients are redirected by NOT_LEADER instead of timing
+     * out on a dead node. Waits up to {@code timeoutMs}; returns how many partitions
+     * still have this node as leader (0 when all moved).
+     */
+    public int moveLeadershipsAway(long timeoutMs) {
+        List<CompletableFuture<?>> pending = new java.util.ArrayList<>();
+        for (Replica replica : byPartition.values()) {
+            pending.add(server.leaderElectionManagementAsync(org.apache.ratis.protocol.LeaderElectionManagementRequest.newPause(
+                    clientId, server.getId(), replica.groupId, callIds.incrementAndGet())));
+        }
+        joinQuietly(pending, timeoutMs);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        int stillLeading = 0;
+        for (int attempt = 0; ; attempt++) {
+            pending.clear();
+            stillLeading = 0;
+            for (Replica replica : byPartition.values()) {
+                try {
+                    if (!server.getDivision(replica.groupId).getInfo().isLeader()) {
+                        continue;
+                    }
+                    stillLeading++;
+                    List<NodeAddress> others = replica.spec.replicas().stream()
+                            .filter(a -> !a.id().equals(config.address().id())).toList();
+                    if (others.isEmpty()) {
+                        continue;
+                    }
+                    RaftPeerId target = RaftPeerId.valueOf(others.get(attempt % others.size()).id());
+                    long remainingMs = Math.max(100, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                    pending.add(server.transferLeadershipAsync(new org.apache.ratis.protocol.TransferLeadershipRequest(
+                            clientId, server.getId(), replica.groupId, callIds.incrementAndGet(), target,
+                            Math.min(remainingMs, 5_000))));
+                } catch (IOException e) {
+                    LOG.debug("{}: cannot move leadership: {}", replica.spec.topicPartition(), e.toString());
+                }
+            }
+            if (stillLeading == 0 || System.nanoTime() > deadline) {
+                break;
+            }
+            joinQuietly(pending, Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        LOG.info("node {}: moved partition leaderships away; {} still led here", config.address().id(), stillLeading);
+        return stillLeading;
+    }
+
+    /**
+     * Hands the leadership of every partition this node leads, but is not the preferred (first) replica of, to
+     * the preferred replica, as Kafka's preferred-leader election does, so leaders stay spread as the controller
+     * placed them after failovers and restarts. Best effort (Ratis waits for the target to catch up, up to
+     * {@code timeoutMs}); returns how many hand-overs were asked for.
+     */
+    public int electPreferredLeaders(long timeoutMs) {
+        List<CompletableFuture<?>> pending = new java.util.ArrayList<>();
+        for (Replica replica : byPartition.values()) {
+            String preferred = replica.spec.replicas().get(0).id();
+            if (preferred.equals(config.address().id())) {
+                continue;
+            }
+            try {
+                if (server.getDivision(replica.groupId).getInfo().isLeader()) {
+                    pending.add(server.transferLeadershipAsync(new org.apache.ratis.protocol.TransferLeadershipRequest(
+                            clientId, server.getId(), replica.groupId, callIds.incrementAndGet(),
+                            RaftPeerId.valueOf(preferred), timeoutMs)));
+                }
+            } catch (IOException e) {
+                LOG.debug("{}: cannot hand leadership to {}: {}", replica.spec.topicPartition(), preferred, e.toString());
+            }
+        }
+        joinQuietly(pending, timeoutMs);
+        return pending.size();
+    }
+
+    private static void joinQuietly(List<CompletableFuture<?>> futures, long timeoutMs) {
+        try {
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            // Best effort: what did not move in time fails over by election.
+        }
+    }
+
+    /** Controlled shutdown: moves leaderships away (up to {@code timeoutMs}), then closes cleanly. */
+    public void shutdown(long timeoutMs) throws IOException {
+        moveLeadershipsAway(timeoutMs);
+        close();
     }
 
     /** Stops the node cleanly: every partition log is flushed and marked cleanly closed. */

@@ -55,6 +55,8 @@ public final class PartitionReconciler implements Closeable {
         });
         metadata.addListener(image -> schedule());
         executor.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
+        // Kafka's auto leader rebalance: hand leaderships back to preferred replicas now and then.
+        executor.scheduleWithFixedDelay(() -> raftNode.electPreferredLeaders(5_000), 30, 30, TimeUnit.SECONDS);
     }
 
     private void schedule() {
@@ -91,14 +93,24 @@ public final class PartitionReconciler implements Closeable {
         return out;
     }
 
+    /**
+     * Whether the image still assigns this replica here: its topic exists with the same id and lists this broker
+     * for the partition. (A replica whose peers are not all registered is kept, never removed.)
+     */
+    private boolean assignedHere(MetadataImage image, TopicPartition tp, PartitionSpec have) {
+        TopicInfo topic = image.topic(tp.topic());
+        return topic != null && topic.id().equals(have.topicId()) && tp.partition() < topic.partitionCount()
+                && topic.assignments().get(tp.partition()).contains(brokerId);
+    }
+
     private void reconcile() {
         try {
             boolean caughtUp = metadata.isCaughtUp();
             Map<TopicPartition, PartitionSpec> want = desired(metadata.image(), brokerId);
+            MetadataImage current = metadata.image();
             for (TopicPartition tp : caughtUp ? raftNode.partitions() : java.util.Set.<TopicPartition>of()) {
                 Optional<PartitionSpec> have = raftNode.spec(tp);
-                PartitionSpec target = want.get(tp);
-                if (target == null || have.isEmpty() || !have.get().topicId().equals(target.topicId())) {
+                if (have.isPresent() && !assignedHere(current, tp, have.get())) {
                     LOG.info("broker {}: removing replica of {} (no longer assigned here)", brokerId, tp);
                     raftNode.removePartition(tp, true).get(30, TimeUnit.SECONDS);
                 }
