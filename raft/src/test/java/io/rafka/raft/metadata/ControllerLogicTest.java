@@ -104,8 +104,9 @@ class ControllerLogicTest {
 
     /**
      * Deterministic simulation with a fixed set of brokers: random creates, deletes and partition additions;
-     * after every step each partition has RF distinct registered replicas and preferred leaders are balanced
-     * within one per broker. The seed is printed on failure.
+     * after every step each partition has RF distinct registered replicas, and preferred leaders are balanced
+     * within one per broker until the first delete; after deletes, as balanced as reordering replica lists can
+     * make them (only moving data could do more). The seed is printed on failure.
      */
     @Test
     void simulationKeepsPlacementValidAndLeadersBalanced() {
@@ -116,6 +117,7 @@ class ControllerLogicTest {
             MetadataImage image = withBrokers(brokers);
             Set<String> live = ids(brokers);
             List<String> names = new ArrayList<>();
+            boolean deletedAny = false;
             for (int step = 0; step < 200; step++) {
                 int op = random.nextInt(10);
                 if (op < 5 || names.isEmpty()) {
@@ -126,6 +128,7 @@ class ControllerLogicTest {
                 } else if (op < 8) {
                     String name = names.remove(random.nextInt(names.size()));
                     image = applyAll(image, ControllerLogic.deleteTopic(image, name));
+                    deletedAny = true;
                 } else {
                     String name = names.get(random.nextInt(names.size()));
                     int now = image.topic(name).partitionCount();
@@ -136,12 +139,14 @@ class ControllerLogicTest {
                 Map<String, Integer> counts = image.preferredLeaderCounts();
                 int max = counts.values().stream().mapToInt(Integer::intValue).max().orElse(0);
                 int min = counts.values().stream().mapToInt(Integer::intValue).min().orElse(0);
-                if (max - min > 1) {
-                    // Only acceptable if no replica list allows a swap (all remaining topics have RF 1 where it matters).
-                    assertNull(ControllerLogic.findImprovingMoves(image, counts).isEmpty() ? null : "moves",
-                            "leaders unbalanced " + counts + " although a swap exists; seed " + seed + " step " + step);
-                    assertTrue(image.topics().values().stream().anyMatch(t -> t.replicationFactor() == 1),
-                            "leaders unbalanced " + counts + " with every topic replicated; seed " + seed + " step " + step);
+                if (!deletedAny) {
+                    // Creates and additions only: placement alone keeps every broker within one leadership.
+                    assertTrue(max - min <= 1, "leaders unbalanced " + counts + " without deletes; seed " + seed + " step " + step);
+                } else if (max - min > 1) {
+                    // Deletes can leave an imbalance that only moving data would fix; reordering must have done
+                    // all it can.
+                    assertTrue(ControllerLogic.findImprovingMoves(image, counts).isEmpty(),
+                            "leaders unbalanced " + counts + " although a hand-over chain exists; seed " + seed + " step " + step);
                 }
             }
         }
