@@ -29,7 +29,7 @@ import java.nio.file.Path;
 abstract class AbstractIndex implements Closeable {
     protected final long baseOffset;
     private final int entrySize;
-    private volatile Path file;
+    private final Path file;
     private volatile MappedByteBuffer mmap;
     private volatile int entries;
     private int maxEntries;
@@ -167,11 +167,6 @@ abstract class AbstractIndex implements Closeable {
         if (writable) {
             mmap.force();
         }
-    }
-
-    public void renameTo(Path target) throws IOException {
-        Files.move(file, target);
-        file = target;
     }
 
     public void deleteIfExists() throws IOException {

@@ -5,7 +5,6 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -62,17 +61,6 @@ public final class MetadataImage {
             }
         }
         return counts;
-    }
-
-    /** Every broker id that appears in some replica list. */
-    public Set<String> brokersInUse() {
-        Set<String> ids = new HashSet<>();
-        for (TopicInfo t : topics.values()) {
-            for (List<String> replicas : t.assignments()) {
-                ids.addAll(replicas);
-            }
-        }
-        return ids;
     }
 
     public MetadataImage apply(MetadataRecord record) {

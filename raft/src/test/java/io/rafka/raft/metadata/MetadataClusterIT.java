@@ -8,6 +8,7 @@ import io.rafka.raft.AppendResult;
 import io.rafka.raft.NodeAddress;
 import io.rafka.raft.RaftNode;
 import io.rafka.raft.RaftNodeConfig;
+import io.rafka.raft.testing.MiniCluster;
 import io.rafka.raft.metadata.ControllerLogic.CreateTopicRequest;
 import io.rafka.record.CompressionType;
 import io.rafka.testing.TestBatches;
@@ -15,8 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -328,17 +327,10 @@ class MetadataClusterIT {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+        return MiniCluster.freePort();
     }
 
     private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        MiniCluster.sleep(ms);
     }
 }

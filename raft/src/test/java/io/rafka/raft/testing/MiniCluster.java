@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -69,7 +68,8 @@ public final class MiniCluster implements AutoCloseable {
         return cluster;
     }
 
-    private static int freePort() throws IOException {
+    /** A free loopback port (test helper). */
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
@@ -306,11 +306,8 @@ public final class MiniCluster implements AutoCloseable {
         }
     }
 
-    public Optional<Integer> anyLiveReplica(TopicPartition tp) {
-        return replicaIndexes(tp).stream().filter(this::isUp).findFirst();
-    }
-
-    private static void sleep(long ms) {
+    /** Sleeps, turning an interrupt into an unchecked failure (test helper). */
+    public static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
