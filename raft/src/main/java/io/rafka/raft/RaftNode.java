@@ -45,6 +45,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -57,6 +58,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * A broker's Raft node: one Ratis {@link RaftServer} that hosts a Raft group ("division") for every
@@ -92,6 +94,7 @@ public final class RaftNode implements Closeable {
     private final ExecutorService catchUpExecutor;
     private final RaftProperties clientProperties;
     private volatile boolean halting;
+    private volatile Consumer<TopicPartition> appendListener = tp -> { };
     private RaftServer server;
 
     /** A partition hosted here. */
@@ -149,6 +152,14 @@ public final class RaftNode implements Closeable {
         return RaftGroupId.valueOf(UUID.nameUUIDFromBytes((topicId + "/" + partition).getBytes(StandardCharsets.UTF_8)));
     }
 
+    /**
+     * Sets the one listener told, on the applying thread, each time records are appended to a local replica
+     * (its high watermark moved). It must be quick and must not block: the broker uses it to wake fetches.
+     */
+    public void setAppendListener(Consumer<TopicPartition> listener) {
+        this.appendListener = Objects.requireNonNull(listener);
+    }
+
     public NodeAddress address() {
         return config.address();
     }
@@ -174,7 +185,7 @@ public final class RaftNode implements Closeable {
         }
         PartitionStateMachine sm = new PartitionStateMachine(replica.spec.topicPartition(), partitionDir(replica.spec.topicPartition()),
                 config.logConfig(), time, config.maxProducersPerPartition(), config.maxDecompressedBytes(), catchUpExecutor,
-                this::newClient, () -> halting);
+                this::newClient, () -> halting, () -> appendListener.accept(replica.spec.topicPartition()));
         replica.stateMachine = sm;
         return sm;
     }
@@ -382,6 +393,33 @@ public final class RaftNode implements Closeable {
                     info.getCurrentTerm(), applied.logEndOffset(), applied.logStartOffset(), applied.index());
         } catch (IOException e) {
             throw new UnknownTopicOrPartitionException("partition " + tp + " is not running on node " + config.address().id());
+        }
+    }
+
+    /**
+     * For a partition this node leads: how many followers have not answered the leader for {@code maxLagMs}
+     * (dead, partitioned or stalled). 0 when this node does not lead it. A partition with lagging followers is
+     * under-replicated: it commits only while a majority is left.
+     */
+    public int laggingFollowers(TopicPartition tp, long maxLagMs) {
+        Replica replica = byPartition.get(tp);
+        if (replica == null) {
+            return 0;
+        }
+        try {
+            DivisionInfo info = server.getDivision(replica.groupId).getInfo();
+            if (!info.isLeader()) {
+                return 0;
+            }
+            int lagging = 0;
+            for (var follower : info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
+                if (follower.getLastRpcElapsedTimeMs() > maxLagMs) {
+                    lagging++;
+                }
+            }
+            return lagging;
+        } catch (IOException e) {
+            return 0;
         }
     }
 

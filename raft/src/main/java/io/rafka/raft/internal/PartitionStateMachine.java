@@ -114,11 +114,15 @@ public final class PartitionStateMachine extends BaseStateMachine {
      */
     private long skipUpToIndex = -1;
     private volatile AppliedState applied = new AppliedState(0, -1, 0, 0);
+    /** Told after records were appended (the high watermark moved), outside any lock; wakes long-polling fetches. */
+    private final Runnable onAppend;
 
     public PartitionStateMachine(TopicPartition topicPartition, Path logDir, LogConfig logConfig, Time time,
                                  int maxProducers, int maxDecompressedBytes, Executor catchUpExecutor,
-                                 BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory, BooleanSupplier halting) {
+                                 BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory, BooleanSupplier halting,
+                                 Runnable onAppend) {
         this.topicPartition = topicPartition;
+        this.onAppend = onAppend;
         this.logDir = logDir;
         this.logConfig = logConfig;
         this.time = time;
@@ -231,6 +235,9 @@ public final class PartitionStateMachine extends BaseStateMachine {
             reply = apply(entry.getTerm(), data);
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
             applied = new AppliedState(entry.getTerm(), entry.getIndex(), log.logStartOffset(), log.logEndOffset());
+        }
+        if (reply.error() == ErrorCode.NONE) {
+            onAppend.run();
         }
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply.encode())));
     }

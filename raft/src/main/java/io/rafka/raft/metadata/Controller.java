@@ -33,6 +33,11 @@ public final class Controller {
         this.sessionTimeoutMs = sessionTimeoutMs;
     }
 
+    /** How long a broker may stay silent and still count as alive. */
+    public long sessionTimeoutMs() {
+        return sessionTimeoutMs;
+    }
+
     public synchronized TopicInfo createTopic(CreateTopicRequest request) {
         commit(image -> ControllerLogic.createTopic(image, metadata.liveBrokers(sessionTimeoutMs), request, defaults, random));
         rebalance();

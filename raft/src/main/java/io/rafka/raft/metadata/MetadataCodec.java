@@ -1,5 +1,7 @@
 package io.rafka.raft.metadata;
 
+import io.rafka.common.TopicPartition;
+
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -27,6 +29,7 @@ public final class MetadataCodec {
     private static final byte CREATE_PARTITIONS = 5;
     private static final byte ALTER_CONFIGS = 6;
     private static final byte REORDER_REPLICAS = 7;
+    private static final byte PARTITION_LEADERS = 8;
 
     private MetadataCodec() {
     }
@@ -65,6 +68,16 @@ public final class MetadataCodec {
             for (TopicInfo t : new TreeMap<>(image.topics()).values()) {
                 writeTopic(out, t);
             }
+            out.writeInt(image.leaders().size());
+            List<Map.Entry<TopicPartition, MetadataImage.PartitionLeader>> leaders = new ArrayList<>(image.leaders().entrySet());
+            leaders.sort(Map.Entry.comparingByKey(java.util.Comparator.comparing(TopicPartition::topic)
+                    .thenComparingInt(TopicPartition::partition)));
+            for (Map.Entry<TopicPartition, MetadataImage.PartitionLeader> e : leaders) {
+                out.writeUTF(e.getKey().topic());
+                out.writeInt(e.getKey().partition());
+                out.writeUTF(e.getValue().brokerId());
+                out.writeLong(e.getValue().epoch());
+            }
         });
     }
 
@@ -82,7 +95,12 @@ public final class MetadataCodec {
                 TopicInfo t = readTopic(in);
                 topics.put(t.name(), t);
             }
-            return MetadataImage.of(brokers, topics, version);
+            Map<TopicPartition, MetadataImage.PartitionLeader> leaders = new HashMap<>();
+            for (int i = in.readInt(); i > 0; i--) {
+                TopicPartition tp = new TopicPartition(in.readUTF(), in.readInt());
+                leaders.put(tp, new MetadataImage.PartitionLeader(in.readUTF(), in.readLong()));
+            }
+            return MetadataImage.of(brokers, topics, leaders, version);
         });
     }
 
@@ -112,6 +130,15 @@ public final class MetadataCodec {
             out.writeUTF(x.topic());
             out.writeInt(x.partition());
             writeList(out, x.replicas());
+        } else if (r instanceof MetadataRecord.PartitionLeaders x) {
+            out.writeByte(PARTITION_LEADERS);
+            out.writeUTF(x.brokerId());
+            out.writeInt(x.leaders().size());
+            for (MetadataRecord.LeaderEpoch e : x.leaders()) {
+                out.writeUTF(e.topic());
+                out.writeInt(e.partition());
+                out.writeLong(e.epoch());
+            }
         } else {
             throw new IllegalArgumentException("unknown record " + r);
         }
@@ -127,8 +154,19 @@ public final class MetadataCodec {
             case CREATE_PARTITIONS -> new MetadataRecord.CreatePartitions(in.readUTF(), readAssignments(in));
             case ALTER_CONFIGS -> new MetadataRecord.AlterConfigs(in.readUTF(), readMap(in));
             case REORDER_REPLICAS -> new MetadataRecord.ReorderReplicas(in.readUTF(), in.readInt(), readList(in));
+            case PARTITION_LEADERS -> readPartitionLeaders(in);
             default -> throw new IOException("unknown metadata record type " + type);
         };
+    }
+
+    private static MetadataRecord readPartitionLeaders(DataInputStream in) throws IOException {
+        String brokerId = in.readUTF();
+        int n = in.readInt();
+        List<MetadataRecord.LeaderEpoch> leaders = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            leaders.add(new MetadataRecord.LeaderEpoch(in.readUTF(), in.readInt(), in.readLong()));
+        }
+        return new MetadataRecord.PartitionLeaders(brokerId, leaders);
     }
 
     private static void writeBroker(DataOutputStream out, BrokerInfo b) throws IOException {

@@ -1,5 +1,7 @@
 package io.rafka.raft.metadata;
 
+import io.rafka.common.TopicPartition;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -16,21 +18,38 @@ import java.util.TreeMap;
  * exists, say) leaves it unchanged, so every broker replaying the same log reaches the same image.
  */
 public final class MetadataImage {
-    public static final MetadataImage EMPTY = new MetadataImage(Map.of(), Map.of(), 0);
+    public static final MetadataImage EMPTY = new MetadataImage(Map.of(), Map.of(), Map.of(), 0);
 
     private final Map<String, BrokerInfo> brokers;
     private final Map<String, TopicInfo> topics;
+    private final Map<TopicPartition, PartitionLeader> leaders;
     private final long version;
 
-    private MetadataImage(Map<String, BrokerInfo> brokers, Map<String, TopicInfo> topics, long version) {
+    /** The last published leader of a partition and the Raft term (leader epoch) it led in. */
+    public record PartitionLeader(String brokerId, long epoch) {
+    }
+
+    private MetadataImage(Map<String, BrokerInfo> brokers, Map<String, TopicInfo> topics,
+                          Map<TopicPartition, PartitionLeader> leaders, long version) {
         this.brokers = brokers;
         this.topics = topics;
+        this.leaders = leaders;
         this.version = version;
     }
 
     /** An image as a snapshot holds it. */
-    static MetadataImage of(Map<String, BrokerInfo> brokers, Map<String, TopicInfo> topics, long version) {
-        return new MetadataImage(Map.copyOf(brokers), Map.copyOf(topics), version);
+    static MetadataImage of(Map<String, BrokerInfo> brokers, Map<String, TopicInfo> topics,
+                            Map<TopicPartition, PartitionLeader> leaders, long version) {
+        return new MetadataImage(Map.copyOf(brokers), Map.copyOf(topics), Map.copyOf(leaders), version);
+    }
+
+    /** The last published leader of a partition, or null if none was published (or the topic is gone). */
+    public PartitionLeader leader(TopicPartition tp) {
+        return leaders.get(tp);
+    }
+
+    public Map<TopicPartition, PartitionLeader> leaders() {
+        return leaders;
     }
 
     public Map<String, BrokerInfo> brokers() {
@@ -66,6 +85,7 @@ public final class MetadataImage {
     public MetadataImage apply(MetadataRecord record) {
         Map<String, BrokerInfo> b = brokers;
         Map<String, TopicInfo> t = topics;
+        Map<TopicPartition, PartitionLeader> l = leaders;
         if (record instanceof MetadataRecord.RegisterBroker r) {
             b = with(brokers, r.broker().id(), r.broker());
         } else if (record instanceof MetadataRecord.UnregisterBroker r) {
@@ -76,6 +96,13 @@ public final class MetadataImage {
             }
         } else if (record instanceof MetadataRecord.DeleteTopic r) {
             t = without(topics, r.name());
+            if (leaders.keySet().stream().anyMatch(tp -> tp.topic().equals(r.name()))) {
+                Map<TopicPartition, PartitionLeader> copy = new HashMap<>(leaders);
+                copy.keySet().removeIf(tp -> tp.topic().equals(r.name()));
+                l = Map.copyOf(copy);
+            }
+        } else if (record instanceof MetadataRecord.PartitionLeaders r) {
+            l = withLeaders(r);
         } else if (record instanceof MetadataRecord.CreatePartitions r) {
             TopicInfo old = topics.get(r.topic());
             if (old != null) {
@@ -97,12 +124,29 @@ public final class MetadataImage {
                 t = with(topics, old.name(), new TopicInfo(old.name(), old.id(), all, old.configs()));
             }
         }
-        return new MetadataImage(b, t, version + 1);
+        return new MetadataImage(b, t, l, version + 1);
+    }
+
+    private Map<TopicPartition, PartitionLeader> withLeaders(MetadataRecord.PartitionLeaders r) {
+        Map<TopicPartition, PartitionLeader> copy = new HashMap<>(leaders);
+        for (MetadataRecord.LeaderEpoch e : r.leaders()) {
+            TopicInfo topic = topics.get(e.topic());
+            if (topic == null || e.partition() < 0 || e.partition() >= topic.partitionCount()) {
+                continue;
+            }
+            TopicPartition tp = new TopicPartition(e.topic(), e.partition());
+            PartitionLeader old = copy.get(tp);
+            if (old == null || e.epoch() >= old.epoch()) {
+                copy.put(tp, new PartitionLeader(r.brokerId(), e.epoch()));
+            }
+        }
+        return Map.copyOf(copy);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof MetadataImage m && version == m.version && brokers.equals(m.brokers) && topics.equals(m.topics);
+        return o instanceof MetadataImage m && version == m.version && brokers.equals(m.brokers) && topics.equals(m.topics)
+                && leaders.equals(m.leaders);
     }
 
     @Override

@@ -29,6 +29,17 @@ public sealed interface MetadataRecord {
     record AlterConfigs(String topic, Map<String, String> configs) implements MetadataRecord {
     }
 
+    /**
+     * Partitions a broker leads, with the Raft term (leader epoch) it leads them in. Published by the leaders
+     * themselves so every broker can tell clients who leads partitions it does not host. Applied per
+     * partition only if the epoch is not older than the one the image has.
+     */
+    record PartitionLeaders(String brokerId, List<LeaderEpoch> leaders) implements MetadataRecord {
+    }
+
+    record LeaderEpoch(String topic, int partition, long epoch) {
+    }
+
     /** Changes a partition's replica order (same replicas): moves its preferred leader. */
     record ReorderReplicas(String topic, int partition, List<String> replicas) implements MetadataRecord {
     }

@@ -59,6 +59,20 @@ public final class TopicConfigs {
         }
     }
 
+    /** The effective value of every topic config key, in the form {@link #toLogConfig} accepts. */
+    public static Map<String, String> describe(LogConfig c) {
+        Map<String, String> m = new TreeMap<>();
+        m.put(SEGMENT_BYTES, Integer.toString(c.segmentBytes()));
+        m.put(SEGMENT_MS, Long.toString(c.segmentMs()));
+        m.put(SEGMENT_INDEX_BYTES, Integer.toString(c.segmentIndexBytes()));
+        m.put(INDEX_INTERVAL_BYTES, Integer.toString(c.indexIntervalBytes()));
+        m.put(RETENTION_MS, Long.toString(c.retentionMs()));
+        m.put(RETENTION_BYTES, Long.toString(c.retentionBytes()));
+        m.put(MAX_MESSAGE_BYTES, Integer.toString(c.maxMessageBytes()));
+        m.put(MESSAGE_TIMESTAMP_TYPE, c.messageTimestampType() == TimestampType.LOG_APPEND_TIME ? "LogAppendTime" : "CreateTime");
+        return m;
+    }
+
     private static long longValue(String key, String value, long min, long max) {
         long v;
         try {

@@ -1,0 +1,322 @@
+package io.rafka.server;
+
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.rafka.log.LogConfig;
+import io.rafka.proto.v1.ConfigEntry;
+import io.rafka.proto.v1.GroupServiceGrpc;
+import io.rafka.raft.NodeAddress;
+import io.rafka.raft.RaftNode;
+import io.rafka.raft.RaftNodeConfig;
+import io.rafka.raft.metadata.BrokerInfo;
+import io.rafka.raft.metadata.Controller;
+import io.rafka.raft.metadata.LeaderPublisher;
+import io.rafka.raft.metadata.MetadataNode;
+import io.rafka.raft.metadata.MetadataRecord;
+import io.rafka.raft.metadata.PartitionReconciler;
+import io.rafka.server.api.AdminApi;
+import io.rafka.server.api.ApiContext;
+import io.rafka.server.api.ClusterView;
+import io.rafka.server.api.ConnectionLimiter;
+import io.rafka.server.api.ControllerChannel;
+import io.rafka.server.api.FetchApi;
+import io.rafka.server.api.FetchWaiters;
+import io.rafka.server.api.MemoryPool;
+import io.rafka.server.api.MetadataApi;
+import io.rafka.server.api.MetricsInterceptor;
+import io.rafka.server.api.ProduceApi;
+import io.rafka.server.http.HttpEndpoints;
+import io.rafka.server.metrics.BrokerMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One Rafka broker: the partition Raft node, its member of the metadata group (and the controller when it
+ * leads that group), the reconciler that keeps local partition groups in line with the metadata, the gRPC
+ * API and the HTTP endpoints. {@link #start} brings everything up; {@link #close} is the graceful stop
+ * (leaderships handed over, in-flight calls finished, logs flushed); {@link #halt} is a crash, for tests.
+ */
+public final class Broker implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
+    private static final long LEADER_PUBLISH_INTERVAL_MS = 250;
+
+    private final ServerConfig config;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private RaftNode raftNode;
+    private MetadataNode metadata;
+    private PartitionReconciler reconciler;
+    private LeaderPublisher leaderPublisher;
+    private ScheduledExecutorService scheduler;
+    private ExecutorService workers;
+    private ControllerChannel controllerChannel;
+    private FetchApi fetchApi;
+    private Server grpc;
+    private HttpEndpoints http;
+    private final HealthStatusManager health = new HealthStatusManager();
+    private volatile boolean registered;
+
+    private Broker(ServerConfig config) {
+        this.config = config;
+    }
+
+    /** Starts a broker; on failure everything started so far is stopped again. */
+    public static Broker start(ServerConfig config) throws IOException {
+        Broker broker = new Broker(config);
+        try {
+            broker.startAll();
+        } catch (IOException | RuntimeException e) {
+            broker.stopAll(false);
+            throw e;
+        }
+        return broker;
+    }
+
+    private void startAll() throws IOException {
+        String id = config.nodeId();
+        String host = config.get(ServerConfig.HOST);
+        Files.createDirectories(config.dataDir());
+        LogConfig logDefaults = config.logConfig();
+        raftNode = RaftNode.start(RaftNodeConfig.builder(new NodeAddress(id, host, config.getInt(ServerConfig.RAFT_PORT)), config.dataDir())
+                .rpcTimeoutMs(config.getLong(ServerConfig.ELECTION_TIMEOUT_MIN_MS), config.getLong(ServerConfig.ELECTION_TIMEOUT_MAX_MS))
+                .maxInFlightBytesPerPartition(config.getLong(ServerConfig.MAX_IN_FLIGHT_PER_PARTITION))
+                .requestTimeoutMs(config.getLong(ServerConfig.REQUEST_TIMEOUT_MS))
+                .logConfig(logDefaults)
+                .build());
+        metadata = MetadataNode.start(new NodeAddress(id, host, config.getInt(ServerConfig.METADATA_PORT)), config.voters(), config.dataDir());
+        Controller controller = new Controller(metadata, logDefaults, config.getLong(ServerConfig.SESSION_TIMEOUT_MS));
+        reconciler = new PartitionReconciler(id, raftNode, metadata, logDefaults);
+        leaderPublisher = new LeaderPublisher(id, raftNode, metadata, LEADER_PUBLISH_INTERVAL_MS);
+
+        scheduler = Executors.newScheduledThreadPool(2, daemonThreads("rafka-scheduler-" + id));
+        workers = Executors.newFixedThreadPool(4, daemonThreads("rafka-worker-" + id));
+        BrokerMetrics metrics = new BrokerMetrics(raftNode, config.getLong(ServerConfig.REPLICA_LAG_MS));
+        FetchWaiters waiters = new FetchWaiters(config.getInt(ServerConfig.FETCH_MAX_WAITERS), workers);
+        raftNode.setAppendListener(waiters::onAppend);
+
+        ClusterView view = new ClusterView(id, raftNode, metadata, logDefaults);
+        controllerChannel = new ControllerChannel(view, config.getLong(ServerConfig.REQUEST_TIMEOUT_MS));
+        AdminApi admin = new AdminApi(view, controller, controllerChannel,
+                new AdminApi.TopicDefaults(config.getInt(ServerConfig.NUM_PARTITIONS), config.getInt(ServerConfig.DEFAULT_REPLICATION_FACTOR)),
+                this::describeConfig, workers);
+        boolean autoCreate = config.getBoolean(ServerConfig.AUTO_CREATE);
+        int maxDecompressed = raftNode.config().maxDecompressedBytes();
+        ProduceApi produce = new ProduceApi(view, admin, new MemoryPool(config.getLong(ServerConfig.PRODUCE_MEMORY_BYTES)), metrics,
+                new ProduceApi.Settings(autoCreate, config.getLong(ServerConfig.REQUEST_TIMEOUT_MS), maxDecompressed,
+                        config.getInt(ServerConfig.PRODUCE_STREAM_WINDOW)));
+        fetchApi = new FetchApi(view, waiters, metrics, scheduler, new FetchApi.Settings(config.getInt(ServerConfig.FETCH_MAX_BYTES),
+                config.getInt(ServerConfig.FETCH_MAX_WAIT_MS), maxDecompressed));
+        ConnectionLimiter limiter = new ConnectionLimiter(config.getInt(ServerConfig.MAX_CONNECTIONS));
+
+        grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.GRPC_PORT)))
+                .maxInboundMessageSize(config.getInt(ServerConfig.MAX_REQUEST_BYTES))
+                .addTransportFilter(limiter)
+                // Interceptors run in reverse order of addition: the connection limit is checked first.
+                .intercept(ApiContext.INTERCEPTOR)
+                .intercept(new MetricsInterceptor(metrics))
+                .intercept(limiter)
+                .addService(produce)
+                .addService(fetchApi)
+                .addService(new MetadataApi(view, admin, autoCreate))
+                .addService(admin)
+                .addService(new GroupServiceGrpc.GroupServiceImplBase() {
+                })
+                .addService(health.getHealthService())
+                .addService(ProtoReflectionServiceV1.newInstance())
+                .build()
+                .start();
+
+        long heartbeatMs = config.getLong(ServerConfig.HEARTBEAT_INTERVAL_MS);
+        scheduler.scheduleWithFixedDelay(this::heartbeat, 0, heartbeatMs, TimeUnit.MILLISECONDS);
+        long retentionMs = config.getLong(ServerConfig.RETENTION_CHECK_INTERVAL_MS);
+        scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
+        if (config.getInt(ServerConfig.HTTP_PORT) > 0) {
+            http = HttpEndpoints.start(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.HTTP_PORT), metrics,
+                    new StatusPage(this, view)::json, this::isServing);
+        }
+        health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
+        LOG.info("Rafka broker {} started: gRPC {}:{}, Raft {}:{}, metadata {}:{}, HTTP {}, data in {}", id,
+                config.get(ServerConfig.BIND_HOST), grpcPort(), host, config.get(ServerConfig.RAFT_PORT), host,
+                config.get(ServerConfig.METADATA_PORT), http == null ? "off" : config.get(ServerConfig.BIND_HOST) + ":" + http.port(),
+                config.dataDir().toAbsolutePath());
+    }
+
+    /** Registers (until it succeeds once per start) and then heartbeats to the controller. */
+    private void heartbeat() {
+        try {
+            if (!registered) {
+                BrokerInfo self = new BrokerInfo(config.nodeId(), config.get(ServerConfig.HOST), grpcPort(),
+                        config.getInt(ServerConfig.RAFT_PORT));
+                if (!self.equals(metadata.image().brokers().get(config.nodeId()))) {
+                    metadata.submit(List.of(new MetadataRecord.RegisterBroker(self))).get(10, TimeUnit.SECONDS);
+                }
+                registered = true;
+                LOG.info("broker {} registered with the metadata group", config.nodeId());
+            }
+            metadata.heartbeat(config.nodeId());
+        } catch (Exception e) {
+            LOG.debug("registration or heartbeat failed (retrying): {}", e.toString());
+        }
+    }
+
+    private void enforceRetention() {
+        try {
+            int deleted = raftNode.enforceRetention();
+            if (deleted > 0) {
+                LOG.info("retention deleted {} segments", deleted);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("retention check failed", e);
+        }
+    }
+
+    private Map<String, ConfigEntry> describeConfig() {
+        Map<String, ConfigEntry> entries = new LinkedHashMap<>();
+        for (var key : ServerConfig.KEYS) {
+            entries.put(key.name(), ConfigEntry.newBuilder().setName(key.name()).setValue(config.get(key))
+                    .setIsDefault(!config.isSet(key)).setDoc(key.doc()).build());
+        }
+        return entries;
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public RaftNode raftNode() {
+        return raftNode;
+    }
+
+    public MetadataNode metadata() {
+        return metadata;
+    }
+
+    /** The port the gRPC API listens on. */
+    public int grpcPort() {
+        return grpc.getPort();
+    }
+
+    /** The port of the HTTP endpoints, or -1 when they are off. */
+    public int httpPort() {
+        return http == null ? -1 : http.port();
+    }
+
+    boolean isServing() {
+        return !closed.get() && registered;
+    }
+
+    /**
+     * Graceful stop: stops accepting calls as healthy, hands every partition leadership to another replica,
+     * lets in-flight calls finish (up to {@code shutdown.timeout.ms}), then flushes and closes the logs.
+     */
+    @Override
+    public void close() throws IOException {
+        stopAll(true);
+    }
+
+    /** A crash, for tests: nothing is handed over or flushed (the OS keeps what was written). */
+    public void halt() throws IOException {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        health.enterTerminalState();
+        if (grpc != null) {
+            grpc.shutdownNow();
+        }
+        closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+            workers.shutdownNow();
+        }
+        if (raftNode != null) {
+            raftNode.halt();
+        }
+        if (metadata != null) {
+            metadata.close();
+        }
+    }
+
+    private void stopAll(boolean graceful) throws IOException {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        long timeoutMs = config.getLong(ServerConfig.SHUTDOWN_TIMEOUT_MS);
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        health.enterTerminalState();
+        LOG.info("broker {} stopping", config.nodeId());
+        if (graceful && raftNode != null) {
+            int moved = raftNode.moveLeadershipsAway(timeoutMs / 2);
+            LOG.info("broker {} handed over {} partition leaderships", config.nodeId(), moved);
+        }
+        if (fetchApi != null) {
+            fetchApi.close();
+        }
+        if (grpc != null) {
+            grpc.shutdown();
+            try {
+                if (!grpc.awaitTermination(Math.max(0, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS)) {
+                    grpc.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                grpc.shutdownNow();
+            }
+        }
+        closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
+        if (scheduler != null) {
+            scheduler.shutdownNow();
+        }
+        if (workers != null) {
+            workers.shutdownNow();
+        }
+        try {
+            if (raftNode != null) {
+                raftNode.close();
+            }
+        } finally {
+            if (metadata != null) {
+                metadata.close();
+            }
+        }
+        LOG.info("broker {} stopped", config.nodeId());
+    }
+
+    private static void closeQuietly(Closeable... closeables) {
+        for (Closeable c : closeables) {
+            if (c == null) {
+                continue;
+            }
+            try {
+                c.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("error while closing {}", c, e);
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package io.rafka.server;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The broker process: {@code rafka server [--config FILE] [--key=value ...]}. Prints where it listens once
+ * started, stops gracefully on SIGTERM/SIGINT, and exits with 2 on a bad configuration (naming the key).
+ */
+public final class Main {
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        PrintStream console = System.out;
+        List<String> argList = Arrays.asList(args);
+        if (argList.contains("--help") || argList.contains("-h")) {
+            console.print(ServerConfig.help());
+            return;
+        }
+        ServerConfig config;
+        try {
+            config = ServerConfig.load(argList, System.getenv());
+        } catch (IllegalArgumentException e) {
+            System.err.println("rafka: invalid configuration: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        Broker broker;
+        try {
+            broker = Broker.start(config);
+        } catch (Exception e) {
+            LOG.error("broker failed to start", e);
+            System.err.println("rafka: broker failed to start: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                broker.close();
+            } catch (Exception e) {
+                LOG.error("error during shutdown", e);
+            } finally {
+                stopped.countDown();
+            }
+        }, "rafka-shutdown"));
+        console.printf("Rafka broker %s is up: gRPC %s:%d, HTTP %s, data in %s%n", config.nodeId(),
+                config.get(ServerConfig.HOST), broker.grpcPort(),
+                broker.httpPort() < 0 ? "off" : "http://" + config.get(ServerConfig.HOST) + ":" + broker.httpPort() + "/status",
+                config.dataDir().toAbsolutePath().normalize());
+        console.flush();
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,299 @@
+package io.rafka.server;
+
+import io.rafka.log.LogConfig;
+import io.rafka.raft.NodeAddress;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * A broker's configuration: every key with its default and documentation, resolved from (lowest to
+ * highest precedence) the defaults, a properties file, {@code RAFKA_*} environment variables and
+ * command-line flags. Immutable; every value is validated when it is built, and a bad one fails with a
+ * message naming the key.
+ */
+public final class ServerConfig {
+    private static final int MIB = 1024 * 1024;
+
+    public static final ConfigKey NODE_ID = ConfigKey.string("node.id", "1",
+            "This broker's id, unique in the cluster: letters, digits, '.', '_' and '-'.");
+    public static final ConfigKey HOST = ConfigKey.string("host", "127.0.0.1",
+            "The host name or address other brokers and clients use to reach this broker (advertised).");
+    public static final ConfigKey BIND_HOST = ConfigKey.string("bind.host", "127.0.0.1",
+            "The address the gRPC, Raft and HTTP ports listen on; 0.0.0.0 for every interface.");
+    public static final ConfigKey GRPC_PORT = ConfigKey.integer("grpc.port", 9092, 1, 65535,
+            "Port of the client API (gRPC: produce, fetch, metadata, admin, health, reflection).");
+    public static final ConfigKey RAFT_PORT = ConfigKey.integer("raft.port", 9093, 1, 65535,
+            "Port of the partition Raft groups (broker to broker).");
+    public static final ConfigKey METADATA_PORT = ConfigKey.integer("metadata.port", 9094, 1, 65535,
+            "Port of the metadata Raft group (broker to broker).");
+    public static final ConfigKey HTTP_PORT = ConfigKey.integer("http.port", 9095, 0, 65535,
+            "Port of the HTTP endpoints: /metrics (Prometheus), /status (JSON), /health; 0 turns them off.");
+    public static final ConfigKey DATA_DIR = ConfigKey.string("data.dir", "./data",
+            "Folder holding everything this broker stores: partition logs, Raft logs, metadata.");
+    public static final ConfigKey VOTERS = ConfigKey.string("controller.quorum.voters", "",
+            "The metadata group's members as id@host:port,... (their metadata.port). Empty = this broker alone.");
+    public static final ConfigKey MESSAGE_MAX_BYTES = ConfigKey.integer("message.max.bytes", LogConfig.DEFAULT_MAX_MESSAGE_BYTES,
+            61, 64 * MIB, "Largest record batch accepted, the default of the topic config max.message.bytes.");
+    public static final ConfigKey MAX_REQUEST_BYTES = ConfigKey.integer("max.request.bytes", 16 * MIB, 1024, 256 * MIB,
+            "Largest gRPC request accepted; larger ones fail with RESOURCE_EXHAUSTED.");
+    public static final ConfigKey MAX_CONNECTIONS = ConfigKey.integer("max.connections", 1000, 1, 1_000_000,
+            "Most client connections served at once; calls on connections beyond it fail with RESOURCE_EXHAUSTED.");
+    public static final ConfigKey PRODUCE_MEMORY_BYTES = ConfigKey.longValue("produce.memory.bytes", 128L * MIB, MIB, 1L << 40,
+            "Produce data held by the broker at once (awaiting commit), over all partitions; beyond it: BUSY.");
+    public static final ConfigKey PRODUCE_STREAM_WINDOW = ConfigKey.integer("produce.stream.window", 32, 1, 10_000,
+            "Requests of one ProduceStream call the broker reads ahead of their answers.");
+    public static final ConfigKey MAX_IN_FLIGHT_PER_PARTITION = ConfigKey.longValue("partition.max.in.flight.bytes", 32L * MIB,
+            MIB, 1L << 40, "Produce data awaiting commit per partition; beyond it: BUSY.");
+    public static final ConfigKey FETCH_MAX_BYTES = ConfigKey.integer("fetch.max.bytes", 16 * MIB, 1024, 256 * MIB,
+            "Largest fetch response (and subscribe message).");
+    public static final ConfigKey FETCH_MAX_WAIT_MS = ConfigKey.integer("fetch.max.wait.ms", 30_000, 0, 600_000,
+            "Longest a fetch may wait for data (max_wait_ms above it is cut to it).");
+    public static final ConfigKey FETCH_MAX_WAITERS = ConfigKey.integer("fetch.max.waiters", 10_000, 1, 1_000_000,
+            "Fetches and subscriptions waiting for data at once; beyond it new ones fail with RESOURCE_EXHAUSTED.");
+    public static final ConfigKey REQUEST_TIMEOUT_MS = ConfigKey.longValue("request.timeout.ms", 30_000, 100, 600_000,
+            "How long a produce waits for its commit before REQUEST_TIMED_OUT.");
+    public static final ConfigKey AUTO_CREATE = ConfigKey.bool("auto.create.topics.enable", true,
+            "Create a topic when a client produces to it or asks for its metadata.");
+    public static final ConfigKey NUM_PARTITIONS = ConfigKey.integer("num.partitions", 1, 1, 10_000,
+            "Partitions of auto-created topics and of created topics that do not say.");
+    public static final ConfigKey DEFAULT_REPLICATION_FACTOR = ConfigKey.integer("default.replication.factor", 0, 0, 100,
+            "Replication factor of auto-created topics and of created topics that do not say; 0 = min(3, live brokers).");
+    public static final ConfigKey LOG_SEGMENT_BYTES = ConfigKey.integer("log.segment.bytes", LogConfig.DEFAULT_SEGMENT_BYTES,
+            1024, Integer.MAX_VALUE, "Default segment size (topic config segment.bytes).");
+    public static final ConfigKey LOG_SEGMENT_MS = ConfigKey.longValue("log.segment.ms", LogConfig.DEFAULT_SEGMENT_MS,
+            1, Long.MAX_VALUE, "Default time after which a segment is rolled (topic config segment.ms).");
+    public static final ConfigKey LOG_RETENTION_MS = ConfigKey.longValue("log.retention.ms", LogConfig.DEFAULT_RETENTION_MS,
+            -1, Long.MAX_VALUE, "Default retention time, -1 = forever (topic config retention.ms).");
+    public static final ConfigKey LOG_RETENTION_BYTES = ConfigKey.longValue("log.retention.bytes", LogConfig.DEFAULT_RETENTION_BYTES,
+            -1, Long.MAX_VALUE, "Default retention size per partition, -1 = unbounded (topic config retention.bytes).");
+    public static final ConfigKey RETENTION_CHECK_INTERVAL_MS = ConfigKey.longValue("log.retention.check.interval.ms", 300_000,
+            100, Long.MAX_VALUE, "How often segments past retention are deleted.");
+    public static final ConfigKey REPLICA_LAG_MS = ConfigKey.longValue("replica.lag.time.max.ms", 10_000, 100, 600_000,
+            "A follower silent for this long makes its partition count as under-replicated (metric and status).");
+    public static final ConfigKey ELECTION_TIMEOUT_MIN_MS = ConfigKey.longValue("raft.election.timeout.min.ms", 1000, 50, 60_000,
+            "Raft election timeout, lower bound: a leader is suspected dead after this long without heartbeats.");
+    public static final ConfigKey ELECTION_TIMEOUT_MAX_MS = ConfigKey.longValue("raft.election.timeout.max.ms", 2000, 100, 120_000,
+            "Raft election timeout, upper bound (must be above the lower bound).");
+    public static final ConfigKey SESSION_TIMEOUT_MS = ConfigKey.longValue("broker.session.timeout.ms", 9000, 1000, 600_000,
+            "A broker not heard from for this long counts as dead when the controller places replicas.");
+    public static final ConfigKey HEARTBEAT_INTERVAL_MS = ConfigKey.longValue("broker.heartbeat.interval.ms", 1000, 100, 60_000,
+            "How often a broker tells the controller it is alive.");
+    public static final ConfigKey SHUTDOWN_TIMEOUT_MS = ConfigKey.longValue("shutdown.timeout.ms", 15_000, 0, 600_000,
+            "On SIGTERM: how long to wait for leadership hand-over and in-flight requests.");
+
+    public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
+            DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS, PRODUCE_MEMORY_BYTES,
+            PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
+            REQUEST_TIMEOUT_MS, AUTO_CREATE, NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS,
+            LOG_RETENTION_MS, LOG_RETENTION_BYTES, RETENTION_CHECK_INTERVAL_MS, REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS,
+            HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS);
+
+    private final Map<String, String> values;
+    private final Map<String, String> explicit;
+    private final List<NodeAddress> voters;
+
+    private ServerConfig(Map<String, String> explicit) {
+        Map<String, ConfigKey> known = new LinkedHashMap<>();
+        KEYS.forEach(k -> known.put(k.name(), k));
+        for (String key : explicit.keySet()) {
+            if (!known.containsKey(key)) {
+                throw new IllegalArgumentException("unknown config key '" + key + "' (see --help for the keys)");
+            }
+        }
+        Map<String, String> v = new LinkedHashMap<>();
+        Map<String, String> given = new TreeMap<>();
+        for (ConfigKey k : KEYS) {
+            String raw = explicit.get(k.name());
+            if (raw != null) {
+                given.put(k.name(), k.validate(raw));
+            }
+            v.put(k.name(), raw == null ? k.defaultValue() : k.validate(raw));
+        }
+        this.values = v;
+        this.explicit = given;
+        if (!nodeId().matches("[A-Za-z0-9._-]{1,64}")) {
+            throw new IllegalArgumentException(NODE_ID.name() + " = '" + nodeId() + "' must be 1-64 of [A-Za-z0-9._-]");
+        }
+        if (getLong(ELECTION_TIMEOUT_MAX_MS) <= getLong(ELECTION_TIMEOUT_MIN_MS)) {
+            throw new IllegalArgumentException(ELECTION_TIMEOUT_MAX_MS.name() + " must be above " + ELECTION_TIMEOUT_MIN_MS.name());
+        }
+        if (get(HOST).isEmpty() || get(DATA_DIR).isEmpty()) {
+            throw new IllegalArgumentException(get(HOST).isEmpty() ? "host must not be empty" : "data.dir must not be empty");
+        }
+        this.voters = parseVoters(get(VOTERS));
+        if (voters.stream().noneMatch(a -> a.id().equals(nodeId()))) {
+            throw new IllegalArgumentException(VOTERS.name() + " = '" + get(VOTERS) + "' does not list node.id " + nodeId());
+        }
+        logConfig(); // validates the log defaults together
+    }
+
+    /** A configuration from explicit key/value pairs (unknown keys and bad values are errors); the rest default. */
+    public static ServerConfig of(Map<String, String> values) {
+        return new ServerConfig(values);
+    }
+
+    /**
+     * Resolves the configuration of a broker process.
+     *
+     * @param args command-line flags: {@code --config FILE}, {@code --key=value} or {@code --key value}
+     * @param env  the environment: {@code RAFKA_*} variables override the file, flags override both
+     * @throws IllegalArgumentException naming the bad key, flag or file
+     */
+    public static ServerConfig load(List<String> args, Map<String, String> env) {
+        Map<String, String> flags = new LinkedHashMap<>();
+        String file = env.get("RAFKA_CONFIG");
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            if (!arg.startsWith("--")) {
+                throw new IllegalArgumentException("unexpected argument '" + arg + "' (flags look like --key=value)");
+            }
+            String key = arg.substring(2);
+            String value;
+            int eq = key.indexOf('=');
+            if (eq >= 0) {
+                value = key.substring(eq + 1);
+                key = key.substring(0, eq);
+            } else if (i + 1 < args.size()) {
+                value = args.get(++i);
+            } else {
+                throw new IllegalArgumentException("flag --" + key + " needs a value");
+            }
+            if (key.equals("config")) {
+                file = value;
+            } else {
+                flags.put(key, value);
+            }
+        }
+        Map<String, String> merged = new LinkedHashMap<>();
+        if (file != null && !file.isEmpty()) {
+            merged.putAll(readFile(Path.of(file)));
+        }
+        for (ConfigKey k : KEYS) {
+            String v = env.get(k.envName());
+            if (v != null) {
+                merged.put(k.name(), v);
+            }
+        }
+        merged.putAll(flags);
+        return new ServerConfig(merged);
+    }
+
+    private static Map<String, String> readFile(Path file) {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage());
+        }
+        Map<String, String> m = new LinkedHashMap<>();
+        p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
+        return m;
+    }
+
+    private List<NodeAddress> parseVoters(String spec) {
+        if (spec.isEmpty()) {
+            return List.of(new NodeAddress(nodeId(), get(HOST), getInt(METADATA_PORT)));
+        }
+        List<NodeAddress> result = new ArrayList<>();
+        for (String part : spec.split(",")) {
+            String p = part.trim();
+            int at = p.indexOf('@');
+            int colon = p.lastIndexOf(':');
+            if (at <= 0 || colon < at + 2 || colon == p.length() - 1) {
+                throw new IllegalArgumentException(VOTERS.name() + ": '" + p + "' is not id@host:port");
+            }
+            int port;
+            try {
+                port = Integer.parseInt(p.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(VOTERS.name() + ": '" + p + "' has a bad port");
+            }
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException(VOTERS.name() + ": '" + p + "' has a port out of range");
+            }
+            NodeAddress a = new NodeAddress(p.substring(0, at), p.substring(at + 1, colon), port);
+            if (result.stream().anyMatch(x -> x.id().equals(a.id()))) {
+                throw new IllegalArgumentException(VOTERS.name() + ": id '" + a.id() + "' is listed twice");
+            }
+            result.add(a);
+        }
+        return List.copyOf(result);
+    }
+
+    public String get(ConfigKey key) {
+        return values.get(key.name());
+    }
+
+    public int getInt(ConfigKey key) {
+        return Integer.parseInt(get(key));
+    }
+
+    public long getLong(ConfigKey key) {
+        return Long.parseLong(get(key));
+    }
+
+    public boolean getBoolean(ConfigKey key) {
+        return Boolean.parseBoolean(get(key));
+    }
+
+    public String nodeId() {
+        return get(NODE_ID);
+    }
+
+    public Path dataDir() {
+        return Path.of(get(DATA_DIR));
+    }
+
+    public List<NodeAddress> voters() {
+        return voters;
+    }
+
+    /** Every key with its value, in the order of {@link #KEYS}. */
+    public Map<String, String> values() {
+        return java.util.Collections.unmodifiableMap(values);
+    }
+
+    /** Whether a key was set (file, environment or flag) rather than left at its default. */
+    public boolean isSet(ConfigKey key) {
+        return explicit.containsKey(key.name());
+    }
+
+    /** The defaults of every topic's log, from the {@code log.*} and {@code message.max.bytes} keys. */
+    public LogConfig logConfig() {
+        try {
+            return LogConfig.builder()
+                    .segmentBytes(getInt(LOG_SEGMENT_BYTES))
+                    .segmentMs(getLong(LOG_SEGMENT_MS))
+                    .retentionMs(getLong(LOG_RETENTION_MS))
+                    .retentionBytes(getLong(LOG_RETENTION_BYTES))
+                    .maxMessageBytes(getInt(MESSAGE_MAX_BYTES))
+                    .build();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("log settings: " + e.getMessage(), e);
+        }
+    }
+
+    /** The text of {@code --help}: every key with its default, environment variable and documentation. */
+    public static String help() {
+        StringBuilder sb = new StringBuilder();
+        sb.append("Usage: rafka server [--config FILE] [--key=value ...]\n\n")
+                .append("Settings come from the defaults, then FILE (Java properties; also RAFKA_CONFIG), then RAFKA_* environment\n")
+                .append("variables, then flags. Keys:\n\n");
+        for (ConfigKey k : KEYS) {
+            sb.append(String.format("  %-32s default: %s%n", k.name(), k.defaultValue().isEmpty() ? "(none)" : k.defaultValue()));
+            sb.append(String.format("  %-32s env: %s%n", "", k.envName()));
+            sb.append(String.format("  %-32s %s%n%n", "", k.doc()));
+        }
+        return sb.toString();
+    }
+}

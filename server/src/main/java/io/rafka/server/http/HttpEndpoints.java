@@ -1,0 +1,95 @@
+package io.rafka.server.http;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.rafka.server.metrics.BrokerMetrics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The broker's HTTP port: {@code /metrics} (Prometheus text format), {@code /status} (JSON) and
+ * {@code /health} (200 while serving, 503 otherwise). The JDK's HTTP server on two threads: scrapes and
+ * status checks are rare and cheap.
+ */
+public final class HttpEndpoints implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(HttpEndpoints.class);
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+
+    private HttpEndpoints(HttpServer server, ExecutorService executor) {
+        this.server = server;
+        this.executor = executor;
+    }
+
+    public static HttpEndpoints start(String bindHost, int port, BrokerMetrics metrics, Supplier<String> status,
+                                      BooleanSupplier serving) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(bindHost, port), 16);
+        server.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", () -> {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
+            metrics.write(out);
+            return out.toByteArray();
+        }));
+        server.createContext("/status", ex -> respond(ex, 200, "application/json",
+                () -> status.get().getBytes(StandardCharsets.UTF_8)));
+        server.createContext("/health", ex -> {
+            boolean ok = serving.getAsBoolean();
+            respond(ex, ok ? 200 : 503, "text/plain", () -> (ok ? "ok\n" : "not serving\n").getBytes(StandardCharsets.UTF_8));
+        });
+        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "rafka-http");
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(executor);
+        server.start();
+        return new HttpEndpoints(server, executor);
+    }
+
+    private interface Body {
+        byte[] get() throws IOException;
+    }
+
+    private static void respond(HttpExchange ex, int code, String contentType, Body body) throws IOException {
+        try (ex) {
+            if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
+                ex.sendResponseHeaders(405, -1);
+                return;
+            }
+            byte[] bytes;
+            try {
+                bytes = body.get();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("HTTP {} failed", ex.getRequestURI(), e);
+                ex.sendResponseHeaders(500, -1);
+                return;
+            }
+            ex.getResponseHeaders().set("Content-Type", contentType);
+            ex.sendResponseHeaders(code, bytes.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(bytes);
+            }
+        }
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+    }
+}

@@ -1,0 +1,101 @@
+package io.rafka.server.metrics;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.rafka.common.TopicPartition;
+import io.rafka.raft.PartitionStatus;
+import io.rafka.raft.RaftNode;
+
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * The broker's Prometheus metrics, in a registry of its own (several brokers can share a JVM in tests).
+ * Request rates and latencies per gRPC method and status, bytes in and out per topic, commit latency of
+ * replicated appends, and gauges read from the replication layer when scraped.
+ */
+public final class BrokerMetrics {
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter requests;
+    private final Histogram requestSeconds;
+    private final Counter bytesIn;
+    private final Counter bytesOut;
+    private final Counter recordsIn;
+    private final Histogram commitSeconds;
+
+    public BrokerMetrics(RaftNode raftNode, long replicaLagMs) {
+        requests = Counter.builder().name("rafka_requests").help("gRPC calls answered, by method and status code")
+                .labelNames("method", "code").register(registry);
+        requestSeconds = Histogram.builder().name("rafka_request_duration_seconds").help("gRPC call latency by method")
+                .labelNames("method").classicOnly().register(registry);
+        bytesIn = Counter.builder().name("rafka_topic_bytes_in").help("Produced bytes accepted, by topic")
+                .labelNames("topic").register(registry);
+        bytesOut = Counter.builder().name("rafka_topic_bytes_out").help("Fetched bytes served, by topic")
+                .labelNames("topic").register(registry);
+        recordsIn = Counter.builder().name("rafka_topic_records_in").help("Produced records accepted, by topic")
+                .labelNames("topic").register(registry);
+        commitSeconds = Histogram.builder().name("rafka_raft_commit_latency_seconds")
+                .help("Time from submitting a produce to its Raft commit and apply (acks=all)")
+                .classicOnly().register(registry);
+        GaugeWithCallback.builder().name("rafka_partitions").help("Partition replicas hosted by this broker")
+                .callback(cb -> cb.call(raftNode.partitions().size())).register(registry);
+        GaugeWithCallback.builder().name("rafka_partition_leaders").help("Partitions this broker leads")
+                .callback(cb -> cb.call(ledPartitions(raftNode))).register(registry);
+        GaugeWithCallback.builder().name("rafka_under_replicated_partitions")
+                .help("Partitions led here with a follower silent for longer than the replica lag limit")
+                .callback(cb -> cb.call(underReplicated(raftNode, replicaLagMs))).register(registry);
+        JvmMetrics.builder().register(registry);
+    }
+
+    private static int ledPartitions(RaftNode raftNode) {
+        int led = 0;
+        for (TopicPartition tp : raftNode.partitions()) {
+            try {
+                PartitionStatus s = raftNode.status(tp);
+                if (s.isLeader()) {
+                    led++;
+                }
+            } catch (RuntimeException e) {
+                // being created or removed
+            }
+        }
+        return led;
+    }
+
+    private static int underReplicated(RaftNode raftNode, long lagMs) {
+        int n = 0;
+        for (TopicPartition tp : raftNode.partitions()) {
+            if (raftNode.laggingFollowers(tp, lagMs) > 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    public void request(String method, String code, double seconds) {
+        requests.labelValues(method, code).inc();
+        requestSeconds.labelValues(method).observe(seconds);
+    }
+
+    public void produced(String topic, long bytes, long records) {
+        bytesIn.labelValues(topic).inc(bytes);
+        recordsIn.labelValues(topic).inc(records);
+    }
+
+    public void fetched(String topic, long bytes) {
+        bytesOut.labelValues(topic).inc(bytes);
+    }
+
+    public void committed(double seconds) {
+        commitSeconds.observe(seconds);
+    }
+
+    /** Writes every metric in the Prometheus text format. */
+    public void write(OutputStream out) throws IOException {
+        new PrometheusTextFormatWriter(false).write(out, registry.scrape());
+    }
+}

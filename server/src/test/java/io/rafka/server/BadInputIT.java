@@ -1,0 +1,286 @@
+package io.rafka.server;
+
+import com.google.protobuf.ByteString;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.ManagedChannel;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+import io.rafka.proto.v1.Acks;
+import io.rafka.proto.v1.AlterConfigsRequest;
+import io.rafka.proto.v1.CreatePartitionsRequest;
+import io.rafka.proto.v1.CreateTopicsRequest;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.FetchRequest;
+import io.rafka.proto.v1.ListOffsetsRequest;
+import io.rafka.proto.v1.MetadataRequest;
+import io.rafka.proto.v1.MetadataServiceGrpc;
+import io.rafka.proto.v1.NewTopic;
+import io.rafka.proto.v1.PartitionData;
+import io.rafka.proto.v1.PartitionFetch;
+import io.rafka.proto.v1.PartitionTimestamp;
+import io.rafka.proto.v1.ProduceRequest;
+import io.rafka.proto.v1.ProducerRecord;
+import io.rafka.proto.v1.RecordFormat;
+import io.rafka.proto.v1.RecordSet;
+import io.rafka.record.CompressionType;
+import io.rafka.record.RecordBatchBuilder;
+import io.rafka.server.api.ApiErrors;
+import io.rafka.server.testing.BrokerCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Bad input over the wire, each case answered with its documented error (docs/api.md), after which the
+ * broker still serves a good produce and fetch ({@link #brokerStillServes}, run after every test).
+ */
+class BadInputIT {
+    private static final int MESSAGE_MAX_BYTES = 2000;
+    private static final int MAX_REQUEST_BYTES = 64 * 1024;
+    private static final int MAX_CONNECTIONS = 3;
+
+    @TempDir
+    static Path tmp;
+    static BrokerCluster cluster;
+    static long goodOffset;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false",
+                "message.max.bytes", Integer.toString(MESSAGE_MAX_BYTES),
+                "max.request.bytes", Integer.toString(MAX_REQUEST_BYTES),
+                "max.connections", Integer.toString(MAX_CONNECTIONS)));
+        assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
+                .addTopics(NewTopic.newBuilder().setName("good").setPartitions(1).setReplicationFactor(1)).build())
+                .getResults(0).getErrorCode());
+        cluster.awaitLeaders(0, "good", 30_000);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @AfterEach
+    void brokerStillServes() {
+        var r = produce(PartitionData.newBuilder().setTopic("good").setPartition(0)
+                .setRecords(RecordSet.newBuilder().addRecords(ProducerRecord.newBuilder().setValue(ByteString.copyFromUtf8("ok")))));
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
+        assertEquals(goodOffset++, r.getBaseOffset());
+        var f = fetchOne("good", 0, r.getBaseOffset());
+        assertEquals(ErrorCode.NONE, f.getErrorCode());
+        assertEquals("ok", f.getRecords(0).getValue().toStringUtf8());
+    }
+
+    private static io.rafka.proto.v1.PartitionProduceResult produce(PartitionData.Builder data) {
+        return cluster.produce(0).produce(ProduceRequest.newBuilder().addPartitions(data).build()).getResults(0);
+    }
+
+    private static io.rafka.proto.v1.PartitionFetchResult fetchOne(String topic, int partition, long offset) {
+        return cluster.fetch(0).fetch(FetchRequest.newBuilder().setFormat(RecordFormat.RECORD_FORMAT_DECODED)
+                .addPartitions(PartitionFetch.newBuilder().setTopic(topic).setPartition(partition).setOffset(offset)).build())
+                .getResults(0);
+    }
+
+    private static PartitionData.Builder records(String topic, int partition, ProducerRecord... records) {
+        return PartitionData.newBuilder().setTopic(topic).setPartition(partition)
+                .setRecords(RecordSet.newBuilder().addAllRecords(List.of(records)));
+    }
+
+    private static ProducerRecord value(int bytes) {
+        return ProducerRecord.newBuilder().setValue(ByteString.copyFrom(new byte[bytes])).build();
+    }
+
+    private static void assertStatus(Status.Code code, ErrorCode error, Runnable call) {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, call::run);
+        assertEquals(code, e.getStatus().getCode(), e.toString());
+        if (error != null) {
+            assertEquals(Integer.toString(error.getNumber()), e.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER), e.toString());
+        }
+        assertTrue(e.getStatus().getDescription() != null && !e.getStatus().getDescription().isBlank(), "a clear message");
+    }
+
+    @Test
+    void malformedProtobufIsRejected() {
+        MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
+                .setType(MethodDescriptor.MethodType.UNARY)
+                .setFullMethodName("rafka.v1.ProduceService/Produce")
+                .setRequestMarshaller(new RawMarshaller()).setResponseMarshaller(new RawMarshaller()).build();
+        ClientCall<byte[], byte[]> call = cluster.channel(0).newCall(raw, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                () -> ClientCalls.blockingUnaryCall(call, new byte[]{(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x01}));
+        assertEquals(Status.Code.INTERNAL, e.getStatus().getCode());
+    }
+
+    @Test
+    void unknownTopicsAndPartitions() {
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, produce(records("missing", 0, value(1))).getErrorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, produce(records("good", 7, value(1))).getErrorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, produce(records("good", -1, value(1))).getErrorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, fetchOne("missing", 0, 0).getErrorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, fetchOne("good", 1, 0).getErrorCode());
+        var md = cluster.metadata(0).getMetadata(MetadataRequest.newBuilder().addTopics("missing").setAllowAutoTopicCreation(true).build());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, md.getTopics(0).getErrorCode(), "auto-create is off here");
+    }
+
+    @Test
+    void offsetsOutOfRange() {
+        var negative = fetchOne("good", 0, -5);
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, negative.getErrorCode());
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, fetchOne("good", 0, 1_000_000).getErrorCode());
+        var lo = cluster.fetch(0).listOffsets(ListOffsetsRequest.newBuilder()
+                .addPartitions(PartitionTimestamp.newBuilder().setTopic("good").setPartition(0).setTimestampMs(-7)).build());
+        assertEquals(ErrorCode.INVALID_REQUEST, lo.getResults(0).getErrorCode());
+    }
+
+    @Test
+    void oversizedRecordsAndRequests() {
+        var big = produce(records("good", 0, value(MESSAGE_MAX_BYTES + 100)));
+        assertEquals(ErrorCode.RECORD_TOO_LARGE, big.getErrorCode());
+        assertTrue(big.getErrorMessage().contains("message.max.bytes"), big.getErrorMessage());
+        assertStatus(Status.Code.RESOURCE_EXHAUSTED, null, () -> produce(records("good", 0, value(MAX_REQUEST_BYTES + 1024))));
+    }
+
+    @Test
+    void invalidTopicNamesAndCounts() {
+        Function<NewTopic.Builder, ErrorCode> create = t -> cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
+                .addTopics(t).build()).getResults(0).getErrorCode();
+        for (String bad : List.of("", ".", "..", "has space", "slash/", "x".repeat(250), "ünicode")) {
+            assertEquals(ErrorCode.INVALID_TOPIC, create.apply(NewTopic.newBuilder().setName(bad).setPartitions(1)), "name '" + bad + "'");
+        }
+        assertEquals(ErrorCode.INVALID_TOPIC, produce(records("has space", 0, value(1))).getErrorCode());
+        assertEquals(ErrorCode.INVALID_PARTITIONS, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(-1)));
+        assertEquals(ErrorCode.INVALID_PARTITIONS, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1_000_000)));
+        assertEquals(ErrorCode.INVALID_REPLICATION_FACTOR, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).setReplicationFactor(2)));
+        assertEquals(ErrorCode.INVALID_REPLICATION_FACTOR, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).setReplicationFactor(-1)));
+        assertEquals(ErrorCode.INVALID_CONFIG, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).putConfigs("retention.ms", "soon")));
+        assertEquals(ErrorCode.INVALID_CONFIG, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).putConfigs("no.such.key", "1")));
+        assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, create.apply(NewTopic.newBuilder().setName("good").setPartitions(1)));
+        assertEquals(ErrorCode.INVALID_PARTITIONS, cluster.admin(0).createPartitions(CreatePartitionsRequest.newBuilder()
+                .setTopic("good").setTotalCount(1).build()).getResult().getErrorCode(), "partitions can only grow");
+        assertEquals(ErrorCode.INVALID_CONFIG, cluster.admin(0).alterConfigs(AlterConfigsRequest.newBuilder()
+                .setTopic("good").putSet("segment.bytes", "-3").build()).getResult().getErrorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, cluster.admin(0).alterConfigs(AlterConfigsRequest.newBuilder()
+                .setTopic("missing").putSet("retention.ms", "1000").build()).getResult().getErrorCode());
+    }
+
+    @Test
+    void garbageInEncodedBatches() {
+        byte[] garbage = new byte[200];
+        new java.util.Random(42).nextBytes(garbage);
+        assertEquals(ErrorCode.CORRUPT_MESSAGE, produce(PartitionData.newBuilder().setTopic("good").setPartition(0)
+                .setEncodedBatches(ByteString.copyFrom(garbage))).getErrorCode());
+        ByteBuffer batch = new RecordBatchBuilder(CompressionType.NONE).append(1L, null, new byte[]{1, 2, 3}).build();
+        byte[] flipped = new byte[batch.remaining()];
+        batch.get(flipped);
+        flipped[flipped.length - 2] ^= 0x40; // inside the record: the CRC no longer matches
+        assertEquals(ErrorCode.CORRUPT_MESSAGE, produce(PartitionData.newBuilder().setTopic("good").setPartition(0)
+                .setEncodedBatches(ByteString.copyFrom(flipped))).getErrorCode());
+        assertEquals(ErrorCode.INVALID_RECORD, produce(PartitionData.newBuilder().setTopic("good").setPartition(0)
+                .setRecords(RecordSet.getDefaultInstance())).getErrorCode(), "an empty record set");
+        assertEquals(ErrorCode.INVALID_RECORD, produce(PartitionData.newBuilder().setTopic("good").setPartition(0)
+                .setRecords(RecordSet.newBuilder().addRecords(value(1)).setProducerId(7))).getErrorCode(), "producer id without epoch and sequence");
+        assertEquals(ErrorCode.INVALID_RECORD, produce(PartitionData.newBuilder().setTopic("good").setPartition(0)).getErrorCode(),
+                "partition data with no records at all");
+    }
+
+    @Test
+    void malformedRequestFields() {
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST,
+                () -> cluster.produce(0).produce(ProduceRequest.getDefaultInstance()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUIRED_ACKS,
+                () -> cluster.produce(0).produce(ProduceRequest.newBuilder().setAcksValue(99).addPartitions(records("good", 0, value(1))).build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST,
+                () -> cluster.fetch(0).fetch(FetchRequest.getDefaultInstance()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_FETCH_SIZE,
+                () -> cluster.fetch(0).fetch(FetchRequest.newBuilder().setMaxWaitMs(-1)
+                        .addPartitions(PartitionFetch.newBuilder().setTopic("good")).build()));
+        var negativeSize = cluster.fetch(0).fetch(FetchRequest.newBuilder()
+                .addPartitions(PartitionFetch.newBuilder().setTopic("good").setMaxBytes(-1)).build()).getResults(0);
+        assertEquals(ErrorCode.INVALID_FETCH_SIZE, negativeSize.getErrorCode());
+        assertEquals(ErrorCode.NONE, cluster.produce(0).produce(ProduceRequest.newBuilder().setAcks(Acks.ACKS_ALL)
+                .addPartitions(records("good", 0, value(1))).build()).getResults(0).getErrorCode());
+        goodOffset++;
+    }
+
+    @Test
+    void tooManyConnections() throws Exception {
+        List<ManagedChannel> extra = new ArrayList<>();
+        int refused = 0;
+        int served = 0;
+        try {
+            for (int i = 0; i < MAX_CONNECTIONS + 2; i++) {
+                ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", cluster.grpcPort(0)).usePlaintext().build();
+                extra.add(ch);
+                try {
+                    MetadataServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+                            .getMetadata(MetadataRequest.getDefaultInstance());
+                    served++;
+                } catch (StatusRuntimeException e) {
+                    assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
+                    assertEquals(Integer.toString(ErrorCode.BUSY.getNumber()), e.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER));
+                    assertTrue(e.getStatus().getDescription().contains("max.connections"));
+                    refused++;
+                }
+            }
+        } finally {
+            extra.forEach(ManagedChannel::shutdownNow);
+            for (ManagedChannel ch : extra) {
+                ch.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+        // The test's own channel to the broker holds one of the connections.
+        assertEquals(MAX_CONNECTIONS - 1, served);
+        assertEquals(3, refused);
+        // Once the extra connections are gone, new ones are served again.
+        cluster.awaitTrue(() -> {
+            ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", cluster.grpcPort(0)).usePlaintext().build();
+            try {
+                MetadataServiceGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS).getMetadata(MetadataRequest.getDefaultInstance());
+                return true;
+            } finally {
+                ch.shutdownNow();
+            }
+        }, 10_000, "connections freed");
+    }
+
+    private static final class RawMarshaller implements MethodDescriptor.Marshaller<byte[]> {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+}
