@@ -28,6 +28,7 @@ import io.rafka.server.api.MemoryPool;
 import io.rafka.server.api.MetadataApi;
 import io.rafka.server.api.MetricsInterceptor;
 import io.rafka.server.api.ProduceApi;
+import io.rafka.server.api.StrictParsing;
 import io.rafka.server.http.HttpEndpoints;
 import io.rafka.server.metrics.BrokerMetrics;
 import org.slf4j.Logger;
@@ -132,10 +133,10 @@ public final class Broker implements Closeable {
                 .intercept(ApiContext.INTERCEPTOR)
                 .intercept(new MetricsInterceptor(metrics))
                 .intercept(limiter)
-                .addService(produce)
-                .addService(fetchApi)
-                .addService(new MetadataApi(view, admin, autoCreate))
-                .addService(admin)
+                .addService(StrictParsing.wrap(produce.bindService()))
+                .addService(StrictParsing.wrap(fetchApi.bindService()))
+                .addService(StrictParsing.wrap(new MetadataApi(view, admin, autoCreate).bindService()))
+                .addService(StrictParsing.wrap(admin.bindService()))
                 .addService(new GroupServiceGrpc.GroupServiceImplBase() {
                 })
                 .addService(health.getHealthService())

@@ -132,7 +132,9 @@ class BadInputIT {
         ClientCall<byte[], byte[]> call = cluster.channel(0).newCall(raw, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
                 () -> ClientCalls.blockingUnaryCall(call, new byte[]{(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x01}));
-        assertEquals(Status.Code.INTERNAL, e.getStatus().getCode());
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.getStatus().toString());
+        assertEquals(Integer.toString(ErrorCode.INVALID_REQUEST.getNumber()), e.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER));
+        assertTrue(e.getStatus().getDescription().contains("rafka.v1.ProduceService/Produce"), e.getStatus().getDescription());
     }
 
     @Test
@@ -202,7 +204,8 @@ class BadInputIT {
         assertEquals(ErrorCode.INVALID_RECORD, produce(PartitionData.newBuilder().setTopic("good").setPartition(0)
                 .setRecords(RecordSet.getDefaultInstance())).getErrorCode(), "an empty record set");
         assertEquals(ErrorCode.INVALID_RECORD, produce(PartitionData.newBuilder().setTopic("good").setPartition(0)
-                .setRecords(RecordSet.newBuilder().addRecords(value(1)).setProducerId(7))).getErrorCode(), "producer id without epoch and sequence");
+                .setRecords(RecordSet.newBuilder().addRecords(value(1)).setProducer(io.rafka.proto.v1.ProducerIdentity.newBuilder()
+                        .setProducerId(7).setProducerEpoch(-1)))).getErrorCode(), "a negative producer epoch");
         assertEquals(ErrorCode.INVALID_RECORD, produce(PartitionData.newBuilder().setTopic("good").setPartition(0)).getErrorCode(),
                 "partition data with no records at all");
     }

@@ -54,6 +54,7 @@ import java.util.function.Supplier;
  */
 public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
     private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
+    private static final long CONTROLLER_WAIT_MS = 10_000;
 
     private final ClusterView view;
     private final Controller controller;
@@ -266,6 +267,27 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
     }
 
     /**
+     * Waits up to {@value #CONTROLLER_WAIT_MS} ms while the metadata group elects a controller, so that admin
+     * calls made during an election succeed instead of failing with a retriable NOT_CONTROLLER.
+     */
+    private void awaitController() {
+        long deadline = System.currentTimeMillis() + CONTROLLER_WAIT_MS;
+        while (System.currentTimeMillis() < deadline) {
+            var controller = view.metadata().controllerId();
+            boolean electing = controller.isEmpty() || controller.get().equals(view.brokerId()) && !view.metadata().isController();
+            if (!electing) {
+                return;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
      * Answers with {@code local} if this broker is the controller, else forwards with {@code remote}; a call
      * already forwarded once is not forwarded again.
      */
@@ -273,6 +295,7 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
                                   Supplier<T> local) {
         T response;
         try {
+            awaitController();
             if (view.metadata().isController()) {
                 response = local.get();
             } else if (ApiContext.isForwarded()) {

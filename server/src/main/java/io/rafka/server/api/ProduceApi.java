@@ -16,6 +16,7 @@ import io.rafka.proto.v1.PartitionProduceResult;
 import io.rafka.proto.v1.ProduceRequest;
 import io.rafka.proto.v1.ProduceResponse;
 import io.rafka.proto.v1.ProduceServiceGrpc;
+import io.rafka.proto.v1.ProducerIdentity;
 import io.rafka.proto.v1.ProducerRecord;
 import io.rafka.proto.v1.RecordSet;
 import io.rafka.raft.AppendResult;
@@ -271,16 +272,14 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
             default -> throw new UnsupportedCompressionTypeException("unknown compression " + set.getCompressionValue());
         };
         RecordBatchBuilder builder = new RecordBatchBuilder(compression);
-        if (set.hasProducerId() || set.hasProducerEpoch() || set.hasBaseSequence()) {
-            if (!set.hasProducerId() || !set.hasProducerEpoch() || !set.hasBaseSequence()) {
-                throw new InvalidRecordException("idempotent produce needs producer_id, producer_epoch and base_sequence together");
-            }
-            if (set.getProducerId() < 0 || set.getProducerEpoch() < 0 || set.getProducerEpoch() > Short.MAX_VALUE
-                    || set.getBaseSequence() < 0) {
+        if (set.hasProducer()) {
+            ProducerIdentity p = set.getProducer();
+            if (p.getProducerId() < 0 || p.getProducerEpoch() < 0 || p.getProducerEpoch() > Short.MAX_VALUE
+                    || p.getBaseSequence() < 0) {
                 throw new InvalidRecordException("producer_id, producer_epoch (0.." + Short.MAX_VALUE
                         + ") and base_sequence must not be negative");
             }
-            builder.producer(set.getProducerId(), (short) set.getProducerEpoch(), set.getBaseSequence());
+            builder.producer(p.getProducerId(), (short) p.getProducerEpoch(), p.getBaseSequence());
         }
         long now = System.currentTimeMillis();
         for (ProducerRecord r : set.getRecordsList()) {

@@ -170,6 +170,11 @@ public final class BrokerCluster implements Closeable {
                 if (p.getLeaderId().isEmpty() || !isUp(indexOf(p.getLeaderId()))) {
                     return false;
                 }
+                // Known as leader and ready to take writes (Ratis: the first entry of its term is committed).
+                var status = broker(indexOf(p.getLeaderId())).raftNode().status(new io.rafka.common.TopicPartition(topic, p.getPartition()));
+                if (!status.isLeader()) {
+                    return false;
+                }
                 leaders.add(indexOf(p.getLeaderId()));
             }
             return true;
