@@ -557,7 +557,7 @@ public final class RaftNode implements Closeable {
      * hands the leadership of every partition it leads to another replica before the node stops, so the
      * successor leads at once (no election timeout) and clients are redirected by NOT_LEADER instead of timing
      * out on a dead node. Waits up to {@code timeoutMs}; returns how many partitions
-     * still have this node as leader (0 when all moved).
+     * still have this node as leader although they have other replicas (0 when all moved).
      */
     public int moveLeadershipsAway(long timeoutMs) {
         List<CompletableFuture<?>> pending = new java.util.ArrayList<>();
@@ -576,12 +576,12 @@ public final class RaftNode implements Closeable {
                     if (!server.getDivision(replica.groupId).getInfo().isLeader()) {
                         continue;
                     }
-                    stillLeading++;
                     List<NodeAddress> others = replica.spec.replicas().stream()
                             .filter(a -> !a.id().equals(config.address().id())).toList();
                     if (others.isEmpty()) {
-                        continue;
+                        continue; // a single-replica partition has nowhere to go
                     }
+                    stillLeading++;
                     RaftPeerId target = RaftPeerId.valueOf(others.get(attempt % others.size()).id());
                     long remainingMs = Math.max(100, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
                     pending.add(server.transferLeadershipAsync(new org.apache.ratis.protocol.TransferLeadershipRequest(

@@ -272,8 +272,10 @@ public final class Broker implements Closeable {
         health.enterTerminalState();
         LOG.info("broker {} stopping", config.nodeId());
         if (graceful && raftNode != null) {
-            int moved = raftNode.moveLeadershipsAway(timeoutMs / 2);
-            LOG.info("broker {} handed over {} partition leaderships", config.nodeId(), moved);
+            int left = raftNode.moveLeadershipsAway(timeoutMs / 2);
+            if (left > 0) {
+                LOG.warn("broker {}: {} replicated partitions are still led here after the hand-over", config.nodeId(), left);
+            }
         }
         if (fetchApi != null) {
             fetchApi.close();

@@ -1,0 +1,137 @@
+package io.rafka.client.cli;
+
+import io.grpc.StatusRuntimeException;
+import io.rafka.proto.v1.AdminServiceGrpc;
+import io.rafka.proto.v1.AlterConfigsRequest;
+import io.rafka.proto.v1.CreateTopicsRequest;
+import io.rafka.proto.v1.CreateTopicsResponse;
+import io.rafka.proto.v1.DeleteTopicsRequest;
+import io.rafka.proto.v1.DescribeClusterRequest;
+import io.rafka.proto.v1.DescribeTopicsRequest;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.ListTopicsRequest;
+import io.rafka.proto.v1.NewTopic;
+import io.rafka.proto.v1.TopicDescription;
+import io.rafka.proto.v1.TopicResult;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * The {@code topic ...} and {@code cluster describe} commands: one AdminService call each, sent to the
+ * bootstrap broker (any broker forwards writes to the controller). They do not retry: an operator at
+ * a prompt is better served by a prompt answer, and create or delete are not safe to repeat blindly.
+ */
+final class AdminCommands {
+
+    /** Admin writes wait for the metadata group to commit: seconds at most, unless it has no leader. */
+    static final long RPC_DEADLINE_MS = 30_000;
+
+    private final CliContext context;
+
+    AdminCommands(CliContext context) {
+        this.context = context;
+    }
+
+    int createTopic(ParsedArgs args) {
+        String name = args.positionals(1, 1, "topic NAME").get(0);
+        NewTopic topic = NewTopic.newBuilder()
+                .setName(name)
+                .setPartitions(args.intValue("--partitions", 0, 1, Integer.MAX_VALUE))
+                .setReplicationFactor(args.intValue("--replication-factor", 0, 1, Short.MAX_VALUE))
+                .putAllConfigs(args.keyValues("--config"))
+                .build();
+        CreateTopicsResponse response = call(admin -> admin.createTopics(
+                CreateTopicsRequest.newBuilder().addTopics(topic).build()));
+        for (TopicResult result : response.getResultsList()) {
+            check(result);
+        }
+        context.err().println("created topic " + name);
+        for (TopicDescription created : response.getTopicsList()) {
+            print(TopicFormatter.describe(created));
+        }
+        return 0;
+    }
+
+    int listTopics(ParsedArgs args) {
+        args.positionals(0, 0, "");
+        List<String> names = new ArrayList<>(call(admin -> admin.listTopics(ListTopicsRequest.getDefaultInstance()))
+                .getNamesList());
+        names.sort(null);
+        print(names);
+        return 0;
+    }
+
+    /** Prints every topic it can; a topic that failed is reported on stderr and makes the exit status 1. */
+    int describeTopics(ParsedArgs args) {
+        List<String> names = args.positionals();
+        List<TopicDescription> topics = call(admin -> admin.describeTopics(
+                DescribeTopicsRequest.newBuilder().addAllNames(names).build())).getTopicsList();
+        int status = 0;
+        for (TopicDescription topic : topics) {
+            if (topic.getErrorCode() != ErrorCode.NONE) {
+                CliException failure = CliException.of(topic.getErrorCode(), topic.getErrorCodeValue(),
+                        "topic " + topic.getName(), topic.getErrorMessage());
+                context.err().println(RafkaCli.errorLine(failure));
+                status = 1;
+            } else {
+                print(TopicFormatter.describe(topic));
+            }
+        }
+        return status;
+    }
+
+    int deleteTopic(ParsedArgs args) {
+        String name = args.positionals(1, 1, "topic NAME").get(0);
+        for (TopicResult result : call(admin -> admin.deleteTopics(
+                DeleteTopicsRequest.newBuilder().addNames(name).build())).getResultsList()) {
+            check(result);
+        }
+        context.err().println("deleted topic " + name);
+        return 0;
+    }
+
+    int alterTopic(ParsedArgs args) {
+        String name = args.positionals(1, 1, "topic NAME").get(0);
+        Map<String, String> set = args.keyValues("--config");
+        List<String> delete = args.values("--delete-config");
+        if (set.isEmpty() && delete.isEmpty()) {
+            throw new UsageException("topic alter needs --config KEY=VALUE or --delete-config KEY");
+        }
+        check(call(admin -> admin.alterConfigs(AlterConfigsRequest.newBuilder()
+                .setTopic(name).putAllSet(set).addAllDelete(delete).build())).getResult());
+        context.err().println("altered topic " + name);
+        return 0;
+    }
+
+    int describeCluster(ParsedArgs args) {
+        args.positionals(0, 0, "");
+        print(TopicFormatter.describeCluster(call(admin -> admin.describeCluster(DescribeClusterRequest.getDefaultInstance()))));
+        return 0;
+    }
+
+    private <T> T call(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> rpc) {
+        try {
+            return rpc.apply(AdminServiceGrpc.newBlockingStub(context.channels().channel(context.bootstrap()))
+                    .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS));
+        } catch (StatusRuntimeException e) {
+            throw CliException.fromStatus(e, context.bootstrap());
+        }
+    }
+
+    private static void check(TopicResult result) {
+        if (result.getErrorCode() != ErrorCode.NONE) {
+            throw CliException.of(result.getErrorCode(), result.getErrorCodeValue(),
+                    "topic " + result.getName(), result.getErrorMessage());
+        }
+    }
+
+    private void print(List<String> lines) {
+        for (String line : lines) {
+            context.out().println(line);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package io.rafka.client.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * One gRPC channel per broker address, opened on first use and all shut down by {@link #close()}. A
+ * channel multiplexes every call to its broker over one HTTP/2 connection, so a command never needs a
+ * second one; and channels own threads and sockets, so they must be closed before the JVM exits for
+ * the exit to be prompt. The factory is injected so tests can connect to in-process fake brokers.
+ *
+ * <p>Not thread-safe: used by the thread driving the command only (calls on the channels themselves
+ * may run from any thread).
+ */
+final class ChannelPool implements AutoCloseable {
+
+    /**
+     * Largest response accepted. A fetch asks for at most {@link TopicFetcher#FETCH_MAX_BYTES}, but the
+     * broker returns at least one whole batch per partition even when it is larger, and a batch may be as
+     * large as the broker's message.max.bytes (up to 64 MiB).
+     */
+    static final int MAX_INBOUND_MESSAGE_BYTES = 96 * 1024 * 1024;
+
+    private final Function<BrokerAddress, ManagedChannel> factory;
+    private final Map<BrokerAddress, ManagedChannel> channels = new LinkedHashMap<>();
+
+    ChannelPool(Function<BrokerAddress, ManagedChannel> factory) {
+        this.factory = factory;
+    }
+
+    /** Plaintext HTTP/2 channels over Netty: the broker's gRPC port does not speak TLS. */
+    static ChannelPool plaintext() {
+        return new ChannelPool(address -> ManagedChannelBuilder.forAddress(address.host(), address.port())
+                .usePlaintext()
+                .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+                .build());
+    }
+
+    ManagedChannel channel(BrokerAddress address) {
+        return channels.computeIfAbsent(address, factory);
+    }
+
+    @Override
+    public void close() {
+        for (ManagedChannel channel : channels.values()) {
+            channel.shutdown();
+        }
+        for (ManagedChannel channel : channels.values()) {
+            try {
+                if (!channel.awaitTermination(2, TimeUnit.SECONDS)) {
+                    channel.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                channel.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+        }
+        channels.clear();
+    }
+}

@@ -1,0 +1,66 @@
+package io.rafka.client.cli;
+
+import io.rafka.proto.v1.Broker;
+import io.rafka.proto.v1.MetadataResponse;
+import io.rafka.proto.v1.PartitionMetadata;
+import io.rafka.proto.v1.TopicMetadata;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One broker's answer to GetMetadata, indexed for the questions the CLI asks: how many partitions a
+ * topic has and which broker address leads each one. Immutable; a newer answer replaces it whole, so
+ * leaders and broker addresses always come from the same snapshot.
+ */
+final class ClusterMetadata {
+
+    static final ClusterMetadata EMPTY = of(MetadataResponse.getDefaultInstance());
+
+    private final Map<String, BrokerAddress> brokers;
+    private final Map<String, TopicMetadata> topics;
+    private final Map<TopicPartition, PartitionMetadata> partitions;
+
+    private ClusterMetadata(Map<String, BrokerAddress> brokers, Map<String, TopicMetadata> topics,
+                            Map<TopicPartition, PartitionMetadata> partitions) {
+        this.brokers = brokers;
+        this.topics = topics;
+        this.partitions = partitions;
+    }
+
+    static ClusterMetadata of(MetadataResponse response) {
+        Map<String, BrokerAddress> brokers = new LinkedHashMap<>();
+        for (Broker broker : response.getBrokersList()) {
+            brokers.put(broker.getId(), BrokerAddress.of(broker));
+        }
+        Map<String, TopicMetadata> topics = new HashMap<>();
+        Map<TopicPartition, PartitionMetadata> partitions = new HashMap<>();
+        for (TopicMetadata topic : response.getTopicsList()) {
+            topics.put(topic.getName(), topic);
+            for (PartitionMetadata partition : topic.getPartitionsList()) {
+                partitions.put(new TopicPartition(topic.getName(), partition.getPartition()), partition);
+            }
+        }
+        return new ClusterMetadata(brokers, topics, partitions);
+    }
+
+    Optional<TopicMetadata> topic(String name) {
+        return Optional.ofNullable(topics.get(name));
+    }
+
+    /** The leader's address; empty while there is no leader or the leader is not among the live brokers. */
+    Optional<BrokerAddress> leader(TopicPartition tp) {
+        PartitionMetadata partition = partitions.get(tp);
+        if (partition == null || partition.getLeaderId().isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(brokers.get(partition.getLeaderId()));
+    }
+
+    Collection<BrokerAddress> brokers() {
+        return brokers.values();
+    }
+}

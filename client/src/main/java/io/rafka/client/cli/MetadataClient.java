@@ -1,0 +1,128 @@
+package io.rafka.client.cli;
+
+import io.grpc.StatusRuntimeException;
+import io.rafka.proto.v1.Broker;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.MetadataRequest;
+import io.rafka.proto.v1.MetadataServiceGrpc;
+import io.rafka.proto.v1.TopicMetadata;
+
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Finds partition leaders for produce and consume. Holds the latest {@link ClusterMetadata} plus the
+ * leader hints brokers give with NOT_LEADER: a hint is fresher than any metadata this client has, and
+ * following it saves a metadata round trip during a leader change. A refresh drops the hints, since
+ * the new snapshot is at least as fresh as they were.
+ *
+ * <p>Any broker answers GetMetadata, so a refresh asks the bootstrap broker first and, if it is down,
+ * every broker the last snapshot listed: the CLI keeps working when the bootstrap broker dies mid-run.
+ * Not thread-safe: owned by the thread driving the command.
+ */
+final class MetadataClient {
+
+    /** GetMetadata is answered from the broker's local replica of the metadata: it never waits long. */
+    static final long RPC_DEADLINE_MS = 10_000;
+
+    private final ChannelPool channels;
+    private final BrokerAddress bootstrap;
+    private final Time time;
+    private final long retryTimeoutMs;
+    private final Map<TopicPartition, BrokerAddress> leaderHints = new HashMap<>();
+    private ClusterMetadata current = ClusterMetadata.EMPTY;
+
+    MetadataClient(ChannelPool channels, BrokerAddress bootstrap, Time time, long retryTimeoutMs) {
+        this.channels = channels;
+        this.bootstrap = bootstrap;
+        this.time = time;
+        this.retryTimeoutMs = retryTimeoutMs;
+    }
+
+    /**
+     * Fetches fresh metadata for {@code topics}.
+     *
+     * @throws CliException the last broker's failure when none answered (retriable), or the first
+     *                      non-retriable failure
+     */
+    ClusterMetadata refresh(List<String> topics, boolean allowAutoCreate) {
+        MetadataRequest request = MetadataRequest.newBuilder()
+                .addAllTopics(topics)
+                .setAllowAutoTopicCreation(allowAutoCreate)
+                .build();
+        Set<BrokerAddress> candidates = new LinkedHashSet<>();
+        candidates.add(bootstrap);
+        candidates.addAll(current.brokers());
+        CliException failure = null;
+        for (BrokerAddress address : candidates) {
+            try {
+                current = ClusterMetadata.of(MetadataServiceGrpc.newBlockingStub(channels.channel(address))
+                        .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
+                        .getMetadata(request));
+                leaderHints.clear();
+                return current;
+            } catch (StatusRuntimeException e) {
+                failure = CliException.fromStatus(e, address);
+                if (!failure.retriable()) {
+                    throw failure;
+                }
+            }
+        }
+        throw failure;
+    }
+
+    /**
+     * Waits until the topic exists and has partitions, retrying while it is being created (the first
+     * produce to a new topic auto-creates it) or while no broker answers, for up to the retry timeout.
+     *
+     * @throws CliException a non-retriable topic error (INVALID_TOPIC, ...) or the last retriable one
+     */
+    TopicMetadata awaitTopic(String topic, boolean allowAutoCreate) {
+        RetryState retry = new RetryState(time, retryTimeoutMs);
+        while (true) {
+            CliException failure;
+            try {
+                TopicMetadata metadata = refresh(List.of(topic), allowAutoCreate).topic(topic)
+                        .orElseThrow(() -> CliException.of(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                                "topic " + topic + " is not in the metadata"));
+                if (metadata.getErrorCode() != ErrorCode.NONE) {
+                    throw CliException.of(metadata.getErrorCode(), metadata.getErrorCodeValue(),
+                            "topic " + topic, metadata.getErrorMessage());
+                }
+                if (metadata.getPartitionsCount() > 0) {
+                    return metadata;
+                }
+                failure = CliException.of(ErrorCode.LEADER_NOT_AVAILABLE, "topic " + topic + " has no partitions yet");
+            } catch (CliException e) {
+                if (!e.retriable()) {
+                    throw e;
+                }
+                failure = e;
+            }
+            RetryState.sleep(time, retry.onFailure(failure));
+        }
+    }
+
+    /** The partition's leader: the latest hint, else the latest metadata; empty when neither knows. */
+    Optional<BrokerAddress> leader(TopicPartition tp) {
+        BrokerAddress hint = leaderHints.get(tp);
+        return hint != null ? Optional.of(hint) : current.leader(tp);
+    }
+
+    /**
+     * Remembers the leader a NOT_LEADER answer named. Returns false when the answer named none, in which
+     * case the caller should refresh the metadata instead.
+     */
+    boolean leaderHint(TopicPartition tp, boolean hasLeader, Broker leader) {
+        if (!hasLeader || leader.getHost().isEmpty() || leader.getPort() <= 0) {
+            return false;
+        }
+        leaderHints.put(tp, BrokerAddress.of(leader));
+        return true;
+    }
+}

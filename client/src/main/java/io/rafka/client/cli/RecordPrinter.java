@@ -1,0 +1,48 @@
+package io.rafka.client.cli;
+
+import io.rafka.proto.v1.ConsumerRecord;
+
+import java.io.PrintStream;
+
+/**
+ * Prints consumed records one per line: the value as UTF-8, optionally prefixed by
+ * {@code partition:offset<TAB>} and then by {@code key<TAB>}. Tabs separate the fields because they
+ * rarely occur in keys and they split cleanly with {@code cut} and {@code awk -F'\t'}. An absent key
+ * or value (a null, or a tombstone) prints as {@code null}, as Kafka's console consumer prints it.
+ */
+final class RecordPrinter {
+
+    private final PrintStream out;
+    private final boolean printKey;
+    private final boolean printOffset;
+    private long printed;
+
+    RecordPrinter(PrintStream out, boolean printKey, boolean printOffset) {
+        this.out = out;
+        this.printKey = printKey;
+        this.printOffset = printOffset;
+    }
+
+    void print(int partition, ConsumerRecord record) {
+        out.print(format(partition, record));
+        out.print('\n');
+        printed++;
+    }
+
+    /** Records printed so far. */
+    long printed() {
+        return printed;
+    }
+
+    String format(int partition, ConsumerRecord record) {
+        StringBuilder line = new StringBuilder();
+        if (printOffset) {
+            line.append(partition).append(':').append(record.getOffset()).append('\t');
+        }
+        if (printKey) {
+            line.append(record.hasKey() ? record.getKey().toStringUtf8() : "null").append('\t');
+        }
+        line.append(record.hasValue() ? record.getValue().toStringUtf8() : "null");
+        return line.toString();
+    }
+}

@@ -1,0 +1,66 @@
+package io.rafka.client.cli;
+
+import io.rafka.proto.v1.Broker;
+import io.rafka.proto.v1.DescribeClusterResponse;
+import io.rafka.proto.v1.PartitionDescription;
+import io.rafka.proto.v1.TopicDescription;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The text of {@code topic describe}, {@code topic create} and {@code cluster describe}: one line per
+ * topic and an indented line per partition, tab-separated {@code Name: value} fields in the layout of
+ * Kafka's {@code kafka-topics.sh --describe}, so that people and scripts used to it read it unchanged.
+ */
+final class TopicFormatter {
+
+    private TopicFormatter() {
+    }
+
+    static List<String> describe(TopicDescription topic) {
+        List<String> lines = new ArrayList<>();
+        lines.add("Topic: " + topic.getName()
+                + "\tTopicId: " + orNone(topic.getTopicId())
+                + "\tPartitionCount: " + topic.getPartitionsCount()
+                + "\tReplicationFactor: " + topic.getReplicationFactor()
+                + "\tConfigs: " + configs(topic.getConfigsMap()));
+        for (PartitionDescription partition : topic.getPartitionsList()) {
+            lines.add("\tTopic: " + topic.getName()
+                    + "\tPartition: " + partition.getPartition()
+                    + "\tLeader: " + orNone(partition.getLeaderId())
+                    + "\tReplicas: " + String.join(",", partition.getReplicasList()));
+        }
+        return lines;
+    }
+
+    static List<String> describeCluster(DescribeClusterResponse cluster) {
+        List<String> lines = new ArrayList<>();
+        lines.add("Controller: " + orNone(cluster.getControllerId())
+                + "\tMetadataVersion: " + cluster.getMetadataVersion());
+        for (Broker broker : cluster.getBrokersList()) {
+            lines.add("Broker: " + broker.getId()
+                    + "\tAddress: " + broker.getHost() + ":" + broker.getPort()
+                    + "\tLive: " + cluster.getLiveBrokerIdsList().contains(broker.getId()));
+        }
+        return lines;
+    }
+
+    /** {@code k=v,k2=v2} sorted by key, so that the same configuration always prints the same. */
+    static String configs(Map<String, String> configs) {
+        StringBuilder text = new StringBuilder();
+        for (Map.Entry<String, String> entry : new TreeMap<>(configs).entrySet()) {
+            if (text.length() > 0) {
+                text.append(',');
+            }
+            text.append(entry.getKey()).append('=').append(entry.getValue());
+        }
+        return text.toString();
+    }
+
+    private static String orNone(String id) {
+        return id.isEmpty() ? "none" : id;
+    }
+}

@@ -1,0 +1,58 @@
+package io.rafka.client.cli;
+
+/** The usage text, printed by {@code rafka help} and after every usage error. */
+final class Usage {
+
+    static final String TEXT = """
+            usage: rafka [--bootstrap HOST:PORT] COMMAND [ARGS]
+
+            Talks to a Rafka cluster over gRPC. Any broker can be the bootstrap broker: --bootstrap, else
+            $RAFKA_BOOTSTRAP, else 127.0.0.1:9092. Options may come before or after the command's
+            arguments, as --name VALUE or --name=VALUE; '--' ends the options.
+
+            Topics and cluster (results on stdout):
+              topic create NAME [--partitions N] [--replication-factor R] [--config KEY=VALUE]...
+                  Create a topic and print its placement. N and R default to the broker's num.partitions
+                  and default.replication.factor.
+              topic list
+                  Print the topic names, one per line.
+              topic describe [NAME]...
+                  Print partitions, leaders, replicas and config overrides of the topics (all if none).
+              topic alter NAME [--config KEY=VALUE]... [--delete-config KEY]...
+                  Set config overrides, or drop them back to the broker default.
+              topic delete NAME
+              cluster describe
+                  Print the controller and the brokers, and which are live.
+
+            Producing:
+              produce TOPIC [--partition P] [--acks all|1|0] [--key-separator SEP]
+                            [--retry-timeout-ms T]
+                  Send each line of stdin (UTF-8) as one record. With --key-separator the text before the
+                  first SEP is the key and the rest the value; a line without SEP has no key. Records
+                  with a key go to partition murmur2(key) % partitions, as with Kafka's clients; records
+                  without one fill a batch on one partition, then move on to the next. The topic is
+                  auto-created if the broker allows it. Lines are sent when a batch is full (500 records
+                  or 256 KiB) or stdin pauses. --acks defaults to all (1 is the same in Rafka; 0 does not
+                  wait, so errors go unseen). Leader changes and other retriable errors are retried for
+                  T ms (default 30000). Prints "produced N records to TOPIC" on stderr at the end.
+
+            Consuming:
+              consume TOPIC [--partition P] [--from-beginning | --offset O] [--max-messages N]
+                            [--timeout-ms T] [--print-key] [--print-offset] [--retry-timeout-ms T]
+                  Print each record's value on its own line on stdout, prefixed with
+                  "PARTITION:OFFSET<TAB>" by --print-offset and "KEY<TAB>" by --print-key (a missing key
+                  or value prints as null). Reads every partition, or only P. Starts at the end (new
+                  records only), at the beginning with --from-beginning, or at offset O of partition P.
+                  Stops after N records, or once no record arrived for T ms; with neither it runs until
+                  interrupted. Retriable errors are retried for --retry-timeout-ms (default 30000).
+
+              help, --help, -h
+                  Print this text.
+
+            Exit status: 0 success, 1 failure (printed as "rafka: ERROR_CODE: message" on stderr),
+            2 bad usage.
+            """;
+
+    private Usage() {
+    }
+}

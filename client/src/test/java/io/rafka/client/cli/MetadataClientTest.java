@@ -1,0 +1,85 @@
+package io.rafka.client.cli;
+
+import io.rafka.proto.v1.Broker;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class MetadataClientTest {
+
+    private final FakeCluster cluster = new FakeCluster("orders", 2);
+    private final ChannelPool channels = cluster.channels();
+    private final MetadataClient metadata = new MetadataClient(channels, cluster.bootstrap(), cluster.time, 1000);
+    private final TopicPartition p0 = new TopicPartition("orders", 0);
+    private final TopicPartition p1 = new TopicPartition("orders", 1);
+
+    MetadataClientTest() throws IOException {
+    }
+
+    @AfterEach
+    void close() {
+        channels.close();
+        cluster.close();
+    }
+
+    @Test
+    void leadersComeFromTheMetadata() {
+        assertEquals(Optional.empty(), metadata.leader(p0));
+        metadata.refresh(List.of("orders"), false);
+        assertEquals(Optional.of(cluster.brokers.get("1")), metadata.leader(p0));
+        assertEquals(Optional.of(cluster.brokers.get("2")), metadata.leader(p1));
+    }
+
+    @Test
+    void aLeaderHintWinsUntilTheNextRefresh() {
+        metadata.refresh(List.of("orders"), false);
+        Broker two = Broker.newBuilder().setId("2").setHost(cluster.brokers.get("2").host())
+                .setPort(cluster.brokers.get("2").port()).build();
+
+        assertTrue(metadata.leaderHint(p0, true, two));
+        assertEquals(Optional.of(cluster.brokers.get("2")), metadata.leader(p0));
+        metadata.refresh(List.of("orders"), false);
+        assertEquals(Optional.of(cluster.brokers.get("1")), metadata.leader(p0));
+    }
+
+    @Test
+    void anEmptyHintIsNoHint() {
+        metadata.refresh(List.of("orders"), false);
+        assertFalse(metadata.leaderHint(p0, false, Broker.getDefaultInstance()));
+        assertFalse(metadata.leaderHint(p0, true, Broker.getDefaultInstance()));
+        assertEquals(Optional.of(cluster.brokers.get("1")), metadata.leader(p0));
+    }
+
+    @Test
+    void refreshFallsBackToOtherBrokersWhenTheBootstrapIsDown() {
+        metadata.refresh(List.of("orders"), false);
+        cluster.down.put("1", true);
+        cluster.leaders.put(0, "2");
+
+        metadata.refresh(List.of("orders"), false);
+        assertEquals(Optional.of(cluster.brokers.get("2")), metadata.leader(p0));
+    }
+
+    @Test
+    void refreshFailsRetriablyWhenNoBrokerAnswers() {
+        cluster.down.put("1", true);
+        CliException failure = assertThrows(CliException.class, () -> metadata.refresh(List.of("orders"), false));
+        assertEquals("UNAVAILABLE", failure.code());
+        assertTrue(failure.retriable());
+    }
+
+    @Test
+    void awaitTopicRetriesWhileTheTopicIsBeingCreated() {
+        cluster.metadataCallsBeforeTopicExists = 3;
+        assertEquals(2, metadata.awaitTopic("orders", true).getPartitionsCount());
+        assertEquals(List.of(100L, 200L, 400L), cluster.time.sleeps());
+    }
+}

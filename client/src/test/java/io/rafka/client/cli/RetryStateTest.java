@@ -1,0 +1,63 @@
+package io.rafka.client.cli;
+
+import io.rafka.proto.v1.ErrorCode;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RetryStateTest {
+
+    private final FakeTime time = new FakeTime();
+    private final CliException busy = CliException.of(ErrorCode.BUSY, "orders-0 is busy");
+
+    @Test
+    void backoffDoublesFrom100MsTo1s() {
+        RetryState retry = new RetryState(time, 60_000);
+        List<Long> delays = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            long delay = retry.onFailure(busy);
+            delays.add(delay);
+            time.advance(delay);
+        }
+        assertEquals(List.of(100L, 200L, 400L, 800L, 1000L, 1000L, 1000L), delays);
+    }
+
+    @Test
+    void givesUpWithTheLastFailureOnceTheTimeoutHasPassed() {
+        RetryState retry = new RetryState(time, 1000);
+        long waited = 0;
+        while (waited < 1000) {
+            long delay = retry.onFailure(busy);
+            time.advance(delay);
+            waited += delay;
+        }
+        assertEquals(1000, waited, "the last wait is cut to the end of the budget");
+        CliException failure = assertThrows(CliException.class, () -> retry.onFailure(busy));
+        assertEquals("BUSY", failure.code());
+        assertTrue(failure.getMessage().startsWith("orders-0 is busy"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("1000 ms"), failure.getMessage());
+        assertFalse(failure.retriable());
+    }
+
+    @Test
+    void successStartsAFreshBudgetAndBackoff() {
+        RetryState retry = new RetryState(time, 1000);
+        time.advance(retry.onFailure(busy));
+        time.advance(retry.onFailure(busy));
+        time.advance(900);
+        retry.onSuccess();
+        assertEquals(100, retry.onFailure(busy));
+    }
+
+    @Test
+    void zeroTimeoutMeansNoRetry() {
+        RetryState retry = new RetryState(time, 0);
+        assertThrows(CliException.class, () -> retry.onFailure(busy));
+    }
+}
