@@ -138,6 +138,18 @@ class BrokerApiIT {
             List<Integer> leaders = cluster.awaitLeaders(via, "created-via-" + via, 30_000);
             assertEquals(2, leaders.size());
         }
+        // Single-replica partitions live on one broker; the others learn their leaders from the metadata group.
+        CreateTopicsResponse single = cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
+                .addTopics(NewTopic.newBuilder().setName("single-replica").setPartitions(6).setReplicationFactor(1)).build());
+        assertEquals(ErrorCode.NONE, single.getResults(0).getErrorCode(), single.toString());
+        List<Integer> expected = cluster.awaitLeaders(0, "single-replica", 30_000);
+        for (int via = 0; via < 3; via++) {
+            assertEquals(expected, cluster.awaitLeaders(via, "single-replica", 10_000), "leaders as broker " + (via + 1) + " sees them");
+        }
+        for (int p = 0; p < 6; p++) {
+            assertEquals(single.getTopics(0).getPartitions(p).getReplicas(0), Integer.toString(expected.get(p) + 1),
+                    "the only replica leads");
+        }
         DescribeClusterResponse c = cluster.admin(0).describeCluster(DescribeClusterRequest.getDefaultInstance());
         assertEquals(3, c.getBrokersCount());
         assertEquals(List.of("1", "2", "3"), c.getLiveBrokerIdsList().stream().sorted().toList());
