@@ -168,6 +168,11 @@ public final class RaftNode implements Closeable {
         return config;
     }
 
+    /** Whether a replica of the partition is hosted here (cheap: no copy of the partition set). */
+    public boolean hosts(TopicPartition tp) {
+        return byPartition.containsKey(tp);
+    }
+
     public Set<TopicPartition> partitions() {
         return Set.copyOf(byPartition.keySet());
     }

@@ -67,6 +67,7 @@ public final class Broker implements Closeable {
     private LeaderPublisher leaderPublisher;
     private ScheduledExecutorService scheduler;
     private ExecutorService workers;
+    private ExecutorService autoCreator;
     private ControllerChannel controllerChannel;
     private FetchApi fetchApi;
     private Server grpc;
@@ -108,6 +109,8 @@ public final class Broker implements Closeable {
 
         scheduler = Executors.newScheduledThreadPool(2, daemonThreads("rafka-scheduler-" + id));
         workers = Executors.newFixedThreadPool(4, daemonThreads("rafka-worker-" + id));
+        // Auto-creation blocks on the controller (up to the request timeout): kept off the fetch workers.
+        autoCreator = Executors.newSingleThreadExecutor(daemonThreads("rafka-auto-create-" + id));
         BrokerMetrics metrics = new BrokerMetrics(raftNode, config.getLong(ServerConfig.REPLICA_LAG_MS));
         FetchWaiters waiters = new FetchWaiters(config.getInt(ServerConfig.FETCH_MAX_WAITERS), workers);
         raftNode.setAppendListener(waiters::onAppend);
@@ -116,7 +119,7 @@ public final class Broker implements Closeable {
         controllerChannel = new ControllerChannel(view, config.getLong(ServerConfig.REQUEST_TIMEOUT_MS));
         AdminApi admin = new AdminApi(view, controller, controllerChannel,
                 new AdminApi.TopicDefaults(config.getInt(ServerConfig.NUM_PARTITIONS), config.getInt(ServerConfig.DEFAULT_REPLICATION_FACTOR)),
-                this::describeConfig, workers);
+                this::describeConfig, autoCreator);
         boolean autoCreate = config.getBoolean(ServerConfig.AUTO_CREATE);
         int maxDecompressed = raftNode.config().maxDecompressedBytes();
         ProduceApi produce = new ProduceApi(view, admin, new MemoryPool(config.getLong(ServerConfig.PRODUCE_MEMORY_BYTES)), metrics,
@@ -251,10 +254,7 @@ public final class Broker implements Closeable {
             grpc.shutdownNow();
         }
         closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-            workers.shutdownNow();
-        }
+        shutdownExecutors();
         if (raftNode != null) {
             raftNode.halt();
         }
@@ -292,12 +292,7 @@ public final class Broker implements Closeable {
             }
         }
         closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
-        if (scheduler != null) {
-            scheduler.shutdownNow();
-        }
-        if (workers != null) {
-            workers.shutdownNow();
-        }
+        shutdownExecutors();
         try {
             if (raftNode != null) {
                 raftNode.close();
@@ -308,6 +303,14 @@ public final class Broker implements Closeable {
             }
         }
         LOG.info("broker {} stopped", config.nodeId());
+    }
+
+    private void shutdownExecutors() {
+        for (ExecutorService e : new ExecutorService[]{scheduler, workers, autoCreator}) {
+            if (e != null) {
+                e.shutdownNow();
+            }
+        }
     }
 
     private static void closeQuietly(Closeable... closeables) {

@@ -14,11 +14,17 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+    /**
+     * Ratis's shaded gRPC logs through java.util.logging (one INFO line at start, in another format); only its
+     * warnings are wanted. A strong reference: JUL holds loggers weakly and would forget the level.
+     */
+    private static final java.util.logging.Logger RATIS_GRPC_JUL = java.util.logging.Logger.getLogger("org.apache.ratis.thirdparty.io.grpc");
 
     private Main() {
     }
 
     public static void main(String[] args) {
+        RATIS_GRPC_JUL.setLevel(java.util.logging.Level.WARNING);
         PrintStream console = System.out;
         List<String> argList = Arrays.asList(args);
         if (argList.contains("--help") || argList.contains("-h")) {

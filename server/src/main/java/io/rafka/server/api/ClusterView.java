@@ -67,7 +67,7 @@ public final class ClusterView {
 
     /** This broker's replica's status, if it hosts the partition and its replica runs. */
     public Optional<PartitionStatus> localStatus(TopicPartition tp) {
-        if (!raftNode.partitions().contains(tp)) {
+        if (!raftNode.hosts(tp)) {
             return Optional.empty();
         }
         try {
