@@ -74,6 +74,7 @@ public final class Broker implements Closeable {
     private HttpEndpoints http;
     private final HealthStatusManager health = new HealthStatusManager();
     private volatile boolean registered;
+    private final java.util.concurrent.CountDownLatch registeredLatch = new java.util.concurrent.CountDownLatch(1);
 
     private Broker(ServerConfig config) {
         this.config = config;
@@ -155,7 +156,9 @@ public final class Broker implements Closeable {
             http = HttpEndpoints.start(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.HTTP_PORT), metrics,
                     new StatusPage(this, view)::json, this::isServing);
         }
-        health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
+        // SERVING (gRPC health, HTTP /health) once registered: until then the controller does not count this
+        // broker as live, so e.g. a create with replication factor 1 would fail.
+        health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
         LOG.info("Rafka broker {} started: gRPC {}:{}, Raft {}:{}, metadata {}:{}, HTTP {}, data in {}", id,
                 config.get(ServerConfig.BIND_HOST), grpcPort(), host, config.get(ServerConfig.RAFT_PORT), host,
                 config.get(ServerConfig.METADATA_PORT), http == null ? "off" : config.get(ServerConfig.BIND_HOST) + ":" + http.port(),
@@ -172,6 +175,8 @@ public final class Broker implements Closeable {
                     metadata.submit(List.of(new MetadataRecord.RegisterBroker(self))).get(10, TimeUnit.SECONDS);
                 }
                 registered = true;
+                health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
+                registeredLatch.countDown();
                 LOG.info("broker {} registered with the metadata group", config.nodeId());
             }
             metadata.heartbeat(config.nodeId());
@@ -229,6 +234,14 @@ public final class Broker implements Closeable {
     /** The port of the HTTP endpoints, or -1 when they are off. */
     public int httpPort() {
         return http == null ? -1 : http.port();
+    }
+
+    /**
+     * Waits until this broker registered with the metadata group (which needs a majority of the voters up),
+     * i.e. until it serves; returns false on timeout.
+     */
+    public boolean awaitServing(long timeoutMs) throws InterruptedException {
+        return registeredLatch.await(timeoutMs, TimeUnit.MILLISECONDS) && !closed.get();
     }
 
     boolean isServing() {

@@ -58,6 +58,18 @@ public final class Main {
                 stopped.countDown();
             }
         }, "rafka-shutdown"));
+        try {
+            while (!broker.awaitServing(10_000)) {
+                if (stopped.getCount() == 0) {
+                    return;
+                }
+                console.printf("Rafka broker %s is waiting for a majority of the metadata voters (%s)...%n", config.nodeId(),
+                        config.get(ServerConfig.VOTERS).isEmpty() ? "itself" : config.get(ServerConfig.VOTERS));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
         console.printf("Rafka broker %s is up: gRPC %s:%d, HTTP %s, data in %s%n", config.nodeId(),
                 config.get(ServerConfig.HOST), broker.grpcPort(),
                 broker.httpPort() < 0 ? "off" : "http://" + config.get(ServerConfig.HOST) + ":" + broker.httpPort() + "/status",

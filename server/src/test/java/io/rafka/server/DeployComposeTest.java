@@ -1,0 +1,612 @@
+package io.rafka.server;
+
+import io.rafka.raft.NodeAddress;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.yaml.snakeyaml.Yaml;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Checks {@code deploy/docker-compose.yml} and {@code deploy/Dockerfile}, which no CI run builds (no Docker
+ * engine), against what is tested: the local cluster of {@code bin/rafka cluster start} (its nodes, their
+ * ports and flags, parsed from the launcher itself), the broker's configuration keys ({@link ServerConfig})
+ * and the launcher's {@code RAFKA_CLASSPATH} contract that the image relies on. A change to either side that
+ * the other does not follow fails here.
+ */
+class DeployComposeTest {
+    private static final Path ROOT = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
+    private static final Path DEPLOY = ROOT.resolve("deploy");
+    private static final Path COMPOSE_FILE = DEPLOY.resolve("docker-compose.yml");
+    private static final Path DOCKERFILE = DEPLOY.resolve("Dockerfile");
+    private static final Path LAUNCHER = ROOT.resolve("bin/rafka");
+
+    /** The index node_port takes for each port key, as the launcher's cluster_start passes them. */
+    private static final Map<String, String> PORT_KEYS = Map.of("grpc.port", "gRPC", "raft.port", "Raft",
+            "metadata.port", "metadata", "http.port", "HTTP");
+
+    private static Launcher launcher;
+    private static Map<String, Object> compose;
+    private static Map<String, Map<String, Object>> services;
+    private static Dockerfile dockerfile;
+
+    @BeforeAll
+    static void load() throws IOException {
+        launcher = Launcher.parse(Files.readString(LAUNCHER));
+        try (Reader r = Files.newBufferedReader(COMPOSE_FILE, StandardCharsets.UTF_8)) {
+            compose = map(new Yaml().load(r), "the compose file");
+        }
+        services = new LinkedHashMap<>();
+        map(compose.get("services"), "services").forEach((name, svc) -> services.put(name, map(svc, "service " + name)));
+        dockerfile = Dockerfile.parse(Files.readString(DOCKERFILE));
+    }
+
+    // ---------------------------------------------------------------------------------------------- compose
+
+    @Test
+    void servicesAreTheLaunchersThreeNodes() {
+        assertEquals(3, services.size(), "services: " + services.keySet());
+        assertEquals(3, launcher.nodes().size(), "bin/rafka CLUSTER_NODES: " + launcher.nodes());
+        Set<String> ids = new HashSet<>();
+        for (var e : services.entrySet()) {
+            Map<String, String> env = environment(e.getKey());
+            String id = env.get(ServerConfig.NODE_ID.envName());
+            assertNotNull(id, e.getKey() + " sets no " + ServerConfig.NODE_ID.envName());
+            assertTrue(ids.add(id), "node id " + id + " used twice");
+            assertEquals(serviceOf(id), e.getKey(), "service of node " + id);
+            assertEquals(e.getKey(), e.getValue().get("hostname"), e.getKey() + ": hostname");
+        }
+        assertEquals(new TreeSet<>(launcher.nodes()), new TreeSet<>(ids), "node ids: compose vs bin/rafka cluster");
+    }
+
+    @Test
+    void everyServiceBuildsTheDeployDockerfile() {
+        for (var e : services.entrySet()) {
+            Map<String, Object> build = map(e.getValue().get("build"), e.getKey() + ": build");
+            Path context = DEPLOY.resolve(String.valueOf(build.get("context"))).normalize();
+            assertEquals(ROOT.normalize(), context, e.getKey() + ": build context must be the repository root");
+            Path file = context.resolve(String.valueOf(build.get("dockerfile"))).normalize();
+            assertEquals(DOCKERFILE.normalize(), file, e.getKey() + ": dockerfile");
+            assertTrue(Files.isRegularFile(file), file + " is missing");
+        }
+    }
+
+    @Test
+    void environmentKeysAreRealConfigKeys() {
+        Set<String> known = ServerConfig.KEYS.stream().map(ConfigKey::envName).collect(Collectors.toSet());
+        for (String service : services.keySet()) {
+            for (var e : environment(service).entrySet()) {
+                if (e.getKey().startsWith("RAFKA_")) {
+                    assertTrue(known.contains(e.getKey()), service + ": " + e.getKey() + " is no broker setting (ServerConfig.KEYS)");
+                }
+            }
+        }
+    }
+
+    @Test
+    void nodesAreTheLocalClusterScriptsNodes() {
+        // The documented scheme (README, compose comments): node N has gRPC 9N92, Raft 9N93, metadata 9N94, HTTP 9N95.
+        assertEquals(9192, launcher.nodePort("1", 2));
+        assertEquals(9395, launcher.nodePort("3", 5));
+        Map<String, String> flags = launcher.clusterStartFlags();
+        assertEquals(PORT_KEYS.keySet(), flags.keySet().stream().filter(PORT_KEYS::containsKey).collect(Collectors.toSet()),
+                "bin/rafka cluster start passes every port: " + flags);
+
+        Set<String> expectedKeys = new TreeSet<>(flags.keySet());
+        expectedKeys.add(ServerConfig.HOST.name());
+        expectedKeys.add(ServerConfig.BIND_HOST.name());
+        for (String node : launcher.nodes()) {
+            String service = serviceOf(node);
+            Map<String, String> env = environment(service);
+            assertEquals(expectedKeys, configKeysSet(env),
+                    service + ": the settings bin/rafka cluster start passes, plus host and bind.host");
+            assertEquals(service, env.get(ServerConfig.HOST.envName()), service + ": advertised host is the service name");
+            assertEquals("0.0.0.0", env.get(ServerConfig.BIND_HOST.envName()), service + ": bind.host");
+            for (var flag : flags.entrySet()) {
+                String key = flag.getKey();
+                String actual = env.get(envName(key));
+                switch (key) {
+                    case "controller.quorum.voters" -> assertEquals(expectedVoters(node), parseVoters(node, actual),
+                            service + ": voters are the launcher's, each on its service name");
+                    case "data.dir" -> assertEquals(volumeTarget(service), actual, service + ": data.dir is the volume's mount");
+                    default -> assertEquals(launcher.expand(flag.getValue(), node), actual,
+                            service + ": " + key + " as bin/rafka cluster start sets it for node " + node);
+                }
+            }
+        }
+    }
+
+    @Test
+    void eachServicesConfigurationIsAcceptedByTheBroker() {
+        for (String node : launcher.nodes()) {
+            String service = serviceOf(node);
+            Map<String, String> env = new LinkedHashMap<>(dockerfile.finalStage().env());
+            env.putAll(environment(service)); // what the container sees: the image's ENV, then the compose file's
+            ServerConfig c = ServerConfig.load(List.of(), env);
+            assertEquals(node, c.nodeId());
+            assertEquals(service, c.get(ServerConfig.HOST));
+            assertEquals(launcher.nodePort(node, 2), c.getInt(ServerConfig.GRPC_PORT));
+            assertEquals(launcher.nodePort(node, 5), c.getInt(ServerConfig.HTTP_PORT));
+            List<NodeAddress> voters = c.voters();
+            assertEquals(launcher.nodes().size(), voters.size(), service + ": voters " + voters);
+            for (NodeAddress v : voters) {
+                assertEquals(serviceOf(v.id()), v.host(), "voter " + v.id() + " is reached by its service name");
+                assertEquals(String.valueOf(launcher.nodePort(v.id(), 4)),
+                        environment(serviceOf(v.id())).get(ServerConfig.METADATA_PORT.envName()),
+                        "voter " + v.id() + " names its service's metadata port");
+                assertEquals(launcher.nodePort(v.id(), 4), v.port());
+            }
+        }
+    }
+
+    @Test
+    void portsAreThoseOfTheNodePublishedByTheSameNumbers() {
+        for (String node : launcher.nodes()) {
+            String service = serviceOf(node);
+            Map<Integer, Integer> published = new HashMap<>();
+            for (Object p : list(services.get(service).get("ports"), service + ": ports")) {
+                int[] hc = parsePort(p, service);
+                assertEquals(hc[0], hc[1], service + ": publish " + p + " on the same number (brokers advertise it)");
+                published.put(hc[1], hc[0]);
+            }
+            int grpc = launcher.nodePort(node, 2);
+            int http = launcher.nodePort(node, 5);
+            assertEquals(Set.of(grpc, http), published.keySet(), service + ": publishes gRPC and HTTP");
+            Set<Integer> exposed = list(services.get(service).get("expose"), service + ": expose").stream()
+                    .map(o -> Integer.parseInt(String.valueOf(o))).collect(Collectors.toSet());
+            assertEquals(Set.of(launcher.nodePort(node, 3), launcher.nodePort(node, 4)), exposed,
+                    service + ": exposes Raft and metadata to the other brokers");
+        }
+    }
+
+    @Test
+    void eachNodeHasItsOwnNamedVolumeAtTheImagesDataDir() {
+        Map<String, Object> declared = map(compose.get("volumes"), "top-level volumes");
+        Set<String> used = new HashSet<>();
+        for (String service : services.keySet()) {
+            String[] volume = dataVolume(service);
+            assertTrue(declared.containsKey(volume[0]), service + ": volume " + volume[0] + " is not a declared named volume");
+            assertTrue(used.add(volume[0]), "volume " + volume[0] + " is shared by two nodes");
+            assertEquals(dockerfile.finalStage().single("VOLUME"), volume[1], service + ": mounted at the image's VOLUME");
+            assertEquals(volume[1], environment(service).get(ServerConfig.DATA_DIR.envName()), service + ": data.dir");
+        }
+    }
+
+    @Test
+    void healthCheckRestartAndGracefulStop() {
+        String raw;
+        try {
+            raw = Files.readString(COMPOSE_FILE);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+        // Compose interpolates ${...} and $VAR from the host's environment when it reads the file; only $$ (a
+        // literal $ for the container) is meant here.
+        assertFalse(raw.replace("$$", "").contains("$"), "unescaped $ in the compose file: write $$ for the container's shell");
+        for (String service : services.keySet()) {
+            Map<String, Object> svc = services.get(service);
+            Map<String, String> env = environment(service);
+            Map<String, Object> hc = map(svc.get("healthcheck"), service + ": healthcheck");
+            List<Object> test = list(hc.get("test"), service + ": healthcheck test");
+            assertEquals(List.of("CMD", "bash", "-c"), test.subList(0, 3), service + ": healthcheck runs bash");
+            String script = String.valueOf(test.get(3)).replace("$$", "$")
+                    .replace("${" + ServerConfig.HTTP_PORT.envName() + "}", env.get(ServerConfig.HTTP_PORT.envName()));
+            assertTrue(script.contains("/dev/tcp/127.0.0.1/" + env.get(ServerConfig.HTTP_PORT.envName()) + " "),
+                    service + ": healthcheck asks the node's own HTTP port: " + script);
+            assertTrue(script.contains("GET /health "), service + ": healthcheck asks /health: " + script);
+            assertTrue(script.contains("' 200'"), service + ": healthcheck wants 200: " + script);
+
+            String restart = String.valueOf(svc.get("restart"));
+            assertTrue(restart.equals("always") || restart.equals("unless-stopped") || restart.startsWith("on-failure"),
+                    service + ": restart policy " + restart);
+
+            long shutdownMs = Long.parseLong(env.getOrDefault(ServerConfig.SHUTDOWN_TIMEOUT_MS.envName(),
+                    ServerConfig.SHUTDOWN_TIMEOUT_MS.defaultValue()));
+            long graceMs = durationMs(String.valueOf(svc.get("stop_grace_period")));
+            // The hand-over may take shutdown.timeout.ms; closing the Raft servers and the JVM come after it.
+            assertTrue(graceMs >= shutdownMs + 10_000, service + ": stop_grace_period " + graceMs
+                    + " ms leaves too little over shutdown.timeout.ms " + shutdownMs + " ms");
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------- Dockerfile
+
+    @Test
+    void dockerfileBuildsWithMavenAndRunsTheLauncherOnAJre() throws IOException {
+        String release = javaRelease();
+        assertTrue(dockerfile.stages().size() >= 2, "multi-stage: " + dockerfile.stages().size() + " stage(s)");
+        Stage build = dockerfile.stages().get(0);
+        assertTrue(build.image().startsWith("maven:") && build.image().contains("eclipse-temurin-" + release),
+                "build stage: an official Maven + Temurin " + release + " image, not " + build.image());
+        assertTrue(build.runs().stream().anyMatch(r -> r.matches("(?s).*\\bmvn\\b.*-pl\\s+(\\S*,)?server\\b.*")),
+                "build stage builds the server module with Maven");
+        Stage runtime = dockerfile.finalStage();
+        assertEquals("eclipse-temurin:" + release + "-jre", runtime.image(), "runtime stage image");
+        assertTrue(runtime.runs().stream().noneMatch(r -> r.matches("(?s).*\\bmvn\\b.*")), "no Maven at run time");
+
+        List<String> entrypoint = runtime.execForm("ENTRYPOINT");
+        assertEquals(2, entrypoint.size(), "ENTRYPOINT [launcher, server]: " + entrypoint);
+        assertTrue(entrypoint.get(0).endsWith("/bin/rafka"), "the entrypoint is the launcher: " + entrypoint);
+        assertEquals("server", entrypoint.get(1));
+        assertTrue(runtime.all("COPY").stream().anyMatch(c -> c.matches(".*\\S*/bin/rafka\\s+" + Pattern.quote(entrypoint.get(0)))),
+                "the image's launcher is copied from the repository's bin/rafka");
+
+        Set<Integer> exposed = new TreeSet<>();
+        runtime.all("EXPOSE").forEach(e -> {
+            for (String p : e.trim().split("\\s+")) {
+                exposed.add(Integer.parseInt(p.replace("/tcp", "")));
+            }
+        });
+        Set<Integer> defaults = new TreeSet<>();
+        for (ConfigKey k : List.of(ServerConfig.GRPC_PORT, ServerConfig.RAFT_PORT, ServerConfig.METADATA_PORT, ServerConfig.HTTP_PORT)) {
+            defaults.add(Integer.parseInt(k.defaultValue()));
+        }
+        assertEquals(defaults, exposed, "EXPOSE the four ports' defaults (grpc, raft, metadata, http)");
+
+        Set<String> known = ServerConfig.KEYS.stream().map(ConfigKey::envName).collect(Collectors.toSet());
+        for (String key : runtime.env().keySet()) {
+            assertTrue(!key.startsWith("RAFKA_") || key.equals("RAFKA_CLASSPATH") || known.contains(key),
+                    "Dockerfile ENV " + key + " is neither RAFKA_CLASSPATH nor a broker setting");
+        }
+        assertEquals("0.0.0.0", runtime.env().get(ServerConfig.BIND_HOST.envName()), "containers listen on every interface");
+        assertEquals(runtime.single("VOLUME"), runtime.env().get(ServerConfig.DATA_DIR.envName()), "data.dir is the VOLUME");
+
+        String health = runtime.single("HEALTHCHECK");
+        assertTrue(health.contains("/dev/tcp/127.0.0.1/${" + ServerConfig.HTTP_PORT.envName() + ":-"
+                + ServerConfig.HTTP_PORT.defaultValue() + "}"), "HEALTHCHECK asks RAFKA_HTTP_PORT, else http.port's default: " + health);
+        assertTrue(health.contains("GET /health "), "HEALTHCHECK asks /health: " + health);
+    }
+
+    @Test
+    void imageClasspathHoldsOnlyWhatTheImageCopies() {
+        Stage runtime = dockerfile.finalStage();
+        String classpath = runtime.env().get("RAFKA_CLASSPATH");
+        assertNotNull(classpath, "the image sets RAFKA_CLASSPATH, so the launcher does not build");
+        List<String> destinations = runtime.all("COPY").stream().map(c -> {
+            String[] words = c.trim().split("\\s+");
+            return words[words.length - 1];
+        }).toList();
+        for (String entry : classpath.split(":")) {
+            String dir = entry.endsWith("/*") ? entry.substring(0, entry.length() - 2) : entry;
+            assertTrue(destinations.contains(dir), "classpath entry " + entry + " is not something the image copies: " + destinations);
+        }
+    }
+
+    /**
+     * The contract the image relies on: with RAFKA_CLASSPATH set, {@code bin/rafka server} runs java on it and
+     * never calls Maven. Run with stand-ins for java (prints its arguments) and mvn (fails).
+     */
+    @Test
+    void launcherRunsTheImagesClasspathWithoutBuilding(@TempDir Path bin) throws Exception {
+        Path java = bin.resolve("java");
+        Files.writeString(java, "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\"\n");
+        Path mvn = bin.resolve("mvn");
+        Files.writeString(mvn, "#!/usr/bin/env bash\necho 'mvn called' >&2\nexit 97\n");
+        assertTrue(java.toFile().setExecutable(true) && mvn.toFile().setExecutable(true));
+
+        List<String> entrypoint = dockerfile.finalStage().execForm("ENTRYPOINT");
+        List<String> command = new ArrayList<>(List.of("bash", LAUNCHER.toString()));
+        command.addAll(entrypoint.subList(1, entrypoint.size()));
+        command.add("--node.id=7");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        String classpath = dockerfile.finalStage().env().get("RAFKA_CLASSPATH");
+        pb.environment().put("RAFKA_CLASSPATH", classpath);
+        pb.environment().put("PATH", bin + java.io.File.pathSeparator + System.getenv("PATH"));
+        Process p = pb.start();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("bin/rafka did not finish");
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.exitValue(), out);
+        assertFalse(out.contains("mvn called"), "the launcher tried to build:\n" + out);
+        List<String> args = out.lines().toList();
+        int cp = args.indexOf("-cp");
+        assertTrue(cp >= 0 && cp + 1 < args.size(), "java got no -cp:\n" + out);
+        assertEquals(classpath, args.get(cp + 1), "java's classpath is RAFKA_CLASSPATH as is");
+        assertEquals(List.of("io.rafka.server.Main", "--node.id=7"), args.subList(cp + 2, args.size()));
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    private static String serviceOf(String nodeId) {
+        return "rafka-" + nodeId;
+    }
+
+    private static String envName(String key) {
+        return ServerConfig.KEYS.stream().filter(k -> k.name().equals(key)).findFirst()
+                .orElseThrow(() -> new AssertionError("bin/rafka passes --" + key + ", which is no ServerConfig key"))
+                .envName();
+    }
+
+    private static Set<String> configKeysSet(Map<String, String> env) {
+        Set<String> keys = new TreeSet<>();
+        for (ConfigKey k : ServerConfig.KEYS) {
+            if (env.containsKey(k.envName())) {
+                keys.add(k.name());
+            }
+        }
+        return keys;
+    }
+
+    /** The launcher's voters for a node, with each voter's host replaced by its service name. */
+    private static List<NodeAddress> expectedVoters(String node) {
+        String voters = launcher.voters();
+        List<NodeAddress> local = ServerConfig.load(List.of("--node.id=" + node, "--controller.quorum.voters=" + voters), Map.of()).voters();
+        return local.stream().map(a -> new NodeAddress(a.id(), serviceOf(a.id()), a.port())).toList();
+    }
+
+    private static List<NodeAddress> parseVoters(String node, String voters) {
+        assertNotNull(voters, "no voters for node " + node);
+        return ServerConfig.load(List.of("--node.id=" + node, "--controller.quorum.voters=" + voters), Map.of()).voters();
+    }
+
+    /** The service's environment, in either of compose's forms (map, or list of KEY=VALUE). */
+    private static Map<String, String> environment(String service) {
+        Object env = services.get(service).get("environment");
+        Map<String, String> result = new LinkedHashMap<>();
+        if (env instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> {
+                assertNotNull(v, service + ": " + k + " has no value (it would come from the host's environment)");
+                result.put(String.valueOf(k), String.valueOf(v));
+            });
+        } else {
+            for (Object o : list(env, service + ": environment")) {
+                String s = String.valueOf(o);
+                int eq = s.indexOf('=');
+                assertTrue(eq > 0, service + ": environment entry " + s + " has no value");
+                result.put(s.substring(0, eq), s.substring(eq + 1));
+            }
+        }
+        return result;
+    }
+
+    /** The named volume holding the service's data: {source, target}. */
+    private static String[] dataVolume(String service) {
+        List<Object> volumes = list(services.get(service).get("volumes"), service + ": volumes");
+        assertEquals(1, volumes.size(), service + ": one volume, its data");
+        Object v = volumes.get(0);
+        if (v instanceof Map<?, ?> m) {
+            assertEquals("volume", String.valueOf(m.get("type")), service + ": a named volume");
+            return new String[] {String.valueOf(m.get("source")), String.valueOf(m.get("target"))};
+        }
+        String[] parts = String.valueOf(v).split(":");
+        assertTrue(parts.length >= 2 && !parts[0].startsWith("/") && !parts[0].startsWith("."),
+                service + ": " + v + " is not a named volume");
+        return new String[] {parts[0], parts[1]};
+    }
+
+    private static String volumeTarget(String service) {
+        return dataVolume(service)[1];
+    }
+
+    /** {host port, container port} of a ports entry, short ("[ip:]host:container[/tcp]") or long syntax. */
+    private static int[] parsePort(Object entry, String service) {
+        if (entry instanceof Map<?, ?> m) {
+            return new int[] {Integer.parseInt(String.valueOf(m.get("published"))), Integer.parseInt(String.valueOf(m.get("target")))};
+        }
+        String s = String.valueOf(entry).replace("/tcp", "");
+        String[] parts = s.split(":");
+        assertTrue(parts.length >= 2, service + ": port " + s + " is not published on a fixed host port");
+        return new int[] {Integer.parseInt(parts[parts.length - 2]), Integer.parseInt(parts[parts.length - 1])};
+    }
+
+    /** A compose duration ("30s", "1m30s", "1500ms") in milliseconds. */
+    static long durationMs(String d) {
+        Matcher m = Pattern.compile("(\\d+)(ms|h|m|s)").matcher(d);
+        long total = 0;
+        int end = 0;
+        while (m.find()) {
+            assertEquals(end, m.start(), "bad duration " + d);
+            long n = Long.parseLong(m.group(1));
+            total += switch (m.group(2)) {
+                case "h" -> n * 3_600_000;
+                case "m" -> n * 60_000;
+                case "s" -> n * 1000;
+                default -> n;
+            };
+            end = m.end();
+        }
+        assertTrue(end > 0 && end == d.length(), "bad duration '" + d + "'");
+        return total;
+    }
+
+    private static String javaRelease() throws IOException {
+        Matcher m = Pattern.compile("<maven\\.compiler\\.release>(\\d+)</maven\\.compiler\\.release>")
+                .matcher(Files.readString(ROOT.resolve("pom.xml")));
+        assertTrue(m.find(), "pom.xml has no maven.compiler.release");
+        return m.group(1);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object o, String what) {
+        assertInstanceOf(Map.class, o, what + " is not a mapping");
+        return (Map<String, Object>) o;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(Object o, String what) {
+        assertInstanceOf(List.class, o, what + " is not a list");
+        return (List<Object>) o;
+    }
+
+    /** What bin/rafka says about the local cluster: its nodes, node_port, and the flags of cluster_start. */
+    record Launcher(List<String> nodes, String portTemplate, Map<String, String> clusterStartFlags, String voterTemplate) {
+        static Launcher parse(String script) {
+            Matcher nodes = Pattern.compile("(?m)^CLUSTER_NODES=\\(([^)]*)\\)").matcher(script);
+            assertTrue(nodes.find(), "bin/rafka: no CLUSTER_NODES=(...)");
+            Matcher port = Pattern.compile("(?m)^node_port\\(\\)\\s*\\{\\s*echo\\s+\"([^\"]*)\"\\s*}").matcher(script);
+            assertTrue(port.find(), "bin/rafka: node_port() is no longer `echo \"TEMPLATE\"`; update DeployComposeTest");
+            Matcher body = Pattern.compile("(?ms)^cluster_start\\(\\)\\s*\\{(.*?)^}").matcher(script);
+            assertTrue(body.find(), "bin/rafka: no cluster_start()");
+            Map<String, String> flags = new LinkedHashMap<>();
+            Matcher flag = Pattern.compile("--([a-z][a-z.]*)=\"([^\"]*)\"").matcher(body.group(1));
+            while (flag.find()) {
+                flags.put(flag.group(1), flag.group(2));
+            }
+            assertEquals("$n", flags.get("node.id"), "bin/rafka cluster start: --node.id");
+            assertEquals("$voters", flags.get("controller.quorum.voters"), "bin/rafka cluster start: --controller.quorum.voters");
+            Matcher voter = Pattern.compile("voters=\"\\$\\{voters:\\+\\$voters,}([^\"]*)\"").matcher(body.group(1));
+            assertTrue(voter.find(), "bin/rafka cluster start: the voters loop changed; update DeployComposeTest");
+            List<String> ids = List.of(nodes.group(1).trim().split("\\s+"));
+            Launcher l = new Launcher(ids, port.group(1), flags, voter.group(1));
+            for (String id : ids) {
+                for (int kind = 2; kind <= 5; kind++) {
+                    l.nodePort(id, kind); // fails now if the template is not a plain number for every node
+                }
+            }
+            return l;
+        }
+
+        int nodePort(String node, int kind) {
+            String s = portTemplate.replace("${1}", node).replace("$1", node)
+                    .replace("${2}", Integer.toString(kind)).replace("$2", Integer.toString(kind));
+            assertTrue(s.matches("\\d{1,5}"), "bin/rafka node_port " + node + " " + kind + " gives '" + s + "'; update DeployComposeTest");
+            return Integer.parseInt(s);
+        }
+
+        /** A cluster_start flag value for a node: $(node_port "$n" K) and $n expanded; any other variable fails. */
+        String expand(String template, String node) {
+            Matcher m = Pattern.compile("\\$\\(node_port \"\\$n\" (\\d)\\)").matcher(template);
+            StringBuilder sb = new StringBuilder();
+            while (m.find()) {
+                m.appendReplacement(sb, Integer.toString(nodePort(node, Integer.parseInt(m.group(1)))));
+            }
+            m.appendTail(sb);
+            String s = sb.toString().replaceAll("\\$n(?![A-Za-z0-9_])", node).replace("${n}", node);
+            assertFalse(s.contains("$"), "bin/rafka cluster start passes '" + template + "', which DeployComposeTest cannot "
+                    + "mirror in the compose file; teach it");
+            return s;
+        }
+
+        /** The --controller.quorum.voters value cluster_start builds. */
+        String voters() {
+            Set<String> parts = new LinkedHashSet<>();
+            nodes.forEach(n -> parts.add(expand(voterTemplate, n)));
+            return String.join(",", parts);
+        }
+    }
+
+    /** One FROM ... stage: its base image (ARG defaults applied) and its instructions (keyword, arguments). */
+    record Stage(String image, List<String[]> instructions) {
+        List<String> all(String keyword) {
+            return instructions.stream().filter(i -> i[0].equals(keyword)).map(i -> i[1]).toList();
+        }
+
+        String single(String keyword) {
+            List<String> all = all(keyword);
+            assertEquals(1, all.size(), "one " + keyword + " in the final stage: " + all);
+            return all.get(0).trim();
+        }
+
+        List<String> runs() {
+            return all("RUN");
+        }
+
+        /** An instruction in exec form (a JSON array of strings). */
+        List<String> execForm(String keyword) {
+            String s = single(keyword);
+            assertTrue(s.startsWith("[") && s.endsWith("]"), keyword + " in exec form: " + s);
+            Object parsed = new Yaml().load(s); // a JSON array is a YAML flow sequence
+            return list(parsed, keyword).stream().map(String::valueOf).toList();
+        }
+
+        /** Every ENV of the stage (KEY=VALUE forms, optionally quoted). */
+        Map<String, String> env() {
+            Map<String, String> env = new LinkedHashMap<>();
+            Matcher m = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|\\S*)").matcher("");
+            for (String e : all("ENV")) {
+                m.reset(e);
+                int n = 0;
+                while (m.find()) {
+                    String v = m.group(2);
+                    env.put(m.group(1), v.startsWith("\"") ? v.substring(1, v.length() - 1) : v);
+                    n++;
+                }
+                assertTrue(n > 0, "ENV " + e + ": use KEY=VALUE");
+            }
+            return env;
+        }
+    }
+
+    /** A Dockerfile's stages, with comments dropped and continuation lines joined. */
+    record Dockerfile(List<Stage> stages) {
+        static Dockerfile parse(String text) {
+            List<String> lines = new ArrayList<>();
+            StringBuilder current = new StringBuilder();
+            for (String line : text.split("\n", -1)) {
+                String t = line.strip();
+                if (t.startsWith("#") || (t.isEmpty() && current.length() == 0)) {
+                    continue;
+                }
+                if (t.endsWith("\\")) {
+                    current.append(t, 0, t.length() - 1).append(' ');
+                } else {
+                    current.append(t);
+                    if (current.length() > 0) {
+                        lines.add(current.toString().strip());
+                    }
+                    current.setLength(0);
+                }
+            }
+            Map<String, String> args = new HashMap<>();
+            List<Stage> stages = new ArrayList<>();
+            List<String[]> instructions = null;
+            String image = null;
+            for (String line : lines) {
+                String[] kv = line.split("\\s+", 2);
+                String keyword = kv[0].toUpperCase();
+                String rest = kv.length > 1 ? kv[1] : "";
+                if (keyword.equals("FROM")) {
+                    if (instructions != null) {
+                        stages.add(new Stage(image, instructions));
+                    }
+                    String ref = rest.split("\\s+")[0];
+                    for (var a : args.entrySet()) {
+                        ref = ref.replace("${" + a.getKey() + "}", a.getValue()).replace("$" + a.getKey(), a.getValue());
+                    }
+                    image = ref;
+                    instructions = new ArrayList<>();
+                } else if (instructions == null) {
+                    assertEquals("ARG", keyword, "only ARG may come before the first FROM: " + line);
+                    String[] a = rest.split("=", 2);
+                    args.put(a[0].trim(), a.length > 1 ? a[1].trim() : "");
+                } else {
+                    instructions.add(new String[] {keyword, rest});
+                }
+            }
+            assertNotNull(instructions, "the Dockerfile has no FROM");
+            stages.add(new Stage(image, instructions));
+            return new Dockerfile(List.copyOf(stages));
+        }
+
+        Stage finalStage() {
+            return stages.get(stages.size() - 1);
+        }
+    }
+}
