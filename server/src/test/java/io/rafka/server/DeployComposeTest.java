@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.Yaml;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -46,9 +47,8 @@ class DeployComposeTest {
     private static final Path DOCKERFILE = DEPLOY.resolve("Dockerfile");
     private static final Path LAUNCHER = ROOT.resolve("bin/rafka");
 
-    /** The index node_port takes for each port key, as the launcher's cluster_start passes them. */
-    private static final Map<String, String> PORT_KEYS = Map.of("grpc.port", "gRPC", "raft.port", "Raft",
-            "metadata.port", "metadata", "http.port", "HTTP");
+    /** The port settings; cluster_start passes each as $(node_port "$n" K). */
+    private static final Set<String> PORT_KEYS = Set.of("grpc.port", "raft.port", "metadata.port", "http.port");
 
     private static Launcher launcher;
     private static Map<String, Object> compose;
@@ -114,7 +114,7 @@ class DeployComposeTest {
         assertEquals(9192, launcher.nodePort("1", 2));
         assertEquals(9395, launcher.nodePort("3", 5));
         Map<String, String> flags = launcher.clusterStartFlags();
-        assertEquals(PORT_KEYS.keySet(), flags.keySet().stream().filter(PORT_KEYS::containsKey).collect(Collectors.toSet()),
+        assertEquals(PORT_KEYS, flags.keySet().stream().filter(PORT_KEYS::contains).collect(Collectors.toSet()),
                 "bin/rafka cluster start passes every port: " + flags);
 
         Set<String> expectedKeys = new TreeSet<>(flags.keySet());
@@ -169,7 +169,7 @@ class DeployComposeTest {
         for (String node : launcher.nodes()) {
             String service = serviceOf(node);
             Map<Integer, Integer> published = new HashMap<>();
-            for (Object p : list(services.get(service).get("ports"), service + ": ports")) {
+            for (Object p : list(service(service).get("ports"), service + ": ports")) {
                 int[] hc = parsePort(p, service);
                 assertEquals(hc[0], hc[1], service + ": publish " + p + " on the same number (brokers advertise it)");
                 published.put(hc[1], hc[0]);
@@ -177,7 +177,7 @@ class DeployComposeTest {
             int grpc = launcher.nodePort(node, 2);
             int http = launcher.nodePort(node, 5);
             assertEquals(Set.of(grpc, http), published.keySet(), service + ": publishes gRPC and HTTP");
-            Set<Integer> exposed = list(services.get(service).get("expose"), service + ": expose").stream()
+            Set<Integer> exposed = list(service(service).get("expose"), service + ": expose").stream()
                     .map(o -> Integer.parseInt(String.valueOf(o))).collect(Collectors.toSet());
             assertEquals(Set.of(launcher.nodePort(node, 3), launcher.nodePort(node, 4)), exposed,
                     service + ": exposes Raft and metadata to the other brokers");
@@ -209,7 +209,7 @@ class DeployComposeTest {
         // literal $ for the container) is meant here.
         assertFalse(raw.replace("$$", "").contains("$"), "unescaped $ in the compose file: write $$ for the container's shell");
         for (String service : services.keySet()) {
-            Map<String, Object> svc = services.get(service);
+            Map<String, Object> svc = service(service);
             Map<String, String> env = environment(service);
             Map<String, Object> hc = map(svc.get("healthcheck"), service + ": healthcheck");
             List<Object> test = list(hc.get("test"), service + ": healthcheck test");
@@ -316,7 +316,7 @@ class DeployComposeTest {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         String classpath = dockerfile.finalStage().env().get("RAFKA_CLASSPATH");
         pb.environment().put("RAFKA_CLASSPATH", classpath);
-        pb.environment().put("PATH", bin + java.io.File.pathSeparator + System.getenv("PATH"));
+        pb.environment().put("PATH", bin + File.pathSeparator + System.getenv("PATH"));
         Process p = pb.start();
         if (!p.waitFor(30, TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -333,6 +333,12 @@ class DeployComposeTest {
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
+
+    private static Map<String, Object> service(String name) {
+        Map<String, Object> svc = services.get(name);
+        assertNotNull(svc, "the compose file has no service " + name + " (services: " + services.keySet() + ")");
+        return svc;
+    }
 
     private static String serviceOf(String nodeId) {
         return "rafka-" + nodeId;
@@ -368,7 +374,7 @@ class DeployComposeTest {
 
     /** The service's environment, in either of compose's forms (map, or list of KEY=VALUE). */
     private static Map<String, String> environment(String service) {
-        Object env = services.get(service).get("environment");
+        Object env = service(service).get("environment");
         Map<String, String> result = new LinkedHashMap<>();
         if (env instanceof Map<?, ?> m) {
             m.forEach((k, v) -> {
@@ -388,7 +394,7 @@ class DeployComposeTest {
 
     /** The named volume holding the service's data: {source, target}. */
     private static String[] dataVolume(String service) {
-        List<Object> volumes = list(services.get(service).get("volumes"), service + ": volumes");
+        List<Object> volumes = list(service(service).get("volumes"), service + ": volumes");
         assertEquals(1, volumes.size(), service + ": one volume, its data");
         Object v = volumes.get(0);
         if (v instanceof Map<?, ?> m) {
@@ -465,13 +471,14 @@ class DeployComposeTest {
             Matcher body = Pattern.compile("(?ms)^cluster_start\\(\\)\\s*\\{(.*?)^}").matcher(script);
             assertTrue(body.find(), "bin/rafka: no cluster_start()");
             Map<String, String> flags = new LinkedHashMap<>();
-            Matcher flag = Pattern.compile("--([a-z][a-z.]*)=\"([^\"]*)\"").matcher(body.group(1));
+            // A value is either "$(node_port "$n" K)" (quotes inside) or a plain "..." string.
+            Matcher flag = Pattern.compile("--([a-z][a-z.]*)=\"(\\$\\(node_port \"\\$n\" \\d\\)|[^\"]*)\"").matcher(body.group(1));
             while (flag.find()) {
                 flags.put(flag.group(1), flag.group(2));
             }
             assertEquals("$n", flags.get("node.id"), "bin/rafka cluster start: --node.id");
             assertEquals("$voters", flags.get("controller.quorum.voters"), "bin/rafka cluster start: --controller.quorum.voters");
-            Matcher voter = Pattern.compile("voters=\"\\$\\{voters:\\+\\$voters,}([^\"]*)\"").matcher(body.group(1));
+            Matcher voter = Pattern.compile("(?m)voters=\"\\$\\{voters:\\+\\$voters,}(.*)\"\\s*$").matcher(body.group(1));
             assertTrue(voter.find(), "bin/rafka cluster start: the voters loop changed; update DeployComposeTest");
             List<String> ids = List.of(nodes.group(1).trim().split("\\s+"));
             Launcher l = new Launcher(ids, port.group(1), flags, voter.group(1));
