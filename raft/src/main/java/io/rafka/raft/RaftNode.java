@@ -99,7 +99,7 @@ public final class RaftNode implements Closeable {
 
     /** A partition hosted here. */
     private static final class Replica {
-        final PartitionSpec spec;
+        volatile PartitionSpec spec;
         final RaftGroupId groupId;
         final AtomicLong inFlightBytes = new AtomicLong();
         volatile PartitionStateMachine stateMachine;
@@ -235,6 +235,9 @@ public final class RaftNode implements Closeable {
         return send(add).handle((reply, error) -> {
             Throwable cause = unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
             if (cause != null && !(cause instanceof AlreadyExistsException)) {
+                // Forget it, so that the next attempt adds it again rather than taking it for hosted.
+                byPartition.remove(tp, replica);
+                byGroup.remove(gid, replica);
                 throw new CompletionException(new IOException("adding " + tp + " on " + config.address().id() + " failed", cause));
             }
             return null;
@@ -274,6 +277,89 @@ public final class RaftNode implements Closeable {
 
     private CompletableFuture<RaftClientReply> send(GroupManagementRequest request) {
         return server.groupManagementAsync(request);
+    }
+
+    /**
+     * Moves a hosted partition to the replicas of {@code spec} (same topic id): this replica records the new
+     * list, and if it leads the partition it changes the Raft group's membership to match (Ratis runs a Raft
+     * configuration change: new members catch up first, then old and new majorities agree). One change
+     * runs at a time per group; callers call again until the future yields true.
+     *
+     * @return true once the group's members are exactly the new replicas; false while the change is under
+     *         way, or when this replica does not lead and the leader has not applied it yet
+     */
+    public CompletableFuture<Boolean> updateReplicas(PartitionSpec spec) {
+        TopicPartition tp = spec.topicPartition();
+        Replica replica = byPartition.get(tp);
+        if (replica == null || !replica.spec.topicId().equals(spec.topicId())) {
+            return CompletableFuture.failedFuture(new UnknownTopicOrPartitionException("partition " + tp
+                    + " (topic id " + spec.topicId() + ") is not hosted on node " + config.address().id()));
+        }
+        try {
+            if (!replica.spec.replicas().equals(spec.replicas())) {
+                if (spec.replicas().stream().anyMatch(a -> a.id().equals(config.address().id()))) {
+                    writePartitionMetadata(spec);
+                }
+                replica.spec = spec;
+            }
+            var division = server.getDivision(replica.groupId);
+            var conf = division.getRaftConf();
+            Set<String> current = new java.util.TreeSet<>();
+            conf.getCurrentPeers().forEach(p -> current.add(p.getId().toString()));
+            Set<String> wanted = new java.util.TreeSet<>();
+            spec.replicas().forEach(a -> wanted.add(a.id()));
+            boolean stable = conf.getPreviousPeers().isEmpty();
+            if (stable && current.equals(wanted)) {
+                return CompletableFuture.completedFuture(true);
+            }
+            if (!stable || !division.getInfo().isLeader()) {
+                return CompletableFuture.completedFuture(false);
+            }
+            List<RaftPeer> peers = spec.replicas().stream().map(RaftNode::peer).toList();
+            for (RaftPeer peer : peers) {
+                if (!current.contains(peer.getId().toString()) && !runsGroup(peer, replica.groupId, peers)) {
+                    return CompletableFuture.completedFuture(false);
+                }
+            }
+            LOG.info("{}: changing replicas from {} to {}", tp, current, wanted);
+            return server.setConfigurationAsync(new org.apache.ratis.protocol.SetConfigurationRequest(clientId, server.getId(),
+                            replica.groupId, callIds.incrementAndGet(), peers))
+                    .handle((reply, error) -> {
+                        Throwable cause = unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
+                        if (cause != null) {
+                            LOG.info("{}: replica change to {} not done yet: {}", tp, wanted, cause.toString());
+                            return false;
+                        }
+                        return true;
+                    });
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /**
+     * Whether a new member already runs the partition's group. The change must wait for that: Ratis would
+     * otherwise send it the leader's log while its group is still starting, and that race fails the start.
+     */
+    private boolean runsGroup(RaftPeer peer, RaftGroupId groupId, List<RaftPeer> peers) {
+        try (RaftClient client = RaftClient.newBuilder().setRaftGroup(RaftGroup.valueOf(groupId, peers))
+                .setProperties(clientProperties).build()) {
+            return client.getGroupManagementApi(peer.getId()).info(groupId).isSuccess();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{} does not run group {} yet: {}", peer.getId(), groupId, e.toString());
+            return false;
+        }
+    }
+
+    /** The members of a hosted partition's Raft group, as this replica knows them (for tests and tools). */
+    public Set<String> groupMembers(TopicPartition tp) throws IOException {
+        Replica replica = byPartition.get(tp);
+        if (replica == null) {
+            throw new UnknownTopicOrPartitionException("partition " + tp + " is not hosted on node " + config.address().id());
+        }
+        Set<String> ids = new java.util.TreeSet<>();
+        server.getDivision(replica.groupId).getRaftConf().getCurrentPeers().forEach(p -> ids.add(p.getId().toString()));
+        return ids;
     }
 
     /**

@@ -7,6 +7,9 @@ import io.rafka.proto.v1.CreateTopicsRequest;
 import io.rafka.proto.v1.CreateTopicsResponse;
 import io.rafka.proto.v1.DeleteTopicsRequest;
 import io.rafka.proto.v1.DescribeClusterRequest;
+import io.rafka.proto.v1.PartitionReassignment;
+import io.rafka.proto.v1.ReplaceBrokerRequest;
+import io.rafka.proto.v1.ReplaceBrokerResponse;
 import io.rafka.proto.v1.DescribeTopicsRequest;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.ListTopicsRequest;
@@ -111,6 +114,29 @@ final class AdminCommands {
         args.positionals(0, 0, "");
         print(TopicFormatter.describeCluster(call(admin -> admin.describeCluster(DescribeClusterRequest.getDefaultInstance()))));
         return 0;
+    }
+
+    /** Moves every replica of a (dead) broker to other live brokers and prints the new placements. */
+    int replaceBroker(ParsedArgs args) {
+        String broker = args.positionals(1, 1, "cluster replace-broker BROKER_ID").get(0);
+        ReplaceBrokerRequest.Builder request = ReplaceBrokerRequest.newBuilder().setBrokerId(broker);
+        List<String> with = args.values("--with");
+        if (!with.isEmpty()) {
+            request.setTargetBrokerId(with.get(with.size() - 1));
+        }
+        ReplaceBrokerResponse response = call(admin -> admin.replaceBroker(request.build()));
+        int failed = 0;
+        for (PartitionReassignment r : response.getResultsList()) {
+            if (r.getErrorCode() == ErrorCode.NONE) {
+                context.out().println(r.getTopic() + "-" + r.getPartition() + "\treplicas " + String.join(",", r.getReplicasList()));
+            } else {
+                failed++;
+                context.err().println("rafka: " + r.getErrorCode() + ": " + r.getTopic() + "-" + r.getPartition() + ": " + r.getErrorMessage());
+            }
+        }
+        context.err().println("moved " + (response.getResultsCount() - failed) + " partition replicas off broker " + broker
+                + (failed > 0 ? "; " + failed + " could not move" : "") + " (the data is copied in the background)");
+        return failed > 0 ? 1 : 0;
     }
 
     private <T> T call(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> rpc) {

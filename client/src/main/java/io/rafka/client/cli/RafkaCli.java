@@ -48,6 +48,7 @@ public final class RafkaCli {
             "topic alter", new Spec(Set.of("--config", "--delete-config"), Set.of()),
             "topic delete", new Spec(Set.of(), Set.of()),
             "cluster describe", new Spec(Set.of(), Set.of()),
+            "cluster replace-broker", new Spec(Set.of("--with"), Set.of()),
             "produce", new Spec(ProduceCommand.VALUE_OPTIONS, ProduceCommand.FLAG_OPTIONS),
             "consume", new Spec(ConsumeCommand.VALUE_OPTIONS, ConsumeCommand.FLAG_OPTIONS));
 
@@ -120,6 +121,7 @@ public final class RafkaCli {
             case "topic alter" -> admin.alterTopic(args);
             case "topic delete" -> admin.deleteTopic(args);
             case "cluster describe" -> admin.describeCluster(args);
+            case "cluster replace-broker" -> admin.replaceBroker(args);
             case "produce" -> ProduceCommand.run(args, context);
             case "consume" -> ConsumeCommand.run(args, context);
             default -> throw new IllegalStateException("no handler for " + command);

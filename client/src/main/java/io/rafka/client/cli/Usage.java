@@ -23,6 +23,9 @@ final class Usage {
               topic delete NAME
               cluster describe
                   Print the controller and the brokers, and which are live.
+              cluster replace-broker BROKER_ID [--with TARGET_ID]
+                  Move every replica of a (dead) broker to other live brokers: TARGET_ID, or per partition
+                  the live broker holding the fewest replicas. The data is copied in the background.
 
             Producing:
               produce TOPIC [--partition P] [--acks all|1|0] [--key-separator SEP]

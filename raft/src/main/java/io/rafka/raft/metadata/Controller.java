@@ -59,6 +59,22 @@ public final class Controller {
         commit(image -> ControllerLogic.alterConfigs(image, topic, configs, defaults));
     }
 
+    /**
+     * Replaces a broker's replicas (see {@link ControllerLogic#replaceBroker}); the partitions that could be
+     * moved are committed in one metadata entry, then preferred leaders are rebalanced.
+     */
+    public synchronized List<ControllerLogic.Reassignment> replaceBroker(String brokerId, String target) {
+        List<ControllerLogic.Reassignment> result = new java.util.ArrayList<>();
+        commit(image -> {
+            result.clear();
+            result.addAll(ControllerLogic.replaceBroker(image, metadata.liveBrokers(sessionTimeoutMs), brokerId, target));
+            return result.stream().filter(r -> r.error() == null)
+                    .<MetadataRecord>map(r -> new MetadataRecord.ReassignReplicas(r.topic(), r.partition(), r.replicas())).toList();
+        });
+        rebalance();
+        return result;
+    }
+
     /** Moves preferred leaderships so live brokers lead within one partition of each other. */
     public synchronized void rebalance() {
         commit(image -> ControllerLogic.balanceLeaders(image, metadata.liveBrokers(sessionTimeoutMs)));

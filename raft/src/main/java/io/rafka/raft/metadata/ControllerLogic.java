@@ -2,6 +2,7 @@ package io.rafka.raft.metadata;
 
 import io.rafka.common.InvalidPartitionsException;
 import io.rafka.common.InvalidReplicationFactorException;
+import io.rafka.common.RafkaException;
 import io.rafka.common.TopicAlreadyExistsException;
 import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.log.LogConfig;
@@ -93,6 +94,61 @@ public final class ControllerLogic {
         requireTopic(image, topic);
         TopicConfigs.toLogConfig(configs, defaults);
         return List.of(new MetadataRecord.AlterConfigs(topic, configs));
+    }
+
+    /** The new replica list of one partition of a reassignment, or why it could not be moved. */
+    public record Reassignment(String topic, int partition, List<String> replicas, RafkaException error) {
+    }
+
+    /**
+     * Replaces {@code brokerId}'s replica in every partition that has one (a dead broker's, typically) with a
+     * replica on {@code target}, or, if {@code target} is null, on the live broker not yet in that partition
+     * that hosts the fewest replicas (counting the moves made so far), keeping the replica's position in the
+     * list. A partition that cannot be moved gets an error and stays as it is.
+     *
+     * @return one {@link Reassignment} per partition that has a replica on {@code brokerId}
+     */
+    public static List<Reassignment> replaceBroker(MetadataImage image, Set<String> liveBrokers, String brokerId, String target) {
+        if (target != null && (!image.brokers().containsKey(target) || !liveBrokers.contains(target))) {
+            throw new InvalidReplicationFactorException("target broker " + target + " is not a live, registered broker");
+        }
+        if (brokerId.equals(target)) {
+            throw new InvalidReplicationFactorException("a broker cannot replace itself");
+        }
+        Map<String, Integer> load = new TreeMap<>();
+        for (String b : sortedLive(image, liveBrokers)) {
+            load.put(b, 0);
+        }
+        for (TopicInfo t : image.topics().values()) {
+            for (List<String> replicas : t.assignments()) {
+                replicas.forEach(b -> load.computeIfPresent(b, (k, n) -> n + 1));
+            }
+        }
+        load.remove(brokerId);
+        List<Reassignment> out = new ArrayList<>();
+        for (TopicInfo t : new TreeMap<>(image.topics()).values()) {
+            for (int p = 0; p < t.partitionCount(); p++) {
+                List<String> replicas = t.assignments().get(p);
+                int at = replicas.indexOf(brokerId);
+                if (at < 0) {
+                    continue;
+                }
+                String chosen = target != null ? (replicas.contains(target) ? null : target)
+                        : load.entrySet().stream().filter(e -> !replicas.contains(e.getKey()))
+                        .min(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
+                        .map(Map.Entry::getKey).orElse(null);
+                if (chosen == null) {
+                    out.add(new Reassignment(t.name(), p, replicas, new InvalidReplicationFactorException("no live broker outside "
+                            + replicas + " can take the replica of " + t.name() + "-" + p)));
+                    continue;
+                }
+                List<String> moved = new ArrayList<>(replicas);
+                moved.set(at, chosen);
+                load.merge(chosen, 1, Integer::sum);
+                out.add(new Reassignment(t.name(), p, List.copyOf(moved), null));
+            }
+        }
+        return out;
     }
 
     /**

@@ -30,6 +30,7 @@ public final class MetadataCodec {
     private static final byte ALTER_CONFIGS = 6;
     private static final byte REORDER_REPLICAS = 7;
     private static final byte PARTITION_LEADERS = 8;
+    private static final byte REASSIGN_REPLICAS = 9;
 
     private MetadataCodec() {
     }
@@ -130,6 +131,11 @@ public final class MetadataCodec {
             out.writeUTF(x.topic());
             out.writeInt(x.partition());
             writeList(out, x.replicas());
+        } else if (r instanceof MetadataRecord.ReassignReplicas x) {
+            out.writeByte(REASSIGN_REPLICAS);
+            out.writeUTF(x.topic());
+            out.writeInt(x.partition());
+            writeList(out, x.replicas());
         } else if (r instanceof MetadataRecord.PartitionLeaders x) {
             out.writeByte(PARTITION_LEADERS);
             out.writeUTF(x.brokerId());
@@ -155,6 +161,7 @@ public final class MetadataCodec {
             case ALTER_CONFIGS -> new MetadataRecord.AlterConfigs(in.readUTF(), readMap(in));
             case REORDER_REPLICAS -> new MetadataRecord.ReorderReplicas(in.readUTF(), in.readInt(), readList(in));
             case PARTITION_LEADERS -> readPartitionLeaders(in);
+            case REASSIGN_REPLICAS -> new MetadataRecord.ReassignReplicas(in.readUTF(), in.readInt(), readList(in));
             default -> throw new IOException("unknown metadata record type " + type);
         };
     }

@@ -115,6 +115,14 @@ public final class MetadataImage {
             if (old != null) {
                 t = with(topics, old.name(), new TopicInfo(old.name(), old.id(), old.assignments(), r.configs()));
             }
+        } else if (record instanceof MetadataRecord.ReassignReplicas r) {
+            TopicInfo old = topics.get(r.topic());
+            if (old != null && r.partition() >= 0 && r.partition() < old.partitionCount() && !r.replicas().isEmpty()
+                    && new HashSet<>(r.replicas()).size() == r.replicas().size()) {
+                List<List<String>> all = new ArrayList<>(old.assignments());
+                all.set(r.partition(), List.copyOf(r.replicas()));
+                t = with(topics, old.name(), new TopicInfo(old.name(), old.id(), all, old.configs()));
+            }
         } else if (record instanceof MetadataRecord.ReorderReplicas r) {
             TopicInfo old = topics.get(r.topic());
             if (old != null && r.partition() >= 0 && r.partition() < old.partitionCount()

@@ -40,6 +40,14 @@ public sealed interface MetadataRecord {
     record LeaderEpoch(String topic, int partition, long epoch) {
     }
 
+    /**
+     * Moves a partition to another set of brokers (replacing a dead broker's replica, say). Brokers act on it:
+     * new replicas join the partition's Raft group, its leader changes the group's membership (Raft
+     * configuration change), and replicas no longer listed leave and delete their data.
+     */
+    record ReassignReplicas(String topic, int partition, List<String> replicas) implements MetadataRecord {
+    }
+
     /** Changes a partition's replica order (same replicas): moves its preferred leader. */
     record ReorderReplicas(String topic, int partition, List<String> replicas) implements MetadataRecord {
     }

@@ -14,6 +14,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -22,7 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * Makes a broker host exactly the partition replicas the metadata image assigns to it: creates the missing
  * ones (joining their Raft groups) and removes, with their data, the ones the image no longer assigns (a
- * deleted topic, or a topic re-created under a new id), and keeps each replica's log settings equal to its
+ * deleted topic, a topic re-created under a new id, a partition reassigned elsewhere), changes the Raft
+ * membership of partitions it leads when they were reassigned, and keeps each replica's log settings equal to its
  * topic's configs (applied on top of the broker's defaults). Removal waits until the local image has caught up with
  * the controller's, so a broker that restarts with an old image never deletes data it should keep. Runs after
  * every image change and every second, on one thread, and is idempotent, so a broker that was down during a
@@ -37,6 +40,7 @@ public final class PartitionReconciler implements Closeable {
     private final MetadataNode metadata;
     private final ScheduledExecutorService executor;
     private final AtomicBoolean pending = new AtomicBoolean();
+    private final Map<TopicPartition, CompletableFuture<Boolean>> membershipChanges = new ConcurrentHashMap<>();
 
     public PartitionReconciler(String brokerId, RaftNode raftNode, MetadataNode metadata) {
         this(brokerId, raftNode, metadata, raftNode.config().logConfig());
@@ -73,24 +77,30 @@ public final class PartitionReconciler implements Closeable {
         Map<TopicPartition, PartitionSpec> out = new HashMap<>();
         for (TopicInfo t : image.topics().values()) {
             for (int p = 0; p < t.partitionCount(); p++) {
-                List<String> replicas = t.assignments().get(p);
-                if (!replicas.contains(brokerId)) {
-                    continue;
-                }
-                List<NodeAddress> addresses = new ArrayList<>();
-                for (String id : replicas) {
-                    BrokerInfo b = image.brokers().get(id);
-                    if (b != null) {
-                        addresses.add(new NodeAddress(id, b.host(), b.raftPort()));
+                if (t.assignments().get(p).contains(brokerId)) {
+                    PartitionSpec spec = spec(image, t, p);
+                    if (spec != null) {
+                        out.put(spec.topicPartition(), spec);
                     }
-                }
-                if (addresses.size() == replicas.size()) {
-                    TopicPartition tp = new TopicPartition(t.name(), p);
-                    out.put(tp, new PartitionSpec(tp, t.id(), addresses));
                 }
             }
         }
         return out;
+    }
+
+    /** A partition's replicas with their Raft addresses, or null while one of its brokers is not registered. */
+    private static PartitionSpec spec(MetadataImage image, TopicInfo t, int partition) {
+        List<String> replicas = t.assignments().get(partition);
+        List<NodeAddress> addresses = new ArrayList<>();
+        for (String id : replicas) {
+            BrokerInfo b = image.brokers().get(id);
+            if (b == null) {
+                return null;
+            }
+            addresses.add(new NodeAddress(id, b.host(), b.raftPort()));
+        }
+        TopicPartition tp = new TopicPartition(t.name(), partition);
+        return new PartitionSpec(tp, t.id(), addresses);
     }
 
     /**
@@ -106,18 +116,22 @@ public final class PartitionReconciler implements Closeable {
     private void reconcile() {
         try {
             boolean caughtUp = metadata.isCaughtUp();
-            Map<TopicPartition, PartitionSpec> want = desired(metadata.image(), brokerId);
             MetadataImage current = metadata.image();
+            Map<TopicPartition, PartitionSpec> want = desired(current, brokerId);
             for (TopicPartition tp : caughtUp ? raftNode.partitions() : java.util.Set.<TopicPartition>of()) {
                 Optional<PartitionSpec> have = raftNode.spec(tp);
-                if (have.isPresent() && !assignedHere(current, tp, have.get())) {
+                if (have.isPresent() && !assignedHere(current, tp, have.get()) && readyToLeave(current, tp, have.get())) {
                     LOG.info("broker {}: removing replica of {} (no longer assigned here)", brokerId, tp);
                     raftNode.removePartition(tp, true).get(30, TimeUnit.SECONDS);
                 }
             }
             for (PartitionSpec spec : want.values()) {
-                if (raftNode.spec(spec.topicPartition()).isEmpty()) {
+                Optional<PartitionSpec> have = raftNode.spec(spec.topicPartition());
+                if (have.isEmpty()) {
                     raftNode.createPartition(spec).get(30, TimeUnit.SECONDS);
+                } else if (have.get().topicId().equals(spec.topicId())) {
+                    // A reassignment: the leader changes the group's members; the others record the new list.
+                    membershipMatches(spec);
                 }
             }
             MetadataImage image = metadata.image();
@@ -130,6 +144,52 @@ public final class PartitionReconciler implements Closeable {
         } catch (Exception e) {
             LOG.warn("broker {}: reconciling partitions failed, retrying: {}", brokerId, e.toString());
         }
+    }
+
+    /**
+     * Whether a replica the image no longer assigns here may go now. If the partition still exists (it was
+     * reassigned, not deleted) and this replica leads it, it first hands the group over to the new replicas
+     * with a membership change, and leaves only once that is done, so the partition never loses its leader's
+     * data. A follower leaves at once: the leader drops it from the group in the same change.
+     */
+    private boolean readyToLeave(MetadataImage image, TopicPartition tp, PartitionSpec have) {
+        TopicInfo topic = image.topic(tp.topic());
+        if (topic == null || !topic.id().equals(have.topicId()) || tp.partition() >= topic.partitionCount()) {
+            return true;
+        }
+        PartitionSpec target = spec(image, topic, tp.partition());
+        if (target == null) {
+            return false; // a new replica's broker is not registered yet
+        }
+        boolean leads;
+        try {
+            leads = raftNode.status(tp).isLeader();
+        } catch (RuntimeException e) {
+            leads = false;
+        }
+        return !leads || membershipMatches(target);
+    }
+
+    /**
+     * Starts, or checks on, changing a partition's Raft membership to {@code spec}'s replicas, without waiting
+     * (a change includes new members catching up, which may take long); true once the members match.
+     */
+    private boolean membershipMatches(PartitionSpec spec) {
+        TopicPartition tp = spec.topicPartition();
+        CompletableFuture<Boolean> running = membershipChanges.get(tp);
+        if (running != null && !running.isDone()) {
+            return false;
+        }
+        membershipChanges.remove(tp);
+        CompletableFuture<Boolean> change = raftNode.updateReplicas(spec).exceptionally(e -> {
+            LOG.debug("broker {}: replica change of {} failed, retrying: {}", brokerId, tp, e.toString());
+            return false;
+        });
+        if (change.isDone()) {
+            return change.join();
+        }
+        membershipChanges.put(tp, change);
+        return false;
     }
 
     @Override

@@ -27,6 +27,9 @@ import io.rafka.proto.v1.ListTopicsRequest;
 import io.rafka.proto.v1.ListTopicsResponse;
 import io.rafka.proto.v1.NewTopic;
 import io.rafka.proto.v1.PartitionDescription;
+import io.rafka.proto.v1.PartitionReassignment;
+import io.rafka.proto.v1.ReplaceBrokerRequest;
+import io.rafka.proto.v1.ReplaceBrokerResponse;
 import io.rafka.proto.v1.TopicDescription;
 import io.rafka.proto.v1.TopicResult;
 import io.rafka.raft.metadata.Controller;
@@ -196,6 +199,27 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
                     .setMetadataVersion(image.version())
                     .addAllLiveBrokerIds(view.metadata().liveBrokers(sessionTimeoutMs()));
             new TreeMap<>(image.brokers()).values().forEach(b -> resp.addBrokers(ClusterView.toProto(b)));
+            return resp.build();
+        });
+    }
+
+    @Override
+    public void replaceBroker(ReplaceBrokerRequest request, StreamObserver<ReplaceBrokerResponse> out) {
+        onController(out, stub -> stub.replaceBroker(request), () -> {
+            if (request.getBrokerId().isEmpty()) {
+                throw new io.rafka.common.RafkaException(io.rafka.common.ErrorCode.INVALID_REQUEST, "broker_id is required");
+            }
+            String target = request.getTargetBrokerId().isEmpty() ? null : request.getTargetBrokerId();
+            ReplaceBrokerResponse.Builder resp = ReplaceBrokerResponse.newBuilder();
+            for (ControllerLogic.Reassignment r : controller.replaceBroker(request.getBrokerId(), target)) {
+                PartitionReassignment.Builder pr = PartitionReassignment.newBuilder().setTopic(r.topic())
+                        .setPartition(r.partition()).addAllReplicas(r.replicas());
+                if (r.error() != null) {
+                    ApiErrors.Failure f = ApiErrors.classify(r.error());
+                    pr.setErrorCode(f.code()).setErrorMessage(f.message());
+                }
+                resp.addResults(pr);
+            }
             return resp.build();
         });
     }

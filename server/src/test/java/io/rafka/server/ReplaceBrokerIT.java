@@ -1,0 +1,144 @@
+package io.rafka.server;
+
+import com.google.protobuf.ByteString;
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.Acks;
+import io.rafka.proto.v1.CreateTopicsRequest;
+import io.rafka.proto.v1.DescribeTopicsRequest;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.NewTopic;
+import io.rafka.proto.v1.PartitionData;
+import io.rafka.proto.v1.PartitionReassignment;
+import io.rafka.proto.v1.ProduceRequest;
+import io.rafka.proto.v1.ProducerRecord;
+import io.rafka.proto.v1.RecordSet;
+import io.rafka.proto.v1.ReplaceBrokerRequest;
+import io.rafka.proto.v1.ReplaceBrokerResponse;
+import io.rafka.proto.v1.TopicDescription;
+import io.rafka.raft.RaftNode;
+import io.rafka.raft.testing.MiniCluster;
+import io.rafka.server.testing.BrokerCluster;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Replacing a dead broker's replicas (ReplaceBroker): the partitions' Raft groups change membership, the new
+ * replicas copy the data from the leaders, writes continue with three live replicas, and the old broker,
+ * when it comes back, drops its stale copies.
+ */
+class ReplaceBrokerIT {
+    private static final String TOPIC = "moving";
+    private static final int PARTITIONS = 4;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aDeadBrokersReplicasMoveToTheOtherBrokersWithTheirData() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(4, tmp, Map.of("broker.session.timeout.ms", "3000"))) {
+            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
+                    .setName(TOPIC).setPartitions(PARTITIONS).setReplicationFactor(3)).build()).getResults(0).getErrorCode());
+            List<Integer> leaders = cluster.awaitLeaders(0, TOPIC, 30_000);
+            for (int p = 0; p < PARTITIONS; p++) {
+                produce(cluster, leaders.get(p), p, 0, 30);
+            }
+            int victim = 3; // broker "4"
+            cluster.kill(victim);
+            MiniCluster.sleep(4_000); // let the controller see it dead (session timeout 3 s)
+
+            ReplaceBrokerResponse resp = cluster.admin(0).replaceBroker(ReplaceBrokerRequest.newBuilder().setBrokerId("4").build());
+            assertEquals(3, resp.getResultsCount(), "with 4 brokers and 3 replicas each, 3 of 4 partitions had one on broker 4: " + resp);
+            for (PartitionReassignment r : resp.getResultsList()) {
+                assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
+                assertEquals(Set.of("1", "2", "3"), Set.copyOf(r.getReplicasList()));
+            }
+            // Every partition ends up with members 1, 2, 3 in its Raft group, all holding the same data.
+            for (int p = 0; p < PARTITIONS; p++) {
+                TopicPartition tp = new TopicPartition(TOPIC, p);
+                cluster.awaitTrue(() -> caughtUp(cluster, tp, 30), 60_000, "replicas of " + tp + " moved and caught up");
+            }
+            // Writes commit with the new membership, and every replica gets them.
+            leaders = cluster.awaitLeaders(1, TOPIC, 30_000);
+            for (int p = 0; p < PARTITIONS; p++) {
+                produce(cluster, leaders.get(p), p, 30, 20);
+            }
+            for (int p = 0; p < PARTITIONS; p++) {
+                TopicPartition tp = new TopicPartition(TOPIC, p);
+                cluster.awaitTrue(() -> caughtUp(cluster, tp, 50), 30_000, tp + " replicated to the new members");
+                ByteBuffer first = readAll(cluster.broker(0).raftNode(), tp);
+                for (int b = 1; b < 3; b++) {
+                    assertEquals(first, readAll(cluster.broker(b).raftNode(), tp), tp + " on broker " + (b + 1) + " equals broker 1's");
+                }
+            }
+            TopicDescription d = cluster.admin(2).describeTopics(DescribeTopicsRequest.newBuilder().addNames(TOPIC).build()).getTopics(0);
+            d.getPartitionsList().forEach(p -> assertFalse(p.getReplicasList().contains("4"), p.toString()));
+
+            // The old broker comes back: it hosts nothing of the topic any more and deleted its copies.
+            cluster.restart(victim);
+            cluster.awaitTrue(() -> cluster.broker(victim).raftNode().partitions().isEmpty(), 60_000, "broker 4 dropped its replicas");
+            Path dataDir = Path.of(cluster.broker(victim).config().get(ServerConfig.DATA_DIR));
+            for (int p = 0; p < PARTITIONS; p++) {
+                assertFalse(Files.exists(dataDir.resolve(TOPIC + "-" + p)), "partition folder " + p + " deleted on broker 4");
+            }
+        }
+    }
+
+    private static boolean caughtUp(BrokerCluster cluster, TopicPartition tp, long records) {
+        for (int b = 0; b < 3; b++) {
+            RaftNode node = cluster.broker(b).raftNode();
+            try {
+                if (!node.hosts(tp) || !node.groupMembers(tp).equals(new TreeSet<>(Set.of("1", "2", "3")))
+                        || node.status(tp).highWatermark() != records) {
+                    return false;
+                }
+            } catch (Exception e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static ByteBuffer readAll(RaftNode node, TopicPartition tp) {
+        ByteBuffer all = ByteBuffer.allocate(1 << 20);
+        long offset = 0;
+        long end = node.status(tp).highWatermark();
+        while (offset < end) {
+            ByteBuffer chunk = node.read(tp, offset, 1 << 16).records();
+            List<io.rafka.record.RecordBatch> batches = io.rafka.record.RecordBatches.split(chunk.duplicate());
+            offset = batches.get(batches.size() - 1).nextOffset();
+            all.put(chunk);
+        }
+        return all.flip();
+    }
+
+    private static void produce(BrokerCluster cluster, int leader, int partition, int from, int count) {
+        for (int i = from; i < from + count; i++) {
+            ProduceRequest request = ProduceRequest.newBuilder().setAcks(Acks.ACKS_ALL).addPartitions(PartitionData.newBuilder()
+                    .setTopic(TOPIC).setPartition(partition).setRecords(RecordSet.newBuilder().addRecords(
+                            ProducerRecord.newBuilder().setValue(ByteString.copyFromUtf8("r-" + partition + "-" + i))))).build();
+            var r = cluster.produce(leader).produce(request).getResults(0);
+            long deadline = System.currentTimeMillis() + 15_000;
+            while (r.getErrorCode() != ErrorCode.NONE && io.rafka.common.ErrorCode.forCode(r.getErrorCodeValue()).retriable()
+                    && System.currentTimeMillis() < deadline) {
+                MiniCluster.sleep(100);
+                int to = r.hasLeader() ? BrokerCluster.indexOf(r.getLeader().getId()) : leader;
+                r = cluster.produce(to).produce(request).getResults(0);
+            }
+            assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
+            assertEquals(i, r.getBaseOffset());
+        }
+        assertTrue(count > 0);
+    }
+}
