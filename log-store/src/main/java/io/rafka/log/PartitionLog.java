@@ -423,6 +423,11 @@ public final class PartitionLog implements Closeable {
                     }
                     entry = segments.higherEntry(entry.getKey());
                 }
+                if (startOffset < logStartOffset) {
+                    // Retention deleted the segments holding the offset after the range check above.
+                    throw new OffsetOutOfRangeException("offset " + startOffset + " is below the log start offset "
+                            + logStartOffset + " of " + dir.getFileName());
+                }
                 return new LogReadResult(ByteBuffer.allocate(0), start, end);
             } catch (ClosedChannelException e) {
                 // Retention or truncation removed the segment under us: look again.

@@ -306,6 +306,14 @@ public final class Broker implements Closeable {
         }
         closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
         shutdownExecutors();
+        if (graceful && metadata != null && registered) {
+            try {
+                metadata.leave(config.nodeId()).get(2, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.info("broker {}: could not tell the controller it is leaving ({}); it will notice within "
+                        + "broker.session.timeout.ms", config.nodeId(), e.toString());
+            }
+        }
         try {
             if (raftNode != null) {
                 raftNode.close();

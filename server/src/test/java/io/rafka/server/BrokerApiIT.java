@@ -396,9 +396,15 @@ class BrokerApiIT {
             int newLeader = cluster.awaitLeaders(other, "rolling", 10_000).get(0);
             assertNotEquals(leader, newLeader);
             assertEquals(ErrorCode.NONE, produceRetrying(newLeader, "rolling", record(null, "r")).getErrorCode());
+            // It told the controller it left: not live any more, at once rather than after the session timeout.
+            String stopped = Integer.toString(leader + 1);
+            cluster.awaitTrue(() -> !cluster.admin(other).describeCluster(DescribeClusterRequest.getDefaultInstance())
+                    .getLiveBrokerIdsList().contains(stopped), 3_000, "broker " + stopped + " no longer live");
         } finally {
             cluster.restart(leader);
         }
+        cluster.awaitTrue(() -> cluster.admin(leader).describeCluster(DescribeClusterRequest.getDefaultInstance())
+                .getLiveBrokerIdsList().size() == 3, 10_000, "live again after the restart");
         // The restarted broker has every committed record (its log was flushed and it caught up).
         cluster.awaitTrue(() -> {
             var status = cluster.broker(leader).raftNode().status(new io.rafka.common.TopicPartition("rolling", 0));

@@ -151,13 +151,17 @@ public final class MetadataNode implements Closeable {
     /**
      * Brokers the controller considers alive: registered and heard from within {@code sessionTimeoutMs}. For
      * the first session after becoming controller, every registered broker counts as alive (their heartbeats
-     * went to the previous controller).
+     * went to the previous controller). A broker that announced a controlled shutdown ({@link #leave}) is not
+     * alive until it heart-beats again.
      */
     public Set<String> liveBrokers(long sessionTimeoutMs) {
         long now = System.currentTimeMillis();
         long since = stateMachine.leaderSinceMs();
         Set<String> live = new TreeSet<>();
         for (String id : image().brokers().keySet()) {
+            if (stateMachine.left().contains(id)) {
+                continue;
+            }
             Long last = stateMachine.heartbeats().get(id);
             if ((since >= 0 && now - since < sessionTimeoutMs) || (last != null && now - last < sessionTimeoutMs)) {
                 live.add(id);
@@ -212,9 +216,22 @@ public final class MetadataNode implements Closeable {
 
     /** Tells the controller this broker is alive. */
     public CompletableFuture<RaftClientReply> heartbeat(String brokerId) {
+        return sendSoftState(MetadataStateMachine.HEARTBEAT, brokerId);
+    }
+
+    /**
+     * Tells the controller this broker is stopping on purpose (controlled shutdown, after its leaderships
+     * moved): it stops counting as live at once, so no new replicas are placed on it, instead of after the
+     * session timeout. It stays registered, with its replicas: they are still its to serve when it returns.
+     */
+    public CompletableFuture<RaftClientReply> leave(String brokerId) {
+        return sendSoftState(MetadataStateMachine.LEAVING, brokerId);
+    }
+
+    private CompletableFuture<RaftClientReply> sendSoftState(byte kind, String brokerId) {
         byte[] id = brokerId.getBytes(StandardCharsets.UTF_8);
         byte[] msg = new byte[id.length + 1];
-        msg[0] = MetadataStateMachine.HEARTBEAT;
+        msg[0] = kind;
         System.arraycopy(id, 0, msg, 1, id.length);
         return client.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(msg)));
     }

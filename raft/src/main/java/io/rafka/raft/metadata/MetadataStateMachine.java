@@ -41,10 +41,13 @@ import java.util.function.Consumer;
 public final class MetadataStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(MetadataStateMachine.class);
     static final byte HEARTBEAT = 'H';
+    /** A broker stopping on purpose: no longer live from now on, until its next heartbeat. */
+    static final byte LEAVING = 'L';
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final List<Consumer<MetadataImage>> listeners = new CopyOnWriteArrayList<>();
     private final Map<String, Long> heartbeats = new ConcurrentHashMap<>();
+    private final java.util.Set<String> left = ConcurrentHashMap.newKeySet();
     private final SnapshotRetentionPolicy retention = new SnapshotRetentionPolicy() {
         @Override
         public int getNumSnapshotsRetained() {
@@ -60,6 +63,11 @@ public final class MetadataStateMachine extends BaseStateMachine {
 
     public void addListener(Consumer<MetadataImage> listener) {
         listeners.add(listener);
+    }
+
+    /** Brokers that announced a controlled shutdown and have not heart-beaten since (on the controller). */
+    java.util.Set<String> left() {
+        return left;
     }
 
     /** Last heartbeat time of each broker, as seen by this node (meaningful on the controller). */
@@ -160,7 +168,15 @@ public final class MetadataStateMachine extends BaseStateMachine {
     public CompletableFuture<Message> query(Message request) {
         byte[] bytes = request.getContent().toByteArray();
         if (bytes.length > 1 && bytes[0] == HEARTBEAT) {
-            heartbeats.put(new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8), System.currentTimeMillis());
+            String id = new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8);
+            heartbeats.put(id, System.currentTimeMillis());
+            left.remove(id);
+            return CompletableFuture.completedFuture(Message.EMPTY);
+        }
+        if (bytes.length > 1 && bytes[0] == LEAVING) {
+            String id = new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8);
+            heartbeats.remove(id);
+            left.add(id);
             return CompletableFuture.completedFuture(Message.EMPTY);
         }
         return CompletableFuture.failedFuture(new IllegalArgumentException("unknown metadata query"));
