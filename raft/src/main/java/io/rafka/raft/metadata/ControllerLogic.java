@@ -133,6 +133,15 @@ public final class ControllerLogic {
                 if (at < 0) {
                     continue;
                 }
+                long survivors = replicas.stream().filter(b -> !b.equals(brokerId) && liveBrokers.contains(b)).count();
+                if (survivors < replicas.size() / 2 + 1) {
+                    // Raft changes membership only with a majority of the current members: a group that lost it
+                    // (any failure at replication factor 2) cannot be repaired safely, only restored.
+                    out.add(new Reassignment(t.name(), p, replicas, new RafkaException(io.rafka.common.ErrorCode.NOT_ENOUGH_REPLICAS,
+                            t.name() + "-" + p + " has " + survivors + " live replicas besides broker " + brokerId + " of " + replicas
+                                    + "; a membership change needs a majority (" + (replicas.size() / 2 + 1) + ")")));
+                    continue;
+                }
                 String chosen = target != null ? (replicas.contains(target) ? null : target)
                         : load.entrySet().stream().filter(e -> !replicas.contains(e.getKey()))
                         .min(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))

@@ -47,6 +47,35 @@ class ControllerLogicTest {
         return image;
     }
 
+    @Test
+    void replaceBrokerMovesEachReplicaToTheLeastLoadedLiveOutsiderKeepingItsPosition() {
+        MetadataImage image = withBrokers(5);
+        image = image.apply(new MetadataRecord.CreateTopic(new TopicInfo("t", java.util.UUID.randomUUID(), List.of(
+                List.of("b0", "b1", "b2"), List.of("b1", "b0", "b3"), List.of("b2", "b3", "b4"), List.of("b0", "b1")), Map.of())));
+        Set<String> live = new TreeSet<>(Set.of("b1", "b2", "b3", "b4"));
+        List<ControllerLogic.Reassignment> moves = ControllerLogic.replaceBroker(image, live, "b0", null);
+        assertEquals(3, moves.size(), "partitions 0, 1 and 3 have a replica on b0");
+        // Live loads: b1 3 replicas, b2 2, b3 2, b4 1. Partition 0 takes b4 (then 2); partition 1 chooses
+        // between b2 and b4, both at 2: the lower id.
+        assertEquals(List.of("b4", "b1", "b2"), moves.get(0).replicas());
+        assertNull(moves.get(0).error());
+        assertEquals(List.of("b1", "b2", "b3"), moves.get(1).replicas());
+        assertNull(moves.get(1).error());
+        assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, moves.get(2).error().errorCode(),
+                "replication factor 2 with one member dead has no majority to change membership");
+        assertEquals(List.of("b0", "b1"), moves.get(2).replicas(), "left as it was");
+        MetadataImage after = applyAll(image, moves.stream().filter(m -> m.error() == null)
+                .<MetadataRecord>map(m -> new MetadataRecord.ReassignReplicas(m.topic(), m.partition(), m.replicas())).toList());
+        assertEquals(List.of("b4", "b1", "b2"), after.topic("t").assignments().get(0));
+        List<ControllerLogic.Reassignment> targeted = ControllerLogic.replaceBroker(image, live, "b0", "b3");
+        assertEquals(List.of("b3", "b1", "b2"), targeted.get(0).replicas());
+        assertEquals(ErrorCode.INVALID_REPLICATION_FACTOR, targeted.get(1).error().errorCode(),
+                "b3 already holds a replica of partition 1");
+        MetadataImage withTopic = image;
+        assertThrows(io.rafka.common.InvalidReplicationFactorException.class,
+                () -> ControllerLogic.replaceBroker(withTopic, live, "b0", "b9"), "an unknown target");
+    }
+
     /** Every bad input of a create request, with the typed error it must get. */
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
