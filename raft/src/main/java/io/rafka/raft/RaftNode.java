@@ -93,6 +93,7 @@ public final class RaftNode implements Closeable {
     private final Map<TopicPartition, Replica> byPartition = new ConcurrentHashMap<>();
     private final ExecutorService catchUpExecutor;
     private final RaftProperties clientProperties;
+    private final RaftProperties probeProperties;
     private volatile boolean halting;
     private volatile Consumer<TopicPartition> appendListener = tp -> { };
     private RaftServer server;
@@ -120,6 +121,7 @@ public final class RaftNode implements Closeable {
             return t;
         });
         this.clientProperties = RatisProperties.forClient(config);
+        this.probeProperties = RatisProperties.forProbe(clientProperties);
     }
 
     /** Starts the node and every partition replica found in its data folder. */
@@ -343,7 +345,7 @@ public final class RaftNode implements Closeable {
      */
     private boolean runsGroup(RaftPeer peer, RaftGroupId groupId, List<RaftPeer> peers) {
         try (RaftClient client = RaftClient.newBuilder().setRaftGroup(RaftGroup.valueOf(groupId, peers))
-                .setProperties(clientProperties).build()) {
+                .setProperties(probeProperties).build()) {
             return client.getGroupManagementApi(peer.getId()).info(groupId).isSuccess();
         } catch (IOException | RuntimeException e) {
             LOG.debug("{} does not run group {} yet: {}", peer.getId(), groupId, e.toString());

@@ -66,6 +66,7 @@ public final class Broker implements Closeable {
     private PartitionReconciler reconciler;
     private LeaderPublisher leaderPublisher;
     private ScheduledExecutorService scheduler;
+    private ScheduledExecutorService heartbeats;
     private ExecutorService workers;
     private ExecutorService autoCreator;
     private ControllerChannel controllerChannel;
@@ -109,6 +110,8 @@ public final class Broker implements Closeable {
         leaderPublisher = new LeaderPublisher(id, raftNode, metadata, LEADER_PUBLISH_INTERVAL_MS);
 
         scheduler = Executors.newScheduledThreadPool(2, daemonThreads("rafka-scheduler-" + id));
+        // Heartbeats on a thread of their own: nothing that serves clients may delay them past the session timeout.
+        heartbeats = Executors.newSingleThreadScheduledExecutor(daemonThreads("rafka-heartbeat-" + id));
         workers = Executors.newFixedThreadPool(4, daemonThreads("rafka-worker-" + id));
         // Auto-creation blocks on the controller (up to the request timeout): kept off the fetch workers.
         autoCreator = Executors.newSingleThreadExecutor(daemonThreads("rafka-auto-create-" + id));
@@ -129,9 +132,13 @@ public final class Broker implements Closeable {
         fetchApi = new FetchApi(view, waiters, metrics, scheduler, new FetchApi.Settings(config.getInt(ServerConfig.FETCH_MAX_BYTES),
                 config.getInt(ServerConfig.FETCH_MAX_WAIT_MS), maxDecompressed));
         ConnectionLimiter limiter = new ConnectionLimiter(config.getInt(ServerConfig.MAX_CONNECTIONS));
+        // SERVING (gRPC health, HTTP /health) once registered: until then the controller does not count this
+        // broker as live, so e.g. a create with replication factor 1 would fail.
+        health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
 
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.GRPC_PORT)))
                 .maxInboundMessageSize(config.getInt(ServerConfig.MAX_REQUEST_BYTES))
+                .maxConcurrentCallsPerConnection(config.getInt(ServerConfig.MAX_CALLS_PER_CONNECTION))
                 .addTransportFilter(limiter)
                 // Interceptors run in reverse order of addition: the connection limit is checked first.
                 .intercept(ApiContext.INTERCEPTOR)
@@ -149,16 +156,13 @@ public final class Broker implements Closeable {
                 .start();
 
         long heartbeatMs = config.getLong(ServerConfig.HEARTBEAT_INTERVAL_MS);
-        scheduler.scheduleWithFixedDelay(this::heartbeat, 0, heartbeatMs, TimeUnit.MILLISECONDS);
+        heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, heartbeatMs, TimeUnit.MILLISECONDS);
         long retentionMs = config.getLong(ServerConfig.RETENTION_CHECK_INTERVAL_MS);
         scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
         if (config.getInt(ServerConfig.HTTP_PORT) > 0) {
             http = HttpEndpoints.start(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.HTTP_PORT), metrics,
                     new StatusPage(this, view)::json, this::isServing);
         }
-        // SERVING (gRPC health, HTTP /health) once registered: until then the controller does not count this
-        // broker as live, so e.g. a create with replication factor 1 would fail.
-        health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
         LOG.info("Rafka broker {} started: gRPC {}:{}, Raft {}:{}, metadata {}:{}, HTTP {}, data in {}", id,
                 config.get(ServerConfig.BIND_HOST), grpcPort(), host, config.get(ServerConfig.RAFT_PORT), host,
                 config.get(ServerConfig.METADATA_PORT), http == null ? "off" : config.get(ServerConfig.BIND_HOST) + ":" + http.port(),
@@ -327,7 +331,7 @@ public final class Broker implements Closeable {
     }
 
     private void shutdownExecutors() {
-        for (ExecutorService e : new ExecutorService[]{scheduler, workers, autoCreator}) {
+        for (ExecutorService e : new ExecutorService[]{heartbeats, scheduler, workers, autoCreator}) {
             if (e != null) {
                 e.shutdownNow();
             }

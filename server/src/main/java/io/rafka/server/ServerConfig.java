@@ -48,6 +48,8 @@ public final class ServerConfig {
             "Largest gRPC request accepted; larger ones fail with RESOURCE_EXHAUSTED.");
     public static final ConfigKey MAX_CONNECTIONS = ConfigKey.integer("max.connections", 1000, 1, 1_000_000,
             "Most client connections served at once; calls on connections beyond it fail with RESOURCE_EXHAUSTED.");
+    public static final ConfigKey MAX_CALLS_PER_CONNECTION = ConfigKey.integer("max.calls.per.connection", 1000, 1, 1_000_000,
+            "Concurrent gRPC calls (streams) per connection; more wait for one to finish (HTTP/2 flow control).");
     public static final ConfigKey PRODUCE_MEMORY_BYTES = ConfigKey.longValue("produce.memory.bytes", 128L * MIB, MIB, 1L << 40,
             "Produce data held by the broker at once (awaiting commit), over all partitions; beyond it: BUSY.");
     public static final ConfigKey PRODUCE_STREAM_WINDOW = ConfigKey.integer("produce.stream.window", 32, 1, 10_000,
@@ -92,7 +94,7 @@ public final class ServerConfig {
             "On SIGTERM: how long to wait for leadership hand-over and in-flight requests.");
 
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
-            DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS, PRODUCE_MEMORY_BYTES,
+            DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS, MAX_CALLS_PER_CONNECTION, PRODUCE_MEMORY_BYTES,
             PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
             REQUEST_TIMEOUT_MS, AUTO_CREATE, NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS,
             LOG_RETENTION_MS, LOG_RETENTION_BYTES, RETENTION_CHECK_INTERVAL_MS, REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS,

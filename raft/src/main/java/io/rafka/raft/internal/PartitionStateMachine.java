@@ -237,7 +237,12 @@ public final class PartitionStateMachine extends BaseStateMachine {
             applied = new AppliedState(entry.getTerm(), entry.getIndex(), log.logStartOffset(), log.logEndOffset());
         }
         if (reply.error() == ErrorCode.NONE) {
-            onAppend.run();
+            try {
+                onAppend.run();
+            } catch (RuntimeException e) {
+                // A throw out of applyTransaction would make Ratis close this replica: never let it.
+                LOG.warn("{}: append listener failed", topicPartition, e);
+            }
         }
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply.encode())));
     }

@@ -60,4 +60,11 @@ public final class RatisProperties {
         GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(PartitionStateMachine.CATCH_UP_CHUNK_BYTES + 1024 * 1024));
         return p;
     }
+
+    /** Client settings for quick probes of other servers (is a group running there?): 3 s, not 30. */
+    public static RaftProperties forProbe(RaftProperties client) {
+        RaftProperties p = new RaftProperties(client);
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+        return p;
+    }
 }

@@ -60,6 +60,23 @@ public final class Controller {
     }
 
     /**
+     * Sets and removes some of a topic's config overrides, merged with the current ones inside the commit,
+     * so concurrent alterations of different keys do not undo each other.
+     */
+    public synchronized void alterConfigs(String topic, Map<String, String> set, java.util.Collection<String> delete) {
+        commit(image -> {
+            TopicInfo t = image.topic(topic);
+            if (t == null) {
+                throw new io.rafka.common.UnknownTopicOrPartitionException("topic '" + topic + "' does not exist");
+            }
+            Map<String, String> configs = new java.util.HashMap<>(t.configs());
+            delete.forEach(configs::remove);
+            configs.putAll(set);
+            return ControllerLogic.alterConfigs(image, topic, configs, defaults);
+        });
+    }
+
+    /**
      * Replaces a broker's replicas (see {@link ControllerLogic#replaceBroker}); the partitions that could be
      * moved are committed in one metadata entry, then preferred leaders are rebalanced.
      */

@@ -56,8 +56,10 @@ public final class LeaderPublisher implements Closeable {
             } catch (RuntimeException e) {
                 continue; // being created or removed
             }
-            if (!status.isLeader()) {
-                continue;
+            TopicInfo topic = image.topic(tp.topic());
+            if (!status.isLeader() || topic == null
+                    || !raftNode.spec(tp).map(s -> s.topicId().equals(topic.id())).orElse(false)) {
+                continue; // not leading, or a replica of a deleted topic incarnation awaiting removal
             }
             MetadataImage.PartitionLeader known = image.leader(tp);
             if (known == null || !known.brokerId().equals(brokerId) || known.epoch() != status.term()) {

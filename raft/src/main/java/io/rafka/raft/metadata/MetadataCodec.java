@@ -97,7 +97,8 @@ public final class MetadataCodec {
                 topics.put(t.name(), t);
             }
             Map<TopicPartition, MetadataImage.PartitionLeader> leaders = new HashMap<>();
-            for (int i = in.readInt(); i > 0; i--) {
+            // Images written before partition leaders were recorded end here.
+            for (int i = in.available() > 0 ? in.readInt() : 0; i > 0; i--) {
                 TopicPartition tp = new TopicPartition(in.readUTF(), in.readInt());
                 leaders.put(tp, new MetadataImage.PartitionLeader(in.readUTF(), in.readLong()));
             }

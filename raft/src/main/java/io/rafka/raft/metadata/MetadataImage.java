@@ -93,14 +93,11 @@ public final class MetadataImage {
         } else if (record instanceof MetadataRecord.CreateTopic r) {
             if (!topics.containsKey(r.topic().name())) {
                 t = with(topics, r.topic().name(), r.topic());
+                l = withoutLeadersOf(r.topic().name());
             }
         } else if (record instanceof MetadataRecord.DeleteTopic r) {
             t = without(topics, r.name());
-            if (leaders.keySet().stream().anyMatch(tp -> tp.topic().equals(r.name()))) {
-                Map<TopicPartition, PartitionLeader> copy = new HashMap<>(leaders);
-                copy.keySet().removeIf(tp -> tp.topic().equals(r.name()));
-                l = Map.copyOf(copy);
-            }
+            l = withoutLeadersOf(r.name());
         } else if (record instanceof MetadataRecord.PartitionLeaders r) {
             l = withLeaders(r);
         } else if (record instanceof MetadataRecord.CreatePartitions r) {
@@ -133,6 +130,15 @@ public final class MetadataImage {
             }
         }
         return new MetadataImage(b, t, l, version + 1);
+    }
+
+    private Map<TopicPartition, PartitionLeader> withoutLeadersOf(String topic) {
+        if (leaders.keySet().stream().noneMatch(tp -> tp.topic().equals(topic))) {
+            return leaders;
+        }
+        Map<TopicPartition, PartitionLeader> copy = new HashMap<>(leaders);
+        copy.keySet().removeIf(tp -> tp.topic().equals(topic));
+        return Map.copyOf(copy);
     }
 
     private Map<TopicPartition, PartitionLeader> withLeaders(MetadataRecord.PartitionLeaders r) {

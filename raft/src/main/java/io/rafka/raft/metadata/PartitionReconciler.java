@@ -129,8 +129,9 @@ public final class PartitionReconciler implements Closeable {
                 Optional<PartitionSpec> have = raftNode.spec(spec.topicPartition());
                 if (have.isEmpty()) {
                     raftNode.createPartition(spec).get(30, TimeUnit.SECONDS);
-                } else if (have.get().topicId().equals(spec.topicId())) {
+                } else if (caughtUp && have.get().topicId().equals(spec.topicId())) {
                     // A reassignment: the leader changes the group's members; the others record the new list.
+                    // Only with a caught-up image: a restarted leader must not revert a newer reassignment.
                     membershipMatches(spec);
                 }
             }

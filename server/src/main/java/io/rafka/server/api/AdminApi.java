@@ -5,7 +5,6 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.rafka.common.NotControllerException;
 import io.rafka.common.TopicPartition;
-import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.proto.v1.AdminServiceGrpc;
 import io.rafka.proto.v1.AlterConfigsRequest;
 import io.rafka.proto.v1.AlterConfigsResponse;
@@ -41,7 +40,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.Set;
@@ -58,6 +56,10 @@ import java.util.function.Supplier;
 public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
     private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
     private static final long CONTROLLER_WAIT_MS = 10_000;
+    /** Topic creations started by produce or metadata requests and not finished yet, at most. */
+    private static final int MAX_PENDING_AUTO_CREATES = 100;
+    /** Topic names in one request, at most (metadata, describe, create, delete). */
+    static final int MAX_NAMES_PER_REQUEST = 10_000;
 
     private final ClusterView view;
     private final Controller controller;
@@ -87,14 +89,19 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
      * creator, no controller yet) are dropped, as the client retries and asks again.
      */
     public void autoCreate(String name) {
-        if (!autoCreating.add(name)) {
-            return;
+        if (autoCreating.size() >= MAX_PENDING_AUTO_CREATES || !autoCreating.add(name)) {
+            return; // already under way, or too many at once: the client's retry asks again
         }
         CreateTopicsRequest request = CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder().setName(name)).build();
         autoCreateExecutor.execute(() -> createTopics(request, new StreamObserver<>() {
             @Override
             public void onNext(CreateTopicsResponse value) {
-                LOG.info("auto-created topic '{}': {}", name, value.getResults(0).getErrorCode());
+                TopicResult r = value.getResults(0);
+                if (r.getErrorCode() == ErrorCode.NONE || r.getErrorCode() == ErrorCode.TOPIC_ALREADY_EXISTS) {
+                    LOG.info("auto-created topic '{}'", name);
+                } else {
+                    LOG.warn("auto-creating topic '{}' failed: {} {}", name, r.getErrorCode(), r.getErrorMessage());
+                }
             }
 
             @Override
@@ -112,6 +119,10 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
 
     @Override
     public void createTopics(CreateTopicsRequest request, StreamObserver<CreateTopicsResponse> out) {
+        if (request.getTopicsCount() > MAX_NAMES_PER_REQUEST) {
+            out.onError(ApiErrors.invalidArgument("at most " + MAX_NAMES_PER_REQUEST + " topics per request"));
+            return;
+        }
         onController(out, stub -> stub.createTopics(request), () -> {
             CreateTopicsResponse.Builder resp = CreateTopicsResponse.newBuilder();
             for (NewTopic t : request.getTopicsList()) {
@@ -135,12 +146,16 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
         if (defaults.replicationFactor() > 0) {
             return defaults.replicationFactor();
         }
-        int live = view.metadata().liveBrokers(Long.MAX_VALUE).size();
+        int live = view.metadata().liveBrokers(controller.sessionTimeoutMs()).size();
         return Math.max(1, Math.min(3, live));
     }
 
     @Override
     public void deleteTopics(DeleteTopicsRequest request, StreamObserver<DeleteTopicsResponse> out) {
+        if (request.getNamesCount() > MAX_NAMES_PER_REQUEST) {
+            out.onError(ApiErrors.invalidArgument("at most " + MAX_NAMES_PER_REQUEST + " topic names per request"));
+            return;
+        }
         onController(out, stub -> stub.deleteTopics(request), () -> {
             DeleteTopicsResponse.Builder resp = DeleteTopicsResponse.newBuilder();
             for (String name : request.getNamesList()) {
@@ -174,14 +189,7 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
         onController(out, stub -> stub.alterConfigs(request), () -> {
             TopicResult.Builder result = TopicResult.newBuilder().setName(request.getTopic());
             try {
-                TopicInfo topic = view.image().topic(request.getTopic());
-                if (topic == null) {
-                    throw new UnknownTopicOrPartitionException("topic '" + request.getTopic() + "' does not exist");
-                }
-                Map<String, String> configs = new HashMap<>(topic.configs());
-                request.getDeleteList().forEach(configs::remove);
-                configs.putAll(request.getSetMap());
-                controller.alterConfigs(request.getTopic(), configs);
+                controller.alterConfigs(request.getTopic(), request.getSetMap(), request.getDeleteList());
             } catch (RuntimeException e) {
                 fail(result, e);
             }
@@ -236,8 +244,13 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
 
     @Override
     public void describeTopics(DescribeTopicsRequest request, StreamObserver<DescribeTopicsResponse> out) {
+        if (request.getNamesCount() > MAX_NAMES_PER_REQUEST) {
+            out.onError(ApiErrors.invalidArgument("at most " + MAX_NAMES_PER_REQUEST + " topic names per request"));
+            return;
+        }
         MetadataImage image = view.image();
-        Collection<String> names = request.getNamesCount() == 0 ? new TreeMap<>(image.topics()).keySet() : request.getNamesList();
+        Collection<String> names = request.getNamesCount() == 0 ? new TreeMap<>(image.topics()).keySet()
+                : new java.util.LinkedHashSet<>(request.getNamesList());
         DescribeTopicsResponse.Builder resp = DescribeTopicsResponse.newBuilder();
         for (String name : names) {
             TopicInfo t = image.topic(name);

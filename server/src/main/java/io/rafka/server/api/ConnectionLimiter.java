@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ConnectionLimiter extends ServerTransportFilter implements ServerInterceptor {
     private static final Attributes.Key<Boolean> OVER_LIMIT = Attributes.Key.create("rafka-over-connection-limit");
+    private static final Attributes.Key<Boolean> COUNTED = Attributes.Key.create("rafka-counted-connection");
 
     private final int maxConnections;
     private final AtomicInteger open = new AtomicInteger();
@@ -29,12 +30,16 @@ public final class ConnectionLimiter extends ServerTransportFilter implements Se
     @Override
     public Attributes transportReady(Attributes attributes) {
         int n = open.incrementAndGet();
-        return n > maxConnections ? attributes.toBuilder().set(OVER_LIMIT, true).build() : attributes;
+        Attributes.Builder b = attributes.toBuilder().set(COUNTED, true);
+        return (n > maxConnections ? b.set(OVER_LIMIT, true) : b).build();
     }
 
     @Override
     public void transportTerminated(Attributes attributes) {
-        open.decrementAndGet();
+        // gRPC also reports connections that never became ready (a port probe, a non-HTTP/2 client): not counted.
+        if (attributes != null && Boolean.TRUE.equals(attributes.get(COUNTED))) {
+            open.decrementAndGet();
+        }
     }
 
     @Override

@@ -175,8 +175,12 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
 
     @Override
     public void subscribe(SubscribeRequest request, StreamObserver<FetchResponse> responses) {
-        if (request.getFormat() == RecordFormat.UNRECOGNIZED || request.getMaxBytes() < 0) {
-            responses.onError(ApiErrors.invalidArgument("max_bytes must not be negative and format must be known"));
+        if (request.getMaxBytes() < 0) {
+            responses.onError(ApiErrors.status(Status.INVALID_ARGUMENT, ErrorCode.INVALID_FETCH_SIZE, "max_bytes must not be negative"));
+            return;
+        }
+        if (request.getFormat() == RecordFormat.UNRECOGNIZED) {
+            responses.onError(ApiErrors.invalidArgument("unknown record format " + request.getFormatValue()));
             return;
         }
         new Subscription(request, (ServerCallStreamObserver<FetchResponse>) responses).start();

@@ -41,12 +41,16 @@ public final class FetchWaiters {
 
         void wake() {
             if (registered.get() && scheduled.compareAndSet(false, true)) {
-                executor.execute(() -> {
-                    scheduled.set(false);
-                    if (registered.get()) {
-                        onData.run();
-                    }
-                });
+                try {
+                    executor.execute(() -> {
+                        scheduled.set(false);
+                        if (registered.get()) {
+                            onData.run();
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    scheduled.set(false); // the broker is stopping; the waiter is answered by the shutdown
+                }
             }
         }
 
@@ -72,7 +76,12 @@ public final class FetchWaiters {
         }
         Waiter w = new Waiter(Set.copyOf(partitions), onData);
         for (TopicPartition tp : partitions) {
-            byPartition.computeIfAbsent(tp, k -> ConcurrentHashMap.newKeySet()).add(w);
+            // Add inside compute: a concurrent cancel may drop an emptied set from the map at any time.
+            byPartition.compute(tp, (k, set) -> {
+                Set<Waiter> s = set == null ? ConcurrentHashMap.newKeySet() : set;
+                s.add(w);
+                return s;
+            });
         }
         return w;
     }

@@ -35,12 +35,17 @@ public final class MetadataApi extends MetadataServiceGrpc.MetadataServiceImplBa
 
     @Override
     public void getMetadata(MetadataRequest request, StreamObserver<MetadataResponse> out) {
+        if (request.getTopicsCount() > AdminApi.MAX_NAMES_PER_REQUEST) {
+            out.onError(ApiErrors.invalidArgument("at most " + AdminApi.MAX_NAMES_PER_REQUEST + " topic names per request"));
+            return;
+        }
         MetadataImage image = view.image();
         MetadataResponse.Builder resp = MetadataResponse.newBuilder()
                 .setMetadataVersion(image.version())
                 .setControllerId(view.metadata().controllerId().orElse(""));
         new TreeMap<>(image.brokers()).values().forEach(b -> resp.addBrokers(ClusterView.toProto(b)));
-        Collection<String> names = request.getTopicsCount() == 0 ? new TreeMap<>(image.topics()).keySet() : request.getTopicsList();
+        Collection<String> names = request.getTopicsCount() == 0 ? new TreeMap<>(image.topics()).keySet()
+                : new java.util.LinkedHashSet<>(request.getTopicsList());
         for (String name : names) {
             resp.addTopics(topic(image, name, request.getAllowAutoTopicCreation()));
         }

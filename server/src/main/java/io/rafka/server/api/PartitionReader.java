@@ -40,7 +40,7 @@ final class PartitionReader {
         this.maxDecompressedBytes = maxDecompressedBytes;
     }
 
-    /** A partition's result and how many stored bytes it carries. */
+    /** A partition's result and how many bytes of records it carries (stored, or decoded). */
     record Read(PartitionFetchResult result, int bytes) {
         boolean failed() {
             return result.getErrorCode() != io.rafka.proto.v1.ErrorCode.NONE;
@@ -75,13 +75,14 @@ final class PartitionReader {
             }
             List<RecordBatch> batches = RecordBatches.split(records.duplicate());
             result.setNextOffset(batches.get(batches.size() - 1).nextOffset());
+            int responseBytes = bytes;
             if (format == RecordFormat.RECORD_FORMAT_ENCODED) {
                 result.setEncodedBatches(ByteString.copyFrom(records));
             } else {
-                decode(batches, offset, result);
+                responseBytes = decode(batches, offset, maxBytes, result);
             }
             metrics.fetched(topic, bytes);
-            return new Read(result.build(), bytes);
+            return new Read(result.build(), responseBytes);
         } catch (RuntimeException e) {
             ApiErrors.Failure f = ApiErrors.classify(e);
             result.setErrorCode(f.code()).setErrorMessage(f.message());
@@ -104,13 +105,28 @@ final class PartitionReader {
         return status;
     }
 
-    private void decode(List<RecordBatch> batches, long fromOffset, PartitionFetchResult.Builder result) {
+    /**
+     * Decodes records from {@code fromOffset} on until their keys, values and headers reach {@code maxBytes}
+     * (at least one record): compressed batches can decode to far more than they store, and the response must
+     * stay within the limit. {@code next_offset} then points at the first record left out.
+     */
+    private int decode(List<RecordBatch> batches, long fromOffset, int maxBytes, PartitionFetchResult.Builder result) {
+        long decoded = 0;
         for (RecordBatch batch : batches) {
             boolean appendTime = batch.timestampType() == io.rafka.record.TimestampType.LOG_APPEND_TIME;
             for (Record r : batch.records(maxDecompressedBytes)) {
                 if (r.offset() < fromOffset) {
                     continue;
                 }
+                long size = 32 + (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
+                for (Header h : r.headers()) {
+                    size += h.key().length() + (h.value() == null ? 0 : h.value().length);
+                }
+                if (decoded > 0 && decoded + size > maxBytes) {
+                    result.setNextOffset(r.offset());
+                    return (int) decoded;
+                }
+                decoded += size;
                 ConsumerRecord.Builder c = ConsumerRecord.newBuilder().setOffset(r.offset())
                         .setTimestampMs(appendTime ? batch.maxTimestamp() : r.timestamp())
                         .setTimestampType(appendTime ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME);
@@ -127,5 +143,6 @@ final class PartitionReader {
                 result.addRecords(c);
             }
         }
+        return (int) Math.min(decoded, Integer.MAX_VALUE);
     }
 }

@@ -94,6 +94,8 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
         private final ServerCallStreamObserver<ProduceResponse> out;
         private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
         private volatile boolean failed;
+        /** Set on the first request that fails as a whole; read and written on the call's serialized executor. */
+        private boolean rejecting;
 
         ProduceStream(ServerCallStreamObserver<ProduceResponse> out) {
             this.out = out;
@@ -103,10 +105,14 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
 
         @Override
         public void onNext(ProduceRequest request) {
+            if (rejecting) {
+                return; // an earlier request failed the stream: nothing after it is appended
+            }
             CompletableFuture<ProduceResponse> response;
             try {
                 response = handle(request);
             } catch (RuntimeException e) {
+                rejecting = true;
                 response = CompletableFuture.failedFuture(e);
             }
             CompletableFuture<ProduceResponse> r = response;
@@ -223,8 +229,9 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
             metrics.produced(tp.topic(), size, records);
             return CompletableFuture.completedFuture(result.build());
         }
+        // Released when Raft is done with the data, not when the caller stops waiting: the timeout applies to a copy.
         append.whenComplete((r, e) -> memory.release(size));
-        return append.orTimeout(timeoutMs, TimeUnit.MILLISECONDS).handle((r, e) -> {
+        return append.copy().orTimeout(timeoutMs, TimeUnit.MILLISECONDS).handle((r, e) -> {
             if (e != null) {
                 if (ApiErrors.unwrap(e) instanceof TimeoutException) {
                     return result.setErrorCode(ErrorCode.REQUEST_TIMED_OUT).setErrorMessage("not committed within "
