@@ -139,6 +139,9 @@ public final class Broker implements Closeable {
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.GRPC_PORT)))
                 .maxInboundMessageSize(config.getInt(ServerConfig.MAX_REQUEST_BYTES))
                 .maxConcurrentCallsPerConnection(config.getInt(ServerConfig.MAX_CALLS_PER_CONNECTION))
+                // Connections without calls for 5 minutes are closed (clients reconnect on demand); this also frees
+                // connections refused for max.connections, whose calls all fail at once.
+                .maxConnectionIdle(5, TimeUnit.MINUTES)
                 .addTransportFilter(limiter)
                 // Interceptors run in reverse order of addition: the connection limit is checked first.
                 .intercept(ApiContext.INTERCEPTOR)

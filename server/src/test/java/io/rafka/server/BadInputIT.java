@@ -231,6 +231,13 @@ class BadInputIT {
 
     @Test
     void tooManyConnections() throws Exception {
+        // Plain TCP probes that never speak HTTP/2 must not free up connection slots when they go away.
+        for (int i = 0; i < 5; i++) {
+            try (java.net.Socket probe = new java.net.Socket("127.0.0.1", cluster.grpcPort(0))) {
+                probe.getOutputStream().write("hello\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+        }
+        Thread.sleep(500);
         List<ManagedChannel> extra = new ArrayList<>();
         int refused = 0;
         int served = 0;

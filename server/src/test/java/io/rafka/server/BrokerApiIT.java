@@ -356,6 +356,35 @@ class BrokerApiIT {
     }
 
     @Test
+    @Order(6)
+    void decodedFetchesStopAtMaxBytesInsideACompressedBatch() {
+        createTopic(2, "squeezed", 1);
+        int leader = cluster.awaitLeaders(2, "squeezed", 30_000).get(0);
+        RecordBatchBuilder b = new RecordBatchBuilder(CompressionType.ZSTD);
+        for (int i = 0; i < 1000; i++) {
+            b.append(1L, null, new byte[1024]); // 1 MiB of zeros: a few KiB compressed
+        }
+        ByteBuffer batch = b.build();
+        assertTrue(batch.remaining() < 64 * 1024, "compresses well: " + batch.remaining());
+        assertEquals(ErrorCode.NONE, cluster.produce(leader).produce(ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder()
+                .setTopic("squeezed").setEncodedBatches(ByteString.copyFrom(batch))).build()).getResults(0).getErrorCode());
+        long offset = 0;
+        int fetches = 0;
+        while (offset < 1000) {
+            FetchResponse r = cluster.fetch(leader).fetch(FetchRequest.newBuilder().setMaxBytes(100 * 1024)
+                    .addPartitions(PartitionFetch.newBuilder().setTopic("squeezed").setOffset(offset).setMaxBytes(100 * 1024)).build());
+            PartitionFetchResult p = r.getResults(0);
+            assertTrue(p.getRecordsCount() > 0 && p.getRecordsCount() <= 100, "about 100 KiB of 1 KiB records: " + p.getRecordsCount());
+            assertTrue(r.getSerializedSize() < 120 * 1024, "response bounded: " + r.getSerializedSize());
+            assertEquals(offset, p.getRecords(0).getOffset());
+            offset = p.getNextOffset();
+            assertEquals(p.getRecords(p.getRecordsCount() - 1).getOffset() + 1, offset, "next_offset is the first record left out");
+            fetches++;
+        }
+        assertTrue(fetches >= 10, "1 MiB decoded needs at least 10 fetches of 100 KiB: " + fetches);
+    }
+
+    @Test
     @Order(7)
     void metadataShowsTheNewLeaderAfterTheLeaderCrashes() throws Exception {
         createTopic(0, "failover", 1);

@@ -58,6 +58,14 @@ class ReplaceBrokerIT {
             cluster.kill(victim);
             MiniCluster.sleep(4_000); // let the controller see it dead (session timeout 3 s)
 
+            // Auto-create's default replication factor, min(3, live brokers), does not count the dead broker.
+            cluster.metadata(1).getMetadata(io.rafka.proto.v1.MetadataRequest.newBuilder().addTopics("created-while-4-is-down")
+                    .setAllowAutoTopicCreation(true).build());
+            cluster.awaitLeaders(1, "created-while-4-is-down", 30_000);
+            TopicDescription created = cluster.admin(1).describeTopics(DescribeTopicsRequest.newBuilder()
+                    .addNames("created-while-4-is-down").build()).getTopics(0);
+            assertEquals(Set.of("1", "2", "3"), Set.copyOf(created.getPartitions(0).getReplicasList()));
+
             ReplaceBrokerResponse resp = cluster.admin(0).replaceBroker(ReplaceBrokerRequest.newBuilder().setBrokerId("4").build());
             assertEquals(3, resp.getResultsCount(), "with 4 brokers and 3 replicas each, 3 of 4 partitions had one on broker 4: " + resp);
             for (PartitionReassignment r : resp.getResultsList()) {
