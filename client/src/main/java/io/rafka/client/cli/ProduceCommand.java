@@ -40,7 +40,8 @@ final class ProduceCommand {
         Partitioner partitioner = partitioner(topicMetadata, partition, context);
         ProduceSender sender = new ProduceSender(topic, acks, metadata, context.channels(), context.time(), retryTimeoutMs);
         try {
-            produceLines(context, new ProduceBatcher(partitioner, sender), keySeparator);
+            Progress progress = new Progress(context, sender, topic);
+            produceLines(context, new ProduceBatcher(partitioner, sender), keySeparator, progress);
         } finally {
             context.err().println("produced " + sender.recordsSent() + " records to " + topic);
         }
@@ -72,7 +73,32 @@ final class ProduceCommand {
         return Partitioner.fixed(partitionCount, partition);
     }
 
-    private static void produceLines(CliContext context, ProduceBatcher batcher, String keySeparator) {
+    /** A line on stderr every {@value #PROGRESS_INTERVAL_MS} ms while a long input is being sent. */
+    private static final class Progress {
+        private final CliContext context;
+        private final ProduceSender sender;
+        private final String topic;
+        private long lastMs;
+
+        Progress(CliContext context, ProduceSender sender, String topic) {
+            this.context = context;
+            this.sender = sender;
+            this.topic = topic;
+            this.lastMs = context.time().nowMs();
+        }
+
+        void maybeReport() {
+            long now = context.time().nowMs();
+            if (now - lastMs >= PROGRESS_INTERVAL_MS) {
+                lastMs = now;
+                context.err().println("... " + sender.recordsSent() + " records produced to " + topic + " so far");
+            }
+        }
+    }
+
+    private static final long PROGRESS_INTERVAL_MS = 5_000;
+
+    private static void produceLines(CliContext context, ProduceBatcher batcher, String keySeparator, Progress progress) {
         BufferedReader reader = new BufferedReader(new InputStreamReader(context.in(), StandardCharsets.UTF_8));
         try {
             String line;
@@ -81,6 +107,7 @@ final class ProduceCommand {
                 if (!reader.ready()) {
                     batcher.flush();
                 }
+                progress.maybeReport();
             }
         } catch (IOException e) {
             batcher.flush();
