@@ -96,6 +96,6 @@ public final class BrokerMetrics {
 
     /** Writes every metric in the Prometheus text format. */
     public void write(OutputStream out) throws IOException {
-        new PrometheusTextFormatWriter(false).write(out, registry.scrape());
+        PrometheusTextFormatWriter.create().write(out, registry.scrape());
     }
 }
