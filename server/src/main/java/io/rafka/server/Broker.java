@@ -315,6 +315,7 @@ public final class Broker implements Closeable {
         shutdownExecutors();
         if (graceful && metadata != null && registered) {
             try {
+                metadata.resign(Math.max(1000, deadline - System.currentTimeMillis()));
                 metadata.leave(config.nodeId()).get(2, TimeUnit.SECONDS);
             } catch (Exception e) {
                 LOG.info("broker {}: could not tell the controller it is leaving ({}); it will notice within "

@@ -439,6 +439,21 @@ class BrokerApiIT {
             var status = cluster.broker(leader).raftNode().status(new io.rafka.common.TopicPartition("rolling", 0));
             return status.highWatermark() == 1;
         }, 30_000, "restarted replica caught up");
+        // Stopping the controller: it hands the role over first, and the new controller hears it leave.
+        int controller = BrokerCluster.indexOf(cluster.admin(0).describeCluster(DescribeClusterRequest.getDefaultInstance()).getControllerId());
+        cluster.stop(controller);
+        try {
+            int other = (controller + 1) % 3;
+            String stopped = Integer.toString(controller + 1);
+            cluster.awaitTrue(() -> {
+                DescribeClusterResponse c = cluster.admin(other).describeCluster(DescribeClusterRequest.getDefaultInstance());
+                return !c.getControllerId().equals(stopped) && !c.getLiveBrokerIdsList().contains(stopped);
+            }, 3_000, "a new controller that knows broker " + stopped + " left");
+        } finally {
+            cluster.restart(controller);
+        }
+        cluster.awaitTrue(() -> cluster.admin(controller).describeCluster(DescribeClusterRequest.getDefaultInstance())
+                .getLiveBrokerIdsList().size() == 3, 10_000, "live again after the restart");
         io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition("rolling", 0);
         Record r = RecordBatches.split(cluster.broker(leader).raftNode().read(tp, 0, 1 << 20).records()).get(0).records().get(0);
         assertEquals("r", new String(r.value(), StandardCharsets.UTF_8));
