@@ -103,6 +103,9 @@ class ClusterProcessIT {
         Producer producer = new Producer();
         producer.runFor(3_000);
         int victim = producer.leaderOf(0);
+        String status = httpGet(9095 + 100 * victim, "/status");
+        assertTrue(status.contains("\"topic\": \"" + TOPIC + "\", \"partition\": 0, \"leader\": \"" + victim + "\", \"is_leader\": true"),
+                "metadata named node " + victim + " as the leader of partition 0; its own status says:\n" + status);
         run(60, "cluster", "kill", Integer.toString(victim));
         long killedNs = System.nanoTime();
         int before = producer.acked.size();
@@ -264,6 +267,14 @@ class ClusterProcessIT {
         }
         fail("could not read partition " + partition + " back within 60 s");
         return stored;
+    }
+
+    private static String httpGet(int port, String path) throws IOException {
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create("http://127.0.0.1:" + port + path)
+                .toURL().openConnection();
+        try (java.io.InputStream in = c.getInputStream()) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     private static void sleep(long ms) {
