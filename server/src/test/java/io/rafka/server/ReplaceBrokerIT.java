@@ -56,7 +56,10 @@ class ReplaceBrokerIT {
             }
             int victim = 3; // broker "4"
             cluster.kill(victim);
-            MiniCluster.sleep(4_000); // let the controller see it dead (session timeout 3 s)
+            // The controller counts it dead after the session timeout (3 s); longer if broker 4 was the controller,
+            // since a new controller gives every broker one session to heartbeat to it.
+            cluster.awaitTrue(() -> !cluster.admin(0).describeCluster(io.rafka.proto.v1.DescribeClusterRequest.getDefaultInstance())
+                    .getLiveBrokerIdsList().contains("4"), 30_000, "broker 4 seen dead");
 
             // Auto-create's default replication factor, min(3, live brokers), does not count the dead broker.
             cluster.metadata(1).getMetadata(io.rafka.proto.v1.MetadataRequest.newBuilder().addTopics("created-while-4-is-down")
