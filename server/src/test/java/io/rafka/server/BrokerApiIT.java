@@ -428,7 +428,7 @@ class BrokerApiIT {
             // It told the controller it left: not live any more, at once rather than after the session timeout.
             String stopped = Integer.toString(leader + 1);
             cluster.awaitTrue(() -> !cluster.admin(other).describeCluster(DescribeClusterRequest.getDefaultInstance())
-                    .getLiveBrokerIdsList().contains(stopped), 3_000, "broker " + stopped + " no longer live");
+                    .getLiveBrokerIdsList().contains(stopped), 5_000, "broker " + stopped + " no longer live");
         } finally {
             cluster.restart(leader);
         }
@@ -448,7 +448,7 @@ class BrokerApiIT {
             cluster.awaitTrue(() -> {
                 DescribeClusterResponse c = cluster.admin(other).describeCluster(DescribeClusterRequest.getDefaultInstance());
                 return !c.getControllerId().equals(stopped) && !c.getLiveBrokerIdsList().contains(stopped);
-            }, 3_000, "a new controller that knows broker " + stopped + " left");
+            }, 5_000, "a new controller that knows broker " + stopped + " left");
         } finally {
             cluster.restart(controller);
         }
