@@ -106,8 +106,8 @@ class ClusterProcessIT {
         String status = httpGet(9095 + 100 * victim, "/status");
         assertTrue(status.contains("\"topic\": \"" + TOPIC + "\", \"partition\": 0, \"leader\": \"" + victim + "\", \"is_leader\": true"),
                 "metadata named node " + victim + " as the leader of partition 0; its own status says:\n" + status);
+        long killedNs = System.nanoTime(); // before: the command returns only once it has seen the process gone
         run(60, "cluster", "kill", Integer.toString(victim));
-        long killedNs = System.nanoTime();
         int before = producer.acked.size();
         producer.sendUntilAcked(0, "first-after-kill");
         long failoverMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedNs);
