@@ -25,6 +25,7 @@ import io.rafka.proto.v1.ProducerIdentity;
 import io.rafka.proto.v1.ProducerRecord;
 import io.rafka.proto.v1.RecordFormat;
 import io.rafka.proto.v1.RecordSet;
+import io.rafka.raft.testing.MiniCluster;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -146,7 +147,7 @@ class ClusterProcessIT {
                     throw e;
                 }
             }
-            sleep(200);
+            MiniCluster.sleep(200);
         }
     }
 
@@ -199,7 +200,7 @@ class ClusterProcessIT {
                 } catch (StatusRuntimeException e) {
                     // the node is down or restarting: ask another one who leads
                 }
-                sleep(100);
+                MiniCluster.sleep(100);
                 refreshLeaders();
             }
             fail("record " + value + " was not acknowledged within 60 s");
@@ -252,11 +253,11 @@ class ClusterProcessIT {
                                 .addPartitions(PartitionFetch.newBuilder().setTopic(TOPIC).setPartition(partition).setOffset(offset)).build())
                         .getResults(0);
             } catch (StatusRuntimeException e) {
-                sleep(200);
+                MiniCluster.sleep(200);
                 continue;
             }
             if (r.getErrorCode() != ErrorCode.NONE) {
-                sleep(200);
+                MiniCluster.sleep(200);
                 continue;
             }
             r.getRecordsList().forEach(c -> stored.put(c.getOffset(), c.getValue().toStringUtf8()));
@@ -274,15 +275,6 @@ class ClusterProcessIT {
                 .toURL().openConnection();
         try (java.io.InputStream in = c.getInputStream()) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 }

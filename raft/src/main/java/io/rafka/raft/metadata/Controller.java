@@ -65,11 +65,8 @@ public final class Controller {
      */
     public synchronized void alterConfigs(String topic, Map<String, String> set, java.util.Collection<String> delete) {
         commit(image -> {
-            TopicInfo t = image.topic(topic);
-            if (t == null) {
-                throw new io.rafka.common.UnknownTopicOrPartitionException("topic '" + topic + "' does not exist");
-            }
-            Map<String, String> configs = new java.util.HashMap<>(t.configs());
+            TopicInfo t = image.topic(topic); // a missing topic is refused by ControllerLogic.alterConfigs
+            Map<String, String> configs = new java.util.HashMap<>(t == null ? Map.of() : t.configs());
             delete.forEach(configs::remove);
             configs.putAll(set);
             return ControllerLogic.alterConfigs(image, topic, configs, defaults);

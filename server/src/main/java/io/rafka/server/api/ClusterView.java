@@ -103,8 +103,4 @@ public final class ClusterView {
     public LogConfig logConfig(TopicInfo topic) {
         return TopicConfigs.toLogConfig(topic.configs(), logDefaults);
     }
-
-    public LogConfig logDefaults() {
-        return logDefaults;
-    }
 }

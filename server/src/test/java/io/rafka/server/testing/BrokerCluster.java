@@ -143,16 +143,6 @@ public final class BrokerCluster implements Closeable {
         return AdminServiceGrpc.newBlockingStub(channel(i)).withDeadlineAfter(60, TimeUnit.SECONDS);
     }
 
-    /** Any running broker's index. */
-    public int anyUp() {
-        for (int i = 0; i < brokers.size(); i++) {
-            if (brokers.get(i) != null) {
-                return i;
-            }
-        }
-        throw new IllegalStateException("no broker is running");
-    }
-
     /**
      * Waits until broker {@code asking} reports a leader for every partition of {@code topic} and returns the
      * leaders' indexes, by partition.
