@@ -294,8 +294,11 @@ public final class PartitionLog implements Closeable {
         void place(RecordBatch batch, long nextOffset);
     }
 
-    /** Splits and checks batches (size, header, CRC, at least one record) before the lock is taken. */
-    private static List<RecordBatch> checkedBatches(ByteBuffer records, int maxBatchBytes) {
+    /**
+     * Splits and checks batches as every append does (size, header, CRC, at least one record); for callers
+     * that must refuse what the log would refuse before handing it on.
+     */
+    public static List<RecordBatch> checkedBatches(ByteBuffer records, int maxBatchBytes) {
         List<RecordBatch> batches = RecordBatches.split(records);
         if (batches.isEmpty()) {
             throw new InvalidRecordException("append with no record batches");
@@ -575,6 +578,14 @@ public final class PartitionLog implements Closeable {
      * @return how many segments were deleted
      */
     public int deleteExpiredSegments() {
+        return deleteExpiredSegments(Long.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #deleteExpiredSegments()}, but never deletes a segment holding offsets at or above
+     * {@code maxOffset} (a replicated log passes its high watermark: uncommitted records are not retention's).
+     */
+    public int deleteExpiredSegments(long maxOffset) {
         lock.lock();
         try {
             ensureOpen();
@@ -594,6 +605,9 @@ public final class PartitionLog implements Closeable {
                     break;
                 }
                 long nextBase = segments.higherKey(oldest.baseOffset());
+                if (nextBase > maxOffset) {
+                    break;
+                }
                 logStartOffset = nextBase;
                 segments.remove(oldest.baseOffset());
                 oldest.delete();

@@ -27,6 +27,7 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.protocol.exceptions.ResourceUnavailableException;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -370,8 +371,8 @@ public final class RaftNode implements Closeable {
      * with the leader's id, {@link BusyException}, or one carrying the error the state machine reported
      * (e.g. OUT_OF_ORDER_SEQUENCE_NUMBER, CORRUPT_MESSAGE) or REQUEST_TIMED_OUT.
      *
-     * <p>The caller validates batches first ({@code RecordBatches.validateProduced}); the state machine checks
-     * them again and rejects, deterministically on every replica, what it cannot store.
+     * <p>The caller validates batches first ({@code RecordBatches.validateProduced}); the leader's state machine
+     * checks them again before they enter the Raft log.
      */
     public CompletableFuture<AppendResult> append(TopicPartition tp, ByteBuffer batches, Acks acks) {
         Replica replica = byPartition.get(tp);
@@ -440,6 +441,9 @@ public final class RaftNode implements Closeable {
 
     private RafkaException mapError(TopicPartition tp, Throwable error) {
         Throwable e = unwrap(error);
+        if (e instanceof StateMachineException && e.getCause() instanceof RafkaException r) {
+            return r;  // refused by the state machine before it reached the Raft log (bad batch, sequence error)
+        }
         if (e instanceof RafkaException r) {
             return r;
         }
@@ -554,7 +558,8 @@ public final class RaftNode implements Closeable {
             PartitionStateMachine sm = replica.stateMachine;
             if (sm != null && sm.log() != null) {
                 try {
-                    deleted += sm.log().deleteExpiredSegments();
+                    sm.reconcileTail();
+                    deleted += sm.log().deleteExpiredSegments(sm.applied().logEndOffset());
                 } catch (RafkaException e) {
                     LOG.warn("{}: retention failed: {}", replica.spec.topicPartition(), e.getMessage());
                 }

@@ -76,6 +76,53 @@ class ReplicaLifecycleIT {
         }
     }
 
+    /**
+     * A leader cut off from its followers still writes appends into its partition log (write once: the bytes
+     * go there as they enter its Raft log) but cannot commit them. After a new leader wrote other records at
+     * the same offsets, the old leader comes back: Ratis drops its uncommitted entries and the state machine
+     * cuts their bytes, so it ends with exactly the new leader's log.
+     */
+    @Test
+    void uncommittedRecordsOfADeposedLeaderAreCutAndReplaced() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("diverge", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "committed", 3, 1L), Acks.ALL);
+            cluster.awaitReplicated(tp, 3, 10_000);
+            int old = cluster.leaderIndex(tp);
+            for (int i = 0; i < 3; i++) {
+                if (i != old) {
+                    cluster.kill(i);
+                }
+            }
+            for (int i = 0; i < 5; i++) {
+                cluster.node(old).append(tp, TestBatches.batch(CompressionType.NONE, "lost" + i, 2, 2L), Acks.NONE);
+            }
+            assertEquals(13, cluster.node(old).log(tp).logEndOffset(), "the lone leader wrote the appends to its log");
+            assertEquals(3, cluster.node(old).status(tp).highWatermark(), "but could not commit them");
+            cluster.kill(old);
+            for (int i = 0; i < 3; i++) {
+                if (i != old) {
+                    cluster.restart(i);
+                }
+            }
+            AppendResult kept = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "kept", 4, 3L), Acks.ALL);
+            assertEquals(3, kept.baseOffset());
+            cluster.restart(old);
+            cluster.awaitReplicated(tp, 7, 30_000);
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (cluster.node(old).log(tp).logEndOffset() != 7 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(7, cluster.node(old).log(tp).logEndOffset(), "the old leader's uncommitted tail is gone");
+            List<String> expected = List.of("committed-0", "committed-1", "committed-2", "kept-0", "kept-1", "kept-2", "kept-3");
+            for (int i = 0; i < 3; i++) {
+                assertEquals(expected, PartitionReplicationIT.readAll(cluster.node(i), tp, 7).stream().map(TestBatches::value).toList(),
+                        "replica n" + i);
+            }
+            PartitionReplicationIT.assertIdenticalLogs(cluster, tp);
+        }
+    }
+
     @Test
     void preferredLeaderElectionGivesLeadershipBackToTheFirstReplica() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp)) {

@@ -11,7 +11,8 @@ import java.nio.ByteBuffer;
  * versioned by the leading type byte; record batches travel as they are, never re-encoded.
  *
  * <pre>
- * APPEND entry   : type=1, appendTimeMs int64, batches...
+ * APPEND request : type=1, appendTimeMs int64, batches...        (what the broker submits to the leader)
+ * DATA entry     : logData = {@link DataEntry} header; stateMachineData = the batches, offsets stamped
  * APPEND reply   : errorCode int32, baseOffset int64, lastOffset int64, logAppendTimeMs int64
  * FETCH query    : type=2, offset int64, maxBytes int32, upToOffset int64
  * FETCH reply    : appliedTerm int64, appliedIndex int64, logStartOffset int64, logEndOffset int64, batches...
@@ -23,6 +24,12 @@ public final class PartitionMessages {
     public static final byte APPEND = 1;
     public static final byte FETCH = 2;
     public static final byte STATE = 3;
+    public static final byte DATA = 4;
+
+    /** Verdict of a DATA entry: its batches are in the partition log at {@code baseOffset..lastOffset}. */
+    static final byte APPENDED = 1;
+    /** Verdict of a DATA entry: a producer retry of the batch at {@code baseOffset..lastOffset}; nothing stored. */
+    static final byte DUPLICATE = 2;
 
     static final int APPEND_HEADER = 1 + 8;
     static final int APPEND_REPLY_SIZE = 4 + 8 + 8 + 8;
@@ -53,6 +60,61 @@ public final class PartitionMessages {
 
         static AppendReply error(ErrorCode code) {
             return new AppendReply(code, -1, -1, -1);
+        }
+    }
+
+    /**
+     * The Raft log part of an append entry (its {@code logData}); the batches travel beside it as Ratis
+     * state-machine data, which Ratis hands to {@code DataApi.write} instead of storing it in its own log.
+     * The leader fills in verdict and offsets just before the entry gets its log index, so every replica
+     * learns from the Raft log alone where the entry's bytes lie in the partition log.
+     *
+     * <pre>
+     * type=4 int8, verdict int8, appendTimeMs int64, baseOffset int64, lastOffset int64, replyTimeMs int64,
+     * dataBytes int32, producerId int64, producerEpoch int16, baseSequence int32, lastSequence int32
+     * </pre>
+     */
+    public record DataEntry(byte verdict, long appendTimeMs, long baseOffset, long lastOffset, long replyTimeMs,
+                            int dataBytes, long producerId, short producerEpoch, int baseSequence, int lastSequence) {
+        static final int SIZE = 1 + 1 + 8 + 8 + 8 + 8 + 4 + 8 + 2 + 4 + 4;
+        private static final int VERDICT = 1;
+        private static final int BASE_OFFSET = 10;
+
+        /** A header whose verdict and offsets are still to be decided ({@link #decide}). */
+        static byte[] undecided(long appendTimeMs, int dataBytes, long producerId, short producerEpoch,
+                                int baseSequence, int lastSequence) {
+            byte[] b = new byte[SIZE];
+            ByteBuffer.wrap(b).put(DATA).put((byte) 0).putLong(appendTimeMs).putLong(-1).putLong(-1).putLong(-1)
+                    .putInt(dataBytes).putLong(producerId).putShort(producerEpoch).putInt(baseSequence).putInt(lastSequence);
+            return b;
+        }
+
+        /** Writes verdict and offsets into an {@link #undecided} header, in place. */
+        static void decide(byte[] header, byte verdict, long baseOffset, long lastOffset, long replyTimeMs) {
+            ByteBuffer.wrap(header).put(VERDICT, verdict).putLong(BASE_OFFSET, baseOffset)
+                    .putLong(BASE_OFFSET + 8, lastOffset).putLong(BASE_OFFSET + 16, replyTimeMs);
+        }
+
+        static boolean isDataEntry(org.apache.ratis.thirdparty.com.google.protobuf.ByteString logData) {
+            return logData.size() == SIZE && logData.byteAt(0) == DATA;
+        }
+
+        static DataEntry decode(org.apache.ratis.thirdparty.com.google.protobuf.ByteString logData) {
+            if (!isDataEntry(logData)) {
+                throw new InvalidRecordException("not a data entry: " + logData.size() + " bytes");
+            }
+            ByteBuffer b = logData.asReadOnlyByteBuffer();
+            b.position(1);
+            return new DataEntry(b.get(), b.getLong(), b.getLong(), b.getLong(), b.getLong(), b.getInt(), b.getLong(),
+                    b.getShort(), b.getInt(), b.getInt());
+        }
+
+        boolean appended() {
+            return verdict == APPENDED;
+        }
+
+        long nextOffset() {
+            return lastOffset + 1;
         }
     }
 

@@ -89,23 +89,36 @@ public final class ProducerStateManager {
 
     /** Records an appended batch; call only after {@link #check} said OK. */
     public void update(RecordBatch batch, long firstOffset, long lastOffset, long timestamp) {
-        if (!batch.hasProducerId()) {
-            return;
+        if (batch.hasProducerId()) {
+            update(batch.producerId(), batch.producerEpoch(), batch.baseSequence(), batch.lastSequence(), firstOffset,
+                    lastOffset, timestamp);
         }
-        Entry e = producers.get(batch.producerId());
+    }
+
+    /** Records an appended batch of producer {@code producerId} from its header fields. */
+    public void update(long producerId, short producerEpoch, int firstSeq, int lastSeq, long firstOffset, long lastOffset,
+                       long timestamp) {
+        Entry e = producers.get(producerId);
         if (e == null) {
             e = new Entry();
-            e.epoch = batch.producerEpoch();
-            producers.put(batch.producerId(), e);
+            e.epoch = producerEpoch;
+            producers.put(producerId, e);
             evictIfNeeded();
-        } else if (batch.producerEpoch() > e.epoch) {
-            e.epoch = batch.producerEpoch();
+        } else if (producerEpoch > e.epoch) {
+            e.epoch = producerEpoch;
             e.batches.clear();
         }
-        e.batches.addLast(new BatchMetadata(batch.baseSequence(), batch.lastSequence(), firstOffset, lastOffset, timestamp));
+        e.batches.addLast(new BatchMetadata(firstSeq, lastSeq, firstOffset, lastOffset, timestamp));
         while (e.batches.size() > BATCHES_PER_PRODUCER) {
             e.batches.removeFirst();
         }
+    }
+
+    /** An independent copy (same entries, same eviction order). */
+    public ProducerStateManager copy() {
+        ProducerStateManager c = new ProducerStateManager(maxProducers);
+        c.load(serialize());
+        return c;
     }
 
     private void evictIfNeeded() {
