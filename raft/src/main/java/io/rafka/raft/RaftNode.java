@@ -9,6 +9,7 @@ import io.rafka.common.TopicPartition;
 import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.log.LogReadResult;
 import io.rafka.raft.internal.PartitionMessages;
+import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
 import io.rafka.raft.internal.PartitionStateMachine;
@@ -98,6 +99,7 @@ public final class RaftNode implements Closeable {
     private volatile boolean halting;
     private volatile Consumer<TopicPartition> appendListener = tp -> { };
     private RaftServer server;
+    private LeaderFailureDetector failureDetector;
 
     /** A partition hosted here. */
     private static final class Replica {
@@ -146,6 +148,9 @@ public final class RaftNode implements Closeable {
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
         server.start();
+        if (config.leaderFailureDetection()) {
+            failureDetector = new LeaderFailureDetector(server, probeProperties);
+        }
         LOG.info("Raft node {} listening on {} with {} partition replicas", config.address().id(),
                 config.address().hostPort(), byGroup.size());
     }
@@ -234,6 +239,9 @@ public final class RaftNode implements Closeable {
         // (first) replica gets leadership back through electPreferredLeaders instead.
         List<RaftPeer> peers = spec.replicas().stream().map(RaftNode::peer).toList();
         RaftGroup group = RaftGroup.valueOf(gid, peers);
+        if (failureDetector != null) {
+            failureDetector.watch(peers);
+        }
         GroupManagementRequest add = GroupManagementRequest.newAdd(clientId, server.getId(), callIds.incrementAndGet(), group, true);
         return send(add).handle((reply, error) -> {
             Throwable cause = unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
@@ -749,6 +757,9 @@ public final class RaftNode implements Closeable {
     @Override
     public void close() throws IOException {
         try {
+            if (failureDetector != null) {
+                failureDetector.close();
+            }
             server.close();
         } finally {
             catchUpExecutor.shutdownNow();

@@ -23,6 +23,8 @@ import java.util.Objects;
  *   <tr><td>requestTimeoutMs</td><td>30000</td><td>an append not committed by then fails with REQUEST_TIMED_OUT (it may still commit)</td></tr>
  *   <tr><td>maxProducersPerPartition</td><td>10000</td><td>idempotent producer ids remembered per partition</td></tr>
  *   <tr><td>maxDecompressedBytes</td><td>64 MiB</td><td>cap on one batch's decompressed size when validating</td></tr>
+ *   <tr><td>leaderFailureDetection</td><td>true</td><td>start an election as soon as a leader's server refuses
+ *       connections (its process died), instead of after the election timeout; see {@code LeaderFailureDetector}</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
  * </table>
  */
@@ -38,6 +40,7 @@ public record RaftNodeConfig(
         long requestTimeoutMs,
         int maxProducersPerPartition,
         int maxDecompressedBytes,
+        boolean leaderFailureDetection,
         LogConfig logConfig) {
 
     public RaftNodeConfig {
@@ -81,6 +84,7 @@ public record RaftNodeConfig(
         private long requestTimeoutMs = 30_000;
         private int maxProducersPerPartition = 10_000;
         private int maxDecompressedBytes = RecordBatch.DEFAULT_MAX_DECOMPRESSED_BYTES;
+        private boolean leaderFailureDetection = true;
         private LogConfig logConfig = LogConfig.defaults();
 
         private Builder(NodeAddress address, Path dataDir) {
@@ -129,6 +133,11 @@ public record RaftNodeConfig(
             return this;
         }
 
+        public Builder leaderFailureDetection(boolean v) {
+            leaderFailureDetection = v;
+            return this;
+        }
+
         public Builder logConfig(LogConfig v) {
             logConfig = v;
             return this;
@@ -138,7 +147,7 @@ public record RaftNodeConfig(
             int writeBuffer = raftWriteBufferBytes > 0 ? raftWriteBufferBytes : logConfig.maxMessageBytes() + 64 * 1024;
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
                     raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, requestTimeoutMs,
-                    maxProducersPerPartition, maxDecompressedBytes, logConfig);
+                    maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, logConfig);
         }
     }
 }

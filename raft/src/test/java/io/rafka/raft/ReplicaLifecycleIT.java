@@ -123,6 +123,30 @@ class ReplicaLifecycleIT {
         }
     }
 
+    /**
+     * With an election timeout of 5-10 s (heartbeats every 2.5 s), no follower can time out sooner than 2.5 s
+     * after the leader dies. The survivors see the dead leader's server refuse connections and elect a
+     * successor at once: the first append commits on it well within that.
+     */
+    @Test
+    void deadLeaderIsReplacedWithoutWaitingForTheElectionTimeout() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.rpcTimeoutMs(5_000, 10_000))) {
+            TopicPartition tp = cluster.createPartition("fast", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "before", 1, 1L), Acks.ALL);
+            cluster.awaitReplicated(tp, 1, 10_000);
+            long electionsBefore = io.rafka.raft.internal.LeaderFailureDetector.electionsStarted();
+            int leader = cluster.leaderIndex(tp);
+            long start = System.nanoTime();
+            cluster.kill(leader);
+            AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 1, 2L), Acks.ALL, 20_000);
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(1, r.baseOffset());
+            assertTrue(io.rafka.raft.internal.LeaderFailureDetector.electionsStarted() > electionsBefore,
+                    "a survivor started the election");
+            assertTrue(tookMs < 2_400, "new leader committed " + tookMs + " ms after the kill; the timeout alone takes >= 2.5 s");
+        }
+    }
+
     @Test
     void preferredLeaderElectionGivesLeadershipBackToTheFirstReplica() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp)) {

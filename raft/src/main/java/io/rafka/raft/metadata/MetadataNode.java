@@ -6,6 +6,7 @@ import io.rafka.common.ErrorCode;
 import io.rafka.raft.NodeAddress;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import io.rafka.raft.internal.LeaderFailureDetector;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
@@ -60,6 +61,8 @@ public final class MetadataNode implements Closeable {
     private final AtomicLong callIds = new AtomicLong();
     private final RaftServer server;
     private final RaftClient client;
+    /** Elects a new controller as soon as the old one's process is gone, not after the election timeout. */
+    private volatile LeaderFailureDetector failureDetector;
     private final long startedMs = System.currentTimeMillis();
 
     private MetadataNode(NodeAddress self, List<NodeAddress> voters, Path dataDir) throws IOException {
@@ -99,6 +102,9 @@ public final class MetadataNode implements Closeable {
         Files.createDirectories(dataDir);
         MetadataNode node = new MetadataNode(self, voters, dataDir);
         node.server.start();
+        RaftProperties probe = new RaftProperties();
+        RaftClientConfigKeys.Rpc.setRequestTimeout(probe, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+        node.failureDetector = new LeaderFailureDetector(node.server, probe);
         LOG.info("metadata member {} listening on {}", self.id(), self.hostPort());
         return node;
     }
@@ -272,6 +278,9 @@ public final class MetadataNode implements Closeable {
     @Override
     public void close() throws IOException {
         try {
+            if (failureDetector != null) {
+                failureDetector.close();
+            }
             client.close();
         } finally {
             server.close();

@@ -34,6 +34,10 @@ public final class ReplicationBench {
     private static final int RECORDS_PER_BATCH = 63;
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("failover")) {
+            failover();
+            return;
+        }
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         int inFlight = args.length > 1 ? Integer.parseInt(args[1]) : 4;
         ByteBuffer batch = batch();
@@ -104,9 +108,13 @@ public final class ReplicationBench {
     }
 
     private static void failover() throws Exception {
-        for (long minMs : new long[] {1000, 300}) {
+        record Setting(long minMs, boolean detection) {
+        }
+        for (Setting setting : new Setting[] {new Setting(1000, true), new Setting(1000, false), new Setting(300, false)}) {
+            long minMs = setting.minMs();
             Path dir = Files.createTempDirectory("rafka-failover-bench");
-            try (MiniCluster cluster = MiniCluster.start(3, dir, b -> b.rpcTimeoutMs(minMs, 2 * minMs))) {
+            try (MiniCluster cluster = MiniCluster.start(3, dir,
+                    b -> b.rpcTimeoutMs(minMs, 2 * minMs).leaderFailureDetection(setting.detection()))) {
                 TopicPartition tp = cluster.createPartition("failover", 0, 3);
                 ByteBuffer small = new RecordBatchBuilder(CompressionType.NONE).append(1L, null, new byte[100]).build();
                 long[] samples = new long[3];
@@ -136,8 +144,9 @@ public final class ReplicationBench {
                     cluster.restart(leader);
                     cluster.awaitReplicated(tp, r.lastOffset() + 1, 60_000);
                 }
-                System.out.printf("leader crash -> first committed append on the new leader, election timeout %d-%d ms: %d, %d, %d ms%n",
-                        minMs, 2 * minMs, samples[0], samples[1], samples[2]);
+                System.out.printf("leader crash -> first committed append on the new leader, election timeout %d-%d ms, "
+                                + "leader failure detection %s: %d, %d, %d ms%n", minMs, 2 * minMs,
+                        setting.detection() ? "on" : "off", samples[0], samples[1], samples[2]);
             }
             deleteTree(dir);
         }
