@@ -124,6 +124,36 @@ class ReplicaLifecycleIT {
     }
 
     /**
+     * A crash between writing an append's bytes into the partition log and writing its entry into Ratis's log
+     * leaves bytes no Raft entry accounts for. Simulated here on a stopped follower; after the restart they
+     * are cut, with no further write needed, and the replica's log is the leader's again.
+     */
+    @Test
+    void bytesWrittenPastTheRaftLogBeforeACrashAreCutOnRestart() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("orphan", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "real", 3, 1L), Acks.ALL);
+            cluster.awaitReplicated(tp, 3, 10_000);
+            int victim = (cluster.leaderIndex(tp) + 1) % 3;
+            cluster.stop(victim);
+            try (io.rafka.log.PartitionLog log = io.rafka.log.PartitionLog.open(cluster.dataDir(victim).resolve(tp.dirName()),
+                    io.rafka.log.LogConfig.defaults(), io.rafka.common.Time.SYSTEM)) {
+                ByteBuffer orphan = TestBatches.batch(CompressionType.NONE, "orphan", 2, 2L);
+                new RecordBatch(orphan.duplicate()).setBaseOffset(log.logEndOffset());
+                log.appendAsCopy(orphan);
+                assertEquals(5, log.logEndOffset());
+            }
+            cluster.restart(victim);
+            long deadline = System.currentTimeMillis() + 15_000;
+            while (cluster.node(victim).log(tp).logEndOffset() != 3 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(3, cluster.node(victim).log(tp).logEndOffset(), "the orphaned bytes were cut");
+            PartitionReplicationIT.assertIdenticalLogs(cluster, tp);
+        }
+    }
+
+    /**
      * With an election timeout of 5-10 s (heartbeats every 2.5 s), no follower can time out sooner than 2.5 s
      * after the leader dies. The survivors see the dead leader's server refuse connections and elect a
      * successor at once: the first append commits on it well within that.

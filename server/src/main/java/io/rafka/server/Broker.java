@@ -100,11 +100,13 @@ public final class Broker implements Closeable {
         LogConfig logDefaults = config.logConfig();
         raftNode = RaftNode.start(RaftNodeConfig.builder(new NodeAddress(id, host, config.getInt(ServerConfig.RAFT_PORT)), config.dataDir())
                 .rpcTimeoutMs(config.getLong(ServerConfig.ELECTION_TIMEOUT_MIN_MS), config.getLong(ServerConfig.ELECTION_TIMEOUT_MAX_MS))
+                .leaderFailureDetection(config.getBoolean(ServerConfig.LEADER_FAILURE_DETECTION))
                 .maxInFlightBytesPerPartition(config.getLong(ServerConfig.MAX_IN_FLIGHT_PER_PARTITION))
                 .requestTimeoutMs(config.getLong(ServerConfig.REQUEST_TIMEOUT_MS))
                 .logConfig(logDefaults)
                 .build());
-        metadata = MetadataNode.start(new NodeAddress(id, host, config.getInt(ServerConfig.METADATA_PORT)), config.voters(), config.dataDir());
+        metadata = MetadataNode.start(new NodeAddress(id, host, config.getInt(ServerConfig.METADATA_PORT)), config.voters(), config.dataDir(),
+                config.getBoolean(ServerConfig.LEADER_FAILURE_DETECTION));
         Controller controller = new Controller(metadata, logDefaults, config.getLong(ServerConfig.SESSION_TIMEOUT_MS));
         reconciler = new PartitionReconciler(id, raftNode, metadata, logDefaults);
         leaderPublisher = new LeaderPublisher(id, raftNode, metadata, LEADER_PUBLISH_INTERVAL_MS);

@@ -86,6 +86,8 @@ public final class ServerConfig {
             "Raft election timeout, lower bound: a leader is suspected dead after this long without heartbeats.");
     public static final ConfigKey ELECTION_TIMEOUT_MAX_MS = ConfigKey.longValue("raft.election.timeout.max.ms", 2000, 100, 120_000,
             "Raft election timeout, upper bound (must be above the lower bound).");
+    public static final ConfigKey LEADER_FAILURE_DETECTION = ConfigKey.bool("raft.leader.failure.detection", true,
+            "Elect a successor as soon as a leader's server refuses connections (its process died) instead of after the election timeout.");
     public static final ConfigKey SESSION_TIMEOUT_MS = ConfigKey.longValue("broker.session.timeout.ms", 9000, 1000, 600_000,
             "A broker not heard from for this long counts as dead when the controller places replicas.");
     public static final ConfigKey HEARTBEAT_INTERVAL_MS = ConfigKey.longValue("broker.heartbeat.interval.ms", 1000, 100, 60_000,
@@ -97,7 +99,7 @@ public final class ServerConfig {
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS, MAX_CALLS_PER_CONNECTION, PRODUCE_MEMORY_BYTES,
             PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
             REQUEST_TIMEOUT_MS, AUTO_CREATE, NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS,
-            LOG_RETENTION_MS, LOG_RETENTION_BYTES, RETENTION_CHECK_INTERVAL_MS, REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS,
+            LOG_RETENTION_MS, LOG_RETENTION_BYTES, RETENTION_CHECK_INTERVAL_MS, REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, SESSION_TIMEOUT_MS,
             HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS);
 
     private final Map<String, String> values;

@@ -521,7 +521,11 @@ public final class PartitionStateMachine extends BaseStateMachine {
     @Override
     public void notifyLeaderChanged(org.apache.ratis.protocol.RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
         if (!tailReconciled) {
-            catchUpExecutor.execute(this::reconcileTail);
+            try {
+                catchUpExecutor.execute(this::reconcileTail);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                LOG.debug("{}: node closing; tail not reconciled", topicPartition);
+            }
         }
     }
 

@@ -96,15 +96,26 @@ public final class MetadataNode implements Closeable {
 
     /** Starts this broker's metadata member; {@code voters} lists every member, this one included. */
     public static MetadataNode start(NodeAddress self, List<NodeAddress> voters, Path dataDir) throws IOException {
+        return start(self, voters, dataDir, true);
+    }
+
+    /**
+     * As {@link #start(NodeAddress, List, Path)}; {@code leaderFailureDetection} elects a new controller as soon
+     * as the old one's server refuses connections (see {@link LeaderFailureDetector}).
+     */
+    public static MetadataNode start(NodeAddress self, List<NodeAddress> voters, Path dataDir, boolean leaderFailureDetection)
+            throws IOException {
         if (voters.stream().noneMatch(v -> v.id().equals(self.id()))) {
             throw new IllegalArgumentException("broker " + self.id() + " is not among the metadata voters " + voters);
         }
         Files.createDirectories(dataDir);
         MetadataNode node = new MetadataNode(self, voters, dataDir);
         node.server.start();
-        RaftProperties probe = new RaftProperties();
-        RaftClientConfigKeys.Rpc.setRequestTimeout(probe, TimeDuration.valueOf(3, TimeUnit.SECONDS));
-        node.failureDetector = new LeaderFailureDetector(node.server, probe);
+        if (leaderFailureDetection) {
+            RaftProperties probe = new RaftProperties();
+            RaftClientConfigKeys.Rpc.setRequestTimeout(probe, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+            node.failureDetector = new LeaderFailureDetector(node.server, probe);
+        }
         LOG.info("metadata member {} listening on {}", self.id(), self.hostPort());
         return node;
     }
