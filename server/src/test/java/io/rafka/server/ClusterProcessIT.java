@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -39,6 +40,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -107,11 +110,25 @@ class ClusterProcessIT {
         String status = httpGet(9095 + 100 * victim, "/status");
         assertTrue(status.contains("\"topic\": \"" + TOPIC + "\", \"partition\": 0, \"leader\": \"" + victim + "\", \"is_leader\": true"),
                 "metadata named node " + victim + " as the leader of partition 0; its own status says:\n" + status);
-        long killedNs = System.nanoTime(); // before: the command returns only once it has seen the process gone
-        run(60, "cluster", "kill", Integer.toString(victim));
+        // The clock starts when the process is gone (the kill command itself needs a bash start and polls for the
+        // end); the client then retries as a Kafka producer would, metadata refresh included.
+        ProcessHandle victimProcess = ProcessHandle.of(Long.parseLong(
+                Files.readString(clusterDir.resolve("node-" + victim + ".pid")).trim())).orElseThrow();
+        CompletableFuture<String> kill = CompletableFuture.supplyAsync(() -> {
+            try {
+                return run(60, "cluster", "kill", Integer.toString(victim));
+            } catch (IOException | InterruptedException e) {
+                throw new CompletionException(e);
+            }
+        });
+        while (victimProcess.isAlive()) {
+            Thread.sleep(2);
+        }
+        long killedNs = System.nanoTime();
         int before = producer.acked.size();
         producer.sendUntilAcked(0, "first-after-kill");
         long failoverMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedNs);
+        kill.join();
         producer.runFor(6_000);
         int duringOutage = producer.acked.size() - before;
         String restarted = run(180, "cluster", "start", Integer.toString(victim));
