@@ -94,6 +94,9 @@ public final class RaftNode implements Closeable {
     private final Map<RaftGroupId, Replica> byGroup = new ConcurrentHashMap<>();
     private final Map<TopicPartition, Replica> byPartition = new ConcurrentHashMap<>();
     private final ExecutorService catchUpExecutor;
+    /** Fsyncs partition logs while Ratis fsyncs its own logs (one partition flushes one at a time). */
+    private final ExecutorService flushExecutor;
+    private static final int FLUSH_THREADS = 8;
     private final RaftProperties clientProperties;
     private final RaftProperties probeProperties;
     private volatile boolean halting;
@@ -120,6 +123,12 @@ public final class RaftNode implements Closeable {
         AtomicInteger threads = new AtomicInteger();
         this.catchUpExecutor = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "rafka-catch-up-" + config.address().id() + "-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        AtomicInteger flushThreads = new AtomicInteger();
+        this.flushExecutor = Executors.newFixedThreadPool(FLUSH_THREADS, r -> {
+            Thread t = new Thread(r, "rafka-flush-" + config.address().id() + "-" + flushThreads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -198,7 +207,7 @@ public final class RaftNode implements Closeable {
         }
         PartitionStateMachine sm = new PartitionStateMachine(replica.spec.topicPartition(), partitionDir(replica.spec.topicPartition()),
                 config.logConfig(), time, config.maxProducersPerPartition(), config.maxDecompressedBytes(), catchUpExecutor,
-                this::newClient, () -> halting, () -> appendListener.accept(replica.spec.topicPartition()));
+                flushExecutor, this::newClient, () -> halting, () -> appendListener.accept(replica.spec.topicPartition()));
         replica.stateMachine = sm;
         return sm;
     }
@@ -763,6 +772,7 @@ public final class RaftNode implements Closeable {
             server.close();
         } finally {
             catchUpExecutor.shutdownNow();
+            flushExecutor.shutdownNow();
         }
     }
 

@@ -71,8 +71,8 @@ import java.util.function.BooleanSupplier;
  *       for LogAppendTime topics, the append time. Verdict and offsets go into the entry's header.</li>
  *   <li>{@link #write} (every replica, in log order) appends the stamped bytes at exactly those offsets,
  *       first cutting away any tail left by entries that are no longer in the Raft log. {@link #flush}
- *       fsyncs the partition log before Ratis fsyncs its own, so an entry counts toward commit only once its
- *       bytes are durable. {@link #truncate} cuts the partition log back when Ratis drops uncommitted
+ *       fsyncs the partition log while Ratis fsyncs its own; an entry counts toward commit only once both are
+ *       durable. {@link #truncate} cuts the partition log back when Ratis drops uncommitted
  *       entries. {@link #read} serves an entry's bytes to followers that need it again.</li>
  *   <li>{@link #applyTransaction} (every replica, on commit) moves the high watermark to the entry's end and
  *       records the producer state; the leader's reply carries the offsets.</li>
@@ -109,6 +109,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private final Time time;
     private final int maxDecompressedBytes;
     private final Executor catchUpExecutor;
+    private final Executor flushExecutor;
     private final BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory;
     private final BooleanSupplier halting;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
@@ -154,7 +155,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private final Runnable onAppend;
 
     public PartitionStateMachine(TopicPartition topicPartition, Path logDir, LogConfig logConfig, Time time,
-                                 int maxProducers, int maxDecompressedBytes, Executor catchUpExecutor,
+                                 int maxProducers, int maxDecompressedBytes, Executor catchUpExecutor, Executor flushExecutor,
                                  BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory, BooleanSupplier halting,
                                  Runnable onAppend) {
         this.topicPartition = topicPartition;
@@ -164,6 +165,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
         this.time = time;
         this.maxDecompressedBytes = maxDecompressedBytes;
         this.catchUpExecutor = catchUpExecutor;
+        this.flushExecutor = flushExecutor;
         this.clientFactory = clientFactory;
         this.halting = halting;
         this.producers = new ProducerStateManager(maxProducers);
@@ -423,15 +425,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
         }
     }
 
-    /** Fsyncs what {@link #write} wrote; Ratis fsyncs its own log (and so counts the entries) only after this. */
+    /**
+     * Fsyncs what {@link #write} wrote, on the flush pool: Ratis fsyncs its own log meanwhile and counts the
+     * entries as flushed (so toward commit) only once both are done.
+     */
     @Override
     public CompletableFuture<Void> flush(long logIndex) {
-        try {
-            log.flush(Long.MAX_VALUE);
-            return CompletableFuture.completedFuture(null);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
-        }
+        return CompletableFuture.runAsync(() -> log.flush(Long.MAX_VALUE), flushExecutor);
     }
 
     /** Ratis drops its uncommitted entries from {@code index} on: cut their bytes from the partition log. */

@@ -42,6 +42,13 @@ public final class RatisProperties {
         // Keep at most two closed segments of each group's Raft log cached on heap.
         RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
         RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf(2L * config.raftSegmentBytes()));
+        // Write once: batches are state-machine data, written into the partition log by DataApi.write (at once,
+        // before the entry is queued) and fsynced by DataApi.flush in parallel with Ratis's own log fsync. Not
+        // "sync": Ratis would otherwise wait for our fsync before starting its own. Either way an entry counts as
+        // flushed only when both are done. No Ratis-side cache of the data: pending entries are read from the
+        // leader's transaction, older ones from the partition log.
+        RaftServerConfigKeys.Log.StateMachineData.setSync(p, false);
+        RaftServerConfigKeys.Log.StateMachineData.setCachingEnabled(p, false);
         // A lagging replica copies the leader's partition log itself (PartitionStateMachine), in bounded chunks.
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
         // Bounded thread pools per division instead of unbounded cached ones.
