@@ -25,10 +25,12 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -58,6 +60,8 @@ public final class LeaderFailureDetector implements Closeable {
     /** One client per peer for group-info probes (not bound to a group: the group id goes in each request). */
     private final Map<RaftPeerId, RaftClient> probes = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer;
+    /** Takes over groups in parallel: each takeover first asks the other survivors where their logs end. */
+    private final ExecutorService takeovers;
     private final Map<RaftPeerId, PeerWatch> watches = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -66,6 +70,12 @@ public final class LeaderFailureDetector implements Closeable {
         this.probeProperties = probeProperties;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "rafka-leader-watch-" + server.getId());
+            t.setDaemon(true);
+            return t;
+        });
+        AtomicInteger workers = new AtomicInteger();
+        this.takeovers = Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "rafka-takeover-" + server.getId() + "-" + workers.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -153,7 +163,7 @@ public final class LeaderFailureDetector implements Closeable {
                 DivisionInfo info = server.getDivision(gid).getInfo();
                 if (info.isFollower() && dead.equals(info.getLeaderId())) {
                     followed++;
-                    takeOver(gid, dead);
+                    takeovers.execute(() -> takeOver(gid, dead));
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -231,6 +241,7 @@ public final class LeaderFailureDetector implements Closeable {
     public void close() {
         closed = true;
         timer.shutdownNow();
+        takeovers.shutdownNow();
         for (PeerWatch w : watches.values()) {
             w.channel.shutdownNow();
         }
