@@ -77,6 +77,8 @@ public final class PartitionLog implements Closeable {
     private volatile long logStartOffset;
     /** Offset below which data is fsynced. */
     private volatile long flushedOffset;
+    /** Counts cuts of the log (truncations); a flush that raced one does not move {@link #flushedOffset}. */
+    private long truncations;
     /** The recovery point last written to disk. */
     private long persistedRecoveryPoint;
     private volatile boolean closed;
@@ -501,6 +503,7 @@ public final class PartitionLog implements Closeable {
                 logEndOffset = last.nextOffset();
             }
             flushedOffset = Math.min(flushedOffset, logEndOffset);
+            truncations++;
             if (persistedRecoveryPoint > logEndOffset) {
                 writeRecoveryPoint(last.baseOffset());
             }
@@ -526,6 +529,7 @@ public final class PartitionLog implements Closeable {
             logEndOffset = offset;
             logStartOffset = offset;
             flushedOffset = offset;
+            truncations++;
             writeRecoveryPoint(offset);
             return offset;
         } catch (IOException e) {
@@ -538,20 +542,29 @@ public final class PartitionLog implements Closeable {
     /**
      * Fsyncs all data below {@code offset}. Closed segments are fsynced with their indexes, after which the
      * recovery point moves past them, so a crash re-validates only the segments after it.
+     *
+     * <p>The active segment's fsync (the one on every replicated commit) runs outside the log's lock, so
+     * appends and reads go on meanwhile; if the log was cut back while it ran, the flushed offset is left
+     * alone and the next flush covers what was rewritten. Closed segments (once per roll) are fsynced under
+     * the lock, where retention cannot delete them mid-way.
      */
     public void flush(long offset) {
+        long target;
+        long generation;
+        LogSegment active = null;
         lock.lock();
         try {
             ensureOpen();
-            long target = Math.min(offset, logEndOffset);
+            target = Math.min(offset, logEndOffset);
             if (target <= flushedOffset) {
                 return;
             }
-            long from = segments.floorKey(flushedOffset) == null ? segments.firstKey() : segments.floorKey(flushedOffset);
+            Long floor = segments.floorKey(flushedOffset);
+            long from = floor == null ? segments.firstKey() : floor;
             long recoveryPoint = persistedRecoveryPoint;
             for (LogSegment s : segments.subMap(from, true, target, false).values()) {
                 if (s.isActive()) {
-                    s.flushLog();
+                    active = s;
                 } else {
                     s.flush();
                     Long next = segments.higherKey(s.baseOffset());
@@ -560,12 +573,29 @@ public final class PartitionLog implements Closeable {
                     }
                 }
             }
-            flushedOffset = target;
             if (recoveryPoint > persistedRecoveryPoint) {
                 writeRecoveryPoint(recoveryPoint);
             }
+            generation = truncations;
         } catch (IOException e) {
             throw new StorageException("flush of " + dir + " failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+        if (active != null) {
+            try {
+                active.flushLog();
+            } catch (ClosedChannelException e) {
+                return; // cut away or closed meanwhile: nothing of it left to make durable
+            } catch (IOException e) {
+                throw new StorageException("flush of " + dir + " failed: " + e.getMessage(), e);
+            }
+        }
+        lock.lock();
+        try {
+            if (truncations == generation) {
+                flushedOffset = Math.max(flushedOffset, target);
+            }
         } finally {
             lock.unlock();
         }

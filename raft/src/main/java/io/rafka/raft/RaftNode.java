@@ -97,6 +97,9 @@ public final class RaftNode implements Closeable {
     /** Fsyncs partition logs while Ratis fsyncs its own logs (one partition flushes one at a time). */
     private final ExecutorService flushExecutor;
     private static final int FLUSH_THREADS = 8;
+    /** Reads entries' bytes back from partition logs for lagging followers (off Ratis's interruptible threads). */
+    private final ExecutorService readExecutor;
+    private static final int READ_THREADS = 4;
     private final RaftProperties clientProperties;
     private final RaftProperties probeProperties;
     private volatile boolean halting;
@@ -129,6 +132,12 @@ public final class RaftNode implements Closeable {
         AtomicInteger flushThreads = new AtomicInteger();
         this.flushExecutor = Executors.newFixedThreadPool(FLUSH_THREADS, r -> {
             Thread t = new Thread(r, "rafka-flush-" + config.address().id() + "-" + flushThreads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        AtomicInteger readThreads = new AtomicInteger();
+        this.readExecutor = Executors.newFixedThreadPool(READ_THREADS, r -> {
+            Thread t = new Thread(r, "rafka-replica-read-" + config.address().id() + "-" + readThreads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -206,8 +215,9 @@ public final class RaftNode implements Closeable {
                     + " but no partition folder claims it");
         }
         PartitionStateMachine sm = new PartitionStateMachine(replica.spec.topicPartition(), partitionDir(replica.spec.topicPartition()),
-                config.logConfig(), time, config.maxProducersPerPartition(), config.maxDecompressedBytes(), catchUpExecutor,
-                flushExecutor, this::newClient, () -> halting, () -> appendListener.accept(replica.spec.topicPartition()));
+                config.logConfig(), time, config.maxProducersPerPartition(), config.maxDecompressedBytes(),
+                config.raftWriteBufferBytes() - 512, catchUpExecutor,
+                flushExecutor, readExecutor, this::newClient, () -> halting, () -> appendListener.accept(replica.spec.topicPartition()));
         replica.stateMachine = sm;
         return sm;
     }
@@ -773,6 +783,7 @@ public final class RaftNode implements Closeable {
         } finally {
             catchUpExecutor.shutdownNow();
             flushExecutor.shutdownNow();
+            readExecutor.shutdownNow();
         }
     }
 

@@ -328,6 +328,29 @@ class ReplicaLifecycleIT {
         }
     }
 
+    /** An append too big for one Raft entry is refused with a typed error; the leader stays leader. */
+    @Test
+    void appendLargerThanOneRaftEntryIsRefusedWithoutDisturbingTheLeader() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("huge", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            long term = cluster.node(leader).status(tp).term();
+            ByteBuffer one = TestBatches.sized(1, 700 * 1024, 1L);
+            ByteBuffer three = ByteBuffer.allocate(3 * one.remaining());
+            for (int i = 0; i < 3; i++) {
+                three.put(one.duplicate());
+            }
+            three.flip();
+            CompletionException e = assertThrows(CompletionException.class,
+                    () -> cluster.node(leader).append(tp, three, Acks.ALL).join());
+            assertEquals(ErrorCode.RECORD_LIST_TOO_LARGE, MiniCluster.errorOf(e));
+            AppendResult r = cluster.node(leader).append(tp, one.duplicate(), Acks.ALL).get(10, TimeUnit.SECONDS);
+            assertEquals(0, r.baseOffset());
+            assertEquals(leader, cluster.leaderIndex(tp));
+            assertEquals(term, cluster.node(leader).status(tp).term(), "no election happened");
+        }
+    }
+
     @Test
     void inFlightLimitAnswersBusy() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp,

@@ -23,7 +23,10 @@ import org.slf4j.LoggerFactory;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -45,7 +48,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p><b>What it does:</b> for every local follower division whose leader is that peer, each surviving replica
  * asks the other survivors for their last log entry (Ratis group info) and only the one with the most
  * up-to-date log (ties: lowest peer id) acts, so survivors neither split the vote nor start an election the
- * others must refuse. It hands its own server the request a leader sends when it transfers leadership
+ * others must refuse; and only if a majority of the group (itself included) answered, so a replica that is
+ * itself cut off does not raise terms. It hands its own server the request a leader sends when it transfers leadership
  * (Ratis's StartLeaderElection, naming the dead leader and this replica's own last entry); Ratis then runs a
  * normal election in the next term, in which votes go only to a candidate whose log is at least as up to
  * date, so safety is Raft's. A replica that cannot vouch for the current term (its last entry is from an
@@ -100,21 +104,44 @@ public final class LeaderFailureDetector implements Closeable {
         }
     }
 
-    /** Watches these peers (those not watched yet), e.g. the replicas of a group being added. */
+    /** Watches these peers (those not watched yet, or watched at another address), e.g. a new group's replicas. */
     public void watch(Iterable<RaftPeer> peers) {
         for (RaftPeer peer : peers) {
-            if (!closed && !peer.getId().equals(server.getId()) && peer.getAddress() != null) {
-                watches.computeIfAbsent(peer.getId(), id -> new PeerWatch(id, peer.getAddress())).start();
+            if (closed || peer.getId().equals(server.getId()) || peer.getAddress() == null) {
+                continue;
+            }
+            PeerWatch w = watches.compute(peer.getId(), (id, old) -> {
+                if (old != null && old.address.equals(peer.getAddress())) {
+                    return old;
+                }
+                if (old != null) {
+                    old.stop();
+                }
+                return new PeerWatch(id, peer.getAddress());
+            });
+            w.start();
+            if (closed) {
+                w.stop();
             }
         }
     }
 
-    /** Watches every peer of every local group that is not watched yet (runs every 2 s). */
+    /** Watches every peer of every local group, and stops watching servers no local group has any more (every 2 s). */
     private void watchAllPeers() {
         try {
+            Set<RaftPeerId> wanted = new HashSet<>();
             for (RaftGroupId gid : server.getGroupIds()) {
-                watch(server.getDivision(gid).getGroup().getPeers());
+                Collection<RaftPeer> peers = server.getDivision(gid).getGroup().getPeers();
+                peers.forEach(p -> wanted.add(p.getId()));
+                watch(peers);
             }
+            watches.entrySet().removeIf(e -> {
+                if (wanted.contains(e.getKey())) {
+                    return false;
+                }
+                e.getValue().stop();
+                return true;
+            });
         } catch (IOException | RuntimeException e) {
             LOG.debug("listing groups to watch their leaders failed: {}", e.toString());
         }
@@ -123,14 +150,22 @@ public final class LeaderFailureDetector implements Closeable {
     /** One peer server's connection and what state it was last seen in. */
     private final class PeerWatch {
         private final RaftPeerId peer;
+        private final String address;
         private final ManagedChannel channel;
         private boolean started;
+        private boolean stopped;
         private boolean wasReady;
 
         PeerWatch(RaftPeerId peer, String address) {
             this.peer = peer;
+            this.address = address;
             this.channel = NettyChannelBuilder.forTarget(address).usePlaintext().disableRetry()
                     .idleTimeout(365, TimeUnit.DAYS).build();
+        }
+
+        synchronized void stop() {
+            stopped = true;
+            channel.shutdownNow();
         }
 
         synchronized void start() {
@@ -141,7 +176,7 @@ public final class LeaderFailureDetector implements Closeable {
         }
 
         private synchronized void onStateChange() {
-            if (closed) {
+            if (closed || stopped) {
                 return;
             }
             ConnectivityState state = channel.getState(true);
@@ -184,16 +219,27 @@ public final class LeaderFailureDetector implements Closeable {
             if (mine == null || mine.getTerm() != info.getCurrentTerm()) {
                 return; // cannot vouch for the current term; the election timeout will act
             }
-            for (RaftPeer other : division.getGroup().getPeers()) {
+            Collection<RaftPeer> peers = division.getGroup().getPeers();
+            int reachable = 1; // this replica
+            for (RaftPeer other : peers) {
                 RaftPeerId id = other.getId();
                 if (id.equals(dead) || id.equals(server.getId())) {
                     continue;
                 }
                 TermIndex theirs = lastEntryOf(other, gid);
-                int cmp = theirs == null ? -1 : theirs.compareTo(mine);
+                if (theirs == null) {
+                    continue;
+                }
+                reachable++;
+                int cmp = theirs.compareTo(mine);
                 if (cmp > 0 || (cmp == 0 && id.toString().compareTo(server.getId().toString()) < 0)) {
                     return; // that survivor is the better candidate and acts itself
                 }
+            }
+            if (reachable <= peers.size() / 2) {
+                // No majority answers: this replica may be the one cut off. Forcing elections from here would
+                // only raise terms and depose the leader when the network heals; the timeout decides instead.
+                return;
             }
             if (!info.isFollower() || !dead.equals(info.getLeaderId())) {
                 return; // a new leader is known already
@@ -243,7 +289,7 @@ public final class LeaderFailureDetector implements Closeable {
         timer.shutdownNow();
         takeovers.shutdownNow();
         for (PeerWatch w : watches.values()) {
-            w.channel.shutdownNow();
+            w.stop();
         }
         for (RaftClient c : probes.values()) {
             try {

@@ -110,6 +110,9 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private final int maxDecompressedBytes;
     private final Executor catchUpExecutor;
     private final Executor flushExecutor;
+    private final Executor readExecutor;
+    /** Largest append request one Raft entry takes (Ratis's write buffer, less room for the entry's own fields). */
+    private final int maxEntryBytes;
     private final BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory;
     private final BooleanSupplier halting;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
@@ -155,8 +158,9 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private final Runnable onAppend;
 
     public PartitionStateMachine(TopicPartition topicPartition, Path logDir, LogConfig logConfig, Time time,
-                                 int maxProducers, int maxDecompressedBytes, Executor catchUpExecutor, Executor flushExecutor,
-                                 BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory, BooleanSupplier halting,
+                                 int maxProducers, int maxDecompressedBytes, int maxEntryBytes, Executor catchUpExecutor,
+                                 Executor flushExecutor,
+                                 Executor readExecutor, BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory, BooleanSupplier halting,
                                  Runnable onAppend) {
         this.topicPartition = topicPartition;
         this.onAppend = onAppend;
@@ -166,6 +170,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
         this.maxDecompressedBytes = maxDecompressedBytes;
         this.catchUpExecutor = catchUpExecutor;
         this.flushExecutor = flushExecutor;
+        this.readExecutor = readExecutor;
+        this.maxEntryBytes = maxEntryBytes;
         this.clientFactory = clientFactory;
         this.halting = halting;
         this.producers = new ProducerStateManager(maxProducers);
@@ -263,7 +269,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
         TransactionContext.Builder builder = TransactionContext.newBuilder().setServerRole(RaftPeerRole.LEADER)
                 .setStateMachine(this).setClientRequest(request);
         try {
-            PendingAppend p = PendingAppend.parse(request.getMessage().getContent(), log.config().maxMessageBytes());
+            ByteString content = request.getMessage().getContent();
+            if (content.size() > maxEntryBytes) {
+                // Ratis would refuse the entry itself, and make this leader step down while at it.
+                throw new RafkaException(ErrorCode.RECORD_LIST_TOO_LARGE, "an append of " + content.size()
+                        + " bytes to " + topicPartition + " exceeds the " + maxEntryBytes + " bytes one Raft entry holds");
+            }
+            PendingAppend p = PendingAppend.parse(content, log.config().maxMessageBytes());
             return builder.setLogData(UnsafeByteOperations.unsafeWrap(p.header))
                     .setStateMachineData(UnsafeByteOperations.unsafeWrap(p.data))
                     .setStateMachineContext(p)
@@ -295,8 +307,9 @@ public final class PartitionStateMachine extends BaseStateMachine {
                 ProducerStateManager.Check check = pendingProducers.check(p.producerBatch);
                 if (check.isDuplicate()) {
                     ProducerStateManager.BatchMetadata original = check.duplicateOf();
+                    boolean appendTime = log.config().messageTimestampType() == TimestampType.LOG_APPEND_TIME;
                     DataEntry.decide(p.header, PartitionMessages.DUPLICATE, original.firstOffset(), original.lastOffset(),
-                            original.timestamp());
+                            appendTime ? original.timestamp() : RecordBatch.NO_TIMESTAMP);
                     return trx;
                 }
                 if (check.error() != ErrorCode.NONE) {
@@ -409,20 +422,29 @@ public final class PartitionStateMachine extends BaseStateMachine {
                     return CompletableFuture.completedFuture(pending);
                 }
             }
-            if (h.nextOffset() <= log.logStartOffset()) {
-                return CompletableFuture.completedFuture(DELETED);
-            }
-            ByteBuffer bytes = log.read(h.baseOffset(), h.dataBytes(), h.nextOffset()).records();
-            if (bytes.remaining() != h.dataBytes() || bytes.getLong(bytes.position()) != h.baseOffset()) {
-                throw new StorageException(topicPartition + ": read " + bytes.remaining() + " bytes at offset "
-                        + h.baseOffset() + " for entry " + entry.getIndex() + ", which wrote " + h.dataBytes());
-            }
-            return CompletableFuture.completedFuture(UnsafeByteOperations.unsafeWrap(bytes));
-        } catch (OffsetOutOfRangeException e) {
-            return CompletableFuture.completedFuture(DELETED);
+            // Off Ratis's appender thread: Ratis interrupts it when the leader steps down, and an interrupted
+            // FileChannel read closes the segment's channel for good.
+            return CompletableFuture.supplyAsync(() -> readFromLog(h, entry.getIndex()), readExecutor);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    private ByteString readFromLog(DataEntry h, long index) {
+        if (h.nextOffset() <= log.logStartOffset()) {
+            return DELETED;
+        }
+        ByteBuffer bytes;
+        try {
+            bytes = log.read(h.baseOffset(), h.dataBytes(), h.nextOffset()).records();
+        } catch (OffsetOutOfRangeException e) {
+            return DELETED;
+        }
+        if (bytes.remaining() != h.dataBytes() || bytes.getLong(bytes.position()) != h.baseOffset()) {
+            throw new StorageException(topicPartition + ": read " + bytes.remaining() + " bytes at offset "
+                    + h.baseOffset() + " for entry " + index + ", which wrote " + h.dataBytes());
+        }
+        return UnsafeByteOperations.unsafeWrap(bytes);
     }
 
     /**

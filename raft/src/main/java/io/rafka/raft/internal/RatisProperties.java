@@ -45,9 +45,14 @@ public final class RatisProperties {
         // Write once: batches are state-machine data, written into the partition log by DataApi.write (at once,
         // before the entry is queued) and fsynced by DataApi.flush in parallel with Ratis's own log fsync. Not
         // "sync": Ratis would otherwise wait for our fsync before starting its own. Either way an entry counts as
-        // flushed only when both are done. No Ratis-side cache of the data: pending entries are read from the
-        // leader's transaction, older ones from the partition log.
+        // flushed only when both are done.
         RaftServerConfigKeys.Log.StateMachineData.setSync(p, false);
+        // Ratis's log cache keeps entries with their bytes (the default), so the leader feeds followers from memory
+        // and calls DataApi.read only for entries evicted from it. Bounded: Ratis counts those bytes in a segment's
+        // size, so a segment rolls after raftSegmentBytes of payload even though its file holds only headers, and
+        // at most segmentCacheNumMax closed segments stay cached. (With caching "enabled", i.e. the state machine
+        // keeping the bytes, segments roll only after ~100,000 appends, purge stalls, and a replica that lost its
+        // disk was never caught up in ReplicaLifecycleIT: the leader kept sending from its old match index.)
         RaftServerConfigKeys.Log.StateMachineData.setCachingEnabled(p, false);
         // A lagging replica copies the leader's partition log itself (PartitionStateMachine), in bounded chunks.
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
