@@ -26,6 +26,20 @@ class ProducerStateManagerTest {
         return new RecordBatch(b.build());
     }
 
+    /** The leader's pending copy: updates from header fields act like batch updates and do not leak back. */
+    @Test
+    void copyIsIndependentAndHeaderUpdatesMatchBatchUpdates() {
+        ProducerStateManager committed = new ProducerStateManager(100);
+        committed.update(batch(7, 0, 0, 2), 0, 1, 100);
+        ProducerStateManager pending = committed.copy();
+        pending.update(7, (short) 0, 2, 3, 2, 3, 200);
+        assertTrue(pending.check(batch(7, 0, 2, 2)).isDuplicate(), "the pending copy knows the uncommitted batch");
+        assertEquals(2, pending.check(batch(7, 0, 2, 2)).duplicateOf().firstOffset());
+        assertEquals(ErrorCode.NONE, committed.check(batch(7, 0, 2, 2)).error(), "the committed state does not");
+        assertEquals(ErrorCode.NONE, pending.check(batch(7, 0, 4, 1)).error());
+        assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, committed.check(batch(7, 0, 4, 1)).error());
+    }
+
     @Test
     void acceptsInOrderDetectsRetriesAndRejectsGaps() {
         ProducerStateManager state = new ProducerStateManager(100);
