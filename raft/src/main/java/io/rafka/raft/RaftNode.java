@@ -215,7 +215,7 @@ public final class RaftNode implements Closeable {
                     + " but no partition folder claims it");
         }
         PartitionStateMachine sm = new PartitionStateMachine(replica.spec.topicPartition(), partitionDir(replica.spec.topicPartition()),
-                config.logConfig(), time, config.maxProducersPerPartition(), config.maxDecompressedBytes(),
+                config.logConfig(), time, config.maxProducersPerPartition(),
                 config.raftWriteBufferBytes() - 512, catchUpExecutor,
                 flushExecutor, readExecutor, this::newClient, () -> halting, () -> appendListener.accept(replica.spec.topicPartition()));
         replica.stateMachine = sm;

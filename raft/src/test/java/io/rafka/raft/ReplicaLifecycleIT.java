@@ -33,6 +33,16 @@ class ReplicaLifecycleIT {
     @TempDir
     Path tmp;
 
+    /** Waits until node {@code i}'s partition log (not its high watermark) ends at {@code expected}; returns where it ends. */
+    private static long awaitLogEnd(MiniCluster cluster, int i, TopicPartition tp, long expected, long timeoutMs)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (cluster.node(i).log(tp).logEndOffset() != expected && System.currentTimeMillis() < deadline) {
+            Thread.sleep(20);
+        }
+        return cluster.node(i).log(tp).logEndOffset();
+    }
+
     private static ByteBuffer producerBatch(long pid, short epoch, int seq, String value) {
         return new RecordBatchBuilder(CompressionType.NONE).producer(pid, epoch, seq)
                 .append(1_000L, null, value.getBytes(StandardCharsets.UTF_8)).build();
@@ -109,11 +119,7 @@ class ReplicaLifecycleIT {
             assertEquals(3, kept.baseOffset());
             cluster.restart(old);
             cluster.awaitReplicated(tp, 7, 30_000);
-            long deadline = System.currentTimeMillis() + 10_000;
-            while (cluster.node(old).log(tp).logEndOffset() != 7 && System.currentTimeMillis() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(7, cluster.node(old).log(tp).logEndOffset(), "the old leader's uncommitted tail is gone");
+            assertEquals(7, awaitLogEnd(cluster, old, tp, 7, 10_000), "the old leader's uncommitted tail is gone");
             List<String> expected = List.of("committed-0", "committed-1", "committed-2", "kept-0", "kept-1", "kept-2", "kept-3");
             for (int i = 0; i < 3; i++) {
                 assertEquals(expected, PartitionReplicationIT.readAll(cluster.node(i), tp, 7).stream().map(TestBatches::value).toList(),
@@ -144,11 +150,7 @@ class ReplicaLifecycleIT {
                 assertEquals(5, log.logEndOffset());
             }
             cluster.restart(victim);
-            long deadline = System.currentTimeMillis() + 15_000;
-            while (cluster.node(victim).log(tp).logEndOffset() != 3 && System.currentTimeMillis() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(3, cluster.node(victim).log(tp).logEndOffset(), "the orphaned bytes were cut");
+            assertEquals(3, awaitLogEnd(cluster, victim, tp, 3, 15_000), "the orphaned bytes were cut");
             PartitionReplicationIT.assertIdenticalLogs(cluster, tp);
         }
     }

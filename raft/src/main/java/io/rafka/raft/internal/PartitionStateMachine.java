@@ -107,7 +107,6 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private final Path logDir;
     private final LogConfig logConfig;
     private final Time time;
-    private final int maxDecompressedBytes;
     private final Executor catchUpExecutor;
     private final Executor flushExecutor;
     private final Executor readExecutor;
@@ -158,16 +157,14 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private final Runnable onAppend;
 
     public PartitionStateMachine(TopicPartition topicPartition, Path logDir, LogConfig logConfig, Time time,
-                                 int maxProducers, int maxDecompressedBytes, int maxEntryBytes, Executor catchUpExecutor,
-                                 Executor flushExecutor,
-                                 Executor readExecutor, BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory, BooleanSupplier halting,
-                                 Runnable onAppend) {
+                                 int maxProducers, int maxEntryBytes, Executor catchUpExecutor, Executor flushExecutor,
+                                 Executor readExecutor, BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory,
+                                 BooleanSupplier halting, Runnable onAppend) {
         this.topicPartition = topicPartition;
         this.onAppend = onAppend;
         this.logDir = logDir;
         this.logConfig = logConfig;
         this.time = time;
-        this.maxDecompressedBytes = maxDecompressedBytes;
         this.catchUpExecutor = catchUpExecutor;
         this.flushExecutor = flushExecutor;
         this.readExecutor = readExecutor;
