@@ -2,8 +2,8 @@ package io.rafka.server;
 
 import io.rafka.common.TopicPartition;
 import io.rafka.raft.PartitionStatus;
-import io.rafka.raft.metadata.BrokerInfo;
-import io.rafka.raft.metadata.MetadataImage;
+import io.rafka.metadata.BrokerInfo;
+import io.rafka.metadata.MetadataImage;
 import io.rafka.server.api.ClusterView;
 
 import java.util.Comparator;

@@ -1,5 +1,6 @@
 package io.rafka.client.cli;
 
+import io.rafka.common.Time;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.Random;

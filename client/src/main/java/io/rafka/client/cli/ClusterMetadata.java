@@ -1,5 +1,6 @@
 package io.rafka.client.cli;
 
+import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.Broker;
 import io.rafka.proto.v1.MetadataResponse;
 import io.rafka.proto.v1.PartitionMetadata;

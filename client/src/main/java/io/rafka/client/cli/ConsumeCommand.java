@@ -79,9 +79,9 @@ final class ConsumeCommand {
     /** The poll loop, until {@code maxMessages} were printed or nothing came for {@code timeoutMs}. */
     private static void consume(TopicFetcher fetcher, RecordPrinter printer, CliContext context,
                                 long maxMessages, long timeoutMs) {
-        long lastDataMs = context.time().nowMs();
+        long lastDataMs = context.time().hiResClockMs();
         while (true) {
-            long idleLeftMs = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : lastDataMs + timeoutMs - context.time().nowMs();
+            long idleLeftMs = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : lastDataMs + timeoutMs - context.time().hiResClockMs();
             if (idleLeftMs <= 0) {
                 return;
             }
@@ -96,7 +96,7 @@ final class ConsumeCommand {
                 if (context.out().checkError()) {
                     return;   // stdout is gone (| head): the JVM ignores SIGPIPE, so stop here
                 }
-                lastDataMs = context.time().nowMs();
+                lastDataMs = context.time().hiResClockMs();
             }
         }
     }

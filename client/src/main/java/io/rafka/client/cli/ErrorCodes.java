@@ -3,9 +3,6 @@ package io.rafka.client.cli;
 import io.grpc.Status;
 import io.rafka.proto.v1.ErrorCode;
 
-import java.util.EnumSet;
-import java.util.Set;
-
 /**
  * The one place that decides which errors the CLI retries. Retrying a fatal error only delays the same
  * answer, and giving up on a retriable one turns a leader election into a user-visible failure, so both
@@ -13,25 +10,16 @@ import java.util.Set;
  */
 final class ErrorCodes {
 
-    /**
-     * Conditions that clear up on their own: leadership moving ({@code NOT_LEADER},
-     * {@code LEADER_NOT_AVAILABLE}), a topic being auto-created ({@code UNKNOWN_TOPIC_OR_PARTITION}),
-     * back-pressure ({@code BUSY}), a slow commit ({@code REQUEST_TIMED_OUT}) and too few live replicas
-     * ({@code NOT_ENOUGH_REPLICAS}, marked retriable in the API because a broker coming back fixes it).
-     */
-    private static final Set<ErrorCode> RETRIABLE = EnumSet.of(
-            ErrorCode.NOT_LEADER,
-            ErrorCode.LEADER_NOT_AVAILABLE,
-            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-            ErrorCode.BUSY,
-            ErrorCode.REQUEST_TIMED_OUT,
-            ErrorCode.NOT_ENOUGH_REPLICAS);
-
     private ErrorCodes() {
     }
 
+    /**
+     * Whether a per-partition error clears up on its own (leadership moving, a topic being auto-created,
+     * back-pressure, a slow commit, too few live replicas, ...). The broker's own table decides, so client and
+     * broker cannot disagree; a number this build does not know counts as fatal.
+     */
     static boolean isRetriable(ErrorCode code) {
-        return RETRIABLE.contains(code);
+        return code != ErrorCode.UNRECOGNIZED && io.rafka.common.ErrorCode.forCode(code.getNumber()).retriable();
     }
 
     /**

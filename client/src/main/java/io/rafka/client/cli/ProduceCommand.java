@@ -84,11 +84,11 @@ final class ProduceCommand {
             this.context = context;
             this.sender = sender;
             this.topic = topic;
-            this.lastMs = context.time().nowMs();
+            this.lastMs = context.time().hiResClockMs();
         }
 
         void maybeReport() {
-            long now = context.time().nowMs();
+            long now = context.time().hiResClockMs();
             if (now - lastMs >= PROGRESS_INTERVAL_MS) {
                 lastMs = now;
                 context.err().println("... " + sender.recordsSent() + " records produced to " + topic + " so far");

@@ -1,5 +1,7 @@
 package io.rafka.client.cli;
 
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
 import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.Acks;
 import io.rafka.proto.v1.ErrorCode;

@@ -1,5 +1,6 @@
 package io.rafka.client.cli;
 
+import io.rafka.common.Time;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;

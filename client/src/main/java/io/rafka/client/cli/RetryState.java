@@ -1,5 +1,6 @@
 package io.rafka.client.cli;
 
+import io.rafka.common.Time;
 /**
  * The retry budget of one piece of work (a partition's pending batch, a partition's fetch position):
  * exponential backoff from {@value #INITIAL_BACKOFF_MS} ms doubling to {@value #MAX_BACKOFF_MS} ms, and
@@ -31,7 +32,7 @@ final class RetryState {
      * @throws CliException the failure itself, noted with the time spent, once the budget is used up
      */
     long onFailure(CliException failure) {
-        long now = time.nowMs();
+        long now = time.hiResClockMs();
         if (firstFailureMs < 0) {
             firstFailureMs = now;
         }
@@ -53,7 +54,7 @@ final class RetryState {
     /** Sleeps on {@code time}, turning an interrupt (Ctrl-C during a backoff) into a CLI failure. */
     static void sleep(Time time, long ms) {
         try {
-            time.sleepMs(ms);
+            time.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CliException("INTERRUPTED", "interrupted while backing off");

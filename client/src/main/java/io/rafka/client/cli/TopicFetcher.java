@@ -1,5 +1,7 @@
 package io.rafka.client.cli;
 
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.rafka.proto.v1.Broker;
@@ -85,7 +87,7 @@ final class TopicFetcher {
      * @throws CliException a non-retriable error, or a retriable one that outlasted the retry timeout
      */
     List<Fetched> poll(int maxWaitMs) {
-        long now = time.nowMs();
+        long now = time.hiResClockMs();
         List<Cursor> ready = new ArrayList<>();
         long nextReadyMs = Long.MAX_VALUE;
         for (Cursor cursor : cursors.values()) {
@@ -239,7 +241,7 @@ final class TopicFetcher {
         if (!failure.retriable()) {
             throw failure;
         }
-        cursor.notBeforeMs = time.nowMs() + cursor.retry.onFailure(failure);
+        cursor.notBeforeMs = time.hiResClockMs() + cursor.retry.onFailure(failure);
         refreshMetadata |= refresh;
     }
 

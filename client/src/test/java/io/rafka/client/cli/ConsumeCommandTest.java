@@ -117,10 +117,10 @@ class ConsumeCommandTest {
 
     @Test
     void fatalFetchErrorEndsTheCommand() {
-        cluster.script(1, ErrorCode.NONE, ErrorCode.STORAGE_ERROR);
+        cluster.script(1, ErrorCode.NONE, ErrorCode.UNKNOWN_SERVER_ERROR);
 
         assertEquals(1, cli.run("", "consume", "orders", "--partition", "1", "--from-beginning"));
-        assertEquals("consumed 0 records from orders\nrafka: STORAGE_ERROR: orders-1: fake STORAGE_ERROR\n", cli.err());
+        assertEquals("consumed 0 records from orders\nrafka: UNKNOWN_SERVER_ERROR: orders-1: fake UNKNOWN_SERVER_ERROR\n", cli.err());
     }
 
     @Test

@@ -1,7 +1,10 @@
 package io.rafka.client.cli;
 
+import io.rafka.common.Time;
+
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** A clock that moves only when slept on or advanced, recording every sleep. */
@@ -11,12 +14,17 @@ final class FakeTime implements Time {
     private final List<Long> sleeps = new ArrayList<>();
 
     @Override
-    public long nowMs() {
+    public long milliseconds() {
         return nowMs.get();
     }
 
     @Override
-    public synchronized void sleepMs(long ms) {
+    public long nanoseconds() {
+        return TimeUnit.MILLISECONDS.toNanos(nowMs.get());
+    }
+
+    @Override
+    public synchronized void sleep(long ms) {
         sleeps.add(ms);
         nowMs.addAndGet(ms);
     }

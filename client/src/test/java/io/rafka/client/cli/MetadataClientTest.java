@@ -1,5 +1,6 @@
 package io.rafka.client.cli;
 
+import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.Broker;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

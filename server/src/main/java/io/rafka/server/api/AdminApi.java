@@ -31,11 +31,11 @@ import io.rafka.proto.v1.ReplaceBrokerRequest;
 import io.rafka.proto.v1.ReplaceBrokerResponse;
 import io.rafka.proto.v1.TopicDescription;
 import io.rafka.proto.v1.TopicResult;
-import io.rafka.raft.metadata.Controller;
-import io.rafka.raft.metadata.ControllerLogic;
-import io.rafka.raft.metadata.MetadataImage;
-import io.rafka.raft.metadata.TopicConfigs;
-import io.rafka.raft.metadata.TopicInfo;
+import io.rafka.controller.Controller;
+import io.rafka.controller.ControllerLogic;
+import io.rafka.metadata.MetadataImage;
+import io.rafka.metadata.TopicConfigs;
+import io.rafka.metadata.TopicInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -6,11 +6,11 @@ import io.rafka.log.LogConfig;
 import io.rafka.proto.v1.Broker;
 import io.rafka.raft.PartitionStatus;
 import io.rafka.raft.RaftNode;
-import io.rafka.raft.metadata.BrokerInfo;
-import io.rafka.raft.metadata.MetadataImage;
-import io.rafka.raft.metadata.MetadataNode;
-import io.rafka.raft.metadata.TopicConfigs;
-import io.rafka.raft.metadata.TopicInfo;
+import io.rafka.metadata.BrokerInfo;
+import io.rafka.metadata.MetadataImage;
+import io.rafka.metadata.MetadataNode;
+import io.rafka.metadata.TopicConfigs;
+import io.rafka.metadata.TopicInfo;
 
 import java.util.Optional;
 

@@ -12,7 +12,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.rafka.common.NotControllerException;
 import io.rafka.proto.v1.AdminServiceGrpc;
 import io.rafka.proto.v1.Broker;
-import io.rafka.raft.metadata.MetadataNode;
+import io.rafka.metadata.MetadataNode;
 
 import java.io.Closeable;
 import java.util.Map;

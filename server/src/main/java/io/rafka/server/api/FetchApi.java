@@ -18,7 +18,7 @@ import io.rafka.proto.v1.PartitionTimestamp;
 import io.rafka.proto.v1.RecordFormat;
 import io.rafka.proto.v1.SubscribeRequest;
 import io.rafka.raft.PartitionStatus;
-import io.rafka.raft.metadata.TopicNames;
+import io.rafka.metadata.TopicNames;
 import io.rafka.server.metrics.BrokerMetrics;
 
 import java.util.HashSet;

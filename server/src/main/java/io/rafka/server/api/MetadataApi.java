@@ -9,9 +9,9 @@ import io.rafka.proto.v1.MetadataResponse;
 import io.rafka.proto.v1.MetadataServiceGrpc;
 import io.rafka.proto.v1.PartitionMetadata;
 import io.rafka.proto.v1.TopicMetadata;
-import io.rafka.raft.metadata.MetadataImage;
-import io.rafka.raft.metadata.TopicInfo;
-import io.rafka.raft.metadata.TopicNames;
+import io.rafka.metadata.MetadataImage;
+import io.rafka.metadata.TopicInfo;
+import io.rafka.metadata.TopicNames;
 
 import java.util.Collection;
 import java.util.Optional;

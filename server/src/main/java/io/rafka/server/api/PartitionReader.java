@@ -13,7 +13,7 @@ import io.rafka.proto.v1.RecordFormat;
 import io.rafka.proto.v1.RecordHeader;
 import io.rafka.proto.v1.TimestampType;
 import io.rafka.raft.PartitionStatus;
-import io.rafka.raft.metadata.TopicNames;
+import io.rafka.metadata.TopicNames;
 import io.rafka.record.Header;
 import io.rafka.record.Record;
 import io.rafka.record.RecordBatch;

@@ -1,0 +1,121 @@
+package io.rafka.controller;
+
+import io.rafka.metadata.MetadataImage;
+import io.rafka.metadata.MetadataNode;
+import io.rafka.metadata.MetadataRecord;
+import io.rafka.metadata.TopicInfo;
+import io.rafka.common.NotControllerException;
+import io.rafka.common.RafkaException;
+import io.rafka.log.LogConfig;
+import io.rafka.controller.ControllerLogic.CreateTopicRequest;
+
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * The controller role of a broker: active while its {@link MetadataNode} leads the metadata group. Each
+ * operation validates against the current image, decides with {@link ControllerLogic}, and commits the
+ * resulting records through Raft; operations are serialized, so each decision sees the previous one's result.
+ * A topic's creation is one record, so a controller that fails mid-way either created the whole topic or
+ * none of it; brokers create and remove partition groups by reconciling with the image
+ * (the brokers' partition reconcilers), so nothing is left half-done either.
+ */
+public final class Controller {
+    private final MetadataNode metadata;
+    private final LogConfig defaults;
+    private final long sessionTimeoutMs;
+    private final Random random = new SecureRandom();
+
+    public Controller(MetadataNode metadata, LogConfig defaults, long sessionTimeoutMs) {
+        this.metadata = metadata;
+        this.defaults = defaults;
+        this.sessionTimeoutMs = sessionTimeoutMs;
+    }
+
+    /** How long a broker may stay silent and still count as alive. */
+    public long sessionTimeoutMs() {
+        return sessionTimeoutMs;
+    }
+
+    public synchronized TopicInfo createTopic(CreateTopicRequest request) {
+        commit(image -> ControllerLogic.createTopic(image, metadata.liveBrokers(sessionTimeoutMs), request, defaults, random));
+        rebalance();
+        return metadata.image().topic(request.name());
+    }
+
+    public synchronized TopicInfo createPartitions(String topic, int newTotal) {
+        commit(image -> ControllerLogic.createPartitions(image, metadata.liveBrokers(sessionTimeoutMs), topic, newTotal, random));
+        rebalance();
+        return metadata.image().topic(topic);
+    }
+
+    public synchronized void deleteTopic(String topic) {
+        commit(image -> ControllerLogic.deleteTopic(image, topic));
+        rebalance();
+    }
+
+    public synchronized void alterConfigs(String topic, Map<String, String> configs) {
+        commit(image -> ControllerLogic.alterConfigs(image, topic, configs, defaults));
+    }
+
+    /**
+     * Sets and removes some of a topic's config overrides, merged with the current ones inside the commit,
+     * so concurrent alterations of different keys do not undo each other.
+     */
+    public synchronized void alterConfigs(String topic, Map<String, String> set, java.util.Collection<String> delete) {
+        commit(image -> {
+            TopicInfo t = image.topic(topic); // a missing topic is refused by ControllerLogic.alterConfigs
+            Map<String, String> configs = new java.util.HashMap<>(t == null ? Map.of() : t.configs());
+            delete.forEach(configs::remove);
+            configs.putAll(set);
+            return ControllerLogic.alterConfigs(image, topic, configs, defaults);
+        });
+    }
+
+    /**
+     * Replaces a broker's replicas (see {@link ControllerLogic#replaceBroker}); the partitions that could be
+     * moved are committed in one metadata entry, then preferred leaders are rebalanced.
+     */
+    public synchronized List<ControllerLogic.Reassignment> replaceBroker(String brokerId, String target) {
+        List<ControllerLogic.Reassignment> result = new java.util.ArrayList<>();
+        commit(image -> {
+            result.clear();
+            result.addAll(ControllerLogic.replaceBroker(image, metadata.liveBrokers(sessionTimeoutMs), brokerId, target));
+            return result.stream().filter(r -> r.error() == null)
+                    .<MetadataRecord>map(r -> new MetadataRecord.ReassignReplicas(r.topic(), r.partition(), r.replicas())).toList();
+        });
+        rebalance();
+        return result;
+    }
+
+    /** Moves preferred leaderships so live brokers lead within one partition of each other. */
+    public synchronized void rebalance() {
+        commit(image -> ControllerLogic.balanceLeaders(image, metadata.liveBrokers(sessionTimeoutMs)));
+    }
+
+    private void commit(Function<MetadataImage, List<MetadataRecord>> decide) {
+        if (!metadata.isController()) {
+            throw new NotControllerException("this broker is not the controller", metadata.controllerId().orElse(null));
+        }
+        List<MetadataRecord> records = decide.apply(metadata.image());
+        if (records.isEmpty()) {
+            return;
+        }
+        try {
+            metadata.submitAsController(records).get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
+            if (cause instanceof RafkaException r) {
+                throw r;
+            }
+            throw new IllegalStateException("metadata commit failed", cause);
+        } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+            throw new IllegalStateException("metadata commit did not finish", e);
+        }
+    }
+}

@@ -1,0 +1,308 @@
+package io.rafka.controller;
+
+import io.rafka.metadata.MetadataImage;
+import io.rafka.metadata.MetadataRecord;
+import io.rafka.metadata.TopicConfigs;
+import io.rafka.metadata.TopicInfo;
+import io.rafka.metadata.TopicNames;
+import io.rafka.common.InvalidPartitionsException;
+import io.rafka.common.InvalidReplicationFactorException;
+import io.rafka.common.RafkaException;
+import io.rafka.common.TopicAlreadyExistsException;
+import io.rafka.common.UnknownTopicOrPartitionException;
+import io.rafka.log.LogConfig;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * The controller's decisions, as pure functions from the current {@link MetadataImage} (and the set of live
+ * brokers) to the records that carry them out. No I/O and no Raft here: the metadata state machine applies
+ * the records, and a deterministic simulation checks the invariants after every step.
+ *
+ * <p><b>Placement</b> follows the seeds' rule — replica j of a partition on broker {@code (first + j) mod n}
+ * over the live brokers sorted by id — with the first replica (the preferred leader) chosen per partition as
+ * the live broker that currently prefers-leads the fewest partitions, ties broken by rotating from a random
+ * start. Plain {@code (start + i) mod n} keeps one topic balanced but lets imbalance accumulate across
+ * topics; choosing the first replica by load keeps every broker within one preferred leadership of every
+ * other (the invariant the simulation checks). After deletions, {@link #balanceLeaders} restores it by
+ * reordering replica lists (no data moves).
+ */
+public final class ControllerLogic {
+    /** Upper bound on partitions per topic, so one request cannot create an unbounded number of Raft groups. */
+    public static final int MAX_PARTITIONS_PER_TOPIC = 10_000;
+
+    private ControllerLogic() {
+    }
+
+    /** A validated request to create a topic. */
+    public record CreateTopicRequest(String name, int partitions, int replicationFactor, Map<String, String> configs) {
+    }
+
+    /**
+     * Validates a create request against the image and the live brokers and places its replicas.
+     *
+     * @throws io.rafka.common.RafkaException INVALID_TOPIC, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS,
+     *         INVALID_REPLICATION_FACTOR or INVALID_CONFIG
+     */
+    public static List<MetadataRecord> createTopic(MetadataImage image, Set<String> liveBrokers, CreateTopicRequest request,
+                                                   LogConfig defaults, Random random) {
+        TopicNames.validate(request.name());
+        if (image.topic(request.name()) != null) {
+            throw new TopicAlreadyExistsException("topic '" + request.name() + "' already exists");
+        }
+        checkPartitions(request.partitions());
+        List<String> live = sortedLive(image, liveBrokers);
+        if (request.replicationFactor() < 1 || request.replicationFactor() > live.size()) {
+            throw new InvalidReplicationFactorException("replication factor " + request.replicationFactor()
+                    + " must be between 1 and the number of live brokers (" + live.size() + ")");
+        }
+        TopicConfigs.toLogConfig(request.configs(), defaults);
+        List<List<String>> assignments = place(image.preferredLeaderCounts(), live, request.partitions(),
+                request.replicationFactor(), random);
+        UUID id = new UUID(random.nextLong(), random.nextLong());
+        return List.of(new MetadataRecord.CreateTopic(new TopicInfo(request.name(), id, assignments, request.configs())));
+    }
+
+    /** Adds partitions to a topic, placed like new ones, with the topic's replication factor. */
+    public static List<MetadataRecord> createPartitions(MetadataImage image, Set<String> liveBrokers, String topic,
+                                                        int newTotal, Random random) {
+        TopicInfo t = requireTopic(image, topic);
+        checkPartitions(newTotal);
+        if (newTotal <= t.partitionCount()) {
+            throw new InvalidPartitionsException("topic '" + topic + "' has " + t.partitionCount()
+                    + " partitions; the new count " + newTotal + " must be larger");
+        }
+        List<String> live = sortedLive(image, liveBrokers);
+        if (t.replicationFactor() > live.size()) {
+            throw new InvalidReplicationFactorException("topic '" + topic + "' needs " + t.replicationFactor()
+                    + " replicas per partition but only " + live.size() + " brokers are live");
+        }
+        List<List<String>> added = place(image.preferredLeaderCounts(), live, newTotal - t.partitionCount(),
+                t.replicationFactor(), random);
+        return List.of(new MetadataRecord.CreatePartitions(topic, added));
+    }
+
+    public static List<MetadataRecord> deleteTopic(MetadataImage image, String topic) {
+        requireTopic(image, topic);
+        return List.of(new MetadataRecord.DeleteTopic(topic));
+    }
+
+    public static List<MetadataRecord> alterConfigs(MetadataImage image, String topic, Map<String, String> configs,
+                                                    LogConfig defaults) {
+        requireTopic(image, topic);
+        TopicConfigs.toLogConfig(configs, defaults);
+        return List.of(new MetadataRecord.AlterConfigs(topic, configs));
+    }
+
+    /** The new replica list of one partition of a reassignment, or why it could not be moved. */
+    public record Reassignment(String topic, int partition, List<String> replicas, RafkaException error) {
+    }
+
+    /**
+     * Replaces {@code brokerId}'s replica in every partition that has one (a dead broker's, typically) with a
+     * replica on {@code target}, or, if {@code target} is null, on the live broker not yet in that partition
+     * that hosts the fewest replicas (counting the moves made so far), keeping the replica's position in the
+     * list. A partition that cannot be moved gets an error and stays as it is.
+     *
+     * @return one {@link Reassignment} per partition that has a replica on {@code brokerId}
+     */
+    public static List<Reassignment> replaceBroker(MetadataImage image, Set<String> liveBrokers, String brokerId, String target) {
+        if (target != null && (!image.brokers().containsKey(target) || !liveBrokers.contains(target))) {
+            throw new InvalidReplicationFactorException("target broker " + target + " is not a live, registered broker");
+        }
+        if (brokerId.equals(target)) {
+            throw new InvalidReplicationFactorException("a broker cannot replace itself");
+        }
+        Map<String, Integer> load = new TreeMap<>();
+        for (String b : sortedLive(image, liveBrokers)) {
+            load.put(b, 0);
+        }
+        for (TopicInfo t : image.topics().values()) {
+            for (List<String> replicas : t.assignments()) {
+                replicas.forEach(b -> load.computeIfPresent(b, (k, n) -> n + 1));
+            }
+        }
+        load.remove(brokerId);
+        List<Reassignment> out = new ArrayList<>();
+        for (TopicInfo t : new TreeMap<>(image.topics()).values()) {
+            for (int p = 0; p < t.partitionCount(); p++) {
+                List<String> replicas = t.assignments().get(p);
+                int at = replicas.indexOf(brokerId);
+                if (at < 0) {
+                    continue;
+                }
+                long survivors = replicas.stream().filter(b -> !b.equals(brokerId) && liveBrokers.contains(b)).count();
+                if (survivors < replicas.size() / 2 + 1) {
+                    // Raft changes membership only with a majority of the current members: a group that lost it
+                    // (any failure at replication factor 2) cannot be repaired safely, only restored.
+                    out.add(new Reassignment(t.name(), p, replicas, new RafkaException(io.rafka.common.ErrorCode.NOT_ENOUGH_REPLICAS,
+                            t.name() + "-" + p + " has " + survivors + " live replicas besides broker " + brokerId + " of " + replicas
+                                    + "; a membership change needs a majority (" + (replicas.size() / 2 + 1) + ")")));
+                    continue;
+                }
+                String chosen = target != null ? (replicas.contains(target) ? null : target)
+                        : load.entrySet().stream().filter(e -> !replicas.contains(e.getKey()))
+                        .min(Map.Entry.<String, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
+                        .map(Map.Entry::getKey).orElse(null);
+                if (chosen == null) {
+                    out.add(new Reassignment(t.name(), p, replicas, new InvalidReplicationFactorException("no live broker outside "
+                            + replicas + " can take the replica of " + t.name() + "-" + p)));
+                    continue;
+                }
+                List<String> moved = new ArrayList<>(replicas);
+                moved.set(at, chosen);
+                load.merge(chosen, 1, Integer::sum);
+                out.add(new Reassignment(t.name(), p, List.copyOf(moved), null));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Reorders replica lists so that no live broker is the preferred leader of more than one partition more
+     * than another live broker, as far as reordering can achieve it (a broker that hosts no replica cannot gain
+     * leadership without moving data). Preferred leaderships of dead brokers move to live replicas first.
+     */
+    public static List<MetadataRecord> balanceLeaders(MetadataImage image, Set<String> liveBrokers) {
+        List<MetadataRecord> out = new ArrayList<>();
+        MetadataImage current = image;
+        for (int guard = 0; guard < 100_000; guard++) {
+            Map<String, Integer> counts = new TreeMap<>(current.preferredLeaderCounts());
+            counts.keySet().retainAll(liveBrokers);
+            List<MetadataRecord> moves = findImprovingMoves(current, counts);
+            if (moves.isEmpty()) {
+                return out;
+            }
+            for (MetadataRecord m : moves) {
+                out.add(m);
+                current = current.apply(m);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Reorders that improve preferred-leader balance among the live brokers in {@code liveCounts}: a partition
+     * led by a dead broker handed to a live replica, or a chain of hand-overs (u leads a partition that v
+     * replicates, v one that w replicates, ...) from a most-loaded broker to one with at least two fewer, which
+     * moves one leadership without changing the brokers in between. Empty if none exists.
+     */
+    public static List<MetadataRecord> findImprovingMoves(MetadataImage image, Map<String, Integer> liveCounts) {
+        List<TopicInfo> topics = new ArrayList<>(new TreeMap<>(image.topics()).values());
+        for (TopicInfo t : topics) {
+            for (int p = 0; p < t.partitionCount(); p++) {
+                List<String> replicas = t.assignments().get(p);
+                if (!liveCounts.containsKey(replicas.get(0))) {
+                    for (int at = 1; at < replicas.size(); at++) {
+                        if (liveCounts.containsKey(replicas.get(at))) {
+                            return List.of(reorder(t, p, at));
+                        }
+                    }
+                }
+            }
+        }
+        if (liveCounts.isEmpty()) {
+            return List.of();
+        }
+        int max = java.util.Collections.max(liveCounts.values());
+        // Breadth-first search over "u can hand a leadership to v" from the most loaded brokers.
+        Map<String, MetadataRecord> via = new java.util.HashMap<>();
+        Map<String, String> parent = new java.util.HashMap<>();
+        java.util.ArrayDeque<String> queue = new java.util.ArrayDeque<>();
+        for (Map.Entry<String, Integer> e : liveCounts.entrySet()) {
+            if (e.getValue() == max) {
+                queue.add(e.getKey());
+                parent.put(e.getKey(), null);
+            }
+        }
+        while (!queue.isEmpty()) {
+            String u = queue.poll();
+            for (TopicInfo t : topics) {
+                for (int p = 0; p < t.partitionCount(); p++) {
+                    List<String> replicas = t.assignments().get(p);
+                    if (!replicas.get(0).equals(u)) {
+                        continue;
+                    }
+                    for (int at = 1; at < replicas.size(); at++) {
+                        String v = replicas.get(at);
+                        if (!liveCounts.containsKey(v) || parent.containsKey(v)) {
+                            continue;
+                        }
+                        parent.put(v, u);
+                        via.put(v, reorder(t, p, at));
+                        if (liveCounts.get(v) <= max - 2) {
+                            List<MetadataRecord> path = new ArrayList<>();
+                            for (String w = v; parent.get(w) != null; w = parent.get(w)) {
+                                path.add(0, via.get(w));
+                            }
+                            return path;
+                        }
+                        queue.add(v);
+                    }
+                }
+            }
+        }
+        return List.of();
+    }
+
+    private static MetadataRecord reorder(TopicInfo t, int partition, int newLeaderAt) {
+        List<String> replicas = t.assignments().get(partition);
+        List<String> reordered = new ArrayList<>(replicas);
+        reordered.set(0, replicas.get(newLeaderAt));
+        reordered.set(newLeaderAt, replicas.get(0));
+        return new MetadataRecord.ReorderReplicas(t.name(), partition, reordered);
+    }
+
+    /** Places {@code count} partitions of {@code rf} replicas on {@code live} brokers (sorted), updating no state. */
+    static List<List<String>> place(Map<String, Integer> leaderCounts, List<String> live, int count, int rf, Random random) {
+        Map<String, Integer> load = new TreeMap<>();
+        for (String b : live) {
+            load.put(b, leaderCounts.getOrDefault(b, 0));
+        }
+        int n = live.size();
+        int rotation = random.nextInt(n);
+        List<List<String>> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int first = -1;
+            for (int k = 0; k < n; k++) {
+                int candidate = (rotation + i + k) % n;
+                if (first < 0 || load.get(live.get(candidate)) < load.get(live.get(first))) {
+                    first = candidate;
+                }
+            }
+            List<String> replicas = new ArrayList<>(rf);
+            for (int j = 0; j < rf; j++) {
+                replicas.add(live.get((first + j) % n));
+            }
+            load.merge(live.get(first), 1, Integer::sum);
+            out.add(replicas);
+        }
+        return out;
+    }
+
+    private static void checkPartitions(int partitions) {
+        if (partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
+            throw new InvalidPartitionsException("partition count " + partitions + " must be between 1 and "
+                    + MAX_PARTITIONS_PER_TOPIC);
+        }
+    }
+
+    private static TopicInfo requireTopic(MetadataImage image, String topic) {
+        TopicInfo t = image.topic(topic);
+        if (t == null) {
+            throw new UnknownTopicOrPartitionException("topic '" + topic + "' does not exist");
+        }
+        return t;
+    }
+
+    private static List<String> sortedLive(MetadataImage image, Collection<String> liveBrokers) {
+        return liveBrokers.stream().filter(image.brokers()::containsKey).sorted().toList();
+    }
+}

@@ -1,0 +1,300 @@
+package io.rafka.metadata;
+
+import io.rafka.common.NotControllerException;
+import io.rafka.common.RafkaException;
+import io.rafka.common.ErrorCode;
+import io.rafka.raft.NodeAddress;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import io.rafka.raft.internal.LeaderFailureDetector;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * A broker's member of the metadata Raft group (the replacement for ZooKeeper). It runs its own Ratis server
+ * on its own port and folder, separate from the partition groups, so it can be tuned on its own. Its leader is
+ * the controller. Every member holds the full {@link MetadataImage}, so any broker answers metadata requests
+ * locally.
+ */
+public final class MetadataNode implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(MetadataNode.class);
+    /** The one metadata group of a cluster. */
+    public static final RaftGroupId GROUP_ID = RaftGroupId.valueOf(UUID.fromString("00000000-0000-0000-0000-0000006d6574"));
+
+    private final NodeAddress self;
+    private final RaftGroup group;
+    private final MetadataStateMachine stateMachine = new MetadataStateMachine();
+    private final ClientId clientId = ClientId.randomId();
+    private final AtomicLong callIds = new AtomicLong();
+    private final RaftServer server;
+    private final RaftClient client;
+    /** Elects a new controller as soon as the old one's process is gone, not after the election timeout. */
+    private volatile LeaderFailureDetector failureDetector;
+    private final long startedMs = System.currentTimeMillis();
+
+    private MetadataNode(NodeAddress self, List<NodeAddress> voters, Path dataDir) throws IOException {
+        this.self = self;
+        this.group = RaftGroup.valueOf(GROUP_ID, voters.stream()
+                .map(v -> RaftPeer.newBuilder().setId(v.id()).setAddress(v.hostPort()).build()).toList());
+        RaftProperties p = new RaftProperties();
+        Path storage = dataDir.resolve("metadata-raft");
+        RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
+        GrpcConfigKeys.Server.setHost(p, self.host());
+        GrpcConfigKeys.Server.setPort(p, self.port());
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2, TimeUnit.SECONDS));
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1000);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(4096));
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(8L * 1024 * 1024));
+        boolean exists = Files.isDirectory(storage.resolve(GROUP_ID.getUuid().toString()));
+        this.server = RaftServer.newBuilder()
+                .setServerId(RaftPeerId.valueOf(self.id()))
+                .setGroup(group)
+                .setProperties(p)
+                .setStateMachine(stateMachine)
+                .setOption(exists ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
+                .build();
+        RaftProperties cp = new RaftProperties();
+        RaftClientConfigKeys.Rpc.setRequestTimeout(cp, TimeDuration.valueOf(10, TimeUnit.SECONDS));
+        this.client = RaftClient.newBuilder().setRaftGroup(group).setProperties(cp).build();
+    }
+
+    /** Starts this broker's metadata member; {@code voters} lists every member, this one included. */
+    public static MetadataNode start(NodeAddress self, List<NodeAddress> voters, Path dataDir) throws IOException {
+        return start(self, voters, dataDir, true);
+    }
+
+    /**
+     * As {@link #start(NodeAddress, List, Path)}; {@code leaderFailureDetection} elects a new controller as soon
+     * as the old one's server refuses connections (see {@link LeaderFailureDetector}).
+     */
+    public static MetadataNode start(NodeAddress self, List<NodeAddress> voters, Path dataDir, boolean leaderFailureDetection)
+            throws IOException {
+        if (voters.stream().noneMatch(v -> v.id().equals(self.id()))) {
+            throw new IllegalArgumentException("broker " + self.id() + " is not among the metadata voters " + voters);
+        }
+        Files.createDirectories(dataDir);
+        MetadataNode node = new MetadataNode(self, voters, dataDir);
+        node.server.start();
+        if (leaderFailureDetection) {
+            RaftProperties probe = new RaftProperties();
+            RaftClientConfigKeys.Rpc.setRequestTimeout(probe, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+            node.failureDetector = new LeaderFailureDetector(node.server, probe);
+        }
+        LOG.info("metadata member {} listening on {}", self.id(), self.hostPort());
+        return node;
+    }
+
+    public MetadataImage image() {
+        return stateMachine.image();
+    }
+
+    public void addListener(Consumer<MetadataImage> listener) {
+        stateMachine.addListener(listener);
+        listener.accept(stateMachine.image());
+    }
+
+    /** Whether this member leads the metadata group, i.e. this broker is the controller. */
+    public boolean isController() {
+        try {
+            DivisionInfo info = server.getDivision(GROUP_ID).getInfo();
+            return info.isLeader() && info.isLeaderReady();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether this member's image is as new as the cluster's: it knows a leader, has heard from it since it
+     * started, and has applied everything the leader told it was committed. Only then may a broker act on
+     * what the image lacks (remove replicas of deleted topics).
+     */
+    public boolean isCaughtUp() {
+        try {
+            var division = server.getDivision(GROUP_ID);
+            DivisionInfo info = division.getInfo();
+            return info.getLeaderId() != null
+                    && System.currentTimeMillis() - startedMs > 5_000
+                    && info.getLastAppliedIndex() >= division.getRaftLog().getLastCommittedIndex();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    public Optional<String> controllerId() {
+        try {
+            RaftPeerId leader = server.getDivision(GROUP_ID).getInfo().getLeaderId();
+            return Optional.ofNullable(leader).map(RaftPeerId::toString);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Brokers the controller considers alive: registered and heard from within {@code sessionTimeoutMs}. For
+     * the first session after becoming controller, every registered broker counts as alive (their heartbeats
+     * went to the previous controller). A broker that announced a controlled shutdown ({@link #leave}) is not
+     * alive until it heart-beats again.
+     */
+    public Set<String> liveBrokers(long sessionTimeoutMs) {
+        long now = System.currentTimeMillis();
+        long since = stateMachine.leaderSinceMs();
+        Set<String> live = new TreeSet<>();
+        for (String id : image().brokers().keySet()) {
+            if (stateMachine.left().contains(id)) {
+                continue;
+            }
+            Long last = stateMachine.heartbeats().get(id);
+            if ((since >= 0 && now - since < sessionTimeoutMs) || (last != null && now - last < sessionTimeoutMs)) {
+                live.add(id);
+            }
+        }
+        return live;
+    }
+
+    /**
+     * Appends records through the local member, which must be the leader (the controller's own writes).
+     * Completes once they are committed and applied here.
+     */
+    public CompletableFuture<Void> submitAsController(List<MetadataRecord> records) {
+        if (!isController()) {
+            return CompletableFuture.failedFuture(new NotControllerException("broker " + self.id() + " is not the controller",
+                    controllerId().orElse(null)));
+        }
+        RaftClientRequest request = RaftClientRequest.newBuilder()
+                .setClientId(clientId)
+                .setServerId(server.getId())
+                .setGroupId(GROUP_ID)
+                .setCallId(callIds.incrementAndGet())
+                .setMessage(Message.valueOf(ByteString.copyFrom(MetadataCodec.encodeRecords(records))))
+                .setType(RaftClientRequest.writeRequestType())
+                .build();
+        try {
+            return server.submitClientRequestAsync(request).thenAccept(reply -> {
+                if (!reply.isSuccess()) {
+                    if (reply.getNotLeaderException() != null) {
+                        throw new CompletionException(new NotControllerException("broker " + self.id()
+                                + " lost the controller role", controllerId().orElse(null)));
+                    }
+                    throw new CompletionException(new RafkaException(ErrorCode.UNKNOWN_SERVER_ERROR,
+                            "metadata write failed: " + reply.getException()));
+                }
+            });
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** Appends records through whichever member leads (used by brokers to register themselves). */
+    public CompletableFuture<Void> submit(List<MetadataRecord> records) {
+        return client.async().send(Message.valueOf(ByteString.copyFrom(MetadataCodec.encodeRecords(records))))
+                .thenAccept(reply -> {
+                    if (!reply.isSuccess()) {
+                        throw new CompletionException(new RafkaException(ErrorCode.UNKNOWN_SERVER_ERROR,
+                                "metadata write failed: " + reply.getException()));
+                    }
+                });
+    }
+
+    /**
+     * Controlled shutdown: if this member is the controller, it stops standing for election and hands the
+     * metadata group's leadership to another voter, waiting up to {@code timeoutMs} for a new controller. Then
+     * the new controller, not a member about to stop, hears the broker leave, and the cluster has a controller
+     * without waiting for an election timeout.
+     */
+    public void resign(long timeoutMs) {
+        if (!isController() || group.getPeers().size() < 2) {
+            return;
+        }
+        try {
+            server.leaderElectionManagementAsync(org.apache.ratis.protocol.LeaderElectionManagementRequest.newPause(
+                    clientId, server.getId(), GROUP_ID, callIds.incrementAndGet())).get(timeoutMs, TimeUnit.MILLISECONDS);
+            RaftPeerId target = group.getPeers().stream().map(RaftPeer::getId).filter(id -> !id.equals(server.getId()))
+                    .findFirst().orElseThrow();
+            server.transferLeadershipAsync(new org.apache.ratis.protocol.TransferLeadershipRequest(clientId, server.getId(),
+                    GROUP_ID, callIds.incrementAndGet(), target, timeoutMs)).get(timeoutMs + 1000, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            LOG.info("metadata member {}: handing over the controller role: {}", self.id(), e.toString());
+        }
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (System.currentTimeMillis() < deadline
+                && controllerId().map(id -> id.equals(self.id())).orElse(true)) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.info("metadata member {}: controller is now {}", self.id(), controllerId().orElse("(electing)"));
+    }
+
+    /** Tells the controller this broker is alive. */
+    public CompletableFuture<RaftClientReply> heartbeat(String brokerId) {
+        return sendSoftState(MetadataStateMachine.HEARTBEAT, brokerId);
+    }
+
+    /**
+     * Tells the controller this broker is stopping on purpose (controlled shutdown, after its leaderships
+     * moved): it stops counting as live at once, so no new replicas are placed on it, instead of after the
+     * session timeout. It stays registered, with its replicas: they are still its to serve when it returns.
+     */
+    public CompletableFuture<RaftClientReply> leave(String brokerId) {
+        return sendSoftState(MetadataStateMachine.LEAVING, brokerId);
+    }
+
+    private CompletableFuture<RaftClientReply> sendSoftState(byte kind, String brokerId) {
+        byte[] id = brokerId.getBytes(StandardCharsets.UTF_8);
+        byte[] msg = new byte[id.length + 1];
+        msg[0] = kind;
+        System.arraycopy(id, 0, msg, 1, id.length);
+        return client.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(msg)));
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            if (failureDetector != null) {
+                failureDetector.close();
+            }
+            client.close();
+        } finally {
+            server.close();
+        }
+    }
+}

@@ -1,0 +1,194 @@
+package io.rafka.metadata;
+
+import org.apache.ratis.io.MD5Hash;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.FileInfo;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
+import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
+import org.apache.ratis.statemachine.StateMachineStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
+import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
+import org.apache.ratis.util.MD5FileUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * The metadata group's state machine: applies batches of {@link MetadataRecord}s to the {@link MetadataImage},
+ * snapshots the whole image (it is small), and notifies listeners (the broker's reconciler) of every new image.
+ * Broker heartbeats arrive as read-only queries on the leader and are kept there as soft state.
+ */
+public final class MetadataStateMachine extends BaseStateMachine {
+    private static final Logger LOG = LoggerFactory.getLogger(MetadataStateMachine.class);
+    static final byte HEARTBEAT = 'H';
+    /** A broker stopping on purpose: no longer live from now on, until its next heartbeat. */
+    static final byte LEAVING = 'L';
+
+    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    private final List<Consumer<MetadataImage>> listeners = new CopyOnWriteArrayList<>();
+    private final Map<String, Long> heartbeats = new ConcurrentHashMap<>();
+    private final java.util.Set<String> left = ConcurrentHashMap.newKeySet();
+    private final SnapshotRetentionPolicy retention = new SnapshotRetentionPolicy() {
+        @Override
+        public int getNumSnapshotsRetained() {
+            return 2;
+        }
+    };
+    private volatile MetadataImage image = MetadataImage.EMPTY;
+    private volatile long leaderSinceMs = -1;
+
+    public MetadataImage image() {
+        return image;
+    }
+
+    public void addListener(Consumer<MetadataImage> listener) {
+        listeners.add(listener);
+    }
+
+    /** Brokers that announced a controlled shutdown and have not heart-beaten since (on the controller). */
+    java.util.Set<String> left() {
+        return left;
+    }
+
+    /** Last heartbeat time of each broker, as seen by this node (meaningful on the controller). */
+    Map<String, Long> heartbeats() {
+        return heartbeats;
+    }
+
+    /** When this node last became the leader, or -1 if it is not. */
+    long leaderSinceMs() {
+        return leaderSinceMs;
+    }
+
+    @Override
+    public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
+        super.initialize(server, groupId, raftStorage);
+        storage.init(raftStorage);
+        load();
+    }
+
+    @Override
+    public void reinitialize() throws IOException {
+        load();
+    }
+
+    private void load() throws IOException {
+        SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
+        if (snapshot == null) {
+            image = MetadataImage.EMPTY;
+            return;
+        }
+        image = MetadataCodec.decodeImage(Files.readAllBytes(snapshot.getFile().getPath()));
+        setLastAppliedTermIndex(snapshot.getTermIndex());
+        LOG.info("metadata: loaded snapshot {} ({} brokers, {} topics)", snapshot.getTermIndex(), image.brokers().size(),
+                image.topics().size());
+        publish();
+    }
+
+    @Override
+    public StateMachineStorage getStateMachineStorage() {
+        return storage;
+    }
+
+    @Override
+    public SnapshotInfo getLatestSnapshot() {
+        return storage.getLatestSnapshot();
+    }
+
+    @Override
+    public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        LogEntryProto entry = trx.getLogEntry();
+        MetadataImage next = image;
+        try {
+            for (MetadataRecord r : MetadataCodec.decodeRecords(entry.getStateMachineLogEntry().getLogData().toByteArray())) {
+                next = next.apply(r);
+            }
+        } catch (IllegalArgumentException e) {
+            // Unreadable entries are skipped identically on every node.
+            LOG.error("metadata: skipping unreadable entry {}: {}", entry.getIndex(), e.getMessage());
+        }
+        image = next;
+        updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+        publish();
+        return CompletableFuture.completedFuture(Message.EMPTY);
+    }
+
+    private void publish() {
+        MetadataImage current = image;
+        for (Consumer<MetadataImage> l : listeners) {
+            try {
+                l.accept(current);
+            } catch (RuntimeException e) {
+                LOG.warn("metadata listener failed", e);
+            }
+        }
+    }
+
+    @Override
+    public long takeSnapshot() throws IOException {
+        TermIndex ti = getLastAppliedTermIndex();
+        if (ti == null || ti.getIndex() < 0) {
+            return -1;
+        }
+        MetadataImage current = image;
+        Path file = storage.getSnapshotFile(ti.getTerm(), ti.getIndex()).toPath();
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.write(tmp, MetadataCodec.encodeImage(current));
+        try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
+        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file, md5), ti));
+        storage.cleanupOldSnapshots(retention);
+        return ti.getIndex();
+    }
+
+    @Override
+    public CompletableFuture<Message> query(Message request) {
+        byte[] bytes = request.getContent().toByteArray();
+        if (bytes.length > 1 && bytes[0] == HEARTBEAT) {
+            String id = new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8);
+            heartbeats.put(id, System.currentTimeMillis());
+            left.remove(id);
+            return CompletableFuture.completedFuture(Message.EMPTY);
+        }
+        if (bytes.length > 1 && bytes[0] == LEAVING) {
+            String id = new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8);
+            heartbeats.remove(id);
+            left.add(id);
+            return CompletableFuture.completedFuture(Message.EMPTY);
+        }
+        return CompletableFuture.failedFuture(new IllegalArgumentException("unknown metadata query"));
+    }
+
+    @Override
+    public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
+        if (groupMemberId.getPeerId().equals(newLeaderId)) {
+            heartbeats.clear();
+            leaderSinceMs = System.currentTimeMillis();
+        } else {
+            leaderSinceMs = -1;
+        }
+    }
+}

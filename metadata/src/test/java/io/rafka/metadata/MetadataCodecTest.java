@@ -1,0 +1,44 @@
+package io.rafka.metadata;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class MetadataCodecTest {
+    @Test
+    void recordsAndImagesRoundTrip() {
+        List<MetadataRecord> records = List.of(
+                new MetadataRecord.RegisterBroker(new BrokerInfo("b0", "127.0.0.1", 9092, 9093)),
+                new MetadataRecord.RegisterBroker(new BrokerInfo("b1", "host-1", 9092, 9093)),
+                new MetadataRecord.CreateTopic(new TopicInfo("orders", UUID.randomUUID(),
+                        List.of(List.of("b0", "b1"), List.of("b1", "b0")), Map.of("retention.ms", "1000"))),
+                new MetadataRecord.CreatePartitions("orders", List.of(List.of("b0", "b1"))),
+                new MetadataRecord.AlterConfigs("orders", Map.of("segment.bytes", "1048576", "retention.ms", "5")),
+                new MetadataRecord.ReorderReplicas("orders", 2, List.of("b1", "b0")),
+                new MetadataRecord.CreateTopic(new TopicInfo("gone", UUID.randomUUID(), List.of(List.of("b0")), Map.of())),
+                new MetadataRecord.PartitionLeaders("b1", List.of(new MetadataRecord.LeaderEpoch("orders", 0, 3),
+                        new MetadataRecord.LeaderEpoch("orders", 1, 2), new MetadataRecord.LeaderEpoch("gone", 0, 1))),
+                new MetadataRecord.PartitionLeaders("b0", List.of(new MetadataRecord.LeaderEpoch("orders", 0, 2),
+                        new MetadataRecord.LeaderEpoch("orders", 1, 5), new MetadataRecord.LeaderEpoch("orders", 9, 5))),
+                new MetadataRecord.DeleteTopic("gone"),
+                new MetadataRecord.UnregisterBroker("b9"));
+        assertEquals(records, MetadataCodec.decodeRecords(MetadataCodec.encodeRecords(records)));
+        MetadataImage image = MetadataImage.EMPTY;
+        for (MetadataRecord r : records) {
+            image = image.apply(r);
+        }
+        assertEquals(image, MetadataCodec.decodeImage(MetadataCodec.encodeImage(image)));
+        assertEquals(List.of("b1", "b0"), image.topic("orders").assignments().get(2));
+        assertEquals(11, image.version());
+        // A leader is replaced only by one of the same or a newer epoch; deleted topics lose theirs.
+        assertEquals(new MetadataImage.PartitionLeader("b1", 3), image.leader(new io.rafka.common.TopicPartition("orders", 0)));
+        assertEquals(new MetadataImage.PartitionLeader("b0", 5), image.leader(new io.rafka.common.TopicPartition("orders", 1)));
+        assertEquals(2, image.leaders().size(), "no leader for a partition that does not exist, none for the deleted topic");
+        assertThrows(IllegalArgumentException.class, () -> MetadataCodec.decodeRecords(new byte[] {9, 0, 0}));
+    }
+}

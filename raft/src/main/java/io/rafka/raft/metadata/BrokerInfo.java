@@ -1,5 +1,0 @@
-package io.rafka.raft.metadata;
-
-/** A registered broker: its id and the endpoints clients and peers use. */
-public record BrokerInfo(String id, String host, int apiPort, int raftPort) {
-}

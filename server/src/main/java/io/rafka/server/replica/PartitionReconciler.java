@@ -1,0 +1,205 @@
+package io.rafka.server.replica;
+
+import io.rafka.metadata.BrokerInfo;
+import io.rafka.metadata.MetadataImage;
+import io.rafka.metadata.MetadataNode;
+import io.rafka.metadata.TopicConfigs;
+import io.rafka.metadata.TopicInfo;
+import io.rafka.common.TopicPartition;
+import io.rafka.log.LogConfig;
+import io.rafka.raft.NodeAddress;
+import io.rafka.raft.PartitionSpec;
+import io.rafka.raft.RaftNode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Makes a broker host exactly the partition replicas the metadata image assigns to it: creates the missing
+ * ones (joining their Raft groups) and removes, with their data, the ones the image no longer assigns (a
+ * deleted topic, a topic re-created under a new id, a partition reassigned elsewhere), changes the Raft
+ * membership of partitions it leads when they were reassigned, and keeps each replica's log settings equal to its
+ * topic's configs (applied on top of the broker's defaults). Removal waits until the local image has caught up with
+ * the controller's, so a broker that restarts with an old image never deletes data it should keep. Runs after
+ * every image change and every second, on one thread, and is idempotent, so a broker that was down during a
+ * change, or a controller that failed mid-way, converges on the next pass.
+ */
+public final class PartitionReconciler implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionReconciler.class);
+
+    private final String brokerId;
+    private final LogConfig logDefaults;
+    private final RaftNode raftNode;
+    private final MetadataNode metadata;
+    private final ScheduledExecutorService executor;
+    private final AtomicBoolean pending = new AtomicBoolean();
+    private final Map<TopicPartition, CompletableFuture<Boolean>> membershipChanges = new ConcurrentHashMap<>();
+
+    public PartitionReconciler(String brokerId, RaftNode raftNode, MetadataNode metadata) {
+        this(brokerId, raftNode, metadata, raftNode.config().logConfig());
+    }
+
+    /** @param logDefaults the broker's log settings, on which each topic's overrides apply */
+    public PartitionReconciler(String brokerId, RaftNode raftNode, MetadataNode metadata, LogConfig logDefaults) {
+        this.logDefaults = logDefaults;
+        this.brokerId = brokerId;
+        this.raftNode = raftNode;
+        this.metadata = metadata;
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "rafka-reconciler-" + brokerId);
+            t.setDaemon(true);
+            return t;
+        });
+        metadata.addListener(image -> schedule());
+        executor.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
+        // Kafka's auto leader rebalance: hand leaderships back to preferred replicas now and then.
+        executor.scheduleWithFixedDelay(() -> raftNode.electPreferredLeaders(5_000), 30, 30, TimeUnit.SECONDS);
+    }
+
+    private void schedule() {
+        if (pending.compareAndSet(false, true)) {
+            executor.execute(() -> {
+                pending.set(false);
+                reconcile();
+            });
+        }
+    }
+
+    /** The replicas this broker should host, by partition. */
+    static Map<TopicPartition, PartitionSpec> desired(MetadataImage image, String brokerId) {
+        Map<TopicPartition, PartitionSpec> out = new HashMap<>();
+        for (TopicInfo t : image.topics().values()) {
+            for (int p = 0; p < t.partitionCount(); p++) {
+                if (t.assignments().get(p).contains(brokerId)) {
+                    PartitionSpec spec = spec(image, t, p);
+                    if (spec != null) {
+                        out.put(spec.topicPartition(), spec);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** A partition's replicas with their Raft addresses, or null while one of its brokers is not registered. */
+    private static PartitionSpec spec(MetadataImage image, TopicInfo t, int partition) {
+        List<String> replicas = t.assignments().get(partition);
+        List<NodeAddress> addresses = new ArrayList<>();
+        for (String id : replicas) {
+            BrokerInfo b = image.brokers().get(id);
+            if (b == null) {
+                return null;
+            }
+            addresses.add(new NodeAddress(id, b.host(), b.raftPort()));
+        }
+        TopicPartition tp = new TopicPartition(t.name(), partition);
+        return new PartitionSpec(tp, t.id(), addresses);
+    }
+
+    /**
+     * Whether the image still assigns this replica here: its topic exists with the same id and lists this broker
+     * for the partition. (A replica whose peers are not all registered is kept, never removed.)
+     */
+    private boolean assignedHere(MetadataImage image, TopicPartition tp, PartitionSpec have) {
+        TopicInfo topic = image.topic(tp.topic());
+        return topic != null && topic.id().equals(have.topicId()) && tp.partition() < topic.partitionCount()
+                && topic.assignments().get(tp.partition()).contains(brokerId);
+    }
+
+    private void reconcile() {
+        try {
+            boolean caughtUp = metadata.isCaughtUp();
+            MetadataImage current = metadata.image();
+            Map<TopicPartition, PartitionSpec> want = desired(current, brokerId);
+            for (TopicPartition tp : caughtUp ? raftNode.partitions() : java.util.Set.<TopicPartition>of()) {
+                Optional<PartitionSpec> have = raftNode.spec(tp);
+                if (have.isPresent() && !assignedHere(current, tp, have.get()) && readyToLeave(current, tp, have.get())) {
+                    LOG.info("broker {}: removing replica of {} (no longer assigned here)", brokerId, tp);
+                    raftNode.removePartition(tp, true).get(30, TimeUnit.SECONDS);
+                }
+            }
+            for (PartitionSpec spec : want.values()) {
+                Optional<PartitionSpec> have = raftNode.spec(spec.topicPartition());
+                if (have.isEmpty()) {
+                    raftNode.createPartition(spec).get(30, TimeUnit.SECONDS);
+                } else if (caughtUp && have.get().topicId().equals(spec.topicId())) {
+                    // A reassignment: the leader changes the group's members; the others record the new list.
+                    // Only with a caught-up image: a restarted leader must not revert a newer reassignment.
+                    membershipMatches(spec);
+                }
+            }
+            MetadataImage image = metadata.image();
+            for (PartitionSpec spec : want.values()) {
+                TopicInfo topic = image.topic(spec.topicPartition().topic());
+                if (topic != null) {
+                    raftNode.updateLogConfig(spec.topicPartition(), TopicConfigs.toLogConfig(topic.configs(), logDefaults));
+                }
+            }
+        } catch (Exception e) {
+            LOG.warn("broker {}: reconciling partitions failed, retrying: {}", brokerId, e.toString());
+        }
+    }
+
+    /**
+     * Whether a replica the image no longer assigns here may go now. If the partition still exists (it was
+     * reassigned, not deleted) and this replica leads it, it first hands the group over to the new replicas
+     * with a membership change, and leaves only once that is done, so the partition never loses its leader's
+     * data. A follower leaves at once: the leader drops it from the group in the same change.
+     */
+    private boolean readyToLeave(MetadataImage image, TopicPartition tp, PartitionSpec have) {
+        TopicInfo topic = image.topic(tp.topic());
+        if (topic == null || !topic.id().equals(have.topicId()) || tp.partition() >= topic.partitionCount()) {
+            return true;
+        }
+        PartitionSpec target = spec(image, topic, tp.partition());
+        if (target == null) {
+            return false; // a new replica's broker is not registered yet
+        }
+        boolean leads;
+        try {
+            leads = raftNode.status(tp).isLeader();
+        } catch (RuntimeException e) {
+            leads = false;
+        }
+        return !leads || membershipMatches(target);
+    }
+
+    /**
+     * Starts, or checks on, changing a partition's Raft membership to {@code spec}'s replicas, without waiting
+     * (a change includes new members catching up, which may take long); true once the members match.
+     */
+    private boolean membershipMatches(PartitionSpec spec) {
+        TopicPartition tp = spec.topicPartition();
+        CompletableFuture<Boolean> running = membershipChanges.get(tp);
+        if (running != null && !running.isDone()) {
+            return false;
+        }
+        membershipChanges.remove(tp);
+        CompletableFuture<Boolean> change = raftNode.updateReplicas(spec).exceptionally(e -> {
+            LOG.debug("broker {}: replica change of {} failed, retrying: {}", brokerId, tp, e.toString());
+            return false;
+        });
+        if (change.isDone()) {
+            return change.join();
+        }
+        membershipChanges.put(tp, change);
+        return false;
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+    }
+}
