@@ -205,6 +205,23 @@ class PartitionLogTest {
         }
     }
 
+    /**
+     * Batches without timestamps (-1) add no time-index entry, as in Kafka; they used to add one pointing at
+     * offset 0, which does not fit any later segment, so the first indexed append there failed.
+     */
+    @Test
+    void batchesWithoutTimestampsRollAndIndex() {
+        LogConfig cfg = LogConfig.builder().segmentBytes(1024).indexIntervalBytes(100).build();
+        try (PartitionLog log = PartitionLog.open(tmp.resolve("t-0"), cfg, Time.SYSTEM)) {
+            for (int i = 0; i < 30; i++) {
+                log.append(TestBatches.sized(2, 50, RecordBatch.NO_TIMESTAMP), 0, 1L);
+            }
+            assertTrue(log.segmentCount() >= 3, "segments: " + log.segmentBaseOffsets());
+            assertEquals(60, readAll(log).size());
+            assertEquals(Optional.empty(), log.offsetForTimestamp(0L));
+        }
+    }
+
     @Test
     void retentionDeletesWholeClosedSegmentsByTimeAndSize() {
         MockTime time = new MockTime(1_000_000L);
@@ -217,12 +234,12 @@ class PartitionLogTest {
             assertEquals(List.of(0L, 2L, 4L, 6L, 8L), log.segmentBaseOffsets());
             time.sleep(10_000L * 3 + 60_001);
             // Now = start + 90.001 s: segments 0 (newest batch at 10 s) and 2 (30 s) are more than 60 s old.
-            assertEquals(2, log.deleteExpiredSegments());
+            assertEquals(2, log.deleteExpiredSegments(Long.MAX_VALUE));
             assertEquals(4, log.logStartOffset());
             assertThrows(OffsetOutOfRangeException.class, () -> log.read(3, 1 << 20, 10));
             assertEquals(4, TestBatches.records(log.read(4, 1 << 20, 10).records()).get(0).offset());
             time.sleep(1_000_000);
-            assertEquals(2, log.deleteExpiredSegments(), "the active segment is never deleted");
+            assertEquals(2, log.deleteExpiredSegments(Long.MAX_VALUE), "the active segment is never deleted");
             assertEquals(List.of(8L), log.segmentBaseOffsets());
             assertEquals(10, log.logEndOffset());
         }
@@ -235,7 +252,7 @@ class PartitionLogTest {
             assertEquals(10L * batch, log.sizeInBytes());
             // Kafka's rule: delete the oldest segment only while the log stays at least retention.bytes
             // without it. 5 segments of 2 batches (~740 bytes each): 2 go, 3 (~2200 bytes) stay.
-            assertEquals(2, log.deleteExpiredSegments());
+            assertEquals(2, log.deleteExpiredSegments(Long.MAX_VALUE));
             assertEquals(6L * batch, log.sizeInBytes());
             assertTrue(log.sizeInBytes() - 2L * batch < 1500);
             assertEquals(log.segmentBaseOffsets().get(0), log.logStartOffset());
@@ -358,7 +375,7 @@ class PartitionLogTest {
             }
             threads.add(new Thread(() -> {
                 while (!done.get()) {
-                    log.deleteExpiredSegments();
+                    log.deleteExpiredSegments(Long.MAX_VALUE);
                     Thread.onSpinWait();
                 }
             }));
