@@ -178,12 +178,12 @@ class PartitionLogTest {
 
     @Test
     void rollsBySizeTimeAndFullIndex() {
-        LogConfig bySize = LogConfig.builder().segmentBytes(1000).build();
+        LogConfig bySize = LogConfig.builder().segmentBytes(1024).build();
         try (PartitionLog log = PartitionLog.open(tmp.resolve("size-0"), bySize, Time.SYSTEM)) {
             for (int i = 0; i < 10; i++) {
                 log.append(TestBatches.sized(1, 300, 1L), 0, 1L);
             }
-            // Three 361-byte batches never fit in 1000 bytes: two per segment.
+            // Three 361-byte batches never fit in 1024 bytes: two per segment.
             assertEquals(List.of(0L, 2L, 4L, 6L, 8L), log.segmentBaseOffsets());
             assertEquals(10, readAll(log).size());
         }
@@ -225,7 +225,7 @@ class PartitionLogTest {
     @Test
     void retentionDeletesWholeClosedSegmentsByTimeAndSize() {
         MockTime time = new MockTime(1_000_000L);
-        LogConfig cfg = LogConfig.builder().segmentBytes(1000).retentionMs(60_000).build();
+        LogConfig cfg = LogConfig.builder().segmentBytes(1024).retentionMs(60_000).build();
         try (PartitionLog log = PartitionLog.open(tmp.resolve("t-1"), cfg, time)) {
             long start = time.milliseconds();
             for (int i = 0; i < 10; i++) {
@@ -243,7 +243,7 @@ class PartitionLogTest {
             assertEquals(List.of(8L), log.segmentBaseOffsets());
             assertEquals(10, log.logEndOffset());
         }
-        LogConfig bySize = LogConfig.builder().segmentBytes(1000).retentionBytes(1500).build();
+        LogConfig bySize = LogConfig.builder().segmentBytes(1024).retentionBytes(1500).build();
         try (PartitionLog log = PartitionLog.open(tmp.resolve("t-2"), bySize, time)) {
             for (int i = 0; i < 10; i++) {
                 log.append(TestBatches.sized(1, 300, 1L), 0, 1L);
@@ -261,7 +261,7 @@ class PartitionLogTest {
 
     @Test
     void truncationAcrossSegmentsThenAppendContinues() {
-        LogConfig cfg = LogConfig.builder().segmentBytes(1000).indexIntervalBytes(100).build();
+        LogConfig cfg = LogConfig.builder().segmentBytes(1024).indexIntervalBytes(100).build();
         try (PartitionLog log = PartitionLog.open(tmp.resolve("t-0"), cfg, Time.SYSTEM)) {
             for (int i = 0; i < 50; i++) {
                 log.append(TestBatches.batch(CompressionType.NONE, "a" + i, 3, 100L + i), 0, 100L + i);
