@@ -38,16 +38,17 @@ class LogSegmentsTest {
 
     @Test
     void rollsWhenTheIncomingBytesWouldPassSegmentBytes() throws IOException {
-        LogSegment active = activeWith(4);
+        LogSegment active = activeWith(8);
         int size = active.size();
+        assertTrue(size + 100 >= 1024, "segment.bytes has a floor of 1 KiB: " + size);
         LogConfig config = LogConfig.builder().segmentBytes(size + 100).build();
-        assertSame(active, segments.rollIfNeeded(dir, config, 8, 100, 1_000L, 8), "exactly segment.bytes fits");
-        LogSegment fresh = segments.rollIfNeeded(dir, config, 8, 101, 1_000L, 8);
-        assertEquals(8, fresh.baseOffset());
+        assertSame(active, segments.rollIfNeeded(dir, config, 16, 100, 1_000L, 16), "exactly segment.bytes fits");
+        LogSegment fresh = segments.rollIfNeeded(dir, config, 16, 101, 1_000L, 16);
+        assertEquals(16, fresh.baseOffset());
         assertTrue(fresh.isActive());
         assertFalse(active.isActive(), "the old segment is closed for writes");
-        assertEquals(List.of(0L, 8L), segments.baseOffsets());
-        assertTrue(Files.exists(LogFiles.logFile(dir, 8)));
+        assertEquals(List.of(0L, 16L), segments.baseOffsets());
+        assertTrue(Files.exists(LogFiles.logFile(dir, 16)));
     }
 
     @Test
