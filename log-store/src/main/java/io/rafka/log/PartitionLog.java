@@ -466,7 +466,7 @@ public final class PartitionLog implements Closeable {
     public void deleteAll() {
         lock.lock();
         try {
-            closeQuietly();
+            closeWithoutFlush();
             try (var files = Files.list(dir)) {
                 for (Path p : files.toList()) {
                     Files.deleteIfExists(p);
@@ -487,16 +487,11 @@ public final class PartitionLog implements Closeable {
     public void closeWithoutFlush() {
         lock.lock();
         try {
-            closeQuietly();
+            closed = true;
+            segments.closeQuietly();
         } finally {
             lock.unlock();
         }
-    }
-
-    /** Closes file handles without flushing or marking a clean shutdown: what a crash leaves behind. */
-    private void closeQuietly() {
-        closed = true;
-        segments.closeQuietly();
     }
 
     private void ensureOpen() {

@@ -428,6 +428,22 @@ class PartitionLogTest {
         }
     }
 
+    @Test
+    void closeWithoutFlushLeavesACrashImageAndDeleteAllRemovesTheFolder() throws IOException {
+        Path dir = tmp.resolve("t-0");
+        PartitionLog log = PartitionLog.open(dir, small(), Time.SYSTEM);
+        for (int i = 0; i < 30; i++) {
+            log.append(TestBatches.sized(2, 100, 1_000L + i), 0, 1_000L + i);
+        }
+        log.closeWithoutFlush();
+        assertThrows(io.rafka.common.StorageException.class, () -> log.append(TestBatches.sized(1, 10, 1L), 0, 1L));
+        assertFalse(Files.exists(dir.resolve(LogFiles.CLEAN_SHUTDOWN_FILE)), "no clean-shutdown marker");
+        PartitionLog reopened = PartitionLog.open(dir, small(), Time.SYSTEM);
+        assertEquals(60, reopened.logEndOffset(), "the OS kept what was written; recovery validated it");
+        reopened.deleteAll();
+        assertFalse(Files.exists(dir));
+    }
+
     /** Copies a buffer so two logs do not stamp the same bytes. */
     static final class RecordBatchTestCopy {
         static ByteBuffer copy(ByteBuffer b) {
