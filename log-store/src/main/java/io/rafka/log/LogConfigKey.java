@@ -14,8 +14,8 @@ import java.util.Optional;
  */
 public enum LogConfigKey {
     SEGMENT_BYTES("segment.bytes", "log.segment.bytes", Type.INT, LogConfig.DEFAULT_SEGMENT_BYTES, 1024, Integer.MAX_VALUE,
-            "Roll to a new segment before one grows past this many bytes. The floor of 1 KiB keeps index files from "
-                    + "outgrowing the data (Kafka's floor is 1 MiB; tests need less)."),
+            "Roll to a new segment before one grows past this many bytes; at least 1 KiB (Kafka's floor of 1 MiB "
+                    + "would keep tests from making many small segments)."),
     SEGMENT_MS("segment.ms", "log.segment.ms", Type.LONG, LogConfig.DEFAULT_SEGMENT_MS, 1, Long.MAX_VALUE,
             "Roll to a new segment once a new batch is this much newer than the segment's first one."),
     SEGMENT_INDEX_BYTES("segment.index.bytes", "log.index.size.max.bytes", Type.INT, LogConfig.DEFAULT_SEGMENT_INDEX_BYTES,

@@ -24,6 +24,12 @@ import java.util.TreeMap;
  * highest precedence) the defaults, a properties file, {@code RAFKA_*} environment variables and
  * command-line flags. Immutable; every value is validated when it is built, and a bad one fails with a
  * message naming the key.
+ *
+ * <p>Components take typed sub-configs rather than keys: {@link #raftConfig()} (the partition Raft node),
+ * {@link #metadataConfig()} (the metadata group member), {@link #apiConfig()} (the client API's listener and
+ * limits) and {@link #logDefaults()} (every topic's log settings; the {@code log.*} keys come from the one
+ * table of log settings, {@link LogConfigKey}, which per-topic overrides use too). They are built, and the
+ * rules between keys checked, when the configuration is.
  */
 public final class ServerConfig {
     private static final int MIB = 1024 * 1024;
@@ -102,7 +108,7 @@ public final class ServerConfig {
             "Direct buffer of each partition's Raft log writer; 0 = message.max.bytes + 64 KiB, else at least "
                     + "message.max.bytes + 1 KiB.");
     public static final ConfigKey MAX_PRODUCERS_PER_PARTITION = ConfigKey.integer("partition.max.producers", 10_000, 1, 1_000_000,
-            "Idempotent producer ids remembered per partition; the least recently used is forgotten beyond it.");
+            "Idempotent producer ids remembered per partition; beyond it the least recently written is forgotten.");
     public static final ConfigKey METADATA_ELECTION_TIMEOUT_MIN_MS = ConfigKey.longValue("metadata.election.timeout.min.ms",
             MetadataNode.Settings.DEFAULT_ELECTION_TIMEOUT_MIN_MS, 50, 60_000,
             "Election timeout of the metadata group (controller failover), lower bound; unset, it follows raft.election.timeout.min.ms.");
