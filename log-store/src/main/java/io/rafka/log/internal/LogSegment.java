@@ -159,10 +159,10 @@ public final class LogSegment implements Closeable {
      * @throws CorruptIndexException if they cannot be trusted
      */
     public void sanityCheck() throws IOException {
-        if (!Files.exists(LogFiles.offsetIndexFile(dir, baseOffset)) || !Files.exists(LogFiles.timeIndexFile(dir, baseOffset))) {
-            throw new CorruptIndexException("missing index files for segment " + baseOffset);
-        }
         for (Path p : List.of(LogFiles.offsetIndexFile(dir, baseOffset), LogFiles.timeIndexFile(dir, baseOffset))) {
+            if (!Files.exists(p)) {
+                throw new CorruptIndexException("missing index file " + p);
+            }
             long len = Files.size(p);
             int entrySize = p.toString().endsWith(LogFiles.INDEX_SUFFIX) ? OffsetIndex.ENTRY_SIZE : TimeIndex.ENTRY_SIZE;
             if (len % entrySize != 0) {
@@ -376,14 +376,9 @@ public final class LogSegment implements Closeable {
      */
     public int recover() throws IOException {
         synchronized (this) {
-            if (offsetIndex != null) {
-                offsetIndex.deleteIfExists();
-                offsetIndex = null;
-            }
-            if (timeIndex != null) {
-                timeIndex.deleteIfExists();
-                timeIndex = null;
-            }
+            // Old mappings are dropped, not unmapped: concurrent readers may still hold them (see AbstractIndex).
+            offsetIndex = null;
+            timeIndex = null;
             Files.deleteIfExists(LogFiles.offsetIndexFile(dir, baseOffset));
             Files.deleteIfExists(LogFiles.timeIndexFile(dir, baseOffset));
             active = true;
