@@ -2,22 +2,16 @@ package io.rafka.log;
 
 import io.rafka.record.TimestampType;
 
+import java.util.Collections;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
 /**
  * The settings of one partition log, with Kafka's topic-level names and defaults. Immutable; validated
- * when built.
- *
- * <table>
- *   <caption>Keys</caption>
- *   <tr><th>key</th><th>default</th><th>meaning</th></tr>
- *   <tr><td>segment.bytes</td><td>1 GiB</td><td>roll to a new segment before one grows past this</td></tr>
- *   <tr><td>segment.ms</td><td>7 days</td><td>roll once a segment's first batch is this much older than a new one</td></tr>
- *   <tr><td>segment.index.bytes</td><td>10 MiB</td><td>preallocated size of each index; a full index rolls the segment</td></tr>
- *   <tr><td>index.interval.bytes</td><td>4096</td><td>log bytes between two entries of the sparse indexes</td></tr>
- *   <tr><td>retention.ms</td><td>7 days</td><td>delete closed segments whose newest batch is older; -1 keeps forever</td></tr>
- *   <tr><td>retention.bytes</td><td>-1</td><td>delete the oldest closed segments while the log is larger; -1 for no limit</td></tr>
- *   <tr><td>max.message.bytes</td><td>1048588</td><td>largest record batch accepted</td></tr>
- *   <tr><td>message.timestamp.type</td><td>CreateTime</td><td>LogAppendTime makes the broker stamp each batch</td></tr>
- * </table>
+ * when built, against the bounds of {@link LogConfigKey}, the table that also parses the broker's
+ * {@code log.*} defaults and the per-topic overrides.
  */
 public record LogConfig(
         int segmentBytes,
@@ -37,19 +31,21 @@ public record LogConfig(
     public static final long DEFAULT_RETENTION_BYTES = -1L;
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 + 12;
 
-    /** The smallest segment.bytes allowed: one batch header. Kafka's floor is 1 MiB; tests need less. */
-    public static final int MIN_SEGMENT_BYTES = 61;
+    /** The smallest max.message.bytes: one batch header. */
+    public static final int MIN_MAX_MESSAGE_BYTES = 61;
+    /** The largest max.message.bytes: the Raft write buffers and the decompression cap are sized from it. */
+    public static final int MAX_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
     public LogConfig {
-        require(segmentBytes >= MIN_SEGMENT_BYTES, "segment.bytes", segmentBytes, ">= " + MIN_SEGMENT_BYTES);
-        require(segmentMs >= 1, "segment.ms", segmentMs, ">= 1");
-        require(segmentIndexBytes >= 24, "segment.index.bytes", segmentIndexBytes, ">= 24");
-        require(indexIntervalBytes >= 0, "index.interval.bytes", indexIntervalBytes, ">= 0");
-        require(retentionMs >= -1, "retention.ms", retentionMs, ">= -1");
-        require(retentionBytes >= -1, "retention.bytes", retentionBytes, ">= -1");
-        require(maxMessageBytes >= 61, "max.message.bytes", maxMessageBytes, ">= 61");
+        check(LogConfigKey.SEGMENT_BYTES, segmentBytes);
+        check(LogConfigKey.SEGMENT_MS, segmentMs);
+        check(LogConfigKey.SEGMENT_INDEX_BYTES, segmentIndexBytes);
+        check(LogConfigKey.INDEX_INTERVAL_BYTES, indexIntervalBytes);
+        check(LogConfigKey.RETENTION_MS, retentionMs);
+        check(LogConfigKey.RETENTION_BYTES, retentionBytes);
+        check(LogConfigKey.MAX_MESSAGE_BYTES, maxMessageBytes);
         if (messageTimestampType == null) {
-            throw new IllegalArgumentException("message.timestamp.type must be set");
+            throw new IllegalArgumentException(LogConfigKey.MESSAGE_TIMESTAMP_TYPE.topicKey() + " must be set");
         }
     }
 
@@ -73,10 +69,42 @@ public record LogConfig(
                 .messageTimestampType(messageTimestampType);
     }
 
-    private static void require(boolean ok, String key, long value, String rule) {
-        if (!ok) {
-            throw new IllegalArgumentException("invalid " + key + " = " + value + ": must be " + rule);
+    /**
+     * These settings with {@code overrides} (topic keys such as {@code retention.ms} to values) applied on top,
+     * each parsed and checked by its {@link LogConfigKey}.
+     *
+     * @throws IllegalArgumentException naming the first unknown key or bad value, in key order
+     */
+    public LogConfig withOverrides(Map<String, String> overrides) {
+        Builder b = toBuilder();
+        for (Map.Entry<String, String> e : new TreeMap<>(overrides).entrySet()) {
+            LogConfigKey key = LogConfigKey.forTopicKey(e.getKey()).orElseThrow(() -> new IllegalArgumentException(
+                    "unknown log config '" + e.getKey() + "'; known: " + topicKeys()));
+            key.apply(b, key.validate(e.getKey(), e.getValue()));
         }
+        return b.build();
+    }
+
+    /** Every setting by topic key, in the form {@link #withOverrides} accepts; sorted by key. */
+    public Map<String, String> toTopicValues() {
+        Map<String, String> m = new TreeMap<>();
+        for (LogConfigKey k : LogConfigKey.values()) {
+            m.put(k.topicKey(), k.valueOf(this));
+        }
+        return m;
+    }
+
+    /** The topic keys of every setting, sorted; unmodifiable. */
+    public static Set<String> topicKeys() {
+        Set<String> keys = new TreeSet<>();
+        for (LogConfigKey k : LogConfigKey.values()) {
+            keys.add(k.topicKey());
+        }
+        return Collections.unmodifiableSet(keys);
+    }
+
+    private static void check(LogConfigKey key, long value) {
+        key.checkRange(key.topicKey(), value);
     }
 
     /** Builder with Kafka's defaults. */

@@ -1,14 +1,15 @@
 package io.rafka.log;
 
-import io.rafka.common.CorruptRecordException;
 import io.rafka.common.InvalidRecordException;
 import io.rafka.common.OffsetOutOfRangeException;
 import io.rafka.common.RecordTooLargeException;
 import io.rafka.common.StorageException;
 import io.rafka.common.Time;
-import io.rafka.log.internal.CorruptIndexException;
-import io.rafka.log.internal.LogFiles;
+import io.rafka.log.internal.LogLoader;
+import io.rafka.log.internal.LogRetention;
 import io.rafka.log.internal.LogSegment;
+import io.rafka.log.internal.LogSegments;
+import io.rafka.log.internal.RecoveryPointCheckpoint;
 import io.rafka.record.Record;
 import io.rafka.record.RecordBatch;
 import io.rafka.record.RecordBatches;
@@ -20,21 +21,10 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.TreeSet;
-import java.util.concurrent.ConcurrentNavigableMap;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -55,12 +45,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * Segment rolling depends only on the data and on the append time the caller passes in, never on the
  * local clock, for the same reason; retention deletes only whole closed segments.
  *
- * <p><b>Crash safety:</b> data below the flushed offset survives a crash. On open after an unclean shutdown,
- * every segment from the one holding the persisted recovery point on is re-validated batch by batch (CRC,
- * increasing offsets) and re-indexed; the first torn or corrupt batch and everything after it are cut,
- * so exactly the valid prefix survives. Missing or corrupt indexes of older segments are rebuilt from their
- * logs. After a clean close (marker file present) no segment's data is read on open, only index sanity
- * checks and the tail of the active segment.
+ * <p><b>Crash safety:</b> data below the flushed offset survives a crash. Opening the log is
+ * {@link LogLoader}'s job: after an unclean shutdown it re-validates the segments from the persisted
+ * recovery point on and keeps exactly the valid prefix; after a clean close it reads no segment's data.
+ * Flushing closed segments moves the recovery point ({@link RecoveryPointCheckpoint}) past them.
  *
  * <p><b>Threads:</b> mutations (append, roll, truncate, retention, flush, close) serialize on one lock;
  * {@link #read} and the offset queries take no lock and may run concurrently with them.
@@ -71,7 +59,8 @@ public final class PartitionLog implements Closeable {
     private final Path dir;
     private final Time time;
     private final ReentrantLock lock = new ReentrantLock();
-    private final ConcurrentNavigableMap<Long, LogSegment> segments = new ConcurrentSkipListMap<>();
+    private final RecoveryPointCheckpoint recoveryPoint;
+    private final LogSegments segments;
     private volatile LogConfig config;
     private volatile long logEndOffset;
     private volatile long logStartOffset;
@@ -79,14 +68,17 @@ public final class PartitionLog implements Closeable {
     private volatile long flushedOffset;
     /** Counts cuts of the log (truncations); a flush that raced one does not move {@link #flushedOffset}. */
     private long truncations;
-    /** The recovery point last written to disk. */
-    private long persistedRecoveryPoint;
     private volatile boolean closed;
 
-    private PartitionLog(Path dir, LogConfig config, Time time) {
+    private PartitionLog(Path dir, LogConfig config, Time time, RecoveryPointCheckpoint recoveryPoint, LogSegments segments) {
         this.dir = dir;
         this.config = config;
         this.time = time;
+        this.recoveryPoint = recoveryPoint;
+        this.segments = segments;
+        this.logStartOffset = segments.first().baseOffset();
+        this.logEndOffset = segments.active().nextOffset();
+        this.flushedOffset = logEndOffset;
     }
 
     /**
@@ -96,118 +88,12 @@ public final class PartitionLog implements Closeable {
      * @throws StorageException if the folder cannot be read or written
      */
     public static PartitionLog open(Path dir, LogConfig config, Time time) {
-        PartitionLog log = new PartitionLog(dir, config, time);
+        RecoveryPointCheckpoint recoveryPoint = new RecoveryPointCheckpoint(dir);
         try {
-            log.load();
+            return new PartitionLog(dir, config, time, recoveryPoint, LogLoader.load(dir, config, recoveryPoint));
         } catch (IOException e) {
-            log.closeQuietly();
             throw new StorageException("cannot open partition log " + dir + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            log.closeQuietly();
-            throw e;
         }
-        return log;
-    }
-
-    private void load() throws IOException {
-        Files.createDirectories(dir);
-        Path marker = dir.resolve(LogFiles.CLEAN_SHUTDOWN_FILE);
-        boolean clean = Files.exists(marker);
-        long recoveryPoint = clean ? Long.MAX_VALUE : readRecoveryPoint();
-        TreeSet<Long> bases = scanFolder();
-        long started = System.nanoTime();
-        int recovered = 0;
-        boolean cut = false;
-        for (Iterator<Long> it = bases.iterator(); it.hasNext(); ) {
-            long base = it.next();
-            if (cut) {
-                LOG.warn("{}: deleting segment {} after a corrupt earlier segment", dir, base);
-                LogSegment.open(dir, base, config.indexIntervalBytes(), config.segmentIndexBytes()).delete();
-                it.remove();
-                continue;
-            }
-            LogSegment segment = LogSegment.open(dir, base, config.indexIntervalBytes(), config.segmentIndexBytes());
-            segments.put(base, segment);
-            Long next = bases.higher(base);
-            boolean needsRecovery = next == null ? recoveryPoint < Long.MAX_VALUE : next > recoveryPoint;
-            if (!needsRecovery) {
-                try {
-                    segment.sanityCheck();
-                } catch (CorruptIndexException e) {
-                    LOG.warn("{}: rebuilding indexes of segment {}: {}", dir, base, e.getMessage());
-                    needsRecovery = true;
-                }
-            }
-            if (needsRecovery) {
-                recovered++;
-                int truncated = segment.recover();
-                segment.flushLog();
-                if (truncated > 0 || (next != null && segment.nextOffset() > next)) {
-                    cut = true;
-                }
-                if (next != null && !cut) {
-                    segment.onBecomeInactive();
-                }
-            }
-        }
-        if (segments.isEmpty()) {
-            segments.put(0L, LogSegment.create(dir, 0L, config.indexIntervalBytes(), config.segmentIndexBytes()));
-        }
-        LogSegment active = segments.lastEntry().getValue();
-        if (!active.isActive()) {
-            try {
-                active.activate();
-            } catch (CorruptRecordException | CorruptIndexException e) {
-                LOG.warn("{}: recovering the active segment despite the clean shutdown marker: {}", dir, e.getMessage());
-                recovered++;
-                active.recover();
-            }
-        }
-        logEndOffset = active.nextOffset();
-        logStartOffset = segments.firstKey();
-        flushedOffset = logEndOffset;
-        // What is on disk now is validated (or was cleanly closed); record that before anything else.
-        active.flush();
-        persistedRecoveryPoint = -1;
-        writeRecoveryPoint(active.baseOffset());
-        Files.deleteIfExists(marker);
-        fsyncDir();
-        LOG.info("{}: opened {} segments, offsets [{}, {}), {} shutdown, {} segments recovered in {} ms", dir,
-                segments.size(), logStartOffset, logEndOffset, clean ? "clean" : bases.isEmpty() ? "new log, no" : "unclean", recovered,
-                (System.nanoTime() - started) / 1_000_000);
-    }
-
-    /** Deletes leftovers of interrupted operations and returns the base offsets of the segments found. */
-    private TreeSet<Long> scanFolder() throws IOException {
-        TreeSet<Long> logs = new TreeSet<>();
-        List<Path> indexFiles = new ArrayList<>();
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
-            for (Path p : files) {
-                String name = p.getFileName().toString();
-                if (name.endsWith(LogFiles.TMP_SUFFIX)) {
-                    Files.deleteIfExists(p);
-                } else if (LogFiles.baseOffsetOf(name, LogFiles.LOG_SUFFIX) >= 0) {
-                    logs.add(LogFiles.baseOffsetOf(name, LogFiles.LOG_SUFFIX));
-                } else if (LogFiles.baseOffsetOf(name, LogFiles.INDEX_SUFFIX) >= 0
-                        || LogFiles.baseOffsetOf(name, LogFiles.TIME_INDEX_SUFFIX) >= 0) {
-                    indexFiles.add(p);
-                }
-            }
-        }
-        for (Path p : indexFiles) {
-            String name = p.getFileName().toString();
-            long base = Math.max(LogFiles.baseOffsetOf(name, LogFiles.INDEX_SUFFIX),
-                    LogFiles.baseOffsetOf(name, LogFiles.TIME_INDEX_SUFFIX));
-            if (!logs.contains(base)) {
-                LOG.info("{}: deleting index {} that has no log file", dir, name);
-                Files.deleteIfExists(p);
-            }
-        }
-        return logs;
-    }
-
-    public Path dir() {
-        return dir;
     }
 
     public LogConfig config() {
@@ -229,27 +115,18 @@ public final class PartitionLog implements Closeable {
         return logStartOffset;
     }
 
-    /** Offset below which data is known to be fsynced. */
-    public long flushedOffset() {
-        return flushedOffset;
-    }
-
     public int segmentCount() {
-        return segments.size();
+        return segments.count();
     }
 
     /** Total bytes of all segment files. */
     public long sizeInBytes() {
-        long total = 0;
-        for (LogSegment s : segments.values()) {
-            total += s.size();
-        }
-        return total;
+        return segments.sizeInBytes();
     }
 
     /** Base offsets of the segments, in order. */
     public List<Long> segmentBaseOffsets() {
-        return List.copyOf(segments.keySet());
+        return segments.baseOffsets();
     }
 
     /**
@@ -336,61 +213,13 @@ public final class PartitionLog implements Closeable {
                 count += batch.recordCount();
                 next = batch.nextOffset();
             }
-            LogSegment segment = maybeRoll(cfg, records.remaining(), maxTimestamp, next - 1);
+            LogSegment segment = segments.rollIfNeeded(dir, cfg, logEndOffset, records.remaining(), maxTimestamp, next - 1);
             segment.append(records, batches);
             logEndOffset = next;
             return new LogAppendInfo(batches.get(0).baseOffset(), next - 1, maxTimestamp, offsetOfMax, logAppendTimeMs,
                     batches.size(), count, records.remaining());
         } catch (IOException e) {
             throw new StorageException("append to " + dir + " failed: " + e.getMessage(), e);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private LogSegment maybeRoll(LogConfig cfg, int incomingBytes, long incomingMaxTimestamp, long lastOffset) throws IOException {
-        LogSegment active = segments.lastEntry().getValue();
-        if (active.size() == 0) {
-            return active;
-        }
-        String reason = null;
-        if ((long) active.size() + incomingBytes > cfg.segmentBytes()) {
-            reason = "segment.bytes";
-        } else if (active.rollingBasedTimestamp() >= 0 && incomingMaxTimestamp >= 0
-                && incomingMaxTimestamp - active.rollingBasedTimestamp() > cfg.segmentMs()) {
-            reason = "segment.ms";
-        } else if (active.indexesFull()) {
-            reason = "full index";
-        } else if (lastOffset - active.baseOffset() > Integer.MAX_VALUE) {
-            reason = "relative offset overflow";
-        }
-        if (reason == null) {
-            return active;
-        }
-        return roll(reason);
-    }
-
-    /** Closes the active segment for writes and starts a new one at the log end offset. */
-    private LogSegment roll(String reason) throws IOException {
-        LogSegment old = segments.lastEntry().getValue();
-        long base = logEndOffset;
-        old.onBecomeInactive();
-        LogSegment fresh = LogSegment.create(dir, base, config.indexIntervalBytes(), config.segmentIndexBytes());
-        segments.put(base, fresh);
-        LOG.debug("{}: rolled to segment {} ({})", dir, base, reason);
-        return fresh;
-    }
-
-    /** Starts a new segment now if the active one holds any data (for tests and operators). */
-    public void roll() {
-        lock.lock();
-        try {
-            ensureOpen();
-            if (segments.lastEntry().getValue().size() > 0) {
-                roll("requested");
-            }
-        } catch (IOException e) {
-            throw new StorageException("roll of " + dir + " failed: " + e.getMessage(), e);
         } finally {
             lock.unlock();
         }
@@ -420,13 +249,11 @@ public final class PartitionLog implements Closeable {
                 return new LogReadResult(ByteBuffer.allocate(0), start, end);
             }
             try {
-                Map.Entry<Long, LogSegment> entry = segments.floorEntry(startOffset);
-                while (entry != null) {
-                    ByteBuffer data = entry.getValue().read(startOffset, maxBytes, upTo);
+                for (LogSegment s = segments.floor(startOffset); s != null; s = segments.higher(s.baseOffset())) {
+                    ByteBuffer data = s.read(startOffset, maxBytes, upTo);
                     if (data != null) {
                         return new LogReadResult(data, start, end);
                     }
-                    entry = segments.higherEntry(entry.getKey());
                 }
                 if (startOffset < logStartOffset) {
                     // Retention deleted the segments holding the offset after the range check above.
@@ -452,7 +279,7 @@ public final class PartitionLog implements Closeable {
     public Optional<TimestampAndOffset> offsetForTimestamp(long timestamp) {
         try {
             long start = logStartOffset;
-            for (LogSegment segment : segments.values()) {
+            for (LogSegment segment : segments.all()) {
                 if (segment.maxTimestamp() < timestamp) {
                     continue;
                 }
@@ -483,20 +310,13 @@ public final class PartitionLog implements Closeable {
             if (offset <= logStartOffset) {
                 return truncateFullyAndStartAt(Math.max(offset, 0));
             }
-            for (Long base : new ArrayList<>(segments.tailMap(offset, false).keySet())) {
-                LogSegment gone = segments.remove(base);
-                if (gone.baseOffset() >= offset) {
-                    gone.delete();
-                } else {
-                    segments.put(base, gone);
-                }
-            }
-            LogSegment last = segments.lastEntry().getValue();
+            segments.deleteAfter(offset);
+            LogSegment last = segments.active();
             if (!last.isActive()) {
                 last.activate();
             }
             last.truncateTo(offset);
-            if (last.size() == 0 && segments.size() > 1) {
+            if (last.size() == 0 && segments.count() > 1) {
                 // The segment lost all its data: keep its file as the (empty) active segment.
                 logEndOffset = last.baseOffset();
             } else {
@@ -504,8 +324,8 @@ public final class PartitionLog implements Closeable {
             }
             flushedOffset = Math.min(flushedOffset, logEndOffset);
             truncations++;
-            if (persistedRecoveryPoint > logEndOffset) {
-                writeRecoveryPoint(last.baseOffset());
+            if (recoveryPoint.persisted() > logEndOffset) {
+                recoveryPoint.write(last.baseOffset());
             }
             LOG.info("{}: truncated to offset {}", dir, logEndOffset);
             return logEndOffset;
@@ -521,16 +341,13 @@ public final class PartitionLog implements Closeable {
         lock.lock();
         try {
             ensureOpen();
-            for (LogSegment s : segments.values()) {
-                s.delete();
-            }
-            segments.clear();
-            segments.put(offset, LogSegment.create(dir, offset, config.indexIntervalBytes(), config.segmentIndexBytes()));
+            segments.deleteAll();
+            segments.add(LogSegment.create(dir, offset, config.indexIntervalBytes(), config.segmentIndexBytes()));
             logEndOffset = offset;
             logStartOffset = offset;
             flushedOffset = offset;
             truncations++;
-            writeRecoveryPoint(offset);
+            recoveryPoint.write(offset);
             return offset;
         } catch (IOException e) {
             throw new StorageException("truncation of " + dir + " failed: " + e.getMessage(), e);
@@ -559,22 +376,22 @@ public final class PartitionLog implements Closeable {
             if (target <= flushedOffset) {
                 return;
             }
-            Long floor = segments.floorKey(flushedOffset);
-            long from = floor == null ? segments.firstKey() : floor;
-            long recoveryPoint = persistedRecoveryPoint;
-            for (LogSegment s : segments.subMap(from, true, target, false).values()) {
+            LogSegment floor = segments.floor(flushedOffset);
+            long from = floor == null ? segments.first().baseOffset() : floor.baseOffset();
+            long newRecoveryPoint = recoveryPoint.persisted();
+            for (LogSegment s : segments.range(from, target)) {
                 if (s.isActive()) {
                     active = s;
                 } else {
                     s.flush();
-                    Long next = segments.higherKey(s.baseOffset());
+                    Long next = segments.nextBaseOffset(s.baseOffset());
                     if (next != null && next <= target) {
-                        recoveryPoint = Math.max(recoveryPoint, next);
+                        newRecoveryPoint = Math.max(newRecoveryPoint, next);
                     }
                 }
             }
-            if (recoveryPoint > persistedRecoveryPoint) {
-                writeRecoveryPoint(recoveryPoint);
+            if (newRecoveryPoint > recoveryPoint.persisted()) {
+                recoveryPoint.write(newRecoveryPoint);
             }
             generation = truncations;
         } catch (IOException e) {
@@ -602,51 +419,18 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
-     * Deletes closed segments that retention.ms or retention.bytes have expired, oldest first. The active
-     * segment is never deleted (so replicas keep identical segment boundaries); it expires once it rolls.
+     * Deletes closed segments that retention.ms or retention.bytes have expired (see {@link LogRetention}),
+     * never one holding offsets at or above {@code maxOffset}: a replicated log passes its high watermark, as
+     * uncommitted records are not retention's.
      *
      * @return how many segments were deleted
-     */
-    public int deleteExpiredSegments() {
-        return deleteExpiredSegments(Long.MAX_VALUE);
-    }
-
-    /**
-     * As {@link #deleteExpiredSegments()}, but never deletes a segment holding offsets at or above
-     * {@code maxOffset} (a replicated log passes its high watermark: uncommitted records are not retention's).
      */
     public int deleteExpiredSegments(long maxOffset) {
         lock.lock();
         try {
             ensureOpen();
-            LogConfig cfg = config;
-            long now = time.milliseconds();
-            long excess = cfg.retentionBytes() < 0 ? Long.MIN_VALUE : sizeInBytes() - cfg.retentionBytes();
-            int deleted = 0;
-            while (segments.size() > 1) {
-                LogSegment oldest = segments.firstEntry().getValue();
-                long newest = oldest.maxTimestamp();
-                if (newest < 0) {
-                    newest = oldest.lastModifiedMs();
-                }
-                boolean expiredByTime = cfg.retentionMs() >= 0 && now - newest > cfg.retentionMs();
-                boolean expiredBySize = cfg.retentionBytes() >= 0 && excess - oldest.size() >= 0;
-                if (!expiredByTime && !expiredBySize) {
-                    break;
-                }
-                long nextBase = segments.higherKey(oldest.baseOffset());
-                if (nextBase > maxOffset) {
-                    break;
-                }
-                logStartOffset = nextBase;
-                segments.remove(oldest.baseOffset());
-                oldest.delete();
-                excess -= oldest.size();
-                deleted++;
-                LOG.info("{}: deleted segment {} by {}; log start offset is now {}", dir, oldest.baseOffset(),
-                        expiredByTime ? "retention.ms" : "retention.bytes", nextBase);
-            }
-            return deleted;
+            return LogRetention.deleteExpired(dir, segments, config, time.milliseconds(), maxOffset,
+                    start -> logStartOffset = start);
         } catch (IOException e) {
             throw new StorageException("retention on " + dir + " failed: " + e.getMessage(), e);
         } finally {
@@ -663,14 +447,13 @@ public final class PartitionLog implements Closeable {
                 return;
             }
             flush(logEndOffset);
-            for (LogSegment s : segments.values()) {
+            for (LogSegment s : segments.all()) {
                 s.flush();
                 s.close();
             }
             closed = true;
-            writeRecoveryPoint(logEndOffset);
-            Files.write(dir.resolve(LogFiles.CLEAN_SHUTDOWN_FILE), new byte[0]);
-            fsyncDir();
+            recoveryPoint.write(logEndOffset);
+            LogLoader.markCleanShutdown(dir);
         } catch (IOException e) {
             throw new StorageException("close of " + dir + " failed: " + e.getMessage(), e);
         } finally {
@@ -683,7 +466,7 @@ public final class PartitionLog implements Closeable {
     public void deleteAll() {
         lock.lock();
         try {
-            closeQuietly();
+            closeWithoutFlush();
             try (var files = Files.list(dir)) {
                 for (Path p : files.toList()) {
                     Files.deleteIfExists(p);
@@ -704,21 +487,10 @@ public final class PartitionLog implements Closeable {
     public void closeWithoutFlush() {
         lock.lock();
         try {
-            closeQuietly();
+            closed = true;
+            segments.closeQuietly();
         } finally {
             lock.unlock();
-        }
-    }
-
-    /** Closes file handles without flushing or marking a clean shutdown: what a crash leaves behind. */
-    void closeQuietly() {
-        closed = true;
-        for (LogSegment s : segments.values()) {
-            try {
-                s.close();
-            } catch (IOException | RuntimeException e) {
-                LOG.debug("{}: error closing segment {}", dir, s, e);
-            }
         }
     }
 
@@ -728,49 +500,8 @@ public final class PartitionLog implements Closeable {
         }
     }
 
-    private long readRecoveryPoint() {
-        Path file = dir.resolve(LogFiles.RECOVERY_POINT_FILE);
-        try {
-            if (!Files.exists(file)) {
-                return 0L;
-            }
-            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-            if (lines.size() < 2 || !lines.get(0).trim().equals("0")) {
-                LOG.warn("{}: ignoring unreadable recovery point file", dir);
-                return 0L;
-            }
-            return Math.max(0L, Long.parseLong(lines.get(1).trim()));
-        } catch (IOException | NumberFormatException e) {
-            LOG.warn("{}: ignoring unreadable recovery point file: {}", dir, e.toString());
-            return 0L;
-        }
-    }
-
-    /** Writes "version\noffset\n" atomically: temp file, fsync, rename, fsync the folder. */
-    private void writeRecoveryPoint(long offset) throws IOException {
-        Path file = dir.resolve(LogFiles.RECOVERY_POINT_FILE);
-        Path tmp = dir.resolve(LogFiles.RECOVERY_POINT_FILE + LogFiles.TMP_SUFFIX);
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(ByteBuffer.wrap(("0\n" + offset + "\n").getBytes(StandardCharsets.UTF_8)));
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        fsyncDir();
-        persistedRecoveryPoint = offset;
-    }
-
-    private void fsyncDir() {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException e) {
-            // Some file systems do not allow opening a directory; the rename is still atomic there.
-            LOG.debug("{}: cannot fsync directory: {}", dir, e.toString());
-        }
-    }
-
     @Override
     public String toString() {
-        return "PartitionLog(" + dir + ", [" + logStartOffset + ", " + logEndOffset + "), " + segments.size() + " segments)";
+        return "PartitionLog(" + dir + ", [" + logStartOffset + ", " + logEndOffset + "), " + segments.count() + " segments)";
     }
 }

@@ -178,12 +178,12 @@ class PartitionLogTest {
 
     @Test
     void rollsBySizeTimeAndFullIndex() {
-        LogConfig bySize = LogConfig.builder().segmentBytes(1000).build();
+        LogConfig bySize = LogConfig.builder().segmentBytes(1024).build();
         try (PartitionLog log = PartitionLog.open(tmp.resolve("size-0"), bySize, Time.SYSTEM)) {
             for (int i = 0; i < 10; i++) {
                 log.append(TestBatches.sized(1, 300, 1L), 0, 1L);
             }
-            // Three 361-byte batches never fit in 1000 bytes: two per segment.
+            // Three 361-byte batches never fit in 1024 bytes: two per segment.
             assertEquals(List.of(0L, 2L, 4L, 6L, 8L), log.segmentBaseOffsets());
             assertEquals(10, readAll(log).size());
         }
@@ -205,10 +205,27 @@ class PartitionLogTest {
         }
     }
 
+    /**
+     * Batches without timestamps (-1) add no time-index entry, as in Kafka; they used to add one pointing at
+     * offset 0, which does not fit any later segment, so the first indexed append there failed.
+     */
+    @Test
+    void batchesWithoutTimestampsRollAndIndex() {
+        LogConfig cfg = LogConfig.builder().segmentBytes(1024).indexIntervalBytes(100).build();
+        try (PartitionLog log = PartitionLog.open(tmp.resolve("t-0"), cfg, Time.SYSTEM)) {
+            for (int i = 0; i < 30; i++) {
+                log.append(TestBatches.sized(2, 50, RecordBatch.NO_TIMESTAMP), 0, 1L);
+            }
+            assertTrue(log.segmentCount() >= 3, "segments: " + log.segmentBaseOffsets());
+            assertEquals(60, readAll(log).size());
+            assertEquals(Optional.empty(), log.offsetForTimestamp(0L));
+        }
+    }
+
     @Test
     void retentionDeletesWholeClosedSegmentsByTimeAndSize() {
         MockTime time = new MockTime(1_000_000L);
-        LogConfig cfg = LogConfig.builder().segmentBytes(1000).retentionMs(60_000).build();
+        LogConfig cfg = LogConfig.builder().segmentBytes(1024).retentionMs(60_000).build();
         try (PartitionLog log = PartitionLog.open(tmp.resolve("t-1"), cfg, time)) {
             long start = time.milliseconds();
             for (int i = 0; i < 10; i++) {
@@ -217,16 +234,16 @@ class PartitionLogTest {
             assertEquals(List.of(0L, 2L, 4L, 6L, 8L), log.segmentBaseOffsets());
             time.sleep(10_000L * 3 + 60_001);
             // Now = start + 90.001 s: segments 0 (newest batch at 10 s) and 2 (30 s) are more than 60 s old.
-            assertEquals(2, log.deleteExpiredSegments());
+            assertEquals(2, log.deleteExpiredSegments(Long.MAX_VALUE));
             assertEquals(4, log.logStartOffset());
             assertThrows(OffsetOutOfRangeException.class, () -> log.read(3, 1 << 20, 10));
             assertEquals(4, TestBatches.records(log.read(4, 1 << 20, 10).records()).get(0).offset());
             time.sleep(1_000_000);
-            assertEquals(2, log.deleteExpiredSegments(), "the active segment is never deleted");
+            assertEquals(2, log.deleteExpiredSegments(Long.MAX_VALUE), "the active segment is never deleted");
             assertEquals(List.of(8L), log.segmentBaseOffsets());
             assertEquals(10, log.logEndOffset());
         }
-        LogConfig bySize = LogConfig.builder().segmentBytes(1000).retentionBytes(1500).build();
+        LogConfig bySize = LogConfig.builder().segmentBytes(1024).retentionBytes(1500).build();
         try (PartitionLog log = PartitionLog.open(tmp.resolve("t-2"), bySize, time)) {
             for (int i = 0; i < 10; i++) {
                 log.append(TestBatches.sized(1, 300, 1L), 0, 1L);
@@ -235,7 +252,7 @@ class PartitionLogTest {
             assertEquals(10L * batch, log.sizeInBytes());
             // Kafka's rule: delete the oldest segment only while the log stays at least retention.bytes
             // without it. 5 segments of 2 batches (~740 bytes each): 2 go, 3 (~2200 bytes) stay.
-            assertEquals(2, log.deleteExpiredSegments());
+            assertEquals(2, log.deleteExpiredSegments(Long.MAX_VALUE));
             assertEquals(6L * batch, log.sizeInBytes());
             assertTrue(log.sizeInBytes() - 2L * batch < 1500);
             assertEquals(log.segmentBaseOffsets().get(0), log.logStartOffset());
@@ -244,7 +261,7 @@ class PartitionLogTest {
 
     @Test
     void truncationAcrossSegmentsThenAppendContinues() {
-        LogConfig cfg = LogConfig.builder().segmentBytes(1000).indexIntervalBytes(100).build();
+        LogConfig cfg = LogConfig.builder().segmentBytes(1024).indexIntervalBytes(100).build();
         try (PartitionLog log = PartitionLog.open(tmp.resolve("t-0"), cfg, Time.SYSTEM)) {
             for (int i = 0; i < 50; i++) {
                 log.append(TestBatches.batch(CompressionType.NONE, "a" + i, 3, 100L + i), 0, 100L + i);
@@ -358,7 +375,7 @@ class PartitionLogTest {
             }
             threads.add(new Thread(() -> {
                 while (!done.get()) {
-                    log.deleteExpiredSegments();
+                    log.deleteExpiredSegments(Long.MAX_VALUE);
                     Thread.onSpinWait();
                 }
             }));
@@ -409,6 +426,22 @@ class PartitionLogTest {
             assertEquals(1, log.segmentCount());
             assertTrue(Files.size(first) < sizeBefore);
         }
+    }
+
+    @Test
+    void closeWithoutFlushLeavesACrashImageAndDeleteAllRemovesTheFolder() throws IOException {
+        Path dir = tmp.resolve("t-0");
+        PartitionLog log = PartitionLog.open(dir, small(), Time.SYSTEM);
+        for (int i = 0; i < 30; i++) {
+            log.append(TestBatches.sized(2, 100, 1_000L + i), 0, 1_000L + i);
+        }
+        log.closeWithoutFlush();
+        assertThrows(io.rafka.common.StorageException.class, () -> log.append(TestBatches.sized(1, 10, 1L), 0, 1L));
+        assertFalse(Files.exists(dir.resolve(LogFiles.CLEAN_SHUTDOWN_FILE)), "no clean-shutdown marker");
+        PartitionLog reopened = PartitionLog.open(dir, small(), Time.SYSTEM);
+        assertEquals(60, reopened.logEndOffset(), "the OS kept what was written; recovery validated it");
+        reopened.deleteAll();
+        assertFalse(Files.exists(dir));
     }
 
     /** Copies a buffer so two logs do not stamp the same bytes. */

@@ -33,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -65,7 +66,46 @@ public final class MetadataNode implements Closeable {
     private volatile LeaderFailureDetector failureDetector;
     private final long startedMs = System.currentTimeMillis();
 
-    private MetadataNode(NodeAddress self, List<NodeAddress> voters, Path dataDir) throws IOException {
+    /**
+     * Settings of a broker's metadata member. Immutable; validated when built. Separate from the partition
+     * groups' {@code RaftNodeConfig} so the controller's failover can be tuned on its own.
+     *
+     * @param self                   this member's id and metadata address
+     * @param voters                 every member, this one included
+     * @param dataDir                the broker's data folder (the group's log lives in {@code metadata-raft/})
+     * @param electionTimeoutMinMs   randomized election timeout, lower bound; heartbeats go every half of it
+     * @param electionTimeoutMaxMs   its upper bound, above the lower one
+     * @param leaderFailureDetection elect a new controller as soon as the old one's server refuses connections
+     *                               (see {@link LeaderFailureDetector}), not after the election timeout
+     */
+    public record Settings(NodeAddress self, List<NodeAddress> voters, Path dataDir, long electionTimeoutMinMs,
+                           long electionTimeoutMaxMs, boolean leaderFailureDetection) {
+        public static final long DEFAULT_ELECTION_TIMEOUT_MIN_MS = 1000;
+        public static final long DEFAULT_ELECTION_TIMEOUT_MAX_MS = 2000;
+
+        public Settings {
+            Objects.requireNonNull(self, "self");
+            Objects.requireNonNull(dataDir, "dataDir");
+            voters = List.copyOf(voters);
+            if (voters.stream().noneMatch(v -> v.id().equals(self.id()))) {
+                throw new IllegalArgumentException("broker " + self.id() + " is not among the metadata voters " + voters);
+            }
+            if (electionTimeoutMinMs < 10 || electionTimeoutMaxMs <= electionTimeoutMinMs) {
+                throw new IllegalArgumentException("invalid metadata election timeouts " + electionTimeoutMinMs + "/"
+                        + electionTimeoutMaxMs + ": must be min >= 10 and max > min");
+            }
+        }
+
+        /** The defaults: 1-2 s election timeout, leader failure detection on. */
+        public static Settings of(NodeAddress self, List<NodeAddress> voters, Path dataDir) {
+            return new Settings(self, voters, dataDir, DEFAULT_ELECTION_TIMEOUT_MIN_MS, DEFAULT_ELECTION_TIMEOUT_MAX_MS, true);
+        }
+    }
+
+    private MetadataNode(Settings settings) throws IOException {
+        NodeAddress self = settings.self();
+        Path dataDir = settings.dataDir();
+        List<NodeAddress> voters = settings.voters();
         this.self = self;
         this.group = RaftGroup.valueOf(GROUP_ID, voters.stream()
                 .map(v -> RaftPeer.newBuilder().setId(v.id()).setAddress(v.hostPort()).build()).toList());
@@ -74,8 +114,8 @@ public final class MetadataNode implements Closeable {
         RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
         GrpcConfigKeys.Server.setHost(p, self.host());
         GrpcConfigKeys.Server.setPort(p, self.port());
-        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
-        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2, TimeUnit.SECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(settings.electionTimeoutMinMs(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(settings.electionTimeoutMaxMs(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1000);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
@@ -96,22 +136,16 @@ public final class MetadataNode implements Closeable {
 
     /** Starts this broker's metadata member; {@code voters} lists every member, this one included. */
     public static MetadataNode start(NodeAddress self, List<NodeAddress> voters, Path dataDir) throws IOException {
-        return start(self, voters, dataDir, true);
+        return start(Settings.of(self, voters, dataDir));
     }
 
-    /**
-     * As {@link #start(NodeAddress, List, Path)}; {@code leaderFailureDetection} elects a new controller as soon
-     * as the old one's server refuses connections (see {@link LeaderFailureDetector}).
-     */
-    public static MetadataNode start(NodeAddress self, List<NodeAddress> voters, Path dataDir, boolean leaderFailureDetection)
-            throws IOException {
-        if (voters.stream().noneMatch(v -> v.id().equals(self.id()))) {
-            throw new IllegalArgumentException("broker " + self.id() + " is not among the metadata voters " + voters);
-        }
-        Files.createDirectories(dataDir);
-        MetadataNode node = new MetadataNode(self, voters, dataDir);
+    /** Starts this broker's metadata member with {@code settings}. */
+    public static MetadataNode start(Settings settings) throws IOException {
+        NodeAddress self = settings.self();
+        Files.createDirectories(settings.dataDir());
+        MetadataNode node = new MetadataNode(settings);
         node.server.start();
-        if (leaderFailureDetection) {
+        if (settings.leaderFailureDetection()) {
             RaftProperties probe = new RaftProperties();
             RaftClientConfigKeys.Rpc.setRequestTimeout(probe, TimeDuration.valueOf(3, TimeUnit.SECONDS));
             node.failureDetector = new LeaderFailureDetector(node.server, probe);

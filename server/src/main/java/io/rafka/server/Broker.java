@@ -8,9 +8,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.rafka.log.LogConfig;
 import io.rafka.proto.v1.ConfigEntry;
 import io.rafka.proto.v1.GroupServiceGrpc;
-import io.rafka.raft.NodeAddress;
 import io.rafka.raft.RaftNode;
-import io.rafka.raft.RaftNodeConfig;
 import io.rafka.metadata.BrokerInfo;
 import io.rafka.controller.Controller;
 import io.rafka.server.replica.LeaderPublisher;
@@ -97,16 +95,10 @@ public final class Broker implements Closeable {
         String id = config.nodeId();
         String host = config.get(ServerConfig.HOST);
         Files.createDirectories(config.dataDir());
-        LogConfig logDefaults = config.logConfig();
-        raftNode = RaftNode.start(RaftNodeConfig.builder(new NodeAddress(id, host, config.getInt(ServerConfig.RAFT_PORT)), config.dataDir())
-                .rpcTimeoutMs(config.getLong(ServerConfig.ELECTION_TIMEOUT_MIN_MS), config.getLong(ServerConfig.ELECTION_TIMEOUT_MAX_MS))
-                .leaderFailureDetection(config.getBoolean(ServerConfig.LEADER_FAILURE_DETECTION))
-                .maxInFlightBytesPerPartition(config.getLong(ServerConfig.MAX_IN_FLIGHT_PER_PARTITION))
-                .requestTimeoutMs(config.getLong(ServerConfig.REQUEST_TIMEOUT_MS))
-                .logConfig(logDefaults)
-                .build());
-        metadata = MetadataNode.start(new NodeAddress(id, host, config.getInt(ServerConfig.METADATA_PORT)), config.voters(), config.dataDir(),
-                config.getBoolean(ServerConfig.LEADER_FAILURE_DETECTION));
+        LogConfig logDefaults = config.logDefaults();
+        ApiConfig api = config.apiConfig();
+        raftNode = RaftNode.start(config.raftConfig());
+        metadata = MetadataNode.start(config.metadataConfig());
         Controller controller = new Controller(metadata, logDefaults, config.getLong(ServerConfig.SESSION_TIMEOUT_MS));
         reconciler = new PartitionReconciler(id, raftNode, metadata, logDefaults);
         leaderPublisher = new LeaderPublisher(id, raftNode, metadata, LEADER_PUBLISH_INTERVAL_MS);
@@ -118,29 +110,29 @@ public final class Broker implements Closeable {
         // Auto-creation blocks on the controller (up to the request timeout): kept off the fetch workers.
         autoCreator = Executors.newSingleThreadExecutor(daemonThreads("rafka-auto-create-" + id));
         BrokerMetrics metrics = new BrokerMetrics(raftNode, config.getLong(ServerConfig.REPLICA_LAG_MS));
-        FetchWaiters waiters = new FetchWaiters(config.getInt(ServerConfig.FETCH_MAX_WAITERS), workers);
+        FetchWaiters waiters = new FetchWaiters(api.fetchMaxWaiters(), workers);
         raftNode.setAppendListener(waiters::onAppend);
 
         ClusterView view = new ClusterView(id, raftNode, metadata, logDefaults);
-        controllerChannel = new ControllerChannel(view, config.getLong(ServerConfig.REQUEST_TIMEOUT_MS));
+        controllerChannel = new ControllerChannel(view, api.requestTimeoutMs());
         AdminApi admin = new AdminApi(view, controller, controllerChannel,
-                new AdminApi.TopicDefaults(config.getInt(ServerConfig.NUM_PARTITIONS), config.getInt(ServerConfig.DEFAULT_REPLICATION_FACTOR)),
+                new AdminApi.TopicDefaults(api.defaultPartitions(), api.defaultReplicationFactor()),
                 this::describeConfig, autoCreator);
-        boolean autoCreate = config.getBoolean(ServerConfig.AUTO_CREATE);
+        boolean autoCreate = api.autoCreateTopics();
         int maxDecompressed = raftNode.config().maxDecompressedBytes();
-        ProduceApi produce = new ProduceApi(view, admin, new MemoryPool(config.getLong(ServerConfig.PRODUCE_MEMORY_BYTES)), metrics,
-                new ProduceApi.Settings(autoCreate, config.getLong(ServerConfig.REQUEST_TIMEOUT_MS), maxDecompressed,
-                        config.getInt(ServerConfig.PRODUCE_STREAM_WINDOW)));
-        fetchApi = new FetchApi(view, waiters, metrics, scheduler, new FetchApi.Settings(config.getInt(ServerConfig.FETCH_MAX_BYTES),
-                config.getInt(ServerConfig.FETCH_MAX_WAIT_MS), maxDecompressed));
-        ConnectionLimiter limiter = new ConnectionLimiter(config.getInt(ServerConfig.MAX_CONNECTIONS));
+        ProduceApi produce = new ProduceApi(view, admin, new MemoryPool(api.produceMemoryBytes()), metrics,
+                new ProduceApi.Settings(autoCreate, api.requestTimeoutMs(), maxDecompressed,
+                        api.produceStreamWindow()));
+        fetchApi = new FetchApi(view, waiters, metrics, scheduler, new FetchApi.Settings(api.fetchMaxBytes(),
+                api.fetchMaxWaitMs(), maxDecompressed));
+        ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
         // SERVING (gRPC health, HTTP /health) once registered: until then the controller does not count this
         // broker as live, so e.g. a create with replication factor 1 would fail.
         health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
 
-        grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.GRPC_PORT)))
-                .maxInboundMessageSize(config.getInt(ServerConfig.MAX_REQUEST_BYTES))
-                .maxConcurrentCallsPerConnection(config.getInt(ServerConfig.MAX_CALLS_PER_CONNECTION))
+        grpc = NettyServerBuilder.forAddress(new InetSocketAddress(api.bindHost(), api.grpcPort()))
+                .maxInboundMessageSize(api.maxRequestBytes())
+                .maxConcurrentCallsPerConnection(api.maxCallsPerConnection())
                 // Connections without calls for 5 minutes are closed (clients reconnect on demand); this also frees
                 // connections refused for max.connections, whose calls all fail at once.
                 .maxConnectionIdle(5, TimeUnit.MINUTES)

@@ -1,7 +1,11 @@
 package io.rafka.server;
 
 import io.rafka.log.LogConfig;
+import io.rafka.log.LogConfigKey;
 import io.rafka.raft.NodeAddress;
+import io.rafka.raft.RaftNodeConfig;
+import io.rafka.metadata.MetadataNode;
+import io.rafka.record.RecordBatch;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -20,6 +24,12 @@ import java.util.TreeMap;
  * highest precedence) the defaults, a properties file, {@code RAFKA_*} environment variables and
  * command-line flags. Immutable; every value is validated when it is built, and a bad one fails with a
  * message naming the key.
+ *
+ * <p>Components take typed sub-configs rather than keys: {@link #raftConfig()} (the partition Raft node),
+ * {@link #metadataConfig()} (the metadata group member), {@link #apiConfig()} (the client API's listener and
+ * limits) and {@link #logDefaults()} (every topic's log settings; the {@code log.*} keys come from the one
+ * table of log settings, {@link LogConfigKey}, which per-topic overrides use too). They are built, and the
+ * rules between keys checked, when the configuration is.
  */
 public final class ServerConfig {
     private static final int MIB = 1024 * 1024;
@@ -42,8 +52,10 @@ public final class ServerConfig {
             "Folder holding everything this broker stores: partition logs, Raft logs, metadata.");
     public static final ConfigKey VOTERS = ConfigKey.string("controller.quorum.voters", "",
             "The metadata group's members as id@host:port,... (their metadata.port). Empty = this broker alone.");
-    public static final ConfigKey MESSAGE_MAX_BYTES = ConfigKey.integer("message.max.bytes", LogConfig.DEFAULT_MAX_MESSAGE_BYTES,
-            61, 64 * MIB, "Largest record batch accepted, the default of the topic config max.message.bytes.");
+    public static final ConfigKey MESSAGE_MAX_BYTES = ConfigKey.log(LogConfigKey.MAX_MESSAGE_BYTES);
+    public static final ConfigKey MESSAGE_MAX_DECOMPRESSED_BYTES = ConfigKey.integer("message.max.decompressed.bytes",
+            RecordBatch.DEFAULT_MAX_DECOMPRESSED_BYTES, 1024, 1024 * MIB,
+            "Largest decompressed size of one record batch when the broker validates it; at least message.max.bytes.");
     public static final ConfigKey MAX_REQUEST_BYTES = ConfigKey.integer("max.request.bytes", 16 * MIB, 1024, 256 * MIB,
             "Largest gRPC request accepted; larger ones fail with RESOURCE_EXHAUSTED.");
     public static final ConfigKey MAX_CONNECTIONS = ConfigKey.integer("max.connections", 1000, 1, 1_000_000,
@@ -70,14 +82,13 @@ public final class ServerConfig {
             "Partitions of auto-created topics and of created topics that do not say.");
     public static final ConfigKey DEFAULT_REPLICATION_FACTOR = ConfigKey.integer("default.replication.factor", 0, 0, 100,
             "Replication factor of auto-created topics and of created topics that do not say; 0 = min(3, live brokers).");
-    public static final ConfigKey LOG_SEGMENT_BYTES = ConfigKey.integer("log.segment.bytes", LogConfig.DEFAULT_SEGMENT_BYTES,
-            1024, Integer.MAX_VALUE, "Default segment size (topic config segment.bytes).");
-    public static final ConfigKey LOG_SEGMENT_MS = ConfigKey.longValue("log.segment.ms", LogConfig.DEFAULT_SEGMENT_MS,
-            1, Long.MAX_VALUE, "Default time after which a segment is rolled (topic config segment.ms).");
-    public static final ConfigKey LOG_RETENTION_MS = ConfigKey.longValue("log.retention.ms", LogConfig.DEFAULT_RETENTION_MS,
-            -1, Long.MAX_VALUE, "Default retention time, -1 = forever (topic config retention.ms).");
-    public static final ConfigKey LOG_RETENTION_BYTES = ConfigKey.longValue("log.retention.bytes", LogConfig.DEFAULT_RETENTION_BYTES,
-            -1, Long.MAX_VALUE, "Default retention size per partition, -1 = unbounded (topic config retention.bytes).");
+    public static final ConfigKey LOG_SEGMENT_BYTES = ConfigKey.log(LogConfigKey.SEGMENT_BYTES);
+    public static final ConfigKey LOG_SEGMENT_MS = ConfigKey.log(LogConfigKey.SEGMENT_MS);
+    public static final ConfigKey LOG_INDEX_SIZE_MAX_BYTES = ConfigKey.log(LogConfigKey.SEGMENT_INDEX_BYTES);
+    public static final ConfigKey LOG_INDEX_INTERVAL_BYTES = ConfigKey.log(LogConfigKey.INDEX_INTERVAL_BYTES);
+    public static final ConfigKey LOG_RETENTION_MS = ConfigKey.log(LogConfigKey.RETENTION_MS);
+    public static final ConfigKey LOG_RETENTION_BYTES = ConfigKey.log(LogConfigKey.RETENTION_BYTES);
+    public static final ConfigKey LOG_MESSAGE_TIMESTAMP_TYPE = ConfigKey.log(LogConfigKey.MESSAGE_TIMESTAMP_TYPE);
     public static final ConfigKey RETENTION_CHECK_INTERVAL_MS = ConfigKey.longValue("log.retention.check.interval.ms", 300_000,
             100, Long.MAX_VALUE, "How often segments past retention are deleted.");
     public static final ConfigKey REPLICA_LAG_MS = ConfigKey.longValue("replica.lag.time.max.ms", 10_000, 100, 600_000,
@@ -88,6 +99,22 @@ public final class ServerConfig {
             "Raft election timeout, upper bound (must be above the lower bound).");
     public static final ConfigKey LEADER_FAILURE_DETECTION = ConfigKey.bool("raft.leader.failure.detection", true,
             "Elect a successor as soon as a leader's server refuses connections (its process died) instead of after the election timeout.");
+    public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 10_000,
+            1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file), after which "
+                    + "its Raft log is purged; bounds the replay after a restart.");
+    public static final ConfigKey RAFT_SEGMENT_BYTES = ConfigKey.integer("raft.segment.bytes", 8 * MIB, MIB, Integer.MAX_VALUE,
+            "Size of a partition's Raft log segments; purging frees whole closed segments.");
+    public static final ConfigKey RAFT_WRITE_BUFFER_BYTES = ConfigKey.integer("raft.write.buffer.bytes", 0, 0, 256 * MIB,
+            "Direct buffer of each partition's Raft log writer; 0 = message.max.bytes + 64 KiB, else at least "
+                    + "message.max.bytes + 1 KiB.");
+    public static final ConfigKey MAX_PRODUCERS_PER_PARTITION = ConfigKey.integer("partition.max.producers", 10_000, 1, 1_000_000,
+            "Idempotent producer ids remembered per partition; beyond it the least recently written is forgotten.");
+    public static final ConfigKey METADATA_ELECTION_TIMEOUT_MIN_MS = ConfigKey.longValue("metadata.election.timeout.min.ms",
+            MetadataNode.Settings.DEFAULT_ELECTION_TIMEOUT_MIN_MS, 50, 60_000,
+            "Election timeout of the metadata group (controller failover), lower bound; unset, it follows raft.election.timeout.min.ms.");
+    public static final ConfigKey METADATA_ELECTION_TIMEOUT_MAX_MS = ConfigKey.longValue("metadata.election.timeout.max.ms",
+            MetadataNode.Settings.DEFAULT_ELECTION_TIMEOUT_MAX_MS, 100, 120_000,
+            "Election timeout of the metadata group, upper bound; unset, it follows raft.election.timeout.max.ms.");
     public static final ConfigKey SESSION_TIMEOUT_MS = ConfigKey.longValue("broker.session.timeout.ms", 9000, 1000, 600_000,
             "A broker not heard from for this long counts as dead when the controller places replicas.");
     public static final ConfigKey HEARTBEAT_INTERVAL_MS = ConfigKey.longValue("broker.heartbeat.interval.ms", 1000, 100, 60_000,
@@ -96,15 +123,27 @@ public final class ServerConfig {
             "On SIGTERM: how long to wait for leadership hand-over and in-flight requests.");
 
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
-            DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS, MAX_CALLS_PER_CONNECTION, PRODUCE_MEMORY_BYTES,
-            PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
-            REQUEST_TIMEOUT_MS, AUTO_CREATE, NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS,
-            LOG_RETENTION_MS, LOG_RETENTION_BYTES, RETENTION_CHECK_INTERVAL_MS, REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, SESSION_TIMEOUT_MS,
-            HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS);
+            DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,
+            MAX_CALLS_PER_CONNECTION, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
+            MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS, REQUEST_TIMEOUT_MS, AUTO_CREATE,
+            NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
+            LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
+            REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION,
+            RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
+            METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS);
+
+    /** Keys that, left unset, take the value of another key rather than their own default. */
+    private static final Map<ConfigKey, ConfigKey> FOLLOWS = Map.of(
+            METADATA_ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MIN_MS,
+            METADATA_ELECTION_TIMEOUT_MAX_MS, ELECTION_TIMEOUT_MAX_MS);
 
     private final Map<String, String> values;
     private final Map<String, String> explicit;
     private final List<NodeAddress> voters;
+    private final LogConfig logDefaults;
+    private final RaftNodeConfig raftConfig;
+    private final MetadataNode.Settings metadataConfig;
+    private final ApiConfig apiConfig;
 
     private ServerConfig(Map<String, String> explicit) {
         Map<String, ConfigKey> known = new LinkedHashMap<>();
@@ -123,22 +162,86 @@ public final class ServerConfig {
             }
             v.put(k.name(), raw == null ? k.defaultValue() : k.validate(raw));
         }
+        FOLLOWS.forEach((key, leader) -> {
+            if (!given.containsKey(key.name())) {
+                v.put(key.name(), v.get(leader.name()));
+            }
+        });
         this.values = v;
         this.explicit = given;
         if (!nodeId().matches("[A-Za-z0-9._-]{1,64}")) {
             throw new IllegalArgumentException(NODE_ID.name() + " = '" + nodeId() + "' must be 1-64 of [A-Za-z0-9._-]");
         }
-        if (getLong(ELECTION_TIMEOUT_MAX_MS) <= getLong(ELECTION_TIMEOUT_MIN_MS)) {
-            throw new IllegalArgumentException(ELECTION_TIMEOUT_MAX_MS.name() + " must be above " + ELECTION_TIMEOUT_MIN_MS.name());
-        }
         if (get(HOST).isEmpty() || get(DATA_DIR).isEmpty()) {
             throw new IllegalArgumentException(get(HOST).isEmpty() ? "host must not be empty" : "data.dir must not be empty");
         }
+        checkRelations();
         this.voters = parseVoters(get(VOTERS));
         if (voters.stream().noneMatch(a -> a.id().equals(nodeId()))) {
             throw new IllegalArgumentException(VOTERS.name() + " = '" + get(VOTERS) + "' does not list node.id " + nodeId());
         }
-        logConfig(); // validates the log defaults together
+        this.logDefaults = buildLogDefaults();
+        this.raftConfig = buildRaftConfig();
+        this.metadataConfig = new MetadataNode.Settings(new NodeAddress(nodeId(), get(HOST), getInt(METADATA_PORT)), voters,
+                dataDir(), getLong(METADATA_ELECTION_TIMEOUT_MIN_MS), getLong(METADATA_ELECTION_TIMEOUT_MAX_MS),
+                getBoolean(LEADER_FAILURE_DETECTION));
+        this.apiConfig = new ApiConfig(get(BIND_HOST), getInt(GRPC_PORT), getInt(MAX_REQUEST_BYTES), getInt(MAX_CONNECTIONS),
+                getInt(MAX_CALLS_PER_CONNECTION), getLong(PRODUCE_MEMORY_BYTES), getInt(PRODUCE_STREAM_WINDOW),
+                getInt(FETCH_MAX_BYTES), getInt(FETCH_MAX_WAIT_MS), getInt(FETCH_MAX_WAITERS), getLong(REQUEST_TIMEOUT_MS),
+                getBoolean(AUTO_CREATE), getInt(NUM_PARTITIONS), getInt(DEFAULT_REPLICATION_FACTOR));
+    }
+
+    /** Checks the rules that tie keys together, naming the keys, before the sub-configs repeat them in field names. */
+    private void checkRelations() {
+        requireAbove(ELECTION_TIMEOUT_MAX_MS, ELECTION_TIMEOUT_MIN_MS);
+        requireAbove(METADATA_ELECTION_TIMEOUT_MAX_MS, METADATA_ELECTION_TIMEOUT_MIN_MS);
+        long maxMessage = getLong(MESSAGE_MAX_BYTES);
+        requireAtLeast(MESSAGE_MAX_DECOMPRESSED_BYTES, maxMessage, MESSAGE_MAX_BYTES.name());
+        requireAtLeast(MAX_IN_FLIGHT_PER_PARTITION, maxMessage, MESSAGE_MAX_BYTES.name());
+        if (getInt(RAFT_WRITE_BUFFER_BYTES) != 0) {
+            requireAtLeast(RAFT_WRITE_BUFFER_BYTES, maxMessage + 1024, MESSAGE_MAX_BYTES.name() + " + 1024");
+        }
+    }
+
+    private void requireAbove(ConfigKey upper, ConfigKey lower) {
+        if (getLong(upper) <= getLong(lower)) {
+            throw new IllegalArgumentException(upper.name() + " = " + get(upper) + " must be above " + lower.name() + " = " + get(lower));
+        }
+    }
+
+    private void requireAtLeast(ConfigKey key, long floor, String floorName) {
+        if (getLong(key) < floor) {
+            throw new IllegalArgumentException(key.name() + " = " + get(key) + " must be at least " + floorName + " (" + floor + ")");
+        }
+    }
+
+    private LogConfig buildLogDefaults() {
+        Map<String, String> topicValues = new LinkedHashMap<>();
+        for (ConfigKey k : KEYS) {
+            if (k.logKey() != null) {
+                topicValues.put(k.logKey().topicKey(), get(k));
+            }
+        }
+        try {
+            return LogConfig.defaults().withOverrides(topicValues);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("log settings: " + e.getMessage(), e);
+        }
+    }
+
+    private RaftNodeConfig buildRaftConfig() {
+        return RaftNodeConfig.builder(new NodeAddress(nodeId(), get(HOST), getInt(RAFT_PORT)), dataDir())
+                .rpcTimeoutMs(getLong(ELECTION_TIMEOUT_MIN_MS), getLong(ELECTION_TIMEOUT_MAX_MS))
+                .leaderFailureDetection(getBoolean(LEADER_FAILURE_DETECTION))
+                .snapshotThresholdEntries(getLong(RAFT_SNAPSHOT_THRESHOLD_ENTRIES))
+                .raftSegmentBytes(getInt(RAFT_SEGMENT_BYTES))
+                .raftWriteBufferBytes(getInt(RAFT_WRITE_BUFFER_BYTES))
+                .maxInFlightBytesPerPartition(getLong(MAX_IN_FLIGHT_PER_PARTITION))
+                .requestTimeoutMs(getLong(REQUEST_TIMEOUT_MS))
+                .maxProducersPerPartition(getInt(MAX_PRODUCERS_PER_PARTITION))
+                .maxDecompressedBytes(getInt(MESSAGE_MAX_DECOMPRESSED_BYTES))
+                .logConfig(logDefaults)
+                .build();
     }
 
     /** A configuration from explicit key/value pairs (unknown keys and bad values are errors); the rest default. */
@@ -272,19 +375,27 @@ public final class ServerConfig {
         return explicit.containsKey(key.name());
     }
 
-    /** The defaults of every topic's log, from the {@code log.*} and {@code message.max.bytes} keys. */
-    public LogConfig logConfig() {
-        try {
-            return LogConfig.builder()
-                    .segmentBytes(getInt(LOG_SEGMENT_BYTES))
-                    .segmentMs(getLong(LOG_SEGMENT_MS))
-                    .retentionMs(getLong(LOG_RETENTION_MS))
-                    .retentionBytes(getLong(LOG_RETENTION_BYTES))
-                    .maxMessageBytes(getInt(MESSAGE_MAX_BYTES))
-                    .build();
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("log settings: " + e.getMessage(), e);
-        }
+    /**
+     * The defaults of every topic's log, from the {@code log.*} and {@code message.max.bytes} keys (each the
+     * broker-wide value of a topic config, see {@link LogConfigKey}).
+     */
+    public LogConfig logDefaults() {
+        return logDefaults;
+    }
+
+    /** The settings of this broker's partition Raft node, the log defaults included. */
+    public RaftNodeConfig raftConfig() {
+        return raftConfig;
+    }
+
+    /** The settings of this broker's member of the metadata group. */
+    public MetadataNode.Settings metadataConfig() {
+        return metadataConfig;
+    }
+
+    /** The settings of the client API: listener, limits, timeouts, auto-creation. */
+    public ApiConfig apiConfig() {
+        return apiConfig;
     }
 
     /** The text of {@code --help}: every key with its default, environment variable and documentation. */

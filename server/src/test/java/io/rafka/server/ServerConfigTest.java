@@ -1,5 +1,11 @@
 package io.rafka.server;
 
+import io.rafka.log.LogConfig;
+import io.rafka.log.LogConfigKey;
+import io.rafka.raft.NodeAddress;
+import io.rafka.raft.RaftNodeConfig;
+import io.rafka.metadata.MetadataNode;
+import io.rafka.record.TimestampType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -76,10 +82,106 @@ class ServerConfigTest {
     @Test
     void logDefaultsComeFromTheLogKeys() {
         ServerConfig c = ServerConfig.load(List.of("--log.segment.bytes=4096", "--message.max.bytes=2000", "--log.retention.ms=-1"), Map.of());
-        assertEquals(4096, c.logConfig().segmentBytes());
-        assertEquals(2000, c.logConfig().maxMessageBytes());
-        assertEquals(-1, c.logConfig().retentionMs());
+        assertEquals(4096, c.logDefaults().segmentBytes());
+        assertEquals(2000, c.logDefaults().maxMessageBytes());
+        assertEquals(-1, c.logDefaults().retentionMs());
         assertMessage("log.segment.bytes", () -> ServerConfig.load(List.of("--log.segment.bytes=100"), Map.of()));
+    }
+
+    @Test
+    void subConfigsAtTheirDefaultsAreTheComponentDefaults() {
+        ServerConfig c = ServerConfig.load(List.of(), Map.of());
+        assertEquals(LogConfig.defaults(), c.logDefaults());
+        assertEquals(RaftNodeConfig.builder(new NodeAddress("1", "127.0.0.1", 9093), Path.of("./data")).build(), c.raftConfig());
+        assertEquals(MetadataNode.Settings.of(new NodeAddress("1", "127.0.0.1", 9094), c.voters(), Path.of("./data")),
+                c.metadataConfig());
+        assertEquals(new ApiConfig("127.0.0.1", 9092, 16 << 20, 1000, 1000, 128L << 20, 32, 16 << 20, 30_000, 10_000, 30_000,
+                true, 1, 0), c.apiConfig());
+    }
+
+    @Test
+    void everyRaftNodeSettingHasAKey() {
+        ServerConfig c = ServerConfig.load(List.of("--raft.election.timeout.min.ms=300", "--raft.election.timeout.max.ms=900",
+                "--raft.leader.failure.detection=false", "--raft.snapshot.threshold.entries=77", "--raft.segment.bytes=2097152",
+                "--raft.write.buffer.bytes=4194304", "--partition.max.in.flight.bytes=3145728", "--request.timeout.ms=4000",
+                "--partition.max.producers=12", "--message.max.decompressed.bytes=8388608", "--raft.port=7001", "--host=h1"), Map.of());
+        RaftNodeConfig r = c.raftConfig();
+        assertEquals(new NodeAddress("1", "h1", 7001), r.address());
+        assertEquals(300, r.rpcTimeoutMinMs());
+        assertEquals(900, r.rpcTimeoutMaxMs());
+        assertFalse(r.leaderFailureDetection());
+        assertEquals(77, r.snapshotThresholdEntries());
+        assertEquals(2 << 20, r.raftSegmentBytes());
+        assertEquals(4 << 20, r.raftWriteBufferBytes());
+        assertEquals(3 << 20, r.maxInFlightBytesPerPartition());
+        assertEquals(4000, r.requestTimeoutMs());
+        assertEquals(12, r.maxProducersPerPartition());
+        assertEquals(8 << 20, r.maxDecompressedBytes());
+        assertEquals(c.logDefaults(), r.logConfig());
+        assertEquals(LogConfig.DEFAULT_MAX_MESSAGE_BYTES + 64 * 1024,
+                ServerConfig.load(List.of(), Map.of()).raftConfig().raftWriteBufferBytes(), "0 = message.max.bytes + 64 KiB");
+    }
+
+    @Test
+    void theMetadataGroupFollowsTheRaftTimeoutsUnlessItHasItsOwn() {
+        ServerConfig follows = ServerConfig.load(List.of("--raft.election.timeout.min.ms=400", "--raft.election.timeout.max.ms=800",
+                "--raft.leader.failure.detection=false"), Map.of());
+        assertEquals(400, follows.metadataConfig().electionTimeoutMinMs());
+        assertEquals(800, follows.metadataConfig().electionTimeoutMaxMs());
+        assertFalse(follows.metadataConfig().leaderFailureDetection());
+        assertEquals("400", follows.get(ServerConfig.METADATA_ELECTION_TIMEOUT_MIN_MS), "the effective value is reported");
+        assertFalse(follows.isSet(ServerConfig.METADATA_ELECTION_TIMEOUT_MIN_MS));
+        ServerConfig own = ServerConfig.load(List.of("--metadata.election.timeout.min.ms=3000",
+                "--metadata.election.timeout.max.ms=6000", "--metadata.port=7002"), Map.of("RAFKA_NODE_ID", "m"));
+        assertEquals(3000, own.metadataConfig().electionTimeoutMinMs());
+        assertEquals(6000, own.metadataConfig().electionTimeoutMaxMs());
+        assertEquals(new NodeAddress("m", "127.0.0.1", 7002), own.metadataConfig().self());
+        assertEquals(1000, own.raftConfig().rpcTimeoutMinMs(), "the partition groups keep theirs");
+        assertMessage("metadata.election.timeout.max.ms", () -> ServerConfig.load(
+                List.of("--metadata.election.timeout.min.ms=2500"), Map.of()));
+    }
+
+    @Test
+    void apiConfigCarriesTheLimits() {
+        ServerConfig c = ServerConfig.load(List.of("--bind.host=0.0.0.0", "--grpc.port=7000", "--max.request.bytes=2048",
+                "--max.connections=5", "--max.calls.per.connection=6", "--produce.memory.bytes=2097152", "--produce.stream.window=7",
+                "--fetch.max.bytes=4096", "--fetch.max.wait.ms=8", "--fetch.max.waiters=9", "--request.timeout.ms=1000",
+                "--auto.create.topics.enable=false", "--num.partitions=3", "--default.replication.factor=2"), Map.of());
+        assertEquals(new ApiConfig("0.0.0.0", 7000, 2048, 5, 6, 2L << 20, 7, 4096, 8, 9, 1000, false, 3, 2), c.apiConfig());
+    }
+
+    /** The broker's log keys are the topic keys' defaults: same parser, same single bound per key. */
+    @Test
+    void logKeysShareTheTopicKeysRules() {
+        ServerConfig c = ServerConfig.load(List.of("--log.message.timestamp.type=LogAppendTime", "--log.index.interval.bytes=0",
+                "--log.index.size.max.bytes=24", "--log.segment.bytes=1024"), Map.of());
+        assertEquals(TimestampType.LOG_APPEND_TIME, c.logDefaults().messageTimestampType());
+        assertEquals(0, c.logDefaults().indexIntervalBytes());
+        assertEquals(24, c.logDefaults().segmentIndexBytes());
+        assertEquals(1024, c.logDefaults().segmentBytes());
+        assertMessage("log.message.timestamp.type", () -> ServerConfig.load(List.of("--log.message.timestamp.type=Now"), Map.of()));
+        assertMessage("log.segment.bytes", () -> ServerConfig.load(List.of("--log.segment.bytes=1023"), Map.of()));
+        assertThrows(IllegalArgumentException.class, () -> LogConfig.defaults().withOverrides(Map.of("segment.bytes", "1023")));
+        for (LogConfigKey k : LogConfigKey.values()) {
+            ConfigKey server = ServerConfig.KEYS.stream().filter(key -> key.name().equals(k.serverKey())).findFirst().orElseThrow();
+            assertEquals(k.defaultValue(), server.defaultValue(), k.serverKey());
+            assertEquals(k, server.logKey());
+            if (k.type() != LogConfigKey.Type.TIMESTAMP_TYPE) {
+                assertEquals(k.min(), server.min(), k.serverKey());
+                assertEquals(k.max(), server.max(), k.serverKey());
+            }
+        }
+    }
+
+    @Test
+    void settingsThatMustFitTogetherNameTheirKeys() {
+        assertMessage("message.max.decompressed.bytes", () -> ServerConfig.load(
+                List.of("--message.max.bytes=2000000", "--message.max.decompressed.bytes=1048576"), Map.of()));
+        assertMessage("partition.max.in.flight.bytes", () -> ServerConfig.load(
+                List.of("--message.max.bytes=4000000", "--partition.max.in.flight.bytes=2097152"), Map.of()));
+        assertMessage("raft.write.buffer.bytes", () -> ServerConfig.load(
+                List.of("--message.max.bytes=2000", "--raft.write.buffer.bytes=2500"), Map.of()));
+        ServerConfig.load(List.of("--message.max.bytes=2000", "--raft.write.buffer.bytes=3024"), Map.of());
     }
 
     private static void assertMessage(String expected, Runnable r) {

@@ -169,10 +169,6 @@ abstract class AbstractIndex implements Closeable {
         }
     }
 
-    public void deleteIfExists() throws IOException {
-        Files.deleteIfExists(file);
-    }
-
     @Override
     public void close() throws IOException {
         flush();

@@ -42,7 +42,7 @@ public final class LogSegment implements Closeable {
     private final int indexIntervalBytes;
     private final int maxIndexSize;
     private final FileChannel channel;
-    private volatile Path logFile;
+    private final Path logFile;
     private volatile int size;
 
     private OffsetIndex offsetIndex;
@@ -103,10 +103,6 @@ public final class LogSegment implements Closeable {
         return size;
     }
 
-    public Path logFile() {
-        return logFile;
-    }
-
     public boolean isActive() {
         return active;
     }
@@ -130,7 +126,7 @@ public final class LogSegment implements Closeable {
         return Files.getLastModifiedTime(logFile).toMillis();
     }
 
-    public synchronized OffsetIndex offsetIndex() throws IOException {
+    private synchronized OffsetIndex offsetIndex() throws IOException {
         if (offsetIndex == null) {
             Path f = LogFiles.offsetIndexFile(dir, baseOffset);
             offsetIndex = new OffsetIndex(f, baseOffset, maxIndexSize, active || !Files.exists(f));
@@ -138,7 +134,7 @@ public final class LogSegment implements Closeable {
         return offsetIndex;
     }
 
-    public synchronized TimeIndex timeIndex() throws IOException {
+    private synchronized TimeIndex timeIndex() throws IOException {
         if (timeIndex == null) {
             Path f = LogFiles.timeIndexFile(dir, baseOffset);
             timeIndex = new TimeIndex(f, baseOffset, maxIndexSize, active || !Files.exists(f));
@@ -163,10 +159,10 @@ public final class LogSegment implements Closeable {
      * @throws CorruptIndexException if they cannot be trusted
      */
     public void sanityCheck() throws IOException {
-        if (!Files.exists(LogFiles.offsetIndexFile(dir, baseOffset)) || !Files.exists(LogFiles.timeIndexFile(dir, baseOffset))) {
-            throw new CorruptIndexException("missing index files for segment " + baseOffset);
-        }
         for (Path p : List.of(LogFiles.offsetIndexFile(dir, baseOffset), LogFiles.timeIndexFile(dir, baseOffset))) {
+            if (!Files.exists(p)) {
+                throw new CorruptIndexException("missing index file " + p);
+            }
             long len = Files.size(p);
             int entrySize = p.toString().endsWith(LogFiles.INDEX_SUFFIX) ? OffsetIndex.ENTRY_SIZE : TimeIndex.ENTRY_SIZE;
             if (len % entrySize != 0) {
@@ -287,7 +283,7 @@ public final class LogSegment implements Closeable {
      * The first batch whose last offset is at least {@code offset}, scanning from the index entry below
      * it; null if every batch ends before {@code offset}.
      */
-    public BatchHeader translateOffset(long offset) throws IOException {
+    private BatchHeader translateOffset(long offset) throws IOException {
         int limit = size;
         int start = offsetIndex().lookup(offset).position();
         HeaderScanner scanner = new HeaderScanner(channel, start, limit);
@@ -332,7 +328,7 @@ public final class LogSegment implements Closeable {
     }
 
     /** Reads {@code size} bytes at {@code position} of the log file. */
-    public ByteBuffer readBytes(int position, int length) throws IOException {
+    private ByteBuffer readBytes(int position, int length) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(length);
         readFully(buf, position);
         buf.flip();
@@ -380,14 +376,9 @@ public final class LogSegment implements Closeable {
      */
     public int recover() throws IOException {
         synchronized (this) {
-            if (offsetIndex != null) {
-                offsetIndex.deleteIfExists();
-                offsetIndex = null;
-            }
-            if (timeIndex != null) {
-                timeIndex.deleteIfExists();
-                timeIndex = null;
-            }
+            // Old mappings are dropped, not unmapped: concurrent readers may still hold them (see AbstractIndex).
+            offsetIndex = null;
+            timeIndex = null;
             Files.deleteIfExists(LogFiles.offsetIndexFile(dir, baseOffset));
             Files.deleteIfExists(LogFiles.timeIndexFile(dir, baseOffset));
             active = true;

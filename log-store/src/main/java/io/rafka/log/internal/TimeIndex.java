@@ -50,7 +50,8 @@ public final class TimeIndex extends AbstractIndex {
     }
 
     /**
-     * Appends {@code (timestamp, offset)} if the timestamp is larger than the last entry's.
+     * Appends {@code (timestamp, offset)} if the timestamp is larger than the last entry's (or than -1 when
+     * there is none).
      *
      * @param skipFullCheck true only for the final entry written when the segment is rolled
      */
@@ -69,7 +70,9 @@ public final class TimeIndex extends AbstractIndex {
             throw new IllegalStateException("timestamp " + timestamp + " is smaller than the last indexed timestamp "
                     + last.timestamp() + " in " + file());
         }
-        if (n > 0 && timestamp == last.timestamp()) {
+        if (timestamp <= last.timestamp()) {
+            // Nothing newer to record. With no entries the last is (-1, baseOffset), so batches without
+            // timestamps add no entry, as in Kafka (and none whose offset would not fit the segment).
             return;
         }
         long relative = offset - baseOffset;

@@ -20,7 +20,7 @@ import java.util.TreeMap;
 /**
  * Cluster metadata from this broker's replica of the metadata group: no call to the controller. Leaders
  * come from the local replica where this broker hosts the partition, else from the leaders the metadata
- * group publishes ({@link io.rafka.raft.metadata.LeaderPublisher}).
+ * group publishes ({@link io.rafka.server.replica.LeaderPublisher}).
  */
 public final class MetadataApi extends MetadataServiceGrpc.MetadataServiceImplBase {
     private final ClusterView view;

@@ -1,0 +1,49 @@
+package io.rafka.server;
+
+/**
+ * Settings of the client API: where it listens, the limits that push back on clients (request size,
+ * connections, memory, waiting fetches) and how topics are auto-created. Immutable; built from the keys of
+ * {@link ServerConfig}, which validates each value, so this only checks what must hold together.
+ *
+ * @param bindHost                 address the gRPC port listens on ({@code bind.host})
+ * @param grpcPort                 {@code grpc.port}; 0 picks a free port
+ * @param maxRequestBytes          largest gRPC request ({@code max.request.bytes})
+ * @param maxConnections           client connections served at once ({@code max.connections})
+ * @param maxCallsPerConnection    concurrent calls per connection ({@code max.calls.per.connection})
+ * @param produceMemoryBytes       produce data awaiting commit, all partitions ({@code produce.memory.bytes})
+ * @param produceStreamWindow      ProduceStream requests read ahead ({@code produce.stream.window})
+ * @param fetchMaxBytes            largest fetch response ({@code fetch.max.bytes})
+ * @param fetchMaxWaitMs           longest a fetch waits for data ({@code fetch.max.wait.ms})
+ * @param fetchMaxWaiters          fetches waiting at once ({@code fetch.max.waiters})
+ * @param requestTimeoutMs         how long a produce or admin call waits ({@code request.timeout.ms})
+ * @param autoCreateTopics         {@code auto.create.topics.enable}
+ * @param defaultPartitions        {@code num.partitions}
+ * @param defaultReplicationFactor {@code default.replication.factor}; 0 = min(3, live brokers)
+ */
+public record ApiConfig(
+        String bindHost,
+        int grpcPort,
+        int maxRequestBytes,
+        int maxConnections,
+        int maxCallsPerConnection,
+        long produceMemoryBytes,
+        int produceStreamWindow,
+        int fetchMaxBytes,
+        int fetchMaxWaitMs,
+        int fetchMaxWaiters,
+        long requestTimeoutMs,
+        boolean autoCreateTopics,
+        int defaultPartitions,
+        int defaultReplicationFactor) {
+
+    public ApiConfig {
+        if (bindHost == null || bindHost.isEmpty()) {
+            throw new IllegalArgumentException("bind.host must not be empty");
+        }
+        if (grpcPort < 0 || maxRequestBytes <= 0 || maxConnections <= 0 || maxCallsPerConnection <= 0 || produceMemoryBytes <= 0
+                || produceStreamWindow <= 0 || fetchMaxBytes <= 0 || fetchMaxWaitMs < 0 || fetchMaxWaiters <= 0
+                || requestTimeoutMs <= 0 || defaultPartitions <= 0 || defaultReplicationFactor < 0) {
+            throw new IllegalArgumentException("API limits must be positive: " + this);
+        }
+    }
+}
