@@ -74,6 +74,7 @@ public final class Broker implements Closeable {
     private ExecutorService autoCreator;
     private ControllerChannel controllerChannel;
     private ReplicaManager replicas;
+    private TopicAdmin topicAdmin;
     private Server grpc;
     private HttpEndpoints http;
     private final HealthStatusManager health = new HealthStatusManager();
@@ -127,11 +128,11 @@ public final class Broker implements Closeable {
         // The broker layer (what every API calls), then the gRPC adapters in front of it.
         ClusterView view = new ClusterView(id, raftNode, metadata, logDefaults);
         controllerChannel = new ControllerChannel(view, config.getLong(ServerConfig.REQUEST_TIMEOUT_MS));
-        TopicAdmin admin = new TopicAdmin(view, controller, controllerChannel,
+        topicAdmin = new TopicAdmin(view, controller, controllerChannel,
                 new TopicAdmin.TopicDefaults(config.getInt(ServerConfig.NUM_PARTITIONS), config.getInt(ServerConfig.DEFAULT_REPLICATION_FACTOR)),
                 this::describeConfig, autoCreator);
         boolean autoCreate = config.getBoolean(ServerConfig.AUTO_CREATE);
-        replicas = new ReplicaManager(view, raftNode, admin, new MemoryPool(config.getLong(ServerConfig.PRODUCE_MEMORY_BYTES)),
+        replicas = new ReplicaManager(view, raftNode, topicAdmin, new MemoryPool(config.getLong(ServerConfig.PRODUCE_MEMORY_BYTES)),
                 metrics, waiters, scheduler, new ReplicaManager.Settings(autoCreate, config.getLong(ServerConfig.REQUEST_TIMEOUT_MS),
                 raftNode.config().maxDecompressedBytes(), config.getInt(ServerConfig.FETCH_MAX_BYTES), config.getInt(ServerConfig.FETCH_MAX_WAIT_MS)));
         ConnectionLimiter limiter = new ConnectionLimiter(config.getInt(ServerConfig.MAX_CONNECTIONS));
@@ -152,8 +153,8 @@ public final class Broker implements Closeable {
                 .intercept(limiter)
                 .addService(StrictParsing.wrap(new ProduceApi(replicas, config.getInt(ServerConfig.PRODUCE_STREAM_WINDOW)).bindService()))
                 .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler).bindService()))
-                .addService(StrictParsing.wrap(new MetadataApi(new MetadataQuery(view, admin, autoCreate)).bindService()))
-                .addService(StrictParsing.wrap(new AdminApi(admin).bindService()))
+                .addService(StrictParsing.wrap(new MetadataApi(new MetadataQuery(view, topicAdmin, autoCreate)).bindService()))
+                .addService(StrictParsing.wrap(new AdminApi(topicAdmin).bindService()))
                 .addService(new GroupServiceGrpc.GroupServiceImplBase() {
                 })
                 .addService(health.getHealthService())
@@ -240,6 +241,16 @@ public final class Broker implements Closeable {
 
     public MetadataNode metadata() {
         return metadata;
+    }
+
+    /** The broker layer behind produce and fetch, for in-process callers (tests, another API front end). */
+    public ReplicaManager replicas() {
+        return replicas;
+    }
+
+    /** The broker layer behind topic administration. */
+    public TopicAdmin topicAdmin() {
+        return topicAdmin;
     }
 
     /** The port the gRPC API listens on. */

@@ -6,6 +6,7 @@ import io.rafka.raft.metadata.BrokerInfo;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Function;
 
 /**
  * Why one partition of a request failed: the error as thrown (typed {@link io.rafka.common.RafkaException}s
@@ -15,9 +16,10 @@ import java.util.concurrent.ExecutionException;
  */
 public record PartitionError(Throwable error, BrokerInfo leader) {
 
-    public static PartitionError of(Throwable error, ClusterView view) {
+    /** {@code brokers} gives a broker's address by id ({@link ClusterView#broker}). */
+    public static PartitionError of(Throwable error, Function<String, Optional<BrokerInfo>> brokers) {
         Throwable e = unwrap(error);
-        BrokerInfo leader = e instanceof NotLeaderException nle ? nle.leaderId().flatMap(view::broker).orElse(null) : null;
+        BrokerInfo leader = e instanceof NotLeaderException nle ? nle.leaderId().flatMap(brokers).orElse(null) : null;
         return new PartitionError(e, leader);
     }
 

@@ -180,7 +180,7 @@ public final class ReplicaManager {
     }
 
     private ProduceResult failed(ProducePartition p, Throwable e) {
-        return ProduceResult.failed(p.topic(), p.partition(), PartitionError.of(e, view));
+        return ProduceResult.failed(p.topic(), p.partition(), PartitionError.of(e, view::broker));
     }
 
     /**
@@ -256,7 +256,7 @@ public final class ReplicaManager {
                     null, d.records(), d.bytes(), null);
         } catch (RuntimeException e) {
             return new PartitionRead(p.topic(), p.partition(), highWatermark, logStart, p.offset(), null, List.of(), 0,
-                    PartitionError.of(e, view));
+                    PartitionError.of(e, view::broker));
         }
     }
 
@@ -297,7 +297,7 @@ public final class ReplicaManager {
             return found.map(f -> new ListedOffset(q.topic(), q.partition(), f.offset(), f.timestamp(), null))
                     .orElseGet(() -> new ListedOffset(q.topic(), q.partition(), -1, -1, null));
         } catch (RuntimeException e) {
-            return new ListedOffset(q.topic(), q.partition(), -1, -1, PartitionError.of(e, view));
+            return new ListedOffset(q.topic(), q.partition(), -1, -1, PartitionError.of(e, view::broker));
         }
     }
 }
