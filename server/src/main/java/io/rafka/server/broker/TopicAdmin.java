@@ -79,11 +79,15 @@ public final class TopicAdmin {
                     Throwable e = createTopics(List.of(new NewTopic(name, 0, 0, Map.of())), false).results().get(0).error();
                     if (e == null || codeOf(e) == ErrorCode.TOPIC_ALREADY_EXISTS) {
                         LOG.info("auto-created topic '{}'", name);
-                    } else {
+                    } else if (e instanceof RafkaException) {
                         LOG.warn("auto-creating topic '{}' failed: {} {}", name, codeOf(e), e.getMessage());
+                    } else {
+                        LOG.warn("auto-creating topic '{}' failed unexpectedly", name, e);
                     }
+                } catch (RafkaException e) {
+                    LOG.debug("auto-create of topic '{}' failed: {}", name, e.toString()); // no controller yet: the client retries
                 } catch (RuntimeException e) {
-                    LOG.debug("auto-create of topic '{}' failed: {}", name, e.toString());
+                    LOG.warn("auto-create of topic '{}' failed unexpectedly", name, e);
                 } finally {
                     autoCreating.remove(name);
                 }

@@ -66,6 +66,9 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
         }
         out.setOnCancelHandler(() -> reads.cancel(false));
         reads.whenComplete((r, e) -> {
+            if (reads.isCancelled()) {
+                return; // the client went away: nobody to answer, nothing to report
+            }
             try {
                 if (e != null) {
                     out.onError(ApiErrors.toStatus(e));
