@@ -64,9 +64,14 @@ public final class ApiErrors {
 
     /** A request-level failure: a gRPC status with a message and the numeric code in the trailer. */
     public static StatusRuntimeException status(Status status, ErrorCode code, String message) {
+        return status.withDescription(message).asRuntimeException(trailers(code));
+    }
+
+    /** Trailers carrying {@code code}, for interceptors that close a call themselves. */
+    public static Metadata trailers(ErrorCode code) {
         Metadata trailers = new Metadata();
         trailers.put(ERROR_CODE_TRAILER, Integer.toString(code.getNumber()));
-        return status.withDescription(message).asRuntimeException(trailers);
+        return trailers;
     }
 
     /** The gRPC status that fits a Rafka error, for calls that fail as a whole. */
