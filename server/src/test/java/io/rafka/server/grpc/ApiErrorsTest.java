@@ -74,7 +74,7 @@ class ApiErrorsTest {
         assertEquals(ErrorCode.UNKNOWN_SERVER_ERROR, f.code());
         assertTrue(f.message().contains("partition must not be negative"), f.message());
         assertEquals(1, logged.list.size());
-        assertSame(bug.getClass().getName(), logged.list.get(0).getThrowableProxy().getClassName());
+        assertEquals(bug.getClass().getName(), logged.list.get(0).getThrowableProxy().getClassName());
         assertTrue(logged.list.get(0).getThrowableProxy().getStackTraceElementProxyArray().length > 0, "with its stack");
 
         StatusRuntimeException status = ApiErrors.toStatus(new IllegalStateException("invariant broken"));
