@@ -114,7 +114,12 @@ public final class Controller {
                 throw r;
             }
             throw new IllegalStateException("metadata commit failed", cause);
-        } catch (java.util.concurrent.TimeoutException | InterruptedException e) {
+        } catch (java.util.concurrent.TimeoutException e) {
+            // Retriable: the records may still commit, as with a produce that timed out.
+            throw new RafkaException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT,
+                    "the metadata change was not committed within 30 s; it may still be made", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             throw new IllegalStateException("metadata commit did not finish", e);
         }
     }

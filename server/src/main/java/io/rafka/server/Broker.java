@@ -4,9 +4,9 @@ import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.rafka.log.LogConfig;
-import io.rafka.proto.v1.ConfigEntry;
 import io.rafka.proto.v1.GroupServiceGrpc;
 import io.rafka.raft.RaftNode;
 import io.rafka.metadata.BrokerInfo;
@@ -15,18 +15,22 @@ import io.rafka.server.replica.LeaderPublisher;
 import io.rafka.metadata.MetadataNode;
 import io.rafka.metadata.MetadataRecord;
 import io.rafka.server.replica.PartitionReconciler;
-import io.rafka.server.api.AdminApi;
-import io.rafka.server.api.ApiContext;
-import io.rafka.server.api.ClusterView;
-import io.rafka.server.api.ConnectionLimiter;
-import io.rafka.server.api.ControllerChannel;
-import io.rafka.server.api.FetchApi;
-import io.rafka.server.api.FetchWaiters;
-import io.rafka.server.api.MemoryPool;
-import io.rafka.server.api.MetadataApi;
-import io.rafka.server.api.MetricsInterceptor;
-import io.rafka.server.api.ProduceApi;
-import io.rafka.server.api.StrictParsing;
+import io.rafka.server.broker.ClusterView;
+import io.rafka.server.broker.ConfigValue;
+import io.rafka.server.broker.FetchWaiters;
+import io.rafka.server.broker.MemoryPool;
+import io.rafka.server.broker.MetadataQuery;
+import io.rafka.server.broker.ReplicaManager;
+import io.rafka.server.broker.TopicAdmin;
+import io.rafka.server.grpc.AdminApi;
+import io.rafka.server.grpc.ApiContext;
+import io.rafka.server.grpc.ConnectionLimiter;
+import io.rafka.server.grpc.ControllerChannel;
+import io.rafka.server.grpc.FetchApi;
+import io.rafka.server.grpc.MetadataApi;
+import io.rafka.server.grpc.MetricsInterceptor;
+import io.rafka.server.grpc.ProduceApi;
+import io.rafka.server.grpc.StrictParsing;
 import io.rafka.server.http.HttpEndpoints;
 import io.rafka.server.metrics.BrokerMetrics;
 import org.slf4j.Logger;
@@ -36,9 +40,8 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -68,7 +71,8 @@ public final class Broker implements Closeable {
     private ExecutorService workers;
     private ExecutorService autoCreator;
     private ControllerChannel controllerChannel;
-    private FetchApi fetchApi;
+    private ReplicaManager replicas;
+    private TopicAdmin topicAdmin;
     private Server grpc;
     private HttpEndpoints http;
     private final HealthStatusManager health = new HealthStatusManager();
@@ -113,18 +117,15 @@ public final class Broker implements Closeable {
         FetchWaiters waiters = new FetchWaiters(api.fetchMaxWaiters(), workers);
         raftNode.setAppendListener(waiters::onAppend);
 
+        // The broker layer (what every API calls), then the gRPC adapters in front of it.
         ClusterView view = new ClusterView(id, raftNode, metadata, logDefaults);
         controllerChannel = new ControllerChannel(view, api.requestTimeoutMs());
-        AdminApi admin = new AdminApi(view, controller, controllerChannel,
-                new AdminApi.TopicDefaults(api.defaultPartitions(), api.defaultReplicationFactor()),
+        topicAdmin = new TopicAdmin(view, controller, controllerChannel,
+                new TopicAdmin.TopicDefaults(api.defaultPartitions(), api.defaultReplicationFactor()),
                 this::describeConfig, autoCreator);
-        boolean autoCreate = api.autoCreateTopics();
-        int maxDecompressed = raftNode.config().maxDecompressedBytes();
-        ProduceApi produce = new ProduceApi(view, admin, new MemoryPool(api.produceMemoryBytes()), metrics,
-                new ProduceApi.Settings(autoCreate, api.requestTimeoutMs(), maxDecompressed,
-                        api.produceStreamWindow()));
-        fetchApi = new FetchApi(view, waiters, metrics, scheduler, new FetchApi.Settings(api.fetchMaxBytes(),
-                api.fetchMaxWaitMs(), maxDecompressed));
+        replicas = new ReplicaManager(view, raftNode, topicAdmin, new MemoryPool(api.produceMemoryBytes()),
+                metrics, waiters, scheduler, new ReplicaManager.Settings(api.autoCreateTopics(), api.requestTimeoutMs(),
+                raftNode.config().maxDecompressedBytes(), api.fetchMaxBytes(), api.fetchMaxWaitMs()));
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
         // SERVING (gRPC health, HTTP /health) once registered: until then the controller does not count this
         // broker as live, so e.g. a create with replication factor 1 would fail.
@@ -141,14 +142,16 @@ public final class Broker implements Closeable {
                 .intercept(ApiContext.INTERCEPTOR)
                 .intercept(new MetricsInterceptor(metrics))
                 .intercept(limiter)
-                .addService(StrictParsing.wrap(produce.bindService()))
-                .addService(StrictParsing.wrap(fetchApi.bindService()))
-                .addService(StrictParsing.wrap(new MetadataApi(view, admin, autoCreate).bindService()))
-                .addService(StrictParsing.wrap(admin.bindService()))
+                .addService(StrictParsing.wrap(new ProduceApi(replicas, api.produceStreamWindow()).bindService()))
+                .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler).bindService()))
+                .addService(StrictParsing.wrap(new MetadataApi(new MetadataQuery(view, topicAdmin, api.autoCreateTopics())).bindService()))
+                .addService(StrictParsing.wrap(new AdminApi(topicAdmin).bindService()))
                 .addService(new GroupServiceGrpc.GroupServiceImplBase() {
                 })
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
+                // v1alpha too: older grpcurl, Postman and other tools only speak it.
+                .addService(reflectionV1Alpha())
                 .build()
                 .start();
 
@@ -197,13 +200,17 @@ public final class Broker implements Closeable {
         }
     }
 
-    private Map<String, ConfigEntry> describeConfig() {
-        Map<String, ConfigEntry> entries = new LinkedHashMap<>();
+    private List<ConfigValue> describeConfig() {
+        List<ConfigValue> entries = new ArrayList<>();
         for (var key : ServerConfig.KEYS) {
-            entries.put(key.name(), ConfigEntry.newBuilder().setName(key.name()).setValue(config.get(key))
-                    .setIsDefault(!config.isSet(key)).setDoc(key.doc()).build());
+            entries.add(new ConfigValue(key.name(), config.get(key), !config.isSet(key), key.doc()));
         }
         return entries;
+    }
+
+    @SuppressWarnings("deprecation") // v1alpha is deprecated upstream, yet still what many tools ask for
+    private static io.grpc.BindableService reflectionV1Alpha() {
+        return ProtoReflectionService.newInstance();
     }
 
     private static ThreadFactory daemonThreads(String prefix) {
@@ -225,6 +232,16 @@ public final class Broker implements Closeable {
 
     public MetadataNode metadata() {
         return metadata;
+    }
+
+    /** The broker layer behind produce and fetch, for in-process callers (tests, another API front end). */
+    public ReplicaManager replicas() {
+        return replicas;
+    }
+
+    /** The broker layer behind topic administration. */
+    public TopicAdmin topicAdmin() {
+        return topicAdmin;
     }
 
     /** The port the gRPC API listens on. */
@@ -291,8 +308,8 @@ public final class Broker implements Closeable {
                 LOG.warn("broker {}: {} replicated partitions are still led here after the hand-over", config.nodeId(), left);
             }
         }
-        if (fetchApi != null) {
-            fetchApi.close();
+        if (replicas != null) {
+            replicas.close();
         }
         if (grpc != null) {
             grpc.shutdown();

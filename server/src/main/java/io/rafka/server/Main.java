@@ -2,6 +2,7 @@ package io.rafka.server;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -15,8 +16,9 @@ import java.util.concurrent.CountDownLatch;
 public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
     /**
-     * Ratis's shaded gRPC logs through java.util.logging (one INFO line at start, in another format); only its
-     * warnings are wanted. A strong reference: JUL holds loggers weakly and would forget the level.
+     * Ratis's shaded gRPC logs through java.util.logging (one INFO line at start); only its warnings are
+     * wanted, and JUL drops the rest before they reach the bridge. A strong reference: JUL holds loggers
+     * weakly and would forget the level.
      */
     private static final java.util.logging.Logger RATIS_GRPC_JUL = java.util.logging.Logger.getLogger("org.apache.ratis.thirdparty.io.grpc");
 
@@ -24,6 +26,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        routeJulToSlf4j();
         RATIS_GRPC_JUL.setLevel(java.util.logging.Level.WARNING);
         PrintStream console = System.out;
         List<String> argList = Arrays.asList(args);
@@ -79,6 +82,17 @@ public final class Main {
             stopped.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * grpc-java and Ratis's shaded gRPC log through java.util.logging: replace JUL's console handler with the
+     * slf4j bridge, so their warnings come out in the broker's log format and obey logback's levels.
+     */
+    static void routeJulToSlf4j() {
+        if (!SLF4JBridgeHandler.isInstalled()) {
+            SLF4JBridgeHandler.removeHandlersForRootLogger();
+            SLF4JBridgeHandler.install();
         }
     }
 }

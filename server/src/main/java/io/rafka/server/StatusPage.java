@@ -4,7 +4,7 @@ import io.rafka.common.TopicPartition;
 import io.rafka.raft.PartitionStatus;
 import io.rafka.metadata.BrokerInfo;
 import io.rafka.metadata.MetadataImage;
-import io.rafka.server.api.ClusterView;
+import io.rafka.server.broker.ClusterView;
 
 import java.util.Comparator;
 import java.util.List;
@@ -32,8 +32,8 @@ final class StatusPage {
         field(sb, "node_id", c.nodeId()).append(",\n");
         field(sb, "serving", broker.isServing()).append(",\n");
         field(sb, "grpc", c.get(ServerConfig.HOST) + ":" + broker.grpcPort()).append(",\n");
-        field(sb, "controller_id", view.metadata().controllerId().orElse("")).append(",\n");
-        field(sb, "is_controller", view.metadata().isController()).append(",\n");
+        field(sb, "controller_id", view.controllerId().orElse("")).append(",\n");
+        field(sb, "is_controller", view.isController()).append(",\n");
         field(sb, "metadata_version", image.version()).append(",\n");
         field(sb, "topics", image.topics().size()).append(",\n");
         sb.append("  \"brokers\": [");

@@ -28,7 +28,7 @@ import io.rafka.proto.v1.RecordFormat;
 import io.rafka.proto.v1.RecordSet;
 import io.rafka.record.CompressionType;
 import io.rafka.record.RecordBatchBuilder;
-import io.rafka.server.api.ApiErrors;
+import io.rafka.server.grpc.ApiErrors;
 import io.rafka.server.testing.BrokerCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;

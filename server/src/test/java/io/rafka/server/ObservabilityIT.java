@@ -1,6 +1,8 @@
 package io.rafka.server;
 
 import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
@@ -36,9 +38,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** gRPC health and reflection, and the HTTP endpoints: Prometheus /metrics, JSON /status, /health. */
+/** gRPC health and reflection (v1 and v1alpha), and the HTTP endpoints: Prometheus /metrics, JSON /status, /health. */
 class ObservabilityIT {
     @TempDir
     Path tmp;
@@ -49,9 +52,15 @@ class ObservabilityIT {
             HealthCheckResponse health = HealthGrpc.newBlockingStub(cluster.channel(0)).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .check(HealthCheckRequest.newBuilder().setService("").build());
             assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.getStatus());
+            StatusRuntimeException perService = assertThrows(StatusRuntimeException.class, () -> HealthGrpc.newBlockingStub(cluster.channel(0))
+                    .withDeadlineAfter(10, TimeUnit.SECONDS).check(HealthCheckRequest.newBuilder().setService("rafka.v1.ProduceService").build()));
+            assertEquals(Status.Code.NOT_FOUND, perService.getStatus().getCode(), "health answers for the service \"\" only");
+            List<String> expected = List.of("rafka.v1.ProduceService", "rafka.v1.FetchService", "rafka.v1.MetadataService",
+                    "rafka.v1.AdminService", "rafka.v1.GroupService", "grpc.health.v1.Health");
             List<String> services = listServices(cluster);
-            assertTrue(services.containsAll(List.of("rafka.v1.ProduceService", "rafka.v1.FetchService", "rafka.v1.MetadataService",
-                    "rafka.v1.AdminService", "rafka.v1.GroupService", "grpc.health.v1.Health")), services.toString());
+            assertTrue(services.containsAll(expected), services.toString());
+            List<String> alphaServices = listServicesV1Alpha(cluster);
+            assertTrue(alphaServices.containsAll(expected), "reflection v1alpha, for older tools: " + alphaServices);
 
             assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
                     .setName("observed").setPartitions(1)).build()).getResults(0).getErrorCode());
@@ -105,6 +114,31 @@ class ObservabilityIT {
         requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
         List<String> names = reply.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
                 .map(ServiceResponse::getName).toList();
+        requests.onCompleted();
+        return names;
+    }
+
+    private static List<String> listServicesV1Alpha(BrokerCluster cluster) throws Exception {
+        CompletableFuture<io.grpc.reflection.v1alpha.ServerReflectionResponse> reply = new CompletableFuture<>();
+        StreamObserver<io.grpc.reflection.v1alpha.ServerReflectionRequest> requests = io.grpc.reflection.v1alpha.ServerReflectionGrpc
+                .newStub(cluster.channel(0)).serverReflectionInfo(new StreamObserver<>() {
+                    @Override
+                    public void onNext(io.grpc.reflection.v1alpha.ServerReflectionResponse value) {
+                        reply.complete(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        reply.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+        requests.onNext(io.grpc.reflection.v1alpha.ServerReflectionRequest.newBuilder().setListServices("").build());
+        List<String> names = reply.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
+                .map(io.grpc.reflection.v1alpha.ServiceResponse::getName).toList();
         requests.onCompleted();
         return names;
     }

@@ -1,4 +1,4 @@
-package io.rafka.server.api;
+package io.rafka.server.grpc;
 
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -48,8 +48,7 @@ public final class StrictParsing implements ServerInterceptor {
                         throw e;
                     }
                     closed = true;
-                    Metadata trailers = new Metadata();
-                    trailers.put(ApiErrors.ERROR_CODE_TRAILER, Integer.toString(ErrorCode.INVALID_REQUEST.getNumber()));
+                    Metadata trailers = ApiErrors.trailers(ErrorCode.INVALID_REQUEST);
                     call.close(Status.INVALID_ARGUMENT.withDescription("the request is not a valid "
                             + call.getMethodDescriptor().getFullMethodName() + " request message: " + e.getStatus().getDescription()),
                             trailers);

@@ -1,4 +1,4 @@
-package io.rafka.server.api;
+package io.rafka.server.grpc;
 
 import io.grpc.Attributes;
 import io.grpc.Metadata;
@@ -45,8 +45,7 @@ public final class ConnectionLimiter extends ServerTransportFilter implements Se
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         if (Boolean.TRUE.equals(call.getAttributes().get(OVER_LIMIT))) {
-            Metadata trailers = new Metadata();
-            trailers.put(ApiErrors.ERROR_CODE_TRAILER, Integer.toString(ErrorCode.BUSY.getNumber()));
+            Metadata trailers = ApiErrors.trailers(ErrorCode.BUSY);
             call.close(Status.RESOURCE_EXHAUSTED.withDescription("too many connections: this broker serves at most "
                     + maxConnections + " (max.connections)"), trailers);
             return new ServerCall.Listener<>() {

@@ -1,21 +1,21 @@
-package io.rafka.server.api;
+package io.rafka.server.grpc;
 
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.rafka.common.RafkaException;
 import io.rafka.proto.v1.ErrorCode;
+import io.rafka.server.broker.PartitionError;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
-
 /**
- * The one place where Rafka's errors become API errors. Per-partition results carry the numeric
- * {@link ErrorCode} (the same numbers as {@link io.rafka.common.ErrorCode}); request-level failures are gRPC
- * statuses with the code in the {@value #ERROR_CODE_KEY} trailer, so clients in any language can branch on
- * the number rather than on message text.
+ * The one place where failures become API errors, for every handler. Only typed Rafka errors
+ * ({@link RafkaException} and its subclasses) are known: they keep their code and message. Anything else is a
+ * bug or an environment problem: it is logged here, once, with its stack, and answered UNKNOWN_SERVER_ERROR,
+ * never blamed on the request. Per-partition results carry the numeric {@link ErrorCode} (the same numbers as
+ * {@link io.rafka.common.ErrorCode}); request-level failures are gRPC statuses with the code in the
+ * {@value #ERROR_CODE_KEY} trailer, so clients in any language can branch on the number, not on message text.
  */
 public final class ApiErrors {
     private static final Logger LOG = LoggerFactory.getLogger(ApiErrors.class);
@@ -29,6 +29,10 @@ public final class ApiErrors {
 
     /** An error code with its message. */
     public record Failure(ErrorCode code, String message) {
+        /** This failure as a whole call's status, with the code in the trailer. */
+        public StatusRuntimeException asStatus() {
+            return status(statusOf(code), code, message);
+        }
     }
 
     public static ErrorCode toProto(io.rafka.common.ErrorCode code) {
@@ -36,41 +40,43 @@ public final class ApiErrors {
         return p == null ? ErrorCode.UNKNOWN_SERVER_ERROR : p;
     }
 
-    /** Classifies any failure; unexpected ones are logged, since they are bugs or environment problems. */
+    /** Classifies any failure (inside future wrappers); unexpected ones are logged with their stack. */
     public static Failure classify(Throwable error) {
-        Throwable e = unwrap(error);
+        Throwable e = PartitionError.unwrap(error);
         if (e instanceof RafkaException r) {
             return new Failure(toProto(r.errorCode()), r.getMessage());
         }
-        if (e instanceof IllegalArgumentException) {
-            return new Failure(ErrorCode.INVALID_REQUEST, e.getMessage());
-        }
         LOG.warn("unexpected error while serving a request", e);
-        return new Failure(ErrorCode.UNKNOWN_SERVER_ERROR, String.valueOf(e));
+        return new Failure(ErrorCode.UNKNOWN_SERVER_ERROR, "unexpected server error: " + e);
     }
 
-    public static Throwable unwrap(Throwable error) {
-        Throwable e = error;
-        while ((e instanceof CompletionException || e instanceof ExecutionException) && e.getCause() != null) {
-            e = e.getCause();
+    /**
+     * A failure as a whole call's status. A status already made (by {@link #status}, or gRPC's own) passes
+     * unchanged.
+     */
+    public static StatusRuntimeException toStatus(Throwable error) {
+        Throwable e = PartitionError.unwrap(error);
+        if (e instanceof StatusRuntimeException s) {
+            return s;
         }
-        return e;
+        return classify(e).asStatus();
     }
 
     /** A request-level failure: a gRPC status with a message and the numeric code in the trailer. */
     public static StatusRuntimeException status(Status status, ErrorCode code, String message) {
+        return status.withDescription(message).asRuntimeException(trailers(code));
+    }
+
+    /** Trailers carrying {@code code}, for interceptors that close a call themselves. */
+    public static Metadata trailers(ErrorCode code) {
         Metadata trailers = new Metadata();
         trailers.put(ERROR_CODE_TRAILER, Integer.toString(code.getNumber()));
-        return status.withDescription(message).asRuntimeException(trailers);
+        return trailers;
     }
 
-    public static StatusRuntimeException invalidArgument(String message) {
-        return status(Status.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST, message);
-    }
-
-    /** The gRPC status that fits a Rafka error, for calls that fail as a whole (admin calls, subscribe). */
-    public static StatusRuntimeException toStatus(Failure f) {
-        Status s = switch (f.code()) {
+    /** The gRPC status that fits a Rafka error, for calls that fail as a whole. */
+    public static Status statusOf(ErrorCode code) {
+        return switch (code) {
             case INVALID_REQUEST, INVALID_TOPIC, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR, INVALID_CONFIG,
                  INVALID_FETCH_SIZE, INVALID_REQUIRED_ACKS, INVALID_RECORD, CORRUPT_MESSAGE, RECORD_TOO_LARGE,
                  RECORD_LIST_TOO_LARGE, UNSUPPORTED_COMPRESSION_TYPE -> Status.INVALID_ARGUMENT;
@@ -83,6 +89,10 @@ public final class ApiErrors {
             case OUT_OF_ORDER_SEQUENCE_NUMBER, DUPLICATE_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH -> Status.FAILED_PRECONDITION;
             default -> Status.INTERNAL;
         };
-        return status(s, f.code(), f.message());
+    }
+
+    /** A remote broker's answer (code and message) as the typed error it stands for. */
+    public static RafkaException fromWire(int code, String message) {
+        return new RafkaException(io.rafka.common.ErrorCode.forCode(code), message);
     }
 }

@@ -1,4 +1,4 @@
-package io.rafka.server.api;
+package io.rafka.server.grpc;
 
 import io.grpc.ForwardingServerCall;
 import io.grpc.Metadata;

@@ -1,4 +1,4 @@
-package io.rafka.server.api;
+package io.rafka.server.broker;
 
 import io.rafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;

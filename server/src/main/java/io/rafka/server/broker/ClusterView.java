@@ -1,9 +1,9 @@
-package io.rafka.server.api;
+package io.rafka.server.broker;
 
+import io.rafka.common.NotLeaderException;
 import io.rafka.common.TopicPartition;
 import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.log.LogConfig;
-import io.rafka.proto.v1.Broker;
 import io.rafka.raft.PartitionStatus;
 import io.rafka.raft.RaftNode;
 import io.rafka.metadata.BrokerInfo;
@@ -11,13 +11,16 @@ import io.rafka.metadata.MetadataImage;
 import io.rafka.metadata.MetadataNode;
 import io.rafka.metadata.TopicConfigs;
 import io.rafka.metadata.TopicInfo;
+import io.rafka.metadata.TopicNames;
 
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What this broker knows of the cluster, answered locally: topics and placement from its replica of the
  * metadata group, partition leaders from its own replicas (exact) or from the metadata image's published
- * leaders (for partitions it does not host).
+ * leaders (for partitions it does not host). Read-only: it hands out answers, not the nodes behind them,
+ * so writes go through {@link ReplicaManager} and {@link TopicAdmin}.
  */
 public final class ClusterView {
     private final String brokerId;
@@ -44,16 +47,26 @@ public final class ClusterView {
         return metadata.image();
     }
 
-    public MetadataNode metadata() {
-        return metadata;
+    /** The controller (leader of the metadata group) as this broker's replica of that group knows it. */
+    public Optional<String> controllerId() {
+        return metadata.controllerId();
     }
 
-    public RaftNode raftNode() {
-        return raftNode;
+    public boolean isController() {
+        return metadata.isController();
     }
 
-    /** The topic, or an UNKNOWN_TOPIC_OR_PARTITION error if it or the partition does not exist. */
+    /** Brokers that heartbeated within {@code sessionTimeoutMs}; only the controller's answer is exact. */
+    public Set<String> liveBrokers(long sessionTimeoutMs) {
+        return metadata.liveBrokers(sessionTimeoutMs);
+    }
+
+    /**
+     * The topic, or an error for a name that is not allowed (INVALID_TOPIC) or a topic or partition that does
+     * not exist (UNKNOWN_TOPIC_OR_PARTITION).
+     */
     public TopicInfo requirePartition(String topic, int partition) {
+        TopicNames.validate(topic);
         TopicInfo info = image().topic(topic);
         if (info == null) {
             throw new UnknownTopicOrPartitionException("topic '" + topic + "' does not exist");
@@ -86,17 +99,21 @@ public final class ClusterView {
         return published == null ? Optional.empty() : Optional.of(new Leader(published.brokerId(), published.epoch()));
     }
 
-    /** The API address of a broker, if it registered. */
-    public Optional<Broker> broker(String id) {
-        BrokerInfo b = image().brokers().get(id);
-        if (b == null) {
-            return Optional.empty();
+    /** The local replica's status if this broker leads the partition, else NOT_LEADER with the leader's id. */
+    public PartitionStatus leaderStatus(TopicPartition tp) {
+        PartitionStatus status = localStatus(tp).orElse(null);
+        if (status == null || !status.isLeader()) {
+            String leader = status != null && status.leaderId().isPresent() ? status.leaderId().get()
+                    : leaderOf(tp).map(Leader::id).orElse(null);
+            throw new NotLeaderException("broker " + brokerId + " does not lead " + tp
+                    + (leader == null ? " and knows no leader yet" : "; the leader is " + leader), leader);
         }
-        return Optional.of(toProto(b));
+        return status;
     }
 
-    public static Broker toProto(BrokerInfo b) {
-        return Broker.newBuilder().setId(b.id()).setHost(b.host()).setPort(b.apiPort()).build();
+    /** A registered broker, with the address clients reach it at. */
+    public Optional<BrokerInfo> broker(String id) {
+        return Optional.ofNullable(image().brokers().get(id));
     }
 
     /** The log settings of a topic: its overrides on top of the broker defaults. */

@@ -1,4 +1,4 @@
-package io.rafka.server.api;
+package io.rafka.server.broker;
 
 import java.util.concurrent.atomic.AtomicLong;
 

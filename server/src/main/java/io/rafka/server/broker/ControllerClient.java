@@ -1,0 +1,27 @@
+package io.rafka.server.broker;
+
+import io.rafka.controller.ControllerLogic;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The controller's admin operations as another broker reaches them (the API layer implements it over its own
+ * transport). Each call is marked as forwarded, so the receiver never forwards it again. Failures are typed:
+ * NOT_CONTROLLER when no controller can be reached, REQUEST_TIMED_OUT when it did not answer in time (the
+ * change may still be made), otherwise the error the controller answered.
+ */
+public interface ControllerClient {
+    CreateTopicsResult createTopics(List<NewTopic> topics);
+
+    List<TopicResult> deleteTopics(List<String> names);
+
+    TopicResult createPartitions(String topic, int totalCount);
+
+    TopicResult alterConfigs(String topic, Map<String, String> set, Collection<String> delete);
+
+    ClusterDescription describeCluster();
+
+    List<ControllerLogic.Reassignment> replaceBroker(String brokerId, String targetBrokerId);
+}

@@ -1,0 +1,90 @@
+package io.rafka.server.broker;
+
+import io.rafka.common.TopicPartition;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One long-poll fetch from arrival to answer. Reads all partitions; if they hold too little it registers with
+ * {@link FetchWaiters} and a timer and reads again on every commit of one of them, until there is enough,
+ * an error, the deadline, shutdown, or the caller cancels the future. Completes exactly once; attempts are
+ * serialized by the monitor, as commits and the timer wake it from different threads.
+ */
+final class DelayedFetch {
+    private final ReplicaManager replicas;
+    private final List<FetchPartition> partitions;
+    private final int minBytes;
+    private final int maxBytes;
+    private final boolean decode;
+    private final long deadlineNs;
+    private final ScheduledExecutorService timer;
+    private final CompletableFuture<List<PartitionRead>> result = new CompletableFuture<>();
+    private FetchWaiters.Waiter waiter;
+    private ScheduledFuture<?> timeout;
+
+    DelayedFetch(ReplicaManager replicas, List<FetchPartition> partitions, int minBytes, int maxBytes, boolean decode,
+                 long deadlineNs, ScheduledExecutorService timer) {
+        this.replicas = replicas;
+        this.partitions = partitions;
+        this.minBytes = minBytes;
+        this.maxBytes = maxBytes;
+        this.decode = decode;
+        this.deadlineNs = deadlineNs;
+        this.timer = timer;
+    }
+
+    CompletableFuture<List<PartitionRead>> start() {
+        result.whenComplete((r, e) -> cleanup()); // also on the caller's cancel
+        attempt();
+        return result;
+    }
+
+    private synchronized void attempt() {
+        if (result.isDone()) {
+            return;
+        }
+        List<PartitionRead> reads = new ArrayList<>(partitions.size());
+        int budget = maxBytes;
+        int total = 0;
+        boolean failed = false;
+        for (FetchPartition p : partitions) {
+            PartitionRead read = replicas.read(p, budget, decode);
+            reads.add(read);
+            budget -= read.bytes();
+            total += read.bytes();
+            failed |= read.failed();
+        }
+        if (total >= minBytes || failed || replicas.isClosing() || System.nanoTime() >= deadlineNs) {
+            result.complete(reads);
+            return;
+        }
+        if (waiter == null) {
+            Set<TopicPartition> watched = new HashSet<>();
+            partitions.forEach(p -> watched.add(new TopicPartition(p.topic(), p.partition())));
+            try {
+                waiter = replicas.watch(watched, this::attempt);
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+                return;
+            }
+            timeout = timer.schedule(this::attempt, Math.max(0, deadlineNs - System.nanoTime()), TimeUnit.NANOSECONDS);
+            attempt(); // data may have arrived between the read and the registration
+        }
+    }
+
+    private synchronized void cleanup() {
+        if (waiter != null) {
+            waiter.cancel();
+        }
+        if (timeout != null) {
+            timeout.cancel(false);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+package io.rafka.server.broker;
+
+import io.rafka.common.ErrorCode;
+import io.rafka.common.InvalidRequestException;
+import io.rafka.common.NotControllerException;
+import io.rafka.common.RafkaException;
+import io.rafka.common.TopicPartition;
+import io.rafka.common.UnknownTopicOrPartitionException;
+import io.rafka.controller.Controller;
+import io.rafka.controller.ControllerLogic;
+import io.rafka.metadata.MetadataImage;
+import io.rafka.metadata.TopicConfigs;
+import io.rafka.metadata.TopicInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Topic and cluster administration. Reads (list, describe) are answered from the local metadata image;
+ * changes run on the controller, here or forwarded to it through {@link ControllerClient}. Per-topic problems
+ * are per-topic results; a request that cannot be understood, or no reachable controller, is thrown as a typed
+ * {@link RafkaException}. {@code forwarded} marks a call another broker forwarded: it is not forwarded again,
+ * so calls never loop.
+ */
+public final class TopicAdmin {
+    private static final Logger LOG = LoggerFactory.getLogger(TopicAdmin.class);
+    private static final long CONTROLLER_WAIT_MS = 10_000;
+    /** Topic creations started by produce or metadata requests and not finished yet, at most. */
+    private static final int MAX_PENDING_AUTO_CREATES = 100;
+    /** Topic names in one request, at most (metadata, describe, create, delete). */
+    public static final int MAX_NAMES_PER_REQUEST = 10_000;
+
+    private final ClusterView view;
+    private final Controller controller;
+    private final ControllerClient remote;
+    private final TopicDefaults defaults;
+    private final Supplier<List<ConfigValue>> brokerConfig;
+    private final Executor autoCreateExecutor;
+    private final Set<String> autoCreating = ConcurrentHashMap.newKeySet();
+
+    /** What a create request that leaves partitions or replication factor at 0 gets. */
+    public record TopicDefaults(int partitions, int replicationFactor) {
+    }
+
+    public TopicAdmin(ClusterView view, Controller controller, ControllerClient remote, TopicDefaults defaults,
+                      Supplier<List<ConfigValue>> brokerConfig, Executor autoCreateExecutor) {
+        this.view = view;
+        this.controller = controller;
+        this.remote = remote;
+        this.defaults = defaults;
+        this.brokerConfig = brokerConfig;
+        this.autoCreateExecutor = autoCreateExecutor;
+    }
+
+    /**
+     * Creates a topic with the default partitions and replication factor, in the background (auto-create on
+     * produce or metadata). At most one creation per name is under way; failures (a race with another
+     * creator, no controller yet) are only logged, as the client retries and asks again.
+     */
+    public void autoCreate(String name) {
+        if (autoCreating.size() >= MAX_PENDING_AUTO_CREATES || !autoCreating.add(name)) {
+            return; // already under way, or too many at once: the client's retry asks again
+        }
+        try {
+            autoCreateExecutor.execute(() -> {
+                try {
+                    Throwable e = createTopics(List.of(new NewTopic(name, 0, 0, Map.of())), false).results().get(0).error();
+                    if (e == null || codeOf(e) == ErrorCode.TOPIC_ALREADY_EXISTS) {
+                        LOG.info("auto-created topic '{}'", name);
+                    } else if (e instanceof RafkaException) {
+                        LOG.warn("auto-creating topic '{}' failed: {} {}", name, codeOf(e), e.getMessage());
+                    } else {
+                        LOG.warn("auto-creating topic '{}' failed unexpectedly", name, e);
+                    }
+                } catch (RafkaException e) {
+                    LOG.debug("auto-create of topic '{}' failed: {}", name, e.toString()); // no controller yet: the client retries
+                } catch (RuntimeException e) {
+                    LOG.warn("auto-create of topic '{}' failed unexpectedly", name, e);
+                } finally {
+                    autoCreating.remove(name);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            autoCreating.remove(name); // the broker is stopping
+        }
+    }
+
+    public CreateTopicsResult createTopics(List<NewTopic> topics, boolean forwarded) {
+        requireAtMost(topics.size(), "topics");
+        return onController(forwarded, c -> c.createTopics(topics), () -> {
+            List<TopicResult> results = new ArrayList<>(topics.size());
+            List<TopicDescription> created = new ArrayList<>();
+            for (NewTopic t : topics) {
+                try {
+                    TopicInfo info = controller.createTopic(new ControllerLogic.CreateTopicRequest(t.name(),
+                            t.partitions() == 0 ? defaults.partitions() : t.partitions(),
+                            t.replicationFactor() == 0 ? defaultReplicationFactor() : t.replicationFactor(), t.configs()));
+                    created.add(describe(info));
+                    results.add(new TopicResult(t.name(), null));
+                } catch (RuntimeException e) {
+                    results.add(new TopicResult(t.name(), e));
+                }
+            }
+            return new CreateTopicsResult(results, created);
+        });
+    }
+
+    private int defaultReplicationFactor() {
+        if (defaults.replicationFactor() > 0) {
+            return defaults.replicationFactor();
+        }
+        return Math.max(1, Math.min(3, view.liveBrokers(controller.sessionTimeoutMs()).size()));
+    }
+
+    public List<TopicResult> deleteTopics(List<String> names, boolean forwarded) {
+        requireAtMost(names.size(), "topic names");
+        return onController(forwarded, c -> c.deleteTopics(names), () -> {
+            List<TopicResult> results = new ArrayList<>(names.size());
+            for (String name : names) {
+                results.add(change(name, () -> controller.deleteTopic(name)));
+            }
+            return results;
+        });
+    }
+
+    public TopicResult createPartitions(String topic, int totalCount, boolean forwarded) {
+        return onController(forwarded, c -> c.createPartitions(topic, totalCount),
+                () -> change(topic, () -> controller.createPartitions(topic, totalCount)));
+    }
+
+    public TopicResult alterConfigs(String topic, Map<String, String> set, Collection<String> delete, boolean forwarded) {
+        return onController(forwarded, c -> c.alterConfigs(topic, set, delete),
+                () -> change(topic, () -> controller.alterConfigs(topic, set, delete)));
+    }
+
+    private static TopicResult change(String topic, Runnable change) {
+        try {
+            change.run();
+            return new TopicResult(topic, null);
+        } catch (RuntimeException e) {
+            return new TopicResult(topic, e);
+        }
+    }
+
+    /** Answered by the controller: liveness is known only there (heartbeats go to it). */
+    public ClusterDescription describeCluster(boolean forwarded) {
+        return onController(forwarded, ControllerClient::describeCluster, () -> {
+            MetadataImage image = view.image();
+            return new ClusterDescription(view.brokerId(), image.version(), List.copyOf(new TreeMap<>(image.brokers()).values()),
+                    view.liveBrokers(controller.sessionTimeoutMs()));
+        });
+    }
+
+    /** Moves a dead broker's replicas (to {@code targetBrokerId}, or spread when null). */
+    public List<ControllerLogic.Reassignment> replaceBroker(String brokerId, String targetBrokerId, boolean forwarded) {
+        if (brokerId.isEmpty()) {
+            throw new InvalidRequestException("broker_id is required");
+        }
+        return onController(forwarded, c -> c.replaceBroker(brokerId, targetBrokerId),
+                () -> controller.replaceBroker(brokerId, targetBrokerId));
+    }
+
+    public List<String> listTopics() {
+        return List.copyOf(new TreeMap<>(view.image().topics()).keySet());
+    }
+
+    /** The named topics (all when none are named), each described or with UNKNOWN_TOPIC_OR_PARTITION. */
+    public List<TopicDescription> describeTopics(List<String> names) {
+        requireAtMost(names.size(), "topic names");
+        MetadataImage image = view.image();
+        Collection<String> wanted = names.isEmpty() ? new TreeMap<>(image.topics()).keySet() : new LinkedHashSet<>(names);
+        List<TopicDescription> out = new ArrayList<>(wanted.size());
+        for (String name : wanted) {
+            TopicInfo t = image.topic(name);
+            out.add(t != null ? describe(t) : new TopicDescription(name, "", 0, Map.of(), List.of(),
+                    new UnknownTopicOrPartitionException("topic '" + name + "' does not exist")));
+        }
+        return out;
+    }
+
+    /** A topic's effective configs, by name; or, for the empty topic name, the broker's. */
+    public record Configs(List<ConfigValue> entries, Throwable error) {
+    }
+
+    public Configs describeConfigs(String topic) {
+        if (topic.isEmpty()) {
+            return new Configs(brokerConfig.get(), null);
+        }
+        TopicInfo t = view.image().topic(topic);
+        if (t == null) {
+            return new Configs(List.of(), new UnknownTopicOrPartitionException("topic '" + topic + "' does not exist"));
+        }
+        List<ConfigValue> entries = new ArrayList<>();
+        TopicConfigs.describe(view.logConfig(t)).forEach((k, v) -> entries.add(new ConfigValue(k, v, !t.configs().containsKey(k), "")));
+        return new Configs(entries, null);
+    }
+
+    TopicDescription describe(TopicInfo t) {
+        List<TopicDescription.PartitionDescription> partitions = new ArrayList<>(t.partitionCount());
+        for (int p = 0; p < t.partitionCount(); p++) {
+            String leader = view.leaderOf(new TopicPartition(t.name(), p)).map(ClusterView.Leader::id).orElse(null);
+            partitions.add(new TopicDescription.PartitionDescription(p, t.assignments().get(p), leader));
+        }
+        return new TopicDescription(t.name(), t.id().toString(), t.replicationFactor(), t.configs(), partitions, null);
+    }
+
+    private static void requireAtMost(int count, String what) {
+        if (count > MAX_NAMES_PER_REQUEST) {
+            throw new InvalidRequestException("at most " + MAX_NAMES_PER_REQUEST + " " + what + " per request");
+        }
+    }
+
+    private static ErrorCode codeOf(Throwable e) {
+        return e instanceof RafkaException r ? r.errorCode() : ErrorCode.UNKNOWN_SERVER_ERROR;
+    }
+
+    /**
+     * Runs {@code local} if this broker is the controller, else forwards with {@code forward}; a call already
+     * forwarded once is not forwarded again.
+     */
+    private <T> T onController(boolean forwarded, Function<ControllerClient, T> forward, Supplier<T> local) {
+        awaitController();
+        if (view.isController()) {
+            return local.get();
+        }
+        if (forwarded) {
+            throw new NotControllerException("broker " + view.brokerId() + " is no longer the controller",
+                    view.controllerId().orElse(null));
+        }
+        return forward.apply(remote);
+    }
+
+    /**
+     * Waits up to {@value #CONTROLLER_WAIT_MS} ms while the metadata group elects a controller, so that admin
+     * calls made during an election succeed instead of failing with a retriable NOT_CONTROLLER.
+     */
+    private void awaitController() {
+        long deadline = System.currentTimeMillis() + CONTROLLER_WAIT_MS;
+        while (System.currentTimeMillis() < deadline) {
+            var id = view.controllerId();
+            boolean electing = id.isEmpty() || id.get().equals(view.brokerId()) && !view.isController();
+            if (!electing) {
+                return;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package io.rafka.server.grpc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.rafka.common.InvalidRequestException;
+import io.rafka.proto.v1.ConsumerRecord;
+import io.rafka.proto.v1.FetchRequest;
+import io.rafka.proto.v1.FetchResponse;
+import io.rafka.proto.v1.FetchServiceGrpc;
+import io.rafka.proto.v1.ListOffsetsRequest;
+import io.rafka.proto.v1.ListOffsetsResponse;
+import io.rafka.proto.v1.PartitionFetch;
+import io.rafka.proto.v1.PartitionFetchResult;
+import io.rafka.proto.v1.PartitionOffset;
+import io.rafka.proto.v1.PartitionTimestamp;
+import io.rafka.proto.v1.RecordFormat;
+import io.rafka.proto.v1.RecordHeader;
+import io.rafka.proto.v1.SubscribeRequest;
+import io.rafka.proto.v1.TimestampType;
+import io.rafka.record.Header;
+import io.rafka.server.broker.FetchPartition;
+import io.rafka.server.broker.ListedOffset;
+import io.rafka.server.broker.OffsetQuery;
+import io.rafka.server.broker.PartitionRead;
+import io.rafka.server.broker.ReplicaManager;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * Fetch (long-poll), Subscribe (server push) and ListOffsets: maps requests to {@link ReplicaManager} and its
+ * results back. Fetched bytes go into the response without a copy: the broker reads them into buffers of their
+ * own that nobody writes afterwards, which {@link UnsafeByteOperations#unsafeWrap} may then share.
+ */
+public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
+    /** Response size when the request does not say: below gRPC's default 4 MiB inbound limit of clients. */
+    static final int DEFAULT_RESPONSE_MAX_BYTES = 3 * 1024 * 1024;
+
+    private final ReplicaManager replicas;
+    private final ScheduledExecutorService timer;
+
+    public FetchApi(ReplicaManager replicas, ScheduledExecutorService timer) {
+        this.replicas = replicas;
+        this.timer = timer;
+    }
+
+    @Override
+    public void fetch(FetchRequest request, StreamObserver<FetchResponse> responses) {
+        ServerCallStreamObserver<FetchResponse> out = (ServerCallStreamObserver<FetchResponse>) responses;
+        CompletableFuture<List<PartitionRead>> reads;
+        try {
+            boolean decode = decode(request.getFormat(), request.getFormatValue());
+            List<FetchPartition> partitions = new ArrayList<>(request.getPartitionsCount());
+            for (PartitionFetch p : request.getPartitionsList()) {
+                partitions.add(new FetchPartition(p.getTopic(), p.getPartition(), p.getOffset(), p.getMaxBytes()));
+            }
+            reads = replicas.fetch(partitions, request.getMinBytes(), request.getMaxBytes(), DEFAULT_RESPONSE_MAX_BYTES,
+                    request.getMaxWaitMs(), decode);
+        } catch (RuntimeException e) {
+            out.onError(ApiErrors.toStatus(e));
+            return;
+        }
+        out.setOnCancelHandler(() -> reads.cancel(false));
+        reads.whenComplete((r, e) -> {
+            if (reads.isCancelled()) {
+                return; // the client went away: nobody to answer, nothing to report
+            }
+            try {
+                if (e != null) {
+                    out.onError(ApiErrors.toStatus(e));
+                } else {
+                    FetchResponse.Builder resp = FetchResponse.newBuilder();
+                    r.forEach(read -> resp.addResults(result(read)));
+                    out.onNext(resp.build());
+                    out.onCompleted();
+                }
+            } catch (RuntimeException ex) {
+                // cancelled by the client meanwhile
+            }
+        });
+    }
+
+    static boolean decode(RecordFormat format, int value) {
+        if (format == RecordFormat.UNRECOGNIZED) {
+            throw new InvalidRequestException("unknown record format " + value);
+        }
+        return format == RecordFormat.RECORD_FORMAT_DECODED;
+    }
+
+    static PartitionFetchResult result(PartitionRead read) {
+        PartitionFetchResult.Builder b = PartitionFetchResult.newBuilder().setTopic(read.topic()).setPartition(read.partition())
+                .setHighWatermark(read.highWatermark()).setLogStartOffset(read.logStartOffset()).setNextOffset(read.nextOffset());
+        if (read.error() != null) {
+            ApiErrors.Failure f = ApiErrors.classify(read.error().error());
+            b.setErrorCode(f.code()).setErrorMessage(f.message());
+            read.error().leaderHint().map(AdminProtos::broker).ifPresent(b::setLeader);
+            return b.build();
+        }
+        if (read.batches() != null) {
+            b.setEncodedBatches(UnsafeByteOperations.unsafeWrap(read.batches()));
+        }
+        for (PartitionRead.DecodedRecord r : read.records()) {
+            ConsumerRecord.Builder c = ConsumerRecord.newBuilder().setOffset(r.offset()).setTimestampMs(r.timestampMs())
+                    .setTimestampType(r.logAppendTime() ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME);
+            // Arrays decoded for this response alone: shared, not copied.
+            if (r.key() != null) {
+                c.setKey(UnsafeByteOperations.unsafeWrap(r.key()));
+            }
+            if (r.value() != null) {
+                c.setValue(UnsafeByteOperations.unsafeWrap(r.value()));
+            }
+            for (Header h : r.headers()) {
+                c.addHeaders(RecordHeader.newBuilder().setKey(h.key())
+                        .setValue(h.value() == null ? ByteString.EMPTY : UnsafeByteOperations.unsafeWrap(h.value())));
+            }
+            b.addRecords(c);
+        }
+        return b.build();
+    }
+
+    @Override
+    public void subscribe(SubscribeRequest request, StreamObserver<FetchResponse> responses) {
+        ServerCallStreamObserver<FetchResponse> out = (ServerCallStreamObserver<FetchResponse>) responses;
+        try {
+            if (request.getMaxBytes() < 0) {
+                throw new io.rafka.common.RafkaException(io.rafka.common.ErrorCode.INVALID_FETCH_SIZE, "max_bytes must not be negative");
+            }
+            boolean decode = decode(request.getFormat(), request.getFormatValue());
+            new Subscription(replicas, timer, request, decode, out).start();
+        } catch (RuntimeException e) {
+            out.onError(ApiErrors.toStatus(e));
+        }
+    }
+
+    @Override
+    public void listOffsets(ListOffsetsRequest request, StreamObserver<ListOffsetsResponse> out) {
+        List<ListedOffset> results;
+        try {
+            List<OffsetQuery> queries = new ArrayList<>(request.getPartitionsCount());
+            for (PartitionTimestamp p : request.getPartitionsList()) {
+                queries.add(new OffsetQuery(p.getTopic(), p.getPartition(), p.getTimestampMs()));
+            }
+            results = replicas.listOffsets(queries);
+        } catch (RuntimeException e) {
+            out.onError(ApiErrors.toStatus(e));
+            return;
+        }
+        ListOffsetsResponse.Builder resp = ListOffsetsResponse.newBuilder();
+        for (ListedOffset r : results) {
+            PartitionOffset.Builder b = PartitionOffset.newBuilder().setTopic(r.topic()).setPartition(r.partition())
+                    .setOffset(r.offset()).setTimestampMs(r.timestampMs());
+            if (r.error() != null) {
+                ApiErrors.Failure f = ApiErrors.classify(r.error().error());
+                b.setErrorCode(f.code()).setErrorMessage(f.message());
+                r.error().leaderHint().map(AdminProtos::broker).ifPresent(b::setLeader);
+            }
+            resp.addResults(b);
+        }
+        out.onNext(resp.build());
+        out.onCompleted();
+    }
+}

@@ -1,0 +1,191 @@
+package io.rafka.server.grpc;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.rafka.proto.v1.PartitionData;
+import io.rafka.proto.v1.PartitionProduceResult;
+import io.rafka.proto.v1.ProduceRequest;
+import io.rafka.proto.v1.ProduceResponse;
+import io.rafka.proto.v1.ProduceServiceGrpc;
+import io.rafka.proto.v1.ProducerIdentity;
+import io.rafka.proto.v1.ProducerRecord;
+import io.rafka.proto.v1.RecordSet;
+import io.rafka.raft.Acks;
+import io.rafka.record.Header;
+import io.rafka.server.broker.ProducePartition;
+import io.rafka.server.broker.ProduceResult;
+import io.rafka.server.broker.ReplicaManager;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Produce, unary and streaming: maps requests to {@link ReplicaManager#produce} and its results back.
+ * Encoded batches are handed over without a copy (a read-only view of the request's bytes); structured
+ * records are copied out of the message once, as the batch encoder takes arrays.
+ */
+public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase {
+    private final ReplicaManager replicas;
+    private final int streamWindow;
+
+    public ProduceApi(ReplicaManager replicas, int streamWindow) {
+        this.replicas = replicas;
+        this.streamWindow = streamWindow;
+    }
+
+    @Override
+    public void produce(ProduceRequest request, StreamObserver<ProduceResponse> out) {
+        CompletableFuture<ProduceResponse> response;
+        try {
+            response = handle(request);
+        } catch (RuntimeException e) {
+            out.onError(ApiErrors.toStatus(e));
+            return;
+        }
+        response.whenComplete((r, e) -> {
+            if (e != null) {
+                out.onError(ApiErrors.toStatus(e));
+            } else {
+                out.onNext(r);
+                out.onCompleted();
+            }
+        });
+    }
+
+    @Override
+    public StreamObserver<ProduceRequest> produceStream(StreamObserver<ProduceResponse> responses) {
+        return new ProduceStream((ServerCallStreamObserver<ProduceResponse>) responses);
+    }
+
+    /**
+     * One streaming call. Requests are started as they arrive (so appends reach each partition's Raft group
+     * in stream order) and answered strictly in order; at most {@code streamWindow} are read ahead of their
+     * answers, after which gRPC flow control holds the client back.
+     */
+    private final class ProduceStream implements StreamObserver<ProduceRequest> {
+        private final ServerCallStreamObserver<ProduceResponse> out;
+        private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+        private volatile boolean failed;
+        /** Set on the first request that fails as a whole; read and written on the call's serialized executor. */
+        private boolean rejecting;
+
+        ProduceStream(ServerCallStreamObserver<ProduceResponse> out) {
+            this.out = out;
+            out.disableAutoRequest();
+            out.request(streamWindow);
+        }
+
+        @Override
+        public void onNext(ProduceRequest request) {
+            if (rejecting) {
+                return; // an earlier request failed the stream: nothing after it is appended
+            }
+            CompletableFuture<ProduceResponse> response;
+            try {
+                response = handle(request);
+            } catch (RuntimeException e) {
+                rejecting = true;
+                response = CompletableFuture.failedFuture(e);
+            }
+            CompletableFuture<ProduceResponse> r = response;
+            tail = tail.thenCompose(v -> r).handle((resp, e) -> {
+                send(resp, e);
+                return null;
+            });
+        }
+
+        private synchronized void send(ProduceResponse resp, Throwable e) {
+            if (failed || out.isCancelled()) {
+                return;
+            }
+            try {
+                if (e != null) {
+                    failed = true;
+                    out.onError(ApiErrors.toStatus(e));
+                    return;
+                }
+                out.onNext(resp);
+                out.request(1);
+            } catch (RuntimeException ex) {
+                failed = true; // the client went away
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            failed = true;
+        }
+
+        @Override
+        public void onCompleted() {
+            tail.whenComplete((v, e) -> {
+                synchronized (this) {
+                    if (!failed && !out.isCancelled()) {
+                        out.onCompleted();
+                    }
+                }
+            });
+        }
+    }
+
+    private CompletableFuture<ProduceResponse> handle(ProduceRequest request) {
+        List<ProducePartition> partitions = new ArrayList<>(request.getPartitionsCount());
+        for (PartitionData data : request.getPartitionsList()) {
+            partitions.add(new ProducePartition(data.getTopic(), data.getPartition(), data(data)));
+        }
+        return replicas.produce(partitions, acks(request.getAcks()), request.getTimeoutMs()).thenApply(results -> {
+            ProduceResponse.Builder resp = ProduceResponse.newBuilder().setRequestId(request.getRequestId());
+            results.forEach(r -> resp.addResults(result(r)));
+            return resp.build();
+        });
+    }
+
+    /** The raft layer's acks; null for a value this version does not know (the broker refuses it). */
+    static Acks acks(io.rafka.proto.v1.Acks acks) {
+        return switch (acks) {
+            case ACKS_NONE -> Acks.NONE;
+            case ACKS_LEADER -> Acks.LEADER;
+            case ACKS_UNSPECIFIED, ACKS_ALL -> Acks.ALL;
+            default -> null;
+        };
+    }
+
+    static ProducePartition.Data data(PartitionData data) {
+        return switch (data.getDataCase()) {
+            // A read-only view of the message's bytes: validated, then appended, never written.
+            case ENCODED_BATCHES -> new ProducePartition.EncodedBatches(data.getEncodedBatches().asReadOnlyByteBuffer());
+            case RECORDS -> records(data.getRecords());
+            default -> new ProducePartition.Missing();
+        };
+    }
+
+    private static ProducePartition.Records records(RecordSet set) {
+        ProducePartition.Producer producer = null;
+        if (set.hasProducer()) {
+            ProducerIdentity p = set.getProducer();
+            producer = new ProducePartition.Producer(p.getProducerId(), p.getProducerEpoch(), p.getBaseSequence());
+        }
+        List<ProducePartition.NewRecord> records = new ArrayList<>(set.getRecordsCount());
+        for (ProducerRecord r : set.getRecordsList()) {
+            List<Header> headers = new ArrayList<>(r.getHeadersCount());
+            r.getHeadersList().forEach(h -> headers.add(new Header(h.getKey(), h.getValue().toByteArray())));
+            records.add(new ProducePartition.NewRecord(r.hasTimestampMs() ? OptionalLong.of(r.getTimestampMs()) : OptionalLong.empty(),
+                    r.hasKey() ? r.getKey().toByteArray() : null, r.hasValue() ? r.getValue().toByteArray() : null, headers));
+        }
+        // Proto Compression numbers are Kafka's codec ids (CompressionMappingTest); the broker checks them.
+        return new ProducePartition.Records(set.getCompressionValue(), producer, records);
+    }
+
+    private static PartitionProduceResult result(ProduceResult r) {
+        PartitionProduceResult.Builder b = PartitionProduceResult.newBuilder().setTopic(r.topic()).setPartition(r.partition())
+                .setBaseOffset(r.baseOffset()).setLogAppendTimeMs(r.logAppendTimeMs()).setLogStartOffset(r.logStartOffset());
+        if (r.error() != null) {
+            ApiErrors.Failure f = ApiErrors.classify(r.error().error());
+            b.setErrorCode(f.code()).setErrorMessage(f.message());
+            r.error().leaderHint().map(AdminProtos::broker).ifPresent(b::setLeader);
+        }
+        return b.build();
+    }
+}

@@ -1,0 +1,114 @@
+package io.rafka.server.grpc;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.rafka.common.NotLeaderException;
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.FetchResponse;
+import io.rafka.proto.v1.SubscribeRequest;
+import io.rafka.server.broker.FetchPartition;
+import io.rafka.server.broker.FetchWaiters;
+import io.rafka.server.broker.PartitionRead;
+import io.rafka.server.broker.ReplicaManager;
+
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A server-streaming subscription to one partition. Pushes whenever the client's flow-control window is
+ * open and data is committed; waits (woken by commits, and rechecking every second for leadership loss)
+ * otherwise. Ends with an error status when the partition cannot be read here any more.
+ */
+final class Subscription {
+    private static final long RECHECK_MS = 1000;
+
+    private final ReplicaManager replicas;
+    private final ScheduledExecutorService timer;
+    private final SubscribeRequest request;
+    private final boolean decode;
+    private final ServerCallStreamObserver<FetchResponse> out;
+    private final int maxBytes;
+    private long offset;
+    private boolean done;
+    private FetchWaiters.Waiter waiter;
+    private ScheduledFuture<?> recheck;
+
+    Subscription(ReplicaManager replicas, ScheduledExecutorService timer, SubscribeRequest request, boolean decode,
+                 ServerCallStreamObserver<FetchResponse> out) {
+        this.replicas = replicas;
+        this.timer = timer;
+        this.request = request;
+        this.decode = decode;
+        this.out = out;
+        this.offset = request.getOffset();
+        this.maxBytes = Math.min(request.getMaxBytes() == 0 ? ReplicaManager.DEFAULT_PARTITION_MAX_BYTES : request.getMaxBytes(),
+                replicas.settings().fetchMaxBytes());
+    }
+
+    /** Checks the partition can be read here (a read of no bytes), then waits for the stream to be ready. */
+    synchronized void start() {
+        PartitionRead check = replicas.read(partition(), 0, decode);
+        if (check.failed()) {
+            end(check);
+            return;
+        }
+        waiter = replicas.watch(Set.of(new TopicPartition(request.getTopic(), request.getPartition())), this::pump);
+        out.setOnCancelHandler(this::stop);
+        out.setOnReadyHandler(this::pump);
+        recheck = timer.scheduleWithFixedDelay(this::pump, RECHECK_MS, RECHECK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    private FetchPartition partition() {
+        return new FetchPartition(request.getTopic(), request.getPartition(), offset, maxBytes);
+    }
+
+    synchronized void pump() {
+        if (done) {
+            return;
+        }
+        if (replicas.isClosing()) {
+            end(ApiErrors.toStatus(new NotLeaderException("the broker is shutting down", null)));
+            return;
+        }
+        try {
+            while (out.isReady() && !done) {
+                PartitionRead read = replicas.read(partition(), maxBytes, decode);
+                if (read.failed()) {
+                    end(read);
+                    return;
+                }
+                if (read.bytes() == 0) {
+                    return; // woken on the next commit
+                }
+                out.onNext(FetchResponse.newBuilder().addResults(FetchApi.result(read)).build());
+                offset = read.nextOffset();
+            }
+        } catch (RuntimeException e) {
+            stop(); // the client went away
+        }
+    }
+
+    private void end(PartitionRead failed) {
+        end(ApiErrors.classify(failed.error().error()).asStatus());
+    }
+
+    private void end(RuntimeException status) {
+        stop();
+        try {
+            out.onError(status);
+        } catch (RuntimeException e) {
+            // already cancelled
+        }
+    }
+
+    private synchronized void stop() {
+        done = true;
+        if (waiter != null) {
+            waiter.cancel();
+        }
+        if (recheck != null) {
+            recheck.cancel(false);
+        }
+    }
+}
