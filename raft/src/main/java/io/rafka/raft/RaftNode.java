@@ -11,6 +11,8 @@ import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LeadershipMover;
+import io.rafka.raft.internal.LocalServer;
+import io.rafka.raft.internal.LogMaintenance;
 import io.rafka.raft.internal.MembershipChanger;
 import io.rafka.raft.internal.NodeExecutors;
 import io.rafka.raft.internal.PartitionAppender;
@@ -19,20 +21,14 @@ import io.rafka.raft.internal.PartitionMetadataFile;
 import io.rafka.raft.internal.PartitionStateMachine;
 import io.rafka.raft.internal.RaftErrors;
 import io.rafka.raft.internal.RatisProperties;
+import io.rafka.raft.internal.ReplicaGroups;
 import io.rafka.raft.internal.ReplicaRegistry;
 import io.rafka.raft.internal.ReplicaRegistry.Replica;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.GroupManagementRequest;
-import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.protocol.SnapshotManagementRequest;
-import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
-import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.storage.RaftStorage;
@@ -42,19 +38,12 @@ import org.slf4j.LoggerFactory;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -77,28 +66,27 @@ import java.util.function.Consumer;
  * {@link PartitionMetadataFile} so the node can find its partitions again after a restart.
  *
  * <p>This class is the facade; the parts live in {@code internal}: {@link ReplicaRegistry},
- * {@link PartitionAppender}, {@link MembershipChanger}, {@link LeadershipMover}, {@link NodeExecutors} and,
- * per partition, {@link PartitionStateMachine}. Thread-safe.
+ * {@link ReplicaGroups}, {@link PartitionAppender}, {@link MembershipChanger}, {@link LeadershipMover},
+ * {@link LogMaintenance}, {@link NodeExecutors} and, per partition, {@link PartitionStateMachine}. Thread-safe.
  */
 public final class RaftNode implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
-    private static final long SNAPSHOT_TIMEOUT_MS = 30_000;
 
     private final RaftNodeConfig config;
     private final Time time;
     private final String nodeId;
-    private final ClientId clientId = ClientId.randomId();
-    private final AtomicLong callIds = new AtomicLong();
     private final ReplicaRegistry replicas;
     private final NodeExecutors executors;
     private final RaftProperties clientProperties;
     private final RaftProperties probeProperties;
-    private final List<PartitionListener> listeners = new CopyOnWriteArrayList<>();
+    private final PartitionListeners listeners = new PartitionListeners();
     private volatile boolean halting;
     private RaftServer server;
+    private ReplicaGroups groups;
     private PartitionAppender appender;
     private MembershipChanger membership;
     private LeadershipMover leadership;
+    private LogMaintenance maintenance;
     private LeaderFailureDetector failureDetector;
 
     private RaftNode(RaftNodeConfig config, Time time) {
@@ -132,19 +120,22 @@ public final class RaftNode implements Closeable {
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
         server.start();
-        appender = new PartitionAppender(server, clientId, callIds, new RaftErrors(nodeId, config.requestTimeoutMs()), time,
-                config.maxInFlightBytesPerPartition(), config.requestTimeoutMs());
-        membership = new MembershipChanger(server, clientId, callIds, probeProperties);
-        leadership = new LeadershipMover(server, clientId, callIds, replicas, nodeId);
         if (config.leaderFailureDetection()) {
             failureDetector = new LeaderFailureDetector(server, probeProperties);
         }
+        LocalServer local = new LocalServer(server);
+        groups = new ReplicaGroups(local, replicas, config.dataDir(), nodeId,
+                peers -> Optional.ofNullable(failureDetector).ifPresent(d -> d.watch(peers)));
+        appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config);
+        membership = new MembershipChanger(local, probeProperties);
+        leadership = new LeadershipMover(local, replicas, nodeId);
+        maintenance = new LogMaintenance(local, replicas);
         LOG.info("Raft node {} listening on {} with {} partition replicas", nodeId, config.address().hostPort(), replicas.size());
     }
 
     /** Adds a listener to the partition events of this node (see {@link PartitionListener} for the rules). */
     public void addListener(PartitionListener listener) {
-        listeners.add(Objects.requireNonNull(listener));
+        listeners.add(listener);
     }
 
     /**
@@ -159,16 +150,6 @@ public final class RaftNode implements Closeable {
                 listener.accept(tp);
             }
         });
-    }
-
-    private void tell(TopicPartition tp, Consumer<PartitionListener> event) {
-        for (PartitionListener l : listeners) {
-            try {
-                event.accept(l);
-            } catch (RuntimeException e) {
-                LOG.warn("{}: partition listener failed", tp, e);
-            }
-        }
     }
 
     public NodeAddress address() {
@@ -200,23 +181,8 @@ public final class RaftNode implements Closeable {
                     + " but no partition folder claims it");
         }
         TopicPartition tp = replica.topicPartition();
-        PartitionStateMachine sm = new PartitionStateMachine(tp, partitionDir(tp), config, time, executors,
-                this::newClient, () -> halting, new PartitionStateMachine.Events() {
-                    @Override
-                    public void leaderReady() {
-                        tell(tp, l -> l.onLeader(tp));
-                    }
-
-                    @Override
-                    public void notLeader() {
-                        tell(tp, l -> l.onResign(tp));
-                    }
-
-                    @Override
-                    public void committed() {
-                        tell(tp, l -> l.onCommittedAppend(tp));
-                    }
-                });
+        PartitionStateMachine sm = new PartitionStateMachine(tp, config.dataDir().resolve(tp.dirName()), config, time, executors,
+                this::newClient, () -> halting, listeners.forPartition(tp));
         replica.stateMachine(sm);
         return sm;
     }
@@ -225,77 +191,17 @@ public final class RaftNode implements Closeable {
         return RaftClient.newBuilder().setRaftGroup(group).setLeaderId(leader).setProperties(clientProperties).build();
     }
 
-    private Path partitionDir(TopicPartition tp) {
-        return config.dataDir().resolve(tp.dirName());
-    }
-
     /**
      * Starts hosting a replica of a partition and joins its Raft group. Idempotent: adding a partition that
      * is already here succeeds. Every replica must be added on its own node.
      */
     public CompletableFuture<Void> createPartition(PartitionSpec spec) {
-        TopicPartition tp = spec.topicPartition();
-        RaftGroupId gid = ReplicaRegistry.groupId(spec.topicId(), tp.partition());
-        if (spec.replicas().stream().noneMatch(a -> a.id().equals(nodeId))) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException(
-                    "node " + nodeId + " is not a replica of " + tp + ": " + spec.replicas()));
-        }
-        Replica existing = replicas.get(tp);
-        if (existing != null && !existing.groupId().equals(gid)) {
-            return CompletableFuture.failedFuture(new IllegalStateException(
-                    tp + " is already hosted here for another topic id (" + existing.spec().topicId() + ")"));
-        }
-        try {
-            PartitionMetadataFile.write(config.dataDir(), spec);
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        Replica replica = replicas.register(spec);
-        // All replicas get the same Ratis priority: Ratis hands leadership only to a peer of the highest
-        // priority, which would forbid moving it off a preferred leader for a controlled shutdown. The preferred
-        // (first) replica gets leadership back through electPreferredLeaders instead.
-        List<RaftPeer> peers = spec.replicas().stream().map(MembershipChanger::peer).toList();
-        if (failureDetector != null) {
-            failureDetector.watch(peers);
-        }
-        GroupManagementRequest add = GroupManagementRequest.newAdd(clientId, server.getId(), callIds.incrementAndGet(),
-                RaftGroup.valueOf(gid, peers), true);
-        return server.groupManagementAsync(add).handle((reply, error) -> {
-            Throwable cause = failure(reply, error);
-            if (cause != null && !(cause instanceof AlreadyExistsException)) {
-                // Forget it, so that the next attempt adds it again rather than taking it for hosted.
-                replicas.forget(replica);
-                throw new CompletionException(new IOException("adding " + tp + " on " + nodeId + " failed", cause));
-            }
-            return null;
-        });
+        return groups.create(spec);
     }
 
     /** Stops hosting a partition replica and deletes its Raft storage and, if asked, its log. */
     public CompletableFuture<Void> removePartition(TopicPartition tp, boolean deleteData) {
-        Replica replica = replicas.remove(tp);
-        if (replica == null) {
-            return CompletableFuture.completedFuture(null);
-        }
-        if (deleteData && replica.stateMachine() != null) {
-            replica.stateMachine().deleteOnClose();
-        }
-        GroupManagementRequest remove = GroupManagementRequest.newRemove(clientId, server.getId(), callIds.incrementAndGet(),
-                replica.groupId(), deleteData, false);
-        return server.groupManagementAsync(remove).handle((reply, error) -> {
-            Throwable cause = failure(reply, error);
-            if (cause != null && !(cause instanceof GroupMismatchException)) {
-                throw new CompletionException(new IOException("removing " + tp + " failed", cause));
-            }
-            if (deleteData) {
-                deleteTree(partitionDir(tp));
-            }
-            return null;
-        });
-    }
-
-    private static Throwable failure(RaftClientReply reply, Throwable error) {
-        return RaftErrors.unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
+        return groups.remove(tp, deleteData);
     }
 
     /**
@@ -407,44 +313,17 @@ public final class RaftNode implements Closeable {
      * take effect on the next append, roll or retention pass. Returns false if the partition is not running here.
      */
     public boolean updateLogConfig(TopicPartition tp, LogConfig logConfig) {
-        Replica replica = replicas.get(tp);
-        PartitionStateMachine sm = replica == null ? null : replica.runningStateMachine();
-        if (sm == null) {
-            return false;
-        }
-        if (!sm.log().config().equals(logConfig)) {
-            sm.log().updateConfig(logConfig);
-            LOG.info("{}: log settings now {}", tp, logConfig);
-        }
-        return true;
+        return maintenance.updateConfig(tp, logConfig);
     }
 
     /** Deletes expired segments of every local partition (retention.ms / retention.bytes); returns how many. */
     public int enforceRetention() {
-        int deleted = 0;
-        for (Replica replica : replicas.replicas()) {
-            PartitionStateMachine sm = replica.runningStateMachine();
-            if (sm != null) {
-                try {
-                    sm.reconcileTail();
-                    deleted += sm.log().deleteExpiredSegments(sm.applied().logEndOffset());
-                } catch (RafkaException e) {
-                    LOG.warn("{}: retention failed: {}", replica.topicPartition(), e.getMessage());
-                }
-            }
-        }
-        return deleted;
+        return maintenance.enforceRetention();
     }
 
     /** Asks Ratis to snapshot a partition now (and so purge its Raft log). Returns the snapshot index. */
     public long snapshot(TopicPartition tp) throws IOException {
-        Replica replica = replicas.require(tp);
-        RaftClientReply reply = server.snapshotManagement(SnapshotManagementRequest.newCreate(
-                clientId, server.getId(), replica.groupId(), callIds.incrementAndGet(), SNAPSHOT_TIMEOUT_MS, 0));
-        if (!reply.isSuccess()) {
-            throw new IOException("snapshot of " + tp + " failed", reply.getException());
-        }
-        return reply.getLogIndex();
+        return maintenance.snapshot(tp);
     }
 
     /**
@@ -465,19 +344,6 @@ public final class RaftNode implements Closeable {
      */
     public int electPreferredLeaders(long timeoutMs) {
         return leadership.electPreferred(timeoutMs);
-    }
-
-    private static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + dir, e);
-        }
     }
 
     /** Stops the node cleanly: every partition log is flushed and marked cleanly closed. */

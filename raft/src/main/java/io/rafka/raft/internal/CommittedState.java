@@ -12,6 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The committed state of one partition replica: the applied position (whose log end is the high
@@ -28,13 +30,11 @@ import java.nio.ByteBuffer;
 final class CommittedState {
     private static final Logger LOG = LoggerFactory.getLogger(CommittedState.class);
 
-    /** Where Ratis keeps the applied index (BaseStateMachine's): it must move with the state. */
-    interface AppliedIndex {
-        TermIndex get();
-
-        void set(TermIndex ti);
-
-        void update(long term, long index);
+    /**
+     * Where Ratis keeps the applied index (BaseStateMachine's): it must move with the state. {@code update}
+     * only moves it forward and wakes Ratis's stale reads waiting for it; {@code set} puts it anywhere.
+     */
+    record AppliedIndex(Supplier<TermIndex> get, Consumer<TermIndex> set, Consumer<TermIndex> update) {
     }
 
     /** What a snapshot captures, taken in one step. */
@@ -69,7 +69,7 @@ final class CommittedState {
             skipUpToIndex = -1;
             if (snapshot == null) {
                 producers.clear();
-                appliedIndex.set(null);
+                appliedIndex.set().accept(null);
                 applied = new AppliedState(0, -1, log.logStartOffset(), log.logStartOffset());
                 return;
             }
@@ -78,7 +78,7 @@ final class CommittedState {
                         + " but snapshot " + ti + " needs " + snapshot.logEndOffset());
             }
             producers.load(snapshot.producerState().duplicate());
-            appliedIndex.set(ti);
+            appliedIndex.set().accept(ti);
             applied = new AppliedState(ti.getTerm(), ti.getIndex(), log.logStartOffset(), snapshot.logEndOffset());
         }
     }
@@ -91,11 +91,11 @@ final class CommittedState {
         synchronized (lock) {
             awaitNoCopy();
             if (index <= skipUpToIndex) {
-                appliedIndex.update(term, index);
+                appliedIndex.update().accept(TermIndex.valueOf(term, index));
                 return AppendReply.error(ErrorCode.NOT_LEADER);
             }
             AppendReply reply = applyLocked(term, index, h);
-            appliedIndex.update(term, index);
+            appliedIndex.update().accept(TermIndex.valueOf(term, index));
             return reply;
         }
     }
@@ -126,7 +126,7 @@ final class CommittedState {
     void indexUpdated(long term, long index) {
         synchronized (lock) {
             awaitNoCopy();
-            appliedIndex.update(term, index);
+            appliedIndex.update().accept(TermIndex.valueOf(term, index));
             if (index > skipUpToIndex) {
                 applied = new AppliedState(term, index, log.logStartOffset(), applied.logEndOffset());
             }
@@ -136,7 +136,7 @@ final class CommittedState {
     /** What to snapshot now; null while a copy runs or the log is ahead of Ratis's applied index. */
     View snapshotView() {
         synchronized (lock) {
-            TermIndex ti = appliedIndex.get();
+            TermIndex ti = appliedIndex.get().get();
             if (copying || ti == null || ti.getIndex() < 0 || ti.getIndex() < skipUpToIndex) {
                 return null;
             }

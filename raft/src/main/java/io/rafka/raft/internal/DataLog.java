@@ -11,6 +11,8 @@ import io.rafka.record.RecordBatch;
 import io.rafka.record.TimestampType;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
@@ -18,6 +20,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * The partition log as the Raft log's shadow: everything that happens in Raft log order, under Ratis's log
@@ -47,6 +51,26 @@ final class DataLog {
 
         /** The entry at {@code index}, or null if the log no longer (or not yet) holds it. */
         LogEntryProto get(long index) throws IOException;
+
+        /** The Raft log of a division, found when first needed (Ratis builds the division after the machine). */
+        static RaftLogView of(DivisionSource division) {
+            return new RaftLogView() {
+                @Override
+                public long nextIndex() throws IOException {
+                    return division.get().getRaftLog().getNextIndex();
+                }
+
+                @Override
+                public LogEntryProto get(long index) throws IOException {
+                    return division.get().getRaftLog().get(index);
+                }
+            };
+        }
+    }
+
+    /** Finds this replica's Raft division. */
+    interface DivisionSource {
+        RaftServer.Division get() throws IOException;
     }
 
     private final TopicPartition topicPartition;
@@ -171,7 +195,30 @@ final class DataLog {
         }
     }
 
-    /** An entry's bytes read back from the partition log, for a follower that needs them again. */
+    /**
+     * An entry's batches for a follower: from the leader's memory while the entry is pending, else read back
+     * from the partition log on {@code readExecutor}, off Ratis's appender thread (Ratis interrupts it when
+     * the leader steps down, and an interrupted FileChannel read closes the segment's channel for good).
+     */
+    CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext trx, Executor readExecutor) {
+        try {
+            DataEntry h = DataEntry.decode(entry.getStateMachineLogEntry().getLogData());
+            if (!h.appended()) {
+                return CompletableFuture.completedFuture(NO_DATA);
+            }
+            if (trx != null) {
+                ByteString pending = trx.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData();
+                if (!pending.isEmpty()) {
+                    return CompletableFuture.completedFuture(pending);
+                }
+            }
+            return CompletableFuture.supplyAsync(() -> readEntry(h, entry.getIndex()), readExecutor);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** An entry's bytes read back from the partition log. */
     ByteString readEntry(DataEntry h, long index) {
         if (h.nextOffset() <= log.logStartOffset()) {
             return DELETED;
@@ -201,6 +248,29 @@ final class DataLog {
                 log.truncateTo(keep);
             }
             writtenEnd = keep;
+        }
+    }
+
+    /** Writes an entry that Ratis hands to {@code DataApi.write}, if it carries records. */
+    void write(LogEntryProto entry) {
+        ByteString logData = entry.getStateMachineLogEntry().getLogData();
+        if (DataEntry.isDataEntry(logData)) {
+            DataEntry h = DataEntry.decode(logData);
+            if (h.appended()) {
+                write(entry.getIndex(), h, entry.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData());
+            }
+        }
+    }
+
+    /** {@link #reconcileTail}, but a failure (Ratis's log not loaded yet) only logs: a later call retries. */
+    void tryReconcileTail() {
+        if (tailReconciled) {
+            return;
+        }
+        try {
+            reconcileTail();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: could not reconcile the log tail with the Raft log yet: {}", topicPartition, e.toString());
         }
     }
 

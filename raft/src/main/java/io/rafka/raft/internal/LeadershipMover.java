@@ -1,7 +1,6 @@
 package io.rafka.raft.internal;
 
 import io.rafka.raft.NodeAddress;
-import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.LeaderElectionManagementRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -15,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Moves partition leaderships between the replicas of one node's groups: away from the node before a
@@ -27,16 +25,14 @@ public final class LeadershipMover {
     private static final long RETRY_PAUSE_MS = 100;
     private static final long MAX_TRANSFER_MS = 5_000;
 
+    private final LocalServer local;
     private final RaftServer server;
-    private final ClientId clientId;
-    private final AtomicLong callIds;
     private final ReplicaRegistry registry;
     private final String nodeId;
 
-    public LeadershipMover(RaftServer server, ClientId clientId, AtomicLong callIds, ReplicaRegistry registry, String nodeId) {
-        this.server = server;
-        this.clientId = clientId;
-        this.callIds = callIds;
+    public LeadershipMover(LocalServer local, ReplicaRegistry registry, String nodeId) {
+        this.local = local;
+        this.server = local.server();
         this.registry = registry;
         this.nodeId = nodeId;
     }
@@ -51,7 +47,7 @@ public final class LeadershipMover {
         List<CompletableFuture<?>> pending = new ArrayList<>();
         for (ReplicaRegistry.Replica replica : registry.replicas()) {
             pending.add(server.leaderElectionManagementAsync(LeaderElectionManagementRequest.newPause(
-                    clientId, server.getId(), replica.groupId(), callIds.incrementAndGet())));
+                    local.clientId(), server.getId(), replica.groupId(), local.nextCallId())));
         }
         joinQuietly(pending, timeoutMs);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
@@ -127,8 +123,8 @@ public final class LeadershipMover {
     }
 
     private CompletableFuture<?> transfer(RaftGroupId groupId, RaftPeerId target, long timeoutMs) throws IOException {
-        return server.transferLeadershipAsync(new TransferLeadershipRequest(clientId, server.getId(), groupId,
-                callIds.incrementAndGet(), target, timeoutMs));
+        return server.transferLeadershipAsync(new TransferLeadershipRequest(local.clientId(), server.getId(), groupId,
+                local.nextCallId(), target, timeoutMs));
     }
 
     private static void joinQuietly(List<CompletableFuture<?>> futures, long timeoutMs) {

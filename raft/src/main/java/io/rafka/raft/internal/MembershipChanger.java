@@ -5,7 +5,6 @@ import io.rafka.raft.NodeAddress;
 import io.rafka.raft.PartitionSpec;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -20,7 +19,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Changes the members of a partition's Raft group to a new replica list. Ratis runs a configuration change
@@ -31,15 +29,13 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class MembershipChanger {
     private static final Logger LOG = LoggerFactory.getLogger(MembershipChanger.class);
 
+    private final LocalServer local;
     private final RaftServer server;
-    private final ClientId clientId;
-    private final AtomicLong callIds;
     private final RaftProperties probeProperties;
 
-    public MembershipChanger(RaftServer server, ClientId clientId, AtomicLong callIds, RaftProperties probeProperties) {
-        this.server = server;
-        this.clientId = clientId;
-        this.callIds = callIds;
+    public MembershipChanger(LocalServer local, RaftProperties probeProperties) {
+        this.local = local;
+        this.server = local.server();
         this.probeProperties = probeProperties;
     }
 
@@ -79,8 +75,8 @@ public final class MembershipChanger {
             }
         }
         LOG.info("{}: changing replicas from {} to {}", tp, current, wanted);
-        return server.setConfigurationAsync(new SetConfigurationRequest(clientId, server.getId(), groupId,
-                        callIds.incrementAndGet(), peers))
+        return server.setConfigurationAsync(new SetConfigurationRequest(local.clientId(), server.getId(), groupId,
+                        local.nextCallId(), peers))
                 .handle((reply, error) -> {
                     Throwable cause = RaftErrors.unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
                     if (cause != null) {

@@ -7,12 +7,11 @@ import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.rafka.raft.Acks;
 import io.rafka.raft.AppendResult;
+import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
-import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
-import org.apache.ratis.server.RaftServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +20,6 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Submits appends to the local division of a partition, in-process (no loopback Raft client), and turns the
@@ -34,23 +32,20 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class PartitionAppender {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionAppender.class);
 
-    private final RaftServer server;
-    private final ClientId clientId;
-    private final AtomicLong callIds;
+    private final LocalServer local;
     private final RaftErrors errors;
     private final Time time;
     private final long maxInFlightBytes;
     private final long requestTimeoutMs;
+    private final int maxDecompressedBytes;
 
-    public PartitionAppender(RaftServer server, ClientId clientId, AtomicLong callIds, RaftErrors errors, Time time,
-                             long maxInFlightBytes, long requestTimeoutMs) {
-        this.server = server;
-        this.clientId = clientId;
-        this.callIds = callIds;
+    public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config) {
+        this.local = local;
+        this.maxInFlightBytes = config.maxInFlightBytesPerPartition();
+        this.requestTimeoutMs = config.requestTimeoutMs();
+        this.maxDecompressedBytes = config.maxDecompressedBytes();
         this.errors = errors;
         this.time = time;
-        this.maxInFlightBytes = maxInFlightBytes;
-        this.requestTimeoutMs = requestTimeoutMs;
     }
 
     public CompletableFuture<AppendResult> append(ReplicaRegistry.Replica replica, ByteBuffer batches, Acks acks) {
@@ -64,7 +59,7 @@ public final class PartitionAppender {
         }
         CompletableFuture<RaftClientReply> submitted;
         try {
-            submitted = server.submitClientRequestAsync(request(replica, batches));
+            submitted = local.server().submitClientRequestAsync(request(replica, batches));
         } catch (IOException | RuntimeException e) {
             replica.inFlightBytes.addAndGet(-size);
             return CompletableFuture.failedFuture(errors.forAppend(tp, e));
@@ -95,12 +90,13 @@ public final class PartitionAppender {
             throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "the replica of " + replica.topicPartition()
                     + " is still starting");
         }
-        Message message = sm.appendMessage(time.milliseconds(), batches);
+        Message message = PendingAppend.copyOf(time.milliseconds(), batches, sm.log().config().maxMessageBytes(),
+                maxDecompressedBytes).toMessage();
         return RaftClientRequest.newBuilder()
-                .setClientId(clientId)
-                .setServerId(server.getId())
+                .setClientId(local.clientId())
+                .setServerId(local.server().getId())
                 .setGroupId(replica.groupId())
-                .setCallId(callIds.incrementAndGet())
+                .setCallId(local.nextCallId())
                 .setMessage(message)
                 .setType(RaftClientRequest.writeRequestType())
                 .build();

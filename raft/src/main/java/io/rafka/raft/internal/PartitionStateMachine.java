@@ -5,7 +5,6 @@ import io.rafka.common.RafkaException;
 import io.rafka.common.StorageException;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
-import io.rafka.log.LogConfig;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
 import io.rafka.raft.RaftNodeConfig;
@@ -17,7 +16,6 @@ import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -42,88 +40,58 @@ import java.nio.file.Path;
 import java.util.Collection;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiFunction;
 import java.util.function.BooleanSupplier;
 
 /**
- * The replicated state machine of one partition, as Ratis sees it: a thin adapter that hands each Ratis
- * callback to the part that owns it. Its state is the partition's {@link PartitionLog} plus the
- * idempotent-producer state.
+ * The Ratis state machine of one partition: a thin adapter that hands each Ratis callback to the part that
+ * owns it. The partition's state is its {@link PartitionLog} plus the idempotent-producer state.
  *
- * <p><b>Write once.</b> An append's batches travel as Ratis <em>state-machine data</em>: Ratis keeps only a
- * small header ({@link DataEntry}) in its own log and hands the bytes to this machine's {@code DataApi},
- * which writes them straight into the partition log. So a batch reaches each replica's disk once.
- * <ol>
- *   <li>{@link #startTransaction} (leader) takes the checked private copy ({@link PendingAppend}).</li>
- *   <li>{@link #preAppendTransaction} (leader, under Ratis's log lock, in log order) places it
- *       ({@link DataLog#place}): offsets, epoch, append time, or DUPLICATE for a producer retry.</li>
- *   <li>{@link #write}, {@link #flush}, {@link #truncate}, {@link #read} (every replica, in log order) keep the
- *       partition log in step with the Raft log ({@link DataLog}); an entry counts toward commit only once
- *       both logs are durable.</li>
- *   <li>{@link #applyTransaction} (every replica, on commit) moves the high watermark ({@link CommittedState});
- *       the leader's reply carries the offsets.</li>
- * </ol>
+ * <p><b>Write once.</b> An append's batches travel as Ratis state-machine data: Ratis keeps only a small
+ * header ({@link DataEntry}) in its own log and hands the bytes to the {@code DataApi}, which writes them
+ * straight into the partition log. The leader takes its checked copy ({@link PendingAppend}) in
+ * {@link #startTransaction} and places it in {@link #preAppendTransaction}; every replica keeps the partition
+ * log in step with the Raft log ({@link DataLog}: write, flush, truncate, read) and commits on apply
+ * ({@link CommittedState}: the high watermark). The log may hold uncommitted bytes past the high watermark;
+ * every reader of records is bounded by {@link #applied()}.
  *
- * <p><b>Snapshots</b> ({@link SnapshotStore}) hold the high watermark and producer state; Ratis then purges
- * its log. <b>Restart</b>: Ratis re-applies the entries after the latest snapshot; their bytes are already
- * in the partition log, and a tail written for an entry that never reached the Raft log is cut once Ratis's
- * log is loaded ({@link #reconcileTail}). <b>Catch-up</b>: install-snapshot is off in Ratis; a replica that
- * needs entries the leader purged copies the leader's log ({@link LogCatchUp}, {@link PartitionQueries}).
+ * <p><b>Snapshots</b> ({@link SnapshotStore}) hold the high watermark and producer state; the records stay
+ * in the log. <b>Restart</b>: Ratis re-applies entries after the latest snapshot, whose bytes are already in
+ * the log; a tail written for an entry that never reached the Raft log is cut once Ratis's log is loaded.
+ * <b>Catch-up</b>: install-snapshot is off in Ratis; a replica that needs entries the leader purged copies
+ * the leader's log ({@link LogCatchUp} against the leader's {@link PartitionQueries}).
  *
  * <p><b>Threads and locks</b>: apply, snapshot and reinitialize run on the division's updater thread;
- * {@code preAppendTransaction}, {@code write} and {@code truncate} run under Ratis's log lock. Lock order:
- * Ratis log lock, then {@link DataLog}'s, then {@link CommittedState}'s.
+ * {@code preAppendTransaction}, {@code write} and {@code truncate} under Ratis's log lock. Lock order: Ratis's
+ * log lock, then {@link DataLog}'s, then {@link CommittedState}'s.
  */
 public final class PartitionStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionStateMachine.class);
-    private static final AtomicLong CATCH_UPS_COMPLETED = new AtomicLong();
-
-    /** What a partition's state machine tells the node about (on Ratis's threads: quick, never blocking). */
-    public interface Events {
-        /** This replica leads and accepts appends. */
-        void leaderReady();
-
-        /** This replica stopped leading. */
-        void notLeader();
-
-        /** Records were committed (the high watermark moved). */
-        void committed();
-    }
+    /** Ratis's write buffer holds an entry's own fields too: this much of it is kept for them. */
+    private static final int ENTRY_OVERHEAD_BYTES = 512;
 
     private final TopicPartition topicPartition;
     private final Path logDir;
-    private final LogConfig logConfig;
+    private final RaftNodeConfig config;
     private final Time time;
-    private final int maxProducers;
-    private final int maxDecompressedBytes;
-    /** Largest append request one Raft entry takes (Ratis's write buffer, less room for the entry's own fields). */
-    private final int maxEntryBytes;
     private final NodeExecutors executors;
     private final BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory;
     private final BooleanSupplier halting;
-    private final Events events;
+    private final PartitionEvents events;
     private final SnapshotStore snapshots = new SnapshotStore();
-
-    // Set once, when the log is first opened.
-    private volatile PartitionLog log;
-    private CommittedState committed;
-    private DataLog dataLog;
-    private PartitionQueries queries;
+    /** Null until Ratis initializes the machine. */
+    private volatile PartitionStore store;
     private volatile boolean closed;
     private volatile boolean deleteOnClose;
     private volatile RaftServer.Division division;
 
     public PartitionStateMachine(TopicPartition topicPartition, Path logDir, RaftNodeConfig config, Time time,
                                  NodeExecutors executors, BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory,
-                                 BooleanSupplier halting, Events events) {
+                                 BooleanSupplier halting, PartitionEvents events) {
         this.topicPartition = topicPartition;
         this.logDir = logDir;
-        this.logConfig = config.logConfig();
+        this.config = config;
         this.time = time;
-        this.maxProducers = config.maxProducersPerPartition();
-        this.maxDecompressedBytes = config.maxDecompressedBytes();
-        this.maxEntryBytes = config.raftWriteBufferBytes() - 512;
         this.executors = executors;
         this.clientFactory = clientFactory;
         this.halting = halting;
@@ -132,38 +100,25 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     /** How many log copies from a leader completed in this JVM (a metric, and a probe for tests). */
     public static long catchUpsCompleted() {
-        return CATCH_UPS_COMPLETED.get();
-    }
-
-    public TopicPartition topicPartition() {
-        return topicPartition;
+        return LogCatchUp.completed();
     }
 
     /** The partition log; null before {@link #initialize}. */
     public PartitionLog log() {
-        return log;
+        PartitionStore s = store;
+        return s == null ? null : s.log;
     }
 
     /** The last applied entry and the log bounds it produced; the log end is the high watermark. */
     public AppliedState applied() {
-        return committed.applied();
+        return store.committed.applied();
     }
 
-    /** Reads committed batches from the local log (up to the applied log end, the high watermark). */
+    /** Reads committed batches from the local log (up to the high watermark). */
     public LogReadResult read(long offset, int maxBytes) {
-        return log.read(offset, maxBytes, committed.applied().logEndOffset());
+        PartitionStore s = store;
+        return s.log.read(offset, maxBytes, s.committed.applied().logEndOffset());
     }
-
-    /** Checks and copies an append for this partition, as {@link #startTransaction} takes it. */
-    public Message appendMessage(long appendTimeMs, ByteBuffer batches) {
-        PartitionLog l = log;
-        if (l == null) {
-            throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, topicPartition + " is still starting");
-        }
-        return PendingAppend.copyOf(appendTimeMs, batches, l.config().maxMessageBytes(), maxDecompressedBytes).toMessage();
-    }
-
-    // ---------------------------------------------------------------- lifecycle and snapshots
 
     @Override
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
@@ -186,19 +141,12 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     /** Opens the log if needed and takes the high watermark and producer state from the latest snapshot. */
     private void loadState() throws IOException {
-        if (log == null) {
-            PartitionLog opened = PartitionLog.open(logDir, logConfig, time);
-            committed = new CommittedState(topicPartition, opened, maxProducers, new RatisAppliedIndex());
-            dataLog = new DataLog(topicPartition, opened, committed, new RatisLog());
-            queries = new PartitionQueries(opened, committed);
-            log = opened;
+        if (store == null) {
+            store = PartitionStore.open(topicPartition, logDir, config, time, snapshots, DataLog.RaftLogView.of(this::division),
+                    new CommittedState.AppliedIndex(this::getLastAppliedTermIndex, this::setLastAppliedTermIndex,
+                            this::updateLastAppliedTermIndex));
         }
-        SnapshotStore.Loaded s = snapshots.loadLatest();
-        committed.load(s == null ? null : s.snapshot(), s == null ? null : s.termIndex());
-        if (s != null) {
-            LOG.info("{}: loaded snapshot {} (high watermark {}, log end {})", topicPartition, s.termIndex(),
-                    s.snapshot().logEndOffset(), log.logEndOffset());
-        }
+        store.reload();
     }
 
     @Override
@@ -213,37 +161,17 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     @Override
     public long takeSnapshot() throws IOException {
-        if (halting.getAsBoolean()) {
-            // A simulated crash takes no snapshot on the way down.
-            SnapshotInfo latest = getLatestSnapshot();
-            return latest == null ? -1 : latest.getIndex();
-        }
-        CommittedState.View view = committed.snapshotView();
-        if (view == null) {
-            return -1;
-        }
-        snapshots.write(view.termIndex(), view.snapshot(), log);
-        return view.termIndex().getIndex();
+        // A simulated crash takes no snapshot on the way down.
+        return halting.getAsBoolean() ? store.latestSnapshotIndex() : store.takeSnapshot();
     }
 
-    // ---------------------------------------------------------------- leader: start and place
-
-    /** Takes the checked private copy of an append's batches, which the leader stamps in place. */
     @Override
     public TransactionContext startTransaction(RaftClientRequest request) {
         TransactionContext.Builder builder = TransactionContext.newBuilder().setServerRole(RaftPeerRole.LEADER)
                 .setStateMachine(this).setClientRequest(request);
         try {
-            Message message = request.getMessage();
-            if (message.size() > maxEntryBytes) {
-                // Ratis would refuse the entry itself, and make this leader step down while at it.
-                throw new RafkaException(ErrorCode.RECORD_LIST_TOO_LARGE, "an append of " + message.size()
-                        + " bytes to " + topicPartition + " exceeds the " + maxEntryBytes + " bytes one Raft entry holds");
-            }
-            PendingAppend p = PendingAppend.of(message);
-            if (p == null) {
-                p = PendingAppend.decode(message.getContent(), log.config().maxMessageBytes(), maxDecompressedBytes);
-            }
+            PendingAppend p = PendingAppend.take(request.getMessage(), config.raftWriteBufferBytes() - ENTRY_OVERHEAD_BYTES,
+                    store.log.config().maxMessageBytes(), config.maxDecompressedBytes());
             return builder.setLogData(UnsafeByteOperations.unsafeWrap(p.header))
                     .setStateMachineData(UnsafeByteOperations.unsafeWrap(p.data))
                     .setStateMachineContext(p)
@@ -258,7 +186,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
     @Override
     public TransactionContext preAppendTransaction(TransactionContext trx) throws IOException {
         if (trx.getStateMachineContext() instanceof PendingAppend p) {
-            dataLog.place(p, division().getInfo().getCurrentTerm());
+            store.dataLog.place(p, division().getInfo().getCurrentTerm());
         }
         return trx;
     }
@@ -273,50 +201,27 @@ public final class PartitionStateMachine extends BaseStateMachine {
         events.notLeader();
     }
 
-    // ---------------------------------------------------------------- every replica: Ratis DataApi
-
     @Override
     public CompletableFuture<?> write(LogEntryProto entry, TransactionContext trx) {
-        ByteString logData = entry.getStateMachineLogEntry().getLogData();
-        if (DataEntry.isDataEntry(logData)) {
-            DataEntry h = DataEntry.decode(logData);
-            if (h.appended()) {
-                dataLog.write(entry.getIndex(), h, entry.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData());
-            }
-        }
+        store.dataLog.write(entry);
         return CompletableFuture.completedFuture(null);
     }
 
-    /** An entry's batches for a follower, from the leader's memory while pending, else from the partition log. */
     @Override
     public CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext trx) {
-        try {
-            DataEntry h = DataEntry.decode(entry.getStateMachineLogEntry().getLogData());
-            if (!h.appended()) {
-                return CompletableFuture.completedFuture(DataLog.NO_DATA);
-            }
-            if (trx != null) {
-                ByteString pending = trx.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData();
-                if (!pending.isEmpty()) {
-                    return CompletableFuture.completedFuture(pending);
-                }
-            }
-            return CompletableFuture.supplyAsync(() -> dataLog.readEntry(h, entry.getIndex()), executors.read);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
-        }
+        return store.dataLog.read(entry, trx, executors.read);
     }
 
     /** Fsyncs the partition log on the flush pool while Ratis fsyncs its own; both count toward commit. */
     @Override
     public CompletableFuture<Void> flush(long logIndex) {
-        return CompletableFuture.runAsync(() -> log.flush(Long.MAX_VALUE), executors.flush);
+        return CompletableFuture.runAsync(() -> store.log.flush(Long.MAX_VALUE), executors.flush);
     }
 
     @Override
     public CompletableFuture<Void> truncate(long index) {
         try {
-            dataLog.truncate(index);
+            store.dataLog.truncate(index);
             return CompletableFuture.completedFuture(null);
         } catch (IOException | RuntimeException e) {
             return CompletableFuture.failedFuture(e);
@@ -325,21 +230,16 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     /** Cuts a tail written past the Raft log's last entry before a restart; once, when Ratis's log is loaded. */
     public void reconcileTail() {
-        DataLog d = dataLog;
-        if (d == null || d.tailReconciled() || closed) {
-            return;
-        }
-        try {
-            d.reconcileTail();
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("{}: could not reconcile the log tail with the Raft log yet: {}", topicPartition, e.toString());
+        PartitionStore s = store;
+        if (s != null && !closed) {
+            s.dataLog.tryReconcileTail();
         }
     }
 
     @Override
     public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
-        DataLog d = dataLog;
-        if (d != null && !d.tailReconciled()) {
+        PartitionStore s = store;
+        if (s != null && !s.dataLog.tailReconciled()) {
             try {
                 executors.catchUp.execute(this::reconcileTail);
             } catch (RejectedExecutionException e) {
@@ -348,15 +248,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
         }
     }
 
-    // ---------------------------------------------------------------- every replica: commit
-
     @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
         reconcileTail();
         LogEntryProto entry = trx.getLogEntry();
         ByteString logData = entry.getStateMachineLogEntry().getLogData();
-        DataEntry h = DataEntry.isDataEntry(logData) ? DataEntry.decode(logData) : null;
-        AppendReply reply = committed.apply(entry.getTerm(), entry.getIndex(), h);
+        AppendReply reply = store.committed.apply(entry.getTerm(), entry.getIndex(),
+                DataEntry.isDataEntry(logData) ? DataEntry.decode(logData) : null);
         if (reply.error() == ErrorCode.NONE) {
             try {
                 events.committed();
@@ -371,15 +269,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
     @Override
     public void notifyTermIndexUpdated(long term, long index) {
         reconcileTail();
-        committed.indexUpdated(term, index);
+        store.committed.indexUpdated(term, index);
     }
-
-    // ---------------------------------------------------------------- catch-up
 
     @Override
     public CompletableFuture<Message> query(Message request) {
         try {
-            ByteBuffer answer = queries.answer(request.getContent().asReadOnlyByteBuffer());
+            ByteBuffer answer = store.queries.answer(request.getContent().asReadOnlyByteBuffer());
             return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(answer)));
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
@@ -392,43 +288,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
         LOG.info("{}: the leader {} no longer has the entries this replica needs (its log starts at {}); copying its log",
                 topicPartition, leader, firstTermIndexInLog);
         return CompletableFuture.supplyAsync(() -> {
-            try {
-                return copyFromLeader(leader);
-            } catch (IOException | RuntimeException e) {
-                committed.undoCopy(e);
+            try (RaftClient client = clientFactory.apply(division().getGroup(), leader)) {
+                return store.catchUp.install(LogCatchUp.over(client));
+            } catch (IOException e) {
                 throw new StorageException(topicPartition + ": catch-up from " + leader + " failed: " + e.getMessage(), e);
             }
         }, executors.catchUp);
     }
-
-    /** Copies the leader's log up to its applied position, then adopts that position as a local snapshot. */
-    private TermIndex copyFromLeader(RaftPeerId leader) throws IOException {
-        committed.beginCopy();
-        dataLog.beforeCopy();
-        RaftGroup group = getServer().join().getDivision(getGroupId()).getGroup();
-        LogCatchUp.Result copied;
-        try (RaftClient client = clientFactory.apply(group, leader)) {
-            copied = new LogCatchUp(log).copy(query -> send(client, query));
-        }
-        AppliedState target = copied.target();
-        TermIndex ti = TermIndex.valueOf(target.term(), target.index());
-        snapshots.write(ti, new PartitionSnapshot(target.logEndOffset(), log.logStartOffset(), copied.producerState()), log);
-        dataLog.afterCopy();
-        committed.finishCopy(target, copied.producerState());
-        CATCH_UPS_COMPLETED.incrementAndGet();
-        LOG.info("{}: copied the leader's log to offset {}; installed as snapshot {}", topicPartition, target.logEndOffset(), ti);
-        return ti;
-    }
-
-    private static ByteBuffer send(RaftClient client, ByteBuffer query) throws IOException {
-        RaftClientReply reply = client.io().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(query)));
-        if (!reply.isSuccess()) {
-            throw new IOException("query failed: " + reply.getException());
-        }
-        return reply.getMessage().getContent().asReadOnlyByteBuffer();
-    }
-
-    // ---------------------------------------------------------------- plumbing
 
     private RaftServer.Division division() throws IOException {
         RaftServer.Division d = division;
@@ -439,37 +305,6 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return d;
     }
 
-    /** BaseStateMachine's applied index, moved by {@link CommittedState} together with the state. */
-    private final class RatisAppliedIndex implements CommittedState.AppliedIndex {
-        @Override
-        public TermIndex get() {
-            return getLastAppliedTermIndex();
-        }
-
-        @Override
-        public void set(TermIndex ti) {
-            setLastAppliedTermIndex(ti);
-        }
-
-        @Override
-        public void update(long term, long index) {
-            updateLastAppliedTermIndex(term, index);
-        }
-    }
-
-    /** This division's Raft log. */
-    private final class RatisLog implements DataLog.RaftLogView {
-        @Override
-        public long nextIndex() throws IOException {
-            return division().getRaftLog().getNextIndex();
-        }
-
-        @Override
-        public LogEntryProto get(long index) throws IOException {
-            return division().getRaftLog().get(index);
-        }
-    }
-
     /** The partition is being removed from this node: closing deletes its log folder. */
     public void deleteOnClose() {
         deleteOnClose = true;
@@ -478,26 +313,19 @@ public final class PartitionStateMachine extends BaseStateMachine {
     @Override
     public void close() throws IOException {
         closed = true;
-        CommittedState c = committed;
-        if (c != null) {
-            c.close();
+        PartitionStore s = store;
+        if (s != null) {
+            s.committed.close();  // a replica waiting for a log copy stops waiting
         }
         super.close();
-        PartitionLog l = log;
-        if (l != null) {
-            if (deleteOnClose) {
-                l.deleteAll();
-            } else if (halting.getAsBoolean()) {
-                l.closeWithoutFlush();
-            } else {
-                l.close();
-            }
+        if (s != null) {
+            s.close(deleteOnClose, halting.getAsBoolean());
         }
     }
 
     @Override
     public String toString() {
-        CommittedState c = committed;
-        return "PartitionStateMachine(" + topicPartition + ", " + (c == null ? "not started" : c.applied()) + ")";
+        PartitionStore s = store;
+        return "PartitionStateMachine(" + topicPartition + ", " + (s == null ? "not started" : s.committed.applied()) + ")";
     }
 }

@@ -56,6 +56,20 @@ final class PendingAppend {
         return new PendingAppend(appendTimeMs, data, checked);
     }
 
+    /**
+     * The append a leader's Ratis message carries: the very copy {@link #toMessage} made, or, for bytes that
+     * came any other way, a checked copy of them. Refuses what one Raft entry cannot hold: Ratis would refuse
+     * the entry itself, and make the leader step down while at it.
+     */
+    static PendingAppend take(Message message, int maxEntryBytes, int maxBatchBytes, int maxDecompressedBytes) {
+        if (message.size() > maxEntryBytes) {
+            throw new RafkaException(ErrorCode.RECORD_LIST_TOO_LARGE, "an append of " + message.size()
+                    + " bytes exceeds the " + maxEntryBytes + " bytes one Raft entry holds");
+        }
+        PendingAppend p = of(message);
+        return p != null ? p : decode(message.getContent(), maxBatchBytes, maxDecompressedBytes);
+    }
+
     /** Decodes an APPEND request that came as plain bytes (not through {@link #toMessage}). */
     static PendingAppend decode(ByteString request, int maxBatchBytes, int maxDecompressedBytes) {
         if (request.size() < PartitionMessages.APPEND_HEADER || request.byteAt(0) != PartitionMessages.APPEND) {

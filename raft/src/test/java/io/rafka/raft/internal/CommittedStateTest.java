@@ -64,7 +64,7 @@ class CommittedStateTest {
             assertNotNull(view);
             assertEquals(TermIndex.valueOf(1, 1), view.termIndex());
             assertEquals(2, view.snapshot().logEndOffset());
-            CommittedState reloaded = new CommittedState(PartitionFixture.TP, f.log, 100, new PartitionFixture.AppliedIndexHolder());
+            CommittedState reloaded = new CommittedState(PartitionFixture.TP, f.log, 100, new PartitionFixture.AppliedIndexHolder().view());
             reloaded.load(view.snapshot(), view.termIndex());
             assertEquals(new AppliedState(1, 1, 0, 2), reloaded.applied());
             PartitionSnapshot tooLong = new PartitionSnapshot(99, 0, ByteBuffer.allocate(4));

@@ -7,11 +7,16 @@ import io.rafka.raft.internal.PartitionMessages.Query;
 import io.rafka.raft.internal.PartitionMessages.StateQuery;
 import io.rafka.record.CompressionType;
 import io.rafka.testing.TestBatches;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.StorageException;
+import org.apache.ratis.server.protocol.TermIndex;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.ByteBuffer;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 import static io.rafka.raft.internal.PartitionFixture.MAX;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,9 +42,13 @@ class LogCatchUpTest {
             leader.appendAsLeader(records("c", 4), 2);  // uncommitted
             PartitionQueries queries = new PartitionQueries(leader.log, leader.committed);
 
-            LogCatchUp.Result result = new LogCatchUp(follower.log).copy(queries::answer);
+            follower.appendAsLeader(records("stale", 7), 1);  // an uncommitted tail the copy replaces
 
-            assertEquals(new AppliedState(2, 2, 0, 5), result.target());
+            TermIndex installed = follower.catchUp.install(queries::answer);
+
+            assertEquals(TermIndex.valueOf(2, 2), installed);
+            assertEquals(new AppliedState(2, 2, 0, 5), follower.committed.applied(), "adopted the leader's position");
+            assertEquals(5, follower.snapshots.get(0).logEndOffset(), "and recorded it as a snapshot");
             assertEquals(5, follower.log.logEndOffset());
             assertEquals(TestBatches.records(leader.log.read(0, MAX, 5).records()).stream().map(TestBatches::value).toList(),
                     TestBatches.records(follower.log.read(0, MAX, 5).records()).stream().map(TestBatches::value).toList());
@@ -53,12 +62,26 @@ class LogCatchUpTest {
             leader.committed.load(null, null);
             leader.appendAsLeader(records("a", 3), 1);
             leader.commitUpTo(1);
-            follower.appendAsLeader(records("stale", 7), 1);  // a tail the copy replaces
 
-            new LogCatchUp(follower.log).copy(new PartitionQueries(leader.log, leader.committed)::answer);
+            follower.catchUp.copy(new PartitionQueries(leader.log, leader.committed)::answer);
 
             assertEquals(100, follower.log.logStartOffset());
             assertEquals(103, follower.log.logEndOffset());
+        }
+    }
+
+    @Test
+    void aFailedCopyPutsTheLogBackAndFailsWithAStorageError() throws Exception {
+        try (PartitionFixture follower = new PartitionFixture(followerDir)) {
+            follower.committed.apply(1, 1, follower.appendAsLeader(records("a", 2), 1));
+            follower.appendAsLeader(records("b", 2), 1);
+            StorageException e = assertThrows(StorageException.class, () -> follower.catchUp.install(query -> {
+                throw new IOException("leader gone");
+            }));
+            assertEquals(ErrorCode.STORAGE_ERROR, e.errorCode());
+            assertEquals(2, follower.log.logEndOffset(), "back at the high watermark");
+            follower.committed.indexUpdated(1, 2);  // apply goes on
+            assertEquals(List.of(), follower.snapshots);
         }
     }
 

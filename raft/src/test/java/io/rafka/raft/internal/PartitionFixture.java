@@ -27,6 +27,9 @@ final class PartitionFixture implements AutoCloseable {
     /** The Raft log: index to entry. */
     final TreeMap<Long, LogEntryProto> raftLog = new TreeMap<>();
     final DataLog dataLog;
+    /** Snapshots the catch-up recorded. */
+    final java.util.List<PartitionSnapshot> snapshots = new java.util.ArrayList<>();
+    final LogCatchUp catchUp;
 
     PartitionFixture(Path dir) {
         this(dir, LogConfig.defaults());
@@ -34,7 +37,7 @@ final class PartitionFixture implements AutoCloseable {
 
     PartitionFixture(Path dir, LogConfig config) {
         log = PartitionLog.open(dir, config, new MockTime(1_000));
-        committed = new CommittedState(TP, log, 100, appliedIndex);
+        committed = new CommittedState(TP, log, 100, appliedIndex.view());
         committed.load(null, null);
         dataLog = new DataLog(TP, log, committed, new DataLog.RaftLogView() {
             @Override
@@ -47,6 +50,7 @@ final class PartitionFixture implements AutoCloseable {
                 return raftLog.get(index);
             }
         });
+        catchUp = new LogCatchUp(TP, log, committed, dataLog, (ti, s) -> snapshots.add(s));
     }
 
     /** What the leader does for one append entry: place it, put it in the Raft log, write its bytes. */
@@ -80,22 +84,12 @@ final class PartitionFixture implements AutoCloseable {
         log.close();
     }
 
-    static final class AppliedIndexHolder implements CommittedState.AppliedIndex {
+    /** Ratis's applied index, played by a field. */
+    static final class AppliedIndexHolder {
         TermIndex value;
 
-        @Override
-        public TermIndex get() {
-            return value;
-        }
-
-        @Override
-        public void set(TermIndex ti) {
-            value = ti;
-        }
-
-        @Override
-        public void update(long term, long index) {
-            value = TermIndex.valueOf(term, index);
+        CommittedState.AppliedIndex view() {
+            return new CommittedState.AppliedIndex(() -> value, ti -> value = ti, ti -> value = ti);
         }
     }
 }
