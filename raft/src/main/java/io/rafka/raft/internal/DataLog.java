@@ -185,7 +185,7 @@ final class DataLog {
                             + h.baseOffset() + " but the partition log ends at " + log.logEndOffset()
                             + "; the records of earlier entries are missing (lost before they were fsynced?)");
                 }
-                log.appendAsCopy(data.asReadOnlyByteBuffer());
+                log.appendReplicated(data.asReadOnlyByteBuffer());
             }
             writtenEnd = h.nextOffset();
             if (pendingProducers != null && h.producerId() >= 0) {

@@ -132,7 +132,7 @@ final class LogCatchUp {
                 }
                 throw new IOException("leader returned no data at offset " + log.logEndOffset());
             }
-            log.appendAsCopy(reply.slice());
+            log.appendReplicated(reply.slice());
         }
         return true;
     }

@@ -76,7 +76,7 @@ class CommittedStateTest {
     void afterACopyEntriesUpToTheCopiedIndexAreSkippedAndNoSnapshotIsTakenMeanwhile() throws Exception {
         try (PartitionFixture f = new PartitionFixture(dir)) {
             f.committed.beginCopy();
-            f.log.appendAsCopy(stampedAt(0, 4));
+            f.log.appendReplicated(stampedAt(0, 4));
             assertNull(f.committed.snapshotView(), "no snapshot of a half-copied log");
             AppliedState target = new AppliedState(3, 10, 0, 4);
             f.committed.finishCopy(target, new ProducerStateManager(10).serialize());
@@ -92,7 +92,7 @@ class CommittedStateTest {
         try (PartitionFixture f = new PartitionFixture(dir)) {
             f.committed.apply(1, 1, f.appendAsLeader(records(2), 1));
             f.committed.beginCopy();
-            f.log.appendAsCopy(stampedAt(2, 3));
+            f.log.appendReplicated(stampedAt(2, 3));
             f.committed.undoCopy(new java.io.IOException("leader gone"));
             assertEquals(2, f.log.logEndOffset(), "the half copy is cut");
             f.committed.indexUpdated(1, 2);  // does not block: the copy is over
