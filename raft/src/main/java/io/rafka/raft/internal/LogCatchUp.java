@@ -9,6 +9,7 @@ import io.rafka.raft.internal.PartitionMessages.StateQuery;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
@@ -16,6 +17,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -75,6 +78,22 @@ final class LogCatchUp {
             }
             return reply.getMessage().getContent().asReadOnlyByteBuffer();
         };
+    }
+
+    /** Opens a client to the leader for one copy. */
+    interface ClientSource {
+        RaftClient open() throws IOException;
+    }
+
+    /** {@link #install} on {@code executor}, through a client of its own that is closed afterwards. */
+    CompletableFuture<TermIndex> installAsync(RaftPeerId leader, ClientSource clients, Executor executor) {
+        return CompletableFuture.supplyAsync(() -> {
+            try (RaftClient client = clients.open()) {
+                return install(over(client));
+            } catch (IOException e) {
+                throw new StorageException(topicPartition + ": catch-up from " + leader + " failed: " + e.getMessage(), e);
+            }
+        }, executor);
     }
 
     /**

@@ -1,8 +1,6 @@
 package io.rafka.raft.internal;
 
 import io.rafka.common.ErrorCode;
-import io.rafka.common.RafkaException;
-import io.rafka.common.StorageException;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.rafka.log.LogReadResult;
@@ -13,7 +11,6 @@ import io.rafka.raft.internal.PartitionMessages.AppliedState;
 import io.rafka.raft.internal.PartitionMessages.DataEntry;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
-import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientRequest;
@@ -47,13 +44,11 @@ import java.util.function.BooleanSupplier;
  * The Ratis state machine of one partition: a thin adapter that hands each Ratis callback to the part that
  * owns it. The partition's state is its {@link PartitionLog} plus the idempotent-producer state.
  *
- * <p><b>Write once.</b> An append's batches travel as Ratis state-machine data: Ratis keeps only a small
- * header ({@link DataEntry}) in its own log and hands the bytes to the {@code DataApi}, which writes them
- * straight into the partition log. The leader takes its checked copy ({@link PendingAppend}) in
- * {@link #startTransaction} and places it in {@link #preAppendTransaction}; every replica keeps the partition
- * log in step with the Raft log ({@link DataLog}: write, flush, truncate, read) and commits on apply
- * ({@link CommittedState}: the high watermark). The log may hold uncommitted bytes past the high watermark;
- * every reader of records is bounded by {@link #applied()}.
+ * <p><b>Write once.</b> Batches travel as Ratis state-machine data: Ratis's log keeps a small header
+ * ({@link DataEntry}); the {@code DataApi} writes the bytes straight into the partition log. The leader takes
+ * its checked copy ({@link PendingAppend}) and places it in Raft log order; every replica keeps the partition
+ * log in step with the Raft log ({@link DataLog}) and commits on apply ({@link CommittedState}: the high
+ * watermark). Uncommitted bytes past the high watermark are read only to replicate them.
  *
  * <p><b>Snapshots</b> ({@link SnapshotStore}) hold the high watermark and producer state; the records stay
  * in the log. <b>Restart</b>: Ratis re-applies entries after the latest snapshot, whose bytes are already in
@@ -167,20 +162,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     @Override
     public TransactionContext startTransaction(RaftClientRequest request) {
-        TransactionContext.Builder builder = TransactionContext.newBuilder().setServerRole(RaftPeerRole.LEADER)
-                .setStateMachine(this).setClientRequest(request);
-        try {
-            PendingAppend p = PendingAppend.take(request.getMessage(), config.raftWriteBufferBytes() - ENTRY_OVERHEAD_BYTES,
-                    store.log.config().maxMessageBytes(), config.maxDecompressedBytes());
-            return builder.setLogData(UnsafeByteOperations.unsafeWrap(p.header))
-                    .setStateMachineData(UnsafeByteOperations.unsafeWrap(p.data))
-                    .setStateMachineContext(p)
-                    .build();
-        } catch (RafkaException e) {
-            TransactionContext trx = builder.setLogData(ByteString.EMPTY).build();
-            trx.setException(e);
-            return trx;
-        }
+        return PendingAppend.startTransaction(this, request, config.raftWriteBufferBytes() - ENTRY_OVERHEAD_BYTES,
+                store.log.config().maxMessageBytes(), config.maxDecompressedBytes());
     }
 
     @Override
@@ -287,13 +270,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
         RaftPeerId leader = RaftPeerId.valueOf(roleInfo.getFollowerInfo().getLeaderInfo().getId().getId());
         LOG.info("{}: the leader {} no longer has the entries this replica needs (its log starts at {}); copying its log",
                 topicPartition, leader, firstTermIndexInLog);
-        return CompletableFuture.supplyAsync(() -> {
-            try (RaftClient client = clientFactory.apply(division().getGroup(), leader)) {
-                return store.catchUp.install(LogCatchUp.over(client));
-            } catch (IOException e) {
-                throw new StorageException(topicPartition + ": catch-up from " + leader + " failed: " + e.getMessage(), e);
-            }
-        }, executors.catchUp);
+        return store.catchUp.installAsync(leader, () -> clientFactory.apply(division().getGroup(), leader), executors.catchUp);
     }
 
     private RaftServer.Division division() throws IOException {

@@ -6,7 +6,11 @@ import io.rafka.common.RafkaException;
 import io.rafka.raft.internal.PartitionMessages.DataEntry;
 import io.rafka.record.RecordBatch;
 import io.rafka.record.RecordBatches;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.statemachine.StateMachine;
+import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
@@ -68,6 +72,28 @@ final class PendingAppend {
         }
         PendingAppend p = of(message);
         return p != null ? p : decode(message.getContent(), maxBatchBytes, maxDecompressedBytes);
+    }
+
+    /**
+     * The leader's transaction for an append request ({@code StateMachine.startTransaction}): the entry's
+     * header as Raft log data, the batches as state-machine data, this append as context for placing it.
+     * A refused request becomes a transaction carrying the typed error, so Ratis answers it without an entry.
+     */
+    static TransactionContext startTransaction(StateMachine sm, RaftClientRequest request, int maxEntryBytes,
+                                               int maxBatchBytes, int maxDecompressedBytes) {
+        TransactionContext.Builder builder = TransactionContext.newBuilder().setServerRole(RaftPeerRole.LEADER)
+                .setStateMachine(sm).setClientRequest(request);
+        try {
+            PendingAppend p = take(request.getMessage(), maxEntryBytes, maxBatchBytes, maxDecompressedBytes);
+            return builder.setLogData(UnsafeByteOperations.unsafeWrap(p.header))
+                    .setStateMachineData(UnsafeByteOperations.unsafeWrap(p.data))
+                    .setStateMachineContext(p)
+                    .build();
+        } catch (RafkaException e) {
+            TransactionContext trx = builder.setLogData(ByteString.EMPTY).build();
+            trx.setException(e);
+            return trx;
+        }
     }
 
     /** Decodes an APPEND request that came as plain bytes (not through {@link #toMessage}). */

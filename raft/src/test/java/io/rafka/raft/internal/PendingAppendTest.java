@@ -76,6 +76,14 @@ class PendingAppendTest {
     }
 
     @Test
+    void anAppendBiggerThanOneRaftEntryIsRefusedBeforeRaftSeesIt() {
+        Message m = PendingAppend.copyOf(1, TestBatches.sized(1, 2000, 1L), MAX, MAX).toMessage();
+        RafkaException e = assertThrows(RafkaException.class, () -> PendingAppend.take(m, 1000, MAX, MAX));
+        assertEquals(ErrorCode.RECORD_LIST_TOO_LARGE, e.errorCode());
+        assertSame(PendingAppend.of(m), PendingAppend.take(m, 4000, MAX, MAX));
+    }
+
+    @Test
     void refusesBytesThatAreNotAnAppendRequest() {
         RafkaException e = assertThrows(RafkaException.class,
                 () -> PendingAppend.decode(ByteString.copyFrom(new byte[] {PartitionMessages.STATE}), MAX, MAX));
