@@ -132,6 +132,7 @@ public final class PartitionLog implements Closeable {
     /**
      * Appends batches, assigning offsets from the log end offset and stamping {@code partitionLeaderEpoch}
      * (and, for LogAppendTime topics, the timestamp). The batches in {@code records} are modified in place.
+     * For tests and tools that write a log without Raft: replicas write with {@link #appendReplicated}.
      *
      * <p>Each batch is checked again here (header, CRC, size limit), whatever the caller checked before:
      * the log never stores a batch it would refuse to serve.
@@ -154,11 +155,12 @@ public final class PartitionLog implements Closeable {
     }
 
     /**
-     * Appends batches copied from another replica's log, keeping their offsets, epochs and timestamps: the
-     * first must start at the log end offset and each must follow the previous one. Used when a replica
-     * catches up by copying the leader's segments instead of replaying its Raft log.
+     * Appends batches whose offsets, epochs and timestamps are already set, keeping them: the records of a
+     * Raft entry (placed by the partition's Raft leader) or batches copied from the leader's log during
+     * catch-up. The first must start at the log end offset and each must follow the previous one. This is
+     * how every replica, the leader included, writes records.
      */
-    public LogAppendInfo appendAsCopy(ByteBuffer records) {
+    public LogAppendInfo appendReplicated(ByteBuffer records) {
         List<RecordBatch> batches = checkedBatches(records, Integer.MAX_VALUE);
         return appendLocked(config, records, batches, RecordBatch.NO_TIMESTAMP, (batch, next) -> {
             if (batch.baseOffset() != next) {

@@ -16,22 +16,10 @@ package io.rafka.raft;
  * </ul>
  */
 public enum Acks {
-    NONE(0),
-    LEADER(1),
-    ALL(-1);
-
-    public final int kafkaValue;
-
-    Acks(int kafkaValue) {
-        this.kafkaValue = kafkaValue;
-    }
-
-    public static Acks fromKafka(int acks) {
-        for (Acks a : values()) {
-            if (a.kafkaValue == acks) {
-                return a;
-            }
-        }
-        throw new IllegalArgumentException("acks must be -1, 0 or 1, not " + acks);
-    }
+    /** Kafka's {@code acks=0}. */
+    NONE,
+    /** Kafka's {@code acks=1}. */
+    LEADER,
+    /** Kafka's {@code acks=all} (-1). */
+    ALL
 }

@@ -48,6 +48,59 @@ class PartitionReplicationIT {
         }
     }
 
+    /** What a node's listener heard, in order. */
+    private static final class Heard implements PartitionListener {
+        final List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public void onLeader(TopicPartition tp) {
+            events.add("leader " + tp);
+        }
+
+        @Override
+        public void onResign(TopicPartition tp) {
+            events.add("resign " + tp);
+        }
+
+        @Override
+        public void onCommittedAppend(TopicPartition tp) {
+            events.add("committed " + tp);
+        }
+    }
+
+    @Test
+    void listenersHearLeadershipMovesAndCommits() throws IOException {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            List<Heard> heard = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                Heard h = new Heard();
+                cluster.node(i).addListener(h);
+                heard.add(h);
+            }
+            TopicPartition tp = cluster.createPartition("orders", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "m", 2, 1L), Acks.ALL);
+            cluster.awaitReplicated(tp, 2, 10_000);
+            assertTrue(heard.get(leader).events.contains("leader " + tp), heard.get(leader).events.toString());
+            for (Heard h : heard) {
+                awaitTrue(() -> h.events.contains("committed " + tp), "every replica commits: " + h.events);
+            }
+            assertEquals(0, cluster.node(leader).moveLeadershipsAway(10_000));
+            int successor = cluster.leaderIndex(tp);
+            assertTrue(successor != leader);
+            awaitTrue(() -> heard.get(leader).events.contains("resign " + tp), "the old leader resigns: " + heard.get(leader).events);
+            awaitTrue(() -> heard.get(successor).events.contains("leader " + tp), "the successor leads: " + heard.get(successor).events);
+        }
+    }
+
+    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) {
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.currentTimeMillis() < deadline, what);
+            MiniCluster.sleep(20);
+        }
+    }
+
     static List<Record> readAll(RaftNode node, TopicPartition tp, long end) {
         List<Record> out = new ArrayList<>();
         long next = node.status(tp).logStartOffset();

@@ -146,7 +146,7 @@ class ReplicaLifecycleIT {
                     io.rafka.log.LogConfig.defaults(), io.rafka.common.Time.SYSTEM)) {
                 ByteBuffer orphan = TestBatches.batch(CompressionType.NONE, "orphan", 2, 2L);
                 new RecordBatch(orphan.duplicate()).setBaseOffset(log.logEndOffset());
-                log.appendAsCopy(orphan);
+                log.appendReplicated(orphan);
                 assertEquals(5, log.logEndOffset());
             }
             cluster.restart(victim);

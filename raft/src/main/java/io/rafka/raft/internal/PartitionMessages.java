@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
  * versioned by the leading type byte; record batches travel as they are, never re-encoded.
  *
  * <pre>
- * APPEND request : type=1, appendTimeMs int64, batches...        (what the broker submits to the leader)
+ * APPEND request : type=1, appendTimeMs int64, batches...        (in-process, {@link PendingAppend} carries it decoded)
  * DATA entry     : logData = {@link DataEntry} header; stateMachineData = the batches, offsets stamped
  * APPEND reply   : errorCode int32, baseOffset int64, lastOffset int64, logAppendTimeMs int64
  * FETCH query    : type=2, offset int64, maxBytes int32, upToOffset int64
@@ -19,6 +19,8 @@ import java.nio.ByteBuffer;
  * STATE query    : type=3
  * STATE reply    : appliedTerm int64, appliedIndex int64, logStartOffset int64, logEndOffset int64, producer state...
  * </pre>
+ *
+ * A query is told apart by its type byte alone ({@link Query#decode}); its size must then match the type's.
  */
 public final class PartitionMessages {
     public static final byte APPEND = 1;
@@ -38,10 +40,9 @@ public final class PartitionMessages {
     private PartitionMessages() {
     }
 
-    public static ByteBuffer append(long appendTimeMs, ByteBuffer batches) {
-        ByteBuffer b = ByteBuffer.allocate(APPEND_HEADER + batches.remaining());
-        b.put(APPEND).putLong(appendTimeMs).put(batches.duplicate());
-        return b.flip();
+    /** The header of an APPEND request; the batches follow it. */
+    static ByteBuffer appendHeader(long appendTimeMs) {
+        return ByteBuffer.allocate(APPEND_HEADER).put(APPEND).putLong(appendTimeMs).flip();
     }
 
     /** The result of an append as the state machine reports it. */
@@ -118,12 +119,55 @@ public final class PartitionMessages {
         }
     }
 
-    public static ByteBuffer fetch(long offset, int maxBytes, long upToOffset) {
-        return ByteBuffer.allocate(1 + 8 + 4 + 8).put(FETCH).putLong(offset).putInt(maxBytes).putLong(upToOffset).flip();
+    /**
+     * A read-only query a catching-up replica sends to the leader. The leading type byte says which one it
+     * is, and each type has exactly one size: anything else is refused rather than guessed at.
+     */
+    public sealed interface Query permits FetchQuery, StateQuery {
+        ByteBuffer encode();
+
+        static Query decode(ByteBuffer b) {
+            if (!b.hasRemaining()) {
+                throw new InvalidRecordException("empty partition query");
+            }
+            byte type = b.get(b.position());
+            if (type == FETCH) {
+                requireSize(b, FetchQuery.SIZE, "fetch");
+                int p = b.position();
+                return new FetchQuery(b.getLong(p + 1), b.getInt(p + 9), b.getLong(p + 13));
+            }
+            if (type == STATE) {
+                requireSize(b, StateQuery.SIZE, "state");
+                return new StateQuery();
+            }
+            throw new InvalidRecordException("unknown partition query type " + type);
+        }
+
+        private static void requireSize(ByteBuffer b, int size, String what) {
+            if (b.remaining() != size) {
+                throw new InvalidRecordException(what + " query of " + b.remaining() + " bytes; it has " + size);
+            }
+        }
     }
 
-    public static ByteBuffer stateQuery() {
-        return ByteBuffer.allocate(1).put(STATE).flip();
+    /** Asks for the leader's committed batches from {@code offset}, below {@code upToOffset}. */
+    public record FetchQuery(long offset, int maxBytes, long upToOffset) implements Query {
+        static final int SIZE = 1 + 8 + 4 + 8;
+
+        @Override
+        public ByteBuffer encode() {
+            return ByteBuffer.allocate(SIZE).put(FETCH).putLong(offset).putInt(maxBytes).putLong(upToOffset).flip();
+        }
+    }
+
+    /** Asks for the leader's applied position and producer state. */
+    public record StateQuery() implements Query {
+        static final int SIZE = 1;
+
+        @Override
+        public ByteBuffer encode() {
+            return ByteBuffer.allocate(SIZE).put(STATE).flip();
+        }
     }
 
     /** The applied position of a replica: the Raft entry last applied and the log bounds after it. */

@@ -69,7 +69,7 @@ public final class RatisProperties {
     public static RaftProperties forClient(RaftNodeConfig config) {
         RaftProperties p = new RaftProperties();
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(30, TimeUnit.SECONDS));
-        GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(PartitionStateMachine.CATCH_UP_CHUNK_BYTES + 1024 * 1024));
+        GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(PartitionQueries.CATCH_UP_CHUNK_BYTES + 1024 * 1024));
         return p;
     }
 

@@ -1,0 +1,220 @@
+package io.rafka.raft.internal;
+
+import io.rafka.common.ErrorCode;
+import io.rafka.common.StorageException;
+import io.rafka.common.TopicPartition;
+import io.rafka.log.PartitionLog;
+import io.rafka.raft.internal.PartitionMessages.AppendReply;
+import io.rafka.raft.internal.PartitionMessages.AppliedState;
+import io.rafka.raft.internal.PartitionMessages.DataEntry;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * The committed state of one partition replica: the applied position (whose log end is the high
+ * watermark), the committed producer state, and the Raft index Ratis counts as applied. Apply moves them
+ * together; snapshots and the leader's state queries read them together.
+ *
+ * <p>While the leader's log is copied here ({@link #beginCopy}) apply waits: the log then changes only by
+ * the copy and no snapshot is taken of a half-copied log. After the copy, entries up to the copied Raft
+ * index are skipped until Ratis reloads the machine.
+ *
+ * <p>Thread-safe: one monitor ({@code lock}); callers holding the log-order lock of {@link DataLog} may take
+ * it, never the other way round.
+ */
+final class CommittedState {
+    private static final Logger LOG = LoggerFactory.getLogger(CommittedState.class);
+
+    /**
+     * Where Ratis keeps the applied index (BaseStateMachine's): it must move with the state. {@code update}
+     * only moves it forward and wakes Ratis's stale reads waiting for it; {@code set} puts it anywhere.
+     */
+    record AppliedIndex(Supplier<TermIndex> get, Consumer<TermIndex> set, Consumer<TermIndex> update) {
+    }
+
+    /** What a snapshot captures, taken in one step. */
+    record View(TermIndex termIndex, PartitionSnapshot snapshot) {
+    }
+
+    private final TopicPartition topicPartition;
+    private final PartitionLog log;
+    private final ProducerStateManager producers;
+    private final AppliedIndex appliedIndex;
+    private final Object lock = new Object();
+    private volatile AppliedState applied = new AppliedState(0, -1, 0, 0);
+    private boolean copying;
+    private volatile boolean closed;
+    private long skipUpToIndex = -1;
+
+    CommittedState(TopicPartition topicPartition, PartitionLog log, int maxProducers, AppliedIndex appliedIndex) {
+        this.topicPartition = topicPartition;
+        this.log = log;
+        this.producers = new ProducerStateManager(maxProducers);
+        this.appliedIndex = appliedIndex;
+    }
+
+    AppliedState applied() {
+        return applied;
+    }
+
+    /** Starts from a snapshot ({@code null}: from nothing). The log keeps what lies past its high watermark. */
+    void load(PartitionSnapshot snapshot, TermIndex ti) {
+        synchronized (lock) {
+            copying = false;
+            skipUpToIndex = -1;
+            if (snapshot == null) {
+                producers.clear();
+                appliedIndex.set().accept(null);
+                applied = new AppliedState(0, -1, log.logStartOffset(), log.logStartOffset());
+                return;
+            }
+            if (log.logEndOffset() < snapshot.logEndOffset()) {
+                throw new IllegalStateException(topicPartition + ": log ends at " + log.logEndOffset()
+                        + " but snapshot " + ti + " needs " + snapshot.logEndOffset());
+            }
+            producers.load(snapshot.producerState().duplicate());
+            appliedIndex.set().accept(ti);
+            applied = new AppliedState(ti.getTerm(), ti.getIndex(), log.logStartOffset(), snapshot.logEndOffset());
+        }
+    }
+
+    /**
+     * Commits a Raft entry: its records (already in the log) fall below the high watermark and its producer
+     * batch enters the producer state. Entries contained in a copied leader log are skipped.
+     */
+    AppendReply apply(long term, long index, DataEntry h) {
+        synchronized (lock) {
+            awaitNoCopy();
+            if (index <= skipUpToIndex) {
+                appliedIndex.update().accept(TermIndex.valueOf(term, index));
+                return AppendReply.error(ErrorCode.NOT_LEADER);
+            }
+            AppendReply reply = applyLocked(term, index, h);
+            appliedIndex.update().accept(TermIndex.valueOf(term, index));
+            return reply;
+        }
+    }
+
+    private AppendReply applyLocked(long term, long index, DataEntry h) {
+        AppliedState before = applied;
+        if (h == null || !h.appended()) {
+            applied = new AppliedState(term, index, log.logStartOffset(), before.logEndOffset());
+            return h == null ? AppendReply.error(ErrorCode.INVALID_REQUEST)
+                    : new AppendReply(ErrorCode.NONE, h.baseOffset(), h.lastOffset(), h.replyTimeMs());
+        }
+        if (log.logEndOffset() < h.nextOffset()) {
+            // Ratis's log holds the entry but the partition log lacks its records: only a crash that lost
+            // unsynced pages does this. Stop this replica rather than serve a gap.
+            throw new StorageException(topicPartition + ": the records of committed entry " + index
+                    + " (offsets " + h.baseOffset() + ".." + h.lastOffset() + ") are missing; the log ends at "
+                    + log.logEndOffset() + ". Remove this replica's data to let it copy the leader's log.");
+        }
+        if (h.producerId() >= 0) {
+            producers.update(h.producerId(), h.producerEpoch(), h.baseSequence(), h.lastSequence(), h.baseOffset(),
+                    h.lastOffset(), h.appendTimeMs());
+        }
+        applied = new AppliedState(term, index, log.logStartOffset(), h.nextOffset());
+        return new AppendReply(ErrorCode.NONE, h.baseOffset(), h.lastOffset(), h.replyTimeMs());
+    }
+
+    /** Ratis applied an entry that is not a transaction (e.g. a configuration change). */
+    void indexUpdated(long term, long index) {
+        synchronized (lock) {
+            awaitNoCopy();
+            appliedIndex.update().accept(TermIndex.valueOf(term, index));
+            if (index > skipUpToIndex) {
+                applied = new AppliedState(term, index, log.logStartOffset(), applied.logEndOffset());
+            }
+        }
+    }
+
+    /** What to snapshot now; null while a copy runs or the log is ahead of Ratis's applied index. */
+    View snapshotView() {
+        synchronized (lock) {
+            TermIndex ti = appliedIndex.get().get();
+            if (copying || ti == null || ti.getIndex() < 0 || ti.getIndex() < skipUpToIndex) {
+                return null;
+            }
+            return new View(ti, new PartitionSnapshot(applied.logEndOffset(), log.logStartOffset(), producers.serialize()));
+        }
+    }
+
+    /** The applied position followed by the producer state: the leader's answer to a STATE query. */
+    ByteBuffer encodeState() {
+        synchronized (lock) {
+            return applied.encodeWith(producers.serialize());
+        }
+    }
+
+    /** The committed producer state and high watermark, for a replica that starts assigning offsets. */
+    record LeaderStart(ProducerStateManager producers, long highWatermark) {
+    }
+
+    LeaderStart leaderStart() {
+        synchronized (lock) {
+            return new LeaderStart(producers.copy(), applied.logEndOffset());
+        }
+    }
+
+    void beginCopy() {
+        synchronized (lock) {
+            copying = true;
+        }
+    }
+
+    /** The copy reached the leader's applied position {@code target}: adopt it, and let apply go on. */
+    void finishCopy(AppliedState target, ByteBuffer producerState) {
+        synchronized (lock) {
+            producers.load(producerState.duplicate());
+            copying = false;
+            skipUpToIndex = target.index();
+            applied = new AppliedState(target.term(), target.index(), log.logStartOffset(), log.logEndOffset());
+            lock.notifyAll();
+        }
+    }
+
+    /**
+     * Puts the log back to the applied state after a failed copy, so apply can go on; if the copy had to
+     * drop data below that state (the leader's retention ran ahead), apply stays blocked until Ratis asks
+     * for another install.
+     */
+    void undoCopy(Exception cause) {
+        synchronized (lock) {
+            long appliedEnd = applied.logEndOffset();
+            if (log.logStartOffset() <= appliedEnd && log.logEndOffset() >= appliedEnd) {
+                log.truncateTo(appliedEnd);
+                copying = false;
+                lock.notifyAll();
+                LOG.warn("{}: copying the leader's log failed ({}); back at offset {}", topicPartition, cause.toString(), appliedEnd);
+            } else {
+                LOG.warn("{}: copying the leader's log failed ({}); waiting for the next install request", topicPartition,
+                        cause.toString());
+            }
+        }
+    }
+
+    /** Stops waiting for a copy: apply fails instead of blocking a closing replica. */
+    void close() {
+        closed = true;
+    }
+
+    /** Waits (on the updater thread, holding the lock) while the leader's log is being copied here. */
+    private void awaitNoCopy() {
+        while (copying) {
+            if (closed) {
+                throw new IllegalStateException(topicPartition + ": closed while copying the leader's log");
+            }
+            try {
+                lock.wait(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(topicPartition + ": interrupted while waiting for a log copy", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,348 @@
+package io.rafka.raft.internal;
+
+import io.rafka.common.ErrorCode;
+import io.rafka.common.OffsetOutOfRangeException;
+import io.rafka.common.RafkaException;
+import io.rafka.common.StorageException;
+import io.rafka.common.TopicPartition;
+import io.rafka.log.PartitionLog;
+import io.rafka.raft.internal.PartitionMessages.DataEntry;
+import io.rafka.record.RecordBatch;
+import io.rafka.record.TimestampType;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * The partition log as the Raft log's shadow: everything that happens in Raft log order, under Ratis's log
+ * lock. The leader places appends (a producer retry becomes a DUPLICATE entry; anything else gets the
+ * offsets after the last entry in the Raft log, the term as {@code partitionLeaderEpoch} and, for
+ * LogAppendTime topics, the append time); every replica writes each entry's bytes at exactly the offsets its
+ * header names, cuts bytes of entries Ratis dropped, and once after a restart cuts a tail written for an entry
+ * that never reached the Raft log.
+ *
+ * <p>The log may hold uncommitted bytes past the high watermark ({@link CommittedState}); only
+ * {@link #readEntry} (for followers) reads them.
+ *
+ * <p>Thread-safe: log-order state is guarded by one monitor, taken under Ratis's log lock and before
+ * {@link CommittedState}'s; nothing holding it waits for Ratis's log lock.
+ */
+final class DataLog {
+    private static final Logger LOG = LoggerFactory.getLogger(DataLog.class);
+    /** What a DUPLICATE entry's followers get instead of bytes (Ratis needs non-empty state-machine data). */
+    static final ByteString NO_DATA = ByteString.copyFrom(new byte[] {1});
+    /** What the leader sends for an entry whose bytes its retention already deleted. */
+    static final ByteString DELETED = ByteString.copyFrom(new byte[] {0});
+
+    /** The local Raft log, read back to find where entries' records end. */
+    interface RaftLogView {
+        /** The index the next entry gets. */
+        long nextIndex() throws IOException;
+
+        /** The entry at {@code index}, or null if the log no longer (or not yet) holds it. */
+        LogEntryProto get(long index) throws IOException;
+
+        /** The Raft log of a division, found when first needed (Ratis builds the division after the machine). */
+        static RaftLogView of(DivisionSource division) {
+            return new RaftLogView() {
+                @Override
+                public long nextIndex() throws IOException {
+                    return division.get().getRaftLog().getNextIndex();
+                }
+
+                @Override
+                public LogEntryProto get(long index) throws IOException {
+                    return division.get().getRaftLog().get(index);
+                }
+            };
+        }
+    }
+
+    /** Finds this replica's Raft division. */
+    interface DivisionSource {
+        RaftServer.Division get() throws IOException;
+    }
+
+    private final TopicPartition topicPartition;
+    private final PartitionLog log;
+    private final CommittedState committed;
+    private final RaftLogView raftLog;
+    private final Object lock = new Object();
+    /** End offset of the last appended entry written in Raft log order; where the leader assigns offsets next. */
+    private long writtenEnd;
+    /** The term this replica assigns offsets in as leader; -1 when not leading. */
+    private long leaderTerm = -1;
+    /** While leading: producer state including entries appended but not yet committed (de-duplication input). */
+    private ProducerStateManager pendingProducers;
+    /** Whether a tail past the Raft log's last entry (written before a crash) has been cut since startup. */
+    private volatile boolean tailReconciled;
+
+    DataLog(TopicPartition topicPartition, PartitionLog log, CommittedState committed, RaftLogView raftLog) {
+        this.topicPartition = topicPartition;
+        this.log = log;
+        this.committed = committed;
+        this.raftLog = raftLog;
+    }
+
+    boolean tailReconciled() {
+        return tailReconciled;
+    }
+
+    /**
+     * Decides where an append goes, in Raft log order, as its entry is about to get its index in {@code term}:
+     * fills in the verdict and offsets of the entry's header and stamps the batches in place. Sequence errors
+     * fail the request without an entry (and without the leader stepping down).
+     */
+    void place(PendingAppend p, long term) throws IOException {
+        synchronized (lock) {
+            if (leaderTerm != term) {
+                startLeading(term);
+            }
+            boolean stampTime = log.config().messageTimestampType() == TimestampType.LOG_APPEND_TIME;
+            if (p.producerBatch != null) {
+                ProducerStateManager.Check check = pendingProducers.check(p.producerBatch);
+                if (check.isDuplicate()) {
+                    ProducerStateManager.BatchMetadata original = check.duplicateOf();
+                    DataEntry.decide(p.header, PartitionMessages.DUPLICATE, original.firstOffset(), original.lastOffset(),
+                            stampTime ? original.timestamp() : RecordBatch.NO_TIMESTAMP);
+                    return;
+                }
+                if (check.error() != ErrorCode.NONE) {
+                    throw rejected(new RafkaException(check.error(), "batch of producer " + p.producerBatch.producerId()
+                            + " (epoch " + p.producerBatch.producerEpoch() + ", sequence " + p.producerBatch.baseSequence()
+                            + ") rejected by " + topicPartition + ": " + check.error()));
+                }
+            }
+            int epoch = (int) Math.min(term, Integer.MAX_VALUE);
+            long next = writtenEnd;
+            for (RecordBatch batch : p.batches) {
+                batch.setBaseOffset(next);
+                batch.setPartitionLeaderEpoch(epoch);
+                if (stampTime) {
+                    batch.setMaxTimestamp(TimestampType.LOG_APPEND_TIME, p.appendTimeMs);
+                }
+                next = batch.nextOffset();
+            }
+            DataEntry.decide(p.header, PartitionMessages.APPENDED, writtenEnd, next - 1,
+                    stampTime ? p.appendTimeMs : RecordBatch.NO_TIMESTAMP);
+        }
+    }
+
+    /**
+     * Becomes the replica that assigns offsets, in {@code term}. Ratis accepts writes only once the leader has
+     * applied its log up to the term's first entry, so the high watermark is the end of the log; that is
+     * checked rather than trusted.
+     */
+    private void startLeading(long term) throws IOException {
+        DataEntry unapplied = lastAppendedAbove(committed.applied().index(), raftLog.nextIndex());
+        if (unapplied != null) {
+            throw rejected(new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "the new leader of " + topicPartition
+                    + " is still applying its log"));
+        }
+        CommittedState.LeaderStart start = committed.leaderStart();
+        pendingProducers = start.producers();
+        writtenEnd = start.highWatermark();
+        leaderTerm = term;
+        LOG.debug("{}: assigning offsets from {} in term {}", topicPartition, writtenEnd, term);
+    }
+
+    private static StateMachineException rejected(RafkaException e) {
+        return new StateMachineException(e.getMessage(), e, false);
+    }
+
+    /**
+     * Writes an entry's batches into the partition log at the offsets its header names. Bytes past that offset
+     * belong to entries no longer in the Raft log and are cut first. Throws rather than leave a gap: Ratis then
+     * neither stores nor acknowledges the entry.
+     */
+    void write(long index, DataEntry h, ByteString data) {
+        synchronized (lock) {
+            tailReconciled = true;
+            long hw = committed.applied().logEndOffset();
+            if (h.baseOffset() < hw) {
+                throw new IllegalStateException(topicPartition + ": entry " + index + " would rewrite offset "
+                        + h.baseOffset() + " below the high watermark " + hw);
+            }
+            if (data.equals(DELETED)) {
+                // The leader's retention deleted these records: so do we, as Kafka followers do.
+                log.truncateFullyAndStartAt(h.nextOffset());
+            } else {
+                if (log.logEndOffset() > h.baseOffset()) {
+                    log.truncateTo(h.baseOffset());
+                }
+                if (log.logEndOffset() != h.baseOffset()) {
+                    throw new StorageException(topicPartition + ": entry " + index + " starts at offset "
+                            + h.baseOffset() + " but the partition log ends at " + log.logEndOffset()
+                            + "; the records of earlier entries are missing (lost before they were fsynced?)");
+                }
+                log.appendReplicated(data.asReadOnlyByteBuffer());
+            }
+            writtenEnd = h.nextOffset();
+            if (pendingProducers != null && h.producerId() >= 0) {
+                pendingProducers.update(h.producerId(), h.producerEpoch(), h.baseSequence(), h.lastSequence(),
+                        h.baseOffset(), h.lastOffset(), h.appendTimeMs());
+            }
+        }
+    }
+
+    /**
+     * An entry's batches for a follower: from the leader's memory while the entry is pending, else read back
+     * from the partition log on {@code readExecutor}, off Ratis's appender thread (Ratis interrupts it when
+     * the leader steps down, and an interrupted FileChannel read closes the segment's channel for good).
+     */
+    CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext trx, Executor readExecutor) {
+        try {
+            DataEntry h = DataEntry.decode(entry.getStateMachineLogEntry().getLogData());
+            if (!h.appended()) {
+                return CompletableFuture.completedFuture(NO_DATA);
+            }
+            if (trx != null) {
+                ByteString pending = trx.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData();
+                if (!pending.isEmpty()) {
+                    return CompletableFuture.completedFuture(pending);
+                }
+            }
+            return CompletableFuture.supplyAsync(() -> readEntry(h, entry.getIndex()), readExecutor);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** An entry's bytes read back from the partition log. */
+    ByteString readEntry(DataEntry h, long index) {
+        if (h.nextOffset() <= log.logStartOffset()) {
+            return DELETED;
+        }
+        ByteBuffer bytes;
+        try {
+            bytes = log.read(h.baseOffset(), h.dataBytes(), h.nextOffset()).records();
+        } catch (OffsetOutOfRangeException e) {
+            return DELETED;
+        }
+        if (bytes.remaining() != h.dataBytes() || bytes.getLong(bytes.position()) != h.baseOffset()) {
+            throw new StorageException(topicPartition + ": read " + bytes.remaining() + " bytes at offset "
+                    + h.baseOffset() + " for entry " + index + ", which wrote " + h.dataBytes());
+        }
+        return UnsafeByteOperations.unsafeWrap(bytes);
+    }
+
+    /** Ratis drops its uncommitted entries from {@code index} on: cuts their bytes from the partition log. */
+    void truncate(long index) throws IOException {
+        long keep = endOfLogBelow(index);
+        synchronized (lock) {
+            tailReconciled = true;
+            stopLeading();
+            if (log.logEndOffset() > keep) {
+                LOG.info("{}: Raft entries from {} dropped; cutting the partition log back to offset {}",
+                        topicPartition, index, keep);
+                log.truncateTo(keep);
+            }
+            writtenEnd = keep;
+        }
+    }
+
+    /** Writes an entry that Ratis hands to {@code DataApi.write}, if it carries records. */
+    void write(LogEntryProto entry) {
+        ByteString logData = entry.getStateMachineLogEntry().getLogData();
+        if (DataEntry.isDataEntry(logData)) {
+            DataEntry h = DataEntry.decode(logData);
+            if (h.appended()) {
+                write(entry.getIndex(), h, entry.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData());
+            }
+        }
+    }
+
+    /** {@link #reconcileTail}, but a failure (Ratis's log not loaded yet) only logs: a later call retries. */
+    void tryReconcileTail() {
+        if (tailReconciled) {
+            return;
+        }
+        try {
+            reconcileTail();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: could not reconcile the log tail with the Raft log yet: {}", topicPartition, e.toString());
+        }
+    }
+
+    /**
+     * Cuts bytes past the end of the Raft log's last entry: written just before a crash for an entry that
+     * never reached Ratis's log file. Needed once after startup, when Ratis's log is loaded; a write or truncate
+     * first does the same job itself.
+     */
+    void reconcileTail() throws IOException {
+        if (tailReconciled) {
+            return;
+        }
+        long end = endOfLogBelow(raftLog.nextIndex());
+        synchronized (lock) {
+            if (tailReconciled) {
+                return;
+            }
+            tailReconciled = true;
+            writtenEnd = end;
+            if (log.logEndOffset() > end) {
+                LOG.info("{}: cutting {} offsets written past the Raft log's last entry before a restart",
+                        topicPartition, log.logEndOffset() - end);
+                log.truncateTo(end);
+            }
+        }
+    }
+
+    /** A copy of the leader's log is about to replace this replica's uncommitted tail. */
+    void beforeCopy() {
+        synchronized (lock) {
+            stopLeading();
+            tailReconciled = true;
+            long hw = committed.applied().logEndOffset();
+            if (log.logEndOffset() > hw) {
+                log.truncateTo(hw);
+            }
+        }
+    }
+
+    /** The copy is done: the next entry's records go after it. */
+    void afterCopy() {
+        synchronized (lock) {
+            writtenEnd = log.logEndOffset();
+        }
+    }
+
+    private void stopLeading() {
+        leaderTerm = -1;
+        pendingProducers = null;
+    }
+
+    /** Where the records of the Raft entries below {@code index} end. */
+    private long endOfLogBelow(long index) throws IOException {
+        PartitionMessages.AppliedState a = committed.applied();
+        DataEntry last = lastAppendedAbove(a.index(), index);
+        return last == null ? a.logEndOffset() : last.nextOffset();
+    }
+
+    /** The header of the last appended data entry with index in ({@code fromExclusive}, {@code toExclusive}). */
+    private DataEntry lastAppendedAbove(long fromExclusive, long toExclusive) throws IOException {
+        for (long i = toExclusive - 1; i > fromExclusive; i--) {
+            LogEntryProto e = raftLog.get(i);
+            if (e == null) {
+                break;
+            }
+            if (e.hasStateMachineLogEntry() && DataEntry.isDataEntry(e.getStateMachineLogEntry().getLogData())) {
+                DataEntry h = DataEntry.decode(e.getStateMachineLogEntry().getLogData());
+                if (h.appended()) {
+                    return h;
+                }
+            }
+        }
+        return null;
+    }
+}

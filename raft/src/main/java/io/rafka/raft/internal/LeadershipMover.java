@@ -1,0 +1,137 @@
+package io.rafka.raft.internal;
+
+import io.rafka.raft.NodeAddress;
+import org.apache.ratis.protocol.LeaderElectionManagementRequest;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.TransferLeadershipRequest;
+import org.apache.ratis.server.RaftServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Moves partition leaderships between the replicas of one node's groups: away from the node before a
+ * controlled shutdown, and back to each partition's preferred (first) replica afterwards. Best effort:
+ * what does not move in time fails over by election. Thread-safe.
+ */
+public final class LeadershipMover {
+    private static final Logger LOG = LoggerFactory.getLogger(LeadershipMover.class);
+    private static final long RETRY_PAUSE_MS = 100;
+    private static final long MAX_TRANSFER_MS = 5_000;
+
+    private final LocalServer local;
+    private final RaftServer server;
+    private final ReplicaRegistry registry;
+    private final String nodeId;
+
+    public LeadershipMover(LocalServer local, ReplicaRegistry registry, String nodeId) {
+        this.local = local;
+        this.server = local.server();
+        this.registry = registry;
+        this.nodeId = nodeId;
+    }
+
+    /**
+     * Stops this node from standing for election in any of its groups and hands the leadership of every
+     * partition it leads to another replica, so the successor leads at once (no election timeout). Waits up to
+     * {@code timeoutMs}; returns how many partitions still have this node as leader although they have other
+     * replicas (0 when all moved).
+     */
+    public int moveAway(long timeoutMs) {
+        List<CompletableFuture<?>> pending = new ArrayList<>();
+        for (ReplicaRegistry.Replica replica : registry.replicas()) {
+            pending.add(server.leaderElectionManagementAsync(LeaderElectionManagementRequest.newPause(
+                    local.clientId(), server.getId(), replica.groupId(), local.nextCallId())));
+        }
+        joinQuietly(pending, timeoutMs);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        int stillLeading;
+        for (int attempt = 0; ; attempt++) {
+            pending.clear();
+            stillLeading = handOverAll(attempt, deadline, pending);
+            if (stillLeading == 0 || System.nanoTime() > deadline) {
+                break;
+            }
+            joinQuietly(pending, Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+            try {
+                Thread.sleep(RETRY_PAUSE_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        LOG.info("node {}: moved partition leaderships away; {} still led here", nodeId, stillLeading);
+        return stillLeading;
+    }
+
+    /** Asks every partition led here to move to another replica (a different one each attempt); returns how many. */
+    private int handOverAll(int attempt, long deadline, List<CompletableFuture<?>> pending) {
+        int stillLeading = 0;
+        for (ReplicaRegistry.Replica replica : registry.replicas()) {
+            try {
+                if (!isLeader(replica.groupId())) {
+                    continue;
+                }
+                List<NodeAddress> others = replica.spec().replicas().stream().filter(a -> !a.id().equals(nodeId)).toList();
+                if (others.isEmpty()) {
+                    continue; // a single-replica partition has nowhere to go
+                }
+                stillLeading++;
+                RaftPeerId target = RaftPeerId.valueOf(others.get(attempt % others.size()).id());
+                long remainingMs = Math.max(RETRY_PAUSE_MS, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                pending.add(transfer(replica.groupId(), target, Math.min(remainingMs, MAX_TRANSFER_MS)));
+            } catch (IOException e) {
+                LOG.debug("{}: cannot move leadership: {}", replica.topicPartition(), e.toString());
+            }
+        }
+        return stillLeading;
+    }
+
+    /**
+     * Hands the leadership of every partition this node leads, but is not the preferred replica of, to the
+     * preferred replica, as Kafka's preferred-leader election does, so leaders stay spread as the controller
+     * placed them. Ratis waits for the target to catch up, up to {@code timeoutMs}; returns how many
+     * hand-overs were asked for.
+     */
+    public int electPreferred(long timeoutMs) {
+        List<CompletableFuture<?>> pending = new ArrayList<>();
+        for (ReplicaRegistry.Replica replica : registry.replicas()) {
+            String preferred = replica.spec().replicas().get(0).id();
+            if (preferred.equals(nodeId)) {
+                continue;
+            }
+            try {
+                if (isLeader(replica.groupId())) {
+                    pending.add(transfer(replica.groupId(), RaftPeerId.valueOf(preferred), timeoutMs));
+                }
+            } catch (IOException e) {
+                LOG.debug("{}: cannot hand leadership to {}: {}", replica.topicPartition(), preferred, e.toString());
+            }
+        }
+        joinQuietly(pending, timeoutMs);
+        return pending.size();
+    }
+
+    private boolean isLeader(RaftGroupId groupId) throws IOException {
+        return server.getDivision(groupId).getInfo().isLeader();
+    }
+
+    private CompletableFuture<?> transfer(RaftGroupId groupId, RaftPeerId target, long timeoutMs) throws IOException {
+        return server.transferLeadershipAsync(new TransferLeadershipRequest(local.clientId(), server.getId(), groupId,
+                local.nextCallId(), target, timeoutMs));
+    }
+
+    private static void joinQuietly(List<CompletableFuture<?>> futures, long timeoutMs) {
+        try {
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            // Best effort: what did not move in time fails over by election.
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package io.rafka.raft.internal;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.raft.NodeAddress;
+import io.rafka.raft.PartitionSpec;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.SetConfigurationRequest;
+import org.apache.ratis.server.RaftConfiguration;
+import org.apache.ratis.server.RaftServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Changes the members of a partition's Raft group to a new replica list. Ratis runs a configuration change
+ * (new members catch up first, then old and new majorities agree); only the leader starts one, one at a time
+ * per group, and only once every new member runs the group. Callers call again until it reports done.
+ * Thread-safe.
+ */
+public final class MembershipChanger {
+    private static final Logger LOG = LoggerFactory.getLogger(MembershipChanger.class);
+
+    private final LocalServer local;
+    private final RaftServer server;
+    private final RaftProperties probeProperties;
+
+    public MembershipChanger(LocalServer local, RaftProperties probeProperties) {
+        this.local = local;
+        this.server = local.server();
+        this.probeProperties = probeProperties;
+    }
+
+    public static RaftPeer peer(NodeAddress a) {
+        return RaftPeer.newBuilder().setId(a.id()).setAddress(a.hostPort()).build();
+    }
+
+    /** The ids of a group's current members, as this replica knows them. */
+    public Set<String> members(RaftGroupId groupId) throws IOException {
+        Set<String> ids = new TreeSet<>();
+        server.getDivision(groupId).getRaftConf().getCurrentPeers().forEach(p -> ids.add(p.getId().toString()));
+        return ids;
+    }
+
+    /**
+     * Moves group {@code groupId} toward the replicas of {@code spec}: true once its members are exactly those,
+     * false while a change is under way or this replica does not lead.
+     */
+    public CompletableFuture<Boolean> change(RaftGroupId groupId, PartitionSpec spec) throws IOException {
+        TopicPartition tp = spec.topicPartition();
+        RaftServer.Division division = server.getDivision(groupId);
+        RaftConfiguration conf = division.getRaftConf();
+        Set<String> current = members(groupId);
+        Set<String> wanted = new TreeSet<>();
+        spec.replicas().forEach(a -> wanted.add(a.id()));
+        boolean stable = conf.getPreviousPeers().isEmpty();
+        if (stable && current.equals(wanted)) {
+            return CompletableFuture.completedFuture(true);
+        }
+        if (!stable || !division.getInfo().isLeader()) {
+            return CompletableFuture.completedFuture(false);
+        }
+        List<RaftPeer> peers = spec.replicas().stream().map(MembershipChanger::peer).toList();
+        for (RaftPeer peer : peers) {
+            if (!current.contains(peer.getId().toString()) && !runsGroup(peer, groupId, peers)) {
+                return CompletableFuture.completedFuture(false);
+            }
+        }
+        LOG.info("{}: changing replicas from {} to {}", tp, current, wanted);
+        return server.setConfigurationAsync(new SetConfigurationRequest(local.clientId(), server.getId(), groupId,
+                        local.nextCallId(), peers))
+                .handle((reply, error) -> {
+                    Throwable cause = RaftErrors.unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
+                    if (cause != null) {
+                        LOG.info("{}: replica change to {} not done yet: {}", tp, wanted, cause.toString());
+                        return false;
+                    }
+                    return true;
+                });
+    }
+
+    /**
+     * Whether a new member already runs the partition's group. The change must wait for that: Ratis would
+     * otherwise send it the leader's log while its group is still starting, and that race fails the start.
+     */
+    private boolean runsGroup(RaftPeer peer, RaftGroupId groupId, List<RaftPeer> peers) {
+        try (RaftClient client = RaftClient.newBuilder().setRaftGroup(RaftGroup.valueOf(groupId, peers))
+                .setProperties(probeProperties).build()) {
+            return client.getGroupManagementApi(peer.getId()).info(groupId).isSuccess();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{} does not run group {} yet: {}", peer.getId(), groupId, e.toString());
+            return false;
+        }
+    }
+}

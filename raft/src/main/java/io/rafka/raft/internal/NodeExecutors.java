@@ -1,0 +1,47 @@
+package io.rafka.raft.internal;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The thread pools a node's partition state machines share, off Ratis's own threads. Daemon threads named
+ * after the node, so a thread dump tells which node and which job.
+ */
+public final class NodeExecutors implements AutoCloseable {
+    private static final int CATCH_UP_THREADS = 2;
+    private static final int FLUSH_THREADS = 8;
+    private static final int READ_THREADS = 4;
+
+    /** Copies leaders' logs and reconciles tails after a restart (slow, rare jobs). */
+    final ExecutorService catchUp;
+    /** Fsyncs partition logs while Ratis fsyncs its own logs (one partition flushes one at a time). */
+    final ExecutorService flush;
+    /**
+     * Reads entries' bytes back from partition logs for lagging followers: off Ratis's appender threads, which
+     * Ratis interrupts when a leader steps down, and an interrupted FileChannel read closes the segment for good.
+     */
+    final ExecutorService read;
+
+    public NodeExecutors(String nodeId) {
+        this.catchUp = pool(CATCH_UP_THREADS, "rafka-catch-up-" + nodeId + "-");
+        this.flush = pool(FLUSH_THREADS, "rafka-flush-" + nodeId + "-");
+        this.read = pool(READ_THREADS, "rafka-replica-read-" + nodeId + "-");
+    }
+
+    private static ExecutorService pool(int threads, String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, prefix + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public void close() {
+        catchUp.shutdownNow();
+        flush.shutdownNow();
+        read.shutdownNow();
+    }
+}

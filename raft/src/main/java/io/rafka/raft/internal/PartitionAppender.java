@@ -1,0 +1,118 @@
+package io.rafka.raft.internal;
+
+import io.rafka.common.BusyException;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.RafkaException;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
+import io.rafka.raft.Acks;
+import io.rafka.raft.AppendResult;
+import io.rafka.raft.RaftNodeConfig;
+import io.rafka.raft.internal.PartitionMessages.AppendReply;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Submits appends to the local division of a partition, in-process (no loopback Raft client), and turns the
+ * outcome into an {@link AppendResult} or a typed {@link RafkaException}. Bounds the bytes each partition has
+ * awaiting commit and answers BUSY above the bound.
+ *
+ * <p>The batches are checked and copied once, before {@link #append} returns ({@link PendingAppend}); the
+ * caller may reuse its buffer at once. Thread-safe.
+ */
+public final class PartitionAppender {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionAppender.class);
+
+    private final LocalServer local;
+    private final RaftErrors errors;
+    private final Time time;
+    private final long maxInFlightBytes;
+    private final long requestTimeoutMs;
+    private final int maxDecompressedBytes;
+
+    public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config) {
+        this.local = local;
+        this.maxInFlightBytes = config.maxInFlightBytesPerPartition();
+        this.requestTimeoutMs = config.requestTimeoutMs();
+        this.maxDecompressedBytes = config.maxDecompressedBytes();
+        this.errors = errors;
+        this.time = time;
+    }
+
+    public CompletableFuture<AppendResult> append(ReplicaRegistry.Replica replica, ByteBuffer batches, Acks acks) {
+        TopicPartition tp = replica.topicPartition();
+        int size = batches.remaining();
+        long inFlight = replica.inFlightBytes.addAndGet(size);
+        if (inFlight > maxInFlightBytes && inFlight > size) {
+            replica.inFlightBytes.addAndGet(-size);
+            return CompletableFuture.failedFuture(new BusyException("partition " + tp + " has " + (inFlight - size)
+                    + " bytes awaiting commit (limit " + maxInFlightBytes + ")"));
+        }
+        CompletableFuture<RaftClientReply> submitted;
+        try {
+            submitted = local.server().submitClientRequestAsync(request(replica, batches));
+        } catch (IOException | RuntimeException e) {
+            replica.inFlightBytes.addAndGet(-size);
+            return CompletableFuture.failedFuture(errors.forAppend(tp, e));
+        }
+        CompletableFuture<AppendResult> result = submitted
+                .orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS)
+                .handle((reply, error) -> {
+                    replica.inFlightBytes.addAndGet(-size);
+                    if (error != null) {
+                        throw new CompletionException(errors.forAppend(tp, error));
+                    }
+                    return toResult(tp, reply);
+                });
+        if (acks == Acks.NONE) {
+            result.whenComplete((r, e) -> {
+                if (e != null) {
+                    LOG.debug("acks=0 append to {} failed: {}", tp, e.toString());
+                }
+            });
+            return CompletableFuture.completedFuture(AppendResult.UNKNOWN);
+        }
+        return result;
+    }
+
+    private RaftClientRequest request(ReplicaRegistry.Replica replica, ByteBuffer batches) {
+        PartitionStateMachine sm = replica.runningStateMachine();
+        if (sm == null) {
+            throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "the replica of " + replica.topicPartition()
+                    + " is still starting");
+        }
+        Message message = PendingAppend.copyOf(time.milliseconds(), batches, sm.log().config().maxMessageBytes(),
+                maxDecompressedBytes).toMessage();
+        return RaftClientRequest.newBuilder()
+                .setClientId(local.clientId())
+                .setServerId(local.server().getId())
+                .setGroupId(replica.groupId())
+                .setCallId(local.nextCallId())
+                .setMessage(message)
+                .setType(RaftClientRequest.writeRequestType())
+                .build();
+    }
+
+    private AppendResult toResult(TopicPartition tp, RaftClientReply reply) {
+        if (reply.isSuccess()) {
+            AppendReply r = AppendReply.decode(reply.getMessage().getContent().asReadOnlyByteBuffer());
+            if (r.error() != ErrorCode.NONE) {
+                throw new CompletionException(new RafkaException(r.error(), "append to " + tp + " rejected: " + r.error()));
+            }
+            return new AppendResult(r.baseOffset(), r.lastOffset(), r.logAppendTimeMs());
+        }
+        if (reply.getNotLeaderException() != null) {
+            throw new CompletionException(errors.notLeader(tp, reply.getNotLeaderException()));
+        }
+        throw new CompletionException(errors.forAppend(tp, reply.getException()));
+    }
+}

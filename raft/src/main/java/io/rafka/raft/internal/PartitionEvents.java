@@ -1,0 +1,13 @@
+package io.rafka.raft.internal;
+
+/** What a partition's state machine tells its node, on Ratis's threads: handlers are quick and never block. */
+public interface PartitionEvents {
+    /** This replica leads and accepts appends. */
+    void leaderReady();
+
+    /** This replica stopped leading. */
+    void notLeader();
+
+    /** Records were committed (the high watermark moved). */
+    void committed();
+}

@@ -1,0 +1,120 @@
+package io.rafka.raft.internal;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.raft.PartitionSpec;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
+
+/**
+ * Starts and stops the Raft groups of the partition replicas hosted on a node: records the replica
+ * ({@link PartitionMetadataFile}, {@link ReplicaRegistry}) before its group starts, so Ratis finds it when it
+ * builds the group's state machine, and forgets it again if the start fails. Thread-safe.
+ */
+public final class ReplicaGroups {
+    private final LocalServer local;
+    private final ReplicaRegistry registry;
+    private final Path dataDir;
+    private final String nodeId;
+    /** Told the peers of every group started here (the leader failure detector watches them). */
+    private final Consumer<List<RaftPeer>> onPeers;
+
+    public ReplicaGroups(LocalServer local, ReplicaRegistry registry, Path dataDir, String nodeId, Consumer<List<RaftPeer>> onPeers) {
+        this.local = local;
+        this.registry = registry;
+        this.dataDir = dataDir;
+        this.nodeId = nodeId;
+        this.onPeers = onPeers;
+    }
+
+    /** Starts hosting a replica of {@code spec} and joins its group; succeeds if it is already hosted. */
+    public CompletableFuture<Void> create(PartitionSpec spec) {
+        TopicPartition tp = spec.topicPartition();
+        RaftGroupId gid = ReplicaRegistry.groupId(spec.topicId(), tp.partition());
+        if (spec.replicas().stream().noneMatch(a -> a.id().equals(nodeId))) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "node " + nodeId + " is not a replica of " + tp + ": " + spec.replicas()));
+        }
+        ReplicaRegistry.Replica existing = registry.get(tp);
+        if (existing != null && !existing.groupId().equals(gid)) {
+            return CompletableFuture.failedFuture(new IllegalStateException(
+                    tp + " is already hosted here for another topic id (" + existing.spec().topicId() + ")"));
+        }
+        try {
+            PartitionMetadataFile.write(dataDir, spec);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        ReplicaRegistry.Replica replica = registry.register(spec);
+        // All replicas get the same Ratis priority: Ratis hands leadership only to a peer of the highest
+        // priority, which would forbid moving it off a preferred leader for a controlled shutdown. The preferred
+        // (first) replica gets leadership back through LeadershipMover.electPreferred instead.
+        List<RaftPeer> peers = spec.replicas().stream().map(MembershipChanger::peer).toList();
+        onPeers.accept(peers);
+        GroupManagementRequest add = GroupManagementRequest.newAdd(local.clientId(), local.server().getId(),
+                local.nextCallId(), RaftGroup.valueOf(gid, peers), true);
+        return local.server().groupManagementAsync(add).handle((reply, error) -> {
+            Throwable cause = failure(reply, error);
+            if (cause != null && !(cause instanceof AlreadyExistsException)) {
+                // Forget it, so that the next attempt adds it again rather than taking it for hosted.
+                registry.forget(replica);
+                throw new CompletionException(new IOException("adding " + tp + " on " + nodeId + " failed", cause));
+            }
+            return null;
+        });
+    }
+
+    /** Stops hosting a replica and deletes its Raft storage and, if asked, its log folder. */
+    public CompletableFuture<Void> remove(TopicPartition tp, boolean deleteData) {
+        ReplicaRegistry.Replica replica = registry.remove(tp);
+        if (replica == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (deleteData && replica.stateMachine() != null) {
+            replica.stateMachine().deleteOnClose();
+        }
+        GroupManagementRequest remove = GroupManagementRequest.newRemove(local.clientId(), local.server().getId(),
+                local.nextCallId(), replica.groupId(), deleteData, false);
+        return local.server().groupManagementAsync(remove).handle((reply, error) -> {
+            Throwable cause = failure(reply, error);
+            if (cause != null && !(cause instanceof GroupMismatchException)) {
+                throw new CompletionException(new IOException("removing " + tp + " failed", cause));
+            }
+            if (deleteData) {
+                deleteTree(dataDir.resolve(tp.dirName()));
+            }
+            return null;
+        });
+    }
+
+    private static Throwable failure(RaftClientReply reply, Throwable error) {
+        return RaftErrors.unwrap(error != null ? error : reply.isSuccess() ? null : reply.getException());
+    }
+
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + dir, e);
+        }
+    }
+}

@@ -1,0 +1,148 @@
+package io.rafka.raft.internal;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.common.UnknownTopicOrPartitionException;
+import io.rafka.raft.PartitionSpec;
+import org.apache.ratis.protocol.RaftGroupId;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The partition replicas a node hosts, found by partition (callers) or by Raft group (Ratis). A replica is
+ * registered before its group starts, so Ratis finds it when it builds the group's state machine.
+ * Thread-safe.
+ */
+public final class ReplicaRegistry {
+    /** A partition replica hosted here. */
+    public static final class Replica {
+        private volatile PartitionSpec spec;
+        private final RaftGroupId groupId;
+        /** Bytes of appends submitted but not yet committed or failed (bounded per partition). */
+        public final AtomicLong inFlightBytes = new AtomicLong();
+        private volatile PartitionStateMachine stateMachine;
+
+        Replica(PartitionSpec spec, RaftGroupId groupId) {
+            this.spec = spec;
+            this.groupId = groupId;
+        }
+
+        public PartitionSpec spec() {
+            return spec;
+        }
+
+        public void spec(PartitionSpec spec) {
+            this.spec = spec;
+        }
+
+        public RaftGroupId groupId() {
+            return groupId;
+        }
+
+        public TopicPartition topicPartition() {
+            return spec.topicPartition();
+        }
+
+        /** The state machine once Ratis has built it and its log is open; null before. */
+        public PartitionStateMachine runningStateMachine() {
+            PartitionStateMachine sm = stateMachine;
+            return sm == null || sm.log() == null ? null : sm;
+        }
+
+        public PartitionStateMachine stateMachine() {
+            return stateMachine;
+        }
+
+        public void stateMachine(PartitionStateMachine sm) {
+            this.stateMachine = sm;
+        }
+    }
+
+    private final String nodeId;
+    private final Map<RaftGroupId, Replica> byGroup = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Replica> byPartition = new ConcurrentHashMap<>();
+
+    public ReplicaRegistry(String nodeId) {
+        this.nodeId = nodeId;
+    }
+
+    /** The Raft group of a partition: derived from the topic id (not the name) so a re-created topic gets new groups. */
+    public static RaftGroupId groupId(UUID topicId, int partition) {
+        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes((topicId + "/" + partition).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Registers a replica of {@code spec}, or returns the one already registered for its group. */
+    public Replica register(PartitionSpec spec) {
+        RaftGroupId gid = groupId(spec.topicId(), spec.topicPartition().partition());
+        Replica replica = byGroup.computeIfAbsent(gid, g -> new Replica(spec, g));
+        byPartition.put(spec.topicPartition(), replica);
+        return replica;
+    }
+
+    /** Forgets {@code replica}, if it is still the one registered. */
+    public void forget(Replica replica) {
+        byPartition.remove(replica.topicPartition(), replica);
+        byGroup.remove(replica.groupId, replica);
+    }
+
+    /** Forgets the replica of {@code tp}; returns it, or null if none was registered. */
+    public Replica remove(TopicPartition tp) {
+        Replica replica = byPartition.remove(tp);
+        if (replica != null) {
+            byGroup.remove(replica.groupId, replica);
+        }
+        return replica;
+    }
+
+    public Replica get(TopicPartition tp) {
+        return byPartition.get(tp);
+    }
+
+    public Replica get(RaftGroupId groupId) {
+        return byGroup.get(groupId);
+    }
+
+    /** The replica of {@code tp}; UNKNOWN_TOPIC_OR_PARTITION if it is not hosted here. */
+    public Replica require(TopicPartition tp) {
+        Replica replica = byPartition.get(tp);
+        if (replica == null) {
+            throw notHosted(tp);
+        }
+        return replica;
+    }
+
+    /** The running state machine of {@code tp}; UNKNOWN_TOPIC_OR_PARTITION if it is not hosted or not started. */
+    public PartitionStateMachine requireRunning(TopicPartition tp) {
+        Replica replica = byPartition.get(tp);
+        PartitionStateMachine sm = replica == null ? null : replica.runningStateMachine();
+        if (sm == null) {
+            throw notHosted(tp);
+        }
+        return sm;
+    }
+
+    public UnknownTopicOrPartitionException notHosted(TopicPartition tp) {
+        return new UnknownTopicOrPartitionException("partition " + tp + " is not hosted on node " + nodeId);
+    }
+
+    public boolean contains(TopicPartition tp) {
+        return byPartition.containsKey(tp);
+    }
+
+    public Set<TopicPartition> partitions() {
+        return Set.copyOf(byPartition.keySet());
+    }
+
+    public Collection<Replica> replicas() {
+        return byPartition.values();
+    }
+
+    public int size() {
+        return byGroup.size();
+    }
+}
