@@ -105,16 +105,18 @@ public final class ReplicaManager {
                 .thenApply(v -> results.stream().map(CompletableFuture::join).toList());
     }
 
+    /**
+     * One partition's append. The batches are checked once, by {@link RaftNode#append} (size, CRC, structure, the
+     * topic's max.message.bytes), which also takes the one private copy Raft works on; this method only adds what
+     * the broker owns: auto-create, the produce memory pool, timeouts and metrics.
+     */
     private CompletableFuture<ProduceResult> append(ProducePartition p, Acks acks, long timeoutMs) {
         TopicPartition tp;
         ByteBuffer batches;
-        List<RecordBatch> parsed;
         try {
-            TopicInfo topic = topicFor(p.topic(), p.partition());
+            topicFor(p.topic(), p.partition());
             tp = new TopicPartition(p.topic(), p.partition());
             batches = batchesOf(p.data());
-            parsed = RecordBatches.validateProduced(batches.duplicate(), view.logConfig(topic).maxMessageBytes(),
-                    settings.maxDecompressedBytes());
             if (view.localStatus(tp).isEmpty()) {
                 throw new NotLeaderException("broker " + view.brokerId() + " hosts no replica of " + tp,
                         view.leaderOf(tp).map(ClusterView.Leader::id).orElse(null));
@@ -127,7 +129,6 @@ public final class ReplicaManager {
             return CompletableFuture.completedFuture(failed(p, new BusyException("broker " + view.brokerId() + " holds "
                     + memory.used() + " bytes of produce data awaiting commit (produce.memory.bytes = " + memory.capacity() + ")")));
         }
-        long records = parsed.stream().mapToLong(RecordBatch::recordCount).sum();
         long startNs = System.nanoTime();
         CompletableFuture<AppendResult> append;
         try {
@@ -136,9 +137,9 @@ public final class ReplicaManager {
             memory.release(size);
             return CompletableFuture.completedFuture(failed(p, e));
         }
-        if (acks == Acks.NONE) {
+        if (acks == Acks.NONE && !append.isCompletedExceptionally()) {
             memory.release(size);
-            metrics.produced(tp.topic(), size, records);
+            metrics.produced(tp.topic(), size, recordCount(batches));
             return CompletableFuture.completedFuture(ProduceResult.unknownOffsets(p.topic(), p.partition()));
         }
         // Released when Raft is done with the data, not when the caller stops waiting: the timeout applies to a copy.
@@ -151,11 +152,16 @@ public final class ReplicaManager {
                 }
                 return failed(p, e);
             }
-            metrics.produced(tp.topic(), size, records);
+            metrics.produced(tp.topic(), size, recordCount(batches));
             metrics.committed((System.nanoTime() - startNs) / 1e9);
             long logStart = view.localStatus(tp).map(PartitionStatus::logStartOffset).orElse(-1L);
             return new ProduceResult(p.topic(), p.partition(), r.baseOffset(), r.logAppendTimeMs(), logStart, null);
         });
+    }
+
+    /** Records in batches Raft accepted (so already validated): a walk over the batch headers, no CRC pass. */
+    private static long recordCount(ByteBuffer batches) {
+        return RecordBatches.split(batches.duplicate()).stream().mapToLong(RecordBatch::recordCount).sum();
     }
 
     private static ByteBuffer batchesOf(ProducePartition.Data data) {
