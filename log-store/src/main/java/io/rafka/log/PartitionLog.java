@@ -175,11 +175,8 @@ public final class PartitionLog implements Closeable {
         void place(RecordBatch batch, long nextOffset);
     }
 
-    /**
-     * Splits and checks batches as every append does (size, header, CRC, at least one record); for callers
-     * that must refuse what the log would refuse before handing it on.
-     */
-    public static List<RecordBatch> checkedBatches(ByteBuffer records, int maxBatchBytes) {
+    /** Splits and checks batches as every append does (size, header, CRC, at least one record). */
+    private static List<RecordBatch> checkedBatches(ByteBuffer records, int maxBatchBytes) {
         List<RecordBatch> batches = RecordBatches.split(records);
         if (batches.isEmpty()) {
             throw new InvalidRecordException("append with no record batches");
