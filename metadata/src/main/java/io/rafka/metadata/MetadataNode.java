@@ -267,25 +267,26 @@ public final class MetadataNode implements Closeable {
 
     /**
      * Controlled shutdown: if this member is the controller, it stops standing for election and hands the
-     * metadata group's leadership to another voter, waiting up to {@code timeoutMs} for a new controller. Then
-     * the new controller, not a member about to stop, hears the broker leave, and the cluster has a controller
-     * without waiting for an election timeout.
+     * metadata group's leadership to another voter, waiting up to {@code timeoutMs} in all for a new controller.
+     * Then the new controller, not a member about to stop, hears the broker leave, and the cluster has a
+     * controller without waiting for an election timeout.
      */
     public void resign(long timeoutMs) {
         if (!isController() || group.getPeers().size() < 2) {
             return;
         }
+        long deadline = System.currentTimeMillis() + timeoutMs;
         try {
             server.leaderElectionManagementAsync(org.apache.ratis.protocol.LeaderElectionManagementRequest.newPause(
                     clientId, server.getId(), GROUP_ID, callIds.incrementAndGet())).get(timeoutMs, TimeUnit.MILLISECONDS);
             RaftPeerId target = group.getPeers().stream().map(RaftPeer::getId).filter(id -> !id.equals(server.getId()))
                     .findFirst().orElseThrow();
+            long left = Math.max(1, deadline - System.currentTimeMillis());
             server.transferLeadershipAsync(new org.apache.ratis.protocol.TransferLeadershipRequest(clientId, server.getId(),
-                    GROUP_ID, callIds.incrementAndGet(), target, timeoutMs)).get(timeoutMs + 1000, TimeUnit.MILLISECONDS);
+                    GROUP_ID, callIds.incrementAndGet(), target, left)).get(left, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.info("metadata member {}: handing over the controller role: {}", self.id(), e.toString());
         }
-        long deadline = System.currentTimeMillis() + timeoutMs;
         while (System.currentTimeMillis() < deadline
                 && controllerId().map(id -> id.equals(self.id())).orElse(true)) {
             try {

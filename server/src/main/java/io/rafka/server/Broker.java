@@ -294,16 +294,25 @@ public final class Broker implements Closeable {
         }
     }
 
+    /**
+     * Stops everything. The graceful stop holds {@code shutdown.timeout.ms} as a whole: each step gets what is
+     * left of one deadline (the hand-overs only what leaves a fifth for closing the logs), and a step that cannot
+     * finish in it, such as a hand-over in groups without a live majority, is abandoned with a log line; what it
+     * did not do is what a crash leaves (recovered on the next start). Without a deadline (start failed) nothing
+     * is abandoned.
+     */
     private void stopAll(boolean graceful) throws IOException {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
         long timeoutMs = config.getLong(ServerConfig.SHUTDOWN_TIMEOUT_MS);
-        long deadline = System.currentTimeMillis() + timeoutMs;
+        long startMs = System.currentTimeMillis();
+        long deadline = graceful ? startMs + timeoutMs : Long.MAX_VALUE;
+        long handOverDeadline = graceful ? deadline - timeoutMs / 5 : Long.MAX_VALUE;
         health.enterTerminalState();
         LOG.info("broker {} stopping", config.nodeId());
         if (graceful && raftNode != null) {
-            int left = raftNode.moveLeadershipsAway(timeoutMs / 2);
+            int left = raftNode.moveLeadershipsAway(Math.min(timeoutMs / 2, remainingMs(handOverDeadline)));
             if (left > 0) {
                 LOG.warn("broker {}: {} replicated partitions are still led here after the hand-over", config.nodeId(), left);
             }
@@ -311,38 +320,49 @@ public final class Broker implements Closeable {
         if (replicas != null) {
             replicas.close();
         }
-        if (grpc != null) {
-            grpc.shutdown();
-            try {
-                if (!grpc.awaitTermination(Math.max(0, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS)) {
-                    grpc.shutdownNow();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                grpc.shutdownNow();
-            }
-        }
+        stopGrpc(handOverDeadline);
         closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
         shutdownExecutors();
         if (graceful && metadata != null && registered) {
-            try {
-                metadata.resign(Math.max(1000, deadline - System.currentTimeMillis()));
-                metadata.leave(config.nodeId()).get(2, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                LOG.info("broker {}: could not tell the controller it is leaving ({}); it will notice within "
-                        + "broker.session.timeout.ms", config.nodeId(), e.toString());
-            }
+            runUntil("handing over the controller role and leaving", handOverDeadline, this::leaveMetadataGroup);
         }
+        // The partition node and the metadata member close side by side: each may wait on Ratis for its peers.
+        ShutdownStep closeRaft = ShutdownStep.closing("closing the partition replicas", config.nodeId(), raftNode);
+        ShutdownStep closeMetadata = ShutdownStep.closing("closing the metadata member", config.nodeId(), metadata);
+        boolean done = closeRaft.await(deadline) & closeMetadata.await(deadline);
+        LOG.info("broker {} stopped{} in {} ms", config.nodeId(), done ? "" : " (some steps abandoned)",
+                System.currentTimeMillis() - startMs);
+    }
+
+    private void stopGrpc(long deadline) {
+        if (grpc == null) {
+            return;
+        }
+        grpc.shutdown();
         try {
-            if (raftNode != null) {
-                raftNode.close();
+            if (!grpc.awaitTermination(remainingMs(deadline), TimeUnit.MILLISECONDS)) {
+                LOG.info("broker {}: calls still running at the stop deadline are cancelled", config.nodeId());
+                grpc.shutdownNow();
             }
-        } finally {
-            if (metadata != null) {
-                metadata.close();
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            grpc.shutdownNow();
         }
-        LOG.info("broker {} stopped", config.nodeId());
+    }
+
+    /** Hands the controller role over (if held here) and tells the controller this broker leaves. */
+    private void leaveMetadataGroup(long deadline) throws Exception {
+        metadata.resign(remainingMs(deadline));
+        metadata.leave(config.nodeId()).get(Math.min(2_000, remainingMs(deadline)), TimeUnit.MILLISECONDS);
+    }
+
+    /** Runs one step of the stop on this thread's behalf until {@code deadline}; past that it is abandoned. */
+    private void runUntil(String what, long deadline, ShutdownStep.Task task) {
+        ShutdownStep.start(what, config.nodeId(), () -> task.run(deadline)).await(deadline);
+    }
+
+    private static long remainingMs(long deadline) {
+        return deadline == Long.MAX_VALUE ? Long.MAX_VALUE / 2 : Math.max(0, deadline - System.currentTimeMillis());
     }
 
     private void shutdownExecutors() {
