@@ -114,7 +114,11 @@ class TopicAdminIT {
                 cluster.restart(controller);
                 assertTrue(cluster.broker(controller).awaitServing(30_000), "broker " + (controller + 1) + " back");
             }
-            assertEquals(List.of("crash-0", "crash-1", "crash-2"), cluster.broker(0).topicAdmin().listTopics());
+            for (int i = 0; i < 3; i++) {
+                TopicAdmin admin = cluster.broker(i).topicAdmin();
+                cluster.awaitTrue(() -> admin.listTopics().equals(List.of("crash-0", "crash-1", "crash-2")), 10_000,
+                        "each create made once, seen by broker " + (i + 1));
+            }
 
             // The retry of a forwarded create whose first attempt committed (its answer lost): same create id, so
             // the same topic, answered as created rather than TOPIC_ALREADY_EXISTS; another create of the name is refused.
