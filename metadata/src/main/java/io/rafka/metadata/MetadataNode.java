@@ -55,6 +55,15 @@ public final class MetadataNode implements Closeable {
     /** The one metadata group of a cluster. */
     public static final RaftGroupId GROUP_ID = RaftGroupId.valueOf(UUID.fromString("00000000-0000-0000-0000-0000006d6574"));
 
+    /**
+     * How the controller retries a member that does not answer: quickly at first, then every ~100 ms (Ratis
+     * randomizes each pause to 0.5-1.5 times), for good. Ratis's default ends in 5 s pauses after ~20 s of
+     * failures, so a broker back from a longer absence was not replicated to for up to 5 s more and, not
+     * hearing from the controller, knew none: no controller and a stale image for seconds after it rejoined.
+     * A retry against a member that is down is one refused connection; one group, so cheap.
+     */
+    static final String APPENDER_RETRY_POLICY = "1ms,10, 100ms,2000000000";
+
     private final NodeAddress self;
     private final RaftGroup group;
     private final MetadataStateMachine stateMachine = new MetadataStateMachine();
@@ -116,6 +125,7 @@ public final class MetadataNode implements Closeable {
         GrpcConfigKeys.Server.setPort(p, self.port());
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(settings.electionTimeoutMinMs(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(settings.electionTimeoutMaxMs(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1000);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
@@ -187,6 +197,34 @@ public final class MetadataNode implements Closeable {
                     && info.getLastAppliedIndex() >= division.getRaftLog().getLastCommittedIndex();
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    /**
+     * Whether this member's view is current: it knows the controller, and has applied everything the controller
+     * had committed when asked now (one read-only round trip to it). A broker serves (reports healthy) only
+     * once this holds, so that a restarted broker does not answer metadata from a stale image.
+     */
+    public CompletableFuture<Boolean> checkViewCurrent() {
+        if (controllerId().isEmpty()) {
+            return CompletableFuture.completedFuture(false);
+        }
+        return client.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(new byte[]{MetadataStateMachine.COMMIT_INDEX})))
+                .thenApply(reply -> {
+                    if (!reply.isSuccess() || reply.getMessage().getContent().size() != Long.BYTES) {
+                        return false;
+                    }
+                    long committed = reply.getMessage().getContent().asReadOnlyByteBuffer().getLong();
+                    String controller = reply.getServerId().toString();
+                    return controllerId().map(controller::equals).orElse(false) && lastAppliedIndex() >= committed;
+                });
+    }
+
+    private long lastAppliedIndex() {
+        try {
+            return server.getDivision(GROUP_ID).getInfo().getLastAppliedIndex();
+        } catch (IOException e) {
+            return -1;
         }
     }
 

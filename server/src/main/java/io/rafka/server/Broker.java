@@ -76,8 +76,11 @@ public final class Broker implements Closeable {
     private Server grpc;
     private HttpEndpoints http;
     private final HealthStatusManager health = new HealthStatusManager();
+    private static final long VIEW_CHECK_INTERVAL_MS = 50;
     private volatile boolean registered;
-    private final java.util.concurrent.CountDownLatch registeredLatch = new java.util.concurrent.CountDownLatch(1);
+    /** Registered and the metadata view current: only then healthy (gRPC health SERVING, HTTP /health 200). */
+    private volatile boolean serving;
+    private final java.util.concurrent.CountDownLatch servingLatch = new java.util.concurrent.CountDownLatch(1);
 
     private Broker(ServerConfig config) {
         this.config = config;
@@ -127,8 +130,9 @@ public final class Broker implements Closeable {
                 metrics, waiters, scheduler, new ReplicaManager.Settings(api.autoCreateTopics(), api.requestTimeoutMs(),
                 raftNode.config().maxDecompressedBytes(), api.fetchMaxBytes(), api.fetchMaxWaitMs()));
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
-        // SERVING (gRPC health, HTTP /health) once registered: until then the controller does not count this
-        // broker as live, so e.g. a create with replication factor 1 would fail.
+        // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
+        // the controller does not count this broker as live (a create with replication factor 1 would fail), and
+        // until its view is current it would answer metadata with no controller, no leaders or missing topics.
         health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
 
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(api.bindHost(), api.grpcPort()))
@@ -157,6 +161,7 @@ public final class Broker implements Closeable {
 
         long heartbeatMs = config.getLong(ServerConfig.HEARTBEAT_INTERVAL_MS);
         heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, heartbeatMs, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::checkServing, VIEW_CHECK_INTERVAL_MS, VIEW_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
         long retentionMs = config.getLong(ServerConfig.RETENTION_CHECK_INTERVAL_MS);
         scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
         if (config.getInt(ServerConfig.HTTP_PORT) > 0) {
@@ -179,13 +184,33 @@ public final class Broker implements Closeable {
                     metadata.submit(List.of(new MetadataRecord.RegisterBroker(self))).get(10, TimeUnit.SECONDS);
                 }
                 registered = true;
-                health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
-                registeredLatch.countDown();
                 LOG.info("broker {} registered with the metadata group", config.nodeId());
             }
             metadata.heartbeat(config.nodeId());
         } catch (Exception e) {
             LOG.debug("registration or heartbeat failed (retrying): {}", e.toString());
+        }
+    }
+
+    /**
+     * Until serving: once registered, asks the controller how far it has committed and serves when this
+     * broker's metadata view knows the controller and has applied that far. Checked every
+     * {@value #VIEW_CHECK_INTERVAL_MS} ms, so a broker serves within about that of its view becoming current.
+     */
+    private void checkServing() {
+        if (serving || !registered) {
+            return;
+        }
+        try {
+            if (metadata.checkViewCurrent().get(1, TimeUnit.SECONDS) && !closed.get()) {
+                serving = true;
+                health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
+                servingLatch.countDown();
+                LOG.info("broker {} serving: its metadata view is current (controller {})", config.nodeId(),
+                        metadata.controllerId().orElse("?"));
+            }
+        } catch (Exception e) {
+            LOG.debug("metadata view not confirmed current yet: {}", e.toString());
         }
     }
 
@@ -255,15 +280,15 @@ public final class Broker implements Closeable {
     }
 
     /**
-     * Waits until this broker registered with the metadata group (which needs a majority of the voters up),
-     * i.e. until it serves; returns false on timeout.
+     * Waits until this broker serves: registered with the metadata group (which needs a majority of the voters
+     * up) and its metadata view current; returns false on timeout.
      */
     public boolean awaitServing(long timeoutMs) throws InterruptedException {
-        return registeredLatch.await(timeoutMs, TimeUnit.MILLISECONDS) && !closed.get();
+        return servingLatch.await(timeoutMs, TimeUnit.MILLISECONDS) && !closed.get();
     }
 
     boolean isServing() {
-        return !closed.get() && registered;
+        return !closed.get() && serving;
     }
 
     /**
