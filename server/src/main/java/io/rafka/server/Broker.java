@@ -80,6 +80,7 @@ public final class Broker implements Closeable {
     private volatile boolean registered;
     /** Registered and the metadata view current: only then healthy (gRPC health SERVING, HTTP /health 200). */
     private volatile boolean serving;
+    private final AtomicBoolean viewCheckInFlight = new AtomicBoolean();
     private final java.util.concurrent.CountDownLatch servingLatch = new java.util.concurrent.CountDownLatch(1);
 
     private Broker(ServerConfig config) {
@@ -196,22 +197,24 @@ public final class Broker implements Closeable {
      * Until serving: once registered, asks the controller how far it has committed and serves when this
      * broker's metadata view knows the controller and has applied that far. Checked every
      * {@value #VIEW_CHECK_INTERVAL_MS} ms, so a broker serves within about that of its view becoming current.
+     * One check at a time, waited for by no thread (the scheduler's threads also run request timeouts).
      */
     private void checkServing() {
-        if (serving || !registered) {
+        if (serving || !registered || !viewCheckInFlight.compareAndSet(false, true)) {
             return;
         }
-        try {
-            if (metadata.checkViewCurrent().get(1, TimeUnit.SECONDS) && !closed.get()) {
+        metadata.checkViewCurrent().orTimeout(1, TimeUnit.SECONDS).whenComplete((current, e) -> {
+            if (Boolean.TRUE.equals(current) && !closed.get()) {
                 serving = true;
                 health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
                 servingLatch.countDown();
                 LOG.info("broker {} serving: its metadata view is current (controller {})", config.nodeId(),
                         metadata.controllerId().orElse("?"));
+            } else if (e != null) {
+                LOG.debug("metadata view not confirmed current yet: {}", e.toString());
             }
-        } catch (Exception e) {
-            LOG.debug("metadata view not confirmed current yet: {}", e.toString());
-        }
+            viewCheckInFlight.set(false);
+        });
     }
 
     private void enforceRetention() {
