@@ -7,6 +7,7 @@ import io.rafka.metadata.TopicInfo;
 import io.rafka.metadata.TopicNames;
 import io.rafka.common.InvalidPartitionsException;
 import io.rafka.common.InvalidReplicationFactorException;
+import io.rafka.common.InvalidRequestException;
 import io.rafka.common.RafkaException;
 import io.rafka.common.TopicAlreadyExistsException;
 import io.rafka.common.UnknownTopicOrPartitionException;
@@ -41,12 +42,23 @@ public final class ControllerLogic {
     private ControllerLogic() {
     }
 
-    /** A validated request to create a topic. */
-    public record CreateTopicRequest(String name, int partitions, int replicationFactor, Map<String, String> configs) {
+    /**
+     * A request to create a topic. {@code topicId}, when set, is the id the topic gets: a retry of a create
+     * whose first attempt did commit (its answer lost with a crashed controller) finds the topic with that
+     * same id and succeeds without a change, so a create is made once however often it is retried. Null
+     * lets the controller pick a random id (no such retry protection).
+     */
+    public record CreateTopicRequest(String name, int partitions, int replicationFactor, Map<String, String> configs,
+                                     UUID topicId) {
+        public CreateTopicRequest(String name, int partitions, int replicationFactor, Map<String, String> configs) {
+            this(name, partitions, replicationFactor, configs, null);
+        }
     }
 
     /**
-     * Validates a create request against the image and the live brokers and places its replicas.
+     * Validates a create request against the image and the live brokers and places its replicas. A topic
+     * that already exists with the request's {@code topicId} was made by an earlier attempt of the same
+     * request: no records, and the caller answers it as created.
      *
      * @throws io.rafka.common.RafkaException INVALID_TOPIC, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS,
      *         INVALID_REPLICATION_FACTOR or INVALID_CONFIG
@@ -54,8 +66,15 @@ public final class ControllerLogic {
     public static List<MetadataRecord> createTopic(MetadataImage image, Set<String> liveBrokers, CreateTopicRequest request,
                                                    LogConfig defaults, Random random) {
         TopicNames.validate(request.name());
-        if (image.topic(request.name()) != null) {
+        TopicInfo existing = image.topic(request.name());
+        if (existing != null && existing.id().equals(request.topicId())) {
+            return List.of();
+        }
+        if (existing != null) {
             throw new TopicAlreadyExistsException("topic '" + request.name() + "' already exists");
+        }
+        if (request.topicId() != null && image.topics().values().stream().anyMatch(t -> t.id().equals(request.topicId()))) {
+            throw new InvalidRequestException("topic id " + request.topicId() + " is taken by another topic");
         }
         checkPartitions(request.partitions());
         List<String> live = sortedLive(image, liveBrokers);
@@ -66,7 +85,7 @@ public final class ControllerLogic {
         TopicConfigs.toLogConfig(request.configs(), defaults);
         List<List<String>> assignments = place(image.preferredLeaderCounts(), live, request.partitions(),
                 request.replicationFactor(), random);
-        UUID id = new UUID(random.nextLong(), random.nextLong());
+        UUID id = request.topicId() != null ? request.topicId() : new UUID(random.nextLong(), random.nextLong());
         return List.of(new MetadataRecord.CreateTopic(new TopicInfo(request.name(), id, assignments, request.configs())));
     }
 

@@ -55,6 +55,15 @@ public final class MetadataNode implements Closeable {
     /** The one metadata group of a cluster. */
     public static final RaftGroupId GROUP_ID = RaftGroupId.valueOf(UUID.fromString("00000000-0000-0000-0000-0000006d6574"));
 
+    /**
+     * How the controller retries a member that does not answer: quickly at first, then every ~100 ms (Ratis
+     * randomizes each pause to 0.5-1.5 times), for good. Ratis's default ends in 5 s pauses after ~20 s of
+     * failures, so a broker back from a longer absence was not replicated to for up to 5 s more and, not
+     * hearing from the controller, knew none: no controller and a stale image for seconds after it rejoined.
+     * A retry against a member that is down is one refused connection; one group, so cheap.
+     */
+    static final String APPENDER_RETRY_POLICY = "1ms,10, 100ms,2000000000";
+
     private final NodeAddress self;
     private final RaftGroup group;
     private final MetadataStateMachine stateMachine = new MetadataStateMachine();
@@ -116,6 +125,7 @@ public final class MetadataNode implements Closeable {
         GrpcConfigKeys.Server.setPort(p, self.port());
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(settings.electionTimeoutMinMs(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(settings.electionTimeoutMaxMs(), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1000);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
@@ -187,6 +197,34 @@ public final class MetadataNode implements Closeable {
                     && info.getLastAppliedIndex() >= division.getRaftLog().getLastCommittedIndex();
         } catch (IOException e) {
             return false;
+        }
+    }
+
+    /**
+     * Whether this member's view is current: it knows the controller, and has applied everything the controller
+     * had committed when asked now (one read-only round trip to it). A broker serves (reports healthy) only
+     * once this holds, so that a restarted broker does not answer metadata from a stale image.
+     */
+    public CompletableFuture<Boolean> checkViewCurrent() {
+        if (controllerId().isEmpty()) {
+            return CompletableFuture.completedFuture(false);
+        }
+        return client.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(new byte[]{MetadataStateMachine.COMMIT_INDEX})))
+                .thenApply(reply -> {
+                    if (!reply.isSuccess() || reply.getMessage().getContent().size() != Long.BYTES) {
+                        return false;
+                    }
+                    long committed = reply.getMessage().getContent().asReadOnlyByteBuffer().getLong();
+                    String controller = reply.getServerId().toString();
+                    return controllerId().map(controller::equals).orElse(false) && lastAppliedIndex() >= committed;
+                });
+    }
+
+    private long lastAppliedIndex() {
+        try {
+            return server.getDivision(GROUP_ID).getInfo().getLastAppliedIndex();
+        } catch (IOException e) {
+            return -1;
         }
     }
 
@@ -267,25 +305,26 @@ public final class MetadataNode implements Closeable {
 
     /**
      * Controlled shutdown: if this member is the controller, it stops standing for election and hands the
-     * metadata group's leadership to another voter, waiting up to {@code timeoutMs} for a new controller. Then
-     * the new controller, not a member about to stop, hears the broker leave, and the cluster has a controller
-     * without waiting for an election timeout.
+     * metadata group's leadership to another voter, waiting up to {@code timeoutMs} in all for a new controller.
+     * Then the new controller, not a member about to stop, hears the broker leave, and the cluster has a
+     * controller without waiting for an election timeout.
      */
     public void resign(long timeoutMs) {
         if (!isController() || group.getPeers().size() < 2) {
             return;
         }
+        long deadline = System.currentTimeMillis() + timeoutMs;
         try {
             server.leaderElectionManagementAsync(org.apache.ratis.protocol.LeaderElectionManagementRequest.newPause(
                     clientId, server.getId(), GROUP_ID, callIds.incrementAndGet())).get(timeoutMs, TimeUnit.MILLISECONDS);
             RaftPeerId target = group.getPeers().stream().map(RaftPeer::getId).filter(id -> !id.equals(server.getId()))
                     .findFirst().orElseThrow();
+            long left = Math.max(1, deadline - System.currentTimeMillis());
             server.transferLeadershipAsync(new org.apache.ratis.protocol.TransferLeadershipRequest(clientId, server.getId(),
-                    GROUP_ID, callIds.incrementAndGet(), target, timeoutMs)).get(timeoutMs + 1000, TimeUnit.MILLISECONDS);
+                    GROUP_ID, callIds.incrementAndGet(), target, left)).get(left, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.info("metadata member {}: handing over the controller role: {}", self.id(), e.toString());
         }
-        long deadline = System.currentTimeMillis() + timeoutMs;
         while (System.currentTimeMillis() < deadline
                 && controllerId().map(id -> id.equals(self.id())).orElse(true)) {
             try {

@@ -43,6 +43,8 @@ public final class MetadataStateMachine extends BaseStateMachine {
     static final byte HEARTBEAT = 'H';
     /** A broker stopping on purpose: no longer live from now on, until its next heartbeat. */
     static final byte LEAVING = 'L';
+    /** Asks the leader for its commit index (8 bytes, big-endian): how far a member must have applied to be current. */
+    static final byte COMMIT_INDEX = 'C';
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final List<Consumer<MetadataImage>> listeners = new CopyOnWriteArrayList<>();
@@ -178,6 +180,17 @@ public final class MetadataStateMachine extends BaseStateMachine {
             heartbeats.remove(id);
             left.add(id);
             return CompletableFuture.completedFuture(Message.EMPTY);
+        }
+        if (bytes.length == 1 && bytes[0] == COMMIT_INDEX) {
+            return getServer().thenApply(server -> {
+                try {
+                    long committed = server.getDivision(getGroupId()).getRaftLog().getLastCommittedIndex();
+                    return Message.valueOf(org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(
+                            java.nio.ByteBuffer.allocate(Long.BYTES).putLong(committed).array()));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
         }
         return CompletableFuture.failedFuture(new IllegalArgumentException("unknown metadata query"));
     }

@@ -106,6 +106,25 @@ class ControllerLogicTest {
     }
 
     @Test
+    void aRetriedCreateWithTheSameTopicIdChangesNothingAndAnotherIdStillFindsTheTopicTaken() {
+        java.util.UUID id = java.util.UUID.randomUUID();
+        CreateTopicRequest request = new CreateTopicRequest("t", 3, 2, Map.of(), id);
+        List<MetadataRecord> first = ControllerLogic.createTopic(withBrokers(3), ids(3), request, DEFAULTS, new Random(1));
+        MetadataImage image = applyAll(withBrokers(3), first);
+        assertEquals(id, image.topic("t").id(), "the topic gets the id the request carries");
+
+        assertEquals(List.of(), ControllerLogic.createTopic(image, ids(3), request, DEFAULTS, new Random(2)),
+                "a retry of a create that committed finds its topic and adds nothing");
+        assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, assertThrows(RafkaException.class, () -> ControllerLogic.createTopic(image,
+                ids(3), new CreateTopicRequest("t", 3, 2, Map.of(), java.util.UUID.randomUUID()), DEFAULTS, new Random(1))).errorCode());
+        assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, assertThrows(RafkaException.class, () -> ControllerLogic.createTopic(image,
+                ids(3), new CreateTopicRequest("t", 3, 2, Map.of()), DEFAULTS, new Random(1))).errorCode());
+        assertEquals(ErrorCode.INVALID_REQUEST, assertThrows(RafkaException.class, () -> ControllerLogic.createTopic(image,
+                ids(3), new CreateTopicRequest("u", 1, 1, Map.of(), id), DEFAULTS, new Random(1))).errorCode(),
+                "one id names one topic");
+    }
+
+    @Test
     void nameLengthLimitAndConfigsAreChecked() {
         MetadataImage image = withBrokers(3);
         assertEquals(ErrorCode.INVALID_TOPIC, assertThrows(RafkaException.class, () -> ControllerLogic.createTopic(image, ids(3),

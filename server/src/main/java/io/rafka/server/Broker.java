@@ -76,8 +76,12 @@ public final class Broker implements Closeable {
     private Server grpc;
     private HttpEndpoints http;
     private final HealthStatusManager health = new HealthStatusManager();
+    private static final long VIEW_CHECK_INTERVAL_MS = 50;
     private volatile boolean registered;
-    private final java.util.concurrent.CountDownLatch registeredLatch = new java.util.concurrent.CountDownLatch(1);
+    /** Registered and the metadata view current: only then healthy (gRPC health SERVING, HTTP /health 200). */
+    private volatile boolean serving;
+    private final AtomicBoolean viewCheckInFlight = new AtomicBoolean();
+    private final java.util.concurrent.CountDownLatch servingLatch = new java.util.concurrent.CountDownLatch(1);
 
     private Broker(ServerConfig config) {
         this.config = config;
@@ -127,8 +131,9 @@ public final class Broker implements Closeable {
                 metrics, waiters, scheduler, new ReplicaManager.Settings(api.autoCreateTopics(), api.requestTimeoutMs(),
                 raftNode.config().maxDecompressedBytes(), api.fetchMaxBytes(), api.fetchMaxWaitMs()));
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
-        // SERVING (gRPC health, HTTP /health) once registered: until then the controller does not count this
-        // broker as live, so e.g. a create with replication factor 1 would fail.
+        // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
+        // the controller does not count this broker as live (a create with replication factor 1 would fail), and
+        // until its view is current it would answer metadata with no controller, no leaders or missing topics.
         health.setStatus("", HealthCheckResponse.ServingStatus.NOT_SERVING);
 
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(api.bindHost(), api.grpcPort()))
@@ -157,6 +162,7 @@ public final class Broker implements Closeable {
 
         long heartbeatMs = config.getLong(ServerConfig.HEARTBEAT_INTERVAL_MS);
         heartbeats.scheduleWithFixedDelay(this::heartbeat, 0, heartbeatMs, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::checkServing, VIEW_CHECK_INTERVAL_MS, VIEW_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
         long retentionMs = config.getLong(ServerConfig.RETENTION_CHECK_INTERVAL_MS);
         scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
         if (config.getInt(ServerConfig.HTTP_PORT) > 0) {
@@ -179,14 +185,36 @@ public final class Broker implements Closeable {
                     metadata.submit(List.of(new MetadataRecord.RegisterBroker(self))).get(10, TimeUnit.SECONDS);
                 }
                 registered = true;
-                health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
-                registeredLatch.countDown();
                 LOG.info("broker {} registered with the metadata group", config.nodeId());
             }
             metadata.heartbeat(config.nodeId());
         } catch (Exception e) {
             LOG.debug("registration or heartbeat failed (retrying): {}", e.toString());
         }
+    }
+
+    /**
+     * Until serving: once registered, asks the controller how far it has committed and serves when this
+     * broker's metadata view knows the controller and has applied that far. Checked every
+     * {@value #VIEW_CHECK_INTERVAL_MS} ms, so a broker serves within about that of its view becoming current.
+     * One check at a time, waited for by no thread (the scheduler's threads also run request timeouts).
+     */
+    private void checkServing() {
+        if (serving || !registered || !viewCheckInFlight.compareAndSet(false, true)) {
+            return;
+        }
+        metadata.checkViewCurrent().orTimeout(1, TimeUnit.SECONDS).whenComplete((current, e) -> {
+            if (Boolean.TRUE.equals(current) && !closed.get()) {
+                serving = true;
+                health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
+                servingLatch.countDown();
+                LOG.info("broker {} serving: its metadata view is current (controller {})", config.nodeId(),
+                        metadata.controllerId().orElse("?"));
+            } else if (e != null) {
+                LOG.debug("metadata view not confirmed current yet: {}", e.toString());
+            }
+            viewCheckInFlight.set(false);
+        });
     }
 
     private void enforceRetention() {
@@ -255,15 +283,15 @@ public final class Broker implements Closeable {
     }
 
     /**
-     * Waits until this broker registered with the metadata group (which needs a majority of the voters up),
-     * i.e. until it serves; returns false on timeout.
+     * Waits until this broker serves: registered with the metadata group (which needs a majority of the voters
+     * up) and its metadata view current; returns false on timeout.
      */
     public boolean awaitServing(long timeoutMs) throws InterruptedException {
-        return registeredLatch.await(timeoutMs, TimeUnit.MILLISECONDS) && !closed.get();
+        return servingLatch.await(timeoutMs, TimeUnit.MILLISECONDS) && !closed.get();
     }
 
     boolean isServing() {
-        return !closed.get() && registered;
+        return !closed.get() && serving;
     }
 
     /**
@@ -294,16 +322,25 @@ public final class Broker implements Closeable {
         }
     }
 
+    /**
+     * Stops everything. The graceful stop holds {@code shutdown.timeout.ms} as a whole: each step gets what is
+     * left of one deadline (the hand-overs only what leaves a fifth for closing the logs), and a step that cannot
+     * finish in it, such as a hand-over in groups without a live majority, is abandoned with a log line; what it
+     * did not do is what a crash leaves (recovered on the next start). Without a deadline (start failed) nothing
+     * is abandoned.
+     */
     private void stopAll(boolean graceful) throws IOException {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
         long timeoutMs = config.getLong(ServerConfig.SHUTDOWN_TIMEOUT_MS);
-        long deadline = System.currentTimeMillis() + timeoutMs;
+        long startMs = System.currentTimeMillis();
+        long deadline = graceful ? startMs + timeoutMs : Long.MAX_VALUE;
+        long handOverDeadline = graceful ? deadline - timeoutMs / 5 : Long.MAX_VALUE;
         health.enterTerminalState();
         LOG.info("broker {} stopping", config.nodeId());
         if (graceful && raftNode != null) {
-            int left = raftNode.moveLeadershipsAway(timeoutMs / 2);
+            int left = raftNode.moveLeadershipsAway(Math.min(timeoutMs / 2, remainingMs(handOverDeadline)));
             if (left > 0) {
                 LOG.warn("broker {}: {} replicated partitions are still led here after the hand-over", config.nodeId(), left);
             }
@@ -311,38 +348,49 @@ public final class Broker implements Closeable {
         if (replicas != null) {
             replicas.close();
         }
-        if (grpc != null) {
-            grpc.shutdown();
-            try {
-                if (!grpc.awaitTermination(Math.max(0, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS)) {
-                    grpc.shutdownNow();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                grpc.shutdownNow();
-            }
-        }
+        stopGrpc(handOverDeadline);
         closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
         shutdownExecutors();
         if (graceful && metadata != null && registered) {
-            try {
-                metadata.resign(Math.max(1000, deadline - System.currentTimeMillis()));
-                metadata.leave(config.nodeId()).get(2, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                LOG.info("broker {}: could not tell the controller it is leaving ({}); it will notice within "
-                        + "broker.session.timeout.ms", config.nodeId(), e.toString());
-            }
+            runUntil("handing over the controller role and leaving", handOverDeadline, this::leaveMetadataGroup);
         }
+        // The partition node and the metadata member close side by side: each may wait on Ratis for its peers.
+        ShutdownStep closeRaft = ShutdownStep.closing("closing the partition replicas", config.nodeId(), raftNode);
+        ShutdownStep closeMetadata = ShutdownStep.closing("closing the metadata member", config.nodeId(), metadata);
+        boolean done = closeRaft.await(deadline) & closeMetadata.await(deadline);
+        LOG.info("broker {} stopped{} in {} ms", config.nodeId(), done ? "" : " (some steps abandoned)",
+                System.currentTimeMillis() - startMs);
+    }
+
+    private void stopGrpc(long deadline) {
+        if (grpc == null) {
+            return;
+        }
+        grpc.shutdown();
         try {
-            if (raftNode != null) {
-                raftNode.close();
+            if (!grpc.awaitTermination(remainingMs(deadline), TimeUnit.MILLISECONDS)) {
+                LOG.info("broker {}: calls still running at the stop deadline are cancelled", config.nodeId());
+                grpc.shutdownNow();
             }
-        } finally {
-            if (metadata != null) {
-                metadata.close();
-            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            grpc.shutdownNow();
         }
-        LOG.info("broker {} stopped", config.nodeId());
+    }
+
+    /** Hands the controller role over (if held here) and tells the controller this broker leaves. */
+    private void leaveMetadataGroup(long deadline) throws Exception {
+        metadata.resign(remainingMs(deadline));
+        metadata.leave(config.nodeId()).get(Math.min(2_000, remainingMs(deadline)), TimeUnit.MILLISECONDS);
+    }
+
+    /** Runs one step of the stop on this thread's behalf until {@code deadline}; past that it is abandoned. */
+    private void runUntil(String what, long deadline, ShutdownStep.Task task) {
+        ShutdownStep.start(what, config.nodeId(), () -> task.run(deadline)).await(deadline);
+    }
+
+    private static long remainingMs(long deadline) {
+        return deadline == Long.MAX_VALUE ? Long.MAX_VALUE / 2 : Math.max(0, deadline - System.currentTimeMillis());
     }
 
     private void shutdownExecutors() {

@@ -120,7 +120,8 @@ public final class ServerConfig {
     public static final ConfigKey HEARTBEAT_INTERVAL_MS = ConfigKey.longValue("broker.heartbeat.interval.ms", 1000, 100, 60_000,
             "How often a broker tells the controller it is alive.");
     public static final ConfigKey SHUTDOWN_TIMEOUT_MS = ConfigKey.longValue("shutdown.timeout.ms", 15_000, 0, 600_000,
-            "On SIGTERM: how long to wait for leadership hand-over and in-flight requests.");
+            "On SIGTERM: the bound of the whole graceful stop (leadership hand-over, in-flight requests, closing the "
+                    + "logs); a step not done by then is abandoned, as a crash would leave it.");
 
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,

@@ -93,6 +93,54 @@ class ObservabilityIT {
         }
     }
 
+    /**
+     * Issue 12 point 1 (metadata): a restarted broker says SERVING (gRPC health, and so HTTP /health) only once its
+     * metadata view is current, knowing the controller and what changed while it was away; and it gets there
+     * about a second after it is back, also after an absence long enough for Ratis's default appender retry
+     * policy to have reached its 5 s pauses.
+     */
+    @Test
+    void aRestartedBrokerIsHealthyOnlyOnceItsMetadataViewIsCurrent() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of())) {
+            int controller = BrokerCluster.indexOf(cluster.broker(0).topicAdmin().describeCluster(false).controllerId());
+            int away = (controller + 1) % 3;
+            int other = 3 - controller - away;
+            cluster.kill(away);
+            long killedAt = System.nanoTime();
+            // The metadata moves on while the broker is away: a topic it must know of before it serves.
+            assertEquals(ErrorCode.NONE, cluster.admin(other).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
+                    .setName("while-away").setPartitions(2).setReplicationFactor(1)).build()).getResults(0).getErrorCode());
+            // Away for longer than Ratis's default policy's fast retries (10 x 1 ms, then 20 x 1 s).
+            Thread.sleep(Math.max(0, 22_000 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt)));
+
+            cluster.restart(away);
+            long restartedAt = System.nanoTime();
+            long servingMs = -1;
+            long knowsControllerMs = -1;
+            while (servingMs < 0 && System.nanoTime() - restartedAt < TimeUnit.SECONDS.toNanos(30)) {
+                Broker b = cluster.broker(away);
+                if (knowsControllerMs < 0 && b.metadata().controllerId().isPresent()) {
+                    knowsControllerMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt);
+                }
+                HealthCheckResponse.ServingStatus status = HealthGrpc.newBlockingStub(cluster.channel(away))
+                        .withDeadlineAfter(5, TimeUnit.SECONDS).check(HealthCheckRequest.newBuilder().setService("").build()).getStatus();
+                if (status == HealthCheckResponse.ServingStatus.SERVING) {
+                    servingMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt);
+                    assertTrue(b.metadata().controllerId().isPresent(), "SERVING while it knows no controller");
+                    assertTrue(b.topicAdmin().listTopics().contains("while-away"), "SERVING with the image of before its absence");
+                    assertEquals("ok\n", get(b.httpPort(), "/health", 200));
+                } else {
+                    assertEquals(HealthCheckResponse.ServingStatus.NOT_SERVING, status);
+                    Thread.sleep(10);
+                }
+            }
+            System.out.printf("restarted broker: knew the controller after %d ms, serving (view current) after %d ms%n",
+                    knowsControllerMs, servingMs);
+            assertTrue(servingMs >= 0, "serving again within 30 s");
+            assertTrue(servingMs <= 3_000, "view current " + servingMs + " ms after the restart");
+        }
+    }
+
     private static List<String> listServices(BrokerCluster cluster) throws Exception {
         CompletableFuture<ServerReflectionResponse> reply = new CompletableFuture<>();
         StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(cluster.channel(0))

@@ -44,13 +44,13 @@ public final class LeadershipMover {
      * replicas (0 when all moved).
      */
     public int moveAway(long timeoutMs) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         List<CompletableFuture<?>> pending = new ArrayList<>();
         for (ReplicaRegistry.Replica replica : registry.replicas()) {
             pending.add(server.leaderElectionManagementAsync(LeaderElectionManagementRequest.newPause(
                     local.clientId(), server.getId(), replica.groupId(), local.nextCallId())));
         }
-        joinQuietly(pending, timeoutMs);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        joinQuietly(pending, timeoutMs); // one deadline for pausing and handing over: timeoutMs bounds the whole
         int stillLeading;
         for (int attempt = 0; ; attempt++) {
             pending.clear();

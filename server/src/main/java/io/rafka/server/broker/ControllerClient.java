@@ -5,6 +5,7 @@ import io.rafka.controller.ControllerLogic;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 /**
  * The controller's admin operations as another broker reaches them (the API layer implements it over its own
@@ -13,7 +14,12 @@ import java.util.Map;
  * change may still be made), otherwise the error the controller answered.
  */
 public interface ControllerClient {
-    CreateTopicsResult createTopics(List<NewTopic> topics);
+    /**
+     * Creates topics on the controller. {@code createId} names this create (the same on each retry of it): the
+     * controller derives each topic's id from it ({@link TopicAdmin#topicId}), so a retry whose first attempt
+     * committed answers success for that same topic.
+     */
+    CreateTopicsResult createTopics(List<NewTopic> topics, UUID createId);
 
     List<TopicResult> deleteTopics(List<String> names);
 

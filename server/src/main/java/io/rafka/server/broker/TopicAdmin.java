@@ -4,6 +4,7 @@ import io.rafka.common.ErrorCode;
 import io.rafka.common.InvalidRequestException;
 import io.rafka.common.NotControllerException;
 import io.rafka.common.RafkaException;
+import io.rafka.common.TopicAlreadyExistsException;
 import io.rafka.common.TopicPartition;
 import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.controller.Controller;
@@ -15,12 +16,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.nio.charset.StandardCharsets;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -33,10 +37,19 @@ import java.util.function.Supplier;
  * are per-topic results; a request that cannot be understood, or no reachable controller, is thrown as a typed
  * {@link RafkaException}. {@code forwarded} marks a call another broker forwarded: it is not forwarded again,
  * so calls never loop.
+ *
+ * <p>While the controller is being replaced (crashed, or lost its role mid-call) a call that met no controller is
+ * retried, for up to {@value #CONTROLLER_WAIT_MS} ms, on whichever broker becomes the controller. A create is
+ * made exactly once however often it is retried: the broker that received it names it with a create id, kept
+ * across retries and forwarded with the call, from which each topic's id is derived ({@link #topicId}); an
+ * attempt that finds its topic already made with that id (the first attempt committed, its answer was lost)
+ * answers it as created.
  */
 public final class TopicAdmin {
     private static final Logger LOG = LoggerFactory.getLogger(TopicAdmin.class);
     private static final long CONTROLLER_WAIT_MS = 10_000;
+    /** Pause between attempts to reach a controller: the failure detector elects a new one within ~0.5 s. */
+    private static final long CONTROLLER_RETRY_MS = 100;
     /** Topic creations started by produce or metadata requests and not finished yet, at most. */
     private static final int MAX_PENDING_AUTO_CREATES = 100;
     /** Topic names in one request, at most (metadata, describe, create, delete). */
@@ -76,7 +89,7 @@ public final class TopicAdmin {
         try {
             autoCreateExecutor.execute(() -> {
                 try {
-                    Throwable e = createTopics(List.of(new NewTopic(name, 0, 0, Map.of())), false).results().get(0).error();
+                    Throwable e = createTopics(List.of(new NewTopic(name, 0, 0, Map.of())), false, null).results().get(0).error();
                     if (e == null || codeOf(e) == ErrorCode.TOPIC_ALREADY_EXISTS) {
                         LOG.info("auto-created topic '{}'", name);
                     } else if (e instanceof RafkaException) {
@@ -97,24 +110,54 @@ public final class TopicAdmin {
         }
     }
 
+    /** Creates topics, under a fresh create id (a call that is not a forwarded one). */
     public CreateTopicsResult createTopics(List<NewTopic> topics, boolean forwarded) {
+        return createTopics(topics, forwarded, null);
+    }
+
+    /**
+     * Creates topics; {@code createId} is the id the forwarding broker gave this create, or null for a new one.
+     */
+    public CreateTopicsResult createTopics(List<NewTopic> topics, boolean forwarded, UUID createId) {
         requireAtMost(topics.size(), "topics");
-        return onController(forwarded, c -> c.createTopics(topics), () -> {
-            List<TopicResult> results = new ArrayList<>(topics.size());
-            List<TopicDescription> created = new ArrayList<>();
-            for (NewTopic t : topics) {
-                try {
-                    TopicInfo info = controller.createTopic(new ControllerLogic.CreateTopicRequest(t.name(),
-                            t.partitions() == 0 ? defaults.partitions() : t.partitions(),
-                            t.replicationFactor() == 0 ? defaultReplicationFactor() : t.replicationFactor(), t.configs()));
-                    created.add(describe(info));
-                    results.add(new TopicResult(t.name(), null));
-                } catch (RuntimeException e) {
-                    results.add(new TopicResult(t.name(), e));
+        UUID id = createId != null ? createId : UUID.randomUUID();
+        return onController(forwarded, c -> c.createTopics(topics, id), () -> createHere(topics, id));
+    }
+
+    /**
+     * The create on the controller. Losing the role mid-way fails the whole call with NOT_CONTROLLER, so that
+     * it is retried as a whole on the next controller, where the topics made so far answer as made.
+     */
+    private CreateTopicsResult createHere(List<NewTopic> topics, UUID createId) {
+        List<TopicResult> results = new ArrayList<>(topics.size());
+        List<TopicDescription> created = new ArrayList<>();
+        Set<String> made = new HashSet<>();
+        for (NewTopic t : topics) {
+            try {
+                if (made.contains(t.name())) {
+                    // Named twice in one request: its id is the same, so the id cannot tell the second from a retry.
+                    throw new TopicAlreadyExistsException("topic '" + t.name() + "' already exists");
                 }
+                TopicInfo info = controller.createTopic(new ControllerLogic.CreateTopicRequest(t.name(),
+                        t.partitions() == 0 ? defaults.partitions() : t.partitions(),
+                        t.replicationFactor() == 0 ? defaultReplicationFactor() : t.replicationFactor(), t.configs(),
+                        topicId(createId, t.name())));
+                made.add(t.name());
+                created.add(describe(info));
+                results.add(new TopicResult(t.name(), null));
+            } catch (RuntimeException e) {
+                if (codeOf(e) == ErrorCode.NOT_CONTROLLER) {
+                    throw e;
+                }
+                results.add(new TopicResult(t.name(), e));
             }
-            return new CreateTopicsResult(results, created);
-        });
+        }
+        return new CreateTopicsResult(results, created);
+    }
+
+    /** The id topic {@code name} gets in create {@code createId}: the same on every attempt of that create. */
+    static UUID topicId(UUID createId, String name) {
+        return UUID.nameUUIDFromBytes((createId + "/" + name).getBytes(StandardCharsets.UTF_8));
     }
 
     private int defaultReplicationFactor() {
@@ -231,35 +274,54 @@ public final class TopicAdmin {
      * forwarded once is not forwarded again.
      */
     private <T> T onController(boolean forwarded, Function<ControllerClient, T> forward, Supplier<T> local) {
-        awaitController();
-        if (view.isController()) {
-            return local.get();
+        long deadline = System.currentTimeMillis() + CONTROLLER_WAIT_MS;
+        for (int attempt = 1; ; attempt++) {
+            awaitController(deadline);
+            try {
+                if (view.isController()) {
+                    return local.get();
+                }
+                if (forwarded) {
+                    throw new NotControllerException("broker " + view.brokerId() + " is no longer the controller",
+                            view.controllerId().orElse(null));
+                }
+                return forward.apply(remote);
+            } catch (RafkaException e) {
+                // A forwarded call is retried by the broker that forwarded it, which owns the deadline.
+                long left = deadline - System.currentTimeMillis();
+                if (e.errorCode() != ErrorCode.NOT_CONTROLLER || forwarded || left <= 0) {
+                    throw e;
+                }
+                LOG.debug("admin call attempt {} met no controller ({}); retrying", attempt, e.getMessage());
+                if (!pause(Math.min(CONTROLLER_RETRY_MS, left))) {
+                    throw e;
+                }
+            }
         }
-        if (forwarded) {
-            throw new NotControllerException("broker " + view.brokerId() + " is no longer the controller",
-                    view.controllerId().orElse(null));
-        }
-        return forward.apply(remote);
     }
 
     /**
-     * Waits up to {@value #CONTROLLER_WAIT_MS} ms while the metadata group elects a controller, so that admin
-     * calls made during an election succeed instead of failing with a retriable NOT_CONTROLLER.
+     * Waits, up to {@code deadline}, while the metadata group elects a controller, so that admin calls made
+     * during an election succeed instead of failing with a retriable NOT_CONTROLLER.
      */
-    private void awaitController() {
-        long deadline = System.currentTimeMillis() + CONTROLLER_WAIT_MS;
+    private void awaitController(long deadline) {
         while (System.currentTimeMillis() < deadline) {
             var id = view.controllerId();
             boolean electing = id.isEmpty() || id.get().equals(view.brokerId()) && !view.isController();
-            if (!electing) {
+            if (!electing || !pause(50)) {
                 return;
             }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
+        }
+    }
+
+    /** Sleeps; false if interrupted (the interrupt is kept for the caller's caller). */
+    private static boolean pause(long ms) {
+        try {
+            Thread.sleep(ms);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 }

@@ -57,7 +57,7 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
         answer(out, () -> {
             List<NewTopic> topics = request.getTopicsList().stream().map(t -> new NewTopic(t.getName(), t.getPartitions(),
                     t.getReplicationFactor(), t.getConfigsMap())).toList();
-            CreateTopicsResult r = admin.createTopics(topics, ApiContext.isForwarded());
+            CreateTopicsResult r = admin.createTopics(topics, ApiContext.isForwarded(), ApiContext.createId());
             CreateTopicsResponse.Builder resp = CreateTopicsResponse.newBuilder();
             r.results().forEach(t -> resp.addResults(AdminProtos.topicResult(t)));
             r.created().forEach(t -> resp.addTopics(AdminProtos.topic(t)));

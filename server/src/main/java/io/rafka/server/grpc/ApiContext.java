@@ -7,9 +7,12 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 
+import java.util.UUID;
+
 /** Per-call facts the API handlers need, put into the gRPC {@link Context} by {@link #INTERCEPTOR}. */
 public final class ApiContext {
     private static final Context.Key<Boolean> FORWARDED = Context.key("rafka-forwarded");
+    private static final Context.Key<UUID> CREATE_ID = Context.key("rafka-create-id");
 
     private ApiContext() {
     }
@@ -19,13 +22,27 @@ public final class ApiContext {
         return Boolean.TRUE.equals(FORWARDED.get());
     }
 
+    /** The id a forwarding broker gave a topic create (see {@link ControllerChannel}), or null. */
+    static UUID createId() {
+        return CREATE_ID.get();
+    }
+
     public static final ServerInterceptor INTERCEPTOR = new ServerInterceptor() {
         @Override
         public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
             if (!headers.containsKey(ControllerChannel.FORWARDED)) {
                 return next.startCall(call, headers);
             }
-            return Contexts.interceptCall(Context.current().withValue(FORWARDED, true), call, headers, next);
+            Context context = Context.current().withValue(FORWARDED, true);
+            String createId = headers.get(ControllerChannel.CREATE_ID);
+            if (createId != null) {
+                try {
+                    context = context.withValue(CREATE_ID, UUID.fromString(createId));
+                } catch (IllegalArgumentException ignored) {
+                    // not one a broker sent: the create gets a fresh id, as a client's own call does
+                }
+            }
+            return Contexts.interceptCall(context, call, headers, next);
         }
     };
 }

@@ -36,6 +36,7 @@ import java.io.Closeable;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -44,12 +45,16 @@ import java.util.function.Function;
  * Forwards admin calls from a broker to the controller's API port, so clients may send them to any broker
  * (as Kafka forwards them since KIP-590). A forwarded call carries {@value #FORWARDED_KEY}; a broker that
  * receives one but is not the controller (it lost the role meanwhile) answers NOT_CONTROLLER instead of
- * forwarding again, so calls never loop. A controller that cannot be reached is NOT_CONTROLLER; one that does
- * not answer within the request timeout is REQUEST_TIMED_OUT (the change may still be made).
+ * forwarding again, so calls never loop. A controller that cannot be reached is NOT_CONTROLLER (the
+ * {@link io.rafka.server.broker.TopicAdmin} retries it until a new controller answers); one that does not answer
+ * within the request timeout is REQUEST_TIMED_OUT (the change may still be made). A create carries its id in
+ * {@value #CREATE_ID_KEY}, so the controller gives its topics the ids of the first attempt.
  */
 public final class ControllerChannel implements ControllerClient, Closeable {
     public static final String FORWARDED_KEY = "rafka-forwarded";
     static final Metadata.Key<String> FORWARDED = Metadata.Key.of(FORWARDED_KEY, Metadata.ASCII_STRING_MARSHALLER);
+    public static final String CREATE_ID_KEY = "rafka-create-id";
+    static final Metadata.Key<String> CREATE_ID = Metadata.Key.of(CREATE_ID_KEY, Metadata.ASCII_STRING_MARSHALLER);
 
     private final ClusterView view;
     private final long timeoutMs;
@@ -61,11 +66,11 @@ public final class ControllerChannel implements ControllerClient, Closeable {
     }
 
     @Override
-    public CreateTopicsResult createTopics(List<NewTopic> topics) {
+    public CreateTopicsResult createTopics(List<NewTopic> topics, UUID createId) {
         CreateTopicsRequest.Builder request = CreateTopicsRequest.newBuilder();
         topics.forEach(t -> request.addTopics(io.rafka.proto.v1.NewTopic.newBuilder().setName(t.name())
                 .setPartitions(t.partitions()).setReplicationFactor(t.replicationFactor()).putAllConfigs(t.configs())));
-        CreateTopicsResponse resp = call(stub -> stub.createTopics(request.build()));
+        CreateTopicsResponse resp = call(createId, stub -> stub.createTopics(request.build()));
         return new CreateTopicsResult(resp.getResultsList().stream().map(AdminProtos::topicResult).toList(),
                 resp.getTopicsList().stream().map(AdminProtos::topic).toList());
     }
@@ -106,17 +111,31 @@ public final class ControllerChannel implements ControllerClient, Closeable {
 
     /** Runs one call on the controller, its failure status turned back into the typed error it stands for. */
     private <T> T call(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call) {
-        AdminServiceGrpc.AdminServiceBlockingStub stub = controller();
+        return call(null, call);
+    }
+
+    private <T> T call(UUID createId, Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call) {
+        String target = controllerTarget();
+        ManagedChannel channel = channels.computeIfAbsent(target, t -> NettyChannelBuilder.forTarget(t).usePlaintext().build());
+        AdminServiceGrpc.AdminServiceBlockingStub stub = AdminServiceGrpc.newBlockingStub(channel)
+                .withInterceptors(new MarkForwarded(createId))
+                .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS);
         try {
             return call.apply(stub);
         } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.UNAVAILABLE) {
+                // The next attempt (to this address, once a broker restarted there) connects at once rather than
+                // after gRPC's reconnect backoff, which grows to minutes.
+                channel.resetConnectBackoff();
+            }
             throw fromStatus(e, timeoutMs);
         }
     }
 
     /**
      * A forwarded call's failure as a typed error: the controller's own code (trailer) and message when it
-     * answered one; else no answer in time is REQUEST_TIMED_OUT and no connection is NOT_CONTROLLER.
+     * answered one; else no answer in time is REQUEST_TIMED_OUT, and no connection, or a call the controller
+     * cancelled as it went down (while this broker's own caller is still waiting), is NOT_CONTROLLER.
      */
     static RafkaException fromStatus(StatusRuntimeException e, long timeoutMs) {
         String trailer = e.getTrailers() == null ? null : e.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER);
@@ -135,32 +154,40 @@ public final class ControllerChannel implements ControllerClient, Closeable {
         if (code == Status.Code.UNAVAILABLE) {
             return new NotControllerException("the controller could not be reached: " + e.getStatus().getDescription(), null);
         }
+        if (code == Status.Code.CANCELLED && !io.grpc.Context.current().isCancelled()) {
+            return new NotControllerException("the controller went away during the call: " + e.getStatus().getDescription(), null);
+        }
         return new RafkaException(ErrorCode.UNKNOWN_SERVER_ERROR, "the controller answered " + code + ": "
                 + e.getStatus().getDescription());
     }
 
-    /** A stub that reaches the controller, or NOT_CONTROLLER saying why there is none reachable (retriable). */
-    private AdminServiceGrpc.AdminServiceBlockingStub controller() {
+    /** The controller's API address, or NOT_CONTROLLER saying why there is none reachable (retriable). */
+    private String controllerTarget() {
         String id = view.controllerId().orElseThrow(() -> new NotControllerException("no controller is elected yet", null));
         if (id.equals(view.brokerId())) {
             throw new NotControllerException("this broker is becoming the controller; retry shortly", id);
         }
         BrokerInfo b = view.broker(id).orElseThrow(() -> new NotControllerException(
                 "controller " + id + " has not registered its address yet", id));
-        String target = b.host() + ":" + b.apiPort();
-        ManagedChannel channel = channels.computeIfAbsent(target, t -> NettyChannelBuilder.forTarget(t).usePlaintext().build());
-        return AdminServiceGrpc.newBlockingStub(channel)
-                .withInterceptors(new MarkForwarded())
-                .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS);
+        return b.host() + ":" + b.apiPort();
     }
 
     private static final class MarkForwarded implements ClientInterceptor {
+        private final UUID createId;
+
+        MarkForwarded(UUID createId) {
+            this.createId = createId;
+        }
+
         @Override
         public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
             return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
                 @Override
                 public void start(Listener<R> listener, Metadata headers) {
                     headers.put(FORWARDED, "1");
+                    if (createId != null) {
+                        headers.put(CREATE_ID, createId.toString());
+                    }
                     super.start(listener, headers);
                 }
             };

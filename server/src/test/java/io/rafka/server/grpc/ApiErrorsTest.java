@@ -112,6 +112,9 @@ class ApiErrorsTest {
         assertTrue(slow.retriable());
         assertEquals(io.rafka.common.ErrorCode.NOT_CONTROLLER,
                 ControllerChannel.fromStatus(Status.UNAVAILABLE.withDescription("refused").asRuntimeException(), 1000).errorCode());
+        assertEquals(io.rafka.common.ErrorCode.NOT_CONTROLLER, ControllerChannel.fromStatus(
+                Status.CANCELLED.withDescription("RST_STREAM closed stream").asRuntimeException(), 1000).errorCode(),
+                "a controller that stops mid-call cancels it: retried on the next controller");
         assertEquals(io.rafka.common.ErrorCode.UNKNOWN_SERVER_ERROR,
                 ControllerChannel.fromStatus(Status.INTERNAL.asRuntimeException(), 1000).errorCode());
         assertTrue(logged.list.isEmpty());
