@@ -18,7 +18,7 @@ public final class RatisProperties {
      * (Ratis draws each sleep from 0.5-1.5x), so a follower is retried at most 300 ms after it is reachable.
      * The last count is practically endless: once the counts are used up Ratis would retry without sleeping.
      */
-    static final String APPENDER_RETRY_POLICY = "1ms,10, 50ms,20, 200ms,2000000000";
+    public static final String APPENDER_RETRY_POLICY = "1ms,10, 50ms,20, 200ms,2000000000";
 
     private RatisProperties() {
     }
