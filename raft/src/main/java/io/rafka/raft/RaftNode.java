@@ -9,6 +9,7 @@ import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.log.LogConfig;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
+import io.rafka.raft.internal.FollowerLiveness;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LeadershipMover;
 import io.rafka.raft.internal.LocalServer;
@@ -126,9 +127,11 @@ public final class RaftNode implements Closeable {
         LocalServer local = new LocalServer(server);
         groups = new ReplicaGroups(local, replicas, config.dataDir(), nodeId,
                 peers -> Optional.ofNullable(failureDetector).ifPresent(d -> d.watch(peers)));
-        appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config);
+        LeaderFailureDetector detector = failureDetector;
+        FollowerLiveness liveness = new FollowerLiveness(peer -> detector != null && detector.refusesConnections(peer));
+        appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config, liveness);
         membership = new MembershipChanger(local, probeProperties);
-        leadership = new LeadershipMover(local, replicas, nodeId);
+        leadership = new LeadershipMover(local, replicas, nodeId, liveness);
         maintenance = new LogMaintenance(local, replicas);
         LOG.info("Raft node {} listening on {} with {} partition replicas", nodeId, config.address().hostPort(), replicas.size());
     }
@@ -241,7 +244,9 @@ public final class RaftNode implements Closeable {
      * Appends record batches to a partition through its Raft group. The future completes when the batches are
      * committed and applied (see {@link Acks}), or fails with a {@link RafkaException}: {@link NotLeaderException}
      * with the leader's id, {@link BusyException}, one carrying the error the state machine reported
-     * (e.g. OUT_OF_ORDER_SEQUENCE_NUMBER, CORRUPT_MESSAGE), REQUEST_TIMED_OUT, or UNKNOWN_SERVER_ERROR.
+     * (e.g. OUT_OF_ORDER_SEQUENCE_NUMBER, CORRUPT_MESSAGE), NOT_ENOUGH_REPLICAS (this leader sees no live
+     * majority: the write was refused before it entered the Raft log), REQUEST_TIMED_OUT (may still commit),
+     * or UNKNOWN_SERVER_ERROR.
      *
      * <p>The batches are validated once here (as {@code RecordBatches.validateProduced} does: size, CRC, every
      * record) and copied once before this method returns, so the caller may reuse {@code batches} at once.
@@ -340,7 +345,9 @@ public final class RaftNode implements Closeable {
     /**
      * Hands the leadership of every partition this node leads, but is not the preferred (first) replica of, to
      * the preferred replica, so leaders stay spread as the controller placed them after failovers and restarts.
-     * Best effort, up to {@code timeoutMs}; returns how many hand-overs were asked for.
+     * Only to a preferred replica that is live and caught up, each hand-over bounded by the minimum election
+     * timeout (writes pause while it is pending). Best effort, up to {@code timeoutMs}; returns how many
+     * hand-overs were asked for.
      */
     public int electPreferredLeaders(long timeoutMs) {
         return leadership.electPreferred(timeoutMs);

@@ -91,10 +91,15 @@ class ReplicaLifecycleIT {
      * go there as they enter its Raft log) but cannot commit them. After a new leader wrote other records at
      * the same offsets, the old leader comes back: Ratis drops its uncommitted entries and the state machine
      * cuts their bytes, so it ends with exactly the new leader's log.
+     *
+     * <p>Only a leader that does not know yet that it is cut off accepts such appends (one that knows refuses
+     * them with NOT_ENOUGH_REPLICAS, see {@code AvailabilityIT}): so no failure detector, which would see the
+     * killed followers refuse connections, and an election timeout long enough that their last answers are
+     * still fresh when the appends arrive.
      */
     @Test
     void uncommittedRecordsOfADeposedLeaderAreCutAndReplaced() throws Exception {
-        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.rpcTimeoutMs(3000, 6000).leaderFailureDetection(false))) {
             TopicPartition tp = cluster.createPartition("diverge", 0, 3);
             cluster.append(tp, TestBatches.batch(CompressionType.NONE, "committed", 3, 1L), Acks.ALL);
             cluster.awaitReplicated(tp, 3, 10_000);

@@ -104,6 +104,16 @@ public final class LeaderFailureDetector implements Closeable {
         }
     }
 
+    /**
+     * Whether {@code peer}'s server was last seen refusing connections (its process is not running). A leader
+     * uses it before its own view of that follower goes stale (up to an election timeout), e.g. not to hand
+     * leadership to a dead replica and not to accept writes it cannot commit. False for peers not watched.
+     */
+    public boolean refusesConnections(RaftPeerId peer) {
+        PeerWatch w = watches.get(peer);
+        return w != null && w.refusing;
+    }
+
     /** Watches these peers (those not watched yet, or watched at another address), e.g. a new group's replicas. */
     public void watch(Iterable<RaftPeer> peers) {
         for (RaftPeer peer : peers) {
@@ -155,6 +165,8 @@ public final class LeaderFailureDetector implements Closeable {
         private boolean started;
         private boolean stopped;
         private boolean wasReady;
+        /** Set when a connection attempt failed, cleared when one succeeds: the server is not running. */
+        private volatile boolean refusing;
 
         PeerWatch(RaftPeerId peer, String address) {
             this.peer = peer;
@@ -182,7 +194,11 @@ public final class LeaderFailureDetector implements Closeable {
             ConnectivityState state = channel.getState(true);
             if (state == ConnectivityState.READY) {
                 wasReady = true;
-            } else if (state == ConnectivityState.TRANSIENT_FAILURE && wasReady) {
+                refusing = false;
+            } else if (state == ConnectivityState.TRANSIENT_FAILURE) {
+                refusing = true;
+            }
+            if (state == ConnectivityState.TRANSIENT_FAILURE && wasReady) {
                 wasReady = false;
                 submit(() -> leaderGone(peer));
             }

@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -29,9 +31,11 @@ public final class LeadershipMover {
     private final RaftServer server;
     private final ReplicaRegistry registry;
     private final String nodeId;
+    private final FollowerLiveness liveness;
 
-    public LeadershipMover(LocalServer local, ReplicaRegistry registry, String nodeId) {
+    public LeadershipMover(LocalServer local, ReplicaRegistry registry, String nodeId, FollowerLiveness liveness) {
         this.local = local;
+        this.liveness = liveness;
         this.server = local.server();
         this.registry = registry;
         this.nodeId = nodeId;
@@ -96,26 +100,57 @@ public final class LeadershipMover {
     /**
      * Hands the leadership of every partition this node leads, but is not the preferred replica of, to the
      * preferred replica, as Kafka's preferred-leader election does, so leaders stay spread as the controller
-     * placed them. Ratis waits for the target to catch up, up to {@code timeoutMs}; returns how many
-     * hand-overs were asked for.
+     * placed them. Only to a preferred replica that is live and caught up ({@link FollowerLiveness}): while a
+     * transfer is pending Ratis refuses writes, and a transfer to a dead or lagging replica would refuse them
+     * until it times out. Replicas not ready are checked again every {@value #RETRY_PAUSE_MS} ms up to
+     * {@code timeoutMs}; each transfer is bounded by the minimum election timeout (as Ratis bounds its own), so
+     * writes pause no longer than a normal election. Returns how many hand-overs were asked for.
      */
     public int electPreferred(long timeoutMs) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        Set<RaftGroupId> asked = new HashSet<>();
         List<CompletableFuture<?>> pending = new ArrayList<>();
-        for (ReplicaRegistry.Replica replica : registry.replicas()) {
-            String preferred = replica.spec().replicas().get(0).id();
-            if (preferred.equals(nodeId)) {
-                continue;
-            }
-            try {
-                if (isLeader(replica.groupId())) {
-                    pending.add(transfer(replica.groupId(), RaftPeerId.valueOf(preferred), timeoutMs));
+        while (true) {
+            boolean waiting = false;
+            for (ReplicaRegistry.Replica replica : registry.replicas()) {
+                String preferred = replica.spec().replicas().get(0).id();
+                if (preferred.equals(nodeId) || asked.contains(replica.groupId())) {
+                    continue;
                 }
-            } catch (IOException e) {
-                LOG.debug("{}: cannot hand leadership to {}: {}", replica.topicPartition(), preferred, e.toString());
+                try {
+                    RaftServer.Division division = local.division(replica.groupId());
+                    if (!division.getInfo().isLeader()) {
+                        continue;
+                    }
+                    RaftPeerId target = RaftPeerId.valueOf(preferred);
+                    if (!liveness.isLiveAndCaughtUp(division, target)) {
+                        waiting = true;
+                        continue;
+                    }
+                    asked.add(replica.groupId());
+                    long transferMs = Math.min(timeoutMs, division.properties().minRpcTimeoutMs());
+                    pending.add(transfer(replica.groupId(), target, transferMs));
+                } catch (IOException e) {
+                    LOG.debug("{}: cannot hand leadership to {}: {}", replica.topicPartition(), preferred, e.toString());
+                }
+            }
+            if (!waiting || System.nanoTime() > deadline || !pause()) {
+                break;
             }
         }
-        joinQuietly(pending, timeoutMs);
-        return pending.size();
+        joinQuietly(pending, Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        return asked.size();
+    }
+
+    /** Sleeps between rounds; false if interrupted. */
+    private static boolean pause() {
+        try {
+            Thread.sleep(RETRY_PAUSE_MS);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private boolean isLeader(RaftGroupId groupId) throws IOException {

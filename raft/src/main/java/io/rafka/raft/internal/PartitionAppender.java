@@ -12,6 +12,7 @@ import io.rafka.raft.internal.PartitionMessages.AppendReply;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.server.RaftServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,9 +39,11 @@ public final class PartitionAppender {
     private final long maxInFlightBytes;
     private final long requestTimeoutMs;
     private final int maxDecompressedBytes;
+    private final FollowerLiveness liveness;
 
-    public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config) {
+    public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config, FollowerLiveness liveness) {
         this.local = local;
+        this.liveness = liveness;
         this.maxInFlightBytes = config.maxInFlightBytesPerPartition();
         this.requestTimeoutMs = config.requestTimeoutMs();
         this.maxDecompressedBytes = config.maxDecompressedBytes();
@@ -59,6 +62,7 @@ public final class PartitionAppender {
         }
         CompletableFuture<RaftClientReply> submitted;
         try {
+            requireLiveMajority(replica);
             submitted = local.server().submitClientRequestAsync(request(replica, batches));
         } catch (IOException | RuntimeException e) {
             replica.inFlightBytes.addAndGet(-size);
@@ -82,6 +86,20 @@ public final class PartitionAppender {
             return CompletableFuture.completedFuture(AppendResult.UNKNOWN);
         }
         return result;
+    }
+
+    /**
+     * Refuses a write this leader cannot commit now, before it enters the Raft log, so the refusal means
+     * "not written" (a write appended and then not committed in time may still commit later, when followers
+     * come back). Replicas that do not lead are left to Ratis, which answers "not leader".
+     */
+    private void requireLiveMajority(ReplicaRegistry.Replica replica) throws IOException {
+        RaftServer.Division division = local.division(replica.groupId());
+        if (division.getInfo().isLeader() && !liveness.hasLiveMajority(division)) {
+            throw new RafkaException(ErrorCode.NOT_ENOUGH_REPLICAS, "the leader of " + replica.topicPartition()
+                    + " has no live majority (live followers: " + liveness.liveFollowers(division) + " of group "
+                    + division.getGroup().getPeers().size() + "); the write was not made");
+        }
     }
 
     private RaftClientRequest request(ReplicaRegistry.Replica replica, ByteBuffer batches) {

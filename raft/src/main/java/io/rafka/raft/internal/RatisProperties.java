@@ -13,6 +13,13 @@ import java.util.concurrent.TimeUnit;
 
 /** The one place that turns {@link RaftNodeConfig} into Ratis properties, with the reason for each choice. */
 public final class RatisProperties {
+    /**
+     * Sleeps between a leader's retries of a failed follower: 1 ms 10 times, 50 ms 20 times, then 200 ms
+     * (Ratis draws each sleep from 0.5-1.5x), so a follower is retried at most 300 ms after it is reachable.
+     * The last count is practically endless: once the counts are used up Ratis would retry without sleeping.
+     */
+    public static final String APPENDER_RETRY_POLICY = "1ms,10, 50ms,20, 200ms,2000000000";
+
     private RatisProperties() {
     }
 
@@ -54,6 +61,12 @@ public final class RatisProperties {
         // keeping the bytes, segments roll only after ~100,000 appends, purge stalls, and a replica that lost its
         // disk was never caught up in ReplicaLifecycleIT: the leader kept sending from its old match index.)
         RaftServerConfigKeys.Log.StateMachineData.setCachingEnabled(p, false);
+        // How long a leader's log appender sleeps after a failed call to a follower. Ratis's default
+        // ("1ms,10, 1s,20, 5s,1000") backs off to 5 s after ~20 errors, i.e. a follower that was down ~10 s
+        // is retried only every 2.5-7.5 s once it is back, and its groups run without a spare replica that long.
+        // This sleep is not woken by anything, so only a short ceiling helps: each attempt on a dead peer is a
+        // refused connect on the one shared channel, cheap even with hundreds of groups.
+        RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
         // A lagging replica copies the leader's partition log itself (PartitionStateMachine), in bounded chunks.
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
         // Bounded thread pools per division instead of unbounded cached ones.
