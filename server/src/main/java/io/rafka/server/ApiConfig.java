@@ -10,6 +10,9 @@ package io.rafka.server;
  * @param maxRequestBytes          largest gRPC request ({@code max.request.bytes})
  * @param maxConnections           client connections served at once ({@code max.connections})
  * @param maxCallsPerConnection    concurrent calls per connection ({@code max.calls.per.connection})
+ * @param flowControlWindowBytes   HTTP/2 flow-control window ({@code grpc.flow.control.window.bytes}): bounds the
+ *                                 unread request bytes per call and connection, and so how far a pipelined
+ *                                 ProduceStream can run ahead
  * @param produceMemoryBytes       produce data awaiting commit, all partitions ({@code produce.memory.bytes})
  * @param produceStreamWindow      ProduceStream requests read ahead ({@code produce.stream.window})
  * @param fetchMaxBytes            largest fetch response ({@code fetch.max.bytes})
@@ -26,6 +29,7 @@ public record ApiConfig(
         int maxRequestBytes,
         int maxConnections,
         int maxCallsPerConnection,
+        int flowControlWindowBytes,
         long produceMemoryBytes,
         int produceStreamWindow,
         int fetchMaxBytes,
@@ -40,7 +44,8 @@ public record ApiConfig(
         if (bindHost == null || bindHost.isEmpty()) {
             throw new IllegalArgumentException("bind.host must not be empty");
         }
-        if (grpcPort < 0 || maxRequestBytes <= 0 || maxConnections <= 0 || maxCallsPerConnection <= 0 || produceMemoryBytes <= 0
+        if (grpcPort < 0 || maxRequestBytes <= 0 || maxConnections <= 0 || maxCallsPerConnection <= 0 || flowControlWindowBytes <= 0
+                || produceMemoryBytes <= 0
                 || produceStreamWindow <= 0 || fetchMaxBytes <= 0 || fetchMaxWaitMs < 0 || fetchMaxWaiters <= 0
                 || requestTimeoutMs <= 0 || defaultPartitions <= 0 || defaultReplicationFactor < 0) {
             throw new IllegalArgumentException("API limits must be positive: " + this);

@@ -138,6 +138,9 @@ public final class Broker implements Closeable {
 
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(api.bindHost(), api.grpcPort()))
                 .maxInboundMessageSize(api.maxRequestBytes())
+                // A fixed window (no BDP auto-tuning), so unread request bytes stay bounded by configuration; the 1 MiB
+                // default held a 32-deep ProduceStream of 64 KiB batches to half its depth.
+                .flowControlWindow(api.flowControlWindowBytes())
                 .maxConcurrentCallsPerConnection(api.maxCallsPerConnection())
                 // Connections without calls for 5 minutes are closed (clients reconnect on demand); this also frees
                 // connections refused for max.connections, whose calls all fail at once.

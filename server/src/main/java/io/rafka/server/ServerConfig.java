@@ -58,6 +58,9 @@ public final class ServerConfig {
             "Largest decompressed size of one record batch when the broker validates it; at least message.max.bytes.");
     public static final ConfigKey MAX_REQUEST_BYTES = ConfigKey.integer("max.request.bytes", 16 * MIB, 1024, 256 * MIB,
             "Largest gRPC request accepted; larger ones fail with RESOURCE_EXHAUSTED.");
+    public static final ConfigKey FLOW_CONTROL_WINDOW_BYTES = ConfigKey.integer("grpc.flow.control.window.bytes", 4 * MIB,
+            64 * 1024, 64 * MIB, "HTTP/2 flow-control window per connection and per call: request bytes a client may send "
+            + "ahead of the broker reading them. A pipelined ProduceStream needs produce.stream.window x batch size.");
     public static final ConfigKey MAX_CONNECTIONS = ConfigKey.integer("max.connections", 1000, 1, 1_000_000,
             "Most client connections served at once; calls on connections beyond it fail with RESOURCE_EXHAUSTED.");
     public static final ConfigKey MAX_CALLS_PER_CONNECTION = ConfigKey.integer("max.calls.per.connection", 1000, 1, 1_000_000,
@@ -125,7 +128,7 @@ public final class ServerConfig {
 
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,
-            MAX_CALLS_PER_CONNECTION, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
+            MAX_CALLS_PER_CONNECTION, FLOW_CONTROL_WINDOW_BYTES, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
             MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
@@ -187,7 +190,7 @@ public final class ServerConfig {
                 dataDir(), getLong(METADATA_ELECTION_TIMEOUT_MIN_MS), getLong(METADATA_ELECTION_TIMEOUT_MAX_MS),
                 getBoolean(LEADER_FAILURE_DETECTION));
         this.apiConfig = new ApiConfig(get(BIND_HOST), getInt(GRPC_PORT), getInt(MAX_REQUEST_BYTES), getInt(MAX_CONNECTIONS),
-                getInt(MAX_CALLS_PER_CONNECTION), getLong(PRODUCE_MEMORY_BYTES), getInt(PRODUCE_STREAM_WINDOW),
+                getInt(MAX_CALLS_PER_CONNECTION), getInt(FLOW_CONTROL_WINDOW_BYTES), getLong(PRODUCE_MEMORY_BYTES), getInt(PRODUCE_STREAM_WINDOW),
                 getInt(FETCH_MAX_BYTES), getInt(FETCH_MAX_WAIT_MS), getInt(FETCH_MAX_WAITERS), getLong(REQUEST_TIMEOUT_MS),
                 getBoolean(AUTO_CREATE), getInt(NUM_PARTITIONS), getInt(DEFAULT_REPLICATION_FACTOR));
     }
