@@ -126,7 +126,7 @@ public final class RaftNode implements Closeable {
         LocalServer local = new LocalServer(server);
         groups = new ReplicaGroups(local, replicas, config.dataDir(), nodeId,
                 peers -> Optional.ofNullable(failureDetector).ifPresent(d -> d.watch(peers)));
-        appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config);
+        appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config, executors.submit);
         membership = new MembershipChanger(local, probeProperties);
         leadership = new LeadershipMover(local, replicas, nodeId);
         maintenance = new LogMaintenance(local, replicas);
@@ -260,6 +260,11 @@ public final class RaftNode implements Closeable {
      */
     public LogReadResult read(TopicPartition tp, long offset, int maxBytes) {
         return replicas.requireRunning(tp).read(offset, maxBytes);
+    }
+
+    /** This node's Ratis division of {@code tp}; for fault-injection tests in this package only. */
+    RaftServer.Division division(TopicPartition tp) throws IOException {
+        return server.getDivision(replicas.require(tp).groupId());
     }
 
     /** This replica's view of the partition: leader, term, high watermark. */

@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,7 +28,9 @@ import java.util.concurrent.TimeUnit;
  * awaiting commit and answers BUSY above the bound.
  *
  * <p>The batches are checked and copied once, before {@link #append} returns ({@link PendingAppend}); the
- * caller may reuse its buffer at once. Thread-safe.
+ * caller may reuse its buffer at once. {@link #append} never waits for Ratis: a partition's appends are handed
+ * over in call order on a pool, and each is answered (at worst REQUEST_TIMED_OUT) within the request timeout
+ * counted from the call, so a produce stream answering in order cannot go silent behind one. Thread-safe.
  */
 public final class PartitionAppender {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionAppender.class);
@@ -38,14 +41,16 @@ public final class PartitionAppender {
     private final long maxInFlightBytes;
     private final long requestTimeoutMs;
     private final int maxDecompressedBytes;
+    private final Executor submitExecutor;
 
-    public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config) {
+    public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config, Executor submitExecutor) {
         this.local = local;
         this.maxInFlightBytes = config.maxInFlightBytesPerPartition();
         this.requestTimeoutMs = config.requestTimeoutMs();
         this.maxDecompressedBytes = config.maxDecompressedBytes();
         this.errors = errors;
         this.time = time;
+        this.submitExecutor = submitExecutor;
     }
 
     public CompletableFuture<AppendResult> append(ReplicaRegistry.Replica replica, ByteBuffer batches, Acks acks) {
@@ -57,15 +62,18 @@ public final class PartitionAppender {
             return CompletableFuture.failedFuture(new BusyException("partition " + tp + " has " + (inFlight - size)
                     + " bytes awaiting commit (limit " + maxInFlightBytes + ")"));
         }
-        CompletableFuture<RaftClientReply> submitted;
+        RaftClientRequest request;
         try {
-            submitted = local.server().submitClientRequestAsync(request(replica, batches));
-        } catch (IOException | RuntimeException e) {
+            request = request(replica, batches);
+        } catch (RuntimeException e) {
             replica.inFlightBytes.addAndGet(-size);
             return CompletableFuture.failedFuture(errors.forAppend(tp, e));
         }
+        // The timeout runs from here, not from when Ratis takes the request: taking it may wait (see submit).
+        CompletableFuture<RaftClientReply> submitted = new CompletableFuture<RaftClientReply>()
+                .orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS);
+        replica.submitInOrder(() -> submit(request, submitted), submitExecutor);
         CompletableFuture<AppendResult> result = submitted
-                .orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS)
                 .handle((reply, error) -> {
                     replica.inFlightBytes.addAndGet(-size);
                     if (error != null) {
@@ -82,6 +90,29 @@ public final class PartitionAppender {
             return CompletableFuture.completedFuture(AppendResult.UNKNOWN);
         }
         return result;
+    }
+
+    /**
+     * Hands a request to Ratis, unless it was answered already (timed out while earlier ones waited: then it is
+     * not appended at all). Ratis takes a division's requests on one thread of its own and this call waits for
+     * it; that thread waits for the division's lock and its log's lock, which a role change or a stuck log
+     * worker can hold for long. Hence this runs on {@code submitExecutor}, never on the caller's thread.
+     */
+    private void submit(RaftClientRequest request, CompletableFuture<RaftClientReply> reply) {
+        if (reply.isDone()) {
+            return;
+        }
+        try {
+            local.server().submitClientRequestAsync(request).whenComplete((r, e) -> {
+                if (e != null) {
+                    reply.completeExceptionally(e);
+                } else {
+                    reply.complete(r);
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            reply.completeExceptionally(e);
+        }
     }
 
     private RaftClientRequest request(ReplicaRegistry.Replica replica, ByteBuffer batches) {
