@@ -100,6 +100,8 @@ class IdempotentFailoverIT {
         /** Sequence to the offset its acknowledgement named. */
         final TreeMap<Integer, Long> acked = new TreeMap<>();
         final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+        /** Refusals since the last acknowledgement, by error (failure diagnostics). */
+        final java.util.Map<String, Integer> errors = new java.util.TreeMap<>();
         int nextToSend;
 
         Producer(MiniCluster cluster, TopicPartition tp) {
@@ -129,13 +131,15 @@ class IdempotentFailoverIT {
                     MiniCluster.sleep(10);
                 } else if (takeOldest()) {
                     lastProgressNs = System.nanoTime();
+                    errors.clear();
                 } else {
                     drain();
                     nextToSend = firstUnacked();
                     MiniCluster.sleep(10);
                 }
                 if (System.nanoTime() - lastProgressNs > TimeUnit.MILLISECONDS.toNanos(PROGRESS_TIMEOUT_MS)) {
-                    fail("the producer made no progress for " + PROGRESS_TIMEOUT_MS + " ms at sequence " + firstUnacked());
+                    fail("the producer made no progress for " + PROGRESS_TIMEOUT_MS + " ms at sequence " + firstUnacked()
+                            + "; answers since: " + errors + "; replicas: " + statuses());
                 }
             }
             drain();
@@ -187,6 +191,7 @@ class IdempotentFailoverIT {
                         + (REQUEST_TIMEOUT_MS + ANSWER_SLACK_MS) + " ms");
             } catch (ExecutionException e) {
                 ErrorCode code = MiniCluster.errorOf(e.getCause());
+                errors.merge(code + "@n" + f.node(), 1, Integer::sum);
                 boolean allBeforeAcked = acked.headMap(f.seq()).size() == f.seq();
                 boolean retriable = RETRIABLE.contains(code) || e.getCause() instanceof IllegalStateException
                         || (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && !allBeforeAcked);
@@ -194,6 +199,18 @@ class IdempotentFailoverIT {
                         + ") refused: " + e.getCause());
                 return false;
             }
+        }
+
+        private String statuses() {
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < cluster.size(); i++) {
+                try {
+                    b.append(" n").append(i).append('=').append(cluster.isUp(i) ? cluster.node(i).status(tp) : "down");
+                } catch (RuntimeException e) {
+                    b.append(" n").append(i).append('=').append(e);
+                }
+            }
+            return b.toString();
         }
 
         private static long leftMs(InFlight f) {
