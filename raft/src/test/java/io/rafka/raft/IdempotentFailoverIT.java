@@ -138,6 +138,7 @@ class IdempotentFailoverIT {
                     MiniCluster.sleep(10);
                 }
                 if (System.nanoTime() - lastProgressNs > TimeUnit.MILLISECONDS.toNanos(PROGRESS_TIMEOUT_MS)) {
+                    dumpThreads();
                     fail("the producer made no progress for " + PROGRESS_TIMEOUT_MS + " ms at sequence " + firstUnacked()
                             + "; answers since: " + errors + "; replicas: " + statuses());
                 }
@@ -237,5 +238,17 @@ class IdempotentFailoverIT {
             return new RecordBatchBuilder(CompressionType.NONE).producer(PRODUCER_ID, (short) 0, seq)
                     .append(1_000L, null, ("v" + seq).getBytes(StandardCharsets.UTF_8)).build();
         }
+    }
+
+    /** Where every thread of the in-process cluster waits: the diagnosis of a wedge. */
+    private static void dumpThreads() {
+        StringBuilder b = new StringBuilder("thread dump at the wedge:\n");
+        Thread.getAllStackTraces().forEach((t, stack) -> {
+            b.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+            for (StackTraceElement e : stack) {
+                b.append("    at ").append(e).append('\n');
+            }
+        });
+        System.err.println(b);
     }
 }

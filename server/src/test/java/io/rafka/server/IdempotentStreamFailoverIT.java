@@ -205,6 +205,7 @@ class IdempotentStreamFailoverIT {
                     MiniCluster.sleep(10);
                 }
                 if (System.nanoTime() - lastProgressNs > TimeUnit.MILLISECONDS.toNanos(PROGRESS_TIMEOUT_MS)) {
+                    dumpThreads();
                     fail("the producer made no progress for " + PROGRESS_TIMEOUT_MS + " ms at sequence " + firstUnacked());
                 }
             }
@@ -271,5 +272,17 @@ class IdempotentStreamFailoverIT {
             }
             return s;
         }
+    }
+
+    /** Where every thread of the in-process cluster waits: the diagnosis of a wedge. */
+    private static void dumpThreads() {
+        StringBuilder b = new StringBuilder("thread dump at the wedge:\n");
+        Thread.getAllStackTraces().forEach((t, stack) -> {
+            b.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+            for (StackTraceElement e : stack) {
+                b.append("    at ").append(e).append('\n');
+            }
+        });
+        System.err.println(b);
     }
 }
