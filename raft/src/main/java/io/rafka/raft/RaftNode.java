@@ -129,7 +129,8 @@ public final class RaftNode implements Closeable {
                 peers -> Optional.ofNullable(failureDetector).ifPresent(d -> d.watch(peers)));
         LeaderFailureDetector detector = failureDetector;
         FollowerLiveness liveness = new FollowerLiveness(peer -> detector != null && detector.refusesConnections(peer));
-        appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config, liveness);
+        appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config, liveness,
+                executors.submit);
         membership = new MembershipChanger(local, probeProperties);
         leadership = new LeadershipMover(local, replicas, nodeId, liveness);
         maintenance = new LogMaintenance(local, replicas);
@@ -265,6 +266,11 @@ public final class RaftNode implements Closeable {
      */
     public LogReadResult read(TopicPartition tp, long offset, int maxBytes) {
         return replicas.requireRunning(tp).read(offset, maxBytes);
+    }
+
+    /** This node's Ratis division of {@code tp}; for fault-injection tests in this package only. */
+    RaftServer.Division division(TopicPartition tp) throws IOException {
+        return server.getDivision(replicas.require(tp).groupId());
     }
 
     /** This replica's view of the partition: leader, term, high watermark. */

@@ -112,7 +112,8 @@ class ReplicaLifecycleIT {
             for (int i = 0; i < 5; i++) {
                 cluster.node(old).append(tp, TestBatches.batch(CompressionType.NONE, "lost" + i, 2, 2L), Acks.NONE);
             }
-            assertEquals(13, cluster.node(old).log(tp).logEndOffset(), "the lone leader wrote the appends to its log");
+            // acks=0 answers once the append is handed over: it reaches the Raft log just after, in order.
+            assertEquals(13, awaitLogEnd(cluster, old, tp, 13, 10_000), "the lone leader wrote the appends to its log");
             assertEquals(3, cluster.node(old).status(tp).highWatermark(), "but could not commit them");
             cluster.kill(old);
             for (int i = 0; i < 3; i++) {

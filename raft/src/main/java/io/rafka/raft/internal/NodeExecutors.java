@@ -2,6 +2,7 @@ package io.rafka.raft.internal;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -22,20 +23,31 @@ public final class NodeExecutors implements AutoCloseable {
      * Ratis interrupts when a leader steps down, and an interrupted FileChannel read closes the segment for good.
      */
     final ExecutorService read;
+    /**
+     * Hands appends to Ratis, which takes them on one thread per partition behind the partition's Raft locks, so
+     * that a caller never waits there. At most one task per partition runs at a time
+     * ({@link ReplicaRegistry.Replica#submitInOrder}), so threads are bounded by the partitions hosted here.
+     */
+    public final ExecutorService submit;
 
     public NodeExecutors(String nodeId) {
         this.catchUp = pool(CATCH_UP_THREADS, "rafka-catch-up-" + nodeId + "-");
         this.flush = pool(FLUSH_THREADS, "rafka-flush-" + nodeId + "-");
         this.read = pool(READ_THREADS, "rafka-replica-read-" + nodeId + "-");
+        this.submit = Executors.newCachedThreadPool(daemons("rafka-submit-" + nodeId + "-"));
     }
 
     private static ExecutorService pool(int threads, String prefix) {
+        return Executors.newFixedThreadPool(threads, daemons(prefix));
+    }
+
+    private static ThreadFactory daemons(String prefix) {
         AtomicInteger count = new AtomicInteger();
-        return Executors.newFixedThreadPool(threads, r -> {
+        return r -> {
             Thread t = new Thread(r, prefix + count.incrementAndGet());
             t.setDaemon(true);
             return t;
-        });
+        };
     }
 
     @Override
@@ -43,5 +55,6 @@ public final class NodeExecutors implements AutoCloseable {
         catchUp.shutdownNow();
         flush.shutdownNow();
         read.shutdownNow();
+        submit.shutdownNow();
     }
 }

@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -28,7 +29,9 @@ import java.util.concurrent.TimeUnit;
  * awaiting commit and answers BUSY above the bound.
  *
  * <p>The batches are checked and copied once, before {@link #append} returns ({@link PendingAppend}); the
- * caller may reuse its buffer at once. Thread-safe.
+ * caller may reuse its buffer at once. {@link #append} never waits for Ratis: a partition's appends are handed
+ * over in call order on a pool, and each is answered (at worst REQUEST_TIMED_OUT) within the request timeout
+ * counted from the call, so a produce stream answering in order cannot go silent behind one. Thread-safe.
  */
 public final class PartitionAppender {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionAppender.class);
@@ -40,8 +43,10 @@ public final class PartitionAppender {
     private final long requestTimeoutMs;
     private final int maxDecompressedBytes;
     private final FollowerLiveness liveness;
+    private final Executor submitExecutor;
 
-    public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config, FollowerLiveness liveness) {
+    public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config, FollowerLiveness liveness,
+                             Executor submitExecutor) {
         this.local = local;
         this.liveness = liveness;
         this.maxInFlightBytes = config.maxInFlightBytesPerPartition();
@@ -49,6 +54,7 @@ public final class PartitionAppender {
         this.maxDecompressedBytes = config.maxDecompressedBytes();
         this.errors = errors;
         this.time = time;
+        this.submitExecutor = submitExecutor;
     }
 
     public CompletableFuture<AppendResult> append(ReplicaRegistry.Replica replica, ByteBuffer batches, Acks acks) {
@@ -60,16 +66,19 @@ public final class PartitionAppender {
             return CompletableFuture.failedFuture(new BusyException("partition " + tp + " has " + (inFlight - size)
                     + " bytes awaiting commit (limit " + maxInFlightBytes + ")"));
         }
-        CompletableFuture<RaftClientReply> submitted;
+        RaftClientRequest request;
         try {
             requireLiveMajority(replica);
-            submitted = local.server().submitClientRequestAsync(request(replica, batches));
+            request = request(replica, batches);
         } catch (IOException | RuntimeException e) {
             replica.inFlightBytes.addAndGet(-size);
             return CompletableFuture.failedFuture(errors.forAppend(tp, e));
         }
+        // The timeout runs from here, not from when Ratis takes the request: taking it may wait (see submit).
+        CompletableFuture<RaftClientReply> submitted = new CompletableFuture<RaftClientReply>()
+                .orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS);
+        replica.submitInOrder(() -> submit(request, submitted), submitExecutor);
         CompletableFuture<AppendResult> result = submitted
-                .orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS)
                 .handle((reply, error) -> {
                     replica.inFlightBytes.addAndGet(-size);
                     if (error != null) {
@@ -99,6 +108,29 @@ public final class PartitionAppender {
             throw new RafkaException(ErrorCode.NOT_ENOUGH_REPLICAS, "the leader of " + replica.topicPartition()
                     + " has no live majority (live followers: " + liveness.liveFollowers(division) + " of group "
                     + division.getGroup().getPeers().size() + "); the write was not made");
+        }
+    }
+
+    /**
+     * Hands a request to Ratis, unless it was answered already (timed out while earlier ones waited: then it is
+     * not appended at all). Ratis takes a division's requests on one thread of its own and this call waits for
+     * it; that thread waits for the division's lock and its log's lock, which a role change or a stuck log
+     * worker can hold for long. Hence this runs on {@code submitExecutor}, never on the caller's thread.
+     */
+    private void submit(RaftClientRequest request, CompletableFuture<RaftClientReply> reply) {
+        if (reply.isDone()) {
+            return;
+        }
+        try {
+            local.server().submitClientRequestAsync(request).whenComplete((r, e) -> {
+                if (e != null) {
+                    reply.completeExceptionally(e);
+                } else {
+                    reply.complete(r);
+                }
+            });
+        } catch (IOException | RuntimeException e) {
+            reply.completeExceptionally(e);
         }
     }
 
