@@ -25,7 +25,20 @@ public final class Main {
     private Main() {
     }
 
+    /**
+     * Gives the JVM's common pool at least 4 threads unless the command line chose a size. On 2 CPUs the JDK
+     * sizes it 1, and then every executor-less {@code CompletableFuture} step inside Ratis runs on a new
+     * thread (see RaftNode). Must run before anything touches the common pool, hence first in {@link #main}.
+     */
+    private static void sizeCommonPool() {
+        String key = "java.util.concurrent.ForkJoinPool.common.parallelism";
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, Integer.toString(Math.max(4, Runtime.getRuntime().availableProcessors())));
+        }
+    }
+
     public static void main(String[] args) {
+        sizeCommonPool();
         routeJulToSlf4j();
         RATIS_GRPC_JUL.setLevel(java.util.logging.Level.WARNING);
         PrintStream console = System.out;
