@@ -71,6 +71,9 @@ public final class ServerConfig {
             "Requests of one ProduceStream call the broker reads ahead of their answers.");
     public static final ConfigKey MAX_IN_FLIGHT_PER_PARTITION = ConfigKey.longValue("partition.max.in.flight.bytes", 32L * MIB,
             MIB, 1L << 40, "Produce data awaiting commit per partition; beyond it: BUSY.");
+    public static final ConfigKey MAX_ENTRIES_IN_FLIGHT_PER_PARTITION = ConfigKey.integer("partition.max.in.flight.entries", 1,
+            1, 1000, "Raft entries a partition leader has awaiting commit; produce requests arriving meanwhile go together "
+                    + "as the next entry (group commit).");
     public static final ConfigKey FETCH_MAX_BYTES = ConfigKey.integer("fetch.max.bytes", 16 * MIB, 1024, 256 * MIB,
             "Largest fetch response (and subscribe message).");
     public static final ConfigKey FETCH_MAX_WAIT_MS = ConfigKey.integer("fetch.max.wait.ms", 30_000, 0, 600_000,
@@ -129,7 +132,7 @@ public final class ServerConfig {
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,
             MAX_CALLS_PER_CONNECTION, FLOW_CONTROL_WINDOW_BYTES, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
-            MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS, REQUEST_TIMEOUT_MS, AUTO_CREATE,
+            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION,            MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
             REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION,
@@ -241,6 +244,7 @@ public final class ServerConfig {
                 .raftSegmentBytes(getInt(RAFT_SEGMENT_BYTES))
                 .raftWriteBufferBytes(getInt(RAFT_WRITE_BUFFER_BYTES))
                 .maxInFlightBytesPerPartition(getLong(MAX_IN_FLIGHT_PER_PARTITION))
+                .maxEntriesInFlightPerPartition(getInt(MAX_ENTRIES_IN_FLIGHT_PER_PARTITION))
                 .requestTimeoutMs(getLong(REQUEST_TIMEOUT_MS))
                 .maxProducersPerPartition(getInt(MAX_PRODUCERS_PER_PARTITION))
                 .maxDecompressedBytes(getInt(MESSAGE_MAX_DECOMPRESSED_BYTES))

@@ -103,7 +103,7 @@ class ServerConfigTest {
     void everyRaftNodeSettingHasAKey() {
         ServerConfig c = ServerConfig.load(List.of("--raft.election.timeout.min.ms=300", "--raft.election.timeout.max.ms=900",
                 "--raft.leader.failure.detection=false", "--raft.snapshot.threshold.entries=77", "--raft.segment.bytes=2097152",
-                "--raft.write.buffer.bytes=4194304", "--partition.max.in.flight.bytes=3145728", "--request.timeout.ms=4000",
+                "--raft.write.buffer.bytes=4194304", "--partition.max.in.flight.bytes=3145728", "--partition.max.in.flight.entries=3", "--request.timeout.ms=4000",
                 "--partition.max.producers=12", "--message.max.decompressed.bytes=8388608", "--raft.port=7001", "--host=h1"), Map.of());
         RaftNodeConfig r = c.raftConfig();
         assertEquals(new NodeAddress("1", "h1", 7001), r.address());
@@ -114,6 +114,7 @@ class ServerConfigTest {
         assertEquals(2 << 20, r.raftSegmentBytes());
         assertEquals(4 << 20, r.raftWriteBufferBytes());
         assertEquals(3 << 20, r.maxInFlightBytesPerPartition());
+        assertEquals(3, r.maxEntriesInFlightPerPartition());
         assertEquals(4000, r.requestTimeoutMs());
         assertEquals(12, r.maxProducersPerPartition());
         assertEquals(8 << 20, r.maxDecompressedBytes());

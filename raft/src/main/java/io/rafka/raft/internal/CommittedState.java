@@ -7,11 +7,13 @@ import io.rafka.log.PartitionLog;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
 import io.rafka.raft.internal.PartitionMessages.DataEntry;
+import io.rafka.raft.internal.PartitionMessages.EntryHeader;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -85,41 +87,49 @@ final class CommittedState {
 
     /**
      * Commits a Raft entry: its records (already in the log) fall below the high watermark and its producer
-     * batch enters the producer state. Entries contained in a copied leader log are skipped.
+     * batches enter the producer state. Entries contained in a copied leader log are skipped. Answers each
+     * of the entry's appends ({@code h} null: a request that was no append).
      */
-    AppendReply apply(long term, long index, DataEntry h) {
+    List<AppendReply> apply(long term, long index, EntryHeader h) {
         synchronized (lock) {
             awaitNoCopy();
             if (index <= skipUpToIndex) {
                 appliedIndex.update().accept(TermIndex.valueOf(term, index));
-                return AppendReply.error(ErrorCode.NOT_LEADER);
+                return h == null ? List.of(AppendReply.error(ErrorCode.NOT_LEADER))
+                        : h.parts().stream().map(p -> AppendReply.error(ErrorCode.NOT_LEADER)).toList();
             }
-            AppendReply reply = applyLocked(term, index, h);
+            List<AppendReply> replies = applyLocked(term, index, h);
             appliedIndex.update().accept(TermIndex.valueOf(term, index));
-            return reply;
+            return replies;
         }
     }
 
-    private AppendReply applyLocked(long term, long index, DataEntry h) {
+    /** {@link #apply(long, long, EntryHeader)} of a lone append. */
+    AppendReply apply(long term, long index, DataEntry h) {
+        return apply(term, index, h == null ? null : EntryHeader.of(h)).get(0);
+    }
+
+    private List<AppendReply> applyLocked(long term, long index, EntryHeader h) {
         AppliedState before = applied;
         if (h == null || !h.appended()) {
             applied = new AppliedState(term, index, log.logStartOffset(), before.logEndOffset());
-            return h == null ? AppendReply.error(ErrorCode.INVALID_REQUEST)
-                    : new AppendReply(ErrorCode.NONE, h.baseOffset(), h.lastOffset(), h.replyTimeMs());
+            return h == null ? List.of(AppendReply.error(ErrorCode.INVALID_REQUEST)) : h.replies();
         }
         if (log.logEndOffset() < h.nextOffset()) {
             // Ratis's log holds the entry but the partition log lacks its records: only a crash that lost
             // unsynced pages does this. Stop this replica rather than serve a gap.
             throw new StorageException(topicPartition + ": the records of committed entry " + index
-                    + " (offsets " + h.baseOffset() + ".." + h.lastOffset() + ") are missing; the log ends at "
+                    + " (offsets " + h.baseOffset() + ".." + (h.nextOffset() - 1) + ") are missing; the log ends at "
                     + log.logEndOffset() + ". Remove this replica's data to let it copy the leader's log.");
         }
-        if (h.producerId() >= 0) {
-            producers.update(h.producerId(), h.producerEpoch(), h.baseSequence(), h.lastSequence(), h.baseOffset(),
-                    h.lastOffset(), h.appendTimeMs());
+        for (DataEntry p : h.parts()) {
+            if (p.appended() && p.producerId() >= 0) {
+                producers.update(p.producerId(), p.producerEpoch(), p.baseSequence(), p.lastSequence(), p.baseOffset(),
+                        p.lastOffset(), p.appendTimeMs());
+            }
         }
         applied = new AppliedState(term, index, log.logStartOffset(), h.nextOffset());
-        return new AppendReply(ErrorCode.NONE, h.baseOffset(), h.lastOffset(), h.replyTimeMs());
+        return h.replies();
     }
 
     /** Ratis applied an entry that is not a transaction (e.g. a configuration change). */

@@ -7,6 +7,7 @@ import io.rafka.common.StorageException;
 import io.rafka.common.TopicPartition;
 import io.rafka.log.PartitionLog;
 import io.rafka.raft.internal.PartitionMessages.DataEntry;
+import io.rafka.raft.internal.PartitionMessages.EntryHeader;
 import io.rafka.record.RecordBatch;
 import io.rafka.record.TimestampType;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
@@ -25,7 +26,7 @@ import java.util.concurrent.Executor;
 
 /**
  * The partition log as the Raft log's shadow: everything that happens in Raft log order, under Ratis's log
- * lock. The leader places appends (a producer retry becomes a DUPLICATE entry; anything else gets the
+ * lock. The leader places appends, one or a group per entry (a producer retry becomes a DUPLICATE part; anything else gets the
  * offsets after the last entry in the Raft log, the term as {@code partitionLeaderEpoch} and, for
  * LogAppendTime topics, the append time); every replica writes each entry's bytes at exactly the offsets its
  * header names, cuts bytes of entries Ratis dropped, and once after a restart cuts a tail written for an entry
@@ -99,43 +100,75 @@ final class DataLog {
     }
 
     /**
-     * Decides where an append goes, in Raft log order, as its entry is about to get its index in {@code term}:
-     * fills in the verdict and offsets of the entry's header and stamps the batches in place. Sequence errors
-     * fail the request without an entry (and without the leader stepping down).
+     * Decides where an entry's appends go, in Raft log order, as the entry is about to get its index in
+     * {@code term}: fills in each part's verdict and offsets in the entry's header and stamps the batches in
+     * place. A producer retry becomes a DUPLICATE part. A sequence error fails a lone append without an entry
+     * (and without the leader stepping down); in a group it makes that part REJECTED, the others go on.
      */
-    void place(PendingAppend p, long term) throws IOException {
+    void place(PendingEntry e, long term) throws IOException {
         synchronized (lock) {
             if (leaderTerm != term) {
                 startLeading(term);
             }
             boolean stampTime = log.config().messageTimestampType() == TimestampType.LOG_APPEND_TIME;
-            if (p.producerBatch != null) {
-                ProducerStateManager.Check check = pendingProducers.check(p.producerBatch);
-                if (check.isDuplicate()) {
-                    ProducerStateManager.BatchMetadata original = check.duplicateOf();
-                    DataEntry.decide(p.header, PartitionMessages.DUPLICATE, original.firstOffset(), original.lastOffset(),
-                            stampTime ? original.timestamp() : RecordBatch.NO_TIMESTAMP);
-                    return;
-                }
-                if (check.error() != ErrorCode.NONE) {
-                    throw rejected(new RafkaException(check.error(), "batch of producer " + p.producerBatch.producerId()
-                            + " (epoch " + p.producerBatch.producerEpoch() + ", sequence " + p.producerBatch.baseSequence()
-                            + ") rejected by " + topicPartition + ": " + check.error()));
-                }
-            }
-            int epoch = (int) Math.min(term, Integer.MAX_VALUE);
+            boolean lone = e.parts.size() == 1;
+            // A group may hold several batches of one producer: check each against the ones placed before it.
+            ProducerStateManager producers = lone ? pendingProducers : pendingProducers.scratchFor(producerIds(e));
             long next = writtenEnd;
-            for (RecordBatch batch : p.batches) {
-                batch.setBaseOffset(next);
-                batch.setPartitionLeaderEpoch(epoch);
-                if (stampTime) {
-                    batch.setMaxTimestamp(TimestampType.LOG_APPEND_TIME, p.appendTimeMs);
+            for (int i = 0; i < e.parts.size(); i++) {
+                PendingAppend p = e.parts.get(i);
+                int at = e.partAt(i);
+                if (p.producerBatch != null) {
+                    ProducerStateManager.Check check = producers.check(p.producerBatch);
+                    if (check.isDuplicate()) {
+                        ProducerStateManager.BatchMetadata original = check.duplicateOf();
+                        DataEntry.decide(e.header, at, PartitionMessages.DUPLICATE, original.firstOffset(),
+                                original.lastOffset(), stampTime ? original.timestamp() : RecordBatch.NO_TIMESTAMP);
+                        continue;
+                    }
+                    if (check.error() != ErrorCode.NONE) {
+                        if (lone) {
+                            throw rejected(new RafkaException(check.error(), "batch of producer " + p.producerBatch.producerId()
+                                    + " (epoch " + p.producerBatch.producerEpoch() + ", sequence " + p.producerBatch.baseSequence()
+                                    + ") rejected by " + topicPartition + ": " + check.error()));
+                        }
+                        DataEntry.decide(e.header, at, PartitionMessages.REJECTED, -1, -1, check.error().code());
+                        continue;
+                    }
                 }
-                next = batch.nextOffset();
+                long base = next;
+                next = stamp(p, base, (int) Math.min(term, Integer.MAX_VALUE), stampTime);
+                DataEntry.decide(e.header, at, PartitionMessages.APPENDED, base, next - 1,
+                        stampTime ? p.appendTimeMs : RecordBatch.NO_TIMESTAMP);
+                if (!lone && p.producerBatch != null) {
+                    producers.update(p.producerBatch, base, next - 1, p.appendTimeMs);
+                }
             }
-            DataEntry.decide(p.header, PartitionMessages.APPENDED, writtenEnd, next - 1,
-                    stampTime ? p.appendTimeMs : RecordBatch.NO_TIMESTAMP);
         }
+    }
+
+    /** Stamps an append's batches from offset {@code base}; returns the offset after them. */
+    private static long stamp(PendingAppend p, long base, int epoch, boolean stampTime) {
+        long next = base;
+        for (RecordBatch batch : p.batches) {
+            batch.setBaseOffset(next);
+            batch.setPartitionLeaderEpoch(epoch);
+            if (stampTime) {
+                batch.setMaxTimestamp(TimestampType.LOG_APPEND_TIME, p.appendTimeMs);
+            }
+            next = batch.nextOffset();
+        }
+        return next;
+    }
+
+    private static java.util.Set<Long> producerIds(PendingEntry e) {
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        for (PendingAppend p : e.parts) {
+            if (p.producerBatch != null) {
+                ids.add(p.producerBatch.producerId());
+            }
+        }
+        return ids;
     }
 
     /**
@@ -144,7 +177,7 @@ final class DataLog {
      * checked rather than trusted.
      */
     private void startLeading(long term) throws IOException {
-        DataEntry unapplied = lastAppendedAbove(committed.applied().index(), raftLog.nextIndex());
+        EntryHeader unapplied = lastAppendedAbove(committed.applied().index(), raftLog.nextIndex());
         if (unapplied != null) {
             throw rejected(new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "the new leader of " + topicPartition
                     + " is still applying its log"));
@@ -161,36 +194,70 @@ final class DataLog {
     }
 
     /**
-     * Writes an entry's batches into the partition log at the offsets its header names. Bytes past that offset
-     * belong to entries no longer in the Raft log and are cut first. Throws rather than leave a gap: Ratis then
-     * neither stores nor acknowledges the entry.
+     * Writes an entry's appended batches into the partition log at the offsets its header names. Bytes past
+     * that offset belong to entries no longer in the Raft log and are cut first. Throws rather than leave a
+     * gap: Ratis then neither stores nor acknowledges the entry.
+     *
+     * <p>{@code data} is either all parts' batches (the leader's own copy, or what it sent from memory) or only
+     * the appended parts' (read back from a leader's partition log).
      */
-    void write(long index, DataEntry h, ByteString data) {
+    void write(long index, EntryHeader h, ByteString data) {
         synchronized (lock) {
             tailReconciled = true;
             long hw = committed.applied().logEndOffset();
-            if (h.baseOffset() < hw) {
+            long base = h.baseOffset();
+            if (base < hw) {
                 throw new IllegalStateException(topicPartition + ": entry " + index + " would rewrite offset "
-                        + h.baseOffset() + " below the high watermark " + hw);
+                        + base + " below the high watermark " + hw);
             }
             if (data.equals(DELETED)) {
                 // The leader's retention deleted these records: so do we, as Kafka followers do.
                 log.truncateFullyAndStartAt(h.nextOffset());
             } else {
-                if (log.logEndOffset() > h.baseOffset()) {
-                    log.truncateTo(h.baseOffset());
+                if (log.logEndOffset() > base) {
+                    log.truncateTo(base);
                 }
-                if (log.logEndOffset() != h.baseOffset()) {
+                if (log.logEndOffset() != base) {
                     throw new StorageException(topicPartition + ": entry " + index + " starts at offset "
-                            + h.baseOffset() + " but the partition log ends at " + log.logEndOffset()
+                            + base + " but the partition log ends at " + log.logEndOffset()
                             + "; the records of earlier entries are missing (lost before they were fsynced?)");
                 }
-                log.appendReplicated(data.asReadOnlyByteBuffer());
+                appendParts(index, h, data);
             }
             writtenEnd = h.nextOffset();
-            if (pendingProducers != null && h.producerId() >= 0) {
-                pendingProducers.update(h.producerId(), h.producerEpoch(), h.baseSequence(), h.lastSequence(),
-                        h.baseOffset(), h.lastOffset(), h.appendTimeMs());
+            if (pendingProducers != null) {
+                for (DataEntry p : h.parts()) {
+                    if (p.appended() && p.producerId() >= 0) {
+                        pendingProducers.update(p.producerId(), p.producerEpoch(), p.baseSequence(), p.lastSequence(),
+                                p.baseOffset(), p.lastOffset(), p.appendTimeMs());
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@link #write(long, EntryHeader, ByteString)} of a lone append. */
+    void write(long index, DataEntry h, ByteString data) {
+        write(index, EntryHeader.of(h), data);
+    }
+
+    private void appendParts(long index, EntryHeader h, ByteString data) {
+        boolean allParts = data.size() == h.allBytes();
+        if (!allParts && data.size() != h.appendedBytes()) {
+            throw new StorageException(topicPartition + ": entry " + index + " carries " + data.size()
+                    + " bytes; its parts hold " + h.allBytes() + ", of which " + h.appendedBytes() + " appended");
+        }
+        if (h.parts().size() == 1) {
+            log.appendReplicated(data.asReadOnlyByteBuffer());
+            return;
+        }
+        int position = 0;
+        for (DataEntry p : h.parts()) {
+            if (p.appended()) {
+                log.appendReplicated(data.substring(position, position + p.dataBytes()).asReadOnlyByteBuffer());
+            }
+            if (allParts || p.appended()) {
+                position += p.dataBytes();
             }
         }
     }
@@ -202,7 +269,7 @@ final class DataLog {
      */
     CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext trx, Executor readExecutor) {
         try {
-            DataEntry h = DataEntry.decode(entry.getStateMachineLogEntry().getLogData());
+            EntryHeader h = EntryHeader.decode(entry.getStateMachineLogEntry().getLogData());
             if (!h.appended()) {
                 return CompletableFuture.completedFuture(NO_DATA);
             }
@@ -218,20 +285,20 @@ final class DataLog {
         }
     }
 
-    /** An entry's bytes read back from the partition log. */
-    ByteString readEntry(DataEntry h, long index) {
+    /** An entry's appended bytes read back from the partition log. */
+    ByteString readEntry(EntryHeader h, long index) {
         if (h.nextOffset() <= log.logStartOffset()) {
             return DELETED;
         }
         ByteBuffer bytes;
         try {
-            bytes = log.read(h.baseOffset(), h.dataBytes(), h.nextOffset()).records();
+            bytes = log.read(h.baseOffset(), h.appendedBytes(), h.nextOffset()).records();
         } catch (OffsetOutOfRangeException e) {
             return DELETED;
         }
-        if (bytes.remaining() != h.dataBytes() || bytes.getLong(bytes.position()) != h.baseOffset()) {
+        if (bytes.remaining() != h.appendedBytes() || bytes.getLong(bytes.position()) != h.baseOffset()) {
             throw new StorageException(topicPartition + ": read " + bytes.remaining() + " bytes at offset "
-                    + h.baseOffset() + " for entry " + index + ", which wrote " + h.dataBytes());
+                    + h.baseOffset() + " for entry " + index + ", which wrote " + h.appendedBytes());
         }
         return UnsafeByteOperations.unsafeWrap(bytes);
     }
@@ -254,8 +321,8 @@ final class DataLog {
     /** Writes an entry that Ratis hands to {@code DataApi.write}, if it carries records. */
     void write(LogEntryProto entry) {
         ByteString logData = entry.getStateMachineLogEntry().getLogData();
-        if (DataEntry.isDataEntry(logData)) {
-            DataEntry h = DataEntry.decode(logData);
+        if (EntryHeader.isDataEntry(logData)) {
+            EntryHeader h = EntryHeader.decode(logData);
             if (h.appended()) {
                 write(entry.getIndex(), h, entry.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData());
             }
@@ -325,19 +392,19 @@ final class DataLog {
     /** Where the records of the Raft entries below {@code index} end. */
     private long endOfLogBelow(long index) throws IOException {
         PartitionMessages.AppliedState a = committed.applied();
-        DataEntry last = lastAppendedAbove(a.index(), index);
+        EntryHeader last = lastAppendedAbove(a.index(), index);
         return last == null ? a.logEndOffset() : last.nextOffset();
     }
 
     /** The header of the last appended data entry with index in ({@code fromExclusive}, {@code toExclusive}). */
-    private DataEntry lastAppendedAbove(long fromExclusive, long toExclusive) throws IOException {
+    private EntryHeader lastAppendedAbove(long fromExclusive, long toExclusive) throws IOException {
         for (long i = toExclusive - 1; i > fromExclusive; i--) {
             LogEntryProto e = raftLog.get(i);
             if (e == null) {
                 break;
             }
-            if (e.hasStateMachineLogEntry() && DataEntry.isDataEntry(e.getStateMachineLogEntry().getLogData())) {
-                DataEntry h = DataEntry.decode(e.getStateMachineLogEntry().getLogData());
+            if (e.hasStateMachineLogEntry() && EntryHeader.isDataEntry(e.getStateMachineLogEntry().getLogData())) {
+                EntryHeader h = EntryHeader.decode(e.getStateMachineLogEntry().getLogData());
                 if (h.appended()) {
                     return h;
                 }

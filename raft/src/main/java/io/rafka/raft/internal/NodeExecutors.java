@@ -26,7 +26,7 @@ public final class NodeExecutors implements AutoCloseable {
     /**
      * Hands appends to Ratis, which takes them on one thread per partition behind the partition's Raft locks, so
      * that a caller never waits there. At most one task per partition runs at a time
-     * ({@link ReplicaRegistry.Replica#submitInOrder}), so threads are bounded by the partitions hosted here.
+     * ({@link AppendQueue}), so threads are bounded by the partitions hosted here.
      */
     public final ExecutorService submit;
 

@@ -9,8 +9,6 @@ import io.rafka.raft.Acks;
 import io.rafka.raft.AppendResult;
 import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
-import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.server.RaftServer;
 import org.slf4j.Logger;
@@ -18,6 +16,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -30,8 +29,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The batches are checked and copied once, before {@link #append} returns ({@link PendingAppend}); the
  * caller may reuse its buffer at once. {@link #append} never waits for Ratis: a partition's appends are handed
- * over in call order on a pool, and each is answered (at worst REQUEST_TIMED_OUT) within the request timeout
- * counted from the call, so a produce stream answering in order cannot go silent behind one. Thread-safe.
+ * over in call order on a pool, several as one Raft entry while earlier entries await commit
+ * ({@link AppendQueue}: group commit), and each is answered (at worst REQUEST_TIMED_OUT) within the request
+ * timeout counted from the call, so a produce stream answering in order cannot go silent behind one. Thread-safe.
  */
 public final class PartitionAppender {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionAppender.class);
@@ -44,6 +44,8 @@ public final class PartitionAppender {
     private final int maxDecompressedBytes;
     private final FollowerLiveness liveness;
     private final Executor submitExecutor;
+    private final int maxEntriesInFlight;
+    private final int maxEntryBytes;
 
     public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config, FollowerLiveness liveness,
                              Executor submitExecutor) {
@@ -55,6 +57,8 @@ public final class PartitionAppender {
         this.errors = errors;
         this.time = time;
         this.submitExecutor = submitExecutor;
+        this.maxEntriesInFlight = config.maxEntriesInFlightPerPartition();
+        this.maxEntryBytes = PartitionStateMachine.maxEntryBytes(config);
     }
 
     public CompletableFuture<AppendResult> append(ReplicaRegistry.Replica replica, ByteBuffer batches, Acks acks) {
@@ -66,25 +70,25 @@ public final class PartitionAppender {
             return CompletableFuture.failedFuture(new BusyException("partition " + tp + " has " + (inFlight - size)
                     + " bytes awaiting commit (limit " + maxInFlightBytes + ")"));
         }
-        RaftClientRequest request;
+        PendingAppend pending;
         try {
             requireLiveMajority(replica);
-            request = request(replica, batches);
+            pending = checkedCopy(replica, batches);
         } catch (IOException | RuntimeException e) {
             replica.inFlightBytes.addAndGet(-size);
             return CompletableFuture.failedFuture(errors.forAppend(tp, e));
         }
-        // The timeout runs from here, not from when Ratis takes the request: taking it may wait (see submit).
-        CompletableFuture<RaftClientReply> submitted = new CompletableFuture<RaftClientReply>()
+        // The timeout runs from here, not from when Ratis takes the entry: the append may wait in the queue.
+        CompletableFuture<AppendReply> reply = new CompletableFuture<AppendReply>()
                 .orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS);
-        replica.submitInOrder(() -> submit(request, submitted), submitExecutor);
-        CompletableFuture<AppendResult> result = submitted
-                .handle((reply, error) -> {
+        replica.appends.add(new AppendQueue.Waiting(pending, reply), new Sender(replica));
+        CompletableFuture<AppendResult> result = reply
+                .handle((r, error) -> {
                     replica.inFlightBytes.addAndGet(-size);
                     if (error != null) {
                         throw new CompletionException(errors.forAppend(tp, error));
                     }
-                    return toResult(tp, reply);
+                    return toResult(tp, r);
                 });
         if (acks == Acks.NONE) {
             result.whenComplete((r, e) -> {
@@ -111,58 +115,79 @@ public final class PartitionAppender {
         }
     }
 
-    /**
-     * Hands a request to Ratis, unless it was answered already (timed out while earlier ones waited: then it is
-     * not appended at all). Ratis takes a division's requests on one thread of its own and this call waits for
-     * it; that thread waits for the division's lock and its log's lock, which a role change or a stuck log
-     * worker can hold for long. Hence this runs on {@code submitExecutor}, never on the caller's thread.
-     */
-    private void submit(RaftClientRequest request, CompletableFuture<RaftClientReply> reply) {
-        if (reply.isDone()) {
-            return;
+    /** Hands one partition's entries to its local Raft division. */
+    private final class Sender implements AppendQueue.Sender {
+        private final ReplicaRegistry.Replica replica;
+
+        Sender(ReplicaRegistry.Replica replica) {
+            this.replica = replica;
         }
-        try {
-            local.server().submitClientRequestAsync(request).whenComplete((r, e) -> {
-                if (e != null) {
-                    reply.completeExceptionally(e);
-                } else {
-                    reply.complete(r);
-                }
-            });
-        } catch (IOException | RuntimeException e) {
-            reply.completeExceptionally(e);
+
+        @Override
+        public Executor executor() {
+            return submitExecutor;
+        }
+
+        @Override
+        public int maxEntriesInFlight() {
+            return maxEntriesInFlight;
+        }
+
+        @Override
+        public int maxEntryBytes() {
+            return maxEntryBytes;
+        }
+
+        /**
+         * Ratis takes a division's requests on one thread of its own and this call waits for it; that thread
+         * waits for the division's lock and its log's lock, which a role change or a stuck log worker can hold
+         * for long. Hence this runs on {@code submitExecutor}, never on the caller's thread.
+         */
+        @Override
+        public CompletableFuture<List<AppendReply>> send(PendingEntry entry) {
+            TopicPartition tp = replica.topicPartition();
+            CompletableFuture<List<AppendReply>> replies = new CompletableFuture<List<AppendReply>>()
+                    .orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS);
+            RaftClientRequest request = RaftClientRequest.newBuilder()
+                    .setClientId(local.clientId())
+                    .setServerId(local.server().getId())
+                    .setGroupId(replica.groupId())
+                    .setCallId(local.nextCallId())
+                    .setMessage(entry.toMessage())
+                    .setType(RaftClientRequest.writeRequestType())
+                    .build();
+            try {
+                local.server().submitClientRequestAsync(request).whenComplete((r, e) -> {
+                    if (e != null) {
+                        replies.completeExceptionally(e);
+                    } else if (r.isSuccess()) {
+                        replies.complete(AppendReply.decodeAll(r.getMessage().getContent().asReadOnlyByteBuffer()));
+                    } else if (r.getNotLeaderException() != null) {
+                        replies.completeExceptionally(errors.notLeader(tp, r.getNotLeaderException()));
+                    } else {
+                        replies.completeExceptionally(r.getException());
+                    }
+                });
+            } catch (IOException | RuntimeException e) {
+                replies.completeExceptionally(e);
+            }
+            return replies;
         }
     }
 
-    private RaftClientRequest request(ReplicaRegistry.Replica replica, ByteBuffer batches) {
+    private PendingAppend checkedCopy(ReplicaRegistry.Replica replica, ByteBuffer batches) {
         PartitionStateMachine sm = replica.runningStateMachine();
         if (sm == null) {
             throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "the replica of " + replica.topicPartition()
                     + " is still starting");
         }
-        Message message = PendingAppend.copyOf(time.milliseconds(), batches, sm.log().config().maxMessageBytes(),
-                maxDecompressedBytes).toMessage();
-        return RaftClientRequest.newBuilder()
-                .setClientId(local.clientId())
-                .setServerId(local.server().getId())
-                .setGroupId(replica.groupId())
-                .setCallId(local.nextCallId())
-                .setMessage(message)
-                .setType(RaftClientRequest.writeRequestType())
-                .build();
+        return PendingAppend.copyOf(time.milliseconds(), batches, sm.log().config().maxMessageBytes(), maxDecompressedBytes);
     }
 
-    private AppendResult toResult(TopicPartition tp, RaftClientReply reply) {
-        if (reply.isSuccess()) {
-            AppendReply r = AppendReply.decode(reply.getMessage().getContent().asReadOnlyByteBuffer());
-            if (r.error() != ErrorCode.NONE) {
-                throw new CompletionException(new RafkaException(r.error(), "append to " + tp + " rejected: " + r.error()));
-            }
-            return new AppendResult(r.baseOffset(), r.lastOffset(), r.logAppendTimeMs());
+    private static AppendResult toResult(TopicPartition tp, AppendReply r) {
+        if (r.error() != ErrorCode.NONE) {
+            throw new CompletionException(new RafkaException(r.error(), "append to " + tp + " rejected: " + r.error()));
         }
-        if (reply.getNotLeaderException() != null) {
-            throw new CompletionException(errors.notLeader(tp, reply.getNotLeaderException()));
-        }
-        throw new CompletionException(errors.forAppend(tp, reply.getException()));
+        return new AppendResult(r.baseOffset(), r.lastOffset(), r.logAppendTimeMs());
     }
 }

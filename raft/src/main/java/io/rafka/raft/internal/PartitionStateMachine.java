@@ -8,7 +8,7 @@ import io.rafka.log.PartitionLog;
 import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
-import io.rafka.raft.internal.PartitionMessages.DataEntry;
+import io.rafka.raft.internal.PartitionMessages.EntryHeader;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
@@ -35,6 +35,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BiFunction;
@@ -45,8 +46,8 @@ import java.util.function.BooleanSupplier;
  * owns it. The partition's state is its {@link PartitionLog} plus the idempotent-producer state.
  *
  * <p><b>Write once.</b> Batches travel as Ratis state-machine data: Ratis's log keeps a small header
- * ({@link DataEntry}); the {@code DataApi} writes the bytes straight into the partition log. The leader takes
- * its checked copy ({@link PendingAppend}) and places it in Raft log order; every replica keeps the partition
+ * ({@link EntryHeader}); the {@code DataApi} writes the bytes straight into the partition log. The leader takes
+ * its checked copies ({@link PendingEntry}: one append, or several sent as one entry) and places them in Raft log order; every replica keeps the partition
  * log in step with the Raft log ({@link DataLog}) and commits on apply ({@link CommittedState}: the high
  * watermark). Uncommitted bytes past the high watermark are read only to replicate them.
  *
@@ -91,6 +92,11 @@ public final class PartitionStateMachine extends BaseStateMachine {
         this.clientFactory = clientFactory;
         this.halting = halting;
         this.events = events;
+    }
+
+    /** The largest Raft entry a partition takes: header plus batches. */
+    static int maxEntryBytes(RaftNodeConfig config) {
+        return config.raftWriteBufferBytes() - ENTRY_OVERHEAD_BYTES;
     }
 
     /** How many log copies from a leader completed in this JVM (a metric, and a probe for tests). */
@@ -162,14 +168,14 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     @Override
     public TransactionContext startTransaction(RaftClientRequest request) {
-        return PendingAppend.startTransaction(this, request, config.raftWriteBufferBytes() - ENTRY_OVERHEAD_BYTES,
+        return PendingEntry.startTransaction(this, request, maxEntryBytes(config),
                 store.log.config().maxMessageBytes(), config.maxDecompressedBytes());
     }
 
     @Override
     public TransactionContext preAppendTransaction(TransactionContext trx) throws IOException {
-        if (trx.getStateMachineContext() instanceof PendingAppend p) {
-            store.dataLog.place(p, division().getInfo().getCurrentTerm());
+        if (trx.getStateMachineContext() instanceof PendingEntry e) {
+            store.dataLog.place(e, division().getInfo().getCurrentTerm());
         }
         return trx;
     }
@@ -236,9 +242,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
         reconcileTail();
         LogEntryProto entry = trx.getLogEntry();
         ByteString logData = entry.getStateMachineLogEntry().getLogData();
-        AppendReply reply = store.committed.apply(entry.getTerm(), entry.getIndex(),
-                DataEntry.isDataEntry(logData) ? DataEntry.decode(logData) : null);
-        if (reply.error() == ErrorCode.NONE) {
+        List<AppendReply> replies = store.committed.apply(entry.getTerm(), entry.getIndex(), EntryHeader.decodeIfData(logData));
+        if (replies.stream().anyMatch(r -> r.error() == ErrorCode.NONE)) {
             try {
                 events.committed();
             } catch (RuntimeException e) {
@@ -246,7 +251,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
                 LOG.warn("{}: append listener failed", topicPartition, e);
             }
         }
-        return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply.encode())));
+        return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(AppendReply.encodeAll(replies))));
     }
 
     @Override

@@ -114,6 +114,24 @@ public final class ProducerStateManager {
         }
     }
 
+    /**
+     * An independent copy of the entries of {@code producerIds} only (never evicting): enough to check and
+     * record a few batches of those producers in a row without touching this state.
+     */
+    public ProducerStateManager scratchFor(java.util.Collection<Long> producerIds) {
+        ProducerStateManager c = new ProducerStateManager(Integer.MAX_VALUE);
+        for (Long id : producerIds) {
+            Entry e = producers.get(id);
+            if (e != null) {
+                Entry copy = new Entry();
+                copy.epoch = e.epoch;
+                copy.batches.addAll(e.batches);
+                c.producers.put(id, copy);
+            }
+        }
+        return c;
+    }
+
     /** An independent copy (same entries, same eviction order). */
     public ProducerStateManager copy() {
         ProducerStateManager c = new ProducerStateManager(maxProducers);

@@ -11,8 +11,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -28,8 +26,8 @@ public final class ReplicaRegistry {
         /** Bytes of appends submitted but not yet committed or failed (bounded per partition). */
         public final AtomicLong inFlightBytes = new AtomicLong();
         private volatile PartitionStateMachine stateMachine;
-        /** The last append handed to Ratis, or waiting to be: the next one goes after it. */
-        private CompletableFuture<Void> submissions = CompletableFuture.completedFuture(null);
+        /** Appends waiting to be handed to Ratis as few entries as possible (group commit). */
+        final AppendQueue appends = new AppendQueue();
 
         Replica(PartitionSpec spec, RaftGroupId groupId) {
             this.spec = spec;
@@ -50,17 +48,6 @@ public final class ReplicaRegistry {
 
         public TopicPartition topicPartition() {
             return spec.topicPartition();
-        }
-
-        /**
-         * Runs {@code submit} on {@code executor} once every submission handed over before it has run, whatever
-         * became of them: appends reach Ratis in call order, yet no caller waits while Ratis cannot take one.
-         */
-        public synchronized void submitInOrder(Runnable submit, Executor executor) {
-            submissions = submissions.handleAsync((v, e) -> {
-                submit.run();
-                return null;
-            }, executor);
         }
 
         /** The state machine once Ratis has built it and its log is open; null before. */

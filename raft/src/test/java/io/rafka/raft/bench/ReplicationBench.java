@@ -21,17 +21,20 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Replication figures on 3 in-process nodes (one JVM, real Ratis over loopback gRPC, real files):
- * acks=all throughput of ~64 KiB batches for 1 and 6 partitions, disk bytes written per payload byte per
- * replica (write amplification, from /proc/self/io), and the time from crashing a partition leader to
- * the first append committed by its successor.
+ * acks=all throughput of batches of 1 KiB records for 1 and 6 partitions, the CPU time and threads started
+ * per committed batch (all three nodes together), disk bytes written per payload byte per replica (write
+ * amplification, from /proc/self/io), and the time from crashing a partition leader to the first append
+ * committed by its successor.
  *
  * <pre>
- * bin/rafka bench raft [seconds=15] [inFlightPerPartition=4]
+ * bin/rafka bench raft [seconds=15] [inFlightPerPartition=4] [batchKiB=64] [failover=yes|no]
  * </pre>
+ * With {@code -Dentries.in.flight=N} (java option) the leaders group appends once N entries await commit.
  */
 public final class ReplicationBench {
     private static final int RECORD_BYTES = 1024;
-    private static final int RECORDS_PER_BATCH = 63;
+    /** Raft entries a partition leader has awaiting commit before appends are grouped ({@code -Dentries.in.flight}). */
+    private static final int ENTRIES_IN_FLIGHT = Integer.getInteger("entries.in.flight", 2);
 
     public static void main(String[] args) throws Exception {
         if (args.length > 0 && args[0].equals("failover")) {
@@ -40,19 +43,24 @@ public final class ReplicationBench {
         }
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
         int inFlight = args.length > 1 ? Integer.parseInt(args[1]) : 4;
-        ByteBuffer batch = batch();
-        System.out.printf("replication bench: 3 nodes in one JVM, batches of %d x %d B = %d B, acks=all, %d in flight per partition, %d s per run%n",
-                RECORDS_PER_BATCH, RECORD_BYTES, batch.remaining(), inFlight, seconds);
+        int recordsPerBatch = args.length > 2 ? Math.max(1, Integer.parseInt(args[2]) - 1) : 63;
+        boolean withFailover = args.length <= 3 || !args[3].equals("no");
+        ByteBuffer batch = batch(recordsPerBatch);
+        System.out.printf("replication bench: 3 nodes in one JVM, batches of %d x %d B = %d B, acks=all, %d in flight per partition, "
+                + "at most %d Raft entries in flight per partition, %d s per run%n",
+                recordsPerBatch, RECORD_BYTES, batch.remaining(), inFlight, ENTRIES_IN_FLIGHT, seconds);
         for (int partitions : new int[] {1, 6}) {
             Path dir = Files.createTempDirectory("rafka-repl-bench");
-            try (MiniCluster cluster = MiniCluster.start(3, dir)) {
+            try (MiniCluster cluster = MiniCluster.start(3, dir, b -> b.maxEntriesInFlightPerPartition(ENTRIES_IN_FLIGHT))) {
                 List<TopicPartition> tps = cluster.createPartitions("bench", partitions, 3);
                 for (TopicPartition tp : tps) {
                     cluster.leaderIndex(tp);
                 }
                 run(cluster, tps, batch, inFlight, 3, false); // warm-up
                 long written0 = writeBytes();
+                ProcessCost cost = ProcessCost.now();
                 long[] result = run(cluster, tps, batch, inFlight, seconds, true);
+                ProcessCost used = ProcessCost.now().minus(cost);
                 for (TopicPartition tp : tps) {
                     for (int i : cluster.replicaIndexes(tp)) {
                         cluster.node(i).snapshot(tp); // flushes each partition log
@@ -65,10 +73,34 @@ public final class ReplicationBench {
                 System.out.printf("%d partition(s): %.0f batches/s, %.1f MiB/s payload committed (acks=all); disk writes %.1f MiB = %.2f bytes per payload byte per replica%n",
                         partitions, result[0] / (double) seconds, payloadMiB / seconds, written / 1048576.0,
                         written / (3.0 * result[1]));
+                System.out.printf("    per committed batch, 3 nodes together: %.2f ms CPU, %.2f threads started, %.3f GC pauses (%.1f ms)%n",
+                        used.cpuNs() / 1e6 / result[0], used.threadsStarted() / (double) result[0],
+                        used.gcCount() / (double) result[0], used.gcMs() / (double) result[0]);
             }
             deleteTree(dir);
         }
-        failover();
+        if (withFailover) {
+            failover();
+        }
+    }
+
+    /** What the whole process (all three nodes) has used so far. */
+    private record ProcessCost(long cpuNs, long threadsStarted, long gcCount, long gcMs) {
+        static ProcessCost now() {
+            long gcCount = 0;
+            long gcMs = 0;
+            for (var gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+                gcCount += Math.max(0, gc.getCollectionCount());
+                gcMs += Math.max(0, gc.getCollectionTime());
+            }
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            return new ProcessCost(os.getProcessCpuTime(),
+                    java.lang.management.ManagementFactory.getThreadMXBean().getTotalStartedThreadCount(), gcCount, gcMs);
+        }
+
+        ProcessCost minus(ProcessCost o) {
+            return new ProcessCost(cpuNs - o.cpuNs, threadsStarted - o.threadsStarted, gcCount - o.gcCount, gcMs - o.gcMs);
+        }
     }
 
     /** Appends for {@code seconds}; returns {batches, payload bytes} acknowledged. */
@@ -152,11 +184,11 @@ public final class ReplicationBench {
         }
     }
 
-    private static ByteBuffer batch() {
+    private static ByteBuffer batch(int records) {
         Random random = new Random(1);
         byte[] value = new byte[RECORD_BYTES];
         RecordBatchBuilder b = new RecordBatchBuilder(CompressionType.NONE);
-        for (int i = 0; i < RECORDS_PER_BATCH; i++) {
+        for (int i = 0; i < records; i++) {
             random.nextBytes(value);
             b.append(1_700_000_000_000L, null, value);
         }

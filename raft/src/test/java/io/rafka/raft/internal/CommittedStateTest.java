@@ -39,7 +39,7 @@ class CommittedStateTest {
             // A configuration entry moves the index, not the high watermark.
             f.committed.indexUpdated(2, 2);
             assertEquals(new AppliedState(2, 2, 0, 3), f.committed.applied());
-            assertEquals(ErrorCode.INVALID_REQUEST, f.committed.apply(2, 3, null).error());
+            assertEquals(ErrorCode.INVALID_REQUEST, f.committed.apply(2, 3, (DataEntry) null).error());
             assertEquals(3, f.committed.applied().logEndOffset());
         }
     }

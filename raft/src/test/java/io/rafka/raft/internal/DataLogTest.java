@@ -5,6 +5,7 @@ import io.rafka.common.RafkaException;
 import io.rafka.common.StorageException;
 import io.rafka.log.LogConfig;
 import io.rafka.raft.internal.PartitionMessages.DataEntry;
+import io.rafka.raft.internal.PartitionMessages.EntryHeader;
 import io.rafka.record.CompressionType;
 import io.rafka.record.RecordBatch;
 import io.rafka.record.RecordBatchBuilder;
@@ -82,7 +83,7 @@ class DataLogTest {
             assertEquals(original.baseOffset(), retry.baseOffset());
             assertEquals(original.lastOffset(), retry.lastOffset());
             assertEquals(3, f.log.logEndOffset(), "a duplicate stores nothing");
-            StateMachineException e = assertThrows(StateMachineException.class, () -> f.dataLog.place(producer(7, 0, 5), 1));
+            StateMachineException e = assertThrows(StateMachineException.class, () -> f.dataLog.place(PendingEntry.of(producer(7, 0, 5)), 1));
             assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, ((RafkaException) e.getCause()).errorCode());
             assertFalse(e.leaderShouldStepDown());
         }
@@ -92,7 +93,7 @@ class DataLogTest {
     void aNewLeaderWaitsUntilItHasAppliedItsLog() throws Exception {
         try (PartitionFixture f = new PartitionFixture(dir)) {
             f.appendAsLeader(records(1), 1);
-            StateMachineException e = assertThrows(StateMachineException.class, () -> f.dataLog.place(records(1), 2));
+            StateMachineException e = assertThrows(StateMachineException.class, () -> f.dataLog.place(PendingEntry.of(records(1)), 2));
             assertEquals(ErrorCode.LEADER_NOT_AVAILABLE, ((RafkaException) e.getCause()).errorCode());
             f.commitUpTo(1);
             assertEquals(1, f.appendAsLeader(records(1), 2).baseOffset());
@@ -153,10 +154,10 @@ class DataLogTest {
     void anEntryWhoseRecordsRetentionDeletedIsReadAsDeleted() throws Exception {
         try (PartitionFixture f = new PartitionFixture(dir)) {
             DataEntry h = f.appendAsLeader(records(2), 1);
-            ByteString bytes = f.dataLog.readEntry(h, 1);
+            ByteString bytes = f.dataLog.readEntry(EntryHeader.of(h), 1);
             assertEquals(h.dataBytes(), bytes.size());
             f.log.truncateFullyAndStartAt(10);
-            assertEquals(DataLog.DELETED, f.dataLog.readEntry(h, 1));
+            assertEquals(DataLog.DELETED, f.dataLog.readEntry(EntryHeader.of(h), 1));
         }
     }
 }

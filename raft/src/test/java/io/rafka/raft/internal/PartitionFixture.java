@@ -4,6 +4,7 @@ import io.rafka.common.TopicPartition;
 import io.rafka.log.LogConfig;
 import io.rafka.log.PartitionLog;
 import io.rafka.raft.internal.PartitionMessages.DataEntry;
+import io.rafka.raft.internal.PartitionMessages.EntryHeader;
 import io.rafka.testing.MockTime;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
@@ -55,22 +56,29 @@ final class PartitionFixture implements AutoCloseable {
 
     /** What the leader does for one append entry: place it, put it in the Raft log, write its bytes. */
     DataEntry appendAsLeader(PendingAppend p, long term) throws Exception {
-        dataLog.place(p, term);
+        return appendAsLeader(PendingEntry.of(p), term).parts().get(0);
+    }
+
+    /** The same for an entry of several appends (group commit); the leader writes all parts' bytes. */
+    EntryHeader appendAsLeader(PendingEntry e, long term) throws Exception {
+        dataLog.place(e, term);
         long index = raftLog.isEmpty() ? 1 : raftLog.lastKey() + 1;
-        raftLog.put(index, entry(term, index, p.header));
-        DataEntry h = DataEntry.decode(ByteString.copyFrom(p.header));
+        raftLog.put(index, entry(term, index, e.header));
+        EntryHeader h = EntryHeader.decode(ByteString.copyFrom(e.header));
         if (h.appended()) {
-            dataLog.write(index, h, ByteString.copyFrom(p.data));
+            dataLog.write(index, h, e.data());
         }
         return h;
     }
 
-    /** Commits every Raft entry up to {@code index}. */
-    void commitUpTo(long index) {
+    /** Commits every Raft entry up to {@code index}; returns the replies of the last one. */
+    java.util.List<PartitionMessages.AppendReply> commitUpTo(long index) {
+        java.util.List<PartitionMessages.AppendReply> replies = java.util.List.of();
         for (var e : raftLog.headMap(index, true).tailMap(committed.applied().index(), false).entrySet()) {
-            committed.apply(e.getValue().getTerm(), e.getKey(),
-                    DataEntry.decode(e.getValue().getStateMachineLogEntry().getLogData()));
+            replies = committed.apply(e.getValue().getTerm(), e.getKey(),
+                    EntryHeader.decode(e.getValue().getStateMachineLogEntry().getLogData()));
         }
+        return replies;
     }
 
     static LogEntryProto entry(long term, long index, byte[] header) {

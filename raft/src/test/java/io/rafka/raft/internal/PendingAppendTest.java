@@ -65,28 +65,49 @@ class PendingAppendTest {
     @Test
     void anInProcessMessageCarriesTheAppendItselfAndItsBytesOnRequest() {
         PendingAppend p = PendingAppend.copyOf(99, TestBatches.batch(CompressionType.NONE, "v", 2), MAX, MAX);
-        Message m = p.toMessage();
-        assertSame(p, PendingAppend.of(m), "the state machine takes the same copy, no second one");
+        PendingEntry entry = PendingEntry.of(p);
+        Message m = entry.toMessage();
+        assertSame(entry, PendingEntry.of(m), "the state machine takes the same copy, no second one");
         assertEquals(m.getContent().size(), m.size());
-        PendingAppend decoded = PendingAppend.decode(m.getContent(), MAX, MAX);
-        assertArrayEquals(p.data, decoded.data);
-        assertEquals(99, decoded.appendTimeMs);
-        assertArrayEquals(p.header, decoded.header);
-        assertNull(PendingAppend.of(Message.valueOf(m.getContent())), "bytes from elsewhere are decoded, not trusted");
+        PendingEntry decoded = PendingEntry.decode(m.getContent(), MAX, MAX);
+        assertArrayEquals(p.data, decoded.parts.get(0).data);
+        assertEquals(99, decoded.parts.get(0).appendTimeMs);
+        assertArrayEquals(entry.header, decoded.header);
+        assertNull(PendingEntry.of(Message.valueOf(m.getContent())), "bytes from elsewhere are decoded, not trusted");
+    }
+
+    @Test
+    void aGroupOfAppendsTravelsAsOneMessageAndDecodesPartByPart() {
+        PendingAppend a = PendingAppend.copyOf(5, TestBatches.batch(CompressionType.NONE, "a", 2), MAX, MAX);
+        PendingAppend b = PendingAppend.copyOf(6, producerBatch(7, 0), MAX, MAX);
+        PendingEntry group = PendingEntry.of(java.util.List.of(a, b));
+        Message m = group.toMessage();
+        assertEquals(m.getContent().size(), m.size());
+        assertEquals(a.data.length + b.data.length, group.data().size());
+        PendingEntry decoded = PendingEntry.decode(m.getContent(), MAX, MAX);
+        assertEquals(2, decoded.parts.size());
+        assertArrayEquals(b.data, decoded.parts.get(1).data);
+        assertEquals(6, decoded.parts.get(1).appendTimeMs);
+        assertArrayEquals(group.header, decoded.header);
+        PartitionMessages.EntryHeader h = PartitionMessages.EntryHeader.decode(ByteString.copyFrom(group.header));
+        assertEquals(java.util.List.of(-1L, 7L), h.parts().stream().map(PartitionMessages.DataEntry::producerId).toList());
+        RafkaException e = assertThrows(RafkaException.class, () -> PendingEntry.decode(
+                m.getContent().substring(0, m.size() - 1), MAX, MAX));
+        assertEquals(ErrorCode.INVALID_REQUEST, e.errorCode());
     }
 
     @Test
     void anAppendBiggerThanOneRaftEntryIsRefusedBeforeRaftSeesIt() {
-        Message m = PendingAppend.copyOf(1, TestBatches.sized(1, 2000, 1L), MAX, MAX).toMessage();
-        RafkaException e = assertThrows(RafkaException.class, () -> PendingAppend.take(m, 1000, MAX, MAX));
+        Message m = PendingEntry.of(PendingAppend.copyOf(1, TestBatches.sized(1, 2000, 1L), MAX, MAX)).toMessage();
+        RafkaException e = assertThrows(RafkaException.class, () -> PendingEntry.take(m, 1000, MAX, MAX));
         assertEquals(ErrorCode.RECORD_LIST_TOO_LARGE, e.errorCode());
-        assertSame(PendingAppend.of(m), PendingAppend.take(m, 4000, MAX, MAX));
+        assertSame(PendingEntry.of(m), PendingEntry.take(m, 4000, MAX, MAX));
     }
 
     @Test
     void refusesBytesThatAreNotAnAppendRequest() {
         RafkaException e = assertThrows(RafkaException.class,
-                () -> PendingAppend.decode(ByteString.copyFrom(new byte[] {PartitionMessages.STATE}), MAX, MAX));
+                () -> PendingEntry.decode(ByteString.copyFrom(new byte[] {PartitionMessages.STATE}), MAX, MAX));
         assertEquals(ErrorCode.INVALID_REQUEST, e.errorCode());
     }
 }
