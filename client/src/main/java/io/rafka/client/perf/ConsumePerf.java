@@ -82,14 +82,25 @@ public final class ConsumePerf {
     private ConsumePerf() {
     }
 
+    static final String USAGE = """
+            usage: rafka perf consume --topic T [--num-records N] [--timeout-ms T] [--bootstrap HOST:PORT]
+                                      [--fetch-max-bytes BYTES] [--partition-max-bytes BYTES] [--max-wait-ms T]
+              Reads topic T from the beginning of every partition, one fetch in flight per leader, until N records
+              were read or none came for T (10000) ms, and prints records/s and MB/s (key and value bytes).
+            """;
+
     public static void main(String[] args) {
         Logger.getLogger("io.grpc").setLevel(Level.SEVERE);
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.print(USAGE);
+            System.exit(0);
+        }
         Options options;
         try {
             options = Options.parse(Arrays.asList(args));
         } catch (IllegalArgumentException e) {
             System.err.println("rafka perf consume: " + e.getMessage());
-            System.err.println("usage: rafka perf consume --topic T [--num-records N] [--timeout-ms T] [--bootstrap HOST:PORT]");
+            System.err.print(USAGE);
             System.exit(2);
             return;
         }

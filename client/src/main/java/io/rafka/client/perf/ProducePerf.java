@@ -95,15 +95,31 @@ public final class ProducePerf {
     private ProducePerf() {
     }
 
+    static final String USAGE = """
+            usage: rafka perf produce --topic T [--num-records N] [--record-size S] [--throughput R] [--bootstrap HOST:PORT]
+                                      [--batch-size B] [--linger-ms L] [--max-in-flight M] [--buffer-memory BYTES]
+                                      [--request-timeout-ms T] [--delivery-timeout-ms T] [--reporting-interval-ms T]
+                                      [--max-request-bytes BYTES]
+              Sends N (1000000) records of S (1024) random bytes to topic T (which must exist) as Kafka's
+              ProducerPerformance does: idempotent, acks=all, batches of up to B (16384) bytes per partition sent
+              after L (5) ms, M (5) requests in flight per broker, buffer 32 MiB, retries until the delivery
+              timeout (120000 ms). R records/s, or -1 (the default) for as fast as possible. Prints a line every
+              5 s and a total line with throughput and latency percentiles. The bootstrap broker is --bootstrap,
+              else $RAFKA_BOOTSTRAP, else 127.0.0.1:9092.
+            """;
+
     public static void main(String[] args) {
         Logger.getLogger("io.grpc").setLevel(Level.SEVERE);
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.print(USAGE);
+            System.exit(0);
+        }
         Options options;
         try {
             options = Options.parse(Arrays.asList(args));
         } catch (IllegalArgumentException e) {
             System.err.println("rafka perf produce: " + e.getMessage());
-            System.err.println("usage: rafka perf produce --topic T [--num-records N] [--record-size S] [--throughput R]"
-                    + " [--bootstrap HOST:PORT] [--batch-size B] [--linger-ms L] [--max-in-flight M]");
+            System.err.print(USAGE);
             System.exit(2);
             return;
         }
