@@ -240,6 +240,7 @@ run_tool() {
   for pid in "${broker_pids[@]}"; do before+=("$(proc_ticks "$pid")"); done
   [[ "$system" == rafka ]] && terms0="$(rafka_terms)"
   t0="$(date +%s%N)"; busy0="$(machine_ticks)"; child0="$(children_ticks)"
+  : >"$logfile"  # emptied before tail opens it: a previous run's log must not be shown again
   "$@" >"$logfile" 2>&1 &
   TOOL_PID=$!
   tail -n +1 -f --pid="$TOOL_PID" "$logfile" >&2 &
