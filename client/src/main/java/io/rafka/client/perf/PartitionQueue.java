@@ -16,9 +16,13 @@ import java.util.List;
  * one stream, so the broker sees them in sequence order) and, after a failure, the batches to send again.
  *
  * <p>Ordering rule: once one of its batches fails, the partition sends nothing until every in-flight batch
- * is answered; then the failed ones go back to the front of the queue, lowest sequence first. Together with
- * idempotence (a re-sent batch that did commit gets its original offsets) this keeps each partition's
- * records exactly once and in order. Not thread-safe: guarded by the producer's lock.
+ * is answered; then the failed ones go back to the front of the queue, lowest sequence first, and are sent
+ * again one at a time (nothing else in flight), as Kafka's producer does. Together with idempotence (a re-sent
+ * batch that did commit gets its original offsets) this keeps each partition's records exactly once and in
+ * order. One at a time matters: the broker recognises a retry only among the producer's last five batches of
+ * the partition, so no more than four newer batches may ever be written before a batch that is being retried
+ * (at most four went out behind it on its first attempt; none goes out behind a retry).
+ * Not thread-safe: guarded by the producer's lock.
  */
 final class PartitionQueue {
     /** Bytes a record adds to a batch beyond its value, at most (length, attributes, deltas, null key, headers). */
@@ -31,6 +35,10 @@ final class PartitionQueue {
     /** The stream carrying {@link #inFlight}; null when nothing is in flight. */
     BrokerStream inFlightStream;
     long retryNotBeforeNanos;
+    /** How many batches at the front of {@link #ready} are being re-sent. */
+    private int retriesQueued;
+    /** Whether a re-sent batch is in flight: nothing is sent behind it. */
+    private boolean retryInFlight;
     long appended;
     long acked;
     private RecordBatchBuilder open;
@@ -85,12 +93,16 @@ final class PartitionQueue {
 
     /** Whether the next ready batch may go to {@code stream} now. */
     boolean canSend(BrokerStream stream, long nowNanos) {
-        return !ready.isEmpty() && failed.isEmpty() && nowNanos >= retryNotBeforeNanos
-                && (inFlight.isEmpty() || inFlightStream == stream);
+        return !ready.isEmpty() && failed.isEmpty() && nowNanos >= retryNotBeforeNanos && !retryInFlight
+                && (inFlight.isEmpty() || (inFlightStream == stream && retriesQueued == 0));
     }
 
     PerfBatch sendNext(BrokerStream stream) {
         PerfBatch batch = ready.pollFirst();
+        if (retriesQueued > 0) {
+            retriesQueued--;
+            retryInFlight = true;
+        }
         inFlight.addLast(batch);
         inFlightStream = stream;
         return batch;
@@ -105,6 +117,7 @@ final class PartitionQueue {
         }
         if (inFlight.isEmpty()) {
             inFlightStream = null;
+            retryInFlight = false;
             requeueFailed();
         }
     }
@@ -120,6 +133,7 @@ final class PartitionQueue {
         for (int i = failed.size() - 1; i >= 0; i--) {
             ready.addFirst(failed.get(i));
         }
+        retriesQueued += failed.size();
         failed.clear();
     }
 
