@@ -10,15 +10,16 @@
 # with its own ProducerPerformance / ConsumerPerformance; Rafka runs `bin/rafka cluster` and `bin/rafka perf`,
 # whose producer has the same semantics (idempotent, acks=all, linger 5 ms, 16 KiB batches, 5 in flight).
 # For every run it records the CPU time of each broker process and of everything else on the machine, and it
-# counts Rafka's Raft elections (term increments in the brokers' /status). It waits for a quiet machine (load1
-# below --quiet-load, at most --quiet-wait s) before each cluster starts. Prints one table at the end, also
-# written to bench/kafka/target/run/result-*.md. Everything it starts is stopped on exit, failure or Ctrl-C.
+# counts Rafka's Raft elections (term increments in the brokers' /status). Before each cluster starts it waits
+# for a quiet machine (load1 below --quiet-load and CPU busy below --quiet-cpu %, at most --quiet-wait s).
+# Prints one table at the end, also written to bench/kafka/target/run/result-*.md. Everything it starts is
+# stopped on exit, failure or Ctrl-C.
 #
 # Options (defaults in brackets):
 #   --records N [1000000]  --record-size S [1024]  --partitions P [6]  --warmup W [200000]
 #   --rate R [5000]  --rate-seconds S [30]  --skip-kafka | --skip-rafka
 #   --kafka-fsync            Kafka topic with flush.messages=1 (fsync per message), as Rafka fsyncs before acks
-#   --quiet-load L [1.0]  --quiet-wait SECONDS [180]
+#   --quiet-load L [1.0]  --quiet-cpu PERCENT [10]  --quiet-wait SECONDS [180]
 # Ports: Kafka 19092/19093, 19102/19103, 19112/19113; Rafka RAFKA_PORT_BASE=29000 (29192..29395) unless
 # RAFKA_BENCH_PORT_BASE says otherwise. RAFKA_HEAP_OPTS applies to the Rafka brokers as in `bin/rafka cluster`.
 set -euo pipefail
@@ -31,7 +32,7 @@ KAFKA_LIB="$ROOT/bench/kafka/target/lib"
 WORK="$ROOT/bench/kafka/target/run"
 TOPIC=bench
 RECORDS=1000000 RECORD_SIZE=1024 PARTITIONS=6 WARMUP=200000 RATE=5000 RATE_SECONDS=30
-SKIP_KAFKA=0 SKIP_RAFKA=0 KAFKA_FSYNC=0 QUIET_LOAD=1.0 QUIET_WAIT=180
+SKIP_KAFKA=0 SKIP_RAFKA=0 KAFKA_FSYNC=0 QUIET_LOAD=1.0 QUIET_CPU=10 QUIET_WAIT=180
 KAFKA_NODES=(1 2 3)
 RAFKA_BASE="${RAFKA_BENCH_PORT_BASE:-29000}"
 CLK_TCK="$(getconf CLK_TCK)"
@@ -53,6 +54,7 @@ while [[ $# -gt 0 ]]; do
     --skip-rafka) SKIP_RAFKA=1; shift ;;
     --kafka-fsync) KAFKA_FSYNC=1; shift ;;
     --quiet-load) QUIET_LOAD="$2"; shift 2 ;;
+    --quiet-cpu) QUIET_CPU="$2"; shift 2 ;;
     --quiet-wait) QUIET_WAIT="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench kafka: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -204,22 +206,28 @@ rafka_terms() {
   echo "$sum"
 }
 
+# Quiet = load1 below --quiet-load and the machine's CPU busy below --quiet-cpu % over the last 5 s (load1
+# alone lags by a minute and counts processes waiting for the disk). Waits at most --quiet-wait seconds.
 wait_quiet() {
-  local start=$SECONDS load
+  local start=$SECONDS load busy0 busy
   while true; do
+    busy0="$(machine_ticks)"
+    sleep 5
+    busy="$(awk -v b="$(( $(machine_ticks) - busy0 ))" -v hz="$CLK_TCK" -v n="$(nproc)" \
+        'BEGIN { printf "%.1f", 100 * b / hz / 5 / n }')"
     load="$(cut -d' ' -f1 /proc/loadavg)"
-    if awk -v l="$load" -v t="$QUIET_LOAD" 'BEGIN { exit !(l < t) }'; then
-      log "machine quiet: load1 $load < $QUIET_LOAD"
-      QUIET_NOTES+=("$1: load1 $load before start (quiet)")
+    if awk -v l="$load" -v t="$QUIET_LOAD" -v b="$busy" -v c="$QUIET_CPU" 'BEGIN { exit !(l < t && b < c) }'; then
+      log "machine quiet: load1 $load < $QUIET_LOAD, CPU busy $busy % < $QUIET_CPU %"
+      QUIET_NOTES+=("$1: load1 $load, CPU busy $busy % before start (quiet)")
       return
     fi
     if (( SECONDS - start >= QUIET_WAIT )); then
-      log "WARNING: load1 still $load after waiting ${QUIET_WAIT} s for < $QUIET_LOAD; going on (figures may suffer)"
-      QUIET_NOTES+=("$1: load1 $load before start, NOT quiet after ${QUIET_WAIT} s")
+      log "WARNING: not quiet after ${QUIET_WAIT} s (load1 $load, CPU busy $busy %); going on (figures may suffer)"
+      QUIET_NOTES+=("$1: load1 $load, CPU busy $busy % before start: NOT quiet after waiting ${QUIET_WAIT} s")
       return
     fi
-    log "waiting for a quiet machine: load1 $load >= $QUIET_LOAD ($(( SECONDS - start )) s of at most $QUIET_WAIT)"
-    sleep 5
+    log "waiting for a quiet machine: load1 $load (< $QUIET_LOAD wanted), CPU busy $busy % (< $QUIET_CPU wanted)," \
+        "$(( SECONDS - start )) s of at most $QUIET_WAIT"
   done
 }
 QUIET_NOTES=()
@@ -511,6 +519,8 @@ report() {
   echo "Shape: 3 nodes on 127.0.0.1, topic of $PARTITIONS partitions RF 3; $RECORDS x $RECORD_SIZE B records ($mib MiB)" \
        "after a $WARMUP-record warm-up; fixed rate $RATE rec/s for $RATE_SECONDS s; producers: acks=all, idempotent," \
        "linger 5 ms, 16 KiB batches, 5 in flight; Kafka $kafka_sync, Rafka fsyncs before it acknowledges."
+  echo "JVMs: Kafka brokers ${KAFKA_BROKER_JAVA[*]:1:8}; Rafka brokers bin/rafka cluster's" \
+       "(RAFKA_HEAP_OPTS=${RAFKA_HEAP_OPTS:-unset, the launcher default})."
   local note
   for note in "${QUIET_NOTES[@]}"; do echo "Quiet check: $note"; done
   echo
