@@ -421,6 +421,7 @@ run_kafka() {
   [[ -n "${R[kafka.consume.mb_s]}" ]] || { log "no ConsumerPerformance result in $WORK/kafka-consume.log"; exit 1; }
   log "stopping Kafka"
   stop_kafka
+  rm -rf "$WORK/kafka/node-"{1,2,3}  # ~3 GB per million records; the logs stay
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -494,6 +495,7 @@ run_rafka() {
   R[rafka.consume.mb_s]="$(printf '%.1f' "${BASH_REMATCH[2]}")"
   log "stopping Rafka"
   stop_rafka
+  rm -rf "$RAFKA_CLUSTER_DIR/node-"{1,2,3}  # the data; the logs (node-N.log) stay
 }
 
 # ---------------------------------------------------------------------------------------------------------------
