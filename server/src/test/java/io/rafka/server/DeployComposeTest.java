@@ -493,6 +493,11 @@ class DeployComposeTest {
         int nodePort(String node, int kind) {
             String s = portTemplate.replace("${1}", node).replace("$1", node)
                     .replace("${2}", Integer.toString(kind)).replace("$2", Integer.toString(kind));
+            // The launcher's ports are RAFKA_PORT_BASE (default 9000, what the compose file mirrors) plus 1NK.
+            Matcher sum = Pattern.compile("\\$\\(\\(\\s*\\$\\{RAFKA_PORT_BASE:-(\\d+)}\\s*\\+\\s*(\\d+)\\s*\\)\\)").matcher(s);
+            if (sum.matches()) {
+                s = Integer.toString(Integer.parseInt(sum.group(1)) + Integer.parseInt(sum.group(2)));
+            }
             assertTrue(s.matches("\\d{1,5}"), "bin/rafka node_port " + node + " " + kind + " gives '" + s + "'; update DeployComposeTest");
             return Integer.parseInt(s);
         }

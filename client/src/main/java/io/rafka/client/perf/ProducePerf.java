@@ -1,0 +1,186 @@
+package io.rafka.client.perf;
+
+import java.io.PrintStream;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A load generator for Rafka with the producer semantics of Kafka's {@code ProducerPerformance} as the
+ * side-by-side benchmark runs it (acks=all, idempotent, linger 5 ms, 16 KiB batches, 5 requests in flight per
+ * broker; see {@link PerfProducer}), and its output: a window line every 5 s and one total line in the same
+ * format, so both tools are read alike. For example:
+ *
+ * <pre>
+ * rafka perf produce --topic bench --num-records 1000000 --record-size 1024 --throughput -1
+ * </pre>
+ *
+ * <p>Records have no key and the same random payload (as {@code ProducerPerformance} sends with
+ * {@code --record-size}). {@code --throughput R} paces the records at R per second; -1 sends as fast as the
+ * producer takes them. The Java SDK will replace the internals; the options and output stay.
+ */
+public final class ProducePerf {
+
+    static final Set<String> OPTIONS = Set.of("bootstrap", "topic", "num-records", "record-size", "throughput",
+            "batch-size", "linger-ms", "max-in-flight", "buffer-memory", "request-timeout-ms", "delivery-timeout-ms",
+            "reporting-interval-ms", "max-request-bytes");
+    /** Throttled sends sleep only when this far ahead of schedule, as Kafka's throttler does. */
+    private static final long MIN_SLEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
+    /** Producer settings, with Kafka's defaults where the benchmark does not set them. */
+    public record Options(String bootstrap, String topic, long numRecords, int recordSize, double throughput,
+                          int batchSizeBytes, int lingerMs, int maxInFlight, long bufferMemoryBytes,
+                          int requestTimeoutMs, long deliveryTimeoutMs, long reportingIntervalMs, int maxRequestBytes) {
+        public Options {
+            if (numRecords < 1 || recordSize < 1 || batchSizeBytes < 1 || lingerMs < 0 || maxInFlight < 1
+                    || bufferMemoryBytes < recordSize || requestTimeoutMs < 1 || reportingIntervalMs < 1) {
+                throw new IllegalArgumentException("records, record size, batch size, in-flight requests, buffer memory,"
+                        + " request timeout and reporting interval must be positive (buffer memory >= record size)");
+            }
+            if (throughput == 0) {
+                throw new IllegalArgumentException("--throughput must be positive, or -1 for no limit");
+            }
+        }
+
+        /** The benchmark's settings for {@code numRecords} records of {@code recordSize} bytes. */
+        public static Options defaults(String bootstrap, String topic, long numRecords, int recordSize) {
+            return new Options(bootstrap, topic, numRecords, recordSize, -1, 16_384, 5, 5, 32L * 1024 * 1024,
+                    30_000, 120_000, 5_000, 1024 * 1024);
+        }
+
+        static Options parse(List<String> args) {
+            PerfArgs a = PerfArgs.parse(args, OPTIONS);
+            Options d = defaults(a.bootstrap(), a.required("topic"), a.longValue("num-records", 1_000_000),
+                    a.intValue("record-size", 1024));
+            return new Options(d.bootstrap, d.topic, d.numRecords, d.recordSize, a.doubleValue("throughput", -1),
+                    a.intValue("batch-size", d.batchSizeBytes), a.intValue("linger-ms", d.lingerMs),
+                    a.intValue("max-in-flight", d.maxInFlight), a.longValue("buffer-memory", d.bufferMemoryBytes),
+                    a.intValue("request-timeout-ms", d.requestTimeoutMs),
+                    a.longValue("delivery-timeout-ms", d.deliveryTimeoutMs),
+                    a.longValue("reporting-interval-ms", d.reportingIntervalMs),
+                    a.intValue("max-request-bytes", d.maxRequestBytes));
+        }
+    }
+
+    /**
+     * What a run did. {@code ackedByPartition} counts acknowledged records per partition; {@code leaderChanges}
+     * how often the tool saw a partition's leader move; {@code retries} batches sent again.
+     */
+    public record Summary(LatencyStats.Totals totals, long producerId, long[] ackedByPartition, long retries,
+                          long notLeaderAnswers, long leaderChanges) {
+        public long recordsAcked() {
+            return Arrays.stream(ackedByPartition).sum();
+        }
+
+        public long records() {
+            return totals.records();
+        }
+
+        public double recordsPerSec() {
+            return totals.recordsPerSec();
+        }
+
+        public String line() {
+            return totals.line();
+        }
+    }
+
+    private ProducePerf() {
+    }
+
+    static final String USAGE = """
+            usage: rafka perf produce --topic T [--num-records N] [--record-size S] [--throughput R] [--bootstrap HOST:PORT]
+                                      [--batch-size B] [--linger-ms L] [--max-in-flight M] [--buffer-memory BYTES]
+                                      [--request-timeout-ms T] [--delivery-timeout-ms T] [--reporting-interval-ms T]
+                                      [--max-request-bytes BYTES]
+              Sends N (1000000) records of S (1024) random bytes to topic T (which must exist) as Kafka's
+              ProducerPerformance does: idempotent, acks=all, batches of up to B (16384) bytes per partition sent
+              after L (5) ms, M (5) requests in flight per broker, buffer 32 MiB, retries until the delivery
+              timeout (120000 ms). R records/s, or -1 (the default) for as fast as possible. Prints a line every
+              5 s and a total line with throughput and latency percentiles. The bootstrap broker is --bootstrap,
+              else $RAFKA_BOOTSTRAP, else 127.0.0.1:9092.
+            """;
+
+    public static void main(String[] args) {
+        Logger.getLogger("io.grpc").setLevel(Level.SEVERE);
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.print(USAGE);
+            System.exit(0);
+        }
+        Options options;
+        try {
+            options = Options.parse(Arrays.asList(args));
+        } catch (IllegalArgumentException e) {
+            System.err.println("rafka perf produce: " + e.getMessage());
+            System.err.print(USAGE);
+            System.exit(2);
+            return;
+        }
+        try {
+            run(options, System.out);
+            System.exit(0);
+        } catch (RuntimeException e) {
+            System.err.println("rafka perf produce: " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    /** Produces {@code options.numRecords()} records, printing progress and the total line on {@code out}. */
+    public static Summary run(Options options, PrintStream out) {
+        long producerId = new SecureRandom().nextLong() & Long.MAX_VALUE;
+        byte[] payload = randomPayload(options.recordSize(), new Random());
+        try (LeaderTable leaders = new LeaderTable(options.bootstrap(), options.topic())) {
+            leaders.refresh(30_000);
+            long startNanos = System.nanoTime();
+            LatencyStats stats = new LatencyStats(options.numRecords(), options.reportingIntervalMs(),
+                    TimeUnit.NANOSECONDS.toMillis(startNanos), out);
+            PerfProducer producer = new PerfProducer(options, leaders, stats, producerId);
+            try {
+                generate(producer, options, payload, startNanos);
+                producer.flush();
+            } finally {
+                producer.close();
+            }
+            LatencyStats.Totals totals = stats.totals(TimeUnit.NANOSECONDS.toMillis(System.nanoTime()));
+            out.println(totals.line());
+            out.printf(Locale.ROOT, "producer id %d, %d batches re-sent, %d NOT_LEADER answers, %d leader changes seen%n",
+                    producerId, producer.retries(), producer.notLeaderAnswers(), leaders.leaderChanges());
+            out.flush();
+            return new Summary(totals, producerId, producer.ackedByPartition(), producer.retries(),
+                    producer.notLeaderAnswers(), leaders.leaderChanges());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new PerfException("interrupted", e);
+        }
+    }
+
+    private static void generate(PerfProducer producer, Options options, byte[] payload, long startNanos)
+            throws InterruptedException {
+        double nanosPerRecord = options.throughput() > 0 ? 1e9 / options.throughput() : 0;
+        for (long i = 0; i < options.numRecords(); i++) {
+            if (nanosPerRecord > 0) {
+                long ahead = startNanos + (long) (i * nanosPerRecord) - System.nanoTime();
+                if (ahead >= MIN_SLEEP_NANOS) {
+                    LockSupport.parkNanos(ahead);
+                }
+            }
+            producer.send(payload, System.nanoTime());
+        }
+    }
+
+    /** Random uppercase letters, as {@code ProducerPerformance} fills its payload. */
+    static byte[] randomPayload(int size, Random random) {
+        byte[] payload = new byte[size];
+        for (int i = 0; i < size; i++) {
+            payload[i] = (byte) ('A' + random.nextInt(26));
+        }
+        return payload;
+    }
+}
