@@ -290,6 +290,11 @@ public final class RaftNode implements Closeable {
     }
 
     /** This replica's view of the partition: leader, term, high watermark. */
+    /** Appends and Raft entries this node's partition leaders handed to Raft since it started. */
+    public AppendCounts appendCounts() {
+        return appender.counts();
+    }
+
     public PartitionStatus status(TopicPartition tp) {
         Replica replica = replicas.require(tp);
         try {

@@ -81,6 +81,8 @@ class ObservabilityIT {
             assertEquals(5, value(metrics, "rafka_requests_total\\{code=\"OK\",method=\"Produce\"\\}"), "request rate by method and status");
             assertTrue(metrics.contains("rafka_request_duration_seconds_bucket{method=\"Produce\""), "request latency histogram");
             assertEquals(5, value(metrics, "rafka_raft_commit_latency_seconds_count"));
+            assertEquals(5, value(metrics, "rafka_raft_appends_total"), "one at a time: one append per entry");
+            assertEquals(5, value(metrics, "rafka_raft_entries_total"));
             assertEquals(1, value(metrics, "rafka_partition_leaders"));
             assertEquals(0, value(metrics, "rafka_under_replicated_partitions"));
             assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM metrics");

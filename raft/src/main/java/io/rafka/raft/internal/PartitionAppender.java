@@ -6,6 +6,7 @@ import io.rafka.common.RafkaException;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.rafka.raft.Acks;
+import io.rafka.raft.AppendCounts;
 import io.rafka.raft.AppendResult;
 import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
@@ -21,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Submits appends to the local division of a partition, in-process (no loopback Raft client), and turns the
@@ -46,6 +48,8 @@ public final class PartitionAppender {
     private final Executor submitExecutor;
     private final int maxEntriesInFlight;
     private final int maxEntryBytes;
+    private final LongAdder appendsSent = new LongAdder();
+    private final LongAdder entriesSent = new LongAdder();
 
     public PartitionAppender(LocalServer local, RaftErrors errors, Time time, RaftNodeConfig config, FollowerLiveness liveness,
                              Executor submitExecutor) {
@@ -115,6 +119,11 @@ public final class PartitionAppender {
         }
     }
 
+    /** Appends and Raft entries handed to Ratis so far. */
+    public AppendCounts counts() {
+        return new AppendCounts(appendsSent.sum(), entriesSent.sum());
+    }
+
     /** Hands one partition's entries to its local Raft division. */
     private final class Sender implements AppendQueue.Sender {
         private final ReplicaRegistry.Replica replica;
@@ -146,6 +155,8 @@ public final class PartitionAppender {
         @Override
         public CompletableFuture<List<AppendReply>> send(PendingEntry entry) {
             TopicPartition tp = replica.topicPartition();
+            appendsSent.add(entry.parts.size());
+            entriesSent.increment();
             CompletableFuture<List<AppendReply>> replies = new CompletableFuture<List<AppendReply>>()
                     .orTimeout(requestTimeoutMs, TimeUnit.MILLISECONDS);
             RaftClientRequest request = RaftClientRequest.newBuilder()

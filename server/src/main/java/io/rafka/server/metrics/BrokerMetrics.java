@@ -1,6 +1,7 @@
 package io.rafka.server.metrics;
 
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -41,6 +42,12 @@ public final class BrokerMetrics {
         commitSeconds = Histogram.builder().name("rafka_raft_commit_latency_seconds")
                 .help("Time from submitting a produce to its Raft commit and apply (acks=all)")
                 .classicOnly().register(registry);
+        CounterWithCallback.builder().name("rafka_raft_appends")
+                .help("Produce appends (one per partition and request) this broker's partition leaders handed to Raft")
+                .callback(cb -> cb.call(raftNode.appendCounts().appends())).register(registry);
+        CounterWithCallback.builder().name("rafka_raft_entries")
+                .help("Raft entries that carried them: appends per entry is what group commit saves")
+                .callback(cb -> cb.call(raftNode.appendCounts().entries())).register(registry);
         GaugeWithCallback.builder().name("rafka_partitions").help("Partition replicas hosted by this broker")
                 .callback(cb -> cb.call(raftNode.partitions().size())).register(registry);
         GaugeWithCallback.builder().name("rafka_partition_leaders").help("Partitions this broker leads")
