@@ -11,7 +11,9 @@ import java.util.Optional;
  * @param highWatermark  end of the committed and applied data: consumers may read below it
  * @param logStartOffset first offset still stored
  * @param appliedIndex   last Raft index applied
+ * @param repairing      the replica's log lacks committed records (lost from disk) and it is copying them from
+ *                       another replica; it cannot serve meanwhile
  */
 public record PartitionStatus(Optional<String> leaderId, boolean isLeader, long term, long highWatermark,
-                              long logStartOffset, long appliedIndex) {
+                              long logStartOffset, long appliedIndex, boolean repairing) {
 }

@@ -300,9 +300,10 @@ public final class RaftNode implements Closeable {
         try {
             DivisionInfo info = server.getDivision(replica.groupId()).getInfo();
             RaftPeerId leader = info.getLeaderId();
-            AppliedState applied = replicas.requireRunning(tp).applied();
+            PartitionStateMachine sm = replicas.requireRunning(tp);
+            AppliedState applied = sm.applied();
             return new PartitionStatus(Optional.ofNullable(leader).map(RaftPeerId::toString), info.isLeader() && info.isLeaderReady(),
-                    info.getCurrentTerm(), applied.logEndOffset(), applied.logStartOffset(), applied.index());
+                    info.getCurrentTerm(), applied.logEndOffset(), applied.logStartOffset(), applied.index(), sm.repairing());
         } catch (IOException e) {
             throw new UnknownTopicOrPartitionException("partition " + tp + " is not running on node " + nodeId);
         }

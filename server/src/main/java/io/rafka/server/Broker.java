@@ -9,6 +9,7 @@ import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.rafka.log.LogConfig;
 import io.rafka.proto.v1.GroupServiceGrpc;
 import io.rafka.raft.RaftNode;
+import io.rafka.common.TopicPartition;
 import io.rafka.metadata.BrokerInfo;
 import io.rafka.controller.Controller;
 import io.rafka.server.replica.LeaderPublisher;
@@ -78,6 +79,25 @@ public final class Broker implements Closeable {
     private final HealthStatusManager health = new HealthStatusManager();
     private static final long VIEW_CHECK_INTERVAL_MS = 50;
     private volatile boolean registered;
+    /**
+     * What {@code /health} adds below its verdict: partition replicas that cannot serve because their log lost
+     * committed records and they are copying them from another replica (the broker serves its others).
+     */
+    private String healthDetail() {
+        List<String> repairing = new ArrayList<>();
+        for (TopicPartition tp : raftNode.partitions()) {
+            try {
+                if (raftNode.status(tp).repairing()) {
+                    repairing.add(tp.toString());
+                }
+            } catch (RuntimeException e) {
+                // being created or removed
+            }
+        }
+        return repairing.isEmpty() ? "" : "repairing (copying lost records from another replica): "
+                + String.join(", ", repairing) + "\n";
+    }
+
     /** Registered and the metadata view current: only then healthy (gRPC health SERVING, HTTP /health 200). */
     private volatile boolean serving;
     private final AtomicBoolean viewCheckInFlight = new AtomicBoolean();
@@ -170,7 +190,7 @@ public final class Broker implements Closeable {
         scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
         if (config.getInt(ServerConfig.HTTP_PORT) > 0) {
             http = HttpEndpoints.start(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.HTTP_PORT), metrics,
-                    new StatusPage(this, view)::json, this::isServing);
+                    new StatusPage(this, view)::json, this::isServing, this::healthDetail);
         }
         LOG.info("Rafka broker {} started: gRPC {}:{}, Raft {}:{}, metadata {}:{}, HTTP {}, data in {}", id,
                 config.get(ServerConfig.BIND_HOST), grpcPort(), host, config.get(ServerConfig.RAFT_PORT), host,

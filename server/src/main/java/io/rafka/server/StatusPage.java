@@ -59,7 +59,8 @@ final class StatusPage {
                     .append(", \"leader\": ").append(quote(s.leaderId().orElse(""))).append(", \"is_leader\": ").append(s.isLeader())
                     .append(", \"leader_epoch\": ").append(s.term()).append(", \"high_watermark\": ").append(s.highWatermark())
                     .append(", \"log_start_offset\": ").append(s.logStartOffset())
-                    .append(", \"lagging_followers\": ").append(broker.raftNode().laggingFollowers(tp, lagMs)).append('}');
+                    .append(", \"lagging_followers\": ").append(broker.raftNode().laggingFollowers(tp, lagMs))
+                    .append(", \"repairing\": ").append(s.repairing()).append('}');
             sep = ",\n";
         }
         sb.append(hosted.isEmpty() ? "]\n" : "\n  ]\n").append("}\n");

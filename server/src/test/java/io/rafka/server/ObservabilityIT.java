@@ -85,12 +85,14 @@ class ObservabilityIT {
             assertEquals(5, value(metrics, "rafka_raft_entries_total"));
             assertEquals(1, value(metrics, "rafka_partition_leaders"));
             assertEquals(0, value(metrics, "rafka_under_replicated_partitions"));
+            assertEquals(0, value(metrics, "rafka_repairing_partitions"));
             assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM metrics");
 
             String status = get(http, "/status", 200);
             assertTrue(status.contains("\"node_id\": \"1\"") && status.contains("\"is_controller\": true"), status);
             assertTrue(status.contains("\"topic\": \"observed\", \"partition\": 0, \"leader\": \"1\", \"is_leader\": true"), status);
             assertTrue(status.contains("\"high_watermark\": 5"), status);
+            assertTrue(status.contains("\"repairing\": false"), status);
             assertEquals("ok\n", get(http, "/health", 200));
         }
     }

@@ -1,7 +1,6 @@
 package io.rafka.raft.internal;
 
 import io.rafka.common.ErrorCode;
-import io.rafka.common.StorageException;
 import io.rafka.common.TopicPartition;
 import io.rafka.log.PartitionLog;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
@@ -43,6 +42,12 @@ final class CommittedState {
     record View(TermIndex termIndex, PartitionSnapshot snapshot) {
     }
 
+    /** Told when the log turns out to lack committed records: someone must copy them ({@link ReplicaRepair}). */
+    interface DamageListener {
+        /** Records up to Raft index {@code neededIndex} are missing; apply waits until a copy covers them. */
+        void damaged(long neededIndex);
+    }
+
     private final TopicPartition topicPartition;
     private final PartitionLog log;
     private final ProducerStateManager producers;
@@ -52,12 +57,31 @@ final class CommittedState {
     private boolean copying;
     private volatile boolean closed;
     private long skipUpToIndex = -1;
+    /** The Raft index whose records are missing from the log, until a copy covers it; -1 when intact. */
+    private volatile long damagedAt = -1;
+    private volatile DamageListener damageListener = neededIndex -> { };
 
     CommittedState(TopicPartition topicPartition, PartitionLog log, int maxProducers, AppliedIndex appliedIndex) {
         this.topicPartition = topicPartition;
         this.log = log;
         this.producers = new ProducerStateManager(maxProducers);
         this.appliedIndex = appliedIndex;
+    }
+
+    void onDamage(DamageListener listener) {
+        this.damageListener = listener;
+    }
+
+    /** Whether a copy of another replica's log already holds the records of Raft entry {@code index}. */
+    boolean coveredByCopy(long index) {
+        synchronized (lock) {
+            return index <= skipUpToIndex;
+        }
+    }
+
+    /** The Raft index whose records the log lacks (a copy is due); -1 when the log is intact. */
+    long damagedAt() {
+        return damagedAt;
     }
 
     AppliedState applied() {
@@ -75,14 +99,23 @@ final class CommittedState {
                 applied = new AppliedState(0, -1, log.logStartOffset(), log.logStartOffset());
                 return;
             }
-            if (log.logEndOffset() < snapshot.logEndOffset()) {
-                throw new IllegalStateException(topicPartition + ": log ends at " + log.logEndOffset()
-                        + " but snapshot " + ti + " needs " + snapshot.logEndOffset());
-            }
             producers.load(snapshot.producerState().duplicate());
             appliedIndex.set().accept(ti);
             applied = new AppliedState(ti.getTerm(), ti.getIndex(), log.logStartOffset(), snapshot.logEndOffset());
+            if (log.logEndOffset() < snapshot.logEndOffset()) {
+                LOG.warn("{}: the log ends at offset {} but snapshot {} holds records up to {}: a segment lost its tail "
+                        + "or was deleted; copying the missing records from another replica", topicPartition,
+                        log.logEndOffset(), ti, snapshot.logEndOffset());
+                markDamaged(ti.getIndex());
+            }
         }
+    }
+
+    /** Stops apply until a copy of another replica's log covers Raft index {@code index}. Under the lock. */
+    private void markDamaged(long index) {
+        damagedAt = Math.max(damagedAt, index);
+        copying = true;
+        damageListener.damaged(damagedAt);
     }
 
     /**
@@ -92,15 +125,26 @@ final class CommittedState {
      */
     List<AppendReply> apply(long term, long index, EntryHeader h) {
         synchronized (lock) {
-            awaitNoCopy();
-            if (index <= skipUpToIndex) {
+            while (true) {
+                awaitNoCopy();
+                if (index <= skipUpToIndex) {
+                    appliedIndex.update().accept(TermIndex.valueOf(term, index));
+                    return h == null ? List.of(AppendReply.error(ErrorCode.NOT_LEADER))
+                            : h.parts().stream().map(p -> AppendReply.error(ErrorCode.NOT_LEADER)).toList();
+                }
+                if (h != null && h.appended() && log.logEndOffset() < h.nextOffset()) {
+                    // Ratis's log holds the entry but the partition log lacks its records: a crash lost unsynced
+                    // pages, or a segment was cut or deleted. Wait for a copy rather than serve a gap.
+                    LOG.warn("{}: the records of committed entry {} (offsets {}..{}) are missing; the log ends at {}. "
+                            + "Copying them from another replica", topicPartition, index, h.baseOffset(),
+                            h.nextOffset() - 1, log.logEndOffset());
+                    markDamaged(index);
+                    continue;
+                }
+                List<AppendReply> replies = applyLocked(term, index, h);
                 appliedIndex.update().accept(TermIndex.valueOf(term, index));
-                return h == null ? List.of(AppendReply.error(ErrorCode.NOT_LEADER))
-                        : h.parts().stream().map(p -> AppendReply.error(ErrorCode.NOT_LEADER)).toList();
+                return replies;
             }
-            List<AppendReply> replies = applyLocked(term, index, h);
-            appliedIndex.update().accept(TermIndex.valueOf(term, index));
-            return replies;
         }
     }
 
@@ -114,13 +158,6 @@ final class CommittedState {
         if (h == null || !h.appended()) {
             applied = new AppliedState(term, index, log.logStartOffset(), before.logEndOffset());
             return h == null ? List.of(AppendReply.error(ErrorCode.INVALID_REQUEST)) : h.replies();
-        }
-        if (log.logEndOffset() < h.nextOffset()) {
-            // Ratis's log holds the entry but the partition log lacks its records: only a crash that lost
-            // unsynced pages does this. Stop this replica rather than serve a gap.
-            throw new StorageException(topicPartition + ": the records of committed entry " + index
-                    + " (offsets " + h.baseOffset() + ".." + (h.nextOffset() - 1) + ") are missing; the log ends at "
-                    + log.logEndOffset() + ". Remove this replica's data to let it copy the leader's log.");
         }
         for (DataEntry p : h.parts()) {
             if (p.appended() && p.producerId() >= 0) {
@@ -181,8 +218,18 @@ final class CommittedState {
     void finishCopy(AppliedState target, ByteBuffer producerState) {
         synchronized (lock) {
             producers.load(producerState.duplicate());
+            skipUpToIndex = Math.max(skipUpToIndex, target.index());
+            if (damagedAt >= 0 && target.index() < damagedAt) {
+                // The copy ended before the records apply needs: apply keeps waiting for the next one.
+                damageListener.damaged(damagedAt);
+                return;
+            }
+            if (damagedAt >= 0) {
+                LOG.info("{}: repaired: the log holds every committed record again (to offset {})", topicPartition,
+                        log.logEndOffset());
+                damagedAt = -1;
+            }
             copying = false;
-            skipUpToIndex = target.index();
             applied = new AppliedState(target.term(), target.index(), log.logStartOffset(), log.logEndOffset());
             lock.notifyAll();
         }
@@ -195,6 +242,10 @@ final class CommittedState {
      */
     void undoCopy(Exception cause) {
         synchronized (lock) {
+            if (damagedAt >= 0) {
+                LOG.warn("{}: copying the missing records failed ({}); trying again", topicPartition, cause.toString());
+                return;  // apply keeps waiting: the log still lacks committed records
+            }
             long appliedEnd = applied.logEndOffset();
             if (log.logStartOffset() <= appliedEnd && log.logEndOffset() >= appliedEnd) {
                 log.truncateTo(appliedEnd);

@@ -204,6 +204,9 @@ final class DataLog {
     void write(long index, EntryHeader h, ByteString data) {
         synchronized (lock) {
             tailReconciled = true;
+            if (committed.coveredByCopy(index)) {
+                return;  // a repair copied another replica's log past this entry: its records are there already
+            }
             long hw = committed.applied().logEndOffset();
             long base = h.baseOffset();
             if (base < hw) {

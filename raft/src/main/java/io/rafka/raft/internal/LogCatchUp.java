@@ -80,6 +80,20 @@ final class LogCatchUp {
         };
     }
 
+    /**
+     * Any replica of the group, reached through a client's stale reads (answered from that replica's applied
+     * state, whatever its role): how a replica that lost records copies them, even while it leads itself.
+     */
+    static Leader fromPeer(RaftClient client, RaftPeerId peer) {
+        return query -> {
+            RaftClientReply reply = client.io().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(query)), 0, peer);
+            if (!reply.isSuccess()) {
+                throw new IOException("query to " + peer + " failed: " + reply.getException());
+            }
+            return reply.getMessage().getContent().asReadOnlyByteBuffer();
+        };
+    }
+
     /** Opens a client to the leader for one copy. */
     interface ClientSource {
         RaftClient open() throws IOException;
@@ -101,17 +115,39 @@ final class LogCatchUp {
      * snapshot and returns it. On failure, puts the log back and throws STORAGE_ERROR.
      */
     TermIndex install(Leader leader) {
+        return install(leader, -1, true);
+    }
+
+    /**
+     * Copies the records a damaged replica lost ({@link ReplicaRepair}) from a source whose applied position
+     * reaches Raft index {@code minIndex}; fails at once (STORAGE_ERROR, the log untouched) if it does not. No
+     * snapshot is recorded: Ratis's log is not reset to it (as it is after an install it asked for), so it keeps
+     * receiving the entries the copy covered, and apply and write skip them.
+     */
+    TermIndex repair(Leader source, long minIndex) {
+        return install(source, minIndex, false);
+    }
+
+    private TermIndex install(Leader leader, long minIndex, boolean recordSnapshot) {
         try {
             committed.beginCopy();
             dataLog.beforeCopy();
+            if (minIndex >= 0) {
+                AppliedState state = AppliedState.decodeHeader(leader.query(new StateQuery().encode()));
+                if (state.index() < minIndex) {
+                    throw new IOException("the source has applied Raft index " + state.index() + "; index " + minIndex + " is needed");
+                }
+            }
             Result copied = copy(leader);
             AppliedState target = copied.target();
             TermIndex ti = TermIndex.valueOf(target.term(), target.index());
-            snapshots.write(ti, new PartitionSnapshot(target.logEndOffset(), log.logStartOffset(), copied.producerState()));
+            if (recordSnapshot) {
+                snapshots.write(ti, new PartitionSnapshot(target.logEndOffset(), log.logStartOffset(), copied.producerState()));
+            }
             dataLog.afterCopy();
             committed.finishCopy(target, copied.producerState());
             COMPLETED.incrementAndGet();
-            LOG.info("{}: copied the leader's log to offset {}; installed as snapshot {}", topicPartition,
+            LOG.info("{}: copied the log of another replica to offset {} (its applied entry {})", topicPartition,
                     target.logEndOffset(), ti);
             return ti;
         } catch (IOException | RuntimeException e) {

@@ -110,6 +110,12 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return s == null ? null : s.log;
     }
 
+    /** Whether the log lacks committed records and a copy from another replica is under way. */
+    public boolean repairing() {
+        PartitionStore s = store;
+        return s != null && s.committed.damagedAt() >= 0;
+    }
+
     /** The last applied entry and the log bounds it produced; the log end is the high watermark. */
     public AppliedState applied() {
         return store.committed.applied();
@@ -143,9 +149,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
     /** Opens the log if needed and takes the high watermark and producer state from the latest snapshot. */
     private void loadState() throws IOException {
         if (store == null) {
-            store = PartitionStore.open(topicPartition, logDir, config, time, snapshots, DataLog.RaftLogView.of(this::division),
+            PartitionStore s = PartitionStore.open(topicPartition, logDir, config, time, snapshots, DataLog.RaftLogView.of(this::division),
                     new CommittedState.AppliedIndex(this::getLastAppliedTermIndex, this::setLastAppliedTermIndex,
                             this::updateLastAppliedTermIndex));
+            ReplicaRepair repair = new ReplicaRepair(topicPartition, s.committed, s.catchUp, this::division, clientFactory,
+                    executors.catchUp, () -> closed);
+            s.committed.onDamage(neededIndex -> repair.start());
+            store = s;
         }
         store.reload();
     }

@@ -69,6 +69,12 @@ public final class RatisProperties {
         // This sleep is not woken by anything, so only a short ceiling helps: each attempt on a dead peer is a
         // refused connect on the one shared channel, cheap even with hundreds of groups.
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
+        // Ratis 3.3 chains a follower's appends (each composed on the previous one's future) by default: once one
+        // fails, say DataApi.write refusing a gap while the replica repairs its log, every later append fails with
+        // that same exception, for good, and the follower never catches up again (found by ReplicaRepairIT:
+        // "appendEntries* failed: entries 419..500" caused by entry 401's refusal). Unchained, a refused append
+        // fails alone and the leader's retry succeeds once the cause is gone.
+        RaftServerConfigKeys.Log.setAppendEntriesComposeEnabled(p, false);
         // A lagging replica copies the leader's partition log itself (PartitionStateMachine), in bounded chunks.
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
         // Bounded thread pools per division instead of unbounded cached ones.

@@ -1,7 +1,6 @@
 package io.rafka.raft.internal;
 
 import io.rafka.common.ErrorCode;
-import io.rafka.common.StorageException;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
 import io.rafka.raft.internal.PartitionMessages.DataEntry;
@@ -11,11 +10,17 @@ import org.apache.ratis.server.protocol.TermIndex;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.rafka.record.RecordBatch;
 import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.nio.file.Path;
 
 import static io.rafka.raft.internal.PartitionFixture.MAX;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -45,13 +50,50 @@ class CommittedStateTest {
     }
 
     @Test
-    void aCommittedEntryWhoseRecordsAreMissingStopsTheReplica() throws Exception {
+    void aCommittedEntryWhoseRecordsAreMissingWaitsForACopyInsteadOfServingAGap() throws Exception {
         try (PartitionFixture f = new PartitionFixture(dir)) {
+            List<Long> told = new CopyOnWriteArrayList<>();
+            f.committed.onDamage(told::add);
             DataEntry h = f.appendAsLeader(records(3), 1);
             f.log.truncateTo(1);  // as if a crash lost unsynced pages
-            assertThrows(StorageException.class, () -> f.committed.apply(1, 1, h));
+            CompletableFuture<AppendReply> applying = CompletableFuture.supplyAsync(() -> f.committed.apply(1, 1, h));
+            Thread.sleep(300);
+            assertFalse(applying.isDone(), "apply waits: the high watermark never passes missing records");
             assertEquals(0, f.committed.applied().logEndOffset());
+            assertEquals(1, f.committed.damagedAt());
+            assertEquals(List.of(1L), told, "the repair was asked for once");
+            assertNull(f.committed.snapshotView(), "no snapshot of a damaged replica");
+
+            // A copy that reaches the entry lets apply go on; the entry counts as covered by it.
+            f.committed.beginCopy();
+            f.log.truncateTo(0);
+            f.log.appendReplicated(ByteBuffer.wrap(copied(3)));
+            f.committed.finishCopy(new AppliedState(1, 1, 0, 3), new ProducerStateManager(10).serialize());
+            assertEquals(ErrorCode.NOT_LEADER, applying.get(5, TimeUnit.SECONDS).error(), "covered by the copy");
+            assertEquals(-1, f.committed.damagedAt());
+            assertEquals(3, f.committed.applied().logEndOffset());
         }
+    }
+
+    @Test
+    void aSnapshotPastTheEndOfTheLogMarksTheReplicaDamaged() throws Exception {
+        try (PartitionFixture f = new PartitionFixture(dir)) {
+            List<Long> told = new CopyOnWriteArrayList<>();
+            f.committed.onDamage(told::add);
+            f.appendAsLeader(records(3), 1);
+            f.committed.load(new PartitionSnapshot(10, 0, new ProducerStateManager(10).serialize()), TermIndex.valueOf(1, 5));
+            assertEquals(5, f.committed.damagedAt());
+            assertEquals(List.of(5L), told);
+            assertEquals(10, f.committed.applied().logEndOffset(), "the snapshot's position, never served from here");
+            assertNull(f.committed.snapshotView());
+        }
+    }
+
+    /** The batches another replica would send for offsets 0..count-1 of {@link #records}. */
+    private static byte[] copied(int count) {
+        PendingAppend p = records(count);
+        new RecordBatch(ByteBuffer.wrap(p.data)).setBaseOffset(0);
+        return p.data;
     }
 
     @Test
@@ -67,8 +109,7 @@ class CommittedStateTest {
             CommittedState reloaded = new CommittedState(PartitionFixture.TP, f.log, 100, new PartitionFixture.AppliedIndexHolder().view());
             reloaded.load(view.snapshot(), view.termIndex());
             assertEquals(new AppliedState(1, 1, 0, 2), reloaded.applied());
-            PartitionSnapshot tooLong = new PartitionSnapshot(99, 0, ByteBuffer.allocate(4));
-            assertThrows(IllegalStateException.class, () -> reloaded.load(tooLong, TermIndex.valueOf(1, 5)));
+            assertEquals(-1, reloaded.damagedAt(), "a snapshot the log covers is no damage");
         }
     }
 

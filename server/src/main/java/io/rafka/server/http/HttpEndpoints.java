@@ -34,7 +34,7 @@ public final class HttpEndpoints implements Closeable {
     }
 
     public static HttpEndpoints start(String bindHost, int port, BrokerMetrics metrics, Supplier<String> status,
-                                      BooleanSupplier serving) throws IOException {
+                                      BooleanSupplier serving, Supplier<String> healthDetail) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(bindHost, port), 16);
         server.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", () -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
@@ -45,7 +45,8 @@ public final class HttpEndpoints implements Closeable {
                 () -> status.get().getBytes(StandardCharsets.UTF_8)));
         server.createContext("/health", ex -> {
             boolean ok = serving.getAsBoolean();
-            respond(ex, ok ? 200 : 503, "text/plain", () -> (ok ? "ok\n" : "not serving\n").getBytes(StandardCharsets.UTF_8));
+            respond(ex, ok ? 200 : 503, "text/plain",
+                    () -> ((ok ? "ok\n" : "not serving\n") + healthDetail.get()).getBytes(StandardCharsets.UTF_8));
         });
         ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "rafka-http");

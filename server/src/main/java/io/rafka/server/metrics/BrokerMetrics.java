@@ -52,6 +52,9 @@ public final class BrokerMetrics {
                 .callback(cb -> cb.call(raftNode.partitions().size())).register(registry);
         GaugeWithCallback.builder().name("rafka_partition_leaders").help("Partitions this broker leads")
                 .callback(cb -> cb.call(ledPartitions(raftNode))).register(registry);
+        GaugeWithCallback.builder().name("rafka_repairing_partitions")
+                .help("Partition replicas here whose log lost committed records, copying them from another replica")
+                .callback(cb -> cb.call(repairing(raftNode))).register(registry);
         GaugeWithCallback.builder().name("rafka_under_replicated_partitions")
                 .help("Partitions led here with a follower silent for longer than the replica lag limit")
                 .callback(cb -> cb.call(underReplicated(raftNode, replicaLagMs))).register(registry);
@@ -71,6 +74,20 @@ public final class BrokerMetrics {
             }
         }
         return led;
+    }
+
+    private static int repairing(RaftNode raftNode) {
+        int n = 0;
+        for (TopicPartition tp : raftNode.partitions()) {
+            try {
+                if (raftNode.status(tp).repairing()) {
+                    n++;
+                }
+            } catch (RuntimeException e) {
+                // being created or removed
+            }
+        }
+        return n;
     }
 
     private static int underReplicated(RaftNode raftNode, long lagMs) {
