@@ -47,6 +47,7 @@ final class ReplicaRepair {
     private final Executor executor;
     private final BooleanSupplier closed;
     private final AtomicBoolean running = new AtomicBoolean();
+    private final AtomicBoolean warnedAlone = new AtomicBoolean();
 
     ReplicaRepair(TopicPartition topicPartition, CommittedState committed, LogCatchUp catchUp, DivisionSource division,
                   BiFunction<RaftGroup, RaftPeerId, RaftClient> clients, Executor executor, BooleanSupplier closed) {
@@ -83,7 +84,12 @@ final class ReplicaRepair {
         }
         try {
             RaftServer.Division d = division.get();
-            for (RaftPeer source : sources(d)) {
+            List<RaftPeer> sources = sources(d);
+            if (sources.isEmpty() && warnedAlone.compareAndSet(false, true)) {
+                LOG.error("{}: the log lacks committed records up to Raft index {} and no other replica holds them; "
+                        + "this replica cannot serve until its data is restored", topicPartition, needed);
+            }
+            for (RaftPeer source : sources) {
                 if (copyFrom(d.getGroup(), source.getId(), needed)) {
                     break;
                 }
