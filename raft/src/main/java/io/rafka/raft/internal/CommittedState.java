@@ -208,6 +208,13 @@ final class CommittedState {
         }
     }
 
+    /** Whether a copy of another replica's log runs (or is awaited, for a damaged replica): apply waits. */
+    boolean copying() {
+        synchronized (lock) {
+            return copying;
+        }
+    }
+
     void beginCopy() {
         synchronized (lock) {
             copying = true;

@@ -110,6 +110,12 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return s == null ? null : s.log;
     }
 
+    /** Whether this replica copies another replica's log now (its Raft log stands still meanwhile). */
+    boolean copying() {
+        PartitionStore s = store;
+        return s != null && s.committed.copying();
+    }
+
     /** Whether the log lacks committed records and a copy from another replica is under way. */
     public boolean repairing() {
         PartitionStore s = store;
