@@ -5,8 +5,8 @@
 # every partition is led by its preferred replica. A probe (io.rafka.client.perf.FailoverProbeMain) writes one
 # small record every 20 ms to each partition (one idempotent acks=all writer per partition, over gRPC to the
 # leader) and polls every broker's /status every 20 ms. Each round kills (kill -9) the broker leading the most
-# partitions, waits until every partition is acknowledged again (at most 30 s, else it fails), restarts the
-# node, waits until it is healthy, caught up and the preferred leaders are back, then goes on.
+# partitions (ties rotate), waits until every partition is acknowledged again (at most 30 s, else it fails),
+# restarts the node, waits until it is healthy, caught up and the preferred leaders are back, then goes on.
 # Per round and per partition the killed node led it reports kill -> first ack, split into elect / ready /
 # client rediscovery, and the detector's time from the brokers' logs; then p50 / max, and a read-back check of
 # every acknowledged record (no loss, no duplicate). Progress on stderr, the table on stdout and in
@@ -137,24 +137,27 @@ await_caught_up() {
   start="$(now_ms)"
   while true; do
     declare -A lead_hw=()
+    # The node itself counts: the preferred-leader election may hand it a partition while we wait.
     for n in "${NODES[@]}"; do
-      [[ "$n" == "$node" ]] && continue
       while read -r p lead hw; do
         [[ "$lead" == true ]] && lead_hw[$p]="$hw"
       done < <(node_partitions "$n")
     done
+    declare -A own_hw=()
+    while read -r p lead hw; do
+      own_hw[$p]="$hw"
+    done < <(node_partitions "$node")
     behind=0
     for p in $(seq 0 $(( PARTITIONS - 1 ))); do
-      hw="$(node_partitions "$node" | awk -v p="$p" '$1 == p { print $3 }')"
-      [[ -n "$hw" && -n "${lead_hw[$p]:-}" ]] && (( hw >= lead_hw[$p] )) || behind=$(( behind + 1 ))
+      [[ -n "${own_hw[$p]:-}" && -n "${lead_hw[$p]:-}" ]] && (( own_hw[$p] >= lead_hw[$p] )) || behind=$(( behind + 1 ))
     done
-    unset lead_hw
+    unset lead_hw own_hw
     if (( behind == 0 )); then
       echo $(( $(now_ms) - start ))
       return
     fi
     (( $(now_ms) - start < 60000 )) || { log "WARNING: node $node still behind on $behind partitions after 60 s"; echo -1; return; }
-    sleep 0.1
+    sleep 0.2
   done
 }
 
@@ -188,11 +191,29 @@ detector_ms() {
   echo "$first"
 }
 
+# Until no socket (a client's, in TIME-WAIT after a run) holds one of the ports as its local port: the brokers
+# could not bind it. These ports lie in Linux's ephemeral range (32768-60999). At most 90 s; needs `ss`.
+await_ports_free() {
+  local start held
+  command -v ss >/dev/null || return 0
+  start="$(now_ms)"
+  while true; do
+    held="$(ss -tanH 2>/dev/null | awk -v ports=" $* " '{ n = split($4, a, ":"); if (index(ports, " " a[n] " ")) print a[n] }' \
+        | sort -u | tr '\n' ' ')"
+    [[ -z "$held" ]] && return 0
+    (( $(now_ms) - start < 90000 )) || fail "ports $held still held by other sockets after 90 s"
+    log "waiting for ports $held to be released (sockets in TIME-WAIT)"
+    sleep 5
+  done
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 
 run_round() {
-  local round="$1" n best="" best_count=-1 led count pid kill_ms acked_after detect start healthy caught
-  for n in "${NODES[@]}"; do
+  local round="$1" i n best="" best_count=-1 led count pid kill_ms acked_after detect start healthy caught
+  # Ties (with preferred leaders every node leads as many) go to the next node each round, so the kills rotate.
+  for i in "${!NODES[@]}"; do
+    n="${NODES[$(( (round - 1 + i) % ${#NODES[@]} ))]}"
     led="$(led_by "$n")"
     count=0
     [[ -n "$led" ]] && count=$(( $(tr -cd ',' <<<"$led" | wc -c) + 1 ))
@@ -219,10 +240,13 @@ run_round() {
 }
 
 main() {
-  local p result status=0
-  for p in $(port 1 2) $(port 2 2) $(port 3 2) $(port 1 5) $(port 2 5) $(port 3 5); do
+  local n p result status=0
+  local ports
+  ports="$(for n in "${NODES[@]}"; do port "$n" 2; port "$n" 3; port "$n" 4; port "$n" 5; done)"
+  for p in $ports; do
     ! port_open "$p" || fail "port $p is in use (another cluster on RAFKA_PORT_BASE=$RAFKA_PORT_BASE?)"
   done
+  await_ports_free $ports
   rm -rf "$WORK"
   mkdir -p "$PROBE_DIR"
   log "starting the cluster: bin/rafka cluster start (ports $(port 1 2)..$(port 3 5), data in $RAFKA_CLUSTER_DIR)"
