@@ -11,9 +11,10 @@ import java.util.stream.Collectors;
  * the partition's first acknowledgement by another broker, split into three parts that add up to it:
  * <ul>
  *   <li><b>elect</b>: kill to the first {@code /status} poll in which another broker reports itself leader of the
- *       partition in a new epoch (capped at the first ack: a poll may see it late);</li>
+ *       partition in a new epoch (capped at the first ack: a poll may see it late). {@code is_leader} is true
+ *       only once the leader is ready (the first entry of its term committed), so this is elected and ready;</li>
  *   <li><b>rediscover</b>: from then until the client sent the write that succeeded (0 when it had sent it before);</li>
- *   <li><b>ready</b>: from the later of the two until the acknowledgement: the new leader taking the write.</li>
+ *   <li><b>ready → ack</b>: from the later of the two until the acknowledgement: the new leader taking the write.</li>
  * </ul>
  * <b>detect</b> (per kill, from the surviving brokers' logs, when the script found the line) is the time from
  * the kill to the failure detector's "refuses connections" message; it is part of elect.
@@ -87,8 +88,8 @@ final class FailoverReport {
     static String render(List<Row> rows, FailoverProbe.Verification v, String title) {
         StringBuilder sb = new StringBuilder();
         sb.append(title).append("\n\n");
-        sb.append("| round | killed node | partition | new leader | kill → first ack, ms | detect, ms | elect, ms"
-                + " | ready, ms | client rediscovery, ms |\n");
+        sb.append("| round | killed node | partition | new leader | kill → first ack, ms | detect, ms"
+                + " | kill → leader ready, ms | ready → first ack, ms | client rediscovery, ms |\n");
         sb.append("|---|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
             sb.append("| ").append(r.kill().round()).append(" | ").append(r.kill().node()).append(" | ").append(r.partition())
