@@ -17,8 +17,8 @@ import java.util.logging.Logger;
 /**
  * The probe process of {@code bin/rafka bench failover} (bench/failover/failover.sh). It talks to the script
  * through files in {@code --dir}: it rewrites {@code last-ack} (one line per partition: the time of its latest
- * acknowledgement and the node that gave it) every 50 ms so the script can wait for every partition to be written again after a kill;
- * the script appends its kills to {@code kills.tsv} and creates {@code stop} when done. The probe then stops
+ * acknowledgement and the node that gave it) every 50 ms so the script can wait for every partition to be
+ * written again after a kill; the script appends its kills to {@code kills.tsv} and creates {@code stop} when done. The probe then stops
  * writing, saves its raw logs ({@code acks.tsv}, {@code leaders.tsv}), reads every partition back, prints the
  * table on stdout and writes it to {@code --result}. Exit status 1 when a record was lost or duplicated, a
  * writer failed, or a partition was never written again after a kill.

@@ -98,12 +98,8 @@ final class FailoverReport {
                     .append(" | ").append(ms(r.elect())).append(" | ").append(ms(r.ready()))
                     .append(" | ").append(ms(r.rediscover())).append(" |\n");
         }
-        sb.append("| **p50** | | ").append(rows.size()).append(" partitions | | ").append(stat(rows, Row::firstAck, false))
-                .append(" | ").append(statDetect(rows, false)).append(" | ").append(stat(rows, Row::elect, false))
-                .append(" | ").append(stat(rows, Row::ready, false)).append(" | ").append(stat(rows, Row::rediscover, false)).append(" |\n");
-        sb.append("| **max** | | | | ").append(stat(rows, Row::firstAck, true))
-                .append(" | ").append(statDetect(rows, true)).append(" | ").append(stat(rows, Row::elect, true))
-                .append(" | ").append(stat(rows, Row::ready, true)).append(" | ").append(stat(rows, Row::rediscover, true)).append(" |\n");
+        sb.append("| **p50** | | ").append(rows.size()).append(" partitions | ").append(summaryCells(rows, false));
+        sb.append("| **max** | | | ").append(summaryCells(rows, true));
         sb.append('\n');
         rows.stream().map(Row::kill).distinct().forEach(k -> sb.append("Round ").append(k.round()).append(": node ")
                 .append(k.node()).append(" restarted: healthy after ").append(ms(k.healthyMs())).append(" ms, caught up ")
@@ -119,6 +115,11 @@ final class FailoverReport {
             sb.append("  ").append(problem).append('\n');
         }
         return sb.toString();
+    }
+
+    private static String summaryCells(List<Row> rows, boolean max) {
+        return "| " + stat(rows, Row::firstAck, max) + " | " + statDetect(rows, max) + " | " + stat(rows, Row::elect, max)
+                + " | " + stat(rows, Row::ready, max) + " | " + stat(rows, Row::rediscover, max) + " |\n";
     }
 
     private static String ms(long value) {

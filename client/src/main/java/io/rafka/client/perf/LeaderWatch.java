@@ -26,7 +26,8 @@ final class LeaderWatch implements AutoCloseable {
     }
 
     private static final Pattern PARTITION = Pattern.compile(
-            "\"topic\": \"([^\"]*)\", \"partition\": (\\d+), \"leader\": \"[^\"]*\", \"is_leader\": (true|false), \"leader_epoch\": (\\d+)");
+            "\"topic\": \"([^\"]*)\", \"partition\": (\\d+), \"leader\": \"[^\"]*\", "
+                    + "\"is_leader\": (true|false), \"leader_epoch\": (\\d+)");
 
     private final String topic;
     private final long intervalMs;
