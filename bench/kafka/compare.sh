@@ -66,9 +66,9 @@ done
 RATE_RECORDS=$(( RATE * RATE_SECONDS ))
 TOTAL_RECORDS=$(( WARMUP + RECORDS + RATE_RECORDS ))
 
-log() {
-  echo "[bench $(date -u +%H:%M:%S)] $*" >&2
-}
+# log, http_get, port_open
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 
 # ---------------------------------------------------------------------------------------------------------------
 # Processes we started, and stopping them on every exit path.
@@ -166,21 +166,6 @@ machine_ticks() {
 
 seconds_of() {
   awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'
-}
-
-# GET http://127.0.0.1:PORT/PATH with bash's /dev/tcp (as bin/rafka does); prints the body.
-http_get() {
-  local line body=0
-  exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
-  while IFS= read -r line <&3; do
-    if [[ "$body" == 1 ]]; then echo "$line"; elif [[ "$line" == $'\r' || -z "$line" ]]; then body=1; fi
-  done
-  exec 3<&-
-}
-
-port_open() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 rafka_port() {

@@ -67,8 +67,13 @@ final class LeaderTable implements AutoCloseable {
         throw new PerfException("no usable metadata for topic " + topic + " after " + timeoutMs + " ms: " + last, last);
     }
 
-    /** One GetMetadata; returns whether every partition has a known leader. */
-    private boolean refreshOnce() {
+    /**
+     * One GetMetadata, without waiting: returns whether every partition has a known leader. A client waiting
+     * for one partition's new leader asks again at once rather than sleeping as {@link #refresh} does.
+     *
+     * @throws RuntimeException when no broker answered
+     */
+    boolean refreshOnce() {
         List<String> candidates;
         synchronized (this) {
             candidates = new ArrayList<>();

@@ -90,6 +90,11 @@ public final class BrokerCluster implements Closeable {
         return Integer.parseInt(configs.get(i).get("grpc.port"));
     }
 
+    /** The port of broker {@code i}'s HTTP endpoints ({@code /health}, {@code /status}, {@code /metrics}). */
+    public int httpPort(int i) {
+        return Integer.parseInt(configs.get(i).get("http.port"));
+    }
+
     /** A crash: no leadership hand-over, no flush. */
     public void kill(int i) throws IOException {
         Broker b = brokers.set(i, null);

@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# Failover of real broker processes (run as `bin/rafka bench failover [options]`).
+#
+# Starts a 3-node cluster with `bin/rafka cluster start`, creates a topic of P partitions (RF 3) and waits until
+# every partition is led by its preferred replica. A probe (io.rafka.client.perf.FailoverProbeMain) writes one
+# small record every 20 ms to each partition (one idempotent acks=all writer per partition, over gRPC to the
+# leader) and polls every broker's /status every 20 ms. Each round kills (kill -9) the broker leading the most
+# partitions (ties rotate), waits until every partition is acknowledged again (at most 30 s, else it fails),
+# restarts the node, waits until it is healthy, caught up and the preferred leaders are back, then goes on.
+# Per round and per partition the killed node led it reports kill -> first ack, split into elect / ready /
+# client rediscovery, and the detector's time from the brokers' logs; then p50 / max, and a read-back check of
+# every acknowledged record (no loss, no duplicate). Progress on stderr, the table on stdout and in
+# bench/failover/target/result-*.md. Everything it starts is stopped on exit, failure or Ctrl-C.
+#
+# Options (defaults in brackets):  --rounds N [6]  --partitions P [6]
+# Ports: RAFKA_PORT_BASE=39000 (39192..39395) unless RAFKA_BENCH_PORT_BASE says otherwise.
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
+ROUNDS=6 PARTITIONS=6 TOPIC=failover
+NODES=(1 2 3)
+ACK_TIMEOUT_MS=30000
+WORK="$ROOT/bench/failover/target/run"
+COMMAND_LINE="bin/rafka bench failover $*"
+
+usage() {
+  awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
+}
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --partitions) PARTITIONS="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench failover: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+for v in ROUNDS PARTITIONS; do
+  [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench failover: ${v,,} must be a positive whole number, not '${!v}'" >&2; exit 2; }
+done
+[[ -n "${RAFKA_PROBE_CLASSPATH:-}" ]] || { echo "bench failover: run it as bin/rafka bench failover" >&2; exit 2; }
+
+export RAFKA_PORT_BASE="${RAFKA_BENCH_PORT_BASE:-39000}" RAFKA_CLUSTER_DIR="$WORK/cluster"
+BOOTSTRAP="127.0.0.1:$(( RAFKA_PORT_BASE + 192 ))"
+PROBE_DIR="$WORK/probe"
+
+port() {
+  echo $(( RAFKA_PORT_BASE + ${1}9${2} ))
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# What we started, stopped on every exit path.
+
+PROBE_PID=""
+CLUSTER_STARTED=0
+
+cleanup() {
+  local status=$? waited=0
+  trap - EXIT INT TERM
+  if [[ -n "$PROBE_PID" ]] && kill -0 "$PROBE_PID" 2>/dev/null; then
+    kill -TERM "$PROBE_PID" 2>/dev/null || true
+    while kill -0 "$PROBE_PID" 2>/dev/null && (( waited++ < 50 )); do sleep 0.1; done
+    kill -KILL "$PROBE_PID" 2>/dev/null || true
+  fi
+  if (( CLUSTER_STARTED )); then
+    log "stopping the cluster"
+    bin/rafka cluster stop >&2 || bin/rafka cluster kill >&2 || true
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+  log "FAILED: $*"
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# The cluster as /status shows it.
+
+# "PARTITION IS_LEADER HIGH_WATERMARK" for each partition of the topic node $1 hosts.
+node_partitions() {
+  local line
+  while IFS= read -r line; do
+    if [[ "$line" =~ \"topic\":\ \"$TOPIC\",\ \"partition\":\ ([0-9]+),.*\"is_leader\":\ (true|false),.*\"high_watermark\":\ (-?[0-9]+) ]]; then
+      echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"
+    fi
+  done < <(http_get "$(port "$1" 5)" /status 2>/dev/null || true)
+}
+
+# The partitions node $1 leads, comma-separated.
+led_by() {
+  node_partitions "$1" | awk '$2 == "true" { printf "%s%s", sep, $1; sep = "," }'
+}
+
+declare -A PREFERRED=()
+
+# The first replica of each partition, from `topic describe` (assignments do not change during the run).
+load_preferred() {
+  local out line
+  out="$(bin/rafka topic describe "$TOPIC" --bootstrap "$BOOTSTRAP")"
+  while IFS= read -r line; do
+    [[ "$line" =~ Partition:\ ([0-9]+).*Replicas:\ ([0-9]+) ]] || continue
+    PREFERRED[${BASH_REMATCH[1]}]="${BASH_REMATCH[2]}"
+  done <<<"$out"
+  [[ ${#PREFERRED[@]} == "$PARTITIONS" ]] || fail "topic describe listed ${#PREFERRED[@]} partitions, not $PARTITIONS"
+}
+
+# Until every partition is led by its preferred replica (at most 70 s: the brokers hand leaderships back every 30 s).
+await_preferred_leaders() {
+  local start n p ok
+  start="$(now_ms)"
+  while true; do
+    ok=1
+    for p in "${!PREFERRED[@]}"; do
+      n="${PREFERRED[$p]}"
+      [[ ",$(led_by "$n")," == *",$p,"* ]] || { ok=0; break; }
+    done
+    if (( ok )); then
+      log "every partition is led by its preferred replica ($(( $(now_ms) - start )) ms)"
+      return
+    fi
+    (( $(now_ms) - start < 70000 )) || fail "leaders still not the preferred replicas after 70 s"
+    sleep 0.5
+  done
+}
+
+# Until node $1 has every partition's high watermark the leader had a moment before (at most 60 s).
+await_caught_up() {
+  local node="$1" start n p lead hw behind
+  start="$(now_ms)"
+  while true; do
+    declare -A lead_hw=()
+    # The node itself counts: the preferred-leader election may hand it a partition while we wait.
+    for n in "${NODES[@]}"; do
+      while read -r p lead hw; do
+        [[ "$lead" == true ]] && lead_hw[$p]="$hw"
+      done < <(node_partitions "$n")
+    done
+    declare -A own_hw=()
+    while read -r p lead hw; do
+      own_hw[$p]="$hw"
+    done < <(node_partitions "$node")
+    behind=0
+    for p in $(seq 0 $(( PARTITIONS - 1 ))); do
+      [[ -n "${own_hw[$p]:-}" && -n "${lead_hw[$p]:-}" ]] && (( own_hw[$p] >= lead_hw[$p] )) || behind=$(( behind + 1 ))
+    done
+    unset lead_hw own_hw
+    if (( behind == 0 )); then
+      echo $(( $(now_ms) - start ))
+      return
+    fi
+    (( $(now_ms) - start < 60000 )) || { log "WARNING: node $node still behind on $behind partitions after 60 s"; echo -1; return; }
+    sleep 0.2
+  done
+}
+
+# Until every partition has an acknowledgement later than $1 (ms) from another node than $2 (an answer of the
+# killed node may still arrive just after the kill); prints how long it took. Fails after 30 s.
+await_acks_after() {
+  local since="$1" killed="${2:-}" p t node missing
+  while true; do
+    missing=""
+    while read -r p t node; do
+      (( t > since )) && [[ "$node" != "$killed" ]] || missing="$missing $p"
+    done <"$PROBE_DIR/last-ack"
+    [[ -z "$missing" ]] && { echo $(( $(now_ms) - since )); return; }
+    kill -0 "$PROBE_PID" 2>/dev/null || fail "the probe exited; see $WORK/probe.err"
+    (( $(now_ms) - since < ACK_TIMEOUT_MS )) \
+        || fail "partitions$missing not acknowledged within $(( ACK_TIMEOUT_MS / 1000 )) s (probe log $WORK/probe.err, broker logs $RAFKA_CLUSTER_DIR)"
+    sleep 0.02
+  done
+}
+
+# The first "refuses connections" line of the live nodes' logs after $1 (ms), as ms; -1 when none.
+detector_ms() {
+  local since="$1" killed="$2" n first=-1 stamp t
+  for n in "${NODES[@]}"; do
+    [[ "$n" == "$killed" ]] && continue
+    while read -r stamp; do
+      t="$(date -d "$stamp" +%s%3N 2>/dev/null)" || continue
+      if (( t >= since )) && (( first < 0 || t < first )); then first="$t"; fi
+    done < <(grep -a "refuses connections" "$RAFKA_CLUSTER_DIR/node-$n.log" 2>/dev/null | cut -c1-23 || true)
+  done
+  echo "$first"
+}
+
+# Until no socket (a client's, in TIME-WAIT after a run) holds one of the ports as its local port: the brokers
+# could not bind it. These ports lie in Linux's ephemeral range (32768-60999). At most 90 s; needs `ss`.
+await_ports_free() {
+  local start held
+  command -v ss >/dev/null || return 0
+  start="$(now_ms)"
+  while true; do
+    held="$(ss -tanH 2>/dev/null | awk -v ports=" $* " '{ n = split($4, a, ":"); if (index(ports, " " a[n] " ")) print a[n] }' \
+        | sort -u | tr '\n' ' ')"
+    [[ -z "$held" ]] && return 0
+    (( $(now_ms) - start < 90000 )) || fail "ports $held still held by other sockets after 90 s"
+    log "waiting for ports $held to be released (sockets in TIME-WAIT)"
+    sleep 5
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+
+run_round() {
+  local round="$1" i n best="" best_count=-1 led count pid kill_ms acked_after detect start healthy caught
+  # Ties (with preferred leaders every node leads as many) go to the next node each round, so the kills rotate.
+  for i in "${!NODES[@]}"; do
+    n="${NODES[$(( (round - 1 + i) % ${#NODES[@]} ))]}"
+    led="$(led_by "$n")"
+    count=0
+    [[ -n "$led" ]] && count=$(( $(tr -cd ',' <<<"$led" | wc -c) + 1 ))
+    if (( count > best_count )); then best="$n"; best_count="$count"; fi
+  done
+  led="$(led_by "$best")"
+  pid="$(cat "$RAFKA_CLUSTER_DIR/node-$best.pid")"
+  kill_ms="$(now_ms)"
+  kill -KILL "$pid"
+  log "round $round: kill -9 of node $best (pid $pid), leader of partitions $led"
+  acked_after="$(await_acks_after "$kill_ms" "$best")"
+  log "round $round: every partition acknowledged again ${acked_after} ms after the kill"
+  sleep 1  # the detector's log line is written by then
+  detect="$(detector_ms "$kill_ms" "$best")"
+  start="$(now_ms)"
+  bin/rafka cluster start "$best" >&2
+  healthy=$(( $(now_ms) - start ))
+  caught="$(await_caught_up "$best")"
+  log "round $round: node $best healthy ${healthy} ms after its restart, caught up ${caught} ms later"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$best" "$kill_ms" "$detect" "$led" "$healthy" "$caught" \
+      >>"$PROBE_DIR/kills.tsv"
+  await_preferred_leaders
+  await_acks_after "$(now_ms)" >/dev/null
+}
+
+main() {
+  local n p result status=0
+  local ports
+  ports="$(for n in "${NODES[@]}"; do port "$n" 2; port "$n" 3; port "$n" 4; port "$n" 5; done)"
+  for p in $ports; do
+    ! port_open "$p" || fail "port $p is in use (another cluster on RAFKA_PORT_BASE=$RAFKA_PORT_BASE?)"
+  done
+  await_ports_free $ports
+  rm -rf "$WORK"
+  mkdir -p "$PROBE_DIR"
+  log "starting the cluster: bin/rafka cluster start (ports $(port 1 2)..$(port 3 5), data in $RAFKA_CLUSTER_DIR)"
+  CLUSTER_STARTED=1
+  bin/rafka cluster start >&2
+  bin/rafka topic create "$TOPIC" --partitions "$PARTITIONS" --replication-factor 3 --bootstrap "$BOOTSTRAP" >&2
+  load_preferred
+  log "preferred leaders (partition:node): $(for p in "${!PREFERRED[@]}"; do printf '%s:%s ' "$p" "${PREFERRED[$p]}"; done)"
+  await_preferred_leaders
+  java -Xmx256m -cp "$RAFKA_PROBE_CLASSPATH" io.rafka.client.perf.FailoverProbeMain --bootstrap "$BOOTSTRAP" \
+      --topic "$TOPIC" --partitions "$PARTITIONS" --interval-ms 20 --dir "$PROBE_DIR" \
+      --nodes "1=127.0.0.1:$(port 1 2):$(port 1 5),2=127.0.0.1:$(port 2 2):$(port 2 5),3=127.0.0.1:$(port 3 2):$(port 3 5)" \
+      --result "$WORK/result.md" \
+      --title "bin/rafka bench failover: $COMMAND_LINE ($ROUNDS rounds, $PARTITIONS partitions RF 3, $(date -u '+%Y-%m-%d %H:%M UTC'))" \
+      >"$WORK/probe.out" 2>"$WORK/probe.err" &
+  PROBE_PID=$!
+  touch "$PROBE_DIR/kills.tsv"
+  local waited=0
+  until [[ -f "$PROBE_DIR/last-ack" ]]; do
+    kill -0 "$PROBE_PID" 2>/dev/null || fail "the probe exited; see $WORK/probe.err"
+    (( waited++ < 600 )) || fail "the probe did not start writing within 60 s"
+    sleep 0.1
+  done
+  await_acks_after "$(now_ms)" >/dev/null
+  log "probe writing to every partition; steady state for 2 s"
+  sleep 2
+  for round in $(seq 1 "$ROUNDS"); do
+    run_round "$round"
+    sleep 2
+  done
+  touch "$PROBE_DIR/stop"
+  log "reading every partition back"
+  wait "$PROBE_PID" || status=$?
+  PROBE_PID=""
+  cat "$WORK/probe.out"
+  result="$ROOT/bench/failover/target/result-$(date -u +%Y%m%d-%H%M%S).md"
+  [[ -f "$WORK/result.md" ]] && cp "$WORK/result.md" "$result" && log "result written to $result"
+  (( status == 0 )) || fail "the probe reported a failure (exit $status); see above and $WORK/probe.err"
+}
+
+main
