@@ -13,7 +13,7 @@
 # bench/failover/target/result-*.md. Everything it starts is stopped on exit, failure or Ctrl-C.
 #
 # Options (defaults in brackets):  --rounds N [6]  --partitions P [6]
-# Ports: RAFKA_PORT_BASE=39000 (39192..39395) unless RAFKA_BENCH_PORT_BASE says otherwise.
+# Ports: RAFKA_PORT_BASE=21000 (21192..21395, below the ephemeral port range) unless RAFKA_BENCH_PORT_BASE says otherwise.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -44,7 +44,7 @@ for v in ROUNDS PARTITIONS; do
 done
 [[ -n "${RAFKA_PROBE_CLASSPATH:-}" ]] || { echo "bench failover: run it as bin/rafka bench failover" >&2; exit 2; }
 
-export RAFKA_PORT_BASE="${RAFKA_BENCH_PORT_BASE:-39000}" RAFKA_CLUSTER_DIR="$WORK/cluster"
+export RAFKA_PORT_BASE="${RAFKA_BENCH_PORT_BASE:-21000}" RAFKA_CLUSTER_DIR="$WORK/cluster"
 BOOTSTRAP="127.0.0.1:$(( RAFKA_PORT_BASE + 192 ))"
 PROBE_DIR="$WORK/probe"
 
