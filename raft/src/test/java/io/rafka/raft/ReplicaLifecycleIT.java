@@ -95,11 +95,13 @@ class ReplicaLifecycleIT {
      * <p>Only a leader that does not know yet that it is cut off accepts such appends (one that knows refuses
      * them with NOT_ENOUGH_REPLICAS, see {@code AvailabilityIT}): so no failure detector, which would see the
      * killed followers refuse connections, and an election timeout long enough that their last answers are
-     * still fresh when the appends arrive.
+     * still fresh when the appends arrive. And room for several entries in flight: with group commit's default
+     * of one, appends behind an entry that cannot commit wait for it instead of entering the Raft log.
      */
     @Test
     void uncommittedRecordsOfADeposedLeaderAreCutAndReplaced() throws Exception {
-        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.rpcTimeoutMs(3000, 6000).leaderFailureDetection(false))) {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.rpcTimeoutMs(3000, 6000).leaderFailureDetection(false)
+                .maxEntriesInFlightPerPartition(8))) {
             TopicPartition tp = cluster.createPartition("diverge", 0, 3);
             cluster.append(tp, TestBatches.batch(CompressionType.NONE, "committed", 3, 1L), Acks.ALL);
             cluster.awaitReplicated(tp, 3, 10_000);

@@ -22,8 +22,9 @@ import java.util.function.BiFunction;
  * request for as long as that leader leads. A new leader starts from fresh follower state. So a follower whose
  * Raft log has not grown for {@link #STALL_MS} while the leader has applied entries past its end (asked with a
  * STATE query) asks the leader to step down; the new leader then replicates to it, or, if it purged those
- * entries, has it copy its log. Not while this replica copies a log itself (that stalls its Raft log on
- * purpose), and at most once per {@link #BACKOFF_MS} per partition. A quiet partition (the leader has nothing
+ * entries, has it copy its log. Not while this replica copies a log itself, nor shortly after (that stalls
+ * its Raft log on purpose, until Ratis moves it to the installed index), and at most once per
+ * {@link #BACKOFF_MS} per partition. A quiet partition (the leader has nothing
  * more) is asked again only after a doubling pause, up to {@link #MAX_QUIET_MS}, so idle partitions cost
  * next to nothing. Runs every second on one thread.
  */
@@ -67,7 +68,8 @@ public final class StalledFollowerWatch implements Runnable {
         PartitionStateMachine sm = replica.runningStateMachine();
         long next = d.getRaftLog().getNextIndex();
         Progress p = progress.get(replica);
-        if (leader == null || d.getInfo().isLeader() || sm == null || sm.copying() || p == null || p.nextIndex() != next) {
+        boolean watched = leader != null && !d.getInfo().isLeader() && sm != null && !sm.copying(2 * STALL_MS);
+        if (!watched || p == null || p.nextIndex() != next) {
             progress.put(replica, new Progress(next, now, 0, STALL_MS));  // moving (or not ours to watch): start over
             return;
         }
