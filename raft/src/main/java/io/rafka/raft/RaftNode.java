@@ -25,7 +25,6 @@ import io.rafka.raft.internal.RatisProperties;
 import io.rafka.raft.internal.ReplicaGroups;
 import io.rafka.raft.internal.ReplicaRegistry;
 import io.rafka.raft.internal.ReplicaRegistry.Replica;
-import io.rafka.raft.internal.StalledFollowerWatch;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.RaftGroup;
@@ -46,7 +45,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -152,7 +150,6 @@ public final class RaftNode implements Closeable {
         membership = new MembershipChanger(local, probeProperties);
         leadership = new LeadershipMover(local, replicas, nodeId, liveness);
         maintenance = new LogMaintenance(local, replicas);
-        executors.watch.scheduleWithFixedDelay(new StalledFollowerWatch(server, replicas, this::newClient), 1, 1, TimeUnit.SECONDS);
         LOG.info("Raft node {} listening on {} with {} partition replicas", nodeId, config.address().hostPort(), replicas.size());
     }
 

@@ -29,15 +29,12 @@ public final class NodeExecutors implements AutoCloseable {
      * ({@link AppendQueue}), so threads are bounded by the partitions hosted here.
      */
     public final ExecutorService submit;
-    /** Periodic checks of this node's replicas ({@link StalledFollowerWatch}). */
-    public final java.util.concurrent.ScheduledExecutorService watch;
 
     public NodeExecutors(String nodeId) {
         this.catchUp = pool(CATCH_UP_THREADS, "rafka-catch-up-" + nodeId + "-");
         this.flush = pool(FLUSH_THREADS, "rafka-flush-" + nodeId + "-");
         this.read = pool(READ_THREADS, "rafka-replica-read-" + nodeId + "-");
         this.submit = Executors.newCachedThreadPool(daemons("rafka-submit-" + nodeId + "-"));
-        this.watch = Executors.newSingleThreadScheduledExecutor(daemons("rafka-replica-watch-" + nodeId + "-"));
     }
 
     private static ExecutorService pool(int threads, String prefix) {
@@ -59,6 +56,5 @@ public final class NodeExecutors implements AutoCloseable {
         flush.shutdownNow();
         read.shutdownNow();
         submit.shutdownNow();
-        watch.shutdownNow();
     }
 }
