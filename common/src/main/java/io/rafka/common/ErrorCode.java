@@ -37,7 +37,22 @@ public enum ErrorCode {
     STORAGE_ERROR(56, true),
     UNSUPPORTED_COMPRESSION_TYPE(76, false),
     INVALID_RECORD(87, false),
-    BUSY(1000, true);
+    BUSY(1000, true),
+    COORDINATOR_LOAD_IN_PROGRESS(14, true),
+    COORDINATOR_NOT_AVAILABLE(15, true),
+    NOT_COORDINATOR(16, true),
+    INVALID_GROUP_ID(24, false),
+    UNKNOWN_MEMBER_ID(25, false),
+    INVALID_SESSION_TIMEOUT(26, false),
+    INVALID_COMMIT_OFFSET_SIZE(28, false),
+    GROUP_MAX_SIZE_REACHED(64, false),
+    NON_EMPTY_GROUP(68, false),
+    GROUP_ID_NOT_FOUND(69, false),
+    FENCED_INSTANCE_ID(82, false),
+    FENCED_MEMBER_EPOCH(110, false),
+    UNRELEASED_INSTANCE_ID(111, false),
+    STALE_MEMBER_EPOCH(113, true),
+    PARTITION_NOT_OWNED(1001, false);
 
     private static final Map<Integer, ErrorCode> BY_CODE = new HashMap<>();
 
