@@ -1,5 +1,7 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.ClientException;
+
 import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.AdminServiceGrpc;
 import io.rafka.proto.v1.AlterConfigsRequest;
@@ -76,7 +78,7 @@ final class AdminCommands {
         int status = 0;
         for (TopicDescription topic : topics) {
             if (topic.getErrorCode() != ErrorCode.NONE) {
-                CliException failure = CliException.of(topic.getErrorCode(), topic.getErrorCodeValue(),
+                ClientException failure = ClientException.of(topic.getErrorCode(), topic.getErrorCodeValue(),
                         "topic " + topic.getName(), topic.getErrorMessage());
                 context.err().println(RafkaCli.errorLine(failure));
                 status = 1;
@@ -144,13 +146,13 @@ final class AdminCommands {
             return rpc.apply(AdminServiceGrpc.newBlockingStub(context.channels().channel(context.bootstrap()))
                     .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS));
         } catch (StatusRuntimeException e) {
-            throw CliException.fromStatus(e, context.bootstrap());
+            throw ClientException.fromStatus(e, context.bootstrap());
         }
     }
 
     private static void check(TopicResult result) {
         if (result.getErrorCode() != ErrorCode.NONE) {
-            throw CliException.of(result.getErrorCode(), result.getErrorCodeValue(),
+            throw ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
                     "topic " + result.getName(), result.getErrorMessage());
         }
     }

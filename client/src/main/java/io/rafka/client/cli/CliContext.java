@@ -1,5 +1,8 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+
 import io.rafka.common.Time;
 import java.io.InputStream;
 import java.io.PrintStream;

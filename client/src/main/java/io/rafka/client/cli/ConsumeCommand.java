@@ -1,5 +1,10 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.PartitionFetcher;
+
+import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.TopicMetadata;
 
@@ -35,8 +40,11 @@ final class ConsumeCommand {
 
         MetadataClient metadata = new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs);
         List<Integer> partitions = partitions(metadata.awaitTopic(topic, false), partition);
-        TopicFetcher fetcher = new TopicFetcher(topic, partitions, start, metadata, context.channels(),
-                context.time(), retryTimeoutMs, context.err());
+        PartitionFetcher fetcher = new PartitionFetcher(metadata, context.channels(), context.time(), retryTimeoutMs,
+                warning -> context.err().println("rafka: warning: " + warning));
+        for (int p : partitions) {
+            fetcher.add(new TopicPartition(topic, p), start);
+        }
         try {
             consume(fetcher, printer, context, maxMessages, timeoutMs);
         } finally {
@@ -46,7 +54,7 @@ final class ConsumeCommand {
         return 0;
     }
 
-    /** The start position: an offset, or {@link TopicFetcher#EARLIEST} or {@link TopicFetcher#LATEST}. */
+    /** The start position: an offset, or {@link PartitionFetcher#EARLIEST} or {@link PartitionFetcher#LATEST}. */
     static long startOffset(ParsedArgs args, int partition) {
         if (args.has("--offset")) {
             if (args.flag("--from-beginning")) {
@@ -57,13 +65,13 @@ final class ConsumeCommand {
             }
             return args.longValue("--offset", 0, 0, Long.MAX_VALUE);
         }
-        return args.flag("--from-beginning") ? TopicFetcher.EARLIEST : TopicFetcher.LATEST;
+        return args.flag("--from-beginning") ? PartitionFetcher.EARLIEST : PartitionFetcher.LATEST;
     }
 
     private static List<Integer> partitions(TopicMetadata topic, int partition) {
         int partitionCount = topic.getPartitionsCount();
         if (partition >= partitionCount) {
-            throw CliException.of(ErrorCode.INVALID_PARTITIONS,
+            throw ClientException.of(ErrorCode.INVALID_PARTITIONS,
                     "topic " + topic.getName() + " has " + partitionCount + " partitions, there is no partition " + partition);
         }
         if (partition >= 0) {
@@ -77,7 +85,7 @@ final class ConsumeCommand {
     }
 
     /** The poll loop, until {@code maxMessages} were printed or nothing came for {@code timeoutMs}. */
-    private static void consume(TopicFetcher fetcher, RecordPrinter printer, CliContext context,
+    private static void consume(PartitionFetcher fetcher, RecordPrinter printer, CliContext context,
                                 long maxMessages, long timeoutMs) {
         long lastDataMs = context.time().hiResClockMs();
         while (true) {
@@ -85,8 +93,8 @@ final class ConsumeCommand {
             if (idleLeftMs <= 0) {
                 return;
             }
-            List<TopicFetcher.Fetched> records = fetcher.poll((int) Math.min(POLL_MAX_WAIT_MS, idleLeftMs));
-            for (TopicFetcher.Fetched fetched : records) {
+            List<PartitionFetcher.Fetched> records = fetcher.poll((int) Math.min(POLL_MAX_WAIT_MS, idleLeftMs));
+            for (PartitionFetcher.Fetched fetched : records) {
                 printer.print(fetched.partition(), fetched.record());
                 if (printer.printed() >= maxMessages) {
                     return;

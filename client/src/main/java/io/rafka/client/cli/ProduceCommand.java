@@ -1,5 +1,8 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.internals.ClientException;
+
 import io.rafka.proto.v1.Acks;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.TopicMetadata;
@@ -67,7 +70,7 @@ final class ProduceCommand {
             return Partitioner.hashing(partitionCount, context.random().nextInt(partitionCount));
         }
         if (partition >= partitionCount) {
-            throw CliException.of(ErrorCode.INVALID_PARTITIONS,
+            throw ClientException.of(ErrorCode.INVALID_PARTITIONS,
                     "topic " + topic.getName() + " has " + partitionCount + " partitions, there is no partition " + partition);
         }
         return Partitioner.fixed(partitionCount, partition);
@@ -111,7 +114,7 @@ final class ProduceCommand {
             }
         } catch (IOException e) {
             batcher.flush();
-            throw new CliException("IO_ERROR", "reading stdin: " + e.getMessage());
+            throw new ClientException("IO_ERROR", "reading stdin: " + e.getMessage());
         }
         batcher.flush();
     }

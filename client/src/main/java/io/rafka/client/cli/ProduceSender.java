@@ -1,5 +1,12 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.internals.RetryState;
+import io.rafka.client.internals.ErrorCodes;
+import io.rafka.client.internals.ClientException;
+
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.grpc.StatusRuntimeException;
@@ -92,7 +99,7 @@ final class ProduceSender implements Consumer<Map<Integer, List<ProducerRecord>>
             if (leader.isPresent()) {
                 byLeader.computeIfAbsent(leader.get(), address -> new ArrayList<>()).add(partition);
             } else {
-                round.failed(CliException.of(ErrorCode.LEADER_NOT_AVAILABLE, tp + " has no known leader"), true);
+                round.failed(ClientException.of(ErrorCode.LEADER_NOT_AVAILABLE, tp + " has no known leader"), true);
             }
         }
         for (Map.Entry<BrokerAddress, List<Integer>> entry : byLeader.entrySet()) {
@@ -139,7 +146,7 @@ final class ProduceSender implements Consumer<Map<Integer, List<ProducerRecord>>
                     .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
                     .produce(request.build());
         } catch (StatusRuntimeException e) {
-            CliException failure = CliException.fromStatus(e, leader);
+            ClientException failure = ClientException.fromStatus(e, leader);
             if (!failure.retriable()) {
                 throw failure;
             }
@@ -147,7 +154,7 @@ final class ProduceSender implements Consumer<Map<Integer, List<ProducerRecord>>
             return;
         }
         if (response.getResultsCount() != partitions.size()) {
-            throw new CliException(ErrorCode.UNKNOWN_SERVER_ERROR.name(), "broker " + leader + " answered "
+            throw new ClientException(ErrorCode.UNKNOWN_SERVER_ERROR.name(), "broker " + leader + " answered "
                     + response.getResultsCount() + " results for " + partitions.size() + " partitions");
         }
         for (int i = 0; i < partitions.size(); i++) {
@@ -162,7 +169,7 @@ final class ProduceSender implements Consumer<Map<Integer, List<ProducerRecord>>
             return;
         }
         TopicPartition tp = new TopicPartition(topic, partition);
-        CliException failure = CliException.of(result.getErrorCode(), result.getErrorCodeValue(),
+        ClientException failure = ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
                 tp.toString(), result.getErrorMessage());
         if (!failure.retriable()) {
             throw failure;
@@ -176,7 +183,7 @@ final class ProduceSender implements Consumer<Map<Integer, List<ProducerRecord>>
     private void refreshMetadata() {
         try {
             metadata.refresh(List.of(topic), true);
-        } catch (CliException e) {
+        } catch (ClientException e) {
             if (!e.retriable()) {
                 throw e;
             }
@@ -185,10 +192,10 @@ final class ProduceSender implements Consumer<Map<Integer, List<ProducerRecord>>
 
     /** What went wrong in one round: the failure to report if retries run out, and whether leaders moved. */
     private static final class Round {
-        CliException failure;
+        ClientException failure;
         boolean refreshMetadata;
 
-        void failed(CliException failure, boolean refreshMetadata) {
+        void failed(ClientException failure, boolean refreshMetadata) {
             this.failure = failure;
             this.refreshMetadata |= refreshMetadata;
         }

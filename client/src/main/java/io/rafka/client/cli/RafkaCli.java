@@ -1,5 +1,9 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.ClientException;
+
 import io.rafka.common.Time;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
@@ -101,7 +105,7 @@ public final class RafkaCli {
             err.print(Usage.TEXT);
             err.flush();
             return 2;
-        } catch (CliException e) {
+        } catch (ClientException e) {
             out.flush();
             err.println(errorLine(e));
             return 1;
@@ -109,7 +113,7 @@ public final class RafkaCli {
     }
 
     /** How a failure is reported: {@code rafka: <CODE>: <message>}. */
-    static String errorLine(CliException e) {
+    static String errorLine(ClientException e) {
         return "rafka: " + e.code() + ": " + e.getMessage();
     }
 

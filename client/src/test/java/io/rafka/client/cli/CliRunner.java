@@ -1,5 +1,7 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.ChannelPool;
+
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -1,5 +1,7 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.ErrorCodes;
+
 import io.rafka.proto.v1.ErrorCode;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,8 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;

@@ -1,5 +1,9 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.internals.ClientException;
+
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.Broker;
 import org.junit.jupiter.api.AfterEach;
@@ -72,7 +76,7 @@ class MetadataClientTest {
     @Test
     void refreshFailsRetriablyWhenNoBrokerAnswers() {
         cluster.down.put("1", true);
-        CliException failure = assertThrows(CliException.class, () -> metadata.refresh(List.of("orders"), false));
+        ClientException failure = assertThrows(ClientException.class, () -> metadata.refresh(List.of("orders"), false));
         assertEquals("UNAVAILABLE", failure.code());
         assertTrue(failure.retriable());
     }

@@ -1,5 +1,7 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.BrokerAddress;
+
 import com.google.protobuf.ByteString;
 import io.rafka.proto.v1.Broker;
 import io.rafka.proto.v1.ConsumerRecord;

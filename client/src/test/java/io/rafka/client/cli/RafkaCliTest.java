@@ -1,5 +1,8 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+
 import io.rafka.proto.v1.Acks;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

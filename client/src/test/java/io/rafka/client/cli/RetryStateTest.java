@@ -1,5 +1,8 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.RetryState;
+import io.rafka.client.internals.ClientException;
+
 import io.rafka.proto.v1.ErrorCode;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RetryStateTest {
 
     private final FakeTime time = new FakeTime();
-    private final CliException busy = CliException.of(ErrorCode.BUSY, "orders-0 is busy");
+    private final ClientException busy = ClientException.of(ErrorCode.BUSY, "orders-0 is busy");
 
     @Test
     void backoffDoublesFrom100MsTo1s() {
@@ -38,7 +41,7 @@ class RetryStateTest {
             waited += delay;
         }
         assertEquals(1000, waited, "the last wait is cut to the end of the budget");
-        CliException failure = assertThrows(CliException.class, () -> retry.onFailure(busy));
+        ClientException failure = assertThrows(ClientException.class, () -> retry.onFailure(busy));
         assertEquals("BUSY", failure.code());
         assertTrue(failure.getMessage().startsWith("orders-0 is busy"), failure.getMessage());
         assertTrue(failure.getMessage().contains("1000 ms"), failure.getMessage());
@@ -58,6 +61,6 @@ class RetryStateTest {
     @Test
     void zeroTimeoutMeansNoRetry() {
         RetryState retry = new RetryState(time, 0);
-        assertThrows(CliException.class, () -> retry.onFailure(busy));
+        assertThrows(ClientException.class, () -> retry.onFailure(busy));
     }
 }

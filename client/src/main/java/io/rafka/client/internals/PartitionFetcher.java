@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.internals;
 
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
@@ -18,18 +18,19 @@ import io.rafka.proto.v1.PartitionOffset;
 import io.rafka.proto.v1.PartitionTimestamp;
 import io.rafka.proto.v1.RecordFormat;
 
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
- * Reads one topic's partitions from their leaders, round by round: each {@link #poll} looks up start
+ * Reads a set of partitions (of one or more topics) from their leaders, round by round: each {@link #poll} looks up start
  * offsets where needed (ListOffsets), then sends one long-poll Fetch to every leader at once and waits
  * for all of them, so a quiet leader does not delay records from a busy one by more than one wait.
  *
@@ -37,56 +38,76 @@ import java.util.concurrent.TimeUnit;
  * backs off alone while the others keep flowing, and only a partition failing for longer than the retry
  * timeout ends the command. OFFSET_OUT_OF_RANGE (the position fell below the log start through
  * retention, or was past the end) restarts that partition from the earliest offset, with a warning.
- * Not thread-safe: {@code poll} runs on one thread; only the RPCs are concurrent.
+ * The set can change between rounds ({@link #add}, {@link #remove}): a group member follows its assignment
+ * with it. Not thread-safe: {@code poll} runs on one thread; only the RPCs are concurrent.
  */
-final class TopicFetcher {
+public final class PartitionFetcher {
 
     /** ListOffsets timestamps with Kafka's meaning. */
-    static final long LATEST = -1;
-    static final long EARLIEST = -2;
+    public static final long LATEST = -1;
+    public static final long EARLIEST = -2;
     /** Data per Fetch response, under the broker's fetch.max.bytes (16 MiB by default). */
-    static final int FETCH_MAX_BYTES = 8 * 1024 * 1024;
+    public static final int FETCH_MAX_BYTES = 8 * 1024 * 1024;
     /** How much longer than its long-poll wait a call may take before the client gives up on it. */
-    static final long RPC_SLACK_MS = 10_000;
+    public static final long RPC_SLACK_MS = 10_000;
 
     /** A record and the partition it came from. */
-    record Fetched(int partition, ConsumerRecord record) {
+    public record Fetched(TopicPartition tp, ConsumerRecord record) {
+        public int partition() {
+            return tp.partition();
+        }
     }
 
-    private final String topic;
     private final MetadataClient metadata;
     private final ChannelPool channels;
     private final Time time;
-    private final PrintStream err;
+    private final long retryTimeoutMs;
+    private final Consumer<String> warnings;
     private final Map<TopicPartition, Cursor> cursors = new LinkedHashMap<>();
     private boolean refreshMetadata;
 
-    /** @param start an offset, or {@link #LATEST} or {@link #EARLIEST}, for every partition */
-    TopicFetcher(String topic, List<Integer> partitions, long start, MetadataClient metadata,
-                 ChannelPool channels, Time time, long retryTimeoutMs, PrintStream err) {
-        this.topic = topic;
+    /** @param warnings where to report what the fetcher repaired on its own (an offset out of range) */
+    public PartitionFetcher(MetadataClient metadata, ChannelPool channels, Time time, long retryTimeoutMs,
+                            Consumer<String> warnings) {
         this.metadata = metadata;
         this.channels = channels;
         this.time = time;
-        this.err = err;
-        for (int partition : partitions) {
-            Cursor cursor = new Cursor(new TopicPartition(topic, partition), new RetryState(time, retryTimeoutMs));
-            if (start >= 0) {
-                cursor.offset = start;
-            } else {
-                cursor.lookUp(start);
-            }
-            cursors.put(cursor.tp, cursor);
+        this.retryTimeoutMs = retryTimeoutMs;
+        this.warnings = warnings;
+    }
+
+    /**
+     * Starts reading a partition (again, if it was read: its position is replaced).
+     *
+     * @param start an offset, or {@link #LATEST} or {@link #EARLIEST}
+     */
+    public void add(TopicPartition tp, long start) {
+        Cursor cursor = new Cursor(tp, new RetryState(time, retryTimeoutMs));
+        if (start >= 0) {
+            cursor.offset = start;
+        } else {
+            cursor.lookUp(start);
         }
+        cursors.put(tp, cursor);
+    }
+
+    /** Stops reading a partition; records of it already returned stay returned. */
+    public void remove(TopicPartition tp) {
+        cursors.remove(tp);
+    }
+
+    /** The partitions being read. */
+    public Set<TopicPartition> partitions() {
+        return Set.copyOf(cursors.keySet());
     }
 
     /**
      * One round; returns the records it fetched, in offset order per partition. Waits at most about
      * {@code maxWaitMs} when no data comes (the broker's long poll, or the backoff of failing partitions).
      *
-     * @throws CliException a non-retriable error, or a retriable one that outlasted the retry timeout
+     * @throws ClientException a non-retriable error, or a retriable one that outlasted the retry timeout
      */
-    List<Fetched> poll(int maxWaitMs) {
+    public List<Fetched> poll(int maxWaitMs) {
         long now = time.hiResClockMs();
         List<Cursor> ready = new ArrayList<>();
         long nextReadyMs = Long.MAX_VALUE;
@@ -95,6 +116,10 @@ final class TopicFetcher {
                 ready.add(cursor);
             }
             nextReadyMs = Math.min(nextReadyMs, cursor.notBeforeMs);
+        }
+        if (cursors.isEmpty()) {
+            RetryState.sleep(time, maxWaitMs);
+            return List.of();
         }
         if (ready.isEmpty()) {
             RetryState.sleep(time, Math.min(nextReadyMs - now, maxWaitMs));
@@ -116,7 +141,7 @@ final class TopicFetcher {
             ListOffsetsRequest.Builder request = ListOffsetsRequest.newBuilder();
             for (Cursor cursor : entry.getValue()) {
                 request.addPartitions(PartitionTimestamp.newBuilder()
-                        .setTopic(topic).setPartition(cursor.tp.partition()).setTimestampMs(cursor.lookupTimestamp));
+                        .setTopic(cursor.tp.topic()).setPartition(cursor.tp.partition()).setTimestampMs(cursor.lookupTimestamp));
             }
             ListOffsetsResponse response;
             try {
@@ -124,7 +149,7 @@ final class TopicFetcher {
                         .withDeadlineAfter(RPC_SLACK_MS, TimeUnit.MILLISECONDS)
                         .listOffsets(request.build());
             } catch (StatusRuntimeException e) {
-                failAll(entry.getValue(), CliException.fromStatus(e, entry.getKey()));
+                failAll(entry.getValue(), ClientException.fromStatus(e, entry.getKey()));
                 continue;
             }
             for (PartitionOffset result : response.getResultsList()) {
@@ -177,7 +202,7 @@ final class TopicFetcher {
                 .setFormat(RecordFormat.RECORD_FORMAT_DECODED);
         for (Cursor cursor : partitions) {
             request.addPartitions(PartitionFetch.newBuilder()
-                    .setTopic(topic).setPartition(cursor.tp.partition()).setOffset(cursor.offset));
+                    .setTopic(cursor.tp.topic()).setPartition(cursor.tp.partition()).setOffset(cursor.offset));
         }
         CompletableFuture<FetchResponse> response = new CompletableFuture<>();
         FetchServiceGrpc.newStub(channels.channel(leader))
@@ -206,14 +231,14 @@ final class TopicFetcher {
             long next = cursor.offset;
             for (ConsumerRecord record : result.getRecordsList()) {
                 if (record.getOffset() >= cursor.offset) {
-                    fetched.add(new Fetched(cursor.tp.partition(), record));
+                    fetched.add(new Fetched(cursor.tp, record));
                     next = record.getOffset() + 1;
                 }
             }
             cursor.offset = Math.max(next, result.getNextOffset());
             cursor.retry.onSuccess();
         } else if (result.getErrorCode() == ErrorCode.OFFSET_OUT_OF_RANGE) {
-            err.println("rafka: warning: offset " + cursor.offset + " of " + cursor.tp + " is out of range (log start "
+            warnings.accept("offset " + cursor.offset + " of " + cursor.tp + " is out of range (log start "
                     + result.getLogStartOffset() + ", high watermark " + result.getHighWatermark()
                     + "); restarting from the earliest offset");
             cursor.lookUp(EARLIEST);
@@ -226,18 +251,18 @@ final class TopicFetcher {
     /** A partition error: fatal ones end the command; retriable ones back this partition off. */
     private void failed(Cursor cursor, ErrorCode code, int codeValue, String message,
                         boolean hasLeader, Broker leader) {
-        CliException failure = CliException.of(code, codeValue, cursor.tp.toString(), message);
+        ClientException failure = ClientException.of(code, codeValue, cursor.tp.toString(), message);
         boolean hinted = code == ErrorCode.NOT_LEADER && metadata.leaderHint(cursor.tp, hasLeader, leader);
         backOff(cursor, failure, !hinted);
     }
 
-    private void failAll(List<Cursor> partitions, CliException failure) {
+    private void failAll(List<Cursor> partitions, ClientException failure) {
         for (Cursor cursor : partitions) {
             backOff(cursor, failure, true);
         }
     }
 
-    private void backOff(Cursor cursor, CliException failure, boolean refresh) {
+    private void backOff(Cursor cursor, ClientException failure, boolean refresh) {
         if (!failure.retriable()) {
             throw failure;
         }
@@ -253,23 +278,23 @@ final class TopicFetcher {
             if (leader.isPresent()) {
                 byLeader.computeIfAbsent(leader.get(), address -> new ArrayList<>()).add(cursor);
             } else {
-                backOff(cursor, CliException.of(ErrorCode.LEADER_NOT_AVAILABLE, cursor.tp + " has no known leader"), true);
+                backOff(cursor, ClientException.of(ErrorCode.LEADER_NOT_AVAILABLE, cursor.tp + " has no known leader"), true);
             }
         }
         return byLeader;
     }
 
-    private static CliException asCliException(Throwable cause, BrokerAddress broker) {
+    private static ClientException asCliException(Throwable cause, BrokerAddress broker) {
         if (cause instanceof StatusRuntimeException e) {
-            return CliException.fromStatus(e, broker);
+            return ClientException.fromStatus(e, broker);
         }
-        return new CliException(ErrorCode.UNKNOWN_SERVER_ERROR.name(), "broker " + broker + ": " + cause);
+        return new ClientException(ErrorCode.UNKNOWN_SERVER_ERROR.name(), "broker " + broker + ": " + cause);
     }
 
     private void refreshMetadataQuietly() {
         try {
-            metadata.refresh(List.of(topic), false);
-        } catch (CliException e) {
+            metadata.refresh(cursors.keySet().stream().map(TopicPartition::topic).distinct().toList(), false);
+        } catch (ClientException e) {
             if (!e.retriable()) {
                 throw e;
             }

@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.internals;
 
 import io.grpc.Status;
 import io.rafka.proto.v1.ErrorCode;
@@ -8,7 +8,7 @@ import io.rafka.proto.v1.ErrorCode;
  * answer, and giving up on a retriable one turns a leader election into a user-visible failure, so both
  * produce and consume take the decision from here.
  */
-final class ErrorCodes {
+public final class ErrorCodes {
 
     private ErrorCodes() {
     }
@@ -18,7 +18,7 @@ final class ErrorCodes {
      * back-pressure, a slow commit, too few live replicas, ...). The broker's own table decides, so client and
      * broker cannot disagree; a number this build does not know counts as fatal.
      */
-    static boolean isRetriable(ErrorCode code) {
+    public static boolean isRetriable(ErrorCode code) {
         return code != ErrorCode.UNRECOGNIZED && io.rafka.common.ErrorCode.forCode(code.getNumber()).retriable();
     }
 
@@ -27,12 +27,12 @@ final class ErrorCodes {
      * did not answer in time ({@code DEADLINE_EXCEEDED}). Anything else (a malformed request, a request
      * over the broker's size limit) would fail the same way again.
      */
-    static boolean isRetriable(Status.Code code) {
+    public static boolean isRetriable(Status.Code code) {
         return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
     }
 
     /** The code's name; a number this build does not know (from a newer broker) prints as ERROR_n. */
-    static String name(ErrorCode code, int value) {
+    public static String name(ErrorCode code, int value) {
         return code == ErrorCode.UNRECOGNIZED ? "ERROR_" + value : code.name();
     }
 }

@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.internals;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -17,31 +17,31 @@ import java.util.function.Function;
  * <p>Not thread-safe: used by the thread driving the command only (calls on the channels themselves
  * may run from any thread).
  */
-final class ChannelPool implements AutoCloseable {
+public final class ChannelPool implements AutoCloseable {
 
     /**
-     * Largest response accepted. A fetch asks for at most {@link TopicFetcher#FETCH_MAX_BYTES}, but the
+     * Largest response accepted. A fetch asks for at most {@link PartitionFetcher#FETCH_MAX_BYTES}, but the
      * broker returns at least one whole batch per partition even when it is larger, and a batch may be as
      * large as the broker's message.max.bytes (up to 64 MiB).
      */
-    static final int MAX_INBOUND_MESSAGE_BYTES = 96 * 1024 * 1024;
+    public static final int MAX_INBOUND_MESSAGE_BYTES = 96 * 1024 * 1024;
 
     private final Function<BrokerAddress, ManagedChannel> factory;
     private final Map<BrokerAddress, ManagedChannel> channels = new LinkedHashMap<>();
 
-    ChannelPool(Function<BrokerAddress, ManagedChannel> factory) {
+    public ChannelPool(Function<BrokerAddress, ManagedChannel> factory) {
         this.factory = factory;
     }
 
     /** Plaintext HTTP/2 channels over Netty: the broker's gRPC port does not speak TLS. */
-    static ChannelPool plaintext() {
+    public static ChannelPool plaintext() {
         return new ChannelPool(address -> ManagedChannelBuilder.forAddress(address.host(), address.port())
                 .usePlaintext()
                 .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
                 .build());
     }
 
-    ManagedChannel channel(BrokerAddress address) {
+    public ManagedChannel channel(BrokerAddress address) {
         return channels.computeIfAbsent(address, factory);
     }
 

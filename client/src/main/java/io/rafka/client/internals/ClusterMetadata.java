@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.internals;
 
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.Broker;
@@ -17,9 +17,9 @@ import java.util.Optional;
  * topic has and which broker address leads each one. Immutable; a newer answer replaces it whole, so
  * leaders and broker addresses always come from the same snapshot.
  */
-final class ClusterMetadata {
+public final class ClusterMetadata {
 
-    static final ClusterMetadata EMPTY = of(MetadataResponse.getDefaultInstance());
+    public static final ClusterMetadata EMPTY = of(MetadataResponse.getDefaultInstance());
 
     private final Map<String, BrokerAddress> brokers;
     private final Map<String, TopicMetadata> topics;
@@ -32,7 +32,7 @@ final class ClusterMetadata {
         this.partitions = partitions;
     }
 
-    static ClusterMetadata of(MetadataResponse response) {
+    public static ClusterMetadata of(MetadataResponse response) {
         Map<String, BrokerAddress> brokers = new LinkedHashMap<>();
         for (Broker broker : response.getBrokersList()) {
             brokers.put(broker.getId(), BrokerAddress.of(broker));
@@ -48,12 +48,12 @@ final class ClusterMetadata {
         return new ClusterMetadata(brokers, topics, partitions);
     }
 
-    Optional<TopicMetadata> topic(String name) {
+    public Optional<TopicMetadata> topic(String name) {
         return Optional.ofNullable(topics.get(name));
     }
 
     /** The leader's address; empty while there is no leader or the leader is not among the live brokers. */
-    Optional<BrokerAddress> leader(TopicPartition tp) {
+    public Optional<BrokerAddress> leader(TopicPartition tp) {
         PartitionMetadata partition = partitions.get(tp);
         if (partition == null || partition.getLeaderId().isEmpty()) {
             return Optional.empty();
@@ -61,7 +61,7 @@ final class ClusterMetadata {
         return Optional.ofNullable(brokers.get(partition.getLeaderId()));
     }
 
-    Collection<BrokerAddress> brokers() {
+    public Collection<BrokerAddress> brokers() {
         return brokers.values();
     }
 }

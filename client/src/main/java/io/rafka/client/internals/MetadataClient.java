@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.internals;
 
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
@@ -27,10 +27,10 @@ import java.util.concurrent.TimeUnit;
  * every broker the last snapshot listed: the CLI keeps working when the bootstrap broker dies mid-run.
  * Not thread-safe: owned by the thread driving the command.
  */
-final class MetadataClient {
+public final class MetadataClient {
 
     /** GetMetadata is answered from the broker's local replica of the metadata: it never waits long. */
-    static final long RPC_DEADLINE_MS = 10_000;
+    public static final long RPC_DEADLINE_MS = 10_000;
 
     private final ChannelPool channels;
     private final BrokerAddress bootstrap;
@@ -39,7 +39,7 @@ final class MetadataClient {
     private final Map<TopicPartition, BrokerAddress> leaderHints = new HashMap<>();
     private ClusterMetadata current = ClusterMetadata.EMPTY;
 
-    MetadataClient(ChannelPool channels, BrokerAddress bootstrap, Time time, long retryTimeoutMs) {
+    public MetadataClient(ChannelPool channels, BrokerAddress bootstrap, Time time, long retryTimeoutMs) {
         this.channels = channels;
         this.bootstrap = bootstrap;
         this.time = time;
@@ -49,10 +49,10 @@ final class MetadataClient {
     /**
      * Fetches fresh metadata for {@code topics}.
      *
-     * @throws CliException the last broker's failure when none answered (retriable), or the first
+     * @throws ClientException the last broker's failure when none answered (retriable), or the first
      *                      non-retriable failure
      */
-    ClusterMetadata refresh(List<String> topics, boolean allowAutoCreate) {
+    public ClusterMetadata refresh(List<String> topics, boolean allowAutoCreate) {
         MetadataRequest request = MetadataRequest.newBuilder()
                 .addAllTopics(topics)
                 .setAllowAutoTopicCreation(allowAutoCreate)
@@ -60,7 +60,7 @@ final class MetadataClient {
         Set<BrokerAddress> candidates = new LinkedHashSet<>();
         candidates.add(bootstrap);
         candidates.addAll(current.brokers());
-        CliException failure = null;
+        ClientException failure = null;
         for (BrokerAddress address : candidates) {
             try {
                 current = ClusterMetadata.of(MetadataServiceGrpc.newBlockingStub(channels.channel(address))
@@ -69,7 +69,7 @@ final class MetadataClient {
                 leaderHints.clear();
                 return current;
             } catch (StatusRuntimeException e) {
-                failure = CliException.fromStatus(e, address);
+                failure = ClientException.fromStatus(e, address);
                 if (!failure.retriable()) {
                     throw failure;
                 }
@@ -82,25 +82,25 @@ final class MetadataClient {
      * Waits until the topic exists and has partitions, retrying while it is being created (the first
      * produce to a new topic auto-creates it) or while no broker answers, for up to the retry timeout.
      *
-     * @throws CliException a non-retriable topic error (INVALID_TOPIC, ...) or the last retriable one
+     * @throws ClientException a non-retriable topic error (INVALID_TOPIC, ...) or the last retriable one
      */
-    TopicMetadata awaitTopic(String topic, boolean allowAutoCreate) {
+    public TopicMetadata awaitTopic(String topic, boolean allowAutoCreate) {
         RetryState retry = new RetryState(time, retryTimeoutMs);
         while (true) {
-            CliException failure;
+            ClientException failure;
             try {
                 TopicMetadata metadata = refresh(List.of(topic), allowAutoCreate).topic(topic)
-                        .orElseThrow(() -> CliException.of(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                        .orElseThrow(() -> ClientException.of(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                                 "topic " + topic + " is not in the metadata"));
                 if (metadata.getErrorCode() != ErrorCode.NONE) {
-                    throw CliException.of(metadata.getErrorCode(), metadata.getErrorCodeValue(),
+                    throw ClientException.of(metadata.getErrorCode(), metadata.getErrorCodeValue(),
                             "topic " + topic, metadata.getErrorMessage());
                 }
                 if (metadata.getPartitionsCount() > 0) {
                     return metadata;
                 }
-                failure = CliException.of(ErrorCode.LEADER_NOT_AVAILABLE, "topic " + topic + " has no partitions yet");
-            } catch (CliException e) {
+                failure = ClientException.of(ErrorCode.LEADER_NOT_AVAILABLE, "topic " + topic + " has no partitions yet");
+            } catch (ClientException e) {
                 if (!e.retriable()) {
                     throw e;
                 }
@@ -111,7 +111,7 @@ final class MetadataClient {
     }
 
     /** The partition's leader: the latest hint, else the latest metadata; empty when neither knows. */
-    Optional<BrokerAddress> leader(TopicPartition tp) {
+    public Optional<BrokerAddress> leader(TopicPartition tp) {
         BrokerAddress hint = leaderHints.get(tp);
         return hint != null ? Optional.of(hint) : current.leader(tp);
     }
@@ -120,7 +120,7 @@ final class MetadataClient {
      * Remembers the leader a NOT_LEADER answer named. Returns false when the answer named none, in which
      * case the caller should refresh the metadata instead.
      */
-    boolean leaderHint(TopicPartition tp, boolean hasLeader, Broker leader) {
+    public boolean leaderHint(TopicPartition tp, boolean hasLeader, Broker leader) {
         if (!hasLeader || leader.getHost().isEmpty() || leader.getPort() <= 0) {
             return false;
         }

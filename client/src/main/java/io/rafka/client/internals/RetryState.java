@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.internals;
 
 import io.rafka.common.Time;
 /**
@@ -10,17 +10,17 @@ import io.rafka.common.Time;
  *
  * <p>Not thread-safe: owned by the single thread driving the command.
  */
-final class RetryState {
+public final class RetryState {
 
-    static final long INITIAL_BACKOFF_MS = 100;
-    static final long MAX_BACKOFF_MS = 1000;
+    public static final long INITIAL_BACKOFF_MS = 100;
+    public static final long MAX_BACKOFF_MS = 1000;
 
     private final Time time;
     private final long retryTimeoutMs;
     private long nextBackoffMs = INITIAL_BACKOFF_MS;
     private long firstFailureMs = -1;
 
-    RetryState(Time time, long retryTimeoutMs) {
+    public RetryState(Time time, long retryTimeoutMs) {
         this.time = time;
         this.retryTimeoutMs = retryTimeoutMs;
     }
@@ -29,9 +29,9 @@ final class RetryState {
      * Records a retriable failure and answers how long to wait before trying again: never past the end
      * of the budget, so the last attempt happens right at its end rather than a backoff after it.
      *
-     * @throws CliException the failure itself, noted with the time spent, once the budget is used up
+     * @throws ClientException the failure itself, noted with the time spent, once the budget is used up
      */
-    long onFailure(CliException failure) {
+    public long onFailure(ClientException failure) {
         long now = time.hiResClockMs();
         if (firstFailureMs < 0) {
             firstFailureMs = now;
@@ -46,18 +46,18 @@ final class RetryState {
     }
 
     /** The work got through: the next failure starts a fresh budget and backoff. */
-    void onSuccess() {
+    public void onSuccess() {
         firstFailureMs = -1;
         nextBackoffMs = INITIAL_BACKOFF_MS;
     }
 
     /** Sleeps on {@code time}, turning an interrupt (Ctrl-C during a backoff) into a CLI failure. */
-    static void sleep(Time time, long ms) {
+    public static void sleep(Time time, long ms) {
         try {
             time.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CliException("INTERRUPTED", "interrupted while backing off");
+            throw new ClientException("INTERRUPTED", "interrupted while backing off");
         }
     }
 }

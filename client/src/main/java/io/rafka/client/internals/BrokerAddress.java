@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.internals;
 
 import io.rafka.proto.v1.Broker;
 
@@ -6,9 +6,9 @@ import io.rafka.proto.v1.Broker;
  * Where a broker's gRPC port is. The key of the channel pool: brokers are reached by address, and two
  * broker ids never share one, so one channel per address is one channel per broker.
  */
-record BrokerAddress(String host, int port) {
+public record BrokerAddress(String host, int port) {
 
-    BrokerAddress {
+    public BrokerAddress {
         if (host.isEmpty()) {
             throw new IllegalArgumentException("empty host");
         }
@@ -18,7 +18,7 @@ record BrokerAddress(String host, int port) {
     }
 
     /** Parses {@code host:port}, or {@code [v6-address]:port} for IPv6 literals. */
-    static BrokerAddress parse(String text) {
+    public static BrokerAddress parse(String text) {
         int colon = text.lastIndexOf(':');
         if (colon <= 0 || colon == text.length() - 1) {
             throw new IllegalArgumentException("'" + text + "' is not HOST:PORT");
@@ -36,7 +36,7 @@ record BrokerAddress(String host, int port) {
         return new BrokerAddress(host, port);
     }
 
-    static BrokerAddress of(Broker broker) {
+    public static BrokerAddress of(Broker broker) {
         return new BrokerAddress(broker.getHost(), broker.getPort());
     }
 

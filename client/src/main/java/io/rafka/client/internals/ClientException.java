@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.internals;
 
 import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.ErrorCode;
@@ -10,16 +10,16 @@ import io.rafka.proto.v1.ErrorCode;
  * rather than on message text. Each one knows whether it is {@linkplain #retriable() retriable}, as
  * decided by {@link ErrorCodes}, so retry loops need not look at codes themselves.
  */
-final class CliException extends RuntimeException {
+public final class ClientException extends RuntimeException {
 
     private final String code;
     private final boolean retriable;
 
-    CliException(String code, String message) {
+    public ClientException(String code, String message) {
         this(code, message, false);
     }
 
-    private CliException(String code, String message, boolean retriable) {
+    private ClientException(String code, String message, boolean retriable) {
         super(message);
         this.code = code;
         this.retriable = retriable;
@@ -31,36 +31,36 @@ final class CliException extends RuntimeException {
      * @param subject       what failed, such as {@code topic orders} or {@code orders-2}
      * @param brokerMessage the broker's error_message, possibly empty
      */
-    static CliException of(ErrorCode code, int codeValue, String subject, String brokerMessage) {
+    public static ClientException of(ErrorCode code, int codeValue, String subject, String brokerMessage) {
         String message = brokerMessage.isEmpty() ? subject : subject + ": " + brokerMessage;
-        return new CliException(ErrorCodes.name(code, codeValue), message, ErrorCodes.isRetriable(code));
+        return new ClientException(ErrorCodes.name(code, codeValue), message, ErrorCodes.isRetriable(code));
     }
 
-    static CliException of(ErrorCode code, String message) {
-        return new CliException(code.name(), message, ErrorCodes.isRetriable(code));
+    public static ClientException of(ErrorCode code, String message) {
+        return new ClientException(code.name(), message, ErrorCodes.isRetriable(code));
     }
 
     /** A call that failed as a whole, named by its gRPC status; {@code where} says which broker. */
-    static CliException fromStatus(StatusRuntimeException e, Object where) {
+    public static ClientException fromStatus(StatusRuntimeException e, Object where) {
         String detail = e.getStatus().getDescription() != null ? e.getStatus().getDescription() : "no detail";
         Throwable cause = e.getCause();
         if (cause != null && cause.getMessage() != null && !detail.contains(cause.getMessage())) {
             detail += " (" + cause.getMessage() + ")";   // "io exception" alone does not say "connection refused"
         }
-        return new CliException(e.getStatus().getCode().name(), "broker " + where + ": " + detail,
+        return new ClientException(e.getStatus().getCode().name(), "broker " + where + ": " + detail,
                 ErrorCodes.isRetriable(e.getStatus().getCode()));
     }
 
-    String code() {
+    public String code() {
         return code;
     }
 
-    boolean retriable() {
+    public boolean retriable() {
         return retriable;
     }
 
     /** The same failure, now final, with a note appended (for example how long it was retried). */
-    CliException withNote(String note) {
-        return new CliException(code, getMessage() + " (" + note + ")", false);
+    public ClientException withNote(String note) {
+        return new ClientException(code, getMessage() + " (" + note + ")", false);
     }
 }
