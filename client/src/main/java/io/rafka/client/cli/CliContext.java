@@ -15,7 +15,8 @@ import java.util.Random;
  *
  * @param out data (consumed records) and results (topic lists and descriptions) only
  * @param err progress, summaries, warnings and errors
+ * @param stop raised by Ctrl-C/SIGTERM; long-running commands end cleanly on it
  */
 record CliContext(BrokerAddress bootstrap, ChannelPool channels, Time time, Random random,
-                  InputStream in, PrintStream out, PrintStream err) {
+                  InputStream in, PrintStream out, PrintStream err, StopSignal stop) {
 }

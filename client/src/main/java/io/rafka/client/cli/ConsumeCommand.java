@@ -21,7 +21,8 @@ import java.util.Set;
 final class ConsumeCommand {
 
     static final Set<String> VALUE_OPTIONS = Set.of(
-            "--partition", "--offset", "--max-messages", "--timeout-ms", "--retry-timeout-ms");
+            "--partition", "--offset", "--max-messages", "--timeout-ms", "--retry-timeout-ms",
+            "--group", "--pattern", "--instance-id", "--offset-reset", "--session-timeout-ms");
     static final Set<String> FLAG_OPTIONS = Set.of("--from-beginning", "--print-key", "--print-offset");
     /** The long-poll wait of each Fetch: how late the idle timeout may be noticed, at most. */
     static final int POLL_MAX_WAIT_MS = 500;
@@ -30,6 +31,14 @@ final class ConsumeCommand {
     }
 
     static int run(ParsedArgs args, CliContext context) {
+        if (args.has("--group")) {
+            return GroupConsumeCommand.run(args, context);
+        }
+        for (String groupOnly : GroupConsumeCommand.GROUP_ONLY_OPTIONS) {
+            if (args.has(groupOnly)) {
+                throw new UsageException(groupOnly + " needs --group");
+            }
+        }
         String topic = args.positionals(1, 1, "TOPIC").get(0);
         int partition = args.intValue("--partition", -1, 0, Integer.MAX_VALUE);
         long start = startOffset(args, partition);

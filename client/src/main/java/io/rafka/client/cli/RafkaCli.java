@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.logging.Handler;
 import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
@@ -46,16 +48,20 @@ public final class RafkaCli {
     private record Spec(Set<String> valueOptions, Set<String> flagOptions) {
     }
 
-    private static final Map<String, Spec> COMMANDS = Map.of(
-            "topic create", new Spec(Set.of("--partitions", "--replication-factor", "--config"), Set.of()),
-            "topic list", new Spec(Set.of(), Set.of()),
-            "topic describe", new Spec(Set.of(), Set.of()),
-            "topic alter", new Spec(Set.of("--config", "--delete-config"), Set.of()),
-            "topic delete", new Spec(Set.of(), Set.of()),
-            "cluster describe", new Spec(Set.of(), Set.of()),
-            "cluster replace-broker", new Spec(Set.of("--with"), Set.of()),
-            "produce", new Spec(ProduceCommand.VALUE_OPTIONS, ProduceCommand.FLAG_OPTIONS),
-            "consume", new Spec(ConsumeCommand.VALUE_OPTIONS, ConsumeCommand.FLAG_OPTIONS));
+    private static final Map<String, Spec> COMMANDS = Map.ofEntries(
+            Map.entry("topic create", new Spec(Set.of("--partitions", "--replication-factor", "--config"), Set.of())),
+            Map.entry("topic list", new Spec(Set.of(), Set.of())),
+            Map.entry("topic describe", new Spec(Set.of(), Set.of())),
+            Map.entry("topic alter", new Spec(Set.of("--config", "--delete-config"), Set.of())),
+            Map.entry("topic delete", new Spec(Set.of(), Set.of())),
+            Map.entry("cluster describe", new Spec(Set.of(), Set.of())),
+            Map.entry("cluster replace-broker", new Spec(Set.of("--with"), Set.of())),
+            Map.entry("produce", new Spec(ProduceCommand.VALUE_OPTIONS, ProduceCommand.FLAG_OPTIONS)),
+            Map.entry("consume", new Spec(ConsumeCommand.VALUE_OPTIONS, ConsumeCommand.FLAG_OPTIONS)),
+            Map.entry("group list", new Spec(GroupCommands.GROUP_OPTIONS, Set.of())),
+            Map.entry("group describe", new Spec(GroupCommands.GROUP_OPTIONS, Set.of())),
+            Map.entry("group delete", new Spec(GroupCommands.RETRY_OPTION, Set.of())),
+            Map.entry("group reset-offsets", new Spec(GroupCommands.RESET_VALUE_OPTIONS, GroupCommands.RESET_FLAG_OPTIONS)));
 
     /**
      * gRPC logs through java.util.logging, and logs connection and name-resolution failures as WARNINGs
@@ -63,6 +69,7 @@ public final class RafkaCli {
      * line. Held in a field because JUL keeps loggers weakly, which would drop the level set here.
      */
     private static final Logger GRPC_LOGGER = Logger.getLogger("io.grpc");
+    private static final Logger CLIENT_LOGGER = Logger.getLogger("io.rafka.client");
 
     private RafkaCli() {
     }
@@ -74,12 +81,41 @@ public final class RafkaCli {
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
         // Ctrl-C ends a consumer that follows a topic: what it printed must still reach stdout.
         Runtime.getRuntime().addShutdownHook(new Thread(out::flush, "rafka-flush-stdout"));
+        configureLogging(err);
+        StopSignal stop = StopSignal.onShutdown();
         int status;
         try (ChannelPool channels = ChannelPool.plaintext()) {
-            status = run(Arrays.asList(args), System.getenv(), channels, Time.SYSTEM, new Random(), System.in, out, err);
+            status = run(Arrays.asList(args), System.getenv(), channels, Time.SYSTEM, new Random(), System.in, out, err, stop);
         }
         out.flush();
+        stop.finished();
         System.exit(status);
+    }
+
+    /**
+     * The client library logs through the JDK's System.Logger (no logging dependency for SDK users); in the
+     * CLI its warnings print as {@code rafka: warning: ...} lines on stderr, and nothing below WARNING.
+     */
+    private static void configureLogging(PrintStream err) {
+        CLIENT_LOGGER.setUseParentHandlers(false);
+        CLIENT_LOGGER.setLevel(Level.WARNING);
+        CLIENT_LOGGER.addHandler(new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (isLoggable(record)) {
+                    err.println("rafka: warning: " + record.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {
+                err.flush();
+            }
+
+            @Override
+            public void close() {
+            }
+        });
     }
 
     /**
@@ -88,6 +124,11 @@ public final class RafkaCli {
      */
     static int run(List<String> args, Map<String, String> env, ChannelPool channels, Time time, Random random,
                    InputStream in, PrintStream out, PrintStream err) {
+        return run(args, env, channels, time, random, in, out, err, new StopSignal());
+    }
+
+    static int run(List<String> args, Map<String, String> env, ChannelPool channels, Time time, Random random,
+                   InputStream in, PrintStream out, PrintStream err, StopSignal stop) {
         try {
             Invocation invocation = Invocation.parse(args, env);
             if (invocation.command().equals("help")) {
@@ -95,7 +136,7 @@ public final class RafkaCli {
                 out.flush();
                 return 0;
             }
-            CliContext context = new CliContext(invocation.bootstrap(), channels, time, random, in, out, err);
+            CliContext context = new CliContext(invocation.bootstrap(), channels, time, random, in, out, err, stop);
             int status = execute(invocation.command(), invocation.args(), context);
             out.flush();
             return status;
@@ -119,6 +160,7 @@ public final class RafkaCli {
 
     private static int execute(String command, ParsedArgs args, CliContext context) {
         AdminCommands admin = new AdminCommands(context);
+        GroupCommands group = new GroupCommands(context);
         return switch (command) {
             case "topic create" -> admin.createTopic(args);
             case "topic list" -> admin.listTopics(args);
@@ -129,6 +171,10 @@ public final class RafkaCli {
             case "cluster replace-broker" -> admin.replaceBroker(args);
             case "produce" -> ProduceCommand.run(args, context);
             case "consume" -> ConsumeCommand.run(args, context);
+            case "group list" -> group.list(args);
+            case "group describe" -> group.describe(args);
+            case "group delete" -> group.delete(args);
+            case "group reset-offsets" -> group.resetOffsets(args);
             default -> throw new IllegalStateException("no handler for " + command);
         };
     }
@@ -185,7 +231,7 @@ public final class RafkaCli {
             if (first.equals("help") || first.equals("produce") || first.equals("consume")) {
                 return first;
             }
-            if (!first.equals("topic") && !first.equals("cluster")) {
+            if (!first.equals("topic") && !first.equals("cluster") && !first.equals("group")) {
                 throw new UsageException("unknown command '" + first + "'");
             }
             if (rest.size() < 2) {

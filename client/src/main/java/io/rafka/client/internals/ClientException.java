@@ -3,6 +3,8 @@ package io.rafka.client.internals;
 import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.ErrorCode;
 
+import java.util.Optional;
+
 /**
  * A failure the CLI reports as {@code rafka: <CODE>: <message>} with exit status 1. The code is the
  * {@link ErrorCode} name the broker answered with, or the gRPC status name when the call itself failed
@@ -10,7 +12,7 @@ import io.rafka.proto.v1.ErrorCode;
  * rather than on message text. Each one knows whether it is {@linkplain #retriable() retriable}, as
  * decided by {@link ErrorCodes}, so retry loops need not look at codes themselves.
  */
-public final class ClientException extends RuntimeException {
+public class ClientException extends RuntimeException {
 
     private final String code;
     private final boolean retriable;
@@ -19,7 +21,7 @@ public final class ClientException extends RuntimeException {
         this(code, message, false);
     }
 
-    private ClientException(String code, String message, boolean retriable) {
+    protected ClientException(String code, String message, boolean retriable) {
         super(message);
         this.code = code;
         this.retriable = retriable;
@@ -49,6 +51,25 @@ public final class ClientException extends RuntimeException {
         }
         return new ClientException(e.getStatus().getCode().name(), "broker " + where + ": " + detail,
                 ErrorCodes.isRetriable(e.getStatus().getCode()));
+    }
+
+    /**
+     * A failed call of an API that names its failures in the {@code rafka-error-code} trailer (GroupService):
+     * the code is that {@link ErrorCode}'s name and retriable as the broker's table says; a call failing
+     * without one (no broker listening) is named by its gRPC status as in {@link #fromStatus}.
+     */
+    public static ClientException fromCall(StatusRuntimeException e, Object where) {
+        Optional<ErrorCode> code = ErrorCodes.trailerCode(e);
+        if (code.isEmpty()) {
+            return fromStatus(e, where);
+        }
+        String detail = e.getStatus().getDescription() != null ? e.getStatus().getDescription() : "no detail";
+        return new ClientException(code.get().name(), detail, ErrorCodes.isRetriable(code.get()));
+    }
+
+    /** Whether this is the broker's {@code code}. */
+    public boolean is(ErrorCode code) {
+        return this.code.equals(code.name());
     }
 
     public String code() {

@@ -1,7 +1,11 @@
 package io.rafka.client.internals;
 
+import io.grpc.Metadata;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.ErrorCode;
+
+import java.util.Optional;
 
 /**
  * The one place that decides which errors the CLI retries. Retrying a fatal error only delays the same
@@ -34,5 +38,22 @@ public final class ErrorCodes {
     /** The code's name; a number this build does not know (from a newer broker) prints as ERROR_n. */
     public static String name(ErrorCode code, int value) {
         return code == ErrorCode.UNRECOGNIZED ? "ERROR_" + value : code.name();
+    }
+
+    /** The trailer in which a failed call carries its numeric Rafka error code (docs/api.md). */
+    public static final Metadata.Key<String> ERROR_CODE_TRAILER =
+            Metadata.Key.of("rafka-error-code", Metadata.ASCII_STRING_MARSHALLER);
+
+    /** The Rafka error code a failed call carries in its trailer; empty when it carries none (or garbage). */
+    public static Optional<ErrorCode> trailerCode(StatusRuntimeException e) {
+        String text = e.getTrailers() == null ? null : e.getTrailers().get(ERROR_CODE_TRAILER);
+        if (text == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.ofNullable(ErrorCode.forNumber(Integer.parseInt(text.trim())));
+        } catch (NumberFormatException ignored) {
+            return Optional.empty();
+        }
     }
 }

@@ -9,6 +9,7 @@ import io.rafka.proto.v1.MetadataRequest;
 import io.rafka.proto.v1.MetadataServiceGrpc;
 import io.rafka.proto.v1.TopicMetadata;
 
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -108,6 +109,11 @@ public final class MetadataClient {
             }
             RetryState.sleep(time, retry.onFailure(failure));
         }
+    }
+
+    /** The brokers the latest metadata listed (empty before the first refresh). */
+    public Collection<BrokerAddress> knownBrokers() {
+        return current.brokers();
     }
 
     /** The partition's leader: the latest hint, else the latest metadata; empty when neither knows. */

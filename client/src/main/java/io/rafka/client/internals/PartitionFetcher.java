@@ -96,6 +96,12 @@ public final class PartitionFetcher {
         cursors.remove(tp);
     }
 
+    /** The next offset to fetch of a partition; -1 while unknown (being looked up) or not read. */
+    public long position(TopicPartition tp) {
+        Cursor cursor = cursors.get(tp);
+        return cursor == null || cursor.lookupTimestamp != 0 ? -1 : cursor.offset;
+    }
+
     /** The partitions being read. */
     public Set<TopicPartition> partitions() {
         return Set.copyOf(cursors.keySet());

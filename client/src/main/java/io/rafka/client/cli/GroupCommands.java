@@ -1,0 +1,260 @@
+package io.rafka.client.cli;
+
+import io.grpc.StatusRuntimeException;
+import io.rafka.client.group.CoordinatorClient;
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.internals.OffsetLookup;
+import io.rafka.client.internals.PartitionFetcher;
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.AlterOffsetsRequest;
+import io.rafka.proto.v1.AlterOffsetsResponse;
+import io.rafka.proto.v1.CommittedOffset;
+import io.rafka.proto.v1.DeleteGroupRequest;
+import io.rafka.proto.v1.DescribeGroupRequest;
+import io.rafka.proto.v1.DescribeGroupResponse;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.FetchOffsetsRequest;
+import io.rafka.proto.v1.GroupListing;
+import io.rafka.proto.v1.GroupPartition;
+import io.rafka.proto.v1.GroupServiceGrpc;
+import io.rafka.proto.v1.ListGroupsRequest;
+import io.rafka.proto.v1.OffsetCommit;
+import io.rafka.proto.v1.PartitionResult;
+import io.rafka.proto.v1.TopicMetadata;
+import io.rafka.proto.v1.TopicPartitions;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code group list|describe|delete|reset-offsets}: GroupService calls sent to the group's coordinator
+ * (found with FindCoordinator, found again when it moved; {@link CoordinatorClient}), except list, which asks
+ * every broker, because each one lists only the groups it coordinates.
+ */
+final class GroupCommands {
+
+    static final Set<String> RETRY_OPTION = Set.of("--retry-timeout-ms");
+    static final Set<String> GROUP_OPTIONS = Set.of("--retry-timeout-ms", "--output");
+    static final Set<String> RESET_VALUE_OPTIONS = Set.of("--retry-timeout-ms", "--topic", "--to-datetime", "--to-offset",
+            "--shift-by");
+    static final Set<String> RESET_FLAG_OPTIONS = Set.of("--to-earliest", "--to-latest", "--execute");
+
+    private final CliContext context;
+
+    GroupCommands(CliContext context) {
+        this.context = context;
+    }
+
+    /** Every group of the cluster: ListGroups on every broker GetMetadata names, merged by group id. */
+    int list(ParsedArgs args) {
+        args.positionals(0, 0, "");
+        boolean json = json(args);
+        MetadataClient metadata = metadata(args);
+        List<BrokerAddress> brokers = new ArrayList<>(new LinkedHashSet<>(metadata.refresh(List.of(), false).brokers()));
+        Map<String, GroupListing> groups = new TreeMap<>();
+        int status = 0;
+        for (BrokerAddress broker : brokers) {
+            try {
+                for (GroupListing group : GroupServiceGrpc.newBlockingStub(context.channels().channel(broker))
+                        .withDeadlineAfter(CoordinatorClient.RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
+                        .listGroups(ListGroupsRequest.getDefaultInstance()).getGroupsList()) {
+                    groups.putIfAbsent(group.getGroupId(), group);
+                }
+            } catch (StatusRuntimeException e) {
+                context.err().println(RafkaCli.errorLine(ClientException.fromCall(e, broker)));
+                status = 1;
+            }
+        }
+        List<GroupListing> sorted = new ArrayList<>(groups.values());
+        if (json) {
+            context.out().println(GroupFormatter.listJson(sorted));
+        } else {
+            GroupFormatter.listText(sorted).forEach(context.out()::println);
+        }
+        return status;
+    }
+
+    int describe(ParsedArgs args) {
+        String groupId = args.positionals(1, 1, "GROUP").get(0);
+        boolean json = json(args);
+        MetadataClient metadata = metadata(args);
+        DescribeGroupResponse group = coordinator(groupId, metadata, args)
+                .call(stub -> stub.describeGroup(DescribeGroupRequest.newBuilder().setGroupId(groupId).build()));
+        group = withLogEndOffsets(group, metadata, args);
+        if (json) {
+            context.out().println(GroupFormatter.describeJson(group));
+        } else {
+            GroupFormatter.describeText(group).forEach(context.out()::println);
+        }
+        return 0;
+    }
+
+    int delete(ParsedArgs args) {
+        String groupId = args.positionals(1, 1, "GROUP").get(0);
+        coordinator(groupId, metadata(args), args)
+                .call(stub -> stub.deleteGroup(DeleteGroupRequest.newBuilder().setGroupId(groupId).build()));
+        context.err().println("deleted group " + groupId);
+        return 0;
+    }
+
+    /** Prints the plan; with --execute, sets it (AlterOffsets: the group must have no members). */
+    int resetOffsets(ParsedArgs args) {
+        String groupId = args.positionals(1, 1, "GROUP").get(0);
+        ResetPlan.Spec spec = ResetPlan.Spec.of(args);
+        if (args.values("--topic").isEmpty()) {
+            throw new UsageException("group reset-offsets needs --topic TOPIC[:PARTITION,...]");
+        }
+        MetadataClient metadata = metadata(args);
+        List<TopicPartition> partitions = partitions(args.values("--topic"), metadata);
+        CoordinatorClient coordinator = coordinator(groupId, metadata, args);
+        Map<TopicPartition, Long> committed = new HashMap<>();
+        for (CommittedOffset offset : coordinator.call(stub -> stub.fetchOffsets(FetchOffsetsRequest.newBuilder()
+                .setGroupId(groupId).addAllPartitions(toProto(partitions)).build())).getOffsetsList()) {
+            committed.put(new TopicPartition(offset.getTopic(), offset.getPartition()), offset.getOffset());
+        }
+        OffsetLookup lookup = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs(args));
+        Map<TopicPartition, Long> earliest = lookup.offsets(partitions, PartitionFetcher.EARLIEST);
+        Map<TopicPartition, Long> latest = lookup.offsets(partitions, PartitionFetcher.LATEST);
+        Map<TopicPartition, Long> byTime = spec.kind() == ResetPlan.Spec.Kind.DATETIME
+                ? lookup.offsets(partitions, spec.value()) : Map.of();
+        List<ResetPlan.Row> plan = ResetPlan.compute(spec, partitions, committed, earliest, latest, byTime);
+        GroupFormatter.resetText(groupId, plan).forEach(context.out()::println);
+        if (!args.flag("--execute")) {
+            context.err().println("dry run: nothing changed (add --execute to reset the offsets of group " + groupId + ")");
+            return 0;
+        }
+        AlterOffsetsRequest.Builder request = AlterOffsetsRequest.newBuilder().setGroupId(groupId);
+        for (ResetPlan.Row row : plan) {
+            request.addOffsets(OffsetCommit.newBuilder()
+                    .setTopic(row.tp().topic()).setPartition(row.tp().partition()).setOffset(row.target()));
+        }
+        AlterOffsetsResponse response = coordinator.call(stub -> stub.alterOffsets(request.build()));
+        int failed = 0;
+        for (PartitionResult result : response.getResultsList()) {
+            if (result.getErrorCode() != ErrorCode.NONE) {
+                failed++;
+                context.err().println(RafkaCli.errorLine(ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
+                        result.getTopic() + "-" + result.getPartition(), result.getErrorMessage())));
+            }
+        }
+        context.err().println("reset the offsets of " + (plan.size() - failed) + " partitions of group " + groupId
+                + (failed > 0 ? "; " + failed + " failed" : ""));
+        return failed > 0 ? 1 : 0;
+    }
+
+    /** Fills the log-end offsets the coordinator did not know (-1) from the leaders, and the lag with them. */
+    private DescribeGroupResponse withLogEndOffsets(DescribeGroupResponse group, MetadataClient metadata, ParsedArgs args) {
+        List<TopicPartition> unknown = new ArrayList<>();
+        for (GroupPartition p : group.getPartitionsList()) {
+            if (p.getLogEndOffset() < 0) {
+                unknown.add(new TopicPartition(p.getTopic(), p.getPartition()));
+            }
+        }
+        if (unknown.isEmpty()) {
+            return group;
+        }
+        Map<TopicPartition, Long> ends;
+        try {
+            ends = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs(args))
+                    .offsets(unknown, PartitionFetcher.LATEST);
+        } catch (ClientException e) {
+            // A deleted topic's committed offsets are still worth showing: without their log end, lag stays unknown.
+            context.err().println("rafka: warning: log-end offsets unknown: " + e.code() + ": " + e.getMessage());
+            return group;
+        }
+        DescribeGroupResponse.Builder filled = group.toBuilder().clearPartitions();
+        for (GroupPartition p : group.getPartitionsList()) {
+            Long end = ends.get(new TopicPartition(p.getTopic(), p.getPartition()));
+            if (p.getLogEndOffset() >= 0 || end == null || end < 0) {
+                filled.addPartitions(p);
+                continue;
+            }
+            long lag = p.getCommittedOffset() >= 0 ? Math.max(0, end - p.getCommittedOffset()) : -1;
+            filled.addPartitions(p.toBuilder().setLogEndOffset(end).setLag(lag));
+        }
+        return filled.build();
+    }
+
+    /** {@code --topic T} (every partition) or {@code --topic T:0,2}, repeatable; checked against the metadata. */
+    private List<TopicPartition> partitions(List<String> specs, MetadataClient metadata) {
+        Set<TopicPartition> partitions = new LinkedHashSet<>();
+        for (String spec : specs) {
+            int colon = spec.indexOf(':');
+            String topic = colon < 0 ? spec : spec.substring(0, colon);
+            TopicMetadata described = metadata.refresh(List.of(topic), false).topic(topic)
+                    .orElseThrow(() -> ClientException.of(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + topic + " does not exist"));
+            if (described.getErrorCode() != ErrorCode.NONE) {
+                throw ClientException.of(described.getErrorCode(), described.getErrorCodeValue(), "topic " + topic,
+                        described.getErrorMessage());
+            }
+            int count = described.getPartitionsCount();
+            if (colon < 0) {
+                for (int p = 0; p < count; p++) {
+                    partitions.add(new TopicPartition(topic, p));
+                }
+                continue;
+            }
+            for (String text : spec.substring(colon + 1).split(",")) {
+                int p;
+                try {
+                    p = Integer.parseInt(text.trim());
+                } catch (NumberFormatException e) {
+                    throw new UsageException("--topic needs TOPIC or TOPIC:PARTITION,..., not '" + spec + "'");
+                }
+                if (p < 0 || p >= count) {
+                    throw ClientException.of(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                            "topic " + topic + " has " + count + " partitions, there is no partition " + p);
+                }
+                partitions.add(new TopicPartition(topic, p));
+            }
+        }
+        List<TopicPartition> sorted = new ArrayList<>(partitions);
+        sorted.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        return sorted;
+    }
+
+    private static List<TopicPartitions> toProto(List<TopicPartition> partitions) {
+        Map<String, TopicPartitions.Builder> byTopic = new TreeMap<>();
+        for (TopicPartition tp : partitions) {
+            byTopic.computeIfAbsent(tp.topic(), t -> TopicPartitions.newBuilder().setTopic(t))
+                    .addPartitions(tp.partition());
+        }
+        return byTopic.values().stream().map(TopicPartitions.Builder::build).toList();
+    }
+
+    private MetadataClient metadata(ParsedArgs args) {
+        return new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs(args));
+    }
+
+    private CoordinatorClient coordinator(String groupId, MetadataClient metadata, ParsedArgs args) {
+        if (groupId.isEmpty()) {
+            throw ClientException.of(ErrorCode.INVALID_GROUP_ID, "the group id is empty");
+        }
+        return new CoordinatorClient(groupId, context.channels(), context.bootstrap(), metadata, context.time(),
+                retryTimeoutMs(args));
+    }
+
+    private static long retryTimeoutMs(ParsedArgs args) {
+        return args.longValue("--retry-timeout-ms", ProduceCommand.DEFAULT_RETRY_TIMEOUT_MS, 0, Long.MAX_VALUE);
+    }
+
+    private static boolean json(ParsedArgs args) {
+        String output = args.value("--output");
+        if (output == null || output.equals("text")) {
+            return false;
+        }
+        if (output.equals("json")) {
+            return true;
+        }
+        throw new UsageException("--output must be text or json, not '" + output + "'");
+    }
+}

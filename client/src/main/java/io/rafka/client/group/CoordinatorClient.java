@@ -1,0 +1,134 @@
+package io.rafka.client.group;
+
+import io.grpc.StatusRuntimeException;
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.internals.RetryState;
+import io.rafka.common.Time;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.FindCoordinatorRequest;
+import io.rafka.proto.v1.FindCoordinatorResponse;
+import io.rafka.proto.v1.GroupServiceGrpc;
+
+import java.util.LinkedHashSet;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Reaches one group's coordinator: asks FindCoordinator (the bootstrap broker first, then every broker the
+ * latest metadata listed, so a dead bootstrap broker does not stop a running member), remembers the answer,
+ * and sends calls there. A call that finds the coordinator gone or moved (NOT_COORDINATOR,
+ * COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, a broker that does not answer) asks again and
+ * retries, with backoff, for up to the retry timeout; any other failure is the caller's.
+ *
+ * <p>Thread-safe: the coordinator's address is the only state and is replaced whole.
+ */
+public final class CoordinatorClient {
+
+    /** Group calls wait for a Raft commit at most (a commit, an offset reset): seconds, not minutes. */
+    public static final long RPC_DEADLINE_MS = 30_000;
+    static final long FIND_DEADLINE_MS = 10_000;
+
+    private final String groupId;
+    private final ChannelPool channels;
+    private final BrokerAddress bootstrap;
+    private final MetadataClient metadata;
+    private final Time time;
+    private final long retryTimeoutMs;
+    private volatile BrokerAddress coordinator;
+
+    /** @param metadata where other brokers to ask are known from; may be null (then the bootstrap only) */
+    public CoordinatorClient(String groupId, ChannelPool channels, BrokerAddress bootstrap, MetadataClient metadata,
+                             Time time, long retryTimeoutMs) {
+        this.groupId = groupId;
+        this.channels = channels;
+        this.bootstrap = bootstrap;
+        this.metadata = metadata;
+        this.time = time;
+        this.retryTimeoutMs = retryTimeoutMs;
+    }
+
+    public String groupId() {
+        return groupId;
+    }
+
+    /** The coordinator's address, found (and retried) now if not known. */
+    public BrokerAddress coordinator() {
+        BrokerAddress known = coordinator;
+        if (known == null) {
+            known = find();
+            coordinator = known;
+        }
+        return known;
+    }
+
+    /** The coordinator moved or failed: the next call asks FindCoordinator again. */
+    public void invalidate() {
+        coordinator = null;
+    }
+
+    /**
+     * Runs a unary GroupService call on the coordinator, finding it again and retrying while it moves.
+     *
+     * @throws ClientException the call's own failure, or the last coordinator failure after the retry timeout
+     */
+    public <T> T call(Function<GroupServiceGrpc.GroupServiceBlockingStub, T> rpc) {
+        RetryState retry = new RetryState(time, retryTimeoutMs);
+        while (true) {
+            BrokerAddress target = coordinator();
+            try {
+                return rpc.apply(GroupServiceGrpc.newBlockingStub(channels.channel(target))
+                        .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS));
+            } catch (StatusRuntimeException e) {
+                ClientException failure = ClientException.fromCall(e, target);
+                if (!coordinatorMoved(failure)) {
+                    throw failure;
+                }
+                invalidate();
+                RetryState.sleep(time, retry.onFailure(failure));
+            }
+        }
+    }
+
+    /** Failures that mean "ask FindCoordinator again": the coordinator moved, is loading, or is not reachable. */
+    public static boolean coordinatorMoved(ClientException failure) {
+        return failure.is(ErrorCode.NOT_COORDINATOR) || failure.is(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+                || failure.is(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+                || failure.code().equals("UNAVAILABLE") || failure.code().equals("DEADLINE_EXCEEDED");
+    }
+
+    private BrokerAddress find() {
+        RetryState retry = new RetryState(time, retryTimeoutMs);
+        FindCoordinatorRequest request = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
+        while (true) {
+            Set<BrokerAddress> candidates = new LinkedHashSet<>();
+            candidates.add(bootstrap);
+            if (metadata != null) {
+                candidates.addAll(metadata.knownBrokers());
+            }
+            ClientException failure = null;
+            for (BrokerAddress address : candidates) {
+                try {
+                    FindCoordinatorResponse response = GroupServiceGrpc.newBlockingStub(channels.channel(address))
+                            .withDeadlineAfter(FIND_DEADLINE_MS, TimeUnit.MILLISECONDS)
+                            .findCoordinator(request);
+                    if (response.hasCoordinator() && !response.getCoordinator().getHost().isEmpty()
+                            && response.getCoordinator().getPort() > 0) {
+                        return BrokerAddress.of(response.getCoordinator());
+                    }
+                    failure = ClientException.of(ErrorCode.COORDINATOR_NOT_AVAILABLE,
+                            "broker " + address + " named no coordinator for group " + groupId);
+                } catch (StatusRuntimeException e) {
+                    failure = ClientException.fromCall(e, address);
+                    if (!failure.retriable()) {
+                        throw failure;
+                    }
+                }
+            }
+            RetryState.sleep(time, retry.onFailure(failure));
+        }
+    }
+}

@@ -1,0 +1,393 @@
+package io.rafka.client.group;
+
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.internals.PartitionFetcher;
+import io.rafka.client.internals.RetryState;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.GroupServiceGrpc;
+import io.rafka.proto.v1.HeartbeatRequest;
+import io.rafka.proto.v1.HeartbeatResponse;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One member of a consumer group: joins through the group's coordinator, consumes exactly the partitions the
+ * coordinator assigns it, and commits what it consumed. For example:
+ *
+ * <pre>
+ * try (ChannelPool channels = ChannelPool.plaintext();
+ *      GroupMember member = new GroupMember(GroupMemberConfig.of("billing", List.of("orders")),
+ *              channels, BrokerAddress.parse("127.0.0.1:9092"), Time.SYSTEM)) {
+ *     while (running) {
+ *         for (PartitionFetcher.Fetched record : member.poll(500)) {
+ *             process(record);
+ *         }
+ *         member.commit();   // at least once: after processing
+ *     }
+ * }                          // close(): commits, leaves the group
+ * </pre>
+ *
+ * <p>The membership is a bidirectional Heartbeat stream to the coordinator (GroupService in groups.proto):
+ * the coordinator pushes the assignment whenever it changes, the member sends a heartbeat every
+ * {@code heartbeat_interval_ms} and whenever what it owns changes. Each {@link #poll} first moves what the
+ * member owns towards the latest assignment ({@link MemberState}): revoked partitions stop being fetched, their
+ * consumed offsets are committed, and only then does a heartbeat report them released; new partitions start
+ * at the group's committed offset, or per {@code auto.offset.reset}. A stream that breaks because the
+ * coordinator moved or failed is reopened on the new coordinator with the same member id and epoch; a member
+ * the coordinator fenced or forgot drops everything it owned without committing and joins again.
+ *
+ * <p>Threads: the caller's poll thread does all the work (fetching, committing, reconciling, sending
+ * heartbeats: so a caller must poll at least every heartbeat interval); the gRPC stream observer only hands
+ * responses and failures over through {@link MemberState} and the stream fields under {@code lock}. Not
+ * thread-safe otherwise: {@link #poll}, {@link #commit} and {@link #close} belong to one thread.
+ */
+public final class GroupMember implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(GroupMember.class.getName());
+    /** How long close() waits for the coordinator to end the stream after the leave. */
+    static final long CLOSE_WAIT_MS = 3_000;
+
+    private final GroupMemberConfig config;
+    private final ChannelPool channels;
+    private final Time time;
+    private final MetadataClient metadata;
+    private final CoordinatorClient coordinator;
+    private final PartitionFetcher fetcher;
+    private final OffsetStore offsets;
+    private final MemberState state = new MemberState();
+    private final RetryState streamRetry;
+    /** Next offset to consume per owned partition: what poll returned last, plus one. */
+    private final Map<TopicPartition, Long> consumed = new HashMap<>();
+
+    private final Object lock = new Object();
+    /** The open stream (guarded by lock); null before the first poll and after a failure was handled. */
+    private ClientCallStreamObserver<HeartbeatRequest> requests;
+    private int generation;
+    private Throwable streamFailure;
+    private boolean streamEnded;
+    private boolean streamAnswered;
+    private long lastHeartbeatMs;
+    private boolean closed;
+
+    public GroupMember(GroupMemberConfig config, ChannelPool channels, BrokerAddress bootstrap, Time time) {
+        this.config = config;
+        this.channels = channels;
+        this.time = time;
+        this.metadata = new MetadataClient(channels, bootstrap, time, config.retryTimeoutMs());
+        this.coordinator = new CoordinatorClient(config.groupId(), channels, bootstrap, metadata, time, config.retryTimeoutMs());
+        this.fetcher = new PartitionFetcher(metadata, channels, time, config.retryTimeoutMs(),
+                warning -> LOG.log(System.Logger.Level.WARNING, warning));
+        this.offsets = new OffsetStore(coordinator, state, time);
+        this.streamRetry = new RetryState(time, config.retryTimeoutMs());
+    }
+
+    /**
+     * Returns the records that arrived for the partitions this member owns, waiting at most about
+     * {@code maxWaitMs} when none come. Joins on the first call; reconciles, heartbeats and recovers the
+     * stream as needed first.
+     *
+     * @throws NoOffsetForPartitionException offset reset none and a new partition without a committed offset
+     * @throws ClientException               a fatal group error (INVALID_GROUP_ID, FENCED_INSTANCE_ID, ...) or
+     *                                       a retriable one that outlasted the retry timeout
+     */
+    public List<PartitionFetcher.Fetched> poll(int maxWaitMs) {
+        return poll(maxWaitMs, Integer.MAX_VALUE);
+    }
+
+    /**
+     * {@link #poll(int)} returning at most {@code maxRecords} records (Kafka's max.poll.records): the rest are
+     * fetched again by the next poll, so a caller that stops after N records commits exactly those.
+     */
+    public List<PartitionFetcher.Fetched> poll(int maxWaitMs, int maxRecords) {
+        if (closed) {
+            throw new IllegalStateException("the member is closed");
+        }
+        ensureStream();
+        reconcile();
+        heartbeatIfDue();
+        long untilHeartbeatMs = Math.max(1, lastHeartbeatMs() + state.heartbeatIntervalMs() - time.hiResClockMs());
+        int waitMs = (int) Math.min(maxWaitMs, untilHeartbeatMs);
+        if (fetcher.partitions().isEmpty()) {
+            awaitStreamEvent(waitMs);
+            return List.of();
+        }
+        List<PartitionFetcher.Fetched> records = new ArrayList<>();
+        Map<TopicPartition, Long> rewind = new HashMap<>();
+        for (PartitionFetcher.Fetched fetched : fetcher.poll(waitMs)) {
+            // A newer assignment may have revoked the partition while the fetch was out: hand out nothing of it.
+            if (!state.mayConsume(fetched.tp())) {
+                continue;
+            }
+            if (records.size() >= maxRecords || rewind.containsKey(fetched.tp())) {
+                rewind.putIfAbsent(fetched.tp(), fetched.record().getOffset());
+                continue;
+            }
+            records.add(fetched);
+            consumed.put(fetched.tp(), fetched.record().getOffset() + 1);
+        }
+        rewind.forEach(fetcher::add);
+        // A partition started at earliest/latest has a position to commit once looked up, records or not: its
+        // next owner must not look "latest" up again later and skip what came in between.
+        for (TopicPartition tp : fetcher.partitions()) {
+            if (!consumed.containsKey(tp) && state.mayConsume(tp) && fetcher.position(tp) >= 0) {
+                consumed.put(tp, fetcher.position(tp));
+            }
+        }
+        return records;
+    }
+
+    /**
+     * Commits the offsets consumed (returned by {@link #poll}) since the last commit, of the partitions still
+     * owned. Partitions the coordinator says are not owned any more are skipped (another member has them).
+     */
+    public void commit() {
+        Map<TopicPartition, Long> pending = new HashMap<>();
+        for (TopicPartition tp : state.owned()) {
+            Long position = consumed.get(tp);
+            if (position != null) {
+                pending.put(tp, position);
+            }
+        }
+        offsets.commit(pending);
+    }
+
+    /** The partitions this member owns (may consume) now. */
+    public Set<TopicPartition> assignment() {
+        return state.owned();
+    }
+
+    public String memberId() {
+        return state.memberId();
+    }
+
+    public int memberEpoch() {
+        return state.memberEpoch();
+    }
+
+    /**
+     * Commits what was consumed, leaves the group (a static member leaves for a restart: its partitions wait
+     * for it for a session timeout), half-closes the stream and waits briefly for the coordinator to end it.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (state.joined()) {
+                commit();
+            }
+        } catch (ClientException e) {
+            LOG.log(System.Logger.Level.WARNING, "group " + config.groupId() + ": the last commit failed: " + e.getMessage());
+        }
+        synchronized (lock) {
+            if (requests == null) {
+                return;
+            }
+            send(state.leave(config));
+            try {
+                requests.onCompleted();
+            } catch (IllegalStateException alreadyClosed) {
+                return;
+            }
+            long deadline = time.hiResClockMs() + CLOSE_WAIT_MS;
+            while (!streamEnded && time.hiResClockMs() < deadline) {
+                waitOnLock(deadline - time.hiResClockMs());
+            }
+            if (!streamEnded) {
+                requests.cancel("member closed", null);
+            }
+        }
+    }
+
+    /** Opens the stream if there is none, after handling how the last one ended. */
+    private void ensureStream() {
+        Throwable failure;
+        boolean answered;
+        synchronized (lock) {
+            if (requests != null && streamFailure == null && !streamEnded) {
+                return;
+            }
+            failure = streamFailure != null ? streamFailure : (requests != null ? new IllegalStateException("stream ended") : null);
+            answered = streamAnswered;
+            requests = null;
+        }
+        if (failure != null) {
+            if (answered) {
+                streamRetry.onSuccess();   // a stream that worked for a while starts a fresh retry budget
+            }
+            onStreamFailure(failure);
+        }
+        openStream();
+    }
+
+    private void onStreamFailure(Throwable failure) {
+        ClientException e = failure instanceof StatusRuntimeException sre
+                ? ClientException.fromCall(sre, coordinator.groupId() + "'s coordinator")
+                : new ClientException("STREAM_ENDED", "the coordinator ended the heartbeat stream");
+        if (e.is(ErrorCode.UNKNOWN_MEMBER_ID) || e.is(ErrorCode.FENCED_MEMBER_EPOCH)) {
+            Set<TopicPartition> dropped = state.fence();
+            for (TopicPartition tp : dropped) {
+                fetcher.remove(tp);
+                consumed.remove(tp);
+            }
+            LOG.log(System.Logger.Level.INFO, "group " + config.groupId() + ": " + e.code()
+                    + ", joining again; dropped " + dropped + " without committing");
+            return;
+        }
+        if (!CoordinatorClient.coordinatorMoved(e) && !e.code().equals("STREAM_ENDED")) {
+            throw e;
+        }
+        LOG.log(System.Logger.Level.DEBUG, "group " + config.groupId() + ": heartbeat stream failed (" + e.code()
+                + ": " + e.getMessage() + "), resuming on the coordinator");
+        coordinator.invalidate();
+        RetryState.sleep(time, streamRetry.onFailure(e));
+    }
+
+    private void openStream() {
+        BrokerAddress target = coordinator.coordinator();
+        synchronized (lock) {
+            int streamGeneration = ++generation;
+            streamFailure = null;
+            streamEnded = false;
+            streamAnswered = false;
+            requests = (ClientCallStreamObserver<HeartbeatRequest>) GroupServiceGrpc.newStub(channels.channel(target))
+                    .heartbeat(new ResponseObserver(streamGeneration));
+            send(state.heartbeat(config));
+        }
+    }
+
+    /** Releases what the latest assignment revoked (after committing it), then takes what it added. */
+    private void reconcile() {
+        MemberState.Reconciliation plan = state.reconcile();
+        if (!plan.revoke().isEmpty()) {
+            Map<TopicPartition, Long> last = new HashMap<>();
+            for (TopicPartition tp : plan.revoke()) {
+                fetcher.remove(tp);
+                Long position = consumed.remove(tp);
+                if (position != null) {
+                    last.put(tp, position);
+                }
+            }
+            offsets.commit(last);
+            state.released(plan.revoke());
+            LOG.log(System.Logger.Level.DEBUG, "group " + config.groupId() + ": released " + plan.revoke());
+            heartbeatNow();
+        }
+        if (!plan.assign().isEmpty()) {
+            Map<TopicPartition, Long> starts = offsets.startOffsets(plan.assign(), config.offsetReset(), config.groupId());
+            for (TopicPartition tp : state.acquired(plan.assign())) {
+                long start = starts.get(tp);
+                fetcher.add(tp, start);
+                if (start >= 0) {
+                    consumed.put(tp, start);
+                }
+            }
+            LOG.log(System.Logger.Level.DEBUG, "group " + config.groupId() + ": took " + plan.assign());
+            heartbeatNow();
+        }
+    }
+
+    private void heartbeatIfDue() {
+        if (time.hiResClockMs() - lastHeartbeatMs() >= state.heartbeatIntervalMs()) {
+            heartbeatNow();
+        }
+    }
+
+    private void heartbeatNow() {
+        synchronized (lock) {
+            if (requests != null) {
+                send(state.heartbeat(config));
+            }
+        }
+    }
+
+    /** Sends on the open stream (lock held); a stream that already failed is noticed by the next poll. */
+    private void send(HeartbeatRequest request) {
+        try {
+            requests.onNext(request);
+        } catch (IllegalStateException | StatusRuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "heartbeat not sent: " + e);
+        }
+        lastHeartbeatMs = time.hiResClockMs();
+    }
+
+    private long lastHeartbeatMs() {
+        synchronized (lock) {
+            return lastHeartbeatMs;
+        }
+    }
+
+    /** Waits until the stream brings a response or fails, or {@code ms} pass. */
+    private void awaitStreamEvent(long ms) {
+        synchronized (lock) {
+            waitOnLock(ms);
+        }
+    }
+
+    private void waitOnLock(long ms) {
+        if (ms <= 0) {
+            return;
+        }
+        try {
+            lock.wait(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientException("INTERRUPTED", "interrupted while waiting for the group coordinator");
+        }
+    }
+
+    /** Hands the coordinator's pushes over to the poll thread; ignores streams that were replaced. */
+    private final class ResponseObserver implements StreamObserver<HeartbeatResponse> {
+        private final int streamGeneration;
+
+        ResponseObserver(int streamGeneration) {
+            this.streamGeneration = streamGeneration;
+        }
+
+        @Override
+        public void onNext(HeartbeatResponse response) {
+            synchronized (lock) {
+                if (streamGeneration == generation) {
+                    state.onResponse(response);
+                    streamAnswered = true;
+                    lock.notifyAll();
+                }
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            synchronized (lock) {
+                if (streamGeneration == generation) {
+                    streamFailure = t;
+                    streamEnded = true;
+                    lock.notifyAll();
+                }
+            }
+        }
+
+        @Override
+        public void onCompleted() {
+            synchronized (lock) {
+                if (streamGeneration == generation) {
+                    streamEnded = true;
+                    lock.notifyAll();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package io.rafka.client.group;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.HeartbeatRequest;
+import io.rafka.proto.v1.HeartbeatResponse;
+import io.rafka.proto.v1.TopicPartitions;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * What a group member knows about its membership: its id and epoch as the coordinator last named them, the
+ * assignment the coordinator last pushed (the target) and what the member owns. Owned is exactly what the
+ * member may consume; the poll thread moves it towards the target in two steps ({@link #reconcile}):
+ * first it releases what the target no longer holds (after committing it), then it takes what is new. So
+ * the member never consumes a partition outside the latest assignment, and never tells the coordinator it
+ * released a partition before its offsets were committed.
+ *
+ * <p>Thread-safe: the gRPC stream's observer thread writes responses in, the poll thread reads and
+ * reconciles; every method holds the object's lock, and nothing slow runs under it.
+ */
+final class MemberState {
+
+    /** A leave for good, and a static member's leave for a restart (keeps its partitions for a session). */
+    static final int LEAVE_EPOCH = -1;
+    static final int STATIC_LEAVE_EPOCH = -2;
+    static final int DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
+
+    /** What the poll thread must do now to match the latest assignment. */
+    record Reconciliation(Set<TopicPartition> revoke, Set<TopicPartition> assign) {
+        boolean isEmpty() {
+            return revoke.isEmpty() && assign.isEmpty();
+        }
+    }
+
+    private String memberId = "";
+    private int memberEpoch;
+    private int heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
+    /** The latest assignment pushed; null until the first response of a (re)join. */
+    private Set<TopicPartition> target;
+    private final Set<TopicPartition> owned = new LinkedHashSet<>();
+
+    /** A response of the coordinator: the member's id, epoch, heartbeat interval and full target assignment. */
+    synchronized void onResponse(HeartbeatResponse response) {
+        if (!response.getMemberId().isEmpty()) {
+            memberId = response.getMemberId();
+        }
+        memberEpoch = response.getMemberEpoch();
+        if (response.getHeartbeatIntervalMs() > 0) {
+            heartbeatIntervalMs = response.getHeartbeatIntervalMs();
+        }
+        target = Set.copyOf(partitions(response.getAssignmentList()));
+    }
+
+    /**
+     * What separates owned from the target: partitions to release first, then partitions to take. Empty
+     * before the first assignment arrived.
+     */
+    synchronized Reconciliation reconcile() {
+        if (target == null) {
+            return new Reconciliation(Set.of(), Set.of());
+        }
+        Set<TopicPartition> revoke = new LinkedHashSet<>(owned);
+        revoke.removeAll(target);
+        Set<TopicPartition> assign = new LinkedHashSet<>(target);
+        assign.removeAll(owned);
+        return new Reconciliation(sorted(revoke), sorted(assign));
+    }
+
+    /** The member stopped consuming these and committed them: they are no longer owned. */
+    synchronized void released(Collection<TopicPartition> partitions) {
+        owned.removeAll(partitions);
+    }
+
+    /**
+     * The member took these (its positions are set). Only what the latest assignment still holds is taken:
+     * a newer response may have come in while the offsets were being fetched. Returns what was taken.
+     */
+    synchronized Set<TopicPartition> acquired(Collection<TopicPartition> partitions) {
+        Set<TopicPartition> taken = new LinkedHashSet<>();
+        for (TopicPartition tp : partitions) {
+            if (target != null && target.contains(tp)) {
+                owned.add(tp);
+                taken.add(tp);
+            }
+        }
+        return taken;
+    }
+
+    /** Whether the member may consume this partition now: owned and still in the latest assignment. */
+    synchronized boolean mayConsume(TopicPartition tp) {
+        return owned.contains(tp) && target != null && target.contains(tp);
+    }
+
+    /**
+     * The member was fenced or forgotten (UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH): it owns nothing any more
+     * and joins again as a new member. Returns what it owned, which someone else may own already.
+     */
+    synchronized Set<TopicPartition> fence() {
+        Set<TopicPartition> dropped = sorted(owned);
+        owned.clear();
+        target = null;
+        memberId = "";
+        memberEpoch = 0;
+        return dropped;
+    }
+
+    /** A heartbeat (a join while the epoch is 0) saying what is owned now. */
+    synchronized HeartbeatRequest heartbeat(GroupMemberConfig config) {
+        return request(config, memberEpoch).addAllOwned(toProto(owned)).build();
+    }
+
+    /** The leave: {@link #LEAVE_EPOCH}, or {@link #STATIC_LEAVE_EPOCH} for a static member. */
+    synchronized HeartbeatRequest leave(GroupMemberConfig config) {
+        int epoch = config.instanceId().isEmpty() ? LEAVE_EPOCH : STATIC_LEAVE_EPOCH;
+        return request(config, epoch).addAllOwned(toProto(owned)).build();
+    }
+
+    private HeartbeatRequest.Builder request(GroupMemberConfig config, int epoch) {
+        return HeartbeatRequest.newBuilder()
+                .setGroupId(config.groupId())
+                .setMemberId(memberId)
+                .setMemberEpoch(epoch)
+                .setInstanceId(config.instanceId())
+                .addAllSubscribedTopics(config.topics())
+                .setSubscribedPattern(config.pattern())
+                .setAssignor(config.assignor())
+                .setSessionTimeoutMs(config.sessionTimeoutMs())
+                .setRebalanceTimeoutMs(config.rebalanceTimeoutMs())
+                .setClientId(config.clientId());
+    }
+
+    synchronized String memberId() {
+        return memberId;
+    }
+
+    synchronized int memberEpoch() {
+        return memberEpoch;
+    }
+
+    synchronized int heartbeatIntervalMs() {
+        return heartbeatIntervalMs;
+    }
+
+    synchronized Set<TopicPartition> owned() {
+        return sorted(owned);
+    }
+
+    /** Whether the coordinator answered since the last (re)join. */
+    synchronized boolean joined() {
+        return target != null;
+    }
+
+    static List<TopicPartitions> toProto(Collection<TopicPartition> partitions) {
+        Map<String, List<Integer>> byTopic = new TreeMap<>();
+        for (TopicPartition tp : partitions) {
+            byTopic.computeIfAbsent(tp.topic(), t -> new ArrayList<>()).add(tp.partition());
+        }
+        List<TopicPartitions> result = new ArrayList<>();
+        for (Map.Entry<String, List<Integer>> entry : byTopic.entrySet()) {
+            entry.getValue().sort(null);
+            result.add(TopicPartitions.newBuilder().setTopic(entry.getKey()).addAllPartitions(entry.getValue()).build());
+        }
+        return result;
+    }
+
+    static List<TopicPartition> partitions(List<TopicPartitions> proto) {
+        List<TopicPartition> result = new ArrayList<>();
+        for (TopicPartitions topic : proto) {
+            for (int partition : topic.getPartitionsList()) {
+                result.add(new TopicPartition(topic.getTopic(), partition));
+            }
+        }
+        return result;
+    }
+
+    private static Set<TopicPartition> sorted(Collection<TopicPartition> partitions) {
+        List<TopicPartition> list = new ArrayList<>(partitions);
+        list.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        return new LinkedHashSet<>(list);
+    }
+}

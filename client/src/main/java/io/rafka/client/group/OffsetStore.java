@@ -1,0 +1,165 @@
+package io.rafka.client.group;
+
+import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.PartitionFetcher;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.CommitOffsetsRequest;
+import io.rafka.proto.v1.CommitOffsetsResponse;
+import io.rafka.proto.v1.CommittedOffset;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.FetchOffsetsRequest;
+import io.rafka.proto.v1.FetchOffsetsResponse;
+import io.rafka.proto.v1.OffsetCommit;
+import io.rafka.proto.v1.PartitionResult;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A member's committed offsets: commits with the member's id and epoch, and where newly assigned partitions
+ * start. A commit that the coordinator finds stale (STALE_MEMBER_EPOCH: the member's epoch moved on, a push
+ * not yet seen here) is retried once with the newest epoch, for the partitions still owned; a partition the
+ * member no longer owns (PARTITION_NOT_OWNED) is dropped, because its new owner's commits are the ones that
+ * count now. Runs on the poll thread only.
+ */
+final class OffsetStore {
+
+    private static final System.Logger LOG = System.getLogger(OffsetStore.class.getName());
+    /** How long a stale-epoch retry waits for the newer epoch to arrive on the stream. */
+    static final long STALE_EPOCH_WAIT_MS = 1_000;
+
+    private final CoordinatorClient coordinator;
+    private final MemberState state;
+    private final Time time;
+    /** What was last committed per partition, so an unchanged position is not committed again. */
+    private final Map<TopicPartition, Long> committed = new HashMap<>();
+
+    OffsetStore(CoordinatorClient coordinator, MemberState state, Time time) {
+        this.coordinator = coordinator;
+        this.state = state;
+        this.time = time;
+    }
+
+    /** Commits these positions (next offsets to consume) where they moved since the last commit. */
+    void commit(Map<TopicPartition, Long> positions) {
+        Map<TopicPartition, Long> pending = new HashMap<>();
+        for (Map.Entry<TopicPartition, Long> entry : positions.entrySet()) {
+            if (!entry.getValue().equals(committed.get(entry.getKey()))) {
+                pending.put(entry.getKey(), entry.getValue());
+            }
+        }
+        for (int attempt = 0; attempt < 2 && !pending.isEmpty(); attempt++) {
+            int epoch = state.memberEpoch();
+            Map<TopicPartition, Long> stale = commitOnce(pending, epoch);
+            if (stale.isEmpty() || attempt == 1) {
+                if (!stale.isEmpty()) {
+                    LOG.log(System.Logger.Level.DEBUG, "commit of " + stale.keySet() + " stale twice, dropped");
+                }
+                return;
+            }
+            awaitNewerEpoch(epoch);
+            pending = stillOwned(stale);
+        }
+    }
+
+    /** One CommitOffsets; returns what came back STALE_MEMBER_EPOCH. */
+    private Map<TopicPartition, Long> commitOnce(Map<TopicPartition, Long> pending, int epoch) {
+        CommitOffsetsRequest.Builder request = CommitOffsetsRequest.newBuilder()
+                .setGroupId(coordinator.groupId())
+                .setMemberId(state.memberId())
+                .setMemberEpoch(epoch);
+        pending.forEach((tp, offset) -> request.addOffsets(OffsetCommit.newBuilder()
+                .setTopic(tp.topic()).setPartition(tp.partition()).setOffset(offset)));
+        CommitOffsetsResponse response;
+        try {
+            response = coordinator.call(stub -> stub.commitOffsets(request.build()));
+        } catch (ClientException e) {
+            if (e.is(ErrorCode.STALE_MEMBER_EPOCH)) {
+                return pending;
+            }
+            if (e.is(ErrorCode.UNKNOWN_MEMBER_ID) || e.is(ErrorCode.FENCED_MEMBER_EPOCH)) {
+                // The stream reports the same and the member rejoins; these offsets are someone else's now.
+                LOG.log(System.Logger.Level.DEBUG, "commit refused, " + e.code() + ": " + e.getMessage());
+                return Map.of();
+            }
+            throw e;
+        }
+        Map<TopicPartition, Long> stale = new HashMap<>();
+        for (PartitionResult result : response.getResultsList()) {
+            TopicPartition tp = new TopicPartition(result.getTopic(), result.getPartition());
+            Long offset = pending.get(tp);
+            if (offset == null) {
+                continue;
+            }
+            switch (result.getErrorCode()) {
+                case NONE -> committed.put(tp, offset);
+                case STALE_MEMBER_EPOCH -> stale.put(tp, offset);
+                case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> LOG.log(System.Logger.Level.DEBUG,
+                        "offset " + offset + " of " + tp + " not committed: " + result.getErrorCode());
+                default -> throw ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
+                        "commit of " + tp, result.getErrorMessage());
+            }
+        }
+        return stale;
+    }
+
+    private void awaitNewerEpoch(int epoch) {
+        long deadline = time.hiResClockMs() + STALE_EPOCH_WAIT_MS;
+        while (state.memberEpoch() == epoch && time.hiResClockMs() < deadline) {
+            try {
+                time.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private Map<TopicPartition, Long> stillOwned(Map<TopicPartition, Long> offsets) {
+        Map<TopicPartition, Long> owned = new HashMap<>();
+        offsets.forEach((tp, offset) -> {
+            if (state.owned().contains(tp)) {
+                owned.put(tp, offset);
+            }
+        });
+        return owned;
+    }
+
+    /**
+     * Where each newly assigned partition starts: the group's committed offset, else per the reset policy
+     * ({@link PartitionFetcher#EARLIEST} or {@link PartitionFetcher#LATEST}, for the fetcher to look up).
+     *
+     * @throws NoOffsetForPartitionException policy none and some partitions have no committed offset
+     */
+    Map<TopicPartition, Long> startOffsets(Collection<TopicPartition> partitions, GroupMemberConfig.OffsetReset reset,
+                                           String groupId) {
+        FetchOffsetsRequest request = FetchOffsetsRequest.newBuilder()
+                .setGroupId(groupId).addAllPartitions(MemberState.toProto(partitions)).build();
+        FetchOffsetsResponse response = coordinator.call(stub -> stub.fetchOffsets(request));
+        Map<TopicPartition, Long> starts = new HashMap<>();
+        for (CommittedOffset offset : response.getOffsetsList()) {
+            TopicPartition tp = new TopicPartition(offset.getTopic(), offset.getPartition());
+            if (partitions.contains(tp) && offset.getOffset() >= 0) {
+                starts.put(tp, offset.getOffset());
+                committed.put(tp, offset.getOffset());
+            }
+        }
+        List<TopicPartition> missing = new ArrayList<>();
+        for (TopicPartition tp : partitions) {
+            if (!starts.containsKey(tp)) {
+                missing.add(tp);
+            }
+        }
+        if (!missing.isEmpty() && reset == GroupMemberConfig.OffsetReset.NONE) {
+            throw new NoOffsetForPartitionException(groupId, missing);
+        }
+        for (TopicPartition tp : missing) {
+            starts.put(tp, reset == GroupMemberConfig.OffsetReset.EARLIEST ? PartitionFetcher.EARLIEST : PartitionFetcher.LATEST);
+        }
+        return starts;
+    }
+}
