@@ -100,8 +100,15 @@ final class OffsetStore {
                 case STALE_MEMBER_EPOCH -> stale.put(tp, offset);
                 case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> LOG.log(System.Logger.Level.DEBUG,
                         "offset " + offset + " of " + tp + " not committed: " + result.getErrorCode());
-                default -> throw ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
-                        "commit of " + tp, result.getErrorMessage());
+                default -> {
+                    ClientException failure = ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
+                            "commit of offset " + offset + " of " + tp, result.getErrorMessage());
+                    if (!failure.retriable()) {
+                        throw failure;
+                    }
+                    // Committed with the next commit; at worst the next owner reads a few records again.
+                    LOG.log(System.Logger.Level.DEBUG, failure.getMessage());
+                }
             }
         }
         return stale;
