@@ -49,6 +49,36 @@ final class Usage {
                   Stops after N records, or once no record arrived for T ms; with neither it runs until
                   interrupted. Retriable errors are retried for --retry-timeout-ms (default 30000).
 
+              consume TOPIC --group G [--pattern REGEX] [--instance-id ID] [--from-beginning |
+                            --offset-reset earliest|latest|none] [--session-timeout-ms T] [--max-messages N]
+                            [--timeout-ms T] [--print-key] [--print-offset] [--retry-timeout-ms T]
+                  Consume as a member of consumer group G: the group's members share the partitions of
+                  TOPIC (or of every topic matching REGEX; TOPIC may then be left out), and the group
+                  remembers how far it got. A partition starts at the group's committed offset; without
+                  one at the end (latest, the default), at the beginning with --from-beginning or
+                  --offset-reset earliest, or it fails with --offset-reset none. Commits after printing
+                  each batch (at least once); on Ctrl-C or SIGTERM commits and leaves the group, so its
+                  partitions move to the other members at once. --instance-id makes the member static: a
+                  restart within the session timeout gets the same partitions back.
+
+            Consumer groups (sent to the group's coordinator; results on stdout):
+              group list [--output text|json]
+                  Every group of the cluster (asks each broker), with its state and member count.
+              group describe G [--output text|json]
+                  The group's state and, per partition, the committed offset, log-end offset, lag and
+                  owner (member, host, client id); then its members with their epoch, instance id and
+                  partitions ("idle" for a member without any).
+              group delete G
+                  Delete a group without members and its committed offsets.
+              group reset-offsets G --topic TOPIC[:P,P...]... (--to-earliest | --to-latest |
+                                    --to-datetime 2026-11-30T12:00:00Z | --to-offset N | --shift-by N)
+                                    [--execute]
+                  Print the new committed offsets (clamped to the log's start and end) of the partitions
+                  named (all of TOPIC without :P); with --execute, set them. The group must have no
+                  members (NON_EMPTY_GROUP otherwise). --shift-by moves from the committed offset (may be
+                  negative); --to-datetime takes the first offset at or after the time (the end if none).
+              All of them retry a moving coordinator for --retry-timeout-ms (default 30000).
+
               help, --help, -h
                   Print this text.
 
