@@ -80,15 +80,24 @@ final class FakeCluster implements AutoCloseable {
     private final List<Server> servers = new ArrayList<>();
 
     FakeCluster(String topic, int partitionCount) throws IOException {
+        this(topic, partitionCount, id -> null);
+    }
+
+    /** @param extra a further service per broker id (a fake group coordinator), or null for none */
+    FakeCluster(String topic, int partitionCount, java.util.function.Function<String, io.grpc.BindableService> extra)
+            throws IOException {
         this.topic = topic;
         this.partitionCount = partitionCount;
         int instance = INSTANCES.incrementAndGet();
         for (String id : List.of("1", "2")) {
             BrokerAddress address = new BrokerAddress("broker" + id + "-" + instance, 9000 + Integer.parseInt(id));
             brokers.put(id, address);
-            servers.add(InProcessServerBuilder.forName(address.toString()).directExecutor()
-                    .addService(new Metadata(id)).addService(new Produce(id)).addService(new Fetch(id))
-                    .build().start());
+            InProcessServerBuilder server = InProcessServerBuilder.forName(address.toString()).directExecutor();
+            server.addService(new Metadata(id)).addService(new Produce(id)).addService(new Fetch(id));
+            if (extra.apply(id) != null) {
+                server.addService(extra.apply(id));
+            }
+            servers.add(server.build().start());
         }
         for (int p = 0; p < partitionCount; p++) {
             leaders.put(p, p % 2 == 0 ? "1" : "2");
@@ -125,7 +134,7 @@ final class FakeCluster implements AutoCloseable {
         servers.forEach(Server::shutdownNow);
     }
 
-    private Broker broker(String id) {
+    Broker broker(String id) {
         BrokerAddress address = brokers.get(id);
         return Broker.newBuilder().setId(id).setHost(address.host()).setPort(address.port()).build();
     }

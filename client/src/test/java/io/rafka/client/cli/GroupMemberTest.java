@@ -1,0 +1,182 @@
+package io.rafka.client.cli;
+
+import io.rafka.client.group.GroupMember;
+import io.rafka.client.group.GroupMemberConfig;
+import io.rafka.client.group.NoOffsetForPartitionException;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.PartitionFetcher;
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.ErrorCode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * {@link GroupMember} against in-process fake brokers and a scripted coordinator ({@link FakeCoordinator}): what it
+ * says on the heartbeat stream and in commits, in which order, and which records it hands out.
+ */
+class GroupMemberTest {
+
+    private FakeCoordinator coordinator;
+    private FakeCluster cluster;
+    private ChannelPool channels;
+    private final List<String> consumed = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        coordinator = FakeCoordinator.start("t", 4);
+        cluster = coordinator.cluster;
+        channels = cluster.channels();
+        for (int i = 0; i < 5; i++) {
+            cluster.append(0, null, "a" + i);
+        }
+        for (int i = 0; i < 3; i++) {
+            cluster.append(1, null, "b" + i);
+        }
+        cluster.append(2, null, "c0");
+    }
+
+    @AfterEach
+    void stop() {
+        channels.close();
+        cluster.close();
+    }
+
+    private GroupMember member(GroupMemberConfig.OffsetReset reset) {
+        return new GroupMember(GroupMemberConfig.of("g", List.of("t")).withOffsetReset(reset), channels,
+                cluster.bootstrap(), cluster.time);
+    }
+
+    /** Polls until {@code done} holds for what was consumed, at most 50 polls. */
+    private void pollUntil(GroupMember member, Predicate<List<String>> done) {
+        for (int i = 0; i < 50 && !done.test(consumed); i++) {
+            for (PartitionFetcher.Fetched f : member.poll(100)) {
+                consumed.add(f.tp().partition() + ":" + f.record().getValue().toStringUtf8());
+            }
+        }
+        if (!done.test(consumed)) {
+            fail("not consumed in 50 polls: " + consumed + "; coordinator saw " + coordinator.events());
+        }
+    }
+
+    private int indexOf(String event) {
+        int i = coordinator.events().indexOf(event);
+        assertTrue(i >= 0, "no '" + event + "' in " + coordinator.events());
+        return i;
+    }
+
+    @Test
+    void consumesItsAssignmentAndCommitsRevokedPartitionsBeforeReleasingThem() {
+        coordinator.committed.put(new TopicPartition("t", 0), 2L);
+        coordinator.joinAssignment = List.of(0, 1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 6);
+        assertEquals(Set.of("0:a2", "0:a3", "0:a4", "1:b0", "1:b1", "1:b2"), Set.copyOf(consumed),
+                "partition 0 from its committed offset, partition 1 (nothing committed) from the beginning");
+        assertTrue(coordinator.events().contains("beat m-1 e1 owned=[0, 1]"), coordinator.events().toString());
+        member.commit();
+        indexOf("commit m-1 e1 {t-0=5, t-1=3}");
+
+        cluster.append(0, null, "a5");
+        pollUntil(member, c -> c.contains("0:a5"));
+        coordinator.push(2, List.of(1, 2));
+        cluster.append(0, null, "a6");
+        pollUntil(member, c -> c.contains("2:c0"));
+        int commit = indexOf("commit m-1 e2 {t-0=6}");
+        int released = indexOf("beat m-1 e2 owned=[1]");
+        int taken = indexOf("beat m-1 e2 owned=[1, 2]");
+        assertTrue(commit < released && released < taken, coordinator.events().toString());
+        for (int i = 0; i < 3; i++) {
+            member.poll(100);
+        }
+        assertFalse(consumed.contains("0:a6"), "a revoked partition is not consumed any more: " + consumed);
+        assertEquals(Set.of(new TopicPartition("t", 1), new TopicPartition("t", 2)), member.assignment());
+
+        member.close();
+        int lastCommit = indexOf("commit m-1 e2 {t-2=1}");
+        assertTrue(lastCommit < indexOf("leave m-1 e-1"), coordinator.events().toString());
+    }
+
+    @Test
+    void aFencedMemberDropsItsPartitionsWithoutCommittingAndJoinsAgain() {
+        coordinator.joinAssignment = List.of(0);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 5);
+        coordinator.failStream(ErrorCode.FENCED_MEMBER_EPOCH);
+        int before = coordinator.events().size();
+        member.poll(100);
+        List<String> after = coordinator.events().subList(before, coordinator.events().size());
+        assertEquals("join m-2 owned=[]", after.get(0), coordinator.events().toString());
+        assertTrue(after.stream().noneMatch(e -> e.startsWith("commit")), "nothing committed for dropped partitions: " + after);
+        assertEquals("m-2", member.memberId());
+        member.close();
+    }
+
+    @Test
+    void aMovedCoordinatorIsFoundAgainAndTheMemberResumesWithItsIdAndEpoch() {
+        coordinator.joinAssignment = List.of(1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 3);
+        coordinator.coordinatorId = "2";
+        coordinator.findErrors.add(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        coordinator.failStream(ErrorCode.NOT_COORDINATOR);
+        int before = coordinator.events().size();
+        member.poll(100);
+        List<String> after = coordinator.events().subList(before, coordinator.events().size());
+        assertEquals("beat m-1 e1 owned=[1]", after.get(0), "resumed, not rejoined: " + coordinator.events());
+        member.commit();
+        indexOf("commit m-1 e1 {t-1=3}");
+        member.close();
+    }
+
+    @Test
+    void aStaleEpochCommitIsRetriedOnce() {
+        coordinator.joinAssignment = List.of(2);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 1);
+        coordinator.commitError = ErrorCode.STALE_MEMBER_EPOCH;
+        member.commit();
+        assertTrue(indexOf("commit refused STALE_MEMBER_EPOCH") < indexOf("commit m-1 e1 {t-2=1}"));
+        member.close();
+    }
+
+    @Test
+    void offsetResetNoneNamesThePartitionsWithoutACommittedOffset() {
+        coordinator.committed.put(new TopicPartition("t", 0), 1L);
+        coordinator.joinAssignment = List.of(0, 3);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.NONE);
+        NoOffsetForPartitionException e = assertThrows(NoOffsetForPartitionException.class, () -> {
+            for (int i = 0; i < 10; i++) {
+                member.poll(100);
+            }
+        });
+        assertEquals(List.of(new TopicPartition("t", 3)), e.partitions());
+        assertTrue(e.getMessage().contains("t-3"), e.getMessage());
+        member.close();
+    }
+
+    @Test
+    void latestStartsAtTheEndAndCommitsThatPositionForTheNextOwner() {
+        coordinator.joinAssignment = List.of(0);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.LATEST);
+        for (int i = 0; i < 3; i++) {
+            member.poll(100);
+        }
+        member.commit();
+        indexOf("commit m-1 e1 {t-0=5}");
+        cluster.append(0, null, "a5");
+        pollUntil(member, c -> c.equals(List.of("0:a5")));
+        member.close();
+    }
+}
