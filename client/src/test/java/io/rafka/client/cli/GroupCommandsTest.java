@@ -1,0 +1,139 @@
+package io.rafka.client.cli;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.DescribeGroupResponse;
+import io.rafka.proto.v1.GroupPartition;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The group commands end to end through {@link RafkaCli#run}, against fake brokers and a scripted coordinator. */
+class GroupCommandsTest {
+
+    private FakeCoordinator coordinator;
+    private CliRunner cli;
+
+    @BeforeEach
+    void start() throws Exception {
+        coordinator = FakeCoordinator.start("orders", 2);
+        coordinator.coordinatorId = "2";   // not the bootstrap broker: every command has to find it
+        for (int i = 0; i < 3; i++) {
+            coordinator.cluster.append(0, null, "a" + i);
+            coordinator.cluster.append(1, null, "b" + i);
+        }
+        cli = new CliRunner(coordinator.cluster);
+    }
+
+    @AfterEach
+    void stop() {
+        coordinator.cluster.close();
+    }
+
+    private void describe(String state, long logEndOfPartition1) {
+        coordinator.description = DescribeGroupResponse.newBuilder().setGroupId("billing").setState(state)
+                .addPartitions(GroupPartition.newBuilder().setTopic("orders").setPartition(0).setCommittedOffset(1)
+                        .setLogEndOffset(3).setLag(2))
+                .addPartitions(GroupPartition.newBuilder().setTopic("orders").setPartition(1).setCommittedOffset(1)
+                        .setLogEndOffset(logEndOfPartition1).setLag(-1))
+                .build();
+    }
+
+    @Test
+    void describeFillsUnknownLogEndOffsetsFromTheLeaders() {
+        describe("EMPTY", -1);
+        assertEquals(0, cli.run("", "group", "describe", "billing"), cli.err());
+        List<String> lines = List.of(cli.out().split("\n"));
+        assertTrue(lines.get(0).startsWith("Group: billing\tState: EMPTY"), cli.out());
+        assertEquals(List.of("billing", "orders", "1", "1", "3", "2", "-", "-", "-"), List.of(lines.get(4).split(" +")), cli.out());
+
+        assertEquals(0, cli.run("", "group", "describe", "billing", "--output", "json"), cli.err());
+        assertTrue(cli.out().contains("\"partition\":1,\"committed_offset\":1,\"log_end_offset\":3,\"lag\":2"), cli.out());
+    }
+
+    @Test
+    void unknownGroupIsATypedError() {
+        assertEquals(1, cli.run("", "group", "describe", "nobody"));
+        assertEquals("rafka: GROUP_ID_NOT_FOUND: group nobody does not exist\n", cli.err());
+        assertEquals(2, cli.run("", "group", "describe", "billing", "--output", "yaml"));
+    }
+
+    @Test
+    void listAsksEveryBroker() {
+        describe("STABLE", 3);
+        assertEquals(0, cli.run("", "group", "list"), cli.err());
+        assertEquals("GROUP    STATE   MEMBERS\nbilling  STABLE  0\n", cli.out());
+        assertEquals(0, cli.run("", "group", "list", "--output", "json"), cli.err());
+        assertEquals("[{\"group_id\":\"billing\",\"state\":\"STABLE\",\"members\":0}]\n", cli.out());
+    }
+
+    @Test
+    void deleteRefusesAGroupWithMembers() {
+        coordinator.hasMembers = true;
+        assertEquals(1, cli.run("", "group", "delete", "billing"));
+        assertTrue(cli.err().startsWith("rafka: NON_EMPTY_GROUP: "), cli.err());
+        coordinator.hasMembers = false;
+        assertEquals(0, cli.run("", "group", "delete", "billing"), cli.err());
+        assertEquals("deleted group billing\n", cli.err());
+    }
+
+    @Test
+    void resetOffsetsIsADryRunUnlessExecuted() {
+        TopicPartition p0 = new TopicPartition("orders", 0);
+        coordinator.committed.put(p0, 3L);
+        assertEquals(0, cli.run("", "group", "reset-offsets", "billing", "--topic", "orders:0", "--shift-by", "-2"), cli.err());
+        assertEquals(List.of("billing", "orders", "0", "3", "1"), List.of(cli.out().split("\n")[1].split(" +")), cli.out());
+        assertTrue(cli.err().contains("dry run"), cli.err());
+        assertEquals(1, cli.run("", "group", "reset-offsets", "billing", "--topic", "orders", "--shift-by", "-2"),
+                "partition 1 has nothing committed to shift from");
+        assertTrue(cli.err().startsWith("rafka: NO_COMMITTED_OFFSET: "), cli.err());
+
+        assertEquals(0, cli.run("", "group", "reset-offsets", "billing", "--topic", "orders:0", "--shift-by", "-2"), cli.err());
+        assertEquals(3L, coordinator.committed.get(p0), "a dry run changes nothing");
+        assertEquals(0, cli.run("", "group", "reset-offsets", "billing", "--topic", "orders:0", "--shift-by", "-2", "--execute"),
+                cli.err());
+        assertEquals(1L, coordinator.committed.get(p0));
+        assertEquals(0, cli.run("", "group", "reset-offsets", "billing", "--topic", "orders", "--to-latest", "--execute"));
+        assertEquals(3L, coordinator.committed.get(new TopicPartition("orders", 1)));
+
+        coordinator.hasMembers = true;
+        assertEquals(1, cli.run("", "group", "reset-offsets", "billing", "--topic", "orders", "--to-earliest", "--execute"));
+        assertTrue(cli.err().startsWith("rafka: NON_EMPTY_GROUP: "), cli.err());
+        assertEquals(1, cli.run("", "group", "reset-offsets", "billing", "--topic", "orders:7", "--to-earliest"));
+        assertTrue(cli.err().startsWith("rafka: UNKNOWN_TOPIC_OR_PARTITION: "), cli.err());
+        assertEquals(2, cli.run("", "group", "reset-offsets", "billing", "--topic", "orders"), "no spec");
+    }
+
+    @Test
+    void consumeWithAGroupPrintsThenCommitsAndLeaves() {
+        coordinator.joinAssignment = List.of(0, 1);
+        assertEquals(0, cli.run("", "consume", "orders", "--group", "billing", "--from-beginning", "--max-messages", "5",
+                "--print-offset"), cli.err());
+        assertEquals(5, cli.out().split("\n").length, cli.out());
+        long committed = coordinator.committed.values().stream().mapToLong(Long::longValue).sum();
+        assertEquals(5, committed, "exactly what was printed is committed: " + coordinator.committed);
+        List<String> events = coordinator.events();
+        assertTrue(events.get(events.size() - 1).startsWith("leave m-1"), events.toString());
+        assertTrue(cli.err().contains("consumed 5 records from orders in group billing"), cli.err());
+
+        List<String> first = List.of(cli.out().split("\n"));
+        assertEquals(0, cli.run("", "consume", "orders", "--group", "billing", "--timeout-ms", "1500", "--print-offset"), cli.err());
+        List<String> second = List.of(cli.out().split("\n"));
+        assertEquals(1, second.size(), "the second member starts where the first committed: " + first + " then " + second);
+        assertTrue(!first.contains(second.get(0)), first + " then " + second);
+    }
+
+    @Test
+    void consumeGroupUsageErrors() {
+        assertEquals(2, cli.run("", "consume", "orders", "--group", "g", "--partition", "1"));
+        assertEquals(2, cli.run("", "consume", "orders", "--instance-id", "x"));
+        assertEquals(2, cli.run("", "consume", "orders", "--group", "g", "--offset-reset", "sometimes"));
+        assertTrue(cli.err().startsWith("rafka: --offset-reset must be earliest, latest or none, not 'sometimes'"), cli.err());
+        assertEquals(2, cli.run("", "consume", "orders", "--group", "g", "--offset-reset", "none", "--from-beginning"));
+        assertEquals(2, cli.run("", "consume", "--group", "g"), "neither a topic nor a pattern");
+    }
+}
