@@ -119,6 +119,16 @@ public final class RafkaCli {
     }
 
     /**
+     * Runs one command line in this JVM as {@code main} would, without exiting: for programs and tests that
+     * drive the tool (the broker's integration tests). Reads no stdin.
+     */
+    public static int run(List<String> args, PrintStream out, PrintStream err) {
+        try (ChannelPool channels = ChannelPool.plaintext()) {
+            return run(args, System.getenv(), channels, Time.SYSTEM, new Random(), InputStream.nullInputStream(), out, err);
+        }
+    }
+
+    /**
      * Runs one command line and returns its exit status. Never throws for usage errors or failures:
      * they are printed on {@code err}.
      */
