@@ -89,7 +89,7 @@ final class GroupConsumeCommand {
             if (!records.isEmpty()) {
                 context.out().flush();
                 if (context.out().checkError()) {
-                    return;   // stdout is gone (| head): nothing more can be printed, so nothing more is committed
+                    return;   // stdout is gone (| head): stop here (the JVM ignores SIGPIPE)
                 }
                 member.commit();
                 lastDataMs = context.time().hiResClockMs();
