@@ -22,7 +22,7 @@ public record GroupConfig(int coordinatorPartitions, int sessionTimeoutMs, int m
     public static final String TOPIC = "__consumer_offsets";
 
     public static GroupConfig defaults() {
-        return new GroupConfig(16, 45_000, 1_000, 300_000, 1_000, 500, 60_000, 1_000, 4_096,
+        return new GroupConfig(16, 45_000, 1_000, 300_000, 500, 500, 60_000, 1_000, 4_096,
                 7L * 24 * 60 * 60 * 1000);
     }
 
