@@ -19,6 +19,7 @@ import java.util.regex.PatternSyntaxException;
  * broken stream, release not in time), and telling members their assignments once they are durable.
  */
 final class Membership {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Membership.class);
     private final GroupCoordinator coordinator;
     /** The stream each member is bound to, by group and member id. */
     private final Map<String, MemberSession> sessions = new HashMap<>();
@@ -205,6 +206,7 @@ final class Membership {
                 for (MemberState m : List.copyOf(g.members.values())) {
                     String why = expired(m, now);
                     if (why != null) {
+                        LOG.info("group {}: removed member {} ({}): {}", g.groupId, m.memberId, m.clientId, why);
                         coordinator.metrics.fencedMembers.increment();
                         removeMember(g, m.memberId, new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID,
                                 "member " + m.memberId + " was removed from group " + g.groupId + ": " + why));
