@@ -15,22 +15,25 @@ package io.rafka.coordinator;
  * @param maxGroupSize               members per group
  * @param offsetMetadataMaxBytes     longest metadata string of a committed offset
  * @param offsetsRetentionMs         an empty group's offsets are removed this long after its last commit
+ * @param checkpointRecords          a coordinator partition is checkpointed (every live key written again, so the
+ *                                   records before can be deleted) once this many records (and twice its live
+ *                                   keys) were written since the last checkpoint: what bounds a failover's replay
  */
 public record GroupConfig(int coordinatorPartitions, int sessionTimeoutMs, int minSessionTimeoutMs,
                           int maxSessionTimeoutMs, int heartbeatIntervalMs, int streamGraceMs, int rebalanceTimeoutMs,
-                          int maxGroupSize, int offsetMetadataMaxBytes, long offsetsRetentionMs) {
+                          int maxGroupSize, int offsetMetadataMaxBytes, long offsetsRetentionMs, long checkpointRecords) {
     public static final String TOPIC = "__consumer_offsets";
 
     public static GroupConfig defaults() {
         return new GroupConfig(16, 45_000, 1_000, 300_000, 500, 500, 60_000, 1_000, 4_096,
-                7L * 24 * 60 * 60 * 1000);
+                7L * 24 * 60 * 60 * 1000, 10_000);
     }
 
     public GroupConfig {
         if (coordinatorPartitions < 1 || minSessionTimeoutMs < 1 || maxSessionTimeoutMs < minSessionTimeoutMs
                 || sessionTimeoutMs < minSessionTimeoutMs || sessionTimeoutMs > maxSessionTimeoutMs
                 || heartbeatIntervalMs < 1 || heartbeatIntervalMs >= minSessionTimeoutMs || streamGraceMs < 0
-                || rebalanceTimeoutMs < 1 || maxGroupSize < 1 || offsetMetadataMaxBytes < 0 || offsetsRetentionMs < 1) {
+                || rebalanceTimeoutMs < 1 || maxGroupSize < 1 || offsetMetadataMaxBytes < 0 || offsetMetadataMaxBytes > 32_768 || offsetsRetentionMs < 1 || checkpointRecords < 1) {
             throw new IllegalArgumentException("inconsistent group settings (timeouts, sizes or partition count)");
         }
     }

@@ -106,7 +106,7 @@ public final class GroupCoordinator implements Closeable {
             return;
         }
         long start = time.milliseconds();
-        GroupShard shard = new GroupShard(partition, log);
+        GroupShard shard = new GroupShard(partition, log, config.checkpointRecords());
         try {
             shard.load(LOAD_READ_BYTES);
         } catch (RuntimeException e) {

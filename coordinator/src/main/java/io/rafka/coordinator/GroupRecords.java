@@ -32,6 +32,9 @@ final class GroupRecords {
     static final byte GROUP = 0;
     static final byte MEMBER = 1;
     static final byte OFFSET = 2;
+    /** Starts a checkpoint: every live key of the partition follows, then {@link #CHECKPOINT_END}. */
+    static final byte CHECKPOINT_BEGIN = 3;
+    static final byte CHECKPOINT_END = 4;
     private static final byte VERSION = 0;
 
     private final RecordBatchBuilder batch = new RecordBatchBuilder(CompressionType.NONE);
@@ -56,26 +59,50 @@ final class GroupRecords {
     /** The records for everything the group marked dirty; clears the marks. */
     void addChanges(ConsumerGroup group, boolean deleted) {
         if (group.dirtyGroup || deleted) {
-            batch.append(nowMs, key(GROUP, group.groupId, out -> { }), deleted ? null : value(out -> {
-                out.writeInt(group.groupEpoch);
-                out.writeInt(group.assignmentEpoch);
-            }));
+            addGroup(group, deleted);
         }
         for (String id : group.dirtyMembers) {
-            MemberState m = deleted ? null : group.members.get(id);
-            batch.append(nowMs, key(MEMBER, group.groupId, out -> out.writeUTF(id)), m == null ? null : value(out -> member(out, m)));
+            addMember(group, id, deleted ? null : group.members.get(id));
         }
         for (TopicPartition tp : group.dirtyOffsets) {
-            CommittedOffset o = deleted ? null : group.offsets.get(tp);
-            batch.append(nowMs, key(OFFSET, group.groupId, out -> partition(out, tp)), o == null ? null : value(out -> {
-                out.writeLong(o.offset());
-                out.writeUTF(o.metadata());
-                out.writeLong(o.commitTimestampMs());
-            }));
+            addOffset(group, tp, deleted ? null : group.offsets.get(tp));
         }
         group.dirtyGroup = false;
         group.dirtyMembers.clear();
         group.dirtyOffsets.clear();
+    }
+
+    void addGroup(ConsumerGroup group, boolean deleted) {
+        batch.append(nowMs, key(GROUP, group.groupId, out -> { }), deleted ? null : value(out -> {
+            out.writeInt(group.groupEpoch);
+            out.writeInt(group.assignmentEpoch);
+        }));
+    }
+
+    void addMember(ConsumerGroup group, String id, MemberState m) {
+        batch.append(nowMs, key(MEMBER, group.groupId, out -> out.writeUTF(id)), m == null ? null : value(out -> member(out, m)));
+    }
+
+    void addOffset(ConsumerGroup group, TopicPartition tp, CommittedOffset o) {
+        batch.append(nowMs, key(OFFSET, group.groupId, out -> partition(out, tp)), o == null ? null : value(out -> {
+            out.writeLong(o.offset());
+            out.writeUTF(o.metadata());
+            out.writeLong(o.commitTimestampMs());
+        }));
+    }
+
+    /** A checkpoint marker ({@link #CHECKPOINT_BEGIN} or {@link #CHECKPOINT_END}). */
+    void addMarker(byte type) {
+        batch.append(nowMs, key(type, "", out -> { }), value(out -> { }));
+    }
+
+    int sizeInBytes() {
+        return batch.estimatedSizeInBytes();
+    }
+
+    /** The key type of a record's key. */
+    static byte type(byte[] key) {
+        return key[0];
     }
 
     private static void member(DataOutputStream out, MemberState m) throws IOException {
@@ -96,13 +123,16 @@ final class GroupRecords {
         partitions(out, m.target);
     }
 
-    /** Applies every record of {@code batches} (read from a coordinator partition) to {@code groups}. */
-    static void replay(ByteBuffer batches, Map<String, ConsumerGroup> groups) {
+    /** Applies every record of {@code batches} (read from a coordinator partition) to {@code groups}; returns how many. */
+    static int replay(ByteBuffer batches, Map<String, ConsumerGroup> groups) {
+        int n = 0;
         for (RecordBatch b : RecordBatches.split(batches)) {
             for (Record r : b.records()) {
                 apply(r.key(), r.value(), groups);
+                n++;
             }
         }
+        return n;
     }
 
     /** The offset after the last batch in {@code batches}. */
@@ -122,6 +152,9 @@ final class GroupRecords {
             DataInputStream v = value == null ? null : new DataInputStream(new ByteArrayInputStream(value));
             if (v != null) {
                 v.readByte(); // version
+            }
+            if (type == CHECKPOINT_BEGIN || type == CHECKPOINT_END) {
+                return;
             }
             if (type == GROUP) {
                 if (v == null) {

@@ -29,13 +29,20 @@ final class GroupShard {
     private final Deque<Pending> pending = new ArrayDeque<>();
     private boolean failed;
     long writes;
+    /** Records written (or replayed) since the last checkpoint: the tail a new leader would replay beyond it. */
+    long recordsSinceCheckpoint;
+    long checkpoints;
+    private static final int CHECKPOINT_BATCH_BYTES = 256 * 1024;
 
     private record Pending(CompletableFuture<?> write, Runnable action, Consumer<RafkaException> onFailure) {
     }
 
-    GroupShard(int partition, CoordinatorLog log) {
+    private final long checkpointRecords;
+
+    GroupShard(int partition, CoordinatorLog log, long checkpointRecords) {
         this.partition = partition;
         this.log = log;
+        this.checkpointRecords = checkpointRecords;
     }
 
     /** Loads the partition's groups from its log, from its start to its committed end. */
@@ -51,7 +58,7 @@ final class GroupShard {
                         + ": nothing read at offset " + offset + " below its end " + end);
             }
             offset = GroupRecords.nextOffset(batches.duplicate());
-            GroupRecords.replay(batches, groups);
+            recordsSinceCheckpoint += GroupRecords.replay(batches, groups);
             end = Math.max(end, chunk.logEndOffset());
         }
         groups.values().removeIf(g -> g.members.isEmpty() && g.offsets.isEmpty() && g.groupEpoch == 0);
@@ -69,7 +76,13 @@ final class GroupShard {
         if (records.isEmpty() || failed) {
             return;
         }
+        append(records, onWriteFailure);
+        maybeCheckpoint(checkpointRecords, nowMs, onWriteFailure);
+    }
+
+    private void append(GroupRecords records, Consumer<Throwable> onWriteFailure) {
         writes++;
+        recordsSinceCheckpoint += records.count();
         CompletableFuture<?> write = log.append(partition, records.build());
         lastWrite = write;
         write.whenComplete((r, e) -> {
@@ -77,6 +90,52 @@ final class GroupShard {
                 onWriteFailure.accept(e);
             }
         });
+    }
+
+    /** Keys live in this partition: what a checkpoint writes. */
+    long liveRecords() {
+        long n = 0;
+        for (ConsumerGroup g : groups.values()) {
+            n += 1 + g.members.size() + g.offsets.size();
+        }
+        return n;
+    }
+
+    /**
+     * Writes a checkpoint when the records since the last one reach {@code threshold} and twice the live keys: every
+     * live key again, between a begin and an end marker, in batches of at most 256 KiB issued back to back (so
+     * nothing interleaves). Once the end marker committed, everything below the begin marker is dead: each replica
+     * deletes those segments (the broker's compaction task), so a new leader replays a bounded tail.
+     */
+    void maybeCheckpoint(long threshold, long nowMs, Consumer<Throwable> onWriteFailure) {
+        if (failed || recordsSinceCheckpoint < Math.max(threshold, 2 * liveRecords())) {
+            return;
+        }
+        GroupRecords records = new GroupRecords(nowMs);
+        records.addMarker(GroupRecords.CHECKPOINT_BEGIN);
+        for (ConsumerGroup g : groups.values()) {
+            records.addGroup(g, false);
+            for (MemberState m : g.members.values()) {
+                records = roll(records, nowMs, onWriteFailure);
+                records.addMember(g, m.memberId, m);
+            }
+            for (var e : g.offsets.entrySet()) {
+                records = roll(records, nowMs, onWriteFailure);
+                records.addOffset(g, e.getKey(), e.getValue());
+            }
+        }
+        records.addMarker(GroupRecords.CHECKPOINT_END);
+        append(records, onWriteFailure);
+        recordsSinceCheckpoint = 0;
+        checkpoints++;
+    }
+
+    private GroupRecords roll(GroupRecords records, long nowMs, Consumer<Throwable> onWriteFailure) {
+        if (records.sizeInBytes() < CHECKPOINT_BATCH_BYTES) {
+            return records;
+        }
+        append(records, onWriteFailure);
+        return new GroupRecords(nowMs);
     }
 
     /**

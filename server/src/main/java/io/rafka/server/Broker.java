@@ -80,6 +80,7 @@ public final class Broker implements Closeable {
     private HttpEndpoints http;
     private final HealthStatusManager health = new HealthStatusManager();
     private static final long VIEW_CHECK_INTERVAL_MS = 50;
+    private static final long GROUP_COMPACTION_INTERVAL_MS = 5_000;
     private volatile boolean registered;
     /**
      * What {@code /health} adds below its verdict: partition replicas that cannot serve because their log lost
@@ -152,7 +153,7 @@ public final class Broker implements Closeable {
         replicas = new ReplicaManager(view, raftNode, topicAdmin, new MemoryPool(api.produceMemoryBytes()),
                 metrics, waiters, scheduler, new ReplicaManager.Settings(api.autoCreateTopics(), api.requestTimeoutMs(),
                 raftNode.config().maxDecompressedBytes(), api.fetchMaxBytes(), api.fetchMaxWaitMs()));
-        groups = new GroupAccess(view, raftNode, topicAdmin, config.groupConfig());
+        groups = new GroupAccess(view, raftNode, topicAdmin, config.groupConfig(), config.getInt(ServerConfig.GROUP_SEGMENT_BYTES));
         raftNode.addListener(groups);
         metadata.addListener(groups::onMetadata);
         groups.onMetadata(metadata.image());
@@ -193,6 +194,8 @@ public final class Broker implements Closeable {
         scheduler.scheduleWithFixedDelay(this::checkServing, VIEW_CHECK_INTERVAL_MS, VIEW_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
         long retentionMs = config.getLong(ServerConfig.RETENTION_CHECK_INTERVAL_MS);
         scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::compactGroups, GROUP_COMPACTION_INTERVAL_MS, GROUP_COMPACTION_INTERVAL_MS,
+                TimeUnit.MILLISECONDS);
         if (config.getInt(ServerConfig.HTTP_PORT) > 0) {
             http = HttpEndpoints.start(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.HTTP_PORT), metrics,
                     new StatusPage(this, view)::json, this::isServing, this::healthDetail);
@@ -253,6 +256,14 @@ public final class Broker implements Closeable {
             }
         } catch (RuntimeException e) {
             LOG.warn("retention check failed", e);
+        }
+    }
+
+    private void compactGroups() {
+        try {
+            groups.compact();
+        } catch (RuntimeException e) {
+            LOG.warn("compacting the consumer-group partitions failed", e);
         }
     }
 

@@ -150,6 +150,12 @@ public final class ServerConfig {
             "Members per consumer group.");
     public static final ConfigKey GROUP_OFFSET_METADATA_MAX_BYTES = ConfigKey.integer("group.offset.metadata.max.bytes", 4096, 0, 32_768,
             "Longest metadata string of a committed offset.");
+    public static final ConfigKey GROUP_CHECKPOINT_RECORDS = ConfigKey.longValue("group.coordinator.checkpoint.records", 10_000, 1,
+            1_000_000_000, "A coordinator partition writes all its live records again (a checkpoint) once this many records, "
+                    + "and twice its live ones, were written since the last; segments below a checkpoint are deleted, so a "
+                    + "new coordinator replays a bounded tail.");
+    public static final ConfigKey GROUP_SEGMENT_BYTES = ConfigKey.integer("group.coordinator.segment.bytes", 16 * MIB, 1024,
+            Integer.MAX_VALUE, "segment.bytes of __consumer_offsets when it is created: checkpoints free whole segments only.");
     public static final ConfigKey OFFSETS_RETENTION_MINUTES = ConfigKey.longValue("offsets.retention.minutes", 10_080, 1, 52_560_000,
             "A group without members is deleted, with its committed offsets, this long after its last commit.");
 
@@ -164,7 +170,7 @@ public final class ServerConfig {
             METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,
             GROUP_COORDINATOR_PARTITIONS, GROUP_SESSION_TIMEOUT_MS, GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_MAX_SESSION_TIMEOUT_MS,
             GROUP_HEARTBEAT_INTERVAL_MS, GROUP_STREAM_GRACE_MS, GROUP_REBALANCE_TIMEOUT_MS, GROUP_MAX_SIZE,
-            GROUP_OFFSET_METADATA_MAX_BYTES, OFFSETS_RETENTION_MINUTES);
+            GROUP_OFFSET_METADATA_MAX_BYTES, OFFSETS_RETENTION_MINUTES, GROUP_CHECKPOINT_RECORDS, GROUP_SEGMENT_BYTES);
 
     /** Keys that, left unset, take the value of another key rather than their own default. */
     private static final Map<ConfigKey, ConfigKey> FOLLOWS = Map.of(
@@ -441,7 +447,8 @@ public final class ServerConfig {
         return new GroupConfig(getInt(GROUP_COORDINATOR_PARTITIONS), getInt(GROUP_SESSION_TIMEOUT_MS),
                 getInt(GROUP_MIN_SESSION_TIMEOUT_MS), getInt(GROUP_MAX_SESSION_TIMEOUT_MS), getInt(GROUP_HEARTBEAT_INTERVAL_MS),
                 getInt(GROUP_STREAM_GRACE_MS), getInt(GROUP_REBALANCE_TIMEOUT_MS), getInt(GROUP_MAX_SIZE),
-                getInt(GROUP_OFFSET_METADATA_MAX_BYTES), getLong(OFFSETS_RETENTION_MINUTES) * 60_000);
+                getInt(GROUP_OFFSET_METADATA_MAX_BYTES), getLong(OFFSETS_RETENTION_MINUTES) * 60_000,
+                getLong(GROUP_CHECKPOINT_RECORDS));
     }
 
     public ApiConfig apiConfig() {

@@ -3,6 +3,7 @@ package io.rafka.server.broker;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.RafkaException;
 import io.rafka.common.TopicPartition;
+import io.rafka.coordinator.CheckpointScanner;
 import io.rafka.coordinator.CoordinatorLog;
 import io.rafka.coordinator.GroupConfig;
 import io.rafka.coordinator.GroupCoordinator;
@@ -30,12 +31,17 @@ public final class GroupAccess implements PartitionListener {
     private final ClusterView view;
     private final RaftNode raftNode;
     private final TopicAdmin admin;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GroupAccess.class);
+    private static final int SCAN_READ_BYTES = 1 << 20;
     private final GroupCoordinator coordinator;
+    private final int segmentBytes;
+    private final Map<TopicPartition, CheckpointScanner> scanners = new java.util.concurrent.ConcurrentHashMap<>();
 
-    public GroupAccess(ClusterView view, RaftNode raftNode, TopicAdmin admin, GroupConfig config) {
+    public GroupAccess(ClusterView view, RaftNode raftNode, TopicAdmin admin, GroupConfig config, int segmentBytes) {
         this.view = view;
         this.raftNode = raftNode;
         this.admin = admin;
+        this.segmentBytes = segmentBytes;
         this.coordinator = new GroupCoordinator(config, new RaftLog(), io.rafka.common.Time.SYSTEM);
     }
 
@@ -53,7 +59,8 @@ public final class GroupAccess implements PartitionListener {
         TopicInfo topic = view.image().topic(GroupConfig.TOPIC);
         if (topic == null) {
             admin.autoCreate(new NewTopic(GroupConfig.TOPIC, config.coordinatorPartitions(), 0,
-                    Map.of(LogConfigKey.RETENTION_MS.topicKey(), "-1", LogConfigKey.RETENTION_BYTES.topicKey(), "-1")));
+                    Map.of(LogConfigKey.RETENTION_MS.topicKey(), "-1", LogConfigKey.RETENTION_BYTES.topicKey(), "-1",
+                            LogConfigKey.SEGMENT_BYTES.topicKey(), Integer.toString(segmentBytes))));
             throw new RafkaException(ErrorCode.COORDINATOR_NOT_AVAILABLE, GroupConfig.TOPIC
                     + " is being created (first use of consumer groups): retry");
         }
@@ -102,6 +109,41 @@ public final class GroupAccess implements PartitionListener {
 
     public void close() {
         coordinator.close();
+    }
+
+    /**
+     * Deletes, on this broker's replicas of {@value GroupConfig#TOPIC} (leaders and followers alike), the segments
+     * below each partition's latest complete checkpoint: the coordinator wrote every live key again after it, so
+     * what lies below is dead. Every replica reads the same committed records, so all trim alike. Returns how many
+     * segments were deleted.
+     */
+    public int compact() {
+        int deleted = 0;
+        for (TopicPartition tp : raftNode.partitions()) {
+            if (!tp.topic().equals(GroupConfig.TOPIC)) {
+                continue;
+            }
+            try {
+                CheckpointScanner scanner = scanners.computeIfAbsent(tp, k -> new CheckpointScanner());
+                scanner.seek(raftNode.log(tp).logStartOffset());
+                long end = raftNode.status(tp).highWatermark();
+                while (scanner.position() < end) {
+                    LogReadResult r = raftNode.read(tp, scanner.position(), SCAN_READ_BYTES);
+                    long before = scanner.position();
+                    scanner.scan(r.records());
+                    if (scanner.position() == before) {
+                        break;
+                    }
+                }
+                if (scanner.latestCheckpoint() > 0) {
+                    deleted += raftNode.deleteSegmentsBelow(tp, scanner.latestCheckpoint());
+                }
+            } catch (RuntimeException e) {
+                LOG.debug("compaction of {} skipped this round: {}", tp, e.toString());
+            }
+        }
+        scanners.keySet().retainAll(raftNode.partitions());
+        return deleted;
     }
 
     /** The coordinator partitions are this broker's replicas of {@value GroupConfig#TOPIC}. */

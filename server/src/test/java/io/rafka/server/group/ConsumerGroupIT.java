@@ -54,7 +54,9 @@ class ConsumerGroupIT {
 
     @BeforeAll
     static void start() throws IOException {
-        cluster = BrokerCluster.start(3, tmp, Map.of("group.coordinator.partitions", "4", "auto.create.topics.enable", "false"));
+        cluster = BrokerCluster.start(3, tmp, Map.of("group.coordinator.partitions", "4", "auto.create.topics.enable", "false",
+                // small checkpoints and segments, so the compaction path runs in every test here
+                "group.coordinator.checkpoint.records", "200", "group.coordinator.segment.bytes", "16384"));
     }
 
     @AfterAll
@@ -191,6 +193,33 @@ class ConsumerGroupIT {
             }
         } finally {
             first.stop();
+        }
+    }
+
+    @Test
+    void checkpointsLetOldRecordsGoAndAFailoverRebuildsTheSameOffsets() throws Exception {
+        createTopic("compacted", 3);
+        String group = "gc";
+        for (int i = 1; i <= 1500; i++) {
+            var r = coordinator(group).commitOffsets(commit(group, "", -1, "compacted", i % 3, i)).getResults(0);
+            assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
+        }
+        TopicPartition partition = new TopicPartition("__consumer_offsets",
+                cluster.broker(0).groups().coordinator().config().partitionFor(group));
+        cluster.awaitTrue(() -> java.util.stream.IntStream.range(0, 3).allMatch(i ->
+                        cluster.broker(i).raftNode().log(partition).logStartOffset() > 1000), 30_000,
+                "every replica of " + partition + " deleted the segments below a checkpoint");
+        LOG.info("{}: log start offsets after 1,500 commits: {}", partition, java.util.stream.IntStream.range(0, 3)
+                .mapToObj(i -> cluster.broker(i).raftNode().log(partition).logStartOffset()).toList());
+        int coordinator = coordinatorIndex(group);
+        cluster.kill(coordinator);
+        try {
+            var offsets = coordinator(group).fetchOffsets(FetchOffsetsRequest.newBuilder().setGroupId(group).build());
+            Map<Integer, Long> got = new HashMap<>();
+            offsets.getOffsetsList().forEach(o -> got.put(o.getPartition(), o.getOffset()));
+            assertEquals(Map.of(0, 1500L, 1, 1498L, 2, 1499L), got, "the new coordinator rebuilt the latest commit of each partition");
+        } finally {
+            cluster.restart(coordinator);
         }
     }
 
