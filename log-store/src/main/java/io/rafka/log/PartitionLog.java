@@ -437,6 +437,24 @@ public final class PartitionLog implements Closeable {
         }
     }
 
+    /**
+     * Deletes closed segments holding only offsets below {@code offset} (never one at or above {@code maxOffset}):
+     * for a log whose owner rewrote everything it still needs at or after {@code offset}.
+     *
+     * @return how many segments were deleted
+     */
+    public int deleteSegmentsBelow(long offset, long maxOffset) {
+        lock.lock();
+        try {
+            ensureOpen();
+            return LogRetention.deleteBelow(dir, segments, offset, maxOffset, start -> logStartOffset = start);
+        } catch (IOException e) {
+            throw new StorageException("deleting segments of " + dir + " failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Flushes everything, trims the indexes and leaves the clean-shutdown marker so the next open is fast. */
     @Override
     public void close() {

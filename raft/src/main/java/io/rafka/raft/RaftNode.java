@@ -354,6 +354,15 @@ public final class RaftNode implements Closeable {
         return maintenance.enforceRetention();
     }
 
+    /**
+     * Deletes this replica's closed segments of {@code tp} that hold only offsets below {@code offset} (never
+     * beyond what it applied): for partitions whose owner rewrote all it still needs at or after {@code offset},
+     * as the group coordinator does with its checkpoints. Local, like retention; returns how many were deleted.
+     */
+    public int deleteSegmentsBelow(TopicPartition tp, long offset) {
+        return maintenance.deleteSegmentsBelow(tp, offset);
+    }
+
     /** Asks Ratis to snapshot a partition now (and so purge its Raft log). Returns the snapshot index. */
     public long snapshot(TopicPartition tp) throws IOException {
         return maintenance.snapshot(tp);

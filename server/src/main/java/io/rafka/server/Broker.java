@@ -7,7 +7,6 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.rafka.log.LogConfig;
-import io.rafka.proto.v1.GroupServiceGrpc;
 import io.rafka.raft.RaftNode;
 import io.rafka.common.TopicPartition;
 import io.rafka.metadata.BrokerInfo;
@@ -28,6 +27,8 @@ import io.rafka.server.grpc.ApiContext;
 import io.rafka.server.grpc.ConnectionLimiter;
 import io.rafka.server.grpc.ControllerChannel;
 import io.rafka.server.grpc.FetchApi;
+import io.rafka.server.grpc.GroupApi;
+import io.rafka.server.broker.GroupAccess;
 import io.rafka.server.grpc.MetadataApi;
 import io.rafka.server.grpc.MetricsInterceptor;
 import io.rafka.server.grpc.ProduceApi;
@@ -74,10 +75,12 @@ public final class Broker implements Closeable {
     private ControllerChannel controllerChannel;
     private ReplicaManager replicas;
     private TopicAdmin topicAdmin;
+    private GroupAccess groups;
     private Server grpc;
     private HttpEndpoints http;
     private final HealthStatusManager health = new HealthStatusManager();
     private static final long VIEW_CHECK_INTERVAL_MS = 50;
+    private static final long GROUP_COMPACTION_INTERVAL_MS = 5_000;
     private volatile boolean registered;
     /**
      * What {@code /health} adds below its verdict: partition replicas that cannot serve because their log lost
@@ -150,6 +153,10 @@ public final class Broker implements Closeable {
         replicas = new ReplicaManager(view, raftNode, topicAdmin, new MemoryPool(api.produceMemoryBytes()),
                 metrics, waiters, scheduler, new ReplicaManager.Settings(api.autoCreateTopics(), api.requestTimeoutMs(),
                 raftNode.config().maxDecompressedBytes(), api.fetchMaxBytes(), api.fetchMaxWaitMs()));
+        groups = new GroupAccess(view, raftNode, topicAdmin, config.groupConfig(), config.getInt(ServerConfig.GROUP_SEGMENT_BYTES));
+        raftNode.addListener(groups);
+        metadata.addListener(groups::onMetadata);
+        groups.onMetadata(metadata.image());
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
         // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
         // the controller does not count this broker as live (a create with replication factor 1 would fail), and
@@ -174,8 +181,7 @@ public final class Broker implements Closeable {
                 .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler).bindService()))
                 .addService(StrictParsing.wrap(new MetadataApi(new MetadataQuery(view, topicAdmin, api.autoCreateTopics())).bindService()))
                 .addService(StrictParsing.wrap(new AdminApi(topicAdmin).bindService()))
-                .addService(new GroupServiceGrpc.GroupServiceImplBase() {
-                })
+                .addService(StrictParsing.wrap(new GroupApi(groups).bindService()))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 // v1alpha too: older grpcurl, Postman and other tools only speak it.
@@ -188,6 +194,8 @@ public final class Broker implements Closeable {
         scheduler.scheduleWithFixedDelay(this::checkServing, VIEW_CHECK_INTERVAL_MS, VIEW_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
         long retentionMs = config.getLong(ServerConfig.RETENTION_CHECK_INTERVAL_MS);
         scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::compactGroups, GROUP_COMPACTION_INTERVAL_MS, GROUP_COMPACTION_INTERVAL_MS,
+                TimeUnit.MILLISECONDS);
         if (config.getInt(ServerConfig.HTTP_PORT) > 0) {
             http = HttpEndpoints.start(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.HTTP_PORT), metrics,
                     new StatusPage(this, view)::json, this::isServing, this::healthDetail);
@@ -251,6 +259,14 @@ public final class Broker implements Closeable {
         }
     }
 
+    private void compactGroups() {
+        try {
+            groups.compact();
+        } catch (RuntimeException e) {
+            LOG.warn("compacting the consumer-group partitions failed", e);
+        }
+    }
+
     private List<ConfigValue> describeConfig() {
         List<ConfigValue> entries = new ArrayList<>();
         for (var key : ServerConfig.KEYS) {
@@ -288,6 +304,11 @@ public final class Broker implements Closeable {
     /** The broker layer behind produce and fetch, for in-process callers (tests, another API front end). */
     public ReplicaManager replicas() {
         return replicas;
+    }
+
+    /** The broker layer behind consumer groups. */
+    public GroupAccess groups() {
+        return groups;
     }
 
     /** The broker layer behind topic administration. */
@@ -336,6 +357,9 @@ public final class Broker implements Closeable {
             grpc.shutdownNow();
         }
         closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
+        if (groups != null) {
+            groups.close();
+        }
         shutdownExecutors();
         if (raftNode != null) {
             raftNode.halt();
@@ -373,6 +397,9 @@ public final class Broker implements Closeable {
         }
         stopGrpc(handOverDeadline);
         closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
+        if (groups != null) {
+            groups.close();
+        }
         shutdownExecutors();
         if (graceful && metadata != null && registered) {
             runUntil("handing over the controller role and leaving", handOverDeadline, this::leaveMetadataGroup);

@@ -1,6 +1,7 @@
 package io.rafka.server;
 
 import io.rafka.log.LogConfig;
+import io.rafka.coordinator.GroupConfig;
 import io.rafka.log.LogConfigKey;
 import io.rafka.raft.NodeAddress;
 import io.rafka.raft.RaftNodeConfig;
@@ -129,15 +130,47 @@ public final class ServerConfig {
             "On SIGTERM: the bound of the whole graceful stop (leadership hand-over, in-flight requests, closing the "
                     + "logs); a step not done by then is abandoned, as a crash would leave it.");
 
+    public static final ConfigKey GROUP_COORDINATOR_PARTITIONS = ConfigKey.integer("group.coordinator.partitions", 16, 1, 1000,
+            "Partitions of the internal topic __consumer_offsets that holds consumer groups (created at first use); a "
+                    + "group lives in partition hash(group id) mod this, so it must not change once the topic exists.");
+    public static final ConfigKey GROUP_SESSION_TIMEOUT_MS = ConfigKey.integer("group.session.timeout.ms", 45_000, 1000, 3_600_000,
+            "A group member that sends no heartbeat for this long is removed (default for members that ask for none).");
+    public static final ConfigKey GROUP_MIN_SESSION_TIMEOUT_MS = ConfigKey.integer("group.min.session.timeout.ms", 1000, 100, 3_600_000,
+            "Lowest session timeout a group member may ask for.");
+    public static final ConfigKey GROUP_MAX_SESSION_TIMEOUT_MS = ConfigKey.integer("group.max.session.timeout.ms", 300_000, 100, 3_600_000,
+            "Highest session timeout a group member may ask for.");
+    public static final ConfigKey GROUP_HEARTBEAT_INTERVAL_MS = ConfigKey.integer("group.heartbeat.interval.ms", 500, 10, 600_000,
+            "How often group members send heartbeats on their stream; below group.min.session.timeout.ms.");
+    public static final ConfigKey GROUP_STREAM_GRACE_MS = ConfigKey.integer("group.member.stream.grace.ms", 500, 0, 600_000,
+            "A member whose Heartbeat stream broke (its process died) is removed after this unless it resumes; a hung "
+                    + "member keeps its stream and is caught by its session timeout.");
+    public static final ConfigKey GROUP_REBALANCE_TIMEOUT_MS = ConfigKey.integer("group.rebalance.timeout.ms", 60_000, 100, 3_600_000,
+            "Default time a member has to release revoked partitions before it is removed.");
+    public static final ConfigKey GROUP_MAX_SIZE = ConfigKey.integer("group.max.size", 1000, 1, 1_000_000,
+            "Members per consumer group.");
+    public static final ConfigKey GROUP_OFFSET_METADATA_MAX_BYTES = ConfigKey.integer("group.offset.metadata.max.bytes", 4096, 0, 32_768,
+            "Longest metadata string of a committed offset.");
+    public static final ConfigKey GROUP_CHECKPOINT_RECORDS = ConfigKey.longValue("group.coordinator.checkpoint.records", 10_000, 1,
+            1_000_000_000, "A coordinator partition writes all its live records again (a checkpoint) once this many records, "
+                    + "and twice its live ones, were written since the last; segments below a checkpoint are deleted, so a "
+                    + "new coordinator replays a bounded tail.");
+    public static final ConfigKey GROUP_SEGMENT_BYTES = ConfigKey.integer("group.coordinator.segment.bytes", 16 * MIB, 1024,
+            Integer.MAX_VALUE, "segment.bytes of __consumer_offsets when it is created: checkpoints free whole segments only.");
+    public static final ConfigKey OFFSETS_RETENTION_MINUTES = ConfigKey.longValue("offsets.retention.minutes", 10_080, 1, 52_560_000,
+            "A group without members is deleted, with its committed offsets, this long after its last commit.");
+
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,
             MAX_CALLS_PER_CONNECTION, FLOW_CONTROL_WINDOW_BYTES, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
-            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION,            MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS, REQUEST_TIMEOUT_MS, AUTO_CREATE,
+            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
             REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION,
             RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
-            METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS);
+            METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,
+            GROUP_COORDINATOR_PARTITIONS, GROUP_SESSION_TIMEOUT_MS, GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_MAX_SESSION_TIMEOUT_MS,
+            GROUP_HEARTBEAT_INTERVAL_MS, GROUP_STREAM_GRACE_MS, GROUP_REBALANCE_TIMEOUT_MS, GROUP_MAX_SIZE,
+            GROUP_OFFSET_METADATA_MAX_BYTES, OFFSETS_RETENTION_MINUTES, GROUP_CHECKPOINT_RECORDS, GROUP_SEGMENT_BYTES);
 
     /** Keys that, left unset, take the value of another key rather than their own default. */
     private static final Map<ConfigKey, ConfigKey> FOLLOWS = Map.of(
@@ -205,6 +238,13 @@ public final class ServerConfig {
         long maxMessage = getLong(MESSAGE_MAX_BYTES);
         requireAtLeast(MESSAGE_MAX_DECOMPRESSED_BYTES, maxMessage, MESSAGE_MAX_BYTES.name());
         requireAtLeast(MAX_IN_FLIGHT_PER_PARTITION, maxMessage, MESSAGE_MAX_BYTES.name());
+        requireAbove(GROUP_MAX_SESSION_TIMEOUT_MS, GROUP_MIN_SESSION_TIMEOUT_MS);
+        if (getLong(GROUP_SESSION_TIMEOUT_MS) < getLong(GROUP_MIN_SESSION_TIMEOUT_MS)
+                || getLong(GROUP_SESSION_TIMEOUT_MS) > getLong(GROUP_MAX_SESSION_TIMEOUT_MS)) {
+            throw new IllegalArgumentException(GROUP_SESSION_TIMEOUT_MS.name() + " = " + get(GROUP_SESSION_TIMEOUT_MS)
+                    + " must be within " + GROUP_MIN_SESSION_TIMEOUT_MS.name() + " and " + GROUP_MAX_SESSION_TIMEOUT_MS.name());
+        }
+        requireAbove(GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_HEARTBEAT_INTERVAL_MS);
         if (getInt(RAFT_WRITE_BUFFER_BYTES) != 0) {
             requireAtLeast(RAFT_WRITE_BUFFER_BYTES, maxMessage + 1024, MESSAGE_MAX_BYTES.name() + " + 1024");
         }
@@ -402,6 +442,15 @@ public final class ServerConfig {
     }
 
     /** The settings of the client API: listener, limits, timeouts, auto-creation. */
+    /** The consumer-group coordinator's settings. */
+    public GroupConfig groupConfig() {
+        return new GroupConfig(getInt(GROUP_COORDINATOR_PARTITIONS), getInt(GROUP_SESSION_TIMEOUT_MS),
+                getInt(GROUP_MIN_SESSION_TIMEOUT_MS), getInt(GROUP_MAX_SESSION_TIMEOUT_MS), getInt(GROUP_HEARTBEAT_INTERVAL_MS),
+                getInt(GROUP_STREAM_GRACE_MS), getInt(GROUP_REBALANCE_TIMEOUT_MS), getInt(GROUP_MAX_SIZE),
+                getInt(GROUP_OFFSET_METADATA_MAX_BYTES), getLong(OFFSETS_RETENTION_MINUTES) * 60_000,
+                getLong(GROUP_CHECKPOINT_RECORDS));
+    }
+
     public ApiConfig apiConfig() {
         return apiConfig;
     }

@@ -59,4 +59,30 @@ public final class LogRetention {
         }
         return deleted;
     }
+
+    /**
+     * Deletes closed segments whose every offset is below {@code offset} (and below {@code maxOffset}), for logs
+     * whose owner knows the records there are no longer needed (a coordinator partition below its latest
+     * checkpoint). Same order and log-start rule as {@link #deleteExpired}.
+     *
+     * @return how many segments were deleted
+     */
+    public static int deleteBelow(Path dir, LogSegments segments, long offset, long maxOffset,
+                                  LongConsumer newLogStartOffset) throws IOException {
+        int deleted = 0;
+        while (segments.count() > 1) {
+            LogSegment oldest = segments.first();
+            long nextBase = segments.nextBaseOffset(oldest.baseOffset());
+            if (nextBase > offset || nextBase > maxOffset) {
+                break;
+            }
+            newLogStartOffset.accept(nextBase);
+            segments.remove(oldest.baseOffset());
+            oldest.delete();
+            deleted++;
+            LOG.info("{}: deleted segment {} (all below offset {}); log start offset is now {}", dir,
+                    oldest.baseOffset(), offset, nextBase);
+        }
+        return deleted;
+    }
 }

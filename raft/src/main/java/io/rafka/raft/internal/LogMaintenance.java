@@ -58,6 +58,19 @@ public final class LogMaintenance {
         return deleted;
     }
 
+    /**
+     * Deletes the closed segments of {@code tp} below {@code offset} on this replica (never beyond what it
+     * applied); for logs whose owner rewrote what it still needs after {@code offset}.
+     */
+    public int deleteSegmentsBelow(TopicPartition tp, long offset) {
+        PartitionStateMachine sm = registry.require(tp).runningStateMachine();
+        if (sm == null) {
+            return 0;
+        }
+        sm.reconcileTail();
+        return sm.log().deleteSegmentsBelow(offset, sm.applied().logEndOffset());
+    }
+
     /** Asks Ratis to snapshot {@code tp} now (and so purge its Raft log); returns the snapshot index. */
     public long snapshot(TopicPartition tp) throws IOException {
         ReplicaRegistry.Replica replica = registry.require(tp);

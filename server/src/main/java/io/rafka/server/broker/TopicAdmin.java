@@ -83,13 +83,19 @@ public final class TopicAdmin {
      * creator, no controller yet) are only logged, as the client retries and asks again.
      */
     public void autoCreate(String name) {
+        autoCreate(new NewTopic(name, 0, 0, Map.of()));
+    }
+
+    /** {@link #autoCreate(String)} with the partitions, replication factor and configs of {@code topic}. */
+    public void autoCreate(NewTopic topic) {
+        String name = topic.name();
         if (autoCreating.size() >= MAX_PENDING_AUTO_CREATES || !autoCreating.add(name)) {
             return; // already under way, or too many at once: the client's retry asks again
         }
         try {
             autoCreateExecutor.execute(() -> {
                 try {
-                    Throwable e = createTopics(List.of(new NewTopic(name, 0, 0, Map.of())), false, null).results().get(0).error();
+                    Throwable e = createTopics(List.of(topic), false, null).results().get(0).error();
                     if (e == null || codeOf(e) == ErrorCode.TOPIC_ALREADY_EXISTS) {
                         LOG.info("auto-created topic '{}'", name);
                     } else if (e instanceof RafkaException) {

@@ -2,17 +2,23 @@ package io.rafka.server.grpc;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 
+import io.rafka.proto.v1.GroupServiceGrpc;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.UUID;
 
 /** Per-call facts the API handlers need, put into the gRPC {@link Context} by {@link #INTERCEPTOR}. */
 public final class ApiContext {
     private static final Context.Key<Boolean> FORWARDED = Context.key("rafka-forwarded");
     private static final Context.Key<UUID> CREATE_ID = Context.key("rafka-create-id");
+    private static final Context.Key<String> CLIENT_HOST = Context.key("rafka-client-host");
 
     private ApiContext() {
     }
@@ -27,9 +33,20 @@ public final class ApiContext {
         return CREATE_ID.get();
     }
 
+    /** The client's address (host only) on GroupService calls, which show it in group descriptions; "" elsewhere. */
+    static String clientHost() {
+        String host = CLIENT_HOST.get();
+        return host == null ? "" : host;
+    }
+
     public static final ServerInterceptor INTERCEPTOR = new ServerInterceptor() {
         @Override
         public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+            if (GroupServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())) {
+                SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+                String host = remote instanceof InetSocketAddress a ? a.getHostString() : String.valueOf(remote);
+                return Contexts.interceptCall(Context.current().withValue(CLIENT_HOST, host), call, headers, next);
+            }
             if (!headers.containsKey(ControllerChannel.FORWARDED)) {
                 return next.startCall(call, headers);
             }

@@ -1,0 +1,242 @@
+package io.rafka.coordinator;
+
+import io.rafka.common.TopicPartition;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * A consumer group's state and its rebalance rules (KIP-848's, simplified). Used on the coordinator's one thread.
+ *
+ * <p>The group epoch grows with every change of membership, subscription or subscribed partitions; the assignor
+ * then computes a new target for that epoch. Each member is reconciled towards its target: first it is told to
+ * release what it owns outside the target (those partitions stay its own, "revoking", until it reports them
+ * released); once nothing is left to release it moves to the target's epoch and gets every target partition that
+ * no other member owns. So a partition has at most one owner at any moment, which is the invariant everything
+ * rests on ({@link #owners} checks it).
+ *
+ * <p>Every change marks what must be written ({@link #dirtyMembers}, {@link #dirtyGroup}, {@link #dirtyOffsets});
+ * the shard turns those into records in the group's coordinator partition before it answers anyone.
+ */
+final class ConsumerGroup {
+    final String groupId;
+    int groupEpoch;
+    int assignmentEpoch;
+    final SortedMap<String, MemberState> members = new TreeMap<>();
+    final Map<TopicPartition, CommittedOffset> offsets = new HashMap<>();
+
+    final Set<String> dirtyMembers = new LinkedHashSet<>();
+    final Set<TopicPartition> dirtyOffsets = new LinkedHashSet<>();
+    boolean dirtyGroup;
+    /** Soft: partition counts of the subscribed topics the last target was computed for. */
+    private Map<String, Integer> lastCounts;
+    /** Soft: when the group last left STABLE (for the rebalance-duration metric); -1 while stable. */
+    long reconcilingSinceMs = -1;
+    /** Soft: compiled subscription patterns. */
+    private final Map<String, Pattern> patterns = new HashMap<>();
+
+    ConsumerGroup(String groupId) {
+        this.groupId = groupId;
+    }
+
+    boolean isEmpty() {
+        return members.isEmpty();
+    }
+
+    /** EMPTY, RECONCILING (some member is not at its target yet) or STABLE. */
+    String state() {
+        if (members.isEmpty()) {
+            return "EMPTY";
+        }
+        for (MemberState m : members.values()) {
+            if (m.epoch != assignmentEpoch || !m.revoking.isEmpty() || !m.assigned.equals(m.target)) {
+                return "RECONCILING";
+            }
+        }
+        return "STABLE";
+    }
+
+    void addMember(MemberState member) {
+        members.put(member.memberId, member);
+        dirtyMembers.add(member.memberId);
+        bumpEpoch();
+    }
+
+    /** A member leaves or is fenced: what it owned is free at once. */
+    MemberState removeMember(String memberId) {
+        MemberState m = members.remove(memberId);
+        if (m != null) {
+            dirtyMembers.add(memberId);
+            bumpEpoch();
+        }
+        return m;
+    }
+
+    /** Updates what a member subscribes to; a change starts a rebalance. */
+    void subscribe(MemberState m, SortedSet<String> topics, String pattern, AssignorType assignor) {
+        if (!m.topics.equals(topics) || !m.pattern.equals(pattern) || m.assignor != assignor) {
+            m.topics = new TreeSet<>(topics);
+            m.pattern = pattern;
+            m.assignor = assignor;
+            dirtyMembers.add(m.memberId);
+            bumpEpoch();
+        }
+    }
+
+    /** The member reports what it owns: revoking partitions it no longer lists are released. */
+    boolean released(MemberState m, Set<TopicPartition> owned) {
+        if (m.revoking.retainAll(owned)) {
+            dirtyMembers.add(m.memberId);
+            return true;
+        }
+        return false;
+    }
+
+    void bumpEpoch() {
+        groupEpoch++;
+        dirtyGroup = true;
+    }
+
+    /** The group's assignor: the one most members ask for (uniform on a tie). */
+    AssignorType assignor() {
+        int range = 0;
+        for (MemberState m : members.values()) {
+            range += m.assignor == AssignorType.RANGE ? 1 : -1;
+        }
+        return range > 0 ? AssignorType.RANGE : AssignorType.UNIFORM;
+    }
+
+    /** The existing topics a member subscribes to, by name or pattern. */
+    Set<String> subscribedTopics(MemberState m, Map<String, Integer> topics) {
+        Set<String> result = new TreeSet<>();
+        for (String t : m.topics) {
+            if (topics.containsKey(t)) {
+                result.add(t);
+            }
+        }
+        if (!m.pattern.isEmpty()) {
+            Pattern p = patterns.computeIfAbsent(m.pattern, Pattern::compile);
+            for (String t : topics.keySet()) {
+                if (p.matcher(t).matches()) {
+                    result.add(t);
+                }
+            }
+        }
+        return result;
+    }
+
+    /**
+     * Brings the target up to date (a new one when the group epoch moved or a subscribed topic's partition count
+     * changed, e.g. partitions were added or a pattern now matches a new topic) and reconciles every member.
+     *
+     * @param topics every existing topic with its partition count
+     * @return the members whose epoch or owned partitions changed (they must be told)
+     */
+    Set<String> rebalance(Map<String, Integer> topics, long nowMs) {
+        SortedMap<String, Set<String>> subscriptions = new TreeMap<>();
+        Map<String, Integer> counts = new TreeMap<>();
+        for (MemberState m : members.values()) {
+            Set<String> subscribed = subscribedTopics(m, topics);
+            subscriptions.put(m.memberId, subscribed);
+            subscribed.forEach(t -> counts.put(t, topics.get(t)));
+        }
+        if (groupEpoch > assignmentEpoch || !counts.equals(lastCounts)) {
+            updateTarget(subscriptions, counts);
+        }
+        lastCounts = counts;
+        Map<TopicPartition, String> owners = owners();
+        Set<String> changed = new LinkedHashSet<>();
+        for (MemberState m : members.values()) {
+            if (reconcile(m, owners, nowMs)) {
+                changed.add(m.memberId);
+                dirtyMembers.add(m.memberId);
+            }
+        }
+        return changed;
+    }
+
+    private void updateTarget(SortedMap<String, Set<String>> subscriptions, Map<String, Integer> counts) {
+        Map<String, SortedSet<TopicPartition>> previous = new HashMap<>();
+        members.values().forEach(m -> previous.put(m.memberId, m.target));
+        SortedMap<String, SortedSet<TopicPartition>> target = Assignors.assign(assignor(), subscriptions, counts, previous);
+        if (groupEpoch == assignmentEpoch && target.equals(previous)) {
+            return;
+        }
+        if (groupEpoch == assignmentEpoch) {
+            bumpEpoch();
+        }
+        assignmentEpoch = groupEpoch;
+        dirtyGroup = true;
+        for (MemberState m : members.values()) {
+            SortedSet<TopicPartition> t = target.get(m.memberId);
+            if (!t.equals(m.target)) {
+                m.target = t;
+                dirtyMembers.add(m.memberId);
+            }
+        }
+    }
+
+    /**
+     * One member's step towards its target: first release what is outside it (everything at once, also while an
+     * earlier release is under way); once nothing is left to release, the target's epoch and every target partition
+     * nobody else owns.
+     */
+    private boolean reconcile(MemberState m, Map<TopicPartition, String> owners, long nowMs) {
+        List<TopicPartition> revoke = new ArrayList<>();
+        for (TopicPartition tp : m.assigned) {
+            if (!m.target.contains(tp)) {
+                revoke.add(tp);
+            }
+        }
+        if (!revoke.isEmpty()) {
+            if (m.revoking.isEmpty()) {
+                m.revokingSinceMs = nowMs;
+            }
+            revoke.forEach(m.assigned::remove);
+            m.revoking.addAll(revoke);
+            return true;
+        }
+        if (!m.revoking.isEmpty()) {
+            return false;
+        }
+        boolean changed = false;
+        if (m.epoch != assignmentEpoch) {
+            m.epoch = assignmentEpoch;
+            changed = true;
+        }
+        for (TopicPartition tp : m.target) {
+            if (!m.assigned.contains(tp) && !owners.containsKey(tp)) {
+                m.assigned.add(tp);
+                owners.put(tp, m.memberId);
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    /** Every owned partition and its one owner; throws if two members own the same partition (a bug). */
+    Map<TopicPartition, String> owners() {
+        Map<TopicPartition, String> owners = new HashMap<>();
+        for (MemberState m : members.values()) {
+            for (Set<TopicPartition> set : List.of(m.assigned, m.revoking)) {
+                for (TopicPartition tp : set) {
+                    String other = owners.put(tp, m.memberId);
+                    if (other != null) {
+                        throw new IllegalStateException("group " + groupId + ": " + tp + " owned by both " + other
+                                + " and " + m.memberId);
+                    }
+                }
+            }
+        }
+        return owners;
+    }
+}

@@ -1,0 +1,271 @@
+package io.rafka.coordinator;
+
+import io.rafka.common.ErrorCode;
+import io.rafka.common.RafkaException;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The consumer-group coordinator of one broker: it serves the groups whose coordinator partition (of
+ * {@code __consumer_offsets}) this broker leads. Everything runs on one thread of its own, so group state needs no
+ * locks; callers get futures (or, for member streams, calls on their {@link MemberChannel}).
+ *
+ * <p>Durable: members with their epochs, targets and owned partitions, group epochs, committed offsets, written to
+ * the coordinator partition before anything that depends on them is answered. Soft (rebuilt or restarted on a
+ * new leader): heartbeat times, stream state. A new leader loads the partition's records and gives every loaded
+ * member its session timeout to come back.
+ */
+public final class GroupCoordinator implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupCoordinator.class);
+    private static final long TICK_MS = 100;
+    private static final int LOAD_READ_BYTES = 1 << 20;
+    static final int MAX_GROUP_ID_LENGTH = 255;
+
+    final GroupConfig config;
+    final CoordinatorLog log;
+    final Time time;
+    private final ScheduledExecutorService thread;
+    final Map<Integer, GroupShard> shards = new HashMap<>();
+    private final Set<Integer> led = new HashSet<>();
+    /** Every existing topic with its partition count, as of the newest metadata. */
+    Map<String, Integer> topics = Map.of();
+    final Membership membership;
+    final GroupMetrics metrics = new GroupMetrics();
+
+    public GroupCoordinator(GroupConfig config, CoordinatorLog log, Time time) {
+        this.config = config;
+        this.log = log;
+        this.time = time;
+        this.membership = new Membership(this);
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "rafka-group-coordinator");
+            t.setDaemon(true);
+            return t;
+        });
+        thread.scheduleWithFixedDelay(() -> run(membership::tick), TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    public GroupConfig config() {
+        return config;
+    }
+
+    /** Counters and gauges for the broker's metrics endpoint. */
+    public GroupMetrics metrics() {
+        return metrics;
+    }
+
+    /** This broker now leads coordinator partition {@code partition}: load its groups and serve them. */
+    public void onLeader(int partition) {
+        post(() -> {
+            led.add(partition);
+            load(partition);
+        });
+    }
+
+    /** This broker stopped leading {@code partition}: its groups move to the new leader. */
+    public void onResign(int partition) {
+        post(() -> {
+            led.remove(partition);
+            unload(partition, "leadership moved");
+        });
+    }
+
+    /** The topics changed (created, deleted, partitions added): rebalance the groups that subscribe to them. */
+    public void onTopicsChanged(Map<String, Integer> partitionCounts) {
+        Map<String, Integer> copy = Map.copyOf(partitionCounts);
+        post(() -> {
+            if (!copy.equals(topics)) {
+                topics = copy;
+                membership.topicsChanged();
+            }
+        });
+    }
+
+    /** Opens a member's stream; its requests go through the returned session. */
+    public MemberSession openSession(String host, MemberChannel channel) {
+        return new MemberSession(this, host, channel);
+    }
+
+    private void load(int partition) {
+        if (shards.containsKey(partition)) {
+            return;
+        }
+        long start = time.milliseconds();
+        GroupShard shard = new GroupShard(partition, log, config.checkpointRecords());
+        try {
+            shard.load(LOAD_READ_BYTES);
+        } catch (RuntimeException e) {
+            LOG.warn("loading the groups of {} partition {} failed (retried while this broker leads it): {}",
+                    GroupConfig.TOPIC, partition, e.toString());
+            thread.schedule(() -> run(() -> {
+                if (led.contains(partition)) {
+                    load(partition);
+                }
+            }), 500, TimeUnit.MILLISECONDS);
+            return;
+        }
+        shards.put(partition, shard);
+        membership.loaded(shard);
+        LOG.info("coordinating {} groups of {} partition {} (loaded in {} ms)", shard.groups.size(), GroupConfig.TOPIC,
+                partition, time.milliseconds() - start);
+    }
+
+    private void unload(int partition, String why) {
+        GroupShard shard = shards.remove(partition);
+        if (shard != null) {
+            shard.fail();
+            membership.unloaded(shard);
+            LOG.info("no longer coordinating the groups of {} partition {}: {}", GroupConfig.TOPIC, partition, why);
+        }
+    }
+
+    /** A write failed: the shard's memory may be ahead of its log; rebuild it from the log if still leading. */
+    void writeFailed(GroupShard shard, Throwable error) {
+        post(() -> {
+            if (shards.get(shard.partition) != shard) {
+                return;
+            }
+            unload(shard.partition, "a write failed: " + error);
+            if (led.contains(shard.partition) && log.isLeader(shard.partition)) {
+                load(shard.partition);
+            }
+        });
+    }
+
+    /** The shard serving {@code groupId}, or the error telling the caller where to go. */
+    GroupShard shardFor(String groupId) {
+        validateGroupId(groupId);
+        int partition = config.partitionFor(groupId);
+        GroupShard shard = shards.get(partition);
+        if (shard != null) {
+            return shard;
+        }
+        if (led.contains(partition)) {
+            throw new RafkaException(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, "the coordinator of group " + groupId
+                    + " is loading " + GroupConfig.TOPIC + " partition " + partition);
+        }
+        throw new RafkaException(ErrorCode.NOT_COORDINATOR, "this broker does not coordinate group " + groupId
+                + " (" + GroupConfig.TOPIC + " partition " + partition + "): ask FindCoordinator");
+    }
+
+    static void validateGroupId(String groupId) {
+        if (groupId == null || groupId.isEmpty() || groupId.length() > MAX_GROUP_ID_LENGTH) {
+            throw new RafkaException(ErrorCode.INVALID_GROUP_ID, "a group id must be 1 to " + MAX_GROUP_ID_LENGTH
+                    + " characters long" + (groupId == null || groupId.isEmpty() ? "; it is empty" : ""));
+        }
+    }
+
+    /** Commits offsets for a member (or, with no member id and epoch -1, for a group without members). */
+    public CompletableFuture<List<GroupTypes.PartitionResult>> commit(String groupId, String memberId, int memberEpoch,
+                                                                      List<GroupTypes.OffsetCommit> offsets) {
+        return call(groupId, shard -> new Offsets(this, shard).commit(groupId, memberId, memberEpoch, offsets));
+    }
+
+    /** Committed offsets of {@code partitions} (all when empty); -1 where nothing is committed. */
+    public CompletableFuture<Map<TopicPartition, CommittedOffset>> fetchOffsets(String groupId,
+                                                                               Collection<TopicPartition> partitions) {
+        return call(groupId, shard -> answer(shard, Offsets.fetch(shard.groups.get(groupId), partitions)));
+    }
+
+    /** Sets offsets of a group without members. */
+    public CompletableFuture<List<GroupTypes.PartitionResult>> alterOffsets(String groupId,
+                                                                            List<GroupTypes.OffsetCommit> offsets) {
+        return call(groupId, shard -> new Offsets(this, shard).alter(groupId, offsets));
+    }
+
+    /** Deletes a group without members, with its offsets. */
+    public CompletableFuture<Void> deleteGroup(String groupId) {
+        return call(groupId, shard -> new Offsets(this, shard).delete(groupId));
+    }
+
+    public CompletableFuture<GroupTypes.GroupDescription> describeGroup(String groupId) {
+        return call(groupId, shard -> {
+            ConsumerGroup g = shard.groups.get(groupId);
+            if (g == null) {
+                throw new RafkaException(ErrorCode.GROUP_ID_NOT_FOUND, "group " + groupId + " does not exist");
+            }
+            return answer(shard, Descriptions.describe(g, topics));
+        });
+    }
+
+    /** The groups this broker coordinates. */
+    public CompletableFuture<List<GroupTypes.GroupListing>> listGroups() {
+        CompletableFuture<List<GroupTypes.GroupListing>> result = new CompletableFuture<>();
+        post(() -> {
+            List<GroupTypes.GroupListing> listings = new ArrayList<>();
+            for (GroupShard shard : shards.values()) {
+                for (ConsumerGroup g : shard.groups.values()) {
+                    listings.add(new GroupTypes.GroupListing(g.groupId, g.state(), g.members.size()));
+                }
+            }
+            listings.sort((a, b) -> a.groupId().compareTo(b.groupId()));
+            result.complete(listings);
+        });
+        return result;
+    }
+
+    /** Runs {@code op} on the coordinator's thread against the group's shard; its future is the call's. */
+    private <T> CompletableFuture<T> call(String groupId, java.util.function.Function<GroupShard, CompletableFuture<T>> op) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        post(() -> {
+            try {
+                op.apply(shardFor(groupId)).whenComplete((v, e) -> {
+                    if (e != null) {
+                        result.completeExceptionally(e);
+                    } else {
+                        result.complete(v);
+                    }
+                });
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
+    /**
+     * {@code value} (computed now), once every write made so far committed: so no answer reflects a change that
+     * could still be lost.
+     */
+    <T> CompletableFuture<T> answer(GroupShard shard, T value) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        shard.afterWrites(() -> result.complete(value), result::completeExceptionally, () -> post(shard::drain));
+        return result;
+    }
+
+    void post(Runnable task) {
+        try {
+            thread.execute(() -> run(task));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.debug("coordinator closed; dropped a task");
+        }
+    }
+
+    private void run(Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            LOG.error("group coordinator task failed", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+}

@@ -1,0 +1,260 @@
+package io.rafka.coordinator;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.record.CompressionType;
+import io.rafka.record.Record;
+import io.rafka.record.RecordBatch;
+import io.rafka.record.RecordBatchBuilder;
+import io.rafka.record.RecordBatches;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+
+/**
+ * The records a coordinator partition holds, as Kafka records (key, value; a null value deletes the key, as in a
+ * compacted topic): the group's epochs, each member (with what it owns and its target), each committed offset.
+ * Replaying a partition in order, the last record of each key wins, so any suffix that starts before the
+ * last full rewrite of a key gives the same state.
+ *
+ * <p>Keys start with a type byte and a version-free layout; values start with a version byte, so fields can be
+ * added later.
+ */
+final class GroupRecords {
+    static final byte GROUP = 0;
+    static final byte MEMBER = 1;
+    static final byte OFFSET = 2;
+    /** Starts a checkpoint: every live key of the partition follows, then {@link #CHECKPOINT_END}. */
+    static final byte CHECKPOINT_BEGIN = 3;
+    static final byte CHECKPOINT_END = 4;
+    private static final byte VERSION = 0;
+
+    private final RecordBatchBuilder batch = new RecordBatchBuilder(CompressionType.NONE);
+    private final long nowMs;
+
+    GroupRecords(long nowMs) {
+        this.nowMs = nowMs;
+    }
+
+    boolean isEmpty() {
+        return batch.recordCount() == 0;
+    }
+
+    int count() {
+        return batch.recordCount();
+    }
+
+    ByteBuffer build() {
+        return batch.build();
+    }
+
+    /** The records for everything the group marked dirty; clears the marks. */
+    void addChanges(ConsumerGroup group, boolean deleted) {
+        if (group.dirtyGroup || deleted) {
+            addGroup(group, deleted);
+        }
+        for (String id : group.dirtyMembers) {
+            addMember(group, id, deleted ? null : group.members.get(id));
+        }
+        for (TopicPartition tp : group.dirtyOffsets) {
+            addOffset(group, tp, deleted ? null : group.offsets.get(tp));
+        }
+        group.dirtyGroup = false;
+        group.dirtyMembers.clear();
+        group.dirtyOffsets.clear();
+    }
+
+    void addGroup(ConsumerGroup group, boolean deleted) {
+        batch.append(nowMs, key(GROUP, group.groupId, out -> { }), deleted ? null : value(out -> {
+            out.writeInt(group.groupEpoch);
+            out.writeInt(group.assignmentEpoch);
+        }));
+    }
+
+    void addMember(ConsumerGroup group, String id, MemberState m) {
+        batch.append(nowMs, key(MEMBER, group.groupId, out -> out.writeUTF(id)), m == null ? null : value(out -> member(out, m)));
+    }
+
+    void addOffset(ConsumerGroup group, TopicPartition tp, CommittedOffset o) {
+        batch.append(nowMs, key(OFFSET, group.groupId, out -> partition(out, tp)), o == null ? null : value(out -> {
+            out.writeLong(o.offset());
+            out.writeUTF(o.metadata());
+            out.writeLong(o.commitTimestampMs());
+        }));
+    }
+
+    /** A checkpoint marker ({@link #CHECKPOINT_BEGIN} or {@link #CHECKPOINT_END}). */
+    void addMarker(byte type) {
+        batch.append(nowMs, key(type, "", out -> { }), value(out -> { }));
+    }
+
+    int sizeInBytes() {
+        return batch.estimatedSizeInBytes();
+    }
+
+    /** The key type of a record's key. */
+    static byte type(byte[] key) {
+        return key[0];
+    }
+
+    private static void member(DataOutputStream out, MemberState m) throws IOException {
+        out.writeUTF(m.instanceId);
+        out.writeUTF(m.clientId);
+        out.writeUTF(m.host);
+        out.writeInt(m.topics.size());
+        for (String t : m.topics) {
+            out.writeUTF(t);
+        }
+        out.writeUTF(m.pattern);
+        out.writeByte(m.assignor.ordinal());
+        out.writeInt(m.sessionTimeoutMs);
+        out.writeInt(m.rebalanceTimeoutMs);
+        out.writeInt(m.epoch);
+        partitions(out, m.assigned);
+        partitions(out, m.revoking);
+        partitions(out, m.target);
+    }
+
+    /** Applies every record of {@code batches} (read from a coordinator partition) to {@code groups}; returns how many. */
+    static int replay(ByteBuffer batches, Map<String, ConsumerGroup> groups) {
+        int n = 0;
+        for (RecordBatch b : RecordBatches.split(batches)) {
+            for (Record r : b.records()) {
+                apply(r.key(), r.value(), groups);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The offset after the last batch in {@code batches}. */
+    static long nextOffset(ByteBuffer batches) {
+        long next = -1;
+        for (RecordBatch b : RecordBatches.split(batches)) {
+            next = b.nextOffset();
+        }
+        return next;
+    }
+
+    static void apply(byte[] key, byte[] value, Map<String, ConsumerGroup> groups) {
+        try {
+            DataInputStream k = new DataInputStream(new ByteArrayInputStream(key));
+            byte type = k.readByte();
+            String groupId = k.readUTF();
+            DataInputStream v = value == null ? null : new DataInputStream(new ByteArrayInputStream(value));
+            if (v != null) {
+                v.readByte(); // version
+            }
+            if (type == CHECKPOINT_BEGIN || type == CHECKPOINT_END) {
+                return;
+            }
+            if (type == GROUP) {
+                if (v == null) {
+                    groups.remove(groupId);
+                } else {
+                    ConsumerGroup g = groups.computeIfAbsent(groupId, ConsumerGroup::new);
+                    g.groupEpoch = v.readInt();
+                    g.assignmentEpoch = v.readInt();
+                }
+            } else if (type == MEMBER) {
+                String memberId = k.readUTF();
+                ConsumerGroup g = groups.computeIfAbsent(groupId, ConsumerGroup::new);
+                if (v == null) {
+                    g.members.remove(memberId);
+                } else {
+                    g.members.put(memberId, readMember(memberId, v));
+                }
+            } else if (type == OFFSET) {
+                TopicPartition tp = new TopicPartition(k.readUTF(), k.readInt());
+                ConsumerGroup g = groups.computeIfAbsent(groupId, ConsumerGroup::new);
+                if (v == null) {
+                    g.offsets.remove(tp);
+                } else {
+                    g.offsets.put(tp, new CommittedOffset(v.readLong(), v.readUTF(), v.readLong()));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("a coordinator record that does not parse", e);
+        }
+    }
+
+    private static MemberState readMember(String memberId, DataInputStream in) throws IOException {
+        MemberState m = new MemberState(memberId);
+        m.instanceId = in.readUTF();
+        m.clientId = in.readUTF();
+        m.host = in.readUTF();
+        int topics = in.readInt();
+        for (int i = 0; i < topics; i++) {
+            m.topics.add(in.readUTF());
+        }
+        m.pattern = in.readUTF();
+        m.assignor = AssignorType.values()[in.readByte()];
+        m.sessionTimeoutMs = in.readInt();
+        m.rebalanceTimeoutMs = in.readInt();
+        m.epoch = in.readInt();
+        m.assigned = readPartitions(in);
+        m.revoking = readPartitions(in);
+        m.target = readPartitions(in);
+        return m;
+    }
+
+    private static void partitions(DataOutputStream out, Set<TopicPartition> partitions) throws IOException {
+        out.writeInt(partitions.size());
+        for (TopicPartition tp : partitions) {
+            partition(out, tp);
+        }
+    }
+
+    private static void partition(DataOutputStream out, TopicPartition tp) throws IOException {
+        out.writeUTF(tp.topic());
+        out.writeInt(tp.partition());
+    }
+
+    private static SortedSet<TopicPartition> readPartitions(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        SortedSet<TopicPartition> s = new TreeSet<>(MemberState.ORDER);
+        for (int i = 0; i < n; i++) {
+            s.add(new TopicPartition(in.readUTF(), in.readInt()));
+        }
+        return s;
+    }
+
+    private interface Writer {
+        void write(DataOutputStream out) throws IOException;
+    }
+
+    private static byte[] key(byte type, String groupId, Writer rest) {
+        return bytes(out -> {
+            out.writeByte(type);
+            out.writeUTF(groupId);
+            rest.write(out);
+        });
+    }
+
+    private static byte[] value(Writer fields) {
+        return bytes(out -> {
+            out.writeByte(VERSION);
+            fields.write(out);
+        });
+    }
+
+    private static byte[] bytes(Writer w) {
+        try {
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(buf);
+            w.write(out);
+            out.flush();
+            return buf.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+package io.rafka.coordinator;
+
+import io.rafka.common.ErrorCode;
+import io.rafka.common.RafkaException;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * The groups of one coordinator partition that this broker leads, and the order of their writes.
+ *
+ * <p>Changes are applied in memory at once and written as records; nothing that depends on a change is said to
+ * anyone before that change committed. Every answer is queued behind the newest write at the time it was made and
+ * released in order once that write committed ({@link #afterWrites}). A write that fails unloads the shard: its
+ * in-memory state may be ahead of the log, so the state is rebuilt from the log (by this broker if it still leads,
+ * else by the new leader), and everything queued fails with NOT_COORDINATOR.
+ */
+final class GroupShard {
+    final int partition;
+    final Map<String, ConsumerGroup> groups = new HashMap<>();
+    private final CoordinatorLog log;
+    private CompletableFuture<?> lastWrite = CompletableFuture.completedFuture(null);
+    private final Deque<Pending> pending = new ArrayDeque<>();
+    private boolean failed;
+    long writes;
+    /** Records written (or replayed) since the last checkpoint: the tail a new leader would replay beyond it. */
+    long recordsSinceCheckpoint;
+    long checkpoints;
+    private static final int CHECKPOINT_BATCH_BYTES = 256 * 1024;
+
+    private record Pending(CompletableFuture<?> write, Runnable action, Consumer<RafkaException> onFailure) {
+    }
+
+    private final long checkpointRecords;
+
+    GroupShard(int partition, CoordinatorLog log, long checkpointRecords) {
+        this.partition = partition;
+        this.log = log;
+        this.checkpointRecords = checkpointRecords;
+    }
+
+    /** Loads the partition's groups from its log, from its start to its committed end. */
+    void load(int maxBytes) {
+        CoordinatorLog.Chunk first = log.read(partition, 0, 0);
+        long offset = first.logStartOffset();
+        long end = first.logEndOffset();
+        while (offset < end) {
+            CoordinatorLog.Chunk chunk = log.read(partition, offset, maxBytes);
+            ByteBuffer batches = chunk.batches();
+            if (!batches.hasRemaining()) {
+                throw new RafkaException(ErrorCode.STORAGE_ERROR, "coordinator partition " + partition
+                        + ": nothing read at offset " + offset + " below its end " + end);
+            }
+            offset = GroupRecords.nextOffset(batches.duplicate());
+            recordsSinceCheckpoint += GroupRecords.replay(batches, groups);
+            end = Math.max(end, chunk.logEndOffset());
+        }
+        groups.values().removeIf(g -> g.members.isEmpty() && g.offsets.isEmpty() && g.groupEpoch == 0);
+    }
+
+    /**
+     * Writes what the groups marked dirty (tombstones for {@code deleted}); returns at once. A shard that failed
+     * writes nothing more.
+     */
+    void write(Collection<ConsumerGroup> changed, Collection<ConsumerGroup> deleted, long nowMs,
+               Consumer<Throwable> onWriteFailure) {
+        GroupRecords records = new GroupRecords(nowMs);
+        changed.forEach(g -> records.addChanges(g, false));
+        deleted.forEach(g -> records.addChanges(g, true));
+        if (records.isEmpty() || failed) {
+            return;
+        }
+        append(records, onWriteFailure);
+        maybeCheckpoint(checkpointRecords, nowMs, onWriteFailure);
+    }
+
+    private void append(GroupRecords records, Consumer<Throwable> onWriteFailure) {
+        writes++;
+        recordsSinceCheckpoint += records.count();
+        CompletableFuture<?> write = log.append(partition, records.build());
+        lastWrite = write;
+        write.whenComplete((r, e) -> {
+            if (e != null) {
+                onWriteFailure.accept(e);
+            }
+        });
+    }
+
+    /** Keys live in this partition: what a checkpoint writes. */
+    long liveRecords() {
+        long n = 0;
+        for (ConsumerGroup g : groups.values()) {
+            n += 1 + g.members.size() + g.offsets.size();
+        }
+        return n;
+    }
+
+    /**
+     * Writes a checkpoint when the records since the last one reach {@code threshold} and twice the live keys: every
+     * live key again, between a begin and an end marker, in batches of at most 256 KiB issued back to back (so
+     * nothing interleaves). Once the end marker committed, everything below the begin marker is dead: each replica
+     * deletes those segments (the broker's compaction task), so a new leader replays a bounded tail.
+     */
+    void maybeCheckpoint(long threshold, long nowMs, Consumer<Throwable> onWriteFailure) {
+        if (failed || recordsSinceCheckpoint < Math.max(threshold, 2 * liveRecords())) {
+            return;
+        }
+        GroupRecords records = new GroupRecords(nowMs);
+        records.addMarker(GroupRecords.CHECKPOINT_BEGIN);
+        for (ConsumerGroup g : groups.values()) {
+            records.addGroup(g, false);
+            for (MemberState m : g.members.values()) {
+                records = roll(records, nowMs, onWriteFailure);
+                records.addMember(g, m.memberId, m);
+            }
+            for (var e : g.offsets.entrySet()) {
+                records = roll(records, nowMs, onWriteFailure);
+                records.addOffset(g, e.getKey(), e.getValue());
+            }
+        }
+        records.addMarker(GroupRecords.CHECKPOINT_END);
+        append(records, onWriteFailure);
+        recordsSinceCheckpoint = 0;
+        checkpoints++;
+    }
+
+    private GroupRecords roll(GroupRecords records, long nowMs, Consumer<Throwable> onWriteFailure) {
+        if (records.sizeInBytes() < CHECKPOINT_BATCH_BYTES) {
+            return records;
+        }
+        append(records, onWriteFailure);
+        return new GroupRecords(nowMs);
+    }
+
+    /**
+     * Runs {@code action} once every write made so far committed, in the order actions were queued; if one of
+     * them fails, {@code onFailure} instead. Completion is noticed by {@link #drain}, on the coordinator's thread.
+     */
+    void afterWrites(Runnable action, Consumer<RafkaException> onFailure, Runnable drainLater) {
+        CompletableFuture<?> write = lastWrite;
+        pending.add(new Pending(write, action, onFailure));
+        if (write.isDone()) {
+            drain();
+        } else {
+            write.whenComplete((r, e) -> drainLater.run());
+        }
+    }
+
+    /** Runs the queued actions whose writes are done, in order. */
+    void drain() {
+        while (!pending.isEmpty() && pending.peek().write().isDone()) {
+            Pending p = pending.poll();
+            if (p.write().isCompletedExceptionally() || failed) {
+                p.onFailure().accept(notCoordinator());
+            } else {
+                p.action().run();
+            }
+        }
+    }
+
+    /** Unloads: every queued action fails; nothing more is written. */
+    void fail() {
+        failed = true;
+        while (!pending.isEmpty()) {
+            pending.poll().onFailure().accept(notCoordinator());
+        }
+    }
+
+    RafkaException notCoordinator() {
+        return new RafkaException(ErrorCode.NOT_COORDINATOR, "this broker no longer coordinates the groups of "
+                + GroupConfig.TOPIC + " partition " + partition + ": ask FindCoordinator again");
+    }
+}

@@ -1,0 +1,393 @@
+package io.rafka.coordinator;
+
+import io.rafka.common.ErrorCode;
+import io.rafka.common.RafkaException;
+import io.rafka.common.TopicPartition;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Members' streams and liveness, on the coordinator's thread: joins, heartbeats, leaves, fencing (session timeout,
+ * broken stream, release not in time), and telling members their assignments once they are durable.
+ */
+final class Membership {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Membership.class);
+    private final GroupCoordinator coordinator;
+    /** The stream each member is bound to, by group and member id. */
+    private final Map<String, MemberSession> sessions = new HashMap<>();
+
+    Membership(GroupCoordinator coordinator) {
+        this.coordinator = coordinator;
+    }
+
+    private static String key(String groupId, String memberId) {
+        return groupId + '\u0000' + memberId;
+    }
+
+    void heartbeat(MemberSession s, GroupTypes.Heartbeat req) {
+        if (s.ended) {
+            return;
+        }
+        try {
+            GroupShard shard = coordinator.shardFor(req.groupId());
+            if (s.groupId != null && !s.groupId.equals(req.groupId())) {
+                throw invalid("a Heartbeat stream serves one member of one group; this one is " + s.groupId);
+            }
+            switch (req.memberEpoch()) {
+                case GroupTypes.Heartbeat.LEAVE -> leave(shard, s, req.memberId());
+                case GroupTypes.Heartbeat.STATIC_LEAVE -> staticLeave(shard, s, req);
+                case GroupTypes.Heartbeat.JOIN -> join(shard, s, req);
+                default -> {
+                    if (req.memberEpoch() < 0) {
+                        throw invalid("member epoch " + req.memberEpoch() + " means nothing (0 join, -1 leave, -2 static leave)");
+                    }
+                    beat(shard, s, req);
+                }
+            }
+        } catch (RafkaException e) {
+            end(s, e);
+        }
+    }
+
+    private void join(GroupShard shard, MemberSession s, GroupTypes.Heartbeat req) {
+        validateSubscription(req, true);
+        int sessionTimeout = sessionTimeout(req);
+        ConsumerGroup g = shard.groups.get(req.groupId());
+        if (g == null) {
+            g = new ConsumerGroup(req.groupId());
+            g.dirtyGroup = true;
+            shard.groups.put(g.groupId, g);
+        }
+        MemberState m = req.instanceId().isEmpty() ? null : staticMember(g, req.instanceId(), s);
+        if (m == null) {
+            if (!req.memberId().isEmpty() && g.members.containsKey(req.memberId())) {
+                removeMember(g, req.memberId(), null);
+            }
+            if (g.members.size() >= coordinator.config.maxGroupSize()) {
+                throw new RafkaException(ErrorCode.GROUP_MAX_SIZE_REACHED, "group " + g.groupId + " has "
+                        + g.members.size() + " members, the most group.max.size allows");
+            }
+            m = new MemberState(UUID.randomUUID().toString());
+            g.addMember(m);
+        }
+        m.instanceId = req.instanceId();
+        m.clientId = req.clientId();
+        m.host = s.host;
+        m.sessionTimeoutMs = sessionTimeout;
+        m.rebalanceTimeoutMs = req.rebalanceTimeoutMs() > 0 ? req.rebalanceTimeoutMs() : coordinator.config.rebalanceTimeoutMs();
+        g.dirtyMembers.add(m.memberId);
+        g.subscribe(m, new TreeSet<>(req.topics()), req.pattern(), req.assignor());
+        g.released(m, req.owned());
+        bind(s, g, m);
+        settle(shard, g, Set.of(m.memberId));
+    }
+
+    /** The member a static join takes over, or null; fails if that instance is still active elsewhere. */
+    private MemberState staticMember(ConsumerGroup g, String instanceId, MemberSession s) {
+        for (MemberState m : g.members.values()) {
+            if (m.instanceId.equals(instanceId)) {
+                MemberSession old = sessions.get(key(g.groupId, m.memberId));
+                if (old != null && old != s && !old.ended && m.connected && !m.leftTemporarily) {
+                    throw new RafkaException(ErrorCode.UNRELEASED_INSTANCE_ID, "instance id " + instanceId
+                            + " is in use by active member " + m.memberId + " of group " + g.groupId);
+                }
+                if (old != null && old != s) {
+                    end(old, new RafkaException(ErrorCode.FENCED_INSTANCE_ID, "a newer member with instance id "
+                            + instanceId + " joined"));
+                }
+                return m;
+            }
+        }
+        return null;
+    }
+
+    private void beat(GroupShard shard, MemberSession s, GroupTypes.Heartbeat req) {
+        ConsumerGroup g = shard.groups.get(req.groupId());
+        MemberState m = g == null ? null : g.members.get(req.memberId());
+        if (m == null) {
+            throw new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID, "member " + req.memberId() + " is not in group "
+                    + req.groupId() + " (it left or was fenced): join again");
+        }
+        if (req.memberEpoch() > m.epoch) {
+            throw new RafkaException(ErrorCode.FENCED_MEMBER_EPOCH, "member epoch " + req.memberEpoch()
+                    + " is newer than the coordinator's " + m.epoch + ": join again");
+        }
+        boolean first = s.memberId == null;
+        if (!first && !s.memberId.equals(m.memberId)) {
+            throw invalid("this stream belongs to member " + s.memberId);
+        }
+        if (!req.topics().isEmpty() || !req.pattern().isEmpty()) {
+            validateSubscription(req, false);
+            g.subscribe(m, new TreeSet<>(req.topics()), req.pattern(), req.assignor());
+        }
+        g.released(m, req.owned());
+        if (first) {
+            MemberSession old = sessions.get(key(g.groupId, m.memberId));
+            if (old != null && old != s) {
+                end(old, new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID, "member " + m.memberId
+                        + " resumed on another stream"));
+            }
+            bind(s, g, m);
+        }
+        alive(m);
+        settle(shard, g, first ? Set.of(m.memberId) : Set.of());
+    }
+
+    private void leave(GroupShard shard, MemberSession s, String memberId) {
+        String id = s.memberId != null ? s.memberId : memberId;
+        ConsumerGroup g = s.groupId == null ? null : shard.groups.get(s.groupId);
+        if (g != null && id != null && g.members.containsKey(id)) {
+            removeMember(g, id, null);
+            settle(shard, g, Set.of());
+        }
+        s.ended = true;
+        coordinator.answer(shard, null).whenComplete((v, e) -> s.channel.complete());
+    }
+
+    private void staticLeave(GroupShard shard, MemberSession s, GroupTypes.Heartbeat req) {
+        ConsumerGroup g = shard.groups.get(req.groupId());
+        MemberState m = g == null || s.memberId == null ? null : g.members.get(s.memberId);
+        if (m == null || !m.isStatic()) {
+            throw invalid("member epoch -2 is for a static member (one with an instance id) of this stream");
+        }
+        m.leftTemporarily = true;
+        m.connected = false;
+        sessions.remove(key(g.groupId, m.memberId));
+        s.ended = true;
+        s.channel.complete();
+    }
+
+    void broken(MemberSession s) {
+        if (s.ended) {
+            return;
+        }
+        s.ended = true;
+        if (s.memberId != null && sessions.get(key(s.groupId, s.memberId)) == s) {
+            sessions.remove(key(s.groupId, s.memberId));
+            GroupShard shard = coordinator.shards.get(coordinator.config.partitionFor(s.groupId));
+            ConsumerGroup g = shard == null ? null : shard.groups.get(s.groupId);
+            MemberState m = g == null ? null : g.members.get(s.memberId);
+            if (m != null) {
+                m.connected = false;
+                m.disconnectedAtMs = coordinator.time.milliseconds();
+            }
+        }
+    }
+
+    void completed(MemberSession s) {
+        if (s.ended) {
+            return;
+        }
+        GroupShard shard = s.groupId == null ? null : coordinator.shards.get(coordinator.config.partitionFor(s.groupId));
+        if (shard == null) {
+            s.ended = true;
+            s.channel.complete();
+            return;
+        }
+        leave(shard, s, s.memberId);
+    }
+
+    /** Fences members whose session timed out, whose stream broke longer ago than the grace, or who hold revoked partitions too long. */
+    void tick() {
+        long now = coordinator.time.milliseconds();
+        int groups = 0;
+        int members = 0;
+        for (GroupShard shard : List.copyOf(coordinator.shards.values())) {
+            for (ConsumerGroup g : List.copyOf(shard.groups.values())) {
+                boolean removed = false;
+                for (MemberState m : List.copyOf(g.members.values())) {
+                    String why = expired(m, now);
+                    if (why != null) {
+                        LOG.info("group {}: removed member {} ({}): {}", g.groupId, m.memberId, m.clientId, why);
+                        coordinator.metrics.fencedMembers.increment();
+                        removeMember(g, m.memberId, new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID,
+                                "member " + m.memberId + " was removed from group " + g.groupId + ": " + why));
+                        removed = true;
+                    }
+                }
+                if (removed) {
+                    settle(shard, g, Set.of());
+                }
+                if (g.isEmpty() && expiredOffsets(g, now)) {
+                    new Offsets(coordinator, shard).deleteGroup(g);
+                    continue;
+                }
+                groups++;
+                members += g.members.size();
+            }
+        }
+        coordinator.metrics.groups = groups;
+        coordinator.metrics.members = members;
+    }
+
+    private String expired(MemberState m, long now) {
+        if (now - m.lastHeartbeatMs > m.sessionTimeoutMs) {
+            return "no heartbeat for " + (now - m.lastHeartbeatMs) + " ms (session timeout " + m.sessionTimeoutMs + " ms)";
+        }
+        if (!m.connected && !m.isStatic() && m.disconnectedAtMs >= 0
+                && now - m.disconnectedAtMs > coordinator.config.streamGraceMs()) {
+            return "its stream broke " + (now - m.disconnectedAtMs) + " ms ago";
+        }
+        if (!m.revoking.isEmpty() && now - m.revokingSinceMs > m.rebalanceTimeoutMs) {
+            return "it did not release " + m.revoking + " within its rebalance timeout of " + m.rebalanceTimeoutMs + " ms";
+        }
+        return null;
+    }
+
+    private boolean expiredOffsets(ConsumerGroup g, long now) {
+        long newest = -1;
+        for (CommittedOffset o : g.offsets.values()) {
+            newest = Math.max(newest, o.commitTimestampMs());
+        }
+        return newest >= 0 && now - newest > coordinator.config.offsetsRetentionMs();
+    }
+
+    /** A shard was loaded: members get their session timeout to come back; targets follow the current topics. */
+    void loaded(GroupShard shard) {
+        long now = coordinator.time.milliseconds();
+        for (ConsumerGroup g : shard.groups.values()) {
+            for (MemberState m : g.members.values()) {
+                m.lastHeartbeatMs = now;
+                m.revokingSinceMs = now;
+            }
+            settle(shard, g, Set.of());
+        }
+    }
+
+    /** A shard was unloaded: its members' streams end with NOT_COORDINATOR, so they go to the new coordinator. */
+    void unloaded(GroupShard shard) {
+        for (MemberSession s : List.copyOf(sessions.values())) {
+            if (shard.groups.containsKey(s.groupId) || coordinator.config.partitionFor(s.groupId) == shard.partition) {
+                end(s, shard.notCoordinator());
+            }
+        }
+    }
+
+    /** Topics changed: offsets of deleted topics go, groups subscribed to changed topics rebalance. */
+    void topicsChanged() {
+        for (GroupShard shard : coordinator.shards.values()) {
+            for (ConsumerGroup g : shard.groups.values()) {
+                for (TopicPartition tp : List.copyOf(g.offsets.keySet())) {
+                    if (!coordinator.topics.containsKey(tp.topic())) {
+                        g.offsets.remove(tp);
+                        g.dirtyOffsets.add(tp);
+                    }
+                }
+                settle(shard, g, Set.of());
+            }
+        }
+    }
+
+    /**
+     * Rebalances the group, writes what changed, and tells every member whose assignment changed (and those in
+     * {@code alsoTell}) once the write committed.
+     */
+    private void settle(GroupShard shard, ConsumerGroup g, Set<String> alsoTell) {
+        long now = coordinator.time.milliseconds();
+        Set<String> tell = g.rebalance(coordinator.topics, now);
+        tell.addAll(alsoTell);
+        trackRebalance(g, now);
+        shard.write(List.of(g), List.of(), now, e -> coordinator.writeFailed(shard, e));
+        for (String id : tell) {
+            MemberSession s = sessions.get(key(g.groupId, id));
+            MemberState m = g.members.get(id);
+            if (s == null || m == null) {
+                continue;
+            }
+            GroupTypes.Assignment a = new GroupTypes.Assignment(m.memberId, m.epoch,
+                    coordinator.config.heartbeatIntervalMs(), List.copyOf(m.assigned));
+            shard.afterWrites(() -> {
+                if (!s.ended) {
+                    s.channel.send(a);
+                }
+            }, e -> end(s, e), () -> coordinator.post(shard::drain));
+        }
+    }
+
+    private void trackRebalance(ConsumerGroup g, long now) {
+        boolean stable = !g.state().equals("RECONCILING");
+        if (!stable && g.reconcilingSinceMs < 0) {
+            g.reconcilingSinceMs = now;
+        } else if (stable && g.reconcilingSinceMs >= 0) {
+            coordinator.metrics.rebalances.increment();
+            coordinator.metrics.rebalanceMillis.add(now - g.reconcilingSinceMs);
+            g.reconcilingSinceMs = -1;
+        }
+    }
+
+    private void removeMember(ConsumerGroup g, String memberId, RafkaException tellStream) {
+        g.removeMember(memberId);
+        MemberSession s = sessions.remove(key(g.groupId, memberId));
+        if (s != null && tellStream != null) {
+            end(s, tellStream);
+        }
+    }
+
+    private void bind(MemberSession s, ConsumerGroup g, MemberState m) {
+        s.groupId = g.groupId;
+        s.memberId = m.memberId;
+        sessions.put(key(g.groupId, m.memberId), s);
+        alive(m);
+    }
+
+    private void alive(MemberState m) {
+        m.lastHeartbeatMs = coordinator.time.milliseconds();
+        m.connected = true;
+        m.disconnectedAtMs = -1;
+        m.leftTemporarily = false;
+    }
+
+    private void end(MemberSession s, RafkaException error) {
+        if (s.ended) {
+            return;
+        }
+        s.ended = true;
+        if (s.memberId != null && sessions.get(key(s.groupId, s.memberId)) == s) {
+            sessions.remove(key(s.groupId, s.memberId));
+        }
+        s.channel.fail(error);
+    }
+
+    private int sessionTimeout(GroupTypes.Heartbeat req) {
+        GroupConfig c = coordinator.config;
+        int t = req.sessionTimeoutMs() == 0 ? c.sessionTimeoutMs() : req.sessionTimeoutMs();
+        if (t < c.minSessionTimeoutMs() || t > c.maxSessionTimeoutMs()) {
+            throw new RafkaException(ErrorCode.INVALID_SESSION_TIMEOUT, "session timeout " + t + " ms is outside "
+                    + c.minSessionTimeoutMs() + ".." + c.maxSessionTimeoutMs() + " ms");
+        }
+        return t;
+    }
+
+    private static void validateSubscription(GroupTypes.Heartbeat req, boolean join) {
+        if (join && req.topics().isEmpty() && req.pattern().isEmpty()) {
+            throw invalid("a member subscribes to at least one topic or a pattern");
+        }
+        if (!req.pattern().isEmpty()) {
+            try {
+                Pattern.compile(req.pattern());
+            } catch (PatternSyntaxException e) {
+                throw invalid("subscribed pattern does not compile: " + e.getDescription());
+            }
+        }
+        if (req.rebalanceTimeoutMs() < 0) {
+            throw invalid("negative rebalance timeout");
+        }
+    }
+
+    private static RafkaException invalid(String message) {
+        return new RafkaException(ErrorCode.INVALID_REQUEST, message);
+    }
+
+    /** Used by tests: every owned partition of every group has one owner. */
+    List<String> describeSessions() {
+        return new ArrayList<>(sessions.keySet());
+    }
+}
