@@ -30,8 +30,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class ConsumerGroupProcessIT {
     private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
-    private static final String PORT_BASE = "23000";   // gRPC 24192, 24292, 24392
-    private static final String BOOTSTRAP = "127.0.0.1:24192";
+    private static final String PORT_BASE = "23000";   // gRPC 23192, 23292, 23392
+    private static final String BOOTSTRAP = "127.0.0.1:23192";
     private static final int RECORDS = 600;
 
     @TempDir
@@ -113,7 +113,7 @@ class ConsumerGroupProcessIT {
     @Test
     void threeConsumerProcessesShareATopicAndSurviveAKill() throws Exception {
         String started = run(180, null, "cluster", "start");
-        assertTrue(started.contains("node 3: gRPC 127.0.0.1:24392"), started);
+        assertTrue(started.contains("node 3: gRPC 127.0.0.1:23392"), started);
         run(60, null, "topic", "create", "shared", "--partitions", "6", "--replication-factor", "3", "--bootstrap", BOOTSTRAP);
         for (int i = 0; i < 3; i++) {
             consumer(i);
@@ -144,13 +144,21 @@ class ConsumerGroupProcessIT {
             assertTrue(err.contains("records from shared in group printers"), err);
         }
         String describe = run(60, null, "group", "describe", "printers", "--bootstrap", BOOTSTRAP);
-        assertTrue(describe.contains("State: EMPTY"), describe);
+        assertTrue(describe.contains("State: EMPTY"), describe + "\n" + stderrs());
         for (int p = 0; p < 6; p++) {
             assertTrue(describe.matches("(?s).*printers +shared +" + p + " +(\\d+) +\\1 +0 .*"),
                     "partition " + p + " committed up to its end after the clean stops:\n" + describe);
         }
         System.out.printf("%d records printed by 3 consumer processes, one killed; %d printed twice%n",
                 RECORDS, totalPrinted() - RECORDS);
+    }
+
+    private String stderrs() throws IOException {
+        StringBuilder all = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            all.append("consumer ").append(i).append(" stderr:\n").append(Files.readString(tmp.resolve("consumer-" + i + ".err")));
+        }
+        return all.toString();
     }
 
     private int totalPrinted() throws IOException {
