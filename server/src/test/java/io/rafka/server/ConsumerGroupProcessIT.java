@@ -107,7 +107,8 @@ class ConsumerGroupProcessIT {
     }
 
     private static String lines(int from, int to) {
-        return IntStream.range(from, to).mapToObj(i -> "r-" + i + "\n").collect(Collectors.joining());
+        // Keyed, so the records spread over all six partitions (murmur2 of the key), the killed member's too.
+        return IntStream.range(from, to).mapToObj(i -> "k-" + i + ":r-" + i + "\n").collect(Collectors.joining());
     }
 
     @Test
@@ -118,7 +119,7 @@ class ConsumerGroupProcessIT {
         for (int i = 0; i < 3; i++) {
             consumer(i);
         }
-        run(60, lines(0, RECORDS / 2), "produce", "shared", "--bootstrap", BOOTSTRAP);
+        run(60, lines(0, RECORDS / 2), "produce", "shared", "--key-separator", ":", "--bootstrap", BOOTSTRAP);
         awaitAllPrinted(RECORDS / 2);
         Thread.sleep(1_000);   // the three members settle: each owns partitions and has printed some
 
@@ -131,7 +132,7 @@ class ConsumerGroupProcessIT {
         }
         assertEquals(beforeKill.size(), new HashSet<>(beforeKill).size(), "no record printed twice before the kill");
 
-        run(60, lines(RECORDS / 2, RECORDS), "produce", "shared", "--bootstrap", BOOTSTRAP);
+        run(60, lines(RECORDS / 2, RECORDS), "produce", "shared", "--key-separator", ":", "--bootstrap", BOOTSTRAP);
         awaitAllPrinted(RECORDS);
         Set<String> expected = IntStream.range(0, RECORDS).mapToObj(i -> "r-" + i).collect(Collectors.toSet());
         assertEquals(expected, union());

@@ -188,6 +188,11 @@ public final class GroupMember implements AutoCloseable {
         closed = true;
         try {
             if (state.joined()) {
+                // A stream that broke since the last poll is resumed first: a leave must go on a stream bound to
+                // this member, or the coordinator only notices the member is gone after its stream grace.
+                ensureStream();
+            }
+            if (state.joined()) {
                 commit();
             }
         } catch (ClientException e) {
@@ -230,6 +235,9 @@ public final class GroupMember implements AutoCloseable {
                 streamRetry.onSuccess();   // a stream that worked for a while starts a fresh retry budget
             }
             onStreamFailure(failure);
+        }
+        if (closed && !state.joined()) {
+            return;   // fenced while closing: nothing to leave
         }
         openStream();
     }
