@@ -144,6 +144,11 @@ class ConsumerGroupCliIT {
             Cli delete = cli(bootstrap, "group", "delete", "billing");
             assertEquals(0, delete.status, delete.err);
             assertEquals(1, cli(bootstrap, "group", "describe", "billing").status);
+
+            Cli pattern = cli(bootstrap, "consume", "--pattern", "sh.*", "--group", "by-pattern", "--from-beginning",
+                    "--max-messages", Integer.toString(PARTITIONS * RECORDS_PER_PARTITION), "--timeout-ms", "20000");
+            assertEquals(0, pattern.status, pattern.err);
+            assertEquals(PARTITIONS * RECORDS_PER_PARTITION, Set.of(pattern.out.split("\n")).size(), pattern.err);
         }
     }
 

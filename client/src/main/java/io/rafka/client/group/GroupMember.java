@@ -297,6 +297,7 @@ public final class GroupMember implements AutoCloseable {
         }
         if (!plan.assign().isEmpty()) {
             Map<TopicPartition, Long> starts = offsets.startOffsets(plan.assign(), config.offsetReset(), config.groupId());
+            refreshLeaders(plan.assign());
             for (TopicPartition tp : state.acquired(plan.assign())) {
                 long start = starts.get(tp);
                 fetcher.add(tp, start);
@@ -306,6 +307,15 @@ public final class GroupMember implements AutoCloseable {
             }
             LOG.log(System.Logger.Level.DEBUG, "group " + config.groupId() + ": took " + plan.assign());
             heartbeatNow();
+        }
+    }
+
+    /** Leaders of newly assigned topics up front, so the first fetch does not wait out a backoff for them. */
+    private void refreshLeaders(Set<TopicPartition> partitions) {
+        try {
+            metadata.refresh(partitions.stream().map(TopicPartition::topic).distinct().toList(), false);
+        } catch (ClientException e) {
+            LOG.log(System.Logger.Level.DEBUG, "metadata refresh failed, the fetcher retries: " + e.getMessage());
         }
     }
 
