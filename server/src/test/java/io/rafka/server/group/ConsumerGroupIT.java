@@ -93,6 +93,11 @@ class ConsumerGroupIT {
             awaitStable("g1", 3, 6, checker);
             LOG.info("after a member's crash every partition was consumed again within {} ms", System.currentTimeMillis() - crashAt);
 
+            String metrics = metrics(coordinatorIndex("g1"));
+            assertTrue(metrics.contains("rafka_group_rebalances_total"), metrics);
+            assertTrue(metrics.matches("(?s).*rafka_group_members_removed_total [1-9].*"), "the crashed member counted as removed");
+            assertTrue(metrics.contains("rafka_group_lag{group=\"g1\",partition=\"0\",topic=\"orders\"}"), "lag per group and partition");
+
             members.get(2).close();
             awaitStable("g1", 2, 6, checker);
             producer.stopAfter(300);
@@ -201,7 +206,8 @@ class ConsumerGroupIT {
         createTopic("compacted", 3);
         String group = "gc";
         for (int i = 1; i <= 1500; i++) {
-            var r = coordinator(group).commitOffsets(commit(group, "", -1, "compacted", i % 3, i)).getResults(0);
+            int offset = i;
+            var r = retrying(() -> coordinator(group).commitOffsets(commit(group, "", -1, "compacted", offset % 3, offset))).getResults(0);
             assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
         }
         TopicPartition partition = new TopicPartition("__consumer_offsets",
@@ -214,7 +220,7 @@ class ConsumerGroupIT {
         int coordinator = coordinatorIndex(group);
         cluster.kill(coordinator);
         try {
-            var offsets = coordinator(group).fetchOffsets(FetchOffsetsRequest.newBuilder().setGroupId(group).build());
+            var offsets = retrying(() -> coordinator(group).fetchOffsets(FetchOffsetsRequest.newBuilder().setGroupId(group).build()));
             Map<Integer, Long> got = new HashMap<>();
             offsets.getOffsetsList().forEach(o -> got.put(o.getPartition(), o.getOffset()));
             assertEquals(Map.of(0, 1500L, 1, 1498L, 2, 1499L), got, "the new coordinator rebuilt the latest commit of each partition");
@@ -261,6 +267,20 @@ class ConsumerGroupIT {
         assertCode(ErrorCode.GROUP_ID_NOT_FOUND, () -> describe("gb"));
     }
 
+    /** Retries a call the coordinator refused because it moved (leaderships move now and then: preferred leaders). */
+    private static <T> T retrying(java.util.function.Supplier<T> call) {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return call.get();
+            } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE || attempt >= 100) {
+                    throw e;
+                }
+                sleep(100);
+            }
+        }
+    }
+
     private static CommitOffsetsRequest commit(String group, String member, int epoch, String topic, int partition, long offset) {
         return CommitOffsetsRequest.newBuilder().setGroupId(group).setMemberId(member).setMemberEpoch(epoch)
                 .addOffsets(OffsetCommit.newBuilder().setTopic(topic).setPartition(partition).setOffset(offset)).build();
@@ -274,6 +294,12 @@ class ConsumerGroupIT {
             String code = e.getTrailers() == null ? null : e.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER);
             assertEquals(Integer.toString(expected.getNumber()), code, e.getStatus() + ": " + e.getMessage());
         }
+    }
+
+    private static String metrics(int broker) throws Exception {
+        var http = java.net.http.HttpClient.newHttpClient();
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + cluster.httpPort(broker) + "/metrics")).build();
+        return http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
     private int coordinatorIndex(String group) {
@@ -343,7 +369,7 @@ class ConsumerGroupIT {
     }
 
     private DescribeGroupResponse describe(String group) {
-        return coordinator(group).describeGroup(DescribeGroupRequest.newBuilder().setGroupId(group).build());
+        return retrying(() -> coordinator(group).describeGroup(DescribeGroupRequest.newBuilder().setGroupId(group).build()));
     }
 
     /** A stub on the group's coordinator. */
