@@ -230,6 +230,70 @@ class ConsumerGroupIT {
     }
 
     @Test
+    void aStaticMemberRestartsWithoutMovingPartitions() throws Exception {
+        createTopic("static", 4);
+        OwnershipChecker checker = new OwnershipChecker();
+        Consumed consumed = new Consumed();
+        TestMember first = new TestMember("s1", cluster, "gs", List.of("static"), "", checker, consumed, "instance-1", 30_000);
+        try (TestMember other = new TestMember("s2", cluster, "gs", List.of("static"), "", checker, consumed, "instance-2", 30_000)) {
+            awaitStable("gs", 2, 4, checker);
+            Set<TopicPartition> before = first.owned();
+            Set<TopicPartition> otherBefore = other.owned();
+            String memberId = first.memberId();
+            first.leaveTemporarily();
+            sleep(1_500);
+            DescribeGroupResponse away = describe("gs");
+            assertEquals(2, away.getMembersCount(), "the static member stays during its session: " + away);
+            assertEquals(otherBefore, other.owned(), "nothing moved to the other member while it was away");
+            try (TestMember back = new TestMember("s1-restarted", cluster, "gs", List.of("static"), "", checker, consumed, "instance-1", 30_000)) {
+                awaitStable("gs", 2, 4, checker);
+                assertEquals(memberId, back.memberId(), "the same member came back");
+                assertEquals(before, back.owned(), "with the same partitions");
+                assertEquals(otherBefore, other.owned());
+            }
+        }
+        assertEquals(List.of(), checker.violations());
+    }
+
+    @Test
+    void aHungMemberLosesItsPartitionsAfterItsSessionTimeout() throws Exception {
+        createTopic("hang", 2);
+        OwnershipChecker checker = new OwnershipChecker();
+        Consumed consumed = new Consumed();
+        try (TestMember hung = new TestMember("h1", cluster, "gh", List.of("hang"), "", checker, consumed, "", 3_000);
+             TestMember healthy = new TestMember("h2", cluster, "gh", List.of("hang"), "", checker, consumed, "", 3_000)) {
+            awaitStable("gh", 2, 2, checker);
+            long hungAt = System.currentTimeMillis();
+            hung.hang();
+            cluster.awaitTrue(() -> healthy.owned().size() == 2, 20_000, "the healthy member owns both partitions");
+            long tookMs = System.currentTimeMillis() - hungAt;
+            LOG.info("a hung member's partitions were taken over after {} ms (session timeout 3,000 ms)", tookMs);
+            assertTrue(tookMs >= 2_900, "not before the session timeout (its connection stayed open): " + tookMs);
+        }
+        assertEquals(List.of(), checker.violations());
+    }
+
+    @Test
+    void addedPartitionsAreConsumedAndOffsetsOfDeletedTopicsGo() throws Exception {
+        createTopic("growing", 2);
+        createTopic("doomed", 1);
+        OwnershipChecker checker = new OwnershipChecker();
+        try (TestMember m = new TestMember("p1", cluster, "gp", List.of("growing"), "", checker, new Consumed())) {
+            awaitStable("gp", 1, 2, checker);
+            var grown = cluster.admin(0).createPartitions(io.rafka.proto.v1.CreatePartitionsRequest.newBuilder()
+                    .setTopic("growing").setTotalCount(4).build());
+            assertEquals(ErrorCode.NONE, grown.getResult().getErrorCode(), grown.toString());
+            cluster.awaitTrue(() -> m.owned().size() == 4, 30_000, "the member consumes the 2 added partitions too");
+        }
+        var r = retrying(() -> coordinator("gd").commitOffsets(commit("gd", "", -1, "doomed", 0, 7))).getResults(0);
+        assertEquals(ErrorCode.NONE, r.getErrorCode());
+        var deleted = cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder().addNames("doomed").build());
+        assertEquals(ErrorCode.NONE, deleted.getResults(0).getErrorCode(), deleted.toString());
+        cluster.awaitTrue(() -> retrying(() -> coordinator("gd").fetchOffsets(FetchOffsetsRequest.newBuilder().setGroupId("gd")
+                .build())).getOffsetsCount() == 0, 30_000, "the offsets of the deleted topic removed");
+    }
+
+    @Test
     void badInputGetsTypedErrors() throws Exception {
         createTopic("bad", 2);
         var any = GroupServiceGrpc.newBlockingStub(cluster.channel(0)).withDeadlineAfter(10, TimeUnit.SECONDS);
