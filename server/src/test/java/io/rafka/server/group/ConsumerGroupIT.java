@@ -302,6 +302,13 @@ class ConsumerGroupIT {
         assertCode(ErrorCode.GROUP_ID_NOT_FOUND, () -> coordinator("no-such-group")
                 .deleteGroup(DeleteGroupRequest.newBuilder().setGroupId("no-such-group").build()));
         assertCode(ErrorCode.UNKNOWN_MEMBER_ID, () -> coordinator("gb").commitOffsets(commit("gb", "nobody", 1, "bad", 0, 5)));
+        var internalProduce = cluster.produce(0).produce(ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder()
+                .setTopic("__consumer_offsets").setPartition(0).setRecords(RecordSet.newBuilder()
+                        .addRecords(ProducerRecord.newBuilder().setValue(com.google.protobuf.ByteString.copyFromUtf8("x"))))).build());
+        assertEquals(ErrorCode.INVALID_TOPIC, internalProduce.getResults(0).getErrorCode(), "nobody but the coordinator writes it");
+        var internalDelete = cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder()
+                .addNames("__consumer_offsets").build());
+        assertEquals(ErrorCode.INVALID_TOPIC, internalDelete.getResults(0).getErrorCode(), "the groups' state cannot be deleted");
 
         OwnershipChecker checker = new OwnershipChecker();
         try (TestMember m = new TestMember("x1", cluster, "gb", List.of("bad"), "", checker, new Consumed())) {
