@@ -41,6 +41,8 @@ final class ConsumerGroup {
     private Map<String, Integer> lastCounts;
     /** Soft: when the group last left STABLE (for the rebalance-duration metric); -1 while stable. */
     long reconcilingSinceMs = -1;
+    /** Soft: since when the group has had no members (-1 while it has some). */
+    long emptySinceMs = -1;
     /** Soft: compiled subscription patterns. */
     private final Map<String, Pattern> patterns = new HashMap<>();
 

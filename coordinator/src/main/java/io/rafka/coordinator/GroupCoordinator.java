@@ -203,6 +203,23 @@ public final class GroupCoordinator implements Closeable {
         });
     }
 
+    /** Every committed offset of the groups coordinated here, by group (for lag metrics). */
+    public CompletableFuture<Map<String, Map<TopicPartition, Long>>> committedOffsets() {
+        CompletableFuture<Map<String, Map<TopicPartition, Long>>> result = new CompletableFuture<>();
+        post(() -> {
+            Map<String, Map<TopicPartition, Long>> all = new HashMap<>();
+            for (GroupShard shard : shards.values()) {
+                for (ConsumerGroup g : shard.groups.values()) {
+                    Map<TopicPartition, Long> offsets = new HashMap<>();
+                    g.offsets.forEach((tp, o) -> offsets.put(tp, o.offset()));
+                    all.put(g.groupId, offsets);
+                }
+            }
+            result.complete(all);
+        });
+        return result;
+    }
+
     /** The groups this broker coordinates. */
     public CompletableFuture<List<GroupTypes.GroupListing>> listGroups() {
         CompletableFuture<List<GroupTypes.GroupListing>> result = new CompletableFuture<>();

@@ -216,7 +216,8 @@ final class Membership {
                 if (removed) {
                     settle(shard, g, Set.of());
                 }
-                if (g.isEmpty() && expiredOffsets(g, now)) {
+                g.emptySinceMs = g.isEmpty() ? (g.emptySinceMs < 0 ? now : g.emptySinceMs) : -1;
+                if (g.isEmpty() && expired(g, now)) {
                     new Offsets(coordinator, shard).deleteGroup(g);
                     continue;
                 }
@@ -242,8 +243,9 @@ final class Membership {
         return null;
     }
 
-    private boolean expiredOffsets(ConsumerGroup g, long now) {
-        long newest = -1;
+    /** An empty group expires offsets.retention after its last commit, or after it became empty if it has none. */
+    private boolean expired(ConsumerGroup g, long now) {
+        long newest = g.emptySinceMs;
         for (CommittedOffset o : g.offsets.values()) {
             newest = Math.max(newest, o.commitTimestampMs());
         }

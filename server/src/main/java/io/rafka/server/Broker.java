@@ -155,6 +155,7 @@ public final class Broker implements Closeable {
                 raftNode.config().maxDecompressedBytes(), api.fetchMaxBytes(), api.fetchMaxWaitMs()));
         groups = new GroupAccess(view, raftNode, topicAdmin, config.groupConfig(), config.getInt(ServerConfig.GROUP_SEGMENT_BYTES));
         raftNode.addListener(groups);
+        metrics.registerGroups(groups.coordinator(), groups::localHighWatermark);
         metadata.addListener(groups::onMetadata);
         groups.onMetadata(metadata.image());
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());

@@ -177,6 +177,9 @@ public final class ReplicaManager {
     /** The topic for a produce, starting its auto-creation if it does not exist and that is allowed. */
     private TopicInfo topicFor(String name, int partition) {
         TopicNames.validate(name);
+        if (name.equals(io.rafka.coordinator.GroupConfig.TOPIC)) {
+            throw new io.rafka.common.InvalidTopicException(name + " is internal: only the group coordinator writes it");
+        }
         if (view.image().topic(name) == null && settings.autoCreateTopics()) {
             admin.autoCreate(name);
             throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "topic '" + name

@@ -1,5 +1,6 @@
 package io.rafka.server.broker;
 
+import io.rafka.coordinator.GroupConfig;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.InvalidRequestException;
 import io.rafka.common.NotControllerException;
@@ -116,6 +117,12 @@ public final class TopicAdmin {
         }
     }
 
+    /** A change refused because {@code name} is the coordinator's internal topic (groups map onto its partitions). */
+    private static RafkaException internal(String name) {
+        return new io.rafka.common.InvalidTopicException(name + " is internal to the group coordinator (each group maps to"
+                + " one of its partitions): it cannot be deleted or grow");
+    }
+
     /** Creates topics, under a fresh create id (a call that is not a forwarded one). */
     public CreateTopicsResult createTopics(List<NewTopic> topics, boolean forwarded) {
         return createTopics(topics, forwarded, null);
@@ -178,13 +185,17 @@ public final class TopicAdmin {
         return onController(forwarded, c -> c.deleteTopics(names), () -> {
             List<TopicResult> results = new ArrayList<>(names.size());
             for (String name : names) {
-                results.add(change(name, () -> controller.deleteTopic(name)));
+                results.add(name.equals(GroupConfig.TOPIC) ? new TopicResult(name, internal(name))
+                        : change(name, () -> controller.deleteTopic(name)));
             }
             return results;
         });
     }
 
     public TopicResult createPartitions(String topic, int totalCount, boolean forwarded) {
+        if (topic.equals(GroupConfig.TOPIC)) {
+            return new TopicResult(topic, internal(topic));
+        }
         return onController(forwarded, c -> c.createPartitions(topic, totalCount),
                 () -> change(topic, () -> controller.createPartitions(topic, totalCount)));
     }

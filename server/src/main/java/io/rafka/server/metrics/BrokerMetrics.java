@@ -8,6 +8,8 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.rafka.common.TopicPartition;
+import io.rafka.coordinator.GroupCoordinator;
+import io.rafka.coordinator.GroupMetrics;
 import io.rafka.raft.PartitionStatus;
 import io.rafka.raft.RaftNode;
 
@@ -98,6 +100,45 @@ public final class BrokerMetrics {
             }
         }
         return n;
+    }
+
+    /**
+     * Consumer-group metrics of this broker's coordinator: rebalances and their summed duration, commits, fenced
+     * members, groups and members now, and the lag of each group on each partition this broker has a replica of
+     * (high watermark minus committed offset).
+     */
+    public void registerGroups(GroupCoordinator coordinator, java.util.function.ToLongFunction<TopicPartition> highWatermark) {
+        GroupMetrics m = coordinator.metrics();
+        CounterWithCallback.builder().name("rafka_group_rebalances").help("Rebalances completed (every member at its target)")
+                .callback(cb -> cb.call(m.rebalances())).register(registry);
+        CounterWithCallback.builder().name("rafka_group_rebalance_seconds")
+                .help("Summed duration of completed rebalances, from the group epoch change to the last member at its target")
+                .callback(cb -> cb.call(m.rebalanceMillis() / 1000.0)).register(registry);
+        CounterWithCallback.builder().name("rafka_group_commits").help("Offset commits answered by this coordinator")
+                .callback(cb -> cb.call(m.commits())).register(registry);
+        CounterWithCallback.builder().name("rafka_group_members_removed")
+                .help("Members the coordinator removed: session timeout, broken stream, release not in time")
+                .callback(cb -> cb.call(m.fencedMembers())).register(registry);
+        GaugeWithCallback.builder().name("rafka_groups").help("Consumer groups coordinated here")
+                .callback(cb -> cb.call(m.groups())).register(registry);
+        GaugeWithCallback.builder().name("rafka_group_members").help("Members of the groups coordinated here")
+                .callback(cb -> cb.call(m.members())).register(registry);
+        GaugeWithCallback.builder().name("rafka_group_lag")
+                .help("Records not yet committed by a group, per partition with a replica on this broker")
+                .labelNames("group", "topic", "partition")
+                .callback(cb -> {
+                    try {
+                        coordinator.committedOffsets().get(1, java.util.concurrent.TimeUnit.SECONDS).forEach((group, offsets) ->
+                                offsets.forEach((tp, committed) -> {
+                                    long end = highWatermark.applyAsLong(tp);
+                                    if (end >= 0) {
+                                        cb.call(Math.max(0, end - committed), group, tp.topic(), Integer.toString(tp.partition()));
+                                    }
+                                }));
+                    } catch (Exception e) {
+                        // the coordinator is busy or stopping: no lag samples in this scrape
+                    }
+                }).register(registry);
     }
 
     public void request(String method, String code, double seconds) {

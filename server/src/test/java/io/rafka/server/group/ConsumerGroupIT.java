@@ -93,6 +93,11 @@ class ConsumerGroupIT {
             awaitStable("g1", 3, 6, checker);
             LOG.info("after a member's crash every partition was consumed again within {} ms", System.currentTimeMillis() - crashAt);
 
+            String metrics = metrics(coordinatorIndex("g1"));
+            assertTrue(metrics.contains("rafka_group_rebalances_total"), metrics);
+            assertTrue(metrics.matches("(?s).*rafka_group_members_removed_total [1-9].*"), "the crashed member counted as removed");
+            assertTrue(metrics.contains("rafka_group_lag{group=\"g1\",partition=\"0\",topic=\"orders\"}"), "lag per group and partition");
+
             members.get(2).close();
             awaitStable("g1", 2, 6, checker);
             producer.stopAfter(300);
@@ -201,7 +206,8 @@ class ConsumerGroupIT {
         createTopic("compacted", 3);
         String group = "gc";
         for (int i = 1; i <= 1500; i++) {
-            var r = coordinator(group).commitOffsets(commit(group, "", -1, "compacted", i % 3, i)).getResults(0);
+            int offset = i;
+            var r = retrying(() -> coordinator(group).commitOffsets(commit(group, "", -1, "compacted", offset % 3, offset))).getResults(0);
             assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
         }
         TopicPartition partition = new TopicPartition("__consumer_offsets",
@@ -214,13 +220,77 @@ class ConsumerGroupIT {
         int coordinator = coordinatorIndex(group);
         cluster.kill(coordinator);
         try {
-            var offsets = coordinator(group).fetchOffsets(FetchOffsetsRequest.newBuilder().setGroupId(group).build());
+            var offsets = retrying(() -> coordinator(group).fetchOffsets(FetchOffsetsRequest.newBuilder().setGroupId(group).build()));
             Map<Integer, Long> got = new HashMap<>();
             offsets.getOffsetsList().forEach(o -> got.put(o.getPartition(), o.getOffset()));
             assertEquals(Map.of(0, 1500L, 1, 1498L, 2, 1499L), got, "the new coordinator rebuilt the latest commit of each partition");
         } finally {
             cluster.restart(coordinator);
         }
+    }
+
+    @Test
+    void aStaticMemberRestartsWithoutMovingPartitions() throws Exception {
+        createTopic("static", 4);
+        OwnershipChecker checker = new OwnershipChecker();
+        Consumed consumed = new Consumed();
+        TestMember first = new TestMember("s1", cluster, "gs", List.of("static"), "", checker, consumed, "instance-1", 30_000);
+        try (TestMember other = new TestMember("s2", cluster, "gs", List.of("static"), "", checker, consumed, "instance-2", 30_000)) {
+            awaitStable("gs", 2, 4, checker);
+            Set<TopicPartition> before = first.owned();
+            Set<TopicPartition> otherBefore = other.owned();
+            String memberId = first.memberId();
+            first.leaveTemporarily();
+            sleep(1_500);
+            DescribeGroupResponse away = describe("gs");
+            assertEquals(2, away.getMembersCount(), "the static member stays during its session: " + away);
+            assertEquals(otherBefore, other.owned(), "nothing moved to the other member while it was away");
+            try (TestMember back = new TestMember("s1-restarted", cluster, "gs", List.of("static"), "", checker, consumed, "instance-1", 30_000)) {
+                awaitStable("gs", 2, 4, checker);
+                assertEquals(memberId, back.memberId(), "the same member came back");
+                assertEquals(before, back.owned(), "with the same partitions");
+                assertEquals(otherBefore, other.owned());
+            }
+        }
+        assertEquals(List.of(), checker.violations());
+    }
+
+    @Test
+    void aHungMemberLosesItsPartitionsAfterItsSessionTimeout() throws Exception {
+        createTopic("hang", 2);
+        OwnershipChecker checker = new OwnershipChecker();
+        Consumed consumed = new Consumed();
+        try (TestMember hung = new TestMember("h1", cluster, "gh", List.of("hang"), "", checker, consumed, "", 3_000);
+             TestMember healthy = new TestMember("h2", cluster, "gh", List.of("hang"), "", checker, consumed, "", 3_000)) {
+            awaitStable("gh", 2, 2, checker);
+            long hungAt = System.currentTimeMillis();
+            hung.hang();
+            cluster.awaitTrue(() -> healthy.owned().size() == 2, 20_000, "the healthy member owns both partitions");
+            long tookMs = System.currentTimeMillis() - hungAt;
+            LOG.info("a hung member's partitions were taken over after {} ms (session timeout 3,000 ms)", tookMs);
+            assertTrue(tookMs >= 2_900, "not before the session timeout (its connection stayed open): " + tookMs);
+        }
+        assertEquals(List.of(), checker.violations());
+    }
+
+    @Test
+    void addedPartitionsAreConsumedAndOffsetsOfDeletedTopicsGo() throws Exception {
+        createTopic("growing", 2);
+        createTopic("doomed", 1);
+        OwnershipChecker checker = new OwnershipChecker();
+        try (TestMember m = new TestMember("p1", cluster, "gp", List.of("growing"), "", checker, new Consumed())) {
+            awaitStable("gp", 1, 2, checker);
+            var grown = cluster.admin(0).createPartitions(io.rafka.proto.v1.CreatePartitionsRequest.newBuilder()
+                    .setTopic("growing").setTotalCount(4).build());
+            assertEquals(ErrorCode.NONE, grown.getResult().getErrorCode(), grown.toString());
+            cluster.awaitTrue(() -> m.owned().size() == 4, 30_000, "the member consumes the 2 added partitions too");
+        }
+        var r = retrying(() -> coordinator("gd").commitOffsets(commit("gd", "", -1, "doomed", 0, 7))).getResults(0);
+        assertEquals(ErrorCode.NONE, r.getErrorCode());
+        var deleted = cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder().addNames("doomed").build());
+        assertEquals(ErrorCode.NONE, deleted.getResults(0).getErrorCode(), deleted.toString());
+        cluster.awaitTrue(() -> retrying(() -> coordinator("gd").fetchOffsets(FetchOffsetsRequest.newBuilder().setGroupId("gd")
+                .build())).getOffsetsCount() == 0, 30_000, "the offsets of the deleted topic removed");
     }
 
     @Test
@@ -232,6 +302,13 @@ class ConsumerGroupIT {
         assertCode(ErrorCode.GROUP_ID_NOT_FOUND, () -> coordinator("no-such-group")
                 .deleteGroup(DeleteGroupRequest.newBuilder().setGroupId("no-such-group").build()));
         assertCode(ErrorCode.UNKNOWN_MEMBER_ID, () -> coordinator("gb").commitOffsets(commit("gb", "nobody", 1, "bad", 0, 5)));
+        var internalProduce = cluster.produce(0).produce(ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder()
+                .setTopic("__consumer_offsets").setPartition(0).setRecords(RecordSet.newBuilder()
+                        .addRecords(ProducerRecord.newBuilder().setValue(com.google.protobuf.ByteString.copyFromUtf8("x"))))).build());
+        assertEquals(ErrorCode.INVALID_TOPIC, internalProduce.getResults(0).getErrorCode(), "nobody but the coordinator writes it");
+        var internalDelete = cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder()
+                .addNames("__consumer_offsets").build());
+        assertEquals(ErrorCode.INVALID_TOPIC, internalDelete.getResults(0).getErrorCode(), "the groups' state cannot be deleted");
 
         OwnershipChecker checker = new OwnershipChecker();
         try (TestMember m = new TestMember("x1", cluster, "gb", List.of("bad"), "", checker, new Consumed())) {
@@ -261,6 +338,20 @@ class ConsumerGroupIT {
         assertCode(ErrorCode.GROUP_ID_NOT_FOUND, () -> describe("gb"));
     }
 
+    /** Retries a call the coordinator refused because it moved (leaderships move now and then: preferred leaders). */
+    private static <T> T retrying(java.util.function.Supplier<T> call) {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return call.get();
+            } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE || attempt >= 100) {
+                    throw e;
+                }
+                sleep(100);
+            }
+        }
+    }
+
     private static CommitOffsetsRequest commit(String group, String member, int epoch, String topic, int partition, long offset) {
         return CommitOffsetsRequest.newBuilder().setGroupId(group).setMemberId(member).setMemberEpoch(epoch)
                 .addOffsets(OffsetCommit.newBuilder().setTopic(topic).setPartition(partition).setOffset(offset)).build();
@@ -274,6 +365,12 @@ class ConsumerGroupIT {
             String code = e.getTrailers() == null ? null : e.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER);
             assertEquals(Integer.toString(expected.getNumber()), code, e.getStatus() + ": " + e.getMessage());
         }
+    }
+
+    private static String metrics(int broker) throws Exception {
+        var http = java.net.http.HttpClient.newHttpClient();
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + cluster.httpPort(broker) + "/metrics")).build();
+        return http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     }
 
     private int coordinatorIndex(String group) {
@@ -343,7 +440,7 @@ class ConsumerGroupIT {
     }
 
     private DescribeGroupResponse describe(String group) {
-        return coordinator(group).describeGroup(DescribeGroupRequest.newBuilder().setGroupId(group).build());
+        return retrying(() -> coordinator(group).describeGroup(DescribeGroupRequest.newBuilder().setGroupId(group).build()));
     }
 
     /** A stub on the group's coordinator. */

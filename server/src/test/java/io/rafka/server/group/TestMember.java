@@ -58,11 +58,22 @@ final class TestMember implements Closeable {
     private String memberId = "";
     private int epoch;
     private volatile boolean running = true;
+    /** A hung process: it neither consumes nor heartbeats, but its connection stays open. */
+    private volatile boolean hung;
+    private final String instanceId;
+    private final int sessionTimeoutMs;
     private final Thread poller;
     private final Thread heartbeater;
 
     TestMember(String name, BrokerCluster cluster, String group, List<String> topics, String pattern,
                OwnershipChecker checker, Consumed consumed) {
+        this(name, cluster, group, topics, pattern, checker, consumed, "", 10_000);
+    }
+
+    TestMember(String name, BrokerCluster cluster, String group, List<String> topics, String pattern,
+               OwnershipChecker checker, Consumed consumed, String instanceId, int sessionTimeoutMs) {
+        this.instanceId = instanceId;
+        this.sessionTimeoutMs = sessionTimeoutMs;
         this.name = name;
         this.cluster = cluster;
         this.group = group;
@@ -132,7 +143,7 @@ final class TestMember implements Closeable {
     private void sendHeartbeat() {
         HeartbeatRequest.Builder b = HeartbeatRequest.newBuilder().setGroupId(group).setMemberId(memberId)
                 .setMemberEpoch(epoch).addAllSubscribedTopics(topics).setSubscribedPattern(pattern)
-                .setClientId(name).setSessionTimeoutMs(10_000);
+                .setClientId(name).setSessionTimeoutMs(sessionTimeoutMs).setInstanceId(instanceId);
         Map<String, TopicPartitions.Builder> owned = new HashMap<>();
         for (TopicPartition tp : positions.keySet()) {
             owned.computeIfAbsent(tp.topic(), t -> TopicPartitions.newBuilder().setTopic(t)).addPartitions(tp.partition());
@@ -145,7 +156,7 @@ final class TestMember implements Closeable {
         @Override
         public void onNext(HeartbeatResponse r) {
             synchronized (lock) {
-                if (stream == null || !running) {
+                if (stream == null || !running || hung) {
                     return;
                 }
                 memberId = r.getMemberId();
@@ -194,7 +205,7 @@ final class TestMember implements Closeable {
     /** After the stream failed: fenced → drop everything and join again; else find the coordinator and resume. */
     private void recover(String code, Status status) {
         synchronized (lock) {
-            if (!running) {
+            if (!running || hung) {
                 return;
             }
             stream = null;
@@ -253,6 +264,10 @@ final class TestMember implements Closeable {
 
     private void pollLoop() {
         while (running) {
+            if (hung) {
+                sleep(20);
+                continue;
+            }
             List<TopicPartition> mine;
             synchronized (lock) {
                 mine = new ArrayList<>(positions.keySet());
@@ -332,7 +347,7 @@ final class TestMember implements Closeable {
         while (running) {
             sleep(500);
             synchronized (lock) {
-                if (running && stream != null) {
+                if (running && stream != null && !hung) {
                     try {
                         sendHeartbeat();
                     } catch (RuntimeException e) {
@@ -341,6 +356,33 @@ final class TestMember implements Closeable {
                 }
             }
         }
+    }
+
+    /**
+     * A hang (a stop-the-world pause, a deadlock): no more heartbeats or fetches, the connection stays open. The
+     * test side counts its partitions as no longer consumed from now (what a hung process consumes is nothing).
+     */
+    void hang() {
+        synchronized (lock) {
+            hung = true;
+            positions.keySet().forEach(tp -> checker.release(name, tp));
+        }
+    }
+
+    /** A static member's restart: leaves with epoch -2 (keeping its partitions for its session) and stops. */
+    void leaveTemporarily() {
+        synchronized (lock) {
+            running = false;
+            commit(new HashMap<>(positions));
+            positions.keySet().forEach(tp -> checker.release(name, tp));
+            positions.clear();
+            if (stream != null) {
+                stream.onNext(HeartbeatRequest.newBuilder().setGroupId(group).setMemberId(memberId).setMemberEpoch(-2).build());
+                stream.onCompleted();
+            }
+        }
+        join();
+        channel.shutdown();
     }
 
     /** A crash: the process is gone (stops consuming at once) and its connection resets, with no leave. */
