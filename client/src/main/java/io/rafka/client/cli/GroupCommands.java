@@ -87,8 +87,15 @@ final class GroupCommands {
         String groupId = args.positionals(1, 1, "GROUP").get(0);
         boolean json = json(args);
         MetadataClient metadata = metadata(args);
-        DescribeGroupResponse group = coordinator(groupId, metadata, args)
+        CoordinatorClient coordinator = coordinator(groupId, metadata, args);
+        DescribeGroupResponse group = coordinator
                 .call(stub -> stub.describeGroup(DescribeGroupRequest.newBuilder().setGroupId(groupId).build()));
+        if (group.getCoordinator().getHost().isEmpty()) {
+            // The broker that answered is the coordinator: say so even when it did not fill the field in.
+            BrokerAddress answered = coordinator.coordinator();
+            group = group.toBuilder().setCoordinator(io.rafka.proto.v1.Broker.newBuilder()
+                    .setHost(answered.host()).setPort(answered.port())).build();
+        }
         group = withLogEndOffsets(group, metadata, args);
         if (json) {
             context.out().println(GroupFormatter.describeJson(group));

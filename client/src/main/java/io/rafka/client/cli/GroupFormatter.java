@@ -51,8 +51,7 @@ final class GroupFormatter {
         Broker coordinator = group.getCoordinator();
         lines.add("Group: " + group.getGroupId() + "\tState: " + group.getState() + "\tEpoch: " + group.getGroupEpoch()
                 + "\tAssignor: " + assignor(group.getAssignor()) + "\tMembers: " + group.getMembersCount()
-                + "\tCoordinator: " + (coordinator.getHost().isEmpty() ? "-"
-                : coordinator.getId() + " (" + coordinator.getHost() + ":" + coordinator.getPort() + ")"));
+                + "\tCoordinator: " + coordinator(coordinator));
         lines.add("");
         Map<String, MemberDescription> members = new LinkedHashMap<>();
         group.getMembersList().forEach(m -> members.put(m.getMemberId(), m));
@@ -79,6 +78,14 @@ final class GroupFormatter {
         }
         lines.addAll(table(rows));
         return lines;
+    }
+
+    private static String coordinator(Broker broker) {
+        if (broker.getHost().isEmpty()) {
+            return "-";
+        }
+        String address = broker.getHost() + ":" + broker.getPort();
+        return broker.getId().isEmpty() ? address : broker.getId() + " (" + address + ")";
     }
 
     static String describeJson(DescribeGroupResponse group) {

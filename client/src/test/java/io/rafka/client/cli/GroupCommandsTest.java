@@ -49,6 +49,7 @@ class GroupCommandsTest {
         assertEquals(0, cli.run("", "group", "describe", "billing"), cli.err());
         List<String> lines = List.of(cli.out().split("\n"));
         assertTrue(lines.get(0).startsWith("Group: billing\tState: EMPTY"), cli.out());
+        assertTrue(lines.get(0).endsWith(":9002"), "the broker that answered is the coordinator: " + lines.get(0));
         assertEquals(List.of("billing", "orders", "1", "1", "3", "2", "-", "-", "-"), List.of(lines.get(4).split(" +")), cli.out());
 
         assertEquals(0, cli.run("", "group", "describe", "billing", "--output", "json"), cli.err());
