@@ -57,6 +57,22 @@ class GroupCommandsTest {
     }
 
     @Test
+    void aCallThatFindsTheCoordinatorMovedAsksAgain() {
+        describe("STABLE", 3);
+        try (io.rafka.client.internals.ChannelPool channels = coordinator.cluster.channels()) {
+            io.rafka.client.group.CoordinatorClient client = new io.rafka.client.group.CoordinatorClient("billing", channels,
+                    coordinator.cluster.bootstrap(), null, coordinator.cluster.time, 5_000);
+            assertTrue(client.coordinator().toString().endsWith(":9002"));
+            coordinator.coordinatorId = "1";   // moved: broker 2 now answers NOT_COORDINATOR
+            coordinator.findErrors.add(io.rafka.proto.v1.ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+            DescribeGroupResponse answer = client.call(stub -> stub.describeGroup(
+                    io.rafka.proto.v1.DescribeGroupRequest.newBuilder().setGroupId("billing").build()));
+            assertEquals("STABLE", answer.getState());
+            assertTrue(client.coordinator().toString().endsWith(":9001"));
+        }
+    }
+
+    @Test
     void unknownGroupIsATypedError() {
         assertEquals(1, cli.run("", "group", "describe", "nobody"));
         assertEquals("rafka: GROUP_ID_NOT_FOUND: group nobody does not exist\n", cli.err());
