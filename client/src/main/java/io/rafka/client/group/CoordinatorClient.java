@@ -37,7 +37,7 @@ public final class CoordinatorClient {
     private final BrokerAddress bootstrap;
     private final MetadataClient metadata;
     private final Time time;
-    private final long retryTimeoutMs;
+    private volatile long retryTimeoutMs;
     private volatile BrokerAddress coordinator;
 
     /** @param metadata where other brokers to ask are known from; may be null (then the bootstrap only) */
@@ -63,6 +63,11 @@ public final class CoordinatorClient {
             coordinator = known;
         }
         return known;
+    }
+
+    /** Retries from now on for at most {@code ms} (a closing member must not wait out the whole budget). */
+    public void limitRetries(long ms) {
+        retryTimeoutMs = Math.min(retryTimeoutMs, ms);
     }
 
     /** The coordinator moved or failed: the next call asks FindCoordinator again. */

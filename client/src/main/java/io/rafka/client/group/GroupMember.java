@@ -58,6 +58,8 @@ public final class GroupMember implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GroupMember.class.getName());
     /** How long close() waits for the coordinator to end the stream after the leave. */
     static final long CLOSE_WAIT_MS = 3_000;
+    /** How long close() retries finding the coordinator and committing: bounded, like Kafka's close timeout. */
+    static final long CLOSE_RETRY_MS = 5_000;
 
     private final GroupMemberConfig config;
     private final ChannelPool channels;
@@ -186,6 +188,7 @@ public final class GroupMember implements AutoCloseable {
             return;
         }
         closed = true;
+        coordinator.limitRetries(CLOSE_RETRY_MS);
         try {
             if (state.joined()) {
                 // A stream that broke since the last poll is resumed first: a leave must go on a stream bound to

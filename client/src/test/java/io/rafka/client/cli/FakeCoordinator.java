@@ -118,7 +118,19 @@ final class FakeCoordinator {
             this.id = id;
         }
 
+        /** A broker the cluster marks down refuses every call, as a dead process would. */
+        private boolean down(StreamObserver<?> observer) {
+            if (cluster.down.getOrDefault(id, false)) {
+                observer.onError(Status.UNAVAILABLE.withDescription("broker " + id + " is down").asRuntimeException());
+                return true;
+            }
+            return false;
+        }
+
         private boolean notCoordinator(StreamObserver<?> observer) {
+            if (down(observer)) {
+                return true;
+            }
             synchronized (FakeCoordinator.this) {
                 if (!id.equals(coordinatorId)) {
                     observer.onError(error(ErrorCode.NOT_COORDINATOR, "broker " + id + " does not coordinate the group"));
@@ -131,6 +143,9 @@ final class FakeCoordinator {
         @Override
         public void findCoordinator(FindCoordinatorRequest request, StreamObserver<FindCoordinatorResponse> observer) {
             Broker coordinator;
+            if (down(observer)) {
+                return;
+            }
             synchronized (FakeCoordinator.this) {
                 ErrorCode scripted = findErrors.poll();
                 if (scripted != null) {
@@ -148,6 +163,9 @@ final class FakeCoordinator {
             return new StreamObserver<>() {
                 @Override
                 public void onNext(HeartbeatRequest request) {
+                    if (down(responses)) {
+                        return;
+                    }
                     synchronized (FakeCoordinator.this) {
                         if (!id.equals(coordinatorId)) {
                             responses.onError(error(ErrorCode.NOT_COORDINATOR, "not the coordinator"));

@@ -167,6 +167,20 @@ class GroupMemberTest {
     }
 
     @Test
+    void closeGivesUpSoonWhenTheClusterIsGone() {
+        coordinator.joinAssignment = List.of(1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 3);
+        cluster.down.put("1", true);
+        cluster.down.put("2", true);
+        coordinator.failStream(ErrorCode.NOT_COORDINATOR);
+        long before = cluster.time.milliseconds();
+        member.close();   // no exception: the last commit is reported, not thrown
+        long spentMs = cluster.time.milliseconds() - before;
+        assertTrue(spentMs <= 2 * 5_000 + 1_000, "close retried for " + spentMs + " ms, not the 30 s retry budget");
+    }
+
+    @Test
     void latestStartsAtTheEndAndCommitsThatPositionForTheNextOwner() {
         coordinator.joinAssignment = List.of(0);
         GroupMember member = member(GroupMemberConfig.OffsetReset.LATEST);
