@@ -42,7 +42,7 @@ final class Membership {
                 throw invalid("a Heartbeat stream serves one member of one group; this one is " + s.groupId);
             }
             switch (req.memberEpoch()) {
-                case GroupTypes.Heartbeat.LEAVE -> leave(shard, s, req.memberId());
+                case GroupTypes.Heartbeat.LEAVE -> leave(shard, s, req.groupId(), req.memberId());
                 case GroupTypes.Heartbeat.STATIC_LEAVE -> staticLeave(shard, s, req);
                 case GroupTypes.Heartbeat.JOIN -> join(shard, s, req);
                 default -> {
@@ -141,9 +141,9 @@ final class Membership {
         settle(shard, g, first ? Set.of(m.memberId) : Set.of());
     }
 
-    private void leave(GroupShard shard, MemberSession s, String memberId) {
+    private void leave(GroupShard shard, MemberSession s, String groupId, String memberId) {
         String id = s.memberId != null ? s.memberId : memberId;
-        ConsumerGroup g = s.groupId == null ? null : shard.groups.get(s.groupId);
+        ConsumerGroup g = shard.groups.get(s.groupId != null ? s.groupId : groupId);
         if (g != null && id != null && g.members.containsKey(id)) {
             removeMember(g, id, null);
             settle(shard, g, Set.of());
@@ -192,7 +192,7 @@ final class Membership {
             s.channel.complete();
             return;
         }
-        leave(shard, s, s.memberId);
+        leave(shard, s, s.groupId, s.memberId);
     }
 
     /** Fences members whose session timed out, whose stream broke longer ago than the grace, or who hold revoked partitions too long. */

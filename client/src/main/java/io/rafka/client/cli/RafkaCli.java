@@ -17,9 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
@@ -69,7 +67,6 @@ public final class RafkaCli {
      * line. Held in a field because JUL keeps loggers weakly, which would drop the level set here.
      */
     private static final Logger GRPC_LOGGER = Logger.getLogger("io.grpc");
-    private static final Logger CLIENT_LOGGER = Logger.getLogger("io.rafka.client");
 
     private RafkaCli() {
     }
@@ -93,29 +90,21 @@ public final class RafkaCli {
     }
 
     /**
-     * The client library logs through the JDK's System.Logger (no logging dependency for SDK users); in the
-     * CLI its warnings print as {@code rafka: warning: ...} lines on stderr, and nothing below WARNING.
+     * The client library logs through slf4j; in the CLI the simple binding prints warnings and errors on stderr
+     * as one line each ({@code WARN ...}) and nothing below. Set before the first logger is made.
      */
     private static void configureLogging(PrintStream err) {
-        CLIENT_LOGGER.setUseParentHandlers(false);
-        CLIENT_LOGGER.setLevel(Level.WARNING);
-        CLIENT_LOGGER.addHandler(new Handler() {
-            @Override
-            public void publish(LogRecord record) {
-                if (isLoggable(record)) {
-                    err.println("rafka: warning: " + record.getMessage());
-                }
-            }
+        setDefault("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        setDefault("org.slf4j.simpleLogger.logFile", "System.err");
+        setDefault("org.slf4j.simpleLogger.showThreadName", "false");
+        setDefault("org.slf4j.simpleLogger.showLogName", "false");
+        setDefault("org.slf4j.simpleLogger.showShortLogName", "false");
+    }
 
-            @Override
-            public void flush() {
-                err.flush();
-            }
-
-            @Override
-            public void close() {
-            }
-        });
+    private static void setDefault(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
     }
 
     /**

@@ -55,7 +55,7 @@ import java.util.Set;
  */
 public final class GroupMember implements AutoCloseable {
 
-    private static final System.Logger LOG = System.getLogger(GroupMember.class.getName());
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(GroupMember.class);
     /** How long close() waits for the coordinator to end the stream after the leave. */
     static final long CLOSE_WAIT_MS = 3_000;
     /** How long close() retries finding the coordinator and committing: bounded, like Kafka's close timeout. */
@@ -90,7 +90,7 @@ public final class GroupMember implements AutoCloseable {
         this.metadata = new MetadataClient(channels, bootstrap, time, config.retryTimeoutMs());
         this.coordinator = new CoordinatorClient(config.groupId(), channels, bootstrap, metadata, time, config.retryTimeoutMs());
         this.fetcher = new PartitionFetcher(metadata, channels, time, config.retryTimeoutMs(),
-                warning -> LOG.log(System.Logger.Level.WARNING, warning));
+                warning -> LOG.warn(warning));
         this.offsets = new OffsetStore(coordinator, state, time);
         this.streamRetry = new RetryState(time, config.retryTimeoutMs());
     }
@@ -199,7 +199,7 @@ public final class GroupMember implements AutoCloseable {
                 commit();
             }
         } catch (ClientException e) {
-            LOG.log(System.Logger.Level.WARNING, "group " + config.groupId() + ": the last commit failed: " + e.getMessage());
+            LOG.warn("group " + config.groupId() + ": the last commit failed: " + e.getMessage());
         }
         synchronized (lock) {
             if (requests == null) {
@@ -255,14 +255,14 @@ public final class GroupMember implements AutoCloseable {
                 fetcher.remove(tp);
                 consumed.remove(tp);
             }
-            LOG.log(System.Logger.Level.INFO, "group " + config.groupId() + ": " + e.code()
+            LOG.info("group " + config.groupId() + ": " + e.code()
                     + ", joining again; dropped " + dropped + " without committing");
             return;
         }
         if (!CoordinatorClient.coordinatorMoved(e) && !e.code().equals("STREAM_ENDED")) {
             throw e;
         }
-        LOG.log(System.Logger.Level.DEBUG, "group " + config.groupId() + ": heartbeat stream failed (" + e.code()
+        LOG.debug("group " + config.groupId() + ": heartbeat stream failed (" + e.code()
                 + ": " + e.getMessage() + "), resuming on the coordinator");
         coordinator.invalidate();
         RetryState.sleep(time, streamRetry.onFailure(e));
@@ -295,7 +295,7 @@ public final class GroupMember implements AutoCloseable {
             }
             offsets.commit(last);
             state.released(plan.revoke());
-            LOG.log(System.Logger.Level.DEBUG, "group " + config.groupId() + ": released " + plan.revoke());
+            LOG.debug("group " + config.groupId() + ": released " + plan.revoke());
             heartbeatNow();
         }
         if (!plan.assign().isEmpty()) {
@@ -308,7 +308,7 @@ public final class GroupMember implements AutoCloseable {
                     consumed.put(tp, start);
                 }
             }
-            LOG.log(System.Logger.Level.DEBUG, "group " + config.groupId() + ": took " + plan.assign());
+            LOG.debug("group " + config.groupId() + ": took " + plan.assign());
             heartbeatNow();
         }
     }
@@ -318,7 +318,7 @@ public final class GroupMember implements AutoCloseable {
         try {
             metadata.refresh(partitions.stream().map(TopicPartition::topic).distinct().toList(), false);
         } catch (ClientException e) {
-            LOG.log(System.Logger.Level.DEBUG, "metadata refresh failed, the fetcher retries: " + e.getMessage());
+            LOG.debug("metadata refresh failed, the fetcher retries: " + e.getMessage());
         }
     }
 
@@ -341,7 +341,7 @@ public final class GroupMember implements AutoCloseable {
         try {
             requests.onNext(request);
         } catch (IllegalStateException | StatusRuntimeException e) {
-            LOG.log(System.Logger.Level.DEBUG, "heartbeat not sent: " + e);
+            LOG.debug("heartbeat not sent: " + e);
         }
         lastHeartbeatMs = time.hiResClockMs();
     }

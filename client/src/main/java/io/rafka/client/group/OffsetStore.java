@@ -28,7 +28,7 @@ import java.util.Map;
  */
 final class OffsetStore {
 
-    private static final System.Logger LOG = System.getLogger(OffsetStore.class.getName());
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OffsetStore.class);
     /** How long a stale-epoch retry waits for the newer epoch to arrive on the stream. */
     static final long STALE_EPOCH_WAIT_MS = 1_000;
 
@@ -57,7 +57,7 @@ final class OffsetStore {
             Map<TopicPartition, Long> stale = commitOnce(pending, epoch);
             if (stale.isEmpty() || attempt == 1) {
                 if (!stale.isEmpty()) {
-                    LOG.log(System.Logger.Level.DEBUG, "commit of " + stale.keySet() + " stale twice, dropped");
+                    LOG.debug("commit of " + stale.keySet() + " stale twice, dropped");
                 }
                 return;
             }
@@ -83,7 +83,7 @@ final class OffsetStore {
             }
             if (e.is(ErrorCode.UNKNOWN_MEMBER_ID) || e.is(ErrorCode.FENCED_MEMBER_EPOCH)) {
                 // The stream reports the same and the member rejoins; these offsets are someone else's now.
-                LOG.log(System.Logger.Level.DEBUG, "commit refused, " + e.code() + ": " + e.getMessage());
+                LOG.debug("commit refused, " + e.code() + ": " + e.getMessage());
                 return Map.of();
             }
             throw e;
@@ -98,8 +98,7 @@ final class OffsetStore {
             switch (result.getErrorCode()) {
                 case NONE -> committed.put(tp, offset);
                 case STALE_MEMBER_EPOCH -> stale.put(tp, offset);
-                case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> LOG.log(System.Logger.Level.DEBUG,
-                        "offset " + offset + " of " + tp + " not committed: " + result.getErrorCode());
+                case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> LOG.debug("offset " + offset + " of " + tp + " not committed: " + result.getErrorCode());
                 default -> {
                     ClientException failure = ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
                             "commit of offset " + offset + " of " + tp, result.getErrorMessage());
@@ -107,7 +106,7 @@ final class OffsetStore {
                         throw failure;
                     }
                     // Committed with the next commit; at worst the next owner reads a few records again.
-                    LOG.log(System.Logger.Level.DEBUG, failure.getMessage());
+                    LOG.debug(failure.getMessage());
                 }
             }
         }

@@ -77,6 +77,11 @@ public final class GroupAccess implements PartitionListener {
         return new Coordinator(leader.get(), partition);
     }
 
+    /** This broker as clients reach it, once registered. */
+    public Optional<BrokerInfo> self() {
+        return view.broker(view.brokerId());
+    }
+
     /** A group's coordinator: the broker and the partition of {@value GroupConfig#TOPIC} holding the group. */
     public record Coordinator(BrokerInfo broker, int partition) {
     }

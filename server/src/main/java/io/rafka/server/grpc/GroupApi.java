@@ -179,7 +179,12 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
 
     @Override
     public void describeGroup(DescribeGroupRequest r, StreamObserver<DescribeGroupResponse> out) {
-        answer(out, () -> coordinator.describeGroup(r.getGroupId()), this::description);
+        answer(out, () -> coordinator.describeGroup(r.getGroupId()), d -> {
+            DescribeGroupResponse.Builder b = description(d).toBuilder();
+            access.self().ifPresent(self -> b.setCoordinator(io.rafka.proto.v1.Broker.newBuilder().setId(self.id())
+                    .setHost(self.host()).setPort(self.apiPort())));
+            return b.build();
+        });
     }
 
     @Override
