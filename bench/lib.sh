@@ -24,3 +24,24 @@ port_open() {
 now_ms() {
   date +%s%3N
 }
+
+# Until every partition of the topics named is led by its preferred replica (the first in `topic describe`), at most
+# $2 seconds: brokers hand leaderships back to preferred replicas every 30 s, which moves leaders (and group
+# coordinators) under a benchmark that starts too early. $1: bootstrap; $3...: topics.
+await_preferred_leaders_of() {
+  local bootstrap="$1" limit_s="$2" start line ok
+  shift 2
+  start="$(date +%s)"
+  while true; do
+    ok=1
+    for topic in "$@"; do
+      while IFS= read -r line; do
+        [[ "$line" =~ Leader:\ ([^[:space:]]+).*Replicas:\ ([^,[:space:]]+) ]] || continue
+        [[ "${BASH_REMATCH[1]}" == "${BASH_REMATCH[2]}" ]] || ok=0
+      done < <(bin/rafka topic describe "$topic" --bootstrap "$bootstrap" 2>/dev/null || echo "Leader: none Replicas: x")
+    done
+    (( ok )) && return 0
+    (( $(date +%s) - start < limit_s )) || return 1
+    sleep 1
+  done
+}

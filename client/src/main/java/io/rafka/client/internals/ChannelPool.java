@@ -45,6 +45,11 @@ public final class ChannelPool implements AutoCloseable {
         return channels.computeIfAbsent(address, factory);
     }
 
+    /** Drops every connection at once, calls in flight cancelled (what a killed process leaves behind). */
+    public void abort() {
+        channels.values().forEach(ManagedChannel::shutdownNow);
+    }
+
     @Override
     public void close() {
         for (ManagedChannel channel : channels.values()) {
