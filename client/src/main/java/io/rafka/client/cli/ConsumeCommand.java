@@ -22,7 +22,7 @@ final class ConsumeCommand {
 
     static final Set<String> VALUE_OPTIONS = Set.of(
             "--partition", "--offset", "--max-messages", "--timeout-ms", "--retry-timeout-ms",
-            "--group", "--pattern", "--instance-id", "--offset-reset", "--session-timeout-ms");
+            "--group", "--pattern", "--instance-id", "--offset-reset", "--session-timeout-ms", "--assignor");
     static final Set<String> FLAG_OPTIONS = Set.of("--from-beginning", "--print-key", "--print-offset");
     /** The long-poll wait of each Fetch: how late the idle timeout may be noticed, at most. */
     static final int POLL_MAX_WAIT_MS = 500;

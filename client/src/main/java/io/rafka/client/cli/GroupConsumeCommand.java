@@ -17,7 +17,8 @@ import java.util.Set;
  */
 final class GroupConsumeCommand {
 
-    static final Set<String> GROUP_ONLY_OPTIONS = Set.of("--pattern", "--instance-id", "--offset-reset", "--session-timeout-ms");
+    static final Set<String> GROUP_ONLY_OPTIONS = Set.of("--pattern", "--instance-id", "--offset-reset", "--session-timeout-ms",
+            "--assignor");
 
     private GroupConsumeCommand() {
     }
@@ -61,9 +62,14 @@ final class GroupConsumeCommand {
             reset = GroupMemberConfig.OffsetReset.EARLIEST;
         }
         String instanceId = args.value("--instance-id");
+        Assignor assignor = switch (args.has("--assignor") ? args.value("--assignor") : "uniform") {
+            case "uniform" -> Assignor.ASSIGNOR_UNIFORM;
+            case "range" -> Assignor.ASSIGNOR_RANGE;
+            default -> throw new UsageException("--assignor must be uniform or range, not '" + args.value("--assignor") + "'");
+        };
         try {
             return new GroupMemberConfig(args.value("--group"), topics, pattern == null ? "" : pattern,
-                    instanceId == null ? "" : instanceId, "rafka-cli", reset, Assignor.ASSIGNOR_UNIFORM,
+                    instanceId == null ? "" : instanceId, "rafka-cli", reset, assignor,
                     args.intValue("--session-timeout-ms", 0, 1, Integer.MAX_VALUE), 0,
                     args.longValue("--retry-timeout-ms", ProduceCommand.DEFAULT_RETRY_TIMEOUT_MS, 0, Long.MAX_VALUE));
         } catch (IllegalArgumentException e) {

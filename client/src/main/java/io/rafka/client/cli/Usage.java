@@ -50,8 +50,8 @@ final class Usage {
                   interrupted. Retriable errors are retried for --retry-timeout-ms (default 30000).
 
               consume TOPIC --group G [--pattern REGEX] [--instance-id ID] [--from-beginning |
-                            --offset-reset earliest|latest|none] [--session-timeout-ms T] [--max-messages N]
-                            [--timeout-ms T] [--print-key] [--print-offset] [--retry-timeout-ms T]
+                            --offset-reset earliest|latest|none] [--session-timeout-ms T] [--assignor uniform|range]
+                            [--max-messages N] [--timeout-ms T] [--print-key] [--print-offset] [--retry-timeout-ms T]
                   Consume as a member of consumer group G: the group's members share the partitions of
                   TOPIC (or of every topic matching REGEX; TOPIC may then be left out), and the group
                   remembers how far it got. A partition starts at the group's committed offset; without
@@ -59,7 +59,8 @@ final class Usage {
                   --offset-reset earliest, or it fails with --offset-reset none. Commits after printing
                   each batch (at least once); on Ctrl-C or SIGTERM commits and leaves the group, so its
                   partitions move to the other members at once. --instance-id makes the member static: a
-                  restart within the session timeout gets the same partitions back.
+                  restart within the session timeout gets the same partitions back. --assignor: uniform
+                  (default: balanced, sticky) or range (consecutive partitions per topic, for joins).
 
             Consumer groups (sent to the group's coordinator; results on stdout):
               group list [--output text|json]

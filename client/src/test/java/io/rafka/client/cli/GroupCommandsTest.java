@@ -152,5 +152,16 @@ class GroupCommandsTest {
         assertTrue(cli.err().startsWith("rafka: --offset-reset must be earliest, latest or none, not 'sometimes'"), cli.err());
         assertEquals(2, cli.run("", "consume", "orders", "--group", "g", "--offset-reset", "none", "--from-beginning"));
         assertEquals(2, cli.run("", "consume", "--group", "g"), "neither a topic nor a pattern");
+        assertEquals(2, cli.run("", "consume", "orders", "--group", "g", "--assignor", "sticky"));
+        assertTrue(cli.err().startsWith("rafka: --assignor must be uniform or range, not 'sticky'"), cli.err());
+    }
+
+    @Test
+    void consumeGroupAssignorOption() {
+        ParsedArgs range = ParsedArgs.parse(List.of("orders", "--group", "g", "--assignor", "range"),
+                ConsumeCommand.VALUE_OPTIONS, ConsumeCommand.FLAG_OPTIONS);
+        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_RANGE, GroupConsumeCommand.config(range).assignor());
+        ParsedArgs plain = ParsedArgs.parse(List.of("orders", "--group", "g"), ConsumeCommand.VALUE_OPTIONS, ConsumeCommand.FLAG_OPTIONS);
+        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_UNIFORM, GroupConsumeCommand.config(plain).assignor());
     }
 }
