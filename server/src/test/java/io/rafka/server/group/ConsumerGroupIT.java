@@ -160,6 +160,7 @@ class ConsumerGroupIT {
             for (int p = 0; p < 4; p++) {
                 TopicPartition tp = new TopicPartition("events", p);
                 assertEquals(List.of(), consumed.missing(tp, producer.ends.getOrDefault(p, 0L)), "every record of " + tp + " consumed");
+                assertEquals(List.of(), consumed.duplicates(tp), "the members kept their partitions and positions: nothing re-read");
             }
             cluster.restart(coordinator);
         } finally {
