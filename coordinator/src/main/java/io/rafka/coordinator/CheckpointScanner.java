@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 public final class CheckpointScanner {
     private long position;
     private long begin = -1;
+    private long beginId = -1;
     private long latestComplete = -1;
 
     /** The next offset to scan. */
@@ -36,8 +37,10 @@ public final class CheckpointScanner {
                 byte type = GroupRecords.type(r.key());
                 if (type == GroupRecords.CHECKPOINT_BEGIN) {
                     begin = r.offset();
-                } else if (type == GroupRecords.CHECKPOINT_END && begin >= 0) {
-                    latestComplete = begin;
+                    beginId = GroupRecords.markerId(r.value());
+                } else if (type == GroupRecords.CHECKPOINT_END && begin >= 0 && beginId >= 0
+                        && GroupRecords.markerId(r.value()) == beginId) {
+                    latestComplete = begin;   // the end of the checkpoint that began there, written once it all committed
                 }
             }
             position = Math.max(position, b.nextOffset());

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  * the shard turns those into records in the group's coordinator partition before it answers anyone.
  */
 final class ConsumerGroup {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ConsumerGroup.class);
     final String groupId;
     int groupEpoch;
     int assignmentEpoch;
@@ -128,7 +129,7 @@ final class ConsumerGroup {
         if (!m.pattern.isEmpty()) {
             Pattern p = patterns.computeIfAbsent(m.pattern, Pattern::compile);
             for (String t : topics.keySet()) {
-                if (p.matcher(t).matches()) {
+                if (!t.equals(GroupConfig.TOPIC) && p.matcher(t).matches()) {
                     result.add(t);
                 }
             }
@@ -155,7 +156,7 @@ final class ConsumerGroup {
             updateTarget(subscriptions, counts);
         }
         lastCounts = counts;
-        Map<TopicPartition, String> owners = owners();
+        Map<TopicPartition, String> owners = ownersRepairing();
         Set<String> changed = new LinkedHashSet<>();
         for (MemberState m : members.values()) {
             if (reconcile(m, owners, nowMs)) {
@@ -225,7 +226,7 @@ final class ConsumerGroup {
         return changed;
     }
 
-    /** Every owned partition and its one owner; throws if two members own the same partition (a bug). */
+    /** Every owned partition and its one owner; throws if two members own the same partition (for tests). */
     Map<TopicPartition, String> owners() {
         Map<TopicPartition, String> owners = new HashMap<>();
         for (MemberState m : members.values()) {
@@ -236,6 +237,50 @@ final class ConsumerGroup {
                         throw new IllegalStateException("group " + groupId + ": " + tp + " owned by both " + other
                                 + " and " + m.memberId);
                     }
+                }
+            }
+        }
+        return owners;
+    }
+
+    /**
+     * Every owned partition and its owner, repairing double ownership instead of failing: the rules never make it,
+     * but a stored state can hold it when a write was lost while a later one committed (a partition's release lost,
+     * its grant to another member kept). The member that has it assigned keeps it; one that was releasing it is
+     * taken to have released it (the lost write said so); of two that have it assigned, the one with the newer
+     * epoch keeps it and the other is told to release it.
+     */
+    private Map<TopicPartition, String> ownersRepairing() {
+        Map<TopicPartition, String> owners = new HashMap<>();
+        Set<TopicPartition> mustRelease = new java.util.HashSet<>();
+        for (MemberState m : members.values()) {
+            for (TopicPartition tp : List.copyOf(m.assigned)) {
+                String other = owners.putIfAbsent(tp, m.memberId);
+                if (other != null) {
+                    MemberState o = members.get(other);
+                    MemberState loser = o.epoch >= m.epoch ? m : o;
+                    owners.put(tp, loser == m ? other : m.memberId);
+                    loser.assigned.remove(tp);
+                    loser.revoking.add(tp);
+                    mustRelease.add(tp);
+                    dirtyMembers.add(loser.memberId);
+                    LOG.warn("group {}: {} was assigned to both {} and {}; {} must release it", groupId, tp, other,
+                            m.memberId, loser.memberId);
+                }
+            }
+        }
+        for (MemberState m : members.values()) {
+            for (TopicPartition tp : List.copyOf(m.revoking)) {
+                String other = owners.get(tp);
+                if (other != null && !other.equals(m.memberId)) {
+                    if (!mustRelease.contains(tp) && !members.get(other).revoking.contains(tp)) {
+                        m.revoking.remove(tp);
+                        dirtyMembers.add(m.memberId);
+                        LOG.warn("group {}: {} was being released by {} but is assigned to {}: taken as released",
+                                groupId, tp, m.memberId, other);
+                    }
+                } else {
+                    owners.put(tp, m.memberId);
                 }
             }
         }

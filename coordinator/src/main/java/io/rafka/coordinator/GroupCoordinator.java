@@ -43,7 +43,9 @@ public final class GroupCoordinator implements Closeable {
     final Map<Integer, GroupShard> shards = new HashMap<>();
     private final Set<Integer> led = new HashSet<>();
     /** Every existing topic with its partition count, as of the newest metadata. */
-    Map<String, Integer> topics = Map.of();
+    volatile Map<String, Integer> topics = Map.of();
+    /** Whether the broker told the topics yet (from a current metadata view); no partition is loaded before. */
+    private boolean topicsKnown;
     final Membership membership;
     final GroupMetrics metrics = new GroupMetrics();
 
@@ -69,11 +71,16 @@ public final class GroupCoordinator implements Closeable {
         return metrics;
     }
 
-    /** This broker now leads coordinator partition {@code partition}: load its groups and serve them. */
+    /**
+     * This broker now leads coordinator partition {@code partition}: load its groups and serve them (once the
+     * topics are known: targets and offset clean-up depend on them).
+     */
     public void onLeader(int partition) {
         post(() -> {
             led.add(partition);
-            load(partition);
+            if (topicsKnown) {
+                load(partition);
+            }
         });
     }
 
@@ -89,11 +96,25 @@ public final class GroupCoordinator implements Closeable {
     public void onTopicsChanged(Map<String, Integer> partitionCounts) {
         Map<String, Integer> copy = Map.copyOf(partitionCounts);
         post(() -> {
-            if (!copy.equals(topics)) {
+            if (!topicsKnown) {
                 topics = copy;
-                membership.topicsChanged();
+                topicsKnown = true;
+                for (int partition : List.copyOf(led)) {
+                    load(partition);
+                }
+            } else if (!copy.equals(topics)) {
+                Set<String> deleted = new HashSet<>(topics.keySet());
+                deleted.removeAll(copy.keySet());
+                topics = copy;
+                membership.topicsChanged(deleted);
             }
         });
+    }
+
+    /** The coordinator partition of a group: by the partitions {@value GroupConfig#TOPIC} has, once it exists. */
+    public int partitionFor(String groupId) {
+        Integer count = topics.get(GroupConfig.TOPIC);
+        return Math.floorMod(groupId.hashCode(), count != null ? count : config.coordinatorPartitions());
     }
 
     /** Opens a member's stream; its requests go through the returned session. */
@@ -106,7 +127,7 @@ public final class GroupCoordinator implements Closeable {
             return;
         }
         long start = time.milliseconds();
-        GroupShard shard = new GroupShard(partition, log, config.checkpointRecords());
+        GroupShard shard = new GroupShard(partition, log, config.checkpointRecords(), this::post);
         try {
             shard.load(LOAD_READ_BYTES);
         } catch (RuntimeException e) {
@@ -134,23 +155,28 @@ public final class GroupCoordinator implements Closeable {
         }
     }
 
-    /** A write failed: the shard's memory may be ahead of its log; rebuild it from the log if still leading. */
+    /**
+     * A write failed: the shard's memory may be ahead of its log; rebuild it from the log while this broker leads
+     * the partition, once every write it issued is settled (a later write may still commit after the failed one).
+     */
     void writeFailed(GroupShard shard, Throwable error) {
         post(() -> {
             if (shards.get(shard.partition) != shard) {
                 return;
             }
             unload(shard.partition, "a write failed: " + error);
-            if (led.contains(shard.partition) && log.isLeader(shard.partition)) {
-                load(shard.partition);
-            }
+            shard.lastWrite().whenComplete((r, e) -> post(() -> {
+                if (led.contains(shard.partition) && !shards.containsKey(shard.partition)) {
+                    load(shard.partition);
+                }
+            }));
         });
     }
 
     /** The shard serving {@code groupId}, or the error telling the caller where to go. */
     GroupShard shardFor(String groupId) {
         validateGroupId(groupId);
-        int partition = config.partitionFor(groupId);
+        int partition = partitionFor(groupId);
         GroupShard shard = shards.get(partition);
         if (shard != null) {
             return shard;

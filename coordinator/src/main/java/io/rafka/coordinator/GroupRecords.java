@@ -37,23 +37,43 @@ final class GroupRecords {
     static final byte CHECKPOINT_END = 4;
     private static final byte VERSION = 0;
 
-    private final RecordBatchBuilder batch = new RecordBatchBuilder(CompressionType.NONE);
+    /** Batches are cut at this size, so no write comes near a Raft entry's limit (message.max.bytes). */
+    static final int MAX_BATCH_BYTES = 256 * 1024;
+
+    private final java.util.List<ByteBuffer> done = new java.util.ArrayList<>();
+    private RecordBatchBuilder batch = new RecordBatchBuilder(CompressionType.NONE);
     private final long nowMs;
+    private int count;
 
     GroupRecords(long nowMs) {
         this.nowMs = nowMs;
     }
 
     boolean isEmpty() {
-        return batch.recordCount() == 0;
+        return count == 0;
     }
 
     int count() {
-        return batch.recordCount();
+        return count;
     }
 
-    ByteBuffer build() {
-        return batch.build();
+    /** The records as batches of at most about {@link #MAX_BATCH_BYTES} each, in order. */
+    java.util.List<ByteBuffer> build() {
+        if (batch.recordCount() > 0) {
+            done.add(batch.build());
+            batch = new RecordBatchBuilder(CompressionType.NONE);
+        }
+        return java.util.List.copyOf(done);
+    }
+
+    private void append(byte[] key, byte[] value) {
+        if (batch.recordCount() > 0 && batch.estimatedSizeInBytes() + key.length + (value == null ? 0 : value.length)
+                > MAX_BATCH_BYTES) {
+            done.add(batch.build());
+            batch = new RecordBatchBuilder(CompressionType.NONE);
+        }
+        batch.append(nowMs, key, value);
+        count++;
     }
 
     /** The records for everything the group marked dirty; clears the marks. */
@@ -73,31 +93,32 @@ final class GroupRecords {
     }
 
     void addGroup(ConsumerGroup group, boolean deleted) {
-        batch.append(nowMs, key(GROUP, group.groupId, out -> { }), deleted ? null : value(out -> {
+        append(key(GROUP, group.groupId, out -> { }), deleted ? null : value(out -> {
             out.writeInt(group.groupEpoch);
             out.writeInt(group.assignmentEpoch);
         }));
     }
 
     void addMember(ConsumerGroup group, String id, MemberState m) {
-        batch.append(nowMs, key(MEMBER, group.groupId, out -> out.writeUTF(id)), m == null ? null : value(out -> member(out, m)));
+        append(key(MEMBER, group.groupId, out -> out.writeUTF(id)), m == null ? null : value(out -> member(out, m)));
     }
 
     void addOffset(ConsumerGroup group, TopicPartition tp, CommittedOffset o) {
-        batch.append(nowMs, key(OFFSET, group.groupId, out -> partition(out, tp)), o == null ? null : value(out -> {
+        append(key(OFFSET, group.groupId, out -> partition(out, tp)), o == null ? null : value(out -> {
             out.writeLong(o.offset());
             out.writeUTF(o.metadata());
             out.writeLong(o.commitTimestampMs());
         }));
     }
 
-    /** A checkpoint marker ({@link #CHECKPOINT_BEGIN} or {@link #CHECKPOINT_END}). */
-    void addMarker(byte type) {
-        batch.append(nowMs, key(type, "", out -> { }), value(out -> { }));
+    /** A checkpoint marker ({@link #CHECKPOINT_BEGIN} or {@link #CHECKPOINT_END}) of checkpoint {@code id}. */
+    void addMarker(byte type, long id) {
+        append(key(type, "", out -> { }), value(out -> out.writeLong(id)));
     }
 
-    int sizeInBytes() {
-        return batch.estimatedSizeInBytes();
+    /** The checkpoint id a marker's value holds. */
+    static long markerId(byte[] value) {
+        return value == null || value.length < 9 ? -1 : ByteBuffer.wrap(value, 1, 8).getLong();
     }
 
     /** The key type of a record's key. */

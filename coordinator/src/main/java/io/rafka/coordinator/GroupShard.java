@@ -27,22 +27,25 @@ final class GroupShard {
     private final CoordinatorLog log;
     private CompletableFuture<?> lastWrite = CompletableFuture.completedFuture(null);
     private final Deque<Pending> pending = new ArrayDeque<>();
-    private boolean failed;
+    private volatile boolean failed;
+    private boolean checkpointing;
+    /** Runs a step of a checkpoint on the coordinator's thread. */
+    private final Consumer<Runnable> afterCheckpoint;
     long writes;
     /** Records written (or replayed) since the last checkpoint: the tail a new leader would replay beyond it. */
     long recordsSinceCheckpoint;
     long checkpoints;
-    private static final int CHECKPOINT_BATCH_BYTES = 256 * 1024;
 
     private record Pending(CompletableFuture<?> write, Runnable action, Consumer<RafkaException> onFailure) {
     }
 
     private final long checkpointRecords;
 
-    GroupShard(int partition, CoordinatorLog log, long checkpointRecords) {
+    GroupShard(int partition, CoordinatorLog log, long checkpointRecords, Consumer<Runnable> coordinatorThread) {
         this.partition = partition;
         this.log = log;
         this.checkpointRecords = checkpointRecords;
+        this.afterCheckpoint = coordinatorThread;
     }
 
     /** Loads the partition's groups from its log, from its start to its committed end. */
@@ -52,6 +55,14 @@ final class GroupShard {
         long end = first.logEndOffset();
         while (offset < end) {
             CoordinatorLog.Chunk chunk = log.read(partition, offset, maxBytes);
+            if (chunk.logStartOffset() > offset) {
+                // Segments were deleted under the read (below a complete checkpoint): what was replayed may miss the
+                // tombstones that went with them. Start again from the new log start, which the checkpoint covers.
+                groups.clear();
+                recordsSinceCheckpoint = 0;
+                offset = chunk.logStartOffset();
+                continue;
+            }
             ByteBuffer batches = chunk.batches();
             if (!batches.hasRemaining()) {
                 throw new RafkaException(ErrorCode.STORAGE_ERROR, "coordinator partition " + partition
@@ -80,16 +91,27 @@ final class GroupShard {
         maybeCheckpoint(checkpointRecords, nowMs, onWriteFailure);
     }
 
-    private void append(GroupRecords records, Consumer<Throwable> onWriteFailure) {
-        writes++;
+    private CompletableFuture<?> append(GroupRecords records, Consumer<Throwable> onWriteFailure) {
         recordsSinceCheckpoint += records.count();
-        CompletableFuture<?> write = log.append(partition, records.build());
-        lastWrite = write;
-        write.whenComplete((r, e) -> {
-            if (e != null) {
-                onWriteFailure.accept(e);
-            }
-        });
+        CompletableFuture<?> last = lastWrite;
+        for (ByteBuffer batch : records.build()) {
+            writes++;
+            CompletableFuture<?> write = log.append(partition, batch);
+            lastWrite = write;
+            last = write;
+            write.whenComplete((r, e) -> {
+                if (e != null) {
+                    failed = true;   // at once, not when the coordinator's thread gets to it: nothing more is written
+                    onWriteFailure.accept(e);
+                }
+            });
+        }
+        return last;
+    }
+
+    /** The newest write issued (complete when everything written so far is settled, committed or failed). */
+    CompletableFuture<?> lastWrite() {
+        return lastWrite;
     }
 
     /** Keys live in this partition: what a checkpoint writes. */
@@ -103,39 +125,40 @@ final class GroupShard {
 
     /**
      * Writes a checkpoint when the records since the last one reach {@code threshold} and twice the live keys: every
-     * live key again, between a begin and an end marker, in batches of at most 256 KiB issued back to back (so
-     * nothing interleaves). Once the end marker committed, everything below the begin marker is dead: each replica
-     * deletes those segments (the broker's compaction task), so a new leader replays a bounded tail.
+     * live key again after a begin marker, in batches of at most 256 KiB, and, once all of them committed, an end
+     * marker with the same id. Once the end marker committed, everything below the begin marker is dead (every live
+     * key was written again after it; later writes only add newer values): each replica deletes those segments (the
+     * broker's compaction task), so a new leader replays a bounded tail.
      */
     void maybeCheckpoint(long threshold, long nowMs, Consumer<Throwable> onWriteFailure) {
-        if (failed || recordsSinceCheckpoint < Math.max(threshold, 2 * liveRecords())) {
+        if (failed || checkpointing || recordsSinceCheckpoint < Math.max(threshold, 2 * liveRecords())) {
             return;
         }
+        long id = ++checkpoints;
         GroupRecords records = new GroupRecords(nowMs);
-        records.addMarker(GroupRecords.CHECKPOINT_BEGIN);
+        records.addMarker(GroupRecords.CHECKPOINT_BEGIN, id);
         for (ConsumerGroup g : groups.values()) {
             records.addGroup(g, false);
             for (MemberState m : g.members.values()) {
-                records = roll(records, nowMs, onWriteFailure);
                 records.addMember(g, m.memberId, m);
             }
             for (var e : g.offsets.entrySet()) {
-                records = roll(records, nowMs, onWriteFailure);
                 records.addOffset(g, e.getKey(), e.getValue());
             }
         }
-        records.addMarker(GroupRecords.CHECKPOINT_END);
-        append(records, onWriteFailure);
+        checkpointing = true;
+        CompletableFuture<?> written = append(records, onWriteFailure);
         recordsSinceCheckpoint = 0;
-        checkpoints++;
-    }
-
-    private GroupRecords roll(GroupRecords records, long nowMs, Consumer<Throwable> onWriteFailure) {
-        if (records.sizeInBytes() < CHECKPOINT_BATCH_BYTES) {
-            return records;
-        }
-        append(records, onWriteFailure);
-        return new GroupRecords(nowMs);
+        // The end marker only once every batch of the checkpoint committed (what is below its begin is then dead);
+        // a failed batch fails the shard instead, and a begin without its end is never trusted.
+        written.whenComplete((r, e) -> afterCheckpoint.accept(() -> {
+            checkpointing = false;
+            if (e == null && !failed) {
+                GroupRecords end = new GroupRecords(nowMs);
+                end.addMarker(GroupRecords.CHECKPOINT_END, id);
+                append(end, onWriteFailure);
+            }
+        }));
     }
 
     /**

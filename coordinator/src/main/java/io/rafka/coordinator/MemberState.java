@@ -58,7 +58,12 @@ final class MemberState {
     }
 
     MemberState copy() {
-        MemberState m = new MemberState(memberId);
+        return copy(memberId);
+    }
+
+    /** This member's state under another id (a static member's takeover by its restarted process). */
+    MemberState copy(String newId) {
+        MemberState m = new MemberState(newId);
         m.instanceId = instanceId;
         m.clientId = clientId;
         m.host = host;

@@ -54,10 +54,16 @@ final class Membership {
             }
         } catch (RafkaException e) {
             end(s, e);
+        } catch (RuntimeException e) {
+            LOG.error("group {}: a heartbeat failed unexpectedly", req.groupId(), e);
+            end(s, new RafkaException(ErrorCode.UNKNOWN_SERVER_ERROR, "the coordinator failed on this heartbeat: " + e));
         }
     }
 
     private void join(GroupShard shard, MemberSession s, GroupTypes.Heartbeat req) {
+        if (s.memberId != null) {
+            throw invalid("this stream already joined as member " + s.memberId + "; a new member opens a new stream");
+        }
         validateSubscription(req, true);
         int sessionTimeout = sessionTimeout(req);
         ConsumerGroup g = shard.groups.get(req.groupId());
@@ -69,7 +75,8 @@ final class Membership {
         MemberState m = req.instanceId().isEmpty() ? null : staticMember(g, req.instanceId(), s);
         if (m == null) {
             if (!req.memberId().isEmpty() && g.members.containsKey(req.memberId())) {
-                removeMember(g, req.memberId(), null);
+                removeMember(g, req.memberId(), new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID, "member "
+                        + req.memberId() + " joined again as a new member"));
             }
             if (g.members.size() >= coordinator.config.maxGroupSize()) {
                 throw new RafkaException(ErrorCode.GROUP_MAX_SIZE_REACHED, "group " + g.groupId + " has "
@@ -90,9 +97,13 @@ final class Membership {
         settle(shard, g, Set.of(m.memberId));
     }
 
-    /** The member a static join takes over, or null; fails if that instance is still active elsewhere. */
+    /**
+     * The member a static join takes over, or null; fails if that instance is still active elsewhere. The takeover
+     * gets a new member id with the old one's partitions, epoch and target, and the old id is removed: a zombie of
+     * the old process (back from a pause) is fenced (UNKNOWN_MEMBER_ID) instead of resuming beside the new one.
+     */
     private MemberState staticMember(ConsumerGroup g, String instanceId, MemberSession s) {
-        for (MemberState m : g.members.values()) {
+        for (MemberState m : List.copyOf(g.members.values())) {
             if (m.instanceId.equals(instanceId)) {
                 MemberSession old = sessions.get(key(g.groupId, m.memberId));
                 if (old != null && old != s && !old.ended && m.connected && !m.leftTemporarily) {
@@ -103,7 +114,12 @@ final class Membership {
                     end(old, new RafkaException(ErrorCode.FENCED_INSTANCE_ID, "a newer member with instance id "
                             + instanceId + " joined"));
                 }
-                return m;
+                MemberState taken = m.copy(UUID.randomUUID().toString());
+                g.members.remove(m.memberId);
+                g.dirtyMembers.add(m.memberId);
+                g.members.put(taken.memberId, taken);
+                g.dirtyMembers.add(taken.memberId);
+                return taken;
             }
         }
         return null;
@@ -137,8 +153,8 @@ final class Membership {
             }
             bind(s, g, m);
         }
-        alive(m);
         settle(shard, g, first ? Set.of(m.memberId) : Set.of());
+        alive(m);
     }
 
     private void leave(GroupShard shard, MemberSession s, String groupId, String memberId) {
@@ -172,7 +188,7 @@ final class Membership {
         s.ended = true;
         if (s.memberId != null && sessions.get(key(s.groupId, s.memberId)) == s) {
             sessions.remove(key(s.groupId, s.memberId));
-            GroupShard shard = coordinator.shards.get(coordinator.config.partitionFor(s.groupId));
+            GroupShard shard = coordinator.shards.get(coordinator.partitionFor(s.groupId));
             ConsumerGroup g = shard == null ? null : shard.groups.get(s.groupId);
             MemberState m = g == null ? null : g.members.get(s.memberId);
             if (m != null) {
@@ -186,7 +202,7 @@ final class Membership {
         if (s.ended) {
             return;
         }
-        GroupShard shard = s.groupId == null ? null : coordinator.shards.get(coordinator.config.partitionFor(s.groupId));
+        GroupShard shard = s.groupId == null ? null : coordinator.shards.get(coordinator.partitionFor(s.groupId));
         if (shard == null) {
             s.ended = true;
             s.channel.complete();
@@ -202,31 +218,40 @@ final class Membership {
         int members = 0;
         for (GroupShard shard : List.copyOf(coordinator.shards.values())) {
             for (ConsumerGroup g : List.copyOf(shard.groups.values())) {
-                boolean removed = false;
-                for (MemberState m : List.copyOf(g.members.values())) {
-                    String why = expired(m, now);
-                    if (why != null) {
-                        LOG.info("group {}: removed member {} ({}): {}", g.groupId, m.memberId, m.clientId, why);
-                        coordinator.metrics.fencedMembers.increment();
-                        removeMember(g, m.memberId, new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID,
-                                "member " + m.memberId + " was removed from group " + g.groupId + ": " + why));
-                        removed = true;
-                    }
+                try {
+                    members += tickGroup(shard, g, now);
+                    groups++;
+                } catch (RuntimeException e) {
+                    LOG.error("group {}: liveness check failed", g.groupId, e);
                 }
-                if (removed) {
-                    settle(shard, g, Set.of());
-                }
-                g.emptySinceMs = g.isEmpty() ? (g.emptySinceMs < 0 ? now : g.emptySinceMs) : -1;
-                if (g.isEmpty() && expired(g, now)) {
-                    new Offsets(coordinator, shard).deleteGroup(g);
-                    continue;
-                }
-                groups++;
-                members += g.members.size();
             }
         }
         coordinator.metrics.groups = groups;
         coordinator.metrics.members = members;
+    }
+
+    /** One group's liveness check; returns its members (0 once it expired). */
+    private int tickGroup(GroupShard shard, ConsumerGroup g, long now) {
+        boolean removed = false;
+        for (MemberState m : List.copyOf(g.members.values())) {
+            String why = expired(m, now);
+            if (why != null) {
+                LOG.info("group {}: removed member {} ({}): {}", g.groupId, m.memberId, m.clientId, why);
+                coordinator.metrics.fencedMembers.increment();
+                removeMember(g, m.memberId, new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID,
+                        "member " + m.memberId + " was removed from group " + g.groupId + ": " + why));
+                removed = true;
+            }
+        }
+        if (removed) {
+            settle(shard, g, Set.of());
+        }
+        g.emptySinceMs = g.isEmpty() ? (g.emptySinceMs < 0 ? now : g.emptySinceMs) : -1;
+        if (g.isEmpty() && expired(g, now)) {
+            new Offsets(coordinator, shard).deleteGroup(g);
+            return 0;
+        }
+        return g.members.size();
     }
 
     private String expired(MemberState m, long now) {
@@ -260,25 +285,29 @@ final class Membership {
                 m.lastHeartbeatMs = now;
                 m.revokingSinceMs = now;
             }
-            settle(shard, g, Set.of());
+            try {
+                settle(shard, g, Set.of());
+            } catch (RuntimeException e) {
+                LOG.error("group {}: settling it after the load failed", g.groupId, e);
+            }
         }
     }
 
     /** A shard was unloaded: its members' streams end with NOT_COORDINATOR, so they go to the new coordinator. */
     void unloaded(GroupShard shard) {
         for (MemberSession s : List.copyOf(sessions.values())) {
-            if (shard.groups.containsKey(s.groupId) || coordinator.config.partitionFor(s.groupId) == shard.partition) {
+            if (shard.groups.containsKey(s.groupId) || coordinator.partitionFor(s.groupId) == shard.partition) {
                 end(s, shard.notCoordinator());
             }
         }
     }
 
-    /** Topics changed: offsets of deleted topics go, groups subscribed to changed topics rebalance. */
-    void topicsChanged() {
+    /** Topics changed: offsets of the topics seen deleted go, groups subscribed to changed topics rebalance. */
+    void topicsChanged(Set<String> deleted) {
         for (GroupShard shard : coordinator.shards.values()) {
             for (ConsumerGroup g : shard.groups.values()) {
                 for (TopicPartition tp : List.copyOf(g.offsets.keySet())) {
-                    if (!coordinator.topics.containsKey(tp.topic())) {
+                    if (deleted.contains(tp.topic())) {
                         g.offsets.remove(tp);
                         g.dirtyOffsets.add(tp);
                     }
@@ -368,9 +397,27 @@ final class Membership {
         return t;
     }
 
+    static final int MAX_ID_LENGTH = 255;
+    static final int MAX_TOPIC_LENGTH = 249;
+    static final int MAX_SUBSCRIBED_TOPICS = 10_000;
+    static final int MAX_PATTERN_LENGTH = 1_000;
+
     private static void validateSubscription(GroupTypes.Heartbeat req, boolean join) {
         if (join && req.topics().isEmpty() && req.pattern().isEmpty()) {
             throw invalid("a member subscribes to at least one topic or a pattern");
+        }
+        if (req.memberId().length() > MAX_ID_LENGTH || req.instanceId().length() > MAX_ID_LENGTH
+                || req.clientId().length() > MAX_ID_LENGTH) {
+            throw invalid("member, instance and client ids are at most " + MAX_ID_LENGTH + " characters long");
+        }
+        if (req.topics().size() > MAX_SUBSCRIBED_TOPICS || req.pattern().length() > MAX_PATTERN_LENGTH) {
+            throw invalid("at most " + MAX_SUBSCRIBED_TOPICS + " subscribed topics and a pattern of at most "
+                    + MAX_PATTERN_LENGTH + " characters");
+        }
+        for (String topic : req.topics()) {
+            if (topic.isEmpty() || topic.length() > MAX_TOPIC_LENGTH) {
+                throw invalid("a subscribed topic name is 1 to " + MAX_TOPIC_LENGTH + " characters long");
+            }
         }
         if (!req.pattern().isEmpty()) {
             try {

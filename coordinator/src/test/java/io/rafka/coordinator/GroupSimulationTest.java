@@ -119,7 +119,7 @@ class GroupSimulationTest {
         GroupRecords records = new GroupRecords(0);
         records.addChanges(group, false);
         Map<String, ConsumerGroup> groups = new HashMap<>();
-        GroupRecords.replay(records.build(), groups);
+        records.build().forEach(batch -> GroupRecords.replay(batch, groups));
         ConsumerGroup loaded = groups.get(group.groupId);
         assertEquals(group.groupEpoch, loaded.groupEpoch);
         assertEquals(group.members.keySet(), loaded.members.keySet());

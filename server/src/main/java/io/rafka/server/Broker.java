@@ -155,9 +155,15 @@ public final class Broker implements Closeable {
                 raftNode.config().maxDecompressedBytes(), api.fetchMaxBytes(), api.fetchMaxWaitMs()));
         groups = new GroupAccess(view, raftNode, topicAdmin, config.groupConfig(), config.getInt(ServerConfig.GROUP_SEGMENT_BYTES));
         raftNode.addListener(groups);
+        groups.seedLeaderships();
         metrics.registerGroups(groups.coordinator(), groups::localHighWatermark);
-        metadata.addListener(groups::onMetadata);
-        groups.onMetadata(metadata.image());
+        // Topics reach the coordinator from a caught-up view only (else a partial image would look like deleted
+        // topics); checkServing hands over the first current one.
+        metadata.addListener(image -> {
+            if (serving) {
+                groups.onMetadata(image);
+            }
+        });
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
         // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
         // the controller does not count this broker as live (a create with replication factor 1 would fail), and
@@ -238,6 +244,7 @@ public final class Broker implements Closeable {
         metadata.checkViewCurrent().orTimeout(1, TimeUnit.SECONDS).whenComplete((current, e) -> {
             if (Boolean.TRUE.equals(current) && !closed.get()) {
                 serving = true;
+                groups.onMetadata(metadata.image());
                 health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
                 servingLatch.countDown();
                 LOG.info("broker {} serving: its metadata view is current (controller {})", config.nodeId(),

@@ -148,7 +148,7 @@ public final class ServerConfig {
             "Default time a member has to release revoked partitions before it is removed.");
     public static final ConfigKey GROUP_MAX_SIZE = ConfigKey.integer("group.max.size", 1000, 1, 1_000_000,
             "Members per consumer group.");
-    public static final ConfigKey GROUP_OFFSET_METADATA_MAX_BYTES = ConfigKey.integer("group.offset.metadata.max.bytes", 4096, 0, 32_768,
+    public static final ConfigKey GROUP_OFFSET_METADATA_MAX_BYTES = ConfigKey.integer("group.offset.metadata.max.bytes", 4096, 0, 16_384,
             "Longest metadata string of a committed offset.");
     public static final ConfigKey GROUP_CHECKPOINT_RECORDS = ConfigKey.longValue("group.coordinator.checkpoint.records", 10_000, 1,
             1_000_000_000, "A coordinator partition writes all its live records again (a checkpoint) once this many records, "

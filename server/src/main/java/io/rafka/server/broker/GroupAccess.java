@@ -55,7 +55,6 @@ public final class GroupAccess implements PartitionListener {
             throw new RafkaException(ErrorCode.INVALID_GROUP_ID, "a group id must be 1 to 255 characters long");
         }
         GroupConfig config = coordinator.config();
-        int partition = config.partitionFor(groupId);
         TopicInfo topic = view.image().topic(GroupConfig.TOPIC);
         if (topic == null) {
             admin.autoCreate(new NewTopic(GroupConfig.TOPIC, config.coordinatorPartitions(), 0,
@@ -64,10 +63,8 @@ public final class GroupAccess implements PartitionListener {
             throw new RafkaException(ErrorCode.COORDINATOR_NOT_AVAILABLE, GroupConfig.TOPIC
                     + " is being created (first use of consumer groups): retry");
         }
-        if (partition >= topic.partitionCount()) {
-            throw new RafkaException(ErrorCode.COORDINATOR_NOT_AVAILABLE, GroupConfig.TOPIC + " has "
-                    + topic.partitionCount() + " partitions, fewer than group.coordinator.partitions says");
-        }
+        // By the partitions the topic has (the config only sizes it at creation), as the coordinator maps groups.
+        int partition = Math.floorMod(groupId.hashCode(), topic.partitionCount());
         Optional<BrokerInfo> leader = view.leaderOf(new TopicPartition(GroupConfig.TOPIC, partition))
                 .flatMap(l -> view.broker(l.id()));
         if (leader.isEmpty()) {
@@ -89,6 +86,18 @@ public final class GroupAccess implements PartitionListener {
     /** The high watermark of a partition as this broker knows it (its replica, leader or follower), or -1. */
     public long localHighWatermark(TopicPartition tp) {
         return view.localStatus(tp).map(s -> s.highWatermark()).orElse(-1L);
+    }
+
+    /**
+     * Tells the coordinator of the coordinator partitions this broker leads already: the Raft node restarts its
+     * groups before this listener is registered, so their first leaderships may have gone unheard.
+     */
+    public void seedLeaderships() {
+        for (TopicPartition tp : raftNode.partitions()) {
+            if (tp.topic().equals(GroupConfig.TOPIC) && view.localStatus(tp).map(s -> s.isLeader()).orElse(false)) {
+                coordinator.onLeader(tp.partition());
+            }
+        }
     }
 
     @Override

@@ -222,7 +222,8 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
             out.onError(ApiErrors.toStatus(e));
             return;
         }
-        future.whenComplete((v, e) -> {
+        // Off the coordinator's thread (which completes these): mapping may read replica state (describe's lag).
+        future.whenCompleteAsync((v, e) -> {
             if (e != null) {
                 out.onError(ApiErrors.toStatus(e));
                 return;
@@ -233,7 +234,7 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
             } catch (RuntimeException mapError) {
                 out.onError(ApiErrors.toStatus(mapError));
             }
-        });
+        }, java.util.concurrent.ForkJoinPool.commonPool());
     }
 
     private static AssignorType assignor(Assignor a) {

@@ -248,8 +248,11 @@ class ConsumerGroupIT {
             assertEquals(otherBefore, other.owned(), "nothing moved to the other member while it was away");
             try (TestMember back = new TestMember("s1-restarted", cluster, "gs", List.of("static"), "", checker, consumed, "instance-1", 30_000)) {
                 awaitStable("gs", 2, 4, checker);
-                assertEquals(memberId, back.memberId(), "the same member came back");
+                assertTrue(!memberId.equals(back.memberId()), "under a new member id (the old one is fenced)");
                 assertEquals(before, back.owned(), "with the same partitions");
+                TopicPartition mine = before.iterator().next();
+                assertCode(ErrorCode.UNKNOWN_MEMBER_ID, () -> coordinator("gs").commitOffsets(
+                        commit("gs", memberId, 1, mine.topic(), mine.partition(), 0)));
                 assertEquals(otherBefore, other.owned());
             }
         }
@@ -303,6 +306,8 @@ class ConsumerGroupIT {
         assertCode(ErrorCode.GROUP_ID_NOT_FOUND, () -> coordinator("no-such-group")
                 .deleteGroup(DeleteGroupRequest.newBuilder().setGroupId("no-such-group").build()));
         assertCode(ErrorCode.UNKNOWN_MEMBER_ID, () -> coordinator("gb").commitOffsets(commit("gb", "nobody", 1, "bad", 0, 5)));
+        assertCode(ErrorCode.INVALID_REQUEST, () -> heartbeatOnce(io.rafka.proto.v1.HeartbeatRequest.newBuilder()
+                .setGroupId("gb").addSubscribedTopics("bad").setClientId("c".repeat(70_000)).build()));
         var internalProduce = cluster.produce(0).produce(ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder()
                 .setTopic("__consumer_offsets").setPartition(0).setRecords(RecordSet.newBuilder()
                         .addRecords(ProducerRecord.newBuilder().setValue(com.google.protobuf.ByteString.copyFromUtf8("x"))))).build());
@@ -350,6 +355,42 @@ class ConsumerGroupIT {
                 }
                 sleep(100);
             }
+        }
+    }
+
+    /** Opens a Heartbeat stream to the group's coordinator, sends one request, returns its first answer or throws its error. */
+    private static io.rafka.proto.v1.HeartbeatResponse heartbeatOnce(io.rafka.proto.v1.HeartbeatRequest request) {
+        var answers = new java.util.concurrent.LinkedBlockingQueue<Object>();
+        var target = coordinator(request.getGroupId()).getChannel();
+        var stream = GroupServiceGrpc.newStub(target).heartbeat(new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(io.rafka.proto.v1.HeartbeatResponse r) {
+                answers.add(r);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                answers.add(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                answers.add("completed");
+            }
+        });
+        stream.onNext(request);
+        try {
+            Object first = answers.poll(10, TimeUnit.SECONDS);
+            stream.onCompleted();
+            if (first instanceof StatusRuntimeException e) {
+                throw e;
+            }
+            if (first instanceof io.rafka.proto.v1.HeartbeatResponse r) {
+                return r;
+            }
+            throw new AssertionError("no answer to the heartbeat: " + first);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
         }
     }
 
