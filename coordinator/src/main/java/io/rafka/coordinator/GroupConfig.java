@@ -33,7 +33,8 @@ public record GroupConfig(int coordinatorPartitions, int sessionTimeoutMs, int m
         if (coordinatorPartitions < 1 || minSessionTimeoutMs < 1 || maxSessionTimeoutMs < minSessionTimeoutMs
                 || sessionTimeoutMs < minSessionTimeoutMs || sessionTimeoutMs > maxSessionTimeoutMs
                 || heartbeatIntervalMs < 1 || heartbeatIntervalMs >= minSessionTimeoutMs || streamGraceMs < 0
-                || rebalanceTimeoutMs < 1 || maxGroupSize < 1 || offsetMetadataMaxBytes < 0 || offsetMetadataMaxBytes > 16_384 || offsetsRetentionMs < 1 || checkpointRecords < 1) {
+                || rebalanceTimeoutMs < 1 || maxGroupSize < 1 || offsetMetadataMaxBytes < 0
+                || offsetMetadataMaxBytes > 16_384 || offsetsRetentionMs < 1 || checkpointRecords < 1) {
             throw new IllegalArgumentException("inconsistent group settings (timeouts, sizes or partition count)");
         }
     }
