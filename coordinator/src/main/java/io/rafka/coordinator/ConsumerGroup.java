@@ -95,13 +95,19 @@ final class ConsumerGroup {
         }
     }
 
-    /** The member reports what it owns: revoking partitions it no longer lists are released. */
-    boolean released(MemberState m, Set<TopicPartition> owned) {
-        if (m.revoking.retainAll(owned)) {
+    /**
+     * The member reports what it owns: revoking partitions it no longer lists are released, if the report saw their
+     * revocation ({@code acknowledgedVersion} at least the version that revoked them; -1: the member saw no
+     * assignment yet, so releases nothing; 0: the client does not track versions, taken as is).
+     */
+    boolean released(MemberState m, Set<TopicPartition> owned, long acknowledgedVersion) {
+        boolean changed = m.revoking.removeIf(tp -> !owned.contains(tp)
+                && (acknowledgedVersion == 0 || m.revokedAt.getOrDefault(tp, 0L) <= acknowledgedVersion));
+        m.revokedAt.keySet().retainAll(m.revoking);
+        if (changed) {
             dirtyMembers.add(m.memberId);
-            return true;
         }
-        return false;
+        return changed;
     }
 
     void bumpEpoch() {
@@ -206,6 +212,7 @@ final class ConsumerGroup {
             }
             revoke.forEach(m.assigned::remove);
             m.revoking.addAll(revoke);
+            revoke.forEach(tp -> m.revokedAt.put(tp, m.pushVersion + 1));   // told in the next response
             return true;
         }
         if (!m.revoking.isEmpty()) {

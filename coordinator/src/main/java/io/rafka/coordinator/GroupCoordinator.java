@@ -140,10 +140,19 @@ public final class GroupCoordinator implements Closeable {
             }), 500, TimeUnit.MILLISECONDS);
             return;
         }
+        shard.versionBase = nextVersionBase();
         shards.put(partition, shard);
         membership.loaded(shard);
         LOG.info("coordinating {} groups of {} partition {} (loaded in {} ms)", shard.groups.size(), GroupConfig.TOPIC,
                 partition, time.milliseconds() - start);
+    }
+
+    private long lastVersionBase;
+
+    /** A base for assignment versions above every earlier one, across loads and broker restarts (clock-based). */
+    private long nextVersionBase() {
+        lastVersionBase = Math.max(time.milliseconds() << 20, lastVersionBase + (1L << 20));
+        return lastVersionBase;
     }
 
     private void unload(int partition, String why) {

@@ -35,6 +35,12 @@ final class GroupShard {
     /** Records written (or replayed) since the last checkpoint: the tail a new leader would replay beyond it. */
     long recordsSinceCheckpoint;
     long checkpoints;
+    /**
+     * Where assignment versions start in this load of the partition: above every version an earlier coordinator
+     * could have sent (time-based), so a heartbeat echoing one of those never counts as having seen a revocation
+     * made here.
+     */
+    long versionBase;
 
     private record Pending(CompletableFuture<?> write, Runnable action, Consumer<RafkaException> onFailure) {
     }

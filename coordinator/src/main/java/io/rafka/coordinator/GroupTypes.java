@@ -14,14 +14,15 @@ public final class GroupTypes {
     /** One heartbeat of a member (see the GroupService.Heartbeat call in groups.proto for the epochs). */
     public record Heartbeat(String groupId, String memberId, int memberEpoch, String instanceId, List<String> topics,
                             String pattern, AssignorType assignor, Set<TopicPartition> owned, int sessionTimeoutMs,
-                            int rebalanceTimeoutMs, String clientId) {
+                            int rebalanceTimeoutMs, String clientId, long acknowledgedVersion) {
         public static final int JOIN = 0;
         public static final int LEAVE = -1;
         public static final int STATIC_LEAVE = -2;
     }
 
     /** A member's assignment as sent to it. */
-    public record Assignment(String memberId, int memberEpoch, int heartbeatIntervalMs, List<TopicPartition> partitions) {
+    public record Assignment(String memberId, int memberEpoch, int heartbeatIntervalMs, List<TopicPartition> partitions,
+                             long version) {
     }
 
     /** An offset to commit. */

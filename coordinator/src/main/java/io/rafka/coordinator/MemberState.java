@@ -43,6 +43,10 @@ final class MemberState {
     boolean connected;
     /** Soft: a static member that left for a restart (member epoch -2): kept until its session times out. */
     boolean leftTemporarily;
+    /** Soft: the version of the newest assignment sent to the member. */
+    long pushVersion;
+    /** Soft: per partition being revoked, the version of the response that tells the member so. */
+    final java.util.Map<TopicPartition, Long> revokedAt = new java.util.HashMap<>();
 
     MemberState(String memberId) {
         this.memberId = memberId;
@@ -81,6 +85,8 @@ final class MemberState {
         m.disconnectedAtMs = disconnectedAtMs;
         m.connected = connected;
         m.leftTemporarily = leftTemporarily;
+        m.pushVersion = pushVersion;
+        m.revokedAt.putAll(revokedAt);
         return m;
     }
 

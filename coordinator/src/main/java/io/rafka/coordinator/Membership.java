@@ -83,6 +83,7 @@ final class Membership {
                         + g.members.size() + " members, the most group.max.size allows");
             }
             m = new MemberState(UUID.randomUUID().toString());
+            m.pushVersion = shard.versionBase;
             g.addMember(m);
         }
         m.instanceId = req.instanceId();
@@ -92,7 +93,7 @@ final class Membership {
         m.rebalanceTimeoutMs = req.rebalanceTimeoutMs() > 0 ? req.rebalanceTimeoutMs() : coordinator.config.rebalanceTimeoutMs();
         g.dirtyMembers.add(m.memberId);
         g.subscribe(m, new TreeSet<>(req.topics()), req.pattern(), req.assignor());
-        g.released(m, req.owned());
+        g.released(m, req.owned(), req.acknowledgedVersion());
         bind(s, g, m);
         settle(shard, g, Set.of(m.memberId));
     }
@@ -144,7 +145,7 @@ final class Membership {
             validateSubscription(req, false);
             g.subscribe(m, new TreeSet<>(req.topics()), req.pattern(), req.assignor());
         }
-        g.released(m, req.owned());
+        g.released(m, req.owned(), req.acknowledgedVersion());
         if (first) {
             MemberSession old = sessions.get(key(g.groupId, m.memberId));
             if (old != null && old != s) {
@@ -284,6 +285,7 @@ final class Membership {
             for (MemberState m : g.members.values()) {
                 m.lastHeartbeatMs = now;
                 m.revokingSinceMs = now;
+                startVersions(m, shard.versionBase);
             }
             try {
                 settle(shard, g, Set.of());
@@ -334,13 +336,23 @@ final class Membership {
                 continue;
             }
             GroupTypes.Assignment a = new GroupTypes.Assignment(m.memberId, m.epoch,
-                    coordinator.config.heartbeatIntervalMs(), List.copyOf(m.assigned));
+                    coordinator.config.heartbeatIntervalMs(), List.copyOf(m.assigned), ++m.pushVersion);
             shard.afterWrites(() -> {
                 if (!s.ended) {
                     s.channel.send(a);
                 }
             }, e -> end(s, e), () -> coordinator.post(shard::drain));
         }
+    }
+
+    /**
+     * A loaded member's versions start at this load's base; what it was releasing counts as told by the first
+     * response of this coordinator (the earlier one's pushes may never have arrived).
+     */
+    static void startVersions(MemberState m, long base) {
+        m.pushVersion = base;
+        m.revokedAt.clear();
+        m.revoking.forEach(tp -> m.revokedAt.put(tp, base + 1));
     }
 
     private void trackRebalance(ConsumerGroup g, long now) {

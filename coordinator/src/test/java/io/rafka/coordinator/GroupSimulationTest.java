@@ -29,12 +29,25 @@ import static org.junit.jupiter.api.Assertions.fail;
 class GroupSimulationTest {
     private static final int SEEDS = 300;
     private static final int EVENTS = 300;
+    private static final boolean TRACE = System.getenv("SIM_TRACE") != null;
+    private static final long TRACE_SEED = Long.parseLong(System.getenv().getOrDefault("SIM_TRACE", "1"));
 
-    /** What a client process does with what it was told. */
+    /** An assignment pushed to a member, in flight until the client reads it. */
+    record Push(SortedSet<TopicPartition> assigned, long version) {
+    }
+
+    /** A heartbeat as a client sent it: what it owned and the newest assignment version it had seen. */
+    record Report(Set<TopicPartition> owned, long version) {
+    }
+
+    /** What a client process does with what it was told: pushes arrive in order, late; heartbeats may arrive late. */
     static final class Client {
         final String memberId;
+        final java.util.ArrayDeque<Push> inbox = new java.util.ArrayDeque<>();
         SortedSet<TopicPartition> view = MemberState.sorted(Set.of());
+        long viewVersion = -1;
         Set<TopicPartition> consuming = new HashSet<>();
+        Report lastReport;
 
         Client(String memberId) {
             this.memberId = memberId;
@@ -45,20 +58,39 @@ class GroupSimulationTest {
     void ownershipStaysDisjointUnderRandomEvents() {
         for (int seed = 0; seed < SEEDS; seed++) {
             try {
-                simulate(seed);
+                simulate(seed, true);
             } catch (AssertionError | RuntimeException e) {
                 throw new AssertionError("seed " + seed + ": " + e.getMessage(), e);
             }
         }
     }
 
-    private static void simulate(long seed) {
+    /**
+     * The same events with clients that do not echo assignment versions: a heartbeat sent before an assignment
+     * arrived then releases a partition the member is about to start on, and some seed catches two consumers. This
+     * shows the simulation reaches that race, which the versions close.
+     */
+    @Test
+    void withoutAssignmentVersionsALateHeartbeatBreaksOwnership() {
+        int broken = 0;
+        for (int seed = 0; seed < SEEDS; seed++) {
+            try {
+                simulate(seed, false);
+            } catch (AssertionError e) {
+                broken++;
+            }
+        }
+        assertTrue(broken > 0, "some seed shows the race without versions");
+    }
+
+    private static void simulate(long seed, boolean versions) {
         Random random = new Random(seed);
         Map<String, Integer> topics = new TreeMap<>(Map.of("a", 1 + random.nextInt(6), "b", 1 + random.nextInt(6)));
         ConsumerGroup group = new ConsumerGroup("g");
         Map<String, Client> clients = new TreeMap<>();
         AssignorType assignor = random.nextBoolean() ? AssignorType.UNIFORM : AssignorType.RANGE;
         long now = 0;
+        long versionBase = 0;
         int nextId = 0;
         for (int i = 0; i < EVENTS; i++) {
             now += random.nextInt(50);
@@ -68,6 +100,7 @@ class GroupSimulationTest {
             if (event < 12 && clients.size() < 8) {
                 MemberState m = new MemberState("m" + nextId++);
                 m.sessionTimeoutMs = 45_000;
+                m.pushVersion = versionBase;
                 group.addMember(m);
                 group.subscribe(m, subscription(random), random.nextInt(4) == 0 ? "c.*" : "", assignor);
                 clients.put(m.memberId, new Client(m.memberId));
@@ -77,13 +110,21 @@ class GroupSimulationTest {
             } else if (event < 22 && someone != null) {
                 clients.remove(someone);                       // a crash: fenced after the grace
                 group.removeMember(someone);
-            } else if (event < 55 && someone != null) {
-                clients.get(someone).view = MemberState.sorted(group.members.get(someone).assigned);
-            } else if (event < 85 && someone != null) {
-                Client c = clients.get(someone);
+            } else if (event < 50 && someone != null) {
+                Client c = clients.get(someone);          // the client reads its oldest push
+                Push push = c.inbox.poll();
+                if (push != null) {
+                    c.view = push.assigned();
+                    c.viewVersion = push.version();
+                }
+            } else if (event < 80 && someone != null) {
+                Client c = clients.get(someone);          // it reconciles (releases, takes) and heartbeats
                 c.consuming = new HashSet<>(c.view);
-                group.released(group.members.get(someone), c.consuming);
-            } else if (event < 89) {
+                c.lastReport = new Report(Set.copyOf(c.consuming), versions ? c.viewVersion : 0);
+                group.released(group.members.get(someone), c.consuming, c.lastReport.version());
+            } else if (event < 85 && someone != null && clients.get(someone).lastReport != null) {
+                Report late = clients.get(someone).lastReport;   // an earlier heartbeat arrives (again, late)
+                group.released(group.members.get(someone), late.owned(), late.version());            } else if (event < 89) {
                 topics.merge(random.nextBoolean() ? "a" : "b", 1 + random.nextInt(3), Integer::sum);
             } else if (event < 92) {
                 topics.put("c" + random.nextInt(3), 1 + random.nextInt(4));
@@ -93,8 +134,38 @@ class GroupSimulationTest {
                 group.subscribe(group.members.get(someone), subscription(random), "", assignor);
             } else {
                 group = failOver(group);
+                versionBase += 1_000_000;
+                for (MemberState m : group.members.values()) {
+                    Membership.startVersions(m, versionBase);
+                }
+                for (Client c : clients.values()) {
+                    c.inbox.clear();       // the streams broke: pushes and heartbeats in flight are gone
+                    c.lastReport = null;
+                    MemberState m = group.members.get(c.memberId);
+                    c.inbox.add(new Push(MemberState.sorted(m.assigned), ++m.pushVersion));   // the resume's answer
+                }
             }
-            group.rebalance(topics, now);
+            for (String changed : group.rebalance(topics, now)) {
+                Client c = clients.get(changed);
+                MemberState m = group.members.get(changed);
+                if (c != null) {
+                    c.inbox.add(new Push(MemberState.sorted(m.assigned), ++m.pushVersion));
+                }
+            }
+            if (TRACE && seed == TRACE_SEED) {
+                StringBuilder b = new StringBuilder("event " + i + " (" + event + ", " + someone + "):");
+                for (MemberState m : group.members.values()) {
+                    Client c = clients.get(m.memberId);
+                    b.append(" ").append(m.memberId).append(" a").append(m.assigned).append(" r").append(m.revoking)
+                            .append(" at").append(m.revokedAt).append(" pv").append(m.pushVersion);
+                    if (c != null) {
+                        b.append(" | view").append(c.view).append(" v").append(c.viewVersion).append(" cons").append(c.consuming)
+                                .append(" inbox").append(c.inbox.size());
+                    }
+                    b.append(";");
+                }
+                System.err.println(b);
+            }
             checkOwnership(group, clients);
         }
         quiesce(group, clients, topics, now);
@@ -155,9 +226,12 @@ class GroupSimulationTest {
     private static void quiesce(ConsumerGroup group, Map<String, Client> clients, Map<String, Integer> topics, long now) {
         for (int round = 0; round < 10; round++) {
             for (Client c : clients.values()) {
-                c.view = MemberState.sorted(group.members.get(c.memberId).assigned);
+                MemberState m = group.members.get(c.memberId);
+                c.inbox.clear();
+                c.view = MemberState.sorted(m.assigned);
+                c.viewVersion = ++m.pushVersion;
                 c.consuming = new HashSet<>(c.view);
-                group.released(group.members.get(c.memberId), c.consuming);
+                group.released(m, c.consuming, c.viewVersion);
             }
             group.rebalance(topics, now);
             checkOwnership(group, clients);

@@ -42,6 +42,8 @@ final class MemberState {
     private String memberId = "";
     private int memberEpoch;
     private int heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
+    /** The assignment_version of the newest response, echoed in heartbeats; -1 before the first (groups.proto). */
+    private long version = -1;
     /** The latest assignment pushed; null until the first response of a (re)join. */
     private Set<TopicPartition> target;
     private final Set<TopicPartition> owned = new LinkedHashSet<>();
@@ -56,6 +58,7 @@ final class MemberState {
             heartbeatIntervalMs = response.getHeartbeatIntervalMs();
         }
         target = Set.copyOf(partitions(response.getAssignmentList()));
+        version = response.getAssignmentVersion();
     }
 
     /**
@@ -108,6 +111,7 @@ final class MemberState {
         target = null;
         memberId = "";
         memberEpoch = 0;
+        version = -1;
         return dropped;
     }
 
@@ -133,7 +137,8 @@ final class MemberState {
                 .setAssignor(config.assignor())
                 .setSessionTimeoutMs(config.sessionTimeoutMs())
                 .setRebalanceTimeoutMs(config.rebalanceTimeoutMs())
-                .setClientId(config.clientId());
+                .setClientId(config.clientId())
+                .setAcknowledgedVersion(version);
     }
 
     synchronized String memberId() {

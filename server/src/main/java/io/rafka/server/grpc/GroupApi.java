@@ -82,7 +82,7 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
                     heartbeat = new GroupTypes.Heartbeat(r.getGroupId(), r.getMemberId(), r.getMemberEpoch(),
                             r.getInstanceId(), List.copyOf(r.getSubscribedTopicsList()), r.getSubscribedPattern(),
                             assignor(r.getAssignor()), partitions(r.getOwnedList()), r.getSessionTimeoutMs(),
-                            r.getRebalanceTimeoutMs(), r.getClientId());
+                            r.getRebalanceTimeoutMs(), r.getClientId(), r.getAcknowledgedVersion());
                 } catch (RafkaException e) {
                     channel.fail(e);
                     session.broken();
@@ -121,7 +121,8 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
                 return;
             }
             out.onNext(HeartbeatResponse.newBuilder().setMemberId(a.memberId()).setMemberEpoch(a.memberEpoch())
-                    .setHeartbeatIntervalMs(a.heartbeatIntervalMs()).addAllAssignment(topicPartitions(a.partitions())).build());
+                    .setHeartbeatIntervalMs(a.heartbeatIntervalMs()).addAllAssignment(topicPartitions(a.partitions()))
+                    .setAssignmentVersion(a.version()).build());
         }
 
         @Override
