@@ -44,8 +44,8 @@ final class ConsumerGroup {
     long reconcilingSinceMs = -1;
     /** Soft: since when the group has had no members (-1 while it has some). */
     long emptySinceMs = -1;
-    /** Soft: compiled subscription patterns. */
-    private final Map<String, Pattern> patterns = new HashMap<>();
+    /** Soft: each member's resolved subscription (see {@link #subscribedTopics}). */
+    private final Map<String, Subscribed> subscribedCache = new HashMap<>();
 
     ConsumerGroup(String groupId) {
         this.groupId = groupId;
@@ -124,8 +124,16 @@ final class ConsumerGroup {
         return range > 0 ? AssignorType.RANGE : AssignorType.UNIFORM;
     }
 
-    /** The existing topics a member subscribes to, by name or pattern. */
+    /**
+     * The existing topics a member subscribes to, by name or pattern. Cached per member until its subscription or
+     * the topics change (the topics map is replaced, never changed, on every metadata change), so a heartbeat does not
+     * run every member's pattern over every topic name.
+     */
     Set<String> subscribedTopics(MemberState m, Map<String, Integer> topics) {
+        Subscribed cached = subscribedCache.get(m.memberId);
+        if (cached != null && cached.topics() == topics && cached.names().equals(m.topics) && cached.pattern().equals(m.pattern)) {
+            return cached.result();
+        }
         Set<String> result = new TreeSet<>();
         for (String t : m.topics) {
             if (topics.containsKey(t)) {
@@ -133,21 +141,29 @@ final class ConsumerGroup {
             }
         }
         if (!m.pattern.isEmpty()) {
-            Pattern p = patterns.computeIfAbsent(m.pattern, Pattern::compile);
+            Pattern p = Pattern.compile(m.pattern);
             for (String t : topics.keySet()) {
                 if (!t.equals(GroupConfig.TOPIC) && p.matcher(t).matches()) {
                     result.add(t);
                 }
             }
         }
-        return result;
+        Set<String> frozen = java.util.Collections.unmodifiableSet(result);
+        subscribedCache.put(m.memberId, new Subscribed(topics, new TreeSet<>(m.topics), m.pattern, frozen));
+        subscribedCache.keySet().retainAll(members.keySet());
+        return frozen;
+    }
+
+    /** A member's resolved subscription and what it was resolved from. */
+    private record Subscribed(Map<String, Integer> topics, Set<String> names, String pattern, Set<String> result) {
     }
 
     /**
      * Brings the target up to date (a new one when the group epoch moved or a subscribed topic's partition count
      * changed, e.g. partitions were added or a pattern now matches a new topic) and reconciles every member.
      *
-     * @param topics every existing topic with its partition count
+     * @param topics every existing topic with its partition count; replaced, never changed in place, when topics
+     *               change (subscriptions are cached by its identity)
      * @return the members whose epoch or owned partitions changed (they must be told)
      */
     Set<String> rebalance(Map<String, Integer> topics, long nowMs) {

@@ -316,8 +316,25 @@ public final class GroupCoordinator implements Closeable {
         }
     }
 
+    /**
+     * Stops: every group's pending calls fail and member streams end with NOT_COORDINATOR (the partitions' new
+     * leaders take over), then the thread goes.
+     */
     @Override
     public void close() {
-        thread.shutdownNow();
+        post(() -> {
+            for (int partition : List.copyOf(shards.keySet())) {
+                unload(partition, "the broker is stopping");
+            }
+        });
+        thread.shutdown();
+        try {
+            if (!thread.awaitTermination(1, TimeUnit.SECONDS)) {
+                thread.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            thread.shutdownNow();
+        }
     }
 }

@@ -166,7 +166,15 @@ final class Membership {
             settle(shard, g, Set.of());
         }
         s.ended = true;
-        coordinator.answer(shard, null).whenComplete((v, e) -> s.channel.complete());
+        // Completed once the leave is durable; if its write failed the member is still there (until its session
+        // times out), and the client hears so instead of believing it left.
+        coordinator.answer(shard, null).whenComplete((v, e) -> {
+            if (e == null) {
+                s.channel.complete();
+            } else {
+                s.channel.fail(e instanceof RafkaException r ? r : shard.notCoordinator());
+            }
+        });
     }
 
     private void staticLeave(GroupShard shard, MemberSession s, GroupTypes.Heartbeat req) {

@@ -145,7 +145,7 @@ class GroupSimulationTest {
                     c.inbox.add(new Push(MemberState.sorted(m.assigned), ++m.pushVersion));   // the resume's answer
                 }
             }
-            for (String changed : group.rebalance(topics, now)) {
+            for (String changed : group.rebalance(Map.copyOf(topics), now)) {
                 Client c = clients.get(changed);
                 MemberState m = group.members.get(changed);
                 if (c != null) {
@@ -233,7 +233,7 @@ class GroupSimulationTest {
                 c.consuming = new HashSet<>(c.view);
                 group.released(m, c.consuming, c.viewVersion);
             }
-            group.rebalance(topics, now);
+            group.rebalance(Map.copyOf(topics), now);
             checkOwnership(group, clients);
         }
         if (clients.isEmpty()) {
