@@ -1,5 +1,10 @@
 # Shell helpers shared by the benchmark scripts under bench/ (sourced, not run).
 
+# The running script's header comment (its lines after the shebang, up to the first line that is not a comment).
+usage() {
+  awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
+}
+
 # A progress line on stderr, with the UTC time.
 log() {
   echo "[bench $(date -u +%H:%M:%S)] $*" >&2

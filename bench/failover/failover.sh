@@ -27,10 +27,6 @@ ACK_TIMEOUT_MS=30000
 WORK="$ROOT/bench/failover/target/run"
 COMMAND_LINE="bin/rafka bench failover $*"
 
-usage() {
-  awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
-}
-
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;

@@ -22,10 +22,6 @@ source "$ROOT/bench/lib.sh"
 ROUNDS=3 INTERVAL_MS=25 COMMIT_INTERVAL_MS=0 TOPIC=groupbench
 WORK="$ROOT/bench/groups/target"
 
-usage() {
-  awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
-}
-
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;

@@ -27,6 +27,9 @@ shopt -s inherit_errexit
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
+# usage, log, http_get, port_open
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 KAFKA_VERSION=4.3.1
 KAFKA_LIB="$ROOT/bench/kafka/target/lib"
 WORK="$ROOT/bench/kafka/target/run"
@@ -37,10 +40,6 @@ KAFKA_NODES=(1 2 3)
 RAFKA_BASE="${RAFKA_BENCH_PORT_BASE:-29000}"
 CLK_TCK="$(getconf CLK_TCK)"
 COMMAND_LINE="bin/rafka bench kafka $*"
-
-usage() {
-  awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
-}
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -65,10 +64,6 @@ for v in RECORDS RECORD_SIZE PARTITIONS WARMUP RATE RATE_SECONDS QUIET_WAIT; do
 done
 RATE_RECORDS=$(( RATE * RATE_SECONDS ))
 TOTAL_RECORDS=$(( WARMUP + RECORDS + RATE_RECORDS ))
-
-# log, http_get, port_open
-# shellcheck source=../lib.sh
-source "$ROOT/bench/lib.sh"
 
 # ---------------------------------------------------------------------------------------------------------------
 # Processes we started, and stopping them on every exit path.

@@ -38,9 +38,4 @@ public record GroupConfig(int coordinatorPartitions, int sessionTimeoutMs, int m
             throw new IllegalArgumentException("inconsistent group settings (timeouts, sizes or partition count)");
         }
     }
-
-    /** The coordinator partition of a group: hash(group id) mod the partition count, stable across JVMs. */
-    public int partitionFor(String groupId) {
-        return Math.floorMod(groupId.hashCode(), coordinatorPartitions);
-    }
 }

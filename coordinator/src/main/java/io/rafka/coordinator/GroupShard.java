@@ -31,7 +31,6 @@ final class GroupShard {
     private boolean checkpointing;
     /** Runs a step of a checkpoint on the coordinator's thread. */
     private final Consumer<Runnable> afterCheckpoint;
-    long writes;
     /** Records written (or replayed) since the last checkpoint: the tail a new leader would replay beyond it. */
     long recordsSinceCheckpoint;
     long checkpoints;
@@ -101,7 +100,6 @@ final class GroupShard {
         recordsSinceCheckpoint += records.count();
         CompletableFuture<?> last = lastWrite;
         for (ByteBuffer batch : records.build()) {
-            writes++;
             CompletableFuture<?> write = log.append(partition, batch);
             lastWrite = write;
             last = write;

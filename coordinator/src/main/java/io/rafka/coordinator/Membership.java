@@ -4,7 +4,6 @@ import io.rafka.common.ErrorCode;
 import io.rafka.common.RafkaException;
 import io.rafka.common.TopicPartition;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -453,10 +452,5 @@ final class Membership {
 
     private static RafkaException invalid(String message) {
         return new RafkaException(ErrorCode.INVALID_REQUEST, message);
-    }
-
-    /** Used by tests: every owned partition of every group has one owner. */
-    List<String> describeSessions() {
-        return new ArrayList<>(sessions.keySet());
     }
 }

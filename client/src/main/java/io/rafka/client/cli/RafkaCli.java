@@ -78,7 +78,7 @@ public final class RafkaCli {
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
         // Ctrl-C ends a consumer that follows a topic: what it printed must still reach stdout.
         Runtime.getRuntime().addShutdownHook(new Thread(out::flush, "rafka-flush-stdout"));
-        configureLogging(err);
+        configureLogging();
         StopSignal stop = StopSignal.onShutdown();
         int status;
         try (ChannelPool channels = ChannelPool.plaintext()) {
@@ -93,7 +93,7 @@ public final class RafkaCli {
      * The client library logs through slf4j; in the CLI the simple binding prints warnings and errors on stderr
      * as one line each ({@code WARN ...}) and nothing below. Set before the first logger is made.
      */
-    private static void configureLogging(PrintStream err) {
+    private static void configureLogging() {
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         setDefault("org.slf4j.simpleLogger.logFile", "System.err");
         setDefault("org.slf4j.simpleLogger.showThreadName", "false");

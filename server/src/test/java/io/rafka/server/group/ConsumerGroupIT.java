@@ -212,7 +212,7 @@ class ConsumerGroupIT {
             assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
         }
         TopicPartition partition = new TopicPartition("__consumer_offsets",
-                cluster.broker(0).groups().coordinator().config().partitionFor(group));
+                cluster.broker(0).groups().coordinator().partitionFor(group));
         cluster.awaitTrue(() -> java.util.stream.IntStream.range(0, 3).allMatch(i ->
                         cluster.broker(i).raftNode().log(partition).logStartOffset() > 1000), 30_000,
                 "every replica of " + partition + " deleted the segments below a checkpoint");

@@ -1,7 +1,6 @@
 package io.rafka.server.group;
 
 import io.grpc.ManagedChannel;
-import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -191,10 +190,9 @@ final class TestMember implements Closeable {
 
         @Override
         public void onError(Throwable t) {
-            Status status = Status.fromThrowable(t);
             String code = t instanceof StatusRuntimeException s && s.getTrailers() != null
                     ? s.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER) : null;
-            new Thread(() -> recover(code, status), "member-" + name + "-recover").start();
+            new Thread(() -> recover(code), "member-" + name + "-recover").start();
         }
 
         @Override
@@ -203,7 +201,7 @@ final class TestMember implements Closeable {
     }
 
     /** After the stream failed: fenced → drop everything and join again; else find the coordinator and resume. */
-    private void recover(String code, Status status) {
+    private void recover(String code) {
         synchronized (lock) {
             if (!running || hung) {
                 return;
