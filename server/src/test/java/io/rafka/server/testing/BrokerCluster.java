@@ -36,7 +36,7 @@ public final class BrokerCluster implements Closeable {
     private BrokerCluster() {
     }
 
-    /** Starts {@code n} brokers (ids "1".."n") and waits until all registered with the metadata group. */
+    /** Starts {@code n} brokers (ids "1".."n") and waits until all registered and serve (metadata view current). */
     public static BrokerCluster start(int n, Path baseDir, Map<String, String> extraConfig) throws IOException {
         BrokerCluster c = new BrokerCluster();
         List<Integer> metadataPorts = new ArrayList<>();
@@ -66,6 +66,15 @@ public final class BrokerCluster implements Closeable {
         }
         c.awaitTrue(() -> c.brokers.stream().allMatch(b -> b.metadata().image().brokers().size() == n), 60_000,
                 "all brokers registered");
+        // Registered is not yet serving: each broker also confirms its metadata view is current (checked every 50 ms).
+        c.awaitTrue(() -> c.brokers.stream().allMatch(b -> {
+            try {
+                return b.awaitServing(0);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }), 60_000, "all brokers serving");
         return c;
     }
 
