@@ -15,6 +15,7 @@ import io.rafka.raft.RaftNodeConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -26,6 +27,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
 /**
@@ -68,11 +70,29 @@ public final class MiniCluster implements AutoCloseable {
         return cluster;
     }
 
-    /** A free loopback port (test helper). */
+    /** Test ports come from here, below Linux's ephemeral range (32768-60999) and apart from the benches' bases. */
+    private static final int PORT_RANGE_START = 10_000;
+    private static final int PORT_RANGE_SIZE = 11_000;
+    private static final AtomicInteger NEXT_PORT = new AtomicInteger((int) (ProcessHandle.current().pid() * 7919 % PORT_RANGE_SIZE));
+
+    /**
+     * A free loopback port (test helper). Not one the kernel picks for port 0: that comes from the ephemeral range,
+     * where the kernel also picks the local ports of outgoing connections, so a node restarted on its old port
+     * could find a client socket sitting on it (Ratis then exits the JVM: "Failed to start Grpc server"). Each JVM
+     * walks the range from its own starting point and skips ports it cannot bind.
+     */
     public static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+        for (int attempt = 0; attempt < PORT_RANGE_SIZE; attempt++) {
+            int port = PORT_RANGE_START + Math.floorMod(NEXT_PORT.getAndIncrement(), PORT_RANGE_SIZE);
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(false);
+                s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+                return port;
+            } catch (IOException inUse) {
+                // taken: try the next one
+            }
         }
+        throw new IOException("no free loopback port in " + PORT_RANGE_START + ".." + (PORT_RANGE_START + PORT_RANGE_SIZE - 1));
     }
 
     public int size() {
