@@ -20,11 +20,13 @@ import io.rafka.raft.internal.PartitionAppender;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
 import io.rafka.raft.internal.PartitionMetadataFile;
 import io.rafka.raft.internal.PartitionStateMachine;
+import io.rafka.raft.internal.PeerProbes;
 import io.rafka.raft.internal.RaftErrors;
 import io.rafka.raft.internal.RatisProperties;
 import io.rafka.raft.internal.ReplicaGroups;
 import io.rafka.raft.internal.ReplicaRegistry;
 import io.rafka.raft.internal.ReplicaRegistry.Replica;
+import io.rafka.raft.internal.StalledFollowerWatch;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.RaftGroup;
@@ -45,6 +47,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -89,6 +92,7 @@ public final class RaftNode implements Closeable {
     private LeadershipMover leadership;
     private LogMaintenance maintenance;
     private LeaderFailureDetector failureDetector;
+    private PeerProbes probes;
 
     private RaftNode(RaftNodeConfig config, Time time) {
         this.config = config;
@@ -137,8 +141,9 @@ public final class RaftNode implements Closeable {
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
         server.start();
+        probes = new PeerProbes(probeProperties);
         if (config.leaderFailureDetection()) {
-            failureDetector = new LeaderFailureDetector(server, probeProperties);
+            failureDetector = new LeaderFailureDetector(server, probes);
         }
         LocalServer local = new LocalServer(server);
         groups = new ReplicaGroups(local, replicas, config.dataDir(), nodeId,
@@ -150,6 +155,8 @@ public final class RaftNode implements Closeable {
         membership = new MembershipChanger(local, probeProperties);
         leadership = new LeadershipMover(local, replicas, nodeId, liveness);
         maintenance = new LogMaintenance(local, replicas);
+        executors.watch.scheduleWithFixedDelay(new StalledFollowerWatch(server, replicas, probes,
+                peer -> detector != null && detector.refusesConnections(peer), probeProperties), 1, 1, TimeUnit.SECONDS);
         LOG.info("Raft node {} listening on {} with {} partition replicas", nodeId, config.address().hostPort(), replicas.size());
     }
 
@@ -394,12 +401,16 @@ public final class RaftNode implements Closeable {
     @Override
     public void close() throws IOException {
         try {
+            executors.watch.shutdownNow();
             if (failureDetector != null) {
                 failureDetector.close();
             }
             server.close();
         } finally {
             executors.close();
+            if (probes != null) {
+                probes.close();
+            }
         }
     }
 

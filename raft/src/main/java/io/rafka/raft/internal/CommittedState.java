@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -60,6 +61,8 @@ final class CommittedState {
     /** The Raft index whose records are missing from the log, until a copy covers it; -1 when intact. */
     private volatile long damagedAt = -1;
     private volatile DamageListener damageListener = neededIndex -> { };
+    /** When the last copy finished ({@link System#nanoTime}); 0 if none did. */
+    private volatile long lastCopyFinishedNanos;
 
     CommittedState(TopicPartition topicPartition, PartitionLog log, int maxProducers, AppliedIndex appliedIndex) {
         this.topicPartition = topicPartition;
@@ -208,6 +211,19 @@ final class CommittedState {
         }
     }
 
+    /** Whether a copy of another replica's log runs (or is awaited, for a damaged replica): apply waits. */
+    boolean copying() {
+        synchronized (lock) {
+            return copying;
+        }
+    }
+
+    /** Milliseconds since the last copy of another replica's log finished; Long.MAX_VALUE if none did. */
+    long msSinceLastCopy() {
+        long at = lastCopyFinishedNanos;
+        return at == 0 ? Long.MAX_VALUE : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - at);
+    }
+
     void beginCopy() {
         synchronized (lock) {
             copying = true;
@@ -230,6 +246,7 @@ final class CommittedState {
                 damagedAt = -1;
             }
             copying = false;
+            lastCopyFinishedNanos = System.nanoTime();
             applied = new AppliedState(target.term(), target.index(), log.logStartOffset(), log.logEndOffset());
             lock.notifyAll();
         }

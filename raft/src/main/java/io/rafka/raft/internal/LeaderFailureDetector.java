@@ -1,14 +1,12 @@
 package io.rafka.raft.internal;
 
+import org.apache.ratis.proto.RaftProtos.LogInfoProto;
 import org.apache.ratis.proto.RaftProtos.RaftGroupIdProto;
 import org.apache.ratis.proto.RaftProtos.RaftRpcRequestProto;
 import org.apache.ratis.proto.RaftProtos.StartLeaderElectionReplyProto;
 import org.apache.ratis.proto.RaftProtos.StartLeaderElectionRequestProto;
 import org.apache.ratis.proto.RaftProtos.TermIndexProto;
-import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.protocol.GroupInfoReply;
-import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -60,18 +58,28 @@ public final class LeaderFailureDetector implements Closeable {
     private static final AtomicLong ELECTIONS_STARTED = new AtomicLong();
 
     private final RaftServer server;
-    private final RaftProperties probeProperties;
-    /** One client per peer for group-info probes (not bound to a group: the group id goes in each request). */
-    private final Map<RaftPeerId, RaftClient> probes = new ConcurrentHashMap<>();
+    private final PeerProbes probes;
+    private final boolean ownsProbes;
     private final ScheduledExecutorService timer;
     /** Takes over groups in parallel: each takeover first asks the other survivors where their logs end. */
     private final ExecutorService takeovers;
     private final Map<RaftPeerId, PeerWatch> watches = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
+    /** A detector with probe clients of its own ({@code probeProperties}), closed with it. */
     public LeaderFailureDetector(RaftServer server, RaftProperties probeProperties) {
+        this(server, new PeerProbes(probeProperties), true);
+    }
+
+    /** A detector that shares the node's probe clients; their owner closes them. */
+    public LeaderFailureDetector(RaftServer server, PeerProbes probes) {
+        this(server, probes, false);
+    }
+
+    private LeaderFailureDetector(RaftServer server, PeerProbes probes, boolean ownsProbes) {
         this.server = server;
-        this.probeProperties = probeProperties;
+        this.probes = probes;
+        this.ownsProbes = ownsProbes;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "rafka-leader-watch-" + server.getId());
             t.setDaemon(true);
@@ -126,6 +134,7 @@ public final class LeaderFailureDetector implements Closeable {
                 }
                 if (old != null) {
                     old.stop();
+                    probes.forget(id);
                 }
                 return new PeerWatch(id, peer.getAddress());
             });
@@ -150,6 +159,7 @@ public final class LeaderFailureDetector implements Closeable {
                     return false;
                 }
                 e.getValue().stop();
+                probes.forget(e.getKey());
                 return true;
             });
         } catch (IOException | RuntimeException e) {
@@ -279,16 +289,8 @@ public final class LeaderFailureDetector implements Closeable {
 
     /** The last entry of {@code peer}'s replica of {@code gid}, or null if it does not answer. */
     private TermIndex lastEntryOf(RaftPeer peer, RaftGroupId gid) {
-        try {
-            RaftClient client = probes.computeIfAbsent(peer.getId(), id -> RaftClient.newBuilder()
-                    .setRaftGroup(RaftGroup.valueOf(RaftGroupId.randomId(), peer))
-                    .setProperties(probeProperties).build());
-            GroupInfoReply reply = client.getGroupManagementApi(peer.getId()).info(gid);
-            return reply.isSuccess() ? TermIndex.valueOf(reply.getLogInfoProto().getLastEntry()) : null;
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("{}: {} did not say where its log ends: {}", gid, peer.getId(), e.toString());
-            return null;
-        }
+        LogInfoProto info = probes.logInfo(peer, gid);
+        return info == null ? null : TermIndex.valueOf(info.getLastEntry());
     }
 
     private void submit(Runnable task) {
@@ -307,12 +309,8 @@ public final class LeaderFailureDetector implements Closeable {
         for (PeerWatch w : watches.values()) {
             w.stop();
         }
-        for (RaftClient c : probes.values()) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                LOG.debug("closing a probe client failed: {}", e.toString());
-            }
+        if (ownsProbes) {
+            probes.close();
         }
     }
 }

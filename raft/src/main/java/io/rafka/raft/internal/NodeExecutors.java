@@ -2,6 +2,7 @@ package io.rafka.raft.internal;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -29,12 +30,15 @@ public final class NodeExecutors implements AutoCloseable {
      * ({@link AppendQueue}), so threads are bounded by the partitions hosted here.
      */
     public final ExecutorService submit;
+    /** Periodic checks of this node's replicas ({@link StalledFollowerWatch}). */
+    public final ScheduledExecutorService watch;
 
     public NodeExecutors(String nodeId) {
         this.catchUp = pool(CATCH_UP_THREADS, "rafka-catch-up-" + nodeId + "-");
         this.flush = pool(FLUSH_THREADS, "rafka-flush-" + nodeId + "-");
         this.read = pool(READ_THREADS, "rafka-replica-read-" + nodeId + "-");
         this.submit = Executors.newCachedThreadPool(daemons("rafka-submit-" + nodeId + "-"));
+        this.watch = Executors.newSingleThreadScheduledExecutor(daemons("rafka-replica-watch-" + nodeId + "-"));
     }
 
     private static ExecutorService pool(int threads, String prefix) {
@@ -56,5 +60,6 @@ public final class NodeExecutors implements AutoCloseable {
         flush.shutdownNow();
         read.shutdownNow();
         submit.shutdownNow();
+        watch.shutdownNow();
     }
 }

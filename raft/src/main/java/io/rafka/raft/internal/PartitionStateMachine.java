@@ -110,6 +110,15 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return s == null ? null : s.log;
     }
 
+    /**
+     * Whether this replica copies another replica's log now, or did so within {@code graceMs}: its Raft log
+     * stands still meanwhile, and after an install Ratis takes a moment to move it to the installed index.
+     */
+    boolean copying(long graceMs) {
+        PartitionStore s = store;
+        return s != null && (s.committed.copying() || s.committed.msSinceLastCopy() < graceMs);
+    }
+
     /** Whether the log lacks committed records and a copy from another replica is under way. */
     public boolean repairing() {
         PartitionStore s = store;

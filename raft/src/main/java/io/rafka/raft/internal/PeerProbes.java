@@ -1,0 +1,75 @@
+package io.rafka.raft.internal;
+
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.proto.RaftProtos.LogInfoProto;
+import org.apache.ratis.protocol.GroupInfoReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Asks other servers where their replica of a group stands (Ratis group info: last entry, commit and apply
+ * index), with one client per peer server for the life of the node, not one per question: the group id goes
+ * in each request. The clients use the probe settings (3 s, no long retries), so a peer that does not answer
+ * costs one bounded wait. Thread-safe.
+ */
+public final class PeerProbes implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(PeerProbes.class);
+
+    private final RaftProperties probeProperties;
+    private final Map<RaftPeerId, RaftClient> clients = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public PeerProbes(RaftProperties probeProperties) {
+        this.probeProperties = probeProperties;
+    }
+
+    /** {@code peer}'s view of its replica of {@code gid}, or null if it does not answer or has no such replica. */
+    public LogInfoProto logInfo(RaftPeer peer, RaftGroupId gid) {
+        if (closed) {
+            return null;
+        }
+        try {
+            RaftClient client = clients.computeIfAbsent(peer.getId(), id -> RaftClient.newBuilder()
+                    .setRaftGroup(RaftGroup.valueOf(RaftGroupId.randomId(), peer))
+                    .setProperties(probeProperties).build());
+            GroupInfoReply reply = client.getGroupManagementApi(peer.getId()).info(gid);
+            return reply.isSuccess() ? reply.getLogInfoProto() : null;
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{}: {} did not say where its log stands: {}", gid, peer.getId(), e.toString());
+            return null;
+        }
+    }
+
+    /** Forgets the client of a peer that left every local group or moved (its next probe dials anew). */
+    public void forget(RaftPeerId peer) {
+        RaftClient c = clients.remove(peer);
+        if (c != null) {
+            closeQuietly(c);
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        clients.values().forEach(PeerProbes::closeQuietly);
+        clients.clear();
+    }
+
+    private static void closeQuietly(RaftClient c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            LOG.debug("closing a probe client failed: {}", e.toString());
+        }
+    }
+}

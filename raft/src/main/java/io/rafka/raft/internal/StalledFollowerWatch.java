@@ -1,0 +1,117 @@
+package io.rafka.raft.internal;
+
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.proto.RaftProtos.LogInfoProto;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+
+/**
+ * Unsticks a follower that lost Raft entries it had acknowledged (its data folder was wiped or replaced while
+ * the broker was down). Ratis 3.3's leader keeps each follower's match index for its whole term and never sends
+ * below it ({@code LogAppenderBase.getNextIndexForInconsistency}), so such a follower answers INCONSISTENCY to
+ * every request for as long as that leader leads; a new leader starts from fresh follower state and replicates
+ * to it (or, if it purged those entries, has it copy its log).
+ *
+ * <p>So a follower whose Raft log has not grown for {@link #STALL_MS} while its leader has committed entries
+ * past its end asks the leader to step down. It asks the leader with the node's shared {@link PeerProbes}
+ * client (one per peer server, bounded wait), never while the leader's server is known to refuse connections
+ * (the failure detector deals with a dead leader), never while this replica copies a log itself or shortly
+ * after (its Raft log stands still then on purpose, until Ratis moves it to the installed index), and at most
+ * once per {@link #BACKOFF_MS} per partition. A quiet partition (the leader has nothing more) is asked again
+ * only after a doubling pause, up to {@link #MAX_QUIET_MS}, so idle partitions cost next to nothing. Runs
+ * every second on one thread of its own.
+ */
+public final class StalledFollowerWatch implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(StalledFollowerWatch.class);
+    static final long STALL_MS = 5_000;
+    static final long BACKOFF_MS = 30_000;
+    static final long MAX_QUIET_MS = 600_000;
+
+    /** Where a replica's Raft log stood since when, and when (and how long after that) to look again. */
+    private record Progress(long nextIndex, long sinceMs, long lookAgainAtMs, long quietMs) {
+    }
+
+    private final RaftServer server;
+    private final ReplicaRegistry replicas;
+    private final PeerProbes probes;
+    private final Predicate<RaftPeerId> refusesConnections;
+    private final RaftProperties probeProperties;
+    private final Map<ReplicaRegistry.Replica, Progress> progress = new ConcurrentHashMap<>();
+
+    public StalledFollowerWatch(RaftServer server, ReplicaRegistry replicas, PeerProbes probes,
+                                Predicate<RaftPeerId> refusesConnections, RaftProperties probeProperties) {
+        this.server = server;
+        this.replicas = replicas;
+        this.probes = probes;
+        this.refusesConnections = refusesConnections;
+        this.probeProperties = probeProperties;
+    }
+
+    @Override
+    public void run() {
+        long now = System.currentTimeMillis();
+        progress.keySet().retainAll(replicas.replicas());
+        for (ReplicaRegistry.Replica replica : replicas.replicas()) {
+            try {
+                check(replica, now);
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("{}: stall check failed: {}", replica.topicPartition(), e.toString());
+            }
+        }
+    }
+
+    private void check(ReplicaRegistry.Replica replica, long now) throws IOException {
+        RaftServer.Division d = server.getDivision(replica.groupId());
+        RaftPeerId leaderId = d.getInfo().getLeaderId();
+        PartitionStateMachine sm = replica.runningStateMachine();
+        long next = d.getRaftLog().getNextIndex();
+        Progress p = progress.get(replica);
+        boolean watched = leaderId != null && d.getInfo().isFollower() && sm != null && !sm.copying(2 * STALL_MS)
+                && !refusesConnections.test(leaderId);
+        if (!watched || p == null || p.nextIndex() != next) {
+            progress.put(replica, new Progress(next, now, 0, STALL_MS));  // moving (or not ours to watch): start over
+            return;
+        }
+        if (now - p.sinceMs() < STALL_MS || now < p.lookAgainAtMs()) {
+            return;
+        }
+        RaftPeer leader = d.getGroup().getPeer(leaderId);
+        LogInfoProto leaderLog = leader == null ? null : probes.logInfo(leader, replica.groupId());
+        if (leaderLog == null) {
+            progress.put(replica, new Progress(next, p.sinceMs(), now + STALL_MS, p.quietMs()));  // ask again later
+            return;
+        }
+        long leaderCommitted = leaderLog.getCommitted().getIndex();
+        if (leaderCommitted < next) {
+            // Nothing to replicate: a quiet partition, not a stall. Look again later, and later still.
+            progress.put(replica, new Progress(next, p.sinceMs(), now + p.quietMs(), Math.min(2 * p.quietMs(), MAX_QUIET_MS)));
+            return;
+        }
+        progress.put(replica, new Progress(next, now, now + BACKOFF_MS, STALL_MS));
+        LOG.warn("{}: this replica's Raft log has stayed at index {} for {} ms while leader {} has committed up to {}: "
+                + "asking the leader to step down, so that a new leader replicates to it from where it really is",
+                replica.topicPartition(), next, now - p.sinceMs(), leaderId, leaderCommitted);
+        stepDown(d, leaderId);
+    }
+
+    /** Asks the leader to step down (Ratis's transfer of leadership to no one in particular); rare, so a client of its own. */
+    private void stepDown(RaftServer.Division d, RaftPeerId leaderId) throws IOException {
+        try (RaftClient client = RaftClient.newBuilder().setRaftGroup(d.getGroup()).setLeaderId(leaderId)
+                .setProperties(probeProperties).build()) {
+            RaftClientReply reply = client.admin().transferLeadership(null, 5_000);
+            if (!reply.isSuccess()) {
+                LOG.info("{}: leader {} did not step down: {}", d.getMemberId().getGroupId(), leaderId, reply.getException());
+            }
+        }
+    }
+}
