@@ -7,7 +7,6 @@ import io.rafka.record.CompressionType;
 import io.rafka.record.Record;
 import io.rafka.record.RecordBatchBuilder;
 import io.rafka.testing.TestBatches;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,8 +52,6 @@ class IdempotentFailoverIT {
     Path tmp;
 
     @Test
-    @Disabled("Reproduces issue 12 point 8 (a new leader that never becomes ready while its appender to a just-restarted "
-            + "follower waits in GrpcLogAppender.mayWait): fails about 1 run in 8 until that is fixed. Run it by hand.")
     void pipelinedIdempotentProducerSurvivesLeaderCrashes() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.requestTimeoutMs(REQUEST_TIMEOUT_MS))) {
             TopicPartition tp = cluster.createPartition("idem-failover", 0, 3);

@@ -21,7 +21,6 @@ import io.rafka.proto.v1.RecordFormat;
 import io.rafka.proto.v1.RecordSet;
 import io.rafka.raft.testing.MiniCluster;
 import io.rafka.server.testing.BrokerCluster;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -66,8 +65,6 @@ class IdempotentStreamFailoverIT {
     Path tmp;
 
     @Test
-    @Disabled("Reproduces issue 12 point 8 (a new leader that never becomes ready while its appender to a just-restarted "
-            + "follower waits in GrpcLogAppender.mayWait): fails about 1 run in 8 until that is fixed. Run it by hand.")
     void pipelinedStreamProducerSurvivesLeaderCrashes() throws Exception {
         try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("auto.create.topics.enable", "false",
                 "request.timeout.ms", Long.toString(REQUEST_TIMEOUT_MS)))) {
