@@ -13,7 +13,16 @@ import java.util.Optional;
  * @param appliedIndex   last Raft index applied
  * @param repairing      the replica's log lacks committed records (lost from disk) and it is copying them from
  *                       another replica; it cannot serve meanwhile
+ * @param copy           where a copy of another replica's log stands (catch-up of a replica that was far
+ *                       behind, wiped or damaged), if one runs
  */
 public record PartitionStatus(Optional<String> leaderId, boolean isLeader, long term, long highWatermark,
-                              long logStartOffset, long appliedIndex, boolean repairing) {
+                              long logStartOffset, long appliedIndex, boolean repairing, Optional<CopyProgress> copy) {
+
+    /** A running copy: the local log ends at {@code copiedTo}, the copy goes up to {@code target}. */
+    public record CopyProgress(long copiedTo, long target) {
+        public long remainingOffsets() {
+            return Math.max(0, target - copiedTo);
+        }
+    }
 }

@@ -310,7 +310,8 @@ public final class RaftNode implements Closeable {
             PartitionStateMachine sm = replicas.requireRunning(tp);
             AppliedState applied = sm.applied();
             return new PartitionStatus(Optional.ofNullable(leader).map(RaftPeerId::toString), info.isLeader() && info.isLeaderReady(),
-                    info.getCurrentTerm(), applied.logEndOffset(), applied.logStartOffset(), applied.index(), sm.repairing());
+                    info.getCurrentTerm(), applied.logEndOffset(), applied.logStartOffset(), applied.index(), sm.repairing(),
+                    Optional.ofNullable(sm.copyProgress()));
         } catch (IOException e) {
             throw new UnknownTopicOrPartitionException("partition " + tp + " is not running on node " + nodeId);
         }

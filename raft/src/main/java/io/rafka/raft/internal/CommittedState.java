@@ -3,6 +3,7 @@ package io.rafka.raft.internal;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.TopicPartition;
 import io.rafka.log.PartitionLog;
+import io.rafka.raft.PartitionStatus;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
 import io.rafka.raft.internal.PartitionMessages.DataEntry;
@@ -63,6 +64,8 @@ final class CommittedState {
     private volatile DamageListener damageListener = neededIndex -> { };
     /** When the last copy finished ({@link System#nanoTime}); 0 if none did. */
     private volatile long lastCopyFinishedNanos;
+    /** The offset a running copy copies up to; -1 when none runs. */
+    private volatile long copyTargetOffset = -1;
 
     CommittedState(TopicPartition topicPartition, PartitionLog log, int maxProducers, AppliedIndex appliedIndex) {
         this.topicPartition = topicPartition;
@@ -230,6 +233,17 @@ final class CommittedState {
         }
     }
 
+    /** The offset the running copy copies up to (the source's log end), for progress reports. */
+    void copyTarget(long logEndOffset) {
+        copyTargetOffset = logEndOffset;
+    }
+
+    /** Where a running copy stands: copied up to the local log end, of {@code target}; null if none runs. */
+    PartitionStatus.CopyProgress copyProgress() {
+        long target = copyTargetOffset;
+        return target < 0 ? null : new PartitionStatus.CopyProgress(log.logEndOffset(), target);
+    }
+
     /** The copy reached the leader's applied position {@code target}: adopt it, and let apply go on. */
     void finishCopy(AppliedState target, ByteBuffer producerState) {
         synchronized (lock) {
@@ -246,6 +260,7 @@ final class CommittedState {
                 damagedAt = -1;
             }
             copying = false;
+            copyTargetOffset = -1;
             lastCopyFinishedNanos = System.nanoTime();
             applied = new AppliedState(target.term(), target.index(), log.logStartOffset(), log.logEndOffset());
             lock.notifyAll();
@@ -258,6 +273,7 @@ final class CommittedState {
      * for another install.
      */
     void undoCopy(Exception cause) {
+        copyTargetOffset = -1;
         synchronized (lock) {
             if (damagedAt >= 0) {
                 LOG.warn("{}: copying the missing records failed ({}); trying again", topicPartition, cause.toString());

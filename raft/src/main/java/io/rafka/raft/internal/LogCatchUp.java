@@ -162,6 +162,7 @@ final class LogCatchUp {
             ByteBuffer stateReply = leader.query(new StateQuery().encode());
             AppliedState target = AppliedState.decodeHeader(stateReply);
             ByteBuffer producerState = stateReply.slice();
+            committed.copyTarget(target.logEndOffset());
             if (copyUpTo(leader, target)) {
                 return new Result(target, producerState);
             }

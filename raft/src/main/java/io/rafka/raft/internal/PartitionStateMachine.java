@@ -5,6 +5,7 @@ import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
+import io.rafka.raft.PartitionStatus;
 import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
@@ -117,6 +118,12 @@ public final class PartitionStateMachine extends BaseStateMachine {
     boolean copying(long graceMs) {
         PartitionStore s = store;
         return s != null && (s.committed.copying() || s.committed.msSinceLastCopy() < graceMs);
+    }
+
+    /** Where a copy of another replica's log stands, or null if none runs. */
+    public PartitionStatus.CopyProgress copyProgress() {
+        PartitionStore s = store;
+        return s == null ? null : s.committed.copyProgress();
     }
 
     /** Whether the log lacks committed records and a copy from another replica is under way. */

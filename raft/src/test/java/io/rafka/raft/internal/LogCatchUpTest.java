@@ -1,6 +1,7 @@
 package io.rafka.raft.internal;
 
 import io.rafka.common.InvalidRecordException;
+import io.rafka.raft.PartitionStatus;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
 import io.rafka.raft.internal.PartitionMessages.FetchQuery;
 import io.rafka.raft.internal.PartitionMessages.Query;
@@ -16,11 +17,15 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.ByteBuffer;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 import static io.rafka.raft.internal.PartitionFixture.MAX;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The catch-up client ({@link LogCatchUp}) against the leader's query side ({@link PartitionQueries}), both on real logs. */
 class LogCatchUpTest {
@@ -52,6 +57,37 @@ class LogCatchUpTest {
             assertEquals(5, follower.log.logEndOffset());
             assertEquals(TestBatches.records(leader.log.read(0, MAX, 5).records()).stream().map(TestBatches::value).toList(),
                     TestBatches.records(follower.log.read(0, MAX, 5).records()).stream().map(TestBatches::value).toList());
+        }
+    }
+
+    @Test
+    void reportsWhereARunningCopyStandsAndNothingOnceItEnded() throws Exception {
+        try (PartitionFixture leader = new PartitionFixture(leaderDir); PartitionFixture follower = new PartitionFixture(followerDir)) {
+            for (int i = 0; i < 4; i++) {
+                leader.appendAsLeader(records("r" + i, 5), 1);
+            }
+            leader.commitUpTo(4);
+            PartitionQueries queries = new PartitionQueries(leader.log, leader.committed);
+            List<PartitionStatus.CopyProgress> seen = new ArrayList<>();
+            assertNull(follower.committed.copyProgress(), "no copy runs");
+
+            follower.catchUp.install(query -> {
+                // Each question to the leader is asked with the progress made so far.
+                PartitionStatus.CopyProgress p = follower.committed.copyProgress();
+                if (p != null) {
+                    seen.add(p);
+                }
+                return queries.answer(query);
+            });
+
+            assertFalse(seen.isEmpty(), "progress was reported while the copy ran");
+            assertEquals(20, seen.get(0).target(), "the leader's log end");
+            assertEquals(0, seen.get(0).copiedTo());
+            assertEquals(20, seen.get(0).remainingOffsets());
+            for (int i = 1; i < seen.size(); i++) {
+                assertTrue(seen.get(i).copiedTo() >= seen.get(i - 1).copiedTo(), "progress only grows: " + seen);
+            }
+            assertNull(follower.committed.copyProgress(), "nothing once the copy ended");
         }
     }
 

@@ -15,6 +15,7 @@ import io.rafka.raft.RaftNode;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.function.ToLongFunction;
 
 /**
  * The broker's Prometheus metrics, in a registry of its own (several brokers can share a JVM in tests).
@@ -56,7 +57,14 @@ public final class BrokerMetrics {
                 .callback(cb -> cb.call(ledPartitions(raftNode))).register(registry);
         GaugeWithCallback.builder().name("rafka_repairing_partitions")
                 .help("Partition replicas here whose log lost committed records, copying them from another replica")
-                .callback(cb -> cb.call(repairing(raftNode))).register(registry);
+                .callback(cb -> cb.call(sumOverReplicas(raftNode, st -> st.repairing() ? 1 : 0))).register(registry);
+        GaugeWithCallback.builder().name("rafka_copying_partitions")
+                .help("Partition replicas here copying another replica's log (catching up from far behind, wiped or damaged)")
+                .callback(cb -> cb.call(sumOverReplicas(raftNode, st -> st.copy().isPresent() ? 1 : 0))).register(registry);
+        GaugeWithCallback.builder().name("rafka_copy_remaining_offsets")
+                .help("Offsets the running copies still have to copy, summed over the replicas here")
+                .callback(cb -> cb.call(sumOverReplicas(raftNode,
+                        st -> st.copy().map(PartitionStatus.CopyProgress::remainingOffsets).orElse(0L)))).register(registry);
         GaugeWithCallback.builder().name("rafka_under_replicated_partitions")
                 .help("Partitions led here with a follower silent for longer than the replica lag limit")
                 .callback(cb -> cb.call(underReplicated(raftNode, replicaLagMs))).register(registry);
@@ -78,18 +86,17 @@ public final class BrokerMetrics {
         return led;
     }
 
-    private static int repairing(RaftNode raftNode) {
-        int n = 0;
+    /** {@code measure} summed over the replicas hosted here (those being created or removed count 0). */
+    private static long sumOverReplicas(RaftNode raftNode, ToLongFunction<PartitionStatus> measure) {
+        long sum = 0;
         for (TopicPartition tp : raftNode.partitions()) {
             try {
-                if (raftNode.status(tp).repairing()) {
-                    n++;
-                }
+                sum += measure.applyAsLong(raftNode.status(tp));
             } catch (RuntimeException e) {
                 // being created or removed
             }
         }
-        return n;
+        return sum;
     }
 
     private static int underReplicated(RaftNode raftNode, long lagMs) {
@@ -107,7 +114,7 @@ public final class BrokerMetrics {
      * members, groups and members now, and the lag of each group on each partition this broker has a replica of
      * (high watermark minus committed offset).
      */
-    public void registerGroups(GroupCoordinator coordinator, java.util.function.ToLongFunction<TopicPartition> highWatermark) {
+    public void registerGroups(GroupCoordinator coordinator, ToLongFunction<TopicPartition> highWatermark) {
         GroupMetrics m = coordinator.metrics();
         CounterWithCallback.builder().name("rafka_group_rebalances").help("Rebalances completed (every member at its target)")
                 .callback(cb -> cb.call(m.rebalances())).register(registry);
