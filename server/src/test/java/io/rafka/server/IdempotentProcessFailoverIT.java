@@ -116,6 +116,27 @@ class IdempotentProcessFailoverIT {
             public void kill(int broker) {
                 pid(broker).flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroyForcibly);   // SIGKILL
             }
+
+            @Override
+            public String describe() {
+                StringBuilder b = new StringBuilder();
+                for (int i = 0; i < 3; i++) {
+                    b.append("node ").append(i + 1).append(isUp(i) ? " (up)" : " (down)").append(" /status: ");
+                    try {
+                        b.append(httpGet(port(i, 5), "/status"));
+                    } catch (IOException e) {
+                        b.append(e).append('\n');
+                    }
+                    try {
+                        List<String> log = Files.readAllLines(tmp.resolve("cluster/node-" + (i + 1) + ".log"));
+                        b.append("last lines of its log:\n")
+                                .append(String.join("\n", log.subList(Math.max(0, log.size() - 40), log.size()))).append('\n');
+                    } catch (IOException e) {
+                        b.append("no log: ").append(e).append('\n');
+                    }
+                }
+                return b.toString();
+            }
         };
     }
 

@@ -60,6 +60,11 @@ public final class PipelinedProducer {
 
         /** Crashes a broker (kill -9 or its in-process equivalent). */
         void kill(int broker) throws Exception;
+
+        /** What the brokers say about themselves, for the message of a failure (their status, their logs' tails). */
+        default String describe() {
+            return "";
+        }
     }
 
     private static final Set<ErrorCode> RETRIABLE = EnumSet.of(ErrorCode.NOT_LEADER, ErrorCode.LEADER_NOT_AVAILABLE,
@@ -128,7 +133,8 @@ public final class PipelinedProducer {
                 MiniCluster.sleep(10);
             }
             if (System.nanoTime() - lastProgressNs > TimeUnit.MILLISECONDS.toNanos(PROGRESS_TIMEOUT_MS)) {
-                fail("the producer made no progress for " + PROGRESS_TIMEOUT_MS + " ms at sequence " + firstUnacked());
+                fail("the producer made no progress for " + PROGRESS_TIMEOUT_MS + " ms at sequence " + firstUnacked()
+                        + "\n" + brokers.describe());
             }
         }
         drain();
@@ -203,7 +209,7 @@ public final class PipelinedProducer {
                 return false;
             }
             throw new AssertionError("batch " + f.seq() + " sent to broker " + (f.broker() + 1)
-                    + " was not answered within " + answerWithinMs + " ms");
+                    + " was not answered within " + answerWithinMs + " ms\n" + brokers.describe());
         }
         if (r.getErrorCode() == ErrorCode.NONE) {
             Long before = acked.put(f.seq(), r.getBaseOffset());
