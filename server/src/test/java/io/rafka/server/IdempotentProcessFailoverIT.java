@@ -7,6 +7,7 @@ import io.rafka.proto.v1.AdminServiceGrpc;
 import io.rafka.proto.v1.CreateTopicsRequest;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.NewTopic;
+import io.rafka.raft.testing.MiniCluster;
 import io.rafka.server.testing.PipelinedProducer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -115,6 +116,10 @@ class IdempotentProcessFailoverIT {
             @Override
             public void kill(int broker) {
                 pid(broker).flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroyForcibly);   // SIGKILL
+                long deadline = System.currentTimeMillis() + 10_000;
+                while (IdempotentProcessFailoverIT.this.isUp(broker) && System.currentTimeMillis() < deadline) {
+                    MiniCluster.sleep(5);
+                }
             }
 
             @Override
@@ -140,8 +145,22 @@ class IdempotentProcessFailoverIT {
         };
     }
 
+    /**
+     * Whether the broker's process runs. Not {@link ProcessHandle#isAlive} alone: a killed broker is not this
+     * JVM's child, and until init reaps it, it is a zombie that counts as alive (a round once skipped the restart
+     * of a killed node that way and then killed the second of three).
+     */
     private boolean isUp(int broker) {
-        return pid(broker).flatMap(ProcessHandle::of).map(ProcessHandle::isAlive).orElse(false);
+        Optional<Long> pid = pid(broker);
+        if (pid.flatMap(ProcessHandle::of).map(ProcessHandle::isAlive).orElse(false)) {
+            try {
+                String stat = Files.readString(Path.of("/proc/" + pid.get() + "/stat"));
+                return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+            } catch (IOException | RuntimeException e) {
+                return false;   // gone meanwhile
+            }
+        }
+        return false;
     }
 
     private Optional<Long> pid(int broker) {

@@ -1,0 +1,137 @@
+package io.rafka.client.chaos;
+
+import io.rafka.client.chaos.History.Events;
+import io.rafka.client.chaos.History.Fault;
+import io.rafka.client.chaos.History.Outcome;
+import io.rafka.client.chaos.History.Read;
+import io.rafka.client.chaos.History.Send;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Each check fires on the anomaly it names, and only on it; a clean history passes; files round-trip. */
+class CheckerTest {
+    @TempDir
+    Path dir;
+
+    private final List<Send> sends = new ArrayList<>();
+    private final List<Read> reads = new ArrayList<>();
+    private final List<Fault> faults = new ArrayList<>();
+
+    private void acked(String value, int partition, long offset, long atMs) {
+        sends.add(new Send("p1", true, partition, value, atMs - 5, atMs, Outcome.OK, offset));
+    }
+
+    private void read(String value, int partition, long offset) {
+        reads.add(new Read("final", partition, offset, value));
+    }
+
+    private History.Events events() {
+        return new Events(sends, reads, faults);
+    }
+
+    private void cleanBase() {
+        acked("a", 0, 0, 100);
+        acked("b", 0, 1, 200);
+        acked("c", 1, 0, 300);
+        read("a", 0, 0);
+        read("b", 0, 1);
+        read("c", 1, 0);
+    }
+
+    @Test
+    void aCleanHistoryPasses() {
+        cleanBase();
+        Checker.Report r = Checker.check(events());
+        assertTrue(r.ok(), r.render());
+        assertTrue(r.render().contains("lost-write: 0\n"), r.render());
+    }
+
+    @Test
+    void anAcknowledgedValueMissingIsALostWrite() {
+        cleanBase();
+        reads.remove(1);
+        Checker.Report r = Checker.check(events());
+        assertEquals(1L, r.counts().get("lost-write"));
+        assertEquals(0L, r.counts().get("inconsistent-offsets"));
+        assertFalse(r.ok());
+    }
+
+    @Test
+    void twoValuesAtOneOffsetOrAValueAwayFromItsAckedOffsetAreInconsistent() {
+        cleanBase();
+        reads.add(new Read("replica-2", 0, 1, "x"));   // offset 1 read as b and as x
+        Checker.Report r = Checker.check(events());
+        assertEquals(1L, r.counts().get("inconsistent-offsets"), r.render());
+
+        sends.clear();
+        reads.clear();
+        acked("a", 0, 5, 100);
+        read("a", 0, 6);
+        assertEquals(1L, Checker.check(events()).counts().get("inconsistent-offsets"));
+    }
+
+    @Test
+    void duplicatesCountOnlyForIdempotentProducers() {
+        cleanBase();
+        read("c", 1, 1);
+        assertEquals(1L, Checker.check(events()).counts().get("duplicate"));
+
+        sends.add(new Send("plain", false, 2, "d", 0, 10, Outcome.UNKNOWN, -1));
+        read("d", 2, 0);
+        read("d", 2, 1);
+        Checker.Report r = Checker.check(events());
+        assertEquals(1L, r.counts().get("duplicate"), "the plain producer's double write is information only");
+        assertEquals("1", r.info().get("duplicate-without-idempotence"));
+    }
+
+    @Test
+    void aValueReadWhoseSendFailedForCertainIsAnAbortedRead() {
+        cleanBase();
+        sends.add(new Send("p1", true, 0, "e", 0, 10, Outcome.FAIL, -1));
+        read("e", 0, 2);
+        sends.add(new Send("p1", true, 0, "f", 0, 10, Outcome.UNKNOWN, -1));
+        read("f", 0, 3);
+        Checker.Report r = Checker.check(events());
+        assertEquals(1L, r.counts().get("aborted-read"), "an unknown outcome may have been written");
+        assertTrue(r.info().get("sends").contains("1 unknown of which 1 were written"), r.render());
+    }
+
+    @Test
+    void availabilityIsTheLongestGapBetweenAcknowledgementsPerFaultKind() {
+        cleanBase();
+        acked("g", 0, 2, 1_300);   // 1,000 ms after the previous ack
+        faults.add(new Fault("kill", "2", 400, 900));
+        faults.add(new Fault("pause", "1", 2_000, 2_500));   // overlaps no gap
+        Checker.Report r = Checker.check(events());
+        assertEquals("1000", r.info().get("longest-gap-ms"));
+        assertEquals("1000", r.info().get("longest-gap-ms-during-kill"));
+        assertFalse(r.info().containsKey("longest-gap-ms-during-pause"));
+    }
+
+    @Test
+    void aHistoryFileRoundTripsAndRejectsGarbage() throws Exception {
+        Path file = dir.resolve("history.tsv");
+        try (History h = History.appendingTo(file)) {
+            h.send(new Send("p1", true, 3, "v-1", 10, 20, Outcome.OK, 7));
+            h.read(new Read("final", 3, 7, "v-1"));
+            h.fault(new Fault("kill", "2", 11, 19));
+        }
+        Events parsed = History.parse(file);
+        assertEquals(List.of(new Send("p1", true, 3, "v-1", 10, 20, Outcome.OK, 7)), parsed.sends());
+        assertEquals(List.of(new Read("final", 3, 7, "v-1")), parsed.reads());
+        assertEquals(List.of(new Fault("kill", "2", 11, 19)), parsed.faults());
+        assertTrue(Checker.check(parsed).ok());
+
+        java.nio.file.Files.writeString(file, "send\tbroken\n", java.nio.file.StandardOpenOption.APPEND);
+        Exception e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> History.parse(file));
+        assertTrue(e.getMessage().contains(":4:"), e.getMessage());
+    }
+}
