@@ -1,5 +1,7 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.producer.internals.Murmur2;
+
 /**
  * Picks the partition of each produced record, as Kafka's default partitioner does:
  * <ul>
