@@ -88,6 +88,8 @@ class ProducerIT {
                     s.join(60_000);
                 }
                 producer.flush();
+                io.rafka.client.producer.ProducerMetrics metrics = producer.metrics();
+                assertTrue(metrics.batchesRetried() > 0 && metrics.leaderChanges() > 0, "the crash was met: " + metrics);
                 cluster.restart(victim);
             }
             Map<String, RecordMetadata> acked = new HashMap<>();

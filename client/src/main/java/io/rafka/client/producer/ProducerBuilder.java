@@ -18,20 +18,22 @@ public final class ProducerBuilder<K, V> {
     private final Serializer<K> keySerializer;
     private final Serializer<V> valueSerializer;
     private List<String> bootstrap = List.of();
-    private ProducerConfig d = ProducerConfig.defaults(List.of("unset:1"));
-    private Acks acks = d.acks();
-    private long lingerMs = d.lingerMs();
-    private int batchSizeBytes = d.batchSizeBytes();
-    private long bufferMemoryBytes = d.bufferMemoryBytes();
-    private long maxBlockMs = d.maxBlockMs();
-    private CompressionType compression = d.compression();
-    private boolean idempotence = d.idempotence();
-    private long deliveryTimeoutMs = d.deliveryTimeoutMs();
-    private int requestTimeoutMs = d.requestTimeoutMs();
-    private int retries = d.retries();
-    private long retryBackoffMs = d.retryBackoffMs();
-    private int maxInFlight = d.maxInFlight();
-    private Partitioner partitioner = d.partitioner();
+    /** Only its defaults are read: the bootstrap servers come from {@link #bootstrap}. */
+    private static final ProducerConfig D = ProducerConfig.defaults(List.of("localhost:9092"));
+    private Acks acks = D.acks();
+    private long lingerMs = D.lingerMs();
+    private int batchSizeBytes = D.batchSizeBytes();
+    private long bufferMemoryBytes = D.bufferMemoryBytes();
+    private long maxBlockMs = D.maxBlockMs();
+    private CompressionType compression = D.compression();
+    private boolean idempotence = D.idempotence();
+    private long deliveryTimeoutMs = D.deliveryTimeoutMs();
+    private int requestTimeoutMs = D.requestTimeoutMs();
+    private int retries = D.retries();
+    private long retryBackoffMs = D.retryBackoffMs();
+    private int maxInFlight = D.maxInFlight();
+    private int maxRequestBytes = D.maxRequestBytes();
+    private Partitioner partitioner = D.partitioner();
 
     ProducerBuilder(Serializer<K> keySerializer, Serializer<V> valueSerializer) {
         this.keySerializer = keySerializer;
@@ -105,6 +107,11 @@ public final class ProducerBuilder<K, V> {
         return this;
     }
 
+    public ProducerBuilder<K, V> maxRequestSize(int bytes) {
+        this.maxRequestBytes = bytes;
+        return this;
+    }
+
     public ProducerBuilder<K, V> partitioner(Partitioner partitioner) {
         this.partitioner = partitioner;
         return this;
@@ -113,7 +120,8 @@ public final class ProducerBuilder<K, V> {
     /** The settings as given so far, validated. */
     public ProducerConfig config() {
         return new ProducerConfig(bootstrap, acks, lingerMs, batchSizeBytes, bufferMemoryBytes, maxBlockMs, compression,
-                idempotence, deliveryTimeoutMs, requestTimeoutMs, retries, retryBackoffMs, maxInFlight, partitioner);
+                idempotence, deliveryTimeoutMs, requestTimeoutMs, retries, retryBackoffMs, maxInFlight, maxRequestBytes,
+                partitioner);
     }
 
     public RafkaProducer<K, V> build() {

@@ -186,6 +186,11 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
         return producerId;
     }
 
+    /** Retries, NOT_LEADER answers and leader changes so far. */
+    public ProducerMetrics metrics() {
+        return sender.metrics();
+    }
+
     @Override
     public void flush() {
         if (Thread.currentThread() == ioThread) {

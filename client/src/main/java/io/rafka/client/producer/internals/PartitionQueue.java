@@ -33,6 +33,8 @@ final class PartitionQueue {
     /** The stream carrying {@link #inFlight}; null when nothing is in flight. */
     Object inFlightStream;
     long retryNotBeforeNanos;
+    /** The broker the last batch went to (to count leader changes). */
+    io.rafka.client.internals.BrokerAddress lastLeader;
     ProducerBatch open;
     /** How many batches at the front of {@link #ready} are being re-sent. */
     private int retriesQueued;

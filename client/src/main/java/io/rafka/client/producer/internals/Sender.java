@@ -4,6 +4,7 @@ import io.grpc.Status;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.producer.ProducerConfig;
 import io.rafka.client.producer.ProducerException;
+import io.rafka.client.producer.ProducerMetrics;
 import io.rafka.common.ErrorCode;
 import io.rafka.proto.v1.PartitionData;
 import io.rafka.proto.v1.PartitionProduceResult;
@@ -31,8 +32,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Sender implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Sender.class);
-    /** Data per request beyond its first batch, at most: well under the broker's max.request.bytes (16 MiB). */
-    static final int MAX_REQUEST_BYTES = 1024 * 1024;
     /** A broker that does not answer within the request timeout plus this is given up on (stream dropped). */
     private static final long STUCK_SLACK_MS = 15_000;
 
@@ -46,6 +45,9 @@ public final class Sender implements Runnable {
     /** Set by close: stop as soon as every batch is done ({@link #forceClose}: at once). */
     private boolean closing;
     private boolean stopped;
+    private long batchesRetried;
+    private long notLeaderAnswers;
+    private long leaderChanges;
 
     public Sender(RecordAccumulator acc, ProducerMetadata metadata) {
         this.acc = acc;
@@ -89,6 +91,12 @@ public final class Sender implements Runnable {
                 streams.clear();
             }
             acc.runCompletions();
+        }
+    }
+
+    public ProducerMetrics metrics() {
+        synchronized (lock) {
+            return new ProducerMetrics(batchesRetried, notLeaderAnswers, leaderChanges);
         }
     }
 
@@ -184,10 +192,14 @@ public final class Sender implements Runnable {
             BrokerStream stream = stream(leader.get());
             long bytes = requestBytes.getOrDefault(leader.get(), 0L);
             if (stream.pending.size() >= config.maxInFlight() || !q.canSend(stream, now)
-                    || (bytes > 0 && bytes + q.ready.peekFirst().sizeInBytes() > MAX_REQUEST_BYTES)) {
+                    || (bytes > 0 && bytes + q.ready.peekFirst().sizeInBytes() > config.maxRequestBytes())) {
                 continue;
             }
             ProducerBatch batch = q.sendNext(stream);
+            if (q.lastLeader != null && !q.lastLeader.equals(leader.get())) {
+                leaderChanges++;
+            }
+            q.lastLeader = leader.get();
             byBroker.computeIfAbsent(leader.get(), k -> new ArrayList<>()).add(batch);
             requestBytes.put(leader.get(), bytes + batch.sizeInBytes());
         }
@@ -273,6 +285,7 @@ public final class Sender implements Runnable {
             return;
         }
         if (code == ErrorCode.NOT_LEADER) {
+            notLeaderAnswers++;
             if (!metadata.hint(batch.tp, result.hasLeader(), result.getLeader())) {
                 refreshWanted = true;
             }
@@ -293,6 +306,7 @@ public final class Sender implements Runnable {
             acc.finish(batch, -1, -1, expired(batch));
             return;
         }
+        batchesRetried++;
         q.failed(batch, now + TimeUnit.MILLISECONDS.toNanos(config.retryBackoffMs()));
     }
 
