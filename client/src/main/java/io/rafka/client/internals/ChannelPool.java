@@ -14,8 +14,8 @@ import java.util.function.Function;
  * second one; and channels own threads and sockets, so they must be closed before the JVM exits for
  * the exit to be prompt. The factory is injected so tests can connect to in-process fake brokers.
  *
- * <p>Not thread-safe: used by the thread driving the command only (calls on the channels themselves
- * may run from any thread).
+ * <p>Thread-safe (the SDK producer's callers and I/O thread share one); calls on the channels may run
+ * from any thread.
  */
 public final class ChannelPool implements AutoCloseable {
 
@@ -41,17 +41,17 @@ public final class ChannelPool implements AutoCloseable {
                 .build());
     }
 
-    public ManagedChannel channel(BrokerAddress address) {
+    public synchronized ManagedChannel channel(BrokerAddress address) {
         return channels.computeIfAbsent(address, factory);
     }
 
     /** Drops every connection at once, calls in flight cancelled (what a killed process leaves behind). */
-    public void abort() {
+    public synchronized void abort() {
         channels.values().forEach(ManagedChannel::shutdownNow);
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         for (ManagedChannel channel : channels.values()) {
             channel.shutdown();
         }

@@ -18,7 +18,6 @@ import io.rafka.proto.v1.ProduceServiceGrpc;
 import io.rafka.proto.v1.TopicMetadata;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -29,8 +28,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The producer's view of the cluster: partition counts of the topics it sends to, their leaders (with the
  * leader hints of NOT_LEADER answers, fresher than any metadata), the channels to brokers, and producer ids.
- * Wraps the CLI's {@link MetadataClient} and {@link ChannelPool}, which are not thread-safe, behind one monitor:
- * callers of {@code send} wait here for a new topic's metadata, the sender thread for leaders and refreshes.
+ * Uses the CLI's {@link MetadataClient}, which is not thread-safe, twice: one for the I/O thread's leaders and
+ * refreshes (this object's monitor), one for callers of {@code send} waiting for a new topic ({@link #lookupLock}),
+ * so that a caller waiting for a topic that does not exist yet never holds up the I/O thread.
  */
 public final class ProducerMetadata implements AutoCloseable {
     /** Pause between metadata attempts while a topic is being created or a leader elected. */
@@ -38,13 +38,16 @@ public final class ProducerMetadata implements AutoCloseable {
 
     private final ChannelPool channels;
     private final MetadataClient client;
+    private final MetadataClient lookupClient;
+    private final Object lookupLock = new Object();
     private final List<BrokerAddress> bootstrap;
-    private final Map<String, Integer> partitionCounts = new HashMap<>();
+    private final Map<String, Integer> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
 
     public ProducerMetadata(List<BrokerAddress> bootstrap, ChannelPool channels) {
         this.channels = channels;
         this.bootstrap = List.copyOf(bootstrap);
         this.client = new MetadataClient(channels, bootstrap.get(0), Time.SYSTEM, 0);
+        this.lookupClient = new MetadataClient(channels, bootstrap.get(0), Time.SYSTEM, 0);
     }
 
     /**
@@ -54,7 +57,7 @@ public final class ProducerMetadata implements AutoCloseable {
      * @throws ProducerException a non-retriable topic error at once (INVALID_TOPIC, ...), or the last retriable
      *         one (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, ...) at the deadline
      */
-    public synchronized int partitionCount(String topic, long deadlineNanos) {
+    public int partitionCount(String topic, long deadlineNanos) {
         Integer known = partitionCounts.get(topic);
         if (known != null) {
             return known;
@@ -62,7 +65,10 @@ public final class ProducerMetadata implements AutoCloseable {
         while (true) {
             ClientException failure;
             try {
-                TopicMetadata t = client.refresh(List.of(topic), true).topic(topic).orElse(null);
+                TopicMetadata t;
+                synchronized (lookupLock) {
+                    t = lookupClient.refresh(List.of(topic), true).topic(topic).orElse(null);
+                }
                 failure = t == null ? ClientException.of(io.rafka.proto.v1.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, topic)
                         : t.getErrorCode() != io.rafka.proto.v1.ErrorCode.NONE
                         ? ClientException.of(t.getErrorCode(), t.getErrorCodeValue(), "topic " + topic, t.getErrorMessage())
@@ -70,8 +76,8 @@ public final class ProducerMetadata implements AutoCloseable {
                         ? ClientException.of(io.rafka.proto.v1.ErrorCode.LEADER_NOT_AVAILABLE, "topic " + topic + " has no partitions yet")
                         : null;
                 if (failure == null) {
-                    partitionCounts.put(topic, t.getPartitionsCount());
-                    return t.getPartitionsCount();
+                    partitionCounts.merge(topic, t.getPartitionsCount(), Math::max);
+                    return partitionCounts.get(topic);
                 }
             } catch (ClientException e) {
                 failure = e;
@@ -112,7 +118,7 @@ public final class ProducerMetadata implements AutoCloseable {
         return client.leaderHint(tp, hasLeader, leader);
     }
 
-    synchronized ManagedChannel channel(BrokerAddress address) {
+    ManagedChannel channel(BrokerAddress address) {
         return channels.channel(address);
     }
 
@@ -146,9 +152,11 @@ public final class ProducerMetadata implements AutoCloseable {
         }
     }
 
-    private synchronized List<BrokerAddress> candidates() {
+    private List<BrokerAddress> candidates() {
         Set<BrokerAddress> all = new LinkedHashSet<>(bootstrap);
-        all.addAll(client.knownBrokers());
+        synchronized (this) {
+            all.addAll(client.knownBrokers());
+        }
         return new ArrayList<>(all);
     }
 
@@ -173,7 +181,7 @@ public final class ProducerMetadata implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
         channels.close();
     }
 }
