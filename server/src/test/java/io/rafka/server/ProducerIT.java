@@ -136,15 +136,18 @@ class ProducerIT {
                         assertEquals(0, r.getProducerEpoch());
                     }
                 }
-                cluster.kill(1);  // a restarted broker takes a new block, never its old one again
-                cluster.restart(1);
+                // The controller crashes: a restarted broker takes a new block, never its old one again, and the new
+                // controller continues after every block its predecessor committed.
+                int controller = controllerIndex(cluster);
+                cluster.kill(controller);
+                cluster.restart(controller);
                 cluster.awaitTrue(() -> {
                     try {
-                        return cluster.broker(1).awaitServing(0);
+                        return cluster.broker(controller).awaitServing(0);
                     } catch (InterruptedException e) {
                         throw new IllegalStateException(e);
                     }
-                }, 30_000, "broker 2 serving again");
+                }, 30_000, "broker " + (controller + 1) + " serving again");
             }
 
             createTopic(cluster, "small", 1, Map.of("max.message.bytes", "1000"));
@@ -191,6 +194,15 @@ class ProducerIT {
                 producer.close(Duration.ZERO);
             }
         }
+    }
+
+    private static int controllerIndex(BrokerCluster cluster) {
+        for (int i = 0; i < cluster.size(); i++) {
+            if (cluster.isUp(i) && cluster.broker(i).metadata().isController()) {
+                return i;
+            }
+        }
+        throw new AssertionError("no controller");
     }
 
     private static io.rafka.client.producer.ProducerBuilder<String, String> producer(BrokerCluster cluster) {

@@ -104,6 +104,7 @@ public final class Sender implements Runnable {
     public void initiateClose() {
         synchronized (lock) {
             closing = true;
+            acc.closed = true;  // under the lock: every record appended before is sealed below, none after
             acc.sealAll();
             lock.notifyAll();
         }
@@ -113,6 +114,7 @@ public final class Sender implements Runnable {
     public void forceClose(RuntimeException error) {
         synchronized (lock) {
             stopped = true;
+            acc.closed = true;
             for (PartitionQueue q : acc.queues()) {
                 List<ProducerBatch> all = new ArrayList<>(q.ready);
                 all.addAll(q.inFlight);
