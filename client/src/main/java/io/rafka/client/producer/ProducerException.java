@@ -10,6 +10,7 @@ import io.rafka.common.ErrorCode;
  */
 public class ProducerException extends RuntimeException {
     private final ErrorCode errorCode;
+    private final String detail;
 
     public ProducerException(ErrorCode errorCode, String message) {
         this(errorCode, message, null);
@@ -18,6 +19,12 @@ public class ProducerException extends RuntimeException {
     public ProducerException(ErrorCode errorCode, String message, Throwable cause) {
         super(errorCode + ": " + message, cause);
         this.errorCode = errorCode;
+        this.detail = message;
+    }
+
+    /** The message without the code in front. */
+    public String detail() {
+        return detail;
     }
 
     public ErrorCode errorCode() {

@@ -58,11 +58,25 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
     }
 
     public RafkaProducer(ProducerConfig config, Serializer<K> keySerializer, Serializer<V> valueSerializer) {
+        this(config, keySerializer, valueSerializer, ChannelPool.plaintext(), true);
+    }
+
+    /**
+     * A producer on the given channels, which it leaves open on close (the caller owns them): for tools that
+     * share their connections (the CLI) and tests on in-process transports.
+     */
+    public RafkaProducer(ProducerConfig config, Serializer<K> keySerializer, Serializer<V> valueSerializer,
+                         ChannelPool channels) {
+        this(config, keySerializer, valueSerializer, channels, false);
+    }
+
+    private RafkaProducer(ProducerConfig config, Serializer<K> keySerializer, Serializer<V> valueSerializer,
+                          ChannelPool channels, boolean ownsChannels) {
         this.config = config;
         this.keySerializer = keySerializer;
         this.valueSerializer = valueSerializer;
         this.metadata = new ProducerMetadata(config.bootstrapServers().stream().map(BrokerAddress::parse).toList(),
-                ChannelPool.plaintext());
+                channels, ownsChannels);
         this.accumulator = new RecordAccumulator(config);
         this.sender = new Sender(accumulator, metadata);
         this.ioThread = new Thread(sender, "rafka-producer-io");

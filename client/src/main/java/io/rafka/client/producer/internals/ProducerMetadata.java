@@ -37,14 +37,17 @@ public final class ProducerMetadata implements AutoCloseable {
     private static final long RETRY_PAUSE_MS = 50;
 
     private final ChannelPool channels;
+    private final boolean ownsChannels;
     private final MetadataClient client;
     private final MetadataClient lookupClient;
     private final Object lookupLock = new Object();
     private final List<BrokerAddress> bootstrap;
     private final Map<String, Integer> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
 
-    public ProducerMetadata(List<BrokerAddress> bootstrap, ChannelPool channels) {
+    /** @param ownsChannels whether {@link #close} closes {@code channels} */
+    public ProducerMetadata(List<BrokerAddress> bootstrap, ChannelPool channels, boolean ownsChannels) {
         this.channels = channels;
+        this.ownsChannels = ownsChannels;
         this.bootstrap = List.copyOf(bootstrap);
         this.client = new MetadataClient(channels, bootstrap.get(0), Time.SYSTEM, 0);
         this.lookupClient = new MetadataClient(channels, bootstrap.get(0), Time.SYSTEM, 0);
@@ -182,6 +185,8 @@ public final class ProducerMetadata implements AutoCloseable {
 
     @Override
     public void close() {
-        channels.close();
+        if (ownsChannels) {
+            channels.close();
+        }
     }
 }
