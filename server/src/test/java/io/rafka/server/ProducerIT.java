@@ -61,7 +61,7 @@ class ProducerIT {
                 "request.timeout.ms", "5000"))) {
             createTopic(cluster, "orders", PARTITIONS, Map.of());
             int threads = 4;
-            int perThread = 1500;
+            int perThread = 2000;
             Map<String, CompletableFuture<RecordMetadata>> sent = new ConcurrentHashMap<>();
             AtomicLong progress = new AtomicLong();
             try (RafkaProducer<String, String> producer = producer(cluster).lingerMs(2).compression(CompressionType.LZ4)
@@ -74,23 +74,28 @@ class ProducerIT {
                             String value = "t" + thread + "-" + i;
                             sent.put(value, producer.send(new ProducerRecord<>("orders", "k" + thread + "-" + (i % 7), value)));
                             progress.incrementAndGet();
-                            if (i % 100 == 99) {
-                                sleep(20);  // spread the sends over the crash
+                            if (i % 5 == 4) {
+                                sleep(10);  // spread the sends over the crashes and the restart (~4 s)
                             }
                         }
                     }));
                 }
                 senders.forEach(Thread::start);
-                cluster.awaitTrue(() -> progress.get() > threads * perThread / 4, 30_000, "a quarter sent");
-                int victim = cluster.awaitLeaders(0, "orders", 30_000).get(0);
-                cluster.kill(victim);
+                int total = threads * perThread;
+                cluster.awaitTrue(() -> progress.get() > total / 5, 30_000, "a fifth sent");
+                int first = cluster.awaitLeaders(0, "orders", 30_000).get(0);
+                cluster.kill(first);
+                cluster.awaitTrue(() -> progress.get() > total / 2, 30_000, "half sent");
+                cluster.restart(first);
+                int second = cluster.awaitLeaders((first + 1) % 3, "orders", 30_000).get(1);
+                cluster.kill(second);
                 for (Thread s : senders) {
                     s.join(60_000);
                 }
                 producer.flush();
                 io.rafka.client.producer.ProducerMetrics metrics = producer.metrics();
-                assertTrue(metrics.batchesRetried() > 0 && metrics.leaderChanges() > 0, "the crash was met: " + metrics);
-                cluster.restart(victim);
+                assertTrue(metrics.batchesRetried() > 0 && metrics.leaderChanges() > 0, "the crashes were met: " + metrics);
+                cluster.restart(second);
             }
             Map<String, RecordMetadata> acked = new HashMap<>();
             sent.forEach((value, f) -> {
