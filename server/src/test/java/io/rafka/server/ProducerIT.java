@@ -185,18 +185,27 @@ class ProducerIT {
                 cluster.kill(leader);
                 cluster.kill(other);
                 CompletableFuture<RecordMetadata> failed = null;
+                List<CompletableFuture<RecordMetadata>> buffered = new ArrayList<>();
                 long start = System.nanoTime();
                 for (int i = 0; i < 1000 && failed == null; i++) {
                     CompletableFuture<RecordMetadata> f = producer.send(new ProducerRecord<>("stuck", "y".repeat(1000)));
                     if (f.isCompletedExceptionally()) {
                         failed = f;
+                    } else {
+                        buffered.add(f);
                     }
                 }
+                assertTrue(buffered.size() < 64, buffered.size() + " records held in 64 KiB of buffer memory");
                 assertTrue(failed != null, "a send failed once buffer.memory was used up");
                 assertTrue(System.nanoTime() - start >= Duration.ofMillis(300).toNanos(), "after blocking max.block.ms");
                 CompletionException e = assertThrows(CompletionException.class, failed::join);
                 assertInstanceOf(BufferExhaustedException.class, e.getCause());
                 producer.close(Duration.ZERO);
+                for (CompletableFuture<RecordMetadata> f : buffered) {
+                    CompletionException closed = assertThrows(CompletionException.class, f::join, "failed by close(0)");
+                    assertEquals(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT,
+                            assertInstanceOf(ProducerException.class, closed.getCause()).errorCode());
+                }
             }
         }
     }

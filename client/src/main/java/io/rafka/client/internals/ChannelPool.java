@@ -28,6 +28,7 @@ public final class ChannelPool implements AutoCloseable {
 
     private final Function<BrokerAddress, ManagedChannel> factory;
     private final Map<BrokerAddress, ManagedChannel> channels = new LinkedHashMap<>();
+    private boolean closed;
 
     public ChannelPool(Function<BrokerAddress, ManagedChannel> factory) {
         this.factory = factory;
@@ -41,7 +42,11 @@ public final class ChannelPool implements AutoCloseable {
                 .build());
     }
 
+    /** @throws IllegalStateException after {@link #close()}: a channel opened then would never be closed */
     public synchronized ManagedChannel channel(BrokerAddress address) {
+        if (closed) {
+            throw new IllegalStateException("channel pool closed");
+        }
         return channels.computeIfAbsent(address, factory);
     }
 
@@ -52,6 +57,7 @@ public final class ChannelPool implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         for (ManagedChannel channel : channels.values()) {
             channel.shutdown();
         }

@@ -83,8 +83,14 @@ public final class Sender implements Runnable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            LOG.error("producer I/O thread failed; failing every pending record", e);
-            forceClose(new ProducerException(ErrorCode.UNKNOWN_SERVER_ERROR, "producer I/O thread failed: " + e, e));
+            boolean closedUnderIt;
+            synchronized (lock) {
+                closedUnderIt = stopped;  // a forced close shut the channels while a refresh was using them
+            }
+            if (!closedUnderIt) {
+                LOG.error("producer I/O thread failed; failing every pending record", e);
+                forceClose(new ProducerException(ErrorCode.UNKNOWN_SERVER_ERROR, "producer I/O thread failed: " + e, e));
+            }
         } finally {
             synchronized (lock) {
                 streams.values().forEach(BrokerStream::finish);
