@@ -1,6 +1,10 @@
 package io.rafka.client.producer;
 
 /**
+ * <pre>{@code
+ * RafkaProducer.builder(keys, values).bootstrap("127.0.0.1:9192").acks(Acks.ALL).build();
+ * }</pre>
+ *
  * When the broker answers a produce (Kafka's {@code acks}): {@link #ALL} (the default) once the batch is committed
  * on a majority of replicas; {@link #LEADER} is the same in Rafka (a Raft leader cannot commit alone); {@link #NONE}
  * as soon as the leader accepted the data, with offset -1 in the {@link RecordMetadata}.

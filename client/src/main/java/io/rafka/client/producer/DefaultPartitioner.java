@@ -6,6 +6,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
+ * <pre>{@code
+ * int p = new DefaultPartitioner().partition("orders", "customer-42".getBytes(UTF_8), 12);  // as Kafka's clients
+ * }</pre>
+ *
  * Kafka's built-in partitioning: a keyed record goes to {@code murmur2(key) % partitions}, exactly as Kafka's
  * clients compute it, so a key lands on the same partition whichever client wrote it. A keyless record goes to
  * the topic's current sticky partition, which moves on to the next one when a batch of it closes: few large

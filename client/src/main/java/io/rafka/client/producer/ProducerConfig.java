@@ -10,6 +10,12 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
+ * <pre>{@code
+ * Properties props = new Properties();
+ * props.load(Files.newBufferedReader(Path.of("producer.properties")));   // Kafka's keys
+ * ProducerConfig config = ProducerConfig.fromMap((Map) props);
+ * }</pre>
+ *
  * A producer's settings, validated when made, with Kafka's names and defaults ({@link #fromMap} reads Kafka's
  * config keys, so existing {@code producer.properties} files work). Immutable. Idempotence is on by default
  * and then needs {@code acks=all}, {@code retries > 0} and at most 5 requests in flight per broker (the broker

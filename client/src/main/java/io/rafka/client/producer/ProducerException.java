@@ -3,6 +3,13 @@ package io.rafka.client.producer;
 import io.rafka.common.ErrorCode;
 
 /**
+ * <pre>{@code
+ * producer.send(record).exceptionally(e -> {
+ *     if (e.getCause() instanceof ProducerException p && !p.retriable()) log.error("refused: {}", p.errorCode());
+ *     return null;
+ * });
+ * }</pre>
+ *
  * Why a record was not delivered (the future or callback of {@code send} gets it), with the broker's
  * {@link ErrorCode}: for example RECORD_TOO_LARGE or INVALID_TOPIC (fatal for that record, the producer keeps
  * working), or, when retries ran out within {@code delivery.timeout.ms}, the last retriable error

@@ -5,6 +5,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 /**
+ * <pre>{@code
+ * RafkaProducer<Long, byte[]> producer = RafkaProducer.builder(Serializers.longs(), Serializers.bytes())
+ *         .bootstrap("127.0.0.1:9192").build();
+ * }</pre>
+ *
  * The built-in {@link Serializer}s, with the byte layouts of Kafka's (so consumers written for Kafka read them):
  * strings as UTF-8, integers and longs big-endian, UUIDs as their string form.
  */

@@ -58,9 +58,15 @@ final class PartitionQueue {
         open = null;
         batch.order = nextOrder++;
         batch.seal(producerId, epoch, nextSequence);
-        nextSequence = producerId < 0 ? 0 : nextSequence + batch.recordCount();
+        nextSequence = producerId < 0 ? 0 : next(nextSequence, batch.recordCount());
         ready.addLast(batch);
         return batch;
+    }
+
+    /** The sequence after {@code count} records from {@code sequence}: wraps to 0 after MAX_VALUE, as Kafka's. */
+    static int next(int sequence, int count) {
+        long next = (long) sequence + count;
+        return (int) (next > Integer.MAX_VALUE ? next - Integer.MAX_VALUE - 1 : next);
     }
 
     /** Whether the next ready batch may go to {@code stream} now. */
@@ -137,7 +143,7 @@ final class PartitionQueue {
             for (ProducerBatch b : ready) {
                 if (b.order > resetAfterOrder) {
                     b.restamp(epoch, nextSequence);
-                    nextSequence += b.recordCount();
+                    nextSequence = next(nextSequence, b.recordCount());
                 }
             }
         }

@@ -105,4 +105,11 @@ class RecordAccumulatorTest {
             assertEquals(seq, b.baseSequence());
         }
     }
+
+    @Test
+    void sequencesWrapAfterMaxValueAsTheBrokerExpects() {
+        assertEquals(5, PartitionQueue.next(0, 5));
+        assertEquals(0, PartitionQueue.next(Integer.MAX_VALUE, 1));
+        assertEquals(2, PartitionQueue.next(Integer.MAX_VALUE - 1, 4));
+    }
 }
