@@ -63,6 +63,7 @@ class ProducerConfigTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void propertiesNameBuiltInSerializersByKafkasClassNames() {
         Properties p = new Properties();
         p.setProperty("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
@@ -70,5 +71,22 @@ class ProducerConfigTest {
                 .serialize("t", "x"), java.nio.charset.StandardCharsets.UTF_8));
         assertEquals(8, Serializers.longs().serialize("t", 1L).length);
         assertThrows(IllegalArgumentException.class, () -> Serializers.forClassName("com.example.Custom"));
+    }
+
+    @Test
+    void aProducerIsMadeFromKafkaProperties() {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", "127.0.0.1:1");
+        p.setProperty("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+        p.setProperty("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        p.setProperty("linger.ms", "12");
+        RafkaProducer<String, byte[]> producer = new RafkaProducer<>(p);
+        try {
+            assertEquals(12, producer.config().lingerMs());
+            assertEquals(-1, producer.producerId(), "asked for on the first send, not before");
+        } finally {
+            producer.close(java.time.Duration.ofSeconds(5));
+        }
+        assertThrows(IllegalStateException.class, () -> producer.send(new ProducerRecord<>("t", new byte[1])));
     }
 }
