@@ -251,13 +251,13 @@ class ProducerIT {
         assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
                 NewTopic.newBuilder().setName(name).setPartitions(partitions).setReplicationFactor(3).putAllConfigs(configs))
                 .build()).getResults(0).getErrorCode());
-        cluster.awaitLeaders(0, name, 30_000);
+        cluster.awaitLeaders(0, name, 60_000);  // generous: a loaded CI machine starts 18 Raft groups slowly
     }
 
     /** Every committed record of every partition, partition by partition in offset order, read from the leaders. */
     private static List<Read> readAll(BrokerCluster cluster, String topic) {
         List<Read> out = new ArrayList<>();
-        List<Integer> leaders = cluster.awaitLeaders(0, topic, 30_000);
+        List<Integer> leaders = cluster.awaitLeaders(0, topic, 60_000);
         for (int p = 0; p < leaders.size(); p++) {
             long offset = 0;
             while (true) {

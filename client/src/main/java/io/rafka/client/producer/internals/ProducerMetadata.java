@@ -84,6 +84,7 @@ public final class ProducerMetadata implements AutoCloseable {
                 }
             } catch (ClientException e) {
                 failure = e;
+                channels.resetConnectBackoff();
             }
             if (!failure.retriable() || System.nanoTime() - deadlineNanos >= 0) {
                 throw toProducerException(failure, failure.retriable() ? " (gave up after max.block.ms)" : "");
@@ -101,6 +102,7 @@ public final class ProducerMetadata implements AutoCloseable {
             refreshLocked(new ArrayList<>(partitionCounts.keySet()), false);
         } catch (ClientException e) {
             // no broker answered: the sender retries, and its batches expire at their delivery timeout
+            channels.resetConnectBackoff();
         }
     }
 
@@ -119,6 +121,11 @@ public final class ProducerMetadata implements AutoCloseable {
     /** Follows the leader a NOT_LEADER answer named; false when it named none (then refresh). */
     synchronized boolean hint(TopicPartition tp, boolean hasLeader, Broker leader) {
         return client.leaderHint(tp, hasLeader, leader);
+    }
+
+    /** After a broker could not be reached: the next attempt connects at once (see {@link ChannelPool#resetConnectBackoff}). */
+    void resetConnectBackoff() {
+        channels.resetConnectBackoff();
     }
 
     ManagedChannel channel(BrokerAddress address) {
@@ -143,6 +150,7 @@ public final class ProducerMetadata implements AutoCloseable {
                     failure = ClientException.of(r.getErrorCode(), r.getErrorCodeValue(), "InitProducerId", r.getErrorMessage());
                 } catch (StatusRuntimeException e) {
                     failure = ClientException.fromStatus(e, address);
+                    channels.resetConnectBackoff();
                 }
                 if (!failure.retriable()) {
                     throw toProducerException(failure, "");

@@ -341,8 +341,11 @@ public final class Sender implements Runnable {
             LOG.debug("produce stream to {} failed: {}", stream.address, cause.toString());
         }
         long now = System.nanoTime();
-        ErrorCode code = Status.fromThrowable(cause).getCode() == Status.Code.UNAVAILABLE ? ErrorCode.NOT_LEADER
-                : ErrorCode.REQUEST_TIMED_OUT;
+        boolean unreachable = Status.fromThrowable(cause).getCode() == Status.Code.UNAVAILABLE;
+        if (unreachable) {
+            metadata.resetConnectBackoff(); // a broker down now may lead again soon after its restart
+        }
+        ErrorCode code = unreachable ? ErrorCode.NOT_LEADER : ErrorCode.REQUEST_TIMED_OUT;
         for (BrokerStream.Pending p : stream.pending) {
             for (ProducerBatch b : p.batches()) {
                 PartitionQueue q = queue(b);
