@@ -51,9 +51,10 @@ class ProducerIT {
     private static final int RECORDS_PER_THREAD = Integer.getInteger("producer.it.records", 2000);
     /**
      * Also crash a second leader right after the first broker came back. Off by default: in 1 of 11 runs so, 3,698
-     * of 8,000 sends (about the partitions the second victim led) failed at the 40 s delivery timeout (the cause was
-     * not captured; the assertion now prints it), which looks like issue 12 point 8 (a new leader whose appender to
-     * a just-restarted follower waits; IdempotentStreamFailoverIT is disabled for it). -Dproducer.it.secondKill=true.
+     * of 8,000 sends (about the partitions the second victim led) failed at the 40 s delivery timeout. The cause was
+     * not captured (the assertion now prints it): either the restarted broker, leading again, was unreachable behind
+     * gRPC's reconnect backoff (the producer now resets it) or issue 12 point 8 (a new leader whose appender to a
+     * just-restarted follower waits; IdempotentStreamFailoverIT is disabled for it). -Dproducer.it.secondKill=true.
      */
     private static final boolean SECOND_KILL = Boolean.getBoolean("producer.it.secondKill");
 
