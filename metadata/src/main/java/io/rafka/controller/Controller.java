@@ -93,6 +93,27 @@ public final class Controller {
         return result;
     }
 
+    /**
+     * Reserves the next block of producer ids for {@code brokerId} and returns its first id (the block has
+     * {@link ControllerLogic#PRODUCER_ID_BLOCK_SIZE} ids). The block is committed to the metadata log before
+     * it is returned, so no other broker, and no later controller, ever hands out the same ids.
+     */
+    public synchronized long allocateProducerIds(String brokerId) {
+        long[] first = {-1};
+        commit(image -> {
+            List<MetadataRecord> records = ControllerLogic.allocateProducerIds(image, brokerId);
+            first[0] = ((MetadataRecord.AllocateProducerIds) records.get(0)).firstProducerId();
+            return records;
+        });
+        long next = metadata.image().nextProducerId();
+        if (next != first[0] + ControllerLogic.PRODUCER_ID_BLOCK_SIZE) {
+            // Only this (serialized) controller allocates: anything else means the record was not applied as decided.
+            throw new RafkaException(io.rafka.common.ErrorCode.NOT_CONTROLLER,
+                    "producer id block at " + first[0] + " was not applied (next free id is " + next + "); retry");
+        }
+        return first[0];
+    }
+
     /** Moves preferred leaderships so live brokers lead within one partition of each other. */
     public synchronized void rebalance() {
         commit(image -> ControllerLogic.balanceLeaders(image, metadata.liveBrokers(sessionTimeoutMs)));

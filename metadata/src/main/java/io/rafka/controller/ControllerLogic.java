@@ -120,6 +120,17 @@ public final class ControllerLogic {
         return List.of(new MetadataRecord.AlterConfigs(topic, configs));
     }
 
+    /** Producer ids a broker reserves at a time (Kafka's block size): one metadata write per 1000 producers. */
+    public static final int PRODUCER_ID_BLOCK_SIZE = 1000;
+
+    /** The next block of producer ids, for {@code brokerId}: it starts where the last one ended. */
+    public static List<MetadataRecord> allocateProducerIds(MetadataImage image, String brokerId) {
+        if (!image.brokers().containsKey(brokerId)) {
+            throw new InvalidRequestException("broker " + brokerId + " is not registered");
+        }
+        return List.of(new MetadataRecord.AllocateProducerIds(brokerId, image.nextProducerId(), PRODUCER_ID_BLOCK_SIZE));
+    }
+
     /** The new replica list of one partition of a reassignment, or why it could not be moved. */
     public record Reassignment(String topic, int partition, List<String> replicas, RafkaException error) {
     }

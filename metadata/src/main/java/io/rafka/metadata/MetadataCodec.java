@@ -31,6 +31,7 @@ public final class MetadataCodec {
     private static final byte REORDER_REPLICAS = 7;
     private static final byte PARTITION_LEADERS = 8;
     private static final byte REASSIGN_REPLICAS = 9;
+    private static final byte ALLOCATE_PRODUCER_IDS = 10;
 
     private MetadataCodec() {
     }
@@ -79,6 +80,7 @@ public final class MetadataCodec {
                 out.writeUTF(e.getValue().brokerId());
                 out.writeLong(e.getValue().epoch());
             }
+            out.writeLong(image.nextProducerId());
         });
     }
 
@@ -102,7 +104,9 @@ public final class MetadataCodec {
                 TopicPartition tp = new TopicPartition(in.readUTF(), in.readInt());
                 leaders.put(tp, new MetadataImage.PartitionLeader(in.readUTF(), in.readLong()));
             }
-            return MetadataImage.of(brokers, topics, leaders, version);
+            // Images written before producer ids were allocated end here.
+            long nextProducerId = in.available() > 0 ? in.readLong() : 0;
+            return MetadataImage.of(brokers, topics, leaders, version, nextProducerId);
         });
     }
 
@@ -146,6 +150,11 @@ public final class MetadataCodec {
                 out.writeInt(e.partition());
                 out.writeLong(e.epoch());
             }
+        } else if (r instanceof MetadataRecord.AllocateProducerIds x) {
+            out.writeByte(ALLOCATE_PRODUCER_IDS);
+            out.writeUTF(x.brokerId());
+            out.writeLong(x.firstProducerId());
+            out.writeInt(x.count());
         } else {
             throw new IllegalArgumentException("unknown record " + r);
         }
@@ -163,6 +172,7 @@ public final class MetadataCodec {
             case REORDER_REPLICAS -> new MetadataRecord.ReorderReplicas(in.readUTF(), in.readInt(), readList(in));
             case PARTITION_LEADERS -> readPartitionLeaders(in);
             case REASSIGN_REPLICAS -> new MetadataRecord.ReassignReplicas(in.readUTF(), in.readInt(), readList(in));
+            case ALLOCATE_PRODUCER_IDS -> new MetadataRecord.AllocateProducerIds(in.readUTF(), in.readLong(), in.readInt());
             default -> throw new IOException("unknown metadata record type " + type);
         };
     }

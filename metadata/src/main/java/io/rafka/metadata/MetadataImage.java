@@ -18,29 +18,37 @@ import java.util.TreeMap;
  * exists, say) leaves it unchanged, so every broker replaying the same log reaches the same image.
  */
 public final class MetadataImage {
-    public static final MetadataImage EMPTY = new MetadataImage(Map.of(), Map.of(), Map.of(), 0);
+    public static final MetadataImage EMPTY = new MetadataImage(Map.of(), Map.of(), Map.of(), 0, 0);
 
     private final Map<String, BrokerInfo> brokers;
     private final Map<String, TopicInfo> topics;
     private final Map<TopicPartition, PartitionLeader> leaders;
     private final long version;
+    /** The first producer id no broker was given yet: blocks are handed out upwards from here. */
+    private final long nextProducerId;
 
     /** The last published leader of a partition and the Raft term (leader epoch) it led in. */
     public record PartitionLeader(String brokerId, long epoch) {
     }
 
     private MetadataImage(Map<String, BrokerInfo> brokers, Map<String, TopicInfo> topics,
-                          Map<TopicPartition, PartitionLeader> leaders, long version) {
+                          Map<TopicPartition, PartitionLeader> leaders, long version, long nextProducerId) {
         this.brokers = brokers;
         this.topics = topics;
         this.leaders = leaders;
         this.version = version;
+        this.nextProducerId = nextProducerId;
     }
 
     /** An image as a snapshot holds it. */
     static MetadataImage of(Map<String, BrokerInfo> brokers, Map<String, TopicInfo> topics,
-                            Map<TopicPartition, PartitionLeader> leaders, long version) {
-        return new MetadataImage(Map.copyOf(brokers), Map.copyOf(topics), Map.copyOf(leaders), version);
+                            Map<TopicPartition, PartitionLeader> leaders, long version, long nextProducerId) {
+        return new MetadataImage(Map.copyOf(brokers), Map.copyOf(topics), Map.copyOf(leaders), version, nextProducerId);
+    }
+
+    /** The first producer id not yet allocated to any broker. */
+    public long nextProducerId() {
+        return nextProducerId;
     }
 
     /** The last published leader of a partition, or null if none was published (or the topic is gone). */
@@ -86,6 +94,7 @@ public final class MetadataImage {
         Map<String, BrokerInfo> b = brokers;
         Map<String, TopicInfo> t = topics;
         Map<TopicPartition, PartitionLeader> l = leaders;
+        long producerIds = nextProducerId;
         if (record instanceof MetadataRecord.RegisterBroker r) {
             b = with(brokers, r.broker().id(), r.broker());
         } else if (record instanceof MetadataRecord.UnregisterBroker r) {
@@ -128,8 +137,12 @@ public final class MetadataImage {
                 all.set(r.partition(), r.replicas());
                 t = with(topics, old.name(), new TopicInfo(old.name(), old.id(), all, old.configs()));
             }
+        } else if (record instanceof MetadataRecord.AllocateProducerIds r) {
+            if (r.firstProducerId() == nextProducerId && r.count() > 0) {
+                producerIds = nextProducerId + r.count();
+            }
         }
-        return new MetadataImage(b, t, l, version + 1);
+        return new MetadataImage(b, t, l, version + 1, producerIds);
     }
 
     private Map<TopicPartition, PartitionLeader> withoutLeadersOf(String topic) {
@@ -159,7 +172,7 @@ public final class MetadataImage {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof MetadataImage m && version == m.version && brokers.equals(m.brokers) && topics.equals(m.topics)
+        return o instanceof MetadataImage m && version == m.version && nextProducerId == m.nextProducerId && brokers.equals(m.brokers) && topics.equals(m.topics)
                 && leaders.equals(m.leaders);
     }
 

@@ -51,4 +51,12 @@ public sealed interface MetadataRecord {
     /** Changes a partition's replica order (same replicas): moves its preferred leader. */
     record ReorderReplicas(String topic, int partition, List<String> replicas) implements MetadataRecord {
     }
+
+    /**
+     * Reserves producer ids {@code firstProducerId .. firstProducerId + count - 1} for one broker, which hands
+     * them out to idempotent producers (as Kafka's AllocateProducerIds in KRaft). Applied only if the block
+     * starts at the image's next free producer id, so a stale decision can never hand out ids twice.
+     */
+    record AllocateProducerIds(String brokerId, long firstProducerId, int count) implements MetadataRecord {
+    }
 }

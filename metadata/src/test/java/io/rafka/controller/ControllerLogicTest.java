@@ -259,4 +259,18 @@ class ControllerLogicTest {
             }
         }
     }
+
+    @Test
+    void producerIdBlocksFollowEachOtherAndOnlyRegisteredBrokersGetOne() {
+        MetadataImage image = MetadataImage.EMPTY.apply(new MetadataRecord.RegisterBroker(new BrokerInfo("b1", "h", 1, 2)));
+        for (int block = 0; block < 3; block++) {
+            List<MetadataRecord> records = ControllerLogic.allocateProducerIds(image, "b1");
+            assertEquals(List.of(new MetadataRecord.AllocateProducerIds("b1",
+                    (long) block * ControllerLogic.PRODUCER_ID_BLOCK_SIZE, ControllerLogic.PRODUCER_ID_BLOCK_SIZE)), records);
+            image = image.apply(records.get(0));
+        }
+        MetadataImage last = image;
+        RafkaException e = assertThrows(RafkaException.class, () -> ControllerLogic.allocateProducerIds(last, "b9"));
+        assertEquals(ErrorCode.INVALID_REQUEST, e.errorCode());
+    }
 }

@@ -41,4 +41,19 @@ class MetadataCodecTest {
         assertEquals(2, image.leaders().size(), "no leader for a partition that does not exist, none for the deleted topic");
         assertThrows(IllegalArgumentException.class, () -> MetadataCodec.decodeRecords(new byte[] {9, 0, 0}));
     }
+
+    @Test
+    void producerIdBlocksAdvanceOnlyFromTheNextFreeId() {
+        MetadataImage image = MetadataImage.EMPTY
+                .apply(new MetadataRecord.AllocateProducerIds("b0", 0, 1000))
+                .apply(new MetadataRecord.AllocateProducerIds("b1", 1000, 1000))
+                // A stale decision (a block that starts anywhere else) is ignored on every member alike.
+                .apply(new MetadataRecord.AllocateProducerIds("b2", 1000, 1000));
+        assertEquals(2000, image.nextProducerId());
+        List<MetadataRecord> records = List.of(new MetadataRecord.AllocateProducerIds("b1", 1000, 1000));
+        assertEquals(records, MetadataCodec.decodeRecords(MetadataCodec.encodeRecords(records)));
+        MetadataImage decoded = MetadataCodec.decodeImage(MetadataCodec.encodeImage(image));
+        assertEquals(image, decoded);
+        assertEquals(2000, decoded.nextProducerId(), "the next block survives a snapshot (and so a restart)");
+    }
 }

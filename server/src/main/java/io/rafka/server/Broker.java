@@ -21,6 +21,7 @@ import io.rafka.server.broker.FetchWaiters;
 import io.rafka.server.broker.MemoryPool;
 import io.rafka.server.broker.MetadataQuery;
 import io.rafka.server.broker.ReplicaManager;
+import io.rafka.server.broker.ProducerIds;
 import io.rafka.server.broker.TopicAdmin;
 import io.rafka.server.grpc.AdminApi;
 import io.rafka.server.grpc.ApiContext;
@@ -184,7 +185,7 @@ public final class Broker implements Closeable {
                 .intercept(ApiContext.INTERCEPTOR)
                 .intercept(new MetricsInterceptor(metrics))
                 .intercept(limiter)
-                .addService(StrictParsing.wrap(new ProduceApi(replicas, api.produceStreamWindow()).bindService()))
+                .addService(StrictParsing.wrap(new ProduceApi(replicas, new ProducerIds(topicAdmin), api.produceStreamWindow()).bindService()))
                 .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler).bindService()))
                 .addService(StrictParsing.wrap(new MetadataApi(new MetadataQuery(view, topicAdmin, api.autoCreateTopics())).bindService()))
                 .addService(StrictParsing.wrap(new AdminApi(topicAdmin).bindService()))

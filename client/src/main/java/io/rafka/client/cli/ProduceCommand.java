@@ -1,29 +1,36 @@
 package io.rafka.client.cli;
 
-import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.ClientException;
-
-import io.rafka.proto.v1.Acks;
+import io.rafka.client.producer.Acks;
+import io.rafka.client.producer.ProducerException;
+import io.rafka.client.producer.ProducerRecord;
+import io.rafka.client.producer.RafkaProducer;
+import io.rafka.client.producer.Serializers;
 import io.rafka.proto.v1.ErrorCode;
-import io.rafka.proto.v1.TopicMetadata;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * {@code produce TOPIC}: one record per line of stdin. Lines are batched per partition (see
- * {@link ProduceBatcher}); the batches go out when one is full, when stdin has nothing more to read
- * right now, or at the end of input. Sending whenever the input pauses gives typed lines at once and
- * piped files in full batches, without a linger timer.
+ * {@code produce TOPIC}: one record per line of stdin, sent with the Java SDK's {@link RafkaProducer}
+ * (idempotent with {@code --acks all}, the default: a retry never duplicates a line). Lines are flushed whenever
+ * stdin has nothing more to read right now, and at the end of input: typed lines go at once, piped files in full
+ * batches. The first line that cannot be delivered stops the command with its error.
  */
 final class ProduceCommand {
 
     static final Set<String> VALUE_OPTIONS = Set.of("--partition", "--acks", "--key-separator", "--retry-timeout-ms");
     static final Set<String> FLAG_OPTIONS = Set.of();
     static final long DEFAULT_RETRY_TIMEOUT_MS = 30_000;
+    /** The broker's request timeout is at most this, at least a second (and the delivery timeout covers it). */
+    private static final long MAX_REQUEST_TIMEOUT_MS = 30_000;
+    private static final long PROGRESS_INTERVAL_MS = 5_000;
 
     private ProduceCommand() {
     }
@@ -37,55 +44,78 @@ final class ProduceCommand {
             throw new UsageException("--key-separator must not be empty");
         }
         long retryTimeoutMs = args.longValue("--retry-timeout-ms", DEFAULT_RETRY_TIMEOUT_MS, 0, Long.MAX_VALUE);
-
-        MetadataClient metadata = new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs);
-        TopicMetadata topicMetadata = metadata.awaitTopic(topic, true);
-        Partitioner partitioner = partitioner(topicMetadata, partition, context);
-        ProduceSender sender = new ProduceSender(topic, acks, metadata, context.channels(), context.time(), retryTimeoutMs);
-        try {
-            Progress progress = new Progress(context, sender, topic);
-            produceLines(context, new ProduceBatcher(partitioner, sender), keySeparator, progress);
-        } finally {
-            context.err().println("produced " + sender.recordsSent() + " records to " + topic);
+        long requestTimeoutMs = Math.max(1_000, Math.min(MAX_REQUEST_TIMEOUT_MS, retryTimeoutMs));
+        AtomicLong sent = new AtomicLong();
+        AtomicReference<ProducerException> failure = new AtomicReference<>();
+        try (RafkaProducer<byte[], byte[]> producer = new RafkaProducer<>(
+                RafkaProducer.builder(Serializers.bytes(), Serializers.bytes()).bootstrap(context.bootstrap().toString())
+                        .acks(acks).idempotence(acks == Acks.ALL).lingerMs(0)
+                        .requestTimeout(Duration.ofMillis(requestTimeoutMs))
+                        .deliveryTimeout(Duration.ofMillis(Math.max(retryTimeoutMs, requestTimeoutMs)))
+                        .maxBlock(Duration.ofMillis(Math.max(retryTimeoutMs, 1))).config(),
+                Serializers.bytes(), Serializers.bytes(), context.channels())) {
+            int partitions;
+            try {
+                partitions = producer.partitionsFor(topic).size();
+            } catch (ProducerException e) {
+                throw toClientException(e);
+            }
+            if (partition >= partitions) {
+                throw ClientException.of(ErrorCode.INVALID_PARTITIONS,
+                        "topic " + topic + " has " + partitions + " partitions, there is no partition " + partition);
+            }
+            try {
+                produceLines(context, keySeparator, line -> producer.send(new ProducerRecord<>(topic,
+                        partition < 0 ? null : partition, null, line.key(), line.value(), null), (m, e) -> {
+                            if (e == null) {
+                                sent.incrementAndGet();
+                            } else {
+                                failure.compareAndSet(null, (ProducerException) e);
+                            }
+                        }), producer::flush, failure, new Progress(context, sent, topic));
+            } catch (ProducerException e) {
+                failure.compareAndSet(null, e);
+            } finally {
+                context.err().println("produced " + sent.get() + " records to " + topic);
+            }
+        }
+        if (failure.get() != null) {
+            throw toClientException(failure.get());
         }
         return 0;
+    }
+
+    /** The SDK's failure as the CLI reports it: the broker's code, or the transport's (UNAVAILABLE, ...) when no broker answered. */
+    private static ClientException toClientException(ProducerException e) {
+        if (e.getCause() instanceof ClientException c) {
+            return c;
+        }
+        return new ClientException(e.errorCode().name(), e.detail());
     }
 
     /** {@code all} (or Kafka's {@code -1}), {@code 1} or {@code 0}; all when not given. */
     static Acks parseAcks(String text) {
         if (text == null) {
-            return Acks.ACKS_ALL;
+            return Acks.ALL;
         }
         return switch (text) {
-            case "all", "-1" -> Acks.ACKS_ALL;
-            case "1" -> Acks.ACKS_LEADER;
-            case "0" -> Acks.ACKS_NONE;
+            case "all", "-1" -> Acks.ALL;
+            case "1" -> Acks.LEADER;
+            case "0" -> Acks.NONE;
             default -> throw new UsageException("--acks must be all, 1 or 0, not '" + text + "'");
         };
-    }
-
-    private static Partitioner partitioner(TopicMetadata topic, int partition, CliContext context) {
-        int partitionCount = topic.getPartitionsCount();
-        if (partition < 0) {
-            return Partitioner.hashing(partitionCount, context.random().nextInt(partitionCount));
-        }
-        if (partition >= partitionCount) {
-            throw ClientException.of(ErrorCode.INVALID_PARTITIONS,
-                    "topic " + topic.getName() + " has " + partitionCount + " partitions, there is no partition " + partition);
-        }
-        return Partitioner.fixed(partitionCount, partition);
     }
 
     /** A line on stderr every {@value #PROGRESS_INTERVAL_MS} ms while a long input is being sent. */
     private static final class Progress {
         private final CliContext context;
-        private final ProduceSender sender;
+        private final AtomicLong sent;
         private final String topic;
         private long lastMs;
 
-        Progress(CliContext context, ProduceSender sender, String topic) {
+        Progress(CliContext context, AtomicLong sent, String topic) {
             this.context = context;
-            this.sender = sender;
+            this.sent = sent;
             this.topic = topic;
             this.lastMs = context.time().hiResClockMs();
         }
@@ -94,28 +124,28 @@ final class ProduceCommand {
             long now = context.time().hiResClockMs();
             if (now - lastMs >= PROGRESS_INTERVAL_MS) {
                 lastMs = now;
-                context.err().println("... " + sender.recordsSent() + " records produced to " + topic + " so far");
+                context.err().println("... " + sent.get() + " records produced to " + topic + " so far");
             }
         }
     }
 
-    private static final long PROGRESS_INTERVAL_MS = 5_000;
-
-    private static void produceLines(CliContext context, ProduceBatcher batcher, String keySeparator, Progress progress) {
+    /** Sends each line; flushes when the input pauses and at its end; stops at the first failed line. */
+    private static void produceLines(CliContext context, String keySeparator, java.util.function.Consumer<LineRecord> send,
+                                     Runnable flush, AtomicReference<ProducerException> failure, Progress progress) {
         BufferedReader reader = new BufferedReader(new InputStreamReader(context.in(), StandardCharsets.UTF_8));
         try {
             String line;
-            while ((line = reader.readLine()) != null) {
-                batcher.add(LineRecord.parse(line, keySeparator));
+            while (failure.get() == null && (line = reader.readLine()) != null) {
+                send.accept(LineRecord.parse(line, keySeparator));
                 if (!reader.ready()) {
-                    batcher.flush();
+                    flush.run();
                 }
                 progress.maybeReport();
             }
         } catch (IOException e) {
-            batcher.flush();
+            flush.run();
             throw new ClientException("IO_ERROR", "reading stdin: " + e.getMessage());
         }
-        batcher.flush();
+        flush.run();
     }
 }

@@ -34,10 +34,11 @@ final class Usage {
                   first SEP is the key and the rest the value; a line without SEP has no key. Records
                   with a key go to partition murmur2(key) % partitions, as with Kafka's clients; records
                   without one fill a batch on one partition, then move on to the next. The topic is
-                  auto-created if the broker allows it. Lines are sent when a batch is full (500 records
-                  or 256 KiB) or stdin pauses. --acks defaults to all (1 is the same in Rafka; 0 does not
-                  wait, so errors go unseen). Leader changes and other retriable errors are retried for
-                  T ms (default 30000). Prints "produced N records to TOPIC" on stderr at the end.
+                  auto-created if the broker allows it. Lines are sent when a batch is full (16 KiB) or
+                  stdin pauses. --acks defaults to all (idempotent: a retry never duplicates a line; 1 is
+                  the same in Rafka; 0 does not wait, so errors go unseen). Leader changes and other
+                  retriable errors are retried for T ms (default 30000). Prints "produced N records to
+                  TOPIC" on stderr at the end.
 
             Consuming:
               consume TOPIC [--partition P] [--from-beginning | --offset O] [--max-messages N]

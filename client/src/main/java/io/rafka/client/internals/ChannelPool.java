@@ -14,8 +14,8 @@ import java.util.function.Function;
  * second one; and channels own threads and sockets, so they must be closed before the JVM exits for
  * the exit to be prompt. The factory is injected so tests can connect to in-process fake brokers.
  *
- * <p>Not thread-safe: used by the thread driving the command only (calls on the channels themselves
- * may run from any thread).
+ * <p>Thread-safe (the SDK producer's callers and I/O thread share one); calls on the channels may run
+ * from any thread.
  */
 public final class ChannelPool implements AutoCloseable {
 
@@ -28,6 +28,7 @@ public final class ChannelPool implements AutoCloseable {
 
     private final Function<BrokerAddress, ManagedChannel> factory;
     private final Map<BrokerAddress, ManagedChannel> channels = new LinkedHashMap<>();
+    private boolean closed;
 
     public ChannelPool(Function<BrokerAddress, ManagedChannel> factory) {
         this.factory = factory;
@@ -41,17 +42,31 @@ public final class ChannelPool implements AutoCloseable {
                 .build());
     }
 
-    public ManagedChannel channel(BrokerAddress address) {
+    /** @throws IllegalStateException after {@link #close()}: a channel opened then would never be closed */
+    public synchronized ManagedChannel channel(BrokerAddress address) {
+        if (closed) {
+            throw new IllegalStateException("channel pool closed");
+        }
         return channels.computeIfAbsent(address, factory);
     }
 
+    /**
+     * Lets every channel reconnect at once instead of after gRPC's reconnect backoff, which grows to minutes while
+     * a broker is down (Kafka's clients wait at most a second): a broker back from a restart, and leading again,
+     * must be reachable when the client next tries it, not half a minute later.
+     */
+    public synchronized void resetConnectBackoff() {
+        channels.values().forEach(ManagedChannel::resetConnectBackoff);
+    }
+
     /** Drops every connection at once, calls in flight cancelled (what a killed process leaves behind). */
-    public void abort() {
+    public synchronized void abort() {
         channels.values().forEach(ManagedChannel::shutdownNow);
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         for (ManagedChannel channel : channels.values()) {
             channel.shutdown();
         }

@@ -1,13 +1,22 @@
 package io.rafka.client.perf;
 
+import io.rafka.client.producer.Acks;
+import io.rafka.client.producer.ProducerMetrics;
+import io.rafka.client.producer.ProducerRecord;
+import io.rafka.client.producer.RafkaProducer;
+import io.rafka.client.producer.Serializers;
+
 import java.io.PrintStream;
-import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -15,7 +24,7 @@ import java.util.logging.Logger;
 /**
  * A load generator for Rafka with the producer semantics of Kafka's {@code ProducerPerformance} as the
  * side-by-side benchmark runs it (acks=all, idempotent, linger 5 ms, 16 KiB batches, 5 requests in flight per
- * broker; see {@link PerfProducer}), and its output: a window line every 5 s and one total line in the same
+ * broker, on the Java SDK's {@link RafkaProducer}), and its output: a window line every 5 s and one total line in the same
  * format, so both tools are read alike. For example:
  *
  * <pre>
@@ -24,7 +33,7 @@ import java.util.logging.Logger;
  *
  * <p>Records have no key and the same random payload (as {@code ProducerPerformance} sends with
  * {@code --record-size}). {@code --throughput R} paces the records at R per second; -1 sends as fast as the
- * producer takes them. The Java SDK will replace the internals; the options and output stay.
+ * producer takes them.
  */
 public final class ProducePerf {
 
@@ -134,44 +143,60 @@ public final class ProducePerf {
 
     /** Produces {@code options.numRecords()} records, printing progress and the total line on {@code out}. */
     public static Summary run(Options options, PrintStream out) {
-        long producerId = new SecureRandom().nextLong() & Long.MAX_VALUE;
         byte[] payload = randomPayload(options.recordSize(), new Random());
-        try (LeaderTable leaders = new LeaderTable(options.bootstrap(), options.topic())) {
-            leaders.refresh(30_000);
+        try (RafkaProducer<byte[], byte[]> producer = RafkaProducer.builder(Serializers.bytes(), Serializers.bytes())
+                .bootstrap(options.bootstrap()).acks(Acks.ALL).batchSize(options.batchSizeBytes())
+                .lingerMs(options.lingerMs()).maxInFlightRequestsPerConnection(options.maxInFlight())
+                .bufferMemory(options.bufferMemoryBytes()).requestTimeout(Duration.ofMillis(options.requestTimeoutMs()))
+                .deliveryTimeout(Duration.ofMillis(options.deliveryTimeoutMs())).maxRequestSize(options.maxRequestBytes())
+                .maxBlock(Duration.ofMillis(options.deliveryTimeoutMs())).build()) {
+            int partitions = producer.partitionsFor(options.topic()).size();
             long startNanos = System.nanoTime();
             LatencyStats stats = new LatencyStats(options.numRecords(), options.reportingIntervalMs(),
                     TimeUnit.NANOSECONDS.toMillis(startNanos), out);
-            PerfProducer producer = new PerfProducer(options, leaders, stats, producerId);
-            try {
-                generate(producer, options, payload, startNanos);
-                producer.flush();
-            } finally {
-                producer.close();
+            AtomicLongArray acked = new AtomicLongArray(partitions);
+            AtomicReference<Exception> failure = new AtomicReference<>();
+            generate(options, startNanos, failure, sentAt -> producer.send(new ProducerRecord<>(options.topic(), payload),
+                    (m, e) -> {
+                        if (e != null) {
+                            failure.compareAndSet(null, e);
+                            return;
+                        }
+                        long now = System.nanoTime();
+                        acked.incrementAndGet(m.partition());
+                        stats.record((int) TimeUnit.NANOSECONDS.toMillis(now - sentAt), payload.length,
+                                TimeUnit.NANOSECONDS.toMillis(now));
+                    }));
+            producer.flush();
+            if (failure.get() != null) {
+                throw new PerfException("a record was not delivered: " + failure.get().getMessage(), failure.get());
             }
             LatencyStats.Totals totals = stats.totals(TimeUnit.NANOSECONDS.toMillis(System.nanoTime()));
+            ProducerMetrics metrics = producer.metrics();
             out.println(totals.line());
             out.printf(Locale.ROOT, "producer id %d, %d batches re-sent, %d NOT_LEADER answers, %d leader changes seen%n",
-                    producerId, producer.retries(), producer.notLeaderAnswers(), leaders.leaderChanges());
+                    producer.producerId(), metrics.batchesRetried(), metrics.notLeaderAnswers(), metrics.leaderChanges());
             out.flush();
-            return new Summary(totals, producerId, producer.ackedByPartition(), producer.retries(),
-                    producer.notLeaderAnswers(), leaders.leaderChanges());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new PerfException("interrupted", e);
+            long[] byPartition = new long[partitions];
+            for (int p = 0; p < partitions; p++) {
+                byPartition[p] = acked.get(p);
+            }
+            return new Summary(totals, producer.producerId(), byPartition, metrics.batchesRetried(),
+                    metrics.notLeaderAnswers(), metrics.leaderChanges());
         }
     }
 
-    private static void generate(PerfProducer producer, Options options, byte[] payload, long startNanos)
-            throws InterruptedException {
+    /** Sends the records, paced at the requested throughput; stops early once a record failed for good. */
+    private static void generate(Options options, long startNanos, AtomicReference<Exception> failure, LongConsumer send) {
         double nanosPerRecord = options.throughput() > 0 ? 1e9 / options.throughput() : 0;
-        for (long i = 0; i < options.numRecords(); i++) {
+        for (long i = 0; i < options.numRecords() && failure.get() == null; i++) {
             if (nanosPerRecord > 0) {
                 long ahead = startNanos + (long) (i * nanosPerRecord) - System.nanoTime();
                 if (ahead >= MIN_SLEEP_NANOS) {
                     LockSupport.parkNanos(ahead);
                 }
             }
-            producer.send(payload, System.nanoTime());
+            send.accept(System.nanoTime());
         }
     }
 

@@ -16,6 +16,8 @@ import io.rafka.proto.v1.FetchResponse;
 import io.rafka.proto.v1.FetchServiceGrpc;
 import io.rafka.proto.v1.ListOffsetsRequest;
 import io.rafka.proto.v1.ListOffsetsResponse;
+import io.rafka.proto.v1.InitProducerIdRequest;
+import io.rafka.proto.v1.InitProducerIdResponse;
 import io.rafka.proto.v1.MetadataRequest;
 import io.rafka.proto.v1.MetadataResponse;
 import io.rafka.proto.v1.MetadataServiceGrpc;
@@ -215,9 +217,79 @@ final class FakeCluster implements AutoCloseable {
             observer.onCompleted();
         }
 
+        @Override
+        public void initProducerId(InitProducerIdRequest request, StreamObserver<InitProducerIdResponse> observer) {
+            if (refuse(id, observer)) {
+                return;
+            }
+            observer.onNext(InitProducerIdResponse.newBuilder().setProducerId(1000 + Integer.parseInt(id)).build());
+            observer.onCompleted();
+        }
+
+        /** The SDK producer's pipelined stream: each request answered in order, as by {@link #produce}. */
+        @Override
+        public StreamObserver<ProduceRequest> produceStream(StreamObserver<ProduceResponse> observer) {
+            if (refuse(id, observer)) {
+                return new StreamObserver<>() {
+                    @Override
+                    public void onNext(ProduceRequest value) {
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                };
+            }
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(ProduceRequest request) {
+                    ProduceResponse.Builder response = ProduceResponse.newBuilder().setRequestId(request.getRequestId());
+                    synchronized (FakeCluster.this) {
+                        for (PartitionData data : request.getPartitionsList()) {
+                            response.addResults(append(data));
+                        }
+                    }
+                    observer.onNext(response.build());
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                    observer.onCompleted();
+                }
+            };
+        }
+
+        /** Structured records as they are; encoded batches (the SDK's) decoded into them. */
+        private List<ProducerRecord> recordsOf(PartitionData data) {
+            if (!data.hasEncodedBatches()) {
+                return data.getRecords().getRecordsList();
+            }
+            List<ProducerRecord> out = new ArrayList<>();
+            for (io.rafka.record.Record r : new io.rafka.record.RecordBatch(data.getEncodedBatches().asReadOnlyByteBuffer()).records()) {
+                ProducerRecord.Builder b = ProducerRecord.newBuilder();
+                if (r.key() != null) {
+                    b.setKey(com.google.protobuf.ByteString.copyFrom(r.key()));
+                }
+                if (r.value() != null) {
+                    b.setValue(com.google.protobuf.ByteString.copyFrom(r.value()));
+                }
+                out.add(b.build());
+            }
+            return out;
+        }
+
         private PartitionProduceResult append(PartitionData data) {
             int partition = data.getPartition();
-            produceCalls.add(id + ":" + partition + "=" + data.getRecords().getRecordsCount());
+            List<ProducerRecord> records = recordsOf(data);
+            produceCalls.add(id + ":" + partition + "=" + records.size());
             PartitionProduceResult.Builder result = PartitionProduceResult.newBuilder()
                     .setTopic(data.getTopic()).setPartition(partition).setBaseOffset(-1);
             ErrorCode error = data.getTopic().equals(topic) ? errorFor(id, partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -230,7 +302,7 @@ final class FakeCluster implements AutoCloseable {
             }
             List<ProducerRecord> log = logs.get(partition);
             result.setBaseOffset(log.size());
-            log.addAll(data.getRecords().getRecordsList());
+            log.addAll(records);
             return result.build();
         }
     }

@@ -3,7 +3,7 @@ package io.rafka.client.cli;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
 
-import io.rafka.proto.v1.Acks;
+import io.rafka.client.producer.Acks;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -147,11 +147,11 @@ class RafkaCliTest {
 
     @Test
     void acksSpellings() {
-        assertEquals(Acks.ACKS_ALL, ProduceCommand.parseAcks(null));
-        assertEquals(Acks.ACKS_ALL, ProduceCommand.parseAcks("all"));
-        assertEquals(Acks.ACKS_ALL, ProduceCommand.parseAcks("-1"));
-        assertEquals(Acks.ACKS_LEADER, ProduceCommand.parseAcks("1"));
-        assertEquals(Acks.ACKS_NONE, ProduceCommand.parseAcks("0"));
+        assertEquals(Acks.ALL, ProduceCommand.parseAcks(null));
+        assertEquals(Acks.ALL, ProduceCommand.parseAcks("all"));
+        assertEquals(Acks.ALL, ProduceCommand.parseAcks("-1"));
+        assertEquals(Acks.LEADER, ProduceCommand.parseAcks("1"));
+        assertEquals(Acks.NONE, ProduceCommand.parseAcks("0"));
         assertThrows(UsageException.class, () -> ProduceCommand.parseAcks("2"));
     }
 

@@ -5,6 +5,8 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.rafka.proto.v1.Broker;
 import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.InitProducerIdRequest;
+import io.rafka.proto.v1.InitProducerIdResponse;
 import io.rafka.proto.v1.MetadataRequest;
 import io.rafka.proto.v1.MetadataResponse;
 import io.rafka.proto.v1.MetadataServiceGrpc;
@@ -35,6 +37,8 @@ final class FaultyBroker implements AutoCloseable {
     record Stored(long producerId, int firstSeq, int lastSeq, long baseOffset, int records) {
     }
 
+    /** The id every producer gets here. */
+    static final long PRODUCER_ID = 4242;
     final String topic;
     final int partitions;
     final List<List<Stored>> logs = new ArrayList<>();
@@ -110,6 +114,12 @@ final class FaultyBroker implements AutoCloseable {
     }
 
     private final class Produce extends ProduceServiceGrpc.ProduceServiceImplBase {
+        @Override
+        public void initProducerId(InitProducerIdRequest request, StreamObserver<InitProducerIdResponse> answer) {
+            answer.onNext(InitProducerIdResponse.newBuilder().setProducerId(PRODUCER_ID).build());
+            answer.onCompleted();
+        }
+
         @Override
         public StreamObserver<ProduceRequest> produceStream(StreamObserver<ProduceResponse> answers) {
             return new StreamObserver<>() {

@@ -30,4 +30,7 @@ public interface ControllerClient {
     ClusterDescription describeCluster();
 
     List<ControllerLogic.Reassignment> replaceBroker(String brokerId, String targetBrokerId);
+
+    /** Reserves the next block of producer ids for {@code brokerId}; returns its first id. */
+    long allocateProducerIds(String brokerId);
 }

@@ -232,6 +232,22 @@ public final class TopicAdmin {
                 () -> controller.replaceBroker(brokerId, targetBrokerId));
     }
 
+    /**
+     * Reserves the next block of producer ids for {@code brokerId} on the controller (see
+     * {@link Controller#allocateProducerIds}); returns its first id.
+     */
+    public long allocateProducerIds(String brokerId, boolean forwarded) {
+        if (brokerId.isEmpty()) {
+            throw new InvalidRequestException("broker_id is required");
+        }
+        return onController(forwarded, c -> c.allocateProducerIds(brokerId), () -> controller.allocateProducerIds(brokerId));
+    }
+
+    /** This broker's id, for the blocks it reserves for itself. */
+    public String brokerId() {
+        return view.brokerId();
+    }
+
     public List<String> listTopics() {
         return List.copyOf(new TreeMap<>(view.image().topics()).keySet());
     }

@@ -103,6 +103,14 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
     }
 
     @Override
+    public void allocateProducerIds(io.rafka.proto.v1.AllocateProducerIdsRequest request,
+                                    StreamObserver<io.rafka.proto.v1.AllocateProducerIdsResponse> out) {
+        answer(out, () -> io.rafka.proto.v1.AllocateProducerIdsResponse.newBuilder()
+                .setFirstProducerId(admin.allocateProducerIds(request.getBrokerId(), ApiContext.isForwarded()))
+                .setCount(io.rafka.controller.ControllerLogic.PRODUCER_ID_BLOCK_SIZE).build());
+    }
+
+    @Override
     public void listTopics(ListTopicsRequest request, StreamObserver<ListTopicsResponse> out) {
         answer(out, () -> ListTopicsResponse.newBuilder().addAllNames(admin.listTopics()).build());
     }

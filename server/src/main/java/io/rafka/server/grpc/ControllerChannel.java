@@ -109,6 +109,12 @@ public final class ControllerChannel implements ControllerClient, Closeable {
                 .map(AdminProtos::reassignment).toList();
     }
 
+    @Override
+    public long allocateProducerIds(String brokerId) {
+        return call(stub -> stub.allocateProducerIds(io.rafka.proto.v1.AllocateProducerIdsRequest.newBuilder()
+                .setBrokerId(brokerId).build())).getFirstProducerId();
+    }
+
     /** Runs one call on the controller, its failure status turned back into the typed error it stands for. */
     private <T> T call(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call) {
         return call(null, call);

@@ -2,6 +2,8 @@ package io.rafka.server.grpc;
 
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.rafka.proto.v1.InitProducerIdRequest;
+import io.rafka.proto.v1.InitProducerIdResponse;
 import io.rafka.proto.v1.PartitionData;
 import io.rafka.proto.v1.PartitionProduceResult;
 import io.rafka.proto.v1.ProduceRequest;
@@ -14,6 +16,7 @@ import io.rafka.raft.Acks;
 import io.rafka.record.Header;
 import io.rafka.server.broker.ProducePartition;
 import io.rafka.server.broker.ProduceResult;
+import io.rafka.server.broker.ProducerIds;
 import io.rafka.server.broker.ReplicaManager;
 
 import java.util.ArrayList;
@@ -28,11 +31,28 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase {
     private final ReplicaManager replicas;
+    private final ProducerIds producerIds;
     private final int streamWindow;
 
-    public ProduceApi(ReplicaManager replicas, int streamWindow) {
+    public ProduceApi(ReplicaManager replicas, ProducerIds producerIds, int streamWindow) {
         this.replicas = replicas;
+        this.producerIds = producerIds;
         this.streamWindow = streamWindow;
+    }
+
+    /** Answers a typed error in the response (not a status), so clients see the retriable code directly. */
+    @Override
+    public void initProducerId(InitProducerIdRequest request, StreamObserver<InitProducerIdResponse> out) {
+        InitProducerIdResponse.Builder resp = InitProducerIdResponse.newBuilder();
+        try {
+            ProducerIds.ProducerIdAndEpoch id = producerIds.next();
+            resp.setProducerId(id.producerId()).setProducerEpoch(id.epoch());
+        } catch (RuntimeException e) {
+            ApiErrors.Failure f = ApiErrors.classify(e);
+            resp.setProducerId(-1).setProducerEpoch(-1).setErrorCode(f.code()).setErrorMessage(f.message());
+        }
+        out.onNext(resp.build());
+        out.onCompleted();
     }
 
     @Override

@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.producer.internals;
 
 import org.junit.jupiter.api.Test;
 

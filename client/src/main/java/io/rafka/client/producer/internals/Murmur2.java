@@ -1,4 +1,4 @@
-package io.rafka.client.cli;
+package io.rafka.client.producer.internals;
 
 /**
  * MurmurHash2 (Austin Appleby's 32-bit hash) with the seed and the tail handling Kafka's clients use
@@ -9,7 +9,7 @@ package io.rafka.client.cli;
  * <p>The hash reads the input as little-endian 32-bit words, mixes each into the state, then mixes in
  * the 1 to 3 trailing bytes and finishes with an avalanche. Stateless and thread-safe.
  */
-final class Murmur2 {
+public final class Murmur2 {
 
     /** Kafka's seed: the hash of a key must not depend on anything but its bytes. */
     private static final int SEED = 0x9747b28c;
@@ -19,7 +19,7 @@ final class Murmur2 {
     private Murmur2() {
     }
 
-    static int hash(byte[] data) {
+    public static int hash(byte[] data) {
         int length = data.length;
         int h = SEED ^ length;
         int wordBytes = length & ~3;
@@ -34,7 +34,7 @@ final class Murmur2 {
     }
 
     /** The partition Kafka's default partitioner gives a record with this key. */
-    static int partition(byte[] key, int partitionCount) {
+    public static int partition(byte[] key, int partitionCount) {
         return (hash(key) & 0x7fffffff) % partitionCount;
     }
 

@@ -1,7 +1,8 @@
-package io.rafka.client.perf;
+package io.rafka.client.producer.internals;
 
 import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
+import io.rafka.client.internals.BrokerAddress;
 import io.rafka.proto.v1.ProduceRequest;
 import io.rafka.proto.v1.ProduceResponse;
 import io.rafka.proto.v1.ProduceServiceGrpc;
@@ -10,37 +11,37 @@ import java.util.ArrayDeque;
 import java.util.List;
 
 /**
- * One {@code ProduceStream} to one broker, with the requests sent on it and not yet answered. The broker
- * answers in request order, so the oldest pending request is the one each answer belongs to. A stream that
- * fails is dropped whole; its pending requests fail with it and the producer opens a new one.
+ * One {@code ProduceStream} to one broker, with the requests sent on it and not yet answered. The broker answers
+ * in request order, so the oldest pending request is the one each answer belongs to. A stream that fails is
+ * dropped whole; its pending requests fail with it and the sender opens a new one.
  */
 final class BrokerStream implements StreamObserver<ProduceResponse> {
 
     /** A request on the wire: its batches, one per partition, in the request's order. */
-    record Pending(long requestId, List<PerfBatch> batches, long sentNanos) {
+    record Pending(long requestId, List<ProducerBatch> batches, long sentNanos) {
     }
 
-    final String address;
-    /** Guarded by the producer's lock. */
+    final BrokerAddress address;
+    /** Guarded by the accumulator's lock. */
     final ArrayDeque<Pending> pending = new ArrayDeque<>();
-    /** Guarded by the producer's lock. */
+    /** Guarded by the accumulator's lock. */
     boolean failed;
-    private final PerfProducer owner;
+    private final Sender owner;
     private final StreamObserver<ProduceRequest> requests;
 
-    BrokerStream(String address, ManagedChannel channel, PerfProducer owner) {
+    BrokerStream(BrokerAddress address, ManagedChannel channel, Sender owner) {
         this.address = address;
         this.owner = owner;
         this.requests = ProduceServiceGrpc.newStub(channel).produceStream(this);
     }
 
-    /** Called under the producer's lock, by the sender thread only (a gRPC request stream is not thread-safe). */
-    void send(ProduceRequest request, List<PerfBatch> batches, long nowNanos) {
+    /** Called under the lock, by the sender thread only (a gRPC request stream is not thread-safe). */
+    void send(ProduceRequest request, List<ProducerBatch> batches, long nowNanos) {
         pending.addLast(new Pending(request.getRequestId(), batches, nowNanos));
         requests.onNext(request);
     }
 
-    /** Gives up on the stream (a request waited too long, or the producer is done). */
+    /** Gives up on the stream (a request waited too long). */
     void cancel(Throwable why) {
         try {
             requests.onError(why);
@@ -69,6 +70,6 @@ final class BrokerStream implements StreamObserver<ProduceResponse> {
 
     @Override
     public void onCompleted() {
-        owner.onStreamFailed(this, new PerfException("broker " + address + " ended the produce stream"));
+        owner.onStreamFailed(this, new IllegalStateException("broker " + address + " ended the produce stream"));
     }
 }

@@ -1,0 +1,17 @@
+package io.rafka.client.producer;
+
+/**
+ * Told once whether a record was delivered, on the producer's I/O thread: keep it short (hand heavy work to an
+ * executor), and do not block on other sends there.
+ *
+ * <pre>{@code
+ * producer.send(record, (metadata, error) -> {
+ *     if (error != null) log.warn("not delivered", error);
+ * });
+ * }</pre>
+ */
+@FunctionalInterface
+public interface Callback {
+    /** Exactly one of the two is non-null. */
+    void onCompletion(RecordMetadata metadata, Exception exception);
+}

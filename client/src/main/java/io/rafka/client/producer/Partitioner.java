@@ -1,0 +1,24 @@
+package io.rafka.client.producer;
+
+/**
+ * Picks the partition of a record sent without one. The default ({@link DefaultPartitioner}) is Kafka's: keyed
+ * records by murmur2 of the key, keyless ones to a sticky partition that moves on when its batch closes.
+ * Implementations must be thread-safe.
+ *
+ * <pre>{@code
+ * Partitioner byRegion = (topic, keyBytes, partitions) -> regionOf(keyBytes) % partitions;
+ * }</pre>
+ */
+@FunctionalInterface
+public interface Partitioner {
+    /**
+     * @param keyBytes       the serialized key, or null for none
+     * @param partitionCount the topic's partitions now (at least 1)
+     * @return a partition in {@code 0 .. partitionCount - 1}
+     */
+    int partition(String topic, byte[] keyBytes, int partitionCount);
+
+    /** A batch of {@code partition} was closed (full, or handed to the sender): a sticky choice may move on. */
+    default void onBatchClosed(String topic, int partition, int partitionCount) {
+    }
+}

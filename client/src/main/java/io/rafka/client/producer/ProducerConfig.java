@@ -1,0 +1,150 @@
+package io.rafka.client.producer;
+
+import io.rafka.record.CompressionType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * <pre>{@code
+ * Properties props = new Properties();
+ * props.load(Files.newBufferedReader(Path.of("producer.properties")));   // Kafka's keys
+ * ProducerConfig config = ProducerConfig.fromMap((Map) props);
+ * }</pre>
+ *
+ * A producer's settings, validated when made, with Kafka's names and defaults ({@link #fromMap} reads Kafka's
+ * config keys, so existing {@code producer.properties} files work). Immutable. Idempotence is on by default
+ * and then needs {@code acks=all}, {@code retries > 0} and at most 5 requests in flight per broker (the broker
+ * de-duplicates a retried batch only among a producer's last five of a partition).
+ *
+ * @param bootstrapServers  brokers to ask for metadata first ({@code host:port}); any one that answers will do
+ * @param lingerMs          how long a batch waits for more records before it is sent
+ * @param batchSizeBytes    a batch is sent once this full (a larger record still goes, alone)
+ * @param bufferMemoryBytes bytes of records waiting to be acknowledged, at most; {@code send} blocks beyond it
+ * @param maxBlockMs        how long {@code send} blocks for buffer memory or metadata before it throws
+ * @param deliveryTimeoutMs how long a record may take from {@code send} to its answer, retries included
+ * @param requestTimeoutMs  how long the broker may take to commit a request (sent as its timeout)
+ * @param retries           attempts after the first, at most (within the delivery timeout)
+ * @param maxInFlight       unanswered requests per broker, at most
+ * @param maxRequestBytes   batches per request, in bytes, at most (one larger batch still goes alone); well
+ *                          under the broker's {@code max.request.bytes}
+ */
+public record ProducerConfig(List<String> bootstrapServers, Acks acks, long lingerMs, int batchSizeBytes,
+                             long bufferMemoryBytes, long maxBlockMs, CompressionType compression, boolean idempotence,
+                             long deliveryTimeoutMs, int requestTimeoutMs, int retries, long retryBackoffMs,
+                             int maxInFlight, int maxRequestBytes, Partitioner partitioner) {
+    private static final Logger LOG = LoggerFactory.getLogger(ProducerConfig.class);
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String ACKS = "acks";
+    public static final String LINGER_MS = "linger.ms";
+    public static final String BATCH_SIZE = "batch.size";
+    public static final String BUFFER_MEMORY = "buffer.memory";
+    public static final String MAX_BLOCK_MS = "max.block.ms";
+    public static final String COMPRESSION_TYPE = "compression.type";
+    public static final String ENABLE_IDEMPOTENCE = "enable.idempotence";
+    public static final String DELIVERY_TIMEOUT_MS = "delivery.timeout.ms";
+    public static final String REQUEST_TIMEOUT_MS = "request.timeout.ms";
+    public static final String RETRIES = "retries";
+    public static final String RETRY_BACKOFF_MS = "retry.backoff.ms";
+    public static final String MAX_IN_FLIGHT = "max.in.flight.requests.per.connection";
+    public static final String PARTITIONER = "partitioner.class";
+    public static final String MAX_REQUEST_SIZE = "max.request.size";
+    /** Kafka's limit for idempotent producers: the broker remembers a producer's last five batches per partition. */
+    public static final int MAX_IN_FLIGHT_IDEMPOTENT = 5;
+
+    public ProducerConfig {
+        bootstrapServers = List.copyOf(bootstrapServers);
+        Objects.requireNonNull(acks, "acks");
+        Objects.requireNonNull(compression, "compression");
+        Objects.requireNonNull(partitioner, "partitioner");
+        if (bootstrapServers.isEmpty()) {
+            throw new IllegalArgumentException(BOOTSTRAP_SERVERS + " is required");
+        }
+        if (lingerMs < 0 || batchSizeBytes < 1 || bufferMemoryBytes < 1 || maxBlockMs < 0 || requestTimeoutMs < 1
+                || retries < 0 || retryBackoffMs < 0 || maxInFlight < 1 || maxRequestBytes < 1) {
+            throw new IllegalArgumentException("linger.ms, max.block.ms, retries and retry.backoff.ms must be >= 0;"
+                    + " batch.size, buffer.memory, request.timeout.ms, max.in.flight and max.request.size must be > 0");
+        }
+        if (deliveryTimeoutMs < lingerMs + requestTimeoutMs) {
+            throw new IllegalArgumentException(DELIVERY_TIMEOUT_MS + " (" + deliveryTimeoutMs + ") must be at least "
+                    + LINGER_MS + " + " + REQUEST_TIMEOUT_MS + " (" + (lingerMs + requestTimeoutMs) + ")");
+        }
+        if (idempotence && (acks != Acks.ALL || retries == 0 || maxInFlight > MAX_IN_FLIGHT_IDEMPOTENT)) {
+            throw new IllegalArgumentException(ENABLE_IDEMPOTENCE + " needs acks=all, retries > 0 and "
+                    + MAX_IN_FLIGHT + " <= " + MAX_IN_FLIGHT_IDEMPOTENT + " (or set enable.idempotence=false)");
+        }
+    }
+
+    /** Kafka's defaults, for the given bootstrap servers. */
+    public static ProducerConfig defaults(List<String> bootstrapServers) {
+        return new ProducerConfig(bootstrapServers, Acks.ALL, 5, 16_384, 32L * 1024 * 1024, 60_000,
+                CompressionType.NONE, true, 120_000, 30_000, Integer.MAX_VALUE, 100, 5, 1024 * 1024, new DefaultPartitioner());
+    }
+
+    /**
+     * Settings from Kafka's config keys (values as strings or numbers); keys it does not know are logged and
+     * ignored, as Kafka's clients do. {@code key.serializer} and {@code value.serializer} are read by
+     * {@link RafkaProducer#RafkaProducer(Map)}.
+     */
+    public static ProducerConfig fromMap(Map<String, ?> props) {
+        Object servers = props.get(BOOTSTRAP_SERVERS);
+        if (servers == null) {
+            throw new IllegalArgumentException(BOOTSTRAP_SERVERS + " is required");
+        }
+        ProducerConfig d = defaults(Arrays.stream(servers.toString().split(",")).map(String::trim)
+                .filter(s -> !s.isEmpty()).toList());
+        for (String key : props.keySet()) {
+            if (!KNOWN.contains(key)) {
+                LOG.warn("ignoring unknown producer config '{}'", key);
+            }
+        }
+        return new ProducerConfig(d.bootstrapServers,
+                props.containsKey(ACKS) ? Acks.fromConfig(props.get(ACKS).toString()) : d.acks,
+                number(props, LINGER_MS, d.lingerMs), (int) number(props, BATCH_SIZE, d.batchSizeBytes),
+                number(props, BUFFER_MEMORY, d.bufferMemoryBytes), number(props, MAX_BLOCK_MS, d.maxBlockMs),
+                props.containsKey(COMPRESSION_TYPE) ? CompressionType.forName(props.get(COMPRESSION_TYPE).toString().trim())
+                        : d.compression,
+                props.containsKey(ENABLE_IDEMPOTENCE) ? Boolean.parseBoolean(props.get(ENABLE_IDEMPOTENCE).toString().trim())
+                        : d.idempotence,
+                number(props, DELIVERY_TIMEOUT_MS, d.deliveryTimeoutMs), (int) number(props, REQUEST_TIMEOUT_MS, d.requestTimeoutMs),
+                (int) Math.min(Integer.MAX_VALUE, number(props, RETRIES, d.retries)), number(props, RETRY_BACKOFF_MS, d.retryBackoffMs),
+                (int) number(props, MAX_IN_FLIGHT, d.maxInFlight), (int) number(props, MAX_REQUEST_SIZE, d.maxRequestBytes),
+                partitioner(props.get(PARTITIONER), d.partitioner));
+    }
+
+    private static final java.util.Set<String> KNOWN = java.util.Set.of(BOOTSTRAP_SERVERS, ACKS, LINGER_MS, BATCH_SIZE,
+            BUFFER_MEMORY, MAX_BLOCK_MS, COMPRESSION_TYPE, ENABLE_IDEMPOTENCE, DELIVERY_TIMEOUT_MS, REQUEST_TIMEOUT_MS,
+            RETRIES, RETRY_BACKOFF_MS, MAX_IN_FLIGHT, PARTITIONER, MAX_REQUEST_SIZE, "partitioner", "key.serializer", "value.serializer");
+
+    private static long number(Map<String, ?> props, String key, long fallback) {
+        Object v = props.get(key);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            return v instanceof Number n ? n.longValue() : Long.parseLong(v.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be a number, not '" + v + "'");
+        }
+    }
+
+    /** A {@link Partitioner} instance, or the name of a class with a no-argument constructor. */
+    private static Partitioner partitioner(Object value, Partitioner fallback) {
+        if (value == null) {
+            return fallback;
+        }
+        if (value instanceof Partitioner p) {
+            return p;
+        }
+        String name = value instanceof Class<?> c ? c.getName() : value.toString().trim();
+        try {
+            return (Partitioner) Class.forName(name).getDeclaredConstructor().newInstance();
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            throw new IllegalArgumentException(PARTITIONER + ": cannot make a Partitioner of " + name, e);
+        }
+    }
+}

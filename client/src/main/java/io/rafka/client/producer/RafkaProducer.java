@@ -1,0 +1,254 @@
+package io.rafka.client.producer;
+
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.producer.internals.ProducerMetadata;
+import io.rafka.client.producer.internals.RecordAccumulator;
+import io.rafka.client.producer.internals.Sender;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.TopicPartition;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
+
+/**
+ * The Java SDK's producer, with the semantics of Kafka's: {@code send} serializes the record, picks its partition
+ * ({@link Partitioner}) and appends it to that partition's batch in a bounded accumulator; one I/O thread seals
+ * batches (full, or after {@code linger.ms}) into Kafka v2 record batches and ships them to the partitions'
+ * leaders over pipelined {@code ProduceStream}s. Idempotent by default: a producer id from the cluster
+ * ({@code InitProducerId}) and a sequence per partition let the brokers drop retried duplicates, so retries after
+ * timeouts, broken connections and leader changes neither duplicate nor reorder records. Thread-safe: share one
+ * producer between threads.
+ *
+ * <pre>{@code
+ * try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+ *         .bootstrap("127.0.0.1:9192").acks(Acks.ALL).lingerMs(5).build()) {
+ *     producer.send(new ProducerRecord<>("orders", "customer-42", "{\"total\": 12}"),
+ *             (metadata, error) -> { if (error != null) error.printStackTrace(); });
+ *     RecordMetadata m = producer.send(new ProducerRecord<>("orders", "customer-7", "{}")).join();
+ * }
+ * }</pre>
+ *
+ * <p>Errors: {@code send} throws only for a closed producer; everything else fails the returned future (and tells
+ * the callback) with a {@link ProducerException} carrying the broker's {@link ErrorCode}:
+ * {@link BufferExhaustedException} when {@code buffer.memory} stayed full for {@code max.block.ms}, the broker's
+ * code for a record refused for good (RECORD_TOO_LARGE, INVALID_TOPIC, ...), or the last retriable code when
+ * {@code delivery.timeout.ms} ran out. A failed record does not stop the producer.
+ */
+public final class RafkaProducer<K, V> implements Producer<K, V> {
+    private final ProducerConfig config;
+    private final Serializer<K> keySerializer;
+    private final Serializer<V> valueSerializer;
+    private final ProducerMetadata metadata;
+    private final RecordAccumulator accumulator;
+    private final Sender sender;
+    private final Thread ioThread;
+    private final Object producerIdLock = new Object();
+    private volatile long producerId = -1;
+    private volatile boolean closed;
+
+    public static <K, V> ProducerBuilder<K, V> builder(Serializer<K> keySerializer, Serializer<V> valueSerializer) {
+        return new ProducerBuilder<>(keySerializer, valueSerializer);
+    }
+
+    public RafkaProducer(ProducerConfig config, Serializer<K> keySerializer, Serializer<V> valueSerializer) {
+        this(config, keySerializer, valueSerializer, ChannelPool.plaintext(), true);
+    }
+
+    /**
+     * A producer on the given channels, which it leaves open on close (the caller owns them): for tools that
+     * share their connections (the CLI) and tests on in-process transports.
+     */
+    public RafkaProducer(ProducerConfig config, Serializer<K> keySerializer, Serializer<V> valueSerializer,
+                         ChannelPool channels) {
+        this(config, keySerializer, valueSerializer, channels, false);
+    }
+
+    private RafkaProducer(ProducerConfig config, Serializer<K> keySerializer, Serializer<V> valueSerializer,
+                          ChannelPool channels, boolean ownsChannels) {
+        this.config = config;
+        this.keySerializer = keySerializer;
+        this.valueSerializer = valueSerializer;
+        this.metadata = new ProducerMetadata(config.bootstrapServers().stream().map(BrokerAddress::parse).toList(),
+                channels, ownsChannels);
+        this.accumulator = new RecordAccumulator(config);
+        this.sender = new Sender(accumulator, metadata);
+        this.ioThread = new Thread(sender, "rafka-producer-io");
+        this.ioThread.setDaemon(true);
+        this.ioThread.start();
+    }
+
+    /** From Kafka's config keys, serializers given. */
+    public RafkaProducer(Map<String, ?> configs, Serializer<K> keySerializer, Serializer<V> valueSerializer) {
+        this(ProducerConfig.fromMap(configs), keySerializer, valueSerializer);
+    }
+
+    /**
+     * From Kafka's config keys, serializers included: {@code key.serializer} and {@code value.serializer} name a
+     * built-in by Kafka's class name (StringSerializer, ByteArraySerializer, ...) or are {@link Serializer}s.
+     */
+    @SuppressWarnings("unchecked")
+    public RafkaProducer(Map<String, ?> configs) {
+        this(ProducerConfig.fromMap(configs), (Serializer<K>) serializer(configs, "key.serializer"),
+                (Serializer<V>) serializer(configs, "value.serializer"));
+    }
+
+    public RafkaProducer(Properties properties) {
+        this(toMap(properties));
+    }
+
+    private static Map<String, Object> toMap(Properties properties) {
+        Map<String, Object> map = new HashMap<>();
+        properties.stringPropertyNames().forEach(k -> map.put(k, properties.getProperty(k)));
+        properties.forEach((k, v) -> map.putIfAbsent(k.toString(), v));
+        return map;
+    }
+
+    private static Serializer<?> serializer(Map<String, ?> configs, String key) {
+        Object v = configs.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException(key + " is required");
+        }
+        if (v instanceof Serializer<?> s) {
+            return s;
+        }
+        return Serializers.forClassName(v instanceof Class<?> c ? c.getName() : v.toString().trim());
+    }
+
+    public ProducerConfig config() {
+        return config;
+    }
+
+    @Override
+    public CompletableFuture<RecordMetadata> send(ProducerRecord<K, V> record) {
+        return send(record, null);
+    }
+
+    @Override
+    public CompletableFuture<RecordMetadata> send(ProducerRecord<K, V> record, Callback callback) {
+        if (closed) {
+            throw new IllegalStateException("the producer is closed");
+        }
+        try {
+            return append(record, callback);
+        } catch (ProducerException e) {
+            if (callback != null) {
+                callback.onCompletion(null, e);
+            }
+            return CompletableFuture.failedFuture(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ProducerException failure = new ProducerException(ErrorCode.REQUEST_TIMED_OUT, "interrupted in send", e);
+            if (callback != null) {
+                callback.onCompletion(null, failure);
+            }
+            return CompletableFuture.failedFuture(failure);
+        }
+    }
+
+    private CompletableFuture<RecordMetadata> append(ProducerRecord<K, V> record, Callback callback) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofMillis(config.maxBlockMs()).toNanos();
+        String topic = record.topic();
+        byte[] key = keySerializer.serialize(topic, record.key());
+        byte[] value = valueSerializer.serialize(topic, record.value());
+        int partitions = metadata.partitionCount(topic, deadline);
+        ensureProducerId(deadline);
+        long timestamp = record.timestampMs() != null ? record.timestampMs() : System.currentTimeMillis();
+        if (record.partition() != null) {
+            if (record.partition() >= partitions) {
+                throw new ProducerException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + topic + " has "
+                        + partitions + " partitions, not " + (record.partition() + 1));
+            }
+            return accumulator.append(new TopicPartition(topic, record.partition()), partitions, timestamp, key, value,
+                    record.headers(), callback, deadline, false);
+        }
+        Partitioner partitioner = config.partitioner();
+        int p = partitioner.partition(topic, key, partitions);
+        CompletableFuture<RecordMetadata> f = accumulator.append(new TopicPartition(topic, p), partitions, timestamp, key,
+                value, record.headers(), callback, deadline, key == null);
+        if (f == null) {
+            // The sticky partition's batch is full: let the partitioner move on before this record starts a batch.
+            partitioner.onBatchClosed(topic, p, partitions);
+            p = partitioner.partition(topic, key, partitions);
+            f = accumulator.append(new TopicPartition(topic, p), partitions, timestamp, key, value, record.headers(),
+                    callback, deadline, false);
+        }
+        return f;
+    }
+
+    private void ensureProducerId(long deadline) {
+        if (!config.idempotence() || producerId >= 0) {
+            return;
+        }
+        synchronized (producerIdLock) {
+            if (producerId < 0) {
+                long id = metadata.initProducerId(deadline);
+                accumulator.setProducerId(id);
+                producerId = id;
+            }
+        }
+    }
+
+    /** The producer id the cluster gave this producer; -1 before the first send or without idempotence. */
+    public long producerId() {
+        return producerId;
+    }
+
+    /** Retries, NOT_LEADER answers and leader changes so far. */
+    public ProducerMetrics metrics() {
+        return sender.metrics();
+    }
+
+    @Override
+    public void flush() {
+        if (Thread.currentThread() == ioThread) {
+            throw new IllegalStateException("flush() from a callback would wait for the I/O thread running it");
+        }
+        accumulator.flush();
+    }
+
+    @Override
+    public List<TopicPartition> partitionsFor(String topic) {
+        int n = metadata.partitionCount(topic, System.nanoTime() + Duration.ofMillis(config.maxBlockMs()).toNanos());
+        return new ArrayList<>(IntStream.range(0, n).mapToObj(p -> new TopicPartition(topic, p)).toList());
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofMillis(Long.MAX_VALUE));
+    }
+
+    @Override
+    public void close(Duration timeout) {
+        closed = true;
+        if (Thread.currentThread() == ioThread) {
+            sender.forceClose(closedError());  // from a callback: cannot wait for itself
+            return;
+        }
+        sender.initiateClose();
+        try {
+            ioThread.join(Math.max(1, Math.min(Long.MAX_VALUE / 2, timeout.toMillis())));
+            if (ioThread.isAlive()) {
+                sender.forceClose(closedError());
+                ioThread.join(5_000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            sender.forceClose(closedError());
+        } finally {
+            accumulator.close();
+            metadata.close();
+        }
+    }
+
+    private static ProducerException closedError() {
+        return new ProducerException(ErrorCode.REQUEST_TIMED_OUT, "the producer was closed before the record was"
+                + " acknowledged; it may or may not have been written");
+    }
+}

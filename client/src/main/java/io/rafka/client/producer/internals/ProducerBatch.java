@@ -1,0 +1,147 @@
+package io.rafka.client.producer.internals;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.rafka.client.producer.Callback;
+import io.rafka.client.producer.RecordMetadata;
+import io.rafka.common.TopicPartition;
+import io.rafka.record.CompressionType;
+import io.rafka.record.Header;
+import io.rafka.record.RecordBatch;
+import io.rafka.record.RecordBatchBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.zip.CRC32C;
+
+/**
+ * One partition's batch: open while records are appended, then sealed into a Kafka v2 record batch, encoded
+ * once on the client and sent as is on every attempt, so the broker recognises a retry by producer id, epoch and
+ * sequence. A sealed batch is re-stamped (epoch and sequence patched, CRC recomputed) only when its partition's
+ * sequence restarts after a batch failed for good ({@link #restamp}). Not thread-safe: guarded by the
+ * accumulator's lock; completion runs outside it.
+ */
+public final class ProducerBatch {
+    private static final Logger LOG = LoggerFactory.getLogger(ProducerBatch.class);
+
+    /** One record's handle: what {@code send} returned, and the record's timestamp. */
+    private record Thunk(CompletableFuture<RecordMetadata> future, Callback callback, long timestampMs) {
+    }
+
+    final TopicPartition tp;
+    final PartitionQueue queue;
+    final long createdNanos;
+    private final List<Thunk> thunks = new ArrayList<>();
+    private RecordBatchBuilder builder;
+    private ByteBuffer data;
+    long reservedBytes;
+    int baseSequence = -1;
+    /** Seal order within the partition: retries go out in this order, whatever their sequence. */
+    long order;
+    int attempts;
+    /** The last retriable failure, reported if the batch expires. */
+    io.rafka.common.ErrorCode lastError;
+    String lastErrorMessage;
+    /** Completes once every record's future did (flush waits on it). */
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+
+    ProducerBatch(PartitionQueue queue, CompressionType compression, long nowNanos) {
+        this.queue = queue;
+        this.tp = queue.tp;
+        this.createdNanos = nowNanos;
+        this.builder = new RecordBatchBuilder(compression);
+    }
+
+    int recordCount() {
+        return thunks.size();
+    }
+
+    int estimatedSizeInBytes() {
+        return builder.estimatedSizeInBytes();
+    }
+
+    CompletableFuture<RecordMetadata> append(long timestampMs, byte[] key, byte[] value, List<Header> headers,
+                                             Callback callback, long reserved) {
+        builder.append(timestampMs, key, value, headers);
+        CompletableFuture<RecordMetadata> future = new CompletableFuture<>();
+        thunks.add(new Thunk(future, callback, timestampMs));
+        reservedBytes += reserved;
+        return future;
+    }
+
+    /** Encodes the batch, idempotent when {@code producerId >= 0}. */
+    void seal(long producerId, short epoch, int baseSequence) {
+        if (producerId >= 0) {
+            builder.producer(producerId, epoch, baseSequence);
+            this.baseSequence = baseSequence;
+        }
+        data = builder.build();
+        builder = null;
+    }
+
+    boolean sealed() {
+        return data != null;
+    }
+
+    ByteString data() {
+        return UnsafeByteOperations.unsafeWrap(data.duplicate());
+    }
+
+    int sizeInBytes() {
+        return data.remaining();
+    }
+
+    /** Gives the sealed batch a new epoch and base sequence: patched in place, CRC recomputed. */
+    void restamp(short epoch, int newBaseSequence) {
+        ByteBuffer copy = ByteBuffer.allocate(data.remaining());
+        copy.put(data.duplicate()).flip();
+        copy.putShort(RecordBatch.PRODUCER_EPOCH_OFFSET, epoch);
+        copy.putInt(RecordBatch.BASE_SEQUENCE_OFFSET, newBaseSequence);
+        CRC32C crc = new CRC32C();
+        crc.update(copy.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET)); // the CRC covers attributes to the end
+        copy.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        data = copy;
+        baseSequence = newBaseSequence;
+    }
+
+    /** Completes every record's future and callback; call outside any lock (user code runs here). */
+    void complete(long baseOffset, long logAppendTimeMs) {
+        for (int i = 0; i < thunks.size(); i++) {
+            Thunk t = thunks.get(i);
+            RecordMetadata m = new RecordMetadata(tp.topic(), tp.partition(), baseOffset < 0 ? -1 : baseOffset + i,
+                    logAppendTimeMs >= 0 ? logAppendTimeMs : t.timestampMs());
+            callback(t, m, null);
+            t.future().complete(m);
+        }
+        done.complete(null);
+    }
+
+    /** Fails every record's future and callback; call outside any lock. */
+    void fail(RuntimeException error) {
+        for (Thunk t : thunks) {
+            callback(t, null, error);
+            t.future().completeExceptionally(error);
+        }
+        done.complete(null);
+    }
+
+    private static void callback(Thunk t, RecordMetadata m, Exception e) {
+        if (t.callback() == null) {
+            return;
+        }
+        try {
+            t.callback().onCompletion(m, e);
+        } catch (RuntimeException thrown) {
+            LOG.error("a producer callback threw", thrown);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return tp + "@seq" + baseSequence + "(" + thunks.size() + " records)";
+    }
+}

@@ -1,0 +1,200 @@
+package io.rafka.client.producer.internals;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.ClusterMetadata;
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.producer.ProducerException;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.Broker;
+import io.rafka.proto.v1.InitProducerIdRequest;
+import io.rafka.proto.v1.InitProducerIdResponse;
+import io.rafka.proto.v1.ProduceServiceGrpc;
+import io.rafka.proto.v1.TopicMetadata;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The producer's view of the cluster: partition counts of the topics it sends to, their leaders (with the
+ * leader hints of NOT_LEADER answers, fresher than any metadata), the channels to brokers, and producer ids.
+ * Uses the CLI's {@link MetadataClient}, which is not thread-safe, twice: one for the I/O thread's leaders and
+ * refreshes (this object's monitor), one for callers of {@code send} waiting for a new topic ({@link #lookupLock}),
+ * so that a caller waiting for a topic that does not exist yet never holds up the I/O thread.
+ */
+public final class ProducerMetadata implements AutoCloseable {
+    /** Pause between metadata attempts while a topic is being created or a leader elected. */
+    private static final long RETRY_PAUSE_MS = 50;
+
+    private final ChannelPool channels;
+    private final boolean ownsChannels;
+    private final MetadataClient client;
+    private final MetadataClient lookupClient;
+    private final Object lookupLock = new Object();
+    private final List<BrokerAddress> bootstrap;
+    private final Map<String, Integer> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** @param ownsChannels whether {@link #close} closes {@code channels} */
+    public ProducerMetadata(List<BrokerAddress> bootstrap, ChannelPool channels, boolean ownsChannels) {
+        this.channels = channels;
+        this.ownsChannels = ownsChannels;
+        this.bootstrap = List.copyOf(bootstrap);
+        this.client = new MetadataClient(channels, bootstrap.get(0), Time.SYSTEM, 0);
+        this.lookupClient = new MetadataClient(channels, bootstrap.get(0), Time.SYSTEM, 0);
+    }
+
+    /**
+     * The topic's partition count, asking the cluster (auto-creating the topic if the brokers allow it) until
+     * {@code deadlineNanos}.
+     *
+     * @throws ProducerException a non-retriable topic error at once (INVALID_TOPIC, ...), or the last retriable
+     *         one (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, ...) at the deadline
+     */
+    public int partitionCount(String topic, long deadlineNanos) {
+        Integer known = partitionCounts.get(topic);
+        if (known != null) {
+            return known;
+        }
+        while (true) {
+            ClientException failure;
+            try {
+                TopicMetadata t;
+                synchronized (lookupLock) {
+                    t = lookupClient.refresh(List.of(topic), true).topic(topic).orElse(null);
+                }
+                failure = t == null ? ClientException.of(io.rafka.proto.v1.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, topic)
+                        : t.getErrorCode() != io.rafka.proto.v1.ErrorCode.NONE
+                        ? ClientException.of(t.getErrorCode(), t.getErrorCodeValue(), "topic " + topic, t.getErrorMessage())
+                        : t.getPartitionsCount() == 0
+                        ? ClientException.of(io.rafka.proto.v1.ErrorCode.LEADER_NOT_AVAILABLE, "topic " + topic + " has no partitions yet")
+                        : null;
+                if (failure == null) {
+                    partitionCounts.merge(topic, t.getPartitionsCount(), Math::max);
+                    return partitionCounts.get(topic);
+                }
+            } catch (ClientException e) {
+                failure = e;
+                channels.resetConnectBackoff();
+            }
+            if (!failure.retriable() || System.nanoTime() - deadlineNanos >= 0) {
+                throw toProducerException(failure, failure.retriable() ? " (gave up after max.block.ms)" : "");
+            }
+            pause(RETRY_PAUSE_MS);
+        }
+    }
+
+    /** Fresh metadata for every topic in use; a failure is left for the next round's errors to tell. */
+    synchronized void refresh() {
+        if (partitionCounts.isEmpty()) {
+            return;
+        }
+        try {
+            refreshLocked(new ArrayList<>(partitionCounts.keySet()), false);
+        } catch (ClientException e) {
+            // no broker answered: the sender retries, and its batches expire at their delivery timeout
+            channels.resetConnectBackoff();
+        }
+    }
+
+    private void refreshLocked(List<String> topics, boolean allowAutoCreate) {
+        ClusterMetadata m = client.refresh(topics, allowAutoCreate);
+        for (String topic : topics) {
+            m.topic(topic).filter(t -> t.getPartitionsCount() > 0)
+                    .ifPresent(t -> partitionCounts.merge(topic, t.getPartitionsCount(), Math::max));
+        }
+    }
+
+    synchronized Optional<BrokerAddress> leader(TopicPartition tp) {
+        return client.leader(tp);
+    }
+
+    /** Follows the leader a NOT_LEADER answer named; false when it named none (then refresh). */
+    synchronized boolean hint(TopicPartition tp, boolean hasLeader, Broker leader) {
+        return client.leaderHint(tp, hasLeader, leader);
+    }
+
+    /** After a broker could not be reached: the next attempt connects at once (see {@link ChannelPool#resetConnectBackoff}). */
+    void resetConnectBackoff() {
+        channels.resetConnectBackoff();
+    }
+
+    ManagedChannel channel(BrokerAddress address) {
+        return channels.channel(address);
+    }
+
+    /**
+     * A producer id from any broker (bootstrap first, then those the metadata listed), retrying retriable
+     * failures (no controller reachable, a broker down) until {@code deadlineNanos}.
+     */
+    public long initProducerId(long deadlineNanos) {
+        while (true) {
+            ClientException failure = null;
+            for (BrokerAddress address : candidates()) {
+                try {
+                    InitProducerIdResponse r = ProduceServiceGrpc.newBlockingStub(channel(address))
+                            .withDeadlineAfter(MetadataClient.RPC_DEADLINE_MS * 2, TimeUnit.MILLISECONDS)
+                            .initProducerId(InitProducerIdRequest.getDefaultInstance());
+                    if (r.getErrorCode() == io.rafka.proto.v1.ErrorCode.NONE) {
+                        return r.getProducerId();
+                    }
+                    failure = ClientException.of(r.getErrorCode(), r.getErrorCodeValue(), "InitProducerId", r.getErrorMessage());
+                } catch (StatusRuntimeException e) {
+                    failure = ClientException.fromStatus(e, address);
+                    channels.resetConnectBackoff();
+                }
+                if (!failure.retriable()) {
+                    throw toProducerException(failure, "");
+                }
+            }
+            if (System.nanoTime() - deadlineNanos >= 0) {
+                throw toProducerException(failure, " (no producer id within max.block.ms)");
+            }
+            pause(RETRY_PAUSE_MS * 2);
+        }
+    }
+
+    private List<BrokerAddress> candidates() {
+        Set<BrokerAddress> all = new LinkedHashSet<>(bootstrap);
+        synchronized (this) {
+            all.addAll(client.knownBrokers());
+        }
+        return new ArrayList<>(all);
+    }
+
+    /** A client failure as the SDK's typed exception: the broker's code, or a transport failure's nearest one. */
+    static ProducerException toProducerException(ClientException e, String note) {
+        ErrorCode code;
+        try {
+            code = ErrorCode.valueOf(e.code());
+        } catch (IllegalArgumentException notOurs) {
+            code = e.retriable() ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.UNKNOWN_SERVER_ERROR; // a gRPC status name
+        }
+        return new ProducerException(code, e.getMessage() + note, e);
+    }
+
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProducerException(ErrorCode.REQUEST_TIMED_OUT, "interrupted while waiting for metadata", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (ownsChannels) {
+            channels.close();
+        }
+    }
+}

@@ -1,0 +1,200 @@
+package io.rafka.client.producer.internals;
+
+import io.rafka.client.producer.BufferExhaustedException;
+import io.rafka.client.producer.Callback;
+import io.rafka.client.producer.Partitioner;
+import io.rafka.client.producer.ProducerConfig;
+import io.rafka.client.producer.ProducerException;
+import io.rafka.client.producer.RecordMetadata;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.TopicPartition;
+import io.rafka.record.Header;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Per-partition batches of records waiting to be sent, bounded by {@code buffer.memory}: {@code send} appends
+ * here (blocking up to {@code max.block.ms} for memory), the {@link Sender} seals and drains. The memory a record
+ * holds (its key, value and headers plus a per-record overhead) is given back when its batch is answered or fails.
+ *
+ * <p>One monitor ({@link #lock}) guards the accumulator, the partition queues and the sender's streams: appends,
+ * the sender's rounds and the answers from gRPC threads all take it. User code (callbacks, futures' dependents)
+ * never runs under it: completions are queued and run by whoever finished the batch, after releasing it.
+ */
+public final class RecordAccumulator {
+    /** Bytes a record adds to a batch beyond its key, value and headers, at most (length, attributes, deltas). */
+    static final int RECORD_OVERHEAD_MAX = 28;
+
+    final Object lock = new Object();
+    final ProducerConfig config;
+    private final Partitioner partitioner;
+    private final Map<TopicPartition, PartitionQueue> queues = new LinkedHashMap<>();
+    private final Map<String, Integer> partitionCounts = new LinkedHashMap<>();
+    private final List<Runnable> completions = new ArrayList<>();
+    /** Batches whose records are not all told yet (flush waits for them). */
+    private final java.util.Set<ProducerBatch> incomplete = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private long bufferedBytes;
+    int memoryWaiters;
+    /** The producer id batches are stamped with; -1 without idempotence. Set before the first append. */
+    long producerId = -1;
+    boolean closed;
+
+    public RecordAccumulator(ProducerConfig config) {
+        this.config = config;
+        this.partitioner = config.partitioner();
+    }
+
+    /** Stamps batches sealed from now on with {@code id} (idempotence). */
+    public void setProducerId(long id) {
+        synchronized (lock) {
+            producerId = id;
+        }
+    }
+
+    /** No more appends: callers waiting for memory give up. */
+    public void close() {
+        synchronized (lock) {
+            closed = true;
+            lock.notifyAll();
+        }
+    }
+
+    /** Bytes a record holds in buffer memory. */
+    static long sizeOf(byte[] key, byte[] value, List<Header> headers) {
+        long size = RECORD_OVERHEAD_MAX + (key == null ? 0 : key.length) + (value == null ? 0 : value.length);
+        for (Header h : headers) {
+            size += h.key().length() * 3L + (h.value() == null ? 0 : h.value().length) + 2;
+        }
+        return size;
+    }
+
+    /**
+     * Appends a record to its partition's open batch, waiting for memory until {@code deadlineNanos}. Returns null,
+     * appending nothing, when {@code abortOnNewBatch} and the record would need a new batch: the caller lets the
+     * partitioner move its sticky partition on and picks again.
+     *
+     * @throws BufferExhaustedException no room in buffer memory before the deadline
+     * @throws ProducerException        RECORD_TOO_LARGE for a record larger than the whole buffer memory
+     */
+    public CompletableFuture<RecordMetadata> append(TopicPartition tp, int partitionCount, long timestampMs, byte[] key,
+                                                    byte[] value, List<Header> headers, Callback callback,
+                                                    long deadlineNanos, boolean abortOnNewBatch) throws InterruptedException {
+        long size = sizeOf(key, value, headers);
+        if (size > config.bufferMemoryBytes()) {
+            throw new ProducerException(ErrorCode.RECORD_TOO_LARGE, "a record of " + size + " bytes is larger than "
+                    + ProducerConfig.BUFFER_MEMORY + " (" + config.bufferMemoryBytes() + ")");
+        }
+        synchronized (lock) {
+            awaitMemory(size, deadlineNanos);
+            partitionCounts.put(tp.topic(), partitionCount);
+            PartitionQueue q = queues.computeIfAbsent(tp, PartitionQueue::new);
+            if (q.open != null && q.open.estimatedSizeInBytes() + size > config.batchSizeBytes()) {
+                if (abortOnNewBatch) {
+                    return null;
+                }
+                seal(q);
+            }
+            if (q.open == null) {
+                ProducerBatch batch = new ProducerBatch(q, config.compression(), System.nanoTime());
+                incomplete.add(batch);
+                batch.done.whenComplete((v, e) -> incomplete.remove(batch));
+                q.open = batch;
+            }
+            CompletableFuture<RecordMetadata> future = q.open.append(timestampMs, key, value, headers, callback, size);
+            bufferedBytes += size;
+            if (q.open.estimatedSizeInBytes() >= config.batchSizeBytes()) {
+                seal(q);
+            }
+            return future;
+        }
+    }
+
+    private void awaitMemory(long size, long deadlineNanos) throws InterruptedException {
+        if (closed) {
+            throw new IllegalStateException("the producer is closed");
+        }
+        while (bufferedBytes + size > config.bufferMemoryBytes()) {
+            long left = deadlineNanos - System.nanoTime();
+            if (left <= 0) {
+                throw new BufferExhaustedException("no room for a record of " + size + " bytes in " + ProducerConfig.BUFFER_MEMORY
+                        + " (" + config.bufferMemoryBytes() + " bytes, " + bufferedBytes + " in use) within "
+                        + ProducerConfig.MAX_BLOCK_MS + " (" + config.maxBlockMs() + " ms)");
+            }
+            memoryWaiters++;
+            lock.notifyAll(); // the sender seals open batches at once while someone waits for memory
+            try {
+                TimeUnit.NANOSECONDS.timedWait(lock, left);
+            } finally {
+                memoryWaiters--;
+            }
+            if (closed) {
+                throw new IllegalStateException("the producer is closed");
+            }
+        }
+    }
+
+    /** Seals the partition's open batch (under the lock); the partitioner's sticky choice moves on. */
+    void seal(PartitionQueue q) {
+        q.seal(producerId);
+        partitioner.onBatchClosed(q.tp.topic(), q.tp.partition(), partitionCounts.getOrDefault(q.tp.topic(), 1));
+        lock.notifyAll();
+    }
+
+    /** Seals every open batch now (flush, close); returns every batch whose records are not all told yet. */
+    List<ProducerBatch> sealAll() {
+        synchronized (lock) {
+            for (PartitionQueue q : queues.values()) {
+                if (q.open != null) {
+                    seal(q);
+                }
+            }
+            return new ArrayList<>(incomplete);
+        }
+    }
+
+    Collection<PartitionQueue> queues() {
+        return queues.values();
+    }
+
+    boolean allIdle() {
+        return queues.values().stream().allMatch(PartitionQueue::idle);
+    }
+
+    /** A batch is done: its memory is free again, its records are told (after the lock is released). */
+    void finish(ProducerBatch batch, long baseOffset, long logAppendTimeMs, RuntimeException error) {
+        bufferedBytes -= batch.reservedBytes;
+        batch.reservedBytes = 0;
+        completions.add(error == null ? () -> batch.complete(baseOffset, logAppendTimeMs) : () -> batch.fail(error));
+        lock.notifyAll();
+    }
+
+    /** Runs the completions queued so far; call without holding the lock. */
+    void runCompletions() {
+        List<Runnable> run;
+        synchronized (lock) {
+            if (completions.isEmpty()) {
+                return;
+            }
+            run = new ArrayList<>(completions);
+            completions.clear();
+        }
+        run.forEach(Runnable::run);
+    }
+
+    /**
+     * Sends everything queued now and waits until each of those batches is answered. Must not be called from a
+     * callback (the I/O thread would wait for itself).
+     */
+    public void flush() {
+        List<ProducerBatch> pending = sealAll();
+        for (ProducerBatch b : pending) {
+            b.done.join();
+        }
+    }
+}

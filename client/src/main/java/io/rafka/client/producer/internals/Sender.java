@@ -1,0 +1,359 @@
+package io.rafka.client.producer.internals;
+
+import io.grpc.Status;
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.producer.ProducerConfig;
+import io.rafka.client.producer.ProducerException;
+import io.rafka.client.producer.ProducerMetrics;
+import io.rafka.common.ErrorCode;
+import io.rafka.proto.v1.PartitionData;
+import io.rafka.proto.v1.PartitionProduceResult;
+import io.rafka.proto.v1.ProduceRequest;
+import io.rafka.proto.v1.ProduceResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The producer's I/O thread: seals batches whose linger time passed, and sends each broker's ready batches (one
+ * per partition per request) over one {@code ProduceStream}, with at most {@code max.in.flight} unanswered
+ * requests per broker. Answers arrive on gRPC's threads and are applied under the accumulator's lock: an
+ * acknowledged batch completes its records; a retriable failure (NOT_LEADER, a broken stream, ...) is sent again
+ * in order ({@link PartitionQueue}) after {@code retry.backoff.ms}, with leaders refreshed from the metadata or
+ * the NOT_LEADER hint, until {@code retries} or {@code delivery.timeout.ms} run out; any other failure fails that
+ * batch's records only, with a {@link ProducerException} carrying the broker's code.
+ */
+public final class Sender implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(Sender.class);
+    /** A broker that does not answer within the request timeout plus this is given up on (stream dropped). */
+    private static final long STUCK_SLACK_MS = 15_000;
+
+    private final RecordAccumulator acc;
+    private final ProducerMetadata metadata;
+    private final ProducerConfig config;
+    private final Object lock;
+    private final Map<BrokerAddress, BrokerStream> streams = new HashMap<>();
+    private long nextRequestId;
+    private boolean refreshWanted;
+    /** Set by close: stop as soon as every batch is done ({@link #forceClose}: at once). */
+    private boolean closing;
+    private boolean stopped;
+    private long batchesRetried;
+    private long notLeaderAnswers;
+    private long leaderChanges;
+
+    public Sender(RecordAccumulator acc, ProducerMetadata metadata) {
+        this.acc = acc;
+        this.metadata = metadata;
+        this.config = acc.config;
+        this.lock = acc.lock;
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (true) {
+                boolean refresh;
+                synchronized (lock) {
+                    if (stopped || (closing && acc.allIdle())) {
+                        return;
+                    }
+                    long now = System.nanoTime();
+                    sealLingered(now);
+                    expire(now);
+                    int sent = drain(now);
+                    refresh = refreshWanted;
+                    refreshWanted = false;
+                    if (sent == 0 && !refresh) {
+                        lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextWakeNanos(now) - now)));
+                    }
+                }
+                acc.runCompletions();
+                if (refresh) {
+                    metadata.refresh();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            boolean closedUnderIt;
+            synchronized (lock) {
+                closedUnderIt = stopped;  // a forced close shut the channels while a refresh was using them
+            }
+            if (!closedUnderIt) {
+                LOG.error("producer I/O thread failed; failing every pending record", e);
+                forceClose(new ProducerException(ErrorCode.UNKNOWN_SERVER_ERROR, "producer I/O thread failed: " + e, e));
+            }
+        } finally {
+            synchronized (lock) {
+                streams.values().forEach(BrokerStream::finish);
+                streams.clear();
+            }
+            acc.runCompletions();
+        }
+    }
+
+    public ProducerMetrics metrics() {
+        synchronized (lock) {
+            return new ProducerMetrics(batchesRetried, notLeaderAnswers, leaderChanges);
+        }
+    }
+
+    /** Asks the thread to stop once everything queued is delivered (or failed). */
+    public void initiateClose() {
+        synchronized (lock) {
+            closing = true;
+            acc.closed = true;  // under the lock: every record appended before is sealed below, none after
+            acc.sealAll();
+            lock.notifyAll();
+        }
+    }
+
+    /** Fails every pending batch with {@code error} and stops the thread. */
+    public void forceClose(RuntimeException error) {
+        synchronized (lock) {
+            stopped = true;
+            acc.closed = true;
+            for (PartitionQueue q : acc.queues()) {
+                List<ProducerBatch> all = new ArrayList<>(q.ready);
+                all.addAll(q.inFlight);
+                all.addAll(q.failed);
+                if (q.open != null) {
+                    all.add(q.open);
+                }
+                q.ready.clear();
+                q.inFlight.clear();
+                q.failed.clear();
+                q.open = null;
+                all.forEach(b -> acc.finish(b, -1, -1, error));
+            }
+            streams.values().forEach(s -> s.failed = true);
+            lock.notifyAll();
+        }
+        acc.runCompletions();
+    }
+
+    private void sealLingered(long now) {
+        long lingerNanos = TimeUnit.MILLISECONDS.toNanos(config.lingerMs());
+        for (PartitionQueue q : acc.queues()) {
+            if (q.open != null && (closing || acc.memoryWaiters > 0 || now - q.open.createdNanos >= lingerNanos)) {
+                acc.seal(q);
+            }
+        }
+    }
+
+    /** Fails ready batches older than the delivery timeout that are not waiting for an answer. */
+    private void expire(long now) {
+        long timeout = TimeUnit.MILLISECONDS.toNanos(config.deliveryTimeoutMs());
+        for (PartitionQueue q : acc.queues()) {
+            while (!q.ready.isEmpty() && q.inFlight.isEmpty() && q.failed.isEmpty()
+                    && now - q.ready.peekFirst().createdNanos > timeout) {
+                ProducerBatch b = q.dropFirst();
+                q.gaveUp(b, acc.producerId >= 0);
+                acc.finish(b, -1, -1, expired(b));
+            }
+        }
+    }
+
+    private ProducerException expired(ProducerBatch b) {
+        ErrorCode code = b.lastError != null ? b.lastError : ErrorCode.REQUEST_TIMED_OUT;
+        return new ProducerException(code, b.tp + ": not delivered within " + ProducerConfig.DELIVERY_TIMEOUT_MS + " ("
+                + config.deliveryTimeoutMs() + " ms) after " + b.attempts + " attempts"
+                + (b.lastErrorMessage != null ? "; last error: " + b.lastErrorMessage : ""));
+    }
+
+    /** When to look again: the next linger expiry or retry time, at most 50 ms away. */
+    private long nextWakeNanos(long now) {
+        long wake = now + TimeUnit.MILLISECONDS.toNanos(50);
+        long lingerNanos = TimeUnit.MILLISECONDS.toNanos(config.lingerMs());
+        for (PartitionQueue q : acc.queues()) {
+            if (q.open != null) {
+                wake = Math.min(wake, q.open.createdNanos + lingerNanos);
+            }
+            if (!q.ready.isEmpty() && q.retryNotBeforeNanos > now) {
+                wake = Math.min(wake, q.retryNotBeforeNanos);
+            }
+        }
+        return wake;
+    }
+
+    /** Builds and sends one request per broker with room in its window; returns how many were sent. */
+    private int drain(long now) {
+        Map<BrokerAddress, List<ProducerBatch>> byBroker = new LinkedHashMap<>();
+        Map<BrokerAddress, Long> requestBytes = new HashMap<>();
+        for (PartitionQueue q : acc.queues()) {
+            if (q.ready.isEmpty()) {
+                continue;
+            }
+            Optional<BrokerAddress> leader = metadata.leader(q.tp);
+            if (leader.isEmpty()) {
+                refreshWanted = true;
+                continue;
+            }
+            BrokerStream stream = stream(leader.get());
+            long bytes = requestBytes.getOrDefault(leader.get(), 0L);
+            if (stream.pending.size() >= config.maxInFlight() || !q.canSend(stream, now)
+                    || (bytes > 0 && bytes + q.ready.peekFirst().sizeInBytes() > config.maxRequestBytes())) {
+                continue;
+            }
+            ProducerBatch batch = q.sendNext(stream);
+            if (q.lastLeader != null && !q.lastLeader.equals(leader.get())) {
+                leaderChanges++;
+            }
+            q.lastLeader = leader.get();
+            byBroker.computeIfAbsent(leader.get(), k -> new ArrayList<>()).add(batch);
+            requestBytes.put(leader.get(), bytes + batch.sizeInBytes());
+        }
+        for (Map.Entry<BrokerAddress, List<ProducerBatch>> e : byBroker.entrySet()) {
+            ProduceRequest.Builder request = ProduceRequest.newBuilder().setRequestId(++nextRequestId)
+                    .setAcks(wireAcks()).setTimeoutMs(config.requestTimeoutMs());
+            for (ProducerBatch b : e.getValue()) {
+                request.addPartitions(PartitionData.newBuilder().setTopic(b.tp.topic()).setPartition(b.tp.partition())
+                        .setEncodedBatches(b.data()));
+            }
+            streams.get(e.getKey()).send(request.build(), e.getValue(), now);
+        }
+        expireStuckRequests(now);
+        return byBroker.size();
+    }
+
+    private io.rafka.proto.v1.Acks wireAcks() {
+        return switch (config.acks()) {
+            case NONE -> io.rafka.proto.v1.Acks.ACKS_NONE;
+            case LEADER -> io.rafka.proto.v1.Acks.ACKS_LEADER;
+            case ALL -> io.rafka.proto.v1.Acks.ACKS_ALL;
+        };
+    }
+
+    private BrokerStream stream(BrokerAddress address) {
+        BrokerStream s = streams.get(address);
+        if (s == null) {
+            s = new BrokerStream(address, metadata.channel(address), this);
+            streams.put(address, s);
+        }
+        return s;
+    }
+
+    /** A broker that does not answer a request within its timeout plus slack: drop the stream, retry elsewhere. */
+    private void expireStuckRequests(long now) {
+        long limit = TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMs() + STUCK_SLACK_MS);
+        for (BrokerStream s : new ArrayList<>(streams.values())) {
+            BrokerStream.Pending oldest = s.pending.peekFirst();
+            if (oldest != null && now - oldest.sentNanos() > limit) {
+                s.cancel(Status.DEADLINE_EXCEEDED.withDescription("no answer in time").asRuntimeException());
+                streamFailed(s, Status.DEADLINE_EXCEEDED.withDescription("broker " + s.address + " did not answer in time")
+                        .asRuntimeException());
+            }
+        }
+    }
+
+    void onResponse(BrokerStream stream, ProduceResponse response) {
+        synchronized (lock) {
+            if (stream.failed) {
+                return;
+            }
+            BrokerStream.Pending p = stream.pending.pollFirst();
+            if (p == null || p.requestId() != response.getRequestId() || p.batches().size() != response.getResultsCount()) {
+                streamFailed(stream, Status.INTERNAL.withDescription("broker " + stream.address + " answered request "
+                        + response.getRequestId() + " out of order or with the wrong number of results").asRuntimeException());
+                return;
+            }
+            long now = System.nanoTime();
+            for (int i = 0; i < p.batches().size(); i++) {
+                onResult(p.batches().get(i), response.getResults(i), now);
+            }
+            lock.notifyAll();
+        }
+        acc.runCompletions();
+    }
+
+    private void onResult(ProducerBatch batch, PartitionProduceResult result, long now) {
+        PartitionQueue q = queue(batch);
+        if (result.getErrorCode() == io.rafka.proto.v1.ErrorCode.NONE) {
+            q.answered(batch);
+            acc.finish(batch, result.getBaseOffset(), result.getLogAppendTimeMs(), null);
+            return;
+        }
+        ErrorCode code = ErrorCode.forCode(result.getErrorCodeValue());
+        boolean retriable = result.getErrorCode() != io.rafka.proto.v1.ErrorCode.UNRECOGNIZED && code.retriable();
+        // A batch sent behind one that failed finds a gap in the sequence: it is re-sent after it, not an error.
+        boolean behindFailure = code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && q.recovering();
+        String why = code + ": " + result.getErrorMessage();
+        if (!retriable && !behindFailure) {
+            q.gaveUp(batch, acc.producerId >= 0);
+            q.answered(batch);
+            acc.finish(batch, -1, -1, new ProducerException(code, batch.tp + ": " + result.getErrorMessage()));
+            return;
+        }
+        if (code == ErrorCode.NOT_LEADER) {
+            notLeaderAnswers++;
+            if (!metadata.hint(batch.tp, result.hasLeader(), result.getLeader())) {
+                refreshWanted = true;
+            }
+        } else if (code == ErrorCode.LEADER_NOT_AVAILABLE || code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+            refreshWanted = true;
+        }
+        retry(q, batch, now, code, why);
+        q.answered(batch);
+    }
+
+    /** Queues a batch to be sent again, or fails it when its retries or delivery time are used up. */
+    private void retry(PartitionQueue q, ProducerBatch batch, long now, ErrorCode code, String why) {
+        batch.lastError = code;
+        batch.lastErrorMessage = why;
+        if (now - batch.createdNanos > TimeUnit.MILLISECONDS.toNanos(config.deliveryTimeoutMs())
+                || batch.attempts > config.retries()) {
+            q.gaveUp(batch, acc.producerId >= 0);
+            acc.finish(batch, -1, -1, expired(batch));
+            return;
+        }
+        batchesRetried++;
+        q.failed(batch, now + TimeUnit.MILLISECONDS.toNanos(config.retryBackoffMs()));
+    }
+
+    private static PartitionQueue queue(ProducerBatch batch) {
+        return batch.queue;
+    }
+
+    /** Every request still pending on a failed stream fails with it; all are retriable (the broker may be back). */
+    void onStreamFailed(BrokerStream stream, Throwable cause) {
+        synchronized (lock) {
+            streamFailed(stream, cause);
+        }
+        acc.runCompletions();
+    }
+
+    private void streamFailed(BrokerStream stream, Throwable cause) {
+        if (stream.failed) {
+            return;
+        }
+        stream.failed = true;
+        streams.remove(stream.address, stream);
+        refreshWanted = true;
+        if (!stopped) {
+            LOG.debug("produce stream to {} failed: {}", stream.address, cause.toString());
+        }
+        long now = System.nanoTime();
+        boolean unreachable = Status.fromThrowable(cause).getCode() == Status.Code.UNAVAILABLE;
+        if (unreachable) {
+            metadata.resetConnectBackoff(); // a broker down now may lead again soon after its restart
+        }
+        ErrorCode code = unreachable ? ErrorCode.NOT_LEADER : ErrorCode.REQUEST_TIMED_OUT;
+        for (BrokerStream.Pending p : stream.pending) {
+            for (ProducerBatch b : p.batches()) {
+                PartitionQueue q = queue(b);
+                retry(q, b, now, code, "broker " + stream.address + ": " + cause);
+                q.answered(b);
+            }
+        }
+        stream.pending.clear();
+        lock.notifyAll();
+    }
+}

@@ -1,0 +1,92 @@
+package io.rafka.client.producer;
+
+import io.rafka.record.CompressionType;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ProducerConfigTest {
+    @Test
+    void readsKafkasConfigNames() {
+        ProducerConfig c = ProducerConfig.fromMap(Map.ofEntries(
+                Map.entry("bootstrap.servers", "a:1, b:2"), Map.entry("acks", "-1"), Map.entry("linger.ms", "7"),
+                Map.entry("batch.size", 1000), Map.entry("buffer.memory", "2048000"), Map.entry("max.block.ms", "10"),
+                Map.entry("compression.type", "zstd"), Map.entry("enable.idempotence", "false"),
+                Map.entry("delivery.timeout.ms", "60000"), Map.entry("request.timeout.ms", "5000"), Map.entry("retries", "3"),
+                Map.entry("retry.backoff.ms", "20"), Map.entry("max.in.flight.requests.per.connection", "9"),
+                Map.entry("partitioner.class", DefaultPartitioner.class.getName())));
+        assertEquals(List.of("a:1", "b:2"), c.bootstrapServers());
+        assertEquals(Acks.ALL, c.acks());
+        assertEquals(7, c.lingerMs());
+        assertEquals(1000, c.batchSizeBytes());
+        assertEquals(2048000, c.bufferMemoryBytes());
+        assertEquals(10, c.maxBlockMs());
+        assertEquals(CompressionType.ZSTD, c.compression());
+        assertFalse(c.idempotence());
+        assertEquals(60000, c.deliveryTimeoutMs());
+        assertEquals(5000, c.requestTimeoutMs());
+        assertEquals(3, c.retries());
+        assertEquals(20, c.retryBackoffMs());
+        assertEquals(9, c.maxInFlight());
+        assertInstanceOf(DefaultPartitioner.class, c.partitioner());
+    }
+
+    @Test
+    void defaultsAreKafkasAndIdempotent() {
+        ProducerConfig c = ProducerConfig.fromMap(Map.of("bootstrap.servers", "h:9"));
+        assertTrue(c.idempotence());
+        assertEquals(Acks.ALL, c.acks());
+        assertEquals(16_384, c.batchSizeBytes());
+        assertEquals(120_000, c.deliveryTimeoutMs());
+        assertEquals(5, c.maxInFlight());
+    }
+
+    @Test
+    void idempotenceNeedsAcksAllAndFewInFlight() {
+        assertThrows(IllegalArgumentException.class, () -> RafkaProducer.builder(Serializers.bytes(), Serializers.bytes())
+                .bootstrap("h:1").acks(Acks.LEADER).config());
+        assertThrows(IllegalArgumentException.class, () -> RafkaProducer.builder(Serializers.bytes(), Serializers.bytes())
+                .bootstrap("h:1").maxInFlightRequestsPerConnection(6).config());
+        assertEquals(Acks.NONE, RafkaProducer.builder(Serializers.bytes(), Serializers.bytes())
+                .bootstrap("h:1").idempotence(false).acks(Acks.NONE).config().acks());
+        assertThrows(IllegalArgumentException.class, () -> ProducerConfig.fromMap(Map.of()));
+        assertThrows(IllegalArgumentException.class, () -> ProducerConfig.fromMap(Map.of("bootstrap.servers", "h:1",
+                "linger.ms", "soon")));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void propertiesNameBuiltInSerializersByKafkasClassNames() {
+        Properties p = new Properties();
+        p.setProperty("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+        assertEquals("x", new String(((Serializer<String>) Serializers.forClassName(p.getProperty("key.serializer")))
+                .serialize("t", "x"), java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(8, Serializers.longs().serialize("t", 1L).length);
+        assertThrows(IllegalArgumentException.class, () -> Serializers.forClassName("com.example.Custom"));
+    }
+
+    @Test
+    void aProducerIsMadeFromKafkaProperties() {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", "127.0.0.1:1");
+        p.setProperty("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+        p.setProperty("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        p.setProperty("linger.ms", "12");
+        RafkaProducer<String, byte[]> producer = new RafkaProducer<>(p);
+        try {
+            assertEquals(12, producer.config().lingerMs());
+            assertEquals(-1, producer.producerId(), "asked for on the first send, not before");
+        } finally {
+            producer.close(java.time.Duration.ofSeconds(5));
+        }
+        assertThrows(IllegalStateException.class, () -> producer.send(new ProducerRecord<>("t", new byte[1])));
+    }
+}

@@ -1,0 +1,115 @@
+package io.rafka.client.producer.internals;
+
+import io.rafka.client.producer.BufferExhaustedException;
+import io.rafka.client.producer.DefaultPartitioner;
+import io.rafka.client.producer.ProducerConfig;
+import io.rafka.client.producer.ProducerException;
+import io.rafka.client.producer.RecordMetadata;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.TopicPartition;
+import io.rafka.record.CompressionType;
+import io.rafka.record.RecordBatch;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The accumulator alone (no sender): batching by size, memory bounds and the idempotent sequence bookkeeping. */
+class RecordAccumulatorTest {
+    private static final TopicPartition TP = new TopicPartition("t", 0);
+
+    private static ProducerConfig config(int batchSize, long bufferMemory, long maxBlockMs) {
+        return new ProducerConfig(List.of("h:1"), io.rafka.client.producer.Acks.ALL, 1000, batchSize, bufferMemory,
+                maxBlockMs, CompressionType.NONE, true, 120_000, 30_000, 10, 100, 5, 1 << 20, new DefaultPartitioner());
+    }
+
+    private static CompletableFuture<RecordMetadata> append(RecordAccumulator acc, int valueBytes, boolean abort,
+                                                            long maxBlockMs) throws InterruptedException {
+        return acc.append(TP, 1, 1000, null, new byte[valueBytes], List.of(), null,
+                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxBlockMs), abort);
+    }
+
+    @Test
+    void aBatchIsSealedOnceFullAndAKeylessRecordMayAskForAnotherPartition() throws Exception {
+        RecordAccumulator acc = new RecordAccumulator(config(1000, 1 << 20, 0));
+        acc.setProducerId(7);
+        for (int i = 0; i < 5; i++) {
+            append(acc, 100, false, 0);
+        }
+        PartitionQueue q = acc.queues().iterator().next();
+        assertTrue(q.ready.isEmpty());
+        assertNull(append(acc, 500, true, 0), "would start a new batch: the caller re-partitions first");
+        append(acc, 500, false, 0);
+        assertEquals(1, q.ready.size());
+        RecordBatch sealed = new RecordBatch(q.ready.peekFirst().data().asReadOnlyByteBuffer());
+        assertEquals(5, sealed.recordCount());
+        assertEquals(7, sealed.producerId());
+        assertEquals(0, sealed.baseSequence());
+        sealed.ensureValid();
+        acc.sealAll();
+        assertEquals(5, new RecordBatch(q.ready.peekLast().data().asReadOnlyByteBuffer()).baseSequence());
+    }
+
+    @Test
+    void sendBlocksForMemoryThenFailsWithATypedError() throws Exception {
+        RecordAccumulator acc = new RecordAccumulator(config(16_384, 1000, 50));
+        append(acc, 900, false, 50);
+        long start = System.nanoTime();
+        BufferExhaustedException e = assertThrows(BufferExhaustedException.class, () -> append(acc, 500, false, 50));
+        assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(45), "waited max.block.ms first");
+        assertEquals(ErrorCode.BUSY, e.errorCode());
+        ProducerException tooLarge = assertThrows(ProducerException.class, () -> append(acc, 5000, false, 50));
+        assertEquals(ErrorCode.RECORD_TOO_LARGE, tooLarge.errorCode());
+        // Memory comes back when the batch is answered: the next send fits again.
+        acc.sealAll();
+        PartitionQueue q = acc.queues().iterator().next();
+        ProducerBatch b = q.ready.peekFirst();
+        synchronized (acc.lock) {
+            q.sendNext("stream");
+            q.answered(b);
+            acc.finish(b, 0, -1, null);
+        }
+        acc.runCompletions();
+        assertTrue(b.done.isDone());
+        append(acc, 500, false, 50);
+    }
+
+    @Test
+    void aBatchThatFailsForGoodRestartsTheSequenceUnderANewEpochForLaterBatches() throws Exception {
+        RecordAccumulator acc = new RecordAccumulator(config(100, 1 << 20, 0));
+        acc.setProducerId(3);
+        for (int i = 0; i < 3; i++) {
+            append(acc, 90, false, 0);  // one record per batch: sequences 0, 1, 2
+        }
+        PartitionQueue q = acc.queues().iterator().next();
+        ProducerBatch first = q.sendNext("s");
+        ProducerBatch second = q.sendNext("s");
+        q.gaveUp(first, true);    // RECORD_TOO_LARGE, say
+        q.answered(first);
+        assertTrue(!q.canSend("s", System.nanoTime()), "nothing new while the gap is unresolved");
+        q.failed(second, 0);      // OUT_OF_ORDER behind the failure: to be sent again
+        q.answered(second);
+        assertEquals(2, q.ready.size());
+        for (int seq = 0; seq < 2; seq++) {
+            ByteBuffer data = q.ready.stream().toList().get(seq).data().asReadOnlyByteBuffer();
+            RecordBatch b = new RecordBatch(data);
+            b.ensureValid();  // CRC recomputed
+            assertEquals(1, b.producerEpoch());
+            assertEquals(seq, b.baseSequence());
+        }
+    }
+
+    @Test
+    void sequencesWrapAfterMaxValueAsTheBrokerExpects() {
+        assertEquals(5, PartitionQueue.next(0, 5));
+        assertEquals(0, PartitionQueue.next(Integer.MAX_VALUE, 1));
+        assertEquals(2, PartitionQueue.next(Integer.MAX_VALUE - 1, 4));
+    }
+}
