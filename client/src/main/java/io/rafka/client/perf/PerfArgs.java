@@ -9,14 +9,14 @@ import java.util.Set;
  * The {@code --name VALUE} / {@code --name=VALUE} options of the perf tools. Unknown options are errors, so a
  * typo cannot silently run a benchmark with a default the user meant to change.
  */
-final class PerfArgs {
+public final class PerfArgs {
     private final Map<String, String> values;
 
     private PerfArgs(Map<String, String> values) {
         this.values = values;
     }
 
-    static PerfArgs parse(List<String> args, Set<String> known) {
+    public static PerfArgs parse(List<String> args, Set<String> known) {
         Map<String, String> values = new HashMap<>();
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
@@ -44,11 +44,11 @@ final class PerfArgs {
         return new PerfArgs(values);
     }
 
-    String string(String name, String fallback) {
+    public String string(String name, String fallback) {
         return values.getOrDefault(name, fallback);
     }
 
-    String required(String name) {
+    public String required(String name) {
         String v = values.get(name);
         if (v == null) {
             throw new IllegalArgumentException("--" + name + " is required");
@@ -56,7 +56,7 @@ final class PerfArgs {
         return v;
     }
 
-    long longValue(String name, long fallback) {
+    public long longValue(String name, long fallback) {
         String v = values.get(name);
         try {
             return v == null ? fallback : Long.parseLong(v.replace("_", ""));
@@ -65,7 +65,7 @@ final class PerfArgs {
         }
     }
 
-    int intValue(String name, int fallback) {
+    public int intValue(String name, int fallback) {
         long v = longValue(name, fallback);
         if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("--" + name + ": " + v + " is out of range");
@@ -73,7 +73,7 @@ final class PerfArgs {
         return (int) v;
     }
 
-    double doubleValue(String name, double fallback) {
+    public double doubleValue(String name, double fallback) {
         String v = values.get(name);
         try {
             return v == null ? fallback : Double.parseDouble(v);

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Fault injection with a history checker (run as `bin/rafka chaos [options]`).
+#
+# Starts a 3-node cluster with `bin/rafka cluster start`, creates a topic (RF 3), and runs SDK producers (idempotent
+# ones and one without idempotence, acks=all, unique values, round-robin over the partitions) for --duration seconds
+# while a nemesis on a seeded schedule kills (kill -9, then restarts) and pauses (SIGSTOP, then SIGCONT) random broker
+# processes. Then it heals everything, reads every partition back, checks the history and, once every replica has
+# caught up, compares each partition's log contents byte for byte across the three nodes. Prints the schedule, the
+# checker's counts (`name: N`, all must be 0) and availability; exits 1 if any count is not 0. The history goes to
+# WORK/history.tsv (re-check it with --check FILE). Everything it starts is stopped on exit, failure or Ctrl-C.
+#
+# Options (defaults in brackets):  --seed S [random]  --duration SECONDS [60]  --faults kill,pause [kill,pause]
+#                                  --partitions P [3]  --rate R [50] (records/s per producer; 3 producers)
+#                                  --check FILE (only check a saved history)
+# Ports: RAFKA_PORT_BASE=26000 (26192..26395) unless RAFKA_CHAOS_PORT_BASE says otherwise. Work folder:
+# bench/chaos/target unless RAFKA_CHAOS_WORK says otherwise.
+set -euo pipefail
+shopt -s inherit_errexit
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
+SEED="$(( RANDOM * 32768 + RANDOM ))" DURATION=60 FAULTS=kill,pause PARTITIONS=3 RATE=50 CHECK_ONLY="" TOPIC=chaos
+WORK="${RAFKA_CHAOS_WORK:-$ROOT/bench/chaos/target}"
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --seed) SEED="$2"; shift 2 ;;
+    --duration) DURATION="$2"; shift 2 ;;
+    --faults) FAULTS="$2"; shift 2 ;;
+    --partitions) PARTITIONS="$2"; shift 2 ;;
+    --rate) RATE="$2"; shift 2 ;;
+    --check) CHECK_ONLY="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "chaos: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+for v in SEED DURATION PARTITIONS RATE; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "chaos: ${v,,} must be a whole number, not '${!v}'" >&2; exit 2; }
+done
+IFS=, read -r -a FAULT_KINDS <<<"$FAULTS"
+for f in "${FAULT_KINDS[@]}"; do
+  [[ "$f" == kill || "$f" == pause ]] || { echo "chaos: unknown fault '$f' (kill, pause)" >&2; exit 2; }
+done
+[[ -n "${RAFKA_CHAOS_CLASSPATH:-}" ]] || { echo "chaos: run it as bin/rafka chaos" >&2; exit 2; }
+
+chaos_java() {
+  java -Xmx512m -cp "$RAFKA_CHAOS_CLASSPATH" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn io.rafka.client.chaos.ChaosMain "$@"
+}
+
+if [[ -n "$CHECK_ONLY" ]]; then
+  exec java -Xmx1g -cp "$RAFKA_CHAOS_CLASSPATH" io.rafka.client.chaos.ChaosMain check --history "$CHECK_ONLY"
+fi
+
+export RAFKA_PORT_BASE="${RAFKA_CHAOS_PORT_BASE:-26000}" RAFKA_CLUSTER_DIR="$WORK/cluster"
+BOOTSTRAP="127.0.0.1:$(( RAFKA_PORT_BASE + 192 ))"
+HISTORY="$WORK/history.tsv" FAULT_LOG="$WORK/faults.tsv"
+CLUSTER_STARTED=0 WORKLOAD_PID="" PAUSED=""
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  [[ -n "$PAUSED" ]] && kill -CONT "$PAUSED" 2>/dev/null
+  [[ -n "$WORKLOAD_PID" ]] && kill "$WORKLOAD_PID" 2>/dev/null
+  if (( CLUSTER_STARTED )); then
+    log "stopping the cluster"
+    bin/rafka cluster stop >&2 || bin/rafka cluster kill >&2 || true
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+pid_of() { cat "$RAFKA_CLUSTER_DIR/node-$1.pid" 2>/dev/null || true; }
+
+# One fault: inject, hold it, heal, and append it to the fault log (kind, node, start, end).
+inject() {
+  local kind="$1" node="$2" hold_ms="$3" pid start
+  pid="$(pid_of "$node")"
+  [[ -n "$pid" ]] || return 0
+  start="$(now_ms)"
+  case "$kind" in
+    kill)
+      log "fault: kill -9 node $node (pid $pid), restart after ${hold_ms} ms"
+      bin/rafka cluster kill "$node" >/dev/null
+      sleep "$(( hold_ms / 1000 )).$(printf '%03d' $(( hold_ms % 1000 )))"
+      bin/rafka cluster start "$node" >/dev/null
+      ;;
+    pause)
+      log "fault: SIGSTOP node $node (pid $pid) for ${hold_ms} ms"
+      PAUSED="$pid"
+      kill -STOP "$pid"
+      sleep "$(( hold_ms / 1000 )).$(printf '%03d' $(( hold_ms % 1000 )))"
+      kill -CONT "$pid"
+      PAUSED=""
+      ;;
+  esac
+  printf 'fault\t%s\t%s\t%s\t%s\n' "$kind" "$node" "$start" "$(now_ms)" >>"$FAULT_LOG"
+}
+
+# The concatenated .log segments of a partition on a node, hashed (segment boundaries may differ after a copy).
+log_digest() {
+  local dir="$RAFKA_CLUSTER_DIR/node-$1/$TOPIC-$2"
+  find "$dir" -maxdepth 1 -name '*.log' | sort | xargs cat | sha256sum | cut -d' ' -f1
+}
+
+# Until every node reports the same high watermark for every partition (60 s at most).
+await_replicas_equal() {
+  local deadline=$(( $(date +%s) + 60 )) p n hw first ok
+  while (( $(date +%s) < deadline )); do
+    ok=1
+    for (( p = 0; p < PARTITIONS; p++ )); do
+      first=""
+      for n in 1 2 3; do
+        hw="$(http_get "$(( RAFKA_PORT_BASE + n * 100 + 95 ))" /status 2>/dev/null \
+            | grep -o "\"topic\": \"$TOPIC\", \"partition\": $p,[^}]*\"high_watermark\": [0-9]*" | grep -o '[0-9]*$' || true)"
+        [[ -n "$hw" ]] || { ok=0; break; }
+        [[ -z "$first" ]] && first="$hw"
+        [[ "$hw" == "$first" ]] || ok=0
+      done
+    done
+    (( ok )) && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+: >"$FAULT_LOG"
+log "seed $SEED, $DURATION s, faults $FAULTS, $PARTITIONS partitions RF 3 (ports from $(( RAFKA_PORT_BASE + 192 )), work in $WORK)"
+CLUSTER_STARTED=1
+bin/rafka cluster start >&2
+bin/rafka topic create "$TOPIC" --partitions "$PARTITIONS" --replication-factor 3 --bootstrap "$BOOTSTRAP" >&2
+
+chaos_java produce --bootstrap "$BOOTSTRAP" --topic "$TOPIC" --partitions "$PARTITIONS" --history "$HISTORY" \
+    --producers 3 --rate "$RATE" --duration-ms "$(( DURATION * 1000 ))" >"$WORK/workload.log" 2>&1 &
+WORKLOAD_PID=$!
+
+RANDOM="$SEED"
+end=$(( $(date +%s) + DURATION ))
+sleep 3   # writes under way before the first fault
+while (( $(date +%s) + 5 < end )); do
+  kind="${FAULT_KINDS[$(( RANDOM % ${#FAULT_KINDS[@]} ))]}"
+  node=$(( RANDOM % 3 + 1 ))
+  inject "$kind" "$node" $(( 500 + RANDOM % 2500 ))
+  sleep "$(( 1 + RANDOM % 3 ))"
+done
+
+log "healing: every node running"
+bin/rafka cluster start >&2
+wait "$WORKLOAD_PID" || { log "FAILED: the workload ended with an error; see $WORK/workload.log"; tail -20 "$WORK/workload.log" >&2; exit 1; }
+WORKLOAD_PID=""
+chaos_java read --bootstrap "$BOOTSTRAP" --topic "$TOPIC" --partitions "$PARTITIONS" --history "$HISTORY" >&2
+cat "$FAULT_LOG" >>"$HISTORY"
+
+divergent=0
+if await_replicas_equal; then
+  bin/rafka cluster stop >&2
+  CLUSTER_STARTED=0
+  for (( p = 0; p < PARTITIONS; p++ )); do
+    d1="$(log_digest 1 "$p")" d2="$(log_digest 2 "$p")" d3="$(log_digest 3 "$p")"
+    if [[ "$d1" != "$d2" || "$d1" != "$d3" ]]; then
+      log "partition $p: replicas differ ($d1 $d2 $d3)"
+      divergent=$(( divergent + 1 ))
+    fi
+  done
+else
+  log "replicas did not reach equal high watermarks within 60 s"
+  divergent="$PARTITIONS"
+fi
+
+echo "chaos: seed $SEED, $DURATION s, faults $FAULTS; $(wc -l <"$FAULT_LOG") faults injected; history $HISTORY"
+status=0
+chaos_java check --history "$HISTORY" || status=1
+echo "divergence: $divergent"
+(( divergent == 0 )) || status=1
+exit "$status"
