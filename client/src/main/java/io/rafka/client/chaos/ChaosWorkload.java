@@ -17,7 +17,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -42,6 +45,8 @@ final class ChaosWorkload {
     private final History history;
     private final AtomicLong acked = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    /** Why sends failed: message → count, summarised at the end. */
+    private final Map<String, Integer> failures = new ConcurrentHashMap<>();
 
     ChaosWorkload(Settings settings, History history) {
         this.settings = settings;
@@ -62,7 +67,8 @@ final class ChaosWorkload {
         for (Thread t : threads) {
             t.join();
         }
-        LOG.info("workload done: {} acknowledged, {} failed or unknown", acked.get(), failed.get());
+        LOG.warn("workload done: {} acknowledged, {} failed or unknown{}", acked.get(), failed.get(),
+                failures.isEmpty() ? "" : "; failures: " + new TreeMap<>(failures));
     }
 
     private void produce(String name, boolean idempotent) {
@@ -102,6 +108,9 @@ final class ChaosWorkload {
         }
         failed.incrementAndGet();
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (failures.merge(String.valueOf(cause.getMessage()).replaceAll("\\d+", "N"), 1, Integer::sum) == 1) {
+            LOG.warn("{}: {} to partition {} failed: {}", producer, value, partition, cause.toString());
+        }
         boolean certain = cause instanceof BufferExhaustedException
                 || (cause instanceof ProducerException p && REFUSED_BEFORE_WRITING.contains(p.errorCode()));
         history.send(new Send(producer, idempotent, partition, value, sentMs, now, certain ? Outcome.FAIL : Outcome.UNKNOWN, -1));
