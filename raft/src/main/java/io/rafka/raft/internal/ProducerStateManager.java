@@ -63,7 +63,10 @@ public final class ProducerStateManager {
         }
         Entry e = producers.get(batch.producerId());
         if (e == null) {
-            return Check.OK;
+            // A producer this partition has not seen starts at sequence 0. Accepting a later batch first would let it
+            // overtake an earlier one that was refused for a moment (a leader not ready yet) and leave a gap the
+            // earlier one can never fill: its retry would then look older than everything remembered.
+            return batch.baseSequence() == 0 ? Check.OK : new Check(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, null);
         }
         if (batch.producerEpoch() < e.epoch) {
             return new Check(ErrorCode.INVALID_PRODUCER_EPOCH, null);

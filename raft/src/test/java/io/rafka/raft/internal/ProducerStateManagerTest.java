@@ -68,6 +68,17 @@ class ProducerStateManagerTest {
     }
 
     @Test
+    void aProducerThePartitionHasNotSeenMustStartAtSequenceZero() {
+        ProducerStateManager state = new ProducerStateManager(100);
+        // Batch 0-9 was refused for a moment (leader not ready); 10-19, sent behind it, must not overtake it.
+        assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, state.check(batch(7, 0, 10, 10)).error());
+        RecordBatch first = batch(7, 0, 0, 10);
+        assertEquals(ErrorCode.NONE, state.check(first).error());
+        state.update(first, 0, 9, 1);
+        assertEquals(ErrorCode.NONE, state.check(batch(7, 0, 10, 10)).error());
+    }
+
+    @Test
     void sequenceWrapsAtIntMax() {
         ProducerStateManager state = new ProducerStateManager(100);
         RecordBatch last = batch(1, 0, Integer.MAX_VALUE - 1, 2);
