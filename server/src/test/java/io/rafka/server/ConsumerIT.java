@@ -1,5 +1,6 @@
 package io.rafka.server;
 
+import io.rafka.client.consumer.CommitFailedException;
 import io.rafka.client.consumer.ConsumerRecord;
 import io.rafka.client.consumer.ConsumerRecords;
 import io.rafka.client.consumer.Deserializers;
@@ -167,6 +168,31 @@ class ConsumerIT {
             Set<TopicPartition> both = Set.of(new TopicPartition("async", 0), new TopicPartition("async", 1));
             long total = consumer.committed(both).values().stream().mapToLong(OffsetAndMetadata::offset).sum();
             assertEquals(50, total, "committed what was read: " + committed.get());
+        }
+    }
+
+    @Test
+    void aCommitAfterTheSessionRanOutIsACommitFailedException() {
+        createTopic("slow", 1);
+        produce("slow", 0, 10, null);
+        try (RafkaConsumer<String, String> consumer = builder().groupId("slow-group").autoOffsetReset("earliest")
+                .enableAutoCommit(false).sessionTimeout(Duration.ofMillis(2_000)).build()) {
+            consumer.subscribe(List.of("slow"));
+            Map<String, Integer> seen = new HashMap<>();
+            long deadline = System.currentTimeMillis() + WAIT_MS;
+            while (seen.size() < 10 && System.currentTimeMillis() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> seen.merge(r.value(), 1, Integer::sum));
+            }
+            assertEquals(10, seen.size());
+            sleep(5_000);   // processing that outlasts the session: the coordinator fences the member
+            CommitFailedException e = assertThrows(CommitFailedException.class, consumer::commitSync);
+            assertTrue(e.errorCode() == io.rafka.common.ErrorCode.UNKNOWN_MEMBER_ID
+                    || e.errorCode() == io.rafka.common.ErrorCode.FENCED_MEMBER_EPOCH, e.getMessage());
+            deadline = System.currentTimeMillis() + WAIT_MS;
+            while (consumer.assignment().isEmpty() && System.currentTimeMillis() < deadline) {
+                consumer.poll(Duration.ofMillis(200));   // rejoins
+            }
+            assertEquals(Set.of(new TopicPartition("slow", 0)), consumer.assignment());
         }
     }
 

@@ -37,7 +37,12 @@ public class ConsumerException extends RuntimeException {
         if (e instanceof io.rafka.client.group.NoOffsetForPartitionException n) {
             return new NoOffsetForPartitionException(n.partitions(), n.getMessage(), n);
         }
-        return new ConsumerException(errorCode(e.code()), e.code(), e.getMessage(), e);
+        ErrorCode code = errorCode(e.code());
+        if (code == ErrorCode.FENCED_MEMBER_EPOCH || code == ErrorCode.UNKNOWN_MEMBER_ID
+                || code == ErrorCode.PARTITION_NOT_OWNED) {
+            return new CommitFailedException(code, e.getMessage(), e);   // only commits let these out
+        }
+        return new ConsumerException(code, e.code(), e.getMessage(), e);
     }
 
     static ErrorCode errorCode(String code) {

@@ -140,9 +140,12 @@ public final class GroupMember implements AutoCloseable {
     /**
      * Commits these offsets (next offsets to consume) of partitions still owned; others are skipped (another
      * member's commits count for them now).
+     *
+     * @throws ClientException UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH: this member was fenced (it rejoins on
+     *                         the next poll), PARTITION_NOT_OWNED: a partition moved meanwhile
      */
     public void commit(Map<TopicPartition, Long> offsetsToCommit) {
-        offsets.commit(owned(offsetsToCommit));
+        offsets.commitOrThrow(owned(offsetsToCommit));
     }
 
     /**
@@ -151,7 +154,7 @@ public final class GroupMember implements AutoCloseable {
      */
     public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit, Executor executor) {
         Map<TopicPartition, Long> owned = owned(offsetsToCommit);
-        return CompletableFuture.runAsync(() -> offsets.commit(owned), executor);
+        return CompletableFuture.runAsync(() -> offsets.commitOrThrow(owned), executor);
     }
 
     /** The positions (next offsets to consume) of the owned partitions that have one. */

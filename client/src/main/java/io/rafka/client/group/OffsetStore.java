@@ -76,6 +76,21 @@ public final class OffsetStore {
 
     /** Commits these positions (next offsets to consume) where they moved since the last commit. */
     public void commit(Map<TopicPartition, Long> positions) {
+        commit(positions, false);
+    }
+
+    /**
+     * {@link #commit(Map)}, but a commit the coordinator refuses because the member was fenced, forgotten or no
+     * longer owns a partition throws (the SDK's commitSync: the caller must know its records may be read again),
+     * where the member's own commits (on revocation, on close) drop it quietly.
+     *
+     * @throws ClientException UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH or PARTITION_NOT_OWNED, not retriable
+     */
+    public void commitOrThrow(Map<TopicPartition, Long> positions) {
+        commit(positions, true);
+    }
+
+    private void commit(Map<TopicPartition, Long> positions, boolean strict) {
         Map<TopicPartition, Long> pending = new HashMap<>();
         for (Map.Entry<TopicPartition, Long> entry : positions.entrySet()) {
             if (!entry.getValue().equals(committed.get(entry.getKey()))) {
@@ -84,7 +99,7 @@ public final class OffsetStore {
         }
         for (int attempt = 0; attempt < 2 && !pending.isEmpty(); attempt++) {
             int epoch = epoch();
-            Map<TopicPartition, Long> stale = commitOnce(pending, epoch);
+            Map<TopicPartition, Long> stale = commitOnce(pending, epoch, strict);
             if (stale.isEmpty() || attempt == 1 || state == null) {
                 if (!stale.isEmpty()) {
                     LOG.debug("commit of " + stale.keySet() + " stale twice, dropped");
@@ -97,7 +112,7 @@ public final class OffsetStore {
     }
 
     /** One CommitOffsets; returns what came back STALE_MEMBER_EPOCH. */
-    private Map<TopicPartition, Long> commitOnce(Map<TopicPartition, Long> pending, int epoch) {
+    private Map<TopicPartition, Long> commitOnce(Map<TopicPartition, Long> pending, int epoch, boolean strict) {
         CommitOffsetsRequest.Builder request = CommitOffsetsRequest.newBuilder()
                 .setGroupId(coordinator.groupId())
                 .setMemberId(state == null ? "" : state.memberId())
@@ -110,6 +125,9 @@ public final class OffsetStore {
         } catch (ClientException e) {
             if (e.is(ErrorCode.STALE_MEMBER_EPOCH)) {
                 return pending;
+            }
+            if ((e.is(ErrorCode.UNKNOWN_MEMBER_ID) || e.is(ErrorCode.FENCED_MEMBER_EPOCH)) && strict) {
+                throw e.withNote("commit refused: the member was fenced; its partitions may be read again by their next owner");
             }
             if (e.is(ErrorCode.UNKNOWN_MEMBER_ID) || e.is(ErrorCode.FENCED_MEMBER_EPOCH)) {
                 // The stream reports the same and the member rejoins; these offsets are someone else's now.
@@ -128,7 +146,13 @@ public final class OffsetStore {
             switch (result.getErrorCode()) {
                 case NONE -> committed.put(tp, offset);
                 case STALE_MEMBER_EPOCH -> stale.put(tp, offset);
-                case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> LOG.debug("offset " + offset + " of " + tp + " not committed: " + result.getErrorCode());
+                case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> {
+                    if (strict) {
+                        throw ClientException.of(result.getErrorCode(), "commit of offset " + offset + " of " + tp
+                                + " refused: the member does not own it any more");
+                    }
+                    LOG.debug("offset " + offset + " of " + tp + " not committed: " + result.getErrorCode());
+                }
                 default -> {
                     ClientException failure = ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
                             "commit of offset " + offset + " of " + tp, result.getErrorMessage());
