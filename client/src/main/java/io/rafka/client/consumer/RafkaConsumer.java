@@ -1,11 +1,10 @@
 package io.rafka.client.consumer;
 
 import io.rafka.client.consumer.internals.AsyncCommits;
+import io.rafka.client.consumer.internals.GroupSource;
 import io.rafka.client.consumer.internals.ManualAssignment;
+import io.rafka.client.consumer.internals.PartitionSource;
 import io.rafka.client.consumer.internals.OwnerLock;
-import io.rafka.client.group.GroupMember;
-import io.rafka.client.group.GroupMemberConfig;
-import io.rafka.client.group.RebalanceHook;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.ClientException;
@@ -18,7 +17,6 @@ import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -64,6 +62,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     /** Poll waits in slices this long at most, checking for wakeup() in between. */
     static final int WAKEUP_SLICE_MS = 100;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RafkaConsumer.class);
     /** How long a new subscription waits for the old one's async commits before it leaves. */
     private static final long LEAVE_COMMIT_WAIT_MS = 5_000;
 
@@ -79,10 +78,11 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private final AtomicBoolean wakeup = new AtomicBoolean();
     private final OwnerLock lock = new OwnerLock();
 
-    private GroupMember member;
+    /** The group membership or the manual assignment; null before subscribe/assign. */
+    private PartitionSource source;
+    private boolean subscribed;
     private List<String> topics = List.of();
     private Pattern pattern;
-    private ManualAssignment manual;
     private long lastAutoCommitMs;
     private boolean closed;
 
@@ -177,29 +177,12 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             if (config.groupId().isEmpty()) {
                 throw new ConsumerException(io.rafka.common.ErrorCode.INVALID_GROUP_ID, "subscribe needs a group.id");
             }
-            if (manual != null) {
+            if (source != null && !subscribed) {
                 throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
             }
-            leaveGroup();
-            GroupMemberConfig memberConfig = new GroupMemberConfig(config.groupId(), newTopics,
-                    newPattern == null ? "" : newPattern.pattern(), config.groupInstanceId(), config.clientId(),
-                    config.autoOffsetReset(), config.groupRemoteAssignor(), config.sessionTimeoutMs(), 0,
-                    config.defaultApiTimeoutMs());
-            member = new GroupMember(memberConfig, channels, bootstrap, time);
-            member.positions().maxBytes(config.fetchMaxBytes());
-            member.rebalanceHook(listener == null ? RebalanceHook.NONE : new RebalanceHook() {
-                public void onRevoked(Set<TopicPartition> partitions) {
-                    listener.onPartitionsRevoked(partitions);
-                }
-
-                public void onAssigned(Set<TopicPartition> partitions) {
-                    listener.onPartitionsAssigned(partitions);
-                }
-
-                public void onLost(Set<TopicPartition> partitions) {
-                    listener.onPartitionsLost(partitions);
-                }
-            });
+            leave();
+            source = GroupSource.join(config, newTopics, newPattern, listener, channels, bootstrap, time);
+            subscribed = true;
             topics = newTopics;
             pattern = newPattern;
         } finally {
@@ -209,22 +192,21 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void unsubscribe() {
-        acquire();
-        try {
-            leaveGroup();
-            manual = null;
+        locked(() -> {
+            leave();
             topics = List.of();
             pattern = null;
-        } finally {
-            release();
-        }
+            return null;
+        });
     }
 
-    private void leaveGroup() {
-        if (member != null) {
+    /** Ends the source: waits for async commits, commits with auto-commit, leaves the group. */
+    private void leave() {
+        if (source != null) {
             asyncCommits.awaitInFlight(LEAVE_COMMIT_WAIT_MS, wakeup::get);
-            GroupMember leaving = member;
-            member = null;
+            PartitionSource leaving = source;
+            source = null;
+            subscribed = false;
             call(() -> {
                 leaving.close(config.enableAutoCommit());
                 return null;
@@ -234,30 +216,24 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void assign(Collection<TopicPartition> partitions) {
-        acquire();
-        try {
-            if (member != null) {
+        locked(() -> {
+            if (subscribed) {
                 throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
             }
-            if (manual == null) {
-                manual = new ManualAssignment(config.groupId(), config.autoOffsetReset(), channels, bootstrap, metadata,
-                        time, config.defaultApiTimeoutMs());
+            if (source == null) {
+                ManualAssignment manual = new ManualAssignment(config.groupId(), config.autoOffsetReset(), channels,
+                        bootstrap, metadata, time, config.defaultApiTimeoutMs());
                 manual.positions().maxBytes(config.fetchMaxBytes());
+                source = manual;
             }
-            manual.assign(partitions);
-        } finally {
-            release();
-        }
+            ((ManualAssignment) source).assign(partitions);
+            return null;
+        });
     }
 
     @Override
     public Set<TopicPartition> assignment() {
-        acquire();
-        try {
-            return member != null ? member.assignment() : manual != null ? manual.assignment() : Set.of();
-        } finally {
-            release();
-        }
+        return locked(() -> source == null ? Set.of() : source.assignment());
     }
 
     @Override
@@ -272,114 +248,86 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public ConsumerRecords<K, V> poll(Duration timeout) {
-        acquire();
-        try {
-            if (member == null && manual == null) {
-                throw new IllegalStateException("neither subscribed nor assigned");
-            }
+        return locked(() -> {
+            PartitionSource from = sourceOrFail();
             asyncCommits.runCallbacks();
             maybeAutoCommit();
             long deadline = time.hiResClockMs() + Math.max(0, timeout.toMillis());
             do {
                 checkWakeup();
                 int slice = (int) Math.max(0, Math.min(WAKEUP_SLICE_MS, deadline - time.hiResClockMs()));
-                List<PartitionFetcher.Fetched> fetched = call(() -> member != null
-                        ? member.poll(Math.max(1, slice), config.maxPollRecords())
-                        : manual.poll(slice, config.maxPollRecords()));
+                List<PartitionFetcher.Fetched> fetched = call(() -> from.poll(slice, config.maxPollRecords()));
                 if (!fetched.isEmpty()) {
                     return ConsumerRecords.decode(fetched, keyDeserializer, valueDeserializer);
                 }
             } while (time.hiResClockMs() < deadline);
             return ConsumerRecords.empty();
-        } finally {
-            release();
-        }
+        });
     }
 
     private void maybeAutoCommit() {
-        if (!config.enableAutoCommit() || !hasGroup()
+        if (!config.enableAutoCommit() || !source.hasGroup()
                 || time.hiResClockMs() - lastAutoCommitMs < config.autoCommitIntervalMs()) {
             return;
         }
         lastAutoCommitMs = time.hiResClockMs();
         commitAsync(currentPositions(), (offsets, error) -> {
             if (error != null) {
-                org.slf4j.LoggerFactory.getLogger(RafkaConsumer.class).warn("auto-commit failed: {}", error.getMessage());
+                LOG.warn("auto-commit failed: {}", error.getMessage());
             }
         });
     }
 
-    private boolean hasGroup() {
-        return member != null || (manual != null && manual.hasGroup());
-    }
-
     /** The positions of the assigned partitions, as a commit stores them. */
     private Map<TopicPartition, OffsetAndMetadata> currentPositions() {
-        Map<TopicPartition, Long> positions = member != null ? member.ownedPositions()
-                : manual != null ? manual.positions().positions() : Map.of();
         Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>();
-        positions.forEach((tp, offset) -> result.put(tp, new OffsetAndMetadata(offset)));
+        sourceOrFail().positionsToCommit().forEach((tp, offset) -> result.put(tp, new OffsetAndMetadata(offset)));
         return result;
     }
 
     @Override
     public void commitSync() {
-        acquire();
-        try {
+        locked(() -> {
             commitSync(currentPositions());
-        } finally {
-            release();
-        }
+            return null;
+        });
     }
 
     @Override
     public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
-        acquire();
-        try {
+        locked(() -> {
+            PartitionSource to = sourceOrFail();
             checkWakeup();
             asyncCommits.runCallbacks();
-            Map<TopicPartition, Long> plain = plain(offsets);
             call(() -> {
-                if (member != null) {
-                    member.commit(plain);
-                } else {
-                    manualOrFail().commit(plain);
-                }
+                to.commit(plain(offsets));
                 return null;
             });
-        } finally {
-            release();
-        }
+            return null;
+        });
     }
 
     @Override
     public void commitAsync(OffsetCommitCallback callback) {
-        acquire();
-        try {
+        locked(() -> {
             commitAsync(currentPositions(), callback);
-        } finally {
-            release();
-        }
+            return null;
+        });
     }
 
     @Override
     public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
-        acquire();
-        try {
+        locked(() -> {
+            PartitionSource to = sourceOrFail();
             Map<TopicPartition, OffsetAndMetadata> copy = Map.copyOf(offsets);
             Map<TopicPartition, Long> plain = plain(copy);
-            GroupMember target = member;
-            ManualAssignment manualTarget = target == null ? manualOrFail() : null;
-            asyncCommits.start(executor -> target != null ? target.commitAsync(plain, executor)
-                            : manualTarget.commitAsync(plain, executor),
-                    (ok, error) -> {
-                        if (callback != null) {
-                            callback.onComplete(copy, error == null ? null : asConsumerException(error));
-                        }
-                    });
-        } finally {
-            release();
-        }
+            asyncCommits.start(executor -> to.commitAsync(plain, executor), (ok, error) -> {
+                if (callback != null) {
+                    callback.onComplete(copy, error == null ? null : asConsumerException(error));
+                }
+            });
+            return null;
+        });
     }
 
     private static Exception asConsumerException(Throwable error) {
@@ -389,11 +337,11 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         return error instanceof Exception e ? e : new RuntimeException(error);
     }
 
-    private ManualAssignment manualOrFail() {
-        if (manual == null) {
+    private PartitionSource sourceOrFail() {
+        if (source == null) {
             throw new IllegalStateException("neither subscribed nor assigned");
         }
-        return manual;
+        return source;
     }
 
     private static Map<TopicPartition, Long> plain(Map<TopicPartition, OffsetAndMetadata> offsets) {
@@ -404,26 +352,22 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions) {
-        acquire();
-        try {
-            Map<TopicPartition, Long> found = call(() -> member != null ? member.committed(partitions)
-                    : manualOrFail().committed(partitions));
+        return locked(() -> {
+            PartitionSource of = sourceOrFail();
             Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>();
-            found.forEach((tp, offset) -> {
+            call(() -> of.committed(partitions)).forEach((tp, offset) -> {
                 if (offset >= 0) {
                     result.put(tp, new OffsetAndMetadata(offset));
                 }
             });
             return result;
-        } finally {
-            release();
-        }
+        });
     }
 
+    /** Looks the position up now when it is still pending (after a reset or seekToBeginning/End). */
     @Override
     public long position(TopicPartition partition) {
-        acquire();
-        try {
+        return locked(() -> {
             FetchPositions positions = positionsOf(partition);
             long position = positions.position(partition);
             if (position >= 0) {
@@ -431,13 +375,11 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             }
             Long pending = positions.pendingStart(partition);
             long start = pending == null ? PartitionFetcher.LATEST : pending;
-            long found = call(() -> new OffsetLookup(metadata, channels, time, config.defaultApiTimeoutMs())
-                    .offsets(List.of(partition), start).get(partition));
-            positions.seek(partition, Math.max(0, found));
-            return Math.max(0, found);
-        } finally {
-            release();
-        }
+            long found = Math.max(0, call(() -> new OffsetLookup(metadata, channels, time, config.defaultApiTimeoutMs())
+                    .offsets(List.of(partition), start).get(partition)));
+            positions.seek(partition, found);
+            return found;
+        });
     }
 
     @Override
@@ -461,13 +403,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private void seekTo(Collection<TopicPartition> partitions, long start) {
         acquire();
         try {
-            for (TopicPartition tp : partitions) {
-                if (manual != null) {
-                    manual.seek(tp, start);
-                } else {
-                    positionsOf(tp).seek(tp, start);
-                }
-            }
+            PartitionSource in = sourceOrFail();
+            partitions.forEach(tp -> in.seek(tp, start));
         } finally {
             release();
         }
@@ -475,8 +412,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     /** The positions holding an assigned partition. */
     private FetchPositions positionsOf(TopicPartition tp) {
-        FetchPositions positions = member != null ? member.positions() : manualOrFail().positions();
-        if (!assignment().contains(tp) || !positions.partitions().contains(tp)) {
+        FetchPositions positions = sourceOrFail().positions();
+        if (!source.assignment().contains(tp) || !positions.partitions().contains(tp)) {
             throw new IllegalStateException(tp + " is not assigned to this consumer");
         }
         return positions;
@@ -484,32 +421,23 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void pause(Collection<TopicPartition> partitions) {
-        acquire();
-        try {
+        locked(() -> {
             partitions.forEach(tp -> positionsOf(tp).pause(tp));
-        } finally {
-            release();
-        }
+            return null;
+        });
     }
 
     @Override
     public void resume(Collection<TopicPartition> partitions) {
-        acquire();
-        try {
+        locked(() -> {
             partitions.forEach(tp -> positionsOf(tp).resume(tp));
-        } finally {
-            release();
-        }
+            return null;
+        });
     }
 
     @Override
     public Set<TopicPartition> paused() {
-        acquire();
-        try {
-            return member != null ? member.positions().paused() : manual != null ? manual.positions().paused() : Set.of();
-        } finally {
-            release();
-        }
+        return locked(() -> source == null ? Set.of() : source.positions().paused());
     }
 
     @Override
@@ -530,21 +458,14 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 return;
             }
             closed = true;
-            wakeup.set(false);
-            if (member != null && config.enableAutoCommit()) {
-                commitAsync(currentPositions(), null);
-            }
             asyncCommits.awaitInFlight(timeout.toMillis(), () -> false);
-            GroupMember leaving = member;
-            member = null;
-            if (leaving != null) {
-                try {
-                    leaving.close(config.enableAutoCommit());
-                } catch (ClientException e) {
-                    org.slf4j.LoggerFactory.getLogger(RafkaConsumer.class).warn("leaving the group failed: {}", e.getMessage());
-                }
+            if (source != null) {
+                source.close(config.enableAutoCommit());
             }
+        } catch (ClientException e) {
+            LOG.warn("the last commit or leaving the group failed: {}", e.getMessage());
         } finally {
+            source = null;
             asyncCommits.close();
             if (ownsChannels) {
                 channels.close();
@@ -567,6 +488,17 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             throw ConsumerException.from(e);
         }
     }
+
+    /** Runs {@code body} holding the owner lock (see {@link OwnerLock}). */
+    private <T> T locked(java.util.function.Supplier<T> body) {
+        acquire(false);
+        try {
+            return body.get();
+        } finally {
+            release();
+        }
+    }
+
     private void acquire() {
         acquire(false);
     }

@@ -29,7 +29,7 @@ import java.util.concurrent.Executor;
  * epoch -1), which the coordinator accepts only while no member is in it. Not thread-safe: the poll thread's,
  * except {@link #commitAsync}, whose commit runs on the executor given.
  */
-public final class ManualAssignment {
+public final class ManualAssignment implements PartitionSource {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ManualAssignment.class);
 
@@ -68,15 +68,18 @@ public final class ManualAssignment {
         }
     }
 
+    @Override
     public Set<TopicPartition> assignment() {
         return Set.copyOf(assigned);
     }
 
+    @Override
     public FetchPositions positions() {
         startUnstarted();
         return positions;
     }
 
+    @Override
     public List<PartitionFetcher.Fetched> poll(int waitMs, int maxRecords) {
         startUnstarted();
         if (!positions.fetching()) {
@@ -87,6 +90,7 @@ public final class ManualAssignment {
     }
 
     /** A seek before the first poll decides the start itself. */
+    @Override
     public void seek(TopicPartition tp, long start) {
         if (!assigned.contains(tp)) {
             throw new IllegalStateException(tp + " is not assigned to this consumer");
@@ -99,21 +103,38 @@ public final class ManualAssignment {
         }
     }
 
+    @Override
     public void commit(Map<TopicPartition, Long> offsetsToCommit) {
         store().commit(offsetsToCommit);
     }
 
+    @Override
     public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit, Executor executor) {
         OffsetStore store = store();
         return CompletableFuture.runAsync(() -> store.commit(offsetsToCommit), executor);
     }
 
+    @Override
     public Map<TopicPartition, Long> committed(Set<TopicPartition> partitions) {
         return store().committed(partitions);
     }
 
+    @Override
     public boolean hasGroup() {
         return offsets != null;
+    }
+
+    @Override
+    public Map<TopicPartition, Long> positionsToCommit() {
+        return positions().positions();
+    }
+
+    /** Nothing to leave: a manual assignment has no membership. */
+    @Override
+    public void close(boolean commitFirst) {
+        if (commitFirst && offsets != null) {
+            offsets.commit(positions.positions());
+        }
     }
 
     private OffsetStore store() {
