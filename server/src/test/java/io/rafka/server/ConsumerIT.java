@@ -111,6 +111,11 @@ class ConsumerIT {
             assertEquals(19, offsets.get(19));
             assertEquals(20, consumer.position(p0));
             consumer.seek(p0, 10);
+            consumer.pause(List.of(p0));
+            assertEquals(Set.of(p0), consumer.paused());
+            assertTrue(consumer.poll(Duration.ofMillis(300)).isEmpty(), "a paused partition is not fetched");
+            assertEquals(10, consumer.position(p0));
+            consumer.resume(List.of(p0));
             assertEquals(List.of(10L, 11L), offsets(consumer, 10).subList(0, 2));
             consumer.commitSync(Map.of(p0, new OffsetAndMetadata(15)));
             assertEquals(15, consumer.committed(Set.of(p0)).get(p0).offset());
