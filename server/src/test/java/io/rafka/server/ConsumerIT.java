@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The Java SDK consumer against three real brokers: a group of two splits a topic and, with commits after
- * processing, reads every record exactly once, also across one member leaving; manual assignment with seeks and
+ * processing, reads every record exactly once and in per-key order, also across one member leaving; manual assignment with seeks and
  * commits; auto.offset.reset=none as a typed error; commitAsync returning at once with its callback run by a
  * later poll; wakeup from another thread.
  */
@@ -69,6 +69,7 @@ class ConsumerIT {
         createTopic("orders", 4);
         produce("orders", 0, 400, null);
         Map<String, Integer> seen = new HashMap<>();
+        order.clear();
         try (RafkaConsumer<String, String> a = groupConsumer("billing"); RafkaConsumer<String, String> b = groupConsumer("billing")) {
             a.subscribe(List.of("orders"));
             b.subscribe(List.of("orders"));
@@ -95,6 +96,13 @@ class ConsumerIT {
         }
         assertEquals(500, seen.size(), "every record read");
         seen.forEach((value, times) -> assertEquals(1, times, value + " read exactly once"));
+        Map<String, Integer> lastByKey = new HashMap<>();
+        for (String keyed : order) {
+            String[] kv = keyed.split("=");
+            int i = Integer.parseInt(kv[1].substring("orders-".length()));
+            Integer last = lastByKey.put(kv[0], i);
+            assertTrue(last == null || last < i, "per-key order: " + kv[0] + " had " + last + " before " + i);
+        }
     }
 
     @Test
@@ -217,10 +225,14 @@ class ConsumerIT {
         }
     }
 
+    /** key=value in the order the group's members handed them out (one test thread polls both). */
+    private static final List<String> order = new ArrayList<>();
+
     private static void pollInto(RafkaConsumer<String, String> consumer, Map<String, Integer> seen) {
         ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
         for (ConsumerRecord<String, String> r : records) {
             seen.merge(r.value(), 1, Integer::sum);
+            order.add(r.key() + "=" + r.value());
         }
         if (!records.isEmpty()) {
             consumer.commitSync();
@@ -262,7 +274,7 @@ class ConsumerIT {
                 .bootstrap(servers()).acks(Acks.ALL).build()) {
             List<CompletableFuture<?>> sent = new ArrayList<>();
             for (int i = from; i < from + n; i++) {
-                sent.add(producer.send(new ProducerRecord<>(topic, partition, null, "k" + i, topic + "-" + i, null)));
+                sent.add(producer.send(new ProducerRecord<>(topic, partition, null, "k" + (i % 20), topic + "-" + i, null)));
             }
             sent.forEach(CompletableFuture::join);
         }
