@@ -112,6 +112,10 @@ class ConsumerIT {
         TopicPartition p0 = new TopicPartition("manual", 0);
         try (RafkaConsumer<String, String> consumer = builder().groupId("tools").enableAutoCommit(false).build()) {
             consumer.assign(List.of(p0));
+            assertEquals(Map.of(p0, 0L), consumer.beginningOffsets(List.of(p0)));
+            assertEquals(Map.of(p0, 20L), consumer.endOffsets(List.of(p0)));
+            assertEquals(Map.of(p0, 0L), consumer.offsetsForTimes(Map.of(p0, 0L)));
+            assertEquals(Map.of(), consumer.offsetsForTimes(Map.of(p0, System.currentTimeMillis() + 3_600_000)));
             consumer.seekToBeginning(List.of(p0));
             assertEquals(0, consumer.position(p0));
             List<Long> offsets = offsets(consumer, 20);

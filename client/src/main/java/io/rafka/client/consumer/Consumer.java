@@ -74,6 +74,18 @@ public interface Consumer<K, V> extends AutoCloseable {
 
     void seek(TopicPartition partition, long offset);
 
+    /** The log start offset of each partition (assigned or not). */
+    Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions);
+
+    /** The end offset (high watermark: the next offset to be written and committed) of each partition. */
+    Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions);
+
+    /**
+     * Per partition, the first offset whose record's timestamp is at or after the given one; absent where no record
+     * is. (Kafka answers {@code OffsetAndTimestamp}; Rafka's lookup returns the offset only.)
+     */
+    Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs);
+
     void seekToBeginning(Collection<TopicPartition> partitions);
 
     void seekToEnd(Collection<TopicPartition> partitions);

@@ -263,6 +263,29 @@ public final class MockConsumer<K, V> implements Consumer<K, V> {
     }
 
     @Override
+    public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, Long> result = new HashMap<>();
+        partitions.forEach(tp -> result.put(tp, beginningOffsets.getOrDefault(tp, 0L)));
+        return result;
+    }
+
+    @Override
+    public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, Long> result = new HashMap<>();
+        partitions.forEach(tp -> result.put(tp, endOffsets.getOrDefault(tp, 0L)));
+        return result;
+    }
+
+    /** The first added record (not yet polled) at or after the timestamp, per partition. */
+    @Override
+    public synchronized Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs) {
+        Map<TopicPartition, Long> result = new HashMap<>();
+        timestampsMs.forEach((tp, ts) -> records.getOrDefault(tp, List.of()).stream()
+                .filter(r -> r.timestampMs() >= ts).findFirst().ifPresent(r -> result.put(tp, r.offset())));
+        return result;
+    }
+
+    @Override
     public void seekToBeginning(Collection<TopicPartition> partitions) {
         partitions.forEach(tp -> seek(tp, beginningOffsets.getOrDefault(tp, 0L)));
     }

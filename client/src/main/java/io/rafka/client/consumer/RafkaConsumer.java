@@ -375,8 +375,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             }
             Long pending = positions.pendingStart(partition);
             long start = pending == null ? PartitionFetcher.LATEST : pending;
-            long found = Math.max(0, call(() -> new OffsetLookup(metadata, channels, time, config.defaultApiTimeoutMs())
-                    .offsets(List.of(partition), start).get(partition)));
+            long found = Math.max(0, lookUp(List.of(partition), start).get(partition));
             positions.seek(partition, found);
             return found;
         });
@@ -388,6 +387,36 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             throw new IllegalArgumentException("offset must not be negative: " + offset);
         }
         seekTo(List.of(partition), offset);
+    }
+
+    @Override
+    public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
+        return locked(() -> lookUp(partitions, PartitionFetcher.EARLIEST));
+    }
+
+    @Override
+    public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
+        return locked(() -> lookUp(partitions, PartitionFetcher.LATEST));
+    }
+
+    @Override
+    public Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs) {
+        return locked(() -> {
+            Map<TopicPartition, Long> found = new HashMap<>();
+            Map<Long, List<TopicPartition>> byTimestamp = new HashMap<>();
+            timestampsMs.forEach((tp, ts) -> byTimestamp.computeIfAbsent(ts, t -> new java.util.ArrayList<>()).add(tp));
+            byTimestamp.forEach((ts, partitions) -> lookUp(partitions, ts).forEach((tp, offset) -> {
+                if (offset >= 0) {
+                    found.put(tp, offset);
+                }
+            }));
+            return found;
+        });
+    }
+
+    private Map<TopicPartition, Long> lookUp(Collection<TopicPartition> partitions, long timestampMs) {
+        return call(() -> new OffsetLookup(metadata, channels, time, config.defaultApiTimeoutMs())
+                .offsets(List.copyOf(partitions), timestampMs));
     }
 
     @Override
