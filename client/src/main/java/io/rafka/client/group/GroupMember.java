@@ -6,6 +6,7 @@ import io.grpc.stub.StreamObserver;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.FetchPositions;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.client.internals.RetryState;
@@ -16,11 +17,12 @@ import io.rafka.proto.v1.GroupServiceGrpc;
 import io.rafka.proto.v1.HeartbeatRequest;
 import io.rafka.proto.v1.HeartbeatResponse;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * One member of a consumer group: joins through the group's coordinator, consumes exactly the partitions the
@@ -66,12 +68,11 @@ public final class GroupMember implements AutoCloseable {
     private final Time time;
     private final MetadataClient metadata;
     private final CoordinatorClient coordinator;
-    private final PartitionFetcher fetcher;
+    private final FetchPositions positions;
     private final OffsetStore offsets;
     private final MemberState state = new MemberState();
     private final RetryState streamRetry;
-    /** Next offset to consume per owned partition: what poll returned last, plus one. */
-    private final Map<TopicPartition, Long> consumed = new HashMap<>();
+    private RebalanceHook hook = RebalanceHook.NONE;
 
     private final Object lock = new Object();
     /** The open stream (guarded by lock); null before the first poll and after a failure was handled. */
@@ -89,8 +90,8 @@ public final class GroupMember implements AutoCloseable {
         this.time = time;
         this.metadata = new MetadataClient(channels, bootstrap, time, config.retryTimeoutMs());
         this.coordinator = new CoordinatorClient(config.groupId(), channels, bootstrap, metadata, time, config.retryTimeoutMs());
-        this.fetcher = new PartitionFetcher(metadata, channels, time, config.retryTimeoutMs(),
-                warning -> LOG.warn(warning));
+        this.positions = new FetchPositions(new PartitionFetcher(metadata, channels, time, config.retryTimeoutMs(),
+                warning -> LOG.warn(warning)));
         this.offsets = new OffsetStore(coordinator, state, time);
         this.streamRetry = new RetryState(time, config.retryTimeoutMs());
     }
@@ -121,33 +122,11 @@ public final class GroupMember implements AutoCloseable {
         heartbeatIfDue();
         long untilHeartbeatMs = Math.max(1, lastHeartbeatMs() + state.heartbeatIntervalMs() - time.hiResClockMs());
         int waitMs = (int) Math.min(maxWaitMs, untilHeartbeatMs);
-        if (fetcher.partitions().isEmpty()) {
+        if (!positions.fetching()) {
             awaitStreamEvent(waitMs);
             return List.of();
         }
-        List<PartitionFetcher.Fetched> records = new ArrayList<>();
-        Map<TopicPartition, Long> rewind = new HashMap<>();
-        for (PartitionFetcher.Fetched fetched : fetcher.poll(waitMs)) {
-            // A newer assignment may have revoked the partition while the fetch was out: hand out nothing of it.
-            if (!state.mayConsume(fetched.tp())) {
-                continue;
-            }
-            if (records.size() >= maxRecords || rewind.containsKey(fetched.tp())) {
-                rewind.putIfAbsent(fetched.tp(), fetched.record().getOffset());
-                continue;
-            }
-            records.add(fetched);
-            consumed.put(fetched.tp(), fetched.record().getOffset() + 1);
-        }
-        rewind.forEach(fetcher::add);
-        // A partition started at earliest/latest has a position to commit once looked up, records or not: its
-        // next owner must not look "latest" up again later and skip what came in between.
-        for (TopicPartition tp : fetcher.partitions()) {
-            if (!consumed.containsKey(tp) && state.mayConsume(tp) && fetcher.position(tp) >= 0) {
-                consumed.put(tp, fetcher.position(tp));
-            }
-        }
-        return records;
+        return positions.poll(waitMs, maxRecords, state::mayConsume);
     }
 
     /**
@@ -155,14 +134,58 @@ public final class GroupMember implements AutoCloseable {
      * owned. Partitions the coordinator says are not owned any more are skipped (another member has them).
      */
     public void commit() {
-        Map<TopicPartition, Long> pending = new HashMap<>();
-        for (TopicPartition tp : state.owned()) {
-            Long position = consumed.get(tp);
-            if (position != null) {
-                pending.put(tp, position);
+        offsets.commit(ownedPositions());
+    }
+
+    /**
+     * Commits these offsets (next offsets to consume) of partitions still owned; others are skipped (another
+     * member's commits count for them now).
+     *
+     * @throws ClientException UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH: this member was fenced (it rejoins on
+     *                         the next poll), PARTITION_NOT_OWNED: a partition moved meanwhile
+     */
+    public void commit(Map<TopicPartition, Long> offsetsToCommit) {
+        offsets.commitOrThrow(owned(offsetsToCommit));
+    }
+
+    /**
+     * {@link #commit(Map)} on {@code executor}, so the poll thread does not wait for the coordinator; the future
+     * fails with the commit's {@link ClientException}.
+     */
+    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit, Executor executor) {
+        Map<TopicPartition, Long> owned = owned(offsetsToCommit);
+        return CompletableFuture.runAsync(() -> offsets.commitOrThrow(owned), executor);
+    }
+
+    /** The positions (next offsets to consume) of the owned partitions that have one. */
+    public Map<TopicPartition, Long> ownedPositions() {
+        return owned(positions.positions());
+    }
+
+    private Map<TopicPartition, Long> owned(Map<TopicPartition, Long> offsetsByPartition) {
+        Set<TopicPartition> owned = state.owned();
+        Map<TopicPartition, Long> result = new HashMap<>();
+        offsetsByPartition.forEach((tp, offset) -> {
+            if (owned.contains(tp)) {
+                result.put(tp, offset);
             }
-        }
-        offsets.commit(pending);
+        });
+        return result;
+    }
+
+    /** The committed offsets of the group for these partitions (-1 where none), owned or not. */
+    public Map<TopicPartition, Long> committed(Set<TopicPartition> partitions) {
+        return offsets.committed(partitions);
+    }
+
+    /** Tells {@code hook} about partitions revoked, assigned and lost, on the poll thread. */
+    public void rebalanceHook(RebalanceHook hook) {
+        this.hook = hook == null ? RebalanceHook.NONE : hook;
+    }
+
+    /** Where the partitions of this member are read: seek, position, pause, resume. */
+    public FetchPositions positions() {
+        return positions;
     }
 
     /** The partitions this member owns (may consume) now. */
@@ -184,6 +207,11 @@ public final class GroupMember implements AutoCloseable {
      */
     @Override
     public void close() {
+        close(true);
+    }
+
+    /** {@link #close()}, committing first only if {@code commitFirst} (the SDK without auto-commit does not). */
+    public void close(boolean commitFirst) {
         if (closed) {
             return;
         }
@@ -195,7 +223,7 @@ public final class GroupMember implements AutoCloseable {
                 // this member, or the coordinator only notices the member is gone after its stream grace.
                 ensureStream();
             }
-            if (state.joined()) {
+            if (state.joined() && commitFirst) {
                 commit();
             }
         } catch (ClientException e) {
@@ -252,9 +280,9 @@ public final class GroupMember implements AutoCloseable {
         if (e.is(ErrorCode.UNKNOWN_MEMBER_ID) || e.is(ErrorCode.FENCED_MEMBER_EPOCH)) {
             Set<TopicPartition> dropped = state.fence();
             for (TopicPartition tp : dropped) {
-                fetcher.remove(tp);
-                consumed.remove(tp);
+                positions.remove(tp);
             }
+            hook.onLost(dropped);
             LOG.info("group " + config.groupId() + ": " + e.code()
                     + ", joining again; dropped " + dropped + " without committing");
             return;
@@ -285,10 +313,10 @@ public final class GroupMember implements AutoCloseable {
     private void reconcile() {
         MemberState.Reconciliation plan = state.reconcile();
         if (!plan.revoke().isEmpty()) {
+            hook.onRevoked(plan.revoke());   // still owned here: the hook may commit them itself
             Map<TopicPartition, Long> last = new HashMap<>();
             for (TopicPartition tp : plan.revoke()) {
-                fetcher.remove(tp);
-                Long position = consumed.remove(tp);
+                Long position = positions.remove(tp);
                 if (position != null) {
                     last.put(tp, position);
                 }
@@ -301,15 +329,13 @@ public final class GroupMember implements AutoCloseable {
         if (!plan.assign().isEmpty()) {
             Map<TopicPartition, Long> starts = offsets.startOffsets(plan.assign(), config.offsetReset(), config.groupId());
             refreshLeaders(plan.assign());
-            for (TopicPartition tp : state.acquired(plan.assign())) {
-                long start = starts.get(tp);
-                fetcher.add(tp, start);
-                if (start >= 0) {
-                    consumed.put(tp, start);
-                }
+            Set<TopicPartition> taken = state.acquired(plan.assign());
+            for (TopicPartition tp : taken) {
+                positions.add(tp, starts.get(tp));
             }
             LOG.debug("group " + config.groupId() + ": took " + plan.assign());
             heartbeatNow();
+            hook.onAssigned(taken);
         }
     }
 

@@ -24,9 +24,11 @@ import java.util.Map;
  * start. A commit that the coordinator finds stale (STALE_MEMBER_EPOCH: the member's epoch moved on, a push
  * not yet seen here) is retried once with the newest epoch, for the partitions still owned; a partition the
  * member no longer owns (PARTITION_NOT_OWNED) is dropped, because its new owner's commits are the ones that
- * count now. Runs on the poll thread only.
+ * count now. A {@linkplain #standalone standalone} store commits for a group without members (manual
+ * assignment: member id empty, epoch -1). Commits may run on a second thread (the SDK's commitAsync): the
+ * state they touch is the thread-safe {@link MemberState} and a concurrent map.
  */
-final class OffsetStore {
+public final class OffsetStore {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OffsetStore.class);
     /** How long a stale-epoch retry waits for the newer epoch to arrive on the stream. */
@@ -36,16 +38,59 @@ final class OffsetStore {
     private final MemberState state;
     private final Time time;
     /** What was last committed per partition, so an unchanged position is not committed again. */
-    private final Map<TopicPartition, Long> committed = new HashMap<>();
+    private final Map<TopicPartition, Long> committed = new java.util.concurrent.ConcurrentHashMap<>();
 
+    /** @param state the member's; null for a standalone store */
     OffsetStore(CoordinatorClient coordinator, MemberState state, Time time) {
         this.coordinator = coordinator;
         this.state = state;
         this.time = time;
     }
 
+    /** Commits for a group without members: a consumer with manually assigned partitions. */
+    public static OffsetStore standalone(CoordinatorClient coordinator, Time time) {
+        return new OffsetStore(coordinator, null, time);
+    }
+
+    private int epoch() {
+        return state == null ? MemberState.LEAVE_EPOCH : state.memberEpoch();
+    }
+
+    /** The group's committed offsets of these partitions; -1 where it has none. */
+    public Map<TopicPartition, Long> committed(Collection<TopicPartition> partitions) {
+        FetchOffsetsRequest request = FetchOffsetsRequest.newBuilder()
+                .setGroupId(coordinator.groupId()).addAllPartitions(MemberState.toProto(partitions)).build();
+        FetchOffsetsResponse response = coordinator.call(stub -> stub.fetchOffsets(request));
+        Map<TopicPartition, Long> result = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+            result.put(tp, -1L);
+        }
+        for (CommittedOffset offset : response.getOffsetsList()) {
+            TopicPartition tp = new TopicPartition(offset.getTopic(), offset.getPartition());
+            if (result.containsKey(tp) && offset.getOffset() >= 0) {
+                result.put(tp, offset.getOffset());
+            }
+        }
+        return result;
+    }
+
     /** Commits these positions (next offsets to consume) where they moved since the last commit. */
-    void commit(Map<TopicPartition, Long> positions) {
+    public void commit(Map<TopicPartition, Long> positions) {
+        commit(positions, false);
+    }
+
+    /**
+     * {@link #commit(Map)}, but a commit the coordinator refuses because the member was fenced, forgotten or no
+     * longer owns a partition throws (the SDK's commitSync: the caller must know its records may be read again),
+     * where the member's own commits (on revocation, on close) drop it quietly.
+     *
+     * @throws ClientException UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH or PARTITION_NOT_OWNED, not retriable
+     */
+    public void commitOrThrow(Map<TopicPartition, Long> positions) {
+        commit(positions, true);
+    }
+
+    private void commit(Map<TopicPartition, Long> positions, boolean strict) {
         Map<TopicPartition, Long> pending = new HashMap<>();
         for (Map.Entry<TopicPartition, Long> entry : positions.entrySet()) {
             if (!entry.getValue().equals(committed.get(entry.getKey()))) {
@@ -53,9 +98,9 @@ final class OffsetStore {
             }
         }
         for (int attempt = 0; attempt < 2 && !pending.isEmpty(); attempt++) {
-            int epoch = state.memberEpoch();
-            Map<TopicPartition, Long> stale = commitOnce(pending, epoch);
-            if (stale.isEmpty() || attempt == 1) {
+            int epoch = epoch();
+            Map<TopicPartition, Long> stale = commitOnce(pending, epoch, strict);
+            if (stale.isEmpty() || attempt == 1 || state == null) {
                 if (!stale.isEmpty()) {
                     LOG.debug("commit of " + stale.keySet() + " stale twice, dropped");
                 }
@@ -67,10 +112,10 @@ final class OffsetStore {
     }
 
     /** One CommitOffsets; returns what came back STALE_MEMBER_EPOCH. */
-    private Map<TopicPartition, Long> commitOnce(Map<TopicPartition, Long> pending, int epoch) {
+    private Map<TopicPartition, Long> commitOnce(Map<TopicPartition, Long> pending, int epoch, boolean strict) {
         CommitOffsetsRequest.Builder request = CommitOffsetsRequest.newBuilder()
                 .setGroupId(coordinator.groupId())
-                .setMemberId(state.memberId())
+                .setMemberId(state == null ? "" : state.memberId())
                 .setMemberEpoch(epoch);
         pending.forEach((tp, offset) -> request.addOffsets(OffsetCommit.newBuilder()
                 .setTopic(tp.topic()).setPartition(tp.partition()).setOffset(offset)));
@@ -80,6 +125,9 @@ final class OffsetStore {
         } catch (ClientException e) {
             if (e.is(ErrorCode.STALE_MEMBER_EPOCH)) {
                 return pending;
+            }
+            if ((e.is(ErrorCode.UNKNOWN_MEMBER_ID) || e.is(ErrorCode.FENCED_MEMBER_EPOCH)) && strict) {
+                throw e.withNote("commit refused: the member was fenced; its partitions may be read again by their next owner");
             }
             if (e.is(ErrorCode.UNKNOWN_MEMBER_ID) || e.is(ErrorCode.FENCED_MEMBER_EPOCH)) {
                 // The stream reports the same and the member rejoins; these offsets are someone else's now.
@@ -98,7 +146,13 @@ final class OffsetStore {
             switch (result.getErrorCode()) {
                 case NONE -> committed.put(tp, offset);
                 case STALE_MEMBER_EPOCH -> stale.put(tp, offset);
-                case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> LOG.debug("offset " + offset + " of " + tp + " not committed: " + result.getErrorCode());
+                case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> {
+                    if (strict) {
+                        throw ClientException.of(result.getErrorCode(), "commit of offset " + offset + " of " + tp
+                                + " refused: the member does not own it any more");
+                    }
+                    LOG.debug("offset " + offset + " of " + tp + " not committed: " + result.getErrorCode());
+                }
                 default -> {
                     ClientException failure = ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
                             "commit of offset " + offset + " of " + tp, result.getErrorMessage());
@@ -141,19 +195,15 @@ final class OffsetStore {
      *
      * @throws NoOffsetForPartitionException policy none and some partitions have no committed offset
      */
-    Map<TopicPartition, Long> startOffsets(Collection<TopicPartition> partitions, GroupMemberConfig.OffsetReset reset,
-                                           String groupId) {
-        FetchOffsetsRequest request = FetchOffsetsRequest.newBuilder()
-                .setGroupId(groupId).addAllPartitions(MemberState.toProto(partitions)).build();
-        FetchOffsetsResponse response = coordinator.call(stub -> stub.fetchOffsets(request));
+    public Map<TopicPartition, Long> startOffsets(Collection<TopicPartition> partitions,
+                                                  GroupMemberConfig.OffsetReset reset, String groupId) {
         Map<TopicPartition, Long> starts = new HashMap<>();
-        for (CommittedOffset offset : response.getOffsetsList()) {
-            TopicPartition tp = new TopicPartition(offset.getTopic(), offset.getPartition());
-            if (partitions.contains(tp) && offset.getOffset() >= 0) {
-                starts.put(tp, offset.getOffset());
-                committed.put(tp, offset.getOffset());
+        committed(partitions).forEach((tp, offset) -> {
+            if (offset >= 0) {
+                starts.put(tp, offset);
+                committed.put(tp, offset);
             }
-        }
+        });
         List<TopicPartition> missing = new ArrayList<>();
         for (TopicPartition tp : partitions) {
             if (!starts.containsKey(tp)) {

@@ -65,6 +65,7 @@ public final class PartitionFetcher {
     private final Consumer<String> warnings;
     private final Map<TopicPartition, Cursor> cursors = new LinkedHashMap<>();
     private boolean refreshMetadata;
+    private int maxBytes = FETCH_MAX_BYTES;
 
     /** @param warnings where to report what the fetcher repaired on its own (an offset out of range) */
     public PartitionFetcher(MetadataClient metadata, ChannelPool channels, Time time, long retryTimeoutMs,
@@ -74,6 +75,14 @@ public final class PartitionFetcher {
         this.time = time;
         this.retryTimeoutMs = retryTimeoutMs;
         this.warnings = warnings;
+    }
+
+    /** Data per Fetch response at most (Kafka's fetch.max.bytes); at least one batch per partition still comes. */
+    public void maxBytes(int bytes) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("fetch max bytes must be positive");
+        }
+        this.maxBytes = bytes;
     }
 
     /**
@@ -204,7 +213,7 @@ public final class PartitionFetcher {
         FetchRequest.Builder request = FetchRequest.newBuilder()
                 .setMaxWaitMs(maxWaitMs)
                 .setMinBytes(1)
-                .setMaxBytes(FETCH_MAX_BYTES)
+                .setMaxBytes(maxBytes)
                 .setFormat(RecordFormat.RECORD_FORMAT_DECODED);
         for (Cursor cursor : partitions) {
             request.addPartitions(PartitionFetch.newBuilder()

@@ -1,10 +1,10 @@
 package io.rafka.client.producer;
 
+import io.rafka.client.internals.ConfigValues;
 import io.rafka.record.CompressionType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -91,12 +91,7 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
      * {@link RafkaProducer#RafkaProducer(Map)}.
      */
     public static ProducerConfig fromMap(Map<String, ?> props) {
-        Object servers = props.get(BOOTSTRAP_SERVERS);
-        if (servers == null) {
-            throw new IllegalArgumentException(BOOTSTRAP_SERVERS + " is required");
-        }
-        ProducerConfig d = defaults(Arrays.stream(servers.toString().split(",")).map(String::trim)
-                .filter(s -> !s.isEmpty()).toList());
+        ProducerConfig d = defaults(ConfigValues.servers(props, BOOTSTRAP_SERVERS));
         for (String key : props.keySet()) {
             if (!KNOWN.contains(key)) {
                 LOG.warn("ignoring unknown producer config '{}'", key);
@@ -104,33 +99,21 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
         }
         return new ProducerConfig(d.bootstrapServers,
                 props.containsKey(ACKS) ? Acks.fromConfig(props.get(ACKS).toString()) : d.acks,
-                number(props, LINGER_MS, d.lingerMs), (int) number(props, BATCH_SIZE, d.batchSizeBytes),
-                number(props, BUFFER_MEMORY, d.bufferMemoryBytes), number(props, MAX_BLOCK_MS, d.maxBlockMs),
+                ConfigValues.number(props, LINGER_MS, d.lingerMs), (int) ConfigValues.number(props, BATCH_SIZE, d.batchSizeBytes),
+                ConfigValues.number(props, BUFFER_MEMORY, d.bufferMemoryBytes), ConfigValues.number(props, MAX_BLOCK_MS, d.maxBlockMs),
                 props.containsKey(COMPRESSION_TYPE) ? CompressionType.forName(props.get(COMPRESSION_TYPE).toString().trim())
                         : d.compression,
                 props.containsKey(ENABLE_IDEMPOTENCE) ? Boolean.parseBoolean(props.get(ENABLE_IDEMPOTENCE).toString().trim())
                         : d.idempotence,
-                number(props, DELIVERY_TIMEOUT_MS, d.deliveryTimeoutMs), (int) number(props, REQUEST_TIMEOUT_MS, d.requestTimeoutMs),
-                (int) Math.min(Integer.MAX_VALUE, number(props, RETRIES, d.retries)), number(props, RETRY_BACKOFF_MS, d.retryBackoffMs),
-                (int) number(props, MAX_IN_FLIGHT, d.maxInFlight), (int) number(props, MAX_REQUEST_SIZE, d.maxRequestBytes),
+                ConfigValues.number(props, DELIVERY_TIMEOUT_MS, d.deliveryTimeoutMs), (int) ConfigValues.number(props, REQUEST_TIMEOUT_MS, d.requestTimeoutMs),
+                (int) Math.min(Integer.MAX_VALUE, ConfigValues.number(props, RETRIES, d.retries)), ConfigValues.number(props, RETRY_BACKOFF_MS, d.retryBackoffMs),
+                (int) ConfigValues.number(props, MAX_IN_FLIGHT, d.maxInFlight), (int) ConfigValues.number(props, MAX_REQUEST_SIZE, d.maxRequestBytes),
                 partitioner(props.get(PARTITIONER), d.partitioner));
     }
 
     private static final java.util.Set<String> KNOWN = java.util.Set.of(BOOTSTRAP_SERVERS, ACKS, LINGER_MS, BATCH_SIZE,
             BUFFER_MEMORY, MAX_BLOCK_MS, COMPRESSION_TYPE, ENABLE_IDEMPOTENCE, DELIVERY_TIMEOUT_MS, REQUEST_TIMEOUT_MS,
             RETRIES, RETRY_BACKOFF_MS, MAX_IN_FLIGHT, PARTITIONER, MAX_REQUEST_SIZE, "partitioner", "key.serializer", "value.serializer");
-
-    private static long number(Map<String, ?> props, String key, long fallback) {
-        Object v = props.get(key);
-        if (v == null) {
-            return fallback;
-        }
-        try {
-            return v instanceof Number n ? n.longValue() : Long.parseLong(v.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be a number, not '" + v + "'");
-        }
-    }
 
     /** A {@link Partitioner} instance, or the name of a class with a no-argument constructor. */
     private static Partitioner partitioner(Object value, Partitioner fallback) {

@@ -2,6 +2,7 @@ package io.rafka.client.producer;
 
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.ConfigValues;
 import io.rafka.client.producer.internals.ProducerMetadata;
 import io.rafka.client.producer.internals.RecordAccumulator;
 import io.rafka.client.producer.internals.Sender;
@@ -10,7 +11,6 @@ import io.rafka.common.TopicPartition;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -100,14 +100,7 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
     }
 
     public RafkaProducer(Properties properties) {
-        this(toMap(properties));
-    }
-
-    private static Map<String, Object> toMap(Properties properties) {
-        Map<String, Object> map = new HashMap<>();
-        properties.stringPropertyNames().forEach(k -> map.put(k, properties.getProperty(k)));
-        properties.forEach((k, v) -> map.putIfAbsent(k.toString(), v));
-        return map;
+        this(ConfigValues.toMap(properties));
     }
 
     private static Serializer<?> serializer(Map<String, ?> configs, String key) {

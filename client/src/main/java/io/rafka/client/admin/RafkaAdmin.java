@@ -1,0 +1,298 @@
+package io.rafka.client.admin;
+
+import io.grpc.StatusRuntimeException;
+import io.rafka.client.group.CoordinatorClient;
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.ConfigValues;
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.internals.OffsetLookup;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.AdminServiceGrpc;
+import io.rafka.proto.v1.AlterConfigsRequest;
+import io.rafka.proto.v1.CreatePartitionsRequest;
+import io.rafka.proto.v1.CreateTopicsRequest;
+import io.rafka.proto.v1.CreateTopicsResponse;
+import io.rafka.proto.v1.DeleteGroupRequest;
+import io.rafka.proto.v1.DeleteTopicsRequest;
+import io.rafka.proto.v1.DescribeClusterRequest;
+import io.rafka.proto.v1.DescribeClusterResponse;
+import io.rafka.proto.v1.DescribeConfigsRequest;
+import io.rafka.proto.v1.DescribeConfigsResponse;
+import io.rafka.proto.v1.DescribeGroupRequest;
+import io.rafka.proto.v1.DescribeGroupResponse;
+import io.rafka.proto.v1.DescribeTopicsRequest;
+import io.rafka.proto.v1.GroupServiceGrpc;
+import io.rafka.proto.v1.ListGroupsRequest;
+import io.rafka.proto.v1.ListTopicsRequest;
+import io.rafka.proto.v1.TopicResult;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The Java SDK's admin client: topics, configs, the cluster, consumer groups and offsets, as Kafka's Admin does
+ * them. Every call returns a {@link CompletableFuture} at once and runs on the admin's one I/O thread, in the order
+ * called; a failure completes the future exceptionally with an {@link AdminException} carrying the broker's
+ * {@link ErrorCode}. Topic and config calls go to the bootstrap broker (any broker forwards writes to the
+ * controller) and are not retried (create and delete are not safe to repeat blindly); group calls go to the
+ * group's coordinator, found and retried while it moves, for up to {@code default.api.timeout.ms}. Thread-safe.
+ *
+ * <pre>{@code
+ * try (RafkaAdmin admin = RafkaAdmin.create("127.0.0.1:9192")) {
+ *     admin.createTopics(List.of(new NewTopic("orders", 6, 3))).join();
+ *     TopicDescription orders = admin.describeTopics(List.of("orders")).join().get("orders");
+ *     long lag = admin.describeGroup("billing").join().partitions().stream()
+ *             .mapToLong(GroupDescription.PartitionState::lag).sum();
+ * }
+ * }</pre>
+ */
+public final class RafkaAdmin implements AutoCloseable {
+
+    /** Admin writes wait for the metadata group to commit: seconds at most, unless it has no leader. */
+    static final long RPC_DEADLINE_MS = 30_000;
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String DEFAULT_API_TIMEOUT_MS = "default.api.timeout.ms";
+
+    private final ChannelPool channels = ChannelPool.plaintext();
+    private final BrokerAddress bootstrap;
+    private final long retryTimeoutMs;
+    private final MetadataClient metadata;
+    private final ExecutorService ioThread = Executors.newSingleThreadExecutor(r -> {
+        Thread thread = new Thread(r, "rafka-admin");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    private RafkaAdmin(BrokerAddress bootstrap, long retryTimeoutMs) {
+        this.bootstrap = bootstrap;
+        this.retryTimeoutMs = retryTimeoutMs;
+        this.metadata = new MetadataClient(channels, bootstrap, Time.SYSTEM, retryTimeoutMs);
+    }
+
+    /** @param bootstrapServers {@code host:port}, also comma-separated; the first is asked */
+    public static RafkaAdmin create(String bootstrapServers) {
+        return create(Map.of(BOOTSTRAP_SERVERS, bootstrapServers));
+    }
+
+    /** From Kafka's keys: {@code bootstrap.servers}, {@code default.api.timeout.ms} (60 s). */
+    public static RafkaAdmin create(Map<String, ?> props) {
+        List<String> servers = ConfigValues.servers(props, BOOTSTRAP_SERVERS);
+        if (servers.isEmpty()) {
+            throw new IllegalArgumentException(BOOTSTRAP_SERVERS + " is required");
+        }
+        return new RafkaAdmin(BrokerAddress.parse(servers.get(0)), ConfigValues.number(props, DEFAULT_API_TIMEOUT_MS, 60_000));
+    }
+
+    public static RafkaAdmin create(Properties props) {
+        return create(ConfigValues.toMap(props));
+    }
+
+    /** Creates the topics; completes with them as placed. */
+    public CompletableFuture<Map<String, TopicDescription>> createTopics(Collection<NewTopic> topics) {
+        return run(() -> {
+            CreateTopicsRequest.Builder request = CreateTopicsRequest.newBuilder();
+            for (NewTopic t : topics) {
+                request.addTopics(io.rafka.proto.v1.NewTopic.newBuilder().setName(t.name()).setPartitions(t.partitions())
+                        .setReplicationFactor(t.replicationFactor()).putAllConfigs(t.configs()));
+            }
+            CreateTopicsResponse response = admin(stub -> stub.createTopics(request.build()));
+            check(response.getResultsList(), "create");
+            Map<String, TopicDescription> created = new LinkedHashMap<>();
+            response.getTopicsList().forEach(d -> created.put(d.getName(), TopicDescription.of(d)));
+            return created;
+        });
+    }
+
+    public CompletableFuture<Void> deleteTopics(Collection<String> names) {
+        return run(() -> {
+            check(admin(stub -> stub.deleteTopics(DeleteTopicsRequest.newBuilder().addAllNames(names).build()))
+                    .getResultsList(), "delete");
+            return null;
+        });
+    }
+
+    /** Every topic name, sorted. */
+    public CompletableFuture<Set<String>> listTopics() {
+        return run(() -> new TreeSet<>(admin(stub -> stub.listTopics(ListTopicsRequest.getDefaultInstance())).getNamesList()));
+    }
+
+    /** The topics (every topic when {@code names} is empty), by name; an unknown one fails the call. */
+    public CompletableFuture<Map<String, TopicDescription>> describeTopics(Collection<String> names) {
+        return run(() -> {
+            List<io.rafka.proto.v1.TopicDescription> topics = admin(stub -> stub.describeTopics(
+                    DescribeTopicsRequest.newBuilder().addAllNames(names).build())).getTopicsList();
+            check(topics.stream().map(t -> TopicResult.newBuilder().setName(t.getName()).setErrorCode(t.getErrorCode())
+                    .setErrorMessage(t.getErrorMessage()).build()).toList(), "describe");
+            Map<String, TopicDescription> result = new TreeMap<>();
+            topics.forEach(t -> result.put(t.getName(), TopicDescription.of(t)));
+            return result;
+        });
+    }
+
+    /** Grows the topic to {@code totalCount} partitions. */
+    public CompletableFuture<Void> createPartitions(String topic, int totalCount) {
+        return run(() -> {
+            check(List.of(admin(stub -> stub.createPartitions(CreatePartitionsRequest.newBuilder().setTopic(topic)
+                    .setTotalCount(totalCount).build())).getResult()), "add partitions to");
+            return null;
+        });
+    }
+
+    /** The topic's settings (its overrides and the defaults); an empty topic name means the broker's own. */
+    public CompletableFuture<List<ConfigEntry>> describeConfigs(String topic) {
+        return run(() -> {
+            DescribeConfigsResponse response = admin(stub -> stub.describeConfigs(
+                    DescribeConfigsRequest.newBuilder().setTopic(topic).build()));
+            check(List.of(response.getResult()), "describe the configs of");
+            return response.getEntriesList().stream().map(e -> new ConfigEntry(e.getName(), e.getValue(), e.getIsDefault())).toList();
+        });
+    }
+
+    /** Sets and removes (back to the default) topic overrides. */
+    public CompletableFuture<Void> alterConfigs(String topic, Map<String, String> set, Collection<String> delete) {
+        return run(() -> {
+            check(List.of(admin(stub -> stub.alterConfigs(AlterConfigsRequest.newBuilder().setTopic(topic)
+                    .putAllSet(set).addAllDelete(delete).build())).getResult()), "alter");
+            return null;
+        });
+    }
+
+    public CompletableFuture<ClusterDescription> describeCluster() {
+        return run(() -> {
+            DescribeClusterResponse r = admin(stub -> stub.describeCluster(DescribeClusterRequest.getDefaultInstance()));
+            return new ClusterDescription(r.getBrokersList().stream()
+                    .map(b -> new ClusterDescription.Node(b.getId(), b.getHost(), b.getPort())).toList(),
+                    List.copyOf(r.getLiveBrokerIdsList()), r.getControllerId());
+        });
+    }
+
+    /** Every group of the cluster (each broker lists the groups it coordinates), sorted by id. */
+    public CompletableFuture<List<GroupDescription.Listing>> listGroups() {
+        return run(() -> {
+            Map<String, GroupDescription.Listing> groups = new TreeMap<>();
+            for (BrokerAddress broker : new LinkedHashSet<>(metadata.refresh(List.of(), false).brokers())) {
+                try {
+                    GroupServiceGrpc.newBlockingStub(channels.channel(broker))
+                            .withDeadlineAfter(CoordinatorClient.RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
+                            .listGroups(ListGroupsRequest.getDefaultInstance()).getGroupsList()
+                            .forEach(g -> groups.putIfAbsent(g.getGroupId(),
+                                    new GroupDescription.Listing(g.getGroupId(), g.getState(), g.getMembers())));
+                } catch (StatusRuntimeException e) {
+                    throw ClientException.fromCall(e, broker);
+                }
+            }
+            return new ArrayList<>(groups.values());
+        });
+    }
+
+    /** Members, what they own, and per partition the committed offset and lag. */
+    public CompletableFuture<GroupDescription> describeGroup(String groupId) {
+        return run(() -> describe(coordinator(groupId).call(stub -> stub.describeGroup(
+                DescribeGroupRequest.newBuilder().setGroupId(groupId).build()))));
+    }
+
+    /** Deletes an empty group and its committed offsets (NON_EMPTY_GROUP while it has members). */
+    public CompletableFuture<Void> deleteGroup(String groupId) {
+        return run(() -> {
+            coordinator(groupId).call(stub -> stub.deleteGroup(DeleteGroupRequest.newBuilder().setGroupId(groupId).build()));
+            return null;
+        });
+    }
+
+    /** Per partition, the offset {@code spec} names; -1 where no record is at or after a timestamp. */
+    public CompletableFuture<Map<TopicPartition, Long>> listOffsets(Collection<TopicPartition> partitions, OffsetSpec spec) {
+        return run(() -> new OffsetLookup(metadata, channels, Time.SYSTEM, retryTimeoutMs)
+                .offsets(List.copyOf(partitions), spec.timestampMs()));
+    }
+
+    /** Stops the I/O thread (calls not yet run fail) and closes the connections. */
+    @Override
+    public void close() {
+        ioThread.shutdownNow();
+        try {
+            ioThread.awaitTermination(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        channels.close();
+    }
+
+    private static GroupDescription describe(DescribeGroupResponse r) {
+        List<GroupDescription.Member> members = r.getMembersList().stream().map(m -> {
+            Set<TopicPartition> owned = new LinkedHashSet<>();
+            m.getAssignmentList().forEach(t -> t.getPartitionsList().forEach(p -> owned.add(new TopicPartition(t.getTopic(), p))));
+            return new GroupDescription.Member(m.getMemberId(), m.getInstanceId(), m.getClientId(), m.getHost(), owned);
+        }).toList();
+        List<GroupDescription.PartitionState> partitions = r.getPartitionsList().stream()
+                .map(p -> new GroupDescription.PartitionState(new TopicPartition(p.getTopic(), p.getPartition()),
+                        p.getCommittedOffset(), p.getLogEndOffset(), p.getLag(), p.getOwner())).toList();
+        return new GroupDescription(r.getGroupId(), r.getState(), r.getGroupEpoch(), members, partitions);
+    }
+
+    private CoordinatorClient coordinator(String groupId) {
+        return new CoordinatorClient(groupId, channels, bootstrap, metadata, Time.SYSTEM, retryTimeoutMs);
+    }
+
+    private <T> T admin(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> rpc) {
+        try {
+            return rpc.apply(AdminServiceGrpc.newBlockingStub(channels.channel(bootstrap))
+                    .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS));
+        } catch (StatusRuntimeException e) {
+            throw ClientException.fromStatus(e, bootstrap);
+        }
+    }
+
+    /** Fails with the first failed topic's code, naming every failed topic. */
+    private static void check(List<TopicResult> results, String what) {
+        Map<String, ErrorCode> failures = new LinkedHashMap<>();
+        StringBuilder message = new StringBuilder();
+        for (TopicResult r : results) {
+            if (r.getErrorCode() != io.rafka.proto.v1.ErrorCode.NONE) {
+                ErrorCode code = ErrorCode.forCode(r.getErrorCodeValue());
+                failures.put(r.getName(), code);
+                message.append(message.isEmpty() ? "" : "; ").append("could not ").append(what).append(" topic ")
+                        .append(r.getName()).append(r.getErrorMessage().isEmpty() ? "" : ": " + r.getErrorMessage());
+            }
+        }
+        if (!failures.isEmpty()) {
+            ErrorCode first = failures.values().iterator().next();
+            throw new AdminException(first, first.name(), message.toString(), failures);
+        }
+    }
+
+    private <T> CompletableFuture<T> run(Supplier<T> call) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        try {
+            ioThread.execute(() -> {
+                try {
+                    result.complete(call.get());
+                } catch (ClientException e) {
+                    result.completeExceptionally(AdminException.from(e));
+                } catch (RuntimeException e) {
+                    result.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(new IllegalStateException("the admin client is closed"));
+        }
+        return result;
+    }
+}

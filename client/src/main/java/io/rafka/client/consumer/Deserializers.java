@@ -1,0 +1,53 @@
+package io.rafka.client.consumer;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * <pre>{@code
+ * RafkaConsumer<String, Long> consumer = RafkaConsumer.builder(Deserializers.string(), Deserializers.longs())
+ *         .bootstrap("127.0.0.1:9192").groupId("billing").build();
+ * }</pre>
+ *
+ * The built-in {@link Deserializer}s, reading the byte layouts of Kafka's serializers (and of the producer's
+ * {@code Serializers}): strings as UTF-8, integers and longs big-endian.
+ */
+public final class Deserializers {
+    private Deserializers() {
+    }
+
+    public static Deserializer<byte[]> bytes() {
+        return (topic, data) -> data;
+    }
+
+    public static Deserializer<String> string() {
+        return (topic, data) -> data == null ? null : new String(data, StandardCharsets.UTF_8);
+    }
+
+    public static Deserializer<Integer> integer() {
+        return (topic, data) -> data == null ? null : ByteBuffer.wrap(exactly(data, Integer.BYTES)).getInt();
+    }
+
+    public static Deserializer<Long> longs() {
+        return (topic, data) -> data == null ? null : ByteBuffer.wrap(exactly(data, Long.BYTES)).getLong();
+    }
+
+    private static byte[] exactly(byte[] data, int size) {
+        if (data.length != size) {
+            throw new IllegalArgumentException("expected " + size + " bytes, got " + data.length);
+        }
+        return data;
+    }
+
+    /** Picks a built-in by the class name Kafka's configs use (e.g. {@code StringDeserializer}), for Properties. */
+    static Deserializer<?> forClassName(String name) {
+        String simple = name.substring(name.lastIndexOf('.') + 1);
+        return switch (simple) {
+            case "ByteArrayDeserializer" -> bytes();
+            case "StringDeserializer" -> string();
+            case "IntegerDeserializer" -> integer();
+            case "LongDeserializer" -> longs();
+            default -> throw new IllegalArgumentException("unknown deserializer " + name);
+        };
+    }
+}

@@ -1,0 +1,546 @@
+package io.rafka.client.consumer;
+
+import io.rafka.client.consumer.internals.AsyncCommits;
+import io.rafka.client.consumer.internals.GroupSource;
+import io.rafka.client.consumer.internals.ManualAssignment;
+import io.rafka.client.consumer.internals.PartitionSource;
+import io.rafka.client.consumer.internals.OwnerLock;
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.ConfigValues;
+import io.rafka.client.internals.FetchPositions;
+import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.internals.OffsetLookup;
+import io.rafka.client.internals.PartitionFetcher;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+
+/**
+ * The Java SDK's consumer, with the semantics of Kafka's: {@code subscribe} joins a consumer group whose
+ * coordinator assigns partitions (incrementally, server-side, KIP-848 style), {@code assign} reads given
+ * partitions without a group; {@code poll} fetches straight from the partition leaders, following leader
+ * changes, and hands out at most {@code max.poll.records} records.
+ *
+ * <pre>{@code
+ * try (RafkaConsumer<String, String> consumer = RafkaConsumer.builder(Deserializers.string(), Deserializers.string())
+ *         .bootstrap("127.0.0.1:9192").groupId("billing").autoOffsetReset("earliest").enableAutoCommit(false).build()) {
+ *     consumer.subscribe(List.of("orders"));
+ *     while (running) {
+ *         ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(500));
+ *         for (ConsumerRecord<String, String> r : records) process(r);
+ *         consumer.commitSync();   // at least once: after processing
+ *     }
+ * }                                // close(): leaves the group at once
+ * }</pre>
+ *
+ * <p>Positions and commits: a partition's position is the offset after the last record poll returned; commits
+ * store positions. With {@code enable.auto.commit} (default) each poll first commits, asynchronously, what
+ * earlier polls returned, at most every {@code auto.commit.interval.ms}, and close commits. When the coordinator
+ * moves a partition away, the consumer calls {@link ConsumerRebalanceListener#onPartitionsRevoked} and then
+ * commits its position before releasing it, so the next owner starts after what this one returned (records a
+ * poll returned count as processed once the next poll runs, as in Kafka). A member the coordinator fenced
+ * loses its partitions uncommitted ({@code onPartitionsLost}) and rejoins.
+ *
+ * <p>Threads: not thread-safe, as Kafka's: a second thread calling in while one is inside throws
+ * {@link ConcurrentModificationException}; only {@link #wakeup()} may be called from any thread (poll notices it
+ * within about {@value #WAKEUP_SLICE_MS} ms). {@code commitAsync} runs the commit on a commit thread and its
+ * callback on a later poll. Errors are {@link ConsumerException}s carrying the broker's error code.
+ */
+public final class RafkaConsumer<K, V> implements Consumer<K, V> {
+
+    /** Poll waits in slices this long at most, checking for wakeup() in between. */
+    static final int WAKEUP_SLICE_MS = 100;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RafkaConsumer.class);
+    /** How long a new subscription waits for the old one's async commits before it leaves. */
+    private static final long LEAVE_COMMIT_WAIT_MS = 5_000;
+
+    private final ConsumerConfig config;
+    private final Deserializer<K> keyDeserializer;
+    private final Deserializer<V> valueDeserializer;
+    private final ChannelPool channels;
+    private final boolean ownsChannels;
+    private final BrokerAddress bootstrap;
+    private final Time time = Time.SYSTEM;
+    private final MetadataClient metadata;
+    private final AsyncCommits asyncCommits = new AsyncCommits();
+    private final AtomicBoolean wakeup = new AtomicBoolean();
+    private final OwnerLock lock = new OwnerLock();
+
+    /** The group membership or the manual assignment; null before subscribe/assign. */
+    private PartitionSource source;
+    private boolean subscribed;
+    private List<String> topics = List.of();
+    private Pattern pattern;
+    private long lastAutoCommitMs;
+    private boolean closed;
+
+    public static <K, V> ConsumerBuilder<K, V> builder(Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
+        return new ConsumerBuilder<>(keyDeserializer, valueDeserializer);
+    }
+
+    public RafkaConsumer(ConsumerConfig config, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
+        this(config, keyDeserializer, valueDeserializer, ChannelPool.plaintext(), true);
+    }
+
+    /** A consumer on the given channels, which it leaves open on close (the caller owns them). */
+    public RafkaConsumer(ConsumerConfig config, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer,
+                         ChannelPool channels) {
+        this(config, keyDeserializer, valueDeserializer, channels, false);
+    }
+
+    private RafkaConsumer(ConsumerConfig config, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer,
+                          ChannelPool channels, boolean ownsChannels) {
+        this.config = config;
+        this.keyDeserializer = keyDeserializer;
+        this.valueDeserializer = valueDeserializer;
+        this.channels = channels;
+        this.ownsChannels = ownsChannels;
+        this.bootstrap = BrokerAddress.parse(config.bootstrapServers().get(0));
+        this.metadata = new MetadataClient(channels, bootstrap, time, config.defaultApiTimeoutMs());
+        this.lastAutoCommitMs = time.hiResClockMs();
+    }
+
+    /** From Kafka's config keys, deserializers given. */
+    public RafkaConsumer(Map<String, ?> configs, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
+        this(ConsumerConfig.fromMap(configs), keyDeserializer, valueDeserializer);
+    }
+
+    /**
+     * From Kafka's config keys, deserializers included: {@code key.deserializer} and {@code value.deserializer}
+     * name a built-in by Kafka's class name (StringDeserializer, ByteArrayDeserializer, ...) or are {@link Deserializer}s.
+     */
+    @SuppressWarnings("unchecked")
+    public RafkaConsumer(Map<String, ?> configs) {
+        this(ConsumerConfig.fromMap(configs), (Deserializer<K>) deserializer(configs, "key.deserializer"),
+                (Deserializer<V>) deserializer(configs, "value.deserializer"));
+    }
+
+    public RafkaConsumer(Properties properties) {
+        this(ConfigValues.toMap(properties));
+    }
+
+    private static Deserializer<?> deserializer(Map<String, ?> configs, String key) {
+        Object v = configs.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException(key + " is required");
+        }
+        if (v instanceof Deserializer<?> d) {
+            return d;
+        }
+        return Deserializers.forClassName(v instanceof Class<?> c ? c.getName() : v.toString().trim());
+    }
+
+    public ConsumerConfig config() {
+        return config;
+    }
+
+    @Override
+    public void subscribe(Collection<String> topics) {
+        subscribe(topics, null);
+    }
+
+    @Override
+    public void subscribe(Collection<String> topics, ConsumerRebalanceListener listener) {
+        if (topics.isEmpty()) {
+            unsubscribe();
+            return;
+        }
+        join(List.copyOf(new TreeSet<>(topics)), null, listener);
+    }
+
+    @Override
+    public void subscribe(Pattern pattern) {
+        subscribe(pattern, null);
+    }
+
+    @Override
+    public void subscribe(Pattern pattern, ConsumerRebalanceListener listener) {
+        join(List.of(), pattern, listener);
+    }
+
+    /** A new subscription is a new membership: the old one (if any) leaves first. */
+    private void join(List<String> newTopics, Pattern newPattern, ConsumerRebalanceListener listener) {
+        acquire();
+        try {
+            if (config.groupId().isEmpty()) {
+                throw new ConsumerException(io.rafka.common.ErrorCode.INVALID_GROUP_ID, "subscribe needs a group.id");
+            }
+            if (source != null && !subscribed) {
+                throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
+            }
+            leave();
+            source = GroupSource.join(config, newTopics, newPattern, listener, channels, bootstrap, time);
+            subscribed = true;
+            topics = newTopics;
+            pattern = newPattern;
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void unsubscribe() {
+        locked(() -> {
+            leave();
+            topics = List.of();
+            pattern = null;
+            return null;
+        });
+    }
+
+    /** Ends the source: waits for async commits, commits with auto-commit, leaves the group. */
+    private void leave() {
+        if (source != null) {
+            asyncCommits.awaitInFlight(LEAVE_COMMIT_WAIT_MS, wakeup::get);
+            PartitionSource leaving = source;
+            source = null;
+            subscribed = false;
+            call(() -> {
+                leaving.close(config.enableAutoCommit());
+                return null;
+            });
+        }
+    }
+
+    @Override
+    public void assign(Collection<TopicPartition> partitions) {
+        locked(() -> {
+            if (subscribed) {
+                throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
+            }
+            if (source == null) {
+                ManualAssignment manual = new ManualAssignment(config.groupId(), config.autoOffsetReset(), channels,
+                        bootstrap, metadata, time, config.defaultApiTimeoutMs());
+                manual.positions().maxBytes(config.fetchMaxBytes());
+                source = manual;
+            }
+            ((ManualAssignment) source).assign(partitions);
+            return null;
+        });
+    }
+
+    @Override
+    public Set<TopicPartition> assignment() {
+        return locked(() -> source == null ? Set.of() : source.assignment());
+    }
+
+    @Override
+    public Set<String> subscription() {
+        if (pattern != null) {
+            Set<String> matched = new TreeSet<>();
+            assignment().forEach(tp -> matched.add(tp.topic()));
+            return matched;
+        }
+        return Set.copyOf(topics);
+    }
+
+    @Override
+    public ConsumerRecords<K, V> poll(Duration timeout) {
+        return locked(() -> {
+            PartitionSource from = sourceOrFail();
+            asyncCommits.runCallbacks();
+            maybeAutoCommit();
+            long deadline = time.hiResClockMs() + Math.max(0, timeout.toMillis());
+            do {
+                checkWakeup();
+                int slice = (int) Math.max(0, Math.min(WAKEUP_SLICE_MS, deadline - time.hiResClockMs()));
+                List<PartitionFetcher.Fetched> fetched = call(() -> from.poll(slice, config.maxPollRecords()));
+                if (!fetched.isEmpty()) {
+                    return ConsumerRecords.decode(fetched, keyDeserializer, valueDeserializer);
+                }
+            } while (time.hiResClockMs() < deadline);
+            return ConsumerRecords.empty();
+        });
+    }
+
+    private void maybeAutoCommit() {
+        if (!config.enableAutoCommit() || !source.hasGroup()
+                || time.hiResClockMs() - lastAutoCommitMs < config.autoCommitIntervalMs()) {
+            return;
+        }
+        lastAutoCommitMs = time.hiResClockMs();
+        commitAsync(currentPositions(), (offsets, error) -> {
+            if (error != null) {
+                LOG.warn("auto-commit failed: {}", error.getMessage());
+            }
+        });
+    }
+
+    /** The positions of the assigned partitions, as a commit stores them. */
+    private Map<TopicPartition, OffsetAndMetadata> currentPositions() {
+        Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>();
+        sourceOrFail().positionsToCommit().forEach((tp, offset) -> result.put(tp, new OffsetAndMetadata(offset)));
+        return result;
+    }
+
+    @Override
+    public void commitSync() {
+        locked(() -> {
+            commitSync(currentPositions());
+            return null;
+        });
+    }
+
+    @Override
+    public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        locked(() -> {
+            PartitionSource to = sourceOrFail();
+            checkWakeup();
+            asyncCommits.runCallbacks();
+            call(() -> {
+                to.commit(plain(offsets));
+                return null;
+            });
+            return null;
+        });
+    }
+
+    @Override
+    public void commitAsync(OffsetCommitCallback callback) {
+        locked(() -> {
+            commitAsync(currentPositions(), callback);
+            return null;
+        });
+    }
+
+    @Override
+    public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
+        locked(() -> {
+            PartitionSource to = sourceOrFail();
+            Map<TopicPartition, OffsetAndMetadata> copy = Map.copyOf(offsets);
+            Map<TopicPartition, Long> plain = plain(copy);
+            asyncCommits.start(executor -> to.commitAsync(plain, executor), (ok, error) -> {
+                if (callback != null) {
+                    callback.onComplete(copy, error == null ? null : asConsumerException(error));
+                }
+            });
+            return null;
+        });
+    }
+
+    private static Exception asConsumerException(Throwable error) {
+        if (error instanceof ClientException e) {
+            return ConsumerException.from(e);
+        }
+        return error instanceof Exception e ? e : new RuntimeException(error);
+    }
+
+    private PartitionSource sourceOrFail() {
+        if (source == null) {
+            throw new IllegalStateException("neither subscribed nor assigned");
+        }
+        return source;
+    }
+
+    private static Map<TopicPartition, Long> plain(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        Map<TopicPartition, Long> plain = new HashMap<>();
+        offsets.forEach((tp, om) -> plain.put(tp, om.offset()));
+        return plain;
+    }
+
+    @Override
+    public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions) {
+        return locked(() -> {
+            PartitionSource of = sourceOrFail();
+            Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>();
+            call(() -> of.committed(partitions)).forEach((tp, offset) -> {
+                if (offset >= 0) {
+                    result.put(tp, new OffsetAndMetadata(offset));
+                }
+            });
+            return result;
+        });
+    }
+
+    /** Looks the position up now when it is still pending (after a reset or seekToBeginning/End). */
+    @Override
+    public long position(TopicPartition partition) {
+        return locked(() -> {
+            FetchPositions positions = positionsOf(partition);
+            long position = positions.position(partition);
+            if (position >= 0) {
+                return position;
+            }
+            Long pending = positions.pendingStart(partition);
+            long start = pending == null ? PartitionFetcher.LATEST : pending;
+            long found = Math.max(0, lookUp(List.of(partition), start).get(partition));
+            positions.seek(partition, found);
+            return found;
+        });
+    }
+
+    @Override
+    public void seek(TopicPartition partition, long offset) {
+        if (offset < 0) {
+            throw new IllegalArgumentException("offset must not be negative: " + offset);
+        }
+        seekTo(List.of(partition), offset);
+    }
+
+    @Override
+    public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
+        return locked(() -> lookUp(partitions, PartitionFetcher.EARLIEST));
+    }
+
+    @Override
+    public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
+        return locked(() -> lookUp(partitions, PartitionFetcher.LATEST));
+    }
+
+    @Override
+    public Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs) {
+        return locked(() -> {
+            Map<TopicPartition, Long> found = new HashMap<>();
+            Map<Long, List<TopicPartition>> byTimestamp = new HashMap<>();
+            timestampsMs.forEach((tp, ts) -> byTimestamp.computeIfAbsent(ts, t -> new java.util.ArrayList<>()).add(tp));
+            byTimestamp.forEach((ts, partitions) -> lookUp(partitions, ts).forEach((tp, offset) -> {
+                if (offset >= 0) {
+                    found.put(tp, offset);
+                }
+            }));
+            return found;
+        });
+    }
+
+    private Map<TopicPartition, Long> lookUp(Collection<TopicPartition> partitions, long timestampMs) {
+        return call(() -> new OffsetLookup(metadata, channels, time, config.defaultApiTimeoutMs())
+                .offsets(List.copyOf(partitions), timestampMs));
+    }
+
+    @Override
+    public void seekToBeginning(Collection<TopicPartition> partitions) {
+        seekTo(partitions, PartitionFetcher.EARLIEST);
+    }
+
+    @Override
+    public void seekToEnd(Collection<TopicPartition> partitions) {
+        seekTo(partitions, PartitionFetcher.LATEST);
+    }
+
+    private void seekTo(Collection<TopicPartition> partitions, long start) {
+        acquire();
+        try {
+            PartitionSource in = sourceOrFail();
+            partitions.forEach(tp -> in.seek(tp, start));
+        } finally {
+            release();
+        }
+    }
+
+    /** The positions holding an assigned partition. */
+    private FetchPositions positionsOf(TopicPartition tp) {
+        FetchPositions positions = sourceOrFail().positions();
+        if (!source.assignment().contains(tp) || !positions.partitions().contains(tp)) {
+            throw new IllegalStateException(tp + " is not assigned to this consumer");
+        }
+        return positions;
+    }
+
+    @Override
+    public void pause(Collection<TopicPartition> partitions) {
+        locked(() -> {
+            partitions.forEach(tp -> positionsOf(tp).pause(tp));
+            return null;
+        });
+    }
+
+    @Override
+    public void resume(Collection<TopicPartition> partitions) {
+        locked(() -> {
+            partitions.forEach(tp -> positionsOf(tp).resume(tp));
+            return null;
+        });
+    }
+
+    @Override
+    public Set<TopicPartition> paused() {
+        return locked(() -> source == null ? Set.of() : source.positions().paused());
+    }
+
+    @Override
+    public void wakeup() {
+        wakeup.set(true);
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(30));
+    }
+
+    @Override
+    public void close(Duration timeout) {
+        acquire(true);
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            asyncCommits.awaitInFlight(timeout.toMillis(), () -> false);
+            if (source != null) {
+                source.close(config.enableAutoCommit());
+            }
+        } catch (ClientException e) {
+            LOG.warn("the last commit or leaving the group failed: {}", e.getMessage());
+        } finally {
+            source = null;
+            asyncCommits.close();
+            if (ownsChannels) {
+                channels.close();
+            }
+            release();
+        }
+    }
+
+    private void checkWakeup() {
+        if (wakeup.getAndSet(false)) {
+            throw new WakeupException();
+        }
+    }
+
+    /** Runs a call of the internals, translating their failures into the SDK's. */
+    private static <T> T call(java.util.function.Supplier<T> body) {
+        try {
+            return body.get();
+        } catch (ClientException e) {
+            throw ConsumerException.from(e);
+        }
+    }
+
+    /** Runs {@code body} holding the owner lock (see {@link OwnerLock}). */
+    private <T> T locked(java.util.function.Supplier<T> body) {
+        acquire(false);
+        try {
+            return body.get();
+        } finally {
+            release();
+        }
+    }
+
+    private void acquire() {
+        acquire(false);
+    }
+
+    private void acquire(boolean closing) {
+        lock.acquire();
+        if (closed && !closing && lock.outermost()) {
+            lock.release();
+            throw new IllegalStateException("the consumer is closed");
+        }
+    }
+
+    private void release() {
+        lock.release();
+    }
+}

@@ -1,0 +1,117 @@
+package io.rafka.client.consumer.internals;
+
+import io.rafka.client.consumer.ConsumerConfig;
+import io.rafka.client.consumer.ConsumerRebalanceListener;
+import io.rafka.client.group.GroupMember;
+import io.rafka.client.group.GroupMemberConfig;
+import io.rafka.client.group.RebalanceHook;
+import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.ChannelPool;
+import io.rafka.client.internals.FetchPositions;
+import io.rafka.client.internals.PartitionFetcher;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.regex.Pattern;
+
+/** A consumer's partitions as a group member owns them: {@link GroupMember} behind {@link PartitionSource}. */
+public final class GroupSource implements PartitionSource {
+
+    private final GroupMember member;
+
+    /** @param hook told of revoked, assigned and lost partitions, on the poll thread */
+    public GroupSource(GroupMember member, RebalanceHook hook) {
+        this.member = member;
+        member.rebalanceHook(hook);
+    }
+
+    /** A member for the consumer's settings and subscription (topics, or a pattern); it joins on its first poll. */
+    public static GroupSource join(ConsumerConfig config, List<String> topics, Pattern pattern,
+                                   ConsumerRebalanceListener listener, ChannelPool channels, BrokerAddress bootstrap,
+                                   Time time) {
+        GroupMemberConfig memberConfig = new GroupMemberConfig(config.groupId(), topics,
+                pattern == null ? "" : pattern.pattern(), config.groupInstanceId(), config.clientId(),
+                config.autoOffsetReset(), config.groupRemoteAssignor(), config.sessionTimeoutMs(), 0,
+                config.defaultApiTimeoutMs());
+        GroupMember member = new GroupMember(memberConfig, channels, bootstrap, time);
+        member.positions().maxBytes(config.fetchMaxBytes());
+        return new GroupSource(member, hook(listener));
+    }
+
+    private static RebalanceHook hook(ConsumerRebalanceListener listener) {
+        return listener == null ? RebalanceHook.NONE : new RebalanceHook() {
+            @Override
+            public void onRevoked(Set<TopicPartition> partitions) {
+                listener.onPartitionsRevoked(partitions);
+            }
+
+            @Override
+            public void onAssigned(Set<TopicPartition> partitions) {
+                listener.onPartitionsAssigned(partitions);
+            }
+
+            @Override
+            public void onLost(Set<TopicPartition> partitions) {
+                listener.onPartitionsLost(partitions);
+            }
+        };
+    }
+
+    @Override
+    public List<PartitionFetcher.Fetched> poll(int waitMs, int maxRecords) {
+        return member.poll(Math.max(1, waitMs), maxRecords);
+    }
+
+    @Override
+    public Set<TopicPartition> assignment() {
+        return member.assignment();
+    }
+
+    @Override
+    public FetchPositions positions() {
+        return member.positions();
+    }
+
+    @Override
+    public void seek(TopicPartition tp, long start) {
+        if (!member.assignment().contains(tp) || !member.positions().partitions().contains(tp)) {
+            throw new IllegalStateException(tp + " is not assigned to this consumer");
+        }
+        member.positions().seek(tp, start);
+    }
+
+    @Override
+    public Map<TopicPartition, Long> positionsToCommit() {
+        return member.ownedPositions();
+    }
+
+    @Override
+    public boolean hasGroup() {
+        return true;
+    }
+
+    @Override
+    public void commit(Map<TopicPartition, Long> offsets) {
+        member.commit(offsets);
+    }
+
+    @Override
+    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsets, Executor executor) {
+        return member.commitAsync(offsets, executor);
+    }
+
+    @Override
+    public Map<TopicPartition, Long> committed(Set<TopicPartition> partitions) {
+        return member.committed(partitions);
+    }
+
+    @Override
+    public void close(boolean commitFirst) {
+        member.close(commitFirst);
+    }
+}

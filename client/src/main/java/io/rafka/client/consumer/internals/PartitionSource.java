@@ -1,0 +1,45 @@
+package io.rafka.client.consumer.internals;
+
+import io.rafka.client.internals.FetchPositions;
+import io.rafka.client.internals.PartitionFetcher;
+import io.rafka.common.TopicPartition;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * Where a consumer's partitions come from: a group membership ({@link GroupSource}) or a manual assignment
+ * ({@link ManualAssignment}). The consumer drives either the same way. Poll-thread only, except
+ * {@link #commitAsync}'s commit, which runs on the executor given.
+ */
+public interface PartitionSource {
+
+    List<PartitionFetcher.Fetched> poll(int waitMs, int maxRecords);
+
+    Set<TopicPartition> assignment();
+
+    /** Positions, seeks and pauses of the assigned partitions (their starts decided first). */
+    FetchPositions positions();
+
+    /** A seek of an assigned partition; @throws IllegalStateException when it is not assigned */
+    void seek(TopicPartition tp, long start);
+
+    /** The positions a commit of "everything returned so far" stores. */
+    Map<TopicPartition, Long> positionsToCommit();
+
+    /** Whether commits have a group to go to. */
+    boolean hasGroup();
+
+    void commit(Map<TopicPartition, Long> offsets);
+
+    CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsets, Executor executor);
+
+    /** The group's committed offsets; -1 where none. */
+    Map<TopicPartition, Long> committed(Set<TopicPartition> partitions);
+
+    /** Ends it: a group member commits first if asked, then leaves. */
+    void close(boolean commitFirst);
+}

@@ -1,0 +1,153 @@
+package io.rafka.client.internals;
+
+import io.rafka.common.TopicPartition;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * A consumer's positions over a {@link PartitionFetcher}: the next offset to hand out per partition (what the
+ * last poll returned, plus one: what a commit stores), {@code max.poll.records}, {@code seek} and
+ * {@code pause}/{@code resume}. Shared by the group member and the manually assigned consumer so both count
+ * positions the same way. A paused partition stays assigned but is not fetched; resuming fetches it from its
+ * position again. Not thread-safe: the poll thread's.
+ */
+public final class FetchPositions {
+
+    private final PartitionFetcher fetcher;
+    /** Next offset to hand out per partition; absent while the start is still being looked up. */
+    private final Map<TopicPartition, Long> consumed = new HashMap<>();
+    /** The start asked for (an offset, EARLIEST or LATEST) of partitions without a position yet. */
+    private final Map<TopicPartition, Long> pendingStarts = new HashMap<>();
+    private final Set<TopicPartition> paused = new LinkedHashSet<>();
+
+    public FetchPositions(PartitionFetcher fetcher) {
+        this.fetcher = fetcher;
+    }
+
+    /** Kafka's fetch.max.bytes for every Fetch from now on. */
+    public void maxBytes(int bytes) {
+        fetcher.maxBytes(bytes);
+    }
+
+    /** Starts reading a partition at an offset, or at {@link PartitionFetcher#EARLIEST} / {@link PartitionFetcher#LATEST}. */
+    public void add(TopicPartition tp, long start) {
+        paused.remove(tp);
+        seek(tp, start);
+    }
+
+    /** Moves a read partition (also a paused one) to a new start; records fetched before are not handed out. */
+    public void seek(TopicPartition tp, long start) {
+        consumed.remove(tp);
+        pendingStarts.remove(tp);
+        if (start >= 0) {
+            consumed.put(tp, start);
+        } else {
+            pendingStarts.put(tp, start);
+        }
+        if (paused.contains(tp)) {
+            fetcher.remove(tp);
+        } else {
+            fetcher.add(tp, start);
+        }
+    }
+
+    /** Stops reading a partition; returns its position (null when it had none yet). */
+    public Long remove(TopicPartition tp) {
+        fetcher.remove(tp);
+        paused.remove(tp);
+        pendingStarts.remove(tp);
+        return consumed.remove(tp);
+    }
+
+    /** The partitions read (paused ones included). */
+    public Set<TopicPartition> partitions() {
+        Set<TopicPartition> all = new LinkedHashSet<>(consumed.keySet());
+        all.addAll(pendingStarts.keySet());
+        return all;
+    }
+
+    public boolean isEmpty() {
+        return consumed.isEmpty() && pendingStarts.isEmpty();
+    }
+
+    /** The next offset to hand out; -1 while it is still being looked up (or the partition is not read). */
+    public long position(TopicPartition tp) {
+        Long position = consumed.get(tp);
+        return position == null ? -1 : position;
+    }
+
+    /** The start still to be looked up ({@link PartitionFetcher#EARLIEST} or LATEST); null when the position is known. */
+    public Long pendingStart(TopicPartition tp) {
+        return pendingStarts.get(tp);
+    }
+
+    /** Positions of every partition that has one. */
+    public Map<TopicPartition, Long> positions() {
+        return Map.copyOf(consumed);
+    }
+
+    public void pause(TopicPartition tp) {
+        if (partitions().contains(tp) && paused.add(tp)) {
+            fetcher.remove(tp);
+        }
+    }
+
+    public void resume(TopicPartition tp) {
+        if (paused.remove(tp)) {
+            Long position = consumed.get(tp);
+            fetcher.add(tp, position != null ? position : pendingStarts.get(tp));
+        }
+    }
+
+    public Set<TopicPartition> paused() {
+        return Set.copyOf(paused);
+    }
+
+    /** Whether anything is being fetched (not everything paused or empty). */
+    public boolean fetching() {
+        return !fetcher.partitions().isEmpty();
+    }
+
+    /**
+     * One fetch round: at most {@code maxRecords} records of partitions {@code mayConsume} accepts, in offset order
+     * per partition; what is left over of a partition is fetched again by the next round, so a caller that
+     * stops after N records commits exactly those.
+     */
+    public List<PartitionFetcher.Fetched> poll(int waitMs, int maxRecords, Predicate<TopicPartition> mayConsume) {
+        List<PartitionFetcher.Fetched> records = new ArrayList<>();
+        Map<TopicPartition, Long> rewind = new HashMap<>();
+        for (PartitionFetcher.Fetched fetched : fetcher.poll(waitMs)) {
+            // A newer assignment may have revoked the partition while the fetch was out: hand out nothing of it.
+            if (!mayConsume.test(fetched.tp()) || !consumedOrPending(fetched.tp())) {
+                continue;
+            }
+            if (records.size() >= maxRecords || rewind.containsKey(fetched.tp())) {
+                rewind.putIfAbsent(fetched.tp(), fetched.record().getOffset());
+                continue;
+            }
+            records.add(fetched);
+            pendingStarts.remove(fetched.tp());
+            consumed.put(fetched.tp(), fetched.record().getOffset() + 1);
+        }
+        rewind.forEach(fetcher::add);
+        // A partition started at earliest/latest has a position to commit once looked up, records or not: its
+        // next owner must not look "latest" up again later and skip what came in between.
+        for (TopicPartition tp : Set.copyOf(pendingStarts.keySet())) {
+            if (mayConsume.test(tp) && fetcher.position(tp) >= 0) {
+                pendingStarts.remove(tp);
+                consumed.put(tp, fetcher.position(tp));
+            }
+        }
+        return records;
+    }
+
+    private boolean consumedOrPending(TopicPartition tp) {
+        return consumed.containsKey(tp) || pendingStarts.containsKey(tp);
+    }
+}

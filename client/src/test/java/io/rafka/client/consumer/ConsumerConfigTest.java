@@ -1,0 +1,67 @@
+package io.rafka.client.consumer;
+
+import io.rafka.client.group.GroupMemberConfig.OffsetReset;
+import io.rafka.client.producer.Serializers;
+import io.rafka.proto.v1.Assignor;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class ConsumerConfigTest {
+
+    @Test
+    void readsKafkasKeys() {
+        Properties props = new Properties();
+        props.setProperty("bootstrap.servers", "a:1, b:2");
+        props.setProperty("group.id", "billing");
+        props.setProperty("group.instance.id", "host-1");
+        props.setProperty("enable.auto.commit", "false");
+        props.setProperty("auto.offset.reset", "earliest");
+        props.setProperty("max.poll.records", "10");
+        props.setProperty("fetch.max.bytes", "1048576");
+        props.setProperty("session.timeout.ms", "6000");
+        props.setProperty("partition.assignment.strategy", "org.apache.kafka.clients.consumer.RangeAssignor");
+        props.put("auto.commit.interval.ms", 250);
+        ConsumerConfig c = ConsumerConfig.fromMap(io.rafka.client.internals.ConfigValues.toMap(props));
+        assertEquals(List.of("a:1", "b:2"), c.bootstrapServers());
+        assertEquals("billing", c.groupId());
+        assertEquals("host-1", c.groupInstanceId());
+        assertFalse(c.enableAutoCommit());
+        assertEquals(OffsetReset.EARLIEST, c.autoOffsetReset());
+        assertEquals(10, c.maxPollRecords());
+        assertEquals(1048576, c.fetchMaxBytes());
+        assertEquals(6000, c.sessionTimeoutMs());
+        assertEquals(Assignor.ASSIGNOR_RANGE, c.groupRemoteAssignor());
+        assertEquals(250, c.autoCommitIntervalMs());
+    }
+
+    @Test
+    void rejectsBadValues() {
+        assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("group.id", "g")));
+        assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("bootstrap.servers", "a:1",
+                "auto.offset.reset", "smallest")));
+        assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("bootstrap.servers", "a:1",
+                "max.poll.records", "0")));
+        assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("bootstrap.servers", "a:1",
+                "group.remote.assignor", "sticky")));
+        assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("bootstrap.servers", "a:1",
+                "group.instance.id", "x")));
+    }
+
+    @Test
+    void deserializersReadWhatTheSerializersWrote() {
+        assertEquals("héllo", Deserializers.string().deserialize("t", Serializers.string().serialize("t", "héllo")));
+        assertEquals(-7, Deserializers.integer().deserialize("t", Serializers.integer().serialize("t", -7)));
+        assertEquals(1L << 40, Deserializers.longs().deserialize("t", Serializers.longs().serialize("t", 1L << 40)));
+        assertEquals(null, Deserializers.string().deserialize("t", null));
+        assertThrows(IllegalArgumentException.class, () -> Deserializers.longs().deserialize("t", new byte[3]));
+        Object byName = Deserializers.forClassName("org.apache.kafka.common.serialization.StringDeserializer");
+        assertEquals("x", ((Deserializer<?>) byName).deserialize("t", new byte[]{'x'}));
+    }
+}

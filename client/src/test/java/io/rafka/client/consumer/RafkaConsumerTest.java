@@ -1,0 +1,58 @@
+package io.rafka.client.consumer;
+
+import io.rafka.common.ErrorCode;
+import io.rafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** What the consumer decides before it talks to a broker: misuse, wakeup, closed. (Brokers: ConsumerIT.) */
+class RafkaConsumerTest {
+    /** Nothing listens there; none of these calls may reach it. */
+    private static final String NOWHERE = "127.0.0.1:1";
+    private final TopicPartition p0 = new TopicPartition("orders", 0);
+
+    @Test
+    void misuseIsAnIllegalStateOrATypedError() {
+        try (RafkaConsumer<String, String> noGroup = consumer("")) {
+            assertThrows(IllegalStateException.class, () -> noGroup.poll(Duration.ZERO), "neither subscribed nor assigned");
+            ConsumerException e = assertThrows(ConsumerException.class, () -> noGroup.subscribe(List.of("orders")));
+            assertEquals(ErrorCode.INVALID_GROUP_ID, e.errorCode());
+            noGroup.assign(List.of(p0));
+            assertEquals(Set.of(p0), noGroup.assignment());
+            assertThrows(IllegalStateException.class, () -> noGroup.commitSync(), "commits need a group.id");
+            assertThrows(IllegalStateException.class, () -> noGroup.seek(new TopicPartition("orders", 1), 0));
+        }
+        try (RafkaConsumer<String, String> grouped = consumer("g")) {
+            grouped.assign(List.of(p0));
+            assertThrows(IllegalStateException.class, () -> grouped.subscribe(List.of("orders")));
+            grouped.unsubscribe();
+            grouped.subscribe(List.of("orders"));
+            assertEquals(Set.of("orders"), grouped.subscription());
+            assertThrows(IllegalStateException.class, () -> grouped.assign(List.of(p0)));
+        }
+    }
+
+    @Test
+    void wakeupEndsTheNextPollAndAClosedConsumerRefusesCalls() {
+        RafkaConsumer<String, String> consumer = consumer("");
+        consumer.assign(List.of(p0));
+        consumer.seek(p0, 5);
+        consumer.wakeup();
+        assertThrows(WakeupException.class, () -> consumer.poll(Duration.ofSeconds(30)));
+        assertEquals(5, consumer.position(p0));
+        consumer.close();
+        consumer.close();   // twice is fine
+        assertThrows(IllegalStateException.class, () -> consumer.poll(Duration.ZERO));
+    }
+
+    private static RafkaConsumer<String, String> consumer(String group) {
+        return RafkaConsumer.builder(Deserializers.string(), Deserializers.string()).bootstrap(NOWHERE).groupId(group)
+                .enableAutoCommit(false).build();
+    }
+}

@@ -1,0 +1,119 @@
+package io.rafka.server;
+
+import io.rafka.client.admin.AdminException;
+import io.rafka.client.admin.ClusterDescription;
+import io.rafka.client.admin.ConfigEntry;
+import io.rafka.client.admin.GroupDescription;
+import io.rafka.client.admin.NewTopic;
+import io.rafka.client.admin.OffsetSpec;
+import io.rafka.client.admin.RafkaAdmin;
+import io.rafka.client.admin.TopicDescription;
+import io.rafka.client.consumer.Deserializers;
+import io.rafka.client.consumer.RafkaConsumer;
+import io.rafka.client.producer.ProducerRecord;
+import io.rafka.client.producer.RafkaProducer;
+import io.rafka.client.producer.Serializers;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.TopicPartition;
+import io.rafka.server.testing.BrokerCluster;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Java SDK admin client against real brokers: a topic's whole life (create, list, describe, grow, configure,
+ * delete) with typed errors for a topic that exists or does not, the cluster, a consumer group's lag and deletion,
+ * and offsets by spec.
+ */
+class AdminIT {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void topicsConfigsClusterGroupsAndOffsetsRoundTrip() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("group.coordinator.partitions", "2",
+                "auto.create.topics.enable", "false"));
+             RafkaAdmin admin = RafkaAdmin.create(servers(cluster))) {
+            Map<String, TopicDescription> created = admin.createTopics(List.of(
+                    new NewTopic("audit", 2, 3).withConfigs(Map.of("retention.ms", "3600000")))).join();
+            assertEquals(2, created.get("audit").partitions().size());
+            assertEquals(3, created.get("audit").replicationFactor());
+            cluster.awaitLeaders(0, "audit", 60_000);
+
+            AdminException exists = failure(admin.createTopics(List.of(new NewTopic("audit", 1, 1))));
+            assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, exists.errorCode());
+            assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, exists.failures().get("audit"));
+            assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, failure(admin.describeTopics(List.of("nope"))).errorCode());
+
+            assertTrue(admin.listTopics().join().contains("audit"));
+            admin.createPartitions("audit", 3).join();
+            assertEquals(3, admin.describeTopics(List.of("audit")).join().get("audit").partitions().size());
+            assertEquals(ErrorCode.INVALID_PARTITIONS, failure(admin.createPartitions("audit", 2)).errorCode());
+
+            admin.alterConfigs("audit", Map.of("retention.ms", "7200000"), List.of()).join();
+            ConfigEntry retention = admin.describeConfigs("audit").join().stream()
+                    .filter(e -> e.name().equals("retention.ms")).findFirst().orElseThrow();
+            assertEquals("7200000", retention.value());
+            assertFalse(retention.isDefault());
+
+            ClusterDescription described = admin.describeCluster().join();
+            assertEquals(3, described.brokers().size());
+            assertEquals(3, described.liveBrokerIds().size());
+            assertFalse(described.controllerId().isEmpty());
+
+            groupAndOffsets(cluster, admin);
+
+            admin.deleteTopics(List.of("audit")).join();
+            assertFalse(admin.listTopics().join().contains("audit"));
+            assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, failure(admin.deleteTopics(List.of("audit"))).errorCode());
+        }
+    }
+
+    /** Ten records, a group that read and committed four of partition 0: lag 6 there; deletable once empty. */
+    private static void groupAndOffsets(BrokerCluster cluster, RafkaAdmin admin) {
+        TopicPartition p0 = new TopicPartition("audit", 0);
+        try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                .bootstrap(servers(cluster)).build()) {
+            for (int i = 0; i < 10; i++) {
+                producer.send(new ProducerRecord<>("audit", 0, "k", "v" + i)).join();
+            }
+        }
+        assertEquals(Map.of(p0, 0L), admin.listOffsets(List.of(p0), OffsetSpec.earliest()).join());
+        assertEquals(Map.of(p0, 10L), admin.listOffsets(List.of(p0), OffsetSpec.latest()).join());
+        try (RafkaConsumer<String, String> consumer = RafkaConsumer.builder(Deserializers.string(), Deserializers.string())
+                .bootstrap(servers(cluster)).groupId("auditors").enableAutoCommit(false).build()) {
+            consumer.assign(List.of(p0));
+            consumer.commitSync(Map.of(p0, new io.rafka.client.consumer.OffsetAndMetadata(4)));
+        }
+        assertTrue(admin.listGroups().join().stream().anyMatch(g -> g.groupId().equals("auditors")));
+        GroupDescription group = admin.describeGroup("auditors").join();
+        GroupDescription.PartitionState state = group.partitions().stream()
+                .filter(p -> p.partition().equals(p0)).findFirst().orElseThrow();
+        assertEquals(4, state.committedOffset());
+        assertEquals(6, state.lag(), "lag: " + group);
+        admin.deleteGroup("auditors").join();
+        assertFalse(admin.listGroups().join().stream().anyMatch(g -> g.groupId().equals("auditors")));
+        assertEquals(ErrorCode.GROUP_ID_NOT_FOUND, failure(admin.describeGroup("auditors")).errorCode());
+    }
+
+    private static AdminException failure(CompletableFuture<?> call) {
+        CompletionException e = assertThrows(CompletionException.class, call::join);
+        return assertInstanceOf(AdminException.class, e.getCause());
+    }
+
+    private static String servers(BrokerCluster cluster) {
+        return "127.0.0.1:" + cluster.grpcPort(0) + ",127.0.0.1:" + cluster.grpcPort(1);
+    }
+
+}

@@ -1,0 +1,301 @@
+package io.rafka.server;
+
+import io.rafka.client.consumer.CommitFailedException;
+import io.rafka.client.consumer.ConsumerRecord;
+import io.rafka.client.consumer.ConsumerRecords;
+import io.rafka.client.consumer.Deserializers;
+import io.rafka.client.consumer.NoOffsetForPartitionException;
+import io.rafka.client.consumer.OffsetAndMetadata;
+import io.rafka.client.consumer.RafkaConsumer;
+import io.rafka.client.consumer.WakeupException;
+import io.rafka.client.producer.Acks;
+import io.rafka.client.producer.ProducerRecord;
+import io.rafka.client.producer.RafkaProducer;
+import io.rafka.client.producer.Serializers;
+import io.rafka.common.TopicPartition;
+import io.rafka.proto.v1.CreateTopicsRequest;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.NewTopic;
+import io.rafka.server.testing.BrokerCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Java SDK consumer against three real brokers: a group of two splits a topic and, with commits after
+ * processing, reads every record exactly once and in per-key order, also across one member leaving; manual assignment with seeks and
+ * commits; auto.offset.reset=none as a typed error; commitAsync returning at once with its callback run by a
+ * later poll; wakeup from another thread.
+ */
+class ConsumerIT {
+    private static final long WAIT_MS = 30_000;
+
+    @TempDir
+    static Path tmp;
+    private static BrokerCluster cluster;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = BrokerCluster.start(3, tmp, Map.of("group.coordinator.partitions", "2", "auto.create.topics.enable", "false"));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    void twoMembersSplitTheTopicAndTheSurvivorTakesOverFromTheCommittedOffsets() {
+        createTopic("orders", 4);
+        produce("orders", 0, 400, null);
+        Map<String, Integer> seen = new HashMap<>();
+        order.clear();
+        try (RafkaConsumer<String, String> a = groupConsumer("billing"); RafkaConsumer<String, String> b = groupConsumer("billing")) {
+            a.subscribe(List.of("orders"));
+            b.subscribe(List.of("orders"));
+            long deadline = System.currentTimeMillis() + WAIT_MS;
+            Set<TopicPartition> assignedA = Set.of();
+            Set<TopicPartition> assignedB = Set.of();
+            while (System.currentTimeMillis() < deadline && (assignedA.isEmpty() || assignedB.isEmpty() || count(seen) < 200)) {
+                pollInto(a, seen);
+                pollInto(b, seen);
+                assignedA = a.assignment();
+                assignedB = b.assignment();
+            }
+            assertTrue(!assignedA.isEmpty() && !assignedB.isEmpty(), "both members own partitions: " + assignedA + " " + assignedB);
+            Set<TopicPartition> both = new HashSet<>(assignedA);
+            both.retainAll(assignedB);
+            assertTrue(both.isEmpty(), "no partition owned twice: " + assignedA + " " + assignedB);
+            a.close();
+            produce("orders", 400, 100, null);
+            deadline = System.currentTimeMillis() + WAIT_MS;
+            while (System.currentTimeMillis() < deadline && (count(seen) < 500 || b.assignment().size() < 4)) {
+                pollInto(b, seen);
+            }
+            assertEquals(4, b.assignment().size(), "the survivor owns every partition");
+        }
+        assertEquals(500, seen.size(), "every record read");
+        seen.forEach((value, times) -> assertEquals(1, times, value + " read exactly once"));
+        Map<String, Integer> lastByKey = new HashMap<>();
+        for (String keyed : order) {
+            String[] kv = keyed.split("=");
+            int i = Integer.parseInt(kv[1].substring("orders-".length()));
+            Integer last = lastByKey.put(kv[0], i);
+            assertTrue(last == null || last < i, "per-key order: " + kv[0] + " had " + last + " before " + i);
+        }
+    }
+
+    @Test
+    void manualAssignmentSeeksAndCommitsWithoutMembership() {
+        createTopic("manual", 2);
+        produce("manual", 0, 20, 0);
+        TopicPartition p0 = new TopicPartition("manual", 0);
+        try (RafkaConsumer<String, String> consumer = builder().groupId("tools").enableAutoCommit(false).build()) {
+            consumer.assign(List.of(p0));
+            assertEquals(Map.of(p0, 0L), consumer.beginningOffsets(List.of(p0)));
+            assertEquals(Map.of(p0, 20L), consumer.endOffsets(List.of(p0)));
+            assertEquals(Map.of(p0, 0L), consumer.offsetsForTimes(Map.of(p0, 0L)));
+            assertEquals(Map.of(), consumer.offsetsForTimes(Map.of(p0, System.currentTimeMillis() + 3_600_000)));
+            consumer.seekToBeginning(List.of(p0));
+            assertEquals(0, consumer.position(p0));
+            List<Long> offsets = offsets(consumer, 20);
+            assertEquals(0, offsets.get(0));
+            assertEquals(19, offsets.get(19));
+            assertEquals(20, consumer.position(p0));
+            consumer.seek(p0, 10);
+            consumer.pause(List.of(p0));
+            assertEquals(Set.of(p0), consumer.paused());
+            assertTrue(consumer.poll(Duration.ofMillis(300)).isEmpty(), "a paused partition is not fetched");
+            assertEquals(10, consumer.position(p0));
+            consumer.resume(List.of(p0));
+            assertEquals(List.of(10L, 11L), offsets(consumer, 10).subList(0, 2));
+            consumer.commitSync(Map.of(p0, new OffsetAndMetadata(15)));
+            assertEquals(15, consumer.committed(Set.of(p0)).get(p0).offset());
+        }
+        try (RafkaConsumer<String, String> again = builder().groupId("tools").autoOffsetReset("none").build()) {
+            again.assign(List.of(p0));
+            assertEquals(15, offsets(again, 5).get(0), "starts at the group's committed offset");
+        }
+    }
+
+    @Test
+    void offsetResetNoneWithoutACommittedOffsetIsATypedError() {
+        createTopic("fresh", 1);
+        try (RafkaConsumer<String, String> consumer = builder().groupId("strict").autoOffsetReset("none").build()) {
+            consumer.subscribe(List.of("fresh"));
+            NoOffsetForPartitionException e = assertThrows(NoOffsetForPartitionException.class, () -> {
+                long deadline = System.currentTimeMillis() + WAIT_MS;
+                while (System.currentTimeMillis() < deadline) {
+                    consumer.poll(Duration.ofMillis(200));
+                }
+            });
+            assertEquals(List.of(new TopicPartition("fresh", 0)), e.partitions());
+            assertEquals(NoOffsetForPartitionException.CODE, e.code());
+        }
+    }
+
+    @Test
+    void commitAsyncReturnsAtOnceAndItsCallbackRunsInALaterPoll() {
+        createTopic("async", 2);
+        produce("async", 0, 50, null);
+        try (RafkaConsumer<String, String> consumer = groupConsumer("async-group")) {
+            consumer.subscribe(List.of("async"));
+            Map<String, Integer> seen = new HashMap<>();
+            long deadline = System.currentTimeMillis() + WAIT_MS;
+            while (System.currentTimeMillis() < deadline && seen.size() < 50) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                    seen.merge(r.value(), 1, Integer::sum);
+                }
+            }
+            assertEquals(50, seen.size());
+            AtomicReference<Exception> outcome = new AtomicReference<>();
+            AtomicReference<Map<TopicPartition, OffsetAndMetadata>> committed = new AtomicReference<>();
+            long startNs = System.nanoTime();
+            consumer.commitAsync((offsets, error) -> {
+                committed.set(offsets);
+                outcome.set(error);
+            });
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            assertTrue(tookMs < 2_000, "commitAsync returned after " + tookMs + " ms");
+            deadline = System.currentTimeMillis() + WAIT_MS;
+            while (committed.get() == null && System.currentTimeMillis() < deadline) {
+                consumer.poll(Duration.ofMillis(100));
+            }
+            assertNull(outcome.get(), "the commit succeeded");
+            Set<TopicPartition> both = Set.of(new TopicPartition("async", 0), new TopicPartition("async", 1));
+            long total = consumer.committed(both).values().stream().mapToLong(OffsetAndMetadata::offset).sum();
+            assertEquals(50, total, "committed what was read: " + committed.get());
+        }
+    }
+
+    @Test
+    void aCommitAfterTheSessionRanOutIsACommitFailedException() {
+        createTopic("slow", 1);
+        produce("slow", 0, 10, null);
+        try (RafkaConsumer<String, String> consumer = builder().groupId("slow-group").autoOffsetReset("earliest")
+                .enableAutoCommit(false).sessionTimeout(Duration.ofMillis(2_000)).build()) {
+            consumer.subscribe(List.of("slow"));
+            Map<String, Integer> seen = new HashMap<>();
+            long deadline = System.currentTimeMillis() + WAIT_MS;
+            while (seen.size() < 10 && System.currentTimeMillis() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> seen.merge(r.value(), 1, Integer::sum));
+            }
+            assertEquals(10, seen.size());
+            sleep(5_000);   // processing that outlasts the session: the coordinator fences the member
+            CommitFailedException e = assertThrows(CommitFailedException.class, consumer::commitSync);
+            assertTrue(e.errorCode() == io.rafka.common.ErrorCode.UNKNOWN_MEMBER_ID
+                    || e.errorCode() == io.rafka.common.ErrorCode.FENCED_MEMBER_EPOCH, e.getMessage());
+            deadline = System.currentTimeMillis() + WAIT_MS;
+            while (consumer.assignment().isEmpty() && System.currentTimeMillis() < deadline) {
+                consumer.poll(Duration.ofMillis(200));   // rejoins
+            }
+            assertEquals(Set.of(new TopicPartition("slow", 0)), consumer.assignment());
+        }
+    }
+
+    @Test
+    void wakeupFromAnotherThreadEndsABlockedPoll() throws Exception {
+        createTopic("quiet", 1);
+        try (RafkaConsumer<String, String> consumer = builder().build()) {
+            consumer.assign(List.of(new TopicPartition("quiet", 0)));
+            CompletableFuture<Void> waker = CompletableFuture.runAsync(() -> {
+                sleep(1_000);
+                consumer.wakeup();
+            });
+            long startNs = System.nanoTime();
+            assertThrows(WakeupException.class, () -> consumer.poll(Duration.ofSeconds(30)));
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs) < 10_000);
+            waker.get();
+        }
+    }
+
+    /** key=value in the order the group's members handed them out (one test thread polls both). */
+    private static final List<String> order = new ArrayList<>();
+
+    private static void pollInto(RafkaConsumer<String, String> consumer, Map<String, Integer> seen) {
+        ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
+        for (ConsumerRecord<String, String> r : records) {
+            seen.merge(r.value(), 1, Integer::sum);
+            order.add(r.key() + "=" + r.value());
+        }
+        if (!records.isEmpty()) {
+            consumer.commitSync();
+        }
+    }
+
+    private static int count(Map<String, Integer> seen) {
+        return seen.size();
+    }
+
+    private static List<Long> offsets(RafkaConsumer<String, String> consumer, int n) {
+        List<Long> offsets = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + WAIT_MS;
+        while (offsets.size() < n && System.currentTimeMillis() < deadline) {
+            consumer.poll(Duration.ofMillis(200)).forEach(r -> offsets.add(r.offset()));
+        }
+        assertTrue(offsets.size() >= n, "read " + offsets.size() + " of " + n);
+        return offsets;
+    }
+
+    private static RafkaConsumer<String, String> groupConsumer(String group) {
+        return builder().groupId(group).autoOffsetReset("earliest").enableAutoCommit(false).maxPollRecords(50).build();
+    }
+
+    private static io.rafka.client.consumer.ConsumerBuilder<String, String> builder() {
+        return RafkaConsumer.builder(Deserializers.string(), Deserializers.string()).bootstrap(servers());
+    }
+
+    private static String servers() {
+        List<String> servers = new ArrayList<>();
+        for (int i = 0; i < cluster.size(); i++) {
+            servers.add("127.0.0.1:" + cluster.grpcPort(i));
+        }
+        return String.join(",", servers);
+    }
+
+    private static void produce(String topic, int from, int n, Integer partition) {
+        try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                .bootstrap(servers()).acks(Acks.ALL).build()) {
+            List<CompletableFuture<?>> sent = new ArrayList<>();
+            for (int i = from; i < from + n; i++) {
+                sent.add(producer.send(new ProducerRecord<>(topic, partition, null, "k" + (i % 20), topic + "-" + i, null)));
+            }
+            sent.forEach(CompletableFuture::join);
+        }
+    }
+
+    private static void createTopic(String name, int partitions) {
+        assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
+                NewTopic.newBuilder().setName(name).setPartitions(partitions).setReplicationFactor(3)).build())
+                .getResults(0).getErrorCode());
+        cluster.awaitLeaders(0, name, 60_000);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
