@@ -226,7 +226,11 @@ public final class RafkaAdmin implements AutoCloseable {
     /** Stops the I/O thread (calls not yet run fail) and closes the connections. */
     @Override
     public void close() {
-        ioThread.shutdownNow();
+        for (Runnable queued : ioThread.shutdownNow()) {
+            if (queued instanceof Call<?> call) {
+                call.result.completeExceptionally(new IllegalStateException("the admin client was closed before this call ran"));
+            }
+        }
         try {
             ioThread.awaitTermination(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -279,20 +283,33 @@ public final class RafkaAdmin implements AutoCloseable {
     }
 
     private <T> CompletableFuture<T> run(Supplier<T> call) {
-        CompletableFuture<T> result = new CompletableFuture<>();
+        Call<T> c = new Call<>(call);
         try {
-            ioThread.execute(() -> {
-                try {
-                    result.complete(call.get());
-                } catch (ClientException e) {
-                    result.completeExceptionally(AdminException.from(e));
-                } catch (RuntimeException e) {
-                    result.completeExceptionally(e);
-                }
-            });
+            ioThread.execute(c);
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            result.completeExceptionally(new IllegalStateException("the admin client is closed"));
+            c.result.completeExceptionally(new IllegalStateException("the admin client is closed"));
         }
-        return result;
+        return c.result;
+    }
+
+    /** One queued call and its future: close() fails the futures of calls that never ran. */
+    private static final class Call<T> implements Runnable {
+        final CompletableFuture<T> result = new CompletableFuture<>();
+        private final Supplier<T> call;
+
+        Call(Supplier<T> call) {
+            this.call = call;
+        }
+
+        @Override
+        public void run() {
+            try {
+                result.complete(call.get());
+            } catch (ClientException e) {
+                result.completeExceptionally(AdminException.from(e));
+            } catch (Throwable e) {
+                result.completeExceptionally(e);  // an Error too: a future left incomplete would hang its caller
+            }
+        }
     }
 }

@@ -5,7 +5,9 @@ import io.rafka.common.TopicPartition;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * One partition's side of the producer, as Kafka's accumulator and sender keep it: the batch being filled, sealed
@@ -48,8 +50,12 @@ final class PartitionQueue {
     /** Batches sealed after this one are re-stamped by the reset; older ones keep their stamps (they may be written). */
     private long resetAfterOrder = -1;
 
-    PartitionQueue(TopicPartition tp) {
+    /** Where batches go that can be neither re-sent nor re-stamped (see {@link #requeueFailed}). */
+    private final Consumer<ProducerBatch> abandon;
+
+    PartitionQueue(TopicPartition tp, Consumer<ProducerBatch> abandon) {
         this.tp = tp;
+        this.abandon = abandon;
     }
 
     /** Closes the open batch: encodes it with the next sequence numbers and queues it. */
@@ -140,8 +146,18 @@ final class PartitionQueue {
             resetPending = false;
             epoch++;
             nextSequence = 0;
-            for (ProducerBatch b : ready) {
-                if (b.order > resetAfterOrder) {
+            for (Iterator<ProducerBatch> it = ready.iterator(); it.hasNext(); ) {
+                ProducerBatch b = it.next();
+                if (b.order <= resetAfterOrder) {
+                    continue;
+                }
+                if (b.mayBeWritten) {
+                    // Sent before with no answer saying it was not written: it may be written under its old stamp,
+                    // so a new stamp could write it twice, and under the old one it can never follow the gap.
+                    it.remove();
+                    retriesQueued = Math.max(0, retriesQueued - 1);
+                    abandon.accept(b);
+                } else {
                     b.restamp(epoch, nextSequence);
                     nextSequence = next(nextSequence, b.recordCount());
                 }

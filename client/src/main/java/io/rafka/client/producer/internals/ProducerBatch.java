@@ -46,6 +46,11 @@ public final class ProducerBatch {
     /** The last retriable failure, reported if the batch expires. */
     io.rafka.common.ErrorCode lastError;
     String lastErrorMessage;
+    /**
+     * Whether an attempt may have written this batch: it went out on a stream that broke, or timed out. Cleared when
+     * the leader refuses it as out of order (the leader's producer state, which covers its whole log, lacks it).
+     */
+    boolean mayBeWritten;
     /** Completes once every record's future did (flush waits on it). */
     final CompletableFuture<Void> done = new CompletableFuture<>();
 
@@ -135,7 +140,8 @@ public final class ProducerBatch {
         }
         try {
             t.callback().onCompletion(m, e);
-        } catch (RuntimeException thrown) {
+        } catch (Throwable thrown) {
+            // An Error too (an assertion in a test's callback): the records after it must still complete.
             LOG.error("a producer callback threw", thrown);
         }
     }

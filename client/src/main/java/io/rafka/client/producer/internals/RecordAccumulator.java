@@ -93,7 +93,7 @@ public final class RecordAccumulator {
         synchronized (lock) {
             awaitMemory(size, deadlineNanos);
             partitionCounts.put(tp.topic(), partitionCount);
-            PartitionQueue q = queues.computeIfAbsent(tp, PartitionQueue::new);
+            PartitionQueue q = queues.computeIfAbsent(tp, t -> new PartitionQueue(t, this::abandon));
             if (q.open != null && q.open.estimatedSizeInBytes() + size > config.batchSizeBytes()) {
                 if (abortOnNewBatch) {
                     return null;
@@ -172,6 +172,17 @@ public final class RecordAccumulator {
         batch.reservedBytes = 0;
         completions.add(error == null ? () -> batch.complete(baseOffset, logAppendTimeMs) : () -> batch.fail(error));
         lock.notifyAll();
+    }
+
+    /**
+     * Fails a batch whose outcome cannot be known any more: it was sent, then an earlier batch of its partition
+     * failed for good, so it can be neither re-sent under its stamp (it would follow a gap) nor re-stamped (it may
+     * be written already). Called under the lock.
+     */
+    private void abandon(ProducerBatch batch) {
+        finish(batch, -1, -1, new ProducerException(ErrorCode.REQUEST_TIMED_OUT, batch.tp + ": outcome unknown: the batch "
+                + "was sent, then an earlier batch of the partition failed for good; it may or may not have been written"
+                + (batch.lastError == null ? "" : " (its last error: " + batch.lastErrorMessage + ")")));
     }
 
     /** Runs the completions queued so far; call without holding the lock. */

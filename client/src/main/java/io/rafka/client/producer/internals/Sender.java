@@ -42,6 +42,8 @@ public final class Sender implements Runnable {
     private final Map<BrokerAddress, BrokerStream> streams = new HashMap<>();
     private long nextRequestId;
     private boolean refreshWanted;
+    /** When the I/O thread last refreshed the metadata ({@link System#nanoTime}). */
+    private long lastRefreshNanos = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
     /** Set by close: stop as soon as every batch is done ({@link #forceClose}: at once). */
     private boolean closing;
     private boolean stopped;
@@ -69,10 +71,17 @@ public final class Sender implements Runnable {
                     sealLingered(now);
                     expire(now);
                     int sent = drain(now);
-                    refresh = refreshWanted;
-                    refreshWanted = false;
+                    // At most one metadata refresh per retry backoff: while a partition has no leader (an election)
+                    // every round wants one, and back-to-back GetMetadata calls would only load the cluster.
+                    long refreshDue = lastRefreshNanos + TimeUnit.MILLISECONDS.toNanos(config.retryBackoffMs());
+                    refresh = refreshWanted && now - refreshDue >= 0;
+                    if (refresh) {
+                        refreshWanted = false;
+                        lastRefreshNanos = now;
+                    }
                     if (sent == 0 && !refresh) {
-                        lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextWakeNanos(now) - now)));
+                        long wake = refreshWanted ? Math.min(nextWakeNanos(now), refreshDue) : nextWakeNanos(now);
+                        lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(wake - now)));
                     }
                 }
                 acc.runCompletions();
@@ -282,6 +291,11 @@ public final class Sender implements Runnable {
             return;
         }
         ErrorCode code = ErrorCode.forCode(result.getErrorCodeValue());
+        if (code == ErrorCode.REQUEST_TIMED_OUT) {
+            batch.mayBeWritten = true;   // appended, then not committed in time: it may still commit
+        } else if (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
+            batch.mayBeWritten = false;  // the leader has no record of it
+        }
         boolean retriable = result.getErrorCode() != io.rafka.proto.v1.ErrorCode.UNRECOGNIZED && code.retriable();
         // A batch sent behind one that failed finds a gap in the sequence: it is re-sent after it, not an error.
         boolean behindFailure = code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && q.recovering();
@@ -348,6 +362,7 @@ public final class Sender implements Runnable {
         ErrorCode code = unreachable ? ErrorCode.NOT_LEADER : ErrorCode.REQUEST_TIMED_OUT;
         for (BrokerStream.Pending p : stream.pending) {
             for (ProducerBatch b : p.batches()) {
+                b.mayBeWritten = true;  // sent; whether the broker wrote it before the stream broke is unknown
                 PartitionQueue q = queue(b);
                 retry(q, b, now, code, "broker " + stream.address + ": " + cause);
                 q.answered(b);

@@ -107,6 +107,44 @@ class RecordAccumulatorTest {
     }
 
     @Test
+    void aBatchThatMayBeWrittenIsNeitherResentNorRestampedWhenAnEarlierOneFailsForGood() throws Exception {
+        RecordAccumulator acc = new RecordAccumulator(config(100, 1 << 20, 0));
+        acc.setProducerId(3);
+        List<CompletableFuture<RecordMetadata>> futures = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            futures.add(append(acc, 90, false, 0));  // one record per batch: sequences 0, 1, 2
+        }
+        acc.sealAll();
+        PartitionQueue q = acc.queues().iterator().next();
+        ProducerBatch first = q.sendNext("s");
+        ProducerBatch second = q.sendNext("s");
+        synchronized (acc.lock) {
+            // The stream broke with both in flight: either may have been written.
+            first.mayBeWritten = true;
+            second.mayBeWritten = true;
+            q.failed(first, 0);
+            q.answered(first);
+            q.failed(second, 0);
+            q.answered(second);
+            // The first is re-sent alone and then given up (retries used up): a gap, so a new epoch.
+            ProducerBatch again = q.sendNext("s");
+            assertEquals(first, again);
+            q.gaveUp(first, true);
+            q.answered(first);
+        }
+        acc.runCompletions();
+        ProducerException e = (ProducerException) assertThrows(java.util.concurrent.ExecutionException.class,
+                () -> futures.get(1).get(1, TimeUnit.SECONDS)).getCause();
+        assertEquals(ErrorCode.REQUEST_TIMED_OUT, e.errorCode(), "the second's outcome is unknown: " + e.getMessage());
+        assertTrue(e.getMessage().contains("outcome unknown"), e.getMessage());
+        assertEquals(1, q.ready.size(), "only the never-sent third is left");
+        RecordBatch third = new RecordBatch(q.ready.peekFirst().data().asReadOnlyByteBuffer());
+        third.ensureValid();
+        assertEquals(1, third.producerEpoch());
+        assertEquals(0, third.baseSequence(), "the never-sent batch starts the new epoch's sequence");
+    }
+
+    @Test
     void sequencesWrapAfterMaxValueAsTheBrokerExpects() {
         assertEquals(5, PartitionQueue.next(0, 5));
         assertEquals(0, PartitionQueue.next(Integer.MAX_VALUE, 1));
