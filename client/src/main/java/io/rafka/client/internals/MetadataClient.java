@@ -10,12 +10,12 @@ import io.rafka.proto.v1.MetadataServiceGrpc;
 import io.rafka.proto.v1.TopicMetadata;
 
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Any broker answers GetMetadata, so a refresh asks the bootstrap broker first and, if it is down,
  * every broker the last snapshot listed: the CLI keeps working when the bootstrap broker dies mid-run.
- * Not thread-safe: owned by the thread driving the command.
+ * Thread-safe for one refreshing thread and any number of readers: the snapshot is replaced whole and the hints
+ * are a concurrent map (a hint given while a refresh runs may be dropped by it: one more NOT_LEADER round trip).
  */
 public final class MetadataClient {
 
@@ -37,8 +38,9 @@ public final class MetadataClient {
     private final BrokerAddress bootstrap;
     private final Time time;
     private final long retryTimeoutMs;
-    private final Map<TopicPartition, BrokerAddress> leaderHints = new HashMap<>();
-    private ClusterMetadata current = ClusterMetadata.EMPTY;
+    private final Map<TopicPartition, BrokerAddress> leaderHints = new ConcurrentHashMap<>();
+    /** Replaced whole by a refresh: readers on other threads (a producer's gRPC threads) see one or the other. */
+    private volatile ClusterMetadata current = ClusterMetadata.EMPTY;
 
     public MetadataClient(ChannelPool channels, BrokerAddress bootstrap, Time time, long retryTimeoutMs) {
         this.channels = channels;
@@ -64,11 +66,12 @@ public final class MetadataClient {
         ClientException failure = null;
         for (BrokerAddress address : candidates) {
             try {
-                current = ClusterMetadata.of(MetadataServiceGrpc.newBlockingStub(channels.channel(address))
+                ClusterMetadata fresh = ClusterMetadata.of(MetadataServiceGrpc.newBlockingStub(channels.channel(address))
                         .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
                         .getMetadata(request));
+                current = fresh;
                 leaderHints.clear();
-                return current;
+                return fresh;
             } catch (StatusRuntimeException e) {
                 failure = ClientException.fromStatus(e, address);
                 if (!failure.retriable()) {

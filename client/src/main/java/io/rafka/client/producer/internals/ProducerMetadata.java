@@ -43,6 +43,7 @@ public final class ProducerMetadata implements AutoCloseable {
     private final Object lookupLock = new Object();
     private final List<BrokerAddress> bootstrap;
     private final Map<String, Integer> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Object refreshLock = new Object();
 
     /** @param ownsChannels whether {@link #close} closes {@code channels} */
     public ProducerMetadata(List<BrokerAddress> bootstrap, ChannelPool channels, boolean ownsChannels) {
@@ -93,8 +94,18 @@ public final class ProducerMetadata implements AutoCloseable {
         }
     }
 
-    /** Fresh metadata for every topic in use; a failure is left for the next round's errors to tell. */
-    synchronized void refresh() {
+    /**
+     * Fresh metadata for every topic in use; a failure is left for the next round's errors to tell. One refresh at
+     * a time, under a lock of its own: readers of leaders ({@link #leader}, {@link #hint}, called under the
+     * accumulator's lock) never wait for its RPCs.
+     */
+    void refresh() {
+        synchronized (refreshLock) {
+            refreshOnce();
+        }
+    }
+
+    private void refreshOnce() {
         if (partitionCounts.isEmpty()) {
             return;
         }
@@ -114,12 +125,12 @@ public final class ProducerMetadata implements AutoCloseable {
         }
     }
 
-    synchronized Optional<BrokerAddress> leader(TopicPartition tp) {
+    Optional<BrokerAddress> leader(TopicPartition tp) {
         return client.leader(tp);
     }
 
     /** Follows the leader a NOT_LEADER answer named; false when it named none (then refresh). */
-    synchronized boolean hint(TopicPartition tp, boolean hasLeader, Broker leader) {
+    boolean hint(TopicPartition tp, boolean hasLeader, Broker leader) {
         return client.leaderHint(tp, hasLeader, leader);
     }
 
@@ -165,9 +176,7 @@ public final class ProducerMetadata implements AutoCloseable {
 
     private List<BrokerAddress> candidates() {
         Set<BrokerAddress> all = new LinkedHashSet<>(bootstrap);
-        synchronized (this) {
-            all.addAll(client.knownBrokers());
-        }
+        all.addAll(client.knownBrokers());
         return new ArrayList<>(all);
     }
 
