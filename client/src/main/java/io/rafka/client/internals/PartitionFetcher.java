@@ -30,15 +30,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Reads a set of partitions (of one or more topics) from their leaders: at most one Fetch in flight per leader
- * (asynchronous gRPC), for the partitions it leads that have nothing buffered; answers are decoded on the gRPC
+ * Reads a set of partitions (of one or more topics) from their leaders: at most one Fetch in flight per partition
+ * (asynchronous gRPC; one request per leader for the partitions ready at the same time), for partitions with at
+ * most half of {@link FetchSettings#maxPartitionBytes()} buffered; answers are decoded on the gRPC
  * thread ({@link FetchDecoder}) and buffered per partition until {@link #poll} hands them out. Pipelined
  * ({@link FetchSettings#pipelined()}), {@code poll} sends the next fetches before it returns, so they are in
  * flight while the caller processes records and the next poll usually finds records waiting.
  *
  * <p>Memory: bytes buffered plus bytes asked for by the fetches in flight stay within
- * {@link FetchSettings#maxBytes()} (a request asks for what is left of it); each partition asks for
- * {@link FetchSettings#maxPartitionBytes()} at most. The broker returns a partition's first batch whole even
+ * {@link FetchSettings#maxBytes()} (a request asks for what is left of it), and per partition within
+ * {@link FetchSettings#maxPartitionBytes()} (a partition asks for what its buffer leaves of it). The broker returns a partition's first batch whole even
  * when larger, which is the only way past the bound. Seeking, pausing or removing a partition drops its
  * buffered records, and an answer to a fetch sent before is ignored (each request remembers the cursor and
  * offset it was sent for).
@@ -65,7 +66,7 @@ public final class PartitionFetcher {
     private final long retryTimeoutMs;
     private final Consumer<String> warnings;
     private final Map<TopicPartition, Cursor> cursors = new LinkedHashMap<>();
-    private final Map<BrokerAddress, InFlight> inFlight = new HashMap<>();
+    private final Set<InFlight> inFlight = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private final BlockingQueue<Answer> answers = new LinkedBlockingQueue<>();
     private FetchSettings settings = FetchSettings.unpipelined(FETCH_MAX_BYTES);
     private boolean refreshMetadata;
@@ -295,30 +296,38 @@ public final class PartitionFetcher {
     }
 
     /**
-     * Sends a fetch to every leader without one in flight, for its ready partitions with nothing buffered, asking
-     * for what is left of the memory bound.
+     * Sends one fetch per leader for its ready partitions that are not in flight and have at most half of
+     * {@code max.partition.fetch.bytes} buffered, each asking for the rest of it (so a partition's buffer plus its
+     * fetch stay within it), the request asking for what is left of {@code fetch.max.bytes}. A partition is
+     * fetched again before its buffer runs dry, and a leader may have several fetches in flight (for different
+     * partitions): one fetch per leader at a time made partitions of the same leader wait for each other.
      */
     private void sendFetches(int waitMs) {
         long now = time.hiResClockMs();
         List<Cursor> ready = new ArrayList<>();
         for (Cursor cursor : cursors.values()) {
-            if (cursor.notBeforeMs <= now && cursor.lookupTimestamp == 0 && cursor.buffer.isEmpty() && !cursor.inFlight) {
+            if (cursor.notBeforeMs <= now && cursor.lookupTimestamp == 0 && !cursor.inFlight
+                    && cursor.bufferedBytes * 2 <= settings.maxPartitionBytes()) {
                 ready.add(cursor);
             }
         }
         for (Map.Entry<BrokerAddress, List<Cursor>> entry : byLeader(ready).entrySet()) {
-            if (inFlight.containsKey(entry.getKey())) {
-                continue;
-            }
             long left = settings.maxBytes() - bufferedBytes - reservedBytes;
             // Only with room for a whole partition's worth: then only a batch larger than that can pass the bound.
             if (left < Math.min(settings.maxPartitionBytes(), settings.maxBytes())) {
                 break;
             }
-            int requestBytes = (int) Math.min(left, (long) entry.getValue().size() * settings.maxPartitionBytes());
-            send(entry.getKey(), entry.getValue(), waitMs, requestBytes);
+            long asked = 0;
+            for (Cursor cursor : entry.getValue()) {
+                asked += partitionAsk(cursor);
+            }
+            send(entry.getKey(), entry.getValue(), waitMs, (int) Math.min(left, asked));
         }
         refreshIfNeeded();
+    }
+
+    private int partitionAsk(Cursor cursor) {
+        return (int) Math.max(1, settings.maxPartitionBytes() - cursor.bufferedBytes);
     }
 
     private void send(BrokerAddress leader, List<Cursor> partitions, int waitMs, int requestBytes) {
@@ -330,12 +339,12 @@ public final class PartitionFetcher {
         Map<TopicPartition, Long> sentOffsets = new HashMap<>();
         for (Cursor cursor : partitions) {
             request.addPartitions(PartitionFetch.newBuilder().setTopic(cursor.tp.topic()).setPartition(cursor.tp.partition())
-                    .setOffset(cursor.offset).setMaxBytes(Math.min(requestBytes, settings.maxPartitionBytes())));
+                    .setOffset(cursor.offset).setMaxBytes(Math.min(requestBytes, partitionAsk(cursor))));
             sentOffsets.put(cursor.tp, cursor.offset);
             cursor.inFlight = true;
         }
         InFlight call = new InFlight(leader, List.copyOf(partitions), sentOffsets, requestBytes);
-        inFlight.put(leader, call);
+        inFlight.add(call);
         reservedBytes += requestBytes;
         maxBufferedBytesSeen = Math.max(maxBufferedBytesSeen, bufferedBytes + reservedBytes);
         FetchServiceGrpc.newStub(channels.channel(leader))
@@ -393,7 +402,7 @@ public final class PartitionFetcher {
     /** On the poll thread: buffers what an answer brought for partitions still read from where it was asked. */
     private void apply(Answer answer) {
         InFlight call = answer.call;
-        inFlight.remove(call.leader, call);
+        inFlight.remove(call);
         reservedBytes -= call.requestBytes;
         List<Cursor> current = new ArrayList<>();
         for (Cursor sent : call.cursors) {
