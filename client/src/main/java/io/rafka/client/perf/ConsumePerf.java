@@ -90,10 +90,11 @@ public final class ConsumePerf {
 
     /**
      * What was read; {@code elapsedMs} runs from the start (joining the group included) to the last record
-     * counted, {@code rebalanceMs} the part of it until the first assignment.
+     * counted, {@code rebalanceMs} the part of it until the first assignment, {@code firstRecordMs} until the first
+     * record (start-up: connections, metadata, offsets, class loading; -1 when none came).
      */
     public record Result(long records, long bytes, long elapsedMs, long[] recordsByPartition, long startWallMs,
-                         long endWallMs, long rebalanceMs) {
+                         long endWallMs, long rebalanceMs, long firstRecordMs) {
         public double recordsPerSec() {
             return 1000.0 * records / Math.max(1, elapsedMs);
         }
@@ -125,8 +126,9 @@ public final class ConsumePerf {
         public String json() {
             return String.format(Locale.ROOT, "{\"start_ms\":%d,\"end_ms\":%d,\"records\":%d,\"bytes\":%d,"
                             + "\"elapsed_ms\":%d,\"rebalance_ms\":%d,\"fetch_ms\":%d,\"records_per_sec\":%.1f,"
-                            + "\"mb_per_sec\":%.4f}",
-                    startWallMs, endWallMs, records, bytes, elapsedMs, rebalanceMs, fetchMs(), recordsPerSec(), mbPerSec());
+                            + "\"mb_per_sec\":%.4f,\"first_record_ms\":%d}",
+                    startWallMs, endWallMs, records, bytes, elapsedMs, rebalanceMs, fetchMs(), recordsPerSec(), mbPerSec(),
+                    firstRecordMs);
         }
     }
 
@@ -235,6 +237,7 @@ public final class ConsumePerf {
             long startWallMs = System.currentTimeMillis();
             long start = System.nanoTime();
             long last = start;
+            long firstNanos = -1;
             try {
                 while (records < options.numRecords()) {
                     if (refresh) {
@@ -250,6 +253,7 @@ public final class ConsumePerf {
                     handle(a);
                     if (records > before) {
                         last = System.nanoTime();
+                        firstNanos = firstNanos < 0 ? last : firstNanos;
                     }
                 }
             } catch (InterruptedException e) {
@@ -257,7 +261,8 @@ public final class ConsumePerf {
                 throw new PerfException("interrupted", e);
             }
             long elapsedMs = TimeUnit.NANOSECONDS.toMillis(last - start);
-            return new Result(records, bytes, elapsedMs, counts.clone(), startWallMs, startWallMs + elapsedMs, 0);
+            return new Result(records, bytes, elapsedMs, counts.clone(), startWallMs, startWallMs + elapsedMs, 0,
+                    firstNanos < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(firstNanos - start));
         }
 
         private void startFetches() {

@@ -42,6 +42,7 @@ final class SdkReader {
         long records = 0;
         long bytes = 0;
         long lastNanos = startNanos;
+        long firstNanos = -1;
         try (RafkaConsumer<byte[], byte[]> consumer = RafkaConsumer.builder(Deserializers.bytes(), Deserializers.bytes())
                 .bootstrap(o.bootstrap()).groupId(o.group()).autoOffsetReset("earliest").enableAutoCommit(!o.group().isEmpty())
                 .fetchMaxBytes(o.fetchMaxBytes()).maxPartitionFetchBytes(o.partitionMaxBytes())
@@ -84,6 +85,7 @@ final class SdkReader {
                 long now = System.nanoTime();
                 if (!polled.isEmpty()) {
                     lastNanos = now;
+                    firstNanos = firstNanos < 0 ? now : firstNanos;
                 }
                 if (now - windowStart >= o.reportingIntervalMs() * 1_000_000L) {
                     out.println(ConsumePerf.progressLine(now, windowRecords, windowBytes, (now - windowStart) / 1_000_000L,
@@ -98,7 +100,7 @@ final class SdkReader {
         long elapsedMs = (lastNanos - startNanos) / 1_000_000L;
         long rebalanceMs = assignedAt[0] < 0 ? 0 : Math.max(0, (assignedAt[0] - startNanos) / 1_000_000L);
         return new ConsumePerf.Result(records, bytes, elapsedMs, byPartition, startWallMs, startWallMs + elapsedMs,
-                Math.min(rebalanceMs, elapsedMs));
+                Math.min(rebalanceMs, elapsedMs), firstNanos < 0 ? -1 : (firstNanos - startNanos) / 1_000_000L);
     }
 
     static double mb(long bytes) {
