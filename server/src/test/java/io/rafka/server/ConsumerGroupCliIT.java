@@ -1,12 +1,12 @@
 package io.rafka.server;
 
+import io.rafka.client.internals.Fetched;
 import com.google.protobuf.ByteString;
 import io.rafka.client.cli.RafkaCli;
 import io.rafka.client.group.GroupMember;
 import io.rafka.client.group.GroupMemberConfig;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
-import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.CreateTopicsRequest;
@@ -68,7 +68,7 @@ class ConsumerGroupCliIT {
         public void run() {
             try {
                 while (!stop.get()) {
-                    for (PartitionFetcher.Fetched f : member.poll(200)) {
+                    for (Fetched f : member.poll(200)) {
                         consumed.add(f.tp().partition() + ":" + f.record().getOffset());
                     }
                     member.commit();

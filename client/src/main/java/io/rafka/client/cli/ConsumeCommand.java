@@ -1,5 +1,6 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.Fetched;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.ClientException;
 import io.rafka.client.internals.PartitionFetcher;
@@ -102,8 +103,8 @@ final class ConsumeCommand {
             if (idleLeftMs <= 0) {
                 return;
             }
-            List<PartitionFetcher.Fetched> records = fetcher.poll((int) Math.min(POLL_MAX_WAIT_MS, idleLeftMs));
-            for (PartitionFetcher.Fetched fetched : records) {
+            List<Fetched> records = fetcher.poll((int) Math.min(POLL_MAX_WAIT_MS, idleLeftMs));
+            for (Fetched fetched : records) {
                 printer.print(fetched.partition(), fetched.record());
                 if (printer.printed() >= maxMessages) {
                     return;

@@ -1,8 +1,8 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.Fetched;
 import io.rafka.client.group.GroupMember;
 import io.rafka.client.group.GroupMemberConfig;
-import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.proto.v1.Assignor;
 
 import java.util.List;
@@ -87,9 +87,9 @@ final class GroupConsumeCommand {
                 return;
             }
             int maxRecords = (int) Math.min(Integer.MAX_VALUE, maxMessages - printer.printed());
-            List<PartitionFetcher.Fetched> records = member.poll((int) Math.min(ConsumeCommand.POLL_MAX_WAIT_MS, idleLeftMs),
+            List<Fetched> records = member.poll((int) Math.min(ConsumeCommand.POLL_MAX_WAIT_MS, idleLeftMs),
                     maxRecords);
-            for (PartitionFetcher.Fetched fetched : records) {
+            for (Fetched fetched : records) {
                 printer.print(fetched.partition(), fetched.record());
             }
             if (!records.isEmpty()) {

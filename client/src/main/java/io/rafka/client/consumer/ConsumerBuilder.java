@@ -28,6 +28,9 @@ public final class ConsumerBuilder<K, V> {
     private OffsetReset autoOffsetReset = D.autoOffsetReset();
     private int maxPollRecords = D.maxPollRecords();
     private int fetchMaxBytes = D.fetchMaxBytes();
+    private int maxPartitionFetchBytes = D.maxPartitionFetchBytes();
+    private int fetchMinBytes = D.fetchMinBytes();
+    private int fetchMaxWaitMs = D.fetchMaxWaitMs();
     private int sessionTimeoutMs = D.sessionTimeoutMs();
     private io.rafka.proto.v1.Assignor assignor = D.groupRemoteAssignor();
     private long defaultApiTimeoutMs = D.defaultApiTimeoutMs();
@@ -85,6 +88,24 @@ public final class ConsumerBuilder<K, V> {
         return this;
     }
 
+    /** Kafka's max.partition.fetch.bytes: data per partition per fetch (default 1 MiB). */
+    public ConsumerBuilder<K, V> maxPartitionFetchBytes(int bytes) {
+        this.maxPartitionFetchBytes = bytes;
+        return this;
+    }
+
+    /** Kafka's fetch.min.bytes: the broker answers once this much is there (default 1)... */
+    public ConsumerBuilder<K, V> fetchMinBytes(int bytes) {
+        this.fetchMinBytes = bytes;
+        return this;
+    }
+
+    /** ...or after fetch.max.wait.ms (default 500). */
+    public ConsumerBuilder<K, V> fetchMaxWait(Duration wait) {
+        this.fetchMaxWaitMs = (int) wait.toMillis();
+        return this;
+    }
+
     public ConsumerBuilder<K, V> sessionTimeout(Duration timeout) {
         this.sessionTimeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         return this;
@@ -104,7 +125,8 @@ public final class ConsumerBuilder<K, V> {
     /** The settings as given so far, validated. */
     public ConsumerConfig config() {
         return new ConsumerConfig(bootstrap, groupId, groupInstanceId, clientId, enableAutoCommit, autoCommitIntervalMs,
-                autoOffsetReset, maxPollRecords, fetchMaxBytes, sessionTimeoutMs, assignor, defaultApiTimeoutMs);
+                autoOffsetReset, maxPollRecords, fetchMaxBytes, maxPartitionFetchBytes, fetchMinBytes, fetchMaxWaitMs,
+                sessionTimeoutMs, assignor, defaultApiTimeoutMs);
     }
 
     public RafkaConsumer<K, V> build() {

@@ -30,13 +30,18 @@ import java.util.Set;
  * @param autoCommitIntervalMs with {@code enable.auto.commit}, how often {@code poll} commits what the
  *                             previous polls returned
  * @param maxPollRecords       records per {@code poll}, at most
- * @param fetchMaxBytes        data per Fetch response, at most (one batch per partition still comes whole)
+ * @param fetchMaxBytes        fetched data buffered plus asked for by fetches in flight, at most (one batch per
+ *                             partition still comes whole)
+ * @param maxPartitionFetchBytes data per partition per fetch, at most (same exception)
+ * @param fetchMinBytes        the broker answers a fetch once this much is there...
+ * @param fetchMaxWaitMs       ...or after this long
  * @param sessionTimeoutMs     0 = the coordinator's {@code group.session.timeout.ms}
  * @param defaultApiTimeoutMs  how long retriable failures (no coordinator, leaders moving) are retried
  */
 public record ConsumerConfig(List<String> bootstrapServers, String groupId, String groupInstanceId, String clientId,
                              boolean enableAutoCommit, long autoCommitIntervalMs, OffsetReset autoOffsetReset,
-                             int maxPollRecords, int fetchMaxBytes, int sessionTimeoutMs, Assignor groupRemoteAssignor,
+                             int maxPollRecords, int fetchMaxBytes, int maxPartitionFetchBytes, int fetchMinBytes,
+                             int fetchMaxWaitMs, int sessionTimeoutMs, Assignor groupRemoteAssignor,
                              long defaultApiTimeoutMs) {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerConfig.class);
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
@@ -48,6 +53,9 @@ public record ConsumerConfig(List<String> bootstrapServers, String groupId, Stri
     public static final String AUTO_OFFSET_RESET = "auto.offset.reset";
     public static final String MAX_POLL_RECORDS = "max.poll.records";
     public static final String FETCH_MAX_BYTES = "fetch.max.bytes";
+    public static final String MAX_PARTITION_FETCH_BYTES = "max.partition.fetch.bytes";
+    public static final String FETCH_MIN_BYTES = "fetch.min.bytes";
+    public static final String FETCH_MAX_WAIT_MS = "fetch.max.wait.ms";
     public static final String SESSION_TIMEOUT_MS = "session.timeout.ms";
     public static final String GROUP_REMOTE_ASSIGNOR = "group.remote.assignor";
     public static final String PARTITION_ASSIGNMENT_STRATEGY = "partition.assignment.strategy";
@@ -68,15 +76,25 @@ public record ConsumerConfig(List<String> bootstrapServers, String groupId, Stri
             throw new IllegalArgumentException("auto.commit.interval.ms, session.timeout.ms and default.api.timeout.ms"
                     + " must be >= 0; max.poll.records and fetch.max.bytes must be > 0");
         }
+        if (maxPartitionFetchBytes < 1 || fetchMinBytes < 0 || fetchMaxWaitMs < 0) {
+            throw new IllegalArgumentException("max.partition.fetch.bytes must be > 0; fetch.min.bytes and"
+                    + " fetch.max.wait.ms >= 0");
+        }
         if (!groupInstanceId.isEmpty() && groupId.isEmpty()) {
             throw new IllegalArgumentException(GROUP_INSTANCE_ID + " needs " + GROUP_ID);
         }
     }
 
+    /** The fetcher's settings: pipelined, bounded by fetch.max.bytes and max.partition.fetch.bytes. */
+    public io.rafka.client.internals.FetchSettings fetchSettings() {
+        return new io.rafka.client.internals.FetchSettings(fetchMaxBytes, maxPartitionFetchBytes, fetchMinBytes,
+                fetchMaxWaitMs, true).withBenchmarkSwitches();
+    }
+
     /** Kafka's defaults, for the given bootstrap servers, without a group. */
     public static ConsumerConfig defaults(List<String> bootstrapServers) {
         return new ConsumerConfig(bootstrapServers, "", "", "rafka-consumer", true, 5_000, OffsetReset.LATEST, 500,
-                50 * 1024 * 1024, 0, Assignor.ASSIGNOR_UNIFORM, 60_000);
+                50 * 1024 * 1024, 1024 * 1024, 1, 500, 0, Assignor.ASSIGNOR_UNIFORM, 60_000);
     }
 
     /**
@@ -97,12 +115,16 @@ public record ConsumerConfig(List<String> bootstrapServers, String groupId, Stri
                 ConfigValues.number(props, AUTO_COMMIT_INTERVAL_MS, d.autoCommitIntervalMs),
                 OffsetReset.parse(ConfigValues.text(props, AUTO_OFFSET_RESET, d.autoOffsetReset.name())),
                 (int) ConfigValues.number(props, MAX_POLL_RECORDS, d.maxPollRecords), (int) ConfigValues.number(props, FETCH_MAX_BYTES, d.fetchMaxBytes),
+                (int) ConfigValues.number(props, MAX_PARTITION_FETCH_BYTES, d.maxPartitionFetchBytes),
+                (int) ConfigValues.number(props, FETCH_MIN_BYTES, d.fetchMinBytes),
+                (int) ConfigValues.number(props, FETCH_MAX_WAIT_MS, d.fetchMaxWaitMs),
                 (int) ConfigValues.number(props, SESSION_TIMEOUT_MS, d.sessionTimeoutMs), assignor(props, d.groupRemoteAssignor),
                 ConfigValues.number(props, DEFAULT_API_TIMEOUT_MS, d.defaultApiTimeoutMs));
     }
 
     private static final Set<String> KNOWN = Set.of(BOOTSTRAP_SERVERS, GROUP_ID, GROUP_INSTANCE_ID, CLIENT_ID,
             ENABLE_AUTO_COMMIT, AUTO_COMMIT_INTERVAL_MS, AUTO_OFFSET_RESET, MAX_POLL_RECORDS, FETCH_MAX_BYTES,
+            MAX_PARTITION_FETCH_BYTES, FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS,
             SESSION_TIMEOUT_MS, GROUP_REMOTE_ASSIGNOR, PARTITION_ASSIGNMENT_STRATEGY, DEFAULT_API_TIMEOUT_MS,
             "key.deserializer", "value.deserializer");
 

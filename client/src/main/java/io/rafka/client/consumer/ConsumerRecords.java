@@ -1,7 +1,7 @@
 package io.rafka.client.consumer;
 
+import io.rafka.client.internals.Fetched;
 import io.rafka.common.TopicPartition;
-import io.rafka.record.Header;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -44,20 +44,14 @@ public final class ConsumerRecords<K, V> implements Iterable<ConsumerRecord<K, V
     }
 
     /** Records as fetched, deserialized; null key and value stay null. */
-    static <K, V> ConsumerRecords<K, V> decode(List<io.rafka.client.internals.PartitionFetcher.Fetched> fetched,
-                                               Deserializer<K> keys, Deserializer<V> values) {
+    static <K, V> ConsumerRecords<K, V> decode(List<Fetched> fetched, Deserializer<K> keys, Deserializer<V> values) {
         Map<TopicPartition, List<ConsumerRecord<K, V>>> byPartition = new LinkedHashMap<>();
-        for (io.rafka.client.internals.PartitionFetcher.Fetched f : fetched) {
-            io.rafka.proto.v1.ConsumerRecord r = f.record();
+        for (Fetched f : fetched) {
             String topic = f.tp().topic();
-            List<Header> headers = new ArrayList<>(r.getHeadersCount());
-            for (io.rafka.proto.v1.RecordHeader h : r.getHeadersList()) {
-                headers.add(new Header(h.getKey(), h.getValue().toByteArray()));
-            }
-            K key = keys.deserialize(topic, r.hasKey() ? r.getKey().toByteArray() : null);
-            V value = values.deserialize(topic, r.hasValue() ? r.getValue().toByteArray() : null);
+            K key = keys.deserialize(topic, f.key());
+            V value = values.deserialize(topic, f.value());
             byPartition.computeIfAbsent(f.tp(), tp -> new ArrayList<>())
-                    .add(new ConsumerRecord<>(topic, f.partition(), r.getOffset(), r.getTimestampMs(), key, value, headers));
+                    .add(new ConsumerRecord<>(topic, f.partition(), f.offset(), f.timestampMs(), key, value, f.headers()));
         }
         return new ConsumerRecords<>(byPartition);
     }

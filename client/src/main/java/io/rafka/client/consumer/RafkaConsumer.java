@@ -1,5 +1,6 @@
 package io.rafka.client.consumer;
 
+import io.rafka.client.internals.Fetched;
 import io.rafka.client.consumer.internals.AsyncCommits;
 import io.rafka.client.consumer.internals.GroupSource;
 import io.rafka.client.consumer.internals.ManualAssignment;
@@ -223,7 +224,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             if (source == null) {
                 ManualAssignment manual = new ManualAssignment(config.groupId(), config.autoOffsetReset(), channels,
                         bootstrap, metadata, time, config.defaultApiTimeoutMs());
-                manual.positions().maxBytes(config.fetchMaxBytes());
+                manual.positions().settings(config.fetchSettings());
                 source = manual;
             }
             ((ManualAssignment) source).assign(partitions);
@@ -256,7 +257,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             do {
                 checkWakeup();
                 int slice = (int) Math.max(0, Math.min(WAKEUP_SLICE_MS, deadline - time.hiResClockMs()));
-                List<PartitionFetcher.Fetched> fetched = call(() -> from.poll(slice, config.maxPollRecords()));
+                List<Fetched> fetched = call(() -> from.poll(slice, config.maxPollRecords()));
                 if (!fetched.isEmpty()) {
                     return ConsumerRecords.decode(fetched, keyDeserializer, valueDeserializer);
                 }

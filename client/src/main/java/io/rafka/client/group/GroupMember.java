@@ -1,5 +1,6 @@
 package io.rafka.client.group;
 
+import io.rafka.client.internals.Fetched;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -33,7 +34,7 @@ import java.util.concurrent.Executor;
  *      GroupMember member = new GroupMember(GroupMemberConfig.of("billing", List.of("orders")),
  *              channels, BrokerAddress.parse("127.0.0.1:9092"), Time.SYSTEM)) {
  *     while (running) {
- *         for (PartitionFetcher.Fetched record : member.poll(500)) {
+ *         for (Fetched record : member.poll(500)) {
  *             process(record);
  *         }
  *         member.commit();   // at least once: after processing
@@ -105,7 +106,7 @@ public final class GroupMember implements AutoCloseable {
      * @throws ClientException               a fatal group error (INVALID_GROUP_ID, FENCED_INSTANCE_ID, ...) or
      *                                       a retriable one that outlasted the retry timeout
      */
-    public List<PartitionFetcher.Fetched> poll(int maxWaitMs) {
+    public List<Fetched> poll(int maxWaitMs) {
         return poll(maxWaitMs, Integer.MAX_VALUE);
     }
 
@@ -113,7 +114,7 @@ public final class GroupMember implements AutoCloseable {
      * {@link #poll(int)} returning at most {@code maxRecords} records (Kafka's max.poll.records): the rest are
      * fetched again by the next poll, so a caller that stops after N records commits exactly those.
      */
-    public List<PartitionFetcher.Fetched> poll(int maxWaitMs, int maxRecords) {
+    public List<Fetched> poll(int maxWaitMs, int maxRecords) {
         if (closed) {
             throw new IllegalStateException("the member is closed");
         }

@@ -35,6 +35,16 @@ public final class FetchPositions {
         fetcher.maxBytes(bytes);
     }
 
+    /** Fetch sizes, waits and pipelining from now on. */
+    public void settings(FetchSettings settings) {
+        fetcher.settings(settings);
+    }
+
+    /** The fetcher behind these positions (its buffer, for tests and metrics). */
+    public PartitionFetcher fetcher() {
+        return fetcher;
+    }
+
     /** Starts reading a partition at an offset, or at {@link PartitionFetcher#EARLIEST} / {@link PartitionFetcher#LATEST}. */
     public void add(TopicPartition tp, long start) {
         paused.remove(tp);
@@ -115,27 +125,21 @@ public final class FetchPositions {
     }
 
     /**
-     * One fetch round: at most {@code maxRecords} records of partitions {@code mayConsume} accepts, in offset order
-     * per partition; what is left over of a partition is fetched again by the next round, so a caller that
-     * stops after N records commits exactly those.
+     * Hands out at most {@code maxRecords} records of partitions {@code mayConsume} accepts, in offset order per
+     * partition; the rest stay buffered in the fetcher for the next poll, so a caller that stops after N
+     * records commits exactly those.
      */
-    public List<PartitionFetcher.Fetched> poll(int waitMs, int maxRecords, Predicate<TopicPartition> mayConsume) {
-        List<PartitionFetcher.Fetched> records = new ArrayList<>();
-        Map<TopicPartition, Long> rewind = new HashMap<>();
-        for (PartitionFetcher.Fetched fetched : fetcher.poll(waitMs)) {
+    public List<Fetched> poll(int waitMs, int maxRecords, Predicate<TopicPartition> mayConsume) {
+        List<Fetched> records = new ArrayList<>();
+        for (Fetched fetched : fetcher.poll(waitMs, maxRecords)) {
             // A newer assignment may have revoked the partition while the fetch was out: hand out nothing of it.
             if (!mayConsume.test(fetched.tp()) || !consumedOrPending(fetched.tp())) {
                 continue;
             }
-            if (records.size() >= maxRecords || rewind.containsKey(fetched.tp())) {
-                rewind.putIfAbsent(fetched.tp(), fetched.record().getOffset());
-                continue;
-            }
             records.add(fetched);
             pendingStarts.remove(fetched.tp());
-            consumed.put(fetched.tp(), fetched.record().getOffset() + 1);
+            consumed.put(fetched.tp(), fetched.offset() + 1);
         }
-        rewind.forEach(fetcher::add);
         // A partition started at earliest/latest has a position to commit once looked up, records or not: its
         // next owner must not look "latest" up again later and skip what came in between.
         for (TopicPartition tp : Set.copyOf(pendingStarts.keySet())) {

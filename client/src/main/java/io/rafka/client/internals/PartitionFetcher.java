@@ -1,11 +1,10 @@
 package io.rafka.client.internals;
 
-import io.rafka.common.Time;
-import io.rafka.common.TopicPartition;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import io.rafka.common.Time;
+import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.Broker;
-import io.rafka.proto.v1.ConsumerRecord;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.FetchRequest;
 import io.rafka.proto.v1.FetchResponse;
@@ -19,27 +18,37 @@ import io.rafka.proto.v1.PartitionTimestamp;
 import io.rafka.proto.v1.RecordFormat;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Reads a set of partitions (of one or more topics) from their leaders, round by round: each {@link #poll} looks up start
- * offsets where needed (ListOffsets), then sends one long-poll Fetch to every leader at once and waits
- * for all of them, so a quiet leader does not delay records from a busy one by more than one wait.
+ * Reads a set of partitions (of one or more topics) from their leaders: at most one Fetch in flight per partition
+ * (asynchronous gRPC; one request per leader for the partitions ready at the same time), for partitions with at
+ * most half of {@link FetchSettings#maxPartitionBytes()} buffered; answers are decoded on the gRPC
+ * thread ({@link FetchDecoder}) and buffered per partition until {@link #poll} hands them out. Pipelined
+ * ({@link FetchSettings#pipelined()}), {@code poll} sends the next fetches before it returns, so they are in
+ * flight while the caller processes records and the next poll usually finds records waiting.
  *
- * <p>Each partition has its own position and {@link RetryState}: a partition whose leader is moving
- * backs off alone while the others keep flowing, and only a partition failing for longer than the retry
- * timeout ends the command. OFFSET_OUT_OF_RANGE (the position fell below the log start through
- * retention, or was past the end) restarts that partition from the earliest offset, with a warning.
- * The set can change between rounds ({@link #add}, {@link #remove}): a group member follows its assignment
- * with it. Not thread-safe: {@code poll} runs on one thread; only the RPCs are concurrent.
+ * <p>Memory: bytes buffered plus bytes asked for by the fetches in flight stay within
+ * {@link FetchSettings#maxBytes()} (a request asks for what is left of it), and per partition within
+ * {@link FetchSettings#maxPartitionBytes()} (a partition asks for what its buffer leaves of it). The broker returns a partition's first batch whole even
+ * when larger, which is the only way past the bound. Seeking, pausing or removing a partition drops its
+ * buffered records, and an answer to a fetch sent before is ignored (each request remembers the cursor and
+ * offset it was sent for).
+ *
+ * <p>Each partition has its own position and {@link RetryState}: a partition whose leader is moving backs off
+ * alone (following the NOT_LEADER hint, else refreshed metadata) while the others keep flowing, and only a
+ * partition failing for longer than the retry timeout ends the read. OFFSET_OUT_OF_RANGE restarts that
+ * partition from the earliest offset, with a warning. Not thread-safe: everything but the RPC callbacks runs
+ * on the poll thread; callbacks only hand answers over through a queue.
  */
 public final class PartitionFetcher {
 
@@ -51,21 +60,20 @@ public final class PartitionFetcher {
     /** How much longer than its long-poll wait a call may take before the client gives up on it. */
     public static final long RPC_SLACK_MS = 10_000;
 
-    /** A record and the partition it came from. */
-    public record Fetched(TopicPartition tp, ConsumerRecord record) {
-        public int partition() {
-            return tp.partition();
-        }
-    }
-
     private final MetadataClient metadata;
     private final ChannelPool channels;
     private final Time time;
     private final long retryTimeoutMs;
     private final Consumer<String> warnings;
     private final Map<TopicPartition, Cursor> cursors = new LinkedHashMap<>();
+    private final Set<InFlight> inFlight = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private final BlockingQueue<Answer> answers = new LinkedBlockingQueue<>();
+    private FetchSettings settings = FetchSettings.unpipelined(FETCH_MAX_BYTES);
     private boolean refreshMetadata;
-    private int maxBytes = FETCH_MAX_BYTES;
+    private long bufferedBytes;
+    private long reservedBytes;
+    private long maxBufferedBytesSeen;
+    private int nextDrain;
 
     /** @param warnings where to report what the fetcher repaired on its own (an offset out of range) */
     public PartitionFetcher(MetadataClient metadata, ChannelPool channels, Time time, long retryTimeoutMs,
@@ -79,36 +87,51 @@ public final class PartitionFetcher {
 
     /** Data per Fetch response at most (Kafka's fetch.max.bytes); at least one batch per partition still comes. */
     public void maxBytes(int bytes) {
-        if (bytes < 1) {
-            throw new IllegalArgumentException("fetch max bytes must be positive");
-        }
-        this.maxBytes = bytes;
+        settings(settings.withMaxBytes(bytes));
+    }
+
+    public void settings(FetchSettings newSettings) {
+        this.settings = newSettings;
+    }
+
+    public FetchSettings settings() {
+        return settings;
     }
 
     /**
-     * Starts reading a partition (again, if it was read: its position is replaced).
+     * Starts reading a partition (again, if it was read: its position is replaced and what was buffered of it
+     * is dropped).
      *
      * @param start an offset, or {@link #LATEST} or {@link #EARLIEST}
      */
     public void add(TopicPartition tp, long start) {
+        remove(tp);
         Cursor cursor = new Cursor(tp, new RetryState(time, retryTimeoutMs));
         if (start >= 0) {
             cursor.offset = start;
         } else {
-            cursor.lookUp(start);
+            cursor.lookupTimestamp = start;
         }
         cursors.put(tp, cursor);
     }
 
-    /** Stops reading a partition; records of it already returned stay returned. */
+    /** Stops reading a partition and drops what was buffered of it; records of it already returned stay returned. */
     public void remove(TopicPartition tp) {
-        cursors.remove(tp);
+        Cursor cursor = cursors.remove(tp);
+        if (cursor != null) {
+            bufferedBytes -= cursor.bufferedBytes;
+            cursor.buffer.clear();
+            cursor.bufferedBytes = 0;
+        }
     }
 
-    /** The next offset to fetch of a partition; -1 while unknown (being looked up) or not read. */
+    /** The next offset to hand out of a partition; -1 while unknown (being looked up) or not read. */
     public long position(TopicPartition tp) {
         Cursor cursor = cursors.get(tp);
-        return cursor == null || cursor.lookupTimestamp != 0 ? -1 : cursor.offset;
+        if (cursor == null || cursor.lookupTimestamp != 0) {
+            return -1;
+        }
+        return cursor.buffer.isEmpty() ? cursor.offset : cursor.buffer.peekFirst().offset();
     }
 
     /** The partitions being read. */
@@ -116,43 +139,131 @@ public final class PartitionFetcher {
         return Set.copyOf(cursors.keySet());
     }
 
+    /** Bytes of fetched records not handed out yet. */
+    public long bufferedBytes() {
+        return bufferedBytes;
+    }
+
+    /** The most bytes ever buffered plus asked for by fetches in flight (what {@code fetch.max.bytes} bounds). */
+    public long maxBufferedBytesSeen() {
+        return maxBufferedBytesSeen;
+    }
+
     /**
-     * One round; returns the records it fetched, in offset order per partition. Waits at most about
-     * {@code maxWaitMs} when no data comes (the broker's long poll, or the backoff of failing partitions).
+     * Hands out up to {@code maxRecords} fetched records, in offset order per partition; the rest stay buffered
+     * for the next poll. Waits at most about {@code maxWaitMs} when nothing is buffered (for the fetches in
+     * flight, or the backoff of failing partitions).
      *
      * @throws ClientException a non-retriable error, or a retriable one that outlasted the retry timeout
      */
-    public List<Fetched> poll(int maxWaitMs) {
-        long now = time.hiResClockMs();
-        List<Cursor> ready = new ArrayList<>();
-        long nextReadyMs = Long.MAX_VALUE;
-        for (Cursor cursor : cursors.values()) {
-            if (cursor.notBeforeMs <= now) {
-                ready.add(cursor);
-            }
-            nextReadyMs = Math.min(nextReadyMs, cursor.notBeforeMs);
+    public List<Fetched> poll(int maxWaitMs, int maxRecords) {
+        applyAnswers();
+        if (hasBuffered()) {
+            return handOut(maxRecords);
         }
+        long deadline = time.hiResClockMs() + maxWaitMs;
         if (cursors.isEmpty()) {
             RetryState.sleep(time, maxWaitMs);
             return List.of();
         }
-        if (ready.isEmpty()) {
-            RetryState.sleep(time, Math.min(nextReadyMs - now, maxWaitMs));
+        long nextReadyMs = lookUpReady();
+        sendFetches(settings.pipelined() ? settings.maxWaitMs() : maxWaitMs);
+        if (inFlight.isEmpty()) {
+            long now = time.hiResClockMs();
+            RetryState.sleep(time, Math.max(0, Math.min(nextReadyMs - now, maxWaitMs)));
+            refreshIfNeeded();
             return List.of();
         }
-        lookUpOffsets(ready);
-        ready.removeIf(cursor -> cursor.lookupTimestamp != 0 || cursor.notBeforeMs > now);
-        List<Fetched> fetched = fetch(ready, maxWaitMs);
-        if (refreshMetadata) {
-            refreshMetadata = false;
-            refreshMetadataQuietly();
+        awaitAnswers(deadline);
+        return handOut(maxRecords);
+    }
+
+    /** Same as {@link #poll(int, int)} without a record limit. */
+    public List<Fetched> poll(int maxWaitMs) {
+        return poll(maxWaitMs, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Pipelined: waits until answers brought records or the deadline passed; otherwise waits for every fetch
+     * in flight, as one round (the command-line tools' behaviour, whose clock may be a test's fake one).
+     */
+    private void awaitAnswers(long deadline) {
+        try {
+            while (!inFlight.isEmpty()) {
+                long leftMs = deadline - time.hiResClockMs() + (settings.pipelined() ? 0 : RPC_SLACK_MS + 1_000);
+                if (leftMs <= 0) {
+                    return;
+                }
+                Answer answer = answers.poll(leftMs, TimeUnit.MILLISECONDS);
+                if (answer == null) {
+                    return;
+                }
+                apply(answer);
+                applyAnswers();
+                if (settings.pipelined()) {
+                    if (hasBuffered()) {
+                        return;
+                    }
+                    sendFetches(settings.maxWaitMs());   // a leader that answered empty gets its next long poll
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ClientException("INTERRUPTED", "interrupted while fetching");
+        } finally {
+            refreshIfNeeded();
         }
-        return fetched;
+    }
+
+    private boolean hasBuffered() {
+        for (Cursor cursor : cursors.values()) {
+            if (!cursor.buffer.isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Takes records round-robin over partitions; pipelined, sends the next fetches before returning. */
+    private List<Fetched> handOut(int maxRecords) {
+        List<Fetched> out = new ArrayList<>();
+        List<Cursor> all = new ArrayList<>(cursors.values());
+        for (int i = 0; i < all.size() && out.size() < maxRecords; i++) {
+            Cursor cursor = all.get((nextDrain + i) % all.size());
+            while (!cursor.buffer.isEmpty() && out.size() < maxRecords) {
+                Fetched f = cursor.buffer.pollFirst();
+                cursor.bufferedBytes -= f.sizeBytes();
+                bufferedBytes -= f.sizeBytes();
+                out.add(f);
+            }
+        }
+        nextDrain = all.isEmpty() ? 0 : (nextDrain + 1) % all.size();
+        if (settings.pipelined()) {
+            lookUpReady();
+            sendFetches(settings.maxWaitMs());
+        }
+        return out;
+    }
+
+    /** Looks up start offsets of ready partitions that need one; returns when the next backing-off one is ready. */
+    private long lookUpReady() {
+        long now = time.hiResClockMs();
+        List<Cursor> lookups = new ArrayList<>();
+        long nextReadyMs = Long.MAX_VALUE;
+        for (Cursor cursor : cursors.values()) {
+            if (cursor.notBeforeMs <= now && cursor.lookupTimestamp != 0) {
+                lookups.add(cursor);
+            }
+            nextReadyMs = Math.min(nextReadyMs, cursor.notBeforeMs);
+        }
+        if (!lookups.isEmpty()) {
+            lookUpOffsets(lookups);
+        }
+        return nextReadyMs;
     }
 
     private void lookUpOffsets(List<Cursor> ready) {
-        Map<BrokerAddress, List<Cursor>> byLeader = byLeader(ready.stream().filter(c -> c.lookupTimestamp != 0).toList());
-        for (Map.Entry<BrokerAddress, List<Cursor>> entry : byLeader.entrySet()) {
+        for (Map.Entry<BrokerAddress, List<Cursor>> entry : byLeader(ready).entrySet()) {
             ListOffsetsRequest.Builder request = ListOffsetsRequest.newBuilder();
             for (Cursor cursor : entry.getValue()) {
                 request.addPartitions(PartitionTimestamp.newBuilder()
@@ -184,86 +295,159 @@ public final class PartitionFetcher {
         }
     }
 
-    private List<Fetched> fetch(List<Cursor> ready, int maxWaitMs) {
-        Map<BrokerAddress, CompletableFuture<FetchResponse>> calls = new LinkedHashMap<>();
-        Map<BrokerAddress, List<Cursor>> byLeader = byLeader(ready);
-        for (Map.Entry<BrokerAddress, List<Cursor>> entry : byLeader.entrySet()) {
-            calls.put(entry.getKey(), startFetch(entry.getKey(), entry.getValue(), maxWaitMs));
-        }
-        List<Fetched> fetched = new ArrayList<>();
-        for (Map.Entry<BrokerAddress, CompletableFuture<FetchResponse>> call : calls.entrySet()) {
-            FetchResponse response;
-            try {
-                response = call.getValue().join();
-            } catch (CompletionException e) {
-                failAll(byLeader.get(call.getKey()), asCliException(e.getCause(), call.getKey()));
-                continue;
-            }
-            for (PartitionFetchResult result : response.getResultsList()) {
-                Cursor cursor = cursors.get(new TopicPartition(result.getTopic(), result.getPartition()));
-                if (cursor != null) {
-                    onFetchResult(cursor, result, fetched);
-                }
+    /**
+     * Sends one fetch per leader for its ready partitions that are not in flight and have at most half of
+     * {@code max.partition.fetch.bytes} buffered, each asking for the rest of it (so a partition's buffer plus its
+     * fetch stay within it), the request asking for what is left of {@code fetch.max.bytes}. A partition is
+     * fetched again before its buffer runs dry, and a leader may have several fetches in flight (for different
+     * partitions): one fetch per leader at a time made partitions of the same leader wait for each other.
+     */
+    private void sendFetches(int waitMs) {
+        long now = time.hiResClockMs();
+        List<Cursor> ready = new ArrayList<>();
+        for (Cursor cursor : cursors.values()) {
+            if (cursor.notBeforeMs <= now && cursor.lookupTimestamp == 0 && !cursor.inFlight
+                    && cursor.bufferedBytes * 2 <= settings.maxPartitionBytes()) {
+                ready.add(cursor);
             }
         }
-        return fetched;
+        for (Map.Entry<BrokerAddress, List<Cursor>> entry : byLeader(ready).entrySet()) {
+            long left = settings.maxBytes() - bufferedBytes - reservedBytes;
+            // Only with room for a whole partition's worth: then only a batch larger than that can pass the bound.
+            if (left < Math.min(settings.maxPartitionBytes(), settings.maxBytes())) {
+                break;
+            }
+            long asked = 0;
+            for (Cursor cursor : entry.getValue()) {
+                asked += partitionAsk(cursor);
+            }
+            send(entry.getKey(), entry.getValue(), waitMs, (int) Math.min(left, asked));
+        }
+        refreshIfNeeded();
     }
 
-    private CompletableFuture<FetchResponse> startFetch(BrokerAddress leader, List<Cursor> partitions, int maxWaitMs) {
+    private int partitionAsk(Cursor cursor) {
+        return (int) Math.max(1, settings.maxPartitionBytes() - cursor.bufferedBytes);
+    }
+
+    private void send(BrokerAddress leader, List<Cursor> partitions, int waitMs, int requestBytes) {
         FetchRequest.Builder request = FetchRequest.newBuilder()
-                .setMaxWaitMs(maxWaitMs)
-                .setMinBytes(1)
-                .setMaxBytes(maxBytes)
-                .setFormat(RecordFormat.RECORD_FORMAT_DECODED);
+                .setMaxWaitMs(waitMs)
+                .setMinBytes(Math.max(1, settings.minBytes()))
+                .setMaxBytes(requestBytes)
+                .setFormat(settings.encoded() ? RecordFormat.RECORD_FORMAT_ENCODED : RecordFormat.RECORD_FORMAT_DECODED);
+        Map<TopicPartition, Long> sentOffsets = new HashMap<>();
         for (Cursor cursor : partitions) {
-            request.addPartitions(PartitionFetch.newBuilder()
-                    .setTopic(cursor.tp.topic()).setPartition(cursor.tp.partition()).setOffset(cursor.offset));
+            request.addPartitions(PartitionFetch.newBuilder().setTopic(cursor.tp.topic()).setPartition(cursor.tp.partition())
+                    .setOffset(cursor.offset).setMaxBytes(Math.min(requestBytes, partitionAsk(cursor))));
+            sentOffsets.put(cursor.tp, cursor.offset);
+            cursor.inFlight = true;
         }
-        CompletableFuture<FetchResponse> response = new CompletableFuture<>();
+        InFlight call = new InFlight(leader, List.copyOf(partitions), sentOffsets, requestBytes);
+        inFlight.add(call);
+        reservedBytes += requestBytes;
+        maxBufferedBytesSeen = Math.max(maxBufferedBytesSeen, bufferedBytes + reservedBytes);
         FetchServiceGrpc.newStub(channels.channel(leader))
-                .withDeadlineAfter(maxWaitMs + RPC_SLACK_MS, TimeUnit.MILLISECONDS)
+                .withDeadlineAfter(waitMs + RPC_SLACK_MS, TimeUnit.MILLISECONDS)
                 .fetch(request.build(), new StreamObserver<>() {
+                    private boolean answered;
+
                     @Override
                     public void onNext(FetchResponse value) {
-                        response.complete(value);
+                        answered = true;
+                        answers.add(decode(call, value));
                     }
 
                     @Override
                     public void onError(Throwable t) {
-                        response.completeExceptionally(t);
+                        if (!answered) {
+                            answers.add(new Answer(call, null, null, t));
+                        }
                     }
 
                     @Override
                     public void onCompleted() {
-                        response.completeExceptionally(new IllegalStateException("Fetch ended without a response"));
+                        if (!answered) {
+                            answers.add(new Answer(call, null, null, new IllegalStateException("Fetch ended without a response")));
+                        }
                     }
                 });
-        return response;
     }
 
-    private void onFetchResult(Cursor cursor, PartitionFetchResult result, List<Fetched> fetched) {
-        if (result.getErrorCode() == ErrorCode.NONE) {
-            long next = cursor.offset;
-            for (ConsumerRecord record : result.getRecordsList()) {
-                if (record.getOffset() >= cursor.offset) {
-                    fetched.add(new Fetched(cursor.tp, record));
-                    next = record.getOffset() + 1;
+    /** On the gRPC thread: decodes every partition's records from the offset it was fetched at. */
+    private static Answer decode(InFlight call, FetchResponse response) {
+        Map<TopicPartition, List<Fetched>> decoded = new HashMap<>();
+        try {
+            for (PartitionFetchResult result : response.getResultsList()) {
+                TopicPartition tp = new TopicPartition(result.getTopic(), result.getPartition());
+                Long from = call.sentOffsets.get(tp);
+                if (result.getErrorCode() == ErrorCode.NONE && from != null) {
+                    decoded.put(tp, FetchDecoder.decode(tp, result, from));
                 }
             }
+        } catch (RuntimeException corrupt) {
+            return new Answer(call, null, null, corrupt);
+        }
+        return new Answer(call, response, decoded, null);
+    }
+
+    private void applyAnswers() {
+        Answer answer;
+        while ((answer = answers.poll()) != null) {
+            apply(answer);
+        }
+        refreshIfNeeded();
+    }
+
+    /** On the poll thread: buffers what an answer brought for partitions still read from where it was asked. */
+    private void apply(Answer answer) {
+        InFlight call = answer.call;
+        inFlight.remove(call);
+        reservedBytes -= call.requestBytes;
+        List<Cursor> current = new ArrayList<>();
+        for (Cursor sent : call.cursors) {
+            sent.inFlight = false;
+            if (cursors.get(sent.tp) == sent && sent.offset == call.sentOffsets.get(sent.tp)) {
+                current.add(sent);
+            }
+        }
+        if (answer.failure != null) {
+            failAll(current, asClientException(answer.failure, call.leader));
+            return;
+        }
+        for (PartitionFetchResult result : answer.response.getResultsList()) {
+            TopicPartition tp = new TopicPartition(result.getTopic(), result.getPartition());
+            Cursor cursor = cursors.get(tp);
+            if (cursor != null && current.contains(cursor)) {
+                onFetchResult(cursor, result, answer.decoded.getOrDefault(tp, List.of()));
+            }
+        }
+    }
+
+    private void onFetchResult(Cursor cursor, PartitionFetchResult result, List<Fetched> records) {
+        if (result.getErrorCode() == ErrorCode.NONE) {
+            long next = cursor.offset;
+            for (Fetched f : records) {
+                cursor.buffer.addLast(f);
+                cursor.bufferedBytes += f.sizeBytes();
+                bufferedBytes += f.sizeBytes();
+                next = f.offset() + 1;
+            }
+            maxBufferedBytesSeen = Math.max(maxBufferedBytesSeen, bufferedBytes + reservedBytes);
             cursor.offset = Math.max(next, result.getNextOffset());
             cursor.retry.onSuccess();
         } else if (result.getErrorCode() == ErrorCode.OFFSET_OUT_OF_RANGE) {
             warnings.accept("offset " + cursor.offset + " of " + cursor.tp + " is out of range (log start "
                     + result.getLogStartOffset() + ", high watermark " + result.getHighWatermark()
                     + "); restarting from the earliest offset");
-            cursor.lookUp(EARLIEST);
+            cursor.lookupTimestamp = EARLIEST;
         } else {
             failed(cursor, result.getErrorCode(), result.getErrorCodeValue(), result.getErrorMessage(),
                     result.hasLeader(), result.getLeader());
         }
     }
 
-    /** A partition error: fatal ones end the command; retriable ones back this partition off. */
+    /** A partition error: fatal ones end the read; retriable ones back this partition off. */
     private void failed(Cursor cursor, ErrorCode code, int codeValue, String message,
                         boolean hasLeader, Broker leader) {
         ClientException failure = ClientException.of(code, codeValue, cursor.tp.toString(), message);
@@ -299,14 +483,24 @@ public final class PartitionFetcher {
         return byLeader;
     }
 
-    private static ClientException asCliException(Throwable cause, BrokerAddress broker) {
+    private static ClientException asClientException(Throwable cause, BrokerAddress broker) {
         if (cause instanceof StatusRuntimeException e) {
             return ClientException.fromStatus(e, broker);
+        }
+        if (cause instanceof ClientException e) {
+            return e;
+        }
+        if (cause instanceof RuntimeException && !(cause instanceof IllegalStateException)) {
+            return new ClientException("CORRUPT_RECORD", "broker " + broker + " sent a batch that does not check: " + cause.getMessage());
         }
         return new ClientException(ErrorCode.UNKNOWN_SERVER_ERROR.name(), "broker " + broker + ": " + cause);
     }
 
-    private void refreshMetadataQuietly() {
+    private void refreshIfNeeded() {
+        if (!refreshMetadata) {
+            return;
+        }
+        refreshMetadata = false;
         try {
             metadata.refresh(cursors.keySet().stream().map(TopicPartition::topic).distinct().toList(), false);
         } catch (ClientException e) {
@@ -316,22 +510,31 @@ public final class PartitionFetcher {
         }
     }
 
-    /** Where one partition stands: the next offset to fetch, or the ListOffsets timestamp to find it. */
+    /** One fetch in flight: where it went, for which cursors at which offsets, how many bytes it reserved. */
+    private record InFlight(BrokerAddress leader, List<Cursor> cursors, Map<TopicPartition, Long> sentOffsets,
+                            int requestBytes) {
+    }
+
+    /** An answer (or failure) handed from the gRPC thread to the poll thread, decoded. */
+    private record Answer(InFlight call, FetchResponse response, Map<TopicPartition, List<Fetched>> decoded,
+                          Throwable failure) {
+    }
+
+    /** Where one partition stands: the next offset to fetch (or the ListOffsets timestamp to find it), its buffer. */
     private static final class Cursor {
         final TopicPartition tp;
         final RetryState retry;
+        final java.util.ArrayDeque<Fetched> buffer = new java.util.ArrayDeque<>();
+        long bufferedBytes;
         long offset;
         /** {@link #LATEST} or {@link #EARLIEST} while the offset must be looked up first; 0 when known. */
         long lookupTimestamp;
         long notBeforeMs;
+        boolean inFlight;
 
         Cursor(TopicPartition tp, RetryState retry) {
             this.tp = tp;
             this.retry = retry;
-        }
-
-        void lookUp(long timestamp) {
-            lookupTimestamp = timestamp;
         }
     }
 }

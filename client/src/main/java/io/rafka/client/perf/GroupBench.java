@@ -1,12 +1,12 @@
 package io.rafka.client.perf;
 
+import io.rafka.client.internals.Fetched;
 import io.grpc.stub.StreamObserver;
 import io.rafka.client.group.GroupMember;
 import io.rafka.client.group.GroupMemberConfig;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.MetadataClient;
-import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.grpc.StatusRuntimeException;
@@ -306,7 +306,7 @@ public final class GroupBench {
                     sleep(10);
                     continue;
                 }
-                List<PartitionFetcher.Fetched> records;
+                List<Fetched> records;
                 try {
                     records = member.poll(100);
                 } catch (RuntimeException e) {
@@ -317,7 +317,7 @@ public final class GroupBench {
                     continue;
                 }
                 long now = System.currentTimeMillis();
-                for (PartitionFetcher.Fetched f : records) {
+                for (Fetched f : records) {
                     noteArrival(f.tp(), now);
                 }
                 if (!records.isEmpty() && firstRecordMs == 0) {

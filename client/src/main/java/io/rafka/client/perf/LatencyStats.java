@@ -19,6 +19,7 @@ public final class LatencyStats {
     private final int[] latencies;
     private final long reportingIntervalMs;
     private final PrintStream out;
+    private final String verb;
     private int sampled;
     private long iteration;
     private long count;
@@ -32,6 +33,12 @@ public final class LatencyStats {
     private int windowMaxLatencyMs;
 
     LatencyStats(long numRecords, long reportingIntervalMs, long startMs, PrintStream out) {
+        this(numRecords, reportingIntervalMs, startMs, out, "sent");
+    }
+
+    /** @param verb what the window line says was done to the records ("sent", "received") */
+    LatencyStats(long numRecords, long reportingIntervalMs, long startMs, PrintStream out, String verb) {
+        this.verb = verb;
         this.startMs = startMs;
         this.windowStartMs = startMs;
         this.sampling = (int) Math.max(1, numRecords / Math.max(1, Math.min(numRecords, 500_000)));
@@ -64,10 +71,14 @@ public final class LatencyStats {
 
     private void printWindow(long nowMs) {
         long elapsed = Math.max(1, nowMs - windowStartMs);
-        out.printf(Locale.ROOT, "%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.%n",
-                windowCount, 1000.0 * windowCount / elapsed, 1000.0 * windowBytes / elapsed / MIB,
+        out.printf(Locale.ROOT, "%d records %s, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.%n",
+                windowCount, verb, 1000.0 * windowCount / elapsed, 1000.0 * windowBytes / elapsed / MIB,
                 (double) windowTotalLatencyMs / Math.max(1, windowCount), (double) windowMaxLatencyMs);
         out.flush();
+    }
+
+    synchronized long count() {
+        return count;
     }
 
     /** The totals since the start; {@code nowMs} ends the measured time. */

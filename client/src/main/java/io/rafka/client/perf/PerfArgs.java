@@ -17,6 +17,11 @@ public final class PerfArgs {
     }
 
     public static PerfArgs parse(List<String> args, Set<String> known) {
+        return parse(args, known, Set.of());
+    }
+
+    /** As {@link #parse(List, Set)}; {@code flags} take no value ({@code --json} means true). */
+    public static PerfArgs parse(List<String> args, Set<String> known, Set<String> flags) {
         Map<String, String> values = new HashMap<>();
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
@@ -29,6 +34,9 @@ public final class PerfArgs {
             if (eq > 0) {
                 name = arg.substring(2, eq);
                 value = arg.substring(eq + 1);
+            } else if (flags.contains(arg.substring(2))) {
+                name = arg.substring(2);
+                value = "true";
             } else {
                 name = arg.substring(2);
                 if (i + 1 >= args.size()) {
@@ -36,7 +44,7 @@ public final class PerfArgs {
                 }
                 value = args.get(++i);
             }
-            if (!known.contains(name)) {
+            if (!known.contains(name) && !flags.contains(name)) {
                 throw new IllegalArgumentException("unknown option --" + name);
             }
             values.put(name, value);
@@ -54,6 +62,10 @@ public final class PerfArgs {
             throw new IllegalArgumentException("--" + name + " is required");
         }
         return v;
+    }
+
+    public boolean flag(String name) {
+        return Boolean.parseBoolean(values.getOrDefault(name, "false"));
     }
 
     public long longValue(String name, long fallback) {

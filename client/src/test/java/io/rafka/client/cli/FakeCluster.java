@@ -75,6 +75,14 @@ final class FakeCluster implements AutoCloseable {
     final List<String> produceCalls = new ArrayList<>();
     final Map<String, Boolean> down = new HashMap<>();
     boolean hintLeader = true;
+    /**
+     * Answer RECORD_FORMAT_ENCODED fetches with stored batches (one record per batch), honouring the request's and
+     * each partition's max_bytes as the broker does (the first batch of a partition comes even if larger);
+     * otherwise every fetch gets up to two decoded records per partition.
+     */
+    boolean encodedFetch;
+    /** Fetch requests as "brokerId:partitions@maxBytes", in arrival order. */
+    final List<String> fetchCalls = new ArrayList<>();
     int metadataCallsBeforeTopicExists;
     int metadataCalls;
     int logStartOffset;
@@ -348,9 +356,17 @@ final class FakeCluster implements AutoCloseable {
             FetchResponse.Builder response = FetchResponse.newBuilder();
             boolean anyRecords = false;
             synchronized (FakeCluster.this) {
+                fetchCalls.add(id + ":" + request.getPartitionsList().stream().map(PartitionFetch::getPartition).toList()
+                        + "@" + request.getMaxBytes());
+                int budget = request.getMaxBytes() == 0 ? 3 << 20 : request.getMaxBytes();
                 for (PartitionFetch asked : request.getPartitionsList()) {
                     PartitionFetchResult result = fetch(asked);
-                    anyRecords |= result.getRecordsCount() > 0;
+                    if (encodedFetch && request.getFormat() == io.rafka.proto.v1.RecordFormat.RECORD_FORMAT_ENCODED
+                            && result.getErrorCode() == ErrorCode.NONE) {
+                        result = encoded(asked, budget);
+                        budget -= result.getEncodedBatches().size();
+                    }
+                    anyRecords |= result.getRecordsCount() > 0 || !result.getEncodedBatches().isEmpty();
                     response.addResults(result);
                 }
             }
@@ -359,6 +375,30 @@ final class FakeCluster implements AutoCloseable {
             }
             observer.onNext(response.build());
             observer.onCompleted();
+        }
+
+        /** Stored batches of one record each from the offset asked, within the partition's and the request's bytes left. */
+        private PartitionFetchResult encoded(PartitionFetch asked, int budget) {
+            List<ProducerRecord> log = logs.get(asked.getPartition());
+            int limit = Math.min(budget, asked.getMaxBytes() == 0 ? 1 << 20 : asked.getMaxBytes());
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            long offset = asked.getOffset();
+            while (offset < log.size()) {
+                ProducerRecord stored = log.get((int) offset);
+                java.nio.ByteBuffer batch = new io.rafka.record.RecordBatchBuilder(io.rafka.record.CompressionType.NONE)
+                        .baseOffset(offset).append(1_000L + offset, stored.hasKey() ? stored.getKey().toByteArray() : null,
+                                stored.getValue().toByteArray()).build();
+                if (bytes.size() > 0 && bytes.size() + batch.remaining() > limit || budget <= 0) {
+                    break;
+                }
+                byte[] array = new byte[batch.remaining()];
+                batch.get(array);
+                bytes.writeBytes(array);
+                offset++;
+            }
+            return PartitionFetchResult.newBuilder().setTopic(asked.getTopic()).setPartition(asked.getPartition())
+                    .setEncodedBatches(com.google.protobuf.ByteString.copyFrom(bytes.toByteArray()))
+                    .setHighWatermark(log.size()).setLogStartOffset(logStartOffset).setNextOffset(offset).build();
         }
 
         /** Up to two records per partition per call, so consumers must follow next_offset. */

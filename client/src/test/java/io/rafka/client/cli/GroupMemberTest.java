@@ -1,10 +1,10 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.internals.Fetched;
 import io.rafka.client.group.GroupMember;
 import io.rafka.client.group.GroupMemberConfig;
 import io.rafka.client.group.NoOffsetForPartitionException;
 import io.rafka.client.internals.ChannelPool;
-import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.ErrorCode;
 import org.junit.jupiter.api.AfterEach;
@@ -61,7 +61,7 @@ class GroupMemberTest {
     /** Polls until {@code done} holds for what was consumed, at most 50 polls. */
     private void pollUntil(GroupMember member, Predicate<List<String>> done) {
         for (int i = 0; i < 50 && !done.test(consumed); i++) {
-            for (PartitionFetcher.Fetched f : member.poll(100)) {
+            for (Fetched f : member.poll(100)) {
                 consumed.add(f.tp().partition() + ":" + f.record().getValue().toStringUtf8());
             }
         }

@@ -25,6 +25,9 @@ class ConsumerConfigTest {
         props.setProperty("auto.offset.reset", "earliest");
         props.setProperty("max.poll.records", "10");
         props.setProperty("fetch.max.bytes", "1048576");
+        props.setProperty("max.partition.fetch.bytes", "65536");
+        props.setProperty("fetch.min.bytes", "1024");
+        props.setProperty("fetch.max.wait.ms", "250");
         props.setProperty("session.timeout.ms", "6000");
         props.setProperty("partition.assignment.strategy", "org.apache.kafka.clients.consumer.RangeAssignor");
         props.put("auto.commit.interval.ms", 250);
@@ -36,6 +39,7 @@ class ConsumerConfigTest {
         assertEquals(OffsetReset.EARLIEST, c.autoOffsetReset());
         assertEquals(10, c.maxPollRecords());
         assertEquals(1048576, c.fetchMaxBytes());
+        assertEquals(new io.rafka.client.internals.FetchSettings(1048576, 65536, 1024, 250, true), c.fetchSettings());
         assertEquals(6000, c.sessionTimeoutMs());
         assertEquals(Assignor.ASSIGNOR_RANGE, c.groupRemoteAssignor());
         assertEquals(250, c.autoCommitIntervalMs());
@@ -48,6 +52,12 @@ class ConsumerConfigTest {
                 "auto.offset.reset", "smallest")));
         assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("bootstrap.servers", "a:1",
                 "max.poll.records", "0")));
+        assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("bootstrap.servers", "a:1",
+                "max.partition.fetch.bytes", "0")));
+        assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("bootstrap.servers", "a:1",
+                "fetch.max.wait.ms", "-1")));
+        assertEquals(new io.rafka.client.internals.FetchSettings(50 << 20, 1 << 20, 1, 500, true),
+                ConsumerConfig.defaults(List.of("a:1")).fetchSettings(), "Kafka's defaults");
         assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("bootstrap.servers", "a:1",
                 "group.remote.assignor", "sticky")));
         assertThrows(IllegalArgumentException.class, () -> ConsumerConfig.fromMap(Map.of("bootstrap.servers", "a:1",

@@ -1,6 +1,7 @@
 package io.rafka.server.perf;
 
 import io.rafka.client.perf.ConsumePerf;
+import io.rafka.client.perf.E2ePerf;
 import io.rafka.client.perf.ProducePerf;
 import io.rafka.proto.v1.CreateTopicsRequest;
 import io.rafka.proto.v1.ErrorCode;
@@ -30,8 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The benchmark's load generator and reader ({@code bin/rafka perf produce|consume}) against three real brokers:
  * every record the producer counts as acknowledged is in its partition exactly once, in one idempotent
- * producer's sequence order with no gap, and the reader reads back exactly those records. A benchmark that
- * lost, duplicated or reordered records would measure something other than what it claims.
+ * producer's sequence order with no gap, and the reader reads back exactly those records (on the SDK consumer,
+ * assigned and in a group, and with the hand-written baseline reader), printing Kafka's consumer-perf-test summary
+ * or JSON; {@code perf e2e} receives every record it sent and prints latency percentiles that parse. A benchmark
+ * that lost, duplicated or reordered records would measure something other than what it claims.
  */
 class PerfToolsIT {
     private static final String TOPIC = "perf";
@@ -65,11 +68,38 @@ class PerfToolsIT {
                 assertEquals(acked[p], readSequences(cluster, p, summary.producerId()), "partition " + p);
             }
 
-            ConsumePerf.Result read = ConsumePerf.run(ConsumePerf.Options.defaults(bootstrap, TOPIC, RECORDS),
-                    new PrintStream(new ByteArrayOutputStream(), true));
-            assertEquals(RECORDS, read.records());
-            assertEquals((long) RECORDS * RECORD_SIZE, read.bytes());
-            assertArrayEquals(acked, read.recordsByPartition());
+            ConsumePerf.Options consume = ConsumePerf.Options.defaults(bootstrap, TOPIC, RECORDS);
+            for (ConsumePerf.Options options : List.of(consume, consume.withRaw(true), consume.withGroup("perf-group"))) {
+                ByteArrayOutputStream consumed = new ByteArrayOutputStream();
+                ConsumePerf.Result read = ConsumePerf.run(options, new PrintStream(consumed, true));
+                assertEquals(RECORDS, read.records(), options.toString());
+                assertEquals((long) RECORDS * RECORD_SIZE, read.bytes());
+                assertArrayEquals(acked, read.recordsByPartition());
+                checkConsumeSummary(consumed.toString(StandardCharsets.UTF_8), options.group().isEmpty());
+            }
+            ByteArrayOutputStream json = new ByteArrayOutputStream();
+            ConsumePerf.run(new ConsumePerf.Options(bootstrap, TOPIC, RECORDS, 10_000, 8 << 20, 1 << 20, 500, "", 5_000,
+                    false, true), new PrintStream(json, true));
+            String jsonOut = json.toString(StandardCharsets.UTF_8).trim();
+            String jsonLine = jsonOut.substring(jsonOut.lastIndexOf('\n') + 1);
+            assertTrue(jsonLine.startsWith("{") && jsonLine.endsWith("}"), jsonLine);
+            assertTrue(jsonLine.contains("\"records\":" + RECORDS + ",") && jsonLine.contains("\"bytes\":" + (long) RECORDS * RECORD_SIZE),
+                    jsonLine);
+
+            ByteArrayOutputStream e2eOut = new ByteArrayOutputStream();
+            E2ePerf.Summary e2e = E2ePerf.run(new E2ePerf.Options(bootstrap, TOPIC, 300, 300, 100, 5_000, 30_000, false),
+                    new PrintStream(e2eOut, true));
+            assertEquals(300, e2e.sent());
+            assertEquals(300, e2e.totals().records());
+            String e2eLine = e2eOut.toString(StandardCharsets.UTF_8).trim();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(\\d+) records sent, (\\d+) received, ([\\d.]+) records/sec "
+                    + "\\(([\\d.]+) MB/sec\\), end-to-end latency ([\\d.]+) ms avg, (\\d+) ms 50th, (\\d+) ms 99th, (\\d+) ms 99.9th, "
+                    + "(\\d+) ms max\\.$").matcher(e2eLine.substring(e2eLine.lastIndexOf('\n') + 1));
+            assertTrue(m.matches(), e2eLine);
+            assertEquals(300, Integer.parseInt(m.group(2)));
+            int p50 = Integer.parseInt(m.group(6));
+            int max = Integer.parseInt(m.group(9));
+            assertTrue(p50 <= Integer.parseInt(m.group(7)) && Integer.parseInt(m.group(8)) <= max, e2eLine);
 
             ProducePerf.Options paced = new ProducePerf.Options(bootstrap, TOPIC, 200, RECORD_SIZE, 1000, 16_384, 5, 5,
                     32L << 20, 30_000, 120_000, 5_000, 1 << 20);
@@ -77,6 +107,22 @@ class PerfToolsIT {
             assertEquals(200, ProducePerf.run(paced, new PrintStream(new ByteArrayOutputStream(), true)).recordsAcked());
             assertTrue(System.nanoTime() - start >= 150_000_000L, "200 records at 1000/s take about 0.2 s");
         }
+    }
+
+    /** Kafka's consumer-perf-test summary: the header, then ten comma-separated values that parse. */
+    private static void checkConsumeSummary(String output, boolean assigned) {
+        String[] lines = output.trim().split("\n");
+        assertEquals(ConsumePerf.HEADER, lines[lines.length - 2], output);
+        String[] values = lines[lines.length - 1].split(", ");
+        assertEquals(10, values.length, output);
+        new java.text.SimpleDateFormat("yyyy-MM-dd HH:mm:ss:SSS").parse(values[0], new java.text.ParsePosition(0));
+        assertEquals((double) RECORDS * RECORD_SIZE / (1024 * 1024), Double.parseDouble(values[2]), 0.001, output);
+        assertEquals(RECORDS, Long.parseLong(values[4]), output);
+        assertTrue(Double.parseDouble(values[3]) > 0 && Double.parseDouble(values[5]) > 0, output);
+        long rebalanceMs = Long.parseLong(values[6]);
+        assertTrue(rebalanceMs >= 0 && Long.parseLong(values[7]) >= 0, output);
+        Double.parseDouble(values[8]);
+        Double.parseDouble(values[9]);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.rafka.client.consumer.internals;
 
+import io.rafka.client.internals.Fetched;
 import io.rafka.client.consumer.ConsumerConfig;
 import io.rafka.client.consumer.ConsumerRebalanceListener;
 import io.rafka.client.group.GroupMember;
@@ -8,7 +9,6 @@ import io.rafka.client.group.RebalanceHook;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.FetchPositions;
-import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 
@@ -39,7 +39,7 @@ public final class GroupSource implements PartitionSource {
                 config.autoOffsetReset(), config.groupRemoteAssignor(), config.sessionTimeoutMs(), 0,
                 config.defaultApiTimeoutMs());
         GroupMember member = new GroupMember(memberConfig, channels, bootstrap, time);
-        member.positions().maxBytes(config.fetchMaxBytes());
+        member.positions().settings(config.fetchSettings());
         return new GroupSource(member, hook(listener));
     }
 
@@ -63,7 +63,7 @@ public final class GroupSource implements PartitionSource {
     }
 
     @Override
-    public List<PartitionFetcher.Fetched> poll(int waitMs, int maxRecords) {
+    public List<Fetched> poll(int waitMs, int maxRecords) {
         return member.poll(Math.max(1, waitMs), maxRecords);
     }
 

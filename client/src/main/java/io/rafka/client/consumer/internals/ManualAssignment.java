@@ -1,5 +1,6 @@
 package io.rafka.client.consumer.internals;
 
+import io.rafka.client.internals.Fetched;
 import io.rafka.client.group.CoordinatorClient;
 import io.rafka.client.group.GroupMemberConfig.OffsetReset;
 import io.rafka.client.group.NoOffsetForPartitionException;
@@ -80,7 +81,7 @@ public final class ManualAssignment implements PartitionSource {
     }
 
     @Override
-    public List<PartitionFetcher.Fetched> poll(int waitMs, int maxRecords) {
+    public List<Fetched> poll(int waitMs, int maxRecords) {
         startUnstarted();
         if (!positions.fetching()) {
             sleep(waitMs);

@@ -1,7 +1,7 @@
 package io.rafka.client.consumer.internals;
 
+import io.rafka.client.internals.Fetched;
 import io.rafka.client.internals.FetchPositions;
-import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.common.TopicPartition;
 
 import java.util.List;
@@ -17,7 +17,7 @@ import java.util.concurrent.Executor;
  */
 public interface PartitionSource {
 
-    List<PartitionFetcher.Fetched> poll(int waitMs, int maxRecords);
+    List<Fetched> poll(int waitMs, int maxRecords);
 
     Set<TopicPartition> assignment();
 
