@@ -3,10 +3,12 @@ package io.rafka.server;
 import io.rafka.client.consumer.CommitFailedException;
 import io.rafka.client.consumer.ConsumerRecord;
 import io.rafka.client.consumer.ConsumerRecords;
+import io.rafka.client.consumer.Deserializer;
 import io.rafka.client.consumer.Deserializers;
 import io.rafka.client.consumer.NoOffsetForPartitionException;
 import io.rafka.client.consumer.OffsetAndMetadata;
 import io.rafka.client.consumer.RafkaConsumer;
+import io.rafka.client.consumer.RecordDeserializationException;
 import io.rafka.client.consumer.WakeupException;
 import io.rafka.client.producer.Acks;
 import io.rafka.client.producer.ProducerRecord;
@@ -135,6 +137,44 @@ class ConsumerIT {
         try (RafkaConsumer<String, String> again = builder().groupId("tools").autoOffsetReset("none").build()) {
             again.assign(List.of(p0));
             assertEquals(15, offsets(again, 5).get(0), "starts at the group's committed offset");
+        }
+    }
+
+    @Test
+    void aRecordThatCannotBeDeserializedStopsThePositionThereAndIsNamed() {
+        createTopic("poison", 1);
+        produce("poison", 0, 10, 0);   // values poison-0 .. poison-9; poison-5 will not deserialize
+        TopicPartition p0 = new TopicPartition("poison", 0);
+        Deserializer<String> picky = (topic, bytes) -> {
+            String v = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+            if (v.equals("poison-5")) {
+                throw new IllegalArgumentException("not a value this application reads");
+            }
+            return v;
+        };
+        try (RafkaConsumer<String, String> consumer = RafkaConsumer.builder(Deserializers.string(), picky)
+                .bootstrap(servers()).groupId("picky").enableAutoCommit(false).build()) {
+            consumer.assign(List.of(p0));
+            consumer.seekToBeginning(List.of(p0));
+            List<String> got = new ArrayList<>();
+            RecordDeserializationException failure = null;
+            long deadline = System.currentTimeMillis() + WAIT_MS;
+            while (failure == null && System.currentTimeMillis() < deadline) {
+                try {
+                    consumer.poll(Duration.ofMillis(200)).forEach(r -> got.add(r.value()));
+                } catch (RecordDeserializationException e) {
+                    failure = e;
+                }
+            }
+            assertEquals(List.of("poison-0", "poison-1", "poison-2", "poison-3", "poison-4"), got, "everything before it, once");
+            assertTrue(failure != null, "the bad record is reported");
+            assertEquals(p0, failure.partition());
+            assertEquals(5, failure.offset());
+            assertEquals(5, consumer.position(p0), "the position stays at the record the application did not get");
+            consumer.commitSync();
+            assertEquals(5, consumer.committed(Set.of(p0)).get(p0).offset(), "a commit does not skip it");
+            consumer.seek(p0, failure.offset() + 1);
+            assertEquals(List.of(6L, 7L, 8L, 9L), offsets(consumer, 4), "after a seek past it the rest follows");
         }
     }
 

@@ -43,19 +43,6 @@ public final class ConsumerRecords<K, V> implements Iterable<ConsumerRecord<K, V
         return new ConsumerRecords<>(Map.of());
     }
 
-    /** Records as fetched, deserialized; null key and value stay null. */
-    static <K, V> ConsumerRecords<K, V> decode(List<Fetched> fetched, Deserializer<K> keys, Deserializer<V> values) {
-        Map<TopicPartition, List<ConsumerRecord<K, V>>> byPartition = new LinkedHashMap<>();
-        for (Fetched f : fetched) {
-            String topic = f.tp().topic();
-            K key = keys.deserialize(topic, f.key());
-            V value = values.deserialize(topic, f.value());
-            byPartition.computeIfAbsent(f.tp(), tp -> new ArrayList<>())
-                    .add(new ConsumerRecord<>(topic, f.partition(), f.offset(), f.timestampMs(), key, value, f.headers()));
-        }
-        return new ConsumerRecords<>(byPartition);
-    }
-
     /** The records of one partition; empty when it returned none. */
     public List<ConsumerRecord<K, V>> records(TopicPartition tp) {
         return byPartition.getOrDefault(tp, List.of());

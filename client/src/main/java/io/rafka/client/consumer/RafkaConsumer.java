@@ -18,8 +18,10 @@ import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -259,11 +261,43 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 int slice = (int) Math.max(0, Math.min(WAKEUP_SLICE_MS, deadline - time.hiResClockMs()));
                 List<Fetched> fetched = call(() -> from.poll(slice, config.maxPollRecords()));
                 if (!fetched.isEmpty()) {
-                    return ConsumerRecords.decode(fetched, keyDeserializer, valueDeserializer);
+                    return decode(from, fetched);
                 }
             } while (time.hiResClockMs() < deadline);
             return ConsumerRecords.empty();
         });
+    }
+
+    /**
+     * Deserializes what the source handed out. If a record fails, the records before it are returned, and every
+     * partition is rewound to its first record not returned (the failed one in its partition), so positions and
+     * commits never move past a record the application did not get; if it is the first, the poll throws.
+     */
+    private ConsumerRecords<K, V> decode(PartitionSource from, List<Fetched> fetched) {
+        Map<TopicPartition, List<ConsumerRecord<K, V>>> byPartition = new LinkedHashMap<>();
+        for (int i = 0; i < fetched.size(); i++) {
+            Fetched f = fetched.get(i);
+            String topic = f.tp().topic();
+            K key;
+            V value;
+            try {
+                key = keyDeserializer.deserialize(topic, f.key());
+                value = valueDeserializer.deserialize(topic, f.value());
+            } catch (RuntimeException e) {
+                Map<TopicPartition, Long> rewind = new LinkedHashMap<>();
+                for (Fetched notReturned : fetched.subList(i, fetched.size())) {
+                    rewind.putIfAbsent(notReturned.tp(), notReturned.offset());
+                }
+                rewind.forEach(from::seek);
+                if (byPartition.isEmpty()) {
+                    throw new RecordDeserializationException(f.tp(), f.offset(), e);
+                }
+                break;
+            }
+            byPartition.computeIfAbsent(f.tp(), tp -> new ArrayList<>())
+                    .add(new ConsumerRecord<>(topic, f.partition(), f.offset(), f.timestampMs(), key, value, f.headers()));
+        }
+        return new ConsumerRecords<>(byPartition);
     }
 
     private void maybeAutoCommit() {
