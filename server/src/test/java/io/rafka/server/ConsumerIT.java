@@ -179,6 +179,37 @@ class ConsumerIT {
     }
 
     @Test
+    void withoutAutoCommitNothingIsCommittedForYouAndCloseTellsTheListener() {
+        createTopic("manual-commits", 2);
+        produce("manual-commits", 0, 40, null);
+        List<Set<TopicPartition>> revoked = new ArrayList<>();
+        io.rafka.client.consumer.ConsumerRebalanceListener listener = new io.rafka.client.consumer.ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                revoked.add(Set.copyOf(partitions));
+            }
+
+            @Override
+            public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+            }
+        };
+        Set<TopicPartition> owned;
+        try (RafkaConsumer<String, String> consumer = builder().groupId("by-hand").autoOffsetReset("earliest")
+                .enableAutoCommit(false).build()) {
+            consumer.subscribe(List.of("manual-commits"), listener);
+            offsets(consumer, 40);
+            owned = consumer.assignment();
+            assertEquals(2, owned.size());
+        }
+        assertEquals(List.of(owned), revoked, "close revokes what the member owned, through the listener");
+        try (RafkaConsumer<String, String> check = builder().groupId("by-hand").build()) {
+            check.assign(owned);
+            check.committed(owned).forEach((tp, committed) ->
+                    assertTrue(committed == null || committed.offset() < 0, tp + ": nothing committed without auto-commit"));
+        }
+    }
+
+    @Test
     void offsetResetNoneWithoutACommittedOffsetIsATypedError() {
         createTopic("fresh", 1);
         try (RafkaConsumer<String, String> consumer = builder().groupId("strict").autoOffsetReset("none").build()) {

@@ -74,6 +74,7 @@ public final class GroupMember implements AutoCloseable {
     private final MemberState state = new MemberState();
     private final RetryState streamRetry;
     private RebalanceHook hook = RebalanceHook.NONE;
+    private boolean commitOnRevoke = true;
 
     private final Object lock = new Object();
     /** The open stream (guarded by lock); null before the first poll and after a failure was handled. */
@@ -184,6 +185,15 @@ public final class GroupMember implements AutoCloseable {
         this.hook = hook == null ? RebalanceHook.NONE : hook;
     }
 
+    /**
+     * Whether the positions of revoked partitions are committed as they are released (the default, what the CLI's
+     * at-least-once printing wants). An application that commits only after processing (the SDK without
+     * auto-commit) turns it off and commits in its revocation listener, as with Kafka.
+     */
+    public void commitOnRevoke(boolean commit) {
+        this.commitOnRevoke = commit;
+    }
+
     /** Where the partitions of this member are read: seek, position, pause, resume. */
     public FetchPositions positions() {
         return positions;
@@ -223,6 +233,9 @@ public final class GroupMember implements AutoCloseable {
                 // A stream that broke since the last poll is resumed first: a leave must go on a stream bound to
                 // this member, or the coordinator only notices the member is gone after its stream grace.
                 ensureStream();
+            }
+            if (state.joined() && !state.owned().isEmpty()) {
+                hook.onRevoked(state.owned());   // as Kafka's close: the listener may commit what it processed
             }
             if (state.joined() && commitFirst) {
                 commit();
@@ -315,14 +328,17 @@ public final class GroupMember implements AutoCloseable {
         MemberState.Reconciliation plan = state.reconcile();
         if (!plan.revoke().isEmpty()) {
             hook.onRevoked(plan.revoke());   // still owned here: the hook may commit them itself
-            Map<TopicPartition, Long> last = new HashMap<>();
-            for (TopicPartition tp : plan.revoke()) {
-                Long position = positions.remove(tp);
-                if (position != null) {
-                    last.put(tp, position);
+            if (commitOnRevoke) {
+                Map<TopicPartition, Long> last = new HashMap<>();
+                for (TopicPartition tp : plan.revoke()) {
+                    long position = positions.position(tp);
+                    if (position >= 0) {
+                        last.put(tp, position);
+                    }
                 }
+                offsets.commit(last);  // if it fails, the partitions stay owned and read, and the next poll tries again
             }
-            offsets.commit(last);
+            plan.revoke().forEach(positions::remove);
             state.released(plan.revoke());
             LOG.debug("group " + config.groupId() + ": released " + plan.revoke());
             heartbeatNow();

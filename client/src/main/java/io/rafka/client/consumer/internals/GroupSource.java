@@ -40,6 +40,7 @@ public final class GroupSource implements PartitionSource {
                 config.defaultApiTimeoutMs());
         GroupMember member = new GroupMember(memberConfig, channels, bootstrap, time);
         member.positions().settings(config.fetchSettings());
+        member.commitOnRevoke(config.enableAutoCommit());
         return new GroupSource(member, hook(listener));
     }
 
