@@ -51,10 +51,16 @@ import java.util.regex.Pattern;
  * <p>Positions and commits: a partition's position is the offset after the last record poll returned; commits
  * store positions. With {@code enable.auto.commit} (default) each poll first commits, asynchronously, what
  * earlier polls returned, at most every {@code auto.commit.interval.ms}, and close commits. When the coordinator
- * moves a partition away, the consumer calls {@link ConsumerRebalanceListener#onPartitionsRevoked} and then
- * commits its position before releasing it, so the next owner starts after what this one returned (records a
- * poll returned count as processed once the next poll runs, as in Kafka). A member the coordinator fenced
- * loses its partitions uncommitted ({@code onPartitionsLost}) and rejoins.
+ * moves a partition away, the consumer calls {@link ConsumerRebalanceListener#onPartitionsRevoked} and then, with
+ * auto-commit, commits its position before releasing it, so the next owner starts after what this one returned
+ * (records a poll returned count as processed once the next poll runs, as in Kafka); without auto-commit the
+ * listener commits what was processed. A member the coordinator fenced loses its partitions uncommitted
+ * ({@code onPartitionsLost}) and rejoins.
+ *
+ * <p>Liveness: the member's heartbeats go out from {@code poll} (there is no background heartbeat thread and no
+ * {@code max.poll.interval.ms} yet), so the time between two polls, rebalance listener included, must stay below
+ * the group's session timeout ({@code session.timeout.ms}, 45 s by default); a member silent for longer is fenced
+ * and its next commit fails with {@link CommitFailedException}.
  *
  * <p>Threads: not thread-safe, as Kafka's: a second thread calling in while one is inside throws
  * {@link ConcurrentModificationException}; only {@link #wakeup()} may be called from any thread (poll notices it

@@ -156,7 +156,8 @@ public final class OffsetStore {
                 default -> {
                     ClientException failure = ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
                             "commit of offset " + offset + " of " + tp, result.getErrorMessage());
-                    if (!failure.retriable()) {
+                    if (!failure.retriable() || strict) {
+                        // A caller that asked for this commit (commitSync) must not be told it happened.
                         throw failure;
                     }
                     // Committed with the next commit; at worst the next owner reads a few records again.
