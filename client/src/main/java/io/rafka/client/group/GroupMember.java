@@ -92,8 +92,10 @@ public final class GroupMember implements AutoCloseable {
         this.time = time;
         this.metadata = new MetadataClient(channels, bootstrap, time, config.retryTimeoutMs());
         this.coordinator = new CoordinatorClient(config.groupId(), channels, bootstrap, metadata, time, config.retryTimeoutMs());
-        this.positions = new FetchPositions(new PartitionFetcher(metadata, channels, time, config.retryTimeoutMs(),
-                warning -> LOG.warn(warning)));
+        PartitionFetcher fetcher = new PartitionFetcher(metadata, channels, time, config.retryTimeoutMs(),
+                warning -> LOG.warn(warning));
+        fetcher.outOfRangeReset(config.offsetReset().outOfRangeReset());
+        this.positions = new FetchPositions(fetcher);
         this.offsets = new OffsetStore(coordinator, state, time);
         this.streamRetry = new RetryState(time, config.retryTimeoutMs());
     }

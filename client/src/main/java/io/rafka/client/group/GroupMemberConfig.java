@@ -1,5 +1,6 @@
 package io.rafka.client.group;
 
+import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.proto.v1.Assignor;
 
 import java.util.List;
@@ -31,6 +32,15 @@ public record GroupMemberConfig(String groupId, List<String> topics, String patt
         EARLIEST, LATEST,
         /** No committed offset is an error ({@link NoOffsetForPartitionException}). */
         NONE;
+
+        /** What a position out of range does under this policy ({@link PartitionFetcher#outOfRangeReset}). */
+        public long outOfRangeReset() {
+            return switch (this) {
+                case EARLIEST -> PartitionFetcher.EARLIEST;
+                case LATEST -> PartitionFetcher.LATEST;
+                case NONE -> PartitionFetcher.NO_RESET;
+            };
+        }
 
         public static OffsetReset parse(String text) {
             for (OffsetReset reset : values()) {

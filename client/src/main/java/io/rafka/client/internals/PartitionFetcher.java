@@ -47,7 +47,7 @@ import java.util.function.Consumer;
  * <p>Each partition has its own position and {@link RetryState}: a partition whose leader is moving backs off
  * alone (following the NOT_LEADER hint, else refreshed metadata) while the others keep flowing, and only a
  * partition failing for longer than the retry timeout ends the read. OFFSET_OUT_OF_RANGE restarts that
- * partition from the earliest offset, with a warning. Not thread-safe: everything but the RPC callbacks runs
+ * partition from the earliest (or, see {@link #outOfRangeReset}, the latest) offset with a warning, or ends the read. Not thread-safe: everything but the RPC callbacks runs
  * on the poll thread; callbacks only hand answers over through a queue.
  */
 public final class PartitionFetcher {
@@ -55,6 +55,8 @@ public final class PartitionFetcher {
     /** ListOffsets timestamps with Kafka's meaning. */
     public static final long LATEST = -1;
     public static final long EARLIEST = -2;
+    /** {@link #outOfRangeReset}: an offset out of range is an error (auto.offset.reset=none). */
+    public static final long NO_RESET = Long.MIN_VALUE;
     /** Data per Fetch response, under the broker's fetch.max.bytes (16 MiB by default). */
     public static final int FETCH_MAX_BYTES = 8 * 1024 * 1024;
     /** How much longer than its long-poll wait a call may take before the client gives up on it. */
@@ -76,6 +78,8 @@ public final class PartitionFetcher {
     private int nextDrain;
 
     /** @param warnings where to report what the fetcher repaired on its own (an offset out of range) */
+    private long outOfRangeReset = EARLIEST;
+
     public PartitionFetcher(MetadataClient metadata, ChannelPool channels, Time time, long retryTimeoutMs,
                             Consumer<String> warnings) {
         this.metadata = metadata;
@@ -83,6 +87,17 @@ public final class PartitionFetcher {
         this.time = time;
         this.retryTimeoutMs = retryTimeoutMs;
         this.warnings = warnings;
+    }
+
+    /**
+     * What an OFFSET_OUT_OF_RANGE answer does (Kafka's {@code auto.offset.reset}): restart the partition at
+     * {@link #EARLIEST} (the default) or {@link #LATEST}, or, with {@link #NO_RESET}, fail the read with that code.
+     */
+    public void outOfRangeReset(long lookupTimestamp) {
+        if (lookupTimestamp != EARLIEST && lookupTimestamp != LATEST && lookupTimestamp != NO_RESET) {
+            throw new IllegalArgumentException("out-of-range reset must be EARLIEST, LATEST or NO_RESET: " + lookupTimestamp);
+        }
+        this.outOfRangeReset = lookupTimestamp;
     }
 
     /** Data per Fetch response at most (Kafka's fetch.max.bytes); at least one batch per partition still comes. */
@@ -436,11 +451,11 @@ public final class PartitionFetcher {
             maxBufferedBytesSeen = Math.max(maxBufferedBytesSeen, bufferedBytes + reservedBytes);
             cursor.offset = Math.max(next, result.getNextOffset());
             cursor.retry.onSuccess();
-        } else if (result.getErrorCode() == ErrorCode.OFFSET_OUT_OF_RANGE) {
+        } else if (result.getErrorCode() == ErrorCode.OFFSET_OUT_OF_RANGE && outOfRangeReset != NO_RESET) {
             warnings.accept("offset " + cursor.offset + " of " + cursor.tp + " is out of range (log start "
                     + result.getLogStartOffset() + ", high watermark " + result.getHighWatermark()
-                    + "); restarting from the earliest offset");
-            cursor.lookupTimestamp = EARLIEST;
+                    + "); restarting from the " + (outOfRangeReset == EARLIEST ? "earliest" : "latest") + " offset");
+            cursor.lookupTimestamp = outOfRangeReset;
         } else {
             failed(cursor, result.getErrorCode(), result.getErrorCodeValue(), result.getErrorMessage(),
                     result.hasLeader(), result.getLeader());

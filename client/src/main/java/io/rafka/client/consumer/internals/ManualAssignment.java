@@ -46,8 +46,9 @@ public final class ManualAssignment implements PartitionSource {
                             MetadataClient metadata, Time time, long retryTimeoutMs) {
         this.groupId = groupId;
         this.reset = reset;
-        this.positions = new FetchPositions(new PartitionFetcher(metadata, channels, time, retryTimeoutMs,
-                warning -> LOG.warn(warning)));
+        PartitionFetcher fetcher = new PartitionFetcher(metadata, channels, time, retryTimeoutMs, warning -> LOG.warn(warning));
+        fetcher.outOfRangeReset(reset.outOfRangeReset());
+        this.positions = new FetchPositions(fetcher);
         this.offsets = groupId.isEmpty() ? null : OffsetStore.standalone(
                 new CoordinatorClient(groupId, channels, bootstrap, metadata, time, retryTimeoutMs), time);
     }
