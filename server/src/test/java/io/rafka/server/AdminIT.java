@@ -58,10 +58,14 @@ class AdminIT {
 
             assertTrue(admin.listTopics().join().contains("audit"));
             admin.createPartitions("audit", 3).join();
-            assertEquals(3, admin.describeTopics(List.of("audit")).join().get("audit").partitions().size());
+            // Answered once the controller committed it; the broker asked next may apply it a moment later.
+            cluster.awaitTrue(() -> admin.describeTopics(List.of("audit")).join().get("audit").partitions().size() == 3,
+                    10_000, "the third partition visible through the bootstrap broker");
             assertEquals(ErrorCode.INVALID_PARTITIONS, failure(admin.createPartitions("audit", 2)).errorCode());
 
             admin.alterConfigs("audit", Map.of("retention.ms", "7200000"), List.of()).join();
+            cluster.awaitTrue(() -> admin.describeConfigs("audit").join().stream()
+                    .anyMatch(e -> e.name().equals("retention.ms") && e.value().equals("7200000")), 10_000, "the new retention visible");
             ConfigEntry retention = admin.describeConfigs("audit").join().stream()
                     .filter(e -> e.name().equals("retention.ms")).findFirst().orElseThrow();
             assertEquals("7200000", retention.value());
