@@ -44,6 +44,12 @@ final class FaultyBroker implements AutoCloseable {
     final List<List<Stored>> logs = new ArrayList<>();
     int notLeaderAnswers;
     int timedOutAnswers;
+    int duplicateAnswers;
+    /**
+     * Answers every retry of a written batch with DUPLICATE_SEQUENCE_NUMBER, as a real partition does for a retry
+     * older than the five batches it remembers (which the SDK, sending retries first, cannot provoke by itself).
+     */
+    volatile boolean forgetsRetries;
     private final Random random;
     private final double notLeaderRate;
     private final double timeoutRate;
@@ -83,6 +89,10 @@ final class FaultyBroker implements AutoCloseable {
         for (Stored s : log.subList(Math.max(0, log.size() - 5), log.size())) {
             if (s.producerId() == batch.producerId() && s.firstSeq() == batch.baseSequence()
                     && s.lastSeq() == batch.lastSequence()) {
+                if (forgetsRetries) {
+                    duplicateAnswers++;
+                    return result.setErrorCode(ErrorCode.DUPLICATE_SEQUENCE_NUMBER).setBaseOffset(-1).build();
+                }
                 return result.setBaseOffset(s.baseOffset()).build();
             }
         }

@@ -5,8 +5,10 @@ import io.rafka.common.TopicPartition;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -44,11 +46,23 @@ final class PartitionQueue {
     private boolean retryInFlight;
     private int nextSequence;
     private short epoch;
+    /**
+     * The producer id this partition's batches carry when the producer's own cannot be used any more: after
+     * {@link Short#MAX_VALUE} epochs (batches failed for good) the epoch cannot grow, so the partition goes on under
+     * a new producer id from the cluster, epoch 0 (as Kafka's producer does when its epoch is exhausted). -1: the
+     * producer's.
+     */
+    private long ownProducerId = -1;
     private long nextOrder;
     /** A batch failed for good: the sequence restarts (new epoch) once nothing is in flight. */
     private boolean resetPending;
     /** Batches sealed after this one are re-stamped by the reset; older ones keep their stamps (they may be written). */
     private long resetAfterOrder = -1;
+
+    /** Completions of batches that finished before an older batch of the partition did, by seal order. */
+    private final Map<Long, Runnable> heldCompletions = new HashMap<>();
+    /** The seal order of the oldest batch whose completion has not been released. */
+    private long nextCompletion;
 
     /** Where batches go that can be neither re-sent nor re-stamped (see {@link #requeueFailed}). */
     private final Consumer<ProducerBatch> abandon;
@@ -63,7 +77,7 @@ final class PartitionQueue {
         ProducerBatch batch = open;
         open = null;
         batch.order = nextOrder++;
-        batch.seal(producerId, epoch, nextSequence);
+        batch.seal(producerId >= 0 && ownProducerId >= 0 ? ownProducerId : producerId, epoch, nextSequence);
         nextSequence = producerId < 0 ? 0 : next(nextSequence, batch.recordCount());
         ready.addLast(batch);
         return batch;
@@ -142,26 +156,67 @@ final class PartitionQueue {
         }
         retriesQueued += failed.size();
         failed.clear();
-        if (resetPending) {
-            resetPending = false;
+        if (resetPending && epoch < Short.MAX_VALUE) {
             epoch++;
-            nextSequence = 0;
-            for (Iterator<ProducerBatch> it = ready.iterator(); it.hasNext(); ) {
-                ProducerBatch b = it.next();
-                if (b.order <= resetAfterOrder) {
-                    continue;
-                }
-                if (b.mayBeWritten) {
-                    // Sent before with no answer saying it was not written: it may be written under its old stamp,
-                    // so a new stamp could write it twice, and under the old one it can never follow the gap.
-                    it.remove();
-                    retriesQueued = Math.max(0, retriesQueued - 1);
-                    abandon.accept(b);
-                } else {
-                    b.restamp(epoch, nextSequence);
-                    nextSequence = next(nextSequence, b.recordCount());
-                }
+            restampAfterGap();
+        }
+    }
+
+    /** Whether the sequence must restart and the epoch cannot grow: the sender gets a new producer id. */
+    boolean wantsProducerId() {
+        return resetPending && epoch == Short.MAX_VALUE && inFlight.isEmpty();
+    }
+
+    /** Goes on under {@code producerId}, epoch 0: the sequence restarts as after any gap. */
+    void useProducerId(long producerId) {
+        if (!wantsProducerId()) {
+            throw new IllegalStateException(tp + ": no new producer id wanted");
+        }
+        ownProducerId = producerId;
+        epoch = 0;
+        restampAfterGap();
+    }
+
+    /** Test hook: the epoch the partition is at (to reach the end of the epochs without 32,767 failures). */
+    void epochForTest(short epoch) {
+        this.epoch = epoch;
+    }
+
+    /** The sequence restarts at 0 under the current producer id and epoch, for the batches after the gap. */
+    private void restampAfterGap() {
+        resetPending = false;
+        nextSequence = 0;
+        for (Iterator<ProducerBatch> it = ready.iterator(); it.hasNext(); ) {
+            ProducerBatch b = it.next();
+            if (b.order <= resetAfterOrder) {
+                continue;
             }
+            if (b.mayBeWritten) {
+                // Sent before with no answer saying it was not written: it may be written under its old stamp,
+                // so a new stamp could write it twice, and under the old one it can never follow the gap.
+                it.remove();
+                retriesQueued = Math.max(0, retriesQueued - 1);
+                abandon.accept(b);
+            } else {
+                b.restamp(ownProducerId >= 0 ? ownProducerId : b.producerId, epoch, nextSequence);
+                nextSequence = next(nextSequence, b.recordCount());
+            }
+        }
+    }
+
+    /**
+     * A batch is done: its completion is released once those of every older batch of the partition are, so the
+     * records' futures and callbacks of a partition complete in send order (a batch answered while an older one
+     * waits for its retry is held until then). Adds what is now due to {@code due}, in order.
+     */
+    void completed(ProducerBatch batch, Runnable completion, List<Runnable> due) {
+        if (batch.order < 0) {
+            due.add(completion);  // never sealed (a forced close): no older batch can be pending behind it
+            return;
+        }
+        heldCompletions.put(batch.order, completion);
+        for (Runnable r; (r = heldCompletions.remove(nextCompletion)) != null; nextCompletion++) {
+            due.add(r);
         }
     }
 

@@ -40,8 +40,13 @@ public final class ProducerBatch {
     private ByteBuffer data;
     long reservedBytes;
     int baseSequence = -1;
-    /** Seal order within the partition: retries go out in this order, whatever their sequence. */
-    long order;
+    /** The producer id the batch is stamped with; -1 without idempotence. */
+    long producerId = -1;
+    /**
+     * Seal order within the partition (0, 1, 2, ...; -1 until sealed): retries go out in this order, whatever
+     * their sequence, and the records' completions run in it.
+     */
+    long order = -1;
     int attempts;
     /** The last retriable failure, reported if the batch expires. */
     io.rafka.common.ErrorCode lastError;
@@ -81,6 +86,7 @@ public final class ProducerBatch {
     /** Encodes the batch, idempotent when {@code producerId >= 0}. */
     void seal(long producerId, short epoch, int baseSequence) {
         if (producerId >= 0) {
+            this.producerId = producerId;
             builder.producer(producerId, epoch, baseSequence);
             this.baseSequence = baseSequence;
         }
@@ -100,12 +106,14 @@ public final class ProducerBatch {
         return data.remaining();
     }
 
-    /** Gives the sealed batch a new epoch and base sequence: patched in place, CRC recomputed. */
-    void restamp(short epoch, int newBaseSequence) {
+    /** Gives the sealed batch a new producer id, epoch and base sequence: patched in a copy, CRC recomputed. */
+    void restamp(long producerId, short epoch, int newBaseSequence) {
         ByteBuffer copy = ByteBuffer.allocate(data.remaining());
         copy.put(data.duplicate()).flip();
+        copy.putLong(RecordBatch.PRODUCER_ID_OFFSET, producerId);
         copy.putShort(RecordBatch.PRODUCER_EPOCH_OFFSET, epoch);
         copy.putInt(RecordBatch.BASE_SEQUENCE_OFFSET, newBaseSequence);
+        this.producerId = producerId;
         CRC32C crc = new CRC32C();
         crc.update(copy.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET)); // the CRC covers attributes to the end
         copy.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());

@@ -37,6 +37,8 @@ public final class RecordAccumulator {
     private final Map<TopicPartition, PartitionQueue> queues = new LinkedHashMap<>();
     private final Map<String, Integer> partitionCounts = new LinkedHashMap<>();
     private final List<Runnable> completions = new ArrayList<>();
+    /** Whether a thread is running {@link #completions} (only one at a time does). */
+    private boolean completing;
     /** Batches whose records are not all told yet (flush waits for them). */
     private final java.util.Set<ProducerBatch> incomplete = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private long bufferedBytes;
@@ -170,7 +172,8 @@ public final class RecordAccumulator {
     void finish(ProducerBatch batch, long baseOffset, long logAppendTimeMs, RuntimeException error) {
         bufferedBytes -= batch.reservedBytes;
         batch.reservedBytes = 0;
-        completions.add(error == null ? () -> batch.complete(baseOffset, logAppendTimeMs) : () -> batch.fail(error));
+        batch.queue.completed(batch, error == null ? () -> batch.complete(baseOffset, logAppendTimeMs) : () -> batch.fail(error),
+                completions);
         lock.notifyAll();
     }
 
@@ -185,17 +188,41 @@ public final class RecordAccumulator {
                 + (batch.lastError == null ? "" : " (its last error: " + batch.lastErrorMessage + ")")));
     }
 
-    /** Runs the completions queued so far; call without holding the lock. */
+    /**
+     * Runs the completions queued so far; call without holding the lock. One caller at a time runs them, in the
+     * order the batches finished, until none are left: a caller that finds another one at it returns at once and
+     * leaves its completions to it. So the callbacks of a partition's records run one after another in send order
+     * (as Kafka's, which run on its I/O thread), though answers arrive on several gRPC threads.
+     */
     void runCompletions() {
-        List<Runnable> run;
         synchronized (lock) {
-            if (completions.isEmpty()) {
+            if (completing || completions.isEmpty()) {
                 return;
             }
-            run = new ArrayList<>(completions);
-            completions.clear();
+            completing = true;
         }
-        run.forEach(Runnable::run);
+        boolean drained = false;
+        try {
+            while (true) {
+                List<Runnable> run;
+                synchronized (lock) {
+                    if (completions.isEmpty()) {
+                        completing = false;
+                        drained = true;
+                        return;
+                    }
+                    run = new ArrayList<>(completions);
+                    completions.clear();
+                }
+                run.forEach(Runnable::run);
+            }
+        } finally {
+            if (!drained) {
+                synchronized (lock) {
+                    completing = false;
+                }
+            }
+        }
     }
 
     /**

@@ -44,6 +44,8 @@ public final class Sender implements Runnable {
     private boolean refreshWanted;
     /** When the I/O thread last refreshed the metadata ({@link System#nanoTime}). */
     private long lastRefreshNanos = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
+    /** No new producer id is asked for before this ({@link System#nanoTime}): the last request failed. */
+    private long renewNotBeforeNanos = System.nanoTime();
     /** Set by close: stop as soon as every batch is done ({@link #forceClose}: at once). */
     private boolean closing;
     private boolean stopped;
@@ -63,6 +65,7 @@ public final class Sender implements Runnable {
         try {
             while (true) {
                 boolean refresh;
+                List<PartitionQueue> wantIds;
                 synchronized (lock) {
                     if (stopped || (closing && acc.allIdle())) {
                         return;
@@ -79,7 +82,9 @@ public final class Sender implements Runnable {
                         refreshWanted = false;
                         lastRefreshNanos = now;
                     }
-                    if (sent == 0 && !refresh) {
+                    wantIds = now - renewNotBeforeNanos < 0 ? List.of()
+                            : acc.queues().stream().filter(PartitionQueue::wantsProducerId).toList();
+                    if (sent == 0 && !refresh && wantIds.isEmpty()) {
                         long wake = refreshWanted ? Math.min(nextWakeNanos(now), refreshDue) : nextWakeNanos(now);
                         lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(wake - now)));
                     }
@@ -88,6 +93,7 @@ public final class Sender implements Runnable {
                 if (refresh) {
                     metadata.refresh();
                 }
+                wantIds.forEach(this::renewProducerId);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -106,6 +112,28 @@ public final class Sender implements Runnable {
                 streams.clear();
             }
             acc.runCompletions();
+        }
+    }
+
+    /** A partition whose epochs are used up goes on under a new producer id (an RPC: called without the lock). */
+    private void renewProducerId(PartitionQueue q) {
+        long id;
+        try {
+            id = metadata.initProducerId(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.retryBackoffMs()));
+        } catch (ProducerException e) {
+            synchronized (lock) {
+                renewNotBeforeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.retryBackoffMs());
+            }
+            LOG.warn("{}: no new producer id yet ({}); its batches wait, within {}", q.tp, e.getMessage(),
+                    ProducerConfig.DELIVERY_TIMEOUT_MS);
+            return;
+        }
+        synchronized (lock) {
+            if (q.wantsProducerId()) {
+                LOG.info("{}: producer epochs used up after batches failed for good; going on as producer id {}", q.tp, id);
+                q.useProducerId(id);
+                lock.notifyAll();
+            }
         }
     }
 
@@ -291,6 +319,13 @@ public final class Sender implements Runnable {
             return;
         }
         ErrorCode code = ErrorCode.forCode(result.getErrorCodeValue());
+        if (code == ErrorCode.DUPLICATE_SEQUENCE_NUMBER && acc.producerId >= 0) {
+            // A retry older than the batches the partition remembers: it was written by an earlier attempt, its
+            // offsets are forgotten. Delivered (as Kafka's producer has it), with offset -1.
+            q.answered(batch);
+            acc.finish(batch, -1, -1, null);
+            return;
+        }
         if (code == ErrorCode.REQUEST_TIMED_OUT) {
             batch.mayBeWritten = true;   // appended, then not committed in time: it may still commit
         } else if (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {

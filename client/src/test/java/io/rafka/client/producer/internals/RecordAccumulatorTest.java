@@ -131,8 +131,10 @@ class RecordAccumulatorTest {
             assertEquals(first, again);
             q.gaveUp(first, true);
             q.answered(first);
+            acc.finish(first, -1, -1, new ProducerException(ErrorCode.REQUEST_TIMED_OUT, "retries used up"));
         }
         acc.runCompletions();
+        assertThrows(java.util.concurrent.ExecutionException.class, () -> futures.get(0).get(1, TimeUnit.SECONDS));
         ProducerException e = (ProducerException) assertThrows(java.util.concurrent.ExecutionException.class,
                 () -> futures.get(1).get(1, TimeUnit.SECONDS)).getCause();
         assertEquals(ErrorCode.REQUEST_TIMED_OUT, e.errorCode(), "the second's outcome is unknown: " + e.getMessage());
@@ -142,6 +144,44 @@ class RecordAccumulatorTest {
         third.ensureValid();
         assertEquals(1, third.producerEpoch());
         assertEquals(0, third.baseSequence(), "the never-sent batch starts the new epoch's sequence");
+    }
+
+    @Test
+    void aPartitionWhoseEpochsAreUsedUpGoesOnUnderANewProducerId() throws Exception {
+        RecordAccumulator acc = new RecordAccumulator(config(100, 1 << 20, 0));
+        acc.setProducerId(3);
+        PartitionQueue q;
+        synchronized (acc.lock) {
+            append(acc, 90, false, 0);
+            q = acc.queues().iterator().next();
+            q.epochForTest(Short.MAX_VALUE);
+        }
+        for (int i = 0; i < 2; i++) {
+            append(acc, 90, false, 0);  // one record per batch: sequences 0, 1, 2 at the last epoch
+        }
+        synchronized (acc.lock) {
+            ProducerBatch first = q.sendNext("s");
+            q.gaveUp(first, true);    // RECORD_TOO_LARGE, say: the sequence must restart, the epoch cannot grow
+            q.answered(first);
+            assertTrue(q.wantsProducerId());
+            assertTrue(!q.canSend("s", System.nanoTime()), "nothing goes out under a stamp the broker would refuse");
+            q.useProducerId(99);
+            assertTrue(!q.wantsProducerId());
+        }
+        acc.sealAll();
+        assertEquals(2, q.ready.size());
+        for (int seq = 0; seq < 2; seq++) {
+            RecordBatch b = new RecordBatch(q.ready.stream().toList().get(seq).data().asReadOnlyByteBuffer());
+            b.ensureValid();
+            assertEquals(99, b.producerId());
+            assertEquals(0, b.producerEpoch());
+            assertEquals(seq, b.baseSequence());
+        }
+        append(acc, 90, false, 0);
+        acc.sealAll();
+        RecordBatch later = new RecordBatch(q.ready.peekLast().data().asReadOnlyByteBuffer());
+        assertEquals(99, later.producerId(), "batches sealed later carry the new id too");
+        assertEquals(2, later.baseSequence());
     }
 
     @Test

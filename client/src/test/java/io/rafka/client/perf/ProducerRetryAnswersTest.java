@@ -1,0 +1,89 @@
+package io.rafka.client.perf;
+
+import io.rafka.client.producer.ProducerRecord;
+import io.rafka.client.producer.RafkaProducer;
+import io.rafka.client.producer.RecordMetadata;
+import io.rafka.client.producer.Serializers;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The SDK producer against {@link FaultyBroker} (here because that broker is): how it takes the answers a real
+ * partition gives a retry, and the order its callbacks run in while answers arrive on several gRPC threads.
+ */
+class ProducerRetryAnswersTest {
+
+    /**
+     * A retry the partition no longer remembers the offsets of (DUPLICATE_SEQUENCE_NUMBER) was written by an
+     * earlier attempt: delivered with offset -1, as with Kafka's producer, not failed (which would invite the
+     * application to send the record a second time).
+     */
+    @Test
+    void aForgottenRetryIsDeliveredWithoutAnOffset() throws Exception {
+        int records = 2_000;
+        try (FaultyBroker broker = new FaultyBroker("t", 2, 7, 0.0, 0.1)) {
+            broker.forgetsRetries = true;
+            List<CompletableFuture<RecordMetadata>> sent = new ArrayList<>();
+            try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                    .bootstrap(broker.address()).lingerMs(1).batchSize(256).retryBackoff(Duration.ofMillis(10)).build()) {
+                for (int i = 0; i < records; i++) {
+                    sent.add(producer.send(new ProducerRecord<>("t", i % 2, null, "v" + i)));
+                }
+                producer.flush();
+            }
+            int withoutOffset = 0;
+            for (CompletableFuture<RecordMetadata> f : sent) {
+                withoutOffset += f.join().offset() < 0 ? 1 : 0;   // join throws if any send failed
+            }
+            assertTrue(broker.timedOutAnswers > 0 && broker.duplicateAnswers > 0, "retries were answered as duplicates");
+            assertTrue(withoutOffset > 0, "the records of forgotten retries have no offset");
+            int written = broker.logs.get(0).stream().mapToInt(FaultyBroker.Stored::records).sum()
+                    + broker.logs.get(1).stream().mapToInt(FaultyBroker.Stored::records).sum();
+            assertEquals(records, written, "every record written once");
+        }
+    }
+
+    /** A partition's callbacks run one at a time, in send order, whichever thread the answers came on. */
+    @Test
+    void callbacksOfAPartitionRunInSendOrderOneAtATime() throws Exception {
+        int records = 5_000;
+        try (FaultyBroker broker = new FaultyBroker("t", 3, 11, 0.05, 0.05)) {
+            AtomicInteger running = new AtomicInteger();
+            AtomicInteger overlaps = new AtomicInteger();
+            ConcurrentHashMap<Integer, List<Integer>> seen = new ConcurrentHashMap<>();
+            try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                    .bootstrap(broker.address()).lingerMs(0).batchSize(256).retryBackoff(Duration.ofMillis(10)).build()) {
+                for (int i = 0; i < records; i++) {
+                    int partition = i % 3;
+                    int index = i;
+                    producer.send(new ProducerRecord<>("t", partition, null, "v" + i), (m, e) -> {
+                        if (running.incrementAndGet() > 1) {
+                            overlaps.incrementAndGet();
+                        }
+                        seen.computeIfAbsent(partition, p -> new ArrayList<>()).add(index);
+                        running.decrementAndGet();
+                    });
+                }
+                producer.flush();
+            }
+            assertEquals(0, overlaps.get(), "no two callbacks at the same time");
+            for (int p = 0; p < 3; p++) {
+                List<Integer> order = seen.get(p);
+                assertEquals(records / 3 + (p < records % 3 ? 1 : 0), order.size());
+                for (int i = 1; i < order.size(); i++) {
+                    assertTrue(order.get(i - 1) < order.get(i), "partition " + p + ": callback of " + order.get(i)
+                            + " ran after " + order.get(i - 1));
+                }
+            }
+        }
+    }
+}
