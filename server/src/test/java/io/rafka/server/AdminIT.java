@@ -116,8 +116,22 @@ class AdminIT {
         return assertInstanceOf(AdminException.class, e.getCause());
     }
 
+    /**
+     * The first bootstrap server is down (nothing listens there): admin, producer and consumer go on with the
+     * next one, as Kafka's clients do.
+     */
     private static String servers(BrokerCluster cluster) {
-        return "127.0.0.1:" + cluster.grpcPort(0) + ",127.0.0.1:" + cluster.grpcPort(1);
+        return "127.0.0.1:" + DEAD_PORT + ",127.0.0.1:" + cluster.grpcPort(0) + ",127.0.0.1:" + cluster.grpcPort(1);
+    }
+
+    private static final int DEAD_PORT = deadPort();
+
+    private static int deadPort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
 }

@@ -72,7 +72,7 @@ public final class RafkaAdmin implements AutoCloseable {
     public static final String DEFAULT_API_TIMEOUT_MS = "default.api.timeout.ms";
 
     private final ChannelPool channels = ChannelPool.plaintext();
-    private final BrokerAddress bootstrap;
+    private final List<BrokerAddress> bootstrap;
     private final long retryTimeoutMs;
     private final MetadataClient metadata;
     private final ExecutorService ioThread = Executors.newSingleThreadExecutor(r -> {
@@ -81,13 +81,13 @@ public final class RafkaAdmin implements AutoCloseable {
         return thread;
     });
 
-    private RafkaAdmin(BrokerAddress bootstrap, long retryTimeoutMs) {
+    private RafkaAdmin(List<BrokerAddress> bootstrap, long retryTimeoutMs) {
         this.bootstrap = bootstrap;
         this.retryTimeoutMs = retryTimeoutMs;
         this.metadata = new MetadataClient(channels, bootstrap, Time.SYSTEM, retryTimeoutMs);
     }
 
-    /** @param bootstrapServers {@code host:port}, also comma-separated; the first is asked */
+    /** @param bootstrapServers {@code host:port}, also comma-separated: asked in turn while one does not answer */
     public static RafkaAdmin create(String bootstrapServers) {
         return create(Map.of(BOOTSTRAP_SERVERS, bootstrapServers));
     }
@@ -98,7 +98,8 @@ public final class RafkaAdmin implements AutoCloseable {
         if (servers.isEmpty()) {
             throw new IllegalArgumentException(BOOTSTRAP_SERVERS + " is required");
         }
-        return new RafkaAdmin(BrokerAddress.parse(servers.get(0)), ConfigValues.number(props, DEFAULT_API_TIMEOUT_MS, 60_000));
+        return new RafkaAdmin(servers.stream().map(BrokerAddress::parse).toList(),
+                ConfigValues.number(props, DEFAULT_API_TIMEOUT_MS, 60_000));
     }
 
     public static RafkaAdmin create(Properties props) {
@@ -252,16 +253,27 @@ public final class RafkaAdmin implements AutoCloseable {
     }
 
     private CoordinatorClient coordinator(String groupId) {
-        return new CoordinatorClient(groupId, channels, bootstrap, metadata, Time.SYSTEM, retryTimeoutMs);
+        return new CoordinatorClient(groupId, channels, bootstrap.get(0), metadata, Time.SYSTEM, retryTimeoutMs);
     }
 
+    /**
+     * Any broker serves an admin call (it forwards writes to the controller): the candidates of the metadata
+     * ({@link MetadataClient#candidates}) are asked in turn while one cannot be reached.
+     */
     private <T> T admin(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> rpc) {
-        try {
-            return rpc.apply(AdminServiceGrpc.newBlockingStub(channels.channel(bootstrap))
-                    .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS));
-        } catch (StatusRuntimeException e) {
-            throw ClientException.fromStatus(e, bootstrap);
+        ClientException failure = null;
+        for (BrokerAddress address : metadata.candidates()) {
+            try {
+                return rpc.apply(AdminServiceGrpc.newBlockingStub(channels.channel(address))
+                        .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS));
+            } catch (StatusRuntimeException e) {
+                failure = ClientException.fromStatus(e, address);
+                if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
+                    throw failure;  // reached, and refused or timed out: it may have been applied; not asked twice
+                }
+            }
         }
+        throw failure;
     }
 
     /** Fails with the first failed topic's code, naming every failed topic. */

@@ -80,7 +80,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private final Deserializer<V> valueDeserializer;
     private final ChannelPool channels;
     private final boolean ownsChannels;
-    private final BrokerAddress bootstrap;
+    private final List<BrokerAddress> bootstrap;
     private final Time time = Time.SYSTEM;
     private final MetadataClient metadata;
     private final AsyncCommits asyncCommits = new AsyncCommits();
@@ -116,7 +116,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         this.valueDeserializer = valueDeserializer;
         this.channels = channels;
         this.ownsChannels = ownsChannels;
-        this.bootstrap = BrokerAddress.parse(config.bootstrapServers().get(0));
+        this.bootstrap = config.bootstrapServers().stream().map(BrokerAddress::parse).toList();
         this.metadata = new MetadataClient(channels, bootstrap, time, config.defaultApiTimeoutMs());
         this.lastAutoCommitMs = time.hiResClockMs();
     }
@@ -231,7 +231,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             }
             if (source == null) {
                 ManualAssignment manual = new ManualAssignment(config.groupId(), config.autoOffsetReset(), channels,
-                        bootstrap, metadata, time, config.defaultApiTimeoutMs());
+                        bootstrap.get(0), metadata, time, config.defaultApiTimeoutMs());
                 manual.positions().settings(config.fetchSettings());
                 source = manual;
             }

@@ -110,9 +110,10 @@ public final class CoordinatorClient {
         FindCoordinatorRequest request = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
         while (true) {
             Set<BrokerAddress> candidates = new LinkedHashSet<>();
-            candidates.add(bootstrap);
             if (metadata != null) {
-                candidates.addAll(metadata.knownBrokers());
+                candidates.addAll(metadata.candidates());
+            } else {
+                candidates.add(bootstrap);
             }
             ClientException failure = null;
             for (BrokerAddress address : candidates) {

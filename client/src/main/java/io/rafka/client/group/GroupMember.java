@@ -87,11 +87,17 @@ public final class GroupMember implements AutoCloseable {
     private boolean closed;
 
     public GroupMember(GroupMemberConfig config, ChannelPool channels, BrokerAddress bootstrap, Time time) {
+        this(config, channels, List.of(bootstrap), time);
+    }
+
+    /** @param bootstrap brokers to find the cluster through, asked in turn while one does not answer */
+    public GroupMember(GroupMemberConfig config, ChannelPool channels, List<BrokerAddress> bootstrap, Time time) {
         this.config = config;
         this.channels = channels;
         this.time = time;
         this.metadata = new MetadataClient(channels, bootstrap, time, config.retryTimeoutMs());
-        this.coordinator = new CoordinatorClient(config.groupId(), channels, bootstrap, metadata, time, config.retryTimeoutMs());
+        this.coordinator = new CoordinatorClient(config.groupId(), channels, bootstrap.get(0), metadata, time,
+                config.retryTimeoutMs());
         PartitionFetcher fetcher = new PartitionFetcher(metadata, channels, time, config.retryTimeoutMs(),
                 warning -> LOG.warn(warning));
         fetcher.outOfRangeReset(config.offsetReset().outOfRangeReset());

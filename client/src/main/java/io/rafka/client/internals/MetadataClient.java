@@ -24,8 +24,9 @@ import java.util.concurrent.TimeUnit;
  * following it saves a metadata round trip during a leader change. A refresh drops the hints, since
  * the new snapshot is at least as fresh as they were.
  *
- * <p>Any broker answers GetMetadata, so a refresh asks the bootstrap broker first and, if it is down,
- * every broker the last snapshot listed: the CLI keeps working when the bootstrap broker dies mid-run.
+ * <p>Any broker answers GetMetadata, so a refresh asks the broker that answered last first, then the bootstrap
+ * brokers and every broker the last snapshot listed ({@link #candidates}): a client keeps working when its
+ * bootstrap broker dies mid-run, and one that starts while the first bootstrap broker is down uses the next.
  * Thread-safe for one refreshing thread and any number of readers: the snapshot is replaced whole and the hints
  * are a concurrent map (a hint given while a refresh runs may be dropped by it: one more NOT_LEADER round trip).
  */
@@ -35,16 +36,26 @@ public final class MetadataClient {
     public static final long RPC_DEADLINE_MS = 10_000;
 
     private final ChannelPool channels;
-    private final BrokerAddress bootstrap;
+    private final List<BrokerAddress> bootstrap;
     private final Time time;
+    /** The broker that answered the last refresh: asked first next time (a broker that hangs costs one deadline). */
+    private volatile BrokerAddress lastAnswered;
     private final long retryTimeoutMs;
     private final Map<TopicPartition, BrokerAddress> leaderHints = new ConcurrentHashMap<>();
     /** Replaced whole by a refresh: readers on other threads (a producer's gRPC threads) see one or the other. */
     private volatile ClusterMetadata current = ClusterMetadata.EMPTY;
 
     public MetadataClient(ChannelPool channels, BrokerAddress bootstrap, Time time, long retryTimeoutMs) {
+        this(channels, List.of(bootstrap), time, retryTimeoutMs);
+    }
+
+    /** @param bootstrap the brokers to ask before any metadata is known (at least one) */
+    public MetadataClient(ChannelPool channels, List<BrokerAddress> bootstrap, Time time, long retryTimeoutMs) {
+        if (bootstrap.isEmpty()) {
+            throw new IllegalArgumentException("no bootstrap broker");
+        }
         this.channels = channels;
-        this.bootstrap = bootstrap;
+        this.bootstrap = List.copyOf(bootstrap);
         this.time = time;
         this.retryTimeoutMs = retryTimeoutMs;
     }
@@ -60,16 +71,14 @@ public final class MetadataClient {
                 .addAllTopics(topics)
                 .setAllowAutoTopicCreation(allowAutoCreate)
                 .build();
-        Set<BrokerAddress> candidates = new LinkedHashSet<>();
-        candidates.add(bootstrap);
-        candidates.addAll(current.brokers());
         ClientException failure = null;
-        for (BrokerAddress address : candidates) {
+        for (BrokerAddress address : candidates()) {
             try {
                 ClusterMetadata fresh = ClusterMetadata.of(MetadataServiceGrpc.newBlockingStub(channels.channel(address))
                         .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
                         .getMetadata(request));
                 current = fresh;
+                lastAnswered = address;
                 leaderHints.clear();
                 return fresh;
             } catch (StatusRuntimeException e) {
@@ -112,6 +121,21 @@ public final class MetadataClient {
             }
             RetryState.sleep(time, retry.onFailure(failure));
         }
+    }
+
+    /**
+     * Brokers to ask a question any broker answers, in order: the one that answered the last refresh, the
+     * bootstrap brokers, then the others the latest metadata listed.
+     */
+    public List<BrokerAddress> candidates() {
+        Set<BrokerAddress> all = new LinkedHashSet<>();
+        BrokerAddress last = lastAnswered;
+        if (last != null) {
+            all.add(last);
+        }
+        all.addAll(bootstrap);
+        all.addAll(current.brokers());
+        return List.copyOf(all);
     }
 
     /** The brokers the latest metadata listed (empty before the first refresh). */

@@ -32,7 +32,7 @@ public final class GroupSource implements PartitionSource {
 
     /** A member for the consumer's settings and subscription (topics, or a pattern); it joins on its first poll. */
     public static GroupSource join(ConsumerConfig config, List<String> topics, Pattern pattern,
-                                   ConsumerRebalanceListener listener, ChannelPool channels, BrokerAddress bootstrap,
+                                   ConsumerRebalanceListener listener, ChannelPool channels, List<BrokerAddress> bootstrap,
                                    Time time) {
         GroupMemberConfig memberConfig = new GroupMemberConfig(config.groupId(), topics,
                 pattern == null ? "" : pattern.pattern(), config.groupInstanceId(), config.clientId(),

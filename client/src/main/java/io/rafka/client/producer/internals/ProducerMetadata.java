@@ -50,8 +50,8 @@ public final class ProducerMetadata implements AutoCloseable {
         this.channels = channels;
         this.ownsChannels = ownsChannels;
         this.bootstrap = List.copyOf(bootstrap);
-        this.client = new MetadataClient(channels, bootstrap.get(0), Time.SYSTEM, 0);
-        this.lookupClient = new MetadataClient(channels, bootstrap.get(0), Time.SYSTEM, 0);
+        this.client = new MetadataClient(channels, bootstrap, Time.SYSTEM, 0);
+        this.lookupClient = new MetadataClient(channels, bootstrap, Time.SYSTEM, 0);
     }
 
     /**
