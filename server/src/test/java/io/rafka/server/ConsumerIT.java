@@ -256,6 +256,18 @@ class ConsumerIT {
             Set<TopicPartition> both = Set.of(new TopicPartition("async", 0), new TopicPartition("async", 1));
             long total = consumer.committed(both).values().stream().mapToLong(OffsetAndMetadata::offset).sum();
             assertEquals(50, total, "committed what was read: " + committed.get());
+
+            // An older asynchronous commit never lands after a later synchronous one: commitSync waits for it and
+            // runs its callback first.
+            TopicPartition p0 = new TopicPartition("async", 0);
+            List<Long> order = new java.util.concurrent.CopyOnWriteArrayList<>();
+            for (long offset = 1; offset <= 5; offset++) {
+                long o = offset;
+                consumer.commitAsync(Map.of(p0, new OffsetAndMetadata(o)), (offsets, error) -> order.add(o));
+            }
+            consumer.commitSync(Map.of(p0, new OffsetAndMetadata(6)));
+            assertEquals(List.of(1L, 2L, 3L, 4L, 5L), order, "async callbacks ran, in order, before commitSync returned");
+            assertEquals(6, consumer.committed(Set.of(p0)).get(p0).offset());
         }
     }
 

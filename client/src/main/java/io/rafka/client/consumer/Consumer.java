@@ -56,7 +56,11 @@ public interface Consumer<K, V> extends AutoCloseable {
      */
     ConsumerRecords<K, V> poll(Duration timeout);
 
-    /** Commits the positions of every assigned partition (what poll returned so far) and waits for it. */
+    /**
+     * Commits the positions of every assigned partition (what poll returned so far) and waits for it. Waits
+     * first for the {@code commitAsync} calls still in flight and runs their callbacks, so that an older
+     * asynchronous commit never lands after this one.
+     */
     void commitSync();
 
     void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets);

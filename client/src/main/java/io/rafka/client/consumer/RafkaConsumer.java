@@ -339,7 +339,10 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         locked(() -> {
             PartitionSource to = sourceOrFail();
             checkWakeup();
-            asyncCommits.runCallbacks();
+            // An earlier commitAsync still retrying could land after this one and move the offsets back: as
+            // Kafka's, commitSync first waits for the asynchronous commits in flight (and runs their callbacks).
+            asyncCommits.awaitInFlight(config.defaultApiTimeoutMs(), wakeup::get);
+            checkWakeup();
             call(() -> {
                 to.commit(plain(offsets));
                 return null;
