@@ -19,21 +19,22 @@ import java.util.concurrent.CompletableFuture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Multi-raft at scale: 300 partitions x 3 replicas (900 Raft divisions) on 3 in-process nodes in one JVM on
- * a 2-core machine. Election timeouts are 3-6 s, as a broker with this many groups per node should run
+ * Multi-raft at scale: 150 partitions x 3 replicas (450 Raft divisions; -Dmany.partitions=300 for the 900 of
+ * docs/BENCHMARKS.md, ~3 min) on 3 in-process nodes in one JVM on a 2-core machine. Election timeouts are 3-6 s, as a broker with this many groups per node should run
  * (see docs/BENCHMARKS.md: idle cost per division), and partitions are created in waves so the creation
  * burst does not starve the heartbeats of groups already running.
  */
 class ManyPartitionsIT {
     private static final Logger LOG = LoggerFactory.getLogger(ManyPartitionsIT.class);
-    private static final int PARTITIONS = 300;
+    /** 150 keeps CI's run near a minute; the scale docs/BENCHMARKS.md reports is 300. */
+    private static final int PARTITIONS = Integer.getInteger("many.partitions", 150);
     private static final int WAVE = 50;
 
     @TempDir
     Path tmp;
 
     @Test
-    void threeHundredPartitionsStartElectAndAcceptWrites() throws Exception {
+    void hundredsOfPartitionsStartElectAndAcceptWrites() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.rpcTimeoutMs(3000, 6000))) {
             long start = System.nanoTime();
             List<TopicPartition> tps = new ArrayList<>();
