@@ -272,26 +272,47 @@ class ConsumerIT {
     }
 
     @Test
-    void aCommitAfterTheSessionRanOutIsACommitFailedException() {
+    void processingLongerThanTheSessionKeepsTheMemberButNotPollingPastMaxPollIntervalLeaves() {
         createTopic("slow", 1);
         produce("slow", 0, 10, null);
+        List<String> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (RafkaConsumer<String, String> consumer = builder().groupId("slow-group").autoOffsetReset("earliest")
-                .enableAutoCommit(false).sessionTimeout(Duration.ofMillis(2_000)).build()) {
-            consumer.subscribe(List.of("slow"));
+                .enableAutoCommit(false).sessionTimeout(Duration.ofMillis(2_000)).maxPollInterval(Duration.ofMillis(6_000))
+                .build()) {
+            consumer.subscribe(List.of("slow"), new io.rafka.client.consumer.ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                }
+
+                @Override
+                public void onPartitionsLost(java.util.Collection<TopicPartition> partitions) {
+                    partitions.forEach(tp -> lost.add(tp.toString()));
+                }
+            });
             Map<String, Integer> seen = new HashMap<>();
             long deadline = System.currentTimeMillis() + WAIT_MS;
             while (seen.size() < 10 && System.currentTimeMillis() < deadline) {
                 consumer.poll(Duration.ofMillis(200)).forEach(r -> seen.merge(r.value(), 1, Integer::sum));
             }
             assertEquals(10, seen.size());
-            sleep(5_000);   // processing that outlasts the session: the coordinator fences the member
-            CommitFailedException e = assertThrows(CommitFailedException.class, consumer::commitSync);
+            sleep(4_000);   // processing that outlasts the session (2 s), not max.poll.interval.ms (6 s): heartbeats go on
+            consumer.commitSync();   // a member fenced meanwhile would fail here with CommitFailedException
+
+            sleep(8_000);   // no poll for longer than max.poll.interval.ms: the member left the group
+            TopicPartition p0 = new TopicPartition("slow", 0);
+            CommitFailedException e = assertThrows(CommitFailedException.class,
+                    () -> consumer.commitSync(Map.of(p0, new OffsetAndMetadata(9))));
             assertTrue(e.errorCode() == io.rafka.common.ErrorCode.UNKNOWN_MEMBER_ID
                     || e.errorCode() == io.rafka.common.ErrorCode.FENCED_MEMBER_EPOCH, e.getMessage());
             deadline = System.currentTimeMillis() + WAIT_MS;
-            while (consumer.assignment().isEmpty() && System.currentTimeMillis() < deadline) {
+            while ((consumer.assignment().isEmpty() || lost.isEmpty()) && System.currentTimeMillis() < deadline) {
                 consumer.poll(Duration.ofMillis(200));   // rejoins
             }
+            assertEquals(List.of("slow-0"), lost, "the listener heard its partition was lost");
             assertEquals(Set.of(new TopicPartition("slow", 0)), consumer.assignment());
         }
     }

@@ -32,6 +32,7 @@ public final class ConsumerBuilder<K, V> {
     private int fetchMinBytes = D.fetchMinBytes();
     private int fetchMaxWaitMs = D.fetchMaxWaitMs();
     private int sessionTimeoutMs = D.sessionTimeoutMs();
+    private int maxPollIntervalMs = D.maxPollIntervalMs();
     private io.rafka.proto.v1.Assignor assignor = D.groupRemoteAssignor();
     private long defaultApiTimeoutMs = D.defaultApiTimeoutMs();
 
@@ -106,6 +107,12 @@ public final class ConsumerBuilder<K, V> {
         return this;
     }
 
+    /** {@code max.poll.interval.ms} (5 min): the longest time between polls before the member leaves the group. */
+    public ConsumerBuilder<K, V> maxPollInterval(Duration interval) {
+        this.maxPollIntervalMs = (int) Math.min(Integer.MAX_VALUE, interval.toMillis());
+        return this;
+    }
+
     public ConsumerBuilder<K, V> sessionTimeout(Duration timeout) {
         this.sessionTimeoutMs = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
         return this;
@@ -126,7 +133,7 @@ public final class ConsumerBuilder<K, V> {
     public ConsumerConfig config() {
         return new ConsumerConfig(bootstrap, groupId, groupInstanceId, clientId, enableAutoCommit, autoCommitIntervalMs,
                 autoOffsetReset, maxPollRecords, fetchMaxBytes, maxPartitionFetchBytes, fetchMinBytes, fetchMaxWaitMs,
-                sessionTimeoutMs, assignor, defaultApiTimeoutMs);
+                sessionTimeoutMs, maxPollIntervalMs, assignor, defaultApiTimeoutMs);
     }
 
     public RafkaConsumer<K, V> build() {

@@ -36,12 +36,14 @@ import java.util.Set;
  * @param fetchMinBytes        the broker answers a fetch once this much is there...
  * @param fetchMaxWaitMs       ...or after this long
  * @param sessionTimeoutMs     0 = the coordinator's {@code group.session.timeout.ms}
+ * @param maxPollIntervalMs    a member that does not poll for this long leaves the group (its partitions move on;
+ *                             the next poll joins again); also its rebalance timeout, as in Kafka
  * @param defaultApiTimeoutMs  how long retriable failures (no coordinator, leaders moving) are retried
  */
 public record ConsumerConfig(List<String> bootstrapServers, String groupId, String groupInstanceId, String clientId,
                              boolean enableAutoCommit, long autoCommitIntervalMs, OffsetReset autoOffsetReset,
                              int maxPollRecords, int fetchMaxBytes, int maxPartitionFetchBytes, int fetchMinBytes,
-                             int fetchMaxWaitMs, int sessionTimeoutMs, Assignor groupRemoteAssignor,
+                             int fetchMaxWaitMs, int sessionTimeoutMs, int maxPollIntervalMs, Assignor groupRemoteAssignor,
                              long defaultApiTimeoutMs) {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerConfig.class);
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
@@ -57,6 +59,7 @@ public record ConsumerConfig(List<String> bootstrapServers, String groupId, Stri
     public static final String FETCH_MIN_BYTES = "fetch.min.bytes";
     public static final String FETCH_MAX_WAIT_MS = "fetch.max.wait.ms";
     public static final String SESSION_TIMEOUT_MS = "session.timeout.ms";
+    public static final String MAX_POLL_INTERVAL_MS = "max.poll.interval.ms";
     public static final String GROUP_REMOTE_ASSIGNOR = "group.remote.assignor";
     public static final String PARTITION_ASSIGNMENT_STRATEGY = "partition.assignment.strategy";
     public static final String DEFAULT_API_TIMEOUT_MS = "default.api.timeout.ms";
@@ -76,6 +79,9 @@ public record ConsumerConfig(List<String> bootstrapServers, String groupId, Stri
             throw new IllegalArgumentException("auto.commit.interval.ms, session.timeout.ms and default.api.timeout.ms"
                     + " must be >= 0; max.poll.records and fetch.max.bytes must be > 0");
         }
+        if (maxPollIntervalMs < 1) {
+            throw new IllegalArgumentException(MAX_POLL_INTERVAL_MS + " must be > 0");
+        }
         if (maxPartitionFetchBytes < 1 || fetchMinBytes < 0 || fetchMaxWaitMs < 0) {
             throw new IllegalArgumentException("max.partition.fetch.bytes must be > 0; fetch.min.bytes and"
                     + " fetch.max.wait.ms >= 0");
@@ -94,7 +100,7 @@ public record ConsumerConfig(List<String> bootstrapServers, String groupId, Stri
     /** Kafka's defaults, for the given bootstrap servers, without a group. */
     public static ConsumerConfig defaults(List<String> bootstrapServers) {
         return new ConsumerConfig(bootstrapServers, "", "", "rafka-consumer", true, 5_000, OffsetReset.LATEST, 500,
-                50 * 1024 * 1024, 1024 * 1024, 1, 500, 0, Assignor.ASSIGNOR_UNIFORM, 60_000);
+                50 * 1024 * 1024, 1024 * 1024, 1, 500, 0, 300_000, Assignor.ASSIGNOR_UNIFORM, 60_000);
     }
 
     /**
@@ -118,14 +124,15 @@ public record ConsumerConfig(List<String> bootstrapServers, String groupId, Stri
                 (int) ConfigValues.number(props, MAX_PARTITION_FETCH_BYTES, d.maxPartitionFetchBytes),
                 (int) ConfigValues.number(props, FETCH_MIN_BYTES, d.fetchMinBytes),
                 (int) ConfigValues.number(props, FETCH_MAX_WAIT_MS, d.fetchMaxWaitMs),
-                (int) ConfigValues.number(props, SESSION_TIMEOUT_MS, d.sessionTimeoutMs), assignor(props, d.groupRemoteAssignor),
+                (int) ConfigValues.number(props, SESSION_TIMEOUT_MS, d.sessionTimeoutMs),
+                (int) ConfigValues.number(props, MAX_POLL_INTERVAL_MS, d.maxPollIntervalMs), assignor(props, d.groupRemoteAssignor),
                 ConfigValues.number(props, DEFAULT_API_TIMEOUT_MS, d.defaultApiTimeoutMs));
     }
 
     private static final Set<String> KNOWN = Set.of(BOOTSTRAP_SERVERS, GROUP_ID, GROUP_INSTANCE_ID, CLIENT_ID,
             ENABLE_AUTO_COMMIT, AUTO_COMMIT_INTERVAL_MS, AUTO_OFFSET_RESET, MAX_POLL_RECORDS, FETCH_MAX_BYTES,
             MAX_PARTITION_FETCH_BYTES, FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS,
-            SESSION_TIMEOUT_MS, GROUP_REMOTE_ASSIGNOR, PARTITION_ASSIGNMENT_STRATEGY, DEFAULT_API_TIMEOUT_MS,
+            SESSION_TIMEOUT_MS, MAX_POLL_INTERVAL_MS, GROUP_REMOTE_ASSIGNOR, PARTITION_ASSIGNMENT_STRATEGY, DEFAULT_API_TIMEOUT_MS,
             "key.deserializer", "value.deserializer");
 
     /** {@code uniform} or {@code range}; Kafka's assignor class names map onto them (Range → range, others uniform). */

@@ -57,10 +57,11 @@ import java.util.regex.Pattern;
  * listener commits what was processed. A member the coordinator fenced loses its partitions uncommitted
  * ({@code onPartitionsLost}) and rejoins.
  *
- * <p>Liveness: the member's heartbeats go out from {@code poll} (there is no background heartbeat thread and no
- * {@code max.poll.interval.ms} yet), so the time between two polls, rebalance listener included, must stay below
- * the group's session timeout ({@code session.timeout.ms}, 45 s by default); a member silent for longer is fenced
- * and its next commit fails with {@link CommitFailedException}.
+ * <p>Liveness, as Kafka's: a heartbeat thread keeps the member in the group while the application processes
+ * between polls, for up to {@code max.poll.interval.ms} (5 min by default); a member that does not poll for longer
+ * leaves the group, its partitions go to the others, a commit then fails with {@link CommitFailedException}, and
+ * the next poll joins again (the listener hears {@code onPartitionsLost}). {@code session.timeout.ms} bounds how
+ * long a crashed member's partitions wait.
  *
  * <p>Threads: not thread-safe, as Kafka's: a second thread calling in while one is inside throws
  * {@link ConcurrentModificationException}; only {@link #wakeup()} may be called from any thread (poll notices it

@@ -51,10 +51,13 @@ import java.util.concurrent.Executor;
  * coordinator moved or failed is reopened on the new coordinator with the same member id and epoch; a member
  * the coordinator fenced or forgot drops everything it owned without committing and joins again.
  *
- * <p>Threads: the caller's poll thread does all the work (fetching, committing, reconciling, sending
- * heartbeats: so a caller must poll at least every heartbeat interval); the gRPC stream observer only hands
- * responses and failures over through {@link MemberState} and the stream fields under {@code lock}. Not
- * thread-safe otherwise: {@link #poll}, {@link #commit} and {@link #close} belong to one thread.
+ * <p>Threads: the caller's poll thread does the work (fetching, committing, reconciling); a heartbeat thread
+ * keeps the membership alive between polls, as Kafka's consumer does, so processing may take longer than the
+ * session timeout, up to {@link #maxPollIntervalMs}: a member that has not polled for that long leaves the group
+ * (its partitions move to the others) and joins again on its next poll, having lost them. The gRPC stream
+ * observer only hands responses and failures over through {@link MemberState} and the stream fields under
+ * {@code lock}, which the heartbeat thread takes too. Not thread-safe otherwise: {@link #poll}, {@link #commit}
+ * and {@link #close} belong to one thread.
  */
 public final class GroupMember implements AutoCloseable {
 
@@ -63,6 +66,8 @@ public final class GroupMember implements AutoCloseable {
     static final long CLOSE_WAIT_MS = 3_000;
     /** How long close() retries finding the coordinator and committing: bounded, like Kafka's close timeout. */
     static final long CLOSE_RETRY_MS = 5_000;
+    /** How often the heartbeat thread looks whether a heartbeat is due. */
+    static final long HEARTBEAT_CHECK_MS = 100;
 
     private final GroupMemberConfig config;
     private final ChannelPool channels;
@@ -75,6 +80,14 @@ public final class GroupMember implements AutoCloseable {
     private final RetryState streamRetry;
     private RebalanceHook hook = RebalanceHook.NONE;
     private boolean commitOnRevoke = true;
+    /** No poll for this long: the member leaves the group (Kafka's max.poll.interval.ms); none by default. */
+    private long maxPollIntervalMs = Long.MAX_VALUE;
+    /** When poll last ran ({@link Time#hiResClockMs}); read by the heartbeat thread. */
+    private volatile long lastPollMs;
+    /** The heartbeat thread left the group because poll was overdue (under {@code lock}). */
+    private boolean leftForSlowPoll;
+    /** Sends due heartbeats between polls; started by the first poll, stopped by close. */
+    private java.util.concurrent.ScheduledExecutorService heartbeater;
 
     private final Object lock = new Object();
     /** The open stream (guarded by lock); null before the first poll and after a failure was handled. */
@@ -127,6 +140,9 @@ public final class GroupMember implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("the member is closed");
         }
+        lastPollMs = time.hiResClockMs();
+        rejoinIfLeftForSlowPoll();
+        startHeartbeater();
         ensureStream();
         reconcile();
         heartbeatIfDue();
@@ -202,6 +218,75 @@ public final class GroupMember implements AutoCloseable {
         this.commitOnRevoke = commit;
     }
 
+    /**
+     * Kafka's {@code max.poll.interval.ms}: when no poll came for this long, the heartbeat thread leaves the group
+     * so that the member's partitions go to members that do poll; the next poll joins again.
+     */
+    public void maxPollIntervalMs(long ms) {
+        if (ms <= 0) {
+            throw new IllegalArgumentException("max.poll.interval.ms must be > 0");
+        }
+        this.maxPollIntervalMs = ms;
+    }
+
+    private void startHeartbeater() {
+        if (heartbeater != null) {
+            return;
+        }
+        heartbeater = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread thread = new Thread(r, "rafka-heartbeat-" + config.groupId());
+            thread.setDaemon(true);
+            return thread;
+        });
+        heartbeater.scheduleWithFixedDelay(this::heartbeatBetweenPolls, HEARTBEAT_CHECK_MS, HEARTBEAT_CHECK_MS,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    /** On the heartbeat thread: a due heartbeat on the open stream, or the leave of a member that stopped polling. */
+    private void heartbeatBetweenPolls() {
+        try {
+            synchronized (lock) {
+                if (closed || leftForSlowPoll || requests == null || streamFailure != null || streamEnded) {
+                    return;   // the next poll handles a broken stream
+                }
+                long now = time.hiResClockMs();
+                if (now - lastPollMs > maxPollIntervalMs) {
+                    leftForSlowPoll = true;
+                    LOG.warn("group {}: no poll for {} ms (max.poll.interval.ms is {}): leaving the group so that its "
+                            + "partitions move on; the next poll joins again", config.groupId(), now - lastPollMs,
+                            maxPollIntervalMs);
+                    send(state.leave(config));
+                    return;
+                }
+                if (now - lastHeartbeatMs >= state.heartbeatIntervalMs()) {
+                    send(state.heartbeat(config));
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("heartbeat between polls failed: {}", e.toString());
+        }
+    }
+
+    /** After a leave for a slow poll: what the member owned is lost (not committed); it joins as a new member. */
+    private void rejoinIfLeftForSlowPoll() {
+        synchronized (lock) {
+            if (!leftForSlowPoll) {
+                return;
+            }
+            leftForSlowPoll = false;
+            if (requests != null) {
+                requests.cancel("left the group: poll was overdue", null);
+                requests = null;
+            }
+            generation++;   // whatever the old stream still says is ignored
+            streamFailure = null;
+            streamEnded = false;
+        }
+        Set<TopicPartition> dropped = state.fence();
+        dropped.forEach(positions::remove);
+        hook.onLost(dropped);
+    }
+
     /** Where the partitions of this member are read: seek, position, pause, resume. */
     public FetchPositions positions() {
         return positions;
@@ -234,6 +319,10 @@ public final class GroupMember implements AutoCloseable {
         if (closed) {
             return;
         }
+        if (heartbeater != null) {
+            heartbeater.shutdownNow();
+        }
+        rejoinIfLeftForSlowPoll();   // nothing to commit or leave for a member that left already
         closed = true;
         coordinator.limitRetries(CLOSE_RETRY_MS);
         try {

@@ -36,9 +36,10 @@ public final class GroupSource implements PartitionSource {
                                    Time time) {
         GroupMemberConfig memberConfig = new GroupMemberConfig(config.groupId(), topics,
                 pattern == null ? "" : pattern.pattern(), config.groupInstanceId(), config.clientId(),
-                config.autoOffsetReset(), config.groupRemoteAssignor(), config.sessionTimeoutMs(), 0,
+                config.autoOffsetReset(), config.groupRemoteAssignor(), config.sessionTimeoutMs(), config.maxPollIntervalMs(),
                 config.defaultApiTimeoutMs());
         GroupMember member = new GroupMember(memberConfig, channels, bootstrap, time);
+        member.maxPollIntervalMs(config.maxPollIntervalMs());
         member.positions().settings(config.fetchSettings());
         member.commitOnRevoke(config.enableAutoCommit());
         return new GroupSource(member, hook(listener));
