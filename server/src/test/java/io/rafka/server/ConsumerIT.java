@@ -131,8 +131,9 @@ class ConsumerIT {
             assertEquals(10, consumer.position(p0));
             consumer.resume(List.of(p0));
             assertEquals(List.of(10L, 11L), offsets(consumer, 10).subList(0, 2));
-            consumer.commitSync(Map.of(p0, new OffsetAndMetadata(15)));
-            assertEquals(15, consumer.committed(Set.of(p0)).get(p0).offset());
+            consumer.commitSync(Map.of(p0, new OffsetAndMetadata(15, "checkpoint-7")));
+            assertEquals(new OffsetAndMetadata(15, "checkpoint-7"), consumer.committed(Set.of(p0)).get(p0),
+                    "the metadata string is stored with the offset");
         }
         try (RafkaConsumer<String, String> again = builder().groupId("tools").autoOffsetReset("none").build()) {
             again.assign(List.of(p0));

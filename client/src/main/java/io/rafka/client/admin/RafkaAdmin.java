@@ -51,8 +51,9 @@ import java.util.function.Supplier;
  * The Java SDK's admin client: topics, configs, the cluster, consumer groups and offsets, as Kafka's Admin does
  * them. Every call returns a {@link CompletableFuture} at once and runs on the admin's one I/O thread, in the order
  * called; a failure completes the future exceptionally with an {@link AdminException} carrying the broker's
- * {@link ErrorCode}. Topic and config calls go to the bootstrap broker (any broker forwards writes to the
- * controller) and are not retried (create and delete are not safe to repeat blindly); group calls go to the
+ * {@link ErrorCode}. Topic and config calls go to any broker (it forwards writes to the controller): the one that
+ * answered last, else the bootstrap brokers in turn while one cannot be reached; a broker that was reached is not
+ * asked again (create and delete are not safe to repeat blindly); group calls go to the
  * group's coordinator, found and retried while it moves, for up to {@code default.api.timeout.ms}. Thread-safe.
  *
  * <pre>{@code

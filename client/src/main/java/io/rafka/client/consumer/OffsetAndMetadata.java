@@ -1,8 +1,9 @@
 package io.rafka.client.consumer;
 
 /**
- * An offset to commit: the next record to consume (the last processed offset plus one), as in Kafka. Metadata
- * is accepted for Kafka compatibility but not stored by Rafka's coordinator.
+ * An offset to commit: the next record to consume (the last processed offset plus one), as in Kafka, with an
+ * optional metadata string stored beside it (at most the coordinator's {@code group.offset.metadata.max.bytes})
+ * and returned by {@code committed}.
  *
  * <pre>{@code
  * consumer.commitSync(Map.of(new TopicPartition("orders", 0), new OffsetAndMetadata(record.offset() + 1)));

@@ -345,7 +345,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             asyncCommits.awaitInFlight(config.defaultApiTimeoutMs(), wakeup::get);
             checkWakeup();
             call(() -> {
-                to.commit(plain(offsets));
+                to.commit(plain(offsets), metadata(offsets));
                 return null;
             });
             return null;
@@ -366,7 +366,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             PartitionSource to = sourceOrFail();
             Map<TopicPartition, OffsetAndMetadata> copy = Map.copyOf(offsets);
             Map<TopicPartition, Long> plain = plain(copy);
-            asyncCommits.start(executor -> to.commitAsync(plain, executor), (ok, error) -> {
+            Map<TopicPartition, String> metadata = metadata(copy);
+            asyncCommits.start(executor -> to.commitAsync(plain, metadata, executor), (ok, error) -> {
                 if (callback != null) {
                     callback.onComplete(copy, error == null ? null : asConsumerException(error));
                 }
@@ -395,14 +396,20 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         return plain;
     }
 
+    private static Map<TopicPartition, String> metadata(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        Map<TopicPartition, String> metadata = new HashMap<>();
+        offsets.forEach((tp, om) -> metadata.put(tp, om.metadata()));
+        return metadata;
+    }
+
     @Override
     public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions) {
         return locked(() -> {
             PartitionSource of = sourceOrFail();
             Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>();
-            call(() -> of.committed(partitions)).forEach((tp, offset) -> {
-                if (offset >= 0) {
-                    result.put(tp, new OffsetAndMetadata(offset));
+            call(() -> of.committed(partitions)).forEach((tp, committed) -> {
+                if (committed.offset() >= 0) {
+                    result.put(tp, new OffsetAndMetadata(committed.offset(), committed.metadata()));
                 }
             });
             return result;

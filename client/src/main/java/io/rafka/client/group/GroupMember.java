@@ -174,13 +174,24 @@ public final class GroupMember implements AutoCloseable {
         offsets.commitOrThrow(owned(offsetsToCommit));
     }
 
+    /** {@link #commit(Map)} storing a metadata string with each offset (absent: empty). */
+    public void commit(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata) {
+        offsets.commitOrThrow(owned(offsetsToCommit), metadata);
+    }
+
     /**
      * {@link #commit(Map)} on {@code executor}, so the poll thread does not wait for the coordinator; the future
      * fails with the commit's {@link ClientException}.
      */
     public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit, Executor executor) {
+        return commitAsync(offsetsToCommit, Map.of(), executor);
+    }
+
+    /** {@link #commitAsync(Map, Executor)} storing a metadata string with each offset (absent: empty). */
+    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit,
+                                               Map<TopicPartition, String> metadata, Executor executor) {
         Map<TopicPartition, Long> owned = owned(offsetsToCommit);
-        return CompletableFuture.runAsync(() -> offsets.commitOrThrow(owned), executor);
+        return CompletableFuture.runAsync(() -> offsets.commitOrThrow(owned, metadata), executor);
     }
 
     /** The positions (next offsets to consume) of the owned partitions that have one. */
@@ -202,6 +213,11 @@ public final class GroupMember implements AutoCloseable {
     /** The committed offsets of the group for these partitions (-1 where none), owned or not. */
     public Map<TopicPartition, Long> committed(Set<TopicPartition> partitions) {
         return offsets.committed(partitions);
+    }
+
+    /** {@link #committed}, with the metadata committed with each offset. */
+    public Map<TopicPartition, OffsetStore.Committed> committedWithMetadata(Set<TopicPartition> partitions) {
+        return offsets.committedWithMetadata(partitions);
     }
 
     /** Tells {@code hook} about partitions revoked, assigned and lost, on the poll thread. */

@@ -39,6 +39,12 @@ public final class OffsetStore {
     private final Time time;
     /** What was last committed per partition, so an unchanged position is not committed again. */
     private final Map<TopicPartition, Long> committed = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The metadata string committed with it (none: empty). */
+    private final Map<TopicPartition, String> committedMetadata = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A committed offset (-1: none) and the metadata string committed with it. */
+    public record Committed(long offset, String metadata) {
+    }
 
     /** @param state the member's; null for a standalone store */
     OffsetStore(CoordinatorClient coordinator, MemberState state, Time time) {
@@ -58,17 +64,24 @@ public final class OffsetStore {
 
     /** The group's committed offsets of these partitions; -1 where it has none. */
     public Map<TopicPartition, Long> committed(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, Long> result = new HashMap<>();
+        committedWithMetadata(partitions).forEach((tp, c) -> result.put(tp, c.offset()));
+        return result;
+    }
+
+    /** The group's committed offsets of these partitions with their metadata; offset -1 where it has none. */
+    public Map<TopicPartition, Committed> committedWithMetadata(Collection<TopicPartition> partitions) {
         FetchOffsetsRequest request = FetchOffsetsRequest.newBuilder()
                 .setGroupId(coordinator.groupId()).addAllPartitions(MemberState.toProto(partitions)).build();
         FetchOffsetsResponse response = coordinator.call(stub -> stub.fetchOffsets(request));
-        Map<TopicPartition, Long> result = new HashMap<>();
+        Map<TopicPartition, Committed> result = new HashMap<>();
         for (TopicPartition tp : partitions) {
-            result.put(tp, -1L);
+            result.put(tp, new Committed(-1, ""));
         }
         for (CommittedOffset offset : response.getOffsetsList()) {
             TopicPartition tp = new TopicPartition(offset.getTopic(), offset.getPartition());
             if (result.containsKey(tp) && offset.getOffset() >= 0) {
-                result.put(tp, offset.getOffset());
+                result.put(tp, new Committed(offset.getOffset(), offset.getMetadata()));
             }
         }
         return result;
@@ -76,7 +89,7 @@ public final class OffsetStore {
 
     /** Commits these positions (next offsets to consume) where they moved since the last commit. */
     public void commit(Map<TopicPartition, Long> positions) {
-        commit(positions, false);
+        commit(positions, Map.of(), false);
     }
 
     /**
@@ -87,19 +100,26 @@ public final class OffsetStore {
      * @throws ClientException UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH or PARTITION_NOT_OWNED, not retriable
      */
     public void commitOrThrow(Map<TopicPartition, Long> positions) {
-        commit(positions, true);
+        commit(positions, Map.of(), true);
     }
 
-    private void commit(Map<TopicPartition, Long> positions, boolean strict) {
+    /** {@link #commitOrThrow(Map)} storing a metadata string with each offset (absent: empty), as Kafka's commits. */
+    public void commitOrThrow(Map<TopicPartition, Long> positions, Map<TopicPartition, String> metadata) {
+        commit(positions, metadata, true);
+    }
+
+    private void commit(Map<TopicPartition, Long> positions, Map<TopicPartition, String> metadata, boolean strict) {
         Map<TopicPartition, Long> pending = new HashMap<>();
         for (Map.Entry<TopicPartition, Long> entry : positions.entrySet()) {
-            if (!entry.getValue().equals(committed.get(entry.getKey()))) {
-                pending.put(entry.getKey(), entry.getValue());
+            TopicPartition tp = entry.getKey();
+            if (!entry.getValue().equals(committed.get(tp))
+                    || !metadata.getOrDefault(tp, "").equals(committedMetadata.getOrDefault(tp, ""))) {
+                pending.put(tp, entry.getValue());
             }
         }
         for (int attempt = 0; attempt < 2 && !pending.isEmpty(); attempt++) {
             int epoch = epoch();
-            Map<TopicPartition, Long> stale = commitOnce(pending, epoch, strict);
+            Map<TopicPartition, Long> stale = commitOnce(pending, metadata, epoch, strict);
             if (stale.isEmpty() || attempt == 1 || state == null) {
                 if (!stale.isEmpty()) {
                     LOG.debug("commit of " + stale.keySet() + " stale twice, dropped");
@@ -112,13 +132,15 @@ public final class OffsetStore {
     }
 
     /** One CommitOffsets; returns what came back STALE_MEMBER_EPOCH. */
-    private Map<TopicPartition, Long> commitOnce(Map<TopicPartition, Long> pending, int epoch, boolean strict) {
+    private Map<TopicPartition, Long> commitOnce(Map<TopicPartition, Long> pending, Map<TopicPartition, String> metadata,
+                                                 int epoch, boolean strict) {
         CommitOffsetsRequest.Builder request = CommitOffsetsRequest.newBuilder()
                 .setGroupId(coordinator.groupId())
                 .setMemberId(state == null ? "" : state.memberId())
                 .setMemberEpoch(epoch);
         pending.forEach((tp, offset) -> request.addOffsets(OffsetCommit.newBuilder()
-                .setTopic(tp.topic()).setPartition(tp.partition()).setOffset(offset)));
+                .setTopic(tp.topic()).setPartition(tp.partition()).setOffset(offset)
+                .setMetadata(metadata.getOrDefault(tp, ""))));
         CommitOffsetsResponse response;
         try {
             response = coordinator.call(stub -> stub.commitOffsets(request.build()));
@@ -144,7 +166,10 @@ public final class OffsetStore {
                 continue;
             }
             switch (result.getErrorCode()) {
-                case NONE -> committed.put(tp, offset);
+                case NONE -> {
+                    committed.put(tp, offset);
+                    committedMetadata.put(tp, metadata.getOrDefault(tp, ""));
+                }
                 case STALE_MEMBER_EPOCH -> stale.put(tp, offset);
                 case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> {
                     if (strict) {
@@ -199,10 +224,11 @@ public final class OffsetStore {
     public Map<TopicPartition, Long> startOffsets(Collection<TopicPartition> partitions,
                                                   GroupMemberConfig.OffsetReset reset, String groupId) {
         Map<TopicPartition, Long> starts = new HashMap<>();
-        committed(partitions).forEach((tp, offset) -> {
-            if (offset >= 0) {
-                starts.put(tp, offset);
-                committed.put(tp, offset);
+        committedWithMetadata(partitions).forEach((tp, c) -> {
+            if (c.offset() >= 0) {
+                starts.put(tp, c.offset());
+                committed.put(tp, c.offset());
+                committedMetadata.put(tp, c.metadata());
             }
         });
         List<TopicPartition> missing = new ArrayList<>();

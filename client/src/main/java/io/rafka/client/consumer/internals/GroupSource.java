@@ -5,6 +5,7 @@ import io.rafka.client.consumer.ConsumerConfig;
 import io.rafka.client.consumer.ConsumerRebalanceListener;
 import io.rafka.client.group.GroupMember;
 import io.rafka.client.group.GroupMemberConfig;
+import io.rafka.client.group.OffsetStore;
 import io.rafka.client.group.RebalanceHook;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
@@ -98,18 +99,19 @@ public final class GroupSource implements PartitionSource {
     }
 
     @Override
-    public void commit(Map<TopicPartition, Long> offsets) {
-        member.commit(offsets);
+    public void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata) {
+        member.commit(offsets, metadata);
     }
 
     @Override
-    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsets, Executor executor) {
-        return member.commitAsync(offsets, executor);
+    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
+                                               Executor executor) {
+        return member.commitAsync(offsets, metadata, executor);
     }
 
     @Override
-    public Map<TopicPartition, Long> committed(Set<TopicPartition> partitions) {
-        return member.committed(partitions);
+    public Map<TopicPartition, OffsetStore.Committed> committed(Set<TopicPartition> partitions) {
+        return member.committedWithMetadata(partitions);
     }
 
     @Override

@@ -106,19 +106,20 @@ public final class ManualAssignment implements PartitionSource {
     }
 
     @Override
-    public void commit(Map<TopicPartition, Long> offsetsToCommit) {
-        store().commit(offsetsToCommit);
+    public void commit(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata) {
+        store().commitOrThrow(offsetsToCommit, metadata);
     }
 
     @Override
-    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit, Executor executor) {
+    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata,
+                                               Executor executor) {
         OffsetStore store = store();
-        return CompletableFuture.runAsync(() -> store.commit(offsetsToCommit), executor);
+        return CompletableFuture.runAsync(() -> store.commitOrThrow(offsetsToCommit, metadata), executor);
     }
 
     @Override
-    public Map<TopicPartition, Long> committed(Set<TopicPartition> partitions) {
-        return store().committed(partitions);
+    public Map<TopicPartition, OffsetStore.Committed> committed(Set<TopicPartition> partitions) {
+        return store().committedWithMetadata(partitions);
     }
 
     @Override

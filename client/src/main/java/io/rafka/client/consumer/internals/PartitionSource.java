@@ -2,6 +2,7 @@ package io.rafka.client.consumer.internals;
 
 import io.rafka.client.internals.Fetched;
 import io.rafka.client.internals.FetchPositions;
+import io.rafka.client.group.OffsetStore;
 import io.rafka.common.TopicPartition;
 
 import java.util.List;
@@ -33,12 +34,14 @@ public interface PartitionSource {
     /** Whether commits have a group to go to. */
     boolean hasGroup();
 
-    void commit(Map<TopicPartition, Long> offsets);
+    /** Commits the offsets, each with its metadata string (absent: empty). */
+    void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata);
 
-    CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsets, Executor executor);
+    CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
+                                        Executor executor);
 
-    /** The group's committed offsets; -1 where none. */
-    Map<TopicPartition, Long> committed(Set<TopicPartition> partitions);
+    /** The group's committed offsets with their metadata; offset -1 where none. */
+    Map<TopicPartition, OffsetStore.Committed> committed(Set<TopicPartition> partitions);
 
     /** Ends it: a group member commits first if asked, then leaves. */
     void close(boolean commitFirst);
