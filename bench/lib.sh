@@ -10,11 +10,12 @@ log() {
   echo "[bench $(date -u +%H:%M:%S)] $*" >&2
 }
 
-# GET http://127.0.0.1:PORT/PATH with bash's /dev/tcp (as bin/rafka does); prints the body.
+# GET http://HOST:PORT/PATH with bash's /dev/tcp (as bin/rafka does); prints the body. $1 port, $2 path, $3 host
+# (127.0.0.1 when absent).
 http_get() {
-  local line body=0
-  exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
+  local line body=0 host="${3:-127.0.0.1}"
+  exec 3<>"/dev/tcp/$host/$1" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$2" "$host" >&3
   while IFS= read -r line <&3; do
     if [[ "$body" == 1 ]]; then echo "$line"; elif [[ "$line" == $'\r' || -z "$line" ]]; then body=1; fi
   done

@@ -4,17 +4,24 @@
 # Starts a 3-node cluster with `bin/rafka cluster start`, creates a topic (RF 3), and runs SDK producers (idempotent
 # ones and one without idempotence, acks=all, unique values, round-robin over the partitions) for --duration seconds
 # while a nemesis on a seeded schedule kills (kill -9, then restarts) and pauses (SIGSTOP, then SIGCONT) broker
-# processes: a third of the faults hit a partition's leader, a third the controller, the rest a random node. Then it
+# processes and, with network faults asked for, cuts the network between them: a third of the faults hit a
+# partition's leader, a third the controller, the rest a random node. Then it
 # heals everything, reads every partition back, checks the history and, once every replica has caught up, compares
 # each partition's log contents byte for byte across the three nodes. Prints the schedule, the checker's counts
 # (`name: N`, all must be 0) and availability; exits 1 if any count is not 0. The history goes to WORK/history.tsv
 # (re-check it with --check FILE). Everything it starts is stopped on exit, failure or Ctrl-C.
 #
-# Options (defaults in brackets):  --seed S [random]  --duration SECONDS [60]  --faults kill,pause [kill,pause]
+# Options (defaults in brackets):  --seed S [random]  --duration SECONDS [60]  --faults LIST [kill,pause]
 #                                  --partitions P [3]  --rate R [50] (records/s per producer; 3 producers)
 #                                  --check FILE (only check a saved history)
+# Faults: kill, pause, partition (the node cut off from both others, or the other two cut from each other while
+# it still sees both), loss (a third of its incoming packets dropped), slow (its outgoing link limited to
+# 256-1024 kbit/s, so what it sends queues); netem = loss,slow (this kernel has no netem qdisc: bench/chaos/netns.sh).
+# Network faults run every broker in its own network namespace (root only; without it they are skipped, with a
+# message, and the other faults run on 127.0.0.1).
 # Ports: RAFKA_PORT_BASE=26000 (26192..26395) unless RAFKA_CHAOS_PORT_BASE says otherwise. Work folder:
-# bench/chaos/target unless RAFKA_CHAOS_WORK says otherwise.
+# bench/chaos/target unless RAFKA_CHAOS_WORK says otherwise. Namespaces rafka-chaos-N on 10.231.7.0/24 unless
+# RAFKA_CHAOS_NETNS and RAFKA_CHAOS_SUBNET say otherwise.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -41,9 +48,15 @@ for v in SEED DURATION PARTITIONS RATE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "chaos: ${v,,} must be a whole number, not '${!v}'" >&2; exit 2; }
 done
 IFS=, read -r -a FAULT_KINDS <<<"$FAULTS"
+KINDS=()
 for f in "${FAULT_KINDS[@]}"; do
-  [[ "$f" == kill || "$f" == pause ]] || { echo "chaos: unknown fault '$f' (kill, pause)" >&2; exit 2; }
+  case "$f" in
+    kill|pause|partition|loss|slow) KINDS+=("$f") ;;
+    netem) KINDS+=(loss slow) ;;
+    *) echo "chaos: unknown fault '$f' (kill, pause, partition, loss, slow, netem)" >&2; exit 2 ;;
+  esac
 done
+FAULT_KINDS=("${KINDS[@]}")
 [[ -n "${RAFKA_CHAOS_CLASSPATH:-}" ]] || { echo "chaos: run it as bin/rafka chaos" >&2; exit 2; }
 
 chaos_java() {
@@ -55,7 +68,25 @@ if [[ -n "$CHECK_ONLY" ]]; then
 fi
 
 export RAFKA_PORT_BASE="${RAFKA_CHAOS_PORT_BASE:-26000}" RAFKA_CLUSTER_DIR="$WORK/cluster"
-BOOTSTRAP="127.0.0.1:$(( RAFKA_PORT_BASE + 192 ))"
+# shellcheck source=netns.sh
+source "$ROOT/bench/chaos/netns.sh"
+NETNS=0
+if [[ " ${FAULT_KINDS[*]} " =~ \ (partition|loss|slow)\  ]]; then
+  if net_supported; then
+    NETNS=1
+    export RAFKA_CLUSTER_NETNS="$NET_PREFIX" RAFKA_CLUSTER_SUBNET="$NET_SUBNET"
+  else
+    log "SKIPPED the network faults: network namespaces need root and iproute2 (running kill and pause only)"
+    KINDS=()
+    for f in "${FAULT_KINDS[@]}"; do [[ "$f" == kill || "$f" == pause ]] && KINDS+=("$f"); done
+    (( ${#KINDS[@]} )) || { log "SKIPPED: no fault left to inject"; exit 0; }
+    FAULT_KINDS=("${KINDS[@]}")
+  fi
+fi
+host_of() {
+  if (( NETNS )); then echo "$NET_SUBNET.$1"; else echo 127.0.0.1; fi
+}
+BOOTSTRAP="$(host_of 1):$(( RAFKA_PORT_BASE + 192 ))"
 HISTORY="$WORK/history.tsv" FAULT_LOG="$WORK/faults.tsv"
 CLUSTER_STARTED=0 WORKLOAD_PID="" PAUSED=""
 
@@ -64,10 +95,12 @@ cleanup() {
   trap - EXIT INT TERM
   [[ -n "$PAUSED" ]] && kill -CONT "$PAUSED" 2>/dev/null
   [[ -n "$WORKLOAD_PID" ]] && kill "$WORKLOAD_PID" 2>/dev/null
+  (( NETNS )) && net_heal 3
   if (( CLUSTER_STARTED )); then
     log "stopping the cluster"
     bin/rafka cluster stop >&2 || bin/rafka cluster kill >&2 || true
   fi
+  (( NETNS )) && net_destroy 3
   exit "$status"
 }
 trap cleanup EXIT
@@ -86,7 +119,7 @@ inject() {
     kill)
       log "fault: kill -9 node $node (pid $pid), restart after ${hold_ms} ms"
       bin/rafka cluster kill "$node" >/dev/null
-      sleep "$(( hold_ms / 1000 )).$(printf '%03d' $(( hold_ms % 1000 )))"
+      hold "$hold_ms"
       # Until it answers /health again: at most one node is down at a time, so every stretch without
       # acknowledgements is an availability finding, not a lost majority. The next fault may come at once,
       # while this node is still catching up.
@@ -96,19 +129,55 @@ inject() {
       log "fault: SIGSTOP node $node (pid $pid) for ${hold_ms} ms"
       PAUSED="$pid"
       kill -STOP "$pid"
-      sleep "$(( hold_ms / 1000 )).$(printf '%03d' $(( hold_ms % 1000 )))"
+      hold "$hold_ms"
       kill -CONT "$pid"
       PAUSED=""
       ;;
+    partition)
+      local others=() n
+      for n in 1 2 3; do (( n == node )) || others+=("$n"); done
+      if (( RANDOM % 2 )); then
+        log "fault: node $node cut off from nodes ${others[*]} for ${hold_ms} ms"
+        net_cut "$node" "${others[0]}"
+        net_cut "$node" "${others[1]}"
+      else
+        log "fault: nodes ${others[*]} cut from each other, node $node the bridge between them, for ${hold_ms} ms"
+        net_cut "${others[0]}" "${others[1]}"
+      fi
+      hold "$hold_ms"
+      net_heal 3
+      ;;
+    loss)
+      log "fault: node $node drops 30 % of its incoming packets for ${hold_ms} ms"
+      net_loss "$node" 30
+      hold "$hold_ms"
+      net_heal 3
+      ;;
+    slow)
+      local kbit=$(( 256 + RANDOM % 769 ))
+      log "fault: node $node sends at most $kbit kbit/s for ${hold_ms} ms"
+      net_slow "$node" "$kbit"
+      hold "$hold_ms"
+      net_heal 3
+      ;;
   esac
   printf 'fault\t%s\t%s\t%s\t%s\n' "$kind" "$node" "$start" "$(now_ms)" >>"$FAULT_LOG"
+}
+
+hold() {
+  sleep "$(( $1 / 1000 )).$(printf '%03d' $(( $1 % 1000 )))"
+}
+
+# GET /status of node $1.
+status_of() {
+  http_get "$(( RAFKA_PORT_BASE + $1 * 100 + 95 ))" /status "$(host_of "$1")"
 }
 
 # The node whose /status says it leads partition $1 (empty if none does right now).
 leader_of() {
   local n
   for n in 1 2 3; do
-    if http_get "$(( RAFKA_PORT_BASE + n * 100 + 95 ))" /status 2>/dev/null \
+    if status_of "$n" 2>/dev/null \
         | grep -q "\"topic\": \"$TOPIC\", \"partition\": $1, \"leader\": \"$n\", \"is_leader\": true"; then
       echo "$n"
       return
@@ -120,7 +189,7 @@ leader_of() {
 controller_node() {
   local n
   for n in 1 2 3; do
-    if http_get "$(( RAFKA_PORT_BASE + n * 100 + 95 ))" /status 2>/dev/null | grep -q '"is_controller": true'; then
+    if status_of "$n" 2>/dev/null | grep -q '"is_controller": true'; then
       echo "$n"
       return
     fi
@@ -141,7 +210,7 @@ await_replicas_equal() {
     for (( p = 0; p < PARTITIONS; p++ )); do
       first=""
       for n in 1 2 3; do
-        hw="$(http_get "$(( RAFKA_PORT_BASE + n * 100 + 95 ))" /status 2>/dev/null \
+        hw="$(status_of "$n" 2>/dev/null \
             | grep -o "\"topic\": \"$TOPIC\", \"partition\": $p,[^}]*\"high_watermark\": [0-9]*" | grep -o '[0-9]*$' || true)"
         [[ -n "$hw" ]] || { ok=0; break; }
         [[ -z "$first" ]] && first="$hw"
@@ -157,6 +226,10 @@ await_replicas_equal() {
 rm -rf "$WORK"
 mkdir -p "$WORK"
 : >"$FAULT_LOG"
+if (( NETNS )); then
+  net_create 3
+  log "network: node N in namespace $NET_PREFIX-N at $NET_SUBNET.N, bridge $NET_BRIDGE at $NET_SUBNET.254"
+fi
 log "seed $SEED, $DURATION s, faults $FAULTS, $PARTITIONS partitions RF 3 (ports from $(( RAFKA_PORT_BASE + 192 )), work in $WORK)"
 CLUSTER_STARTED=1
 bin/rafka cluster start >&2
@@ -182,6 +255,7 @@ while (( $(date +%s) + 5 < end )); do
 done
 
 log "healing: every node running"
+(( NETNS )) && net_heal 3
 bin/rafka cluster start >&2
 wait "$WORKLOAD_PID" || { log "FAILED: the workload ended with an error; see $WORK/workload.log"; tail -20 "$WORK/workload.log" >&2; exit 1; }
 WORKLOAD_PID=""
@@ -192,6 +266,7 @@ divergent=0
 if await_replicas_equal; then
   bin/rafka cluster stop >&2
   CLUSTER_STARTED=0
+  (( NETNS )) && net_destroy 3
   for (( p = 0; p < PARTITIONS; p++ )); do
     d1="$(log_digest 1 "$p")" d2="$(log_digest 2 "$p")" d3="$(log_digest 3 "$p")"
     if [[ "$d1" != "$d2" || "$d1" != "$d3" ]]; then

@@ -16,8 +16,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * CI's short chaos profile: {@code bin/rafka chaos} with a fixed seed (three broker processes, SDK producers with
- * and without idempotence, kill -9 + restart and SIGSTOP/SIGCONT of random brokers), then the history checker and
- * the byte-for-byte replica comparison: every count must be 0. The seed makes the fault schedule repeatable; the
+ * and without idempotence, kill -9 + restart and SIGSTOP/SIGCONT of random brokers and, where network namespaces
+ * can be made (root), network partitions, packet loss and a throttled link), then the history checker and the
+ * byte-for-byte replica comparison: every count must be 0. The seed makes the fault schedule repeatable; the
  * timing of faults against writes still varies from run to run.
  */
 class ChaosIT {
@@ -29,13 +30,16 @@ class ChaosIT {
     Path tmp;
 
     @Test
-    void nothingAcknowledgedIsLostUnderKillsAndPauses() throws Exception {
+    void nothingAcknowledgedIsLostUnderKillsPausesAndNetworkFaults() throws Exception {
         List<String> command = new ArrayList<>(List.of("bash", ROOT.resolve("bin/rafka").toString(), "chaos",
-                "--seed", SEED, "--duration", DURATION, "--faults", "kill,pause"));
+                "--seed", SEED, "--duration", DURATION, "--faults", "kill,pause,partition,netem"));
         ProcessBuilder pb = new ProcessBuilder(command).directory(tmp.toFile()).redirectErrorStream(true);
         pb.environment().put("RAFKA_CLASSPATH", System.getProperty("java.class.path"));
         pb.environment().put("RAFKA_CHAOS_WORK", tmp.resolve("chaos").toString());
         pb.environment().put("RAFKA_HEAP_OPTS", "-Xms64m -Xmx384m");
+        // Its own namespaces and subnet, apart from a `bin/rafka chaos` a developer may be running.
+        pb.environment().put("RAFKA_CHAOS_NETNS", "rafka-cit");
+        pb.environment().put("RAFKA_CHAOS_SUBNET", "10.231.8");
         Path out = tmp.resolve("chaos.out");
         Process p = pb.redirectOutput(out.toFile()).start();
         p.getOutputStream().close();

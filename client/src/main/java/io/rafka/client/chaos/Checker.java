@@ -137,26 +137,36 @@ public final class Checker {
         }
     }
 
-    /** The longest stretch without an acknowledgement, overall and per kind of fault that overlapped it. */
+    /**
+     * The longest stretch without an acknowledgement, overall and per kind of fault that overlapped it; then the
+     * same per partition (the longest over the partitions), which is what a writer to one partition sees.
+     */
     private void availability(Events events) {
-        List<Long> ackTimes = events.sends().stream().filter(s -> s.outcome() == Outcome.OK).map(Send::endMs).sorted().toList();
-        if (ackTimes.size() < 2) {
+        List<Send> acked = events.sends().stream().filter(s -> s.outcome() == Outcome.OK).toList();
+        if (acked.size() < 2) {
             info.put("longest-gap-ms", "-");
             return;
         }
-        long longest = 0;
-        Map<String, Long> byKind = new TreeMap<>();
-        for (int i = 1; i < ackTimes.size(); i++) {
-            long from = ackTimes.get(i - 1);
-            long to = ackTimes.get(i);
-            longest = Math.max(longest, to - from);
-            for (Fault f : events.faults()) {
+        Map<String, Long> overall = new TreeMap<>();
+        gaps(acked.stream().map(Send::endMs).sorted().toList(), events.faults(), overall);
+        Map<String, Long> perPartition = new TreeMap<>();
+        acked.stream().collect(java.util.stream.Collectors.groupingBy(Send::partition)).values().forEach(sends ->
+                gaps(sends.stream().map(Send::endMs).sorted().toList(), events.faults(), perPartition));
+        overall.forEach((name, gap) -> info.put("longest-gap-ms" + name, Long.toString(gap)));
+        perPartition.forEach((name, gap) -> info.put("longest-partition-gap-ms" + name, Long.toString(gap)));
+    }
+
+    /** Merges into {@code longest} the longest gap between {@code times} ("") and per overlapping fault kind. */
+    private static void gaps(List<Long> times, List<Fault> faults, Map<String, Long> longest) {
+        for (int i = 1; i < times.size(); i++) {
+            long from = times.get(i - 1);
+            long to = times.get(i);
+            longest.merge("", to - from, Math::max);
+            for (Fault f : faults) {
                 if (f.startMs() < to && f.endMs() > from) {
-                    byKind.merge(f.kind(), to - from, Math::max);
+                    longest.merge("-during-" + f.kind(), to - from, Math::max);
                 }
             }
         }
-        info.put("longest-gap-ms", Long.toString(longest));
-        byKind.forEach((kind, gap) -> info.put("longest-gap-ms-during-" + kind, Long.toString(gap)));
     }
 }

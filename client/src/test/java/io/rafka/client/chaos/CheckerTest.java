@@ -114,6 +114,10 @@ class CheckerTest {
         assertEquals("1000", r.info().get("longest-gap-ms"));
         assertEquals("1000", r.info().get("longest-gap-ms-during-kill"));
         assertFalse(r.info().containsKey("longest-gap-ms-during-pause"));
+        // Partition 0 alone went from 200 to 1,300 without an acknowledgement (partition 1's at 300 filled the
+        // overall gap).
+        assertEquals("1100", r.info().get("longest-partition-gap-ms"));
+        assertEquals("1100", r.info().get("longest-partition-gap-ms-during-kill"));
     }
 
     @Test
