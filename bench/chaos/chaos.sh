@@ -2,10 +2,11 @@
 # Fault injection with a history checker (run as `bin/rafka chaos [options]`).
 #
 # Starts a 3-node cluster with `bin/rafka cluster start`, creates a topic (RF 3), and runs SDK producers (idempotent
-# ones and one without idempotence, acks=all, unique values, round-robin over the partitions) for --duration seconds
+# ones and one without idempotence, acks=all, unique values, round-robin over the partitions) and a consumer group
+# of --consumers members reading along (committing after each poll) for --duration seconds
 # while a nemesis on a seeded schedule kills (kill -9, then restarts) and pauses (SIGSTOP, then SIGCONT) broker
-# processes and, with network faults asked for, cuts the network between them: a third of the faults hit a
-# partition's leader, a third the controller, the rest a random node. Then it
+# processes and, with network faults asked for, cuts the network between them: a quarter of the faults hit a
+# partition's leader, a quarter the controller, a quarter the group's coordinator, the rest a random node. Then it
 # heals everything, reads every partition back, checks the history and, once every replica has caught up, compares
 # each partition's log contents byte for byte across the three nodes. Prints the schedule, the checker's counts
 # (`name: N`, all must be 0) and availability; exits 1 if any count is not 0. The history goes to WORK/history.tsv
@@ -13,6 +14,7 @@
 #
 # Options (defaults in brackets):  --seed S [random]  --duration SECONDS [60]  --faults LIST [kill,pause]
 #                                  --partitions P [3]  --rate R [50] (records/s per producer; 3 producers)
+#                                  --consumers C [2] (members of the group reading along; 0 for none)
 #                                  --check FILE (only check a saved history)
 # Faults: kill, pause, partition (the node cut off from both others, or the other two cut from each other while
 # it still sees both), loss (a third of its incoming packets dropped), slow (its outgoing link limited to
@@ -29,7 +31,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 # shellcheck source=../lib.sh
 source "$ROOT/bench/lib.sh"
-SEED="$(( RANDOM * 32768 + RANDOM ))" DURATION=60 FAULTS=kill,pause PARTITIONS=3 RATE=50 CHECK_ONLY="" TOPIC=chaos
+SEED="$(( RANDOM * 32768 + RANDOM ))" DURATION=60 FAULTS=kill,pause PARTITIONS=3 RATE=50 CONSUMERS=2 CHECK_ONLY=""
+TOPIC=chaos GROUP=chaos-group
 WORK="${RAFKA_CHAOS_WORK:-$ROOT/bench/chaos/target}"
 
 while [[ $# -gt 0 ]]; do
@@ -39,12 +42,13 @@ while [[ $# -gt 0 ]]; do
     --faults) FAULTS="$2"; shift 2 ;;
     --partitions) PARTITIONS="$2"; shift 2 ;;
     --rate) RATE="$2"; shift 2 ;;
+    --consumers) CONSUMERS="$2"; shift 2 ;;
     --check) CHECK_ONLY="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "chaos: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-for v in SEED DURATION PARTITIONS RATE; do
+for v in SEED DURATION PARTITIONS RATE CONSUMERS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "chaos: ${v,,} must be a whole number, not '${!v}'" >&2; exit 2; }
 done
 IFS=, read -r -a FAULT_KINDS <<<"$FAULTS"
@@ -173,12 +177,12 @@ status_of() {
   http_get "$(( RAFKA_PORT_BASE + $1 * 100 + 95 ))" /status "$(host_of "$1")"
 }
 
-# The node whose /status says it leads partition $1 (empty if none does right now).
+# The node whose /status says it leads partition $1 of topic $2 (the chaos topic when absent; empty if none does).
 leader_of() {
-  local n
+  local n topic="${2:-$TOPIC}"
   for n in 1 2 3; do
     if status_of "$n" 2>/dev/null \
-        | grep -q "\"topic\": \"$TOPIC\", \"partition\": $1, \"leader\": \"$n\", \"is_leader\": true"; then
+        | grep -q "\"topic\": \"$topic\", \"partition\": $1, \"leader\": \"$n\", \"is_leader\": true"; then
       echo "$n"
       return
     fi
@@ -194,6 +198,25 @@ controller_node() {
       return
     fi
   done
+}
+
+# Java's String.hashCode of $1 (the coordinator places a group by it).
+java_hash() {
+  local s="$1" h=0 i c
+  for (( i = 0; i < ${#s}; i++ )); do
+    printf -v c '%d' "'${s:i:1}"
+    h=$(( (h * 31 + c) & 0xFFFFFFFF ))
+  done
+  (( h >= 0x80000000 )) && h=$(( h - 0x100000000 ))
+  echo "$h"
+}
+
+# The node leading the group's coordinator partition: __consumer_offsets partition hash(group) mod 16
+# (group.coordinator.partitions' default); empty until the group's first member created the topic.
+coordinator_node() {
+  local h
+  h="$(java_hash "$GROUP")"
+  leader_of "$(( ((h % 16) + 16) % 16 ))" __consumer_offsets
 }
 
 # The concatenated .log segments of a partition on a node, hashed (segment boundaries may differ after a copy).
@@ -236,7 +259,8 @@ bin/rafka cluster start >&2
 bin/rafka topic create "$TOPIC" --partitions "$PARTITIONS" --replication-factor 3 --bootstrap "$BOOTSTRAP" >&2
 
 chaos_java produce --bootstrap "$BOOTSTRAP" --topic "$TOPIC" --partitions "$PARTITIONS" --history "$HISTORY" \
-    --producers 3 --rate "$RATE" --duration-ms "$(( DURATION * 1000 ))" >"$WORK/workload.log" 2>&1 &
+    --producers 3 --rate "$RATE" --duration-ms "$(( DURATION * 1000 ))" --consumers "$CONSUMERS" --group "$GROUP" \
+    >"$WORK/workload.log" 2>&1 &
 WORKLOAD_PID=$!
 
 RANDOM="$SEED"
@@ -244,9 +268,10 @@ end=$(( $(date +%s) + DURATION ))
 sleep 3   # writes under way before the first fault
 while (( $(date +%s) + 5 < end )); do
   kind="${FAULT_KINDS[$(( RANDOM % ${#FAULT_KINDS[@]} ))]}"
-  case $(( RANDOM % 3 )) in
+  case $(( RANDOM % 4 )) in
     0) node="$(leader_of $(( RANDOM % PARTITIONS )))" ;;
     1) node="$(controller_node)" ;;
+    2) node="$(coordinator_node)" ;;
     *) node="" ;;
   esac
   [[ -n "$node" ]] || node=$(( RANDOM % 3 + 1 ))

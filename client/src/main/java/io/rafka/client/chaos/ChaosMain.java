@@ -12,17 +12,19 @@ import java.util.Set;
  *
  * <pre>
  * produce --bootstrap B --topic T --partitions P --history FILE [--producers N] [--rate R] [--duration-ms D]
+ *         [--consumers C] [--group G]
  * read    --bootstrap B --topic T --partitions P --history FILE
  * check   --history FILE
  * </pre>
  *
- * {@code produce} runs the writers and records every send's outcome; {@code read} appends the final read of
+ * {@code produce} runs the writers (and a consumer group of C members reading along) and records every send's
+ * outcome (and every record the group consumed); {@code read} appends the final read of
  * every partition; {@code check} prints the checker's counts ({@code name: N}) and availability, and exits 1
  * if any count is not 0, so a saved history can be checked again later.
  */
 public final class ChaosMain {
     private static final Set<String> OPTIONS = Set.of("bootstrap", "topic", "partitions", "history", "producers", "rate",
-            "duration-ms");
+            "duration-ms", "consumers", "group");
 
     private ChaosMain() {
     }
@@ -39,7 +41,7 @@ public final class ChaosMain {
             case "produce" -> {
                 ChaosWorkload.Settings s = new ChaosWorkload.Settings(a.required("bootstrap"), a.required("topic"),
                         a.intValue("partitions", 3), a.intValue("producers", 3), a.intValue("rate", 100),
-                        a.longValue("duration-ms", 60_000));
+                        a.longValue("duration-ms", 60_000), a.intValue("consumers", 0), a.string("group", "chaos-group"));
                 try (History h = History.appendingTo(history)) {
                     new ChaosWorkload(s, h).run();
                 }

@@ -38,12 +38,18 @@ final class ChaosWorkload {
             ErrorCode.INVALID_RECORD, ErrorCode.CORRUPT_MESSAGE, ErrorCode.INVALID_TOPIC, ErrorCode.INVALID_REQUEST,
             ErrorCode.RECORD_LIST_TOO_LARGE, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
 
-    record Settings(String bootstrap, String topic, int partitions, int producers, int ratePerProducer, long durationMs) {
+    /** @param consumers members of consumer group {@code group} reading along ({@link ChaosConsumers}); 0 for none */
+    record Settings(String bootstrap, String topic, int partitions, int producers, int ratePerProducer, long durationMs,
+                    int consumers, String group) {
     }
+
+    /** How long the group may take, after the writers stopped, to consume every acknowledged value. */
+    private static final long DRAIN_TIMEOUT_MS = 90_000;
 
     private final Settings settings;
     private final History history;
     private final AtomicLong acked = new AtomicLong();
+    private final Set<String> ackedValues = ConcurrentHashMap.newKeySet();
     private final AtomicLong failed = new AtomicLong();
     /** Why sends failed: message → count, summarised at the end. */
     private final Map<String, Integer> failures = new ConcurrentHashMap<>();
@@ -55,6 +61,8 @@ final class ChaosWorkload {
 
     /** Sends for the configured time, then waits for every outstanding send's outcome (up to the delivery timeout). */
     void run() throws InterruptedException {
+        ChaosConsumers readers = new ChaosConsumers(settings.bootstrap(), settings.topic(), history);
+        readers.start(settings.consumers(), settings.group());
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < settings.producers(); i++) {
             // The last producer runs without idempotence when there are several: its duplicates are information.
@@ -66,6 +74,9 @@ final class ChaosWorkload {
         }
         for (Thread t : threads) {
             t.join();
+        }
+        if (settings.consumers() > 0) {
+            readers.drainAndStop(ackedValues, () -> true, DRAIN_TIMEOUT_MS);
         }
         LOG.warn("workload done: {} acknowledged, {} failed or unknown{}", acked.get(), failed.get(),
                 failures.isEmpty() ? "" : "; failures: " + new TreeMap<>(failures));
@@ -103,6 +114,7 @@ final class ChaosWorkload {
         long now = System.currentTimeMillis();
         if (error == null) {
             acked.incrementAndGet();
+            ackedValues.add(value);
             history.send(new Send(producer, idempotent, partition, value, sentMs, now, Outcome.OK, metadata.offset()));
             return;
         }

@@ -24,7 +24,9 @@ import java.util.TreeMap;
  *       acknowledged value found at another offset than its acknowledgement named;</li>
  *   <li><b>duplicate</b>: a value of an idempotent producer found at two offsets (without idempotence it is
  *       reported as information, {@code duplicate-without-idempotence}: a retry may legitimately write twice);</li>
- *   <li><b>aborted-read</b>: a value read whose send definitely failed (an error the broker gave, not a timeout).</li>
+ *   <li><b>aborted-read</b>: a value read whose send definitely failed (an error the broker gave, not a timeout);</li>
+ *   <li>what a consumer group saw: <b>consumer-lost</b>, <b>nonmonotonic</b>, <b>poll-skip</b>,
+ *       <b>group-ownership</b> ({@link GroupChecker}).</li>
  * </ul>
  *
  * It also reports availability: the longest time without any acknowledgement, overall and during each kind of
@@ -32,7 +34,8 @@ import java.util.TreeMap;
  */
 public final class Checker {
     /** The counts that must be 0, in a fixed order. */
-    public static final List<String> CHECKS = List.of("lost-write", "inconsistent-offsets", "duplicate", "aborted-read");
+    public static final List<String> CHECKS = List.of("lost-write", "inconsistent-offsets", "duplicate", "aborted-read",
+            "consumer-lost", "nonmonotonic", "poll-skip", "group-ownership");
 
     /** A check's result: the counts, information lines, and examples of each anomaly (a few per check). */
     public record Report(Map<String, Long> counts, Map<String, String> info, Map<String, List<String>> examples) {
@@ -126,6 +129,10 @@ public final class Checker {
         info.put("records-read", Long.toString(events.reads().size()));
         info.put("read-but-never-sent", Long.toString(unsent));
         info.put("duplicate-without-idempotence", Long.toString(duplicatesWithout));
+        long consumed = GroupChecker.check(events, this::anomaly);
+        if (!events.group().isEmpty()) {
+            info.put("group-consumed", consumed + " distinct values");
+        }
         availability(events);
     }
 

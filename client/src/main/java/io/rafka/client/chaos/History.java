@@ -18,6 +18,9 @@ import java.util.List;
  * send   producer  idempotent  partition  value  startMs  endMs  outcome(ok|fail|unknown)  offset(-1 unless ok)
  * read   reader    partition   offset     value
  * fault  kind      node        startMs    endMs
+ * consume  member  partition  offset  value  atMs      (a group member's poll returned it)
+ * assign   member  partition  -1      -      atMs      (the member's listener was told it owns the partition)
+ * release  member  partition  -1      -      atMs      (revoked or lost: it no longer does)
  * </pre>
  *
  * Values are the workload's own unique strings (no tabs or newlines). Appends are synchronized: producers'
@@ -37,8 +40,18 @@ public final class History implements AutoCloseable {
     public record Fault(String kind, String node, long startMs, long endMs) {
     }
 
-    /** A parsed history. */
-    public record Events(List<Send> sends, List<Read> reads, List<Fault> faults) {
+    /** What a group member saw, in the order it saw it: a record consumed, or a partition assigned or released. */
+    public record Group(String kind, String member, int partition, long offset, String value, long atMs) {
+        public static final String CONSUME = "consume";
+        public static final String ASSIGN = "assign";
+        public static final String RELEASE = "release";
+    }
+
+    /** A parsed history; {@code group} keeps the file's order. */
+    public record Events(List<Send> sends, List<Read> reads, List<Fault> faults, List<Group> group) {
+        public Events(List<Send> sends, List<Read> reads, List<Fault> faults) {
+            this(sends, reads, faults, List.of());
+        }
     }
 
     private final BufferedWriter out;
@@ -60,6 +73,10 @@ public final class History implements AutoCloseable {
 
     public synchronized void read(Read r) {
         line("read", r.reader(), Integer.toString(r.partition()), Long.toString(r.offset()), r.value());
+    }
+
+    public synchronized void group(Group g) {
+        line(g.kind(), g.member(), Integer.toString(g.partition()), Long.toString(g.offset()), g.value(), Long.toString(g.atMs()));
     }
 
     public synchronized void fault(Fault f) {
@@ -85,6 +102,7 @@ public final class History implements AutoCloseable {
         List<Send> sends = new ArrayList<>();
         List<Read> reads = new ArrayList<>();
         List<Fault> faults = new ArrayList<>();
+        List<Group> group = new ArrayList<>();
         List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
@@ -98,12 +116,14 @@ public final class History implements AutoCloseable {
                             Long.parseLong(f[5]), Long.parseLong(f[6]), Outcome.valueOf(f[7].toUpperCase()), Long.parseLong(f[8])));
                     case "read" -> reads.add(new Read(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), f[4]));
                     case "fault" -> faults.add(new Fault(f[1], f[2], Long.parseLong(f[3]), Long.parseLong(f[4])));
+                    case Group.CONSUME, Group.ASSIGN, Group.RELEASE -> group.add(new Group(f[0], f[1], Integer.parseInt(f[2]),
+                            Long.parseLong(f[3]), f[4], Long.parseLong(f[5])));
                     default -> throw new IllegalArgumentException("unknown event '" + f[0] + "'");
                 }
             } catch (RuntimeException e) {
                 throw new IOException(file + ":" + (i + 1) + ": not a history line (" + e.getMessage() + "): " + line, e);
             }
         }
-        return new Events(sends, reads, faults);
+        return new Events(sends, reads, faults, group);
     }
 }

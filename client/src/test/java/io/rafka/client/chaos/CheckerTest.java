@@ -2,6 +2,7 @@ package io.rafka.client.chaos;
 
 import io.rafka.client.chaos.History.Events;
 import io.rafka.client.chaos.History.Fault;
+import io.rafka.client.chaos.History.Group;
 import io.rafka.client.chaos.History.Outcome;
 import io.rafka.client.chaos.History.Read;
 import io.rafka.client.chaos.History.Send;
@@ -24,6 +25,7 @@ class CheckerTest {
     private final List<Send> sends = new ArrayList<>();
     private final List<Read> reads = new ArrayList<>();
     private final List<Fault> faults = new ArrayList<>();
+    private final List<Group> group = new ArrayList<>();
 
     private void acked(String value, int partition, long offset, long atMs) {
         sends.add(new Send("p1", true, partition, value, atMs - 5, atMs, Outcome.OK, offset));
@@ -34,7 +36,7 @@ class CheckerTest {
     }
 
     private History.Events events() {
-        return new Events(sends, reads, faults);
+        return new Events(sends, reads, faults, group);
     }
 
     private void cleanBase() {
@@ -104,6 +106,60 @@ class CheckerTest {
         assertTrue(r.info().get("sends").contains("1 unknown of which 1 were written"), r.render());
     }
 
+    private void groupEvent(String kind, String member, int partition, long offset, String value) {
+        group.add(new Group(kind, member, partition, offset, value, group.size()));
+    }
+
+    /** The clean base consumed by two members: m1 has partition 0, m2 partition 1. */
+    private void cleanGroup() {
+        groupEvent(Group.ASSIGN, "m1", 0, -1, "-");
+        groupEvent(Group.ASSIGN, "m2", 1, -1, "-");
+        groupEvent(Group.CONSUME, "m1", 0, 0, "a");
+        groupEvent(Group.CONSUME, "m1", 0, 1, "b");
+        groupEvent(Group.CONSUME, "m2", 1, 0, "c");
+    }
+
+    @Test
+    void aGroupThatConsumedEverythingInOrderPassesAndAMovedPartitionMayStartAgain() {
+        cleanBase();
+        cleanGroup();
+        groupEvent(Group.RELEASE, "m1", -1, -1, "-");   // m1 gone: everything it owned released
+        groupEvent(Group.ASSIGN, "m2", 0, -1, "-");
+        groupEvent(Group.CONSUME, "m2", 0, 1, "b");     // from the last commit: delivered again, allowed
+        Checker.Report r = Checker.check(events());
+        assertTrue(r.ok(), r.render());
+        assertEquals("3 distinct values", r.info().get("group-consumed"));
+    }
+
+    @Test
+    void eachGroupCheckFiresOnItsAnomaly() {
+        cleanBase();
+        cleanGroup();
+        groupEvent(Group.CONSUME, "m1", 0, 1, "b");     // backwards while owned
+        groupEvent(Group.CONSUME, "m2", 1, 2, "x");     // skipped offset 1
+        groupEvent(Group.ASSIGN, "m2", 0, -1, "-");     // given to m2 while m1 still consumes it
+        groupEvent(Group.CONSUME, "m1", 0, 2, "y");
+        Checker.Report r = Checker.check(events());
+        assertEquals(1L, r.counts().get("nonmonotonic"), r.render());
+        assertEquals(1L, r.counts().get("poll-skip"), r.render());
+        assertEquals(1L, r.counts().get("group-ownership"), r.render());
+        assertEquals(0L, r.counts().get("consumer-lost"), r.render());
+
+        group.removeIf(g -> g.value().equals("c"));     // partition 1's acknowledged value never consumed
+        Checker.Report lost = Checker.check(events());
+        assertEquals(1L, lost.counts().get("consumer-lost"), lost.render());
+    }
+
+    @Test
+    void aConsumedValueAtAnOffsetTheFinalReadFoundOtherwiseIsInconsistent() {
+        cleanBase();
+        cleanGroup();
+        groupEvent(Group.CONSUME, "m2", 1, 1, "z");
+        reads.add(new Read("final", 1, 1, "w"));
+        Checker.Report r = Checker.check(events());
+        assertEquals(1L, r.counts().get("inconsistent-offsets"), r.render());
+    }
+
     @Test
     void availabilityIsTheLongestGapBetweenAcknowledgementsPerFaultKind() {
         cleanBase();
@@ -127,15 +183,19 @@ class CheckerTest {
             h.send(new Send("p1", true, 3, "v-1", 10, 20, Outcome.OK, 7));
             h.read(new Read("final", 3, 7, "v-1"));
             h.fault(new Fault("kill", "2", 11, 19));
+            h.group(new Group(Group.ASSIGN, "m1", 3, -1, "-", 12));
+            h.group(new Group(Group.CONSUME, "m1", 3, 7, "v-1", 21));
         }
         Events parsed = History.parse(file);
         assertEquals(List.of(new Send("p1", true, 3, "v-1", 10, 20, Outcome.OK, 7)), parsed.sends());
         assertEquals(List.of(new Read("final", 3, 7, "v-1")), parsed.reads());
         assertEquals(List.of(new Fault("kill", "2", 11, 19)), parsed.faults());
+        assertEquals(List.of(new Group(Group.ASSIGN, "m1", 3, -1, "-", 12), new Group(Group.CONSUME, "m1", 3, 7, "v-1", 21)),
+                parsed.group());
         assertTrue(Checker.check(parsed).ok());
 
         java.nio.file.Files.writeString(file, "send\tbroken\n", java.nio.file.StandardOpenOption.APPEND);
         Exception e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> History.parse(file));
-        assertTrue(e.getMessage().contains(":4:"), e.getMessage());
+        assertTrue(e.getMessage().contains(":6:"), e.getMessage());
     }
 }
