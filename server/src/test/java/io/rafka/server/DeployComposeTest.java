@@ -34,11 +34,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Checks {@code deploy/docker-compose.yml} and {@code deploy/Dockerfile}, which no CI run builds (no Docker
- * engine), against what is tested: the local cluster of {@code bin/rafka cluster start} (its nodes, their
- * ports and flags, parsed from the launcher itself), the broker's configuration keys ({@link ServerConfig})
- * and the launcher's {@code RAFKA_CLASSPATH} contract that the image relies on. A change to either side that
- * the other does not follow fails here.
+ * Checks {@code deploy/docker-compose.yml}, {@code deploy/Dockerfile} and {@code .dockerignore} against what is
+ * tested: the local cluster of {@code bin/rafka cluster start} (its nodes, their ports and flags, parsed from the
+ * launcher itself), the broker's configuration keys ({@link ServerConfig}), the launcher's {@code RAFKA_CLASSPATH}
+ * contract and health probe that the image relies on, and the base image that {@code deploy/test-compose.sh}
+ * (which runs the cluster for real, where containers can run) makes. A change to either side that the other
+ * does not follow fails here, in every build, also where no container engine is at hand.
  */
 class DeployComposeTest {
     private static final Path ROOT = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
@@ -46,6 +47,10 @@ class DeployComposeTest {
     private static final Path COMPOSE_FILE = DEPLOY.resolve("docker-compose.yml");
     private static final Path DOCKERFILE = DEPLOY.resolve("Dockerfile");
     private static final Path LAUNCHER = ROOT.resolve("bin/rafka");
+    /** The compose file's health check: the image's launcher, absolute, as one shell command line. */
+    private static final String HEALTH_PROBE = "/opt/rafka/bin/rafka health";
+    /** Where bin/rafka dist puts the jars the image copies (relative to the repository root). */
+    private static final String DIST_LIB = "target/dist/lib";
 
     /** The port settings; cluster_start passes each as $(node_port "$n" K). */
     private static final Set<String> PORT_KEYS = Set.of("grpc.port", "raft.port", "metadata.port", "http.port");
@@ -67,6 +72,15 @@ class DeployComposeTest {
     }
 
     // ---------------------------------------------------------------------------------------------- compose
+
+    @Test
+    void onlyWhatPodmanComposeHonoursToo() {
+        // podman-compose 1.0.3 ignores a top-level name: the project name is `-p rafka`, for both tools.
+        assertFalse(compose.containsKey("name"), "top-level name: podman-compose ignores it; document -p instead");
+        for (var e : services.entrySet()) {
+            assertFalse(e.getValue().containsKey("container_name"), e.getKey() + ": container_name clashes between projects");
+        }
+    }
 
     @Test
     void servicesAreTheLaunchersThreeNodes() {
@@ -212,14 +226,11 @@ class DeployComposeTest {
             Map<String, Object> svc = service(service);
             Map<String, String> env = environment(service);
             Map<String, Object> hc = map(svc.get("healthcheck"), service + ": healthcheck");
-            List<Object> test = list(hc.get("test"), service + ": healthcheck test");
-            assertEquals(List.of("CMD", "bash", "-c"), test.subList(0, 3), service + ": healthcheck runs bash");
-            String script = String.valueOf(test.get(3)).replace("$$", "$")
-                    .replace("${" + ServerConfig.HTTP_PORT.envName() + "}", env.get(ServerConfig.HTTP_PORT.envName()));
-            assertTrue(script.contains("/dev/tcp/127.0.0.1/" + env.get(ServerConfig.HTTP_PORT.envName()) + " "),
-                    service + ": healthcheck asks the node's own HTTP port: " + script);
-            assertTrue(script.contains("GET /health "), service + ": healthcheck asks /health: " + script);
-            assertTrue(script.contains("' 200'"), service + ": healthcheck wants 200: " + script);
+            // podman-compose 1.0.3 runs every test through /bin/sh -c and glues a CMD list's words into one, so
+            // the probe is CMD-SHELL with one plain command: the image's launcher, which reads RAFKA_HTTP_PORT.
+            assertEquals(List.of("CMD-SHELL", HEALTH_PROBE), list(hc.get("test"), service + ": healthcheck test"),
+                    service + ": healthcheck is the image's probe");
+            assertNotNull(env.get(ServerConfig.HTTP_PORT.envName()), service + ": the probe reads RAFKA_HTTP_PORT");
 
             String restart = String.valueOf(svc.get("restart"));
             assertTrue(restart.equals("always") || restart.equals("unless-stopped") || restart.startsWith("on-failure"),
@@ -237,23 +248,33 @@ class DeployComposeTest {
     // --------------------------------------------------------------------------------------------- Dockerfile
 
     @Test
-    void dockerfileBuildsWithMavenAndRunsTheLauncherOnAJre() throws IOException {
-        String release = javaRelease();
-        assertTrue(dockerfile.stages().size() >= 2, "multi-stage: " + dockerfile.stages().size() + " stage(s)");
-        Stage build = dockerfile.stages().get(0);
-        assertTrue(build.image().startsWith("maven:") && build.image().contains("eclipse-temurin-" + release),
-                "build stage: an official Maven + Temurin " + release + " image, not " + build.image());
-        assertTrue(build.runs().stream().anyMatch(r -> r.matches("(?s).*\\bmvn\\b.*-pl\\s+(\\S*,)?server\\b.*")),
-                "build stage builds the server module with Maven");
+    void dockerfileCopiesHostBuiltJarsOntoTheTestedBaseImage() throws IOException {
+        String text = Files.readString(DOCKERFILE);
+        // What only BuildKit understands (or fetches from a registry) fails under podman, buildah and classic Docker.
+        assertFalse(text.contains("# syntax="), "no syntax directive: BuildKit pulls a parser image for it");
+        for (String buildKitOnly : List.of("--mount=", "--chmod=", "--link", "<<")) {
+            assertFalse(text.contains(buildKitOnly), "BuildKit-only " + buildKitOnly + " in the Dockerfile");
+        }
+        assertEquals(1, dockerfile.stages().size(), "one stage: the jars are built on the host by bin/rafka dist");
         Stage runtime = dockerfile.finalStage();
-        assertEquals("eclipse-temurin:" + release + "-jre", runtime.image(), "runtime stage image");
-        assertTrue(runtime.runs().stream().noneMatch(r -> r.matches("(?s).*\\bmvn\\b.*")), "no Maven at run time");
+        assertEquals(testedBaseImage(), runtime.image(),
+                "the default BASE_IMAGE is the one deploy/test-compose.sh makes and tests");
+        assertTrue(runtime.runs().stream().noneMatch(r -> r.matches("(?s).*\\b(mvn|apt-get|curl|wget)\\b.*")),
+                "the image build needs no network and no Maven");
+        assertTrue(runtime.all("COPY").contains(DIST_LIB + " /opt/rafka/lib"), "the image copies bin/rafka dist's jars: "
+                + runtime.all("COPY"));
+        assertTrue(Files.readString(LAUNCHER).contains("\"$ROOT/" + DIST_LIB + "\""), "bin/rafka dist writes " + DIST_LIB);
+        // Both bases are the project's Java release: the tested one and the one documented for Docker.
+        String release = javaRelease();
+        assertTrue(Files.readString(DEPLOY.resolve("test-compose.sh")).contains("openjdk-" + release + "-jre-headless"),
+                "deploy/test-compose.sh's base has the JRE " + release);
+        assertTrue(text.contains("BASE_IMAGE=eclipse-temurin:" + release + "-jre"), "the Dockerfile documents the Docker base");
 
         List<String> entrypoint = runtime.execForm("ENTRYPOINT");
         assertEquals(2, entrypoint.size(), "ENTRYPOINT [launcher, server]: " + entrypoint);
         assertTrue(entrypoint.get(0).endsWith("/bin/rafka"), "the entrypoint is the launcher: " + entrypoint);
         assertEquals("server", entrypoint.get(1));
-        assertTrue(runtime.all("COPY").stream().anyMatch(c -> c.matches(".*\\S*/bin/rafka\\s+" + Pattern.quote(entrypoint.get(0)))),
+        assertTrue(runtime.all("COPY").stream().anyMatch(c -> c.matches("(\\S*/)?bin/rafka\\s+" + Pattern.quote(entrypoint.get(0)))),
                 "the image's launcher is copied from the repository's bin/rafka");
 
         Set<Integer> exposed = new TreeSet<>();
@@ -277,9 +298,70 @@ class DeployComposeTest {
         assertEquals(runtime.single("VOLUME"), runtime.env().get(ServerConfig.DATA_DIR.envName()), "data.dir is the VOLUME");
 
         String health = runtime.single("HEALTHCHECK");
-        assertTrue(health.contains("/dev/tcp/127.0.0.1/${" + ServerConfig.HTTP_PORT.envName() + ":-"
-                + ServerConfig.HTTP_PORT.defaultValue() + "}"), "HEALTHCHECK asks RAFKA_HTTP_PORT, else http.port's default: " + health);
-        assertTrue(health.contains("GET /health "), "HEALTHCHECK asks /health: " + health);
+        assertTrue(health.endsWith("CMD [\"" + entrypoint.get(0) + "\", \"health\"]"),
+                "HEALTHCHECK runs the launcher's probe in exec form: " + health);
+    }
+
+    /** Root .dockerignore (the only one every builder reads) keeps all out but what the image copies. */
+    @Test
+    void buildContextIsOnlyWhatTheImageCopies() throws IOException {
+        assertFalse(Files.exists(DEPLOY.resolve("Dockerfile.dockerignore")),
+                "BuildKit prefers deploy/Dockerfile.dockerignore, which podman ignores: keep one, at the root");
+        List<String> rules = Files.readAllLines(ROOT.resolve(".dockerignore")).stream()
+                .map(String::strip).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        assertEquals("*", rules.get(0), ".dockerignore starts by leaving everything out");
+        Set<String> allowed = rules.stream().skip(1).map(r -> {
+            assertTrue(r.startsWith("!"), ".dockerignore: after '*' only exceptions: " + r);
+            return r.substring(1).replaceAll("/$", "");
+        }).collect(Collectors.toSet());
+        Set<String> sources = dockerfile.finalStage().all("COPY").stream()
+                .map(c -> c.trim().split("\\s+")[0]).collect(Collectors.toSet());
+        assertEquals(sources, allowed, ".dockerignore lets in exactly the COPY sources");
+    }
+
+    /** The probe itself against a real HTTP server: 200 passes, anything else or nothing listening fails. */
+    @Test
+    void healthProbeWantsTwoHundredFromHealth() throws Exception {
+        com.sun.net.httpserver.HttpServer http = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        int[] code = {200};
+        http.createContext("/health", ex -> {
+            ex.sendResponseHeaders(code[0], -1);
+            ex.close();
+        });
+        http.start();
+        try {
+            int port = http.getAddress().getPort();
+            assertEquals(0, probe(port), "200 from /health");
+            code[0] = 503;
+            assertEquals(1, probe(port), "503 from /health");
+        } finally {
+            http.stop(0);
+        }
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int closed = free.getLocalPort();
+            free.close();
+            assertEquals(1, probe(closed), "nothing listening");
+        }
+    }
+
+    /** Runs HEALTH_PROBE as the compose file does (a shell command line) with the container's RAFKA_HTTP_PORT. */
+    private static int probe(int port) throws Exception {
+        String command = HEALTH_PROBE.replace("/opt/rafka/bin/rafka", LAUNCHER.toString());
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", command).redirectErrorStream(true);
+        pb.environment().put(ServerConfig.HTTP_PORT.envName(), Integer.toString(port));
+        Process p = pb.start();
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("the probe did not finish");
+        }
+        return p.exitValue();
+    }
+
+    private static String testedBaseImage() throws IOException {
+        Matcher m = Pattern.compile("(?m)^BASE_IMAGE=(\\S+)$").matcher(Files.readString(DEPLOY.resolve("test-compose.sh")));
+        assertTrue(m.find(), "deploy/test-compose.sh has no BASE_IMAGE=");
+        return m.group(1);
     }
 
     @Test
