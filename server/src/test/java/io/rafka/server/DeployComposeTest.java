@@ -50,7 +50,9 @@ class DeployComposeTest {
     /** The compose file's health check: the image's launcher, absolute, as one shell command line. */
     private static final String HEALTH_PROBE = "/opt/rafka/bin/rafka health";
     /** Where bin/rafka dist puts the jars the image copies (relative to the repository root). */
-    private static final String DIST_LIB = "target/dist/lib";
+    private static final String DIST = "target/dist";
+    /** The launcher's prepared classpaths: the broker's, the command-line tool's. */
+    private static final List<String> CLASSPATH_VARS = List.of("RAFKA_CLASSPATH", "RAFKA_CLIENT_CLASSPATH");
 
     /** The port settings; cluster_start passes each as $(node_port "$n" K). */
     private static final Set<String> PORT_KEYS = Set.of("grpc.port", "raft.port", "metadata.port", "http.port");
@@ -261,9 +263,11 @@ class DeployComposeTest {
                 "the default BASE_IMAGE is the one deploy/test-compose.sh makes and tests");
         assertTrue(runtime.runs().stream().noneMatch(r -> r.matches("(?s).*\\b(mvn|apt-get|curl|wget)\\b.*")),
                 "the image build needs no network and no Maven");
-        assertTrue(runtime.all("COPY").contains(DIST_LIB + " /opt/rafka/lib"), "the image copies bin/rafka dist's jars: "
-                + runtime.all("COPY"));
-        assertTrue(Files.readString(LAUNCHER).contains("\"$ROOT/" + DIST_LIB + "\""), "bin/rafka dist writes " + DIST_LIB);
+        for (String dir : List.of("lib", "server", "client")) {
+            assertTrue(runtime.all("COPY").contains(DIST + "/" + dir + " /opt/rafka/" + dir),
+                    "the image copies bin/rafka dist's " + dir + "/: " + runtime.all("COPY"));
+        }
+        assertTrue(Files.readString(LAUNCHER).contains("\"$ROOT/" + DIST + "\""), "bin/rafka dist writes " + DIST);
         // Both bases are the project's Java release: the tested one and the one documented for Docker.
         String release = javaRelease();
         assertTrue(Files.readString(DEPLOY.resolve("test-compose.sh")).contains("openjdk-" + release + "-jre-headless"),
@@ -291,8 +295,8 @@ class DeployComposeTest {
 
         Set<String> known = ServerConfig.KEYS.stream().map(ConfigKey::envName).collect(Collectors.toSet());
         for (String key : runtime.env().keySet()) {
-            assertTrue(!key.startsWith("RAFKA_") || key.equals("RAFKA_CLASSPATH") || known.contains(key),
-                    "Dockerfile ENV " + key + " is neither RAFKA_CLASSPATH nor a broker setting");
+            assertTrue(!key.startsWith("RAFKA_") || CLASSPATH_VARS.contains(key) || known.contains(key),
+                    "Dockerfile ENV " + key + " is neither a launcher classpath nor a broker setting");
         }
         assertEquals("0.0.0.0", runtime.env().get(ServerConfig.BIND_HOST.envName()), "containers listen on every interface");
         assertEquals(runtime.single("VOLUME"), runtime.env().get(ServerConfig.DATA_DIR.envName()), "data.dir is the VOLUME");
@@ -365,23 +369,28 @@ class DeployComposeTest {
     }
 
     @Test
-    void imageClasspathHoldsOnlyWhatTheImageCopies() {
+    void imageClasspathsHoldOnlyWhatTheImageCopies() {
         Stage runtime = dockerfile.finalStage();
-        String classpath = runtime.env().get("RAFKA_CLASSPATH");
-        assertNotNull(classpath, "the image sets RAFKA_CLASSPATH, so the launcher does not build");
         List<String> destinations = runtime.all("COPY").stream().map(c -> {
             String[] words = c.trim().split("\\s+");
             return words[words.length - 1];
         }).toList();
-        for (String entry : classpath.split(":")) {
-            String dir = entry.endsWith("/*") ? entry.substring(0, entry.length() - 2) : entry;
-            assertTrue(destinations.contains(dir), "classpath entry " + entry + " is not something the image copies: " + destinations);
+        for (String variable : CLASSPATH_VARS) {
+            String classpath = runtime.env().get(variable);
+            assertNotNull(classpath, "the image sets " + variable + ", so the launcher does not build");
+            for (String entry : classpath.split(":")) {
+                String dir = entry.endsWith("/*") ? entry.substring(0, entry.length() - 2) : entry;
+                assertTrue(destinations.contains(dir), variable + " entry " + entry + " is not something the image copies: " + destinations);
+            }
         }
+        assertFalse(runtime.env().get("RAFKA_CLASSPATH").contains("/client"), "the broker's classpath has no client-only jar");
+        assertFalse(runtime.env().get("RAFKA_CLIENT_CLASSPATH").contains("/server"), "the tool's classpath has no broker-only jar");
     }
 
     /**
-     * The contract the image relies on: with RAFKA_CLASSPATH set, {@code bin/rafka server} runs java on it and
-     * never calls Maven. Run with stand-ins for java (prints its arguments) and mvn (fails).
+     * The contract the image relies on: with RAFKA_CLASSPATH and RAFKA_CLIENT_CLASSPATH set, {@code bin/rafka server}
+     * and the client commands run java on them and never call Maven. Run with stand-ins for java (prints its
+     * arguments) and mvn (fails).
      */
     @Test
     void launcherRunsTheImagesClasspathWithoutBuilding(@TempDir Path bin) throws Exception {
@@ -392,12 +401,27 @@ class DeployComposeTest {
         assertTrue(java.toFile().setExecutable(true) && mvn.toFile().setExecutable(true));
 
         List<String> entrypoint = dockerfile.finalStage().execForm("ENTRYPOINT");
+        List<String> serverArgs = new ArrayList<>(entrypoint.subList(1, entrypoint.size()));
+        serverArgs.add("--node.id=7");
+        List<String> server = javaArgs(bin, serverArgs);
+        int cp = server.indexOf("-cp");
+        assertEquals(dockerfile.finalStage().env().get("RAFKA_CLASSPATH"), server.get(cp + 1), "the broker runs on RAFKA_CLASSPATH as is");
+        assertEquals(List.of("io.rafka.server.Main", "--node.id=7"), server.subList(cp + 2, server.size()));
+
+        List<String> client = javaArgs(bin, List.of("topic", "list"));
+        cp = client.indexOf("-cp");
+        assertEquals(dockerfile.finalStage().env().get("RAFKA_CLIENT_CLASSPATH"), client.get(cp + 1),
+                "the command-line tool runs on RAFKA_CLIENT_CLASSPATH as is");
+    }
+
+    /** The java command line bin/rafka ARGS runs with the image's classpaths (stand-ins for java and mvn in BIN). */
+    private static List<String> javaArgs(Path bin, List<String> launcherArgs) throws Exception {
         List<String> command = new ArrayList<>(List.of("bash", LAUNCHER.toString()));
-        command.addAll(entrypoint.subList(1, entrypoint.size()));
-        command.add("--node.id=7");
+        command.addAll(launcherArgs);
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        String classpath = dockerfile.finalStage().env().get("RAFKA_CLASSPATH");
-        pb.environment().put("RAFKA_CLASSPATH", classpath);
+        for (String variable : CLASSPATH_VARS) {
+            pb.environment().put(variable, dockerfile.finalStage().env().get(variable));
+        }
         pb.environment().put("PATH", bin + File.pathSeparator + System.getenv("PATH"));
         Process p = pb.start();
         if (!p.waitFor(30, TimeUnit.SECONDS)) {
@@ -410,8 +434,7 @@ class DeployComposeTest {
         List<String> args = out.lines().toList();
         int cp = args.indexOf("-cp");
         assertTrue(cp >= 0 && cp + 1 < args.size(), "java got no -cp:\n" + out);
-        assertEquals(classpath, args.get(cp + 1), "java's classpath is RAFKA_CLASSPATH as is");
-        assertEquals(List.of("io.rafka.server.Main", "--node.id=7"), args.subList(cp + 2, args.size()));
+        return args;
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
