@@ -152,6 +152,7 @@ base_image() {
     local rootfs="$WORK/rootfs"
     debootstrap --variant=minbase --include=openjdk-17-jre-headless bookworm "$rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
       || { tail -n 20 "$WORK/debootstrap.log" >&2; fail "debootstrap failed (log above)"; }
+    phase "base image: debootstrap done, packing the root file system into $tarball"
     # What a container never reads: package lists and archives, documentation, manual pages, locales.
     rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb \
       "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/* "$rootfs"/var/log/*.log
