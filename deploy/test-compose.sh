@@ -5,7 +5,8 @@
 # node 1, node 2's container killed, every record consumed through node 3, node 2 started again and caught up.
 #
 #   deploy/test-compose.sh           the test (as root; `bin/rafka compose-test` runs it too)
-#   deploy/test-compose.sh base      only make the base image (from the cache) and leave it, for podman by hand
+#   deploy/test-compose.sh base      only make the base image (from the cache) and leave it in podman's storage,
+#                                    with a containers.conf for this machine, for podman by hand (deploy/README.md)
 #
 # It installs what it lacks with apt, configures podman in a work directory of its own (CONTAINERS_CONF and
 # CONTAINERS_STORAGE_CONF: runc, cgroupfs, file events, netavark, explicit ulimits; nothing in /etc changes)
@@ -103,9 +104,9 @@ install_packages() {
 }
 
 # podman configured for a sandbox without systemd, in files of this run only (nothing in /etc changes).
-configure_podman() {
-  WORK="$(mktemp -d /var/tmp/rafka-compose.XXXXXX)"
-  mkdir -p "$WORK/storage" "$WORK/run" "$WORK/tmp" "$WORK/networks"
+# containers.conf for a sandbox without systemd; with a directory, everything podman keeps goes there.
+sandbox_conf() {
+  local dir="${1:-}"
   # podman's defaults (nproc 4194304, nofile 1048576) may exceed what runc may set here ("error setting
   # rlimit type 6: operation not permitted"; on the CI machine even nproc 65536 failed under a hard limit of
   # 96365): this shell's hard limits, nproc at most 32768 (three brokers use a few hundred threads).
@@ -114,22 +115,20 @@ configure_podman() {
   nproc="$(ulimit -Hu)"
   [[ "$nofile" == unlimited ]] && nofile=1048576
   [[ "$nproc" == unlimited || "$nproc" -gt 32768 ]] && nproc=32768
-  # default_ulimits covers run and compose; build's RUN steps need them as flags.
+  # default_ulimits covers run and compose; this script's builds get them as flags too.
   ULIMITS=(--ulimit "nofile=$nofile:$nofile" --ulimit "nproc=$nproc:$nproc")
-  cat >"$WORK/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
-pids_limit = 16384
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$WORK/events.log"
-tmp_dir = "$WORK/tmp"
-[network]
-network_backend = "netavark"
-network_config_dir = "$WORK/networks"
-EOF
+  printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\npids_limit = 16384\n' "$nofile" "$nofile" "$nproc" "$nproc"
+  printf '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+  [[ -z "$dir" ]] || printf 'events_logfile_path = "%s/events.log"\ntmp_dir = "%s/tmp"\n' "$dir" "$dir"
+  # netavark with aardvark-dns: the nodes find each other by service name (Debian's CNI plugins have no DNS).
+  printf '[network]\nnetwork_backend = "netavark"\n'
+  [[ -z "$dir" ]] || printf 'network_config_dir = "%s/networks"\n' "$dir"
+}
+
+configure_podman() {
+  WORK="$(mktemp -d /var/tmp/rafka-compose.XXXXXX)"
+  mkdir -p "$WORK/storage" "$WORK/run" "$WORK/tmp" "$WORK/networks"
+  sandbox_conf "$WORK" >"$WORK/containers.conf"
   cat >"$WORK/storage.conf" <<EOF
 [storage]
 driver = "overlay"
@@ -311,8 +310,14 @@ main() {
   configure_podman
   base_image
   if [[ "${1:-}" == base ]]; then
-    # Leave the base image in podman's default storage, for deploy/README.md's podman commands.
+    # Leave the base image in podman's default storage, and the sandbox's configuration next to the cache,
+    # for deploy/README.md's podman commands by hand.
     podman save "$BASE_IMAGE" | env -u CONTAINERS_CONF -u CONTAINERS_STORAGE_CONF podman load -q
+    local conf="$CACHE/containers.conf"
+    [[ "$CACHE" != none ]] || conf="$ROOT/target/containers.conf"
+    mkdir -p "$(dirname "$conf")"
+    sandbox_conf >"$conf"
+    phase "base image $BASE_IMAGE in podman's storage; for podman here: export CONTAINERS_CONF=$conf"
     return
   fi
   build_image
