@@ -188,7 +188,6 @@ check_ports() {
 }
 
 up() {
-  check_ports
   # The test's additions to the compose file: the image built above (no build by compose), small heaps.
   local n
   {
@@ -306,7 +305,10 @@ run_cluster_test() {
 
 main() {
   install_packages
-  trap cleanup EXIT INT TERM
+  # A signal ends the script through exit, so that cleanup (the EXIT trap) sees a failure status.
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap cleanup EXIT
   configure_podman
   base_image
   if [[ "${1:-}" == base ]]; then
@@ -320,6 +322,7 @@ main() {
     phase "base image $BASE_IMAGE in podman's storage; for podman here: export CONTAINERS_CONF=$conf"
     return
   fi
+  check_ports
   build_image
   run_cluster_test
 }
