@@ -94,6 +94,7 @@ install_packages() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
   command -v python3 >/dev/null || missing+=(python3)
+  command -v ss >/dev/null || missing+=(iproute2)
   if [[ ${#missing[@]} -gt 0 ]]; then
     command -v apt-get >/dev/null || skip "no apt-get to install ${missing[*]}"
     phase "apt: installing ${missing[*]}"
