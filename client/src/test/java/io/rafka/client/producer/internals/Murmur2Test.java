@@ -9,7 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * The hash and the partition must equal Kafka's bit for bit. Expected values: the first group are the
  * vectors of Kafka's own UtilsTest; the others were computed with kafka-clients 4.3.1's
- * {@code Utils.murmur2} and {@code Utils.toPositive(hash) % n} (the default partitioner's formula).
+ * {@code Utils.murmur2} and {@code Utils.toPositive(hash) % n} (the default partitioner's formula), which
+ * {@link #equalsKafkaClientsOnRandomKeys} also calls directly.
  */
 class Murmur2Test {
 
@@ -58,6 +59,20 @@ class Murmur2Test {
         assertEquals(6, partition("foobar", 10));
         assertEquals(5, partition("abcd", 7));
         assertEquals(1, partition("", 10));
+    }
+
+    /** Against kafka-clients itself (test scope): random keys of every length up to 64 bytes, several partition counts. */
+    @Test
+    void equalsKafkaClientsOnRandomKeys() {
+        java.util.Random random = new java.util.Random(20261130);
+        for (int i = 0; i < 20_000; i++) {
+            byte[] key = new byte[random.nextInt(65)];
+            random.nextBytes(key);
+            assertEquals(org.apache.kafka.common.utils.Utils.murmur2(key), Murmur2.hash(key));
+            int partitions = 1 + random.nextInt(200);
+            assertEquals(org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(key))
+                    % partitions, Murmur2.partition(key, partitions), "partition of a " + key.length + "-byte key");
+        }
     }
 
     private static int hash(String text) {
