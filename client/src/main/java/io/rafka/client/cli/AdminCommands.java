@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * The {@code topic ...} and {@code cluster describe} commands: one AdminService call each, sent to the
+ * What the {@code topic ...} and {@code cluster ...} commands ({@link TopicCommands}, {@link ClusterCommands}) do:
+ * one AdminService call each, sent to the
  * bootstrap broker (any broker forwards writes to the controller). They do not retry: an operator at
  * a prompt is better served by a prompt answer, and create or delete are not safe to repeat blindly.
  */
@@ -41,13 +42,13 @@ final class AdminCommands {
         this.context = context;
     }
 
-    int createTopic(ParsedArgs args) {
-        String name = args.positionals(1, 1, "topic NAME").get(0);
+    /** @param partitions 0 for the broker's num.partitions; {@code replicationFactor} likewise */
+    int createTopic(String name, int partitions, int replicationFactor, Map<String, String> configs) {
         NewTopic topic = NewTopic.newBuilder()
                 .setName(name)
-                .setPartitions(args.intValue("--partitions", 0, 1, Integer.MAX_VALUE))
-                .setReplicationFactor(args.intValue("--replication-factor", 0, 1, Short.MAX_VALUE))
-                .putAllConfigs(args.keyValues("--config"))
+                .setPartitions(partitions)
+                .setReplicationFactor(replicationFactor)
+                .putAllConfigs(configs)
                 .build();
         CreateTopicsResponse response = call(admin -> admin.createTopics(
                 CreateTopicsRequest.newBuilder().addTopics(topic).build()));
@@ -61,8 +62,7 @@ final class AdminCommands {
         return 0;
     }
 
-    int listTopics(ParsedArgs args) {
-        args.positionals(0, 0, "");
+    int listTopics() {
         List<String> names = new ArrayList<>(call(admin -> admin.listTopics(ListTopicsRequest.getDefaultInstance()))
                 .getNamesList());
         names.sort(null);
@@ -71,8 +71,7 @@ final class AdminCommands {
     }
 
     /** Prints every topic it can; a topic that failed is reported on stderr and makes the exit status 1. */
-    int describeTopics(ParsedArgs args) {
-        List<String> names = args.positionals();
+    int describeTopics(List<String> names) {
         List<TopicDescription> topics = call(admin -> admin.describeTopics(
                 DescribeTopicsRequest.newBuilder().addAllNames(names).build())).getTopicsList();
         int status = 0;
@@ -89,8 +88,7 @@ final class AdminCommands {
         return status;
     }
 
-    int deleteTopic(ParsedArgs args) {
-        String name = args.positionals(1, 1, "topic NAME").get(0);
+    int deleteTopic(String name) {
         for (TopicResult result : call(admin -> admin.deleteTopics(
                 DeleteTopicsRequest.newBuilder().addNames(name).build())).getResultsList()) {
             check(result);
@@ -99,32 +97,24 @@ final class AdminCommands {
         return 0;
     }
 
-    int alterTopic(ParsedArgs args) {
-        String name = args.positionals(1, 1, "topic NAME").get(0);
-        Map<String, String> set = args.keyValues("--config");
-        List<String> delete = args.values("--delete-config");
-        if (set.isEmpty() && delete.isEmpty()) {
-            throw new UsageException("topic alter needs --config KEY=VALUE or --delete-config KEY");
-        }
+    int alterTopic(String name, Map<String, String> set, List<String> delete) {
         check(call(admin -> admin.alterConfigs(AlterConfigsRequest.newBuilder()
                 .setTopic(name).putAllSet(set).addAllDelete(delete).build())).getResult());
         context.err().println("altered topic " + name);
         return 0;
     }
 
-    int describeCluster(ParsedArgs args) {
-        args.positionals(0, 0, "");
+    int describeCluster() {
         print(TopicFormatter.describeCluster(call(admin -> admin.describeCluster(DescribeClusterRequest.getDefaultInstance()))));
         return 0;
     }
 
     /** Moves every replica of a (dead) broker to other live brokers and prints the new placements. */
-    int replaceBroker(ParsedArgs args) {
-        String broker = args.positionals(1, 1, "cluster replace-broker BROKER_ID").get(0);
+    /** @param target null: per partition the live broker holding the fewest replicas */
+    int replaceBroker(String broker, String target) {
         ReplaceBrokerRequest.Builder request = ReplaceBrokerRequest.newBuilder().setBrokerId(broker);
-        List<String> with = args.values("--with");
-        if (!with.isEmpty()) {
-            request.setTargetBrokerId(with.get(with.size() - 1));
+        if (target != null) {
+            request.setTargetBrokerId(target);
         }
         ReplaceBrokerResponse response = call(admin -> admin.replaceBroker(request.build()));
         int failed = 0;

@@ -36,29 +36,23 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code group list|describe|delete|reset-offsets}: GroupService calls sent to the group's coordinator
+ * What {@code group list|describe|delete|reset-offsets} do ({@link GroupOptions} has their options): GroupService calls sent to the group's coordinator
  * (found with FindCoordinator, found again when it moved; {@link CoordinatorClient}), except list, which asks
  * every broker, because each one lists only the groups it coordinates.
  */
 final class GroupCommands {
 
-    static final Set<String> RETRY_OPTION = Set.of("--retry-timeout-ms");
-    static final Set<String> GROUP_OPTIONS = Set.of("--retry-timeout-ms", "--output");
-    static final Set<String> RESET_VALUE_OPTIONS = Set.of("--retry-timeout-ms", "--topic", "--to-datetime", "--to-offset",
-            "--shift-by");
-    static final Set<String> RESET_FLAG_OPTIONS = Set.of("--to-earliest", "--to-latest", "--execute");
-
     private final CliContext context;
+    private final long retryTimeoutMs;
 
-    GroupCommands(CliContext context) {
+    GroupCommands(CliContext context, long retryTimeoutMs) {
         this.context = context;
+        this.retryTimeoutMs = retryTimeoutMs;
     }
 
     /** Every group of the cluster: ListGroups on every broker GetMetadata names, merged by group id. */
-    int list(ParsedArgs args) {
-        args.positionals(0, 0, "");
-        boolean json = json(args);
-        MetadataClient metadata = metadata(args);
+    int list(boolean json) {
+        MetadataClient metadata = metadata();
         List<BrokerAddress> brokers = new ArrayList<>(new LinkedHashSet<>(metadata.refresh(List.of(), false).brokers()));
         Map<String, GroupListing> groups = new TreeMap<>();
         int status = 0;
@@ -83,11 +77,9 @@ final class GroupCommands {
         return status;
     }
 
-    int describe(ParsedArgs args) {
-        String groupId = args.positionals(1, 1, "GROUP").get(0);
-        boolean json = json(args);
-        MetadataClient metadata = metadata(args);
-        CoordinatorClient coordinator = coordinator(groupId, metadata, args);
+    int describe(String groupId, boolean json) {
+        MetadataClient metadata = metadata();
+        CoordinatorClient coordinator = coordinator(groupId, metadata);
         DescribeGroupResponse group = coordinator
                 .call(stub -> stub.describeGroup(DescribeGroupRequest.newBuilder().setGroupId(groupId).build()));
         if (group.getCoordinator().getHost().isEmpty()) {
@@ -96,7 +88,7 @@ final class GroupCommands {
             group = group.toBuilder().setCoordinator(io.rafka.proto.v1.Broker.newBuilder()
                     .setHost(answered.host()).setPort(answered.port())).build();
         }
-        group = withLogEndOffsets(group, metadata, args);
+        group = withLogEndOffsets(group, metadata);
         if (json) {
             context.out().println(GroupFormatter.describeJson(group));
         } else {
@@ -105,37 +97,31 @@ final class GroupCommands {
         return 0;
     }
 
-    int delete(ParsedArgs args) {
-        String groupId = args.positionals(1, 1, "GROUP").get(0);
-        coordinator(groupId, metadata(args), args)
+    int delete(String groupId) {
+        coordinator(groupId, metadata())
                 .call(stub -> stub.deleteGroup(DeleteGroupRequest.newBuilder().setGroupId(groupId).build()));
         context.err().println("deleted group " + groupId);
         return 0;
     }
 
     /** Prints the plan; with --execute, sets it (AlterOffsets: the group must have no members). */
-    int resetOffsets(ParsedArgs args) {
-        String groupId = args.positionals(1, 1, "GROUP").get(0);
-        ResetPlan.Spec spec = ResetPlan.Spec.of(args);
-        if (args.values("--topic").isEmpty()) {
-            throw new UsageException("group reset-offsets needs --topic TOPIC[:PARTITION,...]");
-        }
-        MetadataClient metadata = metadata(args);
-        List<TopicPartition> partitions = partitions(args.values("--topic"), metadata);
-        CoordinatorClient coordinator = coordinator(groupId, metadata, args);
+    int resetOffsets(String groupId, ResetPlan.Spec spec, List<String> topics, boolean execute) {
+        MetadataClient metadata = metadata();
+        List<TopicPartition> partitions = partitions(topics, metadata);
+        CoordinatorClient coordinator = coordinator(groupId, metadata);
         Map<TopicPartition, Long> committed = new HashMap<>();
         for (CommittedOffset offset : coordinator.call(stub -> stub.fetchOffsets(FetchOffsetsRequest.newBuilder()
                 .setGroupId(groupId).addAllPartitions(toProto(partitions)).build())).getOffsetsList()) {
             committed.put(new TopicPartition(offset.getTopic(), offset.getPartition()), offset.getOffset());
         }
-        OffsetLookup lookup = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs(args));
+        OffsetLookup lookup = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs);
         Map<TopicPartition, Long> earliest = lookup.offsets(partitions, PartitionFetcher.EARLIEST);
         Map<TopicPartition, Long> latest = lookup.offsets(partitions, PartitionFetcher.LATEST);
         Map<TopicPartition, Long> byTime = spec.kind() == ResetPlan.Spec.Kind.DATETIME
                 ? lookup.offsets(partitions, spec.value()) : Map.of();
         List<ResetPlan.Row> plan = ResetPlan.compute(spec, partitions, committed, earliest, latest, byTime);
         GroupFormatter.resetText(groupId, plan).forEach(context.out()::println);
-        if (!args.flag("--execute")) {
+        if (!execute) {
             context.err().println("dry run: nothing changed (add --execute to reset the offsets of group " + groupId + ")");
             return 0;
         }
@@ -159,7 +145,7 @@ final class GroupCommands {
     }
 
     /** Fills the log-end offsets the coordinator did not know (-1) from the leaders, and the lag with them. */
-    private DescribeGroupResponse withLogEndOffsets(DescribeGroupResponse group, MetadataClient metadata, ParsedArgs args) {
+    private DescribeGroupResponse withLogEndOffsets(DescribeGroupResponse group, MetadataClient metadata) {
         List<TopicPartition> unknown = new ArrayList<>();
         for (GroupPartition p : group.getPartitionsList()) {
             if (p.getLogEndOffset() < 0) {
@@ -171,7 +157,7 @@ final class GroupCommands {
         }
         Map<TopicPartition, Long> ends;
         try {
-            ends = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs(args))
+            ends = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs)
                     .offsets(unknown, PartitionFetcher.LATEST);
         } catch (ClientException e) {
             // A deleted topic's committed offsets are still worth showing: without their log end, lag stays unknown.
@@ -238,30 +224,15 @@ final class GroupCommands {
         return byTopic.values().stream().map(TopicPartitions.Builder::build).toList();
     }
 
-    private MetadataClient metadata(ParsedArgs args) {
-        return new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs(args));
+    private MetadataClient metadata() {
+        return new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs);
     }
 
-    private CoordinatorClient coordinator(String groupId, MetadataClient metadata, ParsedArgs args) {
+    private CoordinatorClient coordinator(String groupId, MetadataClient metadata) {
         if (groupId.isEmpty()) {
             throw ClientException.of(ErrorCode.INVALID_GROUP_ID, "the group id is empty");
         }
         return new CoordinatorClient(groupId, context.channels(), context.bootstrap(), metadata, context.time(),
-                retryTimeoutMs(args));
-    }
-
-    private static long retryTimeoutMs(ParsedArgs args) {
-        return args.longValue("--retry-timeout-ms", ProduceCommand.DEFAULT_RETRY_TIMEOUT_MS, 0, Long.MAX_VALUE);
-    }
-
-    private static boolean json(ParsedArgs args) {
-        String output = args.value("--output");
-        if (output == null || output.equals("text")) {
-            return false;
-        }
-        if (output.equals("json")) {
-            return true;
-        }
-        throw new UsageException("--output must be text or json, not '" + output + "'");
+                retryTimeoutMs);
     }
 }

@@ -6,7 +6,6 @@ import io.rafka.client.group.GroupMemberConfig;
 import io.rafka.proto.v1.Assignor;
 
 import java.util.List;
-import java.util.Set;
 
 /**
  * {@code consume TOPIC --group G}: consumes as a member of a consumer group, so the group's members share the
@@ -17,22 +16,17 @@ import java.util.Set;
  */
 final class GroupConsumeCommand {
 
-    static final Set<String> GROUP_ONLY_OPTIONS = Set.of("--pattern", "--instance-id", "--offset-reset", "--session-timeout-ms",
-            "--assignor");
-
     private GroupConsumeCommand() {
     }
 
-    static int run(ParsedArgs args, CliContext context) {
+    static int run(ConsumeCommand args, CliContext context) {
         GroupMemberConfig config = config(args);
-        long maxMessages = args.longValue("--max-messages", Long.MAX_VALUE, 1, Long.MAX_VALUE);
-        long timeoutMs = args.longValue("--timeout-ms", Long.MAX_VALUE, 1, Long.MAX_VALUE);
-        RecordPrinter printer = new RecordPrinter(context.out(), args.flag("--print-key"), args.flag("--print-offset"));
+        RecordPrinter printer = new RecordPrinter(context.out(), args.printKey, args.printOffset);
         String subscription = config.topics().isEmpty() ? "topics matching " + config.pattern() : String.join(",", config.topics());
         context.stop().watch();
         GroupMember member = new GroupMember(config, context.channels(), context.bootstrap(), context.time());
         try {
-            consume(member, printer, context, maxMessages, timeoutMs);
+            consume(member, printer, context, args.maxMessages, args.timeoutMs);
         } finally {
             context.out().flush();
             member.close();
@@ -41,37 +35,38 @@ final class GroupConsumeCommand {
         return 0;
     }
 
-    static GroupMemberConfig config(ParsedArgs args) {
-        String pattern = args.value("--pattern");
-        List<String> topics = pattern == null ? args.positionals(1, 1, "TOPIC") : args.positionals(0, 1, "TOPIC");
-        if (args.has("--partition") || args.has("--offset")) {
+    static GroupMemberConfig config(ConsumeCommand args) {
+        if (args.pattern == null && args.topic == null) {
+            throw new UsageException("missing TOPIC");
+        }
+        List<String> topics = args.topic == null ? List.of() : List.of(args.topic);
+        if (args.partition != null || args.offset != null) {
             throw new UsageException("--partition and --offset do not go with --group: the group assigns partitions");
         }
         GroupMemberConfig.OffsetReset reset = GroupMemberConfig.OffsetReset.LATEST;
-        if (args.has("--offset-reset")) {
-            if (args.flag("--from-beginning")) {
+        if (args.offsetReset != null) {
+            if (args.fromBeginning) {
                 throw new UsageException("--from-beginning and --offset-reset exclude each other");
             }
-            String value = args.value("--offset-reset");
             try {
-                reset = GroupMemberConfig.OffsetReset.parse(value);
+                reset = GroupMemberConfig.OffsetReset.parse(args.offsetReset);
             } catch (IllegalArgumentException e) {
-                throw new UsageException("--offset-reset must be earliest, latest or none, not '" + value + "'");
+                throw new UsageException("--offset-reset must be earliest, latest or none, not '" + args.offsetReset + "'");
             }
-        } else if (args.flag("--from-beginning")) {
+        } else if (args.fromBeginning) {
             reset = GroupMemberConfig.OffsetReset.EARLIEST;
         }
-        String instanceId = args.value("--instance-id");
-        Assignor assignor = switch (args.has("--assignor") ? args.value("--assignor") : "uniform") {
+        Assignor assignor = switch (args.assignor == null ? "uniform" : args.assignor) {
             case "uniform" -> Assignor.ASSIGNOR_UNIFORM;
             case "range" -> Assignor.ASSIGNOR_RANGE;
-            default -> throw new UsageException("--assignor must be uniform or range, not '" + args.value("--assignor") + "'");
+            default -> throw new UsageException("--assignor must be uniform or range, not '" + args.assignor + "'");
         };
+        int sessionTimeoutMs = args.sessionTimeoutMs == null ? 0
+                : (int) CliCommand.checkRange("--session-timeout-ms", args.sessionTimeoutMs, 1, Integer.MAX_VALUE);
         try {
-            return new GroupMemberConfig(args.value("--group"), topics, pattern == null ? "" : pattern,
-                    instanceId == null ? "" : instanceId, "rafka-cli", reset, assignor,
-                    args.intValue("--session-timeout-ms", 0, 1, Integer.MAX_VALUE), 0,
-                    args.longValue("--retry-timeout-ms", ProduceCommand.DEFAULT_RETRY_TIMEOUT_MS, 0, Long.MAX_VALUE));
+            return new GroupMemberConfig(args.group, topics, args.pattern == null ? "" : args.pattern,
+                    args.instanceId == null ? "" : args.instanceId, "rafka-cli", reset, assignor,
+                    sessionTimeoutMs, 0, args.retryTimeoutMs);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
