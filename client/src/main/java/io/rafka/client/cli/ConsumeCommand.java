@@ -1,22 +1,25 @@
 package io.rafka.client.cli;
 
-import io.rafka.client.internals.Fetched;
-import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.consumer.ConsumerException;
+import io.rafka.client.consumer.ConsumerRecord;
+import io.rafka.client.consumer.ConsumerRecords;
+import io.rafka.client.consumer.Deserializers;
+import io.rafka.client.consumer.RafkaConsumer;
 import io.rafka.client.internals.ClientException;
 import io.rafka.client.internals.PartitionFetcher;
 
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.ErrorCode;
-import io.rafka.proto.v1.TopicMetadata;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 
 /**
- * {@code consume TOPIC}: prints records as they arrive, from every partition or one. Runs until
+ * {@code consume TOPIC}: prints records as they arrive, from every partition or one, read by the Java SDK's
+ * {@link RafkaConsumer} (assign and seek, no group; {@code --group} is {@link GroupConsumeCommand}). Runs until
  * {@code --max-messages} records were printed, or no record came for {@code --timeout-ms}; with
  * neither it follows the topic until killed, as {@code tail -f} and Kafka's console consumer do
  * (a default idle timeout would silently end a consumer waiting for a slow producer).
@@ -107,24 +110,37 @@ final class ConsumeCommand extends CliCommand {
         if (group != null) {
             return GroupConsumeCommand.run(this, context);
         }
-        int onlyPartition = partition == null ? -1 : partition;
-        long start = startOffset();
         RecordPrinter printer = new RecordPrinter(context.out(), printKey, printOffset);
-
-        MetadataClient metadata = new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs);
-        List<Integer> partitions = partitions(metadata.awaitTopic(topic, false), onlyPartition);
-        PartitionFetcher fetcher = new PartitionFetcher(metadata, context.channels(), context.time(), retryTimeoutMs,
-                warning -> context.err().println("rafka: warning: " + warning));
-        for (int p : partitions) {
-            fetcher.add(new TopicPartition(topic, p), start);
-        }
-        try {
-            consume(fetcher, printer, context, maxMessages, timeoutMs);
-        } finally {
-            context.out().flush();
-            context.err().println("consumed " + printer.printed() + " records from " + topic);
+        // Earliest: a position outside the log (deleted by retention, or a wrong --offset) restarts at its start.
+        try (RafkaConsumer<byte[], byte[]> consumer = new RafkaConsumer<>(
+                RafkaConsumer.builder(Deserializers.bytes(), Deserializers.bytes()).bootstrap(context.bootstrap().toString())
+                        .autoOffsetReset("earliest").enableAutoCommit(false).fetchMaxWait(Duration.ofMillis(POLL_MAX_WAIT_MS))
+                        .defaultApiTimeout(Duration.ofMillis(retryTimeoutMs)).config(),
+                Deserializers.bytes(), Deserializers.bytes(), context.channels(), context.time())) {
+            List<TopicPartition> partitions = partitions(consumer.partitionsFor(topic));
+            consumer.assign(partitions);
+            if (offset != null) {
+                consumer.seek(partitions.get(0), offset);
+            } else if (fromBeginning) {
+                consumer.seekToBeginning(partitions);
+            } else {
+                consumer.seekToEnd(partitions);
+            }
+            try {
+                consume(consumer, printer, context);
+            } finally {
+                context.out().flush();
+                context.err().println("consumed " + printer.printed() + " records from " + topic);
+            }
+        } catch (ConsumerException e) {
+            throw toClientException(e);
         }
         return 0;
+    }
+
+    /** The SDK's failure as the CLI reports it: the broker's code, or the transport's when no broker answered. */
+    static ClientException toClientException(ConsumerException e) {
+        return e.getCause() instanceof ClientException c ? c : new ClientException(e.code(), e.getMessage());
     }
 
     /** The start position: an offset, or {@link PartitionFetcher#EARLIEST} or {@link PartitionFetcher#LATEST}. */
@@ -141,34 +157,29 @@ final class ConsumeCommand extends CliCommand {
         return fromBeginning ? PartitionFetcher.EARLIEST : PartitionFetcher.LATEST;
     }
 
-    private static List<Integer> partitions(TopicMetadata topic, int partition) {
-        int partitionCount = topic.getPartitionsCount();
-        if (partition >= partitionCount) {
+    /** Every partition of the topic, or only --partition's. */
+    private List<TopicPartition> partitions(List<TopicPartition> all) {
+        if (partition == null) {
+            return all;
+        }
+        if (partition >= all.size()) {
             throw ClientException.of(ErrorCode.INVALID_PARTITIONS,
-                    "topic " + topic.getName() + " has " + partitionCount + " partitions, there is no partition " + partition);
+                    "topic " + topic + " has " + all.size() + " partitions, there is no partition " + partition);
         }
-        if (partition >= 0) {
-            return List.of(partition);
-        }
-        List<Integer> all = new ArrayList<>();
-        for (int p = 0; p < partitionCount; p++) {
-            all.add(p);
-        }
-        return all;
+        return List.of(all.get(partition));
     }
 
-    /** The poll loop, until {@code maxMessages} were printed or nothing came for {@code timeoutMs}. */
-    private static void consume(PartitionFetcher fetcher, RecordPrinter printer, CliContext context,
-                                long maxMessages, long timeoutMs) {
+    /** The poll loop, until --max-messages were printed or nothing came for --timeout-ms. */
+    private void consume(RafkaConsumer<byte[], byte[]> consumer, RecordPrinter printer, CliContext context) {
         long lastDataMs = context.time().hiResClockMs();
         while (true) {
             long idleLeftMs = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : lastDataMs + timeoutMs - context.time().hiResClockMs();
             if (idleLeftMs <= 0) {
                 return;
             }
-            List<Fetched> records = fetcher.poll((int) Math.min(POLL_MAX_WAIT_MS, idleLeftMs));
-            for (Fetched fetched : records) {
-                printer.print(fetched.partition(), fetched.record());
+            ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(Math.min(POLL_MAX_WAIT_MS, idleLeftMs)));
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                printer.print(record);
                 if (printer.printed() >= maxMessages) {
                     return;
                 }

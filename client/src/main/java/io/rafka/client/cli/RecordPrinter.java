@@ -3,6 +3,7 @@ package io.rafka.client.cli;
 import io.rafka.proto.v1.ConsumerRecord;
 
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Prints consumed records one per line: the value as UTF-8, optionally prefixed by
@@ -27,6 +28,25 @@ final class RecordPrinter {
         out.print(format(partition, record));
         out.print('\n');
         printed++;
+    }
+
+    /** A record the Java SDK's consumer returned, printed in the same shape. */
+    void print(io.rafka.client.consumer.ConsumerRecord<byte[], byte[]> record) {
+        StringBuilder line = new StringBuilder();
+        if (printOffset) {
+            line.append(record.partition()).append(':').append(record.offset()).append('\t');
+        }
+        if (printKey) {
+            line.append(utf8(record.key())).append('\t');
+        }
+        line.append(utf8(record.value()));
+        out.print(line);
+        out.print('\n');
+        printed++;
+    }
+
+    private static String utf8(byte[] bytes) {
+        return bytes == null ? "null" : new String(bytes, StandardCharsets.UTF_8);
     }
 
     /** Records printed so far. */
