@@ -159,8 +159,8 @@ class GroupCommandsTest {
     @Test
     void consumeGroupAssignorOption() {
         ConsumeCommand range = Commands.parse("consume", "orders", "--group", "g", "--assignor", "range");
-        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_RANGE, GroupConsumeCommand.config(range).assignor());
+        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_RANGE, GroupConsumeCommand.config(range).bootstrap("h:1").config().groupRemoteAssignor());
         ConsumeCommand plain = Commands.parse("consume", "orders", "--group", "g");
-        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_UNIFORM, GroupConsumeCommand.config(plain).assignor());
+        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_UNIFORM, GroupConsumeCommand.config(plain).bootstrap("h:1").config().groupRemoteAssignor());
     }
 }
