@@ -71,7 +71,8 @@ public final class RafkaAdmin implements AutoCloseable {
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String DEFAULT_API_TIMEOUT_MS = "default.api.timeout.ms";
 
-    private final ChannelPool channels = ChannelPool.plaintext();
+    private final ChannelPool channels;
+    private final boolean ownsChannels;
     private final BrokerAddress bootstrap;
     private final long retryTimeoutMs;
     private final MetadataClient metadata;
@@ -81,7 +82,9 @@ public final class RafkaAdmin implements AutoCloseable {
         return thread;
     });
 
-    private RafkaAdmin(BrokerAddress bootstrap, long retryTimeoutMs) {
+    private RafkaAdmin(BrokerAddress bootstrap, long retryTimeoutMs, ChannelPool channels, boolean ownsChannels) {
+        this.channels = channels;
+        this.ownsChannels = ownsChannels;
         this.bootstrap = bootstrap;
         this.retryTimeoutMs = retryTimeoutMs;
         this.metadata = new MetadataClient(channels, bootstrap, Time.SYSTEM, retryTimeoutMs);
@@ -98,7 +101,18 @@ public final class RafkaAdmin implements AutoCloseable {
         if (servers.isEmpty()) {
             throw new IllegalArgumentException(BOOTSTRAP_SERVERS + " is required");
         }
-        return new RafkaAdmin(BrokerAddress.parse(servers.get(0)), ConfigValues.number(props, DEFAULT_API_TIMEOUT_MS, 60_000));
+        return new RafkaAdmin(BrokerAddress.parse(servers.get(0)), ConfigValues.number(props, DEFAULT_API_TIMEOUT_MS, 60_000),
+                ChannelPool.plaintext(), true);
+    }
+
+    /**
+     * An admin client on the given channels, which it leaves open on close (the caller owns them, as a tool that
+     * also produces or consumes on them does).
+     *
+     * @param defaultApiTimeoutMs how long group calls retry a moving coordinator
+     */
+    public static RafkaAdmin create(String bootstrapServer, long defaultApiTimeoutMs, ChannelPool channels) {
+        return new RafkaAdmin(BrokerAddress.parse(bootstrapServer), defaultApiTimeoutMs, channels, false);
     }
 
     public static RafkaAdmin create(Properties props) {
@@ -236,7 +250,9 @@ public final class RafkaAdmin implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        channels.close();
+        if (ownsChannels) {
+            channels.close();
+        }
     }
 
     private static GroupDescription describe(DescribeGroupResponse r) {

@@ -1,6 +1,6 @@
 package io.rafka.client.cli;
 
-import io.rafka.proto.v1.ConsumerRecord;
+import io.rafka.client.consumer.ConsumerRecord;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -24,14 +24,14 @@ final class RecordPrinter {
         this.printOffset = printOffset;
     }
 
-    void print(int partition, ConsumerRecord record) {
-        out.print(format(partition, record));
+    /** Prints a record the Java SDK's consumer returned. */
+    void print(ConsumerRecord<byte[], byte[]> record) {
+        out.print(format(record));
         out.print('\n');
         printed++;
     }
 
-    /** A record the Java SDK's consumer returned, printed in the same shape. */
-    void print(io.rafka.client.consumer.ConsumerRecord<byte[], byte[]> record) {
+    String format(ConsumerRecord<byte[], byte[]> record) {
         StringBuilder line = new StringBuilder();
         if (printOffset) {
             line.append(record.partition()).append(':').append(record.offset()).append('\t');
@@ -39,10 +39,7 @@ final class RecordPrinter {
         if (printKey) {
             line.append(utf8(record.key())).append('\t');
         }
-        line.append(utf8(record.value()));
-        out.print(line);
-        out.print('\n');
-        printed++;
+        return line.append(utf8(record.value())).toString();
     }
 
     private static String utf8(byte[] bytes) {
@@ -52,17 +49,5 @@ final class RecordPrinter {
     /** Records printed so far. */
     long printed() {
         return printed;
-    }
-
-    String format(int partition, ConsumerRecord record) {
-        StringBuilder line = new StringBuilder();
-        if (printOffset) {
-            line.append(partition).append(':').append(record.getOffset()).append('\t');
-        }
-        if (printKey) {
-            line.append(record.hasKey() ? record.getKey().toStringUtf8() : "null").append('\t');
-        }
-        line.append(record.hasValue() ? record.getValue().toStringUtf8() : "null");
-        return line.toString();
     }
 }
