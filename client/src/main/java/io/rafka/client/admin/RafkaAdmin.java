@@ -13,6 +13,11 @@ import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.AdminServiceGrpc;
 import io.rafka.proto.v1.AlterConfigsRequest;
+import io.rafka.proto.v1.AlterOffsetsRequest;
+import io.rafka.proto.v1.FetchOffsetsRequest;
+import io.rafka.proto.v1.OffsetCommit;
+import io.rafka.proto.v1.PartitionResult;
+import io.rafka.proto.v1.TopicPartitions;
 import io.rafka.proto.v1.CreatePartitionsRequest;
 import io.rafka.proto.v1.CreateTopicsRequest;
 import io.rafka.proto.v1.CreateTopicsResponse;
@@ -228,6 +233,46 @@ public final class RafkaAdmin implements AutoCloseable {
         return run(() -> {
             coordinator(groupId).call(stub -> stub.deleteGroup(DeleteGroupRequest.newBuilder().setGroupId(groupId).build()));
             return null;
+        });
+    }
+
+    /** The group's committed offsets of the partitions, -1 where it has none (Kafka's listConsumerGroupOffsets). */
+    public CompletableFuture<Map<TopicPartition, Long>> listGroupOffsets(String groupId, Collection<TopicPartition> partitions) {
+        return run(() -> {
+            Map<String, TopicPartitions.Builder> byTopic = new TreeMap<>();
+            partitions.forEach(tp -> byTopic.computeIfAbsent(tp.topic(), t -> TopicPartitions.newBuilder().setTopic(t))
+                    .addPartitions(tp.partition()));
+            FetchOffsetsRequest.Builder request = FetchOffsetsRequest.newBuilder().setGroupId(groupId);
+            byTopic.values().forEach(request::addPartitions);
+            Map<TopicPartition, Long> committed = new LinkedHashMap<>();
+            partitions.forEach(tp -> committed.put(tp, -1L));
+            coordinator(groupId).call(stub -> stub.fetchOffsets(request.build())).getOffsetsList()
+                    .forEach(o -> committed.put(new TopicPartition(o.getTopic(), o.getPartition()), o.getOffset()));
+            return committed;
+        });
+    }
+
+    /**
+     * Sets the committed offsets of a group without members (Kafka's alterConsumerGroupOffsets; NON_EMPTY_GROUP
+     * while it has members). Completes with the partitions that failed and why (empty: all were set), because the
+     * coordinator sets each partition on its own and the others stay set.
+     */
+    public CompletableFuture<Map<TopicPartition, AdminException>> alterGroupOffsets(String groupId,
+                                                                                   Map<TopicPartition, Long> offsets) {
+        return run(() -> {
+            AlterOffsetsRequest.Builder request = AlterOffsetsRequest.newBuilder().setGroupId(groupId);
+            offsets.forEach((tp, offset) -> request.addOffsets(OffsetCommit.newBuilder()
+                    .setTopic(tp.topic()).setPartition(tp.partition()).setOffset(offset)));
+            Map<TopicPartition, AdminException> failed = new LinkedHashMap<>();
+            for (PartitionResult r : coordinator(groupId).call(stub -> stub.alterOffsets(request.build())).getResultsList()) {
+                if (r.getErrorCode() != io.rafka.proto.v1.ErrorCode.NONE) {
+                    TopicPartition tp = new TopicPartition(r.getTopic(), r.getPartition());
+                    ErrorCode code = ErrorCode.forCode(r.getErrorCodeValue());
+                    String message = r.getErrorMessage().isEmpty() ? tp.toString() : tp + ": " + r.getErrorMessage();
+                    failed.put(tp, new AdminException(code, code.name(), message, Map.of()));
+                }
+            }
+            return failed;
         });
     }
 

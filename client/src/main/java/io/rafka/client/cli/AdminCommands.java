@@ -93,16 +93,26 @@ final class AdminCommands {
      * ({@code rafka: CODE: message}).
      */
     private <T> T sdk(Function<RafkaAdmin, CompletableFuture<T>> call) {
-        try (RafkaAdmin admin = RafkaAdmin.create(context.bootstrap().toString(), RPC_DEADLINE_MS, context.channels())) {
+        return sdk(context, RPC_DEADLINE_MS, call);
+    }
+
+    /** @param apiTimeoutMs how long group calls retry a moving coordinator */
+    static <T> T sdk(CliContext context, long apiTimeoutMs, Function<RafkaAdmin, CompletableFuture<T>> call) {
+        try (RafkaAdmin admin = RafkaAdmin.create(context.bootstrap().toString(), apiTimeoutMs, context.channels())) {
             return call.apply(admin).join();
         } catch (CompletionException e) {
             if (e.getCause() instanceof AdminException failure) {
-                String prefix = failure.code() + ": ";
-                String message = failure.getMessage();
-                throw new ClientException(failure.code(), message.startsWith(prefix) ? message.substring(prefix.length()) : message);
+                throw toClientException(failure);
             }
             throw e;
         }
+    }
+
+    /** {@code rafka: CODE: message}, without the code twice. */
+    static ClientException toClientException(AdminException failure) {
+        String prefix = failure.code() + ": ";
+        String message = failure.getMessage();
+        return new ClientException(failure.code(), message.startsWith(prefix) ? message.substring(prefix.length()) : message);
     }
 
     int describeCluster() {

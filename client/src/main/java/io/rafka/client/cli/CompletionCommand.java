@@ -1,7 +1,6 @@
 package io.rafka.client.cli;
 
 import picocli.AutoComplete;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**

@@ -1,6 +1,8 @@
 package io.rafka.client.cli;
 
 import io.grpc.StatusRuntimeException;
+import io.rafka.client.admin.AdminException;
+import io.rafka.client.admin.OffsetSpec;
 import io.rafka.client.group.CoordinatorClient;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ClientException;
@@ -8,26 +10,18 @@ import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
 import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.common.TopicPartition;
-import io.rafka.proto.v1.AlterOffsetsRequest;
-import io.rafka.proto.v1.AlterOffsetsResponse;
-import io.rafka.proto.v1.CommittedOffset;
-import io.rafka.proto.v1.DeleteGroupRequest;
 import io.rafka.proto.v1.DescribeGroupRequest;
 import io.rafka.proto.v1.DescribeGroupResponse;
 import io.rafka.proto.v1.ErrorCode;
-import io.rafka.proto.v1.FetchOffsetsRequest;
 import io.rafka.proto.v1.GroupListing;
 import io.rafka.proto.v1.GroupPartition;
 import io.rafka.proto.v1.GroupServiceGrpc;
 import io.rafka.proto.v1.ListGroupsRequest;
-import io.rafka.proto.v1.OffsetCommit;
-import io.rafka.proto.v1.PartitionResult;
 import io.rafka.proto.v1.TopicMetadata;
-import io.rafka.proto.v1.TopicPartitions;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -98,50 +92,39 @@ final class GroupCommands {
     }
 
     int delete(String groupId) {
-        coordinator(groupId, metadata())
-                .call(stub -> stub.deleteGroup(DeleteGroupRequest.newBuilder().setGroupId(groupId).build()));
+        checkGroupId(groupId);
+        AdminCommands.sdk(context, retryTimeoutMs, admin -> admin.deleteGroup(groupId));
         context.err().println("deleted group " + groupId);
         return 0;
     }
 
-    /** Prints the plan; with --execute, sets it (AlterOffsets: the group must have no members). */
+    /** Prints the plan; with --execute, sets it (the group must have no members). Through the SDK's RafkaAdmin. */
     int resetOffsets(String groupId, ResetPlan.Spec spec, List<String> topics, boolean execute) {
-        MetadataClient metadata = metadata();
-        List<TopicPartition> partitions = partitions(topics, metadata);
-        CoordinatorClient coordinator = coordinator(groupId, metadata);
-        Map<TopicPartition, Long> committed = new HashMap<>();
-        for (CommittedOffset offset : coordinator.call(stub -> stub.fetchOffsets(FetchOffsetsRequest.newBuilder()
-                .setGroupId(groupId).addAllPartitions(toProto(partitions)).build())).getOffsetsList()) {
-            committed.put(new TopicPartition(offset.getTopic(), offset.getPartition()), offset.getOffset());
-        }
-        OffsetLookup lookup = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs);
-        Map<TopicPartition, Long> earliest = lookup.offsets(partitions, PartitionFetcher.EARLIEST);
-        Map<TopicPartition, Long> latest = lookup.offsets(partitions, PartitionFetcher.LATEST);
+        checkGroupId(groupId);
+        List<TopicPartition> partitions = partitions(topics, metadata());
+        Map<TopicPartition, Long> committed = AdminCommands.sdk(context, retryTimeoutMs,
+                admin -> admin.listGroupOffsets(groupId, partitions));
+        Map<TopicPartition, Long> earliest = AdminCommands.sdk(context, retryTimeoutMs,
+                admin -> admin.listOffsets(partitions, OffsetSpec.earliest()));
+        Map<TopicPartition, Long> latest = AdminCommands.sdk(context, retryTimeoutMs,
+                admin -> admin.listOffsets(partitions, OffsetSpec.latest()));
         Map<TopicPartition, Long> byTime = spec.kind() == ResetPlan.Spec.Kind.DATETIME
-                ? lookup.offsets(partitions, spec.value()) : Map.of();
+                ? AdminCommands.sdk(context, retryTimeoutMs, admin -> admin.listOffsets(partitions, OffsetSpec.forTimestamp(spec.value())))
+                : Map.of();
         List<ResetPlan.Row> plan = ResetPlan.compute(spec, partitions, committed, earliest, latest, byTime);
         GroupFormatter.resetText(groupId, plan).forEach(context.out()::println);
         if (!execute) {
             context.err().println("dry run: nothing changed (add --execute to reset the offsets of group " + groupId + ")");
             return 0;
         }
-        AlterOffsetsRequest.Builder request = AlterOffsetsRequest.newBuilder().setGroupId(groupId);
-        for (ResetPlan.Row row : plan) {
-            request.addOffsets(OffsetCommit.newBuilder()
-                    .setTopic(row.tp().topic()).setPartition(row.tp().partition()).setOffset(row.target()));
-        }
-        AlterOffsetsResponse response = coordinator.call(stub -> stub.alterOffsets(request.build()));
-        int failed = 0;
-        for (PartitionResult result : response.getResultsList()) {
-            if (result.getErrorCode() != ErrorCode.NONE) {
-                failed++;
-                context.err().println(RafkaCli.errorLine(ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
-                        result.getTopic() + "-" + result.getPartition(), result.getErrorMessage())));
-            }
-        }
-        context.err().println("reset the offsets of " + (plan.size() - failed) + " partitions of group " + groupId
-                + (failed > 0 ? "; " + failed + " failed" : ""));
-        return failed > 0 ? 1 : 0;
+        Map<TopicPartition, Long> targets = new LinkedHashMap<>();
+        plan.forEach(row -> targets.put(row.tp(), row.target()));
+        Map<TopicPartition, AdminException> failed = AdminCommands.sdk(context, retryTimeoutMs,
+                admin -> admin.alterGroupOffsets(groupId, targets));
+        failed.values().forEach(e -> context.err().println(RafkaCli.errorLine(AdminCommands.toClientException(e))));
+        context.err().println("reset the offsets of " + (plan.size() - failed.size()) + " partitions of group " + groupId
+                + (failed.isEmpty() ? "" : "; " + failed.size() + " failed"));
+        return failed.isEmpty() ? 0 : 1;
     }
 
     /** Fills the log-end offsets the coordinator did not know (-1) from the leaders, and the lag with them. */
@@ -215,24 +198,19 @@ final class GroupCommands {
         return sorted;
     }
 
-    private static List<TopicPartitions> toProto(List<TopicPartition> partitions) {
-        Map<String, TopicPartitions.Builder> byTopic = new TreeMap<>();
-        for (TopicPartition tp : partitions) {
-            byTopic.computeIfAbsent(tp.topic(), t -> TopicPartitions.newBuilder().setTopic(t))
-                    .addPartitions(tp.partition());
-        }
-        return byTopic.values().stream().map(TopicPartitions.Builder::build).toList();
-    }
-
     private MetadataClient metadata() {
         return new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs);
     }
 
     private CoordinatorClient coordinator(String groupId, MetadataClient metadata) {
+        checkGroupId(groupId);
+        return new CoordinatorClient(groupId, context.channels(), context.bootstrap(), metadata, context.time(),
+                retryTimeoutMs);
+    }
+
+    private static void checkGroupId(String groupId) {
         if (groupId.isEmpty()) {
             throw ClientException.of(ErrorCode.INVALID_GROUP_ID, "the group id is empty");
         }
-        return new CoordinatorClient(groupId, context.channels(), context.bootstrap(), metadata, context.time(),
-                retryTimeoutMs);
     }
 }
