@@ -6,7 +6,6 @@ import io.rafka.client.consumer.ConsumerRecords;
 import io.rafka.client.consumer.Deserializers;
 import io.rafka.client.consumer.RafkaConsumer;
 import io.rafka.client.internals.ClientException;
-import io.rafka.client.internals.PartitionFetcher;
 
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.ErrorCode;
@@ -97,7 +96,7 @@ final class ConsumeCommand extends CliCommand {
         if (partition != null) {
             checkRange("--partition", partition, 0, Integer.MAX_VALUE);
         }
-        startOffset();
+        checkStart();
     }
 
     private String groupOption(Object value) {
@@ -143,8 +142,8 @@ final class ConsumeCommand extends CliCommand {
         return e.getCause() instanceof ClientException c ? c : new ClientException(e.code(), e.getMessage());
     }
 
-    /** The start position: an offset, or {@link PartitionFetcher#EARLIEST} or {@link PartitionFetcher#LATEST}. */
-    long startOffset() {
+    /** --offset needs --partition and excludes --from-beginning. */
+    private void checkStart() {
         if (offset != null) {
             if (fromBeginning) {
                 throw new UsageException("--offset and --from-beginning exclude each other");
@@ -152,9 +151,8 @@ final class ConsumeCommand extends CliCommand {
             if (partition == null) {
                 throw new UsageException("--offset needs --partition: offsets differ between partitions");
             }
-            return checkRange("--offset", offset, 0, Long.MAX_VALUE);
+            checkRange("--offset", offset, 0, Long.MAX_VALUE);
         }
-        return fromBeginning ? PartitionFetcher.EARLIEST : PartitionFetcher.LATEST;
     }
 
     /** Every partition of the topic, or only --partition's. */

@@ -30,9 +30,12 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What {@code group list|describe|delete|reset-offsets} do ({@link GroupOptions} has their options): GroupService calls sent to the group's coordinator
- * (found with FindCoordinator, found again when it moved; {@link CoordinatorClient}), except list, which asks
- * every broker, because each one lists only the groups it coordinates.
+ * What {@code group list|describe|delete|reset-offsets} do ({@link GroupOptions} has their options). Delete and
+ * reset-offsets go through the Java SDK's RafkaAdmin. Describe and list call the GroupService themselves, through
+ * the same coordinator lookup the SDK uses ({@link CoordinatorClient}: FindCoordinator, again when it moved):
+ * describe prints what the SDK's GroupDescription does not carry (the coordinator, the assignor, member epochs,
+ * target assignments, connected), and list asks every broker (each lists only the groups it coordinates) and
+ * still prints the others when one broker fails, where the SDK's listGroups fails as a whole.
  */
 final class GroupCommands {
 
