@@ -13,6 +13,11 @@ import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.AdminServiceGrpc;
 import io.rafka.proto.v1.AlterConfigsRequest;
+import io.rafka.proto.v1.AlterOffsetsRequest;
+import io.rafka.proto.v1.FetchOffsetsRequest;
+import io.rafka.proto.v1.OffsetCommit;
+import io.rafka.proto.v1.PartitionResult;
+import io.rafka.proto.v1.TopicPartitions;
 import io.rafka.proto.v1.CreatePartitionsRequest;
 import io.rafka.proto.v1.CreateTopicsRequest;
 import io.rafka.proto.v1.CreateTopicsResponse;
@@ -72,7 +77,8 @@ public final class RafkaAdmin implements AutoCloseable {
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String DEFAULT_API_TIMEOUT_MS = "default.api.timeout.ms";
 
-    private final ChannelPool channels = ChannelPool.plaintext();
+    private final ChannelPool channels;
+    private final boolean ownsChannels;
     private final List<BrokerAddress> bootstrap;
     private final long retryTimeoutMs;
     private final MetadataClient metadata;
@@ -82,7 +88,9 @@ public final class RafkaAdmin implements AutoCloseable {
         return thread;
     });
 
-    private RafkaAdmin(List<BrokerAddress> bootstrap, long retryTimeoutMs) {
+    private RafkaAdmin(List<BrokerAddress> bootstrap, long retryTimeoutMs, ChannelPool channels, boolean ownsChannels) {
+        this.channels = channels;
+        this.ownsChannels = ownsChannels;
         this.bootstrap = bootstrap;
         this.retryTimeoutMs = retryTimeoutMs;
         this.metadata = new MetadataClient(channels, bootstrap, Time.SYSTEM, retryTimeoutMs);
@@ -100,7 +108,18 @@ public final class RafkaAdmin implements AutoCloseable {
             throw new IllegalArgumentException(BOOTSTRAP_SERVERS + " is required");
         }
         return new RafkaAdmin(servers.stream().map(BrokerAddress::parse).toList(),
-                ConfigValues.number(props, DEFAULT_API_TIMEOUT_MS, 60_000));
+                ConfigValues.number(props, DEFAULT_API_TIMEOUT_MS, 60_000), ChannelPool.plaintext(), true);
+    }
+
+    /**
+     * An admin client on the given channels, which it leaves open on close (the caller owns them, as a tool that
+     * also produces or consumes on them does).
+     *
+     * @param defaultApiTimeoutMs how long group calls retry a moving coordinator
+     */
+    public static RafkaAdmin create(String bootstrapServer, long defaultApiTimeoutMs, ChannelPool channels) {
+        return new RafkaAdmin(java.util.Arrays.stream(bootstrapServer.split(",")).map(String::trim)
+                .filter(t -> !t.isEmpty()).map(BrokerAddress::parse).toList(), defaultApiTimeoutMs, channels, false);
     }
 
     public static RafkaAdmin create(Properties props) {
@@ -219,6 +238,46 @@ public final class RafkaAdmin implements AutoCloseable {
         });
     }
 
+    /** The group's committed offsets of the partitions, -1 where it has none (Kafka's listConsumerGroupOffsets). */
+    public CompletableFuture<Map<TopicPartition, Long>> listGroupOffsets(String groupId, Collection<TopicPartition> partitions) {
+        return run(() -> {
+            Map<String, TopicPartitions.Builder> byTopic = new TreeMap<>();
+            partitions.forEach(tp -> byTopic.computeIfAbsent(tp.topic(), t -> TopicPartitions.newBuilder().setTopic(t))
+                    .addPartitions(tp.partition()));
+            FetchOffsetsRequest.Builder request = FetchOffsetsRequest.newBuilder().setGroupId(groupId);
+            byTopic.values().forEach(request::addPartitions);
+            Map<TopicPartition, Long> committed = new LinkedHashMap<>();
+            partitions.forEach(tp -> committed.put(tp, -1L));
+            coordinator(groupId).call(stub -> stub.fetchOffsets(request.build())).getOffsetsList()
+                    .forEach(o -> committed.put(new TopicPartition(o.getTopic(), o.getPartition()), o.getOffset()));
+            return committed;
+        });
+    }
+
+    /**
+     * Sets the committed offsets of a group without members (Kafka's alterConsumerGroupOffsets; NON_EMPTY_GROUP
+     * while it has members). Completes with the partitions that failed and why (empty: all were set), because the
+     * coordinator sets each partition on its own and the others stay set.
+     */
+    public CompletableFuture<Map<TopicPartition, AdminException>> alterGroupOffsets(String groupId,
+                                                                                   Map<TopicPartition, Long> offsets) {
+        return run(() -> {
+            AlterOffsetsRequest.Builder request = AlterOffsetsRequest.newBuilder().setGroupId(groupId);
+            offsets.forEach((tp, offset) -> request.addOffsets(OffsetCommit.newBuilder()
+                    .setTopic(tp.topic()).setPartition(tp.partition()).setOffset(offset)));
+            Map<TopicPartition, AdminException> failed = new LinkedHashMap<>();
+            for (PartitionResult r : coordinator(groupId).call(stub -> stub.alterOffsets(request.build())).getResultsList()) {
+                if (r.getErrorCode() != io.rafka.proto.v1.ErrorCode.NONE) {
+                    TopicPartition tp = new TopicPartition(r.getTopic(), r.getPartition());
+                    ErrorCode code = ErrorCode.forCode(r.getErrorCodeValue());
+                    String message = r.getErrorMessage().isEmpty() ? tp.toString() : tp + ": " + r.getErrorMessage();
+                    failed.put(tp, new AdminException(code, code.name(), message, Map.of()));
+                }
+            }
+            return failed;
+        });
+    }
+
     /** Per partition, the offset {@code spec} names; -1 where no record is at or after a timestamp. */
     public CompletableFuture<Map<TopicPartition, Long>> listOffsets(Collection<TopicPartition> partitions, OffsetSpec spec) {
         return run(() -> new OffsetLookup(metadata, channels, Time.SYSTEM, retryTimeoutMs)
@@ -238,7 +297,9 @@ public final class RafkaAdmin implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        channels.close();
+        if (ownsChannels) {
+            channels.close();
+        }
     }
 
     private static GroupDescription describe(DescribeGroupResponse r) {

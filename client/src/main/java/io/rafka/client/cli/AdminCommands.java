@@ -1,32 +1,32 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.admin.AdminException;
+import io.rafka.client.admin.NewTopic;
+import io.rafka.client.admin.RafkaAdmin;
+import io.rafka.client.admin.TopicDescription;
 import io.rafka.client.internals.ClientException;
 
 import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.AdminServiceGrpc;
-import io.rafka.proto.v1.AlterConfigsRequest;
-import io.rafka.proto.v1.CreateTopicsRequest;
-import io.rafka.proto.v1.CreateTopicsResponse;
-import io.rafka.proto.v1.DeleteTopicsRequest;
 import io.rafka.proto.v1.DescribeClusterRequest;
 import io.rafka.proto.v1.PartitionReassignment;
 import io.rafka.proto.v1.ReplaceBrokerRequest;
 import io.rafka.proto.v1.ReplaceBrokerResponse;
-import io.rafka.proto.v1.DescribeTopicsRequest;
 import io.rafka.proto.v1.ErrorCode;
-import io.rafka.proto.v1.ListTopicsRequest;
-import io.rafka.proto.v1.NewTopic;
-import io.rafka.proto.v1.TopicDescription;
-import io.rafka.proto.v1.TopicResult;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * The {@code topic ...} and {@code cluster describe} commands: one AdminService call each, sent to the
+ * What the {@code topic ...} and {@code cluster ...} commands ({@link TopicCommands}, {@link ClusterCommands}) do:
+ * the topic commands through the Java SDK's {@link RafkaAdmin}; {@code cluster describe} (it prints the metadata
+ * version, which the SDK's ClusterDescription does not carry) and {@code cluster replace-broker} (a Rafka operator
+ * call with no Kafka Admin counterpart) as one direct AdminService call each. One call per command, sent to the
  * bootstrap broker (any broker forwards writes to the controller). They do not retry: an operator at
  * a prompt is better served by a prompt answer, and create or delete are not safe to repeat blindly.
  */
@@ -41,90 +41,91 @@ final class AdminCommands {
         this.context = context;
     }
 
-    int createTopic(ParsedArgs args) {
-        String name = args.positionals(1, 1, "topic NAME").get(0);
-        NewTopic topic = NewTopic.newBuilder()
-                .setName(name)
-                .setPartitions(args.intValue("--partitions", 0, 1, Integer.MAX_VALUE))
-                .setReplicationFactor(args.intValue("--replication-factor", 0, 1, Short.MAX_VALUE))
-                .putAllConfigs(args.keyValues("--config"))
-                .build();
-        CreateTopicsResponse response = call(admin -> admin.createTopics(
-                CreateTopicsRequest.newBuilder().addTopics(topic).build()));
-        for (TopicResult result : response.getResultsList()) {
-            check(result);
-        }
+    /** @param partitions 0 for the broker's num.partitions; {@code replicationFactor} likewise */
+    int createTopic(String name, int partitions, int replicationFactor, Map<String, String> configs) {
+        Map<String, TopicDescription> created = sdk(admin -> admin.createTopics(
+                List.of(new NewTopic(name, partitions, replicationFactor, configs))));
         context.err().println("created topic " + name);
-        for (TopicDescription created : response.getTopicsList()) {
-            print(TopicFormatter.describe(created));
+        created.values().forEach(topic -> print(TopicFormatter.describe(topic)));
+        return 0;
+    }
+
+    int listTopics() {
+        print(new ArrayList<>(sdk(RafkaAdmin::listTopics)));
+        return 0;
+    }
+
+    /**
+     * Prints every topic it can; a topic that failed is reported on stderr and makes the exit status 1. Asks for
+     * the named topics one at a time, so that one unknown name does not hide the others.
+     */
+    int describeTopics(List<String> names) {
+        if (names.isEmpty()) {
+            sdk(admin -> admin.describeTopics(List.of())).values().forEach(topic -> print(TopicFormatter.describe(topic)));
+            return 0;
         }
-        return 0;
-    }
-
-    int listTopics(ParsedArgs args) {
-        args.positionals(0, 0, "");
-        List<String> names = new ArrayList<>(call(admin -> admin.listTopics(ListTopicsRequest.getDefaultInstance()))
-                .getNamesList());
-        names.sort(null);
-        print(names);
-        return 0;
-    }
-
-    /** Prints every topic it can; a topic that failed is reported on stderr and makes the exit status 1. */
-    int describeTopics(ParsedArgs args) {
-        List<String> names = args.positionals();
-        List<TopicDescription> topics = call(admin -> admin.describeTopics(
-                DescribeTopicsRequest.newBuilder().addAllNames(names).build())).getTopicsList();
         int status = 0;
-        for (TopicDescription topic : topics) {
-            if (topic.getErrorCode() != ErrorCode.NONE) {
-                ClientException failure = ClientException.of(topic.getErrorCode(), topic.getErrorCodeValue(),
-                        "topic " + topic.getName(), topic.getErrorMessage());
-                context.err().println(RafkaCli.errorLine(failure));
+        for (String name : names) {
+            try {
+                sdk(admin -> admin.describeTopics(List.of(name))).values().forEach(topic -> print(TopicFormatter.describe(topic)));
+            } catch (ClientException e) {
+                context.err().println(RafkaCli.errorLine(e));
                 status = 1;
-            } else {
-                print(TopicFormatter.describe(topic));
             }
         }
         return status;
     }
 
-    int deleteTopic(ParsedArgs args) {
-        String name = args.positionals(1, 1, "topic NAME").get(0);
-        for (TopicResult result : call(admin -> admin.deleteTopics(
-                DeleteTopicsRequest.newBuilder().addNames(name).build())).getResultsList()) {
-            check(result);
-        }
+    int deleteTopic(String name) {
+        sdk(admin -> admin.deleteTopics(List.of(name)));
         context.err().println("deleted topic " + name);
         return 0;
     }
 
-    int alterTopic(ParsedArgs args) {
-        String name = args.positionals(1, 1, "topic NAME").get(0);
-        Map<String, String> set = args.keyValues("--config");
-        List<String> delete = args.values("--delete-config");
-        if (set.isEmpty() && delete.isEmpty()) {
-            throw new UsageException("topic alter needs --config KEY=VALUE or --delete-config KEY");
-        }
-        check(call(admin -> admin.alterConfigs(AlterConfigsRequest.newBuilder()
-                .setTopic(name).putAllSet(set).addAllDelete(delete).build())).getResult());
+    int alterTopic(String name, Map<String, String> set, List<String> delete) {
+        sdk(admin -> admin.alterConfigs(name, set, delete));
         context.err().println("altered topic " + name);
         return 0;
     }
 
-    int describeCluster(ParsedArgs args) {
-        args.positionals(0, 0, "");
+    /**
+     * One call of the SDK's {@link RafkaAdmin} on the tool's channels, waited for; its failure as the CLI reports it
+     * ({@code rafka: CODE: message}).
+     */
+    private <T> T sdk(Function<RafkaAdmin, CompletableFuture<T>> call) {
+        return sdk(context, RPC_DEADLINE_MS, call);
+    }
+
+    /** @param apiTimeoutMs how long group calls retry a moving coordinator */
+    static <T> T sdk(CliContext context, long apiTimeoutMs, Function<RafkaAdmin, CompletableFuture<T>> call) {
+        try (RafkaAdmin admin = RafkaAdmin.create(context.bootstrap().toString(), apiTimeoutMs, context.channels())) {
+            return call.apply(admin).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof AdminException failure) {
+                throw toClientException(failure);
+            }
+            throw e;
+        }
+    }
+
+    /** {@code rafka: CODE: message}, without the code twice. */
+    static ClientException toClientException(AdminException failure) {
+        String prefix = failure.code() + ": ";
+        String message = failure.getMessage();
+        return new ClientException(failure.code(), message.startsWith(prefix) ? message.substring(prefix.length()) : message);
+    }
+
+    int describeCluster() {
         print(TopicFormatter.describeCluster(call(admin -> admin.describeCluster(DescribeClusterRequest.getDefaultInstance()))));
         return 0;
     }
 
     /** Moves every replica of a (dead) broker to other live brokers and prints the new placements. */
-    int replaceBroker(ParsedArgs args) {
-        String broker = args.positionals(1, 1, "cluster replace-broker BROKER_ID").get(0);
+    /** @param target null: per partition the live broker holding the fewest replicas */
+    int replaceBroker(String broker, String target) {
         ReplaceBrokerRequest.Builder request = ReplaceBrokerRequest.newBuilder().setBrokerId(broker);
-        List<String> with = args.values("--with");
-        if (!with.isEmpty()) {
-            request.setTargetBrokerId(with.get(with.size() - 1));
+        if (target != null) {
+            request.setTargetBrokerId(target);
         }
         ReplaceBrokerResponse response = call(admin -> admin.replaceBroker(request.build()));
         int failed = 0;
@@ -147,13 +148,6 @@ final class AdminCommands {
                     .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS));
         } catch (StatusRuntimeException e) {
             throw ClientException.fromStatus(e, context.bootstrap());
-        }
-    }
-
-    private static void check(TopicResult result) {
-        if (result.getErrorCode() != ErrorCode.NONE) {
-            throw ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
-                    "topic " + result.getName(), result.getErrorMessage());
         }
     }
 

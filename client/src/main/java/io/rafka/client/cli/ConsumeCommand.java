@@ -1,111 +1,183 @@
 package io.rafka.client.cli;
 
-import io.rafka.client.internals.Fetched;
-import io.rafka.client.internals.MetadataClient;
+import io.rafka.client.consumer.ConsumerException;
+import io.rafka.client.consumer.ConsumerRecord;
+import io.rafka.client.consumer.ConsumerRecords;
+import io.rafka.client.consumer.Deserializers;
+import io.rafka.client.consumer.RafkaConsumer;
 import io.rafka.client.internals.ClientException;
-import io.rafka.client.internals.PartitionFetcher;
 
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.ErrorCode;
-import io.rafka.proto.v1.TopicMetadata;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 
 /**
- * {@code consume TOPIC}: prints records as they arrive, from every partition or one. Runs until
+ * {@code consume TOPIC}: prints records as they arrive, from every partition or one, read by the Java SDK's
+ * {@link RafkaConsumer} (assign and seek, no group; {@code --group} is {@link GroupConsumeCommand}). Runs until
  * {@code --max-messages} records were printed, or no record came for {@code --timeout-ms}; with
  * neither it follows the topic until killed, as {@code tail -f} and Kafka's console consumer do
  * (a default idle timeout would silently end a consumer waiting for a slow producer).
  */
-final class ConsumeCommand {
+@Command(name = "consume", header = "Print records on stdout, alone or as a member of a consumer group.", description = {
+    "Print each record's value on its own line on stdout, prefixed with \"PARTITION:OFFSET<TAB>\" by --print-offset "
+            + "and \"KEY<TAB>\" by --print-key (a missing key or value prints as null). Stops after N records, or once "
+            + "no record arrived for T ms; with neither it runs until interrupted.",
+    "",
+    "Without --group: reads every partition, or only P. Starts at the end (new records only), at the beginning "
+            + "with --from-beginning, or at offset O of partition P; a position outside the log restarts at its start.",
+    "",
+    "With --group G: consumes as a member of consumer group G: the group's members share the partitions of TOPIC "
+            + "(or of every topic matching REGEX; TOPIC may then be left out), and the group remembers how far it got. "
+            + "A partition starts at the group's committed offset; without one at the end (latest, the default), at "
+            + "the beginning with --from-beginning or --offset-reset earliest, or it fails with --offset-reset none. "
+            + "Commits after printing each batch (at least once); on Ctrl-C or SIGTERM commits and leaves the group, "
+            + "so its partitions move to the other members at once."})
+final class ConsumeCommand extends CliCommand {
 
-    static final Set<String> VALUE_OPTIONS = Set.of(
-            "--partition", "--offset", "--max-messages", "--timeout-ms", "--retry-timeout-ms",
-            "--group", "--pattern", "--instance-id", "--offset-reset", "--session-timeout-ms", "--assignor");
-    static final Set<String> FLAG_OPTIONS = Set.of("--from-beginning", "--print-key", "--print-offset");
     /** The long-poll wait of each Fetch: how late the idle timeout may be noticed, at most. */
     static final int POLL_MAX_WAIT_MS = 500;
 
-    private ConsumeCommand() {
-    }
+    @Parameters(paramLabel = "TOPIC", arity = "0..1", description = "The topic (may be left out with --pattern).")
+    String topic;
+    @Option(names = "--partition", paramLabel = "P", description = "Read only partition P (not with --group).")
+    Integer partition;
+    @Option(names = "--from-beginning", description = "Start at the beginning (with --group: where nothing is committed).")
+    boolean fromBeginning;
+    @Option(names = "--offset", paramLabel = "O", description = "Start at offset O of partition P (needs --partition).")
+    Long offset;
+    @Option(names = "--max-messages", paramLabel = "N", description = "Stop after N records.")
+    long maxMessages = Long.MAX_VALUE;
+    @Option(names = "--timeout-ms", paramLabel = "T", description = "Stop once no record arrived for T ms.")
+    long timeoutMs = Long.MAX_VALUE;
+    @Option(names = "--print-key", description = "Prefix each value with its key and a tab.")
+    boolean printKey;
+    @Option(names = "--print-offset", description = "Prefix each line with PARTITION:OFFSET and a tab.")
+    boolean printOffset;
+    @Option(names = "--retry-timeout-ms", paramLabel = "T", description = "How long retriable errors are retried (default 30000).")
+    long retryTimeoutMs = ProduceCommand.DEFAULT_RETRY_TIMEOUT_MS;
+    @Option(names = "--group", paramLabel = "G", description = "Consume as a member of consumer group G.")
+    String group;
+    @Option(names = "--pattern", paramLabel = "REGEX", description = "With --group: every topic matching REGEX.")
+    String pattern;
+    @Option(names = "--instance-id", paramLabel = "ID", description = {
+        "With --group: a static member; a restart within the session timeout gets the same partitions back."})
+    String instanceId;
+    @Option(names = "--offset-reset", paramLabel = "earliest|latest|none",
+            description = "With --group: where a partition without a committed offset starts (default latest).")
+    String offsetReset;
+    @Option(names = "--session-timeout-ms", paramLabel = "T", description = "With --group: the member's session timeout.")
+    Integer sessionTimeoutMs;
+    @Option(names = "--assignor", paramLabel = "uniform|range", description = {
+        "With --group: uniform (default: balanced, sticky) or range (consecutive partitions per topic, for joins)."})
+    String assignor;
 
-    static int run(ParsedArgs args, CliContext context) {
-        if (args.has("--group")) {
-            return GroupConsumeCommand.run(args, context);
+    @Override
+    void validate() {
+        checkRange("--max-messages", maxMessages, 1, Long.MAX_VALUE);
+        checkRange("--timeout-ms", timeoutMs, 1, Long.MAX_VALUE);
+        checkRange("--retry-timeout-ms", retryTimeoutMs, 0, Long.MAX_VALUE);
+        if (group != null) {
+            GroupConsumeCommand.config(this);
+            return;
         }
-        for (String groupOnly : GroupConsumeCommand.GROUP_ONLY_OPTIONS) {
-            if (args.has(groupOnly)) {
-                throw new UsageException(groupOnly + " needs --group");
+        for (Object groupOnly : new Object[] {pattern, instanceId, offsetReset, sessionTimeoutMs, assignor}) {
+            if (groupOnly != null) {
+                throw new UsageException(groupOption(groupOnly) + " needs --group");
             }
         }
-        String topic = args.positionals(1, 1, "TOPIC").get(0);
-        int partition = args.intValue("--partition", -1, 0, Integer.MAX_VALUE);
-        long start = startOffset(args, partition);
-        long maxMessages = args.longValue("--max-messages", Long.MAX_VALUE, 1, Long.MAX_VALUE);
-        long timeoutMs = args.longValue("--timeout-ms", Long.MAX_VALUE, 1, Long.MAX_VALUE);
-        long retryTimeoutMs = args.longValue("--retry-timeout-ms", ProduceCommand.DEFAULT_RETRY_TIMEOUT_MS, 0, Long.MAX_VALUE);
-        RecordPrinter printer = new RecordPrinter(context.out(), args.flag("--print-key"), args.flag("--print-offset"));
-
-        MetadataClient metadata = new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs);
-        List<Integer> partitions = partitions(metadata.awaitTopic(topic, false), partition);
-        PartitionFetcher fetcher = new PartitionFetcher(metadata, context.channels(), context.time(), retryTimeoutMs,
-                warning -> context.err().println("rafka: warning: " + warning));
-        for (int p : partitions) {
-            fetcher.add(new TopicPartition(topic, p), start);
+        if (topic == null) {
+            throw new UsageException("missing TOPIC");
         }
-        try {
-            consume(fetcher, printer, context, maxMessages, timeoutMs);
-        } finally {
-            context.out().flush();
-            context.err().println("consumed " + printer.printed() + " records from " + topic);
+        if (partition != null) {
+            checkRange("--partition", partition, 0, Integer.MAX_VALUE);
+        }
+        checkStart();
+    }
+
+    private String groupOption(Object value) {
+        return value == pattern ? "--pattern" : value == instanceId ? "--instance-id" : value == offsetReset
+                ? "--offset-reset" : value == sessionTimeoutMs ? "--session-timeout-ms" : "--assignor";
+    }
+
+    @Override
+    int call(CliContext context) {
+        if (group != null) {
+            return GroupConsumeCommand.run(this, context);
+        }
+        RecordPrinter printer = new RecordPrinter(context.out(), printKey, printOffset);
+        // Earliest: a position outside the log (deleted by retention, or a wrong --offset) restarts at its start.
+        try (RafkaConsumer<byte[], byte[]> consumer = new RafkaConsumer<>(
+                RafkaConsumer.builder(Deserializers.bytes(), Deserializers.bytes()).bootstrap(context.bootstrap().toString())
+                        .autoOffsetReset("earliest").enableAutoCommit(false).fetchMaxWait(Duration.ofMillis(POLL_MAX_WAIT_MS))
+                        .defaultApiTimeout(Duration.ofMillis(retryTimeoutMs)).config(),
+                Deserializers.bytes(), Deserializers.bytes(), context.channels(), context.time())) {
+            List<TopicPartition> partitions = partitions(consumer.partitionsFor(topic));
+            consumer.assign(partitions);
+            if (offset != null) {
+                consumer.seek(partitions.get(0), offset);
+            } else if (fromBeginning) {
+                consumer.seekToBeginning(partitions);
+            } else {
+                consumer.seekToEnd(partitions);
+            }
+            try {
+                consume(consumer, printer, context);
+            } finally {
+                context.out().flush();
+                context.err().println("consumed " + printer.printed() + " records from " + topic);
+            }
+        } catch (ConsumerException e) {
+            throw toClientException(e);
         }
         return 0;
     }
 
-    /** The start position: an offset, or {@link PartitionFetcher#EARLIEST} or {@link PartitionFetcher#LATEST}. */
-    static long startOffset(ParsedArgs args, int partition) {
-        if (args.has("--offset")) {
-            if (args.flag("--from-beginning")) {
+    /** The SDK's failure as the CLI reports it: the broker's code, or the transport's when no broker answered. */
+    static ClientException toClientException(ConsumerException e) {
+        return e.getCause() instanceof ClientException c ? c : new ClientException(e.code(), e.getMessage());
+    }
+
+    /** --offset needs --partition and excludes --from-beginning. */
+    private void checkStart() {
+        if (offset != null) {
+            if (fromBeginning) {
                 throw new UsageException("--offset and --from-beginning exclude each other");
             }
-            if (partition < 0) {
+            if (partition == null) {
                 throw new UsageException("--offset needs --partition: offsets differ between partitions");
             }
-            return args.longValue("--offset", 0, 0, Long.MAX_VALUE);
+            checkRange("--offset", offset, 0, Long.MAX_VALUE);
         }
-        return args.flag("--from-beginning") ? PartitionFetcher.EARLIEST : PartitionFetcher.LATEST;
     }
 
-    private static List<Integer> partitions(TopicMetadata topic, int partition) {
-        int partitionCount = topic.getPartitionsCount();
-        if (partition >= partitionCount) {
+    /** Every partition of the topic, or only --partition's. */
+    private List<TopicPartition> partitions(List<TopicPartition> all) {
+        if (partition == null) {
+            return all;
+        }
+        if (partition >= all.size()) {
             throw ClientException.of(ErrorCode.INVALID_PARTITIONS,
-                    "topic " + topic.getName() + " has " + partitionCount + " partitions, there is no partition " + partition);
+                    "topic " + topic + " has " + all.size() + " partitions, there is no partition " + partition);
         }
-        if (partition >= 0) {
-            return List.of(partition);
-        }
-        List<Integer> all = new ArrayList<>();
-        for (int p = 0; p < partitionCount; p++) {
-            all.add(p);
-        }
-        return all;
+        return List.of(all.get(partition));
     }
 
-    /** The poll loop, until {@code maxMessages} were printed or nothing came for {@code timeoutMs}. */
-    private static void consume(PartitionFetcher fetcher, RecordPrinter printer, CliContext context,
-                                long maxMessages, long timeoutMs) {
+    /** The poll loop, until --max-messages were printed or nothing came for --timeout-ms. */
+    private void consume(RafkaConsumer<byte[], byte[]> consumer, RecordPrinter printer, CliContext context) {
         long lastDataMs = context.time().hiResClockMs();
         while (true) {
             long idleLeftMs = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : lastDataMs + timeoutMs - context.time().hiResClockMs();
             if (idleLeftMs <= 0) {
                 return;
             }
-            List<Fetched> records = fetcher.poll((int) Math.min(POLL_MAX_WAIT_MS, idleLeftMs));
-            for (Fetched fetched : records) {
-                printer.print(fetched.partition(), fetched.record());
+            ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(Math.min(POLL_MAX_WAIT_MS, idleLeftMs)));
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                printer.print(record);
                 if (printer.printed() >= maxMessages) {
                     return;
                 }

@@ -1,6 +1,8 @@
 package io.rafka.client.cli;
 
 import io.grpc.StatusRuntimeException;
+import io.rafka.client.admin.AdminException;
+import io.rafka.client.admin.OffsetSpec;
 import io.rafka.client.group.CoordinatorClient;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ClientException;
@@ -8,26 +10,18 @@ import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
 import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.common.TopicPartition;
-import io.rafka.proto.v1.AlterOffsetsRequest;
-import io.rafka.proto.v1.AlterOffsetsResponse;
-import io.rafka.proto.v1.CommittedOffset;
-import io.rafka.proto.v1.DeleteGroupRequest;
 import io.rafka.proto.v1.DescribeGroupRequest;
 import io.rafka.proto.v1.DescribeGroupResponse;
 import io.rafka.proto.v1.ErrorCode;
-import io.rafka.proto.v1.FetchOffsetsRequest;
 import io.rafka.proto.v1.GroupListing;
 import io.rafka.proto.v1.GroupPartition;
 import io.rafka.proto.v1.GroupServiceGrpc;
 import io.rafka.proto.v1.ListGroupsRequest;
-import io.rafka.proto.v1.OffsetCommit;
-import io.rafka.proto.v1.PartitionResult;
 import io.rafka.proto.v1.TopicMetadata;
-import io.rafka.proto.v1.TopicPartitions;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -36,29 +30,26 @@ import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code group list|describe|delete|reset-offsets}: GroupService calls sent to the group's coordinator
- * (found with FindCoordinator, found again when it moved; {@link CoordinatorClient}), except list, which asks
- * every broker, because each one lists only the groups it coordinates.
+ * What {@code group list|describe|delete|reset-offsets} do ({@link GroupOptions} has their options). Delete and
+ * reset-offsets go through the Java SDK's RafkaAdmin. Describe and list call the GroupService themselves, through
+ * the same coordinator lookup the SDK uses ({@link CoordinatorClient}: FindCoordinator, again when it moved):
+ * describe prints what the SDK's GroupDescription does not carry (the coordinator, the assignor, member epochs,
+ * target assignments, connected), and list asks every broker (each lists only the groups it coordinates) and
+ * still prints the others when one broker fails, where the SDK's listGroups fails as a whole.
  */
 final class GroupCommands {
 
-    static final Set<String> RETRY_OPTION = Set.of("--retry-timeout-ms");
-    static final Set<String> GROUP_OPTIONS = Set.of("--retry-timeout-ms", "--output");
-    static final Set<String> RESET_VALUE_OPTIONS = Set.of("--retry-timeout-ms", "--topic", "--to-datetime", "--to-offset",
-            "--shift-by");
-    static final Set<String> RESET_FLAG_OPTIONS = Set.of("--to-earliest", "--to-latest", "--execute");
-
     private final CliContext context;
+    private final long retryTimeoutMs;
 
-    GroupCommands(CliContext context) {
+    GroupCommands(CliContext context, long retryTimeoutMs) {
         this.context = context;
+        this.retryTimeoutMs = retryTimeoutMs;
     }
 
     /** Every group of the cluster: ListGroups on every broker GetMetadata names, merged by group id. */
-    int list(ParsedArgs args) {
-        args.positionals(0, 0, "");
-        boolean json = json(args);
-        MetadataClient metadata = metadata(args);
+    int list(boolean json) {
+        MetadataClient metadata = metadata();
         List<BrokerAddress> brokers = new ArrayList<>(new LinkedHashSet<>(metadata.refresh(List.of(), false).brokers()));
         Map<String, GroupListing> groups = new TreeMap<>();
         int status = 0;
@@ -83,11 +74,9 @@ final class GroupCommands {
         return status;
     }
 
-    int describe(ParsedArgs args) {
-        String groupId = args.positionals(1, 1, "GROUP").get(0);
-        boolean json = json(args);
-        MetadataClient metadata = metadata(args);
-        CoordinatorClient coordinator = coordinator(groupId, metadata, args);
+    int describe(String groupId, boolean json) {
+        MetadataClient metadata = metadata();
+        CoordinatorClient coordinator = coordinator(groupId, metadata);
         DescribeGroupResponse group = coordinator
                 .call(stub -> stub.describeGroup(DescribeGroupRequest.newBuilder().setGroupId(groupId).build()));
         if (group.getCoordinator().getHost().isEmpty()) {
@@ -96,7 +85,7 @@ final class GroupCommands {
             group = group.toBuilder().setCoordinator(io.rafka.proto.v1.Broker.newBuilder()
                     .setHost(answered.host()).setPort(answered.port())).build();
         }
-        group = withLogEndOffsets(group, metadata, args);
+        group = withLogEndOffsets(group, metadata);
         if (json) {
             context.out().println(GroupFormatter.describeJson(group));
         } else {
@@ -105,61 +94,44 @@ final class GroupCommands {
         return 0;
     }
 
-    int delete(ParsedArgs args) {
-        String groupId = args.positionals(1, 1, "GROUP").get(0);
-        coordinator(groupId, metadata(args), args)
-                .call(stub -> stub.deleteGroup(DeleteGroupRequest.newBuilder().setGroupId(groupId).build()));
+    int delete(String groupId) {
+        checkGroupId(groupId);
+        AdminCommands.sdk(context, retryTimeoutMs, admin -> admin.deleteGroup(groupId));
         context.err().println("deleted group " + groupId);
         return 0;
     }
 
-    /** Prints the plan; with --execute, sets it (AlterOffsets: the group must have no members). */
-    int resetOffsets(ParsedArgs args) {
-        String groupId = args.positionals(1, 1, "GROUP").get(0);
-        ResetPlan.Spec spec = ResetPlan.Spec.of(args);
-        if (args.values("--topic").isEmpty()) {
-            throw new UsageException("group reset-offsets needs --topic TOPIC[:PARTITION,...]");
-        }
-        MetadataClient metadata = metadata(args);
-        List<TopicPartition> partitions = partitions(args.values("--topic"), metadata);
-        CoordinatorClient coordinator = coordinator(groupId, metadata, args);
-        Map<TopicPartition, Long> committed = new HashMap<>();
-        for (CommittedOffset offset : coordinator.call(stub -> stub.fetchOffsets(FetchOffsetsRequest.newBuilder()
-                .setGroupId(groupId).addAllPartitions(toProto(partitions)).build())).getOffsetsList()) {
-            committed.put(new TopicPartition(offset.getTopic(), offset.getPartition()), offset.getOffset());
-        }
-        OffsetLookup lookup = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs(args));
-        Map<TopicPartition, Long> earliest = lookup.offsets(partitions, PartitionFetcher.EARLIEST);
-        Map<TopicPartition, Long> latest = lookup.offsets(partitions, PartitionFetcher.LATEST);
+    /** Prints the plan; with --execute, sets it (the group must have no members). Through the SDK's RafkaAdmin. */
+    int resetOffsets(String groupId, ResetPlan.Spec spec, List<String> topics, boolean execute) {
+        checkGroupId(groupId);
+        List<TopicPartition> partitions = partitions(topics, metadata());
+        Map<TopicPartition, Long> committed = AdminCommands.sdk(context, retryTimeoutMs,
+                admin -> admin.listGroupOffsets(groupId, partitions));
+        Map<TopicPartition, Long> earliest = AdminCommands.sdk(context, retryTimeoutMs,
+                admin -> admin.listOffsets(partitions, OffsetSpec.earliest()));
+        Map<TopicPartition, Long> latest = AdminCommands.sdk(context, retryTimeoutMs,
+                admin -> admin.listOffsets(partitions, OffsetSpec.latest()));
         Map<TopicPartition, Long> byTime = spec.kind() == ResetPlan.Spec.Kind.DATETIME
-                ? lookup.offsets(partitions, spec.value()) : Map.of();
+                ? AdminCommands.sdk(context, retryTimeoutMs, admin -> admin.listOffsets(partitions, OffsetSpec.forTimestamp(spec.value())))
+                : Map.of();
         List<ResetPlan.Row> plan = ResetPlan.compute(spec, partitions, committed, earliest, latest, byTime);
         GroupFormatter.resetText(groupId, plan).forEach(context.out()::println);
-        if (!args.flag("--execute")) {
+        if (!execute) {
             context.err().println("dry run: nothing changed (add --execute to reset the offsets of group " + groupId + ")");
             return 0;
         }
-        AlterOffsetsRequest.Builder request = AlterOffsetsRequest.newBuilder().setGroupId(groupId);
-        for (ResetPlan.Row row : plan) {
-            request.addOffsets(OffsetCommit.newBuilder()
-                    .setTopic(row.tp().topic()).setPartition(row.tp().partition()).setOffset(row.target()));
-        }
-        AlterOffsetsResponse response = coordinator.call(stub -> stub.alterOffsets(request.build()));
-        int failed = 0;
-        for (PartitionResult result : response.getResultsList()) {
-            if (result.getErrorCode() != ErrorCode.NONE) {
-                failed++;
-                context.err().println(RafkaCli.errorLine(ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
-                        result.getTopic() + "-" + result.getPartition(), result.getErrorMessage())));
-            }
-        }
-        context.err().println("reset the offsets of " + (plan.size() - failed) + " partitions of group " + groupId
-                + (failed > 0 ? "; " + failed + " failed" : ""));
-        return failed > 0 ? 1 : 0;
+        Map<TopicPartition, Long> targets = new LinkedHashMap<>();
+        plan.forEach(row -> targets.put(row.tp(), row.target()));
+        Map<TopicPartition, AdminException> failed = AdminCommands.sdk(context, retryTimeoutMs,
+                admin -> admin.alterGroupOffsets(groupId, targets));
+        failed.values().forEach(e -> context.err().println(RafkaCli.errorLine(AdminCommands.toClientException(e))));
+        context.err().println("reset the offsets of " + (plan.size() - failed.size()) + " partitions of group " + groupId
+                + (failed.isEmpty() ? "" : "; " + failed.size() + " failed"));
+        return failed.isEmpty() ? 0 : 1;
     }
 
     /** Fills the log-end offsets the coordinator did not know (-1) from the leaders, and the lag with them. */
-    private DescribeGroupResponse withLogEndOffsets(DescribeGroupResponse group, MetadataClient metadata, ParsedArgs args) {
+    private DescribeGroupResponse withLogEndOffsets(DescribeGroupResponse group, MetadataClient metadata) {
         List<TopicPartition> unknown = new ArrayList<>();
         for (GroupPartition p : group.getPartitionsList()) {
             if (p.getLogEndOffset() < 0) {
@@ -171,7 +143,7 @@ final class GroupCommands {
         }
         Map<TopicPartition, Long> ends;
         try {
-            ends = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs(args))
+            ends = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs)
                     .offsets(unknown, PartitionFetcher.LATEST);
         } catch (ClientException e) {
             // A deleted topic's committed offsets are still worth showing: without their log end, lag stays unknown.
@@ -229,39 +201,19 @@ final class GroupCommands {
         return sorted;
     }
 
-    private static List<TopicPartitions> toProto(List<TopicPartition> partitions) {
-        Map<String, TopicPartitions.Builder> byTopic = new TreeMap<>();
-        for (TopicPartition tp : partitions) {
-            byTopic.computeIfAbsent(tp.topic(), t -> TopicPartitions.newBuilder().setTopic(t))
-                    .addPartitions(tp.partition());
-        }
-        return byTopic.values().stream().map(TopicPartitions.Builder::build).toList();
+    private MetadataClient metadata() {
+        return new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs);
     }
 
-    private MetadataClient metadata(ParsedArgs args) {
-        return new MetadataClient(context.channels(), context.bootstrap(), context.time(), retryTimeoutMs(args));
+    private CoordinatorClient coordinator(String groupId, MetadataClient metadata) {
+        checkGroupId(groupId);
+        return new CoordinatorClient(groupId, context.channels(), context.bootstrap(), metadata, context.time(),
+                retryTimeoutMs);
     }
 
-    private CoordinatorClient coordinator(String groupId, MetadataClient metadata, ParsedArgs args) {
+    private static void checkGroupId(String groupId) {
         if (groupId.isEmpty()) {
             throw ClientException.of(ErrorCode.INVALID_GROUP_ID, "the group id is empty");
         }
-        return new CoordinatorClient(groupId, context.channels(), context.bootstrap(), metadata, context.time(),
-                retryTimeoutMs(args));
-    }
-
-    private static long retryTimeoutMs(ParsedArgs args) {
-        return args.longValue("--retry-timeout-ms", ProduceCommand.DEFAULT_RETRY_TIMEOUT_MS, 0, Long.MAX_VALUE);
-    }
-
-    private static boolean json(ParsedArgs args) {
-        String output = args.value("--output");
-        if (output == null || output.equals("text")) {
-            return false;
-        }
-        if (output.equals("json")) {
-            return true;
-        }
-        throw new UsageException("--output must be text or json, not '" + output + "'");
     }
 }

@@ -1,84 +1,121 @@
 package io.rafka.client.cli;
 
-import io.rafka.client.internals.Fetched;
-import io.rafka.client.group.GroupMember;
-import io.rafka.client.group.GroupMemberConfig;
-import io.rafka.proto.v1.Assignor;
+import io.rafka.client.consumer.ConsumerConfig;
+import io.rafka.client.consumer.ConsumerException;
+import io.rafka.client.consumer.ConsumerRecord;
+import io.rafka.client.consumer.ConsumerRecords;
+import io.rafka.client.consumer.Deserializers;
+import io.rafka.client.consumer.OffsetAndMetadata;
+import io.rafka.client.consumer.RafkaConsumer;
+import io.rafka.common.TopicPartition;
 
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
- * {@code consume TOPIC --group G}: consumes as a member of a consumer group, so the group's members share the
- * topic's partitions and the group remembers how far it got. At least once: the records of each poll are
- * printed and flushed, then committed. Ends like the plain consumer ({@code --max-messages}, {@code --timeout-ms},
- * or never), and on Ctrl-C or SIGTERM: it commits what it printed and leaves the group, so the partitions move
- * to the other members at once and nothing printed is printed again by them.
+ * {@code consume TOPIC --group G}: consumes as a member of a consumer group with the Java SDK's
+ * {@link RafkaConsumer#subscribe}, so the group's members share the topic's partitions and the group remembers how
+ * far it got. At least once: the records of each poll are printed and flushed, then exactly the printed ones are
+ * committed (auto-commit is off). Ends like the plain consumer ({@code --max-messages}, {@code --timeout-ms}, or
+ * never), and on Ctrl-C or SIGTERM: it has committed what it printed and closes, leaving the group, so the
+ * partitions move to the other members at once and nothing printed is printed again by them.
  */
 final class GroupConsumeCommand {
-
-    static final Set<String> GROUP_ONLY_OPTIONS = Set.of("--pattern", "--instance-id", "--offset-reset", "--session-timeout-ms",
-            "--assignor");
 
     private GroupConsumeCommand() {
     }
 
-    static int run(ParsedArgs args, CliContext context) {
-        GroupMemberConfig config = config(args);
-        long maxMessages = args.longValue("--max-messages", Long.MAX_VALUE, 1, Long.MAX_VALUE);
-        long timeoutMs = args.longValue("--timeout-ms", Long.MAX_VALUE, 1, Long.MAX_VALUE);
-        RecordPrinter printer = new RecordPrinter(context.out(), args.flag("--print-key"), args.flag("--print-offset"));
-        String subscription = config.topics().isEmpty() ? "topics matching " + config.pattern() : String.join(",", config.topics());
-        context.stop().watch();
-        GroupMember member = new GroupMember(config, context.channels(), context.bootstrap(), context.time());
+    static int run(ConsumeCommand args, CliContext context) {
+        ConsumerConfig config;
         try {
-            consume(member, printer, context, maxMessages, timeoutMs);
+            config = config(args).bootstrap(context.bootstrap().toString()).config();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+        RecordPrinter printer = new RecordPrinter(context.out(), args.printKey, args.printOffset);
+        String subscription = args.pattern == null ? args.topic
+                : "topics matching " + (args.topic == null ? args.pattern : subscription(args).pattern());
+        context.stop().watch();
+        try (RafkaConsumer<byte[], byte[]> consumer = new RafkaConsumer<>(config, Deserializers.bytes(), Deserializers.bytes(),
+                context.channels(), context.time())) {
+            if (args.pattern == null) {
+                consumer.subscribe(List.of(args.topic));
+            } else {
+                consumer.subscribe(subscription(args));
+            }
+            try {
+                consume(consumer, printer, context, args.maxMessages, args.timeoutMs);
+            } finally {
+                context.out().flush();
+            }
+        } catch (ConsumerException e) {
+            throw ConsumeCommand.toClientException(e);
         } finally {
-            context.out().flush();
-            member.close();
-            context.err().println("consumed " + printer.printed() + " records from " + subscription + " in group " + config.groupId());
+            context.err().println("consumed " + printer.printed() + " records from " + subscription + " in group " + args.group);
         }
         return 0;
     }
 
-    static GroupMemberConfig config(ParsedArgs args) {
-        String pattern = args.value("--pattern");
-        List<String> topics = pattern == null ? args.positionals(1, 1, "TOPIC") : args.positionals(0, 1, "TOPIC");
-        if (args.has("--partition") || args.has("--offset")) {
+    /** The consumer's settings the options ask for (without the bootstrap broker); checks them. */
+    static io.rafka.client.consumer.ConsumerBuilder<byte[], byte[]> config(ConsumeCommand args) {
+        if (args.pattern == null && args.topic == null) {
+            throw new UsageException("missing TOPIC");
+        }
+        if (args.partition != null || args.offset != null) {
             throw new UsageException("--partition and --offset do not go with --group: the group assigns partitions");
         }
-        GroupMemberConfig.OffsetReset reset = GroupMemberConfig.OffsetReset.LATEST;
-        if (args.has("--offset-reset")) {
-            if (args.flag("--from-beginning")) {
+        if (args.group.isEmpty()) {
+            throw new UsageException("--group must not be empty");
+        }
+        String reset = "latest";
+        if (args.offsetReset != null) {
+            if (args.fromBeginning) {
                 throw new UsageException("--from-beginning and --offset-reset exclude each other");
             }
-            String value = args.value("--offset-reset");
-            try {
-                reset = GroupMemberConfig.OffsetReset.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("--offset-reset must be earliest, latest or none, not '" + value + "'");
+            if (!List.of("earliest", "latest", "none").contains(args.offsetReset)) {
+                throw new UsageException("--offset-reset must be earliest, latest or none, not '" + args.offsetReset + "'");
             }
-        } else if (args.flag("--from-beginning")) {
-            reset = GroupMemberConfig.OffsetReset.EARLIEST;
+            reset = args.offsetReset;
+        } else if (args.fromBeginning) {
+            reset = "earliest";
         }
-        String instanceId = args.value("--instance-id");
-        Assignor assignor = switch (args.has("--assignor") ? args.value("--assignor") : "uniform") {
-            case "uniform" -> Assignor.ASSIGNOR_UNIFORM;
-            case "range" -> Assignor.ASSIGNOR_RANGE;
-            default -> throw new UsageException("--assignor must be uniform or range, not '" + args.value("--assignor") + "'");
-        };
+        String assignor = args.assignor == null ? "uniform" : args.assignor;
+        if (!assignor.equals("uniform") && !assignor.equals("range")) {
+            throw new UsageException("--assignor must be uniform or range, not '" + args.assignor + "'");
+        }
+        if (args.pattern != null) {
+            subscription(args);
+        }
+        io.rafka.client.consumer.ConsumerBuilder<byte[], byte[]> builder = RafkaConsumer
+                .builder(Deserializers.bytes(), Deserializers.bytes())
+                .groupId(args.group).clientId("rafka-cli").autoOffsetReset(reset).groupRemoteAssignor(assignor)
+                .enableAutoCommit(false).fetchMaxWait(Duration.ofMillis(ConsumeCommand.POLL_MAX_WAIT_MS))
+                .defaultApiTimeout(Duration.ofMillis(args.retryTimeoutMs));
+        if (args.instanceId != null) {
+            builder.groupInstanceId(args.instanceId);
+        }
+        if (args.sessionTimeoutMs != null) {
+            builder.sessionTimeout(Duration.ofMillis(CliCommand.checkRange("--session-timeout-ms", args.sessionTimeoutMs,
+                    1, Integer.MAX_VALUE)));
+        }
+        return builder;
+    }
+
+    /** --pattern, plus TOPIC when both are given (the group then reads the topic and every match). */
+    private static Pattern subscription(ConsumeCommand args) {
         try {
-            return new GroupMemberConfig(args.value("--group"), topics, pattern == null ? "" : pattern,
-                    instanceId == null ? "" : instanceId, "rafka-cli", reset, assignor,
-                    args.intValue("--session-timeout-ms", 0, 1, Integer.MAX_VALUE), 0,
-                    args.longValue("--retry-timeout-ms", ProduceCommand.DEFAULT_RETRY_TIMEOUT_MS, 0, Long.MAX_VALUE));
-        } catch (IllegalArgumentException e) {
-            throw new UsageException(e.getMessage());
+            return Pattern.compile(args.topic == null ? args.pattern : Pattern.quote(args.topic) + "|(?:" + args.pattern + ")");
+        } catch (PatternSyntaxException e) {
+            throw new UsageException("--pattern is not a regular expression: " + e.getDescription());
         }
     }
 
-    /** Polls, prints, flushes, commits; until enough records, an idle timeout or a stop request. */
-    private static void consume(GroupMember member, RecordPrinter printer, CliContext context,
+    /** Polls, prints, flushes, commits what it printed; until enough records, an idle timeout or a stop request. */
+    private static void consume(RafkaConsumer<byte[], byte[]> consumer, RecordPrinter printer, CliContext context,
                                 long maxMessages, long timeoutMs) {
         long lastDataMs = context.time().hiResClockMs();
         while (!context.stop().requested()) {
@@ -86,18 +123,22 @@ final class GroupConsumeCommand {
             if (idleLeftMs <= 0) {
                 return;
             }
-            int maxRecords = (int) Math.min(Integer.MAX_VALUE, maxMessages - printer.printed());
-            List<Fetched> records = member.poll((int) Math.min(ConsumeCommand.POLL_MAX_WAIT_MS, idleLeftMs),
-                    maxRecords);
-            for (Fetched fetched : records) {
-                printer.print(fetched.partition(), fetched.record());
+            ConsumerRecords<byte[], byte[]> records = consumer.poll(
+                    Duration.ofMillis(Math.min(ConsumeCommand.POLL_MAX_WAIT_MS, idleLeftMs)));
+            Map<TopicPartition, OffsetAndMetadata> printed = new HashMap<>();
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                if (printer.printed() >= maxMessages) {
+                    break;   // polled past --max-messages: those records stay uncommitted for the next reader
+                }
+                printer.print(record);
+                printed.put(record.topicPartition(), new OffsetAndMetadata(record.offset() + 1));
             }
-            if (!records.isEmpty()) {
+            if (!printed.isEmpty()) {
                 context.out().flush();
                 if (context.out().checkError()) {
                     return;   // stdout is gone (| head): stop here (the JVM ignores SIGPIPE)
                 }
-                member.commit();
+                consumer.commitSync(printed);
                 lastDataMs = context.time().hiResClockMs();
             }
             if (printer.printed() >= maxMessages) {

@@ -7,13 +7,15 @@ import io.rafka.client.producer.ProducerRecord;
 import io.rafka.client.producer.RafkaProducer;
 import io.rafka.client.producer.Serializers;
 import io.rafka.proto.v1.ErrorCode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -23,27 +25,49 @@ import java.util.concurrent.atomic.AtomicReference;
  * stdin has nothing more to read right now, and at the end of input: typed lines go at once, piped files in full
  * batches. The first line that cannot be delivered stops the command with its error.
  */
-final class ProduceCommand {
+@Command(name = "produce", header = "Send each line of stdin as one record.", description = {
+    "Send each line of stdin (UTF-8) as one record. With --key-separator the text before the first SEP is the key "
+            + "and the rest the value; a line without SEP has no key. Records with a key go to partition "
+            + "murmur2(key) %% partitions, as with Kafka's clients; records without one fill a batch on one partition, "
+            + "then move on to the next. The topic is auto-created if the broker allows it. Lines are sent when a "
+            + "batch is full (16 KiB) or stdin pauses. Prints \"produced N records to TOPIC\" on stderr at the end."})
+final class ProduceCommand extends CliCommand {
 
-    static final Set<String> VALUE_OPTIONS = Set.of("--partition", "--acks", "--key-separator", "--retry-timeout-ms");
-    static final Set<String> FLAG_OPTIONS = Set.of();
     static final long DEFAULT_RETRY_TIMEOUT_MS = 30_000;
     /** The broker's request timeout is at most this, at least a second (and the delivery timeout covers it). */
     private static final long MAX_REQUEST_TIMEOUT_MS = 30_000;
     private static final long PROGRESS_INTERVAL_MS = 5_000;
 
-    private ProduceCommand() {
-    }
+    @Parameters(paramLabel = "TOPIC", description = "The topic.")
+    String topic;
+    @Option(names = "--partition", paramLabel = "P", description = "Send every line to partition P.")
+    Integer partitionOption;
+    @Option(names = "--acks", paramLabel = "all|1|0", description = {
+        "all (the default; idempotent: a retry never duplicates a line), 1 (the same in Rafka) or 0 (does not wait, "
+                + "so errors go unseen)."})
+    String acksText;
+    @Option(names = "--key-separator", paramLabel = "SEP", description = "Split each line into key SEP value.")
+    String keySeparator;
+    @Option(names = "--retry-timeout-ms", paramLabel = "T",
+            description = "How long leader changes and other retriable errors are retried (default 30000).")
+    long retryTimeoutMs = DEFAULT_RETRY_TIMEOUT_MS;
 
-    static int run(ParsedArgs args, CliContext context) {
-        String topic = args.positionals(1, 1, "TOPIC").get(0);
-        int partition = args.intValue("--partition", -1, 0, Integer.MAX_VALUE);
-        Acks acks = parseAcks(args.value("--acks"));
-        String keySeparator = args.value("--key-separator");
+    @Override
+    void validate() {
+        if (partitionOption != null) {
+            checkRange("--partition", partitionOption, 0, Integer.MAX_VALUE);
+        }
+        parseAcks(acksText);
         if (keySeparator != null && keySeparator.isEmpty()) {
             throw new UsageException("--key-separator must not be empty");
         }
-        long retryTimeoutMs = args.longValue("--retry-timeout-ms", DEFAULT_RETRY_TIMEOUT_MS, 0, Long.MAX_VALUE);
+        checkRange("--retry-timeout-ms", retryTimeoutMs, 0, Long.MAX_VALUE);
+    }
+
+    @Override
+    int call(CliContext context) {
+        Acks acks = parseAcks(acksText);
+        int partition = partitionOption == null ? -1 : partitionOption;
         long requestTimeoutMs = Math.max(1_000, Math.min(MAX_REQUEST_TIMEOUT_MS, retryTimeoutMs));
         AtomicLong sent = new AtomicLong();
         AtomicReference<ProducerException> failure = new AtomicReference<>();

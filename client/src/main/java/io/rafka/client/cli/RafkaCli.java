@@ -5,18 +5,22 @@ import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.ClientException;
 
 import io.rafka.common.Time;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -30,36 +34,32 @@ import java.util.logging.Logger;
  * rafka consume orders --from-beginning --max-messages 2 --print-key
  * </pre>
  *
- * Arguments are parsed by hand (see {@link ParsedArgs}); {@link Usage} has the full syntax. Exit
- * status: 0 on success, 1 on a failure (printed as {@code rafka: <ERROR_CODE>: <message>}), 2 on a
- * usage error. {@link #run} does everything but exit, so tests drive the whole tool in-process.
+ * Arguments are parsed by picocli from the annotated fields of each {@link CliCommand}, which also give the
+ * generated {@code --help} of every command and the bash completion ({@code rafka completion}). Exit status: 0 on
+ * success, 1 on a failure (printed as {@code rafka: <ERROR_CODE>: <message>}), 2 on a usage error. {@link #run}
+ * does everything but exit, so tests drive the whole tool in-process.
  */
+@Command(name = "rafka", synopsisSubcommandLabel = "COMMAND",
+        commandListHeading = "%nCommands (rafka COMMAND --help lists each one's options):%n",
+        description = {
+            "Talks to a Rafka cluster over gRPC. Any broker can be the bootstrap broker: --bootstrap, else "
+                    + "$RAFKA_BOOTSTRAP, else " + RafkaCli.DEFAULT_BOOTSTRAP + ". Options may come before or after a "
+                    + "command's arguments, as --name VALUE or --name=VALUE; '--' ends the options."},
+        footerHeading = "%n",
+        footer = {"Exit status: 0 success, 1 failure (printed as \"rafka: ERROR_CODE: message\" on stderr), 2 bad usage."},
+        subcommands = {TopicCommands.class, ClusterCommands.class, ProduceCommand.class, ConsumeCommand.class,
+            GroupOptions.class, CommandLine.HelpCommand.class, CompletionCommand.class})
 public final class RafkaCli {
 
     static final String DEFAULT_BOOTSTRAP = "127.0.0.1:9092";
     static final String BOOTSTRAP_ENV = "RAFKA_BOOTSTRAP";
     static final String BOOTSTRAP_OPTION = "--bootstrap";
-    /** Accepted anywhere, by every command: print the usage and exit 0. */
-    static final Set<String> HELP_OPTIONS = Set.of("--help", "-h");
 
-    /** The options each command accepts, besides --bootstrap which all do. */
-    private record Spec(Set<String> valueOptions, Set<String> flagOptions) {
-    }
+    @Option(names = BOOTSTRAP_OPTION, paramLabel = "HOST:PORT", description = "Any broker of the cluster.")
+    String bootstrap;
 
-    private static final Map<String, Spec> COMMANDS = Map.ofEntries(
-            Map.entry("topic create", new Spec(Set.of("--partitions", "--replication-factor", "--config"), Set.of())),
-            Map.entry("topic list", new Spec(Set.of(), Set.of())),
-            Map.entry("topic describe", new Spec(Set.of(), Set.of())),
-            Map.entry("topic alter", new Spec(Set.of("--config", "--delete-config"), Set.of())),
-            Map.entry("topic delete", new Spec(Set.of(), Set.of())),
-            Map.entry("cluster describe", new Spec(Set.of(), Set.of())),
-            Map.entry("cluster replace-broker", new Spec(Set.of("--with"), Set.of())),
-            Map.entry("produce", new Spec(ProduceCommand.VALUE_OPTIONS, ProduceCommand.FLAG_OPTIONS)),
-            Map.entry("consume", new Spec(ConsumeCommand.VALUE_OPTIONS, ConsumeCommand.FLAG_OPTIONS)),
-            Map.entry("group list", new Spec(GroupCommands.GROUP_OPTIONS, Set.of())),
-            Map.entry("group describe", new Spec(GroupCommands.GROUP_OPTIONS, Set.of())),
-            Map.entry("group delete", new Spec(GroupCommands.RETRY_OPTION, Set.of())),
-            Map.entry("group reset-offsets", new Spec(GroupCommands.RESET_VALUE_OPTIONS, GroupCommands.RESET_FLAG_OPTIONS)));
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Print this help and exit.")
+    boolean help;
 
     /**
      * gRPC logs through java.util.logging, and logs connection and name-resolution failures as WARNINGs
@@ -68,7 +68,8 @@ public final class RafkaCli {
      */
     private static final Logger GRPC_LOGGER = Logger.getLogger("io.grpc");
 
-    private RafkaCli() {
+    /** picocli makes the root command; {@link #main} and {@link #run} are the entry points. */
+    RafkaCli() {
     }
 
     public static void main(String[] args) {
@@ -128,23 +129,29 @@ public final class RafkaCli {
 
     static int run(List<String> args, Map<String, String> env, ChannelPool channels, Time time, Random random,
                    InputStream in, PrintStream out, PrintStream err, StopSignal stop) {
+        CommandLine root = commandLine(new RafkaCli());
+        root.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        CommandLine leaf = root;
         try {
-            Invocation invocation = Invocation.parse(args, env);
-            if (invocation.command().equals("help")) {
-                out.print(Usage.TEXT);
+            ParseResult parsed = root.parseArgs(args.toArray(String[]::new));
+            List<CommandLine> chain = parsed.asCommandLineList();
+            leaf = chain.get(chain.size() - 1);
+            if (CommandLine.printHelpIfRequested(parsed)) {
                 out.flush();
                 return 0;
             }
-            CliContext context = new CliContext(invocation.bootstrap(), channels, time, random, in, out, err, stop);
-            int status = execute(invocation.command(), invocation.args(), context);
+            if (!(leaf.getCommand() instanceof CliCommand command)) {
+                throw new UsageException(leaf == root ? "missing COMMAND" : "'" + leaf.getCommandName() + "' needs a subcommand");
+            }
+            command.validate();
+            CliContext context = new CliContext(command.usesCluster() ? bootstrap(parsed, env) : null, channels, time, random, in, out, err, stop);
+            int status = command.call(context);
             out.flush();
             return status;
+        } catch (ParameterException e) {
+            return usageError(e.getMessage(), e.getCommandLine(), out, err);
         } catch (UsageException e) {
-            err.println("rafka: " + e.getMessage());
-            err.println();
-            err.print(Usage.TEXT);
-            err.flush();
-            return 2;
+            return usageError(e.getMessage(), leaf, out, err);
         } catch (ClientException e) {
             out.flush();
             err.println(errorLine(e));
@@ -152,109 +159,69 @@ public final class RafkaCli {
         }
     }
 
+    /**
+     * The tool's command tree, help in plain text (no ANSI colours: help is also read from pipes and logs), and
+     * option values that look like options accepted ({@code --key-separator -}).
+     */
+    static CommandLine commandLine(RafkaCli root) {
+        CommandLine commandLine = new CommandLine(root);
+        commandLine.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
+        commandLine.setAllowOptionsAsOptionParameters(true);
+        headings(commandLine);
+        return commandLine;
+    }
+
+    /** The same headings in every command's help, the parent commands' included. */
+    private static void headings(CommandLine command) {
+        command.getCommandSpec().usageMessage().synopsisHeading("usage: ").descriptionHeading("%n")
+                .parameterListHeading("%nArguments:%n").optionListHeading("%nOptions:%n").sortOptions(false)
+                .autoWidth(true);
+        command.getSubcommands().values().forEach(RafkaCli::headings);
+    }
+
+    /** A usage error: the message, then the command's synopsis (its --help has the rest); exit status 2. */
+    private static int usageError(String message, CommandLine command, PrintStream out, PrintStream err) {
+        out.flush();
+        CommandLine.Help help = command.getHelp();
+        err.println("rafka: " + message);
+        err.print(help.synopsisHeading() + help.synopsis(help.synopsisHeadingLength()));
+        err.println("Run 'rafka " + qualifiedName(command) + "--help' for the options.");
+        err.flush();
+        return 2;
+    }
+
+    private static String qualifiedName(CommandLine command) {
+        String name = command.getCommandSpec().qualifiedName(" ");
+        return name.equals("rafka") ? "" : name.substring("rafka ".length()) + " ";
+    }
+
     /** How a failure is reported: {@code rafka: <CODE>: <message>}. */
     static String errorLine(ClientException e) {
         return "rafka: " + e.code() + ": " + e.getMessage();
     }
 
-    private static int execute(String command, ParsedArgs args, CliContext context) {
-        AdminCommands admin = new AdminCommands(context);
-        GroupCommands group = new GroupCommands(context);
-        return switch (command) {
-            case "topic create" -> admin.createTopic(args);
-            case "topic list" -> admin.listTopics(args);
-            case "topic describe" -> admin.describeTopics(args);
-            case "topic alter" -> admin.alterTopic(args);
-            case "topic delete" -> admin.deleteTopic(args);
-            case "cluster describe" -> admin.describeCluster(args);
-            case "cluster replace-broker" -> admin.replaceBroker(args);
-            case "produce" -> ProduceCommand.run(args, context);
-            case "consume" -> ConsumeCommand.run(args, context);
-            case "group list" -> group.list(args);
-            case "group describe" -> group.describe(args);
-            case "group delete" -> group.delete(args);
-            case "group reset-offsets" -> group.resetOffsets(args);
-            default -> throw new IllegalStateException("no handler for " + command);
-        };
+    /**
+     * The bootstrap broker of a parsed command line: the command's --bootstrap (given after the command's name), else
+     * the one given before it, else $RAFKA_BOOTSTRAP if set and not blank, else the default.
+     */
+    static BrokerAddress bootstrap(ParseResult parsed, Map<String, String> env) {
+        List<CommandLine> chain = parsed.asCommandLineList();
+        CliCommand command = (CliCommand) chain.get(chain.size() - 1).getCommand();
+        String option = command.bootstrap != null ? command.bootstrap : ((RafkaCli) chain.get(0).getCommand()).bootstrap;
+        return bootstrapAddress(option, env);
     }
 
-    /**
-     * A command line split into the command's name ({@code "topic create"}, {@code "produce"},
-     * {@code "help"}), its parsed arguments and the bootstrap broker.
-     */
-    record Invocation(String command, ParsedArgs args, BrokerAddress bootstrap) {
-
-        static Invocation parse(List<String> args, Map<String, String> env) {
-            int i = 0;
-            String bootstrap = null;
-            while (i < args.size() && args.get(i).startsWith("-")) {
-                String arg = args.get(i);
-                if (HELP_OPTIONS.contains(arg)) {
-                    return new Invocation("help", null, null);
-                } else if (arg.equals(BOOTSTRAP_OPTION) && i + 1 < args.size()) {
-                    bootstrap = args.get(i + 1);
-                    i += 2;
-                } else if (arg.startsWith(BOOTSTRAP_OPTION + "=")) {
-                    bootstrap = arg.substring(BOOTSTRAP_OPTION.length() + 1);
-                    i++;
-                } else {
-                    throw new UsageException(arg.equals(BOOTSTRAP_OPTION) ? "--bootstrap needs a value" : "unknown option " + arg);
-                }
-            }
-            List<String> rest = args.subList(i, args.size());
-            String command = commandName(rest);
-            if (command.equals("help")) {
-                return new Invocation("help", null, null);
-            }
-            int words = command.indexOf(' ') >= 0 ? 2 : 1;
-            Spec spec = COMMANDS.get(command);
-            Set<String> valueOptions = new HashSet<>(spec.valueOptions());
-            valueOptions.add(BOOTSTRAP_OPTION);
-            Set<String> flagOptions = new HashSet<>(spec.flagOptions());
-            flagOptions.addAll(HELP_OPTIONS);
-            ParsedArgs parsed = ParsedArgs.parse(rest.subList(words, rest.size()), valueOptions, flagOptions);
-            if (HELP_OPTIONS.stream().anyMatch(parsed::flag)) {
-                return new Invocation("help", null, null);
-            }
-            if (parsed.value(BOOTSTRAP_OPTION) != null) {
-                bootstrap = parsed.value(BOOTSTRAP_OPTION);
-            }
-            return new Invocation(command, parsed, bootstrapAddress(bootstrap, env));
+    /** The --bootstrap value if given, else $RAFKA_BOOTSTRAP if set and not blank, else the default. */
+    private static BrokerAddress bootstrapAddress(String option, Map<String, String> env) {
+        String text = option;
+        if (text == null) {
+            String fromEnv = env.get(BOOTSTRAP_ENV);
+            text = fromEnv != null && !fromEnv.isBlank() ? fromEnv.trim() : DEFAULT_BOOTSTRAP;
         }
-
-        private static String commandName(List<String> rest) {
-            if (rest.isEmpty()) {
-                throw new UsageException("missing COMMAND");
-            }
-            String first = rest.get(0);
-            if (first.equals("help") || first.equals("produce") || first.equals("consume")) {
-                return first;
-            }
-            if (!first.equals("topic") && !first.equals("cluster") && !first.equals("group")) {
-                throw new UsageException("unknown command '" + first + "'");
-            }
-            if (rest.size() < 2) {
-                throw new UsageException("'" + first + "' needs a subcommand");
-            }
-            String command = first + " " + rest.get(1);
-            if (!COMMANDS.containsKey(command)) {
-                throw new UsageException("unknown command '" + command + "'");
-            }
-            return command;
-        }
-
-        /** The --bootstrap value if given, else $RAFKA_BOOTSTRAP if set and not blank, else the default. */
-        private static BrokerAddress bootstrapAddress(String option, Map<String, String> env) {
-            String text = option;
-            if (text == null) {
-                String fromEnv = env.get(BOOTSTRAP_ENV);
-                text = fromEnv != null && !fromEnv.isBlank() ? fromEnv.trim() : DEFAULT_BOOTSTRAP;
-            }
-            try {
-                return BrokerAddress.parse(text);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("bad bootstrap address: " + e.getMessage());
-            }
+        try {
+            return BrokerAddress.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("bad bootstrap address: " + e.getMessage());
         }
     }
 }

@@ -1,8 +1,9 @@
 package io.rafka.client.cli;
 
-import io.rafka.proto.v1.ConsumerRecord;
+import io.rafka.client.consumer.ConsumerRecord;
 
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Prints consumed records one per line: the value as UTF-8, optionally prefixed by
@@ -23,26 +24,30 @@ final class RecordPrinter {
         this.printOffset = printOffset;
     }
 
-    void print(int partition, ConsumerRecord record) {
-        out.print(format(partition, record));
+    /** Prints a record the Java SDK's consumer returned. */
+    void print(ConsumerRecord<byte[], byte[]> record) {
+        out.print(format(record));
         out.print('\n');
         printed++;
+    }
+
+    String format(ConsumerRecord<byte[], byte[]> record) {
+        StringBuilder line = new StringBuilder();
+        if (printOffset) {
+            line.append(record.partition()).append(':').append(record.offset()).append('\t');
+        }
+        if (printKey) {
+            line.append(utf8(record.key())).append('\t');
+        }
+        return line.append(utf8(record.value())).toString();
+    }
+
+    private static String utf8(byte[] bytes) {
+        return bytes == null ? "null" : new String(bytes, StandardCharsets.UTF_8);
     }
 
     /** Records printed so far. */
     long printed() {
         return printed;
-    }
-
-    String format(int partition, ConsumerRecord record) {
-        StringBuilder line = new StringBuilder();
-        if (printOffset) {
-            line.append(partition).append(':').append(record.getOffset()).append('\t');
-        }
-        if (printKey) {
-            line.append(record.hasKey() ? record.getKey().toStringUtf8() : "null").append('\t');
-        }
-        line.append(record.hasValue() ? record.getValue().toStringUtf8() : "null");
-        return line.toString();
     }
 }

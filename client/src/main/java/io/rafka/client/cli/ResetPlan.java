@@ -25,23 +25,23 @@ final class ResetPlan {
     record Spec(Kind kind, long value) {
         enum Kind { EARLIEST, LATEST, DATETIME, OFFSET, SHIFT_BY }
 
-        /** The spec the options ask for: exactly one of the five. */
-        static Spec of(ParsedArgs args) {
+        /** The spec the options ask for: exactly one of the five (null when not given). */
+        static Spec of(boolean toEarliest, boolean toLatest, String toDatetime, Long toOffset, Long shiftBy) {
             List<Spec> given = new ArrayList<>();
-            if (args.flag("--to-earliest")) {
+            if (toEarliest) {
                 given.add(new Spec(Kind.EARLIEST, 0));
             }
-            if (args.flag("--to-latest")) {
+            if (toLatest) {
                 given.add(new Spec(Kind.LATEST, 0));
             }
-            if (args.has("--to-datetime")) {
-                given.add(new Spec(Kind.DATETIME, parseDateTime(args.value("--to-datetime"))));
+            if (toDatetime != null) {
+                given.add(new Spec(Kind.DATETIME, parseDateTime(toDatetime)));
             }
-            if (args.has("--to-offset")) {
-                given.add(new Spec(Kind.OFFSET, args.longValue("--to-offset", 0, 0, Long.MAX_VALUE)));
+            if (toOffset != null) {
+                given.add(new Spec(Kind.OFFSET, CliCommand.checkRange("--to-offset", toOffset, 0, Long.MAX_VALUE)));
             }
-            if (args.has("--shift-by")) {
-                given.add(new Spec(Kind.SHIFT_BY, args.longValue("--shift-by", 0, Long.MIN_VALUE / 2, Long.MAX_VALUE / 2)));
+            if (shiftBy != null) {
+                given.add(new Spec(Kind.SHIFT_BY, CliCommand.checkRange("--shift-by", shiftBy, Long.MIN_VALUE / 2, Long.MAX_VALUE / 2)));
             }
             if (given.size() != 1) {
                 throw new UsageException("group reset-offsets needs exactly one of --to-earliest, --to-latest, "

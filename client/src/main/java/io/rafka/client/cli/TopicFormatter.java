@@ -1,9 +1,8 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.admin.TopicDescription;
 import io.rafka.proto.v1.Broker;
 import io.rafka.proto.v1.DescribeClusterResponse;
-import io.rafka.proto.v1.PartitionDescription;
-import io.rafka.proto.v1.TopicDescription;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,16 +21,16 @@ final class TopicFormatter {
 
     static List<String> describe(TopicDescription topic) {
         List<String> lines = new ArrayList<>();
-        lines.add("Topic: " + topic.getName()
-                + "\tTopicId: " + orNone(topic.getTopicId())
-                + "\tPartitionCount: " + topic.getPartitionsCount()
-                + "\tReplicationFactor: " + topic.getReplicationFactor()
-                + "\tConfigs: " + configs(topic.getConfigsMap()));
-        for (PartitionDescription partition : topic.getPartitionsList()) {
-            lines.add("\tTopic: " + topic.getName()
-                    + "\tPartition: " + partition.getPartition()
-                    + "\tLeader: " + orNone(partition.getLeaderId())
-                    + "\tReplicas: " + String.join(",", partition.getReplicasList()));
+        lines.add("Topic: " + topic.name()
+                + "\tTopicId: " + orNone(topic.topicId())
+                + "\tPartitionCount: " + topic.partitions().size()
+                + "\tReplicationFactor: " + topic.replicationFactor()
+                + "\tConfigs: " + configs(topic.configs()));
+        for (TopicDescription.PartitionInfo partition : topic.partitions()) {
+            lines.add("\tTopic: " + topic.name()
+                    + "\tPartition: " + partition.partition()
+                    + "\tLeader: " + orNone(partition.leader())
+                    + "\tReplicas: " + String.join(",", partition.replicas()));
         }
         return lines;
     }

@@ -82,7 +82,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private final ChannelPool channels;
     private final boolean ownsChannels;
     private final List<BrokerAddress> bootstrap;
-    private final Time time = Time.SYSTEM;
+    private final Time time;
     private final MetadataClient metadata;
     private final AsyncCommits asyncCommits = new AsyncCommits();
     private final AtomicBoolean wakeup = new AtomicBoolean();
@@ -101,17 +101,24 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     }
 
     public RafkaConsumer(ConsumerConfig config, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
-        this(config, keyDeserializer, valueDeserializer, ChannelPool.plaintext(), true);
+        this(config, keyDeserializer, valueDeserializer, ChannelPool.plaintext(), true, Time.SYSTEM);
     }
 
     /** A consumer on the given channels, which it leaves open on close (the caller owns them). */
     public RafkaConsumer(ConsumerConfig config, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer,
                          ChannelPool channels) {
-        this(config, keyDeserializer, valueDeserializer, channels, false);
+        this(config, keyDeserializer, valueDeserializer, channels, false, Time.SYSTEM);
+    }
+
+    /** A consumer on the given channels and clock (tools and tests that drive time); the channels stay open on close. */
+    public RafkaConsumer(ConsumerConfig config, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer,
+                         ChannelPool channels, Time time) {
+        this(config, keyDeserializer, valueDeserializer, channels, false, time);
     }
 
     private RafkaConsumer(ConsumerConfig config, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer,
-                          ChannelPool channels, boolean ownsChannels) {
+                          ChannelPool channels, boolean ownsChannels, Time time) {
+        this.time = time;
         this.config = config;
         this.keyDeserializer = keyDeserializer;
         this.valueDeserializer = valueDeserializer;
@@ -413,6 +420,21 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 }
             });
             return result;
+        });
+    }
+
+    /**
+     * The topic's partitions, as Kafka's {@code partitionsFor}; waits up to {@code default.api.timeout.ms} for a topic
+     * that does not exist yet (created a moment ago, or never: then UNKNOWN_TOPIC_OR_PARTITION). Never creates it.
+     */
+    public List<TopicPartition> partitionsFor(String topic) {
+        return locked(() -> {
+            int count = call(() -> metadata.awaitTopic(topic, false)).getPartitionsCount();
+            List<TopicPartition> partitions = new ArrayList<>(count);
+            for (int p = 0; p < count; p++) {
+                partitions.add(new TopicPartition(topic, p));
+            }
+            return partitions;
         });
     }
 

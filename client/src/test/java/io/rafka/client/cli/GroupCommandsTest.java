@@ -158,10 +158,9 @@ class GroupCommandsTest {
 
     @Test
     void consumeGroupAssignorOption() {
-        ParsedArgs range = ParsedArgs.parse(List.of("orders", "--group", "g", "--assignor", "range"),
-                ConsumeCommand.VALUE_OPTIONS, ConsumeCommand.FLAG_OPTIONS);
-        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_RANGE, GroupConsumeCommand.config(range).assignor());
-        ParsedArgs plain = ParsedArgs.parse(List.of("orders", "--group", "g"), ConsumeCommand.VALUE_OPTIONS, ConsumeCommand.FLAG_OPTIONS);
-        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_UNIFORM, GroupConsumeCommand.config(plain).assignor());
+        ConsumeCommand range = Commands.parse("consume", "orders", "--group", "g", "--assignor", "range");
+        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_RANGE, GroupConsumeCommand.config(range).bootstrap("h:1").config().groupRemoteAssignor());
+        ConsumeCommand plain = Commands.parse("consume", "orders", "--group", "g");
+        assertEquals(io.rafka.proto.v1.Assignor.ASSIGNOR_UNIFORM, GroupConsumeCommand.config(plain).bootstrap("h:1").config().groupRemoteAssignor());
     }
 }

@@ -2,18 +2,17 @@ package io.rafka.client.cli;
 
 import io.rafka.client.internals.BrokerAddress;
 
-import com.google.protobuf.ByteString;
 import io.rafka.proto.v1.Broker;
-import io.rafka.proto.v1.ConsumerRecord;
+import io.rafka.client.consumer.ConsumerRecord;
 import io.rafka.proto.v1.DescribeClusterResponse;
-import io.rafka.proto.v1.PartitionDescription;
-import io.rafka.proto.v1.TopicDescription;
+import io.rafka.client.admin.TopicDescription;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,39 +20,37 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** What the CLI prints: consumed records, topic and cluster descriptions, broker addresses. */
 class OutputFormatTest {
 
-    private static final ConsumerRecord KEYED = ConsumerRecord.newBuilder()
-            .setOffset(42).setKey(ByteString.copyFromUtf8("user-1")).setValue(ByteString.copyFromUtf8("héllo")).build();
-    private static final ConsumerRecord NULLS = ConsumerRecord.newBuilder().setOffset(7).build();
+    private static final ConsumerRecord<byte[], byte[]> KEYED = new ConsumerRecord<>("t", 2, 42,
+            "user-1".getBytes(StandardCharsets.UTF_8), "héllo".getBytes(StandardCharsets.UTF_8));
+    private static final ConsumerRecord<byte[], byte[]> NULLS = new ConsumerRecord<>("t", 0, 7, null, null);
 
     @Test
     void recordsPrintTheirValueWithOptionalOffsetAndKeyPrefixes() {
-        assertEquals("héllo", new RecordPrinter(null, false, false).format(2, KEYED));
-        assertEquals("2:42\théllo", new RecordPrinter(null, false, true).format(2, KEYED));
-        assertEquals("user-1\théllo", new RecordPrinter(null, true, false).format(2, KEYED));
-        assertEquals("2:42\tuser-1\théllo", new RecordPrinter(null, true, true).format(2, KEYED));
-        assertEquals("0:7\tnull\tnull", new RecordPrinter(null, true, true).format(0, NULLS));
-        ConsumerRecord empty = NULLS.toBuilder().setKey(ByteString.EMPTY).setValue(ByteString.EMPTY).build();
-        assertEquals("\t", new RecordPrinter(null, true, false).format(0, empty));
+        assertEquals("héllo", new RecordPrinter(null, false, false).format(KEYED));
+        assertEquals("2:42\théllo", new RecordPrinter(null, false, true).format(KEYED));
+        assertEquals("user-1\théllo", new RecordPrinter(null, true, false).format(KEYED));
+        assertEquals("2:42\tuser-1\théllo", new RecordPrinter(null, true, true).format(KEYED));
+        assertEquals("0:7\tnull\tnull", new RecordPrinter(null, true, true).format(NULLS));
+        ConsumerRecord<byte[], byte[]> empty = new ConsumerRecord<>("t", 0, 7, new byte[0], new byte[0]);
+        assertEquals("\t", new RecordPrinter(null, true, false).format(empty));
     }
 
     @Test
     void printerWritesOneLinePerRecordAndCounts() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         RecordPrinter printer = new RecordPrinter(new PrintStream(bytes, true, StandardCharsets.UTF_8), false, true);
-        printer.print(1, KEYED);
-        printer.print(0, NULLS);
-        assertEquals("1:42\théllo\n0:7\tnull\n", bytes.toString(StandardCharsets.UTF_8));
+        printer.print(KEYED);
+        printer.print(NULLS);
+        assertEquals("2:42\théllo\n0:7\tnull\n", bytes.toString(StandardCharsets.UTF_8));
         assertEquals(2, printer.printed());
     }
 
     @Test
     void topicDescriptionFollowsKafkaTopicsLayout() {
-        TopicDescription topic = TopicDescription.newBuilder()
-                .setName("orders").setTopicId("abc").setReplicationFactor(2)
-                .putConfigs("retention.ms", "1000").putConfigs("cleanup.policy", "delete")
-                .addPartitions(PartitionDescription.newBuilder().setPartition(0).setLeaderId("1").addReplicas("1").addReplicas("2"))
-                .addPartitions(PartitionDescription.newBuilder().setPartition(1).addReplicas("2").addReplicas("3"))
-                .build();
+        TopicDescription topic = new TopicDescription("orders", "abc", 2, List.of(
+                new TopicDescription.PartitionInfo(0, "1", List.of("1", "2")),
+                new TopicDescription.PartitionInfo(1, "", List.of("2", "3"))),
+                Map.of("retention.ms", "1000", "cleanup.policy", "delete"));
         assertEquals(List.of(
                 "Topic: orders\tTopicId: abc\tPartitionCount: 2\tReplicationFactor: 2\tConfigs: cleanup.policy=delete,retention.ms=1000",
                 "\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1,2",

@@ -26,7 +26,10 @@ class ResetPlanTest {
     }
 
     private static ResetPlan.Spec spec(String... args) {
-        return ResetPlan.Spec.of(ParsedArgs.parse(List.of(args), GroupCommands.RESET_VALUE_OPTIONS, GroupCommands.RESET_FLAG_OPTIONS));
+        List<String> line = new java.util.ArrayList<>(List.of("group", "reset-offsets", "g", "--topic", "t"));
+        line.addAll(List.of(args));
+        GroupOptions.ResetOffsets command = Commands.parse(line.toArray(String[]::new));
+        return command.spec();
     }
 
     @Test
