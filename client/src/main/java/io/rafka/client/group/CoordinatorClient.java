@@ -102,7 +102,8 @@ public final class CoordinatorClient {
     public static boolean coordinatorMoved(ClientException failure) {
         return failure.is(ErrorCode.NOT_COORDINATOR) || failure.is(ErrorCode.COORDINATOR_NOT_AVAILABLE)
                 || failure.is(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
-                || failure.code().equals("UNAVAILABLE") || failure.code().equals("DEADLINE_EXCEEDED");
+                || failure.code().equals("UNAVAILABLE") || failure.code().equals("DEADLINE_EXCEEDED")
+                || failure.code().equals("CANCELLED");
     }
 
     private BrokerAddress find() {

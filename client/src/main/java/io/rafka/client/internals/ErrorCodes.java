@@ -27,12 +27,14 @@ public final class ErrorCodes {
     }
 
     /**
-     * Whole-call failures worth another try: the broker is down or restarting ({@code UNAVAILABLE}) or
-     * did not answer in time ({@code DEADLINE_EXCEEDED}). Anything else (a malformed request, a request
-     * over the broker's size limit) would fail the same way again.
+     * Whole-call failures worth another try: the broker is down or restarting ({@code UNAVAILABLE}), did not
+     * answer in time ({@code DEADLINE_EXCEEDED}), or reset the call while shutting down ({@code CANCELLED}: its
+     * open calls end with RST_STREAM CANCEL; the client itself cancels only calls whose answers it no longer
+     * reads). Anything else (a malformed request, a request over the broker's size limit) would fail the same
+     * way again.
      */
     public static boolean isRetriable(Status.Code code) {
-        return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED;
+        return code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED || code == Status.Code.CANCELLED;
     }
 
     /** The code's name; a number this build does not know (from a newer broker) prints as ERROR_n. */
