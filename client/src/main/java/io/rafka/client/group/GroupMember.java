@@ -262,8 +262,8 @@ public final class GroupMember implements AutoCloseable {
     private void heartbeatBetweenPolls() {
         try {
             synchronized (lock) {
-                if (closed || leftForSlowPoll || requests == null || streamFailure != null || streamEnded) {
-                    return;   // the next poll handles a broken stream
+                if (closed || leftForSlowPoll || requests == null || streamFailure != null || streamEnded || !streamAnswered) {
+                    return;   // the next poll handles a broken stream; an unanswered join is not repeated
                 }
                 long now = time.hiResClockMs();
                 if (now - lastPollMs > maxPollIntervalMs) {
@@ -478,8 +478,17 @@ public final class GroupMember implements AutoCloseable {
         }
     }
 
+    /**
+     * A heartbeat when the interval has passed, once the stream has answered: until then the last request was the
+     * stream's first (a join at epoch 0, which the coordinator refuses to see twice on one stream), and a
+     * coordinator still loading its partition may take longer than an interval to answer it.
+     */
     private void heartbeatIfDue() {
-        if (time.hiResClockMs() - lastHeartbeatMs() >= state.heartbeatIntervalMs()) {
+        boolean answered;
+        synchronized (lock) {
+            answered = streamAnswered;
+        }
+        if (answered && time.hiResClockMs() - lastHeartbeatMs() >= state.heartbeatIntervalMs()) {
             heartbeatNow();
         }
     }
