@@ -14,7 +14,6 @@ import io.rafka.record.RecordBatches;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,8 +23,6 @@ import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Reads a topic from the beginning as fast as one consumer can, for the side-by-side benchmark's consumer
@@ -165,27 +162,7 @@ public final class ConsumePerf {
             """;
 
     public static void main(String[] args) {
-        Logger.getLogger("io.grpc").setLevel(Level.SEVERE);
-        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
-            System.out.print(USAGE);
-            System.exit(0);
-        }
-        Options options;
-        try {
-            options = Options.parse(Arrays.asList(args));
-        } catch (IllegalArgumentException e) {
-            System.err.println("rafka perf consume: " + e.getMessage());
-            System.err.print(USAGE);
-            System.exit(2);
-            return;
-        }
-        try {
-            Result r = run(options, System.out);
-            System.exit(r.records() >= options.numRecords() || options.numRecords() == Long.MAX_VALUE ? 0 : 1);
-        } catch (RuntimeException e) {
-            System.err.println("rafka perf consume: " + e.getMessage());
-            System.exit(1);
-        }
+        PerfMain.main("rafka perf consume", USAGE, args, Options::parse, o -> run(o, System.out).records() >= o.numRecords() || o.numRecords() == Long.MAX_VALUE ? 0 : 1);
     }
 
     /** Reads the topic from offset 0 of every partition; prints progress and the summary on {@code out}. */

@@ -12,7 +12,6 @@ import io.rafka.common.TopicPartition;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -20,8 +19,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * End-to-end latency: the SDK producer sends at a fixed rate (acks=all, idempotent, linger 5 ms), the SDK consumer
@@ -87,27 +84,7 @@ public final class E2ePerf {
             """;
 
     public static void main(String[] args) {
-        Logger.getLogger("io.grpc").setLevel(Level.SEVERE);
-        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
-            System.out.print(USAGE);
-            System.exit(0);
-        }
-        Options options;
-        try {
-            options = Options.parse(Arrays.asList(args));
-        } catch (IllegalArgumentException e) {
-            System.err.println("rafka perf e2e: " + e.getMessage());
-            System.err.print(USAGE);
-            System.exit(2);
-            return;
-        }
-        try {
-            Summary s = run(options, System.out);
-            System.exit(s.totals().records() >= options.records() ? 0 : 1);
-        } catch (RuntimeException e) {
-            System.err.println("rafka perf e2e: " + e.getMessage());
-            System.exit(1);
-        }
+        PerfMain.main("rafka perf e2e", USAGE, args, Options::parse, o -> run(o, System.out).totals().records() >= o.records() ? 0 : 1);
     }
 
     public static Summary run(Options o, PrintStream out) {

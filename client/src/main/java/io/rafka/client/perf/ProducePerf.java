@@ -18,8 +18,6 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
 import java.util.concurrent.locks.LockSupport;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * A load generator for Rafka with the producer semantics of Kafka's {@code ProducerPerformance} as the
@@ -118,27 +116,10 @@ public final class ProducePerf {
             """;
 
     public static void main(String[] args) {
-        Logger.getLogger("io.grpc").setLevel(Level.SEVERE);
-        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
-            System.out.print(USAGE);
-            System.exit(0);
-        }
-        Options options;
-        try {
-            options = Options.parse(Arrays.asList(args));
-        } catch (IllegalArgumentException e) {
-            System.err.println("rafka perf produce: " + e.getMessage());
-            System.err.print(USAGE);
-            System.exit(2);
-            return;
-        }
-        try {
-            run(options, System.out);
-            System.exit(0);
-        } catch (RuntimeException e) {
-            System.err.println("rafka perf produce: " + e.getMessage());
-            System.exit(1);
-        }
+        PerfMain.main("rafka perf produce", USAGE, args, Options::parse, o -> {
+            run(o, System.out);
+            return 0;
+        });
     }
 
     /** Produces {@code options.numRecords()} records, printing progress and the total line on {@code out}. */
