@@ -4,6 +4,7 @@ import io.rafka.common.NotControllerException;
 import io.rafka.common.RafkaException;
 import io.rafka.common.ErrorCode;
 import io.rafka.raft.NodeAddress;
+import io.rafka.raft.RaftLogRepair;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import io.rafka.raft.internal.LeaderFailureDetector;
@@ -132,6 +133,7 @@ public final class MetadataNode implements Closeable {
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(4096));
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(8L * 1024 * 1024));
         boolean exists = Files.isDirectory(storage.resolve(GROUP_ID.getUuid().toString()));
+        RaftLogRepair.apply(p);
         this.server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(self.id()))
                 .setGroup(group)

@@ -134,9 +134,11 @@ public final class RaftNode implements Closeable {
         warnIfCommonPoolIsThreadPerTask();
         Files.createDirectories(config.dataDir());
         PartitionMetadataFile.readAll(config.dataDir()).forEach(replicas::register);
+        RaftProperties properties = RatisProperties.forServer(config);
+        RaftLogRepair.apply(properties);
         server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(nodeId))
-                .setProperties(RatisProperties.forServer(config))
+                .setProperties(properties)
                 .setStateMachineRegistry(this::newStateMachine)
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();

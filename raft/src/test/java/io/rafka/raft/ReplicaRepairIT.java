@@ -2,6 +2,7 @@ package io.rafka.raft;
 
 import io.rafka.common.TopicPartition;
 import io.rafka.raft.internal.PartitionStateMachine;
+import io.rafka.raft.internal.ReplicaRegistry;
 import io.rafka.raft.testing.MiniCluster;
 import io.rafka.record.CompressionType;
 import io.rafka.testing.TestBatches;
@@ -13,6 +14,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -23,7 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A replica whose partition log lost committed records on disk (issue 12, point 3: a segment cut short, as a
  * lost write-back or a careless hand leaves it) repairs itself: it copies the missing records from another
- * replica, with no operator action, while the partition keeps taking writes, and ends byte-identical.
+ * replica, with no operator action, while the partition keeps taking writes, and ends byte-identical. So does a
+ * replica whose Raft log is damaged (a flipped bit, a torn segment): it starts, with its Raft log cut at the
+ * damage ({@link RaftLogRepair}), and gets the rest from the leader.
  */
 class ReplicaRepairIT {
     @TempDir
@@ -62,6 +66,98 @@ class ReplicaRepairIT {
             append(cluster, tp, "after", 1);
             cluster.awaitReplicated(tp, 1255, 30_000);
         }
+    }
+
+    @Test
+    void aFlippedBitInAnOlderRaftLogSegmentCutsTheLogThereAndTheReplicaCatchesUp() throws Exception {
+        raftLogDamage((segments, tp) -> flipByteInTheMiddle(segments.get(0)), true);
+    }
+
+    @Test
+    void aFlippedBitInTheOpenRaftLogSegmentCutsTheLogThereAndTheReplicaCatchesUp() throws Exception {
+        raftLogDamage((segments, tp) -> flipByteInTheMiddle(segments.get(segments.size() - 1)), false);
+    }
+
+    @Test
+    void aClosedRaftLogSegmentCutShortIsRenamedAfterWhatItKeepsAndTheReplicaCatchesUp() throws Exception {
+        raftLogDamage((segments, tp) -> {
+            try (FileChannel ch = FileChannel.open(segments.get(0), StandardOpenOption.WRITE)) {
+                ch.truncate(ch.size() / 2);
+            }
+        }, true);
+    }
+
+    private interface Damage {
+        void apply(List<Path> raftSegments, TopicPartition tp) throws IOException;
+    }
+
+    /**
+     * Writes enough for the partition's Raft log to span several segments, kills a follower, damages its Raft log
+     * files, restarts it (before RaftLogRepair the restart failed: Ratis refused to load the group) and checks that
+     * it ends byte-identical to the leader with every record; with {@code setAside}, the segments after the damaged
+     * one were moved aside.
+     */
+    private void raftLogDamage(Damage damage, boolean setAside) throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.raftSegmentBytes(1024 * 1024))) {
+            TopicPartition tp = cluster.createPartition("raftlog", 0, 3);
+            int batches = 0;
+            while (raftSegments(cluster, 0, tp).size() < 3 && batches < 500) {
+                cluster.append(tp, TestBatches.sized(10, 5_000, 1L), Acks.ALL);
+                batches++;
+            }
+            int damaged = (cluster.leaderIndex(tp) + 1) % 3;
+            cluster.awaitReplicated(tp, batches * 10L, 30_000);
+            cluster.kill(damaged);
+            List<Path> segments = raftSegments(cluster, damaged, tp);
+            assertTrue(segments.size() >= 3, "Raft log segments: " + segments);
+            damage.apply(segments, tp);
+
+            cluster.restart(damaged);
+            append(cluster, tp, "after-damage", 20);
+            long end = batches * 10L + 20 * 5;
+            cluster.awaitReplicated(tp, end, 60_000);
+            RaftNode leader = cluster.node(cluster.leaderIndex(tp));
+            RaftNode repaired = cluster.node(damaged);
+            assertEquals(end, repaired.status(tp).highWatermark());
+            assertEquals(leader.read(tp, 0, Integer.MAX_VALUE).records(), repaired.read(tp, 0, Integer.MAX_VALUE).records(),
+                    "byte-identical to the leader");
+            if (setAside) {
+                try (Stream<Path> files = Files.list(raftGroupDir(cluster, damaged, tp).resolve("current"))) {
+                    List<String> names = files.map(p -> p.getFileName().toString()).toList();
+                    assertTrue(names.stream().anyMatch(n -> n.startsWith("corrupt-")
+                            && n.endsWith(segments.get(segments.size() - 1).getFileName().toString())),
+                            "the newest segment, after the damage, was moved aside: " + names);
+                }
+            }
+        }
+    }
+
+    private static Path raftGroupDir(MiniCluster cluster, int node, TopicPartition tp) {
+        return cluster.dataDir(node).resolve("raft")
+                .resolve(ReplicaRegistry.groupId(cluster.spec(tp).topicId(), tp.partition()).getUuid().toString());
+    }
+
+    /** The group's Raft log segment files in index order (the open one last). */
+    private static List<Path> raftSegments(MiniCluster cluster, int node, TopicPartition tp) throws IOException {
+        try (Stream<Path> files = Files.list(raftGroupDir(cluster, node, tp).resolve("current"))) {
+            return files.filter(p -> p.getFileName().toString().startsWith("log_"))
+                    .sorted(Comparator.comparingLong(ReplicaRepairIT::startIndex)).toList();
+        }
+    }
+
+    private static long startIndex(Path segment) {
+        String name = segment.getFileName().toString();
+        return Long.parseLong(name.replace("log_inprogress_", "").replace("log_", "").replaceAll("-.*", ""));
+    }
+
+    private static void flipByteInTheMiddle(Path file) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        int last = bytes.length - 1;
+        while (last > 0 && bytes[last] == 0) {
+            last--;  // the open segment is preallocated: past its entries there are only zeros
+        }
+        bytes[last / 2] ^= 0x10;
+        Files.write(file, bytes);
     }
 
     private static void append(MiniCluster cluster, TopicPartition tp, String prefix, int batches) {

@@ -1,0 +1,151 @@
+package io.rafka.raft;
+
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.raftlog.segmented.LogSegment;
+import org.apache.ratis.server.raftlog.segmented.LogSegmentPath;
+import org.apache.ratis.util.SizeInBytes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Makes Raft logs that a crash or a bad disk damaged loadable again, by cutting each at its first unreadable entry
+ * before Ratis opens it. Without this, one flipped bit or torn write in one group's log stops the whole server:
+ * Ratis starts every group found in its storage folder together, and with its default corruption policy
+ * ({@code EXCEPTION}) one group that cannot load fails them all (the broker exits).
+ *
+ * <p>What it does, for every group folder under the server's storage folders, before the server is built:
+ * <ul>
+ *   <li>Reads each log segment in index order with Ratis's own reader. The first segment that does not read
+ *       whole (an entry's checksum fails, an entry is cut short, or a closed segment holds fewer entries than its
+ *       name says) is the damage.</li>
+ *   <li>Every segment after it is moved aside (renamed {@code corrupt-<millis>-<name>}, so Ratis no longer sees
+ *       it; kept for an operator to look at). A damaged closed segment is renamed after the entries it still holds
+ *       ({@code log_<start>-<last good>}), or moved aside if none is readable.</li>
+ *   <li>The damaged segment itself is cut at the bad entry by Ratis on load: {@link #apply} sets the corruption
+ *       policy to {@code WARN_AND_RETURN}, which keeps the entries before it and truncates the file after them.</li>
+ * </ul>
+ * The replica then holds a prefix of its log, as if it had crashed before writing the rest; the leader sends
+ * the rest again, and the partition log's bytes past the last entry kept are cut like after any crash
+ * ({@code DataLog.reconcileTail}). Raft assumes a replica never loses what it acknowledged, so this is safe only
+ * while the other replicas of the group hold the cut entries: with one damaged replica of three (or two of five)
+ * the others are a majority that has every committed entry, and no leader without them can be elected by them.
+ */
+public final class RaftLogRepair {
+    private static final Logger LOG = LoggerFactory.getLogger(RaftLogRepair.class);
+    private static final Pattern SEGMENT_NAME = Pattern.compile("log_(?:inprogress_)?(\\d+)(?:-(\\d+))?");
+
+    private RaftLogRepair() {
+    }
+
+    /** A segment file and the indexes its name gives ({@code end} -1 for the open segment). */
+    private record Segment(Path path, LogSegmentPath ratisPath, long start, long end) {
+        boolean open() {
+            return end < 0;
+        }
+    }
+
+    /**
+     * Sets Ratis's corruption policy to cut a damaged segment at its first bad entry and repairs every group's log
+     * under the storage folders {@code properties} names. Returns the number of groups whose log was cut.
+     */
+    public static int apply(RaftProperties properties) throws IOException {
+        RaftServerConfigKeys.Log.setCorruptionPolicy(properties, RaftServerConfigKeys.Log.CorruptionPolicy.WARN_AND_RETURN);
+        SizeInBytes maxEntrySize = RaftServerConfigKeys.Log.Appender.bufferByteLimit(properties);
+        int cut = 0;
+        for (File root : RaftServerConfigKeys.storageDir(properties)) {
+            if (!root.isDirectory()) {
+                continue;
+            }
+            try (Stream<Path> groups = Files.list(root.toPath())) {
+                for (Path group : groups.filter(Files::isDirectory).sorted().toList()) {
+                    Path current = group.resolve("current");
+                    if (Files.isDirectory(current) && repair(current, maxEntrySize)) {
+                        cut++;
+                    }
+                }
+            }
+        }
+        return cut;
+    }
+
+    /** Repairs one group's log folder ({@code current}); true if it cut anything. */
+    static boolean repair(Path current, SizeInBytes maxEntrySize) throws IOException {
+        List<Segment> segments = segments(current);
+        for (int i = 0; i < segments.size(); i++) {
+            Segment s = segments.get(i);
+            long[] last = {-1};
+            int count = 0;
+            IOException damage = null;
+            try {
+                count = LogSegment.readSegmentFile(s.path().toFile(), s.ratisPath().getStartEnd(), maxEntrySize,
+                        RaftServerConfigKeys.Log.CorruptionPolicy.EXCEPTION, null, e -> last[0] = e.getIndex());
+            } catch (IOException e) {
+                damage = e;
+            } catch (RuntimeException e) {
+                // Ratis asserts index continuity inside a segment: a damaged index field lands here.
+                damage = new IOException(e.getMessage(), e);
+            }
+            boolean whole = damage == null && (s.open() || last[0] == s.end());
+            if (whole) {
+                continue;
+            }
+            long millis = System.currentTimeMillis();
+            List<Path> movedAside = new ArrayList<>();
+            for (Segment later : segments.subList(i + 1, segments.size())) {
+                movedAside.add(moveAside(later.path(), millis));
+            }
+            String kept;
+            if (s.open()) {
+                kept = "cut by Ratis at its first bad entry";
+            } else if (count == 0 || last[0] < s.start()) {
+                movedAside.add(moveAside(s.path(), millis));
+                kept = "no readable entry: moved aside";
+            } else {
+                Path renamed = s.path().resolveSibling("log_" + s.start() + "-" + last[0]);
+                Files.move(s.path(), renamed);
+                kept = "keeps entries " + s.start() + ".." + last[0] + " as " + renamed.getFileName();
+            }
+            LOG.warn("Raft log {} is damaged in {} ({}): {}; later segments moved aside: {}. The leader sends the cut "
+                            + "entries again.", current.getParent().getFileName(), s.path().getFileName(),
+                    damage != null ? damage.getMessage() : "holds entries up to " + last[0] + " of " + s.end(),
+                    kept, movedAside.stream().map(p -> p.getFileName().toString()).toList());
+            return true;
+        }
+        return false;
+    }
+
+    private static List<Segment> segments(Path current) throws IOException {
+        List<Segment> segments = new ArrayList<>();
+        try (Stream<Path> files = Files.list(current)) {
+            for (Path p : files.toList()) {
+                Matcher m = SEGMENT_NAME.matcher(p.getFileName().toString());
+                if (!m.matches()) {
+                    continue;
+                }
+                LogSegmentPath ratisPath = LogSegmentPath.matchLogSegment(p); // null for an empty open segment
+                if (ratisPath != null) {
+                    segments.add(new Segment(p, ratisPath, Long.parseLong(m.group(1)),
+                            m.group(2) == null ? -1 : Long.parseLong(m.group(2))));
+                }
+            }
+        }
+        segments.sort(Comparator.comparingLong(Segment::start).thenComparing(Segment::open));
+        return segments;
+    }
+
+    private static Path moveAside(Path file, long millis) throws IOException {
+        return Files.move(file, file.resolveSibling("corrupt-" + millis + "-" + file.getFileName()));
+    }
+}
