@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
 # Fault injection with a history checker (run as `bin/rafka chaos [options]`).
 #
-# Starts a 3-node cluster with `bin/rafka cluster start`, creates a topic (RF 3), and runs SDK producers (idempotent
-# ones and one without idempotence, acks=all, unique values, round-robin over the partitions) and a consumer group
-# of --consumers members reading along (committing after each poll) for --duration seconds
+# Starts a cluster of 3 (or --nodes 5) with `bin/rafka cluster start`, creates a topic (RF 3), and runs SDK
+# producers (idempotent ones and one without idempotence, acks=all, unique values, round-robin over the partitions)
+# and a consumer group of --consumers members reading along (committing after each poll) for --duration seconds
 # while a nemesis on a seeded schedule kills (kill -9, then restarts) and pauses (SIGSTOP, then SIGCONT) broker
 # processes and, with network faults asked for, cuts the network between them: a quarter of the faults hit a
 # partition's leader, a quarter the controller, a quarter the group's coordinator, the rest a random node. Then it
 # heals everything, reads every partition back, checks the history and, once every replica has caught up, compares
-# each partition's log contents byte for byte across the three nodes. Prints the schedule, the checker's counts
+# each partition's log contents byte for byte across its replicas. Prints the schedule, the checker's counts
 # (`name: N`, all must be 0) and availability; exits 1 if any count is not 0. The history goes to WORK/history.tsv
 # (re-check it with --check FILE). Everything it starts is stopped on exit, failure or Ctrl-C.
 #
 # Options (defaults in brackets):  --seed S [random]  --duration SECONDS [60]  --faults LIST [kill,pause]
 #                                  --partitions P [3]  --rate R [50] (records/s per producer; 3 producers)
 #                                  --consumers C [2] (members of the group reading along; 0 for none)
-#                                  --check FILE (only check a saved history)
+#                                  --nodes N [3] (3 or 5 brokers)  --check FILE (only check a saved history)
 # Faults: kill, pause, partition (the node cut off from both others, or the other two cut from each other while
 # it still sees both), loss (a third of its incoming packets dropped), slow (its outgoing link limited to
-# 256-1024 kbit/s, so what it sends queues); netem = loss,slow (this kernel has no netem qdisc: bench/chaos/netns.sh).
+# 256-1024 kbit/s, so what it sends queues); netem = loss,slow (this kernel has no netem qdisc: bench/chaos/netns.sh);
+# corrupt (kill -9, then damage the node's files before restarting it: the tail of a partition's segment cut off or
+# a bit flipped in it, or the same in the partition's Raft log).
 # Network faults run every broker in its own network namespace (root only; without it they are skipped, with a
 # message, and the other faults run on 127.0.0.1).
 # Ports: RAFKA_PORT_BASE=26000 (26192..26395) unless RAFKA_CHAOS_PORT_BASE says otherwise. Work folder:
@@ -31,7 +33,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 # shellcheck source=../lib.sh
 source "$ROOT/bench/lib.sh"
-SEED="$(( RANDOM * 32768 + RANDOM ))" DURATION=60 FAULTS=kill,pause PARTITIONS=3 RATE=50 CONSUMERS=2 CHECK_ONLY=""
+SEED="$(( RANDOM * 32768 + RANDOM ))" DURATION=60 FAULTS=kill,pause PARTITIONS=3 RATE=50 CONSUMERS=2 NODES=3 CHECK_ONLY=""
 TOPIC=chaos GROUP=chaos-group
 WORK="${RAFKA_CHAOS_WORK:-$ROOT/bench/chaos/target}"
 
@@ -43,21 +45,23 @@ while [[ $# -gt 0 ]]; do
     --partitions) PARTITIONS="$2"; shift 2 ;;
     --rate) RATE="$2"; shift 2 ;;
     --consumers) CONSUMERS="$2"; shift 2 ;;
+    --nodes) NODES="$2"; shift 2 ;;
     --check) CHECK_ONLY="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "chaos: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-for v in SEED DURATION PARTITIONS RATE CONSUMERS; do
+for v in SEED DURATION PARTITIONS RATE CONSUMERS NODES; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "chaos: ${v,,} must be a whole number, not '${!v}'" >&2; exit 2; }
 done
+[[ "$NODES" == 3 || "$NODES" == 5 ]] || { echo "chaos: --nodes must be 3 or 5, not '$NODES'" >&2; exit 2; }
 IFS=, read -r -a FAULT_KINDS <<<"$FAULTS"
 KINDS=()
 for f in "${FAULT_KINDS[@]}"; do
   case "$f" in
-    kill|pause|partition|loss|slow) KINDS+=("$f") ;;
+    kill|pause|partition|loss|slow|corrupt) KINDS+=("$f") ;;
     netem) KINDS+=(loss slow) ;;
-    *) echo "chaos: unknown fault '$f' (kill, pause, partition, loss, slow, netem)" >&2; exit 2 ;;
+    *) echo "chaos: unknown fault '$f' (kill, pause, partition, loss, slow, netem, corrupt)" >&2; exit 2 ;;
   esac
 done
 FAULT_KINDS=("${KINDS[@]}")
@@ -71,7 +75,7 @@ if [[ -n "$CHECK_ONLY" ]]; then
   exec java -Xmx1g -cp "$RAFKA_CHAOS_CLASSPATH" io.rafka.client.chaos.ChaosMain check --history "$CHECK_ONLY"
 fi
 
-export RAFKA_PORT_BASE="${RAFKA_CHAOS_PORT_BASE:-26000}" RAFKA_CLUSTER_DIR="$WORK/cluster"
+export RAFKA_PORT_BASE="${RAFKA_CHAOS_PORT_BASE:-26000}" RAFKA_CLUSTER_DIR="$WORK/cluster" RAFKA_CLUSTER_NODES="$NODES"
 # shellcheck source=netns.sh
 source "$ROOT/bench/chaos/netns.sh"
 NETNS=0
@@ -80,9 +84,9 @@ if [[ " ${FAULT_KINDS[*]} " =~ \ (partition|loss|slow)\  ]]; then
     NETNS=1
     export RAFKA_CLUSTER_NETNS="$NET_PREFIX" RAFKA_CLUSTER_SUBNET="$NET_SUBNET"
   else
-    log "SKIPPED the network faults: network namespaces need root and iproute2 (running kill and pause only)"
+    log "SKIPPED the network faults: network namespaces need root and iproute2 (running the others only)"
     KINDS=()
-    for f in "${FAULT_KINDS[@]}"; do [[ "$f" == kill || "$f" == pause ]] && KINDS+=("$f"); done
+    for f in "${FAULT_KINDS[@]}"; do [[ "$f" == kill || "$f" == pause || "$f" == corrupt ]] && KINDS+=("$f"); done
     (( ${#KINDS[@]} )) || { log "SKIPPED: no fault left to inject"; exit 0; }
     FAULT_KINDS=("${KINDS[@]}")
   fi
@@ -99,12 +103,12 @@ cleanup() {
   trap - EXIT INT TERM
   [[ -n "$PAUSED" ]] && kill -CONT "$PAUSED" 2>/dev/null
   [[ -n "$WORKLOAD_PID" ]] && kill "$WORKLOAD_PID" 2>/dev/null
-  (( NETNS )) && net_heal 3
+  (( NETNS )) && net_heal "$NODES"
   if (( CLUSTER_STARTED )); then
     log "stopping the cluster"
     bin/rafka cluster stop >&2 || bin/rafka cluster kill >&2 || true
   fi
-  (( NETNS )) && net_destroy 3
+  (( NETNS )) && net_destroy "$NODES"
   exit "$status"
 }
 trap cleanup EXIT
@@ -120,9 +124,10 @@ inject() {
   [[ -n "$pid" ]] || return 0
   start="$(now_ms)"
   case "$kind" in
-    kill)
+    kill|corrupt)
       log "fault: kill -9 node $node (pid $pid), restart after ${hold_ms} ms"
       bin/rafka cluster kill "$node" >/dev/null
+      [[ "$kind" == corrupt ]] && corrupt "$node"
       hold "$hold_ms"
       # Until it answers /health again: at most one node is down at a time, so every stretch without
       # acknowledgements is an availability finding, not a lost majority. The next fault may come at once,
@@ -138,34 +143,81 @@ inject() {
       PAUSED=""
       ;;
     partition)
-      local others=() n
-      for n in 1 2 3; do (( n == node )) || others+=("$n"); done
+      local others=() minority=("$node") n m
+      for (( n = 1; n <= NODES; n++ )); do (( n == node )) || others+=("$n"); done
+      if (( NODES == 5 && RANDOM % 2 )); then
+        # A minority of two: the node and one other, cut off from the three others.
+        minority+=("${others[0]}")
+        others=("${others[@]:1}")
+      fi
       if (( RANDOM % 2 )); then
-        log "fault: node $node cut off from nodes ${others[*]} for ${hold_ms} ms"
-        net_cut "$node" "${others[0]}"
-        net_cut "$node" "${others[1]}"
+        log "fault: nodes ${minority[*]} cut off from nodes ${others[*]} for ${hold_ms} ms"
+        for n in "${minority[@]}"; do for m in "${others[@]}"; do net_cut "$n" "$m"; done; done
       else
-        log "fault: nodes ${others[*]} cut from each other, node $node the bridge between them, for ${hold_ms} ms"
-        net_cut "${others[0]}" "${others[1]}"
+        # A bridge: the others split in two halves that do not see each other; the node still sees everyone.
+        local half=$(( ${#others[@]} / 2 ))
+        log "fault: nodes ${others[*]:0:half} cut from ${others[*]:half}, node $node the bridge between them, for ${hold_ms} ms"
+        for n in "${others[@]:0:half}"; do for m in "${others[@]:half}"; do net_cut "$n" "$m"; done; done
       fi
       hold "$hold_ms"
-      net_heal 3
+      net_heal "$NODES"
       ;;
     loss)
       log "fault: node $node drops 30 % of its incoming packets for ${hold_ms} ms"
       net_loss "$node" 30
       hold "$hold_ms"
-      net_heal 3
+      net_heal "$NODES"
       ;;
     slow)
       local kbit=$(( 256 + RANDOM % 769 ))
       log "fault: node $node sends at most $kbit kbit/s for ${hold_ms} ms"
       net_slow "$node" "$kbit"
       hold "$hold_ms"
-      net_heal 3
+      net_heal "$NODES"
       ;;
   esac
   printf 'fault\t%s\t%s\t%s\t%s\n' "$kind" "$node" "$start" "$(now_ms)" >>"$FAULT_LOG"
+}
+
+# The Raft group folder of partition $2 of the chaos topic on node $1. A partition's group id is Java's
+# UUID.nameUUIDFromBytes("TOPIC_ID/PARTITION") (ReplicaRegistry.groupId): MD5 with the version-3 and variant bits set.
+raft_dir_of() {
+  local dir="$RAFKA_CLUSTER_DIR/node-$1" tid md5 b6 b8
+  tid="$(sed -n 's/^topic_id: //p' "$dir/$TOPIC-$2/partition.metadata")"
+  md5="$(printf '%s/%s' "$tid" "$2" | md5sum | cut -c1-32)"
+  printf -v b6 '%02x' $(( (16#${md5:12:2} & 0x0f) | 0x30 ))
+  printf -v b8 '%02x' $(( (16#${md5:16:2} & 0x3f) | 0x80 ))
+  md5="${md5:0:12}$b6${md5:14:2}$b8${md5:18}"
+  echo "$dir/raft/${md5:0:8}-${md5:8:4}-${md5:12:4}-${md5:16:4}-${md5:20:12}"
+}
+
+# Damages node $1's files while it is down (one node: the others hold every acknowledged record), as a machine
+# crash or a bad disk would: a random partition's newest segment file, or its newest Raft log file, either cut
+# short by 1 byte to 8 KiB or with one bit flipped in its last 64 KiB.
+corrupt() {
+  local node="$1" p file size pos byte what
+  p=$(( RANDOM % PARTITIONS ))
+  [[ -f "$RAFKA_CLUSTER_DIR/node-$node/$TOPIC-$p/partition.metadata" ]] || return 0   # not a replica here
+  if (( RANDOM % 2 )); then
+    file="$(find "$RAFKA_CLUSTER_DIR/node-$node/$TOPIC-$p" -maxdepth 1 -name '*.log' | sort | tail -1)"
+  else
+    file="$(ls -t "$(raft_dir_of "$node" "$p")"/current/log_* 2>/dev/null | head -1 || true)"
+  fi
+  [[ -n "$file" && -s "$file" ]] || return 0
+  size="$(stat -c %s "$file")"
+  if (( RANDOM % 2 )); then
+    pos=$(( size - 1 - RANDOM % 8192 ))
+    (( pos >= 0 )) || pos=0
+    truncate -s "$pos" "$file"
+    what="cut from $size to $pos bytes"
+  else
+    pos=$(( size - 1 - (RANDOM * 32768 + RANDOM) % (size < 65536 ? size : 65536) ))
+    byte="$(od -An -tu1 -j "$pos" -N1 "$file" | tr -d ' ')"
+    # shellcheck disable=SC2059
+    printf "\\x$(printf '%02x' $(( byte ^ (1 << (RANDOM % 8)) )))" | dd of="$file" bs=1 seek="$pos" conv=notrunc status=none
+    what="a bit flipped at byte $pos of $size"
+  fi
+  log "fault: node $node's ${file#"$RAFKA_CLUSTER_DIR/"} $what"
 }
 
 hold() {
@@ -180,7 +232,7 @@ status_of() {
 # The node whose /status says it leads partition $1 of topic $2 (the chaos topic when absent; empty if none does).
 leader_of() {
   local n topic="${2:-$TOPIC}"
-  for n in 1 2 3; do
+  for (( n = 1; n <= NODES; n++ )); do
     if status_of "$n" 2>/dev/null \
         | grep -q "\"topic\": \"$topic\", \"partition\": $1, \"leader\": \"$n\", \"is_leader\": true"; then
       echo "$n"
@@ -192,7 +244,7 @@ leader_of() {
 # The node whose /status says it is the controller (empty if none does right now).
 controller_node() {
   local n
-  for n in 1 2 3; do
+  for (( n = 1; n <= NODES; n++ )); do
     if status_of "$n" 2>/dev/null | grep -q '"is_controller": true'; then
       echo "$n"
       return
@@ -225,14 +277,23 @@ log_digest() {
   find "$dir" -maxdepth 1 -name '*.log' | sort | xargs cat | sha256sum | cut -d' ' -f1
 }
 
-# Until every node reports the same high watermark for every partition (60 s at most).
+# The nodes holding a replica of partition $1 of the chaos topic (the folders the cluster made for it).
+replicas_of() {
+  local n
+  for (( n = 1; n <= NODES; n++ )); do
+    [[ -f "$RAFKA_CLUSTER_DIR/node-$n/$TOPIC-$1/partition.metadata" ]] && echo "$n"
+  done
+  return 0
+}
+
+# Until every replica of every partition reports the same high watermark (60 s at most).
 await_replicas_equal() {
   local deadline=$(( $(date +%s) + 60 )) p n hw first ok
   while (( $(date +%s) < deadline )); do
     ok=1
     for (( p = 0; p < PARTITIONS; p++ )); do
       first=""
-      for n in 1 2 3; do
+      for n in $(replicas_of "$p"); do
         hw="$(status_of "$n" 2>/dev/null \
             | grep -o "\"topic\": \"$TOPIC\", \"partition\": $p,[^}]*\"high_watermark\": [0-9]*" | grep -o '[0-9]*$' || true)"
         [[ -n "$hw" ]] || { ok=0; break; }
@@ -250,7 +311,7 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 : >"$FAULT_LOG"
 if (( NETNS )); then
-  net_create 3
+  net_create "$NODES"
   log "network: node N in namespace $NET_PREFIX-N at $NET_SUBNET.N, bridge $NET_BRIDGE at $NET_SUBNET.254"
 fi
 log "seed $SEED, $DURATION s, faults $FAULTS, $PARTITIONS partitions RF 3 (ports from $(( RAFKA_PORT_BASE + 192 )), work in $WORK)"
@@ -274,13 +335,13 @@ while (( $(date +%s) + 5 < end )); do
     2) node="$(coordinator_node)" ;;
     *) node="" ;;
   esac
-  [[ -n "$node" ]] || node=$(( RANDOM % 3 + 1 ))
+  [[ -n "$node" ]] || node=$(( RANDOM % NODES + 1 ))
   inject "$kind" "$node" $(( 500 + RANDOM % 2500 ))
   sleep "$(( RANDOM % 3 ))"
 done
 
 log "healing: every node running"
-(( NETNS )) && net_heal 3
+(( NETNS )) && net_heal "$NODES"
 bin/rafka cluster start >&2
 wait "$WORKLOAD_PID" || { log "FAILED: the workload ended with an error; see $WORK/workload.log"; tail -20 "$WORK/workload.log" >&2; exit 1; }
 WORKLOAD_PID=""
@@ -291,11 +352,12 @@ divergent=0
 if await_replicas_equal; then
   bin/rafka cluster stop >&2
   CLUSTER_STARTED=0
-  (( NETNS )) && net_destroy 3
+  (( NETNS )) && net_destroy "$NODES"
   for (( p = 0; p < PARTITIONS; p++ )); do
-    d1="$(log_digest 1 "$p")" d2="$(log_digest 2 "$p")" d3="$(log_digest 3 "$p")"
-    if [[ "$d1" != "$d2" || "$d1" != "$d3" ]]; then
-      log "partition $p: replicas differ ($d1 $d2 $d3)"
+    digests=()
+    for n in $(replicas_of "$p"); do digests+=("$n:$(log_digest "$n" "$p")"); done
+    if (( ${#digests[@]} != 3 )) || [[ "$(printf '%s\n' "${digests[@]#*:}" | sort -u | wc -l)" != 1 ]]; then
+      log "partition $p: replicas differ (${digests[*]})"
       divergent=$(( divergent + 1 ))
     fi
   done
