@@ -38,9 +38,10 @@ import java.util.stream.Stream;
  * </ul>
  * The replica then holds a prefix of its log, as if it had crashed before writing the rest; the leader sends
  * the rest again, and the partition log's bytes past the last entry kept are cut like after any crash
- * ({@code DataLog.reconcileTail}). Raft assumes a replica never loses what it acknowledged, so this is safe only
- * while the other replicas of the group hold the cut entries: with one damaged replica of three (or two of five)
- * the others are a majority that has every committed entry, and no leader without them can be elected by them.
+ * ({@code DataLog.reconcileTail}). Raft assumes a replica never loses what it acknowledged: an entry committed by
+ * the leader and this replica alone is, after the cut, held by the leader only, and is lost if the leader also fails
+ * before this replica has caught up (another replica lacking it could then win with this one's vote). One damaged
+ * replica is repaired safely unless a second fault hits the same group meanwhile (docs/replication.md).
  */
 public final class RaftLogRepair {
     private static final Logger LOG = LoggerFactory.getLogger(RaftLogRepair.class);

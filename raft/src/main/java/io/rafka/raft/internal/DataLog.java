@@ -359,13 +359,69 @@ final class DataLog {
                 return;
             }
             tailReconciled = true;
-            writtenEnd = end;
             if (log.logEndOffset() > end) {
                 LOG.info("{}: cutting {} offsets written past the Raft log's last entry before a restart",
                         topicPartition, log.logEndOffset() - end);
                 log.truncateTo(end);
             }
+            verifyEntriesToReplay();
+            writtenEnd = end;
         }
+    }
+
+    /**
+     * Checks the records of the Raft entries still to be applied after a restart against their headers: the batch
+     * at each appended part's base offset starts there and carries its producer id, epoch and first sequence, and
+     * the batch holding its last offset ends there. Apply only checks that the records are there at all, and the
+     * partition log's recovery only that its batches are whole; a machine crash that lost the page cache can still
+     * leave other batches at those offsets (an entry's bytes written over a truncated one, neither fsynced).
+     * At the first mismatch the log is cut there, so apply finds the records missing and the replica copies them
+     * from another replica ({@link CommittedState}'s repair) instead of serving bytes no other replica holds.
+     */
+    private void verifyEntriesToReplay() throws IOException {
+        long nextIndex = raftLog.nextIndex();
+        for (long i = committed.applied().index() + 1; i < nextIndex; i++) {
+            LogEntryProto e = raftLog.get(i);
+            if (e == null || !e.hasStateMachineLogEntry()
+                    || !EntryHeader.isDataEntry(e.getStateMachineLogEntry().getLogData())) {
+                continue;
+            }
+            for (DataEntry p : EntryHeader.decode(e.getStateMachineLogEntry().getLogData()).parts()) {
+                if (!p.appended() || p.baseOffset() < log.logStartOffset()) {
+                    continue;
+                }
+                if (p.lastOffset() >= log.logEndOffset()) {
+                    return;  // missing from here on: apply waits for a copy
+                }
+                String mismatch = mismatch(p);
+                if (mismatch != null) {
+                    LOG.warn("{}: the records at offsets {}..{} are not those of Raft entry {} ({}); cutting the log "
+                                    + "at {} and copying them from another replica", topicPartition, p.baseOffset(),
+                            p.lastOffset(), i, mismatch, p.baseOffset());
+                    log.truncateTo(p.baseOffset());
+                    return;
+                }
+            }
+        }
+    }
+
+    /** How the partition log's batches at a part's offsets differ from the part's header; null if they match. */
+    private String mismatch(DataEntry p) {
+        RecordBatch first = new RecordBatch(log.read(p.baseOffset(), 1, Long.MAX_VALUE).records());
+        if (first.baseOffset() != p.baseOffset()) {
+            return "a batch starts at " + first.baseOffset();
+        }
+        if (p.producerId() >= 0 && (first.producerId() != p.producerId() || first.producerEpoch() != p.producerEpoch()
+                || first.baseSequence() != p.baseSequence())) {
+            return "producer " + first.producerId() + "/" + first.producerEpoch() + " sequence " + first.baseSequence()
+                    + ", not " + p.producerId() + "/" + p.producerEpoch() + " sequence " + p.baseSequence();
+        }
+        RecordBatch last = first.lastOffset() >= p.lastOffset() ? first
+                : new RecordBatch(log.read(p.lastOffset(), 1, Long.MAX_VALUE).records());
+        if (last.lastOffset() != p.lastOffset()) {
+            return "the batch holding offset " + p.lastOffset() + " ends at " + last.lastOffset();
+        }
+        return null;
     }
 
     /** A copy of the leader's log is about to replace this replica's uncommitted tail. */

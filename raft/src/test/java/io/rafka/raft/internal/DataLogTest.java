@@ -151,6 +151,31 @@ class DataLogTest {
     }
 
     @Test
+    void reconcileCutsTheLogWhereItsRecordsAreNotThoseOfAnEntryToReplay() throws Exception {
+        PartitionFixture before = new PartitionFixture(dir);
+        before.appendAsLeader(producer(7, 0, 2), 1);   // entry 1: offsets 0-1
+        before.appendAsLeader(producer(7, 2, 3), 1);   // entry 2: offsets 2-4
+        before.close();
+        try (PartitionFixture intact = new PartitionFixture(dir)) {
+            intact.raftLog.putAll(before.raftLog);
+            intact.dataLog.reconcileTail();
+            assertEquals(5, intact.log.logEndOffset(), "records matching their entries stay");
+            // What a lost page cache can leave: other records (another producer's, as long) at entry 2's offsets.
+            intact.log.truncateTo(2);
+            ByteBuffer other = ByteBuffer.wrap(producer(9, 0, 3).data);
+            new RecordBatch(other).setBaseOffset(2);
+            intact.log.appendReplicated(other);
+        }
+        try (PartitionFixture restarted = new PartitionFixture(dir)) {
+            restarted.raftLog.putAll(before.raftLog);
+            assertEquals(5, restarted.log.logEndOffset());
+            restarted.dataLog.reconcileTail();
+            assertEquals(2, restarted.log.logEndOffset(), "cut where the records stop matching; apply then copies them");
+            assertEquals(ErrorCode.NONE, restarted.commitUpTo(1).get(0).error(), "entry 1 applies");
+        }
+    }
+
+    @Test
     void anEntryWhoseRecordsRetentionDeletedIsReadAsDeleted() throws Exception {
         try (PartitionFixture f = new PartitionFixture(dir)) {
             DataEntry h = f.appendAsLeader(records(2), 1);
