@@ -14,7 +14,8 @@
 #
 # Options (defaults in brackets):  --seed S [random]  --duration SECONDS [60]  --faults LIST [kill,pause]
 #                                  --partitions P [3]  --rate R [50] (records/s per producer; 3 producers)
-#                                  --consumers C [2] (members of the group reading along; 0 for none)
+#                                  --consumers C [2] (members of the group reading along, besides one
+#                                  reader with manual assignment; 0 for no readers)
 #                                  --nodes N [3] (3 or 5 brokers)  --check FILE (only check a saved history)
 # Faults: kill, pause, partition (the node cut off from both others, or the other two cut from each other while
 # it still sees both), loss (a third of its incoming packets dropped), slow (its outgoing link limited to

@@ -1,7 +1,8 @@
 package io.rafka.server;
 
 import io.rafka.client.chaos.Checker;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -15,24 +16,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * CI's short chaos profile: {@code bin/rafka chaos} with a fixed seed (three broker processes, SDK producers with
- * and without idempotence, kill -9 + restart and SIGSTOP/SIGCONT of random brokers and, where network namespaces
- * can be made (root), network partitions, packet loss and a throttled link), then the history checker and the
- * byte-for-byte replica comparison: every count must be 0. The seed makes the fault schedule repeatable; the
- * timing of faults against writes still varies from run to run.
+ * CI's short chaos profile: {@code bin/rafka chaos} with fixed seeds, on three and on five broker processes (SDK
+ * producers with and without idempotence and a consumer group; kill -9 + restart and SIGSTOP/SIGCONT of brokers,
+ * damaged segment and Raft log files between a kill and its restart and, where network namespaces can be made
+ * (root), network partitions, packet loss and a throttled link), then the history checker and the byte-for-byte
+ * replica comparison: every count must be 0. A seed makes the fault schedule repeatable; the timing of faults
+ * against writes still varies from run to run. {@code -Dchaos.seed=S} replaces both seeds.
  */
 class ChaosIT {
     private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
-    private static final String SEED = System.getProperty("chaos.seed", "20261130");
-    private static final String DURATION = System.getProperty("chaos.duration", "45");
+    private static final String FAULTS = "kill,pause,partition,netem,corrupt";
 
     @TempDir
     Path tmp;
 
-    @Test
-    void nothingAcknowledgedIsLostUnderKillsPausesAndNetworkFaults() throws Exception {
+    @ParameterizedTest(name = "{0} nodes, seed {1}, {2} s")
+    @CsvSource({"3, 20261130, 45", "5, 20261201, 35"})
+    void nothingAcknowledgedIsLostUnderKillsPausesDamagedFilesAndNetworkFaults(int nodes, String seed, int duration)
+            throws Exception {
         List<String> command = new ArrayList<>(List.of("bash", ROOT.resolve("bin/rafka").toString(), "chaos",
-                "--seed", SEED, "--duration", DURATION, "--faults", "kill,pause,partition,netem"));
+                "--seed", System.getProperty("chaos.seed", seed), "--duration", String.valueOf(duration),
+                "--nodes", String.valueOf(nodes), "--faults", FAULTS));
         ProcessBuilder pb = new ProcessBuilder(command).directory(tmp.toFile()).redirectErrorStream(true);
         pb.environment().put("RAFKA_CLASSPATH", System.getProperty("java.class.path"));
         pb.environment().put("RAFKA_CHAOS_WORK", tmp.resolve("chaos").toString());
@@ -43,7 +47,7 @@ class ChaosIT {
         Path out = tmp.resolve("chaos.out");
         Process p = pb.redirectOutput(out.toFile()).start();
         p.getOutputStream().close();
-        if (!p.waitFor(Long.parseLong(DURATION) + 240, TimeUnit.SECONDS)) {
+        if (!p.waitFor(duration + 300, TimeUnit.SECONDS)) {
             p.destroy();
             p.waitFor(40, TimeUnit.SECONDS);
             p.destroyForcibly();

@@ -38,7 +38,10 @@ final class ChaosWorkload {
             ErrorCode.INVALID_RECORD, ErrorCode.CORRUPT_MESSAGE, ErrorCode.INVALID_TOPIC, ErrorCode.INVALID_REQUEST,
             ErrorCode.RECORD_LIST_TOO_LARGE, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
 
-    /** @param consumers members of consumer group {@code group} reading along ({@link ChaosConsumers}); 0 for none */
+    /**
+     * @param consumers members of consumer group {@code group} reading along, besides one reader with manual
+     *                  assignment ({@link ChaosConsumers}); 0 for no readers
+     */
     record Settings(String bootstrap, String topic, int partitions, int producers, int ratePerProducer, long durationMs,
                     int consumers, String group) {
     }
@@ -63,6 +66,9 @@ final class ChaosWorkload {
     void run() throws InterruptedException {
         ChaosConsumers readers = new ChaosConsumers(settings.bootstrap(), settings.topic(), history);
         readers.start(settings.consumers(), settings.group());
+        if (settings.consumers() > 0) {
+            readers.startAssigned(settings.partitions());
+        }
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < settings.producers(); i++) {
             // The last producer runs without idempotence when there are several: its duplicates are information.

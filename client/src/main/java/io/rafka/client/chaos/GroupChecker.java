@@ -13,8 +13,9 @@ import java.util.Set;
 import java.util.function.BiConsumer;
 
 /**
- * The {@link Checker}'s checks of what a consumer group saw ({@link Group} events, in the order each member saw
- * them):
+ * The {@link Checker}'s checks of what a consumer group and a reader with manual assignment (named
+ * {@code assigned...}: outside the group, so not in the ownership check) saw ({@link Group} events, in the order each
+ * saw them):
  *
  * <ul>
  *   <li><b>nonmonotonic</b>: a member's poll returned an offset of a partition at or below one it returned before,
@@ -22,7 +23,8 @@ import java.util.function.BiConsumer;
  *   <li><b>poll-skip</b>: the same, an offset past the next one (offsets of a partition are contiguous);</li>
  *   <li><b>group-ownership</b>: a member consumed a partition after another member had been given it, before
  *       being told it had lost it (two members consuming one partition at once);</li>
- *   <li><b>consumer-lost</b>: an acknowledged value the group never consumed (only when a group ran);</li>
+ *   <li><b>consumer-lost</b>: an acknowledged value the group never consumed (only when a group ran), or that the
+ *       reader with manual assignment never consumed (only when it ran);</li>
  *   <li>and, into <b>inconsistent-offsets</b>: a consumed offset holding another value than the final read found.</li>
  * </ul>
  */
@@ -53,13 +55,19 @@ final class GroupChecker {
             finalRead.put(new Position(r.partition(), r.offset()), r.value());
         }
         Set<String> consumed = new HashSet<>();
+        Set<String> consumedAssigned = new HashSet<>();
+        boolean groupRan = false;
+        boolean assignedRan = false;
         for (Group g : events.group()) {
+            boolean manual = manual(g.member());
+            groupRan |= !manual;
+            assignedRan |= manual;
             switch (g.kind()) {
                 case Group.ASSIGN -> assign(g);
                 case Group.RELEASE -> release(g);
                 default -> {
                     consume(g);
-                    consumed.add(g.value());
+                    (manual ? consumedAssigned : consumed).add(g.value());
                     String read = finalRead.get(new Position(g.partition(), g.offset()));
                     if (read != null && !read.equals(g.value())) {
                         anomaly.accept("inconsistent-offsets", g.member() + " consumed " + g.value() + " at partition "
@@ -68,24 +76,39 @@ final class GroupChecker {
                 }
             }
         }
-        if (!events.group().isEmpty()) {
-            for (Send s : events.sends()) {
-                if (s.outcome() == Outcome.OK && !consumed.contains(s.value())) {
-                    anomaly.accept("consumer-lost", s.value() + " acknowledged at partition " + s.partition() + " offset "
-                            + s.offset() + " was never consumed by the group");
-                }
+        for (Send s : events.sends()) {
+            if (s.outcome() != Outcome.OK) {
+                continue;
+            }
+            if (groupRan && !consumed.contains(s.value())) {
+                anomaly.accept("consumer-lost", s.value() + " acknowledged at partition " + s.partition() + " offset "
+                        + s.offset() + " was never consumed by the group");
+            }
+            if (assignedRan && !consumedAssigned.contains(s.value())) {
+                anomaly.accept("consumer-lost", s.value() + " acknowledged at partition " + s.partition() + " offset "
+                        + s.offset() + " was never consumed by the reader with manual assignment");
             }
         }
         return consumed.size();
     }
 
+    private static boolean manual(String member) {
+        return member.startsWith(ChaosConsumers.ASSIGNED_PREFIX);
+    }
+
     private void assign(Group g) {
         last.computeIfAbsent(g.member(), m -> new HashMap<>()).remove(g.partition());
+        if (manual(g.member())) {
+            return;
+        }
         owns.computeIfAbsent(g.member(), m -> new HashSet<>()).add(g.partition());
         owner.put(g.partition(), g.member());
     }
 
     private void release(Group g) {
+        if (manual(g.member())) {
+            return;
+        }
         Set<Integer> mine = owns.computeIfAbsent(g.member(), m -> new HashSet<>());
         Set<Integer> released = g.partition() < 0 ? Set.copyOf(mine) : Set.of(g.partition());
         for (int p : released) {
@@ -96,7 +119,7 @@ final class GroupChecker {
 
     private void consume(Group g) {
         String current = owner.get(g.partition());
-        if (current != null && !current.equals(g.member())) {
+        if (current != null && !current.equals(g.member()) && !manual(g.member())) {
             anomaly.accept("group-ownership", g.member() + " consumed partition " + g.partition() + " offset " + g.offset()
                     + " after " + current + " had been given the partition");
         }

@@ -151,6 +151,27 @@ class CheckerTest {
     }
 
     @Test
+    void theReaderWithManualAssignmentIsOutsideTheGroupButCheckedForOrderAndCompleteness() {
+        cleanBase();
+        cleanGroup();
+        String reader = ChaosConsumers.ASSIGNED_PREFIX + "0";
+        groupEvent(Group.ASSIGN, reader, 0, -1, "-");
+        groupEvent(Group.ASSIGN, reader, 1, -1, "-");
+        groupEvent(Group.CONSUME, reader, 0, 0, "a");   // partition 0 is m1's in the group: not an ownership finding
+        groupEvent(Group.CONSUME, reader, 0, 1, "b");
+        groupEvent(Group.CONSUME, reader, 1, 0, "c");
+        Checker.Report clean = Checker.check(events());
+        assertTrue(clean.ok(), clean.render());
+
+        groupEvent(Group.CONSUME, reader, 0, 0, "a");   // backwards without a new assignment
+        group.removeIf(g -> g.member().equals(reader) && g.value().equals("c"));
+        Checker.Report r = Checker.check(events());
+        assertEquals(1L, r.counts().get("nonmonotonic"), r.render());
+        assertEquals(1L, r.counts().get("consumer-lost"), "the reader never got c: " + r.render());
+        assertEquals(0L, r.counts().get("group-ownership"), r.render());
+    }
+
+    @Test
     void aConsumedValueAtAnOffsetTheFinalReadFoundOtherwiseIsInconsistent() {
         cleanBase();
         cleanGroup();
