@@ -24,6 +24,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One member of a consumer group: joins through the group's coordinator, consumes exactly the partitions the
@@ -47,7 +50,9 @@ import java.util.concurrent.Executor;
  * {@code heartbeat_interval_ms} and whenever what it owns changes. Each {@link #poll} first moves what the
  * member owns towards the latest assignment ({@link MemberState}): revoked partitions stop being fetched, their
  * consumed offsets are committed, and only then does a heartbeat report them released; new partitions start
- * at the group's committed offset, or per {@code auto.offset.reset}. A stream that breaks because the
+ * at the group's committed offset, or per {@code auto.offset.reset}. The commit of revoked partitions runs on a
+ * thread of its own (one Raft write on the coordinator), so the partitions the member keeps go on being consumed
+ * meanwhile instead of waiting for it. A stream that breaks because the
  * coordinator moved or failed is reopened on the new coordinator with the same member id and epoch; a member
  * the coordinator fenced or forgot drops everything it owned without committing and joins again.
  *
@@ -87,7 +92,8 @@ public final class GroupMember implements AutoCloseable {
     /** The heartbeat thread left the group because poll was overdue (under {@code lock}). */
     private boolean leftForSlowPoll;
     /** Sends due heartbeats between polls; started by the first poll, stopped by close. */
-    private java.util.concurrent.ScheduledExecutorService heartbeater;
+    private ScheduledExecutorService heartbeater;
+    private final RevocationCommits revocations;
 
     private final Object lock = new Object();
     /** The open stream (guarded by lock); null before the first poll and after a failure was handled. */
@@ -116,6 +122,7 @@ public final class GroupMember implements AutoCloseable {
         fetcher.outOfRangeReset(config.offsetReset().outOfRangeReset());
         this.positions = new FetchPositions(fetcher);
         this.offsets = new OffsetStore(coordinator, state, time);
+        this.revocations = new RevocationCommits(config.groupId(), offsets);
         this.streamRetry = new RetryState(time, config.retryTimeoutMs());
     }
 
@@ -249,13 +256,13 @@ public final class GroupMember implements AutoCloseable {
         if (heartbeater != null) {
             return;
         }
-        heartbeater = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        heartbeater = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "rafka-heartbeat-" + config.groupId());
             thread.setDaemon(true);
             return thread;
         });
         heartbeater.scheduleWithFixedDelay(this::heartbeatBetweenPolls, HEARTBEAT_CHECK_MS, HEARTBEAT_CHECK_MS,
-                java.util.concurrent.TimeUnit.MILLISECONDS);
+                TimeUnit.MILLISECONDS);
     }
 
     /** On the heartbeat thread: a due heartbeat on the open stream, or the leave of a member that stopped polling. */
@@ -338,6 +345,8 @@ public final class GroupMember implements AutoCloseable {
         if (heartbeater != null) {
             heartbeater.shutdownNow();
         }
+        revocations.await(CLOSE_RETRY_MS);   // their commits before the last one and the leave
+        revocations.close();
         rejoinIfLeftForSlowPoll();   // nothing to commit or leave for a member that left already
         closed = true;
         coordinator.limitRetries(CLOSE_RETRY_MS);
@@ -441,20 +450,20 @@ public final class GroupMember implements AutoCloseable {
         MemberState.Reconciliation plan = state.reconcile();
         if (!plan.revoke().isEmpty()) {
             hook.onRevoked(plan.revoke());   // still owned here: the hook may commit them itself
-            if (commitOnRevoke) {
-                Map<TopicPartition, Long> last = new HashMap<>();
-                for (TopicPartition tp : plan.revoke()) {
-                    long position = positions.position(tp);
-                    if (position >= 0) {
-                        last.put(tp, position);
-                    }
+            Map<TopicPartition, Long> last = new HashMap<>();
+            for (TopicPartition tp : plan.revoke()) {
+                long position = positions.position(tp);
+                if (position >= 0) {
+                    last.put(tp, position);
                 }
-                offsets.commit(last);  // if it fails, the partitions stay owned and read, and the next poll tries again
             }
             plan.revoke().forEach(positions::remove);
-            state.released(plan.revoke());
-            LOG.debug("group " + config.groupId() + ": released " + plan.revoke());
-            heartbeatNow();
+            if (commitOnRevoke && !last.isEmpty()) {
+                state.releasing(plan.revoke());
+                revocations.commitThenRelease(plan.revoke(), last, partitions -> release(partitions, true));
+            } else {
+                release(plan.revoke(), false);
+            }
         }
         if (!plan.assign().isEmpty()) {
             Map<TopicPartition, Long> starts = offsets.startOffsets(plan.assign(), config.offsetReset(), config.groupId());
@@ -466,6 +475,21 @@ public final class GroupMember implements AutoCloseable {
             LOG.debug("group " + config.groupId() + ": took " + plan.assign());
             heartbeatNow();
             hook.onAssigned(taken);
+        }
+    }
+
+    /** The partitions are released: no longer owned, and the coordinator hears so now. */
+    private void release(Set<TopicPartition> partitions, boolean afterCommit) {
+        synchronized (lock) {
+            if (afterCommit) {
+                state.releasedAfterCommit(partitions);
+            } else {
+                state.released(partitions);
+            }
+            LOG.debug("group " + config.groupId() + ": released " + partitions);
+            if (requests != null && !closed) {
+                send(state.heartbeat(config));
+            }
         }
     }
 

@@ -47,6 +47,8 @@ final class MemberState {
     /** The latest assignment pushed; null until the first response of a (re)join. */
     private Set<TopicPartition> target;
     private final Set<TopicPartition> owned = new LinkedHashSet<>();
+    /** Owned partitions being released: no longer consumed, their offsets being committed before the release. */
+    private final Set<TopicPartition> releasing = new LinkedHashSet<>();
 
     /** A response of the coordinator: the member's id, epoch, heartbeat interval and full target assignment. */
     synchronized void onResponse(HeartbeatResponse response) {
@@ -71,14 +73,37 @@ final class MemberState {
         }
         Set<TopicPartition> revoke = new LinkedHashSet<>(owned);
         revoke.removeAll(target);
+        revoke.removeAll(releasing);
         Set<TopicPartition> assign = new LinkedHashSet<>(target);
         assign.removeAll(owned);
         return new Reconciliation(sorted(revoke), sorted(assign));
     }
 
+    /** The member stopped consuming these and commits them now: still owned until {@link #released}. */
+    synchronized void releasing(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) {
+            if (owned.contains(tp)) {
+                releasing.add(tp);
+            }
+        }
+    }
+
     /** The member stopped consuming these and committed them: they are no longer owned. */
     synchronized void released(Collection<TopicPartition> partitions) {
         owned.removeAll(partitions);
+        releasing.removeAll(partitions);
+    }
+
+    /**
+     * The commit of partitions marked {@link #releasing} finished: those still being released are not owned any
+     * more. A partition the member was fenced from meanwhile, and perhaps took again since, is left alone.
+     */
+    synchronized void releasedAfterCommit(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) {
+            if (releasing.remove(tp)) {
+                owned.remove(tp);
+            }
+        }
     }
 
     /**
@@ -96,9 +121,9 @@ final class MemberState {
         return taken;
     }
 
-    /** Whether the member may consume this partition now: owned and still in the latest assignment. */
+    /** Whether the member may consume this partition now: owned, not being released, and still assigned. */
     synchronized boolean mayConsume(TopicPartition tp) {
-        return owned.contains(tp) && target != null && target.contains(tp);
+        return owned.contains(tp) && !releasing.contains(tp) && target != null && target.contains(tp);
     }
 
     /**
@@ -108,6 +133,7 @@ final class MemberState {
     synchronized Set<TopicPartition> fence() {
         Set<TopicPartition> dropped = sorted(owned);
         owned.clear();
+        releasing.clear();
         target = null;
         memberId = "";
         memberEpoch = 0;

@@ -58,6 +58,8 @@ final class FakeCoordinator {
     final Map<TopicPartition, Long> committed = new HashMap<>();
     /** Whole-call error the next commit answers, once. */
     ErrorCode commitError;
+    /** When set, commits wait for it to open (at most 10 s) before they are handled: a slow coordinator. */
+    volatile java.util.concurrent.CountDownLatch commitGate;
     /** Answer of DescribeGroup; null: GROUP_ID_NOT_FOUND. */
     DescribeGroupResponse description;
     boolean hasMembers;
@@ -200,6 +202,14 @@ final class FakeCoordinator {
         public void commitOffsets(CommitOffsetsRequest request, StreamObserver<CommitOffsetsResponse> observer) {
             if (notCoordinator(observer)) {
                 return;
+            }
+            java.util.concurrent.CountDownLatch gate = commitGate;
+            if (gate != null) {
+                try {
+                    gate.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             CommitOffsetsResponse.Builder response = CommitOffsetsResponse.newBuilder();
             synchronized (FakeCoordinator.this) {
