@@ -102,6 +102,12 @@ public final class GroupMember implements AutoCloseable {
     private Throwable streamFailure;
     private boolean streamEnded;
     private boolean streamAnswered;
+    /**
+     * Since when no open stream has been answered (the last one broke and no new one answered yet); -1 while the
+     * membership is confirmed. See {@link #membershipInDoubt}.
+     */
+    private long unconfirmedSinceMs = -1;
+    private boolean doubtLogged;
     private long lastHeartbeatMs;
     private boolean closed;
 
@@ -155,7 +161,7 @@ public final class GroupMember implements AutoCloseable {
         heartbeatIfDue();
         long untilHeartbeatMs = Math.max(1, lastHeartbeatMs() + state.heartbeatIntervalMs() - time.hiResClockMs());
         int waitMs = (int) Math.min(maxWaitMs, untilHeartbeatMs);
-        if (!positions.fetching()) {
+        if (!positions.fetching() || membershipInDoubt()) {
             awaitStreamEvent(waitMs);
             return List.of();
         }
@@ -493,8 +499,15 @@ public final class GroupMember implements AutoCloseable {
         }
     }
 
-    /** Leaders of newly assigned topics up front, so the first fetch does not wait out a backoff for them. */
+    /**
+     * Leaders of newly assigned topics up front, so the first fetch does not wait out a backoff for them; no call
+     * when every leader is known already (the usual case: partitions moving between members of one topic), so the
+     * partitions the member keeps do not wait for it.
+     */
     private void refreshLeaders(Set<TopicPartition> partitions) {
+        if (partitions.stream().allMatch(tp -> metadata.leader(tp).isPresent())) {
+            return;
+        }
         try {
             metadata.refresh(partitions.stream().map(TopicPartition::topic).distinct().toList(), false);
         } catch (ClientException e) {
@@ -541,6 +554,32 @@ public final class GroupMember implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the coordinator may have removed this member: its stream broke and no new one has been answered for
+     * nearly a session timeout (less one heartbeat interval: the last heartbeat the coordinator got may be that much
+     * older than the break; a coordinator that took over gives members a full session from its load). Its
+     * partitions may belong to another member by now, so poll hands out nothing until a stream is answered again
+     * (the member goes on, or learns it was fenced and drops them). Without this, a member whose poll thread was
+     * busy for longer than its session (a long commit while the coordinator moved) handed out records of
+     * partitions another member was consuming already (found by the chaos suite's group-ownership check).
+     */
+    private boolean membershipInDoubt() {
+        int sessionMs = state.sessionTimeoutMs() > 0 ? state.sessionTimeoutMs() : config.sessionTimeoutMs();
+        synchronized (lock) {
+            if (unconfirmedSinceMs < 0 || sessionMs <= 0) {
+                return false;
+            }
+            long silentMs = time.hiResClockMs() - unconfirmedSinceMs;
+            boolean doubt = silentMs >= sessionMs - state.heartbeatIntervalMs();
+            if (doubt && !doubtLogged) {
+                doubtLogged = true;
+                LOG.warn("group {}: no answer from the coordinator for {} ms (session timeout {} ms): consuming nothing "
+                        + "until it confirms the membership", config.groupId(), silentMs, sessionMs);
+            }
+            return doubt;
+        }
+    }
+
     /** Waits until the stream brings a response or fails, or {@code ms} pass. */
     private void awaitStreamEvent(long ms) {
         synchronized (lock) {
@@ -560,6 +599,13 @@ public final class GroupMember implements AutoCloseable {
         }
     }
 
+    /** The current stream ended (lock held): the membership is unconfirmed from now until a stream answers. */
+    private void markUnconfirmed() {
+        if (unconfirmedSinceMs < 0) {
+            unconfirmedSinceMs = time.hiResClockMs();
+        }
+    }
+
     /** Hands the coordinator's pushes over to the poll thread; ignores streams that were replaced. */
     private final class ResponseObserver implements StreamObserver<HeartbeatResponse> {
         private final int streamGeneration;
@@ -574,6 +620,8 @@ public final class GroupMember implements AutoCloseable {
                 if (streamGeneration == generation) {
                     state.onResponse(response);
                     streamAnswered = true;
+                    unconfirmedSinceMs = -1;
+                    doubtLogged = false;
                     lock.notifyAll();
                 }
             }
@@ -585,6 +633,7 @@ public final class GroupMember implements AutoCloseable {
                 if (streamGeneration == generation) {
                     streamFailure = t;
                     streamEnded = true;
+                    markUnconfirmed();
                     lock.notifyAll();
                 }
             }
@@ -595,6 +644,7 @@ public final class GroupMember implements AutoCloseable {
             synchronized (lock) {
                 if (streamGeneration == generation) {
                     streamEnded = true;
+                    markUnconfirmed();
                     lock.notifyAll();
                 }
             }

@@ -42,6 +42,8 @@ final class MemberState {
     private String memberId = "";
     private int memberEpoch;
     private int heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
+    /** The session timeout the coordinator applies to this member; 0 until it said. */
+    private int sessionTimeoutMs;
     /** The assignment_version of the newest response, echoed in heartbeats; -1 before the first (groups.proto). */
     private long version = -1;
     /** The latest assignment pushed; null until the first response of a (re)join. */
@@ -58,6 +60,9 @@ final class MemberState {
         memberEpoch = response.getMemberEpoch();
         if (response.getHeartbeatIntervalMs() > 0) {
             heartbeatIntervalMs = response.getHeartbeatIntervalMs();
+        }
+        if (response.getSessionTimeoutMs() > 0) {
+            sessionTimeoutMs = response.getSessionTimeoutMs();
         }
         target = Set.copyOf(partitions(response.getAssignmentList()));
         version = response.getAssignmentVersion();
@@ -177,6 +182,11 @@ final class MemberState {
 
     synchronized int heartbeatIntervalMs() {
         return heartbeatIntervalMs;
+    }
+
+    /** The session timeout the coordinator said it applies to this member; 0 until it said. */
+    synchronized int sessionTimeoutMs() {
+        return sessionTimeoutMs;
     }
 
     synchronized Set<TopicPartition> owned() {

@@ -47,6 +47,8 @@ import java.util.Map;
  */
 final class FakeCoordinator {
 
+    /** The session timeout the fake's responses name. */
+    static final int SESSION_TIMEOUT_MS = 10_000;
     FakeCluster cluster;
     String coordinatorId = "1";
     /** Errors FindCoordinator answers before it names the coordinator. */
@@ -98,6 +100,7 @@ final class FakeCoordinator {
 
     private HeartbeatResponse response(List<Integer> partitions) {
         return HeartbeatResponse.newBuilder().setMemberId(memberId).setMemberEpoch(epoch).setHeartbeatIntervalMs(1000)
+                .setSessionTimeoutMs(SESSION_TIMEOUT_MS)
                 .addAssignment(TopicPartitions.newBuilder().setTopic(cluster.topic).addAllPartitions(partitions)).build();
     }
 

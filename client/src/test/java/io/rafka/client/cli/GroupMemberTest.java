@@ -140,6 +140,29 @@ class GroupMemberTest {
     }
 
     @Test
+    void aMemberWhoseCoordinatorHasNotAnsweredForASessionConsumesNothingUntilItDoes() {
+        coordinator.joinAssignment = List.of(0, 1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 8);
+        coordinator.failStream(ErrorCode.NOT_COORDINATOR);   // the coordinator moved; this fake leaves the resume unanswered
+        member.poll(100);
+        cluster.append(0, null, "a5");
+        pollUntil(member, c -> c.contains("0:a5"));          // within the session: the member goes on
+        cluster.time.advance(FakeCoordinator.SESSION_TIMEOUT_MS);
+        cluster.append(0, null, "a6");
+        for (int i = 0; i < 5; i++) {
+            for (Fetched f : member.poll(100)) {
+                consumed.add(f.tp().partition() + ":" + f.record().getValue().toStringUtf8());
+            }
+        }
+        assertFalse(consumed.contains("0:a6"), "no answer for a session: the partitions may be another member's now");
+
+        coordinator.push(1, List.of(0, 1));                  // the coordinator answers: still a member
+        pollUntil(member, c -> c.contains("0:a6"));
+        member.close();
+    }
+
+    @Test
     void aFencedMemberDropsItsPartitionsWithoutCommittingAndJoinsAgain() {
         coordinator.joinAssignment = List.of(0);
         GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
