@@ -21,7 +21,8 @@
 # it still sees both), loss (a third of its incoming packets dropped), slow (its outgoing link limited to
 # 256-1024 kbit/s, so what it sends queues); netem = loss,slow (this kernel has no netem qdisc: bench/chaos/netns.sh);
 # corrupt (kill -9, then damage the node's files before restarting it: the tail of a partition's segment cut off or
-# a bit flipped in it, or the same in the partition's Raft log).
+# a bit flipped in it, or the same in its Raft log; a partition of the topic or the group's __consumer_offsets
+# partition, or the metadata group's Raft log).
 # Network faults run every broker in its own network namespace (root only; without it they are skipped, with a
 # message, and the other faults run on 127.0.0.1).
 # Ports: RAFKA_PORT_BASE=26000 (26192..26395) unless RAFKA_CHAOS_PORT_BASE says otherwise. Work folder:
@@ -180,11 +181,12 @@ inject() {
   printf 'fault\t%s\t%s\t%s\t%s\n' "$kind" "$node" "$start" "$(now_ms)" >>"$FAULT_LOG"
 }
 
-# The Raft group folder of partition $2 of the chaos topic on node $1. A partition's group id is Java's
-# UUID.nameUUIDFromBytes("TOPIC_ID/PARTITION") (ReplicaRegistry.groupId): MD5 with the version-3 and variant bits set.
+# The Raft group folder of partition $2 of topic $3 (the chaos topic when absent) on node $1. A partition's group id
+# is Java's UUID.nameUUIDFromBytes("TOPIC_ID/PARTITION") (ReplicaRegistry.groupId): MD5 with the version-3 and
+# variant bits set.
 raft_dir_of() {
   local dir="$RAFKA_CLUSTER_DIR/node-$1" tid md5 b6 b8
-  tid="$(sed -n 's/^topic_id: //p' "$dir/$TOPIC-$2/partition.metadata")"
+  tid="$(sed -n 's/^topic_id: //p' "$dir/${3:-$TOPIC}-$2/partition.metadata")"
   md5="$(printf '%s/%s' "$tid" "$2" | md5sum | cut -c1-32)"
   printf -v b6 '%02x' $(( (16#${md5:12:2} & 0x0f) | 0x30 ))
   printf -v b8 '%02x' $(( (16#${md5:16:2} & 0x3f) | 0x80 ))
@@ -192,17 +194,34 @@ raft_dir_of() {
   echo "$dir/raft/${md5:0:8}-${md5:8:4}-${md5:12:4}-${md5:16:4}-${md5:20:12}"
 }
 
+# The __consumer_offsets partition that holds the group's state (hash(group) mod 16).
+group_partition() {
+  local h
+  h="$(java_hash "$GROUP")"
+  echo $(( ((h % 16) + 16) % 16 ))
+}
+
 # Damages node $1's files while it is down (one node: the others hold every acknowledged record), as a machine
-# crash or a bad disk would: a random partition's newest segment file, or its newest Raft log file, either cut
-# short by 1 byte to 8 KiB or with one bit flipped in its last 64 KiB.
+# crash or a bad disk would: the newest segment file or the newest Raft log file of a random partition of the chaos
+# topic or of the group's __consumer_offsets partition, or the newest file of the metadata group's Raft log; either
+# cut short by 1 byte to 8 KiB or with one bit flipped in its last 64 KiB.
 corrupt() {
-  local node="$1" p file size pos byte what
+  local node="$1" dir="$RAFKA_CLUSTER_DIR/node-$1" topic="$TOPIC" p file size pos byte what
   p=$(( RANDOM % PARTITIONS ))
-  [[ -f "$RAFKA_CLUSTER_DIR/node-$node/$TOPIC-$p/partition.metadata" ]] || return 0   # not a replica here
-  if (( RANDOM % 2 )); then
-    file="$(find "$RAFKA_CLUSTER_DIR/node-$node/$TOPIC-$p" -maxdepth 1 -name '*.log' | sort | tail -1)"
+  case $(( RANDOM % 3 )) in
+    0) ;;
+    1) topic=__consumer_offsets p="$(group_partition)" ;;
+    2) topic="" ;;
+  esac
+  if [[ -z "$topic" ]]; then
+    file="$(ls -t "$dir"/metadata-raft/*/current/log_* 2>/dev/null | head -1 || true)"
   else
-    file="$(ls -t "$(raft_dir_of "$node" "$p")"/current/log_* 2>/dev/null | head -1 || true)"
+    [[ -f "$dir/$topic-$p/partition.metadata" ]] || return 0   # not a replica here
+    if (( RANDOM % 2 )); then
+      file="$(find "$dir/$topic-$p" -maxdepth 1 -name '*.log' | sort | tail -1)"
+    else
+      file="$(ls -t "$(raft_dir_of "$node" "$p" "$topic")"/current/log_* 2>/dev/null | head -1 || true)"
+    fi
   fi
   [[ -n "$file" && -s "$file" ]] || return 0
   size="$(stat -c %s "$file")"
@@ -267,9 +286,7 @@ java_hash() {
 # The node leading the group's coordinator partition: __consumer_offsets partition hash(group) mod 16
 # (group.coordinator.partitions' default); empty until the group's first member created the topic.
 coordinator_node() {
-  local h
-  h="$(java_hash "$GROUP")"
-  leader_of "$(( ((h % 16) + 16) % 16 ))" __consumer_offsets
+  leader_of "$(group_partition)" __consumer_offsets
 }
 
 # The concatenated .log segments of a partition on a node, hashed (segment boundaries may differ after a copy).

@@ -18,6 +18,18 @@ OUT="$ROOT/bench/chaos/target-long"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
+# Ctrl-C or a TERM stops the run under way too (its own clean-up stops the cluster and removes the namespaces).
+CHILD=""
+stop() {
+  trap - INT TERM
+  if [[ -n "$CHILD" ]]; then
+    kill -TERM "$CHILD" 2>/dev/null || true
+    wait "$CHILD" 2>/dev/null || true
+  fi
+  exit 130
+}
+trap stop INT TERM
+
 end=$(( $(date +%s) + MINUTES * 60 ))
 run=0 failed=0
 while (( $(date +%s) < end )); do
@@ -25,14 +37,17 @@ while (( $(date +%s) < end )); do
   nodes=$(( run % 2 ? 3 : 5 ))
   seed=$(( RANDOM * 32768 + RANDOM ))
   log "run $run: bin/rafka chaos --seed $seed --nodes $nodes --duration 120 --faults $FAULTS"
-  if RAFKA_CHAOS_WORK="$OUT/work" bin/rafka chaos --seed "$seed" --nodes "$nodes" --duration 120 --faults "$FAULTS" \
-      >"$OUT/run-$run.out" 2>&1; then
+  RAFKA_CHAOS_WORK="$OUT/work" bin/rafka chaos --seed "$seed" --nodes "$nodes" --duration 120 --faults "$FAULTS" \
+      >"$OUT/run-$run.out" 2>&1 &
+  CHILD=$!
+  if wait "$CHILD"; then
     result=ok
   else
     result=FAILED
     failed=$(( failed + 1 ))
     cp "$OUT/work/history.tsv" "$OUT/run-$run-history.tsv" 2>/dev/null || true
   fi
+  CHILD=""
   summary="$(grep -E '^chaos: seed|^sends:' "$OUT/run-$run.out" | tr '\n' ' ')"
   counts="$(grep -E '^[a-z-]+: [0-9]+$' "$OUT/run-$run.out" | grep -v -E '^(records-read|read-but-never-sent|duplicate-without-idempotence|longest-)' \
       | awk -F': ' '$2 != 0' | tr '\n' ' ')"

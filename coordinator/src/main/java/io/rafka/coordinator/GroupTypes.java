@@ -21,8 +21,8 @@ public final class GroupTypes {
     }
 
     /** A member's assignment as sent to it. */
-    public record Assignment(String memberId, int memberEpoch, int heartbeatIntervalMs, List<TopicPartition> partitions,
-                             long version) {
+    public record Assignment(String memberId, int memberEpoch, int heartbeatIntervalMs, int sessionTimeoutMs,
+                             List<TopicPartition> partitions, long version) {
     }
 
     /** An offset to commit. */

@@ -343,7 +343,7 @@ final class Membership {
                 continue;
             }
             GroupTypes.Assignment a = new GroupTypes.Assignment(m.memberId, m.epoch,
-                    coordinator.config.heartbeatIntervalMs(), List.copyOf(m.assigned), ++m.pushVersion);
+                    coordinator.config.heartbeatIntervalMs(), m.sessionTimeoutMs, List.copyOf(m.assigned), ++m.pushVersion);
             shard.afterWrites(() -> {
                 if (!s.ended) {
                     s.channel.send(a);

@@ -24,6 +24,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One member of a consumer group: joins through the group's coordinator, consumes exactly the partitions the
@@ -47,7 +50,9 @@ import java.util.concurrent.Executor;
  * {@code heartbeat_interval_ms} and whenever what it owns changes. Each {@link #poll} first moves what the
  * member owns towards the latest assignment ({@link MemberState}): revoked partitions stop being fetched, their
  * consumed offsets are committed, and only then does a heartbeat report them released; new partitions start
- * at the group's committed offset, or per {@code auto.offset.reset}. A stream that breaks because the
+ * at the group's committed offset, or per {@code auto.offset.reset}. The commit of revoked partitions runs on a
+ * thread of its own (one Raft write on the coordinator), so the partitions the member keeps go on being consumed
+ * meanwhile instead of waiting for it. A stream that breaks because the
  * coordinator moved or failed is reopened on the new coordinator with the same member id and epoch; a member
  * the coordinator fenced or forgot drops everything it owned without committing and joins again.
  *
@@ -87,7 +92,8 @@ public final class GroupMember implements AutoCloseable {
     /** The heartbeat thread left the group because poll was overdue (under {@code lock}). */
     private boolean leftForSlowPoll;
     /** Sends due heartbeats between polls; started by the first poll, stopped by close. */
-    private java.util.concurrent.ScheduledExecutorService heartbeater;
+    private ScheduledExecutorService heartbeater;
+    private final RevocationCommits revocations;
 
     private final Object lock = new Object();
     /** The open stream (guarded by lock); null before the first poll and after a failure was handled. */
@@ -96,6 +102,12 @@ public final class GroupMember implements AutoCloseable {
     private Throwable streamFailure;
     private boolean streamEnded;
     private boolean streamAnswered;
+    /**
+     * Since when no open stream has been answered (the last one broke and no new one answered yet); -1 while the
+     * membership is confirmed. See {@link #membershipInDoubt}.
+     */
+    private long unconfirmedSinceMs = -1;
+    private boolean doubtLogged;
     private long lastHeartbeatMs;
     private boolean closed;
 
@@ -116,6 +128,7 @@ public final class GroupMember implements AutoCloseable {
         fetcher.outOfRangeReset(config.offsetReset().outOfRangeReset());
         this.positions = new FetchPositions(fetcher);
         this.offsets = new OffsetStore(coordinator, state, time);
+        this.revocations = new RevocationCommits(config.groupId(), offsets);
         this.streamRetry = new RetryState(time, config.retryTimeoutMs());
     }
 
@@ -148,7 +161,7 @@ public final class GroupMember implements AutoCloseable {
         heartbeatIfDue();
         long untilHeartbeatMs = Math.max(1, lastHeartbeatMs() + state.heartbeatIntervalMs() - time.hiResClockMs());
         int waitMs = (int) Math.min(maxWaitMs, untilHeartbeatMs);
-        if (!positions.fetching()) {
+        if (!positions.fetching() || membershipInDoubt()) {
             awaitStreamEvent(waitMs);
             return List.of();
         }
@@ -249,13 +262,13 @@ public final class GroupMember implements AutoCloseable {
         if (heartbeater != null) {
             return;
         }
-        heartbeater = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        heartbeater = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread thread = new Thread(r, "rafka-heartbeat-" + config.groupId());
             thread.setDaemon(true);
             return thread;
         });
         heartbeater.scheduleWithFixedDelay(this::heartbeatBetweenPolls, HEARTBEAT_CHECK_MS, HEARTBEAT_CHECK_MS,
-                java.util.concurrent.TimeUnit.MILLISECONDS);
+                TimeUnit.MILLISECONDS);
     }
 
     /** On the heartbeat thread: a due heartbeat on the open stream, or the leave of a member that stopped polling. */
@@ -338,6 +351,8 @@ public final class GroupMember implements AutoCloseable {
         if (heartbeater != null) {
             heartbeater.shutdownNow();
         }
+        revocations.await(CLOSE_RETRY_MS);   // their commits before the last one and the leave
+        revocations.close();
         rejoinIfLeftForSlowPoll();   // nothing to commit or leave for a member that left already
         closed = true;
         coordinator.limitRetries(CLOSE_RETRY_MS);
@@ -441,20 +456,20 @@ public final class GroupMember implements AutoCloseable {
         MemberState.Reconciliation plan = state.reconcile();
         if (!plan.revoke().isEmpty()) {
             hook.onRevoked(plan.revoke());   // still owned here: the hook may commit them itself
-            if (commitOnRevoke) {
-                Map<TopicPartition, Long> last = new HashMap<>();
-                for (TopicPartition tp : plan.revoke()) {
-                    long position = positions.position(tp);
-                    if (position >= 0) {
-                        last.put(tp, position);
-                    }
+            Map<TopicPartition, Long> last = new HashMap<>();
+            for (TopicPartition tp : plan.revoke()) {
+                long position = positions.position(tp);
+                if (position >= 0) {
+                    last.put(tp, position);
                 }
-                offsets.commit(last);  // if it fails, the partitions stay owned and read, and the next poll tries again
             }
             plan.revoke().forEach(positions::remove);
-            state.released(plan.revoke());
-            LOG.debug("group " + config.groupId() + ": released " + plan.revoke());
-            heartbeatNow();
+            if (commitOnRevoke && !last.isEmpty()) {
+                state.releasing(plan.revoke());
+                revocations.commitThenRelease(plan.revoke(), last, partitions -> release(partitions, true));
+            } else {
+                release(plan.revoke(), false);
+            }
         }
         if (!plan.assign().isEmpty()) {
             Map<TopicPartition, Long> starts = offsets.startOffsets(plan.assign(), config.offsetReset(), config.groupId());
@@ -469,8 +484,30 @@ public final class GroupMember implements AutoCloseable {
         }
     }
 
-    /** Leaders of newly assigned topics up front, so the first fetch does not wait out a backoff for them. */
+    /** The partitions are released: no longer owned, and the coordinator hears so now. */
+    private void release(Set<TopicPartition> partitions, boolean afterCommit) {
+        synchronized (lock) {
+            if (afterCommit) {
+                state.releasedAfterCommit(partitions);
+            } else {
+                state.released(partitions);
+            }
+            LOG.debug("group " + config.groupId() + ": released " + partitions);
+            if (requests != null && !closed) {
+                send(state.heartbeat(config));
+            }
+        }
+    }
+
+    /**
+     * Leaders of newly assigned topics up front, so the first fetch does not wait out a backoff for them; no call
+     * when every leader is known already (the usual case: partitions moving between members of one topic), so the
+     * partitions the member keeps do not wait for it.
+     */
     private void refreshLeaders(Set<TopicPartition> partitions) {
+        if (partitions.stream().allMatch(tp -> metadata.leader(tp).isPresent())) {
+            return;
+        }
         try {
             metadata.refresh(partitions.stream().map(TopicPartition::topic).distinct().toList(), false);
         } catch (ClientException e) {
@@ -517,6 +554,32 @@ public final class GroupMember implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the coordinator may have removed this member: its stream broke and no new one has been answered for
+     * nearly a session timeout (less one heartbeat interval: the last heartbeat the coordinator got may be that much
+     * older than the break; a coordinator that took over gives members a full session from its load). Its
+     * partitions may belong to another member by now, so poll hands out nothing until a stream is answered again
+     * (the member goes on, or learns it was fenced and drops them). Without this, a member whose poll thread was
+     * busy for longer than its session (a long commit while the coordinator moved) handed out records of
+     * partitions another member was consuming already (found by the chaos suite's group-ownership check).
+     */
+    private boolean membershipInDoubt() {
+        int sessionMs = state.sessionTimeoutMs() > 0 ? state.sessionTimeoutMs() : config.sessionTimeoutMs();
+        synchronized (lock) {
+            if (unconfirmedSinceMs < 0 || sessionMs <= 0) {
+                return false;
+            }
+            long silentMs = time.hiResClockMs() - unconfirmedSinceMs;
+            boolean doubt = silentMs >= sessionMs - state.heartbeatIntervalMs();
+            if (doubt && !doubtLogged) {
+                doubtLogged = true;
+                LOG.warn("group {}: no answer from the coordinator for {} ms (session timeout {} ms): consuming nothing "
+                        + "until it confirms the membership", config.groupId(), silentMs, sessionMs);
+            }
+            return doubt;
+        }
+    }
+
     /** Waits until the stream brings a response or fails, or {@code ms} pass. */
     private void awaitStreamEvent(long ms) {
         synchronized (lock) {
@@ -536,6 +599,13 @@ public final class GroupMember implements AutoCloseable {
         }
     }
 
+    /** The current stream ended (lock held): the membership is unconfirmed from now until a stream answers. */
+    private void markUnconfirmed() {
+        if (unconfirmedSinceMs < 0) {
+            unconfirmedSinceMs = time.hiResClockMs();
+        }
+    }
+
     /** Hands the coordinator's pushes over to the poll thread; ignores streams that were replaced. */
     private final class ResponseObserver implements StreamObserver<HeartbeatResponse> {
         private final int streamGeneration;
@@ -550,6 +620,8 @@ public final class GroupMember implements AutoCloseable {
                 if (streamGeneration == generation) {
                     state.onResponse(response);
                     streamAnswered = true;
+                    unconfirmedSinceMs = -1;
+                    doubtLogged = false;
                     lock.notifyAll();
                 }
             }
@@ -561,6 +633,7 @@ public final class GroupMember implements AutoCloseable {
                 if (streamGeneration == generation) {
                     streamFailure = t;
                     streamEnded = true;
+                    markUnconfirmed();
                     lock.notifyAll();
                 }
             }
@@ -571,6 +644,7 @@ public final class GroupMember implements AutoCloseable {
             synchronized (lock) {
                 if (streamGeneration == generation) {
                     streamEnded = true;
+                    markUnconfirmed();
                     lock.notifyAll();
                 }
             }

@@ -42,11 +42,15 @@ final class MemberState {
     private String memberId = "";
     private int memberEpoch;
     private int heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
+    /** The session timeout the coordinator applies to this member; 0 until it said. */
+    private int sessionTimeoutMs;
     /** The assignment_version of the newest response, echoed in heartbeats; -1 before the first (groups.proto). */
     private long version = -1;
     /** The latest assignment pushed; null until the first response of a (re)join. */
     private Set<TopicPartition> target;
     private final Set<TopicPartition> owned = new LinkedHashSet<>();
+    /** Owned partitions being released: no longer consumed, their offsets being committed before the release. */
+    private final Set<TopicPartition> releasing = new LinkedHashSet<>();
 
     /** A response of the coordinator: the member's id, epoch, heartbeat interval and full target assignment. */
     synchronized void onResponse(HeartbeatResponse response) {
@@ -56,6 +60,9 @@ final class MemberState {
         memberEpoch = response.getMemberEpoch();
         if (response.getHeartbeatIntervalMs() > 0) {
             heartbeatIntervalMs = response.getHeartbeatIntervalMs();
+        }
+        if (response.getSessionTimeoutMs() > 0) {
+            sessionTimeoutMs = response.getSessionTimeoutMs();
         }
         target = Set.copyOf(partitions(response.getAssignmentList()));
         version = response.getAssignmentVersion();
@@ -71,14 +78,37 @@ final class MemberState {
         }
         Set<TopicPartition> revoke = new LinkedHashSet<>(owned);
         revoke.removeAll(target);
+        revoke.removeAll(releasing);
         Set<TopicPartition> assign = new LinkedHashSet<>(target);
         assign.removeAll(owned);
         return new Reconciliation(sorted(revoke), sorted(assign));
     }
 
+    /** The member stopped consuming these and commits them now: still owned until {@link #released}. */
+    synchronized void releasing(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) {
+            if (owned.contains(tp)) {
+                releasing.add(tp);
+            }
+        }
+    }
+
     /** The member stopped consuming these and committed them: they are no longer owned. */
     synchronized void released(Collection<TopicPartition> partitions) {
         owned.removeAll(partitions);
+        releasing.removeAll(partitions);
+    }
+
+    /**
+     * The commit of partitions marked {@link #releasing} finished: those still being released are not owned any
+     * more. A partition the member was fenced from meanwhile, and perhaps took again since, is left alone.
+     */
+    synchronized void releasedAfterCommit(Collection<TopicPartition> partitions) {
+        for (TopicPartition tp : partitions) {
+            if (releasing.remove(tp)) {
+                owned.remove(tp);
+            }
+        }
     }
 
     /**
@@ -96,9 +126,9 @@ final class MemberState {
         return taken;
     }
 
-    /** Whether the member may consume this partition now: owned and still in the latest assignment. */
+    /** Whether the member may consume this partition now: owned, not being released, and still assigned. */
     synchronized boolean mayConsume(TopicPartition tp) {
-        return owned.contains(tp) && target != null && target.contains(tp);
+        return owned.contains(tp) && !releasing.contains(tp) && target != null && target.contains(tp);
     }
 
     /**
@@ -108,6 +138,7 @@ final class MemberState {
     synchronized Set<TopicPartition> fence() {
         Set<TopicPartition> dropped = sorted(owned);
         owned.clear();
+        releasing.clear();
         target = null;
         memberId = "";
         memberEpoch = 0;
@@ -151,6 +182,11 @@ final class MemberState {
 
     synchronized int heartbeatIntervalMs() {
         return heartbeatIntervalMs;
+    }
+
+    /** The session timeout the coordinator said it applies to this member; 0 until it said. */
+    synchronized int sessionTimeoutMs() {
+        return sessionTimeoutMs;
     }
 
     synchronized Set<TopicPartition> owned() {

@@ -39,6 +39,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <ol>
  *   <li>a new group of 3 members on the topic: time from their start to the first record each consumed;</li>
+ *   <li>no membership change (the baseline for the gaps below): the longest gap between records on any partition
+ *       over the same 3 s window;</li>
  *   <li>a 4th member joins: the longest gap between records on partitions the first three kept;</li>
  *   <li>a member's connections reset without a leave (what a killed process leaves behind): time until all its
  *       partitions are consumed again;</li>
@@ -141,7 +143,8 @@ public final class GroupBench {
     }
 
     private void report(List<long[]> results) {
-        String[] names = {"new group of 3: first record for every member (ms)", "member joins: longest gap on kept partitions (ms)",
+        String[] names = {"new group of 3: first record for every member (ms)",
+                "no change (baseline): longest gap on any partition (ms)", "member joins: longest gap on kept partitions (ms)",
                 "member's connection reset: its partitions consumed again after (ms)", "member leaves: longest gap on kept partitions (ms)",
                 "member hangs, session 3 s: its partitions consumed again after (ms)"};
         out.println("| measure | " + String.join(" | ", java.util.stream.IntStream.rangeClosed(1, results.size())
@@ -159,7 +162,7 @@ public final class GroupBench {
         }
     }
 
-    /** One round on a fresh group; returns the five times in ms. */
+    /** One round on a fresh group; returns the six times in ms. */
     private long[] round(String group) throws Exception {
         List<Member> members = new ArrayList<>();
         try {
@@ -169,6 +172,8 @@ public final class GroupBench {
             }
             long firstRecord = awaitMax(members, m -> m.firstRecordMs, start);
             sleep(SETTLE_MS);
+
+            long quietGap = gapWhile(members, () -> { });
 
             long joinGap = gapWhile(members, () -> members.add(new Member(group, "m3")));
             sleep(SETTLE_MS);
@@ -191,7 +196,7 @@ public final class GroupBench {
             long hang = awaitTakeOver(members, held, hangAt);
             hung.paused = false;
             hung.close();
-            return new long[]{firstRecord, joinGap, crash, leaveGap, hang};
+            return new long[]{firstRecord, quietGap, joinGap, crash, leaveGap, hang};
         } finally {
             members.forEach(Member::close);
         }

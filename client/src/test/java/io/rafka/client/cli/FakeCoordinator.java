@@ -47,6 +47,8 @@ import java.util.Map;
  */
 final class FakeCoordinator {
 
+    /** The session timeout the fake's responses name. */
+    static final int SESSION_TIMEOUT_MS = 10_000;
     FakeCluster cluster;
     String coordinatorId = "1";
     /** Errors FindCoordinator answers before it names the coordinator. */
@@ -58,6 +60,8 @@ final class FakeCoordinator {
     final Map<TopicPartition, Long> committed = new HashMap<>();
     /** Whole-call error the next commit answers, once. */
     ErrorCode commitError;
+    /** When set, commits wait for it to open (at most 10 s) before they are handled: a slow coordinator. */
+    volatile java.util.concurrent.CountDownLatch commitGate;
     /** Answer of DescribeGroup; null: GROUP_ID_NOT_FOUND. */
     DescribeGroupResponse description;
     boolean hasMembers;
@@ -96,6 +100,7 @@ final class FakeCoordinator {
 
     private HeartbeatResponse response(List<Integer> partitions) {
         return HeartbeatResponse.newBuilder().setMemberId(memberId).setMemberEpoch(epoch).setHeartbeatIntervalMs(1000)
+                .setSessionTimeoutMs(SESSION_TIMEOUT_MS)
                 .addAssignment(TopicPartitions.newBuilder().setTopic(cluster.topic).addAllPartitions(partitions)).build();
     }
 
@@ -200,6 +205,14 @@ final class FakeCoordinator {
         public void commitOffsets(CommitOffsetsRequest request, StreamObserver<CommitOffsetsResponse> observer) {
             if (notCoordinator(observer)) {
                 return;
+            }
+            java.util.concurrent.CountDownLatch gate = commitGate;
+            if (gate != null) {
+                try {
+                    gate.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             CommitOffsetsResponse.Builder response = CommitOffsetsResponse.newBuilder();
             synchronized (FakeCoordinator.this) {

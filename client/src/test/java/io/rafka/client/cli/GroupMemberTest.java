@@ -93,10 +93,16 @@ class GroupMemberTest {
         coordinator.push(2, List.of(1, 2));
         cluster.append(0, null, "a6");
         pollUntil(member, c -> c.contains("2:c0"));
+        // Partition 2 is taken at once; partition 0 is released (a heartbeat without it) only after its commit,
+        // which runs beside the poll thread.
+        for (int i = 0; i < 50 && !coordinator.events().contains("beat m-1 e2 owned=[1, 2]"); i++) {
+            member.poll(100);
+        }
         int commit = indexOf("commit m-1 e2 {t-0=6}");
-        int released = indexOf("beat m-1 e2 owned=[1]");
-        int taken = indexOf("beat m-1 e2 owned=[1, 2]");
-        assertTrue(commit < released && released < taken, coordinator.events().toString());
+        int released = indexOf("beat m-1 e2 owned=[1, 2]");
+        assertTrue(commit < released, coordinator.events().toString());
+        assertTrue(coordinator.events().subList(0, commit).stream().noneMatch(e -> e.startsWith("beat m-1 e2 owned=[1")),
+                "no heartbeat leaves partition 0 out before its commit: " + coordinator.events());
         for (int i = 0; i < 3; i++) {
             member.poll(100);
         }
@@ -106,6 +112,54 @@ class GroupMemberTest {
         member.close();
         int lastCommit = indexOf("commit m-1 e2 {t-2=1}");
         assertTrue(lastCommit < indexOf("leave m-1 e-1"), coordinator.events().toString());
+    }
+
+    @Test
+    void keptPartitionsAreConsumedWhileTheCommitOfARevokedOneIsUnderWay() {
+        coordinator.joinAssignment = List.of(0, 1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 8);
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        coordinator.commitGate = gate;   // the coordinator is slow to commit from now on
+        coordinator.push(2, List.of(1));
+        member.poll(100);                // reconciles: partition 0 revoked, its commit held at the coordinator
+        cluster.append(1, null, "b3");
+        pollUntil(member, c -> c.contains("1:b3"));
+        assertTrue(coordinator.events().stream().noneMatch(e -> e.startsWith("commit m-1 e2")),
+                "b3 of the kept partition was consumed while the revoked one's commit waited: " + coordinator.events());
+        assertEquals(Set.of(new TopicPartition("t", 0), new TopicPartition("t", 1)), member.assignment(),
+                "partition 0 is still owned (not consumed) until committed: " + coordinator.events());
+
+        gate.countDown();
+        for (int i = 0; i < 50 && !coordinator.events().contains("beat m-1 e2 owned=[1]"); i++) {
+            member.poll(100);
+        }
+        assertTrue(indexOf("commit m-1 e2 {t-0=5}") < indexOf("beat m-1 e2 owned=[1]"), coordinator.events().toString());
+        assertEquals(Set.of(new TopicPartition("t", 1)), member.assignment());
+        member.close();
+    }
+
+    @Test
+    void aMemberWhoseCoordinatorHasNotAnsweredForASessionConsumesNothingUntilItDoes() {
+        coordinator.joinAssignment = List.of(0, 1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 8);
+        coordinator.failStream(ErrorCode.NOT_COORDINATOR);   // the coordinator moved; this fake leaves the resume unanswered
+        member.poll(100);
+        cluster.append(0, null, "a5");
+        pollUntil(member, c -> c.contains("0:a5"));          // within the session: the member goes on
+        cluster.time.advance(FakeCoordinator.SESSION_TIMEOUT_MS);
+        cluster.append(0, null, "a6");
+        for (int i = 0; i < 5; i++) {
+            for (Fetched f : member.poll(100)) {
+                consumed.add(f.tp().partition() + ":" + f.record().getValue().toStringUtf8());
+            }
+        }
+        assertFalse(consumed.contains("0:a6"), "no answer for a session: the partitions may be another member's now");
+
+        coordinator.push(1, List.of(0, 1));                  // the coordinator answers: still a member
+        pollUntil(member, c -> c.contains("0:a6"));
+        member.close();
     }
 
     @Test

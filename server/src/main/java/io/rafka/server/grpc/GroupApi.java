@@ -121,7 +121,8 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
                 return;
             }
             out.onNext(HeartbeatResponse.newBuilder().setMemberId(a.memberId()).setMemberEpoch(a.memberEpoch())
-                    .setHeartbeatIntervalMs(a.heartbeatIntervalMs()).addAllAssignment(topicPartitions(a.partitions()))
+                    .setHeartbeatIntervalMs(a.heartbeatIntervalMs()).setSessionTimeoutMs(a.sessionTimeoutMs())
+                    .addAllAssignment(topicPartitions(a.partitions()))
                     .setAssignmentVersion(a.version()).build());
         }
 
