@@ -161,6 +161,31 @@ public final class Checker {
                 gaps(sends.stream().map(Send::endMs).sorted().toList(), events.faults(), perPartition));
         overall.forEach((name, gap) -> info.put("longest-gap-ms" + name, Long.toString(gap)));
         perPartition.forEach((name, gap) -> info.put("longest-partition-gap-ms" + name, Long.toString(gap)));
+        recovery(acked, events.faults());
+    }
+
+    /**
+     * Recovery after healing: per fault, from its end (the node restarted and healthy, resumed, or the network
+     * healed) to the first acknowledgement on each partition after it; the longest over faults and partitions.
+     */
+    private void recovery(List<Send> acked, List<Fault> faults) {
+        Map<Integer, List<Long>> byPartition = new TreeMap<>();
+        acked.forEach(s -> byPartition.computeIfAbsent(s.partition(), p -> new ArrayList<>()).add(s.endMs()));
+        byPartition.values().forEach(java.util.Collections::sort);
+        long longest = -1;
+        for (Fault f : faults) {
+            for (List<Long> times : byPartition.values()) {
+                for (long t : times) {
+                    if (t >= f.endMs()) {
+                        longest = Math.max(longest, t - f.endMs());
+                        break;
+                    }
+                }
+            }
+        }
+        if (longest >= 0) {
+            info.put("recovery-ms", Long.toString(longest));
+        }
     }
 
     /** Merges into {@code longest} the longest gap between {@code times} ("") and per overlapping fault kind. */

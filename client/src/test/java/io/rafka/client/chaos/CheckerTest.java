@@ -195,6 +195,9 @@ class CheckerTest {
         // overall gap).
         assertEquals("1100", r.info().get("longest-partition-gap-ms"));
         assertEquals("1100", r.info().get("longest-partition-gap-ms-during-kill"));
+        // Recovery: the kill healed at 900, partition 0's next acknowledgement came at 1,300 (partition 1 and the
+        // pause saw none after their ends, so they count for nothing).
+        assertEquals("400", r.info().get("recovery-ms"));
     }
 
     @Test
