@@ -86,11 +86,10 @@ public final class RaftLogRepair {
         List<Segment> segments = segments(current);
         for (int i = 0; i < segments.size(); i++) {
             Segment s = segments.get(i);
-            long[] last = {-1};
-            int count = 0;
+            long[] last = {-1};   // the last entry read whole, also when the read then fails
             IOException damage = null;
             try {
-                count = LogSegment.readSegmentFile(s.path().toFile(), s.ratisPath().getStartEnd(), maxEntrySize,
+                LogSegment.readSegmentFile(s.path().toFile(), s.ratisPath().getStartEnd(), maxEntrySize,
                         RaftServerConfigKeys.Log.CorruptionPolicy.EXCEPTION, null, e -> last[0] = e.getIndex());
             } catch (IOException e) {
                 damage = e;
@@ -110,7 +109,7 @@ public final class RaftLogRepair {
             String kept;
             if (s.open()) {
                 kept = "cut by Ratis at its first bad entry";
-            } else if (count == 0 || last[0] < s.start()) {
+            } else if (last[0] < s.start()) {
                 movedAside.add(moveAside(s.path(), millis));
                 kept = "no readable entry: moved aside";
             } else {
