@@ -45,7 +45,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>a member's connections reset without a leave (what a killed process leaves behind): time until all its
  *       partitions are consumed again;</li>
  *   <li>a member leaves cleanly: the longest gap on partitions the others kept;</li>
- *   <li>a member stops polling (hung) with a 3 s session timeout: time until its partitions are consumed again;</li>
+ *   <li>a member hangs (stops polling and heartbeating, its connections open: {@link Freezer}) with a 3 s session
+ *       timeout: time until its partitions are consumed again;</li>
  *   <li>throughout: latency of every commit (each member commits after a poll that returned records, at most
  *       every {@code --commit-interval-ms}: 0, after every such poll, is the worst case for the gaps above, since
  *       a member's poll loop waits for its commits).</li>
@@ -95,8 +96,8 @@ public final class GroupBench {
             for (int r = 1; r <= rounds; r++) {
                 long[] round = round("groupbench-" + System.currentTimeMillis() + "-" + r);
                 results.add(round);
-                System.err.printf("[groups] round %d: first record %d ms, join gap %d ms, crash %d ms, leave gap %d ms, hang %d ms%n",
-                        r, round[0], round[1], round[2], round[3], round[4]);
+                System.err.printf("[groups] round %d: first record %d ms, baseline gap %d ms, join gap %d ms, crash %d ms, "
+                        + "leave gap %d ms, hang %d ms%n", r, round[0], round[1], round[2], round[3], round[4], round[5]);
             }
             System.err.printf("[groups] producer: %d records acknowledged, %d failed sends%n", producer.acked.get(), producer.failed.get());
         }
@@ -192,9 +193,8 @@ public final class GroupBench {
             Member hung = members.remove(members.size() - 1);
             Set<TopicPartition> held = hung.member.assignment();
             long hangAt = System.currentTimeMillis();
-            hung.paused = true;
+            hung.hang();
             long hang = awaitTakeOver(members, held, hangAt);
-            hung.paused = false;
             hung.close();
             return new long[]{firstRecord, quietGap, joinGap, crash, leaveGap, hang};
         } finally {
@@ -266,7 +266,8 @@ public final class GroupBench {
 
     /** One member on a thread of its own, with its own channels: poll, note arrivals, commit. */
     private final class Member implements AutoCloseable {
-        final ChannelPool channels = ChannelPool.plaintext();
+        final Freezer freezer = new Freezer();
+        final ChannelPool channels = freezer.channels();
         final GroupMember member;
         final Thread thread;
         volatile boolean running = true;
@@ -334,6 +335,9 @@ public final class GroupBench {
                     try {
                         member.commit();
                         long micros = (System.nanoTime() - t0) / 1000;
+                        if (paused) {
+                            continue;   // held up by the hang the round imposed, not by the coordinator
+                        }
                         commitMicros.add(micros);
                         if (micros > 1_000_000) {
                             System.err.printf("[groups] %s: a commit took %d ms (ended %tT.%<tL)%n", thread.getName(),
@@ -359,6 +363,12 @@ public final class GroupBench {
             }
         }
 
+        /** Like a stopped process: neither polls nor heartbeats, its connections open and silent. */
+        void hang() {
+            paused = true;
+            freezer.freeze();
+        }
+
         /** Like a killed process: no leave, no commit; its connections reset. */
         void crash() {
             running = false;
@@ -372,6 +382,7 @@ public final class GroupBench {
                 return;
             }
             running = false;
+            freezer.thaw();
             join();
             try {
                 member.close();
