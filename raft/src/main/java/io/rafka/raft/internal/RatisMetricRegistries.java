@@ -8,7 +8,6 @@ import org.apache.ratis.metrics.Timekeeper;
 import org.apache.ratis.util.TimeDuration;
 
 import java.util.Collection;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -70,7 +69,7 @@ public final class RatisMetricRegistries extends MetricRegistries {
 
     @Override
     public Collection<RatisMetricRegistry> getMetricRegistries() {
-        return List.copyOf(registries.values().stream().map(Counted::registry).toList());
+        return registries.values().stream().<RatisMetricRegistry>map(Counted::registry).toList();
     }
 
     @Override
