@@ -38,6 +38,7 @@ public final class ProducerBatch {
     private final List<Thunk> thunks = new ArrayList<>();
     private RecordBatchBuilder builder;
     private ByteBuffer data;
+    /** Buffer memory this batch holds: what it reserved when opened, then (once sealed) what it uses. */
     long reservedBytes;
     int baseSequence = -1;
     /** The producer id the batch is stamped with; -1 without idempotence. */
@@ -59,11 +60,12 @@ public final class ProducerBatch {
     /** Completes once every record's future did (flush waits on it). */
     final CompletableFuture<Void> done = new CompletableFuture<>();
 
-    ProducerBatch(PartitionQueue queue, CompressionType compression, long nowNanos) {
+    ProducerBatch(PartitionQueue queue, CompressionType compression, long nowNanos, long reservedBytes) {
         this.queue = queue;
         this.tp = queue.tp;
         this.createdNanos = nowNanos;
         this.builder = new RecordBatchBuilder(compression);
+        this.reservedBytes = reservedBytes;
     }
 
     int recordCount() {
@@ -74,13 +76,28 @@ public final class ProducerBatch {
         return builder.estimatedSizeInBytes();
     }
 
+    /**
+     * Whether a record of {@code size} bytes (its accounted size, {@link RecordAccumulator#sizeOf}) still fits this
+     * open batch: within {@code batchSizeBytes} and within the memory the batch reserved.
+     */
+    boolean fits(long size, int batchSizeBytes) {
+        long after = builder.estimatedSizeInBytes() + size;
+        return after <= batchSizeBytes && after <= reservedBytes;
+    }
+
     CompletableFuture<RecordMetadata> append(long timestampMs, byte[] key, byte[] value, List<Header> headers,
-                                             Callback callback, long reserved) {
+                                             Callback callback) {
         builder.append(timestampMs, key, value, headers);
         CompletableFuture<RecordMetadata> future = new CompletableFuture<>();
         thunks.add(new Thunk(future, callback, timestampMs));
-        reservedBytes += reserved;
         return future;
+    }
+
+    /** Before sealing: keeps only the memory the batch uses and returns how much of its reservation is free again. */
+    long releaseUnused() {
+        long unused = Math.max(0, reservedBytes - builder.estimatedSizeInBytes());
+        reservedBytes -= unused;
+        return unused;
     }
 
     /** Encodes the batch, idempotent when {@code producerId >= 0}. */

@@ -9,6 +9,7 @@ import io.rafka.client.producer.RecordMetadata;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.TopicPartition;
 import io.rafka.record.Header;
+import io.rafka.record.RecordBatch;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -20,8 +21,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Per-partition batches of records waiting to be sent, bounded by {@code buffer.memory}: {@code send} appends
- * here (blocking up to {@code max.block.ms} for memory), the {@link Sender} seals and drains. The memory a record
- * holds (its key, value and headers plus a per-record overhead) is given back when its batch is answered or fails.
+ * here (blocking up to {@code max.block.ms} for memory), the {@link Sender} seals and drains. Batches hold the
+ * memory: reserved a batch at a time ({@link #append}), given back when the batch is answered or fails.
  *
  * <p>One monitor ({@link #lock}) guards the accumulator, the partition queues and the sender's streams: appends,
  * the sender's rounds and the answers from gRPC threads all take it. User code (callbacks, futures' dependents)
@@ -67,7 +68,7 @@ public final class RecordAccumulator {
         }
     }
 
-    /** Bytes a record holds in buffer memory. */
+    /** A record's accounted size: at least what it adds to a batch (key, value, headers and overhead). */
     static long sizeOf(byte[] key, byte[] value, List<Header> headers) {
         long size = RECORD_OVERHEAD_MAX + (key == null ? 0 : key.length) + (value == null ? 0 : value.length);
         for (Header h : headers) {
@@ -81,6 +82,13 @@ public final class RecordAccumulator {
      * appending nothing, when {@code abortOnNewBatch} and the record would need a new batch: the caller lets the
      * partitioner move its sticky partition on and picks again.
      *
+     * <p>Memory is taken a batch at a time, as Kafka's buffer pool does: a new batch reserves {@code batch.size}
+     * (or its first record's size, if larger) and the records appended to it need no more; sealing gives back what
+     * the batch did not use. So a producer that outruns the brokers waits for whole batches' worth of memory and
+     * keeps filling whole batches; taken record by record, every batch answered would free room for a few records
+     * only, the sender (which seals at once while someone waits for memory) would seal each batch after those few,
+     * and the batches would stay small for good (seen: 9 records per 16 KiB batch of 1 KiB records).
+     *
      * @throws BufferExhaustedException no room in buffer memory before the deadline
      * @throws ProducerException        RECORD_TOO_LARGE for a record larger than the whole buffer memory
      */
@@ -92,57 +100,62 @@ public final class RecordAccumulator {
             throw new ProducerException(ErrorCode.RECORD_TOO_LARGE, "a record of " + size + " bytes is larger than "
                     + ProducerConfig.BUFFER_MEMORY + " (" + config.bufferMemoryBytes() + ")");
         }
+        // A batch of this record alone takes at most the batch header plus its accounted size.
+        long reservation = Math.min(config.bufferMemoryBytes(),
+                Math.max(config.batchSizeBytes(), RecordBatch.HEADER_SIZE + size));
         synchronized (lock) {
-            awaitMemory(size, deadlineNanos);
-            partitionCounts.put(tp.topic(), partitionCount);
-            PartitionQueue q = queues.computeIfAbsent(tp, t -> new PartitionQueue(t, this::abandon));
-            if (q.open != null && q.open.estimatedSizeInBytes() + size > config.batchSizeBytes()) {
-                if (abortOnNewBatch) {
-                    return null;
+            while (true) {
+                if (closed) {
+                    throw new IllegalStateException("the producer is closed");
                 }
-                seal(q);
+                partitionCounts.put(tp.topic(), partitionCount);
+                PartitionQueue q = queues.computeIfAbsent(tp, t -> new PartitionQueue(t, this::abandon));
+                if (q.open != null && !q.open.fits(size, config.batchSizeBytes())) {
+                    if (abortOnNewBatch) {
+                        return null;
+                    }
+                    seal(q);
+                }
+                if (q.open == null) {
+                    if (bufferedBytes + reservation > config.bufferMemoryBytes()) {
+                        awaitMemory(reservation, deadlineNanos);
+                        continue;  // the lock was released: the partition may have an open batch by now
+                    }
+                    ProducerBatch batch = new ProducerBatch(q, config.compression(), System.nanoTime(), reservation);
+                    bufferedBytes += reservation;
+                    incomplete.add(batch);
+                    batch.done.whenComplete((v, e) -> incomplete.remove(batch));
+                    q.open = batch;
+                }
+                CompletableFuture<RecordMetadata> future = q.open.append(timestampMs, key, value, headers, callback);
+                if (!q.open.fits(RECORD_OVERHEAD_MAX + 1, config.batchSizeBytes())) {
+                    seal(q);
+                }
+                return future;
             }
-            if (q.open == null) {
-                ProducerBatch batch = new ProducerBatch(q, config.compression(), System.nanoTime());
-                incomplete.add(batch);
-                batch.done.whenComplete((v, e) -> incomplete.remove(batch));
-                q.open = batch;
-            }
-            CompletableFuture<RecordMetadata> future = q.open.append(timestampMs, key, value, headers, callback, size);
-            bufferedBytes += size;
-            if (q.open.estimatedSizeInBytes() >= config.batchSizeBytes()) {
-                seal(q);
-            }
-            return future;
         }
     }
 
-    private void awaitMemory(long size, long deadlineNanos) throws InterruptedException {
-        if (closed) {
-            throw new IllegalStateException("the producer is closed");
+    /** Waits (releasing the lock) until {@code bytes} could be reserved, or throws once the deadline passed. */
+    private void awaitMemory(long bytes, long deadlineNanos) throws InterruptedException {
+        long left = deadlineNanos - System.nanoTime();
+        if (left <= 0) {
+            throw new BufferExhaustedException("no room for a batch of " + bytes + " bytes in " + ProducerConfig.BUFFER_MEMORY
+                    + " (" + config.bufferMemoryBytes() + " bytes, " + bufferedBytes + " in use) within "
+                    + ProducerConfig.MAX_BLOCK_MS + " (" + config.maxBlockMs() + " ms)");
         }
-        while (bufferedBytes + size > config.bufferMemoryBytes()) {
-            long left = deadlineNanos - System.nanoTime();
-            if (left <= 0) {
-                throw new BufferExhaustedException("no room for a record of " + size + " bytes in " + ProducerConfig.BUFFER_MEMORY
-                        + " (" + config.bufferMemoryBytes() + " bytes, " + bufferedBytes + " in use) within "
-                        + ProducerConfig.MAX_BLOCK_MS + " (" + config.maxBlockMs() + " ms)");
-            }
-            memoryWaiters++;
-            lock.notifyAll(); // the sender seals open batches at once while someone waits for memory
-            try {
-                TimeUnit.NANOSECONDS.timedWait(lock, left);
-            } finally {
-                memoryWaiters--;
-            }
-            if (closed) {
-                throw new IllegalStateException("the producer is closed");
-            }
+        memoryWaiters++;
+        lock.notifyAll(); // the sender seals open batches at once while someone waits for memory
+        try {
+            TimeUnit.NANOSECONDS.timedWait(lock, left);
+        } finally {
+            memoryWaiters--;
         }
     }
 
     /** Seals the partition's open batch (under the lock); the partitioner's sticky choice moves on. */
     void seal(PartitionQueue q) {
+        bufferedBytes -= q.open.releaseUnused();
         q.seal(producerId);
         partitioner.onBatchClosed(q.tp.topic(), q.tp.partition(), partitionCounts.getOrDefault(q.tp.topic(), 1));
         lock.notifyAll();

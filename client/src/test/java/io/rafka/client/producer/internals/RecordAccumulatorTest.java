@@ -82,6 +82,65 @@ class RecordAccumulatorTest {
     }
 
     @Test
+    void aProducerThatOutrunsItsBufferMemoryStillSendsFullBatches() throws Exception {
+        // Room for two and a half batches; 210 records. The loop below plays the sender and the brokers: it seals
+        // open batches at once while the producer waits for memory (as Sender does) and answers one batch a round.
+        int batchSize = 800;
+        int full = recordsPerFullBatch(batchSize, 100);
+        RecordAccumulator acc = new RecordAccumulator(config(batchSize, batchSize * 5L / 2, 10_000));
+        acc.setProducerId(1);
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread producer = new Thread(() -> {
+            try {
+                for (int i = 0; i < 210; i++) {
+                    append(acc, 100, false, 10_000);
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        producer.start();
+        List<Integer> recordsPerBatch = new java.util.ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (recordsPerBatch.stream().mapToInt(Integer::intValue).sum() < 210 && System.nanoTime() < deadline) {
+            synchronized (acc.lock) {
+                for (PartitionQueue q : acc.queues()) {
+                    if (q.open != null && (acc.memoryWaiters > 0 || !producer.isAlive())) {
+                        acc.seal(q);
+                    }
+                    if (!q.ready.isEmpty()) {
+                        ProducerBatch b = q.sendNext("s");
+                        q.answered(b);
+                        acc.finish(b, 0, -1, null);
+                        recordsPerBatch.add(b.recordCount());
+                    }
+                }
+                acc.lock.wait(1);
+            }
+            acc.runCompletions();
+        }
+        producer.join(5_000);
+        assertNull(failure.get());
+        assertEquals(210, recordsPerBatch.stream().mapToInt(Integer::intValue).sum());
+        // Only the last batch may be short (sealed when the producer is done).
+        List<Integer> allButLast = recordsPerBatch.subList(0, recordsPerBatch.size() - 1);
+        assertEquals(List.of(full), allButLast.stream().distinct().toList(),
+                "every batch full, though the producer waited for memory all along: " + recordsPerBatch);
+    }
+
+    /** How many records of {@code valueBytes} a batch takes with memory to spare. */
+    private static int recordsPerFullBatch(int batchSize, int valueBytes) throws InterruptedException {
+        RecordAccumulator acc = new RecordAccumulator(config(batchSize, 1 << 20, 0));
+        for (int i = 0; i < 2 * batchSize / valueBytes; i++) {
+            append(acc, valueBytes, false, 0);
+        }
+        PartitionQueue q = acc.queues().iterator().next();
+        int n = q.ready.peekFirst().recordCount();
+        assertTrue(n > 1);
+        return n;
+    }
+
+    @Test
     void aBatchThatFailsForGoodRestartsTheSequenceUnderANewEpochForLaterBatches() throws Exception {
         RecordAccumulator acc = new RecordAccumulator(config(100, 1 << 20, 0));
         acc.setProducerId(3);
