@@ -15,9 +15,19 @@ import java.util.Optional;
  *                       another replica; it cannot serve meanwhile
  * @param copy           where a copy of another replica's log stands (catch-up of a replica that was far
  *                       behind, wiped or damaged), if one runs
+ * @param hibernated     the partition's Raft group is closed here until the next write: the figures are the
+ *                       frozen ones every replica closed at, {@code leaderId} the replica clients should use (any
+ *                       replica serves reads below the high watermark and wakes the group on a write)
  */
 public record PartitionStatus(Optional<String> leaderId, boolean isLeader, long term, long highWatermark,
-                              long logStartOffset, long appliedIndex, boolean repairing, Optional<CopyProgress> copy) {
+                              long logStartOffset, long appliedIndex, boolean repairing, Optional<CopyProgress> copy,
+                              boolean hibernated) {
+
+    /** The status of an open replica. */
+    public PartitionStatus(Optional<String> leaderId, boolean isLeader, long term, long highWatermark, long logStartOffset,
+                           long appliedIndex, boolean repairing, Optional<CopyProgress> copy) {
+        this(leaderId, isLeader, term, highWatermark, logStartOffset, appliedIndex, repairing, copy, false);
+    }
 
     /** A running copy: the local log ends at {@code copiedTo}, the copy goes up to {@code target}. */
     public record CopyProgress(long copiedTo, long target) {

@@ -10,6 +10,8 @@ import io.rafka.log.LogConfig;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
 import io.rafka.raft.internal.FollowerLiveness;
+import io.rafka.raft.internal.Hibernation;
+import io.rafka.raft.internal.HibernationFiles;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LeadershipMover;
 import io.rafka.raft.internal.LocalServer;
@@ -17,6 +19,7 @@ import io.rafka.raft.internal.LogMaintenance;
 import io.rafka.raft.internal.MembershipChanger;
 import io.rafka.raft.internal.NodeExecutors;
 import io.rafka.raft.internal.PartitionAppender;
+import io.rafka.raft.internal.PartitionEvents;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
 import io.rafka.raft.internal.PartitionMetadataFile;
 import io.rafka.raft.internal.PartitionStateMachine;
@@ -83,8 +86,13 @@ public final class RaftNode implements Closeable {
     private final NodeExecutors executors;
     private final RaftProperties clientProperties;
     private final RaftProperties probeProperties;
+    /** How long an opening of a group no local replica claims (yet) waits for one. */
+    private static final int UNKNOWN_GROUP_WAIT_MS = 5_000;
     private final PartitionListeners listeners = new PartitionListeners();
+    private final HibernationFiles hibernationFiles;
     private volatile boolean halting;
+    /** Set once the server started: groups opened after that come from group adds, not from the storage scan. */
+    private volatile boolean started;
     private RaftServer server;
     private ReplicaGroups groups;
     private PartitionAppender appender;
@@ -93,6 +101,7 @@ public final class RaftNode implements Closeable {
     private LogMaintenance maintenance;
     private LeaderFailureDetector failureDetector;
     private PeerProbes probes;
+    private Hibernation hibernation;
 
     private RaftNode(RaftNodeConfig config, Time time) {
         this.config = config;
@@ -102,6 +111,7 @@ public final class RaftNode implements Closeable {
         this.executors = new NodeExecutors(nodeId);
         this.clientProperties = RatisProperties.forClient(config);
         this.probeProperties = RatisProperties.forProbe(clientProperties);
+        this.hibernationFiles = new HibernationFiles(config.dataDir());
     }
 
     /**
@@ -133,7 +143,13 @@ public final class RaftNode implements Closeable {
     private void startServer() throws IOException {
         warnIfCommonPoolIsThreadPerTask();
         Files.createDirectories(config.dataDir());
-        PartitionMetadataFile.readAll(config.dataDir()).forEach(replicas::register);
+        for (PartitionSpec spec : PartitionMetadataFile.readAll(config.dataDir())) {
+            Replica replica = replicas.register(spec);
+            HibernationFiles.Frozen frozen = hibernationFiles.settle(spec.topicPartition(), replica.groupId());
+            if (frozen != null) {
+                Hibernation.hibernated(replica, frozen);
+            }
+        }
         RaftProperties properties = RatisProperties.forServer(config);
         RaftLogRepair.apply(properties);
         server = RaftServer.newBuilder()
@@ -143,6 +159,7 @@ public final class RaftNode implements Closeable {
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
         server.start();
+        started = true;
         probes = new PeerProbes(probeProperties);
         if (config.leaderFailureDetection()) {
             failureDetector = new LeaderFailureDetector(server, probes);
@@ -151,12 +168,17 @@ public final class RaftNode implements Closeable {
         groups = new ReplicaGroups(local, replicas, config.dataDir(), nodeId,
                 peers -> Optional.ofNullable(failureDetector).ifPresent(d -> d.watch(peers)));
         LeaderFailureDetector detector = failureDetector;
+        if (detector != null) {
+            detector.alsoWatch(this::hibernatedPeers);
+        }
+        hibernation = new Hibernation(local, replicas, hibernationFiles, probes,
+                peer -> detector != null && detector.refusesConnections(peer), config);
         FollowerLiveness liveness = new FollowerLiveness(peer -> detector != null && detector.refusesConnections(peer));
         appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config, liveness,
                 executors.submit);
         membership = new MembershipChanger(local, probeProperties);
         leadership = new LeadershipMover(local, replicas, nodeId, liveness);
-        maintenance = new LogMaintenance(local, replicas);
+        maintenance = new LogMaintenance(local, replicas, hibernationFiles, r -> openFrozen(r.topicPartition()), config.dataDir());
         executors.watch.scheduleWithFixedDelay(new StalledFollowerWatch(server, replicas, probes,
                 peer -> detector != null && detector.refusesConnections(peer), probeProperties), 1, 1, TimeUnit.SECONDS);
         LOG.info("Raft node {} listening on {} with {} partition replicas", nodeId, config.address().hostPort(), replicas.size());
@@ -205,15 +227,75 @@ public final class RaftNode implements Closeable {
 
     private StateMachine newStateMachine(RaftGroupId groupId) {
         Replica replica = replicas.get(groupId);
+        // A peer that woke a new partition may ask this node to open it a moment before this broker created its
+        // (hibernated) replica: wait a little for it rather than fail the opening.
+        for (int waited = 0; replica == null && started && waited < UNKNOWN_GROUP_WAIT_MS; waited += 20) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            replica = replicas.get(groupId);
+        }
         if (replica == null) {
             throw new IllegalStateException("node " + nodeId + " has Raft storage for group " + groupId
                     + " but no partition folder claims it");
         }
         TopicPartition tp = replica.topicPartition();
+        try {
+            Hibernation.opening(replica, hibernationFiles);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot reopen the hibernated replica of " + tp, e);
+        }
         PartitionStateMachine sm = new PartitionStateMachine(tp, config.dataDir().resolve(tp.dirName()), config, time, executors,
-                this::newClient, () -> halting, listeners.forPartition(tp));
+                this::newClient, () -> halting, events(tp));
+        sm.initialLogConfig(replica.logConfig());
         replica.stateMachine(sm);
         return sm;
+    }
+
+    private PartitionEvents events(TopicPartition tp) {
+        PartitionEvents forListeners = listeners.forPartition(tp);
+        return new PartitionEvents() {
+            @Override
+            public void leaderReady() {
+                forListeners.leaderReady();
+            }
+
+            @Override
+            public void notLeader() {
+                forListeners.notLeader();
+            }
+
+            @Override
+            public void committed() {
+                forListeners.committed();
+            }
+
+            @Override
+            public void hibernateApplied(long term, long index) {
+                Hibernation h = hibernation;
+                if (h != null) {
+                    h.applied(tp, term, index);
+                }
+            }
+        };
+    }
+
+    /** The other replicas' servers of the partitions hibernated here (one entry per server). */
+    private java.util.Collection<org.apache.ratis.protocol.RaftPeer> hibernatedPeers() {
+        java.util.Map<String, NodeAddress> servers = new java.util.HashMap<>();
+        for (Replica r : replicas.replicas()) {
+            if (r.lifecycle() != ReplicaRegistry.Lifecycle.OPEN) {
+                for (NodeAddress a : r.spec().replicas()) {
+                    if (!a.id().equals(nodeId)) {
+                        servers.putIfAbsent(a.id() + "@" + a.hostPort(), a);
+                    }
+                }
+            }
+        }
+        return servers.values().stream().map(MembershipChanger::peer).toList();
     }
 
     private RaftClient newClient(RaftGroup group, RaftPeerId leader) {
@@ -228,9 +310,21 @@ public final class RaftNode implements Closeable {
         return groups.create(spec);
     }
 
+    /**
+     * Like {@link #createPartition(PartitionSpec)}, but for a partition nobody has written yet: with
+     * {@code hibernated} the replica only gets its folder and files, and its Raft group opens on the first write
+     * ({@link Hibernation}), so creating many partitions costs no threads.
+     */
+    public CompletableFuture<Void> createPartition(PartitionSpec spec, boolean hibernated) {
+        if (!hibernated || replicas.contains(spec.topicPartition())) {
+            return groups.create(spec);
+        }
+        return groups.createHibernated(spec, hibernationFiles);
+    }
+
     /** Stops hosting a partition replica and deletes its Raft storage and, if asked, its log. */
     public CompletableFuture<Void> removePartition(TopicPartition tp, boolean deleteData) {
-        return groups.remove(tp, deleteData);
+        return groups.remove(tp, deleteData, hibernationFiles);
     }
 
     /**
@@ -254,6 +348,11 @@ public final class RaftNode implements Closeable {
                     PartitionMetadataFile.write(config.dataDir(), spec);
                 }
                 replica.spec(spec);
+            }
+            if (replica.lifecycle() != ReplicaRegistry.Lifecycle.OPEN) {
+                // A hibernated group changes members only while open: wake it; the leader changes them.
+                hibernation.wake(replica);
+                return CompletableFuture.completedFuture(false);
             }
             return membership.change(replica.groupId(), spec);
         } catch (IOException e) {
@@ -282,7 +381,54 @@ public final class RaftNode implements Closeable {
         if (replica == null) {
             return CompletableFuture.failedFuture(replicas.notHosted(tp));
         }
-        return appender.append(replica, batches, acks);
+        if (Hibernation.admit(replica)) {
+            return appender.append(replica, batches, acks);
+        }
+        // Hibernated: the caller may reuse its buffer once this returns, and the append waits for the wake-up.
+        ByteBuffer copy = ByteBuffer.allocate(batches.remaining()).put(batches.duplicate()).flip();
+        CompletableFuture<AppendResult> result = hibernation.wake(replica)
+                .thenCompose(v -> {
+                    Hibernation.admit(replica);
+                    return appender.append(replica, copy, acks);
+                });
+        if (acks == Acks.NONE) {
+            result.whenComplete((r, e) -> {
+                if (e != null) {
+                    LOG.debug("acks=0 append to hibernated {} failed: {}", tp, e.toString());
+                }
+            });
+            return CompletableFuture.completedFuture(AppendResult.UNKNOWN);
+        }
+        return result;
+    }
+
+    /**
+     * Opens a hibernated partition's Raft group on its replicas and elects a leader, as a write would, without
+     * writing; completes when a leader is known (here, or NOT_LEADER naming it).
+     */
+    public CompletableFuture<Void> wake(TopicPartition tp) {
+        return hibernation.wake(replicas.require(tp));
+    }
+
+    /** Which partitions may hibernate when idle (the broker keeps its internal topics open); all by default. */
+    public void hibernationFilter(java.util.function.Predicate<TopicPartition> eligible) {
+        hibernation.eligible(eligible);
+    }
+
+    /** How many hosted replicas are hibernated now. */
+    public int hibernatedCount() {
+        int n = 0;
+        for (Replica r : replicas.replicas()) {
+            if (r.lifecycle() == ReplicaRegistry.Lifecycle.HIBERNATED) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Wake-ups and hibernations on this node since it started. */
+    public Hibernation.Counts hibernationCounts() {
+        return hibernation.counts();
     }
 
     /**
@@ -290,7 +436,34 @@ public final class RaftNode implements Closeable {
      * Callers serve clients from the leader.
      */
     public LogReadResult read(TopicPartition tp, long offset, int maxBytes) {
+        Replica replica = replicas.require(tp);
+        HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
+        if (frozen != null) {
+            return replica.frozenLog().read(() -> openFrozen(tp), log -> log.read(offset, maxBytes, frozen.highWatermark()));
+        }
         return replicas.requireRunning(tp).read(offset, maxBytes);
+    }
+
+    /**
+     * The first record at or after {@code timestampMs} below the high watermark, from this replica's log (the
+     * frozen one while hibernated).
+     */
+    public Optional<io.rafka.log.TimestampAndOffset> offsetForTimestamp(TopicPartition tp, long timestampMs) {
+        Replica replica = replicas.require(tp);
+        HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
+        if (frozen != null) {
+            return replica.frozenLog().read(() -> openFrozen(tp), log -> log.offsetForTimestamp(timestampMs))
+                    .filter(f -> f.offset() < frozen.highWatermark());
+        }
+        PartitionStateMachine sm = replicas.requireRunning(tp);
+        long hw = sm.applied().logEndOffset();
+        return sm.log().offsetForTimestamp(timestampMs).filter(f -> f.offset() < hw);
+    }
+
+    private PartitionLog openFrozen(TopicPartition tp) {
+        Replica replica = replicas.get(tp);
+        LogConfig logConfig = replica == null || replica.logConfig() == null ? config.logConfig() : replica.logConfig();
+        return PartitionLog.open(config.dataDir().resolve(tp.dirName()), logConfig, time);
     }
 
     /** This node's Ratis division of {@code tp}; for fault-injection tests in this package only. */
@@ -306,6 +479,11 @@ public final class RaftNode implements Closeable {
 
     public PartitionStatus status(TopicPartition tp) {
         Replica replica = replicas.require(tp);
+        HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
+        if (frozen != null) {
+            return new PartitionStatus(Optional.of(suggestedLeader(replica, frozen)), false, frozen.term(), frozen.highWatermark(),
+                    frozen.logStartOffset(), frozen.index(), false, Optional.empty(), true);
+        }
         try {
             DivisionInfo info = server.getDivision(replica.groupId()).getInfo();
             RaftPeerId leader = info.getLeaderId();
@@ -320,13 +498,27 @@ public final class RaftNode implements Closeable {
     }
 
     /**
+     * Where a hibernated partition's clients should go: every replica serves its frozen log and wakes the group
+     * on a write, so the last leader if its server answers, else the first replica whose server does.
+     */
+    private String suggestedLeader(Replica replica, HibernationFiles.Frozen frozen) {
+        java.util.function.Predicate<String> up = id -> id.equals(nodeId) || failureDetector == null
+                || !failureDetector.refusesConnections(RaftPeerId.valueOf(id));
+        if (!frozen.leader().isEmpty() && up.test(frozen.leader())
+                && replica.spec().replicas().stream().anyMatch(a -> a.id().equals(frozen.leader()))) {
+            return frozen.leader();
+        }
+        return replica.spec().replicas().stream().map(NodeAddress::id).filter(up).findFirst().orElse(nodeId);
+    }
+
+    /**
      * For a partition this node leads: how many followers have not answered the leader for {@code maxLagMs}
      * (dead, partitioned or stalled). 0 when this node does not lead it. A partition with lagging followers is
      * under-replicated: it commits only while a majority is left.
      */
     public int laggingFollowers(TopicPartition tp, long maxLagMs) {
         Replica replica = replicas.get(tp);
-        if (replica == null) {
+        if (replica == null || replica.lifecycle() == ReplicaRegistry.Lifecycle.HIBERNATED) {
             return 0;
         }
         try {
@@ -405,6 +597,9 @@ public final class RaftNode implements Closeable {
     public void close() throws IOException {
         try {
             executors.watch.shutdownNow();
+            if (hibernation != null) {
+                hibernation.close();
+            }
             if (failureDetector != null) {
                 failureDetector.close();
             }

@@ -27,6 +27,8 @@ import java.util.Objects;
  *   <tr><td>maxDecompressedBytes</td><td>64 MiB</td><td>cap on one batch's decompressed size when validating</td></tr>
  *   <tr><td>leaderFailureDetection</td><td>true</td><td>start an election as soon as a leader's server refuses
  *       connections (its process died), instead of after the election timeout; see {@code LeaderFailureDetector}</td></tr>
+ *   <tr><td>hibernateAfterMs</td><td>0 (never)</td><td>a partition whose leader took no append for this long closes its
+ *       Raft group on every replica until the next write (the broker sets 60 s); see {@code Hibernation}</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
  * </table>
  */
@@ -44,6 +46,7 @@ public record RaftNodeConfig(
         int maxProducersPerPartition,
         int maxDecompressedBytes,
         boolean leaderFailureDetection,
+        long hibernateAfterMs,
         LogConfig logConfig) {
 
     public RaftNodeConfig {
@@ -61,6 +64,7 @@ public record RaftNodeConfig(
         require(maxEntriesInFlightPerPartition >= 1, "maxEntriesInFlightPerPartition", maxEntriesInFlightPerPartition, ">= 1");
         require(requestTimeoutMs >= 100, "requestTimeoutMs", requestTimeoutMs, ">= 100");
         require(maxProducersPerPartition >= 1, "maxProducersPerPartition", maxProducersPerPartition, ">= 1");
+        require(hibernateAfterMs == 0 || hibernateAfterMs >= 1000, "hibernateAfterMs", hibernateAfterMs, "0 (never) or >= 1000");
         require(maxDecompressedBytes >= logConfig.maxMessageBytes(), "maxDecompressedBytes", maxDecompressedBytes,
                 ">= max.message.bytes");
     }
@@ -90,6 +94,7 @@ public record RaftNodeConfig(
         private int maxProducersPerPartition = 10_000;
         private int maxDecompressedBytes = RecordBatch.DEFAULT_MAX_DECOMPRESSED_BYTES;
         private boolean leaderFailureDetection = true;
+        private long hibernateAfterMs = 0;
         private LogConfig logConfig = LogConfig.defaults();
 
         private Builder(NodeAddress address, Path dataDir) {
@@ -148,6 +153,11 @@ public record RaftNodeConfig(
             return this;
         }
 
+        public Builder hibernateAfterMs(long v) {
+            this.hibernateAfterMs = v;
+            return this;
+        }
+
         public Builder logConfig(LogConfig v) {
             logConfig = v;
             return this;
@@ -157,7 +167,7 @@ public record RaftNodeConfig(
             int writeBuffer = raftWriteBufferBytes > 0 ? raftWriteBufferBytes : logConfig.maxMessageBytes() + 64 * 1024;
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
                     raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
-                    maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, logConfig);
+                    maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs, logConfig);
         }
     }
 }

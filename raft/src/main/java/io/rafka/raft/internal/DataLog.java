@@ -272,7 +272,11 @@ final class DataLog {
      */
     CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext trx, Executor readExecutor) {
         try {
-            EntryHeader h = EntryHeader.decode(entry.getStateMachineLogEntry().getLogData());
+            ByteString logData = entry.getStateMachineLogEntry().getLogData();
+            if (!EntryHeader.isDataEntry(logData)) {
+                return CompletableFuture.completedFuture(NO_DATA);  // e.g. HIBERNATE: nothing beside the header
+            }
+            EntryHeader h = EntryHeader.decode(logData);
             if (!h.appended()) {
                 return CompletableFuture.completedFuture(NO_DATA);
             }

@@ -23,6 +23,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,6 +34,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Starts a Raft election at once when the leader of a local follower division is seen dead, instead of
@@ -64,6 +66,7 @@ public final class LeaderFailureDetector implements Closeable {
     /** Takes over groups in parallel: each takeover first asks the other survivors where their logs end. */
     private final ExecutorService takeovers;
     private final Map<RaftPeerId, PeerWatch> watches = new ConcurrentHashMap<>();
+    private volatile Supplier<Collection<RaftPeer>> extraPeers = List::of;
     private volatile boolean closed;
 
     /** A detector with probe clients of its own ({@code probeProperties}), closed with it. */
@@ -145,10 +148,21 @@ public final class LeaderFailureDetector implements Closeable {
         }
     }
 
+    /**
+     * Also watches these peers, though no open group has them: the replicas of hibernated partitions, whose
+     * clients are sent to a replica whose server answers.
+     */
+    public void alsoWatch(Supplier<Collection<RaftPeer>> peers) {
+        this.extraPeers = peers;
+    }
+
     /** Watches every peer of every local group, and stops watching servers no local group has any more (every 2 s). */
     private void watchAllPeers() {
         try {
             Set<RaftPeerId> wanted = new HashSet<>();
+            Collection<RaftPeer> extra = extraPeers.get();
+            extra.forEach(p -> wanted.add(p.getId()));
+            watch(extra);
             for (RaftGroupId gid : server.getGroupIds()) {
                 Collection<RaftPeer> peers = server.getDivision(gid).getGroup().getPeers();
                 peers.forEach(p -> wanted.add(p.getId()));

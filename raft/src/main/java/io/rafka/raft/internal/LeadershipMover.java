@@ -51,6 +51,9 @@ public final class LeadershipMover {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         List<CompletableFuture<?>> pending = new ArrayList<>();
         for (ReplicaRegistry.Replica replica : registry.replicas()) {
+            if (replica.lifecycle() == ReplicaRegistry.Lifecycle.HIBERNATED) {
+                continue;
+            }
             pending.add(server.leaderElectionManagementAsync(LeaderElectionManagementRequest.newPause(
                     local.clientId(), server.getId(), replica.groupId(), local.nextCallId())));
         }
@@ -78,6 +81,9 @@ public final class LeadershipMover {
     private int handOverAll(int attempt, long deadline, List<CompletableFuture<?>> pending) {
         int stillLeading = 0;
         for (ReplicaRegistry.Replica replica : registry.replicas()) {
+            if (replica.lifecycle() == ReplicaRegistry.Lifecycle.HIBERNATED) {
+                continue;
+            }
             try {
                 if (!isLeader(replica.groupId())) {
                     continue;
@@ -114,7 +120,8 @@ public final class LeadershipMover {
             boolean waiting = false;
             for (ReplicaRegistry.Replica replica : registry.replicas()) {
                 String preferred = replica.spec().replicas().get(0).id();
-                if (preferred.equals(nodeId) || asked.contains(replica.groupId())) {
+                if (preferred.equals(nodeId) || asked.contains(replica.groupId())
+                        || replica.lifecycle() != ReplicaRegistry.Lifecycle.OPEN) {
                     continue;
                 }
                 try {

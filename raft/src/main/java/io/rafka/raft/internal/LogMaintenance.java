@@ -3,12 +3,17 @@ package io.rafka.raft.internal;
 import io.rafka.common.RafkaException;
 import io.rafka.common.TopicPartition;
 import io.rafka.log.LogConfig;
+import io.rafka.log.PartitionLog;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.SnapshotManagementRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Function;
 
 /**
  * Housekeeping of the partition logs hosted on a node: topic settings, retention, and snapshots on demand
@@ -21,15 +26,29 @@ public final class LogMaintenance {
 
     private final LocalServer local;
     private final ReplicaRegistry registry;
+    private final HibernationFiles hibernationFiles;
+    private final Function<ReplicaRegistry.Replica, PartitionLog> frozenLogOpener;
+    private final Path dataDir;
 
-    public LogMaintenance(LocalServer local, ReplicaRegistry registry) {
+    /**
+     * @param frozenLogOpener opens a hibernated replica's log read-only (retention runs there too, without waking
+     *                        the group: each replica deletes its own expired segments, as for active partitions)
+     */
+    public LogMaintenance(LocalServer local, ReplicaRegistry registry, HibernationFiles hibernationFiles,
+                          Function<ReplicaRegistry.Replica, PartitionLog> frozenLogOpener, Path dataDir) {
         this.local = local;
         this.registry = registry;
+        this.hibernationFiles = hibernationFiles;
+        this.frozenLogOpener = frozenLogOpener;
+        this.dataDir = dataDir;
     }
 
     /** Applies a topic's log settings to the local replica of {@code tp}; false if it is not running here. */
     public boolean updateConfig(TopicPartition tp, LogConfig logConfig) {
         ReplicaRegistry.Replica replica = registry.get(tp);
+        if (replica != null) {
+            replica.logConfig(logConfig);  // kept for the frozen log and the next open
+        }
         PartitionStateMachine sm = replica == null ? null : replica.runningStateMachine();
         if (sm == null) {
             return false;
@@ -53,9 +72,65 @@ public final class LogMaintenance {
                 } catch (RafkaException e) {
                     LOG.warn("{}: retention failed: {}", replica.topicPartition(), e.getMessage());
                 }
+            } else if (replica.frozen() != null) {
+                try {
+                    deleted += frozenRetention(replica);
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("{}: retention of the hibernated log failed: {}", replica.topicPartition(), e.toString());
+                }
             }
         }
         return deleted;
+    }
+
+    /**
+     * Retention on a hibernated replica's log: a glance at its segment files first (sizes, and the oldest one's
+     * modification time as an upper bound of its records' append times), so a log with nothing to expire is not
+     * even opened; then the log's own retention below the frozen high watermark, and the new log start recorded.
+     */
+    private int frozenRetention(ReplicaRegistry.Replica replica) throws IOException {
+        HibernationFiles.Frozen frozen = replica.frozen();
+        LogConfig config = replica.logConfig();
+        if (frozen == null || config == null || !mayExpire(dataDir.resolve(replica.topicPartition().dirName()), config)) {
+            return 0;
+        }
+        boolean wasOpen = replica.frozenLog().isOpen();
+        long[] start = new long[1];
+        int deleted = replica.frozenLog().read(() -> frozenLogOpener.apply(replica), log -> {
+            if (!log.config().equals(config)) {
+                log.updateConfig(config);
+            }
+            int n = log.deleteExpiredSegments(frozen.highWatermark());
+            start[0] = log.logStartOffset();
+            return n;
+        });
+        if (!wasOpen) {
+            replica.frozenLog().close();
+        }
+        if (deleted > 0) {
+            Hibernation.logStartMoved(replica, frozen, start[0], hibernationFiles);
+            LOG.info("{}: retention deleted {} segments of the hibernated log; it starts at {}", replica.topicPartition(),
+                    deleted, start[0]);
+        }
+        return deleted;
+    }
+
+    private static boolean mayExpire(Path dir, LogConfig config) throws IOException {
+        long total = 0;
+        long oldestModified = Long.MAX_VALUE;
+        int segments = 0;
+        try (DirectoryStream<Path> logs = Files.newDirectoryStream(dir, "*.log")) {
+            for (Path p : logs) {
+                segments++;
+                total += Files.size(p);
+                oldestModified = Math.min(oldestModified, Files.getLastModifiedTime(p).toMillis());
+            }
+        }
+        if (segments < 2) {
+            return false;  // the last segment is never deleted
+        }
+        return (config.retentionBytes() >= 0 && total > config.retentionBytes())
+                || (config.retentionMs() >= 0 && oldestModified < System.currentTimeMillis() - config.retentionMs());
     }
 
     /**

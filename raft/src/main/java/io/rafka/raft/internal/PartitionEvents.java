@@ -10,4 +10,8 @@ public interface PartitionEvents {
 
     /** Records were committed (the high watermark moved). */
     void committed();
+
+    /** The group applied a HIBERNATE entry at {@code index}: this replica may close ({@link Hibernation}). */
+    default void hibernateApplied(long term, long index) {
+    }
 }

@@ -34,6 +34,11 @@ public final class PartitionMessages {
     /** A Raft entry holding several appends (group commit): one {@link DataEntry} part per append. */
     public static final byte GROUP = 5;
     public static final byte APPEND_GROUP = 6;
+    /**
+     * An idle leader's request, and the Raft log entry it becomes, that the group close until the next write
+     * ({@link Hibernation}): one byte, no state-machine data.
+     */
+    public static final byte HIBERNATE = 7;
 
     /** Verdict of a DATA entry: its batches are in the partition log at {@code baseOffset..lastOffset}. */
     static final byte APPENDED = 1;
@@ -173,6 +178,11 @@ public final class PartitionMessages {
      * parts of a GROUP entry, in the order their batches lie in the entry's state-machine data. The partition
      * log holds the APPENDED parts' batches, contiguous from {@link #baseOffset}; the others' are dropped.
      */
+    /** Whether a Raft entry's log data (or a request) is a HIBERNATE. */
+    static boolean isHibernate(org.apache.ratis.thirdparty.com.google.protobuf.ByteString data) {
+        return data.size() == 1 && data.byteAt(0) == HIBERNATE;
+    }
+
     public record EntryHeader(List<DataEntry> parts) {
         static final int GROUP_HEADER = 1 + 2;
 

@@ -81,6 +81,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private volatile boolean closed;
     private volatile boolean deleteOnClose;
     private volatile RaftServer.Division division;
+    /** The topic's log settings known when the machine was built (a group reopened after hibernating); null: defaults. */
+    private volatile io.rafka.log.LogConfig initialLogConfig;
 
     public PartitionStateMachine(TopicPartition topicPartition, Path logDir, RaftNodeConfig config, Time time,
                                  NodeExecutors executors, BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory,
@@ -93,6 +95,11 @@ public final class PartitionStateMachine extends BaseStateMachine {
         this.clientFactory = clientFactory;
         this.halting = halting;
         this.events = events;
+    }
+
+    /** Opens the log with these settings rather than the node's defaults; call before Ratis initializes the machine. */
+    public void initialLogConfig(io.rafka.log.LogConfig logConfig) {
+        this.initialLogConfig = logConfig;
     }
 
     /** The largest Raft entry a partition takes: header plus batches. */
@@ -165,7 +172,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
     /** Opens the log if needed and takes the high watermark and producer state from the latest snapshot. */
     private void loadState() throws IOException {
         if (store == null) {
-            PartitionStore s = PartitionStore.open(topicPartition, logDir, config, time, snapshots, DataLog.RaftLogView.of(this::division),
+            io.rafka.log.LogConfig lc = initialLogConfig != null ? initialLogConfig : config.logConfig();
+            PartitionStore s = PartitionStore.open(topicPartition, logDir, config, lc, time, snapshots, DataLog.RaftLogView.of(this::division),
                     new CommittedState.AppliedIndex(this::getLastAppliedTermIndex, this::setLastAppliedTermIndex,
                             this::updateLastAppliedTermIndex));
             ReplicaRepair repair = new ReplicaRepair(topicPartition, s.committed, s.catchUp, this::division, clientFactory,
@@ -269,6 +277,9 @@ public final class PartitionStateMachine extends BaseStateMachine {
         LogEntryProto entry = trx.getLogEntry();
         ByteString logData = entry.getStateMachineLogEntry().getLogData();
         List<AppendReply> replies = store.committed.apply(entry.getTerm(), entry.getIndex(), EntryHeader.decodeIfData(logData));
+        if (PartitionMessages.isHibernate(logData)) {
+            events.hibernateApplied(entry.getTerm(), entry.getIndex());
+        }
         if (replies.stream().anyMatch(r -> r.error() == ErrorCode.NONE)) {
             try {
                 events.committed();

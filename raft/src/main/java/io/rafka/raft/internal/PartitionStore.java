@@ -38,10 +38,10 @@ final class PartitionStore {
         this.catchUp = new LogCatchUp(tp, log, committed, dataLog, (ti, s) -> snapshots.write(ti, s, log));
     }
 
-    /** Opens (recovering if needed) the partition log in {@code dir}. */
-    static PartitionStore open(TopicPartition tp, Path dir, RaftNodeConfig config, Time time, SnapshotStore snapshots,
-                               DataLog.RaftLogView raftLog, CommittedState.AppliedIndex appliedIndex) {
-        return new PartitionStore(tp, PartitionLog.open(dir, config.logConfig(), time), config, snapshots, raftLog, appliedIndex);
+    /** Opens (recovering if needed) the partition log in {@code dir} with {@code logConfig} (the topic's settings). */
+    static PartitionStore open(TopicPartition tp, Path dir, RaftNodeConfig config, io.rafka.log.LogConfig logConfig, Time time,
+                               SnapshotStore snapshots, DataLog.RaftLogView raftLog, CommittedState.AppliedIndex appliedIndex) {
+        return new PartitionStore(tp, PartitionLog.open(dir, logConfig, time), config, snapshots, raftLog, appliedIndex);
     }
 
     /**

@@ -4,7 +4,9 @@ import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.proto.RaftProtos.LogInfoProto;
 import org.apache.ratis.protocol.GroupInfoReply;
+import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -39,15 +41,41 @@ public final class PeerProbes implements Closeable {
             return null;
         }
         try {
-            RaftClient client = clients.computeIfAbsent(peer.getId(), id -> RaftClient.newBuilder()
-                    .setRaftGroup(RaftGroup.valueOf(RaftGroupId.randomId(), peer))
-                    .setProperties(probeProperties).build());
-            GroupInfoReply reply = client.getGroupManagementApi(peer.getId()).info(gid);
+            GroupInfoReply reply = client(peer).getGroupManagementApi(peer.getId()).info(gid);
             return reply.isSuccess() ? reply.getLogInfoProto() : null;
         } catch (IOException | RuntimeException e) {
             LOG.debug("{}: {} did not say where its log stands: {}", gid, peer.getId(), e.toString());
             return null;
         }
+    }
+
+    /**
+     * Asks {@code peer}'s server to open its replica of {@code group} from its own storage (a Ratis group add
+     * without format). True once it is open there, also if it already was; false if the peer does not answer
+     * or refuses (it hosts no such replica).
+     */
+    public boolean open(RaftPeer peer, RaftGroup group) {
+        if (closed) {
+            return false;
+        }
+        try {
+            RaftClientReply reply = client(peer).getGroupManagementApi(peer.getId()).add(group, false);
+            return reply.isSuccess() || RaftErrors.unwrap(reply.getException()) instanceof AlreadyExistsException;
+        } catch (AlreadyExistsException e) {
+            return true;
+        } catch (IOException | RuntimeException e) {
+            if (RaftErrors.unwrap(e) instanceof AlreadyExistsException) {
+                return true;
+            }
+            LOG.debug("{}: {} did not open its replica: {}", group.getGroupId(), peer.getId(), e.toString());
+            return false;
+        }
+    }
+
+    private RaftClient client(RaftPeer peer) {
+        return clients.computeIfAbsent(peer.getId(), id -> RaftClient.newBuilder()
+                .setRaftGroup(RaftGroup.valueOf(RaftGroupId.randomId(), peer))
+                .setProperties(probeProperties).build());
     }
 
     /** Forgets the client of a peer that left every local group or moved (its next probe dials anew). */

@@ -98,6 +98,9 @@ final class PendingEntry {
                                                int maxBatchBytes, int maxDecompressedBytes) {
         TransactionContext.Builder builder = TransactionContext.newBuilder().setServerRole(RaftPeerRole.LEADER)
                 .setStateMachine(sm).setClientRequest(request);
+        if (PartitionMessages.isHibernate(request.getMessage().getContent())) {
+            return builder.setLogData(request.getMessage().getContent()).build();
+        }
         try {
             PendingEntry e = take(request.getMessage(), maxEntryBytes, maxBatchBytes, maxDecompressedBytes);
             return builder.setLogData(UnsafeByteOperations.unsafeWrap(e.header))

@@ -78,11 +78,44 @@ public final class ReplicaGroups {
         });
     }
 
+    /**
+     * Starts hosting a replica of a partition nobody has written yet, hibernated: its folder, metadata file and
+     * frozen (empty) state, and no Raft group until the first write opens it ({@link Hibernation}).
+     */
+    public CompletableFuture<Void> createHibernated(PartitionSpec spec, HibernationFiles files) {
+        TopicPartition tp = spec.topicPartition();
+        if (spec.replicas().stream().noneMatch(a -> a.id().equals(nodeId))) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "node " + nodeId + " is not a replica of " + tp + ": " + spec.replicas()));
+        }
+        try {
+            PartitionMetadataFile.write(dataDir, spec);
+            files.write(tp, HibernationFiles.Frozen.empty());
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        registry.register(spec, HibernationFiles.Frozen.empty());
+        onPeers.accept(spec.replicas().stream().map(MembershipChanger::peer).toList());
+        return CompletableFuture.completedFuture(null);
+    }
+
     /** Stops hosting a replica and deletes its Raft storage and, if asked, its log folder. */
-    public CompletableFuture<Void> remove(TopicPartition tp, boolean deleteData) {
+    public CompletableFuture<Void> remove(TopicPartition tp, boolean deleteData, HibernationFiles files) {
         ReplicaRegistry.Replica replica = registry.remove(tp);
         if (replica == null) {
             return CompletableFuture.completedFuture(null);
+        }
+        replica.frozenLog().close();
+        if (replica.lifecycle() == ReplicaRegistry.Lifecycle.HIBERNATED) {
+            try {
+                if (deleteData) {
+                    files.deleteHiddenGroup(replica.groupId());
+                    deleteTree(dataDir.resolve(tp.dirName()));
+                }
+                return CompletableFuture.completedFuture(null);
+            } catch (IOException | UncheckedIOException e) {
+                return CompletableFuture.failedFuture(e);
+            }
         }
         if (deleteData && replica.stateMachine() != null) {
             replica.stateMachine().deleteOnClose();

@@ -10,6 +10,7 @@ import java.util.Collection;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -19,6 +20,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * Thread-safe.
  */
 public final class ReplicaRegistry {
+    /**
+     * Whether a replica's Raft division is open: OPEN (it replicates and may lead), HIBERNATING (an idle leader
+     * asked its group to close, or the group applied that; appends wait), HIBERNATED (closed on this node;
+     * reads are served from the frozen log, an append wakes the group).
+     */
+    public enum Lifecycle { OPEN, HIBERNATING, HIBERNATED }
+
     /** A partition replica hosted here. */
     public static final class Replica {
         private volatile PartitionSpec spec;
@@ -28,6 +36,23 @@ public final class ReplicaRegistry {
         private volatile PartitionStateMachine stateMachine;
         /** Appends waiting to be handed to Ratis as few entries as possible (group commit). */
         final AppendQueue appends = new AppendQueue();
+        /** Guards the lifecycle fields below and their moves ({@link Hibernation}). */
+        final Object lifecycleLock = new Object();
+        private volatile Lifecycle lifecycle = Lifecycle.OPEN;
+        /** What a hibernated replica froze at; null while its division is open. */
+        private volatile HibernationFiles.Frozen frozen;
+        /** When this replica last took an append or opened (System.nanoTime). */
+        volatile long lastActivityNanos = System.nanoTime();
+        /** The topic's log settings as last applied here (null: the node's defaults). */
+        private volatile io.rafka.log.LogConfig logConfig;
+        /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
+        volatile long lastHealNanos;
+        /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */
+        CompletableFuture<Void> closing;
+        /** While a wake-up runs: completes once the group has a leader again. */
+        CompletableFuture<Void> waking;
+        /** The log of a hibernated replica, opened read-only while reads come. */
+        final FrozenLog frozenLog = new FrozenLog();
 
         Replica(PartitionSpec spec, RaftGroupId groupId) {
             this.spec = spec;
@@ -56,6 +81,33 @@ public final class ReplicaRegistry {
             return sm == null || sm.log() == null ? null : sm;
         }
 
+        public io.rafka.log.LogConfig logConfig() {
+            return logConfig;
+        }
+
+        public void logConfig(io.rafka.log.LogConfig logConfig) {
+            this.logConfig = logConfig;
+        }
+
+        public FrozenLog frozenLog() {
+            return frozenLog;
+        }
+
+        public Lifecycle lifecycle() {
+            return lifecycle;
+        }
+
+        /** Frozen state while hibernated, else null. */
+        public HibernationFiles.Frozen frozen() {
+            return frozen;
+        }
+
+        /** Caller holds {@link #lifecycleLock}. */
+        void lifecycle(Lifecycle lifecycle, HibernationFiles.Frozen frozen) {
+            this.lifecycle = lifecycle;
+            this.frozen = frozen;
+        }
+
         public PartitionStateMachine stateMachine() {
             return stateMachine;
         }
@@ -80,8 +132,22 @@ public final class ReplicaRegistry {
 
     /** Registers a replica of {@code spec}, or returns the one already registered for its group. */
     public Replica register(PartitionSpec spec) {
+        return register(spec, null);
+    }
+
+    /**
+     * Registers a replica of {@code spec}, hibernated at {@code frozen} if that is not null (so it is never seen
+     * open before it is marked so), or returns the one already registered for its group.
+     */
+    public Replica register(PartitionSpec spec, HibernationFiles.Frozen frozen) {
         RaftGroupId gid = groupId(spec.topicId(), spec.topicPartition().partition());
-        Replica replica = byGroup.computeIfAbsent(gid, g -> new Replica(spec, g));
+        Replica replica = byGroup.computeIfAbsent(gid, g -> {
+            Replica r = new Replica(spec, g);
+            if (frozen != null) {
+                r.lifecycle(Lifecycle.HIBERNATED, frozen);
+            }
+            return r;
+        });
         byPartition.put(spec.topicPartition(), replica);
         return replica;
     }

@@ -62,6 +62,9 @@ public final class StalledFollowerWatch implements Runnable {
         long now = System.currentTimeMillis();
         progress.keySet().retainAll(replicas.replicas());
         for (ReplicaRegistry.Replica replica : replicas.replicas()) {
+            if (replica.lifecycle() != ReplicaRegistry.Lifecycle.OPEN) {
+                continue;  // hibernated: no division to watch
+            }
             try {
                 check(replica, now);
             } catch (IOException | RuntimeException e) {

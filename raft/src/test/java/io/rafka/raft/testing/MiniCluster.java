@@ -139,6 +139,34 @@ public final class MiniCluster implements AutoCloseable {
         return spec.topicPartition();
     }
 
+    /** Creates partitions that start hibernated (no Raft group until the first write), as a broker creates new topics. */
+    public List<TopicPartition> createHibernatedPartitions(String topic, int count, int replicationFactor) {
+        List<NodeAddress> all = addresses();
+        List<TopicPartition> created = new ArrayList<>();
+        for (int p = 0; p < count; p++) {
+            PartitionSpec spec = placed(topic, p, replicationFactor);
+            partitions.add(spec);
+            created.add(spec.topicPartition());
+            for (NodeAddress a : spec.replicas()) {
+                int i = all.indexOf(a);
+                if (isUp(i)) {
+                    node(i).createPartition(spec, true).join();
+                }
+            }
+        }
+        return created;
+    }
+
+    /** Partition {@code p} of {@code topic} on nodes p, p+1, ... (modulo the cluster size). */
+    private PartitionSpec placed(String topic, int p, int replicationFactor) {
+        List<NodeAddress> all = addresses();
+        List<NodeAddress> replicas = new ArrayList<>();
+        for (int j = 0; j < replicationFactor; j++) {
+            replicas.add(all.get((p + j) % all.size()));
+        }
+        return new PartitionSpec(new TopicPartition(topic, p), UUID.nameUUIDFromBytes(topic.getBytes()), replicas);
+    }
+
     /** Creates {@code count} partitions of a topic at once (all group additions in flight together). */
     public List<TopicPartition> createPartitions(String topic, int count, int replicationFactor) {
         return createPartitions(topic, 0, count, replicationFactor);
@@ -150,14 +178,10 @@ public final class MiniCluster implements AutoCloseable {
         List<CompletableFuture<Void>> adds = new ArrayList<>();
         List<TopicPartition> created = new ArrayList<>();
         for (int p = first; p < first + count; p++) {
-            List<NodeAddress> replicas = new ArrayList<>();
-            for (int j = 0; j < replicationFactor; j++) {
-                replicas.add(all.get((p + j) % all.size()));
-            }
-            PartitionSpec spec = new PartitionSpec(new TopicPartition(topic, p), UUID.nameUUIDFromBytes(topic.getBytes()), replicas);
+            PartitionSpec spec = placed(topic, p, replicationFactor);
             partitions.add(spec);
             created.add(spec.topicPartition());
-            for (NodeAddress a : replicas) {
+            for (NodeAddress a : spec.replicas()) {
                 int i = all.indexOf(a);
                 if (isUp(i)) {
                     adds.add(node(i).createPartition(spec));
@@ -178,24 +202,53 @@ public final class MiniCluster implements AutoCloseable {
         return spec(tp).replicas().stream().map(all::indexOf).toList();
     }
 
-    /** Waits (up to {@code timeoutMs}) until a live replica of {@code tp} leads and is ready; returns its index. */
+    /**
+     * Waits (up to {@code timeoutMs}) until a live replica of {@code tp} leads and is ready; returns its index. A
+     * partition hibernated on every live replica has no leader: then the replica its status suggests (a write
+     * there wakes the group).
+     */
     public int leaderIndex(TopicPartition tp, long timeoutMs) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         while (System.nanoTime() < deadline) {
+            int hibernated = 0;
+            int up = 0;
+            String suggested = null;
             for (int i : replicaIndexes(tp)) {
                 if (isUp(i)) {
                     try {
-                        if (node(i).status(tp).isLeader()) {
+                        PartitionStatus s = node(i).status(tp);
+                        up++;
+                        if (s.isLeader()) {
                             return i;
+                        }
+                        if (s.hibernated()) {
+                            hibernated++;
+                            suggested = s.leaderId().orElse(null);
                         }
                     } catch (RafkaException e) {
                         // Not running yet.
                     }
                 }
             }
+            if (hibernated == up && suggested != null) {
+                int index = indexOf(suggested);
+                if (index >= 0 && isUp(index)) {
+                    return index;
+                }
+            }
             sleep(20);
         }
         throw new IllegalStateException("no leader for " + tp + " within " + timeoutMs + " ms");
+    }
+
+    private int indexOf(String nodeId) {
+        List<NodeAddress> all = addresses();
+        for (int i = 0; i < all.size(); i++) {
+            if (all.get(i).id().equals(nodeId)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     public int leaderIndex(TopicPartition tp) {

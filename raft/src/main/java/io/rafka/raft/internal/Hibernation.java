@@ -1,0 +1,655 @@
+package io.rafka.raft.internal;
+
+import io.rafka.common.ErrorCode;
+import io.rafka.common.NotLeaderException;
+import io.rafka.common.RafkaException;
+import io.rafka.common.TopicPartition;
+import io.rafka.raft.RaftNodeConfig;
+import io.rafka.raft.internal.HibernationFiles.Frozen;
+import io.rafka.raft.internal.ReplicaRegistry.Lifecycle;
+import io.rafka.raft.internal.ReplicaRegistry.Replica;
+import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RaftGroupIdProto;
+import org.apache.ratis.proto.RaftProtos.RaftRpcRequestProto;
+import org.apache.ratis.proto.RaftProtos.StartLeaderElectionRequestProto;
+import org.apache.ratis.proto.RaftProtos.TermIndexProto;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.raftlog.LogEntryHeader;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+
+/**
+ * Idle partitions close their Raft division on every replica and reopen on the next write, so a node pays
+ * Ratis's threads and wake-ups (~7 threads and a 100 ms poll per open division) only for active partitions:
+ * CockroachDB's quiesced ranges and TiKV's hibernate regions, on top of Ratis. docs/replication.md
+ * ("Hibernation") gives the protocol and its crash cases; in short:
+ *
+ * <ol>
+ *   <li><b>Hibernate.</b> A leader whose partition took no append for {@code hibernateAfterMs}, with every
+ *       follower holding its whole log and nothing uncommitted or unapplied, stops taking appends (they wait)
+ *       and submits a HIBERNATE entry. Each replica that applies it while it is the last entry of its log
+ *       records the frozen state ({@link HibernationFiles}), closes its division and moves the group folder
+ *       out of Ratis's sight. The leader closes once every follower reports the entry committed (bounded wait);
+ *       followers close half a heartbeat later, before an election timeout can start an election.</li>
+ *   <li><b>Wake.</b> An append to a hibernated replica opens the group here and on its peers (Ratis group add
+ *       without format: every replica recovers its own storage) and starts an election here at once; the
+ *       append goes on when this replica leads, or is redirected if another does. Concurrent appends share the
+ *       one wake-up.</li>
+ *   <li><b>Heal.</b> Raft's safety does not depend on any of this (a closed replica is a stopped one), only
+ *       liveness does, so stragglers are repaired by the same opening: a leader opens followers that stopped
+ *       answering while their server still does, a replica that sees no leader for long opens its peers, and
+ *       a replica that restarted hibernated while its group woke is opened by the leader the same way.</li>
+ * </ol>
+ *
+ * Thread-safe; lifecycle moves of one replica hold its {@code lifecycleLock}.
+ */
+public final class Hibernation implements Closeable {
+    private static final Logger LOG = LoggerFactory.getLogger(Hibernation.class);
+    private static final long FROZEN_LOG_IDLE_NANOS = TimeUnit.SECONDS.toNanos(30);
+    private static final long POLL_MS = 10;
+
+    private final LocalServer local;
+    private final ReplicaRegistry replicas;
+    private final HibernationFiles files;
+    private final PeerProbes peers;
+    private final Predicate<RaftPeerId> refusesConnections;
+    private final long hibernateAfterNanos;
+    private final long followerCloseDelayMs;
+    private final long healAfterNanos;
+    private final long commitWaitMs;
+    private final long wakeTimeoutMs;
+    private final String nodeId;
+    private final ScheduledExecutorService executor;
+    private volatile Predicate<TopicPartition> eligible = tp -> true;
+    private final AtomicLong wakeUps = new AtomicLong();
+    private final AtomicLong wakeNanosTotal = new AtomicLong();
+    private final AtomicLong wakeNanosMax = new AtomicLong();
+    private final AtomicLong hibernations = new AtomicLong();
+
+    /** Counts for metrics: wake-ups and their total and longest time, hibernations completed here. */
+    public record Counts(long wakeUps, long wakeNanosTotal, long wakeNanosMax, long hibernations) {
+    }
+
+    public Hibernation(LocalServer local, ReplicaRegistry replicas, HibernationFiles files, PeerProbes peers,
+                       Predicate<RaftPeerId> refusesConnections, RaftNodeConfig config) {
+        this.local = local;
+        this.replicas = replicas;
+        this.files = files;
+        this.peers = peers;
+        this.refusesConnections = refusesConnections;
+        this.nodeId = local.server().getId().toString();
+        this.hibernateAfterNanos = config.hibernateAfterMs() <= 0 ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(config.hibernateAfterMs());
+        this.followerCloseDelayMs = config.rpcTimeoutMinMs() / 2;
+        this.healAfterNanos = TimeUnit.MILLISECONDS.toNanos(3 * config.rpcTimeoutMaxMs());
+        this.commitWaitMs = 4 * config.rpcTimeoutMaxMs();
+        this.wakeTimeoutMs = config.requestTimeoutMs();
+        AtomicInteger count = new AtomicInteger();
+        ThreadFactory threads = r -> {
+            Thread t = new Thread(r, "rafka-hibernation-" + nodeId + "-" + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        this.executor = Executors.newScheduledThreadPool(4, threads);
+        executor.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /** Which partitions may hibernate (the broker keeps its internal ones open). */
+    public void eligible(Predicate<TopicPartition> eligible) {
+        this.eligible = eligible;
+    }
+
+    public Counts counts() {
+        return new Counts(wakeUps.get(), wakeNanosTotal.get(), wakeNanosMax.get(), hibernations.get());
+    }
+
+    /**
+     * The frozen state of a replica that is hibernated or closing now (waits for a close under way to finish);
+     * null if its division is open.
+     */
+    public static Frozen frozen(Replica replica) {
+        Frozen frozen = replica.frozen();
+        if (frozen != null || replica.lifecycle() == Lifecycle.OPEN) {
+            return frozen;
+        }
+        synchronized (replica.lifecycleLock) {
+            return replica.frozen();
+        }
+    }
+
+    /** Retention deleted segments of a hibernated replica's log: its frozen state records the new log start. */
+    static void logStartMoved(Replica replica, Frozen was, long logStartOffset, HibernationFiles files) throws IOException {
+        synchronized (replica.lifecycleLock) {
+            if (replica.frozen() == was && replica.lifecycle() == Lifecycle.HIBERNATED) {
+                Frozen now = new Frozen(was.index(), was.term(), was.highWatermark(), logStartOffset, was.leader());
+                files.write(replica.topicPartition(), now);
+                replica.lifecycle(Lifecycle.HIBERNATED, now);
+            }
+        }
+    }
+
+    /** Marks a replica found hibernated on disk (at start-up, or created so). */
+    public static void hibernated(Replica replica, Frozen frozen) {
+        synchronized (replica.lifecycleLock) {
+            replica.lifecycle(Lifecycle.HIBERNATED, frozen);
+        }
+    }
+
+    /** Notes an append admitted to an open replica; false if the replica is not open (the caller wakes it). */
+    public static boolean admit(Replica replica) {
+        if (replica.lifecycle() != Lifecycle.OPEN) {
+            return false;
+        }
+        synchronized (replica.lifecycleLock) {
+            replica.lastActivityNanos = System.nanoTime();
+            return replica.lifecycle() == Lifecycle.OPEN;
+        }
+    }
+
+    // ---- hibernate ------------------------------------------------------------------------------------------
+
+    private void tick() {
+        long now = System.nanoTime();
+        for (Replica replica : replicas.replicas()) {
+            try {
+                switch (replica.lifecycle()) {
+                    case OPEN -> checkOpen(replica, now);
+                    case HIBERNATED -> checkHibernated(replica);
+                    default -> {
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("{}: hibernation check failed: {}", replica.topicPartition(), e.toString());
+            }
+        }
+    }
+
+    private void checkOpen(Replica replica, long now) throws IOException {
+        RaftServer.Division d;
+        try {
+            d = local.division(replica.groupId());
+        } catch (GroupMismatchException e) {
+            return;  // opening or closing
+        }
+        DivisionInfo info = d.getInfo();
+        if (info.isLeader()) {
+            if (now - replica.lastActivityNanos >= hibernateAfterNanos && eligible.test(replica.topicPartition())
+                    && settled(replica, d)) {
+                begin(replica, d);
+            } else {
+                openSilentFollowers(replica, d, now);
+            }
+        } else if (info.getLeaderId() == null && now - replica.lastActivityNanos > healAfterNanos
+                && now - replica.lastHealNanos > healAfterNanos) {
+            // A group with no leader for long: peers may have hibernated without this replica (it was down or
+            // missed the commit). Opening them lets an election succeed; the group hibernates again later.
+            replica.lastHealNanos = now;
+            LOG.info("{}: no leader for {} ms; opening the group on its peers", replica.topicPartition(),
+                    TimeUnit.NANOSECONDS.toMillis(now - replica.lastActivityNanos));
+            openPeers(d.getGroup());
+        }
+    }
+
+    /** Whether the leader's group is quiet: nothing queued, in flight, uncommitted, unapplied or unreplicated. */
+    private static boolean settled(Replica replica, RaftServer.Division d) {
+        boolean r = settled0(replica, d);
+        if (!r && LOG.isDebugEnabled()) {
+            LOG.debug("{}: not settled: inflight {} last {} commit {} applied {} match {} prev {}", replica.topicPartition(),
+                    replica.inFlightBytes.get(), d.getRaftLog().getLastEntryTermIndex(), d.getRaftLog().getLastCommittedIndex(),
+                    d.getInfo().getLastAppliedIndex(), java.util.Arrays.toString(d.getInfo().getFollowerMatchIndices()),
+                    d.getRaftConf().getPreviousPeers());
+        }
+        return r;
+    }
+
+    private static boolean settled0(Replica replica, RaftServer.Division d) {
+        PartitionStateMachine sm = replica.runningStateMachine();
+        if (sm == null || sm.repairing() || sm.copying(0) || replica.inFlightBytes.get() != 0
+                || !d.getRaftConf().getPreviousPeers().isEmpty() || !d.getInfo().isLeaderReady()) {
+            return false;
+        }
+        long last = d.getRaftLog().getLastEntryTermIndex().getIndex();
+        if (d.getRaftLog().getLastCommittedIndex() != last || d.getInfo().getLastAppliedIndex() != last) {
+            return false;
+        }
+        long[] matched = d.getInfo().getFollowerMatchIndices();
+        if (matched.length + 1 != d.getRaftConf().getCurrentPeers().size()) {
+            return false;
+        }
+        for (long m : matched) {
+            if (m != last) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void begin(Replica replica, RaftServer.Division d) {
+        synchronized (replica.lifecycleLock) {
+            if (replica.lifecycle() != Lifecycle.OPEN || System.nanoTime() - replica.lastActivityNanos < hibernateAfterNanos) {
+                return;
+            }
+            replica.lifecycle(Lifecycle.HIBERNATING, null);
+            replica.closing = new CompletableFuture<>();
+        }
+        LOG.debug("{}: idle; asking the group to hibernate", replica.topicPartition());
+        RaftClientRequest request = RaftClientRequest.newBuilder()
+                .setClientId(local.clientId())
+                .setServerId(local.server().getId())
+                .setGroupId(replica.groupId())
+                .setCallId(local.nextCallId())
+                .setMessage(Message.valueOf(ByteString.copyFrom(new byte[]{PartitionMessages.HIBERNATE})))
+                .setType(RaftClientRequest.writeRequestType())
+                .build();
+        try {
+            local.server().submitClientRequestAsync(request)
+                    .orTimeout(commitWaitMs, TimeUnit.MILLISECONDS)
+                    .whenComplete((reply, e) -> {
+                        if (e != null || !reply.isSuccess()) {
+                            LOG.debug("{}: HIBERNATE not committed: {}", replica.topicPartition(),
+                                    e != null ? e.toString() : reply.getException());
+                            callOff(replica);
+                        }
+                    });
+        } catch (IOException | RuntimeException e) {
+            callOff(replica);
+        }
+    }
+
+    /** Back to OPEN: appends that waited for the close go ahead on the open division. */
+    private static void callOff(Replica replica) {
+        CompletableFuture<Void> closing;
+        synchronized (replica.lifecycleLock) {
+            if (replica.lifecycle() != Lifecycle.HIBERNATING) {
+                return;
+            }
+            replica.lifecycle(Lifecycle.OPEN, null);
+            replica.lastActivityNanos = System.nanoTime();
+            closing = replica.closing;
+            replica.closing = null;
+        }
+        if (closing != null) {
+            closing.complete(null);
+        }
+    }
+
+    /** A replica applied HIBERNATE at {@code index} (Ratis's applying thread: hand off at once). */
+    public void applied(TopicPartition tp, long term, long index) {
+        Replica replica = replicas.get(tp);
+        if (replica == null) {
+            return;
+        }
+        try {
+            executor.execute(() -> closeIfLast(replica, term, index));
+        } catch (RejectedExecutionException e) {
+            LOG.debug("{}: node closing; not hibernating", tp);
+        }
+    }
+
+    private void closeIfLast(Replica replica, long term, long index) {
+        TopicPartition tp = replica.topicPartition();
+        try {
+            RaftServer.Division d = local.division(replica.groupId());
+            if (!lastWrite(d, index)) {
+                LOG.debug("{}: entries follow HIBERNATE at {}: staying open", tp, index);
+                callOff(replica);  // a write came after it: the group stays open
+                return;
+            }
+            if (d.getInfo().isLeader()) {
+                long deadline = System.currentTimeMillis() + commitWaitMs;
+                while (!allCommitted(d, index) && System.currentTimeMillis() < deadline) {
+                    Thread.sleep(POLL_MS);
+                }
+                close(replica, d, term, index);
+            } else {
+                synchronized (replica.lifecycleLock) {
+                    if (replica.lifecycle() != Lifecycle.OPEN) {
+                        return;
+                    }
+                    replica.lifecycle(Lifecycle.HIBERNATING, null);
+                    replica.closing = new CompletableFuture<>();
+                }
+                executor.schedule(() -> {
+                    try {
+                        if (lastWrite(d, index) && !d.getInfo().isLeader()) {
+                            close(replica, d, term, index);
+                        } else {
+                            callOff(replica);
+                        }
+                    } catch (RuntimeException e) {
+                        LOG.warn("{}: hibernating failed", tp, e);
+                        callOff(replica);
+                    }
+                }, followerCloseDelayMs, TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{}: not hibernating: {}", tp, e.toString());
+            callOff(replica);
+        }
+    }
+
+    /**
+     * Whether the entry at {@code index} is the last one that changes anything: Ratis appends commit-index
+     * metadata entries after it, which do not count; a state-machine or configuration entry does.
+     */
+    private static boolean lastWrite(RaftServer.Division d, long index) {
+        long last = d.getRaftLog().getLastEntryTermIndex().getIndex();
+        if (last < index) {
+            return false;
+        }
+        if (last == index) {
+            return true;
+        }
+        for (LogEntryHeader h : d.getRaftLog().getEntries(index + 1, last + 1)) {
+            if (h == null || h.getLogEntryBodyCase() != LogEntryProto.LogEntryBodyCase.METADATAENTRY) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean allCommitted(RaftServer.Division d, long index) {
+        for (CommitInfoProto c : d.getCommitInfos()) {
+            if (c.getCommitIndex() < index) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Records the frozen state, closes the division and hides its storage (the order matters for crashes). */
+    private void close(Replica replica, RaftServer.Division d, long term, long index) {
+        TopicPartition tp = replica.topicPartition();
+        CompletableFuture<Void> closing;
+        synchronized (replica.lifecycleLock) {
+            if (replica.lifecycle() != Lifecycle.HIBERNATING) {
+                return;
+            }
+            PartitionStateMachine sm = replica.runningStateMachine();
+            try {
+                PartitionMessages.AppliedState applied = sm.applied();
+                RaftPeerId leader = d.getInfo().isLeader() ? local.server().getId() : d.getInfo().getLeaderId();
+                Frozen frozen = new Frozen(index, term, applied.logEndOffset(), applied.logStartOffset(),
+                        leader == null ? "" : leader.toString());
+                files.write(tp, frozen);
+                RaftClientReply reply = local.server().groupManagement(GroupManagementRequest.newRemove(local.clientId(),
+                        local.server().getId(), local.nextCallId(), replica.groupId(), false, false));
+                if (!reply.isSuccess()) {
+                    throw new IOException("closing the division failed", reply.getException());
+                }
+                files.hideGroup(replica.groupId());
+                replica.stateMachine(null);
+                replica.lifecycle(Lifecycle.HIBERNATED, frozen);
+                hibernations.incrementAndGet();
+                LOG.info("{}: hibernated at index {} (term {}, high watermark {})", tp, index, term, frozen.highWatermark());
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("{}: hibernating failed; the replica stays open", tp, e);
+                boolean open = isOpen(replica);
+                if (open) {
+                    try {
+                        files.delete(tp);
+                    } catch (IOException ignored) {
+                        // the next start settles it
+                    }
+                    replica.lifecycle(Lifecycle.OPEN, null);
+                } else {
+                    replica.lifecycle(Lifecycle.HIBERNATED, safeRead(tp));
+                }
+            }
+            closing = replica.closing;
+            replica.closing = null;
+        }
+        if (closing != null) {
+            closing.complete(null);
+        }
+    }
+
+    private boolean isOpen(Replica replica) {
+        try {
+            local.division(replica.groupId());
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private Frozen safeRead(TopicPartition tp) {
+        try {
+            Frozen f = files.read(tp);
+            return f != null ? f : Frozen.empty();
+        } catch (IOException e) {
+            return Frozen.empty();
+        }
+    }
+
+    // ---- open and wake ---------------------------------------------------------------------------------------
+
+    /**
+     * Ratis is about to open this replica's group (a local or remote group add, or the server's start): its
+     * storage goes back where Ratis looks and the hibernation is forgotten, before Ratis reads the storage.
+     */
+    public static void opening(Replica replica, HibernationFiles files) throws IOException {
+        synchronized (replica.lifecycleLock) {
+            replica.frozenLog.close();
+            if (replica.lifecycle() == Lifecycle.HIBERNATED) {
+                files.restoreGroup(replica.groupId());
+                files.delete(replica.topicPartition());
+            }
+            replica.lifecycle(Lifecycle.OPEN, null);
+            replica.lastActivityNanos = System.nanoTime();
+        }
+    }
+
+    /**
+     * Makes the replica's group active again if it is hibernated (or hibernating) and completes once it has a
+     * leader: this replica, or another (then NOT_LEADER names it). Concurrent callers share one wake-up.
+     */
+    public CompletableFuture<Void> wake(Replica replica) {
+        CompletableFuture<Void> result;
+        synchronized (replica.lifecycleLock) {
+            switch (replica.lifecycle()) {
+                case OPEN:
+                    return CompletableFuture.completedFuture(null);
+                case HIBERNATING:
+                    return replica.closing.thenCompose(v -> wake(replica));
+                default:
+                    if (replica.waking != null) {
+                        return replica.waking;
+                    }
+                    result = new CompletableFuture<>();
+                    replica.waking = result;
+            }
+        }
+        long start = System.nanoTime();
+        try {
+            executor.execute(() -> {
+                try {
+                    doWake(replica);
+                    long took = System.nanoTime() - start;
+                    wakeUps.incrementAndGet();
+                    wakeNanosTotal.addAndGet(took);
+                    wakeNanosMax.accumulateAndGet(took, Math::max);
+                    LOG.info("{}: woke in {} ms", replica.topicPartition(), TimeUnit.NANOSECONDS.toMillis(took));
+                    result.complete(null);
+                } catch (RuntimeException e) {
+                    result.completeExceptionally(e);
+                } finally {
+                    synchronized (replica.lifecycleLock) {
+                        replica.waking = null;
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            synchronized (replica.lifecycleLock) {
+                replica.waking = null;
+            }
+            result.completeExceptionally(new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "node " + nodeId + " is closing"));
+        }
+        return result;
+    }
+
+    private void doWake(Replica replica) {
+        TopicPartition tp = replica.topicPartition();
+        RaftGroup group = RaftGroup.valueOf(replica.groupId(), replica.spec().replicas().stream().map(MembershipChanger::peer).toList());
+        long deadline = System.currentTimeMillis() + wakeTimeoutMs;
+        List<CompletableFuture<Boolean>> remote = new ArrayList<>();
+        for (RaftPeer peer : group.getPeers()) {
+            if (!peer.getId().equals(local.server().getId())) {
+                remote.add(CompletableFuture.supplyAsync(() -> peers.open(peer, group), executor));
+            }
+        }
+        openLocally(replica, group);
+        int needed = group.getPeers().size() / 2;  // besides this one
+        while (remote.stream().filter(f -> f.isDone() && f.join()).count() < needed) {
+            if (remote.stream().allMatch(CompletableFuture::isDone) || System.currentTimeMillis() > deadline) {
+                throw new RafkaException(ErrorCode.NOT_ENOUGH_REPLICAS, "partition " + tp + " is hibernated and only "
+                        + remote.stream().filter(f -> f.isDone() && f.join()).count() + " of " + remote.size()
+                        + " other replicas could be opened; a majority is needed to write");
+            }
+            sleep();
+        }
+        awaitLeader(replica, tp, deadline);
+    }
+
+    private void openLocally(Replica replica, RaftGroup group) {
+        GroupManagementRequest add = GroupManagementRequest.newAdd(local.clientId(), local.server().getId(),
+                local.nextCallId(), group, false);
+        try {
+            RaftClientReply reply = local.server().groupManagement(add);
+            Throwable e = reply.isSuccess() ? null : RaftErrors.unwrap(reply.getException());
+            if (e != null && !(e instanceof AlreadyExistsException)) {
+                throw new IOException(e);
+            }
+        } catch (IOException e) {
+            if (!(RaftErrors.unwrap(e.getCause() != null ? e.getCause() : e) instanceof AlreadyExistsException)) {
+                throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "partition " + replica.topicPartition()
+                        + " could not be opened on node " + nodeId + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** Starts an election here unless a leader is known, and waits until one is. */
+    private void awaitLeader(Replica replica, TopicPartition tp, long deadline) {
+        boolean asked = false;
+        while (System.currentTimeMillis() < deadline) {
+            try {
+                RaftServer.Division d = local.division(replica.groupId());
+                DivisionInfo info = d.getInfo();
+                if (info.isLeader() && info.isLeaderReady()) {
+                    return;
+                }
+                RaftPeerId leader = info.getLeaderId();
+                if (leader != null && !info.isLeader()) {
+                    throw new NotLeaderException("partition " + tp + " woke up with leader " + leader, leader.toString());
+                }
+                if (!asked && info.isFollower()) {
+                    asked = startElection(d);
+                }
+            } catch (IOException e) {
+                // not open yet
+            }
+            sleep();
+        }
+        throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "partition " + tp + " woke up but elected no leader within "
+                + wakeTimeoutMs + " ms");
+    }
+
+    private boolean startElection(RaftServer.Division d) throws IOException {
+        TermIndex mine = d.getRaftLog().getLastEntryTermIndex();
+        StartLeaderElectionRequestProto request = StartLeaderElectionRequestProto.newBuilder()
+                .setServerRequest(RaftRpcRequestProto.newBuilder()
+                        .setRequestorId(local.server().getId().toByteString())
+                        .setReplyId(local.server().getId().toByteString())
+                        .setRaftGroupId(RaftGroupIdProto.newBuilder().setId(d.getGroup().getGroupId().toByteString())))
+                .setLeaderLastEntry(TermIndexProto.newBuilder()
+                        .setTerm(mine == null ? 0 : mine.getTerm()).setIndex(mine == null ? 0 : mine.getIndex()))
+                .build();
+        return local.server().startLeaderElection(request).getServerReply().getSuccess();
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(POLL_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CompletionException(e);
+        }
+    }
+
+    // ---- heal ------------------------------------------------------------------------------------------------
+
+    /**
+     * A leader whose follower has not answered for a few election timeouts while that follower's server is up
+     * asks it to open its replica: it closed (hibernated alone, or restarted hibernated while the group woke).
+     */
+    private void openSilentFollowers(Replica replica, RaftServer.Division d, long now) {
+        if (now - replica.lastHealNanos < healAfterNanos) {
+            return;
+        }
+        long silentMs = TimeUnit.NANOSECONDS.toMillis(healAfterNanos);
+        for (var f : d.getInfo().getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
+            RaftPeerId id = RaftPeerId.valueOf(f.getId().getId());
+            if (f.getLastRpcElapsedTimeMs() > silentMs && !refusesConnections.test(id)) {
+                replica.lastHealNanos = now;
+                RaftPeer peer = d.getRaftConf().getPeer(id);
+                if (peer != null) {
+                    executor.execute(() -> {
+                        if (peers.open(peer, d.getGroup())) {
+                            LOG.info("{}: opened the replica on {}, which had stopped answering", replica.topicPartition(), id);
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    private void openPeers(RaftGroup group) {
+        for (RaftPeer peer : group.getPeers()) {
+            if (!peer.getId().equals(local.server().getId())) {
+                executor.execute(() -> peers.open(peer, group));
+            }
+        }
+    }
+
+    /** A hibernated replica's frozen log closes when reads stop. */
+    private static void checkHibernated(Replica replica) {
+        replica.frozenLog.closeIfIdle(FROZEN_LOG_IDLE_NANOS);
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+        for (Replica replica : replicas.replicas()) {
+            replica.frozenLog.close();
+        }
+    }
+}

@@ -1,0 +1,279 @@
+package io.rafka.raft;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.log.LogConfig;
+import io.rafka.log.LogReadResult;
+import io.rafka.raft.testing.MiniCluster;
+import io.rafka.record.CompressionType;
+import io.rafka.record.Record;
+import io.rafka.record.RecordBatch;
+import io.rafka.record.RecordBatches;
+import io.rafka.testing.TestBatches;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Idle partitions hibernate (every replica closes its Raft group at the same index) and wake on the next write,
+ * on three in-process nodes with a 1 s idle threshold; reads of a hibernated partition come from any replica's
+ * frozen log; restarts keep hibernated partitions closed; a replica that missed a wake-up catches up.
+ */
+class HibernationIT {
+    private static final long IDLE_MS = 1_000;
+
+    @TempDir
+    Path tmp;
+
+    private MiniCluster start() throws Exception {
+        return MiniCluster.start(3, tmp, b -> b.hibernateAfterMs(IDLE_MS));
+    }
+
+    /** Waits until every live replica of {@code tp} is hibernated; returns their statuses. */
+    static List<PartitionStatus> awaitHibernated(MiniCluster cluster, TopicPartition tp, long timeoutMs) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (true) {
+            List<PartitionStatus> statuses = new ArrayList<>();
+            for (int i : cluster.replicaIndexes(tp)) {
+                if (cluster.isUp(i)) {
+                    statuses.add(cluster.node(i).status(tp));
+                }
+            }
+            if (statuses.stream().allMatch(PartitionStatus::hibernated)) {
+                return statuses;
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError(tp + " did not hibernate on every replica: " + statuses);
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** Every record value of the partition as replica {@code i} serves it, from offset 0 to its high watermark. */
+    static List<String> values(MiniCluster cluster, int i, TopicPartition tp) {
+        List<String> out = new ArrayList<>();
+        long offset = cluster.node(i).status(tp).logStartOffset();
+        long hw = cluster.node(i).status(tp).highWatermark();
+        while (offset < hw) {
+            LogReadResult r = cluster.node(i).read(tp, offset, 1 << 20);
+            List<RecordBatch> batches = RecordBatches.split(r.records());
+            assertFalse(batches.isEmpty(), "no data at offset " + offset + " below high watermark " + hw + " on node " + i);
+            for (RecordBatch b : batches) {
+                for (Record rec : b.records()) {
+                    if (rec.offset() >= offset) {
+                        out.add(new String(rec.value(), StandardCharsets.UTF_8));
+                    }
+                }
+                offset = b.nextOffset();
+            }
+        }
+        return out;
+    }
+
+    private static boolean groupFolderOpen(MiniCluster cluster, int i, TopicPartition tp) {
+        UUID gid = UUID.nameUUIDFromBytes((UUID.nameUUIDFromBytes(tp.topic().getBytes()) + "/" + tp.partition())
+                .getBytes(StandardCharsets.UTF_8));
+        return Files.exists(cluster.dataDir(i).resolve("raft").resolve(gid.toString()));
+    }
+
+    @Test
+    void anIdlePartitionHibernatesOnEveryReplicaAndWakesOnTheNextWrite() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("cycles", 0, 3);
+            List<String> written = new ArrayList<>();
+            long expectedOffset = 0;
+            long lastHighWatermark = 0;
+            for (int cycle = 0; cycle < 3; cycle++) {
+                for (int b = 0; b < 4; b++) {
+                    String prefix = "c" + cycle + "b" + b;
+                    AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, prefix, 2), Acks.ALL);
+                    assertEquals(expectedOffset, r.baseOffset(), "offsets continue across wake-ups");
+                    expectedOffset += 2;
+                    written.add(prefix + "-0");
+                    written.add(prefix + "-1");
+                }
+                List<PartitionStatus> frozen = awaitHibernated(cluster, tp, 20_000);
+                for (PartitionStatus s : frozen) {
+                    assertEquals(expectedOffset, s.highWatermark(), "every replica froze at the same high watermark: " + frozen);
+                    assertEquals(frozen.get(0).appliedIndex(), s.appliedIndex(), "and the same Raft index: " + frozen);
+                    assertTrue(s.highWatermark() >= lastHighWatermark, "the high watermark never goes back");
+                    assertFalse(s.isLeader());
+                }
+                lastHighWatermark = expectedOffset;
+                for (int i = 0; i < 3; i++) {
+                    assertFalse(groupFolderOpen(cluster, i, tp), "node " + i + " moved its Raft storage out of Ratis's sight");
+                    assertEquals(written, values(cluster, i, tp), "node " + i + " serves every record from its frozen log");
+                }
+            }
+        }
+    }
+
+    @Test
+    void newPartitionsStartHibernatedAndTheirFirstWriteOpensTheGroup() throws Exception {
+        try (MiniCluster cluster = start()) {
+            List<TopicPartition> tps = cluster.createHibernatedPartitions("fresh", 3, 3);
+            for (TopicPartition tp : tps) {
+                for (int i = 0; i < 3; i++) {
+                    PartitionStatus s = cluster.node(i).status(tp);
+                    assertTrue(s.hibernated(), "created hibernated: " + s);
+                    assertEquals(0, s.highWatermark());
+                    assertFalse(groupFolderOpen(cluster, i, tp), "no Raft group yet on node " + i);
+                    assertTrue(cluster.node(i).read(tp, 0, 1024).records().remaining() == 0);
+                }
+            }
+            for (TopicPartition tp : tps) {
+                AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, String.valueOf(tp.partition()), 3), Acks.ALL, 30_000);
+                assertEquals(0, r.baseOffset());
+                cluster.awaitReplicated(tp, 3, 10_000);
+            }
+            for (TopicPartition tp : tps) {
+                for (int i = 0; i < 3; i++) {
+                    assertEquals(List.of(tp.partition() + "-0", tp.partition() + "-1", tp.partition() + "-2"), values(cluster, i, tp));
+                }
+            }
+        }
+    }
+
+    @Test
+    void aRestartReopensOnlyActivePartitions() throws Exception {
+        try (MiniCluster cluster = start()) {
+            for (int i = 0; i < 3; i++) {
+                cluster.node(i).hibernationFilter(tp -> !tp.topic().equals("busy"));
+            }
+            TopicPartition busy = cluster.createPartition("busy", 0, 3);
+            TopicPartition quiet = cluster.createPartition("quiet", 0, 3);
+            cluster.append(busy, TestBatches.batch(CompressionType.NONE, "b", 2), Acks.ALL);
+            cluster.append(quiet, TestBatches.batch(CompressionType.NONE, "q", 2), Acks.ALL);
+            awaitHibernated(cluster, quiet, 20_000);
+            assertFalse(cluster.node(1).status(busy).hibernated(), "the filter keeps it open");
+
+            cluster.stop(1);
+            cluster.restart(1);
+            cluster.node(1).hibernationFilter(tp -> !tp.topic().equals("busy"));
+            PartitionStatus q = cluster.node(1).status(quiet);
+            assertTrue(q.hibernated(), "still hibernated after the restart: " + q);
+            assertEquals(2, q.highWatermark());
+            assertFalse(groupFolderOpen(cluster, 1, quiet));
+            assertEquals(List.of("q-0", "q-1"), values(cluster, 1, quiet));
+            cluster.awaitReplicated(busy, 2, 20_000);
+            assertFalse(cluster.node(1).status(busy).hibernated());
+
+            // Written again: all three open, including the restarted node.
+            AppendResult r = cluster.append(quiet, TestBatches.batch(CompressionType.NONE, "q", 1), Acks.ALL, 30_000);
+            assertEquals(2, r.baseOffset());
+            cluster.awaitReplicated(quiet, 3, 20_000);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(List.of("q-0", "q-1", "q-0"), values(cluster, i, quiet));
+            }
+        }
+    }
+
+    @Test
+    void aReplicaDownWhileItsGroupWakesCatchesUpAndTheGroupHibernatesAgain() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("late", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "a", 2), Acks.ALL);
+            awaitHibernated(cluster, tp, 20_000);
+
+            cluster.kill(2);
+            AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "b", 2), Acks.ALL, 30_000);
+            assertEquals(2, r.baseOffset(), "two of three replicas wake and commit");
+
+            cluster.restart(2);
+            assertTrue(cluster.node(2).status(tp).hibernated(), "it restarts as it was: hibernated, behind");
+            // The leader opens the replica that stopped answering; it catches up; then all hibernate together.
+            List<PartitionStatus> frozen = awaitHibernated(cluster, tp, 60_000);
+            for (PartitionStatus s : frozen) {
+                assertEquals(4, s.highWatermark(), "all caught up before hibernating again: " + frozen);
+            }
+            assertEquals(List.of("a-0", "a-1", "b-0", "b-1"), values(cluster, 2, tp));
+        }
+    }
+
+    @Test
+    void aWriteThatArrivesWhileTheGroupHibernatesIsNotLost() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("racing", 0, 3);
+            List<String> acked = new ArrayList<>();
+            long end = System.currentTimeMillis() + 12_000;
+            int n = 0;
+            // Writes spaced around the idle threshold, so some arrive while the group is hibernating.
+            while (System.currentTimeMillis() < end) {
+                String v = "r" + n++;
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, v, 1), Acks.ALL, 30_000);
+                acked.add(v + "-0");
+                Thread.sleep(IDLE_MS + (n % 5) * 150L);
+            }
+            awaitHibernated(cluster, tp, 20_000);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(acked, values(cluster, i, tp), "node " + i);
+            }
+        }
+    }
+
+    @Test
+    void aReplicaCreatedAfterItsGroupWokeIsOpenedByTheLeader() throws Exception {
+        try (MiniCluster cluster = start()) {
+            // As on brokers: each creates its replica when its metadata image shows the topic, so the first write
+            // can wake the group before the slowest broker has created its replica.
+            cluster.stop(2);
+            List<TopicPartition> tps = cluster.createHibernatedPartitions("slow", 1, 3);
+            TopicPartition tp = tps.get(0);
+            cluster.restart(2);
+            AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "s", 2), Acks.ALL, 30_000);
+            assertEquals(0, r.baseOffset());
+            cluster.node(2).createPartition(cluster.spec(tp), true).join();
+            assertTrue(cluster.node(2).status(tp).hibernated());
+            cluster.awaitReplicated(tp, 2, 30_000);
+            assertEquals(List.of("s-0", "s-1"), values(cluster, 2, tp));
+        }
+    }
+
+    @Test
+    void retentionRunsOnHibernatedLogsWithoutWakingThem() throws Exception {
+        LogConfig small = LogConfig.defaults().withOverrides(Map.of("segment.bytes", "1024"));
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.hibernateAfterMs(IDLE_MS).logConfig(small))) {
+            TopicPartition tp = cluster.createPartition("expiring", 0, 3);
+            for (int b = 0; b < 12; b++) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "x".repeat(200) + b, 2), Acks.ALL);
+            }
+            awaitHibernated(cluster, tp, 20_000);
+            long wakeUps = 0;
+            for (int i = 0; i < 3; i++) {
+                wakeUps += cluster.node(i).hibernationCounts().wakeUps();
+                assertTrue(cluster.node(i).updateLogConfig(tp, small.withOverrides(Map.of("retention.ms", "1"))) == false,
+                        "the settings are kept for a hibernated replica, which runs no division");
+                assertTrue(cluster.node(i).enforceRetention() > 0, "node " + i + " deleted expired segments of the frozen log");
+                PartitionStatus s = cluster.node(i).status(tp);
+                assertTrue(s.hibernated(), "retention did not wake it: " + s);
+                assertTrue(s.logStartOffset() > 0 && s.logStartOffset() < 24, "the frozen log start moved: " + s);
+                assertEquals(24, s.highWatermark());
+                List<String> left = values(cluster, i, tp);
+                assertEquals(24 - s.logStartOffset(), left.size(), "node " + i + " serves what is left: " + left);
+            }
+            long after = 0;
+            for (int i = 0; i < 3; i++) {
+                after += cluster.node(i).hibernationCounts().wakeUps();
+            }
+            assertEquals(wakeUps, after, "no wake-up");
+            // And the group reopens on the shorter log.
+            AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 1), Acks.ALL, 30_000);
+            assertEquals(24, r.baseOffset());
+        }
+    }
+
+    static ByteBuffer batch(String value) {
+        return TestBatches.batch(CompressionType.NONE, value, 1);
+    }
+}
