@@ -348,13 +348,22 @@ public final class RaftNode implements Closeable {
                     PartitionMetadataFile.write(config.dataDir(), spec);
                 }
                 replica.spec(spec);
+                replica.membershipChangePending = true;
             }
             if (replica.lifecycle() != ReplicaRegistry.Lifecycle.OPEN) {
-                // A hibernated group changes members only while open: wake it; the leader changes them.
+                if (!replica.membershipChangePending) {
+                    return CompletableFuture.completedFuture(true);  // it hibernated with these members
+                }
+                // A hibernated group changes members only while open: wake it; its leader changes them.
                 hibernation.wake(replica);
                 return CompletableFuture.completedFuture(false);
             }
-            return membership.change(replica.groupId(), spec);
+            return membership.change(replica.groupId(), spec).thenApply(done -> {
+                if (done) {
+                    replica.membershipChangePending = false;
+                }
+                return done;
+            });
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }

@@ -11,6 +11,7 @@ import io.rafka.raft.RaftNode;
 import io.rafka.common.TopicPartition;
 import io.rafka.metadata.BrokerInfo;
 import io.rafka.controller.Controller;
+import io.rafka.coordinator.GroupConfig;
 import io.rafka.server.replica.LeaderPublisher;
 import io.rafka.metadata.MetadataNode;
 import io.rafka.metadata.MetadataRecord;
@@ -133,6 +134,11 @@ public final class Broker implements Closeable {
         metadata = MetadataNode.start(config.metadataConfig());
         Controller controller = new Controller(metadata, logDefaults, config.getLong(ServerConfig.SESSION_TIMEOUT_MS));
         reconciler = new PartitionReconciler(id, raftNode, metadata, logDefaults);
+        // Idle partitions hibernate, except the coordinator's: its leader is the group coordinator and must stay.
+        java.util.function.Predicate<io.rafka.common.TopicPartition> mayHibernate =
+                tp -> config.getLong(ServerConfig.PARTITION_HIBERNATE_AFTER_MS) > 0 && !tp.topic().equals(GroupConfig.TOPIC);
+        raftNode.hibernationFilter(mayHibernate);
+        reconciler.startHibernated(mayHibernate);
         leaderPublisher = new LeaderPublisher(id, raftNode, metadata, LEADER_PUBLISH_INTERVAL_MS);
 
         scheduler = Executors.newScheduledThreadPool(2, daemonThreads("rafka-scheduler-" + id));

@@ -106,6 +106,10 @@ public final class ServerConfig {
             "Raft election timeout, upper bound (must be above the lower bound).");
     public static final ConfigKey LEADER_FAILURE_DETECTION = ConfigKey.bool("raft.leader.failure.detection", true,
             "Elect a successor as soon as a leader's server refuses connections (its process died) instead of after the election timeout.");
+    public static final ConfigKey PARTITION_HIBERNATE_AFTER_MS = ConfigKey.longValue("partition.hibernate.after.ms", 60_000, 0,
+            Long.MAX_VALUE, "A partition without writes for this long closes its Raft group on every replica (no threads, no "
+                    + "heartbeats) until the next write opens it again; reads are served meanwhile. New partitions start so. "
+                    + "0 = never (and new partitions start open); otherwise at least 1000.");
     public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 10_000,
             1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file), after which "
                     + "its Raft log is purged; bounds the replay after a restart.");
@@ -165,7 +169,7 @@ public final class ServerConfig {
             MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
-            REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION,
+            REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, PARTITION_HIBERNATE_AFTER_MS,
             RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
             METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,
             GROUP_COORDINATOR_PARTITIONS, GROUP_SESSION_TIMEOUT_MS, GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_MAX_SESSION_TIMEOUT_MS,
@@ -280,6 +284,7 @@ public final class ServerConfig {
         return RaftNodeConfig.builder(new NodeAddress(nodeId(), get(HOST), getInt(RAFT_PORT)), dataDir())
                 .rpcTimeoutMs(getLong(ELECTION_TIMEOUT_MIN_MS), getLong(ELECTION_TIMEOUT_MAX_MS))
                 .leaderFailureDetection(getBoolean(LEADER_FAILURE_DETECTION))
+                .hibernateAfterMs(getLong(PARTITION_HIBERNATE_AFTER_MS))
                 .snapshotThresholdEntries(getLong(RAFT_SNAPSHOT_THRESHOLD_ENTRIES))
                 .raftSegmentBytes(getInt(RAFT_SEGMENT_BYTES))
                 .raftWriteBufferBytes(getInt(RAFT_WRITE_BUFFER_BYTES))

@@ -45,6 +45,8 @@ public final class ReplicaRegistry {
         volatile long lastActivityNanos = System.nanoTime();
         /** The topic's log settings as last applied here (null: the node's defaults). */
         private volatile io.rafka.log.LogConfig logConfig;
+        /** The replicas changed since the group's members last matched them (a reassignment under way). */
+        public volatile boolean membershipChangePending;
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
         volatile long lastHealNanos;
         /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */

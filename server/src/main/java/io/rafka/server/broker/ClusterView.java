@@ -96,12 +96,30 @@ public final class ClusterView {
             return Optional.of(new Leader(local.get().leaderId().get(), local.get().term()));
         }
         MetadataImage.PartitionLeader published = image().leader(tp);
-        return published == null ? Optional.empty() : Optional.of(new Leader(published.brokerId(), published.epoch()));
+        if (published != null) {
+            return Optional.of(new Leader(published.brokerId(), published.epoch()));
+        }
+        // Never led (a new partition starts hibernated): its preferred replica serves it and wakes it on a write.
+        TopicInfo topic = image().topic(tp.topic());
+        if (topic != null && tp.partition() < topic.partitionCount() && !topic.assignments().get(tp.partition()).isEmpty()) {
+            return Optional.of(new Leader(topic.assignments().get(tp.partition()).get(0), 0));
+        }
+        return Optional.empty();
     }
 
     /** The local replica's status if this broker leads the partition, else NOT_LEADER with the leader's id. */
     public PartitionStatus leaderStatus(TopicPartition tp) {
         PartitionStatus status = localStatus(tp).orElse(null);
+        if (status != null && status.hibernated()) {
+            // Every replica of a hibernated partition serves its frozen log, unless the group woke without it
+            // (a leader was published in a later term): then its frozen view is stale.
+            MetadataImage.PartitionLeader published = image().leader(tp);
+            if (published == null || published.epoch() <= status.term()) {
+                return status;
+            }
+            throw new NotLeaderException("broker " + brokerId + " holds a stale hibernated replica of " + tp
+                    + "; the leader is " + published.brokerId(), published.brokerId());
+        }
         if (status == null || !status.isLeader()) {
             String leader = status != null && status.leaderId().isPresent() ? status.leaderId().get()
                     : leaderOf(tp).map(Leader::id).orElse(null);

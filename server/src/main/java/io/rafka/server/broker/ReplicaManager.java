@@ -300,8 +300,7 @@ public final class ReplicaManager {
             if (ts < 0) {
                 throw new InvalidRequestException("timestamp_ms must be -1 (latest), -2 (earliest) or a time >= 0, not " + ts);
             }
-            // RaftNode has no query by timestamp: its partition log answers it, read-only, here and nowhere else.
-            Optional<TimestampAndOffset> found = raftNode.log(tp).offsetForTimestamp(ts)
+            Optional<TimestampAndOffset> found = raftNode.offsetForTimestamp(tp, ts)
                     .filter(f -> f.offset() < status.highWatermark());
             return found.map(f -> new ListedOffset(q.topic(), q.partition(), f.offset(), f.timestamp(), null))
                     .orElseGet(() -> new ListedOffset(q.topic(), q.partition(), -1, -1, null));

@@ -68,6 +68,24 @@ public final class BrokerMetrics {
         GaugeWithCallback.builder().name("rafka_under_replicated_partitions")
                 .help("Partitions led here with a follower silent for longer than the replica lag limit")
                 .callback(cb -> cb.call(underReplicated(raftNode, replicaLagMs))).register(registry);
+        GaugeWithCallback.builder().name("rafka_hibernated_partitions")
+                .help("Partition replicas here whose Raft group is closed until the next write (partition.hibernate.after.ms)")
+                .callback(cb -> cb.call(raftNode.hibernatedCount())).register(registry);
+        GaugeWithCallback.builder().name("rafka_active_partitions")
+                .help("Partition replicas here with an open Raft group")
+                .callback(cb -> cb.call(raftNode.partitions().size() - raftNode.hibernatedCount())).register(registry);
+        CounterWithCallback.builder().name("rafka_partition_wakeups")
+                .help("Hibernated partitions this node woke (opened on every replica and elected a leader) for a write")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().wakeUps())).register(registry);
+        CounterWithCallback.builder().name("rafka_partition_wake_seconds")
+                .help("Time those wake-ups took, summed (divide by rafka_partition_wakeups_total for the mean)")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().wakeNanosTotal() / 1e9)).register(registry);
+        GaugeWithCallback.builder().name("rafka_partition_wake_max_seconds")
+                .help("The longest wake-up this node made since it started")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().wakeNanosMax() / 1e9)).register(registry);
+        CounterWithCallback.builder().name("rafka_partition_hibernations")
+                .help("Times a partition replica here closed its Raft group after its partition went idle")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().hibernations())).register(registry);
         JvmMetrics.builder().register(registry);
     }
 

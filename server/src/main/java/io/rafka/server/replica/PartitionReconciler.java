@@ -46,6 +46,7 @@ public final class PartitionReconciler implements Closeable {
     private final ScheduledExecutorService executor;
     private final AtomicBoolean pending = new AtomicBoolean();
     private final Map<TopicPartition, CompletableFuture<Boolean>> membershipChanges = new ConcurrentHashMap<>();
+    private volatile java.util.function.Predicate<TopicPartition> startsHibernated = tp -> false;
 
     public PartitionReconciler(String brokerId, RaftNode raftNode, MetadataNode metadata) {
         this(brokerId, raftNode, metadata, raftNode.config().logConfig());
@@ -66,6 +67,14 @@ public final class PartitionReconciler implements Closeable {
         executor.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
         // Kafka's auto leader rebalance: hand leaderships back to preferred replicas now and then.
         executor.scheduleWithFixedDelay(() -> raftNode.electPreferredLeaders(5_000), 30, 30, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Which partitions may start hibernated: those that also have no published leader (nobody wrote them yet)
+     * get their folders only, and their Raft group opens on the first write ({@code RaftNode#createPartition}).
+     */
+    public void startHibernated(java.util.function.Predicate<TopicPartition> mayHibernate) {
+        this.startsHibernated = mayHibernate;
     }
 
     private void schedule() {
@@ -133,7 +142,9 @@ public final class PartitionReconciler implements Closeable {
             for (PartitionSpec spec : want.values()) {
                 Optional<PartitionSpec> have = raftNode.spec(spec.topicPartition());
                 if (have.isEmpty()) {
-                    raftNode.createPartition(spec).get(30, TimeUnit.SECONDS);
+                    TopicPartition tp = spec.topicPartition();
+                    boolean hibernated = current.leader(tp) == null && startsHibernated.test(tp);
+                    raftNode.createPartition(spec, hibernated).get(30, TimeUnit.SECONDS);
                 } else if (caughtUp && have.get().topicId().equals(spec.topicId())) {
                     // A reassignment: the leader changes the group's members; the others record the new list.
                     // Only with a caught-up image: a restarted leader must not revert a newer reassignment.
