@@ -75,6 +75,9 @@ public final class Hibernation implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(Hibernation.class);
     private static final long FROZEN_LOG_IDLE_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final long POLL_MS = 10;
+    private static final int BLOCKING_THREADS = 16;
+    private static final long ALL_OPEN_WAIT_MS = 200;
+    private static final long REELECT_MS = 300;
 
     private final LocalServer local;
     private final ReplicaRegistry replicas;
@@ -87,7 +90,10 @@ public final class Hibernation implements Closeable {
     private final long commitWaitMs;
     private final long wakeTimeoutMs;
     private final String nodeId;
+    /** Ticks, delays and re-checks: nothing that blocks. */
     private final ScheduledExecutorService executor;
+    /** Blocking steps (group adds and removes, here and on peers; waiting for a leader), on threads that die when idle. */
+    private final java.util.concurrent.ThreadPoolExecutor blocking;
     private volatile Predicate<TopicPartition> eligible = tp -> true;
     private final AtomicLong wakeUps = new AtomicLong();
     private final AtomicLong wakeNanosTotal = new AtomicLong();
@@ -117,7 +123,15 @@ public final class Hibernation implements Closeable {
             t.setDaemon(true);
             return t;
         };
-        this.executor = Executors.newScheduledThreadPool(4, threads);
+        this.executor = Executors.newScheduledThreadPool(2, threads);
+        AtomicInteger blockingCount = new AtomicInteger();
+        this.blocking = new java.util.concurrent.ThreadPoolExecutor(BLOCKING_THREADS, BLOCKING_THREADS, 30, TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "rafka-wake-" + nodeId + "-" + blockingCount.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        blocking.allowCoreThreadTimeOut(true);
         executor.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -307,7 +321,7 @@ public final class Hibernation implements Closeable {
             return;
         }
         try {
-            executor.execute(() -> closeIfLast(replica, term, index));
+            blocking.execute(() -> closeIfLast(replica, term, index));
         } catch (RejectedExecutionException e) {
             LOG.debug("{}: node closing; not hibernating", tp);
         }
@@ -323,11 +337,7 @@ public final class Hibernation implements Closeable {
                 return;
             }
             if (d.getInfo().isLeader()) {
-                long deadline = System.currentTimeMillis() + commitWaitMs;
-                while (!allCommitted(d, index) && System.currentTimeMillis() < deadline) {
-                    Thread.sleep(POLL_MS);
-                }
-                close(replica, d, term, index);
+                closeWhenCommitted(replica, d, term, index, System.currentTimeMillis() + commitWaitMs);
             } else {
                 synchronized (replica.lifecycleLock) {
                     if (replica.lifecycle() != Lifecycle.OPEN) {
@@ -336,7 +346,7 @@ public final class Hibernation implements Closeable {
                     replica.lifecycle(Lifecycle.HIBERNATING, null);
                     replica.closing = new CompletableFuture<>();
                 }
-                executor.schedule(() -> {
+                executor.schedule(() -> blocking.execute(() -> {
                     try {
                         if (lastWrite(d, index) && !d.getInfo().isLeader()) {
                             close(replica, d, term, index);
@@ -347,10 +357,8 @@ public final class Hibernation implements Closeable {
                         LOG.warn("{}: hibernating failed", tp, e);
                         callOff(replica);
                     }
-                }, followerCloseDelayMs, TimeUnit.MILLISECONDS);
+                }), followerCloseDelayMs, TimeUnit.MILLISECONDS);
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (IOException | RuntimeException e) {
             LOG.debug("{}: not hibernating: {}", tp, e.toString());
             callOff(replica);
@@ -375,6 +383,15 @@ public final class Hibernation implements Closeable {
             }
         }
         return true;
+    }
+
+    /** The leader closes once every follower reports HIBERNATE committed, or at the deadline; re-checked, not waited on. */
+    private void closeWhenCommitted(Replica replica, RaftServer.Division d, long term, long index, long deadline) {
+        if (allCommitted(d, index) || System.currentTimeMillis() > deadline) {
+            blocking.execute(() -> close(replica, d, term, index));
+        } else {
+            executor.schedule(() -> closeWhenCommitted(replica, d, term, index, deadline), 20, TimeUnit.MILLISECONDS);
+        }
     }
 
     private static boolean allCommitted(RaftServer.Division d, long index) {
@@ -491,14 +508,14 @@ public final class Hibernation implements Closeable {
         }
         long start = System.nanoTime();
         try {
-            executor.execute(() -> {
+            blocking.execute(() -> {
                 try {
-                    doWake(replica);
+                    String phases = doWake(replica);
                     long took = System.nanoTime() - start;
                     wakeUps.incrementAndGet();
                     wakeNanosTotal.addAndGet(took);
                     wakeNanosMax.accumulateAndGet(took, Math::max);
-                    LOG.info("{}: woke in {} ms", replica.topicPartition(), TimeUnit.NANOSECONDS.toMillis(took));
+                    LOG.info("{}: woke in {} ms ({})", replica.topicPartition(), TimeUnit.NANOSECONDS.toMillis(took), phases);
                     result.complete(null);
                 } catch (RuntimeException e) {
                     result.completeExceptionally(e);
@@ -517,17 +534,20 @@ public final class Hibernation implements Closeable {
         return result;
     }
 
-    private void doWake(Replica replica) {
+    /** Opens the group here and on its peers and waits for a leader; returns where the time went, for the log. */
+    private String doWake(Replica replica) {
         TopicPartition tp = replica.topicPartition();
         RaftGroup group = RaftGroup.valueOf(replica.groupId(), replica.spec().replicas().stream().map(MembershipChanger::peer).toList());
         long deadline = System.currentTimeMillis() + wakeTimeoutMs;
         List<CompletableFuture<Boolean>> remote = new ArrayList<>();
         for (RaftPeer peer : group.getPeers()) {
             if (!peer.getId().equals(local.server().getId())) {
-                remote.add(CompletableFuture.supplyAsync(() -> peers.open(peer, group), executor));
+                remote.add(CompletableFuture.supplyAsync(() -> peers.open(peer, group), blocking));
             }
         }
+        long t0 = System.nanoTime();
         openLocally(replica, group);
+        long opened = System.nanoTime();
         int needed = group.getPeers().size() / 2;  // besides this one
         while (remote.stream().filter(f -> f.isDone() && f.join()).count() < needed) {
             if (remote.stream().allMatch(CompletableFuture::isDone) || System.currentTimeMillis() > deadline) {
@@ -537,7 +557,17 @@ public final class Hibernation implements Closeable {
             }
             sleep();
         }
-        awaitLeader(replica, tp, deadline);
+        // Give the other openings a moment too: a voter whose division is still starting refuses its vote, and a
+        // lost election waits out an election timeout.
+        long settle = System.currentTimeMillis() + ALL_OPEN_WAIT_MS;
+        while (!remote.stream().allMatch(CompletableFuture::isDone) && System.currentTimeMillis() < settle) {
+            sleep();
+        }
+        long peersOpen = System.nanoTime();
+        int elections = awaitLeader(replica, tp, deadline);
+        return "opened here " + TimeUnit.NANOSECONDS.toMillis(opened - t0) + " ms, peers "
+                + TimeUnit.NANOSECONDS.toMillis(peersOpen - t0) + " ms, elected " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - peersOpen)
+                + " ms later after " + elections + " election requests";
     }
 
     private void openLocally(Replica replica, RaftGroup group) {
@@ -558,21 +588,25 @@ public final class Hibernation implements Closeable {
     }
 
     /** Starts an election here unless a leader is known, and waits until one is. */
-    private void awaitLeader(Replica replica, TopicPartition tp, long deadline) {
-        boolean asked = false;
+    private int awaitLeader(Replica replica, TopicPartition tp, long deadline) {
+        long askedAt = 0;
+        int asked = 0;
         while (System.currentTimeMillis() < deadline) {
             try {
                 RaftServer.Division d = local.division(replica.groupId());
                 DivisionInfo info = d.getInfo();
                 if (info.isLeader() && info.isLeaderReady()) {
-                    return;
+                    return asked;
                 }
                 RaftPeerId leader = info.getLeaderId();
                 if (leader != null && !info.isLeader()) {
                     throw new NotLeaderException("partition " + tp + " woke up with leader " + leader, leader.toString());
                 }
-                if (!asked && info.isFollower()) {
-                    asked = startElection(d);
+                // Ask for an election now, and again while none wins (a refused vote makes the candidate a follower
+                // that would otherwise wait out its election timeout).
+                if (info.isFollower() && System.currentTimeMillis() - askedAt > REELECT_MS && startElection(d)) {
+                    askedAt = System.currentTimeMillis();
+                    asked++;
                 }
             } catch (IOException e) {
                 // not open yet
@@ -622,7 +656,7 @@ public final class Hibernation implements Closeable {
                 replica.lastHealNanos = now;
                 RaftPeer peer = d.getRaftConf().getPeer(id);
                 if (peer != null) {
-                    executor.execute(() -> {
+                    blocking.execute(() -> {
                         if (peers.open(peer, d.getGroup())) {
                             LOG.info("{}: opened the replica on {}, which had stopped answering", replica.topicPartition(), id);
                         }
@@ -635,7 +669,7 @@ public final class Hibernation implements Closeable {
     private void openPeers(RaftGroup group) {
         for (RaftPeer peer : group.getPeers()) {
             if (!peer.getId().equals(local.server().getId())) {
-                executor.execute(() -> peers.open(peer, group));
+                blocking.execute(() -> peers.open(peer, group));
             }
         }
     }
@@ -648,6 +682,7 @@ public final class Hibernation implements Closeable {
     @Override
     public void close() {
         executor.shutdownNow();
+        blocking.shutdownNow();
         for (Replica replica : replicas.replicas()) {
             replica.frozenLog.close();
         }
