@@ -390,16 +390,32 @@ public final class RaftNode implements Closeable {
         if (replica == null) {
             return CompletableFuture.failedFuture(replicas.notHosted(tp));
         }
-        if (Hibernation.admit(replica)) {
-            return appender.append(replica, batches, acks);
+        CompletableFuture<Void> turn;
+        CompletableFuture<Void> handedOver = new CompletableFuture<>();
+        synchronized (replica.appendOrder()) {
+            if (replica.waitingAppends().isDone() && Hibernation.admit(replica)) {
+                return appender.append(replica, batches, acks);
+            }
+            // Hibernated, or appends that came before still wait for the wake-up: this one goes after them, in
+            // call order (a producer's batches must reach the log in sequence order).
+            turn = replica.waitingAppends();
+            replica.waitingAppends(handedOver);
         }
-        // Hibernated: the caller may reuse its buffer once this returns, and the append waits for the wake-up.
+        // The caller may reuse its buffer once this returns.
         ByteBuffer copy = ByteBuffer.allocate(batches.remaining()).put(batches.duplicate()).flip();
-        CompletableFuture<AppendResult> result = hibernation.wake(replica)
-                .thenCompose(v -> {
-                    Hibernation.admit(replica);
-                    return appender.append(replica, copy, acks);
-                });
+        CompletableFuture<AppendResult> result = turn.thenCompose(x -> hibernation.wake(replica))
+                .handle((v, e) -> {
+                    try {
+                        if (e != null) {
+                            return CompletableFuture.<AppendResult>failedFuture(e);
+                        }
+                        Hibernation.admit(replica);
+                        return appender.append(replica, copy, acks);
+                    } finally {
+                        handedOver.complete(null);
+                    }
+                })
+                .thenCompose(f -> f);
         if (acks == Acks.NONE) {
             result.whenComplete((r, e) -> {
                 if (e != null) {

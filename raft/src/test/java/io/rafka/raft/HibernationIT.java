@@ -7,6 +7,7 @@ import io.rafka.raft.testing.MiniCluster;
 import io.rafka.record.CompressionType;
 import io.rafka.record.Record;
 import io.rafka.record.RecordBatch;
+import io.rafka.record.RecordBatchBuilder;
 import io.rafka.record.RecordBatches;
 import io.rafka.testing.TestBatches;
 import org.junit.jupiter.api.Test;
@@ -20,6 +21,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -237,6 +240,24 @@ class HibernationIT {
             assertTrue(cluster.node(2).status(tp).hibernated());
             cluster.awaitReplicated(tp, 2, 30_000);
             assertEquals(List.of("s-0", "s-1"), values(cluster, 2, tp));
+        }
+    }
+
+    @Test
+    void anIdempotentProducersBatchesSentDuringAWakeUpKeepTheirOrder() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createHibernatedPartitions("ordered", 1, 3).get(0);
+            int waker = cluster.leaderIndex(tp, 10_000);
+            // As a produce stream does: one call after the other, without waiting, while the partition wakes.
+            List<CompletableFuture<AppendResult>> sent = new ArrayList<>();
+            for (int seq = 0; seq < 20; seq++) {
+                ByteBuffer b = new RecordBatchBuilder(CompressionType.NONE).producer(7L, (short) 0, seq)
+                        .append(1_000L, null, ("p-" + seq).getBytes(StandardCharsets.UTF_8)).build();
+                sent.add(cluster.node(waker).append(tp, b, Acks.ALL));
+            }
+            for (int seq = 0; seq < 20; seq++) {
+                assertEquals(seq, sent.get(seq).get(30, TimeUnit.SECONDS).baseOffset(), "batch " + seq + " in order");
+            }
         }
     }
 

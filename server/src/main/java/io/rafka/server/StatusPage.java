@@ -60,7 +60,8 @@ final class StatusPage {
                     .append(", \"leader_epoch\": ").append(s.term()).append(", \"high_watermark\": ").append(s.highWatermark())
                     .append(", \"log_start_offset\": ").append(s.logStartOffset())
                     .append(", \"lagging_followers\": ").append(broker.raftNode().laggingFollowers(tp, lagMs))
-                    .append(", \"repairing\": ").append(s.repairing());
+                    .append(", \"repairing\": ").append(s.repairing())
+                    .append(", \"hibernated\": ").append(s.hibernated());
             s.copy().ifPresent(copy -> sb.append(", \"copy\": {\"copied_to\": ").append(copy.copiedTo())
                     .append(", \"target\": ").append(copy.target()).append('}'));
             sb.append('}');

@@ -92,8 +92,13 @@ public final class Hibernation implements Closeable {
     private final String nodeId;
     /** Ticks, delays and re-checks: nothing that blocks. */
     private final ScheduledExecutorService executor;
-    /** Blocking steps (group adds and removes, here and on peers; waiting for a leader), on threads that die when idle. */
+    /** Blocking steps (group adds and removes here, waiting for a leader), on threads that die when idle. */
     private final java.util.concurrent.ThreadPoolExecutor blocking;
+    /**
+     * Group adds sent to peers: a pool of their own, as a wake-up on {@code blocking} waits for them (sharing one
+     * pool, concurrent wake-ups held every thread while the openings they waited for queued behind them).
+     */
+    private final java.util.concurrent.ThreadPoolExecutor openers;
     private volatile Predicate<TopicPartition> eligible = tp -> true;
     private final AtomicLong wakeUps = new AtomicLong();
     private final AtomicLong wakeNanosTotal = new AtomicLong();
@@ -132,6 +137,13 @@ public final class Hibernation implements Closeable {
                     return t;
                 });
         blocking.allowCoreThreadTimeOut(true);
+        this.openers = new java.util.concurrent.ThreadPoolExecutor(2 * BLOCKING_THREADS, 2 * BLOCKING_THREADS, 30, TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "rafka-open-peer-" + nodeId + "-" + blockingCount.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        openers.allowCoreThreadTimeOut(true);
         executor.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -196,8 +208,7 @@ public final class Hibernation implements Closeable {
                 switch (replica.lifecycle()) {
                     case OPEN -> checkOpen(replica, now);
                     case HIBERNATED -> checkHibernated(replica);
-                    default -> {
-                    }
+                    case HIBERNATING -> checkHibernating(replica, now);
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.debug("{}: hibernation check failed: {}", replica.topicPartition(), e.toString());
@@ -220,15 +231,26 @@ public final class Hibernation implements Closeable {
             } else {
                 openSilentFollowers(replica, d, now);
             }
-        } else if (info.getLeaderId() == null && now - replica.lastActivityNanos > healAfterNanos
-                && now - replica.lastHealNanos > healAfterNanos) {
-            // A group with no leader for long: peers may have hibernated without this replica (it was down or
-            // missed the commit). Opening them lets an election succeed; the group hibernates again later.
+        } else if (leaderSilentMs(info) > TimeUnit.NANOSECONDS.toMillis(healAfterNanos)
+                && now - replica.lastActivityNanos > healAfterNanos && now - replica.lastHealNanos > healAfterNanos) {
+            // No leader heard from for long: peers may have hibernated without this replica (it was down, or
+            // missed the commit), or closed while it still followed them. Opening them lets an election succeed;
+            // the group hibernates again later, this replica included.
             replica.lastHealNanos = now;
-            LOG.info("{}: no leader for {} ms; opening the group on its peers", replica.topicPartition(),
-                    TimeUnit.NANOSECONDS.toMillis(now - replica.lastActivityNanos));
+            LOG.info("{}: no leader heard from for {} ms; opening the group on its peers", replica.topicPartition(),
+                    leaderSilentMs(info) == Long.MAX_VALUE ? TimeUnit.NANOSECONDS.toMillis(now - replica.lastActivityNanos)
+                            : leaderSilentMs(info));
             openPeers(d.getGroup());
         }
+    }
+
+    /** How long a follower has not heard from its leader; MAX_VALUE when it knows none. */
+    private static long leaderSilentMs(DivisionInfo info) {
+        if (info.getLeaderId() == null) {
+            return Long.MAX_VALUE;
+        }
+        var role = info.getRoleInfoProto();
+        return role.hasFollowerInfo() ? role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs() : 0;
     }
 
     /** Whether the leader's group is quiet: nothing queued, in flight, uncommitted, unapplied or unreplicated. */
@@ -332,7 +354,7 @@ public final class Hibernation implements Closeable {
         try {
             RaftServer.Division d = local.division(replica.groupId());
             if (!lastWrite(d, index)) {
-                LOG.debug("{}: entries follow HIBERNATE at {}: staying open", tp, index);
+                LOG.info("{}: entries follow HIBERNATE at {} (last {}): staying open", tp, index, d.getRaftLog().getLastEntryTermIndex());
                 callOff(replica);  // a write came after it: the group stays open
                 return;
             }
@@ -387,10 +409,16 @@ public final class Hibernation implements Closeable {
 
     /** The leader closes once every follower reports HIBERNATE committed, or at the deadline; re-checked, not waited on. */
     private void closeWhenCommitted(Replica replica, RaftServer.Division d, long term, long index, long deadline) {
-        if (allCommitted(d, index) || System.currentTimeMillis() > deadline) {
-            blocking.execute(() -> close(replica, d, term, index));
-        } else {
-            executor.schedule(() -> closeWhenCommitted(replica, d, term, index, deadline), 20, TimeUnit.MILLISECONDS);
+        try {
+            if (allCommitted(d, index) || System.currentTimeMillis() > deadline) {
+                blocking.execute(() -> close(replica, d, term, index));
+            } else {
+                executor.schedule(() -> closeWhenCommitted(replica, d, term, index, deadline), 20, TimeUnit.MILLISECONDS);
+            }
+        } catch (RuntimeException e) {
+            // The division changed under us (stepped down, closed): leave it open; the idle check starts over.
+            LOG.warn("{}: hibernating stopped: {}", replica.topicPartition(), e.toString());
+            callOff(replica);
         }
     }
 
@@ -542,7 +570,7 @@ public final class Hibernation implements Closeable {
         List<CompletableFuture<Boolean>> remote = new ArrayList<>();
         for (RaftPeer peer : group.getPeers()) {
             if (!peer.getId().equals(local.server().getId())) {
-                remote.add(CompletableFuture.supplyAsync(() -> peers.open(peer, group), blocking));
+                remote.add(CompletableFuture.supplyAsync(() -> peers.open(peer, group), openers));
             }
         }
         long t0 = System.nanoTime();
@@ -656,7 +684,7 @@ public final class Hibernation implements Closeable {
                 replica.lastHealNanos = now;
                 RaftPeer peer = d.getRaftConf().getPeer(id);
                 if (peer != null) {
-                    blocking.execute(() -> {
+                    openers.execute(() -> {
                         if (peers.open(peer, d.getGroup())) {
                             LOG.info("{}: opened the replica on {}, which had stopped answering", replica.topicPartition(), id);
                         }
@@ -669,8 +697,21 @@ public final class Hibernation implements Closeable {
     private void openPeers(RaftGroup group) {
         for (RaftPeer peer : group.getPeers()) {
             if (!peer.getId().equals(local.server().getId())) {
-                blocking.execute(() -> peers.open(peer, group));
+                openers.execute(() -> peers.open(peer, group));
             }
+        }
+    }
+
+    /**
+     * A safety net: a replica that has been closing for far longer than closing takes (a step that failed
+     * without calling it off) goes back to OPEN if its division is still open, so it neither blocks appends nor
+     * escapes the checks of open replicas.
+     */
+    private void checkHibernating(Replica replica, long now) {
+        if (now - replica.lifecycleSinceNanos > TimeUnit.MILLISECONDS.toNanos(2 * commitWaitMs + 10_000) && isOpen(replica)) {
+            LOG.warn("{}: closing since {} ms and still open; back to open", replica.topicPartition(),
+                    TimeUnit.NANOSECONDS.toMillis(now - replica.lifecycleSinceNanos));
+            callOff(replica);
         }
     }
 
@@ -683,6 +724,7 @@ public final class Hibernation implements Closeable {
     public void close() {
         executor.shutdownNow();
         blocking.shutdownNow();
+        openers.shutdownNow();
         for (Replica replica : replicas.replicas()) {
             replica.frozenLog.close();
         }

@@ -47,6 +47,12 @@ public final class ReplicaRegistry {
         private volatile io.rafka.log.LogConfig logConfig;
         /** The replicas changed since the group's members last matched them (a reassignment under way). */
         public volatile boolean membershipChangePending;
+        /** Orders appends that wait for a wake-up ({@link #waitingAppends}). */
+        private final Object appendOrder = new Object();
+        /** Completes once the last append that waited for a wake-up was handed to Raft; done when none waits. */
+        private CompletableFuture<Void> waitingAppends = CompletableFuture.completedFuture(null);
+        /** When the lifecycle last changed (System.nanoTime). */
+        volatile long lifecycleSinceNanos = System.nanoTime();
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
         volatile long lastHealNanos;
         /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */
@@ -91,6 +97,20 @@ public final class ReplicaRegistry {
             this.logConfig = logConfig;
         }
 
+        public Object appendOrder() {
+            return appendOrder;
+        }
+
+        /** Caller holds {@link #appendOrder()}. */
+        public CompletableFuture<Void> waitingAppends() {
+            return waitingAppends;
+        }
+
+        /** Caller holds {@link #appendOrder()}. */
+        public void waitingAppends(CompletableFuture<Void> last) {
+            this.waitingAppends = last;
+        }
+
         public FrozenLog frozenLog() {
             return frozenLog;
         }
@@ -106,6 +126,9 @@ public final class ReplicaRegistry {
 
         /** Caller holds {@link #lifecycleLock}. */
         void lifecycle(Lifecycle lifecycle, HibernationFiles.Frozen frozen) {
+            if (this.lifecycle != lifecycle) {
+                lifecycleSinceNanos = System.nanoTime();
+            }
             this.lifecycle = lifecycle;
             this.frozen = frozen;
         }
