@@ -28,7 +28,7 @@ import java.util.Objects;
  *   <tr><td>leaderFailureDetection</td><td>true</td><td>start an election as soon as a leader's server refuses
  *       connections (its process died), instead of after the election timeout; see {@code LeaderFailureDetector}</td></tr>
  *   <tr><td>hibernateAfterMs</td><td>0 (never)</td><td>a partition whose leader took no append for this long closes its
- *       Raft group on every replica until the next write (the broker sets 60 s); see {@code Hibernation}</td></tr>
+ *       Raft group on every replica until the next write (broker: partition.hibernate.after.ms); see {@code Hibernation}</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
  * </table>
  */

@@ -106,10 +106,10 @@ public final class ServerConfig {
             "Raft election timeout, upper bound (must be above the lower bound).");
     public static final ConfigKey LEADER_FAILURE_DETECTION = ConfigKey.bool("raft.leader.failure.detection", true,
             "Elect a successor as soon as a leader's server refuses connections (its process died) instead of after the election timeout.");
-    public static final ConfigKey PARTITION_HIBERNATE_AFTER_MS = ConfigKey.longValue("partition.hibernate.after.ms", 60_000, 0,
-            Long.MAX_VALUE, "A partition without writes for this long closes its Raft group on every replica (no threads, no "
-                    + "heartbeats) until the next write opens it again; reads are served meanwhile. New partitions start so. "
-                    + "0 = never (and new partitions start open); otherwise at least 1000.");
+    public static final ConfigKey PARTITION_HIBERNATE_AFTER_MS = ConfigKey.longValue("partition.hibernate.after.ms", 0, 0,
+            Long.MAX_VALUE, "Experimental. A partition without writes for this long closes its Raft group on every replica (no "
+                    + "threads, no heartbeats) until the next write opens it again; reads are served meanwhile; new partitions "
+                    + "start so. 0 (the default) = never; otherwise at least 1000. See docs/replication.md (Hibernation).");
     public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 10_000,
             1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file), after which "
                     + "its Raft log is purged; bounds the replay after a restart.");

@@ -203,7 +203,11 @@ public final class Hibernation implements Closeable {
 
     private void tick() {
         long now = System.nanoTime();
+        boolean enabled = hibernateAfterNanos != Long.MAX_VALUE;
         for (Replica replica : replicas.replicas()) {
+            if (!enabled && replica.lifecycle() == Lifecycle.OPEN) {
+                continue;  // hibernation off: open groups are left to Raft alone (no heals)
+            }
             try {
                 switch (replica.lifecycle()) {
                     case OPEN -> checkOpen(replica, now);
@@ -231,26 +235,16 @@ public final class Hibernation implements Closeable {
             } else {
                 openSilentFollowers(replica, d, now);
             }
-        } else if (leaderSilentMs(info) > TimeUnit.NANOSECONDS.toMillis(healAfterNanos)
+        } else if (info.getLeaderId() == null
                 && now - replica.lastActivityNanos > healAfterNanos && now - replica.lastHealNanos > healAfterNanos) {
             // No leader heard from for long: peers may have hibernated without this replica (it was down, or
             // missed the commit), or closed while it still followed them. Opening them lets an election succeed;
             // the group hibernates again later, this replica included.
             replica.lastHealNanos = now;
-            LOG.info("{}: no leader heard from for {} ms; opening the group on its peers", replica.topicPartition(),
-                    leaderSilentMs(info) == Long.MAX_VALUE ? TimeUnit.NANOSECONDS.toMillis(now - replica.lastActivityNanos)
-                            : leaderSilentMs(info));
+            LOG.info("{}: no leader for {} ms; opening the group on its peers", replica.topicPartition(),
+                    TimeUnit.NANOSECONDS.toMillis(now - replica.lastActivityNanos));
             openPeers(d.getGroup());
         }
-    }
-
-    /** How long a follower has not heard from its leader; MAX_VALUE when it knows none. */
-    private static long leaderSilentMs(DivisionInfo info) {
-        if (info.getLeaderId() == null) {
-            return Long.MAX_VALUE;
-        }
-        var role = info.getRoleInfoProto();
-        return role.hasFollowerInfo() ? role.getFollowerInfo().getLeaderInfo().getLastRpcElapsedTimeMs() : 0;
     }
 
     /** Whether the leader's group is quiet: nothing queued, in flight, uncommitted, unapplied or unreplicated. */

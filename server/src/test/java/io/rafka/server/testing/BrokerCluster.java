@@ -57,8 +57,8 @@ public final class BrokerCluster implements Closeable {
             cfg.put("controller.quorum.voters", voters.toString());
             cfg.put("data.dir", baseDir.resolve("broker-" + (i + 1)).toString());
             cfg.put("shutdown.timeout.ms", "5000");
-            // Partitions stay open unless a test turns hibernation on: most tests wait for leaders of new topics,
-            // which a hibernated partition only gets on its first write (HibernationBrokerIT covers that).
+            // Partitions stay open unless a test turns hibernation on (HibernationBrokerIT): most tests wait for
+            // leaders of new topics, which a hibernated partition only gets on its first write.
             cfg.put("partition.hibernate.after.ms", "0");
             cfg.putAll(extraConfig);
             c.configs.add(cfg);
