@@ -22,7 +22,7 @@ START=$SECONDS
 PROJECT=rafkatest
 TOPIC=compose-test
 RECORDS=10000
-PACKAGES=(podman podman-compose runc debootstrap netavark aardvark-dns)
+PACKAGES=(podman podman-compose runc debootstrap netavark aardvark-dns iptables)
 # Bump when the base image's recipe changes: it keys the cache.
 BASE_VERSION=bookworm-jre17-1
 BASE_IMAGE=localhost/rafka-base:bookworm-jre17
