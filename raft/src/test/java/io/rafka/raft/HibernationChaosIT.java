@@ -32,8 +32,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The seed is printed and can be replayed: {@code -Dhibernation.seed=N}.
  */
 class HibernationChaosIT {
-    private static final int STEPS = 30;
-    private static final long MAX_RUN_MS = 70_000;
+    private static final int STEPS = 20;
+    private static final long MAX_RUN_MS = 40_000;
 
     @TempDir
     Path tmp;

@@ -97,7 +97,7 @@ class HibernationIT {
             List<String> written = new ArrayList<>();
             long expectedOffset = 0;
             long lastHighWatermark = 0;
-            for (int cycle = 0; cycle < 3; cycle++) {
+            for (int cycle = 0; cycle < 2; cycle++) {
                 for (int b = 0; b < 4; b++) {
                     String prefix = "c" + cycle + "b" + b;
                     AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, prefix, 2), Acks.ALL);
@@ -209,7 +209,7 @@ class HibernationIT {
         try (MiniCluster cluster = start()) {
             TopicPartition tp = cluster.createPartition("racing", 0, 3);
             List<String> acked = new ArrayList<>();
-            long end = System.currentTimeMillis() + 12_000;
+            long end = System.currentTimeMillis() + 7_000;
             int n = 0;
             // Writes spaced around the idle threshold, so some arrive while the group is hibernating.
             while (System.currentTimeMillis() < end) {

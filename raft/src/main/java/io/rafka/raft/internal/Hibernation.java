@@ -353,6 +353,17 @@ public final class Hibernation implements Closeable {
                 return;
             }
             if (d.getInfo().isLeader()) {
+                synchronized (replica.lifecycleLock) {
+                    // The log decides, not the request: a HIBERNATE that committed after its request timed out
+                    // (and was called off) still closes the group, unless writes are under way behind it.
+                    if (replica.lifecycle() == Lifecycle.OPEN) {
+                        if (replica.inFlightBytes.get() != 0) {
+                            return;
+                        }
+                        replica.lifecycle(Lifecycle.HIBERNATING, null);
+                        replica.closing = new CompletableFuture<>();
+                    }
+                }
                 closeWhenCommitted(replica, d, term, index, System.currentTimeMillis() + commitWaitMs);
             } else {
                 synchronized (replica.lifecycleLock) {
