@@ -21,6 +21,9 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 
@@ -357,7 +360,12 @@ final class DataLog {
         if (tailReconciled) {
             return;
         }
+        // Ratis's log is read before taking the lock, never under it: Ratis holds its log's write lock while it
+        // hands an entry to write(), which takes the lock (the other order deadlocked a follower that was opened
+        // while its leader sent entries). A write or truncate in between does this job itself and sets
+        // tailReconciled, so what is read here is only used if the Raft log's data entries did not change.
         long end = endOfLogBelow(raftLog.nextIndex());
+        List<Map.Entry<Long, DataEntry>> toReplay = entriesToReplay();
         synchronized (lock) {
             if (tailReconciled) {
                 return;
@@ -368,9 +376,28 @@ final class DataLog {
                         topicPartition, log.logEndOffset() - end);
                 log.truncateTo(end);
             }
-            verifyEntriesToReplay();
+            verifyEntriesToReplay(toReplay);
             writtenEnd = end;
         }
+    }
+
+    /** The appended parts of the Raft entries still to be applied, with their entries' indexes, in log order. */
+    private List<Map.Entry<Long, DataEntry>> entriesToReplay() throws IOException {
+        List<Map.Entry<Long, DataEntry>> parts = new ArrayList<>();
+        long nextIndex = raftLog.nextIndex();
+        for (long i = committed.applied().index() + 1; i < nextIndex; i++) {
+            LogEntryProto e = raftLog.get(i);
+            if (e == null || !e.hasStateMachineLogEntry()
+                    || !EntryHeader.isDataEntry(e.getStateMachineLogEntry().getLogData())) {
+                continue;
+            }
+            for (DataEntry p : EntryHeader.decode(e.getStateMachineLogEntry().getLogData()).parts()) {
+                if (p.appended()) {
+                    parts.add(Map.entry(i, p));
+                }
+            }
+        }
+        return parts;
     }
 
     /**
@@ -382,29 +409,22 @@ final class DataLog {
      * At the first mismatch the log is cut there, so apply finds the records missing and the replica copies them
      * from another replica ({@link CommittedState}'s repair) instead of serving bytes no other replica holds.
      */
-    private void verifyEntriesToReplay() throws IOException {
-        long nextIndex = raftLog.nextIndex();
-        for (long i = committed.applied().index() + 1; i < nextIndex; i++) {
-            LogEntryProto e = raftLog.get(i);
-            if (e == null || !e.hasStateMachineLogEntry()
-                    || !EntryHeader.isDataEntry(e.getStateMachineLogEntry().getLogData())) {
+    private void verifyEntriesToReplay(List<Map.Entry<Long, DataEntry>> toReplay) throws IOException {
+        for (Map.Entry<Long, DataEntry> entry : toReplay) {
+            DataEntry p = entry.getValue();
+            if (p.baseOffset() < log.logStartOffset()) {
                 continue;
             }
-            for (DataEntry p : EntryHeader.decode(e.getStateMachineLogEntry().getLogData()).parts()) {
-                if (!p.appended() || p.baseOffset() < log.logStartOffset()) {
-                    continue;
-                }
-                if (p.lastOffset() >= log.logEndOffset()) {
-                    return;  // missing from here on: apply waits for a copy
-                }
-                String mismatch = mismatch(p);
-                if (mismatch != null) {
-                    LOG.warn("{}: the records at offsets {}..{} are not those of Raft entry {} ({}); cutting the log "
-                                    + "at {} and copying them from another replica", topicPartition, p.baseOffset(),
-                            p.lastOffset(), i, mismatch, p.baseOffset());
-                    log.truncateTo(p.baseOffset());
-                    return;
-                }
+            if (p.lastOffset() >= log.logEndOffset()) {
+                return;  // missing from here on: apply waits for a copy
+            }
+            String mismatch = mismatch(p);
+            if (mismatch != null) {
+                LOG.warn("{}: the records at offsets {}..{} are not those of Raft entry {} ({}); cutting the log "
+                                + "at {} and copying them from another replica", topicPartition, p.baseOffset(),
+                        p.lastOffset(), entry.getKey(), mismatch, p.baseOffset());
+                log.truncateTo(p.baseOffset());
+                return;
             }
         }
     }
@@ -450,6 +470,11 @@ final class DataLog {
     private void stopLeading() {
         leaderTerm = -1;
         pendingProducers = null;
+    }
+
+    /** For tests of the lock order (Ratis's log lock, then this one). */
+    boolean lockHeldByCurrentThread() {
+        return Thread.holdsLock(lock);
     }
 
     /** Where the records of the Raft entries below {@code index} end. */

@@ -147,6 +147,8 @@ class DataLogTest {
             restarted.dataLog.reconcileTail();
             assertTrue(restarted.dataLog.tailReconciled());
             assertEquals(2, restarted.log.logEndOffset());
+            assertEquals(0, restarted.raftLogReadsUnderDataLogLock, "reconcileTail reads Ratis's log before taking its lock"
+                    + " (Ratis calls write() holding its log's lock: the other order deadlocked)");
         }
     }
 
@@ -171,6 +173,7 @@ class DataLogTest {
             assertEquals(5, restarted.log.logEndOffset());
             restarted.dataLog.reconcileTail();
             assertEquals(2, restarted.log.logEndOffset(), "cut where the records stop matching; apply then copies them");
+            assertEquals(0, restarted.raftLogReadsUnderDataLogLock, "Ratis's log is read before taking DataLog's lock");
             assertEquals(ErrorCode.NONE, restarted.commitUpTo(1).get(0).error(), "entry 1 applies");
         }
     }

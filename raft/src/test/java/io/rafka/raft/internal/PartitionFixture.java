@@ -28,6 +28,12 @@ final class PartitionFixture implements AutoCloseable {
     /** The Raft log: index to entry. */
     final TreeMap<Long, LogEntryProto> raftLog = new TreeMap<>();
     final DataLog dataLog;
+    /**
+     * Reads of the Raft log made while holding DataLog's lock. Ratis holds its log's lock while it calls the
+     * state machine (preAppendTransaction, write, truncate), so outside those calls such a read inverts the lock
+     * order and can deadlock against Ratis.
+     */
+    int raftLogReadsUnderDataLogLock;
     /** Snapshots the catch-up recorded. */
     final java.util.List<PartitionSnapshot> snapshots = new java.util.ArrayList<>();
     final LogCatchUp catchUp;
@@ -43,15 +49,23 @@ final class PartitionFixture implements AutoCloseable {
         dataLog = new DataLog(TP, log, committed, new DataLog.RaftLogView() {
             @Override
             public long nextIndex() {
+                checkLockOrder();
                 return raftLog.isEmpty() ? 1 : raftLog.lastKey() + 1;
             }
 
             @Override
             public LogEntryProto get(long index) {
+                checkLockOrder();
                 return raftLog.get(index);
             }
         });
         catchUp = new LogCatchUp(TP, log, committed, dataLog, (ti, s) -> snapshots.add(s));
+    }
+
+    private void checkLockOrder() {
+        if (dataLog != null && dataLog.lockHeldByCurrentThread()) {
+            raftLogReadsUnderDataLogLock++;
+        }
     }
 
     /** What the leader does for one append entry: place it, put it in the Raft log, write its bytes. */
