@@ -158,19 +158,22 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
                 throw new ProducerException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + topic + " has "
                         + partitions + " partitions, not " + (record.partition() + 1));
             }
-            return accumulator.append(new TopicPartition(topic, record.partition()), partitions, timestamp, key, value,
+            return accumulator.append(new TopicPartition(topic, record.partition()), timestamp, key, value,
                     record.headers(), callback, deadline, false);
         }
         Partitioner partitioner = config.partitioner();
         int p = partitioner.partition(topic, key, partitions);
-        CompletableFuture<RecordMetadata> f = accumulator.append(new TopicPartition(topic, p), partitions, timestamp, key,
+        CompletableFuture<RecordMetadata> f = accumulator.append(new TopicPartition(topic, p), timestamp, key,
                 value, record.headers(), callback, deadline, key == null);
         if (f == null) {
             // The sticky partition's batch is full: let the partitioner move on before this record starts a batch.
             partitioner.onBatchClosed(topic, p, partitions);
             p = partitioner.partition(topic, key, partitions);
-            f = accumulator.append(new TopicPartition(topic, p), partitions, timestamp, key, value, record.headers(),
+            f = accumulator.append(new TopicPartition(topic, p), timestamp, key, value, record.headers(),
                     callback, deadline, false);
+        }
+        if (key == null) {
+            partitioner.onAppend(topic, p, value == null ? 0 : value.length, config.batchSizeBytes(), partitions);
         }
         return f;
     }

@@ -22,12 +22,26 @@ class DefaultPartitionerTest {
     }
 
     @Test
-    void keylessRecordsStickUntilTheirBatchCloses() {
+    void keylessRecordsStickForABatchsWorthOfBytes() {
         int first = partitioner.partition("t", null, 4);
-        for (int i = 0; i < 100; i++) {
+        for (int i = 0; i < 15; i++) {
             assertEquals(first, partitioner.partition("t", null, 4));
+            partitioner.onAppend("t", first, 1000, 16_384, 4);
         }
-        partitioner.onBatchClosed("t", (first + 1) % 4, 4); // another partition's batch: no move
+        partitioner.onAppend("t", (first + 1) % 4, 5000, 16_384, 4);  // another partition's record: no move
+        assertEquals(first, partitioner.partition("t", null, 4));
+        partitioner.onAppend("t", first, 1384, 16_384, 4);  // 16,384 bytes in all
+        int second = partitioner.partition("t", null, 4);
+        assertEquals((first + 1) % 4, second);
+        partitioner.onAppend("t", second, 100, 16_384, 4);
+        assertEquals(second, partitioner.partition("t", null, 4), "the count starts over on the next partition");
+    }
+
+    @Test
+    void aFullBatchMovesTheStickyPartitionOnAtOnce() {
+        int first = partitioner.partition("t", null, 4);
+        partitioner.onAppend("t", first, 100, 16_384, 4);
+        partitioner.onBatchClosed("t", (first + 1) % 4, 4);  // another partition's batch: no move
         assertEquals(first, partitioner.partition("t", null, 4));
         partitioner.onBatchClosed("t", first, 4);
         int second = partitioner.partition("t", null, 4);

@@ -64,7 +64,7 @@ class PerfToolsIT {
             assertTrue(summary.recordsPerSec() > 0, output);
             long[] acked = summary.ackedByPartition();
             for (int p = 0; p < PARTITIONS; p++) {
-                assertTrue(acked[p] > 0, "sticky partitioning moves on after each batch: partition " + p + " got records");
+                assertTrue(acked[p] > 0, "sticky partitioning moves on after batch.size bytes: partition " + p + " got records");
                 assertEquals(acked[p], readSequences(cluster, p, summary.producerId()), "partition " + p);
             }
 

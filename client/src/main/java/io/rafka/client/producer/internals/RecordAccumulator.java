@@ -2,7 +2,6 @@ package io.rafka.client.producer.internals;
 
 import io.rafka.client.producer.BufferExhaustedException;
 import io.rafka.client.producer.Callback;
-import io.rafka.client.producer.Partitioner;
 import io.rafka.client.producer.ProducerConfig;
 import io.rafka.client.producer.ProducerException;
 import io.rafka.client.producer.RecordMetadata;
@@ -34,9 +33,7 @@ public final class RecordAccumulator {
 
     final Object lock = new Object();
     final ProducerConfig config;
-    private final Partitioner partitioner;
     private final Map<TopicPartition, PartitionQueue> queues = new LinkedHashMap<>();
-    private final Map<String, Integer> partitionCounts = new LinkedHashMap<>();
     private final List<Runnable> completions = new ArrayList<>();
     /** Whether a thread is running {@link #completions} (only one at a time does). */
     private boolean completing;
@@ -50,7 +47,6 @@ public final class RecordAccumulator {
 
     public RecordAccumulator(ProducerConfig config) {
         this.config = config;
-        this.partitioner = config.partitioner();
     }
 
     /** Stamps batches sealed from now on with {@code id} (idempotence). */
@@ -92,7 +88,7 @@ public final class RecordAccumulator {
      * @throws BufferExhaustedException no room in buffer memory before the deadline
      * @throws ProducerException        RECORD_TOO_LARGE for a record larger than the whole buffer memory
      */
-    public CompletableFuture<RecordMetadata> append(TopicPartition tp, int partitionCount, long timestampMs, byte[] key,
+    public CompletableFuture<RecordMetadata> append(TopicPartition tp, long timestampMs, byte[] key,
                                                     byte[] value, List<Header> headers, Callback callback,
                                                     long deadlineNanos, boolean abortOnNewBatch) throws InterruptedException {
         long size = sizeOf(key, value, headers);
@@ -108,7 +104,6 @@ public final class RecordAccumulator {
                 if (closed) {
                     throw new IllegalStateException("the producer is closed");
                 }
-                partitionCounts.put(tp.topic(), partitionCount);
                 PartitionQueue q = queues.computeIfAbsent(tp, t -> new PartitionQueue(t, this::abandon));
                 if (q.open != null && !q.open.fits(size, config.batchSizeBytes())) {
                     if (abortOnNewBatch) {
@@ -153,11 +148,10 @@ public final class RecordAccumulator {
         }
     }
 
-    /** Seals the partition's open batch (under the lock); the partitioner's sticky choice moves on. */
+    /** Seals the partition's open batch (under the lock). */
     void seal(PartitionQueue q) {
         bufferedBytes -= q.open.releaseUnused();
         q.seal(producerId);
-        partitioner.onBatchClosed(q.tp.topic(), q.tp.partition(), partitionCounts.getOrDefault(q.tp.topic(), 1));
         lock.notifyAll();
     }
 

@@ -32,7 +32,7 @@ class RecordAccumulatorTest {
 
     private static CompletableFuture<RecordMetadata> append(RecordAccumulator acc, int valueBytes, boolean abort,
                                                             long maxBlockMs) throws InterruptedException {
-        return acc.append(TP, 1, 1000, null, new byte[valueBytes], List.of(), null,
+        return acc.append(TP, 1000, null, new byte[valueBytes], List.of(), null,
                 System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(maxBlockMs), abort);
     }
 
