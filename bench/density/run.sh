@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Multi-process density run (issue #15): 3 brokers (bin/rafka cluster) with hibernation on, a topic of P partitions x RF 3,
-# idle CPU and threads per broker, a produce load that wakes some partitions, metrics, idle again.
-#   bench/density/run.sh [PARTITIONS=1000]   (env: HIB_MS=10000 threshold, N=3000 records, R=300 records/s)
+# idle CPU and threads per broker, first writes to hibernated partitions one by one, a burst of writes over many
+# partitions, metrics, idle again.
+#   bench/density/run.sh [PARTITIONS=1000]   (env: HIB_MS=10000 threshold, FIRST=60 first writes at FIRST_RATE=1/s, a burst of N=300 records at R=100/s)
 set -uo pipefail
 P=${1:-1000}
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -27,7 +28,19 @@ done
 echo "created $P partitions x 3 (all hibernated on every broker) in $(echo "$(date +%s.%N) - $t0" | bc) s"
 sleep 5
 idle 30
-bin/rafka perf produce --topic idle --num-records ${N:-3000} --record-size 100 --throughput ${R:-300} --bootstrap 127.0.0.1:9192 2>&1 | tail -1
+# First writes: --batch-size 1 moves the sticky partition on after every record, so each record goes to a partition
+# that is still hibernated; FIRST_RATE (1) a second, so the wake-ups do not overlap (at 5 a second they do, and the
+# two cores of the reference machine saturate). The latency figures are first-write latencies.
+# Twice: the first round also warms the brokers' JIT up (a broker that has run a while is warm).
+for round in "first round (JIT warming up)" "second round"; do
+  echo "first writes to hibernated partitions (one record each, ${FIRST_RATE:-1}/s), $round:"
+  bin/rafka perf produce --topic idle --num-records ${FIRST:-60} --record-size 100 --batch-size 1 --linger-ms 0 --throughput ${FIRST_RATE:-1} \
+    --bootstrap 127.0.0.1:9192 2>&1 | grep -E "records sent|not delivered" | tail -2
+done
+# A burst: records spread over the partitions at R a second, so hundreds of partitions wake at once.
+echo "burst: ${N:-300} records, one partition after the other, ${R:-100}/s:"
+bin/rafka perf produce --topic idle --num-records ${N:-300} --record-size 100 --batch-size 1 --throughput ${R:-100} \
+  --bootstrap 127.0.0.1:9192 2>&1 | grep -E "records sent|not delivered" | tail -2
 for port in 9195 9295 9395; do
   echo "broker $port: wake-ups $(metric $port rafka_partition_wakeups_total), wake seconds $(metric $port rafka_partition_wake_seconds_total), max $(metric $port rafka_partition_wake_max_seconds), active $(metric $port rafka_active_partitions)"
 done

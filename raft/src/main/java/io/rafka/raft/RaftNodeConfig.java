@@ -29,6 +29,8 @@ import java.util.Objects;
  *       connections (its process died), instead of after the election timeout; see {@code LeaderFailureDetector}</td></tr>
  *   <tr><td>hibernateAfterMs</td><td>0 (never)</td><td>a partition whose leader took no append for this long closes its
  *       Raft group on every replica until the next write (broker: partition.hibernate.after.ms); see {@code Hibernation}</td></tr>
+ *   <tr><td>maxConcurrentWakes</td><td>4</td><td>hibernated partitions this node wakes at once; more wait their turn (Ratis
+ *       opens a server's groups one at a time, and half-open groups fail their elections)</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
  * </table>
  */
@@ -47,6 +49,7 @@ public record RaftNodeConfig(
         int maxDecompressedBytes,
         boolean leaderFailureDetection,
         long hibernateAfterMs,
+        int maxConcurrentWakes,
         LogConfig logConfig) {
 
     public RaftNodeConfig {
@@ -65,6 +68,7 @@ public record RaftNodeConfig(
         require(requestTimeoutMs >= 100, "requestTimeoutMs", requestTimeoutMs, ">= 100");
         require(maxProducersPerPartition >= 1, "maxProducersPerPartition", maxProducersPerPartition, ">= 1");
         require(hibernateAfterMs == 0 || hibernateAfterMs >= 1000, "hibernateAfterMs", hibernateAfterMs, "0 (never) or >= 1000");
+        require(maxConcurrentWakes >= 1, "maxConcurrentWakes", maxConcurrentWakes, ">= 1");
         require(maxDecompressedBytes >= logConfig.maxMessageBytes(), "maxDecompressedBytes", maxDecompressedBytes,
                 ">= max.message.bytes");
     }
@@ -95,6 +99,7 @@ public record RaftNodeConfig(
         private int maxDecompressedBytes = RecordBatch.DEFAULT_MAX_DECOMPRESSED_BYTES;
         private boolean leaderFailureDetection = true;
         private long hibernateAfterMs = 0;
+        private int maxConcurrentWakes = 4;
         private LogConfig logConfig = LogConfig.defaults();
 
         private Builder(NodeAddress address, Path dataDir) {
@@ -158,6 +163,11 @@ public record RaftNodeConfig(
             return this;
         }
 
+        public Builder maxConcurrentWakes(int v) {
+            this.maxConcurrentWakes = v;
+            return this;
+        }
+
         public Builder logConfig(LogConfig v) {
             logConfig = v;
             return this;
@@ -167,7 +177,8 @@ public record RaftNodeConfig(
             int writeBuffer = raftWriteBufferBytes > 0 ? raftWriteBufferBytes : logConfig.maxMessageBytes() + 64 * 1024;
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
                     raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
-                    maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs, logConfig);
+                    maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
+                    maxConcurrentWakes, logConfig);
         }
     }
 }

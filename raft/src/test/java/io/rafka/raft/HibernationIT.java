@@ -262,6 +262,42 @@ class HibernationIT {
     }
 
     @Test
+    void manyPartitionsWokenAtOnceTakeTurnsAndAllElectALeader() throws Exception {
+        // Each node wakes at most two partitions at once; 18 first writes arrive together, spread over the nodes.
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.hibernateAfterMs(60_000).maxConcurrentWakes(2))) {
+            List<TopicPartition> tps = cluster.createHibernatedPartitions("burst", 18, 3);
+            List<CompletableFuture<AppendResult>> sent = new ArrayList<>();
+            for (TopicPartition tp : tps) {
+                int waker = cluster.leaderIndex(tp, 10_000);
+                sent.add(cluster.node(waker).append(tp, TestBatches.batch(CompressionType.NONE, "w" + tp.partition(), 1), Acks.ALL));
+            }
+            int mostQueued = 0;
+            while (!sent.stream().allMatch(CompletableFuture::isDone)) {
+                for (int i = 0; i < 3; i++) {
+                    mostQueued = Math.max(mostQueued, cluster.node(i).hibernationCounts().wakesQueued());
+                }
+                Thread.sleep(5);
+            }
+            assertTrue(mostQueued > 0, "wake-ups beyond two per node waited their turn");
+            for (int p = 0; p < tps.size(); p++) {
+                AppendResult r;
+                try {
+                    r = sent.get(p).get(60, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // Another replica won the election (its own timer fired first): nothing was written; send it there.
+                    assertTrue(e.getCause() instanceof io.rafka.common.NotLeaderException, "partition " + p + ": " + e.getCause());
+                    r = cluster.append(tps.get(p), TestBatches.batch(CompressionType.NONE, "w" + p, 1), Acks.ALL, 30_000);
+                }
+                assertEquals(0, r.baseOffset(), "partition " + p + " woke and took its first write");
+                cluster.awaitReplicated(tps.get(p), 1, 30_000);
+                for (int i = 0; i < 3; i++) {
+                    assertEquals(List.of("w" + p + "-0"), values(cluster, i, tps.get(p)), "node " + i + ", partition " + p);
+                }
+            }
+        }
+    }
+
+    @Test
     void retentionRunsOnHibernatedLogsWithoutWakingThem() throws Exception {
         LogConfig small = LogConfig.defaults().withOverrides(Map.of("segment.bytes", "1024"));
         try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.hibernateAfterMs(IDLE_MS).logConfig(small))) {

@@ -95,8 +95,15 @@ public final class Hibernation implements Closeable {
     /** Blocking steps (group adds and removes here, waiting for a leader), on threads that die when idle. */
     private final java.util.concurrent.ThreadPoolExecutor blocking;
     /**
-     * Group adds sent to peers: a pool of their own, as a wake-up on {@code blocking} waits for them (sharing one
-     * pool, concurrent wake-ups held every thread while the openings they waited for queued behind them).
+     * Wake-ups, at most {@code maxConcurrentWakes} at once and the rest in arrival order: Ratis opens a server's
+     * groups one at a time, so more at once only leaves more groups half open, whose elections fail (a voter still
+     * opening refuses its vote) and bump their terms; three broker processes woken ~60 partitions at once and
+     * spent minutes re-electing.
+     */
+    private final java.util.concurrent.ThreadPoolExecutor wakers;
+    /**
+     * Group adds sent to peers: a pool of their own, as a wake-up waits for them (sharing one pool, concurrent
+     * wake-ups held every thread while the openings they waited for queued behind them).
      */
     private final java.util.concurrent.ThreadPoolExecutor openers;
     private volatile Predicate<TopicPartition> eligible = tp -> true;
@@ -105,8 +112,8 @@ public final class Hibernation implements Closeable {
     private final AtomicLong wakeNanosMax = new AtomicLong();
     private final AtomicLong hibernations = new AtomicLong();
 
-    /** Counts for metrics: wake-ups and their total and longest time, hibernations completed here. */
-    public record Counts(long wakeUps, long wakeNanosTotal, long wakeNanosMax, long hibernations) {
+    /** Counts for metrics: wake-ups and their total and longest time, hibernations completed here, wake-ups waiting their turn. */
+    public record Counts(long wakeUps, long wakeNanosTotal, long wakeNanosMax, long hibernations, int wakesQueued) {
     }
 
     public Hibernation(LocalServer local, ReplicaRegistry replicas, HibernationFiles files, PeerProbes peers,
@@ -132,7 +139,7 @@ public final class Hibernation implements Closeable {
         AtomicInteger blockingCount = new AtomicInteger();
         this.blocking = new java.util.concurrent.ThreadPoolExecutor(BLOCKING_THREADS, BLOCKING_THREADS, 30, TimeUnit.SECONDS,
                 new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "rafka-wake-" + nodeId + "-" + blockingCount.incrementAndGet());
+                    Thread t = new Thread(r, "rafka-hibernation-step-" + nodeId + "-" + blockingCount.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
@@ -144,6 +151,13 @@ public final class Hibernation implements Closeable {
                     return t;
                 });
         openers.allowCoreThreadTimeOut(true);
+        this.wakers = new java.util.concurrent.ThreadPoolExecutor(config.maxConcurrentWakes(), config.maxConcurrentWakes(), 30,
+                TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "rafka-wake-" + nodeId + "-" + blockingCount.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        wakers.allowCoreThreadTimeOut(true);
         executor.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -153,7 +167,7 @@ public final class Hibernation implements Closeable {
     }
 
     public Counts counts() {
-        return new Counts(wakeUps.get(), wakeNanosTotal.get(), wakeNanosMax.get(), hibernations.get());
+        return new Counts(wakeUps.get(), wakeNanosTotal.get(), wakeNanosMax.get(), hibernations.get(), wakers.getQueue().size());
     }
 
     /**
@@ -235,7 +249,7 @@ public final class Hibernation implements Closeable {
             } else {
                 openSilentFollowers(replica, d, now);
             }
-        } else if (info.getLeaderId() == null
+        } else if (info.getLeaderId() == null && replica.waking == null
                 && now - replica.lastActivityNanos > healAfterNanos && now - replica.lastHealNanos > healAfterNanos) {
             // No leader heard from for long: peers may have hibernated without this replica (it was down, or
             // missed the commit), or closed while it still followed them. Opening them lets an election succeed;
@@ -541,7 +555,7 @@ public final class Hibernation implements Closeable {
         }
         long start = System.nanoTime();
         try {
-            blocking.execute(() -> {
+            wakers.execute(() -> {
                 try {
                     String phases = doWake(replica);
                     long took = System.nanoTime() - start;
@@ -636,8 +650,12 @@ public final class Hibernation implements Closeable {
                     throw new NotLeaderException("partition " + tp + " woke up with leader " + leader, leader.toString());
                 }
                 // Ask for an election now, and again while none wins (a refused vote makes the candidate a follower
-                // that would otherwise wait out its election timeout).
-                if (info.isFollower() && System.currentTimeMillis() - askedAt > REELECT_MS && startElection(d)) {
+                // that would otherwise wait out its election timeout). Ratis grants the request only while the
+                // current term is the last entry's (the asker poses as a leader of that term); once an election
+                // failed, the term is ahead and the group elects by its own timeout (with pre-vote, which leaves the
+                // term alone until a majority is reachable).
+                if (info.isFollower() && System.currentTimeMillis() - askedAt > REELECT_MS && termOfLastEntry(d)
+                        && startElection(d)) {
                     askedAt = System.currentTimeMillis();
                     asked++;
                 }
@@ -648,6 +666,11 @@ public final class Hibernation implements Closeable {
         }
         throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "partition " + tp + " woke up but elected no leader within "
                 + wakeTimeoutMs + " ms");
+    }
+
+    private static boolean termOfLastEntry(RaftServer.Division d) {
+        TermIndex last = d.getRaftLog().getLastEntryTermIndex();
+        return d.getInfo().getCurrentTerm() == (last == null ? 0 : last.getTerm());
     }
 
     private boolean startElection(RaftServer.Division d) throws IOException {
@@ -728,6 +751,7 @@ public final class Hibernation implements Closeable {
     @Override
     public void close() {
         executor.shutdownNow();
+        wakers.shutdownNow();
         blocking.shutdownNow();
         openers.shutdownNow();
         for (Replica replica : replicas.replicas()) {

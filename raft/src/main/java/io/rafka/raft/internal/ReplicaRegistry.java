@@ -57,8 +57,8 @@ public final class ReplicaRegistry {
         volatile long lastHealNanos;
         /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */
         CompletableFuture<Void> closing;
-        /** While a wake-up runs: completes once the group has a leader again. */
-        CompletableFuture<Void> waking;
+        /** While a wake-up runs or waits its turn: completes once the group has a leader again (set under lifecycleLock). */
+        volatile CompletableFuture<Void> waking;
         /** The log of a hibernated replica, opened read-only while reads come. */
         final FrozenLog frozenLog = new FrozenLog();
 

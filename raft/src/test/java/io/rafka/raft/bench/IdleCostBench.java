@@ -69,6 +69,8 @@ public final class IdleCostBench {
                 Collections.shuffle(picked, new Random(42));
                 picked = picked.subList(0, writes);
                 List<Double> ms = new ArrayList<>();
+                var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+                long cpu0 = os.getProcessCpuTime();
                 for (TopicPartition tp : picked) {
                     long s = System.nanoTime();
                     cluster.append(tp, TestBatches.batch(CompressionType.NONE, "x", 1, 1L), Acks.ALL, 60_000);
@@ -77,6 +79,9 @@ public final class IdleCostBench {
                 Collections.sort(ms);
                 System.out.printf("first acknowledged write to a hibernated partition (%d partitions, one after the other): "
                                 + "p50 %.0f ms, p99 %.0f ms, max %.0f ms%n", ms.size(), pct(ms, 0.50), pct(ms, 0.99), ms.get(ms.size() - 1));
+                System.out.printf("CPU per wake-up (3 replicas opened, an election, the write; the JVM's idle cost included): %.0f ms%n",
+                        (os.getProcessCpuTime() - cpu0) / 1e6 / ms.size());
+                long cpu1 = os.getProcessCpuTime();
                 long hibernatedNow;
                 long deadline = System.currentTimeMillis() + 120_000;
                 do {
@@ -86,7 +91,9 @@ public final class IdleCostBench {
                         hibernatedNow += cluster.node(i).hibernatedCount();
                     }
                 } while (hibernatedNow < 3L * partitions && System.currentTimeMillis() < deadline);
-                System.out.printf("hibernated again: %d of %d replicas%n", hibernatedNow, 3L * partitions);
+                System.out.printf("hibernated again: %d of %d replicas; CPU from the last write until then per woken partition"
+                        + " (waiting %d ms to go idle, then closing 3 replicas; idle cost included): %.0f ms%n", hibernatedNow,
+                        3L * partitions, HIBERNATE_AFTER_MS, (os.getProcessCpuTime() - cpu1) / 1e6 / ms.size());
                 idleWindow(idleSeconds, partitions);
             }
         }

@@ -83,6 +83,9 @@ public final class BrokerMetrics {
         GaugeWithCallback.builder().name("rafka_partition_wake_max_seconds")
                 .help("The longest wake-up this node made since it started")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().wakeNanosMax() / 1e9)).register(registry);
+        GaugeWithCallback.builder().name("rafka_partition_wakes_queued")
+                .help("Wake-ups waiting for their turn (partition.wake.max.concurrent run at once)")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().wakesQueued())).register(registry);
         CounterWithCallback.builder().name("rafka_partition_hibernations")
                 .help("Times a partition replica here closed its Raft group after its partition went idle")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().hibernations())).register(registry);
