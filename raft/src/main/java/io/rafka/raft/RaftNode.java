@@ -457,6 +457,16 @@ public final class RaftNode implements Closeable {
     }
 
     /**
+     * How long a hosted partition must take no append before it hibernates: {@code hibernateAfterMs}, longer for
+     * a partition woken soon after it last hibernated (see {@link Hibernation#idleThresholdNanos}); Long.MAX_VALUE
+     * when hibernation is off.
+     */
+    public long idleThresholdMs(TopicPartition tp) {
+        long nanos = hibernation.idleThresholdNanos(replicas.require(tp));
+        return nanos == Long.MAX_VALUE ? Long.MAX_VALUE : TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+
+    /**
      * Reads committed batches of a partition from this replica's log (up to its applied high watermark).
      * Callers serve clients from the leader.
      */

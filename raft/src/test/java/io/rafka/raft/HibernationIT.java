@@ -63,6 +63,23 @@ class HibernationIT {
         }
     }
 
+    /** Waits until every replica of {@code tp} has opened with the given idle threshold. */
+    private static void awaitThresholds(MiniCluster cluster, TopicPartition tp, long expectedMs) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 10_000;
+        List<Long> seen = List.of();
+        while (System.currentTimeMillis() < deadline) {
+            seen = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                seen.add(cluster.node(i).idleThresholdMs(tp));
+            }
+            if (seen.stream().allMatch(t -> t == expectedMs)) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("idle thresholds of " + tp + " on the three replicas: " + seen + ", expected " + expectedMs);
+    }
+
     /** Every record value of the partition as replica {@code i} serves it, from offset 0 to its high watermark. */
     static List<String> values(MiniCluster cluster, int i, TopicPartition tp) {
         List<String> out = new ArrayList<>();
@@ -119,6 +136,30 @@ class HibernationIT {
                     assertEquals(written, values(cluster, i, tp), "node " + i + " serves every record from its frozen log");
                 }
             }
+        }
+    }
+
+    @Test
+    void aPartitionWokenSoonAfterHibernatingStaysOpenLongerNextTime() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("trickle", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "a", 1), Acks.ALL);
+            awaitHibernated(cluster, tp, 20_000);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(IDLE_MS, cluster.node(i).idleThresholdMs(tp), "node " + i + ": no wake-up yet");
+            }
+            // Written again right after it hibernated (well within four thresholds): the threshold doubles on every
+            // replica, and the partition indeed stays open at least that long.
+            long wokeAt = System.nanoTime();  // before the write: its idle clock starts after this
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "b", 1), Acks.ALL);
+            awaitThresholds(cluster, tp, 2 * IDLE_MS);
+            awaitHibernated(cluster, tp, 20_000);
+            assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - wokeAt) >= 2 * IDLE_MS, "open for the doubled threshold");
+            // A wake-up long after hibernating (more than four of its thresholds) starts over.
+            Thread.sleep(4 * 2 * IDLE_MS + 500);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "c", 1), Acks.ALL);
+            awaitThresholds(cluster, tp, IDLE_MS);
+            assertEquals(List.of("a-0", "b-0", "c-0"), values(cluster, cluster.leaderIndex(tp), tp));
         }
     }
 

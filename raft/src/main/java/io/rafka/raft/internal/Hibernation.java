@@ -78,6 +78,10 @@ public final class Hibernation implements Closeable {
     private static final int BLOCKING_THREADS = 16;
     private static final long ALL_OPEN_WAIT_MS = 200;
     private static final long REELECT_MS = 300;
+    /** A wake-up within this many idle thresholds of hibernating doubles the partition's threshold... */
+    private static final int REWAKE_THRESHOLDS = 4;
+    /** ...up to this many times the node's. */
+    private static final int MAX_IDLE_FACTOR = 16;
 
     private final LocalServer local;
     private final ReplicaRegistry replicas;
@@ -159,6 +163,16 @@ public final class Hibernation implements Closeable {
                 });
         wakers.allowCoreThreadTimeOut(true);
         executor.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /**
+     * How long a partition must take no append before it hibernates: the node's threshold times the partition's
+     * idle factor, which doubles (up to 16) each time the partition is woken within four thresholds of
+     * hibernating, and falls back to 1 after a longer sleep. So a partition written every few minutes, just
+     * past the threshold, stays open instead of paying a close and a wake-up per write.
+     */
+    public long idleThresholdNanos(Replica replica) {
+        return hibernateAfterNanos == Long.MAX_VALUE ? Long.MAX_VALUE : hibernateAfterNanos * replica.idleFactor;
     }
 
     /** Which partitions may hibernate (the broker keeps its internal ones open). */
@@ -243,7 +257,7 @@ public final class Hibernation implements Closeable {
         }
         DivisionInfo info = d.getInfo();
         if (info.isLeader()) {
-            if (now - replica.lastActivityNanos >= hibernateAfterNanos && eligible.test(replica.topicPartition())
+            if (now - replica.lastActivityNanos >= idleThresholdNanos(replica) && eligible.test(replica.topicPartition())
                     && settled(replica, d)) {
                 begin(replica, d);
             } else {
@@ -297,7 +311,7 @@ public final class Hibernation implements Closeable {
 
     private void begin(Replica replica, RaftServer.Division d) {
         synchronized (replica.lifecycleLock) {
-            if (replica.lifecycle() != Lifecycle.OPEN || System.nanoTime() - replica.lastActivityNanos < hibernateAfterNanos) {
+            if (replica.lifecycle() != Lifecycle.OPEN || System.nanoTime() - replica.lastActivityNanos < idleThresholdNanos(replica)) {
                 return;
             }
             replica.lifecycle(Lifecycle.HIBERNATING, null);
@@ -473,8 +487,11 @@ public final class Hibernation implements Closeable {
                 files.hideGroup(replica.groupId());
                 replica.stateMachine(null);
                 replica.lifecycle(Lifecycle.HIBERNATED, frozen);
+                replica.hibernatedAtNanos = System.nanoTime();
+                replica.rewakeWindowNanos = hibernateAfterNanos == Long.MAX_VALUE ? 0 : REWAKE_THRESHOLDS * idleThresholdNanos(replica);
                 hibernations.incrementAndGet();
-                LOG.info("{}: hibernated at index {} (term {}, high watermark {})", tp, index, term, frozen.highWatermark());
+                LOG.info("{}: hibernated at index {} (term {}, high watermark {}; idle threshold {} ms)", tp, index, term,
+                        frozen.highWatermark(), TimeUnit.NANOSECONDS.toMillis(idleThresholdNanos(replica)));
             } catch (IOException | RuntimeException e) {
                 LOG.warn("{}: hibernating failed; the replica stays open", tp, e);
                 boolean open = isOpen(replica);
@@ -528,8 +545,16 @@ public final class Hibernation implements Closeable {
                 files.restoreGroup(replica.groupId());
                 files.delete(replica.topicPartition());
             }
+            long now = System.nanoTime();
+            if (replica.hibernatedAtNanos != 0) {
+                // Woken soon after hibernating: the partition is written about as often as the threshold, and
+                // would pay a close and a wake-up per write; it stays open longer next time.
+                boolean soon = now - replica.hibernatedAtNanos < replica.rewakeWindowNanos;
+                replica.idleFactor = soon ? Math.min(2 * replica.idleFactor, MAX_IDLE_FACTOR) : 1;
+                replica.hibernatedAtNanos = 0;
+            }
             replica.lifecycle(Lifecycle.OPEN, null);
-            replica.lastActivityNanos = System.nanoTime();
+            replica.lastActivityNanos = now;
         }
     }
 

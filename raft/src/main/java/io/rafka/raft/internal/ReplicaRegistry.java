@@ -53,6 +53,11 @@ public final class ReplicaRegistry {
         private CompletableFuture<Void> waitingAppends = CompletableFuture.completedFuture(null);
         /** When the lifecycle last changed (System.nanoTime). */
         volatile long lifecycleSinceNanos = System.nanoTime();
+        /** When this replica last hibernated (System.nanoTime), and how soon a wake-up after it counts as thrashing. */
+        volatile long hibernatedAtNanos;
+        volatile long rewakeWindowNanos;
+        /** Its idle threshold is the node's times this: doubled each time it is woken soon after hibernating. */
+        volatile int idleFactor = 1;
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
         volatile long lastHealNanos;
         /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */
