@@ -106,10 +106,11 @@ public final class ServerConfig {
             "Raft election timeout, upper bound (must be above the lower bound).");
     public static final ConfigKey LEADER_FAILURE_DETECTION = ConfigKey.bool("raft.leader.failure.detection", true,
             "Elect a successor as soon as a leader's server refuses connections (its process died) instead of after the election timeout.");
-    public static final ConfigKey PARTITION_HIBERNATE_AFTER_MS = ConfigKey.longValue("partition.hibernate.after.ms", 0, 0,
-            Long.MAX_VALUE, "Experimental. A partition without writes for this long closes its Raft group on every replica (no "
-                    + "threads, no heartbeats) until the next write opens it again; reads are served meanwhile; new partitions "
-                    + "start so. 0 (the default) = never; otherwise at least 1000. See docs/replication.md (Hibernation).");
+    public static final ConfigKey PARTITION_HIBERNATE_AFTER_MS = ConfigKey.longValue("partition.hibernate.after.ms", 60_000, 0,
+            Long.MAX_VALUE, "A partition without writes for this long closes its Raft group on every replica (no threads, no "
+                    + "heartbeats) until the next write opens it again (~100 ms); reads are served meanwhile; new partitions "
+                    + "start so. A partition woken soon after hibernating waits longer the next time. 0 = never; otherwise at "
+                    + "least 1000. See docs/replication.md (Hibernation).");
     public static final ConfigKey PARTITION_WAKE_MAX_CONCURRENT = ConfigKey.integer("partition.wake.max.concurrent", 4, 1, 256,
             "Hibernated partitions this broker wakes at once (a write to each came in); more wait their turn. Ratis opens a "
                     + "server's Raft groups one at a time, and many half-open groups at once fail their elections.");
