@@ -173,7 +173,9 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
                     callback, deadline, false);
         }
         if (key == null) {
-            partitioner.onAppend(topic, p, value == null ? 0 : value.length, config.batchSizeBytes(), partitions);
+            // The record's size in a batch, overhead included (as the accumulator counts it), so the sticky partition
+            // moves on about when a batch of it would be full, however soon the sender seals batches.
+            partitioner.onAppend(topic, p, (int) RecordAccumulator.sizeOf(null, value, record.headers()), config.batchSizeBytes(), partitions);
         }
         return f;
     }

@@ -65,7 +65,7 @@ public final class RecordAccumulator {
     }
 
     /** A record's accounted size: at least what it adds to a batch (key, value, headers and overhead). */
-    static long sizeOf(byte[] key, byte[] value, List<Header> headers) {
+    public static long sizeOf(byte[] key, byte[] value, List<Header> headers) {
         long size = RECORD_OVERHEAD_MAX + (key == null ? 0 : key.length) + (value == null ? 0 : value.length);
         for (Header h : headers) {
             size += h.key().length() * 3L + (h.value() == null ? 0 : h.value().length) + 2;
