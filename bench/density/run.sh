@@ -19,7 +19,10 @@ idle() {
     "threads $(for p in $pids; do grep Threads /proc/$p/status | awk '{print $2}'; done | tr '\n' ' ');" \
     "RSS MiB $(for p in $pids; do echo $(( $(grep VmRSS /proc/$p/status | awk '{print $2}') / 1024 )); done | tr '\n' ' ')"
 }
+# Live heap per broker after a full GC (KiB), to count the heap a hibernated partition replica costs.
+heap() { for p in $pids; do jcmd $p GC.run >/dev/null 2>&1; jcmd $p GC.heap_info 2>/dev/null | grep -o 'used [0-9]*K' | head -1 | tr -dc 0-9; echo -n ' '; done; }
 idle 20
+h0=($(heap)); echo "live heap before the topic, KiB: ${h0[*]}"
 t0=$(date +%s.%N)
 bin/rafka topic create idle --partitions $P --replication-factor 3 --bootstrap 127.0.0.1:9192 | tail -1
 for port in 9195 9295 9395; do
@@ -27,6 +30,8 @@ for port in 9195 9295 9395; do
 done
 echo "created $P partitions x 3 (all hibernated on every broker) in $(echo "$(date +%s.%N) - $t0" | bc) s"
 sleep 5
+h1=($(heap)); echo "live heap with $P hibernated partitions, KiB: ${h1[*]};" \
+  "per hibernated replica: $(for i in 0 1 2; do echo -n "$(( (h1[i] - h0[i]) * 1024 / P )) B "; done)"
 idle 30
 # First writes: --batch-size 1 moves the sticky partition on after every record, so each record goes to a partition
 # that is still hibernated; FIRST_RATE (1) a second, so the wake-ups do not overlap (at 5 a second they do, and the

@@ -46,6 +46,8 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -220,6 +222,20 @@ public final class RaftNode implements Closeable {
         return replicas.partitions();
     }
 
+    /**
+     * The partitions whose Raft group is open here (not hibernated): only these can have a leader on this node.
+     * Cheap to ask often with thousands of hibernated replicas.
+     */
+    public List<TopicPartition> openPartitions() {
+        List<TopicPartition> open = new ArrayList<>();
+        for (Replica r : replicas.replicas()) {
+            if (r.lifecycle() == ReplicaRegistry.Lifecycle.OPEN) {
+                open.add(r.topicPartition());
+            }
+        }
+        return open;
+    }
+
     /** What a hosted partition replica was created as (topic id, replicas), if it is hosted here. */
     public Optional<PartitionSpec> spec(TopicPartition tp) {
         return Optional.ofNullable(replicas.get(tp)).map(Replica::spec);
@@ -285,17 +301,13 @@ public final class RaftNode implements Closeable {
 
     /** The other replicas' servers of the partitions hibernated here (one entry per server). */
     private java.util.Collection<org.apache.ratis.protocol.RaftPeer> hibernatedPeers() {
-        java.util.Map<String, NodeAddress> servers = new java.util.HashMap<>();
+        Set<NodeAddress> servers = new java.util.HashSet<>();  // a few brokers, however many partitions
         for (Replica r : replicas.replicas()) {
             if (r.lifecycle() != ReplicaRegistry.Lifecycle.OPEN) {
-                for (NodeAddress a : r.spec().replicas()) {
-                    if (!a.id().equals(nodeId)) {
-                        servers.putIfAbsent(a.id() + "@" + a.hostPort(), a);
-                    }
-                }
+                servers.addAll(r.spec().replicas());
             }
         }
-        return servers.values().stream().map(MembershipChanger::peer).toList();
+        return servers.stream().filter(a -> !a.id().equals(nodeId)).map(MembershipChanger::peer).toList();
     }
 
     private RaftClient newClient(RaftGroup group, RaftPeerId leader) {

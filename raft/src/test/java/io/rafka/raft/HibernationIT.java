@@ -174,6 +174,7 @@ class HibernationIT {
                     assertEquals(0, s.highWatermark());
                     assertFalse(groupFolderOpen(cluster, i, tp), "no Raft group yet on node " + i);
                     assertTrue(cluster.node(i).read(tp, 0, 1024).records().remaining() == 0);
+                    assertFalse(cluster.node(i).openPartitions().contains(tp), "not listed open on node " + i);
                 }
             }
             for (TopicPartition tp : tps) {
@@ -184,6 +185,7 @@ class HibernationIT {
             for (TopicPartition tp : tps) {
                 for (int i = 0; i < 3; i++) {
                     assertEquals(List.of(tp.partition() + "-0", tp.partition() + "-1", tp.partition() + "-2"), values(cluster, i, tp));
+                    assertTrue(cluster.node(i).openPartitions().contains(tp), "listed open once written, on node " + i);
                 }
             }
         }

@@ -60,7 +60,10 @@ public final class StalledFollowerWatch implements Runnable {
     @Override
     public void run() {
         long now = System.currentTimeMillis();
-        progress.keySet().retainAll(replicas.replicas());
+        // Forget replicas that closed or left (not retainAll over the registry: that is a scan of every
+        // replica, hibernated ones included, per entry here).
+        progress.keySet().removeIf(r -> r.lifecycle() != ReplicaRegistry.Lifecycle.OPEN
+                || replicas.get(r.topicPartition()) != r);
         for (ReplicaRegistry.Replica replica : replicas.replicas()) {
             if (replica.lifecycle() != ReplicaRegistry.Lifecycle.OPEN) {
                 continue;  // hibernated: no division to watch

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Every {@code intervalMs} it compares the local replicas it leads (with their Raft terms) with the
  * image and submits one {@link MetadataRecord.PartitionLeaders} record with the differences; only one
  * submission is in flight at a time. Stale records are harmless: the image keeps the highest epoch. Cost:
- * one small metadata entry per leadership change, none while leaderships are stable.
+ * one small metadata entry per leadership change, none while leaderships are stable; each look goes over the
+ * open replicas only, so thousands of hibernated ones cost nothing here.
  */
 public final class LeaderPublisher implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderPublisher.class);
@@ -53,7 +54,7 @@ public final class LeaderPublisher implements Closeable {
     List<MetadataRecord.LeaderEpoch> unpublished() {
         MetadataImage image = metadata.image();
         List<MetadataRecord.LeaderEpoch> changes = new ArrayList<>();
-        for (TopicPartition tp : raftNode.partitions()) {
+        for (TopicPartition tp : raftNode.openPartitions()) {  // a hibernated replica leads nothing
             PartitionStatus status;
             try {
                 status = raftNode.status(tp);

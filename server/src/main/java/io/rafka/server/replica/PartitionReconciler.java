@@ -34,10 +34,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * topic's configs (applied on top of the broker's defaults). Removal waits until the local image has caught up with
  * the controller's, so a broker that restarts with an old image never deletes data it should keep. Runs after
  * every image change and every second, on one thread, and is idempotent, so a broker that was down during a
- * change, or a controller that failed mid-way, converges on the next pass.
+ * change, or a controller that failed mid-way, converges on the next pass. A pass over an image whose topics and
+ * brokers are those of a pass that found nothing left to do is skipped (only every {@value #SETTLED_RECHECK_MS} ms
+ * it runs anyway): with thousands of partitions a pass costs milliseconds of CPU, and a broker whose partitions
+ * all hibernate should cost nearly nothing.
  */
 public final class PartitionReconciler implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionReconciler.class);
+    static final long SETTLED_RECHECK_MS = 30_000;
 
     private final String brokerId;
     private final LogConfig logDefaults;
@@ -47,6 +51,12 @@ public final class PartitionReconciler implements Closeable {
     private final AtomicBoolean pending = new AtomicBoolean();
     private final Map<TopicPartition, CompletableFuture<Boolean>> membershipChanges = new ConcurrentHashMap<>();
     private volatile java.util.function.Predicate<TopicPartition> startsHibernated = tp -> false;
+    /** The topics and brokers (the image's unchanged maps are shared between images) of the last settled pass. */
+    private Map<String, TopicInfo> settledTopics;
+    private Map<String, BrokerInfo> settledBrokers;
+    private long settledAtNanos;
+    /** Passes run and skipped since start (for tests). */
+    private final java.util.concurrent.atomic.AtomicLong passes = new java.util.concurrent.atomic.AtomicLong();
 
     public PartitionReconciler(String brokerId, RaftNode raftNode, MetadataNode metadata) {
         this(brokerId, raftNode, metadata, raftNode.config().logConfig());
@@ -127,16 +137,33 @@ public final class PartitionReconciler implements Closeable {
                 && topic.assignments().get(tp.partition()).contains(brokerId);
     }
 
+    /** Full passes over the image run since start (skipped ones not counted). */
+    long passes() {
+        return passes.get();
+    }
+
     private void reconcile() {
         try {
             boolean caughtUp = metadata.isCaughtUp();
             MetadataImage current = metadata.image();
+            if (caughtUp && current.topics() == settledTopics && current.brokers() == settledBrokers
+                    && System.nanoTime() - settledAtNanos < TimeUnit.MILLISECONDS.toNanos(SETTLED_RECHECK_MS)) {
+                return;  // nothing this pass could change has changed since one that found everything in place
+            }
+            settledTopics = null;
+            settledBrokers = null;
+            passes.incrementAndGet();
+            boolean settled = caughtUp;
             Map<TopicPartition, PartitionSpec> want = desired(current, brokerId);
             for (TopicPartition tp : caughtUp ? raftNode.partitions() : java.util.Set.<TopicPartition>of()) {
                 Optional<PartitionSpec> have = raftNode.spec(tp);
-                if (have.isPresent() && !assignedHere(current, tp, have.get()) && readyToLeave(current, tp, have.get())) {
-                    LOG.info("broker {}: removing replica of {} (no longer assigned here)", brokerId, tp);
-                    raftNode.removePartition(tp, true).get(30, TimeUnit.SECONDS);
+                if (have.isPresent() && !assignedHere(current, tp, have.get())) {
+                    if (readyToLeave(current, tp, have.get())) {
+                        LOG.info("broker {}: removing replica of {} (no longer assigned here)", brokerId, tp);
+                        raftNode.removePartition(tp, true).get(30, TimeUnit.SECONDS);
+                    } else {
+                        settled = false;  // handing the group over first
+                    }
                 }
             }
             for (PartitionSpec spec : want.values()) {
@@ -148,7 +175,11 @@ public final class PartitionReconciler implements Closeable {
                 } else if (caughtUp && have.get().topicId().equals(spec.topicId())) {
                     // A reassignment: the leader changes the group's members; the others record the new list.
                     // Only with a caught-up image: a restarted leader must not revert a newer reassignment.
-                    membershipMatches(spec);
+                    if (!membershipMatches(spec)) {
+                        settled = false;
+                    }
+                } else {
+                    settled = false;
                 }
             }
             MetadataImage image = metadata.image();
@@ -157,6 +188,11 @@ public final class PartitionReconciler implements Closeable {
                 if (topic != null) {
                     raftNode.updateLogConfig(spec.topicPartition(), TopicConfigs.toLogConfig(topic.configs(), logDefaults));
                 }
+            }
+            if (settled) {
+                settledTopics = current.topics();
+                settledBrokers = current.brokers();
+                settledAtNanos = System.nanoTime();
             }
         } catch (Exception e) {
             LOG.warn("broker {}: reconciling partitions failed, retrying: {}", brokerId, e.toString());
