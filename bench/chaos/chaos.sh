@@ -381,6 +381,11 @@ if await_replicas_equal; then
   done
 else
   log "replicas did not reach equal high watermarks within 60 s"
+  for (( p = 0; p < PARTITIONS; p++ )); do
+    for n in $(replicas_of "$p"); do
+      log "  $TOPIC-$p on node $n: $(status_of "$n" 2>/dev/null | grep -o "\"topic\": \"$TOPIC\", \"partition\": $p,[^}]*" || echo 'not in its /status')"
+    done
+  done
   divergent="$PARTITIONS"
 fi
 

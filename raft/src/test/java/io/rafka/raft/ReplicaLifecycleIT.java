@@ -138,6 +138,31 @@ class ReplicaLifecycleIT {
     }
 
     /**
+     * Ratis takes a reopened division's members from its Raft log; a group that never had a leader has no entry
+     * there, so after a restart its division has no members: it refuses to vote for the other replica and never
+     * follows anyone. Here the partition (RF 2) is created on one node while the other is down (no majority, no
+     * leader), that node restarts, then the other creates its replica: the restarted replica is reopened with the
+     * partition's replicas and the group elects and takes writes.
+     */
+    @Test
+    void aGroupThatNeverHadALeaderGetsItsMembersBackAfterARestart() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(2, tmp)) {
+            cluster.stop(1);
+            TopicPartition tp = cluster.createPartition("unled", 0, 2);
+            cluster.stop(0);
+            cluster.restart(0);
+            cluster.restart(1);
+            cluster.recreatePartitionsOn(1);
+            AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "first", 2, 1L), Acks.ALL, 60_000);
+            assertEquals(0, r.baseOffset());
+            cluster.awaitReplicated(tp, 2, 10_000);
+            assertTrue(cluster.node(0).hibernationCounts().brokenDivisionsReopened()
+                    + cluster.node(1).hibernationCounts().brokenDivisionsReopened() > 0, "a division was reopened");
+            PartitionReplicationIT.assertIdenticalLogs(cluster, tp);
+        }
+    }
+
+    /**
      * A crash between writing an append's bytes into the partition log and writing its entry into Ratis's log
      * leaves bytes no Raft entry accounts for. Simulated here on a stopped follower; after the restart they
      * are cut, with no further write needed, and the replica's log is the leader's again.

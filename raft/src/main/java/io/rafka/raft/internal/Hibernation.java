@@ -28,6 +28,7 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.LogEntryHeader;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -115,9 +116,14 @@ public final class Hibernation implements Closeable {
     private final AtomicLong wakeNanosTotal = new AtomicLong();
     private final AtomicLong wakeNanosMax = new AtomicLong();
     private final AtomicLong hibernations = new AtomicLong();
+    private final AtomicLong reopenedBroken = new AtomicLong();
 
-    /** Counts for metrics: wake-ups and their total and longest time, hibernations completed here, wake-ups waiting their turn. */
-    public record Counts(long wakeUps, long wakeNanosTotal, long wakeNanosMax, long hibernations, int wakesQueued) {
+    /**
+     * Counts for metrics: wake-ups and their total and longest time, hibernations completed here, wake-ups waiting
+     * their turn, divisions reopened because Ratis held them closed or without members.
+     */
+    public record Counts(long wakeUps, long wakeNanosTotal, long wakeNanosMax, long hibernations, int wakesQueued,
+                         long brokenDivisionsReopened) {
     }
 
     public Hibernation(LocalServer local, ReplicaRegistry replicas, HibernationFiles files, PeerProbes peers,
@@ -181,7 +187,8 @@ public final class Hibernation implements Closeable {
     }
 
     public Counts counts() {
-        return new Counts(wakeUps.get(), wakeNanosTotal.get(), wakeNanosMax.get(), hibernations.get(), wakers.getQueue().size());
+        return new Counts(wakeUps.get(), wakeNanosTotal.get(), wakeNanosMax.get(), hibernations.get(), wakers.getQueue().size(),
+                reopenedBroken.get());
     }
 
     /**
@@ -233,6 +240,13 @@ public final class Hibernation implements Closeable {
         long now = System.nanoTime();
         boolean enabled = hibernateAfterNanos != Long.MAX_VALUE;
         for (Replica replica : replicas.replicas()) {
+            try {
+                if (replica.lifecycle() == Lifecycle.OPEN && reopenIfBroken(replica, now)) {
+                    continue;
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("{}: reopening its broken Raft division failed (will retry): {}", replica.topicPartition(), e.toString());
+            }
             if (!enabled && replica.lifecycle() == Lifecycle.OPEN) {
                 continue;  // hibernation off: open groups are left to Raft alone (no heals)
             }
@@ -246,6 +260,49 @@ public final class Hibernation implements Closeable {
                 LOG.debug("{}: hibernation check failed: {}", replica.topicPartition(), e.toString());
             }
         }
+    }
+
+    /**
+     * Reopens this replica's division if Ratis holds it in a state it cannot leave on its own, keeping its storage:
+     * <ul>
+     * <li>closed (its start failed, e.g. the broker was killed while the group first opened here, or it stopped on
+     *     an error): Ratis keeps a closed division in its map, so every later add answers "already exists" and
+     *     every append from the leader fails with "CLOSED": the replica would never be replicated to again;</li>
+     * <li>no members: a division Ratis reopens from storage takes its members from its log, and a log with no
+     *     entry yet (the group never had a leader before the restart) gives it none, so it can neither vote nor
+     *     follow. The partition's replicas are the members its group was created with.</li>
+     * </ul>
+     * Either way it is removed (storage kept) and added again with the partition's replicas. At most once per
+     * heal interval per replica, and not while the server itself stops. True if it acted.
+     */
+    private boolean reopenIfBroken(Replica replica, long now) throws IOException {
+        RaftServer.Division d;
+        try {
+            d = local.division(replica.groupId());
+        } catch (GroupMismatchException e) {
+            return false;  // opening or closing
+        }
+        LifeCycle.State state = d.getInfo().getLifeCycleState();
+        boolean closed = state == LifeCycle.State.CLOSED || state == LifeCycle.State.EXCEPTION;
+        boolean memberless = !closed && d.getRaftConf().getCurrentPeers().isEmpty() && d.getInfo().getLeaderId() == null
+                && now - replica.lastActivityNanos > healAfterNanos;
+        if (!(closed || memberless) || replica.waking != null || now - replica.lastHealNanos < healAfterNanos
+                || local.server().getLifeCycleState() != LifeCycle.State.RUNNING) {
+            return false;
+        }
+        replica.lastHealNanos = now;
+        LOG.warn("{}: its Raft division here is {}; reopening it with replicas {}", replica.topicPartition(),
+                closed ? "closed (" + state + ")" : "without members (its log holds no configuration yet)",
+                replica.spec().replicas());
+        RaftClientReply removed = local.server().groupManagement(GroupManagementRequest.newRemove(local.clientId(),
+                local.server().getId(), local.nextCallId(), replica.groupId(), false, false));
+        if (!removed.isSuccess()) {
+            throw new IOException("removing the division failed", removed.getException());
+        }
+        openLocally(replica, RaftGroup.valueOf(replica.groupId(),
+                replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
+        reopenedBroken.incrementAndGet();
+        return true;
     }
 
     private void checkOpen(Replica replica, long now) throws IOException {

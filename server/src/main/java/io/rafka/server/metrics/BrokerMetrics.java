@@ -86,6 +86,10 @@ public final class BrokerMetrics {
         GaugeWithCallback.builder().name("rafka_partition_wakes_queued")
                 .help("Wake-ups waiting for their turn (partition.wake.max.concurrent run at once)")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().wakesQueued())).register(registry);
+        CounterWithCallback.builder().name("rafka_partition_divisions_reopened")
+                .help("Times a partition replica's Raft division was found closed by Ratis, or without members after a "
+                        + "restart, and was reopened with the partition's replicas")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().brokenDivisionsReopened())).register(registry);
         CounterWithCallback.builder().name("rafka_partition_hibernations")
                 .help("Times a partition replica here closed its Raft group after its partition went idle")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().hibernations())).register(registry);
