@@ -178,7 +178,12 @@ public final class Hibernation implements Closeable {
      * past the threshold, stays open instead of paying a close and a wake-up per write.
      */
     public long idleThresholdNanos(Replica replica) {
-        return hibernateAfterNanos == Long.MAX_VALUE ? Long.MAX_VALUE : hibernateAfterNanos * replica.idleFactor;
+        return timesSaturated(hibernateAfterNanos, replica.idleFactor);
+    }
+
+    /** {@code a * b} for non-negative values, or Long.MAX_VALUE where that overflows (a threshold of years). */
+    private static long timesSaturated(long a, long b) {
+        return b != 0 && a > Long.MAX_VALUE / b ? Long.MAX_VALUE : a * b;
     }
 
     /** Which partitions may hibernate (the broker keeps its internal ones open). */
@@ -545,7 +550,7 @@ public final class Hibernation implements Closeable {
                 replica.stateMachine(null);
                 replica.lifecycle(Lifecycle.HIBERNATED, frozen);
                 replica.hibernatedAtNanos = System.nanoTime();
-                replica.rewakeWindowNanos = hibernateAfterNanos == Long.MAX_VALUE ? 0 : REWAKE_THRESHOLDS * idleThresholdNanos(replica);
+                replica.rewakeWindowNanos = hibernateAfterNanos == Long.MAX_VALUE ? 0 : timesSaturated(idleThresholdNanos(replica), REWAKE_THRESHOLDS);
                 hibernations.incrementAndGet();
                 LOG.info("{}: hibernated at index {} (term {}, high watermark {}; idle threshold {} ms)", tp, index, term,
                         frozen.highWatermark(), TimeUnit.NANOSECONDS.toMillis(idleThresholdNanos(replica)));
