@@ -289,8 +289,11 @@ public final class Hibernation implements Closeable {
         }
         LifeCycle.State state = d.getInfo().getLifeCycleState();
         boolean closed = state == LifeCycle.State.CLOSED || state == LifeCycle.State.EXCEPTION;
-        boolean memberless = !closed && d.getRaftConf().getCurrentPeers().isEmpty() && d.getInfo().getLeaderId() == null
-                && now - replica.lastActivityNanos > healAfterNanos;
+        // Ratis starts a division whose configuration names no members "initializing": it stays STARTING until a
+        // leader sends it one. (Divisions loaded from storage have read their logs before this tick first runs.)
+        boolean memberless = (state == LifeCycle.State.STARTING || state == LifeCycle.State.RUNNING)
+                && d.getRaftConf().getCurrentPeers().isEmpty()
+                && d.getInfo().getLeaderId() == null && now - replica.lastActivityNanos > healAfterNanos;
         if (!(closed || memberless) || replica.waking != null || now - replica.lastHealNanos < healAfterNanos
                 || local.server().getLifeCycleState() != LifeCycle.State.RUNNING) {
             return false;

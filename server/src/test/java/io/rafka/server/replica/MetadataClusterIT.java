@@ -194,13 +194,11 @@ class MetadataClusterIT {
             }
             // Once everything is in place, a pass over the same topics and brokers is skipped (it runs every
             // second otherwise, which with thousands of hibernated partitions was most of an idle broker's CPU).
-            for (TestBroker b : brokers) {
-                await(() -> {
-                    long passes = b.reconciler.passes();
-                    sleep(2_500);
-                    return b.reconciler.passes() == passes;
-                }, 30_000, "no reconciliation passes over an unchanged image on " + b.id);
-            }
+            await(() -> {
+                List<Long> passes = brokers.stream().map(b -> b.reconciler.passes()).toList();
+                sleep(2_500);
+                return passes.equals(brokers.stream().map(b -> b.reconciler.passes()).toList());
+            }, 30_000, "no reconciliation passes over an unchanged image");
             Map<String, Integer> leaders = brokers.get(0).metadata.image().preferredLeaderCounts();
             assertTrue(leaders.values().stream().allMatch(c -> c == 3), "9 partitions, 3 brokers: 3 preferred leaders each " + leaders);
 
