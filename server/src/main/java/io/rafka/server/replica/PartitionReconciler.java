@@ -25,6 +25,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Makes a broker host exactly the partition replicas the metadata image assigns to it: creates the missing
@@ -55,8 +56,8 @@ public final class PartitionReconciler implements Closeable {
     private Map<String, TopicInfo> settledTopics;
     private Map<String, BrokerInfo> settledBrokers;
     private long settledAtNanos;
-    /** Passes run and skipped since start (for tests). */
-    private final java.util.concurrent.atomic.AtomicLong passes = new java.util.concurrent.atomic.AtomicLong();
+    /** Full passes run since start; skipped ones are not counted (for tests). */
+    private final AtomicLong passes = new AtomicLong();
 
     public PartitionReconciler(String brokerId, RaftNode raftNode, MetadataNode metadata) {
         this(brokerId, raftNode, metadata, raftNode.config().logConfig());
