@@ -31,6 +31,9 @@ import java.util.Objects;
  *       Raft group on every replica until the next write (broker: partition.hibernate.after.ms); see {@code Hibernation}</td></tr>
  *   <tr><td>maxConcurrentWakes</td><td>4</td><td>hibernated partitions this node wakes at once; more wait their turn (Ratis
  *       opens a server's groups one at a time, and half-open groups fail their elections)</td></tr>
+ *   <tr><td>maxOpenPartitions</td><td>1000</td><td>partition replicas with an open Raft division on this node, with
+ *       hibernation on: beyond it the least recently written idle partitions hibernate early, and a wake-up that
+ *       finds no room within a few seconds fails with BUSY (broker: partition.max.open); see {@code Hibernation}</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
  * </table>
  */
@@ -50,6 +53,7 @@ public record RaftNodeConfig(
         boolean leaderFailureDetection,
         long hibernateAfterMs,
         int maxConcurrentWakes,
+        int maxOpenPartitions,
         LogConfig logConfig) {
 
     public RaftNodeConfig {
@@ -69,6 +73,7 @@ public record RaftNodeConfig(
         require(maxProducersPerPartition >= 1, "maxProducersPerPartition", maxProducersPerPartition, ">= 1");
         require(hibernateAfterMs == 0 || hibernateAfterMs >= 1000, "hibernateAfterMs", hibernateAfterMs, "0 (never) or >= 1000");
         require(maxConcurrentWakes >= 1, "maxConcurrentWakes", maxConcurrentWakes, ">= 1");
+        require(maxOpenPartitions >= 1, "maxOpenPartitions", maxOpenPartitions, ">= 1");
         require(maxDecompressedBytes >= logConfig.maxMessageBytes(), "maxDecompressedBytes", maxDecompressedBytes,
                 ">= max.message.bytes");
     }
@@ -100,6 +105,7 @@ public record RaftNodeConfig(
         private boolean leaderFailureDetection = true;
         private long hibernateAfterMs = 0;
         private int maxConcurrentWakes = 4;
+        private int maxOpenPartitions = 1000;
         private LogConfig logConfig = LogConfig.defaults();
 
         private Builder(NodeAddress address, Path dataDir) {
@@ -168,6 +174,11 @@ public record RaftNodeConfig(
             return this;
         }
 
+        public Builder maxOpenPartitions(int v) {
+            this.maxOpenPartitions = v;
+            return this;
+        }
+
         public Builder logConfig(LogConfig v) {
             logConfig = v;
             return this;
@@ -178,7 +189,7 @@ public record RaftNodeConfig(
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
                     raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
                     maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
-                    maxConcurrentWakes, logConfig);
+                    maxConcurrentWakes, maxOpenPartitions, logConfig);
         }
     }
 }

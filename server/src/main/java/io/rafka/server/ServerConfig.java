@@ -114,6 +114,11 @@ public final class ServerConfig {
     public static final ConfigKey PARTITION_WAKE_MAX_CONCURRENT = ConfigKey.integer("partition.wake.max.concurrent", 4, 1, 256,
             "Hibernated partitions this broker wakes at once (a write to each came in); more wait their turn. Ratis opens a "
                     + "server's Raft groups one at a time, and many half-open groups at once fail their elections.");
+    public static final ConfigKey PARTITION_MAX_OPEN = ConfigKey.integer("partition.max.open", 1000, 1, 1_000_000,
+            "Partition replicas with an open Raft group on this broker (each costs ~7 threads and a 100 ms poll), with "
+                    + "hibernation on. Beyond nine tenths of it the least recently written partitions idle for a second "
+                    + "hibernate early; a write that must wake a partition while it is full waits a few seconds for room, "
+                    + "then fails with BUSY (retriable). Opens asked by other brokers for their writes are never refused.");
     public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 10_000,
             1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file), after which "
                     + "its Raft log is purged; bounds the replay after a restart.");
@@ -174,7 +179,7 @@ public final class ServerConfig {
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
             REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, PARTITION_HIBERNATE_AFTER_MS,
-            PARTITION_WAKE_MAX_CONCURRENT,
+            PARTITION_WAKE_MAX_CONCURRENT, PARTITION_MAX_OPEN,
             RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
             METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,
             GROUP_COORDINATOR_PARTITIONS, GROUP_SESSION_TIMEOUT_MS, GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_MAX_SESSION_TIMEOUT_MS,
@@ -291,6 +296,7 @@ public final class ServerConfig {
                 .leaderFailureDetection(getBoolean(LEADER_FAILURE_DETECTION))
                 .hibernateAfterMs(getLong(PARTITION_HIBERNATE_AFTER_MS))
                 .maxConcurrentWakes(getInt(PARTITION_WAKE_MAX_CONCURRENT))
+                .maxOpenPartitions(getInt(PARTITION_MAX_OPEN))
                 .snapshotThresholdEntries(getLong(RAFT_SNAPSHOT_THRESHOLD_ENTRIES))
                 .raftSegmentBytes(getInt(RAFT_SEGMENT_BYTES))
                 .raftWriteBufferBytes(getInt(RAFT_WRITE_BUFFER_BYTES))

@@ -83,6 +83,8 @@ public final class Hibernation implements Closeable {
     private static final int REWAKE_THRESHOLDS = 4;
     /** ...up to this many times the node's. */
     private static final int MAX_IDLE_FACTOR = 16;
+    /** How long a wake-up waits for room under partition.max.open before it fails with BUSY (at most the wake timeout). */
+    private static final long ROOM_WAIT_MS = 5_000;
 
     private final LocalServer local;
     private final ReplicaRegistry replicas;
@@ -117,13 +119,15 @@ public final class Hibernation implements Closeable {
     private final AtomicLong wakeNanosMax = new AtomicLong();
     private final AtomicLong hibernations = new AtomicLong();
     private final AtomicLong reopenedBroken = new AtomicLong();
+    private final OpenLimit limit;
 
     /**
      * Counts for metrics: wake-ups and their total and longest time, hibernations completed here, wake-ups waiting
-     * their turn, divisions reopened because Ratis held them closed or without members.
+     * their turn, divisions reopened because Ratis held them closed or without members, groups asked to hibernate
+     * early and wake-ups refused under the bound on open partitions ({@link OpenLimit}).
      */
     public record Counts(long wakeUps, long wakeNanosTotal, long wakeNanosMax, long hibernations, int wakesQueued,
-                         long brokenDivisionsReopened) {
+                         long brokenDivisionsReopened, long hibernatedEarly, long wakesRefused) {
     }
 
     public Hibernation(LocalServer local, ReplicaRegistry replicas, HibernationFiles files, PeerProbes peers,
@@ -168,6 +172,9 @@ public final class Hibernation implements Closeable {
                     return t;
                 });
         wakers.allowCoreThreadTimeOut(true);
+        this.limit = new OpenLimit(config.maxOpenPartitions(), Math.min(ROOM_WAIT_MS, wakeTimeoutMs), replicas, local,
+                (replica, d) -> eligible.test(replica.topicPartition()) && settled(replica, d)
+                        && begin(replica, d, OpenLimit.MIN_IDLE_NANOS));
         executor.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -193,7 +200,7 @@ public final class Hibernation implements Closeable {
 
     public Counts counts() {
         return new Counts(wakeUps.get(), wakeNanosTotal.get(), wakeNanosMax.get(), hibernations.get(), wakers.getQueue().size(),
-                reopenedBroken.get());
+                reopenedBroken.get(), limit.hibernatedEarly(), limit.refused());
     }
 
     /**
@@ -265,6 +272,13 @@ public final class Hibernation implements Closeable {
                 LOG.debug("{}: hibernation check failed: {}", replica.topicPartition(), e.toString());
             }
         }
+        if (enabled) {
+            try {
+                limit.keepRoom();
+            } catch (RuntimeException e) {
+                LOG.warn("making room under partition.max.open failed (will retry): {}", e.toString());
+            }
+        }
     }
 
     /**
@@ -324,7 +338,7 @@ public final class Hibernation implements Closeable {
         if (info.isLeader()) {
             if (now - replica.lastActivityNanos >= idleThresholdNanos(replica) && eligible.test(replica.topicPartition())
                     && settled(replica, d)) {
-                begin(replica, d);
+                begin(replica, d, idleThresholdNanos(replica));
             } else {
                 openSilentFollowers(replica, d, now);
             }
@@ -374,10 +388,11 @@ public final class Hibernation implements Closeable {
         return true;
     }
 
-    private void begin(Replica replica, RaftServer.Division d) {
+    /** Asks the group this node leads to hibernate if it took no append for {@code idleNanos}; true if it asked. */
+    private boolean begin(Replica replica, RaftServer.Division d, long idleNanos) {
         synchronized (replica.lifecycleLock) {
-            if (replica.lifecycle() != Lifecycle.OPEN || System.nanoTime() - replica.lastActivityNanos < idleThresholdNanos(replica)) {
-                return;
+            if (replica.lifecycle() != Lifecycle.OPEN || System.nanoTime() - replica.lastActivityNanos < idleNanos) {
+                return false;
             }
             replica.lifecycle(Lifecycle.HIBERNATING, null);
             replica.closing = new CompletableFuture<>();
@@ -404,6 +419,7 @@ public final class Hibernation implements Closeable {
         } catch (IOException | RuntimeException e) {
             callOff(replica);
         }
+        return true;
     }
 
     /** Back to OPEN: appends that waited for the close go ahead on the open division. */
@@ -676,6 +692,10 @@ public final class Hibernation implements Closeable {
         TopicPartition tp = replica.topicPartition();
         RaftGroup group = RaftGroup.valueOf(replica.groupId(), replica.spec().replicas().stream().map(MembershipChanger::peer).toList());
         long deadline = System.currentTimeMillis() + wakeTimeoutMs;
+        boolean placed = hibernateAfterNanos != Long.MAX_VALUE;
+        if (placed) {
+            limit.admit(tp);  // BUSY if this node has no room for one more open partition
+        }
         List<CompletableFuture<Boolean>> remote = new ArrayList<>();
         for (RaftPeer peer : group.getPeers()) {
             if (!peer.getId().equals(local.server().getId())) {
@@ -683,7 +703,13 @@ public final class Hibernation implements Closeable {
             }
         }
         long t0 = System.nanoTime();
-        openLocally(replica, group);
+        try {
+            openLocally(replica, group);
+        } finally {
+            if (placed) {
+                limit.release();
+            }
+        }
         long opened = System.nanoTime();
         int needed = group.getPeers().size() / 2;  // besides this one
         while (remote.stream().filter(f -> f.isDone() && f.join()).count() < needed) {

@@ -90,6 +90,14 @@ public final class BrokerMetrics {
                 .help("Times a partition replica's Raft division was found closed by Ratis, or without members after a "
                         + "restart, and was reopened with the partition's replicas")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().brokenDivisionsReopened())).register(registry);
+        CounterWithCallback.builder().name("rafka_partition_early_hibernations")
+                .help("Idle partitions this node leads that it asked to hibernate before partition.hibernate.after.ms, "
+                        + "to keep room under partition.max.open")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().hibernatedEarly())).register(registry);
+        CounterWithCallback.builder().name("rafka_partition_wakes_refused")
+                .help("Writes to hibernated partitions refused with BUSY: partition.max.open partitions were open here "
+                        + "and none could hibernate in time")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().wakesRefused())).register(registry);
         CounterWithCallback.builder().name("rafka_partition_hibernations")
                 .help("Times a partition replica here closed its Raft group after its partition went idle")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().hibernations())).register(registry);
