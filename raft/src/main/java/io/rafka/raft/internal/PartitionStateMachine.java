@@ -179,7 +179,11 @@ public final class PartitionStateMachine extends BaseStateMachine {
             ReplicaRepair repair = new ReplicaRepair(topicPartition, s.committed, s.catchUp, this::division, clientFactory,
                     executors.catchUp, () -> closed);
             s.committed.onDamage(neededIndex -> repair.start());
+            // Published once loaded: until then its high watermark reads 0, and a replica that reopened with
+            // records would answer a fetch as if its log were empty (and a status whose high watermark went back).
+            s.reload();
             store = s;
+            return;
         }
         store.reload();
     }
