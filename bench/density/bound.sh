@@ -4,11 +4,11 @@
 # sticky partitioner on after every record, so every record wakes a hibernated partition). Prints, every 10 s, the
 # open partitions and threads per broker, then CPU per broker over the writes, the producer's figures, early
 # hibernations and refused wake-ups.
-#   MAX_OPEN=100 bench/density/bound.sh   (env: MAX_OPEN (default 1000, the broker's default), P, N, R)
+#   MAX_OPEN=100 bench/density/bound.sh   (env: MAX_OPEN (0: the broker default, 50 per processor, at least 100), P, N, R)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 export RAFKA_CLUSTER_DIR=${RAFKA_CLUSTER_DIR:-/tmp/rafka-bound} RAFKA_PARTITION_HIBERNATE_AFTER_MS=60000
-export RAFKA_PARTITION_MAX_OPEN=${MAX_OPEN:-1000}
+export RAFKA_PARTITION_MAX_OPEN=${MAX_OPEN:-0}
 P=${P:-1000} N=${N:-400} R=${R:-4}
 bin/rafka cluster stop >/dev/null 2>&1; rm -rf $RAFKA_CLUSTER_DIR
 bin/rafka cluster start | tail -1

@@ -31,7 +31,7 @@ import java.util.Objects;
  *       Raft group on every replica until the next write (broker: partition.hibernate.after.ms); see {@code Hibernation}</td></tr>
  *   <tr><td>maxConcurrentWakes</td><td>4</td><td>hibernated partitions this node wakes at once; more wait their turn (Ratis
  *       opens a server's groups one at a time, and half-open groups fail their elections)</td></tr>
- *   <tr><td>maxOpenPartitions</td><td>1000</td><td>partition replicas with an open Raft division on this node, with
+ *   <tr><td>maxOpenPartitions</td><td>50 per processor, at least 100</td><td>partition replicas with an open Raft division on this node, with
  *       hibernation on: beyond it the least recently written idle partitions hibernate early, and a wake-up that
  *       finds no room within a few seconds fails with BUSY (broker: partition.max.open); see {@code Hibernation}</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
@@ -84,6 +84,11 @@ public record RaftNodeConfig(
         }
     }
 
+    /** 50 open partitions per processor, at least 100: about what one core keeps open without saturating. */
+    public static int defaultMaxOpenPartitions() {
+        return Math.max(100, 50 * Runtime.getRuntime().availableProcessors());
+    }
+
     public static Builder builder(NodeAddress address, Path dataDir) {
         return new Builder(address, dataDir);
     }
@@ -105,7 +110,7 @@ public record RaftNodeConfig(
         private boolean leaderFailureDetection = true;
         private long hibernateAfterMs = 0;
         private int maxConcurrentWakes = 4;
-        private int maxOpenPartitions = 1000;
+        private int maxOpenPartitions = defaultMaxOpenPartitions();
         private LogConfig logConfig = LogConfig.defaults();
 
         private Builder(NodeAddress address, Path dataDir) {

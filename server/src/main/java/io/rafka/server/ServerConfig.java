@@ -114,11 +114,12 @@ public final class ServerConfig {
     public static final ConfigKey PARTITION_WAKE_MAX_CONCURRENT = ConfigKey.integer("partition.wake.max.concurrent", 4, 1, 256,
             "Hibernated partitions this broker wakes at once (a write to each came in); more wait their turn. Ratis opens a "
                     + "server's Raft groups one at a time, and many half-open groups at once fail their elections.");
-    public static final ConfigKey PARTITION_MAX_OPEN = ConfigKey.integer("partition.max.open", 1000, 1, 1_000_000,
+    public static final ConfigKey PARTITION_MAX_OPEN = ConfigKey.integer("partition.max.open", 0, 0, 1_000_000,
             "Partition replicas with an open Raft group on this broker (each costs ~7 threads and a 100 ms poll), with "
-                    + "hibernation on. Beyond nine tenths of it the least recently written partitions idle for a second "
-                    + "hibernate early; a write that must wake a partition while it is full waits a few seconds for room, "
-                    + "then fails with BUSY (retriable). Opens asked by other brokers for their writes are never refused.");
+                    + "hibernation on; 0 = 50 per processor, at least 100. Beyond nine tenths of it the least recently "
+                    + "written partitions idle for a second hibernate early; a write that must wake a partition while it is "
+                    + "full waits up to 5 s for room, then fails with BUSY (retriable). Opens asked by other brokers for "
+                    + "their writes are never refused. See docs/replication.md (A bound on open partitions).");
     public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 10_000,
             1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file), after which "
                     + "its Raft log is purged; bounds the replay after a restart.");
@@ -290,13 +291,19 @@ public final class ServerConfig {
         }
     }
 
-    private RaftNodeConfig buildRaftConfig() {
+    /** partition.max.open, or 50 per processor (at least 100) when it is 0. */
+    public int maxOpenPartitions() {
+        int set = getInt(PARTITION_MAX_OPEN);
+        return set > 0 ? set : RaftNodeConfig.defaultMaxOpenPartitions();
+    }
+
+        private RaftNodeConfig buildRaftConfig() {
         return RaftNodeConfig.builder(new NodeAddress(nodeId(), get(HOST), getInt(RAFT_PORT)), dataDir())
                 .rpcTimeoutMs(getLong(ELECTION_TIMEOUT_MIN_MS), getLong(ELECTION_TIMEOUT_MAX_MS))
                 .leaderFailureDetection(getBoolean(LEADER_FAILURE_DETECTION))
                 .hibernateAfterMs(getLong(PARTITION_HIBERNATE_AFTER_MS))
                 .maxConcurrentWakes(getInt(PARTITION_WAKE_MAX_CONCURRENT))
-                .maxOpenPartitions(getInt(PARTITION_MAX_OPEN))
+                .maxOpenPartitions(maxOpenPartitions())
                 .snapshotThresholdEntries(getLong(RAFT_SNAPSHOT_THRESHOLD_ENTRIES))
                 .raftSegmentBytes(getInt(RAFT_SEGMENT_BYTES))
                 .raftWriteBufferBytes(getInt(RAFT_WRITE_BUFFER_BYTES))
