@@ -341,6 +341,47 @@ class HibernationIT {
     }
 
     @Test
+    void aWakeUpThatWaitedItsTurnPastTheRequestTimeoutIsNotMadeAndARetryWakesThePartition() throws Exception {
+        // One wake-up at a time, a 1 s request timeout, and 12 first writes at once on one node: those still
+        // queued after a second fail with BUSY and open nothing; sent again, each wakes its partition.
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.hibernateAfterMs(60_000).maxConcurrentWakes(1)
+                .requestTimeoutMs(1_000))) {
+            List<TopicPartition> tps = cluster.createHibernatedPartitions("queue", 12, 3);
+            List<CompletableFuture<AppendResult>> sent = new ArrayList<>();
+            for (TopicPartition tp : tps) {
+                sent.add(cluster.node(0).append(tp, TestBatches.batch(CompressionType.NONE, "q" + tp.partition(), 1), Acks.ALL));
+            }
+            List<TopicPartition> expired = new ArrayList<>();
+            for (int p = 0; p < tps.size(); p++) {
+                try {
+                    sent.get(p).get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof io.rafka.common.RafkaException r && r.errorCode() == io.rafka.common.ErrorCode.BUSY) {
+                        assertTrue(r.retriable() && r.getMessage().contains("not woken"), r.getMessage());
+                        expired.add(tps.get(p));
+                    } else {
+                        // Woken, but another replica won the election, or it took longer than the request timeout.
+                        assertTrue(MiniCluster.errorOf(e.getCause()).retriable(), "partition " + p + ": " + e.getCause());
+                    }
+                }
+            }
+            assertFalse(expired.isEmpty(), "with one wake-up at a time, the last of twelve waited more than a second");
+            assertEquals(expired.size(), cluster.node(0).hibernationCounts().wakesRefused());
+            for (TopicPartition tp : expired) {
+                for (int i = 0; i < 3; i++) {
+                    assertTrue(cluster.node(i).status(tp).hibernated(), tp + " was not opened on node " + i);
+                }
+            }
+            for (TopicPartition tp : tps) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "again" + tp.partition(), 1), Acks.ALL, 60_000);
+                int leader = cluster.leaderIndex(tp);
+                List<String> values = values(cluster, leader, tp);
+                assertTrue(values.get(values.size() - 1).equals("again" + tp.partition() + "-0"), tp + ": " + values);
+            }
+        }
+    }
+
+    @Test
     void retentionRunsOnHibernatedLogsWithoutWakingThem() throws Exception {
         LogConfig small = LogConfig.defaults().withOverrides(Map.of("segment.bytes", "1024"));
         try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.hibernateAfterMs(IDLE_MS).logConfig(small))) {

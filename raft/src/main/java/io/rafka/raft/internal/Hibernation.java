@@ -1,5 +1,6 @@
 package io.rafka.raft.internal;
 
+import io.rafka.common.BusyException;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.NotLeaderException;
 import io.rafka.common.RafkaException;
@@ -119,12 +120,14 @@ public final class Hibernation implements Closeable {
     private final AtomicLong wakeNanosMax = new AtomicLong();
     private final AtomicLong hibernations = new AtomicLong();
     private final AtomicLong reopenedBroken = new AtomicLong();
+    private final AtomicLong wakesExpired = new AtomicLong();
     private final OpenLimit limit;
 
     /**
      * Counts for metrics: wake-ups and their total and longest time, hibernations completed here, wake-ups waiting
      * their turn, divisions reopened because Ratis held them closed or without members, groups asked to hibernate
-     * early and wake-ups refused under the bound on open partitions ({@link OpenLimit}).
+     * early under the bound on open partitions ({@link OpenLimit}), and wake-ups refused with BUSY: no room under
+     * that bound, or waited for their turn past the request timeout with nobody asking for them since.
      */
     public record Counts(long wakeUps, long wakeNanosTotal, long wakeNanosMax, long hibernations, int wakesQueued,
                          long brokenDivisionsReopened, long hibernatedEarly, long wakesRefused) {
@@ -200,7 +203,7 @@ public final class Hibernation implements Closeable {
 
     public Counts counts() {
         return new Counts(wakeUps.get(), wakeNanosTotal.get(), wakeNanosMax.get(), hibernations.get(), wakers.getQueue().size(),
-                reopenedBroken.get(), limit.hibernatedEarly(), limit.refused());
+                reopenedBroken.get(), limit.hibernatedEarly(), limit.refused() + wakesExpired.get());
     }
 
     /**
@@ -652,6 +655,7 @@ public final class Hibernation implements Closeable {
                 case HIBERNATING:
                     return replica.closing.thenCompose(v -> wake(replica));
                 default:
+                    replica.wakeAskedNanos = System.nanoTime();
                     if (replica.waking != null) {
                         return replica.waking;
                     }
@@ -663,6 +667,7 @@ public final class Hibernation implements Closeable {
         try {
             wakers.execute(() -> {
                 try {
+                    expireIfUnwanted(replica, start);
                     String phases = doWake(replica);
                     long took = System.nanoTime() - start;
                     wakeUps.incrementAndGet();
@@ -685,6 +690,22 @@ public final class Hibernation implements Closeable {
             result.completeExceptionally(new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "node " + nodeId + " is closing"));
         }
         return result;
+    }
+
+    /**
+     * A wake-up that waited its turn longer than the request timeout with no append asking for it since is not
+     * made: the appends that asked have failed by now (their clients retry, and a retry asks anew), and under a
+     * load of wake-ups the machine cannot keep up with, opening groups nobody waits for only adds to the queue.
+     */
+    private void expireIfUnwanted(Replica replica, long queuedAt) {
+        long now = System.nanoTime();
+        if (now - replica.wakeAskedNanos > TimeUnit.MILLISECONDS.toNanos(wakeTimeoutMs)) {
+            wakesExpired.incrementAndGet();
+            throw new BusyException("the wake-up of " + replica.topicPartition() + " waited "
+                    + TimeUnit.NANOSECONDS.toMillis(now - queuedAt) + " ms for its turn behind " + wakers.getQueue().size()
+                    + " others (partition.wake.max.concurrent run at once) and no append asked for it within "
+                    + wakeTimeoutMs + " ms; not woken");
+        }
     }
 
     /** Opens the group here and on its peers and waits for a leader; returns where the time went, for the log. */

@@ -40,7 +40,7 @@ final class OpenLimit {
     private static final Logger LOG = LoggerFactory.getLogger(OpenLimit.class);
     /** Partitions written more recently than this are not hibernated early: they are in use. */
     static final long MIN_IDLE_NANOS = TimeUnit.SECONDS.toNanos(1);
-    private static final long POLL_MS = 10;
+    private static final long POLL_MS = 25;
     private static final long ASK_AGAIN_MS = 250;
     private static final long LOG_EVERY_MS = 10_000;
 

@@ -64,6 +64,8 @@ public final class ReplicaRegistry {
         CompletableFuture<Void> closing;
         /** While a wake-up runs or waits its turn: completes once the group has a leader again (set under lifecycleLock). */
         volatile CompletableFuture<Void> waking;
+        /** When an append last asked for the wake-up under way or waiting (System.nanoTime). */
+        volatile long wakeAskedNanos;
         /** The log of a hibernated replica, opened read-only while reads come. */
         final FrozenLog frozenLog = new FrozenLog();
 

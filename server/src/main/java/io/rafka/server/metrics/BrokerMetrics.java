@@ -95,8 +95,9 @@ public final class BrokerMetrics {
                         + "to keep room under partition.max.open")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().hibernatedEarly())).register(registry);
         CounterWithCallback.builder().name("rafka_partition_wakes_refused")
-                .help("Writes to hibernated partitions refused with BUSY: partition.max.open partitions were open here "
-                        + "and none could hibernate in time")
+                .help("Wake-ups of hibernated partitions refused with BUSY: partition.max.open partitions were open here "
+                        + "and none could hibernate in time, or the wake-up waited for its turn past the request timeout "
+                        + "with no append asking for it since")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().wakesRefused())).register(registry);
         CounterWithCallback.builder().name("rafka_partition_hibernations")
                 .help("Times a partition replica here closed its Raft group after its partition went idle")
