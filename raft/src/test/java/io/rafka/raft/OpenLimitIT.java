@@ -30,8 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The bound on open partitions per node (maxOpenPartitions = 4 here, idle threshold 60 s so nothing hibernates on
- * its own): a wake-up beyond it hibernates the least recently written partition its node leads (idle for a second,
- * open for five); with none
+ * its own): a wake-up beyond it hibernates the least recently written idle partition its node leads; with none
  * idle it fails with a retriable BUSY and opens nothing; once room frees, the same write succeeds. Every
  * acknowledged record is read back from every replica.
  */
@@ -91,7 +90,7 @@ class OpenLimitIT {
             // written again, so the oldest is the one partition it may close to make room.
             TopicPartition oldest = tps.get(0);
             int waker = cluster.leaderIndex(oldest);
-            Thread.sleep(5_200);  // idle for a second, open for five: closable early
+            Thread.sleep(1_200);
             for (int p = 1; p < MAX_OPEN; p++) {
                 if (cluster.leaderIndex(tps.get(p)) == waker) {
                     write(cluster, tps.get(p), "again" + p, acked);
@@ -115,7 +114,7 @@ class OpenLimitIT {
             }
             awaitAtMostOpen(cluster, MAX_OPEN);
             // The partition that made room wakes again for its next write (and another makes room for it).
-            Thread.sleep(5_200);  // idle for a second, open for five: closable early
+            Thread.sleep(1_200);
             write(cluster, oldest, "back", acked);
             awaitAtMostOpen(cluster, MAX_OPEN);
             assertEveryRecordOnEveryReplica(cluster, acked);

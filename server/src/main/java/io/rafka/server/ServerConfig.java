@@ -117,10 +117,9 @@ public final class ServerConfig {
     public static final ConfigKey PARTITION_MAX_OPEN = ConfigKey.integer("partition.max.open", 0, 0, 1_000_000,
             "Partition replicas with an open Raft group on this broker (each costs ~7 threads and a 100 ms poll), with "
                     + "hibernation on; 0 = 50 per processor, at least 100. Beyond nine tenths of it the least recently "
-                    + "written partitions idle for a second (and open for five) hibernate early; a write that must wake a "
-                    + "partition while it is full waits up to 5 s for room, then fails with BUSY (retriable). Opens asked "
-                    + "by other brokers for their writes are never refused. See docs/replication.md (A bound on open "
-                    + "partitions).");
+                    + "written partitions idle for a second hibernate early; a write that must wake a partition while it is "
+                    + "full waits up to 5 s for room, then fails with BUSY (retriable). Opens asked by other brokers for "
+                    + "their writes are never refused. See docs/replication.md (A bound on open partitions).");
     public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 10_000,
             1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file), after which "
                     + "its Raft log is purged; bounds the replay after a restart.");

@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ul>
  *   <li><b>Room kept.</b> Each second, once more than nine tenths of the bound are open, the node asks its share of
  *       the excess to hibernate (its share: as many as it leads of the open ones, since every node of the group
- *       counts the same replicas), least recently written first, among those idle for at least a second and open for five.</li>
+ *       counts the same replicas), least recently written first, among those idle for at least a second.</li>
  *   <li><b>Room made.</b> A wake-up here takes a place first. While none is free it asks the partitions it leads to
  *       hibernate as above (any number it needs) and goes ahead once they have begun to close (a closing group
  *       counts as gone); after a few seconds without room the write fails with BUSY.</li>
@@ -40,12 +40,6 @@ final class OpenLimit {
     private static final Logger LOG = LoggerFactory.getLogger(OpenLimit.class);
     /** Partitions written more recently than this are not hibernated early: they are in use. */
     static final long MIN_IDLE_NANOS = TimeUnit.SECONDS.toNanos(1);
-    /**
-     * Nor are partitions opened more recently than this: a group woken for a write that went to another replica
-     * (NOT_LEADER, then the client's retry) must stay open until that write arrives, which takes seconds when the
-     * machine is busy; closing it sooner wastes the wake-up and sends the write round again.
-     */
-    static final long MIN_OPEN_NANOS = TimeUnit.SECONDS.toNanos(5);
     private static final long POLL_MS = 25;
     private static final long ASK_AGAIN_MS = 250;
     private static final long LOG_EVERY_MS = 10_000;
@@ -137,8 +131,8 @@ final class OpenLimit {
             if (now > giveUp) {
                 refused.incrementAndGet();
                 throw new BusyException("node " + local.server().getId() + " has " + (c.open() + c.closing())
-                        + " partitions open (partition.max.open = " + max + ") and none of those it leads was idle "
-                        + "for a second (and open for five) within " + roomWaitMs + " ms to make room for waking " + tp
+                        + " partitions open (partition.max.open = " + max + ") and none of those it leads went idle "
+                        + "for a second within " + roomWaitMs + " ms to make room for waking " + tp
                         + "; retry later, or raise partition.max.open");
             }
             if (now - askedAt >= ASK_AGAIN_MS) {
@@ -188,7 +182,7 @@ final class OpenLimit {
                 continue;
             }
             led++;
-            if (now - r.lastActivityNanos >= MIN_IDLE_NANOS && now - r.lifecycleSinceNanos >= MIN_OPEN_NANOS) {
+            if (now - r.lastActivityNanos >= MIN_IDLE_NANOS) {
                 idle.add(r);
             }
         }
