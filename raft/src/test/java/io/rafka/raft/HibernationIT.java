@@ -342,11 +342,12 @@ class HibernationIT {
 
     @Test
     void aWakeUpThatWaitedItsTurnPastTheRequestTimeoutIsNotMadeAndARetryWakesThePartition() throws Exception {
-        // One wake-up at a time, a 1 s request timeout, and 12 first writes at once on one node: those still
-        // queued after a second fail with BUSY and open nothing; sent again, each wakes its partition.
+        // One wake-up at a time, a 0.5 s request timeout, and 40 first writes at once on one node (a wake-up takes
+        // 15 ms at the very least): those still queued after half a second fail with BUSY and open nothing; sent
+        // again, each wakes its partition.
         try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.hibernateAfterMs(60_000).maxConcurrentWakes(1)
-                .requestTimeoutMs(1_000))) {
-            List<TopicPartition> tps = cluster.createHibernatedPartitions("queue", 12, 3);
+                .requestTimeoutMs(500))) {
+            List<TopicPartition> tps = cluster.createHibernatedPartitions("queue", 40, 3);
             List<CompletableFuture<AppendResult>> sent = new ArrayList<>();
             for (TopicPartition tp : tps) {
                 sent.add(cluster.node(0).append(tp, TestBatches.batch(CompressionType.NONE, "q" + tp.partition(), 1), Acks.ALL));
@@ -365,7 +366,7 @@ class HibernationIT {
                     }
                 }
             }
-            assertFalse(expired.isEmpty(), "with one wake-up at a time, the last of twelve waited more than a second");
+            assertFalse(expired.isEmpty(), "with one wake-up at a time, the last of forty waited more than half a second");
             assertEquals(expired.size(), cluster.node(0).hibernationCounts().wakesRefused());
             for (TopicPartition tp : expired) {
                 for (int i = 0; i < 3; i++) {
