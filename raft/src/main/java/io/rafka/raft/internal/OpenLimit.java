@@ -24,9 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * written partitions early and refuses, with a retriable BUSY, a wake-up it has no room for.
  *
  * <ul>
- *   <li><b>Room kept.</b> Each second, once more than nine tenths of the bound are open, the node asks its share of
- *       the excess to hibernate (its share: as many as it leads of the open ones, since every node of the group
- *       counts the same replicas), least recently written first, among those idle for at least a second.</li>
+ *   <li><b>Room kept.</b> Each second, once more than nine tenths of the bound were open two checks running, the
+ *       node asks its share of the excess to hibernate (its share: as many as it leads of the open ones, since every
+ *       node of the group counts the same replicas), least recently written first, among those idle for at least a
+ *       second.</li>
  *   <li><b>Room made.</b> A wake-up here takes a place first. While none is free it asks the partitions it leads to
  *       hibernate as above (any number it needs) and goes ahead once they have begun to close (a closing group
  *       counts as gone); after a few seconds without room the write fails with BUSY.</li>
@@ -60,6 +61,8 @@ final class OpenLimit {
     private final AtomicLong hibernatedEarly = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
     private volatile long loggedAtMs;
+    /** The excess the previous {@link #keepRoom} saw (only the once-a-second tick, one run at a time, uses it). */
+    private int lastExcess;
 
     OpenLimit(int max, long roomWaitMs, ReplicaRegistry replicas, LocalServer local, EarlyHibernation early) {
         this.max = max;
@@ -97,16 +100,18 @@ final class OpenLimit {
         return new Open(open, closing);
     }
 
-    /** The once-a-second check: sheds this node's share of what is open beyond nine tenths of the bound. */
+    /**
+     * The once-a-second check: sheds this node's share of what is open beyond nine tenths of the bound, once that
+     * excess was seen on two checks in a row (the smaller of the two). A single sighting is often a group whose
+     * close is under way on its leader and not yet applied here: it goes within half a second on its own.
+     */
     void keepRoom() {
-        int admittedNow;
-        synchronized (this) {
-            admittedNow = admitted;
-        }
         Open c = count();
-        int excess = c.open() + admittedNow - target;
-        if (excess > 0) {
-            shed(excess, c.open(), true);
+        int excess = c.open() + admittedNow() - target;
+        int sustained = Math.min(excess, lastExcess);
+        lastExcess = excess;
+        if (sustained > 0) {
+            shed(sustained, c.open(), true);
         }
     }
 

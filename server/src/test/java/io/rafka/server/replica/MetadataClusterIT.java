@@ -257,13 +257,16 @@ class MetadataClusterIT {
         }
     }
 
+    /** Partitions of the big topic: enough that the controller is killed while it still creates them. */
+    private static final int BIG = 50;
+
     @Test
     void controllerCrashDuringABigCreateLeavesNoHalfTopicAndNoOrphans() throws Exception {
         List<TestBroker> brokers = startCluster();
         try {
             TestBroker first = controller(brokers);
             CompletableFuture<TopicInfo> create = CompletableFuture.supplyAsync(() ->
-                    first.controller.createTopic(new CreateTopicRequest("big", 100, 3, Map.of())));
+                    first.controller.createTopic(new CreateTopicRequest("big", BIG, 3, Map.of())));
             sleep(30);
             first.kill();
             try {
@@ -273,20 +276,20 @@ class MetadataClusterIT {
             }
             TestBroker second = controller(brokers);
             if (second.metadata.image().topic("big") == null) {
-                second.controller.createTopic(new CreateTopicRequest("big", 100, 3, Map.of()));
+                second.controller.createTopic(new CreateTopicRequest("big", BIG, 3, Map.of()));
             }
             first.start();
             awaitConverged(brokers);
             TopicInfo big = brokers.get(0).metadata.image().topic("big");
             assertNotNull(big);
-            assertEquals(100, big.partitionCount());
+            assertEquals(BIG, big.partitionCount());
             for (TestBroker b : brokers) {
                 Set<String> dirs = new HashSet<>();
                 try (var list = Files.list(b.dataDir)) {
                     list.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("big-")).forEach(dirs::add);
                 }
-                assertEquals(100, dirs.size(), "RF 3 on 3 brokers: every broker holds all 100 partition folders, no more");
-                assertEquals(100, b.raftNode.partitions().size(), "no orphan groups on " + b.id);
+                assertEquals(BIG, dirs.size(), "RF 3 on 3 brokers: every broker holds all " + BIG + " partition folders, no more");
+                assertEquals(BIG, b.raftNode.partitions().size(), "no orphan groups on " + b.id);
             }
             // And a delete removes every group and folder everywhere.
             controller(brokers).controller.deleteTopic("big");
