@@ -702,8 +702,8 @@ public final class Hibernation implements Closeable {
         if (now - replica.wakeAskedNanos > TimeUnit.MILLISECONDS.toNanos(wakeTimeoutMs)) {
             wakesExpired.incrementAndGet();
             throw new BusyException("the wake-up of " + replica.topicPartition() + " waited "
-                    + TimeUnit.NANOSECONDS.toMillis(now - queuedAt) + " ms for its turn behind " + wakers.getQueue().size()
-                    + " others (partition.wake.max.concurrent run at once) and no append asked for it within "
+                    + TimeUnit.NANOSECONDS.toMillis(now - queuedAt) + " ms for its turn (" + wakers.getQueue().size()
+                    + " more queued; partition.wake.max.concurrent run at once) and no append asked for it within "
                     + wakeTimeoutMs + " ms; not woken");
         }
     }

@@ -86,6 +86,9 @@ final class OpenLimit {
     private record Open(int open, int closing) {
     }
 
+    private record Idle(Replica replica, long lastActivityNanos) {
+    }
+
     private Open count() {
         int open = 0;
         int closing = 0;
@@ -171,7 +174,7 @@ final class OpenLimit {
      */
     private void shed(int wanted, int open, boolean share) {
         long now = System.nanoTime();
-        List<Replica> idle = new ArrayList<>();
+        List<Idle> idle = new ArrayList<>();
         int led = 0;
         for (Replica r : replicas.replicas()) {
             if (r.lifecycle() != Lifecycle.OPEN) {
@@ -187,14 +190,16 @@ final class OpenLimit {
                 continue;
             }
             led++;
-            if (now - r.lastActivityNanos >= MIN_IDLE_NANOS) {
-                idle.add(r);
+            long lastActivity = r.lastActivityNanos;
+            if (now - lastActivity >= MIN_IDLE_NANOS) {
+                idle.add(new Idle(r, lastActivity));
             }
         }
         int n = share ? (int) Math.min(wanted, ((long) wanted * led + open - 1) / Math.max(1, open)) : wanted;
-        idle.sort(Comparator.comparingLong(r -> r.lastActivityNanos));
+        idle.sort(Comparator.comparingLong(Idle::lastActivityNanos));  // as read: an append may move it meanwhile
         int begun = 0;
-        for (Replica r : idle) {
+        for (Idle i : idle) {
+            Replica r = i.replica();
             if (begun >= n) {
                 break;
             }
