@@ -1,6 +1,7 @@
 package io.rafka.raft;
 
 import io.rafka.common.BusyException;
+import io.rafka.common.ErrorCode;
 import io.rafka.common.NotLeaderException;
 import io.rafka.common.RafkaException;
 import io.rafka.common.Time;
@@ -10,6 +11,7 @@ import io.rafka.log.LogConfig;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
 import io.rafka.raft.internal.FollowerLiveness;
+import io.rafka.raft.internal.FrozenLog;
 import io.rafka.raft.internal.Hibernation;
 import io.rafka.raft.internal.HibernationFiles;
 import io.rafka.raft.internal.LeaderFailureDetector;
@@ -486,9 +488,26 @@ public final class RaftNode implements Closeable {
         Replica replica = replicas.require(tp);
         HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
         if (frozen != null) {
-            return replica.frozenLog().read(() -> openFrozen(tp), log -> log.read(offset, maxBytes, frozen.highWatermark()));
+            try {
+                return replica.frozenLog().read(() -> openFrozen(tp), log -> log.read(offset, maxBytes, frozen.highWatermark()));
+            } catch (FrozenLog.Sealed opening) {
+                // woke since: read the open replica
+            }
         }
-        return replicas.requireRunning(tp).read(offset, maxBytes);
+        return running(replica).read(offset, maxBytes);
+    }
+
+    /** The replica's running state machine; a typed, retriable error while its group opens here. */
+    private PartitionStateMachine running(Replica replica) {
+        PartitionStateMachine sm = replica.runningStateMachine();
+        if (sm == null) {
+            if (replicas.get(replica.topicPartition()) != replica) {
+                throw replicas.notHosted(replica.topicPartition());
+            }
+            throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "partition " + replica.topicPartition()
+                    + " is opening on node " + nodeId + "; retry");
+        }
+        return sm;
     }
 
     /**
@@ -499,10 +518,14 @@ public final class RaftNode implements Closeable {
         Replica replica = replicas.require(tp);
         HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
         if (frozen != null) {
-            return replica.frozenLog().read(() -> openFrozen(tp), log -> log.offsetForTimestamp(timestampMs))
-                    .filter(f -> f.offset() < frozen.highWatermark());
+            try {
+                return replica.frozenLog().read(() -> openFrozen(tp), log -> log.offsetForTimestamp(timestampMs))
+                        .filter(f -> f.offset() < frozen.highWatermark());
+            } catch (FrozenLog.Sealed opening) {
+                // woke since: read the open replica
+            }
         }
-        PartitionStateMachine sm = replicas.requireRunning(tp);
+        PartitionStateMachine sm = running(replica);
         long hw = sm.applied().logEndOffset();
         return sm.log().offsetForTimestamp(timestampMs).filter(f -> f.offset() < hw);
     }
@@ -511,6 +534,11 @@ public final class RaftNode implements Closeable {
         Replica replica = replicas.get(tp);
         LogConfig logConfig = replica == null || replica.logConfig() == null ? config.logConfig() : replica.logConfig();
         return PartitionLog.open(config.dataDir().resolve(tp.dirName()), logConfig, time);
+    }
+
+    /** Whether this replica's frozen log is open (reads of it while hibernated); for tests in this package only. */
+    boolean frozenLogOpen(TopicPartition tp) {
+        return replicas.require(tp).frozenLog().isOpen();
     }
 
     /** This node's Ratis division of {@code tp}; for fault-injection tests in this package only. */

@@ -3,10 +3,14 @@ package io.rafka.raft;
 import io.rafka.common.TopicPartition;
 import io.rafka.raft.testing.MiniCluster;
 import io.rafka.record.CompressionType;
+import io.rafka.record.Record;
+import io.rafka.record.RecordBatch;
+import io.rafka.record.RecordBatches;
 import io.rafka.testing.TestBatches;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,7 +31,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The hibernation lifecycle under a seeded random schedule of writes, idle spells (so groups hibernate),
  * concurrent writes to a hibernated partition, kills (no flush), clean stops and restarts, on three real
  * in-process nodes with a 1 s idle threshold. A watcher checks throughout that no two replicas lead in the same
- * term and that no replica's high watermark goes back while it stays up; at the end every acknowledged record
+ * term, that no replica's high watermark goes back while it stays up, and reads every replica (open or hibernated)
+ * from offset 0, remembering what each offset held; at the end every read must match the final log (a record read
+ * above the committed high watermark would be one a later leader dropped or replaced); every acknowledged record
  * is read back exactly once, at its acknowledged offset, from every replica, and the replicas are identical.
  * The seed is printed and can be replayed: {@code -Dhibernation.seed=N}.
  */
@@ -123,6 +129,16 @@ class HibernationChaosIT {
             if (watcher.violation != null) {
                 fail("seed " + seed + ": " + watcher.violation);
             }
+            for (TopicPartition tp : tps) {
+                List<String> log = HibernationIT.values(cluster, 0, tp);
+                Map<Long, String> read = watcher.read.getOrDefault(tp, Map.of());
+                assertTrue(watcher.reads.get() > 0, "the watcher read something");
+                for (Map.Entry<Long, String> e : read.entrySet()) {
+                    assertTrue(e.getKey() < log.size() && log.get(e.getKey().intValue()).equals(e.getValue()),
+                            "seed " + seed + ": " + e.getValue() + " was read at offset " + e.getKey() + " of " + tp
+                                    + " but the log holds " + log);
+                }
+            }
         }
     }
 
@@ -154,6 +170,9 @@ class HibernationChaosIT {
         private final AtomicBoolean running = new AtomicBoolean(true);
         private final Map<String, Long> highWatermarks = new ConcurrentHashMap<>();
         private final Set<Integer> down = ConcurrentHashMap.newKeySet();
+        /** What reads returned at each offset, by partition. */
+        final Map<TopicPartition, Map<Long, String>> read = new ConcurrentHashMap<>();
+        final java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
         private volatile String violation;
         private Thread thread;
 
@@ -183,6 +202,22 @@ class HibernationChaosIT {
             thread.join();
         }
 
+        /** Reads replica {@code i} of {@code tp} from offset 0; an offset read twice must hold the same record. */
+        private void readAll(int i, TopicPartition tp) {
+            Map<Long, String> seen = read.computeIfAbsent(tp, t -> new ConcurrentHashMap<>());
+            for (RecordBatch b : RecordBatches.split(cluster.node(i).read(tp, 0, 1 << 20).records())) {
+                for (Record r : b.records()) {
+                    String v = new String(r.value(), StandardCharsets.UTF_8);
+                    String before = seen.putIfAbsent(r.offset(), v);
+                    reads.incrementAndGet();
+                    if (before != null && !before.equals(v)) {
+                        violation = "node " + i + " served " + v + " at offset " + r.offset() + " of " + tp
+                                + ", where " + before + " was read before";
+                    }
+                }
+            }
+        }
+
         private void run() {
             while (running.get()) {
                 for (TopicPartition tp : tps) {
@@ -205,6 +240,7 @@ class HibernationChaosIT {
                                 violation = "node " + i + "'s high watermark of " + tp + " went back from " + before
                                         + " to " + s.highWatermark();
                             }
+                            readAll(i, tp);
                         } catch (RuntimeException e) {
                             // starting, stopping, opening
                         }

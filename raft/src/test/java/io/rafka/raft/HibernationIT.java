@@ -191,6 +191,88 @@ class HibernationIT {
         }
     }
 
+    /**
+     * Reads that saw the partition hibernated and arrive while it wakes must neither open its frozen log beside the
+     * state machine's (each maps and resizes the active segment's indexes: one cut a file under the other's mapping
+     * and failed the wake-up's open) nor read anything the final log does not hold. Readers on every node hammer
+     * the partition through hibernations and wake-ups; every wake-up must succeed and every read match.
+     */
+    @Test
+    void readsRacingWakeUpsNeverBreakTheReplicaNorReadWhatTheLogDoesNotHold() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("raced", 0, 3);
+            java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+            Map<Long, String> seen = new java.util.concurrent.ConcurrentHashMap<>();
+            List<String> mismatches = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<Thread> readers = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                int node = i;
+                Thread t = new Thread(() -> {
+                    while (running.get()) {
+                        try {
+                            for (RecordBatch b : RecordBatches.split(cluster.node(node).read(tp, 0, 1 << 20).records())) {
+                                for (Record r : b.records()) {
+                                    String v = new String(r.value(), StandardCharsets.UTF_8);
+                                    String before = seen.putIfAbsent(r.offset(), v);
+                                    if (before != null && !before.equals(v)) {
+                                        mismatches.add("node " + node + " read " + v + " at " + r.offset() + " after " + before);
+                                    }
+                                }
+                            }
+                            reads.incrementAndGet();
+                        } catch (RuntimeException e) {
+                            // opening: a typed, retriable error
+                        }
+                    }
+                }, "reader-" + i);
+                t.start();
+                readers.add(t);
+            }
+            List<String> written = new ArrayList<>();
+            try {
+                for (int cycle = 0; cycle < 2; cycle++) {
+                    AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "w" + cycle, 2), Acks.ALL, 10_000);
+                    assertEquals(2L * cycle, r.baseOffset());
+                    written.add("w" + cycle + "-0");
+                    written.add("w" + cycle + "-1");
+                    // Woken: until it hibernates again, no replica may have its frozen log open beside the live one.
+                    long until = System.currentTimeMillis() + 300;
+                    while (System.currentTimeMillis() < until) {
+                        for (int i = 0; i < 3; i++) {
+                            if (!cluster.node(i).status(tp).hibernated()) {
+                                assertFalse(cluster.node(i).frozenLogOpen(tp), "node " + i + " has its frozen log open while awake");
+                            }
+                        }
+                        Thread.sleep(5);
+                    }
+                    awaitHibernated(cluster, tp, 20_000);
+                }
+            } finally {
+                running.set(false);
+                for (Thread t : readers) {
+                    t.join(10_000);
+                }
+            }
+            assertTrue(mismatches.isEmpty(), mismatches.toString());
+            assertTrue(reads.get() > 100, "the readers read: " + reads.get());
+            for (Map.Entry<Long, String> e : seen.entrySet()) {
+                assertEquals(written.get(e.getKey().intValue()), e.getValue(), "read at offset " + e.getKey());
+            }
+            AppendResult last = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "last", 2), Acks.ALL, 10_000);
+            assertEquals(written.size(), last.baseOffset());
+            written.add("last-0");
+            written.add("last-1");
+            cluster.awaitReplicated(tp, written.size(), 20_000);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(written, values(cluster, i, tp), "node " + i);
+                // A clean-shutdown marker beside a live log would make a crash now skip the recovery of its tail.
+                assertFalse(Files.exists(cluster.dataDir(i).resolve(tp.dirName()).resolve(".rafka_cleanshutdown")),
+                        "node " + i + ": a second instance of the log, closed, left its clean-shutdown marker beside the open one");
+            }
+        }
+    }
+
     @Test
     void aRestartReopensOnlyActivePartitions() throws Exception {
         try (MiniCluster cluster = start()) {

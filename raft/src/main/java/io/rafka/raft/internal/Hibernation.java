@@ -178,7 +178,7 @@ public final class Hibernation implements Closeable {
         this.limit = new OpenLimit(config.maxOpenPartitions(), Math.min(ROOM_WAIT_MS, wakeTimeoutMs), replicas, local,
                 (replica, d) -> eligible.test(replica.topicPartition()) && settled(replica, d)
                         && begin(replica, d, OpenLimit.MIN_IDLE_NANOS));
-        executor.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+        executor.scheduleWithFixedDelay(this::tickSafely, 1, 1, TimeUnit.SECONDS);
     }
 
     /**
@@ -250,6 +250,15 @@ public final class Hibernation implements Closeable {
     }
 
     // ---- hibernate ------------------------------------------------------------------------------------------
+
+    /** A periodic task that throws is never run again: an error of one tick must not end hibernation, heals and the bound. */
+    private void tickSafely() {
+        try {
+            tick();
+        } catch (Throwable e) {
+            LOG.error("hibernation check failed (next one in a second)", e);
+        }
+    }
 
     private void tick() {
         long now = System.nanoTime();
@@ -624,7 +633,7 @@ public final class Hibernation implements Closeable {
      */
     public static void opening(Replica replica, HibernationFiles files) throws IOException {
         synchronized (replica.lifecycleLock) {
-            replica.frozenLog.close();
+            replica.frozenLog.seal();  // before Ratis opens the state machine's log: never both at once
             if (replica.lifecycle() == Lifecycle.HIBERNATED) {
                 files.restoreGroup(replica.groupId());
                 files.delete(replica.topicPartition());
@@ -677,6 +686,9 @@ public final class Hibernation implements Closeable {
                     result.complete(null);
                 } catch (RuntimeException e) {
                     result.completeExceptionally(e);
+                } catch (Error e) {
+                    result.completeExceptionally(e);  // the appends waiting for it fail rather than hang
+                    throw e;
                 } finally {
                     synchronized (replica.lifecycleLock) {
                         replica.waking = null;
@@ -892,7 +904,7 @@ public final class Hibernation implements Closeable {
         blocking.shutdownNow();
         openers.shutdownNow();
         for (Replica replica : replicas.replicas()) {
-            replica.frozenLog.close();
+            replica.frozenLog.seal();
         }
     }
 }

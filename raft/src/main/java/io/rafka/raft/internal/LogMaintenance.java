@@ -96,14 +96,19 @@ public final class LogMaintenance {
         }
         boolean wasOpen = replica.frozenLog().isOpen();
         long[] start = new long[1];
-        int deleted = replica.frozenLog().read(() -> frozenLogOpener.apply(replica), log -> {
-            if (!log.config().equals(config)) {
-                log.updateConfig(config);
-            }
-            int n = log.deleteExpiredSegments(frozen.highWatermark());
-            start[0] = log.logStartOffset();
-            return n;
-        });
+        int deleted;
+        try {
+            deleted = replica.frozenLog().read(() -> frozenLogOpener.apply(replica), log -> {
+                if (!log.config().equals(config)) {
+                    log.updateConfig(config);
+                }
+                int n = log.deleteExpiredSegments(frozen.highWatermark());
+                start[0] = log.logStartOffset();
+                return n;
+            });
+        } catch (FrozenLog.Sealed opening) {
+            return 0;  // it woke: its state machine runs retention from now on
+        }
         if (!wasOpen) {
             replica.frozenLog().close();
         }

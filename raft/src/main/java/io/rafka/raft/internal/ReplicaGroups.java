@@ -105,7 +105,7 @@ public final class ReplicaGroups {
         if (replica == null) {
             return CompletableFuture.completedFuture(null);
         }
-        replica.frozenLog().close();
+        replica.frozenLog().seal();  // a read racing the removal must not open (and so re-create) the folder
         if (replica.lifecycle() == ReplicaRegistry.Lifecycle.HIBERNATED) {
             try {
                 if (deleteData) {

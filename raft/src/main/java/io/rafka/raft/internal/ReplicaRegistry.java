@@ -138,6 +138,9 @@ public final class ReplicaRegistry {
             }
             this.lifecycle = lifecycle;
             this.frozen = frozen;
+            if (lifecycle == Lifecycle.HIBERNATED) {
+                frozenLog.unseal();  // the state machine and its log are closed
+            }
         }
 
         public PartitionStateMachine stateMachine() {
