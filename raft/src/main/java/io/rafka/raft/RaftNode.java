@@ -169,7 +169,7 @@ public final class RaftNode implements Closeable {
             failureDetector = new LeaderFailureDetector(server, probes);
         }
         LocalServer local = new LocalServer(server);
-        groups = new ReplicaGroups(local, replicas, config.dataDir(), nodeId,
+        groups = new ReplicaGroups(local, replicas, config.dataDir(), nodeId, executors.close,
                 peers -> Optional.ofNullable(failureDetector).ifPresent(d -> d.watch(peers)));
         LeaderFailureDetector detector = failureDetector;
         if (detector != null) {

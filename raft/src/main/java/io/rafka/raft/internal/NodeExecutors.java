@@ -14,6 +14,7 @@ public final class NodeExecutors implements AutoCloseable {
     private static final int CATCH_UP_THREADS = 2;
     private static final int FLUSH_THREADS = 8;
     private static final int READ_THREADS = 4;
+    private static final int CLOSE_THREADS = 4;
 
     /** Copies leaders' logs and reconciles tails after a restart (slow, rare jobs). */
     final ExecutorService catchUp;
@@ -30,6 +31,12 @@ public final class NodeExecutors implements AutoCloseable {
      * ({@link AppendQueue}), so threads are bounded by the partitions hosted here.
      */
     public final ExecutorService submit;
+    /**
+     * Closes the Raft divisions of removed replicas: Ratis closes one on the caller's thread, waiting for its
+     * threads to stop and its snapshot, so one after another a deleted topic's partitions left a broker at a
+     * few per second.
+     */
+    public final ExecutorService close;
     /** Periodic checks of this node's replicas ({@link StalledFollowerWatch}). */
     public final ScheduledExecutorService watch;
 
@@ -37,6 +44,7 @@ public final class NodeExecutors implements AutoCloseable {
         this.catchUp = pool(CATCH_UP_THREADS, "rafka-catch-up-" + nodeId + "-");
         this.flush = pool(FLUSH_THREADS, "rafka-flush-" + nodeId + "-");
         this.read = pool(READ_THREADS, "rafka-replica-read-" + nodeId + "-");
+        this.close = pool(CLOSE_THREADS, "rafka-replica-close-" + nodeId + "-");
         this.submit = Executors.newCachedThreadPool(daemons("rafka-submit-" + nodeId + "-"));
         this.watch = Executors.newSingleThreadScheduledExecutor(daemons("rafka-replica-watch-" + nodeId + "-"));
     }
@@ -59,6 +67,7 @@ public final class NodeExecutors implements AutoCloseable {
         catchUp.shutdownNow();
         flush.shutdownNow();
         read.shutdownNow();
+        close.shutdownNow();
         submit.shutdownNow();
         watch.shutdownNow();
     }

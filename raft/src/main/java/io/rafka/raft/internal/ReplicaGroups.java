@@ -18,6 +18,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 
 /**
@@ -30,14 +32,18 @@ public final class ReplicaGroups {
     private final ReplicaRegistry registry;
     private final Path dataDir;
     private final String nodeId;
+    /** Where divisions of removed replicas close (several side by side). */
+    private final Executor closer;
     /** Told the peers of every group started here (the leader failure detector watches them). */
     private final Consumer<List<RaftPeer>> onPeers;
 
-    public ReplicaGroups(LocalServer local, ReplicaRegistry registry, Path dataDir, String nodeId, Consumer<List<RaftPeer>> onPeers) {
+    public ReplicaGroups(LocalServer local, ReplicaRegistry registry, Path dataDir, String nodeId, Executor closer,
+                         Consumer<List<RaftPeer>> onPeers) {
         this.local = local;
         this.registry = registry;
         this.dataDir = dataDir;
         this.nodeId = nodeId;
+        this.closer = closer;
         this.onPeers = onPeers;
     }
 
@@ -122,7 +128,15 @@ public final class ReplicaGroups {
         }
         GroupManagementRequest remove = GroupManagementRequest.newRemove(local.clientId(), local.server().getId(),
                 local.nextCallId(), replica.groupId(), deleteData, false);
-        return local.server().groupManagementAsync(remove).handle((reply, error) -> {
+        // Ratis closes the division on the calling thread: off it, so a caller can remove many at once.
+        CompletableFuture<RaftClientReply> closed;
+        try {
+            closed = CompletableFuture.supplyAsync(() -> local.server().groupManagementAsync(remove), closer)
+                    .thenCompose(f -> f);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(new IOException("removing " + tp + " failed: node " + nodeId + " is closing"));
+        }
+        return closed.handle((reply, error) -> {
             Throwable cause = failure(reply, error);
             if (cause != null && !(cause instanceof GroupMismatchException)) {
                 throw new CompletionException(new IOException("removing " + tp + " failed", cause));

@@ -156,17 +156,21 @@ public final class PartitionReconciler implements Closeable {
             passes.incrementAndGet();
             boolean settled = caughtUp;
             Map<TopicPartition, PartitionSpec> want = desired(current, brokerId);
+            // Removals run side by side: closing a Raft division takes a good part of a second (its threads
+            // stop), and one after another a deleted topic of 50 partitions took half a minute to leave a broker.
+            List<CompletableFuture<Void>> removals = new ArrayList<>();
             for (TopicPartition tp : caughtUp ? raftNode.partitions() : java.util.Set.<TopicPartition>of()) {
                 Optional<PartitionSpec> have = raftNode.spec(tp);
                 if (have.isPresent() && !assignedHere(current, tp, have.get())) {
                     if (readyToLeave(current, tp, have.get())) {
                         LOG.info("broker {}: removing replica of {} (no longer assigned here)", brokerId, tp);
-                        raftNode.removePartition(tp, true).get(30, TimeUnit.SECONDS);
+                        removals.add(raftNode.removePartition(tp, true));
                     } else {
                         settled = false;  // handing the group over first
                     }
                 }
             }
+            CompletableFuture.allOf(removals.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
             for (PartitionSpec spec : want.values()) {
                 Optional<PartitionSpec> have = raftNode.spec(spec.topicPartition());
                 if (have.isEmpty()) {
