@@ -369,6 +369,33 @@ class HibernationIT {
         }
     }
 
+    /**
+     * A replica whose division fails to start when its group wakes (here: a log it cannot open) is open as far as
+     * this node knows, but Ratis forgot the division: it is opened again, and once its log can be opened it
+     * catches up, with no operator action.
+     */
+    @Test
+    void aReplicaWhoseWakeUpFailedIsOpenedAgainOnceItCan() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("unlucky", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "a", 2), Acks.ALL);
+            awaitHibernated(cluster, tp, 20_000);
+            int waker = cluster.leaderIndex(tp, 10_000);
+            int broken = (waker + 1) % 3;
+            Path timeIndex = cluster.dataDir(broken).resolve(tp.dirName()).resolve("00000000000000000000.timeindex");
+            Files.delete(timeIndex);
+            Files.createDirectory(timeIndex);  // the log cannot be opened (nor its index rebuilt): the division's start fails
+            Files.createFile(timeIndex.resolve("in-the-way"));
+            assertEquals(2, cluster.append(tp, TestBatches.batch(CompressionType.NONE, "b", 2), Acks.ALL, 30_000).baseOffset(),
+                    "the two others are a majority");
+            Thread.sleep(Long.getLong("repair.after", 1_000));
+            Files.delete(timeIndex.resolve("in-the-way"));
+            Files.delete(timeIndex);  // repaired: a missing index is rebuilt from the log
+            cluster.awaitReplicated(tp, 4, 30_000);
+            assertEquals(List.of("a-0", "a-1", "b-0", "b-1"), values(cluster, broken, tp));
+        }
+    }
+
     @Test
     void anIdempotentProducersBatchesSentDuringAWakeUpKeepTheirOrder() throws Exception {
         try (MiniCluster cluster = start()) {

@@ -311,8 +311,9 @@ public final class Hibernation implements Closeable {
         try {
             d = local.division(replica.groupId());
         } catch (GroupMismatchException e) {
-            return false;  // opening or closing
+            return reopenIfMissing(replica, now);
         }
+        replica.missingSinceNanos = 0;
         LifeCycle.State state = d.getInfo().getLifeCycleState();
         boolean closed = state == LifeCycle.State.CLOSED || state == LifeCycle.State.EXCEPTION;
         // Ratis starts a division whose configuration names no members "initializing": it stays STARTING until a
@@ -333,6 +334,31 @@ public final class Hibernation implements Closeable {
         if (!removed.isSuccess()) {
             throw new IOException("removing the division failed", removed.getException());
         }
+        openLocally(replica, RaftGroup.valueOf(replica.groupId(),
+                replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
+        reopenedBroken.incrementAndGet();
+        return true;
+    }
+
+    /**
+     * Opens the division of an open replica that Ratis does not hold: its start failed (Ratis forgets a division
+     * whose start threw, e.g. a log it could not open), so nothing would ever open it again; a wake-up sees the
+     * replica open and does nothing. Not while it is (or was lately) opening, and at most once per heal interval.
+     */
+    private boolean reopenIfMissing(Replica replica, long now) {
+        if (replica.missingSinceNanos == 0) {
+            replica.missingSinceNanos = now;  // a division opens or closes in a moment: only one missing for long counts
+            return false;
+        }
+        if (replica.waking != null || now - replica.missingSinceNanos < healAfterNanos || now - replica.lastHealNanos < healAfterNanos
+                || local.server().getLifeCycleState() != LifeCycle.State.RUNNING || replicas.get(replica.topicPartition()) != replica
+                || isOpen(replica)) {
+            return false;
+        }
+        replica.lastHealNanos = now;
+        replica.missingSinceNanos = 0;
+        LOG.warn("{}: open here but Ratis holds no division of it (its start failed); opening it with replicas {}",
+                replica.topicPartition(), replica.spec().replicas());
         openLocally(replica, RaftGroup.valueOf(replica.groupId(),
                 replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
         reopenedBroken.incrementAndGet();

@@ -93,7 +93,7 @@ public final class MembershipChanger {
      */
     private boolean runsGroup(RaftPeer peer, RaftGroupId groupId, List<RaftPeer> peers) {
         try (RaftClient client = RaftClient.newBuilder().setRaftGroup(RaftGroup.valueOf(groupId, peers))
-                .setProperties(probeProperties).build()) {
+                .setRetryPolicy(RatisProperties.PROBE_RETRIES).setProperties(probeProperties).build()) {
             return client.getGroupManagementApi(peer.getId()).info(groupId).isSuccess();
         } catch (IOException | RuntimeException e) {
             LOG.debug("{} does not run group {} yet: {}", peer.getId(), groupId, e.toString());

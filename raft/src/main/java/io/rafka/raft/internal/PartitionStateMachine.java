@@ -152,9 +152,21 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     @Override
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
-        super.initialize(server, groupId, raftStorage);
-        snapshots.init(raftStorage);
-        getLifeCycle().startAndTransition(this::loadState, IOException.class);
+        try {
+            super.initialize(server, groupId, raftStorage);
+            snapshots.init(raftStorage);
+            getLifeCycle().startAndTransition(this::loadState, IOException.class);
+        } catch (IOException | RuntimeException e) {
+            // Ratis neither closes nor unlocks a division's storage when its state machine fails to start: the
+            // storage lock would stay held by this process, and every later open of the group here would fail
+            // ("in_use.lock" already locked) even once the cause is gone.
+            try {
+                raftStorage.close();
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
     }
 
     /** Ratis pauses the machine before installing a snapshot; reload requires the PAUSED state. */
@@ -181,7 +193,12 @@ public final class PartitionStateMachine extends BaseStateMachine {
             s.committed.onDamage(neededIndex -> repair.start());
             // Published once loaded: until then its high watermark reads 0, and a replica that reopened with
             // records would answer a fetch as if its log were empty (and a status whose high watermark went back).
-            s.reload();
+            try {
+                s.reload();
+            } catch (IOException | RuntimeException e) {
+                s.close(false, true);  // not published: nothing else would close the log, and the next open needs it closed
+                throw e;
+            }
             store = s;
             return;
         }

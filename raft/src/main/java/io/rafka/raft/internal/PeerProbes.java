@@ -75,6 +75,7 @@ public final class PeerProbes implements Closeable {
     private RaftClient client(RaftPeer peer) {
         return clients.computeIfAbsent(peer.getId(), id -> RaftClient.newBuilder()
                 .setRaftGroup(RaftGroup.valueOf(RaftGroupId.randomId(), peer))
+                .setRetryPolicy(RatisProperties.PROBE_RETRIES)
                 .setProperties(probeProperties).build());
     }
 

@@ -3,6 +3,8 @@ package io.rafka.raft.internal;
 import io.rafka.raft.RaftNodeConfig;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.util.SizeInBytes;
@@ -95,6 +97,16 @@ public final class RatisProperties {
     }
 
     /** Client settings for quick probes of other servers (is a group running there?): 3 s, not 30. */
+    /**
+     * Retries of this node's admin calls to a peer (group info, group add, leadership transfer): a few, ~3 s in
+     * all, as callers retry on their own schedule. Ratis's default retries a refused call for as long as it is
+     * refused, with no pause, and holds the calling thread meanwhile (a peer whose replica could not open
+     * refused ~50 group adds a second, each logged with its stack there).
+     */
+    public static final RetryPolicy PROBE_RETRIES = RetryPolicies.retryUpToMaximumCountWithFixedSleep(10,
+            TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
+
+    /** Properties of probe clients; build them with {@link #PROBE_RETRIES}. */
     public static RaftProperties forProbe(RaftProperties client) {
         RaftProperties p = new RaftProperties(client);
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));

@@ -53,6 +53,8 @@ public final class ReplicaRegistry {
         private CompletableFuture<Void> waitingAppends = CompletableFuture.completedFuture(null);
         /** When the lifecycle last changed (System.nanoTime). */
         volatile long lifecycleSinceNanos = System.nanoTime();
+        /** When the hibernation tick first found this open replica without a Raft division (0: it has one). */
+        volatile long missingSinceNanos;
         /** When this replica last hibernated (System.nanoTime), and how soon a wake-up after it counts as thrashing. */
         volatile long hibernatedAtNanos;
         volatile long rewakeWindowNanos;

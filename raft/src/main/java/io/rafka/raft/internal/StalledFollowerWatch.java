@@ -113,7 +113,7 @@ public final class StalledFollowerWatch implements Runnable {
     /** Asks the leader to step down (Ratis's transfer of leadership to no one in particular); rare, so a client of its own. */
     private void stepDown(RaftServer.Division d, RaftPeerId leaderId) throws IOException {
         try (RaftClient client = RaftClient.newBuilder().setRaftGroup(d.getGroup()).setLeaderId(leaderId)
-                .setProperties(probeProperties).build()) {
+                .setRetryPolicy(RatisProperties.PROBE_RETRIES).setProperties(probeProperties).build()) {
             RaftClientReply reply = client.admin().transferLeadership(null, 5_000);
             if (!reply.isSuccess()) {
                 LOG.info("{}: leader {} did not step down: {}", d.getMemberId().getGroupId(), leaderId, reply.getException());
