@@ -388,7 +388,7 @@ class HibernationIT {
             Files.createFile(timeIndex.resolve("in-the-way"));
             assertEquals(2, cluster.append(tp, TestBatches.batch(CompressionType.NONE, "b", 2), Acks.ALL, 30_000).baseOffset(),
                     "the two others are a majority");
-            Thread.sleep(Long.getLong("repair.after", 1_000));
+            Thread.sleep(1_000);
             Files.delete(timeIndex.resolve("in-the-way"));
             Files.delete(timeIndex);  // repaired: a missing index is rebuilt from the log
             cluster.awaitReplicated(tp, 4, 30_000);
