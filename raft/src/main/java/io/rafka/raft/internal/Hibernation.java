@@ -1,9 +1,5 @@
 package io.rafka.raft.internal;
 
-import io.rafka.common.BusyException;
-import io.rafka.common.ErrorCode;
-import io.rafka.common.NotLeaderException;
-import io.rafka.common.RafkaException;
 import io.rafka.common.TopicPartition;
 import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.HibernationFiles.Frozen;
@@ -11,10 +7,6 @@ import io.rafka.raft.internal.ReplicaRegistry.Lifecycle;
 import io.rafka.raft.internal.ReplicaRegistry.Replica;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
-import org.apache.ratis.proto.RaftProtos.RaftGroupIdProto;
-import org.apache.ratis.proto.RaftProtos.RaftRpcRequestProto;
-import org.apache.ratis.proto.RaftProtos.StartLeaderElectionRequestProto;
-import org.apache.ratis.proto.RaftProtos.TermIndexProto;
 import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -22,11 +14,9 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.LogEntryHeader;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.util.LifeCycle;
@@ -35,10 +25,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -76,10 +63,7 @@ import java.util.function.Predicate;
 public final class Hibernation implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(Hibernation.class);
     private static final long FROZEN_LOG_IDLE_NANOS = TimeUnit.SECONDS.toNanos(30);
-    private static final long POLL_MS = 10;
     private static final int BLOCKING_THREADS = 16;
-    private static final long ALL_OPEN_WAIT_MS = 200;
-    private static final long REELECT_MS = 300;
     /** A wake-up within this many idle thresholds of hibernating doubles the partition's threshold... */
     private static final int REWAKE_THRESHOLDS = 4;
     /** ...up to this many times the node's. */
@@ -90,38 +74,21 @@ public final class Hibernation implements Closeable {
     private final LocalServer local;
     private final ReplicaRegistry replicas;
     private final HibernationFiles files;
-    private final PeerProbes peers;
     private final Predicate<RaftPeerId> refusesConnections;
     private final long hibernateAfterNanos;
     private final long followerCloseDelayMs;
     private final long healAfterNanos;
     private final long commitWaitMs;
-    private final long wakeTimeoutMs;
     private final String nodeId;
     /** Ticks, delays and re-checks: nothing that blocks. */
     private final ScheduledExecutorService executor;
     /** Blocking steps (group adds and removes here, waiting for a leader), on threads that die when idle. */
     private final java.util.concurrent.ThreadPoolExecutor blocking;
-    /**
-     * Wake-ups, at most {@code maxConcurrentWakes} at once and the rest in arrival order: Ratis opens a server's
-     * groups one at a time, so more at once only leaves more groups half open, whose elections fail (a voter still
-     * opening refuses its vote) and bump their terms; three broker processes woken ~60 partitions at once and
-     * spent minutes re-electing.
-     */
-    private final java.util.concurrent.ThreadPoolExecutor wakers;
-    /**
-     * Group adds sent to peers: a pool of their own, as a wake-up waits for them (sharing one pool, concurrent
-     * wake-ups held every thread while the openings they waited for queued behind them).
-     */
-    private final java.util.concurrent.ThreadPoolExecutor openers;
     private volatile Predicate<TopicPartition> eligible = tp -> true;
-    private final AtomicLong wakeUps = new AtomicLong();
-    private final AtomicLong wakeNanosTotal = new AtomicLong();
-    private final AtomicLong wakeNanosMax = new AtomicLong();
     private final AtomicLong hibernations = new AtomicLong();
     private final AtomicLong reopenedBroken = new AtomicLong();
-    private final AtomicLong wakesExpired = new AtomicLong();
     private final OpenLimit limit;
+    private final WakeUps wakeUps;
 
     /**
      * Counts for metrics: wake-ups and their total and longest time, hibernations completed here, wake-ups waiting
@@ -138,14 +105,12 @@ public final class Hibernation implements Closeable {
         this.local = local;
         this.replicas = replicas;
         this.files = files;
-        this.peers = peers;
         this.refusesConnections = refusesConnections;
         this.nodeId = local.server().getId().toString();
         this.hibernateAfterNanos = config.hibernateAfterMs() <= 0 ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(config.hibernateAfterMs());
         this.followerCloseDelayMs = config.rpcTimeoutMinMs() / 2;
         this.healAfterNanos = TimeUnit.MILLISECONDS.toNanos(3 * config.rpcTimeoutMaxMs());
         this.commitWaitMs = 4 * config.rpcTimeoutMaxMs();
-        this.wakeTimeoutMs = config.requestTimeoutMs();
         AtomicInteger count = new AtomicInteger();
         ThreadFactory threads = r -> {
             Thread t = new Thread(r, "rafka-hibernation-" + nodeId + "-" + count.incrementAndGet());
@@ -161,23 +126,10 @@ public final class Hibernation implements Closeable {
                     return t;
                 });
         blocking.allowCoreThreadTimeOut(true);
-        this.openers = new java.util.concurrent.ThreadPoolExecutor(2 * BLOCKING_THREADS, 2 * BLOCKING_THREADS, 30, TimeUnit.SECONDS,
-                new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "rafka-open-peer-" + nodeId + "-" + blockingCount.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
-        openers.allowCoreThreadTimeOut(true);
-        this.wakers = new java.util.concurrent.ThreadPoolExecutor(config.maxConcurrentWakes(), config.maxConcurrentWakes(), 30,
-                TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "rafka-wake-" + nodeId + "-" + blockingCount.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
-        wakers.allowCoreThreadTimeOut(true);
-        this.limit = new OpenLimit(config.maxOpenPartitions(), Math.min(ROOM_WAIT_MS, wakeTimeoutMs), replicas, local,
+        this.limit = new OpenLimit(config.maxOpenPartitions(), Math.min(ROOM_WAIT_MS, config.requestTimeoutMs()), replicas, local,
                 (replica, d) -> eligible.test(replica.topicPartition()) && settled(replica, d)
                         && begin(replica, d, OpenLimit.MIN_IDLE_NANOS));
+        this.wakeUps = new WakeUps(local, peers, limit, hibernateAfterNanos != Long.MAX_VALUE, config, 2 * BLOCKING_THREADS);
         executor.scheduleWithFixedDelay(this::tickSafely, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -202,8 +154,8 @@ public final class Hibernation implements Closeable {
     }
 
     public Counts counts() {
-        return new Counts(wakeUps.get(), wakeNanosTotal.get(), wakeNanosMax.get(), hibernations.get(), wakers.getQueue().size(),
-                reopenedBroken.get(), limit.hibernatedEarly(), limit.refused() + wakesExpired.get());
+        return new Counts(wakeUps.completed(), wakeUps.nanosTotal(), wakeUps.nanosMax(), hibernations.get(), wakeUps.queued(),
+                reopenedBroken.get(), limit.hibernatedEarly(), limit.refused() + wakeUps.expired());
     }
 
     /**
@@ -334,7 +286,7 @@ public final class Hibernation implements Closeable {
         if (!removed.isSuccess()) {
             throw new IOException("removing the division failed", removed.getException());
         }
-        openLocally(replica, RaftGroup.valueOf(replica.groupId(),
+        wakeUps.openLocally(replica, RaftGroup.valueOf(replica.groupId(),
                 replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
         reopenedBroken.incrementAndGet();
         return true;
@@ -359,7 +311,7 @@ public final class Hibernation implements Closeable {
         replica.missingSinceNanos = 0;
         LOG.warn("{}: open here but Ratis holds no division of it (its start failed); opening it with replicas {}",
                 replica.topicPartition(), replica.spec().replicas());
-        openLocally(replica, RaftGroup.valueOf(replica.groupId(),
+        wakeUps.openLocally(replica, RaftGroup.valueOf(replica.groupId(),
                 replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
         reopenedBroken.incrementAndGet();
         return true;
@@ -388,7 +340,7 @@ public final class Hibernation implements Closeable {
             replica.lastHealNanos = now;
             LOG.info("{}: no leader for {} ms; opening the group on its peers", replica.topicPartition(),
                     TimeUnit.NANOSECONDS.toMillis(now - replica.lastActivityNanos));
-            openPeers(d.getGroup());
+            wakeUps.openOnPeers(d.getGroup());
         }
     }
 
@@ -682,192 +634,7 @@ public final class Hibernation implements Closeable {
      * leader: this replica, or another (then NOT_LEADER names it). Concurrent callers share one wake-up.
      */
     public CompletableFuture<Void> wake(Replica replica) {
-        CompletableFuture<Void> result;
-        synchronized (replica.lifecycleLock) {
-            switch (replica.lifecycle()) {
-                case OPEN:
-                    return CompletableFuture.completedFuture(null);
-                case HIBERNATING:
-                    return replica.closing.thenCompose(v -> wake(replica));
-                default:
-                    replica.wakeAskedNanos = System.nanoTime();
-                    if (replica.waking != null) {
-                        return replica.waking;
-                    }
-                    result = new CompletableFuture<>();
-                    replica.waking = result;
-            }
-        }
-        long start = System.nanoTime();
-        try {
-            wakers.execute(() -> {
-                try {
-                    expireIfUnwanted(replica, start);
-                    String phases = doWake(replica);
-                    long took = System.nanoTime() - start;
-                    wakeUps.incrementAndGet();
-                    wakeNanosTotal.addAndGet(took);
-                    wakeNanosMax.accumulateAndGet(took, Math::max);
-                    LOG.info("{}: woke in {} ms ({})", replica.topicPartition(), TimeUnit.NANOSECONDS.toMillis(took), phases);
-                    result.complete(null);
-                } catch (RuntimeException e) {
-                    result.completeExceptionally(e);
-                } catch (Error e) {
-                    result.completeExceptionally(e);  // the appends waiting for it fail rather than hang
-                    throw e;
-                } finally {
-                    synchronized (replica.lifecycleLock) {
-                        replica.waking = null;
-                    }
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            synchronized (replica.lifecycleLock) {
-                replica.waking = null;
-            }
-            result.completeExceptionally(new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "node " + nodeId + " is closing"));
-        }
-        return result;
-    }
-
-    /**
-     * A wake-up that waited its turn longer than the request timeout with no append asking for it since is not
-     * made: the appends that asked have failed by now (their clients retry, and a retry asks anew), and under a
-     * load of wake-ups the machine cannot keep up with, opening groups nobody waits for only adds to the queue.
-     */
-    private void expireIfUnwanted(Replica replica, long queuedAt) {
-        long now = System.nanoTime();
-        if (now - replica.wakeAskedNanos > TimeUnit.MILLISECONDS.toNanos(wakeTimeoutMs)) {
-            wakesExpired.incrementAndGet();
-            throw new BusyException("the wake-up of " + replica.topicPartition() + " waited "
-                    + TimeUnit.NANOSECONDS.toMillis(now - queuedAt) + " ms for its turn (" + wakers.getQueue().size()
-                    + " more queued; partition.wake.max.concurrent run at once) and no append asked for it within "
-                    + wakeTimeoutMs + " ms; not woken");
-        }
-    }
-
-    /** Opens the group here and on its peers and waits for a leader; returns where the time went, for the log. */
-    private String doWake(Replica replica) {
-        TopicPartition tp = replica.topicPartition();
-        RaftGroup group = RaftGroup.valueOf(replica.groupId(), replica.spec().replicas().stream().map(MembershipChanger::peer).toList());
-        long deadline = System.currentTimeMillis() + wakeTimeoutMs;
-        boolean placed = hibernateAfterNanos != Long.MAX_VALUE;
-        if (placed) {
-            limit.admit(tp);  // BUSY if this node has no room for one more open partition
-        }
-        List<CompletableFuture<Boolean>> remote = new ArrayList<>();
-        for (RaftPeer peer : group.getPeers()) {
-            if (!peer.getId().equals(local.server().getId())) {
-                remote.add(CompletableFuture.supplyAsync(() -> peers.open(peer, group), openers));
-            }
-        }
-        long t0 = System.nanoTime();
-        try {
-            openLocally(replica, group);
-        } finally {
-            if (placed) {
-                limit.release();
-            }
-        }
-        long opened = System.nanoTime();
-        int needed = group.getPeers().size() / 2;  // besides this one
-        while (remote.stream().filter(f -> f.isDone() && f.join()).count() < needed) {
-            if (remote.stream().allMatch(CompletableFuture::isDone) || System.currentTimeMillis() > deadline) {
-                throw new RafkaException(ErrorCode.NOT_ENOUGH_REPLICAS, "partition " + tp + " is hibernated and only "
-                        + remote.stream().filter(f -> f.isDone() && f.join()).count() + " of " + remote.size()
-                        + " other replicas could be opened; a majority is needed to write");
-            }
-            sleep();
-        }
-        // Give the other openings a moment too: a voter whose division is still starting refuses its vote, and a
-        // lost election waits out an election timeout.
-        long settle = System.currentTimeMillis() + ALL_OPEN_WAIT_MS;
-        while (!remote.stream().allMatch(CompletableFuture::isDone) && System.currentTimeMillis() < settle) {
-            sleep();
-        }
-        long peersOpen = System.nanoTime();
-        int elections = awaitLeader(replica, tp, deadline);
-        return "opened here " + TimeUnit.NANOSECONDS.toMillis(opened - t0) + " ms, peers "
-                + TimeUnit.NANOSECONDS.toMillis(peersOpen - t0) + " ms, elected " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - peersOpen)
-                + " ms later after " + elections + " election requests";
-    }
-
-    private void openLocally(Replica replica, RaftGroup group) {
-        GroupManagementRequest add = GroupManagementRequest.newAdd(local.clientId(), local.server().getId(),
-                local.nextCallId(), group, false);
-        try {
-            RaftClientReply reply = local.server().groupManagement(add);
-            Throwable e = reply.isSuccess() ? null : RaftErrors.unwrap(reply.getException());
-            if (e != null && !(e instanceof AlreadyExistsException)) {
-                throw new IOException(e);
-            }
-        } catch (IOException e) {
-            if (!(RaftErrors.unwrap(e.getCause() != null ? e.getCause() : e) instanceof AlreadyExistsException)) {
-                throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "partition " + replica.topicPartition()
-                        + " could not be opened on node " + nodeId + ": " + e.getMessage());
-            }
-        }
-    }
-
-    /** Starts an election here unless a leader is known, and waits until one is. */
-    private int awaitLeader(Replica replica, TopicPartition tp, long deadline) {
-        long askedAt = 0;
-        int asked = 0;
-        while (System.currentTimeMillis() < deadline) {
-            try {
-                RaftServer.Division d = local.division(replica.groupId());
-                DivisionInfo info = d.getInfo();
-                if (info.isLeader() && info.isLeaderReady()) {
-                    return asked;
-                }
-                RaftPeerId leader = info.getLeaderId();
-                if (leader != null && !info.isLeader()) {
-                    throw new NotLeaderException("partition " + tp + " woke up with leader " + leader, leader.toString());
-                }
-                // Ask for an election now, and again while none wins (a refused vote makes the candidate a follower
-                // that would otherwise wait out its election timeout). Ratis grants the request only while the
-                // current term is the last entry's (the asker poses as a leader of that term); once an election
-                // failed, the term is ahead and the group elects by its own timeout (with pre-vote, which leaves the
-                // term alone until a majority is reachable).
-                if (info.isFollower() && System.currentTimeMillis() - askedAt > REELECT_MS && termOfLastEntry(d)
-                        && startElection(d)) {
-                    askedAt = System.currentTimeMillis();
-                    asked++;
-                }
-            } catch (IOException e) {
-                // not open yet
-            }
-            sleep();
-        }
-        throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "partition " + tp + " woke up but elected no leader within "
-                + wakeTimeoutMs + " ms");
-    }
-
-    private static boolean termOfLastEntry(RaftServer.Division d) {
-        TermIndex last = d.getRaftLog().getLastEntryTermIndex();
-        return d.getInfo().getCurrentTerm() == (last == null ? 0 : last.getTerm());
-    }
-
-    private boolean startElection(RaftServer.Division d) throws IOException {
-        TermIndex mine = d.getRaftLog().getLastEntryTermIndex();
-        StartLeaderElectionRequestProto request = StartLeaderElectionRequestProto.newBuilder()
-                .setServerRequest(RaftRpcRequestProto.newBuilder()
-                        .setRequestorId(local.server().getId().toByteString())
-                        .setReplyId(local.server().getId().toByteString())
-                        .setRaftGroupId(RaftGroupIdProto.newBuilder().setId(d.getGroup().getGroupId().toByteString())))
-                .setLeaderLastEntry(TermIndexProto.newBuilder()
-                        .setTerm(mine == null ? 0 : mine.getTerm()).setIndex(mine == null ? 0 : mine.getIndex()))
-                .build();
-        return local.server().startLeaderElection(request).getServerReply().getSuccess();
-    }
-
-    private static void sleep() {
-        try {
-            Thread.sleep(POLL_MS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CompletionException(e);
-        }
+        return wakeUps.wake(replica);
     }
 
     // ---- heal ------------------------------------------------------------------------------------------------
@@ -887,20 +654,12 @@ public final class Hibernation implements Closeable {
                 replica.lastHealNanos = now;
                 RaftPeer peer = d.getRaftConf().getPeer(id);
                 if (peer != null) {
-                    openers.execute(() -> {
-                        if (peers.open(peer, d.getGroup())) {
+                    wakeUps.openOnPeer(peer, d.getGroup()).thenAccept(opened -> {
+                        if (opened) {
                             LOG.info("{}: opened the replica on {}, which had stopped answering", replica.topicPartition(), id);
                         }
                     });
                 }
-            }
-        }
-    }
-
-    private void openPeers(RaftGroup group) {
-        for (RaftPeer peer : group.getPeers()) {
-            if (!peer.getId().equals(local.server().getId())) {
-                openers.execute(() -> peers.open(peer, group));
             }
         }
     }
@@ -926,9 +685,8 @@ public final class Hibernation implements Closeable {
     @Override
     public void close() {
         executor.shutdownNow();
-        wakers.shutdownNow();
+        wakeUps.close();
         blocking.shutdownNow();
-        openers.shutdownNow();
         for (Replica replica : replicas.replicas()) {
             replica.frozenLog.seal();
         }
