@@ -206,7 +206,7 @@ class ConsumerGroupIT {
     void checkpointsLetOldRecordsGoAndAFailoverRebuildsTheSameOffsets() throws Exception {
         createTopic("compacted", 3);
         String group = "gc";
-        for (int i = 1; i <= 1500; i++) {
+        for (int i = 1; i <= 750; i++) {
             int offset = i;
             var r = retrying(() -> coordinator(group).commitOffsets(commit(group, "", -1, "compacted", offset % 3, offset))).getResults(0);
             assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
@@ -214,9 +214,9 @@ class ConsumerGroupIT {
         TopicPartition partition = new TopicPartition("__consumer_offsets",
                 cluster.broker(0).groups().coordinator().partitionFor(group));
         cluster.awaitTrue(() -> java.util.stream.IntStream.range(0, 3).allMatch(i ->
-                        cluster.broker(i).raftNode().log(partition).logStartOffset() > 1000), 30_000,
+                        cluster.broker(i).raftNode().log(partition).logStartOffset() > 400), 30_000,
                 "every replica of " + partition + " deleted the segments below a checkpoint");
-        LOG.info("{}: log start offsets after 1,500 commits: {}", partition, java.util.stream.IntStream.range(0, 3)
+        LOG.info("{}: log start offsets after 750 commits: {}", partition, java.util.stream.IntStream.range(0, 3)
                 .mapToObj(i -> cluster.broker(i).raftNode().log(partition).logStartOffset()).toList());
         int coordinator = coordinatorIndex(group);
         cluster.kill(coordinator);
@@ -224,7 +224,7 @@ class ConsumerGroupIT {
             var offsets = retrying(() -> coordinator(group).fetchOffsets(FetchOffsetsRequest.newBuilder().setGroupId(group).build()));
             Map<Integer, Long> got = new HashMap<>();
             offsets.getOffsetsList().forEach(o -> got.put(o.getPartition(), o.getOffset()));
-            assertEquals(Map.of(0, 1500L, 1, 1498L, 2, 1499L), got, "the new coordinator rebuilt the latest commit of each partition");
+            assertEquals(Map.of(0, 750L, 1, 748L, 2, 749L), got, "the new coordinator rebuilt the latest commit of each partition");
         } finally {
             cluster.restart(coordinator);
         }
