@@ -19,15 +19,15 @@ import java.util.concurrent.CompletableFuture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Multi-raft at scale: 150 partitions x 3 replicas (450 Raft divisions; -Dmany.partitions=300 for the 900 of
+ * Multi-raft at scale: 100 partitions x 3 replicas (300 Raft divisions; -Dmany.partitions=300 for the 900 of
  * docs/BENCHMARKS.md, ~3 min) on 3 in-process nodes in one JVM on a 2-core machine. Election timeouts are 3-6 s, as a broker with this many groups per node should run
  * (see docs/BENCHMARKS.md: idle cost per division), and partitions are created in waves so the creation
  * burst does not starve the heartbeats of groups already running.
  */
 class ManyPartitionsIT {
     private static final Logger LOG = LoggerFactory.getLogger(ManyPartitionsIT.class);
-    /** 150 keeps CI's run near a minute; the scale docs/BENCHMARKS.md reports is 300. */
-    private static final int PARTITIONS = Integer.getInteger("many.partitions", 150);
+    /** 100 keeps CI's run near half a minute; the scale docs/BENCHMARKS.md reports is 300. */
+    private static final int PARTITIONS = Integer.getInteger("many.partitions", 100);
     private static final int WAVE = 50;
 
     @TempDir
