@@ -30,15 +30,13 @@ import io.rafka.record.CompressionType;
 import io.rafka.record.RecordBatchBuilder;
 import io.rafka.server.grpc.ApiErrors;
 import io.rafka.server.testing.BrokerCluster;
+import io.rafka.server.testing.RawBytes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -128,7 +126,7 @@ class BadInputIT {
         MethodDescriptor<byte[], byte[]> raw = MethodDescriptor.<byte[], byte[]>newBuilder()
                 .setType(MethodDescriptor.MethodType.UNARY)
                 .setFullMethodName("rafka.v1.ProduceService/Produce")
-                .setRequestMarshaller(new RawMarshaller()).setResponseMarshaller(new RawMarshaller()).build();
+                .setRequestMarshaller(new RawBytes()).setResponseMarshaller(new RawBytes()).build();
         ClientCall<byte[], byte[]> call = cluster.channel(0).newCall(raw, CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS));
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
                 () -> ClientCalls.blockingUnaryCall(call, new byte[]{(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x01}));
@@ -275,21 +273,5 @@ class BadInputIT {
                 ch.shutdownNow();
             }
         }, 10_000, "connections freed");
-    }
-
-    private static final class RawMarshaller implements MethodDescriptor.Marshaller<byte[]> {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
     }
 }
