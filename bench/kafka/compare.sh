@@ -5,7 +5,8 @@
 #   1. warm-up: W records as fast as possible (not reported)
 #   2. acks=all throughput: N records as fast as possible
 #   3. fixed rate: R records/s for S seconds, latency p50/p99/p99.9
-#   4. one consumer reads every record of the topic once
+#   4. one consumer reads every record of the topic once (with --consumer-warmup: a first read, not reported,
+#      then the measured one, so the brokers' read path is as warm as their write path)
 # Kafka runs from its Maven Central jars (bench/kafka/pom.xml, fetched into bench/kafka/target/lib when missing)
 # with its own ProducerPerformance / ConsumerPerformance; Rafka runs `bin/rafka cluster` and `bin/rafka perf`,
 # whose producer has the same semantics (idempotent, acks=all, linger 5 ms, 16 KiB batches, 5 in flight).
@@ -19,6 +20,7 @@
 #   --records N [1000000]  --record-size S [1024]  --partitions P [6]  --warmup W [200000]
 #   --rate R [5000]  --rate-seconds S [30]  --skip-kafka | --skip-rafka
 #   --kafka-fsync            Kafka topic with flush.messages=1 (fsync per message), as Rafka fsyncs before acks
+#   --consumer-warmup        each system's consumer reads the topic once, unmeasured, before the measured read
 #   --quiet-load L [1.0]  --quiet-cpu PERCENT [10]  --quiet-wait SECONDS [180]
 # Ports: Kafka 19092/19093, 19102/19103, 19112/19113; Rafka RAFKA_PORT_BASE=29000 (29192..29395) unless
 # RAFKA_BENCH_PORT_BASE says otherwise. RAFKA_HEAP_OPTS applies to the Rafka brokers as in `bin/rafka cluster`.
@@ -35,7 +37,7 @@ KAFKA_LIB="$ROOT/bench/kafka/target/lib"
 WORK="$ROOT/bench/kafka/target/run"
 TOPIC=bench
 RECORDS=1000000 RECORD_SIZE=1024 PARTITIONS=6 WARMUP=200000 RATE=5000 RATE_SECONDS=30
-SKIP_KAFKA=0 SKIP_RAFKA=0 KAFKA_FSYNC=0 QUIET_LOAD=1.0 QUIET_CPU=10 QUIET_WAIT=180
+SKIP_KAFKA=0 SKIP_RAFKA=0 KAFKA_FSYNC=0 CONSUMER_WARMUP=0 QUIET_LOAD=1.0 QUIET_CPU=10 QUIET_WAIT=180
 KAFKA_NODES=(1 2 3)
 RAFKA_BASE="${RAFKA_BENCH_PORT_BASE:-29000}"
 CLK_TCK="$(getconf CLK_TCK)"
@@ -52,6 +54,7 @@ while [[ $# -gt 0 ]]; do
     --skip-kafka) SKIP_KAFKA=1; shift ;;
     --skip-rafka) SKIP_RAFKA=1; shift ;;
     --kafka-fsync) KAFKA_FSYNC=1; shift ;;
+    --consumer-warmup) CONSUMER_WARMUP=1; shift ;;
     --quiet-load) QUIET_LOAD="$2"; shift 2 ;;
     --quiet-cpu) QUIET_CPU="$2"; shift 2 ;;
     --quiet-wait) QUIET_WAIT="$2"; shift 2 ;;
@@ -388,6 +391,12 @@ run_kafka() {
   kafka_produce throughput "$RECORDS" -1
   log "Kafka fixed rate: $RATE records/s for $RATE_SECONDS s"
   kafka_produce fixed "$RATE_RECORDS" "$RATE"
+  if (( CONSUMER_WARMUP )); then
+    log "Kafka consumer warm-up: $TOTAL_RECORDS records (not reported)"
+    run_tool kafka consume-warmup "$TOTAL_RECORDS" "$WORK/kafka-consume-warmup.log" "${KAFKA_PIDS[*]}" -- \
+      "${KAFKA_TOOL_JAVA[@]}" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$KAFKA_BOOTSTRAP" \
+      --topic "$TOPIC" --num-records "$TOTAL_RECORDS" --timeout 60000 --group bench-warmup
+  fi
   log "Kafka consumer: $TOTAL_RECORDS records"
   run_tool kafka consume "$TOTAL_RECORDS" "$WORK/kafka-consume.log" "${KAFKA_PIDS[*]}" -- \
     "${KAFKA_TOOL_JAVA[@]}" org.apache.kafka.tools.ConsumerPerformance --bootstrap-server "$KAFKA_BOOTSTRAP" \
@@ -464,6 +473,11 @@ run_rafka() {
   rafka_produce throughput "$RECORDS" -1
   log "Rafka fixed rate: $RATE records/s for $RATE_SECONDS s"
   rafka_produce fixed "$RATE_RECORDS" "$RATE"
+  if (( CONSUMER_WARMUP )); then
+    log "Rafka consumer warm-up: $TOTAL_RECORDS records (not reported)"
+    run_tool rafka consume-warmup "$TOTAL_RECORDS" "$WORK/rafka-consume-warmup.log" "$(rafka_pids)" -- \
+      bin/rafka perf consume --bootstrap "$RAFKA_BOOTSTRAP" --topic "$TOPIC" --num-records "$TOTAL_RECORDS" --timeout-ms 60000
+  fi
   log "Rafka consumer: $TOTAL_RECORDS records"
   run_tool rafka consume "$TOTAL_RECORDS" "$WORK/rafka-consume.log" "$(rafka_pids)" -- \
     bin/rafka perf consume --bootstrap "$RAFKA_BOOTSTRAP" --topic "$TOPIC" --num-records "$TOTAL_RECORDS" --timeout-ms 60000
@@ -514,7 +528,9 @@ report() {
   row "fixed $RATE rec/s: latency p50, ms (lower is better)" "${R[kafka.fixed.p50]:-}" "${R[rafka.fixed.p50]:-}"
   row "fixed $RATE rec/s: latency p99, ms (lower is better)" "${R[kafka.fixed.p99]:-}" "${R[rafka.fixed.p99]:-}"
   row "fixed $RATE rec/s: latency p99.9, ms (lower is better)" "${R[kafka.fixed.p999]:-}" "${R[rafka.fixed.p999]:-}"
-  row "one consumer, MB/s (Kafka: fetch.MB.sec)" "${R[kafka.consume.mb_s]:-}" "${R[rafka.consume.mb_s]:-}"
+  local consumer="one consumer, MB/s (Kafka: fetch.MB.sec)"
+  if (( CONSUMER_WARMUP )); then consumer+=", after an unmeasured read"; fi
+  row "$consumer" "${R[kafka.consume.mb_s]:-}" "${R[rafka.consume.mb_s]:-}"
   row "broker CPU s per acknowledged MiB, all brokers, acks=all run (lower is better)" \
       "${R[kafka.throughput.cpu_per_mib]:-}" "${R[rafka.throughput.cpu_per_mib]:-}"
   row "broker CPU s per MiB, fixed-rate run (lower is better)" "${R[kafka.fixed.cpu_per_mib]:-}" "${R[rafka.fixed.cpu_per_mib]:-}"
