@@ -90,6 +90,11 @@ final class DataLog {
     private ProducerStateManager pendingProducers;
     /** Whether a tail past the Raft log's last entry (written before a crash) has been cut since startup. */
     private volatile boolean tailReconciled;
+    /**
+     * Set while a copy of another replica's log appends to the partition log ({@link #beforeCopy} to
+     * {@link #afterCopy} or {@link #copyEnded}): entries Ratis hands over meanwhile are refused, not written.
+     */
+    private boolean copyRunning;
 
     DataLog(TopicPartition topicPartition, PartitionLog log, CommittedState committed, RaftLogView raftLog) {
         this.topicPartition = topicPartition;
@@ -209,6 +214,14 @@ final class DataLog {
             tailReconciled = true;
             if (committed.coveredByCopy(index)) {
                 return;  // a repair copied another replica's log past this entry: its records are there already
+            }
+            if (copyRunning) {
+                // A repair copy appends to the log without this lock, and Ratis keeps handing a repairing follower
+                // the leader's new entries: written now, an entry's bytes would land between copied batches or cut
+                // them off, and the copy would end on a log that lacks committed records. Refused, Ratis neither
+                // stores nor acknowledges the entry, and the leader sends it again after the copy.
+                throw new StorageException(topicPartition + ": entry " + index + " arrived while another replica's "
+                        + "log is being copied here; the leader sends it again once the copy ends");
             }
             long hw = committed.applied().logEndOffset();
             long base = h.baseOffset();
@@ -451,6 +464,7 @@ final class DataLog {
     /** A copy of the leader's log is about to replace this replica's uncommitted tail. */
     void beforeCopy() {
         synchronized (lock) {
+            copyRunning = true;
             stopLeading();
             tailReconciled = true;
             long hw = committed.applied().logEndOffset();
@@ -460,10 +474,21 @@ final class DataLog {
         }
     }
 
-    /** The copy is done: the next entry's records go after it. */
+    /**
+     * The copy is done and its position adopted ({@link CommittedState#finishCopy}, which makes Ratis's entries it
+     * covers skipped): the next entry's records go after it.
+     */
     void afterCopy() {
         synchronized (lock) {
             writtenEnd = log.logEndOffset();
+            copyRunning = false;
+        }
+    }
+
+    /** The copy failed (and the log was put back): entries are written again. */
+    void copyEnded() {
+        synchronized (lock) {
+            copyRunning = false;
         }
     }
 

@@ -144,14 +144,16 @@ final class LogCatchUp {
             if (recordSnapshot) {
                 snapshots.write(ti, new PartitionSnapshot(target.logEndOffset(), log.logStartOffset(), copied.producerState()));
             }
-            dataLog.afterCopy();
+            // Adopted first, so that entries Ratis hands over once writes go on again are skipped up to it.
             committed.finishCopy(target, copied.producerState());
+            dataLog.afterCopy();
             COMPLETED.incrementAndGet();
             LOG.info("{}: copied the log of another replica to offset {} (its applied entry {})", topicPartition,
                     target.logEndOffset(), ti);
             return ti;
         } catch (IOException | RuntimeException e) {
             committed.undoCopy(e);
+            dataLog.copyEnded();
             throw new StorageException(topicPartition + ": catch-up failed: " + e.getMessage(), e);
         }
     }

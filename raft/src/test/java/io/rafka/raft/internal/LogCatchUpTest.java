@@ -3,6 +3,7 @@ package io.rafka.raft.internal;
 import io.rafka.common.InvalidRecordException;
 import io.rafka.raft.PartitionStatus;
 import io.rafka.raft.internal.PartitionMessages.AppliedState;
+import io.rafka.raft.internal.PartitionMessages.EntryHeader;
 import io.rafka.raft.internal.PartitionMessages.FetchQuery;
 import io.rafka.raft.internal.PartitionMessages.Query;
 import io.rafka.raft.internal.PartitionMessages.StateQuery;
@@ -11,6 +12,7 @@ import io.rafka.testing.TestBatches;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.StorageException;
 import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -89,6 +91,60 @@ class LogCatchUpTest {
             }
             assertNull(follower.committed.copyProgress(), "nothing once the copy ended");
         }
+    }
+
+    /**
+     * Seen in a chaos run: a follower repairing a cut segment kept receiving the leader's entries from Ratis, and
+     * one written between copied batches cut the copy's bytes off; the copy ended on a log that lacked records up
+     * to its end while the replica counted them applied, and it hibernated that way, 1,500 offsets short.
+     */
+    @Test
+    void entriesArrivingDuringARepairCopyAreRefusedAndTheCopiedLogIsWhole() throws Exception {
+        try (PartitionFixture leader = new PartitionFixture(leaderDir); PartitionFixture follower = new PartitionFixture(followerDir)) {
+            for (int i = 0; i < 4; i++) {
+                leader.appendAsLeader(records("r" + i, 5), 1);  // entry i + 1, offsets 5i..5i+4
+            }
+            leader.commitUpTo(4);
+            PartitionQueries queries = new PartitionQueries(leader.log, leader.committed);
+            List<Long> endsWhenRefused = new ArrayList<>();
+            int[] fetches = {0};
+
+            follower.catchUp.repair(query -> {
+                if (Query.decode(query.duplicate()) instanceof FetchQuery f) {
+                    if (fetches[0]++ == 2) {
+                        // Ratis hands the follower entry 2 (offsets 5..9) from the leader while the copy is past it.
+                        StorageException refused = assertThrows(StorageException.class,
+                                () -> follower.dataLog.write(2, leaderEntry(leader, 2), leaderBytes(leader, 5, 10)));
+                        assertTrue(refused.getMessage().contains("being copied"), refused.getMessage());
+                        endsWhenRefused.add(follower.log.logEndOffset());
+                    }
+                    // One batch per answer, so that the copy takes several steps.
+                    return queries.answer(new FetchQuery(f.offset(), 1, f.upToOffset()).encode());
+                }
+                return queries.answer(query);
+            }, 4);
+
+            assertEquals(List.of(10L), endsWhenRefused, "the entry came while the copy stood at offset 10, and changed nothing");
+            assertEquals(20, follower.log.logEndOffset());
+            assertEquals(new AppliedState(1, 4, 0, 20), follower.committed.applied());
+            assertEquals(TestBatches.records(leader.log.read(0, MAX, 20).records()).stream().map(TestBatches::value).toList(),
+                    TestBatches.records(follower.log.read(0, MAX, 20).records()).stream().map(TestBatches::value).toList());
+
+            // After the copy: an entry it covered is skipped, the next one is written after it.
+            follower.dataLog.write(2, leaderEntry(leader, 2), leaderBytes(leader, 5, 10));
+            assertEquals(20, follower.log.logEndOffset());
+            leader.appendAsLeader(records("r4", 5), 1);
+            follower.dataLog.write(5, leaderEntry(leader, 5), leaderBytes(leader, 20, 25));
+            assertEquals(25, follower.log.logEndOffset());
+        }
+    }
+
+    private static EntryHeader leaderEntry(PartitionFixture leader, long index) {
+        return EntryHeader.decode(leader.raftLog.get(index).getStateMachineLogEntry().getLogData());
+    }
+
+    private static ByteString leaderBytes(PartitionFixture leader, long from, long to) {
+        return ByteString.copyFrom(leader.log.read(from, MAX, to).records());
     }
 
     @Test
