@@ -562,7 +562,11 @@ public final class RaftNode implements Closeable {
         try {
             DivisionInfo info = server.getDivision(replica.groupId()).getInfo();
             RaftPeerId leader = info.getLeaderId();
-            PartitionStateMachine sm = replicas.requireRunning(tp);
+            PartitionStateMachine sm = replica.runningStateMachine();
+            if (sm == null) {
+                throw new UnknownTopicOrPartitionException("the replica of " + tp + " on node " + nodeId
+                        + " is opening its Raft group; it has no status yet");
+            }
             AppliedState applied = sm.applied();
             return new PartitionStatus(Optional.ofNullable(leader).map(RaftPeerId::toString), info.isLeader() && info.isLeaderReady(),
                     info.getCurrentTerm(), applied.logEndOffset(), applied.logStartOffset(), applied.index(), sm.repairing(),
