@@ -371,15 +371,57 @@ public final class GroupMember implements AutoCloseable {
         } catch (ClientException e) {
             LOG.warn("group " + config.groupId() + ": the last commit failed: " + e.getMessage());
         }
-        synchronized (lock) {
-            if (requests == null) {
+        HeartbeatRequest leave = state.leave(config);
+        long retryUntil = time.hiResClockMs() + CLOSE_RETRY_MS;
+        boolean sent = false;
+        while (true) {
+            Throwable failure = awaitLeave(leave, sent);
+            if (failure == null || leave.getMemberEpoch() != MemberState.LEAVE_EPOCH) {
+                return;   // a static member's leave only means "back soon": its session timeout covers a lost one
+            }
+            ClientException e = failure instanceof StatusRuntimeException sre
+                    ? ClientException.fromCall(sre, coordinator.groupId() + "'s coordinator") : null;
+            if (e == null || !CoordinatorClient.coordinatorMoved(e) || time.hiResClockMs() >= retryUntil) {
+                LOG.warn("group " + config.groupId() + ": the leave was not confirmed (" + failure
+                        + "); the coordinator removes the member after its session timeout");
                 return;
             }
-            send(state.leave(config));
+            // The coordinator moved as the member left (its partition's leader changed): the old one could not
+            // make the leave durable, and the new one loaded the member without a stream. Leave there.
+            LOG.info("group " + config.groupId() + ": the leave reached a coordinator that no longer coordinates the"
+                    + " group (" + e.code() + "); leaving on the new one");
+            coordinator.invalidate();
+            RetryState.sleep(time, streamRetry.onFailure(e));
             try {
-                requests.onCompleted();
-            } catch (IllegalStateException alreadyClosed) {
+                openStream(leave);
+                sent = true;
+            } catch (ClientException notFound) {
+                LOG.warn("group " + config.groupId() + ": no coordinator to leave on (" + notFound.getMessage()
+                        + "); the coordinator removes the member after its session timeout");
                 return;
+            }
+        }
+    }
+
+    /**
+     * Sends the leave on the open stream (unless it opened with it), half-closes it and waits (up to
+     * {@link #CLOSE_WAIT_MS}) for the coordinator to end it; returns how it failed, or null if it ended normally,
+     * was never open or did not end.
+     */
+    private Throwable awaitLeave(HeartbeatRequest leave, boolean sent) {
+        synchronized (lock) {
+            if (requests == null) {
+                return null;
+            }
+            if (!streamEnded) {
+                if (!sent) {
+                    send(leave);
+                }
+                try {
+                    requests.onCompleted();
+                } catch (IllegalStateException alreadyClosed) {
+                    return null;
+                }
             }
             long deadline = time.hiResClockMs() + CLOSE_WAIT_MS;
             while (!streamEnded && time.hiResClockMs() < deadline) {
@@ -387,7 +429,9 @@ public final class GroupMember implements AutoCloseable {
             }
             if (!streamEnded) {
                 requests.cancel("member closed", null);
+                return null;
             }
+            return streamFailure;
         }
     }
 
@@ -439,6 +483,11 @@ public final class GroupMember implements AutoCloseable {
     }
 
     private void openStream() {
+        openStream(null);
+    }
+
+    /** Opens a stream on the coordinator and sends {@code first}, or the member's heartbeat if it is null. */
+    private void openStream(HeartbeatRequest first) {
         BrokerAddress target = coordinator.coordinator();
         synchronized (lock) {
             int streamGeneration = ++generation;
@@ -447,7 +496,7 @@ public final class GroupMember implements AutoCloseable {
             streamAnswered = false;
             requests = (ClientCallStreamObserver<HeartbeatRequest>) GroupServiceGrpc.newStub(channels.channel(target))
                     .heartbeat(new ResponseObserver(streamGeneration));
-            send(state.heartbeat(config));
+            send(first != null ? first : state.heartbeat(config));
         }
     }
 

@@ -58,6 +58,8 @@ final class FakeCoordinator {
     /** Events in order: "join m-1", "beat m-1 e1 owned=[0, 1]", "commit m-1 e1 {t-0=5}", "leave m-1". */
     final List<String> events = new ArrayList<>();
     final Map<TopicPartition, Long> committed = new HashMap<>();
+    /** If set, the next leave is refused with NOT_COORDINATOR and the group moves to this broker. */
+    String leaveMovesTo;
     /** Whole-call error the next commit answers, once. */
     ErrorCode commitError;
     /** When set, commits wait for it to open (at most 10 s) before they are handled: a slow coordinator. */
@@ -182,8 +184,13 @@ final class FakeCoordinator {
                             epoch = 1;
                             events.add("join " + memberId + " owned=" + owned(request));
                             responses.onNext(response(joinAssignment));
+                        } else if (request.getMemberEpoch() < 0 && leaveMovesTo != null) {
+                            events.add("leave refused on " + id);
+                            coordinatorId = leaveMovesTo;
+                            leaveMovesTo = null;
+                            responses.onError(error(ErrorCode.NOT_COORDINATOR, "leadership moved"));
                         } else if (request.getMemberEpoch() < 0) {
-                            events.add("leave " + request.getMemberId() + " e" + request.getMemberEpoch());
+                            events.add("leave " + request.getMemberId() + " e" + request.getMemberEpoch() + " on " + id);
                             responses.onCompleted();
                         } else {
                             events.add("beat " + request.getMemberId() + " e" + request.getMemberEpoch() + " owned=" + owned(request));

@@ -111,7 +111,7 @@ class GroupMemberTest {
 
         member.close();
         int lastCommit = indexOf("commit m-1 e2 {t-2=1}");
-        assertTrue(lastCommit < indexOf("leave m-1 e-1"), coordinator.events().toString());
+        assertTrue(lastCommit < indexOf("leave m-1 e-1 on 1"), coordinator.events().toString());
     }
 
     @Test
@@ -192,6 +192,17 @@ class GroupMemberTest {
         member.commit();
         indexOf("commit m-1 e1 {t-1=3}");
         member.close();
+    }
+
+    @Test
+    void aLeaveThatReachesACoordinatorThatJustLostTheGroupIsMadeOnTheNewOne() {
+        coordinator.joinAssignment = List.of(1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 3);
+        coordinator.leaveMovesTo = "2";
+        member.close();
+        List<String> events = coordinator.events();
+        assertTrue(indexOf("leave refused on 1") < indexOf("leave m-1 e-1 on 2"), "left on the new coordinator: " + events);
     }
 
     @Test
