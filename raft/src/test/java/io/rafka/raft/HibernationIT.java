@@ -336,6 +336,40 @@ class HibernationIT {
         }
     }
 
+    /**
+     * An idle group kept open (as the broker keeps its coordinator partitions) heals (is opened on its peers) only
+     * once a replica has known no leader for the heal interval, counted from the last leader it knew, not from the
+     * group's last write: a follower that had a leader a moment ago (a leader that moved, or died and is being
+     * replaced) must not open the group on its peers, which starts needless elections in a working group.
+     */
+    @Test
+    void anIdleGroupIsHealedOnlyAfterItsReplicaKnewNoLeaderForTheHealInterval() throws Exception {
+        try (MiniCluster cluster = start()) {
+            for (int i = 0; i < 3; i++) {
+                cluster.node(i).hibernationFilter(tp -> false);
+            }
+            TopicPartition tp = cluster.createPartition("kept", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "k", 1), Acks.ALL);
+            cluster.awaitReplicated(tp, 1, 20_000);
+            Thread.sleep(7_000);   // idle for longer than the heal interval (3 x the 2 s election timeout)
+            int leader = cluster.leaderIndex(tp, 10_000);
+            int survivor = (leader + 1) % 3;
+            cluster.kill(leader);
+            cluster.kill((leader + 2) % 3);   // the survivor now has no leader, and can elect none
+            long killedAt = System.nanoTime();
+            Thread.sleep(4_000);
+            assertEquals(0, cluster.node(survivor).hibernationCounts().leaderlessHeals(),
+                    "healed within 4 s of losing its leader: the heal interval counted from the group's last write");
+            while (cluster.node(survivor).hibernationCounts().leaderlessHeals() == 0) {
+                assertTrue(System.nanoTime() - killedAt < TimeUnit.SECONDS.toNanos(15), "no heal 15 s after losing the leader");
+                Thread.sleep(100);
+            }
+            cluster.restart(leader);
+            cluster.restart((leader + 2) % 3);
+            assertEquals(1, cluster.append(tp, TestBatches.batch(CompressionType.NONE, "k", 1), Acks.ALL, 30_000).baseOffset());
+        }
+    }
+
     @Test
     void aWriteThatArrivesWhileTheGroupHibernatesIsNotLost() throws Exception {
         try (MiniCluster cluster = start()) {

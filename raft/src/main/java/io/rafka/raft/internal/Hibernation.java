@@ -87,6 +87,7 @@ public final class Hibernation implements Closeable {
     private volatile Predicate<TopicPartition> eligible = tp -> true;
     private final AtomicLong hibernations = new AtomicLong();
     private final AtomicLong reopenedBroken = new AtomicLong();
+    private final AtomicLong leaderlessHeals = new AtomicLong();
     private final OpenLimit limit;
     private final WakeUps wakeUps;
 
@@ -97,7 +98,7 @@ public final class Hibernation implements Closeable {
      * that bound, or waited for their turn past the request timeout with nobody asking for them since.
      */
     public record Counts(long wakeUps, long wakeNanosTotal, long wakeNanosMax, long hibernations, int wakesQueued,
-                         long brokenDivisionsReopened, long hibernatedEarly, long wakesRefused) {
+                         long brokenDivisionsReopened, long hibernatedEarly, long wakesRefused, long leaderlessHeals) {
     }
 
     public Hibernation(LocalServer local, ReplicaRegistry replicas, HibernationFiles files, PeerProbes peers,
@@ -155,7 +156,7 @@ public final class Hibernation implements Closeable {
 
     public Counts counts() {
         return new Counts(wakeUps.completed(), wakeUps.nanosTotal(), wakeUps.nanosMax(), hibernations.get(), wakeUps.queued(),
-                reopenedBroken.get(), limit.hibernatedEarly(), limit.refused() + wakeUps.expired());
+                reopenedBroken.get(), limit.hibernatedEarly(), limit.refused() + wakeUps.expired(), leaderlessHeals.get());
     }
 
     /**
@@ -325,6 +326,12 @@ public final class Hibernation implements Closeable {
             return;  // opening or closing
         }
         DivisionInfo info = d.getInfo();
+        if (info.isLeader() || info.getLeaderId() != null) {
+            replica.leaderSeenNanos = now;
+        }
+        // Leaderless since the last append or the last tick that saw a leader, whichever came later: a leader
+        // that moves (a hand-over to the preferred replica) leaves its followers without one for a moment only.
+        long leaderlessNanos = now - Math.max(replica.lastActivityNanos, replica.leaderSeenNanos);
         if (info.isLeader()) {
             if (now - replica.lastActivityNanos >= idleThresholdNanos(replica) && eligible.test(replica.topicPartition())
                     && settled(replica, d)) {
@@ -333,13 +340,14 @@ public final class Hibernation implements Closeable {
                 openSilentFollowers(replica, d, now);
             }
         } else if (info.getLeaderId() == null && replica.waking == null
-                && now - replica.lastActivityNanos > healAfterNanos && now - replica.lastHealNanos > healAfterNanos) {
+                && leaderlessNanos > healAfterNanos && now - replica.lastHealNanos > healAfterNanos) {
             // No leader heard from for long: peers may have hibernated without this replica (it was down, or
             // missed the commit), or closed while it still followed them. Opening them lets an election succeed;
             // the group hibernates again later, this replica included.
             replica.lastHealNanos = now;
             LOG.info("{}: no leader for {} ms; opening the group on its peers", replica.topicPartition(),
-                    TimeUnit.NANOSECONDS.toMillis(now - replica.lastActivityNanos));
+                    TimeUnit.NANOSECONDS.toMillis(leaderlessNanos));
+            leaderlessHeals.incrementAndGet();
             wakeUps.openOnPeers(d.getGroup());
         }
     }

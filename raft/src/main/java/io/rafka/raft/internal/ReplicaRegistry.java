@@ -60,6 +60,8 @@ public final class ReplicaRegistry {
         volatile long rewakeWindowNanos;
         /** Its idle threshold is the node's times this: doubled each time it is woken soon after hibernating. */
         volatile int idleFactor = 1;
+        /** When the hibernation tick last saw this open replica lead or know its leader (System.nanoTime). */
+        volatile long leaderSeenNanos = System.nanoTime();
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
         volatile long lastHealNanos;
         /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */

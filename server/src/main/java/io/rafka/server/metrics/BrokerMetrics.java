@@ -90,6 +90,10 @@ public final class BrokerMetrics {
                 .help("Times a partition replica's Raft division was found closed by Ratis, or without members after a "
                         + "restart, and was reopened with the partition's replicas")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().brokenDivisionsReopened())).register(registry);
+        CounterWithCallback.builder().name("rafka_partition_leaderless_heals")
+                .help("Times an open partition replica here had known no leader for three election timeouts and opened "
+                        + "its group on the other replicas (they had hibernated without it, or closed while it followed)")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().leaderlessHeals())).register(registry);
         CounterWithCallback.builder().name("rafka_partition_early_hibernations")
                 .help("Idle partitions this node leads that it asked to hibernate before partition.hibernate.after.ms, "
                         + "to keep room under partition.max.open")
