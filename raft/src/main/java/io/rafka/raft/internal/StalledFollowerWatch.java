@@ -23,7 +23,8 @@ import java.util.function.Predicate;
  * to it (or, if it purged those entries, has it copy its log).
  *
  * <p>So a follower whose Raft log has not grown for {@link #STALL_MS} while its leader has committed entries
- * past its end asks the leader to step down. It asks the leader with the node's shared {@link PeerProbes}
+ * past its end, and still has not {@link #STALL_MS} later (a group that is merely slow moves meanwhile), asks the
+ * leader to step down. It asks the leader with the node's shared {@link PeerProbes}
  * client (one per peer server, bounded wait), never while the leader's server is known to refuse connections
  * (the failure detector deals with a dead leader), never while this replica copies a log itself or shortly
  * after (its Raft log stands still then on purpose, until Ratis moves it to the installed index), and at most
@@ -37,8 +38,14 @@ public final class StalledFollowerWatch implements Runnable {
     static final long BACKOFF_MS = 30_000;
     static final long MAX_QUIET_MS = 600_000;
 
-    /** Where a replica's Raft log stood since when, and when (and how long after that) to look again. */
-    private record Progress(long nextIndex, long sinceMs, long lookAgainAtMs, long quietMs) {
+    /**
+     * Where a replica's Raft log stood since when, and when (and how long after that) to look again; {@code suspect}
+     * once the leader was seen ahead of it, which a second look {@link #STALL_MS} later must confirm.
+     */
+    private record Progress(long nextIndex, long sinceMs, long lookAgainAtMs, long quietMs, boolean suspect) {
+        Progress(long nextIndex, long sinceMs, long lookAgainAtMs, long quietMs) {
+            this(nextIndex, sinceMs, lookAgainAtMs, quietMs, false);
+        }
     }
 
     private final RaftServer server;
@@ -98,6 +105,13 @@ public final class StalledFollowerWatch implements Runnable {
             return;
         }
         long leaderCommitted = leaderLog.getCommitted().getIndex();
+        if (leaderCommitted >= next && !p.suspect()) {
+            // Behind a leader that committed past it, for STALL_MS: stuck, or its whole group is slow (on a
+            // loaded machine a group can take seconds per entry, and the leader's commit runs just ahead of it).
+            // A stuck follower stays put; a slow one moves within another STALL_MS. Look again then.
+            progress.put(replica, new Progress(next, p.sinceMs(), now + STALL_MS, p.quietMs(), true));
+            return;
+        }
         if (leaderCommitted < next) {
             // Nothing to replicate: a quiet partition, not a stall. Look again later, and later still.
             progress.put(replica, new Progress(next, p.sinceMs(), now + p.quietMs(), Math.min(2 * p.quietMs(), MAX_QUIET_MS)));
