@@ -381,8 +381,12 @@ public final class GroupMember implements AutoCloseable {
             }
             ClientException e = failure instanceof StatusRuntimeException sre
                     ? ClientException.fromCall(sre, coordinator.groupId() + "'s coordinator") : null;
-            if (e == null || !CoordinatorClient.coordinatorMoved(e) || time.hiResClockMs() >= retryUntil) {
-                LOG.warn("group " + config.groupId() + ": the leave was not confirmed (" + failure
+            if (e == null || !CoordinatorClient.coordinatorMoved(e)) {
+                LOG.debug("group " + config.groupId() + ": the stream ended with " + failure + " at the leave");
+                return;   // fenced or forgotten already: nothing left to leave
+            }
+            if (time.hiResClockMs() >= retryUntil) {
+                LOG.warn("group " + config.groupId() + ": the leave was not confirmed (" + e.getMessage()
                         + "); the coordinator removes the member after its session timeout");
                 return;
             }
