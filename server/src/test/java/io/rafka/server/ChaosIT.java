@@ -44,7 +44,8 @@ class ChaosIT {
         // C1 only: three to five broker JVMs, the workload and the tools share CI's two cores, and C2 compiling in
         // all of them at once starved a restarted broker for up to a minute before its first log line. The
         // faults and the checks are the same; a run takes about half as long.
-        pb.environment().put("RAFKA_HEAP_OPTS", "-Xms64m -Xmx384m -XX:TieredStopAtLevel=1");
+        pb.environment().put("RAFKA_HEAP_OPTS", "-Xms64m -Xmx384m -XX:TieredStopAtLevel=1 -Dlogback.configurationFile="
+                + Path.of(ChaosIT.class.getResource("/chaos-logback.xml").toURI()));
         // Its own namespaces and subnet, apart from a `bin/rafka chaos` a developer may be running.
         pb.environment().put("RAFKA_CHAOS_NETNS", "rafka-cit");
         pb.environment().put("RAFKA_CHAOS_SUBNET", "10.231.8");
