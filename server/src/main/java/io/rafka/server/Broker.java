@@ -134,6 +134,9 @@ public final class Broker implements Closeable {
         metadata = MetadataNode.start(config.metadataConfig());
         Controller controller = new Controller(metadata, logDefaults, config.getLong(ServerConfig.SESSION_TIMEOUT_MS));
         reconciler = new PartitionReconciler(id, raftNode, metadata, logDefaults);
+        if (config.getBoolean(ServerConfig.AUTO_LEADER_REBALANCE)) {
+            reconciler.rebalanceLeadersEvery(TimeUnit.SECONDS.toMillis(config.getLong(ServerConfig.LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS)));
+        }
         // Idle partitions hibernate, except the coordinator's: its leader is the group coordinator and must stay.
         java.util.function.Predicate<io.rafka.common.TopicPartition> mayHibernate =
                 tp -> config.getLong(ServerConfig.PARTITION_HIBERNATE_AFTER_MS) > 0 && !tp.topic().equals(GroupConfig.TOPIC);

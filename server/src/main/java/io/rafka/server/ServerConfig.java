@@ -106,6 +106,16 @@ public final class ServerConfig {
             "Raft election timeout, upper bound (must be above the lower bound).");
     public static final ConfigKey LEADER_FAILURE_DETECTION = ConfigKey.bool("raft.leader.failure.detection", true,
             "Elect a successor as soon as a leader's server refuses connections (its process died) instead of after the election timeout.");
+    public static final ConfigKey AUTO_LEADER_REBALANCE = ConfigKey.bool("auto.leader.rebalance.enable", true,
+            "Hand partition leaderships back to their preferred (first) replicas every leader.imbalance.check.interval.seconds, "
+                    + "so leaders stay spread as placed after failovers and restarts (as Kafka's setting of the same name). "
+                    + "Each hand-over pauses the partition's writes for about an election, and moves the group coordinator "
+                    + "of a __consumer_offsets partition (members follow it); false leaves leaders where failovers put them.");
+    public static final ConfigKey LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS = ConfigKey.longValue(
+            "leader.imbalance.check.interval.seconds", 30, 1, 86_400, "How often a broker hands the leaderships it holds "
+                    + "but is not the preferred replica of back to their preferred replicas (live and caught up ones only), "
+                    + "with auto.leader.rebalance.enable. Kafka's default is 300; 30 here, so a restarted broker leads its "
+                    + "share again within half a minute.");
     public static final ConfigKey PARTITION_HIBERNATE_AFTER_MS = ConfigKey.longValue("partition.hibernate.after.ms", 60_000, 0,
             Long.MAX_VALUE, "A partition without writes for this long closes its Raft group on every replica (no threads, no "
                     + "heartbeats) until the next write opens it again (~100 ms); reads are served meanwhile; new partitions "
@@ -179,7 +189,8 @@ public final class ServerConfig {
             MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
-            REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, PARTITION_HIBERNATE_AFTER_MS,
+            REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, AUTO_LEADER_REBALANCE,
+            LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS, PARTITION_HIBERNATE_AFTER_MS,
             PARTITION_WAKE_MAX_CONCURRENT, PARTITION_MAX_OPEN,
             RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
             METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,

@@ -76,8 +76,17 @@ public final class PartitionReconciler implements Closeable {
         });
         metadata.addListener(image -> schedule());
         executor.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
-        // Kafka's auto leader rebalance: hand leaderships back to preferred replicas now and then.
-        executor.scheduleWithFixedDelay(() -> raftNode.electPreferredLeaders(5_000), 30, 30, TimeUnit.SECONDS);
+    }
+
+    /** Kafka's auto leader rebalance: hands leaderships back to their preferred replicas every {@code intervalMs}. */
+    public void rebalanceLeadersEvery(long intervalMs) {
+        executor.scheduleWithFixedDelay(() -> {
+            try {
+                raftNode.electPreferredLeaders(5_000);
+            } catch (RuntimeException e) {
+                LOG.warn("handing leaderships back to preferred replicas failed (next try in {} ms): {}", intervalMs, e.toString());
+            }
+        }, intervalMs, intervalMs, TimeUnit.MILLISECONDS);
     }
 
     /**
