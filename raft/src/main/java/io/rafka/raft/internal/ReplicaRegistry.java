@@ -60,6 +60,12 @@ public final class ReplicaRegistry {
         volatile long rewakeWindowNanos;
         /** Its idle threshold is the node's times this: doubled each time it is woken soon after hibernating. */
         volatile int idleFactor = 1;
+        /**
+         * Set by {@link Hibernation#opening} when the group opening now has never existed on this node and the
+         * partition was never written: its state machine then starts every replica from the same empty snapshot
+         * at (term 0, index 0) (see {@code PartitionStateMachine#initialize}).
+         */
+        private volatile boolean brandNewGroup;
         /** When the hibernation tick last saw this open replica lead or know its leader (System.nanoTime). */
         volatile long leaderSeenNanos = System.nanoTime();
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
@@ -131,6 +137,15 @@ public final class ReplicaRegistry {
         }
 
         /** Frozen state while hibernated, else null. */
+        /** See {@link #brandNewGroup}: whether the group opening now starts from the shared empty snapshot. */
+        public boolean brandNewGroup() {
+            return brandNewGroup;
+        }
+
+        void brandNewGroup(boolean brandNew) {
+            this.brandNewGroup = brandNew;
+        }
+
         public HibernationFiles.Frozen frozen() {
             return frozen;
         }

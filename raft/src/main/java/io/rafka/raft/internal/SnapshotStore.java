@@ -57,9 +57,18 @@ final class SnapshotStore {
         return new Loaded(info.getTermIndex(), PartitionSnapshot.readFrom(info.getFile().getPath()));
     }
 
+    /** Writes the snapshot of a partition with no records and no producers, for {@code ti}. */
+    void writeEmpty(TermIndex ti, int maxProducers) throws IOException {
+        save(ti, new PartitionSnapshot(0, 0, new ProducerStateManager(maxProducers).serialize()));
+    }
+
     /** Flushes {@code log} up to the snapshot's high watermark, then writes the snapshot for {@code ti}. */
     void write(TermIndex ti, PartitionSnapshot snapshot, PartitionLog log) throws IOException {
         log.flush(snapshot.logEndOffset());
+        save(ti, snapshot);
+    }
+
+    private void save(TermIndex ti, PartitionSnapshot snapshot) throws IOException {
         Path file = storage.getSnapshotFile(ti.getTerm(), ti.getIndex()).toPath();
         snapshot.writeTo(file);
         MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
