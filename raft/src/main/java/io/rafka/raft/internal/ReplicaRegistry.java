@@ -136,7 +136,6 @@ public final class ReplicaRegistry {
             return lifecycle;
         }
 
-        /** Frozen state while hibernated, else null. */
         /** See {@link #brandNewGroup}: whether the group opening now starts from the shared empty snapshot. */
         public boolean brandNewGroup() {
             return brandNewGroup;
@@ -146,6 +145,7 @@ public final class ReplicaRegistry {
             this.brandNewGroup = brandNew;
         }
 
+        /** Frozen state while hibernated, else null. */
         public HibernationFiles.Frozen frozen() {
             return frozen;
         }
