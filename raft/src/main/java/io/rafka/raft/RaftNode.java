@@ -269,7 +269,6 @@ public final class RaftNode implements Closeable {
         PartitionStateMachine sm = new PartitionStateMachine(tp, config.dataDir().resolve(tp.dirName()), config, time, executors,
                 this::newClient, () -> halting, events(tp));
         sm.initialLogConfig(replica.logConfig());
-        sm.startFromEmptySnapshot(replica.brandNewGroup());
         replica.stateMachine(sm);
         return sm;
     }

@@ -48,6 +48,45 @@ class PartitionReplicationIT {
         }
     }
 
+    /**
+     * Every replica of a group starts from the same empty snapshot at (term 0, index 0), however the group opens:
+     * created open, woken from hibernation for its first write, or re-created on a node whose data was lost. Ratis
+     * 3.3 lets a follower commit its own index 0 on a heartbeat that names no previous entry, so a replica that
+     * led a new group's first term alone and died kept an index 0 no other replica had, and refused every append
+     * once back (docs/replication.md). With the shared base no replica holds an index 0 entry at all.
+     */
+    @Test
+    void everyReplicaOfAGroupStartsFromTheSharedEmptySnapshot() throws IOException {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition open = cluster.createPartition("open", 0, 3);
+            TopicPartition woken = cluster.createHibernatedPartitions("woken", 1, 3).get(0);
+            for (TopicPartition tp : List.of(open, woken)) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "m", 2, 1L), Acks.ALL);
+                cluster.awaitReplicated(tp, 2, 10_000);
+            }
+            int wiped = (cluster.leaderIndex(open) + 1) % 3;
+            cluster.stop(wiped);
+            cluster.wipe(wiped);
+            cluster.append(open, TestBatches.batch(CompressionType.NONE, "n", 2, 2L), Acks.ALL);
+            cluster.restart(wiped);
+            cluster.recreatePartitionsOn(wiped);
+            cluster.awaitReplicated(open, 4, 20_000);
+            cluster.awaitReplicated(woken, 2, 20_000);
+            assertEquals(4, readAll(cluster.node(wiped), open, 4).size());
+            for (TopicPartition tp : List.of(open, woken)) {
+                for (int i = 0; i < 3; i++) {
+                    var division = cluster.node(i).division(tp);
+                    String where = tp + " on node " + i;
+                    var snapshot = division.getStateMachine().getLatestSnapshot();
+                    assertTrue(snapshot != null, where + ": no snapshot");
+                    assertEquals(org.apache.ratis.server.protocol.TermIndex.valueOf(0, 0), snapshot.getTermIndex(), where);
+                    assertEquals(null, division.getRaftLog().getTermIndex(0), where + ": an index 0 entry");
+                    assertTrue(division.getRaftLog().getTermIndex(1) != null, where + ": no entry at index 1");
+                }
+            }
+        }
+    }
+
     /** What a node's listener heard, in order. */
     private static final class Heard implements PartitionListener {
         final List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();

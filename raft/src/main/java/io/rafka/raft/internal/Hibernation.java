@@ -620,11 +620,6 @@ public final class Hibernation implements Closeable {
     public static void opening(Replica replica, HibernationFiles files) throws IOException {
         synchronized (replica.lifecycleLock) {
             replica.frozenLog.seal();  // before Ratis opens the state machine's log: never both at once
-            Frozen frozen = replica.frozen();
-            replica.brandNewGroup(replica.lifecycle() == Lifecycle.HIBERNATED && frozen != null
-                    && frozen.term() == 0 && frozen.index() == 0
-                    && !java.nio.file.Files.exists(files.hibernatedGroupDir(replica.groupId()))
-                    && !java.nio.file.Files.exists(files.activeGroupDir(replica.groupId())));
             if (replica.lifecycle() == Lifecycle.HIBERNATED) {
                 files.restoreGroup(replica.groupId());
                 files.delete(replica.topicPartition());

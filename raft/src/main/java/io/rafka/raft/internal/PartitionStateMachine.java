@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
@@ -83,7 +84,6 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private volatile RaftServer.Division division;
     /** The topic's log settings known when the machine was built (a group reopened after hibernating); null: defaults. */
     private volatile io.rafka.log.LogConfig initialLogConfig;
-    private volatile boolean startFromEmptySnapshot;
 
     public PartitionStateMachine(TopicPartition topicPartition, Path logDir, RaftNodeConfig config, Time time,
                                  NodeExecutors executors, BiFunction<RaftGroup, RaftPeerId, RaftClient> clientFactory,
@@ -101,20 +101,6 @@ public final class PartitionStateMachine extends BaseStateMachine {
     /** Opens the log with these settings rather than the node's defaults; call before Ratis initializes the machine. */
     public void initialLogConfig(io.rafka.log.LogConfig logConfig) {
         this.initialLogConfig = logConfig;
-    }
-
-    /**
-     * A group created now for a partition nobody wrote yet starts from an empty snapshot at (term 0, index 0) on
-     * every replica, so its first leader's first entry is index 1 and no replica can hold a different index 0.
-     * Ratis 3.3 has a follower take a heartbeat without a previous entry (sent when the leader will replicate from
-     * index 0) as confirming index 0 ({@code ServerImplUtils.effectiveCommitIndex} counts a missing previous as
-     * index 0), so a replica that led term 1 alone, wrote its configuration entry at index 0 and was killed came
-     * back committing and applying that entry, then refused every append from the real leaders, whose index 0 is
-     * another term's, forever (ChaosIT: a replica stuck at high watermark 0). With the shared snapshot the leader
-     * always names index 0 as the previous entry, which every replica holds, and a differing index 1 is replaced.
-     */
-    public void startFromEmptySnapshot(boolean empty) {
-        this.startFromEmptySnapshot = empty;
     }
 
     /** The largest Raft entry a partition takes: header plus batches. */
@@ -170,7 +156,16 @@ public final class PartitionStateMachine extends BaseStateMachine {
         try {
             super.initialize(server, groupId, raftStorage);
             snapshots.init(raftStorage);
-            if (startFromEmptySnapshot && snapshots.latest() == null && noRaftLog(raftStorage)) {
+            if (snapshots.latest() == null && noRaftLog(raftStorage) && noRecords(logDir)) {
+                // A group new on this node starts from an empty snapshot at (term 0, index 0), as on every replica,
+                // so its first entry is index 1 and no replica can hold an index 0 of its own (docs/replication.md).
+                // Ratis 3.3's follower takes a heartbeat without a previous entry (sent when the leader replicates
+                // from index 0) as confirming index 0 (ServerImplUtils.effectiveCommitIndex counts a missing previous
+                // as index 0): a replica that led term 1 alone, wrote its configuration entry at index 0 and was
+                // killed came back committing and applying that entry, then refused every append from the real
+                // leaders, whose index 0 is another term's, forever (ChaosIT: a replica stuck at high watermark 0).
+                // A replica re-created after its data was lost starts from the same base as the group's others. A
+                // partition log with records but no Raft storage keeps the old start (its records fix the offsets).
                 snapshots.writeEmpty(TermIndex.valueOf(0, 0), config.maxProducersPerPartition());
             }
             getLifeCycle().startAndTransition(this::loadState, IOException.class);
@@ -190,6 +185,22 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private static boolean noRaftLog(RaftStorage raftStorage) {
         String[] logs = raftStorage.getStorageDir().getCurrentDir().list((dir, name) -> name.startsWith("log_"));
         return logs == null || logs.length == 0;
+    }
+
+    /** No segment holds a byte, and none starts past offset 0: the partition log is new here. */
+    private static boolean noRecords(Path logDir) throws IOException {
+        if (!Files.isDirectory(logDir)) {
+            return true;
+        }
+        try (var files = Files.list(logDir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                if (name.endsWith(".log") && (Files.size(f) > 0 || !name.startsWith("00000000000000000000."))) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** Ratis pauses the machine before installing a snapshot; reload requires the PAUSED state. */

@@ -60,12 +60,6 @@ public final class ReplicaRegistry {
         volatile long rewakeWindowNanos;
         /** Its idle threshold is the node's times this: doubled each time it is woken soon after hibernating. */
         volatile int idleFactor = 1;
-        /**
-         * Set by {@link Hibernation#opening} when the group opening now has never existed on this node and the
-         * partition was never written: its state machine then starts every replica from the same empty snapshot
-         * at (term 0, index 0) (see {@code PartitionStateMachine#initialize}).
-         */
-        private volatile boolean brandNewGroup;
         /** When the hibernation tick last saw this open replica lead or know its leader (System.nanoTime). */
         volatile long leaderSeenNanos = System.nanoTime();
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
@@ -134,15 +128,6 @@ public final class ReplicaRegistry {
 
         public Lifecycle lifecycle() {
             return lifecycle;
-        }
-
-        /** See {@link #brandNewGroup}: whether the group opening now starts from the shared empty snapshot. */
-        public boolean brandNewGroup() {
-            return brandNewGroup;
-        }
-
-        void brandNewGroup(boolean brandNew) {
-            this.brandNewGroup = brandNew;
         }
 
         /** Frozen state while hibernated, else null. */
