@@ -33,6 +33,7 @@ public final class RecordAccumulator {
 
     final Object lock = new Object();
     final ProducerConfig config;
+    private final long lingerNanos;
     private final Map<TopicPartition, PartitionQueue> queues = new LinkedHashMap<>();
     private final List<Runnable> completions = new ArrayList<>();
     /** Whether a thread is running {@link #completions} (only one at a time does). */
@@ -41,12 +42,19 @@ public final class RecordAccumulator {
     private final java.util.Set<ProducerBatch> incomplete = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private long bufferedBytes;
     int memoryWaiters;
+    /**
+     * Whether the sender waits on {@link #lock}, and until when ({@link System#nanoTime}): a batch opened meanwhile
+     * whose linger ends before that wakes it. Under the lock.
+     */
+    boolean senderWaiting;
+    long senderWakeNanos;
     /** The producer id batches are stamped with; -1 without idempotence. Set before the first append. */
     long producerId = -1;
     boolean closed;
 
     public RecordAccumulator(ProducerConfig config) {
         this.config = config;
+        this.lingerNanos = TimeUnit.MILLISECONDS.toNanos(config.lingerMs());
     }
 
     /** Stamps batches sealed from now on with {@code id} (idempotence). */
@@ -121,6 +129,11 @@ public final class RecordAccumulator {
                     incomplete.add(batch);
                     batch.done.whenComplete((v, e) -> incomplete.remove(batch));
                     q.open = batch;
+                    // The sender sleeps until the lingers it knew of end (at most 50 ms when none): without a
+                    // wake-up a record sent to an idle producer waited for that, not for its own linger.
+                    if (senderWaiting && senderWakeNanos - (batch.createdNanos + lingerNanos) > 0) {
+                        lock.notifyAll();
+                    }
                 }
                 CompletableFuture<RecordMetadata> future = q.open.append(timestampMs, key, value, headers, callback);
                 if (!q.open.fits(RECORD_OVERHEAD_MAX + 1, config.batchSizeBytes())) {

@@ -86,7 +86,13 @@ public final class Sender implements Runnable {
                             : acc.queues().stream().filter(PartitionQueue::wantsProducerId).toList();
                     if (sent == 0 && !refresh && wantIds.isEmpty()) {
                         long wake = refreshWanted ? Math.min(nextWakeNanos(now), refreshDue) : nextWakeNanos(now);
-                        lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(wake - now)));
+                        acc.senderWaiting = true;
+                        acc.senderWakeNanos = wake;
+                        try {
+                            lock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(wake - now)));
+                        } finally {
+                            acc.senderWaiting = false;
+                        }
                     }
                 }
                 acc.runCompletions();
