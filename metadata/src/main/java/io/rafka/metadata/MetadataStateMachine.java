@@ -86,6 +86,15 @@ public final class MetadataStateMachine extends BaseStateMachine {
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
         super.initialize(server, groupId, raftStorage);
         storage.init(raftStorage);
+        String[] logs = raftStorage.getStorageDir().getCurrentDir().list((dir, name) -> name.startsWith("log_"));
+        if (storage.getLatestSnapshot() == null && (logs == null || logs.length == 0)) {
+            // A member new here starts, as every member does, from the empty image at (term 0, index 0), so the
+            // group's first entry is index 1. Ratis 3.3's follower takes a heartbeat that names no previous entry
+            // as confirming its own index 0 (ServerImplUtils.effectiveCommitIndex), so a member that led the first
+            // term alone, wrote its index 0 and died would come back committing an entry no other member has, and
+            // refuse every append after it: a broker whose metadata view never moves (docs/replication.md).
+            writeSnapshot(MetadataImage.EMPTY, TermIndex.valueOf(0, 0));
+        }
         load();
     }
 
@@ -152,7 +161,11 @@ public final class MetadataStateMachine extends BaseStateMachine {
         if (ti == null || ti.getIndex() < 0) {
             return -1;
         }
-        MetadataImage current = image;
+        writeSnapshot(image, ti);
+        return ti.getIndex();
+    }
+
+    private void writeSnapshot(MetadataImage current, TermIndex ti) throws IOException {
         Path file = storage.getSnapshotFile(ti.getTerm(), ti.getIndex()).toPath();
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.write(tmp, MetadataCodec.encodeImage(current));
@@ -163,7 +176,6 @@ public final class MetadataStateMachine extends BaseStateMachine {
         MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
         storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file, md5), ti));
         storage.cleanupOldSnapshots(retention);
-        return ti.getIndex();
     }
 
     @Override

@@ -181,6 +181,42 @@ class MetadataClusterIT {
         throw new IllegalStateException("could not append to " + tp);
     }
 
+    /**
+     * Every member of the metadata group starts from the same empty image at (term 0, index 0), so the group's
+     * first entry is index 1: Ratis 3.3 lets a follower commit its own index 0 on a heartbeat naming no previous
+     * entry, which stranded a member that led the first term alone and died (docs/replication.md).
+     */
+    @Test
+    void everyMetadataMemberStartsFromTheSharedEmptySnapshot() throws Exception {
+        List<TestBroker> brokers = startCluster();
+        try {
+            for (TestBroker b : brokers) {
+                Path current = b.dataDir.resolve("metadata-raft").resolve(MetadataNode.GROUP_ID.getUuid().toString()).resolve("current");
+                List<String> names;
+                try (var files = Files.list(current)) {
+                    names = files.map(f -> f.getFileName().toString()).sorted().toList();
+                }
+                List<String> all;
+                try (var files = Files.walk(current.getParent())) {
+                    all = files.map(f -> current.getParent().relativize(f).toString()).sorted().toList();
+                }
+                assertTrue(all.contains("sm/snapshot.0_0"), b.id + ": no snapshot 0_0 in " + all);   // the state machine's storage
+                List<String> logs = names.stream().filter(n -> n.startsWith("log_")).toList();
+                assertTrue(!logs.isEmpty(), b.id + ": " + names);
+                for (String log : logs) {
+                    long start = Long.parseLong(log.replace("log_inprogress_", "").replace("log_", "").split("-")[0]);
+                    assertTrue(start >= 1, b.id + ": a log segment from index 0: " + names);
+                }
+            }
+        } finally {
+            for (TestBroker b : brokers) {
+                if (b.up()) {
+                    b.stop();
+                }
+            }
+        }
+    }
+
     @Test
     void topicsSurviveControllerFailoverAndFullRestart() throws Exception {
         List<TestBroker> brokers = startCluster();
