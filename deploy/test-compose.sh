@@ -47,7 +47,9 @@ cleanup() {
       tail -n 25 "$WORK/up.log" >&2
       echo "--- the nodes' last log lines ---" >&2
       for n in 1 2 3; do
-        podman logs --tail 15 "$(container "$n")" 2>&1 | sed "s/^/rafka-$n: /" >&2
+        # Log lines, not stack frames (a 15-line tail once held one trace and nothing about the failing partition).
+        podman logs --tail 2000 "$(container "$n")" 2>&1 | grep -Ev '^[[:space:]]+(at |\.\.\. [0-9]+ more)' | tail -n 80 \
+          | sed "s/^/rafka-$n: /" >&2
       done
     fi
     phase "cleanup: containers, volumes, network, images, work directory"
