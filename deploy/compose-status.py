@@ -3,8 +3,9 @@
 stdin: one line per node, "NODE_ID<TAB>STATUS_JSON". argv: CHECK TOPIC RECORDS. CHECK is
   serving        every node serves and knows a controller (its metadata view is current)
   serving-topic  the same, and every node hosts every partition of TOPIC (RF 3 on three nodes)
-  caught-up      each partition of TOPIC has one leader, the leaders' high watermarks add up to RECORDS,
-                 and every node's high watermark equals its leader's
+  caught-up      each partition of TOPIC has one leader (or is hibernated on every node: idle groups close,
+                 partition.hibernate.after.ms), the leaders' high watermarks add up to RECORDS, and every
+                 node's high watermark equals its leader's
 Exit status 0 when the check holds; a line saying what was seen either way.
 """
 import json
@@ -45,8 +46,16 @@ def main():
                     print(f"partition {p}: two leaders")
                     return 1
                 leaders[p] = st["high_watermark"]
+    for p in wanted - set(leaders):
+        # An idle partition hibernates on every replica (its groups closed until the next write): no node leads
+        # it, and each reports the high watermark it froze at.
+        if all(hosted[p]["hibernated"] for hosted in parts.values()):
+            leaders[p] = max(hosted[p]["high_watermark"] for hosted in parts.values())
     if set(leaders) != wanted:
-        print(f"partitions without a leader: {sorted(wanted - set(leaders))}")
+        detail = "; ".join(f"node {n} p{p}: leader {hosted[p]['leader']!r} epoch {hosted[p]['leader_epoch']} "
+                           f"hw {hosted[p]['high_watermark']} hibernated {hosted[p]['hibernated']}"
+                           for p in sorted(wanted - set(leaders)) for n, hosted in parts.items())
+        print(f"partitions without a leader: {sorted(wanted - set(leaders))} ({detail})")
         return 1
     behind = [f"node {n} p{p} {st['high_watermark']}<{leaders[p]}" for n, hosted in parts.items()
               for p, st in hosted.items() if st["high_watermark"] != leaders[p]]
