@@ -251,7 +251,6 @@ main() {
   bin/rafka topic create "$TOPIC" --partitions "$PARTITIONS" --replication-factor 3 --bootstrap "$BOOTSTRAP" >&2
   load_preferred
   log "preferred leaders (partition:node): $(for p in "${!PREFERRED[@]}"; do printf '%s:%s ' "$p" "${PREFERRED[$p]}"; done)"
-  await_preferred_leaders
   java -Xmx256m -cp "$RAFKA_PROBE_CLASSPATH" io.rafka.client.perf.FailoverProbeMain --bootstrap "$BOOTSTRAP" \
       --topic "$TOPIC" --partitions "$PARTITIONS" --interval-ms 20 --dir "$PROBE_DIR" \
       --nodes "1=127.0.0.1:$(port 1 2):$(port 1 5),2=127.0.0.1:$(port 2 2):$(port 2 5),3=127.0.0.1:$(port 3 2):$(port 3 5)" \
@@ -266,6 +265,10 @@ main() {
     (( waited++ < 600 )) || fail "the probe did not start writing within 60 s"
     sleep 0.1
   done
+  await_acks_after "$(now_ms)" >/dev/null
+  # A new topic's partitions start hibernated, without a leader, until their first write: the probe's writes
+  # wake them, wherever the wake-up elects a leader, and the brokers hand leaderships to the preferred replicas.
+  await_preferred_leaders
   await_acks_after "$(now_ms)" >/dev/null
   log "probe writing to every partition; steady state for 2 s"
   sleep 2
