@@ -86,7 +86,7 @@ public final class RatisProperties {
         // it no longer tracks, and re-sends from it while newer appends are still in flight, which the follower
         // refuses in turn. With 8 in flight a replica restarted under writes (its JVM still slow) went on like this
         // for 3-12 s ("Failed appendEntries as the first entry (index 280) already exists (commitIndex: 308)",
-        // ~1,000 refusals per restart), its high watermark behind the leader's all along; with 2 it was caught up
+        // ~600 refusals per restart), its high watermark behind the leader's all along; with 2 it was caught up
         // 0.2-1.7 s after /health, with ~50 refusals per run (bin/rafka bench failover, docs/BENCHMARKS.md).
         // With a partition's appends committed one Raft entry at a time (partition.max.in.flight.entries), two
         // cover a follower's reply and the next entry: acks=all throughput was the same or better than with 8
