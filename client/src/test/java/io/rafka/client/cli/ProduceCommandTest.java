@@ -66,7 +66,10 @@ class ProduceCommandTest {
             total += seen.size();
         }
         assertEquals(3001, total);
-        assertTrue(cluster.produceCalls.size() < 100, "full batches, not one request per line: " + cluster.produceCalls.size());
+        // The CLI sends with linger.ms 0: a batch leaves as soon as the sender is free, so how full batches get depends
+        // on how the reading and sending threads are scheduled (under 100 requests for these 3,001 lines in earlier
+        // runs, 105 in one fresh-clone CI run). What must not happen is a request per line.
+        assertTrue(cluster.produceCalls.size() < 300, "batches, not one request per line: " + cluster.produceCalls.size());
     }
 
     @Test
