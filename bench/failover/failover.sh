@@ -174,6 +174,18 @@ await_acks_after() {
   done
 }
 
+# rafka_raft_follower_refusals_total summed over the live brokers: appends followers refused as not fitting their
+# logs. A restarted broker counts from 0, so read before a restart (the node is down, 0) and after its catch-up.
+follower_refusals() {
+  local n sum=0 v
+  for n in "${NODES[@]}"; do
+    v="$(http_get "$(port "$n" 5)" /metrics 2>/dev/null | awk '/^rafka_raft_follower_refusals_total /{ printf "%d", $2 }')" \
+        || v=""
+    sum=$(( sum + ${v:-0} ))
+  done
+  echo "$sum"
+}
+
 # The first "refuses connections" line of the live nodes' logs after $1 (ms), as ms; -1 when none.
 detector_ms() {
   local since="$1" killed="$2" n first=-1 stamp t
@@ -206,7 +218,7 @@ await_ports_free() {
 # ---------------------------------------------------------------------------------------------------------------
 
 run_round() {
-  local round="$1" i n best="" best_count=-1 led count pid kill_ms acked_after detect start healthy caught
+  local round="$1" i n best="" best_count=-1 led count pid kill_ms acked_after detect start healthy caught refused
   # Ties (with preferred leaders every node leads as many) go to the next node each round, so the kills rotate.
   for i in "${!NODES[@]}"; do
     n="${NODES[$(( (round - 1 + i) % ${#NODES[@]} ))]}"
@@ -225,12 +237,15 @@ run_round() {
   sleep 1  # the detector's log line is written by then
   detect="$(detector_ms "$kill_ms" "$best")"
   start="$(now_ms)"
+  refused="$(follower_refusals)"
   bin/rafka cluster start "$best" >&2
   healthy=$(( $(now_ms) - start ))
   caught="$(await_caught_up "$best")"
-  log "round $round: node $best healthy ${healthy} ms after its restart, caught up ${caught} ms later"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$best" "$kill_ms" "$detect" "$led" "$healthy" "$caught" \
-      >>"$PROBE_DIR/kills.tsv"
+  refused=$(( $(follower_refusals) - refused ))
+  log "round $round: node $best healthy ${healthy} ms after its restart, caught up ${caught} ms later;" \
+      "followers refused $refused appends meanwhile"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$best" "$kill_ms" "$detect" "$led" "$healthy" "$caught" \
+      "$refused" >>"$PROBE_DIR/kills.tsv"
   await_preferred_leaders
   await_acks_after "$(now_ms)" >/dev/null
 }

@@ -27,6 +27,7 @@ import io.rafka.raft.internal.PartitionMetadataFile;
 import io.rafka.raft.internal.PartitionStateMachine;
 import io.rafka.raft.internal.PeerProbes;
 import io.rafka.raft.internal.RaftErrors;
+import io.rafka.raft.internal.RatisMetricRegistries;
 import io.rafka.raft.internal.RatisProperties;
 import io.rafka.raft.internal.ReplicaGroups;
 import io.rafka.raft.internal.ReplicaRegistry;
@@ -546,12 +547,21 @@ public final class RaftNode implements Closeable {
         return server.getDivision(replicas.require(tp).groupId());
     }
 
-    /** This replica's view of the partition: leader, term, high watermark. */
     /** Appends and Raft entries this node's partition leaders handed to Raft since it started. */
     public AppendCounts appendCounts() {
         return appender.counts();
     }
 
+    /**
+     * Appends that followers of this node's partition leaders refused as not fitting their logs (Raft's
+     * INCONSISTENCY answer: they held those entries already, or lacked the ones before), since this JVM started.
+     * A few follow a restart; a steady rise means a follower is not catching up.
+     */
+    public long followerRefusals() {
+        return RatisMetricRegistries.followerRefusals(nodeId);
+    }
+
+    /** This replica's view of the partition: leader, term, high watermark. */
     public PartitionStatus status(TopicPartition tp) {
         Replica replica = replicas.require(tp);
         HibernationFiles.Frozen frozen = Hibernation.frozen(replica);

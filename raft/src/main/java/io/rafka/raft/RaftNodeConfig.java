@@ -34,6 +34,8 @@ import java.util.Objects;
  *   <tr><td>maxOpenPartitions</td><td>50 per processor, at least 100</td><td>partition replicas with an open Raft division on this node, with
  *       hibernation on: beyond it the least recently written idle partitions hibernate early, and a wake-up that
  *       finds no room within a few seconds fails with BUSY (broker: partition.max.open); see {@code Hibernation}</td></tr>
+ *   <tr><td>leaderOutstandingAppends</td><td>2</td><td>appends a partition leader has in flight to each follower (Ratis's
+ *       default is 8, with which a follower restarted under writes refused appends for seconds; see {@code RatisProperties})</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
  * </table>
  */
@@ -54,6 +56,7 @@ public record RaftNodeConfig(
         long hibernateAfterMs,
         int maxConcurrentWakes,
         int maxOpenPartitions,
+        int leaderOutstandingAppends,
         LogConfig logConfig) {
 
     public RaftNodeConfig {
@@ -74,6 +77,8 @@ public record RaftNodeConfig(
         require(hibernateAfterMs == 0 || hibernateAfterMs >= 1000, "hibernateAfterMs", hibernateAfterMs, "0 (never) or >= 1000");
         require(maxConcurrentWakes >= 1, "maxConcurrentWakes", maxConcurrentWakes, ">= 1");
         require(maxOpenPartitions >= 1, "maxOpenPartitions", maxOpenPartitions, ">= 1");
+        require(leaderOutstandingAppends >= 1 && leaderOutstandingAppends <= 64, "leaderOutstandingAppends",
+                leaderOutstandingAppends, "between 1 and 64");
         require(maxDecompressedBytes >= logConfig.maxMessageBytes(), "maxDecompressedBytes", maxDecompressedBytes,
                 ">= max.message.bytes");
     }
@@ -111,6 +116,7 @@ public record RaftNodeConfig(
         private long hibernateAfterMs = 0;
         private int maxConcurrentWakes = 4;
         private int maxOpenPartitions = defaultMaxOpenPartitions();
+        private int leaderOutstandingAppends = 2;
         private LogConfig logConfig = LogConfig.defaults();
 
         private Builder(NodeAddress address, Path dataDir) {
@@ -184,6 +190,11 @@ public record RaftNodeConfig(
             return this;
         }
 
+        public Builder leaderOutstandingAppends(int v) {
+            this.leaderOutstandingAppends = v;
+            return this;
+        }
+
         public Builder logConfig(LogConfig v) {
             logConfig = v;
             return this;
@@ -194,7 +205,7 @@ public record RaftNodeConfig(
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
                     raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
                     maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
-                    maxConcurrentWakes, maxOpenPartitions, logConfig);
+                    maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends, logConfig);
         }
     }
 }

@@ -130,6 +130,11 @@ public final class ServerConfig {
                     + "written partitions idle for a second hibernate early; a write that must wake a partition while it is "
                     + "full waits up to 5 s for room, then fails with BUSY (retriable). Opens asked by other brokers for "
                     + "their writes are never refused. See docs/replication.md (A bound on open partitions).");
+    public static final ConfigKey RAFT_LEADER_OUTSTANDING_APPENDS = ConfigKey.integer("raft.leader.outstanding.appends", 2, 1, 64,
+            "Appends a partition leader has in flight to each follower at once. Ratis's default of 8 let a follower "
+                    + "restarted under writes refuse appends for seconds (each refusal sends the leader back while newer "
+                    + "appends are still in flight); 2 covers a follower's answer and the next entry. Refusals are counted "
+                    + "in rafka_raft_follower_refusals_total.");
     public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 10_000,
             1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file), after which "
                     + "its Raft log is purged; bounds the replay after a restart.");
@@ -192,7 +197,7 @@ public final class ServerConfig {
             REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, AUTO_LEADER_REBALANCE,
             LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS, PARTITION_HIBERNATE_AFTER_MS,
             PARTITION_WAKE_MAX_CONCURRENT, PARTITION_MAX_OPEN,
-            RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
+            RAFT_LEADER_OUTSTANDING_APPENDS, RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
             METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,
             GROUP_COORDINATOR_PARTITIONS, GROUP_SESSION_TIMEOUT_MS, GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_MAX_SESSION_TIMEOUT_MS,
             GROUP_HEARTBEAT_INTERVAL_MS, GROUP_STREAM_GRACE_MS, GROUP_REBALANCE_TIMEOUT_MS, GROUP_MAX_SIZE,
@@ -315,6 +320,7 @@ public final class ServerConfig {
                 .hibernateAfterMs(getLong(PARTITION_HIBERNATE_AFTER_MS))
                 .maxConcurrentWakes(getInt(PARTITION_WAKE_MAX_CONCURRENT))
                 .maxOpenPartitions(maxOpenPartitions())
+                .leaderOutstandingAppends(getInt(RAFT_LEADER_OUTSTANDING_APPENDS))
                 .snapshotThresholdEntries(getLong(RAFT_SNAPSHOT_THRESHOLD_ENTRIES))
                 .raftSegmentBytes(getInt(RAFT_SEGMENT_BYTES))
                 .raftWriteBufferBytes(getInt(RAFT_WRITE_BUFFER_BYTES))

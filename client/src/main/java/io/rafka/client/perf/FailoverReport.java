@@ -21,11 +21,13 @@ import java.util.stream.Collectors;
  */
 final class FailoverReport {
     /**
-     * One kill: the partitions the killed node led just before, the detector's log time (-1: not found), and
-     * how long the restarted node took to answer /health and then to catch up (-1: not known).
+     * One kill: the partitions the killed node led just before, the detector's log time (-1: not found), how
+     * long the restarted node took to answer /health and then to catch up, and how many appends the followers
+     * refused meanwhile (rafka_raft_follower_refusals_total over the brokers, from the restart until caught up)
+     * (-1: not known).
      */
     record Kill(int round, String node, long killMs, long detectMs, List<Integer> partitions, long healthyMs,
-                long caughtUpMs) {
+                long caughtUpMs, long refusals) {
         static Kill parse(String line) {
             String[] f = line.split("\t");
             List<Integer> partitions = new ArrayList<>();
@@ -35,7 +37,8 @@ final class FailoverReport {
                 }
             }
             return new Kill(Integer.parseInt(f[0]), f[1], Long.parseLong(f[2]), Long.parseLong(f[3]), partitions,
-                    f.length > 5 ? Long.parseLong(f[5]) : -1, f.length > 6 ? Long.parseLong(f[6]) : -1);
+                    f.length > 5 ? Long.parseLong(f[5]) : -1, f.length > 6 ? Long.parseLong(f[6]) : -1,
+                    f.length > 7 ? Long.parseLong(f[7]) : -1);
         }
     }
 
@@ -103,7 +106,9 @@ final class FailoverReport {
         sb.append('\n');
         rows.stream().map(Row::kill).distinct().forEach(k -> sb.append("Round ").append(k.round()).append(": node ")
                 .append(k.node()).append(" restarted: healthy after ").append(ms(k.healthyMs())).append(" ms, caught up ")
-                .append(ms(k.caughtUpMs())).append(" ms later\n"));
+                .append(ms(k.caughtUpMs())).append(" ms later")
+                .append(k.refusals() < 0 ? "" : ", " + k.refusals() + " appends refused by followers meanwhile")
+                .append('\n'));
         long missing = rows.stream().filter(r -> r.firstAck() < 0).count();
         if (missing > 0) {
             sb.append("FAILED: ").append(missing).append(" affected partition(s) had no acknowledgement after the kill\n");

@@ -17,7 +17,7 @@ class FailoverReportTest {
 
     @Test
     void splitsKillToFirstAckIntoLeaderReadyRediscoveryAndReady() {
-        FailoverReport.Kill kill = FailoverReport.Kill.parse("1\t1\t1000\t1100\t0,1\t5000\t300");
+        FailoverReport.Kill kill = FailoverReport.Kill.parse("1\t1\t1000\t1100\t0,1\t5000\t300\t42");
         List<ProbeWriter.Ack> acks = List.of(
                 new ProbeWriter.Ack(0, 7, 7, 990, 1003, "h:1"),   // the killed leader's answer, just after the kill
                 new ProbeWriter.Ack(0, 8, 8, 1500, 1560, "h:2"),  // sent 100 ms after the new leader was visible
@@ -46,7 +46,8 @@ class FailoverReportTest {
         assertTrue(table.contains("| 1 | 1 | 0 | 2 | 560 | 100 | 400 | 60 | 100 |"), table);
         assertTrue(table.contains("| **max** | | | | 560 |"), table);
         assertTrue(table.contains("lost 0, duplicated 0 (OK)"), table);
-        assertTrue(table.contains("healthy after 5000 ms, caught up 300 ms later"), table);
+        assertTrue(table.contains("healthy after 5000 ms, caught up 300 ms later, 42 appends refused by followers meanwhile"),
+                table);
     }
 
     @Test

@@ -28,12 +28,29 @@ import java.util.function.Supplier;
  * choose the implementation of {@link MetricRegistries}; registries are reference-counted per
  * {@link MetricRegistryInfo} as Ratis expects (each division creates and removes its own). No reporters: JMX and
  * console reporting are not offered.
+ *
+ * <p>One of Ratis's counters is also summed per server, for as long as the JVM runs (a division's registry goes
+ * when the division closes or its leader steps down): the INCONSISTENCY answers a leader's log appenders got from
+ * followers, i.e. appends a follower refused because they did not fit its log ({@link #followerRefusals}).
  */
 public final class RatisMetricRegistries extends MetricRegistries {
+    /** Ratis's per-follower counter of INCONSISTENCY answers ({@code GrpcServerMetrics}). */
+    private static final String INCONSISTENCY_REPLIES = "_inconsistency_reply_count";
+    private static final Map<String, LongAdder> FOLLOWER_REFUSALS = new ConcurrentHashMap<>();
 
     private final Map<MetricRegistryInfo, Counted> registries = new ConcurrentHashMap<>();
 
     private record Counted(Registry registry, int references) {
+    }
+
+    /**
+     * Appends the followers of Raft server {@code serverId}'s leaders refused as not fitting their logs (Ratis's
+     * INCONSISTENCY answer, after which the leader re-sends from the follower's next index), since this JVM started.
+     * A follower that keeps refusing is not catching up.
+     */
+    public static long followerRefusals(String serverId) {
+        LongAdder sum = FOLLOWER_REFUSALS.get(serverId);
+        return sum == null ? 0 : sum.sum();
     }
 
     @Override
@@ -103,7 +120,16 @@ public final class RatisMetricRegistries extends MetricRegistries {
 
         @Override
         public LongCounter counter(String name) {
-            return (LongCounter) metrics.computeIfAbsent(name, n -> new Counter());
+            return (LongCounter) metrics.computeIfAbsent(name, n -> n.endsWith(INCONSISTENCY_REPLIES)
+                    ? new Counter(FOLLOWER_REFUSALS.computeIfAbsent(serverOf(info), s -> new LongAdder()))
+                    : new Counter(null));
+        }
+
+        /** The Raft server a registry belongs to: its prefix is the server's id or a member id, "server@group". */
+        private static String serverOf(MetricRegistryInfo info) {
+            String prefix = info.getPrefix();
+            int at = prefix.indexOf('@');
+            return at < 0 ? prefix : prefix.substring(0, at);
         }
 
         @Override
@@ -154,10 +180,19 @@ public final class RatisMetricRegistries extends MetricRegistries {
 
     static final class Counter implements LongCounter {
         private final LongAdder value = new LongAdder();
+        /** A sum this counter also adds to, or null. */
+        private final LongAdder alsoTo;
+
+        Counter(LongAdder alsoTo) {
+            this.alsoTo = alsoTo;
+        }
 
         @Override
         public void inc(long n) {
             value.add(n);
+            if (alsoTo != null) {
+                alsoTo.add(n);
+            }
         }
 
         @Override

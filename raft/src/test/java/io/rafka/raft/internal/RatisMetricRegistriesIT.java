@@ -73,6 +73,29 @@ class RatisMetricRegistriesIT {
         assertFalse(registries.remove(info), "unknown by now");
     }
 
+    @Test
+    void inconsistencyAnswersAreSummedPerServerAndOutliveTheirDivisionsRegistries() {
+        RatisMetricRegistries registries = new RatisMetricRegistries();
+        long before = RatisMetricRegistries.followerRefusals("77");
+        // As Ratis's GrpcServerMetrics names them: one registry per leader division ("server@group"), one counter
+        // per follower and kind of answer.
+        MetricRegistryInfo groupA = new MetricRegistryInfo("77@group-A", "ratis_grpc", "log_appender", "test");
+        MetricRegistryInfo groupB = new MetricRegistryInfo("77@group-B", "ratis_grpc", "log_appender", "test");
+        MetricRegistryInfo otherServer = new MetricRegistryInfo("78@group-A", "ratis_grpc", "log_appender", "test");
+        registries.create(groupA).counter("78_inconsistency_reply_count").inc(3);
+        registries.create(groupA).counter("79_inconsistency_reply_count").inc();
+        registries.create(groupA).counter("78_success_reply_count").inc(100);
+        registries.create(groupB).counter("78_inconsistency_reply_count").inc(2);
+        registries.create(otherServer).counter("77_inconsistency_reply_count").inc(50);
+        assertEquals(before + 6, RatisMetricRegistries.followerRefusals("77"), "3 + 1 + 2, not the successes, not 78's");
+        while (registries.remove(groupA)) {
+            // every creator's reference
+        }
+        assertFalse(registries.get(groupA).isPresent());
+        assertEquals(before + 6, RatisMetricRegistries.followerRefusals("77"), "a closed division's answers still count");
+        assertEquals(0, RatisMetricRegistries.followerRefusals("no-such-server"));
+    }
+
     private static String names(RatisMetricRegistries global) {
         return global.getMetricRegistryInfos().stream().map(MetricRegistryInfo::toString).collect(Collectors.joining(", "));
     }
