@@ -553,9 +553,10 @@ public final class RaftNode implements Closeable {
     }
 
     /**
-     * Appends that followers of this node's partition leaders refused as not fitting their logs (Raft's
-     * INCONSISTENCY answer: they held those entries already, or lacked the ones before), since this JVM started.
-     * A few follow a restart; a steady rise means a follower is not catching up.
+     * Appends that followers refused as not fitting their logs (Raft's INCONSISTENCY answer: they held those
+     * entries already, or lacked the ones before), in the groups this node's Raft server leads (the metadata group
+     * shares its id), since this JVM started. A few follow a restart; a steady rise means a follower is not
+     * catching up.
      */
     public long followerRefusals() {
         return RatisMetricRegistries.followerRefusals(nodeId);

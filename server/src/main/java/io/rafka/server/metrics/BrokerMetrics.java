@@ -52,9 +52,10 @@ public final class BrokerMetrics {
                 .help("Raft entries that carried them: appends per entry is what group commit saves")
                 .callback(cb -> cb.call(raftNode.appendCounts().entries())).register(registry);
         CounterWithCallback.builder().name("rafka_raft_follower_refusals")
-                .help("Appends that followers of this broker's partition leaders refused as not fitting their logs "
-                        + "(Raft INCONSISTENCY answers: the leader re-sends from the follower's next index); a few follow a "
-                        + "replica's restart, a steady rise means a follower is not catching up")
+                .help("Appends that followers refused as not fitting their logs, of the Raft groups this broker leads "
+                        + "(partitions and the metadata group; Raft INCONSISTENCY answers: the leader re-sends from the "
+                        + "follower's next index); a few follow a replica's restart, a steady rise means a follower is not "
+                        + "catching up")
                 .callback(cb -> cb.call(raftNode.followerRefusals())).register(registry);
         GaugeWithCallback.builder().name("rafka_partitions").help("Partition replicas hosted by this broker")
                 .callback(cb -> cb.call(raftNode.partitions().size())).register(registry);
