@@ -607,24 +607,29 @@ public final class RaftNode implements Closeable {
      * under-replicated: it commits only while a majority is left.
      */
     public int laggingFollowers(TopicPartition tp, long maxLagMs) {
+        return laggingFollowerIds(tp, maxLagMs).size();
+    }
+
+    /** The node ids of those followers ({@link #laggingFollowers}); empty when this node does not lead {@code tp}. */
+    public List<String> laggingFollowerIds(TopicPartition tp, long maxLagMs) {
         Replica replica = replicas.get(tp);
         if (replica == null || replica.lifecycle() == ReplicaRegistry.Lifecycle.HIBERNATED) {
-            return 0;
+            return List.of();
         }
         try {
             DivisionInfo info = server.getDivision(replica.groupId()).getInfo();
             if (!info.isLeader()) {
-                return 0;
+                return List.of();
             }
-            int lagging = 0;
+            List<String> lagging = new ArrayList<>();
             for (var follower : info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
                 if (follower.getLastRpcElapsedTimeMs() > maxLagMs) {
-                    lagging++;
+                    lagging.add(follower.getId().getId().toStringUtf8());
                 }
             }
             return lagging;
         } catch (IOException e) {
-            return 0;
+            return List.of();
         }
     }
 

@@ -12,6 +12,7 @@ import io.rafka.common.TopicPartition;
 import io.rafka.metadata.BrokerInfo;
 import io.rafka.controller.Controller;
 import io.rafka.coordinator.GroupConfig;
+import io.rafka.server.replica.FollowerSilenceLog;
 import io.rafka.server.replica.LeaderPublisher;
 import io.rafka.metadata.MetadataNode;
 import io.rafka.metadata.MetadataRecord;
@@ -83,6 +84,8 @@ public final class Broker implements Closeable {
     private final HealthStatusManager health = new HealthStatusManager();
     private static final long VIEW_CHECK_INTERVAL_MS = 50;
     private static final long GROUP_COMPACTION_INTERVAL_MS = 5_000;
+    /** How often followers of partitions led here are checked for silence ({@link FollowerSilenceLog}). */
+    private static final long FOLLOWER_SILENCE_CHECK_MS = 5_000;
     private volatile boolean registered;
     /**
      * What {@code /health} adds below its verdict: partition replicas that cannot serve because their log lost
@@ -151,6 +154,7 @@ public final class Broker implements Closeable {
         // Auto-creation blocks on the controller (up to the request timeout): kept off the fetch workers.
         autoCreator = Executors.newSingleThreadExecutor(daemonThreads("rafka-auto-create-" + id));
         BrokerMetrics metrics = new BrokerMetrics(raftNode, config.getLong(ServerConfig.REPLICA_LAG_MS));
+        FollowerSilenceLog followerSilence = new FollowerSilenceLog(raftNode, config.getLong(ServerConfig.REPLICA_LAG_MS));
         FetchWaiters waiters = new FetchWaiters(api.fetchMaxWaiters(), workers);
         raftNode.setAppendListener(waiters::onAppend);
 
@@ -213,6 +217,13 @@ public final class Broker implements Closeable {
         scheduler.scheduleWithFixedDelay(this::enforceRetention, retentionMs, retentionMs, TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(this::compactGroups, GROUP_COMPACTION_INTERVAL_MS, GROUP_COMPACTION_INTERVAL_MS,
                 TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                followerSilence.check();
+            } catch (RuntimeException e) {
+                LOG.debug("looking for silent followers failed: {}", e.toString());
+            }
+        }, FOLLOWER_SILENCE_CHECK_MS, FOLLOWER_SILENCE_CHECK_MS, TimeUnit.MILLISECONDS);
         if (config.getInt(ServerConfig.HTTP_PORT) > 0) {
             http = HttpEndpoints.start(config.get(ServerConfig.BIND_HOST), config.getInt(ServerConfig.HTTP_PORT), metrics,
                     new StatusPage(this, view)::json, this::isServing, this::healthDetail);

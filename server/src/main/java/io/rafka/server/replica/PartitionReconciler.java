@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -97,12 +98,20 @@ public final class PartitionReconciler implements Closeable {
         this.startsHibernated = mayHibernate;
     }
 
+    /**
+     * Reconciles soon, once for any number of calls meanwhile. Called by the metadata state machine for each
+     * change, also while the broker stops: once {@link #close} has run there is nothing to do.
+     */
     private void schedule() {
         if (pending.compareAndSet(false, true)) {
-            executor.execute(() -> {
-                pending.set(false);
-                reconcile();
-            });
+            try {
+                executor.execute(() -> {
+                    pending.set(false);
+                    reconcile();
+                });
+            } catch (RejectedExecutionException e) {
+                pending.set(false);   // closed
+            }
         }
     }
 
