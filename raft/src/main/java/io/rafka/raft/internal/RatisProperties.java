@@ -24,8 +24,6 @@ public final class RatisProperties {
      */
     public static final String APPENDER_RETRY_POLICY = "1ms,10, 50ms,20, 500ms,2000000000";
 
-    /** Appends a leader has in flight to one follower (Ratis's default is 8; see {@link #forServer}). */
-
     private RatisProperties() {
     }
 
@@ -80,17 +78,16 @@ public final class RatisProperties {
         // fails alone and the leader's retry succeeds once the cause is gone.
         RaftServerConfigKeys.Log.setAppendEntriesComposeEnabled(p, false);
         // At most two appends in flight from a leader to each follower by default (raft.leader.outstanding.appends),
-        // not Ratis's 8. A follower refuses an append
-        // whose first entry it has committed already, or whose previous entry it does not hold yet, with
-        // INCONSISTENCY and its own next index; the leader moves its next index there even for a reply to a request
-        // it no longer tracks, and re-sends from it while newer appends are still in flight, which the follower
-        // refuses in turn. With 8 in flight a replica restarted under writes (its JVM still slow) went on like this
-        // for 3-12 s ("Failed appendEntries as the first entry (index 280) already exists (commitIndex: 308)",
-        // ~600 refusals per restart), its high watermark behind the leader's all along; with 2 it was caught up
-        // 0.2-1.7 s after /health, with ~50 refusals per run (bin/rafka bench failover, docs/BENCHMARKS.md).
-        // With a partition's appends committed one Raft entry at a time (partition.max.in.flight.entries), two
-        // cover a follower's reply and the next entry: acks=all throughput was the same or better than with 8
-        // (6,931 and 6,937 against 5,992 and 6,810 records/s).
+        // not Ratis's 8. A follower refuses an append whose first entry it has committed already, or whose previous
+        // entry it does not hold yet, with INCONSISTENCY and its own next index; the leader moves its next index
+        // there even for a reply to a request it no longer tracks, and re-sends from it while newer appends are
+        // still in flight, which the follower refuses in turn. With 8 in flight a replica restarted under writes
+        // (its JVM still slow) went on like this for 3-12 s ("Failed appendEntries as the first entry (index 280)
+        // already exists (commitIndex: 308)", ~600 refusals per restart), its high watermark behind the leader's
+        // all along; with 2 it was caught up 0.2-1.7 s after /health, with ~50 refusals per run (bin/rafka bench
+        // failover, docs/BENCHMARKS.md). With a partition's appends committed one Raft entry at a time
+        // (partition.max.in.flight.entries), two cover a follower's reply and the next entry: acks=all throughput
+        // was the same or better than with 8 (6,931 and 6,937 against 5,992 and 6,810 records/s).
         GrpcConfigKeys.Server.setLeaderOutstandingAppendsMax(p, config.leaderOutstandingAppends());
         // A lagging replica copies the leader's partition log itself (PartitionStateMachine), in bounded chunks.
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
