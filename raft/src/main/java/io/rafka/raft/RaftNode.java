@@ -87,6 +87,8 @@ public final class RaftNode implements Closeable {
     private final RaftNodeConfig config;
     private final Time time;
     private final String nodeId;
+    /** The JVM-wide count of refused appends of this node's id when this node started ({@link #followerRefusals}). */
+    private final long refusalsBefore;
     private final ReplicaRegistry replicas;
     private final NodeExecutors executors;
     private final RaftProperties clientProperties;
@@ -112,6 +114,7 @@ public final class RaftNode implements Closeable {
         this.config = config;
         this.time = time;
         this.nodeId = config.address().id();
+        this.refusalsBefore = RatisMetricRegistries.followerRefusals(nodeId);
         this.replicas = new ReplicaRegistry(nodeId);
         this.executors = new NodeExecutors(nodeId);
         this.clientProperties = RatisProperties.forClient(config);
@@ -555,11 +558,11 @@ public final class RaftNode implements Closeable {
     /**
      * Appends that followers refused as not fitting their logs (Raft's INCONSISTENCY answer: they held those
      * entries already, or lacked the ones before), in the groups this node's Raft server leads (the metadata group
-     * shares its id), since this JVM started. A few follow a restart; a steady rise means a follower is not
-     * catching up.
+     * shares its id), since this node started (an earlier node of the same id in this JVM, as in tests, does not
+     * count). A few follow a restart; a steady rise means a follower is not catching up.
      */
     public long followerRefusals() {
-        return RatisMetricRegistries.followerRefusals(nodeId);
+        return RatisMetricRegistries.followerRefusals(nodeId) - refusalsBefore;
     }
 
     /** This replica's view of the partition: leader, term, high watermark. */
@@ -684,7 +687,12 @@ public final class RaftNode implements Closeable {
      * hand-overs were asked for.
      */
     public int electPreferredLeaders(long timeoutMs) {
-        return leadership.electPreferred(timeoutMs);
+        return electPreferredLeaders(timeoutMs, preferred -> true);
+    }
+
+    /** As {@link #electPreferredLeaders(long)}, only for partitions whose preferred replica {@code takesBack} names. */
+    public int electPreferredLeaders(long timeoutMs, java.util.function.Predicate<String> takesBack) {
+        return leadership.electPreferred(timeoutMs, takesBack);
     }
 
     /** Stops the node cleanly: every partition log is flushed and marked cleanly closed. */

@@ -138,7 +138,8 @@ public final class Broker implements Closeable {
         Controller controller = new Controller(metadata, logDefaults, config.getLong(ServerConfig.SESSION_TIMEOUT_MS));
         reconciler = new PartitionReconciler(id, raftNode, metadata, logDefaults);
         if (config.getBoolean(ServerConfig.AUTO_LEADER_REBALANCE)) {
-            reconciler.rebalanceLeadersEvery(TimeUnit.SECONDS.toMillis(config.getLong(ServerConfig.LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS)));
+            reconciler.rebalanceLeadersEvery(TimeUnit.SECONDS.toMillis(config.getLong(ServerConfig.LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS)),
+                    config.getInt(ServerConfig.LEADER_IMBALANCE_PER_BROKER_PERCENTAGE));
         }
         // Idle partitions hibernate, except the coordinator's: its leader is the group coordinator and must stay.
         java.util.function.Predicate<io.rafka.common.TopicPartition> mayHibernate =

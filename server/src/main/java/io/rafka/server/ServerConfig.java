@@ -116,6 +116,12 @@ public final class ServerConfig {
                     + "but is not the preferred replica of back to their preferred replicas (live and caught up ones only), "
                     + "with auto.leader.rebalance.enable. Kafka's default is 300; 30 here, so a restarted broker leads its "
                     + "share again within half a minute.");
+    public static final ConfigKey LEADER_IMBALANCE_PER_BROKER_PERCENTAGE = ConfigKey.integer(
+            "leader.imbalance.per.broker.percentage", 10, 0, 100, "Leaderships are handed back to a broker (with "
+                    + "auto.leader.rebalance.enable) only while more than this percentage of the partitions it is the "
+                    + "preferred replica of are led by others, as Kafka's setting of the same name: each hand-over pauses "
+                    + "a partition's writes for about an election, which a few displaced leaders are not worth. 0 hands "
+                    + "back every one.");
     public static final ConfigKey PARTITION_HIBERNATE_AFTER_MS = ConfigKey.longValue("partition.hibernate.after.ms", 60_000, 0,
             Long.MAX_VALUE, "A partition without writes for this long closes its Raft group on every replica (no threads, no "
                     + "heartbeats) until the next write opens it again (~100 ms); reads are served meanwhile; new partitions "
@@ -195,7 +201,7 @@ public final class ServerConfig {
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
             REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, AUTO_LEADER_REBALANCE,
-            LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS, PARTITION_HIBERNATE_AFTER_MS,
+            LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS, LEADER_IMBALANCE_PER_BROKER_PERCENTAGE, PARTITION_HIBERNATE_AFTER_MS,
             PARTITION_WAKE_MAX_CONCURRENT, PARTITION_MAX_OPEN,
             RAFT_LEADER_OUTSTANDING_APPENDS, RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
             METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,

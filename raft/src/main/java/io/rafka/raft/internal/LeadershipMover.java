@@ -110,9 +110,11 @@ public final class LeadershipMover {
      * transfer is pending Ratis refuses writes, and a transfer to a dead or lagging replica would refuse them
      * until it times out. Replicas not ready are checked again every {@value #RETRY_PAUSE_MS} ms up to
      * {@code timeoutMs}; each transfer is bounded by the minimum election timeout (as Ratis bounds its own), so
-     * writes pause no longer than a normal election. Returns how many hand-overs were asked for.
+     * writes pause no longer than a normal election. Only partitions whose preferred replica {@code takesBack}
+     * accepts are handed over (Kafka hands leaderships back only to brokers whose imbalance is above
+     * {@code leader.imbalance.per.broker.percentage}). Returns how many hand-overs were asked for.
      */
-    public int electPreferred(long timeoutMs) {
+    public int electPreferred(long timeoutMs, java.util.function.Predicate<String> takesBack) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         Set<RaftGroupId> asked = new HashSet<>();
         List<CompletableFuture<?>> pending = new ArrayList<>();
@@ -121,7 +123,7 @@ public final class LeadershipMover {
             for (ReplicaRegistry.Replica replica : registry.replicas()) {
                 String preferred = replica.spec().replicas().get(0).id();
                 if (preferred.equals(nodeId) || asked.contains(replica.groupId())
-                        || replica.lifecycle() != ReplicaRegistry.Lifecycle.OPEN) {
+                        || replica.lifecycle() != ReplicaRegistry.Lifecycle.OPEN || !takesBack.test(preferred)) {
                     continue;
                 }
                 try {

@@ -16,9 +16,11 @@ import org.slf4j.LoggerFactory;
 import java.io.Closeable;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
@@ -79,11 +81,18 @@ public final class PartitionReconciler implements Closeable {
         executor.scheduleWithFixedDelay(this::reconcile, 1, 1, TimeUnit.SECONDS);
     }
 
-    /** Kafka's auto leader rebalance: hands leaderships back to their preferred replicas every {@code intervalMs}. */
-    public void rebalanceLeadersEvery(long intervalMs) {
+    /**
+     * Kafka's auto leader rebalance: every {@code intervalMs}, hands the leaderships this broker holds back to their
+     * preferred replicas, for the preferred brokers whose imbalance is above {@code imbalancePercentage}
+     * ({@link #imbalancedBrokers}).
+     */
+    public void rebalanceLeadersEvery(long intervalMs, int imbalancePercentage) {
         executor.scheduleWithFixedDelay(() -> {
             try {
-                raftNode.electPreferredLeaders(5_000);
+                Set<String> imbalanced = imbalancedBrokers(metadata.image(), imbalancePercentage);
+                if (!imbalanced.isEmpty()) {
+                    raftNode.electPreferredLeaders(5_000, imbalanced::contains);
+                }
             } catch (RuntimeException e) {
                 LOG.warn("handing leaderships back to preferred replicas failed (next try in {} ms): {}", intervalMs, e.toString());
             }
@@ -113,6 +122,38 @@ public final class PartitionReconciler implements Closeable {
                 pending.set(false);   // closed
             }
         }
+    }
+
+    /**
+     * The brokers more than {@code percentage} % of whose preferred partitions (they are the first replica) are led
+     * by another broker, as the metadata's published leaders say; Kafka's rule for
+     * {@code leader.imbalance.per.broker.percentage}. Partitions without a published leader (never written, or
+     * between leaders) count as preferred but not as displaced.
+     */
+    static Set<String> imbalancedBrokers(MetadataImage image, int percentage) {
+        Map<String, int[]> counts = new HashMap<>();   // broker -> {preferred, led elsewhere}
+        for (TopicInfo t : image.topics().values()) {
+            for (int p = 0; p < t.partitionCount(); p++) {
+                List<String> replicas = t.assignments().get(p);
+                if (replicas.isEmpty()) {
+                    continue;
+                }
+                String preferred = replicas.get(0);
+                int[] c = counts.computeIfAbsent(preferred, b -> new int[2]);
+                c[0]++;
+                MetadataImage.PartitionLeader leader = image.leaders().get(new TopicPartition(t.name(), p));
+                if (leader != null && !leader.brokerId().equals(preferred)) {
+                    c[1]++;
+                }
+            }
+        }
+        Set<String> out = new HashSet<>();
+        counts.forEach((broker, c) -> {
+            if (c[1] > 0 && (long) c[1] * 100 > (long) percentage * c[0]) {
+                out.add(broker);
+            }
+        });
+        return out;
     }
 
     /** The replicas this broker should host, by partition. */
