@@ -233,6 +233,11 @@ public final class PartitionLog implements Closeable {
      * @throws OffsetOutOfRangeException if {@code startOffset} is below the log start or above the log end
      */
     public LogReadResult read(long startOffset, int maxBytes, long maxOffset) {
+        return read(startOffset, maxBytes, maxOffset, ReadBuffers.NEW);
+    }
+
+    /** {@link #read(long, int, long)} into buffers from {@code buffers}. */
+    public LogReadResult read(long startOffset, int maxBytes, long maxOffset, ReadBuffers buffers) {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes must not be negative: " + maxBytes);
         }
@@ -249,7 +254,7 @@ public final class PartitionLog implements Closeable {
             }
             try {
                 for (LogSegment s = segments.floor(startOffset); s != null; s = segments.higher(s.baseOffset())) {
-                    ByteBuffer data = s.read(startOffset, maxBytes, upTo);
+                    ByteBuffer data = s.read(startOffset, maxBytes, upTo, buffers);
                     if (data != null) {
                         return new LogReadResult(data, start, end);
                     }

@@ -10,6 +10,7 @@ import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.log.LogConfig;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
+import io.rafka.log.ReadBuffers;
 import io.rafka.raft.internal.FollowerLiveness;
 import io.rafka.raft.internal.FrozenLog;
 import io.rafka.raft.internal.Hibernation;
@@ -489,16 +490,22 @@ public final class RaftNode implements Closeable {
      * Callers serve clients from the leader.
      */
     public LogReadResult read(TopicPartition tp, long offset, int maxBytes) {
+        return read(tp, offset, maxBytes, ReadBuffers.NEW);
+    }
+
+    /** {@link #read(TopicPartition, long, int)} into buffers from {@code buffers}. */
+    public LogReadResult read(TopicPartition tp, long offset, int maxBytes, ReadBuffers buffers) {
         Replica replica = replicas.require(tp);
         HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
         if (frozen != null) {
             try {
-                return replica.frozenLog().read(() -> openFrozen(tp), log -> log.read(offset, maxBytes, frozen.highWatermark()));
+                return replica.frozenLog().read(() -> openFrozen(tp),
+                        log -> log.read(offset, maxBytes, frozen.highWatermark(), buffers));
             } catch (FrozenLog.Sealed opening) {
                 // woke since: read the open replica
             }
         }
-        return running(replica).read(offset, maxBytes);
+        return running(replica).read(offset, maxBytes, buffers);
     }
 
     /** The replica's running state machine; a typed, retriable error while its group opens here. */

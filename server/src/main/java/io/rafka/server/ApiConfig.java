@@ -18,6 +18,7 @@ package io.rafka.server;
  * @param fetchMaxBytes            largest fetch response ({@code fetch.max.bytes})
  * @param fetchMaxWaitMs           longest a fetch waits for data ({@code fetch.max.wait.ms})
  * @param fetchMaxWaiters          fetches waiting at once ({@code fetch.max.waiters})
+ * @param fetchBufferPoolBytes     free read buffers kept for later fetches ({@code fetch.buffer.pool.bytes}); 0 = none
  * @param requestTimeoutMs         how long a produce or admin call waits ({@code request.timeout.ms})
  * @param autoCreateTopics         {@code auto.create.topics.enable}
  * @param defaultPartitions        {@code num.partitions}
@@ -35,6 +36,7 @@ public record ApiConfig(
         int fetchMaxBytes,
         int fetchMaxWaitMs,
         int fetchMaxWaiters,
+        long fetchBufferPoolBytes,
         long requestTimeoutMs,
         boolean autoCreateTopics,
         int defaultPartitions,
@@ -46,7 +48,7 @@ public record ApiConfig(
         }
         if (grpcPort < 0 || maxRequestBytes <= 0 || maxConnections <= 0 || maxCallsPerConnection <= 0 || flowControlWindowBytes <= 0
                 || produceMemoryBytes <= 0
-                || produceStreamWindow <= 0 || fetchMaxBytes <= 0 || fetchMaxWaitMs < 0 || fetchMaxWaiters <= 0
+                || produceStreamWindow <= 0 || fetchMaxBytes <= 0 || fetchMaxWaitMs < 0 || fetchMaxWaiters <= 0 || fetchBufferPoolBytes < 0
                 || requestTimeoutMs <= 0 || defaultPartitions <= 0 || defaultReplicationFactor < 0) {
             throw new IllegalArgumentException("API limits must be positive: " + this);
         }

@@ -21,6 +21,7 @@ import io.rafka.server.broker.ClusterView;
 import io.rafka.server.broker.ConfigValue;
 import io.rafka.server.broker.FetchWaiters;
 import io.rafka.server.broker.MemoryPool;
+import io.rafka.server.broker.ReadBufferPool;
 import io.rafka.server.broker.MetadataQuery;
 import io.rafka.server.broker.ReplicaManager;
 import io.rafka.server.broker.ProducerIds;
@@ -166,7 +167,7 @@ public final class Broker implements Closeable {
                 new TopicAdmin.TopicDefaults(api.defaultPartitions(), api.defaultReplicationFactor()),
                 this::describeConfig, autoCreator);
         replicas = new ReplicaManager(view, raftNode, topicAdmin, new MemoryPool(api.produceMemoryBytes()),
-                metrics, waiters, scheduler, new ReplicaManager.Settings(api.autoCreateTopics(), api.requestTimeoutMs(),
+                new ReadBufferPool(api.fetchBufferPoolBytes()), metrics, waiters, scheduler, new ReplicaManager.Settings(api.autoCreateTopics(), api.requestTimeoutMs(),
                 raftNode.config().maxDecompressedBytes(), api.fetchMaxBytes(), api.fetchMaxWaitMs()));
         groups = new GroupAccess(view, raftNode, topicAdmin, config.groupConfig(), config.getInt(ServerConfig.GROUP_SEGMENT_BYTES));
         raftNode.addListener(groups);

@@ -81,6 +81,8 @@ public final class ServerConfig {
             "Longest a fetch may wait for data (max_wait_ms above it is cut to it).");
     public static final ConfigKey FETCH_MAX_WAITERS = ConfigKey.integer("fetch.max.waiters", 10_000, 1, 1_000_000,
             "Fetches and subscriptions waiting for data at once; beyond it new ones fail with RESOURCE_EXHAUSTED.");
+    public static final ConfigKey FETCH_BUFFER_POOL_BYTES = ConfigKey.longValue("fetch.buffer.pool.bytes", 32L * MIB, 0, 1L << 34,
+            "Free buffers kept for reading fetched data into, so fetches do not allocate (and zero) new ones; 0 = none.");
     public static final ConfigKey REQUEST_TIMEOUT_MS = ConfigKey.longValue("request.timeout.ms", 30_000, 100, 600_000,
             "How long a produce waits for its commit before REQUEST_TIMED_OUT.");
     public static final ConfigKey AUTO_CREATE = ConfigKey.bool("auto.create.topics.enable", true,
@@ -197,7 +199,8 @@ public final class ServerConfig {
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,
             MAX_CALLS_PER_CONNECTION, FLOW_CONTROL_WINDOW_BYTES, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
-            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS, REQUEST_TIMEOUT_MS, AUTO_CREATE,
+            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
+            FETCH_BUFFER_POOL_BYTES, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
             REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, AUTO_LEADER_REBALANCE,
@@ -264,7 +267,8 @@ public final class ServerConfig {
                 getBoolean(LEADER_FAILURE_DETECTION));
         this.apiConfig = new ApiConfig(get(BIND_HOST), getInt(GRPC_PORT), getInt(MAX_REQUEST_BYTES), getInt(MAX_CONNECTIONS),
                 getInt(MAX_CALLS_PER_CONNECTION), getInt(FLOW_CONTROL_WINDOW_BYTES), getLong(PRODUCE_MEMORY_BYTES), getInt(PRODUCE_STREAM_WINDOW),
-                getInt(FETCH_MAX_BYTES), getInt(FETCH_MAX_WAIT_MS), getInt(FETCH_MAX_WAITERS), getLong(REQUEST_TIMEOUT_MS),
+                getInt(FETCH_MAX_BYTES), getInt(FETCH_MAX_WAIT_MS), getInt(FETCH_MAX_WAITERS), getLong(FETCH_BUFFER_POOL_BYTES),
+                getLong(REQUEST_TIMEOUT_MS),
                 getBoolean(AUTO_CREATE), getInt(NUM_PARTITIONS), getInt(DEFAULT_REPLICATION_FACTOR));
     }
 

@@ -2,6 +2,7 @@ package io.rafka.log.internal;
 
 import io.rafka.common.CorruptRecordException;
 import io.rafka.common.RafkaException;
+import io.rafka.log.ReadBuffers;
 import io.rafka.record.Record;
 import io.rafka.record.RecordBatch;
 import org.slf4j.Logger;
@@ -300,16 +301,17 @@ public final class LogSegment implements Closeable {
      * batch that ends at or after {@code maxOffset} (the high watermark) and within {@code maxBytes}, except that the
      * first batch is returned whole even when larger, so a consumer always makes progress.
      *
+     * @param buffers where the bytes go
      * @return the bytes, or null if this segment has no batch ending at or after {@code startOffset}
      */
-    public ByteBuffer read(long startOffset, int maxBytes, long maxOffset) throws IOException {
+    public ByteBuffer read(long startOffset, int maxBytes, long maxOffset, ReadBuffers buffers) throws IOException {
         int limit = size;
         BatchHeader first = translateOffset(startOffset);
         if (first == null || first.lastOffset() >= maxOffset) {
             return first == null ? null : ByteBuffer.allocate(0);
         }
         int want = Math.max(first.size(), Math.min(maxBytes, limit - first.position()));
-        ByteBuffer buf = ByteBuffer.allocate(want);
+        ByteBuffer buf = buffers.allocate(want);
         readFully(buf, first.position());
         buf.flip();
         // Cut at the last whole batch below maxOffset.

@@ -5,6 +5,7 @@ import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
+import io.rafka.log.ReadBuffers;
 import io.rafka.raft.PartitionStatus;
 import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
@@ -146,9 +147,9 @@ public final class PartitionStateMachine extends BaseStateMachine {
     }
 
     /** Reads committed batches from the local log (up to the high watermark). */
-    public LogReadResult read(long offset, int maxBytes) {
+    public LogReadResult read(long offset, int maxBytes, ReadBuffers buffers) {
         PartitionStore s = store;
-        return s.log.read(offset, maxBytes, s.committed.applied().logEndOffset());
+        return s.log.read(offset, maxBytes, s.committed.applied().logEndOffset(), buffers);
     }
 
     @Override

@@ -108,7 +108,6 @@ public final class RatisProperties {
         return p;
     }
 
-    /** Client settings for quick probes of other servers (is a group running there?): 3 s, not 30. */
     /**
      * Retries of this node's admin calls to a peer (group info, group add, leadership transfer): a few, ~3 s in
      * all, as callers retry on their own schedule. Ratis's default retries a refused call for as long as it is

@@ -25,12 +25,13 @@ final class DelayedFetch {
     private final boolean decode;
     private final long deadlineNs;
     private final ScheduledExecutorService timer;
+    private final ReadBufferPool.Lease buffers;
     private final CompletableFuture<List<PartitionRead>> result = new CompletableFuture<>();
     private FetchWaiters.Waiter waiter;
     private ScheduledFuture<?> timeout;
 
     DelayedFetch(ReplicaManager replicas, List<FetchPartition> partitions, int minBytes, int maxBytes, boolean decode,
-                 long deadlineNs, ScheduledExecutorService timer) {
+                 long deadlineNs, ScheduledExecutorService timer, ReadBufferPool.Lease buffers) {
         this.replicas = replicas;
         this.partitions = partitions;
         this.minBytes = minBytes;
@@ -38,6 +39,7 @@ final class DelayedFetch {
         this.decode = decode;
         this.deadlineNs = deadlineNs;
         this.timer = timer;
+        this.buffers = buffers;
     }
 
     CompletableFuture<List<PartitionRead>> start() {
@@ -55,7 +57,7 @@ final class DelayedFetch {
         int total = 0;
         boolean failed = false;
         for (FetchPartition p : partitions) {
-            PartitionRead read = replicas.read(p, budget, decode);
+            PartitionRead read = replicas.read(p, budget, decode, buffers);
             reads.add(read);
             budget -= read.bytes();
             total += read.bytes();
@@ -65,6 +67,7 @@ final class DelayedFetch {
             result.complete(reads);
             return;
         }
+        buffers.release(); // too little: these reads are dropped, the next attempt reads again
         if (waiter == null) {
             Set<TopicPartition> watched = new HashSet<>();
             partitions.forEach(p -> watched.add(new TopicPartition(p.topic(), p.partition())));

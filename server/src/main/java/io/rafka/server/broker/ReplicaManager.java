@@ -9,6 +9,7 @@ import io.rafka.common.OffsetOutOfRangeException;
 import io.rafka.common.RafkaException;
 import io.rafka.common.TopicPartition;
 import io.rafka.log.LogReadResult;
+import io.rafka.log.ReadBuffers;
 import io.rafka.log.TimestampAndOffset;
 import io.rafka.raft.Acks;
 import io.rafka.raft.AppendResult;
@@ -44,6 +45,7 @@ public final class ReplicaManager {
     private final RaftNode raftNode;
     private final TopicAdmin admin;
     private final MemoryPool memory;
+    private final ReadBufferPool readBuffers;
     private final BrokerMetrics metrics;
     private final FetchWaiters waiters;
     private final ScheduledExecutorService timer;
@@ -55,12 +57,13 @@ public final class ReplicaManager {
                            int fetchMaxWaitMs) {
     }
 
-    public ReplicaManager(ClusterView view, RaftNode raftNode, TopicAdmin admin, MemoryPool memory, BrokerMetrics metrics,
-                          FetchWaiters waiters, ScheduledExecutorService timer, Settings settings) {
+    public ReplicaManager(ClusterView view, RaftNode raftNode, TopicAdmin admin, MemoryPool memory, ReadBufferPool readBuffers,
+                          BrokerMetrics metrics, FetchWaiters waiters, ScheduledExecutorService timer, Settings settings) {
         this.view = view;
         this.raftNode = raftNode;
         this.admin = admin;
         this.memory = memory;
+        this.readBuffers = readBuffers;
         this.metrics = metrics;
         this.waiters = waiters;
         this.timer = timer;
@@ -69,6 +72,11 @@ public final class ReplicaManager {
 
     public Settings settings() {
         return settings;
+    }
+
+    /** The buffers fetches read into; a fetch's caller takes a lease and releases it once the answer is written. */
+    public ReadBufferPool readBuffers() {
+        return readBuffers;
     }
 
     /** On shutdown: waiting fetches answer with what they have, subscriptions end. */
@@ -196,9 +204,12 @@ public final class ReplicaManager {
      * A long-poll fetch: completes once the partitions hold at least {@code minBytes} (at least one byte), on
      * any partition error, at the deadline ({@code maxWaitMs}, capped by fetch.max.wait.ms) or on shutdown.
      * Waiting costs no thread; cancelling the future stops the wait. {@code maxBytes} 0 = {@code defaultMaxBytes}.
+     * Stored batches are read into buffers of {@code buffers}, which the caller releases once it has no more use
+     * for the result's data.
      */
     public CompletableFuture<List<PartitionRead>> fetch(List<FetchPartition> partitions, int minBytes, int maxBytes,
-                                                        int defaultMaxBytes, int maxWaitMs, boolean decode) {
+                                                        int defaultMaxBytes, int maxWaitMs, boolean decode,
+                                                        ReadBufferPool.Lease buffers) {
         if (partitions.isEmpty()) {
             throw new InvalidRequestException("a fetch needs at least one partition");
         }
@@ -208,7 +219,7 @@ public final class ReplicaManager {
         int limit = Math.min(maxBytes == 0 ? defaultMaxBytes : maxBytes, settings.fetchMaxBytes());
         long waitMs = Math.min(maxWaitMs, settings.fetchMaxWaitMs());
         return new DelayedFetch(this, partitions, Math.max(1, minBytes), limit, decode,
-                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs), timer).start();
+                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs), timer, buffers).start();
     }
 
     /**
@@ -228,6 +239,11 @@ public final class ReplicaManager {
      * what is left of the response. Errors become the result's {@link PartitionError}.
      */
     public PartitionRead read(FetchPartition p, int budget, boolean decode) {
+        return read(p, budget, decode, ReadBuffers.NEW);
+    }
+
+    /** {@link #read(FetchPartition, int, boolean)} with stored batches read into buffers of {@code buffers}. */
+    public PartitionRead read(FetchPartition p, int budget, boolean decode, ReadBuffers buffers) {
         long highWatermark = -1;
         long logStart = -1;
         try {
@@ -247,8 +263,8 @@ public final class ReplicaManager {
             if (p.offset() == highWatermark || maxBytes <= 0) {
                 return empty(p, highWatermark, logStart);
             }
-            LogReadResult read = raftNode.read(tp, p.offset(), maxBytes);
-            // A buffer of this read alone (the log copies from its file): nobody writes it afterwards.
+            LogReadResult read = raftNode.read(tp, p.offset(), maxBytes, buffers);
+            // A buffer of this read alone (the log copies from its file): nobody writes it until it is released.
             ByteBuffer stored = read.records();
             int bytes = stored.remaining();
             if (bytes == 0) {

@@ -24,6 +24,7 @@ import io.rafka.server.broker.FetchPartition;
 import io.rafka.server.broker.ListedOffset;
 import io.rafka.server.broker.OffsetQuery;
 import io.rafka.server.broker.PartitionRead;
+import io.rafka.server.broker.ReadBufferPool;
 import io.rafka.server.broker.ReplicaManager;
 
 import java.util.ArrayList;
@@ -33,8 +34,9 @@ import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Fetch (long-poll), Subscribe (server push) and ListOffsets: maps requests to {@link ReplicaManager} and its
- * results back. Fetched bytes go into the response without a copy: the broker reads them into buffers of their
- * own that nobody writes afterwards, which {@link UnsafeByteOperations#unsafeWrap} may then share.
+ * results back. Fetched bytes go into the response without a copy: the broker reads them into buffers that nobody
+ * else writes until the answer is written, which {@link UnsafeByteOperations#unsafeWrap} may then share; a fetch
+ * gives them back to the {@link ReadBufferPool} once its answer is written.
  */
 public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
     /** Response size when the request does not say: below gRPC's default 4 MiB inbound limit of clients. */
@@ -51,6 +53,7 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
     @Override
     public void fetch(FetchRequest request, StreamObserver<FetchResponse> responses) {
         ServerCallStreamObserver<FetchResponse> out = (ServerCallStreamObserver<FetchResponse>) responses;
+        ReadBufferPool.Lease buffers = replicas.readBuffers().lease();
         CompletableFuture<List<PartitionRead>> reads;
         try {
             boolean decode = decode(request.getFormat(), request.getFormatValue());
@@ -59,7 +62,7 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
                 partitions.add(new FetchPartition(p.getTopic(), p.getPartition(), p.getOffset(), p.getMaxBytes()));
             }
             reads = replicas.fetch(partitions, request.getMinBytes(), request.getMaxBytes(), DEFAULT_RESPONSE_MAX_BYTES,
-                    request.getMaxWaitMs(), decode);
+                    request.getMaxWaitMs(), decode, buffers);
         } catch (RuntimeException e) {
             out.onError(ApiErrors.toStatus(e));
             return;
@@ -80,6 +83,10 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
                 }
             } catch (RuntimeException ex) {
                 // cancelled by the client meanwhile
+            } finally {
+                // grpc-java writes a message into its transport's buffers within onNext (ServerCall.sendMessage
+                // serializes it there, or drops it on a closed call): the read buffers are free once it returns.
+                buffers.release();
             }
         });
     }

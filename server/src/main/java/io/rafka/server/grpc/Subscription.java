@@ -8,6 +8,7 @@ import io.rafka.proto.v1.SubscribeRequest;
 import io.rafka.server.broker.FetchPartition;
 import io.rafka.server.broker.FetchWaiters;
 import io.rafka.server.broker.PartitionRead;
+import io.rafka.server.broker.ReadBufferPool;
 import io.rafka.server.broker.ReplicaManager;
 
 import java.util.Set;
@@ -28,6 +29,7 @@ final class Subscription {
     private final SubscribeRequest request;
     private final boolean decode;
     private final ServerCallStreamObserver<FetchResponse> out;
+    private final ReadBufferPool.Lease buffers;
     private final int maxBytes;
     private long offset;
     private boolean done;
@@ -41,6 +43,7 @@ final class Subscription {
         this.request = request;
         this.decode = decode;
         this.out = out;
+        this.buffers = replicas.readBuffers().lease();
         this.offset = request.getOffset();
         this.maxBytes = Math.min(request.getMaxBytes() == 0 ? ReplicaManager.DEFAULT_PARTITION_MAX_BYTES : request.getMaxBytes(),
                 replicas.settings().fetchMaxBytes());
@@ -73,16 +76,20 @@ final class Subscription {
         }
         try {
             while (out.isReady() && !done) {
-                PartitionRead read = replicas.read(partition(), maxBytes, decode);
-                if (read.failed()) {
-                    end(read);
-                    return;
+                PartitionRead read = replicas.read(partition(), maxBytes, decode, buffers);
+                try {
+                    if (read.failed()) {
+                        end(read);
+                        return;
+                    }
+                    if (read.bytes() == 0) {
+                        return; // woken on the next commit
+                    }
+                    out.onNext(FetchResponse.newBuilder().addResults(FetchApi.result(read)).build());
+                    offset = read.nextOffset();
+                } finally {
+                    buffers.release(); // written into the transport's buffers within onNext (see FetchApi)
                 }
-                if (read.bytes() == 0) {
-                    return; // woken on the next commit
-                }
-                out.onNext(FetchResponse.newBuilder().addResults(FetchApi.result(read)).build());
-                offset = read.nextOffset();
             }
         } catch (RuntimeException e) {
             stop(); // the client went away

@@ -70,7 +70,7 @@ class BrokerLayerIT {
     void longPollFetchIsWokenByACommitAndReturnsTheStoredBytes() throws Exception {
         long end = replicas.listOffsets(List.of(new OffsetQuery("layer", 0, OffsetQuery.LATEST))).get(0).offset();
         CompletableFuture<List<PartitionRead>> waiting = replicas.fetch(List.of(new FetchPartition("layer", 0, end, 0)),
-                1, 0, 1 << 20, 20_000, false);
+                1, 0, 1 << 20, 20_000, false, replicas.readBuffers().lease());
         Thread.sleep(200);
         assertFalse(waiting.isDone(), "nothing committed at " + end + " yet");
         ByteBuffer batch = new RecordBatchBuilder(CompressionType.NONE).append(1L, null, new byte[]{7}).build();
@@ -83,7 +83,7 @@ class BrokerLayerIT {
         assertEquals(read.bytes(), read.batches().remaining());
 
         CompletableFuture<List<PartitionRead>> cancelled = replicas.fetch(List.of(new FetchPartition("layer", 0, end + 1, 0)),
-                1, 0, 1 << 20, 20_000, true);
+                1, 0, 1 << 20, 20_000, true, replicas.readBuffers().lease());
         assertTrue(cancelled.cancel(false));
         assertNull(produce(records("layer", "after-cancel"), Acks.ALL).error(), "a cancelled fetch's waiter is gone quietly");
     }
@@ -120,9 +120,9 @@ class BrokerLayerIT {
         assertThrows(InvalidRequestException.class, () -> replicas.produce(List.of(records("layer", "x")), Acks.ALL, -1));
         RafkaException acks = assertThrows(RafkaException.class, () -> replicas.produce(List.of(records("layer", "x")), null, 0));
         assertEquals(ErrorCode.INVALID_REQUIRED_ACKS, acks.errorCode());
-        assertThrows(InvalidRequestException.class, () -> replicas.fetch(List.of(), 0, 0, 1, 0, true));
+        assertThrows(InvalidRequestException.class, () -> replicas.fetch(List.of(), 0, 0, 1, 0, true, replicas.readBuffers().lease()));
         RafkaException size = assertThrows(RafkaException.class,
-                () -> replicas.fetch(List.of(new FetchPartition("layer", 0, 0, 0)), -1, 0, 1, 0, true));
+                () -> replicas.fetch(List.of(new FetchPartition("layer", 0, 0, 0)), -1, 0, 1, 0, true, replicas.readBuffers().lease()));
         assertEquals(ErrorCode.INVALID_FETCH_SIZE, size.errorCode());
         assertCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
                 replicas.read(new FetchPartition("layer", -3, 0, 0), 1 << 20, true).error(), "a negative partition is the client's error");
