@@ -100,8 +100,10 @@ class ReplaceBrokerIT {
             cluster.restart(victim);
             cluster.awaitTrue(() -> cluster.broker(victim).raftNode().partitions().isEmpty(), 60_000, "broker 4 dropped its replicas");
             Path dataDir = Path.of(cluster.broker(victim).config().get(ServerConfig.DATA_DIR));
+            // A replica leaves the node's partitions before its folder is deleted: wait for the folders too.
             for (int p = 0; p < PARTITIONS; p++) {
-                assertFalse(Files.exists(dataDir.resolve(TOPIC + "-" + p)), "partition folder " + p + " deleted on broker 4");
+                Path folder = dataDir.resolve(TOPIC + "-" + p);
+                cluster.awaitTrue(() -> !Files.exists(folder), 30_000, "partition folder " + folder + " deleted on broker 4");
             }
         }
     }
