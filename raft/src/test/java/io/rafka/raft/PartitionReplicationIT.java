@@ -54,7 +54,7 @@ class PartitionReplicationIT {
 
     /**
      * A committed append costs one Raft entry and nothing more: Ratis's default appends a commit-index metadata
-     * entry after every commit (written, fsynced and replicated like any other), which cost a third of acks=all
+     * entry after every commit (written, fsynced and replicated like any other), which nearly halved acks=all
      * throughput on broker processes. Appends sent one at a time each take one entry, on every replica.
      */
     @Test
