@@ -54,6 +54,8 @@ final class WakeUps {
     /** Whether wake-ups take a place under the bound on open partitions (hibernation on). */
     private final boolean placed;
     private final long wakeTimeoutMs;
+    /** How often a wake-up that has no leader yet asks its peers again to open (see {@link #awaitLeader}). */
+    private final long reopenPeersMs;
     private final String nodeId;
     /**
      * Wake-ups, at most {@code maxConcurrentWakes} at once and the rest in arrival order: Ratis opens a server's
@@ -78,6 +80,7 @@ final class WakeUps {
         this.limit = limit;
         this.placed = placed;
         this.wakeTimeoutMs = config.requestTimeoutMs();
+        this.reopenPeersMs = Math.max(REELECT_MS, config.rpcTimeoutMinMs() / 2);
         this.nodeId = local.server().getId().toString();
         AtomicInteger count = new AtomicInteger();
         this.openers = pool(openerThreads, "rafka-open-peer-" + nodeId + "-", count);
@@ -101,11 +104,17 @@ final class WakeUps {
 
     /** Asks every other replica of {@code group} to open theirs, without waiting. */
     void openOnPeers(RaftGroup group) {
+        openOnOthers(group);
+    }
+
+    private List<CompletableFuture<Boolean>> openOnOthers(RaftGroup group) {
+        List<CompletableFuture<Boolean>> asks = new ArrayList<>();
         for (RaftPeer peer : group.getPeers()) {
             if (!peer.getId().equals(local.server().getId())) {
-                openOnPeer(peer, group);
+                asks.add(openOnPeer(peer, group));
             }
         }
+        return asks;
     }
 
     long completed() {
@@ -205,12 +214,7 @@ final class WakeUps {
         if (placed) {
             limit.admit(tp);  // BUSY if this node has no room for one more open partition
         }
-        List<CompletableFuture<Boolean>> remote = new ArrayList<>();
-        for (RaftPeer peer : group.getPeers()) {
-            if (!peer.getId().equals(local.server().getId())) {
-                remote.add(openOnPeer(peer, group));
-            }
-        }
+        List<CompletableFuture<Boolean>> remote = openOnOthers(group);
         long t0 = System.nanoTime();
         try {
             openLocally(replica, group);
@@ -236,7 +240,7 @@ final class WakeUps {
             sleep();
         }
         long peersOpen = System.nanoTime();
-        int elections = awaitLeader(replica, tp, deadline);
+        int elections = awaitLeader(replica, group, deadline);
         return "opened here " + TimeUnit.NANOSECONDS.toMillis(opened - t0) + " ms, peers "
                 + TimeUnit.NANOSECONDS.toMillis(peersOpen - t0) + " ms, elected " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - peersOpen)
                 + " ms later after " + elections + " election requests";
@@ -260,10 +264,20 @@ final class WakeUps {
         }
     }
 
-    /** Starts an election here unless a leader is known, and waits until one is. */
-    private int awaitLeader(Replica replica, TopicPartition tp, long deadline) {
+    /**
+     * Starts an election here unless a leader is known, and waits until one is. While none is, the peers are asked
+     * to open again now and then: a peer that answered the first request "already open" may have been about to
+     * close. A leader closes as soon as its followers report HIBERNATE committed, its followers half a heartbeat
+     * after applying it; an append that waited for the leader's close wakes the group at once, and a follower
+     * still waiting to close answers "already open", then closes. Asked once only, the wake-up campaigned for its
+     * whole timeout against replicas that had closed (HibernationIT in CI: "woke up but elected no leader").
+     */
+    private int awaitLeader(Replica replica, RaftGroup group, long deadline) {
+        TopicPartition tp = replica.topicPartition();
         long askedAt = 0;
         int asked = 0;
+        long peersAskedAt = System.currentTimeMillis();
+        List<CompletableFuture<Boolean>> reopens = List.of();
         while (System.currentTimeMillis() < deadline) {
             try {
                 RaftServer.Division d = local.division(replica.groupId());
@@ -274,6 +288,11 @@ final class WakeUps {
                 RaftPeerId leader = info.getLeaderId();
                 if (leader != null && !info.isLeader()) {
                     throw new NotLeaderException("partition " + tp + " woke up with leader " + leader, leader.toString());
+                }
+                if (leader == null && System.currentTimeMillis() - peersAskedAt > reopenPeersMs
+                        && reopens.stream().allMatch(CompletableFuture::isDone)) {
+                    peersAskedAt = System.currentTimeMillis();
+                    reopens = openOnOthers(group);  // one request per peer at a time (a dead peer's takes seconds)
                 }
                 // Ask for an election now, and again while none wins (a refused vote makes the candidate a follower
                 // that would otherwise wait out its election timeout). Ratis grants the request only while the
