@@ -4,14 +4,14 @@
 #
 #   bench/produce-cpu.sh CHECKOUT LABEL [PORT_BASE] [WARMUP] [RECORDS]
 #
-# Starts `bin/rafka cluster` of CHECKOUT (1 GiB heaps, ports from PORT_BASE [26000], data in /tmp/produce-cpu-LABEL),
+# Starts `bin/rafka cluster` of CHECKOUT (1 GiB heaps unless RAFKA_HEAP_OPTS says otherwise, ports from PORT_BASE [26000], data in /tmp/produce-cpu-LABEL),
 # creates a topic of 6 partitions RF 3, runs `bin/rafka perf produce` WARMUP [200000] records unmeasured, then
 # RECORDS [400000] measured, and prints one line: records/s, the CPU time of the three broker processes
 # (utime + stime) over the measured run per record, and the producer's latency percentiles. Stops the cluster on exit.
 set -euo pipefail
 [[ $# -ge 2 ]] || { sed -n '2,10p' "$0" >&2; exit 2; }
 CHECKOUT="$(cd "$1" && pwd)" LABEL="$2" PORT_BASE="${3:-26000}" WARMUP="${4:-200000}" RECORDS="${5:-400000}"
-export RAFKA_PORT_BASE="$PORT_BASE" RAFKA_CLUSTER_DIR="/tmp/produce-cpu-$LABEL" RAFKA_HEAP_OPTS="-Xms1g -Xmx1g"
+export RAFKA_PORT_BASE="$PORT_BASE" RAFKA_CLUSTER_DIR="/tmp/produce-cpu-$LABEL" RAFKA_HEAP_OPTS="${RAFKA_HEAP_OPTS:--Xms1g -Xmx1g}"
 BOOTSTRAP="127.0.0.1:$(( PORT_BASE + 192 ))"
 cd "$CHECKOUT"
 rm -rf "$RAFKA_CLUSTER_DIR"
