@@ -10,6 +10,8 @@ import io.rafka.raft.AppendCounts;
 import io.rafka.raft.AppendResult;
 import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
+import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
+import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.server.RaftServer;
 import org.slf4j.Logger;
@@ -148,9 +150,9 @@ public final class PartitionAppender {
         }
 
         /**
-         * Ratis takes a division's requests on one thread of its own and this call waits for it; that thread
-         * waits for the division's lock and its log's lock, which a role change or a stuck log worker can hold
-         * for long. Hence this runs on {@code submitExecutor}, never on the caller's thread.
+         * Ratis takes the request on this thread ({@link #submit}), behind the division's lock and its log's
+         * lock, which a role change or a stuck log worker can hold for long. Hence this runs on
+         * {@code submitExecutor}, never on the caller's thread.
          */
         @Override
         public CompletableFuture<List<AppendReply>> send(PendingEntry entry) {
@@ -168,7 +170,7 @@ public final class PartitionAppender {
                     .setType(RaftClientRequest.writeRequestType())
                     .build();
             try {
-                local.server().submitClientRequestAsync(request).whenComplete((r, e) -> {
+                submit(request).whenComplete((r, e) -> {
                     if (e != null) {
                         replies.completeExceptionally(e);
                     } else if (r.isSuccess()) {
@@ -184,6 +186,20 @@ public final class PartitionAppender {
             }
             return replies;
         }
+    }
+
+    /**
+     * Hands the request straight to the partition's division. Through the server ({@code RaftServer}'s
+     * {@code submitClientRequestAsync}) Ratis would run it on one of the division's client threads while this
+     * thread waits for it: two wake-ups per Raft entry for nothing, since this thread is already one that may
+     * block. A division is Ratis's client protocol too; should one not be, the server's way is taken.
+     */
+    private CompletableFuture<RaftClientReply> submit(RaftClientRequest request) throws IOException {
+        RaftServer.Division division = local.division(request.getRaftGroupId());
+        if (division instanceof RaftClientAsynchronousProtocol protocol) {
+            return protocol.submitClientRequestAsync(request);
+        }
+        return local.server().submitClientRequestAsync(request);
     }
 
     private PendingAppend checkedCopy(ReplicaRegistry.Replica replica, ByteBuffer batches) {
