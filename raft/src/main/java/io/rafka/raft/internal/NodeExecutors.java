@@ -12,14 +12,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class NodeExecutors implements AutoCloseable {
     private static final int CATCH_UP_THREADS = 2;
-    private static final int FLUSH_THREADS = 8;
     private static final int READ_THREADS = 4;
     private static final int CLOSE_THREADS = 4;
 
     /** Copies leaders' logs and reconciles tails after a restart (slow, rare jobs). */
     final ExecutorService catchUp;
-    /** Fsyncs partition logs while Ratis fsyncs its own logs (one partition flushes one at a time). */
-    final ExecutorService flush;
     /**
      * Reads entries' bytes back from partition logs for lagging followers: off Ratis's appender threads, which
      * Ratis interrupts when a leader steps down, and an interrupted FileChannel read closes the segment for good.
@@ -42,7 +39,6 @@ public final class NodeExecutors implements AutoCloseable {
 
     public NodeExecutors(String nodeId) {
         this.catchUp = pool(CATCH_UP_THREADS, "rafka-catch-up-" + nodeId + "-");
-        this.flush = pool(FLUSH_THREADS, "rafka-flush-" + nodeId + "-");
         this.read = pool(READ_THREADS, "rafka-replica-read-" + nodeId + "-");
         this.close = pool(CLOSE_THREADS, "rafka-replica-close-" + nodeId + "-");
         this.submit = Executors.newCachedThreadPool(daemons("rafka-submit-" + nodeId + "-"));
@@ -65,7 +61,6 @@ public final class NodeExecutors implements AutoCloseable {
     @Override
     public void close() {
         catchUp.shutdownNow();
-        flush.shutdownNow();
         read.shutdownNow();
         close.shutdownNow();
         submit.shutdownNow();

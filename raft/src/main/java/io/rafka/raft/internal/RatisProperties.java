@@ -54,9 +54,8 @@ public final class RatisProperties {
         RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
         RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf(2L * config.raftSegmentBytes()));
         // Write once: batches are state-machine data, written into the partition log by DataApi.write (at once,
-        // before the entry is queued) and fsynced by DataApi.flush in parallel with Ratis's own log fsync. Not
-        // "sync": Ratis would otherwise wait for our fsync before starting its own. Either way an entry counts as
-        // flushed only when both are done.
+        // before the entry is queued) and fsynced by DataApi.flush on Ratis's log worker, just before Ratis fsyncs
+        // its own log (PartitionStateMachine.flush). An entry counts as flushed only when both are done.
         RaftServerConfigKeys.Log.StateMachineData.setSync(p, false);
         // Ratis's log cache keeps entries with their bytes (the default), so the leader feeds followers from memory
         // and calls DataApi.read only for entries evicted from it. Bounded: Ratis counts those bytes in a segment's
