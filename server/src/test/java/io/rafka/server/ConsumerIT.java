@@ -1,5 +1,12 @@
 package io.rafka.server;
 
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ForwardingClientCall;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.MethodDescriptor;
 import io.rafka.client.consumer.CommitFailedException;
 import io.rafka.client.consumer.ConsumerRecord;
 import io.rafka.client.consumer.ConsumerRecords;
@@ -10,6 +17,7 @@ import io.rafka.client.consumer.OffsetAndMetadata;
 import io.rafka.client.consumer.RafkaConsumer;
 import io.rafka.client.consumer.RecordDeserializationException;
 import io.rafka.client.consumer.WakeupException;
+import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.producer.Acks;
 import io.rafka.client.producer.ProducerRecord;
 import io.rafka.client.producer.RafkaProducer;
@@ -34,6 +42,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -45,7 +54,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The Java SDK consumer against three real brokers: a group of two splits a topic and, with commits after
  * processing, reads every record exactly once and in per-key order, also across one member leaving; manual assignment with seeks and
  * commits; auto.offset.reset=none as a typed error; commitAsync returning at once with its callback run by a
- * later poll; wakeup from another thread.
+ * later poll; auto-commits that do not queue up; wakeup from another thread.
  */
 class ConsumerIT {
     private static final long WAIT_MS = 30_000;
@@ -269,6 +278,74 @@ class ConsumerIT {
             consumer.commitSync(Map.of(p0, new OffsetAndMetadata(6)));
             assertEquals(List.of(1L, 2L, 3L, 4L, 5L), order, "async callbacks ran, in order, before commitSync returned");
             assertEquals(6, consumer.committed(Set.of(p0)).get(p0).offset());
+        }
+    }
+
+    @Test
+    void autoCommitsWaitForTheOneInFlightInsteadOfQueueingUp() {
+        createTopic("ticks", 2);
+        produce("ticks", 0, 20, null);
+        // A slow coordinator, as this consumer sees it: each commit's request leaves 100 ms late (on the thread that
+        // commits), while fetches and heartbeats go at once.
+        AtomicInteger commitCalls = new AtomicInteger();
+        ClientInterceptor slowCommits = new ClientInterceptor() {
+            @Override
+            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+                ClientCall<Q, R> call = next.newCall(method, options);
+                if (!method.getFullMethodName().endsWith("/CommitOffsets")) {
+                    return call;
+                }
+                return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+                    @Override
+                    public void sendMessage(Q message) {
+                        commitCalls.incrementAndGet();
+                        sleep(100);
+                        super.sendMessage(message);
+                    }
+                };
+            }
+        };
+        try (ChannelPool channels = new ChannelPool(address -> ManagedChannelBuilder.forAddress(address.host(), address.port())
+                .usePlaintext().intercept(slowCommits).build());
+             RafkaConsumer<String, String> consumer = new RafkaConsumer<>(builder().groupId("ticker").autoOffsetReset("earliest")
+                     .enableAutoCommit(true).autoCommitInterval(Duration.ZERO).defaultApiTimeout(Duration.ofSeconds(30)).config(),
+                     Deserializers.string(), Deserializers.string(), channels)) {
+            consumer.subscribe(List.of("ticks"));
+            int read = 0;
+            long deadline = System.currentTimeMillis() + WAIT_MS;
+            while (read < 20 && System.currentTimeMillis() < deadline) {
+                read += consumer.poll(Duration.ofMillis(100)).count();
+            }
+            assertEquals(20, read);
+            // Records keep coming and every poll is due an auto-commit (interval 0) of positions that moved, far
+            // faster than commits are answered: queued, they would keep the commit thread busy long after the
+            // burst (and commitSync waits for them).
+            int callsBefore = commitCalls.get();
+            long polls = 0;
+            long lastSendNs = 0;
+            int sent = 0;
+            try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                    .bootstrap(servers()).acks(Acks.ALL).lingerMs(0).build()) {
+                long burstEnd = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1_000);
+                while (System.nanoTime() < burstEnd) {
+                    if (System.nanoTime() - lastSendNs > TimeUnit.MILLISECONDS.toNanos(5)) {
+                        producer.send(new ProducerRecord<>("ticks", null, null, "k", "tick-" + sent++, null));
+                        lastSendNs = System.nanoTime();
+                    }
+                    read += consumer.poll(Duration.ofMillis(1)).count();
+                    polls++;
+                }
+                producer.flush();
+            }
+            long startNs = System.nanoTime();
+            consumer.commitSync();
+            long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            int calls = commitCalls.get() - callsBefore;
+            assertTrue(read > 60, "read " + read + " records, " + sent + " sent during 1 s of polls");
+            assertTrue(calls <= 20, calls + " commits sent for " + polls + " polls in 1 s, each commit 100 ms late");
+            assertTrue(waitedMs < 1_000, "commitSync waited " + waitedMs + " ms for auto-commits queued by " + polls + " polls");
+            Set<TopicPartition> both = Set.of(new TopicPartition("ticks", 0), new TopicPartition("ticks", 1));
+            assertEquals(read, consumer.committed(both).values().stream().mapToLong(OffsetAndMetadata::offset).sum());
         }
     }
 

@@ -50,7 +50,8 @@ import java.util.regex.Pattern;
  *
  * <p>Positions and commits: a partition's position is the offset after the last record poll returned; commits
  * store positions. With {@code enable.auto.commit} (default) each poll first commits, asynchronously, what
- * earlier polls returned, at most every {@code auto.commit.interval.ms}, and close commits. When the coordinator
+ * earlier polls returned, at most every {@code auto.commit.interval.ms} and never while the previous auto-commit is
+ * unanswered, and close commits. When the coordinator
  * moves a partition away, the consumer calls {@link ConsumerRebalanceListener#onPartitionsRevoked} and then, with
  * auto-commit, commits its position before releasing it, so the next owner starts after what this one returned
  * (records a poll returned count as processed once the next poll runs, as in Kafka); without auto-commit the
@@ -94,6 +95,12 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private List<String> topics = List.of();
     private Pattern pattern;
     private long lastAutoCommitMs;
+    /**
+     * An auto-commit started and its callback not run yet: the next one waits for it rather than queueing behind
+     * it on the commit thread (as Kafka's consumer does), so auto-commits more frequent than the coordinator
+     * answers cannot pile up. Read and written under the consumer's lock (callbacks run there too).
+     */
+    private boolean autoCommitInFlight;
     private boolean closed;
 
     public static <K, V> ConsumerBuilder<K, V> builder(Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
@@ -315,16 +322,23 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     }
 
     private void maybeAutoCommit() {
-        if (!config.enableAutoCommit() || !source.hasGroup()
+        if (!config.enableAutoCommit() || !source.hasGroup() || autoCommitInFlight
                 || time.hiResClockMs() - lastAutoCommitMs < config.autoCommitIntervalMs()) {
             return;
         }
         lastAutoCommitMs = time.hiResClockMs();
-        commitAsync(currentPositions(), (offsets, error) -> {
-            if (error != null) {
-                LOG.warn("auto-commit failed: {}", error.getMessage());
-            }
-        });
+        autoCommitInFlight = true;
+        try {
+            commitAsync(currentPositions(), (offsets, error) -> {
+                autoCommitInFlight = false;
+                if (error != null) {
+                    LOG.warn("auto-commit failed: {}", error.getMessage());
+                }
+            });
+        } catch (RuntimeException e) {
+            autoCommitInFlight = false;
+            throw e;
+        }
     }
 
     /** The positions of the assigned partitions, as a commit stores them. */
