@@ -2,15 +2,18 @@
 # Consumer groups on real broker processes (run as `bin/rafka bench groups [options]`).
 #
 # Starts a 3-node cluster with `bin/rafka cluster start`, creates a topic of 6 partitions (RF 3), then runs
-# io.rafka.client.perf.GroupBench: per round a fresh group of 3 members (the client's GroupMember, each with its own
-# connections) while a producer writes a small record to every partition every --interval-ms; it measures the first record
+# io.rafka.client.perf.GroupBench: per round a fresh group of 3 members (the SDK's consumer, RafkaConsumer, each with its
+# own connections) while a producer writes a small record to every partition every --interval-ms; it measures the first record
 # per member, the longest gap on kept partitions while a 4th joins and while one leaves, the time until a member's
 # partitions are consumed again after its connections reset without a leave (a killed process) and after it stops
-# polling (hung, 3 s session timeout), and every commit's latency. The table goes to stdout and to
+# polling (hung, 3 s session timeout), and the latency of commits while the rounds run (a probe committing every 50 ms;
+# with --commit sync also every member commit). The table goes to stdout and to
 # bench/groups/target/result.md. Everything it starts is stopped on exit, failure or Ctrl-C.
 #
 # Options (defaults in brackets):  --rounds N [3]  --interval-ms MS [25] (the producer's interval per partition)
-#                                  --commit-interval-ms MS [0] (members commit after a poll with records, at most this often)
+#                                  --commit auto|sync [auto] (auto: the consumer's asynchronous auto-commit;
+#                                    sync: commitSync after a poll with records and in onPartitionsRevoked)
+#                                  --commit-interval-ms MS [0] (auto.commit.interval.ms; with sync, at most this often)
 # Ports: RAFKA_PORT_BASE=22000 (22192..22395) unless RAFKA_BENCH_PORT_BASE says otherwise.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -19,18 +22,20 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 # shellcheck source=../lib.sh
 source "$ROOT/bench/lib.sh"
-ROUNDS=3 INTERVAL_MS=25 COMMIT_INTERVAL_MS=0 TOPIC=groupbench
+ROUNDS=3 INTERVAL_MS=25 COMMIT=auto COMMIT_INTERVAL_MS=0 TOPIC=groupbench
 WORK="$ROOT/bench/groups/target"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
     --interval-ms) INTERVAL_MS="$2"; shift 2 ;;
+    --commit) COMMIT="$2"; shift 2 ;;
     --commit-interval-ms) COMMIT_INTERVAL_MS="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench groups: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
+[[ "$COMMIT" == auto || "$COMMIT" == sync ]] || { echo "bench groups: --commit must be auto or sync, not '$COMMIT'" >&2; exit 2; }
 [[ "$COMMIT_INTERVAL_MS" =~ ^[0-9]+$ ]] || { echo "bench groups: --commit-interval-ms must be a whole number" >&2; exit 2; }
 for v in ROUNDS INTERVAL_MS; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench groups: ${v,,} must be a positive whole number, not '${!v}'" >&2; exit 2; }
@@ -67,8 +72,9 @@ log "waiting until every partition (and every group coordinator) is on its prefe
 await_preferred_leaders_of "$BOOTSTRAP" 90 "$TOPIC" __consumer_offsets || { log "FAILED: leaders not the preferred replicas after 90 s"; exit 1; }
 log "running $ROUNDS rounds"
 {
-  echo "bin/rafka bench groups --rounds $ROUNDS --interval-ms $INTERVAL_MS --commit-interval-ms $COMMIT_INTERVAL_MS ($(date -u '+%Y-%m-%d %H:%M UTC'), 3 brokers, topic of 6 partitions RF 3)"
+  echo "bin/rafka bench groups --rounds $ROUNDS --interval-ms $INTERVAL_MS --commit $COMMIT --commit-interval-ms $COMMIT_INTERVAL_MS ($(date -u '+%Y-%m-%d %H:%M UTC'), 3 brokers, topic of 6 partitions RF 3)"
   echo
   java -Xmx512m -cp "$RAFKA_BENCH_CLASSPATH" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn io.rafka.client.perf.GroupBench \
-      --bootstrap "$BOOTSTRAP" --topic "$TOPIC" --rounds "$ROUNDS" --interval-ms "$INTERVAL_MS" --commit-interval-ms "$COMMIT_INTERVAL_MS"
+      --bootstrap "$BOOTSTRAP" --topic "$TOPIC" --rounds "$ROUNDS" --interval-ms "$INTERVAL_MS" --commit "$COMMIT" \
+      --commit-interval-ms "$COMMIT_INTERVAL_MS"
 } | tee "$WORK/result.md"

@@ -1,9 +1,11 @@
 package io.rafka.client.perf;
 
-import io.rafka.client.internals.Fetched;
 import io.grpc.stub.StreamObserver;
-import io.rafka.client.group.GroupMember;
-import io.rafka.client.group.GroupMemberConfig;
+import io.rafka.client.consumer.ConsumerRebalanceListener;
+import io.rafka.client.consumer.ConsumerRecord;
+import io.rafka.client.consumer.ConsumerRecords;
+import io.rafka.client.consumer.Deserializers;
+import io.rafka.client.consumer.RafkaConsumer;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.MetadataClient;
@@ -11,6 +13,7 @@ import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.CommitOffsetsRequest;
+import io.rafka.proto.v1.CommitOffsetsResponse;
 import io.rafka.proto.v1.FindCoordinatorRequest;
 import io.rafka.proto.v1.FindCoordinatorResponse;
 import io.rafka.proto.v1.GroupServiceGrpc;
@@ -23,7 +26,9 @@ import io.rafka.proto.v1.ProducerRecord;
 import io.rafka.proto.v1.RecordSet;
 
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -31,11 +36,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code bin/rafka bench groups}: the consumer-group goals of docs/groups.md measured against a running cluster
- * with the client's {@link GroupMember}, each member with its own connections (as separate processes would have):
+ * with the SDK's consumer ({@link RafkaConsumer}, as applications run it: fetches pipelined ahead of poll), each
+ * member with its own connections (as separate processes would have):
  *
  * <ol>
  *   <li>a new group of 3 members on the topic: time from their start to the first record each consumed;</li>
@@ -47,52 +55,69 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>a member leaves cleanly: the longest gap on partitions the others kept;</li>
  *   <li>a member hangs (stops polling and heartbeating, its connections open: {@link Freezer}) with a 3 s session
  *       timeout: time until its partitions are consumed again;</li>
- *   <li>throughout: latency of every commit (each member commits after a poll that returned records, at most
- *       every {@code --commit-interval-ms}: 0, after every such poll, is the worst case for the gaps above, since
- *       a member's poll loop waits for its commits).</li>
+ *   <li>throughout: the latency of commits made while the rounds run, by a probe committing for a group of its own
+ *       every 50 ms, and with {@code --commit sync} of every member commit.</li>
  * </ol>
+ *
+ * Members commit as {@code --commit} says: {@code auto} (the default) is the consumer's auto-commit, asynchronous,
+ * with {@code auto.commit.interval.ms} = {@code --commit-interval-ms} (0: at every poll) and a commit of revoked
+ * partitions before they move; {@code sync} is {@code commitSync} after a poll that returned records (at most every
+ * {@code --commit-interval-ms}) and in {@code onPartitionsRevoked}, Kafka's at-least-once loop, where a member's
+ * poll loop waits for its commits (the worst case for the gaps above).
  *
  * A producer writes one small record to every partition every {@code --interval-ms} (25), so a partition's
  * natural gap is that plus a poll (each record is a Raft entry: faster would saturate a 2-core machine).
- * Options: {@code --bootstrap HOST:PORT --topic T --rounds N --interval-ms MS --commit-interval-ms MS}.
+ * Options: {@code --bootstrap HOST:PORT --topic T --rounds N --interval-ms MS --commit auto|sync --commit-interval-ms MS}.
  */
 public final class GroupBench {
     private static final int SESSION_TIMEOUT_MS = 3_000;
     private static final long SETTLE_MS = 3_000;
+    private static final long PROBE_INTERVAL_MS = 50;
 
     private final BrokerAddress bootstrap;
     private final String topic;
     private final int intervalMs;
     private final int commitIntervalMs;
+    private final boolean syncCommits;
     private final PrintStream out;
+    /** Latency of member commits ({@code --commit sync}), and of the probe's during the rounds. */
     private final List<Long> commitMicros = Collections.synchronizedList(new ArrayList<>());
+    private final List<Long> probeMicros = Collections.synchronizedList(new ArrayList<>());
 
-    private GroupBench(BrokerAddress bootstrap, String topic, int intervalMs, int commitIntervalMs, PrintStream out) {
+    private GroupBench(BrokerAddress bootstrap, String topic, int intervalMs, int commitIntervalMs, boolean syncCommits,
+                       PrintStream out) {
         this.bootstrap = bootstrap;
         this.topic = topic;
         this.intervalMs = intervalMs;
         this.commitIntervalMs = commitIntervalMs;
+        this.syncCommits = syncCommits;
         this.out = out;
     }
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = new HashMap<>(Map.of("--bootstrap", "127.0.0.1:9092", "--topic", "groupbench",
-                "--rounds", "3", "--interval-ms", "25", "--commit-interval-ms", "0"));
+                "--rounds", "3", "--interval-ms", "25", "--commit", "auto", "--commit-interval-ms", "0"));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!opts.containsKey(args[i])) {
                 throw new IllegalArgumentException("unknown option " + args[i] + " (known: " + opts.keySet() + ")");
             }
             opts.put(args[i], args[i + 1]);
         }
+        String commit = opts.get("--commit");
+        if (!commit.equals("auto") && !commit.equals("sync")) {
+            throw new IllegalArgumentException("--commit must be auto or sync, not " + commit);
+        }
         GroupBench bench = new GroupBench(BrokerAddress.parse(opts.get("--bootstrap")), opts.get("--topic"),
-                Integer.parseInt(opts.get("--interval-ms")), Integer.parseInt(opts.get("--commit-interval-ms")), System.out);
+                Integer.parseInt(opts.get("--interval-ms")), Integer.parseInt(opts.get("--commit-interval-ms")),
+                commit.equals("sync"), System.out);
         bench.run(Integer.parseInt(opts.get("--rounds")));
         System.exit(0);
     }
 
     private void run(int rounds) throws Exception {
         List<long[]> results = new ArrayList<>();
-        try (ChannelPool channels = ChannelPool.plaintext(); Producer producer = new Producer(channels)) {
+        try (ChannelPool channels = ChannelPool.plaintext(); Producer producer = new Producer(channels);
+             CommitProbe probe = new CommitProbe(channels)) {
             for (int r = 1; r <= rounds; r++) {
                 long[] round = round("groupbench-" + System.currentTimeMillis() + "-" + r);
                 results.add(round);
@@ -112,27 +137,40 @@ public final class GroupBench {
     private void quietCommits() {
         String group = "groupbench-quiet-" + System.currentTimeMillis();
         try (ChannelPool channels = ChannelPool.plaintext()) {
-            var any = GroupServiceGrpc.newBlockingStub(channels.channel(bootstrap));
-            FindCoordinatorResponse c = null;
-            for (int attempt = 0; c == null && attempt < 100; attempt++) {
-                try {
-                    c = any.findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId(group).build());
-                } catch (StatusRuntimeException e) {
-                    sleep(100);
-                }
-            }
-            var stub = GroupServiceGrpc.newBlockingStub(channels.channel(BrokerAddress.of(c.getCoordinator())));
+            var stub = coordinatorStub(channels, group);
             List<Long> micros = new ArrayList<>();
             for (int i = 0; i < 520; i++) {
                 long t0 = System.nanoTime();
-                stub.commitOffsets(CommitOffsetsRequest.newBuilder().setGroupId(group).setMemberEpoch(-1)
-                        .addOffsets(OffsetCommit.newBuilder().setTopic(topic).setPartition(i % 6).setOffset(i)).build());
+                stub.withDeadlineAfter(30, TimeUnit.SECONDS).commitOffsets(commitRequest(group, i));
                 if (i >= 20) {
                     micros.add((System.nanoTime() - t0) / 1000);
                 }
             }
             out.println("quiet cluster, " + percentiles(micros, "commits one at a time"));
         }
+    }
+
+    /** A blocking stub on the coordinator of {@code group}, found through the bootstrap broker. */
+    private GroupServiceGrpc.GroupServiceBlockingStub coordinatorStub(ChannelPool channels, String group) {
+        var any = GroupServiceGrpc.newBlockingStub(channels.channel(bootstrap));
+        FindCoordinatorResponse c = null;
+        for (int attempt = 0; c == null && attempt < 100; attempt++) {
+            try {
+                c = any.findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId(group).build());
+            } catch (StatusRuntimeException e) {
+                sleep(100);
+            }
+        }
+        if (c == null) {
+            throw new IllegalStateException("no coordinator for " + group + " after 100 attempts");
+        }
+        return GroupServiceGrpc.newBlockingStub(channels.channel(BrokerAddress.of(c.getCoordinator())));
+    }
+
+    /** A commit as tools make it: a group without members (epoch -1), one partition's offset. */
+    private CommitOffsetsRequest commitRequest(String group, int i) {
+        return CommitOffsetsRequest.newBuilder().setGroupId(group).setMemberEpoch(-1)
+                .addOffsets(OffsetCommit.newBuilder().setTopic(topic).setPartition(i % 6).setOffset(i)).build();
     }
 
     private static String percentiles(List<Long> micros, String what) {
@@ -157,9 +195,13 @@ public final class GroupBench {
             out.println("| " + names[m] + " | " + String.join(" | ", results.stream().map(r -> Long.toString(r[metric])).toList())
                     + " | " + max + " |");
         }
+        out.println();
+        if (!probeMicros.isEmpty()) {
+            out.println("during the rounds, a probe committing every " + PROBE_INTERVAL_MS + " ms: "
+                    + percentiles(probeMicros, "commits"));
+        }
         if (!commitMicros.isEmpty()) {
-            out.println();
-            out.println("during the rounds (members commit after each poll), " + percentiles(commitMicros, "commits"));
+            out.println("during the rounds, members' commitSync after a poll with records: " + percentiles(commitMicros, "commits"));
         }
     }
 
@@ -180,7 +222,7 @@ public final class GroupBench {
             sleep(SETTLE_MS);
 
             Member crashed = members.remove(1);
-            Set<TopicPartition> orphaned = crashed.member.assignment();
+            Set<TopicPartition> orphaned = crashed.assignment;
             long crashAt = System.currentTimeMillis();
             crashed.crash();
             long crash = awaitTakeOver(members, orphaned, crashAt);
@@ -191,7 +233,7 @@ public final class GroupBench {
             sleep(SETTLE_MS);
 
             Member hung = members.remove(members.size() - 1);
-            Set<TopicPartition> held = hung.member.assignment();
+            Set<TopicPartition> held = hung.assignment;
             long hangAt = System.currentTimeMillis();
             hung.hang();
             long hang = awaitTakeOver(members, held, hangAt);
@@ -206,7 +248,7 @@ public final class GroupBench {
     private long gapWhile(List<Member> members, Runnable change) {
         Map<Member, Set<TopicPartition>> before = new HashMap<>();
         members.forEach(m -> {
-            before.put(m, m.member.assignment());
+            before.put(m, m.assignment);
             m.startGapWindow();
         });
         change.run();
@@ -217,7 +259,7 @@ public final class GroupBench {
                 continue;
             }
             Set<TopicPartition> kept = new java.util.HashSet<>(before.get(m));
-            kept.retainAll(m.member.assignment());
+            kept.retainAll(m.assignment);
             for (TopicPartition tp : kept) {
                 worst = Math.max(worst, m.maxGap.getOrDefault(tp, 0L));
             }
@@ -264,23 +306,30 @@ public final class GroupBench {
         throw new IllegalStateException("not every member consumed a record within 60 s");
     }
 
-    /** One member on a thread of its own, with its own channels: poll, note arrivals, commit. */
+    /**
+     * One member on a thread of its own, with its own channels: poll, note arrivals, commit. The consumer is not
+     * thread-safe, so the poll thread publishes its assignment for the bench's thread to read.
+     */
     private final class Member implements AutoCloseable {
         final Freezer freezer = new Freezer();
         final ChannelPool channels = freezer.channels();
-        final GroupMember member;
+        final RafkaConsumer<byte[], byte[]> consumer;
         final Thread thread;
         volatile boolean running = true;
         volatile boolean paused;
         volatile long firstRecordMs;
+        volatile Set<TopicPartition> assignment = Set.of();
         long lastCommitMs;
         final Map<TopicPartition, Long> lastArrival = new ConcurrentHashMap<>();
         final Map<TopicPartition, Long> maxGap = new ConcurrentHashMap<>();
         final Map<TopicPartition, List<Long>> arrivals = new ConcurrentHashMap<>();
 
         Member(String group, String name) {
-            member = new GroupMember(GroupMemberConfig.of(group, List.of(topic)).withClientId(name)
-                    .withSessionTimeoutMs(SESSION_TIMEOUT_MS), channels, bootstrap, Time.SYSTEM);
+            consumer = new RafkaConsumer<>(RafkaConsumer.builder(Deserializers.bytes(), Deserializers.bytes())
+                    .bootstrap(bootstrap.toString()).groupId(group).clientId(name).autoOffsetReset("latest")
+                    .sessionTimeout(Duration.ofMillis(SESSION_TIMEOUT_MS))
+                    .enableAutoCommit(!syncCommits).autoCommitInterval(Duration.ofMillis(commitIntervalMs))
+                    .config(), Deserializers.bytes(), Deserializers.bytes(), channels);
             thread = new Thread(this::loop, "bench-member-" + name);
             thread.setDaemon(true);
             thread.start();
@@ -307,14 +356,27 @@ public final class GroupBench {
         }
 
         private void loop() {
+            consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    if (syncCommits && !paused) {
+                        commit();   // Kafka's at-least-once loop: what was processed, before the partitions move
+                    }
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                }
+            });
             while (running) {
                 if (paused) {
                     sleep(10);
                     continue;
                 }
-                List<Fetched> records;
+                ConsumerRecords<byte[], byte[]> records;
                 try {
-                    records = member.poll(100);
+                    records = consumer.poll(Duration.ofMillis(100));
+                    assignment = Set.copyOf(consumer.assignment());
                 } catch (RuntimeException e) {
                     if (running) {
                         System.err.println("[groups] poll failed: " + e);
@@ -323,31 +385,35 @@ public final class GroupBench {
                     continue;
                 }
                 long now = System.currentTimeMillis();
-                for (Fetched f : records) {
-                    noteArrival(f.tp(), now);
+                for (ConsumerRecord<byte[], byte[]> r : records) {
+                    noteArrival(new TopicPartition(r.topic(), r.partition()), now);
                 }
                 if (!records.isEmpty() && firstRecordMs == 0) {
                     firstRecordMs = now;
                 }
-                if (!records.isEmpty() && now - lastCommitMs >= commitIntervalMs) {
+                if (syncCommits && !records.isEmpty() && now - lastCommitMs >= commitIntervalMs) {
                     lastCommitMs = now;
-                    long t0 = System.nanoTime();
-                    try {
-                        member.commit();
-                        long micros = (System.nanoTime() - t0) / 1000;
-                        if (paused) {
-                            continue;   // held up by the hang the round imposed, not by the coordinator
-                        }
-                        commitMicros.add(micros);
-                        if (micros > 1_000_000) {
-                            System.err.printf("[groups] %s: a commit took %d ms (ended %tT.%<tL)%n", thread.getName(),
-                                    micros / 1000, System.currentTimeMillis());
-                        }
-                    } catch (RuntimeException e) {
-                        if (running) {
-                            System.err.println("[groups] commit failed: " + e);
-                        }
-                    }
+                    commit();
+                }
+            }
+        }
+
+        private void commit() {
+            long t0 = System.nanoTime();
+            try {
+                consumer.commitSync();
+                long micros = (System.nanoTime() - t0) / 1000;
+                if (paused) {
+                    return;   // held up by the hang the round imposed, not by the coordinator
+                }
+                commitMicros.add(micros);
+                if (micros > 1_000_000) {
+                    System.err.printf("[groups] %s: a commit took %d ms (ended %tT.%<tL)%n", thread.getName(),
+                            micros / 1000, System.currentTimeMillis());
+                }
+            } catch (RuntimeException e) {
+                if (running) {
+                    System.err.println("[groups] commit failed: " + e);
                 }
             }
         }
@@ -385,7 +451,7 @@ public final class GroupBench {
             freezer.thaw();
             join();
             try {
-                member.close();
+                consumer.close();
             } catch (RuntimeException e) {
                 // best effort at the end of a round
             }
@@ -398,6 +464,42 @@ public final class GroupBench {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /** Commits for a group of its own every {@link #PROBE_INTERVAL_MS} while the rounds run, timing each. */
+    private final class CommitProbe implements AutoCloseable {
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final Thread thread;
+
+        CommitProbe(ChannelPool channels) {
+            String group = "groupbench-probe-" + System.currentTimeMillis();
+            thread = new Thread(() -> {
+                var stub = coordinatorStub(channels, group);
+                for (int i = 0; running.get(); i++) {
+                    long t0 = System.nanoTime();
+                    try {
+                        CommitOffsetsResponse r = stub.withDeadlineAfter(30, TimeUnit.SECONDS).commitOffsets(commitRequest(group, i));
+                        if (r.getResultsList().stream().allMatch(p -> p.getErrorCodeValue() == 0)) {
+                            probeMicros.add((System.nanoTime() - t0) / 1000);
+                        } else {
+                            System.err.println("[groups] probe commit refused: " + r.getResultsList());
+                        }
+                    } catch (StatusRuntimeException e) {
+                        System.err.println("[groups] probe commit failed: " + e.getStatus());
+                        stub = coordinatorStub(channels, group);
+                    }
+                    sleep(PROBE_INTERVAL_MS);
+                }
+            }, "bench-commit-probe");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running.set(false);
+            thread.join(35_000);
         }
     }
 
