@@ -60,11 +60,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * </ol>
  *
  * Members commit as {@code --commit} says: {@code auto} (the default) is the consumer's auto-commit, asynchronous,
- * with {@code auto.commit.interval.ms} = {@code --commit-interval-ms} (0: at every poll) and a commit of revoked
+ * with {@code auto.commit.interval.ms} = {@code --commit-interval-ms} (default 5000, Kafka's) and a commit of revoked
  * partitions before they move; {@code sync} is {@code commitSync} after a poll that returned records (at most every
- * {@code --commit-interval-ms}) and in {@code onPartitionsRevoked}, Kafka's at-least-once loop, where a member's
- * poll loop waits for its commits (the worst case for the gaps above).
+ * {@code --commit-interval-ms}, default 0) and in {@code onPartitionsRevoked}, Kafka's at-least-once loop, where a
+ * member's poll loop waits for its commits (the worst case for the gaps above).
  *
+ * Before round 1 an unmeasured group of 3 consumes for 10 s, so that round 1 does not measure this JVM's warm-up.
  * A producer writes one small record to every partition every {@code --interval-ms} (25), so a partition's
  * natural gap is that plus a poll (each record is a Raft entry: faster would saturate a 2-core machine).
  * Options: {@code --bootstrap HOST:PORT --topic T --rounds N --interval-ms MS --commit auto|sync --commit-interval-ms MS}.
@@ -73,6 +74,7 @@ public final class GroupBench {
     private static final int SESSION_TIMEOUT_MS = 3_000;
     private static final long SETTLE_MS = 3_000;
     private static final long PROBE_INTERVAL_MS = 50;
+    private static final long WARM_UP_MS = 10_000;
 
     private final BrokerAddress bootstrap;
     private final String topic;
@@ -96,7 +98,7 @@ public final class GroupBench {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = new HashMap<>(Map.of("--bootstrap", "127.0.0.1:9092", "--topic", "groupbench",
-                "--rounds", "3", "--interval-ms", "25", "--commit", "auto", "--commit-interval-ms", "0"));
+                "--rounds", "3", "--interval-ms", "25", "--commit", "auto", "--commit-interval-ms", ""));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!opts.containsKey(args[i])) {
                 throw new IllegalArgumentException("unknown option " + args[i] + " (known: " + opts.keySet() + ")");
@@ -107,9 +109,13 @@ public final class GroupBench {
         if (!commit.equals("auto") && !commit.equals("sync")) {
             throw new IllegalArgumentException("--commit must be auto or sync, not " + commit);
         }
+        String commitInterval = opts.get("--commit-interval-ms");
+        if (commitInterval.isEmpty()) {
+            commitInterval = commit.equals("auto") ? "5000" : "0";   // Kafka's auto.commit.interval.ms; every poll
+        }
         GroupBench bench = new GroupBench(BrokerAddress.parse(opts.get("--bootstrap")), opts.get("--topic"),
-                Integer.parseInt(opts.get("--interval-ms")), Integer.parseInt(opts.get("--commit-interval-ms")),
-                commit.equals("sync"), System.out);
+                Integer.parseInt(opts.get("--interval-ms")), Integer.parseInt(commitInterval), commit.equals("sync"),
+                System.out);
         bench.run(Integer.parseInt(opts.get("--rounds")));
         System.exit(0);
     }
@@ -118,6 +124,9 @@ public final class GroupBench {
         List<long[]> results = new ArrayList<>();
         try (ChannelPool channels = ChannelPool.plaintext(); Producer producer = new Producer(channels);
              CommitProbe probe = new CommitProbe(channels)) {
+            warmUp();
+            probeMicros.clear();
+            commitMicros.clear();
             for (int r = 1; r <= rounds; r++) {
                 long[] round = round("groupbench-" + System.currentTimeMillis() + "-" + r);
                 results.add(round);
@@ -128,6 +137,24 @@ public final class GroupBench {
         }
         report(results);
         quietCommits();
+    }
+
+    /**
+     * A group of 3 members consuming for {@link #WARM_UP_MS}, not measured, so that round 1 does not measure this
+     * JVM's class loading and JIT (members of a real group run in long-lived processes of their own).
+     */
+    private void warmUp() {
+        List<Member> members = new ArrayList<>();
+        try {
+            long start = System.currentTimeMillis();
+            for (int i = 0; i < 3; i++) {
+                members.add(new Member("groupbench-warmup-" + start, "w" + i));
+            }
+            awaitMax(members, m -> m.firstRecordMs, start);
+            sleep(WARM_UP_MS);
+        } finally {
+            members.forEach(Member::close);
+        }
     }
 
     /**
