@@ -1,5 +1,6 @@
 package io.rafka.raft;
 
+import io.rafka.common.NotLeaderException;
 import io.rafka.common.TopicPartition;
 import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.log.LogConfig;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -419,8 +421,8 @@ class HibernationIT {
             AppendResult r;
             try {
                 r = cluster.node(leader).append(tp, after.duplicate(), Acks.ALL).get(10, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.ExecutionException e) {
-                assertTrue(e.getCause() instanceof io.rafka.common.NotLeaderException, "the wake-up failed: " + e.getCause());
+            } catch (ExecutionException e) {
+                assertTrue(e.getCause() instanceof NotLeaderException, "the wake-up failed: " + e.getCause());
                 r = cluster.append(tp, after, Acks.ALL, 10_000);  // another replica won the election
             }
             assertEquals(1, r.baseOffset());
@@ -517,9 +519,9 @@ class HibernationIT {
                 AppendResult r;
                 try {
                     r = sent.get(p).get(60, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     // Another replica won the election (its own timer fired first): nothing was written; send it there.
-                    assertTrue(e.getCause() instanceof io.rafka.common.NotLeaderException, "partition " + p + ": " + e.getCause());
+                    assertTrue(e.getCause() instanceof NotLeaderException, "partition " + p + ": " + e.getCause());
                     r = cluster.append(tps.get(p), TestBatches.batch(CompressionType.NONE, "w" + p, 1), Acks.ALL, 30_000);
                 }
                 assertEquals(0, r.baseOffset(), "partition " + p + " woke and took its first write");
@@ -547,7 +549,7 @@ class HibernationIT {
             for (int p = 0; p < tps.size(); p++) {
                 try {
                     sent.get(p).get(30, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     if (e.getCause() instanceof io.rafka.common.RafkaException r && r.errorCode() == io.rafka.common.ErrorCode.BUSY) {
                         assertTrue(r.retriable() && r.getMessage().contains("not woken"), r.getMessage());
                         expired.add(tps.get(p));

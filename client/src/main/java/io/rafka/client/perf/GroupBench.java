@@ -133,7 +133,8 @@ public final class GroupBench {
                 System.err.printf("[groups] round %d: first record %d ms, baseline gap %d ms, join gap %d ms, crash %d ms, "
                         + "leave gap %d ms, hang %d ms%n", r, round[0], round[1], round[2], round[3], round[4], round[5]);
             }
-            System.err.printf("[groups] producer: %d records acknowledged, %d failed sends%n", producer.acked.get(), producer.failed.get());
+            System.err.printf("[groups] producer: %d records acknowledged, %d failed sends %s%n", producer.acked.get(),
+                    producer.failed.get(), producer.failures);
         }
         report(results);
         quietCommits();
@@ -534,6 +535,8 @@ public final class GroupBench {
     private final class Producer implements AutoCloseable {
         final AtomicInteger acked = new AtomicInteger();
         final AtomicInteger failed = new AtomicInteger();
+        /** Why sends failed: error code or gRPC status, and how often. */
+        final Map<String, Integer> failures = new ConcurrentHashMap<>();
         private final MetadataClient metadata;
         private final ChannelPool channels;
         private final Thread thread;
@@ -581,6 +584,7 @@ public final class GroupBench {
                             acked.incrementAndGet();
                         } else {
                             failed.incrementAndGet();
+                            failures.merge(p.getErrorCode().name(), 1, Integer::sum);
                             metadata.leaderHint(new TopicPartition(p.getTopic(), p.getPartition()), p.hasLeader(), p.getLeader());
                         }
                     });
@@ -589,6 +593,7 @@ public final class GroupBench {
                 @Override
                 public void onError(Throwable t) {
                     failed.incrementAndGet();
+                    failures.merge(io.grpc.Status.fromThrowable(t).getCode().name(), 1, Integer::sum);
                     inFlight.decrementAndGet();
                 }
 
