@@ -3,8 +3,9 @@
 #
 # Starts a 3-node cluster with `bin/rafka cluster start`, creates a topic of 6 partitions (RF 3), then runs
 # io.rafka.client.perf.GroupBench: after an unmeasured group of 3 has consumed for 10 s (the bench JVM's own warm-up),
-# per round a fresh group of 3 members (the SDK's consumer, RafkaConsumer, each with its own connections) while a producer writes a small record to every partition every --interval-ms; it measures the first record
-# per member, the longest gap on kept partitions while a 4th joins and while one leaves, the time until a member's
+# per round a fresh group of 3 members (the SDK's consumer, RafkaConsumer, each with its own connections) while a
+# producer writes a small record to every partition every --interval-ms; it measures the first record per member, the
+# longest gap on kept partitions while a 4th joins and while one leaves, the time until a member's
 # partitions are consumed again after its connections reset without a leave (a killed process) and after it stops
 # polling (hung, 3 s session timeout), and the latency of commits while the rounds run (a probe committing every 50 ms;
 # with --commit sync also every member commit). The table goes to stdout and to
