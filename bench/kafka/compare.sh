@@ -10,9 +10,10 @@
 # Kafka runs from its Maven Central jars (bench/kafka/pom.xml, fetched into bench/kafka/target/lib when missing)
 # with its own ProducerPerformance / ConsumerPerformance; Rafka runs `bin/rafka cluster` and `bin/rafka perf`,
 # whose producer has the same semantics (idempotent, acks=all, linger 5 ms, 16 KiB batches, 5 in flight).
-# For every run it records the CPU time of each broker process and of everything else on the machine, and it
-# counts Rafka's Raft elections (term increments in the brokers' /status). Before each cluster starts it waits
-# for a quiet machine (load1 below --quiet-load and CPU busy below --quiet-cpu %, at most --quiet-wait s).
+# For every run it records the CPU time of each broker process and of everything else on the machine, the bytes
+# the brokers wrote to storage (/proc/PID/io write_bytes: write amplification) and Rafka's Raft elections (term
+# increments in the brokers' /status). Before each cluster starts it waits for a quiet machine (load1 below
+# --quiet-load and CPU busy below --quiet-cpu %, at most --quiet-wait s).
 # Prints one table at the end, also written to bench/kafka/target/run/result-*.md. Everything it starts is
 # stopped on exit, failure or Ctrl-C.
 #
@@ -146,6 +147,12 @@ proc_ticks() {
   echo $(( f[11] + f[12] ))
 }
 
+# Bytes a process caused to be written to storage (/proc/PID/io write_bytes: counted when it dirties a page, so a
+# page dirtied again after an fsync counts again, as the disk writes it again); 0 when it is gone.
+proc_write_bytes() {
+  awk '/^write_bytes:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/io" 2>/dev/null || echo 0
+}
+
 # CPU of this script's waited-for children (the perf tools): cutime + cstime of $$.
 children_ticks() {
   local stat
@@ -226,9 +233,12 @@ run_tool() {
   shift 6
   local -a broker_pids
   read -r -a broker_pids <<<"$pids"
-  local -a before=()
+  local -a before=() written_before=()
   local pid t0 busy0 child0 terms0=0
-  for pid in "${broker_pids[@]}"; do before+=("$(proc_ticks "$pid")"); done
+  for pid in "${broker_pids[@]}"; do
+    before+=("$(proc_ticks "$pid")")
+    written_before+=("$(proc_write_bytes "$pid")")
+  done
   [[ "$system" == rafka ]] && terms0="$(rafka_terms)"
   t0="$(date +%s%N)"; busy0="$(machine_ticks)"; child0="$(children_ticks)"
   : >"$logfile"  # emptied before tail opens it: a previous run's log must not be shown again
@@ -239,9 +249,13 @@ run_tool() {
   local rc=0
   wait "$TOOL_PID" || rc=$?
   TOOL_PID=""
-  local t1 busy1 child1 broker=0 i=0
+  local t1 busy1 child1 broker=0 written=0 i=0
   t1="$(date +%s%N)"; busy1="$(machine_ticks)"; child1="$(children_ticks)"
-  for pid in "${broker_pids[@]}"; do broker=$(( broker + $(proc_ticks "$pid") - before[i] )); i=$(( i + 1 )); done
+  for pid in "${broker_pids[@]}"; do
+    broker=$(( broker + $(proc_ticks "$pid") - before[i] ))
+    written=$(( written + $(proc_write_bytes "$pid") - written_before[i] ))
+    i=$(( i + 1 ))
+  done
   wait "$TAIL_PID" 2>/dev/null || true
   TAIL_PID=""
   if (( rc != 0 )); then
@@ -260,10 +274,13 @@ run_tool() {
       'BEGIN { printf "%.1f", 100 * o / hz / (ms / 1000) / n }')"
   R[$key.cpu_per_mib]="$(awk -v b="$broker" -v hz="$CLK_TCK" -v n="$records" -v s="$RECORD_SIZE" \
       'BEGIN { printf "%.3f", b / hz / (n * s / 1048576) }')"
+  # Disk bytes per payload byte per replica: what all brokers wrote over records x size x 3 replicas.
+  R[$key.write_amp]="$(awk -v w="$written" -v n="$records" -v s="$RECORD_SIZE" 'BEGIN { printf "%.2f", w / (n * s * 3) }')"
   if [[ "$system" == rafka ]]; then
     R[$key.elections]=$(( $(rafka_terms) - terms0 ))
   fi
   log "$system $run: ${elapsed_ms} ms; CPU: brokers ${R[$key.broker_cpu_s]} s (${R[$key.cpu_per_mib]} s per MiB)," \
+      "${R[$key.write_amp]} disk bytes per payload byte per replica," \
       "tool ${R[$key.tool_cpu_s]} s, other processes ${R[$key.other_cpu_s]} s (${R[$key.other_pct]} % of the machine)" \
       "${R[$key.elections]:+; Raft elections ${R[$key.elections]}}"
 }
@@ -534,6 +551,10 @@ report() {
   row "broker CPU s per acknowledged MiB, all brokers, acks=all run (lower is better)" \
       "${R[kafka.throughput.cpu_per_mib]:-}" "${R[rafka.throughput.cpu_per_mib]:-}"
   row "broker CPU s per MiB, fixed-rate run (lower is better)" "${R[kafka.fixed.cpu_per_mib]:-}" "${R[rafka.fixed.cpu_per_mib]:-}"
+  row "disk bytes written per payload byte per replica, acks=all run (lower is better)" \
+      "${R[kafka.throughput.write_amp]:-}" "${R[rafka.throughput.write_amp]:-}"
+  row "disk bytes written per payload byte per replica, fixed-rate run (lower is better)" \
+      "${R[kafka.fixed.write_amp]:-}" "${R[rafka.fixed.write_amp]:-}"
   row "other processes' CPU during the acks=all run, % of the machine" "${R[kafka.throughput.other_pct]:-}" \
       "${R[rafka.throughput.other_pct]:-}"
   row "other processes' CPU during the fixed-rate run, % of the machine" "${R[kafka.fixed.other_pct]:-}" \
