@@ -108,7 +108,8 @@ load_preferred() {
   [[ ${#PREFERRED[@]} == "$PARTITIONS" ]] || fail "topic describe listed ${#PREFERRED[@]} partitions, not $PARTITIONS"
 }
 
-# Until every partition is led by its preferred replica (at most 70 s: the brokers hand leaderships back every 30 s).
+# Until every partition is led by its preferred replica (at most 70 s from when the restarted node is healthy: the
+# brokers hand leaderships back every 30 s, to brokers that serve).
 await_preferred_leaders() {
   local start n p ok
   start="$(now_ms)"

@@ -17,6 +17,7 @@ import io.rafka.server.replica.LeaderPublisher;
 import io.rafka.metadata.MetadataNode;
 import io.rafka.metadata.MetadataRecord;
 import io.rafka.server.replica.PartitionReconciler;
+import io.rafka.server.replica.ServingProbe;
 import io.rafka.server.broker.ClusterView;
 import io.rafka.server.broker.ConfigValue;
 import io.rafka.server.broker.FetchWaiters;
@@ -48,6 +49,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -77,6 +79,8 @@ public final class Broker implements Closeable {
     private ExecutorService workers;
     private ExecutorService autoCreator;
     private ControllerChannel controllerChannel;
+    /** Asks other brokers whether they serve, before leaderships are handed back to them. */
+    private ServingProbe servingProbe;
     private ReplicaManager replicas;
     private TopicAdmin topicAdmin;
     private GroupAccess groups;
@@ -139,8 +143,10 @@ public final class Broker implements Closeable {
         Controller controller = new Controller(metadata, logDefaults, config.getLong(ServerConfig.SESSION_TIMEOUT_MS));
         reconciler = new PartitionReconciler(id, raftNode, metadata, logDefaults);
         if (config.getBoolean(ServerConfig.AUTO_LEADER_REBALANCE)) {
+            servingProbe = new ServingProbe(b -> Optional.ofNullable(metadata.image().brokers().get(b))
+                    .map(info -> info.host() + ":" + info.apiPort()), 1_000);
             reconciler.rebalanceLeadersEvery(TimeUnit.SECONDS.toMillis(config.getLong(ServerConfig.LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS)),
-                    config.getInt(ServerConfig.LEADER_IMBALANCE_PER_BROKER_PERCENTAGE));
+                    config.getInt(ServerConfig.LEADER_IMBALANCE_PER_BROKER_PERCENTAGE), servingProbe::serving);
         }
         // Idle partitions hibernate, except the coordinator's: its leader is the group coordinator and must stay.
         java.util.function.Predicate<io.rafka.common.TopicPartition> mayHibernate =
@@ -387,7 +393,7 @@ public final class Broker implements Closeable {
         if (grpc != null) {
             grpc.shutdownNow();
         }
-        closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
+        closeQuietly(http, leaderPublisher, reconciler, servingProbe, controllerChannel);
         if (groups != null) {
             groups.close();
         }
@@ -427,7 +433,7 @@ public final class Broker implements Closeable {
             replicas.close();
         }
         stopGrpc(handOverDeadline);
-        closeQuietly(http, leaderPublisher, reconciler, controllerChannel);
+        closeQuietly(http, leaderPublisher, reconciler, servingProbe, controllerChannel);
         if (groups != null) {
             groups.close();
         }

@@ -115,7 +115,7 @@ public final class ServerConfig {
                     + "of a __consumer_offsets partition (members follow it); false leaves leaders where failovers put them.");
     public static final ConfigKey LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS = ConfigKey.longValue(
             "leader.imbalance.check.interval.seconds", 30, 1, 86_400, "How often a broker hands the leaderships it holds "
-                    + "but is not the preferred replica of back to their preferred replicas (live and caught up ones only), "
+                    + "but is not the preferred replica of back to their preferred replicas (live, caught up and serving ones only), "
                     + "with auto.leader.rebalance.enable. Kafka's default is 300; 30 here, so a restarted broker leads its "
                     + "share again within half a minute.");
     public static final ConfigKey LEADER_IMBALANCE_PER_BROKER_PERCENTAGE = ConfigKey.integer(

@@ -29,6 +29,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 /**
  * Makes a broker host exactly the partition replicas the metadata image assigns to it: creates the missing
@@ -84,12 +85,15 @@ public final class PartitionReconciler implements Closeable {
     /**
      * Kafka's auto leader rebalance: every {@code intervalMs}, hands the leaderships this broker holds back to their
      * preferred replicas, for the preferred brokers whose imbalance is above {@code imbalancePercentage}
-     * ({@link #imbalancedBrokers}).
+     * ({@link #imbalancedBrokers}) and that serve ({@code serving}, as Kafka hands back only to live brokers): a
+     * restarted broker's Raft replicas catch up while it still starts, and leaderships handed to it then would wait
+     * for it to take requests.
      */
-    public void rebalanceLeadersEvery(long intervalMs, int imbalancePercentage) {
+    public void rebalanceLeadersEvery(long intervalMs, int imbalancePercentage, Predicate<String> serving) {
+        Set<String> notServing = new HashSet<>();   // logged once each, on the executor's one thread
         executor.scheduleWithFixedDelay(() -> {
             try {
-                Set<String> imbalanced = imbalancedBrokers(metadata.image(), imbalancePercentage);
+                Set<String> imbalanced = serving(imbalancedBrokers(metadata.image(), imbalancePercentage), serving, notServing);
                 if (!imbalanced.isEmpty()) {
                     raftNode.electPreferredLeaders(5_000, imbalanced::contains);
                 }
@@ -97,6 +101,23 @@ public final class PartitionReconciler implements Closeable {
                 LOG.warn("handing leaderships back to preferred replicas failed (next try in {} ms): {}", intervalMs, e.toString());
             }
         }, intervalMs, intervalMs, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The brokers of {@code imbalanced} that serve; one that does not is logged once, until it serves
+     * ({@code notServing} remembers which were logged).
+     */
+    static Set<String> serving(Set<String> imbalanced, Predicate<String> serving, Set<String> notServing) {
+        Set<String> out = new HashSet<>();
+        for (String b : imbalanced) {
+            if (serving.test(b)) {
+                notServing.remove(b);
+                out.add(b);
+            } else if (notServing.add(b)) {
+                LOG.info("broker {} does not serve (yet): its preferred leaderships are handed back once it does", b);
+            }
+        }
+        return out;
     }
 
     /**

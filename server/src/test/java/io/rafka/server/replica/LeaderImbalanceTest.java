@@ -38,6 +38,16 @@ class LeaderImbalanceTest {
         return image.apply(new MetadataRecord.PartitionLeaders(broker, leaders));
     }
 
+    /** Leaderships go back only to imbalanced brokers that serve; one that does not is remembered until it does. */
+    @Test
+    void onlyBrokersThatServeTakeTheirLeadershipsBack() {
+        Set<String> notServing = new java.util.HashSet<>();
+        assertEquals(Set.of("1"), PartitionReconciler.serving(Set.of("1", "2"), "1"::equals, notServing));
+        assertEquals(Set.of("2"), notServing);
+        assertEquals(Set.of("1", "2"), PartitionReconciler.serving(Set.of("1", "2"), b -> true, notServing));
+        assertEquals(Set.of(), notServing, "broker 2 serves now");
+    }
+
     @Test
     void aBrokerTakesItsLeadershipsBackOnlyAboveTheThreshold() {
         MetadataImage balanced = led(led(twentyPartitions(), "1", 0, 2, 4, 6, 8, 10, 12, 14, 16, 18),
