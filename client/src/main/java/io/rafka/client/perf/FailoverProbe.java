@@ -41,10 +41,15 @@ public final class FailoverProbe implements AutoCloseable {
     public record Node(String id, String grpc, String status) {
     }
 
-    public record Options(String bootstrap, String topic, int partitions, long intervalMs, List<Node> nodes) {
+    /**
+     * {@code intervalMs}: how often each partition's writer writes; {@code statusIntervalMs}: how often each
+     * broker's {@code /status} is polled (the resolution of "leader ready").
+     */
+    public record Options(String bootstrap, String topic, int partitions, long intervalMs, long statusIntervalMs,
+                          List<Node> nodes) {
         public Options {
-            if (partitions < 1 || intervalMs < 1 || nodes.isEmpty()) {
-                throw new IllegalArgumentException("partitions, interval and nodes must be given");
+            if (partitions < 1 || intervalMs < 1 || statusIntervalMs < 1 || nodes.isEmpty()) {
+                throw new IllegalArgumentException("partitions, intervals and nodes must be given");
             }
             nodes = List.copyOf(nodes);
         }
@@ -76,7 +81,7 @@ public final class FailoverProbe implements AutoCloseable {
         for (Node n : options.nodes()) {
             status.put(n.id(), n.status());
         }
-        this.watch = new LeaderWatch(options.topic(), status, options.intervalMs(), this::onLeaderEvent);
+        this.watch = new LeaderWatch(options.topic(), status, options.statusIntervalMs(), this::onLeaderEvent);
     }
 
     /** Learns the leaders (up to 30 s), then starts the watch and one writer per partition. */

@@ -24,7 +24,7 @@ import java.util.logging.Logger;
  * writer failed, or a partition was never written again after a kill.
  */
 public final class FailoverProbeMain {
-    private static final Set<String> OPTIONS = Set.of("bootstrap", "topic", "partitions", "interval-ms", "nodes",
+    private static final Set<String> OPTIONS = Set.of("bootstrap", "topic", "partitions", "interval-ms", "status-interval-ms", "nodes",
             "dir", "result", "title");
 
     private FailoverProbeMain() {
@@ -46,7 +46,8 @@ public final class FailoverProbeMain {
             nodeOfGrpc.put(n.grpc(), n.id());
         }
         FailoverProbe.Options options = new FailoverProbe.Options(a.bootstrap(), a.required("topic"),
-                a.intValue("partitions", 6), a.longValue("interval-ms", 20), nodes);
+                a.intValue("partitions", 6), a.longValue("interval-ms", 20), a.longValue("status-interval-ms", 20),
+                nodes);
         int status;
         try (FailoverProbe probe = FailoverProbe.start(options)) {
             RuntimeException failure = runUntilStopped(probe, dir, nodeOfGrpc);

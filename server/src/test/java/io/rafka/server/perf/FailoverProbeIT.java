@@ -46,7 +46,7 @@ class FailoverProbeIT {
                         "127.0.0.1:" + cluster.httpPort(i)));
             }
             FailoverProbe.Options options = new FailoverProbe.Options("127.0.0.1:" + cluster.grpcPort(bootstrap), TOPIC,
-                    PARTITIONS, 20, nodes);
+                    PARTITIONS, 20, 20, nodes);
             try (FailoverProbe probe = FailoverProbe.start(options)) {
                 awaitAcksAfter(cluster, probe, 0, "first acknowledgements");
                 Thread.sleep(500);
