@@ -3,16 +3,22 @@
 #
 # Starts a 3-node cluster with `bin/rafka cluster start`, creates a topic of P partitions (RF 3) and waits until
 # every partition is led by its preferred replica. A probe (io.rafka.client.perf.FailoverProbeMain) writes one
-# small record every 20 ms to each partition (one idempotent acks=all writer per partition, over gRPC to the
-# leader) and polls every broker's /status every 20 ms. Each round kills (kill -9) the broker leading the most
-# partitions (ties rotate), waits until every partition is acknowledged again (at most 30 s, else it fails),
-# restarts the node, waits until it is healthy, caught up and the preferred leaders are back, then goes on.
+# small record every --interval-ms to each partition (one idempotent acks=all writer per partition, over gRPC to
+# the leader; after an error it retries every 5 ms, so the interval does not blur "first ack") and polls every
+# broker's /status every 20 ms. Before the first round, and again after each restart, `bin/rafka perf produce`
+# writes --warmup records of 1 KiB to another topic, so that the brokers' write paths are compiled (a fresh JVM
+# spends its first minute or two compiling, which on a 2-core machine starves the survivors of the next kill), and
+# the bench waits until the brokers use less than --settle-cpu % of a core together (at most 120 s). Each round kills
+# (kill -9) the broker leading the most partitions (ties rotate), waits until every partition is acknowledged again
+# (at most 30 s, else it fails), restarts the node, waits until it is healthy, caught up and the preferred leaders
+# are back, then goes on.
 # Per round and per partition the killed node led it reports kill -> first ack, split into elect / ready /
 # client rediscovery, and the detector's time from the brokers' logs; then p50 / max, and a read-back check of
 # every acknowledged record (no loss, no duplicate). Progress on stderr, the table on stdout and in
 # bench/failover/target/result-*.md. Everything it starts is stopped on exit, failure or Ctrl-C.
 #
-# Options (defaults in brackets):  --rounds N [6]  --partitions P [6]
+# Options (defaults in brackets):  --rounds N [6]  --partitions P [6]  --interval-ms MS [100]  --warmup N [200000]
+#   --settle-cpu PERCENT [60]   (--interval-ms 20 --warmup 0 --settle-cpu 1000 is the shape used before 2026-12-03)
 # Ports: RAFKA_PORT_BASE=21000 (21192..21395, below the ephemeral port range) unless RAFKA_BENCH_PORT_BASE says otherwise.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -21,7 +27,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 # shellcheck source=../lib.sh
 source "$ROOT/bench/lib.sh"
-ROUNDS=6 PARTITIONS=6 TOPIC=failover
+ROUNDS=6 PARTITIONS=6 TOPIC=failover INTERVAL_MS=100 WARMUP=200000 SETTLE_CPU=60
+WARMUP_TOPIC=failover-warmup
 NODES=(1 2 3)
 ACK_TIMEOUT_MS=30000
 WORK="$ROOT/bench/failover/target/run"
@@ -31,13 +38,17 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
     --partitions) PARTITIONS="$2"; shift 2 ;;
+    --interval-ms) INTERVAL_MS="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
+    --settle-cpu) SETTLE_CPU="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench failover: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-for v in ROUNDS PARTITIONS; do
+for v in ROUNDS PARTITIONS INTERVAL_MS SETTLE_CPU; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench failover: ${v,,} must be a positive whole number, not '${!v}'" >&2; exit 2; }
 done
+[[ "$WARMUP" =~ ^[0-9]+$ ]] || { echo "bench failover: warmup must be a whole number, not '$WARMUP'" >&2; exit 2; }
 [[ -n "${RAFKA_PROBE_CLASSPATH:-}" ]] || { echo "bench failover: run it as bin/rafka bench failover" >&2; exit 2; }
 
 export RAFKA_PORT_BASE="${RAFKA_BENCH_PORT_BASE:-21000}" RAFKA_CLUSTER_DIR="$WORK/cluster"
@@ -216,10 +227,47 @@ await_ports_free() {
   done
 }
 
+# CPU the live brokers used together over $1 seconds, in % of one core.
+brokers_cpu() {
+  local n pid pids=() before=0 after=0 hz
+  hz="$(getconf CLK_TCK)"
+  for n in "${NODES[@]}"; do
+    pid="$(cat "$RAFKA_CLUSTER_DIR/node-$n.pid" 2>/dev/null)" && [[ -r "/proc/$pid/stat" ]] && pids+=("$pid")
+  done
+  ticks() { local p t=0; for p in "${pids[@]}"; do t=$(( t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0) )); done; echo "$t"; }
+  before="$(ticks)"
+  sleep "$1"
+  after="$(ticks)"
+  echo $(( (after - before) * 100 / hz / $1 ))
+}
+
+# Writes --warmup records to the warm-up topic as fast as they go, then waits until the brokers use less than
+# --settle-cpu % of a core together over 5 s (the probe's writes go on), at most 120 s.
+warm_up() {
+  local start cpu
+  if (( WARMUP > 0 )); then
+    log "warm-up: $WARMUP records of 1 KiB to $WARMUP_TOPIC"
+    bin/rafka perf produce --bootstrap "$BOOTSTRAP" --topic "$WARMUP_TOPIC" --num-records "$WARMUP" --record-size 1024 \
+        --throughput -1 >"$WORK/warmup.log" 2>&1 || fail "the warm-up failed; see $WORK/warmup.log"
+  fi
+  start="$(now_ms)"
+  while true; do
+    cpu="$(brokers_cpu 5)"
+    if (( cpu < SETTLE_CPU )); then
+      log "brokers settled: ${cpu} % of a core together over 5 s"
+      return
+    fi
+    if (( $(now_ms) - start > 120000 )); then
+      log "WARNING: brokers still at ${cpu} % of a core together after 120 s; going on"
+      return
+    fi
+  done
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 
 run_round() {
-  local round="$1" i n best="" best_count=-1 led count pid kill_ms acked_after detect start healthy caught refused
+  local round="$1" i n best="" best_count=-1 led count pid cpu kill_ms acked_after detect start healthy caught refused
   # Ties (with preferred leaders every node leads as many) go to the next node each round, so the kills rotate.
   for i in "${!NODES[@]}"; do
     n="${NODES[$(( (round - 1 + i) % ${#NODES[@]} ))]}"
@@ -230,9 +278,11 @@ run_round() {
   done
   led="$(led_by "$best")"
   pid="$(cat "$RAFKA_CLUSTER_DIR/node-$best.pid")"
+  cpu="$(brokers_cpu 2)"
   kill_ms="$(now_ms)"
   kill -KILL "$pid"
-  log "round $round: kill -9 of node $best (pid $pid), leader of partitions $led"
+  log "round $round: kill -9 of node $best (pid $pid), leader of partitions $led; the brokers used $cpu % of a core" \
+      "together in the 2 s before"
   acked_after="$(await_acks_after "$kill_ms" "$best")"
   log "round $round: every partition acknowledged again ${acked_after} ms after the kill"
   sleep 1  # the detector's log line is written by then
@@ -249,6 +299,7 @@ run_round() {
       "$refused" >>"$PROBE_DIR/kills.tsv"
   await_preferred_leaders
   await_acks_after "$(now_ms)" >/dev/null
+  warm_up
 }
 
 main() {
@@ -265,13 +316,16 @@ main() {
   CLUSTER_STARTED=1
   bin/rafka cluster start >&2
   bin/rafka topic create "$TOPIC" --partitions "$PARTITIONS" --replication-factor 3 --bootstrap "$BOOTSTRAP" >&2
+  if (( WARMUP > 0 )); then
+    bin/rafka topic create "$WARMUP_TOPIC" --partitions 6 --replication-factor 3 --bootstrap "$BOOTSTRAP" >&2
+  fi
   load_preferred
   log "preferred leaders (partition:node): $(for p in "${!PREFERRED[@]}"; do printf '%s:%s ' "$p" "${PREFERRED[$p]}"; done)"
   java -Xmx256m -cp "$RAFKA_PROBE_CLASSPATH" io.rafka.client.perf.FailoverProbeMain --bootstrap "$BOOTSTRAP" \
-      --topic "$TOPIC" --partitions "$PARTITIONS" --interval-ms 20 --dir "$PROBE_DIR" \
+      --topic "$TOPIC" --partitions "$PARTITIONS" --interval-ms "$INTERVAL_MS" --status-interval-ms 20 --dir "$PROBE_DIR" \
       --nodes "1=127.0.0.1:$(port 1 2):$(port 1 5),2=127.0.0.1:$(port 2 2):$(port 2 5),3=127.0.0.1:$(port 3 2):$(port 3 5)" \
       --result "$WORK/result.md" \
-      --title "bin/rafka bench failover: $COMMAND_LINE ($ROUNDS rounds, $PARTITIONS partitions RF 3, $(date -u '+%Y-%m-%d %H:%M UTC'))" \
+      --title "bin/rafka bench failover: $COMMAND_LINE ($ROUNDS rounds, $PARTITIONS partitions RF 3, a write per partition every $INTERVAL_MS ms, warm-ups of $WARMUP records, $(date -u '+%Y-%m-%d %H:%M UTC'))" \
       >"$WORK/probe.out" 2>"$WORK/probe.err" &
   PROBE_PID=$!
   touch "$PROBE_DIR/kills.tsv"
@@ -286,6 +340,7 @@ main() {
   # wake them, wherever the wake-up elects a leader, and the brokers hand leaderships to the preferred replicas.
   await_preferred_leaders
   await_acks_after "$(now_ms)" >/dev/null
+  warm_up
   log "probe writing to every partition; steady state for 2 s"
   sleep 2
   for round in $(seq 1 "$ROUNDS"); do
