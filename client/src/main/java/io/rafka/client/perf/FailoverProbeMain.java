@@ -24,8 +24,8 @@ import java.util.logging.Logger;
  * writer failed, or a partition was never written again after a kill.
  */
 public final class FailoverProbeMain {
-    private static final Set<String> OPTIONS = Set.of("bootstrap", "topic", "partitions", "interval-ms", "status-interval-ms", "nodes",
-            "dir", "result", "title");
+    private static final Set<String> OPTIONS = Set.of("bootstrap", "topic", "partitions", "interval-ms",
+            "status-interval-ms", "nodes", "dir", "result", "title");
 
     private FailoverProbeMain() {
     }
