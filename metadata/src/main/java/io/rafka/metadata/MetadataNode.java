@@ -8,6 +8,7 @@ import io.rafka.raft.RaftLogRepair;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import io.rafka.raft.internal.LeaderFailureDetector;
+import io.rafka.raft.internal.RatisProperties;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
@@ -127,6 +128,7 @@ public final class MetadataNode implements Closeable {
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(settings.electionTimeoutMinMs(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(settings.electionTimeoutMaxMs(), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
+        RatisProperties.setFollowerSlowness(p, settings.electionTimeoutMinMs());
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1000);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
