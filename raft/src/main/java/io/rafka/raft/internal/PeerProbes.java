@@ -50,6 +50,24 @@ public final class PeerProbes implements Closeable {
     }
 
     /**
+     * Dials {@code peer}'s server ahead of need (one group list), so that the first question asked of it in a
+     * hurry, a survivor's takeover after a leader's death, does not also pay for creating the client and
+     * connecting. Blocks up to the probe timeout; false if the peer did not answer.
+     */
+    public boolean connect(RaftPeer peer) {
+        if (closed) {
+            return false;
+        }
+        try {
+            client(peer).getGroupManagementApi(peer.getId()).list();
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{} did not answer a group list: {}", peer.getId(), e.toString());
+            return false;
+        }
+    }
+
+    /**
      * Asks {@code peer}'s server to open its replica of {@code group} from its own storage (a Ratis group add
      * without format). True once it is open there, also if it already was; false if the peer does not answer
      * or refuses (it hosts no such replica).
