@@ -204,9 +204,12 @@ group_partition() {
 # Damages node $1's files while it is down (one node: the others hold every acknowledged record), as a machine
 # crash or a bad disk would: the newest segment file or the newest Raft log file of a random partition of the chaos
 # topic or of the group's __consumer_offsets partition, or the newest file of the metadata group's Raft log; either
-# cut short by 1 byte to 8 KiB or with one bit flipped in its last 64 KiB.
+# cut short by 1 byte to 8 KiB or with one bit flipped in its last 64 KiB. A segment's bit flips land after the
+# bytes its recovery point vouches for (docs/storage.md, "Durability and recovery"): those were fsynced and are
+# trusted at start-up, as closed segments are, so a flip there is a consumer's CRC error, not something recovery
+# claims to find; a cut below them is found (the file is shorter than the point says).
 corrupt() {
-  local node="$1" dir="$RAFKA_CLUSTER_DIR/node-$1" topic="$TOPIC" p file size pos byte what
+  local node="$1" dir="$RAFKA_CLUSTER_DIR/node-$1" topic="$TOPIC" p file size pos byte what trusted=0
   p=$(( RANDOM % PARTITIONS ))
   case $(( RANDOM % 3 )) in
     0) ;;
@@ -225,19 +228,35 @@ corrupt() {
   fi
   [[ -n "$file" && -s "$file" ]] || return 0
   size="$(stat -c %s "$file")"
-  if (( RANDOM % 2 )); then
+  if [[ "$file" == *.log ]]; then
+    trusted="$(trusted_bytes "$file")"
+  fi
+  if (( RANDOM % 2 )) || (( trusted >= size )); then
     pos=$(( size - 1 - RANDOM % 8192 ))
     (( pos >= 0 )) || pos=0
     truncate -s "$pos" "$file"
     what="cut from $size to $pos bytes"
   else
-    pos=$(( size - 1 - (RANDOM * 32768 + RANDOM) % (size < 65536 ? size : 65536) ))
+    pos=$(( size - 1 - (RANDOM * 32768 + RANDOM) % (size - trusted < 65536 ? size - trusted : 65536) ))
     byte="$(od -An -tu1 -j "$pos" -N1 "$file" | tr -d ' ')"
     # shellcheck disable=SC2059
     printf "\\x$(printf '%02x' $(( byte ^ (1 << (RANDOM % 8)) )))" | dd of="$file" bs=1 seek="$pos" conv=notrunc status=none
     what="a bit flipped at byte $pos of $size"
   fi
   log "fault: node $node's ${file#"$RAFKA_CLUSTER_DIR/"} $what"
+}
+
+# How many leading bytes of segment file $1 its folder's recovery point vouches for (fsynced before the point was
+# written): the position of a version-1 point inside this segment, else 0.
+trusted_bytes() {
+  local file="$1" point base
+  point="$(dirname "$file")/recovery-point-offset-checkpoint"
+  base="$(basename "$file" .log)"
+  if [[ -f "$point" ]] && [[ "$(sed -n 1p "$point")" == 1 ]] && (( 10#$(sed -n 3p "$point") == 10#$base )); then
+    sed -n 4p "$point"
+  else
+    echo 0
+  fi
 }
 
 hold() {

@@ -56,6 +56,13 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class PartitionLog implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionLog.class);
 
+    /**
+     * How often at most a flush moves the recovery point into the active segment (Kafka's
+     * {@code log.flush.offset.checkpoint.interval.ms} plays this part, every 60 s): an fsync of the indexes and
+     * three of the checkpoint file, against re-validating up to this long's appends after a crash.
+     */
+    public static final long RECOVERY_POINT_INTERVAL_MS = 10_000;
+
     private final Path dir;
     private final Time time;
     private final ReentrantLock lock = new ReentrantLock();
@@ -68,6 +75,8 @@ public final class PartitionLog implements Closeable {
     private volatile long flushedOffset;
     /** Counts cuts of the log (truncations); a flush that raced one does not move {@link #flushedOffset}. */
     private long truncations;
+    /** When the recovery point last moved into the active segment ({@link Time#hiResClockMs()}). */
+    private long lastRecoveryPointMs;
     private volatile boolean closed;
 
     private PartitionLog(Path dir, LogConfig config, Time time, RecoveryPointCheckpoint recoveryPoint, LogSegments segments) {
@@ -79,6 +88,7 @@ public final class PartitionLog implements Closeable {
         this.logStartOffset = segments.first().baseOffset();
         this.logEndOffset = segments.active().nextOffset();
         this.flushedOffset = logEndOffset;
+        this.lastRecoveryPointMs = time.hiResClockMs();
     }
 
     /**
@@ -362,7 +372,10 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Fsyncs all data below {@code offset}. Closed segments are fsynced with their indexes, after which the
-     * recovery point moves past them, so a crash re-validates only the segments after it.
+     * recovery point moves past them, so a crash re-validates only the segments after it. At most every
+     * {@link #RECOVERY_POINT_INTERVAL_MS} the recovery point also moves into the active segment, to the end of what
+     * this flush made durable (its indexes fsynced too), so a crash re-validates only what was appended since
+     * instead of the whole active segment (up to {@code segment.bytes}, 1 GiB by default).
      *
      * <p>The active segment's fsync (the one on every replicated commit) runs outside the log's lock, so
      * appends and reads go on meanwhile; if the log was cut back while it ran, the flushed offset is left
@@ -373,6 +386,8 @@ public final class PartitionLog implements Closeable {
         long target;
         long generation;
         LogSegment active = null;
+        long pointOffset = -1;
+        RecoveryPointCheckpoint.Position point = null;
         lock.lock();
         try {
             ensureOpen();
@@ -397,6 +412,12 @@ public final class PartitionLog implements Closeable {
             if (newRecoveryPoint > recoveryPoint.persisted()) {
                 recoveryPoint.write(newRecoveryPoint);
             }
+            if (active != null && time.hiResClockMs() - lastRecoveryPointMs >= RECOVERY_POINT_INTERVAL_MS
+                    && active.nextOffset() > recoveryPoint.persisted()) {
+                // Taken under the lock, before the fsync below: these bytes and index entries are covered by it.
+                pointOffset = active.nextOffset();
+                point = active.position();
+            }
             generation = truncations;
         } catch (IOException e) {
             throw new StorageException("flush of " + dir + " failed: " + e.getMessage(), e);
@@ -406,6 +427,9 @@ public final class PartitionLog implements Closeable {
         if (active != null) {
             try {
                 active.flushLog();
+                if (point != null) {
+                    active.flushIndexes();
+                }
             } catch (ClosedChannelException e) {
                 return; // cut away or closed meanwhile: nothing of it left to make durable
             } catch (IOException e) {
@@ -416,7 +440,14 @@ public final class PartitionLog implements Closeable {
         try {
             if (truncations == generation) {
                 flushedOffset = Math.max(flushedOffset, target);
+                // A cut since the point was taken may have removed its bytes; a roll may have moved the point on.
+                if (point != null && !closed && pointOffset > recoveryPoint.persisted()) {
+                    recoveryPoint.write(pointOffset, point);
+                    lastRecoveryPointMs = time.hiResClockMs();
+                }
             }
+        } catch (IOException e) {
+            throw new StorageException("writing the recovery point of " + dir + " failed: " + e.getMessage(), e);
         } finally {
             lock.unlock();
         }

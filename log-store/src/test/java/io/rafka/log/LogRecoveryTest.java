@@ -73,16 +73,21 @@ class LogRecoveryTest {
 
     /** A copy of the partition folder as an unclean shutdown leaves it: no marker, recovery point at 0. */
     private Path crashImage(String name) throws IOException {
-        Path copy = tmp.resolve(name);
-        Files.createDirectories(copy);
-        try (Stream<Path> files = Files.list(live)) {
-            for (Path p : files.toList()) {
-                Files.copy(p, copy.resolve(p.getFileName()));
-            }
-        }
+        Path copy = copyFolder(live, tmp.resolve(name));
         Files.deleteIfExists(copy.resolve(LogFiles.CLEAN_SHUTDOWN_FILE));
         Files.writeString(copy.resolve(LogFiles.RECOVERY_POINT_FILE), "0\n0\n");
         return copy;
+    }
+
+    /** Copies the files of a partition folder into a new folder {@code to}, which it returns. */
+    static Path copyFolder(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path p : files.toList()) {
+                Files.copy(p, to.resolve(p.getFileName()));
+            }
+        }
+        return to;
     }
 
     private void assertValidPrefix(PartitionLog log, long expectedEnd) {

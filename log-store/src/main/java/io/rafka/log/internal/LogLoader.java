@@ -23,14 +23,16 @@ import java.util.TreeSet;
  *       read; the indexes get cheap sanity checks (rebuilt from the log if they fail) and the active segment's
  *       appender state is recomputed from its tail.</li>
  *   <li><b>Unclean shutdown</b>: every segment from the one holding the {@link RecoveryPointCheckpoint recovery
- *       point} on is re-validated batch by batch (CRC, contiguous offsets) and re-indexed; the first torn or
+ *       point} on is re-validated batch by batch (CRC, contiguous offsets) and re-indexed, the recovery point's
+ *       own segment only after the fsynced prefix the point describes, if it has a position; the first torn or
  *       corrupt batch and everything after it, later segments included, are cut, so exactly the valid prefix
  *       survives.</li>
  * </ul>
  *
  * <p>Leftovers of interrupted operations (temporary files, indexes without a log) are deleted first. On
- * return the marker is gone and the recovery point is the active segment's base offset, both durable:
- * what is on disk is now validated, and a crash from here on recovers only the active segment.
+ * return the marker is gone and the recovery point is the end of the active segment, flushed with its
+ * indexes, both durable: what is on disk is now validated, and a crash from here on re-validates only what
+ * is appended later.
  */
 public final class LogLoader {
     private static final Logger LOG = LoggerFactory.getLogger(LogLoader.class);
@@ -40,6 +42,7 @@ public final class LogLoader {
     private final RecoveryPointCheckpoint checkpoint;
     private final LogSegments segments = new LogSegments();
     private int recovered;
+    private long validatedBytes;
 
     private LogLoader(Path dir, LogConfig config, RecoveryPointCheckpoint checkpoint) {
         this.dir = dir;
@@ -72,20 +75,21 @@ public final class LogLoader {
         Path marker = dir.resolve(LogFiles.CLEAN_SHUTDOWN_FILE);
         boolean clean = Files.exists(marker);
         long recoveryPoint = clean ? Long.MAX_VALUE : checkpoint.read();
+        RecoveryPointCheckpoint.Position trusted = clean ? null : checkpoint.readPosition().orElse(null);
         long started = System.nanoTime();
         TreeSet<Long> bases = scanFolder();
-        openSegments(bases, recoveryPoint);
+        openSegments(bases, recoveryPoint, trusted);
         if (segments.isEmpty()) {
             segments.add(LogSegment.create(dir, 0L, config.indexIntervalBytes(), config.segmentIndexBytes()));
         }
         LogSegment active = activateLast();
         active.flush();
-        checkpoint.write(active.baseOffset());
+        checkpoint.write(active.nextOffset(), active.position());
         Files.deleteIfExists(marker);
         RecoveryPointCheckpoint.fsyncDir(dir);
-        LOG.info("{}: opened {} segments, offsets [{}, {}), {} shutdown, {} segments recovered in {} ms", dir,
-                segments.count(), segments.first().baseOffset(), active.nextOffset(),
-                clean ? "clean" : bases.isEmpty() ? "new log, no" : "unclean", recovered,
+        LOG.info("{}: opened {} segments, offsets [{}, {}), {} shutdown, {} segments recovered ({} bytes re-validated)"
+                        + " in {} ms", dir, segments.count(), segments.first().baseOffset(), active.nextOffset(),
+                clean ? "clean" : bases.isEmpty() ? "new log, no" : "unclean", recovered, validatedBytes,
                 (System.nanoTime() - started) / 1_000_000);
         return segments;
     }
@@ -94,7 +98,8 @@ public final class LogLoader {
      * Opens every segment in {@code bases}, recovering those at or after the recovery point and those whose
      * indexes fail the sanity check; after a segment that had to be cut, the later ones are deleted.
      */
-    private void openSegments(TreeSet<Long> bases, long recoveryPoint) throws IOException {
+    private void openSegments(TreeSet<Long> bases, long recoveryPoint, RecoveryPointCheckpoint.Position trusted)
+            throws IOException {
         boolean cut = false;
         for (Iterator<Long> it = bases.iterator(); it.hasNext(); ) {
             long base = it.next();
@@ -118,7 +123,16 @@ public final class LogLoader {
             }
             if (needsRecovery) {
                 recovered++;
-                int truncated = segment.recover();
+                int sizeBefore = segment.size();
+                int truncated;
+                if (trusted != null && trusted.segmentBase() == base && recoveryPoint >= base
+                        && (next == null || recoveryPoint < next)) {
+                    truncated = segment.recoverFrom(recoveryPoint, trusted);
+                    validatedBytes += Math.max(0, sizeBefore - Math.min(trusted.bytes(), segment.size()));
+                } else {
+                    truncated = segment.recover();
+                    validatedBytes += sizeBefore;
+                }
                 segment.flushLog();
                 cut = truncated > 0 || (next != null && segment.nextOffset() > next);
                 if (next != null && !cut) {

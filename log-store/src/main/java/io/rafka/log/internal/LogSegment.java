@@ -216,7 +216,7 @@ public final class LogSegment implements Closeable {
         }
         if (scanner.position() != size) {
             throw new CorruptRecordException("segment " + logFile + " has an unreadable batch at position "
-                    + scanner.position() + " after a clean shutdown");
+                    + scanner.position() + " before its end at " + size);
         }
         maxTimestampSoFar = maxTs;
         offsetOfMaxTimestampSoFar = offsetOfMax;
@@ -393,7 +393,76 @@ public final class LogSegment implements Closeable {
         maxTimestampSoFar = RecordBatch.NO_TIMESTAMP;
         rollingBasedTimestamp = RecordBatch.NO_TIMESTAMP;
         nextOffset = baseOffset;
-        int position = 0;
+        return validateFrom(0, fileSize);
+    }
+
+    /**
+     * Recovery that trusts what a recovery point inside this segment vouches for: its first {@code trusted.bytes()}
+     * bytes (offsets below {@code trustedNextOffset}) and index entries were fsynced before the point was written,
+     * so only the batches after them are re-validated and indexed, the same way {@link #recover()} does. When the
+     * files do not agree with the point (shorter, index entries missing or past it), falls back to {@link #recover()}.
+     *
+     * @return the number of bytes cut from the end
+     */
+    public int recoverFrom(long trustedNextOffset, RecoveryPointCheckpoint.Position trusted) throws IOException {
+        if (trusted.segmentBase() != baseOffset) {
+            throw new IllegalArgumentException("position " + trusted + " is not in segment " + baseOffset);
+        }
+        int fileSize = size;
+        String mismatch = null;
+        if (trusted.bytes() > fileSize) {
+            mismatch = "the file has " + fileSize + " bytes, fewer than the " + trusted.bytes() + " fsynced";
+        } else {
+            synchronized (this) {
+                active = true;
+            }
+            try {
+                mismatch = keepTrustedPrefix(trustedNextOffset, trusted);
+            } catch (CorruptIndexException | CorruptRecordException e) {
+                mismatch = e.getMessage();
+            }
+        }
+        if (mismatch != null) {
+            LOG.warn("Segment {}: re-validating it whole, its recovery point does not hold: {}", logFile, mismatch);
+            size = fileSize;
+            return recover();
+        }
+        return validateFrom(trusted.bytes(), fileSize);
+    }
+
+    /** Cuts the indexes to the trusted entries and loads the appender state at the trusted end; null if that worked. */
+    private String keepTrustedPrefix(long trustedNextOffset, RecoveryPointCheckpoint.Position trusted) throws IOException {
+        OffsetIndex offsets = offsetIndex();
+        TimeIndex times = timeIndex();
+        if (offsets.entries() < trusted.offsetIndexEntries() || times.entries() < trusted.timeIndexEntries()) {
+            return "the indexes hold fewer entries than were fsynced";
+        }
+        offsets.truncateEntries(trusted.offsetIndexEntries());
+        times.truncateEntries(trusted.timeIndexEntries());
+        offsets.sanityCheck();
+        times.sanityCheck();
+        if (offsets.entries() > 0 && (offsets.lastEntry().position() >= trusted.bytes()
+                || offsets.lastEntry().offset() >= trustedNextOffset)) {
+            return "the offset index points past the trusted bytes";
+        }
+        if (times.entries() > 0 && times.lastEntry().offset() >= trustedNextOffset) {
+            return "the time index points past the trusted bytes";
+        }
+        size = trusted.bytes();
+        loadAppendState();
+        if (nextOffset != trustedNextOffset) {
+            return "the trusted bytes end at offset " + nextOffset + ", not " + trustedNextOffset;
+        }
+        return null;
+    }
+
+    /**
+     * Validates and indexes the batches from {@code position} (a batch boundary the appender state stands at) to
+     * {@code fileSize}, cutting the file at the first torn or corrupt one.
+     *
+     * @return the number of bytes cut from the end
+     */
+    private int validateFrom(int position, int fileSize) throws IOException {
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.LOG_OVERHEAD);
         String stopReason = null;
         while (position < fileSize) {
@@ -435,6 +504,14 @@ public final class LogSegment implements Closeable {
     }
 
     /**
+     * Where this active segment stands (bytes and index entries written), for a recovery point inside it. The
+     * caller holds the partition lock, so no append runs meanwhile.
+     */
+    public RecoveryPointCheckpoint.Position position() throws IOException {
+        return new RecoveryPointCheckpoint.Position(baseOffset, size, offsetIndex().entries(), timeIndex().entries());
+    }
+
+    /**
      * Removes every batch whose last offset is at least {@code offset}; a batch that straddles
      * {@code offset} is removed whole, so the segment ends at a batch boundary.
      *
@@ -473,6 +550,12 @@ public final class LogSegment implements Closeable {
     /** Fsyncs the log file only (the indexes of the active segment are rebuilt after a crash). */
     public void flushLog() throws IOException {
         channel.force(false);
+    }
+
+    /** Fsyncs both index files (what the active segment's indexes hold so far). */
+    public void flushIndexes() throws IOException {
+        offsetIndex().flush();
+        timeIndex().flush();
     }
 
     /** Fsyncs the log and both index files. */

@@ -59,7 +59,8 @@ class LogLoaderTest {
         assertEquals(size, Files.size(first), "trusted, not scanned");
         assertEquals(3 * OFFSETS, segments.active().nextOffset());
         assertFalse(Files.exists(dir.resolve(LogFiles.CLEAN_SHUTDOWN_FILE)), "the marker is for one open only");
-        assertEquals(bases.get(2), new RecoveryPointCheckpoint(dir).read(), "recovery point at the active segment");
+        assertEquals(3 * OFFSETS, new RecoveryPointCheckpoint(dir).read(), "recovery point at the active segment's end");
+        assertEquals(bases.get(2), new RecoveryPointCheckpoint(dir).readPosition().orElseThrow().segmentBase());
         segments.closeQuietly();
     }
 
@@ -121,7 +122,7 @@ class LogLoaderTest {
             assertFalse(Files.exists(LogFiles.offsetIndexFile(dir, gone)), "index of " + gone);
             assertFalse(Files.exists(LogFiles.timeIndexFile(dir, gone)), "time index of " + gone);
         }
-        assertEquals(bases.get(1), new RecoveryPointCheckpoint(dir).read());
+        assertEquals(bases.get(1) + 5 * 2, new RecoveryPointCheckpoint(dir).read(), "at the end of what survived");
         segments.closeQuietly();
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RecoveryPointCheckpointTest {
     @TempDir
@@ -37,5 +38,23 @@ class RecoveryPointCheckpointTest {
         }
         Files.writeString(file, " 0 \n 77 \n");
         assertEquals(77, checkpoint.read(), "surrounding blanks are tolerated");
+    }
+
+    @Test
+    void aPointInsideASegmentKeepsItsPositionUntilASegmentPointReplacesIt() throws IOException {
+        RecoveryPointCheckpoint checkpoint = new RecoveryPointCheckpoint(dir);
+        RecoveryPointCheckpoint.Position position = new RecoveryPointCheckpoint.Position(1000, 65_536, 12, 7);
+        checkpoint.write(1_420, position);
+        assertEquals(1_420, checkpoint.persisted());
+        RecoveryPointCheckpoint again = new RecoveryPointCheckpoint(dir);
+        assertEquals(1_420, again.read());
+        assertEquals(position, again.readPosition().orElseThrow());
+        checkpoint.write(2_000);
+        assertEquals(2_000, again.read());
+        assertTrue(again.readPosition().isEmpty(), "a segment's base offset carries no position");
+        // A position that cannot be one is ignored, and so the whole segment is checked again.
+        Files.writeString(dir.resolve(LogFiles.RECOVERY_POINT_FILE), "1\n1420\n1000\n-5\n12\n7\n");
+        assertEquals(1_420, again.read());
+        assertTrue(again.readPosition().isEmpty());
     }
 }
