@@ -339,7 +339,11 @@ public final class PartitionLog implements Closeable {
             flushedOffset = Math.min(flushedOffset, logEndOffset);
             truncations++;
             if (recoveryPoint.persisted() > logEndOffset) {
-                recoveryPoint.write(last.baseOffset());
+                // The point vouched for bytes that are gone: make what is left durable and vouch for exactly that
+                // (truncations are rare: after a restart or a leader change), not for the whole segment again.
+                last.flush();
+                recoveryPoint.write(logEndOffset, last.position());
+                lastRecoveryPointMs = time.hiResClockMs();
             }
             LOG.info("{}: truncated to offset {}", dir, logEndOffset);
             return logEndOffset;

@@ -192,12 +192,26 @@ class ActiveSegmentRecoveryPointTest {
     }
 
     @Test
-    void aTruncationBelowThePointTakesThePointBackToTheSegmentStart() {
+    void aTruncationBelowThePointMovesItToTheNewEndAndACrashAfterMoreAppendsRecovers() throws IOException {
         long[] keep = batches.get(BEFORE_POINT / 2);
         log.truncateTo(keep[1]);
         RecoveryPointCheckpoint checkpoint = new RecoveryPointCheckpoint(live);
-        assertTrue(checkpoint.read() <= keep[1], "point " + checkpoint.read() + " is not past the new end");
-        assertTrue(checkpoint.readPosition().isEmpty(), "no position inside the cut segment");
+        assertEquals(keep[1], checkpoint.read(), "the point follows the cut");
+        assertEquals(keep[0], checkpoint.readPosition().orElseThrow().bytes());
+        // What is appended after the cut is what a crash makes recovery read again.
+        model.subList((int) keep[1], model.size()).clear();
+        batches.subList(BEFORE_POINT / 2, batches.size()).clear();
+        appendFlushed(10);
+        long[] damaged = batches.get(BEFORE_POINT / 2 + 5);
+        Path dir = crashImage("after-cut");
         log.close();
+        flipRecordBit(dir, damaged);
+        try (PartitionLog recovered = PartitionLog.open(dir, CONFIG, time)) {
+            assertEquals(damaged[1], recovered.logEndOffset());
+            List<Record> read = PartitionLogTest.readAll(recovered);
+            for (int i = 0; i < read.size(); i++) {
+                assertArrayEquals(model.get(i).value(), read.get(i).value(), "offset " + i);
+            }
+        }
     }
 }
