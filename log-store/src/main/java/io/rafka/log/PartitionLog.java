@@ -77,6 +77,8 @@ public final class PartitionLog implements Closeable {
     private long truncations;
     /** When the recovery point last moved into the active segment ({@link Time#hiResClockMs()}). */
     private long lastRecoveryPointMs;
+    /** Base of the segment the next open must re-validate from (a scrub found damage there); -1 if none. */
+    private volatile long revalidateFrom = -1;
     private volatile boolean closed;
 
     private PartitionLog(Path dir, LogConfig config, Time time, RecoveryPointCheckpoint recoveryPoint, LogSegments segments) {
@@ -338,7 +340,10 @@ public final class PartitionLog implements Closeable {
             }
             flushedOffset = Math.min(flushedOffset, logEndOffset);
             truncations++;
-            if (recoveryPoint.persisted() > logEndOffset) {
+            if (revalidateFrom >= 0 && logEndOffset <= revalidateFrom) {
+                revalidateFrom = -1;  // the damaged segment is gone
+            }
+            if (recoveryPoint.persisted() > logEndOffset && revalidateFrom < 0) {
                 // The point vouched for bytes that are gone: make what is left durable and vouch for exactly that
                 // (truncations are rare: after a restart or a leader change), not for the whole segment again.
                 last.flush();
@@ -365,6 +370,7 @@ public final class PartitionLog implements Closeable {
             logStartOffset = offset;
             flushedOffset = offset;
             truncations++;
+            revalidateFrom = -1;
             recoveryPoint.write(offset);
             return offset;
         } catch (IOException e) {
@@ -413,10 +419,10 @@ public final class PartitionLog implements Closeable {
                     }
                 }
             }
-            if (newRecoveryPoint > recoveryPoint.persisted()) {
+            if (newRecoveryPoint > recoveryPoint.persisted() && revalidateFrom < 0) {
                 recoveryPoint.write(newRecoveryPoint);
             }
-            if (active != null && time.hiResClockMs() - lastRecoveryPointMs >= RECOVERY_POINT_INTERVAL_MS
+            if (active != null && revalidateFrom < 0 && time.hiResClockMs() - lastRecoveryPointMs >= RECOVERY_POINT_INTERVAL_MS
                     && active.nextOffset() > recoveryPoint.persisted()) {
                 // Taken under the lock, before the fsync below: these bytes and index entries are covered by it.
                 pointOffset = active.nextOffset();
@@ -445,7 +451,7 @@ public final class PartitionLog implements Closeable {
             if (truncations == generation) {
                 flushedOffset = Math.max(flushedOffset, target);
                 // A cut since the point was taken may have removed its bytes; a roll may have moved the point on.
-                if (point != null && !closed && pointOffset > recoveryPoint.persisted()) {
+                if (point != null && !closed && revalidateFrom < 0 && pointOffset > recoveryPoint.persisted()) {
                     recoveryPoint.write(pointOffset, point);
                     lastRecoveryPointMs = time.hiResClockMs();
                 }
@@ -495,6 +501,123 @@ public final class PartitionLog implements Closeable {
         }
     }
 
+    /** A damaged batch a {@link #scrub} found: its segment, the offset it should start at, and what is wrong. */
+    public record Damage(long segmentBase, long offset, String reason) {
+    }
+
+    /**
+     * What one {@link #scrub} call read: where the next one goes on, whether it reached the log end, and the damage
+     * it found (null if none).
+     */
+    public record Scrubbed(long nextOffset, long bytes, boolean reachedEnd, Damage damage) {
+    }
+
+    /**
+     * Reads stored batches from {@code fromOffset} (from the log start if below it) as recovery does (CRC,
+     * lengths, offsets following each other), about {@code maxBytes} of them, changing nothing. Recovery trusts
+     * closed segments and the active segment below its recovery point, so a bit flipped there by the disk would
+     * otherwise be found only by a consumer's CRC check; a background scrub calls this to find it first. A damaged
+     * batch is reported only if it still reads damaged under the log's lock, where no truncation can race the
+     * read; a segment that cannot be read at all counts as damaged there.
+     */
+    public Scrubbed scrub(long fromOffset, long maxBytes) {
+        long cursor = Math.max(fromOffset, logStartOffset);
+        long bytes = 0;
+        LogSegment s = segments.floor(cursor);
+        if (s == null) {
+            s = segments.first();
+        }
+        try {
+            while (bytes < maxBytes) {
+                LogSegment.Checked c;
+                try {
+                    c = s.check(Math.max(cursor, s.baseOffset()), maxBytes - bytes);
+                } catch (ClosedChannelException e) {
+                    ensureOpen();  // else retention or a truncation removed the segment: go on from the log start
+                    return new Scrubbed(Math.max(cursor, logStartOffset), bytes, false, null);
+                } catch (IOException e) {
+                    c = new LogSegment.Checked(cursor, 0, false, Math.max(cursor, s.baseOffset()),
+                            "read failed: " + e.getMessage());
+                }
+                bytes += c.bytes();
+                if (c.damaged()) {
+                    Damage damage = confirmDamage(s, c);
+                    return new Scrubbed(c.nextOffset(), bytes, false, damage);
+                }
+                cursor = c.nextOffset();
+                if (!c.reachedEnd()) {
+                    break;
+                }
+                LogSegment next = segments.higher(s.baseOffset());
+                if (next == null) {
+                    return new Scrubbed(cursor, bytes, true, null);
+                }
+                cursor = Math.max(cursor, next.baseOffset());
+                s = next;
+            }
+            return new Scrubbed(cursor, bytes, false, null);
+        } catch (RuntimeException e) {
+            if (closed) {
+                throw new StorageException("scrub of " + dir + " failed: log closed", e);
+            }
+            throw e;
+        }
+    }
+
+    /** The damage {@code found} in {@code segment}, if reading it again under the lock agrees; null otherwise. */
+    private Damage confirmDamage(LogSegment segment, LogSegment.Checked found) {
+        lock.lock();
+        try {
+            if (closed || segments.floor(found.damagedOffset()) != segment) {
+                return null;  // cut or deleted meanwhile
+            }
+            LogSegment.Checked again;
+            try {
+                again = segment.check(found.damagedOffset(), 1);
+            } catch (IOException e) {
+                again = new LogSegment.Checked(found.damagedOffset(), 0, false, found.damagedOffset(),
+                        "read failed: " + e.getMessage());
+            }
+            if (!again.damaged()) {
+                return null;
+            }
+            LOG.error("{}: batch at offset {} in segment {} is damaged: {}", dir, again.damagedOffset(),
+                    segment.baseOffset(), again.damage());
+            return new Damage(segment.baseOffset(), again.damagedOffset(), again.damage());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Makes the next open re-validate the log from the segment at {@code segmentBase} on, cutting it at the first
+     * damaged batch there (a {@link #scrub} found one): the recovery point moves back to that segment now, durably,
+     * and stays there (no flush moves it on, and the close leaves no clean-shutdown marker), so however this
+     * process ends, the next open finds the damage. A truncation that removes the whole segment lifts this.
+     */
+    public void revalidateFrom(long segmentBase) {
+        lock.lock();
+        try {
+            ensureOpen();
+            long from = revalidateFrom < 0 ? segmentBase : Math.min(revalidateFrom, segmentBase);
+            long persisted = recoveryPoint.persisted();
+            if (persisted < 0 || persisted >= from) {
+                recoveryPoint.write(from);  // a plain offset: no trusted bytes inside the segment
+            }
+            revalidateFrom = from;
+            LOG.warn("{}: the next open re-validates the log from segment {} on", dir, from);
+        } catch (IOException e) {
+            throw new StorageException("moving the recovery point of " + dir + " failed: " + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The segment the next open re-validates from ({@link #revalidateFrom}), or -1. */
+    public long revalidatingFrom() {
+        return revalidateFrom;
+    }
+
     /** Flushes everything, trims the indexes and leaves the clean-shutdown marker so the next open is fast. */
     @Override
     public void close() {
@@ -509,8 +632,10 @@ public final class PartitionLog implements Closeable {
                 s.close();
             }
             closed = true;
-            recoveryPoint.write(logEndOffset);
-            LogLoader.markCleanShutdown(dir);
+            if (revalidateFrom < 0) {
+                recoveryPoint.write(logEndOffset);
+                LogLoader.markCleanShutdown(dir);
+            }
         } catch (IOException e) {
             throw new StorageException("close of " + dir + " failed: " + e.getMessage(), e);
         } finally {

@@ -14,6 +14,7 @@ import io.rafka.log.ReadBuffers;
 import io.rafka.raft.internal.FollowerLiveness;
 import io.rafka.raft.internal.FrozenLog;
 import io.rafka.raft.internal.Hibernation;
+import io.rafka.raft.internal.LogScrubber;
 import io.rafka.raft.internal.HibernationFiles;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LeadershipMover;
@@ -56,6 +57,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -110,6 +113,8 @@ public final class RaftNode implements Closeable {
     private LeaderFailureDetector failureDetector;
     private PeerProbes probes;
     private Hibernation hibernation;
+    private LogScrubber scrubber;
+    private ScheduledExecutorService scrubThread;
 
     private RaftNode(RaftNodeConfig config, Time time) {
         this.config = config;
@@ -190,6 +195,22 @@ public final class RaftNode implements Closeable {
         maintenance = new LogMaintenance(local, replicas, hibernationFiles, r -> openFrozen(r.topicPartition()), config.dataDir());
         executors.watch.scheduleWithFixedDelay(new StalledFollowerWatch(server, replicas, probes,
                 peer -> detector != null && detector.refusesConnections(peer), probeProperties), 1, 1, TimeUnit.SECONDS);
+        if (config.scrubBytesPerSecond() > 0) {
+            LogScrubber s = new LogScrubber(replicas, config.scrubBytesPerSecond());
+            scrubThread = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "rafka-scrub-" + nodeId);
+                t.setDaemon(true);
+                return t;
+            });
+            scrubThread.scheduleWithFixedDelay(() -> {
+                try {
+                    s.tick();
+                } catch (RuntimeException e) {
+                    LOG.warn("log scrub failed (next one in a second): {}", e.toString());
+                }
+            }, 1, 1, TimeUnit.SECONDS);
+            scrubber = s;
+        }
         LOG.info("Raft node {} listening on {} with {} partition replicas", nodeId, config.address().hostPort(), replicas.size());
     }
 
@@ -470,6 +491,12 @@ public final class RaftNode implements Closeable {
         return n;
     }
 
+    /** What the background scrub read and found since the start; zeros when it is off. */
+    public LogScrubber.Counts scrubCounts() {
+        LogScrubber s = scrubber;
+        return s == null ? new LogScrubber.Counts(0, 0, 0) : s.counts();
+    }
+
     /** Wake-ups and hibernations on this node since it started. */
     public Hibernation.Counts hibernationCounts() {
         return hibernation.counts();
@@ -707,6 +734,9 @@ public final class RaftNode implements Closeable {
     public void close() throws IOException {
         try {
             executors.watch.shutdownNow();
+            if (scrubThread != null) {
+                scrubThread.shutdownNow();
+            }
             if (hibernation != null) {
                 hibernation.close();
             }

@@ -36,6 +36,9 @@ import java.util.Objects;
  *       finds no room within a few seconds fails with BUSY (broker: partition.max.open); see {@code Hibernation}</td></tr>
  *   <tr><td>leaderOutstandingAppends</td><td>2</td><td>appends a partition leader has in flight to each follower (Ratis's
  *       default is 8, with which a follower restarted under writes refused appends for seconds; see {@code RatisProperties})</td></tr>
+ *   <tr><td>scrubBytesPerSecond</td><td>0 (off)</td><td>how fast a background scrub reads the open partition logs back to
+ *       find bytes the disk damaged after recovery stopped checking them, and has damaged replicas repaired (broker:
+ *       log.scrub.bytes.per.second); see {@code LogScrubber}</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
  * </table>
  */
@@ -57,6 +60,7 @@ public record RaftNodeConfig(
         int maxConcurrentWakes,
         int maxOpenPartitions,
         int leaderOutstandingAppends,
+        long scrubBytesPerSecond,
         LogConfig logConfig) {
 
     public RaftNodeConfig {
@@ -79,6 +83,7 @@ public record RaftNodeConfig(
         require(maxOpenPartitions >= 1, "maxOpenPartitions", maxOpenPartitions, ">= 1");
         require(leaderOutstandingAppends >= 1 && leaderOutstandingAppends <= 64, "leaderOutstandingAppends",
                 leaderOutstandingAppends, "between 1 and 64");
+        require(scrubBytesPerSecond >= 0, "scrubBytesPerSecond", scrubBytesPerSecond, ">= 0 (0: off)");
         require(maxDecompressedBytes >= logConfig.maxMessageBytes(), "maxDecompressedBytes", maxDecompressedBytes,
                 ">= max.message.bytes");
     }
@@ -117,6 +122,7 @@ public record RaftNodeConfig(
         private int maxConcurrentWakes = 4;
         private int maxOpenPartitions = defaultMaxOpenPartitions();
         private int leaderOutstandingAppends = 2;
+        private long scrubBytesPerSecond = 0;
         private LogConfig logConfig = LogConfig.defaults();
 
         private Builder(NodeAddress address, Path dataDir) {
@@ -195,6 +201,11 @@ public record RaftNodeConfig(
             return this;
         }
 
+        public Builder scrubBytesPerSecond(long v) {
+            this.scrubBytesPerSecond = v;
+            return this;
+        }
+
         public Builder logConfig(LogConfig v) {
             logConfig = v;
             return this;
@@ -205,7 +216,7 @@ public record RaftNodeConfig(
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
                     raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
                     maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
-                    maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends, logConfig);
+                    maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends, scrubBytesPerSecond, logConfig);
         }
     }
 }

@@ -92,10 +92,11 @@ class ServerConfigTest {
     void subConfigsAtTheirDefaultsAreTheComponentDefaults() {
         ServerConfig c = ServerConfig.load(List.of(), Map.of());
         assertEquals(LogConfig.defaults(), c.logDefaults());
-        // One deliberate difference: brokers hibernate idle partitions after a minute; the raft library leaves it
-        // off unless asked (its in-process tests wait for leaders of partitions they create).
+        // Two deliberate differences: brokers hibernate idle partitions after a minute, and scrub their logs at 4 MiB/s;
+        // the raft library leaves both off unless asked (its in-process tests wait for leaders of partitions they
+        // create, and read their logs back only where a test asks for it).
         assertEquals(RaftNodeConfig.builder(new NodeAddress("1", "127.0.0.1", 9093), Path.of("./data"))
-                .hibernateAfterMs(60_000).build(), c.raftConfig());
+                .hibernateAfterMs(60_000).scrubBytesPerSecond(4L * 1024 * 1024).build(), c.raftConfig());
         assertEquals(MetadataNode.Settings.of(new NodeAddress("1", "127.0.0.1", 9094), c.voters(), Path.of("./data")),
                 c.metadataConfig());
         assertEquals(new ApiConfig("127.0.0.1", 9092, 16 << 20, 1000, 1000, 4 << 20, 128L << 20, 32, 16 << 20, 30_000, 10_000, 32L << 20,

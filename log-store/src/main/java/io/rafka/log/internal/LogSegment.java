@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -501,6 +502,71 @@ public final class LogSegment implements Closeable {
         }
         size = position;
         return truncated;
+    }
+
+    /** What {@link #check} read: up to which offset the batches are intact, and the first damaged one if any. */
+    public record Checked(long nextOffset, long bytes, boolean reachedEnd, long damagedOffset, String damage) {
+        public boolean damaged() {
+            return damage != null;
+        }
+    }
+
+    /**
+     * Reads the batches from the one holding {@code fromOffset} on, as recovery does (CRC, plausible length,
+     * offsets following each other), without changing anything: stops after {@code maxBytes} or at the end of
+     * what was written when it started, or at the first damaged batch. Reads run beside appends; a truncation
+     * meanwhile can make intact bytes look damaged, so callers confirm a finding with no truncation running.
+     */
+    public Checked check(long fromOffset, long maxBytes) throws IOException {
+        int end = size;
+        BatchHeader first = translateOffset(fromOffset);
+        if (first == null) {
+            return new Checked(fromOffset, 0, true, -1, null);
+        }
+        int position = first.position();
+        if (first.baseOffset() > fromOffset) {
+            // Offsets are contiguous from the segment's base, and callers start at a batch's end or the base.
+            return new Checked(fromOffset, 0, false, fromOffset, "batch offset " + first.baseOffset() + " at position " + position
+                    + " does not follow the previous batch's end " + fromOffset);
+        }
+        long expected = first.baseOffset();
+        long read = 0;
+        ByteBuffer header = ByteBuffer.allocate(RecordBatch.LOG_OVERHEAD);
+        while (position < end && read < maxBytes) {
+            if (end - position < RecordBatch.HEADER_SIZE) {
+                return new Checked(expected, read, false, expected, "torn batch header at position " + position);
+            }
+            RecordBatch batch;
+            try {
+                header.clear();
+                readFully(header, position);
+                int batchLength = header.getInt(RecordBatch.LENGTH_OFFSET);
+                long batchSize = (long) batchLength + RecordBatch.LOG_OVERHEAD;
+                if (batchLength < RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD || position + batchSize > end) {
+                    return new Checked(expected, read, false, expected, "batch length " + batchLength + " at position "
+                            + position + " is impossible or past the end of the data");
+                }
+                batch = new RecordBatch(readBytes(position, (int) batchSize));
+            } catch (ClosedChannelException e) {
+                throw e;
+            } catch (IOException e) {
+                // A file shorter than what was written to it, or a disk that fails the read.
+                return new Checked(expected, read, false, expected, "read failed at position " + position + ": " + e.getMessage());
+            }
+            try {
+                batch.ensureValid();
+            } catch (RafkaException e) {
+                return new Checked(expected, read, false, expected, e.getMessage() + " (position " + position + ")");
+            }
+            if (batch.baseOffset() != expected) {
+                return new Checked(expected, read, false, expected, "batch offset " + batch.baseOffset() + " at position "
+                        + position + " does not follow the previous batch's end " + expected);
+            }
+            expected = batch.lastOffset() + 1;
+            position += batch.sizeInBytes();
+            read += batch.sizeInBytes();
+        }
+        return new Checked(expected, read, position >= end, -1, null);
     }
 
     /**

@@ -254,9 +254,12 @@ public final class Hibernation implements Closeable {
      *     every append from the leader fails with "CLOSED": the replica would never be replicated to again;</li>
      * <li>no members: a division Ratis reopens from storage takes its members from its log, and a log with no
      *     entry yet (the group never had a leader before the restart) gives it none, so it can neither vote nor
-     *     follow. The partition's replicas are the members its group was created with.</li>
+     *     follow. The partition's replicas are the members its group was created with;</li>
+     * <li>damaged ({@link Replica#reopenToRepair}, set by {@link LogScrubber}): its log holds a damaged batch that
+     *     recovery trusted; closing the log leaves it to be re-validated, so the reopen cuts it at the damage and
+     *     the replica copies the rest from another replica ({@link ReplicaRepair}).</li>
      * </ul>
-     * Either way it is removed (storage kept) and added again with the partition's replicas. At most once per
+     * Any way it is removed (storage kept) and added again with the partition's replicas. At most once per
      * heal interval per replica, and not while the server itself stops. True if it acted.
      */
     private boolean reopenIfBroken(Replica replica, long now) throws IOException {
@@ -274,13 +277,18 @@ public final class Hibernation implements Closeable {
         boolean memberless = (state == LifeCycle.State.STARTING || state == LifeCycle.State.RUNNING)
                 && d.getRaftConf().getCurrentPeers().isEmpty()
                 && d.getInfo().getLeaderId() == null && now - replica.lastActivityNanos > healAfterNanos;
-        if (!(closed || memberless) || replica.waking != null || now - replica.lastHealNanos < healAfterNanos
+        PartitionStateMachine sm = replica.runningStateMachine();
+        // The flag outlives a reopen by other means (a hibernation, a heal): only a log still waiting to be cut counts.
+        boolean damaged = replica.reopenToRepair && sm != null && sm.log().revalidatingFrom() >= 0;
+        if (!(closed || memberless || damaged) || replica.waking != null || now - replica.lastHealNanos < healAfterNanos
                 || local.server().getLifeCycleState() != LifeCycle.State.RUNNING) {
             return false;
         }
         replica.lastHealNanos = now;
+        replica.reopenToRepair = false;
         LOG.warn("{}: its Raft division here is {}; reopening it with replicas {}", replica.topicPartition(),
-                closed ? "closed (" + state + ")" : "without members (its log holds no configuration yet)",
+                closed ? "closed (" + state + ")" : damaged ? "open on a damaged log (a scrub found it)"
+                        : "without members (its log holds no configuration yet)",
                 replica.spec().replicas());
         RaftClientReply removed = local.server().groupManagement(GroupManagementRequest.newRemove(local.clientId(),
                 local.server().getId(), local.nextCallId(), replica.groupId(), false, false));

@@ -64,6 +64,8 @@ public final class ReplicaRegistry {
         volatile long leaderSeenNanos = System.nanoTime();
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
         volatile long lastHealNanos;
+        /** A scrub found damage in this replica's log: {@link Hibernation} reopens its division so the log is cut there. */
+        volatile boolean reopenToRepair;
         /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */
         CompletableFuture<Void> closing;
         /** While a wake-up runs or waits its turn: completes once the group has a leader again (set under lifecycleLock). */

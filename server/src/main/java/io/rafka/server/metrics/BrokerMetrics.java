@@ -112,6 +112,15 @@ public final class BrokerMetrics {
         CounterWithCallback.builder().name("rafka_partition_hibernations")
                 .help("Times a partition replica here closed its Raft group after its partition went idle")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().hibernations())).register(registry);
+        CounterWithCallback.builder().name("rafka_log_scrub_bytes")
+                .help("Bytes of partition logs the background scrub read back and checked (log.scrub.bytes.per.second)")
+                .callback(cb -> cb.call(raftNode.scrubCounts().bytesRead())).register(registry);
+        CounterWithCallback.builder().name("rafka_log_scrub_damaged_batches")
+                .help("Damaged batches the scrub found in logs here (each repaired from another replica where one exists)")
+                .callback(cb -> cb.call(raftNode.scrubCounts().damageFound())).register(registry);
+        CounterWithCallback.builder().name("rafka_log_scrub_passes")
+                .help("Times the scrub read a partition replica's log to its end")
+                .callback(cb -> cb.call(raftNode.scrubCounts().replicasCompleted())).register(registry);
         JvmMetrics.builder().register(registry);
     }
 

@@ -1,0 +1,185 @@
+package io.rafka.log;
+
+import io.rafka.log.internal.LogFiles;
+import io.rafka.record.CompressionType;
+import io.rafka.testing.MockTime;
+import io.rafka.testing.TestBatches;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The scrub: it reads back what recovery trusts (closed segments, the active segment before its recovery point),
+ * finds a flipped bit anywhere in it, and {@link PartitionLog#revalidateFrom} makes the next open cut the log at
+ * the damage however the process ends, where without it the damaged bytes would be trusted for good. Real files.
+ */
+class ScrubTest {
+    private static final LogConfig CONFIG = LogConfig.builder().segmentBytes(4_096).indexIntervalBytes(300).build();
+
+    @TempDir
+    Path tmp;
+    private final MockTime time = new MockTime(1_000_000L);
+    private Path dir;
+    private PartitionLog log;
+    /** Base offset of every batch appended, in order. */
+    private final List<Long> batchBases = new ArrayList<>();
+
+    @BeforeEach
+    void writeSeveralSegments() {
+        dir = tmp.resolve("scrub-0");
+        log = PartitionLog.open(dir, CONFIG, time);
+        for (int n = 0; n < 60; n++) {
+            batchBases.add(log.logEndOffset());
+            log.append(TestBatches.batch(CompressionType.NONE, "r" + n + "-" + "x".repeat(40 + n % 5 * 30), 3,
+                    5_000L + n), 1, 9_000L + n);
+        }
+        log.flush(log.logEndOffset());
+        assertTrue(log.segmentCount() >= 4, "several segments: " + log.segmentCount());
+    }
+
+    @Test
+    void anIntactLogReadsWholeInOneCallOrInManySmallOnes() throws IOException {
+        PartitionLog.Scrubbed all = log.scrub(0, Long.MAX_VALUE);
+        assertNull(all.damage());
+        assertTrue(all.reachedEnd());
+        assertEquals(log.logEndOffset(), all.nextOffset());
+        assertEquals(log.sizeInBytes(), all.bytes(), "every stored byte read once");
+
+        long cursor = 0;
+        long bytes = 0;
+        int calls = 0;
+        PartitionLog.Scrubbed step;
+        do {
+            step = log.scrub(cursor, 500);
+            assertNull(step.damage());
+            assertTrue(step.nextOffset() >= cursor, "never goes back");
+            cursor = step.nextOffset();
+            bytes += step.bytes();
+            calls++;
+        } while (!step.reachedEnd() && calls < 1_000);
+        assertTrue(step.reachedEnd());
+        assertEquals(log.sizeInBytes(), bytes, "small steps read every byte once too");
+        assertTrue(calls > 5, "the budget bounds each call: " + calls);
+    }
+
+    @Test
+    void aFlippedBitInAClosedSegmentIsFoundAndTheNextOpenCutsTheLogThere() throws IOException {
+        List<Long> bases = log.segmentBaseOffsets();
+        long damagedSegment = bases.get(1);
+        long damagedBatch = flipBitInSecondBatchOf(damagedSegment);
+        long endBefore = log.logEndOffset();
+
+        PartitionLog.Scrubbed found = scrubUntilDamageOrEnd();
+        assertNotNull(found.damage(), "the flipped bit is found");
+        assertEquals(damagedSegment, found.damage().segmentBase());
+        assertEquals(damagedBatch, found.damage().offset());
+        assertTrue(found.damage().reason().contains("CRC") || found.damage().reason().contains("crc"),
+                found.damage().reason());
+
+        // Without a re-validation the damage would outlive a clean restart: recovery trusts closed segments.
+        log.close();
+        log = PartitionLog.open(dir, CONFIG, time);
+        assertEquals(endBefore, log.logEndOffset(), "a clean open does not read closed segments");
+
+        log.revalidateFrom(damagedSegment);
+        log.append(TestBatches.batch(CompressionType.NONE, "after-the-finding", 1, 7_000L), 1, 9_999L);
+        log.flush(log.logEndOffset());
+        log.close();
+        log = PartitionLog.open(dir, CONFIG, time);
+        assertEquals(damagedBatch, log.logEndOffset(), "cut at the damaged batch");
+        assertEquals(bases.subList(0, 2), log.segmentBaseOffsets(), "later segments deleted");
+        assertEquals(-1, log.revalidatingFrom());
+        assertNull(log.scrub(0, Long.MAX_VALUE).damage(), "what is left is intact");
+    }
+
+    @Test
+    void afterACrashTooTheNextOpenCutsAtTheDamage() throws IOException {
+        long damagedSegment = log.segmentBaseOffsets().get(2);
+        long damagedBatch = flipBitInSecondBatchOf(damagedSegment);
+        PartitionLog.Scrubbed found = scrubUntilDamageOrEnd();
+        assertNotNull(found.damage());
+        log.revalidateFrom(found.damage().segmentBase());
+        // Appends and flushes after the finding must not move the recovery point past the damaged segment.
+        time.sleep(PartitionLog.RECOVERY_POINT_INTERVAL_MS);
+        for (int i = 0; i < 10; i++) {
+            log.append(TestBatches.batch(CompressionType.NONE, "later-" + i + "-" + "y".repeat(200), 2, 8_000L + i), 1, 9_000L);
+            log.flush(log.logEndOffset());
+        }
+        log.closeWithoutFlush();  // a crash
+        log = PartitionLog.open(dir, CONFIG, time);
+        assertEquals(damagedBatch, log.logEndOffset(), "cut at the damaged batch");
+    }
+
+    @Test
+    void aTruncationThatRemovesTheDamagedSegmentLiftsTheRevalidation() {
+        long damagedSegment = log.segmentBaseOffsets().get(3);
+        log.revalidateFrom(damagedSegment);
+        assertEquals(damagedSegment, log.revalidatingFrom());
+        log.truncateTo(damagedSegment - 1);
+        assertEquals(-1, log.revalidatingFrom());
+        long end = log.logEndOffset();
+        log.close();
+        log = PartitionLog.open(dir, CONFIG, time);
+        assertEquals(end, log.logEndOffset());
+    }
+
+    @Test
+    void aSegmentCutShortUnderTheLogIsReportedToo() throws IOException {
+        long damagedSegment = log.segmentBaseOffsets().get(1);
+        Path file = LogFiles.logFile(dir, damagedSegment);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - 10);
+        }
+        PartitionLog.Scrubbed found = scrubUntilDamageOrEnd();
+        assertNotNull(found.damage(), "a torn last batch is damage");
+        assertEquals(damagedSegment, found.damage().segmentBase());
+        assertFalse(found.reachedEnd());
+    }
+
+    private PartitionLog.Scrubbed scrubUntilDamageOrEnd() {
+        long cursor = 0;
+        for (int i = 0; i < 1_000; i++) {
+            PartitionLog.Scrubbed s = log.scrub(cursor, 700);
+            if (s.damage() != null || s.reachedEnd()) {
+                return s;
+            }
+            cursor = s.nextOffset();
+        }
+        throw new AssertionError("the scrub did not end");
+    }
+
+    /** Flips one bit inside the records of the second batch of a segment (CRC-covered bytes); its base offset. */
+    private long flipBitInSecondBatchOf(long segmentBase) throws IOException {
+        Path file = LogFiles.logFile(dir, segmentBase);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer len = ByteBuffer.allocate(12);
+            ch.read(len, 0);
+            int second = 12 + len.getInt(8);
+            ByteBuffer header = ByteBuffer.allocate(12);
+            ch.read(header, second);
+            long base = header.getLong(0);
+            int at = second + 61 + 5;  // inside the first record, past the batch header
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, at);
+            b.put(0, (byte) (b.get(0) ^ 0x10));
+            ch.write(b.rewind(), at);
+            assertTrue(batchBases.contains(base));
+            return base;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package io.rafka.raft;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.log.LogConfig;
+import io.rafka.raft.internal.PartitionStateMachine;
+import io.rafka.raft.testing.MiniCluster;
+import io.rafka.record.CompressionType;
+import io.rafka.testing.TestBatches;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A bit flipped on disk in a closed segment of a running replica (bytes recovery trusts, so a restart would not
+ * look at them): the background scrub finds it, the replica's log is cut there and the rest copied from another
+ * replica, with no operator action and while the partition takes writes; the replica ends byte-identical to the
+ * leader. On a follower and on the leader (which hands its leadership over while it repairs).
+ */
+class ScrubRepairIT {
+    private static final int BATCHES = 120;
+    private static final int RECORDS_PER_BATCH = 4;
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest(name = "damaged replica is the {0}")
+    @ValueSource(strings = {"follower", "leader"})
+    void aFlippedBitInATrustedSegmentIsFoundAndRepairedFromAnotherReplica(String which) throws Exception {
+        LogConfig small = LogConfig.builder().segmentBytes(64 * 1024).build();
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.logConfig(small).scrubBytesPerSecond(8L * 1024 * 1024))) {
+            TopicPartition tp = cluster.createPartition("scrub", 0, 3);
+            for (int i = 0; i < BATCHES; i++) {
+                cluster.append(tp, TestBatches.sized(RECORDS_PER_BATCH, 1_000, 1L + i), Acks.ALL);
+            }
+            long end = (long) BATCHES * RECORDS_PER_BATCH;
+            cluster.awaitReplicated(tp, end, 30_000);
+            int leader = cluster.leaderIndex(tp);
+            int damaged = which.equals("leader") ? leader : (leader + 1) % 3;
+            long foundBefore = cluster.node(damaged).scrubCounts().damageFound();
+            long copiesBefore = PartitionStateMachine.catchUpsCompleted();
+
+            Path dir = cluster.dataDir(damaged).resolve(tp.dirName());
+            List<Path> segments = logSegments(dir);
+            assertTrue(segments.size() >= 4, "several segments: " + segments);
+            flipBitInFirstBatchRecords(segments.get(1));
+
+            awaitTrue(30_000, () -> cluster.node(damaged).scrubCounts().damageFound() > foundBefore, "the scrub finds the damage");
+            for (int i = 0; i < 10; i++) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "while-repairing-" + i, 2), Acks.ALL);
+            }
+            long total = end + 20;
+            cluster.awaitReplicated(tp, total, 60_000);
+            awaitTrue(60_000, () -> PartitionStateMachine.catchUpsCompleted() > copiesBefore, "the cut records are copied");
+            awaitTrue(60_000, () -> cluster.node(damaged).hosts(tp) && cluster.node(damaged).status(tp).highWatermark() == total
+                    && !cluster.node(damaged).status(tp).repairing(), "the damaged replica repaired and caught up");
+
+            RaftNode source = cluster.node(cluster.leaderIndex(tp));
+            RaftNode repaired = cluster.node(damaged);
+            assertEquals(source.read(tp, 0, Integer.MAX_VALUE).records(), repaired.read(tp, 0, Integer.MAX_VALUE).records(),
+                    "byte-identical to the leader");
+            // Read back whole by the scrub again: nothing damaged is left (a pass ends at the log end).
+            long passes = repaired.scrubCounts().replicasCompleted();
+            awaitTrue(30_000, () -> repaired.scrubCounts().replicasCompleted() > passes, "another whole pass");
+            assertEquals(foundBefore + 1, repaired.scrubCounts().damageFound(), "found once, repaired, not found again");
+        }
+    }
+
+    @Test
+    void aDamagedPartitionWithNoOtherReplicaIsReportedOnceAndLeftAsItIs() throws Exception {
+        LogConfig small = LogConfig.builder().segmentBytes(64 * 1024).build();
+        try (MiniCluster cluster = MiniCluster.start(1, tmp, b -> b.logConfig(small).scrubBytesPerSecond(8L * 1024 * 1024))) {
+            TopicPartition tp = cluster.createPartition("alone", 0, 1);
+            for (int i = 0; i < BATCHES; i++) {
+                cluster.append(tp, TestBatches.sized(RECORDS_PER_BATCH, 1_000, 1L + i), Acks.ALL);
+            }
+            RaftNode node = cluster.node(0);
+            long end = node.log(tp).logEndOffset();
+            List<Path> segments = logSegments(cluster.dataDir(0).resolve(tp.dirName()));
+            flipBitInFirstBatchRecords(segments.get(2));
+
+            awaitTrue(30_000, () -> node.scrubCounts().damageFound() == 1, "the scrub finds the damage");
+            long readBefore = node.scrubCounts().bytesRead();
+            awaitTrue(30_000, () -> node.scrubCounts().bytesRead() > readBefore, "the scrub goes on");
+            MiniCluster.sleep(1_500);
+            assertEquals(1, node.scrubCounts().damageFound(), "reported once");
+            assertEquals(end, node.log(tp).logEndOffset(), "nothing cut: no other replica could give it back");
+            assertEquals(-1, node.log(tp).revalidatingFrom());
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "still-writable", 1), Acks.ALL);
+        }
+    }
+
+    private static void awaitTrue(long timeoutMs, BooleanSupplier condition, String what) {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.currentTimeMillis() < deadline, what);
+            MiniCluster.sleep(50);
+        }
+    }
+
+    private static List<Path> logSegments(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
+        }
+    }
+
+    /** Flips one bit inside the first record of a segment's first batch: a byte the batch's CRC covers. */
+    private static void flipBitInFirstBatchRecords(Path segment) throws IOException {
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            int at = 61 + 20;  // past the 61-byte batch header, inside the first record's value
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, at);
+            b.put(0, (byte) (b.get(0) ^ 0x10));
+            ch.write(b.rewind(), at);
+        }
+    }
+}
