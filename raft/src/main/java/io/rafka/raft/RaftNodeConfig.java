@@ -39,6 +39,8 @@ import java.util.Objects;
  *   <tr><td>scrubBytesPerSecond</td><td>0 (off)</td><td>how fast a background scrub reads the open partition logs back to
  *       find bytes the disk damaged after recovery stopped checking them, and has damaged replicas repaired (broker:
  *       log.scrub.bytes.per.second); see {@code LogScrubber}</td></tr>
+ *   <tr><td>scrubIntervalMs</td><td>1 day</td><td>a replica's log read to its end is read again this long after that pass
+ *       began (broker: log.scrub.interval.ms)</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
  * </table>
  */
@@ -61,6 +63,7 @@ public record RaftNodeConfig(
         int maxOpenPartitions,
         int leaderOutstandingAppends,
         long scrubBytesPerSecond,
+        long scrubIntervalMs,
         LogConfig logConfig) {
 
     public RaftNodeConfig {
@@ -84,6 +87,7 @@ public record RaftNodeConfig(
         require(leaderOutstandingAppends >= 1 && leaderOutstandingAppends <= 64, "leaderOutstandingAppends",
                 leaderOutstandingAppends, "between 1 and 64");
         require(scrubBytesPerSecond >= 0, "scrubBytesPerSecond", scrubBytesPerSecond, ">= 0 (0: off)");
+        require(scrubIntervalMs >= 0, "scrubIntervalMs", scrubIntervalMs, ">= 0");
         require(maxDecompressedBytes >= logConfig.maxMessageBytes(), "maxDecompressedBytes", maxDecompressedBytes,
                 ">= max.message.bytes");
     }
@@ -123,6 +127,7 @@ public record RaftNodeConfig(
         private int maxOpenPartitions = defaultMaxOpenPartitions();
         private int leaderOutstandingAppends = 2;
         private long scrubBytesPerSecond = 0;
+        private long scrubIntervalMs = 24L * 60 * 60 * 1000;
         private LogConfig logConfig = LogConfig.defaults();
 
         private Builder(NodeAddress address, Path dataDir) {
@@ -206,6 +211,11 @@ public record RaftNodeConfig(
             return this;
         }
 
+        public Builder scrubIntervalMs(long v) {
+            this.scrubIntervalMs = v;
+            return this;
+        }
+
         public Builder logConfig(LogConfig v) {
             logConfig = v;
             return this;
@@ -216,7 +226,8 @@ public record RaftNodeConfig(
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
                     raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
                     maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
-                    maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends, scrubBytesPerSecond, logConfig);
+                    maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends, scrubBytesPerSecond,
+                    scrubIntervalMs, logConfig);
         }
     }
 }

@@ -40,8 +40,7 @@ class ScrubRepairIT {
     @ParameterizedTest(name = "damaged replica is the {0}")
     @ValueSource(strings = {"follower", "leader"})
     void aFlippedBitInATrustedSegmentIsFoundAndRepairedFromAnotherReplica(String which) throws Exception {
-        LogConfig small = LogConfig.builder().segmentBytes(64 * 1024).build();
-        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.logConfig(small).scrubBytesPerSecond(8L * 1024 * 1024))) {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> scrubbing(b, 0))) {
             TopicPartition tp = cluster.createPartition("scrub", 0, 3);
             for (int i = 0; i < BATCHES; i++) {
                 cluster.append(tp, TestBatches.sized(RECORDS_PER_BATCH, 1_000, 1L + i), Acks.ALL);
@@ -81,8 +80,7 @@ class ScrubRepairIT {
 
     @Test
     void aDamagedPartitionWithNoOtherReplicaIsReportedOnceAndLeftAsItIs() throws Exception {
-        LogConfig small = LogConfig.builder().segmentBytes(64 * 1024).build();
-        try (MiniCluster cluster = MiniCluster.start(1, tmp, b -> b.logConfig(small).scrubBytesPerSecond(8L * 1024 * 1024))) {
+        try (MiniCluster cluster = MiniCluster.start(1, tmp, b -> scrubbing(b, 0))) {
             TopicPartition tp = cluster.createPartition("alone", 0, 1);
             for (int i = 0; i < BATCHES; i++) {
                 cluster.append(tp, TestBatches.sized(RECORDS_PER_BATCH, 1_000, 1L + i), Acks.ALL);
@@ -101,6 +99,30 @@ class ScrubRepairIT {
             assertEquals(-1, node.log(tp).revalidatingFrom());
             cluster.append(tp, TestBatches.batch(CompressionType.NONE, "still-writable", 1), Acks.ALL);
         }
+    }
+
+    @Test
+    void aLogReadToItsEndIsReadAgainOnlyAfterTheInterval() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(1, tmp, b -> scrubbing(b, 3_600_000))) {
+            TopicPartition tp = cluster.createPartition("once", 0, 1);
+            for (int i = 0; i < 20; i++) {
+                cluster.append(tp, TestBatches.sized(RECORDS_PER_BATCH, 1_000, 1L + i), Acks.ALL);
+            }
+            RaftNode node = cluster.node(0);
+            awaitTrue(30_000, () -> node.scrubCounts().replicasCompleted() >= 1, "a first pass");
+            // (The first pass may have run before the appends: the log then is not read until the interval is over.)
+            long read = node.scrubCounts().bytesRead();
+            assertTrue(node.log(tp).sizeInBytes() > 40_000, "there is something to read again");
+            MiniCluster.sleep(2_500);
+            assertEquals(read, node.scrubCounts().bytesRead(), "not read again within the interval");
+            assertEquals(1, node.scrubCounts().replicasCompleted());
+        }
+    }
+
+    /** Small segments, a scrub fast enough for a test, and the given interval between passes. */
+    private static RaftNodeConfig.Builder scrubbing(RaftNodeConfig.Builder b, long intervalMs) {
+        return b.logConfig(LogConfig.builder().segmentBytes(64 * 1024).build())
+                .scrubBytesPerSecond(8L * 1024 * 1024).scrubIntervalMs(intervalMs);
     }
 
     private static void awaitTrue(long timeoutMs, BooleanSupplier condition, String what) {

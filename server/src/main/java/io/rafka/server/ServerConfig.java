@@ -105,6 +105,9 @@ public final class ServerConfig {
                     + "recovery does: recovery trusts closed segments and the active segment up to its recovery point, so a bit "
                     + "the disk flips there is found by this (or by a consumer). A damaged replica is cut at the damage and copies "
                     + "the rest from another replica; with no other replica it is only reported. 0 = off. See docs/storage.md.");
+    public static final ConfigKey LOG_SCRUB_INTERVAL_MS = ConfigKey.longValue("log.scrub.interval.ms", 24L * 60 * 60 * 1000, 0,
+            Long.MAX_VALUE, "A partition replica's log that the scrub read to its end is read again this long after that pass "
+                    + "began; a replica new on this broker, or any after a restart, at once.");
     public static final ConfigKey REPLICA_LAG_MS = ConfigKey.longValue("replica.lag.time.max.ms", 10_000, 100, 600_000,
             "A follower silent for this long makes its partition count as under-replicated (metric and status).");
     public static final ConfigKey ELECTION_TIMEOUT_MIN_MS = ConfigKey.longValue("raft.election.timeout.min.ms", 1000, 50, 60_000,
@@ -208,7 +211,7 @@ public final class ServerConfig {
             FETCH_BUFFER_POOL_BYTES, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
-            LOG_SCRUB_BYTES_PER_SECOND,
+            LOG_SCRUB_BYTES_PER_SECOND, LOG_SCRUB_INTERVAL_MS,
             REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, AUTO_LEADER_REBALANCE,
             LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS, LEADER_IMBALANCE_PER_BROKER_PERCENTAGE, PARTITION_HIBERNATE_AFTER_MS,
             PARTITION_WAKE_MAX_CONCURRENT, PARTITION_MAX_OPEN,
@@ -346,6 +349,7 @@ public final class ServerConfig {
                 .maxProducersPerPartition(getInt(MAX_PRODUCERS_PER_PARTITION))
                 .maxDecompressedBytes(getInt(MESSAGE_MAX_DECOMPRESSED_BYTES))
                 .scrubBytesPerSecond(getLong(LOG_SCRUB_BYTES_PER_SECOND))
+                .scrubIntervalMs(getLong(LOG_SCRUB_INTERVAL_MS))
                 .logConfig(logDefaults)
                 .build();
     }

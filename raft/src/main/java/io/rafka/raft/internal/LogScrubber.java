@@ -12,6 +12,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -24,15 +25,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * copies what was cut from another replica. A partition with no other replica is only reported: cutting its log
  * would drop the intact batches after the damaged one too.
  *
- * <p>One pass walks the replicas in a fixed order, each from where the previous pass left it. Hibernated replicas
- * are skipped (their logs are closed) and read once they open. Runs on one thread; {@link #tick} is called once a
- * second.
+ * <p>The replicas are walked in a fixed order, each from where the previous tick left it; a replica read to its end
+ * is read again {@code intervalMs} after that pass began (a day on brokers: bit rot is slow, and the reads cost CPU),
+ * a replica new here (or since a restart) at once. Hibernated replicas are skipped (their logs are closed) and read
+ * once they open. Runs on one thread; {@link #tick} is called once a second.
  */
 public final class LogScrubber {
     private static final Logger LOG = LoggerFactory.getLogger(LogScrubber.class);
 
     private final ReplicaRegistry replicas;
     private final long bytesPerTick;
+    private final long intervalNanos;
+    /** When each replica read to its end may be read again (System.nanoTime); absent: now. */
+    private final Map<TopicPartition, Long> dueNanos = new HashMap<>();
+    /** When the pass of each replica under way began (System.nanoTime). */
+    private final Map<TopicPartition, Long> passStartedNanos = new HashMap<>();
     /** Where the scrub of each replica goes on (an offset); absent: from its log start. */
     private final Map<TopicPartition, Long> cursors = new HashMap<>();
     private TopicPartition current;
@@ -42,9 +49,10 @@ public final class LogScrubber {
     /** Damage reported in replicas that cannot be repaired (no other replica): reported once, offset per partition. */
     private final Map<TopicPartition, Long> reported = new HashMap<>();
 
-    public LogScrubber(ReplicaRegistry replicas, long bytesPerSecond) {
+    public LogScrubber(ReplicaRegistry replicas, long bytesPerSecond, long intervalMs) {
         this.replicas = replicas;
         this.bytesPerTick = bytesPerSecond;
+        this.intervalNanos = TimeUnit.MILLISECONDS.toNanos(intervalMs);
     }
 
     /** Totals since the start: bytes read back, damaged batches found, replicas read to their end. */
@@ -62,8 +70,9 @@ public final class LogScrubber {
             return;
         }
         order.sort(Comparator.comparing((Replica r) -> r.topicPartition().topic()).thenComparingInt(r -> r.topicPartition().partition()));
-        cursors.keySet().removeIf(tp -> !replicas.contains(tp));
-        reported.keySet().removeIf(tp -> !replicas.contains(tp));
+        for (Map<TopicPartition, ?> m : List.of(cursors, reported, dueNanos, passStartedNanos)) {
+            m.keySet().removeIf(tp -> !replicas.contains(tp));
+        }
         int at = 0;
         for (int i = 0; i < order.size(); i++) {
             if (order.get(i).topicPartition().equals(current)) {
@@ -87,8 +96,13 @@ public final class LogScrubber {
         PartitionStateMachine sm = replica.lifecycle() == Lifecycle.OPEN ? replica.runningStateMachine() : null;
         PartitionLog log = sm == null ? null : sm.log();
         TopicPartition tp = replica.topicPartition();
-        if (log == null || log.revalidatingFrom() >= 0) {
+        long now = System.nanoTime();
+        Long due = dueNanos.get(tp);
+        if (log == null || log.revalidatingFrom() >= 0 || (due != null && now - due < 0)) {
             return 0;
+        }
+        if (!cursors.containsKey(tp)) {
+            passStartedNanos.put(tp, now);
         }
         PartitionLog.Scrubbed s;
         try {
@@ -106,15 +120,25 @@ public final class LogScrubber {
                     reported.put(tp, s.damage().offset());
                 }
             }
+            if (reported.containsKey(tp)) {
+                passDone(tp);  // left as it is: read up to the damage again only at the next interval
+            }
             return Math.max(1, s.bytes());
         }
         if (s.reachedEnd()) {
             cursors.remove(tp);
             passes.incrementAndGet();
+            passDone(tp);
             return s.bytes();
         }
         cursors.put(tp, s.nextOffset());
         return Math.max(budget, s.bytes());  // the budget is spent (or nothing more to read now)
+    }
+
+    private void passDone(TopicPartition tp) {
+        long started = passStartedNanos.getOrDefault(tp, System.nanoTime());
+        passStartedNanos.remove(tp);
+        dueNanos.put(tp, started + intervalNanos);
     }
 
     /** Reports damage and starts the repair if another replica can supply it; false if none can. */
