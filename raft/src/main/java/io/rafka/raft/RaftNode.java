@@ -196,7 +196,8 @@ public final class RaftNode implements Closeable {
         executors.watch.scheduleWithFixedDelay(new StalledFollowerWatch(server, replicas, probes,
                 peer -> detector != null && detector.refusesConnections(peer), probeProperties), 1, 1, TimeUnit.SECONDS);
         if (config.scrubBytesPerSecond() > 0) {
-            LogScrubber s = new LogScrubber(replicas, config.scrubBytesPerSecond(), config.scrubIntervalMs());
+            LogScrubber s = new LogScrubber(replicas, config.scrubBytesPerSecond(), config.scrubIntervalMs(),
+                    r -> openFrozen(r.topicPartition()), r -> hibernation.wake(r));
             scrubThread = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "rafka-scrub-" + nodeId);
                 t.setDaemon(true);

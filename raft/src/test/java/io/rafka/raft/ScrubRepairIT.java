@@ -79,6 +79,32 @@ class ScrubRepairIT {
     }
 
     @Test
+    void aDamagedHibernatedReplicaIsReadThroughItsFrozenLogAndWokenToRepair() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> scrubbing(b, 0).hibernateAfterMs(1_000))) {
+            TopicPartition tp = cluster.createPartition("sleepy", 0, 3);
+            for (int i = 0; i < BATCHES; i++) {
+                cluster.append(tp, TestBatches.sized(RECORDS_PER_BATCH, 1_000, 1L + i), Acks.ALL);
+            }
+            long end = (long) BATCHES * RECORDS_PER_BATCH;
+            cluster.awaitReplicated(tp, end, 30_000);
+            awaitTrue(30_000, () -> cluster.node(0).hibernatedCount() == 1 && cluster.node(1).hibernatedCount() == 1
+                    && cluster.node(2).hibernatedCount() == 1, "the idle partition hibernates on every replica");
+            int damaged = 1;
+            long copiesBefore = PartitionStateMachine.catchUpsCompleted();
+            List<Path> segments = logSegments(cluster.dataDir(damaged).resolve(tp.dirName()));
+            flipBitInFirstBatchRecords(segments.get(3));
+
+            awaitTrue(30_000, () -> cluster.node(damaged).scrubCounts().damageFound() == 1, "the scrub finds the damage");
+            awaitTrue(60_000, () -> PartitionStateMachine.catchUpsCompleted() > copiesBefore, "the cut records are copied");
+            awaitTrue(60_000, () -> cluster.node(damaged).status(tp).highWatermark() == end
+                    && !cluster.node(damaged).status(tp).repairing(), "the damaged replica repaired");
+            int other = 0;
+            assertEquals(cluster.node(other).read(tp, 0, Integer.MAX_VALUE).records(),
+                    cluster.node(damaged).read(tp, 0, Integer.MAX_VALUE).records(), "byte-identical to another replica");
+        }
+    }
+
+    @Test
     void aDamagedPartitionWithNoOtherReplicaIsReportedOnceAndLeftAsItIs() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(1, tmp, b -> scrubbing(b, 0))) {
             TopicPartition tp = cluster.createPartition("alone", 0, 1);

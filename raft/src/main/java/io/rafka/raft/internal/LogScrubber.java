@@ -10,9 +10,14 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -27,8 +32,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The replicas are walked in a fixed order, each from where the previous tick left it; a replica read to its end
  * is read again {@code intervalMs} after that pass began (a day on brokers: bit rot is slow, and the reads cost CPU),
- * a replica new here (or since a restart) at once. Hibernated replicas are skipped (their logs are closed) and read
- * once they open. Runs on one thread; {@link #tick} is called once a second.
+ * a replica new here (or since a restart) at once. A hibernated replica is read through its frozen log (as reads of
+ * it are served), and woken when it is damaged so that it repairs itself as an open one does. Runs on one thread;
+ * {@link #tick} is called once a second.
  */
 public final class LogScrubber {
     private static final Logger LOG = LoggerFactory.getLogger(LogScrubber.class);
@@ -36,6 +42,14 @@ public final class LogScrubber {
     private final ReplicaRegistry replicas;
     private final long bytesPerTick;
     private final long intervalNanos;
+    private final Function<Replica, PartitionLog> frozenLogOpener;
+    private final Function<Replica, CompletableFuture<Void>> waker;
+    /** Damaged hibernated replicas whose wake-up failed (no majority up, say): woken again every tick. */
+    private final Set<TopicPartition> wakesFailed = ConcurrentHashMap.newKeySet();
+    /** Hibernated replicas whose frozen log a step found damaged: closed and woken after the step. */
+    private final Set<TopicPartition> wakeToRepair = new HashSet<>();
+    /** Hibernated replicas whose frozen log this scrub opened (and closes again when its pass is over). */
+    private final Set<TopicPartition> openedHere = new HashSet<>();
     /** When each replica read to its end may be read again (System.nanoTime); absent: now. */
     private final Map<TopicPartition, Long> dueNanos = new HashMap<>();
     /** When the pass of each replica under way began (System.nanoTime). */
@@ -49,8 +63,15 @@ public final class LogScrubber {
     /** Damage reported in replicas that cannot be repaired (no other replica): reported once, offset per partition. */
     private final Map<TopicPartition, Long> reported = new HashMap<>();
 
-    public LogScrubber(ReplicaRegistry replicas, long bytesPerSecond, long intervalMs) {
+    /**
+     * @param frozenLogOpener opens a hibernated replica's log (as reads of it do)
+     * @param waker wakes a hibernated replica's group (a damaged replica repairs itself once open)
+     */
+    public LogScrubber(ReplicaRegistry replicas, long bytesPerSecond, long intervalMs,
+                       Function<Replica, PartitionLog> frozenLogOpener, Function<Replica, CompletableFuture<Void>> waker) {
         this.replicas = replicas;
+        this.frozenLogOpener = frozenLogOpener;
+        this.waker = waker;
         this.bytesPerTick = bytesPerSecond;
         this.intervalNanos = TimeUnit.MILLISECONDS.toNanos(intervalMs);
     }
@@ -73,6 +94,15 @@ public final class LogScrubber {
         for (Map<TopicPartition, ?> m : List.of(cursors, reported, dueNanos, passStartedNanos)) {
             m.keySet().removeIf(tp -> !replicas.contains(tp));
         }
+        openedHere.removeIf(tp -> !replicas.contains(tp));
+        for (TopicPartition tp : List.copyOf(wakesFailed)) {
+            Replica r = replicas.get(tp);
+            if (r == null || r.lifecycle() != Lifecycle.HIBERNATED) {
+                wakesFailed.remove(tp);
+            } else {
+                wake(r);
+            }
+        }
         int at = 0;
         for (int i = 0; i < order.size(); i++) {
             if (order.get(i).topicPartition().equals(current)) {
@@ -91,16 +121,68 @@ public final class LogScrubber {
         }
     }
 
-    /** Scrubs one replica within {@code budget} bytes; returns the bytes read. */
+    /** Scrubs one replica within {@code budget} bytes; returns the bytes read (the whole budget when it is spent). */
     private long scrub(Replica replica, long budget) {
-        PartitionStateMachine sm = replica.lifecycle() == Lifecycle.OPEN ? replica.runningStateMachine() : null;
-        PartitionLog log = sm == null ? null : sm.log();
         TopicPartition tp = replica.topicPartition();
-        long now = System.nanoTime();
         Long due = dueNanos.get(tp);
-        if (log == null || log.revalidatingFrom() >= 0 || (due != null && now - due < 0)) {
+        if (due != null && System.nanoTime() - due < 0) {
             return 0;
         }
+        Lifecycle lifecycle = replica.lifecycle();
+        if (lifecycle == Lifecycle.OPEN) {
+            PartitionStateMachine sm = replica.runningStateMachine();
+            PartitionLog log = sm == null ? null : sm.log();
+            return log == null ? 0 : step(replica, log, budget, false);
+        }
+        if (lifecycle != Lifecycle.HIBERNATED) {
+            return 0;
+        }
+        // A hibernated replica's log is read through its frozen log, which a wake-up seals (closes) before the
+        // replica's state machine opens the log itself.
+        FrozenLog frozen = replica.frozenLog();
+        boolean wasOpen = frozen.isOpen();
+        long[] read = new long[1];
+        try {
+            frozen.read(() -> frozenLogOpener.apply(replica), log -> read[0] = step(replica, log, budget, true));
+        } catch (FrozenLog.Sealed opening) {
+            return 0;  // it woke: scrubbed as an open replica from the next tick on
+        } catch (RuntimeException e) {
+            LOG.debug("{}: scrub of the hibernated log skipped: {}", tp, e.toString());
+            return 0;
+        }
+        if (!wasOpen) {
+            openedHere.add(tp);
+        }
+        boolean damaged = wakeToRepair.remove(tp);
+        if (damaged || (!cursors.containsKey(tp) && openedHere.contains(tp))) {
+            openedHere.remove(tp);
+            frozen.close();  // this scrub opened it and is done with it, or the close must leave it to be cut
+        }
+        if (damaged) {
+            wake(replica);
+        }
+        return read[0];
+    }
+
+    /** Wakes a damaged hibernated replica's group; if that fails, the next ticks try again while it stays hibernated. */
+    private void wake(Replica replica) {
+        TopicPartition tp = replica.topicPartition();
+        wakesFailed.remove(tp);
+        waker.apply(replica).whenComplete((ok, e) -> {
+            if (e != null) {
+                LOG.warn("{}: waking the damaged replica's group failed (trying again): {}", tp, e.toString());
+                wakesFailed.add(tp);
+            }
+        });
+    }
+
+    /** One scrub step of {@code log} (the replica's open log, or its frozen log while it is hibernated). */
+    private long step(Replica replica, PartitionLog log, long budget, boolean frozen) {
+        TopicPartition tp = replica.topicPartition();
+        if (log.revalidatingFrom() >= 0) {
+            return 0;  // damage found already: the reopen that cuts it is under way
+        }
+        long now = System.nanoTime();
         if (!cursors.containsKey(tp)) {
             passStartedNanos.put(tp, now);
         }
@@ -116,7 +198,13 @@ public final class LogScrubber {
             cursors.remove(tp);
             if (!Long.valueOf(s.damage().offset()).equals(reported.get(tp))) {
                 damageFound.incrementAndGet();
-                if (!damaged(replica, log, s.damage())) {
+                if (damaged(replica, log, s.damage())) {
+                    if (frozen) {
+                        wakeToRepair.add(tp);
+                    } else {
+                        replica.reopenToRepair = true;
+                    }
+                } else {
                     reported.put(tp, s.damage().offset());
                 }
             }
@@ -141,7 +229,7 @@ public final class LogScrubber {
         dueNanos.put(tp, started + intervalNanos);
     }
 
-    /** Reports damage and starts the repair if another replica can supply it; false if none can. */
+    /** Reports damage and marks the log to be cut there if another replica can supply the rest; false if not. */
     private static boolean damaged(Replica replica, PartitionLog log, PartitionLog.Damage damage) {
         TopicPartition tp = replica.topicPartition();
         int others = replica.spec().replicas().size() - 1;
@@ -155,10 +243,10 @@ public final class LogScrubber {
                 + "replica", tp, damage.offset(), damage.reason());
         try {
             log.revalidateFrom(damage.segmentBase());
-            replica.reopenToRepair = true;
+            return true;
         } catch (RuntimeException e) {
             LOG.warn("{}: could not mark the log for repair (the next scrub tries again): {}", tp, e.toString());
+            return false;
         }
-        return true;
     }
 }
