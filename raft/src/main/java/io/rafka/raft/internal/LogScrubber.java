@@ -39,6 +39,12 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class LogScrubber {
     private static final Logger LOG = LoggerFactory.getLogger(LogScrubber.class);
 
+    /**
+     * What opening a hibernated replica's log counts against the budget, whatever it then reads: the open reads
+     * index tails and writes a recovery point, so ten thousand empty hibernated logs must not all open in one tick.
+     */
+    static final long FROZEN_OPEN_COST_BYTES = 1024 * 1024;
+
     private final ReplicaRegistry replicas;
     private final long bytesPerTick;
     private final long intervalNanos;
@@ -137,6 +143,12 @@ public final class LogScrubber {
         if (lifecycle != Lifecycle.HIBERNATED) {
             return 0;
         }
+        HibernationFiles.Frozen state = replica.frozen();
+        if (state != null && state.highWatermark() <= state.logStartOffset() && !cursors.containsKey(tp)) {
+            passStartedNanos.put(tp, System.nanoTime());
+            passDone(tp);  // nothing stored: no need to open it
+            return 0;
+        }
         // A hibernated replica's log is read through its frozen log, which a wake-up seals (closes) before the
         // replica's state machine opens the log itself.
         FrozenLog frozen = replica.frozenLog();
@@ -161,7 +173,7 @@ public final class LogScrubber {
         if (damaged) {
             wake(replica);
         }
-        return read[0];
+        return wasOpen ? read[0] : Math.max(read[0], FROZEN_OPEN_COST_BYTES);
     }
 
     /** Wakes a damaged hibernated replica's group; if that fails, the next ticks try again while it stays hibernated. */
