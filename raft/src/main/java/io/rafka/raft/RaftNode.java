@@ -60,6 +60,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -114,6 +115,7 @@ public final class RaftNode implements Closeable {
     private PeerProbes probes;
     private Hibernation hibernation;
     private LogScrubber scrubber;
+    private final AtomicLong damagedReads = new AtomicLong();
     private ScheduledExecutorService scrubThread;
 
     private RaftNode(RaftNodeConfig config, Time time) {
@@ -490,6 +492,26 @@ public final class RaftNode implements Closeable {
             }
         }
         return n;
+    }
+
+    /**
+     * A read of {@code tp} here found a damaged batch at {@code offset} (a consumer's decoded fetch checks each
+     * batch's CRC): confirms it by reading up to {@code bytes} from there again and, if the partition has other
+     * replicas, has this one cut at the damage and repaired from them, as the scrub would. Returns whether this
+     * found damage not reported before.
+     */
+    public boolean damagedRead(TopicPartition tp, long offset, int bytes) {
+        Replica replica = replicas.get(tp);
+        if (replica == null || !LogScrubber.readBackDamaged(replica, offset, bytes)) {
+            return false;
+        }
+        damagedReads.incrementAndGet();
+        return true;
+    }
+
+    /** Damaged batches that reads found here ({@link #damagedRead}) since the start. */
+    public long damagedReads() {
+        return damagedReads.get();
     }
 
     /** What the background scrub read and found since the start; zeros when it is off. */

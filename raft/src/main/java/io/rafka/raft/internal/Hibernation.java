@@ -255,9 +255,10 @@ public final class Hibernation implements Closeable {
      * <li>no members: a division Ratis reopens from storage takes its members from its log, and a log with no
      *     entry yet (the group never had a leader before the restart) gives it none, so it can neither vote nor
      *     follow. The partition's replicas are the members its group was created with;</li>
-     * <li>damaged ({@link Replica#reopenToRepair}, set by {@link LogScrubber}): its log holds a damaged batch that
-     *     recovery trusted; closing the log leaves it to be re-validated, so the reopen cuts it at the damage and
-     *     the replica copies the rest from another replica ({@link ReplicaRepair}).</li>
+     * <li>damaged ({@link Replica#reopenToRepair}, set by {@link LogScrubber} when its scrub or a read found
+     *     damage): its log holds a damaged batch that recovery trusted; closing the log leaves it to be
+     *     re-validated, so the reopen cuts it at the damage and the replica copies the rest from another replica
+     *     ({@link ReplicaRepair}).</li>
      * </ul>
      * Any way it is removed (storage kept) and added again with the partition's replicas. At most once per
      * heal interval per replica, and not while the server itself stops. True if it acted.
@@ -287,7 +288,7 @@ public final class Hibernation implements Closeable {
         replica.lastHealNanos = now;
         replica.reopenToRepair = false;
         LOG.warn("{}: its Raft division here is {}; reopening it with replicas {}", replica.topicPartition(),
-                closed ? "closed (" + state + ")" : damaged ? "open on a damaged log (a scrub found it)"
+                closed ? "closed (" + state + ")" : damaged ? "open on a damaged log (a scrub or a read found it)"
                         : "without members (its log holds no configuration yet)",
                 replica.spec().replicas());
         RaftClientReply removed = local.server().groupManagement(GroupManagementRequest.newRemove(local.clientId(),

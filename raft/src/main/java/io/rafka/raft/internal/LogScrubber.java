@@ -241,6 +241,33 @@ public final class LogScrubber {
         dueNanos.put(tp, started + intervalNanos);
     }
 
+    /**
+     * Bytes of {@code replica}'s log read for another purpose (a consumer's decoded fetch) failed their CRC check
+     * at {@code offset}: reads up to {@code bytes} from there again as the scrub does and, if damage is confirmed,
+     * has the replica repaired as the scrub would. True if this found damage not reported before.
+     */
+    public static boolean readBackDamaged(Replica replica, long offset, long bytes) {
+        PartitionStateMachine sm = replica.runningStateMachine();
+        PartitionLog log = sm == null ? null : sm.log();
+        if (log == null || log.revalidatingFrom() >= 0) {
+            return false;  // closed meanwhile, or the repair is under way already
+        }
+        PartitionLog.Scrubbed s;
+        try {
+            s = log.scrub(offset, Math.max(1, bytes));
+        } catch (RuntimeException e) {
+            return false;
+        }
+        if (s.damage() == null || replica.damageReportedAt == s.damage().offset()) {
+            return false;
+        }
+        replica.damageReportedAt = s.damage().offset();
+        if (damaged(replica, log, s.damage())) {
+            replica.reopenToRepair = true;
+        }
+        return true;
+    }
+
     /** Reports damage and marks the log to be cut there if another replica can supply the rest; false if not. */
     private static boolean damaged(Replica replica, PartitionLog log, PartitionLog.Damage damage) {
         TopicPartition tp = replica.topicPartition();

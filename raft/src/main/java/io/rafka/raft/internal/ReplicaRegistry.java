@@ -66,6 +66,8 @@ public final class ReplicaRegistry {
         volatile long lastHealNanos;
         /** A scrub found damage in this replica's log: {@link Hibernation} reopens its division so the log is cut there. */
         volatile boolean reopenToRepair;
+        /** The offset of the last damaged batch a read reported here ({@link LogScrubber#readBackDamaged}); -1 if none. */
+        volatile long damageReportedAt = -1;
         /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */
         CompletableFuture<Void> closing;
         /** While a wake-up runs or waits its turn: completes once the group has a leader again (set under lifecycleLock). */

@@ -1,6 +1,7 @@
 package io.rafka.server.broker;
 
 import io.rafka.common.BusyException;
+import io.rafka.common.CorruptRecordException;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.InvalidRecordException;
 import io.rafka.common.InvalidRequestException;
@@ -276,7 +277,16 @@ public final class ReplicaManager {
             if (!decode) {
                 return new PartitionRead(p.topic(), p.partition(), highWatermark, logStart, next, stored, List.of(), bytes, null);
             }
-            RecordDecoder.Decoded d = RecordDecoder.decode(batches, p.offset(), maxBytes, settings.maxDecompressedBytes());
+            RecordDecoder.Decoded d;
+            try {
+                d = RecordDecoder.decode(batches, p.offset(), maxBytes, settings.maxDecompressedBytes());
+            } catch (CorruptRecordException e) {
+                raftNode.damagedRead(tp, p.offset(), bytes);
+                throw e;
+            }
+            if (d.damagedAt() >= 0) {
+                raftNode.damagedRead(tp, d.damagedAt(), bytes);
+            }
             return new PartitionRead(p.topic(), p.partition(), highWatermark, logStart, d.cutAt() >= 0 ? d.cutAt() : next,
                     null, d.records(), d.bytes(), null);
         } catch (RuntimeException e) {

@@ -118,6 +118,10 @@ public final class BrokerMetrics {
         CounterWithCallback.builder().name("rafka_log_scrub_damaged_batches")
                 .help("Damaged batches the scrub found in logs here (each repaired from another replica where one exists)")
                 .callback(cb -> cb.call(raftNode.scrubCounts().damageFound())).register(registry);
+        CounterWithCallback.builder().name("rafka_log_damaged_reads")
+                .help("Damaged batches that consumers' decoded fetches found here (each repaired from another replica "
+                        + "where one exists; the consumer got CORRUPT_MESSAGE, retriable, at that offset)")
+                .callback(cb -> cb.call(raftNode.damagedReads())).register(registry);
         CounterWithCallback.builder().name("rafka_log_scrub_passes")
                 .help("Times the scrub read a partition replica's log to its end")
                 .callback(cb -> cb.call(raftNode.scrubCounts().replicasCompleted())).register(registry);

@@ -1,0 +1,154 @@
+package io.rafka.server;
+
+import com.google.protobuf.ByteString;
+import io.rafka.proto.v1.Acks;
+import io.rafka.proto.v1.ConsumerRecord;
+import io.rafka.proto.v1.CreateTopicsRequest;
+import io.rafka.proto.v1.ErrorCode;
+import io.rafka.proto.v1.FetchRequest;
+import io.rafka.proto.v1.NewTopic;
+import io.rafka.proto.v1.PartitionData;
+import io.rafka.proto.v1.PartitionFetch;
+import io.rafka.proto.v1.PartitionFetchResult;
+import io.rafka.proto.v1.PartitionProduceResult;
+import io.rafka.proto.v1.ProduceRequest;
+import io.rafka.proto.v1.ProducerRecord;
+import io.rafka.proto.v1.RecordFormat;
+import io.rafka.proto.v1.RecordSet;
+import io.rafka.server.testing.BrokerCluster;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A consumer of decoded records (what clients in other languages read) cannot check a batch's CRC: the broker
+ * does. A bit flipped in the leader's stored bytes reaches no consumer as a wrong value: the read stops before the
+ * damaged batch, a read starting at it fails with CORRUPT_MESSAGE (retriable), and the finding has the leader's
+ * replica cut there and repaired from the others (the background scrub is off here, so only the read found it),
+ * after which every record reads back as written. Three in-process brokers over gRPC on loopback.
+ */
+class DamagedReadIT {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aDamagedBatchIsNeverDecodedIntoWrongValuesAndTheReplicaRepairsItself() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("log.scrub.bytes.per.second", "0"))) {
+            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
+                    .addTopics(NewTopic.newBuilder().setName("flipped").setPartitions(1).setReplicationFactor(3)).build())
+                    .getResults(0).getErrorCode());
+            List<String> values = List.of("first-value", "second-value", "third-value");
+            for (String v : values) {
+                produce(cluster, v);  // one batch each
+            }
+            int leader = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
+            cluster.awaitTrue(() -> Set.of(0, 1, 2).stream().allMatch(i -> cluster.broker(i).raftNode()
+                    .status(new io.rafka.common.TopicPartition("flipped", 0)).highWatermark() == 3), 30_000, "replicated");
+            flipBitInTheValueOfSecondBatch(tmp.resolve("broker-" + (leader + 1)).resolve("flipped-0")
+                    .resolve("00000000000000000000.log"));
+
+            // A read starting at the damaged batch: a typed, retriable error, not a wrong value.
+            PartitionFetchResult atDamage = fetch(cluster, leader, 1);
+            assertEquals(ErrorCode.CORRUPT_MESSAGE, atDamage.getErrorCode(), atDamage.toString());
+            assertEquals(0, atDamage.getRecordsCount());
+            // A read before it stops there (unless the leader already handed over for its repair).
+            PartitionFetchResult fromStart = fetch(cluster, leader, 0);
+            if (fromStart.getErrorCode() == ErrorCode.NONE) {
+                assertEquals(List.of("first-value"), decodedValues(fromStart));
+                assertEquals(1, fromStart.getNextOffset());
+            }
+            assertTrue(cluster.broker(leader).raftNode().damagedReads() >= 1, "the read reported the damage");
+
+            // The replica is cut at the damage and repaired from the others; then every record reads back intact.
+            List<String> readBack = new ArrayList<>();
+            cluster.awaitTrue(() -> {
+                readBack.clear();
+                int via = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
+                PartitionFetchResult r = fetch(cluster, via, 0);
+                readBack.addAll(decodedValues(r));
+                return r.getErrorCode() == ErrorCode.NONE && readBack.size() == 3;
+            }, 60_000, "every record readable again");
+            assertEquals(values, readBack);
+            io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition("flipped", 0);
+            cluster.awaitTrue(() -> cluster.broker(leader).raftNode().hosts(tp)
+                    && cluster.broker(leader).raftNode().status(tp).highWatermark() == 3
+                    && !cluster.broker(leader).raftNode().status(tp).repairing(), 60_000, "the damaged replica repaired");
+            assertEquals(values, decodedValues(readFrom(cluster, leader)), "the repaired replica's own log holds the records");
+        }
+    }
+
+    /** Reads the repaired replica's log directly (it may follow now): its records, decoded. */
+    private static PartitionFetchResult readFrom(BrokerCluster cluster, int broker) {
+        ByteBuffer stored = cluster.broker(broker).raftNode().read(new io.rafka.common.TopicPartition("flipped", 0), 0, 1 << 20)
+                .records();
+        PartitionFetchResult.Builder out = PartitionFetchResult.newBuilder();
+        for (io.rafka.record.RecordBatch b : io.rafka.record.RecordBatches.split(stored)) {
+            b.ensureValid();
+            for (io.rafka.record.Record r : b.records()) {
+                out.addRecords(ConsumerRecord.newBuilder().setOffset(r.offset()).setValue(ByteString.copyFrom(r.value())));
+            }
+        }
+        return out.build();
+    }
+
+    private static void produce(BrokerCluster cluster, String value) {
+        int via = 0;
+        for (int attempt = 0; attempt < 100; attempt++) {
+            PartitionProduceResult r = cluster.produce(via).produce(ProduceRequest.newBuilder().setAcks(Acks.ACKS_ALL)
+                    .addPartitions(PartitionData.newBuilder().setTopic("flipped").setPartition(0)
+                            .setRecords(RecordSet.newBuilder().addRecords(ProducerRecord.newBuilder()
+                                    .setValue(ByteString.copyFromUtf8(value))))).build()).getResults(0);
+            if (r.getErrorCode() == ErrorCode.NONE) {
+                return;
+            }
+            if (r.getErrorCode() == ErrorCode.NOT_LEADER && r.hasLeader()) {
+                via = BrokerCluster.indexOf(r.getLeader().getId());
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+        throw new AssertionError("could not produce " + value);
+    }
+
+    private static PartitionFetchResult fetch(BrokerCluster cluster, int via, long offset) {
+        return cluster.fetch(via).fetch(FetchRequest.newBuilder().setFormat(RecordFormat.RECORD_FORMAT_DECODED)
+                .addPartitions(PartitionFetch.newBuilder().setTopic("flipped").setPartition(0).setOffset(offset)).build())
+                .getResults(0);
+    }
+
+    private static List<String> decodedValues(PartitionFetchResult r) {
+        return r.getRecordsList().stream().map(c -> c.getValue().toStringUtf8()).toList();
+    }
+
+    /** Flips a bit in the last byte of the second batch's record value: a byte its CRC covers. */
+    private static void flipBitInTheValueOfSecondBatch(Path segment) throws IOException {
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer header = ByteBuffer.allocate(12);
+            ch.read(header, 0);
+            int second = 12 + header.getInt(8);
+            header.clear();
+            ch.read(header, second);
+            int end = second + 12 + header.getInt(8);
+            int at = end - 3;  // inside the value (a record ends with its value, then its header count: one 0 byte)
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, at);
+            b.put(0, (byte) (b.get(0) ^ 0x02));
+            ch.write(b.rewind(), at);
+        }
+    }
+}
