@@ -204,12 +204,13 @@ group_partition() {
 # Damages node $1's files while it is down (one node: the others hold every acknowledged record), as a machine
 # crash or a bad disk would: the newest segment file or the newest Raft log file of a random partition of the chaos
 # topic or of the group's __consumer_offsets partition, or the newest file of the metadata group's Raft log; either
-# cut short by 1 byte to 8 KiB or with one bit flipped in its last 64 KiB. A segment's bit flips land after the
-# bytes its recovery point vouches for (docs/storage.md, "Durability and recovery"): those were fsynced and are
-# trusted at start-up, as closed segments are, so a flip there is a consumer's CRC error, not something recovery
-# claims to find; a cut below them is found (the file is shorter than the point says).
+# cut short by 1 byte to 8 KiB or with one bit flipped in its last 64 KiB. Half of a segment's bit flips land in
+# the bytes its recovery point vouches for (docs/storage.md, "Durability and recovery"): recovery trusts those, as
+# it trusts closed segments, and the background scrub (or a decoded read) finds the flip after the start and has
+# the replica repaired; the other half land after them, where recovery finds it. A cut below them is found at the
+# start (the file is shorter than the point says).
 corrupt() {
-  local node="$1" dir="$RAFKA_CLUSTER_DIR/node-$1" topic="$TOPIC" p file size pos byte what trusted=0
+  local node="$1" dir="$RAFKA_CLUSTER_DIR/node-$1" topic="$TOPIC" p file size pos byte what trusted=0 vouched=0
   p=$(( RANDOM % PARTITIONS ))
   case $(( RANDOM % 3 )) in
     0) ;;
@@ -229,7 +230,9 @@ corrupt() {
   [[ -n "$file" && -s "$file" ]] || return 0
   size="$(stat -c %s "$file")"
   if [[ "$file" == *.log ]]; then
-    trusted="$(trusted_bytes "$file")"
+    vouched="$(trusted_bytes "$file")"
+    # Half the time anywhere in the last 64 KiB, trusted bytes included: the scrub's part.
+    (( RANDOM % 2 )) || trusted="$vouched"
   fi
   if (( RANDOM % 2 )) || (( trusted >= size )); then
     pos=$(( size - 1 - RANDOM % 8192 ))
@@ -242,6 +245,9 @@ corrupt() {
     # shellcheck disable=SC2059
     printf "\\x$(printf '%02x' $(( byte ^ (1 << (RANDOM % 8)) )))" | dd of="$file" bs=1 seek="$pos" conv=notrunc status=none
     what="a bit flipped at byte $pos of $size"
+    if (( pos < vouched )); then
+      what="$what (in bytes recovery trusts: the scrub's to find)"
+    fi
   fi
   log "fault: node $node's ${file#"$RAFKA_CLUSTER_DIR/"} $what"
 }

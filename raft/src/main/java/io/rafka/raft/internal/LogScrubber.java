@@ -17,8 +17,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * Reads every open partition replica's stored batches back in the background, a few MiB a second
@@ -96,7 +96,8 @@ public final class LogScrubber {
         if (order.isEmpty()) {
             return;
         }
-        order.sort(Comparator.comparing((Replica r) -> r.topicPartition().topic()).thenComparingInt(r -> r.topicPartition().partition()));
+        order.sort(Comparator.comparing((Replica r) -> r.topicPartition().topic())
+                .thenComparingInt(r -> r.topicPartition().partition()));
         for (Map<TopicPartition, ?> m : List.of(cursors, reported, dueNanos, passStartedNanos)) {
             m.keySet().removeIf(tp -> !replicas.contains(tp));
         }
@@ -210,14 +211,14 @@ public final class LogScrubber {
             cursors.remove(tp);
             if (!Long.valueOf(s.damage().offset()).equals(reported.get(tp))) {
                 damageFound.incrementAndGet();
-                if (damaged(replica, log, s.damage())) {
+                if (!repairable(replica, s.damage())) {
+                    reported.put(tp, s.damage().offset());
+                } else if (markForRepair(replica, log, s.damage())) {
                     if (frozen) {
                         wakeToRepair.add(tp);
                     } else {
                         replica.reopenToRepair = true;
                     }
-                } else {
-                    reported.put(tp, s.damage().offset());
                 }
             }
             if (reported.containsKey(tp)) {
@@ -262,29 +263,33 @@ public final class LogScrubber {
             return false;
         }
         replica.damageReportedAt = s.damage().offset();
-        if (damaged(replica, log, s.damage())) {
+        if (repairable(replica, s.damage()) && markForRepair(replica, log, s.damage())) {
             replica.reopenToRepair = true;
         }
         return true;
     }
 
-    /** Reports damage and marks the log to be cut there if another replica can supply the rest; false if not. */
-    private static boolean damaged(Replica replica, PartitionLog log, PartitionLog.Damage damage) {
-        TopicPartition tp = replica.topicPartition();
-        int others = replica.spec().replicas().size() - 1;
-        if (others <= 0) {
-            LOG.error("{}: the batch at offset {} is damaged ({}) and no other replica holds a copy: consumers reading it "
-                    + "fail its CRC check; the log is left as it is (the scrub of this replica stops there)", tp,
-                    damage.offset(), damage.reason());
-            return false;
+    /** Whether another replica can supply what cutting the log at {@code damage} drops; reports it if not. */
+    private static boolean repairable(Replica replica, PartitionLog.Damage damage) {
+        if (replica.spec().replicas().size() > 1) {
+            return true;
         }
+        LOG.error("{}: the batch at offset {} is damaged ({}) and no other replica holds a copy: consumers reading it "
+                + "fail its CRC check; the log is left as it is (the scrub of this replica stops there)",
+                replica.topicPartition(), damage.offset(), damage.reason());
+        return false;
+    }
+
+    /** Marks the log to be cut at {@code damage} when it is next opened; false if that failed (found again later). */
+    private static boolean markForRepair(Replica replica, PartitionLog log, PartitionLog.Damage damage) {
+        TopicPartition tp = replica.topicPartition();
         LOG.error("{}: the batch at offset {} is damaged ({}); cutting the log there and copying the rest from another "
                 + "replica", tp, damage.offset(), damage.reason());
         try {
             log.revalidateFrom(damage.segmentBase());
             return true;
         } catch (RuntimeException e) {
-            LOG.warn("{}: could not mark the log for repair (the next scrub tries again): {}", tp, e.toString());
+            LOG.warn("{}: could not mark the log for repair (the next scrub finds it again): {}", tp, e.toString());
             return false;
         }
     }
