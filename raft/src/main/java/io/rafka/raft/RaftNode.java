@@ -758,7 +758,16 @@ public final class RaftNode implements Closeable {
         try {
             executors.watch.shutdownNow();
             if (scrubThread != null) {
-                scrubThread.shutdownNow();
+                // Not interrupted: an interrupt during a FileChannel read closes the segment's channel for good, and
+                // the logs' own close (flush, clean-shutdown marker) follows. A tick reads a second's budget at most.
+                scrubThread.shutdown();
+                try {
+                    if (!scrubThread.awaitTermination(5, TimeUnit.SECONDS)) {
+                        LOG.warn("the log scrub did not stop within 5 s");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             if (hibernation != null) {
                 hibernation.close();
