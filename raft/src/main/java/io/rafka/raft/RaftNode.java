@@ -502,6 +502,13 @@ public final class RaftNode implements Closeable {
      */
     public boolean damagedRead(TopicPartition tp, long offset, int bytes) {
         Replica replica = replicas.get(tp);
+        if (replica != null && replica.lifecycle() == ReplicaRegistry.Lifecycle.HIBERNATED) {
+            // A frozen log is not cut while its replica hibernates: wake the group, and the consumer's retry finds the
+            // damage in the open replica, which then repairs.
+            LOG.warn("{}: a read found a damaged batch at offset {} in the hibernated replica; waking it to repair", tp, offset);
+            hibernation.wake(replica);
+            return false;
+        }
         if (replica == null || !LogScrubber.readBackDamaged(replica, offset, bytes)) {
             return false;
         }

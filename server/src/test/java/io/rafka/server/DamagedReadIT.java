@@ -89,6 +89,52 @@ class DamagedReadIT {
         }
     }
 
+    @Test
+    void aDamagedBatchInAHibernatedReplicaWakesItsGroupAndIsRepaired() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("log.scrub.bytes.per.second", "0",
+                "partition.hibernate.after.ms", "1000"))) {
+            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
+                    .addTopics(NewTopic.newBuilder().setName("flipped").setPartitions(1).setReplicationFactor(3)).build())
+                    .getResults(0).getErrorCode());
+            List<String> values = List.of("first-value", "second-value", "third-value");
+            for (String v : values) {
+                produce(cluster, v);
+            }
+            io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition("flipped", 0);
+            cluster.awaitTrue(() -> Set.of(0, 1, 2).stream().allMatch(i -> cluster.broker(i).raftNode().status(tp).hibernated()
+                    && cluster.broker(i).raftNode().status(tp).highWatermark() == 3), 60_000, "hibernated on every replica");
+            // Every replica damaged the same way would be beyond repair: damage the one that serves reads now.
+            int serving = -1;
+            for (int i = 0; i < 3 && serving < 0; i++) {
+                if (fetch(cluster, i, 0).getErrorCode() == ErrorCode.NONE) {
+                    serving = i;
+                }
+            }
+            assertTrue(serving >= 0, "a broker serves the hibernated partition");
+            flipBitInTheValueOfSecondBatch(tmp.resolve("broker-" + (serving + 1)).resolve("flipped-0")
+                    .resolve("00000000000000000000.log"));
+
+            PartitionFetchResult atDamage = fetch(cluster, serving, 1);
+            assertEquals(ErrorCode.CORRUPT_MESSAGE, atDamage.getErrorCode(), atDamage.toString());
+            List<String> readBack = new ArrayList<>();
+            cluster.awaitTrue(() -> {
+                readBack.clear();
+                for (int via = 0; via < 3; via++) {
+                    PartitionFetchResult r = fetch(cluster, via, 0);
+                    if (r.getErrorCode() == ErrorCode.NONE) {
+                        readBack.addAll(decodedValues(r));
+                        return readBack.size() == 3;
+                    }
+                }
+                return false;
+            }, 60_000, "every record readable again");
+            assertEquals(values, readBack);
+            int damaged = serving;
+            cluster.awaitTrue(() -> cluster.broker(damaged).raftNode().damagedReads() >= 1, 30_000, "the open replica's read "
+                    + "confirmed the damage");
+        }
+    }
+
     /** Reads the repaired replica's log directly (it may follow now): its records, decoded. */
     private static PartitionFetchResult readFrom(BrokerCluster cluster, int broker) {
         ByteBuffer stored = cluster.broker(broker).raftNode().read(new io.rafka.common.TopicPartition("flipped", 0), 0, 1 << 20)
