@@ -467,33 +467,13 @@ public final class LogSegment implements Closeable {
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.LOG_OVERHEAD);
         String stopReason = null;
         while (position < fileSize) {
-            if (fileSize - position < RecordBatch.HEADER_SIZE) {
-                stopReason = "torn batch header";
+            BatchAt at = intactBatchAt(header, position, fileSize, nextOffset);
+            if (at.damage() != null) {
+                stopReason = at.damage();
                 break;
             }
-            header.clear();
-            readFully(header, position);
-            int batchLength = header.getInt(RecordBatch.LENGTH_OFFSET);
-            long batchSize = (long) batchLength + RecordBatch.LOG_OVERHEAD;
-            if (batchLength < RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD || position + batchSize > fileSize) {
-                stopReason = "batch length " + batchLength + " is impossible or past the end of the file";
-                break;
-            }
-            RecordBatch batch = new RecordBatch(readBytes(position, (int) batchSize));
-            try {
-                batch.ensureValid();
-            } catch (RafkaException e) {
-                stopReason = e.getMessage();
-                break;
-            }
-            if (batch.baseOffset() != nextOffset || batch.lastOffset() - baseOffset > Integer.MAX_VALUE) {
-                // Offsets are contiguous from the segment's base: anything else is a damaged offset field,
-                // which the CRC does not cover.
-                stopReason = "batch offset " + batch.baseOffset() + " does not follow the previous batch's end " + nextOffset;
-                break;
-            }
-            index(List.of(batch), position);
-            position += (int) batchSize;
+            index(List.of(at.batch()), position);
+            position += at.batch().sizeInBytes();
         }
         int truncated = fileSize - position;
         if (truncated > 0) {
@@ -502,6 +482,43 @@ public final class LogSegment implements Closeable {
         }
         size = position;
         return truncated;
+    }
+
+    /** The batch at a position, or why the bytes there are not an intact batch (then {@code batch} is null). */
+    private record BatchAt(RecordBatch batch, String damage) {
+        static BatchAt damaged(String reason, int position) {
+            return new BatchAt(null, reason + " at position " + position);
+        }
+    }
+
+    /**
+     * Reads the batch at {@code position} and checks it as recovery does: a whole header and a plausible length
+     * within {@code end}, its CRC, and offsets that start at {@code expectedOffset} (the end of the batch before,
+     * or the segment's base) and stay within this segment's relative-offset range. The CRC does not cover the
+     * offset field, so the offset check is what catches damage there.
+     */
+    private BatchAt intactBatchAt(ByteBuffer header, int position, int end, long expectedOffset) throws IOException {
+        if (end - position < RecordBatch.HEADER_SIZE) {
+            return BatchAt.damaged("torn batch header", position);
+        }
+        header.clear();
+        readFully(header, position);
+        int batchLength = header.getInt(RecordBatch.LENGTH_OFFSET);
+        long batchSize = (long) batchLength + RecordBatch.LOG_OVERHEAD;
+        if (batchLength < RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD || position + batchSize > end) {
+            return BatchAt.damaged("batch length " + batchLength + " is impossible or past the end of the data", position);
+        }
+        RecordBatch batch = new RecordBatch(readBytes(position, (int) batchSize));
+        try {
+            batch.ensureValid();
+        } catch (RafkaException e) {
+            return BatchAt.damaged(e.getMessage(), position);
+        }
+        if (batch.baseOffset() != expectedOffset || batch.lastOffset() - baseOffset > Integer.MAX_VALUE) {
+            return BatchAt.damaged("batch offset " + batch.baseOffset() + " does not follow the previous batch's end "
+                    + expectedOffset, position);
+        }
+        return new BatchAt(batch, null);
     }
 
     /** What {@link #check} read: up to which offset the batches are intact, and the first damaged one if any. */
@@ -533,38 +550,21 @@ public final class LogSegment implements Closeable {
         long read = 0;
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.LOG_OVERHEAD);
         while (position < end && read < maxBytes) {
-            if (end - position < RecordBatch.HEADER_SIZE) {
-                return new Checked(expected, read, false, expected, "torn batch header at position " + position);
-            }
-            RecordBatch batch;
+            BatchAt at;
             try {
-                header.clear();
-                readFully(header, position);
-                int batchLength = header.getInt(RecordBatch.LENGTH_OFFSET);
-                long batchSize = (long) batchLength + RecordBatch.LOG_OVERHEAD;
-                if (batchLength < RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD || position + batchSize > end) {
-                    return new Checked(expected, read, false, expected, "batch length " + batchLength + " at position "
-                            + position + " is impossible or past the end of the data");
-                }
-                batch = new RecordBatch(readBytes(position, (int) batchSize));
+                at = intactBatchAt(header, position, end, expected);
             } catch (ClosedChannelException e) {
                 throw e;
             } catch (IOException e) {
                 // A file shorter than what was written to it, or a disk that fails the read.
-                return new Checked(expected, read, false, expected, "read failed at position " + position + ": " + e.getMessage());
+                at = BatchAt.damaged("read failed (" + e.getMessage() + ")", position);
             }
-            try {
-                batch.ensureValid();
-            } catch (RafkaException e) {
-                return new Checked(expected, read, false, expected, e.getMessage() + " (position " + position + ")");
+            if (at.damage() != null) {
+                return new Checked(expected, read, false, expected, at.damage());
             }
-            if (batch.baseOffset() != expected) {
-                return new Checked(expected, read, false, expected, "batch offset " + batch.baseOffset() + " at position "
-                        + position + " does not follow the previous batch's end " + expected);
-            }
-            expected = batch.lastOffset() + 1;
-            position += batch.sizeInBytes();
-            read += batch.sizeInBytes();
+            expected = at.batch().lastOffset() + 1;
+            position += at.batch().sizeInBytes();
+            read += at.batch().sizeInBytes();
         }
         return new Checked(expected, read, position >= end, -1, null);
     }
