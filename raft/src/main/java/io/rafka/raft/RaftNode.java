@@ -14,12 +14,12 @@ import io.rafka.log.ReadBuffers;
 import io.rafka.raft.internal.FollowerLiveness;
 import io.rafka.raft.internal.FrozenLog;
 import io.rafka.raft.internal.Hibernation;
-import io.rafka.raft.internal.LogScrubber;
 import io.rafka.raft.internal.HibernationFiles;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LeadershipMover;
 import io.rafka.raft.internal.LocalServer;
 import io.rafka.raft.internal.LogMaintenance;
+import io.rafka.raft.internal.LogScrubber;
 import io.rafka.raft.internal.MembershipChanger;
 import io.rafka.raft.internal.NodeExecutors;
 import io.rafka.raft.internal.PartitionAppender;
@@ -187,9 +187,9 @@ public final class RaftNode implements Closeable {
         if (detector != null) {
             detector.alsoWatch(this::hibernatedPeers);
         }
-        hibernation = new Hibernation(local, replicas, hibernationFiles, probes,
-                peer -> detector != null && detector.refusesConnections(peer), config);
         FollowerLiveness liveness = new FollowerLiveness(peer -> detector != null && detector.refusesConnections(peer));
+        hibernation = new Hibernation(local, replicas, hibernationFiles, probes,
+                peer -> detector != null && detector.refusesConnections(peer), liveness, config);
         appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config, liveness,
                 executors.submit);
         membership = new MembershipChanger(local, probeProperties);

@@ -73,6 +73,9 @@ class ScrubRepairIT {
             long passes = repaired.scrubCounts().replicasCompleted();
             awaitTrue(30_000, () -> repaired.scrubCounts().replicasCompleted() > passes, "another whole pass");
             assertEquals(foundBefore + 1, repaired.scrubCounts().damageFound(), "found once, repaired, not found again");
+            // A damaged leader moves its leadership to a caught-up follower before it reopens; a follower has none to move.
+            assertEquals(which.equals("leader") ? 1 : 0, repaired.hibernationCounts().repairHandOvers(),
+                    "hand-overs before the reopen");
         }
     }
 

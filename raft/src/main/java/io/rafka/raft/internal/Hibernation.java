@@ -14,6 +14,7 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -75,6 +76,7 @@ public final class Hibernation implements Closeable {
     private final ReplicaRegistry replicas;
     private final HibernationFiles files;
     private final Predicate<RaftPeerId> refusesConnections;
+    private final FollowerLiveness liveness;
     private final long hibernateAfterNanos;
     private final long followerCloseDelayMs;
     private final long healAfterNanos;
@@ -87,6 +89,7 @@ public final class Hibernation implements Closeable {
     private volatile Predicate<TopicPartition> eligible = tp -> true;
     private final AtomicLong hibernations = new AtomicLong();
     private final AtomicLong reopenedBroken = new AtomicLong();
+    private final AtomicLong repairHandOvers = new AtomicLong();
     private final AtomicLong leaderlessHeals = new AtomicLong();
     private final OpenLimit limit;
     private final WakeUps wakeUps;
@@ -95,18 +98,21 @@ public final class Hibernation implements Closeable {
      * Counts for metrics: wake-ups and their total and longest time, hibernations completed here, wake-ups waiting
      * their turn, divisions reopened because Ratis held them closed or without members, groups asked to hibernate
      * early under the bound on open partitions ({@link OpenLimit}), and wake-ups refused with BUSY: no room under
-     * that bound, or waited for their turn past the request timeout with nobody asking for them since.
+     * that bound, or waited for their turn past the request timeout with nobody asking for them since, and damaged
+     * leaders that handed their leadership over before their reopen.
      */
     public record Counts(long wakeUps, long wakeNanosTotal, long wakeNanosMax, long hibernations, int wakesQueued,
-                         long brokenDivisionsReopened, long hibernatedEarly, long wakesRefused, long leaderlessHeals) {
+                         long brokenDivisionsReopened, long hibernatedEarly, long wakesRefused, long leaderlessHeals,
+                         long repairHandOvers) {
     }
 
     public Hibernation(LocalServer local, ReplicaRegistry replicas, HibernationFiles files, PeerProbes peers,
-                       Predicate<RaftPeerId> refusesConnections, RaftNodeConfig config) {
+                       Predicate<RaftPeerId> refusesConnections, FollowerLiveness liveness, RaftNodeConfig config) {
         this.local = local;
         this.replicas = replicas;
         this.files = files;
         this.refusesConnections = refusesConnections;
+        this.liveness = liveness;
         this.nodeId = local.server().getId().toString();
         this.hibernateAfterNanos = config.hibernateAfterMs() <= 0 ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(config.hibernateAfterMs());
         this.followerCloseDelayMs = config.rpcTimeoutMinMs() / 2;
@@ -156,7 +162,8 @@ public final class Hibernation implements Closeable {
 
     public Counts counts() {
         return new Counts(wakeUps.completed(), wakeUps.nanosTotal(), wakeUps.nanosMax(), hibernations.get(), wakeUps.queued(),
-                reopenedBroken.get(), limit.hibernatedEarly(), limit.refused() + wakeUps.expired(), leaderlessHeals.get());
+                reopenedBroken.get(), limit.hibernatedEarly(), limit.refused() + wakeUps.expired(), leaderlessHeals.get(),
+                repairHandOvers.get());
     }
 
     /**
@@ -255,10 +262,10 @@ public final class Hibernation implements Closeable {
      * <li>no members: a division Ratis reopens from storage takes its members from its log, and a log with no
      *     entry yet (the group never had a leader before the restart) gives it none, so it can neither vote nor
      *     follow. The partition's replicas are the members its group was created with;</li>
-     * <li>damaged ({@link Replica#reopenToRepair}, set by {@link LogScrubber} when its scrub or a read found
-     *     damage): its log holds a damaged batch that recovery trusted; closing the log leaves it to be
-     *     re-validated, so the reopen cuts it at the damage and the replica copies the rest from another replica
-     *     ({@link ReplicaRepair}).</li>
+     * <li>damaged (its log waits to be re-validated: {@link LogScrubber} moved its recovery point back when its
+     *     scrub or a read found damage in bytes recovery had trusted): the reopen cuts the log at the damage and
+     *     the replica copies the rest from another replica ({@link ReplicaRepair}). A damaged leader first hands
+     *     its leadership over ({@link #handOverBeforeRepair}).</li>
      * </ul>
      * Any way it is removed (storage kept) and added again with the partition's replicas. At most once per
      * heal interval per replica, and not while the server itself stops. True if it acted.
@@ -279,14 +286,17 @@ public final class Hibernation implements Closeable {
                 && d.getRaftConf().getCurrentPeers().isEmpty()
                 && d.getInfo().getLeaderId() == null && now - replica.lastActivityNanos > healAfterNanos;
         PartitionStateMachine sm = replica.runningStateMachine();
-        // The flag outlives a reopen by other means (a hibernation, a heal): only a log still waiting to be cut counts.
-        boolean damaged = replica.reopenToRepair && sm != null && sm.log().revalidatingFrom() >= 0;
+        // Only a scrub moves a running log's recovery point back, and the reopen's recovery lifts it again.
+        boolean damaged = sm != null && sm.log().revalidatingFrom() >= 0;
         if (!(closed || memberless || damaged) || replica.waking != null || now - replica.lastHealNanos < healAfterNanos
                 || local.server().getLifeCycleState() != LifeCycle.State.RUNNING) {
             return false;
         }
+        if (damaged && !closed && handOverBeforeRepair(replica, d, now)) {
+            return false;
+        }
+        replica.repairHandOverNanos = 0;
         replica.lastHealNanos = now;
-        replica.reopenToRepair = false;
         LOG.warn("{}: its Raft division here is {}; reopening it with replicas {}", replica.topicPartition(),
                 closed ? "closed (" + state + ")" : damaged ? "open on a damaged log (a scrub or a read found it)"
                         : "without members (its log holds no configuration yet)",
@@ -300,6 +310,35 @@ public final class Hibernation implements Closeable {
                 replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
         reopenedBroken.incrementAndGet();
         return true;
+    }
+
+    /**
+     * Whether the reopen of a damaged replica waits for its leadership to move: a division removed while it leads
+     * leaves its followers to wait out their election timeout, while a transfer to a live, caught-up replica takes
+     * a round trip. Asks for the transfer once (bounded as Ratis bounds its own, by the minimum RPC timeout) and
+     * waits a heal interval for it; then, or with no replica fit to take over, the leader is reopened as it is and
+     * its group fails over by election.
+     */
+    private boolean handOverBeforeRepair(Replica replica, RaftServer.Division d, long now) throws IOException {
+        if (!d.getInfo().isLeader()) {
+            return false;
+        }
+        if (replica.repairHandOverNanos != 0) {
+            return now - replica.repairHandOverNanos < healAfterNanos;
+        }
+        for (var address : replica.spec().replicas()) {
+            RaftPeerId peer = RaftPeerId.valueOf(address.id());
+            if (address.id().equals(nodeId) || !liveness.isLiveAndCaughtUp(d, peer)) {
+                continue;
+            }
+            replica.repairHandOverNanos = now;
+            repairHandOvers.incrementAndGet();
+            LOG.warn("{}: handing its leadership to {} before reopening its damaged log", replica.topicPartition(), peer);
+            local.server().transferLeadershipAsync(new TransferLeadershipRequest(local.clientId(), local.server().getId(),
+                    replica.groupId(), local.nextCallId(), peer, d.properties().minRpcTimeoutMs()));
+            return true;
+        }
+        return false;
     }
 
     /**

@@ -213,12 +213,8 @@ public final class LogScrubber {
                 damageFound.incrementAndGet();
                 if (!repairable(replica, s.damage())) {
                     reported.put(tp, s.damage().offset());
-                } else if (markForRepair(replica, log, s.damage())) {
-                    if (frozen) {
-                        wakeToRepair.add(tp);
-                    } else {
-                        replica.reopenToRepair = true;
-                    }
+                } else if (markForRepair(replica, log, s.damage()) && frozen) {
+                    wakeToRepair.add(tp);  // an open replica's division is reopened by the hibernation tick
                 }
             }
             if (reported.containsKey(tp)) {
@@ -263,8 +259,8 @@ public final class LogScrubber {
             return false;
         }
         replica.damageReportedAt = s.damage().offset();
-        if (repairable(replica, s.damage()) && markForRepair(replica, log, s.damage())) {
-            replica.reopenToRepair = true;
+        if (repairable(replica, s.damage())) {
+            markForRepair(replica, log, s.damage());  // the hibernation tick then reopens the division
         }
         return true;
     }

@@ -64,8 +64,8 @@ public final class ReplicaRegistry {
         volatile long leaderSeenNanos = System.nanoTime();
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
         volatile long lastHealNanos;
-        /** A scrub found damage in this replica's log: {@link Hibernation} reopens its division so the log is cut there. */
-        volatile boolean reopenToRepair;
+        /** When this damaged replica, leading, asked to hand its leadership over before its reopen (System.nanoTime; 0: not). */
+        volatile long repairHandOverNanos;
         /** The offset of the last damaged batch a read reported here ({@link LogScrubber#readBackDamaged}); -1 if none. */
         volatile long damageReportedAt = -1;
         /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */

@@ -93,9 +93,13 @@ public final class BrokerMetrics {
                 .help("Wake-ups waiting for their turn (partition.wake.max.concurrent run at once)")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().wakesQueued())).register(registry);
         CounterWithCallback.builder().name("rafka_partition_divisions_reopened")
-                .help("Times a partition replica's Raft division was found closed by Ratis, or without members after a "
-                        + "restart, and was reopened with the partition's replicas")
+                .help("Times a partition replica's Raft division was found closed by Ratis, without members after a "
+                        + "restart, or on a log a scrub found damaged, and was reopened with the partition's replicas")
                 .callback(cb -> cb.call(raftNode.hibernationCounts().brokenDivisionsReopened())).register(registry);
+        CounterWithCallback.builder().name("rafka_partition_repair_handovers")
+                .help("Times a partition leader whose log was found damaged handed its leadership to a live, caught-up "
+                        + "replica before reopening to repair")
+                .callback(cb -> cb.call(raftNode.hibernationCounts().repairHandOvers())).register(registry);
         CounterWithCallback.builder().name("rafka_partition_leaderless_heals")
                 .help("Times an open partition replica here had known no leader for three election timeouts and opened "
                         + "its group on the other replicas (they had hibernated without it, or closed while it followed)")
