@@ -16,11 +16,14 @@ import io.rafka.server.ServerConfig;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -210,12 +213,30 @@ public final class BrokerCluster implements Closeable {
         for (int i = 0; i < brokers.size(); i++) {
             closeChannel(i);
         }
-        IOException first = null;
+        // All at once: a broker's stop waits up to a second for each Raft log worker to notice it (Ratis's worker
+        // polls its queue once a second), so stopping them one after the other costs every test seconds.
+        List<CompletableFuture<Void>> stopping = new ArrayList<>();
         for (int i = 0; i < brokers.size(); i++) {
+            Broker b = brokers.set(i, null);
+            if (b == null) {
+                continue;
+            }
+            stopping.add(CompletableFuture.runAsync(() -> {
+                try {
+                    b.halt();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, r -> new Thread(r, "broker-cluster-stop").start()));
+        }
+        IOException first = null;
+        for (CompletableFuture<Void> f : stopping) {
             try {
-                kill(i);
-            } catch (IOException e) {
-                first = first == null ? e : first;
+                f.join();
+            } catch (CompletionException e) {
+                if (first == null) {
+                    first = e.getCause() instanceof UncheckedIOException u ? u.getCause() : new IOException(e.getCause());
+                }
             }
         }
         if (first != null) {
