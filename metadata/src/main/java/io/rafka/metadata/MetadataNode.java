@@ -125,8 +125,7 @@ public final class MetadataNode implements Closeable {
         RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
         GrpcConfigKeys.Server.setHost(p, self.host());
         GrpcConfigKeys.Server.setPort(p, self.port());
-        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(settings.electionTimeoutMinMs(), TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(settings.electionTimeoutMaxMs(), TimeUnit.MILLISECONDS));
+        RatisProperties.setElectionTimeouts(p, settings.electionTimeoutMinMs(), settings.electionTimeoutMaxMs());
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
         RatisProperties.setFollowerSlowness(p, settings.electionTimeoutMinMs());
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);

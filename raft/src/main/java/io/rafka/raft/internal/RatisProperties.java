@@ -33,8 +33,7 @@ public final class RatisProperties {
         GrpcConfigKeys.Server.setHost(p, config.address().host());
         GrpcConfigKeys.Server.setPort(p, config.address().port());
         // Elections: longer than Ratis's defaults; with hundreds of groups per server the defaults storm.
-        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(config.rpcTimeoutMinMs(), TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(config.rpcTimeoutMaxMs(), TimeUnit.MILLISECONDS));
+        setElectionTimeouts(p, config.rpcTimeoutMinMs(), config.rpcTimeoutMaxMs());
         RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, config.rpcTimeoutMaxMs() * 2), TimeUnit.MILLISECONDS));
         // The partition log is the state: snapshots are cheap, so take them often and purge Ratis's log up to them.
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
@@ -121,6 +120,23 @@ public final class RatisProperties {
      */
     public static void setFollowerSlowness(RaftProperties p, long electionTimeoutMinMs) {
         RaftServerConfigKeys.Rpc.setSlownessTimeout(p, TimeDuration.valueOf(Math.max(10, electionTimeoutMinMs / 4),
+                TimeUnit.MILLISECONDS));
+    }
+
+    /**
+     * The randomized election timeout, and a shorter one, a fifth to a half of its lower bound, for a division's
+     * first election after it starts, until it learns of a leader: a group just created, every group of a
+     * cluster that starts or restarts as a whole, a woken group nobody campaigned for. Such a group has no leader
+     * to wait for, and waited 1-2 s for its first (ApiBench, every in-process test that creates a partition).
+     * Where a leader exists (a restarted node whose peers went on), the early candidate's pre-vote is refused by
+     * every replica that still hears from it (Ratis's pre-vote is on), so the leader is not disturbed.
+     */
+    public static void setElectionTimeouts(RaftProperties p, long minMs, long maxMs) {
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(minMs, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(maxMs, TimeUnit.MILLISECONDS));
+        long firstMin = Math.max(5, minMs / 5);
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(firstMin, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(Math.max(firstMin + 5, minMs / 2),
                 TimeUnit.MILLISECONDS));
     }
 
