@@ -102,11 +102,17 @@ class AdminIT {
             consumer.commitSync(Map.of(p0, new io.rafka.client.consumer.OffsetAndMetadata(4)));
         }
         assertTrue(admin.listGroups().join().stream().anyMatch(g -> g.groupId().equals("auditors")));
-        GroupDescription group = admin.describeGroup("auditors").join();
-        GroupDescription.PartitionState state = group.partitions().stream()
+        // The log-end offset is the high watermark as the coordinator's broker knows it: a follower learns the last
+        // commit with the leader's next append or heartbeat.
+        GroupDescription[] group = new GroupDescription[1];
+        cluster.awaitTrue(() -> {
+            group[0] = admin.describeGroup("auditors").join();
+            return group[0].partitions().stream().anyMatch(p -> p.partition().equals(p0) && p.lag() == 6);
+        }, 10_000, "lag 6 on partition 0");
+        GroupDescription.PartitionState state = group[0].partitions().stream()
                 .filter(p -> p.partition().equals(p0)).findFirst().orElseThrow();
         assertEquals(4, state.committedOffset());
-        assertEquals(6, state.lag(), "lag: " + group);
+        assertEquals(6, state.lag(), "lag: " + group[0]);
         admin.deleteGroup("auditors").join();
         assertFalse(admin.listGroups().join().stream().anyMatch(g -> g.groupId().equals("auditors")));
         assertEquals(ErrorCode.GROUP_ID_NOT_FOUND, failure(admin.describeGroup("auditors")).errorCode());
