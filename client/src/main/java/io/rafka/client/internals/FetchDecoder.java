@@ -1,5 +1,6 @@
 package io.rafka.client.internals;
 
+import io.rafka.common.CorruptRecordException;
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.ConsumerRecord;
 import io.rafka.proto.v1.PartitionFetchResult;
@@ -17,9 +18,11 @@ import java.util.List;
  * that received them, so the work overlaps with the application's processing; records below the fetch offset
  * (a batch may start before it) and control batches are skipped. A broker that answered decoded records is
  * read as well. Each record carries its share of the result's bytes, which the fetcher's memory bound counts.
+ * A batch that does not check ends the result there: the records before it are kept, and the result says where
+ * the damage is, so that the fetcher can have the broker check its copy.
  *
  * <pre>{@code
- * List<Fetched> records = FetchDecoder.decode(tp, result, 1_000);
+ * FetchDecoder.Decoded d = FetchDecoder.decode(tp, result, 1_000);
  * }</pre>
  */
 final class FetchDecoder {
@@ -27,7 +30,20 @@ final class FetchDecoder {
     private FetchDecoder() {
     }
 
-    static List<Fetched> decode(TopicPartition tp, PartitionFetchResult result, long fromOffset) {
+    /**
+     * The records of one partition's result from the fetch offset on, up to the first batch that does not check if
+     * any: {@code damagedOffset} is then where reading must go on (the damaged batch's first offset, or the fetch
+     * offset when the batch holds it), else -1.
+     */
+    record Decoded(List<Fetched> records, long damagedOffset, String damage) {
+        static final Decoded EMPTY = new Decoded(List.of(), -1, null);
+
+        boolean damaged() {
+            return damagedOffset >= 0;
+        }
+    }
+
+    static Decoded decode(TopicPartition tp, PartitionFetchResult result, long fromOffset) {
         if (result.getRecordsCount() > 0) {
             List<Fetched> out = new ArrayList<>(result.getRecordsCount());
             for (ConsumerRecord r : result.getRecordsList()) {
@@ -35,17 +51,27 @@ final class FetchDecoder {
                     out.add(new Fetched(tp, r, r.getSerializedSize()));
                 }
             }
-            return out;
+            return new Decoded(out, -1, null);
         }
         if (result.getEncodedBatches().isEmpty()) {
-            return List.of();
+            return Decoded.EMPTY;
+        }
+        List<RecordBatch> batches;
+        try {
+            batches = RecordBatches.split(result.getEncodedBatches().asReadOnlyByteBuffer());
+        } catch (CorruptRecordException e) {
+            return new Decoded(List.of(), fromOffset, e.getMessage());  // a length that does not fit: nothing is trusted
         }
         List<Fetched> out = new ArrayList<>();
-        for (RecordBatch batch : RecordBatches.split(result.getEncodedBatches().asReadOnlyByteBuffer())) {
+        for (RecordBatch batch : batches) {
             if (batch.lastOffset() < fromOffset || batch.isControl()) {
                 continue;
             }
-            batch.ensureValid();
+            try {
+                batch.ensureValid();
+            } catch (CorruptRecordException e) {
+                return new Decoded(out, Math.max(fromOffset, batch.baseOffset()), e.getMessage());
+            }
             boolean appendTime = batch.timestampType() == TimestampType.LOG_APPEND_TIME;
             List<Record> records = batch.records();
             int share = batch.sizeInBytes() / Math.max(1, records.size());
@@ -59,6 +85,6 @@ final class FetchDecoder {
                 }
             }
         }
-        return out;
+        return new Decoded(out, -1, null);
     }
 }

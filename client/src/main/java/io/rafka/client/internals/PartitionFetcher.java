@@ -332,11 +332,27 @@ public final class PartitionFetcher {
             if (left < Math.min(settings.maxPartitionBytes(), settings.maxBytes())) {
                 break;
             }
-            long asked = 0;
+            // A partition whose stored batch did not check is read decoded until the broker has read it
+            // without damage: the broker checks each batch it decodes and has a damaged replica repaired.
+            List<Cursor> encoded = new ArrayList<>();
+            List<Cursor> decoded = new ArrayList<>();
             for (Cursor cursor : entry.getValue()) {
-                asked += partitionAsk(cursor);
+                (settings.encoded() && !cursor.checkOnBroker ? encoded : decoded).add(cursor);
             }
-            send(entry.getKey(), entry.getValue(), waitMs, (int) Math.min(left, asked));
+            for (List<Cursor> group : List.of(encoded, decoded)) {
+                if (group.isEmpty()) {
+                    continue;
+                }
+                long asked = 0;
+                for (Cursor cursor : group) {
+                    asked += partitionAsk(cursor);
+                }
+                left = settings.maxBytes() - bufferedBytes - reservedBytes;
+                if (left < Math.min(settings.maxPartitionBytes(), settings.maxBytes())) {
+                    break;
+                }
+                send(entry.getKey(), group, waitMs, (int) Math.min(left, asked), group == encoded && settings.encoded());
+            }
         }
         refreshIfNeeded();
     }
@@ -345,12 +361,12 @@ public final class PartitionFetcher {
         return (int) Math.max(1, settings.maxPartitionBytes() - cursor.bufferedBytes);
     }
 
-    private void send(BrokerAddress leader, List<Cursor> partitions, int waitMs, int requestBytes) {
+    private void send(BrokerAddress leader, List<Cursor> partitions, int waitMs, int requestBytes, boolean encoded) {
         FetchRequest.Builder request = FetchRequest.newBuilder()
                 .setMaxWaitMs(waitMs)
                 .setMinBytes(Math.max(1, settings.minBytes()))
                 .setMaxBytes(requestBytes)
-                .setFormat(settings.encoded() ? RecordFormat.RECORD_FORMAT_ENCODED : RecordFormat.RECORD_FORMAT_DECODED);
+                .setFormat(encoded ? RecordFormat.RECORD_FORMAT_ENCODED : RecordFormat.RECORD_FORMAT_DECODED);
         Map<TopicPartition, Long> sentOffsets = new HashMap<>();
         for (Cursor cursor : partitions) {
             request.addPartitions(PartitionFetch.newBuilder().setTopic(cursor.tp.topic()).setPartition(cursor.tp.partition())
@@ -358,7 +374,7 @@ public final class PartitionFetcher {
             sentOffsets.put(cursor.tp, cursor.offset);
             cursor.inFlight = true;
         }
-        InFlight call = new InFlight(leader, List.copyOf(partitions), sentOffsets, requestBytes);
+        InFlight call = new InFlight(leader, List.copyOf(partitions), sentOffsets, requestBytes, encoded);
         inFlight.add(call);
         reservedBytes += requestBytes;
         maxBufferedBytesSeen = Math.max(maxBufferedBytesSeen, bufferedBytes + reservedBytes);
@@ -391,7 +407,7 @@ public final class PartitionFetcher {
 
     /** On the gRPC thread: decodes every partition's records from the offset it was fetched at. */
     private static Answer decode(InFlight call, FetchResponse response) {
-        Map<TopicPartition, List<Fetched>> decoded = new HashMap<>();
+        Map<TopicPartition, FetchDecoder.Decoded> decoded = new HashMap<>();
         try {
             for (PartitionFetchResult result : response.getResultsList()) {
                 TopicPartition tp = new TopicPartition(result.getTopic(), result.getPartition());
@@ -434,21 +450,35 @@ public final class PartitionFetcher {
             TopicPartition tp = new TopicPartition(result.getTopic(), result.getPartition());
             Cursor cursor = cursors.get(tp);
             if (cursor != null && current.contains(cursor)) {
-                onFetchResult(cursor, result, answer.decoded.getOrDefault(tp, List.of()));
+                onFetchResult(cursor, result, answer.decoded.getOrDefault(tp, FetchDecoder.Decoded.EMPTY), call);
             }
         }
     }
 
-    private void onFetchResult(Cursor cursor, PartitionFetchResult result, List<Fetched> records) {
+    private void onFetchResult(Cursor cursor, PartitionFetchResult result, FetchDecoder.Decoded decoded, InFlight call) {
         if (result.getErrorCode() == ErrorCode.NONE) {
             long next = cursor.offset;
-            for (Fetched f : records) {
+            for (Fetched f : decoded.records()) {
                 cursor.buffer.addLast(f);
                 cursor.bufferedBytes += f.sizeBytes();
                 bufferedBytes += f.sizeBytes();
                 next = f.offset() + 1;
             }
             maxBufferedBytesSeen = Math.max(maxBufferedBytesSeen, bufferedBytes + reservedBytes);
+            if (decoded.damaged()) {
+                // The records before the damaged batch are good; read on from it decoded, so that the broker checks
+                // its copy (and has it repaired if it is its copy that is damaged), after a backoff.
+                cursor.offset = decoded.damagedOffset();
+                cursor.checkOnBroker = true;
+                warnings.accept("a batch of " + cursor.tp + " from broker " + call.leader() + " does not check ("
+                        + decoded.damage() + "); reading it through the broker's check from offset " + cursor.offset);
+                backOff(cursor, ClientException.of(ErrorCode.CORRUPT_MESSAGE, cursor.tp + " at offset " + cursor.offset
+                        + ": " + decoded.damage()), false);
+                return;
+            }
+            if (!call.encoded() && cursor.checkOnBroker) {
+                cursor.checkOnBroker = false;  // the broker read it without damage: back to stored batches
+            }
             cursor.offset = Math.max(next, result.getNextOffset());
             cursor.retry.onSuccess();
         } else if (result.getErrorCode() == ErrorCode.OFFSET_OUT_OF_RANGE && outOfRangeReset != NO_RESET) {
@@ -527,11 +557,11 @@ public final class PartitionFetcher {
 
     /** One fetch in flight: where it went, for which cursors at which offsets, how many bytes it reserved. */
     private record InFlight(BrokerAddress leader, List<Cursor> cursors, Map<TopicPartition, Long> sentOffsets,
-                            int requestBytes) {
+                            int requestBytes, boolean encoded) {
     }
 
     /** An answer (or failure) handed from the gRPC thread to the poll thread, decoded. */
-    private record Answer(InFlight call, FetchResponse response, Map<TopicPartition, List<Fetched>> decoded,
+    private record Answer(InFlight call, FetchResponse response, Map<TopicPartition, FetchDecoder.Decoded> decoded,
                           Throwable failure) {
     }
 
@@ -546,6 +576,8 @@ public final class PartitionFetcher {
         long lookupTimestamp;
         long notBeforeMs;
         boolean inFlight;
+        /** A stored batch of it did not check: fetched decoded (the broker checks each batch) until that reads clean. */
+        boolean checkOnBroker;
 
         Cursor(TopicPartition tp, RetryState retry) {
             this.tp = tp;
