@@ -43,24 +43,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * after which every record reads back as written. Three in-process brokers over gRPC on loopback.
  */
 class DamagedReadIT {
+    private static final List<String> VALUES = List.of("first-value", "second-value", "third-value");
+    private static final io.rafka.common.TopicPartition TP = new io.rafka.common.TopicPartition("flipped", 0);
+
     @TempDir
     Path tmp;
 
     @Test
     void aDamagedBatchIsNeverDecodedIntoWrongValuesAndTheReplicaRepairsItself() throws Exception {
         try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("log.scrub.bytes.per.second", "0"))) {
-            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
-                    .addTopics(NewTopic.newBuilder().setName("flipped").setPartitions(1).setReplicationFactor(3)).build())
-                    .getResults(0).getErrorCode());
-            List<String> values = List.of("first-value", "second-value", "third-value");
-            for (String v : values) {
-                produce(cluster, v);  // one batch each
-            }
-            int leader = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
-            cluster.awaitTrue(() -> Set.of(0, 1, 2).stream().allMatch(i -> cluster.broker(i).raftNode()
-                    .status(new io.rafka.common.TopicPartition("flipped", 0)).highWatermark() == 3), 30_000, "replicated");
-            flipBitInTheValueOfSecondBatch(tmp.resolve("broker-" + (leader + 1)).resolve("flipped-0")
-                    .resolve("00000000000000000000.log"));
+            int leader = writeThreeBatchesAndDamageTheSecondOnTheLeader(cluster);
 
             // A read starting at the damaged batch: a typed, retriable error, not a wrong value.
             PartitionFetchResult atDamage = fetch(cluster, leader, 1);
@@ -83,14 +75,8 @@ class DamagedReadIT {
                 readBack.addAll(decodedValues(r));
                 return r.getErrorCode() == ErrorCode.NONE && readBack.size() == 3;
             }, 60_000, "every record readable again");
-            assertEquals(values, readBack);
-            io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition("flipped", 0);
-            // A damaged leader hands its leadership over first and is cut at a later tick: wait for its log to check.
-            cluster.awaitTrue(() -> cluster.broker(leader).raftNode().hosts(tp)
-                    && cluster.broker(leader).raftNode().status(tp).highWatermark() == 3
-                    && !cluster.broker(leader).raftNode().status(tp).repairing() && logChecks(cluster, leader), 60_000,
-                    "the damaged replica repaired");
-            assertEquals(values, decodedValues(readFrom(cluster, leader)), "the repaired replica's own log holds the records");
+            assertEquals(VALUES, readBack);
+            awaitRepaired(cluster, leader);
         }
     }
 
@@ -101,13 +87,11 @@ class DamagedReadIT {
             assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
                     .addTopics(NewTopic.newBuilder().setName("flipped").setPartitions(1).setReplicationFactor(3)).build())
                     .getResults(0).getErrorCode());
-            List<String> values = List.of("first-value", "second-value", "third-value");
-            for (String v : values) {
+            for (String v : VALUES) {
                 produce(cluster, v);
             }
-            io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition("flipped", 0);
-            cluster.awaitTrue(() -> Set.of(0, 1, 2).stream().allMatch(i -> cluster.broker(i).raftNode().status(tp).hibernated()
-                    && cluster.broker(i).raftNode().status(tp).highWatermark() == 3), 60_000, "hibernated on every replica");
+            cluster.awaitTrue(() -> Set.of(0, 1, 2).stream().allMatch(i -> cluster.broker(i).raftNode().status(TP).hibernated()
+                    && cluster.broker(i).raftNode().status(TP).highWatermark() == 3), 60_000, "hibernated on every replica");
             // Every replica damaged the same way would be beyond repair: damage the one that serves reads now.
             int serving = -1;
             for (int i = 0; i < 3 && serving < 0; i++) {
@@ -133,7 +117,7 @@ class DamagedReadIT {
                 }
                 return false;
             }, 60_000, "every record readable again");
-            assertEquals(values, readBack);
+            assertEquals(VALUES, readBack);
             int damaged = serving;
             cluster.awaitTrue(() -> cluster.broker(damaged).raftNode().damagedReads() >= 1, 30_000, "the open replica's read "
                     + "confirmed the damage");
@@ -150,39 +134,48 @@ class DamagedReadIT {
     @Test
     void aJavaConsumerThatMeetsADamagedBatchHasTheBrokerCheckItAndReadsOnOnceRepaired() throws Exception {
         try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("log.scrub.bytes.per.second", "0"))) {
-            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
-                    .addTopics(NewTopic.newBuilder().setName("flipped").setPartitions(1).setReplicationFactor(3)).build())
-                    .getResults(0).getErrorCode());
-            List<String> values = List.of("first-value", "second-value", "third-value");
-            for (String v : values) {
-                produce(cluster, v);
-            }
-            io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition("flipped", 0);
-            int leader = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
-            cluster.awaitTrue(() -> Set.of(0, 1, 2).stream().allMatch(i -> cluster.broker(i).raftNode().status(tp)
-                    .highWatermark() == 3), 30_000, "replicated");
-            flipBitInTheValueOfSecondBatch(tmp.resolve("broker-" + (leader + 1)).resolve("flipped-0")
-                    .resolve("00000000000000000000.log"));
+            int leader = writeThreeBatchesAndDamageTheSecondOnTheLeader(cluster);
 
             List<String> got = new ArrayList<>();
             String servers = "127.0.0.1:" + cluster.grpcPort(0) + ",127.0.0.1:" + cluster.grpcPort(1);
             try (RafkaConsumer<String, String> consumer = RafkaConsumer.builder(Deserializers.string(), Deserializers.string())
                     .bootstrap(servers).autoOffsetReset("earliest").enableAutoCommit(false).build()) {
-                consumer.assign(List.of(tp));
+                consumer.assign(List.of(TP));
                 long deadline = System.currentTimeMillis() + 60_000;
-                while (got.size() < values.size() && System.currentTimeMillis() < deadline) {
+                while (got.size() < VALUES.size() && System.currentTimeMillis() < deadline) {
                     consumer.poll(Duration.ofMillis(200)).forEach(r -> got.add(r.value()));
                 }
             }
-            assertEquals(values, got, "every record once, none with a wrong value");
+            assertEquals(VALUES, got, "every record once, none with a wrong value");
             assertTrue(cluster.broker(leader).raftNode().damagedReads() >= 1, "the broker checked its copy");
-            // A damaged leader hands its leadership over first and is cut at a later tick: wait for its log to check.
-            cluster.awaitTrue(() -> cluster.broker(leader).raftNode().hosts(tp)
-                    && cluster.broker(leader).raftNode().status(tp).highWatermark() == 3
-                    && !cluster.broker(leader).raftNode().status(tp).repairing() && logChecks(cluster, leader), 60_000,
-                    "the damaged replica repaired");
-            assertEquals(values, decodedValues(readFrom(cluster, leader)), "the repaired replica's own log holds the records");
+            awaitRepaired(cluster, leader);
         }
+    }
+
+    /** Topic "flipped" (1 partition, RF 3), {@link #VALUES} one batch each, a bit flipped in the leader's second. */
+    private int writeThreeBatchesAndDamageTheSecondOnTheLeader(BrokerCluster cluster) throws IOException {
+        assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
+                .addTopics(NewTopic.newBuilder().setName("flipped").setPartitions(1).setReplicationFactor(3)).build())
+                .getResults(0).getErrorCode());
+        for (String v : VALUES) {
+            produce(cluster, v);
+        }
+        int leader = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
+        cluster.awaitTrue(() -> Set.of(0, 1, 2).stream().allMatch(i -> cluster.broker(i).raftNode().status(TP)
+                .highWatermark() == 3), 30_000, "replicated");
+        flipBitInTheValueOfSecondBatch(tmp.resolve("broker-" + (leader + 1)).resolve("flipped-0")
+                .resolve("00000000000000000000.log"));
+        return leader;
+    }
+
+    /** Waits until the damaged replica holds every record intact in its own log (cut and copied). */
+    private static void awaitRepaired(BrokerCluster cluster, int broker) {
+        // A damaged leader hands its leadership over first and is cut at a later tick: wait for its log to check.
+        cluster.awaitTrue(() -> cluster.broker(broker).raftNode().hosts(TP)
+                && cluster.broker(broker).raftNode().status(TP).highWatermark() == 3
+                && !cluster.broker(broker).raftNode().status(TP).repairing() && logChecks(cluster, broker), 60_000,
+                "the damaged replica repaired");
+        assertEquals(VALUES, decodedValues(readFrom(cluster, broker)), "the repaired replica's own log holds the records");
     }
 
     private static boolean logChecks(BrokerCluster cluster, int broker) {
