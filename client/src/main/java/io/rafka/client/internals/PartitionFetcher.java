@@ -476,8 +476,8 @@ public final class PartitionFetcher {
                         + ": " + decoded.damage()), false);
                 return;
             }
-            if (!call.encoded() && cursor.checkOnBroker) {
-                cursor.checkOnBroker = false;  // the broker read it without damage: back to stored batches
+            if (!call.encoded() && cursor.checkOnBroker && !decoded.records().isEmpty()) {
+                cursor.checkOnBroker = false;  // the broker read past it without damage: back to stored batches
             }
             cursor.offset = Math.max(next, result.getNextOffset());
             cursor.retry.onSuccess();
