@@ -389,12 +389,12 @@ public final class MiniCluster implements AutoCloseable {
         }
     }
 
-    @Override
     /**
      * Stops every node that is up, all at once: a node's stop waits up to a second for each Raft log worker to
      * notice it (Ratis's worker polls its queue once a second), so stopping them one after the other costs each
      * test up to that second per node.
      */
+    @Override
     public void close() {
         List<Thread> stopping = new ArrayList<>();
         for (int i = 0; i < nodes.length; i++) {
