@@ -188,12 +188,12 @@ public final class RaftNode implements Closeable {
             detector.alsoWatch(this::hibernatedPeers);
         }
         FollowerLiveness liveness = new FollowerLiveness(peer -> detector != null && detector.refusesConnections(peer));
+        leadership = new LeadershipMover(local, replicas, nodeId, liveness);
         hibernation = new Hibernation(local, replicas, hibernationFiles, probes,
-                peer -> detector != null && detector.refusesConnections(peer), liveness, config);
+                peer -> detector != null && detector.refusesConnections(peer), leadership, config);
         appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config, liveness,
                 executors.submit);
         membership = new MembershipChanger(local, probeProperties);
-        leadership = new LeadershipMover(local, replicas, nodeId, liveness);
         maintenance = new LogMaintenance(local, replicas, hibernationFiles, r -> openFrozen(r.topicPartition()), config.dataDir());
         executors.watch.scheduleWithFixedDelay(new StalledFollowerWatch(server, replicas, probes,
                 peer -> detector != null && detector.refusesConnections(peer), probeProperties), 1, 1, TimeUnit.SECONDS);

@@ -14,7 +14,6 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -76,7 +75,7 @@ public final class Hibernation implements Closeable {
     private final ReplicaRegistry replicas;
     private final HibernationFiles files;
     private final Predicate<RaftPeerId> refusesConnections;
-    private final FollowerLiveness liveness;
+    private final LeadershipMover leadership;
     private final long hibernateAfterNanos;
     private final long followerCloseDelayMs;
     private final long healAfterNanos;
@@ -107,12 +106,12 @@ public final class Hibernation implements Closeable {
     }
 
     public Hibernation(LocalServer local, ReplicaRegistry replicas, HibernationFiles files, PeerProbes peers,
-                       Predicate<RaftPeerId> refusesConnections, FollowerLiveness liveness, RaftNodeConfig config) {
+                       Predicate<RaftPeerId> refusesConnections, LeadershipMover leadership, RaftNodeConfig config) {
         this.local = local;
         this.replicas = replicas;
         this.files = files;
         this.refusesConnections = refusesConnections;
-        this.liveness = liveness;
+        this.leadership = leadership;
         this.nodeId = local.server().getId().toString();
         this.hibernateAfterNanos = config.hibernateAfterMs() <= 0 ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(config.hibernateAfterMs());
         this.followerCloseDelayMs = config.rpcTimeoutMinMs() / 2;
@@ -326,19 +325,14 @@ public final class Hibernation implements Closeable {
         if (replica.repairHandOverNanos != 0) {
             return now - replica.repairHandOverNanos < healAfterNanos;
         }
-        for (var address : replica.spec().replicas()) {
-            RaftPeerId peer = RaftPeerId.valueOf(address.id());
-            if (address.id().equals(nodeId) || !liveness.isLiveAndCaughtUp(d, peer)) {
-                continue;
-            }
-            replica.repairHandOverNanos = now;
-            repairHandOvers.incrementAndGet();
-            LOG.warn("{}: handing its leadership to {} before reopening its damaged log", replica.topicPartition(), peer);
-            local.server().transferLeadershipAsync(new TransferLeadershipRequest(local.clientId(), local.server().getId(),
-                    replica.groupId(), local.nextCallId(), peer, d.properties().minRpcTimeoutMs()));
-            return true;
+        RaftPeerId peer = leadership.handOverToCaughtUpReplica(replica, d);
+        if (peer == null) {
+            return false;
         }
-        return false;
+        replica.repairHandOverNanos = now;
+        repairHandOvers.incrementAndGet();
+        LOG.warn("{}: handing its leadership to {} before reopening its damaged log", replica.topicPartition(), peer);
+        return true;
     }
 
     /**

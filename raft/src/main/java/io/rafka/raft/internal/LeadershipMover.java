@@ -151,6 +151,23 @@ public final class LeadershipMover {
         return asked.size();
     }
 
+    /**
+     * Asks for the leadership of {@code replica}'s group, which {@code division} leads here, to move to the first
+     * other replica that is live and caught up ({@link FollowerLiveness}), bounded by the minimum election timeout
+     * as Ratis bounds its own transfers, without waiting for it. Returns the replica asked, or null when none is fit.
+     */
+    public RaftPeerId handOverToCaughtUpReplica(ReplicaRegistry.Replica replica, RaftServer.Division division)
+            throws IOException {
+        for (NodeAddress address : replica.spec().replicas()) {
+            RaftPeerId peer = RaftPeerId.valueOf(address.id());
+            if (!address.id().equals(nodeId) && liveness.isLiveAndCaughtUp(division, peer)) {
+                transfer(replica.groupId(), peer, division.properties().minRpcTimeoutMs());
+                return peer;
+            }
+        }
+        return null;
+    }
+
     /** Sleeps between rounds; false if interrupted. */
     private static boolean pause() {
         try {
