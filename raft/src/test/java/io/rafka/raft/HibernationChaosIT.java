@@ -104,9 +104,17 @@ class HibernationChaosIT {
             // A last write to each partition wakes every replica and brings the stragglers up to date.
             for (TopicPartition tp : tps) {
                 String v = "final-" + tp.partition();
+                long t0 = System.nanoTime();
                 AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, v, 1), Acks.ALL, 60_000);
                 acked.get(tp).put(r.baseOffset(), v + "-0");
-                cluster.awaitReplicated(tp, r.baseOffset() + 1, 60_000);
+                try {
+                    long t1 = System.nanoTime();
+                    cluster.awaitReplicated(tp, r.baseOffset() + 1, 60_000);
+                    System.err.printf("TIMING %s final append %d ms, replicated %d ms later%n", tp,
+                            (t1 - t0) / 1_000_000, (System.nanoTime() - t1) / 1_000_000);
+                } catch (IllegalStateException e) {
+                    throw new AssertionError("seed " + seed + ": " + e.getMessage(), e);
+                }
             }
             watcher.stop();
             for (TopicPartition tp : tps) {

@@ -311,10 +311,28 @@ public final class MiniCluster implements AutoCloseable {
                 return;
             }
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("replicas of " + tp + " did not reach offset " + offset);
+                throw new IllegalStateException("replicas of " + tp + " did not reach offset " + offset + ": " + statuses(tp));
             }
             sleep(20);
         }
+    }
+
+    /** Each replica's status of {@code tp} (or why it has none), for a failure's message. */
+    private String statuses(TopicPartition tp) {
+        StringBuilder out = new StringBuilder();
+        for (int i : replicaIndexes(tp)) {
+            out.append(out.isEmpty() ? "" : "; ").append("node ").append(i).append(": ");
+            if (!isUp(i)) {
+                out.append("down");
+                continue;
+            }
+            try {
+                out.append(node(i).status(tp));
+            } catch (RafkaException e) {
+                out.append(e);
+            }
+        }
+        return out.toString();
     }
 
     /** Crashes node {@code i}: no flush, no snapshot, no clean-shutdown marker. */
