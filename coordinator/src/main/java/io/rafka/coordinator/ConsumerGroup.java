@@ -1,5 +1,6 @@
 package io.rafka.coordinator;
 
+import com.google.re2j.Pattern;
 import io.rafka.common.TopicPartition;
 
 import java.util.ArrayList;
@@ -12,7 +13,6 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.regex.Pattern;
 
 /**
  * A consumer group's state and its rebalance rules (KIP-848's, simplified). Used on the coordinator's one thread.
@@ -141,9 +141,9 @@ final class ConsumerGroup {
             }
         }
         if (!m.pattern.isEmpty()) {
-            Pattern p = Pattern.compile(m.pattern);
+            Pattern p = compiled(m);
             for (String t : topics.keySet()) {
-                if (!t.equals(GroupConfig.TOPIC) && p.matcher(t).matches()) {
+                if (p != null && !t.equals(GroupConfig.TOPIC) && p.matcher(t).matches()) {
                     result.add(t);
                 }
             }
@@ -152,6 +152,19 @@ final class ConsumerGroup {
         subscribedCache.put(m.memberId, new Subscribed(topics, new TreeSet<>(m.topics), m.pattern, frozen));
         subscribedCache.keySet().retainAll(members.keySet());
         return frozen;
+    }
+
+    /**
+     * The member's pattern compiled, or null (matching nothing) if it is not one the join would accept now: a member
+     * record written before patterns were RE2 (java.util.regex's lookarounds and backreferences).
+     */
+    private Pattern compiled(MemberState m) {
+        try {
+            return SubscriptionPattern.compile(m.pattern);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("group {}: member {}'s pattern '{}' matches no topic: {}", groupId, m.memberId, m.pattern, e.getMessage());
+            return null;
+        }
     }
 
     /** A member's resolved subscription and what it was resolved from. */

@@ -10,8 +10,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Members' streams and liveness, on the coordinator's thread: joins, heartbeats, leaves, fencing (session timeout,
@@ -419,7 +417,6 @@ final class Membership {
     static final int MAX_ID_LENGTH = 255;
     static final int MAX_TOPIC_LENGTH = 249;
     static final int MAX_SUBSCRIBED_TOPICS = 10_000;
-    static final int MAX_PATTERN_LENGTH = 1_000;
 
     private static void validateSubscription(GroupTypes.Heartbeat req, boolean join) {
         if (join && req.topics().isEmpty() && req.pattern().isEmpty()) {
@@ -429,9 +426,9 @@ final class Membership {
                 || req.clientId().length() > MAX_ID_LENGTH) {
             throw invalid("member, instance and client ids are at most " + MAX_ID_LENGTH + " characters long");
         }
-        if (req.topics().size() > MAX_SUBSCRIBED_TOPICS || req.pattern().length() > MAX_PATTERN_LENGTH) {
+        if (req.topics().size() > MAX_SUBSCRIBED_TOPICS || req.pattern().length() > SubscriptionPattern.MAX_LENGTH) {
             throw invalid("at most " + MAX_SUBSCRIBED_TOPICS + " subscribed topics and a pattern of at most "
-                    + MAX_PATTERN_LENGTH + " characters");
+                    + SubscriptionPattern.MAX_LENGTH + " characters");
         }
         for (String topic : req.topics()) {
             if (topic.isEmpty() || topic.length() > MAX_TOPIC_LENGTH) {
@@ -440,9 +437,9 @@ final class Membership {
         }
         if (!req.pattern().isEmpty()) {
             try {
-                Pattern.compile(req.pattern());
-            } catch (PatternSyntaxException e) {
-                throw invalid("subscribed pattern does not compile: " + e.getDescription());
+                SubscriptionPattern.compile(req.pattern());
+            } catch (IllegalArgumentException e) {
+                throw invalid(e.getMessage());
             }
         }
         if (req.rebalanceTimeoutMs() < 0) {

@@ -29,7 +29,11 @@ public interface Consumer<K, V> extends AutoCloseable {
 
     void subscribe(Collection<String> topics, ConsumerRebalanceListener listener);
 
-    /** Joins the group for every topic whose name matches (also topics created later). */
+    /**
+     * Joins the group for every topic whose name matches (also topics created later). The coordinator matches the
+     * pattern's text in RE2 syntax (as Kafka's server-side patterns): java.util.regex's lookarounds and backreferences
+     * are refused (INVALID_REQUEST).
+     */
     void subscribe(Pattern pattern);
 
     void subscribe(Pattern pattern, ConsumerRebalanceListener listener);

@@ -14,7 +14,8 @@ import java.util.regex.PatternSyntaxException;
  *
  * @param groupId            the group to join; not empty
  * @param topics             topics subscribed by name
- * @param pattern            a java.util.regex over topic names, or empty; topics, pattern or both
+ * @param pattern            a regular expression over topic names in RE2 syntax (the coordinator matches it; checked
+ *                           here as a java.util.regex), or empty; topics, pattern or both
  * @param instanceId         static membership: the same id after a restart gets the same partitions back
  * @param clientId           shown by {@code group describe}
  * @param offsetReset        where to start a partition the group has no committed offset for

@@ -344,6 +344,20 @@ class ConsumerGroupIT {
         assertCode(ErrorCode.GROUP_ID_NOT_FOUND, () -> describe("gb"));
     }
 
+    @Test
+    void aPatternIsMatchedInTimeLinearInTopicNamesAndAnUnboundedOneIsRefused() throws Exception {
+        // Matched by java.util.regex, this pattern tries ~2^60 ways to split the name before it fails: the
+        // coordinator's thread, and every group on it, would never answer again.
+        createTopic("p".repeat(60), 1);
+        var joined = retrying(() -> heartbeatOnce(io.rafka.proto.v1.HeartbeatRequest.newBuilder().setGroupId("gp")
+                .setClientId("c").setSubscribedPattern("(.|.){1,300}#").build()));
+        assertTrue(!joined.getMemberId().isEmpty() && joined.getAssignmentCount() == 0, joined.toString());
+        assertCode(ErrorCode.INVALID_REQUEST, () -> retrying(() -> heartbeatOnce(io.rafka.proto.v1.HeartbeatRequest.newBuilder()
+                .setGroupId("gp2").setClientId("c").setSubscribedPattern("((p{1,1000}){1,1000}){1,1000}").build())));
+        assertCode(ErrorCode.INVALID_REQUEST, () -> retrying(() -> heartbeatOnce(io.rafka.proto.v1.HeartbeatRequest.newBuilder()
+                .setGroupId("gp2").setClientId("c").setSubscribedPattern("(?=p)p+").build())));
+    }
+
     /** Retries a call the coordinator refused because it moved (leaderships move now and then: preferred leaders). */
     private static <T> T retrying(java.util.function.Supplier<T> call) {
         for (int attempt = 0; ; attempt++) {
