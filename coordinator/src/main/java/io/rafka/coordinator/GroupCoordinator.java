@@ -16,8 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,7 +38,7 @@ public final class GroupCoordinator implements Closeable {
     final GroupConfig config;
     final CoordinatorLog log;
     final Time time;
-    private final ScheduledExecutorService thread;
+    private final ScheduledThreadPoolExecutor thread;
     final Map<Integer, GroupShard> shards = new HashMap<>();
     private final Set<Integer> led = new HashSet<>();
     /** Every existing topic with its partition count, as of the newest metadata. */
@@ -54,7 +53,7 @@ public final class GroupCoordinator implements Closeable {
         this.log = log;
         this.time = time;
         this.membership = new Membership(this);
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+        this.thread = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "rafka-group-coordinator");
             t.setDaemon(true);
             return t;
@@ -64,6 +63,15 @@ public final class GroupCoordinator implements Closeable {
 
     public GroupConfig config() {
         return config;
+    }
+
+    /**
+     * Tasks waiting for the coordinator's thread (its periodic tick included): requests, stream events and write
+     * completions. Each member stream has at most one heartbeat here at a time (the API reads the next one only once
+     * this one ran), so a long queue means the thread is slow, not that a client floods it.
+     */
+    public int queuedTasks() {
+        return thread.getQueue().size();
     }
 
     /** Counters and gauges for the broker's metrics endpoint. */

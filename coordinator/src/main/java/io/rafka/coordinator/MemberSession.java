@@ -19,8 +19,19 @@ public final class MemberSession {
         this.channel = channel;
     }
 
-    public void heartbeat(GroupTypes.Heartbeat request) {
-        coordinator.post(() -> coordinator.membership.heartbeat(this, request));
+    /**
+     * Hands a heartbeat to the coordinator's thread; {@code processed} runs there once it has been handled (the
+     * stream reads the next request only then, so a client that sends faster than the coordinator answers is held
+     * back by its stream's flow control instead of queuing work without bound).
+     */
+    public void heartbeat(GroupTypes.Heartbeat request, Runnable processed) {
+        coordinator.post(() -> {
+            try {
+                coordinator.membership.heartbeat(this, request);
+            } finally {
+                processed.run();
+            }
+        });
     }
 
     /** The stream broke (connection reset, client gone): the member is removed after the grace unless it resumes. */

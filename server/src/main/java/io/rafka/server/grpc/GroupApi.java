@@ -74,6 +74,11 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
         Channel channel = new Channel(out);
         MemberSession session = coordinator.openSession(ApiContext.clientHost(), channel);
         out.setOnCancelHandler(session::broken);
+        // One heartbeat of a stream at a time: the next is read once the coordinator has handled this one, so a
+        // client sending faster than that is held back by HTTP/2 flow control (as Kafka reads a connection's next
+        // request only after answering the last) rather than filling the coordinator's queue.
+        out.disableAutoRequest();
+        out.request(1);
         return new StreamObserver<>() {
             @Override
             public void onNext(HeartbeatRequest r) {
@@ -88,7 +93,7 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
                     session.broken();
                     return;
                 }
-                session.heartbeat(heartbeat);
+                session.heartbeat(heartbeat, () -> out.request(1));
             }
 
             @Override

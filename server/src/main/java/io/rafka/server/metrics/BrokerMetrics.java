@@ -191,6 +191,9 @@ public final class BrokerMetrics {
                 .callback(cb -> cb.call(m.groups())).register(registry);
         GaugeWithCallback.builder().name("rafka_group_members").help("Members of the groups coordinated here")
                 .callback(cb -> cb.call(m.members())).register(registry);
+        GaugeWithCallback.builder().name("rafka_group_coordinator_queued_tasks")
+                .help("Tasks waiting for the group coordinator's thread (requests, stream events, write completions)")
+                .callback(cb -> cb.call(coordinator.queuedTasks())).register(registry);
         GaugeWithCallback.builder().name("rafka_group_lag")
                 .help("Records not yet committed by a group, per partition with a replica on this broker")
                 .labelNames("group", "topic", "partition")

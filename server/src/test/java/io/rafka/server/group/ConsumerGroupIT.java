@@ -358,6 +358,76 @@ class ConsumerGroupIT {
                 .setGroupId("gp2").setClientId("c").setSubscribedPattern("(?=p)p+").build())));
     }
 
+    @Test
+    void aClientFloodingItsHeartbeatStreamIsHeldBackInsteadOfFillingTheCoordinatorsQueue() throws Exception {
+        createTopic("flood", 1);
+        String group = "gf";
+        var answers = new java.util.concurrent.LinkedBlockingQueue<Object>();
+        io.grpc.stub.ClientCallStreamObserver<io.rafka.proto.v1.HeartbeatRequest> stream = null;
+        io.rafka.proto.v1.HeartbeatResponse joined = null;
+        int coordinator = -1;
+        for (int attempt = 0; joined == null; attempt++) {
+            assertTrue(attempt < 20, "joined group " + group + ": " + answers);
+            coordinator = coordinatorIndex(group);
+            answers.clear();
+            stream = (io.grpc.stub.ClientCallStreamObserver<io.rafka.proto.v1.HeartbeatRequest>) GroupServiceGrpc
+                    .newStub(cluster.channel(coordinator)).heartbeat(new io.grpc.stub.StreamObserver<>() {
+                        @Override
+                        public void onNext(io.rafka.proto.v1.HeartbeatResponse r) {
+                            answers.add(r);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            answers.add(t);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+            stream.onNext(io.rafka.proto.v1.HeartbeatRequest.newBuilder().setGroupId(group).setClientId("flood")
+                    .addSubscribedTopics("flood").build());
+            Object first = answers.poll(10, TimeUnit.SECONDS);
+            if (first instanceof io.rafka.proto.v1.HeartbeatResponse r) {
+                joined = r;
+            } else {
+                stream.onCompleted();
+                sleep(200);  // the coordinator moved, or is loading its partition
+            }
+        }
+        try {
+            // Heartbeats that each restate a subscription of 10,000 topics cost the coordinator more than the stream
+            // takes to carry them; sent as fast as the stream takes them, without flow control they would pile up
+            // in the coordinator's queue.
+            var beat = io.rafka.proto.v1.HeartbeatRequest.newBuilder().setGroupId(group).setMemberId(joined.getMemberId())
+                    .setMemberEpoch(joined.getMemberEpoch()).setClientId("flood").addSubscribedTopics("flood");
+            for (int i = 0; i < 9_999; i++) {
+                beat.addSubscribedTopics(String.format("flood-unused-%05d", i));
+            }
+            var request = beat.build();
+            var groups = cluster.broker(coordinator).groups().coordinator();
+            int sent = 0;
+            int mostQueued = 0;
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (sent < 1_000 && System.nanoTime() < end) {
+                if (stream.isReady()) {
+                    stream.onNext(request);
+                    sent++;
+                } else {
+                    Thread.sleep(1);
+                }
+                mostQueued = Math.max(mostQueued, groups.queuedTasks());
+            }
+            LOG.info("flooding heartbeats: {} sent, at most {} coordinator tasks queued", sent, mostQueued);
+            assertTrue(mostQueued <= 20, "the coordinator's queue held " + mostQueued + " tasks while " + sent + " heartbeats were sent");
+            var other = retrying(() -> coordinator("gf-other").commitOffsets(commit("gf-other", "", -1, "flood", 0, 1))).getResults(0);
+            assertEquals(ErrorCode.NONE, other.getErrorCode(), "the coordinator still serves: " + other);
+        } finally {
+            stream.onCompleted();
+        }
+    }
+
     /** Retries a call the coordinator refused because it moved (leaderships move now and then: preferred leaders). */
     private static <T> T retrying(java.util.function.Supplier<T> call) {
         for (int attempt = 0; ; attempt++) {
