@@ -370,22 +370,7 @@ class ConsumerGroupIT {
             assertTrue(attempt < 20, "joined group " + group + ": " + answers);
             coordinator = coordinatorIndex(group);
             answers.clear();
-            stream = (io.grpc.stub.ClientCallStreamObserver<io.rafka.proto.v1.HeartbeatRequest>) GroupServiceGrpc
-                    .newStub(cluster.channel(coordinator)).heartbeat(new io.grpc.stub.StreamObserver<>() {
-                        @Override
-                        public void onNext(io.rafka.proto.v1.HeartbeatResponse r) {
-                            answers.add(r);
-                        }
-
-                        @Override
-                        public void onError(Throwable t) {
-                            answers.add(t);
-                        }
-
-                        @Override
-                        public void onCompleted() {
-                        }
-                    });
+            stream = heartbeatStream(cluster.channel(coordinator), answers);
             stream.onNext(io.rafka.proto.v1.HeartbeatRequest.newBuilder().setGroupId(group).setClientId("flood")
                     .addSubscribedTopics("flood").build());
             Object first = answers.poll(10, TimeUnit.SECONDS);
@@ -442,26 +427,32 @@ class ConsumerGroupIT {
         }
     }
 
+    /** A Heartbeat stream on {@code channel}: its answers, its error or "completed" go into {@code answers}. */
+    private static io.grpc.stub.ClientCallStreamObserver<io.rafka.proto.v1.HeartbeatRequest> heartbeatStream(
+            io.grpc.Channel channel, java.util.concurrent.BlockingQueue<Object> answers) {
+        return (io.grpc.stub.ClientCallStreamObserver<io.rafka.proto.v1.HeartbeatRequest>) GroupServiceGrpc.newStub(channel)
+                .heartbeat(new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(io.rafka.proto.v1.HeartbeatResponse r) {
+                        answers.add(r);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        answers.add(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        answers.add("completed");
+                    }
+                });
+    }
+
     /** Opens a Heartbeat stream to the group's coordinator, sends one request, returns its first answer or throws its error. */
     private static io.rafka.proto.v1.HeartbeatResponse heartbeatOnce(io.rafka.proto.v1.HeartbeatRequest request) {
         var answers = new java.util.concurrent.LinkedBlockingQueue<Object>();
-        var target = coordinator(request.getGroupId()).getChannel();
-        var stream = GroupServiceGrpc.newStub(target).heartbeat(new io.grpc.stub.StreamObserver<>() {
-            @Override
-            public void onNext(io.rafka.proto.v1.HeartbeatResponse r) {
-                answers.add(r);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                answers.add(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                answers.add("completed");
-            }
-        });
+        var stream = heartbeatStream(coordinator(request.getGroupId()).getChannel(), answers);
         stream.onNext(request);
         try {
             Object first = answers.poll(10, TimeUnit.SECONDS);
