@@ -14,8 +14,10 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 
@@ -36,11 +38,17 @@ final class GroupRecords {
     static final byte CHECKPOINT_BEGIN = 3;
     static final byte CHECKPOINT_END = 4;
     private static final byte VERSION = 0;
+    /**
+     * Member values since version 1 write each set of partitions by topic (a topic's name once, then its partition
+     * numbers), so a member holding many partitions of few topics stays far below the record limit; version 0 wrote
+     * the name with every partition. Both are read.
+     */
+    private static final byte MEMBER_VERSION = 1;
 
     /** Batches are cut at this size, so no write comes near a Raft entry's limit (message.max.bytes). */
     static final int MAX_BATCH_BYTES = 256 * 1024;
 
-    private final java.util.List<ByteBuffer> done = new java.util.ArrayList<>();
+    private final List<ByteBuffer> done = new ArrayList<>();
     private RecordBatchBuilder batch = new RecordBatchBuilder(CompressionType.NONE);
     private final long nowMs;
     private int count;
@@ -58,12 +66,12 @@ final class GroupRecords {
     }
 
     /** The records as batches of at most about {@link #MAX_BATCH_BYTES} each, in order. */
-    java.util.List<ByteBuffer> build() {
+    List<ByteBuffer> build() {
         if (batch.recordCount() > 0) {
             done.add(batch.build());
             batch = new RecordBatchBuilder(CompressionType.NONE);
         }
-        return java.util.List.copyOf(done);
+        return List.copyOf(done);
     }
 
     private void append(byte[] key, byte[] value) {
@@ -100,7 +108,7 @@ final class GroupRecords {
     }
 
     void addMember(ConsumerGroup group, String id, MemberState m) {
-        append(key(MEMBER, group.groupId, out -> out.writeUTF(id)), m == null ? null : value(out -> member(out, m)));
+        append(key(MEMBER, group.groupId, out -> out.writeUTF(id)), m == null ? null : value(MEMBER_VERSION, out -> member(out, m)));
     }
 
     void addOffset(ConsumerGroup group, TopicPartition tp, CommittedOffset o) {
@@ -139,9 +147,9 @@ final class GroupRecords {
         out.writeInt(m.sessionTimeoutMs);
         out.writeInt(m.rebalanceTimeoutMs);
         out.writeInt(m.epoch);
-        partitions(out, m.assigned);
-        partitions(out, m.revoking);
-        partitions(out, m.target);
+        partitionsByTopic(out, m.assigned);
+        partitionsByTopic(out, m.revoking);
+        partitionsByTopic(out, m.target);
     }
 
     /** Applies every record of {@code batches} (read from a coordinator partition) to {@code groups}; returns how many. */
@@ -171,9 +179,7 @@ final class GroupRecords {
             byte type = k.readByte();
             String groupId = k.readUTF();
             DataInputStream v = value == null ? null : new DataInputStream(new ByteArrayInputStream(value));
-            if (v != null) {
-                v.readByte(); // version
-            }
+            byte version = v == null ? VERSION : v.readByte();
             if (type == CHECKPOINT_BEGIN || type == CHECKPOINT_END) {
                 return;
             }
@@ -191,7 +197,7 @@ final class GroupRecords {
                 if (v == null) {
                     g.members.remove(memberId);
                 } else {
-                    g.members.put(memberId, readMember(memberId, v));
+                    g.members.put(memberId, readMember(memberId, version, v));
                 }
             } else if (type == OFFSET) {
                 TopicPartition tp = new TopicPartition(k.readUTF(), k.readInt());
@@ -207,7 +213,7 @@ final class GroupRecords {
         }
     }
 
-    private static MemberState readMember(String memberId, DataInputStream in) throws IOException {
+    private static MemberState readMember(String memberId, byte version, DataInputStream in) throws IOException {
         MemberState m = new MemberState(memberId);
         m.instanceId = in.readUTF();
         m.clientId = in.readUTF();
@@ -221,17 +227,39 @@ final class GroupRecords {
         m.sessionTimeoutMs = in.readInt();
         m.rebalanceTimeoutMs = in.readInt();
         m.epoch = in.readInt();
-        m.assigned = readPartitions(in);
-        m.revoking = readPartitions(in);
-        m.target = readPartitions(in);
+        m.assigned = version == 0 ? readPartitions(in) : readPartitionsByTopic(in);
+        m.revoking = version == 0 ? readPartitions(in) : readPartitionsByTopic(in);
+        m.target = version == 0 ? readPartitions(in) : readPartitionsByTopic(in);
         return m;
     }
 
-    private static void partitions(DataOutputStream out, Set<TopicPartition> partitions) throws IOException {
-        out.writeInt(partitions.size());
+    /** The set as: number of topics, then per topic its name, its number of partitions and their numbers. */
+    private static void partitionsByTopic(DataOutputStream out, SortedSet<TopicPartition> partitions) throws IOException {
+        Map<String, List<Integer>> byTopic = new LinkedHashMap<>();
         for (TopicPartition tp : partitions) {
-            partition(out, tp);
+            byTopic.computeIfAbsent(tp.topic(), t -> new ArrayList<>()).add(tp.partition());
         }
+        out.writeInt(byTopic.size());
+        for (Map.Entry<String, List<Integer>> e : byTopic.entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeInt(e.getValue().size());
+            for (int p : e.getValue()) {
+                out.writeInt(p);
+            }
+        }
+    }
+
+    private static SortedSet<TopicPartition> readPartitionsByTopic(DataInputStream in) throws IOException {
+        SortedSet<TopicPartition> s = new TreeSet<>(MemberState.ORDER);
+        int topics = in.readInt();
+        for (int i = 0; i < topics; i++) {
+            String topic = in.readUTF();
+            int n = in.readInt();
+            for (int j = 0; j < n; j++) {
+                s.add(new TopicPartition(topic, in.readInt()));
+            }
+        }
+        return s;
     }
 
     private static void partition(DataOutputStream out, TopicPartition tp) throws IOException {
@@ -261,8 +289,12 @@ final class GroupRecords {
     }
 
     private static byte[] value(Writer fields) {
+        return value(VERSION, fields);
+    }
+
+    private static byte[] value(byte version, Writer fields) {
         return bytes(out -> {
-            out.writeByte(VERSION);
+            out.writeByte(version);
             fields.write(out);
         });
     }

@@ -417,6 +417,12 @@ final class Membership {
     static final int MAX_ID_LENGTH = 255;
     static final int MAX_TOPIC_LENGTH = 249;
     static final int MAX_SUBSCRIBED_TOPICS = 10_000;
+    /**
+     * The member's record (subscription, then what it owns and is assigned) is one record of the group's
+     * coordinator partition, whose records are at most 1 MiB: a subscription that alone took most of it would fail
+     * every write of the member, and with it the writes of every group of that partition.
+     */
+    static final int MAX_SUBSCRIPTION_CHARS = 256 * 1024;
 
     private static void validateSubscription(GroupTypes.Heartbeat req, boolean join) {
         if (join && req.topics().isEmpty() && req.pattern().isEmpty()) {
@@ -430,10 +436,16 @@ final class Membership {
             throw invalid("at most " + MAX_SUBSCRIBED_TOPICS + " subscribed topics and a pattern of at most "
                     + SubscriptionPattern.MAX_LENGTH + " characters");
         }
+        long subscriptionChars = 0;
         for (String topic : req.topics()) {
             if (topic.isEmpty() || topic.length() > MAX_TOPIC_LENGTH) {
                 throw invalid("a subscribed topic name is 1 to " + MAX_TOPIC_LENGTH + " characters long");
             }
+            subscriptionChars += topic.length();
+        }
+        if (subscriptionChars > MAX_SUBSCRIPTION_CHARS) {
+            throw invalid("a member's subscribed topic names are at most " + MAX_SUBSCRIPTION_CHARS + " characters together ("
+                    + subscriptionChars + " here); subscribe to a pattern instead");
         }
         if (!req.pattern().isEmpty()) {
             try {

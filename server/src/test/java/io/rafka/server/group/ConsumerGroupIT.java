@@ -308,6 +308,13 @@ class ConsumerGroupIT {
         assertCode(ErrorCode.UNKNOWN_MEMBER_ID, () -> coordinator("gb").commitOffsets(commit("gb", "nobody", 1, "bad", 0, 5)));
         assertCode(ErrorCode.INVALID_REQUEST, () -> heartbeatOnce(io.rafka.proto.v1.HeartbeatRequest.newBuilder()
                 .setGroupId("gb").addSubscribedTopics("bad").setClientId("c".repeat(70_000)).build()));
+        // 10,000 names of 249 characters: a member record larger than the coordinator partition's records may be,
+        // so every write of its group's partition would fail.
+        var huge = io.rafka.proto.v1.HeartbeatRequest.newBuilder().setGroupId("gb").setClientId("c");
+        for (int i = 0; i < 10_000; i++) {
+            huge.addSubscribedTopics(String.format("%05d", i) + "t".repeat(244));
+        }
+        assertCode(ErrorCode.INVALID_REQUEST, () -> retrying(() -> heartbeatOnce(huge.build())));
         var internalProduce = cluster.produce(0).produce(ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder()
                 .setTopic("__consumer_offsets").setPartition(0).setRecords(RecordSet.newBuilder()
                         .addRecords(ProducerRecord.newBuilder().setValue(com.google.protobuf.ByteString.copyFromUtf8("x"))))).build());

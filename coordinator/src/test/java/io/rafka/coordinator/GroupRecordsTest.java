@@ -1,0 +1,92 @@
+package io.rafka.coordinator;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.record.CompressionType;
+import io.rafka.record.RecordBatchBuilder;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class GroupRecordsTest {
+
+    @Test
+    void aMemberHoldingManyPartitionsOfFewTopicsFitsFarBelowTheRecordLimit() {
+        ConsumerGroup group = new ConsumerGroup("g");
+        MemberState m = new MemberState("m1");
+        m.topics.addAll(List.of("a".repeat(200), "b".repeat(200)));
+        m.epoch = 7;
+        for (int p = 0; p < 10_000; p++) {
+            m.assigned.add(new TopicPartition("a".repeat(200), p));
+            m.target.add(new TopicPartition("a".repeat(200), p));
+            m.target.add(new TopicPartition("b".repeat(200), p));
+        }
+        m.revoking.add(new TopicPartition("b".repeat(200), 3));
+        GroupRecords records = new GroupRecords(1_000);
+        records.addMember(group, m.memberId, m);
+        List<ByteBuffer> batches = records.build();
+        int bytes = batches.stream().mapToInt(ByteBuffer::remaining).sum();
+        // Written with the topic's name beside each of its 30,001 partitions, the record held ~6 MiB.
+        assertTrue(bytes < 200_000, "the member's record takes " + bytes + " bytes");
+
+        Map<String, ConsumerGroup> read = new HashMap<>();
+        batches.forEach(b -> GroupRecords.replay(b.duplicate(), read));
+        MemberState back = read.get("g").members.get("m1");
+        assertEquals(m.topics, back.topics);
+        assertEquals(m.epoch, back.epoch);
+        assertEquals(m.assigned, back.assigned);
+        assertEquals(m.revoking, back.revoking);
+        assertEquals(m.target, back.target);
+    }
+
+    @Test
+    void aMemberRecordOfTheFirstVersionStillReads() throws IOException {
+        // Version 0's value, as it was written: the topic's name beside every partition.
+        ByteArrayOutputStream value = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(value);
+        out.writeByte(0);
+        out.writeUTF("instance");
+        out.writeUTF("client");
+        out.writeUTF("host");
+        out.writeInt(1);
+        out.writeUTF("orders");
+        out.writeUTF("");
+        out.writeByte(AssignorType.RANGE.ordinal());
+        out.writeInt(45_000);
+        out.writeInt(60_000);
+        out.writeInt(3);
+        for (Set<Integer> partitions : List.of(Set.of(0, 1), Set.<Integer>of(), Set.of(1))) {
+            out.writeInt(partitions.size());
+            for (int p : partitions.stream().sorted().toList()) {
+                out.writeUTF("orders");
+                out.writeInt(p);
+            }
+        }
+        ByteArrayOutputStream key = new ByteArrayOutputStream();
+        DataOutputStream k = new DataOutputStream(key);
+        k.writeByte(GroupRecords.MEMBER);
+        k.writeUTF("g");
+        k.writeUTF("m1");
+        RecordBatchBuilder batch = new RecordBatchBuilder(CompressionType.NONE);
+        batch.append(1_000, key.toByteArray(), value.toByteArray());
+
+        Map<String, ConsumerGroup> read = new HashMap<>();
+        GroupRecords.replay(batch.build(), read);
+        MemberState m = read.get("g").members.get("m1");
+        assertEquals("instance", m.instanceId);
+        assertEquals(AssignorType.RANGE, m.assignor);
+        assertEquals(3, m.epoch);
+        assertEquals(Set.of(new TopicPartition("orders", 0), new TopicPartition("orders", 1)), m.assigned);
+        assertEquals(Set.of(), m.revoking);
+        assertEquals(Set.of(new TopicPartition("orders", 1)), m.target);
+    }
+}
