@@ -157,6 +157,22 @@ class BadInputIT {
     }
 
     @Test
+    void aMinimumAboveTheFetchLimitIsAnsweredOnceTheLimitsWorthIsThere() {
+        var r = produce(records("good", 0, value(500)));
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
+        goodOffset++;
+        long start = System.nanoTime();
+        // The response may hold 100 bytes, so 64 MiB could never be read: without the minimum capped at the limit
+        // the fetch would wait out its 20 s.
+        var f = cluster.fetch(0).withDeadlineAfter(30, TimeUnit.SECONDS).fetch(FetchRequest.newBuilder()
+                .setMinBytes(64 << 20).setMaxBytes(100).setMaxWaitMs(20_000).setFormat(RecordFormat.RECORD_FORMAT_DECODED)
+                .addPartitions(PartitionFetch.newBuilder().setTopic("good").setPartition(0).setOffset(r.getBaseOffset())).build());
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(ErrorCode.NONE, f.getResults(0).getErrorCode());
+        assertTrue(f.getResults(0).getRecordsCount() > 0 && ms < 10_000, "answered after " + ms + " ms: " + f);
+    }
+
+    @Test
     void oversizedRecordsAndRequests() {
         var big = produce(records("good", 0, value(MESSAGE_MAX_BYTES + 100)));
         assertEquals(ErrorCode.RECORD_TOO_LARGE, big.getErrorCode());

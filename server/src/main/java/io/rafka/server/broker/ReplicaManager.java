@@ -202,7 +202,8 @@ public final class ReplicaManager {
     }
 
     /**
-     * A long-poll fetch: completes once the partitions hold at least {@code minBytes} (at least one byte), on
+     * A long-poll fetch: completes once the partitions hold at least {@code minBytes} (at least one byte, at most the
+     * fetch's limit), on
      * any partition error, at the deadline ({@code maxWaitMs}, capped by fetch.max.wait.ms) or on shutdown.
      * Waiting costs no thread; cancelling the future stops the wait. {@code maxBytes} 0 = {@code defaultMaxBytes}.
      * Stored batches are read into buffers of {@code buffers}, which the caller releases once it has no more use
@@ -219,7 +220,9 @@ public final class ReplicaManager {
         }
         int limit = Math.min(maxBytes == 0 ? defaultMaxBytes : maxBytes, settings.fetchMaxBytes());
         long waitMs = Math.min(maxWaitMs, settings.fetchMaxWaitMs());
-        return new DelayedFetch(this, partitions, Math.max(1, minBytes), limit, decode,
+        // A fetch reads at most its limit, so a larger minimum could only be met by the deadline: as in Kafka,
+        // the answer goes out once the limit's worth is there.
+        return new DelayedFetch(this, partitions, Math.max(1, Math.min(minBytes, limit)), limit, decode,
                 System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs), timer, buffers).start();
     }
 
