@@ -427,6 +427,8 @@ public final class RaftNode implements Closeable {
      *
      * <p>The batches are validated once here (as {@code RecordBatches.validateProduced} does: size, CRC, every
      * record) and copied once before this method returns, so the caller may reuse {@code batches} at once.
+     * With {@link Acks#NONE} the future completes with {@link AppendResult#UNKNOWN} once the batches are in Raft's
+     * hands: at once for an open replica, after the wake-up for a hibernated one (validated only then).
      */
     public CompletableFuture<AppendResult> append(TopicPartition tp, ByteBuffer batches, Acks acks) {
         Replica replica = replicas.get(tp);
@@ -435,9 +437,16 @@ public final class RaftNode implements Closeable {
         }
         CompletableFuture<Void> turn;
         CompletableFuture<Void> handedOver = new CompletableFuture<>();
+        int size = batches.remaining();
         synchronized (replica.appendOrder()) {
             if (replica.waitingAppends().isDone() && Hibernation.admit(replica)) {
                 return appender.append(replica, batches, acks);
+            }
+            // What waits for the wake-up counts against the partition's in-flight limit, as appends to an open
+            // replica do: a partition that does not wake cannot gather copies without bound.
+            BusyException busy = appender.reserve(replica, size);
+            if (busy != null) {
+                return CompletableFuture.failedFuture(busy);
             }
             // Hibernated, or appends that came before still wait for the wake-up: this one goes after them, in
             // call order (a producer's batches must reach the log in sequence order).
@@ -445,10 +454,11 @@ public final class RaftNode implements Closeable {
             replica.waitingAppends(handedOver);
         }
         // The caller may reuse its buffer once this returns.
-        ByteBuffer copy = ByteBuffer.allocate(batches.remaining()).put(batches.duplicate()).flip();
+        ByteBuffer copy = ByteBuffer.allocate(size).put(batches.duplicate()).flip();
         CompletableFuture<AppendResult> result = turn.thenCompose(x -> hibernation.wake(replica))
                 .handle((v, e) -> {
                     try {
+                        replica.inFlightBytes.addAndGet(-size);  // append() counts it again
                         if (e != null) {
                             return CompletableFuture.<AppendResult>failedFuture(e);
                         }
@@ -460,12 +470,13 @@ public final class RaftNode implements Closeable {
                 })
                 .thenCompose(f -> f);
         if (acks == Acks.NONE) {
+            // Not answered with the outcome, but complete once the append is in Raft's hands (validated, counted
+            // there) or failed: the caller holds its memory for the data until then.
             result.whenComplete((r, e) -> {
                 if (e != null) {
                     LOG.debug("acks=0 append to hibernated {} failed: {}", tp, e.toString());
                 }
             });
-            return CompletableFuture.completedFuture(AppendResult.UNKNOWN);
         }
         return result;
     }

@@ -377,6 +377,34 @@ class HibernationIT {
         }
     }
 
+    /**
+     * acks=0 writes to a partition that cannot wake (two of its three replicas down) are answered at once; their
+     * copies waiting for the wake-up count against the partition's in-flight limit, so past it they get BUSY
+     * instead of piling up for as long as the wake-up takes.
+     */
+    @Test
+    void acksZeroWritesWaitingForAWakeUpAreBoundedByThePartitionsInFlightLimit() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.hibernateAfterMs(IDLE_MS)
+                .maxInFlightBytesPerPartition(4 << 20).requestTimeoutMs(5_000))) {
+            TopicPartition tp = cluster.createHibernatedPartitions("asleep", 1, 3).get(0);
+            cluster.stop(1);
+            cluster.stop(2);
+            ByteBuffer batch = TestBatches.sized(1, 256 * 1024, System.currentTimeMillis());
+            int answered = 0;
+            Throwable refused = null;
+            for (int i = 0; i < 64 && refused == null; i++) {
+                CompletableFuture<AppendResult> f = cluster.node(0).append(tp, batch.duplicate(), Acks.NONE);
+                if (f.isCompletedExceptionally()) {
+                    refused = f.handle((r, e) -> e).join();
+                } else {
+                    answered++;
+                }
+            }
+            assertTrue(refused instanceof io.rafka.common.BusyException, "refused with " + refused + " after " + answered);
+            assertEquals((4 << 20) / batch.remaining(), answered, "as many writes as fit in 4 MiB wait for the wake-up");
+        }
+    }
+
     @Test
     void aWriteThatArrivesWhileTheGroupHibernatesIsNotLost() throws Exception {
         try (MiniCluster cluster = start()) {

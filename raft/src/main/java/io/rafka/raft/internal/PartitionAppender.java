@@ -70,11 +70,9 @@ public final class PartitionAppender {
     public CompletableFuture<AppendResult> append(ReplicaRegistry.Replica replica, ByteBuffer batches, Acks acks) {
         TopicPartition tp = replica.topicPartition();
         int size = batches.remaining();
-        long inFlight = replica.inFlightBytes.addAndGet(size);
-        if (inFlight > maxInFlightBytes && inFlight > size) {
-            replica.inFlightBytes.addAndGet(-size);
-            return CompletableFuture.failedFuture(new BusyException("partition " + tp + " has " + (inFlight - size)
-                    + " bytes awaiting commit (limit " + maxInFlightBytes + ")"));
+        BusyException busy = reserve(replica, size);
+        if (busy != null) {
+            return CompletableFuture.failedFuture(busy);
         }
         PendingAppend pending;
         try {
@@ -200,6 +198,21 @@ public final class PartitionAppender {
             return protocol.submitClientRequestAsync(request);
         }
         return local.server().submitClientRequestAsync(request);
+    }
+
+    /**
+     * Counts {@code size} more bytes against the partition's limit of bytes awaiting commit (partition.max.in.flight.bytes;
+     * an append alone may exceed it); null if they fit, else the error to answer, nothing counted. Appends that
+     * wait for their partition to wake are counted too, until they are handed to {@link #append}.
+     */
+    public BusyException reserve(ReplicaRegistry.Replica replica, int size) {
+        long inFlight = replica.inFlightBytes.addAndGet(size);
+        if (inFlight > maxInFlightBytes && inFlight > size) {
+            replica.inFlightBytes.addAndGet(-size);
+            return new BusyException("partition " + replica.topicPartition() + " has " + (inFlight - size)
+                    + " bytes awaiting commit (limit " + maxInFlightBytes + ")");
+        }
+        return null;
     }
 
     private PendingAppend checkedCopy(ReplicaRegistry.Replica replica, ByteBuffer batches) {

@@ -147,8 +147,14 @@ public final class ReplicaManager {
             return CompletableFuture.completedFuture(failed(p, e));
         }
         if (acks == Acks.NONE && !append.isCompletedExceptionally()) {
-            memory.release(size);
-            metrics.produced(tp.topic(), size, recordCount(batches));
+            // Answered at once. The memory stays reserved until Raft has the data (at once, unless the partition
+            // must wake first), and only data Raft accepted (so validated) is counted.
+            append.whenComplete((r, e) -> {
+                memory.release(size);
+                if (e == null) {
+                    metrics.produced(tp.topic(), size, recordCount(batches));
+                }
+            });
             return CompletableFuture.completedFuture(ProduceResult.unknownOffsets(p.topic(), p.partition()));
         }
         // Released when Raft is done with the data, not when the caller stops waiting: the timeout applies to a copy.
