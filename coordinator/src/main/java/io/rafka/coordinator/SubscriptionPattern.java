@@ -6,8 +6,8 @@ import com.google.re2j.PatternSyntaxException;
 /**
  * A member's subscription pattern: RE2 syntax (as Kafka's server-side patterns, KIP-848), matched against every
  * topic name on the coordinator's one thread, so its cost must be bounded. RE2 matches in time linear in the name
- * (java.util.regex backtracks: {@code (.|.){1,300}#} over a 60-character name would keep the coordinator busy for
- * longer than the universe has existed), but it compiles a counted repetition into that many copies of what it
+ * (java.util.regex backtracks: {@code (.|.){1,300}#} over a 60-character name tries some 2^60 ways to fail and
+ * would keep the coordinator busy for days), but it compiles a counted repetition into that many copies of what it
  * repeats, nested ones multiplied ({@code ((a{1,1000}){1,1000}){1,1000}} would fill any heap). So the size of the
  * compiled program is estimated from the text first and a pattern over {@link #MAX_PROGRAM} is refused.
  */
@@ -30,7 +30,7 @@ final class SubscriptionPattern {
         long size = estimatedProgramSize(pattern);
         if (size > MAX_PROGRAM) {
             throw new IllegalArgumentException("subscribed pattern is too large once its repetitions are expanded"
-                    + " (more than " + MAX_PROGRAM + " steps)");
+                    + " (more than " + MAX_PROGRAM + " instructions)");
         }
         try {
             return Pattern.compile(pattern);
