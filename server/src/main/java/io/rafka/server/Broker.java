@@ -37,6 +37,7 @@ import io.rafka.server.broker.GroupAccess;
 import io.rafka.server.grpc.MetadataApi;
 import io.rafka.server.grpc.MetricsInterceptor;
 import io.rafka.server.grpc.ProduceApi;
+import io.rafka.server.grpc.RequestLimits;
 import io.rafka.server.grpc.StrictParsing;
 import io.rafka.server.http.HttpEndpoints;
 import io.rafka.server.metrics.BrokerMetrics;
@@ -187,6 +188,7 @@ public final class Broker implements Closeable {
             }
         });
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
+        RequestLimits limits = new RequestLimits(api.maxPartitionsPerRequest());
         // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
         // the controller does not count this broker as live (a create with replication factor 1 would fail), and
         // until its view is current it would answer metadata with no controller, no leaders or missing topics.
@@ -206,11 +208,12 @@ public final class Broker implements Closeable {
                 .intercept(ApiContext.INTERCEPTOR)
                 .intercept(new MetricsInterceptor(metrics))
                 .intercept(limiter)
-                .addService(StrictParsing.wrap(new ProduceApi(replicas, new ProducerIds(topicAdmin), api.produceStreamWindow()).bindService()))
-                .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler).bindService()))
+                .addService(StrictParsing.wrap(new ProduceApi(replicas, new ProducerIds(topicAdmin), api.produceStreamWindow(),
+                        limits).bindService()))
+                .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler, limits).bindService()))
                 .addService(StrictParsing.wrap(new MetadataApi(new MetadataQuery(view, topicAdmin, api.autoCreateTopics())).bindService()))
                 .addService(StrictParsing.wrap(new AdminApi(topicAdmin).bindService()))
-                .addService(StrictParsing.wrap(new GroupApi(groups).bindService()))
+                .addService(StrictParsing.wrap(new GroupApi(groups, limits).bindService()))
                 .addService(health.getHealthService())
                 .addService(ProtoReflectionServiceV1.newInstance())
                 // v1alpha too: older grpcurl, Postman and other tools only speak it.

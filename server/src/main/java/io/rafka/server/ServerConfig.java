@@ -75,6 +75,9 @@ public final class ServerConfig {
     public static final ConfigKey MAX_ENTRIES_IN_FLIGHT_PER_PARTITION = ConfigKey.integer("partition.max.in.flight.entries", 1,
             1, 1000, "Raft entries a partition leader has awaiting commit; produce requests arriving meanwhile go together "
                     + "as the next entry (group commit).");
+    public static final ConfigKey MAX_PARTITIONS_PER_REQUEST = ConfigKey.integer("max.partitions.per.request", 50_000, 1,
+            10_000_000, "Partitions one produce, fetch, subscribe, list-offsets, offset commit or offset fetch request, or "
+                    + "one heartbeat's owned partitions, may list; beyond it the request fails with INVALID_ARGUMENT.");
     public static final ConfigKey FETCH_MAX_BYTES = ConfigKey.integer("fetch.max.bytes", 16 * MIB, 1024, 256 * MIB,
             "Largest fetch response (and subscribe message).");
     public static final ConfigKey FETCH_MAX_WAIT_MS = ConfigKey.integer("fetch.max.wait.ms", 30_000, 0, 600_000,
@@ -207,7 +210,8 @@ public final class ServerConfig {
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,
             MAX_CALLS_PER_CONNECTION, FLOW_CONTROL_WINDOW_BYTES, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
-            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, FETCH_MAX_BYTES, FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
+            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, MAX_PARTITIONS_PER_REQUEST, FETCH_MAX_BYTES,
+            FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
             FETCH_BUFFER_POOL_BYTES, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
             LOG_INDEX_INTERVAL_BYTES, LOG_RETENTION_MS, LOG_RETENTION_BYTES, LOG_MESSAGE_TIMESTAMP_TYPE, RETENTION_CHECK_INTERVAL_MS,
@@ -276,6 +280,7 @@ public final class ServerConfig {
                 getBoolean(LEADER_FAILURE_DETECTION));
         this.apiConfig = new ApiConfig(get(BIND_HOST), getInt(GRPC_PORT), getInt(MAX_REQUEST_BYTES), getInt(MAX_CONNECTIONS),
                 getInt(MAX_CALLS_PER_CONNECTION), getInt(FLOW_CONTROL_WINDOW_BYTES), getLong(PRODUCE_MEMORY_BYTES), getInt(PRODUCE_STREAM_WINDOW),
+                getInt(MAX_PARTITIONS_PER_REQUEST),
                 getInt(FETCH_MAX_BYTES), getInt(FETCH_MAX_WAIT_MS), getInt(FETCH_MAX_WAITERS), getLong(FETCH_BUFFER_POOL_BYTES),
                 getLong(REQUEST_TIMEOUT_MS),
                 getBoolean(AUTO_CREATE), getInt(NUM_PARTITIONS), getInt(DEFAULT_REPLICATION_FACTOR));

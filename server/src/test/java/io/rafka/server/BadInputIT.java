@@ -57,6 +57,7 @@ class BadInputIT {
     private static final int MESSAGE_MAX_BYTES = 2000;
     private static final int MAX_REQUEST_BYTES = 64 * 1024;
     private static final int MAX_CONNECTIONS = 3;
+    private static final int MAX_PARTITIONS_PER_REQUEST = 100;
 
     @TempDir
     static Path tmp;
@@ -68,7 +69,8 @@ class BadInputIT {
         cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false",
                 "message.max.bytes", Integer.toString(MESSAGE_MAX_BYTES),
                 "max.request.bytes", Integer.toString(MAX_REQUEST_BYTES),
-                "max.connections", Integer.toString(MAX_CONNECTIONS)));
+                "max.connections", Integer.toString(MAX_CONNECTIONS),
+                "max.partitions.per.request", Integer.toString(MAX_PARTITIONS_PER_REQUEST)));
         assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
                 .addTopics(NewTopic.newBuilder().setName("good").setPartitions(1).setReplicationFactor(1)).build())
                 .getResults(0).getErrorCode());
@@ -170,6 +172,31 @@ class BadInputIT {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertEquals(ErrorCode.NONE, f.getResults(0).getErrorCode());
         assertTrue(f.getResults(0).getRecordsCount() > 0 && ms < 10_000, "answered after " + ms + " ms: " + f);
+    }
+
+    @Test
+    void aRequestListingMorePartitionsThanAllowedIsRefused() {
+        // The same partition over and over: each entry is read again on every commit while the fetch waits.
+        FetchRequest.Builder fetch = FetchRequest.newBuilder().setMaxWaitMs(1_000);
+        ProduceRequest.Builder produce = ProduceRequest.newBuilder();
+        ListOffsetsRequest.Builder offsets = ListOffsetsRequest.newBuilder();
+        for (int i = 0; i <= MAX_PARTITIONS_PER_REQUEST; i++) {
+            fetch.addPartitions(PartitionFetch.newBuilder().setTopic("good").setPartition(0).setOffset(0));
+            produce.addPartitions(records("good", 0, value(1)));
+            offsets.addPartitions(PartitionTimestamp.newBuilder().setTopic("good").setPartition(0).setTimestampMs(-1));
+        }
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST, () -> cluster.fetch(0).fetch(fetch.build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST, () -> cluster.produce(0).produce(produce.build()));
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST, () -> cluster.fetch(0).listOffsets(offsets.build()));
+        io.rafka.proto.v1.CommitOffsetsRequest.Builder commit = io.rafka.proto.v1.CommitOffsetsRequest.newBuilder().setGroupId("g");
+        for (int i = 0; i <= MAX_PARTITIONS_PER_REQUEST; i++) {
+            commit.addOffsets(io.rafka.proto.v1.OffsetCommit.newBuilder().setTopic("good").setPartition(0).setOffset(i));
+        }
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST, () -> io.rafka.proto.v1.GroupServiceGrpc
+                .newBlockingStub(cluster.channel(0)).withDeadlineAfter(10, TimeUnit.SECONDS).commitOffsets(commit.build()));
+        // At the limit: served.
+        fetch.removePartitions(0);
+        assertEquals(MAX_PARTITIONS_PER_REQUEST, cluster.fetch(0).fetch(fetch.build()).getResultsCount());
     }
 
     @Test

@@ -44,10 +44,12 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
 
     private final ReplicaManager replicas;
     private final ScheduledExecutorService timer;
+    private final RequestLimits limits;
 
-    public FetchApi(ReplicaManager replicas, ScheduledExecutorService timer) {
+    public FetchApi(ReplicaManager replicas, ScheduledExecutorService timer, RequestLimits limits) {
         this.replicas = replicas;
         this.timer = timer;
+        this.limits = limits;
     }
 
     @Override
@@ -57,6 +59,7 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
         CompletableFuture<List<PartitionRead>> reads;
         try {
             boolean decode = decode(request.getFormat(), request.getFormatValue());
+            limits.partitions(request.getPartitionsCount());
             List<FetchPartition> partitions = new ArrayList<>(request.getPartitionsCount());
             for (PartitionFetch p : request.getPartitionsList()) {
                 partitions.add(new FetchPartition(p.getTopic(), p.getPartition(), p.getOffset(), p.getMaxBytes()));
@@ -147,6 +150,7 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
     public void listOffsets(ListOffsetsRequest request, StreamObserver<ListOffsetsResponse> out) {
         List<ListedOffset> results;
         try {
+            limits.partitions(request.getPartitionsCount());
             List<OffsetQuery> queries = new ArrayList<>(request.getPartitionsCount());
             for (PartitionTimestamp p : request.getPartitionsList()) {
                 queries.add(new OffsetQuery(p.getTopic(), p.getPartition(), p.getTimestampMs()));

@@ -49,10 +49,12 @@ import java.util.function.Function;
 public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
     private final GroupAccess access;
     private final GroupCoordinator coordinator;
+    private final RequestLimits limits;
 
-    public GroupApi(GroupAccess access) {
+    public GroupApi(GroupAccess access, RequestLimits limits) {
         this.access = access;
         this.coordinator = access.coordinator();
+        this.limits = limits;
     }
 
     @Override
@@ -251,7 +253,8 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
         return a == Assignor.ASSIGNOR_RANGE ? AssignorType.RANGE : AssignorType.UNIFORM;
     }
 
-    private static List<GroupTypes.OffsetCommit> commits(List<OffsetCommit> offsets) {
+    private List<GroupTypes.OffsetCommit> commits(List<OffsetCommit> offsets) {
+        limits.partitions(offsets.size());
         List<GroupTypes.OffsetCommit> out = new ArrayList<>();
         for (OffsetCommit o : offsets) {
             out.add(new GroupTypes.OffsetCommit(partition(o.getTopic(), o.getPartition()), o.getOffset(), o.getMetadata()));
@@ -259,7 +262,8 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
         return out;
     }
 
-    private static Set<TopicPartition> partitions(List<TopicPartitions> list) {
+    private Set<TopicPartition> partitions(List<TopicPartitions> list) {
+        limits.partitions(list.stream().mapToLong(TopicPartitions::getPartitionsCount).sum());
         Set<TopicPartition> out = new HashSet<>();
         for (TopicPartitions t : list) {
             for (int p : t.getPartitionsList()) {

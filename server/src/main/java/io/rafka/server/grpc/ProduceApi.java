@@ -33,11 +33,13 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
     private final ReplicaManager replicas;
     private final ProducerIds producerIds;
     private final int streamWindow;
+    private final RequestLimits limits;
 
-    public ProduceApi(ReplicaManager replicas, ProducerIds producerIds, int streamWindow) {
+    public ProduceApi(ReplicaManager replicas, ProducerIds producerIds, int streamWindow, RequestLimits limits) {
         this.replicas = replicas;
         this.producerIds = producerIds;
         this.streamWindow = streamWindow;
+        this.limits = limits;
     }
 
     /** Answers a typed error in the response (not a status), so clients see the retriable code directly. */
@@ -151,6 +153,7 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
     }
 
     private CompletableFuture<ProduceResponse> handle(ProduceRequest request) {
+        limits.partitions(request.getPartitionsCount());
         List<ProducePartition> partitions = new ArrayList<>(request.getPartitionsCount());
         for (PartitionData data : request.getPartitionsList()) {
             partitions.add(new ProducePartition(data.getTopic(), data.getPartition(), data(data)));
