@@ -18,15 +18,19 @@ package io.rafka.coordinator;
  * @param checkpointRecords          a coordinator partition is checkpointed (every live key written again, so the
  *                                   records before can be deleted) once this many records (and twice its live
  *                                   keys) were written since the last checkpoint: what bounds a failover's replay
+ * @param maxWriteBytesInFlight      bytes of group records a coordinator partition has awaiting commit at most (the
+ *                                   partition's {@code partition.max.in.flight.bytes}); more wait in the coordinator,
+ *                                   and offset commits are refused with BUSY while more than this waits
  */
 public record GroupConfig(int coordinatorPartitions, int sessionTimeoutMs, int minSessionTimeoutMs,
                           int maxSessionTimeoutMs, int heartbeatIntervalMs, int streamGraceMs, int rebalanceTimeoutMs,
-                          int maxGroupSize, int offsetMetadataMaxBytes, long offsetsRetentionMs, long checkpointRecords) {
+                          int maxGroupSize, int offsetMetadataMaxBytes, long offsetsRetentionMs, long checkpointRecords,
+                          long maxWriteBytesInFlight) {
     public static final String TOPIC = "__consumer_offsets";
 
     public static GroupConfig defaults() {
         return new GroupConfig(16, 45_000, 1_000, 300_000, 500, 500, 60_000, 1_000, 4_096,
-                7L * 24 * 60 * 60 * 1000, 10_000);
+                7L * 24 * 60 * 60 * 1000, 10_000, 32L << 20);
     }
 
     public GroupConfig {
@@ -34,7 +38,8 @@ public record GroupConfig(int coordinatorPartitions, int sessionTimeoutMs, int m
                 || sessionTimeoutMs < minSessionTimeoutMs || sessionTimeoutMs > maxSessionTimeoutMs
                 || heartbeatIntervalMs < 1 || heartbeatIntervalMs >= minSessionTimeoutMs || streamGraceMs < 0
                 || rebalanceTimeoutMs < 1 || maxGroupSize < 1 || offsetMetadataMaxBytes < 0
-                || offsetMetadataMaxBytes > 16_384 || offsetsRetentionMs < 1 || checkpointRecords < 1) {
+                || offsetMetadataMaxBytes > 16_384 || offsetsRetentionMs < 1 || checkpointRecords < 1
+                || maxWriteBytesInFlight < 1) {
             throw new IllegalArgumentException("inconsistent group settings (timeouts, sizes or partition count)");
         }
     }

@@ -135,7 +135,8 @@ public final class GroupCoordinator implements Closeable {
             return;
         }
         long start = time.milliseconds();
-        GroupShard shard = new GroupShard(partition, log, config.checkpointRecords(), this::post);
+        GroupShard shard = new GroupShard(partition, log, config.checkpointRecords(), config.maxWriteBytesInFlight(),
+                this::post);
         try {
             shard.load(LOAD_READ_BYTES);
         } catch (RuntimeException e) {

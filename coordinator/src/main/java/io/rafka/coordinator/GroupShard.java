@@ -1,5 +1,6 @@
 package io.rafka.coordinator;
 
+import io.rafka.common.BusyException;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.RafkaException;
 
@@ -20,6 +21,10 @@ import java.util.function.Consumer;
  * released in order once that write committed ({@link #afterWrites}). A write that fails unloads the shard: its
  * in-memory state may be ahead of the log, so the state is rebuilt from the log (by this broker if it still leads,
  * else by the new leader), and everything queued fails with NOT_COORDINATOR.
+ *
+ * <p>Writes go to the log in order, with at most {@code maxBytesInFlight} of them awaiting commit (the partition's
+ * own bound, {@code partition.max.in.flight.bytes}, above which the log answers BUSY, which would unload the
+ * shard); the rest wait here, and new offset commits are refused with BUSY while more than that waits.
  */
 final class GroupShard {
     final int partition;
@@ -29,8 +34,8 @@ final class GroupShard {
     private final Deque<Pending> pending = new ArrayDeque<>();
     private volatile boolean failed;
     private boolean checkpointing;
-    /** Runs a step of a checkpoint on the coordinator's thread. */
-    private final Consumer<Runnable> afterCheckpoint;
+    /** Runs a step (of a checkpoint, after a write) on the coordinator's thread. */
+    private final Consumer<Runnable> onCoordinatorThread;
     /** Records written (or replayed) since the last checkpoint: the tail a new leader would replay beyond it. */
     long recordsSinceCheckpoint;
     long checkpoints;
@@ -44,13 +49,23 @@ final class GroupShard {
     private record Pending(CompletableFuture<?> write, Runnable action, Consumer<RafkaException> onFailure) {
     }
 
+    /** A batch not handed to the log yet, and the future its write completes. */
+    private record Unsent(ByteBuffer batch, CompletableFuture<Object> written) {
+    }
+
+    private final Deque<Unsent> unsent = new ArrayDeque<>();
+    private long unsentBytes;
+    private long bytesInFlight;
+    private final long maxBytesInFlight;
     private final long checkpointRecords;
 
-    GroupShard(int partition, CoordinatorLog log, long checkpointRecords, Consumer<Runnable> coordinatorThread) {
+    GroupShard(int partition, CoordinatorLog log, long checkpointRecords, long maxBytesInFlight,
+               Consumer<Runnable> coordinatorThread) {
         this.partition = partition;
         this.log = log;
         this.checkpointRecords = checkpointRecords;
-        this.afterCheckpoint = coordinatorThread;
+        this.maxBytesInFlight = maxBytesInFlight;
+        this.onCoordinatorThread = coordinatorThread;
     }
 
     /** Loads the partition's groups from its log, from its start to its committed end. */
@@ -100,7 +115,7 @@ final class GroupShard {
         recordsSinceCheckpoint += records.count();
         CompletableFuture<?> last = lastWrite;
         for (ByteBuffer batch : records.build()) {
-            CompletableFuture<?> write = log.append(partition, batch);
+            CompletableFuture<Object> write = new CompletableFuture<>();
             lastWrite = write;
             last = write;
             write.whenComplete((r, e) -> {
@@ -109,8 +124,60 @@ final class GroupShard {
                     onWriteFailure.accept(e);
                 }
             });
+            unsent.add(new Unsent(batch, write));
+            unsentBytes += batch.remaining();
         }
+        send();
         return last;
+    }
+
+    /**
+     * Hands waiting batches to the log, in order, while the bytes awaiting commit stay within the bound (one batch
+     * at a time whatever its size); those of a failed shard fail instead.
+     */
+    private void send() {
+        while (!unsent.isEmpty()) {
+            Unsent next = unsent.peek();
+            int size = next.batch().remaining();
+            if (!failed && bytesInFlight > 0 && bytesInFlight + size > maxBytesInFlight) {
+                return;
+            }
+            unsent.poll();
+            unsentBytes -= size;
+            if (failed) {
+                next.written().completeExceptionally(notCoordinator());
+                continue;
+            }
+            bytesInFlight += size;
+            CompletableFuture<?> appended;
+            try {
+                appended = log.append(partition, next.batch());
+            } catch (RuntimeException e) {
+                appended = CompletableFuture.failedFuture(e);
+            }
+            appended.whenComplete((r, e) -> {
+                onCoordinatorThread.accept(() -> {
+                    bytesInFlight -= size;
+                    send();
+                });
+                if (e != null) {
+                    next.written().completeExceptionally(e);
+                } else {
+                    next.written().complete(r);
+                }
+            });
+        }
+    }
+
+    /**
+     * Refuses more offsets while more than one window of writes waits to be sent: memory for what clients send
+     * faster than the partition commits stays bounded, and they are told to retry.
+     */
+    void requireRoomForWrites() {
+        if (unsentBytes > maxBytesInFlight) {
+            throw new BusyException(GroupConfig.TOPIC + " partition " + partition + " has " + unsentBytes
+                    + " bytes of group records waiting to be written (bound " + maxBytesInFlight + "): retry");
+        }
     }
 
     /** The newest write issued (complete when everything written so far is settled, committed or failed). */
@@ -155,7 +222,7 @@ final class GroupShard {
         recordsSinceCheckpoint = 0;
         // The end marker only once every batch of the checkpoint committed (what is below its begin is then dead);
         // a failed batch fails the shard instead, and a begin without its end is never trusted.
-        written.whenComplete((r, e) -> afterCheckpoint.accept(() -> {
+        written.whenComplete((r, e) -> onCoordinatorThread.accept(() -> {
             checkpointing = false;
             if (e == null && !failed) {
                 GroupRecords end = new GroupRecords(nowMs);
@@ -194,6 +261,7 @@ final class GroupShard {
     /** Unloads: every queued action fails; nothing more is written. */
     void fail() {
         failed = true;
+        send();
         while (!pending.isEmpty()) {
             pending.poll().onFailure().accept(notCoordinator());
         }

@@ -106,6 +106,7 @@ final class Offsets {
         if (offsets.isEmpty()) {
             throw new RafkaException(ErrorCode.INVALID_REQUEST, "no offsets to commit");
         }
+        shard.requireRoomForWrites();
         long now = coordinator.time.milliseconds();
         List<GroupTypes.PartitionResult> results = new ArrayList<>();
         for (GroupTypes.OffsetCommit c : offsets) {

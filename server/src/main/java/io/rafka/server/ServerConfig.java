@@ -71,7 +71,8 @@ public final class ServerConfig {
     public static final ConfigKey PRODUCE_STREAM_WINDOW = ConfigKey.integer("produce.stream.window", 32, 1, 10_000,
             "Requests of one ProduceStream call the broker reads ahead of their answers.");
     public static final ConfigKey MAX_IN_FLIGHT_PER_PARTITION = ConfigKey.longValue("partition.max.in.flight.bytes", 32L * MIB,
-            MIB, 1L << 40, "Produce data awaiting commit per partition; beyond it: BUSY.");
+            MIB, 1L << 40, "Produce data awaiting commit per partition; beyond it: BUSY. Also bounds the group records a "
+            + "coordinator partition has awaiting commit (more wait in the coordinator; commits get BUSY while they do).");
     public static final ConfigKey MAX_ENTRIES_IN_FLIGHT_PER_PARTITION = ConfigKey.integer("partition.max.in.flight.entries", 1,
             1, 1000, "Raft entries a partition leader has awaiting commit; produce requests arriving meanwhile go together "
                     + "as the next entry (group commit).");
@@ -508,16 +509,16 @@ public final class ServerConfig {
         return metadataConfig;
     }
 
-    /** The settings of the client API: listener, limits, timeouts, auto-creation. */
     /** The consumer-group coordinator's settings. */
     public GroupConfig groupConfig() {
         return new GroupConfig(getInt(GROUP_COORDINATOR_PARTITIONS), getInt(GROUP_SESSION_TIMEOUT_MS),
                 getInt(GROUP_MIN_SESSION_TIMEOUT_MS), getInt(GROUP_MAX_SESSION_TIMEOUT_MS), getInt(GROUP_HEARTBEAT_INTERVAL_MS),
                 getInt(GROUP_STREAM_GRACE_MS), getInt(GROUP_REBALANCE_TIMEOUT_MS), getInt(GROUP_MAX_SIZE),
                 getInt(GROUP_OFFSET_METADATA_MAX_BYTES), getLong(OFFSETS_RETENTION_MINUTES) * 60_000,
-                getLong(GROUP_CHECKPOINT_RECORDS));
+                getLong(GROUP_CHECKPOINT_RECORDS), getLong(MAX_IN_FLIGHT_PER_PARTITION));
     }
 
+    /** The settings of the client API: listener, limits, timeouts, auto-creation. */
     public ApiConfig apiConfig() {
         return apiConfig;
     }

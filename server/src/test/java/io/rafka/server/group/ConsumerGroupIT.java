@@ -56,7 +56,9 @@ class ConsumerGroupIT {
     static void start() throws IOException {
         cluster = BrokerCluster.start(3, tmp, Map.of("group.coordinator.partitions", "4", "auto.create.topics.enable", "false",
                 // small checkpoints and segments, so the compaction path runs in every test here
-                "group.coordinator.checkpoint.records", "200", "group.coordinator.segment.bytes", "16384"));
+                "group.coordinator.checkpoint.records", "200", "group.coordinator.segment.bytes", "16384",
+                // a low bound on each partition's bytes awaiting commit, which bulky commits exceed together
+                "partition.max.in.flight.bytes", Integer.toString(2 << 20), "group.offset.metadata.max.bytes", "16384"));
     }
 
     @AfterAll
@@ -349,6 +351,66 @@ class ConsumerGroupIT {
         assertEquals(ErrorCode.NONE, altered.getResults(0).getErrorCode());
         coordinator("gb").deleteGroup(DeleteGroupRequest.newBuilder().setGroupId("gb").build());
         assertCode(ErrorCode.GROUP_ID_NOT_FOUND, () -> describe("gb"));
+    }
+
+    @Test
+    void commitsAboveTheCoordinatorPartitionsInFlightLimitWaitTheirTurnInsteadOfUnloadingItsGroups() throws Exception {
+        int partitions = 50;
+        createTopic("bulky", partitions);
+        String group = "gbulk";
+        String metadata = "m".repeat(16384);
+        var first = retrying(() -> coordinator(group).commitOffsets(commit(group, "", -1, "bulky", 0, 0))).getResults(0);
+        assertEquals(ErrorCode.NONE, first.getErrorCode(), first.toString());
+        int index = coordinatorIndex(group);
+        var stub = GroupServiceGrpc.newFutureStub(cluster.channel(index)).withDeadlineAfter(30, TimeUnit.SECONDS);
+        // 30 commits of ~820 KB sent at once: ~25 MB for one coordinator partition, whose limit is 2 MiB. Those the
+        // coordinator cannot hold get BUSY and are sent again, as the SDK does.
+        List<CommitOffsetsRequest> requests = new ArrayList<>();
+        List<com.google.common.util.concurrent.ListenableFuture<io.rafka.proto.v1.CommitOffsetsResponse>> sent = new ArrayList<>();
+        for (int n = 0; n < 30; n++) {
+            CommitOffsetsRequest.Builder b = CommitOffsetsRequest.newBuilder().setGroupId(group).setMemberEpoch(-1);
+            for (int p = 0; p < partitions; p++) {
+                b.addOffsets(OffsetCommit.newBuilder().setTopic("bulky").setPartition(p).setOffset(n).setMetadata(metadata));
+            }
+            requests.add(b.build());
+            sent.add(stub.commitOffsets(requests.get(n)));
+        }
+        List<String> failures = new ArrayList<>();
+        int busy = 0;
+        for (int n = 0; n < requests.size(); n++) {
+            io.rafka.proto.v1.CommitOffsetsResponse response = null;
+            for (int attempt = 0; response == null && attempt < 200; attempt++) {
+                try {
+                    response = attempt == 0 ? sent.get(n).get(60, TimeUnit.SECONDS)
+                            : GroupServiceGrpc.newBlockingStub(cluster.channel(index)).withDeadlineAfter(30, TimeUnit.SECONDS)
+                                    .commitOffsets(requests.get(n));
+                } catch (java.util.concurrent.ExecutionException | StatusRuntimeException e) {
+                    StatusRuntimeException error = (StatusRuntimeException) (e instanceof StatusRuntimeException ? e : e.getCause());
+                    if (!Integer.toString(ErrorCode.BUSY.getNumber()).equals(error.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER))) {
+                        failures.add(error.toString());
+                        break;
+                    }
+                    busy++;
+                    sleep(20);
+                }
+            }
+            if (response != null) {
+                response.getResultsList().stream().filter(r -> r.getErrorCode() != ErrorCode.NONE)
+                        .forEach(r -> failures.add(r.getErrorCode() + " " + r.getErrorMessage()));
+            }
+        }
+        assertEquals(List.of(), failures.stream().distinct().toList(), "every commit was taken; none unloaded the group's partition");
+        assertTrue(busy > 0, "the coordinator held back some of ~25 MB of commits for a partition bounded to 2 MiB in flight");
+        LOG.info("bulky commits: {} BUSY answers (retried)", busy);
+        var last = coordinator(group).commitOffsets(commit(group, "", -1, "bulky", 0, 1000)).getResults(0);
+        assertEquals(ErrorCode.NONE, last.getErrorCode(), last.toString());
+        var offsets = coordinator(group).fetchOffsets(FetchOffsetsRequest.newBuilder().setGroupId(group).build());
+        assertEquals(partitions, offsets.getOffsetsCount());
+        // Each commit set every partition at once, so all but partition 0 hold the offset of whichever came last.
+        assertEquals(1, offsets.getOffsetsList().stream().filter(o -> o.getPartition() > 0)
+                .map(o -> o.getOffset() + "/" + o.getMetadata().length()).distinct().count(),
+                offsets.getOffsetsList().stream().map(o -> o.getPartition() + "@" + o.getOffset()).toList().toString());
+        assertTrue(offsets.getOffsetsList().stream().anyMatch(o -> o.getPartition() == 0 && o.getOffset() == 1000));
     }
 
     @Test
