@@ -76,9 +76,11 @@ public final class CoordinatorClient {
     }
 
     /**
-     * Runs a unary GroupService call on the coordinator, finding it again and retrying while it moves.
+     * Runs a unary GroupService call on the coordinator, finding it again and retrying while it moves, and
+     * retrying on the same coordinator while it answers BUSY (it refused the call unmade: more of the group's
+     * records wait to be written than it holds).
      *
-     * @throws ClientException the call's own failure, or the last coordinator failure after the retry timeout
+     * @throws ClientException the call's own failure, or the last coordinator or BUSY failure after the retry timeout
      */
     public <T> T call(Function<GroupServiceGrpc.GroupServiceBlockingStub, T> rpc) {
         RetryState retry = new RetryState(time, retryTimeoutMs);
@@ -89,6 +91,10 @@ public final class CoordinatorClient {
                         .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS));
             } catch (StatusRuntimeException e) {
                 ClientException failure = ClientException.fromCall(e, target);
+                if (failure.is(ErrorCode.BUSY)) {
+                    RetryState.sleep(time, retry.onFailure(failure));
+                    continue;
+                }
                 if (!coordinatorMoved(failure)) {
                     throw failure;
                 }

@@ -10,6 +10,8 @@ import io.rafka.proto.v1.ErrorCode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -205,14 +207,16 @@ class GroupMemberTest {
         assertTrue(indexOf("leave refused on 1") < indexOf("leave m-1 e-1 on 2"), "left on the new coordinator: " + events);
     }
 
-    @Test
-    void aStaleEpochCommitIsRetriedOnce() {
+    /** A stale epoch is retried once with the newer one; BUSY (no room for the write, nothing made) after a back-off. */
+    @ParameterizedTest
+    @EnumSource(value = ErrorCode.class, names = {"STALE_MEMBER_EPOCH", "BUSY"})
+    void aCommitRefusedForARetriableReasonIsSentAgain(ErrorCode refusal) {
         coordinator.joinAssignment = List.of(2);
         GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
         pollUntil(member, c -> c.size() == 1);
-        coordinator.commitError = ErrorCode.STALE_MEMBER_EPOCH;
+        coordinator.commitError = refusal;
         member.commit();
-        assertTrue(indexOf("commit refused STALE_MEMBER_EPOCH") < indexOf("commit m-1 e1 {t-2=1}"));
+        assertTrue(indexOf("commit refused " + refusal) < indexOf("commit m-1 e1 {t-2=1}"), coordinator.events().toString());
         member.close();
     }
 
