@@ -30,6 +30,7 @@ public enum ErrorCode {
     INVALID_REPLICATION_FACTOR(38, false),
     NOT_CONTROLLER(41, true),
     INVALID_REQUEST(42, false),
+    POLICY_VIOLATION(44, false),
     OUT_OF_ORDER_SEQUENCE_NUMBER(45, false),
     DUPLICATE_SEQUENCE_NUMBER(46, false),
     INVALID_PRODUCER_EPOCH(47, false),

@@ -29,12 +29,18 @@ public final class Controller {
     private final MetadataNode metadata;
     private final LogConfig defaults;
     private final long sessionTimeoutMs;
+    private final int maxPartitionsPerBroker;
     private final Random random = new SecureRandom();
 
-    public Controller(MetadataNode metadata, LogConfig defaults, long sessionTimeoutMs) {
+    /**
+     * @param maxPartitionsPerBroker partition replicas the controller places on one broker at most (creating topics or
+     *                               partitions, replacing a broker)
+     */
+    public Controller(MetadataNode metadata, LogConfig defaults, long sessionTimeoutMs, int maxPartitionsPerBroker) {
         this.metadata = metadata;
         this.defaults = defaults;
         this.sessionTimeoutMs = sessionTimeoutMs;
+        this.maxPartitionsPerBroker = maxPartitionsPerBroker;
     }
 
     /** How long a broker may stay silent and still count as alive. */
@@ -43,15 +49,22 @@ public final class Controller {
     }
 
     public synchronized TopicInfo createTopic(CreateTopicRequest request) {
-        commit(image -> ControllerLogic.createTopic(image, metadata.liveBrokers(sessionTimeoutMs), request, defaults, random));
+        commit(image -> withinBrokerLimit(image, ControllerLogic.createTopic(image, metadata.liveBrokers(sessionTimeoutMs),
+                request, defaults, random)));
         rebalance();
         return metadata.image().topic(request.name());
     }
 
     public synchronized TopicInfo createPartitions(String topic, int newTotal) {
-        commit(image -> ControllerLogic.createPartitions(image, metadata.liveBrokers(sessionTimeoutMs), topic, newTotal, random));
+        commit(image -> withinBrokerLimit(image, ControllerLogic.createPartitions(image, metadata.liveBrokers(sessionTimeoutMs),
+                topic, newTotal, random)));
         rebalance();
         return metadata.image().topic(topic);
+    }
+
+    private List<MetadataRecord> withinBrokerLimit(MetadataImage image, List<MetadataRecord> records) {
+        ControllerLogic.checkReplicasPerBroker(image, records, maxPartitionsPerBroker);
+        return records;
     }
 
     public synchronized void deleteTopic(String topic) {
@@ -86,8 +99,8 @@ public final class Controller {
         commit(image -> {
             result.clear();
             result.addAll(ControllerLogic.replaceBroker(image, metadata.liveBrokers(sessionTimeoutMs), brokerId, target));
-            return result.stream().filter(r -> r.error() == null)
-                    .<MetadataRecord>map(r -> new MetadataRecord.ReassignReplicas(r.topic(), r.partition(), r.replicas())).toList();
+            return withinBrokerLimit(image, result.stream().filter(r -> r.error() == null)
+                    .<MetadataRecord>map(r -> new MetadataRecord.ReassignReplicas(r.topic(), r.partition(), r.replicas())).toList());
         });
         rebalance();
         return result;

@@ -8,6 +8,7 @@ import io.rafka.metadata.TopicNames;
 import io.rafka.common.InvalidPartitionsException;
 import io.rafka.common.InvalidReplicationFactorException;
 import io.rafka.common.InvalidRequestException;
+import io.rafka.common.PolicyViolationException;
 import io.rafka.common.RafkaException;
 import io.rafka.common.TopicAlreadyExistsException;
 import io.rafka.common.UnknownTopicOrPartitionException;
@@ -87,6 +88,43 @@ public final class ControllerLogic {
                 request.replicationFactor(), random);
         UUID id = request.topicId() != null ? request.topicId() : new UUID(random.nextLong(), random.nextLong());
         return List.of(new MetadataRecord.CreateTopic(new TopicInfo(request.name(), id, assignments, request.configs())));
+    }
+
+    /**
+     * Refuses {@code records} (topics or partitions created, replicas reassigned) if they would leave a broker that
+     * gains replicas with more than {@code maxPerBroker} partition replicas: every replica is a Raft group member
+     * with its files, memory and a share of the broker's wake-ups, so a broker's count is bounded like every other
+     * resource. Brokers that gain nothing are not checked (a lowered limit does not block other changes).
+     *
+     * @throws PolicyViolationException naming the broker, what it would host and the limit
+     */
+    public static void checkReplicasPerBroker(MetadataImage image, List<MetadataRecord> records, int maxPerBroker) {
+        Map<String, Integer> gained = new TreeMap<>();
+        for (MetadataRecord r : records) {
+            if (r instanceof MetadataRecord.CreateTopic created) {
+                created.topic().assignments().forEach(replicas -> replicas.forEach(b -> gained.merge(b, 1, Integer::sum)));
+            } else if (r instanceof MetadataRecord.CreatePartitions added) {
+                added.added().forEach(replicas -> replicas.forEach(b -> gained.merge(b, 1, Integer::sum)));
+            } else if (r instanceof MetadataRecord.ReassignReplicas moved) {
+                List<String> before = image.topic(moved.topic()).assignments().get(moved.partition());
+                moved.replicas().stream().filter(b -> !before.contains(b)).forEach(b -> gained.merge(b, 1, Integer::sum));
+            }
+        }
+        if (gained.isEmpty()) {
+            return;
+        }
+        Map<String, Integer> hosted = new TreeMap<>();
+        for (TopicInfo t : image.topics().values()) {
+            t.assignments().forEach(replicas -> replicas.forEach(b -> hosted.merge(b, 1, Integer::sum)));
+        }
+        for (Map.Entry<String, Integer> e : gained.entrySet()) {
+            int total = hosted.getOrDefault(e.getKey(), 0) + e.getValue();
+            if (total > maxPerBroker) {
+                throw new PolicyViolationException("broker " + e.getKey() + " would host " + total
+                        + " partition replicas (" + hosted.getOrDefault(e.getKey(), 0) + " now), above max.partitions.per.broker ("
+                        + maxPerBroker + "): delete topics, add brokers or raise the limit");
+            }
+        }
     }
 
     /** Adds partitions to a topic, placed like new ones, with the topic's replication factor. */

@@ -53,6 +53,36 @@ class ControllerLogicTest {
     }
 
     @Test
+    void noBrokerIsGivenMoreReplicasThanTheLimit() {
+        MetadataImage image = applyAll(withBrokers(3), ControllerLogic.createTopic(withBrokers(3), ids(3),
+                new CreateTopicRequest("a", 6, 2, Map.of()), DEFAULTS, new Random(1)));
+        // 12 replicas on 3 brokers, 4 each; 6 more of replication factor 3 put 6 on every broker.
+        List<MetadataRecord> more = ControllerLogic.createTopic(image, ids(3), new CreateTopicRequest("b", 6, 3, Map.of()),
+                DEFAULTS, new Random(1));
+        ControllerLogic.checkReplicasPerBroker(image, more, 10);
+        RafkaException refused = assertThrows(RafkaException.class, () -> ControllerLogic.checkReplicasPerBroker(image, more, 9));
+        assertEquals(ErrorCode.POLICY_VIOLATION, refused.errorCode());
+        assertTrue(refused.getMessage().contains("would host 10 partition replicas (4 now), above max.partitions.per.broker (9)"),
+                refused.getMessage());
+        List<MetadataRecord> added = ControllerLogic.createPartitions(image, ids(3), "a", 9, new Random(1));
+        ControllerLogic.checkReplicasPerBroker(image, added, 6);
+        assertEquals(ErrorCode.POLICY_VIOLATION, assertThrows(RafkaException.class,
+                () -> ControllerLogic.checkReplicasPerBroker(image, added, 5)).errorCode());
+        // A broker already above a lowered limit blocks only what would give it more: moving a replica of b0 to a
+        // fourth broker adds one there and none to b0.
+        MetadataImage four = image.apply(new MetadataRecord.RegisterBroker(new BrokerInfo("b3", "127.0.0.1", 9003, 9103)));
+        List<String> before = four.topic("a").assignments().get(0);
+        List<String> replaced = before.stream().map(b -> b.equals(before.get(0)) ? "b3" : b).toList();
+        List<MetadataRecord> move = List.of(new MetadataRecord.ReassignReplicas("a", 0, replaced));
+        ControllerLogic.checkReplicasPerBroker(four, move, 1);
+        assertEquals(ErrorCode.POLICY_VIOLATION, assertThrows(RafkaException.class,
+                () -> ControllerLogic.checkReplicasPerBroker(four.apply(move.get(0)), List.of(new MetadataRecord.ReassignReplicas(
+                        "a", 1, four.topic("a").assignments().get(1).stream().map(b -> b.equals(
+                                four.topic("a").assignments().get(1).get(0)) ? "b3" : b).toList())), 1)).errorCode(),
+                "b3 holds one replica already; a second is above a limit of 1");
+    }
+
+    @Test
     void replaceBrokerMovesEachReplicaToTheLeastLoadedLiveOutsiderKeepingItsPosition() {
         MetadataImage image = withBrokers(5);
         image = image.apply(new MetadataRecord.CreateTopic(new TopicInfo("t", java.util.UUID.randomUUID(), List.of(

@@ -141,7 +141,8 @@ public final class Broker implements Closeable {
         ApiConfig api = config.apiConfig();
         raftNode = RaftNode.start(config.raftConfig());
         metadata = MetadataNode.start(config.metadataConfig());
-        Controller controller = new Controller(metadata, logDefaults, config.getLong(ServerConfig.SESSION_TIMEOUT_MS));
+        Controller controller = new Controller(metadata, logDefaults, config.getLong(ServerConfig.SESSION_TIMEOUT_MS),
+                config.getInt(ServerConfig.MAX_PARTITIONS_PER_BROKER));
         reconciler = new PartitionReconciler(id, raftNode, metadata, logDefaults);
         if (config.getBoolean(ServerConfig.AUTO_LEADER_REBALANCE)) {
             servingProbe = new ServingProbe(b -> Optional.ofNullable(metadata.image().brokers().get(b))

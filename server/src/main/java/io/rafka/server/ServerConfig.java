@@ -79,6 +79,10 @@ public final class ServerConfig {
     public static final ConfigKey MAX_PARTITIONS_PER_REQUEST = ConfigKey.integer("max.partitions.per.request", 50_000, 1,
             10_000_000, "Partitions one produce, fetch, subscribe, list-offsets, offset commit or offset fetch request, or "
                     + "one heartbeat's owned partitions, may list; beyond it the request fails with INVALID_ARGUMENT.");
+    public static final ConfigKey MAX_PARTITIONS_PER_BROKER = ConfigKey.integer("max.partitions.per.broker", 20_000, 1,
+            10_000_000, "Partition replicas the controller places on one broker at most (each is a Raft group member with "
+                    + "its files); creating topics or partitions, or replacing a broker, that would put more on a broker "
+                    + "fails with POLICY_VIOLATION. The controller's own setting counts.");
     public static final ConfigKey FETCH_MAX_BYTES = ConfigKey.integer("fetch.max.bytes", 16 * MIB, 1024, 256 * MIB,
             "Largest fetch response (and subscribe message).");
     public static final ConfigKey FETCH_MAX_WAIT_MS = ConfigKey.integer("fetch.max.wait.ms", 30_000, 0, 600_000,
@@ -211,7 +215,7 @@ public final class ServerConfig {
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,
             MAX_CALLS_PER_CONNECTION, FLOW_CONTROL_WINDOW_BYTES, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
-            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, MAX_PARTITIONS_PER_REQUEST, FETCH_MAX_BYTES,
+            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, MAX_PARTITIONS_PER_REQUEST, MAX_PARTITIONS_PER_BROKER, FETCH_MAX_BYTES,
             FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
             FETCH_BUFFER_POOL_BYTES, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,

@@ -58,6 +58,7 @@ class BadInputIT {
     private static final int MAX_REQUEST_BYTES = 64 * 1024;
     private static final int MAX_CONNECTIONS = 3;
     private static final int MAX_PARTITIONS_PER_REQUEST = 100;
+    private static final int MAX_PARTITIONS_PER_BROKER = 200;
 
     @TempDir
     static Path tmp;
@@ -70,7 +71,8 @@ class BadInputIT {
                 "message.max.bytes", Integer.toString(MESSAGE_MAX_BYTES),
                 "max.request.bytes", Integer.toString(MAX_REQUEST_BYTES),
                 "max.connections", Integer.toString(MAX_CONNECTIONS),
-                "max.partitions.per.request", Integer.toString(MAX_PARTITIONS_PER_REQUEST)));
+                "max.partitions.per.request", Integer.toString(MAX_PARTITIONS_PER_REQUEST),
+                "max.partitions.per.broker", Integer.toString(MAX_PARTITIONS_PER_BROKER)));
         assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
                 .addTopics(NewTopic.newBuilder().setName("good").setPartitions(1).setReplicationFactor(1)).build())
                 .getResults(0).getErrorCode());
@@ -222,6 +224,15 @@ class BadInputIT {
         assertEquals(ErrorCode.INVALID_CONFIG, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).putConfigs("retention.ms", "soon")));
         assertEquals(ErrorCode.INVALID_CONFIG, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).putConfigs("no.such.key", "1")));
         assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, create.apply(NewTopic.newBuilder().setName("good").setPartitions(1)));
+        var tooMany = cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
+                .setName("t1").setPartitions(MAX_PARTITIONS_PER_BROKER + 1).setReplicationFactor(1)).build()).getResults(0);
+        assertEquals(ErrorCode.POLICY_VIOLATION, tooMany.getErrorCode(), tooMany.toString());
+        assertTrue(tooMany.getErrorMessage().contains("above max.partitions.per.broker (" + MAX_PARTITIONS_PER_BROKER + ")"),
+                tooMany.getErrorMessage());
+        assertEquals(ErrorCode.POLICY_VIOLATION, cluster.admin(0).createPartitions(CreatePartitionsRequest.newBuilder()
+                .setTopic("good").setTotalCount(MAX_PARTITIONS_PER_BROKER + 1).build()).getResult().getErrorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, cluster.admin(0).createPartitions(CreatePartitionsRequest.newBuilder()
+                .setTopic("t1").setTotalCount(2).build()).getResult().getErrorCode(), "the refused topic was not made");
         assertEquals(ErrorCode.INVALID_PARTITIONS, cluster.admin(0).createPartitions(CreatePartitionsRequest.newBuilder()
                 .setTopic("good").setTotalCount(1).build()).getResult().getErrorCode(), "partitions can only grow");
         assertEquals(ErrorCode.INVALID_CONFIG, cluster.admin(0).alterConfigs(AlterConfigsRequest.newBuilder()

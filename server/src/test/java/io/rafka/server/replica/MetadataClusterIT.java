@@ -76,7 +76,8 @@ class MetadataClusterIT {
             raftNode = RaftNode.start(RaftNodeConfig.builder(raftAddress, dataDir).build());
             metadata = MetadataNode.start(metadataAddress, voters, dataDir);
             reconciler = new PartitionReconciler(id, raftNode, metadata);
-            controller = new Controller(metadata, LogConfig.defaults(), SESSION_TIMEOUT_MS);
+            controller = new Controller(metadata, LogConfig.defaults(), SESSION_TIMEOUT_MS,
+                    Integer.parseInt(io.rafka.server.ServerConfig.MAX_PARTITIONS_PER_BROKER.defaultValue()));
             heartbeats = Executors.newSingleThreadScheduledExecutor();
             heartbeats.scheduleWithFixedDelay(() -> metadata.heartbeat(id), 0, 1, TimeUnit.SECONDS);
             CompletableFuture.runAsync(() -> {
