@@ -224,6 +224,12 @@ class BadInputIT {
         assertEquals(ErrorCode.INVALID_CONFIG, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).putConfigs("retention.ms", "soon")));
         assertEquals(ErrorCode.INVALID_CONFIG, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).putConfigs("no.such.key", "1")));
         assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, create.apply(NewTopic.newBuilder().setName("good").setPartitions(1)));
+        // Made by hand before any group used it, the groups' topic still gets what its records need.
+        assertEquals(ErrorCode.NONE, create.apply(NewTopic.newBuilder().setName("__consumer_offsets").setPartitions(2)
+                .setReplicationFactor(1).putConfigs("retention.ms", "60000").putConfigs("segment.ms", "60000")));
+        var internal = cluster.admin(0).describeTopics(io.rafka.proto.v1.DescribeTopicsRequest.newBuilder()
+                .addNames("__consumer_offsets").build()).getTopics(0).getConfigsMap();
+        assertEquals(Map.of("retention.ms", "-1", "retention.bytes", "-1", "segment.ms", "60000"), internal);
         var tooMany = cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
                 .setName("t1").setPartitions(MAX_PARTITIONS_PER_BROKER + 1).setReplicationFactor(1)).build()).getResults(0);
         assertEquals(ErrorCode.POLICY_VIOLATION, tooMany.getErrorCode(), tooMany.toString());

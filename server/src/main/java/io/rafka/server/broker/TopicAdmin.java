@@ -2,6 +2,7 @@ package io.rafka.server.broker;
 
 import io.rafka.coordinator.GroupConfig;
 import io.rafka.common.ErrorCode;
+import io.rafka.common.InvalidConfigException;
 import io.rafka.common.InvalidRequestException;
 import io.rafka.common.NotControllerException;
 import io.rafka.common.RafkaException;
@@ -10,6 +11,7 @@ import io.rafka.common.TopicPartition;
 import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.controller.Controller;
 import io.rafka.controller.ControllerLogic;
+import io.rafka.log.LogConfigKey;
 import io.rafka.metadata.MetadataImage;
 import io.rafka.metadata.TopicConfigs;
 import io.rafka.metadata.TopicInfo;
@@ -118,6 +120,37 @@ public final class TopicAdmin {
     }
 
     /** A change refused because {@code name} is the coordinator's internal topic (groups map onto its partitions). */
+    /** What {@value GroupConfig#TOPIC} always has: its records are the groups' state and must never expire. */
+    private static final Map<String, String> INTERNAL_CONFIGS = Map.of(LogConfigKey.RETENTION_MS.topicKey(), "-1",
+            LogConfigKey.RETENTION_BYTES.topicKey(), "-1");
+    /** Its configs nobody sets: retention, and the record size (the broker's default fits the coordinator's records). */
+    private static final Set<String> INTERNAL_FIXED_KEYS = Set.of(LogConfigKey.RETENTION_MS.topicKey(),
+            LogConfigKey.RETENTION_BYTES.topicKey(), LogConfigKey.MAX_MESSAGE_BYTES.topicKey());
+
+    /** {@code t}, or for {@value GroupConfig#TOPIC} (whoever creates it) with the configs its records need. */
+    private static NewTopic withInternalConfigs(NewTopic t) {
+        if (!t.name().equals(GroupConfig.TOPIC)) {
+            return t;
+        }
+        Map<String, String> configs = new TreeMap<>(t.configs());
+        configs.keySet().removeAll(INTERNAL_FIXED_KEYS);
+        configs.putAll(INTERNAL_CONFIGS);
+        return new NewTopic(t.name(), t.partitions(), t.replicationFactor(), configs);
+    }
+
+    /** Refuses changes to the configs of {@value GroupConfig#TOPIC} that its records need as they are. */
+    private static void requireInternalConfigsKept(String topic, Map<String, String> set, Collection<String> delete) {
+        if (!topic.equals(GroupConfig.TOPIC)) {
+            return;
+        }
+        for (String key : INTERNAL_FIXED_KEYS) {
+            if (set.containsKey(key) || delete.contains(key)) {
+                throw new InvalidConfigException(key + " of " + topic + " cannot be changed: the topic"
+                        + " holds the consumer groups' committed offsets and state, which must not expire or stop fitting");
+            }
+        }
+    }
+
     private static RafkaException internal(String name) {
         return new io.rafka.common.InvalidTopicException(name + " is internal to the group coordinator (each group maps to"
                 + " one of its partitions): it cannot be deleted or grow");
@@ -145,7 +178,8 @@ public final class TopicAdmin {
         List<TopicResult> results = new ArrayList<>(topics.size());
         List<TopicDescription> created = new ArrayList<>();
         Set<String> made = new HashSet<>();
-        for (NewTopic t : topics) {
+        for (NewTopic requested : topics) {
+            NewTopic t = withInternalConfigs(requested);
             try {
                 if (made.contains(t.name())) {
                     // Named twice in one request: its id is the same, so the id cannot tell the second from a retry.
@@ -201,6 +235,11 @@ public final class TopicAdmin {
     }
 
     public TopicResult alterConfigs(String topic, Map<String, String> set, Collection<String> delete, boolean forwarded) {
+        try {
+            requireInternalConfigsKept(topic, set, delete);
+        } catch (RafkaException e) {
+            return new TopicResult(topic, e);
+        }
         return onController(forwarded, c -> c.alterConfigs(topic, set, delete),
                 () -> change(topic, () -> controller.alterConfigs(topic, set, delete)));
     }

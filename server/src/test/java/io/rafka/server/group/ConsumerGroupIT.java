@@ -324,6 +324,16 @@ class ConsumerGroupIT {
         var internalDelete = cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder()
                 .addNames("__consumer_offsets").build());
         assertEquals(ErrorCode.INVALID_TOPIC, internalDelete.getResults(0).getErrorCode(), "the groups' state cannot be deleted");
+        for (var alter : List.of(io.rafka.proto.v1.AlterConfigsRequest.newBuilder().setTopic("__consumer_offsets").putSet("retention.ms", "1000"),
+                io.rafka.proto.v1.AlterConfigsRequest.newBuilder().setTopic("__consumer_offsets").addDelete("retention.bytes"),
+                io.rafka.proto.v1.AlterConfigsRequest.newBuilder().setTopic("__consumer_offsets").putSet("max.message.bytes", "1024"))) {
+            var r = cluster.admin(0).alterConfigs(alter.build()).getResult();
+            assertEquals(ErrorCode.INVALID_CONFIG, r.getErrorCode(), "committed offsets must not expire or stop fitting: " + r);
+        }
+        var kept = cluster.admin(0).describeTopics(io.rafka.proto.v1.DescribeTopicsRequest.newBuilder()
+                .addNames("__consumer_offsets").build()).getTopics(0).getConfigsMap();
+        assertEquals("-1", kept.get("retention.ms"), kept.toString());
+        assertEquals("-1", kept.get("retention.bytes"), kept.toString());
 
         OwnershipChecker checker = new OwnershipChecker();
         try (TestMember m = new TestMember("x1", cluster, "gb", List.of("bad"), "", checker, new Consumed())) {
