@@ -27,6 +27,8 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 
@@ -67,7 +69,8 @@ import java.util.regex.Pattern;
  * <p>Threads: not thread-safe, as Kafka's: a second thread calling in while one is inside throws
  * {@link ConcurrentModificationException}; only {@link #wakeup()} may be called from any thread (poll notices it
  * within about {@value #WAKEUP_SLICE_MS} ms). {@code commitAsync} runs the commit on a commit thread and its
- * callback on a later poll. Errors are {@link ConsumerException}s carrying the broker's error code.
+ * callback on a later poll; commits run there one at a time in the order made, {@code commitSync}'s too, and an
+ * asynchronous one made while another waits joins it ({@link AsyncCommits}). Errors are {@link ConsumerException}s carrying the broker's error code.
  */
 public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
@@ -359,15 +362,36 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
         locked(() -> {
-            PartitionSource to = sourceOrFail();
+            PartitionSource to = committing();
             checkWakeup();
-            // An earlier commitAsync still retrying could land after this one and move the offsets back: as
-            // Kafka's, commitSync first waits for the asynchronous commits in flight (and runs their callbacks).
-            asyncCommits.awaitInFlight(config.defaultApiTimeoutMs(), wakeup::get);
-            checkWakeup();
+            // Behind the asynchronous commits started before (on the commit thread), so none of them can land after
+            // this one and move offsets back; their callbacks run here, as in Kafka's commitSync.
+            CompletableFuture<Void> done = asyncCommits.startInOrder(plain(offsets), metadata(offsets), to::commit);
+            long deadline = time.hiResClockMs() + config.defaultApiTimeoutMs();
+            while (!done.isDone()) {
+                checkWakeup();
+                long left = deadline - time.hiResClockMs();
+                if (left <= 0) {
+                    asyncCommits.runCallbacks();
+                    throw new ConsumerException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT, "commitSync did not end"
+                            + " within default.api.timeout.ms (" + config.defaultApiTimeoutMs() + " ms); it may still be made");
+                }
+                try {
+                    done.get(Math.min(left, WAKEUP_SLICE_MS), TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                    // again, or ended: looked at below
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new WakeupException();
+                }
+            }
+            asyncCommits.runCallbacks();
             call(() -> {
-                to.commit(plain(offsets), metadata(offsets));
-                return null;
+                try {
+                    return done.join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException cause ? cause : e;
+                }
             });
             return null;
         });
@@ -384,11 +408,9 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
         locked(() -> {
-            PartitionSource to = sourceOrFail();
+            PartitionSource to = committing();
             Map<TopicPartition, OffsetAndMetadata> copy = Map.copyOf(offsets);
-            Map<TopicPartition, Long> plain = plain(copy);
-            Map<TopicPartition, String> metadata = metadata(copy);
-            asyncCommits.start(executor -> to.commitAsync(plain, metadata, executor), (ok, error) -> {
+            asyncCommits.start(to, plain(copy), metadata(copy), to::commit, (ok, error) -> {
                 if (callback != null) {
                     callback.onComplete(copy, error == null ? null : asConsumerException(error));
                 }
@@ -402,6 +424,15 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             return ConsumerException.from(e);
         }
         return error instanceof Exception e ? e : new RuntimeException(error);
+    }
+
+    /** The source, if commits have a group to go to (checked here, on the caller's thread, as Kafka's consumer does). */
+    private PartitionSource committing() {
+        PartitionSource to = sourceOrFail();
+        if (!to.hasGroup()) {
+            throw new IllegalStateException("commits need a group.id");
+        }
+        return to;
     }
 
     private PartitionSource sourceOrFail() {

@@ -192,21 +192,6 @@ public final class GroupMember implements AutoCloseable {
         offsets.commitOrThrow(owned(offsetsToCommit), metadata);
     }
 
-    /**
-     * {@link #commit(Map)} on {@code executor}, so the poll thread does not wait for the coordinator; the future
-     * fails with the commit's {@link ClientException}.
-     */
-    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit, Executor executor) {
-        return commitAsync(offsetsToCommit, Map.of(), executor);
-    }
-
-    /** {@link #commitAsync(Map, Executor)} storing a metadata string with each offset (absent: empty). */
-    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit,
-                                               Map<TopicPartition, String> metadata, Executor executor) {
-        Map<TopicPartition, Long> owned = owned(offsetsToCommit);
-        return CompletableFuture.runAsync(() -> offsets.commitOrThrow(owned, metadata), executor);
-    }
-
     /** The positions (next offsets to consume) of the owned partitions that have one. */
     public Map<TopicPartition, Long> ownedPositions() {
         return owned(positions.positions());

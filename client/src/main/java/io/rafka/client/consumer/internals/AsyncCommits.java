@@ -1,5 +1,14 @@
 package io.rafka.client.consumer.internals;
 
+import io.rafka.client.internals.ClientException;
+import io.rafka.common.TopicPartition;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,34 +20,135 @@ import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
 /**
- * The consumer's asynchronous commits: each runs on one commit thread (in the order started, so a later commit
- * never lands before an earlier one), and its outcome is queued for the poll thread, which runs the user's
- * callbacks in {@link #runCallbacks} (Kafka runs them in poll too: a callback may touch the consumer). The
- * commit thread is a daemon and starts on the first commit. Thread-safe.
+ * The consumer's commits that do not run on the poll thread: each runs on one commit thread, in the order started,
+ * so a later commit never lands before an earlier one, {@code commitSync}'s included ({@link #startInOrder}). The
+ * outcome of an asynchronous commit is queued for the poll thread, which runs the user's callbacks in
+ * {@link #runCallbacks} (Kafka runs them in poll too: a callback may touch the consumer).
+ *
+ * <p>Bounded: an asynchronous commit started while another of the same source still waits for the thread joins
+ * it (its offsets over the waiting one's, partition by partition, as running both in turn would leave them), and
+ * both callbacks get that commit's outcome; so a consumer committing at every poll while the coordinator is slow
+ * has at most one commit running and one waiting, not one per poll. The commit thread is a daemon and starts on
+ * the first commit. Thread-safe.
  */
 public final class AsyncCommits implements AutoCloseable {
+
+    /** Makes a commit, on the commit thread; throws if it failed. */
+    public interface Committer {
+        void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata);
+    }
 
     private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
         Thread thread = new Thread(r, "rafka-consumer-commit");
         thread.setDaemon(true);
         return thread;
     });
-    private final Set<CompletableFuture<Void>> inFlight = ConcurrentHashMap.newKeySet();
+    /** Commits not started yet, oldest first. */
+    private final Deque<Commit> waiting = new ArrayDeque<>();
+    private final Set<Commit> unfinished = ConcurrentHashMap.newKeySet();
     private final ConcurrentLinkedQueue<Runnable> callbacks = new ConcurrentLinkedQueue<>();
 
+    private static final class Commit {
+        final Object source;
+        final Committer committer;
+        final Map<TopicPartition, Long> offsets;
+        final Map<TopicPartition, String> metadata;
+        /** Whether later asynchronous commits may join it (not commitSync's: its caller waits for its own). */
+        final boolean joinable;
+        final List<BiConsumer<Void, Throwable>> onDone = new ArrayList<>();
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        Commit(Object source, Committer committer, Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
+               boolean joinable) {
+            this.source = source;
+            this.committer = committer;
+            this.offsets = new HashMap<>(offsets);
+            this.metadata = new HashMap<>(metadata);
+            this.joinable = joinable;
+        }
+
+        void join(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata) {
+            offsets.forEach((tp, offset) -> {
+                this.offsets.put(tp, offset);
+                String m = metadata.get(tp);
+                if (m == null) {
+                    this.metadata.remove(tp);
+                } else {
+                    this.metadata.put(tp, m);
+                }
+            });
+        }
+    }
+
     /**
-     * Starts {@code commit} (which returns the commit's future, given the executor) and queues
-     * {@code onDone(null | failure)} for the poll thread.
+     * Starts an asynchronous commit of {@code offsets} (with {@code metadata}) through {@code committer}, and queues
+     * {@code onDone(null | failure)} for the poll thread once it ended. {@code source} tells which commits may join:
+     * those of the same source.
      */
-    public void start(java.util.function.Function<ExecutorService, CompletableFuture<Void>> commit,
-                      BiConsumer<Void, Throwable> onDone) {
-        // Waiting on "done" (not the commit) means its callback is queued by the time the wait ends.
-        CompletableFuture<Void> done = commit.apply(executor).handle((ok, error) -> {
-            callbacks.add(() -> onDone.accept(null, unwrap(error)));
-            return null;
-        });
-        inFlight.add(done);
-        done.whenComplete((ok, error) -> inFlight.remove(done));
+    public void start(Object source, Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
+                      Committer committer, BiConsumer<Void, Throwable> onDone) {
+        synchronized (waiting) {
+            Commit last = waiting.peekLast();
+            if (last != null && last.joinable && last.source == source) {
+                last.join(offsets, metadata);
+                last.onDone.add(onDone);
+                return;
+            }
+            Commit commit = new Commit(source, committer, offsets, metadata, true);
+            commit.onDone.add(onDone);
+            enqueue(commit);
+        }
+    }
+
+    /** Runs a commit on the commit thread after every commit started before it; its future tells the outcome. */
+    public CompletableFuture<Void> startInOrder(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
+                                                Committer committer) {
+        Commit commit = new Commit(null, committer, offsets, metadata, false);
+        synchronized (waiting) {
+            enqueue(commit);
+        }
+        return commit.done;
+    }
+
+    private void enqueue(Commit commit) {
+        waiting.add(commit);
+        unfinished.add(commit);
+        try {
+            executor.execute(this::runNext);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            waiting.remove(commit);
+            end(commit, new ClientException("CLOSED", "the consumer is closed: the commit was not sent"));
+        }
+    }
+
+    private void runNext() {
+        Commit commit;
+        synchronized (waiting) {
+            commit = waiting.poll();
+        }
+        if (commit == null) {
+            return;
+        }
+        Throwable error = null;
+        try {
+            commit.committer.commit(commit.offsets, commit.metadata);
+        } catch (RuntimeException e) {
+            error = e;
+        }
+        end(commit, error);
+    }
+
+    /** Queues the commit's callbacks, then completes it (so one waiting on it finds them queued). */
+    private void end(Commit commit, Throwable error) {
+        for (BiConsumer<Void, Throwable> onDone : commit.onDone) {
+            callbacks.add(() -> onDone.accept(null, error));
+        }
+        unfinished.remove(commit);
+        if (error == null) {
+            commit.done.complete(null);
+        } else {
+            commit.done.completeExceptionally(error);
+        }
     }
 
     /** Runs the callbacks of the commits that ended, on the caller's (poll) thread. */
@@ -49,16 +159,16 @@ public final class AsyncCommits implements AutoCloseable {
         }
     }
 
-    /** Waits for the commits in flight, at most {@code timeoutMs}, then runs their callbacks. */
+    /** Waits for the commits started so far, at most {@code timeoutMs}, then runs the callbacks of those that ended. */
     public void awaitInFlight(long timeoutMs, Supplier<Boolean> interrupted) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        for (CompletableFuture<Void> future : Set.copyOf(inFlight)) {
+        for (Commit commit : List.copyOf(unfinished)) {
             long left = deadline - System.nanoTime();
             if (left <= 0 || interrupted.get()) {
                 break;
             }
             try {
-                future.get(left, TimeUnit.NANOSECONDS);
+                commit.done.get(left, TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -69,16 +179,26 @@ public final class AsyncCommits implements AutoCloseable {
         runCallbacks();
     }
 
+    /** Commits started and not ended (one that others joined counts once). */
     public int inFlight() {
-        return inFlight.size();
+        return unfinished.size();
     }
 
+    /**
+     * Stops taking commits; those still waiting for the thread fail (CLOSED) and every callback queued runs here.
+     * A commit already running ends on its own (its callback is not run).
+     */
     @Override
     public void close() {
-        executor.shutdownNow();
-    }
-
-    private static Throwable unwrap(Throwable error) {
-        return error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+        List<Commit> dropped;
+        synchronized (waiting) {
+            executor.shutdown();
+            dropped = new ArrayList<>(waiting);
+            waiting.clear();
+        }
+        for (Commit commit : dropped) {
+            end(commit, new ClientException("CLOSED", "the consumer closed before this commit was sent"));
+        }
+        runCallbacks();
     }
 }

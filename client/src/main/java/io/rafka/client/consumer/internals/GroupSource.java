@@ -104,12 +104,6 @@ public final class GroupSource implements PartitionSource {
     }
 
     @Override
-    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
-                                               Executor executor) {
-        return member.commitAsync(offsets, metadata, executor);
-    }
-
-    @Override
     public Map<TopicPartition, OffsetStore.Committed> committed(Set<TopicPartition> partitions) {
         return member.committedWithMetadata(partitions);
     }

@@ -28,7 +28,7 @@ import java.util.concurrent.Executor;
  * decided on the next poll: the group's committed offset when there is a {@code group.id}, else (or without
  * one) {@code auto.offset.reset}. Commits go to the group as a group without members (member id empty,
  * epoch -1), which the coordinator accepts only while no member is in it. Not thread-safe: the poll thread's,
- * except {@link #commitAsync}, whose commit runs on the executor given.
+ * except {@link #commit}, which runs on the consumer's commit thread.
  */
 public final class ManualAssignment implements PartitionSource {
 
@@ -108,13 +108,6 @@ public final class ManualAssignment implements PartitionSource {
     @Override
     public void commit(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata) {
         store().commitOrThrow(offsetsToCommit, metadata);
-    }
-
-    @Override
-    public CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata,
-                                               Executor executor) {
-        OffsetStore store = store();
-        return CompletableFuture.runAsync(() -> store.commitOrThrow(offsetsToCommit, metadata), executor);
     }
 
     @Override

@@ -8,13 +8,11 @@ import io.rafka.common.TopicPartition;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 
 /**
  * Where a consumer's partitions come from: a group membership ({@link GroupSource}) or a manual assignment
  * ({@link ManualAssignment}). The consumer drives either the same way. Poll-thread only, except
- * {@link #commitAsync}'s commit, which runs on the executor given.
+ * {@link #commit}, which runs on the consumer's commit thread ({@link AsyncCommits}).
  */
 public interface PartitionSource {
 
@@ -36,9 +34,6 @@ public interface PartitionSource {
 
     /** Commits the offsets, each with its metadata string (absent: empty). */
     void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata);
-
-    CompletableFuture<Void> commitAsync(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
-                                        Executor executor);
 
     /** The group's committed offsets with their metadata; offset -1 where none. */
     Map<TopicPartition, OffsetStore.Committed> committed(Set<TopicPartition> partitions);

@@ -1,10 +1,12 @@
 package io.rafka.client.consumer.internals;
 
+import io.rafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.ConcurrentModificationException;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -16,29 +18,111 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AsyncCommitsTest {
 
+    private static final TopicPartition P0 = new TopicPartition("t", 0);
+    private static final TopicPartition P1 = new TopicPartition("t", 1);
+
+    /** A committer that notes what it was asked, waits for {@code release} on its first call and fails on "fail". */
+    private static AsyncCommits.Committer recording(List<String> ran, CountDownLatch release, Thread pollThread) {
+        return (offsets, metadata) -> {
+            assertTrue(Thread.currentThread() != pollThread, "commits run off the poll thread");
+            boolean first = ran.isEmpty();
+            ran.add(new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString)) {{ putAll(offsets); }}
+                    + (metadata.isEmpty() ? "" : " " + metadata.values()));
+            if (first) {
+                await(release);
+            }
+            if (metadata.containsValue("fail")) {
+                throw new IllegalStateException("refused");
+            }
+        };
+    }
+
     @Test
     void commitsRunInOrderOffThePollThreadAndCallbacksOnlyWhenThePollThreadAsks() throws Exception {
         try (AsyncCommits commits = new AsyncCommits()) {
             CountDownLatch release = new CountDownLatch(1);
-            List<String> ran = new ArrayList<>();
+            List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
             List<String> called = new ArrayList<>();
-            Thread caller = Thread.currentThread();
-            commits.start(executor -> CompletableFuture.runAsync(() -> {
-                assertTrue(Thread.currentThread() != caller);
-                await(release);
-                ran.add("first");
-            }, executor), (ok, error) -> called.add("first " + error));
-            commits.start(executor -> CompletableFuture.runAsync(() -> {
-                ran.add("second");
-                throw new IllegalStateException("refused");
-            }, executor), (ok, error) -> called.add("second " + error.getClass().getSimpleName()));
+            AsyncCommits.Committer committer = recording(ran, release, Thread.currentThread());
+            commits.start("a", Map.of(P0, 1L), Map.of(), committer, (ok, error) -> called.add("first " + error));
+            commits.start("b", Map.of(P0, 2L), Map.of(P0, "fail"), committer,
+                    (ok, error) -> called.add("second " + error.getClass().getSimpleName()));
             assertEquals(2, commits.inFlight(), "start returned while the first commit still waits");
             commits.runCallbacks();
             assertEquals(List.of(), called);
             release.countDown();
             commits.awaitInFlight(5_000, () -> false);
-            assertEquals(List.of("first", "second"), ran);
+            assertEquals(List.of("{t-0=1}", "{t-0=2} [fail]"), ran);
             assertEquals(List.of("first null", "second IllegalStateException"), called);
+        }
+    }
+
+    @Test
+    void commitsStartedWhileOneWaitsJoinItSoAtMostOneWaits() throws Exception {
+        try (AsyncCommits commits = new AsyncCommits()) {
+            CountDownLatch release = new CountDownLatch(1);
+            List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<String> called = new ArrayList<>();
+            AsyncCommits.Committer committer = recording(ran, release, Thread.currentThread());
+            commits.start("s", Map.of(P0, 1L), Map.of(), committer, (ok, error) -> called.add("c0"));
+            awaitRunning(ran);
+            for (int i = 1; i <= 1_000; i++) {
+                int n = i;
+                // every poll commits its positions: partition 1 only from the 500th on, with metadata at the end
+                Map<TopicPartition, Long> offsets = n < 500 ? Map.of(P0, (long) n) : Map.of(P0, (long) n, P1, (long) n);
+                commits.start("s", offsets, n == 1_000 ? Map.of(P1, "last") : Map.of(), committer,
+                        (ok, error) -> called.add("c" + n + (error == null ? "" : " " + error)));
+            }
+            assertEquals(2, commits.inFlight(), "one running, one waiting that the others joined");
+            release.countDown();
+            commits.awaitInFlight(5_000, () -> false);
+            assertEquals(List.of("{t-0=1}", "{t-0=1000, t-1=1000} [last]"), ran, "two commits made, the newest offsets won");
+            assertEquals(1_001, called.size());
+            assertEquals(java.util.stream.IntStream.rangeClosed(0, 1_000).mapToObj(i -> "c" + i).toList(), called,
+                    "every callback, in order, with its commit's outcome");
+        }
+    }
+
+    @Test
+    void aCommitInOrderIsNeverOvertakenAndNothingJoinsIt() throws Exception {
+        try (AsyncCommits commits = new AsyncCommits()) {
+            CountDownLatch release = new CountDownLatch(1);
+            List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
+            AsyncCommits.Committer committer = recording(ran, release, Thread.currentThread());
+            commits.start("s", Map.of(P0, 1L), Map.of(), committer, (ok, error) -> { });
+            awaitRunning(ran);
+            commits.start("s", Map.of(P0, 2L), Map.of(), committer, (ok, error) -> { });
+            CompletableFuture<Void> sync = commits.startInOrder(Map.of(P0, 3L), Map.of(), committer);
+            commits.start("s", Map.of(P0, 4L), Map.of(), committer, (ok, error) -> { });
+            assertTrue(!sync.isDone());
+            release.countDown();
+            sync.get(5, TimeUnit.SECONDS);
+            commits.awaitInFlight(5_000, () -> false);
+            assertEquals(List.of("{t-0=1}", "{t-0=2}", "{t-0=3}", "{t-0=4}"), ran);
+        }
+    }
+
+    @Test
+    void closingFailsTheCommitsNotSentAndRunsTheirCallbacks() {
+        CountDownLatch release = new CountDownLatch(1);
+        List<String> called = new ArrayList<>();
+        AsyncCommits commits = new AsyncCommits();
+        try {
+            List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
+            AsyncCommits.Committer committer = recording(ran, release, Thread.currentThread());
+            commits.start("s", Map.of(P0, 1L), Map.of(), committer, (ok, error) -> called.add("running " + error));
+            awaitRunning(ran);
+            commits.start("other", Map.of(P0, 2L), Map.of(), committer, (ok, error) -> called.add("waiting " + error));
+            commits.close();
+            assertEquals(List.of("waiting io.rafka.client.internals.ClientException: the consumer closed before this"
+                    + " commit was sent"), called, "the running commit ends on its own; the waiting one fails");
+            commits.start("s", Map.of(P0, 3L), Map.of(), committer, (ok, error) -> called.add("after " + error));
+            commits.runCallbacks();
+            assertEquals(2, called.size(), called.toString());
+            assertEquals("after io.rafka.client.internals.ClientException: the consumer is closed: the commit was not sent",
+                    called.get(1));
+        } finally {
+            release.countDown();
         }
     }
 
@@ -73,6 +157,14 @@ class AsyncCommitsTest {
         again.start();
         again.join(5_000);
         assertEquals(null, later.get(), "free again once the owner released it as often as it took it");
+    }
+
+    private static void awaitRunning(List<String> ran) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (ran.isEmpty() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(1, ran.size(), "the first commit is running");
     }
 
     private static void await(CountDownLatch latch) {
