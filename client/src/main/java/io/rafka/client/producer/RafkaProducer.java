@@ -205,8 +205,9 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
 
     @Override
     public void flush() {
-        if (Thread.currentThread() == ioThread) {
-            throw new IllegalStateException("flush() from a callback would wait for the I/O thread running it");
+        if (inCallback()) {
+            throw new IllegalStateException("flush() from a callback would wait for the callback's own batch, which "
+                    + "completes only once the callback returned");
         }
         accumulator.flush();
     }
@@ -225,7 +226,7 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
     @Override
     public void close(Duration timeout) {
         closed = true;
-        if (Thread.currentThread() == ioThread) {
+        if (inCallback()) {
             sender.forceClose(closedError());  // from a callback: cannot wait for itself
             return;
         }
@@ -243,6 +244,11 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
             accumulator.close();
             metadata.close();
         }
+    }
+
+    /** Callbacks run on the I/O thread or on the gRPC thread that got the answer ({@code RecordAccumulator}). */
+    private boolean inCallback() {
+        return Thread.currentThread() == ioThread || accumulator.inCallback();
     }
 
     private static ProducerException closedError() {

@@ -52,6 +52,43 @@ class ProducerRetryAnswersTest {
         }
     }
 
+    /**
+     * flush() from a callback is refused whichever thread runs it (the I/O thread or a gRPC thread with the
+     * answer): it would wait for the callback's own batch, which completes once the callback returned. It hung
+     * when the callback ran on a gRPC thread, and every later callback with it.
+     */
+    @Test
+    void flushFromACallbackIsRefusedInsteadOfWaitingForItself() throws Exception {
+        int records = 300;
+        try (FaultyBroker broker = new FaultyBroker("t", 3, 5, 0.0, 0.0)) {
+            ConcurrentHashMap<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
+            RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                    .bootstrap(broker.address()).lingerMs(0).batchSize(256).build();
+            try {
+                for (int i = 0; i < records; i++) {
+                    producer.send(new ProducerRecord<>("t", i % 3, null, "v" + i), (m, e) -> {
+                        String outcome;
+                        try {
+                            producer.flush();
+                            outcome = "flushed";
+                        } catch (IllegalStateException refused) {
+                            outcome = "refused";
+                        }
+                        outcomes.computeIfAbsent(outcome + " on " + (Thread.currentThread().getName().startsWith("rafka-producer")
+                                ? "the I/O thread" : "another thread"), k -> new AtomicInteger()).incrementAndGet();
+                    });
+                }
+                CompletableFuture<Void> flushed = CompletableFuture.runAsync(producer::flush);
+                flushed.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            } finally {
+                CompletableFuture.runAsync(() -> producer.close(Duration.ofSeconds(5)))
+                        .get(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            assertEquals(records, outcomes.values().stream().mapToInt(AtomicInteger::get).sum(), outcomes.toString());
+            assertTrue(outcomes.keySet().stream().allMatch(k -> k.startsWith("refused")), outcomes.toString());
+        }
+    }
+
     /** A partition's callbacks run one at a time, in send order, whichever thread the answers came on. */
     @Test
     void callbacksOfAPartitionRunInSendOrderOneAtATime() throws Exception {

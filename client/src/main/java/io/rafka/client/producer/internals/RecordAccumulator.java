@@ -38,6 +38,8 @@ public final class RecordAccumulator {
     private final List<Runnable> completions = new ArrayList<>();
     /** Whether a thread is running {@link #completions} (only one at a time does). */
     private boolean completing;
+    /** The thread running completions (user callbacks) now, if any. */
+    private volatile Thread completer;
     /** Batches whose records are not all told yet (flush waits for them). */
     private final java.util.Set<ProducerBatch> incomplete = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private long bufferedBytes;
@@ -220,6 +222,7 @@ public final class RecordAccumulator {
                 return;
             }
             completing = true;
+            completer = Thread.currentThread();
         }
         boolean drained = false;
         try {
@@ -228,6 +231,7 @@ public final class RecordAccumulator {
                 synchronized (lock) {
                     if (completions.isEmpty()) {
                         completing = false;
+                        completer = null;
                         drained = true;
                         return;
                     }
@@ -240,14 +244,20 @@ public final class RecordAccumulator {
             if (!drained) {
                 synchronized (lock) {
                     completing = false;
+                    completer = null;
                 }
             }
         }
     }
 
+    /** Whether the calling thread is running completions, i.e. is inside a user callback. */
+    public boolean inCallback() {
+        return completer == Thread.currentThread();
+    }
+
     /**
      * Sends everything queued now and waits until each of those batches is answered. Must not be called from a
-     * callback (the I/O thread would wait for itself).
+     * callback (the thread running it would wait for itself).
      */
     public void flush() {
         List<ProducerBatch> pending = sealAll();
