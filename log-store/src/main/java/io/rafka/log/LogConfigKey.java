@@ -119,7 +119,7 @@ public enum LogConfigKey {
         String v = value.trim();
         if (type == Type.TIMESTAMP_TYPE) {
             if (!validValues().contains(v)) {
-                throw new IllegalArgumentException(keyName + " = '" + value + "' must be " + CREATE_TIME + " or " + LOG_APPEND_TIME);
+                throw new IllegalArgumentException(keyName + " = '" + shown(value) + "' must be " + CREATE_TIME + " or " + LOG_APPEND_TIME);
             }
             return v;
         }
@@ -127,10 +127,15 @@ public enum LogConfigKey {
         try {
             n = Long.parseLong(v);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(keyName + " = '" + value + "' is not a whole number");
+            throw new IllegalArgumentException(keyName + " = '" + shown(value) + "' is not a whole number");
         }
         checkRange(keyName, n);
         return Long.toString(n);
+    }
+
+    /** A value as an error message quotes it: at most 64 characters (a message travels in a gRPC trailer). */
+    private static String shown(String value) {
+        return value.length() <= 64 ? value : value.substring(0, 64) + "... (" + value.length() + " characters)";
     }
 
     /** Checks a numeric value against this key's bounds; the message names {@code keyName}. */

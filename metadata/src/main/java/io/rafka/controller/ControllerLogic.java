@@ -83,11 +83,12 @@ public final class ControllerLogic {
             throw new InvalidReplicationFactorException("replication factor " + request.replicationFactor()
                     + " must be between 1 and the number of live brokers (" + live.size() + ")");
         }
-        TopicConfigs.toLogConfig(request.configs(), defaults);
+        Map<String, String> configs = TopicConfigs.canonical(request.configs());
+        TopicConfigs.toLogConfig(configs, defaults);
         List<List<String>> assignments = place(image.preferredLeaderCounts(), live, request.partitions(),
                 request.replicationFactor(), random);
         UUID id = request.topicId() != null ? request.topicId() : new UUID(random.nextLong(), random.nextLong());
-        return List.of(new MetadataRecord.CreateTopic(new TopicInfo(request.name(), id, assignments, request.configs())));
+        return List.of(new MetadataRecord.CreateTopic(new TopicInfo(request.name(), id, assignments, configs)));
     }
 
     /**
@@ -154,8 +155,9 @@ public final class ControllerLogic {
     public static List<MetadataRecord> alterConfigs(MetadataImage image, String topic, Map<String, String> configs,
                                                     LogConfig defaults) {
         requireTopic(image, topic);
-        TopicConfigs.toLogConfig(configs, defaults);
-        return List.of(new MetadataRecord.AlterConfigs(topic, configs));
+        Map<String, String> canonical = TopicConfigs.canonical(configs);
+        TopicConfigs.toLogConfig(canonical, defaults);
+        return List.of(new MetadataRecord.AlterConfigs(topic, canonical));
     }
 
     /** Producer ids a broker reserves at a time (Kafka's block size): one metadata write per 1000 producers. */

@@ -6,6 +6,7 @@ import io.rafka.log.LogConfigKey;
 
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -44,6 +45,27 @@ public final class TopicConfigs {
         } catch (IllegalArgumentException e) {
             throw new InvalidConfigException(e.getMessage());
         }
+    }
+
+    /**
+     * {@code overrides} as a topic stores them: every value validated alone and in canonical form ({@code " 0060"}
+     * is {@code 60}), so what the metadata log, every broker's image and DescribeTopics hold is what was meant, and
+     * short whatever a client sent.
+     *
+     * @throws InvalidConfigException naming the first bad key
+     */
+    public static Map<String, String> canonical(Map<String, String> overrides) {
+        Map<String, String> result = new TreeMap<>();
+        for (String key : new TreeSet<>(overrides.keySet())) {
+            LogConfigKey k = LogConfigKey.forTopicKey(key).orElseThrow(() -> new InvalidConfigException(
+                    "unknown topic config '" + key + "'; known: " + KEYS));
+            try {
+                result.put(key, k.validate(key, overrides.get(key)));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidConfigException(e.getMessage());
+            }
+        }
+        return result;
     }
 
     /** The effective value of every topic config key, in the form {@link #toLogConfig} accepts. */

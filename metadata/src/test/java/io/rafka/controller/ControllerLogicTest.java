@@ -53,6 +53,24 @@ class ControllerLogicTest {
     }
 
     @Test
+    void configValuesAreStoredInCanonicalFormAndErrorsQuoteThemShort() {
+        MetadataImage image = withBrokers(1);
+        List<MetadataRecord> created = ControllerLogic.createTopic(image, ids(1), new CreateTopicRequest("c", 1, 1,
+                Map.of("retention.ms", " 0060000 ", "message.timestamp.type", "LogAppendTime  ")), DEFAULTS, new Random(1));
+        assertEquals(Map.of("retention.ms", "60000", "message.timestamp.type", "LogAppendTime"),
+                ((MetadataRecord.CreateTopic) created.get(0)).topic().configs());
+        MetadataImage withTopic = applyAll(image, created);
+        // 70,000 characters a metadata record could not even encode (a string is at most 64 KiB there)
+        List<MetadataRecord> altered = ControllerLogic.alterConfigs(withTopic, "c",
+                Map.of("retention.bytes", "0".repeat(70_000) + "1" + " ".repeat(10)), DEFAULTS);
+        assertEquals(Map.of("retention.bytes", "1"), ((MetadataRecord.AlterConfigs) altered.get(0)).configs());
+        RafkaException bad = assertThrows(RafkaException.class, () -> ControllerLogic.alterConfigs(withTopic, "c",
+                Map.of("retention.bytes", "x".repeat(70_000)), DEFAULTS));
+        assertEquals(ErrorCode.INVALID_CONFIG, bad.errorCode());
+        assertTrue(bad.getMessage().length() < 200 && bad.getMessage().contains("70000 characters"), bad.getMessage());
+    }
+
+    @Test
     void noBrokerIsGivenMoreReplicasThanTheLimit() {
         MetadataImage image = applyAll(withBrokers(3), ControllerLogic.createTopic(withBrokers(3), ids(3),
                 new CreateTopicRequest("a", 6, 2, Map.of()), DEFAULTS, new Random(1)));
