@@ -247,6 +247,25 @@ class BadInputIT {
                 .setTopic("missing").putSet("retention.ms", "1000").build()).getResult().getErrorCode());
     }
 
+    /** A client asking about more topics than one GetMetadata takes (10,000 names) asks in parts instead of failing. */
+    @Test
+    void aMetadataRefreshOfMoreTopicsThanARequestTakesAsksInParts() {
+        List<String> topics = new java.util.ArrayList<>();
+        for (int i = 0; i < 12_000; i++) {
+            topics.add("m" + i);
+        }
+        topics.add("good");
+        try (io.rafka.client.internals.ChannelPool channels = new io.rafka.client.internals.ChannelPool(address ->
+                io.grpc.ManagedChannelBuilder.forAddress(address.host(), address.port()).usePlaintext().build())) {
+            var client = new io.rafka.client.internals.MetadataClient(channels,
+                    io.rafka.client.internals.BrokerAddress.parse("127.0.0.1:" + cluster.grpcPort(0)), io.rafka.common.Time.SYSTEM, 0);
+            var metadata = client.refresh(topics, false);
+            assertEquals(1, metadata.topic("good").orElseThrow().getPartitionsCount());
+            assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, metadata.topic("m11999").orElseThrow().getErrorCode());
+            assertTrue(client.leader(new io.rafka.common.TopicPartition("good", 0)).isPresent());
+        }
+    }
+
     @Test
     void garbageInEncodedBatches() {
         byte[] garbage = new byte[200];

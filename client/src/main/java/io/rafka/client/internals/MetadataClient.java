@@ -6,6 +6,7 @@ import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.Broker;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.MetadataRequest;
+import io.rafka.proto.v1.MetadataResponse;
 import io.rafka.proto.v1.MetadataServiceGrpc;
 import io.rafka.proto.v1.TopicMetadata;
 
@@ -34,6 +35,8 @@ public final class MetadataClient {
 
     /** GetMetadata is answered from the broker's local replica of the metadata: it never waits long. */
     public static final long RPC_DEADLINE_MS = 10_000;
+    /** Topic names per GetMetadata (brokers take up to 10,000): a refresh of more topics asks in parts. */
+    static final int MAX_TOPICS_PER_REQUEST = 1_000;
 
     private final ChannelPool channels;
     private final List<BrokerAddress> bootstrap;
@@ -67,20 +70,35 @@ public final class MetadataClient {
      *                      non-retriable failure
      */
     public ClusterMetadata refresh(List<String> topics, boolean allowAutoCreate) {
-        MetadataRequest request = MetadataRequest.newBuilder()
-                .addAllTopics(topics)
-                .setAllowAutoTopicCreation(allowAutoCreate)
-                .build();
+        MetadataResponse.Builder answer = null;
+        for (int from = 0; from < topics.size() || answer == null; from += MAX_TOPICS_PER_REQUEST) {
+            MetadataResponse part = ask(MetadataRequest.newBuilder()
+                    .addAllTopics(topics.subList(from, Math.min(topics.size(), from + MAX_TOPICS_PER_REQUEST)))
+                    .setAllowAutoTopicCreation(allowAutoCreate)
+                    .build());
+            if (answer == null) {
+                answer = part.toBuilder();
+            } else {
+                // the brokers of the newest part (the view of a later moment), the topics of every part
+                answer.clearBrokers().addAllBrokers(part.getBrokersList()).addAllTopics(part.getTopicsList());
+            }
+        }
+        ClusterMetadata fresh = ClusterMetadata.of(answer.build());
+        current = fresh;
+        leaderHints.clear();
+        return fresh;
+    }
+
+    /** One GetMetadata, from the first candidate broker that answers. */
+    private MetadataResponse ask(MetadataRequest request) {
         ClientException failure = null;
         for (BrokerAddress address : candidates()) {
             try {
-                ClusterMetadata fresh = ClusterMetadata.of(MetadataServiceGrpc.newBlockingStub(channels.channel(address))
+                MetadataResponse response = MetadataServiceGrpc.newBlockingStub(channels.channel(address))
                         .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
-                        .getMetadata(request));
-                current = fresh;
+                        .getMetadata(request);
                 lastAnswered = address;
-                leaderHints.clear();
-                return fresh;
+                return response;
             } catch (StatusRuntimeException e) {
                 failure = ClientException.fromStatus(e, address);
                 if (!failure.retriable()) {

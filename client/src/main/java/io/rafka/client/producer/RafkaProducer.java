@@ -76,7 +76,7 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
         this.keySerializer = keySerializer;
         this.valueSerializer = valueSerializer;
         this.metadata = new ProducerMetadata(config.bootstrapServers().stream().map(BrokerAddress::parse).toList(),
-                channels, ownsChannels);
+                channels, ownsChannels, Math.max(ProducerMetadata.MIN_TOPIC_IDLE_MS, 2 * config.deliveryTimeoutMs()));
         this.accumulator = new RecordAccumulator(config);
         this.sender = new Sender(accumulator, metadata);
         this.ioThread = new Thread(sender, "rafka-producer-io");

@@ -35,6 +35,23 @@ class MetadataClientTest {
         cluster.close();
     }
 
+    /** A producer's refreshes ask only for topics sent to lately; one sent to again is looked up again. */
+    @Test
+    void aProducerForgetsTopicsItStoppedSendingTo() throws Exception {
+        io.rafka.client.producer.internals.ProducerMetadata producer = new io.rafka.client.producer.internals.ProducerMetadata(
+                List.of(cluster.bootstrap()), channels, false, 300);
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        assertEquals(2, producer.partitionCount("orders", deadline));
+        int calls = cluster.metadataCalls;
+        producer.refresh();
+        assertEquals(calls + 1, cluster.metadataCalls, "a topic in use is refreshed");
+        Thread.sleep(400);
+        producer.refresh();
+        assertEquals(calls + 1, cluster.metadataCalls, "an idle topic is not");
+        assertEquals(2, producer.partitionCount("orders", deadline));
+        assertEquals(calls + 2, cluster.metadataCalls, "sent to again, it is looked up again");
+    }
+
     @Test
     void leadersComeFromTheMetadata() {
         assertEquals(Optional.empty(), metadata.leader(p0));

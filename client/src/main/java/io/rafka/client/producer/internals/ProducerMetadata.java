@@ -35,6 +35,8 @@ import java.util.concurrent.TimeUnit;
 public final class ProducerMetadata implements AutoCloseable {
     /** Pause between metadata attempts while a topic is being created or a leader elected. */
     private static final long RETRY_PAUSE_MS = 50;
+    /** A topic not sent to for this long leaves the refreshes at least (Kafka's {@code metadata.max.idle.ms}). */
+    public static final long MIN_TOPIC_IDLE_MS = 5 * 60_000;
 
     private final ChannelPool channels;
     private final boolean ownsChannels;
@@ -43,10 +45,18 @@ public final class ProducerMetadata implements AutoCloseable {
     private final Object lookupLock = new Object();
     private final List<BrokerAddress> bootstrap;
     private final Map<String, Integer> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The topics in use (known to exist), with when each was last sent to ({@code System.nanoTime()}). */
+    private final Map<String, Long> lastSent = new java.util.concurrent.ConcurrentHashMap<>();
+    private final long topicIdleNanos;
     private final Object refreshLock = new Object();
 
-    /** @param ownsChannels whether {@link #close} closes {@code channels} */
-    public ProducerMetadata(List<BrokerAddress> bootstrap, ChannelPool channels, boolean ownsChannels) {
+    /**
+     * @param ownsChannels whether {@link #close} closes {@code channels}
+     * @param topicIdleMs  a topic not sent to for this long is dropped from the refreshes (longer than a record
+     *                     may wait for its answer, so no batch of it is still waiting for a leader)
+     */
+    public ProducerMetadata(List<BrokerAddress> bootstrap, ChannelPool channels, boolean ownsChannels, long topicIdleMs) {
+        this.topicIdleNanos = TimeUnit.MILLISECONDS.toNanos(topicIdleMs);
         this.channels = channels;
         this.ownsChannels = ownsChannels;
         this.bootstrap = List.copyOf(bootstrap);
@@ -64,6 +74,7 @@ public final class ProducerMetadata implements AutoCloseable {
     public int partitionCount(String topic, long deadlineNanos) {
         Integer known = partitionCounts.get(topic);
         if (known != null) {
+            lastSent.put(topic, System.nanoTime());
             return known;
         }
         while (true) {
@@ -80,8 +91,8 @@ public final class ProducerMetadata implements AutoCloseable {
                         ? ClientException.of(io.rafka.proto.v1.ErrorCode.LEADER_NOT_AVAILABLE, "topic " + topic + " has no partitions yet")
                         : null;
                 if (failure == null) {
-                    partitionCounts.merge(topic, t.getPartitionsCount(), Math::max);
-                    return partitionCounts.get(topic);
+                    lastSent.put(topic, System.nanoTime());
+                    return partitionCounts.merge(topic, t.getPartitionsCount(), Math::max);
                 }
             } catch (ClientException e) {
                 failure = e;
@@ -95,22 +106,29 @@ public final class ProducerMetadata implements AutoCloseable {
     }
 
     /**
-     * Fresh metadata for every topic in use; a failure is left for the next round's errors to tell. One refresh at
-     * a time, under a lock of its own: readers of leaders ({@link #leader}, {@link #hint}, called under the
-     * accumulator's lock) never wait for its RPCs.
+     * Fresh metadata for every topic in use (sent to within the idle time: those not are forgotten, and looked up
+     * again if sent to later); a failure is left for the next round's errors to tell. One refresh at a time, under
+     * a lock of its own: readers of leaders ({@link #leader}, {@link #hint}, called under the accumulator's lock)
+     * never wait for its RPCs.
      */
-    void refresh() {
+    public void refresh() {
         synchronized (refreshLock) {
             refreshOnce();
         }
     }
 
     private void refreshOnce() {
-        if (partitionCounts.isEmpty()) {
+        long now = System.nanoTime();
+        lastSent.forEach((topic, at) -> {
+            if (now - at > topicIdleNanos && lastSent.remove(topic, at)) {
+                partitionCounts.remove(topic);
+            }
+        });
+        if (lastSent.isEmpty()) {
             return;
         }
         try {
-            refreshLocked(new ArrayList<>(partitionCounts.keySet()), false);
+            refreshLocked(new ArrayList<>(lastSent.keySet()), false);
         } catch (ClientException e) {
             // no broker answered: the sender retries, and its batches expire at their delivery timeout
             channels.resetConnectBackoff();
