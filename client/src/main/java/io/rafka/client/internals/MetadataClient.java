@@ -70,12 +70,20 @@ public final class MetadataClient {
      *                      non-retriable failure
      */
     public ClusterMetadata refresh(List<String> topics, boolean allowAutoCreate) {
+        return refresh(topics, allowAutoCreate, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #refresh(List, boolean)}, giving up at {@code deadlineNanos} ({@code System.nanoTime()}): no call waits
+     * past it, however many brokers there are to ask.
+     */
+    public ClusterMetadata refresh(List<String> topics, boolean allowAutoCreate, long deadlineNanos) {
         MetadataResponse.Builder answer = null;
         for (int from = 0; from < topics.size() || answer == null; from += MAX_TOPICS_PER_REQUEST) {
             MetadataResponse part = ask(MetadataRequest.newBuilder()
                     .addAllTopics(topics.subList(from, Math.min(topics.size(), from + MAX_TOPICS_PER_REQUEST)))
                     .setAllowAutoTopicCreation(allowAutoCreate)
-                    .build());
+                    .build(), deadlineNanos);
             if (answer == null) {
                 answer = part.toBuilder();
             } else {
@@ -89,13 +97,18 @@ public final class MetadataClient {
         return fresh;
     }
 
-    /** One GetMetadata, from the first candidate broker that answers. */
-    private MetadataResponse ask(MetadataRequest request) {
+    /** One GetMetadata, from the first candidate broker that answers before the deadline. */
+    private MetadataResponse ask(MetadataRequest request, long deadlineNanos) {
         ClientException failure = null;
         for (BrokerAddress address : candidates()) {
+            long leftMs = deadlineNanos == Long.MAX_VALUE ? RPC_DEADLINE_MS
+                    : TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+            if (leftMs <= 0) {
+                break;
+            }
             try {
                 MetadataResponse response = MetadataServiceGrpc.newBlockingStub(channels.channel(address))
-                        .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
+                        .withDeadlineAfter(Math.min(leftMs, RPC_DEADLINE_MS), TimeUnit.MILLISECONDS)
                         .getMetadata(request);
                 lastAnswered = address;
                 return response;
@@ -106,7 +119,7 @@ public final class MetadataClient {
                 }
             }
         }
-        throw failure;
+        throw failure != null ? failure : ClientException.of(ErrorCode.REQUEST_TIMED_OUT, "no metadata before the deadline");
     }
 
     /**

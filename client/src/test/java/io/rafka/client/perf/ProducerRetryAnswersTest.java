@@ -89,6 +89,44 @@ class ProducerRetryAnswersTest {
         }
     }
 
+    /**
+     * send() gives up at max.block.ms even when the brokers it asks never answer (a hung process, packets dropped):
+     * each question is bounded by what is left of it, not by a fixed 10 s per broker.
+     */
+    @Test
+    void sendGivesUpAtMaxBlockWhenNoBrokerAnswers() throws Exception {
+        List<io.grpc.stub.StreamObserver<?>> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        io.grpc.BindableService silent = new io.rafka.proto.v1.MetadataServiceGrpc.MetadataServiceImplBase() {
+            @Override
+            public void getMetadata(io.rafka.proto.v1.MetadataRequest request,
+                                    io.grpc.stub.StreamObserver<io.rafka.proto.v1.MetadataResponse> observer) {
+                held.add(observer);   // never answered
+            }
+        };
+        List<io.grpc.Server> servers = new ArrayList<>();
+        try {
+            List<String> addresses = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                io.grpc.Server server = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder.forAddress(new java.net.InetSocketAddress("127.0.0.1", 0))
+                        .addService(silent).build().start();
+                servers.add(server);
+                addresses.add("127.0.0.1:" + server.getPort());
+            }
+            try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                    .bootstrap(addresses.toArray(String[]::new)).maxBlock(Duration.ofMillis(800)).build()) {
+                long start = System.nanoTime();
+                CompletableFuture<RecordMetadata> sent = producer.send(new ProducerRecord<>("t", null, null, "v"));
+                java.util.concurrent.ExecutionException failed = org.junit.jupiter.api.Assertions.assertThrows(
+                        java.util.concurrent.ExecutionException.class, () -> sent.get(60, java.util.concurrent.TimeUnit.SECONDS));
+                long tookMs = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(tookMs < 3_000, "gave up after " + tookMs + " ms, max.block.ms is 800: " + failed.getCause());
+                assertTrue(!held.isEmpty(), "the brokers were asked");
+            }
+        } finally {
+            servers.forEach(io.grpc.Server::shutdownNow);
+        }
+    }
+
     /** A partition's callbacks run one at a time, in send order, whichever thread the answers came on. */
     @Test
     void callbacksOfAPartitionRunInSendOrderOneAtATime() throws Exception {

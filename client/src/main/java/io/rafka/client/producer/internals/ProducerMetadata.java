@@ -42,7 +42,7 @@ public final class ProducerMetadata implements AutoCloseable {
     private final boolean ownsChannels;
     private final MetadataClient client;
     private final MetadataClient lookupClient;
-    private final Object lookupLock = new Object();
+    private final java.util.concurrent.locks.ReentrantLock lookupLock = new java.util.concurrent.locks.ReentrantLock();
     private final List<BrokerAddress> bootstrap;
     private final Map<String, Integer> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
     /** The topics in use (known to exist), with when each was last sent to ({@code System.nanoTime()}). */
@@ -77,29 +77,46 @@ public final class ProducerMetadata implements AutoCloseable {
             lastSent.put(topic, System.nanoTime());
             return known;
         }
+        ClientException failure = null;
         while (true) {
-            ClientException failure;
+            if (failure != null && System.nanoTime() - deadlineNanos >= 0) {
+                throw toProducerException(failure, " (gave up after max.block.ms)");
+            }
             try {
                 TopicMetadata t;
-                synchronized (lookupLock) {
-                    t = lookupClient.refresh(List.of(topic), true).topic(topic).orElse(null);
+                long leftNanos = deadlineNanos - System.nanoTime();
+                if (!lookupLock.tryLock(Math.max(0, leftNanos), TimeUnit.NANOSECONDS)) {
+                    throw ClientException.of(io.rafka.proto.v1.ErrorCode.REQUEST_TIMED_OUT, "another send is looking "
+                            + "up a topic and the cluster is slow to answer");
                 }
-                failure = t == null ? ClientException.of(io.rafka.proto.v1.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, topic)
+                try {
+                    t = lookupClient.refresh(List.of(topic), true, deadlineNanos).topic(topic).orElse(null);
+                } finally {
+                    lookupLock.unlock();
+                }
+                ClientException answer = t == null ? ClientException.of(io.rafka.proto.v1.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, topic)
                         : t.getErrorCode() != io.rafka.proto.v1.ErrorCode.NONE
                         ? ClientException.of(t.getErrorCode(), t.getErrorCodeValue(), "topic " + topic, t.getErrorMessage())
                         : t.getPartitionsCount() == 0
                         ? ClientException.of(io.rafka.proto.v1.ErrorCode.LEADER_NOT_AVAILABLE, "topic " + topic + " has no partitions yet")
                         : null;
-                if (failure == null) {
+                if (answer == null) {
                     lastSent.put(topic, System.nanoTime());
                     return partitionCounts.merge(topic, t.getPartitionsCount(), Math::max);
                 }
+                failure = answer;
             } catch (ClientException e) {
-                failure = e;
+                // Past the deadline before any broker was asked: the failure before says more than "no time left".
+                if (failure == null || System.nanoTime() - deadlineNanos < 0) {
+                    failure = e;
+                }
                 channels.resetConnectBackoff();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ProducerException(ErrorCode.REQUEST_TIMED_OUT, "interrupted while waiting for metadata", e);
             }
-            if (!failure.retriable() || System.nanoTime() - deadlineNanos >= 0) {
-                throw toProducerException(failure, failure.retriable() ? " (gave up after max.block.ms)" : "");
+            if (!failure.retriable()) {
+                throw toProducerException(failure, "");
             }
             pause(RETRY_PAUSE_MS);
         }
@@ -169,9 +186,13 @@ public final class ProducerMetadata implements AutoCloseable {
         while (true) {
             ClientException failure = null;
             for (BrokerAddress address : candidates()) {
+                long leftMs = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+                if (leftMs <= 0) {
+                    break;
+                }
                 try {
                     InitProducerIdResponse r = ProduceServiceGrpc.newBlockingStub(channel(address))
-                            .withDeadlineAfter(MetadataClient.RPC_DEADLINE_MS * 2, TimeUnit.MILLISECONDS)
+                            .withDeadlineAfter(Math.min(leftMs, MetadataClient.RPC_DEADLINE_MS * 2), TimeUnit.MILLISECONDS)
                             .initProducerId(InitProducerIdRequest.getDefaultInstance());
                     if (r.getErrorCode() == io.rafka.proto.v1.ErrorCode.NONE) {
                         return r.getProducerId();
@@ -186,7 +207,8 @@ public final class ProducerMetadata implements AutoCloseable {
                 }
             }
             if (System.nanoTime() - deadlineNanos >= 0) {
-                throw toProducerException(failure, " (no producer id within max.block.ms)");
+                throw toProducerException(failure != null ? failure : ClientException.of(
+                        io.rafka.proto.v1.ErrorCode.REQUEST_TIMED_OUT, "InitProducerId"), " (no producer id within max.block.ms)");
             }
             pause(RETRY_PAUSE_MS * 2);
         }
