@@ -13,6 +13,7 @@ import java.security.SecureRandom;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -48,11 +49,70 @@ public final class Controller {
         return sessionTimeoutMs;
     }
 
+    /** Partitions whose topics one metadata entry creates at most (a topic larger than that has an entry alone). */
+    static final int PARTITIONS_PER_COMMIT = 10_000;
+
+    /** A topic created (as it is now), or the error that kept it from being made. */
+    public record CreateResult(TopicInfo topic, RafkaException error) {
+    }
+
     public synchronized TopicInfo createTopic(CreateTopicRequest request) {
-        commit(image -> withinBrokerLimit(image, ControllerLogic.createTopic(image, metadata.liveBrokers(sessionTimeoutMs),
-                request, defaults, random)));
+        CreateResult result = createTopics(List.of(request)).get(0);
+        if (result.error() != null) {
+            throw result.error();
+        }
+        return result.topic();
+    }
+
+    /**
+     * Creates topics, each decided against the image with the ones before it (placement, the per-broker replica
+     * limit), in as few metadata entries as {@value #PARTITIONS_PER_COMMIT} partitions per entry allow, then
+     * rebalances preferred leaders once: a request of thousands of topics costs a few Raft commits, not two per
+     * topic. A topic refused (bad name, exists, limit) fails alone; losing the controller role fails the call
+     * (NOT_CONTROLLER: what committed is found made on a retry with the same topic ids); an entry that does not
+     * commit in time fails its topics with REQUEST_TIMED_OUT (they may still be made).
+     */
+    public synchronized List<CreateResult> createTopics(List<CreateTopicRequest> requests) {
+        CreateResult[] results = new CreateResult[requests.size()];
+        int[] next = {0};
+        while (next[0] < requests.size()) {
+            List<Integer> deciding = new java.util.ArrayList<>();
+            try {
+                commit(image -> {
+                    Set<String> live = metadata.liveBrokers(sessionTimeoutMs);
+                    List<MetadataRecord> records = new java.util.ArrayList<>();
+                    MetadataImage after = image;
+                    long partitions = 0;
+                    for (; next[0] < requests.size() && (records.isEmpty() || partitions < PARTITIONS_PER_COMMIT); next[0]++) {
+                        CreateTopicRequest request = requests.get(next[0]);
+                        try {
+                            List<MetadataRecord> topic = withinBrokerLimit(after,
+                                    ControllerLogic.createTopic(after, live, request, defaults, random));
+                            for (MetadataRecord r : topic) {
+                                after = after.apply(r);
+                            }
+                            records.addAll(topic);
+                            partitions += request.partitions();
+                            deciding.add(next[0]);
+                        } catch (RafkaException e) {
+                            results[next[0]] = new CreateResult(null, e);
+                        }
+                    }
+                    return records;
+                });
+            } catch (NotControllerException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                RafkaException error = e instanceof RafkaException r ? r
+                        : new RafkaException(io.rafka.common.ErrorCode.UNKNOWN_SERVER_ERROR, e.toString());
+                deciding.forEach(i -> results[i] = new CreateResult(null, error));
+                continue;
+            }
+            MetadataImage image = metadata.image();
+            deciding.forEach(i -> results[i] = new CreateResult(image.topic(requests.get(i).name()), null));
+        }
         rebalance();
-        return metadata.image().topic(request.name());
+        return List.of(results);
     }
 
     public synchronized TopicInfo createPartitions(String topic, int newTotal) {

@@ -175,31 +175,36 @@ public final class TopicAdmin {
      * it is retried as a whole on the next controller, where the topics made so far answer as made.
      */
     private CreateTopicsResult createHere(List<NewTopic> topics, UUID createId) {
-        List<TopicResult> results = new ArrayList<>(topics.size());
+        TopicResult[] results = new TopicResult[topics.size()];
+        List<ControllerLogic.CreateTopicRequest> requests = new ArrayList<>();
+        List<Integer> asked = new ArrayList<>();
+        Set<String> named = new HashSet<>();
+        for (int i = 0; i < topics.size(); i++) {
+            NewTopic t = withInternalConfigs(topics.get(i));
+            if (!named.add(t.name())) {
+                // Named twice in one request: its id is the same, so the id cannot tell the second from a retry.
+                results[i] = new TopicResult(t.name(), new TopicAlreadyExistsException("topic '" + t.name() + "' already exists"));
+                continue;
+            }
+            requests.add(new ControllerLogic.CreateTopicRequest(t.name(),
+                    t.partitions() == 0 ? defaults.partitions() : t.partitions(),
+                    t.replicationFactor() == 0 ? defaultReplicationFactor() : t.replicationFactor(), t.configs(),
+                    topicId(createId, t.name())));
+            asked.add(i);
+        }
         List<TopicDescription> created = new ArrayList<>();
-        Set<String> made = new HashSet<>();
-        for (NewTopic requested : topics) {
-            NewTopic t = withInternalConfigs(requested);
-            try {
-                if (made.contains(t.name())) {
-                    // Named twice in one request: its id is the same, so the id cannot tell the second from a retry.
-                    throw new TopicAlreadyExistsException("topic '" + t.name() + "' already exists");
-                }
-                TopicInfo info = controller.createTopic(new ControllerLogic.CreateTopicRequest(t.name(),
-                        t.partitions() == 0 ? defaults.partitions() : t.partitions(),
-                        t.replicationFactor() == 0 ? defaultReplicationFactor() : t.replicationFactor(), t.configs(),
-                        topicId(createId, t.name())));
-                made.add(t.name());
-                created.add(describe(info));
-                results.add(new TopicResult(t.name(), null));
-            } catch (RuntimeException e) {
-                if (codeOf(e) == ErrorCode.NOT_CONTROLLER) {
-                    throw e;
-                }
-                results.add(new TopicResult(t.name(), e));
+        List<Controller.CreateResult> made = controller.createTopics(requests);   // NOT_CONTROLLER fails the call
+        for (int k = 0; k < made.size(); k++) {
+            Controller.CreateResult r = made.get(k);
+            String name = requests.get(k).name();
+            if (r.error() != null) {
+                results[asked.get(k)] = new TopicResult(name, r.error());
+            } else {
+                results[asked.get(k)] = new TopicResult(name, null);
+                created.add(describe(r.topic()));
             }
         }
-        return new CreateTopicsResult(results, created);
+        return new CreateTopicsResult(List.of(results), created);
     }
 
     /** The id topic {@code name} gets in create {@code createId}: the same on every attempt of that create. */

@@ -366,6 +366,22 @@ class MetadataClusterIT {
                     () -> c.controller.createTopic(new CreateTopicRequest("x", 1, 1, Map.of()))).errorCode());
             assertEquals(io.rafka.common.ErrorCode.INVALID_REPLICATION_FACTOR, org.junit.jupiter.api.Assertions.assertThrows(RafkaException.class,
                     () -> c.controller.createTopic(new CreateTopicRequest("y", 1, 4, Map.of()))).errorCode());
+
+            // One request of many topics: each decided after the ones before it, a refused one fails alone, and
+            // all of them appear in the image at once (one metadata entry), not one entry per topic.
+            List<Integer> topicCounts = new java.util.concurrent.CopyOnWriteArrayList<>();
+            int before = c.metadata.image().topics().size();
+            c.metadata.addListener(image -> topicCounts.add(image.topics().size()));
+            List<CreateTopicRequest> many = new java.util.ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                many.add(new CreateTopicRequest(i == 100 ? "bad name" : i == 200 ? "x" : "bulk-" + i, 1, 1, Map.of()));
+            }
+            List<io.rafka.controller.Controller.CreateResult> results = c.controller.createTopics(many);
+            assertEquals(io.rafka.common.ErrorCode.INVALID_TOPIC, results.get(100).error().errorCode());
+            assertEquals(io.rafka.common.ErrorCode.TOPIC_ALREADY_EXISTS, results.get(200).error().errorCode());
+            assertEquals(298, results.stream().filter(r -> r.error() == null && r.topic() != null).count());
+            assertEquals(List.of(before + 298), topicCounts.stream().filter(n -> n > before).distinct().toList(),
+                    "the topic count went straight from " + before + " to " + (before + 298));
         } finally {
             for (TestBroker b : brokers) {
                 if (b.up()) {
