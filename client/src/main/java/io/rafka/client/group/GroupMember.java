@@ -102,6 +102,8 @@ public final class GroupMember implements AutoCloseable {
     private Throwable streamFailure;
     private boolean streamEnded;
     private boolean streamAnswered;
+    /** The heartbeat thread is opening a stream to resume on (guarded by lock): the poll thread leaves it be. */
+    private boolean resuming;
     /**
      * Since when no open stream has been answered (the last one broke and no new one answered yet); -1 while the
      * membership is confirmed. See {@link #membershipInDoubt}.
@@ -256,12 +258,33 @@ public final class GroupMember implements AutoCloseable {
                 TimeUnit.MILLISECONDS);
     }
 
-    /** On the heartbeat thread: a due heartbeat on the open stream, or the leave of a member that stopped polling. */
+    /**
+     * On the heartbeat thread: a due heartbeat on the open stream, the leave of a member that stopped polling, or,
+     * when a stream that had been answered broke because the coordinator moved or the connection failed, a new
+     * stream on which the member resumes at once: the coordinator drops a member whose stream stays broken for
+     * {@code group.member.stream.grace.ms} (500 ms), and an application processing records between polls for
+     * longer must not lose its partitions to a network blip. Fencing and other failures wait for the next poll.
+     */
     private void heartbeatBetweenPolls() {
         try {
             synchronized (lock) {
-                if (closed || leftForSlowPoll || requests == null || streamFailure != null || streamEnded || !streamAnswered) {
+                if (!closed && !leftForSlowPoll && !resuming && requests != null && streamAnswered && resumableBreak()) {
+                    requests = null;   // taken here: the poll thread finds neither a stream nor a failure to handle
+                    streamFailure = null;
+                    streamEnded = false;
+                    resuming = true;
+                } else if (closed || leftForSlowPoll || requests == null || streamFailure != null || streamEnded
+                        || !streamAnswered) {
                     return;   // the next poll handles a broken stream; an unanswered join is not repeated
+                }
+            }
+            if (resuming()) {
+                resumeStream();
+                return;
+            }
+            synchronized (lock) {
+                if (closed || leftForSlowPoll || requests == null || streamFailure != null || streamEnded || !streamAnswered) {
+                    return;
                 }
                 long now = time.hiResClockMs();
                 if (now - lastPollMs > maxPollIntervalMs) {
@@ -278,6 +301,47 @@ public final class GroupMember implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             LOG.debug("heartbeat between polls failed: {}", e.toString());
+        }
+    }
+
+    /** Whether the open stream broke in a way the member resumes from with its id and epoch (under lock). */
+    private boolean resumableBreak() {
+        if (streamFailure == null) {
+            return streamEnded;   // the coordinator ended it (it stopped coordinating the group)
+        }
+        if (!(streamFailure instanceof StatusRuntimeException sre)) {
+            return false;
+        }
+        ClientException e = ClientException.fromCall(sre, coordinator.groupId() + "'s coordinator");
+        return !e.is(ErrorCode.UNKNOWN_MEMBER_ID) && !e.is(ErrorCode.FENCED_MEMBER_EPOCH) && CoordinatorClient.coordinatorMoved(e);
+    }
+
+    private boolean resuming() {
+        synchronized (lock) {
+            return resuming;
+        }
+    }
+
+    /**
+     * On the heartbeat thread, which took a broken stream: finds the coordinator again and resumes on a new stream.
+     * A failure is left for the next poll, as if the new stream had broken.
+     */
+    private void resumeStream() {
+        try {
+            coordinator.invalidate();
+            openStream();
+            LOG.debug("group " + config.groupId() + ": heartbeat stream broke between polls; resumed on a new one");
+        } catch (RuntimeException e) {
+            synchronized (lock) {
+                if (requests == null && streamFailure == null) {
+                    streamFailure = e;
+                }
+            }
+        } finally {
+            synchronized (lock) {
+                resuming = false;
+                lock.notifyAll();
+            }
         }
     }
 
@@ -429,8 +493,8 @@ public final class GroupMember implements AutoCloseable {
         Throwable failure;
         boolean answered;
         synchronized (lock) {
-            if (requests != null && streamFailure == null && !streamEnded) {
-                return;
+            if (resuming || (requests != null && streamFailure == null && !streamEnded)) {
+                return;   // open, or being reopened by the heartbeat thread
             }
             failure = streamFailure != null ? streamFailure : (requests != null ? new IllegalStateException("stream ended") : null);
             answered = streamAnswered;

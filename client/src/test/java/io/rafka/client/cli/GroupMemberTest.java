@@ -196,6 +196,32 @@ class GroupMemberTest {
         member.close();
     }
 
+    /**
+     * A stream that breaks while the application is busy between polls is resumed by the heartbeat thread within
+     * a heartbeat check, not at the next poll: the coordinator drops a member whose stream stays broken for 500 ms.
+     */
+    @Test
+    void aStreamBrokenBetweenPollsIsResumedWithoutWaitingForThePoll() throws Exception {
+        coordinator.joinAssignment = List.of(1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 3);
+        int before = coordinator.events().size();
+        coordinator.failStream(ErrorCode.NOT_COORDINATOR);   // no poll from here on: the application is busy
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (coordinator.events().size() == before && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        List<String> after = coordinator.events().subList(before, coordinator.events().size());
+        assertEquals(List.of("beat m-1 e1 owned=[1]"), after, "resumed with its id and epoch, without a poll");
+        coordinator.failStream(ErrorCode.FENCED_MEMBER_EPOCH);
+        Thread.sleep(500);
+        assertEquals(before + 1, coordinator.events().size(), "a fenced member waits for the poll to rejoin: "
+                + coordinator.events());
+        member.poll(100);
+        assertEquals("join m-2 owned=[]", coordinator.events().get(before + 1));
+        member.close();
+    }
+
     @Test
     void aLeaveThatReachesACoordinatorThatJustLostTheGroupIsMadeOnTheNewOne() {
         coordinator.joinAssignment = List.of(1);
