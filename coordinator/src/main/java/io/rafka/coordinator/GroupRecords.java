@@ -44,6 +44,11 @@ final class GroupRecords {
      * the name with every partition. Both are read.
      */
     private static final byte MEMBER_VERSION = 1;
+    /**
+     * Group values since version 1 add when the group became empty (-1 while it has members), so a new coordinator
+     * counts {@code offsets.retention} from then and not from its own load; version 0 has no such field (unknown).
+     */
+    private static final byte GROUP_VERSION = 1;
 
     /** Batches are cut at this size, so no write comes near a Raft entry's limit (message.max.bytes). */
     static final int MAX_BATCH_BYTES = 256 * 1024;
@@ -101,9 +106,10 @@ final class GroupRecords {
     }
 
     void addGroup(ConsumerGroup group, boolean deleted) {
-        append(key(GROUP, group.groupId, out -> { }), deleted ? null : value(out -> {
+        append(key(GROUP, group.groupId, out -> { }), deleted ? null : value(GROUP_VERSION, out -> {
             out.writeInt(group.groupEpoch);
             out.writeInt(group.assignmentEpoch);
+            out.writeLong(group.isEmpty() ? group.emptySinceMs : -1);
         }));
     }
 
@@ -190,6 +196,7 @@ final class GroupRecords {
                     ConsumerGroup g = groups.computeIfAbsent(groupId, ConsumerGroup::new);
                     g.groupEpoch = v.readInt();
                     g.assignmentEpoch = v.readInt();
+                    g.emptySinceMs = version >= 1 ? v.readLong() : -1;
                 }
             } else if (type == MEMBER) {
                 String memberId = k.readUTF();

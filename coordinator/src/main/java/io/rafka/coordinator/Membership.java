@@ -252,7 +252,15 @@ final class Membership {
         if (removed) {
             settle(shard, g, Set.of());
         }
-        g.emptySinceMs = g.isEmpty() ? (g.emptySinceMs < 0 ? now : g.emptySinceMs) : -1;
+        long emptySince = g.isEmpty() ? (g.emptySinceMs < 0 ? now : g.emptySinceMs) : -1;
+        if (emptySince != g.emptySinceMs) {
+            g.emptySinceMs = emptySince;
+            if (emptySince >= 0) {
+                // Written, so that a coordinator loading the group later counts its retention from here.
+                g.dirtyGroup = true;
+                shard.write(List.of(g), List.of(), now, e -> coordinator.writeFailed(shard, e));
+            }
+        }
         if (g.isEmpty() && expired(g, now)) {
             new Offsets(coordinator, shard).deleteGroup(g);
             return 0;

@@ -48,6 +48,40 @@ class GroupRecordsTest {
         assertEquals(m.target, back.target);
     }
 
+    /** When a group became empty survives a reload, so its retention is not counted again from the new load. */
+    @Test
+    void whenAGroupBecameEmptyIsReadBackAndAGroupValueOfTheFirstVersionStillReads() throws IOException {
+        ConsumerGroup empty = new ConsumerGroup("e");
+        empty.groupEpoch = 4;
+        empty.emptySinceMs = 1_700_000_000_000L;
+        ConsumerGroup busy = new ConsumerGroup("b");
+        busy.members.put("m1", new MemberState("m1"));
+        busy.emptySinceMs = 5;   // stale: a group with members is not empty since anything
+        GroupRecords records = new GroupRecords(1_000);
+        records.addGroup(empty, false);
+        records.addGroup(busy, false);
+        Map<String, ConsumerGroup> read = new HashMap<>();
+        records.build().forEach(b -> GroupRecords.replay(b, read));
+        assertEquals(1_700_000_000_000L, read.get("e").emptySinceMs);
+        assertEquals(4, read.get("e").groupEpoch);
+        assertEquals(-1, read.get("b").emptySinceMs);
+
+        ByteArrayOutputStream value = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(value);
+        out.writeByte(0);
+        out.writeInt(7);
+        out.writeInt(6);
+        ByteArrayOutputStream key = new ByteArrayOutputStream();
+        DataOutputStream k = new DataOutputStream(key);
+        k.writeByte(GroupRecords.GROUP);
+        k.writeUTF("old");
+        RecordBatchBuilder batch = new RecordBatchBuilder(CompressionType.NONE);
+        batch.append(1_000, key.toByteArray(), value.toByteArray());
+        GroupRecords.replay(batch.build(), read);
+        assertEquals(7, read.get("old").groupEpoch);
+        assertEquals(-1, read.get("old").emptySinceMs, "unknown: counted from the first tick after the load");
+    }
+
     @Test
     void aMemberRecordOfTheFirstVersionStillReads() throws IOException {
         // Version 0's value, as it was written: the topic's name beside every partition.
