@@ -52,6 +52,8 @@ import java.util.function.Consumer;
  */
 public final class PartitionFetcher {
 
+    /** How long a partition waits before it is fetched again after a BUSY answer. */
+    static final long BUSY_BACKOFF_MS = 200;
     /** ListOffsets timestamps with Kafka's meaning. */
     public static final long LATEST = -1;
     public static final long EARLIEST = -2;
@@ -510,6 +512,12 @@ public final class PartitionFetcher {
         if (!failure.retriable()) {
             throw failure;
         }
+        if (failure.is(ErrorCode.BUSY)) {
+            // The broker is at a bound (fetch.max.waiters, ...), nothing is wrong with the partition: wait and ask
+            // again for as long as it takes, as Kafka's consumer does, instead of giving up at the retry timeout.
+            cursor.notBeforeMs = time.hiResClockMs() + BUSY_BACKOFF_MS;
+            return;
+        }
         cursor.notBeforeMs = time.hiResClockMs() + cursor.retry.onFailure(failure);
         refreshMetadata |= refresh;
     }
@@ -530,7 +538,7 @@ public final class PartitionFetcher {
 
     private static ClientException asClientException(Throwable cause, BrokerAddress broker) {
         if (cause instanceof StatusRuntimeException e) {
-            return ClientException.fromStatus(e, broker);
+            return ClientException.fromCall(e, broker);   // the broker's code (BUSY, ...) where its answer names one
         }
         if (cause instanceof ClientException e) {
             return e;
