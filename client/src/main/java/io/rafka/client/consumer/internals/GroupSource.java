@@ -16,8 +16,6 @@ import io.rafka.common.TopicPartition;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
 import java.util.regex.Pattern;
 
 /** A consumer's partitions as a group member owns them: {@link GroupMember} behind {@link PartitionSource}. */
