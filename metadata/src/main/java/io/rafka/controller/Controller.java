@@ -94,8 +94,8 @@ public final class Controller {
                             records.addAll(topic);
                             partitions += request.partitions();
                             deciding.add(next[0]);
-                        } catch (RafkaException e) {
-                            results[next[0]] = new CreateResult(null, e);
+                        } catch (RuntimeException e) {
+                            results[next[0]] = new CreateResult(null, asRafkaException(e));
                         }
                     }
                     return records;
@@ -103,8 +103,7 @@ public final class Controller {
             } catch (NotControllerException e) {
                 throw e;
             } catch (RuntimeException e) {
-                RafkaException error = e instanceof RafkaException r ? r
-                        : new RafkaException(io.rafka.common.ErrorCode.UNKNOWN_SERVER_ERROR, e.toString());
+                RafkaException error = asRafkaException(e);
                 deciding.forEach(i -> results[i] = new CreateResult(null, error));
                 continue;
             }
@@ -113,6 +112,10 @@ public final class Controller {
         }
         rebalance();
         return List.of(results);
+    }
+
+    private static RafkaException asRafkaException(RuntimeException e) {
+        return e instanceof RafkaException r ? r : new RafkaException(io.rafka.common.ErrorCode.UNKNOWN_SERVER_ERROR, e.toString());
     }
 
     public synchronized TopicInfo createPartitions(String topic, int newTotal) {
