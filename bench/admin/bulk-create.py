@@ -1,0 +1,36 @@
+#!/usr/bin/python3
+"""Times one CreateTopics request of N topics (1 partition, replication factor 3 each) against a running cluster.
+
+Usage: bench/admin/bulk-create.py HOST:PORT PREFIX N
+Needs Debian's python3-grpcio and python3-grpc-tools (as PythonClientIT); the stubs are generated from proto/
+into a temporary directory on each run.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+address, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with tempfile.TemporaryDirectory() as out:
+    protos = os.path.join(root, "proto", "src", "main", "proto")
+    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", protos, "--python_out=" + out,
+                    "--grpc_python_out=" + out] + [os.path.join(protos, "rafka", "v1", f)
+                                                   for f in os.listdir(os.path.join(protos, "rafka", "v1"))],
+                   check=True)
+    sys.path.insert(0, out)
+    import grpc
+    from rafka.v1 import admin_pb2, admin_pb2_grpc
+
+    stub = admin_pb2_grpc.AdminServiceStub(grpc.insecure_channel(address))
+    request = admin_pb2.CreateTopicsRequest(topics=[
+        admin_pb2.NewTopic(name=f"{prefix}-{i}", partitions=1, replication_factor=3) for i in range(n)])
+    start = time.time()
+    try:
+        response = stub.CreateTopics(request, timeout=300)
+        errors = sum(1 for r in response.results if r.error_code != 0)
+        print(f"{n} topics in one CreateTopics: {time.time() - start:.2f} s, {errors} refused")
+    except grpc.RpcError as e:
+        print(f"failed after {time.time() - start:.2f} s: {e.code()} {e.details()}")
+        sys.exit(1)
