@@ -46,6 +46,13 @@ final class ConsumerGroup {
     long emptySinceMs = -1;
     /** Soft: each member's resolved subscription (see {@link #subscribedTopics}). */
     private final Map<String, Subscribed> subscribedCache = new HashMap<>();
+    /** Soft: members' patterns compiled, by pattern (null: the pattern matches nothing, see {@link #compiled}). */
+    private final Map<String, java.util.Optional<Pattern>> patterns = new HashMap<>();
+    /**
+     * Soft: the newest commit time of the offsets put since the group was created or loaded (not lowered when an
+     * offset is removed), so the expiry check of an empty group does not go through all its offsets every tick.
+     */
+    long newestCommitMs = -1;
 
     ConsumerGroup(String groupId) {
         this.groupId = groupId;
@@ -84,15 +91,47 @@ final class ConsumerGroup {
         return m;
     }
 
-    /** Updates what a member subscribes to; a change starts a rebalance. */
-    void subscribe(MemberState m, SortedSet<String> topics, String pattern, AssignorType assignor) {
+    /** Updates what a member subscribes to; a change starts a rebalance. Returns whether anything changed. */
+    boolean subscribe(MemberState m, SortedSet<String> topics, String pattern, AssignorType assignor) {
         if (!m.topics.equals(topics) || !m.pattern.equals(pattern) || m.assignor != assignor) {
             m.topics = new TreeSet<>(topics);
             m.pattern = pattern;
             m.assignor = assignor;
             dirtyMembers.add(m.memberId);
             bumpEpoch();
+            return true;
         }
+        return false;
+    }
+
+    /** Records a committed offset. */
+    void putOffset(TopicPartition tp, CommittedOffset offset) {
+        offsets.put(tp, offset);
+        newestCommitMs = Math.max(newestCommitMs, offset.commitTimestampMs());
+    }
+
+    /**
+     * Whether a change of these topics (created, deleted, partition count changed) can change what some member
+     * subscribes to: one of them is named by a member or matches a member's pattern. Costs members x changed
+     * topics, not members x all topics, so a topic created elsewhere does not rebalance every group.
+     */
+    boolean subscribesToAny(Set<String> changedTopics) {
+        for (MemberState m : members.values()) {
+            for (String t : changedTopics) {
+                if (m.topics.contains(t)) {
+                    return true;
+                }
+            }
+            Pattern p = m.pattern.isEmpty() ? null : compiled(m);
+            if (p != null) {
+                for (String t : changedTopics) {
+                    if (!t.equals(GroupConfig.TOPIC) && p.matcher(t).matches()) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     /**
@@ -159,12 +198,22 @@ final class ConsumerGroup {
      * record written before patterns were RE2 (java.util.regex's lookarounds and backreferences).
      */
     private Pattern compiled(MemberState m) {
-        try {
-            return SubscriptionPattern.compile(m.pattern);
-        } catch (IllegalArgumentException e) {
-            LOG.warn("group {}: member {}'s pattern '{}' matches no topic: {}", groupId, m.memberId, m.pattern, e.getMessage());
-            return null;
+        java.util.Optional<Pattern> known = patterns.get(m.pattern);
+        if (known == null) {
+            if (patterns.size() >= 2 * members.size() + 8) {
+                Set<String> inUse = new java.util.HashSet<>();
+                members.values().forEach(o -> inUse.add(o.pattern));
+                patterns.keySet().retainAll(inUse);
+            }
+            try {
+                known = java.util.Optional.of(SubscriptionPattern.compile(m.pattern));
+            } catch (IllegalArgumentException e) {
+                LOG.warn("group {}: member {}'s pattern '{}' matches no topic: {}", groupId, m.memberId, m.pattern, e.getMessage());
+                known = java.util.Optional.empty();
+            }
+            patterns.put(m.pattern, known);
         }
+        return known.orElse(null);
     }
 
     /** A member's resolved subscription and what it was resolved from. */

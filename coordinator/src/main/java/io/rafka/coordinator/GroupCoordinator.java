@@ -113,8 +113,14 @@ public final class GroupCoordinator implements Closeable {
             } else if (!copy.equals(topics)) {
                 Set<String> deleted = new HashSet<>(topics.keySet());
                 deleted.removeAll(copy.keySet());
+                Set<String> changed = new HashSet<>(deleted);
+                copy.forEach((topic, count) -> {
+                    if (!count.equals(topics.get(topic))) {
+                        changed.add(topic);
+                    }
+                });
                 topics = copy;
-                membership.topicsChanged(deleted);
+                membership.topicsChanged(changed, deleted);
             }
         });
     }

@@ -212,7 +212,7 @@ final class GroupRecords {
                 if (v == null) {
                     g.offsets.remove(tp);
                 } else {
-                    g.offsets.put(tp, new CommittedOffset(v.readLong(), v.readUTF(), v.readLong()));
+                    g.putOffset(tp, new CommittedOffset(v.readLong(), v.readUTF(), v.readLong()));
                 }
             }
         } catch (IOException e) {

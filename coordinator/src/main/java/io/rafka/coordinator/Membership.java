@@ -138,11 +138,12 @@ final class Membership {
         if (!first && !s.memberId.equals(m.memberId)) {
             throw invalid("this stream belongs to member " + s.memberId);
         }
+        boolean changed = first;
         if (!req.topics().isEmpty() || !req.pattern().isEmpty()) {
             validateSubscription(req, false);
-            g.subscribe(m, new TreeSet<>(req.topics()), req.pattern(), req.assignor());
+            changed |= g.subscribe(m, new TreeSet<>(req.topics()), req.pattern(), req.assignor());
         }
-        g.released(m, req.owned(), req.acknowledgedVersion());
+        changed |= g.released(m, req.owned(), req.acknowledgedVersion());
         if (first) {
             MemberSession old = sessions.get(key(g.groupId, m.memberId));
             if (old != null && old != s) {
@@ -151,7 +152,12 @@ final class Membership {
             }
             bind(s, g, m);
         }
-        settle(shard, g, first ? Set.of(m.memberId) : Set.of());
+        // Every other change of the group settled it when it happened (a join, a leave, a fencing, a topic change,
+        // a load), so a heartbeat that changed nothing would only recompute the same assignments: skipped, or each
+        // heartbeat would cost the whole group (members x subscribed topics, plus its partitions).
+        if (changed) {
+            settle(shard, g, first ? Set.of(m.memberId) : Set.of());
+        }
         alive(m);
     }
 
@@ -284,10 +290,7 @@ final class Membership {
 
     /** An empty group expires offsets.retention after its last commit, or after it became empty if it has none. */
     private boolean expired(ConsumerGroup g, long now) {
-        long newest = g.emptySinceMs;
-        for (CommittedOffset o : g.offsets.values()) {
-            newest = Math.max(newest, o.commitTimestampMs());
-        }
+        long newest = Math.max(g.emptySinceMs, g.newestCommitMs);
         return newest >= 0 && now - newest > coordinator.config.offsetsRetentionMs();
     }
 
@@ -317,17 +320,28 @@ final class Membership {
         }
     }
 
-    /** Topics changed: offsets of the topics seen deleted go, groups subscribed to changed topics rebalance. */
-    void topicsChanged(Set<String> deleted) {
+    /**
+     * Topics changed ({@code changed}: created, deleted or with a new partition count; {@code deleted} among them):
+     * offsets of deleted topics go, groups with a member subscribed to a changed topic (by name or pattern)
+     * rebalance. Other groups' assignments cannot change, so they are not recomputed.
+     */
+    void topicsChanged(Set<String> changed, Set<String> deleted) {
+        long now = coordinator.time.milliseconds();
         for (GroupShard shard : coordinator.shards.values()) {
             for (ConsumerGroup g : shard.groups.values()) {
-                for (TopicPartition tp : List.copyOf(g.offsets.keySet())) {
-                    if (deleted.contains(tp.topic())) {
-                        g.offsets.remove(tp);
-                        g.dirtyOffsets.add(tp);
+                if (!deleted.isEmpty()) {
+                    for (TopicPartition tp : List.copyOf(g.offsets.keySet())) {
+                        if (deleted.contains(tp.topic())) {
+                            g.offsets.remove(tp);
+                            g.dirtyOffsets.add(tp);
+                        }
                     }
                 }
-                settle(shard, g, Set.of());
+                if (g.subscribesToAny(changed)) {
+                    settle(shard, g, Set.of());
+                } else if (!g.dirtyOffsets.isEmpty()) {
+                    shard.write(List.of(g), List.of(), now, e -> coordinator.writeFailed(shard, e));
+                }
             }
         }
     }

@@ -115,7 +115,7 @@ final class Offsets {
                 results.add(error);
                 continue;
             }
-            group.offsets.put(c.partition(), new CommittedOffset(c.offset(), c.metadata(), now));
+            group.putOffset(c.partition(), new CommittedOffset(c.offset(), c.metadata(), now));
             group.dirtyOffsets.add(c.partition());
             results.add(GroupTypes.PartitionResult.ok(c.partition()));
         }

@@ -97,6 +97,8 @@ class GroupSimulationTest {
             int event = random.nextInt(100);
             List<String> ids = new ArrayList<>(clients.keySet());
             String someone = ids.isEmpty() ? null : ids.get(random.nextInt(ids.size()));
+            Map<String, Integer> topicsBefore = Map.copyOf(topics);
+            boolean settle = true;   // as the coordinator: a heartbeat that changed nothing does not rebalance
             if (event < 12 && clients.size() < 8) {
                 MemberState m = new MemberState("m" + nextId++);
                 m.sessionTimeoutMs = 45_000;
@@ -117,21 +119,26 @@ class GroupSimulationTest {
                     c.view = push.assigned();
                     c.viewVersion = push.version();
                 }
+                settle = false;
             } else if (event < 80 && someone != null) {
                 Client c = clients.get(someone);          // it reconciles (releases, takes) and heartbeats
                 c.consuming = new HashSet<>(c.view);
                 c.lastReport = new Report(Set.copyOf(c.consuming), versions ? c.viewVersion : 0);
-                group.released(group.members.get(someone), c.consuming, c.lastReport.version());
+                settle = group.released(group.members.get(someone), c.consuming, c.lastReport.version());
             } else if (event < 85 && someone != null && clients.get(someone).lastReport != null) {
                 Report late = clients.get(someone).lastReport;   // an earlier heartbeat arrives (again, late)
-                group.released(group.members.get(someone), late.owned(), late.version());            } else if (event < 89) {
+                settle = group.released(group.members.get(someone), late.owned(), late.version());
+            } else if (event < 89) {                      // topic events: below, settled if they matter
                 topics.merge(random.nextBoolean() ? "a" : "b", 1 + random.nextInt(3), Integer::sum);
+                settle = false;
             } else if (event < 92) {
                 topics.put("c" + random.nextInt(3), 1 + random.nextInt(4));
+                settle = false;
             } else if (event < 94) {
                 topics.keySet().removeIf(t -> t.startsWith("c") && random.nextBoolean());
+                settle = false;
             } else if (event < 97 && someone != null) {
-                group.subscribe(group.members.get(someone), subscription(random), "", assignor);
+                settle = group.subscribe(group.members.get(someone), subscription(random), "", assignor);
             } else {
                 group = failOver(group);
                 versionBase += 1_000_000;
@@ -145,7 +152,17 @@ class GroupSimulationTest {
                     c.inbox.add(new Push(MemberState.sorted(m.assigned), ++m.pushVersion));   // the resume's answer
                 }
             }
-            for (String changed : group.rebalance(Map.copyOf(topics), now)) {
+            if (!topics.equals(topicsBefore)) {
+                Set<String> changedTopics = new HashSet<>(topicsBefore.keySet());
+                changedTopics.removeAll(topics.keySet());
+                topics.forEach((t, n) -> {
+                    if (!n.equals(topicsBefore.get(t))) {
+                        changedTopics.add(t);
+                    }
+                });
+                settle = group.subscribesToAny(changedTopics);
+            }
+            for (String changed : settle ? group.rebalance(Map.copyOf(topics), now) : Set.<String>of()) {
                 Client c = clients.get(changed);
                 MemberState m = group.members.get(changed);
                 if (c != null) {
@@ -166,9 +183,23 @@ class GroupSimulationTest {
                 }
                 System.err.println(b);
             }
+            // What the coordinator skips must be nothing: one more rebalance now changes no assignment.
+            String state = describe(group);
+            assertEquals(Set.of(), group.rebalance(Map.copyOf(topics), now), "event " + i + " (" + event + ")");
+            assertEquals(state, describe(group), "event " + i + " (" + event + ")");
             checkOwnership(group, clients);
         }
         quiesce(group, clients, topics, now);
+    }
+
+    /** The group's assignment state: epochs and every member's epoch, target, assigned and revoking partitions. */
+    private static String describe(ConsumerGroup group) {
+        StringBuilder b = new StringBuilder("epochs " + group.groupEpoch + "/" + group.assignmentEpoch);
+        for (MemberState m : group.members.values()) {
+            b.append("; ").append(m.memberId).append(" e").append(m.epoch).append(" t").append(m.target)
+                    .append(" a").append(m.assigned).append(" r").append(m.revoking);
+        }
+        return b.toString();
     }
 
     private static SortedSet<String> subscription(Random random) {
