@@ -128,6 +128,27 @@ class LogRecoveryTest {
         }
     }
 
+    /**
+     * A closed segment whose tail was lost at a batch boundary (its last batches never reached the disk, the next
+     * segment's did): nothing in it is torn, but the offsets up to the next segment's base are gone. Recovery must
+     * end the log there instead of keeping the later segments behind a hole.
+     */
+    @Test
+    void aClosedSegmentMissingItsLastBatchesEndsTheLogThereNotAHole() throws IOException {
+        List<Long> bases = batches.stream().map(b -> b[0]).distinct().toList();
+        long segment = bases.get(1);
+        List<long[]> its = batches.stream().filter(b -> b[0] == segment).toList();
+        long[] lost = its.get(its.size() - 2);   // the last two batches of the segment are lost
+        Path dir = crashImage("hole");
+        try (FileChannel ch = FileChannel.open(LogFiles.logFile(dir, segment), StandardOpenOption.WRITE)) {
+            ch.truncate(lost[1]);
+        }
+        try (PartitionLog log = PartitionLog.open(dir, CONFIG, Time.SYSTEM)) {
+            assertValidPrefix(log, lost[2]);
+            assertEquals(bases.subList(0, 2), log.segmentBaseOffsets());
+        }
+    }
+
     @Test
     void flippedBitCutsTheLogAtTheDamagedBatch() throws IOException {
         Random random = new Random(5);

@@ -134,7 +134,9 @@ public final class LogLoader {
                     validatedBytes += sizeBefore;
                 }
                 segment.flushLog();
-                cut = truncated > 0 || (next != null && segment.nextOffset() > next);
+                // Also a segment that ends before the next one starts (its tail lost at a batch boundary: nothing
+                // to cut in it, but the offsets up to the next base are gone): the later ones cannot follow it.
+                cut = truncated > 0 || (next != null && segment.nextOffset() != next);
                 if (next != null && !cut) {
                     segment.onBecomeInactive();
                 }
