@@ -444,6 +444,38 @@ class PartitionLogTest {
         assertFalse(Files.exists(dir));
     }
 
+    /**
+     * One append of more batches than the active segment's indexes have entries left for (a small
+     * segment.index.bytes, an entry per batch): the append succeeds, the next one rolls, and every record reads back
+     * by offset and by timestamp, also after a crash. Before, the index threw halfway through an append whose bytes
+     * were already written.
+     */
+    @Test
+    void anAppendNeedingMoreIndexEntriesThanAreLeftSucceedsAndTheNextRolls() throws IOException {
+        Path dir = tmp.resolve("idx-0");
+        LogConfig cfg = LogConfig.builder().segmentIndexBytes(48).indexIntervalBytes(0).build();  // 4 time entries
+        PartitionLog log = PartitionLog.open(dir, cfg, Time.SYSTEM);
+        ByteBuffer many = ByteBuffer.allocate(64 * 1024);
+        for (int i = 0; i < 12; i++) {
+            many.put(TestBatches.batch(CompressionType.NONE, "m" + i + "-", 2, 10_000L + i));
+        }
+        log.append(many.flip(), 0, 1L);
+        assertEquals(24, log.logEndOffset());
+        log.append(TestBatches.batch(CompressionType.NONE, "after-", 2, 20_000L), 0, 2L);
+        assertEquals(2, log.segmentCount(), "the next append rolled: " + log.segmentBaseOffsets());
+        for (long offset = 0; offset < 26; offset++) {
+            List<Record> read = TestBatches.records(log.read(offset, 1 << 20, log.logEndOffset()).records());
+            long at = offset;
+            assertTrue(read.stream().anyMatch(r -> r.offset() == at), "offset " + offset);
+        }
+        assertEquals(10L, log.offsetForTimestamp(10_005L).orElseThrow().offset());
+        log.closeWithoutFlush();
+        PartitionLog reopened = PartitionLog.open(dir, cfg, Time.SYSTEM);
+        assertEquals(26, reopened.logEndOffset());
+        assertEquals(10L, reopened.offsetForTimestamp(10_005L).orElseThrow().offset());
+        reopened.close();
+    }
+
     /** Copies a buffer so two logs do not stamp the same bytes. */
     static final class RecordBatchTestCopy {
         static ByteBuffer copy(ByteBuffer b) {

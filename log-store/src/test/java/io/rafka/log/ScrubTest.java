@@ -1,5 +1,6 @@
 package io.rafka.log;
 
+import io.rafka.common.CorruptRecordException;
 import io.rafka.log.internal.LogFiles;
 import io.rafka.record.CompressionType;
 import io.rafka.testing.MockTime;
@@ -7,6 +8,8 @@ import io.rafka.testing.TestBatches;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -149,6 +153,49 @@ class ScrubTest {
         assertNotNull(found.damage(), "a torn last batch is damage");
         assertEquals(damagedSegment, found.damage().segmentBase());
         assertFalse(found.reachedEnd());
+    }
+
+    /**
+     * Zeroed bytes where a batch starts (a length field of 0): a scan of batch headers stops there. A read must
+     * not take that for "no batch here" and go on with the next segment, and the scrub must report it.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1})
+    void aZeroedBatchHeaderIsDamageForReadsAndTheScrubNotTheEndOfTheSegment(int batch) throws IOException {
+        long damagedSegment = log.segmentBaseOffsets().get(1);
+        long nextSegment = log.segmentBaseOffsets().get(2);
+        Path file = LogFiles.logFile(dir, damagedSegment);
+        long damagedOffset;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            int position = 0;
+            if (batch == 1) {
+                ByteBuffer len = ByteBuffer.allocate(12);
+                ch.read(len, 0);
+                position = 12 + len.getInt(8);
+            }
+            ByteBuffer header = ByteBuffer.allocate(8);
+            ch.read(header, position);
+            damagedOffset = header.getLong(0);
+            ch.write(ByteBuffer.allocate(61), position);
+        }
+        assertTrue(batchBases.contains(damagedOffset));
+
+        long readFrom = damagedOffset;
+        CorruptRecordException e = assertThrows(CorruptRecordException.class,
+                () -> log.read(readFrom, 1 << 20, log.logEndOffset()), "not the next segment's batches");
+        assertTrue(e.getMessage().contains("offset " + damagedOffset), e.getMessage());
+        assertTrue(nextSegment > damagedOffset);
+
+        PartitionLog.Scrubbed found = scrubUntilDamageOrEnd();
+        assertNotNull(found.damage(), "the scrub finds the zeroed header");
+        assertEquals(damagedSegment, found.damage().segmentBase());
+        assertEquals(damagedOffset, found.damage().offset());
+
+        // Recovery cuts there, as for any damaged batch.
+        log.revalidateFrom(damagedSegment);
+        log.close();
+        log = PartitionLog.open(dir, CONFIG, time);
+        assertEquals(damagedOffset, log.logEndOffset());
     }
 
     private PartitionLog.Scrubbed scrubUntilDamageOrEnd() {

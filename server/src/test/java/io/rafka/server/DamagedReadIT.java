@@ -152,8 +152,46 @@ class DamagedReadIT {
         }
     }
 
+    /**
+     * Zeroed bytes where the leader's second batch starts: a read at that batch used to find "no batch here" and
+     * answer nothing (a consumer stuck at offset 1, or, with a later segment, sent on past the rest of this one).
+     */
+    @Test
+    void aZeroedBatchHeaderFailsTheReadAndTheReplicaRepairsItself() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("log.scrub.bytes.per.second", "0"))) {
+            int leader = writeThreeBatches(cluster);
+            try (FileChannel ch = FileChannel.open(tmp.resolve("broker-" + (leader + 1)).resolve("flipped-0")
+                    .resolve("00000000000000000000.log"), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ByteBuffer header = ByteBuffer.allocate(12);
+                ch.read(header, 0);
+                ch.write(ByteBuffer.allocate(61), 12 + header.getInt(8));
+            }
+            PartitionFetchResult atDamage = fetch(cluster, leader, 1);
+            assertEquals(ErrorCode.CORRUPT_MESSAGE, atDamage.getErrorCode(), atDamage.toString());
+            assertTrue(cluster.broker(leader).raftNode().damagedReads() >= 1, "the read reported the damage");
+            List<String> readBack = new ArrayList<>();
+            cluster.awaitTrue(() -> {
+                readBack.clear();
+                int via = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
+                PartitionFetchResult r = fetch(cluster, via, 0);
+                readBack.addAll(decodedValues(r));
+                return r.getErrorCode() == ErrorCode.NONE && readBack.size() == 3;
+            }, 60_000, "every record readable again");
+            assertEquals(VALUES, readBack);
+            awaitRepaired(cluster, leader);
+        }
+    }
+
     /** Topic "flipped" (1 partition, RF 3), {@link #VALUES} one batch each, a bit flipped in the leader's second. */
     private int writeThreeBatchesAndDamageTheSecondOnTheLeader(BrokerCluster cluster) throws IOException {
+        int leader = writeThreeBatches(cluster);
+        flipBitInTheValueOfSecondBatch(tmp.resolve("broker-" + (leader + 1)).resolve("flipped-0")
+                .resolve("00000000000000000000.log"));
+        return leader;
+    }
+
+    /** Topic "flipped" (1 partition, RF 3), {@link #VALUES} one batch each, on every replica; the leader's index. */
+    private int writeThreeBatches(BrokerCluster cluster) {
         assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
                 .addTopics(NewTopic.newBuilder().setName("flipped").setPartitions(1).setReplicationFactor(3)).build())
                 .getResults(0).getErrorCode());
@@ -163,8 +201,6 @@ class DamagedReadIT {
         int leader = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
         cluster.awaitTrue(() -> Set.of(0, 1, 2).stream().allMatch(i -> cluster.broker(i).raftNode().status(TP)
                 .highWatermark() == 3), 30_000, "replicated");
-        flipBitInTheValueOfSecondBatch(tmp.resolve("broker-" + (leader + 1)).resolve("flipped-0")
-                .resolve("00000000000000000000.log"));
         return leader;
     }
 

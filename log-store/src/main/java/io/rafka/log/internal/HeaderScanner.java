@@ -1,5 +1,6 @@
 package io.rafka.log.internal;
 
+import io.rafka.log.LogConfig;
 import io.rafka.record.RecordBatch;
 
 import java.io.IOException;
@@ -38,7 +39,7 @@ final class HeaderScanner {
         }
         int batchLength = h.getInt(RecordBatch.LENGTH_OFFSET);
         long size = (long) batchLength + RecordBatch.LOG_OVERHEAD;
-        if (batchLength < RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD || position + size > end) {
+        if (!plausibleLength(batchLength) || position + size > end) {
             return null;
         }
         long baseOffset = h.getLong(RecordBatch.BASE_OFFSET_OFFSET);
@@ -51,6 +52,21 @@ final class HeaderScanner {
 
     int position() {
         return position;
+    }
+
+    /** Whether {@link #next} stopped before the end of the range: at a torn or implausible header. */
+    boolean stoppedShort() {
+        return position < end;
+    }
+
+    /**
+     * Whether a batch's length field can be right: a whole header, and no more than the largest batch a topic may
+     * allow ({@code max.message.bytes} at most {@value LogConfig#MAX_MAX_MESSAGE_BYTES}), so a damaged length is
+     * never read as a batch of up to 2 GiB.
+     */
+    static boolean plausibleLength(int batchLength) {
+        return batchLength >= RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD
+                && batchLength <= LogConfig.MAX_MAX_MESSAGE_BYTES;
     }
 
     private ByteBuffer header(int at) throws IOException {

@@ -269,7 +269,9 @@ public final class LogSegment implements Closeable {
                 maxTimestampSoFar = batch.maxTimestamp();
                 offsetOfMaxTimestampSoFar = batch.lastOffset();
             }
-            if (bytesSinceLastIndexEntry > indexIntervalBytes) {
+            // A full index skips the entry (the index is sparse; lookups scan from the entry before) rather than
+            // fail an append whose bytes are already written; the next append rolls the segment.
+            if (bytesSinceLastIndexEntry > indexIntervalBytes && !offsetIndex.isFull() && !timeIndex.isFull()) {
                 offsetIndex.append(batch.lastOffset(), position);
                 timeIndex.maybeAppend(maxTimestampSoFar, offsetOfMaxTimestampSoFar, false);
                 bytesSinceLastIndexEntry = 0;
@@ -294,7 +296,40 @@ public final class LogSegment implements Closeable {
                 return h;
             }
         }
+        if (scanner.stoppedShort()) {
+            throw damagedHeader(limit);
+        }
         return null;
+    }
+
+    /**
+     * A batch header (where one must start) that cannot be right, found by a scan that began at an index entry:
+     * where the first such header of the segment is, and at which offset, from a scan of the whole segment.
+     * Without this, a scan stopping there would read as "no batch here" and a read would go on with the next
+     * segment, skipping the rest of this one without a word.
+     */
+    private DamagedHeaderException damagedHeader(int limit) throws IOException {
+        HeaderScanner scanner = new HeaderScanner(channel, 0, limit);
+        long next = baseOffset;
+        for (BatchHeader h = scanner.next(); h != null; h = scanner.next()) {
+            next = h.nextOffset();
+        }
+        return new DamagedHeaderException("segment " + logFile + " has a damaged batch header at position "
+                + scanner.position() + " (offset " + next + ")", next);
+    }
+
+    /** A damaged batch header in a segment; {@link #offset} is where the batch there should have started. */
+    public static final class DamagedHeaderException extends CorruptRecordException {
+        private final long offset;
+
+        DamagedHeaderException(String message, long offset) {
+            super(message);
+            this.offset = offset;
+        }
+
+        public long offset() {
+            return offset;
+        }
     }
 
     /**
@@ -356,7 +391,8 @@ public final class LogSegment implements Closeable {
         TimeIndex.Entry entry = timeIndex().lookup(timestamp);
         long from = Math.max(entry.offset(), startingOffset);
         int position = offsetIndex().lookup(from).position();
-        HeaderScanner scanner = new HeaderScanner(channel, position, size);
+        int limit = size;
+        HeaderScanner scanner = new HeaderScanner(channel, position, limit);
         for (BatchHeader h = scanner.next(); h != null; h = scanner.next()) {
             if (h.lastOffset() < startingOffset || h.maxTimestamp() < timestamp) {
                 continue;
@@ -367,6 +403,9 @@ public final class LogSegment implements Closeable {
                     return r;
                 }
             }
+        }
+        if (scanner.stoppedShort()) {
+            throw damagedHeader(limit);
         }
         return null;
     }
@@ -505,7 +544,7 @@ public final class LogSegment implements Closeable {
         readFully(header, position);
         int batchLength = header.getInt(RecordBatch.LENGTH_OFFSET);
         long batchSize = (long) batchLength + RecordBatch.LOG_OVERHEAD;
-        if (batchLength < RecordBatch.HEADER_SIZE - RecordBatch.LOG_OVERHEAD || position + batchSize > end) {
+        if (!HeaderScanner.plausibleLength(batchLength) || position + batchSize > end) {
             return BatchAt.damaged("batch length " + batchLength + " is impossible or past the end of the data", position);
         }
         RecordBatch batch = new RecordBatch(readBytes(position, (int) batchSize));
@@ -536,7 +575,12 @@ public final class LogSegment implements Closeable {
      */
     public Checked check(long fromOffset, long maxBytes) throws IOException {
         int end = size;
-        BatchHeader first = translateOffset(fromOffset);
+        BatchHeader first;
+        try {
+            first = translateOffset(fromOffset);
+        } catch (DamagedHeaderException e) {
+            return new Checked(Math.min(fromOffset, e.offset()), 0, false, e.offset(), e.getMessage());
+        }
         if (first == null) {
             return new Checked(fromOffset, 0, true, -1, null);
         }

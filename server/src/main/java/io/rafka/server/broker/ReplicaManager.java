@@ -273,7 +273,13 @@ public final class ReplicaManager {
             if (p.offset() == highWatermark || maxBytes <= 0) {
                 return empty(p, highWatermark, logStart);
             }
-            LogReadResult read = raftNode.read(tp, p.offset(), maxBytes, buffers);
+            LogReadResult read;
+            try {
+                read = raftNode.read(tp, p.offset(), maxBytes, buffers);
+            } catch (CorruptRecordException e) {
+                raftNode.damagedRead(tp, p.offset(), maxBytes);   // a damaged batch header: repaired as the scrub would
+                throw e;
+            }
             // A buffer of this read alone (the log copies from its file): nobody writes it until it is released.
             ByteBuffer stored = read.records();
             int bytes = stored.remaining();
