@@ -67,15 +67,7 @@ class DamagedReadIT {
             assertTrue(cluster.broker(leader).raftNode().damagedReads() >= 1, "the read reported the damage");
 
             // The replica is cut at the damage and repaired from the others; then every record reads back intact.
-            List<String> readBack = new ArrayList<>();
-            cluster.awaitTrue(() -> {
-                readBack.clear();
-                int via = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
-                PartitionFetchResult r = fetch(cluster, via, 0);
-                readBack.addAll(decodedValues(r));
-                return r.getErrorCode() == ErrorCode.NONE && readBack.size() == 3;
-            }, 60_000, "every record readable again");
-            assertEquals(VALUES, readBack);
+            awaitEveryRecordReadable(cluster);
             awaitRepaired(cluster, leader);
         }
     }
@@ -169,15 +161,7 @@ class DamagedReadIT {
             PartitionFetchResult atDamage = fetch(cluster, leader, 1);
             assertEquals(ErrorCode.CORRUPT_MESSAGE, atDamage.getErrorCode(), atDamage.toString());
             assertTrue(cluster.broker(leader).raftNode().damagedReads() >= 1, "the read reported the damage");
-            List<String> readBack = new ArrayList<>();
-            cluster.awaitTrue(() -> {
-                readBack.clear();
-                int via = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
-                PartitionFetchResult r = fetch(cluster, via, 0);
-                readBack.addAll(decodedValues(r));
-                return r.getErrorCode() == ErrorCode.NONE && readBack.size() == 3;
-            }, 60_000, "every record readable again");
-            assertEquals(VALUES, readBack);
+            awaitEveryRecordReadable(cluster);
             awaitRepaired(cluster, leader);
         }
     }
@@ -202,6 +186,19 @@ class DamagedReadIT {
         cluster.awaitTrue(() -> Set.of(0, 1, 2).stream().allMatch(i -> cluster.broker(i).raftNode().status(TP)
                 .highWatermark() == 3), 30_000, "replicated");
         return leader;
+    }
+
+    /** Waits until every record reads back as written through the partition's leader. */
+    private static void awaitEveryRecordReadable(BrokerCluster cluster) {
+        List<String> readBack = new ArrayList<>();
+        cluster.awaitTrue(() -> {
+            readBack.clear();
+            int via = cluster.awaitLeaders(0, "flipped", 30_000).get(0);
+            PartitionFetchResult r = fetch(cluster, via, 0);
+            readBack.addAll(decodedValues(r));
+            return r.getErrorCode() == ErrorCode.NONE && readBack.size() == 3;
+        }, 60_000, "every record readable again");
+        assertEquals(VALUES, readBack);
     }
 
     /** Waits until the damaged replica holds every record intact in its own log (cut and copied). */
