@@ -341,8 +341,24 @@ public final class RaftNode implements Closeable {
         return servers.stream().filter(a -> !a.id().equals(nodeId)).map(MembershipChanger::peer).toList();
     }
 
+    /**
+     * A client for one copy of records (a repair from any replica, a catch-up from the leader). Its retries are
+     * bounded: Ratis's default retries a failed call for ever without a pause, so a copy from a replica that died
+     * spun on its refused connection and never moved on to another source (nor freed its catch-up thread).
+     */
     private RaftClient newClient(RaftGroup group, RaftPeerId leader) {
-        return RaftClient.newBuilder().setRaftGroup(group).setLeaderId(leader).setProperties(clientProperties).build();
+        return RaftClient.newBuilder().setRaftGroup(group).setLeaderId(leader).setProperties(clientProperties)
+                .setRetryPolicy(RatisProperties.COPY_RETRIES).build();
+    }
+
+    /** {@link #newClient} for a replica of {@code tp} here, asking {@code source} (for tests). */
+    RaftClient copyClient(TopicPartition tp, NodeAddress source) {
+        Replica replica = replicas.get(tp);
+        if (replica == null) {
+            throw new IllegalArgumentException(tp + " has no replica here");
+        }
+        return newClient(RaftGroup.valueOf(replica.groupId(), replica.spec().replicas().stream()
+                .map(MembershipChanger::peer).toList()), RaftPeerId.valueOf(source.id()));
     }
 
     /**

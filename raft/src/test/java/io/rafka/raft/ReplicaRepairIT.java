@@ -6,6 +6,9 @@ import io.rafka.raft.internal.ReplicaRegistry;
 import io.rafka.raft.testing.MiniCluster;
 import io.rafka.record.CompressionType;
 import io.rafka.testing.TestBatches;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -14,12 +17,15 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -65,6 +71,27 @@ class ReplicaRepairIT {
             // The partition goes on taking writes, the repaired replica among those acknowledging them.
             append(cluster, tp, "after", 1);
             cluster.awaitReplicated(tp, 1255, 30_000);
+        }
+    }
+
+    /**
+     * A copy asks one replica; when that one is dead the copy must fail so the repair tries the next source (or
+     * again later). Ratis's default client retried a refused call for ever, without a pause: the repair spun on
+     * the dead replica and never asked the live one.
+     */
+    @Test
+    void aCopyFromADeadReplicaFailsWithinSecondsInsteadOfRetryingForever() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("dead-source", 0, 3);
+            append(cluster, tp, "r", 1);
+            int dead = cluster.leaderIndex(tp);
+            int asking = (dead + 1) % 3;
+            NodeAddress source = cluster.addresses().get(dead);
+            cluster.kill(dead);
+            try (RaftClient client = cluster.node(asking).copyClient(tp, source)) {
+                assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertThrows(IOException.class,
+                        () -> client.io().sendStaleRead(Message.EMPTY, 0, RaftPeerId.valueOf(source.id()))));
+            }
         }
     }
 

@@ -158,6 +158,13 @@ public final class RatisProperties {
     public static final RetryPolicy PROBE_RETRIES = RetryPolicies.retryUpToMaximumCountWithFixedSleep(10,
             TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
 
+    /**
+     * Retries of a copy of records from another replica (its calls may each take up to the client's 30 s request
+     * timeout): a few, then the copy fails and its caller tries another source or again later.
+     */
+    public static final RetryPolicy COPY_RETRIES = RetryPolicies.retryUpToMaximumCountWithFixedSleep(3,
+            TimeDuration.valueOf(300, TimeUnit.MILLISECONDS));
+
     /** Properties of probe clients; build them with {@link #PROBE_RETRIES}. */
     public static RaftProperties forProbe(RaftProperties client) {
         RaftProperties p = new RaftProperties(client);
