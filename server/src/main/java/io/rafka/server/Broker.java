@@ -98,6 +98,16 @@ public final class Broker implements Closeable {
      * committed records and they are copying them from another replica (the broker serves its others).
      */
     private String healthDetail() {
+        String cutOff = "";
+        if (serving && !heartbeatFresh()) {
+            cutOff = "no heartbeat acknowledged by the controller for "
+                    + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - heartbeatAckedNanos) + " ms (broker.session.timeout.ms "
+                    + config.getLong(ServerConfig.SESSION_TIMEOUT_MS) + "): cut off from the metadata group\n";
+        }
+        return cutOff + repairing();
+    }
+
+    private String repairing() {
         List<String> repairing = new ArrayList<>();
         for (TopicPartition tp : raftNode.partitions()) {
             try {
@@ -112,8 +122,12 @@ public final class Broker implements Closeable {
                 + String.join(", ", repairing) + "\n";
     }
 
-    /** Registered and the metadata view current: only then healthy (gRPC health SERVING, HTTP /health 200). */
+    /** Registered and the metadata view current once: healthy from then on while heartbeats are acknowledged. */
     private volatile boolean serving;
+    /** When the controller last acknowledged this broker's registration or a heartbeat ({@link System#nanoTime}). */
+    private volatile long heartbeatAckedNanos;
+    /** What gRPC health says now (updated by {@link #checkServing}). */
+    private volatile boolean reportedServing;
     private final AtomicBoolean viewCheckInFlight = new AtomicBoolean();
     private final java.util.concurrent.CountDownLatch servingLatch = new java.util.concurrent.CountDownLatch(1);
 
@@ -256,9 +270,14 @@ public final class Broker implements Closeable {
                     metadata.submit(List.of(new MetadataRecord.RegisterBroker(self))).get(10, TimeUnit.SECONDS);
                 }
                 registered = true;
+                heartbeatAckedNanos = System.nanoTime();
                 LOG.info("broker {} registered with the metadata group", config.nodeId());
             }
-            metadata.heartbeat(config.nodeId());
+            metadata.heartbeat(config.nodeId()).whenComplete((reply, e) -> {
+                if (e == null && reply.isSuccess()) {
+                    heartbeatAckedNanos = System.nanoTime();
+                }
+            });
         } catch (Exception e) {
             LOG.debug("registration or heartbeat failed (retrying): {}", e.toString());
         }
@@ -271,7 +290,11 @@ public final class Broker implements Closeable {
      * One check at a time, waited for by no thread (the scheduler's threads also run request timeouts).
      */
     private void checkServing() {
-        if (serving || !registered || !viewCheckInFlight.compareAndSet(false, true)) {
+        if (serving) {
+            reportHealth();
+            return;
+        }
+        if (!registered || !viewCheckInFlight.compareAndSet(false, true)) {
             return;
         }
         metadata.checkViewCurrent().orTimeout(1, TimeUnit.SECONDS).whenComplete((current, e) -> {
@@ -279,6 +302,7 @@ public final class Broker implements Closeable {
                 serving = true;
                 groups.onMetadata(metadata.image());
                 health.setStatus("", HealthCheckResponse.ServingStatus.SERVING);
+                reportedServing = true;
                 servingLatch.countDown();
                 LOG.info("broker {} serving: its metadata view is current (controller {})", config.nodeId(),
                         metadata.controllerId().orElse("?"));
@@ -375,8 +399,33 @@ public final class Broker implements Closeable {
         return servingLatch.await(timeoutMs, TimeUnit.MILLISECONDS) && !closed.get();
     }
 
+    /**
+     * Healthy: serving, and the controller acknowledged a heartbeat within the session timeout. A broker cut off
+     * from the metadata group (a network partition, a lost quorum) is no longer counted live by the controller and
+     * its view goes stale, so it stops saying it serves until heartbeats are acknowledged again.
+     */
     boolean isServing() {
-        return !closed.get() && serving;
+        return !closed.get() && serving && heartbeatFresh();
+    }
+
+    private boolean heartbeatFresh() {
+        return System.nanoTime() - heartbeatAckedNanos <= TimeUnit.MILLISECONDS.toNanos(config.getLong(ServerConfig.SESSION_TIMEOUT_MS));
+    }
+
+    /** Keeps gRPC health in step with {@link #isServing}, and says in the log when that changes. */
+    private void reportHealth() {
+        boolean now = isServing();
+        if (now == reportedServing || closed.get()) {
+            return;
+        }
+        reportedServing = now;
+        health.setStatus("", now ? HealthCheckResponse.ServingStatus.SERVING : HealthCheckResponse.ServingStatus.NOT_SERVING);
+        if (now) {
+            LOG.info("broker {} serving again: the controller acknowledges its heartbeats", config.nodeId());
+        } else {
+            LOG.warn("broker {} not serving: no heartbeat acknowledged by the controller for {} ms", config.nodeId(),
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - heartbeatAckedNanos));
+        }
     }
 
     /**

@@ -147,6 +147,37 @@ class ObservabilityIT {
         }
     }
 
+    /**
+     * A broker cut off from the metadata group (here: the other two brokers gone, as in a network partition)
+     * stops saying it serves once the controller has acknowledged no heartbeat of it for the session timeout, and
+     * says so again once heartbeats are acknowledged. It used to answer 200 for good once it had served.
+     */
+    @Test
+    void aBrokerCutOffFromTheControllerIsNotHealthyUntilItsHeartbeatsAreAcknowledgedAgain() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("broker.session.timeout.ms", "2000"))) {
+            int alone = 0;
+            assertEquals("ok\n", get(cluster.httpPort(alone), "/health", 200));
+            cluster.kill(1);
+            cluster.kill(2);
+            cluster.awaitTrue(() -> healthStatus(cluster, alone) == HealthCheckResponse.ServingStatus.NOT_SERVING,
+                    30_000, "NOT_SERVING once cut off");
+            String body = get(cluster.httpPort(alone), "/health", 503);
+            assertTrue(body.startsWith("not serving\n") && body.contains("no heartbeat acknowledged"), body);
+            assertTrue(get(cluster.httpPort(alone), "/status", 200).contains("\"serving\": false"), "status agrees");
+
+            cluster.restart(1);
+            cluster.restart(2);
+            cluster.awaitTrue(() -> healthStatus(cluster, alone) == HealthCheckResponse.ServingStatus.SERVING,
+                    60_000, "SERVING again once heartbeats are acknowledged");
+            assertEquals("ok\n", get(cluster.httpPort(alone), "/health", 200));
+        }
+    }
+
+    private static HealthCheckResponse.ServingStatus healthStatus(BrokerCluster cluster, int i) {
+        return HealthGrpc.newBlockingStub(cluster.channel(i)).withDeadlineAfter(5, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.newBuilder().setService("").build()).getStatus();
+    }
+
     private static List<String> listServices(BrokerCluster cluster) throws Exception {
         CompletableFuture<ServerReflectionResponse> reply = new CompletableFuture<>();
         StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(cluster.channel(0))
@@ -200,7 +231,7 @@ class ObservabilityIT {
     private static String get(int port, String path, int expectedCode) throws IOException {
         HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
         assertEquals(expectedCode, c.getResponseCode(), path);
-        try (InputStream in = c.getInputStream()) {
+        try (InputStream in = expectedCode >= 400 ? c.getErrorStream() : c.getInputStream()) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
     }
