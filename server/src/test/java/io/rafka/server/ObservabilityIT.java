@@ -30,6 +30,7 @@ import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -96,6 +97,32 @@ class ObservabilityIT {
             assertTrue(status.contains("\"high_watermark\": 5"), status);
             assertTrue(status.contains("\"repairing\": false"), status);
             assertEquals("ok\n", get(http, "/health", 200));
+
+            // Exact paths; HEAD gets the headers only.
+            get(http, "/healthz", 404);
+            get(http, "/", 404);
+            HttpURLConnection head = (HttpURLConnection) URI.create("http://127.0.0.1:" + http + "/health").toURL().openConnection();
+            head.setRequestMethod("HEAD");
+            assertEquals(200, head.getResponseCode());
+            assertEquals("3", head.getHeaderField("Content-Length"));
+
+            // Clients that send a byte and stop hold none of the server's threads for long: /health still answers.
+            List<java.net.Socket> stalled = new ArrayList<>();
+            try {
+                for (int i = 0; i < 6; i++) {
+                    java.net.Socket socket = new java.net.Socket("127.0.0.1", http);
+                    socket.getOutputStream().write('G');
+                    socket.getOutputStream().flush();
+                    stalled.add(socket);
+                }
+                HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + http + "/health").toURL().openConnection();
+                c.setReadTimeout(30_000);
+                assertEquals(200, c.getResponseCode(), "/health with six stalled connections open");
+            } finally {
+                for (java.net.Socket socket : stalled) {
+                    socket.close();
+                }
+            }
         }
     }
 

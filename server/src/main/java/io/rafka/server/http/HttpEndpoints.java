@@ -19,11 +19,30 @@ import java.util.function.Supplier;
 
 /**
  * The broker's HTTP port: {@code /metrics} (Prometheus text format), {@code /status} (JSON) and
- * {@code /health} (200 while serving, 503 otherwise). The JDK's HTTP server on two threads: scrapes and
- * status checks are rare and cheap.
+ * {@code /health} (200 while serving, 503 otherwise), each at exactly that path. The JDK's HTTP server on a few
+ * threads: scrapes and status checks are rare and cheap.
+ *
+ * <p>The JDK's server reads a request's headers on one of those threads with no time limit of its own, so a client
+ * that sends a byte and stops would hold a thread for good (a few such connections, and {@code /health} hangs):
+ * unless the JVM was started with them, {@value #MAX_REQUEST_SECONDS} s to send a request and
+ * {@value #MAX_RESPONSE_SECONDS} s to take the response are set (JVM-wide, read when the first server starts).
  */
 public final class HttpEndpoints implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(HttpEndpoints.class);
+    static final int MAX_REQUEST_SECONDS = 5;
+    static final int MAX_RESPONSE_SECONDS = 30;
+    private static final int THREADS = 4;
+    private static final byte[] NOT_FOUND = "not found: /health, /status and /metrics are served here\n"
+            .getBytes(StandardCharsets.UTF_8);
+
+    static {
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime", Integer.toString(MAX_REQUEST_SECONDS));
+        }
+        if (System.getProperty("sun.net.httpserver.maxRspTime") == null) {
+            System.setProperty("sun.net.httpserver.maxRspTime", Integer.toString(MAX_RESPONSE_SECONDS));
+        }
+    }
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -36,6 +55,7 @@ public final class HttpEndpoints implements Closeable {
     public static HttpEndpoints start(String bindHost, int port, BrokerMetrics metrics, Supplier<String> status,
                                       BooleanSupplier serving, Supplier<String> healthDetail) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(bindHost, port), 16);
+        server.createContext("/", ex -> respond(ex, 404, "text/plain", () -> NOT_FOUND));
         server.createContext("/metrics", ex -> respond(ex, 200, "text/plain; version=0.0.4; charset=utf-8", () -> {
             ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
             metrics.write(out);
@@ -48,7 +68,7 @@ public final class HttpEndpoints implements Closeable {
             respond(ex, ok ? 200 : 503, "text/plain",
                     () -> ((ok ? "ok\n" : "not serving\n") + healthDetail.get()).getBytes(StandardCharsets.UTF_8));
         });
-        ExecutorService executor = Executors.newFixedThreadPool(2, r -> {
+        ExecutorService executor = Executors.newFixedThreadPool(THREADS, r -> {
             Thread t = new Thread(r, "rafka-http");
             t.setDaemon(true);
             return t;
@@ -68,6 +88,11 @@ public final class HttpEndpoints implements Closeable {
                 ex.sendResponseHeaders(405, -1);
                 return;
             }
+            if (!ex.getRequestURI().getPath().equals(ex.getHttpContext().getPath())) {
+                code = 404;  // contexts match by prefix: /healthz is not /health
+                contentType = "text/plain";
+                body = () -> NOT_FOUND;
+            }
             byte[] bytes;
             try {
                 bytes = body.get();
@@ -77,6 +102,11 @@ public final class HttpEndpoints implements Closeable {
                 return;
             }
             ex.getResponseHeaders().set("Content-Type", contentType);
+            if (ex.getRequestMethod().equals("HEAD")) {
+                ex.getResponseHeaders().set("Content-Length", Integer.toString(bytes.length));
+                ex.sendResponseHeaders(code, -1);   // headers only: a body after them is a protocol error
+                return;
+            }
             ex.sendResponseHeaders(code, bytes.length);
             try (OutputStream out = ex.getResponseBody()) {
                 out.write(bytes);
