@@ -90,12 +90,19 @@ public final class MetadataNode implements Closeable {
      *                               (see {@link LeaderFailureDetector}), not after the election timeout
      */
     public record Settings(NodeAddress self, List<NodeAddress> voters, Path dataDir, long electionTimeoutMinMs,
-                           long electionTimeoutMaxMs, boolean leaderFailureDetection) {
+                           long electionTimeoutMaxMs, boolean leaderFailureDetection, String bindHost) {
         public static final long DEFAULT_ELECTION_TIMEOUT_MIN_MS = 1000;
         public static final long DEFAULT_ELECTION_TIMEOUT_MAX_MS = 2000;
 
+        /** Listening on the advertised host. */
+        public Settings(NodeAddress self, List<NodeAddress> voters, Path dataDir, long electionTimeoutMinMs,
+                        long electionTimeoutMaxMs, boolean leaderFailureDetection) {
+            this(self, voters, dataDir, electionTimeoutMinMs, electionTimeoutMaxMs, leaderFailureDetection, null);
+        }
+
         public Settings {
             Objects.requireNonNull(self, "self");
+            bindHost = bindHost == null || bindHost.isEmpty() ? self.host() : bindHost;
             Objects.requireNonNull(dataDir, "dataDir");
             voters = List.copyOf(voters);
             if (voters.stream().noneMatch(v -> v.id().equals(self.id()))) {
@@ -123,7 +130,7 @@ public final class MetadataNode implements Closeable {
         RaftProperties p = new RaftProperties();
         Path storage = dataDir.resolve("metadata-raft");
         RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
-        GrpcConfigKeys.Server.setHost(p, self.host());
+        GrpcConfigKeys.Server.setHost(p, settings.bindHost());
         GrpcConfigKeys.Server.setPort(p, self.port());
         RatisProperties.setElectionTimeouts(p, settings.electionTimeoutMinMs(), settings.electionTimeoutMaxMs());
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);

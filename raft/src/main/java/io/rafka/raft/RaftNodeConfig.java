@@ -42,6 +42,8 @@ import java.util.Objects;
  *   <tr><td>scrubIntervalMs</td><td>1 day</td><td>a replica's log read to its end is read again this long after that pass
  *       began (broker: log.scrub.interval.ms)</td></tr>
  *   <tr><td>logConfig</td><td>{@link LogConfig#defaults()}</td><td>settings of the partition logs</td></tr>
+ *   <tr><td>bindHost</td><td>the address's host</td><td>what the Raft port listens on (broker: bind.host); peers reach it
+ *       at {@code address}</td></tr>
  * </table>
  */
 public record RaftNodeConfig(
@@ -64,10 +66,12 @@ public record RaftNodeConfig(
         int leaderOutstandingAppends,
         long scrubBytesPerSecond,
         long scrubIntervalMs,
-        LogConfig logConfig) {
+        LogConfig logConfig,
+        String bindHost) {
 
     public RaftNodeConfig {
         Objects.requireNonNull(address, "address");
+        bindHost = bindHost == null || bindHost.isEmpty() ? address.host() : bindHost;
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(logConfig, "logConfig");
         require(rpcTimeoutMinMs >= 10 && rpcTimeoutMaxMs > rpcTimeoutMinMs, "rpcTimeoutMinMs/rpcTimeoutMaxMs",
@@ -129,6 +133,7 @@ public record RaftNodeConfig(
         private long scrubBytesPerSecond = 0;
         private long scrubIntervalMs = 24L * 60 * 60 * 1000;
         private LogConfig logConfig = LogConfig.defaults();
+        private String bindHost;
 
         private Builder(NodeAddress address, Path dataDir) {
             this.address = address;
@@ -221,13 +226,19 @@ public record RaftNodeConfig(
             return this;
         }
 
+        /** The address the Raft port listens on (broker: bind.host); the advertised host when not set. */
+        public Builder bindHost(String v) {
+            bindHost = v;
+            return this;
+        }
+
         public RaftNodeConfig build() {
             int writeBuffer = raftWriteBufferBytes > 0 ? raftWriteBufferBytes : logConfig.maxMessageBytes() + 64 * 1024;
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
                     raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
                     maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
                     maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends, scrubBytesPerSecond,
-                    scrubIntervalMs, logConfig);
+                    scrubIntervalMs, logConfig, bindHost);
         }
     }
 }

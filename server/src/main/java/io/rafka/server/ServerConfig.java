@@ -282,7 +282,7 @@ public final class ServerConfig {
         this.raftConfig = buildRaftConfig();
         this.metadataConfig = new MetadataNode.Settings(new NodeAddress(nodeId(), get(HOST), getInt(METADATA_PORT)), voters,
                 dataDir(), getLong(METADATA_ELECTION_TIMEOUT_MIN_MS), getLong(METADATA_ELECTION_TIMEOUT_MAX_MS),
-                getBoolean(LEADER_FAILURE_DETECTION));
+                getBoolean(LEADER_FAILURE_DETECTION), get(BIND_HOST));
         this.apiConfig = new ApiConfig(get(BIND_HOST), getInt(GRPC_PORT), getInt(MAX_REQUEST_BYTES), getInt(MAX_CONNECTIONS),
                 getInt(MAX_CALLS_PER_CONNECTION), getInt(FLOW_CONTROL_WINDOW_BYTES), getLong(PRODUCE_MEMORY_BYTES), getInt(PRODUCE_STREAM_WINDOW),
                 getInt(MAX_PARTITIONS_PER_REQUEST),
@@ -344,6 +344,7 @@ public final class ServerConfig {
 
         private RaftNodeConfig buildRaftConfig() {
         return RaftNodeConfig.builder(new NodeAddress(nodeId(), get(HOST), getInt(RAFT_PORT)), dataDir())
+                .bindHost(get(BIND_HOST))
                 .rpcTimeoutMs(getLong(ELECTION_TIMEOUT_MIN_MS), getLong(ELECTION_TIMEOUT_MAX_MS))
                 .leaderFailureDetection(getBoolean(LEADER_FAILURE_DETECTION))
                 .hibernateAfterMs(getLong(PARTITION_HIBERNATE_AFTER_MS))

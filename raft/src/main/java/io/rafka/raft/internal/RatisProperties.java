@@ -30,7 +30,7 @@ public final class RatisProperties {
     public static RaftProperties forServer(RaftNodeConfig config) {
         RaftProperties p = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(p, List.of(config.dataDir().resolve("raft").toFile()));
-        GrpcConfigKeys.Server.setHost(p, config.address().host());
+        GrpcConfigKeys.Server.setHost(p, config.bindHost());
         GrpcConfigKeys.Server.setPort(p, config.address().port());
         // Elections: longer than Ratis's defaults; with hundreds of groups per server the defaults storm.
         setElectionTimeouts(p, config.rpcTimeoutMinMs(), config.rpcTimeoutMaxMs());
