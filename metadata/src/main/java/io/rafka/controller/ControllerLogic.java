@@ -190,6 +190,12 @@ public final class ControllerLogic {
         if (brokerId.equals(target)) {
             throw new InvalidReplicationFactorException("a broker cannot replace itself");
         }
+        if (!image.brokers().containsKey(brokerId) && image.topics().values().stream()
+                .noneMatch(t -> t.assignments().stream().anyMatch(r -> r.contains(brokerId)))) {
+            // A mistyped id would otherwise move nothing and report success, leaving the dead broker's replicas.
+            throw new InvalidRequestException("broker " + brokerId + " is not registered and holds no replica; registered: "
+                    + new java.util.TreeSet<>(image.brokers().keySet()));
+        }
         Map<String, Integer> load = new TreeMap<>();
         for (String b : sortedLive(image, liveBrokers)) {
             load.put(b, 0);

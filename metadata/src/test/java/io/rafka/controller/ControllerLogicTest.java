@@ -127,6 +127,8 @@ class ControllerLogicTest {
         MetadataImage withTopic = image;
         assertThrows(io.rafka.common.InvalidReplicationFactorException.class,
                 () -> ControllerLogic.replaceBroker(withTopic, live, "b0", "b9"), "an unknown target");
+        assertThrows(io.rafka.common.InvalidRequestException.class,
+                () -> ControllerLogic.replaceBroker(withTopic, live, "b00", null), "a mistyped broker id moves nothing");
     }
 
     /** Every bad input of a create request, with the typed error it must get. */
