@@ -278,6 +278,13 @@ public final class ServerConfig {
         if (voters.stream().noneMatch(a -> a.id().equals(nodeId()))) {
             throw new IllegalArgumentException(VOTERS.name() + " = '" + get(VOTERS) + "' does not list node.id " + nodeId());
         }
+        for (NodeAddress voter : voters) {
+            if (voter.id().equals(nodeId()) && voter.port() != getInt(METADATA_PORT)) {
+                // The others would call this node on a port it does not listen on: it would wait for a majority for ever.
+                throw new IllegalArgumentException(VOTERS.name() + " lists node " + nodeId() + " at port " + voter.port()
+                        + ", but its " + METADATA_PORT.name() + " is " + getInt(METADATA_PORT));
+            }
+        }
         this.logDefaults = buildLogDefaults();
         this.raftConfig = buildRaftConfig();
         this.metadataConfig = new MetadataNode.Settings(new NodeAddress(nodeId(), get(HOST), getInt(METADATA_PORT)), voters,
@@ -305,6 +312,8 @@ public final class ServerConfig {
                     + " must be within " + GROUP_MIN_SESSION_TIMEOUT_MS.name() + " and " + GROUP_MAX_SESSION_TIMEOUT_MS.name());
         }
         requireAbove(GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_HEARTBEAT_INTERVAL_MS);
+        // A broker heartbeating less often than the controller's session timeout would count as dead between beats.
+        requireAbove(SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS);
         if (getInt(RAFT_WRITE_BUFFER_BYTES) != 0) {
             requireAtLeast(RAFT_WRITE_BUFFER_BYTES, maxMessage + 1024, MESSAGE_MAX_BYTES.name() + " + 1024");
         }

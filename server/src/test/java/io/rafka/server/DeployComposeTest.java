@@ -471,13 +471,24 @@ class DeployComposeTest {
     /** The launcher's voters for a node, with each voter's host replaced by its service name. */
     private static List<NodeAddress> expectedVoters(String node) {
         String voters = launcher.voters();
-        List<NodeAddress> local = ServerConfig.load(List.of("--node.id=" + node, "--controller.quorum.voters=" + voters), Map.of()).voters();
+        List<NodeAddress> local = loadVoters(node, voters);
         return local.stream().map(a -> new NodeAddress(a.id(), serviceOf(a.id()), a.port())).toList();
     }
 
     private static List<NodeAddress> parseVoters(String node, String voters) {
         assertNotNull(voters, "no voters for node " + node);
-        return ServerConfig.load(List.of("--node.id=" + node, "--controller.quorum.voters=" + voters), Map.of()).voters();
+        return loadVoters(node, voters);
+    }
+
+    /** The voters as a broker of {@code node} reads them (its metadata.port the one its own entry names). */
+    private static List<NodeAddress> loadVoters(String node, String voters) {
+        java.util.regex.Matcher own = java.util.regex.Pattern.compile("(?:^|,)\\s*" + java.util.regex.Pattern.quote(node)
+                + "@[^,]*:(\\d+)").matcher(voters);
+        List<String> args = new java.util.ArrayList<>(List.of("--node.id=" + node, "--controller.quorum.voters=" + voters));
+        if (own.find()) {
+            args.add("--metadata.port=" + own.group(1));
+        }
+        return ServerConfig.load(args, Map.of()).voters();
     }
 
     /** The service's environment, in either of compose's forms (map, or list of KEY=VALUE). */

@@ -60,6 +60,9 @@ class ServerConfigTest {
         assertMessage("node.id", () -> ServerConfig.load(List.of("--node.id=a b"), Map.of()));
         assertMessage("controller.quorum.voters", () -> ServerConfig.load(List.of("--controller.quorum.voters=2@h:1"), Map.of()));
         assertMessage("controller.quorum.voters", () -> ServerConfig.load(List.of("--controller.quorum.voters=1@h"), Map.of()));
+        assertMessage("metadata.port", () -> ServerConfig.load(List.of("--controller.quorum.voters=1@127.0.0.1:9999"), Map.of()));
+        assertMessage("broker.heartbeat.interval.ms", () -> ServerConfig.load(
+                List.of("--broker.heartbeat.interval.ms=10000", "--broker.session.timeout.ms=9000"), Map.of()));
         assertMessage("controller.quorum.voters", () -> ServerConfig.load(List.of("--controller.quorum.voters=1@h:1,1@g:2"), Map.of()));
         assertMessage("raft.election.timeout.max.ms", () -> ServerConfig.load(
                 List.of("--raft.election.timeout.min.ms=500", "--raft.election.timeout.max.ms=400"), Map.of()));
@@ -69,7 +72,7 @@ class ServerConfigTest {
 
     @Test
     void votersParseAndHelpListsEveryKey() {
-        ServerConfig c = ServerConfig.load(List.of("--node.id=2", "--controller.quorum.voters=1@a:1, 2@b:2 ,3@c:3"), Map.of());
+        ServerConfig c = ServerConfig.load(List.of("--node.id=2", "--controller.quorum.voters=1@a:1, 2@b:9094 ,3@c:3"), Map.of());
         assertEquals(List.of("1", "2", "3"), c.voters().stream().map(v -> v.id()).toList());
         assertEquals("b", c.voters().get(1).host());
         String help = ServerConfig.help();
