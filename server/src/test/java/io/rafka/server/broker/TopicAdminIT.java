@@ -3,7 +3,6 @@ package io.rafka.server.broker;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.NotControllerException;
 import io.rafka.common.RafkaException;
-import io.rafka.controller.ControllerLogic;
 import io.rafka.proto.v1.CreateTopicsRequest;
 import io.rafka.proto.v1.CreateTopicsResponse;
 import io.rafka.server.testing.BrokerCluster;
@@ -62,8 +61,8 @@ class TopicAdminIT {
             assertEquals(3, cd.brokers().size());
             assertTrue(cd.brokers().stream().allMatch(b -> b.apiPort() > 0));
 
-            List<ControllerLogic.Reassignment> moved = admin.replaceBroker("no-such-broker", null, false);
-            assertTrue(moved.isEmpty(), "a broker with no replicas has nothing to move: " + moved);
+            assertCode(ErrorCode.INVALID_REQUEST, assertThrows(RafkaException.class,
+                    () -> admin.replaceBroker("no-such-broker", null, false)));
 
             assertThrows(NotControllerException.class, () -> admin.createTopics(List.of(new NewTopic("again", 1, 1, Map.of())), true),
                     "a forwarded call that does not find the controller here is not forwarded again");
