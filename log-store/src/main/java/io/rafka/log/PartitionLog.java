@@ -293,20 +293,27 @@ public final class PartitionLog implements Closeable {
      * empty if there is none.
      */
     public Optional<TimestampAndOffset> offsetForTimestamp(long timestamp) {
-        try {
-            long start = logStartOffset;
-            for (LogSegment segment : segments.all()) {
-                if (segment.maxTimestamp() < timestamp) {
-                    continue;
+        for (int attempt = 0; ; attempt++) {
+            try {
+                long start = logStartOffset;
+                for (LogSegment segment : segments.all()) {
+                    if (segment.maxTimestamp() < timestamp) {
+                        continue;
+                    }
+                    Record r = segment.findRecordByTimestamp(timestamp, start);
+                    if (r != null) {
+                        return Optional.of(new TimestampAndOffset(r.timestamp(), r.offset()));
+                    }
                 }
-                Record r = segment.findRecordByTimestamp(timestamp, start);
-                if (r != null) {
-                    return Optional.of(new TimestampAndOffset(r.timestamp(), r.offset()));
+                return Optional.empty();
+            } catch (ClosedChannelException e) {
+                // Retention or truncation removed a segment under us (as for reads): look again.
+                if (closed || attempt > 3) {
+                    throw new StorageException("timestamp lookup in " + dir + " failed: log closed", e);
                 }
+            } catch (IOException e) {
+                throw new StorageException("timestamp lookup in " + dir + " failed: " + e.getMessage(), e);
             }
-            return Optional.empty();
-        } catch (IOException e) {
-            throw new StorageException("timestamp lookup in " + dir + " failed: " + e.getMessage(), e);
         }
     }
 

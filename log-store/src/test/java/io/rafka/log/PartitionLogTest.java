@@ -373,6 +373,24 @@ class PartitionLogTest {
                     }
                 }));
             }
+            java.util.concurrent.atomic.AtomicLong lookups = new java.util.concurrent.atomic.AtomicLong();
+            threads.add(new Thread(() -> {
+                // Timestamp lookups (ListOffsets) race retention too: a record at or after the time, or none.
+                Random random = new Random(7);
+                while (!done.get()) {
+                    long at = 1_000L + random.nextInt(3000);
+                    try {
+                        Optional<TimestampAndOffset> found = log.offsetForTimestamp(at);
+                        if (found.isPresent() && found.get().timestamp() < at) {
+                            throw new AssertionError("lookup of " + at + " found " + found.get());
+                        }
+                        lookups.incrementAndGet();
+                    } catch (Throwable e) {
+                        failures.add(e);
+                        return;
+                    }
+                }
+            }));
             threads.add(new Thread(() -> {
                 while (!done.get()) {
                     log.deleteExpiredSegments(Long.MAX_VALUE);
@@ -396,6 +414,7 @@ class PartitionLogTest {
             }
             assertTrue(failures.isEmpty(), () -> "reader failed: " + failures.peek());
             assertTrue(reads.get() > 100, "readers made progress: " + reads.get());
+            assertTrue(lookups.get() > 100, "timestamp lookups made progress: " + lookups.get());
             assertTrue(log.logStartOffset() > 0, "retention ran concurrently");
         }
     }
