@@ -115,6 +115,49 @@ class HibernationIT {
         return Files.exists(cluster.dataDir(i).resolve("raft").resolve(gid.toString()));
     }
 
+    /**
+     * Partitions removed (their topic deleted) at moments spread across their hibernation, some while their
+     * replicas close: nothing of them is left on any node. A removal racing a close used to leave the division's
+     * Raft storage moved to raft-hibernated/ (claimed by nobody, for good) or a marker re-created in a partition
+     * folder deleted meanwhile.
+     */
+    @Test
+    void partitionsRemovedWhileTheyHibernateLeaveNothingBehind() throws Exception {
+        try (MiniCluster cluster = start()) {
+            int count = 16;
+            List<TopicPartition> tps = cluster.createPartitions("gone", count, 3);
+            List<PartitionSpec> specs = tps.stream().map(cluster::spec).toList();
+            for (TopicPartition tp : tps) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "v", 1), Acks.ALL);
+            }
+            long written = System.nanoTime();
+            for (int k = 0; k < count; k++) {
+                // From just before the idle threshold to well after it: some removals meet replicas closing.
+                long at = written + TimeUnit.MILLISECONDS.toNanos(IDLE_MS - 300 + k * 120L);
+                Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(at - System.nanoTime())));
+                List<CompletableFuture<Void>> removals = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    removals.add(cluster.node(i).removePartition(tps.get(k), true));
+                }
+                for (CompletableFuture<Void> r : removals) {
+                    r.get(30, TimeUnit.SECONDS);
+                }
+            }
+            Thread.sleep(3_000);  // closes under way, and second removal attempts, have finished
+            for (PartitionSpec spec : specs) {
+                TopicPartition tp = spec.topicPartition();
+                String gid = io.rafka.raft.internal.ReplicaRegistry.groupId(spec.topicId(), tp.partition()).getUuid().toString();
+                for (int i = 0; i < 3; i++) {
+                    assertFalse(cluster.node(i).hosts(tp), "node " + i + " still hosts " + tp);
+                    assertFalse(Files.exists(cluster.dataDir(i).resolve(tp.dirName())), "node " + i + ": " + tp + "'s folder");
+                    assertFalse(Files.exists(cluster.dataDir(i).resolve("raft").resolve(gid)), "node " + i + ": " + tp + "'s Raft storage");
+                    assertFalse(Files.exists(cluster.dataDir(i).resolve("raft-hibernated").resolve(gid)),
+                            "node " + i + ": " + tp + "'s hidden Raft storage");
+                }
+            }
+        }
+    }
+
     @Test
     void anIdlePartitionHibernatesOnEveryReplicaAndWakesOnTheNextWrite() throws Exception {
         try (MiniCluster cluster = start()) {

@@ -595,6 +595,16 @@ public final class Hibernation implements Closeable {
             }
             PartitionStateMachine sm = replica.runningStateMachine();
             try {
+                if (replica.removed) {
+                    // Being deleted: its removal closes the open division and deletes its storage.
+                    throw new CalledOff("the replica is being removed");
+                }
+                // Checked again here, under the lock, where the close happens: a write, or an election, may have
+                // come since the decision (a woken leader whose first entry this replica acked, or voted for).
+                if (!lastWrite(d, index) || d.getInfo().getCurrentTerm() != term) {
+                    throw new CalledOff("the group moved on past HIBERNATE at " + index + " (term " + term + ", now "
+                            + d.getInfo().getCurrentTerm() + ")");
+                }
                 PartitionMessages.AppliedState applied = sm.applied();
                 RaftPeerId leader = d.getInfo().isLeader() ? local.server().getId() : d.getInfo().getLeaderId();
                 Frozen frozen = new Frozen(index, term, applied.logEndOffset(), applied.logStartOffset(),
@@ -614,7 +624,11 @@ public final class Hibernation implements Closeable {
                 LOG.info("{}: hibernated at index {} (term {}, high watermark {}; idle threshold {} ms)", tp, index, term,
                         frozen.highWatermark(), TimeUnit.NANOSECONDS.toMillis(idleThresholdNanos(replica)));
             } catch (IOException | RuntimeException e) {
-                LOG.warn("{}: hibernating failed; the replica stays open", tp, e);
+                if (e instanceof CalledOff) {
+                    LOG.info("{}: not hibernating: {}", tp, e.getMessage());
+                } else {
+                    LOG.warn("{}: hibernating failed; the replica stays open", tp, e);
+                }
                 boolean open = isOpen(replica);
                 if (open) {
                     try {
@@ -632,6 +646,13 @@ public final class Hibernation implements Closeable {
         }
         if (closing != null) {
             closing.complete(null);
+        }
+    }
+
+    /** Why a close decided on earlier does not happen after all (not a failure). */
+    private static final class CalledOff extends IOException {
+        CalledOff(String message) {
+            super(message);
         }
     }
 
@@ -661,6 +682,9 @@ public final class Hibernation implements Closeable {
      */
     public static void opening(Replica replica, HibernationFiles files) throws IOException {
         synchronized (replica.lifecycleLock) {
+            if (replica.removed) {
+                throw new IOException(replica.topicPartition() + " is being removed");
+            }
             replica.frozenLog.seal();  // before Ratis opens the state machine's log: never both at once
             if (replica.lifecycle() == Lifecycle.HIBERNATED) {
                 files.restoreGroup(replica.groupId());

@@ -20,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -28,6 +29,9 @@ import java.util.function.Consumer;
  * builds the group's state machine, and forgets it again if the start fails. Thread-safe.
  */
 public final class ReplicaGroups {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ReplicaGroups.class);
+    /** How long after a removal that found no division it is asked again (a wake-up may have been opening it). */
+    private static final long REMOVE_AGAIN_MS = 1_000;
     private final LocalServer local;
     private final ReplicaRegistry registry;
     private final Path dataDir;
@@ -112,7 +116,14 @@ public final class ReplicaGroups {
             return CompletableFuture.completedFuture(null);
         }
         replica.frozenLog().seal();  // a read racing the removal must not open (and so re-create) the folder
-        if (replica.lifecycle() == ReplicaRegistry.Lifecycle.HIBERNATED) {
+        ReplicaRegistry.Lifecycle lifecycle;
+        synchronized (replica.lifecycleLock) {
+            // From here no hibernation closes it (which would move its open storage aside, or write a marker into
+            // a folder deleted meanwhile) and no wake-up opens it: what it is now is what gets deleted.
+            replica.removed = true;
+            lifecycle = replica.lifecycle();
+        }
+        if (lifecycle == ReplicaRegistry.Lifecycle.HIBERNATED) {
             try {
                 if (deleteData) {
                     files.deleteHiddenGroup(replica.groupId());
@@ -141,11 +152,34 @@ public final class ReplicaGroups {
             if (cause != null && !(cause instanceof GroupMismatchException)) {
                 throw new CompletionException(new IOException("removing " + tp + " failed", cause));
             }
+            if (cause != null) {
+                // Not open here: unless a wake-up was opening it just now and Ratis had yet to list it. Asked again
+                // once that has had time to finish, so such a division is not left open with nobody claiming it.
+                removeAgainLater(replica.groupId(), deleteData, tp);
+            }
             if (deleteData) {
                 deleteTree(dataDir.resolve(tp.dirName()));
             }
             return null;
         });
+    }
+
+    private void removeAgainLater(RaftGroupId gid, boolean deleteData, TopicPartition tp) {
+        try {
+            CompletableFuture.delayedExecutor(REMOVE_AGAIN_MS, TimeUnit.MILLISECONDS, closer).execute(() -> {
+                try {
+                    RaftClientReply reply = local.server().groupManagement(GroupManagementRequest.newRemove(
+                            local.clientId(), local.server().getId(), local.nextCallId(), gid, deleteData, false));
+                    if (reply.isSuccess()) {
+                        LOG.info("{}: removed a division that was opening while the replica was removed", tp);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    LOG.debug("{}: nothing left to remove: {}", tp, e.toString());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // the node is closing
+        }
     }
 
     private static Throwable failure(RaftClientReply reply, Throwable error) {

@@ -76,6 +76,11 @@ public final class ReplicaRegistry {
         volatile long wakeAskedNanos;
         /** The log of a hibernated replica, opened read-only while reads come. */
         final FrozenLog frozenLog = new FrozenLog();
+        /**
+         * Set (under {@link #lifecycleLock}) once the replica is being removed: a hibernation under way does not close
+         * it (its removal deletes the open division's storage), and it is not opened again.
+         */
+        boolean removed;
 
         Replica(PartitionSpec spec, RaftGroupId groupId) {
             this.spec = spec;
