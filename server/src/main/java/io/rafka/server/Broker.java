@@ -51,6 +51,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -200,6 +201,14 @@ public final class Broker implements Closeable {
         metadata.addListener(image -> {
             if (serving) {
                 groups.onMetadata(image);
+            }
+        });
+        java.util.concurrent.atomic.AtomicReference<Set<String>> topicsSeen = new java.util.concurrent.atomic.AtomicReference<>(Set.of());
+        metadata.addListener(image -> {
+            Set<String> now = image.topics().keySet();
+            Set<String> before = topicsSeen.getAndSet(Set.copyOf(now));
+            if (!now.containsAll(before)) {
+                metrics.topicsDeleted(before.stream().filter(t -> !now.contains(t)).toList());
             }
         });
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());

@@ -98,6 +98,16 @@ class ObservabilityIT {
             assertTrue(status.contains("\"repairing\": false"), status);
             assertEquals("ok\n", get(http, "/health", 200));
 
+            // A deleted topic's series go (else every topic ever created stays exported).
+            cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder().addNames("observed").build());
+            cluster.awaitTrue(() -> {
+                try {
+                    return !get(http, "/metrics", 200).contains("topic=\"observed\"");
+                } catch (IOException e) {
+                    return false;
+                }
+            }, 30_000, "the deleted topic's series gone");
+
             // Exact paths; HEAD gets the headers only.
             get(http, "/healthz", 404);
             get(http, "/", 404);

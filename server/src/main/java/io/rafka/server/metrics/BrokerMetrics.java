@@ -226,6 +226,15 @@ public final class BrokerMetrics {
         bytesOut.labelValues(topic).inc(bytes);
     }
 
+    /** Drops the per-topic series of topics that no longer exist (else every topic ever created stays exported). */
+    public void topicsDeleted(java.util.Collection<String> topics) {
+        for (String topic : topics) {
+            bytesIn.remove(topic);
+            bytesOut.remove(topic);
+            recordsIn.remove(topic);
+        }
+    }
+
     public void committed(double seconds) {
         commitSeconds.observe(seconds);
     }
