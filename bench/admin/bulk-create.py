@@ -2,24 +2,17 @@
 """Times one CreateTopics request of N topics (1 partition, replication factor 3 each) against a running cluster.
 
 Usage: bench/admin/bulk-create.py HOST:PORT PREFIX N
-Needs Debian's python3-grpcio and python3-grpc-tools (as PythonClientIT); the stubs are generated from proto/
-into a temporary directory on each run.
+Needs Debian's python3-grpcio and python3-grpc-tools (bench/rafka_stubs.py).
 """
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
-root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import rafka_stubs  # noqa: E402
+
 address, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-with tempfile.TemporaryDirectory() as out:
-    protos = os.path.join(root, "proto", "src", "main", "proto")
-    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I", protos, "--python_out=" + out,
-                    "--grpc_python_out=" + out] + [os.path.join(protos, "rafka", "v1", f)
-                                                   for f in os.listdir(os.path.join(protos, "rafka", "v1"))],
-                   check=True)
-    sys.path.insert(0, out)
+with rafka_stubs.generated():
     import grpc
     from rafka.v1 import admin_pb2, admin_pb2_grpc
 
