@@ -49,7 +49,13 @@ class GroupExpiryTest {
         log = PartitionLog.open(dir.resolve(GroupConfig.TOPIC + "-0"), LogConfig.defaults(), time);
         coordinator = start();
         assertNoError(coordinator.alterOffsets("g", List.of(new GroupTypes.OffsetCommit(TP, 5, ""))));
-        Thread.sleep(300);   // a tick or two: the group, empty since now, is written so
+        // The next tick writes the group as empty since now: waited for by its record, not by a guess of time.
+        long committedEnd = log.logEndOffset();
+        long written = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (log.logEndOffset() == committedEnd && System.nanoTime() < written) {
+            Thread.sleep(10);
+        }
+        assertTrue(log.logEndOffset() > committedEnd, "the tick wrote when the group became empty");
         time.sleep(60_000);
         assertNoError(coordinator.alterOffsets("g", List.of(new GroupTypes.OffsetCommit(new TopicPartition("t", 1), 7, ""))));
         long newestCommit = time.milliseconds();
