@@ -95,18 +95,32 @@ final class Assignors {
         balance(subscriptions, result);
     }
 
+    /**
+     * Moves one partition at a time from the most loaded member that can give one to the least loaded subscriber of
+     * its topic, while that one has at least two fewer. A pass costs the partitions plus topics x subscribers (the
+     * least loaded subscriber of a topic is found once per pass, and members no more than one above the least
+     * loaded of all cannot give), not partitions x members: a group of a thousand members joining one by one pays
+     * this on every join.
+     */
     private static void balance(SortedMap<String, Set<String>> subscriptions, SortedMap<String, SortedSet<TopicPartition>> result) {
-        boolean moved = true;
+        Map<String, List<String>> subscribersOf = new java.util.HashMap<>();
+        boolean moved = !result.isEmpty();
         while (moved) {
             moved = false;
             List<String> byLoad = new ArrayList<>(result.keySet());
             byLoad.sort((a, b) -> result.get(b).size() != result.get(a).size()
                     ? Integer.compare(result.get(b).size(), result.get(a).size()) : a.compareTo(b));
+            int fewest = result.get(byLoad.get(byLoad.size() - 1)).size();
+            Map<String, String> leastOf = new java.util.HashMap<>();
             for (String from : byLoad) {
+                if (result.get(from).size() <= fewest + 1) {
+                    break;
+                }
                 List<TopicPartition> owned = new ArrayList<>(result.get(from));
                 for (int i = owned.size() - 1; i >= 0; i--) {
                     TopicPartition tp = owned.get(i);
-                    String to = leastLoaded(subscribers(subscriptions, tp.topic()), result);
+                    String to = leastOf.computeIfAbsent(tp.topic(), t -> leastLoaded(
+                            subscribersOf.computeIfAbsent(t, u -> subscribers(subscriptions, u)), result));
                     if (result.get(to).size() + 1 < result.get(from).size()) {
                         result.get(from).remove(tp);
                         result.get(to).add(tp);

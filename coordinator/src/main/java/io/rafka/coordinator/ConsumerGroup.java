@@ -20,9 +20,10 @@ import java.util.TreeSet;
  * <p>The group epoch grows with every change of membership, subscription or subscribed partitions; the assignor
  * then computes a new target for that epoch. Each member is reconciled towards its target: first it is told to
  * release what it owns outside the target (those partitions stay its own, "revoking", until it reports them
- * released); once nothing is left to release it moves to the target's epoch and gets every target partition that
- * no other member owns. So a partition has at most one owner at any moment, which is the invariant everything
- * rests on ({@link #owners} checks it).
+ * released); once nothing is left to release it gets every target partition that no other member owns, and with
+ * them the target's epoch (a member the new target leaves as it was keeps its epoch). So a partition has at most
+ * one owner at any moment, which is the invariant everything rests on ({@link #owners} checks it), and a member's
+ * epoch grows whenever it gains a partition, which makes its commits from before stale.
  *
  * <p>Every change marks what must be written ({@link #dirtyMembers}, {@link #dirtyGroup}, {@link #dirtyOffsets});
  * the shard turns those into records in the group's coordinator partition before it answers anyone.
@@ -68,7 +69,7 @@ final class ConsumerGroup {
             return "EMPTY";
         }
         for (MemberState m : members.values()) {
-            if (m.epoch != assignmentEpoch || !m.revoking.isEmpty() || !m.assigned.equals(m.target)) {
+            if (!m.revoking.isEmpty() || !m.assigned.equals(m.target)) {
                 return "RECONCILING";
             }
         }
@@ -296,19 +297,24 @@ final class ConsumerGroup {
         if (!m.revoking.isEmpty()) {
             return false;
         }
-        boolean changed = false;
-        if (m.epoch != assignmentEpoch) {
-            m.epoch = assignmentEpoch;
-            changed = true;
-        }
+        boolean gained = false;
         for (TopicPartition tp : m.target) {
             if (!m.assigned.contains(tp) && !owners.containsKey(tp)) {
                 m.assigned.add(tp);
                 owners.put(tp, m.memberId);
-                changed = true;
+                gained = true;
             }
         }
-        return changed;
+        // The member takes the target's epoch when it gains partitions (so a commit it sent before it last lost one
+        // is stale once it owns that one again) and when it has none yet (0 is a join). A member whose assignment a
+        // new target leaves as it was keeps its epoch and is told nothing: a member joining or leaving costs the
+        // group's other members no push, no record and no stale commit (a group of N members joining one by one
+        // would otherwise be N^2 pushes).
+        if ((gained || m.epoch == 0) && m.epoch != assignmentEpoch) {
+            m.epoch = assignmentEpoch;
+            return true;
+        }
+        return gained;
     }
 
     /** Every owned partition and its one owner; throws if two members own the same partition (for tests). */

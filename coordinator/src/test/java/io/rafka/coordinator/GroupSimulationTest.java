@@ -33,7 +33,11 @@ class GroupSimulationTest {
     private static final long TRACE_SEED = Long.parseLong(System.getenv().getOrDefault("SIM_TRACE", "1"));
 
     /** An assignment pushed to a member, in flight until the client reads it. */
-    record Push(SortedSet<TopicPartition> assigned, long version) {
+    record Push(SortedSet<TopicPartition> assigned, int epoch, long version) {
+    }
+
+    /** A commit as a client sent it: its epoch then, and how many times the partition had changed hands then. */
+    record Commit(TopicPartition partition, int epoch, int handovers) {
     }
 
     /** A heartbeat as a client sent it: what it owned and the newest assignment version it had seen. */
@@ -46,8 +50,11 @@ class GroupSimulationTest {
         final java.util.ArrayDeque<Push> inbox = new java.util.ArrayDeque<>();
         SortedSet<TopicPartition> view = MemberState.sorted(Set.of());
         long viewVersion = -1;
+        int viewEpoch;
         Set<TopicPartition> consuming = new HashSet<>();
         Report lastReport;
+        /** Commits sent and not yet arrived (some arrive late, after the client lost or regained the partition). */
+        final List<Commit> commits = new ArrayList<>();
 
         Client(String memberId) {
             this.memberId = memberId;
@@ -92,6 +99,7 @@ class GroupSimulationTest {
         long now = 0;
         long versionBase = 0;
         int nextId = 0;
+        Map<TopicPartition, Integer> handovers = new HashMap<>();   // times a client started consuming a partition
         for (int i = 0; i < EVENTS; i++) {
             now += random.nextInt(50);
             int event = random.nextInt(100);
@@ -118,16 +126,29 @@ class GroupSimulationTest {
                 if (push != null) {
                     c.view = push.assigned();
                     c.viewVersion = push.version();
+                    c.viewEpoch = push.epoch();
                 }
                 settle = false;
             } else if (event < 80 && someone != null) {
-                Client c = clients.get(someone);          // it reconciles (releases, takes) and heartbeats
+                Client c = clients.get(someone);          // it commits what it consumed, reconciles and heartbeats
+                if (c.commits.size() < 20) {
+                    c.consuming.forEach(tp -> c.commits.add(new Commit(tp, c.viewEpoch, handovers.getOrDefault(tp, 0))));
+                }
+                for (TopicPartition tp : c.view) {
+                    if (!c.consuming.contains(tp)) {
+                        handovers.merge(tp, 1, Integer::sum);
+                    }
+                }
                 c.consuming = new HashSet<>(c.view);
                 c.lastReport = new Report(Set.copyOf(c.consuming), versions ? c.viewVersion : 0);
                 settle = group.released(group.members.get(someone), c.consuming, c.lastReport.version());
             } else if (event < 85 && someone != null && clients.get(someone).lastReport != null) {
-                Report late = clients.get(someone).lastReport;   // an earlier heartbeat arrives (again, late)
+                Client c = clients.get(someone);
+                Report late = c.lastReport;                      // an earlier heartbeat arrives (again, late)
                 settle = group.released(group.members.get(someone), late.owned(), late.version());
+                if (!c.commits.isEmpty()) {                      // and so does one of its commits
+                    checkCommit(group.members.get(someone), c.commits.remove(random.nextInt(c.commits.size())), handovers);
+                }
             } else if (event < 89) {                      // topic events: below, settled if they matter
                 topics.merge(random.nextBoolean() ? "a" : "b", 1 + random.nextInt(3), Integer::sum);
                 settle = false;
@@ -149,7 +170,7 @@ class GroupSimulationTest {
                     c.inbox.clear();       // the streams broke: pushes and heartbeats in flight are gone
                     c.lastReport = null;
                     MemberState m = group.members.get(c.memberId);
-                    c.inbox.add(new Push(MemberState.sorted(m.assigned), ++m.pushVersion));   // the resume's answer
+                    c.inbox.add(new Push(MemberState.sorted(m.assigned), m.epoch, ++m.pushVersion));   // the resume's answer
                 }
             }
             if (!topics.equals(topicsBefore)) {
@@ -166,7 +187,7 @@ class GroupSimulationTest {
                 Client c = clients.get(changed);
                 MemberState m = group.members.get(changed);
                 if (c != null) {
-                    c.inbox.add(new Push(MemberState.sorted(m.assigned), ++m.pushVersion));
+                    c.inbox.add(new Push(MemberState.sorted(m.assigned), m.epoch, ++m.pushVersion));
                 }
             }
             if (TRACE && seed == TRACE_SEED) {
@@ -190,6 +211,19 @@ class GroupSimulationTest {
             checkOwnership(group, clients);
         }
         quiesce(group, clients, topics, now);
+    }
+
+    /**
+     * A commit that arrives late passes the coordinator's checks (the member's epoch, and the partition still its own,
+     * as {@code Offsets.commit}) only if nobody started consuming the partition since it was sent, the sender after
+     * losing it included: else an old position would overwrite a newer owner's commits.
+     */
+    private static void checkCommit(MemberState m, Commit commit, Map<TopicPartition, Integer> handovers) {
+        boolean accepted = commit.epoch() == m.epoch && m.owns(commit.partition());
+        if (accepted && handovers.getOrDefault(commit.partition(), 0) != commit.handovers()) {
+            fail(m.memberId + "'s commit of " + commit.partition() + " at epoch " + commit.epoch() + " was accepted after "
+                    + (handovers.getOrDefault(commit.partition(), 0) - commit.handovers()) + " hand-overs of the partition");
+        }
     }
 
     /** The group's assignment state: epochs and every member's epoch, target, assigned and revoking partitions. */
@@ -261,6 +295,7 @@ class GroupSimulationTest {
                 c.inbox.clear();
                 c.view = MemberState.sorted(m.assigned);
                 c.viewVersion = ++m.pushVersion;
+                c.viewEpoch = m.epoch;
                 c.consuming = new HashSet<>(c.view);
                 group.released(m, c.consuming, c.viewVersion);
             }
