@@ -69,17 +69,22 @@ final class Membership {
             g.dirtyGroup = true;
             shard.groups.put(g.groupId, g);
         }
-        MemberState m = req.instanceId().isEmpty() ? null : staticMember(g, req.instanceId(), s);
+        // A client names itself (as KIP-1082's): one whose join's answer was lost, e.g. to a coordinator move, joins
+        // again under the same id, and the member that join made (the answer's write committed) goes at once
+        // instead of holding partitions for a session timeout. Clients that send none get one made here.
+        String id = req.memberId().isEmpty() ? UUID.randomUUID().toString() : req.memberId();
+        MemberState known = g.members.get(id);
+        if (known != null && !(known.isStatic() && known.instanceId.equals(req.instanceId()))) {
+            removeMember(g, id, new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID, "member " + id
+                    + " joined again as a new member"));
+        }
+        MemberState m = req.instanceId().isEmpty() ? null : staticMember(g, req.instanceId(), id, s);
         if (m == null) {
-            if (!req.memberId().isEmpty() && g.members.containsKey(req.memberId())) {
-                removeMember(g, req.memberId(), new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID, "member "
-                        + req.memberId() + " joined again as a new member"));
-            }
             if (g.members.size() >= coordinator.config.maxGroupSize()) {
                 throw new RafkaException(ErrorCode.GROUP_MAX_SIZE_REACHED, "group " + g.groupId + " has "
                         + g.members.size() + " members, the most group.max.size allows");
             }
-            m = new MemberState(UUID.randomUUID().toString());
+            m = new MemberState(id);
             m.pushVersion = shard.versionBase;
             g.addMember(m);
         }
@@ -97,10 +102,11 @@ final class Membership {
 
     /**
      * The member a static join takes over, or null; fails if that instance is still active elsewhere. The takeover
-     * gets a new member id with the old one's partitions, epoch and target, and the old id is removed: a zombie of
-     * the old process (back from a pause) is fenced (UNKNOWN_MEMBER_ID) instead of resuming beside the new one.
+     * gets the joining client's member id (a restarted process names itself anew) with the old one's partitions,
+     * epoch and target, and the old id is removed: a zombie of the old process (back from a pause) is fenced
+     * (UNKNOWN_MEMBER_ID) instead of resuming beside the new one.
      */
-    private MemberState staticMember(ConsumerGroup g, String instanceId, MemberSession s) {
+    private MemberState staticMember(ConsumerGroup g, String instanceId, String newId, MemberSession s) {
         for (MemberState m : List.copyOf(g.members.values())) {
             if (m.instanceId.equals(instanceId)) {
                 MemberSession old = sessions.get(key(g.groupId, m.memberId));
@@ -112,7 +118,7 @@ final class Membership {
                     end(old, new RafkaException(ErrorCode.FENCED_INSTANCE_ID, "a newer member with instance id "
                             + instanceId + " joined"));
                 }
-                MemberState taken = m.copy(UUID.randomUUID().toString());
+                MemberState taken = m.copy(newId);
                 g.members.remove(m.memberId);
                 g.dirtyMembers.add(m.memberId);
                 g.members.put(taken.memberId, taken);

@@ -1,15 +1,11 @@
 package io.rafka.coordinator;
 
 import io.rafka.common.TopicPartition;
-import io.rafka.log.LogConfig;
-import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
 import io.rafka.testing.MockTime;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -30,103 +26,56 @@ class GroupExpiryTest {
 
     @TempDir
     Path dir;
-    private final MockTime time = new MockTime(1_700_000_000_000L);
-    private PartitionLog log;
-    private GroupCoordinator coordinator;
-
-    @AfterEach
-    void close() {
-        if (coordinator != null) {
-            coordinator.close();
-        }
-        if (log != null) {
-            log.close();
-        }
-    }
 
     @Test
     void anEmptyGroupExpiresRetentionAfterItsNewestCommitAcrossACoordinatorMove() throws Exception {
-        log = PartitionLog.open(dir.resolve(GroupConfig.TOPIC + "-0"), LogConfig.defaults(), time);
-        coordinator = start();
-        assertNoError(coordinator.alterOffsets("g", List.of(new GroupTypes.OffsetCommit(TP, 5, ""))));
-        // The next tick writes the group as empty since now: waited for by its record, not by a guess of time.
-        long committedEnd = log.logEndOffset();
-        long written = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (log.logEndOffset() == committedEnd && System.nanoTime() < written) {
-            Thread.sleep(10);
-        }
-        assertTrue(log.logEndOffset() > committedEnd, "the tick wrote when the group became empty");
-        time.sleep(60_000);
-        assertNoError(coordinator.alterOffsets("g", List.of(new GroupTypes.OffsetCommit(new TopicPartition("t", 1), 7, ""))));
-        long newestCommit = time.milliseconds();
-
-        // The coordinator moves: the new one knows the group only from its records.
-        coordinator.close();
-        coordinator = start();
-        time.sleep(RETENTION_MS - 30_000);
-        // Past retention since the group became empty and since its first commit, not since its newest: a few
-        // ticks later the group is still there.
-        Thread.sleep(300);
-        assertEquals(5, coordinator.fetchOffsets("g", List.of(TP)).get(5, TimeUnit.SECONDS).get(TP).offset());
-        assertTrue(time.milliseconds() - newestCommit < RETENTION_MS);
-
-        time.sleep(31_000);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!coordinator.listGroups().get(5, TimeUnit.SECONDS).isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(List.of(), coordinator.listGroups().get(5, TimeUnit.SECONDS));
-        assertEquals(-1, coordinator.fetchOffsets("g", List.of(TP)).get(5, TimeUnit.SECONDS).get(TP).offset());
-
-        // And the expiry is durable: a later coordinator does not bring the group back.
-        coordinator.close();
-        coordinator = start();
-        Thread.sleep(300);
-        assertEquals(List.of(), coordinator.listGroups().get(5, TimeUnit.SECONDS));
-    }
-
-    private GroupCoordinator start() {
         GroupConfig d = GroupConfig.defaults();
-        GroupConfig config = new GroupConfig(1, d.sessionTimeoutMs(), d.minSessionTimeoutMs(), d.maxSessionTimeoutMs(),
-                d.heartbeatIntervalMs(), d.streamGraceMs(), d.rebalanceTimeoutMs(), d.maxGroupSize(),
-                d.offsetMetadataMaxBytes(), RETENTION_MS, d.checkpointRecords(), d.maxWriteBytesInFlight());
-        GroupCoordinator c = new GroupCoordinator(config, new OnDisk(), time);
-        c.onTopicsChanged(Map.of("t", 2, GroupConfig.TOPIC, 1));
-        c.onLeader(0);
-        return c;
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, new GroupConfig(1, d.sessionTimeoutMs(), d.minSessionTimeoutMs(),
+                    d.maxSessionTimeoutMs(), d.heartbeatIntervalMs(), d.streamGraceMs(), d.rebalanceTimeoutMs(), d.maxGroupSize(),
+                    d.offsetMetadataMaxBytes(), RETENTION_MS, d.checkpointRecords(), d.maxWriteBytesInFlight()),
+                    Map.of("t", 2, GroupConfig.TOPIC, 1))) {
+            PartitionLog log = disk.log;
+            MockTime time = disk.time;
+            GroupCoordinator coordinator = disk.coordinator;
+            assertNoError(coordinator.alterOffsets("g", List.of(new GroupTypes.OffsetCommit(TP, 5, ""))));
+            // The next tick writes the group as empty since now: waited for by its record, not by a guess of time.
+            long committedEnd = log.logEndOffset();
+            long written = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (log.logEndOffset() == committedEnd && System.nanoTime() < written) {
+                Thread.sleep(10);
+            }
+            assertTrue(log.logEndOffset() > committedEnd, "the tick wrote when the group became empty");
+            time.sleep(60_000);
+            assertNoError(coordinator.alterOffsets("g", List.of(new GroupTypes.OffsetCommit(new TopicPartition("t", 1), 7, ""))));
+            long newestCommit = time.milliseconds();
+
+            // The coordinator moves: the new one knows the group only from its records.
+            coordinator = disk.move();
+            time.sleep(RETENTION_MS - 30_000);
+            // Past retention since the group became empty and since its first commit, not since its newest: a few
+            // ticks later the group is still there.
+            Thread.sleep(300);
+            assertEquals(5, coordinator.fetchOffsets("g", List.of(TP)).get(5, TimeUnit.SECONDS).get(TP).offset());
+            assertTrue(time.milliseconds() - newestCommit < RETENTION_MS);
+
+            time.sleep(31_000);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!coordinator.listGroups().get(5, TimeUnit.SECONDS).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(List.of(), coordinator.listGroups().get(5, TimeUnit.SECONDS));
+            assertEquals(-1, coordinator.fetchOffsets("g", List.of(TP)).get(5, TimeUnit.SECONDS).get(TP).offset());
+
+            // And the expiry is durable: a later coordinator does not bring the group back.
+            coordinator = disk.move();
+            Thread.sleep(300);
+            assertEquals(List.of(), coordinator.listGroups().get(5, TimeUnit.SECONDS));
+        }
     }
 
     private static void assertNoError(CompletableFuture<List<GroupTypes.PartitionResult>> results) throws Exception {
         for (GroupTypes.PartitionResult r : results.get(5, TimeUnit.SECONDS)) {
             assertEquals(io.rafka.common.ErrorCode.NONE, r.error(), r.toString());
-        }
-    }
-
-    /** The one coordinator partition as a partition log that this broker leads. */
-    private final class OnDisk implements CoordinatorLog {
-        @Override
-        public CompletableFuture<?> append(int partition, ByteBuffer batches) {
-            try {
-                return CompletableFuture.completedFuture(log.append(batches, 0, time.milliseconds()));
-            } catch (RuntimeException e) {
-                return CompletableFuture.failedFuture(e);
-            }
-        }
-
-        @Override
-        public Chunk read(int partition, long offset, int maxBytes) {
-            long end = log.logEndOffset();
-            long from = Math.max(offset, log.logStartOffset());
-            if (maxBytes == 0 || from >= end) {
-                return new Chunk(ByteBuffer.allocate(0), log.logStartOffset(), end);
-            }
-            LogReadResult r = log.read(from, maxBytes, end);
-            return new Chunk(r.records(), r.logStartOffset(), end);
-        }
-
-        @Override
-        public boolean isLeader(int partition) {
-            return true;
         }
     }
 }

@@ -39,7 +39,12 @@ final class MemberState {
         }
     }
 
-    private String memberId = "";
+    /**
+     * Chosen here and kept for the member's life, fencing included (as KIP-1082's): a join whose answer was lost (the
+     * coordinator moved, the stream broke) is made again under the same id, and the coordinator drops the member the
+     * lost one made instead of keeping it, with partitions, until its session times out.
+     */
+    private String memberId = java.util.UUID.randomUUID().toString();
     private int memberEpoch;
     private int heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
     /** The session timeout the coordinator applies to this member; 0 until it said. */
@@ -133,14 +138,13 @@ final class MemberState {
 
     /**
      * The member was fenced or forgotten (UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH): it owns nothing any more
-     * and joins again as a new member. Returns what it owned, which someone else may own already.
+     * and joins again as a new member (under its id). Returns what it owned, which someone else may own already.
      */
     synchronized Set<TopicPartition> fence() {
         Set<TopicPartition> dropped = sorted(owned);
         owned.clear();
         releasing.clear();
         target = null;
-        memberId = "";
         memberEpoch = 0;
         version = -1;
         return dropped;

@@ -13,6 +13,7 @@ import java.util.Random;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,7 +38,8 @@ class MemberStateTest {
     void firstHeartbeatIsAJoinOwningNothing() {
         MemberState state = new MemberState();
         HeartbeatRequest join = state.heartbeat(CONFIG);
-        assertEquals("", join.getMemberId());
+        assertEquals(36, join.getMemberId().length(), "a client-chosen id (a UUID): " + join.getMemberId());
+        assertNotEquals(join.getMemberId(), new MemberState().heartbeat(CONFIG).getMemberId());
         assertEquals(0, join.getMemberEpoch());
         assertEquals(List.of("t"), join.getSubscribedTopicsList());
         assertEquals(0, join.getOwnedCount());
@@ -90,7 +92,7 @@ class MemberStateTest {
         state.acquired(state.reconcile().assign());
         assertEquals(Set.of(tp(0), tp(1)), state.fence());
         HeartbeatRequest join = state.heartbeat(CONFIG);
-        assertEquals("", join.getMemberId());
+        assertEquals("m1", join.getMemberId(), "joins again under its id");
         assertEquals(0, join.getMemberEpoch());
         assertEquals(0, join.getOwnedCount());
         assertFalse(state.mayConsume(tp(0)));

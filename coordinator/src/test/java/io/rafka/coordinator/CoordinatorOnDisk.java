@@ -1,0 +1,77 @@
+package io.rafka.coordinator;
+
+import io.rafka.log.LogConfig;
+import io.rafka.log.LogReadResult;
+import io.rafka.log.PartitionLog;
+import io.rafka.testing.MockTime;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A coordinator whose one coordinator partition is a real partition log on disk that this broker leads (no Raft
+ * group around it), on a test clock; {@link #move} replaces it by a new one that knows the groups only from their
+ * records, as when the partition's leadership moves.
+ */
+final class CoordinatorOnDisk implements AutoCloseable {
+    final MockTime time = new MockTime(1_700_000_000_000L);
+    final PartitionLog log;
+    private final GroupConfig config;
+    private final Map<String, Integer> topics;
+    GroupCoordinator coordinator;
+
+    CoordinatorOnDisk(Path dir, GroupConfig config, Map<String, Integer> topics) {
+        this.config = config;
+        this.topics = Map.copyOf(topics);
+        log = PartitionLog.open(dir.resolve(GroupConfig.TOPIC + "-0"), LogConfig.defaults(), time);
+        coordinator = start();
+    }
+
+    GroupCoordinator move() {
+        coordinator.close();
+        coordinator = start();
+        return coordinator;
+    }
+
+    private GroupCoordinator start() {
+        GroupCoordinator c = new GroupCoordinator(config, new Log(), time);
+        c.onTopicsChanged(topics);
+        c.onLeader(0);
+        return c;
+    }
+
+    @Override
+    public void close() {
+        coordinator.close();
+        log.close();
+    }
+
+    private final class Log implements CoordinatorLog {
+        @Override
+        public CompletableFuture<?> append(int partition, ByteBuffer batches) {
+            try {
+                return CompletableFuture.completedFuture(log.append(batches, 0, time.milliseconds()));
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+
+        @Override
+        public Chunk read(int partition, long offset, int maxBytes) {
+            long end = log.logEndOffset();
+            long from = Math.max(offset, log.logStartOffset());
+            if (maxBytes == 0 || from >= end) {
+                return new Chunk(ByteBuffer.allocate(0), log.logStartOffset(), end);
+            }
+            LogReadResult r = log.read(from, maxBytes, end);
+            return new Chunk(r.records(), r.logStartOffset(), end);
+        }
+
+        @Override
+        public boolean isLeader(int partition) {
+            return true;
+        }
+    }
+}
