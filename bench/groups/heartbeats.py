@@ -105,10 +105,10 @@ async def main(groups_pb2, groups_pb2_grpc, grpc):
     sent_before = sum(m.sent for m in group_members)
     held = time.time()
     step_answers, step_sent = answers_before, sent_before
-    while time.time() - held < seconds:   # every 10 s: heartbeats sent and assignments pushed meanwhile
+    while time.time() - held < seconds:   # every 10 s: heartbeats sent, answers (pushes, quarter-session answers) meanwhile
         await asyncio.sleep(min(10.0, max(0.0, seconds - (time.time() - held))))
         a, n = sum(m.answers for m in group_members), sum(m.sent for m in group_members)
-        print(f"  {time.time() - held:5.1f} s: {n - step_sent} heartbeats, {a - step_answers} assignments pushed", flush=True)
+        print(f"  {time.time() - held:5.1f} s: {n - step_sent} heartbeats, {a - step_answers} answers", flush=True)
         step_answers, step_sent = a, n
     answers = sum(m.answers for m in group_members) - answers_before
     sent = sum(m.sent for m in group_members) - sent_before

@@ -45,6 +45,8 @@ final class MemberState {
     boolean leftTemporarily;
     /** Soft: the version of the newest assignment sent to the member. */
     long pushVersion;
+    /** Soft: when the newest answer to the member was sent (see {@code Membership#answerPeriodically}). */
+    long answeredAtMs;
     /** Soft: per partition being revoked, the version of the response that tells the member so. */
     final java.util.Map<TopicPartition, Long> revokedAt = new java.util.HashMap<>();
 

@@ -165,6 +165,20 @@ final class Membership {
             settle(shard, g, first ? Set.of(m.memberId) : Set.of());
         }
         alive(m);
+        answerPeriodically(shard, g, m);
+    }
+
+    /**
+     * A heartbeat that changed nothing is not answered, except when the member has had no answer for a quarter of
+     * its session timeout: then it gets its assignment again. So a member hears from its coordinator at least that
+     * often, and a stream that stays open but silent for longer (the coordinator's process paused, packets dropped
+     * without a reset) tells the member it may have been removed, and should stop consuming and find the
+     * coordinator again, instead of consuming beside the partitions' new owners (groups.proto, Heartbeat).
+     */
+    private void answerPeriodically(GroupShard shard, ConsumerGroup g, MemberState m) {
+        if (coordinator.time.milliseconds() - m.answeredAtMs >= m.sessionTimeoutMs / 4) {
+            tell(shard, g, m);
+        }
     }
 
     private void leave(GroupShard shard, MemberSession s, String groupId, String memberId) {
@@ -363,19 +377,27 @@ final class Membership {
         trackRebalance(g, now);
         shard.write(List.of(g), List.of(), now, e -> coordinator.writeFailed(shard, e));
         for (String id : tell) {
-            MemberSession s = sessions.get(key(g.groupId, id));
             MemberState m = g.members.get(id);
-            if (s == null || m == null) {
-                continue;
+            if (m != null) {
+                tell(shard, g, m);
             }
-            GroupTypes.Assignment a = new GroupTypes.Assignment(m.memberId, m.epoch,
-                    coordinator.config.heartbeatIntervalMs(), m.sessionTimeoutMs, List.copyOf(m.assigned), ++m.pushVersion);
-            shard.afterWrites(() -> {
-                if (!s.ended) {
-                    s.channel.send(a);
-                }
-            }, e -> end(s, e), () -> coordinator.post(shard::drain));
         }
+    }
+
+    /** Sends the member its assignment as it is now, once every write made so far committed. */
+    private void tell(GroupShard shard, ConsumerGroup g, MemberState m) {
+        MemberSession s = sessions.get(key(g.groupId, m.memberId));
+        if (s == null) {
+            return;
+        }
+        GroupTypes.Assignment a = new GroupTypes.Assignment(m.memberId, m.epoch,
+                coordinator.config.heartbeatIntervalMs(), m.sessionTimeoutMs, List.copyOf(m.assigned), ++m.pushVersion);
+        m.answeredAtMs = coordinator.time.milliseconds();
+        shard.afterWrites(() -> {
+            if (!s.ended) {
+                s.channel.send(a);
+            }
+        }, e -> end(s, e), () -> coordinator.post(shard::drain));
     }
 
     /**

@@ -107,6 +107,8 @@ public final class GroupMember implements AutoCloseable {
      * membership is confirmed. See {@link #membershipInDoubt}.
      */
     private long unconfirmedSinceMs = -1;
+    /** When the open stream last brought a response (guarded by lock). */
+    private long lastAnswerMs;
     private boolean doubtLogged;
     private long lastHeartbeatMs;
     private boolean closed;
@@ -266,6 +268,18 @@ public final class GroupMember implements AutoCloseable {
     private void heartbeatBetweenPolls() {
         try {
             synchronized (lock) {
+                if (!closed && !leftForSlowPoll && !resuming && requests != null && streamAnswered && silent()) {
+                    // Open but silent (the coordinator answers at least every quarter session): its process may be
+                    // paused or the path to it dropping packets, and the group may have moved on. Resumed on a new
+                    // stream, which finds the coordinator again; the silence counts towards the doubt from the
+                    // last answer, not from now.
+                    LOG.warn("group {}: no answer from the coordinator for {} ms on an open stream: resuming on a new one",
+                            config.groupId(), time.hiResClockMs() - lastAnswerMs);
+                    requests.cancel("no answer from the coordinator", null);
+                    generation++;
+                    unconfirmedSinceMs = lastAnswerMs;
+                    streamEnded = true;
+                }
                 if (!closed && !leftForSlowPoll && !resuming && requests != null && streamAnswered && resumableBreak()) {
                     requests = null;   // taken here: the poll thread finds neither a stream nor a failure to handle
                     streamFailure = null;
@@ -680,6 +694,15 @@ public final class GroupMember implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the open, answered stream has brought nothing for half a session timeout (lock held). The coordinator
+     * answers a heartbeat at least every quarter session, so a live one is never that quiet.
+     */
+    private boolean silent() {
+        int sessionMs = state.sessionTimeoutMs() > 0 ? state.sessionTimeoutMs() : config.sessionTimeoutMs();
+        return !streamEnded && sessionMs > 0 && time.hiResClockMs() - lastAnswerMs >= sessionMs / 2;
+    }
+
     /** Waits until the stream brings a response or fails, or {@code ms} pass. */
     private void awaitStreamEvent(long ms) {
         synchronized (lock) {
@@ -720,6 +743,7 @@ public final class GroupMember implements AutoCloseable {
                 if (streamGeneration == generation) {
                     state.onResponse(response);
                     streamAnswered = true;
+                    lastAnswerMs = time.hiResClockMs();
                     unconfirmedSinceMs = -1;
                     doubtLogged = false;
                     lock.notifyAll();

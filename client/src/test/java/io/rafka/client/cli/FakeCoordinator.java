@@ -68,6 +68,8 @@ final class FakeCoordinator {
     DescribeGroupResponse description;
     boolean hasMembers;
     private StreamObserver<HeartbeatResponse> stream;
+    /** Heartbeat streams opened so far. */
+    int streams;
     private String memberId = "";
     private int epoch;
 
@@ -94,6 +96,10 @@ final class FakeCoordinator {
         StreamObserver<HeartbeatResponse> s = stream;
         stream = null;
         s.onError(error(code, "fake " + code));
+    }
+
+    synchronized int streams() {
+        return streams;
     }
 
     synchronized List<String> events() {
@@ -167,6 +173,9 @@ final class FakeCoordinator {
 
         @Override
         public StreamObserver<HeartbeatRequest> heartbeat(StreamObserver<HeartbeatResponse> responses) {
+            synchronized (FakeCoordinator.this) {
+                streams++;
+            }
             return new StreamObserver<>() {
                 @Override
                 public void onNext(HeartbeatRequest request) {

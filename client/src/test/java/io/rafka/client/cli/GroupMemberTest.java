@@ -72,6 +72,15 @@ class GroupMemberTest {
         }
     }
 
+    /** Polls {@code times} times, whatever comes back. */
+    private void pollTimes(GroupMember member, int times) {
+        for (int i = 0; i < times; i++) {
+            for (Fetched f : member.poll(100)) {
+                consumed.add(f.tp().partition() + ":" + f.record().getValue().toStringUtf8());
+            }
+        }
+    }
+
     private int indexOf(String event) {
         int i = coordinator.events().indexOf(event);
         assertTrue(i >= 0, "no '" + event + "' in " + coordinator.events());
@@ -152,12 +161,33 @@ class GroupMemberTest {
         pollUntil(member, c -> c.contains("0:a5"));          // within the session: the member goes on
         cluster.time.advance(FakeCoordinator.SESSION_TIMEOUT_MS);
         cluster.append(0, null, "a6");
-        for (int i = 0; i < 5; i++) {
-            for (Fetched f : member.poll(100)) {
-                consumed.add(f.tp().partition() + ":" + f.record().getValue().toStringUtf8());
-            }
-        }
+        pollTimes(member, 5);
         assertFalse(consumed.contains("0:a6"), "no answer for a session: the partitions may be another member's now");
+
+        coordinator.push(1, List.of(0, 1));                  // the coordinator answers: still a member
+        pollUntil(member, c -> c.contains("0:a6"));
+        member.close();
+    }
+
+    @Test
+    void aMemberWhoseOpenStreamStaysSilentResumesOnANewOneAndConsumesNothingOnceASessionPassed() throws Exception {
+        coordinator.joinAssignment = List.of(0, 1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 8);
+        int streams = coordinator.streams();
+        // The stream stays open and the coordinator says nothing (a paused process): after half a session the
+        // member opens a new stream to find it again.
+        cluster.time.advance(FakeCoordinator.SESSION_TIMEOUT_MS / 2);
+        for (int i = 0; i < 50 && coordinator.streams() == streams; i++) {
+            Thread.sleep(20);
+        }
+        assertEquals(streams + 1, coordinator.streams(), "resumed on a new stream: " + coordinator.events());
+        cluster.append(0, null, "a5");
+        pollUntil(member, c -> c.contains("0:a5"));          // within the session: the member goes on
+        cluster.time.advance(FakeCoordinator.SESSION_TIMEOUT_MS / 2);
+        cluster.append(0, null, "a6");
+        pollTimes(member, 5);
+        assertFalse(consumed.contains("0:a6"), "a session without an answer: the partitions may be another member's now");
 
         coordinator.push(1, List.of(0, 1));                  // the coordinator answers: still a member
         pollUntil(member, c -> c.contains("0:a6"));

@@ -14,18 +14,23 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A member whose join's answer was lost (here: the coordinator moved once the join was durable) joins again under the
- * id it chose; the member the lost join made goes at once, instead of holding its partitions for a session timeout
- * while the client, not knowing it, waits as a second member. A real partition log on disk, a test clock (no session
- * ever times out here).
+ * What a member hears on its stream: a join made again under the id the client chose replaces the member of a lost
+ * answer; a member hears from the coordinator at least every quarter of its session timeout. A real partition log on
+ * disk, a test clock (no session times out unless a test moves the clock).
  */
-class LostJoinAnswerTest {
+class MemberStreamTest {
     private static final String GROUP = "g";
     @TempDir
     Path dir;
 
+    /**
+     * A member whose join's answer was lost (here: the coordinator moved once the join was durable) joins again under
+     * the id it chose; the member the lost join made goes at once, instead of holding its partitions for a session
+     * timeout while the client, not knowing it, waits as a second member.
+     */
     @Test
     void aJoinMadeAgainUnderItsIdReplacesTheMemberOfTheLostAnswer() throws Exception {
         try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, GroupConfig.defaults(), Map.of("t", 2, GroupConfig.TOPIC, 1))) {
@@ -60,6 +65,33 @@ class LostJoinAnswerTest {
             Set<String> members = new TreeSet<>();
             coordinator.describeGroup(GROUP).get(5, TimeUnit.SECONDS).members().forEach(m -> members.add(m.memberId()));
             assertEquals(new TreeSet<>(Set.of(a1.memberId(), "member-b")), members);
+        }
+    }
+
+    /**
+     * Heartbeats that change nothing are not answered, but a member hears from its coordinator at least every quarter
+     * session: a client can then tell a silent stream (a paused coordinator) from a quiet group.
+     */
+    @Test
+    void aMemberWithoutAnAnswerForAQuarterSessionIsAnsweredWithItsAssignment() throws Exception {
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, GroupConfig.defaults(), Map.of("t", 2, GroupConfig.TOPIC, 1))) {
+            Channel a = new Channel();
+            MemberSession s = disk.coordinator.openSession("127.0.0.1", a);
+            s.heartbeat(join("member-a"), () -> { });
+            GroupTypes.Assignment joined = a.next();
+            s.heartbeat(beat(joined, joined.partitions()), () -> { });
+            int quarter = joined.sessionTimeoutMs() / 4;
+            disk.time.sleep(quarter - 1);
+            s.heartbeat(beat(joined, joined.partitions()), () -> { });
+            assertEquals(null, a.sent.poll(300, TimeUnit.MILLISECONDS), "a heartbeat that changed nothing, answered before a quarter session");
+            disk.time.sleep(1);
+            s.heartbeat(beat(joined, joined.partitions()), () -> { });
+            GroupTypes.Assignment again = a.next();
+            assertEquals(joined.partitions(), again.partitions());
+            assertEquals(joined.memberEpoch(), again.memberEpoch());
+            assertTrue(again.version() > joined.version());
+            s.heartbeat(beat(again, again.partitions()), () -> { });
+            assertEquals(null, a.sent.poll(300, TimeUnit.MILLISECONDS), "and not again before the next quarter");
         }
     }
 
