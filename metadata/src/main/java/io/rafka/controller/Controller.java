@@ -27,6 +27,7 @@ import java.util.function.Function;
  * (the brokers' partition reconcilers), so nothing is left half-done either.
  */
 public final class Controller {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Controller.class);
     private final MetadataNode metadata;
     private final LogConfig defaults;
     private final long sessionTimeoutMs;
@@ -110,7 +111,7 @@ public final class Controller {
             MetadataImage image = metadata.image();
             deciding.forEach(i -> results[i] = new CreateResult(image.topic(requests.get(i).name()), null));
         }
-        rebalance();
+        rebalanceAfterChange();
         return List.of(results);
     }
 
@@ -121,7 +122,7 @@ public final class Controller {
     public synchronized TopicInfo createPartitions(String topic, int newTotal) {
         commit(image -> withinBrokerLimit(image, ControllerLogic.createPartitions(image, metadata.liveBrokers(sessionTimeoutMs),
                 topic, newTotal, random)));
-        rebalance();
+        rebalanceAfterChange();
         return metadata.image().topic(topic);
     }
 
@@ -132,7 +133,7 @@ public final class Controller {
 
     public synchronized void deleteTopic(String topic) {
         commit(image -> ControllerLogic.deleteTopic(image, topic));
-        rebalance();
+        rebalanceAfterChange();
     }
 
     public synchronized void alterConfigs(String topic, Map<String, String> configs) {
@@ -165,7 +166,7 @@ public final class Controller {
             return withinBrokerLimit(image, result.stream().filter(r -> r.error() == null)
                     .<MetadataRecord>map(r -> new MetadataRecord.ReassignReplicas(r.topic(), r.partition(), r.replicas())).toList());
         });
-        rebalance();
+        rebalanceAfterChange();
         return result;
     }
 
@@ -188,6 +189,18 @@ public final class Controller {
                     "producer id block at " + first[0] + " was not applied (next free id is " + next + "); retry");
         }
         return first[0];
+    }
+
+    /**
+     * The rebalance that follows a committed change: it may fail (the role lost, a slow commit) without the change
+     * failing, which is made; preferred leaderships then stay as they were until the next change rebalances them.
+     */
+    private void rebalanceAfterChange() {
+        try {
+            rebalance();
+        } catch (RuntimeException e) {
+            LOG.warn("preferred leaders not rebalanced after a metadata change (the next change will): {}", e.toString());
+        }
     }
 
     /** Moves preferred leaderships so live brokers lead within one partition of each other. */

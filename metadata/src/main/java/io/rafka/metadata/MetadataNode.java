@@ -289,7 +289,11 @@ public final class MetadataNode implements Closeable {
         try {
             return server.submitClientRequestAsync(request).thenAccept(reply -> {
                 if (!reply.isSuccess()) {
-                    if (reply.getNotLeaderException() != null) {
+                    // Refused before it was appended while the leadership moves (a graceful stop hands it over):
+                    // the next controller takes the call again, as after NotLeader.
+                    if (reply.getNotLeaderException() != null
+                            || reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException
+                            || reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderNotReadyException) {
                         throw new CompletionException(new NotControllerException("broker " + self.id()
                                 + " lost the controller role", controllerId().orElse(null)));
                     }

@@ -219,16 +219,34 @@ public final class TopicAdmin {
         return Math.max(1, Math.min(3, view.liveBrokers(controller.sessionTimeoutMs()).size()));
     }
 
+    /**
+     * Deletes topics. A controller change part-way is retried on the next controller (NOT_CONTROLLER is not a
+     * topic's result), where a topic this broker knew when the call began but the controller no longer has counts as
+     * deleted: an earlier attempt of this call (or another client) deleted it, and it is gone as asked.
+     */
     public List<TopicResult> deleteTopics(List<String> names, boolean forwarded) {
         requireAtMost(names.size(), "topic names");
-        return onController(forwarded, c -> c.deleteTopics(names), () -> {
-            List<TopicResult> results = new ArrayList<>(names.size());
+        Set<String> knownAtStart = new HashSet<>();
+        names.forEach(n -> {
+            if (view.image().topic(n) != null) {
+                knownAtStart.add(n);
+            }
+        });
+        List<TopicResult> results = onController(forwarded, c -> c.deleteTopics(names), () -> {
+            List<TopicResult> here = new ArrayList<>(names.size());
             for (String name : names) {
-                results.add(name.equals(GroupConfig.TOPIC) ? new TopicResult(name, internal(name))
+                here.add(name.equals(GroupConfig.TOPIC) ? new TopicResult(name, internal(name))
                         : change(name, () -> controller.deleteTopic(name)));
             }
-            return results;
+            return here;
         });
+        List<TopicResult> answered = new ArrayList<>(results.size());
+        for (TopicResult r : results) {
+            boolean goneMeanwhile = r.error() != null && codeOf(r.error()) == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                    && knownAtStart.contains(r.name());
+            answered.add(goneMeanwhile ? new TopicResult(r.name(), null) : r);
+        }
+        return answered;
     }
 
     public TopicResult createPartitions(String topic, int totalCount, boolean forwarded) {
@@ -249,11 +267,15 @@ public final class TopicAdmin {
                 () -> change(topic, () -> controller.alterConfigs(topic, set, delete)));
     }
 
+    /** A topic's change on the controller; NOT_CONTROLLER fails the whole call, which is then retried on the next one. */
     private static TopicResult change(String topic, Runnable change) {
         try {
             change.run();
             return new TopicResult(topic, null);
         } catch (RuntimeException e) {
+            if (codeOf(e) == ErrorCode.NOT_CONTROLLER) {
+                throw e;
+            }
             return new TopicResult(topic, e);
         }
     }

@@ -136,6 +136,38 @@ class TopicAdminIT {
         }
     }
 
+    /**
+     * A delete of many topics through a broker that forwards it, with the controller killed part-way: the call goes
+     * on with the next controller, and topics the first one deleted answer as deleted (not UNKNOWN_TOPIC_OR_PARTITION,
+     * which would tell the client a topic it saw was never there).
+     */
+    @Test
+    void aDeleteForwardedWhileTheControllerCrashesAnswersEveryTopicAsDeleted() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of())) {
+            int controller = BrokerCluster.indexOf(cluster.broker(0).topicAdmin().describeCluster(false).controllerId());
+            int via = (controller + 1) % 3;
+            TopicAdmin admin = cluster.broker(via).topicAdmin();
+            List<NewTopic> topics = new java.util.ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                topics.add(new NewTopic("gone-" + i, 1, 2, Map.of()));
+            }
+            admin.createTopics(topics, false).results().forEach(r -> assertNull(r.error(), r.toString()));
+            List<String> names = topics.stream().map(NewTopic::name).toList();
+            cluster.awaitTrue(() -> admin.listTopics().containsAll(names), 10_000, "every topic known to the forwarding broker");
+            CompletableFuture<List<TopicResult>> call = CompletableFuture.supplyAsync(() -> admin.deleteTopics(names, false));
+            // Deleting one is two metadata commits: the kill lands part-way (checked below: some were gone before it).
+            cluster.awaitTrue(() -> cluster.broker(controller).topicAdmin().listTopics().size() < names.size(), 10_000,
+                    "the first deletes committed");
+            long left = cluster.broker(controller).topicAdmin().listTopics().stream().filter(names::contains).count();
+            cluster.kill(controller);
+            assertTrue(left > 0, "the kill came before the last delete");
+            List<TopicResult> results = call.get(30, TimeUnit.SECONDS);
+            assertEquals(names.size(), results.size());
+            results.forEach(r -> assertNull(r.error(), r.name() + ": " + r.error()));
+            cluster.awaitTrue(() -> admin.listTopics().stream().noneMatch(names::contains), 10_000, "every topic gone");
+        }
+    }
+
     private static void assertCode(ErrorCode code, Throwable error) {
         RafkaException r = assertInstanceOf(RafkaException.class, error);
         assertEquals(code, r.errorCode(), r.getMessage());
