@@ -42,21 +42,28 @@ public class ClientException extends RuntimeException {
         return new ClientException(code.name(), message, ErrorCodes.isRetriable(code));
     }
 
-    /** A call that failed as a whole, named by its gRPC status; {@code where} says which broker. */
+    /**
+     * A call that failed as a whole, named by the broker's code in the {@code rafka-error-code} trailer when it sent
+     * one (a broker at its connection limit: RESOURCE_EXHAUSTED with BUSY, which is retriable), else by its gRPC
+     * status; {@code where} says which broker.
+     */
     public static ClientException fromStatus(StatusRuntimeException e, Object where) {
         String detail = e.getStatus().getDescription() != null ? e.getStatus().getDescription() : "no detail";
         Throwable cause = e.getCause();
         if (cause != null && cause.getMessage() != null && !detail.contains(cause.getMessage())) {
             detail += " (" + cause.getMessage() + ")";   // "io exception" alone does not say "connection refused"
         }
+        Optional<ErrorCode> code = ErrorCodes.trailerCode(e);
+        if (code.isPresent() && code.get() != ErrorCode.UNRECOGNIZED) {
+            return new ClientException(code.get().name(), "broker " + where + ": " + detail, ErrorCodes.isRetriable(code.get()));
+        }
         return new ClientException(e.getStatus().getCode().name(), "broker " + where + ": " + detail,
                 ErrorCodes.isRetriable(e.getStatus().getCode()));
     }
 
     /**
-     * A failed call of an API that names its failures in the {@code rafka-error-code} trailer (GroupService):
-     * the code is that {@link ErrorCode}'s name and retriable as the broker's table says; a call failing
-     * without one (no broker listening) is named by its gRPC status as in {@link #fromStatus}.
+     * A failed call of an API that names its failures in the {@code rafka-error-code} trailer (GroupService), as
+     * {@link #fromStatus} without naming the broker in the message.
      */
     public static ClientException fromCall(StatusRuntimeException e, Object where) {
         Optional<ErrorCode> code = ErrorCodes.trailerCode(e);

@@ -74,6 +74,8 @@ final class FakeCluster implements AutoCloseable {
     /** Produce requests as "brokerId:partition=records", in arrival order. */
     final List<String> produceCalls = new ArrayList<>();
     final Map<String, Boolean> down = new HashMap<>();
+    /** Brokers that refuse every call as the real one does at its connection limit (RESOURCE_EXHAUSTED, BUSY). */
+    final Map<String, Boolean> busy = new HashMap<>();
     boolean hintLeader = true;
     /**
      * Answer RECORD_FORMAT_ENCODED fetches with stored batches (one record per batch), honouring the request's and
@@ -164,6 +166,13 @@ final class FakeCluster implements AutoCloseable {
     private boolean refuse(String brokerId, StreamObserver<?> observer) {
         if (down.getOrDefault(brokerId, false)) {
             observer.onError(Status.UNAVAILABLE.withDescription("broker " + brokerId + " is down").asRuntimeException());
+            return true;
+        }
+        if (busy.getOrDefault(brokerId, false)) {
+            io.grpc.Metadata trailers = new io.grpc.Metadata();
+            trailers.put(io.rafka.client.internals.ErrorCodes.ERROR_CODE_TRAILER, Integer.toString(ErrorCode.BUSY.getNumber()));
+            observer.onError(Status.RESOURCE_EXHAUSTED.withDescription("broker " + brokerId + " is at its connection limit")
+                    .asRuntimeException(trailers));
             return true;
         }
         return false;

@@ -52,6 +52,23 @@ class MetadataClientTest {
         assertEquals(calls + 2, cluster.metadataCalls, "sent to again, it is looked up again");
     }
 
+    /**
+     * A broker at its connection limit refuses calls with RESOURCE_EXHAUSTED and the broker code BUSY, which is
+     * retriable: the next broker is asked (the status alone would make it final).
+     */
+    @Test
+    void aBusyBrokerIsPassedOverForTheNext() {
+        metadata.refresh(List.of("orders"), false);       // learns both brokers
+        cluster.busy.put("1", true);
+        cluster.busy.put("2", false);
+        metadata.refresh(List.of("orders"), false);
+        assertEquals(Optional.of(cluster.brokers.get("2")), metadata.leader(p1));
+        cluster.busy.put("2", true);
+        ClientException e = assertThrows(ClientException.class, () -> metadata.refresh(List.of("orders"), false));
+        assertEquals("BUSY", e.code(), e.getMessage());
+        assertTrue(e.retriable());
+    }
+
     @Test
     void leadersComeFromTheMetadata() {
         assertEquals(Optional.empty(), metadata.leader(p0));
