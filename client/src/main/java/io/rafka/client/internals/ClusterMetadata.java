@@ -14,8 +14,8 @@ import java.util.Optional;
 
 /**
  * One broker's answer to GetMetadata, indexed for the questions the CLI asks: how many partitions a
- * topic has and which broker address leads each one. Immutable; a newer answer replaces it whole, so
- * leaders and broker addresses always come from the same snapshot.
+ * topic has and which broker address leads each one. Immutable; a newer answer replaces it, keeping what an
+ * older one said of topics the newer was not asked about ({@link #over}).
  */
 public final class ClusterMetadata {
 
@@ -46,6 +46,41 @@ public final class ClusterMetadata {
             }
         }
         return new ClusterMetadata(brokers, topics, partitions);
+    }
+
+    /**
+     * This answer to a request for {@code asked} topics (empty: all of them), with what {@code older} knew of the
+     * other topics: an answer about some topics says nothing about the rest, whose leaders stay known (now resolved
+     * against this answer's brokers: a leader on a broker that left reads as none).
+     */
+    ClusterMetadata over(ClusterMetadata older, Collection<String> asked) {
+        if (asked.isEmpty()) {
+            return this;
+        }
+        java.util.Set<String> refreshed = java.util.Set.copyOf(asked);
+        Map<String, TopicMetadata> mergedTopics = new HashMap<>();
+        older.topics.forEach((name, t) -> {
+            if (!refreshed.contains(name)) {
+                mergedTopics.put(name, t);
+            }
+        });
+        topics.forEach((name, t) -> {
+            if (refreshed.contains(name)) {
+                mergedTopics.put(name, t);
+            }
+        });
+        Map<TopicPartition, PartitionMetadata> mergedPartitions = new HashMap<>();
+        older.partitions.forEach((tp, p) -> {
+            if (!refreshed.contains(tp.topic())) {
+                mergedPartitions.put(tp, p);
+            }
+        });
+        partitions.forEach((tp, p) -> {
+            if (refreshed.contains(tp.topic())) {
+                mergedPartitions.put(tp, p);
+            }
+        });
+        return new ClusterMetadata(brokers, mergedTopics, mergedPartitions);
     }
 
     public Optional<TopicMetadata> topic(String name) {

@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Finds partition leaders for produce and consume. Holds the latest {@link ClusterMetadata} plus the
  * leader hints brokers give with NOT_LEADER: a hint is fresher than any metadata this client has, and
- * following it saves a metadata round trip during a leader change. A refresh drops the hints, since
- * the new snapshot is at least as fresh as they were.
+ * following it saves a metadata round trip during a leader change. A refresh drops the hints of the topics it
+ * asked about, since the new snapshot is at least as fresh as they were, and keeps what it knew of the others
+ * (a member given a partition of a new topic does not lose the leaders of the topics it consumes already).
  *
  * <p>Any broker answers GetMetadata, so a refresh asks the broker that answered last first, then the bootstrap
  * brokers and every broker the last snapshot listed ({@link #candidates}): a client keeps working when its
@@ -91,9 +92,14 @@ public final class MetadataClient {
                 answer.clearBrokers().addAllBrokers(part.getBrokersList()).addAllTopics(part.getTopicsList());
             }
         }
-        ClusterMetadata fresh = ClusterMetadata.of(answer.build());
+        ClusterMetadata fresh = ClusterMetadata.of(answer.build()).over(current, topics);
         current = fresh;
-        leaderHints.clear();
+        if (topics.isEmpty()) {
+            leaderHints.clear();
+        } else {
+            Set<String> refreshed = Set.copyOf(topics);
+            leaderHints.keySet().removeIf(tp -> refreshed.contains(tp.topic()));
+        }
         return fresh;
     }
 

@@ -29,6 +29,11 @@ class MetadataClientTest {
     MetadataClientTest() throws IOException {
     }
 
+    /** Broker 2 as a NOT_LEADER answer names it. */
+    private Broker brokerTwo() {
+        return Broker.newBuilder().setId("2").setHost(cluster.brokers.get("2").host()).setPort(cluster.brokers.get("2").port()).build();
+    }
+
     @AfterEach
     void close() {
         channels.close();
@@ -69,6 +74,20 @@ class MetadataClientTest {
         assertTrue(e.retriable());
     }
 
+    /** A refresh about other topics keeps the leaders known for this one, and its leader hints. */
+    @Test
+    void aRefreshOfOtherTopicsKeepsTheLeadersOfThisOne() {
+        metadata.refresh(List.of("orders"), false);
+        Broker two = brokerTwo();
+        assertTrue(metadata.leaderHint(p0, true, two));
+        io.rafka.client.internals.ClusterMetadata after = metadata.refresh(List.of("payments"), false);
+        assertEquals(Optional.of(cluster.brokers.get("2")), metadata.leader(p0), "the hint is kept");
+        assertEquals(Optional.of(cluster.brokers.get("2")), metadata.leader(p1));
+        assertEquals(2, after.topic("orders").orElseThrow().getPartitionsCount());
+        metadata.refresh(List.of("orders"), false);
+        assertEquals(Optional.of(cluster.brokers.get("1")), metadata.leader(p0), "a refresh of the topic drops its hints");
+    }
+
     @Test
     void leadersComeFromTheMetadata() {
         assertEquals(Optional.empty(), metadata.leader(p0));
@@ -80,8 +99,7 @@ class MetadataClientTest {
     @Test
     void aLeaderHintWinsUntilTheNextRefresh() {
         metadata.refresh(List.of("orders"), false);
-        Broker two = Broker.newBuilder().setId("2").setHost(cluster.brokers.get("2").host())
-                .setPort(cluster.brokers.get("2").port()).build();
+        Broker two = brokerTwo();
 
         assertTrue(metadata.leaderHint(p0, true, two));
         assertEquals(Optional.of(cluster.brokers.get("2")), metadata.leader(p0));
