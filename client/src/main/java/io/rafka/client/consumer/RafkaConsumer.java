@@ -235,7 +235,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             source = null;
             subscribed = false;
             call(() -> {
-                leaving.close(config.enableAutoCommit());
+                leaving.close(config.enableAutoCommit(), io.rafka.client.group.GroupMember.CLOSE_TIMEOUT_MS);
                 return null;
             });
         }
@@ -606,9 +606,12 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 return;
             }
             closed = true;
+            long endNanos = System.nanoTime() + timeout.toNanos();
             asyncCommits.awaitInFlight(timeout.toMillis(), () -> false);
             if (source != null) {
-                source.close(config.enableAutoCommit());
+                // Within what is left of the timeout, and no longer than a member's own close takes.
+                long leftMs = TimeUnit.NANOSECONDS.toMillis(Math.max(0, endNanos - System.nanoTime()));
+                source.close(config.enableAutoCommit(), Math.min(leftMs, io.rafka.client.group.GroupMember.CLOSE_TIMEOUT_MS));
             }
         } catch (ClientException e) {
             LOG.warn("the last commit or leaving the group failed: {}", e.getMessage());

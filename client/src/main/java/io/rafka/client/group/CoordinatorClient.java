@@ -38,6 +38,8 @@ public final class CoordinatorClient {
     private final MetadataClient metadata;
     private final Time time;
     private volatile long retryTimeoutMs;
+    /** Set by {@link #limitRetries}: no call goes on past it, attempts included ({@code Long.MAX_VALUE}: none). */
+    private volatile long endAtMs = Long.MAX_VALUE;
     private volatile BrokerAddress coordinator;
 
     /** @param metadata where other brokers to ask are known from; may be null (then the bootstrap only) */
@@ -65,9 +67,24 @@ public final class CoordinatorClient {
         return known;
     }
 
-    /** Retries from now on for at most {@code ms} (a closing member must not wait out the whole budget). */
+    /**
+     * From now on every call, its attempts and retries included, ends within {@code ms} (a closing member must not
+     * wait out the whole budget, nor a 30 s deadline per attempt).
+     */
     public void limitRetries(long ms) {
         retryTimeoutMs = Math.min(retryTimeoutMs, ms);
+        endAtMs = Math.min(endAtMs, time.hiResClockMs() + ms);
+    }
+
+    /** An attempt's deadline: {@code capMs}, or less once the calls are limited. */
+    private long attemptMs(long capMs) {
+        long end = endAtMs;
+        return end == Long.MAX_VALUE ? capMs : Math.max(1, Math.min(capMs, end - time.hiResClockMs()));
+    }
+
+    /** Whether the calls are limited and their time is spent: the failure at hand is the last. */
+    private boolean spent() {
+        return time.hiResClockMs() >= endAtMs;
     }
 
     /** The coordinator moved or failed: the next call asks FindCoordinator again. */
@@ -88,9 +105,12 @@ public final class CoordinatorClient {
             BrokerAddress target = coordinator();
             try {
                 return rpc.apply(GroupServiceGrpc.newBlockingStub(channels.channel(target))
-                        .withDeadlineAfter(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS));
+                        .withDeadlineAfter(attemptMs(RPC_DEADLINE_MS), TimeUnit.MILLISECONDS));
             } catch (StatusRuntimeException e) {
                 ClientException failure = ClientException.fromCall(e, target);
+                if (spent()) {
+                    throw failure;
+                }
                 if (failure.is(ErrorCode.BUSY)) {
                     RetryState.sleep(time, retry.onFailure(failure));
                     continue;
@@ -126,7 +146,7 @@ public final class CoordinatorClient {
             for (BrokerAddress address : candidates) {
                 try {
                     FindCoordinatorResponse response = GroupServiceGrpc.newBlockingStub(channels.channel(address))
-                            .withDeadlineAfter(FIND_DEADLINE_MS, TimeUnit.MILLISECONDS)
+                            .withDeadlineAfter(attemptMs(FIND_DEADLINE_MS), TimeUnit.MILLISECONDS)
                             .findCoordinator(request);
                     if (response.hasCoordinator() && !response.getCoordinator().getHost().isEmpty()
                             && response.getCoordinator().getPort() > 0) {
@@ -136,10 +156,13 @@ public final class CoordinatorClient {
                             "broker " + address + " named no coordinator for group " + groupId);
                 } catch (StatusRuntimeException e) {
                     failure = ClientException.fromCall(e, address);
-                    if (!failure.retriable()) {
+                    if (!failure.retriable() || spent()) {
                         throw failure;
                     }
                 }
+            }
+            if (spent()) {
+                throw failure;
             }
             RetryState.sleep(time, retry.onFailure(failure));
         }

@@ -69,6 +69,10 @@ public final class GroupMember implements AutoCloseable {
     static final long CLOSE_WAIT_MS = 3_000;
     /** How long close() retries finding the coordinator and committing: bounded, like Kafka's close timeout. */
     static final long CLOSE_RETRY_MS = 5_000;
+    /** What {@link #close()} takes at most (about): its retries and the leave's wait. */
+    public static final long CLOSE_TIMEOUT_MS = CLOSE_RETRY_MS;
+    /** The least a close waits for its leave's answer, its time spent or not: the leave must get out first. */
+    static final long CLOSE_MIN_WAIT_MS = 200;
     /** How often the heartbeat thread looks whether a heartbeat is due. */
     static final long HEARTBEAT_CHECK_MS = 100;
 
@@ -406,17 +410,27 @@ public final class GroupMember implements AutoCloseable {
 
     /** {@link #close()}, committing first only if {@code commitFirst} (the SDK without auto-commit does not). */
     public void close(boolean commitFirst) {
+        close(commitFirst, CLOSE_TIMEOUT_MS);
+    }
+
+    /**
+     * {@link #close(boolean)} within about {@code timeoutMs} (Kafka's {@code close(Duration)}): the commit, the
+     * coordinator's retries and the wait for the leave's answer stop when it is spent (a coordinator that never
+     * answers then removes the member after its session timeout).
+     */
+    public void close(boolean commitFirst, long timeoutMs) {
         if (closed) {
             return;
         }
+        long endMs = time.hiResClockMs() + Math.max(0, timeoutMs);
         if (heartbeater != null) {
             heartbeater.shutdownNow();
         }
-        revocations.await(CLOSE_RETRY_MS);   // their commits before the last one and the leave
+        revocations.await(Math.min(CLOSE_RETRY_MS, Math.max(0, timeoutMs)));   // their commits before the last one and the leave
         revocations.close();
         rejoinIfLeftForSlowPoll();   // nothing to commit or leave for a member that left already
         closed = true;
-        coordinator.limitRetries(CLOSE_RETRY_MS);
+        coordinator.limitRetries(Math.max(0, endMs - time.hiResClockMs()));
         try {
             if (state.joined()) {
                 // A stream that broke since the last poll is resumed first: a leave must go on a stream bound to
@@ -433,10 +447,11 @@ public final class GroupMember implements AutoCloseable {
             LOG.warn("group " + config.groupId() + ": the last commit failed: " + e.getMessage());
         }
         HeartbeatRequest leave = state.leave(config);
-        long retryUntil = time.hiResClockMs() + CLOSE_RETRY_MS;
+        long retryUntil = endMs;
         boolean sent = false;
         while (true) {
-            Throwable failure = awaitLeave(leave, sent);
+            // The leave's answer is waited for within what is left, but long enough for the leave to go out.
+            Throwable failure = awaitLeave(leave, sent, Math.max(CLOSE_MIN_WAIT_MS, Math.min(CLOSE_WAIT_MS, endMs - time.hiResClockMs())));
             if (failure == null || leave.getMemberEpoch() != MemberState.LEAVE_EPOCH) {
                 return;   // a static member's leave only means "back soon": its session timeout covers a lost one
             }
@@ -470,10 +485,10 @@ public final class GroupMember implements AutoCloseable {
 
     /**
      * Sends the leave on the open stream (unless it opened with it), half-closes it and waits (up to
-     * {@link #CLOSE_WAIT_MS}) for the coordinator to end it; returns how it failed, or null if it ended normally,
+     * {@code waitMs}) for the coordinator to end it; returns how it failed, or null if it ended normally,
      * was never open or did not end.
      */
-    private Throwable awaitLeave(HeartbeatRequest leave, boolean sent) {
+    private Throwable awaitLeave(HeartbeatRequest leave, boolean sent, long waitMs) {
         synchronized (lock) {
             if (requests == null) {
                 return null;
@@ -488,7 +503,7 @@ public final class GroupMember implements AutoCloseable {
                     return null;
                 }
             }
-            long deadline = time.hiResClockMs() + CLOSE_WAIT_MS;
+            long deadline = time.hiResClockMs() + waitMs;
             while (!streamEnded && time.hiResClockMs() < deadline) {
                 waitOnLock(deadline - time.hiResClockMs());
             }

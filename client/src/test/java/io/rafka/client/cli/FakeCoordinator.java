@@ -64,6 +64,8 @@ final class FakeCoordinator {
     ErrorCode commitError;
     /** When set, commits wait for it to open (at most 10 s) before they are handled: a slow coordinator. */
     volatile java.util.concurrent.CountDownLatch commitGate;
+    /** When set, commits are never answered (a hung coordinator): the client's deadline ends them. */
+    volatile boolean commitsHang;
     /** Answer of DescribeGroup; null: GROUP_ID_NOT_FOUND. */
     DescribeGroupResponse description;
     boolean hasMembers;
@@ -220,6 +222,12 @@ final class FakeCoordinator {
         @Override
         public void commitOffsets(CommitOffsetsRequest request, StreamObserver<CommitOffsetsResponse> observer) {
             if (notCoordinator(observer)) {
+                return;
+            }
+            if (commitsHang) {
+                synchronized (FakeCoordinator.this) {
+                    events.add("commit unanswered");
+                }
                 return;
             }
             java.util.concurrent.CountDownLatch gate = commitGate;

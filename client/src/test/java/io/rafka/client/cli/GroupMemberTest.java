@@ -72,6 +72,14 @@ class GroupMemberTest {
         }
     }
 
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Polls {@code times} times, whatever comes back. */
     private void pollTimes(GroupMember member, int times) {
         for (int i = 0; i < times; i++) {
@@ -192,6 +200,28 @@ class GroupMemberTest {
         coordinator.push(1, List.of(0, 1));                  // the coordinator answers: still a member
         pollUntil(member, c -> c.contains("0:a6"));
         member.close();
+    }
+
+    /**
+     * A close given a second returns in about a second, and still leaves, when the coordinator does not answer the
+     * last commit: neither that attempt's 30 s deadline nor the retries run past it.
+     */
+    @Test
+    void aCloseWithATimeoutReturnsInItWhenTheLastCommitIsNotAnswered() {
+        coordinator.joinAssignment = List.of(0);
+        // On the real clock: what is timed here is gRPC deadlines, which the test clock does not move.
+        GroupMember member = new GroupMember(GroupMemberConfig.of("g", List.of("t")).withOffsetReset(
+                GroupMemberConfig.OffsetReset.EARLIEST), channels, cluster.bootstrap(), io.rafka.common.Time.SYSTEM);
+        pollUntil(member, c -> c.size() == 5);
+        coordinator.commitsHang = true;
+        long start = System.nanoTime();
+        member.close(true, 1_000);
+        long tookMs = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertTrue(tookMs < 4_000, "closed in " + tookMs + " ms");
+        for (int i = 0; i < 50 && !coordinator.events().contains("leave m-1 e-1 on 1"); i++) {
+            sleep(20);
+        }
+        indexOf("leave m-1 e-1 on 1");
     }
 
     @Test

@@ -107,7 +107,7 @@ public final class GroupSource implements PartitionSource {
     }
 
     @Override
-    public void close(boolean commitFirst) {
-        member.close(commitFirst);
+    public void close(boolean commitFirst, long timeoutMs) {
+        member.close(commitFirst, timeoutMs);
     }
 }

@@ -36,6 +36,8 @@ public final class ManualAssignment implements PartitionSource {
     private final OffsetReset reset;
     private final FetchPositions positions;
     private final OffsetStore offsets;
+    /** The group's coordinator for commits; null without a group.id. */
+    private final CoordinatorClient coordinator;
     private final Set<TopicPartition> assigned = new LinkedHashSet<>();
     /** Assigned partitions whose start is not decided yet. */
     private final Set<TopicPartition> unstarted = new LinkedHashSet<>();
@@ -47,8 +49,8 @@ public final class ManualAssignment implements PartitionSource {
         PartitionFetcher fetcher = new PartitionFetcher(metadata, channels, time, retryTimeoutMs, warning -> LOG.warn(warning));
         fetcher.outOfRangeReset(reset.outOfRangeReset());
         this.positions = new FetchPositions(fetcher);
-        this.offsets = groupId.isEmpty() ? null : OffsetStore.standalone(
-                new CoordinatorClient(groupId, channels, bootstrap, metadata, time, retryTimeoutMs), time);
+        this.coordinator = groupId.isEmpty() ? null : new CoordinatorClient(groupId, channels, bootstrap, metadata, time, retryTimeoutMs);
+        this.offsets = coordinator == null ? null : OffsetStore.standalone(coordinator, time);
     }
 
     /** Replaces the assignment; partitions kept keep their positions. */
@@ -125,8 +127,9 @@ public final class ManualAssignment implements PartitionSource {
 
     /** Nothing to leave: a manual assignment has no membership. */
     @Override
-    public void close(boolean commitFirst) {
+    public void close(boolean commitFirst, long timeoutMs) {
         if (commitFirst && offsets != null) {
+            coordinator.limitRetries(Math.max(0, timeoutMs));
             offsets.commit(positions.positions());
         }
     }

@@ -38,6 +38,6 @@ public interface PartitionSource {
     /** The group's committed offsets with their metadata; offset -1 where none. */
     Map<TopicPartition, OffsetStore.Committed> committed(Set<TopicPartition> partitions);
 
-    /** Ends it: a group member commits first if asked, then leaves. */
-    void close(boolean commitFirst);
+    /** Ends it within about {@code timeoutMs}: a group member commits first if asked, then leaves. */
+    void close(boolean commitFirst, long timeoutMs);
 }
