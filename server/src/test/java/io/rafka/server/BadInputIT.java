@@ -245,6 +245,18 @@ class BadInputIT {
                 .setTopic("good").putSet("segment.bytes", "-3").build()).getResult().getErrorCode());
         assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, cluster.admin(0).alterConfigs(AlterConfigsRequest.newBuilder()
                 .setTopic("missing").putSet("retention.ms", "1000").build()).getResult().getErrorCode());
+        // A name given twice: refused, each time it appears, and nothing deleted (as Kafka's INVALID_REQUEST).
+        var deleted = cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder()
+                .addNames("good").addNames("good").build());
+        assertEquals(List.of(ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST),
+                deleted.getResultsList().stream().map(r -> r.getErrorCode()).toList(), deleted.toString());
+        assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, create.apply(NewTopic.newBuilder().setName("good").setPartitions(1)),
+                "still there");
+        // A broker id far too long for an id: a typed refusal, not a transport error from the echoed id.
+        io.grpc.StatusRuntimeException longId = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+                () -> cluster.admin(0).replaceBroker(io.rafka.proto.v1.ReplaceBrokerRequest.newBuilder()
+                        .setBrokerId("b".repeat(10_000)).build()));
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, longId.getStatus().getCode(), longId.toString());
     }
 
     /** A client asking about more topics than one GetMetadata takes (10,000 names) asks in parts instead of failing. */

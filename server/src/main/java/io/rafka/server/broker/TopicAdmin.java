@@ -6,7 +6,6 @@ import io.rafka.common.InvalidConfigException;
 import io.rafka.common.InvalidRequestException;
 import io.rafka.common.NotControllerException;
 import io.rafka.common.RafkaException;
-import io.rafka.common.TopicAlreadyExistsException;
 import io.rafka.common.TopicPartition;
 import io.rafka.common.UnknownTopicOrPartitionException;
 import io.rafka.controller.Controller;
@@ -57,6 +56,8 @@ public final class TopicAdmin {
     private static final int MAX_PENDING_AUTO_CREATES = 100;
     /** Topic names in one request, at most (metadata, describe, create, delete). */
     public static final int MAX_NAMES_PER_REQUEST = 10_000;
+    /** Broker ids named in admin requests (a broker's own id is configured, and short). */
+    static final int MAX_BROKER_ID_LENGTH = 255;
 
     private final ClusterView view;
     private final Controller controller;
@@ -178,12 +179,13 @@ public final class TopicAdmin {
         TopicResult[] results = new TopicResult[topics.size()];
         List<ControllerLogic.CreateTopicRequest> requests = new ArrayList<>();
         List<Integer> asked = new ArrayList<>();
-        Set<String> named = new HashSet<>();
+        Set<String> twice = namedTwice(topics.stream().map(NewTopic::name).toList());
         for (int i = 0; i < topics.size(); i++) {
             NewTopic t = withInternalConfigs(topics.get(i));
-            if (!named.add(t.name())) {
-                // Named twice in one request: its id is the same, so the id cannot tell the second from a retry.
-                results[i] = new TopicResult(t.name(), new TopicAlreadyExistsException("topic '" + t.name() + "' already exists"));
+            if (twice.contains(t.name())) {
+                // As Kafka: which of two specs was meant is unknown, so neither is made (and their ids would be one).
+                results[i] = new TopicResult(t.name(), new InvalidRequestException("topic '" + t.name()
+                        + "' is named more than once in the request"));
                 continue;
             }
             requests.add(new ControllerLogic.CreateTopicRequest(t.name(),
@@ -232,10 +234,13 @@ public final class TopicAdmin {
                 knownAtStart.add(n);
             }
         });
+        Set<String> twice = namedTwice(names);
         List<TopicResult> results = onController(forwarded, c -> c.deleteTopics(names), () -> {
             List<TopicResult> here = new ArrayList<>(names.size());
             for (String name : names) {
                 here.add(name.equals(GroupConfig.TOPIC) ? new TopicResult(name, internal(name))
+                        : twice.contains(name) ? new TopicResult(name, new InvalidRequestException("topic '" + name
+                                + "' is named more than once in the request"))
                         : change(name, () -> controller.deleteTopic(name)));
             }
             return here;
@@ -294,6 +299,10 @@ public final class TopicAdmin {
         if (brokerId.isEmpty()) {
             throw new InvalidRequestException("broker_id is required");
         }
+        if (brokerId.length() > MAX_BROKER_ID_LENGTH || targetBrokerId != null && targetBrokerId.length() > MAX_BROKER_ID_LENGTH) {
+            // echoed in the answer: an unbounded one would overflow the client's trailer limit instead of reading as refused
+            throw new InvalidRequestException("broker ids are at most " + MAX_BROKER_ID_LENGTH + " characters long");
+        }
         return onController(forwarded, c -> c.replaceBroker(brokerId, targetBrokerId),
                 () -> controller.replaceBroker(brokerId, targetBrokerId));
     }
@@ -305,6 +314,9 @@ public final class TopicAdmin {
     public long allocateProducerIds(String brokerId, boolean forwarded) {
         if (brokerId.isEmpty()) {
             throw new InvalidRequestException("broker_id is required");
+        }
+        if (brokerId.length() > MAX_BROKER_ID_LENGTH) {
+            throw new InvalidRequestException("broker ids are at most " + MAX_BROKER_ID_LENGTH + " characters long");
         }
         return onController(forwarded, c -> c.allocateProducerIds(brokerId), () -> controller.allocateProducerIds(brokerId));
     }
@@ -356,6 +368,18 @@ public final class TopicAdmin {
             partitions.add(new TopicDescription.PartitionDescription(p, t.assignments().get(p), leader));
         }
         return new TopicDescription(t.name(), t.id().toString(), t.replicationFactor(), t.configs(), partitions, null);
+    }
+
+    /** The names that occur more than once. */
+    private static Set<String> namedTwice(List<String> names) {
+        Set<String> seen = new HashSet<>();
+        Set<String> twice = new HashSet<>();
+        for (String n : names) {
+            if (!seen.add(n)) {
+                twice.add(n);
+            }
+        }
+        return twice;
     }
 
     private static void requireAtMost(int count, String what) {
