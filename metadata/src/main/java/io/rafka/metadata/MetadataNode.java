@@ -135,6 +135,7 @@ public final class MetadataNode implements Closeable {
         RatisProperties.setElectionTimeouts(p, settings.electionTimeoutMinMs(), settings.electionTimeoutMaxMs());
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
         RatisProperties.setFollowerSlowness(p, settings.electionTimeoutMinMs());
+        RatisProperties.surviveLongPauses(p);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1000);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);

@@ -78,6 +78,7 @@ public final class RatisProperties {
         // refused connect on the one shared channel, cheap even with hundreds of groups.
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
         setFollowerSlowness(p, config.rpcTimeoutMinMs());
+        surviveLongPauses(p);
         // Ratis 3.3 chains a follower's appends (each composed on the previous one's future) by default: once one
         // fails, say DataApi.write refusing a gap while the replica repairs its log, every later append fails with
         // that same exception, for good, and the follower never catches up again (found by ReplicaRepairIT:
@@ -121,6 +122,18 @@ public final class RatisProperties {
     public static void setFollowerSlowness(RaftProperties p, long electionTimeoutMinMs) {
         RaftServerConfigKeys.Rpc.setSlownessTimeout(p, TimeDuration.valueOf(Math.max(10, electionTimeoutMinMs / 4),
                 TimeUnit.MILLISECONDS));
+    }
+
+    /**
+     * A JVM pause of any length (SIGSTOP, a suspended VM, a host stall) leaves the Raft server running. Ratis closes
+     * the whole server after a pause above {@code raft.server.close.threshold} (60 s), but the broker process goes
+     * on, with every group closed: seen on broker processes after a 75 s SIGSTOP, the broker stayed up, answered
+     * "not serving" for good, its replicas never came back, and a partition of which it was one of two live replicas
+     * had no leader for minutes. Raft needs no such guard: a paused leader steps down when it resumes (the pause
+     * monitor's other threshold, {@code leader.step-down.wait-time}, 10 s, kept), and a paused follower catches up.
+     */
+    public static void surviveLongPauses(RaftProperties p) {
+        RaftServerConfigKeys.setCloseThreshold(p, TimeDuration.valueOf(3650, TimeUnit.DAYS));
     }
 
     /**
