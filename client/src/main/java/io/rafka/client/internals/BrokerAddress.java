@@ -26,6 +26,9 @@ public record BrokerAddress(String host, int port) {
         String host = text.substring(0, colon);
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);
+        } else if (host.indexOf(':') >= 0 || host.indexOf(',') >= 0 || host.chars().anyMatch(Character::isWhitespace)) {
+            // "a:1,b:2" would otherwise read as host "a:1,b" and fail only when a channel is made, as an uncaught error
+            throw new IllegalArgumentException("'" + text + "' is not one HOST:PORT (an IPv6 host goes in brackets)");
         }
         int port;
         try {

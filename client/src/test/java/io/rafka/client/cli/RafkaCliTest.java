@@ -167,6 +167,8 @@ class RafkaCliTest {
                 "--bootstrap", "nohost", "topic", "list");
         assertUsageError("bad bootstrap address: port 70000 is not in 1..65535", "rafka topic list",
                 "topic", "list", "--bootstrap=h:70000");
+        assertUsageError("bad bootstrap address: '127.0.0.1:9092,127.0.0.1:9192' is not one HOST:PORT (an IPv6 host goes in brackets)",
+                "rafka consume", "consume", "t", "--group", "g", "--bootstrap", "127.0.0.1:9092,127.0.0.1:9192");
         assertUsageError("Missing required parameter for option '--bootstrap' (HOST:PORT)", "rafka [-h]", "--bootstrap");
         assertEquals(2, run(Map.of("RAFKA_BOOTSTRAP", "h:x"), "topic", "list"));
     }
