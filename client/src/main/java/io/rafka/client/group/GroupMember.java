@@ -279,8 +279,8 @@ public final class GroupMember implements AutoCloseable {
                     // last answer, not from now.
                     LOG.warn("group {}: no answer from the coordinator for {} ms on an open stream: resuming on a new one",
                             config.groupId(), time.hiResClockMs() - lastAnswerMs);
+                    generation++;   // before the cancel: what the old stream says as it ends is ignored
                     requests.cancel("no answer from the coordinator", null);
-                    generation++;
                     unconfirmedSinceMs = lastAnswerMs;
                     streamEnded = true;
                 }
