@@ -245,6 +245,13 @@ class BadInputIT {
                 .setTopic("good").putSet("segment.bytes", "-3").build()).getResult().getErrorCode());
         assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, cluster.admin(0).alterConfigs(AlterConfigsRequest.newBuilder()
                 .setTopic("missing").putSet("retention.ms", "1000").build()).getResult().getErrorCode());
+        assertEquals(ErrorCode.INVALID_REQUEST, cluster.admin(0).alterConfigs(AlterConfigsRequest.newBuilder()
+                .setTopic("good").putSet("retention.ms", "1000").addDelete("retention.ms").build()).getResult().getErrorCode(),
+                "a key both set and deleted");
+        assertEquals(ErrorCode.INVALID_CONFIG, cluster.admin(0).alterConfigs(AlterConfigsRequest.newBuilder()
+                .setTopic("good").addDelete("retention.mss").build()).getResult().getErrorCode(), "a misspelt key deleted");
+        assertEquals(ErrorCode.NONE, cluster.admin(0).alterConfigs(AlterConfigsRequest.newBuilder()
+                .setTopic("good").addDelete("retention.ms").build()).getResult().getErrorCode(), "a key not set, deleted");
         // A name given twice: refused, each time it appears, and nothing deleted (as Kafka's INVALID_REQUEST).
         var deleted = cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder()
                 .addNames("good").addNames("good").build());

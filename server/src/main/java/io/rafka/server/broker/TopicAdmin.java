@@ -140,7 +140,20 @@ public final class TopicAdmin {
     }
 
     /** Refuses changes to the configs of {@value GroupConfig#TOPIC} that its records need as they are. */
-    private static void requireInternalConfigsKept(String topic, Map<String, String> set, Collection<String> delete) {
+    /**
+     * Refuses what an alteration cannot mean: a key both set and deleted, a key deleted that is no topic config, and
+     * any change of the keys the groups' topic must keep.
+     */
+    private static void checkAlteration(String topic, Map<String, String> set, Collection<String> delete) {
+        for (String key : delete) {
+            if (set.containsKey(key)) {
+                // as Kafka's IncrementalAlterConfigs: which of the two was meant is unknown
+                throw new InvalidRequestException(key + " is both set and deleted in one request");
+            }
+            if (!io.rafka.metadata.TopicConfigs.KEYS.contains(key)) {
+                throw new InvalidConfigException(key + " is not a topic config, so it cannot be deleted");
+            }
+        }
         if (!topic.equals(GroupConfig.TOPIC)) {
             return;
         }
@@ -264,7 +277,7 @@ public final class TopicAdmin {
 
     public TopicResult alterConfigs(String topic, Map<String, String> set, Collection<String> delete, boolean forwarded) {
         try {
-            requireInternalConfigsKept(topic, set, delete);
+            checkAlteration(topic, set, delete);
         } catch (RafkaException e) {
             return new TopicResult(topic, e);
         }
