@@ -167,14 +167,7 @@ class GroupMemberTest {
         member.poll(100);
         cluster.append(0, null, "a5");
         pollUntil(member, c -> c.contains("0:a5"));          // within the session: the member goes on
-        cluster.time.advance(FakeCoordinator.SESSION_TIMEOUT_MS);
-        cluster.append(0, null, "a6");
-        pollTimes(member, 5);
-        assertFalse(consumed.contains("0:a6"), "no answer for a session: the partitions may be another member's now");
-
-        coordinator.push(1, List.of(0, 1));                  // the coordinator answers: still a member
-        pollUntil(member, c -> c.contains("0:a6"));
-        member.close();
+        consumesNothingUntilAnswered(member, FakeCoordinator.SESSION_TIMEOUT_MS);
     }
 
     @Test
@@ -192,10 +185,18 @@ class GroupMemberTest {
         assertEquals(streams + 1, coordinator.streams(), "resumed on a new stream: " + coordinator.events());
         cluster.append(0, null, "a5");
         pollUntil(member, c -> c.contains("0:a5"));          // within the session: the member goes on
-        cluster.time.advance(FakeCoordinator.SESSION_TIMEOUT_MS / 2);
+        consumesNothingUntilAnswered(member, FakeCoordinator.SESSION_TIMEOUT_MS / 2);
+    }
+
+    /**
+     * After {@code advanceMs} more without an answer (a session in all), the member hands out no records, which may be
+     * another member's now, until the coordinator answers; then it goes on. Closes the member.
+     */
+    private void consumesNothingUntilAnswered(GroupMember member, long advanceMs) {
+        cluster.time.advance(advanceMs);
         cluster.append(0, null, "a6");
         pollTimes(member, 5);
-        assertFalse(consumed.contains("0:a6"), "a session without an answer: the partitions may be another member's now");
+        assertFalse(consumed.contains("0:a6"), "no answer for a session: the partitions may be another member's now");
 
         coordinator.push(1, List.of(0, 1));                  // the coordinator answers: still a member
         pollUntil(member, c -> c.contains("0:a6"));
