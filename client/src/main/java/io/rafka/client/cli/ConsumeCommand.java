@@ -35,7 +35,8 @@ import java.util.List;
             + "(or of every topic matching REGEX; TOPIC may then be left out), and the group remembers how far it got. "
             + "A partition starts at the group's committed offset; without one at the end (latest, the default), at "
             + "the beginning with --from-beginning or --offset-reset earliest, or it fails with --offset-reset none. "
-            + "Commits after printing each batch (at least once); on Ctrl-C or SIGTERM commits and leaves the group, "
+            + "Commits after printing each batch (at least once; a failed commit is retried with the next one and a "
+            + "warning); on Ctrl-C or SIGTERM commits and leaves the group, "
             + "so its partitions move to the other members at once."})
 final class ConsumeCommand extends CliCommand {
 

@@ -1,5 +1,6 @@
 package io.rafka.client.cli;
 
+import io.rafka.client.consumer.CommitFailedException;
 import io.rafka.client.consumer.ConsumerConfig;
 import io.rafka.client.consumer.ConsumerException;
 import io.rafka.client.consumer.ConsumerRecord;
@@ -25,6 +26,9 @@ import java.util.regex.PatternSyntaxException;
  * partitions move to the other members at once and nothing printed is printed again by them.
  */
 final class GroupConsumeCommand {
+
+    private static final java.util.Comparator<TopicPartition> ORDER =
+            java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
 
     private GroupConsumeCommand() {
     }
@@ -114,36 +118,93 @@ final class GroupConsumeCommand {
         }
     }
 
-    /** Polls, prints, flushes, commits what it printed; until enough records, an idle timeout or a stop request. */
+    /**
+     * Polls, prints, flushes, commits what it printed; until enough records, an idle timeout or a stop request. A
+     * commit that fails for a while (a coordinator that moves or does not answer) does not end the command: what it
+     * would have committed goes with the next commit, and what is still uncommitted at the end is said on stderr.
+     */
     private static void consume(RafkaConsumer<byte[], byte[]> consumer, RecordPrinter printer, CliContext context,
                                 long maxMessages, long timeoutMs) {
-        long lastDataMs = context.time().hiResClockMs();
-        while (!context.stop().requested()) {
-            long idleLeftMs = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : lastDataMs + timeoutMs - context.time().hiResClockMs();
-            if (idleLeftMs <= 0) {
-                return;
-            }
-            ConsumerRecords<byte[], byte[]> records = consumer.poll(
-                    Duration.ofMillis(Math.min(ConsumeCommand.POLL_MAX_WAIT_MS, idleLeftMs)));
-            Map<TopicPartition, OffsetAndMetadata> printed = new HashMap<>();
-            for (ConsumerRecord<byte[], byte[]> record : records) {
+        Map<TopicPartition, OffsetAndMetadata> unsaved = new HashMap<>();
+        try {
+            long lastDataMs = context.time().hiResClockMs();
+            while (!context.stop().requested()) {
+                long idleLeftMs = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : lastDataMs + timeoutMs - context.time().hiResClockMs();
+                if (idleLeftMs <= 0) {
+                    return;
+                }
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(
+                        Duration.ofMillis(Math.min(ConsumeCommand.POLL_MAX_WAIT_MS, idleLeftMs)));
+                boolean printedAny = false;
+                for (ConsumerRecord<byte[], byte[]> record : records) {
+                    if (printer.printed() >= maxMessages) {
+                        break;   // polled past --max-messages: those records stay uncommitted for the next reader
+                    }
+                    printer.print(record);
+                    unsaved.put(record.topicPartition(), new OffsetAndMetadata(record.offset() + 1));
+                    printedAny = true;
+                }
+                if (printedAny) {
+                    context.out().flush();
+                    if (context.out().checkError()) {
+                        return;   // stdout is gone (| head): stop here (the JVM ignores SIGPIPE)
+                    }
+                    lastDataMs = context.time().hiResClockMs();
+                }
+                commit(consumer, unsaved, context);
                 if (printer.printed() >= maxMessages) {
-                    break;   // polled past --max-messages: those records stay uncommitted for the next reader
+                    return;
                 }
-                printer.print(record);
-                printed.put(record.topicPartition(), new OffsetAndMetadata(record.offset() + 1));
             }
-            if (!printed.isEmpty()) {
-                context.out().flush();
-                if (context.out().checkError()) {
-                    return;   // stdout is gone (| head): stop here (the JVM ignores SIGPIPE)
+        } finally {
+            try {
+                if (!unsaved.isEmpty() && !context.out().checkError()) {
+                    commit(consumer, unsaved, context);
                 }
-                consumer.commitSync(printed);
-                lastDataMs = context.time().hiResClockMs();
+            } catch (ConsumerException e) {
+                context.err().println("warning: the last commit failed: " + e.getMessage());
             }
-            if (printer.printed() >= maxMessages) {
+            if (!unsaved.isEmpty()) {
+                context.err().println("warning: not committed, so the group's next reader prints them again: records up to "
+                        + unsaved.entrySet().stream().sorted(Map.Entry.comparingByKey(ORDER))
+                        .map(e -> e.getKey() + " offset " + (e.getValue().offset() - 1)).toList());
+            }
+        }
+    }
+
+    /**
+     * Commits {@code unsaved} (the printed records not committed yet) and empties it. Offsets of partitions that are
+     * no longer this member's are dropped with a warning (the group has moved them; their new owner starts at the
+     * last commit). A retriable failure keeps them for the next try, with a warning; a fatal one ends the command.
+     */
+    private static void commit(RafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, OffsetAndMetadata> unsaved,
+                               CliContext context) {
+        if (unsaved.isEmpty()) {
+            return;
+        }
+        java.util.Set<TopicPartition> owned = consumer.assignment();
+        List<TopicPartition> moved = unsaved.keySet().stream().filter(tp -> !owned.contains(tp))
+                .sorted(ORDER).toList();
+        if (!moved.isEmpty()) {
+            context.err().println("warning: " + moved + " moved to another member before their printed records were"
+                    + " committed; it may print some of them again");
+            unsaved.keySet().removeAll(moved);
+            if (unsaved.isEmpty()) {
                 return;
             }
+        }
+        try {
+            consumer.commitSync(Map.copyOf(unsaved));
+            unsaved.clear();
+        } catch (CommitFailedException e) {
+            // The member lost these partitions while committing: as above, their new owner starts at the last commit.
+            context.err().println("warning: commit refused, " + unsaved.keySet() + " moved to another member: " + e.getMessage());
+            unsaved.clear();
+        } catch (ConsumerException e) {
+            if (!e.retriable()) {
+                throw e;
+            }
+            context.err().println("warning: commit failed, retried with the next one: " + e.getMessage());
         }
     }
 }

@@ -62,6 +62,8 @@ final class FakeCoordinator {
     String leaveMovesTo;
     /** Whole-call error the next commit answers, once. */
     ErrorCode commitError;
+    /** While set, every commit is refused with this error. */
+    volatile ErrorCode commitsFailWith;
     /** When set, commits wait for it to open (at most 10 s) before they are handled: a slow coordinator. */
     volatile java.util.concurrent.CountDownLatch commitGate;
     /** When set, commits are never answered (a hung coordinator): the client's deadline ends them. */
@@ -240,6 +242,12 @@ final class FakeCoordinator {
             }
             CommitOffsetsResponse.Builder response = CommitOffsetsResponse.newBuilder();
             synchronized (FakeCoordinator.this) {
+                ErrorCode failure = commitsFailWith;
+                if (failure != null) {
+                    events.add("commit refused " + failure);
+                    observer.onError(error(failure, "fake " + failure));
+                    return;
+                }
                 if (commitError != null) {
                     ErrorCode code = commitError;
                     commitError = null;

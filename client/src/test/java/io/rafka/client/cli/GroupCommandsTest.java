@@ -145,6 +145,40 @@ class GroupCommandsTest {
     }
 
     @Test
+    void consumeWithAGroupKeepsGoingWhileCommitsFailAndCommitsWhatItPrintedOnceTheyWork() throws Exception {
+        coordinator.joinAssignment = List.of(0, 1);
+        coordinator.commitsFailWith = io.rafka.proto.v1.ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+        java.util.concurrent.CompletableFuture<Integer> exit = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                cli.run("", "consume", "orders", "--group", "billing", "--from-beginning", "--max-messages", "7",
+                        "--retry-timeout-ms", "1000"));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (!exit.isDone() && !cli.err().contains("warning: commit failed") && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(!exit.isDone(), "a failing commit ended the command: " + cli.err());
+        // Every record there is has been printed and none committed; the seventh arrives once commits work again.
+        coordinator.commitsFailWith = null;
+        coordinator.cluster.append(0, null, "a3");
+        assertEquals(0, exit.get(30, java.util.concurrent.TimeUnit.SECONDS), cli.err());
+        assertEquals(7, cli.out().split("\n").length, cli.out());
+        assertEquals(java.util.Map.of(new TopicPartition("orders", 0), 4L, new TopicPartition("orders", 1), 3L),
+                coordinator.committed, "what was printed while commits failed is committed with the next: " + cli.err());
+        assertTrue(!cli.err().contains("not committed"), cli.err());
+    }
+
+    @Test
+    void consumeWithAGroupSaysWhatItCouldNotCommit() {
+        coordinator.joinAssignment = List.of(0, 1);
+        coordinator.commitsFailWith = io.rafka.proto.v1.ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+        assertEquals(0, cli.run("", "consume", "orders", "--group", "billing", "--from-beginning", "--max-messages", "6",
+                "--retry-timeout-ms", "1000"), cli.err());
+        assertEquals(6, cli.out().split("\n").length, cli.out());
+        assertTrue(coordinator.committed.isEmpty(), coordinator.committed.toString());
+        assertTrue(cli.err().contains("warning: not committed, so the group's next reader prints them again: records up to"
+                + " [orders-0 offset 2, orders-1 offset 2]"), cli.err());
+    }
+
+    @Test
     void consumeGroupUsageErrors() {
         assertEquals(2, cli.run("", "consume", "orders", "--group", "g", "--partition", "1"));
         assertEquals(2, cli.run("", "consume", "orders", "--instance-id", "x"));
