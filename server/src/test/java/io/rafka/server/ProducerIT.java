@@ -241,6 +241,51 @@ class ProducerIT {
         throw new AssertionError("no controller");
     }
 
+    /**
+     * Without any failure to prompt it, a producer looks its topics up again every metadata.max.age.ms: partitions
+     * added to a topic get records, and a topic deleted and created again with fewer partitions is routed by its new
+     * count (a record sent to a partition the topic no longer has could only fail, at its delivery timeout).
+     */
+    @Test
+    void aProducerFollowsPartitionsAddedAndATopicCreatedAgainSmaller() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            createTopic(cluster, "shape", 2, 1);
+            try (RafkaProducer<String, String> producer = producer(cluster).metadataMaxAge(Duration.ofMillis(300))
+                    .lingerMs(0).requestTimeout(Duration.ofSeconds(5)).deliveryTimeout(Duration.ofSeconds(8)).build()) {
+                assertEquals(Set.of(0, 1), partitionsOf(sendKeyed(producer, 30)));
+
+                assertEquals(ErrorCode.NONE, cluster.admin(0).createPartitions(io.rafka.proto.v1.CreatePartitionsRequest
+                        .newBuilder().setTopic("shape").setTotalCount(6).build()).getResult().getErrorCode());
+                cluster.awaitLeaders(0, "shape", 60_000);
+                cluster.awaitTrue(() -> producer.partitionsFor("shape").size() == 6, 15_000, "the producer sees 6 partitions");
+                assertEquals(Set.of(0, 1, 2, 3, 4, 5), partitionsOf(sendKeyed(producer, 60)));
+
+                assertEquals(ErrorCode.NONE, cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder()
+                        .addNames("shape").build()).getResults(0).getErrorCode());
+                createTopic(cluster, "shape", 1, 1);
+                cluster.awaitTrue(() -> producer.partitionsFor("shape").size() == 1, 15_000, "the producer sees 1 partition");
+                assertEquals(Set.of(0), partitionsOf(sendKeyed(producer, 30)));
+            }
+        }
+    }
+
+    /** Sends records keyed k0.. and waits for every answer. */
+    private static List<RecordMetadata> sendKeyed(RafkaProducer<String, String> producer, int count) throws Exception {
+        List<CompletableFuture<RecordMetadata>> sent = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            sent.add(producer.send(new ProducerRecord<>("shape", "k" + i, "v" + i)));
+        }
+        List<RecordMetadata> answers = new ArrayList<>();
+        for (CompletableFuture<RecordMetadata> f : sent) {
+            answers.add(f.get(30, java.util.concurrent.TimeUnit.SECONDS));
+        }
+        return answers;
+    }
+
+    private static Set<Integer> partitionsOf(List<RecordMetadata> answers) {
+        return answers.stream().map(RecordMetadata::partition).collect(Collectors.toCollection(java.util.TreeSet::new));
+    }
+
     private static io.rafka.client.producer.ProducerBuilder<String, String> producer(BrokerCluster cluster) {
         List<String> servers = new ArrayList<>();
         for (int i = 0; i < cluster.size(); i++) {
@@ -255,6 +300,13 @@ class ProducerIT {
                 NewTopic.newBuilder().setName(name).setPartitions(partitions).setReplicationFactor(3).putAllConfigs(configs))
                 .build()).getResults(0).getErrorCode());
         cluster.awaitLeaders(0, name, 60_000);  // generous: a loaded CI machine starts 18 Raft groups slowly
+    }
+
+    private static void createTopic(BrokerCluster cluster, String name, int partitions, int replicationFactor) {
+        assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
+                NewTopic.newBuilder().setName(name).setPartitions(partitions).setReplicationFactor(replicationFactor))
+                .build()).getResults(0).getErrorCode());
+        cluster.awaitLeaders(0, name, 60_000);
     }
 
     /** Every committed record of every partition, partition by partition in offset order, read from the leaders. */

@@ -33,6 +33,7 @@ public final class ProducerBuilder<K, V> {
     private long retryBackoffMs = D.retryBackoffMs();
     private int maxInFlight = D.maxInFlight();
     private int maxRequestBytes = D.maxRequestBytes();
+    private long metadataMaxAgeMs = D.metadataMaxAgeMs();
     private Partitioner partitioner = D.partitioner();
 
     ProducerBuilder(Serializer<K> keySerializer, Serializer<V> valueSerializer) {
@@ -102,6 +103,12 @@ public final class ProducerBuilder<K, V> {
         return this;
     }
 
+    /** Kafka's {@code metadata.max.age.ms}: how often the topics in use are looked up again (new partitions). */
+    public ProducerBuilder<K, V> metadataMaxAge(Duration age) {
+        this.metadataMaxAgeMs = age.toMillis();
+        return this;
+    }
+
     public ProducerBuilder<K, V> maxInFlightRequestsPerConnection(int requests) {
         this.maxInFlight = requests;
         return this;
@@ -121,7 +128,7 @@ public final class ProducerBuilder<K, V> {
     public ProducerConfig config() {
         return new ProducerConfig(bootstrap, acks, lingerMs, batchSizeBytes, bufferMemoryBytes, maxBlockMs, compression,
                 idempotence, deliveryTimeoutMs, requestTimeoutMs, retries, retryBackoffMs, maxInFlight, maxRequestBytes,
-                partitioner);
+                metadataMaxAgeMs, partitioner);
     }
 
     public RafkaProducer<K, V> build() {

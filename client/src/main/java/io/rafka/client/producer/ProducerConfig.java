@@ -32,11 +32,13 @@ import java.util.Objects;
  * @param maxInFlight       unanswered requests per broker, at most
  * @param maxRequestBytes   batches per request, in bytes, at most (one larger batch still goes alone); well
  *                          under the broker's {@code max.request.bytes}
+ * @param metadataMaxAgeMs  how often the partitions and leaders of the topics in use are asked again even when
+ *                          nothing failed, at least: a topic given more partitions gets records on them after this
  */
 public record ProducerConfig(List<String> bootstrapServers, Acks acks, long lingerMs, int batchSizeBytes,
                              long bufferMemoryBytes, long maxBlockMs, CompressionType compression, boolean idempotence,
                              long deliveryTimeoutMs, int requestTimeoutMs, int retries, long retryBackoffMs,
-                             int maxInFlight, int maxRequestBytes, Partitioner partitioner) {
+                             int maxInFlight, int maxRequestBytes, long metadataMaxAgeMs, Partitioner partitioner) {
     private static final Logger LOG = LoggerFactory.getLogger(ProducerConfig.class);
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String ACKS = "acks";
@@ -53,6 +55,7 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
     public static final String MAX_IN_FLIGHT = "max.in.flight.requests.per.connection";
     public static final String PARTITIONER = "partitioner.class";
     public static final String MAX_REQUEST_SIZE = "max.request.size";
+    public static final String METADATA_MAX_AGE_MS = "metadata.max.age.ms";
     /** Kafka's limit for idempotent producers: the broker remembers a producer's last five batches per partition. */
     public static final int MAX_IN_FLIGHT_IDEMPOTENT = 5;
 
@@ -65,8 +68,8 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
             throw new IllegalArgumentException(BOOTSTRAP_SERVERS + " is required");
         }
         if (lingerMs < 0 || batchSizeBytes < 1 || bufferMemoryBytes < 1 || maxBlockMs < 0 || requestTimeoutMs < 1
-                || retries < 0 || retryBackoffMs < 0 || maxInFlight < 1 || maxRequestBytes < 1) {
-            throw new IllegalArgumentException("linger.ms, max.block.ms, retries and retry.backoff.ms must be >= 0;"
+                || retries < 0 || retryBackoffMs < 0 || maxInFlight < 1 || maxRequestBytes < 1 || metadataMaxAgeMs < 0) {
+            throw new IllegalArgumentException("linger.ms, max.block.ms, retries, retry.backoff.ms and metadata.max.age.ms must be >= 0;"
                     + " batch.size, buffer.memory, request.timeout.ms, max.in.flight and max.request.size must be > 0");
         }
         if (deliveryTimeoutMs < lingerMs + requestTimeoutMs) {
@@ -82,7 +85,8 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
     /** Kafka's defaults, for the given bootstrap servers. */
     public static ProducerConfig defaults(List<String> bootstrapServers) {
         return new ProducerConfig(bootstrapServers, Acks.ALL, 5, 16_384, 32L * 1024 * 1024, 60_000,
-                CompressionType.NONE, true, 120_000, 30_000, Integer.MAX_VALUE, 100, 5, 1024 * 1024, new DefaultPartitioner());
+                CompressionType.NONE, true, 120_000, 30_000, Integer.MAX_VALUE, 100, 5, 1024 * 1024, 300_000,
+                new DefaultPartitioner());
     }
 
     /**
@@ -108,12 +112,12 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
                 ConfigValues.number(props, DELIVERY_TIMEOUT_MS, d.deliveryTimeoutMs), (int) ConfigValues.number(props, REQUEST_TIMEOUT_MS, d.requestTimeoutMs),
                 (int) Math.min(Integer.MAX_VALUE, ConfigValues.number(props, RETRIES, d.retries)), ConfigValues.number(props, RETRY_BACKOFF_MS, d.retryBackoffMs),
                 (int) ConfigValues.number(props, MAX_IN_FLIGHT, d.maxInFlight), (int) ConfigValues.number(props, MAX_REQUEST_SIZE, d.maxRequestBytes),
-                partitioner(props.get(PARTITIONER), d.partitioner));
+                ConfigValues.number(props, METADATA_MAX_AGE_MS, d.metadataMaxAgeMs), partitioner(props.get(PARTITIONER), d.partitioner));
     }
 
     private static final java.util.Set<String> KNOWN = java.util.Set.of(BOOTSTRAP_SERVERS, ACKS, LINGER_MS, BATCH_SIZE,
             BUFFER_MEMORY, MAX_BLOCK_MS, COMPRESSION_TYPE, ENABLE_IDEMPOTENCE, DELIVERY_TIMEOUT_MS, REQUEST_TIMEOUT_MS,
-            RETRIES, RETRY_BACKOFF_MS, MAX_IN_FLIGHT, PARTITIONER, MAX_REQUEST_SIZE, "partitioner", "key.serializer", "value.serializer");
+            RETRIES, RETRY_BACKOFF_MS, MAX_IN_FLIGHT, PARTITIONER, MAX_REQUEST_SIZE, METADATA_MAX_AGE_MS, "partitioner", "key.serializer", "value.serializer");
 
     /** A {@link Partitioner} instance, or the name of a class with a no-argument constructor. */
     private static Partitioner partitioner(Object value, Partitioner fallback) {

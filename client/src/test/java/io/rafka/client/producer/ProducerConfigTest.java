@@ -22,7 +22,7 @@ class ProducerConfigTest {
                 Map.entry("compression.type", "zstd"), Map.entry("enable.idempotence", "false"),
                 Map.entry("delivery.timeout.ms", "60000"), Map.entry("request.timeout.ms", "5000"), Map.entry("retries", "3"),
                 Map.entry("retry.backoff.ms", "20"), Map.entry("max.in.flight.requests.per.connection", "9"),
-                Map.entry("partitioner.class", DefaultPartitioner.class.getName())));
+                Map.entry("metadata.max.age.ms", "1500"), Map.entry("partitioner.class", DefaultPartitioner.class.getName())));
         assertEquals(List.of("a:1", "b:2"), c.bootstrapServers());
         assertEquals(Acks.ALL, c.acks());
         assertEquals(7, c.lingerMs());
@@ -36,6 +36,7 @@ class ProducerConfigTest {
         assertEquals(3, c.retries());
         assertEquals(20, c.retryBackoffMs());
         assertEquals(9, c.maxInFlight());
+        assertEquals(1500, c.metadataMaxAgeMs());
         assertInstanceOf(DefaultPartitioner.class, c.partitioner());
     }
 
@@ -47,6 +48,7 @@ class ProducerConfigTest {
         assertEquals(16_384, c.batchSizeBytes());
         assertEquals(120_000, c.deliveryTimeoutMs());
         assertEquals(5, c.maxInFlight());
+        assertEquals(300_000, c.metadataMaxAgeMs());
     }
 
     @Test

@@ -44,7 +44,7 @@ public final class ProducerMetadata implements AutoCloseable {
     private final MetadataClient lookupClient;
     private final java.util.concurrent.locks.ReentrantLock lookupLock = new java.util.concurrent.locks.ReentrantLock();
     private final List<BrokerAddress> bootstrap;
-    private final Map<String, Integer> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, PartitionCount> partitionCounts = new java.util.concurrent.ConcurrentHashMap<>();
     /** The topics in use (known to exist), with when each was last sent to ({@code System.nanoTime()}). */
     private final Map<String, Long> lastSent = new java.util.concurrent.ConcurrentHashMap<>();
     private final long topicIdleNanos;
@@ -72,10 +72,10 @@ public final class ProducerMetadata implements AutoCloseable {
      *         one (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, ...) at the deadline
      */
     public int partitionCount(String topic, long deadlineNanos) {
-        Integer known = partitionCounts.get(topic);
+        PartitionCount known = partitionCounts.get(topic);
         if (known != null) {
             lastSent.put(topic, System.nanoTime());
-            return known;
+            return known.partitions();
         }
         ClientException failure = null;
         while (true) {
@@ -102,7 +102,7 @@ public final class ProducerMetadata implements AutoCloseable {
                         : null;
                 if (answer == null) {
                     lastSent.put(topic, System.nanoTime());
-                    return partitionCounts.merge(topic, t.getPartitionsCount(), Math::max);
+                    return partitionCounts.merge(topic, PartitionCount.of(t), PartitionCount::then).partitions();
                 }
                 failure = answer;
             } catch (ClientException e) {
@@ -156,7 +156,23 @@ public final class ProducerMetadata implements AutoCloseable {
         ClusterMetadata m = client.refresh(topics, allowAutoCreate);
         for (String topic : topics) {
             m.topic(topic).filter(t -> t.getPartitionsCount() > 0)
-                    .ifPresent(t -> partitionCounts.merge(topic, t.getPartitionsCount(), Math::max));
+                    .ifPresent(t -> partitionCounts.merge(topic, PartitionCount.of(t), PartitionCount::then));
+        }
+    }
+
+    /**
+     * A topic's partition count as last learnt, with the id of the topic it counts. Within one topic (one id) it
+     * only grows: partitions are never removed, and a broker whose metadata lags behind a CreatePartitions may still
+     * answer the smaller count. A topic deleted and created again under the same name has another id, and its count
+     * replaces the old one whatever it is.
+     */
+    record PartitionCount(String topicId, int partitions) {
+        static PartitionCount of(TopicMetadata t) {
+            return new PartitionCount(t.getTopicId(), t.getPartitionsCount());
+        }
+
+        PartitionCount then(PartitionCount fresh) {
+            return !fresh.topicId.equals(topicId) || fresh.partitions > partitions ? fresh : this;
         }
     }
 

@@ -44,6 +44,8 @@ public final class Sender implements Runnable {
     private boolean refreshWanted;
     /** When the I/O thread last refreshed the metadata ({@link System#nanoTime}). */
     private long lastRefreshNanos = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
+    /** metadata.max.age.ms, at least the retry backoff (so 0 does not mean a refresh per loop), at most a year. */
+    private final long metadataMaxAgeNanos;
     /** No new producer id is asked for before this ({@link System#nanoTime}): the last request failed. */
     private long renewNotBeforeNanos = System.nanoTime();
     /** Set by close: stop as soon as every batch is done ({@link #forceClose}: at once). */
@@ -58,6 +60,8 @@ public final class Sender implements Runnable {
         this.metadata = metadata;
         this.config = acc.config;
         this.lock = acc.lock;
+        this.metadataMaxAgeNanos = TimeUnit.MILLISECONDS.toNanos(Math.min(TimeUnit.DAYS.toMillis(365),
+                Math.max(config.metadataMaxAgeMs(), config.retryBackoffMs())));
     }
 
     @Override
@@ -77,7 +81,9 @@ public final class Sender implements Runnable {
                     // At most one metadata refresh per retry backoff: while a partition has no leader (an election)
                     // every round wants one, and back-to-back GetMetadata calls would only load the cluster.
                     long refreshDue = lastRefreshNanos + TimeUnit.MILLISECONDS.toNanos(config.retryBackoffMs());
-                    refresh = refreshWanted && now - refreshDue >= 0;
+                    // and one every metadata.max.age.ms anyway, which is how partitions added to a topic are learnt
+                    long staleAt = lastRefreshNanos + metadataMaxAgeNanos;
+                    refresh = refreshWanted && now - refreshDue >= 0 || now - staleAt >= 0;
                     if (refresh) {
                         refreshWanted = false;
                         lastRefreshNanos = now;
@@ -85,7 +91,7 @@ public final class Sender implements Runnable {
                     wantIds = now - renewNotBeforeNanos < 0 ? List.of()
                             : acc.queues().stream().filter(PartitionQueue::wantsProducerId).toList();
                     if (sent == 0 && !refresh && wantIds.isEmpty()) {
-                        long wake = refreshWanted ? Math.min(nextWakeNanos(now), refreshDue) : nextWakeNanos(now);
+                        long wake = Math.min(refreshWanted ? Math.min(nextWakeNanos(now), refreshDue) : nextWakeNanos(now), staleAt);
                         acc.senderWaiting = true;
                         acc.senderWakeNanos = wake;
                         try {
