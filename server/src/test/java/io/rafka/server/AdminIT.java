@@ -82,6 +82,14 @@ class AdminIT {
             // As with the added partition above: the bootstrap broker applies the deletion a moment after the call.
             cluster.awaitTrue(() -> !admin.listTopics().join().contains("audit"), 10_000, "the deleted topic gone from the list");
             assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, failure(admin.deleteTopics(List.of("audit"))).errorCode());
+
+            // An admin given one broker learns the others: it goes on when that broker is gone.
+            try (RafkaAdmin one = RafkaAdmin.create("127.0.0.1:" + cluster.grpcPort(2))) {
+                assertFalse(one.listTopics().join().contains("audit"));
+                cluster.kill(2);
+                one.createTopics(List.of(new NewTopic("after", 1, 1))).join();
+                assertTrue(one.listTopics().join().contains("after"));
+            }
         }
     }
 

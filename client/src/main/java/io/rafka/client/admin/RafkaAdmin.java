@@ -57,9 +57,10 @@ import java.util.function.Supplier;
  * them. Every call returns a {@link CompletableFuture} at once and runs on the admin's one I/O thread, in the order
  * called; a failure completes the future exceptionally with an {@link AdminException} carrying the broker's
  * {@link ErrorCode}. Topic and config calls go to any broker (it forwards writes to the controller): the one that
- * answered last, else the bootstrap brokers in turn while one cannot be reached; a broker that was reached is not
- * asked again (create and delete are not safe to repeat blindly); group calls go to the
- * group's coordinator, found and retried while it moves, for up to {@code default.api.timeout.ms}. Thread-safe.
+ * answered last, else the bootstrap brokers, then the cluster's other brokers (learnt on the first call), in turn
+ * while one cannot be reached; a broker that was reached is not asked again (create and delete are not safe to
+ * repeat blindly); group calls go to the group's coordinator, found and retried while it moves, for up to
+ * {@code default.api.timeout.ms}. Thread-safe.
  *
  * <pre>{@code
  * try (RafkaAdmin admin = RafkaAdmin.create("127.0.0.1:9192")) {
@@ -320,9 +321,18 @@ public final class RafkaAdmin implements AutoCloseable {
 
     /**
      * Any broker serves an admin call (it forwards writes to the controller): the candidates of the metadata
-     * ({@link MetadataClient#candidates}) are asked in turn while one cannot be reached.
+     * ({@link MetadataClient#candidates}: the last to answer, the bootstrap brokers, every broker the cluster listed)
+     * are asked in turn while one cannot be reached.
      */
     private <T> T admin(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> rpc) {
+        if (metadata.knownBrokers().isEmpty()) {
+            // Learn the cluster's brokers once, so a call goes on when every bootstrap broker is gone later.
+            try {
+                metadata.refresh(List.of(), false, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RPC_DEADLINE_MS));
+            } catch (ClientException e) {
+                // none answered: the call below says so (and the next call asks again)
+            }
+        }
         ClientException failure = null;
         for (BrokerAddress address : metadata.candidates()) {
             try {
