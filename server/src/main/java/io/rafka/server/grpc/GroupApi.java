@@ -127,17 +127,25 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
             if (closed || out.isCancelled()) {
                 return;
             }
-            out.onNext(HeartbeatResponse.newBuilder().setMemberId(a.memberId()).setMemberEpoch(a.memberEpoch())
-                    .setHeartbeatIntervalMs(a.heartbeatIntervalMs()).setSessionTimeoutMs(a.sessionTimeoutMs())
-                    .addAllAssignment(topicPartitions(a.partitions()))
-                    .setAssignmentVersion(a.version()).build());
+            try {
+                out.onNext(HeartbeatResponse.newBuilder().setMemberId(a.memberId()).setMemberEpoch(a.memberEpoch())
+                        .setHeartbeatIntervalMs(a.heartbeatIntervalMs()).setSessionTimeoutMs(a.sessionTimeoutMs())
+                        .addAllAssignment(topicPartitions(a.partitions()))
+                        .setAssignmentVersion(a.version()).build());
+            } catch (RuntimeException ended) {
+                closed = true;   // the call ended under us (cancelled or closed by the transport): the coordinator goes on
+            }
         }
 
         @Override
         public synchronized void fail(RafkaException error) {
             if (!closed && !out.isCancelled()) {
                 closed = true;
-                out.onError(ApiErrors.toStatus(error));
+                try {
+                    out.onError(ApiErrors.toStatus(error));
+                } catch (RuntimeException ended) {
+                    // as in send
+                }
             }
         }
 
@@ -145,7 +153,11 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
         public synchronized void complete() {
             if (!closed && !out.isCancelled()) {
                 closed = true;
-                out.onCompleted();
+                try {
+                    out.onCompleted();
+                } catch (RuntimeException ended) {
+                    // as in send
+                }
             }
         }
     }

@@ -65,18 +65,23 @@ public final class StrictParsing {
         MethodDescriptor<Q, R> typed = method.getMethodDescriptor();
         MethodDescriptor<InputStream, R> raw = typed.toBuilder(RAW, typed.getResponseMarshaller()).build();
         ServerCallHandler<Q, R> handler = method.getServerCallHandler();
-        return ServerMethodDefinition.create(raw, (call, headers) ->
-                new ParsingListener<>(call, typed, handler.startCall(new TypedCall<>(call, typed), headers)));
+        return ServerMethodDefinition.create(raw, (call, headers) -> {
+            TypedCall<Q, R> service = new TypedCall<>(call, typed);
+            return new ParsingListener<>(service, typed, handler.startCall(service, headers));
+        });
     }
 
-    /** Parses each raw request and hands it to the service's own listener; a request that does not parse ends the call. */
+    /**
+     * Parses each raw request and hands it to the service's own listener; a request that does not parse ends the
+     * call, and the service then hears of its end as of a cancelled call (its stream's {@code onError}, its cancel
+     * handler): for the transport the call ended normally, as the server closed it, but the service did not.
+     */
     private static final class ParsingListener<Q, R> extends ServerCall.Listener<InputStream> {
-        private final ServerCall<InputStream, R> call;
+        private final TypedCall<Q, R> call;
         private final MethodDescriptor<Q, R> typed;
         private final ServerCall.Listener<Q> delegate;
-        private boolean closed;
 
-        ParsingListener(ServerCall<InputStream, R> call, MethodDescriptor<Q, R> typed, ServerCall.Listener<Q> delegate) {
+        ParsingListener(TypedCall<Q, R> call, MethodDescriptor<Q, R> typed, ServerCall.Listener<Q> delegate) {
             this.call = call;
             this.typed = typed;
             this.delegate = delegate;
@@ -84,17 +89,15 @@ public final class StrictParsing {
 
         @Override
         public void onMessage(InputStream message) {
-            if (closed) {
+            if (call.refused()) {
                 return;
             }
             Q request;
             try {
                 request = typed.parseRequest(message);
             } catch (StatusRuntimeException e) {
-                closed = true;
-                call.close(Status.INVALID_ARGUMENT.withDescription("the request is not a valid "
-                        + typed.getFullMethodName() + " request message: " + e.getStatus().getDescription()),
-                        ApiErrors.trailers(ErrorCode.INVALID_REQUEST));
+                call.refuse(Status.INVALID_ARGUMENT.withDescription("the request is not a valid "
+                        + typed.getFullMethodName() + " request message: " + e.getStatus().getDescription()));
                 return;
             }
             delegate.onMessage(request);
@@ -102,7 +105,7 @@ public final class StrictParsing {
 
         @Override
         public void onHalfClose() {
-            if (!closed) {
+            if (!call.refused()) {
                 delegate.onHalfClose();
             }
         }
@@ -114,7 +117,11 @@ public final class StrictParsing {
 
         @Override
         public void onComplete() {
-            delegate.onComplete();
+            if (call.refused()) {
+                delegate.onCancel();
+            } else {
+                delegate.onComplete();
+            }
         }
 
         @Override
@@ -123,44 +130,74 @@ public final class StrictParsing {
         }
     }
 
-    /** The transport's call as the service sees it: its own request type; everything else passes through. */
+    /**
+     * The transport's call as the service sees it: its own request type; everything else passes through until a
+     * request is refused. From then on the call looks cancelled to the service and what it still sends is dropped
+     * (its threads may be answering an earlier request at that moment), so it never meets the transport's "call is
+     * closed". Sending and closing are serialized with the refusal, which comes from the transport's thread.
+     */
     private static final class TypedCall<Q, R> extends ServerCall<Q, R> {
         private final ServerCall<InputStream, R> call;
         private final MethodDescriptor<Q, R> typed;
+        private volatile boolean refused;
 
         TypedCall(ServerCall<InputStream, R> call, MethodDescriptor<Q, R> typed) {
             this.call = call;
             this.typed = typed;
         }
 
+        boolean refused() {
+            return refused;
+        }
+
+        synchronized void refuse(Status status) {
+            if (refused) {
+                return;
+            }
+            refused = true;
+            try {
+                call.close(status, ApiErrors.trailers(ErrorCode.INVALID_REQUEST));
+            } catch (IllegalStateException alreadyClosed) {
+                // the service ended the call first: nothing is left to refuse
+            }
+        }
+
         @Override
         public void request(int numMessages) {
-            call.request(numMessages);
+            if (!refused) {
+                call.request(numMessages);
+            }
         }
 
         @Override
-        public void sendHeaders(Metadata headers) {
-            call.sendHeaders(headers);
+        public synchronized void sendHeaders(Metadata headers) {
+            if (!refused) {
+                call.sendHeaders(headers);
+            }
         }
 
         @Override
-        public void sendMessage(R message) {
-            call.sendMessage(message);
+        public synchronized void sendMessage(R message) {
+            if (!refused) {
+                call.sendMessage(message);
+            }
         }
 
         @Override
         public boolean isReady() {
-            return call.isReady();
+            return !refused && call.isReady();
         }
 
         @Override
-        public void close(Status status, Metadata trailers) {
-            call.close(status, trailers);
+        public synchronized void close(Status status, Metadata trailers) {
+            if (!refused) {
+                call.close(status, trailers);
+            }
         }
 
         @Override
         public boolean isCancelled() {
-            return call.isCancelled();
+            return refused || call.isCancelled();
         }
 
         @Override

@@ -54,6 +54,7 @@ class StrictParsingTest {
     private final AtomicLong heapAllocatedBySend = new AtomicLong(-1);
     private final AtomicInteger fetchesServed = new AtomicInteger();
     private final List<Long> streamedIds = new CopyOnWriteArrayList<>();
+    private final LinkedBlockingQueue<String> streamEnds = new LinkedBlockingQueue<>();
     private Server server;
     private ManagedChannel channel;
 
@@ -144,6 +145,8 @@ class StrictParsingTest {
         assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), e.toString());
         assertTrue(e.getStatus().getDescription().contains("rafka.v1.ProduceService/ProduceStream"), e.getStatus().getDescription());
         assertEquals(List.of(1L, 2L, 3L), streamedIds);
+        // The service hears that its stream ended (a stream bound to a group member must let the member go).
+        assertEquals("error CANCELLED, cancelled true", streamEnds.poll(10, TimeUnit.SECONDS));
     }
 
     private static ProduceResponse parse(byte[] bytes) {
@@ -189,10 +192,13 @@ class StrictParsingTest {
 
                 @Override
                 public void onError(Throwable t) {
+                    boolean cancelled = ((io.grpc.stub.ServerCallStreamObserver<ProduceResponse>) responses).isCancelled();
+                    streamEnds.add("error " + Status.fromThrowable(t).getCode() + ", cancelled " + cancelled);
                 }
 
                 @Override
                 public void onCompleted() {
+                    streamEnds.add("completed");
                     responses.onCompleted();
                 }
             };
