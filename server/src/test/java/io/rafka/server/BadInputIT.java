@@ -325,6 +325,58 @@ class BadInputIT {
         goodOffset++;
     }
 
+    /**
+     * A client that streams produce requests and never reads the answers is, after a while, not read from either:
+     * the broker's answers (here each ~100x its request: an error per partition, naming the topic) do not pile up
+     * in its memory without bound.
+     */
+    @Test
+    void aProduceStreamWhoseAnswersAreNotReadIsNotReadEither() throws Exception {
+        ProduceRequest.Builder request = ProduceRequest.newBuilder();
+        for (int i = 0; i < MAX_PARTITIONS_PER_REQUEST; i++) {
+            request.addPartitions(PartitionData.newBuilder().setTopic("n".repeat(249)).setPartition(i));
+        }
+        ProduceRequest bulky = request.build();
+        int toSend = 2_000;   // ~50 KB each: 100 MB if every one were read
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", cluster.grpcPort(0)).usePlaintext().build();
+        try {
+            ClientCall<ProduceRequest, io.rafka.proto.v1.ProduceResponse> call = ch.newCall(
+                    io.rafka.proto.v1.ProduceServiceGrpc.getProduceStreamMethod(), CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS));
+            Object ready = new Object();
+            call.start(new ClientCall.Listener<>() {
+                @Override
+                public void onReady() {
+                    synchronized (ready) {
+                        ready.notifyAll();
+                    }
+                }
+            }, new io.grpc.Metadata());
+            // call.request() is never called: no answer is read.
+            int sent = 0;
+            long stalledSince = 0;
+            while (sent < toSend) {
+                if (call.isReady()) {
+                    call.sendMessage(bulky);
+                    sent++;
+                    stalledSince = 0;
+                    continue;
+                }
+                if (stalledSince == 0) {
+                    stalledSince = System.nanoTime();
+                } else if (System.nanoTime() - stalledSince > TimeUnit.SECONDS.toNanos(3)) {
+                    break;
+                }
+                synchronized (ready) {
+                    ready.wait(100);
+                }
+            }
+            assertTrue(sent < toSend / 4, "the broker read " + sent + " requests whose answers were not read");
+            call.cancel("done", null);
+        } finally {
+            ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void tooManyConnections() throws Exception {
         // Plain TCP probes that never speak HTTP/2 must not free up connection slots when they go away.

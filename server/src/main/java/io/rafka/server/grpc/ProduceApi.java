@@ -84,7 +84,9 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
     /**
      * One streaming call. Requests are started as they arrive (so appends reach each partition's Raft group
      * in stream order) and answered strictly in order; at most {@code streamWindow} are read ahead of their
-     * answers, after which gRPC flow control holds the client back.
+     * answers, after which gRPC flow control holds the client back. The next request is read only while the
+     * answers flow out too: a client that does not read its answers is not read from either (an answer can be far
+     * larger than its request, so answers piling up on the server would cost it memory without bound).
      */
     private final class ProduceStream implements StreamObserver<ProduceRequest> {
         private final ServerCallStreamObserver<ProduceResponse> out;
@@ -92,11 +94,23 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
         private volatile boolean failed;
         /** Set on the first request that fails as a whole; read and written on the call's serialized executor. */
         private boolean rejecting;
+        /** Requests answered but not yet asked for again, because the answers were not flowing out; guarded by this. */
+        private int owed;
 
         ProduceStream(ServerCallStreamObserver<ProduceResponse> out) {
             this.out = out;
             out.disableAutoRequest();
+            out.setOnReadyHandler(this::resume);
             out.request(streamWindow);
+        }
+
+        /** The answers flow again: read the requests held back. */
+        private synchronized void resume() {
+            if (owed > 0 && !failed && !out.isCancelled() && out.isReady()) {
+                int n = owed;
+                owed = 0;
+                out.request(n);
+            }
         }
 
         @Override
@@ -129,7 +143,11 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
                     return;
                 }
                 out.onNext(resp);
-                out.request(1);
+                if (out.isReady()) {
+                    out.request(1);
+                } else {
+                    owed++;   // asked for by resume() once the client reads its answers
+                }
             } catch (RuntimeException ex) {
                 failed = true; // the client went away
             }
