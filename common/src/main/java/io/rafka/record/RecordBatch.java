@@ -283,6 +283,15 @@ public final class RecordBatch {
     }
 
     /**
+     * The records one at a time (decompressing first, if needed): each can be sized or passed over before it is
+     * decoded, so a reader that wants a few records of a large batch decodes only those.
+     */
+    public RecordCursor cursor(int maxDecompressedBytes) {
+        return new RecordCursor(new RecordReader(recordsSection(maxDecompressedBytes), baseOffset(), baseTimestamp(),
+                timestampType() == TimestampType.LOG_APPEND_TIME ? maxTimestamp() : NO_TIMESTAMP), recordCount());
+    }
+
+    /**
      * Walks the records and checks their structure without materializing keys and values: lengths in
      * bounds, offset deltas 0..count-1, timestamps not above {@code maxTimestamp} for create-time
      * batches, and nothing left over. Compressed batches are decompressed (bounded) to be walked.

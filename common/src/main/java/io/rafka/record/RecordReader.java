@@ -71,6 +71,32 @@ final class RecordReader {
         return new long[] {offsetDelta, timestamp};
     }
 
+    /**
+     * The next record's offset and what a reader of decoded records is given of it: its key's, value's and
+     * headers' bytes, plus {@code recordOverhead} and {@code headerOverhead} per header. Read in place: nothing is
+     * copied and the reader does not move past the record.
+     */
+    long[] peek(int recordOverhead, int headerOverhead) {
+        int start = in.position();
+        try {
+            ByteBuffer body = nextBody();
+            body.get();
+            Varints.readVarlong(body);
+            int offsetDelta = Varints.readVarint(body);
+            long size = recordOverhead + Math.max(0, skipBytes(body, "key")) + Math.max(0, skipBytes(body, "value"));
+            int headerCount = Varints.readVarint(body);
+            if (headerCount < 0 || headerCount > body.remaining()) {
+                throw new CorruptRecordException("invalid header count " + headerCount);
+            }
+            for (int h = 0; h < headerCount; h++) {
+                size += headerOverhead + Math.max(0, skipBytes(body, "header key")) + Math.max(0, skipBytes(body, "header value"));
+            }
+            return new long[] {baseOffset + offsetDelta, size};
+        } finally {
+            in.position(start);
+        }
+    }
+
     void ensureExhausted(int count) {
         if (in.hasRemaining()) {
             throw new CorruptRecordException(in.remaining() + " bytes left after the " + count

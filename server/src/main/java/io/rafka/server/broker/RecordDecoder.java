@@ -1,9 +1,11 @@
 package io.rafka.server.broker;
 
 import io.rafka.common.CorruptRecordException;
-import io.rafka.record.Header;
+import io.rafka.common.ErrorCode;
+import io.rafka.common.RafkaException;
 import io.rafka.record.Record;
 import io.rafka.record.RecordBatch;
+import io.rafka.record.RecordCursor;
 import io.rafka.record.TimestampType;
 
 import java.util.ArrayList;
@@ -20,6 +22,8 @@ import java.util.List;
 final class RecordDecoder {
     /** What a record costs beyond its key, value and headers (offset, timestamp, framing). */
     static final int RECORD_OVERHEAD = 32;
+    /** What a header costs beyond its key and value: the framing of the header and of its two fields. */
+    static final int HEADER_OVERHEAD = 8;
 
     private RecordDecoder() {
     }
@@ -31,7 +35,14 @@ final class RecordDecoder {
     record Decoded(List<PartitionRead.DecodedRecord> records, int bytes, long cutAt, long damagedAt) {
     }
 
-    static Decoded decode(List<RecordBatch> batches, long fromOffset, int maxBytes, int maxDecompressedBytes) {
+    /**
+     * Decodes from {@code fromOffset} until the records reach {@code maxBytes}, the first record whatever its size
+     * unless it alone is above {@code maxRecordBytes} (then RECORD_TOO_LARGE: its decoded form is more than any
+     * answer may hold, and only a reader of stored batches can have it). Each record is sized before it is decoded,
+     * so records past the limit, or before {@code fromOffset}, are never built.
+     */
+    static Decoded decode(List<RecordBatch> batches, long fromOffset, int maxBytes, int maxDecompressedBytes,
+                          int maxRecordBytes) {
         List<PartitionRead.DecodedRecord> out = new ArrayList<>();
         long decoded = 0;
         for (RecordBatch batch : batches) {
@@ -44,27 +55,29 @@ final class RecordDecoder {
                 return new Decoded(out, (int) decoded, batch.baseOffset(), batch.baseOffset());
             }
             boolean appendTime = batch.timestampType() == TimestampType.LOG_APPEND_TIME;
-            for (Record r : batch.records(maxDecompressedBytes)) {
-                if (r.offset() < fromOffset) {
+            RecordCursor records = batch.cursor(maxDecompressedBytes);
+            while (records.hasNext()) {
+                long[] offsetAndSize = records.peek(RECORD_OVERHEAD, HEADER_OVERHEAD);
+                long offset = offsetAndSize[0];
+                long size = offsetAndSize[1];
+                if (offset < fromOffset) {
+                    records.skip();
                     continue;
                 }
-                long size = size(r);
-                if (decoded > 0 && decoded + size > maxBytes) {
-                    return new Decoded(out, (int) decoded, r.offset(), -1);
+                if (!out.isEmpty() && decoded + size > maxBytes) {
+                    return new Decoded(out, (int) decoded, offset, -1);
                 }
+                if (out.isEmpty() && size > maxRecordBytes) {
+                    throw new RafkaException(ErrorCode.RECORD_TOO_LARGE, "the record at offset " + offset + " decodes to "
+                            + size + " bytes, more than an answer may hold (" + maxRecordBytes + "); fetch it as stored"
+                            + " batches (RECORD_FORMAT_ENCODED)");
+                }
+                Record r = records.next();
                 decoded += size;
                 out.add(new PartitionRead.DecodedRecord(r.offset(), appendTime ? batch.maxTimestamp() : r.timestamp(),
                         appendTime, r.key(), r.value(), r.headers()));
             }
         }
         return new Decoded(out, (int) Math.min(decoded, Integer.MAX_VALUE), -1, -1);
-    }
-
-    private static long size(Record r) {
-        long size = RECORD_OVERHEAD + (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
-        for (Header h : r.headers()) {
-            size += h.key().length() + (h.value() == null ? 0 : h.value().length);
-        }
-        return size;
     }
 }

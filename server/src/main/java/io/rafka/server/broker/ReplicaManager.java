@@ -294,7 +294,7 @@ public final class ReplicaManager {
             }
             RecordDecoder.Decoded d;
             try {
-                d = RecordDecoder.decode(batches, p.offset(), maxBytes, settings.maxDecompressedBytes());
+                d = RecordDecoder.decode(batches, p.offset(), maxBytes, settings.maxDecompressedBytes(), settings.fetchMaxBytes());
             } catch (CorruptRecordException e) {
                 raftNode.damagedRead(tp, p.offset(), bytes);
                 throw e;
