@@ -389,6 +389,8 @@ class BadInputIT {
         List<ManagedChannel> extra = new ArrayList<>();
         int refused = 0;
         int served = 0;
+        ManagedChannel firstServed = null;
+        ManagedChannel firstRefused = null;
         try {
             for (int i = 0; i < MAX_CONNECTIONS + 2; i++) {
                 ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", cluster.grpcPort(0)).usePlaintext().build();
@@ -397,22 +399,37 @@ class BadInputIT {
                     MetadataServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
                             .getMetadata(MetadataRequest.getDefaultInstance());
                     served++;
+                    firstServed = firstServed == null ? ch : firstServed;
                 } catch (StatusRuntimeException e) {
                     assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
                     assertEquals(Integer.toString(ErrorCode.BUSY.getNumber()), e.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER));
                     assertTrue(e.getStatus().getDescription().contains("max.connections"));
                     refused++;
+                    firstRefused = firstRefused == null ? ch : firstRefused;
                 }
             }
+            // The test's own channel to the broker holds one of the connections.
+            assertEquals(MAX_CONNECTIONS - 1, served);
+            assertEquals(3, refused);
+            // A client retrying BUSY on its connection is served once a served connection closes.
+            firstServed.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            ManagedChannel retrying = firstRefused;
+            cluster.awaitTrue(() -> {
+                try {
+                    MetadataServiceGrpc.newBlockingStub(retrying).withDeadlineAfter(5, TimeUnit.SECONDS)
+                            .getMetadata(MetadataRequest.getDefaultInstance());
+                    return true;
+                } catch (StatusRuntimeException e) {
+                    assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
+                    return false;
+                }
+            }, 10_000, "the refused connection served once a place freed");
         } finally {
             extra.forEach(ManagedChannel::shutdownNow);
             for (ManagedChannel ch : extra) {
                 ch.awaitTermination(5, TimeUnit.SECONDS);
             }
         }
-        // The test's own channel to the broker holds one of the connections.
-        assertEquals(MAX_CONNECTIONS - 1, served);
-        assertEquals(3, refused);
         // Once the extra connections are gone, new ones are served again.
         cluster.awaitTrue(() -> {
             ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", cluster.grpcPort(0)).usePlaintext().build();
