@@ -55,6 +55,11 @@ public final class ControllerChannel implements ControllerClient, Closeable {
     static final Metadata.Key<String> FORWARDED = Metadata.Key.of(FORWARDED_KEY, Metadata.ASCII_STRING_MARSHALLER);
     public static final String CREATE_ID_KEY = "rafka-create-id";
     static final Metadata.Key<String> CREATE_ID = Metadata.Key.of(CREATE_ID_KEY, Metadata.ASCII_STRING_MARSHALLER);
+    /**
+     * The largest answer taken from the controller: a committed change's result (the placement of tens of thousands
+     * of partitions) can exceed gRPC's default 4 MiB, and refusing it would report a change that was made as failed.
+     */
+    static final int MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
     private final ClusterView view;
     private final long timeoutMs;
@@ -122,7 +127,8 @@ public final class ControllerChannel implements ControllerClient, Closeable {
 
     private <T> T call(UUID createId, Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call) {
         String target = controllerTarget();
-        ManagedChannel channel = channels.computeIfAbsent(target, t -> NettyChannelBuilder.forTarget(t).usePlaintext().build());
+        ManagedChannel channel = channels.computeIfAbsent(target, t -> NettyChannelBuilder.forTarget(t).usePlaintext()
+                .maxInboundMessageSize(MAX_ANSWER_BYTES).build());
         AdminServiceGrpc.AdminServiceBlockingStub stub = AdminServiceGrpc.newBlockingStub(channel)
                 .withInterceptors(new MarkForwarded(createId))
                 .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS);
