@@ -72,4 +72,33 @@ class FetchBusyIT {
             }
         }
     }
+
+    /** A long poll that finds no place to wait in still answers with what it read (BUSY only when it read nothing). */
+    @Test
+    void aFetchWithSomeDataAndNoPlaceToWaitAnswersWithTheData() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false",
+                "fetch.max.waiters", "1"))) {
+            var created = cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
+                    .setName("quiet").setPartitions(2).setReplicationFactor(1)).build());
+            assertEquals(ErrorCode.NONE, created.getResults(0).getErrorCode());
+            cluster.awaitLeaders(0, "quiet", 30_000);
+            var holder = FetchServiceGrpc.newFutureStub(cluster.channel(0)).fetch(FetchRequest.newBuilder()
+                    .setMaxWaitMs(30_000).addPartitions(PartitionFetch.newBuilder().setTopic("quiet").setPartition(0)).build());
+            try {
+                Thread.sleep(300);
+                var produced = cluster.produce(0).produce(ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder()
+                        .setTopic("quiet").setPartition(1).setRecords(RecordSet.newBuilder().addRecords(ProducerRecord.newBuilder()
+                                .setValue(com.google.protobuf.ByteString.copyFromUtf8("some")))))
+                        .build()).getResults(0);
+                assertEquals(ErrorCode.NONE, produced.getErrorCode());
+                var answer = cluster.fetch(0).withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS).fetch(FetchRequest.newBuilder()
+                        .setMaxWaitMs(5_000).setMinBytes(1 << 20).setFormat(io.rafka.proto.v1.RecordFormat.RECORD_FORMAT_DECODED)
+                        .addPartitions(PartitionFetch.newBuilder().setTopic("quiet").setPartition(1)).build()).getResults(0);
+                assertEquals(ErrorCode.NONE, answer.getErrorCode());
+                assertEquals("some", answer.getRecords(0).getValue().toStringUtf8());
+            } finally {
+                holder.cancel(true);
+            }
+        }
+    }
 }

@@ -67,19 +67,28 @@ final class DelayedFetch {
             result.complete(reads);
             return;
         }
-        buffers.release(); // too little: these reads are dropped, the next attempt reads again
         if (waiter == null) {
             Set<TopicPartition> watched = new HashSet<>();
             partitions.forEach(p -> watched.add(new TopicPartition(p.topic(), p.partition())));
             try {
                 waiter = replicas.watch(watched, this::attempt);
             } catch (RuntimeException e) {
-                result.completeExceptionally(e);
+                // No place to wait in (fetch.max.waiters): what was read is the answer, as at the deadline; BUSY
+                // only when there is nothing.
+                if (total > 0) {
+                    result.complete(reads);
+                } else {
+                    buffers.release();
+                    result.completeExceptionally(e);
+                }
                 return;
             }
+            buffers.release(); // too little: these reads are dropped, the next attempt reads again
             timeout = timer.schedule(this::attempt, Math.max(0, deadlineNs - System.nanoTime()), TimeUnit.NANOSECONDS);
             attempt(); // data may have arrived between the read and the registration
+            return;
         }
+        buffers.release(); // too little: these reads are dropped, the next attempt reads again
     }
 
     private synchronized void cleanup() {
