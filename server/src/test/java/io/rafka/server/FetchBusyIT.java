@@ -36,16 +36,8 @@ class FetchBusyIT {
 
     @Test
     void aConsumerOutlastsABrokerAtItsBoundOfWaitingFetches() throws Exception {
-        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false",
-                "fetch.max.waiters", "1"))) {
-            var created = cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
-                    .setName("quiet").setPartitions(2).setReplicationFactor(1)).build());
-            assertEquals(ErrorCode.NONE, created.getResults(0).getErrorCode());
-            cluster.awaitLeaders(0, "quiet", 30_000);
-            // Another client's long poll on partition 0 takes the broker's only waiting place for 30 s.
-            var holder = FetchServiceGrpc.newFutureStub(cluster.channel(0)).fetch(FetchRequest.newBuilder()
-                    .setMaxWaitMs(30_000).addPartitions(PartitionFetch.newBuilder().setTopic("quiet").setPartition(0)).build());
-            Thread.sleep(300);
+        try (BrokerCluster cluster = startWithOnePlaceToWait()) {
+            var holder = holdThePlace(cluster);
             try (RafkaConsumer<String, String> consumer = RafkaConsumer.builder(Deserializers.string(), Deserializers.string())
                     .bootstrap("127.0.0.1:" + cluster.grpcPort(0)).autoOffsetReset("earliest")
                     .defaultApiTimeout(Duration.ofSeconds(2)).build()) {
@@ -76,16 +68,9 @@ class FetchBusyIT {
     /** A long poll that finds no place to wait in still answers with what it read (BUSY only when it read nothing). */
     @Test
     void aFetchWithSomeDataAndNoPlaceToWaitAnswersWithTheData() throws Exception {
-        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false",
-                "fetch.max.waiters", "1"))) {
-            var created = cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
-                    .setName("quiet").setPartitions(2).setReplicationFactor(1)).build());
-            assertEquals(ErrorCode.NONE, created.getResults(0).getErrorCode());
-            cluster.awaitLeaders(0, "quiet", 30_000);
-            var holder = FetchServiceGrpc.newFutureStub(cluster.channel(0)).fetch(FetchRequest.newBuilder()
-                    .setMaxWaitMs(30_000).addPartitions(PartitionFetch.newBuilder().setTopic("quiet").setPartition(0)).build());
+        try (BrokerCluster cluster = startWithOnePlaceToWait()) {
+            var holder = holdThePlace(cluster);
             try {
-                Thread.sleep(300);
                 var produced = cluster.produce(0).produce(ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder()
                         .setTopic("quiet").setPartition(1).setRecords(RecordSet.newBuilder().addRecords(ProducerRecord.newBuilder()
                                 .setValue(com.google.protobuf.ByteString.copyFromUtf8("some")))))
@@ -100,5 +85,25 @@ class FetchBusyIT {
                 holder.cancel(true);
             }
         }
+    }
+
+    /** One broker with topic "quiet" (2 partitions) and a single place for a waiting fetch (fetch.max.waiters). */
+    private BrokerCluster startWithOnePlaceToWait() throws Exception {
+        BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false",
+                "fetch.max.waiters", "1"));
+        var created = cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
+                .setName("quiet").setPartitions(2).setReplicationFactor(1)).build());
+        assertEquals(ErrorCode.NONE, created.getResults(0).getErrorCode());
+        cluster.awaitLeaders(0, "quiet", 30_000);
+        return cluster;
+    }
+
+    /** Another client's long poll on partition 0, taking the broker's only waiting place for 30 s. */
+    private static com.google.common.util.concurrent.ListenableFuture<io.rafka.proto.v1.FetchResponse> holdThePlace(
+            BrokerCluster cluster) throws InterruptedException {
+        var holder = FetchServiceGrpc.newFutureStub(cluster.channel(0)).fetch(FetchRequest.newBuilder()
+                .setMaxWaitMs(30_000).addPartitions(PartitionFetch.newBuilder().setTopic("quiet").setPartition(0)).build());
+        Thread.sleep(300);
+        return holder;
     }
 }
