@@ -85,7 +85,13 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
                     out.onCompleted();
                 }
             } catch (RuntimeException ex) {
-                // cancelled by the client meanwhile
+                // Cancelled by the client meanwhile (then nobody hears this), or the answer could not be made: the
+                // call must end either way, not stay open until the client's deadline.
+                try {
+                    out.onError(ApiErrors.toStatus(ex));
+                } catch (RuntimeException closed) {
+                    // already ended
+                }
             } finally {
                 // grpc-java writes a message into its transport's buffers within onNext (ServerCall.sendMessage
                 // serializes it there, or drops it on a closed call): the read buffers are free once it returns.

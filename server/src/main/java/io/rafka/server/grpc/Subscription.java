@@ -92,7 +92,7 @@ final class Subscription {
                 }
             }
         } catch (RuntimeException e) {
-            stop(); // the client went away
+            end(ApiErrors.toStatus(e)); // the client went away (then nobody hears it), or the answer could not be made
         }
     }
 
