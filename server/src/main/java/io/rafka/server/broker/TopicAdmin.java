@@ -450,11 +450,17 @@ public final class TopicAdmin {
         }
     }
 
-    /** Sleeps; false if interrupted (the interrupt is kept for the caller's caller). */
+    /**
+     * Sleeps; false if interrupted (the interrupt is kept for the caller's caller) or if the client's call has ended
+     * (its deadline passed, or it went away): nobody waits for the answer, and the thread is better given back.
+     */
     private static boolean pause(long ms) {
+        if (io.grpc.Context.current().isCancelled()) {
+            return false;
+        }
         try {
             Thread.sleep(ms);
-            return true;
+            return !io.grpc.Context.current().isCancelled();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
