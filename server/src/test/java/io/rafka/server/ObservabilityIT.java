@@ -73,8 +73,14 @@ class ObservabilityIT {
                 assertEquals(ErrorCode.NONE, r.getErrorCode());
             }
             cluster.fetch(0).fetch(FetchRequest.newBuilder().addPartitions(PartitionFetch.newBuilder().setTopic("observed")).build());
+            // A long poll the client gives up on first (its deadline) is counted too, once.
+            assertThrows(StatusRuntimeException.class, () -> cluster.fetch(0).withDeadlineAfter(300, TimeUnit.MILLISECONDS)
+                    .fetch(FetchRequest.newBuilder().setMaxWaitMs(5_000).addPartitions(PartitionFetch.newBuilder()
+                            .setTopic("observed").setOffset(5)).build()));
 
             int http = cluster.broker(0).httpPort();
+            cluster.awaitTrue(() -> scrape(http).matches("(?s).*\nrafka_requests_total\\{code=\"CANCELLED\",method=\"Fetch\"\\} 1(\\.0)?\n.*"),
+                    10_000, "the abandoned fetch counted as CANCELLED");
             String metrics = get(http, "/metrics", 200);
             assertTrue(value(metrics, "rafka_topic_bytes_in_total\\{topic=\"observed\"\\}") > 500, "bytes in by topic");
             assertEquals(5, value(metrics, "rafka_topic_records_in_total\\{topic=\"observed\"\\}"));
@@ -270,6 +276,14 @@ class ObservabilityIT {
         assertEquals(expectedCode, c.getResponseCode(), path);
         try (InputStream in = expectedCode >= 400 ? c.getErrorStream() : c.getInputStream()) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static String scrape(int http) {
+        try {
+            return get(http, "/metrics", 200);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -32,7 +32,7 @@ public final class BrokerMetrics {
     private final Histogram commitSeconds;
 
     public BrokerMetrics(RaftNode raftNode, long replicaLagMs) {
-        requests = Counter.builder().name("rafka_requests").help("gRPC calls answered, by method and status code")
+        requests = Counter.builder().name("rafka_requests").help("gRPC calls answered, by method and status code; CANCELLED: the client ended the call first")
                 .labelNames("method", "code").register(registry);
         requestSeconds = Histogram.builder().name("rafka_request_duration_seconds").help("gRPC call latency by method")
                 .labelNames("method").classicOnly().register(registry);
