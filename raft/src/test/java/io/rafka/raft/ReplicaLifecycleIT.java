@@ -386,6 +386,38 @@ class ReplicaLifecycleIT {
         }
     }
 
+    /**
+     * Appends of every size up to what one Raft entry holds commit, the largest included: Ratis refuses an entry
+     * above its own limit by stepping its leader down, so that limit must not be below the one the broker checks.
+     */
+    @Test
+    void appendsUpToTheEntryLimitCommitWithoutDisturbingTheLeader() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("edge", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            long term = cluster.node(leader).status(tp).term();
+            ByteBuffer big = TestBatches.sized(1, 1_000_000, 1L);
+            int committed = 0;
+            int refused = 0;
+            // Two batches in one append, together from ~1.2 KB below the entry limit to ~0.2 KB above it.
+            for (int tail = 112_300; tail <= 113_800; tail += 60) {
+                ByteBuffer small = TestBatches.sized(1, tail, 1L);
+                ByteBuffer both = ByteBuffer.allocate(big.remaining() + small.remaining());
+                both.put(big.duplicate()).put(small).flip();
+                try {
+                    cluster.node(leader).append(tp, both, Acks.ALL).get(10, TimeUnit.SECONDS);
+                    committed++;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    assertEquals(ErrorCode.RECORD_LIST_TOO_LARGE, MiniCluster.errorOf(e.getCause()), e.toString());
+                    refused++;
+                }
+            }
+            assertTrue(committed > 10 && refused > 0, committed + " committed, " + refused + " refused as too large");
+            assertEquals(leader, cluster.leaderIndex(tp));
+            assertEquals(term, cluster.node(leader).status(tp).term(), "no election happened");
+        }
+    }
+
     @Test
     void inFlightLimitAnswersBusy() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp,

@@ -32,6 +32,11 @@ public final class RatisProperties {
         RaftServerConfigKeys.setStorageDir(p, List.of(config.dataDir().resolve("raft").toFile()));
         GrpcConfigKeys.Server.setHost(p, config.bindHost());
         GrpcConfigKeys.Server.setPort(p, config.address().port());
+        // A request to a follower carries at most one entry above the appender's byte limit (below): room for the
+        // largest entry with the request's own fields, which with max.message.bytes near its 64 MiB bound is more
+        // than Ratis's default 64 MB message limit.
+        GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(64L * 1024 * 1024,
+                2L * config.raftWriteBufferBytes() + 1024 * 1024)));
         // Elections: longer than Ratis's defaults; with hundreds of groups per server the defaults storm.
         setElectionTimeouts(p, config.rpcTimeoutMinMs(), config.rpcTimeoutMaxMs());
         RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, config.rpcTimeoutMaxMs() * 2), TimeUnit.MILLISECONDS));
@@ -48,7 +53,10 @@ public final class RatisProperties {
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(4096));
         // Per-division direct buffer: sized for one max batch, not Ratis's 8 MiB default (x hundreds of groups).
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(config.raftWriteBufferBytes()));
-        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(config.raftWriteBufferBytes() - 1024));
+        // Ratis refuses an entry larger than this by stepping its leader down (RaftLogBase.appendImpl), so it must be
+        // above the largest entry the state machine lets in (PartitionStateMachine.maxEntryBytes, plus the entry's own
+        // fields): the most the write buffer allows, its entry plus a 4-byte length and a 4-byte checksum.
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(config.raftWriteBufferBytes() - 8));
         // Keep at most two closed segments of each group's Raft log cached on heap.
         RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
         RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf(2L * config.raftSegmentBytes()));
