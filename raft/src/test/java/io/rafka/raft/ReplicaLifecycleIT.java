@@ -48,6 +48,30 @@ class ReplicaLifecycleIT {
                 .append(1_000L, null, value.getBytes(StandardCharsets.UTF_8)).build();
     }
 
+    /**
+     * A producer that keeps sending a batch with a sequence gap gets OUT_OF_ORDER_SEQUENCE_NUMBER each time, and the
+     * partition goes on taking writes: a refused entry would keep the pending-request place Ratis took for it until
+     * its leader changes, and 64 refused 1 MB batches used up Ratis's 64 MB of them (every write then BUSY).
+     */
+    @Test
+    void refusedBatchesDoNotUseUpThePartitionsPendingWrites() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("gaps", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            cluster.append(tp, producerBatch(5L, (short) 0, 0, "first"), Acks.ALL);
+            ByteBuffer gap = new RecordBatchBuilder(CompressionType.NONE).producer(5L, (short) 0, 7)
+                    .append(1_000L, null, new byte[1_000_000]).build();
+            for (int i = 0; i < 80; i++) {
+                CompletionException e = assertThrows(CompletionException.class,
+                        () -> cluster.node(leader).append(tp, gap.duplicate(), Acks.ALL).join());
+                assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, MiniCluster.errorOf(e), "attempt " + i + ": " + e);
+            }
+            AppendResult next = cluster.node(leader).append(tp, producerBatch(5L, (short) 0, 1, "second"), Acks.ALL)
+                    .get(10, TimeUnit.SECONDS);
+            assertEquals(1, next.baseOffset());
+        }
+    }
+
     @Test
     void retriedBatchIsNotDuplicatedAcrossALeaderChange() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp)) {

@@ -110,8 +110,8 @@ final class DataLog {
     /**
      * Decides where an entry's appends go, in Raft log order, as the entry is about to get its index in
      * {@code term}: fills in each part's verdict and offsets in the entry's header and stamps the batches in
-     * place. A producer retry becomes a DUPLICATE part. A sequence error fails a lone append without an entry
-     * (and without the leader stepping down); in a group it makes that part REJECTED, the others go on.
+     * place. A producer retry becomes a DUPLICATE part. A sequence error makes that part REJECTED (the entry
+     * goes on, with the others of a group); the caller gets the error when the entry is applied.
      */
     void place(PendingEntry e, long term) throws IOException {
         synchronized (lock) {
@@ -135,11 +135,9 @@ final class DataLog {
                         continue;
                     }
                     if (check.error() != ErrorCode.NONE) {
-                        if (lone) {
-                            throw rejected(new RafkaException(check.error(), "batch of producer " + p.producerBatch.producerId()
-                                    + " (epoch " + p.producerBatch.producerEpoch() + ", sequence " + p.producerBatch.baseSequence()
-                                    + ") rejected by " + topicPartition + ": " + check.error()));
-                        }
+                        // A verdict in the entry, not a refusal of it, even alone: Ratis keeps the pending-request
+                        // place it took for a refused entry until its leader changes (RaftServerImpl.appendTransaction),
+                        // so a producer looping on a sequence error would fill them and block every write.
                         DataEntry.decide(e.header, at, PartitionMessages.REJECTED, -1, -1, check.error().code());
                         continue;
                     }

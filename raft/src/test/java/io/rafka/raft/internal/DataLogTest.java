@@ -83,9 +83,15 @@ class DataLogTest {
             assertEquals(original.baseOffset(), retry.baseOffset());
             assertEquals(original.lastOffset(), retry.lastOffset());
             assertEquals(3, f.log.logEndOffset(), "a duplicate stores nothing");
-            StateMachineException e = assertThrows(StateMachineException.class, () -> f.dataLog.place(PendingEntry.of(producer(7, 0, 5)), 1));
-            assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, ((RafkaException) e.getCause()).errorCode());
-            assertFalse(e.leaderShouldStepDown());
+            // A gap is a verdict in the entry (Ratis would keep a refused entry's pending-request place), stored nothing.
+            DataEntry gap = f.appendAsLeader(producer(7, 0, 5), 1);
+            assertFalse(gap.appended());
+            assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, gap.error());
+            assertEquals(3, f.log.logEndOffset());
+            assertEquals(List.of(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER), f.commitUpTo(4).stream().map(r -> r.error()).toList());
+            assertEquals(3, f.committed.applied().logEndOffset());
+            DataEntry next = f.appendAsLeader(producer(7, 2, 1), 1);
+            assertEquals(3, next.baseOffset(), "the producer goes on from its last accepted batch");
         }
     }
 
