@@ -4,8 +4,9 @@ import io.rafka.raft.internal.PartitionMessages.AppendReply;
 import io.rafka.raft.internal.PartitionMessages.DataEntry;
 import io.rafka.raft.internal.PartitionMessages.EntryHeader;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -20,7 +21,9 @@ import java.util.concurrent.RejectedExecutionException;
  *
  * <p>Order: one drain at a time hands entries over, each only after Ratis took the previous one, so appends
  * enter the Raft log in the order they were added. An append answered meanwhile (its timeout ran out while
- * it waited) is dropped, never appended. Thread-safe.
+ * it waited) leaves the queue at once, never appended: its caller's budget is given back at that moment, so its
+ * bytes must not stay here (a drain stuck in Ratis would otherwise let the queue grow past every budget).
+ * Thread-safe.
  */
 final class AppendQueue {
     /** Most appends in one entry: bounds the entry header (56 bytes per append) and per-entry work. */
@@ -46,19 +49,27 @@ final class AppendQueue {
         CompletableFuture<List<AppendReply>> send(PendingEntry entry);
     }
 
-    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+    /** In arrival order; a set, so that an append answered while it waits leaves in O(1). */
+    private final LinkedHashSet<Waiting> waiting = new LinkedHashSet<>();
     private int entriesInFlight;
     /** Whether a drain task is scheduled or running. */
     private boolean draining;
 
     void add(Waiting w, Sender sender) {
+        boolean drain;
         synchronized (this) {
-            waiting.addLast(w);
-            if (!startDrain(sender)) {
-                return;
-            }
+            waiting.add(w);
+            drain = startDrain(sender);
         }
-        schedule(sender);
+        w.reply.whenComplete((r, e) -> dropIfWaiting(w));
+        if (drain) {
+            schedule(sender);
+        }
+    }
+
+    /** An append answered before it was handed over (its timeout ran out): not appended, and not kept. */
+    private synchronized void dropIfWaiting(Waiting w) {
+        waiting.remove(w);
     }
 
     /** Appends waiting to be handed over (a gauge). */
@@ -113,17 +124,19 @@ final class AppendQueue {
     private List<Waiting> takeGroup(int maxEntryBytes) {
         List<Waiting> group = new ArrayList<>();
         long bytes = EntryHeader.GROUP_HEADER;
-        while (!waiting.isEmpty() && group.size() < MAX_PARTS) {
-            Waiting next = waiting.peekFirst();
+        Iterator<Waiting> it = waiting.iterator();
+        while (it.hasNext() && group.size() < MAX_PARTS) {
+            Waiting next = it.next();
             if (next.reply.isDone()) {
-                waiting.pollFirst();  // answered (timed out) while it waited: not appended at all
+                it.remove();  // answered (timed out) while it waited: not appended at all
                 continue;
             }
             long partBytes = DataEntry.SIZE + next.append.data.length;
             if (!group.isEmpty() && bytes + partBytes > maxEntryBytes) {
                 break;
             }
-            group.add(waiting.pollFirst());
+            it.remove();
+            group.add(next);
             bytes += partBytes;
         }
         return group;
