@@ -52,6 +52,8 @@ final class GroupRecords {
 
     /** Batches are cut at this size, so no write comes near a Raft entry's limit (message.max.bytes). */
     static final int MAX_BATCH_BYTES = 256 * 1024;
+    /** A record above this goes alone in a compressed batch. */
+    static final int LARGE_RECORD_BYTES = 64 * 1024;
 
     private final List<ByteBuffer> done = new ArrayList<>();
     private RecordBatchBuilder batch = new RecordBatchBuilder(CompressionType.NONE);
@@ -80,6 +82,18 @@ final class GroupRecords {
     }
 
     private void append(byte[] key, byte[] value) {
+        if (key.length + (value == null ? 0 : value.length) > LARGE_RECORD_BYTES) {
+            // A member of thousands of topics: its names repeat across subscription, assigned, revoking and target,
+            // so a compressed batch of its own keeps it several times below the record limit, which the record
+            // itself could pass (a write refused for good would fail the partition's every reload).
+            if (batch.recordCount() > 0) {
+                done.add(batch.build());
+                batch = new RecordBatchBuilder(CompressionType.NONE);
+            }
+            done.add(new RecordBatchBuilder(CompressionType.LZ4).append(nowMs, key, value).build());
+            count++;
+            return;
+        }
         if (batch.recordCount() > 0 && batch.estimatedSizeInBytes() + key.length + (value == null ? 0 : value.length)
                 > MAX_BATCH_BYTES) {
             done.add(batch.build());

@@ -48,6 +48,39 @@ class GroupRecordsTest {
         assertEquals(m.target, back.target);
     }
 
+    /**
+     * A member of 10,000 topics of two partitions each (within the subscription limit): its record, ~1.1 MB, was
+     * above message.max.bytes (1 MiB), so its every write, and the reload after it, failed the whole partition.
+     */
+    @Test
+    void aMemberOfThousandsOfTopicsIsWrittenWellBelowTheRecordLimit() {
+        ConsumerGroup group = new ConsumerGroup("g");
+        group.offsets.put(new TopicPartition("t", 0), new CommittedOffset(5, "", 1));
+        MemberState m = new MemberState("m1");
+        for (int t = 0; t < 10_000; t++) {
+            String topic = "topic-of-some-length-" + t;
+            m.topics.add(topic);
+            for (int p = 0; p < 2; p++) {
+                m.assigned.add(new TopicPartition(topic, p));
+                m.target.add(new TopicPartition(topic, p));
+            }
+        }
+        GroupRecords records = new GroupRecords(1_000);
+        records.addOffset(group, new TopicPartition("t", 0), group.offsets.get(new TopicPartition("t", 0)));
+        records.addMember(group, m.memberId, m);
+        List<ByteBuffer> batches = records.build();
+        for (ByteBuffer b : batches) {
+            assertTrue(b.remaining() < 512 * 1024, "a batch of " + b.remaining() + " bytes");
+        }
+        Map<String, ConsumerGroup> read = new HashMap<>();
+        batches.forEach(b -> GroupRecords.replay(b.duplicate(), read));
+        MemberState back = read.get("g").members.get("m1");
+        assertEquals(m.topics, back.topics);
+        assertEquals(m.assigned, back.assigned);
+        assertEquals(m.target, back.target);
+        assertEquals(5, read.get("g").offsets.get(new TopicPartition("t", 0)).offset());
+    }
+
     /** When a group became empty survives a reload, so its retention is not counted again from the new load. */
     @Test
     void whenAGroupBecameEmptyIsReadBackAndAGroupValueOfTheFirstVersionStillReads() throws IOException {
