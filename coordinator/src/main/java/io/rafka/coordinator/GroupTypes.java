@@ -22,7 +22,7 @@ public final class GroupTypes {
 
     /** A member's assignment as sent to it. */
     public record Assignment(String memberId, int memberEpoch, int heartbeatIntervalMs, int sessionTimeoutMs,
-                             List<TopicPartition> partitions, long version) {
+                             int streamGraceMs, List<TopicPartition> partitions, long version) {
     }
 
     /** An offset to commit. */

@@ -391,7 +391,8 @@ final class Membership {
             return;
         }
         GroupTypes.Assignment a = new GroupTypes.Assignment(m.memberId, m.epoch,
-                coordinator.config.heartbeatIntervalMs(), m.sessionTimeoutMs, List.copyOf(m.assigned), ++m.pushVersion);
+                coordinator.config.heartbeatIntervalMs(), m.sessionTimeoutMs, m.isStatic() ? 0 : coordinator.config.streamGraceMs(),
+                List.copyOf(m.assigned), ++m.pushVersion);
         m.answeredAtMs = coordinator.time.milliseconds();
         shard.afterWrites(() -> {
             if (!s.ended) {

@@ -111,6 +111,12 @@ public final class GroupMember implements AutoCloseable {
      * membership is confirmed. See {@link #membershipInDoubt}.
      */
     private long unconfirmedSinceMs = -1;
+    /**
+     * Whether the membership became unconfirmed because the stream broke under the transport (a reset connection,
+     * an unreachable coordinator) rather than by an answer of the coordinator: the coordinator then removes the
+     * member after its stream grace, not after a session.
+     */
+    private boolean unconfirmedByBreak;
     /** When the open stream last brought a response (guarded by lock). */
     private long lastAnswerMs;
     private boolean doubtLogged;
@@ -699,7 +705,13 @@ public final class GroupMember implements AutoCloseable {
                 return false;
             }
             long silentMs = time.hiResClockMs() - unconfirmedSinceMs;
-            boolean doubt = silentMs >= sessionMs - state.heartbeatIntervalMs();
+            long limitMs = sessionMs - state.heartbeatIntervalMs();
+            int graceMs = state.streamGraceMs();
+            if (unconfirmedByBreak && graceMs > 0) {
+                // The coordinator saw the break too, and hands the partitions on after its grace.
+                limitMs = Math.min(limitMs, graceMs);
+            }
+            boolean doubt = silentMs >= limitMs;
             if (doubt && !doubtLogged) {
                 doubtLogged = true;
                 LOG.warn("group {}: no answer from the coordinator for {} ms (session timeout {} ms): consuming nothing "
@@ -760,6 +772,7 @@ public final class GroupMember implements AutoCloseable {
                     streamAnswered = true;
                     lastAnswerMs = time.hiResClockMs();
                     unconfirmedSinceMs = -1;
+                    unconfirmedByBreak = false;
                     doubtLogged = false;
                     lock.notifyAll();
                 }
@@ -772,6 +785,10 @@ public final class GroupMember implements AutoCloseable {
                 if (streamGeneration == generation) {
                     streamFailure = t;
                     streamEnded = true;
+                    if (unconfirmedSinceMs < 0) {
+                        unconfirmedByBreak = !(t instanceof StatusRuntimeException sre) || sre.getTrailers() == null
+                                || !sre.getTrailers().containsKey(io.rafka.client.internals.ErrorCodes.ERROR_CODE_TRAILER);
+                    }
                     markUnconfirmed();
                     lock.notifyAll();
                 }

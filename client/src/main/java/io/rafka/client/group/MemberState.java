@@ -49,6 +49,7 @@ final class MemberState {
     private int heartbeatIntervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
     /** The session timeout the coordinator applies to this member; 0 until it said. */
     private int sessionTimeoutMs;
+    private int streamGraceMs;
     /** The assignment_version of the newest response, echoed in heartbeats; -1 before the first (groups.proto). */
     private long version = -1;
     /** The latest assignment pushed; null until the first response of a (re)join. */
@@ -69,6 +70,7 @@ final class MemberState {
         if (response.getSessionTimeoutMs() > 0) {
             sessionTimeoutMs = response.getSessionTimeoutMs();
         }
+        streamGraceMs = response.getStreamGraceMs();
         target = Set.copyOf(partitions(response.getAssignmentList()));
         version = response.getAssignmentVersion();
     }
@@ -191,6 +193,14 @@ final class MemberState {
     /** The session timeout the coordinator said it applies to this member; 0 until it said. */
     synchronized int sessionTimeoutMs() {
         return sessionTimeoutMs;
+    }
+
+    /**
+     * How long after its stream breaks the coordinator removes this member unless a new stream of it is answered;
+     * 0 when it does not (a static member, or a coordinator that did not say).
+     */
+    synchronized int streamGraceMs() {
+        return streamGraceMs;
     }
 
     synchronized Set<TopicPartition> owned() {

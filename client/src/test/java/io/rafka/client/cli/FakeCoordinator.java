@@ -62,6 +62,8 @@ final class FakeCoordinator {
     String leaveMovesTo;
     /** Whole-call error the next commit answers, once. */
     ErrorCode commitError;
+    /** The stream grace the responses name (0: none). */
+    volatile int streamGraceMs;
     /** While set, every commit is refused with this error. */
     volatile ErrorCode commitsFailWith;
     /** When set, commits wait for it to open (at most 10 s) before they are handled: a slow coordinator. */
@@ -102,6 +104,13 @@ final class FakeCoordinator {
         s.onError(error(code, "fake " + code));
     }
 
+    /** Ends the stream as a reset connection does: a transport status, no error code. */
+    synchronized void breakStream() {
+        StreamObserver<HeartbeatResponse> s = stream;
+        stream = null;
+        s.onError(Status.UNAVAILABLE.withDescription("connection reset").asRuntimeException());
+    }
+
     synchronized int streams() {
         return streams;
     }
@@ -112,7 +121,7 @@ final class FakeCoordinator {
 
     private HeartbeatResponse response(List<Integer> partitions) {
         return HeartbeatResponse.newBuilder().setMemberId(memberId).setMemberEpoch(epoch).setHeartbeatIntervalMs(1000)
-                .setSessionTimeoutMs(SESSION_TIMEOUT_MS)
+                .setSessionTimeoutMs(SESSION_TIMEOUT_MS).setStreamGraceMs(streamGraceMs)
                 .addAssignment(TopicPartitions.newBuilder().setTopic(cluster.topic).addAllPartitions(partitions)).build();
     }
 

@@ -188,6 +188,17 @@ class GroupMemberTest {
         consumesNothingUntilAnswered(member, FakeCoordinator.SESSION_TIMEOUT_MS / 2);
     }
 
+    @Test
+    void aMemberWhoseStreamBrokeConsumesNothingOnceTheCoordinatorsStreamGracePassed() {
+        coordinator.streamGraceMs = 500;
+        coordinator.joinAssignment = List.of(0, 1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 8);
+        // A reset connection: the coordinator sees it too and hands the partitions on after its grace, not a session.
+        coordinator.breakStream();
+        consumesNothingUntilAnswered(member, 500);
+    }
+
     /**
      * After {@code advanceMs} more without an answer (a session in all), the member hands out no records, which may be
      * another member's now, until the coordinator answers; then it goes on. Closes the member.

@@ -130,6 +130,7 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
             try {
                 out.onNext(HeartbeatResponse.newBuilder().setMemberId(a.memberId()).setMemberEpoch(a.memberEpoch())
                         .setHeartbeatIntervalMs(a.heartbeatIntervalMs()).setSessionTimeoutMs(a.sessionTimeoutMs())
+                        .setStreamGraceMs(a.streamGraceMs())
                         .addAllAssignment(topicPartitions(a.partitions()))
                         .setAssignmentVersion(a.version()).build());
             } catch (RuntimeException ended) {
