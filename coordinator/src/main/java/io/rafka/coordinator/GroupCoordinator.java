@@ -43,6 +43,8 @@ public final class GroupCoordinator implements Closeable {
     private final Set<Integer> led = new HashSet<>();
     /** Every existing topic with its partition count, as of the newest metadata. */
     volatile Map<String, Integer> topics = Map.of();
+    /** Every existing topic's id, as of the newest metadata (coordinator thread only). */
+    private Map<String, String> topicIds = Map.of();
     /** Whether the broker told the topics yet (from a current metadata view); no partition is loaded before. */
     private boolean topicsKnown;
     final Membership membership;
@@ -102,17 +104,34 @@ public final class GroupCoordinator implements Closeable {
 
     /** The topics changed (created, deleted, partitions added): rebalance the groups that subscribe to them. */
     public void onTopicsChanged(Map<String, Integer> partitionCounts) {
+        onTopicsChanged(partitionCounts, Map.of());
+    }
+
+    /**
+     * {@link #onTopicsChanged(Map)} with each topic's id: a topic whose id changed was deleted and created again
+     * under its name (both maybe within one metadata change), so its offsets, which belonged to the deleted topic,
+     * go as with any deleted topic's.
+     */
+    public void onTopicsChanged(Map<String, Integer> partitionCounts, Map<String, String> ids) {
         Map<String, Integer> copy = Map.copyOf(partitionCounts);
+        Map<String, String> idsCopy = Map.copyOf(ids);
         post(() -> {
             if (!topicsKnown) {
                 topics = copy;
+                topicIds = idsCopy;
                 topicsKnown = true;
                 for (int partition : List.copyOf(led)) {
                     load(partition);
                 }
-            } else if (!copy.equals(topics)) {
+            } else if (!copy.equals(topics) || !idsCopy.equals(topicIds)) {
                 Set<String> deleted = new HashSet<>(topics.keySet());
                 deleted.removeAll(copy.keySet());
+                topicIds.forEach((topic, id) -> {
+                    String now = idsCopy.get(topic);
+                    if (now != null && !now.equals(id)) {
+                        deleted.add(topic);   // created again
+                    }
+                });
                 Set<String> changed = new HashSet<>(deleted);
                 copy.forEach((topic, count) -> {
                     if (!count.equals(topics.get(topic))) {
@@ -120,6 +139,7 @@ public final class GroupCoordinator implements Closeable {
                     }
                 });
                 topics = copy;
+                topicIds = idsCopy;
                 membership.topicsChanged(changed, deleted);
             }
         });

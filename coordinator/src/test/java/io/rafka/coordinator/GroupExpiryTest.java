@@ -73,6 +73,33 @@ class GroupExpiryTest {
         }
     }
 
+    /**
+     * A topic deleted and created again under its name, seen in one metadata change (same partition count, new id):
+     * the group's offsets of the old topic go, as a deleted topic's do, instead of placing the group far into the new
+     * topic (it would skip the new topic's first records, or reset).
+     */
+    @Test
+    void offsetsOfATopicCreatedAgainUnderItsNameGo() throws Exception {
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, GroupConfig.defaults(), Map.of("t", 2, "u", 1, GroupConfig.TOPIC, 1))) {
+            GroupCoordinator coordinator = disk.coordinator;
+            TopicPartition u = new TopicPartition("u", 0);
+            coordinator.onTopicsChanged(Map.of("t", 2, "u", 1, GroupConfig.TOPIC, 1), Map.of("t", "id-1", "u", "id-2", GroupConfig.TOPIC, "id-0"));
+            assertNoError(coordinator.alterOffsets("g", List.of(new GroupTypes.OffsetCommit(TP, 5, ""), new GroupTypes.OffsetCommit(u, 3, ""))));
+            coordinator.onTopicsChanged(Map.of("t", 2, "u", 1, GroupConfig.TOPIC, 1), Map.of("t", "id-9", "u", "id-2", GroupConfig.TOPIC, "id-0"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (coordinator.fetchOffsets("g", List.of(TP)).get(5, TimeUnit.SECONDS).get(TP).offset() != -1
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(-1, coordinator.fetchOffsets("g", List.of(TP)).get(5, TimeUnit.SECONDS).get(TP).offset());
+            assertEquals(3, coordinator.fetchOffsets("g", List.of(u)).get(5, TimeUnit.SECONDS).get(u).offset(), "another topic's stay");
+            // Written: a new coordinator reading the records agrees.
+            coordinator = disk.move();
+            assertEquals(-1, coordinator.fetchOffsets("g", List.of(TP)).get(5, TimeUnit.SECONDS).get(TP).offset());
+            assertEquals(3, coordinator.fetchOffsets("g", List.of(u)).get(5, TimeUnit.SECONDS).get(u).offset());
+        }
+    }
+
     private static void assertNoError(CompletableFuture<List<GroupTypes.PartitionResult>> results) throws Exception {
         for (GroupTypes.PartitionResult r : results.get(5, TimeUnit.SECONDS)) {
             assertEquals(io.rafka.common.ErrorCode.NONE, r.error(), r.toString());

@@ -117,8 +117,12 @@ public final class GroupAccess implements PartitionListener {
     /** The metadata changed: the coordinator learns the topics and their partition counts. */
     public void onMetadata(MetadataImage image) {
         Map<String, Integer> counts = new HashMap<>();
-        image.topics().forEach((name, t) -> counts.put(name, t.partitionCount()));
-        coordinator.onTopicsChanged(counts);
+        Map<String, String> ids = new HashMap<>();
+        image.topics().forEach((name, t) -> {
+            counts.put(name, t.partitionCount());
+            ids.put(name, t.id().toString());
+        });
+        coordinator.onTopicsChanged(counts, ids);
     }
 
     public void close() {
