@@ -202,7 +202,8 @@ final class GroupShard {
      * broker's compaction task), so a new leader replays a bounded tail.
      */
     void maybeCheckpoint(long threshold, long nowMs, Consumer<Throwable> onWriteFailure) {
-        if (failed || checkpointing || recordsSinceCheckpoint < Math.max(threshold, 2 * liveRecords())) {
+        // The threshold first: counting the live keys walks every group, and this runs after every write.
+        if (failed || checkpointing || recordsSinceCheckpoint < threshold || recordsSinceCheckpoint < 2 * liveRecords()) {
             return;
         }
         long id = ++checkpoints;
