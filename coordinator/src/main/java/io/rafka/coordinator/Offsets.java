@@ -46,10 +46,7 @@ final class Offsets {
                         + " is older than the current " + member.epoch + ": retry with the newest");
             }
         }
-        if (group == null) {
-            group = newGroup(groupId);
-        }
-        return apply(group, member, offsets);
+        return apply(groupId, group, member, offsets);
     }
 
     CompletableFuture<List<GroupTypes.PartitionResult>> alter(String groupId, List<GroupTypes.OffsetCommit> offsets) {
@@ -57,7 +54,7 @@ final class Offsets {
         if (group != null && !group.isEmpty()) {
             throw nonEmpty(groupId, "its offsets cannot be reset");
         }
-        return apply(group == null ? newGroup(groupId) : group, null, offsets);
+        return apply(groupId, group, null, offsets);
     }
 
     CompletableFuture<Void> delete(String groupId) {
@@ -101,7 +98,11 @@ final class Offsets {
         return group;
     }
 
-    private CompletableFuture<List<GroupTypes.PartitionResult>> apply(ConsumerGroup group, MemberState member,
+    /**
+     * Commits into {@code group}, made (as {@code groupId}) only once an offset is taken: a refused commit (no
+     * offsets, BUSY, none valid) leaves no group behind, which would be listed and written for a retention.
+     */
+    private CompletableFuture<List<GroupTypes.PartitionResult>> apply(String groupId, ConsumerGroup group, MemberState member,
                                                                      List<GroupTypes.OffsetCommit> offsets) {
         if (offsets.isEmpty()) {
             throw new RafkaException(ErrorCode.INVALID_REQUEST, "no offsets to commit");
@@ -115,9 +116,15 @@ final class Offsets {
                 results.add(error);
                 continue;
             }
+            if (group == null) {
+                group = newGroup(groupId);
+            }
             group.putOffset(c.partition(), new CommittedOffset(c.offset(), c.metadata(), now));
             group.dirtyOffsets.add(c.partition());
             results.add(GroupTypes.PartitionResult.ok(c.partition()));
+        }
+        if (group == null) {
+            return coordinator.answer(shard, results);
         }
         shard.write(List.of(group), List.of(), now, e -> coordinator.writeFailed(shard, e));
         coordinator.metrics.commits.increment();

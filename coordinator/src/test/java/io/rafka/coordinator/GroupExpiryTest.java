@@ -100,6 +100,24 @@ class GroupExpiryTest {
         }
     }
 
+    /** A commit refused whole or in every partition makes no group (it would be listed, and kept for a retention). */
+    @Test
+    void aRefusedCommitLeavesNoGroupBehind() throws Exception {
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, GroupConfig.defaults(), Map.of("t", 2, GroupConfig.TOPIC, 1))) {
+            GroupCoordinator coordinator = disk.coordinator;
+            List<GroupTypes.PartitionResult> refused = coordinator.alterOffsets("ghost",
+                    List.of(new GroupTypes.OffsetCommit(new TopicPartition("nope", 0), 1, ""))).get(5, TimeUnit.SECONDS);
+            assertEquals(io.rafka.common.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, refused.get(0).error());
+            java.util.concurrent.ExecutionException empty = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class,
+                    () -> coordinator.commit("ghost2", "", -1, List.of()).get(5, TimeUnit.SECONDS));
+            assertTrue(empty.getCause().getMessage().contains("no offsets"), empty.toString());
+            assertNoError(coordinator.alterOffsets("real", List.of(new GroupTypes.OffsetCommit(TP, 1, ""))));
+            assertEquals(List.of("real"), coordinator.listGroups().get(5, TimeUnit.SECONDS).stream()
+                    .map(GroupTypes.GroupListing::groupId).toList());
+        }
+    }
+
     private static void assertNoError(CompletableFuture<List<GroupTypes.PartitionResult>> results) throws Exception {
         for (GroupTypes.PartitionResult r : results.get(5, TimeUnit.SECONDS)) {
             assertEquals(io.rafka.common.ErrorCode.NONE, r.error(), r.toString());
