@@ -86,6 +86,11 @@ final class DataLog {
     private long writtenEnd;
     /** The term this replica assigns offsets in as leader; -1 when not leading. */
     private long leaderTerm = -1;
+    /**
+     * The newest LogAppendTime this replica stamped: appends take their time when they arrive, and may enter the
+     * log in another order, so a later one never gets an earlier time (as Kafka stamps under its log lock).
+     */
+    private long lastAppendTimeMs = Long.MIN_VALUE;
     /** While leading: producer state including entries appended but not yet committed (de-duplication input). */
     private ProducerStateManager pendingProducers;
     /** Whether a tail past the Raft log's last entry (written before a crash) has been cut since startup. */
@@ -143,9 +148,13 @@ final class DataLog {
                     }
                 }
                 long base = next;
-                next = stamp(p, base, (int) Math.min(term, Integer.MAX_VALUE), stampTime);
-                DataEntry.decide(e.header, at, PartitionMessages.APPENDED, base, next - 1,
-                        stampTime ? p.appendTimeMs : RecordBatch.NO_TIMESTAMP);
+                long appendTime = RecordBatch.NO_TIMESTAMP;
+                if (stampTime) {
+                    appendTime = Math.max(p.appendTimeMs, lastAppendTimeMs);
+                    lastAppendTimeMs = appendTime;
+                }
+                next = stamp(p, base, (int) Math.min(term, Integer.MAX_VALUE), appendTime);
+                DataEntry.decide(e.header, at, PartitionMessages.APPENDED, base, next - 1, appendTime);
                 if (!lone && p.producerBatch != null) {
                     producers.update(p.producerBatch, base, next - 1, p.appendTimeMs);
                 }
@@ -153,14 +162,17 @@ final class DataLog {
         }
     }
 
-    /** Stamps an append's batches from offset {@code base}; returns the offset after them. */
-    private static long stamp(PendingAppend p, long base, int epoch, boolean stampTime) {
+    /**
+     * Stamps an append's batches from offset {@code base}, with LogAppendTime {@code appendTime} unless it is
+     * {@link RecordBatch#NO_TIMESTAMP}; returns the offset after them.
+     */
+    private static long stamp(PendingAppend p, long base, int epoch, long appendTime) {
         long next = base;
         for (RecordBatch batch : p.batches) {
             batch.setBaseOffset(next);
             batch.setPartitionLeaderEpoch(epoch);
-            if (stampTime) {
-                batch.setMaxTimestamp(TimestampType.LOG_APPEND_TIME, p.appendTimeMs);
+            if (appendTime != RecordBatch.NO_TIMESTAMP) {
+                batch.setMaxTimestamp(TimestampType.LOG_APPEND_TIME, appendTime);
             }
             next = batch.nextOffset();
         }

@@ -73,6 +73,20 @@ class DataLogTest {
         }
     }
 
+    /** Appends enter the log in another order than they arrived in: a later one never gets an earlier append time. */
+    @Test
+    void logAppendTimeNeverGoesBackInLogOrder() throws Exception {
+        LogConfig cfg = LogConfig.defaults().toBuilder().messageTimestampType(TimestampType.LOG_APPEND_TIME).build();
+        try (PartitionFixture f = new PartitionFixture(dir, cfg)) {
+            DataEntry first = f.appendAsLeader(PendingAppend.copyOf(5_000, TestBatches.sized(1, 10, 1L), MAX, MAX), 1);
+            DataEntry second = f.appendAsLeader(PendingAppend.copyOf(4_000, TestBatches.sized(1, 10, 1L), MAX, MAX), 1);
+            assertEquals(5_000, first.replyTimeMs());
+            assertEquals(5_000, second.replyTimeMs(), "arrived earlier, placed later: stamped no earlier than the one before");
+            List<RecordBatch> stored = RecordBatches.split(f.log.read(0, MAX, 2).records());
+            assertEquals(List.of(5_000L, 5_000L), stored.stream().map(RecordBatch::maxTimestamp).toList());
+        }
+    }
+
     @Test
     void aProducerRetryBecomesADuplicateOfTheOriginalAndAGapIsRefused() throws Exception {
         try (PartitionFixture f = new PartitionFixture(dir)) {
