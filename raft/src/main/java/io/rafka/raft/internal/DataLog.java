@@ -220,8 +220,21 @@ final class DataLog {
      * the appended parts' (read back from a leader's partition log).
      */
     void write(long index, EntryHeader h, ByteString data) {
+        // The first write after a restart may come before reconcileTail (a leader's first request carrying new
+        // entries): the entries still to apply are checked here then, as reconcileTail would. Ratis's log is read
+        // before taking the lock, as there; Ratis holds its log's lock for this call, so it cannot change meanwhile.
+        List<Map.Entry<Long, DataEntry>> toVerify = tailReconciled ? List.of() : entriesToReplayBelow(index);
         synchronized (lock) {
-            tailReconciled = true;
+            if (!tailReconciled) {
+                tailReconciled = true;
+                try {
+                    verifyEntriesToReplay(toVerify);
+                } catch (IOException | RuntimeException e) {
+                    tailReconciled = false;
+                    throw new StorageException(topicPartition + ": could not check the records of the entries to apply"
+                            + " before entry " + index + ": " + e, e);
+                }
+            }
             if (committed.coveredByCopy(index)) {
                 return;  // a repair copied another replica's log past this entry: its records are there already
             }
@@ -406,8 +419,20 @@ final class DataLog {
 
     /** The appended parts of the Raft entries still to be applied, with their entries' indexes, in log order. */
     private List<Map.Entry<Long, DataEntry>> entriesToReplay() throws IOException {
+        return entriesToReplayBelow(raftLog.nextIndex());
+    }
+
+    /** {@link #entriesToReplay()} of the entries below {@code endIndex}; Ratis's log unreadable: none. */
+    private List<Map.Entry<Long, DataEntry>> entriesToReplayBelow(long endIndex) {
+        try {
+            return entriesToReplayBelowOrFail(Math.min(endIndex, raftLog.nextIndex()));
+        } catch (IOException e) {
+            throw new StorageException(topicPartition + ": could not read the Raft log's entries to apply: " + e, e);
+        }
+    }
+
+    private List<Map.Entry<Long, DataEntry>> entriesToReplayBelowOrFail(long nextIndex) throws IOException {
         List<Map.Entry<Long, DataEntry>> parts = new ArrayList<>();
-        long nextIndex = raftLog.nextIndex();
         for (long i = committed.applied().index() + 1; i < nextIndex; i++) {
             LogEntryProto e = raftLog.get(i);
             if (e == null || !e.hasStateMachineLogEntry()

@@ -198,6 +198,36 @@ class DataLogTest {
         }
     }
 
+    /**
+     * As above, when the leader's first request after the restart brings a new entry before reconcileTail ran: the
+     * entries still to apply are checked by that write, not skipped.
+     */
+    @Test
+    void aWriteBeforeReconcileChecksTheEntriesToReplayToo() throws Exception {
+        PartitionFixture before = new PartitionFixture(dir);
+        before.appendAsLeader(producer(7, 0, 2), 1);   // entry 1: offsets 0-1
+        before.appendAsLeader(producer(7, 2, 3), 1);   // entry 2: offsets 2-4
+        PendingEntry third = PendingEntry.of(producer(7, 5, 1));
+        EntryHeader thirdHeader = before.appendAsLeader(third, 1);   // entry 3: offset 5, the leader's next
+        before.raftLog.remove(3L);
+        before.close();
+        try (PartitionFixture damaged = new PartitionFixture(dir)) {
+            damaged.log.truncateTo(2);
+            ByteBuffer other = ByteBuffer.wrap(producer(9, 0, 3).data);
+            new RecordBatch(other).setBaseOffset(2);
+            damaged.log.appendReplicated(other);
+        }
+        try (PartitionFixture restarted = new PartitionFixture(dir)) {
+            restarted.raftLog.putAll(before.raftLog);
+            assertFalse(restarted.dataLog.tailReconciled());
+            StorageException gap = assertThrows(StorageException.class, () -> restarted.dataLog.write(3, thirdHeader, third.data()));
+            assertTrue(gap.getMessage().contains("records of earlier entries are missing"), gap.getMessage());
+            assertTrue(restarted.dataLog.tailReconciled());
+            assertEquals(2, restarted.log.logEndOffset(), "cut where the records stop matching; apply then copies them");
+            assertEquals(0, restarted.raftLogReadsUnderDataLogLock, "Ratis's log is read before taking DataLog's lock");
+        }
+    }
+
     @Test
     void anEntryWhoseRecordsRetentionDeletedIsReadAsDeleted() throws Exception {
         try (PartitionFixture f = new PartitionFixture(dir)) {
