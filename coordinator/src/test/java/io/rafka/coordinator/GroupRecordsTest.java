@@ -38,8 +38,17 @@ class GroupRecordsTest {
         // Written with the topic's name beside each of its 30,001 partitions, the record held ~6 MiB.
         assertTrue(bytes < 200_000, "the member's record takes " + bytes + " bytes");
 
+        assertReadBack(m, replay(batches));
+    }
+
+    private static Map<String, ConsumerGroup> replay(List<ByteBuffer> batches) {
         Map<String, ConsumerGroup> read = new HashMap<>();
         batches.forEach(b -> GroupRecords.replay(b.duplicate(), read));
+        return read;
+    }
+
+    /** Member m1 of group g as read back is {@code m}. */
+    private static void assertReadBack(MemberState m, Map<String, ConsumerGroup> read) {
         MemberState back = read.get("g").members.get("m1");
         assertEquals(m.topics, back.topics);
         assertEquals(m.epoch, back.epoch);
@@ -72,12 +81,8 @@ class GroupRecordsTest {
         for (ByteBuffer b : batches) {
             assertTrue(b.remaining() < 512 * 1024, "a batch of " + b.remaining() + " bytes");
         }
-        Map<String, ConsumerGroup> read = new HashMap<>();
-        batches.forEach(b -> GroupRecords.replay(b.duplicate(), read));
-        MemberState back = read.get("g").members.get("m1");
-        assertEquals(m.topics, back.topics);
-        assertEquals(m.assigned, back.assigned);
-        assertEquals(m.target, back.target);
+        Map<String, ConsumerGroup> read = replay(batches);
+        assertReadBack(m, read);
         assertEquals(5, read.get("g").offsets.get(new TopicPartition("t", 0)).offset());
     }
 

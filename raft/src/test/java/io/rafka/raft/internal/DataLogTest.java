@@ -182,11 +182,7 @@ class DataLogTest {
             intact.raftLog.putAll(before.raftLog);
             intact.dataLog.reconcileTail();
             assertEquals(5, intact.log.logEndOffset(), "records matching their entries stay");
-            // What a lost page cache can leave: other records (another producer's, as long) at entry 2's offsets.
-            intact.log.truncateTo(2);
-            ByteBuffer other = ByteBuffer.wrap(producer(9, 0, 3).data);
-            new RecordBatch(other).setBaseOffset(2);
-            intact.log.appendReplicated(other);
+            replaceEntryTwosRecords(intact);
         }
         try (PartitionFixture restarted = new PartitionFixture(dir)) {
             restarted.raftLog.putAll(before.raftLog);
@@ -196,6 +192,14 @@ class DataLogTest {
             assertEquals(0, restarted.raftLogReadsUnderDataLogLock, "Ratis's log is read before taking DataLog's lock");
             assertEquals(ErrorCode.NONE, restarted.commitUpTo(1).get(0).error(), "entry 1 applies");
         }
+    }
+
+    /** What a lost page cache can leave: other records (another producer's, as long) at entry 2's offsets 2-4. */
+    private static void replaceEntryTwosRecords(PartitionFixture f) {
+        f.log.truncateTo(2);
+        ByteBuffer other = ByteBuffer.wrap(producer(9, 0, 3).data);
+        new RecordBatch(other).setBaseOffset(2);
+        f.log.appendReplicated(other);
     }
 
     /**
@@ -212,10 +216,7 @@ class DataLogTest {
         before.raftLog.remove(3L);
         before.close();
         try (PartitionFixture damaged = new PartitionFixture(dir)) {
-            damaged.log.truncateTo(2);
-            ByteBuffer other = ByteBuffer.wrap(producer(9, 0, 3).data);
-            new RecordBatch(other).setBaseOffset(2);
-            damaged.log.appendReplicated(other);
+            replaceEntryTwosRecords(damaged);
         }
         try (PartitionFixture restarted = new PartitionFixture(dir)) {
             restarted.raftLog.putAll(before.raftLog);
