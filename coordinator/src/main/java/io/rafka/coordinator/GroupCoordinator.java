@@ -48,6 +48,8 @@ public final class GroupCoordinator implements Closeable {
     /** Whether the broker told the topics yet (from a current metadata view); no partition is loaded before. */
     private boolean topicsKnown;
     final Membership membership;
+    /** Whether a tick waits in the queue (one at most, however long the thread is busy). */
+    private final java.util.concurrent.atomic.AtomicBoolean tickQueued = new java.util.concurrent.atomic.AtomicBoolean();
     final GroupMetrics metrics = new GroupMetrics();
 
     public GroupCoordinator(GroupConfig config, CoordinatorLog log, Time time) {
@@ -60,7 +62,16 @@ public final class GroupCoordinator implements Closeable {
             t.setDaemon(true);
             return t;
         });
-        thread.scheduleWithFixedDelay(() -> run(membership::tick), TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+        // The tick goes behind what is queued when it is due: after the thread was busy for a while (a long load), the
+        // heartbeats that arrived meanwhile run first, or the tick would remove members whose heartbeats wait behind it.
+        thread.scheduleWithFixedDelay(() -> {
+            if (tickQueued.compareAndSet(false, true)) {
+                post(() -> {
+                    tickQueued.set(false);
+                    membership.tick();
+                });
+            }
+        }, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
     }
 
     public GroupConfig config() {

@@ -95,6 +95,36 @@ class MemberStreamTest {
         }
     }
 
+    /**
+     * The coordinator's thread is busy for a while (a long load); a member's heartbeat arrives meanwhile, after the
+     * periodic liveness check was due: the heartbeat counts first, and the member whose session it renews stays.
+     */
+    @Test
+    void aHeartbeatQueuedWhileTheThreadWasBusyCountsBeforeTheLivenessCheck() throws Exception {
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, GroupConfig.defaults(), Map.of("t", 2, GroupConfig.TOPIC, 1))) {
+            Channel a = new Channel();
+            MemberSession s = disk.coordinator.openSession("127.0.0.1", a);
+            s.heartbeat(join("member-a"), () -> { });
+            GroupTypes.Assignment joined = a.next();
+            java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+            disk.coordinator.post(() -> {
+                try {
+                    busy.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Thread.sleep(300);                                    // the liveness check is due, behind the busy task
+            disk.time.sleep(joined.sessionTimeoutMs() + 1_000);   // and the last heartbeat is older than the session
+            s.heartbeat(beat(joined, joined.partitions()), () -> { });
+            busy.countDown();
+            Thread.sleep(300);
+            GroupTypes.GroupDescription d = disk.coordinator.describeGroup(GROUP).get(5, TimeUnit.SECONDS);
+            assertEquals(1, d.members().size(), "the member whose heartbeat was queued is still there: " + a.sent);
+            assertTrue(a.sent.stream().noneMatch(o -> o instanceof RafkaException), a.sent.toString());
+        }
+    }
+
     private static GroupTypes.Heartbeat join(String memberId) {
         return new GroupTypes.Heartbeat(GROUP, memberId, GroupTypes.Heartbeat.JOIN, "", List.of("t"), "",
                 AssignorType.UNIFORM, Set.of(), 0, 0, "test", -1);
