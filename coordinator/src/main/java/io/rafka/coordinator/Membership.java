@@ -62,6 +62,7 @@ final class Membership {
             throw invalid("this stream already joined as member " + s.memberId + "; a new member opens a new stream");
         }
         validateSubscription(req, true);
+        shard.requireRoomForWrites();   // a join writes its member: BUSY (the client retries) while writes pile up
         int sessionTimeout = sessionTimeout(req);
         ConsumerGroup g = shard.groups.get(req.groupId());
         if (g == null) {
@@ -147,6 +148,11 @@ final class Membership {
         boolean changed = first;
         if (!req.topics().isEmpty() || !req.pattern().isEmpty()) {
             validateSubscription(req, false);
+            if (!m.topics.equals(new TreeSet<>(req.topics())) || !m.pattern.equals(req.pattern())) {
+                // A new subscription is written with the member (up to ~1 MB each): BUSY while writes pile up, so a
+                // client changing it on every heartbeat cannot grow the queue of unwritten records without bound.
+                shard.requireRoomForWrites();
+            }
             changed |= g.subscribe(m, new TreeSet<>(req.topics()), req.pattern(), req.assignor());
         }
         changed |= g.released(m, req.owned(), req.acknowledgedVersion());

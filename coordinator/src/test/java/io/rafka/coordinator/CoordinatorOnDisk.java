@@ -21,6 +21,8 @@ final class CoordinatorOnDisk implements AutoCloseable {
     private final GroupConfig config;
     private final Map<String, Integer> topics;
     GroupCoordinator coordinator;
+    /** When set, appends wait for it before they reach the log (a slow or stuck Raft commit). */
+    volatile CompletableFuture<Void> hold;
 
     CoordinatorOnDisk(Path dir, GroupConfig config, Map<String, Integer> topics) {
         this.config = config;
@@ -51,6 +53,10 @@ final class CoordinatorOnDisk implements AutoCloseable {
     private final class Log implements CoordinatorLog {
         @Override
         public CompletableFuture<?> append(int partition, ByteBuffer batches) {
+            CompletableFuture<Void> wait = hold;
+            if (wait != null) {
+                return wait.thenCompose(v -> append(partition, batches));
+            }
             try {
                 return CompletableFuture.completedFuture(log.append(batches, 0, time.milliseconds()));
             } catch (RuntimeException e) {

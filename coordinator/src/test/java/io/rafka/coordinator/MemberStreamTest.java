@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -122,6 +123,41 @@ class MemberStreamTest {
             GroupTypes.GroupDescription d = disk.coordinator.describeGroup(GROUP).get(5, TimeUnit.SECONDS);
             assertEquals(1, d.members().size(), "the member whose heartbeat was queued is still there: " + a.sent);
             assertTrue(a.sent.stream().noneMatch(o -> o instanceof RafkaException), a.sent.toString());
+        }
+    }
+
+    /**
+     * A member that changes its subscription on every heartbeat while the partition's writes do not commit is told
+     * BUSY once the records waiting to be written pass the bound, instead of queueing a member record per heartbeat.
+     */
+    @Test
+    void subscriptionChangesAreRefusedBusyWhileWritesPileUp() throws Exception {
+        GroupConfig d = GroupConfig.defaults();
+        GroupConfig tight = new GroupConfig(1, d.sessionTimeoutMs(), d.minSessionTimeoutMs(), d.maxSessionTimeoutMs(),
+                d.heartbeatIntervalMs(), d.streamGraceMs(), d.rebalanceTimeoutMs(), d.maxGroupSize(), d.offsetMetadataMaxBytes(),
+                d.offsetsRetentionMs(), d.checkpointRecords(), 1);
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, tight, Map.of("t", 2, "u", 1, GroupConfig.TOPIC, 1))) {
+            Channel a = new Channel();
+            MemberSession s = disk.coordinator.openSession("127.0.0.1", a);
+            s.heartbeat(join("member-a"), () -> { });
+            GroupTypes.Assignment joined = a.next();
+            CompletableFuture<Void> release = new CompletableFuture<>();
+            disk.hold = release;
+            for (int i = 0; i < 4; i++) {
+                s.heartbeat(new GroupTypes.Heartbeat(GROUP, joined.memberId(), joined.memberEpoch(), "",
+                        List.of(i % 2 == 0 ? "u" : "t"), "", AssignorType.UNIFORM, Set.copyOf(joined.partitions()), 0, 0,
+                        "test", joined.version()), () -> { });
+            }
+            Object refused = null;
+            for (Object o = a.sent.poll(2, TimeUnit.SECONDS); o != null; o = a.sent.poll(300, TimeUnit.MILLISECONDS)) {
+                if (o instanceof RafkaException e) {
+                    refused = e;
+                    break;
+                }
+            }
+            assertTrue(refused instanceof RafkaException e && e.errorCode() == io.rafka.common.ErrorCode.BUSY,
+                    "refused: " + refused);
+            release.complete(null);
         }
     }
 
