@@ -46,6 +46,8 @@ public final class Sender implements Runnable {
     private long lastRefreshNanos = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
     /** metadata.max.age.ms, at least the retry backoff (so 0 does not mean a refresh per loop), at most a year. */
     private final long metadataMaxAgeNanos;
+    /** When the metadata was last refreshed, or the sender started: the next refresh is due metadata.max.age.ms later. */
+    private long metadataAsOfNanos = System.nanoTime();
     /** No new producer id is asked for before this ({@link System#nanoTime}): the last request failed. */
     private long renewNotBeforeNanos = System.nanoTime();
     /** Set by close: stop as soon as every batch is done ({@link #forceClose}: at once). */
@@ -82,11 +84,12 @@ public final class Sender implements Runnable {
                     // every round wants one, and back-to-back GetMetadata calls would only load the cluster.
                     long refreshDue = lastRefreshNanos + TimeUnit.MILLISECONDS.toNanos(config.retryBackoffMs());
                     // and one every metadata.max.age.ms anyway, which is how partitions added to a topic are learnt
-                    long staleAt = lastRefreshNanos + metadataMaxAgeNanos;
+                    long staleAt = metadataAsOfNanos + metadataMaxAgeNanos;
                     refresh = refreshWanted && now - refreshDue >= 0 || now - staleAt >= 0;
                     if (refresh) {
                         refreshWanted = false;
                         lastRefreshNanos = now;
+                        metadataAsOfNanos = now;
                     }
                     wantIds = now - renewNotBeforeNanos < 0 ? List.of()
                             : acc.queues().stream().filter(PartitionQueue::wantsProducerId).toList();
