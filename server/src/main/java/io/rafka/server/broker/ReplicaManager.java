@@ -146,37 +146,50 @@ public final class ReplicaManager {
             memory.release(size);
             return CompletableFuture.completedFuture(failed(p, e));
         }
+        // What the answer and the metrics need, taken now: nothing waiting for the commit refers to the request's
+        // bytes (Raft works on its own copy), so the request is garbage once this returns and the memory pool's count
+        // is what the broker holds.
+        long records = acceptedRecordCount(batches);
+        String topic = p.topic();
+        int partition = p.partition();
         if (acks == Acks.NONE && !append.isCompletedExceptionally()) {
             // Answered at once. The memory stays reserved until Raft has the data (at once, unless the partition
             // must wake first), and only data Raft accepted (so validated) is counted.
             append.whenComplete((r, e) -> {
                 memory.release(size);
                 if (e == null) {
-                    metrics.produced(tp.topic(), size, recordCount(batches));
+                    metrics.produced(topic, size, records);
                 }
             });
-            return CompletableFuture.completedFuture(ProduceResult.unknownOffsets(p.topic(), p.partition()));
+            return CompletableFuture.completedFuture(ProduceResult.unknownOffsets(topic, partition));
         }
         // Released when Raft is done with the data, not when the caller stops waiting: the timeout applies to a copy.
         append.whenComplete((r, e) -> memory.release(size));
         return append.copy().orTimeout(timeoutMs, TimeUnit.MILLISECONDS).handle((r, e) -> {
             if (e != null) {
                 if (PartitionError.unwrap(e) instanceof TimeoutException) {
-                    return failed(p, new RafkaException(ErrorCode.REQUEST_TIMED_OUT, "not committed within "
+                    return failed(topic, partition, new RafkaException(ErrorCode.REQUEST_TIMED_OUT, "not committed within "
                             + timeoutMs + " ms; it may still commit"));
                 }
-                return failed(p, e);
+                return failed(topic, partition, e);
             }
-            metrics.produced(tp.topic(), size, recordCount(batches));
+            metrics.produced(topic, size, records);
             metrics.committed((System.nanoTime() - startNs) / 1e9);
             long logStart = view.localStatus(tp).map(PartitionStatus::logStartOffset).orElse(-1L);
-            return new ProduceResult(p.topic(), p.partition(), r.baseOffset(), r.logAppendTimeMs(), logStart, null);
+            return new ProduceResult(topic, partition, r.baseOffset(), r.logAppendTimeMs(), logStart, null);
         });
     }
 
-    /** Records in batches Raft accepted (so already validated): a walk over the batch headers, no CRC pass. */
-    private static long recordCount(ByteBuffer batches) {
-        return RecordBatches.split(batches.duplicate()).stream().mapToLong(RecordBatch::recordCount).sum();
+    /**
+     * Records in the batches, a walk over their headers (no CRC pass); 0 if they do not even split into batches
+     * (Raft refuses those, and only accepted data is counted).
+     */
+    private static long acceptedRecordCount(ByteBuffer batches) {
+        try {
+            return RecordBatches.split(batches.duplicate()).stream().mapToLong(RecordBatch::recordCount).sum();
+        } catch (RuntimeException e) {
+            return 0;
+        }
     }
 
     private static ByteBuffer batchesOf(ProducePartition.Data data) {
@@ -204,7 +217,11 @@ public final class ReplicaManager {
     }
 
     private ProduceResult failed(ProducePartition p, Throwable e) {
-        return ProduceResult.failed(p.topic(), p.partition(), PartitionError.of(e, view::broker));
+        return failed(p.topic(), p.partition(), e);
+    }
+
+    private ProduceResult failed(String topic, int partition, Throwable e) {
+        return ProduceResult.failed(topic, partition, PartitionError.of(e, view::broker));
     }
 
     /**

@@ -176,8 +176,9 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
         for (PartitionData data : request.getPartitionsList()) {
             partitions.add(new ProducePartition(data.getTopic(), data.getPartition(), data(data)));
         }
+        long requestId = request.getRequestId();   // the answer keeps no reference to the request's bytes
         return replicas.produce(partitions, acks(request.getAcks()), request.getTimeoutMs()).thenApply(results -> {
-            ProduceResponse.Builder resp = ProduceResponse.newBuilder().setRequestId(request.getRequestId());
+            ProduceResponse.Builder resp = ProduceResponse.newBuilder().setRequestId(requestId);
             results.forEach(r -> resp.addResults(result(r)));
             return resp.build();
         });
