@@ -431,6 +431,13 @@ public final class GroupMember implements AutoCloseable {
         long endMs = time.hiResClockMs() + Math.max(0, timeoutMs);
         if (heartbeater != null) {
             heartbeater.shutdownNow();
+            try {
+                // A resume under way on it ends first (interrupted, or with its stream open): otherwise the leave
+                // below could find no stream yet, and the coordinator would only notice the member gone later.
+                heartbeater.awaitTermination(Math.min(CLOSE_WAIT_MS, Math.max(0, timeoutMs)), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         revocations.await(Math.min(CLOSE_RETRY_MS, Math.max(0, timeoutMs)));   // their commits before the last one and the leave
         revocations.close();
@@ -714,8 +721,10 @@ public final class GroupMember implements AutoCloseable {
             boolean doubt = silentMs >= limitMs;
             if (doubt && !doubtLogged) {
                 doubtLogged = true;
-                LOG.warn("group {}: no answer from the coordinator for {} ms (session timeout {} ms): consuming nothing "
-                        + "until it confirms the membership", config.groupId(), silentMs, sessionMs);
+                LOG.warn("group {}: no answer from the coordinator for {} ms ({}): consuming nothing until it confirms the "
+                        + "membership", config.groupId(), silentMs, unconfirmedByBreak && graceMs > 0
+                        ? "its stream broke; the coordinator's stream grace is " + graceMs + " ms"
+                        : "session timeout " + sessionMs + " ms");
             }
             return doubt;
         }
