@@ -4,6 +4,10 @@ import java.util.Objects;
 
 /** A topic name and partition number; its folder on disk is {@code <topic>-<partition>}. */
 public record TopicPartition(String topic, int partition) {
+    /** By topic name, then partition number: the order partitions are listed and written in. */
+    public static final java.util.Comparator<TopicPartition> ORDER =
+            java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
+
     public TopicPartition {
         Objects.requireNonNull(topic, "topic");
         if (partition < 0) {

@@ -16,8 +16,7 @@ import java.util.Comparator;
  * what the assignor wants it to own once the rebalance completes.
  */
 final class MemberState {
-    static final Comparator<TopicPartition> ORDER =
-            Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
+    static final Comparator<TopicPartition> ORDER = TopicPartition.ORDER;
 
     final String memberId;
     String instanceId = "";

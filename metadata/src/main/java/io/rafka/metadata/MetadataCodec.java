@@ -72,8 +72,7 @@ public final class MetadataCodec {
             }
             out.writeInt(image.leaders().size());
             List<Map.Entry<TopicPartition, MetadataImage.PartitionLeader>> leaders = new ArrayList<>(image.leaders().entrySet());
-            leaders.sort(Map.Entry.comparingByKey(java.util.Comparator.comparing(TopicPartition::topic)
-                    .thenComparingInt(TopicPartition::partition)));
+            leaders.sort(Map.Entry.comparingByKey(TopicPartition.ORDER));
             for (Map.Entry<TopicPartition, MetadataImage.PartitionLeader> e : leaders) {
                 out.writeUTF(e.getKey().topic());
                 out.writeInt(e.getKey().partition());

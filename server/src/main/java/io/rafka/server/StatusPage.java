@@ -6,7 +6,6 @@ import io.rafka.metadata.BrokerInfo;
 import io.rafka.metadata.MetadataImage;
 import io.rafka.server.broker.ClusterView;
 
-import java.util.Comparator;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -46,7 +45,7 @@ final class StatusPage {
         sb.append("],\n  \"partitions\": [");
         sep = "\n";
         List<TopicPartition> hosted = broker.raftNode().partitions().stream()
-                .sorted(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition)).toList();
+                .sorted(TopicPartition.ORDER).toList();
         long lagMs = c.getLong(ServerConfig.REPLICA_LAG_MS);
         for (TopicPartition tp : hosted) {
             PartitionStatus s;

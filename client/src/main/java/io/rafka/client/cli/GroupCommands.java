@@ -20,7 +20,6 @@ import io.rafka.proto.v1.ListGroupsRequest;
 import io.rafka.proto.v1.TopicMetadata;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -197,7 +196,7 @@ final class GroupCommands {
             }
         }
         List<TopicPartition> sorted = new ArrayList<>(partitions);
-        sorted.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        sorted.sort(TopicPartition.ORDER);
         return sorted;
     }
 

@@ -27,9 +27,6 @@ import java.util.regex.PatternSyntaxException;
  */
 final class GroupConsumeCommand {
 
-    private static final java.util.Comparator<TopicPartition> ORDER =
-            java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
-
     private GroupConsumeCommand() {
     }
 
@@ -166,7 +163,7 @@ final class GroupConsumeCommand {
             }
             if (!unsaved.isEmpty()) {
                 context.err().println("warning: not committed, so the group's next reader prints them again: records up to "
-                        + unsaved.entrySet().stream().sorted(Map.Entry.comparingByKey(ORDER))
+                        + unsaved.entrySet().stream().sorted(Map.Entry.comparingByKey(TopicPartition.ORDER))
                         .map(e -> e.getKey() + " offset " + (e.getValue().offset() - 1)).toList());
             }
         }
@@ -184,7 +181,7 @@ final class GroupConsumeCommand {
         }
         java.util.Set<TopicPartition> owned = consumer.assignment();
         List<TopicPartition> moved = unsaved.keySet().stream().filter(tp -> !owned.contains(tp))
-                .sorted(ORDER).toList();
+                .sorted(TopicPartition.ORDER).toList();
         if (!moved.isEmpty()) {
             context.err().println("warning: " + moved + " moved to another member before their printed records were"
                     + " committed; it may print some of them again");

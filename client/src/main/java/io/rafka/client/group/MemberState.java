@@ -7,7 +7,6 @@ import io.rafka.proto.v1.TopicPartitions;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -237,7 +236,7 @@ final class MemberState {
 
     private static Set<TopicPartition> sorted(Collection<TopicPartition> partitions) {
         List<TopicPartition> list = new ArrayList<>(partitions);
-        list.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        list.sort(TopicPartition.ORDER);
         return new LinkedHashSet<>(list);
     }
 }

@@ -25,8 +25,7 @@ import java.util.stream.Collectors;
 public final class FollowerSilenceLog {
     private static final Logger LOG = LoggerFactory.getLogger(FollowerSilenceLog.class);
     private static final int NAMED = 5;
-    private static final Comparator<TopicPartition> ORDER =
-            Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
+    private static final Comparator<TopicPartition> ORDER = TopicPartition.ORDER;
 
     private final RaftNode raftNode;
     private final long lagMs;
