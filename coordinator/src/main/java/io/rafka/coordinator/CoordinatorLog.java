@@ -9,10 +9,11 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface CoordinatorLog {
     /**
-     * Appends record batches to a coordinator partition; completes once they are committed (on a majority, applied)
-     * or fails (not the leader any more, timed out: the write may still commit).
+     * Appends record batches to a coordinator partition, in Raft term {@code term} only; completes once they are
+     * committed (on a majority, applied) or fails (not the leader any more, or the leader's term is not
+     * {@code term}: nothing written; timed out: the write may still commit).
      */
-    CompletableFuture<?> append(int partition, ByteBuffer batches);
+    CompletableFuture<?> append(int partition, long term, ByteBuffer batches);
 
     /**
      * Committed batches of a partition from {@code offset}, or from its log start when that is later (at least one
@@ -20,8 +21,12 @@ public interface CoordinatorLog {
      */
     Chunk read(int partition, long offset, int maxBytes);
 
-    /** Whether this broker leads the partition now. */
-    boolean isLeader(int partition);
+    /**
+     * The Raft term in which this broker leads the partition now, or -1 when it does not lead it. Read before the
+     * log, it is the term whose writes may build on what was read: a leader that lost the partition and got it back
+     * since (another leader wrote in between) is in a later term.
+     */
+    long leaderTerm(int partition);
 
     /** Read batches and where the partition's log starts and ends. */
     record Chunk(ByteBuffer batches, long logStartOffset, long logEndOffset) {

@@ -33,6 +33,8 @@ final class GroupShard {
     private CompletableFuture<?> lastWrite = CompletableFuture.completedFuture(null);
     private final Deque<Pending> pending = new ArrayDeque<>();
     private volatile boolean failed;
+    /** The Raft term this shard was loaded in and writes in ({@link #load}). */
+    private long term = -1;
     private boolean checkpointing;
     /** Runs a step (of a checkpoint, after a write) on the coordinator's thread. */
     private final Consumer<Runnable> onCoordinatorThread;
@@ -68,8 +70,17 @@ final class GroupShard {
         this.onCoordinatorThread = coordinatorThread;
     }
 
-    /** Loads the partition's groups from its log, from its start to its committed end. */
+    /**
+     * Loads the partition's groups from its log, from its start to its committed end, as its leader in the term
+     * read first: every write of this load goes to that term only (a write in a later term would rest on a state
+     * that missed what another leader wrote in between).
+     */
     void load(int maxBytes) {
+        term = log.leaderTerm(partition);
+        if (term < 0) {
+            throw new RafkaException(ErrorCode.NOT_COORDINATOR, "this broker does not lead " + GroupConfig.TOPIC
+                    + " partition " + partition + " (any more)");
+        }
         CoordinatorLog.Chunk first = log.read(partition, 0, 0);
         long offset = first.logStartOffset();
         long end = first.logEndOffset();
@@ -151,7 +162,7 @@ final class GroupShard {
             bytesInFlight += size;
             CompletableFuture<?> appended;
             try {
-                appended = log.append(partition, next.batch());
+                appended = log.append(partition, term, next.batch());
             } catch (RuntimeException e) {
                 appended = CompletableFuture.failedFuture(e);
             }

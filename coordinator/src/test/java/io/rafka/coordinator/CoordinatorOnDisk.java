@@ -1,5 +1,7 @@
 package io.rafka.coordinator;
 
+import io.rafka.common.ErrorCode;
+import io.rafka.common.RafkaException;
 import io.rafka.log.LogConfig;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
@@ -23,6 +25,11 @@ final class CoordinatorOnDisk implements AutoCloseable {
     GroupCoordinator coordinator;
     /** When set, appends wait for it before they reach the log (a slow or stuck Raft commit). */
     volatile CompletableFuture<Void> hold;
+    /**
+     * The partition's Raft term, in which this broker leads it. An append bound to another term is refused as the
+     * Raft log refuses it: checked as the write reaches the log, writing nothing.
+     */
+    volatile long term = 1;
 
     CoordinatorOnDisk(Path dir, GroupConfig config, Map<String, Integer> topics) {
         this.config = config;
@@ -35,6 +42,15 @@ final class CoordinatorOnDisk implements AutoCloseable {
         coordinator.close();
         coordinator = start();
         return coordinator;
+    }
+
+    /**
+     * A second coordinator over the same log, loaded now (as another broker leading the partition in a new term,
+     * while {@link #coordinator} has not heard that it lost it): {@link #term} moves on by one first.
+     */
+    GroupCoordinator startAnother() {
+        term++;
+        return start();
     }
 
     private GroupCoordinator start() {
@@ -52,10 +68,14 @@ final class CoordinatorOnDisk implements AutoCloseable {
 
     private final class Log implements CoordinatorLog {
         @Override
-        public CompletableFuture<?> append(int partition, ByteBuffer batches) {
+        public CompletableFuture<?> append(int partition, long term, ByteBuffer batches) {
             CompletableFuture<Void> wait = hold;
             if (wait != null) {
-                return wait.thenCompose(v -> append(partition, batches));
+                return wait.thenCompose(v -> append(partition, term, batches));
+            }
+            if (term != CoordinatorOnDisk.this.term) {
+                return CompletableFuture.failedFuture(new RafkaException(ErrorCode.NOT_LEADER, "an append for term "
+                        + term + " in term " + CoordinatorOnDisk.this.term));
             }
             try {
                 return CompletableFuture.completedFuture(log.append(batches, 0, time.milliseconds()));
@@ -76,8 +96,8 @@ final class CoordinatorOnDisk implements AutoCloseable {
         }
 
         @Override
-        public boolean isLeader(int partition) {
-            return true;
+        public long leaderTerm(int partition) {
+            return term;
         }
     }
 }

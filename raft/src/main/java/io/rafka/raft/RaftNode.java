@@ -447,6 +447,16 @@ public final class RaftNode implements Closeable {
      * hands: at once for an open replica, after the wake-up for a hibernated one (validated only then).
      */
     public CompletableFuture<AppendResult> append(TopicPartition tp, ByteBuffer batches, Acks acks) {
+        return append(tp, batches, acks, -1);
+    }
+
+    /**
+     * {@link #append(TopicPartition, ByteBuffer, Acks)} in Raft term {@code requiredTerm} only (-1: any term): if
+     * this node's term is another one when the entry gets its place in the log (leadership moved away and maybe
+     * back since the caller read the partition's state), the append fails with NOT_LEADER and writes nothing. For
+     * a writer whose writes depend on what it read in that term ({@link PartitionStatus#term()} read before).
+     */
+    public CompletableFuture<AppendResult> append(TopicPartition tp, ByteBuffer batches, Acks acks, long requiredTerm) {
         Replica replica = replicas.get(tp);
         if (replica == null) {
             return CompletableFuture.failedFuture(replicas.notHosted(tp));
@@ -456,7 +466,7 @@ public final class RaftNode implements Closeable {
         int size = batches.remaining();
         synchronized (replica.appendOrder()) {
             if (replica.waitingAppends().isDone() && Hibernation.admit(replica)) {
-                return appender.append(replica, batches, acks);
+                return appender.append(replica, batches, acks, requiredTerm);
             }
             // What waits for the wake-up counts against the partition's in-flight limit, as appends to an open
             // replica do: a partition that does not wake cannot gather copies without bound.
@@ -479,7 +489,7 @@ public final class RaftNode implements Closeable {
                             return CompletableFuture.<AppendResult>failedFuture(e);
                         }
                         Hibernation.admit(replica);
-                        return appender.append(replica, copy, acks);
+                        return appender.append(replica, copy, acks, requiredTerm);
                     } finally {
                         handedOver.complete(null);
                     }
@@ -666,6 +676,10 @@ public final class RaftNode implements Closeable {
         }
         try {
             DivisionInfo info = server.getDivision(replica.groupId()).getInfo();
+            // The term before the role: "leader in term T" then holds for T, or T is over and a write bound to it
+            // (append's requiredTerm) is refused. Read the other way round, a leader that lost and regained the
+            // partition in between would pair the new term with the old term's readiness.
+            long term = info.getCurrentTerm();
             RaftPeerId leader = info.getLeaderId();
             PartitionStateMachine sm = replica.runningStateMachine();
             if (sm == null) {
@@ -674,7 +688,7 @@ public final class RaftNode implements Closeable {
             }
             AppliedState applied = sm.applied();
             return new PartitionStatus(Optional.ofNullable(leader).map(RaftPeerId::toString), info.isLeader() && info.isLeaderReady(),
-                    info.getCurrentTerm(), applied.logEndOffset(), applied.logStartOffset(), applied.index(), sm.repairing(),
+                    term, applied.logEndOffset(), applied.logStartOffset(), applied.index(), sm.repairing(),
                     Optional.ofNullable(sm.copyProgress()));
         } catch (IOException e) {
             throw new UnknownTopicOrPartitionException("partition " + tp + " is not running on node " + nodeId);

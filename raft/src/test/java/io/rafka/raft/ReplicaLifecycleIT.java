@@ -72,6 +72,27 @@ class ReplicaLifecycleIT {
         }
     }
 
+    /** An append bound to an earlier term (a writer that read the partition before a leader change) writes nothing. */
+    @Test
+    void anAppendBoundToAnEndedTermIsRefusedOnEveryPath() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("terms", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "first", 1, 1L), Acks.ALL);
+            int first = cluster.leaderIndex(tp);
+            long oldTerm = cluster.node(first).status(tp).term();
+            cluster.kill(first);
+            int leader = cluster.leaderIndex(tp);
+            long term = cluster.node(leader).status(tp).term();
+            assertTrue(term > oldTerm);
+            CompletionException e = assertThrows(CompletionException.class, () -> cluster.node(leader)
+                    .append(tp, TestBatches.batch(CompressionType.NONE, "stale", 1, 1L), Acks.ALL, oldTerm).join());
+            assertEquals(ErrorCode.NOT_LEADER, MiniCluster.errorOf(e), e.toString());
+            AppendResult now = cluster.node(leader).append(tp, TestBatches.batch(CompressionType.NONE, "now", 1, 1L),
+                    Acks.ALL, term).join();
+            assertEquals(1, now.baseOffset(), "the refused append took no offset");
+        }
+    }
+
     @Test
     void retriedBatchIsNotDuplicatedAcrossALeaderChange() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp)) {

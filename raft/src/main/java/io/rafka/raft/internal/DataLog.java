@@ -115,8 +115,9 @@ final class DataLog {
     /**
      * Decides where an entry's appends go, in Raft log order, as the entry is about to get its index in
      * {@code term}: fills in each part's verdict and offsets in the entry's header and stamps the batches in
-     * place. A producer retry becomes a DUPLICATE part. A sequence error makes that part REJECTED (the entry
-     * goes on, with the others of a group); the caller gets the error when the entry is applied.
+     * place. A producer retry becomes a DUPLICATE part. A sequence error, or an append required in another term
+     * ({@link PendingAppend#requiredTerm}; NOT_LEADER), makes that part REJECTED (the entry goes on, with the others
+     * of a group); the caller gets the error when the entry is applied.
      */
     void place(PendingEntry e, long term) throws IOException {
         synchronized (lock) {
@@ -131,6 +132,10 @@ final class DataLog {
             for (int i = 0; i < e.parts.size(); i++) {
                 PendingAppend p = e.parts.get(i);
                 int at = e.partAt(i);
+                if (p.requiredTerm >= 0 && p.requiredTerm != term) {
+                    DataEntry.decide(e.header, at, PartitionMessages.REJECTED, -1, -1, ErrorCode.NOT_LEADER.code());
+                    continue;
+                }
                 if (p.producerBatch != null) {
                     ProducerStateManager.Check check = producers.check(p.producerBatch);
                     if (check.isDuplicate()) {

@@ -67,7 +67,12 @@ public final class PartitionAppender {
         this.maxEntryBytes = PartitionStateMachine.maxEntryBytes(config);
     }
 
-    public CompletableFuture<AppendResult> append(ReplicaRegistry.Replica replica, ByteBuffer batches, Acks acks) {
+    /**
+     * Appends {@code batches}, in {@code requiredTerm} only (-1: any): if the leader's term is another one when the
+     * entry gets its place, the append fails with NOT_LEADER and writes nothing.
+     */
+    public CompletableFuture<AppendResult> append(ReplicaRegistry.Replica replica, ByteBuffer batches, Acks acks,
+                                                  long requiredTerm) {
         TopicPartition tp = replica.topicPartition();
         int size = batches.remaining();
         BusyException busy = reserve(replica, size);
@@ -77,7 +82,7 @@ public final class PartitionAppender {
         PendingAppend pending;
         try {
             requireLiveMajority(replica);
-            pending = checkedCopy(replica, batches);
+            pending = checkedCopy(replica, batches, requiredTerm);
         } catch (IOException | RuntimeException e) {
             replica.inFlightBytes.addAndGet(-size);
             return CompletableFuture.failedFuture(errors.forAppend(tp, e));
@@ -215,13 +220,14 @@ public final class PartitionAppender {
         return null;
     }
 
-    private PendingAppend checkedCopy(ReplicaRegistry.Replica replica, ByteBuffer batches) {
+    private PendingAppend checkedCopy(ReplicaRegistry.Replica replica, ByteBuffer batches, long requiredTerm) {
         PartitionStateMachine sm = replica.runningStateMachine();
         if (sm == null) {
             throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "the replica of " + replica.topicPartition()
                     + " is still starting");
         }
-        return PendingAppend.copyOf(time.milliseconds(), batches, sm.log().config().maxMessageBytes(), maxDecompressedBytes);
+        return PendingAppend.copyOf(time.milliseconds(), batches, sm.log().config().maxMessageBytes(), maxDecompressedBytes,
+                requiredTerm);
     }
 
     private static AppendResult toResult(TopicPartition tp, AppendReply r) {

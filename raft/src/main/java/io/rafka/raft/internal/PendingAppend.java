@@ -27,12 +27,19 @@ final class PendingAppend {
     final List<RecordBatch> batches;
     /** The batch with a producer id, if any (such a batch is appended alone); null otherwise. */
     final RecordBatch producerBatch;
+    /**
+     * The only term this append may enter the log in, or -1 for any: a writer whose state was read in one term
+     * (the group coordinator) must not write in a later one, after another leader wrote in between. Known to the
+     * leader that took the append only; not part of the entry's bytes.
+     */
+    final long requiredTerm;
 
-    private PendingAppend(long appendTimeMs, byte[] data, List<RecordBatch> batches) {
+    private PendingAppend(long appendTimeMs, byte[] data, List<RecordBatch> batches, long requiredTerm) {
         this.appendTimeMs = appendTimeMs;
         this.data = data;
         this.batches = batches;
         this.producerBatch = producerBatch(batches);
+        this.requiredTerm = requiredTerm;
     }
 
     /**
@@ -40,10 +47,16 @@ final class PendingAppend {
      * checked: size limit, header, CRC, every record.
      */
     static PendingAppend copyOf(long appendTimeMs, ByteBuffer batches, int maxBatchBytes, int maxDecompressedBytes) {
+        return copyOf(appendTimeMs, batches, maxBatchBytes, maxDecompressedBytes, -1);
+    }
+
+    /** {@link #copyOf(long, ByteBuffer, int, int)} for an append that may enter the log only in {@code requiredTerm}. */
+    static PendingAppend copyOf(long appendTimeMs, ByteBuffer batches, int maxBatchBytes, int maxDecompressedBytes,
+                                long requiredTerm) {
         byte[] data = new byte[batches.remaining()];
         batches.duplicate().get(data);
         List<RecordBatch> checked = RecordBatches.validateProduced(ByteBuffer.wrap(data), maxBatchBytes, maxDecompressedBytes);
-        return new PendingAppend(appendTimeMs, data, checked);
+        return new PendingAppend(appendTimeMs, data, checked, requiredTerm);
     }
 
     /** This append's part header, verdict and offsets still undecided. */

@@ -109,6 +109,24 @@ class DataLogTest {
         }
     }
 
+    /** An append bound to a term (the group coordinator's) is refused in any other, writing nothing. */
+    @Test
+    void anAppendBoundToAnotherTermIsRefusedAndStoresNothing() throws Exception {
+        try (PartitionFixture f = new PartitionFixture(dir)) {
+            f.appendAsLeader(records(1), 3);
+            DataEntry stale = f.appendAsLeader(PendingAppend.copyOf(5_000, TestBatches.sized(1, 10, 1L), MAX, MAX, 2), 3);
+            assertFalse(stale.appended());
+            assertEquals(ErrorCode.NOT_LEADER, stale.error());
+            assertEquals(1, f.log.logEndOffset(), "nothing stored");
+            DataEntry current = f.appendAsLeader(PendingAppend.copyOf(5_000, TestBatches.sized(1, 10, 1L), MAX, MAX, 3), 3);
+            assertTrue(current.appended());
+            assertEquals(1, current.baseOffset());
+            assertEquals(List.of(ErrorCode.NOT_LEADER), f.commitUpTo(2).stream().map(r -> r.error()).toList());
+            assertEquals(List.of(ErrorCode.NONE), f.commitUpTo(3).stream().map(r -> r.error()).toList());
+            assertEquals(2, f.committed.applied().logEndOffset());
+        }
+    }
+
     @Test
     void aNewLeaderWaitsUntilItHasAppliedItsLog() throws Exception {
         try (PartitionFixture f = new PartitionFixture(dir)) {

@@ -171,8 +171,8 @@ public final class GroupAccess implements PartitionListener {
         }
 
         @Override
-        public CompletableFuture<?> append(int partition, ByteBuffer batches) {
-            return raftNode.append(tp(partition), batches, Acks.ALL);
+        public CompletableFuture<?> append(int partition, long term, ByteBuffer batches) {
+            return raftNode.append(tp(partition), batches, Acks.ALL, term);
         }
 
         @Override
@@ -188,11 +188,13 @@ public final class GroupAccess implements PartitionListener {
         }
 
         @Override
-        public boolean isLeader(int partition) {
+        public long leaderTerm(int partition) {
             try {
-                return raftNode.status(tp(partition)).isLeader();
+                // RaftNode.status reads the term before the role: a status saying "leader" names a term it led in.
+                var status = raftNode.status(tp(partition));
+                return status.isLeader() ? status.term() : -1;
             } catch (RafkaException e) {
-                return false;
+                return -1;
             }
         }
     }
