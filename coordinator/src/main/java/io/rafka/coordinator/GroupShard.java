@@ -40,7 +40,6 @@ final class GroupShard {
     private final Consumer<Runnable> onCoordinatorThread;
     /** Records written (or replayed) since the last checkpoint: the tail a new leader would replay beyond it. */
     long recordsSinceCheckpoint;
-    long checkpoints;
     /**
      * Where assignment versions start in this load of the partition: above every version an earlier coordinator
      * could have sent (time-based), so a heartbeat echoing one of those never counts as having seen a revocation
@@ -217,7 +216,9 @@ final class GroupShard {
         if (failed || checkpointing || recordsSinceCheckpoint < threshold || recordsSinceCheckpoint < 2 * liveRecords()) {
             return;
         }
-        long id = ++checkpoints;
+        // Unique in the log, not counted per load: an end marker of an earlier load of this partition placed late
+        // (a write handed to Raft before that load failed) must not close a begin marker of this one.
+        long id = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
         GroupRecords records = new GroupRecords(nowMs);
         records.addMarker(GroupRecords.CHECKPOINT_BEGIN, id);
         for (ConsumerGroup g : groups.values()) {
