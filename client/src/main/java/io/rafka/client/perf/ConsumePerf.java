@@ -231,6 +231,8 @@ public final class ConsumePerf {
                     if (records > before) {
                         last = System.nanoTime();
                         firstNanos = firstNanos < 0 ? last : firstNanos;
+                    } else if (System.nanoTime() - last > TimeUnit.MILLISECONDS.toNanos(options.timeoutMs())) {
+                        break;   // answers keep coming (empty long polls at the end of the data), records do not
                     }
                 }
             } catch (InterruptedException e) {
