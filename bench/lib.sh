@@ -16,7 +16,7 @@ http_get() {
   local line body=0 host="${3:-127.0.0.1}"
   exec 3<>"/dev/tcp/$host/$1" || return 1
   printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$2" "$host" >&3
-  while IFS= read -r line <&3; do
+  while IFS= read -r -t 10 line <&3; do   # gives up on a hung broker (connection accepted, no answer)
     if [[ "$body" == 1 ]]; then echo "$line"; elif [[ "$line" == $'\r' || -z "$line" ]]; then body=1; fi
   done
   exec 3<&-

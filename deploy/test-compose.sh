@@ -74,9 +74,9 @@ http_get() {
   local line status body=0
   exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
   printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' "$2" >&3
-  IFS= read -r line <&3 || { exec 3<&-; return 1; }
+  IFS= read -r -t 10 line <&3 || { exec 3<&-; return 1; }
   status="$(echo "$line" | cut -d' ' -f2)"
-  while IFS= read -r line <&3; do
+  while IFS= read -r -t 10 line <&3; do
     if [[ "$body" == 1 ]]; then echo "$line"; elif [[ "$line" == $'\r' || -z "$line" ]]; then body=1; fi
   done
   exec 3<&-

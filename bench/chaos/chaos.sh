@@ -103,6 +103,9 @@ CLUSTER_STARTED=0 WORKLOAD_PID="" PAUSED=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  # Every step runs whatever the one before did (a workload already reaped makes its kill fail): errexit would end
+  # the cleanup there and leave brokers and namespaces behind.
+  set +e
   [[ -n "$PAUSED" ]] && kill -CONT "$PAUSED" 2>/dev/null
   [[ -n "$WORKLOAD_PID" ]] && kill "$WORKLOAD_PID" 2>/dev/null
   (( NETNS )) && net_heal "$NODES"
