@@ -49,7 +49,7 @@ public final class MetadataCodec {
     public static List<MetadataRecord> decodeRecords(byte[] bytes) {
         return read(bytes, in -> {
             checkVersion(in);
-            int n = in.readInt();
+            int n = count(in, 1);
             List<MetadataRecord> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 out.add(readRecord(in));
@@ -178,7 +178,7 @@ public final class MetadataCodec {
 
     private static MetadataRecord readPartitionLeaders(DataInputStream in) throws IOException {
         String brokerId = in.readUTF();
-        int n = in.readInt();
+        int n = count(in, 2 + 4 + 8);
         List<MetadataRecord.LeaderEpoch> leaders = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             leaders.add(new MetadataRecord.LeaderEpoch(in.readUTF(), in.readInt(), in.readLong()));
@@ -219,7 +219,7 @@ public final class MetadataCodec {
     }
 
     private static List<List<String>> readAssignments(DataInputStream in) throws IOException {
-        int n = in.readInt();
+        int n = count(in, 4);
         List<List<String>> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             out.add(readList(in));
@@ -235,7 +235,7 @@ public final class MetadataCodec {
     }
 
     private static List<String> readList(DataInputStream in) throws IOException {
-        int n = in.readInt();
+        int n = count(in, 2);
         List<String> out = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             out.add(in.readUTF());
@@ -253,10 +253,22 @@ public final class MetadataCodec {
 
     private static Map<String, String> readMap(DataInputStream in) throws IOException {
         Map<String, String> out = new HashMap<>();
-        for (int n = in.readInt(); n > 0; n--) {
+        for (int n = count(in, 4); n > 0; n--) {
             out.put(in.readUTF(), in.readUTF());
         }
         return out;
+    }
+
+    /**
+     * A count of elements read from the bytes, checked against the bytes left ({@code minBytes} each at least):
+     * a corrupt or forged count is an unreadable entry, not a huge allocation.
+     */
+    private static int count(DataInputStream in, int minBytes) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || (long) n * minBytes > in.available()) {
+            throw new IOException("a count of " + n + " with " + in.available() + " bytes left");
+        }
+        return n;
     }
 
     private static void checkVersion(DataInputStream in) throws IOException {

@@ -42,6 +42,31 @@ class MetadataCodecTest {
         assertThrows(IllegalArgumentException.class, () -> MetadataCodec.decodeRecords(new byte[] {9, 0, 0}));
     }
 
+    /**
+     * Bytes that are not a whole entry are refused as unreadable (skipped alike on every member), whatever they
+     * claim: a forged count is not an allocation of that many elements (it ended every member's apply thread).
+     */
+    @Test
+    void truncatedOrForgedBytesAreUnreadableNotFatal() {
+        List<MetadataRecord> records = List.of(
+                new MetadataRecord.CreateTopic(new TopicInfo("t", UUID.randomUUID(), List.of(List.of("b0", "b1")), Map.of("k", "v"))),
+                new MetadataRecord.ReassignReplicas("t", 0, List.of("b1", "b2")),
+                new MetadataRecord.PartitionLeaders("b1", List.of(new MetadataRecord.LeaderEpoch("t", 0, 3))));
+        byte[] whole = MetadataCodec.encodeRecords(records);
+        assertEquals(records, MetadataCodec.decodeRecords(whole));
+        for (int length = 0; length < whole.length; length++) {
+            byte[] cut = java.util.Arrays.copyOf(whole, length);
+            assertThrows(IllegalArgumentException.class, () -> MetadataCodec.decodeRecords(cut), "cut at " + length);
+        }
+        byte version = whole[0];
+        assertThrows(IllegalArgumentException.class, () -> MetadataCodec.decodeRecords(new byte[] {version, 0x7f, -1, -1, -1}));
+        assertThrows(IllegalArgumentException.class, () -> MetadataCodec.decodeRecords(new byte[] {version, -1, -1, -1, -1}));
+        // A count inside a record: a reassignment claiming 2^31-1 replicas.
+        java.nio.ByteBuffer forged = java.nio.ByteBuffer.allocate(17).put(version).putInt(1).put((byte) 9)
+                .putShort((short) 1).put((byte) 't').putInt(0).putInt(Integer.MAX_VALUE);
+        assertThrows(IllegalArgumentException.class, () -> MetadataCodec.decodeRecords(java.util.Arrays.copyOf(forged.array(), forged.position())));
+    }
+
     @Test
     void producerIdBlocksAdvanceOnlyFromTheNextFreeId() {
         MetadataImage image = MetadataImage.EMPTY
