@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -32,18 +33,34 @@ public final class Controller {
     private final LogConfig defaults;
     private final long sessionTimeoutMs;
     private final int maxPartitionsPerBroker;
+    private final long commitTimeoutMs;
     private final Random random = new SecureRandom();
+    /**
+     * The newest change that did not commit within {@link #commitTimeoutMs} and may still: the next decision waits
+     * for it, since it is in the log but not in the image a decision reads (adding partitions twice, or undoing a
+     * config change, otherwise).
+     */
+    private CompletableFuture<Void> unsettled = CompletableFuture.completedFuture(null);
 
     /**
      * @param maxPartitionsPerBroker partition replicas the controller places on one broker at most (creating topics or
      *                               partitions, replacing a broker)
      */
     public Controller(MetadataNode metadata, LogConfig defaults, long sessionTimeoutMs, int maxPartitionsPerBroker) {
+        this(metadata, defaults, sessionTimeoutMs, maxPartitionsPerBroker, COMMIT_TIMEOUT_MS);
+    }
+
+    /** @param commitTimeoutMs how long a change may take to commit before the call fails with REQUEST_TIMED_OUT */
+    public Controller(MetadataNode metadata, LogConfig defaults, long sessionTimeoutMs, int maxPartitionsPerBroker,
+                      long commitTimeoutMs) {
         this.metadata = metadata;
         this.defaults = defaults;
         this.sessionTimeoutMs = sessionTimeoutMs;
         this.maxPartitionsPerBroker = maxPartitionsPerBroker;
+        this.commitTimeoutMs = commitTimeoutMs;
     }
+
+    static final long COMMIT_TIMEOUT_MS = 30_000;
 
     /** How long a broker may stay silent and still count as alive. */
     public long sessionTimeoutMs() {
@@ -212,12 +229,14 @@ public final class Controller {
         if (!metadata.isController()) {
             throw new NotControllerException("this broker is not the controller", metadata.controllerId().orElse(null));
         }
+        awaitUnsettled();
         List<MetadataRecord> records = decide.apply(metadata.image());
         if (records.isEmpty()) {
             return;
         }
+        CompletableFuture<Void> submitted = metadata.submitAsController(records);
         try {
-            metadata.submitAsController(records).get(30, TimeUnit.SECONDS);
+            submitted.get(commitTimeoutMs, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable cause = e.getCause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
             if (cause instanceof RafkaException r) {
@@ -226,11 +245,30 @@ public final class Controller {
             throw new IllegalStateException("metadata commit failed", cause);
         } catch (java.util.concurrent.TimeoutException e) {
             // Retriable: the records may still commit, as with a produce that timed out.
-            throw new RafkaException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT,
-                    "the metadata change was not committed within 30 s; it may still be made", e);
+            unsettled = submitted;
+            throw new RafkaException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT, "the metadata change was not committed"
+                    + " within " + commitTimeoutMs + " ms; it may still be made", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("metadata commit did not finish", e);
+        }
+    }
+
+    /**
+     * Waits (up to the commit timeout) for a change that timed out to commit or fail: its outcome is then in the
+     * image. Ratis settles every submitted change, applied or failed when the leadership moves.
+     */
+    private void awaitUnsettled() {
+        try {
+            unsettled.get(commitTimeoutMs, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException settledByFailing) {
+            // not made: nothing to wait for
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new RafkaException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT, "an earlier metadata change is still"
+                    + " not committed; no change is decided until it is, or it could be made twice: retry", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while an earlier metadata change settles", e);
         }
     }
 }

@@ -63,6 +63,9 @@ class MetadataClusterIT {
         PartitionReconciler reconciler;
         Controller controller;
         ScheduledExecutorService heartbeats;
+        long electionTimeoutMinMs = MetadataNode.Settings.DEFAULT_ELECTION_TIMEOUT_MIN_MS;
+        long electionTimeoutMaxMs = MetadataNode.Settings.DEFAULT_ELECTION_TIMEOUT_MAX_MS;
+        long commitTimeoutMs = 30_000;
 
         TestBroker(String id, NodeAddress raftAddress, NodeAddress metadataAddress, List<NodeAddress> voters, Path dataDir) {
             this.id = id;
@@ -74,10 +77,11 @@ class MetadataClusterIT {
 
         void start() throws IOException {
             raftNode = RaftNode.start(RaftNodeConfig.builder(raftAddress, dataDir).build());
-            metadata = MetadataNode.start(metadataAddress, voters, dataDir);
+            metadata = MetadataNode.start(new MetadataNode.Settings(metadataAddress, voters, dataDir, electionTimeoutMinMs,
+                    electionTimeoutMaxMs, true));
             reconciler = new PartitionReconciler(id, raftNode, metadata);
             controller = new Controller(metadata, LogConfig.defaults(), SESSION_TIMEOUT_MS,
-                    Integer.parseInt(io.rafka.server.ServerConfig.MAX_PARTITIONS_PER_BROKER.defaultValue()));
+                    Integer.parseInt(io.rafka.server.ServerConfig.MAX_PARTITIONS_PER_BROKER.defaultValue()), commitTimeoutMs);
             heartbeats = Executors.newSingleThreadScheduledExecutor();
             heartbeats.scheduleWithFixedDelay(() -> metadata.heartbeat(id), 0, 1, TimeUnit.SECONDS);
             CompletableFuture.runAsync(() -> {
@@ -115,6 +119,10 @@ class MetadataClusterIT {
     }
 
     private List<TestBroker> startCluster() throws IOException {
+        return startCluster(b -> { });
+    }
+
+    private List<TestBroker> startCluster(java.util.function.Consumer<TestBroker> customize) throws IOException {
         List<NodeAddress> voters = new ArrayList<>();
         List<NodeAddress> raft = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -124,6 +132,7 @@ class MetadataClusterIT {
         List<TestBroker> brokers = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             TestBroker b = new TestBroker("b" + i, raft.get(i), voters.get(i), voters, tmp.resolve("b" + i));
+            customize.accept(b);
             b.start();
             brokers.add(b);
         }
@@ -209,6 +218,45 @@ class MetadataClusterIT {
                     assertTrue(start >= 1, b.id + ": a log segment from index 0: " + names);
                 }
             }
+        } finally {
+            for (TestBroker b : brokers) {
+                if (b.up()) {
+                    b.stop();
+                }
+            }
+        }
+    }
+
+    /**
+     * A change that did not commit in time is still in the controller's log, not in its image: the next change is
+     * decided only once it settled (old: the same partitions were added twice once both committed).
+     */
+    @Test
+    void aChangeThatTimedOutSettlesBeforeTheNextIsDecided() throws Exception {
+        // Long election timeouts: the controller keeps its role (for up to 10 s) while it cannot commit.
+        List<TestBroker> brokers = startCluster(b -> {
+            b.electionTimeoutMinMs = 5_000;
+            b.electionTimeoutMaxMs = 10_000;
+            b.commitTimeoutMs = 500;
+        });
+        try {
+            TestBroker controller = controller(brokers);
+            controller.controller.createTopic(new CreateTopicRequest("grow", 1, 1, Map.of()));
+            List<TestBroker> others = brokers.stream().filter(b -> b != controller).toList();
+            for (TestBroker b : others) {
+                b.stop();
+            }
+            RafkaException first = org.junit.jupiter.api.Assertions.assertThrows(RafkaException.class,
+                    () -> controller.controller.createPartitions("grow", 2));
+            assertEquals(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT, first.errorCode(), first.toString());
+            RafkaException second = org.junit.jupiter.api.Assertions.assertThrows(RafkaException.class,
+                    () -> controller.controller.createPartitions("grow", 2));
+            assertEquals(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT, second.errorCode(), second.toString());
+            others.get(0).start();
+            await(() -> controller.metadata.image().topic("grow").partitionCount() >= 2, 30_000, "the first change committed");
+            // One more change, decided after both: the count it sees is the first change's alone.
+            controller.controller.alterConfigs("grow", Map.of("retention.ms", "60000"), List.of());
+            assertEquals(2, controller.metadata.image().topic("grow").partitionCount(), "partitions added once");
         } finally {
             for (TestBroker b : brokers) {
                 if (b.up()) {
