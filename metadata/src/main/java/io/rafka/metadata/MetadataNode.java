@@ -198,14 +198,22 @@ public final class MetadataNode implements Closeable {
      * Whether this member's image is as new as the cluster's: it knows a leader, has heard from it since it
      * started, and has applied everything the leader told it was committed. Only then may a broker act on
      * what the image lacks (remove replicas of deleted topics).
+     *
+     * <p>"Committed" is the highest commit index this member knows of any member (the leader's comes with each of
+     * its append requests), not this member's own: a follower's own commit index stops at the end of what it has
+     * received, so one still catching up would count as caught up.
      */
     public boolean isCaughtUp() {
         try {
             var division = server.getDivision(GROUP_ID);
             DivisionInfo info = division.getInfo();
+            long committed = division.getRaftLog().getLastCommittedIndex();
+            for (var commitInfo : division.getCommitInfos()) {
+                committed = Math.max(committed, commitInfo.getCommitIndex());
+            }
             return info.getLeaderId() != null
                     && System.currentTimeMillis() - startedMs > 5_000
-                    && info.getLastAppliedIndex() >= division.getRaftLog().getLastCommittedIndex();
+                    && info.getLastAppliedIndex() >= committed;
         } catch (IOException e) {
             return false;
         }
@@ -255,7 +263,7 @@ public final class MetadataNode implements Closeable {
      * alive until it heart-beats again.
      */
     public Set<String> liveBrokers(long sessionTimeoutMs) {
-        long now = System.currentTimeMillis();
+        long now = MetadataStateMachine.monotonicMs();
         long since = stateMachine.leaderSinceMs();
         Set<String> live = new TreeSet<>();
         for (String id : image().brokers().keySet()) {

@@ -72,14 +72,27 @@ public final class MetadataStateMachine extends BaseStateMachine {
         return left;
     }
 
-    /** Last heartbeat time of each broker, as seen by this node (meaningful on the controller). */
+    /**
+     * Last heartbeat time of each broker ({@link #monotonicMs()}), as seen by this node (meaningful on the
+     * controller).
+     */
     Map<String, Long> heartbeats() {
         return heartbeats;
     }
 
-    /** When this node last became the leader, or -1 if it is not. */
+    /** When this node last became the leader ({@link #monotonicMs()}), or -1 if it is not. */
     long leaderSinceMs() {
         return leaderSinceMs;
+    }
+
+    private static final long ORIGIN_NANOS = System.nanoTime();
+
+    /**
+     * Milliseconds on a clock that only moves forward (not the wall clock: stepped back, it would keep a dead
+     * broker alive; stepped forward, it would end every broker's session), from 0 at class load.
+     */
+    static long monotonicMs() {
+        return (System.nanoTime() - ORIGIN_NANOS) / 1_000_000;
     }
 
     @Override
@@ -109,7 +122,14 @@ public final class MetadataStateMachine extends BaseStateMachine {
             image = MetadataImage.EMPTY;
             return;
         }
-        image = MetadataCodec.decodeImage(Files.readAllBytes(snapshot.getFile().getPath()));
+        Path file = snapshot.getFile().getPath();
+        MD5Hash stored = snapshot.getFile().getFileDigest();
+        // A snapshot is complete once renamed (written and synced before); its MD5 file comes after and may be missing.
+        if (stored != null && !stored.equals(MD5FileUtil.computeMd5ForFile(file.toFile()))) {
+            throw new IOException("the metadata snapshot " + file + " does not match its MD5 file: damaged on disk."
+                    + " Move it away to start from the previous snapshot, or from the other brokers' log");
+        }
+        image = MetadataCodec.decodeImage(Files.readAllBytes(file));
         setLastAppliedTermIndex(snapshot.getTermIndex());
         LOG.info("metadata: loaded snapshot {} ({} brokers, {} topics)", snapshot.getTermIndex(), image.brokers().size(),
                 image.topics().size());
@@ -173,6 +193,10 @@ public final class MetadataStateMachine extends BaseStateMachine {
             ch.force(true);
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        // The rename itself durable before Ratis purges the log entries the snapshot replaces.
+        try (var dir = java.nio.channels.FileChannel.open(file.getParent(), java.nio.file.StandardOpenOption.READ)) {
+            dir.force(true);
+        }
         MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
         storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file, md5), ti));
         storage.cleanupOldSnapshots(retention);
@@ -183,7 +207,7 @@ public final class MetadataStateMachine extends BaseStateMachine {
         byte[] bytes = request.getContent().toByteArray();
         if (bytes.length > 1 && bytes[0] == HEARTBEAT) {
             String id = new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8);
-            heartbeats.put(id, System.currentTimeMillis());
+            heartbeats.put(id, monotonicMs());
             left.remove(id);
             return CompletableFuture.completedFuture(Message.EMPTY);
         }
@@ -210,8 +234,10 @@ public final class MetadataStateMachine extends BaseStateMachine {
     @Override
     public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
         if (groupMemberId.getPeerId().equals(newLeaderId)) {
+            // Both went to the previous controller meanwhile: start from "every registered broker is alive".
             heartbeats.clear();
-            leaderSinceMs = System.currentTimeMillis();
+            left.clear();
+            leaderSinceMs = monotonicMs();
         } else {
             leaderSinceMs = -1;
         }
