@@ -218,6 +218,26 @@ class MetadataClusterIT {
                     assertTrue(start >= 1, b.id + ": a log segment from index 0: " + names);
                 }
             }
+            // A snapshot damaged on disk is not loaded as if it were whole: the member refuses to start, saying so.
+            TestBroker damaged = brokers.get(2);
+            damaged.stop();
+            Path sm = damaged.dataDir.resolve("metadata-raft").resolve(MetadataNode.GROUP_ID.getUuid().toString()).resolve("sm");
+            Path snapshot;
+            try (var files = Files.list(sm)) {   // the newest (stopping took one)
+                snapshot = files.filter(f -> f.getFileName().toString().matches("snapshot\\.\\d+_\\d+"))
+                        .max(java.util.Comparator.comparingLong(f -> Long.parseLong(f.getFileName().toString().split("_")[1])))
+                        .orElseThrow();
+            }
+            byte[] bytes = Files.readAllBytes(snapshot);
+            bytes[bytes.length - 1] ^= 1;
+            Files.write(snapshot, bytes);
+            Throwable refused = org.junit.jupiter.api.Assertions.assertThrows(Throwable.class,
+                    () -> MetadataNode.start(damaged.metadataAddress, damaged.voters, damaged.dataDir).close());
+            String messages = "";
+            for (Throwable t = refused; t != null; t = t.getCause()) {
+                messages += t + "\n";
+            }
+            assertTrue(messages.contains("does not match its MD5"), messages);
         } finally {
             for (TestBroker b : brokers) {
                 if (b.up()) {
