@@ -49,7 +49,7 @@ while (( $(date +%s) < end )); do
   fi
   CHILD=""
   summary="$(grep -E '^chaos: seed|^sends:' "$OUT/run-$run.out" | tr '\n' ' ')"
-  counts="$(grep -E '^[a-z-]+: [0-9]+$' "$OUT/run-$run.out" | grep -v -E '^(records-read|read-but-never-sent|duplicate-without-idempotence|longest-)' \
+  counts="$(grep -E '^[a-z-]+: [0-9]+$' "$OUT/run-$run.out" | grep -v -E '^(records-read|duplicate-without-idempotence|longest-)' \
       | awk -F': ' '$2 != 0' | tr '\n' ' ')"
   echo "run $run, seed $seed, $nodes nodes: $result; $summary${counts:+ non-zero: $counts}"
 done

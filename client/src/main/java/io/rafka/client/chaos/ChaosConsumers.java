@@ -93,6 +93,7 @@ final class ChaosConsumers {
     }
 
     private void consumeAssigned(String name, int partitions) {
+        history.group(new Group(Group.START, name, -1, -1, "-", System.currentTimeMillis()));
         List<TopicPartition> all = new ArrayList<>();
         for (int p = 0; p < partitions; p++) {
             all.add(new TopicPartition(topic, p));
@@ -119,6 +120,7 @@ final class ChaosConsumers {
     }
 
     private void consume(String name, String group) {
+        history.group(new Group(Group.START, name, -1, -1, "-", System.currentTimeMillis()));
         ConsumerRebalanceListener listener = new ConsumerRebalanceListener() {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> partitions) {

@@ -25,6 +25,9 @@ import java.util.TreeMap;
  *   <li><b>duplicate</b>: a value of an idempotent producer found at two offsets (without idempotence it is
  *       reported as information, {@code duplicate-without-idempotence}: a retry may legitimately write twice);</li>
  *   <li><b>aborted-read</b>: a value read whose send definitely failed (an error the broker gave, not a timeout);</li>
+ *   <li><b>phantom-read</b>: a value read that no writer sent (data the broker made up, or served from elsewhere);</li>
+ *   <li><b>reordered</b>: two acknowledged values of one idempotent producer ({@code <producer>-<n>}) in one
+ *       partition at offsets in the other order than the producer sent them;</li>
  *   <li>what a consumer group saw: <b>consumer-lost</b>, <b>nonmonotonic</b>, <b>poll-skip</b>,
  *       <b>group-ownership</b> ({@link GroupChecker}).</li>
  * </ul>
@@ -35,7 +38,7 @@ import java.util.TreeMap;
 public final class Checker {
     /** The counts that must be 0, in a fixed order. */
     public static final List<String> CHECKS = List.of("lost-write", "inconsistent-offsets", "duplicate", "aborted-read",
-            "consumer-lost", "nonmonotonic", "poll-skip", "group-ownership");
+            "phantom-read", "reordered", "consumer-lost", "nonmonotonic", "poll-skip", "group-ownership");
 
     /** A check's result: the counts, information lines, and examples of each anomaly (a few per check). */
     public record Report(Map<String, Long> counts, Map<String, String> info, Map<String, List<String>> examples) {
@@ -123,17 +126,52 @@ public final class Checker {
                 duplicatesWithout++;
             }
         }
-        long unsent = positionsOf.keySet().stream().filter(v -> !sendOf.containsKey(v)).count();
+        positionsOf.forEach((value, at) -> {
+            if (!sendOf.containsKey(value)) {
+                anomaly("phantom-read", value + " read at " + at + " was never sent");
+            }
+        });
+        reordered(events.sends());
         info.put("sends", events.sends().size() + " (" + acked + " acknowledged, " + unknown + " unknown of which "
                 + unknownFound + " were written)");
         info.put("records-read", Long.toString(events.reads().size()));
-        info.put("read-but-never-sent", Long.toString(unsent));
         info.put("duplicate-without-idempotence", Long.toString(duplicatesWithout));
         long consumed = GroupChecker.check(events, this::anomaly);
         if (!events.group().isEmpty()) {
             info.put("group-consumed", consumed + " distinct values");
         }
         availability(events);
+    }
+
+    /**
+     * An idempotent producer's acknowledged values in one partition, in the order it sent them (the {@code n} of
+     * {@code <producer>-<n>}), must be at increasing offsets: retries never reorder.
+     */
+    private void reordered(List<Send> sends) {
+        Map<String, TreeMap<Long, Send>> sent = new HashMap<>();
+        for (Send s : sends) {
+            int dash = s.value().lastIndexOf('-');
+            if (!s.idempotent() || s.outcome() != Outcome.OK || dash < 0) {
+                continue;
+            }
+            long n;
+            try {
+                n = Long.parseLong(s.value().substring(dash + 1));
+            } catch (NumberFormatException notNumbered) {
+                continue;
+            }
+            sent.computeIfAbsent(s.producer() + "/" + s.partition(), k -> new TreeMap<>()).put(n, s);
+        }
+        sent.values().forEach(inOrder -> {
+            Send before = null;
+            for (Send s : inOrder.values()) {
+                if (before != null && s.offset() <= before.offset()) {
+                    anomaly("reordered", s.value() + " at offset " + s.offset() + " of partition " + s.partition()
+                            + ", sent after " + before.value() + " at offset " + before.offset());
+                }
+                before = s;
+            }
+        });
     }
 
     private void anomaly(String check, String example) {

@@ -67,11 +67,15 @@ final class FinalRead {
                     history.read(new Read("leader", tp.partition(), rec.getOffset(), rec.getValue().toStringUtf8()));
                     read++;
                 }
+                long before = offset;
                 offset = r.getNextOffset();
                 if (offset >= r.getHighWatermark()) {
                     return read;
                 }
-                continue;
+                if (offset > before) {
+                    continue;
+                }
+                // Nothing below the high watermark came back (a replica still catching up): retried, within the deadline.
             }
             if (System.currentTimeMillis() > deadline) {
                 throw new IOException(tp + ": could not read past offset " + offset + " within " + TIMEOUT_MS + " ms"

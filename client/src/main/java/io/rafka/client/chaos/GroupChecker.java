@@ -23,8 +23,8 @@ import java.util.function.BiConsumer;
  *   <li><b>poll-skip</b>: the same, an offset past the next one (offsets of a partition are contiguous);</li>
  *   <li><b>group-ownership</b>: a member consumed a partition after another member had been given it, before
  *       being told it had lost it (two members consuming one partition at once);</li>
- *   <li><b>consumer-lost</b>: an acknowledged value the group never consumed (only when a group ran), or that the
- *       reader with manual assignment never consumed (only when it ran);</li>
+ *   <li><b>consumer-lost</b>: an acknowledged value the group never consumed (when a group member started, even if
+ *       it never got a partition), or that the reader with manual assignment never consumed (when it started);</li>
  *   <li>and, into <b>inconsistent-offsets</b>: a consumed offset holding another value than the final read found.</li>
  * </ul>
  */
@@ -65,6 +65,7 @@ final class GroupChecker {
             switch (g.kind()) {
                 case Group.ASSIGN -> assign(g);
                 case Group.RELEASE -> release(g);
+                case Group.START -> { }
                 default -> {
                     consume(g);
                     (manual ? consumedAssigned : consumed).add(g.value());

@@ -21,6 +21,7 @@ import java.util.List;
  * consume  member  partition  offset  value  atMs      (a group member's poll returned it)
  * assign   member  partition  -1      -      atMs      (the member's listener was told it owns the partition)
  * release  member  partition  -1      -      atMs      (revoked or lost: it no longer does)
+ * start    member  -1         -1      -      atMs      (the member started: it must consume what was acknowledged)
  * </pre>
  *
  * Values are the workload's own unique strings (no tabs or newlines). Appends are synchronized: producers'
@@ -40,11 +41,15 @@ public final class History implements AutoCloseable {
     public record Fault(String kind, String node, long startMs, long endMs) {
     }
 
-    /** What a group member saw, in the order it saw it: a record consumed, or a partition assigned or released. */
+    /**
+     * What a group member saw, in the order it saw it: a record consumed, or a partition assigned or released; and
+     * that it started, whether or not it ever got anything.
+     */
     public record Group(String kind, String member, int partition, long offset, String value, long atMs) {
         public static final String CONSUME = "consume";
         public static final String ASSIGN = "assign";
         public static final String RELEASE = "release";
+        public static final String START = "start";
     }
 
     /** A parsed history; {@code group} keeps the file's order. */
@@ -116,7 +121,7 @@ public final class History implements AutoCloseable {
                             Long.parseLong(f[5]), Long.parseLong(f[6]), Outcome.valueOf(f[7].toUpperCase()), Long.parseLong(f[8])));
                     case "read" -> reads.add(new Read(f[1], Integer.parseInt(f[2]), Long.parseLong(f[3]), f[4]));
                     case "fault" -> faults.add(new Fault(f[1], f[2], Long.parseLong(f[3]), Long.parseLong(f[4])));
-                    case Group.CONSUME, Group.ASSIGN, Group.RELEASE -> group.add(new Group(f[0], f[1], Integer.parseInt(f[2]),
+                    case Group.CONSUME, Group.ASSIGN, Group.RELEASE, Group.START -> group.add(new Group(f[0], f[1], Integer.parseInt(f[2]),
                             Long.parseLong(f[3]), f[4], Long.parseLong(f[5])));
                     default -> throw new IllegalArgumentException("unknown event '" + f[0] + "'");
                 }

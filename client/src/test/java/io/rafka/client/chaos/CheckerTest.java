@@ -95,6 +95,38 @@ class CheckerTest {
     }
 
     @Test
+    void aValueReadThatNoWriterSentIsAPhantom() {
+        cleanBase();
+        read("z", 1, 1);
+        Checker.Report r = Checker.check(events());
+        assertEquals(1L, r.counts().get("phantom-read"), r.render());
+        assertFalse(r.ok());
+    }
+
+    @Test
+    void anIdempotentProducersValuesAtOffsetsOutOfSendOrderAreReordered() {
+        sends.add(new Send("idem0", true, 0, "idem0-1", 0, 10, Outcome.OK, 4));
+        sends.add(new Send("idem0", true, 0, "idem0-2", 0, 10, Outcome.FAIL, -1));   // a failed one in between
+        sends.add(new Send("idem0", true, 0, "idem0-3", 0, 20, Outcome.OK, 7));
+        sends.add(new Send("idem0", true, 1, "idem0-4", 0, 20, Outcome.OK, 0));      // another partition
+        sends.add(new Send("plain1", false, 0, "plain1-1", 0, 20, Outcome.OK, 9));
+        sends.add(new Send("plain1", false, 0, "plain1-2", 0, 20, Outcome.OK, 8));   // no idempotence: no promise
+        read("idem0-1", 0, 4);
+        read("idem0-3", 0, 7);
+        read("idem0-4", 1, 0);
+        read("plain1-2", 0, 8);
+        read("plain1-1", 0, 9);
+        Checker.Report r = Checker.check(events());
+        assertTrue(r.ok(), r.render());
+
+        sends.add(new Send("idem0", true, 0, "idem0-5", 0, 30, Outcome.OK, 5));      // sent after idem0-3, written before it
+        read("idem0-5", 0, 5);
+        r = Checker.check(events());
+        assertEquals(1L, r.counts().get("reordered"), r.render());
+        assertEquals(0L, r.counts().get("inconsistent-offsets"), r.render());
+    }
+
+    @Test
     void aValueReadWhoseSendFailedForCertainIsAnAbortedRead() {
         cleanBase();
         sends.add(new Send("p1", true, 0, "e", 0, 10, Outcome.FAIL, -1));
@@ -148,6 +180,17 @@ class CheckerTest {
         group.removeIf(g -> g.value().equals("c"));     // partition 1's acknowledged value never consumed
         Checker.Report lost = Checker.check(events());
         assertEquals(1L, lost.counts().get("consumer-lost"), lost.render());
+    }
+
+    /** Members that started but never got a partition (no coordinator, say) consumed nothing: all of it is lost. */
+    @Test
+    void aGroupThatStartedAndNeverConsumedLostEverything() {
+        cleanBase();
+        assertEquals(0L, Checker.check(events()).counts().get("consumer-lost"), "no group ran");
+        groupEvent(Group.START, "m1", -1, -1, "-");
+        groupEvent(Group.START, "m2", -1, -1, "-");
+        Checker.Report r = Checker.check(events());
+        assertEquals(3L, r.counts().get("consumer-lost"), r.render());
     }
 
     @Test
@@ -207,6 +250,7 @@ class CheckerTest {
             h.send(new Send("p1", true, 3, "v-1", 10, 20, Outcome.OK, 7));
             h.read(new Read("final", 3, 7, "v-1"));
             h.fault(new Fault("kill", "2", 11, 19));
+            h.group(new Group(Group.START, "m1", -1, -1, "-", 9));
             h.group(new Group(Group.ASSIGN, "m1", 3, -1, "-", 12));
             h.group(new Group(Group.CONSUME, "m1", 3, 7, "v-1", 21));
         }
@@ -214,12 +258,12 @@ class CheckerTest {
         assertEquals(List.of(new Send("p1", true, 3, "v-1", 10, 20, Outcome.OK, 7)), parsed.sends());
         assertEquals(List.of(new Read("final", 3, 7, "v-1")), parsed.reads());
         assertEquals(List.of(new Fault("kill", "2", 11, 19)), parsed.faults());
-        assertEquals(List.of(new Group(Group.ASSIGN, "m1", 3, -1, "-", 12), new Group(Group.CONSUME, "m1", 3, 7, "v-1", 21)),
-                parsed.group());
+        assertEquals(List.of(new Group(Group.START, "m1", -1, -1, "-", 9), new Group(Group.ASSIGN, "m1", 3, -1, "-", 12),
+                new Group(Group.CONSUME, "m1", 3, 7, "v-1", 21)), parsed.group());
         assertTrue(Checker.check(parsed).ok());
 
         java.nio.file.Files.writeString(file, "send\tbroken\n", java.nio.file.StandardOpenOption.APPEND);
         Exception e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> History.parse(file));
-        assertTrue(e.getMessage().contains(":6:"), e.getMessage());
+        assertTrue(e.getMessage().contains(":7:"), e.getMessage());
     }
 }
