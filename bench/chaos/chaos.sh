@@ -214,8 +214,11 @@ group_partition() {
 # start (the file is shorter than the point says).
 corrupt() {
   local node="$1" dir="$RAFKA_CLUSTER_DIR/node-$1" topic="$TOPIC" p file size pos byte what trusted=0 vouched=0
+  # All draws first, as many whatever is found: a return below must not shift the rest of the seed's schedule.
+  local which=$(( RANDOM % 3 )) segment=$(( RANDOM % 2 )) anywhere=$(( RANDOM % 2 )) cut=$(( RANDOM % 2 ))
+  local back=$(( RANDOM % 8192 )) far=$(( RANDOM * 32768 + RANDOM )) bit=$(( RANDOM % 8 ))
   p=$(( RANDOM % PARTITIONS ))
-  case $(( RANDOM % 3 )) in
+  case $which in
     0) ;;
     1) topic=__consumer_offsets p="$(group_partition)" ;;
     2) topic="" ;;
@@ -223,30 +226,30 @@ corrupt() {
   if [[ -z "$topic" ]]; then
     file="$(ls -t "$dir"/metadata-raft/*/current/log_* 2>/dev/null | head -1 || true)"
   else
-    [[ -f "$dir/$topic-$p/partition.metadata" ]] || return 0   # not a replica here
-    if (( RANDOM % 2 )); then
+    [[ -f "$dir/$topic-$p/partition.metadata" ]] || { log "fault: node $node holds no replica of $topic-$p: nothing damaged (a kill only)"; return 0; }
+    if (( segment )); then
       file="$(find "$dir/$topic-$p" -maxdepth 1 -name '*.log' | sort | tail -1)"
     else
       file="$(ls -t "$(raft_dir_of "$node" "$p" "$topic")"/current/log_* 2>/dev/null | head -1 || true)"
     fi
   fi
-  [[ -n "$file" && -s "$file" ]] || return 0
+  [[ -n "$file" && -s "$file" ]] || { log "fault: node $node has no file to damage there: nothing damaged (a kill only)"; return 0; }
   size="$(stat -c %s "$file")"
   if [[ "$file" == *.log ]]; then
     vouched="$(trusted_bytes "$file")"
     # Half the time anywhere in the last 64 KiB, trusted bytes included: the scrub's part.
-    (( RANDOM % 2 )) || trusted="$vouched"
+    (( anywhere )) || trusted="$vouched"
   fi
-  if (( RANDOM % 2 )) || (( trusted >= size )); then
-    pos=$(( size - 1 - RANDOM % 8192 ))
+  if (( cut )) || (( trusted >= size )); then
+    pos=$(( size - 1 - back ))
     (( pos >= 0 )) || pos=0
     truncate -s "$pos" "$file"
     what="cut from $size to $pos bytes"
   else
-    pos=$(( size - 1 - (RANDOM * 32768 + RANDOM) % (size - trusted < 65536 ? size - trusted : 65536) ))
+    pos=$(( size - 1 - far % (size - trusted < 65536 ? size - trusted : 65536) ))
     byte="$(od -An -tu1 -j "$pos" -N1 "$file" | tr -d ' ')"
     # shellcheck disable=SC2059
-    printf "\\x$(printf '%02x' $(( byte ^ (1 << (RANDOM % 8)) )))" | dd of="$file" bs=1 seek="$pos" conv=notrunc status=none
+    printf "\\x$(printf '%02x' $(( byte ^ (1 << bit) )))" | dd of="$file" bs=1 seek="$pos" conv=notrunc status=none
     what="a bit flipped at byte $pos of $size"
     if (( pos < vouched )); then
       what="$what (in bytes recovery trusts: the scrub's to find)"
@@ -374,14 +377,17 @@ RANDOM="$SEED"
 end=$(( $(date +%s) + DURATION ))
 sleep 3   # writes under way before the first fault
 while (( $(date +%s) + 5 < end )); do
+  # Every draw in this shell and the same number of them per fault, whatever the cluster answers: the seed then
+  # fixes the sequence of draws (RANDOM inside $(...) is a subshell's, reseeded).
   kind="${FAULT_KINDS[$(( RANDOM % ${#FAULT_KINDS[@]} ))]}"
-  case $(( RANDOM % 4 )) in
-    0) node="$(leader_of $(( RANDOM % PARTITIONS )))" ;;
+  aim=$(( RANDOM % 4 )) partition=$(( RANDOM % PARTITIONS )) fallback=$(( RANDOM % NODES + 1 ))
+  case $aim in
+    0) node="$(leader_of "$partition")" ;;
     1) node="$(controller_node)" ;;
     2) node="$(coordinator_node)" ;;
     *) node="" ;;
   esac
-  [[ -n "$node" ]] || node=$(( RANDOM % NODES + 1 ))
+  [[ -n "$node" ]] || node=$fallback
   inject "$kind" "$node" $(( 500 + RANDOM % 2500 ))
   sleep "$(( RANDOM % 3 ))"
 done

@@ -77,8 +77,10 @@ class IdempotentProcessFailoverIT {
             producer.produceUntil(producer.acked().size() + BATCHES_PER_ROUND, -1);
         }
         producer.assertLogHoldsExactlyTheAcknowledged(channels.get(producer.leader(30_000)));
+        // A round whose leader moved before a full window was in flight to it kills nothing; not every round may.
+        assertTrue(producer.crashes() >= 1, "no leader's process was killed");
         System.out.printf("%d batches acknowledged exactly once across %d kills of the leader's process%n",
-                producer.acked().size(), KILLS);
+                producer.acked().size(), producer.crashes());
     }
 
     private PipelinedProducer.Brokers processes() {

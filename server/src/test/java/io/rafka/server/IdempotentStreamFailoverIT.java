@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * An idempotent producer pipelining five requests over {@code ProduceStream} (acks=all) while the partition's
@@ -48,6 +49,7 @@ class IdempotentStreamFailoverIT {
                 producer.produceUntil(producer.acked().size() + BATCHES_PER_ROUND, -1);
             }
             producer.assertLogHoldsExactlyTheAcknowledged(cluster.channel(producer.leader(30_000)));
+            assertTrue(producer.crashes() >= 1, "no leader was killed");
         }
     }
 

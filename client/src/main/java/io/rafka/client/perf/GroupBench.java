@@ -272,15 +272,21 @@ public final class GroupBench {
         }
     }
 
-    /** Runs {@code change} and returns the longest gap, over the next 3 s, on partitions a member kept throughout. */
+    /**
+     * Runs {@code change} and returns the longest gap, over the next 3 s, on partitions a member kept throughout:
+     * between records, and from the window's start to the first record and from the last record to its end (a
+     * stall still open when the window ends, or a partition with no record at all, counts whole).
+     */
     private long gapWhile(List<Member> members, Runnable change) {
         Map<Member, Set<TopicPartition>> before = new HashMap<>();
+        long start = System.currentTimeMillis();
         members.forEach(m -> {
             before.put(m, m.assignment);
-            m.startGapWindow();
+            m.startGapWindow(start);
         });
         change.run();
         sleep(SETTLE_MS);
+        long end = System.currentTimeMillis();
         long worst = 0;
         for (Member m : members) {
             if (!before.containsKey(m)) {
@@ -290,6 +296,7 @@ public final class GroupBench {
             kept.retainAll(m.assignment);
             for (TopicPartition tp : kept) {
                 worst = Math.max(worst, m.maxGap.getOrDefault(tp, 0L));
+                worst = Math.max(worst, end - m.lastArrival.getOrDefault(tp, start));
             }
         }
         return worst;
@@ -363,9 +370,10 @@ public final class GroupBench {
             thread.start();
         }
 
-        void startGapWindow() {
+        void startGapWindow(long startMs) {
             maxGap.clear();
             lastArrival.clear();
+            assignment.forEach(tp -> lastArrival.put(tp, startMs));
         }
 
         Long firstAfter(TopicPartition tp, long since) {

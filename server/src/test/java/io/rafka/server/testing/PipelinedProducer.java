@@ -110,9 +110,17 @@ public final class PipelinedProducer {
         return -1;
     }
 
+    /** Brokers crashed by {@link #produceUntil} so far. */
+    public int crashes() {
+        return crashes;
+    }
+
+    private int crashes;
+
     /**
      * Produces until {@code target} batches are acknowledged. If {@code crash} is a broker, it is crashed the
-     * moment a full window of batches is in flight to it as the leader.
+     * moment a full window of batches is in flight to it as the leader (not at all if it stopped leading first:
+     * see {@link #crashes()}).
      */
     public void produceUntil(int target, int crash) throws Exception {
         long lastProgressNs = System.nanoTime();
@@ -122,6 +130,7 @@ public final class PipelinedProducer {
             if (!crashed && inFlight.size() == inFlightMax && leader == crash) {
                 brokers.kill(crash);
                 crashed = true;
+                crashes++;
             }
             if (inFlight.isEmpty()) {
                 MiniCluster.sleep(10);
