@@ -32,6 +32,8 @@ public final class MetadataCodec {
     private static final byte PARTITION_LEADERS = 8;
     private static final byte REASSIGN_REPLICAS = 9;
     private static final byte ALLOCATE_PRODUCER_IDS = 10;
+    /** PARTITION_LEADERS with each partition's topic id; type 8 entries (without) are still read. */
+    private static final byte PARTITION_LEADERS_WITH_IDS = 11;
 
     private MetadataCodec() {
     }
@@ -141,13 +143,18 @@ public final class MetadataCodec {
             out.writeInt(x.partition());
             writeList(out, x.replicas());
         } else if (r instanceof MetadataRecord.PartitionLeaders x) {
-            out.writeByte(PARTITION_LEADERS);
+            out.writeByte(PARTITION_LEADERS_WITH_IDS);
             out.writeUTF(x.brokerId());
             out.writeInt(x.leaders().size());
             for (MetadataRecord.LeaderEpoch e : x.leaders()) {
                 out.writeUTF(e.topic());
                 out.writeInt(e.partition());
                 out.writeLong(e.epoch());
+                out.writeBoolean(e.topicId() != null);
+                if (e.topicId() != null) {
+                    out.writeLong(e.topicId().getMostSignificantBits());
+                    out.writeLong(e.topicId().getLeastSignificantBits());
+                }
             }
         } else if (r instanceof MetadataRecord.AllocateProducerIds x) {
             out.writeByte(ALLOCATE_PRODUCER_IDS);
@@ -169,19 +176,24 @@ public final class MetadataCodec {
             case CREATE_PARTITIONS -> new MetadataRecord.CreatePartitions(in.readUTF(), readAssignments(in));
             case ALTER_CONFIGS -> new MetadataRecord.AlterConfigs(in.readUTF(), readMap(in));
             case REORDER_REPLICAS -> new MetadataRecord.ReorderReplicas(in.readUTF(), in.readInt(), readList(in));
-            case PARTITION_LEADERS -> readPartitionLeaders(in);
+            case PARTITION_LEADERS -> readPartitionLeaders(in, false);
+            case PARTITION_LEADERS_WITH_IDS -> readPartitionLeaders(in, true);
             case REASSIGN_REPLICAS -> new MetadataRecord.ReassignReplicas(in.readUTF(), in.readInt(), readList(in));
             case ALLOCATE_PRODUCER_IDS -> new MetadataRecord.AllocateProducerIds(in.readUTF(), in.readLong(), in.readInt());
             default -> throw new IOException("unknown metadata record type " + type);
         };
     }
 
-    private static MetadataRecord readPartitionLeaders(DataInputStream in) throws IOException {
+    private static MetadataRecord readPartitionLeaders(DataInputStream in, boolean withIds) throws IOException {
         String brokerId = in.readUTF();
-        int n = count(in, 2 + 4 + 8);
+        int n = count(in, 2 + 4 + 8 + (withIds ? 1 : 0));
         List<MetadataRecord.LeaderEpoch> leaders = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            leaders.add(new MetadataRecord.LeaderEpoch(in.readUTF(), in.readInt(), in.readLong()));
+            String topic = in.readUTF();
+            int partition = in.readInt();
+            long epoch = in.readLong();
+            UUID id = withIds && in.readBoolean() ? new UUID(in.readLong(), in.readLong()) : null;
+            leaders.add(new MetadataRecord.LeaderEpoch(topic, partition, epoch, id));
         }
         return new MetadataRecord.PartitionLeaders(brokerId, leaders);
     }

@@ -158,8 +158,9 @@ public final class MetadataImage {
         Map<TopicPartition, PartitionLeader> copy = new HashMap<>(leaders);
         for (MetadataRecord.LeaderEpoch e : r.leaders()) {
             TopicInfo topic = topics.get(e.topic());
-            if (topic == null || e.partition() < 0 || e.partition() >= topic.partitionCount()) {
-                continue;
+            if (topic == null || e.partition() < 0 || e.partition() >= topic.partitionCount()
+                    || e.topicId() != null && !e.topicId().equals(topic.id())) {
+                continue;   // no such partition, or one of a deleted incarnation of the topic
             }
             TopicPartition tp = new TopicPartition(e.topic(), e.partition());
             PartitionLeader old = copy.get(tp);

@@ -37,7 +37,16 @@ public sealed interface MetadataRecord {
     record PartitionLeaders(String brokerId, List<LeaderEpoch> leaders) implements MetadataRecord {
     }
 
-    record LeaderEpoch(String topic, int partition, long epoch) {
+    /**
+     * A partition led in Raft term {@code epoch}, of the topic incarnation {@code topicId}: a record decided for a
+     * deleted topic and applied after a namesake was created (a publication retried meanwhile) is ignored, or the
+     * new topic's leaders, whose terms restart at 1, could not replace its stale epoch. {@code topicId} null: of
+     * whichever incarnation has the name (records written before the id was published).
+     */
+    record LeaderEpoch(String topic, int partition, long epoch, java.util.UUID topicId) {
+        public LeaderEpoch(String topic, int partition, long epoch) {
+            this(topic, partition, epoch, null);
+        }
     }
 
     /**

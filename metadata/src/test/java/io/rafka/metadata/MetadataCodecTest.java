@@ -67,6 +67,35 @@ class MetadataCodecTest {
         assertThrows(IllegalArgumentException.class, () -> MetadataCodec.decodeRecords(java.util.Arrays.copyOf(forged.array(), forged.position())));
     }
 
+    /**
+     * A leader publication decided for a topic that was then deleted and created again under its name (its
+     * partitions' terms restart at 1) is ignored when it is applied late, instead of naming a leader with an epoch
+     * the new topic's leaders cannot replace.
+     */
+    @Test
+    void aLatePublicationForADeletedTopicDoesNotStickToItsNamesake() {
+        UUID first = UUID.randomUUID();
+        UUID second = UUID.randomUUID();
+        MetadataRecord stale = new MetadataRecord.PartitionLeaders("b1", List.of(new MetadataRecord.LeaderEpoch("t", 0, 57, first)));
+        MetadataImage image = MetadataImage.EMPTY
+                .apply(new MetadataRecord.CreateTopic(new TopicInfo("t", first, List.of(List.of("b0", "b1")), Map.of())))
+                .apply(new MetadataRecord.DeleteTopic("t"))
+                .apply(new MetadataRecord.CreateTopic(new TopicInfo("t", second, List.of(List.of("b0", "b1")), Map.of())));
+        io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition("t", 0);
+        image = image.apply(MetadataCodec.decodeRecords(MetadataCodec.encodeRecords(List.of(stale))).get(0));
+        assertEquals(null, image.leader(tp), "the deleted incarnation's leader is not the new one's");
+        image = image.apply(new MetadataRecord.PartitionLeaders("b0", List.of(new MetadataRecord.LeaderEpoch("t", 0, 1, second))));
+        assertEquals(new MetadataImage.PartitionLeader("b0", 1), image.leader(tp));
+
+        // Entries of the format before topic ids (type 8) still read, for whichever incarnation has the name.
+        java.nio.ByteBuffer old = java.nio.ByteBuffer.allocate(64).put(MetadataCodec.encodeRecords(List.of())[0]).putInt(1)
+                .put((byte) 8).putShort((short) 2).put("b1".getBytes()).putInt(1)
+                .putShort((short) 1).put((byte) 't').putInt(0).putLong(3);
+        List<MetadataRecord> decoded = MetadataCodec.decodeRecords(java.util.Arrays.copyOf(old.array(), old.position()));
+        assertEquals(List.of(new MetadataRecord.PartitionLeaders("b1", List.of(new MetadataRecord.LeaderEpoch("t", 0, 3)))), decoded);
+        assertEquals(new MetadataImage.PartitionLeader("b1", 3), image.apply(decoded.get(0)).leader(tp));
+    }
+
     @Test
     void producerIdBlocksAdvanceOnlyFromTheNextFreeId() {
         MetadataImage image = MetadataImage.EMPTY

@@ -69,7 +69,7 @@ public final class LeaderPublisher implements Closeable {
             MetadataImage.PartitionLeader known = image.leader(tp);
             if (known == null || !known.brokerId().equals(brokerId) || known.epoch() != status.term()) {
                 if (known == null || known.epoch() <= status.term()) {
-                    changes.add(new MetadataRecord.LeaderEpoch(tp.topic(), tp.partition(), status.term()));
+                    changes.add(new MetadataRecord.LeaderEpoch(tp.topic(), tp.partition(), status.term(), topic.id()));
                 }
             }
         }
