@@ -101,6 +101,9 @@ public enum CompressionType {
      * @throws CorruptRecordException if the data does not decompress or would exceed {@code maxBytes}
      */
     public byte[] decompress(ByteBuffer compressed, int maxBytes) {
+        if (this == GZIP) {
+            return Gunzip.decompress(compressed, maxBytes);
+        }
         if (this == SNAPPY) {
             checkSnappyChunks(compressed.duplicate(), maxBytes);
         }

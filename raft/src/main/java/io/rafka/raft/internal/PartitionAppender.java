@@ -86,6 +86,9 @@ public final class PartitionAppender {
         } catch (IOException | RuntimeException e) {
             replica.inFlightBytes.addAndGet(-size);
             return CompletableFuture.failedFuture(errors.forAppend(tp, e));
+        } catch (Error e) {
+            replica.inFlightBytes.addAndGet(-size);   // kept, the partition would answer BUSY for good
+            throw e;
         }
         // The timeout runs from here, not from when Ratis takes the entry: the append may wait in the queue.
         CompletableFuture<AppendReply> reply = new CompletableFuture<AppendReply>()

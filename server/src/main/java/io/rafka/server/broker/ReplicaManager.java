@@ -145,6 +145,9 @@ public final class ReplicaManager {
         } catch (RuntimeException e) {
             memory.release(size);
             return CompletableFuture.completedFuture(failed(p, e));
+        } catch (Error e) {
+            memory.release(size);   // kept, the broker would answer BUSY to every produce for good
+            throw e;
         }
         // What the answer and the metrics need, taken now: nothing waiting for the commit refers to the request's
         // bytes (Raft works on its own copy), so the request is garbage once this returns and the memory pool's count
