@@ -63,14 +63,23 @@ final class FetchDecoder {
             return new Decoded(List.of(), fromOffset, e.getMessage());  // a length that does not fit: nothing is trusted
         }
         List<Fetched> out = new ArrayList<>();
+        long expected = -1;
         for (RecordBatch batch : batches) {
-            if (batch.lastOffset() < fromOffset || batch.isControl()) {
-                continue;
-            }
+            // Checked before anything in the batch is trusted: its attributes (control) are under the CRC, its base
+            // offset is not, so a batch must also start where the one before it ended (the broker sends them
+            // contiguous), or a flipped bit there would skip records or jump the position ahead.
             try {
                 batch.ensureValid();
             } catch (CorruptRecordException e) {
-                return new Decoded(out, Math.max(fromOffset, batch.baseOffset()), e.getMessage());
+                return new Decoded(out, Math.max(fromOffset, expected >= 0 ? expected : batch.baseOffset()), e.getMessage());
+            }
+            if (expected >= 0 && batch.baseOffset() != expected) {
+                return new Decoded(out, Math.max(fromOffset, expected), "a batch at offset " + batch.baseOffset()
+                        + " follows one that ended before offset " + expected);
+            }
+            expected = batch.nextOffset();
+            if (batch.lastOffset() < fromOffset || batch.isControl()) {
+                continue;
             }
             boolean appendTime = batch.timestampType() == TimestampType.LOG_APPEND_TIME;
             List<Record> records = batch.records();

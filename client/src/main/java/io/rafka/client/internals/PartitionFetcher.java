@@ -387,8 +387,16 @@ public final class PartitionFetcher {
 
                     @Override
                     public void onNext(FetchResponse value) {
+                        Answer answer;
+                        try {
+                            answer = decode(call, value);
+                        } catch (Throwable t) {
+                            // An Error too (out of memory decoding): the call must end with an answer, or its
+                            // partitions would stay in flight, fetched never again, and the consumer stall silently.
+                            answer = new Answer(call, null, null, t);
+                        }
                         answered = true;
-                        answers.add(decode(call, value));
+                        answers.add(answer);
                     }
 
                     @Override
@@ -544,7 +552,8 @@ public final class PartitionFetcher {
             return e;
         }
         if (cause instanceof RuntimeException && !(cause instanceof IllegalStateException)) {
-            return new ClientException("CORRUPT_RECORD", "broker " + broker + " sent a batch that does not check: " + cause.getMessage());
+            return new ClientException(ErrorCode.CORRUPT_MESSAGE.name(), "broker " + broker + " sent a batch that does not check: "
+                    + cause.getMessage());
         }
         return new ClientException(ErrorCode.UNKNOWN_SERVER_ERROR.name(), "broker " + broker + ": " + cause);
     }
