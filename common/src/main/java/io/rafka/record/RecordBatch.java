@@ -295,8 +295,9 @@ public final class RecordBatch {
      * Walks the records and checks their structure without materializing keys and values: lengths in
      * bounds, offset deltas 0..count-1, timestamps not above {@code maxTimestamp} for create-time
      * batches, and nothing left over. Compressed batches are decompressed (bounded) to be walked.
+     * Returns the largest record timestamp.
      */
-    public void validateRecords(int maxDecompressedBytes) {
+    public long validateRecords(int maxDecompressedBytes) {
         ByteBuffer recordsBuffer = recordsSection(maxDecompressedBytes);
         int count = recordCount();
         RecordReader reader = new RecordReader(recordsBuffer, baseOffset(), baseTimestamp(), NO_TIMESTAMP);
@@ -314,6 +315,7 @@ public final class RecordBatch {
             throw new InvalidRecordException("batch max timestamp " + maxTimestamp()
                     + " differs from the largest record timestamp " + maxSeen);
         }
+        return maxSeen;
     }
 
     private ByteBuffer recordsSection(int maxDecompressedBytes) {

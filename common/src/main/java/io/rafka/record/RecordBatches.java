@@ -56,6 +56,8 @@ public final class RecordBatches {
      * The full check of batches that a producer sends: sizes, magic, CRC, codec, record count, and the
      * structure of every record (offset deltas 0..n-1, lengths, timestamps). Compressed batches are
      * decompressed, up to {@code maxDecompressedBytes}, to be checked; uncompressed ones are walked in place.
+     * A batch flagged LogAppendTime is rewritten in {@code buffer} to CreateTime with its records' largest
+     * timestamp (producers do not pick the timestamp type).
      *
      * @param maxBatchBytes the largest batch accepted ({@code message.max.bytes})
      * @return the batches, in order
@@ -80,7 +82,13 @@ public final class RecordBatches {
             if (batch.isControl() || batch.isTransactional()) {
                 throw new InvalidRecordException("transactional and control batches are not supported");
             }
-            batch.validateRecords(maxDecompressedBytes);
+            long largest = batch.validateRecords(maxDecompressedBytes);
+            if (batch.timestampType() == TimestampType.LOG_APPEND_TIME) {
+                // The topic picks the timestamp type, not the producer (as Kafka's broker rewrites it): a batch sent
+                // flagged LogAppendTime would otherwise be stored with a "log append time" of the producer's
+                // choosing on a CreateTime topic. A LogAppendTime topic's leader stamps its own time over this.
+                batch.setMaxTimestamp(TimestampType.CREATE_TIME, largest);
+            }
         }
         return batches;
     }

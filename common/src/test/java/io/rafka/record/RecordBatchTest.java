@@ -116,6 +116,21 @@ class RecordBatchTest {
         assertTrue(e.getMessage().contains("500"));
     }
 
+    /** A producer does not pick LogAppendTime (with a time of its choosing): the batch becomes CreateTime. */
+    @Test
+    void validateProducedTurnsAProducersLogAppendTimeIntoCreateTime() {
+        ByteBuffer buf = new RecordBatchBuilder(CompressionType.NONE).timestampType(TimestampType.LOG_APPEND_TIME)
+                .append(1_000L, null, new byte[] {1}).append(3_000L, null, new byte[] {2}).append(2_000L, null, new byte[] {3})
+                .build();
+        RecordBatch sent = new RecordBatch(buf.duplicate());
+        assertEquals(TimestampType.LOG_APPEND_TIME, sent.timestampType());
+        RecordBatch stored = RecordBatches.validateProduced(buf, 1 << 20, 1 << 20).get(0);
+        assertEquals(TimestampType.CREATE_TIME, stored.timestampType());
+        assertEquals(3_000L, stored.maxTimestamp());
+        stored.ensureValid();
+        assertEquals(java.util.List.of(1_000L, 3_000L, 2_000L), stored.records().stream().map(Record::timestamp).toList());
+    }
+
     @Test
     void validateProducedRejectsUnknownCodec() {
         ByteBuffer buf = new RecordBatchBuilder(CompressionType.NONE).append(1L, null, new byte[10]).build();
