@@ -83,11 +83,22 @@ public final class ProducerStateManager {
             int last = e.batches.peekLast().lastSeq();
             int expected = last == Integer.MAX_VALUE ? 0 : last + 1;
             if (batch.baseSequence() != expected) {
-                boolean olderThanCache = batch.baseSequence() < e.batches.peekFirst().firstSeq();
+                boolean olderThanCache = behind(e.batches.peekFirst().firstSeq(), batch.baseSequence());
                 return new Check(olderThanCache ? ErrorCode.DUPLICATE_SEQUENCE_NUMBER : ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, null);
             }
         }
         return Check.OK;
+    }
+
+    /**
+     * Whether sequence {@code seq} comes before {@code first} in a producer's sequence, which wraps from
+     * Integer.MAX_VALUE to 0: at most half the sequence space behind it. A plain comparison took a batch after a gap
+     * past the wrap (20, the cache starting at MAX - 9) for an old one, DUPLICATE_SEQUENCE_NUMBER, which a producer
+     * takes as written: its records were lost.
+     */
+    static boolean behind(int first, int seq) {
+        long distance = Math.floorMod((long) first - seq, 1L << 31);
+        return distance > 0 && distance < 1L << 30;
     }
 
     /** Records an appended batch; call only after {@link #check} said OK. */

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ProducerStateManagerTest {
@@ -84,6 +85,23 @@ class ProducerStateManagerTest {
         RecordBatch last = batch(1, 0, Integer.MAX_VALUE - 1, 2);
         state.update(last, 0, 1, 1);
         assertEquals(ErrorCode.NONE, state.check(batch(1, 0, 0, 1)).error());
+    }
+
+    /** Past the wrap, a batch after a gap is out of order, not a duplicate the producer would take as written. */
+    @Test
+    void aGapPastTheWrapIsOutOfOrderAndAnOldBatchBeforeItADuplicate() {
+        ProducerStateManager state = new ProducerStateManager(100);
+        state.update(batch(1, 0, Integer.MAX_VALUE - 9, 5), 0, 4, 1);
+        state.update(batch(1, 0, Integer.MAX_VALUE - 4, 5), 5, 9, 1);
+        state.update(batch(1, 0, 0, 15), 10, 24, 1);
+        assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, state.check(batch(1, 0, 20, 1)).error());
+        assertEquals(ErrorCode.DUPLICATE_SEQUENCE_NUMBER, state.check(batch(1, 0, Integer.MAX_VALUE - 20, 5)).error(),
+                "before the wrap and before the cached batches: an old retry");
+        assertEquals(ErrorCode.NONE, state.check(batch(1, 0, 15, 1)).error());
+        assertTrue(ProducerStateManager.behind(100, 50));
+        assertTrue(ProducerStateManager.behind(5, Integer.MAX_VALUE - 5));
+        assertFalse(ProducerStateManager.behind(Integer.MAX_VALUE - 5, 5));
+        assertFalse(ProducerStateManager.behind(50, 50));
     }
 
     @Test
