@@ -172,10 +172,14 @@ final class GroupRecords {
         partitionsByTopic(out, m.target);
     }
 
-    /** Applies every record of {@code batches} (read from a coordinator partition) to {@code groups}; returns how many. */
+    /**
+     * Applies every record of {@code batches} (read from a coordinator partition) to {@code groups}; returns how many.
+     * Each batch is checked (CRC) first: a damaged one fails the load instead of loading wrong offsets.
+     */
     static int replay(ByteBuffer batches, Map<String, ConsumerGroup> groups) {
         int n = 0;
         for (RecordBatch b : RecordBatches.split(batches)) {
+            b.ensureValid();
             for (Record r : b.records()) {
                 apply(r.key(), r.value(), groups);
                 n++;

@@ -98,8 +98,14 @@ final class GroupShard {
                 throw new RafkaException(ErrorCode.STORAGE_ERROR, "coordinator partition " + partition
                         + ": nothing read at offset " + offset + " below its end " + end);
             }
-            offset = GroupRecords.nextOffset(batches.duplicate());
+            long next = GroupRecords.nextOffset(batches.duplicate());
+            if (next <= offset) {
+                // A base offset (outside the CRC) that does not move on: loading would read the same bytes forever.
+                throw new RafkaException(ErrorCode.STORAGE_ERROR, "coordinator partition " + partition + ": the batches read at"
+                        + " offset " + offset + " end at " + next);
+            }
             recordsSinceCheckpoint += GroupRecords.replay(batches, groups);
+            offset = next;
             end = Math.max(end, chunk.logEndOffset());
         }
         groups.values().removeIf(g -> g.members.isEmpty() && g.offsets.isEmpty() && g.groupEpoch == 0);

@@ -41,6 +41,22 @@ class GroupRecordsTest {
         assertReadBack(m, replay(batches));
     }
 
+    /** A batch damaged on disk fails the load rather than loading a wrong offset. */
+    @Test
+    void aDamagedBatchIsRefusedNotReplayed() {
+        ConsumerGroup group = new ConsumerGroup("g");
+        CommittedOffset committed = new CommittedOffset(12_345, "", 1_000);
+        group.putOffset(new TopicPartition("t", 0), committed);
+        GroupRecords records = new GroupRecords(1_000);
+        records.addOffset(group, new TopicPartition("t", 0), committed);
+        ByteBuffer batch = records.build().get(0);
+        assertEquals(12_345, replay(List.of(batch)).get("g").offsets.get(new TopicPartition("t", 0)).offset());
+        ByteBuffer damaged = ByteBuffer.allocate(batch.remaining()).put(batch.duplicate()).flip();
+        damaged.put(damaged.limit() - 3, (byte) (damaged.get(damaged.limit() - 3) ^ 1));
+        org.junit.jupiter.api.Assertions.assertThrows(io.rafka.common.CorruptRecordException.class,
+                () -> GroupRecords.replay(damaged, new HashMap<>()));
+    }
+
     private static Map<String, ConsumerGroup> replay(List<ByteBuffer> batches) {
         Map<String, ConsumerGroup> read = new HashMap<>();
         batches.forEach(b -> GroupRecords.replay(b.duplicate(), read));
