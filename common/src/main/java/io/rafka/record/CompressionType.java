@@ -116,7 +116,7 @@ public enum CompressionType {
                         if (in.read() < 0) {
                             break;
                         }
-                        throw new CorruptRecordException(configName + " batch decompresses to more than "
+                        throw new DecompressedSizeException(configName + " batch decompresses to more than "
                                 + maxBytes + " bytes");
                     }
                     buf = Arrays.copyOf(buf, (int) Math.min((long) maxBytes, 2L * buf.length));
@@ -164,7 +164,7 @@ public enum CompressionType {
                 }
             }
             if (declared > maxBytes) {
-                throw new CorruptRecordException("snappy chunk declares " + declared + " bytes, above the limit of " + maxBytes);
+                throw new DecompressedSizeException("snappy chunk declares " + declared + " bytes, above the limit of " + maxBytes);
             }
             in.position(in.position() + chunk);
         }

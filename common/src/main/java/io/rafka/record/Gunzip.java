@@ -43,7 +43,7 @@ final class Gunzip {
                     if (len == out.length && len >= maxBytes) {
                         // Full: the member may still end without another byte (its last block's end).
                         if (inflater.inflate(new byte[1]) > 0) {
-                            throw new CorruptRecordException("gzip batch decompresses to more than " + maxBytes + " bytes");
+                            throw new DecompressedSizeException("gzip batch decompresses to more than " + maxBytes + " bytes");
                         }
                         n = 0;
                     } else {

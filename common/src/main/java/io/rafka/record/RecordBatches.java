@@ -61,9 +61,10 @@ public final class RecordBatches {
      *
      * @param maxBatchBytes the largest batch accepted ({@code message.max.bytes})
      * @return the batches, in order
-     * @throws RecordTooLargeException if a batch exceeds {@code maxBatchBytes}
+     * @throws RecordTooLargeException if a batch exceeds {@code maxBatchBytes}, or decompresses to more than
+     *                                 {@code maxDecompressedBytes}
      * @throws CorruptRecordException if the bytes are not intact v2 batches
-     * @throws InvalidRecordException if a batch breaks a rule producers must follow
+     * @throws InvalidRecordException if a batch breaks a rule producers must follow (magic other than 2, ...)
      */
     public static List<RecordBatch> validateProduced(ByteBuffer buffer, int maxBatchBytes, int maxDecompressedBytes) {
         if (!buffer.hasRemaining()) {
@@ -75,6 +76,11 @@ public final class RecordBatches {
                 throw new RecordTooLargeException("record batch of " + batch.sizeInBytes()
                         + " bytes exceeds the limit of " + maxBatchBytes + " bytes (message.max.bytes)");
             }
+            if (batch.magic() != RecordBatch.MAGIC) {
+                // Not retriable (CORRUPT_MESSAGE is): a producer that sends old formats sends them again.
+                throw new InvalidRecordException("record batch magic " + batch.magic() + ": only v2 batches (magic "
+                        + RecordBatch.MAGIC + ") are accepted");
+            }
             batch.ensureValid();
             if (batch.recordCount() < 1) {
                 throw new InvalidRecordException("a produced record batch must hold at least one record");
@@ -82,7 +88,12 @@ public final class RecordBatches {
             if (batch.isControl() || batch.isTransactional()) {
                 throw new InvalidRecordException("transactional and control batches are not supported");
             }
-            long largest = batch.validateRecords(maxDecompressedBytes);
+            long largest;
+            try {
+                largest = batch.validateRecords(maxDecompressedBytes);
+            } catch (DecompressedSizeException e) {
+                throw new RecordTooLargeException(e.getMessage() + " (message.max.decompressed.bytes)");
+            }
             if (batch.timestampType() == TimestampType.LOG_APPEND_TIME) {
                 // The topic picks the timestamp type, not the producer (as Kafka's broker rewrites it): a batch sent
                 // flagged LogAppendTime would otherwise be stored with a "log append time" of the producer's

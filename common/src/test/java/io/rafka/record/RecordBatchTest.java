@@ -174,9 +174,19 @@ class RecordBatchTest {
         }
         ByteBuffer buf = builder.build();
         assertTrue(buf.remaining() < 256 * 1024, "zeros compress well: " + buf.remaining());
-        CorruptRecordException e = assertThrows(CorruptRecordException.class,
+        // Too large for the limit, as a retry would be: RECORD_TOO_LARGE (not retriable), not CORRUPT_MESSAGE.
+        io.rafka.common.RecordTooLargeException e = assertThrows(io.rafka.common.RecordTooLargeException.class,
                 () -> RecordBatches.validateProduced(buf, 1 << 20, 1 << 20));
-        assertTrue(e.getMessage().contains("decompresses to more than"), e.getMessage());
+        assertTrue(e.getMessage().contains("more than"), e.getMessage());
+        // Read back (from a log) it is a batch that does not check, as before.
+        assertThrows(CorruptRecordException.class, () -> new RecordBatch(buf.duplicate()).records(1 << 20));
+    }
+
+    @Test
+    void validateProducedRefusesOldMagicAsInvalidNotCorrupt() {
+        ByteBuffer buf = new RecordBatchBuilder(CompressionType.NONE).append(1L, null, new byte[3]).build();
+        buf.put(16, (byte) 1);   // magic
+        assertThrows(InvalidRecordException.class, () -> RecordBatches.validateProduced(buf, 1 << 20, 1 << 20));
     }
 
     @Test
