@@ -88,7 +88,8 @@ class AdminIT {
                 assertFalse(one.listTopics().join().contains("audit"));
                 cluster.kill(2);
                 one.createTopics(List.of(new NewTopic("after", 1, 1))).join();
-                assertTrue(one.listTopics().join().contains("after"));
+                // As with the deletion above: the broker asked applies the creation a moment after the call.
+                cluster.awaitTrue(() -> one.listTopics().join().contains("after"), 10_000, "the created topic listed");
             }
         }
     }
