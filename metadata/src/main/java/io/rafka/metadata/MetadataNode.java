@@ -263,7 +263,7 @@ public final class MetadataNode implements Closeable {
      * alive until it heart-beats again.
      */
     public Set<String> liveBrokers(long sessionTimeoutMs) {
-        long now = MetadataStateMachine.monotonicMs();
+        long now = io.rafka.common.Time.SYSTEM.hiResClockMs();
         long since = stateMachine.leaderSinceMs();
         Set<String> live = new TreeSet<>();
         for (String id : image().brokers().keySet()) {
@@ -271,7 +271,7 @@ public final class MetadataNode implements Closeable {
                 continue;
             }
             Long last = stateMachine.heartbeats().get(id);
-            if ((since >= 0 && now - since < sessionTimeoutMs) || (last != null && now - last < sessionTimeoutMs)) {
+            if ((since != MetadataStateMachine.NOT_LEADER && now - since < sessionTimeoutMs) || (last != null && now - last < sessionTimeoutMs)) {
                 live.add(id);
             }
         }

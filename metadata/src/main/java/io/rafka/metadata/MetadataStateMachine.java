@@ -1,5 +1,6 @@
 package io.rafka.metadata;
 
+import io.rafka.common.Time;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -57,7 +58,7 @@ public final class MetadataStateMachine extends BaseStateMachine {
         }
     };
     private volatile MetadataImage image = MetadataImage.EMPTY;
-    private volatile long leaderSinceMs = -1;
+    private volatile long leaderSinceMs = NOT_LEADER;
 
     public MetadataImage image() {
         return image;
@@ -73,26 +74,20 @@ public final class MetadataStateMachine extends BaseStateMachine {
     }
 
     /**
-     * Last heartbeat time of each broker ({@link #monotonicMs()}), as seen by this node (meaningful on the
+     * Last heartbeat time of each broker (monotonic, {@code Time.hiResClockMs}: the wall clock stepped back would keep a
+     * dead broker alive, stepped forward end every broker's session), as seen by this node (meaningful on the
      * controller).
      */
     Map<String, Long> heartbeats() {
         return heartbeats;
     }
 
-    /** When this node last became the leader ({@link #monotonicMs()}), or -1 if it is not. */
+    /** {@link #leaderSinceMs()} of a node that does not lead (the monotonic clock may be negative). */
+    static final long NOT_LEADER = Long.MIN_VALUE;
+
+    /** When this node last became the leader (monotonic, as {@link #heartbeats()}), or {@link #NOT_LEADER}. */
     long leaderSinceMs() {
         return leaderSinceMs;
-    }
-
-    private static final long ORIGIN_NANOS = System.nanoTime();
-
-    /**
-     * Milliseconds on a clock that only moves forward (not the wall clock: stepped back, it would keep a dead
-     * broker alive; stepped forward, it would end every broker's session), from 0 at class load.
-     */
-    static long monotonicMs() {
-        return (System.nanoTime() - ORIGIN_NANOS) / 1_000_000;
     }
 
     @Override
@@ -207,7 +202,7 @@ public final class MetadataStateMachine extends BaseStateMachine {
         byte[] bytes = request.getContent().toByteArray();
         if (bytes.length > 1 && bytes[0] == HEARTBEAT) {
             String id = new String(bytes, 1, bytes.length - 1, StandardCharsets.UTF_8);
-            heartbeats.put(id, monotonicMs());
+            heartbeats.put(id, Time.SYSTEM.hiResClockMs());
             left.remove(id);
             return CompletableFuture.completedFuture(Message.EMPTY);
         }
@@ -237,9 +232,9 @@ public final class MetadataStateMachine extends BaseStateMachine {
             // Both went to the previous controller meanwhile: start from "every registered broker is alive".
             heartbeats.clear();
             left.clear();
-            leaderSinceMs = monotonicMs();
+            leaderSinceMs = Time.SYSTEM.hiResClockMs();
         } else {
-            leaderSinceMs = -1;
+            leaderSinceMs = NOT_LEADER;
         }
     }
 }
