@@ -15,7 +15,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
-import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
 /**
@@ -82,15 +81,28 @@ public enum CompressionType {
         };
     }
 
-    /** Wraps {@code in} so that reading the result yields the decompressed bytes. */
-    public InputStream wrapForInput(InputStream in) throws IOException {
-        return switch (this) {
-            case NONE -> in;
-            case GZIP -> new GZIPInputStream(in, 8 * 1024);
-            case SNAPPY -> new SnappyInputStream(in);
-            case LZ4 -> new LZ4FrameInputStream(in);
-            case ZSTD -> new ZstdInputStreamNoFinalizer(in).setLongMax(ZSTD_WINDOW_LOG_MAX);
-        };
+    /**
+     * A stream of the decompressed bytes of {@code compressed} (position to limit; the buffer is not moved). Reading
+     * it throws {@link CorruptRecordException} for data that does not decompress, and never allocates for more than
+     * {@code maxBytes} at once (a hostile snappy chunk or zstd window cannot ask for more), but does not count what it
+     * yields: callers stop at their limit.
+     */
+    InputStream open(ByteBuffer compressed, int maxBytes) {
+        if (this == SNAPPY) {
+            checkSnappyChunks(compressed.duplicate(), maxBytes);
+        }
+        InputStream in = new ByteBufferInputStream(compressed.duplicate());
+        try {
+            return new Checked(switch (this) {
+                case NONE -> in;
+                case GZIP -> new Gunzip(compressed);
+                case SNAPPY -> new SnappyInputStream(in);
+                case LZ4 -> new LZ4FrameInputStream(in);
+                case ZSTD -> new ZstdInputStreamNoFinalizer(in).setLongMax(ZSTD_WINDOW_LOG_MAX);
+            }, configName);
+        } catch (IOException | RuntimeException | SnappyError e) {
+            throw new CorruptRecordException("cannot decompress " + configName + " batch: " + e, e);
+        }
     }
 
     /**
@@ -98,16 +110,11 @@ public enum CompressionType {
      * {@code maxBytes} or to allocate for more, so a small hostile batch cannot expand into an
      * out-of-memory error.
      *
-     * @throws CorruptRecordException if the data does not decompress or would exceed {@code maxBytes}
+     * @throws CorruptRecordException if the data does not decompress
+     * @throws DecompressedSizeException if it would exceed {@code maxBytes}
      */
     public byte[] decompress(ByteBuffer compressed, int maxBytes) {
-        if (this == GZIP) {
-            return Gunzip.decompress(compressed, maxBytes);
-        }
-        if (this == SNAPPY) {
-            checkSnappyChunks(compressed.duplicate(), maxBytes);
-        }
-        try (InputStream in = wrapForInput(new ByteBufferInputStream(compressed.duplicate()))) {
+        try (InputStream in = open(compressed, maxBytes)) {
             byte[] buf = new byte[Math.min(Math.max(maxBytes, 1), 64 * 1024)];
             int len = 0;
             while (true) {
@@ -128,10 +135,46 @@ public enum CompressionType {
                 len += n;
             }
             return len == buf.length ? buf : Arrays.copyOf(buf, len);
-        } catch (CorruptRecordException e) {
-            throw e;
-        } catch (IOException | RuntimeException | SnappyError e) {
+        } catch (IOException e) {
             throw new CorruptRecordException("cannot decompress " + configName + " batch: " + e, e);
+        }
+    }
+
+    /** A codec's stream whose failures, whatever their type, are {@link CorruptRecordException}s. */
+    private static final class Checked extends InputStream {
+        private final InputStream in;
+        private final String codec;
+
+        Checked(InputStream in, String codec) {
+            this.in = in;
+            this.codec = codec;
+        }
+
+        @Override
+        public int read() {
+            try {
+                return in.read();
+            } catch (CorruptRecordException e) {
+                throw e;
+            } catch (IOException | RuntimeException | SnappyError e) {
+                throw new CorruptRecordException("cannot decompress " + codec + " batch: " + e, e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            try {
+                return in.read(b, off, len);
+            } catch (CorruptRecordException e) {
+                throw e;
+            } catch (IOException | RuntimeException | SnappyError e) {
+                throw new CorruptRecordException("cannot decompress " + codec + " batch: " + e, e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
         }
     }
 

@@ -2,78 +2,102 @@ package io.rafka.record;
 
 import io.rafka.common.CorruptRecordException;
 
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
 import java.util.zip.CRC32;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 
 /**
- * Gzip (RFC 1952) decompression of a whole batch, one member after another in a loop. The JDK's
+ * Gzip (RFC 1952) decompression of a batch as a stream, one member after another in a loop. The JDK's
  * {@code GZIPInputStream} reads each further member by calling itself, so a batch of tens of thousands of empty
  * members (20 bytes each, well within a message's size) overflowed the stack of the thread validating it.
- * As that stream does, bytes after a member that do not start another member are ignored.
+ * As that stream does, bytes after a member that do not start another member are ignored. Each member's
+ * checksum and size are checked when its end is read.
  */
-final class Gunzip {
+final class Gunzip extends InputStream {
     private static final int FHCRC = 2;
     private static final int FEXTRA = 4;
     private static final int FNAME = 8;
     private static final int FCOMMENT = 16;
 
-    private Gunzip() {
+    private final ByteBuffer in;
+    private final Inflater inflater = new Inflater(true);
+    private final CRC32 crc = new CRC32();
+    private boolean first = true;
+    private boolean inMember;
+    private boolean ended;
+    private long memberSize;
+
+    /** Reads {@code compressed} from its position to its limit; the buffer itself is not moved. */
+    Gunzip(ByteBuffer compressed) {
+        this.in = compressed.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** Decompresses {@code compressed} (position to limit), producing at most {@code maxBytes}. */
-    static byte[] decompress(ByteBuffer compressed, int maxBytes) {
-        ByteBuffer in = compressed.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        Inflater inflater = new Inflater(true);
+    @Override
+    public int read() {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+        if (len == 0) {
+            return 0;
+        }
         try {
-            byte[] out = new byte[Math.min(Math.max(maxBytes, 1), 64 * 1024)];
-            int len = 0;
-            boolean first = true;
-            while (first || startsMember(in)) {
-                skipHeader(in);
-                first = false;
-                inflater.reset();
-                inflater.setInput(in.slice());
-                int memberStart = len;
-                while (!inflater.finished()) {
-                    int n;
-                    if (len == out.length && len >= maxBytes) {
-                        // Full: the member may still end without another byte (its last block's end).
-                        if (inflater.inflate(new byte[1]) > 0) {
-                            throw new DecompressedSizeException("gzip batch decompresses to more than " + maxBytes + " bytes");
-                        }
-                        n = 0;
-                    } else {
-                        if (len == out.length) {
-                            out = Arrays.copyOf(out, (int) Math.min((long) maxBytes, 2L * out.length));
-                        }
-                        n = inflater.inflate(out, len, out.length - len);
-                    }
-                    if (n == 0 && !inflater.finished() && (inflater.needsInput() || inflater.needsDictionary())) {
-                        throw new CorruptRecordException("gzip batch ends inside a compressed block");
-                    }
-                    len += n;
+            while (true) {
+                if (!inMember && !startMember()) {
+                    return -1;
                 }
-                in.position(in.position() + (int) inflater.getBytesRead());
-                if (in.remaining() < 8) {
-                    throw new CorruptRecordException("gzip batch ends before its member's trailer");
+                int n = inflater.inflate(b, off, len);
+                crc.update(b, off, n);
+                memberSize += n;
+                if (inflater.finished()) {
+                    endMember();
+                } else if (n == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+                    throw new CorruptRecordException("gzip batch ends inside a compressed block");
                 }
-                CRC32 crc = new CRC32();
-                crc.update(out, memberStart, len - memberStart);
-                int storedCrc = in.getInt();
-                int storedSize = in.getInt();
-                if (storedCrc != (int) crc.getValue() || storedSize != len - memberStart) {
-                    throw new CorruptRecordException("gzip member's checksum or size does not match its data");
+                if (n > 0) {
+                    return n;
                 }
             }
-            return len == out.length ? out : Arrays.copyOf(out, len);
         } catch (DataFormatException e) {
             throw new CorruptRecordException("cannot decompress gzip batch: " + e.getMessage(), e);
-        } finally {
-            inflater.end();
+        }
+    }
+
+    @Override
+    public void close() {
+        ended = true;
+        inflater.end();
+    }
+
+    private boolean startMember() {
+        if (ended || (!first && !startsMember(in))) {
+            return false;
+        }
+        first = false;
+        skipHeader(in);
+        inflater.reset();
+        inflater.setInput(in.slice());
+        crc.reset();
+        memberSize = 0;
+        inMember = true;
+        return true;
+    }
+
+    private void endMember() {
+        inMember = false;
+        in.position(in.position() + (int) inflater.getBytesRead());
+        if (in.remaining() < 8) {
+            throw new CorruptRecordException("gzip batch ends before its member's trailer");
+        }
+        int storedCrc = in.getInt();
+        int storedSize = in.getInt();
+        if (storedCrc != (int) crc.getValue() || storedSize != (int) memberSize) {
+            throw new CorruptRecordException("gzip member's checksum or size does not match its data");
         }
     }
 

@@ -3,6 +3,8 @@ package io.rafka.record;
 import io.rafka.common.CorruptRecordException;
 import io.rafka.common.InvalidRecordException;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -294,23 +296,33 @@ public final class RecordBatch {
     /**
      * Walks the records and checks their structure without materializing keys and values: lengths in
      * bounds, offset deltas 0..count-1, timestamps not above {@code maxTimestamp} for create-time
-     * batches, and nothing left over. Compressed batches are decompressed (bounded) to be walked.
-     * Returns the largest record timestamp.
+     * batches, and nothing left over. Compressed batches are walked as they are decompressed, a few KiB at a time
+     * and at most {@code maxDecompressedBytes} in all. Returns the largest record timestamp.
      */
     public long validateRecords(int maxDecompressedBytes) {
-        ByteBuffer recordsBuffer = recordsSection(maxDecompressedBytes);
         int count = recordCount();
-        RecordReader reader = new RecordReader(recordsBuffer, baseOffset(), baseTimestamp(), NO_TIMESTAMP);
-        long maxSeen = NO_TIMESTAMP;
-        for (int i = 0; i < count; i++) {
-            long[] deltaAndTimestamp = reader.skip();
-            if (deltaAndTimestamp[0] != i) {
-                throw new InvalidRecordException("record " + i + " has offset delta " + deltaAndTimestamp[0]
-                        + "; deltas must be consecutive from 0");
+        long maxSeen;
+        CompressionType codec = compressionType();
+        if (codec == CompressionType.NONE) {
+            RecordReader reader = new RecordReader(recordsSection(maxDecompressedBytes), baseOffset(), baseTimestamp(),
+                    NO_TIMESTAMP);
+            maxSeen = NO_TIMESTAMP;
+            for (int i = 0; i < count; i++) {
+                long[] deltaAndTimestamp = reader.skip();
+                if (deltaAndTimestamp[0] != i) {
+                    throw new InvalidRecordException("record " + i + " has offset delta " + deltaAndTimestamp[0]
+                            + "; deltas must be consecutive from 0");
+                }
+                maxSeen = Math.max(maxSeen, deltaAndTimestamp[1]);
             }
-            maxSeen = Math.max(maxSeen, deltaAndTimestamp[1]);
+            reader.ensureExhausted(count);
+        } else {
+            try (InputStream in = codec.open(storedSection(), maxDecompressedBytes)) {
+                maxSeen = StreamedRecordCheck.check(in, count, baseTimestamp(), maxDecompressedBytes);
+            } catch (IOException e) {
+                throw new CorruptRecordException("cannot decompress " + codec.configName + " batch: " + e, e);
+            }
         }
-        reader.ensureExhausted(count);
         if (timestampType() == TimestampType.CREATE_TIME && count > 0 && maxSeen != maxTimestamp()) {
             throw new InvalidRecordException("batch max timestamp " + maxTimestamp()
                     + " differs from the largest record timestamp " + maxSeen);
@@ -318,10 +330,15 @@ public final class RecordBatch {
         return maxSeen;
     }
 
-    private ByteBuffer recordsSection(int maxDecompressedBytes) {
+    /** The records section as stored: compressed for a compressed batch. */
+    private ByteBuffer storedSection() {
         ByteBuffer section = buffer.duplicate();
         section.position(RECORDS_OFFSET);
-        section = section.slice();
+        return section.slice();
+    }
+
+    private ByteBuffer recordsSection(int maxDecompressedBytes) {
+        ByteBuffer section = storedSection();
         CompressionType codec = compressionType();
         if (codec == CompressionType.NONE) {
             return section;
