@@ -244,7 +244,7 @@ final class FakeCoordinator {
             java.util.concurrent.CountDownLatch gate = commitGate;
             if (gate != null) {
                 try {
-                    gate.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                    gate.await(60, java.util.concurrent.TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
