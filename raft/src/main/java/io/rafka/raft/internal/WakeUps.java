@@ -164,12 +164,12 @@ final class WakeUps {
                 try {
                     expireIfUnwanted(replica, start);
                     String phases = doWake(replica);
-                    long took = System.nanoTime() - start;
-                    wakeUps.incrementAndGet();
-                    wakeNanosTotal.addAndGet(took);
-                    wakeNanosMax.accumulateAndGet(took, Math::max);
-                    LOG.info("{}: woke in {} ms ({})", replica.topicPartition(), TimeUnit.NANOSECONDS.toMillis(took), phases);
+                    LOG.info("{}: woke in {} ms ({})", replica.topicPartition(), counted(start), phases);
                     result.complete(null);
+                } catch (NotLeaderException e) {
+                    // Open everywhere with a leader elected, only not this node: woken all the same.
+                    LOG.info("{}: woke in {} ms; {}", replica.topicPartition(), counted(start), e.getMessage());
+                    result.completeExceptionally(e);
                 } catch (RuntimeException e) {
                     result.completeExceptionally(e);
                 } catch (Error e) {
@@ -188,6 +188,15 @@ final class WakeUps {
             result.completeExceptionally(new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "node " + nodeId + " is closing"));
         }
         return result;
+    }
+
+    /** Counts a wake-up that opened the group everywhere and saw a leader elected; returns how long it took, in ms. */
+    private long counted(long startNanos) {
+        long took = System.nanoTime() - startNanos;
+        wakeUps.incrementAndGet();
+        wakeNanosTotal.addAndGet(took);
+        wakeNanosMax.accumulateAndGet(took, Math::max);
+        return TimeUnit.NANOSECONDS.toMillis(took);
     }
 
     /**
