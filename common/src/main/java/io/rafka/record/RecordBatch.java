@@ -285,12 +285,17 @@ public final class RecordBatch {
     }
 
     /**
-     * The records one at a time (decompressing first, if needed): each can be sized or passed over before it is
-     * decoded, so a reader that wants a few records of a large batch decodes only those.
+     * The records one at a time (decompressed as the cursor moves, if compressed): each can be sized or passed over
+     * before it is decoded, so a reader that wants a few records of a large batch decodes only those.
      */
     public RecordCursor cursor(int maxDecompressedBytes) {
-        return new RecordCursor(new RecordReader(recordsSection(maxDecompressedBytes), baseOffset(), baseTimestamp(),
-                timestampType() == TimestampType.LOG_APPEND_TIME ? maxTimestamp() : NO_TIMESTAMP), recordCount());
+        long appendTime = timestampType() == TimestampType.LOG_APPEND_TIME ? maxTimestamp() : NO_TIMESTAMP;
+        CompressionType codec = compressionType();
+        if (codec == CompressionType.NONE) {
+            return new RecordCursor(storedSection(), baseOffset(), baseTimestamp(), appendTime, recordCount());
+        }
+        return new RecordCursor(codec.open(storedSection(), maxDecompressedBytes), maxDecompressedBytes, baseOffset(),
+                baseTimestamp(), appendTime, recordCount());
     }
 
     /**

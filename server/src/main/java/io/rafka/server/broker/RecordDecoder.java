@@ -55,27 +55,29 @@ final class RecordDecoder {
                 return new Decoded(out, (int) decoded, batch.baseOffset(), batch.baseOffset());
             }
             boolean appendTime = batch.timestampType() == TimestampType.LOG_APPEND_TIME;
-            RecordCursor records = batch.cursor(maxDecompressedBytes);
-            while (records.hasNext()) {
-                long[] offsetAndSize = records.peek(RECORD_OVERHEAD, HEADER_OVERHEAD);
-                long offset = offsetAndSize[0];
-                long size = offsetAndSize[1];
-                if (offset < fromOffset) {
-                    records.skip();
-                    continue;
+            // Closed on every way out: a compressed batch's decompressor may hold native memory (zstd's).
+            try (RecordCursor records = batch.cursor(maxDecompressedBytes)) {
+                while (records.hasNext()) {
+                    long[] offsetAndSize = records.peek(RECORD_OVERHEAD, HEADER_OVERHEAD);
+                    long offset = offsetAndSize[0];
+                    long size = offsetAndSize[1];
+                    if (offset < fromOffset) {
+                        records.skip();
+                        continue;
+                    }
+                    if (!out.isEmpty() && decoded + size > maxBytes) {
+                        return new Decoded(out, (int) decoded, offset, -1);
+                    }
+                    if (out.isEmpty() && size > maxRecordBytes) {
+                        throw new RafkaException(ErrorCode.RECORD_TOO_LARGE, "the record at offset " + offset + " decodes to "
+                                + size + " bytes, more than an answer may hold (" + maxRecordBytes + "); fetch it as stored"
+                                + " batches (RECORD_FORMAT_ENCODED)");
+                    }
+                    Record r = records.next();
+                    decoded += size;
+                    out.add(new PartitionRead.DecodedRecord(r.offset(), appendTime ? batch.maxTimestamp() : r.timestamp(),
+                            appendTime, r.key(), r.value(), r.headers()));
                 }
-                if (!out.isEmpty() && decoded + size > maxBytes) {
-                    return new Decoded(out, (int) decoded, offset, -1);
-                }
-                if (out.isEmpty() && size > maxRecordBytes) {
-                    throw new RafkaException(ErrorCode.RECORD_TOO_LARGE, "the record at offset " + offset + " decodes to "
-                            + size + " bytes, more than an answer may hold (" + maxRecordBytes + "); fetch it as stored"
-                            + " batches (RECORD_FORMAT_ENCODED)");
-                }
-                Record r = records.next();
-                decoded += size;
-                out.add(new PartitionRead.DecodedRecord(r.offset(), appendTime ? batch.maxTimestamp() : r.timestamp(),
-                        appendTime, r.key(), r.value(), r.headers()));
             }
         }
         return new Decoded(out, (int) Math.min(decoded, Integer.MAX_VALUE), -1, -1);

@@ -15,10 +15,11 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Validation of compressed batches walks their records as they are decompressed. */
-class StreamedRecordCheckTest {
+/** Validation and cursors walk a compressed batch's records as they are decompressed. */
+class StreamedRecordsTest {
     private static final int MiB = 1024 * 1024;
 
     /**
@@ -28,11 +29,7 @@ class StreamedRecordCheckTest {
     @ParameterizedTest
     @EnumSource(value = CompressionType.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
     void aLargeBatchIsCheckedAFewKiBAtATime(CompressionType codec) {
-        RecordBatchBuilder builder = new RecordBatchBuilder(codec);
-        for (int i = 0; i < 32; i++) {
-            builder.append(1L + i, null, new byte[MiB]);
-        }
-        RecordBatch batch = new RecordBatch(builder.build());
+        RecordBatch batch = thirtyTwoRecordsOfOneMiB(codec);
         assertTrue(batch.sizeInBytes() < 4 * MiB, "zeros compress well: " + batch.sizeInBytes());
         batch.validateRecords(64 * MiB); // once first: classes loaded, codecs' native parts set up
 
@@ -43,6 +40,85 @@ class StreamedRecordCheckTest {
 
         assertEquals(32L, largest);
         assertTrue(allocated < 8L * MiB, codec + " validation allocated " + allocated + " bytes for 32 MiB of records");
+    }
+
+    /** A reader that wants the first record of such a batch decompresses and holds about that record only. */
+    @ParameterizedTest
+    @EnumSource(value = CompressionType.class, names = "NONE", mode = EnumSource.Mode.EXCLUDE)
+    void aCursorDecompressesOnlyAsFarAsItIsRead(CompressionType codec) {
+        RecordBatch batch = thirtyTwoRecordsOfOneMiB(codec);
+        try (RecordCursor warm = batch.cursor(64 * MiB)) {
+            warm.next();
+        }
+
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        Record first;
+        long[] second;
+        try (RecordCursor cursor = batch.cursor(64 * MiB)) {
+            first = cursor.next();
+            second = cursor.peek(0, 0);
+        }
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+
+        assertEquals(MiB, first.value().length);
+        assertEquals(1L, second[0]);
+        assertEquals(MiB, second[1]);
+        assertTrue(allocated < 8L * MiB, codec + ": reading 2 of 32 records of 1 MiB allocated " + allocated + " bytes");
+    }
+
+    /** Read through a cursor, every codec's records are the records the batch was built with. */
+    @Test
+    void aCursorReadsWhatRecordsDecodes() {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        for (int iteration = 0; iteration < 300; iteration++) {
+            CompressionType codec = CompressionType.values()[random.nextInt(CompressionType.values().length)];
+            RecordBatchBuilder builder = new RecordBatchBuilder(codec);
+            for (int i = 1 + random.nextInt(20); i > 0; i--) {
+                byte[] value = new byte[random.nextInt(random.nextBoolean() ? 50 : 100_000)];
+                random.nextBytes(value);
+                builder.append(5L + random.nextInt(99), random.nextBoolean() ? null : new byte[random.nextInt(9)], value,
+                        random.nextBoolean() ? List.of() : List.of(new Header("h", new byte[3]), new Header("k", null)));
+            }
+            RecordBatch batch = new RecordBatch(builder.build());
+            List<Record> expected = batch.records();
+            int skipped = random.nextInt(expected.size() + 1);
+            try (RecordCursor cursor = batch.cursor(64 * MiB)) {
+                for (int i = 0; i < expected.size(); i++) {
+                    Record e = expected.get(i);
+                    assertTrue(cursor.hasNext());
+                    long[] peeked = cursor.peek(10, 1);
+                    assertEquals(e.offset(), peeked[0], "seed " + seed);
+                    assertEquals(10 + length(e.key()) + length(e.value())
+                            + e.headers().stream().mapToLong(h -> 1 + length(h.key().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                            + length(h.value())).sum(), peeked[1], "seed " + seed);
+                    if (i < skipped) {
+                        cursor.skip();
+                        continue;
+                    }
+                    Record a = cursor.next();
+                    assertEquals(e.offset(), a.offset(), "seed " + seed);
+                    assertEquals(e.timestamp(), a.timestamp(), "seed " + seed);
+                    assertTrue(Arrays.equals(e.key(), a.key()) && Arrays.equals(e.value(), a.value()), "seed " + seed);
+                    assertEquals(e.headers(), a.headers(), "seed " + seed);
+                }
+                assertFalse(cursor.hasNext());
+            }
+        }
+    }
+
+    /** 32 records of 1 MiB of zeros, timestamps 1..32: a few KiB compressed. */
+    private static RecordBatch thirtyTwoRecordsOfOneMiB(CompressionType codec) {
+        RecordBatchBuilder builder = new RecordBatchBuilder(codec);
+        for (int i = 0; i < 32; i++) {
+            builder.append(1L + i, null, new byte[MiB]);
+        }
+        return new RecordBatch(builder.build());
+    }
+
+    private static int length(byte[] bytes) {
+        return bytes == null ? 0 : bytes.length;
     }
 
     /**
