@@ -3,6 +3,7 @@ package io.rafka.record;
 import io.rafka.common.CorruptRecordException;
 import io.rafka.common.InvalidRecordException;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -294,8 +295,9 @@ public final class RecordBatch {
         if (codec == CompressionType.NONE) {
             return new RecordCursor(storedSection(), baseOffset(), baseTimestamp(), appendTime, recordCount());
         }
-        return new RecordCursor(codec.open(storedSection(), maxDecompressedBytes), maxDecompressedBytes, baseOffset(),
-                baseTimestamp(), appendTime, recordCount());
+        // Buffered: the cursor reads each record's length a byte at a time (a call into zstd's native code each, else).
+        return new RecordCursor(new BufferedInputStream(codec.open(storedSection(), maxDecompressedBytes), 16 * 1024),
+                maxDecompressedBytes, baseOffset(), baseTimestamp(), appendTime, recordCount());
     }
 
     /**
