@@ -269,6 +269,75 @@ class ProducerIT {
         }
     }
 
+    /**
+     * A request the broker refuses whole (over its max.request.bytes, or naming more partitions than its
+     * max.partitions.per.request) fails its records at once with the refusal's code, and the producer goes on. The
+     * stream failure used to be retried as a timeout: every request to that broker failed with it again and again until
+     * the delivery timeout, and the records then failed as REQUEST_TIMED_OUT.
+     */
+    @Test
+    void aRequestTheBrokerRefusesWholeFailsItsRecordsAtOnceAndTheOthersGoOn() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false",
+                "max.request.bytes", "65536", "max.partitions.per.request", "2"))) {
+            createTopic(cluster, "refused", 3, 1);
+            try (RafkaProducer<String, String> producer = producer(cluster).lingerMs(300)
+                    .requestTimeout(Duration.ofSeconds(5)).deliveryTimeout(Duration.ofSeconds(20)).build()) {
+                CompletableFuture<RecordMetadata> big = producer.send(new ProducerRecord<>("refused", 0, "k", "x".repeat(100_000)));
+                CompletionException e = assertThrows(CompletionException.class, big::join);
+                assertEquals(io.rafka.common.ErrorCode.RECORD_LIST_TOO_LARGE,
+                        assertInstanceOf(ProducerException.class, e.getCause()).errorCode(), e.getCause().getMessage());
+
+                // Three partitions in one request (all lingering when flushed), where the broker takes two.
+                List<CompletableFuture<RecordMetadata>> three = new ArrayList<>();
+                for (int p = 0; p < 3; p++) {
+                    three.add(producer.send(new ProducerRecord<>("refused", p, "k", "v" + p)));
+                }
+                producer.flush();
+                for (CompletableFuture<RecordMetadata> f : three) {
+                    CompletionException refused = assertThrows(CompletionException.class, f::join);
+                    assertEquals(io.rafka.common.ErrorCode.INVALID_REQUEST,
+                            assertInstanceOf(ProducerException.class, refused.getCause()).errorCode(), refused.getCause().getMessage());
+                }
+
+                // The producer goes on, idempotently, on a partition whose batches were refused.
+                for (int i = 0; i < 5; i++) {
+                    assertEquals(i, producer.send(new ProducerRecord<>("refused", 0, "k", "after-" + i)).get(30, java.util.concurrent.TimeUnit.SECONDS).offset());
+                }
+            }
+            assertEquals(List.of("after-0", "after-1", "after-2", "after-3", "after-4"),
+                    readAll(cluster, "refused").stream().map(Read::value).toList());
+        }
+    }
+
+    /**
+     * A partition whose batches do not fit in a request beside a busier partition's still goes out while that one
+     * keeps a backlog: each drain starts one partition further on. Starting from the first partition every time, the
+     * busy partition filled every request and the other waited for its backlog to end (or for its delivery timeout).
+     */
+    @Test
+    void aPartitionBehindABusierOneIsNotStarved() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            createTopic(cluster, "busy", 2, 1);
+            String value = "x".repeat(30 * 1024);   // one record per batch; two batches do not fit in a request
+            try (RafkaProducer<String, String> producer = producer(cluster).lingerMs(0).batchSize(32 * 1024)
+                    .maxRequestSize(40 * 1024).build()) {
+                List<CompletableFuture<RecordMetadata>> busy = new ArrayList<>();
+                for (int i = 0; i < 100; i++) {
+                    busy.add(producer.send(new ProducerRecord<>("busy", 0, "k", value)));
+                }
+                CompletableFuture<RecordMetadata> other = producer.send(new ProducerRecord<>("busy", 1, "k", value));
+                for (int i = 0; i < 500; i++) {
+                    busy.add(producer.send(new ProducerRecord<>("busy", 0, "k", value)));
+                }
+                other.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                long busyLeft = busy.stream().filter(f -> !f.isDone()).count();
+                assertTrue(busyLeft > 100, "partition 1's record was answered with only " + busyLeft
+                        + " of partition 0's 600 records unanswered");
+                CompletableFuture.allOf(busy.toArray(CompletableFuture[]::new)).get(120, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        }
+    }
+
     /** Sends records keyed k0.. and waits for every answer. */
     private static List<RecordMetadata> sendKeyed(RafkaProducer<String, String> producer, int count) throws Exception {
         List<CompletableFuture<RecordMetadata>> sent = new ArrayList<>();

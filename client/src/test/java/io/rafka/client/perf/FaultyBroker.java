@@ -50,6 +50,8 @@ final class FaultyBroker implements AutoCloseable {
      * older than the five batches it remembers (which the SDK, sending retries first, cannot provoke by itself).
      */
     volatile boolean forgetsRetries;
+    /** Answers this many requests (after writing them) under a request id that is not theirs, as a broken broker would. */
+    volatile int misnumberedAnswers;
     private final Random random;
     private final double notLeaderRate;
     private final double timeoutRate;
@@ -138,6 +140,12 @@ final class FaultyBroker implements AutoCloseable {
                     ProduceResponse.Builder response = ProduceResponse.newBuilder().setRequestId(request.getRequestId());
                     for (PartitionData data : request.getPartitionsList()) {
                         response.addResults(append(data));
+                    }
+                    synchronized (FaultyBroker.this) {
+                        if (misnumberedAnswers > 0) {
+                            misnumberedAnswers--;
+                            response.setRequestId(request.getRequestId() + 1000);
+                        }
                     }
                     answers.onNext(response.build());
                 }

@@ -53,6 +53,32 @@ class ProducerRetryAnswersTest {
     }
 
     /**
+     * An answer that belongs to no request sent (a broken broker or proxy) drops the stream, and the requests on it
+     * are sent again: taken off the stream first, one such request stayed in flight for good, its partition never
+     * sent again and flush() never returned.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(120)   // the old code hung in close(), which waits for every batch
+    void anAnswerToNoRequestSentDropsTheStreamAndItsRequestsAreSentAgain() throws Exception {
+        try (FaultyBroker broker = new FaultyBroker("t", 1, 7, 0.0, 0.0)) {
+            broker.misnumberedAnswers = 1;
+            List<CompletableFuture<RecordMetadata>> sent = new ArrayList<>();
+            try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                    .bootstrap(broker.address()).lingerMs(1).batchSize(256).retryBackoff(Duration.ofMillis(10)).build()) {
+                for (int i = 0; i < 200; i++) {
+                    sent.add(producer.send(new ProducerRecord<>("t", 0, null, "v" + i)));
+                }
+                CompletableFuture.runAsync(producer::flush).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                for (int i = 0; i < sent.size(); i++) {
+                    assertEquals(i, sent.get(i).get(30, java.util.concurrent.TimeUnit.SECONDS).offset(), "record " + i);
+                }
+            }
+            assertEquals(0, broker.misnumberedAnswers);
+            assertEquals(200, broker.logs.get(0).stream().mapToInt(FaultyBroker.Stored::records).sum(), "every record written once");
+        }
+    }
+
+    /**
      * flush() from a callback is refused whichever thread runs it (the I/O thread or a gRPC thread with the
      * answer): it would wait for the callback's own batch, which completes once the callback returned. It hung
      * when the callback ran on a gRPC thread, and every later callback with it.

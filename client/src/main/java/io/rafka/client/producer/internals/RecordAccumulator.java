@@ -96,7 +96,8 @@ public final class RecordAccumulator {
      * and the batches would stay small for good (seen: 9 records per 16 KiB batch of 1 KiB records).
      *
      * @throws BufferExhaustedException no room in buffer memory before the deadline
-     * @throws ProducerException        RECORD_TOO_LARGE for a record larger than the whole buffer memory
+     * @throws ProducerException        RECORD_TOO_LARGE for a record larger than the whole buffer memory, or than a
+     *                                  request may be (max.request.size)
      */
     public CompletableFuture<RecordMetadata> append(TopicPartition tp, long timestampMs, byte[] key,
                                                     byte[] value, List<Header> headers, Callback callback,
@@ -105,6 +106,12 @@ public final class RecordAccumulator {
         if (size > config.bufferMemoryBytes()) {
             throw new ProducerException(ErrorCode.RECORD_TOO_LARGE, "a record of " + size + " bytes is larger than "
                     + ProducerConfig.BUFFER_MEMORY + " (" + config.bufferMemoryBytes() + ")");
+        }
+        if (RecordBatch.HEADER_SIZE + size > config.maxRequestBytes()) {
+            // As Kafka's producer: a batch of this record alone would be a request larger than the limit.
+            throw new ProducerException(ErrorCode.RECORD_TOO_LARGE, "a record of " + size + " bytes (a batch of "
+                    + (RecordBatch.HEADER_SIZE + size) + ") is larger than " + ProducerConfig.MAX_REQUEST_SIZE + " ("
+                    + config.maxRequestBytes() + ")");
         }
         // A batch of this record alone takes at most the batch header plus its accounted size.
         long reservation = Math.min(config.bufferMemoryBytes(),

@@ -1,6 +1,8 @@
 package io.rafka.client.producer.internals;
 
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.rafka.client.internals.ErrorCodes;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.producer.ProducerConfig;
 import io.rafka.client.producer.ProducerException;
@@ -14,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,6 +44,8 @@ public final class Sender implements Runnable {
     private final Object lock;
     private final Map<BrokerAddress, BrokerStream> streams = new HashMap<>();
     private long nextRequestId;
+    /** Drains that sent a request so far: where the next one starts in the partitions' list. */
+    private long drainsThatSent;
     private boolean refreshWanted;
     /** When the I/O thread last refreshed the metadata ({@link System#nanoTime}). */
     private long lastRefreshNanos = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
@@ -105,21 +110,26 @@ public final class Sender implements Runnable {
                     }
                 }
                 acc.runCompletions();
+                if (Thread.interrupted()) {
+                    // Only a callback run here can have (nothing else interrupts this thread): ended by it, the thread
+                    // would leave every record after it unsent.
+                    LOG.warn("a producer callback interrupted the producer's I/O thread; ignored");
+                }
                 if (refresh) {
                     metadata.refresh();
                 }
                 wantIds.forEach(this::renewProducerId);
             }
         } catch (InterruptedException e) {
+            // Nothing here interrupts it (a callback on this thread may have): the records still pending fail
+            // rather than wait for a thread that is gone.
+            failPending(e);
             Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            boolean closedUnderIt;
-            synchronized (lock) {
-                closedUnderIt = stopped;  // a forced close shut the channels while a refresh was using them
-            }
-            if (!closedUnderIt) {
-                LOG.error("producer I/O thread failed; failing every pending record", e);
-                forceClose(new ProducerException(ErrorCode.UNKNOWN_SERVER_ERROR, "producer I/O thread failed: " + e, e));
+        } catch (RuntimeException | Error e) {
+            // An Error too (out of memory building a request): left pending, records never completed and flush hung.
+            failPending(e);
+            if (e instanceof Error error) {
+                throw error;
             }
         } finally {
             synchronized (lock) {
@@ -127,6 +137,18 @@ public final class Sender implements Runnable {
                 streams.clear();
             }
             acc.runCompletions();
+        }
+    }
+
+    /** The thread ends for {@code cause}: every record not yet told is failed, unless a forced close did it already. */
+    private void failPending(Throwable cause) {
+        boolean closedUnderIt;
+        synchronized (lock) {
+            closedUnderIt = stopped;  // a forced close shut the channels while a refresh was using them
+        }
+        if (!closedUnderIt) {
+            LOG.error("producer I/O thread failed; failing every pending record", cause);
+            forceClose(new ProducerException(ErrorCode.UNKNOWN_SERVER_ERROR, "producer I/O thread failed: " + cause, cause));
         }
     }
 
@@ -240,7 +262,14 @@ public final class Sender implements Runnable {
     private int drain(long now) {
         Map<BrokerAddress, List<ProducerBatch>> byBroker = new LinkedHashMap<>();
         Map<BrokerAddress, Long> requestBytes = new HashMap<>();
-        for (PartitionQueue q : acc.queues()) {
+        // Each drain that sends starts one partition further on than the last (as Kafka's drain index moves): from the
+        // same start every time, the first partitions' batches could fill every request while the last partitions'
+        // never went out. (Moved by every drain, the start kept its parity: an answer frees a slot, one drain fills
+        // it and the next finds the window full.)
+        List<PartitionQueue> queues = new ArrayList<>(acc.queues());
+        int start = queues.isEmpty() ? 0 : (int) Long.remainderUnsigned(drainsThatSent, queues.size());
+        for (int i = 0; i < queues.size(); i++) {
+            PartitionQueue q = queues.get((start + i) % queues.size());
             if (q.ready.isEmpty()) {
                 continue;
             }
@@ -262,6 +291,9 @@ public final class Sender implements Runnable {
             q.lastLeader = leader.get();
             byBroker.computeIfAbsent(leader.get(), k -> new ArrayList<>()).add(batch);
             requestBytes.put(leader.get(), bytes + batch.sizeInBytes());
+        }
+        if (!byBroker.isEmpty()) {
+            drainsThatSent++;
         }
         for (Map.Entry<BrokerAddress, List<ProducerBatch>> e : byBroker.entrySet()) {
             ProduceRequest.Builder request = ProduceRequest.newBuilder().setRequestId(++nextRequestId)
@@ -311,12 +343,17 @@ public final class Sender implements Runnable {
             if (stream.failed) {
                 return;
             }
-            BrokerStream.Pending p = stream.pending.pollFirst();
+            BrokerStream.Pending p = stream.pending.peekFirst();
             if (p == null || p.requestId() != response.getRequestId() || p.batches().size() != response.getResultsCount()) {
-                streamFailed(stream, Status.INTERNAL.withDescription("broker " + stream.address + " answered request "
-                        + response.getRequestId() + " out of order or with the wrong number of results").asRuntimeException());
+                // The request stays pending, so its batches are retried with the others on the stream (taken off
+                // first, they stayed in flight for good: the partition never sent again and flush never returned).
+                RuntimeException why = Status.INTERNAL.withDescription("broker " + stream.address + " answered request "
+                        + response.getRequestId() + " out of order or with the wrong number of results").asRuntimeException();
+                stream.cancel(why);
+                streamFailed(stream, why);
                 return;
             }
+            stream.pending.pollFirst();
             long now = System.nanoTime();
             for (int i = 0; i < p.batches().size(); i++) {
                 onResult(p.batches().get(i), response.getResults(i), now);
@@ -410,15 +447,57 @@ public final class Sender implements Runnable {
             metadata.resetConnectBackoff(); // a broker down now may lead again soon after its restart
         }
         ErrorCode code = unreachable ? ErrorCode.NOT_LEADER : ErrorCode.REQUEST_TIMED_OUT;
+        Refusal refusal = refusal(stream, cause);
         for (BrokerStream.Pending p : stream.pending) {
+            boolean refused = refusal != null && p == refusal.request();
             for (ProducerBatch b : p.batches()) {
-                b.mayBeWritten = true;  // sent; whether the broker wrote it before the stream broke is unknown
                 PartitionQueue q = queue(b);
+                if (refused) {
+                    // Refused before it was written, and a retry would be refused the same way.
+                    q.gaveUp(b, acc.producerId >= 0);
+                    q.answered(b);
+                    acc.finish(b, -1, -1, new ProducerException(refusal.code(), b.tp + ": broker " + stream.address
+                            + " refused the request: " + refusal.message()));
+                    continue;
+                }
+                b.mayBeWritten = true;  // sent; whether the broker wrote it before the stream broke is unknown
                 retry(q, b, now, code, "broker " + stream.address + ": " + cause);
                 q.answered(b);
             }
         }
         stream.pending.clear();
         lock.notifyAll();
+    }
+
+    /**
+     * A request the broker refused as a whole, before writing any of it, for a reason a retry cannot change (the
+     * stream failed with it; retried, every request on the broker's stream failed again until the delivery timeout).
+     * With its error code in the trailer it is the oldest unanswered request (the broker answers in order, and
+     * refuses a request as it reads it); gRPC's own limit on a request's size ({@code max.request.bytes}) carries no
+     * code and cuts the stream short at once, so the largest request is taken for it. Else null: the stream broke
+     * and everything on it is retried.
+     */
+    private static Refusal refusal(BrokerStream stream, Throwable cause) {
+        if (stream.pending.isEmpty()) {
+            return null;
+        }
+        Status status = Status.fromThrowable(cause);
+        Optional<io.rafka.proto.v1.ErrorCode> trailer = cause instanceof StatusRuntimeException e
+                ? ErrorCodes.trailerCode(e) : Optional.empty();
+        if (trailer.isPresent()) {
+            return ErrorCodes.isRetriable(trailer.get()) ? null
+                    : new Refusal(stream.pending.peekFirst(), ErrorCode.forCode(trailer.get().getNumber()),
+                            String.valueOf(status.getDescription()));
+        }
+        if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+            BrokerStream.Pending largest = stream.pending.stream().max(Comparator.comparingLong(p ->
+                    p.batches().stream().mapToLong(ProducerBatch::sizeInBytes).sum())).orElseThrow();
+            return new Refusal(largest, ErrorCode.RECORD_LIST_TOO_LARGE, status.getDescription() + " (keep "
+                    + ProducerConfig.MAX_REQUEST_SIZE + " below the broker's max.request.bytes)");
+        }
+        return null;
+    }
+
+    private record Refusal(BrokerStream.Pending request, ErrorCode code, String message) {
     }
 }

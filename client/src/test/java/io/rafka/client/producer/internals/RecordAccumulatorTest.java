@@ -58,6 +58,16 @@ class RecordAccumulatorTest {
         assertEquals(5, new RecordBatch(q.ready.peekLast().data().asReadOnlyByteBuffer()).baseSequence());
     }
 
+    /** As Kafka's producer: a record that would be a request larger than max.request.size on its own is refused at once. */
+    @Test
+    void aRecordLargerThanARequestMayBeIsRefusedAtSend() throws Exception {
+        RecordAccumulator acc = new RecordAccumulator(config(16_384, 64L << 20, 50));
+        append(acc, (1 << 20) - 200, false, 50);   // just under 1 MiB with the batch's and record's overhead
+        ProducerException tooLarge = assertThrows(ProducerException.class, () -> append(acc, 1 << 20, false, 50));
+        assertEquals(ErrorCode.RECORD_TOO_LARGE, tooLarge.errorCode());
+        assertTrue(tooLarge.getMessage().contains("max.request.size"), tooLarge.getMessage());
+    }
+
     @Test
     void sendBlocksForMemoryThenFailsWithATypedError() throws Exception {
         RecordAccumulator acc = new RecordAccumulator(config(16_384, 1000, 50));
