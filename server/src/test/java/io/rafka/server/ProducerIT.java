@@ -338,6 +338,34 @@ class ProducerIT {
         }
     }
 
+    /**
+     * A record sent to a partition the producer's metadata does not know yet (added since it looked the topic up) waits
+     * for the producer to learn of it, as Kafka's does, instead of failing at once; one the topic does not have fails
+     * at max.block.ms.
+     */
+    @Test
+    void aRecordForAPartitionAddedSinceTheLastLookupIsSent() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            createTopic(cluster, "grown", 1, 1);
+            try (RafkaProducer<String, String> producer = producer(cluster).maxBlock(Duration.ofSeconds(3)).build()) {
+                assertEquals(0, producer.send(new ProducerRecord<>("grown", 0, "k", "first")).get(30, java.util.concurrent.TimeUnit.SECONDS).offset());
+                assertEquals(ErrorCode.NONE, cluster.admin(0).createPartitions(io.rafka.proto.v1.CreatePartitionsRequest
+                        .newBuilder().setTopic("grown").setTotalCount(3).build()).getResult().getErrorCode());
+                cluster.awaitLeaders(0, "grown", 60_000);
+                RecordMetadata added = producer.send(new ProducerRecord<>("grown", 2, "k", "on the new partition"))
+                        .get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(2, added.partition());
+                assertEquals(0, added.offset());
+
+                CompletionException missing = assertThrows(CompletionException.class,
+                        () -> producer.send(new ProducerRecord<>("grown", 7, "k", "nowhere")).join());
+                ProducerException e = assertInstanceOf(ProducerException.class, missing.getCause());
+                assertEquals(io.rafka.common.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, e.errorCode());
+                assertTrue(e.getMessage().contains("3 partitions, not 8"), e.getMessage());
+            }
+        }
+    }
+
     /** Sends records keyed k0.. and waits for every answer. */
     private static List<RecordMetadata> sendKeyed(RafkaProducer<String, String> producer, int count) throws Exception {
         List<CompletableFuture<RecordMetadata>> sent = new ArrayList<>();

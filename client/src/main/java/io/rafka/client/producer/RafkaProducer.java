@@ -150,14 +150,10 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
         String topic = record.topic();
         byte[] key = keySerializer.serialize(topic, record.key());
         byte[] value = valueSerializer.serialize(topic, record.value());
-        int partitions = metadata.partitionCount(topic, deadline);
+        int partitions = metadata.partitionCount(topic, record.partition() != null ? record.partition() : -1, deadline);
         ensureProducerId(deadline);
         long timestamp = record.timestampMs() != null ? record.timestampMs() : System.currentTimeMillis();
         if (record.partition() != null) {
-            if (record.partition() >= partitions) {
-                throw new ProducerException(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + topic + " has "
-                        + partitions + " partitions, not " + (record.partition() + 1));
-            }
             return accumulator.append(new TopicPartition(topic, record.partition()), timestamp, key, value,
                     record.headers(), callback, deadline, false);
         }

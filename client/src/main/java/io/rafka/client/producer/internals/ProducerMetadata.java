@@ -72,8 +72,17 @@ public final class ProducerMetadata implements AutoCloseable {
      *         one (UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, ...) at the deadline
      */
     public int partitionCount(String topic, long deadlineNanos) {
+        return partitionCount(topic, -1, deadlineNanos);
+    }
+
+    /**
+     * The topic's partition count once it has partition {@code partition}: a count learnt before that does not is
+     * looked up again until {@code deadlineNanos} (partitions added to the topic since; as Kafka's producer waits for
+     * them up to max.block.ms), then UNKNOWN_TOPIC_OR_PARTITION.
+     */
+    public int partitionCount(String topic, int partition, long deadlineNanos) {
         PartitionCount known = partitionCounts.get(topic);
-        if (known != null) {
+        if (known != null && known.partitions() > partition) {
             lastSent.put(topic, System.nanoTime());
             return known.partitions();
         }
@@ -102,7 +111,12 @@ public final class ProducerMetadata implements AutoCloseable {
                         : null;
                 if (answer == null) {
                     lastSent.put(topic, System.nanoTime());
-                    return partitionCounts.merge(topic, PartitionCount.of(t), PartitionCount::then).partitions();
+                    int count = partitionCounts.merge(topic, PartitionCount.of(t), PartitionCount::then).partitions();
+                    if (count > partition) {
+                        return count;
+                    }
+                    answer = ClientException.of(io.rafka.proto.v1.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + topic
+                            + " has " + count + " partitions, not " + (partition + 1));
                 }
                 failure = answer;
             } catch (ClientException e) {
