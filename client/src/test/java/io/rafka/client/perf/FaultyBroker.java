@@ -50,6 +50,8 @@ final class FaultyBroker implements AutoCloseable {
      * older than the five batches it remembers (which the SDK, sending retries first, cannot provoke by itself).
      */
     volatile boolean forgetsRetries;
+    /** Metadata requests answered from now on, at most; later ones are never answered (a broker that hangs). */
+    volatile int metadataAnswers = Integer.MAX_VALUE;
     /** Answers this many requests (after writing them) under a request id that is not theirs, as a broken broker would. */
     volatile int misnumberedAnswers;
     private final Random random;
@@ -116,6 +118,12 @@ final class FaultyBroker implements AutoCloseable {
     private final class Metadata extends MetadataServiceGrpc.MetadataServiceImplBase {
         @Override
         public void getMetadata(MetadataRequest request, StreamObserver<MetadataResponse> answer) {
+            synchronized (FaultyBroker.this) {
+                if (metadataAnswers <= 0) {
+                    return;   // held: the caller waits for its deadline
+                }
+                metadataAnswers--;
+            }
             TopicMetadata.Builder t = TopicMetadata.newBuilder().setName(topic);
             for (int p = 0; p < partitions; p++) {
                 t.addPartitions(PartitionMetadata.newBuilder().setPartition(p).setLeaderId("1").addReplicas("1"));

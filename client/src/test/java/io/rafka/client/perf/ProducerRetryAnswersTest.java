@@ -79,6 +79,33 @@ class ProducerRetryAnswersTest {
     }
 
     /**
+     * A metadata refresh that a broker does not answer (it takes the call and hangs) does not hold up the records
+     * whose leader is known: refreshed on the I/O thread itself, each refresh stopped every send for the 10 s of its
+     * RPC deadline.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(120)
+    void aRefreshABrokerDoesNotAnswerHoldsUpNoSend() throws Exception {
+        try (FaultyBroker broker = new FaultyBroker("t", 1, 7, 0.0, 0.0)) {
+            try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                    .bootstrap(broker.address()).lingerMs(0).metadataMaxAge(Duration.ofMillis(100)).build()) {
+                producer.send(new ProducerRecord<>("t", 0, null, "first")).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                broker.metadataAnswers = 0;
+                long slowest = 0;
+                for (int i = 0; i < 15; i++) {
+                    long start = System.nanoTime();
+                    producer.send(new ProducerRecord<>("t", 0, null, "v" + i)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                    slowest = Math.max(slowest, System.nanoTime() - start);
+                    Thread.sleep(100);
+                }
+                // A hung refresh is 10 s; an answer from this broker on loopback takes milliseconds.
+                assertTrue(slowest < java.util.concurrent.TimeUnit.SECONDS.toNanos(5), "a send took "
+                        + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(slowest) + " ms while refreshes hung");
+            }
+        }
+    }
+
+    /**
      * flush() from a callback is refused whichever thread runs it (the I/O thread or a gRPC thread with the
      * answer): it would wait for the callback's own batch, which completes once the callback returned. It hung
      * when the callback ran on a gRPC thread, and every later callback with it.

@@ -22,6 +22,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -44,6 +47,14 @@ public final class Sender implements Runnable {
     private final Object lock;
     private final Map<BrokerAddress, BrokerStream> streams = new HashMap<>();
     private long nextRequestId;
+    /** The thread metadata refreshes run on (see {@link #startRefresh}). */
+    private final ExecutorService refresher = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "rafka-producer-metadata");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Whether a refresh is under way. Guarded by the lock. */
+    private boolean refreshing;
     /** Drains that sent a request so far: where the next one starts in the partitions' list. */
     private long drainsThatSent;
     private boolean refreshWanted;
@@ -116,7 +127,7 @@ public final class Sender implements Runnable {
                     LOG.warn("a producer callback interrupted the producer's I/O thread; ignored");
                 }
                 if (refresh) {
-                    metadata.refresh();
+                    startRefresh();
                 }
                 wantIds.forEach(this::renewProducerId);
             }
@@ -132,11 +143,44 @@ public final class Sender implements Runnable {
                 throw error;
             }
         } finally {
+            refresher.shutdownNow();
             synchronized (lock) {
                 streams.values().forEach(BrokerStream::finish);
                 streams.clear();
             }
             acc.runCompletions();
+        }
+    }
+
+    /**
+     * Refreshes the metadata on a thread of its own, one refresh at a time: a broker that takes connections but does
+     * not answer holds a refresh for its RPC deadline (10 s per broker asked), during which this thread, doing it
+     * itself, sealed, sent and expired nothing.
+     */
+    private void startRefresh() {
+        synchronized (lock) {
+            if (refreshing) {
+                return;
+            }
+            refreshing = true;
+        }
+        try {
+            refresher.execute(() -> {
+                try {
+                    metadata.refresh();
+                } catch (RuntimeException e) {
+                    LOG.debug("metadata refresh failed: {}", e.toString());  // a forced close shut the channels under it
+                } finally {
+                    synchronized (lock) {
+                        refreshing = false;
+                        lock.notifyAll();  // batches waiting for a leader may go now
+                    }
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            synchronized (lock) {
+                refreshing = false;  // stopping
+            }
         }
     }
 
@@ -275,7 +319,9 @@ public final class Sender implements Runnable {
             }
             Optional<BrokerAddress> leader = metadata.leader(q.tp);
             if (leader.isEmpty()) {
-                refreshWanted = true;
+                // A refresh under way answers this one; wanted again, it would follow it and could wipe the leader hint
+                // a NOT_LEADER answer gives in between (its retry then went to the stale leader again).
+                refreshWanted |= !refreshing;
                 continue;
             }
             BrokerStream stream = stream(leader.get());
