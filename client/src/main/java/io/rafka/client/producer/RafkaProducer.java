@@ -224,6 +224,20 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
         closed = true;
         if (inCallback()) {
             sender.forceClose(closedError());  // from a callback: cannot wait for itself
+            // The connections are closed once the I/O thread ended, by a thread that may wait for it (this one, a
+            // callback on the I/O thread or on one of those connections' threads, may not).
+            Thread closer = new Thread(() -> {
+                try {
+                    ioThread.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    accumulator.close();
+                    metadata.close();
+                }
+            }, "rafka-producer-close");
+            closer.setDaemon(true);
+            closer.start();
             return;
         }
         sender.initiateClose();
