@@ -321,19 +321,27 @@ class ProducerIT {
             String value = "x".repeat(30 * 1024);   // one record per batch; two batches do not fit in a request
             try (RafkaProducer<String, String> producer = producer(cluster).lingerMs(0).batchSize(32 * 1024)
                     .maxRequestSize(40 * 1024).build()) {
+                // When each answer came (the order of answers, not their timing, is the point).
+                java.util.concurrent.atomic.AtomicLongArray answeredAt = new java.util.concurrent.atomic.AtomicLongArray(600);
                 List<CompletableFuture<RecordMetadata>> busy = new ArrayList<>();
-                for (int i = 0; i < 100; i++) {
+                for (int i = 0; i < 600; i++) {
+                    int n = i;
                     busy.add(producer.send(new ProducerRecord<>("busy", 0, "k", value)));
+                    busy.get(i).whenComplete((m, e) -> answeredAt.set(n, System.nanoTime()));
                 }
+                long otherSent = System.nanoTime();
                 CompletableFuture<RecordMetadata> other = producer.send(new ProducerRecord<>("busy", 1, "k", value));
-                for (int i = 0; i < 500; i++) {
+                for (int i = 0; i < 600; i++) {
                     busy.add(producer.send(new ProducerRecord<>("busy", 0, "k", value)));
                 }
-                other.get(60, java.util.concurrent.TimeUnit.SECONDS);
-                long busyLeft = busy.stream().filter(f -> !f.isDone()).count();
-                assertTrue(busyLeft > 100, "partition 1's record was answered with only " + busyLeft
-                        + " of partition 0's 600 records unanswered");
+                long otherAnswered = other.thenApply(m -> System.nanoTime()).get(60, java.util.concurrent.TimeUnit.SECONDS);
                 CompletableFuture.allOf(busy.toArray(CompletableFuture[]::new)).get(120, java.util.concurrent.TimeUnit.SECONDS);
+                int before = 0;
+                for (int i = 0; i < 600; i++) {
+                    before += answeredAt.get(i) - otherSent > 0 && answeredAt.get(i) - otherAnswered < 0 ? 1 : 0;
+                }
+                assertTrue(before < 300, "partition 0's earlier records answered between partition 1's record being sent"
+                        + " and answered: " + before + " of 600");
             }
         }
     }
