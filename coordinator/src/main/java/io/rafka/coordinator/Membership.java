@@ -147,13 +147,18 @@ final class Membership {
         }
         boolean changed = first;
         if (!req.topics().isEmpty() || !req.pattern().isEmpty()) {
-            validateSubscription(req, false);
-            if (!m.topics.equals(new TreeSet<>(req.topics())) || !m.pattern.equals(req.pattern())) {
+            // Compared before it is checked: checking costs a pass over up to 10,000 names and a compile of the
+            // pattern, on the thread every group of this coordinator shares, and clients may repeat an unchanged
+            // subscription on every heartbeat.
+            TreeSet<String> topics = req.topics().size() > MAX_SUBSCRIBED_TOPICS ? null : new TreeSet<>(req.topics());
+            boolean same = topics != null && m.topics.equals(topics) && m.pattern.equals(req.pattern());
+            if (!same) {
+                validateSubscription(req, false);
                 // A new subscription is written with the member (up to ~1 MB each): BUSY while writes pile up, so a
                 // client changing it on every heartbeat cannot grow the queue of unwritten records without bound.
                 shard.requireRoomForWrites();
             }
-            changed |= g.subscribe(m, new TreeSet<>(req.topics()), req.pattern(), req.assignor());
+            changed |= g.subscribe(m, topics, req.pattern(), req.assignor());
         }
         changed |= g.released(m, req.owned(), req.acknowledgedVersion());
         if (first) {
