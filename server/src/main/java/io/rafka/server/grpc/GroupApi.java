@@ -117,14 +117,33 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
     private static final class Channel implements MemberChannel {
         private final ServerCallStreamObserver<HeartbeatResponse> out;
         private boolean closed;
+        /**
+         * The newest assignment not sent because the member was not reading its answers: each push is the whole
+         * assignment, so it replaces any older one held, and a member that sends heartbeats but reads nothing holds
+         * one answer here instead of one more in the transport's buffers every quarter session timeout.
+         */
+        private GroupTypes.Assignment held;
 
         Channel(ServerCallStreamObserver<HeartbeatResponse> out) {
             this.out = out;
+            out.setOnReadyHandler(this::ready);
+        }
+
+        private synchronized void ready() {
+            GroupTypes.Assignment a = held;
+            if (a != null && out.isReady()) {
+                held = null;
+                send(a);
+            }
         }
 
         @Override
         public synchronized void send(GroupTypes.Assignment a) {
             if (closed || out.isCancelled()) {
+                return;
+            }
+            if (!out.isReady()) {
+                held = a;
                 return;
             }
             try {
