@@ -21,16 +21,18 @@ package io.rafka.coordinator;
  * @param maxWriteBytesInFlight      bytes of group records a coordinator partition has awaiting commit at most (the
  *                                   partition's {@code partition.max.in.flight.bytes}); more wait in the coordinator,
  *                                   and offset commits are refused with BUSY while more than this waits
+ * @param maxGroups                  groups one coordinator partition holds at most (members or committed offsets);
+ *                                   a join or commit that would make one more is refused with POLICY_VIOLATION
  */
 public record GroupConfig(int coordinatorPartitions, int sessionTimeoutMs, int minSessionTimeoutMs,
                           int maxSessionTimeoutMs, int heartbeatIntervalMs, int streamGraceMs, int rebalanceTimeoutMs,
                           int maxGroupSize, int offsetMetadataMaxBytes, long offsetsRetentionMs, long checkpointRecords,
-                          long maxWriteBytesInFlight) {
+                          long maxWriteBytesInFlight, int maxGroups) {
     public static final String TOPIC = "__consumer_offsets";
 
     public static GroupConfig defaults() {
         return new GroupConfig(16, 45_000, 1_000, 300_000, 500, 500, 60_000, 1_000, 4_096,
-                7L * 24 * 60 * 60 * 1000, 10_000, 32L << 20);
+                7L * 24 * 60 * 60 * 1000, 10_000, 32L << 20, 10_000);
     }
 
     public GroupConfig {
@@ -39,7 +41,7 @@ public record GroupConfig(int coordinatorPartitions, int sessionTimeoutMs, int m
                 || heartbeatIntervalMs < 1 || heartbeatIntervalMs >= minSessionTimeoutMs || streamGraceMs < 0
                 || rebalanceTimeoutMs < 1 || maxGroupSize < 1 || offsetMetadataMaxBytes < 0
                 || offsetMetadataMaxBytes > 16_384 || offsetsRetentionMs < 1 || checkpointRecords < 1
-                || maxWriteBytesInFlight < 1) {
+                || maxWriteBytesInFlight < 1 || maxGroups < 1) {
             throw new IllegalArgumentException("inconsistent group settings (timeouts, sizes or partition count)");
         }
     }

@@ -196,6 +196,18 @@ final class GroupShard {
         }
     }
 
+    /**
+     * Refuses a group more than {@code group.coordinator.max.groups} (POLICY_VIOLATION): a client can name any number
+     * of groups, each held here until it expires, a retention after its last commit.
+     */
+    void requireRoomForGroup(String groupId, int maxGroups) {
+        if (groups.size() >= maxGroups) {
+            throw new RafkaException(ErrorCode.POLICY_VIOLATION, GroupConfig.TOPIC + " partition " + partition + " holds "
+                    + groups.size() + " groups, the most group.coordinator.max.groups allows; group " + groupId
+                    + " is not made (delete unused groups, or raise the limit)");
+        }
+    }
+
     /** The newest write issued (complete when everything written so far is settled, committed or failed). */
     CompletableFuture<?> lastWrite() {
         return lastWrite;

@@ -66,6 +66,7 @@ final class Membership {
         int sessionTimeout = sessionTimeout(req);
         ConsumerGroup g = shard.groups.get(req.groupId());
         if (g == null) {
+            shard.requireRoomForGroup(req.groupId(), coordinator.config.maxGroups());
             g = new ConsumerGroup(req.groupId());
             g.dirtyGroup = true;
             shard.groups.put(g.groupId, g);

@@ -117,6 +117,7 @@ final class Offsets {
                 continue;
             }
             if (group == null) {
+                shard.requireRoomForGroup(groupId, coordinator.config.maxGroups());
                 group = newGroup(groupId);
             }
             group.putOffset(c.partition(), new CommittedOffset(c.offset(), c.metadata(), now));

@@ -32,7 +32,7 @@ class GroupExpiryTest {
         GroupConfig d = GroupConfig.defaults();
         try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, new GroupConfig(1, d.sessionTimeoutMs(), d.minSessionTimeoutMs(),
                     d.maxSessionTimeoutMs(), d.heartbeatIntervalMs(), d.streamGraceMs(), d.rebalanceTimeoutMs(), d.maxGroupSize(),
-                    d.offsetMetadataMaxBytes(), RETENTION_MS, d.checkpointRecords(), d.maxWriteBytesInFlight()),
+                    d.offsetMetadataMaxBytes(), RETENTION_MS, d.checkpointRecords(), d.maxWriteBytesInFlight(), d.maxGroups()),
                     Map.of("t", 2, GroupConfig.TOPIC, 1))) {
             PartitionLog log = disk.log;
             MockTime time = disk.time;

@@ -135,7 +135,7 @@ class MemberStreamTest {
         GroupConfig d = GroupConfig.defaults();
         GroupConfig tight = new GroupConfig(1, d.sessionTimeoutMs(), d.minSessionTimeoutMs(), d.maxSessionTimeoutMs(),
                 d.heartbeatIntervalMs(), d.streamGraceMs(), d.rebalanceTimeoutMs(), d.maxGroupSize(), d.offsetMetadataMaxBytes(),
-                d.offsetsRetentionMs(), d.checkpointRecords(), 1);
+                d.offsetsRetentionMs(), d.checkpointRecords(), 1, d.maxGroups());
         try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, tight, Map.of("t", 2, "u", 1, GroupConfig.TOPIC, 1))) {
             Channel a = new Channel();
             MemberSession s = disk.coordinator.openSession("127.0.0.1", a);
@@ -159,6 +159,48 @@ class MemberStreamTest {
                     "refused: " + refused);
             release.complete(null);
         }
+    }
+
+    /**
+     * A client may name any number of groups, each held by its coordinator until it expires: past
+     * group.coordinator.max.groups a join or commit that would make one more is refused, and existing groups go on.
+     */
+    @Test
+    void aPartitionHoldsNoMoreGroupsThanItsLimit() throws Exception {
+        GroupConfig d = GroupConfig.defaults();
+        GroupConfig two = new GroupConfig(1, d.sessionTimeoutMs(), d.minSessionTimeoutMs(), d.maxSessionTimeoutMs(),
+                d.heartbeatIntervalMs(), d.streamGraceMs(), d.rebalanceTimeoutMs(), d.maxGroupSize(), d.offsetMetadataMaxBytes(),
+                d.offsetsRetentionMs(), d.checkpointRecords(), d.maxWriteBytesInFlight(), 2);
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, two, Map.of("t", 2, GroupConfig.TOPIC, 1))) {
+            Channel a = new Channel();
+            disk.coordinator.openSession("127.0.0.1", a).heartbeat(joinGroup("first", "member-a"), () -> { });
+            a.next();
+            TopicPartition tp = new TopicPartition("t", 0);
+            assertEquals(io.rafka.common.ErrorCode.NONE, disk.coordinator.alterOffsets("second",
+                    List.of(new GroupTypes.OffsetCommit(tp, 3, ""))).get(10, TimeUnit.SECONDS).get(0).error());
+
+            Channel c = new Channel();
+            disk.coordinator.openSession("127.0.0.1", c).heartbeat(joinGroup("third", "member-c"), () -> { });
+            Object refused = c.sent.poll(5, TimeUnit.SECONDS);
+            assertTrue(refused instanceof RafkaException e && e.errorCode() == io.rafka.common.ErrorCode.POLICY_VIOLATION
+                    && e.getMessage().contains("group.coordinator.max.groups"), "join: " + refused);
+            java.util.concurrent.ExecutionException commit = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> disk.coordinator.alterOffsets("fourth",
+                            List.of(new GroupTypes.OffsetCommit(tp, 3, ""))).get(10, TimeUnit.SECONDS));
+            assertTrue(commit.getCause() instanceof RafkaException e && e.errorCode() == io.rafka.common.ErrorCode.POLICY_VIOLATION,
+                    "commit: " + commit.getCause());
+
+            assertEquals(io.rafka.common.ErrorCode.NONE, disk.coordinator.alterOffsets("second",
+                    List.of(new GroupTypes.OffsetCommit(tp, 5, ""))).get(10, TimeUnit.SECONDS).get(0).error(),
+                    "an existing group commits on");
+            assertEquals(5, disk.coordinator.fetchOffsets("second", List.of(tp)).get(10, TimeUnit.SECONDS).get(tp).offset());
+            assertEquals(-1, disk.coordinator.fetchOffsets("fourth", List.of(tp)).get(10, TimeUnit.SECONDS).get(tp).offset());
+        }
+    }
+
+    private static GroupTypes.Heartbeat joinGroup(String group, String memberId) {
+        return new GroupTypes.Heartbeat(group, memberId, GroupTypes.Heartbeat.JOIN, "", List.of("t"), "",
+                AssignorType.UNIFORM, Set.of(), 0, 0, "test", -1);
     }
 
     private static GroupTypes.Heartbeat join(String memberId) {

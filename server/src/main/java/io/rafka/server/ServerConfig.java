@@ -201,6 +201,10 @@ public final class ServerConfig {
             "Default time a member has to release revoked partitions before it is removed.");
     public static final ConfigKey GROUP_MAX_SIZE = ConfigKey.integer("group.max.size", 1000, 1, 1_000_000,
             "Members per consumer group.");
+    public static final ConfigKey GROUP_MAX_GROUPS = ConfigKey.integer("group.coordinator.max.groups", 10_000, 1, 100_000_000,
+            "Consumer groups (with members or committed offsets) one __consumer_offsets partition holds at most; a join or "
+                    + "commit that would make one more fails with POLICY_VIOLATION. Empty groups go offsets.retention.minutes "
+                    + "after their last commit, or by bin/rafka group delete.");
     public static final ConfigKey GROUP_OFFSET_METADATA_MAX_BYTES = ConfigKey.integer("group.offset.metadata.max.bytes", 4096, 0, 16_384,
             "Longest metadata string of a committed offset.");
     public static final ConfigKey GROUP_CHECKPOINT_RECORDS = ConfigKey.longValue("group.coordinator.checkpoint.records", 10_000, 1,
@@ -227,7 +231,7 @@ public final class ServerConfig {
             RAFT_LEADER_OUTSTANDING_APPENDS, RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
             METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,
             GROUP_COORDINATOR_PARTITIONS, GROUP_SESSION_TIMEOUT_MS, GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_MAX_SESSION_TIMEOUT_MS,
-            GROUP_HEARTBEAT_INTERVAL_MS, GROUP_STREAM_GRACE_MS, GROUP_REBALANCE_TIMEOUT_MS, GROUP_MAX_SIZE,
+            GROUP_HEARTBEAT_INTERVAL_MS, GROUP_STREAM_GRACE_MS, GROUP_REBALANCE_TIMEOUT_MS, GROUP_MAX_SIZE, GROUP_MAX_GROUPS,
             GROUP_OFFSET_METADATA_MAX_BYTES, OFFSETS_RETENTION_MINUTES, GROUP_CHECKPOINT_RECORDS, GROUP_SEGMENT_BYTES);
 
     /** Keys that, left unset, take the value of another key rather than their own default. */
@@ -529,7 +533,7 @@ public final class ServerConfig {
                 getInt(GROUP_MIN_SESSION_TIMEOUT_MS), getInt(GROUP_MAX_SESSION_TIMEOUT_MS), getInt(GROUP_HEARTBEAT_INTERVAL_MS),
                 getInt(GROUP_STREAM_GRACE_MS), getInt(GROUP_REBALANCE_TIMEOUT_MS), getInt(GROUP_MAX_SIZE),
                 getInt(GROUP_OFFSET_METADATA_MAX_BYTES), getLong(OFFSETS_RETENTION_MINUTES) * 60_000,
-                getLong(GROUP_CHECKPOINT_RECORDS), getLong(MAX_IN_FLIGHT_PER_PARTITION));
+                getLong(GROUP_CHECKPOINT_RECORDS), getLong(MAX_IN_FLIGHT_PER_PARTITION), getInt(GROUP_MAX_GROUPS));
     }
 
     /** The settings of the client API: listener, limits, timeouts, auto-creation. */
