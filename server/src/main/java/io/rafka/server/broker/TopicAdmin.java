@@ -249,12 +249,27 @@ public final class TopicAdmin {
         });
         Set<String> twice = namedTwice(names);
         List<TopicResult> results = onController(forwarded, c -> c.deleteTopics(names), () -> {
+            List<String> deleting = names.stream().filter(n -> !n.equals(GroupConfig.TOPIC) && !twice.contains(n)).toList();
+            Map<String, RuntimeException> refused = new java.util.HashMap<>();
+            try {
+                List<RafkaException> outcome = controller.deleteTopics(deleting);   // one commit for all of them
+                for (int i = 0; i < deleting.size(); i++) {
+                    if (outcome.get(i) != null) {
+                        refused.put(deleting.get(i), outcome.get(i));
+                    }
+                }
+            } catch (RuntimeException e) {
+                if (codeOf(e) == ErrorCode.NOT_CONTROLLER) {
+                    throw e;
+                }
+                deleting.forEach(n -> refused.put(n, e));   // a timeout, say: each topic's answer (it may be made)
+            }
             List<TopicResult> here = new ArrayList<>(names.size());
             for (String name : names) {
                 here.add(name.equals(GroupConfig.TOPIC) ? new TopicResult(name, internal(name))
                         : twice.contains(name) ? new TopicResult(name, new InvalidRequestException("topic '" + name
                                 + "' is named more than once in the request"))
-                        : change(name, () -> controller.deleteTopic(name)));
+                        : new TopicResult(name, refused.get(name)));
             }
             return here;
         });
