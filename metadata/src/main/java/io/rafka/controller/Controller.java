@@ -69,6 +69,8 @@ public final class Controller {
 
     /** Partitions whose topics one metadata entry creates at most (a topic larger than that has an entry alone). */
     static final int PARTITIONS_PER_COMMIT = 10_000;
+    /** Topics deleted per metadata entry, at most. */
+    static final int TOPICS_PER_DELETE = 1_000;
 
     /** A topic created (as it is now), or the error that kept it from being made. */
     public record CreateResult(TopicInfo topic, RafkaException error) {
@@ -156,24 +158,29 @@ public final class Controller {
     }
 
     /**
-     * Deletes topics in one metadata entry, then rebalances preferred leaders once (a topic at a time, deleting a
-     * thousand topics took up to two thousand Raft commits). Returns, per topic, why it was not deleted (an unknown
+     * Deletes topics in one metadata entry per {@value #TOPICS_PER_DELETE}, then rebalances preferred leaders once (a
+     * topic at a time, deleting a thousand topics took up to two thousand Raft commits). Returns, per topic, why it was not deleted (an unknown
      * topic), or null; a commit that fails (the controller role lost, a timeout) fails the call.
      */
     public synchronized List<RafkaException> deleteTopics(List<String> topics) {
         RafkaException[] refused = new RafkaException[topics.size()];
-        commit(image -> {
-            List<MetadataRecord> records = new java.util.ArrayList<>();
-            for (int i = 0; i < topics.size(); i++) {
-                try {
-                    records.addAll(ControllerLogic.deleteTopic(image, topics.get(i)));
-                    refused[i] = null;
-                } catch (RafkaException e) {
-                    refused[i] = e;
+        // At most TOPICS_PER_DELETE per entry: 10,000 names of 249 characters would make one entry of 2.5 MB.
+        for (int from = 0; from < topics.size(); from += TOPICS_PER_DELETE) {
+            int start = from;
+            int end = Math.min(topics.size(), from + TOPICS_PER_DELETE);
+            commit(image -> {
+                List<MetadataRecord> records = new java.util.ArrayList<>();
+                for (int i = start; i < end; i++) {
+                    try {
+                        records.addAll(ControllerLogic.deleteTopic(image, topics.get(i)));
+                        refused[i] = null;
+                    } catch (RafkaException e) {
+                        refused[i] = e;
+                    }
                 }
-            }
-            return records;
-        });
+                return records;
+            });
+        }
         if (java.util.Arrays.stream(refused).anyMatch(java.util.Objects::isNull)) {
             rebalanceAfterChange();
         }
