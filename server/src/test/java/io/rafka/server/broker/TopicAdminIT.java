@@ -160,8 +160,8 @@ class TopicAdminIT {
             cluster.awaitTrue(() -> admin.listTopics().containsAll(names), 10_000, "every topic known to the forwarding broker");
             CompletableFuture<List<TopicResult>> call = CompletableFuture.supplyAsync(() -> admin.deleteTopics(names, false));
             // The topics go in one metadata entry, followed by a rebalance of preferred leaders before the answer: the
-            // kill lands once the controller applied the deletion, so the answer is usually lost with it and the call
-            // is retried on the next controller, which no longer has the topics.
+            // kill lands once the controller applied the deletion. If the answer is lost with it, the call is retried on
+            // the next controller, which no longer has the topics; either way every topic must answer as deleted.
             cluster.awaitTrue(() -> cluster.broker(controller).topicAdmin().listTopics().stream().noneMatch(names::contains),
                     10_000, "the deletion committed");
             cluster.kill(controller);
