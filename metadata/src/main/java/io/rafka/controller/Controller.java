@@ -159,8 +159,9 @@ public final class Controller {
 
     /**
      * Deletes topics in one metadata entry per {@value #TOPICS_PER_DELETE}, then rebalances preferred leaders once (a
-     * topic at a time, deleting a thousand topics took up to two thousand Raft commits). Returns, per topic, why it was not deleted (an unknown
-     * topic), or null; a commit that fails (the controller role lost, a timeout) fails the call.
+     * topic at a time, deleting a thousand topics took up to two thousand Raft commits). Returns, per topic, why it
+     * was not deleted (an unknown topic), or null; a commit that fails (the controller role lost, a timeout) fails
+     * the call.
      */
     public synchronized List<RafkaException> deleteTopics(List<String> topics) {
         RafkaException[] refused = new RafkaException[topics.size()];

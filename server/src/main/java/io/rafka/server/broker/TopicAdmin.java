@@ -252,7 +252,7 @@ public final class TopicAdmin {
             List<String> deleting = names.stream().filter(n -> !n.equals(GroupConfig.TOPIC) && !twice.contains(n)).toList();
             Map<String, RuntimeException> refused = new java.util.HashMap<>();
             try {
-                List<RafkaException> outcome = controller.deleteTopics(deleting);   // one commit for all of them
+                List<RafkaException> outcome = controller.deleteTopics(deleting);   // one commit per 1,000 topics
                 for (int i = 0; i < deleting.size(); i++) {
                     if (outcome.get(i) != null) {
                         refused.put(deleting.get(i), outcome.get(i));
