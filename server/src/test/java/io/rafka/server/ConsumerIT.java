@@ -219,6 +219,45 @@ class ConsumerIT {
         }
     }
 
+    /**
+     * Kafka's at-least-once listener, {@code onPartitionsRevoked(p) -> consumer.commitSync()}, also works when the
+     * revocation comes from {@code unsubscribe()}: the consumer still has its positions while its member leaves.
+     */
+    @Test
+    void unsubscribeCallsAListenerThatCommitsAndLeaves() {
+        createTopic("commit-on-revoke", 2);
+        produce("commit-on-revoke", 0, 40, null);
+        java.util.concurrent.atomic.AtomicReference<RafkaConsumer<String, String>> self = new java.util.concurrent.atomic.AtomicReference<>();
+        List<Set<TopicPartition>> revoked = new ArrayList<>();
+        io.rafka.client.consumer.ConsumerRebalanceListener listener = new io.rafka.client.consumer.ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                revoked.add(Set.copyOf(partitions));
+                self.get().commitSync();
+            }
+
+            @Override
+            public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+            }
+        };
+        Set<TopicPartition> owned;
+        try (RafkaConsumer<String, String> consumer = builder().groupId("commits-on-revoke").autoOffsetReset("earliest")
+                .enableAutoCommit(false).build()) {
+            self.set(consumer);
+            consumer.subscribe(List.of("commit-on-revoke"), listener);
+            offsets(consumer, 40);
+            owned = consumer.assignment();
+            consumer.unsubscribe();
+            assertEquals(Set.of(), consumer.assignment());
+        }
+        assertEquals(List.of(owned), revoked, "unsubscribe revoked what the member owned, through the listener");
+        try (RafkaConsumer<String, String> check = builder().groupId("commits-on-revoke").build()) {
+            check.assign(owned);
+            long committed = check.committed(owned).values().stream().mapToLong(c -> c.offset()).sum();
+            assertEquals(40, committed, "the listener's commitSync stored every position: " + check.committed(owned));
+        }
+    }
+
     @Test
     void offsetResetNoneWithoutACommittedOffsetIsATypedError() {
         createTopic("fresh", 1);

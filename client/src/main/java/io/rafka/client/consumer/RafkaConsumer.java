@@ -232,12 +232,17 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         if (source != null) {
             asyncCommits.awaitInFlight(LEAVE_COMMIT_WAIT_MS, wakeup::get);
             PartitionSource leaving = source;
-            source = null;
-            subscribed = false;
-            call(() -> {
-                leaving.close(config.enableAutoCommit(), io.rafka.client.group.GroupMember.CLOSE_TIMEOUT_MS);
-                return null;
-            });
+            try {
+                // The source stays while it closes: its revocation listener may call commitSync or position, as
+                // Kafka's documentation shows, and those need it.
+                call(() -> {
+                    leaving.close(config.enableAutoCommit(), io.rafka.client.group.GroupMember.CLOSE_TIMEOUT_MS);
+                    return null;
+                });
+            } finally {
+                source = null;
+                subscribed = false;
+            }
         }
     }
 

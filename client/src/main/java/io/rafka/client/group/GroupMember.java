@@ -104,6 +104,12 @@ public final class GroupMember implements AutoCloseable {
     private Throwable streamFailure;
     private boolean streamEnded;
     private boolean streamAnswered;
+    /**
+     * A stream was answered since the poll thread last handled a failure (guarded by lock): the next failure it
+     * handles starts a fresh retry budget. Streams the heartbeat thread resumed on count too, though the poll thread
+     * never saw how they ended; without this, one failure handled hours ago left the budget spent for good.
+     */
+    private boolean answeredSinceFailure;
     /** The heartbeat thread is opening a stream to resume on (guarded by lock): the poll thread leaves it be. */
     private boolean resuming;
     /**
@@ -444,21 +450,40 @@ public final class GroupMember implements AutoCloseable {
         rejoinIfLeftForSlowPoll();   // nothing to commit or leave for a member that left already
         closed = true;
         coordinator.limitRetries(Math.max(0, endMs - time.hiResClockMs()));
+        RuntimeException hookFailure = null;
         try {
             if (state.joined()) {
                 // A stream that broke since the last poll is resumed first: a leave must go on a stream bound to
                 // this member, or the coordinator only notices the member is gone after its stream grace.
                 ensureStream();
             }
-            if (state.joined() && !state.owned().isEmpty()) {
+        } catch (ClientException e) {
+            LOG.warn("group " + config.groupId() + ": no stream to the coordinator before leaving: " + e.getMessage());
+        }
+        if (state.joined() && !state.owned().isEmpty()) {
+            try {
                 hook.onRevoked(state.owned());   // as Kafka's close: the listener may commit what it processed
+            } catch (RuntimeException e) {
+                // Thrown once the member has left, as Kafka's close does: skipping the commit and the leave would
+                // keep its partitions from the group for a session timeout.
+                hookFailure = e;
             }
+        }
+        try {
             if (state.joined() && commitFirst) {
                 commit();
             }
         } catch (ClientException e) {
             LOG.warn("group " + config.groupId() + ": the last commit failed: " + e.getMessage());
         }
+        leave(endMs);
+        if (hookFailure != null) {
+            throw hookFailure;
+        }
+    }
+
+    /** Sends the leave and waits for its answer until {@code endMs}, leaving again on a new coordinator if it moved. */
+    private void leave(long endMs) {
         HeartbeatRequest leave = state.leave(config);
         long retryUntil = endMs;
         boolean sent = false;
@@ -484,8 +509,8 @@ public final class GroupMember implements AutoCloseable {
             LOG.info("group " + config.groupId() + ": the leave reached a coordinator that no longer coordinates the"
                     + " group (" + e.code() + "); leaving on the new one");
             coordinator.invalidate();
-            RetryState.sleep(time, streamRetry.onFailure(e));
             try {
+                RetryState.sleep(time, streamRetry.onFailure(e));
                 openStream(leave);
                 sent = true;
             } catch (ClientException notFound) {
@@ -537,8 +562,15 @@ public final class GroupMember implements AutoCloseable {
                 return;   // open, or being reopened by the heartbeat thread
             }
             failure = streamFailure != null ? streamFailure : (requests != null ? new IllegalStateException("stream ended") : null);
-            answered = streamAnswered;
+            answered = answeredSinceFailure;
             requests = null;
+            // Taken: handled once. A failure that throws below leaves no stream and no failure, so the next poll
+            // opens a new stream rather than throwing the same failure again for good.
+            streamFailure = null;
+            streamEnded = false;
+            if (failure != null) {
+                answeredSinceFailure = false;
+            }
         }
         if (failure != null) {
             if (answered) {
@@ -564,6 +596,13 @@ public final class GroupMember implements AutoCloseable {
             hook.onLost(dropped);
             LOG.info("group " + config.groupId() + ": " + e.code()
                     + ", joining again; dropped " + dropped + " without committing");
+            return;
+        }
+        if (e.is(ErrorCode.BUSY)) {
+            // The coordinator refused the join or heartbeat unmade (more of the group's records wait to be written
+            // than it holds): the same coordinator, after a back-off.
+            LOG.debug("group " + config.groupId() + ": the coordinator is busy (" + e.getMessage() + "), retrying");
+            RetryState.sleep(time, streamRetry.onFailure(e));
             return;
         }
         if (!CoordinatorClient.coordinatorMoved(e) && !e.code().equals("STREAM_ENDED")) {
@@ -596,8 +635,16 @@ public final class GroupMember implements AutoCloseable {
     /** Releases what the latest assignment revoked (after committing it), then takes what it added. */
     private void reconcile() {
         MemberState.Reconciliation plan = state.reconcile();
+        RuntimeException hookFailure = null;
         if (!plan.revoke().isEmpty()) {
-            hook.onRevoked(plan.revoke());   // still owned here: the hook may commit them itself
+            try {
+                hook.onRevoked(plan.revoke());   // still owned here: the hook may commit them itself
+            } catch (RuntimeException e) {
+                // As Kafka's consumer: the revocation goes on (the partitions are released, the others taken) and
+                // the poll then throws the listener's failure once. Stopping here would call the listener again on
+                // every poll and hold the revoked partitions until the member is fenced.
+                hookFailure = e;
+            }
             Map<TopicPartition, Long> last = new HashMap<>();
             for (TopicPartition tp : plan.revoke()) {
                 long position = positions.position(tp);
@@ -622,7 +669,12 @@ public final class GroupMember implements AutoCloseable {
             }
             LOG.debug("group " + config.groupId() + ": took " + plan.assign());
             heartbeatNow();
-            hook.onAssigned(taken);
+            if (hookFailure == null) {
+                hook.onAssigned(taken);
+            }
+        }
+        if (hookFailure != null) {
+            throw hookFailure;
         }
     }
 
@@ -779,6 +831,7 @@ public final class GroupMember implements AutoCloseable {
                 if (streamGeneration == generation) {
                     state.onResponse(response);
                     streamAnswered = true;
+                    answeredSinceFailure = true;
                     lastAnswerMs = time.hiResClockMs();
                     unconfirmedSinceMs = -1;
                     unconfirmedByBreak = false;

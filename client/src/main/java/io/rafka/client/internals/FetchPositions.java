@@ -140,6 +140,16 @@ public final class FetchPositions {
             pendingStarts.remove(fetched.tp());
             consumed.put(fetched.tp(), fetched.offset() + 1);
         }
+        // A partition the fetcher restarts (OFFSET_OUT_OF_RANGE under auto.offset.reset) has no position until the
+        // new one is looked up: the old one is out of range, and committed it would send the next owner back to it,
+        // to look "latest" up again later and skip what came in between.
+        for (TopicPartition tp : Set.copyOf(consumed.keySet())) {
+            long lookup = fetcher.pendingLookup(tp);
+            if (lookup != 0 && !paused.contains(tp)) {
+                consumed.remove(tp);
+                pendingStarts.put(tp, lookup);
+            }
+        }
         // A partition started at earliest/latest has a position to commit once looked up, records or not: its
         // next owner must not look "latest" up again later and skip what came in between.
         for (TopicPartition tp : Set.copyOf(pendingStarts.keySet())) {

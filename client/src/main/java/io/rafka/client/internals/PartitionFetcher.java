@@ -151,6 +151,15 @@ public final class PartitionFetcher {
         return cursor.buffer.isEmpty() ? cursor.offset : cursor.buffer.peekFirst().offset();
     }
 
+    /**
+     * The lookup a partition's read waits for before it fetches again: {@link #EARLIEST} or {@link #LATEST} (its
+     * start, or a restart after OFFSET_OUT_OF_RANGE), or a timestamp; 0 when none (or the partition is not read).
+     */
+    public long pendingLookup(TopicPartition tp) {
+        Cursor cursor = cursors.get(tp);
+        return cursor == null ? 0 : cursor.lookupTimestamp;
+    }
+
     /** The partitions being read. */
     public Set<TopicPartition> partitions() {
         return Set.copyOf(cursors.keySet());

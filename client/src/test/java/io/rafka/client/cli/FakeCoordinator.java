@@ -54,6 +54,8 @@ final class FakeCoordinator {
     /** Errors FindCoordinator answers before it names the coordinator. */
     final Deque<ErrorCode> findErrors = new ArrayDeque<>();
     List<Integer> joinAssignment = List.of();
+    /** Errors the next joins (epoch 0) end their stream with, one per join, before joins are answered. */
+    final Deque<ErrorCode> joinErrors = new ArrayDeque<>();
     int members;
     /** Events in order: "join m-1", "beat m-1 e1 owned=[0, 1]", "commit m-1 e1 {t-0=5}", "leave m-1". */
     final List<String> events = new ArrayList<>();
@@ -198,6 +200,12 @@ final class FakeCoordinator {
                     synchronized (FakeCoordinator.this) {
                         if (!id.equals(coordinatorId)) {
                             responses.onError(error(ErrorCode.NOT_COORDINATOR, "not the coordinator"));
+                            return;
+                        }
+                        if (request.getMemberEpoch() == 0 && !joinErrors.isEmpty()) {
+                            ErrorCode refused = joinErrors.poll();
+                            events.add("join refused " + refused);
+                            responses.onError(error(refused, "fake " + refused));
                             return;
                         }
                         stream = responses;

@@ -303,6 +303,81 @@ class GroupMemberTest {
         member.close();
     }
 
+    /**
+     * The retry budget of the heartbeat stream starts afresh once a stream was answered, also one the heartbeat
+     * thread resumed on: a failure handled long ago must not make the next coordinator move fatal, and a failure
+     * thrown once must not be thrown again by every later poll.
+     */
+    @Test
+    void aStreamFailureLongAfterAnEarlierOneIsRetriedAgain() throws Exception {
+        coordinator.joinAssignment = List.of(1);
+        coordinator.joinErrors.add(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);   // the poll thread retries: a budget starts
+        GroupMember member = new GroupMember(GroupMemberConfig.of("g", List.of("t"))
+                .withOffsetReset(GroupMemberConfig.OffsetReset.EARLIEST).withRetryTimeoutMs(2_000), channels,
+                cluster.bootstrap(), cluster.time);
+        pollUntil(member, c -> c.size() == 3);
+        int before = coordinator.events().size();
+        coordinator.failStream(ErrorCode.NOT_COORDINATOR);   // resumed by the heartbeat thread, answered by nothing
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (coordinator.events().size() == before && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(List.of("beat m-1 e1 owned=[1]"), coordinator.events().subList(before, coordinator.events().size()));
+        cluster.time.advance(3_000);   // past the budget the first join's retry started
+        int streams = coordinator.streams();
+        coordinator.failStream(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);   // the resumed stream, before any answer
+        pollTimes(member, 3);
+        assertTrue(coordinator.streams() > streams, "a new stream after the failure: " + coordinator.events());
+        assertEquals("beat m-1 e1 owned=[1]", coordinator.events().get(coordinator.events().size() - 1));
+        member.close();
+    }
+
+    /** A join refused with BUSY (the coordinator's write queue is full, nothing was made) is sent again after a back-off. */
+    @Test
+    void aJoinRefusedAsBusyIsSentAgain() {
+        coordinator.joinAssignment = List.of(1);
+        coordinator.joinErrors.add(ErrorCode.BUSY);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 3);
+        assertTrue(indexOf("join refused BUSY") < indexOf("join m-1 owned=[]"), coordinator.events().toString());
+        member.close();
+    }
+
+    /**
+     * A revocation listener that throws does not stop the revocation (the partition is released, as Kafka's consumer
+     * does it), and the poll throws its failure once; a close whose listener throws still leaves the group.
+     */
+    @Test
+    void aListenerThatThrowsNeitherHoldsARevokedPartitionNorStopsTheLeave() {
+        coordinator.joinAssignment = List.of(1, 2);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        List<Set<TopicPartition>> revoked = new ArrayList<>();
+        member.rebalanceHook(new io.rafka.client.group.RebalanceHook() {
+            @Override
+            public void onRevoked(Set<TopicPartition> partitions) {
+                revoked.add(Set.copyOf(partitions));
+                throw new IllegalStateException("listener failed");
+            }
+        });
+        pollUntil(member, c -> c.size() == 4);
+        coordinator.push(2, List.of(2));
+        IllegalStateException thrown = null;
+        for (int i = 0; i < 10 && thrown == null; i++) {
+            try {
+                member.poll(100);
+            } catch (IllegalStateException e) {
+                thrown = e;
+            }
+        }
+        assertEquals("listener failed", thrown == null ? null : thrown.getMessage(), "the poll reports the listener's failure");
+        awaitEvent("beat m-1 e2 owned=[2]");
+        indexOf("beat m-1 e2 owned=[2]");
+        pollTimes(member, 3);   // no second call of the listener for the same revocation
+        assertEquals(List.of(Set.of(new TopicPartition("t", 1))), revoked);
+        assertThrows(IllegalStateException.class, member::close);
+        indexOf("leave m-1 e-1 on 1");
+    }
+
     @Test
     void aLeaveThatReachesACoordinatorThatJustLostTheGroupIsMadeOnTheNewOne() {
         coordinator.joinAssignment = List.of(1);
@@ -354,6 +429,29 @@ class GroupMemberTest {
         member.close();   // no exception: the last commit is reported, not thrown
         long spentMs = cluster.time.milliseconds() - before;
         assertTrue(spentMs <= 2 * 5_000 + 1_000, "close retried for " + spentMs + " ms, not the 30 s retry budget");
+    }
+
+    /**
+     * A position the log's retention passed is restarted (here at the latest offset): from then on the member's
+     * position is the new one, not the old one out of range, which a commit would hand to the next owner.
+     */
+    @Test
+    void aPositionOutOfRangeIsReplacedByTheRestartedOne() {
+        coordinator.committed.put(new TopicPartition("t", 0), 2L);
+        coordinator.joinAssignment = List.of(0);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.LATEST);
+        pollUntil(member, c -> c.size() == 3);
+        assertEquals(java.util.Map.of(new TopicPartition("t", 0), 5L), member.ownedPositions());
+        cluster.logStartOffset = 12;   // retention removed offsets 5..11 of what is written next
+        for (int i = 5; i < 15; i++) {
+            cluster.append(0, null, "a" + i);
+        }
+        pollTimes(member, 5);
+        assertEquals(List.of("0:a2", "0:a3", "0:a4"), consumed, "nothing handed out after the restart at the end");
+        assertEquals(java.util.Map.of(new TopicPartition("t", 0), 15L), member.ownedPositions());
+        member.commit();
+        indexOf("commit m-1 e1 {t-0=15}");
+        member.close();
     }
 
     @Test
