@@ -124,13 +124,25 @@ public final class Controller {
                 throw e;
             } catch (RuntimeException e) {
                 RafkaException error = asRafkaException(e);
+                if (deciding.isEmpty()) {
+                    // Failed before anything was decided (an earlier change still not settled): going round again
+                    // would wait for it once more, and for as long as it stays unsettled, holding the controller.
+                    for (int i = next[0]; i < requests.size(); i++) {
+                        if (results[i] == null) {
+                            results[i] = new CreateResult(null, error);
+                        }
+                    }
+                    break;
+                }
                 deciding.forEach(i -> results[i] = new CreateResult(null, error));
                 continue;
             }
             MetadataImage image = metadata.image();
             deciding.forEach(i -> results[i] = new CreateResult(image.topic(requests.get(i).name()), null));
         }
-        rebalanceAfterChange();
+        if (java.util.Arrays.stream(results).anyMatch(r -> r != null && r.error() == null)) {
+            rebalanceAfterChange();
+        }
         return List.of(results);
     }
 

@@ -272,6 +272,15 @@ class MetadataClusterIT {
             RafkaException second = org.junit.jupiter.api.Assertions.assertThrows(RafkaException.class,
                     () -> controller.controller.createPartitions("grow", 2));
             assertEquals(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT, second.errorCode(), second.toString());
+            // A create meanwhile times out too, once: it used to wait for the unsettled change again and again,
+            // holding the controller until the role was lost.
+            List<Controller.CreateResult> blocked = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                    java.time.Duration.ofSeconds(4), () -> controller.controller.createTopics(List.of(
+                            new CreateTopicRequest("blocked-a", 1, 1, Map.of()), new CreateTopicRequest("blocked-b", 1, 1, Map.of()))));
+            for (Controller.CreateResult r : blocked) {
+                assertEquals(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT, r.error() == null ? null : r.error().errorCode(),
+                        String.valueOf(r));
+            }
             others.get(0).start();
             await(() -> controller.metadata.image().topic("grow").partitionCount() >= 2, 30_000, "the first change committed");
             // One more change, decided after both: the count it sees is the first change's alone.
@@ -444,7 +453,7 @@ class MetadataClusterIT {
             for (int i = 0; i < 300; i++) {
                 many.add(new CreateTopicRequest(i == 100 ? "bad name" : i == 200 ? "x" : "bulk-" + i, 1, 1, Map.of()));
             }
-            List<io.rafka.controller.Controller.CreateResult> results = c.controller.createTopics(many);
+            List<Controller.CreateResult> results = c.controller.createTopics(many);
             assertEquals(io.rafka.common.ErrorCode.INVALID_TOPIC, results.get(100).error().errorCode());
             assertEquals(io.rafka.common.ErrorCode.TOPIC_ALREADY_EXISTS, results.get(200).error().errorCode());
             assertEquals(298, results.stream().filter(r -> r.error() == null && r.topic() != null).count());
