@@ -402,8 +402,10 @@ final class Membership {
         if (s == null) {
             return;
         }
-        GroupTypes.Assignment a = new GroupTypes.Assignment(m.memberId, m.epoch,
-                coordinator.config.heartbeatIntervalMs(), m.sessionTimeoutMs, m.isStatic() ? 0 : coordinator.config.streamGraceMs(),
+        // On the wire 0 means "not removed for a broken stream" (a static member): a grace of 0, removed at the next
+        // liveness check, is told as 1 ms, or the member would go on consuming for most of a session meanwhile.
+        GroupTypes.Assignment a = new GroupTypes.Assignment(m.memberId, m.epoch, coordinator.config.heartbeatIntervalMs(),
+                m.sessionTimeoutMs, m.isStatic() ? 0 : Math.max(1, coordinator.config.streamGraceMs()),
                 List.copyOf(m.assigned), ++m.pushVersion);
         m.answeredAtMs = coordinator.time.milliseconds();
         shard.afterWrites(() -> {

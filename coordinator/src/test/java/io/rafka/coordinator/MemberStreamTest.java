@@ -162,6 +162,24 @@ class MemberStreamTest {
     }
 
     /**
+     * A grace of 0 (a member whose stream breaks is removed at the next liveness check) must not reach the member as
+     * the wire's 0, "not removed for a broken stream": it would consume for most of a session after its removal.
+     */
+    @Test
+    void aStreamGraceOfZeroIsNotToldAsNoGrace() throws Exception {
+        GroupConfig d = GroupConfig.defaults();
+        GroupConfig noGrace = new GroupConfig(1, d.sessionTimeoutMs(), d.minSessionTimeoutMs(), d.maxSessionTimeoutMs(),
+                d.heartbeatIntervalMs(), 0, d.rebalanceTimeoutMs(), d.maxGroupSize(), d.offsetMetadataMaxBytes(),
+                d.offsetsRetentionMs(), d.checkpointRecords(), d.maxWriteBytesInFlight(), d.maxGroups());
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, noGrace, Map.of("t", 2, GroupConfig.TOPIC, 1))) {
+            Channel a = new Channel();
+            disk.coordinator.openSession("127.0.0.1", a).heartbeat(join("member-a"), () -> { });
+            GroupTypes.Assignment joined = a.next();
+            assertTrue(joined.streamGraceMs() > 0, "grace told: " + joined.streamGraceMs());
+        }
+    }
+
+    /**
      * A client may name any number of groups, each held by its coordinator until it expires: past
      * group.coordinator.max.groups a join or commit that would make one more is refused, and existing groups go on.
      */
