@@ -62,9 +62,44 @@ public final class ApiErrors {
         return classify(e).asStatus();
     }
 
-    /** A request-level failure: a gRPC status with a message and the numeric code in the trailer. */
+    /**
+     * A request-level failure: a gRPC status with a message and the numeric code in the trailer. The message is cut
+     * to {@value #MAX_MESSAGE_BYTES} bytes of UTF-8: it travels as a header, and one that echoes a long request
+     * field (a member id of 20,000 characters) went over the client's header limit, so the client saw a transport
+     * error without the code.
+     */
     public static StatusRuntimeException status(Status status, ErrorCode code, String message) {
-        return status.withDescription(message).asRuntimeException(trailers(code));
+        return status.withDescription(bounded(message)).asRuntimeException(trailers(code));
+    }
+
+    /**
+     * The most bytes of UTF-8 of a status message: percent-encoded on the wire, at most three times this, within
+     * grpc-java's default 8 KiB of headers a client accepts.
+     */
+    static final int MAX_MESSAGE_BYTES = 2_000;
+
+    /** {@code message} cut at a character boundary to {@value #MAX_MESSAGE_BYTES} bytes of UTF-8, saying how much went. */
+    static String bounded(String message) {
+        if (message == null || message.length() <= MAX_MESSAGE_BYTES / 3) {
+            return message;
+        }
+        int total = message.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (total <= MAX_MESSAGE_BYTES) {
+            return message;
+        }
+        int keep = 0;
+        int bytes = 0;
+        int budget = MAX_MESSAGE_BYTES - 48;   // room for the note
+        while (keep < message.length()) {
+            int codePoint = message.codePointAt(keep);
+            int size = codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+            if (bytes + size > budget) {
+                break;
+            }
+            bytes += size;
+            keep += Character.charCount(codePoint);
+        }
+        return message.substring(0, keep) + "... (" + (total - bytes) + " more bytes left out)";
     }
 
     /** Trailers carrying {@code code}, for interceptors that close a call themselves. */

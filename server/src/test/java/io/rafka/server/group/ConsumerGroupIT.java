@@ -312,6 +312,8 @@ class ConsumerGroupIT {
         assertCode(ErrorCode.GROUP_ID_NOT_FOUND, () -> coordinator("no-such-group")
                 .deleteGroup(DeleteGroupRequest.newBuilder().setGroupId("no-such-group").build()));
         assertCode(ErrorCode.UNKNOWN_MEMBER_ID, () -> coordinator("gb").commitOffsets(commit("gb", "nobody", 1, "bad", 0, 5)));
+        // A message that echoes a long member id still fits the client's header limit, with its code.
+        assertCode(ErrorCode.UNKNOWN_MEMBER_ID, () -> coordinator("gb").commitOffsets(commit("gb", "n\u00e9".repeat(10_000), 1, "bad", 0, 5)));
         assertCode(ErrorCode.INVALID_REQUEST, () -> heartbeatOnce(io.rafka.proto.v1.HeartbeatRequest.newBuilder()
                 .setGroupId("gb").addSubscribedTopics("bad").setClientId("c".repeat(70_000)).build()));
         // 10,000 names of 249 characters: a member record larger than the coordinator partition's records may be,
