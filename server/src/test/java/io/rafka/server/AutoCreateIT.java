@@ -26,7 +26,8 @@ class AutoCreateIT {
 
     @Test
     void produceAndMetadataCreateUnknownTopicsWithTheDefaults() throws Exception {
-        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("num.partitions", "4"))) {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("num.partitions", "4",
+                "group.coordinator.partitions", "3", "group.coordinator.segment.bytes", "2097152"))) {
             ProduceRequest request = ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder().setTopic("auto-produced")
                     .setPartition(3).setRecords(RecordSet.newBuilder().addRecords(ProducerRecord.newBuilder()
                             .setValue(ByteString.copyFromUtf8("first"))))).build();
@@ -53,6 +54,16 @@ class AutoCreateIT {
             TopicMetadata invalid = cluster.metadata(0).getMetadata(MetadataRequest.newBuilder().addTopics("bad name")
                     .setAllowAutoTopicCreation(true).build()).getTopics(0);
             assertEquals(ErrorCode.INVALID_TOPIC, invalid.getErrorCode());
+
+            // The coordinator's topic made by a metadata request has the coordinator's shape, not the defaults': it
+            // can never be changed later, and groups map onto its partitions by count.
+            cluster.metadata(0).getMetadata(MetadataRequest.newBuilder().addTopics("__consumer_offsets")
+                    .setAllowAutoTopicCreation(true).build());
+            cluster.awaitLeaders(0, "__consumer_offsets", 30_000);
+            var internal = cluster.admin(0).describeTopics(io.rafka.proto.v1.DescribeTopicsRequest.newBuilder()
+                    .addNames("__consumer_offsets").build()).getTopics(0);
+            assertEquals(3, internal.getPartitionsCount(), "group.coordinator.partitions");
+            assertEquals("2097152", internal.getConfigsMap().get("segment.bytes"), internal.getConfigsMap().toString());
         }
     }
 }

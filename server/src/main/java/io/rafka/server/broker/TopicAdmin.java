@@ -67,8 +67,12 @@ public final class TopicAdmin {
     private final Executor autoCreateExecutor;
     private final Set<String> autoCreating = ConcurrentHashMap.newKeySet();
 
-    /** What a create request that leaves partitions or replication factor at 0 gets. */
-    public record TopicDefaults(int partitions, int replicationFactor) {
+    /**
+     * What a create request that leaves partitions or replication factor at 0 gets, and the shape of
+     * {@value GroupConfig#TOPIC} however it is created ({@code group.coordinator.partitions} and
+     * {@code group.coordinator.segment.bytes}).
+     */
+    public record TopicDefaults(int partitions, int replicationFactor, int coordinatorPartitions, int coordinatorSegmentBytes) {
     }
 
     public TopicAdmin(ClusterView view, Controller controller, ControllerClient remote, TopicDefaults defaults,
@@ -128,15 +132,21 @@ public final class TopicAdmin {
     private static final Set<String> INTERNAL_FIXED_KEYS = Set.of(LogConfigKey.RETENTION_MS.topicKey(),
             LogConfigKey.RETENTION_BYTES.topicKey(), LogConfigKey.MAX_MESSAGE_BYTES.topicKey());
 
-    /** {@code t}, or for {@value GroupConfig#TOPIC} (whoever creates it) with the configs its records need. */
-    private static NewTopic withInternalConfigs(NewTopic t) {
+    /**
+     * {@code t}, or for {@value GroupConfig#TOPIC} (whoever creates it: the coordinator at first use, a metadata
+     * request's auto-create, an admin) with the configs its records need and the coordinator's partition count and
+     * segment size. A create asking for something else would fix them for good: the topic cannot be made smaller,
+     * groups map onto its partitions by count, and checkpoints free whole segments only.
+     */
+    private NewTopic withInternalConfigs(NewTopic t) {
         if (!t.name().equals(GroupConfig.TOPIC)) {
             return t;
         }
         Map<String, String> configs = new TreeMap<>(t.configs());
         configs.keySet().removeAll(INTERNAL_FIXED_KEYS);
         configs.putAll(INTERNAL_CONFIGS);
-        return new NewTopic(t.name(), t.partitions(), t.replicationFactor(), configs);
+        configs.put(LogConfigKey.SEGMENT_BYTES.topicKey(), Integer.toString(defaults.coordinatorSegmentBytes()));
+        return new NewTopic(t.name(), defaults.coordinatorPartitions(), t.replicationFactor(), configs);
     }
 
     /** Refuses changes to the configs of {@value GroupConfig#TOPIC} that its records need as they are. */
