@@ -52,6 +52,8 @@ public final class TopicAdmin {
     private static final long CONTROLLER_WAIT_MS = 10_000;
     /** Pause between attempts to reach a controller: the failure detector elects a new one within ~0.5 s. */
     private static final long CONTROLLER_RETRY_MS = 100;
+    /** How long a call waits for this broker's view to show what the controller answered it had made. */
+    private static final long VIEW_CATCH_UP_MS = 2_000;
     /** Topic creations started by produce or metadata requests and not finished yet, at most. */
     private static final int MAX_PENDING_AUTO_CREATES = 100;
     /** Topic names in one request, at most (metadata, describe, create, delete). */
@@ -292,12 +294,53 @@ public final class TopicAdmin {
         return answered;
     }
 
+    /**
+     * Adds partitions. A controller change part-way is retried on the next controller, which may find the change made
+     * by the attempt whose answer was lost and refuse it (INVALID_PARTITIONS: the topic has that many already). After
+     * such a retry, the same topic (same id) with fewer partitions when the call began and exactly the asked count now
+     * is the change made, as asked.
+     */
     public TopicResult createPartitions(String topic, int totalCount, boolean forwarded) {
         if (topic.equals(GroupConfig.TOPIC)) {
             return new TopicResult(topic, internal(topic));
         }
-        return onController(forwarded, c -> c.createPartitions(topic, totalCount),
-                () -> change(topic, () -> controller.createPartitions(topic, totalCount)));
+        TopicInfo atStart = view.image().topic(topic);
+        int[] attempts = {0};
+        TopicResult result = onController(forwarded, c -> {
+            attempts[0]++;
+            return c.createPartitions(topic, totalCount);
+        }, () -> {
+            attempts[0]++;
+            return change(topic, () -> controller.createPartitions(topic, totalCount));
+        });
+        boolean retried = attempts[0] > 1;
+        if (retried && atStart != null && atStart.partitionCount() < totalCount && result.error() != null
+                && codeOf(result.error()) == ErrorCode.INVALID_PARTITIONS && madeMeanwhile(atStart, totalCount)) {
+            return new TopicResult(topic, null);
+        }
+        return result;
+    }
+
+    /** Whether this broker sees {@code before}'s topic (same id) with {@code count} partitions, waiting briefly for its view. */
+    private boolean madeMeanwhile(TopicInfo before, int count) {
+        long deadline = System.currentTimeMillis() + VIEW_CATCH_UP_MS;
+        while (true) {
+            TopicInfo now = view.image().topic(before.name());
+            if (now == null || !now.id().equals(before.id()) || now.partitionCount() > count) {
+                return false;
+            }
+            if (now.partitionCount() == count) {
+                return true;
+            }
+            if (System.currentTimeMillis() >= deadline || !pause(50)) {
+                return false;
+            }
+        }
+    }
+
+    /** Test seam: this admin with its calls to the controller passed through {@code wrap}. */
+    TopicAdmin withRemote(java.util.function.UnaryOperator<ControllerClient> wrap) {
+        return new TopicAdmin(view, controller, wrap.apply(remote), defaults, brokerConfig, autoCreateExecutor);
     }
 
     public TopicResult alterConfigs(String topic, Map<String, String> set, Collection<String> delete, boolean forwarded) {

@@ -76,6 +76,83 @@ class TopicAdminIT {
     }
 
     /**
+     * An add-partitions whose answer is lost once the controller made it (NOT_CONTROLLER after the commit, as when the
+     * controller dies then) is retried, and the next controller finds the topic grown already: the call answers made,
+     * not INVALID_PARTITIONS. Asking for the count the topic already has stays INVALID_PARTITIONS, retry or not.
+     */
+    @Test
+    void anAddPartitionsRetriedAfterItsAnswerWasLostAnswersMade() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of())) {
+            String controllerId = cluster.broker(0).topicAdmin().describeCluster(false).controllerId();
+            int follower = (BrokerCluster.indexOf(controllerId) + 1) % 3;
+            TopicAdmin admin = cluster.broker(follower).topicAdmin();
+            assertNull(admin.createTopics(List.of(new NewTopic("grow", 2, 3, Map.of())), false).results().get(0).error());
+            cluster.awaitTrue(() -> cluster.broker(follower).metadata().image().topic("grow") != null, 10_000, "topic seen");
+            java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+            TopicAdmin answerLost = admin.withRemote(real -> new AnswerLostOnce(real, calls));
+
+            TopicResult grown = answerLost.createPartitions("grow", 4, false);
+            assertNull(grown.error(), String.valueOf(grown.error()));
+            assertEquals(2, calls.get(), "made by the first attempt, found made by the retry");
+            assertEquals(4, cluster.broker(follower).metadata().image().topic("grow").partitionCount());
+
+            calls.set(0);
+            assertCode(ErrorCode.INVALID_PARTITIONS, answerLost.createPartitions("grow", 4, false).error());
+            assertEquals(2, calls.get());
+        }
+    }
+
+    /** A controller client whose first createPartitions is made but answered NOT_CONTROLLER. */
+    private static final class AnswerLostOnce implements ControllerClient {
+        private final ControllerClient real;
+        private final java.util.concurrent.atomic.AtomicInteger calls;
+
+        AnswerLostOnce(ControllerClient real, java.util.concurrent.atomic.AtomicInteger calls) {
+            this.real = real;
+            this.calls = calls;
+        }
+
+        @Override
+        public TopicResult createPartitions(String topic, int totalCount) {
+            TopicResult result = real.createPartitions(topic, totalCount);
+            if (calls.incrementAndGet() == 1) {
+                throw new NotControllerException("the controller went away during the call (test)", null);
+            }
+            return result;
+        }
+
+        @Override
+        public CreateTopicsResult createTopics(List<NewTopic> topics, java.util.UUID createId) {
+            return real.createTopics(topics, createId);
+        }
+
+        @Override
+        public List<TopicResult> deleteTopics(List<String> names) {
+            return real.deleteTopics(names);
+        }
+
+        @Override
+        public TopicResult alterConfigs(String topic, Map<String, String> set, java.util.Collection<String> delete) {
+            return real.alterConfigs(topic, set, delete);
+        }
+
+        @Override
+        public ClusterDescription describeCluster() {
+            return real.describeCluster();
+        }
+
+        @Override
+        public List<io.rafka.controller.ControllerLogic.Reassignment> replaceBroker(String brokerId, String targetBrokerId) {
+            return real.replaceBroker(brokerId, targetBrokerId);
+        }
+
+        @Override
+        public long allocateProducerIds(String brokerId) {
+            return real.allocateProducerIds(brokerId);
+        }
+    }
+
+    /**
      * Issue 12 point 5: a create sent through a non-controller while the controller crashes (killed just before,
      * or while, the call is forwarded) waits for the next controller and is made once: the call succeeds within
      * the documented 10 s wait, and the one topic has the requested spec and the id the answer gave.
