@@ -339,7 +339,10 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         try {
             commitAsync(currentPositions(), (offsets, error) -> {
                 autoCommitInFlight = false;
-                if (error != null) {
+                if (error instanceof CommitFailedException moved && moved.errorCode() == io.rafka.common.ErrorCode.PARTITION_NOT_OWNED) {
+                    // Positions read before a rebalance took a partition away: its revocation committed it already.
+                    LOG.debug("auto-commit skipped partitions moved meanwhile: {}", error.getMessage());
+                } else if (error != null) {
                     LOG.warn("auto-commit failed: {}", error.getMessage());
                 }
             });

@@ -202,12 +202,24 @@ public final class GroupMember implements AutoCloseable {
      *                         the next poll), PARTITION_NOT_OWNED: a partition moved meanwhile
      */
     public void commit(Map<TopicPartition, Long> offsetsToCommit) {
-        offsets.commitOrThrow(owned(offsetsToCommit));
+        commit(offsetsToCommit, Map.of());
     }
 
-    /** {@link #commit(Map)} storing a metadata string with each offset (absent: empty). */
+    /**
+     * {@link #commit(Map)} storing a metadata string with each offset (absent: empty). The offsets of partitions
+     * still owned are committed, then PARTITION_NOT_OWNED names those that are not: the caller must not be told
+     * that they were committed.
+     */
     public void commit(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata) {
-        offsets.commitOrThrow(owned(offsetsToCommit), metadata);
+        Map<TopicPartition, Long> owned = owned(offsetsToCommit);
+        offsets.commitOrThrow(owned, metadata);
+        if (owned.size() < offsetsToCommit.size()) {
+            Set<TopicPartition> notOwned = new java.util.TreeSet<>(java.util.Comparator.comparing(TopicPartition::toString));
+            notOwned.addAll(offsetsToCommit.keySet());
+            notOwned.removeAll(owned.keySet());
+            throw ClientException.of(ErrorCode.PARTITION_NOT_OWNED, "commit of " + notOwned
+                    + " refused: this member does not own them (never had them, or the group moved them)");
+        }
     }
 
     /** The positions (next offsets to consume) of the owned partitions that have one. */

@@ -18,6 +18,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A member's committed offsets: commits with the member's id and epoch, and where newly assigned partitions
@@ -122,12 +123,24 @@ public final class OffsetStore {
             Map<TopicPartition, Long> stale = commitOnce(pending, metadata, epoch, strict);
             if (stale.isEmpty() || attempt == 1 || state == null) {
                 if (!stale.isEmpty()) {
+                    if (strict) {
+                        // A caller that asked for this commit (commitSync) must not be told it happened.
+                        throw ClientException.of(ErrorCode.STALE_MEMBER_EPOCH, "commit of " + stale.keySet()
+                                + " refused twice for a stale member epoch (the group was rebalancing): retry");
+                    }
                     LOG.debug("commit of " + stale.keySet() + " stale twice, dropped");
                 }
                 return;
             }
             awaitNewerEpoch(epoch);
             pending = stillOwned(stale);
+            if (strict && pending.size() < stale.size()) {
+                Set<TopicPartition> moved = new java.util.HashSet<>(stale.keySet());
+                moved.removeAll(pending.keySet());
+                commitOnce(pending, metadata, epoch(), true);
+                throw ClientException.of(ErrorCode.PARTITION_NOT_OWNED, "commit of " + moved
+                        + " refused: the member does not own them any more (the group rebalanced)");
+            }
         }
     }
 

@@ -402,6 +402,31 @@ class GroupMemberTest {
         member.close();
     }
 
+    /**
+     * A commit the caller asked for (the SDK's commitSync) is made or the call says why not: offsets of a partition
+     * the member does not own are not committed and named (the owned ones are), and a commit refused as stale twice
+     * is reported rather than dropped.
+     */
+    @Test
+    void aCommitThatCannotBeMadeSaysSo() {
+        coordinator.joinAssignment = List.of(1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 3);
+        TopicPartition owned = new TopicPartition("t", 1);
+        TopicPartition notOwned = new TopicPartition("t", 2);
+        io.rafka.client.internals.ClientException moved = assertThrows(io.rafka.client.internals.ClientException.class,
+                () -> member.commit(java.util.Map.of(owned, 2L, notOwned, 1L)));
+        assertEquals("PARTITION_NOT_OWNED", moved.code(), moved.getMessage());
+        assertTrue(moved.getMessage().contains("t-2"), moved.getMessage());
+        indexOf("commit m-1 e1 {t-1=2}");
+        coordinator.commitsFailWith = ErrorCode.STALE_MEMBER_EPOCH;
+        io.rafka.client.internals.ClientException stale = assertThrows(io.rafka.client.internals.ClientException.class,
+                () -> member.commit(java.util.Map.of(owned, 3L)));
+        assertEquals("STALE_MEMBER_EPOCH", stale.code(), stale.getMessage());
+        coordinator.commitsFailWith = null;
+        member.close();
+    }
+
     @Test
     void offsetResetNoneNamesThePartitionsWithoutACommittedOffset() {
         coordinator.committed.put(new TopicPartition("t", 0), 1L);
