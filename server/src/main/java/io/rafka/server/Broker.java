@@ -28,6 +28,7 @@ import io.rafka.server.broker.ReplicaManager;
 import io.rafka.server.broker.ProducerIds;
 import io.rafka.server.broker.TopicAdmin;
 import io.rafka.server.grpc.AdminApi;
+import io.rafka.server.grpc.AdminCallLimiter;
 import io.rafka.server.grpc.ApiContext;
 import io.rafka.server.grpc.ConnectionLimiter;
 import io.rafka.server.grpc.ControllerChannel;
@@ -232,6 +233,7 @@ public final class Broker implements Closeable {
                 // Interceptors run in reverse order of addition: the connection limit is checked first.
                 .intercept(ApiContext.INTERCEPTOR)
                 .intercept(new MetricsInterceptor(metrics))
+                .intercept(new AdminCallLimiter(api.maxAdminCalls()))
                 .intercept(limiter)
                 .addService(StrictParsing.wrap(new ProduceApi(replicas, new ProducerIds(topicAdmin), api.produceStreamWindow(),
                         limits).bindService()))

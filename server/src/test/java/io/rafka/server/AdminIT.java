@@ -40,6 +40,40 @@ class AdminIT {
     @TempDir
     Path tmp;
 
+    /**
+     * Admin calls may wait on the controller, each holding a thread of the broker: past {@code max.admin.calls} a
+     * broker refuses more at once with BUSY, and takes them again once those end.
+     */
+    @Test
+    void adminCallsBeyondTheLimitAreRefusedBusyWhileOthersWait() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("max.admin.calls", "2", "request.timeout.ms", "3000"))) {
+            cluster.stop(1);
+            cluster.stop(2);   // no metadata majority: a create on broker 1 waits for a controller that does not come
+            var stub = io.rafka.proto.v1.AdminServiceGrpc.newFutureStub(cluster.channel(0));
+            List<com.google.common.util.concurrent.ListenableFuture<io.rafka.proto.v1.CreateTopicsResponse>> waiting = new java.util.ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                waiting.add(stub.withDeadlineAfter(60, java.util.concurrent.TimeUnit.SECONDS).createTopics(
+                        io.rafka.proto.v1.CreateTopicsRequest.newBuilder().addTopics(io.rafka.proto.v1.NewTopic.newBuilder()
+                                .setName("waits-" + i).setPartitions(1).setReplicationFactor(1)).build()));
+            }
+            Thread.sleep(1_000);
+            io.grpc.StatusRuntimeException refused = assertThrows(io.grpc.StatusRuntimeException.class,
+                    () -> cluster.admin(0).listTopics(io.rafka.proto.v1.ListTopicsRequest.getDefaultInstance()));
+            assertEquals(io.grpc.Status.Code.RESOURCE_EXHAUSTED, refused.getStatus().getCode(), refused.toString());
+            assertEquals(Integer.toString(ErrorCode.BUSY.code()),
+                    refused.getTrailers().get(io.rafka.server.grpc.ApiErrors.ERROR_CODE_TRAILER));
+            assertTrue(waiting.stream().noneMatch(java.util.concurrent.Future::isDone), "the two calls were still waiting");
+            for (var call : waiting) {
+                try {
+                    call.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException ended) {
+                    // no controller: NOT_CONTROLLER or REQUEST_TIMED_OUT, as the call's own outcome
+                }
+            }
+            cluster.admin(0).listTopics(io.rafka.proto.v1.ListTopicsRequest.getDefaultInstance());   // served again
+        }
+    }
+
     @Test
     void topicsConfigsClusterGroupsAndOffsetsRoundTrip() throws Exception {
         try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("group.coordinator.partitions", "2",
