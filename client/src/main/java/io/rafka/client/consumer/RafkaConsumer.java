@@ -208,7 +208,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
             }
             leave();
-            source = GroupSource.join(config, newTopics, newPattern, listener, channels, bootstrap, time);
+            source = GroupSource.join(config, newTopics, newPattern, listener, channels, bootstrap, time, wakeup::get);
             subscribed = true;
             topics = newTopics;
             pattern = newPattern;

@@ -41,6 +41,8 @@ public final class CoordinatorClient {
     /** Set by {@link #limitRetries}: no call goes on past it, attempts included ({@code Long.MAX_VALUE}: none). */
     private volatile long endAtMs = Long.MAX_VALUE;
     private volatile BrokerAddress coordinator;
+    /** While it holds, a retrying call stops before its next attempt or during its back-off: {@link #stopWhen}. */
+    private volatile java.util.function.BooleanSupplier stop = () -> false;
 
     /** @param metadata where other brokers to ask are known from; may be null (then the bootstrap only) */
     public CoordinatorClient(String groupId, ChannelPool channels, BrokerAddress bootstrap, MetadataClient metadata,
@@ -87,6 +89,35 @@ public final class CoordinatorClient {
         return time.hiResClockMs() >= endAtMs;
     }
 
+    /**
+     * Retrying calls (and the search for the coordinator) end with {@link #WOKEN_UP} before their next attempt, and
+     * within {@value #STOP_CHECK_MS} ms of a back-off, once {@code condition} holds: the consumer's {@code wakeup()}
+     * while its poll waits for a coordinator that is away. An attempt under way runs to its own deadline.
+     */
+    public void stopWhen(java.util.function.BooleanSupplier condition) {
+        this.stop = condition;
+    }
+
+    /** The code of the failure a call ends with when {@link #stopWhen}'s condition holds. */
+    public static final String WOKEN_UP = "WAKEUP";
+    static final long STOP_CHECK_MS = 50;
+
+    private void checkStop() {
+        if (stop.getAsBoolean()) {
+            throw new ClientException(WOKEN_UP, "woken up while retrying a call to group " + groupId + "'s coordinator");
+        }
+    }
+
+    /** A back-off that ends early, with {@link #WOKEN_UP}, once {@link #stopWhen}'s condition holds. */
+    void backOff(long ms) {
+        long end = time.hiResClockMs() + ms;
+        for (long left = ms; left > 0; left = end - time.hiResClockMs()) {
+            checkStop();
+            RetryState.sleep(time, Math.min(left, STOP_CHECK_MS));
+        }
+        checkStop();
+    }
+
     /** The coordinator moved or failed: the next call asks FindCoordinator again. */
     public void invalidate() {
         coordinator = null;
@@ -112,14 +143,14 @@ public final class CoordinatorClient {
                     throw failure;
                 }
                 if (failure.is(ErrorCode.BUSY)) {
-                    RetryState.sleep(time, retry.onFailure(failure));
+                    backOff(retry.onFailure(failure));
                     continue;
                 }
                 if (!coordinatorMoved(failure)) {
                     throw failure;
                 }
                 invalidate();
-                RetryState.sleep(time, retry.onFailure(failure));
+                backOff(retry.onFailure(failure));
             }
         }
     }
@@ -136,6 +167,7 @@ public final class CoordinatorClient {
         RetryState retry = new RetryState(time, retryTimeoutMs);
         FindCoordinatorRequest request = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
         while (true) {
+            checkStop();
             Set<BrokerAddress> candidates = new LinkedHashSet<>();
             if (metadata != null) {
                 candidates.addAll(metadata.candidates());
@@ -164,7 +196,7 @@ public final class CoordinatorClient {
             if (spent()) {
                 throw failure;
             }
-            RetryState.sleep(time, retry.onFailure(failure));
+            backOff(retry.onFailure(failure));
         }
     }
 }

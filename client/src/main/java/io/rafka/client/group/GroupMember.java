@@ -128,6 +128,8 @@ public final class GroupMember implements AutoCloseable {
     private boolean doubtLogged;
     private long lastHeartbeatMs;
     private boolean closed;
+    /** The thread inside {@link #poll} while it finds the coordinator and reconciles; null otherwise. */
+    private volatile Thread pollThread;
 
     public GroupMember(GroupMemberConfig config, ChannelPool channels, BrokerAddress bootstrap, Time time) {
         this(config, channels, List.of(bootstrap), time);
@@ -174,8 +176,18 @@ public final class GroupMember implements AutoCloseable {
         lastPollMs = time.hiResClockMs();
         rejoinIfLeftForSlowPoll();
         startHeartbeater();
-        ensureStream();
-        reconcile();
+        pollThread = Thread.currentThread();
+        try {
+            ensureStream();
+            reconcile();
+        } catch (ClientException e) {
+            if (!e.code().equals(CoordinatorClient.WOKEN_UP)) {
+                throw e;
+            }
+            return List.of();   // woken up while the coordinator is away: the caller sees its wake-up; the next poll goes on
+        } finally {
+            pollThread = null;
+        }
         heartbeatIfDue();
         long untilHeartbeatMs = Math.max(1, lastHeartbeatMs() + state.heartbeatIntervalMs() - time.hiResClockMs());
         int waitMs = (int) Math.min(maxWaitMs, untilHeartbeatMs);
@@ -246,6 +258,15 @@ public final class GroupMember implements AutoCloseable {
     /** {@link #committed}, with the metadata committed with each offset. */
     public Map<TopicPartition, OffsetStore.Committed> committedWithMetadata(Set<TopicPartition> partitions) {
         return offsets.committedWithMetadata(partitions);
+    }
+
+    /**
+     * Lets {@code wokenUp} (the consumer's {@code wakeup()}) end a poll that waits for a coordinator that is away:
+     * its retries and back-offs stop, and the poll returns nothing. Only the poll thread's calls stop; the heartbeat
+     * thread's and the close's go on.
+     */
+    public void wakeupWhen(java.util.function.BooleanSupplier wokenUp) {
+        coordinator.stopWhen(() -> Thread.currentThread() == pollThread && wokenUp.getAsBoolean());
     }
 
     /** Tells {@code hook} about partitions revoked, assigned and lost, on the poll thread. */
@@ -614,7 +635,7 @@ public final class GroupMember implements AutoCloseable {
             // The coordinator refused the join or heartbeat unmade (more of the group's records wait to be written
             // than it holds): the same coordinator, after a back-off.
             LOG.debug("group " + config.groupId() + ": the coordinator is busy (" + e.getMessage() + "), retrying");
-            RetryState.sleep(time, streamRetry.onFailure(e));
+            coordinator.backOff(streamRetry.onFailure(e));
             return;
         }
         if (!CoordinatorClient.coordinatorMoved(e) && !e.code().equals("STREAM_ENDED")) {
@@ -623,7 +644,7 @@ public final class GroupMember implements AutoCloseable {
         LOG.debug("group " + config.groupId() + ": heartbeat stream failed (" + e.code()
                 + ": " + e.getMessage() + "), resuming on the coordinator");
         coordinator.invalidate();
-        RetryState.sleep(time, streamRetry.onFailure(e));
+        coordinator.backOff(streamRetry.onFailure(e));
     }
 
     private void openStream() {

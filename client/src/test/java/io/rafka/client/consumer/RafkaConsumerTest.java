@@ -51,6 +51,25 @@ class RafkaConsumerTest {
         assertThrows(IllegalStateException.class, () -> consumer.poll(Duration.ZERO));
     }
 
+    /**
+     * A poll waiting for a group coordinator that cannot be reached (it retries for default.api.timeout.ms, 60 s)
+     * ends with WakeupException soon after wakeup() from another thread, as the documentation promises.
+     */
+    @Test
+    void wakeupEndsAPollThatWaitsForAnUnreachableCoordinator() throws Exception {
+        try (RafkaConsumer<String, String> consumer = consumer("g")) {
+            consumer.subscribe(List.of("orders"));
+            java.util.concurrent.ScheduledExecutorService waker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+            try {
+                waker.schedule(consumer::wakeup, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
+                org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(15),
+                        () -> assertThrows(WakeupException.class, () -> consumer.poll(Duration.ofSeconds(120))));
+            } finally {
+                waker.shutdownNow();
+            }
+        }
+    }
+
     private static RafkaConsumer<String, String> consumer(String group) {
         return RafkaConsumer.builder(Deserializers.string(), Deserializers.string()).bootstrap(NOWHERE).groupId(group)
                 .enableAutoCommit(false).build();

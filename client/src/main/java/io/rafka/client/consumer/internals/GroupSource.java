@@ -29,10 +29,13 @@ public final class GroupSource implements PartitionSource {
         member.rebalanceHook(hook);
     }
 
-    /** A member for the consumer's settings and subscription (topics, or a pattern); it joins on its first poll. */
+    /**
+     * A member for the consumer's settings and subscription (topics, or a pattern); it joins on its first poll.
+     * {@code wokenUp} (the consumer's {@code wakeup()}) ends a poll that waits for a coordinator that is away.
+     */
     public static GroupSource join(ConsumerConfig config, List<String> topics, Pattern pattern,
                                    ConsumerRebalanceListener listener, ChannelPool channels, List<BrokerAddress> bootstrap,
-                                   Time time) {
+                                   Time time, java.util.function.BooleanSupplier wokenUp) {
         GroupMemberConfig memberConfig = new GroupMemberConfig(config.groupId(), topics,
                 pattern == null ? "" : pattern.pattern(), config.groupInstanceId(), config.clientId(),
                 config.autoOffsetReset(), config.groupRemoteAssignor(), config.sessionTimeoutMs(), config.maxPollIntervalMs(),
@@ -41,6 +44,7 @@ public final class GroupSource implements PartitionSource {
         member.maxPollIntervalMs(config.maxPollIntervalMs());
         member.positions().settings(config.fetchSettings());
         member.commitOnRevoke(config.enableAutoCommit());
+        member.wakeupWhen(wokenUp);
         return new GroupSource(member, hook(listener));
     }
 
