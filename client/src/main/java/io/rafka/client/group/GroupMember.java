@@ -240,7 +240,7 @@ public final class GroupMember implements AutoCloseable {
     }
 
     private Map<TopicPartition, Long> owned(Map<TopicPartition, Long> offsetsByPartition) {
-        Set<TopicPartition> owned = state.owned();
+        Set<TopicPartition> owned = state.committable();
         Map<TopicPartition, Long> result = new HashMap<>();
         offsetsByPartition.forEach((tp, offset) -> {
             if (owned.contains(tp)) {

@@ -206,6 +206,16 @@ final class MemberState {
         return sorted(owned);
     }
 
+    /**
+     * What the member's caller may still commit: owned and not being released. A partition being released has its
+     * last position committed by the release; an older commit of it landing after that would move it back.
+     */
+    synchronized Set<TopicPartition> committable() {
+        Set<TopicPartition> result = new LinkedHashSet<>(owned);
+        result.removeAll(releasing);
+        return result;
+    }
+
     /** Whether the coordinator answered since the last (re)join. */
     synchronized boolean joined() {
         return target != null;

@@ -157,6 +157,12 @@ class GroupMemberTest {
                 "b3 of the kept partition was consumed while the revoked one's commit waited: " + coordinator.events());
         assertEquals(Set.of(new TopicPartition("t", 0), new TopicPartition("t", 1)), member.assignment(),
                 "partition 0 is still owned (not consumed) until committed: " + coordinator.events());
+        // An older position of the partition being released, committed now, could land after the release's commit
+        // and move the group's offset back: refused, not sent.
+        io.rafka.client.internals.ClientException releasing = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(5), () -> assertThrows(io.rafka.client.internals.ClientException.class,
+                        () -> member.commit(java.util.Map.of(new TopicPartition("t", 0), 2L))));
+        assertEquals("PARTITION_NOT_OWNED", releasing.code(), releasing.getMessage());
 
         gate.countDown();
         // The commit and the release's heartbeat both run on the member's release thread (a loaded machine once failed
