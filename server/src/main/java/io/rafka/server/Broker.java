@@ -214,7 +214,7 @@ public final class Broker implements Closeable {
             }
         });
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
-        RequestLimits limits = new RequestLimits(api.maxPartitionsPerRequest());
+        RequestLimits limits = new RequestLimits(api.maxPartitionsPerRequest(), api.maxRecordsPerRequest());
         // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
         // the controller does not count this broker as live (a create with replication factor 1 would fail), and
         // until its view is current it would answer metadata with no controller, no leaders or missing topics.
@@ -236,7 +236,7 @@ public final class Broker implements Closeable {
                 .intercept(new AdminCallLimiter(api.maxAdminCalls()))
                 .intercept(limiter)
                 .addService(StrictParsing.wrap(new ProduceApi(replicas, new ProducerIds(topicAdmin), api.produceStreamWindow(),
-                        limits).bindService()))
+                        limits).bindService(), ProduceApi.rawChecks(limits)))
                 .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler, limits).bindService()))
                 .addService(StrictParsing.wrap(new MetadataApi(new MetadataQuery(view, topicAdmin, api.autoCreateTopics())).bindService()))
                 .addService(StrictParsing.wrap(new AdminApi(topicAdmin).bindService()))

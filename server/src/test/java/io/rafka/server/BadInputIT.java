@@ -59,6 +59,7 @@ class BadInputIT {
     private static final int MAX_CONNECTIONS = 3;
     private static final int MAX_PARTITIONS_PER_REQUEST = 100;
     private static final int MAX_PARTITIONS_PER_BROKER = 200;
+    private static final int MAX_RECORDS_PER_REQUEST = 100;
 
     @TempDir
     static Path tmp;
@@ -72,6 +73,7 @@ class BadInputIT {
                 "max.request.bytes", Integer.toString(MAX_REQUEST_BYTES),
                 "max.connections", Integer.toString(MAX_CONNECTIONS),
                 "max.partitions.per.request", Integer.toString(MAX_PARTITIONS_PER_REQUEST),
+                "max.records.per.request", Integer.toString(MAX_RECORDS_PER_REQUEST),
                 "max.partitions.per.broker", Integer.toString(MAX_PARTITIONS_PER_BROKER)));
         assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
                 .addTopics(NewTopic.newBuilder().setName("good").setPartitions(1).setReplicationFactor(1)).build())
@@ -201,6 +203,35 @@ class BadInputIT {
         assertEquals(MAX_PARTITIONS_PER_REQUEST, cluster.fetch(0).fetch(fetch.build()).getResultsCount());
     }
 
+    /**
+     * Structured records cost an object each to parse, from two bytes on the wire: a produce request holding more
+     * (records and headers, over all its partitions) than max.records.per.request is refused before it is parsed.
+     */
+    @Test
+    void aProduceRequestHoldingMoreStructuredRecordsThanAllowedIsRefused() {
+        RecordSet.Builder half = RecordSet.newBuilder();
+        for (int i = 0; i <= MAX_RECORDS_PER_REQUEST / 2; i++) {
+            half.addRecords(ProducerRecord.getDefaultInstance());
+        }
+        ProduceRequest twoHalves = ProduceRequest.newBuilder()
+                .addPartitions(PartitionData.newBuilder().setTopic("good").setPartition(0).setRecords(half))
+                .addPartitions(PartitionData.newBuilder().setTopic("good").setPartition(0).setRecords(half)).build();
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST, () -> cluster.produce(0).produce(twoHalves));
+        ProducerRecord.Builder headed = ProducerRecord.newBuilder().setValue(ByteString.copyFromUtf8("h"));
+        for (int i = 0; i < MAX_RECORDS_PER_REQUEST; i++) {
+            headed.addHeaders(io.rafka.proto.v1.RecordHeader.newBuilder());
+        }
+        StatusRuntimeException headers = assertThrows(StatusRuntimeException.class,
+                () -> produce(records("good", 0, headed.build())));
+        assertTrue(headers.getStatus().getDescription().contains("max.records.per.request"), headers.toString());
+        // At the limit: written.
+        ProducerRecord[] atLimit = new ProducerRecord[MAX_RECORDS_PER_REQUEST];
+        java.util.Arrays.fill(atLimit, ProducerRecord.newBuilder().setValue(ByteString.copyFromUtf8("x")).build());
+        var written = produce(records("good", 0, atLimit));
+        assertEquals(ErrorCode.NONE, written.getErrorCode(), written.toString());
+        goodOffset += MAX_RECORDS_PER_REQUEST;
+    }
+
     @Test
     void oversizedRecordsAndRequests() {
         var big = produce(records("good", 0, value(MESSAGE_MAX_BYTES + 100)));
@@ -224,12 +255,15 @@ class BadInputIT {
         assertEquals(ErrorCode.INVALID_CONFIG, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).putConfigs("retention.ms", "soon")));
         assertEquals(ErrorCode.INVALID_CONFIG, create.apply(NewTopic.newBuilder().setName("t1").setPartitions(1).putConfigs("no.such.key", "1")));
         assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, create.apply(NewTopic.newBuilder().setName("good").setPartitions(1)));
-        // Made by hand before any group used it, the groups' topic still gets what its records need.
+        // Made by hand before any group used it, the groups' topic still gets what its records need, and the
+        // coordinator's partition count and segment size.
         assertEquals(ErrorCode.NONE, create.apply(NewTopic.newBuilder().setName("__consumer_offsets").setPartitions(2)
                 .setReplicationFactor(1).putConfigs("retention.ms", "60000").putConfigs("segment.ms", "60000")));
-        var internal = cluster.admin(0).describeTopics(io.rafka.proto.v1.DescribeTopicsRequest.newBuilder()
-                .addNames("__consumer_offsets").build()).getTopics(0).getConfigsMap();
-        assertEquals(Map.of("retention.ms", "-1", "retention.bytes", "-1", "segment.ms", "60000"), internal);
+        var internalTopic = cluster.admin(0).describeTopics(io.rafka.proto.v1.DescribeTopicsRequest.newBuilder()
+                .addNames("__consumer_offsets").build()).getTopics(0);
+        assertEquals(Map.of("retention.ms", "-1", "retention.bytes", "-1", "segment.ms", "60000", "segment.bytes",
+                Integer.toString(16 << 20)), internalTopic.getConfigsMap());
+        assertEquals(16, internalTopic.getPartitionsCount(), "group.coordinator.partitions");
         var tooMany = cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
                 .setName("t1").setPartitions(MAX_PARTITIONS_PER_BROKER + 1).setReplicationFactor(1)).build()).getResults(0);
         assertEquals(ErrorCode.POLICY_VIOLATION, tooMany.getErrorCode(), tooMany.toString());

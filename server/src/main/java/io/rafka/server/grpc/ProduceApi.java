@@ -184,6 +184,13 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
         });
     }
 
+    /** What Produce and ProduceStream requests are checked for before they are parsed: their structured records. */
+    public static java.util.Map<String, StrictParsing.RawCheck> rawChecks(RequestLimits limits) {
+        StrictParsing.RawCheck records = limits.structuredRecords();
+        return java.util.Map.of(io.rafka.proto.v1.ProduceServiceGrpc.getProduceMethod().getFullMethodName(), records,
+                io.rafka.proto.v1.ProduceServiceGrpc.getProduceStreamMethod().getFullMethodName(), records);
+    }
+
     /** The raft layer's acks; null for a value this version does not know (the broker refuses it). */
     static Acks acks(io.rafka.proto.v1.Acks acks) {
         return switch (acks) {

@@ -2,16 +2,21 @@ package io.rafka.server.grpc;
 
 import io.rafka.common.InvalidRequestException;
 
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+
 /**
- * What one request may list ({@code max.partitions.per.request}): the work a request makes the broker do (reads
- * repeated on every commit while a fetch waits, one answer per entry) grows with what it lists, and the request
- * size alone lets a 16 MiB request list over a million partitions.
+ * What one request may list ({@code max.partitions.per.request}, {@code max.records.per.request}): the work a
+ * request makes the broker do (reads repeated on every commit while a fetch waits, one answer per entry, an object
+ * per structured record) grows with what it lists, and the request size alone lets a 16 MiB request list over a
+ * million partitions, or eight million empty records.
  */
-public record RequestLimits(int maxPartitions) {
+public record RequestLimits(int maxPartitions, int maxRecords) {
 
     public RequestLimits {
-        if (maxPartitions <= 0) {
-            throw new IllegalArgumentException("maxPartitions must be positive: " + maxPartitions);
+        if (maxPartitions <= 0 || maxRecords <= 0) {
+            throw new IllegalArgumentException("request limits must be positive: " + maxPartitions + ", " + maxRecords);
         }
     }
 
@@ -21,5 +26,26 @@ public record RequestLimits(int maxPartitions) {
             throw new InvalidRequestException("a request lists at most " + maxPartitions
                     + " partitions (max.partitions.per.request); this one lists " + count);
         }
+    }
+
+    /**
+     * Refuses, before it is parsed, a produce request with more than {@link #maxRecords} structured records and
+     * headers (parsing builds an object for each). Requests too small to hold that many are not looked at.
+     */
+    StrictParsing.RawCheck structuredRecords() {
+        return message -> {
+            long mostItCanHold = message.available() / ProduceRequestScan.MIN_ELEMENT_BYTES;
+            if (mostItCanHold <= maxRecords) {
+                return message;
+            }
+            InputStream markable = message.markSupported() ? message : new ByteArrayInputStream(message.readAllBytes());
+            long count = ProduceRequestScan.structuredElements(markable);
+            if (count > maxRecords) {
+                throw new InvalidRequestException("a produce request holds at most " + maxRecords
+                        + " structured records and headers (max.records.per.request); this one holds " + count
+                        + ": send fewer per request, or encoded batches");
+            }
+            return markable;
+        };
     }
 }

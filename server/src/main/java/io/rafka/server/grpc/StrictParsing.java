@@ -13,9 +13,11 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.ErrorCode;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Answers requests that are not valid protobuf with INVALID_ARGUMENT (code INVALID_REQUEST) and a clear
@@ -46,13 +48,29 @@ public final class StrictParsing {
     private StrictParsing() {
     }
 
+    /**
+     * Looks at a request's raw bytes before they are parsed: returns the stream to parse (the same one, reset, or
+     * a copy), or throws {@link io.rafka.common.InvalidRequestException} to refuse the request. An IOException
+     * leaves the request to its parse, which says what is wrong with it.
+     */
+    @FunctionalInterface
+    public interface RawCheck {
+        InputStream check(InputStream message) throws IOException;
+    }
+
     public static ServerServiceDefinition wrap(ServerServiceDefinition service) {
+        return wrap(service, Map.of());
+    }
+
+    /** {@link #wrap(ServerServiceDefinition)}, running {@code checks} (by full method name) before the parse. */
+    public static ServerServiceDefinition wrap(ServerServiceDefinition service, Map<String, RawCheck> checks) {
         ServiceDescriptor original = service.getServiceDescriptor();
         ServiceDescriptor.Builder descriptor = ServiceDescriptor.newBuilder(original.getName())
                 .setSchemaDescriptor(original.getSchemaDescriptor());
         List<ServerMethodDefinition<InputStream, ?>> methods = new ArrayList<>();
         for (ServerMethodDefinition<?, ?> method : service.getMethods()) {
-            ServerMethodDefinition<InputStream, ?> raw = rawRequests(method);
+            ServerMethodDefinition<InputStream, ?> raw = rawRequests(method,
+                    checks.get(method.getMethodDescriptor().getFullMethodName()));
             descriptor.addMethod(raw.getMethodDescriptor());
             methods.add(raw);
         }
@@ -61,13 +79,14 @@ public final class StrictParsing {
         return wrapped.build();
     }
 
-    private static <Q, R> ServerMethodDefinition<InputStream, R> rawRequests(ServerMethodDefinition<Q, R> method) {
+    private static <Q, R> ServerMethodDefinition<InputStream, R> rawRequests(ServerMethodDefinition<Q, R> method,
+                                                                          RawCheck check) {
         MethodDescriptor<Q, R> typed = method.getMethodDescriptor();
         MethodDescriptor<InputStream, R> raw = typed.toBuilder(RAW, typed.getResponseMarshaller()).build();
         ServerCallHandler<Q, R> handler = method.getServerCallHandler();
         return ServerMethodDefinition.create(raw, (call, headers) -> {
             TypedCall<Q, R> service = new TypedCall<>(call, typed);
-            return new ParsingListener<>(service, typed, handler.startCall(service, headers));
+            return new ParsingListener<>(service, typed, check, handler.startCall(service, headers));
         });
     }
 
@@ -79,11 +98,13 @@ public final class StrictParsing {
     private static final class ParsingListener<Q, R> extends ServerCall.Listener<InputStream> {
         private final TypedCall<Q, R> call;
         private final MethodDescriptor<Q, R> typed;
+        private final RawCheck check;
         private final ServerCall.Listener<Q> delegate;
 
-        ParsingListener(TypedCall<Q, R> call, MethodDescriptor<Q, R> typed, ServerCall.Listener<Q> delegate) {
+        ParsingListener(TypedCall<Q, R> call, MethodDescriptor<Q, R> typed, RawCheck check, ServerCall.Listener<Q> delegate) {
             this.call = call;
             this.typed = typed;
+            this.check = check;
             this.delegate = delegate;
         }
 
@@ -91,6 +112,16 @@ public final class StrictParsing {
         public void onMessage(InputStream message) {
             if (call.refused()) {
                 return;
+            }
+            if (check != null) {
+                try {
+                    message = check.check(message);
+                } catch (io.rafka.common.InvalidRequestException e) {
+                    call.refuse(Status.INVALID_ARGUMENT.withDescription(e.getMessage()));
+                    return;
+                } catch (IOException notProtobuf) {
+                    // the parse below says what is wrong
+                }
             }
             Q request;
             try {
