@@ -43,58 +43,33 @@ final class ProduceRequestScan {
         try {
             CodedInputStream in = CodedInputStream.newInstance(message);
             in.setSizeLimit(Integer.MAX_VALUE);
-            long count = 0;
-            for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-                if (tag == PARTITION) {
-                    int outer = in.pushLimit(in.readRawVarint32());
-                    count += partition(in);
-                    in.popLimit(outer);
-                } else {
-                    in.skipField(tag);
-                }
-            }
-            return count;
+            return sum(in, PARTITION, partition -> sum(partition, RECORD_SET,
+                    set -> sum(set, RECORD, record -> 1 + sum(record, HEADER, header -> 1))));
         } finally {
             message.reset();
         }
     }
 
-    private static long partition(CodedInputStream in) throws IOException {
-        long count = 0;
-        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-            if (tag == RECORD_SET) {
-                int outer = in.pushLimit(in.readRawVarint32());
-                count += recordSet(in);
-                in.popLimit(outer);
-            } else {
-                in.skipField(tag);
-            }
-        }
-        return count;
+    /** What is counted inside one field, read with the field's length as the limit. */
+    private interface Inside {
+        long count(CodedInputStream in) throws IOException;
     }
 
-    private static long recordSet(CodedInputStream in) throws IOException {
+    /**
+     * The sum of {@code inside} over the fields {@code tag} of the message being read (up to the current limit),
+     * skipping every other field, and whatever {@code inside} leaves unread of each.
+     */
+    private static long sum(CodedInputStream in, int tag, Inside inside) throws IOException {
         long count = 0;
-        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-            if (tag == RECORD) {
-                count++;
-                int outer = in.pushLimit(in.readRawVarint32());
-                count += headers(in);
-                in.popLimit(outer);
-            } else {
-                in.skipField(tag);
+        for (int t = in.readTag(); t != 0; t = in.readTag()) {
+            if (t != tag) {
+                in.skipField(t);
+                continue;
             }
-        }
-        return count;
-    }
-
-    private static long headers(CodedInputStream in) throws IOException {
-        long count = 0;
-        for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-            if (tag == HEADER) {
-                count++;
-            }
-            in.skipField(tag);
+            int outer = in.pushLimit(in.readRawVarint32());
+            count += inside.count(in);
+            in.skipRawBytes(in.getBytesUntilLimit());
+            in.popLimit(outer);
         }
         return count;
     }
