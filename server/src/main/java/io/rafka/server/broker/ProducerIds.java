@@ -33,6 +33,12 @@ public final class ProducerIds {
      */
     public synchronized ProducerIdAndEpoch next() {
         if (next >= blockEnd) {
+            if (!admin.registered()) {
+                // The controller reserves blocks for registered brokers only, and refuses others with INVALID_REQUEST,
+                // which a producer takes as final: a broker that serves before its registration is seen says retry.
+                throw new io.rafka.common.NotControllerException("broker " + admin.brokerId()
+                        + " has not registered with the controller yet: retry", null);
+            }
             long first = admin.allocateProducerIds(admin.brokerId(), false);
             next = first;
             blockEnd = first + ControllerLogic.PRODUCER_ID_BLOCK_SIZE;

@@ -407,6 +407,11 @@ public final class TopicAdmin {
         return view.brokerId();
     }
 
+    /** Whether this broker's registration is in the metadata it sees (so the controller's has it too). */
+    public boolean registered() {
+        return view.image().brokers().containsKey(view.brokerId());
+    }
+
     public List<String> listTopics() {
         return List.copyOf(new TreeMap<>(view.image().topics()).keySet());
     }
