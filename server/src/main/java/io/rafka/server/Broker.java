@@ -39,6 +39,7 @@ import io.rafka.server.grpc.MetadataApi;
 import io.rafka.server.grpc.MetricsInterceptor;
 import io.rafka.server.grpc.ProduceApi;
 import io.rafka.server.grpc.RequestLimits;
+import io.rafka.server.grpc.UnreadAnswers;
 import io.rafka.server.grpc.StrictParsing;
 import io.rafka.server.http.HttpEndpoints;
 import io.rafka.server.metrics.BrokerMetrics;
@@ -214,6 +215,7 @@ public final class Broker implements Closeable {
             }
         });
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
+        UnreadAnswers unread = new UnreadAnswers(api.maxUnreadAnswerBytesPerConnection());
         RequestLimits limits = new RequestLimits(api.maxPartitionsPerRequest(), api.maxRecordsPerRequest());
         // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
         // the controller does not count this broker as live (a create with replication factor 1 would fail), and
@@ -230,14 +232,16 @@ public final class Broker implements Closeable {
                 // connections refused for max.connections, whose calls all fail at once.
                 .maxConnectionIdle(5, TimeUnit.MINUTES)
                 .addTransportFilter(limiter)
+                .addTransportFilter(unread)
                 // Interceptors run in reverse order of addition: the connection limit is checked first.
                 .intercept(ApiContext.INTERCEPTOR)
                 .intercept(new MetricsInterceptor(metrics))
                 .intercept(new AdminCallLimiter(api.maxAdminCalls()))
+                .intercept(unread)
                 .intercept(limiter)
                 .addService(StrictParsing.wrap(new ProduceApi(replicas, new ProducerIds(topicAdmin), api.produceStreamWindow(),
                         limits).bindService(), ProduceApi.rawChecks(limits)))
-                .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler, limits).bindService()))
+                .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler, limits, unread).bindService()))
                 .addService(StrictParsing.wrap(new MetadataApi(new MetadataQuery(view, topicAdmin, api.autoCreateTopics())).bindService()))
                 .addService(StrictParsing.wrap(new AdminApi(topicAdmin).bindService()))
                 .addService(StrictParsing.wrap(new GroupApi(groups, limits).bindService()))

@@ -45,16 +45,29 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
     private final ReplicaManager replicas;
     private final ScheduledExecutorService timer;
     private final RequestLimits limits;
+    private final UnreadAnswers unread;
 
-    public FetchApi(ReplicaManager replicas, ScheduledExecutorService timer, RequestLimits limits) {
+    public FetchApi(ReplicaManager replicas, ScheduledExecutorService timer, RequestLimits limits, UnreadAnswers unread) {
         this.replicas = replicas;
         this.timer = timer;
         this.limits = limits;
+        this.unread = unread;
     }
 
     @Override
     public void fetch(FetchRequest request, StreamObserver<FetchResponse> responses) {
         ServerCallStreamObserver<FetchResponse> out = (ServerCallStreamObserver<FetchResponse>) responses;
+        UnreadAnswers.Reservation reservation;
+        try {
+            // The most this answer may hold, until it is known; kept until the call has closed, i.e. the transport
+            // has written the answer and its trailers out, which waits for the client to read.
+            reservation = unread.reserve(Math.min(request.getMaxBytes() <= 0 ? DEFAULT_RESPONSE_MAX_BYTES : request.getMaxBytes(),
+                    replicas.settings().fetchMaxBytes()));
+        } catch (RuntimeException e) {
+            out.onError(ApiErrors.toStatus(e));
+            return;
+        }
+        out.setOnCloseHandler(reservation::release);
         ReadBufferPool.Lease buffers = replicas.readBuffers().lease();
         CompletableFuture<List<PartitionRead>> reads;
         try {
@@ -70,7 +83,10 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
             out.onError(ApiErrors.toStatus(e));
             return;
         }
-        out.setOnCancelHandler(() -> reads.cancel(false));
+        out.setOnCancelHandler(() -> {
+            reads.cancel(false);
+            reservation.release();
+        });
         reads.whenComplete((r, e) -> {
             if (reads.isCancelled()) {
                 return; // the client went away: nobody to answer, nothing to report
@@ -81,7 +97,9 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
                 } else {
                     FetchResponse.Builder resp = FetchResponse.newBuilder();
                     r.forEach(read -> resp.addResults(result(read)));
-                    out.onNext(resp.build());
+                    FetchResponse response = resp.build();
+                    reservation.resize(response.getSerializedSize());
+                    out.onNext(response);
                     out.onCompleted();
                 }
             } catch (RuntimeException ex) {
@@ -146,7 +164,7 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
                 throw new io.rafka.common.RafkaException(io.rafka.common.ErrorCode.INVALID_FETCH_SIZE, "max_bytes must not be negative");
             }
             boolean decode = decode(request.getFormat(), request.getFormatValue());
-            new Subscription(replicas, timer, request, decode, out).start();
+            new Subscription(replicas, timer, request, decode, out, unread).start();
         } catch (RuntimeException e) {
             out.onError(ApiErrors.toStatus(e));
         }

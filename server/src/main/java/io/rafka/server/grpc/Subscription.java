@@ -1,6 +1,7 @@
 package io.rafka.server.grpc;
 
 import io.grpc.stub.ServerCallStreamObserver;
+import io.rafka.common.BusyException;
 import io.rafka.common.NotLeaderException;
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.FetchResponse;
@@ -30,6 +31,10 @@ final class Subscription {
     private final boolean decode;
     private final ServerCallStreamObserver<FetchResponse> out;
     private final ReadBufferPool.Lease buffers;
+    private final UnreadAnswers unread;
+    private final UnreadAnswers.Connection connection;
+    /** What the last push reserved: held until the stream is ready again (the push has left for the socket). */
+    private UnreadAnswers.Reservation pushed;
     private final int maxBytes;
     private long offset;
     private boolean done;
@@ -37,7 +42,9 @@ final class Subscription {
     private ScheduledFuture<?> recheck;
 
     Subscription(ReplicaManager replicas, ScheduledExecutorService timer, SubscribeRequest request, boolean decode,
-                 ServerCallStreamObserver<FetchResponse> out) {
+                 ServerCallStreamObserver<FetchResponse> out, UnreadAnswers unread) {
+        this.unread = unread;
+        this.connection = UnreadAnswers.current();
         this.replicas = replicas;
         this.timer = timer;
         this.request = request;
@@ -76,16 +83,28 @@ final class Subscription {
         }
         try {
             while (out.isReady() && !done) {
+                releasePushed();   // ready again: the last push has left for the socket
+                UnreadAnswers.Reservation reservation;
+                try {
+                    reservation = unread.reserve(connection, maxBytes);
+                } catch (BusyException busy) {
+                    return;   // the connection's client has not read its other answers: tried again every second
+                }
                 PartitionRead read = replicas.read(partition(), maxBytes, decode, buffers);
                 try {
                     if (read.failed()) {
+                        reservation.release();
                         end(read);
                         return;
                     }
                     if (read.bytes() == 0) {
+                        reservation.release();
                         return; // woken on the next commit
                     }
-                    out.onNext(FetchResponse.newBuilder().addResults(FetchApi.result(read)).build());
+                    FetchResponse response = FetchResponse.newBuilder().addResults(FetchApi.result(read)).build();
+                    reservation.resize(response.getSerializedSize());
+                    pushed = reservation;
+                    out.onNext(response);
                     offset = read.nextOffset();
                 } finally {
                     buffers.release(); // written into the transport's buffers within onNext (see FetchApi)
@@ -109,8 +128,16 @@ final class Subscription {
         }
     }
 
+    private void releasePushed() {
+        if (pushed != null) {
+            pushed.release();
+            pushed = null;
+        }
+    }
+
     private synchronized void stop() {
         done = true;
+        releasePushed();
         if (waiter != null) {
             waiter.cancel();
         }

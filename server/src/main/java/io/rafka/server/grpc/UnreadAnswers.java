@@ -1,0 +1,125 @@
+package io.rafka.server.grpc;
+
+import io.grpc.Attributes;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerTransportFilter;
+import io.rafka.common.BusyException;
+import io.rafka.proto.v1.FetchServiceGrpc;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Bounds the fetched data a connection's client has asked for and not read yet
+ * ({@code max.unread.answer.bytes.per.connection}). A Fetch or Subscribe answer is written into the transport's
+ * buffers whether or not the client reads it, and stays there, outside the heap's and the read pool's limits, until
+ * the client's flow-control window lets it out: a client that opens calls and reads nothing made the broker hold
+ * up to {@code max.calls.per.connection} x {@code fetch.max.bytes} per connection. Each fetch reserves the most its
+ * answer may hold when it is admitted, keeps the answer's size reserved until the transport has handed it to the
+ * socket (the call is ready again), and is refused BUSY (retriable, nothing read) when the reservation would take
+ * its connection past the limit; a connection with nothing reserved is always let one answer through, so the limit
+ * never stops a client that asks for more than it in one fetch. With {@code max.connections} this bounds the
+ * memory of answers not read, as Kafka's one response in flight per connection does. The Java SDK's fetches in
+ * flight stay within its {@code fetch.max.bytes} (50 MiB), below the default of 64 MiB.
+ */
+public final class UnreadAnswers extends ServerTransportFilter implements ServerInterceptor {
+    private static final Attributes.Key<Connection> CONNECTION = Attributes.Key.create("rafka-unread-answers");
+    private static final Context.Key<Connection> CURRENT = Context.key("rafka-unread-answers");
+
+    private final long maxBytesPerConnection;
+
+    public UnreadAnswers(long maxBytesPerConnection) {
+        if (maxBytesPerConnection <= 0) {
+            throw new IllegalArgumentException("max.unread.answer.bytes.per.connection must be positive: " + maxBytesPerConnection);
+        }
+        this.maxBytesPerConnection = maxBytesPerConnection;
+    }
+
+    /** What one connection has reserved for answers not read yet. */
+    static final class Connection {
+        private final AtomicLong reserved = new AtomicLong();
+
+        long reserved() {
+            return reserved.get();
+        }
+    }
+
+    @Override
+    public Attributes transportReady(Attributes attributes) {
+        return attributes.toBuilder().set(CONNECTION, new Connection()).build();
+    }
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        Connection connection = call.getAttributes().get(CONNECTION);
+        if (connection == null || !FetchServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())) {
+            return next.startCall(call, headers);
+        }
+        return Contexts.interceptCall(Context.current().withValue(CURRENT, connection), call, headers, next);
+    }
+
+    /**
+     * Reserves {@code bytes} for an answer on the current call's connection; a reservation of nothing when the call
+     * is not on a connection this broker serves (nothing to count).
+     *
+     * @throws BusyException the connection has so much reserved already that this would pass the limit
+     */
+    Reservation reserve(long bytes) {
+        Connection connection = CURRENT.get();
+        return connection == null ? new Reservation(null, 0) : reserve(connection, bytes);
+    }
+
+    /** The connection of the current call, for answers reserved later (a subscription's pushes); null if none. */
+    static Connection current() {
+        return CURRENT.get();
+    }
+
+    /** {@link #reserve(long)} on {@code connection} (null: nothing counted). */
+    Reservation reserve(Connection connection, long bytes) {
+        if (connection == null) {
+            return new Reservation(null, 0);
+        }
+        while (true) {
+            long now = connection.reserved.get();
+            if (now > 0 && now + bytes > maxBytesPerConnection) {
+                throw new BusyException("this connection has " + now + " bytes of fetched data its client has not read"
+                        + " yet (max.unread.answer.bytes.per.connection is " + maxBytesPerConnection + "): read the answers"
+                        + " under way, then fetch again");
+            }
+            if (connection.reserved.compareAndSet(now, now + bytes)) {
+                return new Reservation(connection, bytes);
+            }
+        }
+    }
+
+    /** Bytes reserved for one answer; resized once its size is known, released once (later calls do nothing). */
+    static final class Reservation {
+        private final Connection connection;
+        private final AtomicBoolean released = new AtomicBoolean();
+        private long bytes;
+
+        private Reservation(Connection connection, long bytes) {
+            this.connection = connection;
+            this.bytes = bytes;
+        }
+
+        /** The answer's actual size, which may be smaller than reserved (or larger: a first batch comes whole). */
+        synchronized void resize(long actual) {
+            if (connection != null && !released.get()) {
+                connection.reserved.addAndGet(actual - bytes);
+                bytes = actual;
+            }
+        }
+
+        synchronized void release() {
+            if (connection != null && released.compareAndSet(false, true)) {
+                connection.reserved.addAndGet(-bytes);
+            }
+        }
+    }
+}
