@@ -140,14 +140,19 @@ public final class FetchPositions {
             pendingStarts.remove(fetched.tp());
             consumed.put(fetched.tp(), fetched.offset() + 1);
         }
-        // A partition the fetcher restarts (OFFSET_OUT_OF_RANGE under auto.offset.reset) has no position until the
-        // new one is looked up: the old one is out of range, and committed it would send the next owner back to it,
-        // to look "latest" up again later and skip what came in between.
-        for (TopicPartition tp : Set.copyOf(consumed.keySet())) {
-            long lookup = fetcher.pendingLookup(tp);
-            if (lookup != 0 && !paused.contains(tp)) {
+        // A partition the fetcher restarted (OFFSET_OUT_OF_RANGE under auto.offset.reset) is at the restarted position,
+        // or has none until it is looked up: the old one is out of range, and committed it would send the next owner
+        // back to it, to look "latest" up again later and skip what came in between.
+        for (TopicPartition tp : fetcher.drainRestarted()) {
+            if (!consumed.containsKey(tp) || paused.contains(tp)) {
+                continue;
+            }
+            long restartedAt = fetcher.position(tp);
+            if (restartedAt >= 0) {
+                consumed.put(tp, restartedAt);
+            } else if (fetcher.pendingLookup(tp) != 0) {
                 consumed.remove(tp);
-                pendingStarts.put(tp, lookup);
+                pendingStarts.put(tp, fetcher.pendingLookup(tp));
             }
         }
         // A partition started at earliest/latest has a position to commit once looked up, records or not: its

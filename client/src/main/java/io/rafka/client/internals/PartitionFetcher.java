@@ -81,6 +81,8 @@ public final class PartitionFetcher {
 
     /** @param warnings where to report what the fetcher repaired on its own (an offset out of range) */
     private long outOfRangeReset = EARLIEST;
+    /** Partitions restarted after OFFSET_OUT_OF_RANGE since {@link #drainRestarted} last ran. */
+    private final java.util.Set<TopicPartition> restarted = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public PartitionFetcher(MetadataClient metadata, ChannelPool channels, Time time, long retryTimeoutMs,
                             Consumer<String> warnings) {
@@ -149,6 +151,19 @@ public final class PartitionFetcher {
             return -1;
         }
         return cursor.buffer.isEmpty() ? cursor.offset : cursor.buffer.peekFirst().offset();
+    }
+
+    /**
+     * The partitions restarted after OFFSET_OUT_OF_RANGE (per auto.offset.reset) since the last call: their position
+     * is the restarted one ({@link #position}, -1 while its lookup is pending), whatever was handed out of them before.
+     */
+    public java.util.Set<TopicPartition> drainRestarted() {
+        java.util.Set<TopicPartition> drained = new java.util.HashSet<>();
+        for (java.util.Iterator<TopicPartition> it = restarted.iterator(); it.hasNext(); ) {
+            drained.add(it.next());
+            it.remove();
+        }
+        return drained;
     }
 
     /**
@@ -505,6 +520,7 @@ public final class PartitionFetcher {
                     + result.getLogStartOffset() + ", high watermark " + result.getHighWatermark()
                     + "); restarting from the " + (outOfRangeReset == EARLIEST ? "earliest" : "latest") + " offset");
             cursor.lookupTimestamp = outOfRangeReset;
+            restarted.add(cursor.tp);
         } else {
             failed(cursor, result.getErrorCode(), result.getErrorCodeValue(), result.getErrorMessage(),
                     result.hasLeader(), result.getLeader());

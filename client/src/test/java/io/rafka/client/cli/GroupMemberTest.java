@@ -466,11 +466,14 @@ class GroupMemberTest {
      * A position the log's retention passed is restarted (here at the latest offset): from then on the member's
      * position is the new one, not the old one out of range, which a commit would hand to the next owner.
      */
-    @Test
-    void aPositionOutOfRangeIsReplacedByTheRestartedOne() {
+    @ParameterizedTest(name = "pipelined {0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void aPositionOutOfRangeIsReplacedByTheRestartedOne(boolean pipelined) {
         coordinator.committed.put(new TopicPartition("t", 0), 2L);
         coordinator.joinAssignment = List.of(0);
         GroupMember member = member(GroupMemberConfig.OffsetReset.LATEST);
+        // The SDK consumer's fetch (pipelined, as RafkaConsumer sets it) and the tools' (one fetch per poll).
+        member.positions().settings(new io.rafka.client.internals.FetchSettings(50 << 20, 1 << 20, 1, 500, pipelined));
         pollUntil(member, c -> c.size() == 3);
         assertEquals(java.util.Map.of(new TopicPartition("t", 0), 5L), member.ownedPositions());
         cluster.logStartOffset = 12;   // retention removed offsets 5..11 of what is written next
