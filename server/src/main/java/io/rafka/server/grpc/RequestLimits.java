@@ -34,18 +34,26 @@ public record RequestLimits(int maxPartitions, int maxRecords) {
      */
     StrictParsing.RawCheck structuredRecords() {
         return message -> {
-            long mostItCanHold = message.available() / ProduceRequestScan.MIN_ELEMENT_BYTES;
-            if (mostItCanHold <= maxRecords) {
-                return message;
+            // A request as it came (a KnownLength buffer of the transport, which can be marked) tells its size; a
+            // compressed one (grpc-encoding gzip) is a decompressing stream whose size is known only once read, so it
+            // is read into an array first (gRPC bounds what it may decompress to by max.request.bytes).
+            InputStream scanned = message instanceof io.grpc.KnownLength && message.markSupported()
+                    ? message : new ByteArrayInputStream(message.readAllBytes());
+            if (scanned.available() / ProduceRequestScan.MIN_ELEMENT_BYTES <= maxRecords) {
+                return scanned;
             }
-            InputStream markable = message.markSupported() ? message : new ByteArrayInputStream(message.readAllBytes());
-            long count = ProduceRequestScan.structuredElements(markable);
+            long count;
+            try {
+                count = ProduceRequestScan.structuredElements(scanned);
+            } catch (IOException notProtobuf) {
+                return scanned;   // reset: its parse says what is wrong
+            }
             if (count > maxRecords) {
                 throw new InvalidRequestException("a produce request holds at most " + maxRecords
                         + " structured records and headers (max.records.per.request); this one holds " + count
                         + ": send fewer per request, or encoded batches");
             }
-            return markable;
+            return scanned;
         };
     }
 }
