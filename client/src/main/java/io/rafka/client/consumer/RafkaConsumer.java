@@ -337,7 +337,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         lastAutoCommitMs = time.hiResClockMs();
         autoCommitInFlight = true;
         try {
-            commitAsync(currentPositions(), (offsets, error) -> {
+            commitAsync(new AutoCommitOf(committing()), currentPositions(), (offsets, error) -> {
                 autoCommitInFlight = false;
                 if (error instanceof CommitFailedException moved && moved.errorCode() == io.rafka.common.ErrorCode.PARTITION_NOT_OWNED) {
                     // Positions read before a rebalance took a partition away: its revocation committed it already.
@@ -416,14 +416,27 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
         locked(() -> {
-            PartitionSource to = committing();
-            Map<TopicPartition, OffsetAndMetadata> copy = Map.copyOf(offsets);
-            asyncCommits.start(to, plain(copy), metadata(copy), to::commit, (ok, error) -> {
-                if (callback != null) {
-                    callback.onComplete(copy, error == null ? null : asConsumerException(error));
-                }
-            });
+            commitAsync(committing(), offsets, callback);
             return null;
+        });
+    }
+
+    /**
+     * Auto-commits join each other while one waits, never an application's commitAsync: a joined commit's outcome
+     * goes to every callback, and an auto-commit's positions of a partition the group moved away meanwhile must not
+     * fail the application's commit of its own offsets.
+     */
+    private record AutoCommitOf(PartitionSource source) {
+    }
+
+    /** An asynchronous commit that joins a waiting one of the same {@code joinKey} ({@link AsyncCommits#start}). */
+    private void commitAsync(Object joinKey, Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
+        PartitionSource to = committing();
+        Map<TopicPartition, OffsetAndMetadata> copy = Map.copyOf(offsets);
+        asyncCommits.start(joinKey, plain(copy), metadata(copy), to::commit, (ok, error) -> {
+            if (callback != null) {
+                callback.onComplete(copy, error == null ? null : asConsumerException(error));
+            }
         });
     }
 
@@ -640,10 +653,14 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     }
 
     /** Runs a call of the internals, translating their failures into the SDK's. */
-    private static <T> T call(java.util.function.Supplier<T> body) {
+    private <T> T call(java.util.function.Supplier<T> body) {
         try {
             return body.get();
         } catch (ClientException e) {
+            if (e.code().equals(io.rafka.client.group.CoordinatorClient.WOKEN_UP)) {
+                wakeup.set(false);   // a retry of the group's coordinator ended by wakeup() (in a listener inside poll)
+                throw new WakeupException();
+            }
             throw ConsumerException.from(e);
         }
     }

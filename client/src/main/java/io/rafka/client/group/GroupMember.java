@@ -597,8 +597,9 @@ public final class GroupMember implements AutoCloseable {
             failure = streamFailure != null ? streamFailure : (requests != null ? new IllegalStateException("stream ended") : null);
             answered = answeredSinceFailure;
             requests = null;
-            // Taken: handled once. A failure that throws below leaves no stream and no failure, so the next poll
-            // opens a new stream rather than throwing the same failure again for good.
+            // Taken: handled once. A retriable failure that throws below (its retries spent) leaves no stream and no
+            // failure, so the next poll opens a new stream rather than throwing the same failure again for good; a
+            // fatal one is put back.
             streamFailure = null;
             streamEnded = false;
             if (failure != null) {
@@ -609,7 +610,16 @@ public final class GroupMember implements AutoCloseable {
             if (answered) {
                 streamRetry.onSuccess();   // a stream that worked for a while starts a fresh retry budget
             }
-            onStreamFailure(failure);
+            try {
+                onStreamFailure(failure);
+            } catch (ClientException e) {
+                if (!e.retriable() && !e.code().equals(CoordinatorClient.WOKEN_UP)) {
+                    synchronized (lock) {
+                        streamFailure = failure;   // fatal (FENCED_INSTANCE_ID, INVALID_GROUP_ID, ...): every poll says so
+                    }
+                }
+                throw e;
+            }
         }
         if (closed && !state.joined()) {
             return;   // fenced while closing: nothing to leave
@@ -694,7 +704,16 @@ public final class GroupMember implements AutoCloseable {
             }
         }
         if (!plan.assign().isEmpty()) {
-            Map<TopicPartition, Long> starts = offsets.startOffsets(plan.assign(), config.offsetReset(), config.groupId());
+            Map<TopicPartition, Long> starts;
+            try {
+                starts = offsets.startOffsets(plan.assign(), config.offsetReset(), config.groupId());
+            } catch (RuntimeException e) {
+                if (hookFailure == null) {
+                    throw e;
+                }
+                hookFailure.addSuppressed(e);   // the listener's failure first; the next poll takes the partitions
+                throw hookFailure;
+            }
             refreshLeaders(plan.assign());
             Set<TopicPartition> taken = state.acquired(plan.assign());
             for (TopicPartition tp : taken) {
@@ -702,8 +721,13 @@ public final class GroupMember implements AutoCloseable {
             }
             LOG.debug("group " + config.groupId() + ": took " + plan.assign());
             heartbeatNow();
-            if (hookFailure == null) {
-                hook.onAssigned(taken);
+            try {
+                hook.onAssigned(taken);   // also after a failed revocation listener: these are owned now, and never told again
+            } catch (RuntimeException e) {
+                if (hookFailure == null) {
+                    throw e;
+                }
+                hookFailure.addSuppressed(e);
             }
         }
         if (hookFailure != null) {

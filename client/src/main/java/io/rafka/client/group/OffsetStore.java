@@ -133,11 +133,14 @@ public final class OffsetStore {
                 return;
             }
             awaitNewerEpoch(epoch);
-            pending = stillOwned(stale);
+            pending = stillOwned(stale, strict);
             if (strict && pending.size() < stale.size()) {
                 Set<TopicPartition> moved = new java.util.HashSet<>(stale.keySet());
                 moved.removeAll(pending.keySet());
-                commitOnce(pending, metadata, epoch(), true);
+                if (!pending.isEmpty() && !commitOnce(pending, metadata, epoch(), true).isEmpty()) {
+                    throw ClientException.of(ErrorCode.STALE_MEMBER_EPOCH, "commit of " + pending.keySet()
+                            + " refused twice for a stale member epoch (the group was rebalancing): retry");
+                }
                 throw ClientException.of(ErrorCode.PARTITION_NOT_OWNED, "commit of " + moved
                         + " refused: the member does not own them any more (the group rebalanced)");
             }
@@ -218,10 +221,15 @@ public final class OffsetStore {
         }
     }
 
-    private Map<TopicPartition, Long> stillOwned(Map<TopicPartition, Long> offsets) {
+    /**
+     * Of these offsets, those the member may still commit: for a caller's commit, of partitions owned and not being
+     * released (MemberState#committable: the release commits those itself); for the member's own, of owned ones.
+     */
+    private Map<TopicPartition, Long> stillOwned(Map<TopicPartition, Long> offsets, boolean callers) {
         Map<TopicPartition, Long> owned = new HashMap<>();
+        Set<TopicPartition> committable = callers ? state.committable() : state.owned();
         offsets.forEach((tp, offset) -> {
-            if (state.owned().contains(tp)) {
+            if (committable.contains(tp)) {
                 owned.put(tp, offset);
             }
         });

@@ -338,6 +338,21 @@ class GroupMemberTest {
         member.close();
     }
 
+    /** A fatal answer (here FENCED_INSTANCE_ID: a newer process has the instance id) is reported by every poll, as Kafka's. */
+    @Test
+    void aFatalStreamFailureStaysFatal() {
+        coordinator.joinErrors.add(ErrorCode.FENCED_INSTANCE_ID);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        io.rafka.client.internals.ClientException first = assertThrows(io.rafka.client.internals.ClientException.class,
+                () -> pollTimes(member, 5));
+        assertEquals("FENCED_INSTANCE_ID", first.code());
+        int streams = coordinator.streams();
+        io.rafka.client.internals.ClientException again = assertThrows(io.rafka.client.internals.ClientException.class,
+                () -> member.poll(100));
+        assertEquals("FENCED_INSTANCE_ID", again.code());
+        assertEquals(streams, coordinator.streams(), "no new stream, no new join: " + coordinator.events());
+    }
+
     /** A join refused with BUSY (the coordinator's write queue is full, nothing was made) is sent again after a back-off. */
     @Test
     void aJoinRefusedAsBusyIsSentAgain() {
@@ -358,15 +373,21 @@ class GroupMemberTest {
         coordinator.joinAssignment = List.of(1, 2);
         GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
         List<Set<TopicPartition>> revoked = new ArrayList<>();
+        List<Set<TopicPartition>> assigned = new ArrayList<>();
         member.rebalanceHook(new io.rafka.client.group.RebalanceHook() {
             @Override
             public void onRevoked(Set<TopicPartition> partitions) {
                 revoked.add(Set.copyOf(partitions));
                 throw new IllegalStateException("listener failed");
             }
+
+            @Override
+            public void onAssigned(Set<TopicPartition> partitions) {
+                assigned.add(Set.copyOf(partitions));
+            }
         });
         pollUntil(member, c -> c.size() == 4);
-        coordinator.push(2, List.of(2));
+        coordinator.push(2, List.of(2, 3));   // 1 revoked, 3 added
         IllegalStateException thrown = null;
         for (int i = 0; i < 10 && thrown == null; i++) {
             try {
@@ -376,10 +397,11 @@ class GroupMemberTest {
             }
         }
         assertEquals("listener failed", thrown == null ? null : thrown.getMessage(), "the poll reports the listener's failure");
-        awaitEvent("beat m-1 e2 owned=[2]");
-        indexOf("beat m-1 e2 owned=[2]");
+        awaitEvent("beat m-1 e2 owned=[2, 3]");
+        indexOf("beat m-1 e2 owned=[2, 3]");
         pollTimes(member, 3);   // no second call of the listener for the same revocation
         assertEquals(List.of(Set.of(new TopicPartition("t", 1))), revoked);
+        assertTrue(assigned.contains(Set.of(new TopicPartition("t", 3))), "told of the partition it took: " + assigned);
         assertThrows(IllegalStateException.class, member::close);
         indexOf("leave m-1 e-1 on 1");
     }

@@ -89,7 +89,7 @@ public final class AsyncCommits implements AutoCloseable {
                       Committer committer, BiConsumer<Void, Throwable> onDone) {
         synchronized (waiting) {
             Commit last = waiting.peekLast();
-            if (last != null && last.joinable && last.source == source) {
+            if (last != null && last.joinable && java.util.Objects.equals(last.source, source)) {
                 last.join(offsets, metadata);
                 last.onDone.add(onDone);
                 return;
