@@ -37,8 +37,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Fetch answers a client does not read stay in the broker's transport buffers: past
- * max.unread.answer.bytes.per.connection a connection's next fetch is refused BUSY, other connections are served,
- * and once the client reads what it asked for the connection is served again.
+ * max.unread.answer.bytes.per.connection a connection's next fetch (and any other call answering data) is refused
+ * BUSY, other connections are served, and once the client reads what it asked for the connection is served again.
  */
 class UnreadAnswersIT {
     private static final int ASK = 512 * 1024;
@@ -92,7 +92,11 @@ class UnreadAnswersIT {
                 assertEquals(Integer.toString(ErrorCode.BUSY.getNumber()), refused.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER));
                 assertTrue(refused.getStatus().getDescription().contains("max.unread.answer.bytes.per.connection"),
                         refused.toString());
-                // Another connection is served meanwhile.
+                // Other calls that answer with data wait for the client to read too; another connection is served.
+                StatusRuntimeException metadata = assertThrows(StatusRuntimeException.class, () -> io.rafka.proto.v1
+                        .MetadataServiceGrpc.newBlockingStub(lazy).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .getMetadata(io.rafka.proto.v1.MetadataRequest.getDefaultInstance()));
+                assertEquals(Integer.toString(ErrorCode.BUSY.getNumber()), metadata.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER));
                 assertEquals(ErrorCode.NONE, cluster.fetch(0).fetch(fetch).getResults(0).getErrorCode());
 
                 unread.forEach(call -> call.request(1));   // the client reads what it asked for
@@ -101,6 +105,8 @@ class UnreadAnswersIT {
                 }
                 var again = FetchServiceGrpc.newBlockingStub(lazy).withDeadlineAfter(10, TimeUnit.SECONDS).fetch(fetch);
                 assertEquals(ErrorCode.NONE, again.getResults(0).getErrorCode());
+                assertEquals(1, io.rafka.proto.v1.MetadataServiceGrpc.newBlockingStub(lazy).withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .getMetadata(io.rafka.proto.v1.MetadataRequest.getDefaultInstance()).getBrokersCount());
             } finally {
                 lazy.shutdownNow();
             }

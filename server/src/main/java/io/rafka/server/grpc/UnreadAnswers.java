@@ -1,14 +1,20 @@
 package io.rafka.server.grpc;
 
+import com.google.protobuf.MessageLite;
 import io.grpc.Attributes;
 import io.grpc.Context;
 import io.grpc.Contexts;
+import io.grpc.ForwardingServerCall;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerTransportFilter;
+import io.grpc.Status;
 import io.rafka.common.BusyException;
+import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.FetchServiceGrpc;
 
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -23,13 +29,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * answer may hold when it is admitted, keeps the answer's size reserved until the transport has handed it to the
  * socket (the call is ready again), and is refused BUSY (retriable, nothing read) when the reservation would take
  * its connection past the limit; a connection with nothing reserved is always let one answer through, so the limit
- * never stops a client that asks for more than it in one fetch. With {@code max.connections} this bounds the
- * memory of answers not read, as Kafka's one response in flight per connection does. The Java SDK's fetches in
- * flight stay within its {@code fetch.max.bytes} (50 MiB), below the default of 64 MiB.
+ * never stops a client that asks for more than it in one fetch. Other unary calls (metadata, list offsets, group
+ * descriptions, produce answers) count their answers from when they are written until the call has closed, and are
+ * refused BUSY while their connection is at the limit. With {@code max.connections} this bounds the memory of
+ * answers not read, as Kafka's one response in flight per connection does. The Java SDK's fetches in flight stay
+ * within its {@code fetch.max.bytes} (50 MiB), below the default of 64 MiB.
  */
 public final class UnreadAnswers extends ServerTransportFilter implements ServerInterceptor {
     private static final Attributes.Key<Connection> CONNECTION = Attributes.Key.create("rafka-unread-answers");
     private static final Context.Key<Connection> CURRENT = Context.key("rafka-unread-answers");
+
+    /** What a call other than Fetch is taken to answer when admitted (its answer's real size counts once written). */
+    static final long ANSWER_ESTIMATE = 64 * 1024;
 
     private final long maxBytesPerConnection;
 
@@ -54,13 +65,72 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         return attributes.toBuilder().set(CONNECTION, new Connection()).build();
     }
 
+    /**
+     * Fetch and Subscribe reserve their answers themselves ({@link #reserve}). Every other unary call is refused BUSY
+     * when {@link #ANSWER_ESTIMATE} more would take its connection past the limit (one is always let through), and
+     * counts its answer from when it is written until the call has closed.
+     */
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         Connection connection = call.getAttributes().get(CONNECTION);
-        if (connection == null || !FetchServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())) {
+        if (connection == null) {
             return next.startCall(call, headers);
         }
-        return Contexts.interceptCall(Context.current().withValue(CURRENT, connection), call, headers, next);
+        if (FetchServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())
+                && !FetchServiceGrpc.getListOffsetsMethod().getFullMethodName().equals(call.getMethodDescriptor().getFullMethodName())) {
+            return Contexts.interceptCall(Context.current().withValue(CURRENT, connection), call, headers, next);
+        }
+        if (call.getMethodDescriptor().getType() != MethodDescriptor.MethodType.UNARY) {
+            return next.startCall(call, headers);
+        }
+        long now = connection.reserved.get();
+        if (now > 0 && now + ANSWER_ESTIMATE > maxBytesPerConnection) {
+            call.close(Status.RESOURCE_EXHAUSTED.withDescription(busyMessage(now)), ApiErrors.trailers(ErrorCode.BUSY));
+            return new ServerCall.Listener<>() {
+            };
+        }
+        Reservation answer = new Reservation(connection, 0);
+        ServerCall<Q, R> counting = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+            @Override
+            public void sendMessage(R message) {
+                if (message instanceof MessageLite m) {
+                    answer.grow(m.getSerializedSize());
+                }
+                super.sendMessage(message);
+            }
+        };
+        ServerCall.Listener<Q> listener;
+        try {
+            listener = next.startCall(counting, headers);
+        } catch (RuntimeException | Error e) {
+            answer.release();
+            throw e;
+        }
+        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+            @Override
+            public void onComplete() {
+                try {
+                    super.onComplete();
+                } finally {
+                    answer.release();
+                }
+            }
+
+            @Override
+            public void onCancel() {
+                try {
+                    super.onCancel();
+                } finally {
+                    answer.release();
+                }
+            }
+        };
+    }
+
+    private String busyMessage(long reserved) {
+        return "this connection has " + reserved + " bytes of answers its client has not read yet"
+                + " (max.unread.answer.bytes.per.connection is " + maxBytesPerConnection + "): read the answers under way,"
+                + " then ask again";
     }
 
     /**
@@ -87,9 +157,7 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         while (true) {
             long now = connection.reserved.get();
             if (now > 0 && now + bytes > maxBytesPerConnection) {
-                throw new BusyException("this connection has " + now + " bytes of fetched data its client has not read"
-                        + " yet (max.unread.answer.bytes.per.connection is " + maxBytesPerConnection + "): read the answers"
-                        + " under way, then fetch again");
+                throw new BusyException(busyMessage(now));
             }
             if (connection.reserved.compareAndSet(now, now + bytes)) {
                 return new Reservation(connection, bytes);
@@ -106,6 +174,11 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         private Reservation(Connection connection, long bytes) {
             this.connection = connection;
             this.bytes = bytes;
+        }
+
+        /** Adds {@code more} bytes (an answer written). */
+        synchronized void grow(long more) {
+            resize(bytes + more);
         }
 
         /** The answer's actual size, which may be smaller than reserved (or larger: a first batch comes whole). */
