@@ -1,6 +1,5 @@
 package io.rafka.server.grpc;
 
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -55,32 +54,7 @@ public final class AdminCallLimiter implements ServerInterceptor {
                 inFlight.decrementAndGet();
             }
         };
-        ServerCall.Listener<Q> listener;
-        try {
-            listener = next.startCall(call, headers);
-        } catch (RuntimeException | Error e) {
-            release.run();
-            throw e;
-        }
-        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
-            @Override
-            public void onComplete() {
-                try {
-                    super.onComplete();
-                } finally {
-                    release.run();
-                }
-            }
-
-            @Override
-            public void onCancel() {
-                try {
-                    super.onCancel();
-                } finally {
-                    release.run();
-                }
-            }
-        };
+        return CallEnd.startCall(call, headers, next, release);
     }
 
     /** Counted calls under way now. */

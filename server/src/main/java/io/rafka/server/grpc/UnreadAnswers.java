@@ -5,7 +5,6 @@ import io.grpc.Attributes;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCall;
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
@@ -99,32 +98,7 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
                 super.sendMessage(message);
             }
         };
-        ServerCall.Listener<Q> listener;
-        try {
-            listener = next.startCall(counting, headers);
-        } catch (RuntimeException | Error e) {
-            answer.release();
-            throw e;
-        }
-        return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
-            @Override
-            public void onComplete() {
-                try {
-                    super.onComplete();
-                } finally {
-                    answer.release();
-                }
-            }
-
-            @Override
-            public void onCancel() {
-                try {
-                    super.onCancel();
-                } finally {
-                    answer.release();
-                }
-            }
-        };
+        return CallEnd.startCall(counting, headers, next, answer::release);
     }
 
     private String busyMessage(long reserved) {
