@@ -56,9 +56,4 @@ public final class AdminCallLimiter implements ServerInterceptor {
         };
         return CallEnd.startCall(call, headers, next, release);
     }
-
-    /** Counted calls under way now. */
-    public int inFlight() {
-        return inFlight.get();
-    }
 }

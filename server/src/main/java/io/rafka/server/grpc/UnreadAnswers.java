@@ -53,10 +53,6 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
     /** What one connection has reserved for answers not read yet. */
     static final class Connection {
         private final AtomicLong reserved = new AtomicLong();
-
-        long reserved() {
-            return reserved.get();
-        }
     }
 
     @Override
