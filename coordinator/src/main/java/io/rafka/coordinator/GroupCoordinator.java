@@ -220,12 +220,40 @@ public final class GroupCoordinator implements Closeable {
                 return;
             }
             unload(shard.partition, "a write failed: " + error);
-            shard.lastWrite().whenComplete((r, e) -> post(() -> {
-                if (led.contains(shard.partition) && !shards.containsKey(shard.partition)) {
-                    load(shard.partition);
-                }
-            }));
+            shard.lastWrite().whenComplete((r, e) -> post(() -> reloadAfterBarrier(shard.partition)));
         });
+    }
+
+    /**
+     * Reloads a partition after a failed write, once a {@link GroupRecords#BARRIER} written now committed. A write
+     * that failed by timing out is settled for the shard but may still wait in the partition's queue or Raft log,
+     * and commit later in the same term: a load before it would serve, and write on top of, a state without it.
+     * Raft commits in order, so once the barrier committed every earlier write has committed or never will.
+     */
+    private void reloadAfterBarrier(int partition) {
+        if (!led.contains(partition) || shards.containsKey(partition)) {
+            return;
+        }
+        long term = log.leaderTerm(partition);
+        CompletableFuture<?> barrier;
+        try {
+            barrier = term < 0
+                    ? CompletableFuture.failedFuture(new RafkaException(ErrorCode.NOT_COORDINATOR, "not the leader"))
+                    : log.append(partition, term, GroupRecords.barrier(time.milliseconds()));
+        } catch (RuntimeException e) {
+            barrier = CompletableFuture.failedFuture(e);
+        }
+        barrier.whenComplete((r, e) -> post(() -> {
+            if (e == null) {
+                load(partition);
+                return;
+            }
+            if (led.contains(partition) && !shards.containsKey(partition)) {
+                LOG.warn("reloading the groups of {} partition {} waits for earlier writes to settle (retried while this"
+                        + " broker leads it): {}", GroupConfig.TOPIC, partition, e.toString());
+                thread.schedule(() -> run(() -> reloadAfterBarrier(partition)), 500, TimeUnit.MILLISECONDS);
+            }
+        }));
     }
 
     /** The shard serving {@code groupId}, or the error telling the caller where to go. */

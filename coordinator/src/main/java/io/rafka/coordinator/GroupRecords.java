@@ -37,6 +37,12 @@ final class GroupRecords {
     /** Starts a checkpoint: every live key of the partition follows, then {@link #CHECKPOINT_END}. */
     static final byte CHECKPOINT_BEGIN = 3;
     static final byte CHECKPOINT_END = 4;
+    /**
+     * Written by a coordinator before it reloads a partition after a failed write, and ignored on replay: once it
+     * committed, every write handed to the log before it has settled (Raft commits in order), so the reload sees
+     * a write that timed out and then committed anyway.
+     */
+    static final byte BARRIER = 5;
     private static final byte VERSION = 0;
     /**
      * Member values since version 1 write each set of partitions by topic (a topic's name once, then its partition
@@ -144,6 +150,13 @@ final class GroupRecords {
         append(key(type, "", out -> { }), value(out -> out.writeLong(id)));
     }
 
+    /** A batch of one {@link #BARRIER} record. */
+    static ByteBuffer barrier(long nowMs) {
+        GroupRecords records = new GroupRecords(nowMs);
+        records.addMarker(BARRIER, 0);
+        return records.build().get(0);
+    }
+
     /** The checkpoint id a marker's value holds. */
     static long markerId(byte[] value) {
         return value == null || value.length < 9 ? -1 : ByteBuffer.wrap(value, 1, 8).getLong();
@@ -204,7 +217,7 @@ final class GroupRecords {
             String groupId = k.readUTF();
             DataInputStream v = value == null ? null : new DataInputStream(new ByteArrayInputStream(value));
             byte version = v == null ? VERSION : v.readByte();
-            if (type == CHECKPOINT_BEGIN || type == CHECKPOINT_END) {
+            if (type == CHECKPOINT_BEGIN || type == CHECKPOINT_END || type == BARRIER) {
                 return;
             }
             if (type == GROUP) {

@@ -25,6 +25,13 @@ final class CoordinatorOnDisk implements AutoCloseable {
     GroupCoordinator coordinator;
     /** When set, appends wait for it before they reach the log (a slow or stuck Raft commit). */
     volatile CompletableFuture<Void> hold;
+    /** Appends waiting, in order, while {@link #stall} holds them; written by {@link #release}. */
+    private final java.util.ArrayDeque<Stalled> stalled = new java.util.ArrayDeque<>();
+    private boolean stalling;
+
+    private record Stalled(long term, ByteBuffer batches, CompletableFuture<Object> answer) {
+    }
+
     /**
      * The partition's Raft term, in which this broker leads it. An append bound to another term is refused as the
      * Raft log refuses it: checked as the write reaches the log, writing nothing.
@@ -60,6 +67,58 @@ final class CoordinatorOnDisk implements AutoCloseable {
         return c;
     }
 
+    /** From now on appends wait in order, unanswered and unwritten, as behind a Raft commit that does not come. */
+    synchronized void stall() {
+        stalling = true;
+    }
+
+    /**
+     * The appends waiting now fail with REQUEST_TIMED_OUT, as Raft's append times out, and stay in the queue: they
+     * are still written by {@link #release}, as an entry that timed out may still commit.
+     */
+    synchronized int timeOutStalled() {
+        for (Stalled s : stalled) {
+            s.answer().completeExceptionally(new RafkaException(ErrorCode.REQUEST_TIMED_OUT, "not committed in time"));
+        }
+        return stalled.size();
+    }
+
+    synchronized int stalledAppends() {
+        return stalled.size();
+    }
+
+    /** Writes the waiting appends in order (answering those not timed out) and stops stalling. */
+    void release() {
+        java.util.List<Stalled> due;
+        synchronized (this) {
+            stalling = false;
+            due = java.util.List.copyOf(stalled);
+            stalled.clear();
+        }
+        for (Stalled s : due) {
+            write(s.term(), s.batches()).whenComplete((r, e) -> {
+                if (e != null) {
+                    s.answer().completeExceptionally(e);
+                } else {
+                    s.answer().complete(r);
+                }
+            });
+        }
+    }
+
+    /** Writes an append that reached the log: refused, as Raft refuses it, if bound to a term not current. */
+    private CompletableFuture<Object> write(long term, ByteBuffer batches) {
+        if (term != this.term) {
+            return CompletableFuture.failedFuture(new RafkaException(ErrorCode.NOT_LEADER, "an append for term "
+                    + term + " in term " + this.term));
+        }
+        try {
+            return CompletableFuture.completedFuture(log.append(batches, 0, time.milliseconds()));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
     @Override
     public void close() {
         coordinator.close();
@@ -73,15 +132,15 @@ final class CoordinatorOnDisk implements AutoCloseable {
             if (wait != null) {
                 return wait.thenCompose(v -> append(partition, term, batches));
             }
-            if (term != CoordinatorOnDisk.this.term) {
-                return CompletableFuture.failedFuture(new RafkaException(ErrorCode.NOT_LEADER, "an append for term "
-                        + term + " in term " + CoordinatorOnDisk.this.term));
+            synchronized (CoordinatorOnDisk.this) {
+                if (stalling) {
+                    Stalled s = new Stalled(term, ByteBuffer.allocate(batches.remaining()).put(batches.duplicate()).flip(),
+                            new CompletableFuture<>());
+                    stalled.add(s);
+                    return s.answer();
+                }
             }
-            try {
-                return CompletableFuture.completedFuture(log.append(batches, 0, time.milliseconds()));
-            } catch (RuntimeException e) {
-                return CompletableFuture.failedFuture(e);
-            }
+            return write(term, batches);
         }
 
         @Override
