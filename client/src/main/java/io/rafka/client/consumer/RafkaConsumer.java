@@ -374,7 +374,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             checkWakeup();
             // Behind the asynchronous commits started before (on the commit thread), so none of them can land after
             // this one and move offsets back; their callbacks run here, as in Kafka's commitSync.
-            CompletableFuture<Void> done = asyncCommits.startInOrder(plain(offsets), metadata(offsets), to::commit);
+            CompletableFuture<Void> done = asyncCommits.startInOrder(plain(offsets), metadata(offsets),
+                    to.ownershipMark(), to::commit);
             long deadline = time.hiResClockMs() + config.defaultApiTimeoutMs();
             while (!done.isDone()) {
                 checkWakeup();
@@ -433,7 +434,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private void commitAsync(Object joinKey, Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
         PartitionSource to = committing();
         Map<TopicPartition, OffsetAndMetadata> copy = Map.copyOf(offsets);
-        asyncCommits.start(joinKey, plain(copy), metadata(copy), to::commit, (ok, error) -> {
+        asyncCommits.start(joinKey, plain(copy), metadata(copy), to.ownershipMark(), to::commit, (ok, error) -> {
             if (callback != null) {
                 callback.onComplete(copy, error == null ? null : asConsumerException(error));
             }

@@ -223,8 +223,32 @@ public final class GroupMember implements AutoCloseable {
      * that they were committed.
      */
     public void commit(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata) {
-        Map<TopicPartition, Long> owned = owned(offsetsToCommit);
+        Map<TopicPartition, Long> owned = owned(offsetsToCommit, state.committable());
         offsets.commitOrThrow(owned, metadata);
+        throwForNotOwned(offsetsToCommit, owned);
+    }
+
+    /**
+     * A mark of what the member owns now, for a commit made now and sent later ({@link #commit(Map, Map, Map)}),
+     * e.g. on a commit thread behind other commits.
+     */
+    public long ownershipMark() {
+        return state.grants();
+    }
+
+    /**
+     * {@link #commit(Map, Map)} of a commit made earlier, when {@link #ownershipMark()} was {@code madeAt} (per
+     * partition): a partition the member lost and took again since is not committed (PARTITION_NOT_OWNED), since its
+     * other owners moved its offset meanwhile and this commit would move it back.
+     */
+    public void commit(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata,
+                       Map<TopicPartition, Long> madeAt) {
+        Map<TopicPartition, Long> owned = owned(offsetsToCommit, state.committable(madeAt));
+        offsets.commitOrThrow(owned, metadata, madeAt);
+        throwForNotOwned(offsetsToCommit, owned);
+    }
+
+    private static void throwForNotOwned(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, Long> owned) {
         if (owned.size() < offsetsToCommit.size()) {
             Set<TopicPartition> notOwned = new java.util.TreeSet<>(java.util.Comparator.comparing(TopicPartition::toString));
             notOwned.addAll(offsetsToCommit.keySet());
@@ -236,11 +260,10 @@ public final class GroupMember implements AutoCloseable {
 
     /** The positions (next offsets to consume) of the owned partitions that have one. */
     public Map<TopicPartition, Long> ownedPositions() {
-        return owned(positions.positions());
+        return owned(positions.positions(), state.committable());
     }
 
-    private Map<TopicPartition, Long> owned(Map<TopicPartition, Long> offsetsByPartition) {
-        Set<TopicPartition> owned = state.committable();
+    private static Map<TopicPartition, Long> owned(Map<TopicPartition, Long> offsetsByPartition, Set<TopicPartition> owned) {
         Map<TopicPartition, Long> result = new HashMap<>();
         offsetsByPartition.forEach((tp, offset) -> {
             if (owned.contains(tp)) {

@@ -56,6 +56,9 @@ final class MemberState {
     private final Set<TopicPartition> owned = new LinkedHashSet<>();
     /** Owned partitions being released: no longer consumed, their offsets being committed before the release. */
     private final Set<TopicPartition> releasing = new LinkedHashSet<>();
+    /** Counts acquisitions; each owned partition holds the count of its own ({@link #committable(Map)}). */
+    private long grants;
+    private final Map<TopicPartition, Long> grantOf = new java.util.HashMap<>();
 
     /** A response of the coordinator: the member's id, epoch, heartbeat interval and full target assignment. */
     synchronized void onResponse(HeartbeatResponse response) {
@@ -103,6 +106,7 @@ final class MemberState {
     synchronized void released(Collection<TopicPartition> partitions) {
         owned.removeAll(partitions);
         releasing.removeAll(partitions);
+        grantOf.keySet().removeAll(partitions);
     }
 
     /**
@@ -113,6 +117,7 @@ final class MemberState {
         for (TopicPartition tp : partitions) {
             if (releasing.remove(tp)) {
                 owned.remove(tp);
+                grantOf.remove(tp);
             }
         }
     }
@@ -126,6 +131,7 @@ final class MemberState {
         for (TopicPartition tp : partitions) {
             if (target != null && target.contains(tp)) {
                 owned.add(tp);
+                grantOf.put(tp, ++grants);
                 taken.add(tp);
             }
         }
@@ -145,6 +151,7 @@ final class MemberState {
         Set<TopicPartition> dropped = sorted(owned);
         owned.clear();
         releasing.clear();
+        grantOf.clear();
         target = null;
         memberEpoch = 0;
         version = -1;
@@ -213,6 +220,25 @@ final class MemberState {
     synchronized Set<TopicPartition> committable() {
         Set<TopicPartition> result = new LinkedHashSet<>(owned);
         result.removeAll(releasing);
+        return result;
+    }
+
+    /**
+     * The acquisitions so far: a commit made now records it ({@link #committable(Map)}), so that when it is sent
+     * later it can tell a partition owned all along from one lost and taken again meanwhile.
+     */
+    synchronized long grants() {
+        return grants;
+    }
+
+    /**
+     * {@link #committable()}, of partitions owned without a break since their commit was made: {@code madeAt} holds,
+     * per partition, {@link #grants()} as it was then. A partition the member lost and took again since had its
+     * offset moved by other owners meanwhile; a commit made before that would move it back.
+     */
+    synchronized Set<TopicPartition> committable(Map<TopicPartition, Long> madeAt) {
+        Set<TopicPartition> result = committable();
+        result.removeIf(tp -> !madeAt.containsKey(tp) || grantOf.getOrDefault(tp, Long.MAX_VALUE) > madeAt.get(tp));
         return result;
     }
 

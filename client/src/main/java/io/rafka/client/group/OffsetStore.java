@@ -90,7 +90,7 @@ public final class OffsetStore {
 
     /** Commits these positions (next offsets to consume) where they moved since the last commit. */
     public void commit(Map<TopicPartition, Long> positions) {
-        commit(positions, Map.of(), false);
+        commit(positions, Map.of(), false, null);
     }
 
     /**
@@ -101,15 +101,25 @@ public final class OffsetStore {
      * @throws ClientException UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH or PARTITION_NOT_OWNED, not retriable
      */
     public void commitOrThrow(Map<TopicPartition, Long> positions) {
-        commit(positions, Map.of(), true);
+        commit(positions, Map.of(), true, null);
     }
 
     /** {@link #commitOrThrow(Map)} storing a metadata string with each offset (absent: empty), as Kafka's commits. */
     public void commitOrThrow(Map<TopicPartition, Long> positions, Map<TopicPartition, String> metadata) {
-        commit(positions, metadata, true);
+        commit(positions, metadata, true, null);
     }
 
-    private void commit(Map<TopicPartition, Long> positions, Map<TopicPartition, String> metadata, boolean strict) {
+    /**
+     * {@link #commitOrThrow(Map, Map)} of a commit made earlier, when {@link MemberState#grants()} was {@code madeAt}
+     * (per partition): a retry leaves out partitions not owned without a break since (MemberState#committable(Map)).
+     */
+    void commitOrThrow(Map<TopicPartition, Long> positions, Map<TopicPartition, String> metadata,
+                       Map<TopicPartition, Long> madeAt) {
+        commit(positions, metadata, true, madeAt);
+    }
+
+    private void commit(Map<TopicPartition, Long> positions, Map<TopicPartition, String> metadata, boolean strict,
+                        Map<TopicPartition, Long> madeAt) {
         Map<TopicPartition, Long> pending = new HashMap<>();
         for (Map.Entry<TopicPartition, Long> entry : positions.entrySet()) {
             TopicPartition tp = entry.getKey();
@@ -133,7 +143,7 @@ public final class OffsetStore {
                 return;
             }
             awaitNewerEpoch(epoch);
-            pending = stillOwned(stale, strict);
+            pending = stillOwned(stale, strict, madeAt);
             if (strict && pending.size() < stale.size()) {
                 Set<TopicPartition> moved = new java.util.HashSet<>(stale.keySet());
                 moved.removeAll(pending.keySet());
@@ -223,11 +233,14 @@ public final class OffsetStore {
 
     /**
      * Of these offsets, those the member may still commit: for a caller's commit, of partitions owned and not being
-     * released (MemberState#committable: the release commits those itself); for the member's own, of owned ones.
+     * released (MemberState#committable: the release commits those itself) and, for a commit made earlier, owned
+     * without a break since; for the member's own, of owned ones.
      */
-    private Map<TopicPartition, Long> stillOwned(Map<TopicPartition, Long> offsets, boolean callers) {
+    private Map<TopicPartition, Long> stillOwned(Map<TopicPartition, Long> offsets, boolean callers,
+                                                 Map<TopicPartition, Long> madeAt) {
         Map<TopicPartition, Long> owned = new HashMap<>();
-        Set<TopicPartition> committable = callers ? state.committable() : state.owned();
+        Set<TopicPartition> committable = !callers ? state.owned()
+                : madeAt == null ? state.committable() : state.committable(madeAt);
         offsets.forEach((tp, offset) -> {
             if (committable.contains(tp)) {
                 owned.put(tp, offset);

@@ -455,6 +455,48 @@ class GroupMemberTest {
         member.close();
     }
 
+    /**
+     * A commit made before a partition was lost and taken again (it waited behind others on the consumer's commit
+     * thread) would move back an offset its other owner moved on meanwhile: refused, not sent. A partition owned all
+     * along is committed.
+     */
+    @Test
+    void aCommitMadeBeforeAPartitionWasLostAndTakenAgainIsNotSentForIt() {
+        coordinator.joinAssignment = List.of(0, 1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        pollUntil(member, c -> c.size() == 8);
+        TopicPartition lost = new TopicPartition("t", 0);
+        TopicPartition kept = new TopicPartition("t", 1);
+        long madeAt = member.ownershipMark();
+
+        coordinator.push(2, List.of(1));
+        awaitOwned(member, Set.of(kept));
+        coordinator.push(3, List.of(0, 1));
+        awaitOwned(member, Set.of(lost, kept));
+
+        io.rafka.client.internals.ClientException moved = assertThrows(io.rafka.client.internals.ClientException.class,
+                () -> member.commit(java.util.Map.of(lost, 2L, kept, 1L), java.util.Map.of(),
+                        java.util.Map.of(lost, madeAt, kept, madeAt)));
+        assertEquals("PARTITION_NOT_OWNED", moved.code(), moved.getMessage());
+        assertTrue(moved.getMessage().contains("t-0"), moved.getMessage());
+        indexOf("commit m-1 e3 {t-1=1}");
+        assertTrue(coordinator.events().stream().noneMatch(e -> e.contains("t-0=2")), coordinator.events().toString());
+
+        long now = member.ownershipMark();
+        member.commit(java.util.Map.of(lost, 3L), java.util.Map.of(), java.util.Map.of(lost, now));
+        indexOf("commit m-1 e3 {t-0=3}");
+        member.close();
+    }
+
+    /** Polls (at most 50 times) until the member owns exactly {@code partitions}. */
+    private void awaitOwned(GroupMember member, Set<TopicPartition> partitions) {
+        for (int i = 0; i < 50 && !member.assignment().equals(partitions); i++) {
+            pollTimes(member, 1);
+            sleep(10);
+        }
+        assertEquals(partitions, member.assignment(), coordinator.events().toString());
+    }
+
     @Test
     void offsetResetNoneNamesThePartitionsWithoutACommittedOffset() {
         coordinator.committed.put(new TopicPartition("t", 0), 1L);

@@ -48,6 +48,30 @@ class MemberStateTest {
     }
 
     @Test
+    void aCommitMadeBeforeAPartitionWasLostAndTakenAgainCannotCommitIt() {
+        MemberState state = new MemberState();
+        state.onResponse(push("m1", 1, 0, 1));
+        state.acquired(state.reconcile().assign());
+        long before = state.grants();
+        java.util.Map<TopicPartition, Long> madeAt = java.util.Map.of(tp(0), before, tp(1), before, tp(2), before);
+        assertEquals(Set.of(tp(0), tp(1)), state.committable(madeAt));
+
+        state.onResponse(push("m1", 2, 1));
+        state.releasing(state.reconcile().revoke());
+        assertEquals(Set.of(tp(1)), state.committable(madeAt), "being released: the release commits it");
+        state.releasedAfterCommit(Set.of(tp(0)));
+        state.onResponse(push("m1", 3, 0, 1, 2));
+        state.acquired(state.reconcile().assign());
+        assertEquals(Set.of(tp(0), tp(1), tp(2)), state.committable());
+        assertEquals(Set.of(tp(1)), state.committable(madeAt), "0 was lost and taken again, 2 taken after the commit");
+        long after = state.grants();
+        assertEquals(Set.of(tp(0), tp(2)), state.committable(java.util.Map.of(tp(0), after, tp(2), after)));
+
+        state.fence();
+        assertEquals(Set.of(), state.committable(java.util.Map.of(tp(1), after)));
+    }
+
+    @Test
     void revokesFirstThenAssignsAndReportsWhatItOwns() {
         MemberState state = new MemberState();
         state.onResponse(push("m1", 1, 0, 1, 2));

@@ -29,13 +29,19 @@ import java.util.function.Supplier;
  * it (its offsets over the waiting one's, partition by partition, as running both in turn would leave them), and
  * both callbacks get that commit's outcome; so a consumer committing at every poll while the coordinator is slow
  * has at most one commit running and one waiting, not one per poll. The commit thread is a daemon and starts on
- * the first commit. Thread-safe.
+ * the first commit.
+ *
+ * <p>Each commit carries, per partition, the source's ownership mark from when it was made ({@code mark}), so the
+ * source can leave out a partition lost and taken again before the commit was sent ({@link Committer}). Thread-safe.
  */
 public final class AsyncCommits implements AutoCloseable {
 
-    /** Makes a commit, on the commit thread; throws if it failed. */
+    /**
+     * Makes a commit, on the commit thread; throws if it failed. {@code madeAt} holds, per partition, the mark given
+     * when the offset was committed.
+     */
     public interface Committer {
-        void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata);
+        void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata, Map<TopicPartition, Long> madeAt);
     }
 
     private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
@@ -53,23 +59,26 @@ public final class AsyncCommits implements AutoCloseable {
         final Committer committer;
         final Map<TopicPartition, Long> offsets;
         final Map<TopicPartition, String> metadata;
+        final Map<TopicPartition, Long> madeAt = new HashMap<>();
         /** Whether later asynchronous commits may join it (not commitSync's: its caller waits for its own). */
         final boolean joinable;
         final List<BiConsumer<Void, Throwable>> onDone = new ArrayList<>();
         final CompletableFuture<Void> done = new CompletableFuture<>();
 
         Commit(Object source, Committer committer, Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
-               boolean joinable) {
+               long mark, boolean joinable) {
             this.source = source;
             this.committer = committer;
             this.offsets = new HashMap<>(offsets);
             this.metadata = new HashMap<>(metadata);
+            offsets.keySet().forEach(tp -> madeAt.put(tp, mark));
             this.joinable = joinable;
         }
 
-        void join(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata) {
+        void join(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata, long mark) {
             offsets.forEach((tp, offset) -> {
                 this.offsets.put(tp, offset);
+                this.madeAt.put(tp, mark);
                 String m = metadata.get(tp);
                 if (m == null) {
                     this.metadata.remove(tp);
@@ -83,18 +92,18 @@ public final class AsyncCommits implements AutoCloseable {
     /**
      * Starts an asynchronous commit of {@code offsets} (with {@code metadata}) through {@code committer}, and queues
      * {@code onDone(null | failure)} for the poll thread once it ended. {@code source} tells which commits may join:
-     * those of the same source.
+     * those of the same source. {@code mark}: the source's ownership mark now.
      */
-    public void start(Object source, Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
+    public void start(Object source, Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata, long mark,
                       Committer committer, BiConsumer<Void, Throwable> onDone) {
         synchronized (waiting) {
             Commit last = waiting.peekLast();
             if (last != null && last.joinable && java.util.Objects.equals(last.source, source)) {
-                last.join(offsets, metadata);
+                last.join(offsets, metadata, mark);
                 last.onDone.add(onDone);
                 return;
             }
-            Commit commit = new Commit(source, committer, offsets, metadata, true);
+            Commit commit = new Commit(source, committer, offsets, metadata, mark, true);
             commit.onDone.add(onDone);
             enqueue(commit);
         }
@@ -102,8 +111,8 @@ public final class AsyncCommits implements AutoCloseable {
 
     /** Runs a commit on the commit thread after every commit started before it; its future tells the outcome. */
     public CompletableFuture<Void> startInOrder(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
-                                                Committer committer) {
-        Commit commit = new Commit(null, committer, offsets, metadata, false);
+                                                long mark, Committer committer) {
+        Commit commit = new Commit(null, committer, offsets, metadata, mark, false);
         synchronized (waiting) {
             enqueue(commit);
         }
@@ -131,7 +140,7 @@ public final class AsyncCommits implements AutoCloseable {
         }
         Throwable error = null;
         try {
-            commit.committer.commit(commit.offsets, commit.metadata);
+            commit.committer.commit(commit.offsets, commit.metadata, commit.madeAt);
         } catch (RuntimeException e) {
             error = e;
         }

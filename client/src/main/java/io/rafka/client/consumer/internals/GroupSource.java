@@ -101,8 +101,14 @@ public final class GroupSource implements PartitionSource {
     }
 
     @Override
-    public void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata) {
-        member.commit(offsets, metadata);
+    public long ownershipMark() {
+        return member.ownershipMark();
+    }
+
+    @Override
+    public void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata,
+                       Map<TopicPartition, Long> madeAt) {
+        member.commit(offsets, metadata, madeAt);
     }
 
     @Override

@@ -106,7 +106,13 @@ public final class ManualAssignment implements PartitionSource {
     }
 
     @Override
-    public void commit(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata) {
+    public long ownershipMark() {
+        return 0;
+    }
+
+    @Override
+    public void commit(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata,
+                       Map<TopicPartition, Long> madeAt) {
         store().commitOrThrow(offsetsToCommit, metadata);
     }
 

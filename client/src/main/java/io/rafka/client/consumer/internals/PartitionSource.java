@@ -32,8 +32,18 @@ public interface PartitionSource {
     /** Whether commits have a group to go to. */
     boolean hasGroup();
 
-    /** Commits the offsets, each with its metadata string (absent: empty). */
-    void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata);
+    /**
+     * What the source owns now, as a mark a commit made now carries until it is sent ({@link #commit}); 0 where
+     * ownership does not change under the caller (a manual assignment).
+     */
+    long ownershipMark();
+
+    /**
+     * Commits the offsets, each with its metadata string (absent: empty). {@code madeAt}: per partition, the
+     * {@link #ownershipMark()} when the offset was committed; a group member refuses (PARTITION_NOT_OWNED)
+     * partitions it lost and took again since.
+     */
+    void commit(Map<TopicPartition, Long> offsets, Map<TopicPartition, String> metadata, Map<TopicPartition, Long> madeAt);
 
     /** The group's committed offsets with their metadata; offset -1 where none. */
     Map<TopicPartition, OffsetStore.Committed> committed(Set<TopicPartition> partitions);

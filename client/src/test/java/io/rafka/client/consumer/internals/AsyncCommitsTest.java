@@ -23,7 +23,7 @@ class AsyncCommitsTest {
 
     /** A committer that notes what it was asked, waits for {@code release} on its first call and fails on "fail". */
     private static AsyncCommits.Committer recording(List<String> ran, CountDownLatch release, Thread pollThread) {
-        return (offsets, metadata) -> {
+        return (offsets, metadata, madeAt) -> {
             assertTrue(Thread.currentThread() != pollThread, "commits run off the poll thread");
             boolean first = ran.isEmpty();
             ran.add(new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString)) {{ putAll(offsets); }}
@@ -44,8 +44,8 @@ class AsyncCommitsTest {
             List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
             List<String> called = new ArrayList<>();
             AsyncCommits.Committer committer = recording(ran, release, Thread.currentThread());
-            commits.start("a", Map.of(P0, 1L), Map.of(), committer, (ok, error) -> called.add("first " + error));
-            commits.start("b", Map.of(P0, 2L), Map.of(P0, "fail"), committer,
+            commits.start("a", Map.of(P0, 1L), Map.of(), 0, committer, (ok, error) -> called.add("first " + error));
+            commits.start("b", Map.of(P0, 2L), Map.of(P0, "fail"), 0, committer,
                     (ok, error) -> called.add("second " + error.getClass().getSimpleName()));
             assertEquals(2, commits.inFlight(), "start returned while the first commit still waits");
             commits.runCallbacks();
@@ -64,13 +64,13 @@ class AsyncCommitsTest {
             List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
             List<String> called = new ArrayList<>();
             AsyncCommits.Committer committer = recording(ran, release, Thread.currentThread());
-            commits.start("s", Map.of(P0, 1L), Map.of(), committer, (ok, error) -> called.add("c0"));
+            commits.start("s", Map.of(P0, 1L), Map.of(), 0, committer, (ok, error) -> called.add("c0"));
             awaitRunning(ran);
             for (int i = 1; i <= 1_000; i++) {
                 int n = i;
                 // every poll commits its positions: partition 1 only from the 500th on, with metadata at the end
                 Map<TopicPartition, Long> offsets = n < 500 ? Map.of(P0, (long) n) : Map.of(P0, (long) n, P1, (long) n);
-                commits.start("s", offsets, n == 1_000 ? Map.of(P1, "last") : Map.of(), committer,
+                commits.start("s", offsets, n == 1_000 ? Map.of(P1, "last") : Map.of(), 0, committer,
                         (ok, error) -> called.add("c" + n + (error == null ? "" : " " + error)));
             }
             assertEquals(2, commits.inFlight(), "one running, one waiting that the others joined");
@@ -89,11 +89,11 @@ class AsyncCommitsTest {
             CountDownLatch release = new CountDownLatch(1);
             List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
             AsyncCommits.Committer committer = recording(ran, release, Thread.currentThread());
-            commits.start("s", Map.of(P0, 1L), Map.of(), committer, (ok, error) -> { });
+            commits.start("s", Map.of(P0, 1L), Map.of(), 0, committer, (ok, error) -> { });
             awaitRunning(ran);
-            commits.start("s", Map.of(P0, 2L), Map.of(), committer, (ok, error) -> { });
-            CompletableFuture<Void> sync = commits.startInOrder(Map.of(P0, 3L), Map.of(), committer);
-            commits.start("s", Map.of(P0, 4L), Map.of(), committer, (ok, error) -> { });
+            commits.start("s", Map.of(P0, 2L), Map.of(), 0, committer, (ok, error) -> { });
+            CompletableFuture<Void> sync = commits.startInOrder(Map.of(P0, 3L), Map.of(), 0, committer);
+            commits.start("s", Map.of(P0, 4L), Map.of(), 0, committer, (ok, error) -> { });
             assertTrue(!sync.isDone());
             release.countDown();
             sync.get(5, TimeUnit.SECONDS);
@@ -110,13 +110,13 @@ class AsyncCommitsTest {
         try {
             List<String> ran = new java.util.concurrent.CopyOnWriteArrayList<>();
             AsyncCommits.Committer committer = recording(ran, release, Thread.currentThread());
-            commits.start("s", Map.of(P0, 1L), Map.of(), committer, (ok, error) -> called.add("running " + error));
+            commits.start("s", Map.of(P0, 1L), Map.of(), 0, committer, (ok, error) -> called.add("running " + error));
             awaitRunning(ran);
-            commits.start("other", Map.of(P0, 2L), Map.of(), committer, (ok, error) -> called.add("waiting " + error));
+            commits.start("other", Map.of(P0, 2L), Map.of(), 0, committer, (ok, error) -> called.add("waiting " + error));
             commits.close();
             assertEquals(List.of("waiting io.rafka.client.internals.ClientException: the consumer closed before this"
                     + " commit was sent"), called, "the running commit ends on its own; the waiting one fails");
-            commits.start("s", Map.of(P0, 3L), Map.of(), committer, (ok, error) -> called.add("after " + error));
+            commits.start("s", Map.of(P0, 3L), Map.of(), 0, committer, (ok, error) -> called.add("after " + error));
             commits.runCallbacks();
             assertEquals(2, called.size(), called.toString());
             assertEquals("after io.rafka.client.internals.ClientException: the consumer is closed: the commit was not sent",
