@@ -156,6 +156,32 @@ class AdminIT {
                 .filter(p -> p.partition().equals(p0)).findFirst().orElseThrow();
         assertEquals(4, state.committedOffset());
         assertEquals(6, state.lag(), "lag: " + group[0]);
+
+        // Partitions with one replica each, most of them on brokers other than the coordinator's, which cannot tell
+        // their log ends: the admin asks their leaders.
+        admin.createTopics(List.of(new NewTopic("spread", 3, 1))).join();
+        cluster.awaitLeaders(0, "spread", 60_000);
+        Map<TopicPartition, io.rafka.client.consumer.OffsetAndMetadata> ones = new java.util.HashMap<>();
+        try (RafkaProducer<String, String> producer = RafkaProducer.builder(Serializers.string(), Serializers.string())
+                .bootstrap(servers(cluster)).build()) {
+            for (int p = 0; p < 3; p++) {
+                for (int i = 0; i < 3; i++) {
+                    producer.send(new ProducerRecord<>("spread", p, "k", "v" + i)).join();
+                }
+                ones.put(new TopicPartition("spread", p), new io.rafka.client.consumer.OffsetAndMetadata(1));
+            }
+        }
+        try (RafkaConsumer<String, String> consumer = RafkaConsumer.builder(Deserializers.string(), Deserializers.string())
+                .bootstrap(servers(cluster)).groupId("auditors").enableAutoCommit(false).build()) {
+            consumer.assign(ones.keySet());
+            consumer.commitSync(ones);
+        }
+        Map<TopicPartition, Long> lags = new java.util.HashMap<>();
+        admin.describeGroup("auditors").join().partitions().stream()
+                .filter(p -> p.partition().topic().equals("spread"))
+                .forEach(p -> lags.put(p.partition(), p.lag()));
+        assertEquals(Map.of(new TopicPartition("spread", 0), 2L, new TopicPartition("spread", 1), 2L,
+                new TopicPartition("spread", 2), 2L), lags, "every partition's lag, wherever its replica is");
         admin.deleteGroup("auditors").join();
         assertFalse(admin.listGroups().join().stream().anyMatch(g -> g.groupId().equals("auditors")));
         assertEquals(ErrorCode.GROUP_ID_NOT_FOUND, failure(admin.describeGroup("auditors")).errorCode());

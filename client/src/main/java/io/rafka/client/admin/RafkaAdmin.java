@@ -6,6 +6,7 @@ import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.ClientException;
 import io.rafka.client.internals.ConfigValues;
+import io.rafka.client.internals.GroupLogEnds;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
 import io.rafka.common.ErrorCode;
@@ -72,6 +73,7 @@ import java.util.function.Supplier;
  * }</pre>
  */
 public final class RafkaAdmin implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RafkaAdmin.class);
 
     /** Admin writes wait for the metadata group to commit: seconds at most, unless it has no leader. */
     static final long RPC_DEADLINE_MS = 30_000;
@@ -225,10 +227,22 @@ public final class RafkaAdmin implements AutoCloseable {
         });
     }
 
-    /** Members, what they own, and per partition the committed offset and lag. */
+    /**
+     * Members, what they own, and per partition the committed offset, log-end offset and lag. Log-end offsets the
+     * coordinator cannot tell (its broker holds no replica of the partition) are asked of the leaders; where that
+     * fails too (a deleted topic's offsets), they and the lag stay -1.
+     */
     public CompletableFuture<GroupDescription> describeGroup(String groupId) {
-        return run(() -> describe(coordinator(groupId).call(stub -> stub.describeGroup(
-                DescribeGroupRequest.newBuilder().setGroupId(groupId).build()))));
+        return run(() -> {
+            DescribeGroupResponse group = coordinator(groupId).call(stub -> stub.describeGroup(
+                    DescribeGroupRequest.newBuilder().setGroupId(groupId).build()));
+            try {
+                group = GroupLogEnds.fill(group, new OffsetLookup(metadata, channels, Time.SYSTEM, retryTimeoutMs));
+            } catch (ClientException e) {
+                LOG.debug("log-end offsets of group {} unknown: {}", groupId, e.getMessage());
+            }
+            return describe(group);
+        });
     }
 
     /** Deletes an empty group and its committed offsets (NON_EMPTY_GROUP while it has members). */

@@ -6,15 +6,14 @@ import io.rafka.client.admin.OffsetSpec;
 import io.rafka.client.group.CoordinatorClient;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.GroupLogEnds;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
-import io.rafka.client.internals.PartitionFetcher;
 import io.rafka.common.TopicPartition;
 import io.rafka.proto.v1.DescribeGroupRequest;
 import io.rafka.proto.v1.DescribeGroupResponse;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.GroupListing;
-import io.rafka.proto.v1.GroupPartition;
 import io.rafka.proto.v1.GroupServiceGrpc;
 import io.rafka.proto.v1.ListGroupsRequest;
 import io.rafka.proto.v1.TopicMetadata;
@@ -131,35 +130,13 @@ final class GroupCommands {
 
     /** Fills the log-end offsets the coordinator did not know (-1) from the leaders, and the lag with them. */
     private DescribeGroupResponse withLogEndOffsets(DescribeGroupResponse group, MetadataClient metadata) {
-        List<TopicPartition> unknown = new ArrayList<>();
-        for (GroupPartition p : group.getPartitionsList()) {
-            if (p.getLogEndOffset() < 0) {
-                unknown.add(new TopicPartition(p.getTopic(), p.getPartition()));
-            }
-        }
-        if (unknown.isEmpty()) {
-            return group;
-        }
-        Map<TopicPartition, Long> ends;
         try {
-            ends = new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs)
-                    .offsets(unknown, PartitionFetcher.LATEST);
+            return GroupLogEnds.fill(group, new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs));
         } catch (ClientException e) {
             // A deleted topic's committed offsets are still worth showing: without their log end, lag stays unknown.
             context.err().println("rafka: warning: log-end offsets unknown: " + e.code() + ": " + e.getMessage());
             return group;
         }
-        DescribeGroupResponse.Builder filled = group.toBuilder().clearPartitions();
-        for (GroupPartition p : group.getPartitionsList()) {
-            Long end = ends.get(new TopicPartition(p.getTopic(), p.getPartition()));
-            if (p.getLogEndOffset() >= 0 || end == null || end < 0) {
-                filled.addPartitions(p);
-                continue;
-            }
-            long lag = p.getCommittedOffset() >= 0 ? Math.max(0, end - p.getCommittedOffset()) : -1;
-            filled.addPartitions(p.toBuilder().setLogEndOffset(end).setLag(lag));
-        }
-        return filled.build();
     }
 
     /** {@code --topic T} (every partition) or {@code --topic T:0,2}, repeatable; checked against the metadata. */
