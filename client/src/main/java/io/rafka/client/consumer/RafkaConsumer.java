@@ -90,6 +90,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private final MetadataClient metadata;
     private final AsyncCommits asyncCommits = new AsyncCommits();
     private final AtomicBoolean wakeup = new AtomicBoolean();
+    /** When the poll in progress must return (hi-res clock ms); no limit outside a poll. */
+    private volatile long pollDeadlineMs = Long.MAX_VALUE;
     private final OwnerLock lock = new OwnerLock();
 
     /** The group membership or the manual assignment; null before subscribe/assign. */
@@ -208,7 +210,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
             }
             leave();
-            source = GroupSource.join(config, newTopics, newPattern, listener, channels, bootstrap, time, wakeup::get);
+            source = GroupSource.join(config, newTopics, newPattern, listener, channels, bootstrap, time, wakeup::get,
+                    () -> pollDeadlineMs);
             subscribed = true;
             topics = newTopics;
             pattern = newPattern;
@@ -284,16 +287,21 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             PartitionSource from = sourceOrFail();
             asyncCommits.runCallbacks();
             maybeAutoCommit();
-            long deadline = time.hiResClockMs() + Math.max(0, timeout.toMillis());
-            do {
-                checkWakeup();
-                int slice = (int) Math.max(0, Math.min(WAKEUP_SLICE_MS, deadline - time.hiResClockMs()));
-                List<Fetched> fetched = call(() -> from.poll(slice, config.maxPollRecords()));
-                if (!fetched.isEmpty()) {
-                    return decode(from, fetched);
-                }
-            } while (time.hiResClockMs() < deadline);
-            return ConsumerRecords.empty();
+            long deadline = deadlineAfter(timeout);
+            pollDeadlineMs = deadline;
+            try {
+                do {
+                    checkWakeup();
+                    int slice = (int) Math.max(0, Math.min(WAKEUP_SLICE_MS, deadline - time.hiResClockMs()));
+                    List<Fetched> fetched = call(() -> from.poll(slice, config.maxPollRecords()));
+                    if (!fetched.isEmpty()) {
+                        return decode(from, fetched);
+                    }
+                } while (time.hiResClockMs() < deadline);
+                return ConsumerRecords.empty();
+            } finally {
+                pollDeadlineMs = Long.MAX_VALUE;
+            }
         });
     }
 
@@ -644,6 +652,16 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 channels.close();
             }
             release();
+        }
+    }
+
+    /** Now plus {@code timeout} on the hi-res clock; a timeout too long to add (Long.MAX_VALUE ms) never ends. */
+    private long deadlineAfter(Duration timeout) {
+        long now = time.hiResClockMs();
+        try {
+            return Math.addExact(now, Math.max(0, timeout.toMillis()));
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
         }
     }
 

@@ -130,6 +130,12 @@ public final class GroupMember implements AutoCloseable {
     private boolean closed;
     /** The thread inside {@link #poll} while it finds the coordinator and reconciles; null otherwise. */
     private volatile Thread pollThread;
+    /** Set by {@link #wakeupWhen}: the consumer's {@code wakeup()}. */
+    private volatile java.util.function.BooleanSupplier wokenUp = () -> false;
+    /** Set by {@link #pollEndsBy}: when the caller's poll in progress must end (hi-res clock ms). */
+    private volatile java.util.function.LongSupplier pollDeadlineMs = () -> Long.MAX_VALUE;
+    /** Whether the poll thread is in the caller's rebalance listener (its own calls are not the poll's to stop). */
+    private volatile boolean inListener;
 
     public GroupMember(GroupMemberConfig config, ChannelPool channels, BrokerAddress bootstrap, Time time) {
         this(config, channels, List.of(bootstrap), time);
@@ -150,6 +156,7 @@ public final class GroupMember implements AutoCloseable {
         this.offsets = new OffsetStore(coordinator, state, time);
         this.revocations = new RevocationCommits(config.groupId(), offsets);
         this.streamRetry = new RetryState(time, config.retryTimeoutMs());
+        coordinator.stopWhen(this::pollMustStop);
     }
 
     /**
@@ -289,12 +296,54 @@ public final class GroupMember implements AutoCloseable {
      * thread's and the close's go on.
      */
     public void wakeupWhen(java.util.function.BooleanSupplier wokenUp) {
-        coordinator.stopWhen(() -> Thread.currentThread() == pollThread && wokenUp.getAsBoolean());
+        this.wokenUp = wokenUp;
+    }
+
+    /**
+     * Lets a poll end in its caller's time while the coordinator is away (Kafka's {@code poll(timeout)}): once the
+     * hi-res clock passes {@code deadlineMs}, the poll's retries of finding the coordinator, joining and fetching
+     * committed offsets stop and the poll returns nothing; the next poll goes on from there. Calls a rebalance
+     * listener makes are not cut short by it (they have their own timeout). Without it (the CLI) a poll retries for
+     * the retry timeout, then throws.
+     */
+    public void pollEndsBy(java.util.function.LongSupplier deadlineMs) {
+        this.pollDeadlineMs = deadlineMs;
+    }
+
+    private boolean pollMustStop() {
+        return Thread.currentThread() == pollThread && (wokenUp.getAsBoolean()
+                || (!inListener && time.hiResClockMs() >= pollDeadlineMs.getAsLong()));
     }
 
     /** Tells {@code hook} about partitions revoked, assigned and lost, on the poll thread. */
     public void rebalanceHook(RebalanceHook hook) {
-        this.hook = hook == null ? RebalanceHook.NONE : hook;
+        RebalanceHook user = hook == null ? RebalanceHook.NONE : hook;
+        this.hook = new RebalanceHook() {
+            @Override
+            public void onRevoked(Set<TopicPartition> partitions) {
+                inListener(() -> user.onRevoked(partitions));
+            }
+
+            @Override
+            public void onAssigned(Set<TopicPartition> partitions) {
+                inListener(() -> user.onAssigned(partitions));
+            }
+
+            @Override
+            public void onLost(Set<TopicPartition> partitions) {
+                inListener(() -> user.onLost(partitions));
+            }
+        };
+    }
+
+    private void inListener(Runnable call) {
+        boolean outer = inListener;
+        inListener = true;
+        try {
+            call.run();
+        } finally {
+            inListener = outer;
+        }
     }
 
     /**

@@ -70,6 +70,23 @@ class RafkaConsumerTest {
         }
     }
 
+    /**
+     * poll(timeout) returns in its timeout while the group's coordinator cannot be reached (Kafka's contract), with
+     * nothing, and the next poll goes on trying; before, it retried for default.api.timeout.ms (60 s) and threw.
+     */
+    @Test
+    void aPollReturnsInItsTimeoutWhileTheCoordinatorCannotBeReached() {
+        try (RafkaConsumer<String, String> consumer = consumer("g")) {
+            consumer.subscribe(List.of("orders"));
+            for (int i = 0; i < 3; i++) {
+                ConsumerRecords<String, String> none = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                        Duration.ofSeconds(20), () -> consumer.poll(Duration.ofMillis(200)));
+                assertEquals(0, none.count());
+            }
+            assertEquals(Set.of(), consumer.assignment());
+        }
+    }
+
     private static RafkaConsumer<String, String> consumer(String group) {
         return RafkaConsumer.builder(Deserializers.string(), Deserializers.string()).bootstrap(NOWHERE).groupId(group)
                 .enableAutoCommit(false).build();

@@ -31,11 +31,13 @@ public final class GroupSource implements PartitionSource {
 
     /**
      * A member for the consumer's settings and subscription (topics, or a pattern); it joins on its first poll.
-     * {@code wokenUp} (the consumer's {@code wakeup()}) ends a poll that waits for a coordinator that is away.
+     * {@code wokenUp} (the consumer's {@code wakeup()}) ends a poll that waits for a coordinator that is away, and so
+     * does the clock passing {@code pollDeadlineMs} (the consumer's poll in progress: GroupMember#pollEndsBy).
      */
     public static GroupSource join(ConsumerConfig config, List<String> topics, Pattern pattern,
                                    ConsumerRebalanceListener listener, ChannelPool channels, List<BrokerAddress> bootstrap,
-                                   Time time, java.util.function.BooleanSupplier wokenUp) {
+                                   Time time, java.util.function.BooleanSupplier wokenUp,
+                                   java.util.function.LongSupplier pollDeadlineMs) {
         GroupMemberConfig memberConfig = new GroupMemberConfig(config.groupId(), topics,
                 pattern == null ? "" : pattern.pattern(), config.groupInstanceId(), config.clientId(),
                 config.autoOffsetReset(), config.groupRemoteAssignor(), config.sessionTimeoutMs(), config.maxPollIntervalMs(),
@@ -45,6 +47,7 @@ public final class GroupSource implements PartitionSource {
         member.positions().settings(config.fetchSettings());
         member.commitOnRevoke(config.enableAutoCommit());
         member.wakeupWhen(wokenUp);
+        member.pollEndsBy(pollDeadlineMs);
         return new GroupSource(member, hook(listener));
     }
 
