@@ -45,7 +45,7 @@ class MemberStreamTest {
 
             Channel b = new Channel();
             coordinator.openSession("127.0.0.1", b).heartbeat(join("member-b"), () -> { });
-            b.next();                                      // nothing yet: a still owns both
+            assertEquals(List.of(), b.next().partitions(), "nothing yet: a still owns both");
             GroupTypes.Assignment a2 = a.next();           // a is told to release one
             assertEquals(1, a2.partitions().size());
             sa.heartbeat(beat(a2, a2.partitions()), () -> { });

@@ -277,8 +277,13 @@ class HibernationIT {
                                 }
                             }
                             reads.incrementAndGet();
+                        } catch (io.rafka.common.RafkaException e) {
+                            if (!e.retriable()) {
+                                mismatches.add("node " + node + " failed a read: " + e);
+                            }
+                            // else opening: a typed, retriable error
                         } catch (RuntimeException e) {
-                            // opening: a typed, retriable error
+                            mismatches.add("node " + node + " failed a read with " + e);   // a broken read, not a refusal
                         }
                     }
                 }, "reader-" + i);

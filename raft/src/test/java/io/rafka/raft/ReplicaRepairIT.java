@@ -154,6 +154,13 @@ class ReplicaRepairIT {
                     assertTrue(names.stream().anyMatch(n -> n.startsWith("corrupt-")
                             && n.endsWith(segments.get(segments.size() - 1).getFileName().toString())),
                             "the newest segment, after the damage, was moved aside: " + names);
+                    // The damaged (closed, first) segment was cut at its last good entry and renamed after it.
+                    String first = segments.get(0).getFileName().toString();
+                    long start = startIndex(segments.get(0));
+                    long firstEnd = Long.parseLong(first.replaceAll(".*-", ""));
+                    assertTrue(names.stream().anyMatch(n -> n.matches("log_" + start + "-\\d+")
+                                    && Long.parseLong(n.replaceAll(".*-", "")) < firstEnd),
+                            "segment " + first + " cut short and renamed after what it keeps: " + names);
                 }
             }
         }

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -63,12 +64,15 @@ class AdminIT {
             assertEquals(Integer.toString(ErrorCode.BUSY.code()),
                     refused.getTrailers().get(io.rafka.server.grpc.ApiErrors.ERROR_CODE_TRAILER));
             assertTrue(waiting.stream().noneMatch(java.util.concurrent.Future::isDone), "the two calls were still waiting");
+            // No controller: each waiting create ends with NOT_CONTROLLER or REQUEST_TIMED_OUT, its own outcome.
+            Set<String> noController = Set.of(Integer.toString(ErrorCode.NOT_CONTROLLER.code()),
+                    Integer.toString(ErrorCode.REQUEST_TIMED_OUT.code()));
             for (var call : waiting) {
-                try {
-                    call.get(60, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (java.util.concurrent.ExecutionException ended) {
-                    // no controller: NOT_CONTROLLER or REQUEST_TIMED_OUT, as the call's own outcome
-                }
+                java.util.concurrent.ExecutionException ended = assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> call.get(60, java.util.concurrent.TimeUnit.SECONDS), "a create without a controller succeeded");
+                io.grpc.StatusRuntimeException status = assertInstanceOf(io.grpc.StatusRuntimeException.class, ended.getCause());
+                assertTrue(noController.contains(status.getTrailers().get(io.rafka.server.grpc.ApiErrors.ERROR_CODE_TRAILER)),
+                        status.toString());
             }
             cluster.admin(0).listTopics(io.rafka.proto.v1.ListTopicsRequest.getDefaultInstance());   // served again
         }

@@ -428,6 +428,8 @@ class ProducerIT {
                 for (var r : f.getRecordsList()) {
                     out.add(new Read(p, r.getOffset(), r.getKey().toStringUtf8(), r.getValue().toStringUtf8()));
                 }
+                assertTrue(f.getNextOffset() > offset || f.getNextOffset() >= f.getHighWatermark(),
+                        "a read below the high watermark moves on: " + f);
                 offset = f.getNextOffset();
                 if (offset >= f.getHighWatermark()) {
                     break;

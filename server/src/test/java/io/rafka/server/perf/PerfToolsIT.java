@@ -27,6 +27,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -125,7 +126,10 @@ class PerfToolsIT {
         assertEquals(ConsumePerf.HEADER, lines[lines.length - 2], output);
         String[] values = lines[lines.length - 1].split(", ");
         assertEquals(10, values.length, output);
-        new java.text.SimpleDateFormat("yyyy-MM-dd HH:mm:ss:SSS").parse(values[0], new java.text.ParsePosition(0));
+        for (int i = 0; i < 2; i++) {
+            assertNotNull(new java.text.SimpleDateFormat("yyyy-MM-dd HH:mm:ss:SSS").parse(values[i],
+                    new java.text.ParsePosition(0)), "start and end times: " + output);
+        }
         assertEquals((double) RECORDS * RECORD_SIZE / (1024 * 1024), Double.parseDouble(values[2]), 0.001, output);
         assertEquals(RECORDS, Long.parseLong(values[4]), output);
         assertTrue(Double.parseDouble(values[3]) > 0 && Double.parseDouble(values[5]) > 0, output);

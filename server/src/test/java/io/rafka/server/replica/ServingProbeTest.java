@@ -49,4 +49,24 @@ class ServingProbeTest {
             server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
     }
+
+    /** A broker that takes the connection and the call and never answers (hung) does not serve, in the timeout. */
+    @Test
+    void aBrokerThatNeverAnswersDoesNotServe() throws Exception {
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(new io.grpc.health.v1.HealthGrpc.HealthImplBase() {
+                    @Override
+                    public void check(io.grpc.health.v1.HealthCheckRequest request,
+                                      io.grpc.stub.StreamObserver<io.grpc.health.v1.HealthCheckResponse> answer) {
+                        // silent
+                    }
+                }).build().start();
+        Map<String, String> addresses = Map.of("2", "127.0.0.1:" + server.getPort());
+        try (ServingProbe probe = new ServingProbe(id -> Optional.ofNullable(addresses.get(id)), 500)) {
+            assertFalse(org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+                    () -> probe.serving("2")), "a silent broker");
+        } finally {
+            server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
 }
