@@ -234,13 +234,14 @@ class ReplicaLifecycleIT {
     }
 
     /**
-     * With an election timeout of 5-10 s (heartbeats every 2.5 s), no follower can time out sooner than 2.5 s
-     * after the leader dies. The survivors see the dead leader's server refuse connections and elect a
-     * successor at once: the first append commits on it well within that.
+     * With an election timeout of 10-20 s (heartbeats every 5 s), no follower can time out sooner than 5 s after
+     * the leader dies. The survivors see the dead leader's server refuse connections and elect a successor at once:
+     * the first append commits on it well within that (the margin is wide: a loaded machine may take a second to
+     * kill the node and more to elect).
      */
     @Test
     void deadLeaderIsReplacedWithoutWaitingForTheElectionTimeout() throws Exception {
-        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.rpcTimeoutMs(5_000, 10_000))) {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.rpcTimeoutMs(10_000, 20_000))) {
             TopicPartition tp = cluster.createPartition("fast", 0, 3);
             cluster.append(tp, TestBatches.batch(CompressionType.NONE, "before", 1, 1L), Acks.ALL);
             cluster.awaitReplicated(tp, 1, 10_000);
@@ -253,7 +254,7 @@ class ReplicaLifecycleIT {
             assertEquals(1, r.baseOffset());
             assertTrue(io.rafka.raft.internal.LeaderFailureDetector.electionsStarted() > electionsBefore,
                     "a survivor started the election");
-            assertTrue(tookMs < 2_400, "new leader committed " + tookMs + " ms after the kill; the timeout alone takes >= 2.5 s");
+            assertTrue(tookMs < 4_900, "new leader committed " + tookMs + " ms after the kill; the timeout alone takes >= 5 s");
         }
     }
 
