@@ -62,6 +62,8 @@ public final class GroupCoordinator implements Closeable {
             t.setDaemon(true);
             return t;
         });
+        // Retries scheduled for later (a load, a reload barrier) must not run once the coordinator closed.
+        thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         // The tick goes behind what is queued when it is due: after the thread was busy for a while (a long load), the
         // heartbeats that arrived meanwhile run first, or the tick would remove members whose heartbeats wait behind it.
         thread.scheduleWithFixedDelay(() -> {
@@ -220,9 +222,12 @@ public final class GroupCoordinator implements Closeable {
                 return;
             }
             unload(shard.partition, "a write failed: " + error);
-            shard.lastWrite().whenComplete((r, e) -> post(() -> reloadAfterBarrier(shard.partition)));
+            shard.lastWrite().whenComplete((r, e) -> post(() -> reloadAfterBarrier(shard.partition, 0)));
         });
     }
+
+    private static final long BARRIER_RETRY_MS = 500;
+    private static final long BARRIER_RETRY_MAX_MS = 5_000;
 
     /**
      * Reloads a partition after a failed write, once a {@link GroupRecords#BARRIER} written now committed. A write
@@ -230,7 +235,7 @@ public final class GroupCoordinator implements Closeable {
      * and commit later in the same term: a load before it would serve, and write on top of, a state without it.
      * Raft commits in order, so once the barrier committed every earlier write has committed or never will.
      */
-    private void reloadAfterBarrier(int partition) {
+    private void reloadAfterBarrier(int partition, int failures) {
         if (!led.contains(partition) || shards.containsKey(partition)) {
             return;
         }
@@ -244,15 +249,24 @@ public final class GroupCoordinator implements Closeable {
             barrier = CompletableFuture.failedFuture(e);
         }
         barrier.whenComplete((r, e) -> post(() -> {
-            if (e == null) {
+            if (!led.contains(partition) || shards.containsKey(partition)) {
+                return;   // moved away, or loaded meanwhile in a new term (onLeader: that needs no barrier)
+            }
+            if (e == null && log.leaderTerm(partition) == term) {
                 load(partition);
                 return;
             }
-            if (led.contains(partition) && !shards.containsKey(partition)) {
+            // Failed (no majority: refused at once), or the term moved on under the barrier: only a barrier of the
+            // term that loads vouches for it. Again, backing off while the partition cannot commit.
+            long delayMs = Math.min(BARRIER_RETRY_MAX_MS, BARRIER_RETRY_MS << Math.min(failures, 4));
+            String why = e != null ? e.toString() : "the term moved on";
+            if (failures == 0) {
                 LOG.warn("reloading the groups of {} partition {} waits for earlier writes to settle (retried while this"
-                        + " broker leads it): {}", GroupConfig.TOPIC, partition, e.toString());
-                thread.schedule(() -> run(() -> reloadAfterBarrier(partition)), 500, TimeUnit.MILLISECONDS);
+                        + " broker leads it): {}", GroupConfig.TOPIC, partition, why);
+            } else {
+                LOG.debug("reload barrier of {} partition {} again in {} ms: {}", GroupConfig.TOPIC, partition, delayMs, why);
             }
+            thread.schedule(() -> run(() -> reloadAfterBarrier(partition, failures + 1)), delayMs, TimeUnit.MILLISECONDS);
         }));
     }
 
