@@ -74,6 +74,8 @@ import java.util.function.Supplier;
  */
 public final class RafkaAdmin implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RafkaAdmin.class);
+    /** How long describeGroup looks for the log ends the coordinator could not tell. */
+    static final long LOG_END_LOOKUP_MS = 3_000;
 
     /** Admin writes wait for the metadata group to commit: seconds at most, unless it has no leader. */
     static final long RPC_DEADLINE_MS = 30_000;
@@ -237,7 +239,10 @@ public final class RafkaAdmin implements AutoCloseable {
             DescribeGroupResponse group = coordinator(groupId).call(stub -> stub.describeGroup(
                     DescribeGroupRequest.newBuilder().setGroupId(groupId).build()));
             try {
-                group = GroupLogEnds.fill(group, new OffsetLookup(metadata, channels, Time.SYSTEM, retryTimeoutMs));
+                // Bounded: this runs on the admin's one I/O thread, and a description without some lags beats a
+                // minute's wait for a leader that is away.
+                group = GroupLogEnds.fill(group, new OffsetLookup(metadata, channels, Time.SYSTEM,
+                        Math.min(retryTimeoutMs, LOG_END_LOOKUP_MS)));
             } catch (ClientException e) {
                 LOG.debug("log-end offsets of group {} unknown: {}", groupId, e.getMessage());
             }

@@ -43,6 +43,13 @@ public final class CoordinatorClient {
     private volatile BrokerAddress coordinator;
     /** While it holds, a retrying call stops before its next attempt or during its back-off: {@link #stopWhen}. */
     private volatile java.util.function.BooleanSupplier stop = () -> false;
+    /**
+     * The end of a back-off that a stop cut short: the next call, search or stream waits for it first
+     * ({@link #awaitBackOff}), so callers whose polls are shorter than the back-off do not try at every poll.
+     */
+    private volatile long backOffEndsMs;
+    /** The retry budget of a search for the coordinator that a stop cut short: the next search goes on with it. */
+    private final java.util.concurrent.atomic.AtomicReference<RetryState> stoppedSearch = new java.util.concurrent.atomic.AtomicReference<>();
 
     /** @param metadata where other brokers to ask are known from; may be null (then the bootstrap only) */
     public CoordinatorClient(String groupId, ChannelPool channels, BrokerAddress bootstrap, MetadataClient metadata,
@@ -108,14 +115,31 @@ public final class CoordinatorClient {
         }
     }
 
-    /** A back-off that ends early, with {@link #WOKEN_UP}, once {@link #stopWhen}'s condition holds. */
+    /**
+     * A back-off that ends early, with {@link #WOKEN_UP}, once {@link #stopWhen}'s condition holds; what is left of
+     * it is then waited for by the next call ({@link #awaitBackOff}).
+     */
     void backOff(long ms) {
         long end = time.hiResClockMs() + ms;
-        for (long left = ms; left > 0; left = end - time.hiResClockMs()) {
+        backOffEndsMs = end;
+        waitFor(end);
+        checkStop();
+    }
+
+    /**
+     * Waits for the rest of a back-off that a stop cut short (a poll's deadline, a wakeup), stopping again if the
+     * condition still holds; at once when there is none. An attempt due now is made whether or not the poll's
+     * time is up, so a caller polling with no wait at all still reaches the coordinator.
+     */
+    void awaitBackOff() {
+        waitFor(backOffEndsMs);
+    }
+
+    private void waitFor(long endMs) {
+        for (long left = endMs - time.hiResClockMs(); left > 0; left = endMs - time.hiResClockMs()) {
             checkStop();
             RetryState.sleep(time, Math.min(left, STOP_CHECK_MS));
         }
-        checkStop();
     }
 
     /** The coordinator moved or failed: the next call asks FindCoordinator again. */
@@ -132,6 +156,7 @@ public final class CoordinatorClient {
      */
     public <T> T call(Function<GroupServiceGrpc.GroupServiceBlockingStub, T> rpc) {
         RetryState retry = new RetryState(time, retryTimeoutMs);
+        awaitBackOff();
         while (true) {
             BrokerAddress target = coordinator();
             try {
@@ -164,10 +189,22 @@ public final class CoordinatorClient {
     }
 
     private BrokerAddress find() {
-        RetryState retry = new RetryState(time, retryTimeoutMs);
+        RetryState stopped = stoppedSearch.getAndSet(null);
+        RetryState retry = stopped != null ? stopped : new RetryState(time, retryTimeoutMs);
+        try {
+            awaitBackOff();
+            return find(retry);
+        } catch (ClientException e) {
+            if (e.code().equals(WOKEN_UP)) {
+                stoppedSearch.set(retry);   // the next search goes on with this budget (and its back-off)
+            }
+            throw e;
+        }
+    }
+
+    private BrokerAddress find(RetryState retry) {
         FindCoordinatorRequest request = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
         while (true) {
-            checkStop();
             Set<BrokerAddress> candidates = new LinkedHashSet<>();
             if (metadata != null) {
                 candidates.addAll(metadata.candidates());

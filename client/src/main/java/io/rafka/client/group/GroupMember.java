@@ -685,7 +685,7 @@ public final class GroupMember implements AutoCloseable {
             try {
                 onStreamFailure(failure);
             } catch (ClientException e) {
-                if (!e.retriable() && !e.code().equals(CoordinatorClient.WOKEN_UP)) {
+                if (fatal(failure)) {
                     synchronized (lock) {
                         streamFailure = failure;   // fatal (FENCED_INSTANCE_ID, INVALID_GROUP_ID, ...): every poll says so
                     }
@@ -696,13 +696,39 @@ public final class GroupMember implements AutoCloseable {
         if (closed && !state.joined()) {
             return;   // fenced while closing: nothing to leave
         }
+        coordinator.awaitBackOff();   // what a poll's deadline left of the last back-off
         openStream();
     }
 
-    private void onStreamFailure(Throwable failure) {
-        ClientException e = failure instanceof StatusRuntimeException sre
+    private ClientException asClientException(Throwable failure) {
+        return failure instanceof StatusRuntimeException sre
                 ? ClientException.fromCall(sre, coordinator.groupId() + "'s coordinator")
                 : new ClientException("STREAM_ENDED", "the coordinator ended the heartbeat stream");
+    }
+
+    /**
+     * Whether a stream failure ends the membership for good (FENCED_INSTANCE_ID, INVALID_GROUP_ID, ...): every poll
+     * then says so. One the member retries (the coordinator moved, was busy, or fenced the member) is not, even once
+     * its retries ran out: that poll throws it, and the next one starts over.
+     */
+    private boolean fatal(Throwable failure) {
+        ClientException e = asClientException(failure);
+        return !e.retriable() && !e.is(ErrorCode.UNKNOWN_MEMBER_ID) && !e.is(ErrorCode.FENCED_MEMBER_EPOCH)
+                && !e.is(ErrorCode.BUSY) && !CoordinatorClient.coordinatorMoved(e) && !e.code().equals("STREAM_ENDED");
+    }
+
+    /** {@code streamRetry.onFailure}, whose budget starts over once it ran out (the next poll tries afresh). */
+    private long streamBackOffMs(ClientException e) {
+        try {
+            return streamRetry.onFailure(e);
+        } catch (ClientException spent) {
+            streamRetry.onSuccess();
+            throw spent;
+        }
+    }
+
+    private void onStreamFailure(Throwable failure) {
+        ClientException e = asClientException(failure);
         if (e.is(ErrorCode.UNKNOWN_MEMBER_ID) || e.is(ErrorCode.FENCED_MEMBER_EPOCH)) {
             Set<TopicPartition> dropped = state.fence();
             for (TopicPartition tp : dropped) {
@@ -717,7 +743,7 @@ public final class GroupMember implements AutoCloseable {
             // The coordinator refused the join or heartbeat unmade (more of the group's records wait to be written
             // than it holds): the same coordinator, after a back-off.
             LOG.debug("group " + config.groupId() + ": the coordinator is busy (" + e.getMessage() + "), retrying");
-            coordinator.backOff(streamRetry.onFailure(e));
+            coordinator.backOff(streamBackOffMs(e));
             return;
         }
         if (!CoordinatorClient.coordinatorMoved(e) && !e.code().equals("STREAM_ENDED")) {
@@ -726,7 +752,7 @@ public final class GroupMember implements AutoCloseable {
         LOG.debug("group " + config.groupId() + ": heartbeat stream failed (" + e.code()
                 + ": " + e.getMessage() + "), resuming on the coordinator");
         coordinator.invalidate();
-        coordinator.backOff(streamRetry.onFailure(e));
+        coordinator.backOff(streamBackOffMs(e));
     }
 
     private void openStream() {

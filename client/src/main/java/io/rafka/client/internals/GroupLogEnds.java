@@ -17,10 +17,11 @@ public final class GroupLogEnds {
     }
 
     /**
-     * {@code group} with every unknown log-end offset (and its lag) filled from {@code lookup}; partitions the
-     * lookup has no offset for keep -1.
+     * {@code group} with every unknown log-end offset (and its lag) filled from {@code lookup}, as far as the leaders
+     * answer within its retry timeout; partitions it finds no offset for (a deleted topic's, a leader that did not
+     * answer) keep -1.
      *
-     * @throws ClientException the lookup failed (e.g. a deleted topic's committed offsets are still listed)
+     * @throws ClientException a failure that is not the partitions' own (a broker refusing the call itself)
      */
     public static DescribeGroupResponse fill(DescribeGroupResponse group, OffsetLookup lookup) {
         List<TopicPartition> unknown = new ArrayList<>();
@@ -32,7 +33,7 @@ public final class GroupLogEnds {
         if (unknown.isEmpty()) {
             return group;
         }
-        Map<TopicPartition, Long> ends = lookup.offsets(unknown, PartitionFetcher.LATEST);
+        Map<TopicPartition, Long> ends = lookup.offsetsFound(unknown, PartitionFetcher.LATEST);
         DescribeGroupResponse.Builder filled = group.toBuilder().clearPartitions();
         for (GroupPartition p : group.getPartitionsList()) {
             Long end = ends.get(new TopicPartition(p.getTopic(), p.getPartition()));

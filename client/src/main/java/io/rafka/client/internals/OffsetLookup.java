@@ -48,23 +48,51 @@ public final class OffsetLookup {
      * @throws ClientException a fatal per-partition error, or a retriable one that outlasted the retry timeout
      */
     public Map<TopicPartition, Long> offsets(Collection<TopicPartition> partitions, long timestampMs) {
+        return offsets(partitions, timestampMs, false);
+    }
+
+    /**
+     * {@link #offsets}, but what could not be found is left out instead of failing the rest: partitions whose
+     * leader did not answer within the retry timeout, and those refused for good (a deleted topic). For
+     * descriptions, where a partial answer beats none.
+     */
+    public Map<TopicPartition, Long> offsetsFound(Collection<TopicPartition> partitions, long timestampMs) {
+        return offsets(partitions, timestampMs, true);
+    }
+
+    private Map<TopicPartition, Long> offsets(Collection<TopicPartition> partitions, long timestampMs, boolean partial) {
         Map<TopicPartition, Long> found = new LinkedHashMap<>();
         Set<TopicPartition> left = new LinkedHashSet<>(partitions);
         RetryState retry = new RetryState(time, retryTimeoutMs);
-        metadata.refresh(left.stream().map(TopicPartition::topic).distinct().toList(), false);
+        try {
+            metadata.refresh(left.stream().map(TopicPartition::topic).distinct().toList(), false);
+        } catch (ClientException e) {
+            if (!partial) {
+                throw e;
+            }
+        }
         while (true) {
-            ClientException failure = askLeaders(left, timestampMs, found);
+            ClientException failure = askLeaders(left, timestampMs, found, partial);
             if (left.isEmpty()) {
                 return found;
             }
             if (failure == null) {
                 failure = ClientException.of(ErrorCode.LEADER_NOT_AVAILABLE, "no offsets came back for " + left);
             }
-            RetryState.sleep(time, retry.onFailure(failure));
+            long backOffMs;
+            try {
+                backOffMs = retry.onFailure(failure);
+            } catch (ClientException spent) {
+                if (partial) {
+                    return found;
+                }
+                throw spent;
+            }
+            RetryState.sleep(time, backOffMs);
             try {
                 metadata.refresh(left.stream().map(TopicPartition::topic).distinct().toList(), false);
             } catch (ClientException e) {
-                if (!e.retriable()) {
+                if (!e.retriable() && !partial) {
                     throw e;
                 }
             }
@@ -72,7 +100,8 @@ public final class OffsetLookup {
     }
 
     /** One round: asks each leader once; removes answered partitions from {@code left}; returns the last failure. */
-    private ClientException askLeaders(Set<TopicPartition> left, long timestampMs, Map<TopicPartition, Long> found) {
+    private ClientException askLeaders(Set<TopicPartition> left, long timestampMs, Map<TopicPartition, Long> found,
+                                       boolean partial) {
         ClientException failure = null;
         Map<BrokerAddress, List<TopicPartition>> byLeader = new HashMap<>();
         for (TopicPartition tp : left) {
@@ -107,8 +136,13 @@ public final class OffsetLookup {
                     found.put(tp, result.getOffset());
                     left.remove(tp);
                 } else {
-                    failure = retriableOrThrow(ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
-                            tp.toString(), result.getErrorMessage()));
+                    ClientException refused = ClientException.of(result.getErrorCode(), result.getErrorCodeValue(),
+                            tp.toString(), result.getErrorMessage());
+                    if (partial && !refused.retriable()) {
+                        left.remove(tp);   // refused for good: left out
+                        continue;
+                    }
+                    failure = retriableOrThrow(refused);
                     if (result.getErrorCode() == ErrorCode.NOT_LEADER) {
                         metadata.leaderHint(tp, result.hasLeader(), result.getLeader());
                     }

@@ -338,6 +338,28 @@ class GroupMemberTest {
         member.close();
     }
 
+    /**
+     * A coordinator that stays away (loading) past the retry budget fails the poll that spent it, but not the member:
+     * once it answers, the next polls join and consume (before, the spent budget was kept as a fatal failure and
+     * every later poll threw it without trying again).
+     */
+    @Test
+    void aCoordinatorAwayPastTheRetryBudgetFailsAPollButNotTheMember() {
+        coordinator.joinAssignment = List.of(1);
+        for (int i = 0; i < 1_000; i++) {
+            coordinator.joinErrors.add(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+        }
+        GroupMember member = new GroupMember(GroupMemberConfig.of("g", List.of("t"))
+                .withOffsetReset(GroupMemberConfig.OffsetReset.EARLIEST).withRetryTimeoutMs(2_000), channels,
+                cluster.bootstrap(), cluster.time);
+        io.rafka.client.internals.ClientException spent = assertThrows(io.rafka.client.internals.ClientException.class,
+                () -> pollTimes(member, 500));
+        assertEquals("COORDINATOR_LOAD_IN_PROGRESS", spent.code(), spent.getMessage());
+        coordinator.joinErrors.clear();
+        pollUntil(member, c -> c.size() == 3);
+        member.close();
+    }
+
     /** A fatal answer (here FENCED_INSTANCE_ID: a newer process has the instance id) is reported by every poll, as Kafka's. */
     @Test
     void aFatalStreamFailureStaysFatal() {
@@ -485,6 +507,25 @@ class GroupMemberTest {
         long now = member.ownershipMark();
         member.commit(java.util.Map.of(lost, 3L), java.util.Map.of(), java.util.Map.of(lost, now));
         indexOf("commit m-1 e3 {t-0=3}");
+        member.close();
+    }
+
+    /**
+     * A caller whose polls never wait (Kafka's poll(Duration.ZERO) loop) still finds the coordinator, joins and
+     * consumes: the attempt that is due is made even when the poll's time is already up.
+     */
+    @Test
+    void aPollWhoseTimeIsAlreadyUpStillReachesTheCoordinator() {
+        coordinator.joinAssignment = List.of(0, 1);
+        GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
+        member.pollEndsBy(() -> Long.MIN_VALUE);
+        for (int i = 0; i < 200 && consumed.size() < 8; i++) {
+            for (Fetched f : member.poll(0)) {
+                consumed.add(f.tp().partition() + ":" + f.record().getValue().toStringUtf8());
+            }
+            sleep(5);
+        }
+        assertEquals(8, consumed.size(), "consumed: " + consumed + "; coordinator saw " + coordinator.events());
         member.close();
     }
 

@@ -10,6 +10,7 @@ import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What the consumer decides before it talks to a broker: misuse, wakeup, closed. (Brokers: ConsumerIT.) */
 class RafkaConsumerTest {
@@ -84,6 +85,33 @@ class RafkaConsumerTest {
                 assertEquals(0, none.count());
             }
             assertEquals(Set.of(), consumer.assignment());
+        }
+    }
+
+    /**
+     * Polls shorter than the retry budget do not start it over each time: once the coordinator could not be reached
+     * for default.api.timeout.ms over consecutive polls, a poll says so (retriable, as the CLI reports it); the next
+     * poll starts a fresh budget.
+     */
+    @Test
+    void aCoordinatorAwayForTheApiTimeoutFailsAPollAndTheNextStartsOver() {
+        try (RafkaConsumer<String, String> consumer = RafkaConsumer.builder(Deserializers.string(), Deserializers.string())
+                .bootstrap(NOWHERE).groupId("g").enableAutoCommit(false).defaultApiTimeout(Duration.ofSeconds(1)).build()) {
+            consumer.subscribe(List.of("orders"));
+            ConsumerException away = null;
+            long start = System.nanoTime();
+            for (int i = 0; i < 100 && away == null; i++) {
+                try {
+                    consumer.poll(Duration.ofMillis(100));
+                } catch (ConsumerException e) {
+                    away = e;
+                }
+            }
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(away != null, "no poll reported the unreachable coordinator");
+            assertEquals("UNAVAILABLE", away.code(), away.getMessage());
+            assertTrue(tookMs >= 900, "reported after the budget, not at once: " + tookMs + " ms");
+            assertEquals(0, consumer.poll(Duration.ofMillis(100)).count(), "the next poll starts over");
         }
     }
 
