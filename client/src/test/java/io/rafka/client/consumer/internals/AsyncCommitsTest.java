@@ -102,6 +102,31 @@ class AsyncCommitsTest {
         }
     }
 
+    /**
+     * Each partition of a commit carries the ownership mark of the call that gave its offset: a commit that joins a
+     * waiting one brings its own mark for the partitions it sets, and leaves the others' as they were.
+     */
+    @Test
+    void aJoinedCommitCarriesEachPartitionsMarkFromTheCallThatGaveItsOffset() throws Exception {
+        try (AsyncCommits commits = new AsyncCommits()) {
+            CountDownLatch release = new CountDownLatch(1);
+            List<Map<TopicPartition, Long>> marks = new java.util.concurrent.CopyOnWriteArrayList<>();
+            AsyncCommits.Committer committer = (offsets, metadata, madeAt) -> {
+                marks.add(Map.copyOf(madeAt));
+                await(release);
+            };
+            commits.start("s", Map.of(P0, 1L), Map.of(), 10, committer, (ok, error) -> { });
+            while (marks.isEmpty()) {
+                Thread.sleep(5);   // the first runs (and waits): the next two wait and join
+            }
+            commits.start("s", Map.of(P0, 2L, P1, 2L), Map.of(), 20, committer, (ok, error) -> { });
+            commits.start("s", Map.of(P1, 3L), Map.of(), 30, committer, (ok, error) -> { });
+            release.countDown();
+            commits.awaitInFlight(5_000, () -> false);
+            assertEquals(List.of(Map.of(P0, 10L), Map.of(P0, 20L, P1, 30L)), marks);
+        }
+    }
+
     @Test
     void closingFailsTheCommitsNotSentAndRunsTheirCallbacks() {
         CountDownLatch release = new CountDownLatch(1);
