@@ -12,6 +12,7 @@ package io.rafka.server;
  * @param maxCallsPerConnection    concurrent calls per connection ({@code max.calls.per.connection})
  * @param maxUnreadAnswerBytesPerConnection fetched data under way or not read per connection
  *                                 ({@code max.unread.answer.bytes.per.connection})
+ * @param maxUnreadAnswerBytes     the same for all connections together ({@code max.unread.answer.bytes})
  * @param maxAdminCalls            admin calls (and InitProducerId) handled at once ({@code max.admin.calls})
  * @param flowControlWindowBytes   HTTP/2 flow-control window ({@code grpc.flow.control.window.bytes}): bounds the
  *                                 unread request bytes per call and connection, and so how far a pipelined
@@ -36,6 +37,7 @@ public record ApiConfig(
         int maxConnections,
         int maxCallsPerConnection,
         long maxUnreadAnswerBytesPerConnection,
+        long maxUnreadAnswerBytes,
         int maxAdminCalls,
         int flowControlWindowBytes,
         long produceMemoryBytes,
@@ -55,7 +57,7 @@ public record ApiConfig(
         if (bindHost == null || bindHost.isEmpty()) {
             throw new IllegalArgumentException("bind.host must not be empty");
         }
-        if (grpcPort < 0 || maxRequestBytes <= 0 || maxConnections <= 0 || maxCallsPerConnection <= 0 || maxUnreadAnswerBytesPerConnection <= 0 || maxAdminCalls <= 0 || flowControlWindowBytes <= 0
+        if (grpcPort < 0 || maxRequestBytes <= 0 || maxConnections <= 0 || maxCallsPerConnection <= 0 || maxUnreadAnswerBytesPerConnection <= 0 || maxUnreadAnswerBytes <= 0 || maxAdminCalls <= 0 || flowControlWindowBytes <= 0
                 || produceMemoryBytes <= 0
                 || produceStreamWindow <= 0 || maxPartitionsPerRequest <= 0 || maxRecordsPerRequest <= 0 || fetchMaxBytes <= 0 || fetchMaxWaitMs < 0 || fetchMaxWaiters <= 0 || fetchBufferPoolBytes < 0
                 || requestTimeoutMs <= 0 || defaultPartitions <= 0 || defaultReplicationFactor < 0) {

@@ -215,7 +215,7 @@ public final class Broker implements Closeable {
             }
         });
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
-        UnreadAnswers unread = new UnreadAnswers(api.maxUnreadAnswerBytesPerConnection());
+        UnreadAnswers unread = new UnreadAnswers(api.maxUnreadAnswerBytesPerConnection(), api.maxUnreadAnswerBytes());
         RequestLimits limits = new RequestLimits(api.maxPartitionsPerRequest(), api.maxRecordsPerRequest());
         // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
         // the controller does not count this broker as live (a create with replication factor 1 would fail), and

@@ -71,6 +71,11 @@ public final class ServerConfig {
             "Fetched data one connection's fetches and subscriptions may have under way or written and not read by the "
                     + "client; a fetch that would pass it is refused BUSY (one is always let through). With max.connections "
                     + "it bounds the memory of answers clients do not read.");
+    public static final ConfigKey MAX_UNREAD_ANSWER_BYTES = ConfigKey.longValue(
+            "max.unread.answer.bytes", 512L * MIB, 64 * 1024, 1L << 42,
+            "Answers all connections together have made and their clients not read yet, by actual size (the "
+                    + "broker-wide bound beside max.unread.answer.bytes.per.connection, which times max.connections is "
+                    + "far more than a heap); a fetch or answer that would pass it is refused BUSY (one always goes through).");
     public static final ConfigKey MAX_ADMIN_CALLS = ConfigKey.integer("max.admin.calls", 100, 1, 100_000,
             "Admin calls (and InitProducerId) a broker handles at once: they may wait seconds on the controller, each "
             + "holding a thread; more are refused BUSY.");
@@ -230,7 +235,7 @@ public final class ServerConfig {
 
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,
-            MAX_CALLS_PER_CONNECTION, MAX_UNREAD_ANSWER_BYTES_PER_CONNECTION, MAX_ADMIN_CALLS, FLOW_CONTROL_WINDOW_BYTES, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
+            MAX_CALLS_PER_CONNECTION, MAX_UNREAD_ANSWER_BYTES_PER_CONNECTION, MAX_UNREAD_ANSWER_BYTES, MAX_ADMIN_CALLS, FLOW_CONTROL_WINDOW_BYTES, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
             MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, MAX_PARTITIONS_PER_REQUEST, MAX_RECORDS_PER_REQUEST, MAX_PARTITIONS_PER_BROKER, FETCH_MAX_BYTES,
             FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
             FETCH_BUFFER_POOL_BYTES, REQUEST_TIMEOUT_MS, AUTO_CREATE,
@@ -307,7 +312,7 @@ public final class ServerConfig {
                 dataDir(), getLong(METADATA_ELECTION_TIMEOUT_MIN_MS), getLong(METADATA_ELECTION_TIMEOUT_MAX_MS),
                 getBoolean(LEADER_FAILURE_DETECTION), get(BIND_HOST));
         this.apiConfig = new ApiConfig(get(BIND_HOST), getInt(GRPC_PORT), getInt(MAX_REQUEST_BYTES), getInt(MAX_CONNECTIONS),
-                getInt(MAX_CALLS_PER_CONNECTION), getLong(MAX_UNREAD_ANSWER_BYTES_PER_CONNECTION), getInt(MAX_ADMIN_CALLS), getInt(FLOW_CONTROL_WINDOW_BYTES), getLong(PRODUCE_MEMORY_BYTES), getInt(PRODUCE_STREAM_WINDOW),
+                getInt(MAX_CALLS_PER_CONNECTION), getLong(MAX_UNREAD_ANSWER_BYTES_PER_CONNECTION), getLong(MAX_UNREAD_ANSWER_BYTES), getInt(MAX_ADMIN_CALLS), getInt(FLOW_CONTROL_WINDOW_BYTES), getLong(PRODUCE_MEMORY_BYTES), getInt(PRODUCE_STREAM_WINDOW),
                 getInt(MAX_PARTITIONS_PER_REQUEST), getInt(MAX_RECORDS_PER_REQUEST),
                 getInt(FETCH_MAX_BYTES), getInt(FETCH_MAX_WAIT_MS), getInt(FETCH_MAX_WAITERS), getLong(FETCH_BUFFER_POOL_BYTES),
                 getLong(REQUEST_TIMEOUT_MS),

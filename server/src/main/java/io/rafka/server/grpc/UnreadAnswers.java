@@ -33,6 +33,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * refused BUSY while their connection is at the limit. With {@code max.connections} this bounds the memory of
  * answers not read, as Kafka's one response in flight per connection does. The Java SDK's fetches in flight stay
  * within its {@code fetch.max.bytes} (50 MiB), below the default of 64 MiB.
+ *
+ * <p>{@code max.connections} times the per-connection limit is far more than a broker's memory (1,000 x 64 MiB), so
+ * the answers of all connections also count against a broker-wide limit ({@code max.unread.answer.bytes}): by their
+ * actual sizes once made, not by what a waiting long poll could hold (idle consumers hold nothing), and a fetch or
+ * another answer that would take them past it is refused BUSY on any connection, while any are counted (so one
+ * always goes through on an otherwise idle broker).
  */
 public final class UnreadAnswers extends ServerTransportFilter implements ServerInterceptor {
     private static final Attributes.Key<Connection> CONNECTION = Attributes.Key.create("rafka-unread-answers");
@@ -42,12 +48,17 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
     static final long ANSWER_ESTIMATE = 64 * 1024;
 
     private final long maxBytesPerConnection;
+    private final long maxBytes;
+    /** The answers of all connections made and not yet read, by their actual sizes. */
+    private final AtomicLong total = new AtomicLong();
 
-    public UnreadAnswers(long maxBytesPerConnection) {
-        if (maxBytesPerConnection <= 0) {
-            throw new IllegalArgumentException("max.unread.answer.bytes.per.connection must be positive: " + maxBytesPerConnection);
+    public UnreadAnswers(long maxBytesPerConnection, long maxBytes) {
+        if (maxBytesPerConnection <= 0 || maxBytes <= 0) {
+            throw new IllegalArgumentException("max.unread.answer.bytes and max.unread.answer.bytes.per.connection must be"
+                    + " positive: " + maxBytes + ", " + maxBytesPerConnection);
         }
         this.maxBytesPerConnection = maxBytesPerConnection;
+        this.maxBytes = maxBytes;
     }
 
     /** What one connection has reserved for answers not read yet. */
@@ -55,9 +66,18 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         private final AtomicLong reserved = new AtomicLong();
     }
 
+    /** The answers of all connections made and not read yet (actual sizes). */
+    long unreadBytes() {
+        return total.get();
+    }
+
+    Connection newConnection() {
+        return new Connection();
+    }
+
     @Override
     public Attributes transportReady(Attributes attributes) {
-        return attributes.toBuilder().set(CONNECTION, new Connection()).build();
+        return attributes.toBuilder().set(CONNECTION, newConnection()).build();
     }
 
     /**
@@ -78,9 +98,9 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         if (call.getMethodDescriptor().getType() != MethodDescriptor.MethodType.UNARY) {
             return next.startCall(call, headers);
         }
-        long now = connection.reserved.get();
-        if (now > 0 && now + ANSWER_ESTIMATE > maxBytesPerConnection) {
-            call.close(Status.RESOURCE_EXHAUSTED.withDescription(busyMessage(now)), ApiErrors.trailers(ErrorCode.BUSY));
+        String busy = refusal(connection, ANSWER_ESTIMATE);
+        if (busy != null) {
+            call.close(Status.RESOURCE_EXHAUSTED.withDescription(busy), ApiErrors.trailers(ErrorCode.BUSY));
             return new ServerCall.Listener<>() {
             };
         }
@@ -97,10 +117,20 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         return CallEnd.startCall(counting, headers, next, answer::release);
     }
 
-    private String busyMessage(long reserved) {
-        return "this connection has " + reserved + " bytes of answers its client has not read yet"
-                + " (max.unread.answer.bytes.per.connection is " + maxBytesPerConnection + "): read the answers under way,"
-                + " then ask again";
+    /** Why {@code bytes} more may not be reserved on {@code connection} now; null when they may. */
+    private String refusal(Connection connection, long bytes) {
+        long now = connection.reserved.get();
+        if (now > 0 && now + bytes > maxBytesPerConnection) {
+            return "this connection has " + now + " bytes of answers its client has not read yet"
+                    + " (max.unread.answer.bytes.per.connection is " + maxBytesPerConnection + "): read the answers under way,"
+                    + " then ask again";
+        }
+        long all = total.get();
+        if (all > 0 && all + bytes > maxBytes) {
+            return "this broker's clients have " + all + " bytes of answers under way or not read yet"
+                    + " (max.unread.answer.bytes is " + maxBytes + "): retry shortly";
+        }
+        return null;
     }
 
     /**
@@ -124,22 +154,27 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         if (connection == null) {
             return new Reservation(null, 0);
         }
-        while (true) {
-            long now = connection.reserved.get();
-            if (now > 0 && now + bytes > maxBytesPerConnection) {
-                throw new BusyException(busyMessage(now));
+        // The broker-wide total is checked, not reserved: concurrent admissions may pass it by their answers.
+        synchronized (connection) {
+            String busy = refusal(connection, bytes);
+            if (busy != null) {
+                throw new BusyException(busy);
             }
-            if (connection.reserved.compareAndSet(now, now + bytes)) {
-                return new Reservation(connection, bytes);
-            }
+            connection.reserved.addAndGet(bytes);
         }
+        return new Reservation(connection, bytes);
     }
 
-    /** Bytes reserved for one answer; resized once its size is known, released once (later calls do nothing). */
-    static final class Reservation {
+    /**
+     * Bytes reserved for one answer on its connection; resized once its size is known, released once (later calls
+     * do nothing). From its resize on, the answer counts in the broker-wide total by its actual size.
+     */
+    final class Reservation {
         private final Connection connection;
         private final AtomicBoolean released = new AtomicBoolean();
         private long bytes;
+        /** What this answer counts in the broker-wide total: 0 until its size is known. */
+        private long counted;
 
         private Reservation(Connection connection, long bytes) {
             this.connection = connection;
@@ -156,12 +191,15 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
             if (connection != null && !released.get()) {
                 connection.reserved.addAndGet(actual - bytes);
                 bytes = actual;
+                total.addAndGet(actual - counted);
+                counted = actual;
             }
         }
 
         synchronized void release() {
             if (connection != null && released.compareAndSet(false, true)) {
                 connection.reserved.addAndGet(-bytes);
+                total.addAndGet(-counted);
             }
         }
     }
