@@ -132,7 +132,7 @@ public final class CoordinatorClient {
      * time is up, so a caller polling with no wait at all still reaches the coordinator.
      */
     void awaitBackOff() {
-        waitFor(backOffEndsMs);
+        waitFor(Math.min(backOffEndsMs, endAtMs));   // never past a closing member's limit (limitRetries)
     }
 
     private void waitFor(long endMs) {
