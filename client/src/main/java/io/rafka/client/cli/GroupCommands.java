@@ -130,13 +130,21 @@ final class GroupCommands {
 
     /** Fills the log-end offsets the coordinator did not know (-1) from the leaders, and the lag with them. */
     private DescribeGroupResponse withLogEndOffsets(DescribeGroupResponse group, MetadataClient metadata) {
+        DescribeGroupResponse filled;
         try {
-            return GroupLogEnds.fill(group, new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs));
+            filled = GroupLogEnds.fill(group, new OffsetLookup(metadata, context.channels(), context.time(), retryTimeoutMs));
         } catch (ClientException e) {
-            // A deleted topic's committed offsets are still worth showing: without their log end, lag stays unknown.
             context.err().println("rafka: warning: log-end offsets unknown: " + e.code() + ": " + e.getMessage());
             return group;
         }
+        // A deleted topic's committed offsets are still worth showing: without their log end, lag stays unknown.
+        List<String> unknown = filled.getPartitionsList().stream().filter(p -> p.getLogEndOffset() < 0)
+                .map(p -> p.getTopic() + "-" + p.getPartition()).toList();
+        if (!unknown.isEmpty()) {
+            context.err().println("rafka: warning: log-end offsets unknown (topic deleted, or no leader answered) for "
+                    + unknown);
+        }
+        return filled;
     }
 
     /** {@code --topic T} (every partition) or {@code --topic T:0,2}, repeatable; checked against the metadata. */

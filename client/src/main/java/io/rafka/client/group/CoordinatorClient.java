@@ -44,12 +44,22 @@ public final class CoordinatorClient {
     /** While it holds, a retrying call stops before its next attempt or during its back-off: {@link #stopWhen}. */
     private volatile java.util.function.BooleanSupplier stop = () -> false;
     /**
-     * The end of a back-off that a stop cut short: the next call, search or stream waits for it first
-     * ({@link #awaitBackOff}), so callers whose polls are shorter than the back-off do not try at every poll.
+     * A back-off that a stop cut short, and the thread it was cut on (the poll thread: only it is stopped): that
+     * thread's next call, search or stream waits for the rest first ({@link #awaitBackOff}), so polls shorter than the
+     * back-off do not try at every poll. Other threads (heartbeat, commits, close) are not held back by it.
      */
-    private volatile long backOffEndsMs;
-    /** The retry budget of a search for the coordinator that a stop cut short: the next search goes on with it. */
-    private final java.util.concurrent.atomic.AtomicReference<RetryState> stoppedSearch = new java.util.concurrent.atomic.AtomicReference<>();
+    private record CutBackOff(Thread thread, long endMs) {
+    }
+
+    private final java.util.concurrent.atomic.AtomicReference<CutBackOff> cutBackOff = new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** The retry budget of a search for the coordinator that a stop cut short, and when: the next search goes on with it. */
+    private record StoppedSearch(RetryState retry, long stoppedAtMs) {
+    }
+
+    /** A stopped search older than this is of an episode that ended (polls come far more often): not taken up. */
+    static final long STOPPED_SEARCH_STALE_MS = 10_000;
+    private final java.util.concurrent.atomic.AtomicReference<StoppedSearch> stoppedSearch = new java.util.concurrent.atomic.AtomicReference<>();
 
     /** @param metadata where other brokers to ask are known from; may be null (then the bootstrap only) */
     public CoordinatorClient(String groupId, ChannelPool channels, BrokerAddress bootstrap, MetadataClient metadata,
@@ -83,6 +93,7 @@ public final class CoordinatorClient {
     public void limitRetries(long ms) {
         retryTimeoutMs = Math.min(retryTimeoutMs, ms);
         endAtMs = Math.min(endAtMs, time.hiResClockMs() + ms);
+        stoppedSearch.set(null);   // its budget is older than this limit
     }
 
     /** An attempt's deadline: {@code capMs}, or less once the calls are limited. */
@@ -120,19 +131,30 @@ public final class CoordinatorClient {
      * it is then waited for by the next call ({@link #awaitBackOff}).
      */
     void backOff(long ms) {
-        long end = time.hiResClockMs() + ms;
-        backOffEndsMs = end;
-        waitFor(end);
-        checkStop();
+        long end = Math.min(time.hiResClockMs() + ms, endAtMs);   // never past a closing member's limit
+        try {
+            waitFor(end);
+            checkStop();
+        } catch (ClientException e) {
+            if (e.code().equals(WOKEN_UP)) {
+                cutBackOff.set(new CutBackOff(Thread.currentThread(), end));
+            }
+            throw e;
+        }
     }
 
     /**
-     * Waits for the rest of a back-off that a stop cut short (a poll's deadline, a wakeup), stopping again if the
-     * condition still holds; at once when there is none. An attempt due now is made whether or not the poll's
+     * On the thread whose back-off a stop cut short (a poll's deadline, a wakeup): waits for the rest of it, stopping
+     * again if the condition still holds; at once otherwise. An attempt due now is made whether or not the poll's
      * time is up, so a caller polling with no wait at all still reaches the coordinator.
      */
     void awaitBackOff() {
-        waitFor(Math.min(backOffEndsMs, endAtMs));   // never past a closing member's limit (limitRetries)
+        CutBackOff cut = cutBackOff.get();
+        if (cut == null || cut.thread() != Thread.currentThread()) {
+            return;
+        }
+        waitFor(Math.min(cut.endMs(), endAtMs));
+        cutBackOff.compareAndSet(cut, null);
     }
 
     private void waitFor(long endMs) {
@@ -189,14 +211,18 @@ public final class CoordinatorClient {
     }
 
     private BrokerAddress find() {
-        RetryState stopped = stoppedSearch.getAndSet(null);
-        RetryState retry = stopped != null ? stopped : new RetryState(time, retryTimeoutMs);
+        StoppedSearch stopped = stoppedSearch.getAndSet(null);
+        RetryState retry = stopped != null && time.hiResClockMs() - stopped.stoppedAtMs() <= STOPPED_SEARCH_STALE_MS
+                ? stopped.retry() : new RetryState(time, retryTimeoutMs);
         try {
             awaitBackOff();
-            return find(retry);
+            BrokerAddress found = find(retry);
+            stoppedSearch.set(null);   // found: whatever search another thread left stopped is over too
+            return found;
         } catch (ClientException e) {
             if (e.code().equals(WOKEN_UP)) {
-                stoppedSearch.set(retry);   // the next search goes on with this budget (and its back-off)
+                // The next search goes on with this budget (and this thread with its back-off).
+                stoppedSearch.set(new StoppedSearch(retry, time.hiResClockMs()));
             }
             throw e;
         }
@@ -212,7 +238,12 @@ public final class CoordinatorClient {
                 candidates.add(bootstrap);
             }
             ClientException failure = null;
+            boolean asked = false;
             for (BrokerAddress address : candidates) {
+                if (asked) {
+                    checkStop();   // the attempt that was due was made: the next broker only while the poll may go on
+                }
+                asked = true;
                 try {
                     FindCoordinatorResponse response = GroupServiceGrpc.newBlockingStub(channels.channel(address))
                             .withDeadlineAfter(attemptMs(FIND_DEADLINE_MS), TimeUnit.MILLISECONDS)

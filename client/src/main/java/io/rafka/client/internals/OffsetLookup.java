@@ -52,9 +52,9 @@ public final class OffsetLookup {
     }
 
     /**
-     * {@link #offsets}, but what could not be found is left out instead of failing the rest: partitions whose
-     * leader did not answer within the retry timeout, and those refused for good (a deleted topic). For
-     * descriptions, where a partial answer beats none.
+     * {@link #offsets}, but within the retry timeout as a whole (every call included), and what could not be found
+     * is left out instead of failing the rest: partitions of topics that do not exist (any more), those refused for
+     * good, and those whose leader did not answer in time. For descriptions, where a partial answer soon beats none.
      */
     public Map<TopicPartition, Long> offsetsFound(Collection<TopicPartition> partitions, long timestampMs) {
         return offsets(partitions, timestampMs, true);
@@ -64,16 +64,11 @@ public final class OffsetLookup {
         Map<TopicPartition, Long> found = new LinkedHashMap<>();
         Set<TopicPartition> left = new LinkedHashSet<>(partitions);
         RetryState retry = new RetryState(time, retryTimeoutMs);
-        try {
-            metadata.refresh(left.stream().map(TopicPartition::topic).distinct().toList(), false);
-        } catch (ClientException e) {
-            if (!partial) {
-                throw e;
-            }
-        }
+        long deadlineNanos = partial ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryTimeoutMs) : Long.MAX_VALUE;
+        refresh(left, partial, deadlineNanos);
         while (true) {
-            ClientException failure = askLeaders(left, timestampMs, found, partial);
-            if (left.isEmpty()) {
+            ClientException failure = askLeaders(left, timestampMs, found, partial, deadlineNanos);
+            if (left.isEmpty() || System.nanoTime() >= deadlineNanos) {
                 return found;
             }
             if (failure == null) {
@@ -88,20 +83,41 @@ public final class OffsetLookup {
                 }
                 throw spent;
             }
-            RetryState.sleep(time, backOffMs);
+            RetryState.sleep(time, partial
+                    ? Math.min(backOffMs, Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())))
+                    : backOffMs);
             try {
-                metadata.refresh(left.stream().map(TopicPartition::topic).distinct().toList(), false);
+                refresh(left, partial, deadlineNanos);
             } catch (ClientException e) {
-                if (!e.retriable() && !partial) {
+                if (!e.retriable()) {
                     throw e;
                 }
             }
         }
     }
 
+    /**
+     * Refreshes the leaders of {@code left}'s topics; a partial lookup leaves out the partitions of topics the
+     * metadata says do not exist, and goes on without a refresh that failed.
+     */
+    private void refresh(Set<TopicPartition> left, boolean partial, long deadlineNanos) {
+        List<String> topics = left.stream().map(TopicPartition::topic).distinct().toList();
+        if (!partial) {
+            metadata.refresh(topics, false);
+            return;
+        }
+        try {
+            ClusterMetadata known = metadata.refresh(topics, false, deadlineNanos);
+            left.removeIf(tp -> known.topic(tp.topic())
+                    .map(t -> t.getErrorCode() == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION).orElse(false));
+        } catch (ClientException e) {
+            // no fresher leaders this round: asked where they were
+        }
+    }
+
     /** One round: asks each leader once; removes answered partitions from {@code left}; returns the last failure. */
     private ClientException askLeaders(Set<TopicPartition> left, long timestampMs, Map<TopicPartition, Long> found,
-                                       boolean partial) {
+                                       boolean partial, long deadlineNanos) {
         ClientException failure = null;
         Map<BrokerAddress, List<TopicPartition>> byLeader = new HashMap<>();
         for (TopicPartition tp : left) {
@@ -118,10 +134,15 @@ public final class OffsetLookup {
                 request.addPartitions(PartitionTimestamp.newBuilder()
                         .setTopic(tp.topic()).setPartition(tp.partition()).setTimestampMs(timestampMs));
             }
+            long leftMs = deadlineNanos == Long.MAX_VALUE ? PartitionFetcher.RPC_SLACK_MS
+                    : TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+            if (leftMs <= 0) {
+                break;   // a partial lookup's time is up: the leaders not asked yet are left out
+            }
             ListOffsetsResponse response;
             try {
                 response = FetchServiceGrpc.newBlockingStub(channels.channel(entry.getKey()))
-                        .withDeadlineAfter(PartitionFetcher.RPC_SLACK_MS, TimeUnit.MILLISECONDS)
+                        .withDeadlineAfter(Math.min(PartitionFetcher.RPC_SLACK_MS, leftMs), TimeUnit.MILLISECONDS)
                         .listOffsets(request.build());
             } catch (StatusRuntimeException e) {
                 failure = retriableOrThrow(ClientException.fromStatus(e, entry.getKey()));
