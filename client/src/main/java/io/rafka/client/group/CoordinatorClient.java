@@ -53,8 +53,12 @@ public final class CoordinatorClient {
 
     private final java.util.concurrent.atomic.AtomicReference<CutBackOff> cutBackOff = new java.util.concurrent.atomic.AtomicReference<>();
 
-    /** The retry budget of a search for the coordinator that a stop cut short, and when: the next search goes on with it. */
-    private record StoppedSearch(RetryState retry, long stoppedAtMs) {
+    /**
+     * A search for the coordinator that a stop cut short: on which thread (only its next search goes on with it),
+     * its retry budget, when, and how many of the round's candidate brokers it had asked (the next search asks the
+     * others first, so a dead first candidate does not hide a live second one from polls that stop after one).
+     */
+    private record StoppedSearch(Thread thread, RetryState retry, long stoppedAtMs, int asked) {
     }
 
     /** A stopped search older than this is of an episode that ended (polls come far more often): not taken up. */
@@ -79,6 +83,12 @@ public final class CoordinatorClient {
     /** The coordinator's address, found (and retried) now if not known. */
     public BrokerAddress coordinator() {
         BrokerAddress known = coordinator;
+        if (known != null) {
+            StoppedSearch stopped = stoppedSearch.get();
+            if (stopped != null && stopped.thread() == Thread.currentThread()) {
+                stoppedSearch.compareAndSet(stopped, null);   // found meanwhile (by another thread): that search is over
+            }
+        }
         if (known == null) {
             known = find();
             coordinator = known;
@@ -211,24 +221,28 @@ public final class CoordinatorClient {
     }
 
     private BrokerAddress find() {
-        StoppedSearch stopped = stoppedSearch.getAndSet(null);
-        RetryState retry = stopped != null && time.hiResClockMs() - stopped.stoppedAtMs() <= STOPPED_SEARCH_STALE_MS
-                ? stopped.retry() : new RetryState(time, retryTimeoutMs);
+        StoppedSearch stopped = stoppedSearch.get();
+        boolean resumed = stopped != null && stopped.thread() == Thread.currentThread()
+                && time.hiResClockMs() - stopped.stoppedAtMs() <= STOPPED_SEARCH_STALE_MS
+                && stoppedSearch.compareAndSet(stopped, null);
+        RetryState retry = resumed ? stopped.retry() : new RetryState(time, retryTimeoutMs);
+        int[] asked = {resumed ? stopped.asked() : 0};
         try {
             awaitBackOff();
-            BrokerAddress found = find(retry);
-            stoppedSearch.set(null);   // found: whatever search another thread left stopped is over too
+            BrokerAddress found = find(retry, asked);
+            stoppedSearch.set(null);   // found: whatever search a thread left stopped is over too
             return found;
         } catch (ClientException e) {
             if (e.code().equals(WOKEN_UP)) {
-                // The next search goes on with this budget (and this thread with its back-off).
-                stoppedSearch.set(new StoppedSearch(retry, time.hiResClockMs()));
+                // This thread's next search goes on with this budget, the round's remaining brokers and its back-off.
+                stoppedSearch.set(new StoppedSearch(Thread.currentThread(), retry, time.hiResClockMs(), asked[0]));
             }
             throw e;
         }
     }
 
-    private BrokerAddress find(RetryState retry) {
+    /** {@code asked[0]}: candidates of the current round asked already (skipped), kept up to date for a stop. */
+    private BrokerAddress find(RetryState retry, int[] asked) {
         FindCoordinatorRequest request = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
         while (true) {
             Set<BrokerAddress> candidates = new LinkedHashSet<>();
@@ -238,12 +252,17 @@ public final class CoordinatorClient {
                 candidates.add(bootstrap);
             }
             ClientException failure = null;
-            boolean asked = false;
+            boolean attempted = false;
+            int index = 0;
             for (BrokerAddress address : candidates) {
-                if (asked) {
+                if (index++ < asked[0]) {
+                    continue;   // asked by the stopped search this one goes on with
+                }
+                if (attempted) {
                     checkStop();   // the attempt that was due was made: the next broker only while the poll may go on
                 }
-                asked = true;
+                attempted = true;
+                asked[0]++;
                 try {
                     FindCoordinatorResponse response = GroupServiceGrpc.newBlockingStub(channels.channel(address))
                             .withDeadlineAfter(attemptMs(FIND_DEADLINE_MS), TimeUnit.MILLISECONDS)
@@ -261,6 +280,11 @@ public final class CoordinatorClient {
                     }
                 }
             }
+            if (!attempted) {
+                asked[0] = 0;   // the stopped search had asked them all (or the list shrank): a new round
+                continue;
+            }
+            asked[0] = 0;
             if (spent()) {
                 throw failure;
             }

@@ -64,11 +64,12 @@ public final class OffsetLookup {
         Map<TopicPartition, Long> found = new LinkedHashMap<>();
         Set<TopicPartition> left = new LinkedHashSet<>(partitions);
         RetryState retry = new RetryState(time, retryTimeoutMs);
-        long deadlineNanos = partial ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryTimeoutMs) : Long.MAX_VALUE;
+        long deadlineNanos = partial && retryTimeoutMs < Long.MAX_VALUE / 2_000_000
+                ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryTimeoutMs) : Long.MAX_VALUE;
         refresh(left, partial, deadlineNanos);
         while (true) {
             ClientException failure = askLeaders(left, timestampMs, found, partial, deadlineNanos);
-            if (left.isEmpty() || System.nanoTime() >= deadlineNanos) {
+            if (left.isEmpty() || (deadlineNanos != Long.MAX_VALUE && deadlineNanos - System.nanoTime() <= 0)) {
                 return found;
             }
             if (failure == null) {

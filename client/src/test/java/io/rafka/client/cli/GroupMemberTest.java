@@ -529,6 +529,27 @@ class GroupMemberTest {
         member.close();
     }
 
+    /**
+     * The same with a first bootstrap broker that is gone: each poll that stops after one broker asks the next one
+     * next time, so the live second broker is reached (before, every poll asked the dead first one again).
+     */
+    @Test
+    void pollsWhoseTimeIsUpAskTheBrokersInTurn() {
+        coordinator.joinAssignment = List.of(0, 1);
+        GroupMember member = new GroupMember(GroupMemberConfig.of("g", List.of("t"))
+                .withOffsetReset(GroupMemberConfig.OffsetReset.EARLIEST), channels,
+                List.of(io.rafka.client.internals.BrokerAddress.parse("gone:1"), cluster.bootstrap()), cluster.time);
+        member.pollEndsBy(() -> Long.MIN_VALUE);
+        for (int i = 0; i < 200 && consumed.size() < 8; i++) {
+            for (Fetched f : member.poll(0)) {
+                consumed.add(f.tp().partition() + ":" + f.record().getValue().toStringUtf8());
+            }
+            sleep(5);
+        }
+        assertEquals(8, consumed.size(), "consumed: " + consumed + "; coordinator saw " + coordinator.events());
+        member.close();
+    }
+
     /** Polls (at most 50 times) until the member owns exactly {@code partitions}. */
     private void awaitOwned(GroupMember member, Set<TopicPartition> partitions) {
         for (int i = 0; i < 50 && !member.assignment().equals(partitions); i++) {
