@@ -58,8 +58,11 @@ public final class CoordinatorClient {
      * its retry budget, when, and how many of the round's candidate brokers it had asked (the next search asks the
      * others first, so a dead first candidate does not hide a live second one from polls that stop after one).
      */
-    private record StoppedSearch(Thread thread, RetryState retry, long stoppedAtMs, int asked) {
+    private record StoppedSearch(Thread thread, RetryState retry, long stoppedAtMs, int asked, long foundBefore) {
     }
+
+    /** Searches that found the coordinator, on any thread: a stopped search older than the last is over. */
+    private final java.util.concurrent.atomic.AtomicLong searchesFound = new java.util.concurrent.atomic.AtomicLong();
 
     /** A stopped search older than this is of an episode that ended (polls come far more often): not taken up. */
     static final long STOPPED_SEARCH_STALE_MS = 10_000;
@@ -222,20 +225,24 @@ public final class CoordinatorClient {
 
     private BrokerAddress find() {
         StoppedSearch stopped = stoppedSearch.get();
+        long foundBefore = searchesFound.get();
         boolean resumed = stopped != null && stopped.thread() == Thread.currentThread()
                 && time.hiResClockMs() - stopped.stoppedAtMs() <= STOPPED_SEARCH_STALE_MS
+                && stopped.foundBefore() == foundBefore   // nobody found the coordinator since it began
                 && stoppedSearch.compareAndSet(stopped, null);
         RetryState retry = resumed ? stopped.retry() : new RetryState(time, retryTimeoutMs);
         int[] asked = {resumed ? stopped.asked() : 0};
         try {
             awaitBackOff();
             BrokerAddress found = find(retry, asked);
+            searchesFound.incrementAndGet();
             stoppedSearch.set(null);   // found: whatever search a thread left stopped is over too
             return found;
         } catch (ClientException e) {
             if (e.code().equals(WOKEN_UP)) {
                 // This thread's next search goes on with this budget, the round's remaining brokers and its back-off.
-                stoppedSearch.set(new StoppedSearch(Thread.currentThread(), retry, time.hiResClockMs(), asked[0]));
+                long began = resumed ? stopped.foundBefore() : foundBefore;
+                stoppedSearch.set(new StoppedSearch(Thread.currentThread(), retry, time.hiResClockMs(), asked[0], began));
             }
             throw e;
         }

@@ -36,7 +36,7 @@ public final class RetryState {
         if (firstFailureMs < 0) {
             firstFailureMs = now;
         }
-        long remainingMs = firstFailureMs + retryTimeoutMs - now;
+        long remainingMs = retryTimeoutMs - (now - firstFailureMs);   // no overflow for a timeout of Long.MAX_VALUE
         if (remainingMs <= 0) {
             throw failure.withNote("still failing after retrying for " + retryTimeoutMs + " ms");
         }
