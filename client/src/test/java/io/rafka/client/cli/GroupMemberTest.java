@@ -518,15 +518,7 @@ class GroupMemberTest {
     void aPollWhoseTimeIsAlreadyUpStillReachesTheCoordinator() {
         coordinator.joinAssignment = List.of(0, 1);
         GroupMember member = member(GroupMemberConfig.OffsetReset.EARLIEST);
-        member.pollEndsBy(() -> Long.MIN_VALUE);
-        for (int i = 0; i < 200 && consumed.size() < 8; i++) {
-            for (Fetched f : member.poll(0)) {
-                consumed.add(f.tp().partition() + ":" + f.record().getValue().toStringUtf8());
-            }
-            sleep(5);
-        }
-        assertEquals(8, consumed.size(), "consumed: " + consumed + "; coordinator saw " + coordinator.events());
-        member.close();
+        consumesAllWithPollsWhoseTimeIsUp(member);
     }
 
     /**
@@ -539,6 +531,11 @@ class GroupMemberTest {
         GroupMember member = new GroupMember(GroupMemberConfig.of("g", List.of("t"))
                 .withOffsetReset(GroupMemberConfig.OffsetReset.EARLIEST), channels,
                 List.of(io.rafka.client.internals.BrokerAddress.parse("gone:1"), cluster.bootstrap()), cluster.time);
+        consumesAllWithPollsWhoseTimeIsUp(member);
+    }
+
+    /** Polls with no wait, their time always up (at most 200 times), until the 8 records of partitions 0 and 1 came. */
+    private void consumesAllWithPollsWhoseTimeIsUp(GroupMember member) {
         member.pollEndsBy(() -> Long.MIN_VALUE);
         for (int i = 0; i < 200 && consumed.size() < 8; i++) {
             for (Fetched f : member.poll(0)) {
