@@ -24,7 +24,8 @@ import java.util.function.Function;
  * COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, a broker that does not answer) asks again and
  * retries, with backoff, for up to the retry timeout; any other failure is the caller's.
  *
- * <p>Thread-safe: the coordinator's address is the only state and is replaced whole.
+ * <p>Thread-safe: the coordinator's address is replaced whole; a search and a back-off that {@link #stopWhen} cut
+ * short are kept for the thread they were cut on (the consumer's poll thread), which alone goes on with them.
  */
 public final class CoordinatorClient {
 
@@ -122,8 +123,10 @@ public final class CoordinatorClient {
 
     /**
      * Retrying calls (and the search for the coordinator) end with {@link #WOKEN_UP} before their next attempt, and
-     * within {@value #STOP_CHECK_MS} ms of a back-off, once {@code condition} holds: the consumer's {@code wakeup()}
-     * while its poll waits for a coordinator that is away. An attempt under way runs to its own deadline.
+     * within {@value #STOP_CHECK_MS} ms of a back-off, once {@code condition} holds: the consumer's {@code wakeup()},
+     * or its poll's time running out, while the coordinator is away. An attempt under way runs to its own deadline,
+     * and the attempt that is due when a call or search starts is always made; the next call or search of the
+     * stopped thread waits out the rest of the back-off and goes on with the search's budget and brokers.
      */
     public void stopWhen(java.util.function.BooleanSupplier condition) {
         this.stop = condition;
