@@ -23,8 +23,6 @@ final class CoordinatorOnDisk implements AutoCloseable {
     private final GroupConfig config;
     private final Map<String, Integer> topics;
     GroupCoordinator coordinator;
-    /** When set, appends wait for it before they reach the log (a slow or stuck Raft commit). */
-    volatile CompletableFuture<Void> hold;
     /** Appends waiting, in order, while {@link #stall} holds them; written by {@link #release}. */
     private final java.util.ArrayDeque<Stalled> stalled = new java.util.ArrayDeque<>();
     private boolean stalling;
@@ -128,10 +126,6 @@ final class CoordinatorOnDisk implements AutoCloseable {
     private final class Log implements CoordinatorLog {
         @Override
         public CompletableFuture<?> append(int partition, long term, ByteBuffer batches) {
-            CompletableFuture<Void> wait = hold;
-            if (wait != null) {
-                return wait.thenCompose(v -> append(partition, term, batches));
-            }
             synchronized (CoordinatorOnDisk.this) {
                 if (stalling) {
                     Stalled s = new Stalled(term, ByteBuffer.allocate(batches.remaining()).put(batches.duplicate()).flip(),

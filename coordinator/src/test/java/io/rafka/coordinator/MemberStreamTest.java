@@ -141,8 +141,7 @@ class MemberStreamTest {
             MemberSession s = disk.coordinator.openSession("127.0.0.1", a);
             s.heartbeat(join("member-a"), () -> { });
             GroupTypes.Assignment joined = a.next();
-            CompletableFuture<Void> release = new CompletableFuture<>();
-            disk.hold = release;
+            disk.stall();
             for (int i = 0; i < 4; i++) {
                 s.heartbeat(new GroupTypes.Heartbeat(GROUP, joined.memberId(), joined.memberEpoch(), "",
                         List.of(i % 2 == 0 ? "u" : "t"), "", AssignorType.UNIFORM, Set.copyOf(joined.partitions()), 0, 0,
@@ -157,7 +156,7 @@ class MemberStreamTest {
             }
             assertTrue(refused instanceof RafkaException e && e.errorCode() == io.rafka.common.ErrorCode.BUSY,
                     "refused: " + refused);
-            release.complete(null);
+            disk.release();
         }
     }
 
