@@ -391,6 +391,61 @@ class ProducerIT {
         return answers.stream().map(RecordMetadata::partition).collect(Collectors.toCollection(java.util.TreeSet::new));
     }
 
+    /**
+     * As Kafka's producer: a batch above its topic's max.message.bytes is sent again in halves (halved again while too
+     * large), so every record that fits is written, once and in send order, and only a record too large on its own
+     * fails; compressed batches too.
+     */
+    @Test
+    void aBatchLargerThanItsTopicAllowsIsSentAgainInHalvesAndOnlyARecordTooLargeAloneFails() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            java.util.Random random = new java.util.Random(42);
+            for (CompressionType compression : List.of(CompressionType.NONE, CompressionType.GZIP)) {
+                String topic = "split-" + compression.name().toLowerCase(java.util.Locale.ROOT);
+                assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
+                        NewTopic.newBuilder().setName(topic).setPartitions(1).setReplicationFactor(1)
+                                .putConfigs("max.message.bytes", "1000")).build()).getResults(0).getErrorCode());
+                cluster.awaitLeaders(0, topic, 60_000);
+                int tooLarge = 30;
+                List<String> values = new ArrayList<>();
+                for (int i = 0; i < 60; i++) {
+                    StringBuilder v = new StringBuilder(i + ":");
+                    // Random letters: gzip cannot bring a record of 3,000 of them under the topic's 1,000 bytes.
+                    random.ints(i == tooLarge ? 3000 : 200, 'a', 'z' + 1).forEach(c -> v.append((char) c));
+                    values.add(v.toString());
+                }
+                List<Integer> told = java.util.Collections.synchronizedList(new ArrayList<>());
+                List<CompletableFuture<RecordMetadata>> futures = new ArrayList<>();
+                RafkaProducer<String, String> producer = producer(cluster).lingerMs(500).compression(compression).build();
+                try (producer) {
+                    for (int i = 0; i < values.size(); i++) {
+                        int n = i;
+                        futures.add(producer.send(new ProducerRecord<>(topic, 0, "k", values.get(i)), (m, e) -> told.add(n)));
+                    }
+                    producer.flush();
+                }
+                long offset = 0;
+                for (int i = 0; i < values.size(); i++) {
+                    if (i == tooLarge) {
+                        CompletionException e = assertThrows(CompletionException.class, futures.get(i)::join);
+                        assertEquals(io.rafka.common.ErrorCode.RECORD_TOO_LARGE,
+                                assertInstanceOf(ProducerException.class, e.getCause()).errorCode());
+                    } else {
+                        assertEquals(offset++, futures.get(i).join().offset(), "record " + i + " (" + compression + ")");
+                    }
+                }
+                assertEquals(java.util.stream.IntStream.range(0, values.size()).boxed().toList(), told,
+                        "callbacks in send order");
+                List<String> read = readAll(cluster, topic).stream().map(Read::value).toList();
+                List<String> expected = new ArrayList<>(values);
+                expected.remove(tooLarge);
+                assertEquals(expected, read, "every record that fits, once, in send order");
+                assertTrue(producer.metrics().batchesSplit() >= 5, "one batch of 60 records halved down to ~4: "
+                        + producer.metrics());
+            }
+        }
+    }
+
     private static io.rafka.client.producer.ProducerBuilder<String, String> producer(BrokerCluster cluster) {
         List<String> servers = new ArrayList<>();
         for (int i = 0; i < cluster.size(); i++) {

@@ -7,7 +7,8 @@ package io.rafka.client.producer;
  * }</pre>
  *
  * What a producer went through so far, for tools and tests: batches sent again after a retriable failure,
- * NOT_LEADER answers, and how often a partition's batches went to a different leader than the batch before.
+ * NOT_LEADER answers, how often a partition's batches went to a different leader than the batch before, and how
+ * often a batch the broker refused as too large for its topic was split in two to be sent again.
  */
-public record ProducerMetrics(long batchesRetried, long notLeaderAnswers, long leaderChanges) {
+public record ProducerMetrics(long batchesRetried, long notLeaderAnswers, long leaderChanges, long batchesSplit) {
 }

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -27,9 +28,21 @@ import java.util.function.Consumer;
  * would refuse every later batch for; so the partition then bumps its producer epoch and restarts its sequence at 0
  * (the broker accepts sequence 0 of a newer epoch), re-stamping the batches sealed after the failed one once
  * nothing is in flight. Older batches being retried keep their stamps (they may have been written) and, being
- * retries, go out, one at a time, before any batch of the new epoch. Not thread-safe: guarded by the accumulator's lock.
+ * retries, go out, one at a time, before any batch of the new epoch.
+ *
+ * <p>A batch the broker refuses as larger than the topic allows ({@code RECORD_TOO_LARGE}) is split in two and the
+ * halves are sent again as retries are ({@link #split}), until each fits or holds one record, as Kafka's producer
+ * splits such batches. The halves keep the batch's sequence numbers (the first half its first ones, the second half
+ * the rest) and its place in the partition's order: seal orders are {@link #ORDER_SPAN} apart, and a half takes half
+ * of its batch's span. Not thread-safe: guarded by the accumulator's lock.
  */
 final class PartitionQueue {
+    /**
+     * The seal orders two consecutive batches are apart: room for a batch to be halved 24 times (so down to single
+     * records for batches of up to 16 M records) while its halves stay between it and the next batch.
+     */
+    static final long ORDER_SPAN = 1L << 24;
+
     final TopicPartition tp;
     final ArrayDeque<ProducerBatch> ready = new ArrayDeque<>();
     final ArrayDeque<ProducerBatch> inFlight = new ArrayDeque<>();
@@ -61,8 +74,8 @@ final class PartitionQueue {
 
     /** Completions of batches that finished before an older batch of the partition did, by seal order. */
     private final Map<Long, Runnable> heldCompletions = new HashMap<>();
-    /** The seal order of the oldest batch whose completion has not been released. */
-    private long nextCompletion;
+    /** The seal orders of the batches sealed and not yet completed (a split batch's halves instead of it). */
+    private final TreeSet<Long> uncompleted = new TreeSet<>();
 
     /** Where batches go that can be neither re-sent nor re-stamped (see {@link #requeueFailed}). */
     private final Consumer<ProducerBatch> abandon;
@@ -76,7 +89,10 @@ final class PartitionQueue {
     ProducerBatch seal(long producerId) {
         ProducerBatch batch = open;
         open = null;
-        batch.order = nextOrder++;
+        batch.order = nextOrder;
+        batch.orderSpan = ORDER_SPAN;
+        nextOrder += ORDER_SPAN;
+        uncompleted.add(batch.order);
         batch.seal(producerId >= 0 && ownProducerId >= 0 ? ownProducerId : producerId, epoch, nextSequence);
         nextSequence = producerId < 0 ? 0 : next(nextSequence, batch.recordCount());
         ready.addLast(batch);
@@ -215,8 +231,22 @@ final class PartitionQueue {
             return;
         }
         heldCompletions.put(batch.order, completion);
-        for (Runnable r; (r = heldCompletions.remove(nextCompletion)) != null; nextCompletion++) {
+        for (Runnable r; !uncompleted.isEmpty() && (r = heldCompletions.remove(uncompleted.first())) != null; ) {
+            uncompleted.pollFirst();
             due.add(r);
+        }
+    }
+
+    /**
+     * An in-flight batch the broker refused as too large for the topic, not written: {@code halves} (from {@link
+     * ProducerBatch#split}) take its place and are sent again, in order, once nothing is in flight, as failed batches
+     * are. The caller still reports the batch answered.
+     */
+    void split(ProducerBatch batch, List<ProducerBatch> halves, long retryAtNanos) {
+        uncompleted.remove(batch.order);
+        for (ProducerBatch half : halves) {
+            uncompleted.add(half.order);
+            failed(half, retryAtNanos);
         }
     }
 

@@ -7,6 +7,7 @@ import io.rafka.client.producer.RecordMetadata;
 import io.rafka.common.TopicPartition;
 import io.rafka.record.CompressionType;
 import io.rafka.record.Header;
+import io.rafka.record.Record;
 import io.rafka.record.RecordBatch;
 import io.rafka.record.RecordBatchBuilder;
 import org.slf4j.Logger;
@@ -48,6 +49,11 @@ public final class ProducerBatch {
      * their sequence, and the records' completions run in it.
      */
     long order = -1;
+    /**
+     * The seal orders this batch stands for, from {@link #order} on: its own and those its halves may take when it is
+     * split ({@link PartitionQueue#ORDER_SPAN} for a batch sealed as it filled, half its batch's for a half).
+     */
+    long orderSpan;
     int attempts;
     /** The last retriable failure, reported if the batch expires. */
     io.rafka.common.ErrorCode lastError;
@@ -136,6 +142,53 @@ public final class ProducerBatch {
         copy.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
         data = copy;
         baseSequence = newBaseSequence;
+    }
+
+    /** Whether {@link #split} can halve this batch: sealed, more than one record, and seal orders left for halves. */
+    boolean splittable() {
+        return sealed() && thunks.size() > 1 && orderSpan >= 2;
+    }
+
+    /**
+     * This batch in two, for a broker that refused it as too large for the topic without writing it: the first half
+     * of its records, then the rest, each encoded again as a sealed batch (same compression, producer id and epoch;
+     * the first half keeps the base sequence, the second's follows the first's records), in this batch's place in
+     * the partition's order and with its delivery deadline. Its buffer memory moves to them, and its {@link #done}
+     * completes once both halves' have; the batch itself must not be completed.
+     */
+    List<ProducerBatch> split() {
+        if (!splittable()) {
+            throw new IllegalStateException(this + " cannot be split");
+        }
+        RecordBatch stored = new RecordBatch(data.duplicate());
+        List<Record> records = stored.records();
+        if (records.size() != thunks.size()) {
+            throw new IllegalStateException(this + " holds " + records.size() + " records, not " + thunks.size());
+        }
+        int firstCount = records.size() / 2;
+        long halfSpan = orderSpan / 2;
+        long memory = reservedBytes;
+        List<ProducerBatch> halves = new ArrayList<>(2);
+        for (int h = 0; h < 2; h++) {
+            int from = h == 0 ? 0 : firstCount;
+            int to = h == 0 ? firstCount : records.size();
+            ProducerBatch half = new ProducerBatch(queue, stored.compressionType(), createdNanos, 0);
+            for (int i = from; i < to; i++) {
+                Record r = records.get(i);
+                half.builder.append(r.timestamp(), r.key(), r.value(), r.headers());
+                half.thunks.add(thunks.get(i));
+            }
+            half.order = order + h * halfSpan;
+            half.orderSpan = halfSpan;
+            half.attempts = Math.max(0, attempts - 1);  // the refused attempt is not a retry, as in Kafka's producer
+            half.seal(producerId, stored.producerEpoch(), producerId < 0 ? -1 : PartitionQueue.next(baseSequence, from));
+            half.reservedBytes = h == 0 ? Math.min(memory, half.sizeInBytes()) : memory;
+            memory -= half.reservedBytes;
+            halves.add(half);
+        }
+        reservedBytes = 0;
+        CompletableFuture.allOf(halves.get(0).done, halves.get(1).done).whenComplete((v, e) -> done.complete(null));
+        return halves;
     }
 
     /** Completes every record's future and callback; call outside any lock (user code runs here). */

@@ -71,6 +71,7 @@ public final class Sender implements Runnable {
     private boolean stopped;
     private long batchesRetried;
     private long notLeaderAnswers;
+    private long batchesSplit;
     private long leaderChanges;
 
     public Sender(RecordAccumulator acc, ProducerMetadata metadata) {
@@ -220,7 +221,7 @@ public final class Sender implements Runnable {
 
     public ProducerMetrics metrics() {
         synchronized (lock) {
-            return new ProducerMetrics(batchesRetried, notLeaderAnswers, leaderChanges);
+            return new ProducerMetrics(batchesRetried, notLeaderAnswers, leaderChanges, batchesSplit);
         }
     }
 
@@ -422,6 +423,14 @@ public final class Sender implements Runnable {
             // offsets are forgotten. Delivered (as Kafka's producer has it), with offset -1.
             q.answered(batch);
             acc.finish(batch, -1, -1, null);
+            return;
+        }
+        if (code == ErrorCode.RECORD_TOO_LARGE && !batch.mayBeWritten && batch.splittable()) {
+            // Above the topic's max.message.bytes, refused unwritten: as Kafka's producer, send it again in halves
+            // (each halved again if still too large), so only a record too large on its own fails.
+            batchesSplit++;
+            q.split(batch, batch.split(), now);
+            q.answered(batch);
             return;
         }
         if (code == ErrorCode.REQUEST_TIMED_OUT) {

@@ -254,6 +254,76 @@ class RecordAccumulatorTest {
         assertEquals(2, later.baseSequence());
     }
 
+    /**
+     * A batch refused as too large for its topic goes out again in halves: the halves keep its sequence numbers and
+     * its place before the next batch, and the records' callbacks still run in send order, whatever order the
+     * answers come in.
+     */
+    @Test
+    void aBatchSplitInHalvesKeepsItsSequencesItsPlaceAndItsRecordsOrder() throws Exception {
+        RecordAccumulator acc = new RecordAccumulator(config(1000, 1 << 20, 0));
+        acc.setProducerId(5);
+        List<Integer> told = new java.util.ArrayList<>();
+        List<CompletableFuture<RecordMetadata>> futures = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            int n = i;
+            futures.add(acc.append(TP, 1000 + i, new byte[]{(byte) i}, new byte[100], List.of(), (m, e) -> told.add(n),
+                    System.nanoTime(), false));
+            if (i == 4) {
+                acc.sealAll();  // a batch of records 0-4 (sequences 0-4), then one of record 5 (sequence 5)
+            }
+        }
+        acc.sealAll();
+        PartitionQueue q = acc.queues().iterator().next();
+        ProducerBatch refused;
+        ProducerBatch next;
+        List<ProducerBatch> halves;
+        synchronized (acc.lock) {
+            refused = q.sendNext("s");
+            next = q.sendNext("s");
+            assertTrue(refused.splittable());
+            halves = refused.split();
+            q.split(refused, halves, 0);
+            q.answered(refused);
+            q.failed(next, 0);  // OUT_OF_ORDER_SEQUENCE_NUMBER behind the refused batch: sent again after it
+            q.answered(next);
+            assertEquals(List.of(halves.get(0), halves.get(1), next), List.copyOf(q.ready), "the halves go first");
+        }
+        int[][] expected = {{0, 2}, {2, 3}};  // base sequence, records
+        for (int h = 0; h < 2; h++) {
+            RecordBatch b = new RecordBatch(halves.get(h).data().asReadOnlyByteBuffer());
+            b.ensureValid();
+            assertEquals(5, b.producerId());
+            assertEquals(expected[h][0], b.baseSequence());
+            assertEquals(expected[h][1], b.recordCount());
+            List<io.rafka.record.Record> records = b.records();
+            for (int i = 0; i < records.size(); i++) {
+                int n = expected[h][0] + i;
+                assertEquals(n, records.get(i).key()[0], "records keep their order");
+                assertEquals(1000 + n, records.get(i).timestamp(), "and their timestamps");
+            }
+        }
+        assertEquals(refused.orderSpan / 2, halves.get(1).orderSpan, "a half can be halved again");
+        assertTrue(halves.get(1).order < next.order && halves.get(1).splittable());
+        synchronized (acc.lock) {
+            // Answered in reverse: nothing is told before record 0's batch is.
+            acc.finish(next, 5, -1, null);
+            acc.finish(halves.get(1), 2, -1, null);
+        }
+        acc.runCompletions();
+        assertEquals(List.of(), told);
+        assertTrue(!refused.done.isDone(), "flush waits for both halves");
+        synchronized (acc.lock) {
+            acc.finish(halves.get(0), 0, -1, null);
+        }
+        acc.runCompletions();
+        assertEquals(List.of(0, 1, 2, 3, 4, 5), told);
+        assertTrue(refused.done.isDone());
+        for (int i = 0; i < 6; i++) {
+            assertEquals(i, futures.get(i).join().offset());
+        }
+    }
+
     @Test
     void sequencesWrapAfterMaxValueAsTheBrokerExpects() {
         assertEquals(5, PartitionQueue.next(0, 5));
