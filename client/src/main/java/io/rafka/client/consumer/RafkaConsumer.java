@@ -259,6 +259,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 ManualAssignment manual = new ManualAssignment(config.groupId(), config.autoOffsetReset(), channels,
                         bootstrap.get(0), metadata, time, config.defaultApiTimeoutMs());
                 manual.positions().settings(config.fetchSettings());
+                manual.positions().retryWithoutLimit();   // as Kafka's poll: leaders away are waited for, not thrown
                 source = manual;
             }
             ((ManualAssignment) source).assign(partitions);

@@ -40,6 +40,11 @@ public final class FetchPositions {
         fetcher.settings(settings);
     }
 
+    /** See {@link PartitionFetcher#retryWithoutLimit}. */
+    public void retryWithoutLimit() {
+        fetcher.retryWithoutLimit();
+    }
+
     /** The fetcher behind these positions (its buffer, for tests and metrics). */
     public PartitionFetcher fetcher() {
         return fetcher;

@@ -63,6 +63,9 @@ public final class PartitionFetcher {
     public static final int FETCH_MAX_BYTES = 8 * 1024 * 1024;
     /** How much longer than its long-poll wait a call may take before the client gives up on it. */
     public static final long RPC_SLACK_MS = 10_000;
+    /** Without a retry limit: how long a partition fails before a warning says so, and then how often. */
+    static final long FAILING_WARNING_MS = 10_000;
+    static final long FAILING_WARNING_INTERVAL_MS = 60_000;
 
     private final MetadataClient metadata;
     private final ChannelPool channels;
@@ -78,6 +81,13 @@ public final class PartitionFetcher {
     private long reservedBytes;
     private long maxBufferedBytesSeen;
     private int nextDrain;
+    /**
+     * A failure of the fetches a poll sent after it had taken records out of the buffers: that poll returns the
+     * records (they are past the positions now, so dropping them would skip them) and the next poll throws this.
+     */
+    private ClientException deferredFailure;
+    /** Whether retriable failures other than damaged data are retried for as long as they last ({@link #retryWithoutLimit}). */
+    private boolean withoutLimit;
 
     /** @param warnings where to report what the fetcher repaired on its own (an offset out of range) */
     private long outOfRangeReset = EARLIEST;
@@ -115,6 +125,16 @@ public final class PartitionFetcher {
 
     public FetchSettings settings() {
         return settings;
+    }
+
+    /**
+     * From now on a partition whose leader is away, moving or unknown is fetched again for as long as that lasts,
+     * with a warning after {@value #FAILING_WARNING_MS} ms and every {@value #FAILING_WARNING_INTERVAL_MS} ms after,
+     * instead of ending the read once it failed for the retry timeout, while the other partitions go on: as Kafka's
+     * consumer, whose {@code poll} does not throw for those. Damaged data (CORRUPT_MESSAGE) keeps the retry timeout.
+     */
+    public void retryWithoutLimit() {
+        withoutLimit = true;
     }
 
     /**
@@ -198,6 +218,11 @@ public final class PartitionFetcher {
      * @throws ClientException a non-retriable error, or a retriable one that outlasted the retry timeout
      */
     public List<Fetched> poll(int maxWaitMs, int maxRecords) {
+        if (deferredFailure != null) {
+            ClientException failure = deferredFailure;
+            deferredFailure = null;
+            throw failure;
+        }
         applyAnswers();
         if (hasBuffered()) {
             return handOut(maxRecords);
@@ -280,8 +305,15 @@ public final class PartitionFetcher {
         }
         nextDrain = all.isEmpty() ? 0 : (nextDrain + 1) % all.size();
         if (settings.pipelined()) {
-            lookUpReady();
-            sendFetches(settings.maxWaitMs());
+            try {
+                lookUpReady();
+                sendFetches(settings.maxWaitMs());
+            } catch (ClientException e) {
+                if (out.isEmpty()) {
+                    throw e;
+                }
+                deferredFailure = e;   // as Kafka's fetcher: the records taken are returned, the failure comes next
+            }
         }
         return out;
     }
@@ -551,7 +583,18 @@ public final class PartitionFetcher {
             cursor.notBeforeMs = time.hiResClockMs() + BUSY_BACKOFF_MS;
             return;
         }
-        cursor.notBeforeMs = time.hiResClockMs() + cursor.retry.onFailure(failure);
+        if (withoutLimit && !failure.is(ErrorCode.CORRUPT_MESSAGE)) {
+            long now = time.hiResClockMs();
+            cursor.notBeforeMs = now + cursor.retry.onFailureWithoutLimit();
+            long failingMs = cursor.retry.failingForMs();
+            if (failingMs >= FAILING_WARNING_MS && now - cursor.warnedAtMs >= FAILING_WARNING_INTERVAL_MS) {
+                cursor.warnedAtMs = now;
+                warnings.accept(cursor.tp + " could not be fetched for " + failingMs / 1000 + " s (retrying while the "
+                        + "other partitions are read): " + failure.getMessage());
+            }
+        } else {
+            cursor.notBeforeMs = time.hiResClockMs() + cursor.retry.onFailure(failure);
+        }
         refreshMetadata |= refresh;
     }
 
@@ -617,6 +660,8 @@ public final class PartitionFetcher {
         /** {@link #LATEST} or {@link #EARLIEST} while the offset must be looked up first; 0 when known. */
         long lookupTimestamp;
         long notBeforeMs;
+        /** When a warning last said the partition keeps failing ({@link #retryWithoutLimit}). */
+        long warnedAtMs = Long.MIN_VALUE / 2;
         boolean inFlight;
         /** A stored batch of it did not check: fetched decoded (the broker checks each batch) until that reads clean. */
         boolean checkOnBroker;

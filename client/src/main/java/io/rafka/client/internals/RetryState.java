@@ -45,6 +45,24 @@ public final class RetryState {
         return delayMs;
     }
 
+    /**
+     * Records a retriable failure of work that is retried for as long as the failure lasts (no budget), and answers
+     * how long to wait before trying again.
+     */
+    public long onFailureWithoutLimit() {
+        if (firstFailureMs < 0) {
+            firstFailureMs = time.hiResClockMs();
+        }
+        long delayMs = nextBackoffMs;
+        nextBackoffMs = Math.min(nextBackoffMs * 2, MAX_BACKOFF_MS);
+        return delayMs;
+    }
+
+    /** How long the work has been failing without a success in between; 0 when its last attempt got through. */
+    public long failingForMs() {
+        return firstFailureMs < 0 ? 0 : time.hiResClockMs() - firstFailureMs;
+    }
+
     /** The work got through: the next failure starts a fresh budget and backoff. */
     public void onSuccess() {
         firstFailureMs = -1;

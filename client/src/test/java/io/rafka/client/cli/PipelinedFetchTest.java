@@ -54,9 +54,14 @@ class PipelinedFetchTest {
     }
 
     private PartitionFetcher fetcher() {
+        return fetcher(0, warning -> { });
+    }
+
+    /** A 10 s retry timeout; an empty long poll of {@code maxWaitMs} moves the fake clock on by that much. */
+    private PartitionFetcher fetcher(int maxWaitMs, java.util.function.Consumer<String> warnings) {
         PartitionFetcher fetcher = new PartitionFetcher(new MetadataClient(channels, cluster.bootstrap(), cluster.time, 10_000),
-                channels, cluster.time, 10_000, warning -> { });
-        fetcher.settings(new FetchSettings(MAX_BYTES, PARTITION_MAX_BYTES, 1, 0, true));
+                channels, cluster.time, 10_000, warnings);
+        fetcher.settings(new FetchSettings(MAX_BYTES, PARTITION_MAX_BYTES, 1, maxWaitMs, true));
         return fetcher;
     }
 
@@ -121,5 +126,82 @@ class PipelinedFetchTest {
             next.put(f.partition(), f.offset() + 1);
         }
         assertEquals(PARTITIONS * RECORDS, all.size());
+    }
+
+    /**
+     * A poll that took records out of the buffers and then failed sending the next fetches (another partition's
+     * retries used up) returns those records and throws on the next poll: thrown away, they would be skipped for
+     * good, since the positions are already past them.
+     */
+    @Test
+    void recordsAlreadyTakenAreReturnedWhenAnotherPartitionsFailureEndsThePoll() {
+        FetchPositions positions = new FetchPositions(fetcher(5, warning -> { }));
+        TopicPartition healthy = new TopicPartition("t", 0);
+        positions.add(healthy, 0);
+        List<Long> got = new ArrayList<>();
+        positions.poll(10, 3, tp -> true).forEach(f -> got.add(f.offset()));
+        io.rafka.proto.v1.ErrorCode[] away = new io.rafka.proto.v1.ErrorCode[200];
+        java.util.Arrays.fill(away, io.rafka.proto.v1.ErrorCode.LEADER_NOT_AVAILABLE);
+        cluster.script(1, away);
+        positions.add(new TopicPartition("t", 1), PartitionFetcher.EARLIEST);
+        int failures = 0;
+        for (int round = 0; round < 40; round++) {
+            try {
+                positions.poll(10, 3, tp -> true).stream().filter(f -> f.partition() == 0).forEach(f -> got.add(f.offset()));
+            } catch (RuntimeException e) {
+                failures++;
+            }
+            cluster.time.advance(1_000);
+        }
+        assertTrue(failures > 0, "partition 1 failed past the 10 s retry timeout");
+        synchronized (cluster) {
+            cluster.scriptedErrors.get(1).clear();
+        }
+        for (int round = 0; round < 5_000 && got.size() < RECORDS; round++) {
+            positions.poll(10, 3, tp -> true).stream().filter(f -> f.partition() == 0).forEach(f -> got.add(f.offset()));
+        }
+        List<Long> expected = new ArrayList<>();
+        for (long o = 0; o < RECORDS; o++) {
+            expected.add(o);
+        }
+        assertEquals(expected, got, "every record of the healthy partition once, in order");
+    }
+
+    /**
+     * Without a retry limit (the SDK consumer, as Kafka's): a partition whose leader stays away is fetched again for
+     * as long as that lasts, with a warning, no poll throws, and the other partitions are read meanwhile.
+     */
+    @Test
+    void withoutALimitAPartitionWhoseLeaderIsAwayIsWaitedForWhileTheOthersAreRead() {
+        List<String> warnings = new ArrayList<>();
+        FetchPositions positions = new FetchPositions(fetcher(5, warnings::add));
+        positions.retryWithoutLimit();
+        io.rafka.proto.v1.ErrorCode[] away = new io.rafka.proto.v1.ErrorCode[150];
+        java.util.Arrays.fill(away, io.rafka.proto.v1.ErrorCode.LEADER_NOT_AVAILABLE);
+        cluster.script(1, away);
+        for (int p = 0; p < 2; p++) {
+            positions.add(new TopicPartition("t", p), 0);
+        }
+        Map<Integer, List<Long>> got = new HashMap<>();
+        for (int round = 0; round < 5_000 && got.getOrDefault(0, List.of()).size() < RECORDS; round++) {
+            positions.poll(10, 3, tp -> true).forEach(f -> got.computeIfAbsent(f.partition(), k -> new ArrayList<>()).add(f.offset()));
+            cluster.time.advance(100);
+        }
+        assertEquals(RECORDS, got.get(0).size(), "the healthy partition is read while the other's leader is away");
+        assertTrue(got.getOrDefault(1, List.of()).isEmpty());
+        for (int round = 0; round < 200; round++) {
+            positions.poll(10, 3, tp -> true).forEach(f -> got.computeIfAbsent(f.partition(), k -> new ArrayList<>()).add(f.offset()));
+            cluster.time.advance(1_000);   // far past the 10 s retry timeout
+        }
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("t-1 could not be fetched for")), warnings.toString());
+        for (int round = 0; round < 5_000 && got.getOrDefault(1, List.of()).size() < RECORDS; round++) {
+            positions.poll(10, 3, tp -> true).forEach(f -> got.computeIfAbsent(f.partition(), k -> new ArrayList<>()).add(f.offset()));
+            cluster.time.advance(100);
+        }
+        List<Long> expected = new ArrayList<>();
+        for (long o = 0; o < RECORDS; o++) {
+            expected.add(o);
+        }
+        assertEquals(expected, got.get(1), "once its leader is back, every record once, in order");
     }
 }

@@ -45,6 +45,7 @@ public final class GroupSource implements PartitionSource {
         GroupMember member = new GroupMember(memberConfig, channels, bootstrap, time);
         member.maxPollIntervalMs(config.maxPollIntervalMs());
         member.positions().settings(config.fetchSettings());
+        member.positions().retryWithoutLimit();   // as Kafka's poll: leaders away are waited for, not thrown
         member.commitOnRevoke(config.enableAutoCommit());
         member.wakeupWhen(wokenUp);
         member.pollEndsBy(pollDeadlineMs);
