@@ -216,6 +216,7 @@ public final class Broker implements Closeable {
         });
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
         UnreadAnswers unread = new UnreadAnswers(api.maxUnreadAnswerBytesPerConnection(), api.maxUnreadAnswerBytes());
+        metrics.registerUnreadAnswers(unread::unreadBytes);
         RequestLimits limits = new RequestLimits(api.maxPartitionsPerRequest(), api.maxRecordsPerRequest());
         // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
         // the controller does not count this broker as live (a create with replication factor 1 would fail), and
@@ -240,7 +241,7 @@ public final class Broker implements Closeable {
                 .intercept(unread)
                 .intercept(limiter)
                 .addService(StrictParsing.wrap(new ProduceApi(replicas, new ProducerIds(topicAdmin), api.produceStreamWindow(),
-                        limits).bindService(), ProduceApi.rawChecks(limits)))
+                        limits, unread).bindService(), ProduceApi.rawChecks(limits)))
                 .addService(StrictParsing.wrap(new FetchApi(replicas, scheduler, limits, unread).bindService()))
                 .addService(StrictParsing.wrap(new MetadataApi(new MetadataQuery(view, topicAdmin, api.autoCreateTopics())).bindService()))
                 .addService(StrictParsing.wrap(new AdminApi(topicAdmin).bindService()))

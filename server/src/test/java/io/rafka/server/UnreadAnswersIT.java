@@ -17,6 +17,8 @@ import io.rafka.proto.v1.NewTopic;
 import io.rafka.proto.v1.PartitionData;
 import io.rafka.proto.v1.PartitionFetch;
 import io.rafka.proto.v1.ProduceRequest;
+import io.rafka.proto.v1.ProduceResponse;
+import io.rafka.proto.v1.ProduceServiceGrpc;
 import io.rafka.proto.v1.ProducerRecord;
 import io.rafka.proto.v1.RecordSet;
 import io.rafka.server.grpc.ApiErrors;
@@ -110,6 +112,85 @@ class UnreadAnswersIT {
             } finally {
                 lazy.shutdownNow();
             }
+        }
+    }
+
+    /**
+     * ProduceStream answers can be far larger than their requests (a topic name and an error per partition): a client
+     * that sends and never reads its answers is not read from past max.unread.answer.bytes.per.connection, instead of
+     * the broker holding produce.stream.window answers of any size (three such connections ran a broker out of direct
+     * memory). Once the client reads, every request is answered.
+     */
+    @Test
+    void aProduceStreamWhoseAnswersAreNotReadIsNotReadFromPastTheLimit() throws Exception {
+        long limit = 1 << 20;
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("max.unread.answer.bytes.per.connection",
+                Long.toString(limit)))) {
+            String topic = "t".repeat(200);
+            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
+                    NewTopic.newBuilder().setName(topic).setPartitions(1).setReplicationFactor(1)).build()).getResults(0).getErrorCode());
+            cluster.awaitLeaders(0, topic, 30_000);
+            ProduceRequest.Builder request = ProduceRequest.newBuilder();
+            for (int p = 1; p <= 5_000; p++) {   // no such partitions: each answered at once with an error
+                request.addPartitions(PartitionData.newBuilder().setTopic(topic).setPartition(p)
+                        .setEncodedBatches(ByteString.copyFrom(new byte[]{1})));
+            }
+            ManagedChannel lazy = NettyChannelBuilder.forAddress("127.0.0.1", cluster.grpcPort(0)).usePlaintext().build();
+            try {
+                ClientCall<ProduceRequest, ProduceResponse> call = lazy.newCall(ProduceServiceGrpc.getProduceStreamMethod(),
+                        CallOptions.DEFAULT.withDeadlineAfter(120, TimeUnit.SECONDS));
+                List<ProduceResponse> answers = java.util.Collections.synchronizedList(new ArrayList<>());
+                CompletableFuture<Status> end = new CompletableFuture<>();
+                call.start(new ClientCall.Listener<>() {
+                    @Override
+                    public void onMessage(ProduceResponse message) {
+                        answers.add(message);
+                    }
+
+                    @Override
+                    public void onClose(Status status, Metadata trailers) {
+                        end.complete(status);
+                    }
+                }, new Metadata());
+                int sent = 30;
+                for (int i = 0; i < sent; i++) {
+                    call.sendMessage(request.setRequestId(i).build());   // and no request(n): nothing is read
+                }
+                Thread.sleep(3_000);
+                long answerBytes = 5_000L * (topic.length() + 20);   // at least this much per answer
+                double unread = unreadAnswerBytes(cluster);
+                assertTrue(unread >= answerBytes, "some answers are written: " + unread);
+                assertTrue(unread <= limit + 3 * answerBytes * 2, "unread answers held by the broker: " + unread
+                        + " bytes, limit " + limit);
+                call.request(sent);   // the client reads
+                call.halfClose();
+                assertTrue(end.get(60, TimeUnit.SECONDS).isOk(), end.toString());
+                assertEquals(sent, answers.size());
+                for (int i = 0; i < sent; i++) {
+                    ProduceResponse answer = answers.get(i);
+                    assertEquals(i, answer.getRequestId());
+                    assertEquals(5_000, answer.getResultsCount());
+                    assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, answer.getResults(4_999).getErrorCode());
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (unreadAnswerBytes(cluster) > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertEquals(0.0, unreadAnswerBytes(cluster), "every answer read is no longer counted");
+            } finally {
+                lazy.shutdownNow();
+            }
+        }
+    }
+
+    private static double unreadAnswerBytes(BrokerCluster cluster) throws java.io.IOException {
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) java.net.URI.create("http://127.0.0.1:"
+                + cluster.httpPort(0) + "/metrics").toURL().openConnection();
+        try (java.io.InputStream in = c.getInputStream()) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^rafka_unread_answer_bytes ([0-9.eE+-]+)$")
+                    .matcher(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            assertTrue(m.find(), "rafka_unread_answer_bytes is exported");
+            return Double.parseDouble(m.group(1));
         }
     }
 }

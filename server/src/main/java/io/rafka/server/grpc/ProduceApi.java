@@ -19,6 +19,7 @@ import io.rafka.server.broker.ProduceResult;
 import io.rafka.server.broker.ProducerIds;
 import io.rafka.server.broker.ReplicaManager;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
@@ -34,12 +35,15 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
     private final ProducerIds producerIds;
     private final int streamWindow;
     private final RequestLimits limits;
+    private final UnreadAnswers unread;
 
-    public ProduceApi(ReplicaManager replicas, ProducerIds producerIds, int streamWindow, RequestLimits limits) {
+    public ProduceApi(ReplicaManager replicas, ProducerIds producerIds, int streamWindow, RequestLimits limits,
+                      UnreadAnswers unread) {
         this.replicas = replicas;
         this.producerIds = producerIds;
         this.streamWindow = streamWindow;
         this.limits = limits;
+        this.unread = unread;
     }
 
     /** Answers a typed error in the response (not a status), so clients see the retriable code directly. */
@@ -83,38 +87,77 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
 
     /**
      * One streaming call. Requests are started as they arrive (so appends reach each partition's Raft group
-     * in stream order) and answered strictly in order; at most {@code streamWindow} are read ahead of their
-     * answers, after which gRPC flow control holds the client back. The next request is read only while the
-     * answers flow out too: a client that does not read its answers is not read from either (an answer can be far
-     * larger than its request, so answers piling up on the server would cost it memory without bound).
+     * in stream order) and answered strictly in order. Requests are read one at a time, the next only while at most
+     * {@code streamWindow} are unanswered, the answers flow out (the call is ready), and the answers written and not
+     * yet handed to the socket plus those the unanswered requests will get stay within the connection's
+     * {@code max.unread.answer.bytes.per.connection} ({@link UnreadAnswers}; a stream with nothing unanswered and
+     * nothing unread always reads one more). Otherwise gRPC flow control holds the client back: an answer can be far
+     * larger than its request (every partition's topic name and error message), so answers a client does not read
+     * would otherwise pile up on the broker, outside every memory limit.
      */
     private final class ProduceStream implements StreamObserver<ProduceRequest> {
+        /** What an answer takes per partition besides its topic name: the numbers, the error message, a leader hint. */
+        private static final int ANSWER_BYTES_PER_PARTITION = 256;
+
         private final ServerCallStreamObserver<ProduceResponse> out;
+        private final UnreadAnswers.Connection connection = UnreadAnswers.current();
         private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
         private volatile boolean failed;
         /** Set on the first request that fails as a whole; read and written on the call's serialized executor. */
         private boolean rejecting;
-        /** Requests answered but not yet asked for again, because the answers were not flowing out; guarded by this. */
-        private int owed;
+        /** A request asked of gRPC and not read yet. Guarded by this, as the fields below. */
+        private boolean asking;
+        /** The estimated answer sizes of the requests read and not answered yet, in stream order. */
+        private final ArrayDeque<Long> unanswered = new ArrayDeque<>();
+        private long unansweredBytes;
+        /** Answers written since the call was last ready: counted until the transport has handed them on. */
+        private final List<UnreadAnswers.Reservation> unsent = new ArrayList<>();
+        /** What the next request's answer is taken to need before it is read: the largest estimate so far. */
+        private long nextEstimate = ANSWER_BYTES_PER_PARTITION;
 
         ProduceStream(ServerCallStreamObserver<ProduceResponse> out) {
             this.out = out;
             out.disableAutoRequest();
             out.setOnReadyHandler(this::resume);
-            out.request(streamWindow);
+            askNext();
         }
 
-        /** The answers flow again: read the requests held back. */
-        private synchronized void resume() {
-            if (owed > 0 && !failed && !out.isCancelled() && out.isReady()) {
-                int n = owed;
-                owed = 0;
-                out.request(n);
+        /** The answers flow again: those written are on their way; read on if the limits allow. */
+        private void resume() {
+            synchronized (this) {
+                if (out.isReady()) {
+                    releaseUnsent();
+                }
             }
+            askNext();
+        }
+
+        private void releaseUnsent() {
+            unsent.forEach(UnreadAnswers.Reservation::release);
+            unsent.clear();
+        }
+
+        /** Asks for the next request when the window, the flow of answers and the connection's answer bytes allow. */
+        private synchronized void askNext() {
+            if (asking || failed || rejecting || out.isCancelled() || unanswered.size() >= streamWindow || !out.isReady()) {
+                return;   // asked again when a request is read, an answer goes out or the call is ready again
+            }
+            if ((!unanswered.isEmpty() || !unsent.isEmpty()) && !unread.admits(connection, unansweredBytes + nextEstimate)) {
+                return;
+            }
+            asking = true;
+            out.request(1);
         }
 
         @Override
         public void onNext(ProduceRequest request) {
+            long estimate = answerEstimate(request);
+            synchronized (this) {
+                asking = false;
+                unanswered.addLast(estimate);
+                unansweredBytes += estimate;
+                nextEstimate = Math.max(nextEstimate, estimate);
+            }
             if (rejecting) {
                 return; // an earlier request failed the stream: nothing after it is appended
             }
@@ -130,32 +173,47 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
                 send(resp, e);
                 return null;
             });
+            askNext();
         }
 
-        private synchronized void send(ProduceResponse resp, Throwable e) {
-            if (failed || out.isCancelled()) {
-                return;
+        private static long answerEstimate(ProduceRequest request) {
+            long bytes = 64;
+            for (PartitionData data : request.getPartitionsList()) {
+                bytes += data.getTopic().length() + ANSWER_BYTES_PER_PARTITION;
             }
-            try {
-                if (e != null) {
-                    failed = true;
-                    out.onError(ApiErrors.toStatus(e));
+            return bytes;
+        }
+
+        private void send(ProduceResponse resp, Throwable e) {
+            synchronized (this) {
+                Long estimate = unanswered.pollFirst();
+                unansweredBytes -= estimate == null ? 0 : estimate;
+                if (failed || out.isCancelled()) {
                     return;
                 }
-                out.onNext(resp);
-                if (out.isReady()) {
-                    out.request(1);
-                } else {
-                    owed++;   // asked for by resume() once the client reads its answers
+                try {
+                    if (e != null) {
+                        failed = true;
+                        out.onError(ApiErrors.toStatus(e));
+                        return;
+                    }
+                    out.onNext(resp);
+                    unsent.add(unread.written(connection, resp.getSerializedSize()));
+                    if (out.isReady()) {
+                        releaseUnsent();
+                    }
+                } catch (RuntimeException ex) {
+                    failed = true; // the client went away
+                    return;
                 }
-            } catch (RuntimeException ex) {
-                failed = true; // the client went away
             }
+            askNext();
         }
 
         @Override
         public void onError(Throwable t) {
             failed = true;
+            release();
         }
 
         @Override
@@ -165,8 +223,13 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
                     if (!failed && !out.isCancelled()) {
                         out.onCompleted();
                     }
+                    releaseUnsent();
                 }
             });
+        }
+
+        private synchronized void release() {
+            releaseUnsent();
         }
     }
 

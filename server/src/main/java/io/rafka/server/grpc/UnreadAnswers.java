@@ -15,6 +15,7 @@ import io.grpc.Status;
 import io.rafka.common.BusyException;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.FetchServiceGrpc;
+import io.rafka.proto.v1.ProduceServiceGrpc;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,7 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * its connection past the limit; a connection with nothing reserved is always let one answer through, so the limit
  * never stops a client that asks for more than it in one fetch. Other unary calls (metadata, list offsets, group
  * descriptions, produce answers) count their answers from when they are written until the call has closed, and are
- * refused BUSY while their connection is at the limit. With {@code max.connections} this bounds the memory of
+ * refused BUSY while their connection is at the limit. A ProduceStream counts each answer from when it is written
+ * until its call is ready again, and reads its next request only while its connection is within the limit. With {@code max.connections} this bounds the memory of
  * answers not read, as Kafka's one response in flight per connection does. The Java SDK's fetches in flight stay
  * within its {@code fetch.max.bytes} (50 MiB), below the default of 64 MiB.
  *
@@ -67,7 +69,7 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
     }
 
     /** The answers of all connections made and not read yet (actual sizes). */
-    long unreadBytes() {
+    public long unreadBytes() {
         return total.get();
     }
 
@@ -91,8 +93,10 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         if (connection == null) {
             return next.startCall(call, headers);
         }
-        if (FetchServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())
-                && !FetchServiceGrpc.getListOffsetsMethod().getFullMethodName().equals(call.getMethodDescriptor().getFullMethodName())) {
+        String method = call.getMethodDescriptor().getFullMethodName();
+        if ((FetchServiceGrpc.SERVICE_NAME.equals(call.getMethodDescriptor().getServiceName())
+                && !FetchServiceGrpc.getListOffsetsMethod().getFullMethodName().equals(method))
+                || ProduceServiceGrpc.getProduceStreamMethod().getFullMethodName().equals(method)) {
             return Contexts.interceptCall(Context.current().withValue(CURRENT, connection), call, headers, next);
         }
         if (call.getMethodDescriptor().getType() != MethodDescriptor.MethodType.UNARY) {
@@ -147,6 +151,21 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
     /** The connection of the current call, for answers reserved later (a subscription's pushes); null if none. */
     static Connection current() {
         return CURRENT.get();
+    }
+
+    /**
+     * Counts an answer of {@code bytes} already written on {@code connection} (a ProduceStream answer, whose stream
+     * holds back its next requests instead of being refused: {@link #admits}); null connection: nothing counted.
+     */
+    Reservation written(Connection connection, long bytes) {
+        Reservation r = new Reservation(connection, 0);
+        r.resize(bytes);
+        return r;
+    }
+
+    /** Whether answers of {@code bytes} more could be taken on by {@code connection} now (see {@link #reserve}). */
+    boolean admits(Connection connection, long bytes) {
+        return connection == null || refusal(connection, bytes) == null;
     }
 
     /** {@link #reserve(long)} on {@code connection} (null: nothing counted). */

@@ -212,6 +212,13 @@ public final class BrokerMetrics {
                 }).register(registry);
     }
 
+    /** Answers made and not read yet by their clients, all connections together (max.unread.answer.bytes bounds it). */
+    public void registerUnreadAnswers(java.util.function.LongSupplier bytes) {
+        GaugeWithCallback.builder().name("rafka_unread_answer_bytes")
+                .help("Bytes of answers made and not yet read by their clients, all connections together")
+                .callback(cb -> cb.call(bytes.getAsLong())).register(registry);
+    }
+
     public void request(String method, String code, double seconds) {
         requests.labelValues(method, code).inc();
         requestSeconds.labelValues(method).observe(seconds);
