@@ -477,6 +477,59 @@ class ConsumerIT {
         return seen.size();
     }
 
+    /**
+     * As Kafka's consumer: subscribing again to the same topics changes only the listener (no leave, no rebalance:
+     * nothing revoked, nothing assigned again); seekToBeginning with no partitions seeks every assigned one; assign
+     * with no partitions is unsubscribe, after which subscribe works.
+     */
+    @Test
+    void theSameSubscriptionAgainKeepsTheMembershipAndEmptyCollectionsMeanAllOrNone() {
+        createTopic("same-again", 2);
+        produce("same-again", 0, 30, null);
+        List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+        class Listener implements io.rafka.client.consumer.ConsumerRebalanceListener {
+            private final String name;
+
+            Listener(String name) {
+                this.name = name;
+            }
+
+            @Override
+            public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                events.add(name + " revoked " + partitions.size());
+            }
+
+            @Override
+            public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                events.add(name + " assigned " + partitions.size());
+            }
+        }
+        try (RafkaConsumer<String, String> consumer = builder().groupId("same-again").autoOffsetReset("earliest").build()) {
+            consumer.subscribe(List.of("same-again"), new Listener("first"));
+            assertEquals(30, offsets(consumer, 30).size());
+            Set<TopicPartition> owned = consumer.assignment();
+            assertEquals(2, owned.size());
+            assertEquals(List.of("first assigned 2"), events);
+            consumer.subscribe(List.of("same-again"), new Listener("second"));
+            produce("same-again", 30, 10, null);
+            assertEquals(10, offsets(consumer, 10).size(), "consumption goes on where it was");
+            assertEquals(owned, consumer.assignment());
+            assertEquals(List.of("first assigned 2"), events, "no leave and no rebalance");
+
+            consumer.seekToBeginning(List.of());
+            assertEquals(40, offsets(consumer, 40).size(), "every assigned partition read again from the start");
+
+            consumer.assign(List.of());
+            assertEquals(Set.of(), consumer.assignment());
+            assertEquals(List.of("first assigned 2", "second revoked 2"), events, "an empty assign unsubscribed");
+            consumer.subscribe(List.of("same-again"));
+            consumer.seekToBeginning(List.of());   // nothing assigned yet: nothing to seek
+            produce("same-again", 40, 5, null);
+            assertEquals(5, offsets(consumer, 5).size(), "from the offsets committed before (auto-commit)");
+            assertEquals(owned, consumer.assignment());
+        }
+    }
+
     private static List<Long> offsets(RafkaConsumer<String, String> consumer, int n) {
         List<Long> offsets = new ArrayList<>();
         long deadline = System.currentTimeMillis() + WAIT_MS;

@@ -415,12 +415,18 @@ class ProducerIT {
                     values.add(v.toString());
                 }
                 List<Integer> told = java.util.Collections.synchronizedList(new ArrayList<>());
+                List<RecordMetadata> toldFailed = java.util.Collections.synchronizedList(new ArrayList<>());
                 List<CompletableFuture<RecordMetadata>> futures = new ArrayList<>();
                 RafkaProducer<String, String> producer = producer(cluster).lingerMs(500).compression(compression).build();
                 try (producer) {
                     for (int i = 0; i < values.size(); i++) {
                         int n = i;
-                        futures.add(producer.send(new ProducerRecord<>(topic, 0, "k", values.get(i)), (m, e) -> told.add(n)));
+                        futures.add(producer.send(new ProducerRecord<>(topic, 0, "k", values.get(i)), (m, e) -> {
+                            told.add(n);
+                            if (e != null) {
+                                toldFailed.add(m);
+                            }
+                        }));
                     }
                     producer.flush();
                 }
@@ -436,6 +442,8 @@ class ProducerIT {
                 }
                 assertEquals(java.util.stream.IntStream.range(0, values.size()).boxed().toList(), told,
                         "callbacks in send order");
+                // As Kafka's producer: a failed record's callback gets its topic and partition, offset -1, not null.
+                assertEquals(List.of(new RecordMetadata(topic, 0, -1, -1)), toldFailed);
                 List<String> read = readAll(cluster, topic).stream().map(Read::value).toList();
                 List<String> expected = new ArrayList<>(values);
                 expected.remove(tooLarge);

@@ -199,7 +199,10 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         join(List.of(), pattern, listener);
     }
 
-    /** A new subscription is a new membership: the old one (if any) leaves first. */
+    /**
+     * A new subscription is a new membership: the old one (if any) leaves first. The same subscription again changes
+     * only the listener, as in Kafka's consumer (no leave, no rebalance).
+     */
     private void join(List<String> newTopics, Pattern newPattern, ConsumerRebalanceListener listener) {
         acquire();
         try {
@@ -208,6 +211,10 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             }
             if (source != null && !subscribed) {
                 throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
+            }
+            if (subscribed && source instanceof GroupSource group && newTopics.equals(topics) && samePattern(newPattern, pattern)) {
+                group.listener(listener);
+                return;
             }
             leave();
             source = GroupSource.join(config, newTopics, newPattern, listener, channels, bootstrap, time, wakeup::get,
@@ -218,6 +225,10 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         } finally {
             release();
         }
+    }
+
+    private static boolean samePattern(Pattern a, Pattern b) {
+        return a == null ? b == null : b != null && a.pattern().equals(b.pattern()) && a.flags() == b.flags();
     }
 
     @Override
@@ -249,8 +260,13 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         }
     }
 
+    /** As Kafka's: an empty collection is {@link #unsubscribe()}. */
     @Override
     public void assign(Collection<TopicPartition> partitions) {
+        if (partitions.isEmpty()) {
+            unsubscribe();
+            return;
+        }
         locked(() -> {
             if (subscribed) {
                 throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
@@ -579,11 +595,12 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         seekTo(partitions, PartitionFetcher.LATEST);
     }
 
+    /** As Kafka's: an empty collection means every partition assigned now. */
     private void seekTo(Collection<TopicPartition> partitions, long start) {
         acquire();
         try {
             PartitionSource in = sourceOrFail();
-            partitions.forEach(tp -> in.seek(tp, start));
+            (partitions.isEmpty() ? in.assignment() : partitions).forEach(tp -> in.seek(tp, start));
         } finally {
             release();
         }

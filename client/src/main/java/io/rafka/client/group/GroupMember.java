@@ -503,9 +503,17 @@ public final class GroupMember implements AutoCloseable {
         return positions;
     }
 
-    /** The partitions this member owns (may consume) now. */
+    /** The partitions this member owns now, including those revoked and still being released (their commit under way). */
     public Set<TopicPartition> assignment() {
         return state.owned();
+    }
+
+    /**
+     * The partitions this member owns and is not releasing: what Kafka's consumer reports as its assignment, from which
+     * a revoked partition is gone once the rebalance listener was told.
+     */
+    public Set<TopicPartition> activeAssignment() {
+        return state.active();
     }
 
     public String memberId() {
@@ -565,9 +573,10 @@ public final class GroupMember implements AutoCloseable {
         } catch (ClientException e) {
             LOG.warn("group " + config.groupId() + ": no stream to the coordinator before leaving: " + e.getMessage());
         }
-        if (state.joined() && !state.owned().isEmpty()) {
+        if (state.joined() && !state.committable().isEmpty()) {
             try {
-                hook.onRevoked(state.owned());   // as Kafka's close: the listener may commit what it processed
+                // As Kafka's close: the listener may commit what it processed (partitions being released were told).
+                hook.onRevoked(state.committable());
             } catch (RuntimeException e) {
                 // Thrown once the member has left, as Kafka's close does: skipping the commit and the leave would
                 // keep its partitions from the group for a session timeout.

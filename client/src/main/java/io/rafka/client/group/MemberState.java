@@ -213,6 +213,11 @@ final class MemberState {
         return sorted(owned);
     }
 
+    /** {@link #owned()} without the partitions being released, sorted. */
+    synchronized Set<TopicPartition> active() {
+        return sorted(committable());
+    }
+
     /**
      * What the member's caller may still commit: owned and not being released. A partition being released has its
      * last position committed by the release; an older commit of it landing after that would move it back.

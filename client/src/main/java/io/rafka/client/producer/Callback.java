@@ -14,6 +14,11 @@ package io.rafka.client.producer;
  */
 @FunctionalInterface
 public interface Callback {
-    /** Exactly one of the two is non-null. */
+    /**
+     * @param metadata  where the record was written; on failure, as Kafka's producer has it, never null either: its
+     *                  topic and partition (-1 when the failure came before a partition was chosen), offset and
+     *                  timestamp -1
+     * @param exception null when the record was written, else why it was not (or may not have been)
+     */
     void onCompletion(RecordMetadata metadata, Exception exception);
 }

@@ -134,7 +134,7 @@ public final class MockProducer<K, V> implements Producer<K, V> {
 
     private static void fail(Completion c, RuntimeException error) {
         if (c.callback() != null) {
-            c.callback().onCompletion(null, error);
+            c.callback().onCompletion(RecordMetadata.failed(c.tp().topic(), c.tp().partition()), error);
         }
         c.future().completeExceptionally(error);
     }

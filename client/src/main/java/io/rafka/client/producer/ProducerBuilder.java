@@ -26,7 +26,8 @@ public final class ProducerBuilder<K, V> {
     private long bufferMemoryBytes = D.bufferMemoryBytes();
     private long maxBlockMs = D.maxBlockMs();
     private CompressionType compression = D.compression();
-    private boolean idempotence = D.idempotence();
+    /** Null until set: then on when the other settings allow it ({@link ProducerConfig#idempotenceFits}). */
+    private Boolean idempotence;
     private long deliveryTimeoutMs = D.deliveryTimeoutMs();
     private int requestTimeoutMs = D.requestTimeoutMs();
     private int retries = D.retries();
@@ -127,7 +128,8 @@ public final class ProducerBuilder<K, V> {
     /** The settings as given so far, validated. */
     public ProducerConfig config() {
         return new ProducerConfig(bootstrap, acks, lingerMs, batchSizeBytes, bufferMemoryBytes, maxBlockMs, compression,
-                idempotence, deliveryTimeoutMs, requestTimeoutMs, retries, retryBackoffMs, maxInFlight, maxRequestBytes,
+                idempotence != null ? idempotence : ProducerConfig.idempotenceFits(acks, retries, maxInFlight),
+                deliveryTimeoutMs, requestTimeoutMs, retries, retryBackoffMs, maxInFlight, maxRequestBytes,
                 metadataMaxAgeMs, partitioner);
     }
 

@@ -76,10 +76,20 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
             throw new IllegalArgumentException(DELIVERY_TIMEOUT_MS + " (" + deliveryTimeoutMs + ") must be at least "
                     + LINGER_MS + " + " + REQUEST_TIMEOUT_MS + " (" + (lingerMs + requestTimeoutMs) + ")");
         }
-        if (idempotence && (acks != Acks.ALL || retries == 0 || maxInFlight > MAX_IN_FLIGHT_IDEMPOTENT)) {
+        if (idempotence && !idempotenceFits(acks, retries, maxInFlight)) {
             throw new IllegalArgumentException(ENABLE_IDEMPOTENCE + " needs acks=all, retries > 0 and "
                     + MAX_IN_FLIGHT + " <= " + MAX_IN_FLIGHT_IDEMPOTENT + " (or set enable.idempotence=false)");
         }
+    }
+
+    /**
+     * Whether the default idempotence can hold with these settings: as Kafka's producer (since 3.2), a producer that
+     * does not set {@code enable.idempotence} but sets {@code acks} other than all, {@code retries=0} or more than
+     * {@value #MAX_IN_FLIGHT_IDEMPOTENT} requests in flight runs without idempotence instead of failing; setting it
+     * to true with those still fails.
+     */
+    static boolean idempotenceFits(Acks acks, int retries, int maxInFlight) {
+        return acks == Acks.ALL && retries > 0 && maxInFlight <= MAX_IN_FLIGHT_IDEMPOTENT;
     }
 
     /** Kafka's defaults, for the given bootstrap servers. */
@@ -101,17 +111,25 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
                 LOG.warn("ignoring unknown producer config '{}'", key);
             }
         }
-        return new ProducerConfig(d.bootstrapServers,
-                props.containsKey(ACKS) ? Acks.fromConfig(props.get(ACKS).toString()) : d.acks,
+        Acks acks = props.containsKey(ACKS) ? Acks.fromConfig(props.get(ACKS).toString()) : d.acks;
+        int retries = (int) Math.min(Integer.MAX_VALUE, ConfigValues.number(props, RETRIES, d.retries));
+        int maxInFlight = (int) ConfigValues.number(props, MAX_IN_FLIGHT, d.maxInFlight);
+        boolean idempotence = props.containsKey(ENABLE_IDEMPOTENCE)
+                ? Boolean.parseBoolean(props.get(ENABLE_IDEMPOTENCE).toString().trim())
+                : idempotenceFits(acks, retries, maxInFlight);
+        if (!props.containsKey(ENABLE_IDEMPOTENCE) && !idempotence) {
+            LOG.info("idempotence is off: acks={}, retries={}, {}={} do not allow it and {} is not set", acks, retries,
+                    MAX_IN_FLIGHT, maxInFlight, ENABLE_IDEMPOTENCE);
+        }
+        return new ProducerConfig(d.bootstrapServers, acks,
                 ConfigValues.number(props, LINGER_MS, d.lingerMs), (int) ConfigValues.number(props, BATCH_SIZE, d.batchSizeBytes),
                 ConfigValues.number(props, BUFFER_MEMORY, d.bufferMemoryBytes), ConfigValues.number(props, MAX_BLOCK_MS, d.maxBlockMs),
                 props.containsKey(COMPRESSION_TYPE) ? CompressionType.forName(props.get(COMPRESSION_TYPE).toString().trim())
                         : d.compression,
-                props.containsKey(ENABLE_IDEMPOTENCE) ? Boolean.parseBoolean(props.get(ENABLE_IDEMPOTENCE).toString().trim())
-                        : d.idempotence,
+                idempotence,
                 ConfigValues.number(props, DELIVERY_TIMEOUT_MS, d.deliveryTimeoutMs), (int) ConfigValues.number(props, REQUEST_TIMEOUT_MS, d.requestTimeoutMs),
-                (int) Math.min(Integer.MAX_VALUE, ConfigValues.number(props, RETRIES, d.retries)), ConfigValues.number(props, RETRY_BACKOFF_MS, d.retryBackoffMs),
-                (int) ConfigValues.number(props, MAX_IN_FLIGHT, d.maxInFlight), (int) ConfigValues.number(props, MAX_REQUEST_SIZE, d.maxRequestBytes),
+                retries, ConfigValues.number(props, RETRY_BACKOFF_MS, d.retryBackoffMs),
+                maxInFlight, (int) ConfigValues.number(props, MAX_REQUEST_SIZE, d.maxRequestBytes),
                 ConfigValues.number(props, METADATA_MAX_AGE_MS, d.metadataMaxAgeMs), partitioner(props.get(PARTITIONER), d.partitioner));
     }
 

@@ -132,17 +132,22 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
             return append(record, callback);
         } catch (ProducerException e) {
             if (callback != null) {
-                callback.onCompletion(null, e);
+                callback.onCompletion(failedMetadata(record), e);
             }
             return CompletableFuture.failedFuture(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             ProducerException failure = new ProducerException(ErrorCode.REQUEST_TIMED_OUT, "interrupted in send", e);
             if (callback != null) {
-                callback.onCompletion(null, failure);
+                callback.onCompletion(failedMetadata(record), failure);
             }
             return CompletableFuture.failedFuture(failure);
         }
+    }
+
+    /** What a callback is told for a record refused at send: its partition if the record names one, else -1. */
+    private static RecordMetadata failedMetadata(ProducerRecord<?, ?> record) {
+        return RecordMetadata.failed(record.topic(), record.partition() != null ? record.partition() : -1);
     }
 
     private CompletableFuture<RecordMetadata> append(ProducerRecord<K, V> record, Callback callback) throws InterruptedException {

@@ -12,4 +12,8 @@ package io.rafka.client.producer;
  * is the broker's append time for topics using LogAppendTime, else the record's own (create) time.
  */
 public record RecordMetadata(String topic, int partition, long offset, long timestampMs) {
+    /** What a callback is told for a record that failed (Kafka's "empty metadata"): offset and timestamp -1. */
+    public static RecordMetadata failed(String topic, int partition) {
+        return new RecordMetadata(topic, partition, -1, -1);
+    }
 }

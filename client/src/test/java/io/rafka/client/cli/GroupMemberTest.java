@@ -157,6 +157,8 @@ class GroupMemberTest {
                 "b3 of the kept partition was consumed while the revoked one's commit waited: " + coordinator.events());
         assertEquals(Set.of(new TopicPartition("t", 0), new TopicPartition("t", 1)), member.assignment(),
                 "partition 0 is still owned (not consumed) until committed: " + coordinator.events());
+        assertEquals(Set.of(new TopicPartition("t", 1)), member.activeAssignment(),
+                "what the consumer reports as assigned leaves it out once the listener was told, as Kafka's does");
         // An older position of the partition being released, committed now, could land after the release's commit
         // and move the group's offset back: refused, not sent.
         io.rafka.client.internals.ClientException releasing = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(

@@ -51,14 +51,32 @@ class ProducerConfigTest {
         assertEquals(300_000, c.metadataMaxAgeMs());
     }
 
+    /**
+     * As Kafka's producer since 3.2: idempotence set to true needs acks=all, retries and at most 5 in flight; left
+     * unset, settings that rule it out turn it off instead of failing (a Kafka config with acks=1 keeps working).
+     */
     @Test
     void idempotenceNeedsAcksAllAndFewInFlight() {
         assertThrows(IllegalArgumentException.class, () -> RafkaProducer.builder(Serializers.bytes(), Serializers.bytes())
-                .bootstrap("h:1").acks(Acks.LEADER).config());
+                .bootstrap("h:1").idempotence(true).acks(Acks.LEADER).config());
         assertThrows(IllegalArgumentException.class, () -> RafkaProducer.builder(Serializers.bytes(), Serializers.bytes())
-                .bootstrap("h:1").maxInFlightRequestsPerConnection(6).config());
+                .bootstrap("h:1").idempotence(true).maxInFlightRequestsPerConnection(6).config());
         assertEquals(Acks.NONE, RafkaProducer.builder(Serializers.bytes(), Serializers.bytes())
                 .bootstrap("h:1").idempotence(false).acks(Acks.NONE).config().acks());
+        assertFalse(RafkaProducer.builder(Serializers.bytes(), Serializers.bytes()).bootstrap("h:1").acks(Acks.LEADER)
+                .config().idempotence());
+        assertFalse(RafkaProducer.builder(Serializers.bytes(), Serializers.bytes()).bootstrap("h:1")
+                .maxInFlightRequestsPerConnection(6).config().idempotence());
+        assertTrue(RafkaProducer.builder(Serializers.bytes(), Serializers.bytes()).bootstrap("h:1").config().idempotence());
+        for (Map<String, String> conflicting : List.of(Map.of("acks", "1"), Map.of("acks", "0"), Map.of("retries", "0"),
+                Map.of("max.in.flight.requests.per.connection", "6"))) {
+            Map<String, String> props = new java.util.HashMap<>(conflicting);
+            props.put("bootstrap.servers", "h:1");
+            assertFalse(ProducerConfig.fromMap(props).idempotence(), props.toString());
+            props.put("enable.idempotence", "true");
+            assertThrows(IllegalArgumentException.class, () -> ProducerConfig.fromMap(props), props.toString());
+        }
+        assertTrue(ProducerConfig.fromMap(Map.of("bootstrap.servers", "h:1", "acks", "all")).idempotence());
         assertThrows(IllegalArgumentException.class, () -> ProducerConfig.fromMap(Map.of()));
         assertThrows(IllegalArgumentException.class, () -> ProducerConfig.fromMap(Map.of("bootstrap.servers", "h:1",
                 "linger.ms", "soon")));

@@ -52,6 +52,11 @@ public final class GroupSource implements PartitionSource {
         return new GroupSource(member, hook(listener));
     }
 
+    /** Replaces the rebalance listener (null: none) for the rebalances from now on. */
+    public void listener(ConsumerRebalanceListener listener) {
+        member.rebalanceHook(hook(listener));
+    }
+
     private static RebalanceHook hook(ConsumerRebalanceListener listener) {
         return listener == null ? RebalanceHook.NONE : new RebalanceHook() {
             @Override
@@ -78,7 +83,7 @@ public final class GroupSource implements PartitionSource {
 
     @Override
     public Set<TopicPartition> assignment() {
-        return member.assignment();
+        return member.activeAssignment();
     }
 
     @Override
@@ -88,7 +93,7 @@ public final class GroupSource implements PartitionSource {
 
     @Override
     public void seek(TopicPartition tp, long start) {
-        if (!member.assignment().contains(tp) || !member.positions().partitions().contains(tp)) {
+        if (!member.activeAssignment().contains(tp) || !member.positions().partitions().contains(tp)) {
             throw new IllegalStateException(tp + " is not assigned to this consumer");
         }
         member.positions().seek(tp, start);

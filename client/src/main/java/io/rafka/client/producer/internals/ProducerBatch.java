@@ -205,8 +205,9 @@ public final class ProducerBatch {
 
     /** Fails every record's future and callback; call outside any lock. */
     void fail(RuntimeException error) {
+        RecordMetadata failed = RecordMetadata.failed(tp.topic(), tp.partition());
         for (Thunk t : thunks) {
-            callback(t, null, error);
+            callback(t, failed, error);
             t.future().completeExceptionally(error);
         }
         done.complete(null);
