@@ -259,19 +259,56 @@ class ConsumerIT {
         }
     }
 
+    /**
+     * auto.offset.reset=none without a committed offset: as in Kafka's consumer the partition is assigned (the
+     * listener is told) and poll throws a typed error until the application seeks it, in the listener (the pattern
+     * for offsets kept outside Kafka) or after catching the error; then it is read from there.
+     */
     @Test
-    void offsetResetNoneWithoutACommittedOffsetIsATypedError() {
+    void offsetResetNoneWithoutACommittedOffsetIsATypedErrorUntilTheApplicationSeeks() {
         createTopic("fresh", 1);
+        produce("fresh", 0, 3, 0);
+        TopicPartition fresh = new TopicPartition("fresh", 0);
+        List<String> assigned = java.util.Collections.synchronizedList(new ArrayList<>());
         try (RafkaConsumer<String, String> consumer = builder().groupId("strict").autoOffsetReset("none").build()) {
-            consumer.subscribe(List.of("fresh"));
+            consumer.subscribe(List.of("fresh"), new io.rafka.client.consumer.ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                    assigned.add(partitions.toString());
+                }
+            });
             NoOffsetForPartitionException e = assertThrows(NoOffsetForPartitionException.class, () -> {
                 long deadline = System.currentTimeMillis() + WAIT_MS;
                 while (System.currentTimeMillis() < deadline) {
                     consumer.poll(Duration.ofMillis(200));
                 }
             });
-            assertEquals(List.of(new TopicPartition("fresh", 0)), e.partitions());
+            assertEquals(List.of(fresh), e.partitions());
             assertEquals(NoOffsetForPartitionException.CODE, e.code());
+            assertEquals(List.of("[fresh-0]"), assigned, "assigned, and the listener told, before the error");
+            assertEquals(Set.of(fresh), consumer.assignment());
+            assertThrows(NoOffsetForPartitionException.class, () -> consumer.poll(Duration.ofMillis(200)), "until a seek");
+            consumer.seekToBeginning(e.partitions());
+            assertEquals(List.of(0L, 1L, 2L), offsets(consumer, 3));
+        }
+        java.util.concurrent.atomic.AtomicReference<RafkaConsumer<String, String>> self = new java.util.concurrent.atomic.AtomicReference<>();
+        try (RafkaConsumer<String, String> consumer = builder().groupId("strict-seeks").autoOffsetReset("none").build()) {
+            self.set(consumer);
+            consumer.subscribe(List.of("fresh"), new io.rafka.client.consumer.ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                    partitions.forEach(tp -> self.get().seek(tp, 1));   // offsets kept elsewhere say: from 1
+                }
+            });
+            assertEquals(List.of(1L, 2L), offsets(consumer, 2), "no error: the listener gave the position");
         }
     }
 

@@ -84,6 +84,11 @@ public final class GroupMember implements AutoCloseable {
     private final FetchPositions positions;
     private final OffsetStore offsets;
     private final MemberState state = new MemberState();
+    /**
+     * Owned partitions with no committed offset under {@code auto.offset.reset=none}: no position until {@link #seek};
+     * every poll throws NoOffsetForPartitionException for them meanwhile. Also written when a stream fails.
+     */
+    private final Set<TopicPartition> awaitingSeek = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final RetryState streamRetry;
     private RebalanceHook hook = RebalanceHook.NONE;
     private boolean commitOnRevoke = true;
@@ -196,6 +201,11 @@ public final class GroupMember implements AutoCloseable {
             pollThread = null;
         }
         heartbeatIfDue();
+        if (!awaitingSeek.isEmpty()) {
+            // As Kafka's consumer: assigned (the listener was told) but with no position under policy none, until seek.
+            throw new NoOffsetForPartitionException(config.groupId(), awaitingSeek.stream()
+                    .sorted(java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition)).toList());
+        }
         long untilHeartbeatMs = Math.max(1, lastHeartbeatMs() + state.heartbeatIntervalMs() - time.hiResClockMs());
         int waitMs = (int) Math.min(maxWaitMs, untilHeartbeatMs);
         if (!positions.fetching() || membershipInDoubt()) {
@@ -495,12 +505,32 @@ public final class GroupMember implements AutoCloseable {
         }
         Set<TopicPartition> dropped = state.fence();
         dropped.forEach(positions::remove);
+        awaitingSeek.removeAll(dropped);
         hook.onLost(dropped);
     }
 
     /** Where the partitions of this member are read: seek, position, pause, resume. */
     public FetchPositions positions() {
         return positions;
+    }
+
+    /**
+     * Gives an owned partition a position: replaces the one it has, or (policy none, nothing committed) starts it.
+     *
+     * @param start an offset, or {@link PartitionFetcher#EARLIEST} / {@link PartitionFetcher#LATEST}
+     * @throws IllegalStateException the partition is not owned (or is being released)
+     */
+    public void seek(TopicPartition tp, long start) {
+        if (!state.active().contains(tp)) {
+            throw new IllegalStateException(tp + " is not assigned to this consumer");
+        }
+        if (awaitingSeek.remove(tp)) {
+            positions.add(tp, start);
+        } else if (positions.partitions().contains(tp)) {
+            positions.seek(tp, start);
+        } else {
+            throw new IllegalStateException(tp + " is not assigned to this consumer");
+        }
     }
 
     /** The partitions this member owns now, including those revoked and still being released (their commit under way). */
@@ -743,6 +773,7 @@ public final class GroupMember implements AutoCloseable {
             for (TopicPartition tp : dropped) {
                 positions.remove(tp);
             }
+            awaitingSeek.removeAll(dropped);
             hook.onLost(dropped);
             LOG.info("group " + config.groupId() + ": " + e.code()
                     + ", joining again; dropped " + dropped + " without committing");
@@ -803,6 +834,7 @@ public final class GroupMember implements AutoCloseable {
                 }
             }
             plan.revoke().forEach(positions::remove);
+            awaitingSeek.removeAll(plan.revoke());
             if (commitOnRevoke && !last.isEmpty()) {
                 state.releasing(plan.revoke());
                 revocations.commitThenRelease(plan.revoke(), last, partitions -> release(partitions, true));
@@ -813,7 +845,7 @@ public final class GroupMember implements AutoCloseable {
         if (!plan.assign().isEmpty()) {
             Map<TopicPartition, Long> starts;
             try {
-                starts = offsets.startOffsets(plan.assign(), config.offsetReset(), config.groupId());
+                starts = offsets.startOffsetsOrNone(plan.assign(), config.offsetReset());
             } catch (RuntimeException e) {
                 if (hookFailure == null) {
                     throw e;
@@ -824,7 +856,12 @@ public final class GroupMember implements AutoCloseable {
             refreshLeaders(plan.assign());
             Set<TopicPartition> taken = state.acquired(plan.assign());
             for (TopicPartition tp : taken) {
-                positions.add(tp, starts.get(tp));
+                long start = starts.get(tp);
+                if (start == OffsetStore.NO_START) {
+                    awaitingSeek.add(tp);   // the listener, or the caller after the poll throws, seeks it
+                } else {
+                    positions.add(tp, start);
+                }
             }
             LOG.debug("group " + config.groupId() + ": took " + plan.assign());
             heartbeatNow();

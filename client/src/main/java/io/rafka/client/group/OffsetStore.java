@@ -32,6 +32,8 @@ import java.util.Set;
 public final class OffsetStore {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OffsetStore.class);
+    /** {@link #startOffsetsOrNone}: no committed offset and the policy is none; the member waits for a seek. */
+    static final long NO_START = Long.MIN_VALUE;
     /** How long a stale-epoch retry waits for the newer epoch to arrive on the stream. */
     static final long STALE_EPOCH_WAIT_MS = 1_000;
 
@@ -257,6 +259,21 @@ public final class OffsetStore {
      */
     public Map<TopicPartition, Long> startOffsets(Collection<TopicPartition> partitions,
                                                   GroupMemberConfig.OffsetReset reset, String groupId) {
+        Map<TopicPartition, Long> starts = startOffsetsOrNone(partitions, reset);
+        List<TopicPartition> missing = new ArrayList<>();
+        starts.forEach((tp, start) -> {
+            if (start == NO_START) {
+                missing.add(tp);
+            }
+        });
+        if (!missing.isEmpty()) {
+            throw new NoOffsetForPartitionException(groupId, missing);
+        }
+        return starts;
+    }
+
+    /** {@link #startOffsets}, with {@link #NO_START} for a partition without a committed offset under policy none. */
+    Map<TopicPartition, Long> startOffsetsOrNone(Collection<TopicPartition> partitions, GroupMemberConfig.OffsetReset reset) {
         Map<TopicPartition, Long> starts = new HashMap<>();
         committedWithMetadata(partitions).forEach((tp, c) -> {
             if (c.offset() >= 0) {
@@ -271,11 +288,12 @@ public final class OffsetStore {
                 missing.add(tp);
             }
         }
-        if (!missing.isEmpty() && reset == GroupMemberConfig.OffsetReset.NONE) {
-            throw new NoOffsetForPartitionException(groupId, missing);
-        }
         for (TopicPartition tp : missing) {
-            starts.put(tp, reset == GroupMemberConfig.OffsetReset.EARLIEST ? PartitionFetcher.EARLIEST : PartitionFetcher.LATEST);
+            starts.put(tp, switch (reset) {
+                case EARLIEST -> PartitionFetcher.EARLIEST;
+                case LATEST -> PartitionFetcher.LATEST;
+                case NONE -> NO_START;
+            });
         }
         return starts;
     }

@@ -93,10 +93,7 @@ public final class GroupSource implements PartitionSource {
 
     @Override
     public void seek(TopicPartition tp, long start) {
-        if (!member.activeAssignment().contains(tp) || !member.positions().partitions().contains(tp)) {
-            throw new IllegalStateException(tp + " is not assigned to this consumer");
-        }
-        member.positions().seek(tp, start);
+        member.seek(tp, start);
     }
 
     @Override
