@@ -78,6 +78,26 @@ class AdminIT {
         }
     }
 
+    /**
+     * The groups' topic created by a client before any group used it gets the cluster's replication factor, whatever
+     * the request said: with 1, every group's state would sit on one replica.
+     */
+    @Test
+    void theGroupsTopicCreatedByAClientIsReplicatedAsTheClusterDefault() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("group.coordinator.partitions", "2"))) {
+            assertEquals(io.rafka.proto.v1.ErrorCode.NONE, cluster.admin(0).createTopics(io.rafka.proto.v1.CreateTopicsRequest.newBuilder()
+                    .addTopics(io.rafka.proto.v1.NewTopic.newBuilder().setName("__consumer_offsets").setPartitions(1)
+                            .setReplicationFactor(1)).build()).getResults(0).getErrorCode());
+            var topic = cluster.admin(0).describeTopics(io.rafka.proto.v1.DescribeTopicsRequest.newBuilder()
+                    .addNames("__consumer_offsets").build()).getTopics(0);
+            assertEquals(2, topic.getPartitionsCount(), "group.coordinator.partitions");
+            assertEquals(3, topic.getReplicationFactor());
+            for (var partition : topic.getPartitionsList()) {
+                assertEquals(3, partition.getReplicasCount(), partition.toString());
+            }
+        }
+    }
+
     @Test
     void topicsConfigsClusterGroupsAndOffsetsRoundTrip() throws Exception {
         try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("group.coordinator.partitions", "2",

@@ -126,7 +126,6 @@ public final class TopicAdmin {
         }
     }
 
-    /** A change refused because {@code name} is the coordinator's internal topic (groups map onto its partitions). */
     /** What {@value GroupConfig#TOPIC} always has: its records are the groups' state and must never expire. */
     private static final Map<String, String> INTERNAL_CONFIGS = Map.of(LogConfigKey.RETENTION_MS.topicKey(), "-1",
             LogConfigKey.RETENTION_BYTES.topicKey(), "-1");
@@ -136,9 +135,10 @@ public final class TopicAdmin {
 
     /**
      * {@code t}, or for {@value GroupConfig#TOPIC} (whoever creates it: the coordinator at first use, a metadata
-     * request's auto-create, an admin) with the configs its records need and the coordinator's partition count and
-     * segment size. A create asking for something else would fix them for good: the topic cannot be made smaller,
-     * groups map onto its partitions by count, and checkpoints free whole segments only.
+     * request's auto-create, an admin) with the configs its records need, the coordinator's partition count and
+     * segment size, and the cluster's default replication factor. A create asking for something else would fix them
+     * for good: the topic cannot be made smaller, groups map onto its partitions by count, checkpoints free whole
+     * segments only, and a client's replication factor of 1 would leave every group's state on one replica.
      */
     private NewTopic withInternalConfigs(NewTopic t) {
         if (!t.name().equals(GroupConfig.TOPIC)) {
@@ -148,10 +148,9 @@ public final class TopicAdmin {
         configs.keySet().removeAll(INTERNAL_FIXED_KEYS);
         configs.putAll(INTERNAL_CONFIGS);
         configs.put(LogConfigKey.SEGMENT_BYTES.topicKey(), Integer.toString(defaults.coordinatorSegmentBytes()));
-        return new NewTopic(t.name(), defaults.coordinatorPartitions(), t.replicationFactor(), configs);
+        return new NewTopic(t.name(), defaults.coordinatorPartitions(), 0, configs);
     }
 
-    /** Refuses changes to the configs of {@value GroupConfig#TOPIC} that its records need as they are. */
     /**
      * Refuses what an alteration cannot mean: a key both set and deleted, a key deleted that is no topic config, and
      * any change of the keys the groups' topic must keep.
