@@ -567,6 +567,39 @@ class ConsumerIT {
         }
     }
 
+    /**
+     * With auto-commit, a revocation listener that commits what it processed (less than what poll returned) has the
+     * last word: the revocation's own commit of the positions does not overwrite it (Kafka's consumer commits the
+     * positions before it calls the listener), so the next owner starts after what was processed.
+     */
+    @Test
+    void aRevocationListenersOwnCommitIsNotOverwrittenByTheAutoCommit() {
+        createTopic("processed", 1);
+        produce("processed", 0, 20, 0);
+        TopicPartition tp = new TopicPartition("processed", 0);
+        java.util.concurrent.atomic.AtomicReference<RafkaConsumer<String, String>> self = new java.util.concurrent.atomic.AtomicReference<>();
+        try (RafkaConsumer<String, String> consumer = builder().groupId("processed").autoOffsetReset("earliest").build()) {
+            self.set(consumer);
+            consumer.subscribe(List.of("processed"), new io.rafka.client.consumer.ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                    // only the first 5 records were processed
+                    self.get().commitSync(Map.of(tp, new io.rafka.client.consumer.OffsetAndMetadata(5, "")));
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                }
+            });
+            assertEquals(20, offsets(consumer, 20).size());
+            consumer.unsubscribe();
+        }
+        try (RafkaConsumer<String, String> check = builder().groupId("processed").build()) {
+            check.assign(List.of(tp));
+            assertEquals(5, check.committed(Set.of(tp)).get(tp).offset(), "the listener's commit stands");
+        }
+    }
+
     private static List<Long> offsets(RafkaConsumer<String, String> consumer, int n) {
         List<Long> offsets = new ArrayList<>();
         long deadline = System.currentTimeMillis() + WAIT_MS;

@@ -19,6 +19,7 @@ import io.rafka.proto.v1.HeartbeatRequest;
 import io.rafka.proto.v1.HeartbeatResponse;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -89,6 +90,13 @@ public final class GroupMember implements AutoCloseable {
      * every poll throws NoOffsetForPartitionException for them meanwhile. Also written when a stream fails.
      */
     private final Set<TopicPartition> awaitingSeek = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * While the rebalance listener is told of revoked partitions (in a rebalance or at close): the partitions it
+     * committed itself, which the revocation's own commit of their positions then leaves alone, so the listener's
+     * commit stands (Kafka's consumer commits positions before it calls the listener). Null otherwise. Written on the
+     * poll thread; the listener's commitSync runs on the consumer's commit thread while the poll thread waits.
+     */
+    private volatile Set<TopicPartition> committedByRevocationListener;
     private final RetryState streamRetry;
     private RebalanceHook hook = RebalanceHook.NONE;
     private boolean commitOnRevoke = true;
@@ -242,7 +250,15 @@ public final class GroupMember implements AutoCloseable {
     public void commit(Map<TopicPartition, Long> offsetsToCommit, Map<TopicPartition, String> metadata) {
         Map<TopicPartition, Long> owned = owned(offsetsToCommit, state.committable());
         offsets.commitOrThrow(owned, metadata);
+        noteListenerCommit(owned.keySet());
         throwForNotOwned(offsetsToCommit, owned);
+    }
+
+    private void noteListenerCommit(Set<TopicPartition> committed) {
+        Set<TopicPartition> noted = committedByRevocationListener;
+        if (noted != null) {
+            noted.addAll(committed);
+        }
     }
 
     /**
@@ -262,6 +278,7 @@ public final class GroupMember implements AutoCloseable {
                        Map<TopicPartition, Long> madeAt) {
         Map<TopicPartition, Long> owned = owned(offsetsToCommit, state.committable(madeAt));
         offsets.commitOrThrow(owned, metadata, madeAt);
+        noteListenerCommit(owned.keySet());
         throwForNotOwned(offsetsToCommit, owned);
     }
 
@@ -344,6 +361,23 @@ public final class GroupMember implements AutoCloseable {
                 inListener(() -> user.onLost(partitions));
             }
         };
+    }
+
+    /**
+     * Tells the listener that {@code partitions} are revoked and answers those it committed itself meanwhile (if it
+     * threw, the revocation goes on as if it committed none).
+     */
+    private Set<TopicPartition> revocationListener(Set<TopicPartition> partitions) {
+        Set<TopicPartition> committed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        committedByRevocationListener = committed;
+        try {
+            hook.onRevoked(partitions);
+        } finally {
+            committedByRevocationListener = null;
+        }
+        Set<TopicPartition> result = new HashSet<>(committed);
+        result.retainAll(partitions);
+        return result;
     }
 
     private void inListener(Runnable call) {
@@ -603,10 +637,11 @@ public final class GroupMember implements AutoCloseable {
         } catch (ClientException e) {
             LOG.warn("group " + config.groupId() + ": no stream to the coordinator before leaving: " + e.getMessage());
         }
+        Set<TopicPartition> listenerCommitted = Set.of();
         if (state.joined() && !state.committable().isEmpty()) {
             try {
                 // As Kafka's close: the listener may commit what it processed (partitions being released were told).
-                hook.onRevoked(state.committable());
+                listenerCommitted = revocationListener(state.committable());
             } catch (RuntimeException e) {
                 // Thrown once the member has left, as Kafka's close does: skipping the commit and the leave would
                 // keep its partitions from the group for a session timeout.
@@ -615,7 +650,9 @@ public final class GroupMember implements AutoCloseable {
         }
         try {
             if (state.joined() && commitFirst) {
-                commit();
+                Map<TopicPartition, Long> last = new HashMap<>(ownedPositions());
+                last.keySet().removeAll(listenerCommitted);   // the listener's own commit stands
+                offsets.commit(last);
             }
         } catch (ClientException e) {
             LOG.warn("group " + config.groupId() + ": the last commit failed: " + e.getMessage());
@@ -818,8 +855,9 @@ public final class GroupMember implements AutoCloseable {
         MemberState.Reconciliation plan = state.reconcile();
         RuntimeException hookFailure = null;
         if (!plan.revoke().isEmpty()) {
+            Set<TopicPartition> listenerCommitted = new HashSet<>();
             try {
-                hook.onRevoked(plan.revoke());   // still owned here: the hook may commit them itself
+                listenerCommitted = revocationListener(plan.revoke());   // still owned here: it may commit them itself
             } catch (RuntimeException e) {
                 // As Kafka's consumer: the revocation goes on (the partitions are released, the others taken) and
                 // the poll then throws the listener's failure once. Stopping here would call the listener again on
@@ -829,7 +867,7 @@ public final class GroupMember implements AutoCloseable {
             Map<TopicPartition, Long> last = new HashMap<>();
             for (TopicPartition tp : plan.revoke()) {
                 long position = positions.position(tp);
-                if (position >= 0) {
+                if (position >= 0 && !listenerCommitted.contains(tp)) {
                     last.put(tp, position);
                 }
             }
