@@ -177,6 +177,30 @@ class UnreadAnswersIT {
                     Thread.sleep(50);
                 }
                 assertEquals(0.0, unreadAnswerBytes(cluster), "every answer read is no longer counted");
+
+                // A stream the broker ends with an error (a request with no partitions) while answers are unread
+                // releases what it counted too: else the broker's total would never come down again.
+                ClientCall<ProduceRequest, ProduceResponse> failing = lazy.newCall(ProduceServiceGrpc.getProduceStreamMethod(),
+                        CallOptions.DEFAULT.withDeadlineAfter(120, TimeUnit.SECONDS));
+                CompletableFuture<Status> failed = new CompletableFuture<>();
+                failing.start(new ClientCall.Listener<>() {
+                    @Override
+                    public void onClose(Status status, Metadata trailers) {
+                        failed.complete(status);
+                    }
+                }, new Metadata());
+                for (int i = 0; i < 3; i++) {
+                    failing.sendMessage(request.setRequestId(100 + i).build());
+                }
+                failing.sendMessage(ProduceRequest.newBuilder().setRequestId(200).build());
+                Thread.sleep(1_000);
+                failing.request(10);
+                assertEquals(Status.Code.INVALID_ARGUMENT, failed.get(60, TimeUnit.SECONDS).getCode());
+                deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (unreadAnswerBytes(cluster) > 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertEquals(0.0, unreadAnswerBytes(cluster), "a stream that failed counts nothing any more");
             } finally {
                 lazy.shutdownNow();
             }

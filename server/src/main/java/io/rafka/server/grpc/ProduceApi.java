@@ -107,9 +107,11 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
         private boolean rejecting;
         /** A request asked of gRPC and not read yet. Guarded by this, as the fields below. */
         private boolean asking;
-        /** The estimated answer sizes of the requests read and not answered yet, in stream order. */
-        private final ArrayDeque<Long> unanswered = new ArrayDeque<>();
-        private long unansweredBytes;
+        /**
+         * The requests read and not answered yet, in stream order, each counted on the connection by its estimated
+         * answer size from when it is read (resized to the answer's size when that is written).
+         */
+        private final ArrayDeque<UnreadAnswers.Reservation> unanswered = new ArrayDeque<>();
         /** Answers written since the call was last ready: counted until the transport has handed them on. */
         private final List<UnreadAnswers.Reservation> unsent = new ArrayList<>();
         /** What the next request's answer is taken to need before it is read: the largest estimate so far. */
@@ -119,6 +121,9 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
             this.out = out;
             out.disableAutoRequest();
             out.setOnReadyHandler(this::resume);
+            // However the call ends (cancelled, failed by the broker, completed), what it counted is released.
+            out.setOnCloseHandler(this::release);
+            out.setOnCancelHandler(this::release);
             askNext();
         }
 
@@ -142,7 +147,7 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
             if (asking || failed || rejecting || out.isCancelled() || unanswered.size() >= streamWindow || !out.isReady()) {
                 return;   // asked again when a request is read, an answer goes out or the call is ready again
             }
-            if ((!unanswered.isEmpty() || !unsent.isEmpty()) && !unread.admits(connection, unansweredBytes + nextEstimate)) {
+            if ((!unanswered.isEmpty() || !unsent.isEmpty()) && !unread.admits(connection, nextEstimate)) {
                 return;
             }
             asking = true;
@@ -154,8 +159,7 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
             long estimate = answerEstimate(request);
             synchronized (this) {
                 asking = false;
-                unanswered.addLast(estimate);
-                unansweredBytes += estimate;
+                unanswered.addLast(unread.written(connection, estimate));
                 nextEstimate = Math.max(nextEstimate, estimate);
             }
             if (rejecting) {
@@ -186,24 +190,29 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
 
         private void send(ProduceResponse resp, Throwable e) {
             synchronized (this) {
-                Long estimate = unanswered.pollFirst();
-                unansweredBytes -= estimate == null ? 0 : estimate;
+                UnreadAnswers.Reservation answer = unanswered.pollFirst();
                 if (failed || out.isCancelled()) {
+                    releaseAll(answer);
                     return;
                 }
                 try {
                     if (e != null) {
                         failed = true;
                         out.onError(ApiErrors.toStatus(e));
+                        releaseAll(answer);
                         return;
                     }
                     out.onNext(resp);
-                    unsent.add(unread.written(connection, resp.getSerializedSize()));
+                    if (answer != null) {
+                        answer.resize(resp.getSerializedSize());
+                        unsent.add(answer);
+                    }
                     if (out.isReady()) {
                         releaseUnsent();
                     }
                 } catch (RuntimeException ex) {
                     failed = true; // the client went away
+                    releaseAll(answer);
                     return;
                 }
             }
@@ -228,8 +237,18 @@ public final class ProduceApi extends ProduceServiceGrpc.ProduceServiceImplBase 
             });
         }
 
+        private void releaseAll(UnreadAnswers.Reservation answer) {
+            if (answer != null) {
+                answer.release();
+            }
+            release();
+        }
+
+        /** Releases everything counted: the call ended, or will answer nothing more. */
         private synchronized void release() {
             releaseUnsent();
+            unanswered.forEach(UnreadAnswers.Reservation::release);
+            unanswered.clear();
         }
     }
 
