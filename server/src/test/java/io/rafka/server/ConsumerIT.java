@@ -292,6 +292,8 @@ class ConsumerIT {
             assertEquals(List.of("[fresh-0]"), assigned, "assigned, and the listener told, before the error");
             assertEquals(Set.of(fresh), consumer.assignment());
             assertThrows(NoOffsetForPartitionException.class, () -> consumer.poll(Duration.ofMillis(200)), "until a seek");
+            assertEquals(List.of(fresh), assertThrows(NoOffsetForPartitionException.class, () -> consumer.position(fresh))
+                    .partitions(), "no position to tell either");
             consumer.seekToBeginning(e.partitions());
             assertEquals(List.of(0L, 1L, 2L), offsets(consumer, 3));
         }

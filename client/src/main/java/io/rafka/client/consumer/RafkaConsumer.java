@@ -534,6 +534,12 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public long position(TopicPartition partition) {
         return locked(() -> {
+            PartitionSource in = sourceOrFail();
+            if (in.assignment().contains(partition) && !in.positions().partitions().contains(partition)) {
+                // Assigned under auto.offset.reset=none without a committed offset: as Kafka's, until seek.
+                throw new NoOffsetForPartitionException(List.of(partition), "group " + config.groupId()
+                        + " has no committed offset for " + partition + " and the offset reset policy is none: seek it", null);
+            }
             FetchPositions positions = positionsOf(partition);
             long position = positions.position(partition);
             if (position >= 0) {
