@@ -59,7 +59,9 @@ final class ConsumeCommand extends CliCommand {
     boolean printKey;
     @Option(names = "--print-offset", description = "Prefix each line with PARTITION:OFFSET and a tab.")
     boolean printOffset;
-    @Option(names = "--retry-timeout-ms", paramLabel = "T", description = "How long retriable errors are retried (default 30000).")
+    @Option(names = "--retry-timeout-ms", paramLabel = "T", description = "How long retriable errors are retried (default 30000);"
+            + " with --group it bounds finding the coordinator, while a partition whose leader is away is waited for"
+            + " (as Kafka's console consumer does).")
     long retryTimeoutMs = ProduceCommand.DEFAULT_RETRY_TIMEOUT_MS;
     @Option(names = "--group", paramLabel = "G", description = "Consume as a member of consumer group G.")
     String group;
