@@ -498,6 +498,158 @@ class ConsumerIT {
         }
     }
 
+    /**
+     * As Kafka's: wakeup() ends every blocking call, not only poll. A broker that takes the requests of committed,
+     * the offset lookups and position but never answers them: each call ends with WakeupException soon after
+     * wakeup() (the request in flight cancelled) instead of waiting out its deadline and retries; a call given its
+     * own timeout ends with REQUEST_TIMED_OUT then; a wakeup() made before a call ends the call; and the consumer
+     * works normally afterwards.
+     */
+    @Test
+    void wakeupEndsEveryBlockingCallAndACallsOwnTimeoutBoundsIt() throws Exception {
+        createTopic("stuck", 1);
+        produce("stuck", 0, 5, 0);
+        TopicPartition tp = new TopicPartition("stuck", 0);
+        java.util.concurrent.atomic.AtomicBoolean hang = new java.util.concurrent.atomic.AtomicBoolean();
+        ClientInterceptor unanswered = new ClientInterceptor() {
+            @Override
+            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+                ClientCall<Q, R> call = next.newCall(method, options);
+                String name = method.getFullMethodName();
+                if (!hang.get() || !(name.endsWith("/ListOffsets") || name.endsWith("/FetchOffsets"))) {
+                    return call;
+                }
+                return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+                    @Override
+                    public void sendMessage(Q message) {
+                        // never sent: the broker waits for it, and so does the caller
+                    }
+
+                    @Override
+                    public void halfClose() {
+                    }
+                };
+            }
+        };
+        try (ChannelPool channels = new ChannelPool(address -> ManagedChannelBuilder.forAddress(address.host(), address.port())
+                .usePlaintext().intercept(unanswered).build());
+             RafkaConsumer<String, String> consumer = new RafkaConsumer<>(builder().groupId("woken")
+                     .defaultApiTimeout(Duration.ofSeconds(25)).config(), Deserializers.string(), Deserializers.string(), channels)) {
+            consumer.assign(List.of(tp));
+            consumer.commitSync(Map.of(tp, new OffsetAndMetadata(2)));
+            hang.set(true);
+            Map<String, java.util.function.Supplier<?>> calls = new java.util.LinkedHashMap<>();
+            calls.put("committed", () -> consumer.committed(Set.of(tp)));
+            calls.put("endOffsets", () -> consumer.endOffsets(List.of(tp)));
+            calls.put("beginningOffsets", () -> consumer.beginningOffsets(List.of(tp)));
+            calls.put("offsetsForTimes", () -> consumer.offsetsForTimes(Map.of(tp, 0L)));
+            calls.put("position", () -> {
+                consumer.seekToEnd(List.of(tp));   // the position is looked up by position()
+                return consumer.position(tp);
+            });
+            for (Map.Entry<String, java.util.function.Supplier<?>> call : calls.entrySet()) {
+                CompletableFuture<Void> waker = CompletableFuture.runAsync(() -> {
+                    sleep(300);
+                    consumer.wakeup();
+                });
+                long startNs = System.nanoTime();
+                assertThrows(WakeupException.class, call.getValue()::get, call.getKey());
+                long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+                assertTrue(tookMs < 3_000, call.getKey() + " ended " + tookMs + " ms after it began, woken after 300 ms");
+                waker.get();
+            }
+            long startNs = System.nanoTime();
+            io.rafka.client.consumer.ConsumerException timedOut = assertThrows(io.rafka.client.consumer.ConsumerException.class,
+                    () -> consumer.committed(Set.of(tp), Duration.ofMillis(500)));
+            assertEquals("REQUEST_TIMED_OUT", timedOut.code());
+            timedOut = assertThrows(io.rafka.client.consumer.ConsumerException.class,
+                    () -> consumer.endOffsets(List.of(tp), Duration.ofMillis(500)));
+            assertEquals("REQUEST_TIMED_OUT", timedOut.code());
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            assertTrue(tookMs < 4_000, "two calls of 500 ms took " + tookMs + " ms");
+
+            hang.set(false);
+            consumer.wakeup();
+            assertThrows(WakeupException.class, () -> consumer.endOffsets(List.of(tp)), "a wakeup made before the call");
+            assertEquals(5L, consumer.endOffsets(List.of(tp)).get(tp), "and only that call");
+            assertEquals(2L, consumer.committed(Set.of(tp), Duration.ofSeconds(10)).get(tp).offset());
+            assertEquals(5L, consumer.position(tp, Duration.ofSeconds(10)));
+        }
+    }
+
+    /**
+     * close(timeout) gives the last auto-commit and the leave the whole timeout (as Kafka's), not a fixed 5 s: with
+     * the coordinator refusing commits for 7 s, a close with 20 s still commits what was read; a short close stays
+     * short.
+     */
+    @Test
+    void closeGivesTheLastCommitTheWholeTimeout() {
+        createTopic("closing", 1);
+        produce("closing", 0, 10, 0);
+        TopicPartition tp = new TopicPartition("closing", 0);
+        java.util.concurrent.atomic.AtomicLong refuseUntilNs = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+        ClientInterceptor refusingCommits = new ClientInterceptor() {
+            @Override
+            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
+                if (!method.getFullMethodName().endsWith("/CommitOffsets") || System.nanoTime() - refuseUntilNs.get() >= 0) {
+                    return next.newCall(method, options);
+                }
+                return new ClientCall<>() {
+                    @Override
+                    public void start(Listener<R> listener, io.grpc.Metadata headers) {
+                        listener.onClose(io.grpc.Status.UNAVAILABLE.withDescription("refused by the test"), new io.grpc.Metadata());
+                    }
+
+                    @Override
+                    public void request(int numMessages) {
+                    }
+
+                    @Override
+                    public void cancel(String message, Throwable cause) {
+                    }
+
+                    @Override
+                    public void halfClose() {
+                    }
+
+                    @Override
+                    public void sendMessage(Q message) {
+                    }
+                };
+            }
+        };
+        try (ChannelPool channels = new ChannelPool(address -> ManagedChannelBuilder.forAddress(address.host(), address.port())
+                .usePlaintext().intercept(refusingCommits).build())) {
+            RafkaConsumer<String, String> consumer = new RafkaConsumer<>(builder().groupId("closer").autoOffsetReset("earliest")
+                    .enableAutoCommit(true).autoCommitInterval(Duration.ofMinutes(10)).config(),
+                    Deserializers.string(), Deserializers.string(), channels);
+            consumer.subscribe(List.of("closing"));
+            assertEquals(10, offsets(consumer, 10).size());
+            refuseUntilNs.set(System.nanoTime() + TimeUnit.SECONDS.toNanos(7));
+            long startNs = System.nanoTime();
+            consumer.close(Duration.ofSeconds(20));
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            assertTrue(tookMs >= 6_000 && tookMs < 16_000, "close took " + tookMs + " ms");
+            try (RafkaConsumer<String, String> check = builder().groupId("closer").build()) {
+                check.assign(List.of(tp));
+                OffsetAndMetadata committed = check.committed(Set.of(tp)).get(tp);
+                assertNotNull(committed, "the last commit was made before close gave up");
+                assertEquals(10, committed.offset());
+            }
+
+            RafkaConsumer<String, String> brief = new RafkaConsumer<>(builder().groupId("closer-brief")
+                    .autoOffsetReset("earliest").enableAutoCommit(true).autoCommitInterval(Duration.ofMinutes(10)).config(),
+                    Deserializers.string(), Deserializers.string(), channels);
+            brief.subscribe(List.of("closing"));
+            assertEquals(10, offsets(brief, 10).size());
+            refuseUntilNs.set(System.nanoTime() + TimeUnit.SECONDS.toNanos(60));
+            startNs = System.nanoTime();
+            brief.close(Duration.ofMillis(1_500));
+            tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            assertTrue(tookMs < 4_000, "close(1.5 s) took " + tookMs + " ms");
+        }
+    }
+
     /** key=value in the order the group's members handed them out (one test thread polls both). */
     private static final List<String> order = new ArrayList<>();
 

@@ -4,6 +4,7 @@ import io.rafka.common.TopicPartition;
 
 import java.time.Duration;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -67,7 +68,15 @@ public interface Consumer<K, V> extends AutoCloseable {
      */
     void commitSync();
 
+    /** {@link #commitSync()} within {@code timeout} instead of {@code default.api.timeout.ms}. */
+    void commitSync(Duration timeout);
+
     void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets);
+
+    void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout);
+
+    /** Commits the positions without waiting and without a callback. */
+    void commitAsync();
 
     /** Commits the positions without waiting; the callback runs on a later poll, commitSync or close. */
     void commitAsync(OffsetCommitCallback callback);
@@ -77,22 +86,46 @@ public interface Consumer<K, V> extends AutoCloseable {
     /** The group's committed offsets; partitions without one are absent. */
     Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions);
 
+    /**
+     * {@link #committed(Set)} within {@code timeout} instead of {@code default.api.timeout.ms}. The calls below that
+     * take a timeout do the same; one that passes throws a {@link ConsumerException} with REQUEST_TIMED_OUT.
+     */
+    Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, Duration timeout);
+
     /** The offset of the next record poll returns for an assigned partition (looked up now if still unknown). */
     long position(TopicPartition partition);
+
+    long position(TopicPartition partition, Duration timeout);
 
     void seek(TopicPartition partition, long offset);
 
     /** The log start offset of each partition (assigned or not). */
     Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions);
 
+    Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions, Duration timeout);
+
     /** The end offset (high watermark: the next offset to be written and committed) of each partition. */
     Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions);
+
+    Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions, Duration timeout);
 
     /**
      * Per partition, the first offset whose record's timestamp is at or after the given one; absent where no record
      * is. (Kafka answers {@code OffsetAndTimestamp}; Rafka's lookup returns the offset only.)
+     *
+     * @throws IllegalArgumentException a negative timestamp
      */
     Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs);
+
+    Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs, Duration timeout);
+
+    /**
+     * The topic's partitions; waits up to {@code default.api.timeout.ms} for a topic that does not exist yet (then
+     * UNKNOWN_TOPIC_OR_PARTITION). Never creates it.
+     */
+    List<TopicPartition> partitionsFor(String topic);
+
+    List<TopicPartition> partitionsFor(String topic, Duration timeout);
 
     void seekToBeginning(Collection<TopicPartition> partitions);
 
@@ -104,7 +137,10 @@ public interface Consumer<K, V> extends AutoCloseable {
 
     Set<TopicPartition> paused();
 
-    /** Makes the running (or next) blocking call throw {@link WakeupException}; the only call safe from another thread. */
+    /**
+     * Makes the running (or next) blocking call throw {@link WakeupException} (poll, commitSync, committed, position,
+     * the offset lookups, partitionsFor); the only call safe from another thread.
+     */
     void wakeup();
 
     /** {@link #close(Duration)} with 30 s. */

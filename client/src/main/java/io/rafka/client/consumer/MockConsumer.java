@@ -38,6 +38,7 @@ public final class MockConsumer<K, V> implements Consumer<K, V> {
     private final Map<TopicPartition, Long> endOffsets = new HashMap<>();
     private final Map<TopicPartition, Long> positions = new HashMap<>();
     private final Map<TopicPartition, OffsetAndMetadata> committed = new HashMap<>();
+    private final Map<String, Integer> partitionCounts = new HashMap<>();
     private final Set<TopicPartition> assignment = new LinkedHashSet<>();
     private final Set<TopicPartition> paused = new LinkedHashSet<>();
     private final Queue<Runnable> pollTasks = new LinkedList<>();
@@ -200,9 +201,24 @@ public final class MockConsumer<K, V> implements Consumer<K, V> {
     }
 
     @Override
+    public void commitSync(Duration timeout) {
+        commitSync();
+    }
+
+    @Override
     public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
         ensureOpen();
         committed.putAll(offsets);
+    }
+
+    @Override
+    public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
+        commitSync(offsets);
+    }
+
+    @Override
+    public void commitAsync() {
+        commitSync();
     }
 
     @Override
@@ -232,6 +248,16 @@ public final class MockConsumer<K, V> implements Consumer<K, V> {
             }
         }
         return result;
+    }
+
+    @Override
+    public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, Duration timeout) {
+        return committed(partitions);
+    }
+
+    @Override
+    public long position(TopicPartition partition, Duration timeout) {
+        return position(partition);
     }
 
     /** Committed offset, else per the reset policy (beginning or end offsets given, 0 by default). */
@@ -276,9 +302,54 @@ public final class MockConsumer<K, V> implements Consumer<K, V> {
         return result;
     }
 
+    @Override
+    public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions, Duration timeout) {
+        return beginningOffsets(partitions);
+    }
+
+    @Override
+    public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions, Duration timeout) {
+        return endOffsets(partitions);
+    }
+
+    @Override
+    public Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs, Duration timeout) {
+        return offsetsForTimes(timestampsMs);
+    }
+
+    /** Gives {@code topic} this many partitions, for {@link #partitionsFor}. */
+    public synchronized void updatePartitions(String topic, int count) {
+        partitionCounts.put(topic, count);
+    }
+
+    /** The partitions {@link #updatePartitions} gave the topic; UNKNOWN_TOPIC_OR_PARTITION for another. */
+    @Override
+    public synchronized List<TopicPartition> partitionsFor(String topic) {
+        Integer count = partitionCounts.get(topic);
+        if (count == null) {
+            throw new ConsumerException(io.rafka.common.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + topic
+                    + " is not known to this MockConsumer (updatePartitions)");
+        }
+        List<TopicPartition> partitions = new java.util.ArrayList<>(count);
+        for (int p = 0; p < count; p++) {
+            partitions.add(new TopicPartition(topic, p));
+        }
+        return partitions;
+    }
+
+    @Override
+    public List<TopicPartition> partitionsFor(String topic, Duration timeout) {
+        return partitionsFor(topic);
+    }
+
     /** The first added record (not yet polled) at or after the timestamp, per partition. */
     @Override
     public synchronized Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs) {
+        timestampsMs.forEach((tp, ts) -> {
+            if (ts < 0) {
+                throw new IllegalArgumentException("the target time for " + tp + " must not be negative: " + ts);
+            }
+        });
         Map<TopicPartition, Long> result = new HashMap<>();
         timestampsMs.forEach((tp, ts) -> records.getOrDefault(tp, List.of()).stream()
                 .filter(r -> r.timestampMs() >= ts).findFirst().ifPresent(r -> result.put(tp, r.offset())));

@@ -14,6 +14,7 @@ import io.rafka.client.internals.FetchPositions;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
 import io.rafka.client.internals.PartitionFetcher;
+import io.grpc.Context;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 
@@ -90,6 +91,9 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private final MetadataClient metadata;
     private final AsyncCommits asyncCommits = new AsyncCommits();
     private final AtomicBoolean wakeup = new AtomicBoolean();
+    /** The context of the blocking call in progress outside poll, which {@link #wakeup()} cancels; null if none. */
+    private final java.util.concurrent.atomic.AtomicReference<Context.CancellableContext> blockingCall =
+            new java.util.concurrent.atomic.AtomicReference<>();
     /** When the poll in progress must return (hi-res clock ms); no limit outside a poll. */
     private volatile long pollDeadlineMs = Long.MAX_VALUE;
     private final OwnerLock lock = new OwnerLock();
@@ -386,14 +390,24 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void commitSync() {
+        commitSync(Duration.ofMillis(config.defaultApiTimeoutMs()));
+    }
+
+    @Override
+    public void commitSync(Duration timeout) {
         locked(() -> {
-            commitSync(currentPositions());
+            commitSync(currentPositions(), timeout);
             return null;
         });
     }
 
     @Override
     public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        commitSync(offsets, Duration.ofMillis(config.defaultApiTimeoutMs()));
+    }
+
+    @Override
+    public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
         locked(() -> {
             PartitionSource to = committing();
             checkWakeup();
@@ -401,14 +415,14 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             // this one and move offsets back; their callbacks run here, as in Kafka's commitSync.
             CompletableFuture<Void> done = asyncCommits.startInOrder(plain(offsets), metadata(offsets),
                     to.ownershipMark(), to::commit);
-            long deadline = time.hiResClockMs() + config.defaultApiTimeoutMs();
+            long deadline = deadlineAfter(timeout);
             while (!done.isDone()) {
                 checkWakeup();
                 long left = deadline - time.hiResClockMs();
                 if (left <= 0) {
                     asyncCommits.runCallbacks();
                     throw new ConsumerException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT, "commitSync did not end"
-                            + " within default.api.timeout.ms (" + config.defaultApiTimeoutMs() + " ms); it may still be made");
+                            + " within " + timeout.toMillis() + " ms; it may still be made");
                 }
                 try {
                     done.get(Math.min(left, WAKEUP_SLICE_MS), TimeUnit.MILLISECONDS);
@@ -428,6 +442,16 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 }
             });
             return null;
+        });
+    }
+
+    /** {@link #commitAsync(OffsetCommitCallback)} without a callback (failures are only logged at debug level). */
+    @Override
+    public void commitAsync() {
+        commitAsync((offsets, error) -> {
+            if (error != null) {
+                LOG.debug("commitAsync failed: {}", error.getMessage());
+            }
         });
     }
 
@@ -503,10 +527,19 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions) {
+        return committed(partitions, -1);
+    }
+
+    @Override
+    public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, Duration timeout) {
+        return committed(partitions, timeoutMs(timeout));
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, long timeoutMs) {
         return locked(() -> {
             PartitionSource of = sourceOrFail();
             Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>();
-            call(() -> of.committed(partitions)).forEach((tp, committed) -> {
+            blocking("committed", timeoutMs, () -> of.committed(partitions)).forEach((tp, committed) -> {
                 if (committed.offset() >= 0) {
                     result.put(tp, new OffsetAndMetadata(committed.offset(), committed.metadata()));
                 }
@@ -519,9 +552,19 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
      * The topic's partitions, as Kafka's {@code partitionsFor}; waits up to {@code default.api.timeout.ms} for a topic
      * that does not exist yet (created a moment ago, or never: then UNKNOWN_TOPIC_OR_PARTITION). Never creates it.
      */
+    @Override
     public List<TopicPartition> partitionsFor(String topic) {
+        return partitionsFor(topic, -1);
+    }
+
+    @Override
+    public List<TopicPartition> partitionsFor(String topic, Duration timeout) {
+        return partitionsFor(topic, timeoutMs(timeout));
+    }
+
+    private List<TopicPartition> partitionsFor(String topic, long timeoutMs) {
         return locked(() -> {
-            int count = call(() -> metadata.awaitTopic(topic, false)).getPartitionsCount();
+            int count = blocking("partitionsFor", timeoutMs, () -> metadata.awaitTopic(topic, false)).getPartitionsCount();
             List<TopicPartition> partitions = new ArrayList<>(count);
             for (int p = 0; p < count; p++) {
                 partitions.add(new TopicPartition(topic, p));
@@ -533,6 +576,15 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     /** Looks the position up now when it is still pending (after a reset or seekToBeginning/End). */
     @Override
     public long position(TopicPartition partition) {
+        return position(partition, -1);
+    }
+
+    @Override
+    public long position(TopicPartition partition, Duration timeout) {
+        return position(partition, timeoutMs(timeout));
+    }
+
+    private long position(TopicPartition partition, long timeoutMs) {
         return locked(() -> {
             PartitionSource in = sourceOrFail();
             if (in.assignment().contains(partition) && !in.positions().partitions().contains(partition)) {
@@ -547,7 +599,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             }
             Long pending = positions.pendingStart(partition);
             long start = pending == null ? PartitionFetcher.LATEST : pending;
-            long found = Math.max(0, lookUp(List.of(partition), start).get(partition));
+            long found = Math.max(0, lookUp("position", List.of(partition), start, timeoutMs).get(partition));
             positions.seek(partition, found);
             return found;
         });
@@ -563,21 +615,48 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
-        return locked(() -> lookUp(partitions, PartitionFetcher.EARLIEST));
+        return locked(() -> lookUp("beginningOffsets", partitions, PartitionFetcher.EARLIEST, -1));
+    }
+
+    @Override
+    public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions, Duration timeout) {
+        return locked(() -> lookUp("beginningOffsets", partitions, PartitionFetcher.EARLIEST, timeoutMs(timeout)));
     }
 
     @Override
     public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
-        return locked(() -> lookUp(partitions, PartitionFetcher.LATEST));
+        return locked(() -> lookUp("endOffsets", partitions, PartitionFetcher.LATEST, -1));
+    }
+
+    @Override
+    public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions, Duration timeout) {
+        return locked(() -> lookUp("endOffsets", partitions, PartitionFetcher.LATEST, timeoutMs(timeout)));
     }
 
     @Override
     public Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs) {
+        return offsetsForTimes(timestampsMs, -1);
+    }
+
+    @Override
+    public Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs, Duration timeout) {
+        return offsetsForTimes(timestampsMs, timeoutMs(timeout));
+    }
+
+    private Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestampsMs, long timeoutMs) {
+        timestampsMs.forEach((tp, ts) -> {
+            if (ts == null || ts < 0) {
+                // As Kafka's: the lookup's negative sentinels (latest, earliest) are not timestamps.
+                throw new IllegalArgumentException("the target time for " + tp + " must not be negative: " + ts);
+            }
+        });
         return locked(() -> {
             Map<TopicPartition, Long> found = new HashMap<>();
             Map<Long, List<TopicPartition>> byTimestamp = new HashMap<>();
             timestampsMs.forEach((tp, ts) -> byTimestamp.computeIfAbsent(ts, t -> new java.util.ArrayList<>()).add(tp));
-            byTimestamp.forEach((ts, partitions) -> lookUp(partitions, ts).forEach((tp, offset) -> {
+            long endMs = timeoutMs < 0 ? -1 : time.hiResClockMs() + timeoutMs;
+            byTimestamp.forEach((ts, partitions) -> lookUp("offsetsForTimes", partitions, ts,
+                    endMs < 0 ? -1 : Math.max(0, endMs - time.hiResClockMs())).forEach((tp, offset) -> {
                 if (offset >= 0) {
                     found.put(tp, offset);
                 }
@@ -586,8 +665,10 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         });
     }
 
-    private Map<TopicPartition, Long> lookUp(Collection<TopicPartition> partitions, long timestampMs) {
-        return call(() -> new OffsetLookup(metadata, channels, time, config.defaultApiTimeoutMs())
+    /** ListOffsets for {@code partitions}; {@code timeoutMs} as {@link #blocking}. */
+    private Map<TopicPartition, Long> lookUp(String what, Collection<TopicPartition> partitions, long timestampMs,
+                                             long timeoutMs) {
+        return blocking(what, timeoutMs, () -> new OffsetLookup(metadata, channels, time, config.defaultApiTimeoutMs())
                 .offsets(List.copyOf(partitions), timestampMs));
     }
 
@@ -642,9 +723,18 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         return locked(() -> source == null ? Set.of() : source.positions().paused());
     }
 
+    /**
+     * Makes the blocking call in progress throw {@link WakeupException} (poll, commitSync, committed, position's
+     * lookup, beginningOffsets, endOffsets, offsetsForTimes, partitionsFor), or the next one if none is: a call to a
+     * broker in flight is cancelled, its retries end.
+     */
     @Override
     public void wakeup() {
         wakeup.set(true);
+        Context.CancellableContext call = blockingCall.get();
+        if (call != null) {
+            call.cancel(new WakeupException());
+        }
     }
 
     @Override
@@ -654,18 +744,18 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void close(Duration timeout) {
+        long timeoutMs = timeoutMs(timeout);
         acquire(true);
         try {
             if (closed) {
                 return;
             }
             closed = true;
-            long endNanos = System.nanoTime() + timeout.toNanos();
-            asyncCommits.awaitInFlight(timeout.toMillis(), () -> false);
+            long endNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+            asyncCommits.awaitInFlight(timeoutMs, () -> false);
             if (source != null) {
-                // Within what is left of the timeout, and no longer than a member's own close takes.
-                long leftMs = TimeUnit.NANOSECONDS.toMillis(Math.max(0, endNanos - System.nanoTime()));
-                source.close(config.enableAutoCommit(), Math.min(leftMs, io.rafka.client.group.GroupMember.CLOSE_TIMEOUT_MS));
+                // The last commit and the leave share what is left of the timeout, as in Kafka's close.
+                source.close(config.enableAutoCommit(), TimeUnit.NANOSECONDS.toMillis(Math.max(0, endNanos - System.nanoTime())));
             }
         } catch (ClientException e) {
             LOG.warn("the last commit or leaving the group failed: {}", e.getMessage());
@@ -687,6 +777,61 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         } catch (ArithmeticException tooLong) {
             return Long.MAX_VALUE;
         }
+    }
+
+    /**
+     * Runs a blocking call made outside poll so that {@link #wakeup()} ends it: in a gRPC {@link Context} that wakeup
+     * cancels, which fails the call's request in flight at once and ends its retries ({@code RetryState}). With
+     * {@code timeoutMs} >= 0 the context also has that deadline, which bounds its requests and replaces the retry
+     * budget ({@code default.api.timeout.ms}); once it passes the call fails with REQUEST_TIMED_OUT.
+     */
+    private <T> T blocking(String what, long timeoutMs, java.util.function.Supplier<T> body) {
+        checkWakeup();
+        Context.CancellableContext context = timeoutMs < 0 ? Context.current().withCancellation()
+                : Context.current().withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS, Deadlines.SCHEDULER);
+        blockingCall.set(context);
+        try {
+            if (wakeup.get()) {
+                context.cancel(new WakeupException());   // woken between the check above and now
+            }
+            return context.call(() -> call(body));
+        } catch (WakeupException e) {
+            throw e;
+        } catch (Exception e) {
+            if (context.isCancelled()) {
+                if (context.cancellationCause() instanceof WakeupException) {
+                    wakeup.set(false);
+                    throw new WakeupException();
+                }
+                throw new ConsumerException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT,
+                        what + " did not end within " + timeoutMs + " ms: " + e.getMessage());
+            }
+            throw e instanceof RuntimeException unchecked ? unchecked : new IllegalStateException(e);
+        } finally {
+            blockingCall.set(null);
+            context.cancel(null);
+        }
+    }
+
+    /** A caller's timeout for {@link #blocking}: not negative. */
+    private static long timeoutMs(Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("the timeout must not be negative: " + timeout);
+        }
+        return timeout.compareTo(LONGEST_TIMEOUT) > 0 ? LONGEST_TIMEOUT.toMillis() : timeout.toMillis();
+    }
+
+    /** Longer timeouts are this (a deadline must fit in nanoseconds). */
+    private static final Duration LONGEST_TIMEOUT = Duration.ofDays(365);
+
+    /** The one timer thread of the calls given their own timeout, started with the first. */
+    private static final class Deadlines {
+        static final java.util.concurrent.ScheduledExecutorService SCHEDULER =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(runnable -> {
+                    Thread thread = new Thread(runnable, "rafka-consumer-deadlines");
+                    thread.setDaemon(true);
+                    return thread;
+                });
     }
 
     private void checkWakeup() {

@@ -611,18 +611,20 @@ public final class GroupMember implements AutoCloseable {
         if (closed) {
             return;
         }
-        long endMs = time.hiResClockMs() + Math.max(0, timeoutMs);
+        long now = time.hiResClockMs();
+        long endMs = now + Math.min(Math.max(0, timeoutMs), Long.MAX_VALUE / 2 - Math.max(0, now));
         if (heartbeater != null) {
             heartbeater.shutdownNow();
             try {
                 // A resume under way on it ends first (interrupted, or with its stream open): otherwise the leave
                 // below could find no stream yet, and the coordinator would only notice the member gone later.
-                heartbeater.awaitTermination(Math.min(CLOSE_WAIT_MS, Math.max(0, timeoutMs)), TimeUnit.MILLISECONDS);
+                heartbeater.awaitTermination(Math.min(CLOSE_WAIT_MS, Math.max(0, endMs - time.hiResClockMs())),
+                        TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
-        revocations.await(Math.min(CLOSE_RETRY_MS, Math.max(0, timeoutMs)));   // their commits before the last one and the leave
+        revocations.await(Math.max(0, endMs - time.hiResClockMs()));   // their commits before the last one and the leave
         revocations.close();
         rejoinIfLeftForSlowPoll();   // nothing to commit or leave for a member that left already
         closed = true;

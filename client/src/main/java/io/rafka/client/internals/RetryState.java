@@ -1,12 +1,15 @@
 package io.rafka.client.internals;
 
+import io.grpc.Context;
 import io.rafka.common.Time;
+
 /**
  * The retry budget of one piece of work (a partition's pending batch, a partition's fetch position):
  * exponential backoff from {@value #INITIAL_BACKOFF_MS} ms doubling to {@value #MAX_BACKOFF_MS} ms, and
  * a limit on how long failures may go on before the last one is reported. The clock starts at the first
  * failure and is cleared by a success, so a long-running consumer survives any number of separate
- * leader elections as long as each one ends within the budget.
+ * leader elections as long as each one ends within the budget. The caller's gRPC {@link Context} bounds it too: a
+ * deadline there replaces the budget, and a cancelled context ends the retries ({@link #CANCELLED}).
  *
  * <p>Not thread-safe: owned by the single thread driving the command.
  */
@@ -32,13 +35,18 @@ public final class RetryState {
      * @throws ClientException the failure itself, noted with the time spent, once the budget is used up
      */
     public long onFailure(ClientException failure) {
+        checkCancelled(failure);
         long now = time.hiResClockMs();
         if (firstFailureMs < 0) {
             firstFailureMs = now;
         }
-        long remainingMs = retryTimeoutMs - (now - firstFailureMs);   // no overflow for a timeout of Long.MAX_VALUE
+        io.grpc.Deadline deadline = Context.current().getDeadline();
+        // A caller whose context has a deadline (a consumer call given its own timeout) retries until then instead.
+        long remainingMs = deadline != null ? deadline.timeRemaining(java.util.concurrent.TimeUnit.MILLISECONDS)
+                : retryTimeoutMs - (now - firstFailureMs);   // no overflow for a timeout of Long.MAX_VALUE
         if (remainingMs <= 0) {
-            throw failure.withNote("still failing after retrying for " + retryTimeoutMs + " ms");
+            throw failure.withNote("still failing after retrying for " + (deadline != null ? now - firstFailureMs
+                    : retryTimeoutMs) + " ms");
         }
         long delayMs = Math.min(nextBackoffMs, remainingMs);
         nextBackoffMs = Math.min(nextBackoffMs * 2, MAX_BACKOFF_MS);
@@ -50,6 +58,7 @@ public final class RetryState {
      * how long to wait before trying again.
      */
     public long onFailureWithoutLimit() {
+        checkCancelled(null);
         if (firstFailureMs < 0) {
             firstFailureMs = time.hiResClockMs();
         }
@@ -69,13 +78,49 @@ public final class RetryState {
         nextBackoffMs = INITIAL_BACKOFF_MS;
     }
 
-    /** Sleeps on {@code time}, turning an interrupt (Ctrl-C during a backoff) into a CLI failure. */
+    /**
+     * Sleeps on {@code time}, turning an interrupt (Ctrl-C during a backoff) into a CLI failure; ends within
+     * {@value #CANCEL_CHECK_MS} ms once the caller's gRPC {@link Context} is cancelled ({@link #checkCancelled}).
+     */
     public static void sleep(Time time, long ms) {
+        Context context = Context.current();
         try {
-            time.sleep(ms);
+            if (context == Context.ROOT) {
+                time.sleep(ms);   // nothing can cancel it
+                return;
+            }
+            for (long left = ms; left > 0; left -= CANCEL_CHECK_MS) {
+                checkCancelled(context, null);
+                time.sleep(Math.min(left, CANCEL_CHECK_MS));
+            }
+            checkCancelled(context, null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ClientException("INTERRUPTED", "interrupted while backing off");
         }
     }
+
+    /** How often a back-off looks whether its caller's context was cancelled. */
+    static final long CANCEL_CHECK_MS = 50;
+
+    /**
+     * Ends a retry loop whose caller's gRPC {@link Context} was cancelled (the SDK consumer's {@code wakeup()} or a
+     * call's own timeout): every call it would make fails at once, so retrying could only spin until the budget ends.
+     * Throws {@link #CANCELLED}, not retriable, naming the failure at hand if any.
+     */
+    private static void checkCancelled(ClientException failure) {
+        checkCancelled(Context.current(), failure);
+    }
+
+    private static void checkCancelled(Context context, ClientException failure) {
+        if (context.isCancelled()) {
+            Throwable cause = context.cancellationCause();
+            throw new ClientException(CANCELLED, "the call was given up: " + (cause == null ? "its context was cancelled"
+                    : cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName())
+                    + (failure == null ? "" : "; the last failure was " + failure.code() + ": " + failure.getMessage()));
+        }
+    }
+
+    /** The code of the failure a retry loop ends with once its caller's context is cancelled. */
+    public static final String CANCELLED = "CALL_CANCELLED";
 }
