@@ -211,6 +211,68 @@ class AdminIT {
         assertEquals(ErrorCode.GROUP_ID_NOT_FOUND, failure(admin.describeGroup("auditors")).errorCode());
     }
 
+    /**
+     * As Kafka's admin client: a call that waits for a broker that never answers does not hold up the others, and it
+     * ends within default.api.timeout.ms (REQUEST_TIMED_OUT); close() lets calls made before it end (a create made
+     * without waiting for it is made), while close(timeout) fails what has not ended in time.
+     */
+    @Test
+    void aStuckCallHoldsUpNoOtherAndCloseLetsCallsEndWithinItsTimeout() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("group.coordinator.partitions", "1"));
+             io.rafka.client.internals.ChannelPool channels = new io.rafka.client.internals.ChannelPool(address ->
+                     io.grpc.ManagedChannelBuilder.forAddress(address.host(), address.port()).usePlaintext()
+                             .intercept(unansweredDescribeGroup()).build())) {
+            String bootstrap = "127.0.0.1:" + cluster.grpcPort(0);
+            RafkaAdmin admin = RafkaAdmin.create(bootstrap, 4_000, channels);
+            admin.createTopics(List.of(new NewTopic("first", 1, 1))).join();   // the groups' topic, the coordinator up
+            CompletableFuture<GroupDescription> stuck = admin.describeGroup("nobody");
+            long startNs = System.nanoTime();
+            assertTrue(admin.listTopics().get(3, java.util.concurrent.TimeUnit.SECONDS).contains("first"));
+            assertFalse(stuck.isDone(), "the stuck call still waits");
+            assertEquals(ErrorCode.REQUEST_TIMED_OUT, failure(stuck).errorCode());
+            long tookMs = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            assertTrue(tookMs < 8_000, "the stuck call ended " + tookMs + " ms after it began; its timeout is 4 s");
+
+            // close() waits for what was made before it: the topic is created although nobody waited for it.
+            CompletableFuture<Map<String, TopicDescription>> unawaited = admin.createTopics(List.of(new NewTopic("second", 2, 1)));
+            admin.close();
+            assertEquals(2, unawaited.join().get("second").partitions().size());
+            CompletionException refused = assertThrows(CompletionException.class, () -> admin.listTopics().join());
+            assertInstanceOf(IllegalStateException.class, refused.getCause(), "closed");
+
+            RafkaAdmin brief = RafkaAdmin.create(bootstrap, 30_000, channels);
+            CompletableFuture<GroupDescription> pending = brief.describeGroup("nobody");
+            startNs = System.nanoTime();
+            brief.close(java.time.Duration.ofMillis(500));
+            tookMs = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+            assertTrue(tookMs < 3_000, "close(500 ms) took " + tookMs + " ms");
+            assertEquals(ErrorCode.REQUEST_TIMED_OUT, failure(pending).errorCode());
+        }
+    }
+
+    /** DescribeGroup requests that are never sent: the broker, and the caller, wait for them. */
+    private static io.grpc.ClientInterceptor unansweredDescribeGroup() {
+        return new io.grpc.ClientInterceptor() {
+            @Override
+            public <Q, R> io.grpc.ClientCall<Q, R> interceptCall(io.grpc.MethodDescriptor<Q, R> method,
+                                                                 io.grpc.CallOptions options, io.grpc.Channel next) {
+                io.grpc.ClientCall<Q, R> call = next.newCall(method, options);
+                if (!method.getFullMethodName().endsWith("/DescribeGroup")) {
+                    return call;
+                }
+                return new io.grpc.ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+                    @Override
+                    public void sendMessage(Q message) {
+                    }
+
+                    @Override
+                    public void halfClose() {
+                    }
+                };
+            }
+        };
+    }
+
     private static AdminException failure(CompletableFuture<?> call) {
         CompletionException e = assertThrows(CompletionException.class, call::join);
         return assertInstanceOf(AdminException.class, e.getCause());

@@ -1,8 +1,10 @@
 package io.rafka.client.admin;
 
+import io.grpc.Context;
 import io.grpc.StatusRuntimeException;
 import io.rafka.client.group.CoordinatorClient;
 import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.CallContexts;
 import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.ClientException;
 import io.rafka.client.internals.ConfigValues;
@@ -36,6 +38,7 @@ import io.rafka.proto.v1.ListGroupsRequest;
 import io.rafka.proto.v1.ListTopicsRequest;
 import io.rafka.proto.v1.TopicResult;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -47,17 +50,21 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * The Java SDK's admin client: topics, configs, the cluster, consumer groups and offsets, as Kafka's Admin does
- * them. Every call returns a {@link CompletableFuture} at once and runs on the admin's one I/O thread, in the order
- * called; a failure completes the future exceptionally with an {@link AdminException} carrying the broker's
- * {@link ErrorCode}. Topic and config calls go to any broker (it forwards writes to the controller): the one that
+ * them. Every call returns a {@link CompletableFuture} at once and runs on one of the admin's I/O threads (at most
+ * {@value #MAX_CONCURRENT_CALLS} calls at once, the others wait their turn), so a slow call does not hold up the
+ * others; as in Kafka, calls made one after the other without waiting for the first may run in either order. Each
+ * call, its wait for a thread included, ends within {@code default.api.timeout.ms} (then REQUEST_TIMED_OUT); a failure
+ * completes the future exceptionally with an {@link AdminException} carrying the broker's {@link ErrorCode}. Topic and config calls go to any broker (it forwards writes to the controller): the one that
  * answered last, else the bootstrap brokers, then the cluster's other brokers (learnt on the first call), in turn
  * while one cannot be reached; a broker that was reached is not asked again (create and delete are not safe to
  * repeat blindly); group calls go to the group's coordinator, found and retried while it moves, for up to
@@ -87,11 +94,13 @@ public final class RafkaAdmin implements AutoCloseable {
     private final List<BrokerAddress> bootstrap;
     private final long retryTimeoutMs;
     private final MetadataClient metadata;
-    private final ExecutorService ioThread = Executors.newSingleThreadExecutor(r -> {
-        Thread thread = new Thread(r, "rafka-admin");
-        thread.setDaemon(true);
-        return thread;
-    });
+    /** At most this many calls run at once (each holds a thread while it waits for a broker). */
+    static final int MAX_CONCURRENT_CALLS = 8;
+
+    private final ThreadPoolExecutor ioThreads;
+    /** Calls made and not ended: close fails those still running or queued when its time is up. */
+    private final Set<Call<?>> pending = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     private RafkaAdmin(List<BrokerAddress> bootstrap, long retryTimeoutMs, ChannelPool channels, boolean ownsChannels) {
         this.channels = channels;
@@ -99,6 +108,21 @@ public final class RafkaAdmin implements AutoCloseable {
         this.bootstrap = bootstrap;
         this.retryTimeoutMs = retryTimeoutMs;
         this.metadata = new MetadataClient(channels, bootstrap, Time.SYSTEM, retryTimeoutMs);
+        AtomicInteger threads = new AtomicInteger();
+        this.ioThreads = new ThreadPoolExecutor(MAX_CONCURRENT_CALLS, MAX_CONCURRENT_CALLS, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), r -> {
+                    Thread thread = new Thread(r, "rafka-admin-" + threads.incrementAndGet());
+                    thread.setDaemon(true);
+                    return thread;
+                }) {
+            @Override
+            protected void terminated() {
+                if (ownsChannels) {
+                    channels.close();   // closed, and every call ended (also when close was called by one of them)
+                }
+            }
+        };
+        ioThreads.allowCoreThreadTimeOut(true);   // an idle admin client holds no thread
     }
 
     /** @param bootstrapServers {@code host:port}, also comma-separated: asked in turn while one does not answer */
@@ -239,7 +263,7 @@ public final class RafkaAdmin implements AutoCloseable {
             DescribeGroupResponse group = coordinator(groupId).call(stub -> stub.describeGroup(
                     DescribeGroupRequest.newBuilder().setGroupId(groupId).build()));
             try {
-                // Bounded: this runs on the admin's one I/O thread, and a description without some lags beats a
+                // Bounded: this holds one of the admin's I/O threads, and a description without some lags beats a
                 // minute's wait for a leader that is away.
                 group = GroupLogEnds.fill(group, new OffsetLookup(metadata, channels, Time.SYSTEM,
                         Math.min(retryTimeoutMs, LOG_END_LOOKUP_MS)));
@@ -304,21 +328,44 @@ public final class RafkaAdmin implements AutoCloseable {
                 .offsets(List.copyOf(partitions), spec.timestampMs()));
     }
 
-    /** Stops the I/O thread (calls not yet run fail) and closes the connections. */
+    /**
+     * As Kafka's: lets the calls made so far end (each within its own {@code default.api.timeout.ms}), refusing new
+     * ones, then closes the connections.
+     */
     @Override
     public void close() {
-        for (Runnable queued : ioThread.shutdownNow()) {
-            if (queued instanceof Call<?> call) {
-                call.result.completeExceptionally(new IllegalStateException("the admin client was closed before this call ran"));
-            }
+        close(Duration.ofMillis(CallContexts.LONGEST_TIMEOUT_MS));
+    }
+
+    /**
+     * Refuses new calls at once and gives those made so far, running or waiting their turn, up to {@code timeout} to
+     * end (Kafka's grace period); the ones still unfinished then fail with REQUEST_TIMED_OUT (their requests in flight
+     * cancelled: a write may still have been made). Then closes the connections.
+     */
+    public void close(Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("the timeout must not be negative: " + timeout);
         }
+        closed = true;
+        ioThreads.shutdown();   // what is queued still runs
+        if (IN_CALL.get()) {
+            return;   // from a call's own thread (a future's callback): it cannot wait for itself; the last call to end closes
+        }
+        long timeoutMs = timeout.compareTo(Duration.ofMillis(CallContexts.LONGEST_TIMEOUT_MS)) > 0
+                ? CallContexts.LONGEST_TIMEOUT_MS : timeout.toMillis();
         try {
-            ioThread.awaitTermination(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS);
+            if (!ioThreads.awaitTermination(timeoutMs, TimeUnit.MILLISECONDS)) {
+                for (Call<?> call : pending) {
+                    call.abort("the admin client was closed before this call ended");
+                }
+                ioThreads.shutdownNow();
+                ioThreads.awaitTermination(RPC_DEADLINE_MS, TimeUnit.MILLISECONDS);   // cancelled calls end at once
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         if (ownsChannels) {
-            channels.close();
+            channels.close();   // also when a thread did not end (the pool's own hook closes them otherwise)
         }
     }
 
@@ -386,33 +433,85 @@ public final class RafkaAdmin implements AutoCloseable {
     }
 
     private <T> CompletableFuture<T> run(Supplier<T> call) {
-        Call<T> c = new Call<>(call);
+        Call<T> c = new Call<>(call, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(
+                Math.min(retryTimeoutMs, CallContexts.LONGEST_TIMEOUT_MS)));
+        if (closed) {
+            c.result.completeExceptionally(new IllegalStateException("the admin client is closed"));
+            return c.result;
+        }
+        pending.add(c);
+        c.result.whenComplete((value, error) -> pending.remove(c));
         try {
-            ioThread.execute(c);
+            ioThreads.execute(c);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             c.result.completeExceptionally(new IllegalStateException("the admin client is closed"));
         }
         return c.result;
     }
 
-    /** One queued call and its future: close() fails the futures of calls that never ran. */
-    private static final class Call<T> implements Runnable {
+    /**
+     * One call and its future. It runs in a gRPC context whose deadline is the call's (made plus
+     * {@code default.api.timeout.ms}), which bounds its requests and retries; close() cancels it.
+     */
+    /** Whether this thread is running an admin call (or a callback of its future, run on the same thread). */
+    private static final ThreadLocal<Boolean> IN_CALL = ThreadLocal.withInitial(() -> false);
+
+    private final class Call<T> implements Runnable {
         final CompletableFuture<T> result = new CompletableFuture<>();
         private final Supplier<T> call;
+        private final long deadlineNanos;
+        private volatile Context.CancellableContext context;
 
-        Call(Supplier<T> call) {
+        Call(Supplier<T> call, long deadlineNanos) {
             this.call = call;
+            this.deadlineNanos = deadlineNanos;
         }
 
         @Override
         public void run() {
+            long leftMs = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+            if (result.isDone()) {
+                return;   // failed by close while it waited its turn
+            }
+            if (leftMs <= 0) {
+                result.completeExceptionally(timedOut("it waited for a thread until its time was up", null));
+                return;
+            }
+            Context.CancellableContext within = CallContexts.within(leftMs);
+            context = within;
+            IN_CALL.set(true);
             try {
-                result.complete(call.get());
+                if (result.isDone()) {
+                    return;   // aborted just now
+                }
+                result.complete(within.call(call::get));
             } catch (ClientException e) {
-                result.completeExceptionally(AdminException.from(e));
+                result.completeExceptionally(CallContexts.timedOut(within) ? timedOut(e.getMessage(), e) : AdminException.from(e));
             } catch (Throwable e) {
                 result.completeExceptionally(e);  // an Error too: a future left incomplete would hang its caller
+            } finally {
+                IN_CALL.set(false);
+                within.cancel(null);
             }
+        }
+
+        /** Fails the call now (close's time is up) and cancels its requests and retries if it runs. */
+        void abort(String why) {
+            result.completeExceptionally(new AdminException(ErrorCode.REQUEST_TIMED_OUT, ErrorCode.REQUEST_TIMED_OUT.name(),
+                    why, Map.of()));
+            Context.CancellableContext running = context;
+            if (running != null) {
+                running.cancel(null);
+            }
+        }
+
+        private AdminException timedOut(String detail, Throwable cause) {
+            AdminException e = new AdminException(ErrorCode.REQUEST_TIMED_OUT, ErrorCode.REQUEST_TIMED_OUT.name(),
+                    "the call did not end within default.api.timeout.ms (" + retryTimeoutMs + " ms): " + detail, Map.of());
+            if (cause != null) {
+                e.initCause(cause);
+            }
+            return e;
         }
     }
 }

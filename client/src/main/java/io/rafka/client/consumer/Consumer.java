@@ -88,7 +88,9 @@ public interface Consumer<K, V> extends AutoCloseable {
 
     /**
      * {@link #committed(Set)} within {@code timeout} instead of {@code default.api.timeout.ms}. The calls below that
-     * take a timeout do the same; one that passes throws a {@link ConsumerException} with REQUEST_TIMED_OUT.
+     * take a timeout do the same; one that passes throws a {@link ConsumerException} with REQUEST_TIMED_OUT. (Retries
+     * of the group's coordinator, and of a topic not found yet in {@code partitionsFor}, still end after
+     * {@code default.api.timeout.ms} when the timeout is longer.)
      */
     Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, Duration timeout);
 

@@ -7,6 +7,7 @@ import io.rafka.client.consumer.internals.ManualAssignment;
 import io.rafka.client.consumer.internals.PartitionSource;
 import io.rafka.client.consumer.internals.OwnerLock;
 import io.rafka.client.internals.BrokerAddress;
+import io.rafka.client.internals.CallContexts;
 import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.ClientException;
 import io.rafka.client.internals.ConfigValues;
@@ -668,7 +669,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     /** ListOffsets for {@code partitions}; {@code timeoutMs} as {@link #blocking}. */
     private Map<TopicPartition, Long> lookUp(String what, Collection<TopicPartition> partitions, long timestampMs,
                                              long timeoutMs) {
-        return blocking(what, timeoutMs, () -> new OffsetLookup(metadata, channels, time, config.defaultApiTimeoutMs())
+        long budgetMs = timeoutMs < 0 ? config.defaultApiTimeoutMs() : timeoutMs;
+        return blocking(what, timeoutMs, () -> new OffsetLookup(metadata, channels, time, budgetMs)
                 .offsets(List.copyOf(partitions), timestampMs));
     }
 
@@ -782,13 +784,12 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     /**
      * Runs a blocking call made outside poll so that {@link #wakeup()} ends it: in a gRPC {@link Context} that wakeup
      * cancels, which fails the call's request in flight at once and ends its retries ({@code RetryState}). With
-     * {@code timeoutMs} >= 0 the context also has that deadline, which bounds its requests and replaces the retry
-     * budget ({@code default.api.timeout.ms}); once it passes the call fails with REQUEST_TIMED_OUT.
+     * {@code timeoutMs} >= 0 the context also has that deadline, which bounds its requests and retries; once it
+     * passes the call fails with REQUEST_TIMED_OUT.
      */
     private <T> T blocking(String what, long timeoutMs, java.util.function.Supplier<T> body) {
         checkWakeup();
-        Context.CancellableContext context = timeoutMs < 0 ? Context.current().withCancellation()
-                : Context.current().withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS, Deadlines.SCHEDULER);
+        Context.CancellableContext context = CallContexts.within(timeoutMs);
         blockingCall.set(context);
         try {
             if (wakeup.get()) {
@@ -818,20 +819,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         if (timeout.isNegative()) {
             throw new IllegalArgumentException("the timeout must not be negative: " + timeout);
         }
-        return timeout.compareTo(LONGEST_TIMEOUT) > 0 ? LONGEST_TIMEOUT.toMillis() : timeout.toMillis();
-    }
-
-    /** Longer timeouts are this (a deadline must fit in nanoseconds). */
-    private static final Duration LONGEST_TIMEOUT = Duration.ofDays(365);
-
-    /** The one timer thread of the calls given their own timeout, started with the first. */
-    private static final class Deadlines {
-        static final java.util.concurrent.ScheduledExecutorService SCHEDULER =
-                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(runnable -> {
-                    Thread thread = new Thread(runnable, "rafka-consumer-deadlines");
-                    thread.setDaemon(true);
-                    return thread;
-                });
+        return timeout.compareTo(Duration.ofMillis(CallContexts.LONGEST_TIMEOUT_MS)) > 0 ? CallContexts.LONGEST_TIMEOUT_MS
+                : timeout.toMillis();
     }
 
     private void checkWakeup() {

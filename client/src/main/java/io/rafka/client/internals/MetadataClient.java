@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Any broker answers GetMetadata, so a refresh asks the broker that answered last first, then the bootstrap
  * brokers and every broker the last snapshot listed ({@link #candidates}): a client keeps working when its
  * bootstrap broker dies mid-run, and one that starts while the first bootstrap broker is down uses the next.
- * Thread-safe for one refreshing thread and any number of readers: the snapshot is replaced whole and the hints
+ * Thread-safe: the snapshot is replaced whole (refreshes merge their answers into it one at a time) and the hints
  * are a concurrent map (a hint given while a refresh runs may be dropped by it: one more NOT_LEADER round trip).
  */
 public final class MetadataClient {
@@ -92,15 +92,17 @@ public final class MetadataClient {
                 answer.clearBrokers().addAllBrokers(part.getBrokersList()).addAllTopics(part.getTopicsList());
             }
         }
-        ClusterMetadata fresh = ClusterMetadata.of(answer.build()).over(current, topics);
-        current = fresh;
-        if (topics.isEmpty()) {
-            leaderHints.clear();
-        } else {
-            Set<String> refreshed = Set.copyOf(topics);
-            leaderHints.keySet().removeIf(tp -> refreshed.contains(tp.topic()));
+        synchronized (this) {   // refreshes of other threads (an admin client's calls) merge one after the other
+            ClusterMetadata fresh = ClusterMetadata.of(answer.build()).over(current, topics);
+            current = fresh;
+            if (topics.isEmpty()) {
+                leaderHints.clear();
+            } else {
+                Set<String> refreshed = Set.copyOf(topics);
+                leaderHints.keySet().removeIf(tp -> refreshed.contains(tp.topic()));
+            }
+            return fresh;
         }
-        return fresh;
     }
 
     /** One GetMetadata, from the first candidate broker that answers before the deadline. */

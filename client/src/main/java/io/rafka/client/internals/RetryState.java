@@ -9,7 +9,7 @@ import io.rafka.common.Time;
  * a limit on how long failures may go on before the last one is reported. The clock starts at the first
  * failure and is cleared by a success, so a long-running consumer survives any number of separate
  * leader elections as long as each one ends within the budget. The caller's gRPC {@link Context} bounds it too: a
- * deadline there replaces the budget, and a cancelled context ends the retries ({@link #CANCELLED}).
+ * deadline there ends the retries if it comes first, and a cancelled context ends them at once ({@link #CANCELLED}).
  *
  * <p>Not thread-safe: owned by the single thread driving the command.
  */
@@ -40,13 +40,15 @@ public final class RetryState {
         if (firstFailureMs < 0) {
             firstFailureMs = now;
         }
+        long remainingMs = retryTimeoutMs - (now - firstFailureMs);   // no overflow for a timeout of Long.MAX_VALUE
         io.grpc.Deadline deadline = Context.current().getDeadline();
-        // A caller whose context has a deadline (a consumer call given its own timeout) retries until then instead.
-        long remainingMs = deadline != null ? deadline.timeRemaining(java.util.concurrent.TimeUnit.MILLISECONDS)
-                : retryTimeoutMs - (now - firstFailureMs);   // no overflow for a timeout of Long.MAX_VALUE
+        if (deadline != null) {
+            // The caller's own timeout (a consumer call given one, an admin call) ends the retries too.
+            remainingMs = Math.min(remainingMs, deadline.timeRemaining(java.util.concurrent.TimeUnit.MILLISECONDS));
+        }
         if (remainingMs <= 0) {
-            throw failure.withNote("still failing after retrying for " + (deadline != null ? now - firstFailureMs
-                    : retryTimeoutMs) + " ms");
+            throw failure.withNote("still failing after retrying for "
+                    + (deadline == null ? retryTimeoutMs : now - firstFailureMs) + " ms");
         }
         long delayMs = Math.min(nextBackoffMs, remainingMs);
         nextBackoffMs = Math.min(nextBackoffMs * 2, MAX_BACKOFF_MS);
