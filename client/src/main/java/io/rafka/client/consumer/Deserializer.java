@@ -11,4 +11,11 @@ package io.rafka.client.consumer;
 @FunctionalInterface
 public interface Deserializer<T> {
     T deserialize(String topic, byte[] data);
+
+    /**
+     * Called once, before the first {@code deserialize}, on a deserializer the consumer made from a class name in its
+     * configs ({@code key.deserializer}, {@code value.deserializer}), with those configs, as Kafka's.
+     */
+    default void configure(java.util.Map<String, ?> configs, boolean isKey) {
+    }
 }

@@ -41,13 +41,31 @@ public final class Deserializers {
 
     /** Picks a built-in by the class name Kafka's configs use (e.g. {@code StringDeserializer}), for Properties. */
     static Deserializer<?> forClassName(String name) {
-        String simple = name.substring(name.lastIndexOf('.') + 1);
-        return switch (simple) {
-            case "ByteArrayDeserializer" -> bytes();
-            case "StringDeserializer" -> string();
-            case "IntegerDeserializer" -> integer();
-            case "LongDeserializer" -> longs();
-            default -> throw new IllegalArgumentException("unknown deserializer " + name);
-        };
+        return forClassName("deserializer", name, java.util.Map.of());
     }
+
+    /**
+     * What {@code key} (key.deserializer or value.deserializer) names: a built-in by Kafka's class name (simple, or
+     * in Kafka's {@code org.apache.kafka.common.serialization} package), else a new instance of the named class, which
+     * must implement {@link Deserializer} (Kafka's own interface is not Rafka's), configured with {@code configs}.
+     */
+    static Deserializer<?> forClassName(String key, String name, java.util.Map<String, ?> configs) {
+        String simple = name.substring(name.lastIndexOf('.') + 1);
+        if (simple.equals(name) || name.equals(KAFKA_PACKAGE + simple)) {
+            return switch (simple) {
+                case "ByteArrayDeserializer" -> bytes();
+                case "StringDeserializer" -> string();
+                case "IntegerDeserializer" -> integer();
+                case "LongDeserializer" -> longs();
+                default -> throw new IllegalArgumentException(key + ": unknown deserializer " + name + " (built in: Kafka's"
+                        + " ByteArrayDeserializer, StringDeserializer, IntegerDeserializer, LongDeserializer; or the name of a"
+                        + " class implementing " + Deserializer.class.getName() + ")");
+            };
+        }
+        Deserializer<?> made = io.rafka.client.internals.ConfigValues.instance(key, name, Deserializer.class);
+        made.configure(configs, key.startsWith("key"));
+        return made;
+    }
+
+    private static final String KAFKA_PACKAGE = "org.apache.kafka.common.serialization.";
 }

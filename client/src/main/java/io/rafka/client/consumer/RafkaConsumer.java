@@ -173,7 +173,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         if (v instanceof Deserializer<?> d) {
             return d;
         }
-        return Deserializers.forClassName(v instanceof Class<?> c ? c.getName() : v.toString().trim());
+        return Deserializers.forClassName(key, v instanceof Class<?> c ? c.getName() : v.toString().trim(), configs);
     }
 
     public ConsumerConfig config() {

@@ -15,6 +15,31 @@ public final class ConfigValues {
     }
 
     /** A {@link Properties} as a map, string properties and programmatic values alike. */
+    /**
+     * A new instance of the class {@code className} names, made with its public no-argument constructor, which must
+     * implement {@code type}: how a config file names a serializer or partitioner, as with Kafka's clients.
+     *
+     * @throws IllegalArgumentException naming {@code key}: no such class, not a {@code type}, or no such constructor
+     */
+    public static <T> T instance(String key, String className, Class<T> type) {
+        Class<?> found;
+        try {
+            ClassLoader loader = Thread.currentThread().getContextClassLoader();
+            found = Class.forName(className, true, loader != null ? loader : ConfigValues.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalArgumentException(key + ": no class " + className + " can be loaded", e);
+        }
+        if (!type.isAssignableFrom(found)) {
+            throw new IllegalArgumentException(key + ": " + className + " does not implement " + type.getName());
+        }
+        try {
+            return type.cast(found.getConstructor().newInstance());
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalArgumentException(key + ": cannot make a " + type.getSimpleName() + " of " + className
+                    + " (it needs a public no-argument constructor): " + e, e);
+        }
+    }
+
     public static Map<String, Object> toMap(Properties properties) {
         Map<String, Object> map = new HashMap<>();
         properties.stringPropertyNames().forEach(k -> map.put(k, properties.getProperty(k)));

@@ -146,10 +146,11 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
             return p;
         }
         String name = value instanceof Class<?> c ? c.getName() : value.toString().trim();
-        try {
-            return (Partitioner) Class.forName(name).getDeclaredConstructor().newInstance();
-        } catch (ReflectiveOperationException | ClassCastException e) {
-            throw new IllegalArgumentException(PARTITIONER + ": cannot make a Partitioner of " + name, e);
-        }
+        // Kafka's partitioners by their class names: the default (murmur2 of the key, else sticky) and round robin.
+        return switch (name) {
+            case "org.apache.kafka.clients.producer.internals.DefaultPartitioner", "DefaultPartitioner" -> new DefaultPartitioner();
+            case "org.apache.kafka.clients.producer.RoundRobinPartitioner", "RoundRobinPartitioner" -> new RoundRobinPartitioner();
+            default -> ConfigValues.instance(PARTITIONER, name, Partitioner.class);
+        };
     }
 }

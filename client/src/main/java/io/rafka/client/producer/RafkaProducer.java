@@ -111,7 +111,7 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
         if (v instanceof Serializer<?> s) {
             return s;
         }
-        return Serializers.forClassName(v instanceof Class<?> c ? c.getName() : v.toString().trim());
+        return Serializers.forClassName(key, v instanceof Class<?> c ? c.getName() : v.toString().trim(), configs);
     }
 
     public ProducerConfig config() {

@@ -11,4 +11,11 @@ package io.rafka.client.producer;
 @FunctionalInterface
 public interface Serializer<T> {
     byte[] serialize(String topic, T data);
+
+    /**
+     * Called once, before the first {@code serialize}, on a serializer the producer made from a class name in its
+     * configs ({@code key.serializer}, {@code value.serializer}), with those configs, as Kafka's.
+     */
+    default void configure(java.util.Map<String, ?> configs, boolean isKey) {
+    }
 }

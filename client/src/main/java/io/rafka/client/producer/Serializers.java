@@ -39,14 +39,32 @@ public final class Serializers {
 
     /** Picks a built-in by the class name Kafka's configs use (e.g. {@code StringSerializer}), for Properties. */
     static Serializer<?> forClassName(String name) {
-        String simple = name.substring(name.lastIndexOf('.') + 1);
-        return switch (simple) {
-            case "ByteArraySerializer" -> bytes();
-            case "StringSerializer" -> string();
-            case "IntegerSerializer" -> integer();
-            case "LongSerializer" -> longs();
-            case "UUIDSerializer" -> uuid();
-            default -> throw new IllegalArgumentException("unknown serializer " + name);
-        };
+        return forClassName("serializer", name, java.util.Map.of());
     }
+
+    /**
+     * What {@code key} (key.serializer or value.serializer) names: a built-in by Kafka's class name (simple, or in
+     * Kafka's {@code org.apache.kafka.common.serialization} package), else a new instance of the named class, which
+     * must implement {@link Serializer} (Kafka's own interface is not Rafka's), configured with {@code configs}.
+     */
+    static Serializer<?> forClassName(String key, String name, java.util.Map<String, ?> configs) {
+        String simple = name.substring(name.lastIndexOf('.') + 1);
+        if (simple.equals(name) || name.equals(KAFKA_PACKAGE + simple)) {
+            return switch (simple) {
+                case "ByteArraySerializer" -> bytes();
+                case "StringSerializer" -> string();
+                case "IntegerSerializer" -> integer();
+                case "LongSerializer" -> longs();
+                case "UUIDSerializer" -> uuid();
+                default -> throw new IllegalArgumentException(key + ": unknown serializer " + name + " (built in: Kafka's"
+                        + " ByteArraySerializer, StringSerializer, IntegerSerializer, LongSerializer, UUIDSerializer; or the"
+                        + " name of a class implementing " + Serializer.class.getName() + ")");
+            };
+        }
+        Serializer<?> made = io.rafka.client.internals.ConfigValues.instance(key, name, Serializer.class);
+        made.configure(configs, key.startsWith("key"));
+        return made;
+    }
+
+    private static final String KAFKA_PACKAGE = "org.apache.kafka.common.serialization.";
 }

@@ -12,6 +12,7 @@ import java.util.Properties;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ConsumerConfigTest {
 
@@ -73,5 +74,38 @@ class ConsumerConfigTest {
         assertThrows(IllegalArgumentException.class, () -> Deserializers.longs().deserialize("t", new byte[3]));
         Object byName = Deserializers.forClassName("org.apache.kafka.common.serialization.StringDeserializer");
         assertEquals("x", ((Deserializer<?>) byName).deserialize("t", new byte[]{'x'}));
+    }
+
+    /** A deserializer a config file names by its class: the consumer makes it and configures it with its configs. */
+    public static final class Reversed implements Deserializer<String> {
+        static final List<String> CONFIGURED = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public String deserialize(String topic, byte[] data) {
+            return data == null ? null : new StringBuilder(new String(data, java.nio.charset.StandardCharsets.UTF_8))
+                    .reverse().toString();
+        }
+
+        @Override
+        public void configure(Map<String, ?> configs, boolean isKey) {
+            CONFIGURED.add((isKey ? "key:" : "value:") + configs.get("group.id"));
+        }
+    }
+
+    @Test
+    void propertiesNameAnyDeserializerClass() {
+        Properties props = new Properties();
+        props.setProperty("bootstrap.servers", "127.0.0.1:1");
+        props.setProperty("group.id", "g");
+        props.setProperty("key.deserializer", Reversed.class.getName());
+        props.setProperty("value.deserializer", "StringDeserializer");
+        try (RafkaConsumer<String, String> consumer = new RafkaConsumer<>(props)) {
+            assertEquals(List.of("key:g"), Reversed.CONFIGURED);
+        }
+        assertEquals("cba", ((Deserializer<?>) Deserializers.forClassName("key.deserializer", Reversed.class.getName(),
+                Map.of())).deserialize("t", "abc".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        props.setProperty("key.deserializer", Integer.class.getName());
+        IllegalArgumentException notOne = assertThrows(IllegalArgumentException.class, () -> new RafkaConsumer<>(props));
+        assertTrue(notOne.getMessage().contains("key.deserializer: java.lang.Integer does not implement"), notOne.getMessage());
     }
 }

@@ -93,6 +93,59 @@ class ProducerConfigTest {
         assertThrows(IllegalArgumentException.class, () -> Serializers.forClassName("com.example.Custom"));
     }
 
+    /** A serializer a config file names by its class: the producer makes it and configures it with its configs. */
+    public static final class Shouting implements Serializer<String> {
+        static final List<String> CONFIGURED = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private String suffix = "";
+
+        @Override
+        public byte[] serialize(String topic, String data) {
+            return data == null ? null : (data.toUpperCase() + suffix).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void configure(Map<String, ?> configs, boolean isKey) {
+            suffix = String.valueOf(configs.get("shouting.suffix"));
+            CONFIGURED.add((isKey ? "key" : "value") + suffix);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void propertiesNameAnySerializerClassAndKafkasPartitioners() {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", "127.0.0.1:1");
+        p.setProperty("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
+        p.setProperty("value.serializer", Shouting.class.getName());
+        p.setProperty("shouting.suffix", "!");
+        p.setProperty("partitioner.class", "org.apache.kafka.clients.producer.RoundRobinPartitioner");
+        RafkaProducer<String, String> producer = new RafkaProducer<>(p);
+        try {
+            assertEquals(List.of("value!"), Shouting.CONFIGURED);
+            Partitioner partitioner = producer.config().partitioner();
+            assertInstanceOf(RoundRobinPartitioner.class, partitioner);
+            byte[] key = "same-key".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            assertEquals(List.of(0, 1, 2, 0), List.of(partitioner.partition("t", key, 3), partitioner.partition("t", key, 3),
+                    partitioner.partition("t", null, 3), partitioner.partition("t", key, 3)), "in turn, keys or not");
+        } finally {
+            producer.close(java.time.Duration.ofSeconds(5));
+        }
+        assertEquals("HI!", new String(((Serializer<String>) Serializers.forClassName("value.serializer",
+                Shouting.class.getName(), Map.of("shouting.suffix", "!"))).serialize("t", "hi"),
+                java.nio.charset.StandardCharsets.UTF_8));
+        assertInstanceOf(DefaultPartitioner.class, ProducerConfig.fromMap(Map.of("bootstrap.servers", "h:1",
+                "partitioner.class", "org.apache.kafka.clients.producer.internals.DefaultPartitioner")).partitioner());
+
+        p.setProperty("value.serializer", String.class.getName());
+        IllegalArgumentException notOne = assertThrows(IllegalArgumentException.class, () -> new RafkaProducer<>(p));
+        assertTrue(notOne.getMessage().contains("value.serializer: java.lang.String does not implement"), notOne.getMessage());
+        p.setProperty("value.serializer", "com.example.NoSuchSerializer");
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> new RafkaProducer<>(p));
+        assertTrue(missing.getMessage().contains("no class com.example.NoSuchSerializer"), missing.getMessage());
+        p.setProperty("value.serializer", "org.apache.kafka.common.serialization.DoubleSerializer");
+        assertThrows(IllegalArgumentException.class, () -> new RafkaProducer<>(p), "a Kafka serializer Rafka has no built-in for");
+    }
+
     @Test
     void aProducerIsMadeFromKafkaProperties() {
         Properties p = new Properties();
