@@ -650,6 +650,40 @@ class ConsumerIT {
         }
     }
 
+    /**
+     * Kafka's currentLag (from the last fetch answer, no request), listTopics, seek to an OffsetAndMetadata, and a
+     * negative poll timeout refused.
+     */
+    @Test
+    void currentLagFollowsThePositionAndListTopicsListsPartitions() {
+        createTopic("lagging", 2);
+        produce("lagging", 0, 30, 0);
+        TopicPartition tp = new TopicPartition("lagging", 0);
+        try (RafkaConsumer<String, String> consumer = builder().maxPollRecords(10).build()) {
+            consumer.assign(List.of(tp));
+            consumer.seek(tp, new OffsetAndMetadata(5, "from here"));
+            assertTrue(consumer.currentLag(tp).isEmpty(), "nothing fetched yet");
+            int read = 0;
+            long deadline = System.currentTimeMillis() + WAIT_MS;
+            while (read == 0 && System.currentTimeMillis() < deadline) {
+                read = consumer.poll(Duration.ofMillis(200)).count();
+            }
+            assertEquals(10, read);
+            assertEquals(15, consumer.position(tp));
+            assertEquals(15, consumer.currentLag(tp).orElse(-1), "30 records, position 15");
+            while (read < 25 && System.currentTimeMillis() < deadline) {
+                read += consumer.poll(Duration.ofMillis(200)).count();
+            }
+            assertEquals(0, consumer.currentLag(tp).orElse(-1), "read to the end");
+            assertThrows(IllegalStateException.class, () -> consumer.currentLag(new TopicPartition("lagging", 1)));
+            assertThrows(IllegalArgumentException.class, () -> consumer.poll(Duration.ofMillis(-1)));
+
+            Map<String, List<TopicPartition>> topics = consumer.listTopics();
+            assertEquals(List.of(tp, new TopicPartition("lagging", 1)), topics.get("lagging"));
+            assertEquals(topics.get("lagging"), consumer.partitionsFor("lagging"));
+        }
+    }
+
     /** key=value in the order the group's members handed them out (one test thread polls both). */
     private static final List<String> order = new ArrayList<>();
 

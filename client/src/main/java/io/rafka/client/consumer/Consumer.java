@@ -55,6 +55,7 @@ public interface Consumer<K, V> extends AutoCloseable {
      * Waits at most {@code timeout} for records of the assigned partitions; joins, heartbeats, rebalances and
      * (with auto-commit) commits on the way.
      *
+     * @throws IllegalArgumentException   a negative timeout
      * @throws WakeupException            {@link #wakeup()} was called
      * @throws NoOffsetForPartitionException {@code auto.offset.reset=none} and no committed offset
      * @throws ConsumerException          a fatal error, or a retriable one that outlasted {@code default.api.timeout.ms}
@@ -101,6 +102,17 @@ public interface Consumer<K, V> extends AutoCloseable {
 
     void seek(TopicPartition partition, long offset);
 
+    /** {@link #seek(TopicPartition, long)} to the offset of {@code offsetAndMetadata} (as Kafka's; the metadata is not used). */
+    void seek(TopicPartition partition, OffsetAndMetadata offsetAndMetadata);
+
+    /**
+     * How far the partition's position is behind the end of its log (high watermark) as the last fetch answer told
+     * it, without asking a broker; empty before the first answer (Kafka's {@code currentLag}).
+     *
+     * @throws IllegalStateException the partition is not assigned to this consumer
+     */
+    java.util.OptionalLong currentLag(TopicPartition partition);
+
     /** The log start offset of each partition (assigned or not). */
     Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions);
 
@@ -128,6 +140,11 @@ public interface Consumer<K, V> extends AutoCloseable {
     List<TopicPartition> partitionsFor(String topic);
 
     List<TopicPartition> partitionsFor(String topic, Duration timeout);
+
+    /** Every topic of the cluster (internal ones included) and its partitions, asked of a broker now. */
+    Map<String, List<TopicPartition>> listTopics();
+
+    Map<String, List<TopicPartition>> listTopics(Duration timeout);
 
     void seekToBeginning(Collection<TopicPartition> partitions);
 

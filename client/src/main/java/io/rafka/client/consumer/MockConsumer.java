@@ -303,6 +303,30 @@ public final class MockConsumer<K, V> implements Consumer<K, V> {
     }
 
     @Override
+    public void seek(TopicPartition partition, OffsetAndMetadata offsetAndMetadata) {
+        seek(partition, offsetAndMetadata.offset());
+    }
+
+    /** The end offset given ({@link #updateEndOffsets}, 0 by default) minus the position. */
+    @Override
+    public java.util.OptionalLong currentLag(TopicPartition partition) {
+        return java.util.OptionalLong.of(Math.max(0, endOffsets.getOrDefault(partition, 0L) - position(partition)));
+    }
+
+    /** The topics {@link #updatePartitions} gave. */
+    @Override
+    public synchronized Map<String, List<TopicPartition>> listTopics() {
+        Map<String, List<TopicPartition>> topics = new java.util.TreeMap<>();
+        partitionCounts.keySet().forEach(topic -> topics.put(topic, partitionsFor(topic)));
+        return topics;
+    }
+
+    @Override
+    public Map<String, List<TopicPartition>> listTopics(Duration timeout) {
+        return listTopics();
+    }
+
+    @Override
     public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions, Duration timeout) {
         return beginningOffsets(partitions);
     }

@@ -305,6 +305,9 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public ConsumerRecords<K, V> poll(Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("the timeout must not be negative: " + timeout);
+        }
         return locked(() -> {
             PartitionSource from = sourceOrFail();
             asyncCommits.runCallbacks();
@@ -612,6 +615,47 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             throw new IllegalArgumentException("offset must not be negative: " + offset);
         }
         seekTo(List.of(partition), offset);
+    }
+
+    @Override
+    public void seek(TopicPartition partition, OffsetAndMetadata offsetAndMetadata) {
+        seek(partition, offsetAndMetadata.offset());
+    }
+
+    @Override
+    public java.util.OptionalLong currentLag(TopicPartition partition) {
+        return locked(() -> {
+            PartitionSource in = sourceOrFail();
+            if (!in.assignment().contains(partition)) {
+                throw new IllegalStateException(partition + " is not assigned to this consumer");
+            }
+            return in.positions().lag(partition);
+        });
+    }
+
+    @Override
+    public Map<String, List<TopicPartition>> listTopics() {
+        return listTopics(-1);
+    }
+
+    @Override
+    public Map<String, List<TopicPartition>> listTopics(Duration timeout) {
+        return listTopics(timeoutMs(timeout));
+    }
+
+    private Map<String, List<TopicPartition>> listTopics(long timeoutMs) {
+        return locked(() -> {
+            Map<String, List<TopicPartition>> topics = new java.util.TreeMap<>();
+            blocking("listTopics", timeoutMs, () -> metadata.refresh(List.of(), false)).topics().forEach(t -> {
+                if (t.getErrorCode() == io.rafka.proto.v1.ErrorCode.NONE) {
+                    List<TopicPartition> partitions = new ArrayList<>(t.getPartitionsCount());
+                    t.getPartitionsList().forEach(p -> partitions.add(new TopicPartition(t.getName(), p.getPartition())));
+                    partitions.sort(java.util.Comparator.comparingInt(TopicPartition::partition));
+                    topics.put(t.getName(), partitions);
+                }
+            });
+            return topics;
+        });
     }
 
     @Override

@@ -83,6 +83,11 @@ public final class ClusterMetadata {
         return new ClusterMetadata(brokers, mergedTopics, mergedPartitions);
     }
 
+    /** Every topic this metadata describes. */
+    public Collection<TopicMetadata> topics() {
+        return java.util.Collections.unmodifiableCollection(topics.values());
+    }
+
     public Optional<TopicMetadata> topic(String name) {
         return Optional.ofNullable(topics.get(name));
     }

@@ -75,6 +75,7 @@ public final class FetchPositions {
     /** Stops reading a partition; returns its position (null when it had none yet). */
     public Long remove(TopicPartition tp) {
         fetcher.remove(tp);
+        fetcher.forget(tp);
         paused.remove(tp);
         pendingStarts.remove(tp);
         return consumed.remove(tp);
@@ -95,6 +96,17 @@ public final class FetchPositions {
     public long position(TopicPartition tp) {
         Long position = consumed.get(tp);
         return position == null ? -1 : position;
+    }
+
+    /**
+     * How far the partition's position is behind its high watermark as the last fetch answer told it (Kafka's
+     * {@code currentLag}); empty before an answer or while the position is being looked up.
+     */
+    public java.util.OptionalLong lag(TopicPartition tp) {
+        Long position = consumed.get(tp);
+        java.util.OptionalLong hw = fetcher.highWatermark(tp);
+        return position == null || hw.isEmpty() ? java.util.OptionalLong.empty()
+                : java.util.OptionalLong.of(Math.max(0, hw.getAsLong() - position));
     }
 
     /** The start still to be looked up ({@link PartitionFetcher#EARLIEST} or LATEST); null when the position is known. */

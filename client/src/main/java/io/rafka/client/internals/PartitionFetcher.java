@@ -154,6 +154,17 @@ public final class PartitionFetcher {
         cursors.put(tp, cursor);
     }
 
+    /** The high watermark the partition's last fetch answer told; empty before one (or after {@link #forget}). */
+    public java.util.OptionalLong highWatermark(TopicPartition tp) {
+        Long hw = highWatermarks.get(tp);
+        return hw == null ? java.util.OptionalLong.empty() : java.util.OptionalLong.of(hw);
+    }
+
+    /** Forgets what was learnt of a partition no longer read (its high watermark). */
+    public void forget(TopicPartition tp) {
+        highWatermarks.remove(tp);
+    }
+
     /** Stops reading a partition and drops what was buffered of it; records of it already returned stay returned. */
     public void remove(TopicPartition tp) {
         Cursor cursor = cursors.remove(tp);
@@ -547,6 +558,7 @@ public final class PartitionFetcher {
             }
             cursor.offset = Math.max(next, result.getNextOffset());
             cursor.retry.onSuccess();
+            highWatermarks.put(cursor.tp, result.getHighWatermark());
         } else if (result.getErrorCode() == ErrorCode.OFFSET_OUT_OF_RANGE && outOfRangeReset != NO_RESET) {
             warnings.accept("offset " + cursor.offset + " of " + cursor.tp + " is out of range (log start "
                     + result.getLogStartOffset() + ", high watermark " + result.getHighWatermark()
@@ -651,6 +663,9 @@ public final class PartitionFetcher {
     }
 
     /** Where one partition stands: the next offset to fetch (or the ListOffsets timestamp to find it), its buffer. */
+    /** Per partition, the high watermark its last answer told (poll thread; kept while paused, for the lag). */
+    private final Map<TopicPartition, Long> highWatermarks = new java.util.HashMap<>();
+
     private static final class Cursor {
         final TopicPartition tp;
         final RetryState retry;
