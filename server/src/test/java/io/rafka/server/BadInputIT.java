@@ -46,6 +46,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -199,8 +200,38 @@ class BadInputIT {
         assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST, () -> io.rafka.proto.v1.GroupServiceGrpc
                 .newBlockingStub(cluster.channel(0)).withDeadlineAfter(10, TimeUnit.SECONDS).commitOffsets(commit.build()));
         // At the limit: served.
-        fetch.removePartitions(0);
-        assertEquals(MAX_PARTITIONS_PER_REQUEST, cluster.fetch(0).fetch(fetch.build()).getResultsCount());
+        FetchRequest.Builder atLimit = FetchRequest.newBuilder().setMaxWaitMs(1_000)
+                .addPartitions(PartitionFetch.newBuilder().setTopic("good").setPartition(0).setOffset(0));
+        for (int i = 1; i < MAX_PARTITIONS_PER_REQUEST; i++) {
+            atLimit.addPartitions(PartitionFetch.newBuilder().setTopic("good").setPartition(i).setOffset(0));
+        }
+        assertEquals(MAX_PARTITIONS_PER_REQUEST, cluster.fetch(0).fetch(atLimit.build()).getResultsCount());
+    }
+
+    /**
+     * A fetch answers each partition once: one listing a partition twice is refused. Every entry counts against
+     * max_bytes, not only record bytes, and past it the remaining errors keep their codes but not their messages,
+     * so a fetch of many unknown topics with long names is not answered with twice its size.
+     */
+    @Test
+    void aFetchAnswerStaysNearItsLimit() {
+        assertStatus(Status.Code.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST, () -> cluster.fetch(0).fetch(FetchRequest.newBuilder()
+                .addPartitions(PartitionFetch.newBuilder().setTopic("good").setPartition(0).setOffset(0))
+                .addPartitions(PartitionFetch.newBuilder().setTopic("good").setPartition(0).setOffset(0)).build()));
+        FetchRequest.Builder unknown = FetchRequest.newBuilder().setMaxBytes(4_096);
+        String prefix = "u".repeat(240);
+        for (int i = 0; i < MAX_PARTITIONS_PER_REQUEST; i++) {
+            unknown.addPartitions(PartitionFetch.newBuilder().setTopic(prefix.substring(Integer.toString(i).length()) + i)
+                    .setPartition(0).setOffset(0));
+        }
+        var answer = cluster.fetch(0).fetch(unknown.build());
+        assertEquals(MAX_PARTITIONS_PER_REQUEST, answer.getResultsCount());
+        answer.getResultsList().forEach(r -> assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, r.getErrorCode(), r.getTopic()));
+        assertFalse(answer.getResults(0).getErrorMessage().isEmpty(), "the first errors keep their messages");
+        assertTrue(answer.getResults(MAX_PARTITIONS_PER_REQUEST - 1).getErrorMessage().isEmpty(), "the last ones do not");
+        // Each entry past the limit is its topic name and offsets: about 290 bytes here; with its message, 540.
+        int bound = 4_096 + 600 + (MAX_PARTITIONS_PER_REQUEST - 1) * 290;
+        assertTrue(answer.getSerializedSize() <= bound, answer.getSerializedSize() + " bytes answered, more than " + bound);
     }
 
     /**

@@ -59,7 +59,7 @@ final class DelayedFetch {
         for (FetchPartition p : partitions) {
             PartitionRead read = replicas.read(p, budget, decode, buffers);
             reads.add(read);
-            budget -= read.bytes();
+            budget -= read.bytes() + read.entryBytes();
             total += read.bytes();
             failed |= read.failed();
         }

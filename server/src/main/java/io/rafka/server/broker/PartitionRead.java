@@ -22,4 +22,23 @@ public record PartitionRead(String topic, int partition, long highWatermark, lon
     public boolean failed() {
         return error != null;
     }
+
+    /**
+     * About what this result costs in the response beyond its data: the topic name, the offsets, an error's
+     * message and leader. Counted against the response's limit too, so that a fetch of many partitions (or of many
+     * unknown topics with long names) is not answered with far more than its {@code max_bytes}.
+     */
+    public int entryBytes() {
+        int bytes = ENTRY_FRAMING_BYTES + topic.length();
+        if (error != null) {
+            String message = error.error().getMessage();
+            bytes += ERROR_FRAMING_BYTES + (message == null ? 0 : message.length());
+        }
+        return bytes;
+    }
+
+    /** A result's fields besides its topic: partition, high watermark, log start, next offset, tags. */
+    static final int ENTRY_FRAMING_BYTES = 40;
+    /** An error's code, framing and leader hint, besides its message. */
+    static final int ERROR_FRAMING_BYTES = 48;
 }

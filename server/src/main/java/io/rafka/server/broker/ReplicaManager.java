@@ -24,6 +24,7 @@ import io.rafka.server.metrics.BrokerMetrics;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -243,6 +244,13 @@ public final class ReplicaManager {
         }
         if (maxWaitMs < 0 || minBytes < 0 || maxBytes < 0) {
             throw new RafkaException(ErrorCode.INVALID_FETCH_SIZE, "max_wait_ms, min_bytes and max_bytes must not be negative");
+        }
+        Set<TopicPartition> listed = new HashSet<>();
+        for (FetchPartition p : partitions) {
+            if (!listed.add(new TopicPartition(p.topic(), p.partition()))) {
+                // Each entry would be read and answered on its own: the same data again, past max_bytes' intent.
+                throw new InvalidRequestException("partition " + p.topic() + "-" + p.partition() + " is listed twice in one fetch");
+            }
         }
         int limit = Math.min(maxBytes == 0 ? defaultMaxBytes : maxBytes, settings.fetchMaxBytes());
         long waitMs = Math.min(maxWaitMs, settings.fetchMaxWaitMs());

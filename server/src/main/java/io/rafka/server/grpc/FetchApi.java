@@ -61,8 +61,7 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
         try {
             // The most this answer may hold, until it is known; kept until the call has closed, i.e. the transport
             // has written the answer and its trailers out, which waits for the client to read.
-            reservation = unread.reserve(Math.min(request.getMaxBytes() <= 0 ? DEFAULT_RESPONSE_MAX_BYTES : request.getMaxBytes(),
-                    replicas.settings().fetchMaxBytes()));
+            reservation = unread.reserve(responseLimit(request));
         } catch (RuntimeException e) {
             out.onError(ApiErrors.toStatus(e));
             return;
@@ -96,7 +95,14 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
                     out.onError(ApiErrors.toStatus(e));
                 } else {
                     FetchResponse.Builder resp = FetchResponse.newBuilder();
-                    r.forEach(read -> resp.addResults(result(read)));
+                    long limit = responseLimit(request);
+                    long size = 0;
+                    for (PartitionRead read : r) {
+                        // Past the limit the errors of the remaining entries keep their codes, not their messages.
+                        PartitionFetchResult result = result(read, size <= limit);
+                        size += result.getSerializedSize();
+                        resp.addResults(result);
+                    }
                     FetchResponse response = resp.build();
                     reservation.resize(response.getSerializedSize());
                     out.onNext(response);
@@ -125,12 +131,23 @@ public final class FetchApi extends FetchServiceGrpc.FetchServiceImplBase {
         return format == RecordFormat.RECORD_FORMAT_DECODED;
     }
 
+    /** The most a fetch's answer may hold: its max_bytes (0: the default), at most fetch.max.bytes. */
+    private int responseLimit(FetchRequest request) {
+        return Math.min(request.getMaxBytes() <= 0 ? DEFAULT_RESPONSE_MAX_BYTES : request.getMaxBytes(),
+                replicas.settings().fetchMaxBytes());
+    }
+
     static PartitionFetchResult result(PartitionRead read) {
+        return result(read, true);
+    }
+
+    /** @param withMessage whether an error keeps its message (not once the answer is past its limit) */
+    static PartitionFetchResult result(PartitionRead read, boolean withMessage) {
         PartitionFetchResult.Builder b = PartitionFetchResult.newBuilder().setTopic(read.topic()).setPartition(read.partition())
                 .setHighWatermark(read.highWatermark()).setLogStartOffset(read.logStartOffset()).setNextOffset(read.nextOffset());
         if (read.error() != null) {
             ApiErrors.Failure f = ApiErrors.classify(read.error().error());
-            b.setErrorCode(f.code()).setErrorMessage(f.message());
+            b.setErrorCode(f.code()).setErrorMessage(withMessage ? f.message() : "");
             read.error().leaderHint().map(AdminProtos::broker).ifPresent(b::setLeader);
             return b.build();
         }
