@@ -219,9 +219,7 @@ class AdminIT {
     @Test
     void aStuckCallHoldsUpNoOtherAndCloseLetsCallsEndWithinItsTimeout() throws Exception {
         try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("group.coordinator.partitions", "1"));
-             io.rafka.client.internals.ChannelPool channels = new io.rafka.client.internals.ChannelPool(address ->
-                     io.grpc.ManagedChannelBuilder.forAddress(address.host(), address.port()).usePlaintext()
-                             .intercept(unansweredDescribeGroup()).build())) {
+             io.rafka.client.internals.ChannelPool channels = io.rafka.server.testing.UnsentCalls.of("/DescribeGroup").channels()) {
             String bootstrap = "127.0.0.1:" + cluster.grpcPort(0);
             RafkaAdmin admin = RafkaAdmin.create(bootstrap, 4_000, channels);
             admin.createTopics(List.of(new NewTopic("first", 1, 1))).join();   // the groups' topic, the coordinator up
@@ -248,29 +246,6 @@ class AdminIT {
             assertTrue(tookMs < 3_000, "close(500 ms) took " + tookMs + " ms");
             assertEquals(ErrorCode.REQUEST_TIMED_OUT, failure(pending).errorCode());
         }
-    }
-
-    /** DescribeGroup requests that are never sent: the broker, and the caller, wait for them. */
-    private static io.grpc.ClientInterceptor unansweredDescribeGroup() {
-        return new io.grpc.ClientInterceptor() {
-            @Override
-            public <Q, R> io.grpc.ClientCall<Q, R> interceptCall(io.grpc.MethodDescriptor<Q, R> method,
-                                                                 io.grpc.CallOptions options, io.grpc.Channel next) {
-                io.grpc.ClientCall<Q, R> call = next.newCall(method, options);
-                if (!method.getFullMethodName().endsWith("/DescribeGroup")) {
-                    return call;
-                }
-                return new io.grpc.ForwardingClientCall.SimpleForwardingClientCall<>(call) {
-                    @Override
-                    public void sendMessage(Q message) {
-                    }
-
-                    @Override
-                    public void halfClose() {
-                    }
-                };
-            }
-        };
     }
 
     private static AdminException failure(CompletableFuture<?> call) {

@@ -511,28 +511,7 @@ class ConsumerIT {
         produce("stuck", 0, 5, 0);
         TopicPartition tp = new TopicPartition("stuck", 0);
         java.util.concurrent.atomic.AtomicBoolean hang = new java.util.concurrent.atomic.AtomicBoolean();
-        ClientInterceptor unanswered = new ClientInterceptor() {
-            @Override
-            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method, CallOptions options, Channel next) {
-                ClientCall<Q, R> call = next.newCall(method, options);
-                String name = method.getFullMethodName();
-                if (!hang.get() || !(name.endsWith("/ListOffsets") || name.endsWith("/FetchOffsets"))) {
-                    return call;
-                }
-                return new ForwardingClientCall.SimpleForwardingClientCall<>(call) {
-                    @Override
-                    public void sendMessage(Q message) {
-                        // never sent: the broker waits for it, and so does the caller
-                    }
-
-                    @Override
-                    public void halfClose() {
-                    }
-                };
-            }
-        };
-        try (ChannelPool channels = new ChannelPool(address -> ManagedChannelBuilder.forAddress(address.host(), address.port())
-                .usePlaintext().intercept(unanswered).build());
+        try (ChannelPool channels = io.rafka.server.testing.UnsentCalls.when(hang::get, "/ListOffsets", "/FetchOffsets").channels();
              RafkaConsumer<String, String> consumer = new RafkaConsumer<>(builder().groupId("woken")
                      .defaultApiTimeout(Duration.ofSeconds(25)).config(), Deserializers.string(), Deserializers.string(), channels)) {
             consumer.assign(List.of(tp));

@@ -454,6 +454,43 @@ class ProducerIT {
         }
     }
 
+    /**
+     * As Kafka's producer: an interrupt ends a send waiting for buffer memory and a flush waiting for answers with
+     * InterruptException, the thread's interrupt flag set again (send used to return a future failed as
+     * REQUEST_TIMED_OUT, and flush did not notice at all). The broker here never hears the producer's requests.
+     */
+    @Test
+    void anInterruptEndsASendWaitingForMemoryAndAFlush() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"));
+             io.rafka.client.internals.ChannelPool channels = io.rafka.server.testing.UnsentCalls.of("/ProduceStream").channels()) {
+            createTopic(cluster, "held", 2, 1);
+            RafkaProducer<String, String> producer = new RafkaProducer<>(producer(cluster).lingerMs(0).batchSize(1_024)
+                    .bufferMemory(1_024).maxBlock(Duration.ofSeconds(60)).config(), Serializers.string(),
+                    Serializers.string(), channels);
+            try {
+                producer.send(new ProducerRecord<>("held", 0, null, "k", "first", null));   // its batch holds all the memory
+                Thread sender = Thread.currentThread();
+                java.util.concurrent.ScheduledExecutorService interrupter = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+                try {
+                    interrupter.schedule(sender::interrupt, 300, java.util.concurrent.TimeUnit.MILLISECONDS);
+                    long startNs = System.nanoTime();
+                    assertThrows(io.rafka.client.InterruptException.class,
+                            () -> producer.send(new ProducerRecord<>("held", 1, null, "k", "second", null)));
+                    assertTrue(Thread.interrupted(), "the interrupt flag is set again (and cleared here)");
+                    interrupter.schedule(sender::interrupt, 300, java.util.concurrent.TimeUnit.MILLISECONDS);
+                    assertThrows(io.rafka.client.InterruptException.class, producer::flush);
+                    assertTrue(Thread.interrupted(), "the interrupt flag is set again (and cleared here)");
+                    long tookMs = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+                    assertTrue(tookMs < 10_000, "both ended " + tookMs + " ms after the send began");
+                } finally {
+                    interrupter.shutdownNow();
+                }
+            } finally {
+                producer.close(Duration.ZERO);
+            }
+        }
+    }
+
     private static io.rafka.client.producer.ProducerBuilder<String, String> producer(BrokerCluster cluster) {
         List<String> servers = new ArrayList<>();
         for (int i = 0; i < cluster.size(); i++) {

@@ -433,8 +433,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
                     // again, or ended: looked at below
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new WakeupException();
+                    throw new io.rafka.client.InterruptException("interrupted while commitSync waited for its answer"
+                            + " (the commit may still be made)", e);
                 }
             }
             asyncCommits.runCallbacks();

@@ -24,13 +24,18 @@ public interface Producer<K, V> extends AutoCloseable {
      *
      * @throws BufferExhaustedException no room in buffer memory within {@code max.block.ms}
      * @throws IllegalStateException    the producer is closed
+     * @throws io.rafka.client.InterruptException the thread was interrupted while it waited for buffer memory
      */
     CompletableFuture<RecordMetadata> send(ProducerRecord<K, V> record);
 
     /** {@link #send(ProducerRecord)}, telling {@code callback} as well (on the producer's I/O thread). */
     CompletableFuture<RecordMetadata> send(ProducerRecord<K, V> record, Callback callback);
 
-    /** Sends everything queued now and waits until each of those records is acknowledged or failed. */
+    /**
+     * Sends everything queued now and waits until each of those records is acknowledged or failed.
+     *
+     * @throws io.rafka.client.InterruptException the thread was interrupted while it waited
+     */
     void flush();
 
     /** The topic's partitions, waiting up to {@code max.block.ms} for its metadata (auto-creating it if allowed). */

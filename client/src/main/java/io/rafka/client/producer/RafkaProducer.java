@@ -136,12 +136,8 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
             }
             return CompletableFuture.failedFuture(e);
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            ProducerException failure = new ProducerException(ErrorCode.REQUEST_TIMED_OUT, "interrupted in send", e);
-            if (callback != null) {
-                callback.onCompletion(failedMetadata(record), failure);
-            }
-            return CompletableFuture.failedFuture(failure);
+            // As Kafka's: thrown, not handed to the callback (the record was not taken).
+            throw new io.rafka.client.InterruptException("interrupted while send waited for buffer memory", e);
         }
     }
 
@@ -210,7 +206,11 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
             throw new IllegalStateException("flush() from a callback would wait for the callback's own batch, which "
                     + "completes only once the callback returned");
         }
-        accumulator.flush();
+        try {
+            accumulator.flush();
+        } catch (InterruptedException e) {
+            throw new io.rafka.client.InterruptException("interrupted while flush waited for its batches' answers", e);
+        }
     }
 
     @Override

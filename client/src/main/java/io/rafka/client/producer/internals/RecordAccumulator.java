@@ -266,10 +266,14 @@ public final class RecordAccumulator {
      * Sends everything queued now and waits until each of those batches is answered. Must not be called from a
      * callback (the thread running it would wait for itself).
      */
-    public void flush() {
+    public void flush() throws InterruptedException {
         List<ProducerBatch> pending = sealAll();
         for (ProducerBatch b : pending) {
-            b.done.join();
+            try {
+                b.done.get();
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException failed) {
+                // answered: its records' futures and callbacks tell how
+            }
         }
     }
 }
