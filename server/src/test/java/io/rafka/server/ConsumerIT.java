@@ -294,7 +294,11 @@ class ConsumerIT {
             assertThrows(NoOffsetForPartitionException.class, () -> consumer.poll(Duration.ofMillis(200)), "until a seek");
             assertEquals(List.of(fresh), assertThrows(NoOffsetForPartitionException.class, () -> consumer.position(fresh))
                     .partitions(), "no position to tell either");
+            consumer.pause(List.of(fresh));   // as Kafka's: an assigned partition without a position can be paused
+            assertEquals(Set.of(fresh), consumer.paused());
             consumer.seekToBeginning(e.partitions());
+            assertEquals(0, consumer.poll(Duration.ofMillis(500)).count(), "it starts paused");
+            consumer.resume(List.of(fresh));
             assertEquals(List.of(0L, 1L, 2L), offsets(consumer, 3));
         }
         java.util.concurrent.atomic.AtomicReference<RafkaConsumer<String, String>> self = new java.util.concurrent.atomic.AtomicReference<>();

@@ -293,14 +293,17 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         return locked(() -> source == null ? Set.of() : source.assignment());
     }
 
+    /** The topics subscribed; with a pattern, those of the partitions assigned now (the coordinator matches it). */
     @Override
     public Set<String> subscription() {
-        if (pattern != null) {
-            Set<String> matched = new TreeSet<>();
-            assignment().forEach(tp -> matched.add(tp.topic()));
-            return matched;
-        }
-        return Set.copyOf(topics);
+        return locked(() -> {
+            if (pattern != null) {
+                Set<String> matched = new TreeSet<>();
+                (source == null ? Set.<TopicPartition>of() : source.assignment()).forEach(tp -> matched.add(tp.topic()));
+                return matched;
+            }
+            return Set.copyOf(topics);
+        });
     }
 
     @Override
@@ -748,10 +751,11 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         return positions;
     }
 
+    /** As Kafka's: any assigned partition, also one that has no position yet (it then starts paused). */
     @Override
     public void pause(Collection<TopicPartition> partitions) {
         locked(() -> {
-            partitions.forEach(tp -> positionsOf(tp).pause(tp));
+            assigned(partitions).forEach(tp -> source.positions().pause(tp));
             return null;
         });
     }
@@ -759,9 +763,20 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public void resume(Collection<TopicPartition> partitions) {
         locked(() -> {
-            partitions.forEach(tp -> positionsOf(tp).resume(tp));
+            assigned(partitions).forEach(tp -> source.positions().resume(tp));
             return null;
         });
+    }
+
+    /** The partitions, once every one of them is checked to be assigned (so none is paused when one is not). */
+    private Collection<TopicPartition> assigned(Collection<TopicPartition> partitions) {
+        Set<TopicPartition> assignment = sourceOrFail().assignment();
+        for (TopicPartition tp : partitions) {
+            if (!assignment.contains(tp)) {
+                throw new IllegalStateException(tp + " is not assigned to this consumer");
+            }
+        }
+        return partitions;
     }
 
     @Override

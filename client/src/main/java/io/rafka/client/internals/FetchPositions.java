@@ -50,9 +50,11 @@ public final class FetchPositions {
         return fetcher;
     }
 
-    /** Starts reading a partition at an offset, or at {@link PartitionFetcher#EARLIEST} / {@link PartitionFetcher#LATEST}. */
+    /**
+     * Starts reading a partition at an offset, or at {@link PartitionFetcher#EARLIEST} / {@link PartitionFetcher#LATEST};
+     * one paused before it had a start (waiting for a seek) stays paused.
+     */
     public void add(TopicPartition tp, long start) {
-        paused.remove(tp);
         seek(tp, start);
     }
 
@@ -119,8 +121,9 @@ public final class FetchPositions {
         return Map.copyOf(consumed);
     }
 
+    /** Stops fetching a partition until resumed; also one not started yet (waiting for a seek), which then starts paused. */
     public void pause(TopicPartition tp) {
-        if (partitions().contains(tp) && paused.add(tp)) {
+        if (paused.add(tp)) {
             fetcher.remove(tp);
         }
     }
@@ -128,7 +131,10 @@ public final class FetchPositions {
     public void resume(TopicPartition tp) {
         if (paused.remove(tp)) {
             Long position = consumed.get(tp);
-            fetcher.add(tp, position != null ? position : pendingStarts.get(tp));
+            Long start = position != null ? position : pendingStarts.get(tp);
+            if (start != null) {
+                fetcher.add(tp, start);
+            }
         }
     }
 
