@@ -541,6 +541,22 @@ class ConsumerIT {
                 assertTrue(tookMs < 3_000, call.getKey() + " ended " + tookMs + " ms after it began, woken after 300 ms");
                 waker.get();
             }
+            // A manually assigned partition starts at the group's committed offset, asked by position() (not by pause).
+            try (RafkaConsumer<String, String> fresh = new RafkaConsumer<>(builder().groupId("woken")
+                    .defaultApiTimeout(Duration.ofSeconds(25)).config(), Deserializers.string(), Deserializers.string(), channels)) {
+                fresh.assign(List.of(tp));
+                fresh.pause(List.of(tp));
+                assertEquals(Set.of(tp), fresh.paused());
+                CompletableFuture<Void> waker = CompletableFuture.runAsync(() -> {
+                    sleep(300);
+                    fresh.wakeup();
+                });
+                long startNs = System.nanoTime();
+                assertThrows(WakeupException.class, () -> fresh.position(tp));
+                long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
+                assertTrue(tookMs < 3_000, "position ended " + tookMs + " ms after it began, woken after 300 ms");
+                waker.get();
+            }
             long startNs = System.nanoTime();
             io.rafka.client.consumer.ConsumerException timedOut = assertThrows(io.rafka.client.consumer.ConsumerException.class,
                     () -> consumer.committed(Set.of(tp), Duration.ofMillis(500)));

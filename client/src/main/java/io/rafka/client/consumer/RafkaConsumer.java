@@ -594,7 +594,10 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private long position(TopicPartition partition, long timeoutMs) {
         return locked(() -> {
             PartitionSource in = sourceOrFail();
-            if (in.assignment().contains(partition) && !in.positions().partitions().contains(partition)) {
+            long endMs = timeoutMs < 0 ? -1 : time.hiResClockMs() + timeoutMs;
+            // The starts of manually assigned partitions are decided first: the group's committed offsets, asked now.
+            FetchPositions known = in.assignment().contains(partition) ? blocking("position", timeoutMs, in::positions) : null;
+            if (known != null && !known.partitions().contains(partition)) {
                 // Assigned under auto.offset.reset=none without a committed offset: as Kafka's, until seek.
                 throw new NoOffsetForPartitionException(List.of(partition), "group " + config.groupId()
                         + " has no committed offset for " + partition + " and the offset reset policy is none: seek it", null);
@@ -606,7 +609,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             }
             Long pending = positions.pendingStart(partition);
             long start = pending == null ? PartitionFetcher.LATEST : pending;
-            long found = Math.max(0, lookUp("position", List.of(partition), start, timeoutMs).get(partition));
+            long found = Math.max(0, lookUp("position", List.of(partition), start,
+                    endMs < 0 ? -1 : Math.max(0, endMs - time.hiResClockMs())).get(partition));
             positions.seek(partition, found);
             return found;
         });
@@ -632,7 +636,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             if (!in.assignment().contains(partition)) {
                 throw new IllegalStateException(partition + " is not assigned to this consumer");
             }
-            return in.positions().lag(partition);
+            return in.positionsNow().lag(partition);
         });
     }
 
@@ -755,7 +759,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public void pause(Collection<TopicPartition> partitions) {
         locked(() -> {
-            assigned(partitions).forEach(tp -> source.positions().pause(tp));
+            assigned(partitions).forEach(tp -> source.positionsNow().pause(tp));
             return null;
         });
     }
@@ -763,7 +767,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public void resume(Collection<TopicPartition> partitions) {
         locked(() -> {
-            assigned(partitions).forEach(tp -> source.positions().resume(tp));
+            assigned(partitions).forEach(tp -> source.positionsNow().resume(tp));
             return null;
         });
     }
@@ -781,7 +785,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public Set<TopicPartition> paused() {
-        return locked(() -> source == null ? Set.of() : source.positions().paused());
+        return locked(() -> source == null ? Set.of() : source.positionsNow().paused());
     }
 
     /**

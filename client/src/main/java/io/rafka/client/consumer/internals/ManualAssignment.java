@@ -82,6 +82,11 @@ public final class ManualAssignment implements PartitionSource {
     }
 
     @Override
+    public FetchPositions positionsNow() {
+        return positions;
+    }
+
+    @Override
     public List<Fetched> poll(int waitMs, int maxRecords) {
         startUnstarted();
         if (!positions.fetching()) {

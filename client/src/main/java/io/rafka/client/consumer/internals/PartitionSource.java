@@ -20,8 +20,13 @@ public interface PartitionSource {
 
     Set<TopicPartition> assignment();
 
-    /** Positions, seeks and pauses of the assigned partitions (their starts decided first). */
+    /** Positions, seeks and pauses of the assigned partitions (their starts decided first, which may ask a broker). */
     FetchPositions positions();
+
+    /** {@link #positions()} as they are now, without deciding any start (never asks a broker). */
+    default FetchPositions positionsNow() {
+        return positions();
+    }
 
     /** A seek of an assigned partition; @throws IllegalStateException when it is not assigned */
     void seek(TopicPartition tp, long start);
