@@ -238,6 +238,21 @@ class AdminIT {
             CompletionException refused = assertThrows(CompletionException.class, () -> admin.listTopics().join());
             assertInstanceOf(IllegalStateException.class, refused.getCause(), "closed");
 
+            // More calls than threads, each timing out; close() from the callback of one that waited for a thread
+            // returns (it cannot wait for the pool it runs on), and every call ends REQUEST_TIMED_OUT.
+            RafkaAdmin crowded = RafkaAdmin.create(bootstrap, 1_000, channels);
+            List<CompletableFuture<GroupDescription>> calls = new java.util.ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                calls.add(crowded.describeGroup("nobody"));
+            }
+            java.util.concurrent.CountDownLatch closedFromCallback = new java.util.concurrent.CountDownLatch(1);
+            calls.get(9).whenComplete((r, e) -> {
+                crowded.close();
+                closedFromCallback.countDown();
+            });
+            assertTrue(closedFromCallback.await(20, java.util.concurrent.TimeUnit.SECONDS), "close() in a callback returned");
+            calls.forEach(call -> assertEquals(ErrorCode.REQUEST_TIMED_OUT, failure(call).errorCode()));
+
             RafkaAdmin brief = RafkaAdmin.create(bootstrap, 30_000, channels);
             CompletableFuture<GroupDescription> pending = brief.describeGroup("nobody");
             startNs = System.nanoTime();

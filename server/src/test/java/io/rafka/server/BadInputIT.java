@@ -232,6 +232,19 @@ class BadInputIT {
         // Each entry past the limit is its topic name and offsets: about 290 bytes here; with its message, 540.
         int bound = 4_096 + 600 + (MAX_PARTITIONS_PER_REQUEST - 1) * 290;
         assertTrue(answer.getSerializedSize() <= bound, answer.getSerializedSize() + " bytes answered, more than " + bound);
+
+        // Idle partitions listed first do not use up a small limit: the last one's record still comes.
+        String idle = "i".repeat(100);
+        assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()
+                .addTopics(NewTopic.newBuilder().setName(idle).setPartitions(10).setReplicationFactor(1)).build())
+                .getResults(0).getErrorCode());
+        cluster.awaitLeaders(0, idle, 30_000);
+        assertEquals(ErrorCode.NONE, produce(records(idle, 9, value(10))).getErrorCode());
+        FetchRequest.Builder small = FetchRequest.newBuilder().setMaxBytes(300).setFormat(RecordFormat.RECORD_FORMAT_DECODED);
+        for (int p = 0; p < 10; p++) {
+            small.addPartitions(PartitionFetch.newBuilder().setTopic(idle).setPartition(p).setOffset(0));
+        }
+        assertEquals(1, cluster.fetch(0).fetch(small.build()).getResults(9).getRecordsCount(), "the last partition's record");
     }
 
     /**

@@ -567,6 +567,14 @@ class ConsumerIT {
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
             assertTrue(tookMs < 4_000, "two calls of 500 ms took " + tookMs + " ms");
 
+            // A call given a timeout ends with REQUEST_TIMED_OUT, not with the last retriable error it saw (here: the
+            // topic does not exist), however its last retry and its deadline fall.
+            for (int i = 0; i < 30; i++) {
+                io.rafka.client.consumer.ConsumerException e = assertThrows(io.rafka.client.consumer.ConsumerException.class,
+                        () -> consumer.partitionsFor("no-such-topic", Duration.ofMillis(100)));
+                assertEquals("REQUEST_TIMED_OUT", e.code(), e.getMessage());
+            }
+
             hang.set(false);
             consumer.wakeup();
             assertThrows(WakeupException.class, () -> consumer.endOffsets(List.of(tp)), "a wakeup made before the call");

@@ -62,8 +62,9 @@ import java.util.function.Supplier;
  * The Java SDK's admin client: topics, configs, the cluster, consumer groups and offsets, as Kafka's Admin does
  * them. Every call returns a {@link CompletableFuture} at once and runs on one of the admin's I/O threads (at most
  * {@value #MAX_CONCURRENT_CALLS} calls at once, the others wait their turn), so a slow call does not hold up the
- * others; as in Kafka, calls made one after the other without waiting for the first may run in either order. Each
- * call, its wait for a thread included, ends within {@code default.api.timeout.ms} (then REQUEST_TIMED_OUT); a failure
+ * others; as in Kafka, calls made one after the other without waiting for the first may run in either order, and a
+ * callback of a future must not block (it runs on those threads). Each call ends within {@code default.api.timeout.ms}
+ * from when it was made (then REQUEST_TIMED_OUT; one still waiting for a thread when a thread takes it); a failure
  * completes the future exceptionally with an {@link AdminException} carrying the broker's {@link ErrorCode}. Topic and config calls go to any broker (it forwards writes to the controller): the one that
  * answered last, else the bootstrap brokers, then the cluster's other brokers (learnt on the first call), in turn
  * while one cannot be reached; a broker that was reached is not asked again (create and delete are not safe to
@@ -111,7 +112,10 @@ public final class RafkaAdmin implements AutoCloseable {
         AtomicInteger threads = new AtomicInteger();
         this.ioThreads = new ThreadPoolExecutor(MAX_CONCURRENT_CALLS, MAX_CONCURRENT_CALLS, 30, TimeUnit.SECONDS,
                 new LinkedBlockingQueue<>(), r -> {
-                    Thread thread = new Thread(r, "rafka-admin-" + threads.incrementAndGet());
+                    Thread thread = new Thread(() -> {
+                        POOL_OF.set(this);
+                        r.run();
+                    }, "rafka-admin-" + threads.incrementAndGet());
                     thread.setDaemon(true);
                     return thread;
                 }) {
@@ -348,8 +352,8 @@ public final class RafkaAdmin implements AutoCloseable {
         }
         closed = true;
         ioThreads.shutdown();   // what is queued still runs
-        if (IN_CALL.get()) {
-            return;   // from a call's own thread (a future's callback): it cannot wait for itself; the last call to end closes
+        if (POOL_OF.get() == this) {
+            return;   // from one of its own threads (a future's callback): it cannot wait for itself; the last call closes
         }
         long timeoutMs = timeout.compareTo(Duration.ofMillis(CallContexts.LONGEST_TIMEOUT_MS)) > 0
                 ? CallContexts.LONGEST_TIMEOUT_MS : timeout.toMillis();
@@ -449,13 +453,13 @@ public final class RafkaAdmin implements AutoCloseable {
         return c.result;
     }
 
+    /** The admin client whose I/O thread this is (where the callbacks of its futures may run), if any. */
+    private static final ThreadLocal<RafkaAdmin> POOL_OF = new ThreadLocal<>();
+
     /**
      * One call and its future. It runs in a gRPC context whose deadline is the call's (made plus
      * {@code default.api.timeout.ms}), which bounds its requests and retries; close() cancels it.
      */
-    /** Whether this thread is running an admin call (or a callback of its future, run on the same thread). */
-    private static final ThreadLocal<Boolean> IN_CALL = ThreadLocal.withInitial(() -> false);
-
     private final class Call<T> implements Runnable {
         final CompletableFuture<T> result = new CompletableFuture<>();
         private final Supplier<T> call;
@@ -479,7 +483,6 @@ public final class RafkaAdmin implements AutoCloseable {
             }
             Context.CancellableContext within = CallContexts.within(leftMs);
             context = within;
-            IN_CALL.set(true);
             try {
                 if (result.isDone()) {
                     return;   // aborted just now
@@ -490,7 +493,6 @@ public final class RafkaAdmin implements AutoCloseable {
             } catch (Throwable e) {
                 result.completeExceptionally(e);  // an Error too: a future left incomplete would hang its caller
             } finally {
-                IN_CALL.set(false);
                 within.cancel(null);
             }
         }

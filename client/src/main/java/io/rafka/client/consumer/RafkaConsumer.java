@@ -415,6 +415,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
+        timeoutMs(timeout);   // not negative
         locked(() -> {
             PartitionSource to = committing();
             checkWakeup();
@@ -862,11 +863,11 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         } catch (WakeupException e) {
             throw e;
         } catch (Exception e) {
-            if (context.isCancelled()) {
-                if (context.cancellationCause() instanceof WakeupException) {
-                    wakeup.set(false);
-                    throw new WakeupException();
-                }
+            if (context.isCancelled() && context.cancellationCause() instanceof WakeupException) {
+                wakeup.set(false);
+                throw new WakeupException();
+            }
+            if (timeoutMs >= 0 && CallContexts.timedOut(context)) {
                 throw new ConsumerException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT,
                         what + " did not end within " + timeoutMs + " ms: " + e.getMessage());
             }

@@ -212,7 +212,9 @@ public final class CoordinatorClient {
                 if (!coordinatorMoved(failure)) {
                     throw failure;
                 }
-                invalidate();
+                if (!io.grpc.Context.current().isCancelled()) {
+                    invalidate();   // not when the caller gave up (wakeup, its timeout): the coordinator did not move
+                }
                 backOff(retry.onFailure(failure));
             }
         }

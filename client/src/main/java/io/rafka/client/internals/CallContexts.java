@@ -2,7 +2,6 @@ package io.rafka.client.internals;
 
 import io.grpc.Context;
 
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -26,18 +25,32 @@ public final class CallContexts {
                 Timer.SCHEDULER);
     }
 
-    /** Whether the context ended because its deadline passed (not cancelled by hand). */
-    public static boolean timedOut(Context.CancellableContext context) {
-        return context.isCancelled() && context.getDeadline() != null && context.getDeadline().isExpired()
-                && context.cancellationCause() instanceof java.util.concurrent.TimeoutException;
+    /**
+     * Whether the context's deadline has passed, or is less than a millisecond away: a retry loop gives up then
+     * ({@link RetryState} counts whole milliseconds), possibly just before the timer cancels the context.
+     */
+    public static boolean timedOut(Context context) {
+        return context.getDeadline() != null && context.getDeadline().timeRemaining(TimeUnit.MILLISECONDS) <= 0;
+    }
+
+    /** Deadlines of contexts not ended yet (their timer tasks queued), for tests. */
+    static int pendingDeadlines() {
+        return ((java.util.concurrent.ScheduledThreadPoolExecutor) Timer.SCHEDULER).getQueue().size();
     }
 
     /** The one timer thread of the clients' call deadlines in this JVM, started with the first. */
     private static final class Timer {
-        static final ScheduledExecutorService SCHEDULER = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "rafka-client-deadlines");
-            thread.setDaemon(true);
-            return thread;
-        });
+        static final ScheduledExecutorService SCHEDULER = scheduler();
+
+        private static ScheduledExecutorService scheduler() {
+            java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
+                    runnable -> {
+                        Thread thread = new Thread(runnable, "rafka-client-deadlines");
+                        thread.setDaemon(true);
+                        return thread;
+                    });
+            timer.setRemoveOnCancelPolicy(true);   // a call that ended before its deadline leaves nothing queued
+            return timer;
+        }
     }
 }

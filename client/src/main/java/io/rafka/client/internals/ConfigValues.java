@@ -14,7 +14,6 @@ public final class ConfigValues {
     private ConfigValues() {
     }
 
-    /** A {@link Properties} as a map, string properties and programmatic values alike. */
     /**
      * A new instance of the class {@code className} names, made with its public no-argument constructor, which must
      * implement {@code type}: how a config file names a serializer or partitioner, as with Kafka's clients.
@@ -40,6 +39,7 @@ public final class ConfigValues {
         }
     }
 
+    /** A {@link Properties} as a map, string properties and programmatic values alike. */
     public static Map<String, Object> toMap(Properties properties) {
         Map<String, Object> map = new HashMap<>();
         properties.stringPropertyNames().forEach(k -> map.put(k, properties.getProperty(k)));

@@ -662,10 +662,10 @@ public final class PartitionFetcher {
                           Throwable failure) {
     }
 
-    /** Where one partition stands: the next offset to fetch (or the ListOffsets timestamp to find it), its buffer. */
     /** Per partition, the high watermark its last answer told (poll thread; kept while paused, for the lag). */
     private final Map<TopicPartition, Long> highWatermarks = new java.util.HashMap<>();
 
+    /** Where one partition stands: the next offset to fetch (or the ListOffsets timestamp to find it), its buffer. */
     private static final class Cursor {
         final TopicPartition tp;
         final RetryState retry;

@@ -59,7 +59,9 @@ final class DelayedFetch {
         for (FetchPartition p : partitions) {
             PartitionRead read = replicas.read(p, budget, decode, buffers);
             reads.add(read);
-            budget -= read.bytes() + read.entryBytes();
+            // An empty result costs its entry too, but is not charged: partitions listed after many idle ones still
+            // get data (their entries are bounded by the request's size, as its partitions are).
+            budget -= read.bytes() + (read.failed() || read.bytes() > 0 ? read.entryBytes() : 0);
             total += read.bytes();
             failed |= read.failed();
         }

@@ -25,8 +25,9 @@ public record PartitionRead(String topic, int partition, long highWatermark, lon
 
     /**
      * About what this result costs in the response beyond its data: the topic name, the offsets, an error's
-     * message and leader. Counted against the response's limit too, so that a fetch of many partitions (or of many
-     * unknown topics with long names) is not answered with far more than its {@code max_bytes}.
+     * message and leader. Counted against the response's limit for results with data or an error, so that a fetch
+     * of many partitions (or of many unknown topics with long names) is not answered with far more than its
+     * {@code max_bytes}.
      */
     public int entryBytes() {
         int bytes = ENTRY_FRAMING_BYTES + topic.length();
