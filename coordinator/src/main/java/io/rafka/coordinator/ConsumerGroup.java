@@ -89,7 +89,16 @@ final class ConsumerGroup {
             dirtyMembers.add(memberId);
             bumpEpoch();
         }
+        subscribedCache.remove(memberId);   // a group left empty holds no member's subscription (nothing misses it)
+        if (members.isEmpty()) {
+            patterns.clear();
+        }
         return m;
+    }
+
+    /** Members whose resolved subscription is cached (for tests). */
+    int cachedSubscriptions() {
+        return subscribedCache.size();
     }
 
     /** Updates what a member subscribes to; a change starts a rebalance. Returns whether anything changed. */
@@ -171,7 +180,8 @@ final class ConsumerGroup {
      */
     Set<String> subscribedTopics(MemberState m, Map<String, Integer> topics) {
         Subscribed cached = subscribedCache.get(m.memberId);
-        if (cached != null && cached.topics() == topics && cached.names().equals(m.topics) && cached.pattern().equals(m.pattern)) {
+        // The member's names are compared by identity: a subscription change replaces the set, never changes it.
+        if (cached != null && cached.topics() == topics && cached.names() == m.topics && cached.pattern().equals(m.pattern)) {
             return cached.result();
         }
         Set<String> result = new TreeSet<>();
@@ -189,7 +199,7 @@ final class ConsumerGroup {
             }
         }
         Set<String> frozen = java.util.Collections.unmodifiableSet(result);
-        subscribedCache.put(m.memberId, new Subscribed(topics, new TreeSet<>(m.topics), m.pattern, frozen));
+        subscribedCache.put(m.memberId, new Subscribed(topics, m.topics, m.pattern, frozen));
         subscribedCache.keySet().retainAll(members.keySet());
         return frozen;
     }

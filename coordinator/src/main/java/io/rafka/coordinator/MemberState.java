@@ -22,6 +22,7 @@ final class MemberState {
     String instanceId = "";
     String clientId = "";
     String host = "";
+    /** Replaced when the subscription changes, never changed in place (ConsumerGroup caches by identity). */
     SortedSet<String> topics = new TreeSet<>();
     String pattern = "";
     AssignorType assignor = AssignorType.UNIFORM;
