@@ -197,7 +197,11 @@ final class Membership {
         String id = s.memberId != null ? s.memberId : memberId;
         ConsumerGroup g = shard.groups.get(s.groupId != null ? s.groupId : groupId);
         if (g != null && id != null && g.members.containsKey(id)) {
-            removeMember(g, id, null);
+            // A leave sent on another stream than the member's (a client leaving on a new stream, or anyone naming
+            // its id): the member's own stream, if it has one, is ended before its partitions go to others, so its
+            // client stops consuming them at once rather than at its next heartbeat.
+            removeMember(g, id, s.memberId != null ? null : new RafkaException(ErrorCode.UNKNOWN_MEMBER_ID, "member " + id
+                    + " of group " + g.groupId + " left the group by a leave sent on another stream: join again"));
             settle(shard, g, Set.of());
         }
         s.ended = true;

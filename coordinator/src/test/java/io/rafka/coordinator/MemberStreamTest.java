@@ -215,6 +215,39 @@ class MemberStreamTest {
         }
     }
 
+    /**
+     * A leave naming a member, sent on another stream than the member's own, ends the member's stream
+     * (UNKNOWN_MEMBER_ID) as its partitions go to the others: its client must not go on consuming them until its next
+     * heartbeat while their new owner does.
+     */
+    @Test
+    void aLeaveSentOnAnotherStreamEndsTheMembersOwnStream() throws Exception {
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, GroupConfig.defaults(), Map.of("t", 2, GroupConfig.TOPIC, 1))) {
+            GroupCoordinator coordinator = disk.coordinator;
+            Channel a = new Channel();
+            MemberSession sa = coordinator.openSession("127.0.0.1", a);
+            sa.heartbeat(join("member-a"), () -> { });
+            GroupTypes.Assignment a1 = a.next();
+            sa.heartbeat(beat(a1, a1.partitions()), () -> { });
+            Channel b = new Channel();
+            MemberSession sb = coordinator.openSession("127.0.0.1", b);
+            sb.heartbeat(join("member-b"), () -> { });
+            assertEquals(List.of(), b.next().partitions());
+            GroupTypes.Assignment a2 = a.next();
+            sa.heartbeat(beat(a2, a2.partitions()), () -> { });
+            assertEquals(1, b.next().partitions().size());
+
+            Channel other = new Channel();
+            coordinator.openSession("127.0.0.1", other).heartbeat(new GroupTypes.Heartbeat(GROUP, "member-a",
+                    GroupTypes.Heartbeat.LEAVE, "", List.of(), "", AssignorType.UNIFORM, Set.of(), 0, 0, "test", -1), () -> { });
+            Object ended = a.sent.poll(5, TimeUnit.SECONDS);
+            assertTrue(ended instanceof RafkaException e && e.errorCode() == io.rafka.common.ErrorCode.UNKNOWN_MEMBER_ID,
+                    "member-a's own stream was told: " + ended);
+            assertEquals(2, b.next().partitions().size(), "b takes both");
+            assertEquals("completed", other.sent.poll(5, TimeUnit.SECONDS));
+        }
+    }
+
     private static GroupTypes.Heartbeat joinGroup(String group, String memberId) {
         return new GroupTypes.Heartbeat(group, memberId, GroupTypes.Heartbeat.JOIN, "", List.of("t"), "",
                 AssignorType.UNIFORM, Set.of(), 0, 0, "test", -1);

@@ -116,6 +116,74 @@ class UnreadAnswersIT {
     }
 
     /**
+     * A unary answer many times its request (FetchOffsets of 20,000 partitions: a 60 KB request, a 4 MB answer) is
+     * admitted at an estimate, but counted against the limits before the transport takes it: of three such calls a
+     * client does not read, one is answered and the others are refused BUSY, instead of all three being held (the probe
+     * of 2026-12-05 left 2.8 GB of such answers on a broker with two 161 KB requests). A topic name no topic could
+     * have is refused (INVALID_TOPIC).
+     */
+    @Test
+    void unaryAnswersFarLargerThanTheirRequestsAreCountedBeforeTheyAreWritten() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("max.unread.answer.bytes.per.connection",
+                Integer.toString(1 << 20), "group.coordinator.partitions", "1"))) {
+            var groups = io.rafka.proto.v1.GroupServiceGrpc.newBlockingStub(cluster.channel(0));
+            cluster.awaitTrue(() -> {
+                try {
+                    groups.withDeadlineAfter(10, TimeUnit.SECONDS).findCoordinator(io.rafka.proto.v1.FindCoordinatorRequest
+                            .newBuilder().setGroupId("g").build());
+                    groups.withDeadlineAfter(10, TimeUnit.SECONDS).fetchOffsets(io.rafka.proto.v1.FetchOffsetsRequest
+                            .newBuilder().setGroupId("g").build());
+                    return true;
+                } catch (StatusRuntimeException notYet) {
+                    return false;
+                }
+            }, 60_000, "the group coordinator serves");
+            io.rafka.proto.v1.TopicPartitions.Builder many = io.rafka.proto.v1.TopicPartitions.newBuilder().setTopic("t".repeat(200));
+            for (int p = 0; p < 20_000; p++) {
+                many.addPartitions(p);
+            }
+            var request = io.rafka.proto.v1.FetchOffsetsRequest.newBuilder().setGroupId("g").addPartitions(many).build();
+            ManagedChannel lazy = NettyChannelBuilder.forAddress("127.0.0.1", cluster.grpcPort(0)).usePlaintext()
+                    .flowControlWindow(64 * 1024).maxInboundMessageSize(16 << 20).build();
+            try {
+                List<ClientCall<io.rafka.proto.v1.FetchOffsetsRequest, io.rafka.proto.v1.FetchOffsetsResponse>> unread = new ArrayList<>();
+                List<CompletableFuture<Metadata>> ended = new ArrayList<>();
+                List<Status> statuses = new java.util.concurrent.CopyOnWriteArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    var call = lazy.newCall(io.rafka.proto.v1.GroupServiceGrpc.getFetchOffsetsMethod(),
+                            CallOptions.DEFAULT.withDeadlineAfter(60, TimeUnit.SECONDS));
+                    CompletableFuture<Metadata> end = new CompletableFuture<>();
+                    call.start(new ClientCall.Listener<>() {
+                        @Override
+                        public void onClose(Status status, Metadata trailers) {
+                            statuses.add(status);
+                            end.complete(trailers);
+                        }
+                    }, new Metadata());
+                    call.sendMessage(request);
+                    call.halfClose();   // and no request(1): its answer is not read
+                    unread.add(call);
+                    ended.add(end);
+                }
+                Thread.sleep(2_000);
+                unread.forEach(call -> call.request(1));   // the client reads now
+                for (CompletableFuture<Metadata> end : ended) {
+                    end.get(30, TimeUnit.SECONDS);
+                }
+                assertEquals(1, statuses.stream().filter(Status::isOk).count(), statuses.toString());
+                assertEquals(2, statuses.stream().filter(st -> st.getCode() == Status.Code.RESOURCE_EXHAUSTED).count(),
+                        statuses.toString());
+            } finally {
+                lazy.shutdownNow();
+            }
+            StatusRuntimeException invalid = assertThrows(StatusRuntimeException.class, () -> groups.withDeadlineAfter(10,
+                    TimeUnit.SECONDS).fetchOffsets(io.rafka.proto.v1.FetchOffsetsRequest.newBuilder().setGroupId("g")
+                    .addPartitions(io.rafka.proto.v1.TopicPartitions.newBuilder().setTopic("bad name!").addPartitions(0)).build()));
+            assertEquals(Integer.toString(ErrorCode.INVALID_TOPIC.getNumber()), invalid.getTrailers().get(ApiErrors.ERROR_CODE_TRAILER));
+        }
+    }
+
+    /**
      * ProduceStream answers can be far larger than their requests (a topic name and an error per partition): a client
      * that sends and never reads its answers is not read from past max.unread.answer.bytes.per.connection, instead of
      * the broker holding produce.stream.window answers of any size (three such connections ran a broker out of direct

@@ -4,6 +4,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.rafka.common.RafkaException;
 import io.rafka.common.TopicPartition;
+import io.rafka.metadata.TopicNames;
 import io.rafka.coordinator.AssignorType;
 import io.rafka.coordinator.CommittedOffset;
 import io.rafka.coordinator.GroupCoordinator;
@@ -288,16 +289,26 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
     private List<GroupTypes.OffsetCommit> commits(List<OffsetCommit> offsets) {
         limits.partitions(offsets.size());
         List<GroupTypes.OffsetCommit> out = new ArrayList<>();
+        String valid = null;
         for (OffsetCommit o : offsets) {
+            if (!o.getTopic().equals(valid)) {
+                TopicNames.validate(o.getTopic());
+                valid = o.getTopic();
+            }
             out.add(new GroupTypes.OffsetCommit(partition(o.getTopic(), o.getPartition()), o.getOffset(), o.getMetadata()));
         }
         return out;
     }
 
+    /**
+     * The partitions listed, their topics' names checked as a topic's (INVALID_TOPIC): offsets fetched for a name no
+     * topic could have would only be answered, each with that name, as "none".
+     */
     private Set<TopicPartition> partitions(List<TopicPartitions> list) {
         limits.partitions(list.stream().mapToLong(TopicPartitions::getPartitionsCount).sum());
         Set<TopicPartition> out = new HashSet<>();
         for (TopicPartitions t : list) {
+            TopicNames.validate(t.getTopic());
             for (int p : t.getPartitionsList()) {
                 out.add(partition(t.getTopic(), p));
             }

@@ -110,12 +110,28 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         }
         Reservation answer = new Reservation(connection, 0);
         ServerCall<Q, R> counting = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+            private boolean refused;
+
             @Override
             public void sendMessage(R message) {
                 if (message instanceof MessageLite m) {
-                    answer.grow(m.getSerializedSize());
+                    // Counted, against the limits, before the transport takes it: admitted at an estimate, an answer
+                    // many times its request (offsets of 50,000 partitions) must not pass them once written.
+                    String busy = answer.tryGrow(m.getSerializedSize());
+                    if (busy != null) {
+                        refused = true;
+                        super.close(Status.RESOURCE_EXHAUSTED.withDescription(busy), ApiErrors.trailers(ErrorCode.BUSY));
+                        return;
+                    }
                 }
                 super.sendMessage(message);
+            }
+
+            @Override
+            public void close(Status status, Metadata trailers) {
+                if (!refused) {
+                    super.close(status, trailers);
+                }
             }
         };
         return CallEnd.startCall(counting, headers, next, answer::release);
@@ -200,9 +216,37 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
             this.bytes = bytes;
         }
 
-        /** Adds {@code more} bytes (an answer written). */
-        synchronized void grow(long more) {
-            resize(bytes + more);
+        /**
+         * Counts {@code more} bytes (an answer about to be written) if its connection and the broker stay within their
+         * limits, checked and counted at once against the other answers (one is let through where nothing else is
+         * counted); returns why not, else null.
+         */
+        synchronized String tryGrow(long more) {
+            if (connection == null || released.get()) {
+                return null;
+            }
+            synchronized (connection) {
+                long others = connection.reserved.get() - bytes;
+                if (others > 0 && others + bytes + more > maxBytesPerConnection) {
+                    return "this connection has " + others + " bytes of answers its client has not read yet"
+                            + " (max.unread.answer.bytes.per.connection is " + maxBytesPerConnection + "): read the answers"
+                            + " under way, then ask again";
+                }
+                while (true) {
+                    long all = total.get();
+                    if (all - counted > 0 && all + more > maxBytes) {
+                        return "this broker's clients have " + all + " bytes of answers under way or not read yet"
+                                + " (max.unread.answer.bytes is " + maxBytes + "): retry shortly";
+                    }
+                    if (total.compareAndSet(all, all + more)) {
+                        break;
+                    }
+                }
+                connection.reserved.addAndGet(more);
+                bytes += more;
+                counted += more;
+            }
+            return null;
         }
 
         /** The answer's actual size, which may be smaller than reserved (or larger: a first batch comes whole). */
