@@ -40,6 +40,17 @@ final class GroupShard {
     private final Consumer<Runnable> onCoordinatorThread;
     /** Records written (or replayed) since the last checkpoint: the tail a new leader would replay beyond it. */
     long recordsSinceCheckpoint;
+    /** The bytes of those records: a few large ones (members subscribed to thousands of topics) replay slowly too. */
+    long bytesSinceCheckpoint;
+    /** The bytes of the last checkpoint this load wrote (what the live keys took then); 0 before one. */
+    private long lastCheckpointBytes;
+    /**
+     * A checkpoint is also written once the bytes written since the last one reach this many per record of the
+     * record threshold (80 MiB at 10,000), and twice what that one took: 212 members subscribed to 10,000 topics each
+     * wrote well under the record threshold, and each later leader took 47-104 s to replay them, on the thread that
+     * serves every group of the broker.
+     */
+    static final long CHECKPOINT_BYTES_PER_RECORD = 8 * 1024;
     /**
      * Where assignment versions start in this load of the partition: above every version an earlier coordinator
      * could have sent (time-based), so a heartbeat echoing one of those never counts as having seen a revocation
@@ -90,6 +101,7 @@ final class GroupShard {
                 // tombstones that went with them. Start again from the new log start, which the checkpoint covers.
                 groups.clear();
                 recordsSinceCheckpoint = 0;
+                bytesSinceCheckpoint = 0;
                 offset = chunk.logStartOffset();
                 continue;
             }
@@ -104,6 +116,7 @@ final class GroupShard {
                 throw new RafkaException(ErrorCode.STORAGE_ERROR, "coordinator partition " + partition + ": the batches read at"
                         + " offset " + offset + " end at " + next);
             }
+            bytesSinceCheckpoint += batches.remaining();
             recordsSinceCheckpoint += GroupRecords.replay(batches, groups);
             offset = next;
             end = Math.max(end, chunk.logEndOffset());
@@ -131,6 +144,7 @@ final class GroupShard {
         recordsSinceCheckpoint += records.count();
         CompletableFuture<?> last = lastWrite;
         for (ByteBuffer batch : records.build()) {
+            bytesSinceCheckpoint += batch.remaining();
             CompletableFuture<Object> write = new CompletableFuture<>();
             lastWrite = write;
             last = write;
@@ -230,8 +244,11 @@ final class GroupShard {
      * broker's compaction task), so a new leader replays a bounded tail.
      */
     void maybeCheckpoint(long threshold, long nowMs, Consumer<Throwable> onWriteFailure) {
-        // The threshold first: counting the live keys walks every group, and this runs after every write.
-        if (failed || checkpointing || recordsSinceCheckpoint < threshold || recordsSinceCheckpoint < 2 * liveRecords()) {
+        // The thresholds first: counting the live keys walks every group, and this runs after every write.
+        boolean manyBytes = bytesSinceCheckpoint >= threshold * CHECKPOINT_BYTES_PER_RECORD
+                && bytesSinceCheckpoint >= 2 * lastCheckpointBytes;
+        if (failed || checkpointing
+                || (!manyBytes && (recordsSinceCheckpoint < threshold || recordsSinceCheckpoint < 2 * liveRecords()))) {
             return;
         }
         // Unique in the log, not counted per load: an end marker of an earlier load of this partition placed late
@@ -249,8 +266,11 @@ final class GroupShard {
             }
         }
         checkpointing = true;
+        long before = bytesSinceCheckpoint;
         CompletableFuture<?> written = append(records, onWriteFailure);
+        lastCheckpointBytes = bytesSinceCheckpoint - before;
         recordsSinceCheckpoint = 0;
+        bytesSinceCheckpoint = 0;
         // The end marker only once every batch of the checkpoint committed (what is below its begin is then dead);
         // a failed batch fails the shard instead, and a begin without its end is never trusted.
         written.whenComplete((r, e) -> onCoordinatorThread.accept(() -> {

@@ -161,6 +161,44 @@ class MemberStreamTest {
     }
 
     /**
+     * Large records bring a checkpoint as many records do: a member subscribed to 2,000 long names writes tens of KB
+     * per change, and a handful of changes (far below the record threshold) pass its bytes' worth (8 KiB per record of the
+     * threshold), so a new leader does not replay megabytes of records long dead.
+     */
+    @Test
+    void manyBytesOfFewRecordsBringACheckpoint() throws Exception {
+        GroupConfig d = GroupConfig.defaults();
+        GroupConfig small = new GroupConfig(1, d.sessionTimeoutMs(), d.minSessionTimeoutMs(), d.maxSessionTimeoutMs(),
+                d.heartbeatIntervalMs(), d.streamGraceMs(), d.rebalanceTimeoutMs(), d.maxGroupSize(), d.offsetMetadataMaxBytes(),
+                d.offsetsRetentionMs(), 40, d.maxWriteBytesInFlight(), d.maxGroups());
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, small, Map.of("t", 2, GroupConfig.TOPIC, 1))) {
+            Channel a = new Channel();
+            MemberSession s = disk.coordinator.openSession("127.0.0.1", a);
+            s.heartbeat(join("member-a"), () -> { });
+            GroupTypes.Assignment joined = a.next();
+            GroupShard shard = disk.coordinator.shards.get(0);
+            long written = 0;
+            boolean checkpointed = false;
+            for (int change = 0; change < 8 && !checkpointed; change++) {
+                List<String> names = new java.util.ArrayList<>();
+                java.util.Random random = new java.util.Random(change);
+                for (int i = 0; i < 2_000; i++) {   // names that do not compress much
+                    names.add("t-" + new java.util.UUID(random.nextLong(), random.nextLong()));
+                }
+                long before = shard.bytesSinceCheckpoint;
+                s.heartbeat(new GroupTypes.Heartbeat(GROUP, joined.memberId(), joined.memberEpoch(), "", names, "",
+                        AssignorType.UNIFORM, Set.copyOf(joined.partitions()), 0, 0, "test", joined.version()), () -> { });
+                disk.coordinator.fetchOffsets(GROUP, List.of()).get(10, TimeUnit.SECONDS);   // the change was handled
+                checkpointed = shard.bytesSinceCheckpoint < before;
+                written += 1;
+            }
+            assertTrue(checkpointed, "a checkpoint after " + written + " subscription changes, "
+                    + shard.recordsSinceCheckpoint + " records since");
+            assertTrue(written < 8);
+        }
+    }
+
+    /**
      * A grace of 0 (a member whose stream breaks is removed at the next liveness check) must not reach the member as
      * the wire's 0, "not removed for a broken stream": it would consume for most of a session after its removal.
      */

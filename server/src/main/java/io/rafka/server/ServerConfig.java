@@ -226,8 +226,9 @@ public final class ServerConfig {
             "Longest metadata string of a committed offset.");
     public static final ConfigKey GROUP_CHECKPOINT_RECORDS = ConfigKey.longValue("group.coordinator.checkpoint.records", 10_000, 1,
             1_000_000_000, "A coordinator partition writes all its live records again (a checkpoint) once this many records, "
-                    + "and twice its live ones, were written since the last; segments below a checkpoint are deleted, so a "
-                    + "new coordinator replays a bounded tail.");
+                    + "and twice its live ones, were written since the last, or 8 KiB per record of this many, and twice the "
+                    + "last checkpoint's bytes; segments below a checkpoint are deleted, so a new coordinator replays a bounded "
+                    + "tail.");
     public static final ConfigKey GROUP_SEGMENT_BYTES = ConfigKey.integer("group.coordinator.segment.bytes", 16 * MIB, 1024,
             Integer.MAX_VALUE, "segment.bytes of __consumer_offsets when it is created: checkpoints free whole segments only.");
     public static final ConfigKey OFFSETS_RETENTION_MINUTES = ConfigKey.longValue("offsets.retention.minutes", 10_080, 1, 52_560_000,
