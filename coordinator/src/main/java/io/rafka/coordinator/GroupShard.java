@@ -122,6 +122,27 @@ final class GroupShard {
             end = Math.max(end, chunk.logEndOffset());
         }
         groups.values().removeIf(g -> g.members.isEmpty() && g.offsets.isEmpty() && g.groupEpoch == 0);
+        // What a checkpoint of the live keys would take, about (uncompressed, so more than it would): a log that is
+        // mostly live does not bring a checkpoint at every load, one that is mostly dead does.
+        lastCheckpointBytes = liveBytes();
+    }
+
+    /** About the bytes of the live keys' records, uncompressed. */
+    private long liveBytes() {
+        long bytes = 0;
+        for (ConsumerGroup g : groups.values()) {
+            bytes += 64 + g.groupId.length();
+            for (MemberState m : g.members.values()) {
+                bytes += 128 + m.memberId.length() + m.pattern.length() + 8L * (m.assigned.size() + m.target.size());
+                for (String t : m.topics) {
+                    bytes += 2 + t.length();
+                }
+            }
+            for (var e : g.offsets.entrySet()) {
+                bytes += 48 + e.getKey().topic().length() + e.getValue().metadata().length();
+            }
+        }
+        return bytes;
     }
 
     /**

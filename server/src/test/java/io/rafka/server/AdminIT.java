@@ -251,7 +251,7 @@ class AdminIT {
                 closedFromCallback.countDown();
             });
             assertTrue(closedFromCallback.await(20, java.util.concurrent.TimeUnit.SECONDS), "close() in a callback returned");
-            calls.forEach(call -> assertEquals(ErrorCode.REQUEST_TIMED_OUT, failure(call).errorCode()));
+            calls.forEach(call -> { AdminException f = failure(call); assertEquals(ErrorCode.REQUEST_TIMED_OUT, f.errorCode(), f.code() + ": " + f.getMessage()); });
 
             RafkaAdmin brief = RafkaAdmin.create(bootstrap, 30_000, channels);
             CompletableFuture<GroupDescription> pending = brief.describeGroup("nobody");

@@ -11,6 +11,7 @@ import io.rafka.client.internals.ConfigValues;
 import io.rafka.client.internals.GroupLogEnds;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
+import io.rafka.client.internals.RetryState;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
@@ -489,7 +490,10 @@ public final class RafkaAdmin implements AutoCloseable {
                 }
                 result.complete(within.call(call::get));
             } catch (ClientException e) {
-                result.completeExceptionally(CallContexts.timedOut(within) ? timedOut(e.getMessage(), e) : AdminException.from(e));
+                // Timed out: its time is up and the failure is one its retries (or the cancelled context) ended with,
+                // not a definite answer that came in the last millisecond.
+                boolean timedOut = CallContexts.timedOut(within) && (e.retriable() || e.code().equals(RetryState.CANCELLED));
+                result.completeExceptionally(timedOut ? timedOut(e.getMessage(), e) : AdminException.from(e));
             } catch (Throwable e) {
                 result.completeExceptionally(e);  // an Error too: a future left incomplete would hang its caller
             } finally {

@@ -867,7 +867,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 wakeup.set(false);
                 throw new WakeupException();
             }
-            if (timeoutMs >= 0 && CallContexts.timedOut(context)) {
+            if (timeoutMs >= 0 && CallContexts.timedOut(context) && (!(e instanceof ConsumerException failure)
+                    || failure.retriable() || failure.code().equals(io.rafka.client.internals.RetryState.CANCELLED))) {
                 throw new ConsumerException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT,
                         what + " did not end within " + timeoutMs + " ms: " + e.getMessage());
             }

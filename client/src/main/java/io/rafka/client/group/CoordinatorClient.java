@@ -212,8 +212,9 @@ public final class CoordinatorClient {
                 if (!coordinatorMoved(failure)) {
                     throw failure;
                 }
-                if (!io.grpc.Context.current().isCancelled()) {
-                    invalidate();   // not when the caller gave up (wakeup, its timeout): the coordinator did not move
+                io.grpc.Context caller = io.grpc.Context.current();
+                if (!caller.isCancelled() || io.rafka.client.internals.CallContexts.timedOut(caller)) {
+                    invalidate();   // not when the caller gave up (a wakeup, a close): the coordinator did not fail
                 }
                 backOff(retry.onFailure(failure));
             }

@@ -27,7 +27,9 @@ public final class CallContexts {
 
     /**
      * Whether the context's deadline has passed, or is less than a millisecond away: a retry loop gives up then
-     * ({@link RetryState} counts whole milliseconds), possibly just before the timer cancels the context.
+     * ({@link RetryState} counts whole milliseconds, and ends with {@link RetryState#CANCELLED}), possibly just before
+     * the timer cancels the context. A call failing then timed out if its failure is that or a retriable one (a request
+     * cut by the deadline), not if it is a definite answer that came in its last millisecond.
      */
     public static boolean timedOut(Context context) {
         return context.getDeadline() != null && context.getDeadline().timeRemaining(TimeUnit.MILLISECONDS) <= 0;

@@ -43,12 +43,17 @@ public final class RetryState {
         long remainingMs = retryTimeoutMs - (now - firstFailureMs);   // no overflow for a timeout of Long.MAX_VALUE
         io.grpc.Deadline deadline = Context.current().getDeadline();
         if (deadline != null) {
-            // The caller's own timeout (a consumer call given one, an admin call) ends the retries too.
-            remainingMs = Math.min(remainingMs, deadline.timeRemaining(java.util.concurrent.TimeUnit.MILLISECONDS));
+            // The caller's own timeout (a consumer call given one, an admin call) ends the retries too, with
+            // CANCELLED: its caller reports a timeout, not the last failure, which was retriable.
+            long deadlineMs = deadline.timeRemaining(java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (deadlineMs <= 0) {
+                throw new ClientException(CANCELLED, "the call's time is up; the last failure was " + failure.code()
+                        + ": " + failure.getMessage());
+            }
+            remainingMs = Math.min(remainingMs, deadlineMs);
         }
         if (remainingMs <= 0) {
-            throw failure.withNote("still failing after retrying for "
-                    + (deadline == null ? retryTimeoutMs : now - firstFailureMs) + " ms");
+            throw failure.withNote("still failing after retrying for " + retryTimeoutMs + " ms");
         }
         long delayMs = Math.min(nextBackoffMs, remainingMs);
         nextBackoffMs = Math.min(nextBackoffMs * 2, MAX_BACKOFF_MS);

@@ -109,6 +109,7 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
             };
         }
         Reservation answer = new Reservation(connection, 0);
+        boolean readOnly = readOnly(call.getMethodDescriptor());
         ServerCall<Q, R> counting = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
             private boolean refused;
 
@@ -116,8 +117,12 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
             public void sendMessage(R message) {
                 if (message instanceof MessageLite m) {
                     // Counted, against the limits, before the transport takes it: admitted at an estimate, an answer
-                    // many times its request (offsets of 50,000 partitions) must not pass them once written.
-                    String busy = answer.tryGrow(m.getSerializedSize());
+                    // many times its request (offsets of 50,000 partitions) must not pass them once written. Only a
+                    // call that changed nothing may be refused now: BUSY tells a client that nothing was done.
+                    String busy = readOnly ? answer.tryGrow(m.getSerializedSize()) : null;
+                    if (!readOnly) {
+                        answer.grow(m.getSerializedSize());   // counted whatever the limits say: it is done
+                    }
                     if (busy != null) {
                         refused = true;
                         super.close(Status.RESOURCE_EXHAUSTED.withDescription(busy), ApiErrors.trailers(ErrorCode.BUSY));
@@ -135,6 +140,16 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
             }
         };
         return CallEnd.startCall(counting, headers, next, answer::release);
+    }
+
+    /**
+     * Calls that only read (their names start Fetch, List, Describe, Get or Find: offsets, groups, topics, metadata,
+     * a coordinator), whose answer may be refused after the work without anything having been done.
+     */
+    static boolean readOnly(MethodDescriptor<?, ?> method) {
+        String name = method.getBareMethodName();
+        return name != null && (name.startsWith("Fetch") || name.startsWith("List") || name.startsWith("Describe")
+                || name.startsWith("Get") || name.startsWith("Find"));
     }
 
     /** Why {@code bytes} more may not be reserved on {@code connection} now; null when they may. */
@@ -214,6 +229,11 @@ public final class UnreadAnswers extends ServerTransportFilter implements Server
         private Reservation(Connection connection, long bytes) {
             this.connection = connection;
             this.bytes = bytes;
+        }
+
+        /** Adds {@code more} bytes (an answer written). */
+        synchronized void grow(long more) {
+            resize(bytes + more);
         }
 
         /**

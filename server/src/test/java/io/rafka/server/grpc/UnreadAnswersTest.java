@@ -61,4 +61,25 @@ class UnreadAnswersTest {
         assertTrue(refused.getMessage().contains("max.unread.answer.bytes.per.connection"), refused.getMessage());
         unread.reserve(unread.newConnection(), 40 * MIB);   // another connection is not held back by it
     }
+    /**
+     * Only calls that change nothing may have their answer refused after the work (BUSY tells a client nothing was
+     * done, and it retries): a produce, a commit or a topic creation answered BUSY would be made twice.
+     */
+    @Test
+    void onlyCallsThatReadMayBeRefusedAfterTheirWork() {
+        for (var method : java.util.List.of(io.rafka.proto.v1.GroupServiceGrpc.getFetchOffsetsMethod(),
+                io.rafka.proto.v1.GroupServiceGrpc.getListGroupsMethod(), io.rafka.proto.v1.GroupServiceGrpc.getDescribeGroupMethod(),
+                io.rafka.proto.v1.GroupServiceGrpc.getFindCoordinatorMethod(), io.rafka.proto.v1.MetadataServiceGrpc.getGetMetadataMethod(),
+                io.rafka.proto.v1.AdminServiceGrpc.getDescribeTopicsMethod(), io.rafka.proto.v1.AdminServiceGrpc.getListTopicsMethod(),
+                io.rafka.proto.v1.FetchServiceGrpc.getListOffsetsMethod())) {
+            assertTrue(UnreadAnswers.readOnly(method), method.getFullMethodName());
+        }
+        for (var method : java.util.List.of(io.rafka.proto.v1.GroupServiceGrpc.getCommitOffsetsMethod(),
+                io.rafka.proto.v1.GroupServiceGrpc.getAlterOffsetsMethod(), io.rafka.proto.v1.GroupServiceGrpc.getDeleteGroupMethod(),
+                io.rafka.proto.v1.ProduceServiceGrpc.getProduceMethod(), io.rafka.proto.v1.ProduceServiceGrpc.getInitProducerIdMethod(),
+                io.rafka.proto.v1.AdminServiceGrpc.getCreateTopicsMethod(), io.rafka.proto.v1.AdminServiceGrpc.getDeleteTopicsMethod(),
+                io.rafka.proto.v1.AdminServiceGrpc.getAlterConfigsMethod(), io.rafka.proto.v1.AdminServiceGrpc.getCreatePartitionsMethod())) {
+            assertTrue(!UnreadAnswers.readOnly(method), method.getFullMethodName());
+        }
+    }
 }
