@@ -21,6 +21,7 @@ package io.rafka.server;
  * @param produceStreamWindow      ProduceStream requests read ahead ({@code produce.stream.window})
  * @param maxPartitionsPerRequest  partitions one request may list ({@code max.partitions.per.request})
  * @param maxRecordsPerRequest     structured records and headers one produce request may hold ({@code max.records.per.request})
+ * @param maxListedGroups          groups one ListGroups answer holds at most ({@code group.list.max.groups}); clients page
  * @param fetchMaxBytes            largest fetch response ({@code fetch.max.bytes})
  * @param fetchMaxWaitMs           longest a fetch waits for data ({@code fetch.max.wait.ms})
  * @param fetchMaxWaiters          fetches waiting at once ({@code fetch.max.waiters})
@@ -44,6 +45,7 @@ public record ApiConfig(
         int produceStreamWindow,
         int maxPartitionsPerRequest,
         int maxRecordsPerRequest,
+        int maxListedGroups,
         int fetchMaxBytes,
         int fetchMaxWaitMs,
         int fetchMaxWaiters,
@@ -59,7 +61,7 @@ public record ApiConfig(
         }
         if (grpcPort < 0 || maxRequestBytes <= 0 || maxConnections <= 0 || maxCallsPerConnection <= 0 || maxUnreadAnswerBytesPerConnection <= 0 || maxUnreadAnswerBytes <= 0 || maxAdminCalls <= 0 || flowControlWindowBytes <= 0
                 || produceMemoryBytes <= 0
-                || produceStreamWindow <= 0 || maxPartitionsPerRequest <= 0 || maxRecordsPerRequest <= 0 || fetchMaxBytes <= 0 || fetchMaxWaitMs < 0 || fetchMaxWaiters <= 0 || fetchBufferPoolBytes < 0
+                || produceStreamWindow <= 0 || maxPartitionsPerRequest <= 0 || maxRecordsPerRequest <= 0 || maxListedGroups <= 0 || fetchMaxBytes <= 0 || fetchMaxWaitMs < 0 || fetchMaxWaiters <= 0 || fetchBufferPoolBytes < 0
                 || requestTimeoutMs <= 0 || defaultPartitions <= 0 || defaultReplicationFactor < 0) {
             throw new IllegalArgumentException("API limits must be positive: " + this);
         }

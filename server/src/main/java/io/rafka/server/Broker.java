@@ -217,7 +217,7 @@ public final class Broker implements Closeable {
         ConnectionLimiter limiter = new ConnectionLimiter(api.maxConnections());
         UnreadAnswers unread = new UnreadAnswers(api.maxUnreadAnswerBytesPerConnection(), api.maxUnreadAnswerBytes());
         metrics.registerUnreadAnswers(unread::unreadBytes);
-        RequestLimits limits = new RequestLimits(api.maxPartitionsPerRequest(), api.maxRecordsPerRequest());
+        RequestLimits limits = new RequestLimits(api.maxPartitionsPerRequest(), api.maxRecordsPerRequest(), api.maxListedGroups());
         // SERVING (gRPC health, HTTP /health) once registered and the metadata view is current: until it registered
         // the controller does not count this broker as live (a create with replication factor 1 would fail), and
         // until its view is current it would answer metadata with no controller, no leaders or missing topics.

@@ -96,6 +96,9 @@ public final class ServerConfig {
             16_777_216, "Structured records and headers one produce request may hold (parsing makes an object of some 60 "
                     + "bytes for each, from 2 bytes on the wire); beyond it the request fails with INVALID_ARGUMENT. Encoded "
                     + "batches are not counted.");
+    public static final ConfigKey GROUP_LIST_MAX_GROUPS = ConfigKey.integer("group.list.max.groups", 5_000, 1, 1_000_000,
+            "Groups one ListGroups answer holds at most (about 300 bytes each at most; 5,000 stay below gRPC's default 4 MiB "
+                    + "message limit of clients); a client asks for the next page with after_group_id.");
     public static final ConfigKey MAX_PARTITIONS_PER_BROKER = ConfigKey.integer("max.partitions.per.broker", 20_000, 1,
             10_000_000, "Partition replicas the controller places on one broker at most (each is a Raft group member with "
                     + "its files); creating topics or partitions, or replacing a broker, that would put more on a broker "
@@ -237,7 +240,7 @@ public final class ServerConfig {
     public static final List<ConfigKey> KEYS = List.of(NODE_ID, HOST, BIND_HOST, GRPC_PORT, RAFT_PORT, METADATA_PORT, HTTP_PORT,
             DATA_DIR, VOTERS, MESSAGE_MAX_BYTES, MESSAGE_MAX_DECOMPRESSED_BYTES, MAX_REQUEST_BYTES, MAX_CONNECTIONS,
             MAX_CALLS_PER_CONNECTION, MAX_UNREAD_ANSWER_BYTES_PER_CONNECTION, MAX_UNREAD_ANSWER_BYTES, MAX_ADMIN_CALLS, FLOW_CONTROL_WINDOW_BYTES, PRODUCE_MEMORY_BYTES, PRODUCE_STREAM_WINDOW, MAX_IN_FLIGHT_PER_PARTITION,
-            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, MAX_PARTITIONS_PER_REQUEST, MAX_RECORDS_PER_REQUEST, MAX_PARTITIONS_PER_BROKER, FETCH_MAX_BYTES,
+            MAX_ENTRIES_IN_FLIGHT_PER_PARTITION, MAX_PRODUCERS_PER_PARTITION, MAX_PARTITIONS_PER_REQUEST, MAX_RECORDS_PER_REQUEST, GROUP_LIST_MAX_GROUPS, MAX_PARTITIONS_PER_BROKER, FETCH_MAX_BYTES,
             FETCH_MAX_WAIT_MS, FETCH_MAX_WAITERS,
             FETCH_BUFFER_POOL_BYTES, REQUEST_TIMEOUT_MS, AUTO_CREATE,
             NUM_PARTITIONS, DEFAULT_REPLICATION_FACTOR, LOG_SEGMENT_BYTES, LOG_SEGMENT_MS, LOG_INDEX_SIZE_MAX_BYTES,
@@ -314,7 +317,7 @@ public final class ServerConfig {
                 getBoolean(LEADER_FAILURE_DETECTION), get(BIND_HOST));
         this.apiConfig = new ApiConfig(get(BIND_HOST), getInt(GRPC_PORT), getInt(MAX_REQUEST_BYTES), getInt(MAX_CONNECTIONS),
                 getInt(MAX_CALLS_PER_CONNECTION), getLong(MAX_UNREAD_ANSWER_BYTES_PER_CONNECTION), getLong(MAX_UNREAD_ANSWER_BYTES), getInt(MAX_ADMIN_CALLS), getInt(FLOW_CONTROL_WINDOW_BYTES), getLong(PRODUCE_MEMORY_BYTES), getInt(PRODUCE_STREAM_WINDOW),
-                getInt(MAX_PARTITIONS_PER_REQUEST), getInt(MAX_RECORDS_PER_REQUEST),
+                getInt(MAX_PARTITIONS_PER_REQUEST), getInt(MAX_RECORDS_PER_REQUEST), getInt(GROUP_LIST_MAX_GROUPS),
                 getInt(FETCH_MAX_BYTES), getInt(FETCH_MAX_WAIT_MS), getInt(FETCH_MAX_WAITERS), getLong(FETCH_BUFFER_POOL_BYTES),
                 getLong(REQUEST_TIMEOUT_MS),
                 getBoolean(AUTO_CREATE), getInt(NUM_PARTITIONS), getInt(DEFAULT_REPLICATION_FACTOR));

@@ -101,7 +101,7 @@ class AdminIT {
     @Test
     void topicsConfigsClusterGroupsAndOffsetsRoundTrip() throws Exception {
         try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("group.coordinator.partitions", "2",
-                "auto.create.topics.enable", "false"));
+                "auto.create.topics.enable", "false", "group.list.max.groups", "3"));
              RafkaAdmin admin = RafkaAdmin.create(servers(cluster))) {
             Map<String, TopicDescription> created = admin.createTopics(List.of(
                     new NewTopic("audit", 2, 3).withConfigs(Map.of("retention.ms", "3600000")))).join();
@@ -169,6 +169,29 @@ class AdminIT {
             consumer.commitSync(Map.of(p0, new io.rafka.client.consumer.OffsetAndMetadata(4)));
         }
         assertTrue(admin.listGroups().join().stream().anyMatch(g -> g.groupId().equals("auditors")));
+        // ListGroups answers a page at a time (group.list.max.groups is 3 here); the admin asks for every page.
+        for (int i = 0; i < 7; i++) {
+            assertEquals(Map.of(), admin.alterGroupOffsets("paged-" + i, Map.of(p0, 1L)).join());
+        }
+        List<String> listed = admin.listGroups().join().stream().map(GroupDescription.Listing::groupId).toList();
+        assertEquals(List.of("auditors", "paged-0", "paged-1", "paged-2", "paged-3", "paged-4", "paged-5", "paged-6"), listed);
+        int pages = 0;
+        for (int b = 0; b < cluster.size(); b++) {
+            var groups = io.rafka.proto.v1.GroupServiceGrpc.newBlockingStub(cluster.channel(b))
+                    .withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS);
+            String after = "";
+            for (boolean more = true; more; pages++) {
+                var page = groups.listGroups(io.rafka.proto.v1.ListGroupsRequest.newBuilder().setAfterGroupId(after).build());
+                assertTrue(page.getGroupsCount() <= 3, page.toString());
+                more = page.getMore();
+                after = page.getGroupsCount() == 0 ? after : page.getGroups(page.getGroupsCount() - 1).getGroupId();
+            }
+        }
+        assertTrue(pages >= 3 + 1, pages + " pages for 8 groups of at most 3 on 3 brokers");
+        io.grpc.StatusRuntimeException negative = assertThrows(io.grpc.StatusRuntimeException.class, () -> io.rafka.proto.v1
+                .GroupServiceGrpc.newBlockingStub(cluster.channel(0)).withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS)
+                .listGroups(io.rafka.proto.v1.ListGroupsRequest.newBuilder().setMaxGroups(-1).build()));
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, negative.getStatus().getCode());
         // The log-end offset is the high watermark as the coordinator's broker knows it: a follower learns the last
         // commit with the leader's next append or heartbeat.
         GroupDescription[] group = new GroupDescription[1];

@@ -102,7 +102,7 @@ class ServerConfigTest {
                 .hibernateAfterMs(60_000).scrubBytesPerSecond(4L * 1024 * 1024).build(), c.raftConfig());
         assertEquals(MetadataNode.Settings.of(new NodeAddress("1", "127.0.0.1", 9094), c.voters(), Path.of("./data")),
                 c.metadataConfig());
-        assertEquals(new ApiConfig("127.0.0.1", 9092, 16 << 20, 1000, 1000, 64L << 20, 512L << 20, 100, 4 << 20, 128L << 20, 32, 50_000, 262_144, 16 << 20, 30_000, 10_000, 32L << 20,
+        assertEquals(new ApiConfig("127.0.0.1", 9092, 16 << 20, 1000, 1000, 64L << 20, 512L << 20, 100, 4 << 20, 128L << 20, 32, 50_000, 262_144, 5_000, 16 << 20, 30_000, 10_000, 32L << 20,
                 30_000, true, 1, 0), c.apiConfig());
     }
 
@@ -157,7 +157,7 @@ class ServerConfigTest {
                 "--fetch.max.bytes=4096", "--fetch.max.wait.ms=8", "--fetch.max.waiters=9", "--fetch.buffer.pool.bytes=0",
                 "--request.timeout.ms=1000",
                 "--auto.create.topics.enable=false", "--num.partitions=3", "--default.replication.factor=2"), Map.of());
-        assertEquals(new ApiConfig("0.0.0.0", 7000, 2048, 5, 6, 64L << 20, 512L << 20, 100, 1 << 20, 2L << 20, 7, 10, 262_144, 4096, 8, 9, 0, 1000, false, 3, 2), c.apiConfig());
+        assertEquals(new ApiConfig("0.0.0.0", 7000, 2048, 5, 6, 64L << 20, 512L << 20, 100, 1 << 20, 2L << 20, 7, 10, 262_144, 5_000, 4096, 8, 9, 0, 1000, false, 3, 2), c.apiConfig());
     }
 
     /** The broker's log keys are the topic keys' defaults: same parser, same single bound per key. */

@@ -8,6 +8,7 @@ import io.rafka.client.internals.CallContexts;
 import io.rafka.client.internals.ChannelPool;
 import io.rafka.client.internals.ClientException;
 import io.rafka.client.internals.ConfigValues;
+import io.rafka.client.internals.GroupListings;
 import io.rafka.client.internals.GroupLogEnds;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
@@ -35,7 +36,6 @@ import io.rafka.proto.v1.DescribeGroupRequest;
 import io.rafka.proto.v1.DescribeGroupResponse;
 import io.rafka.proto.v1.DescribeTopicsRequest;
 import io.rafka.proto.v1.GroupServiceGrpc;
-import io.rafka.proto.v1.ListGroupsRequest;
 import io.rafka.proto.v1.ListTopicsRequest;
 import io.rafka.proto.v1.TopicResult;
 
@@ -245,9 +245,7 @@ public final class RafkaAdmin implements AutoCloseable {
             Map<String, GroupDescription.Listing> groups = new TreeMap<>();
             for (BrokerAddress broker : new LinkedHashSet<>(metadata.refresh(List.of(), false).brokers())) {
                 try {
-                    GroupServiceGrpc.newBlockingStub(channels.channel(broker))
-                            .withDeadlineAfter(CoordinatorClient.RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
-                            .listGroups(ListGroupsRequest.getDefaultInstance()).getGroupsList()
+                    GroupListings.of(GroupServiceGrpc.newBlockingStub(channels.channel(broker)), CoordinatorClient.RPC_DEADLINE_MS)
                             .forEach(g -> groups.putIfAbsent(g.getGroupId(),
                                     new GroupDescription.Listing(g.getGroupId(), g.getState(), g.getMembers())));
                 } catch (StatusRuntimeException e) {

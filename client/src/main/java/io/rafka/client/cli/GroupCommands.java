@@ -15,7 +15,6 @@ import io.rafka.proto.v1.DescribeGroupResponse;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.GroupListing;
 import io.rafka.proto.v1.GroupServiceGrpc;
-import io.rafka.proto.v1.ListGroupsRequest;
 import io.rafka.proto.v1.TopicMetadata;
 
 import java.util.ArrayList;
@@ -25,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What {@code group list|describe|delete|reset-offsets} do ({@link GroupOptions} has their options). Delete and
@@ -53,9 +51,8 @@ final class GroupCommands {
         int status = 0;
         for (BrokerAddress broker : brokers) {
             try {
-                for (GroupListing group : GroupServiceGrpc.newBlockingStub(context.channels().channel(broker))
-                        .withDeadlineAfter(CoordinatorClient.RPC_DEADLINE_MS, TimeUnit.MILLISECONDS)
-                        .listGroups(ListGroupsRequest.getDefaultInstance()).getGroupsList()) {
+                for (GroupListing group : io.rafka.client.internals.GroupListings.of(
+                        GroupServiceGrpc.newBlockingStub(context.channels().channel(broker)), CoordinatorClient.RPC_DEADLINE_MS)) {
                     groups.putIfAbsent(group.getGroupId(), group);
                 }
             } catch (StatusRuntimeException e) {

@@ -210,11 +210,30 @@ public final class GroupApi extends GroupServiceGrpc.GroupServiceImplBase {
         });
     }
 
+    /**
+     * The groups this broker coordinates, sorted by id, a page at a time: those after {@code after_group_id}, at most
+     * {@code max_groups} and {@code group.list.max.groups}, with {@code more} set when others follow.
+     */
     @Override
     public void listGroups(ListGroupsRequest r, StreamObserver<ListGroupsResponse> out) {
+        if (r.getMaxGroups() < 0) {
+            out.onError(ApiErrors.toStatus(new io.rafka.common.InvalidRequestException("max_groups must not be negative: "
+                    + r.getMaxGroups())));
+            return;
+        }
+        int page = r.getMaxGroups() == 0 ? limits.maxListedGroups() : Math.min(r.getMaxGroups(), limits.maxListedGroups());
         answer(out, coordinator::listGroups, groups -> {
             ListGroupsResponse.Builder b = ListGroupsResponse.newBuilder();
-            groups.forEach(g -> b.addGroupsBuilder().setGroupId(g.groupId()).setState(g.state()).setMembers(g.members()));
+            for (GroupTypes.GroupListing g : groups) {   // sorted by id
+                if (!r.getAfterGroupId().isEmpty() && g.groupId().compareTo(r.getAfterGroupId()) <= 0) {
+                    continue;
+                }
+                if (b.getGroupsCount() == page) {
+                    b.setMore(true);
+                    break;
+                }
+                b.addGroupsBuilder().setGroupId(g.groupId()).setState(g.state()).setMembers(g.members());
+            }
             return b.build();
         });
     }

@@ -12,11 +12,12 @@ import java.io.InputStream;
  * per structured record) grows with what it lists, and the request size alone lets a 16 MiB request list over a
  * million partitions, or eight million empty records.
  */
-public record RequestLimits(int maxPartitions, int maxRecords) {
+public record RequestLimits(int maxPartitions, int maxRecords, int maxListedGroups) {
 
     public RequestLimits {
-        if (maxPartitions <= 0 || maxRecords <= 0) {
-            throw new IllegalArgumentException("request limits must be positive: " + maxPartitions + ", " + maxRecords);
+        if (maxPartitions <= 0 || maxRecords <= 0 || maxListedGroups <= 0) {
+            throw new IllegalArgumentException("request limits must be positive: " + maxPartitions + ", " + maxRecords
+                    + ", " + maxListedGroups);
         }
     }
 
