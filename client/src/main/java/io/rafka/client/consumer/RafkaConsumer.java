@@ -903,9 +903,16 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 wakeup.set(false);   // a retry of the group's coordinator ended by wakeup() (in a listener inside poll)
                 throw new WakeupException();
             }
+            if (e.code().equals(INTERRUPTED)) {
+                // A back-off or wait of the internals ended by an interrupt (its flag set again there): as Kafka's.
+                throw new io.rafka.client.InterruptException(e.getMessage(), new InterruptedException(e.getMessage()));
+            }
             throw ConsumerException.from(e);
         }
     }
+
+    /** The code of the internals' failure when an interrupt ended a wait ({@code RetryState.sleep} and others). */
+    private static final String INTERRUPTED = "INTERRUPTED";
 
     /** Runs {@code body} holding the owner lock (see {@link OwnerLock}). */
     private <T> T locked(java.util.function.Supplier<T> body) {

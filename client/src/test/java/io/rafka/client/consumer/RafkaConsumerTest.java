@@ -115,6 +115,25 @@ class RafkaConsumerTest {
         }
     }
 
+    /**
+     * As Kafka's: an interrupt ends a poll with InterruptException, the thread's interrupt flag set again (it was a
+     * ConsumerException INTERRUPTED). Here the poll waits because its one partition is paused.
+     */
+    @Test
+    void anInterruptEndsAPollWithInterruptException() {
+        try (RafkaConsumer<String, String> consumer = RafkaConsumer.builder(Deserializers.string(), Deserializers.string())
+                .bootstrap(NOWHERE).build()) {
+            io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition("orders", 0);
+            consumer.assign(List.of(tp));
+            consumer.pause(List.of(tp));
+            Thread.currentThread().interrupt();
+            long start = System.nanoTime();
+            assertThrows(io.rafka.client.InterruptException.class, () -> consumer.poll(Duration.ofSeconds(10)));
+            assertTrue(Thread.interrupted(), "the interrupt flag is set again (and cleared here)");
+            assertTrue((System.nanoTime() - start) / 1_000_000 < 5_000, "at once, not after the poll's 10 s");
+        }
+    }
+
     private static RafkaConsumer<String, String> consumer(String group) {
         return RafkaConsumer.builder(Deserializers.string(), Deserializers.string()).bootstrap(NOWHERE).groupId(group)
                 .enableAutoCommit(false).build();
