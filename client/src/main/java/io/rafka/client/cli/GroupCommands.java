@@ -6,6 +6,7 @@ import io.rafka.client.admin.OffsetSpec;
 import io.rafka.client.group.CoordinatorClient;
 import io.rafka.client.internals.BrokerAddress;
 import io.rafka.client.internals.ClientException;
+import io.rafka.client.internals.GroupListings;
 import io.rafka.client.internals.GroupLogEnds;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
@@ -51,7 +52,7 @@ final class GroupCommands {
         int status = 0;
         for (BrokerAddress broker : brokers) {
             try {
-                for (GroupListing group : io.rafka.client.internals.GroupListings.of(
+                for (GroupListing group : GroupListings.of(
                         GroupServiceGrpc.newBlockingStub(context.channels().channel(broker)), CoordinatorClient.RPC_DEADLINE_MS)) {
                     groups.putIfAbsent(group.getGroupId(), group);
                 }

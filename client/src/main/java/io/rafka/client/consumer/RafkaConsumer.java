@@ -15,7 +15,12 @@ import io.rafka.client.internals.FetchPositions;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
 import io.rafka.client.internals.PartitionFetcher;
+import io.rafka.client.internals.RetryState;
+import io.rafka.client.group.CoordinatorClient;
+import io.rafka.client.group.GroupMember;
 import io.grpc.Context;
+import io.rafka.client.InterruptException;
+import io.rafka.common.ErrorCode;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 
@@ -212,7 +217,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         acquire();
         try {
             if (config.groupId().isEmpty()) {
-                throw new ConsumerException(io.rafka.common.ErrorCode.INVALID_GROUP_ID, "subscribe needs a group.id");
+                throw new ConsumerException(ErrorCode.INVALID_GROUP_ID, "subscribe needs a group.id");
             }
             if (source != null && !subscribed) {
                 throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
@@ -255,7 +260,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 // The source stays while it closes: its revocation listener may call commitSync or position, as
                 // Kafka's documentation shows, and those need it.
                 call(() -> {
-                    leaving.close(config.enableAutoCommit(), io.rafka.client.group.GroupMember.CLOSE_TIMEOUT_MS);
+                    leaving.close(config.enableAutoCommit(), GroupMember.CLOSE_TIMEOUT_MS);
                     return null;
                 });
             } finally {
@@ -375,7 +380,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         try {
             commitAsync(new AutoCommitOf(committing()), currentPositions(), (offsets, error) -> {
                 autoCommitInFlight = false;
-                if (error instanceof CommitFailedException moved && moved.errorCode() == io.rafka.common.ErrorCode.PARTITION_NOT_OWNED) {
+                if (error instanceof CommitFailedException moved && moved.errorCode() == ErrorCode.PARTITION_NOT_OWNED) {
                     // Positions read before a rebalance took a partition away: its revocation committed it already.
                     LOG.debug("auto-commit skipped partitions moved meanwhile: {}", error.getMessage());
                 } else if (error != null) {
@@ -429,7 +434,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 long left = deadline - time.hiResClockMs();
                 if (left <= 0) {
                     asyncCommits.runCallbacks();
-                    throw new ConsumerException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT, "commitSync did not end"
+                    throw new ConsumerException(ErrorCode.REQUEST_TIMED_OUT, "commitSync did not end"
                             + " within " + timeout.toMillis() + " ms; it may still be made");
                 }
                 try {
@@ -437,7 +442,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
                     // again, or ended: looked at below
                 } catch (InterruptedException e) {
-                    throw new io.rafka.client.InterruptException("interrupted while commitSync waited for its answer"
+                    throw new InterruptException("interrupted while commitSync waited for its answer"
                             + " (the commit may still be made)", e);
                 }
             }
@@ -868,8 +873,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 throw new WakeupException();
             }
             if (timeoutMs >= 0 && CallContexts.timedOut(context) && (!(e instanceof ConsumerException failure)
-                    || failure.retriable() || failure.code().equals(io.rafka.client.internals.RetryState.CANCELLED))) {
-                throw new ConsumerException(io.rafka.common.ErrorCode.REQUEST_TIMED_OUT,
+                    || failure.retriable() || failure.code().equals(RetryState.CANCELLED))) {
+                throw new ConsumerException(ErrorCode.REQUEST_TIMED_OUT,
                         what + " did not end within " + timeoutMs + " ms: " + e.getMessage());
             }
             throw e instanceof RuntimeException unchecked ? unchecked : new IllegalStateException(e);
@@ -899,13 +904,13 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         try {
             return body.get();
         } catch (ClientException e) {
-            if (e.code().equals(io.rafka.client.group.CoordinatorClient.WOKEN_UP)) {
+            if (e.code().equals(CoordinatorClient.WOKEN_UP)) {
                 wakeup.set(false);   // a retry of the group's coordinator ended by wakeup() (in a listener inside poll)
                 throw new WakeupException();
             }
             if (e.code().equals(INTERRUPTED)) {
                 // A back-off or wait of the internals ended by an interrupt (its flag set again there): as Kafka's.
-                throw new io.rafka.client.InterruptException(e.getMessage(), new InterruptedException(e.getMessage()));
+                throw new InterruptException(e.getMessage(), new InterruptedException(e.getMessage()));
             }
             throw ConsumerException.from(e);
         }
