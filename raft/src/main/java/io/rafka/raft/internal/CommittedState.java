@@ -186,6 +186,21 @@ final class CommittedState {
         }
     }
 
+    /**
+     * The log's start moved outside an applied entry (retention deleted segments): the applied state takes it at once.
+     * Clients are told the log start from it (ListOffsets earliest, fetch answers, /status), and an idle partition
+     * may apply nothing more for hours; a consumer reset to a start that is gone would be sent there again and again.
+     */
+    void logStartMoved() {
+        synchronized (lock) {
+            AppliedState a = applied;
+            long start = log.logStartOffset();
+            if (!copying && start != a.logStartOffset()) {
+                applied = new AppliedState(a.term(), a.index(), start, a.logEndOffset());
+            }
+        }
+    }
+
     /** What to snapshot now; null while a copy runs or the log is ahead of Ratis's applied index. */
     View snapshotView() {
         synchronized (lock) {

@@ -68,7 +68,7 @@ public final class LogMaintenance {
             if (sm != null) {
                 try {
                     sm.reconcileTail();
-                    deleted += sm.log().deleteExpiredSegments(sm.applied().logEndOffset());
+                    deleted += sm.enforceRetention();
                 } catch (RafkaException e) {
                     LOG.warn("{}: retention failed: {}", replica.topicPartition(), e.getMessage());
                 }
@@ -148,7 +148,7 @@ public final class LogMaintenance {
             return 0;
         }
         sm.reconcileTail();
-        return sm.log().deleteSegmentsBelow(offset, sm.applied().logEndOffset());
+        return sm.deleteSegmentsBelow(offset);
     }
 
     /** Asks Ratis to snapshot {@code tp} now (and so purge its Raft log); returns the snapshot index. */

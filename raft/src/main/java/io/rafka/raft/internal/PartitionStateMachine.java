@@ -146,6 +146,38 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return store.committed.applied();
     }
 
+    /**
+     * Deletes the segments retention expired (below the high watermark), and, if the log start moved, tells the
+     * applied state at once; returns how many segments went.
+     */
+    public int enforceRetention() {
+        PartitionStore s = store;
+        if (s == null) {
+            return 0;
+        }
+        int deleted = s.log.deleteExpiredSegments(s.committed.applied().logEndOffset());
+        if (deleted > 0) {
+            s.committed.logStartMoved();
+        }
+        return deleted;
+    }
+
+    /**
+     * Deletes the segments below {@code offset} (and below the high watermark), telling the applied state if the
+     * log start moved; returns how many went.
+     */
+    public int deleteSegmentsBelow(long offset) {
+        PartitionStore s = store;
+        if (s == null) {
+            return 0;
+        }
+        int deleted = s.log.deleteSegmentsBelow(offset, s.committed.applied().logEndOffset());
+        if (deleted > 0) {
+            s.committed.logStartMoved();
+        }
+        return deleted;
+    }
+
     /** Reads committed batches from the local log (up to the high watermark). */
     public LogReadResult read(long offset, int maxBytes, ReadBuffers buffers) {
         PartitionStore s = store;
