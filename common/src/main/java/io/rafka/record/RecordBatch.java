@@ -302,7 +302,7 @@ public final class RecordBatch {
 
     /**
      * Walks the records and checks their structure without materializing keys and values: lengths in
-     * bounds, offset deltas 0..count-1, timestamps not above {@code maxTimestamp} for create-time
+     * bounds, offset deltas 0..count-1, timestamps not negative (but -1: none) and not above {@code maxTimestamp} for create-time
      * batches, and nothing left over. Compressed batches are walked as they are decompressed, a few KiB at a time
      * and at most {@code maxDecompressedBytes} in all. Returns the largest record timestamp.
      */
@@ -320,6 +320,7 @@ public final class RecordBatch {
                     throw new InvalidRecordException("record " + i + " has offset delta " + deltaAndTimestamp[0]
                             + "; deltas must be consecutive from 0");
                 }
+                requireTimestamp(i, deltaAndTimestamp[1]);
                 maxSeen = Math.max(maxSeen, deltaAndTimestamp[1]);
             }
             reader.ensureExhausted(count);
@@ -335,6 +336,17 @@ public final class RecordBatch {
                     + " differs from the largest record timestamp " + maxSeen);
         }
         return maxSeen;
+    }
+
+    /**
+     * A produced record's timestamp is a time (not negative) or {@link #NO_TIMESTAMP}, as Kafka's record format has it;
+     * time retention and timestamp lookups go by it.
+     */
+    static void requireTimestamp(int record, long timestamp) {
+        if (timestamp < 0 && timestamp != NO_TIMESTAMP) {
+            throw new InvalidRecordException("record " + record + " has timestamp " + timestamp
+                    + "; a timestamp is not negative, or -1 for none");
+        }
     }
 
     /** The records section as stored: compressed for a compressed batch. */

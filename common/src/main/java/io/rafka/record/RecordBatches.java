@@ -74,7 +74,8 @@ public final class RecordBatches {
         for (RecordBatch batch : batches) {
             if (batch.sizeInBytes() > maxBatchBytes) {
                 throw new RecordTooLargeException("record batch of " + batch.sizeInBytes()
-                        + " bytes exceeds the limit of " + maxBatchBytes + " bytes (message.max.bytes)");
+                        + " bytes exceeds the limit of " + maxBatchBytes
+                        + " bytes (the topic's max.message.bytes; its default is the broker's message.max.bytes)");
             }
             if (batch.magic() != RecordBatch.MAGIC) {
                 // Not retriable (CORRUPT_MESSAGE is): a producer that sends old formats sends them again.

@@ -35,7 +35,7 @@ final class StreamedRecordCheck {
      *
      * @throws DecompressedSizeException if the stream yields more than {@code maxBytes}
      * @throws CorruptRecordException if the records do not parse or do not fill the stream exactly
-     * @throws InvalidRecordException if the offset deltas are not 0..count-1
+     * @throws InvalidRecordException if the offset deltas are not 0..count-1, or a timestamp is negative (but -1: none)
      */
     static long check(InputStream in, int count, long baseTimestamp, int maxBytes) {
         StreamedRecordCheck walk = new StreamedRecordCheck(in, maxBytes);
@@ -64,6 +64,7 @@ final class StreamedRecordCheck {
                 throw new InvalidRecordException("record " + i + " has offset delta " + offsetDelta
                         + "; deltas must be consecutive from 0");
             }
+            RecordBatch.requireTimestamp(i, timestamp);
             maxSeen = Math.max(maxSeen, timestamp);
         }
         if (walk.pos < walk.limit || walk.fill()) {

@@ -116,6 +116,25 @@ class RecordBatchTest {
         assertTrue(e.getMessage().contains("500"));
     }
 
+    /**
+     * A hand-encoded batch whose records carry negative timestamps (base timestamp -15: records at -15 and -5) is
+     * refused, compressed or not; -1, Kafka's "no timestamp", is kept.
+     */
+    @ParameterizedTest
+    @EnumSource(CompressionType.class)
+    void validateProducedRefusesNegativeTimestampsButNone(CompressionType codec) {
+        ByteBuffer buf = new RecordBatchBuilder(codec).append(10L, null, new byte[] {1}).append(20L, null, new byte[] {2}).build();
+        buf.putLong(buf.position() + RecordBatch.BASE_TIMESTAMP_OFFSET, -15L);
+        new RecordBatch(buf.duplicate()).setMaxTimestamp(TimestampType.CREATE_TIME, -5L);  // and the CRC again
+        new RecordBatch(buf.duplicate()).ensureValid();
+        InvalidRecordException e = assertThrows(InvalidRecordException.class,
+                () -> RecordBatches.validateProduced(buf, 1 << 20, 1 << 20));
+        assertTrue(e.getMessage().contains("timestamp -15"), e.getMessage());
+
+        ByteBuffer none = new RecordBatchBuilder(codec).append(RecordBatch.NO_TIMESTAMP, null, new byte[] {1}).build();
+        assertEquals(RecordBatch.NO_TIMESTAMP, RecordBatches.validateProduced(none, 1 << 20, 1 << 20).get(0).records().get(0).timestamp());
+    }
+
     /** A producer does not pick LogAppendTime (with a time of its choosing): the batch becomes CreateTime. */
     @Test
     void validateProducedTurnsAProducersLogAppendTimeIntoCreateTime() {
