@@ -102,6 +102,15 @@ public record RaftNodeConfig(
         }
     }
 
+    /**
+     * The largest {@code max.message.bytes} a topic may set on this node: a batch that size must fit one Raft entry
+     * (the write buffer, with the room the broker's own {@code message.max.bytes} must leave), the bytes in flight of
+     * one partition, and the decompressed size the broker validates.
+     */
+    public int maxTopicMessageBytes() {
+        return (int) Math.min(Math.min(raftWriteBufferBytes - 1024L, maxInFlightBytesPerPartition), maxDecompressedBytes);
+    }
+
     /** 50 open partitions per processor, at least 100: about what one core keeps open without saturating. */
     public static int defaultMaxOpenPartitions() {
         return Math.max(100, 50 * Runtime.getRuntime().availableProcessors());

@@ -190,7 +190,8 @@ public final class Broker implements Closeable {
         controllerChannel = new ControllerChannel(view, api.requestTimeoutMs());
         topicAdmin = new TopicAdmin(view, controller, controllerChannel,
                 new TopicAdmin.TopicDefaults(api.defaultPartitions(), api.defaultReplicationFactor(),
-                        config.groupConfig().coordinatorPartitions(), config.getInt(ServerConfig.GROUP_SEGMENT_BYTES)),
+                        config.groupConfig().coordinatorPartitions(), config.getInt(ServerConfig.GROUP_SEGMENT_BYTES),
+                        raftNode.config().maxTopicMessageBytes()),
                 this::describeConfig, autoCreator);
         replicas = new ReplicaManager(view, raftNode, topicAdmin, new MemoryPool(api.produceMemoryBytes()),
                 new ReadBufferPool(api.fetchBufferPoolBytes()), metrics, waiters, scheduler, new ReplicaManager.Settings(api.autoCreateTopics(), api.requestTimeoutMs(),

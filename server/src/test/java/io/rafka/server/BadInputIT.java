@@ -284,7 +284,32 @@ class BadInputIT {
         var big = produce(records("good", 0, value(MESSAGE_MAX_BYTES + 100)));
         assertEquals(ErrorCode.RECORD_TOO_LARGE, big.getErrorCode());
         assertTrue(big.getErrorMessage().contains("message.max.bytes"), big.getErrorMessage());
+        assertTrue(big.getErrorMessage().contains("the topic's max.message.bytes"), "names the key in effect: "
+                + big.getErrorMessage());
         assertStatus(Status.Code.RESOURCE_EXHAUSTED, null, () -> produce(records("good", 0, value(MAX_REQUEST_BYTES + 1024))));
+    }
+
+    /**
+     * A topic's max.message.bytes may exceed the broker's message.max.bytes (as in Kafka), but not what one Raft entry
+     * holds (message.max.bytes + 63 KiB here): such a topic would refuse every larger batch with RECORD_LIST_TOO_LARGE.
+     */
+    @Test
+    void aTopicMessageSizeAboveWhatOneRaftEntryHoldsIsRefused() {
+        int limit = MESSAGE_MAX_BYTES + 64 * 1024 - 1024;
+        Function<String, io.rafka.proto.v1.TopicResult> create = bytes -> cluster.admin(0).createTopics(CreateTopicsRequest
+                .newBuilder().addTopics(NewTopic.newBuilder().setName("roomy").setPartitions(1).setReplicationFactor(1)
+                        .putConfigs("max.message.bytes", bytes)).build()).getResults(0);
+        io.rafka.proto.v1.TopicResult refused = create.apply(Integer.toString(16 * 1024 * 1024));
+        assertEquals(ErrorCode.INVALID_CONFIG, refused.getErrorCode(), refused.toString());
+        assertTrue(refused.getErrorMessage().contains("at most " + limit), refused.getErrorMessage());
+        assertEquals(ErrorCode.INVALID_CONFIG, create.apply(Integer.toString(limit + 1)).getErrorCode());
+        assertEquals(ErrorCode.NONE, create.apply(Integer.toString(limit)).getErrorCode(), "the largest that fits");
+        cluster.awaitLeaders(0, "roomy", 30_000);
+        var altered = cluster.admin(0).alterConfigs(AlterConfigsRequest.newBuilder()
+                .setTopic("roomy").putSet("max.message.bytes", Integer.toString(limit + 1)).build()).getResult();
+        assertEquals(ErrorCode.INVALID_CONFIG, altered.getErrorCode(), altered.toString());
+        // What the topic allows is usable: a record of 20 times the broker's message.max.bytes.
+        assertEquals(ErrorCode.NONE, produce(records("roomy", 0, value(20 * MESSAGE_MAX_BYTES))).getErrorCode());
     }
 
     @Test

@@ -72,9 +72,11 @@ public final class TopicAdmin {
     /**
      * What a create request that leaves partitions or replication factor at 0 gets, and the shape of
      * {@value GroupConfig#TOPIC} however it is created ({@code group.coordinator.partitions} and
-     * {@code group.coordinator.segment.bytes}).
+     * {@code group.coordinator.segment.bytes}), and the largest {@code max.message.bytes} a topic may set: what
+     * one Raft entry of this broker holds ({@link io.rafka.raft.RaftNodeConfig#maxTopicMessageBytes}).
      */
-    public record TopicDefaults(int partitions, int replicationFactor, int coordinatorPartitions, int coordinatorSegmentBytes) {
+    public record TopicDefaults(int partitions, int replicationFactor, int coordinatorPartitions, int coordinatorSegmentBytes,
+                                int maxTopicMessageBytes) {
     }
 
     public TopicAdmin(ClusterView view, Controller controller, ControllerClient remote, TopicDefaults defaults,
@@ -155,7 +157,8 @@ public final class TopicAdmin {
      * Refuses what an alteration cannot mean: a key both set and deleted, a key deleted that is no topic config, and
      * any change of the keys the groups' topic must keep.
      */
-    private static void checkAlteration(String topic, Map<String, String> set, Collection<String> delete) {
+    private void checkAlteration(String topic, Map<String, String> set, Collection<String> delete) {
+        checkMessageBytes(set);
         for (String key : delete) {
             if (set.containsKey(key)) {
                 // as Kafka's IncrementalAlterConfigs: which of the two was meant is unknown
@@ -173,6 +176,30 @@ public final class TopicAdmin {
                 throw new InvalidConfigException(key + " of " + topic + " cannot be changed: the topic"
                         + " holds the consumer groups' committed offsets and state, which must not expire or stop fitting");
             }
+        }
+    }
+
+    /**
+     * Refuses a {@code max.message.bytes} above what one Raft entry of this broker holds: the topic would accept the
+     * setting and then refuse every batch above that size with RECORD_LIST_TOO_LARGE. A value that does not parse is
+     * left to the controller's check, which names it.
+     */
+    private void checkMessageBytes(Map<String, String> configs) {
+        String value = configs.get(TopicConfigs.MAX_MESSAGE_BYTES);
+        if (value == null) {
+            return;
+        }
+        long bytes;
+        try {
+            bytes = Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            return;
+        }
+        if (bytes > defaults.maxTopicMessageBytes()) {
+            throw new InvalidConfigException(TopicConfigs.MAX_MESSAGE_BYTES + " = " + value.trim() + " is more than one"
+                    + " Raft entry of broker " + view.brokerId() + " holds: at most " + defaults.maxTopicMessageBytes()
+                    + " bytes; raise message.max.bytes (or raft.write.buffer.bytes, partition.max.in.flight.bytes and"
+                    + " message.max.decompressed.bytes) on every broker first");
         }
     }
 
@@ -206,6 +233,12 @@ public final class TopicAdmin {
         Set<String> twice = namedTwice(topics.stream().map(NewTopic::name).toList());
         for (int i = 0; i < topics.size(); i++) {
             NewTopic t = withInternalConfigs(topics.get(i));
+            try {
+                checkMessageBytes(t.configs());
+            } catch (InvalidConfigException e) {
+                results[i] = new TopicResult(t.name(), e);
+                continue;
+            }
             if (twice.contains(t.name())) {
                 // As Kafka: which of two specs was meant is unknown, so neither is made (and their ids would be one).
                 results[i] = new TopicResult(t.name(), new InvalidRequestException("topic '" + t.name()
