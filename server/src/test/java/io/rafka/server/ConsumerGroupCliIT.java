@@ -151,6 +151,46 @@ class ConsumerGroupCliIT {
         }
     }
 
+    /**
+     * A member that printed nothing from a partition still commits where it started there (as Kafka's consumer
+     * commits every assigned partition's position): a group restarted without --from-beginning then prints what
+     * arrived in that partition while it was down, instead of looking "latest" up again and skipping it.
+     */
+    @Test
+    void aPartitionTheGroupPrintedNothingFromKeepsItsStartSoARestartMissesNothing() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
+                    NewTopic.newBuilder().setName("quiet").setPartitions(2).setReplicationFactor(1)).build())
+                    .getResults(0).getErrorCode());
+            cluster.awaitLeaders(0, "quiet", 30_000);
+            String bootstrap = "127.0.0.1:" + cluster.grpcPort(0);
+            produceTo(cluster, "quiet", 1, "busy", 5);
+            Cli first = cli(bootstrap, "consume", "quiet", "--group", "g", "--from-beginning", "--max-messages", "5",
+                    "--timeout-ms", "20000");
+            assertEquals(0, first.status, first.err);
+            assertEquals(5, first.out.split("\n").length, first.out + first.err);
+            Cli describe = cli(bootstrap, "group", "describe", "g", "--output", "json");
+            assertTrue(describe.out.contains("\"partition\":0,\"committed_offset\":0,"), "partition 0's start committed: "
+                    + describe.out);
+
+            produceTo(cluster, "quiet", 0, "while-down", 3);
+            Cli second = cli(bootstrap, "consume", "quiet", "--group", "g", "--max-messages", "3", "--timeout-ms", "20000");
+            assertEquals(0, second.status, second.err);
+            assertEquals(List.of("while-down-0", "while-down-1", "while-down-2"), List.of(second.out.split("\n")),
+                    second.err);
+        }
+    }
+
+    private static void produceTo(BrokerCluster cluster, String topic, int partition, String prefix, int count) {
+        RecordSet.Builder records = RecordSet.newBuilder();
+        for (int i = 0; i < count; i++) {
+            records.addRecords(ProducerRecord.newBuilder().setValue(ByteString.copyFromUtf8(prefix + "-" + i)));
+        }
+        cluster.produce(0).produce(ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder().setTopic(topic)
+                .setPartition(partition).setRecords(records)).build()).getResultsList()
+                .forEach(r -> assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString()));
+    }
+
     private record Cli(int status, String out, String err) {
     }
 

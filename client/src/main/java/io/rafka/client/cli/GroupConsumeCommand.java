@@ -12,8 +12,10 @@ import io.rafka.common.TopicPartition;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -21,7 +23,7 @@ import java.util.regex.PatternSyntaxException;
  * {@code consume TOPIC --group G}: consumes as a member of a consumer group with the Java SDK's
  * {@link RafkaConsumer#subscribe}, so the group's members share the topic's partitions and the group remembers how
  * far it got. At least once: the records of each poll are printed and flushed, then exactly the printed ones are
- * committed (auto-commit is off). Ends like the plain consumer ({@code --max-messages}, {@code --timeout-ms}, or
+ * committed (auto-commit is off), and the start of a partition taken with nothing printed from it yet. Ends like the plain consumer ({@code --max-messages}, {@code --timeout-ms}, or
  * never), and on Ctrl-C or SIGTERM: it has committed what it printed and closes, leaving the group, so the
  * partitions move to the other members at once and nothing printed is printed again by them.
  */
@@ -123,6 +125,7 @@ final class GroupConsumeCommand {
     private static void consume(RafkaConsumer<byte[], byte[]> consumer, RecordPrinter printer, CliContext context,
                                 long maxMessages, long timeoutMs) {
         Map<TopicPartition, OffsetAndMetadata> unsaved = new HashMap<>();
+        Set<TopicPartition> started = new HashSet<>();
         try {
             long lastDataMs = context.time().hiResClockMs();
             while (!context.stop().requested()) {
@@ -141,6 +144,7 @@ final class GroupConsumeCommand {
                     unsaved.put(record.topicPartition(), new OffsetAndMetadata(record.offset() + 1));
                     printedAny = true;
                 }
+                commitStarts(consumer, records, started, unsaved);
                 if (printedAny) {
                     context.out().flush();
                     if (context.out().checkError()) {
@@ -165,6 +169,29 @@ final class GroupConsumeCommand {
                 context.err().println("warning: not committed, so the group's next reader prints them again: records up to "
                         + unsaved.entrySet().stream().sorted(Map.Entry.comparingByKey(TopicPartition.ORDER))
                         .map(e -> e.getKey() + " offset " + (e.getValue().offset() - 1)).toList());
+            }
+        }
+    }
+
+    /**
+     * Adds to {@code unsaved} the start position of each partition this member took since the last poll and got no
+     * record of in {@code records}, as Kafka's consumer (and the SDK's {@code commitSync()}) commits every assigned
+     * partition's position: without it a partition nothing was printed from kept no committed offset, and a restarted
+     * group looked "latest" up again and skipped what arrived while it was down. A partition whose records were polled
+     * but not printed ({@code --max-messages}) is left alone: its position is past them.
+     */
+    private static void commitStarts(RafkaConsumer<byte[], byte[]> consumer, ConsumerRecords<byte[], byte[]> records,
+                                     Set<TopicPartition> started, Map<TopicPartition, OffsetAndMetadata> unsaved) {
+        Set<TopicPartition> owned = consumer.assignment();
+        started.retainAll(owned);
+        for (TopicPartition tp : owned) {
+            if (!started.add(tp) || !records.records(tp).isEmpty() || unsaved.containsKey(tp)) {
+                continue;
+            }
+            try {
+                unsaved.put(tp, new OffsetAndMetadata(consumer.position(tp)));
+            } catch (ConsumerException e) {
+                started.remove(tp);  // its start is not known yet (a lookup that failed): again after the next poll
             }
         }
     }
