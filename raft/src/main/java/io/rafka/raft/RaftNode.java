@@ -11,6 +11,7 @@ import io.rafka.log.LogConfig;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
 import io.rafka.log.ReadBuffers;
+import io.rafka.record.RecordBatches;
 import io.rafka.raft.internal.FollowerLiveness;
 import io.rafka.raft.internal.FrozenLog;
 import io.rafka.raft.internal.Hibernation;
@@ -444,7 +445,8 @@ public final class RaftNode implements Closeable {
      * <p>The batches are validated once here (as {@code RecordBatches.validateProduced} does: size, CRC, every
      * record) and copied once before this method returns, so the caller may reuse {@code batches} at once.
      * With {@link Acks#NONE} the future completes with {@link AppendResult#UNKNOWN} once the batches are in Raft's
-     * hands: at once for an open replica, after the wake-up for a hibernated one (validated only then).
+     * hands: at once for an open replica, after the wake-up for a hibernated one (validated before it, so its errors
+     * are answered).
      */
     public CompletableFuture<AppendResult> append(TopicPartition tp, ByteBuffer batches, Acks acks) {
         return append(tp, batches, acks, -1);
@@ -467,6 +469,17 @@ public final class RaftNode implements Closeable {
         synchronized (replica.appendOrder()) {
             if (replica.waitingAppends().isDone() && Hibernation.admit(replica)) {
                 return appender.append(replica, batches, acks, requiredTerm);
+            }
+            if (acks == Acks.NONE) {
+                // Answered before the wake-up, so checked now, as an open replica checks before it answers: a bad
+                // batch is refused with its error (the producer splits a batch too large and sends the good
+                // records again), not dropped after an answer that said nothing, with the good records beside it.
+                try {
+                    LogConfig logConfig = replica.logConfig() != null ? replica.logConfig() : config.logConfig();
+                    RecordBatches.validateProduced(batches.duplicate(), logConfig.maxMessageBytes(), config.maxDecompressedBytes());
+                } catch (RafkaException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
             }
             // What waits for the wake-up counts against the partition's in-flight limit, as appends to an open
             // replica do: a partition that does not wake cannot gather copies without bound.

@@ -453,6 +453,27 @@ class HibernationIT {
         }
     }
 
+    /**
+     * acks=0 to a hibernated partition is answered before the wake-up, so its batches are checked before that: a bad
+     * one is refused with its error (a producer splits a batch too large and sends the good records again), not
+     * dropped after an answer that said nothing.
+     */
+    @Test
+    void anAcksZeroBatchAHibernatedPartitionCannotTakeIsRefusedBeforeTheAnswer() throws Exception {
+        LogConfig small = LogConfig.defaults().withOverrides(Map.of("max.message.bytes", "1000"));
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.hibernateAfterMs(IDLE_MS).logConfig(small))) {
+            TopicPartition tp = cluster.createHibernatedPartitions("asleep", 1, 3).get(0);
+            CompletableFuture<AppendResult> big = cluster.node(0).append(tp,
+                    TestBatches.sized(1, 2000, System.currentTimeMillis()), Acks.NONE);
+            assertTrue(big.isCompletedExceptionally(), "refused before the answer: " + big);
+            Throwable refused = big.handle((r, e) -> e).join();
+            assertTrue(refused instanceof io.rafka.common.RecordTooLargeException, refused.toString());
+            assertTrue(cluster.node(0).status(tp).hibernated(), "a refused write does not wake the partition");
+            CompletableFuture<AppendResult> good = cluster.node(0).append(tp, batch("good"), Acks.NONE);
+            assertEquals(AppendResult.UNKNOWN, good.get(30, TimeUnit.SECONDS), "a good one is taken as before");
+        }
+    }
+
     @Test
     void aWriteThatArrivesWhileTheGroupHibernatesIsNotLost() throws Exception {
         try (MiniCluster cluster = start()) {
