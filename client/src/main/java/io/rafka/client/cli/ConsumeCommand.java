@@ -28,7 +28,8 @@ import java.util.List;
             + "and \"KEY<TAB>\" by --print-key (a missing key or value prints as null). Stops after N records, or once "
             + "no record arrived for T ms; with neither it runs until interrupted.",
     "",
-    "Without --group: reads every partition, or only P. Starts at the end (new records only), at the beginning "
+    "Without --group: reads every partition the topic has when it starts (not partitions added later: use --group "
+            + "for those), or only P. Starts at the end (new records only), at the beginning "
             + "with --from-beginning, or at offset O of partition P; a position outside the log restarts at its start.",
     "",
     "With --group G: consumes as a member of consumer group G: the group's members share the partitions of TOPIC "

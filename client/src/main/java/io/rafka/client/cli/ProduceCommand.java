@@ -30,7 +30,9 @@ import java.util.concurrent.atomic.AtomicReference;
             + "and the rest the value; a line without SEP has no key. Records with a key go to partition "
             + "murmur2(key) %% partitions, as with Kafka's clients; records without one fill a batch on one partition, "
             + "then move on to the next. The topic is auto-created if the broker allows it. Lines are sent when a "
-            + "batch is full (16 KiB) or stdin pauses. Prints \"produced N records to TOPIC\" on stderr at the end."})
+            + "batch is full (16 KiB) or stdin pauses. Prints \"produced N records to TOPIC\" on stderr at the end. "
+            + "Stops at the first line that cannot be delivered (lines after it may have been sent already); Ctrl-C ends "
+            + "it at once, so lines read but not yet acknowledged may be lost: end the input instead (Ctrl-D)."})
 final class ProduceCommand extends CliCommand {
 
     static final long DEFAULT_RETRY_TIMEOUT_MS = 30_000;
