@@ -21,7 +21,8 @@ public record LogConfig(
         long retentionMs,
         long retentionBytes,
         int maxMessageBytes,
-        TimestampType messageTimestampType) {
+        TimestampType messageTimestampType,
+        long messageTimestampAfterMaxMs) {
 
     public static final int DEFAULT_SEGMENT_BYTES = 1024 * 1024 * 1024;
     public static final long DEFAULT_SEGMENT_MS = 7L * 24 * 60 * 60 * 1000;
@@ -30,6 +31,8 @@ public record LogConfig(
     public static final long DEFAULT_RETENTION_MS = 7L * 24 * 60 * 60 * 1000;
     public static final long DEFAULT_RETENTION_BYTES = -1L;
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 + 12;
+    /** Kafka's default since 4.0: a record at most an hour ahead of the broker's clock. */
+    public static final long DEFAULT_TIMESTAMP_AFTER_MAX_MS = 60L * 60 * 1000;
 
     /** The smallest max.message.bytes: one batch header. */
     public static final int MIN_MAX_MESSAGE_BYTES = 61;
@@ -44,6 +47,7 @@ public record LogConfig(
         check(LogConfigKey.RETENTION_MS, retentionMs);
         check(LogConfigKey.RETENTION_BYTES, retentionBytes);
         check(LogConfigKey.MAX_MESSAGE_BYTES, maxMessageBytes);
+        check(LogConfigKey.MESSAGE_TIMESTAMP_AFTER_MAX_MS, messageTimestampAfterMaxMs);
         if (messageTimestampType == null) {
             throw new IllegalArgumentException(LogConfigKey.MESSAGE_TIMESTAMP_TYPE.topicKey() + " must be set");
         }
@@ -66,7 +70,8 @@ public record LogConfig(
                 .retentionMs(retentionMs)
                 .retentionBytes(retentionBytes)
                 .maxMessageBytes(maxMessageBytes)
-                .messageTimestampType(messageTimestampType);
+                .messageTimestampType(messageTimestampType)
+                .messageTimestampAfterMaxMs(messageTimestampAfterMaxMs);
     }
 
     /**
@@ -117,6 +122,7 @@ public record LogConfig(
         private long retentionBytes = DEFAULT_RETENTION_BYTES;
         private int maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
         private TimestampType messageTimestampType = TimestampType.CREATE_TIME;
+        private long messageTimestampAfterMaxMs = DEFAULT_TIMESTAMP_AFTER_MAX_MS;
 
         public Builder segmentBytes(int v) {
             segmentBytes = v;
@@ -158,9 +164,14 @@ public record LogConfig(
             return this;
         }
 
+        public Builder messageTimestampAfterMaxMs(long v) {
+            messageTimestampAfterMaxMs = v;
+            return this;
+        }
+
         public LogConfig build() {
             return new LogConfig(segmentBytes, segmentMs, segmentIndexBytes, indexIntervalBytes, retentionMs,
-                    retentionBytes, maxMessageBytes, messageTimestampType);
+                    retentionBytes, maxMessageBytes, messageTimestampType, messageTimestampAfterMaxMs);
         }
     }
 }

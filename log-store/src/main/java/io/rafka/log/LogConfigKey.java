@@ -32,7 +32,12 @@ public enum LogConfigKey {
             "Largest record batch accepted. At least one batch header (61 bytes); at most 64 MiB, which bounds the "
                     + "per-partition Raft buffers."),
     MESSAGE_TIMESTAMP_TYPE("message.timestamp.type", "log.message.timestamp.type", Type.TIMESTAMP_TYPE, 0, 0, 0,
-            "CreateTime keeps the producer's timestamps; LogAppendTime makes the broker stamp each batch.");
+            "CreateTime keeps the producer's timestamps; LogAppendTime makes the broker stamp each batch."),
+    MESSAGE_TIMESTAMP_AFTER_MAX_MS("message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms", Type.LONG,
+            LogConfig.DEFAULT_TIMESTAMP_AFTER_MAX_MS, 0, Long.MAX_VALUE,
+            "With CreateTime, refuse a batch whose newest record is dated more than this ahead of the leader's clock "
+                    + "(INVALID_RECORD): time retention goes by the newest record of a segment, so one record dated in "
+                    + "the future would keep its segment, and every later one, for as long.");
 
     /** How a value is written. */
     public enum Type { INT, LONG, TIMESTAMP_TYPE }
@@ -157,6 +162,7 @@ public enum LogConfigKey {
             case MAX_MESSAGE_BYTES -> b.maxMessageBytes(Integer.parseInt(canonical));
             case MESSAGE_TIMESTAMP_TYPE -> b.messageTimestampType(
                     LOG_APPEND_TIME.equals(canonical) ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME);
+            case MESSAGE_TIMESTAMP_AFTER_MAX_MS -> b.messageTimestampAfterMaxMs(Long.parseLong(canonical));
             default -> throw new IllegalStateException("no field for " + this);
         }
     }
@@ -172,6 +178,7 @@ public enum LogConfigKey {
             case RETENTION_BYTES -> Long.toString(c.retentionBytes());
             case MAX_MESSAGE_BYTES -> Integer.toString(c.maxMessageBytes());
             case MESSAGE_TIMESTAMP_TYPE -> c.messageTimestampType() == TimestampType.LOG_APPEND_TIME ? LOG_APPEND_TIME : CREATE_TIME;
+            case MESSAGE_TIMESTAMP_AFTER_MAX_MS -> Long.toString(c.messageTimestampAfterMaxMs());
         };
     }
 }

@@ -49,7 +49,7 @@ class LogConfigTest {
 
     private static LogConfig rebuild(LogConfig c) {
         return new LogConfig(c.segmentBytes(), c.segmentMs(), c.segmentIndexBytes(), c.indexIntervalBytes(), c.retentionMs(),
-                c.retentionBytes(), c.maxMessageBytes(), c.messageTimestampType());
+                c.retentionBytes(), c.maxMessageBytes(), c.messageTimestampType(), c.messageTimestampAfterMaxMs());
     }
 
     @Test

@@ -312,6 +312,34 @@ class BadInputIT {
         assertEquals(ErrorCode.NONE, produce(records("roomy", 0, value(20 * MESSAGE_MAX_BYTES))).getErrorCode());
     }
 
+    /**
+     * A record dated more than message.timestamp.after.max.ms (an hour by default, as Kafka's) ahead of the broker's
+     * clock is refused: time retention goes by a segment's newest record, so it would keep its segment, and every
+     * later one, that long. A topic may allow more.
+     */
+    @Test
+    void aRecordDatedTooFarInTheFutureIsRefusedUnlessTheTopicAllowsIt() {
+        for (String topic : List.of("hourly", "clocks")) {
+            NewTopic.Builder t = NewTopic.newBuilder().setName(topic).setPartitions(1).setReplicationFactor(1);
+            if (topic.equals("clocks")) {
+                t.putConfigs("message.timestamp.after.max.ms", "86400000");
+            }
+            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(t).build())
+                    .getResults(0).getErrorCode());
+            cluster.awaitLeaders(0, topic, 30_000);
+        }
+        long inTwoHours = System.currentTimeMillis() + 2 * 3_600_000L;
+        ProducerRecord future = ProducerRecord.newBuilder().setValue(ByteString.copyFromUtf8("later"))
+                .setTimestampMs(inTwoHours).build();
+        var refused = produce(records("hourly", 0, future));
+        assertEquals(ErrorCode.INVALID_RECORD, refused.getErrorCode(), refused.toString());
+        assertTrue(refused.getErrorMessage().contains("message.timestamp.after.max.ms = 3600000"), refused.getErrorMessage());
+        var soon = produce(records("hourly", 0, ProducerRecord.newBuilder().setValue(ByteString.copyFromUtf8("soon"))
+                .setTimestampMs(System.currentTimeMillis() + 600_000).build()));
+        assertEquals(ErrorCode.NONE, soon.getErrorCode(), "ten minutes ahead is within the hour");
+        assertEquals(ErrorCode.NONE, produce(records("clocks", 0, future)).getErrorCode(), "a day allowed");
+    }
+
     @Test
     void invalidTopicNamesAndCounts() {
         Function<NewTopic.Builder, ErrorCode> create = t -> cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder()

@@ -5,11 +5,13 @@ import io.rafka.common.ErrorCode;
 import io.rafka.common.RafkaException;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
+import io.rafka.log.LogConfig;
 import io.rafka.raft.Acks;
 import io.rafka.raft.AppendCounts;
 import io.rafka.raft.AppendResult;
 import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.PartitionMessages.AppendReply;
+import io.rafka.record.TimestampType;
 import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
@@ -229,7 +231,11 @@ public final class PartitionAppender {
             throw new RafkaException(ErrorCode.LEADER_NOT_AVAILABLE, "the replica of " + replica.topicPartition()
                     + " is still starting");
         }
-        return PendingAppend.copyOf(time.milliseconds(), batches, sm.log().config().maxMessageBytes(), maxDecompressedBytes,
+        LogConfig config = sm.log().config();
+        // A LogAppendTime topic stamps the leader's time over the producer's: nothing to check against the clock.
+        long maxAheadMs = config.messageTimestampType() == TimestampType.LOG_APPEND_TIME ? Long.MAX_VALUE
+                : config.messageTimestampAfterMaxMs();
+        return PendingAppend.copyOf(time.milliseconds(), batches, config.maxMessageBytes(), maxDecompressedBytes, maxAheadMs,
                 requiredTerm);
     }
 

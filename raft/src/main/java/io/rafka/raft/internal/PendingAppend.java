@@ -53,9 +53,24 @@ final class PendingAppend {
     /** {@link #copyOf(long, ByteBuffer, int, int)} for an append that may enter the log only in {@code requiredTerm}. */
     static PendingAppend copyOf(long appendTimeMs, ByteBuffer batches, int maxBatchBytes, int maxDecompressedBytes,
                                 long requiredTerm) {
+        return copyOf(appendTimeMs, batches, maxBatchBytes, maxDecompressedBytes, Long.MAX_VALUE, requiredTerm);
+    }
+
+    /**
+     * {@link #copyOf(long, ByteBuffer, int, int, long)} that also refuses a batch whose newest record is dated more than
+     * {@code maxAheadMs} after {@code appendTimeMs} (a CreateTime topic's {@code message.timestamp.after.max.ms}).
+     */
+    static PendingAppend copyOf(long appendTimeMs, ByteBuffer batches, int maxBatchBytes, int maxDecompressedBytes,
+                                long maxAheadMs, long requiredTerm) {
         byte[] data = new byte[batches.remaining()];
         batches.duplicate().get(data);
         List<RecordBatch> checked = RecordBatches.validateProduced(ByteBuffer.wrap(data), maxBatchBytes, maxDecompressedBytes);
+        for (RecordBatch b : checked) {
+            if (b.maxTimestamp() != RecordBatch.NO_TIMESTAMP && b.maxTimestamp() - appendTimeMs > maxAheadMs) {
+                throw new InvalidRecordException("a record dated " + b.maxTimestamp() + " is " + (b.maxTimestamp() - appendTimeMs)
+                        + " ms ahead of the broker's clock, more than message.timestamp.after.max.ms = " + maxAheadMs);
+            }
+        }
         return new PendingAppend(appendTimeMs, data, checked, requiredTerm);
     }
 

@@ -34,6 +34,20 @@ class PendingAppendTest {
     }
 
     @Test
+    void refusesARecordDatedFurtherAheadOfTheClockThanAllowed() {
+        long now = 1_000_000_000L;
+        ByteBuffer ahead = new RecordBatchBuilder(CompressionType.NONE).append(now, null, new byte[] {1})
+                .append(now + 3_600_001, null, new byte[] {2}).build();
+        InvalidRecordException e = assertThrows(InvalidRecordException.class,
+                () -> PendingAppend.copyOf(now, ahead, MAX, MAX, 3_600_000, -1));
+        assertEquals(true, e.getMessage().contains("3600001 ms ahead"), e.getMessage());
+        assertEquals(2, PendingAppend.copyOf(now, ahead, MAX, MAX, 3_600_001, -1).batches.get(0).recordCount(),
+                "at the bound: taken");
+        ByteBuffer undated = TestBatches.batch(CompressionType.NONE, "none", 1);
+        assertEquals(1, PendingAppend.copyOf(now, undated, MAX, MAX, 0, -1).batches.size(), "no timestamp: not checked");
+    }
+
+    @Test
     void takesAPrivateCopyAndLeavesTheCallersBufferAsItWas() {
         ByteBuffer in = TestBatches.batch(CompressionType.NONE, "v", 3);
         int position = in.position();
