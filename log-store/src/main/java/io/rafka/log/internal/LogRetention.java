@@ -13,7 +13,8 @@ import java.util.function.LongConsumer;
  * oldest first; a segment expires by {@code retention.ms} once its newest batch timestamp (its file's
  * modification time if no batch has one) is older than that, and by {@code retention.bytes} while the log
  * would still hold at least that many bytes without it. The active segment is never deleted, so replicas
- * keep identical segment boundaries.
+ * with the same settings keep identical segment boundaries (docs/storage.md, "Determinism", says when their
+ * settings differ for a while).
  *
  * <p><b>Threads:</b> the caller holds the partition log's lock.
  */
