@@ -37,6 +37,23 @@ public final class Main {
         }
     }
 
+    /**
+     * Whether a port this broker binds was taken: a {@link java.net.BindException} somewhere in the causes, or the
+     * native transport's error saying so (Netty's epoll reports {@code bind(..) failed ...: Address already in use}).
+     */
+    static boolean bindFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.BindException
+                    || (t.getMessage() != null && t.getMessage().contains("Address already in use"))) {
+                return true;
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
+    }
+
     public static void main(String[] args) {
         sizeCommonPool();
         routeJulToSlf4j();
@@ -59,8 +76,24 @@ public final class Main {
         try {
             broker = Broker.start(config);
         } catch (Exception e) {
-            LOG.error("broker failed to start", e);
-            System.err.println("rafka: broker failed to start: " + e.getMessage());
+            if (bindFailure(e)) {
+                // The usual first meeting with a broker already running (or Kafka on 9092): say which ports and how
+                // to move them, not a stack trace.
+                String ports = ServerConfig.GRPC_PORT.name() + " " + config.get(ServerConfig.GRPC_PORT) + ", "
+                        + ServerConfig.RAFT_PORT.name() + " " + config.get(ServerConfig.RAFT_PORT) + ", "
+                        + ServerConfig.METADATA_PORT.name() + " " + config.get(ServerConfig.METADATA_PORT) + ", "
+                        + ServerConfig.HTTP_PORT.name() + " " + config.get(ServerConfig.HTTP_PORT);
+                LOG.error("broker failed to start: a port is in use ({} on {}): {}", ports, config.get(ServerConfig.BIND_HOST),
+                        e.getMessage());
+                LOG.debug("bind failure", e);
+                System.err.println("rafka: broker failed to start: " + e.getMessage() + ": address already in use. This"
+                        + " broker binds " + ports + " on " + config.get(ServerConfig.BIND_HOST) + "; stop what uses the port"
+                        + " or give another, e.g. --" + ServerConfig.GRPC_PORT.name() + "=9192 (or "
+                        + ServerConfig.GRPC_PORT.envName() + "=9192)");
+            } else {
+                LOG.error("broker failed to start", e);
+                System.err.println("rafka: broker failed to start: " + e.getMessage());
+            }
             System.exit(1);
             return;
         }

@@ -369,7 +369,7 @@ class ProducerIT {
                         () -> producer.send(new ProducerRecord<>("grown", 7, "k", "nowhere")).join());
                 ProducerException e = assertInstanceOf(ProducerException.class, missing.getCause());
                 assertEquals(io.rafka.common.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, e.errorCode());
-                assertTrue(e.getMessage().contains("3 partitions, not 8"), e.getMessage());
+                assertTrue(e.getMessage().contains("3 partitions (0 to 2): there is no partition 7"), e.getMessage());
             }
         }
     }

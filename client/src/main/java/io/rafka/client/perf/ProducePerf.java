@@ -107,8 +107,9 @@ public final class ProducePerf {
                                       [--batch-size B] [--linger-ms L] [--max-in-flight M] [--buffer-memory BYTES]
                                       [--request-timeout-ms T] [--delivery-timeout-ms T] [--reporting-interval-ms T]
                                       [--max-request-bytes BYTES]
-              Sends N (1000000) records of S (1024) random bytes to topic T (which must exist) as Kafka's
-              ProducerPerformance does: idempotent, acks=all, batches of up to B (16384) bytes per partition sent
+              Sends N (1000000) records of S (1024) random bytes to topic T (auto-created with the broker's defaults
+              if missing and the broker allows it) as Kafka's ProducerPerformance does: idempotent, acks=all,
+              batches of up to B (16384) bytes per partition sent
               after L (5) ms, M (5) requests in flight per broker, buffer 32 MiB, retries until the delivery
               timeout (120000 ms). R records/s, or -1 (the default) for as fast as possible. Prints a line every
               5 s and a total line with throughput and latency percentiles. The bootstrap broker is --bootstrap,

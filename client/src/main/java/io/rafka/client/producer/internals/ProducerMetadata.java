@@ -116,7 +116,7 @@ public final class ProducerMetadata implements AutoCloseable {
                         return count;
                     }
                     answer = ClientException.of(io.rafka.proto.v1.ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "topic " + topic
-                            + " has " + count + " partitions, not " + (partition + 1));
+                            + " has " + count + " partitions (0 to " + (count - 1) + "): there is no partition " + partition);
                 }
                 failure = answer;
             } catch (ClientException e) {
