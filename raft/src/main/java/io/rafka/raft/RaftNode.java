@@ -11,7 +11,6 @@ import io.rafka.log.LogConfig;
 import io.rafka.log.LogReadResult;
 import io.rafka.log.PartitionLog;
 import io.rafka.log.ReadBuffers;
-import io.rafka.record.RecordBatches;
 import io.rafka.raft.internal.FollowerLiveness;
 import io.rafka.raft.internal.FrozenLog;
 import io.rafka.raft.internal.Hibernation;
@@ -466,17 +465,20 @@ public final class RaftNode implements Closeable {
         CompletableFuture<Void> turn;
         CompletableFuture<Void> handedOver = new CompletableFuture<>();
         int size = batches.remaining();
+        ByteBuffer copy = null;
         synchronized (replica.appendOrder()) {
             if (replica.waitingAppends().isDone() && Hibernation.admit(replica)) {
                 return appender.append(replica, batches, acks, requiredTerm);
             }
             if (acks == Acks.NONE) {
-                // Answered before the wake-up, so checked now, as an open replica checks before it answers: a bad
-                // batch is refused with its error (the producer splits a batch too large and sends the good
-                // records again), not dropped after an answer that said nothing, with the good records beside it.
+                // Answered before the wake-up, so checked now (on the private copy: a check may rewrite a batch),
+                // as an open replica checks before it answers: a bad batch is refused with its error (the producer
+                // splits a batch too large and sends the good records again), not dropped after an answer that
+                // said nothing, with the good records beside it.
+                copy = ByteBuffer.allocate(size).put(batches.duplicate()).flip();
                 try {
-                    LogConfig logConfig = replica.logConfig() != null ? replica.logConfig() : config.logConfig();
-                    RecordBatches.validateProduced(batches.duplicate(), logConfig.maxMessageBytes(), config.maxDecompressedBytes());
+                    appender.checkBeforeWake(copy.duplicate(), replica.logConfig() != null ? replica.logConfig()
+                            : config.logConfig());
                 } catch (RafkaException e) {
                     return CompletableFuture.failedFuture(e);
                 }
@@ -492,8 +494,11 @@ public final class RaftNode implements Closeable {
             turn = replica.waitingAppends();
             replica.waitingAppends(handedOver);
         }
-        // The caller may reuse its buffer once this returns.
-        ByteBuffer copy = ByteBuffer.allocate(size).put(batches.duplicate()).flip();
+        if (copy == null) {
+            // The caller may reuse its buffer once this returns.
+            copy = ByteBuffer.allocate(size).put(batches.duplicate()).flip();
+        }
+        ByteBuffer taken = copy;
         CompletableFuture<AppendResult> result = turn.thenCompose(x -> hibernation.wake(replica))
                 .handle((v, e) -> {
                     try {
@@ -502,7 +507,7 @@ public final class RaftNode implements Closeable {
                             return CompletableFuture.<AppendResult>failedFuture(e);
                         }
                         Hibernation.admit(replica);
-                        return appender.append(replica, copy, acks, requiredTerm);
+                        return appender.append(replica, taken, acks, requiredTerm);
                     } finally {
                         handedOver.complete(null);
                     }

@@ -11,6 +11,7 @@ import io.rafka.record.Record;
 import io.rafka.record.RecordBatch;
 import io.rafka.record.RecordBatchBuilder;
 import io.rafka.record.RecordBatches;
+import io.rafka.record.TimestampType;
 import io.rafka.testing.TestBatches;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -469,8 +471,21 @@ class HibernationIT {
             Throwable refused = big.handle((r, e) -> e).join();
             assertTrue(refused instanceof io.rafka.common.RecordTooLargeException, refused.toString());
             assertTrue(cluster.node(0).status(tp).hibernated(), "a refused write does not wake the partition");
-            CompletableFuture<AppendResult> good = cluster.node(0).append(tp, batch("good"), Acks.NONE);
-            assertEquals(AppendResult.UNKNOWN, good.get(30, TimeUnit.SECONDS), "a good one is taken as before");
+            CompletableFuture<AppendResult> future = cluster.node(0).append(tp, TestBatches.batch(CompressionType.NONE,
+                    "later", 1, System.currentTimeMillis() + 2 * 3_600_000L), Acks.NONE);
+            assertTrue(future.isCompletedExceptionally(), "dated two hours ahead: refused before the answer too");
+            assertTrue(future.handle((r, e) -> e).join() instanceof io.rafka.common.InvalidRecordException);
+            // A batch the producer flagged LogAppendTime is rewritten when checked: on the broker's own copy, so the
+            // caller's buffer (gRPC's is read-only) stays as it was.
+            ByteBuffer flagged = new RecordBatchBuilder(CompressionType.NONE).timestampType(TimestampType.LOG_APPEND_TIME)
+                    .append(System.currentTimeMillis(), null, new byte[] {1}).build();
+            byte[] before = new byte[flagged.remaining()];
+            flagged.duplicate().get(before);
+            CompletableFuture<AppendResult> good = cluster.node(0).append(tp, flagged, Acks.NONE);
+            assertFalse(good.isCompletedExceptionally(), "a good one is taken, to be written once the partition woke");
+            byte[] after = new byte[flagged.remaining()];
+            flagged.duplicate().get(after);
+            assertArrayEquals(before, after, "the caller's bytes are untouched");
         }
     }
 

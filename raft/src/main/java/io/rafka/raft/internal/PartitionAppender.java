@@ -225,6 +225,22 @@ public final class PartitionAppender {
         return null;
     }
 
+    /**
+     * Checks, as an append to an open replica is checked, batches that will wait for {@code replica} to wake up:
+     * an acks=0 write is answered before that, so its errors must be found now. {@code batches} must be the caller's
+     * private copy (a batch flagged LogAppendTime is rewritten in place). {@code config} is the topic's log settings.
+     */
+    public void checkBeforeWake(ByteBuffer batches, LogConfig config) {
+        PendingAppend.copyOf(time.milliseconds(), batches, config.maxMessageBytes(), maxDecompressedBytes,
+                maxAheadMs(config), -1);
+    }
+
+    /** How far ahead of the leader's clock a record may be dated: unbounded where the leader stamps its own time. */
+    private static long maxAheadMs(LogConfig config) {
+        return config.messageTimestampType() == TimestampType.LOG_APPEND_TIME ? Long.MAX_VALUE
+                : config.messageTimestampAfterMaxMs();
+    }
+
     private PendingAppend checkedCopy(ReplicaRegistry.Replica replica, ByteBuffer batches, long requiredTerm) {
         PartitionStateMachine sm = replica.runningStateMachine();
         if (sm == null) {
@@ -232,11 +248,8 @@ public final class PartitionAppender {
                     + " is still starting");
         }
         LogConfig config = sm.log().config();
-        // A LogAppendTime topic stamps the leader's time over the producer's: nothing to check against the clock.
-        long maxAheadMs = config.messageTimestampType() == TimestampType.LOG_APPEND_TIME ? Long.MAX_VALUE
-                : config.messageTimestampAfterMaxMs();
-        return PendingAppend.copyOf(time.milliseconds(), batches, config.maxMessageBytes(), maxDecompressedBytes, maxAheadMs,
-                requiredTerm);
+        return PendingAppend.copyOf(time.milliseconds(), batches, config.maxMessageBytes(), maxDecompressedBytes,
+                maxAheadMs(config), requiredTerm);
     }
 
     private static AppendResult toResult(TopicPartition tp, AppendReply r) {
