@@ -29,6 +29,9 @@ import java.util.regex.PatternSyntaxException;
  */
 final class GroupConsumeCommand {
 
+    /** How long, at the end, the starts of partitions taken but not yet looked up may take to be looked up. */
+    private static final long EXIT_START_LOOKUP_MS = 1_000;
+
     private GroupConsumeCommand() {
     }
 
@@ -144,7 +147,6 @@ final class GroupConsumeCommand {
                     unsaved.put(record.topicPartition(), new OffsetAndMetadata(record.offset() + 1));
                     printedAny = true;
                 }
-                commitStarts(consumer, records, started, unsaved);
                 if (printedAny) {
                     context.out().flush();
                     if (context.out().checkError()) {
@@ -152,12 +154,20 @@ final class GroupConsumeCommand {
                     }
                     lastDataMs = context.time().hiResClockMs();
                 }
+                commitStarts(consumer, records, started, unsaved, 0);
                 commit(consumer, unsaved, context);
                 if (printer.printed() >= maxMessages) {
                     return;
                 }
             }
         } finally {
+            try {
+                // Starts not known at the last poll get a second or so to be looked up, so a member that ends soon
+                // after it took a partition still leaves where it started there.
+                commitStarts(consumer, ConsumerRecords.empty(), started, unsaved, EXIT_START_LOOKUP_MS);
+            } catch (RuntimeException e) {
+                context.err().println("warning: could not look up where partitions started: " + e.getMessage());
+            }
             try {
                 if (!unsaved.isEmpty() && !context.out().checkError()) {
                     commit(consumer, unsaved, context);
@@ -178,20 +188,26 @@ final class GroupConsumeCommand {
      * record of in {@code records}, as Kafka's consumer (and the SDK's {@code commitSync()}) commits every assigned
      * partition's position: without it a partition nothing was printed from kept no committed offset, and a restarted
      * group looked "latest" up again and skipped what arrived while it was down. A partition whose records were polled
-     * but not printed ({@code --max-messages}) is left alone: its position is past them.
+     * but not printed ({@code --max-messages}) is left alone: its position is past them. Starts not known yet are looked
+     * up for at most {@code lookupMs} in all (0 in the poll loop), else tried again at the next call.
      */
     private static void commitStarts(RafkaConsumer<byte[], byte[]> consumer, ConsumerRecords<byte[], byte[]> records,
-                                     Set<TopicPartition> started, Map<TopicPartition, OffsetAndMetadata> unsaved) {
+                                     Set<TopicPartition> started, Map<TopicPartition, OffsetAndMetadata> unsaved,
+                                     long lookupMs) {
         Set<TopicPartition> owned = consumer.assignment();
         started.retainAll(owned);
+        long endMs = System.nanoTime() / 1_000_000 + lookupMs;
         for (TopicPartition tp : owned) {
             if (!started.add(tp) || !records.records(tp).isEmpty() || unsaved.containsKey(tp)) {
                 continue;
             }
             try {
-                unsaved.put(tp, new OffsetAndMetadata(consumer.position(tp)));
+                // In the poll loop only a start already known (the next polls look it up for the fetch): a wait
+                // here would hold printed records unflushed and the loop still while a partition's leader moves.
+                long leftMs = Math.max(0, endMs - System.nanoTime() / 1_000_000);
+                unsaved.put(tp, new OffsetAndMetadata(consumer.position(tp, Duration.ofMillis(leftMs))));
             } catch (ConsumerException e) {
-                started.remove(tp);  // its start is not known yet (a lookup that failed): again after the next poll
+                started.remove(tp);  // its start is not known yet: again after the next poll
             }
         }
     }
