@@ -62,6 +62,11 @@ class ReplicaRepairIT {
             cluster.awaitReplicated(tp, 1250, 60_000);
             RaftNode repaired = cluster.node(damaged);
             assertFalse(repaired.status(tp).repairing());
+            // Counted just after the copied state is adopted (which awaitReplicated sees): a moment later, under load.
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (PartitionStateMachine.catchUpsCompleted() == copiesBefore && System.currentTimeMillis() < deadline) {
+                Thread.sleep(10);
+            }
             assertTrue(PartitionStateMachine.catchUpsCompleted() > copiesBefore, "the missing records were copied");
             RaftNode leader = cluster.node(cluster.leaderIndex(tp));
             assertEquals(leader.read(tp, 0, Integer.MAX_VALUE).records(), repaired.read(tp, 0, Integer.MAX_VALUE).records(),
