@@ -121,6 +121,7 @@ class ConsumerGroupCliIT {
                 Cli reset = cli(bootstrap, "group", "reset-offsets", "billing", "--topic", TOPIC, "--to-earliest", "--execute");
                 assertEquals(1, reset.status);
                 assertTrue(reset.err.contains("rafka: NON_EMPTY_GROUP: "), reset.err);
+                assertEquals("", reset.out, "no plan on stdout for a reset that was not made");
                 Cli unknown = cli(bootstrap, "group", "describe", "nobody");
                 assertEquals(1, unknown.status);
                 assertTrue(unknown.err.startsWith("rafka: GROUP_ID_NOT_FOUND: "), unknown.err);
@@ -178,6 +179,29 @@ class ConsumerGroupCliIT {
             assertEquals(0, second.status, second.err);
             assertEquals(List.of("while-down-0", "while-down-1", "while-down-2"), List.of(second.out.split("\n")),
                     second.err);
+        }
+    }
+
+    /** Without --group, consume also reads partitions added to its topic while it runs, from their beginning. */
+    @Test
+    void consumeWithoutAGroupReadsPartitionsAddedWhileItRuns() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
+                    NewTopic.newBuilder().setName("grow").setPartitions(1).setReplicationFactor(1)).build())
+                    .getResults(0).getErrorCode());
+            cluster.awaitLeaders(0, "grow", 30_000);
+            String bootstrap = "127.0.0.1:" + cluster.grpcPort(0);
+            produceTo(cluster, "grow", 0, "first", 1);
+            java.util.concurrent.CompletableFuture<Cli> consumed = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                    cli(bootstrap, "consume", "grow", "--from-beginning", "--max-messages", "2", "--timeout-ms", "20000"));
+            Thread.sleep(1_000);  // the consumer reads partition 0 before partition 1 exists
+            assertEquals(ErrorCode.NONE, cluster.admin(0).createPartitions(io.rafka.proto.v1.CreatePartitionsRequest.newBuilder()
+                    .setTopic("grow").setTotalCount(2).build()).getResult().getErrorCode());
+            cluster.awaitLeaders(0, "grow", 30_000);
+            produceTo(cluster, "grow", 1, "added", 1);
+            Cli out = consumed.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(0, out.status, out.err);
+            assertEquals(java.util.Set.of("first-0", "added-0"), java.util.Set.of(out.out.split("\\n")), out.out + out.err);
         }
     }
 

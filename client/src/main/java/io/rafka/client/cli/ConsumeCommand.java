@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -28,8 +29,8 @@ import java.util.List;
             + "and \"KEY<TAB>\" by --print-key (a missing key or value prints as null). Stops after N records, or once "
             + "no record arrived for T ms; with neither it runs until interrupted.",
     "",
-    "Without --group: reads every partition the topic has when it starts (not partitions added later: use --group "
-            + "for those), or only P. Starts at the end (new records only), at the beginning "
+    "Without --group: reads every partition, partitions added later too (from their beginning, found within 5 s), "
+            + "or only P. Starts at the end (new records only), at the beginning "
             + "with --from-beginning, or at offset O of partition P; a position outside the log restarts at its start.",
     "",
     "With --group G: consumes as a member of consumer group G: the group's members share the partitions of TOPIC "
@@ -43,6 +44,10 @@ final class ConsumeCommand extends CliCommand {
 
     /** The long-poll wait of each Fetch: how late the idle timeout may be noticed, at most. */
     static final int POLL_MAX_WAIT_MS = 500;
+    /** How often a consumer without --group looks for partitions added to its topic (one metadata call). */
+    static final long NEW_PARTITIONS_CHECK_MS = 5_000;
+    /** How long that look may take before the consumer goes on polling (and looks again at the next check). */
+    private static final long NEW_PARTITIONS_LOOKUP_MS = 2_000;
 
     @Parameters(paramLabel = "TOPIC", arity = "0..1", description = "The topic (may be left out with --pattern).")
     String topic;
@@ -130,7 +135,7 @@ final class ConsumeCommand extends CliCommand {
                 consumer.seekToEnd(partitions);
             }
             try {
-                consume(consumer, printer, context);
+                consume(consumer, printer, context, partitions);
             } finally {
                 context.out().flush();
                 context.err().println("consumed " + printer.printed() + " records from " + topic);
@@ -139,6 +144,25 @@ final class ConsumeCommand extends CliCommand {
             throw toClientException(e);
         }
         return 0;
+    }
+
+    /** The topic's partitions now, the new ones read from their beginning; {@code reading} if the lookup fails. */
+    private List<TopicPartition> readNewPartitions(RafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> reading) {
+        List<TopicPartition> all;
+        try {
+            all = consumer.partitionsFor(topic, Duration.ofMillis(NEW_PARTITIONS_LOOKUP_MS));
+        } catch (ConsumerException e) {
+            return reading;   // a broker away: looked for again at the next check
+        }
+        List<TopicPartition> added = all.stream().filter(tp -> !reading.contains(tp)).toList();
+        if (added.isEmpty()) {
+            return reading;
+        }
+        List<TopicPartition> now = new ArrayList<>(reading);
+        now.addAll(added);
+        consumer.assign(now);
+        consumer.seekToBeginning(added);
+        return now;
     }
 
     /** The SDK's failure as the CLI reports it: the broker's code, or the transport's when no broker answered. */
@@ -171,13 +195,24 @@ final class ConsumeCommand extends CliCommand {
         return List.of(all.get(partition));
     }
 
-    /** The poll loop, until --max-messages were printed or nothing came for --timeout-ms. */
-    private void consume(RafkaConsumer<byte[], byte[]> consumer, RecordPrinter printer, CliContext context) {
+    /**
+     * The poll loop, until --max-messages were printed or nothing came for --timeout-ms. Without --partition it also
+     * looks for partitions added to the topic, every {@value #NEW_PARTITIONS_CHECK_MS} ms, and reads them from their
+     * beginning (as a Kafka console consumer, subscribed, would find them; it starts them at the end).
+     */
+    private void consume(RafkaConsumer<byte[], byte[]> consumer, RecordPrinter printer, CliContext context,
+                         List<TopicPartition> assigned) {
         long lastDataMs = context.time().hiResClockMs();
+        long nextCheckMs = lastDataMs + NEW_PARTITIONS_CHECK_MS;
+        List<TopicPartition> reading = assigned;
         while (true) {
             long idleLeftMs = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : lastDataMs + timeoutMs - context.time().hiResClockMs();
             if (idleLeftMs <= 0) {
                 return;
+            }
+            if (partition == null && context.time().hiResClockMs() >= nextCheckMs) {
+                reading = readNewPartitions(consumer, reading);
+                nextCheckMs = context.time().hiResClockMs() + NEW_PARTITIONS_CHECK_MS;
             }
             ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(Math.min(POLL_MAX_WAIT_MS, idleLeftMs)));
             for (ConsumerRecord<byte[], byte[]> record : records) {

@@ -111,8 +111,8 @@ final class GroupCommands {
                 ? AdminCommands.sdk(context, retryTimeoutMs, admin -> admin.listOffsets(partitions, OffsetSpec.forTimestamp(spec.value())))
                 : Map.of();
         List<ResetPlan.Row> plan = ResetPlan.compute(spec, partitions, committed, earliest, latest, byTime);
-        GroupFormatter.resetText(groupId, plan).forEach(context.out()::println);
         if (!execute) {
+            GroupFormatter.resetText(groupId, plan).forEach(context.out()::println);
             context.err().println("dry run: nothing changed (add --execute to reset the offsets of group " + groupId + ")");
             return 0;
         }
@@ -120,6 +120,9 @@ final class GroupCommands {
         plan.forEach(row -> targets.put(row.tp(), row.target()));
         Map<TopicPartition, AdminException> failed = AdminCommands.sdk(context, retryTimeoutMs,
                 admin -> admin.alterGroupOffsets(groupId, targets));
+        // Printed once set (a group with members refuses the whole reset): stdout never shows a plan not applied.
+        GroupFormatter.resetText(groupId, plan.stream().filter(row -> !failed.containsKey(row.tp())).toList())
+                .forEach(context.out()::println);
         failed.values().forEach(e -> context.err().println(RafkaCli.errorLine(AdminCommands.toClientException(e))));
         context.err().println("reset the offsets of " + (plan.size() - failed.size()) + " partitions of group " + groupId
                 + (failed.isEmpty() ? "" : "; " + failed.size() + " failed"));
