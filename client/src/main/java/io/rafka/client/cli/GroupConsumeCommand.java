@@ -129,6 +129,7 @@ final class GroupConsumeCommand {
                                 long maxMessages, long timeoutMs) {
         Map<TopicPartition, OffsetAndMetadata> unsaved = new HashMap<>();
         Set<TopicPartition> started = new HashSet<>();
+        Set<TopicPartition> printedFrom = new HashSet<>();
         try {
             long lastDataMs = context.time().hiResClockMs();
             while (!context.stop().requested()) {
@@ -145,6 +146,7 @@ final class GroupConsumeCommand {
                     }
                     printer.print(record);
                     unsaved.put(record.topicPartition(), new OffsetAndMetadata(record.offset() + 1));
+                    printedFrom.add(record.topicPartition());
                     printedAny = true;
                 }
                 if (printedAny) {
@@ -175,10 +177,16 @@ final class GroupConsumeCommand {
             } catch (ConsumerException e) {
                 context.err().println("warning: the last commit failed: " + e.getMessage());
             }
-            if (!unsaved.isEmpty()) {
+            List<String> printedUnsaved = unsaved.entrySet().stream().filter(e -> printedFrom.contains(e.getKey()))
+                    .sorted(Map.Entry.comparingByKey(TopicPartition.ORDER))
+                    .map(e -> e.getKey() + " offset " + (e.getValue().offset() - 1)).toList();
+            if (!printedUnsaved.isEmpty()) {
                 context.err().println("warning: not committed, so the group's next reader prints them again: records up to "
-                        + unsaved.entrySet().stream().sorted(Map.Entry.comparingByKey(TopicPartition.ORDER))
-                        .map(e -> e.getKey() + " offset " + (e.getValue().offset() - 1)).toList());
+                        + printedUnsaved);
+            }
+            if (printedUnsaved.size() < unsaved.size()) {
+                context.err().println("warning: where this member started in " + unsaved.keySet().stream()
+                        .filter(tp -> !printedFrom.contains(tp)).sorted(TopicPartition.ORDER).toList() + " was not committed");
             }
         }
     }

@@ -31,14 +31,16 @@ import java.util.concurrent.atomic.AtomicReference;
             + "murmur2(key) %% partitions, as with Kafka's clients; records without one fill a batch on one partition, "
             + "then move on to the next. The topic is auto-created if the broker allows it. Lines are sent when a "
             + "batch is full (16 KiB) or stdin pauses. Prints \"produced N records to TOPIC\" on stderr at the end. "
-            + "Stops at the first line that cannot be delivered (lines after it may have been sent already); Ctrl-C ends "
-            + "it at once, so lines read but not yet acknowledged may be lost: end the input instead (Ctrl-D)."})
+            + "Stops at the first line that cannot be delivered (lines after it may have been sent already). On Ctrl-C "
+            + "the lines read so far are still sent (for up to 10 s) and the count is printed."})
 final class ProduceCommand extends CliCommand {
 
     static final long DEFAULT_RETRY_TIMEOUT_MS = 30_000;
     /** The broker's request timeout is at most this, at least a second (and the delivery timeout covers it). */
     private static final long MAX_REQUEST_TIMEOUT_MS = 30_000;
     private static final long PROGRESS_INTERVAL_MS = 5_000;
+    /** On Ctrl-C, how long the records already read may take to be sent before the command ends. */
+    private static final long STOP_SEND_MS = 10_000;
 
     @Parameters(paramLabel = "TOPIC", description = "The topic.")
     String topic;
@@ -90,6 +92,17 @@ final class ProduceCommand extends CliCommand {
                 throw ClientException.of(ErrorCode.INVALID_PARTITIONS,
                         "topic " + topic + " has " + partitions + " partitions, there is no partition " + partition);
             }
+            // Ctrl-C or SIGTERM while the lines are read: what was read and handed to the producer still goes out
+            // (for a bounded time) and the summary says how far it got, as Kafka's console producer closes its
+            // producer on the way out. This thread may be blocked reading stdin, so the signal's thread does it.
+            context.stop().onStop(() -> {
+                try {
+                    producer.close(Duration.ofMillis(STOP_SEND_MS));
+                } catch (RuntimeException e) {
+                    // what it could not send is not counted below
+                }
+                context.err().println("stopped: produced " + sent.get() + " records to " + topic);
+            });
             try {
                 produceLines(context, keySeparator, line -> producer.send(new ProducerRecord<>(topic,
                         partition < 0 ? null : partition, null, line.key(), line.value(), null), (m, e) -> {
@@ -102,6 +115,7 @@ final class ProduceCommand extends CliCommand {
             } catch (ProducerException e) {
                 failure.compareAndSet(null, e);
             } finally {
+                context.stop().onStop(null);
                 context.err().println("produced " + sent.get() + " records to " + topic);
             }
         }

@@ -17,6 +17,7 @@ final class StopSignal {
 
     private volatile boolean requested;
     private volatile boolean watched;
+    private volatile Runnable onStop;
     private final CountDownLatch finished = new CountDownLatch(1);
 
     /** A signal nothing raises but {@link #request()} (tests, embedded use). */
@@ -35,6 +36,15 @@ final class StopSignal {
         watched = true;
     }
 
+    /**
+     * Runs {@code action} on the signal, on the signalling thread, before the JVM ends (null: nothing): for a command
+     * whose own thread may be blocked (reading stdin) and so cannot finish by itself. Bound its time: the JVM halts
+     * when it returns.
+     */
+    void onStop(Runnable action) {
+        onStop = action;
+    }
+
     boolean requested() {
         return requested;
     }
@@ -47,8 +57,12 @@ final class StopSignal {
         finished.countDown();
     }
 
-    private void requestAndWait() {
+    void requestAndWait() {
         request();
+        Runnable action = onStop;
+        if (action != null) {
+            action.run();
+        }
         if (!watched) {
             return;
         }
