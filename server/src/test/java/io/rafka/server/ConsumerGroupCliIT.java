@@ -160,11 +160,7 @@ class ConsumerGroupCliIT {
     @Test
     void aPartitionTheGroupPrintedNothingFromKeepsItsStartSoARestartMissesNothing() throws Exception {
         try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
-            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
-                    NewTopic.newBuilder().setName("quiet").setPartitions(2).setReplicationFactor(1)).build())
-                    .getResults(0).getErrorCode());
-            cluster.awaitLeaders(0, "quiet", 30_000);
-            String bootstrap = "127.0.0.1:" + cluster.grpcPort(0);
+            String bootstrap = singleReplicaTopic(cluster, "quiet", 2);
             produceTo(cluster, "quiet", 1, "busy", 5);
             Cli first = cli(bootstrap, "consume", "quiet", "--group", "g", "--from-beginning", "--max-messages", "5",
                     "--timeout-ms", "20000");
@@ -186,11 +182,7 @@ class ConsumerGroupCliIT {
     @Test
     void consumeWithoutAGroupReadsPartitionsAddedWhileItRuns() throws Exception {
         try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
-            assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
-                    NewTopic.newBuilder().setName("grow").setPartitions(1).setReplicationFactor(1)).build())
-                    .getResults(0).getErrorCode());
-            cluster.awaitLeaders(0, "grow", 30_000);
-            String bootstrap = "127.0.0.1:" + cluster.grpcPort(0);
+            String bootstrap = singleReplicaTopic(cluster, "grow", 1);
             produceTo(cluster, "grow", 0, "first", 1);
             java.util.concurrent.CompletableFuture<Cli> consumed = java.util.concurrent.CompletableFuture.supplyAsync(() ->
                     cli(bootstrap, "consume", "grow", "--from-beginning", "--max-messages", "2", "--timeout-ms", "20000"));
@@ -203,6 +195,15 @@ class ConsumerGroupCliIT {
             assertEquals(0, out.status, out.err);
             assertEquals(java.util.Set.of("first-0", "added-0"), java.util.Set.of(out.out.split("\\n")), out.out + out.err);
         }
+    }
+
+    /** Creates {@code topic} with one replica per partition on the one broker, waits for its leaders; its address. */
+    private static String singleReplicaTopic(BrokerCluster cluster, String topic, int partitions) {
+        assertEquals(ErrorCode.NONE, cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(
+                NewTopic.newBuilder().setName(topic).setPartitions(partitions).setReplicationFactor(1)).build())
+                .getResults(0).getErrorCode());
+        cluster.awaitLeaders(0, topic, 30_000);
+        return "127.0.0.1:" + cluster.grpcPort(0);
     }
 
     private static void produceTo(BrokerCluster cluster, String topic, int partition, String prefix, int count) {
