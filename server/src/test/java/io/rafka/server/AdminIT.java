@@ -88,6 +88,9 @@ class AdminIT {
             assertEquals(io.rafka.proto.v1.ErrorCode.NONE, cluster.admin(0).createTopics(io.rafka.proto.v1.CreateTopicsRequest.newBuilder()
                     .addTopics(io.rafka.proto.v1.NewTopic.newBuilder().setName("__consumer_offsets").setPartitions(1)
                             .setReplicationFactor(1)).build()).getResults(0).getErrorCode());
+            // The create may have been forwarded to the controller: this broker's view shows it a moment later.
+            cluster.awaitTrue(() -> cluster.admin(0).describeTopics(io.rafka.proto.v1.DescribeTopicsRequest.newBuilder()
+                    .addNames("__consumer_offsets").build()).getTopics(0).getPartitionsCount() > 0, 10_000, "the topic seen");
             var topic = cluster.admin(0).describeTopics(io.rafka.proto.v1.DescribeTopicsRequest.newBuilder()
                     .addNames("__consumer_offsets").build()).getTopics(0);
             assertEquals(2, topic.getPartitionsCount(), "group.coordinator.partitions");
