@@ -23,7 +23,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@code produce TOPIC}: one record per line of stdin, sent with the Java SDK's {@link RafkaProducer}
  * (idempotent with {@code --acks all}, the default: a retry never duplicates a line). Lines are flushed whenever
  * stdin has nothing more to read right now, and at the end of input: typed lines go at once, piped files in full
- * batches. The first line that cannot be delivered stops the command with its error.
+ * batches. A line the broker refuses for itself (too large, an invalid record) is reported with its number and
+ * the rest go on, as Kafka's console producer does; any other failure (no broker, topic gone, retries spent) stops
+ * the command with its error.
  */
 @Command(name = "produce", header = "Send each line of stdin as one record.", description = {
     "Send each line of stdin (UTF-8) as one record. With --key-separator the text before the first SEP is the key "
@@ -31,8 +33,10 @@ import java.util.concurrent.atomic.AtomicReference;
             + "murmur2(key) %% partitions, as with Kafka's clients; records without one fill a batch on one partition, "
             + "then move on to the next. The topic is auto-created if the broker allows it. Lines are sent when a "
             + "batch is full (16 KiB) or stdin pauses. Prints \"produced N records to TOPIC\" on stderr at the end. "
-            + "Stops at the first line that cannot be delivered (lines after it may have been sent already). On Ctrl-C "
-            + "the lines read so far are still sent (for up to 10 s) and the count is printed."})
+            + "A line refused for itself (too large, an invalid record) is reported as \"line N: ERROR\" and the rest "
+            + "are still sent; the command then exits with status 1. Any other failure (no broker, retries spent) stops "
+            + "it (lines after the failed one may have been sent already). On Ctrl-C the lines read so far are still "
+            + "sent (for up to 10 s) and the count is printed."})
 final class ProduceCommand extends CliCommand {
 
     static final long DEFAULT_RETRY_TIMEOUT_MS = 30_000;
@@ -41,6 +45,8 @@ final class ProduceCommand extends CliCommand {
     private static final long PROGRESS_INTERVAL_MS = 5_000;
     /** On Ctrl-C, how long the records already read may take to be sent before the command ends. */
     private static final long STOP_SEND_MS = 10_000;
+    /** Refused lines reported one by one, at most this many; the summary counts them all. */
+    static final int MAX_LINES_REPORTED = 100;
 
     @Parameters(paramLabel = "TOPIC", description = "The topic.")
     String topic;
@@ -75,6 +81,7 @@ final class ProduceCommand extends CliCommand {
         long requestTimeoutMs = Math.max(1_000, Math.min(MAX_REQUEST_TIMEOUT_MS, retryTimeoutMs));
         AtomicLong sent = new AtomicLong();
         AtomicReference<ProducerException> failure = new AtomicReference<>();
+        RefusedLines refused = new RefusedLines(context);
         try (RafkaProducer<byte[], byte[]> producer = new RafkaProducer<>(
                 RafkaProducer.builder(Serializers.bytes(), Serializers.bytes()).bootstrap(context.bootstrap().toString())
                         .acks(acks).idempotence(acks == Acks.ALL).lingerMs(0)
@@ -104,10 +111,12 @@ final class ProduceCommand extends CliCommand {
                 context.err().println("stopped: produced " + sent.get() + " records to " + topic);
             });
             try {
-                produceLines(context, keySeparator, line -> producer.send(new ProducerRecord<>(topic,
+                produceLines(context, keySeparator, (number, line) -> producer.send(new ProducerRecord<>(topic,
                         partition < 0 ? null : partition, null, line.key(), line.value(), null), (m, e) -> {
                             if (e == null) {
                                 sent.incrementAndGet();
+                            } else if (refusedForItself((ProducerException) e)) {
+                                refused.add(number, (ProducerException) e);
                             } else {
                                 failure.compareAndSet(null, (ProducerException) e);
                             }
@@ -116,13 +125,53 @@ final class ProduceCommand extends CliCommand {
                 failure.compareAndSet(null, e);
             } finally {
                 context.stop().onStop(null);
-                context.err().println("produced " + sent.get() + " records to " + topic);
+                context.err().println("produced " + sent.get() + " records to " + topic + refused.summary());
             }
         }
         if (failure.get() != null) {
             throw toClientException(failure.get());
         }
-        return 0;
+        return refused.count() == 0 ? 0 : 1;
+    }
+
+    /**
+     * Whether the broker (or the producer's own size check) refused this record for what it is, so that the lines
+     * after it can still be written: the same line sent again would be refused again, and nothing else is wrong.
+     */
+    static boolean refusedForItself(ProducerException e) {
+        return switch (e.errorCode()) {
+            case RECORD_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD, CORRUPT_MESSAGE -> true;
+            default -> false;
+        };
+    }
+
+    /** The lines refused for themselves: each reported on stderr with its number (the first line is 1), then counted. */
+    private static final class RefusedLines {
+        private final CliContext context;
+        private long count;
+
+        RefusedLines(CliContext context) {
+            this.context = context;
+        }
+
+        synchronized void add(long lineNumber, ProducerException e) {
+            count++;
+            if (count <= MAX_LINES_REPORTED) {
+                ClientException error = toClientException(e);
+                context.err().println("line " + lineNumber + ": " + error.code() + ": " + error.getMessage() + " (not written)");
+            } else if (count == MAX_LINES_REPORTED + 1) {
+                context.err().println("... more lines refused; only the first " + MAX_LINES_REPORTED + " are listed");
+            }
+        }
+
+        synchronized long count() {
+            return count;
+        }
+
+        /** {@code ""}, or {@code "; N lines refused (not written)"}. */
+        synchronized String summary() {
+            return count == 0 ? "" : "; " + count + (count == 1 ? " line" : " lines") + " refused (not written)";
+        }
     }
 
     /** The SDK's failure as the CLI reports it: the broker's code, or the transport's (UNAVAILABLE, ...) when no broker answered. */
@@ -169,14 +218,20 @@ final class ProduceCommand extends CliCommand {
         }
     }
 
-    /** Sends each line; flushes when the input pauses and at its end; stops at the first failed line. */
-    private static void produceLines(CliContext context, String keySeparator, java.util.function.Consumer<LineRecord> send,
+    /** One line to send, with its number in the input (the first is 1). */
+    private interface LineSender {
+        void send(long number, LineRecord line);
+    }
+
+    /** Sends each line; flushes when the input pauses and at its end; stops once a failure that is not one line's is seen. */
+    private static void produceLines(CliContext context, String keySeparator, LineSender send,
                                      Runnable flush, AtomicReference<ProducerException> failure, Progress progress) {
         BufferedReader reader = new BufferedReader(new InputStreamReader(context.in(), StandardCharsets.UTF_8));
         try {
             String line;
+            long number = 0;
             while (failure.get() == null && (line = reader.readLine()) != null) {
-                send.accept(LineRecord.parse(line, keySeparator));
+                send.send(++number, LineRecord.parse(line, keySeparator));
                 if (!reader.ready()) {
                     flush.run();
                 }

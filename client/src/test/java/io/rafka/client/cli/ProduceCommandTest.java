@@ -116,11 +116,35 @@ class ProduceCommandTest {
 
     @Test
     void fatalErrorStopsAtOnce() {
-        cluster.script(0, ErrorCode.RECORD_TOO_LARGE);
+        cluster.script(0, ErrorCode.INVALID_REQUEST);
 
         assertEquals(1, cli.run("x\n", "produce", "orders", "--partition", "0"));
-        assertEquals("produced 0 records to orders\nrafka: RECORD_TOO_LARGE: orders-0: fake RECORD_TOO_LARGE\n", cli.err());
+        assertEquals("produced 0 records to orders\nrafka: INVALID_REQUEST: orders-0: fake INVALID_REQUEST\n", cli.err());
         assertEquals(List.of("1:0=1"), cluster.produceCalls, "not retried");
+    }
+
+    @Test
+    void aLineRefusedForItselfIsReportedAndTheRestAreWritten() {
+        // key-1 hashes to partition 0, key-0 to 1, key-2 to 2: only the second line's batch is refused by the broker.
+        cluster.script(0, ErrorCode.RECORD_TOO_LARGE);
+
+        assertEquals(1, cli.run("key-0:a\nkey-1:b\nkey-2:c\n", "produce", "orders", "--key-separator", ":"));
+        assertEquals(List.of(), cluster.values(0));
+        assertEquals(List.of("a"), cluster.values(1));
+        assertEquals(List.of("c"), cluster.values(2));
+        assertEquals("line 2: RECORD_TOO_LARGE: orders-0: fake RECORD_TOO_LARGE (not written)\n"
+                + "produced 2 records to orders; 1 line refused (not written)\n", cli.err());
+    }
+
+    @Test
+    void linesAfterOneTooLargeForTheProducerAreStillRead() {
+        // The producer refuses a record above max.request.size before sending it, while later lines are still unread.
+        String huge = "y".repeat(2_000_000);
+
+        assertEquals(1, cli.run("pre\n" + huge + "\npost-1\npost-2\n", "produce", "orders", "--partition", "0"));
+        assertEquals(List.of("pre", "post-1", "post-2"), cluster.values(0));
+        assertTrue(cli.err().startsWith("line 2: RECORD_TOO_LARGE: "), cli.err());
+        assertTrue(cli.err().endsWith("produced 3 records to orders; 1 line refused (not written)\n"), cli.err());
     }
 
     @Test
