@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -91,6 +92,11 @@ class QuickstartIT {
         assertEquals(Set.of("null\thello", "null\tworld", "user-1\tkeyed by user-1"), Set.copyOf(lines), consumed);
         String described = client("", "topic", "describe", "greetings", bootstrap);
         assertTrue(described.contains("PartitionCount: 3"), described);
+        String altered = client("", "topic", "alter", "greetings", "--partitions", "4", bootstrap);
+        assertTrue(altered.contains("topic greetings has 4 partitions now"), altered);
+        described = client("", "topic", "describe", "greetings", bootstrap);
+        assertTrue(described.contains("PartitionCount: 4") && described.contains("Partition: 3\tLeader: "), described);
+        assertFalse(described.contains("Offline"), "its one broker is alive: " + described);
 
         broker.destroy(); // SIGTERM
         assertTrue(broker.waitFor(30, TimeUnit.SECONDS), "the broker stops on SIGTERM");

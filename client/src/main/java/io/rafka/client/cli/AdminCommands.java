@@ -17,6 +17,7 @@ import io.rafka.proto.v1.ErrorCode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -60,14 +61,16 @@ final class AdminCommands {
      * the named topics one at a time, so that one unknown name does not hide the others.
      */
     int describeTopics(List<String> names) {
+        Set<String> live = liveBrokers();
         if (names.isEmpty()) {
-            sdk(admin -> admin.describeTopics(List.of())).values().forEach(topic -> print(TopicFormatter.describe(topic)));
+            sdk(admin -> admin.describeTopics(List.of())).values().forEach(topic -> print(TopicFormatter.describe(topic, live)));
             return 0;
         }
         int status = 0;
         for (String name : names) {
             try {
-                sdk(admin -> admin.describeTopics(List.of(name))).values().forEach(topic -> print(TopicFormatter.describe(topic)));
+                sdk(admin -> admin.describeTopics(List.of(name))).values()
+                        .forEach(topic -> print(TopicFormatter.describe(topic, live)));
             } catch (ClientException e) {
                 context.err().println(RafkaCli.errorLine(e));
                 status = 1;
@@ -76,15 +79,31 @@ final class AdminCommands {
         return status;
     }
 
+    /** The brokers the controller counts as alive, to mark the replicas of the others; null when it cannot tell. */
+    private Set<String> liveBrokers() {
+        try {
+            return Set.copyOf(sdk(RafkaAdmin::describeCluster).liveBrokerIds());
+        } catch (ClientException e) {
+            return null;   // describing the topics still works (and reports its own failure, if any)
+        }
+    }
+
     int deleteTopic(String name) {
         sdk(admin -> admin.deleteTopics(List.of(name)));
         context.err().println("deleted topic " + name);
         return 0;
     }
 
-    int alterTopic(String name, Map<String, String> set, List<String> delete) {
-        sdk(admin -> admin.alterConfigs(name, set, delete));
-        context.err().println("altered topic " + name);
+    /** @param partitions the new partition count, 0 to leave it */
+    int alterTopic(String name, int partitions, Map<String, String> set, List<String> delete) {
+        if (partitions > 0) {
+            sdk(admin -> admin.createPartitions(name, partitions));
+            context.err().println("topic " + name + " has " + partitions + " partitions now");
+        }
+        if (!set.isEmpty() || !delete.isEmpty()) {
+            sdk(admin -> admin.alterConfigs(name, set, delete));
+            context.err().println("altered topic " + name);
+        }
         return 0;
     }
 

@@ -72,10 +72,14 @@ final class TopicCommands {
     }
 
     /** {@code topic alter NAME}. */
-    @Command(name = "alter", description = "Set config overrides, or drop them back to the broker default.")
+    @Command(name = "alter", description = {"Add partitions, set config overrides, or drop them back to the broker "
+            + "default. Partitions can only be added: records with a key may then go to another partition than "
+            + "before, so the order of a key's records holds only among those written after the change."})
     static final class Alter extends CliCommand {
         @Parameters(paramLabel = "NAME", description = "The topic.")
         String name;
+        @Option(names = "--partitions", paramLabel = "N", description = "Grow the topic to N partitions in all.")
+        Integer partitions;
         @Option(names = "--config", paramLabel = "KEY=VALUE", description = "Set an override; repeatable.")
         Map<String, String> set = new LinkedHashMap<>();
         @Option(names = "--delete-config", paramLabel = "KEY", description = "Drop an override; repeatable.")
@@ -83,14 +87,17 @@ final class TopicCommands {
 
         @Override
         void validate() {
-            if (set.isEmpty() && delete.isEmpty()) {
-                throw new UsageException("topic alter needs --config KEY=VALUE or --delete-config KEY");
+            if (partitions == null && set.isEmpty() && delete.isEmpty()) {
+                throw new UsageException("topic alter needs --partitions N, --config KEY=VALUE or --delete-config KEY");
+            }
+            if (partitions != null) {
+                checkRange("--partitions", partitions, 1, Integer.MAX_VALUE);
             }
         }
 
         @Override
         int call(CliContext context) {
-            return new AdminCommands(context).alterTopic(name, set, delete);
+            return new AdminCommands(context).alterTopic(name, partitions == null ? 0 : partitions, set, delete);
         }
     }
 

@@ -7,6 +7,7 @@ import io.rafka.proto.v1.DescribeClusterResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -20,6 +21,15 @@ final class TopicFormatter {
     }
 
     static List<String> describe(TopicDescription topic) {
+        return describe(topic, null);
+    }
+
+    /**
+     * @param liveBrokers the brokers alive now: replicas on any other broker are listed as {@code Offline: ...}
+     *                    after {@code Replicas} (Kafka's describe has no such field; it is printed only when a replica
+     *                    is offline); null when not known
+     */
+    static List<String> describe(TopicDescription topic, Set<String> liveBrokers) {
         List<String> lines = new ArrayList<>();
         lines.add("Topic: " + topic.name()
                 + "\tTopicId: " + orNone(topic.topicId())
@@ -30,7 +40,8 @@ final class TopicFormatter {
             lines.add("\tTopic: " + topic.name()
                     + "\tPartition: " + partition.partition()
                     + "\tLeader: " + orNone(partition.leader())
-                    + "\tReplicas: " + String.join(",", partition.replicas()));
+                    + "\tReplicas: " + String.join(",", partition.replicas())
+                    + offline(partition.replicas(), liveBrokers));
         }
         return lines;
     }
@@ -57,6 +68,14 @@ final class TopicFormatter {
             text.append(entry.getKey()).append('=').append(entry.getValue());
         }
         return text.toString();
+    }
+
+    private static String offline(List<String> replicas, Set<String> liveBrokers) {
+        if (liveBrokers == null) {
+            return "";
+        }
+        List<String> offline = replicas.stream().filter(id -> !liveBrokers.contains(id)).toList();
+        return offline.isEmpty() ? "" : "\tOffline: " + String.join(",", offline);
     }
 
     private static String orNone(String id) {

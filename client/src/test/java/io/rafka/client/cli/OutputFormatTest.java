@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -55,6 +56,11 @@ class OutputFormatTest {
                 "Topic: orders\tTopicId: abc\tPartitionCount: 2\tReplicationFactor: 2\tConfigs: cleanup.policy=delete,retention.ms=1000",
                 "\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1,2",
                 "\tTopic: orders\tPartition: 1\tLeader: none\tReplicas: 2,3"), TopicFormatter.describe(topic));
+        assertEquals(List.of(
+                "Topic: orders\tTopicId: abc\tPartitionCount: 2\tReplicationFactor: 2\tConfigs: cleanup.policy=delete,retention.ms=1000",
+                "\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1,2",
+                "\tTopic: orders\tPartition: 1\tLeader: none\tReplicas: 2,3\tOffline: 3"),
+                TopicFormatter.describe(topic, Set.of("1", "2")), "replicas on brokers that are not alive are named");
     }
 
     @Test

@@ -134,7 +134,7 @@ class RafkaCliTest {
         assertUsageError("Value for option option '--config' (KEY=VALUE) should be in KEY=VALUE format but was x",
                 "rafka topic create", "topic", "create", "t", "--config", "x");
         assertUsageError("Unmatched argument at index 2: 'x'", "rafka topic list", "topic", "list", "x");
-        assertUsageError("topic alter needs --config KEY=VALUE or --delete-config KEY", "rafka topic alter", "topic", "alter", "t");
+        assertUsageError("topic alter needs --partitions N, --config KEY=VALUE or --delete-config KEY", "rafka topic alter", "topic", "alter", "t");
         assertUsageError("Missing required parameter: 'TOPIC'", "rafka produce", "produce");
         assertUsageError("--acks must be all, 1 or 0, not 'some'", "rafka produce", "produce", "t", "--acks", "some");
         assertUsageError("--key-separator must not be empty", "rafka produce", "produce", "t", "--key-separator", "");
