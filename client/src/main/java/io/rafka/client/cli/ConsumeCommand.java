@@ -125,7 +125,10 @@ final class ConsumeCommand extends CliCommand {
                         .autoOffsetReset("earliest").enableAutoCommit(false).fetchMaxWait(Duration.ofMillis(POLL_MAX_WAIT_MS))
                         .defaultApiTimeout(Duration.ofMillis(retryTimeoutMs)).config(),
                 Deserializers.bytes(), Deserializers.bytes(), context.channels(), context.time())) {
-            List<TopicPartition> partitions = partitions(consumer.partitionsFor(topic));
+            List<TopicPartition> partitions;
+            try (WaitNotice notice = WaitNotice.start(context, WaitNotice.forTopic(context, topic, retryTimeoutMs))) {
+                partitions = partitions(consumer.partitionsFor(topic));
+            }
             consumer.assign(partitions);
             if (offset != null) {
                 consumer.seek(partitions.get(0), offset);

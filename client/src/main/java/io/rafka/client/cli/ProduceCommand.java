@@ -90,7 +90,7 @@ final class ProduceCommand extends CliCommand {
                         .maxBlock(Duration.ofMillis(Math.max(retryTimeoutMs, 1))).config(),
                 Serializers.bytes(), Serializers.bytes(), context.channels())) {
             int partitions;
-            try {
+            try (WaitNotice notice = WaitNotice.start(context, WaitNotice.forTopic(context, topic, retryTimeoutMs))) {
                 partitions = producer.partitionsFor(topic).size();
             } catch (ProducerException e) {
                 throw toClientException(e);

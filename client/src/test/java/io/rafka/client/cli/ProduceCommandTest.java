@@ -170,6 +170,16 @@ class ProduceCommandTest {
     }
 
     @Test
+    void aLongWaitForTheTopicIsSaidWhileItLasts() {
+        cluster.down.put("1", true);
+
+        assertEquals(1, cli.run("x\n", "produce", "orders", "--retry-timeout-ms", "2600"));
+        String notice = "waiting for the partitions of topic orders (bootstrap " + cluster.bootstrap() + ")";
+        assertTrue(cli.err().startsWith(notice), cli.err());
+        assertTrue(cli.err().contains("retrying for up to 2600 ms (--retry-timeout-ms)\nrafka: UNAVAILABLE: "), cli.err());
+    }
+
+    @Test
     void leaderGoingDownMidRunIsRetriedOnTheNewLeader() {
         cluster.down.put("2", true);
         cluster.staleMetadataLeaders.put(1, "2");
