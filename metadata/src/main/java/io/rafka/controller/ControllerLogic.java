@@ -238,6 +238,12 @@ public final class ControllerLogic {
                 out.add(new Reassignment(t.name(), p, List.copyOf(moved), null));
             }
         }
+        if (target == null && !out.isEmpty() && out.stream().allMatch(r -> r.error() instanceof InvalidReplicationFactorException)) {
+            // One cause for every partition (typically as many live brokers as the replication factor): say it once.
+            throw new InvalidReplicationFactorException("no live broker can take the replicas of broker " + brokerId
+                    + ": the live brokers " + load.keySet() + " already hold a replica of each of its " + out.size()
+                    + " partitions; start another broker first (a cluster needs more brokers than the replication factor)");
+        }
         return out;
     }
 

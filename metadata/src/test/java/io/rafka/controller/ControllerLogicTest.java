@@ -131,6 +131,19 @@ class ControllerLogicTest {
                 () -> ControllerLogic.replaceBroker(withTopic, live, "b00", null), "a mistyped broker id moves nothing");
     }
 
+    @Test
+    void replaceBrokerWithNoSpareBrokerIsRefusedOnceForAllPartitions() {
+        MetadataImage image = withBrokers(3).apply(new MetadataRecord.CreateTopic(new TopicInfo("t", java.util.UUID.randomUUID(),
+                List.of(List.of("b0", "b1", "b2"), List.of("b1", "b2", "b0")), Map.of())));
+        Set<String> live = Set.of("b1", "b2");
+
+        io.rafka.common.InvalidReplicationFactorException refused = assertThrows(io.rafka.common.InvalidReplicationFactorException.class,
+                () -> ControllerLogic.replaceBroker(image, live, "b0", null));
+        assertEquals("no live broker can take the replicas of broker b0: the live brokers [b1, b2] already hold a replica of "
+                + "each of its 2 partitions; start another broker first (a cluster needs more brokers than the replication "
+                + "factor)", refused.getMessage());
+    }
+
     /** Every bad input of a create request, with the typed error it must get. */
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {

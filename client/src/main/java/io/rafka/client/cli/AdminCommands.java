@@ -35,6 +35,8 @@ final class AdminCommands {
 
     /** Admin writes wait for the metadata group to commit: seconds at most, unless it has no leader. */
     static final long RPC_DEADLINE_MS = 30_000;
+    /** Partitions that {@code cluster replace-broker} could not move, listed one by one up to this many (then counted). */
+    private static final int MAX_FAILURES_LISTED = 10;
 
     private final CliContext context;
 
@@ -139,8 +141,11 @@ final class AdminCommands {
         return 0;
     }
 
-    /** Moves every replica of a (dead) broker to other live brokers and prints the new placements. */
-    /** @param target null: per partition the live broker holding the fewest replicas */
+    /**
+     * Moves every replica of a (dead) broker to other live brokers and prints the new placements.
+     *
+     * @param target null: per partition the live broker holding the fewest replicas
+     */
     int replaceBroker(String broker, String target) {
         ReplaceBrokerRequest.Builder request = ReplaceBrokerRequest.newBuilder().setBrokerId(broker);
         if (target != null) {
@@ -151,13 +156,16 @@ final class AdminCommands {
         for (PartitionReassignment r : response.getResultsList()) {
             if (r.getErrorCode() == ErrorCode.NONE) {
                 context.out().println(r.getTopic() + "-" + r.getPartition() + "\treplicas " + String.join(",", r.getReplicasList()));
-            } else {
-                failed++;
+            } else if (++failed <= MAX_FAILURES_LISTED) {
                 context.err().println("rafka: " + r.getErrorCode() + ": " + r.getTopic() + "-" + r.getPartition() + ": " + r.getErrorMessage());
             }
         }
-        context.err().println("moved " + (response.getResultsCount() - failed) + " partition replicas off broker " + broker
-                + (failed > 0 ? "; " + failed + " could not move" : "") + " (the data is copied in the background)");
+        if (failed > MAX_FAILURES_LISTED) {
+            context.err().println("... " + (failed - MAX_FAILURES_LISTED) + " more partitions could not move");
+        }
+        int moved = response.getResultsCount() - failed;
+        context.err().println("moved " + moved + " partition replicas off broker " + broker
+                + (failed > 0 ? "; " + failed + " could not move" : "") + (moved > 0 ? " (the data is copied in the background)" : ""));
         return failed > 0 ? 1 : 0;
     }
 
