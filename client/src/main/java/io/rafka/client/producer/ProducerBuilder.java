@@ -36,6 +36,7 @@ public final class ProducerBuilder<K, V> {
     private int maxRequestBytes = D.maxRequestBytes();
     private long metadataMaxAgeMs = D.metadataMaxAgeMs();
     private Partitioner partitioner = D.partitioner();
+    private String clientId = D.clientId();
 
     ProducerBuilder(Serializer<K> keySerializer, Serializer<V> valueSerializer) {
         this.keySerializer = keySerializer;
@@ -125,12 +126,18 @@ public final class ProducerBuilder<K, V> {
         return this;
     }
 
+    /** Kafka's {@code client.id}: names the producer's I/O thread in logs and thread dumps. */
+    public ProducerBuilder<K, V> clientId(String clientId) {
+        this.clientId = clientId;
+        return this;
+    }
+
     /** The settings as given so far, validated. */
     public ProducerConfig config() {
         return new ProducerConfig(bootstrap, acks, lingerMs, batchSizeBytes, bufferMemoryBytes, maxBlockMs, compression,
                 idempotence != null ? idempotence : ProducerConfig.idempotenceFits(acks, retries, maxInFlight),
                 deliveryTimeoutMs, requestTimeoutMs, retries, retryBackoffMs, maxInFlight, maxRequestBytes,
-                metadataMaxAgeMs, partitioner);
+                metadataMaxAgeMs, partitioner, clientId);
     }
 
     public RafkaProducer<K, V> build() {

@@ -34,11 +34,13 @@ import java.util.Objects;
  *                          under the broker's {@code max.request.bytes}
  * @param metadataMaxAgeMs  how often the partitions and leaders of the topics in use are asked again even when
  *                          nothing failed, at least: a topic given more partitions gets records on them after this
+ * @param clientId          Kafka's {@code client.id}: names the producer's I/O thread (logs, thread dumps); may be empty
  */
 public record ProducerConfig(List<String> bootstrapServers, Acks acks, long lingerMs, int batchSizeBytes,
                              long bufferMemoryBytes, long maxBlockMs, CompressionType compression, boolean idempotence,
                              long deliveryTimeoutMs, int requestTimeoutMs, int retries, long retryBackoffMs,
-                             int maxInFlight, int maxRequestBytes, long metadataMaxAgeMs, Partitioner partitioner) {
+                             int maxInFlight, int maxRequestBytes, long metadataMaxAgeMs, Partitioner partitioner,
+                             String clientId) {
     private static final Logger LOG = LoggerFactory.getLogger(ProducerConfig.class);
     public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
     public static final String ACKS = "acks";
@@ -56,6 +58,7 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
     public static final String PARTITIONER = "partitioner.class";
     public static final String MAX_REQUEST_SIZE = "max.request.size";
     public static final String METADATA_MAX_AGE_MS = "metadata.max.age.ms";
+    public static final String CLIENT_ID = "client.id";
     /** Kafka's limit for idempotent producers: the broker remembers a producer's last five batches per partition. */
     public static final int MAX_IN_FLIGHT_IDEMPOTENT = 5;
 
@@ -64,6 +67,7 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
         Objects.requireNonNull(acks, "acks");
         Objects.requireNonNull(compression, "compression");
         Objects.requireNonNull(partitioner, "partitioner");
+        Objects.requireNonNull(clientId, "clientId");
         if (bootstrapServers.isEmpty()) {
             throw new IllegalArgumentException(BOOTSTRAP_SERVERS + " is required");
         }
@@ -96,7 +100,7 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
     public static ProducerConfig defaults(List<String> bootstrapServers) {
         return new ProducerConfig(bootstrapServers, Acks.ALL, 5, 16_384, 32L * 1024 * 1024, 60_000,
                 CompressionType.NONE, true, 120_000, 30_000, Integer.MAX_VALUE, 100, 5, 1024 * 1024, 300_000,
-                new DefaultPartitioner());
+                new DefaultPartitioner(), "");
     }
 
     /**
@@ -130,12 +134,14 @@ public record ProducerConfig(List<String> bootstrapServers, Acks acks, long ling
                 ConfigValues.number(props, DELIVERY_TIMEOUT_MS, d.deliveryTimeoutMs), (int) ConfigValues.number(props, REQUEST_TIMEOUT_MS, d.requestTimeoutMs),
                 retries, ConfigValues.number(props, RETRY_BACKOFF_MS, d.retryBackoffMs),
                 maxInFlight, (int) ConfigValues.number(props, MAX_REQUEST_SIZE, d.maxRequestBytes),
-                ConfigValues.number(props, METADATA_MAX_AGE_MS, d.metadataMaxAgeMs), partitioner(props.get(PARTITIONER), d.partitioner));
+                ConfigValues.number(props, METADATA_MAX_AGE_MS, d.metadataMaxAgeMs), partitioner(props.get(PARTITIONER), d.partitioner),
+                ConfigValues.text(props, CLIENT_ID, d.clientId));
     }
 
     private static final java.util.Set<String> KNOWN = java.util.Set.of(BOOTSTRAP_SERVERS, ACKS, LINGER_MS, BATCH_SIZE,
             BUFFER_MEMORY, MAX_BLOCK_MS, COMPRESSION_TYPE, ENABLE_IDEMPOTENCE, DELIVERY_TIMEOUT_MS, REQUEST_TIMEOUT_MS,
-            RETRIES, RETRY_BACKOFF_MS, MAX_IN_FLIGHT, PARTITIONER, MAX_REQUEST_SIZE, METADATA_MAX_AGE_MS, "partitioner", "key.serializer", "value.serializer");
+            RETRIES, RETRY_BACKOFF_MS, MAX_IN_FLIGHT, PARTITIONER, MAX_REQUEST_SIZE, METADATA_MAX_AGE_MS, CLIENT_ID, "partitioner", "key.serializer",
+            "value.serializer");
 
     /** A {@link Partitioner} instance, or the name of a class with a no-argument constructor. */
     private static Partitioner partitioner(Object value, Partitioner fallback) {

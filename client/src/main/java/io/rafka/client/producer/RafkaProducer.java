@@ -79,7 +79,7 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
                 channels, ownsChannels, Math.max(ProducerMetadata.MIN_TOPIC_IDLE_MS, 2 * config.deliveryTimeoutMs()));
         this.accumulator = new RecordAccumulator(config);
         this.sender = new Sender(accumulator, metadata);
-        this.ioThread = new Thread(sender, "rafka-producer-io");
+        this.ioThread = new Thread(sender, config.clientId().isEmpty() ? "rafka-producer-io" : "rafka-producer-io | " + config.clientId());
         this.ioThread.setDaemon(true);
         this.ioThread.start();
     }

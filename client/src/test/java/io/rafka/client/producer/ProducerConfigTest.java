@@ -153,9 +153,13 @@ class ProducerConfigTest {
         p.setProperty("key.serializer", "org.apache.kafka.common.serialization.StringSerializer");
         p.setProperty("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
         p.setProperty("linger.ms", "12");
+        p.setProperty("client.id", "orders-app");
         RafkaProducer<String, byte[]> producer = new RafkaProducer<>(p);
         try {
             assertEquals(12, producer.config().lingerMs());
+            assertEquals("orders-app", producer.config().clientId());
+            assertTrue(Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("rafka-producer-io | orders-app")),
+                    "client.id names the I/O thread");
             assertEquals(-1, producer.producerId(), "asked for on the first send, not before");
         } finally {
             producer.close(java.time.Duration.ofSeconds(5));

@@ -28,7 +28,7 @@ class RecordAccumulatorTest {
     private static ProducerConfig config(int batchSize, long bufferMemory, long maxBlockMs) {
         return new ProducerConfig(List.of("h:1"), io.rafka.client.producer.Acks.ALL, 1000, batchSize, bufferMemory,
                 maxBlockMs, CompressionType.NONE, true, 120_000, 30_000, 10, 100, 5, 1 << 20, 300_000,
-                new DefaultPartitioner());
+                new DefaultPartitioner(), "");
     }
 
     private static CompletableFuture<RecordMetadata> append(RecordAccumulator acc, int valueBytes, boolean abort,
