@@ -26,6 +26,7 @@ import java.util.List;
  */
 @Command(name = "consume", header = "Print records on stdout, alone or as a member of a consumer group.", description = {
     "Print each record's value on its own line on stdout, prefixed with \"PARTITION:OFFSET<TAB>\" by --print-offset "
+            + "(\"TOPIC:PARTITION:OFFSET<TAB>\" with --pattern) "
             + "and \"KEY<TAB>\" by --print-key (a missing key or value prints as null). Stops after N records, or once "
             + "no record arrived for T ms; with neither it runs until interrupted.",
     "",
@@ -63,7 +64,8 @@ final class ConsumeCommand extends CliCommand {
     long timeoutMs = Long.MAX_VALUE;
     @Option(names = "--print-key", description = "Prefix each value with its key and a tab.")
     boolean printKey;
-    @Option(names = "--print-offset", description = "Prefix each line with PARTITION:OFFSET and a tab.")
+    @Option(names = "--print-offset",
+            description = "Prefix each line with PARTITION:OFFSET (TOPIC:PARTITION:OFFSET with --pattern) and a tab.")
     boolean printOffset;
     @Option(names = "--retry-timeout-ms", paramLabel = "T", description = "How long retriable errors are retried (default 30000);"
             + " with --group it bounds finding the coordinator, while a partition whose leader is away is waited for"
@@ -137,6 +139,8 @@ final class ConsumeCommand extends CliCommand {
             } else {
                 consumer.seekToEnd(partitions);
             }
+            // Ctrl-C ends the loop at its next poll, so the summary below is still printed (as the group consumer's is).
+            context.stop().watch();
             try {
                 consume(consumer, printer, context, partitions);
             } finally {
@@ -208,7 +212,7 @@ final class ConsumeCommand extends CliCommand {
         long lastDataMs = context.time().hiResClockMs();
         long nextCheckMs = lastDataMs + NEW_PARTITIONS_CHECK_MS;
         List<TopicPartition> reading = assigned;
-        while (true) {
+        while (!context.stop().requested()) {
             long idleLeftMs = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : lastDataMs + timeoutMs - context.time().hiResClockMs();
             if (idleLeftMs <= 0) {
                 return;

@@ -42,10 +42,11 @@ final class GroupConsumeCommand {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        RecordPrinter printer = new RecordPrinter(context.out(), args.printKey, args.printOffset);
+        RecordPrinter printer = new RecordPrinter(context.out(), args.printKey, args.printOffset, args.pattern != null);
         String subscription = args.pattern == null ? args.topic
                 : "topics matching " + (args.topic == null ? args.pattern : subscription(args).pattern());
         context.stop().watch();
+        boolean ended = false;
         try (RafkaConsumer<byte[], byte[]> consumer = new RafkaConsumer<>(config, Deserializers.bytes(), Deserializers.bytes(),
                 context.channels(), context.time())) {
             if (args.pattern == null) {
@@ -55,13 +56,17 @@ final class GroupConsumeCommand {
             }
             try {
                 consume(consumer, printer, context, args.maxMessages, args.timeoutMs);
+                ended = true;
             } finally {
                 context.out().flush();
             }
         } catch (ConsumerException e) {
             throw ConsumeCommand.toClientException(e);
         } finally {
-            context.err().println("consumed " + printer.printed() + " records from " + subscription + " in group " + args.group);
+            if (ended || printer.printed() > 0) {
+                // A failure before anything was printed (a refused join, say) is reported alone, without "consumed 0".
+                context.err().println("consumed " + printer.printed() + " records from " + subscription + " in group " + args.group);
+            }
         }
         return 0;
     }

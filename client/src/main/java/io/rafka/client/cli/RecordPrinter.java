@@ -7,7 +7,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Prints consumed records one per line: the value as UTF-8, optionally prefixed by
- * {@code partition:offset<TAB>} and then by {@code key<TAB>}. Tabs separate the fields because they
+ * {@code partition:offset<TAB>} ({@code topic:partition:offset<TAB>} when records of several topics are printed) and
+ * then by {@code key<TAB>}. Tabs separate the fields because they
  * rarely occur in keys and they split cleanly with {@code cut} and {@code awk -F'\t'}. An absent key
  * or value (a null, or a tombstone) prints as {@code null}, as Kafka's console consumer prints it.
  */
@@ -16,12 +17,19 @@ final class RecordPrinter {
     private final PrintStream out;
     private final boolean printKey;
     private final boolean printOffset;
+    private final boolean printTopic;
     private long printed;
 
     RecordPrinter(PrintStream out, boolean printKey, boolean printOffset) {
+        this(out, printKey, printOffset, false);
+    }
+
+    /** @param printTopic whether the offset's prefix names the topic too (a subscription to several topics) */
+    RecordPrinter(PrintStream out, boolean printKey, boolean printOffset, boolean printTopic) {
         this.out = out;
         this.printKey = printKey;
         this.printOffset = printOffset;
+        this.printTopic = printTopic;
     }
 
     /** Prints a record the Java SDK's consumer returned. */
@@ -34,6 +42,9 @@ final class RecordPrinter {
     String format(ConsumerRecord<byte[], byte[]> record) {
         StringBuilder line = new StringBuilder();
         if (printOffset) {
+            if (printTopic) {
+                line.append(record.topic()).append(':');
+            }
             line.append(record.partition()).append(':').append(record.offset()).append('\t');
         }
         if (printKey) {

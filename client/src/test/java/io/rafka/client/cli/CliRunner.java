@@ -25,6 +25,8 @@ final class CliRunner {
     private final FakeCluster cluster;
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
     private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    /** The running command's Ctrl-C: {@link StopSignal#requestAndWait()} does what the JVM's shutdown hook does. */
+    volatile StopSignal stop = new StopSignal();
 
     CliRunner(FakeCluster cluster) {
         this.cluster = cluster;
@@ -33,12 +35,14 @@ final class CliRunner {
     int run(String stdin, String... args) {
         out.reset();
         err.reset();
+        StopSignal signal = new StopSignal();
+        stop = signal;
         List<String> all = new ArrayList<>(List.of("--bootstrap", cluster.bootstrap().toString()));
         all.addAll(List.of(args));
         try (ChannelPool channels = cluster.channels()) {
             return RafkaCli.run(all, Map.of(), channels, cluster.time, new ZeroRandom(),
                     new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
-                    new PrintStream(out, false, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+                    new PrintStream(out, false, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), signal);
         }
     }
 

@@ -49,6 +49,20 @@ class ConsumeCommandTest {
     }
 
     @Test
+    @Timeout(30)
+    void ctrlCEndsItWithTheCount() throws Exception {
+        java.util.concurrent.CompletableFuture<Integer> run = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> cli.run("", "consume", "orders", "--from-beginning"));
+        while (cli.err().isEmpty() && cli.out().split("\n").length < 6) {
+            Thread.sleep(10);
+        }
+        cli.stop.requestAndWait();
+
+        assertEquals(0, run.get());
+        assertEquals("consumed 6 records from orders\n", cli.err());
+    }
+
+    @Test
     void stopsAfterMaxMessages() {
         assertEquals(0, cli.run("", "consume", "orders", "--partition", "0", "--from-beginning",
                 "--max-messages", "3", "--print-key"));

@@ -32,6 +32,7 @@ class OutputFormatTest {
         assertEquals("user-1\théllo", new RecordPrinter(null, true, false).format(KEYED));
         assertEquals("2:42\tuser-1\théllo", new RecordPrinter(null, true, true).format(KEYED));
         assertEquals("0:7\tnull\tnull", new RecordPrinter(null, true, true).format(NULLS));
+        assertEquals("t:2:42\tuser-1\théllo", new RecordPrinter(null, true, true, true).format(KEYED), "several topics: named");
         ConsumerRecord<byte[], byte[]> empty = new ConsumerRecord<>("t", 0, 7, new byte[0], new byte[0]);
         assertEquals("\t", new RecordPrinter(null, true, false).format(empty));
     }
