@@ -32,7 +32,9 @@ import java.util.List;
     "",
     "Without --group: reads every partition, partitions added later too (from their beginning, found within 5 s), "
             + "or only P. Starts at the end (new records only), at the beginning "
-            + "with --from-beginning, or at offset O of partition P; a position outside the log restarts at its start.",
+            + "with --from-beginning, or at offset O of partition P (past the end: at the end, as Kafka's console "
+            + "consumer; before the start: at the start); a position that leaves the log later (retention) restarts at "
+            + "its start.",
     "",
     "With --group G: consumes as a member of consumer group G: the group's members share the partitions of TOPIC "
             + "(or of every topic matching REGEX; TOPIC may then be left out), and the group remembers how far it got. "
@@ -133,7 +135,7 @@ final class ConsumeCommand extends CliCommand {
             }
             consumer.assign(partitions);
             if (offset != null) {
-                consumer.seek(partitions.get(0), offset);
+                consumer.seek(partitions.get(0), startWithin(consumer, partitions.get(0), offset, context));
             } else if (fromBeginning) {
                 consumer.seekToBeginning(partitions);
             } else {
@@ -170,6 +172,20 @@ final class ConsumeCommand extends CliCommand {
         consumer.assign(now);
         consumer.seekToBeginning(added);
         return now;
+    }
+
+    /**
+     * Where {@code --offset} starts: the offset itself when it is in the log or at its end; the end, with a warning,
+     * when it is past it (Kafka's console consumer, whose reset is latest, goes there too: replaying the whole
+     * partition instead would surprise); below the log start the consumer's reset (earliest) moves it to the start.
+     */
+    private static long startWithin(RafkaConsumer<byte[], byte[]> consumer, TopicPartition tp, long offset, CliContext context) {
+        long end = consumer.endOffsets(List.of(tp)).get(tp);
+        if (offset <= end) {
+            return offset;
+        }
+        context.err().println("offset " + offset + " of " + tp + " is past its end (" + end + "): starting at the end");
+        return end;
     }
 
     /** The SDK's failure as the CLI reports it: the broker's code, or the transport's when no broker answered. */

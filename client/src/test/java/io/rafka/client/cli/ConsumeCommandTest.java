@@ -76,6 +76,13 @@ class ConsumeCommandTest {
     }
 
     @Test
+    void anOffsetPastTheEndStartsAtTheEnd() {
+        assertEquals(0, cli.run("", "consume", "orders", "--partition", "0", "--offset", "100", "--timeout-ms", "1500"));
+        assertEquals("", cli.out(), "not the partition again from its start");
+        assertEquals("offset 100 of orders-0 is past its end (5): starting at the end\nconsumed 0 records from orders\n", cli.err());
+    }
+
+    @Test
     void byDefaultStartsAtTheEndAndStopsWhenIdle() {
         assertEquals(0, cli.run("", "consume", "orders", "--timeout-ms", "1500"));
         assertEquals("", cli.out());
