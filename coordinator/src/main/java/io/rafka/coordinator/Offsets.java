@@ -52,7 +52,7 @@ final class Offsets {
     CompletableFuture<List<GroupTypes.PartitionResult>> alter(String groupId, List<GroupTypes.OffsetCommit> offsets) {
         ConsumerGroup group = shard.groups.get(groupId);
         if (group != null && !group.isEmpty()) {
-            throw nonEmpty(groupId, "its offsets cannot be reset");
+            throw nonEmpty(group, "its offsets cannot be reset");
         }
         return apply(groupId, group, null, offsets);
     }
@@ -63,7 +63,7 @@ final class Offsets {
             throw new RafkaException(ErrorCode.GROUP_ID_NOT_FOUND, "group " + groupId + " does not exist");
         }
         if (!group.isEmpty()) {
-            throw nonEmpty(groupId, "it cannot be deleted");
+            throw nonEmpty(group, "it cannot be deleted");
         }
         deleteGroup(group);
         return coordinator.answer(shard, null);
@@ -154,8 +154,19 @@ final class Offsets {
         return null;
     }
 
-    private static RafkaException nonEmpty(String groupId, String what) {
-        return new RafkaException(ErrorCode.NON_EMPTY_GROUP, "group " + groupId + " has members, so " + what
-                + ": stop its consumers first");
+    /**
+     * NON_EMPTY_GROUP, with what to do: stop the consumers, or, when none is connected (static members that left for
+     * a restart, or consumers gone without leaving), wait until their session timeouts remove them.
+     */
+    private static RafkaException nonEmpty(ConsumerGroup group, String what) {
+        String prefix = "group " + group.groupId + " has " + group.members.size()
+                + (group.members.size() == 1 ? " member" : " members") + ", so " + what + ": ";
+        if (group.members.values().stream().anyMatch(m -> m.connected)) {
+            return new RafkaException(ErrorCode.NON_EMPTY_GROUP, prefix + "stop its consumers first");
+        }
+        int longestSessionMs = group.members.values().stream().mapToInt(m -> m.sessionTimeoutMs).max().orElse(0);
+        return new RafkaException(ErrorCode.NON_EMPTY_GROUP, prefix + "none is connected now; each is removed once its "
+                + "session timeout (up to " + longestSessionMs + " ms) has passed since it was last heard from, or "
+                + "comes back if its consumer restarts with the same group.instance.id");
     }
 }

@@ -291,6 +291,34 @@ class MemberStreamTest {
                 AssignorType.UNIFORM, Set.of(), 0, 0, "test", -1);
     }
 
+    /**
+     * Deleting a group with members says what to do: stop the consumers while one is connected; once none is (a
+     * static member away for a restart, a consumer gone without leaving), that their session timeouts will remove them.
+     */
+    @Test
+    void aGroupThatCannotBeDeletedSaysWhyAndWhatToDo() throws Exception {
+        try (CoordinatorOnDisk disk = new CoordinatorOnDisk(dir, GroupConfig.defaults(), Map.of("t", 2, GroupConfig.TOPIC, 1))) {
+            Channel a = new Channel();
+            MemberSession s = disk.coordinator.openSession("127.0.0.1", a);
+            s.heartbeat(new GroupTypes.Heartbeat(GROUP, "member-a", GroupTypes.Heartbeat.JOIN, "instance-a", List.of("t"), "",
+                    AssignorType.UNIFORM, Set.of(), 30_000, 0, "test", -1), () -> { });
+            a.next();
+            assertEquals("group g has 1 member, so it cannot be deleted: stop its consumers first", deleteRefusal(disk));
+
+            s.broken();
+            assertEquals("group g has 1 member, so it cannot be deleted: none is connected now; each is removed once its "
+                    + "session timeout (up to 30000 ms) has passed since it was last heard from, or comes back if its "
+                    + "consumer restarts with the same group.instance.id", deleteRefusal(disk));
+        }
+    }
+
+    private static String deleteRefusal(CoordinatorOnDisk disk) throws Exception {
+        java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                java.util.concurrent.ExecutionException.class, () -> disk.coordinator.deleteGroup(GROUP).get(5, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof RafkaException r && r.errorCode() == io.rafka.common.ErrorCode.NON_EMPTY_GROUP, e.toString());
+        return e.getCause().getMessage();
+    }
+
     private static GroupTypes.Heartbeat join(String memberId) {
         return new GroupTypes.Heartbeat(GROUP, memberId, GroupTypes.Heartbeat.JOIN, "", List.of("t"), "",
                 AssignorType.UNIFORM, Set.of(), 0, 0, "test", -1);
