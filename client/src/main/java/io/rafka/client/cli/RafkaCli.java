@@ -149,7 +149,7 @@ public final class RafkaCli {
             out.flush();
             return status;
         } catch (ParameterException e) {
-            return usageError(e.getMessage(), e.getCommandLine(), out, err);
+            return usageError(parameterMessage(e), e.getCommandLine(), out, err);
         } catch (UsageException e) {
             return usageError(e.getMessage(), leaf, out, err);
         } catch (ClientException e) {
@@ -177,6 +177,21 @@ public final class RafkaCli {
                 .parameterListHeading("%nArguments:%n").optionListHeading("%nOptions:%n").sortOptions(false)
                 .autoWidth(true);
         command.getSubcommands().values().forEach(RafkaCli::headings);
+    }
+
+    /**
+     * picocli's message for a bad command line, in the tool's words where picocli's read oddly: a mistyped command
+     * ({@code group lst}) is named as such with the ones there are, instead of "Unmatched argument at index 1".
+     */
+    static String parameterMessage(ParameterException e) {
+        CommandLine command = e.getCommandLine();
+        if (e instanceof CommandLine.UnmatchedArgumentException unmatched && !command.getSubcommands().isEmpty()
+                && !unmatched.getUnmatched().isEmpty() && !unmatched.getUnmatched().get(0).startsWith("-")) {
+            String name = qualifiedName(command).trim();
+            return "unknown " + (name.isEmpty() ? "command" : name + " subcommand") + " '" + unmatched.getUnmatched().get(0)
+                    + "' (" + String.join(", ", command.getSubcommands().keySet()) + ")";
+        }
+        return e.getMessage().replace("option option '", "option '");
     }
 
     /** A usage error: the message, then the command's synopsis (its --help has the rest); exit status 2. */

@@ -118,8 +118,8 @@ class RafkaCliTest {
     @Test
     void commandErrorsExitWith2() {
         assertUsageError("missing COMMAND", "rafka [-h]");
-        assertUsageError("Unmatched argument at index 0: 'frob'", "rafka [-h]", "frob");
-        assertUsageError("Unmatched argument at index 1: 'frob'", "rafka topic [-h]", "topic", "frob");
+        assertUsageError("unknown command 'frob' (topic, cluster, produce, consume, group, help, completion)", "rafka [-h]", "frob");
+        assertUsageError("unknown topic subcommand 'frob' (create, list, describe, alter, delete)", "rafka topic [-h]", "topic", "frob");
         assertUsageError("'topic' needs a subcommand", "rafka topic [-h] create|list|describe|alter|delete", "topic");
         assertUsageError("'cluster' needs a subcommand", "rafka cluster", "cluster");
         assertUsageError("Unknown option: '--verbose'", "rafka [-h]", "--verbose", "topic", "list");
@@ -131,7 +131,7 @@ class RafkaCliTest {
         assertUsageError("Unknown options: '--partition', '3'", "rafka topic create", "topic", "create", "t", "--partition", "3");
         assertUsageError("--partitions must be in 1..2147483647, not 0", "rafka topic create",
                 "topic", "create", "t", "--partitions", "0");
-        assertUsageError("Value for option option '--config' (KEY=VALUE) should be in KEY=VALUE format but was x",
+        assertUsageError("Value for option '--config' (KEY=VALUE) should be in KEY=VALUE format but was x",
                 "rafka topic create", "topic", "create", "t", "--config", "x");
         assertUsageError("Unmatched argument at index 2: 'x'", "rafka topic list", "topic", "list", "x");
         assertUsageError("topic alter needs --partitions N, --config KEY=VALUE or --delete-config KEY", "rafka topic alter", "topic", "alter", "t");
