@@ -64,15 +64,28 @@ public final class ChannelPool implements AutoCloseable {
         channels.values().forEach(ManagedChannel::shutdownNow);
     }
 
+    /** {@link #close(long)} waiting at most {@value #CLOSE_WAIT_MS} ms in all. */
     @Override
-    public synchronized void close() {
+    public void close() {
+        close(CLOSE_WAIT_MS);
+    }
+
+    /** How long {@link #close()} lets calls in flight end, over all connections together. */
+    public static final long CLOSE_WAIT_MS = 2_000;
+
+    /**
+     * Shuts every connection down, letting calls in flight end for at most {@code maxWaitMs} in all (not per
+     * connection: a client closing with a timeout must not wait that long once per broker), then drops the rest.
+     */
+    public synchronized void close(long maxWaitMs) {
         closed = true;
         for (ManagedChannel channel : channels.values()) {
             channel.shutdown();
         }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, maxWaitMs));
         for (ManagedChannel channel : channels.values()) {
             try {
-                if (!channel.awaitTermination(2, TimeUnit.SECONDS)) {
+                if (!channel.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                     channel.shutdownNow();
                 }
             } catch (InterruptedException e) {

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 /**
@@ -245,9 +246,11 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
             closer.start();
             return;
         }
+        long startNs = System.nanoTime();
+        long timeoutMs = Math.max(1, Math.min(Long.MAX_VALUE / 2, timeout.toMillis()));
         sender.initiateClose();
         try {
-            ioThread.join(Math.max(1, Math.min(Long.MAX_VALUE / 2, timeout.toMillis())));
+            ioThread.join(timeoutMs);
             if (ioThread.isAlive()) {
                 sender.forceClose(closedError());
                 ioThread.join(5_000);
@@ -257,7 +260,8 @@ public final class RafkaProducer<K, V> implements Producer<K, V> {
             sender.forceClose(closedError());
         } finally {
             accumulator.close();
-            metadata.close();
+            // What is left of the timeout, so close(timeout) ends near it even with every broker hung.
+            metadata.close(Math.max(0, timeoutMs - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs)));
         }
     }
 

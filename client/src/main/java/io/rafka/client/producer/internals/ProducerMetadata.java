@@ -276,4 +276,11 @@ public final class ProducerMetadata implements AutoCloseable {
             channels.close();
         }
     }
+
+    /** {@link #close()}, letting calls in flight end for at most {@code maxWaitMs}. */
+    public void close(long maxWaitMs) {
+        if (ownsChannels) {
+            channels.close(Math.min(maxWaitMs, ChannelPool.CLOSE_WAIT_MS));
+        }
+    }
 }
