@@ -151,6 +151,52 @@ class ConsumerIT {
         }
     }
 
+    /**
+     * commitSync and commitAsync send every offset they are given, changed or not, as Kafka's do: the group's offset
+     * may have moved without this consumer (here another consumer of the group committed an older one).
+     */
+    @Test
+    void aCommitOfAnUnchangedPositionIsSentAgain() {
+        createTopic("recommit", 1);
+        produce("recommit", 0, 20, 0);
+        TopicPartition tp = new TopicPartition("recommit", 0);
+        try (RafkaConsumer<String, String> consumer = builder().groupId("recommit").enableAutoCommit(false)
+                .autoOffsetReset("earliest").build()) {
+            consumer.assign(List.of(tp));
+            assertEquals(20, offsets(consumer, 20).size());
+            consumer.commitSync();
+            rewind("recommit", tp);
+            consumer.commitSync();
+            assertEquals(20, consumer.committed(Set.of(tp)).get(tp).offset(), "commitSync() wrote the position again");
+
+            rewind("recommit", tp);
+            java.util.concurrent.atomic.AtomicReference<Exception> answer = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.CountDownLatch answered = new java.util.concurrent.CountDownLatch(1);
+            consumer.commitAsync((offsets, error) -> {
+                answer.set(error);
+                answered.countDown();
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (answered.getCount() > 0 && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(100));   // callbacks run in poll
+            }
+            assertEquals(0, answered.getCount(), "commitAsync answered");
+            assertNull(answer.get());
+            assertEquals(20, consumer.committed(Set.of(tp)).get(tp).offset(), "commitAsync() wrote the position again");
+        }
+    }
+
+    /**
+     * Another consumer of {@code group} commits offset 5 of {@code tp}; without assign or subscribe, as Kafka's
+     * consumer allows (commits and committed() need only the group.id).
+     */
+    private static void rewind(String group, TopicPartition tp) {
+        try (RafkaConsumer<String, String> other = builder().groupId(group).enableAutoCommit(false).build()) {
+            other.commitSync(Map.of(tp, new OffsetAndMetadata(5)));
+            assertEquals(5, other.committed(Set.of(tp)).get(tp).offset());
+        }
+    }
+
     @Test
     void aRecordThatCannotBeDeserializedStopsThePositionThereAndIsNamed() {
         createTopic("poison", 1);

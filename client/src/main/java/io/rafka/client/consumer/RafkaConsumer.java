@@ -106,6 +106,8 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     /** The group membership or the manual assignment; null before subscribe/assign. */
     private PartitionSource source;
+    /** What commits go through while there is no source ({@link #committing()}); null until needed. */
+    private ManualAssignment unassigned;
     private boolean subscribed;
     private List<String> topics = List.of();
     private Pattern pattern;
@@ -116,6 +118,16 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
      * answers cannot pile up. Read and written under the consumer's lock (callbacks run there too).
      */
     private boolean autoCommitInFlight;
+    /**
+     * What the newest auto-commit wrote (every position, confirmed) and when: an auto-commit of the same positions is
+     * not sent again within {@link 300_000L} (an idle consumer would
+     * otherwise write its unchanged offsets every interval, keeping its coordinator's partition awake). Any commit the
+     * application makes clears it: the group's offsets are then no longer the auto-commit's.
+     */
+    private Map<TopicPartition, OffsetAndMetadata> lastAutoCommitted = Map.of();
+    private long lastAutoCommittedMs;
+    /** Commits the application made; an auto-commit that ends after one does not count as what the group holds. */
+    private long applicationCommits;
     private boolean closed;
 
     public static <K, V> ConsumerBuilder<K, V> builder(Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
@@ -282,15 +294,19 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
                 throw new IllegalStateException("subscribe and assign exclude each other: unsubscribe first");
             }
             if (source == null) {
-                ManualAssignment manual = new ManualAssignment(config.groupId(), config.autoOffsetReset(), channels,
-                        bootstrap.get(0), metadata, time, config.defaultApiTimeoutMs());
-                manual.positions().settings(config.fetchSettings());
-                manual.positions().retryWithoutLimit();   // as Kafka's poll: leaders away are waited for, not thrown
-                source = manual;
+                source = newManualAssignment();
             }
             ((ManualAssignment) source).assign(partitions);
             return null;
         });
+    }
+
+    private ManualAssignment newManualAssignment() {
+        ManualAssignment manual = new ManualAssignment(config.groupId(), config.autoOffsetReset(), channels,
+                bootstrap.get(0), metadata, time, config.defaultApiTimeoutMs());
+        manual.positions().settings(config.fetchSettings());
+        manual.positions().retryWithoutLimit();   // as Kafka's poll: leaders away are waited for, not thrown
+        return manual;
     }
 
     @Override
@@ -376,10 +392,20 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             return;
         }
         lastAutoCommitMs = time.hiResClockMs();
+        Map<TopicPartition, OffsetAndMetadata> positions = currentPositions();
+        if (positions.equals(lastAutoCommitted)
+                && lastAutoCommitMs - lastAutoCommittedMs < io.rafka.client.group.OffsetStore.UNCHANGED_TRUSTED_MS) {
+            return;
+        }
         autoCommitInFlight = true;
+        long commitsBefore = applicationCommits;
         try {
-            commitAsync(new AutoCommitOf(committing()), currentPositions(), (offsets, error) -> {
+            commitAsync(new AutoCommitOf(committing()), positions, (offsets, error) -> {
                 autoCommitInFlight = false;
+                if (error == null && applicationCommits == commitsBefore) {
+                    lastAutoCommitted = offsets;
+                    lastAutoCommittedMs = time.hiResClockMs();
+                }
                 if (error instanceof CommitFailedException moved && moved.errorCode() == ErrorCode.PARTITION_NOT_OWNED) {
                     // Positions read before a rebalance took a partition away: its revocation committed it already.
                     LOG.debug("auto-commit skipped partitions moved meanwhile: {}", error.getMessage());
@@ -396,7 +422,9 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     /** The positions of the assigned partitions, as a commit stores them. */
     private Map<TopicPartition, OffsetAndMetadata> currentPositions() {
         Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>();
-        sourceOrFail().positionsToCommit().forEach((tp, offset) -> result.put(tp, new OffsetAndMetadata(offset)));
+        if (source != null) {   // none: nothing consumed, nothing to commit (as Kafka's commitSync() before assign)
+            source.positionsToCommit().forEach((tp, offset) -> result.put(tp, new OffsetAndMetadata(offset)));
+        }
         return result;
     }
 
@@ -422,6 +450,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
         timeoutMs(timeout);   // not negative
         locked(() -> {
+            applicationCommitMade();
             PartitionSource to = committing();
             checkWakeup();
             // Behind the asynchronous commits started before (on the commit thread), so none of them can land after
@@ -458,6 +487,11 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         });
     }
 
+    private void applicationCommitMade() {
+        applicationCommits++;
+        lastAutoCommitted = Map.of();
+    }
+
     /** {@link #commitAsync(OffsetCommitCallback)} without a callback (failures are only logged at debug level). */
     @Override
     public void commitAsync() {
@@ -471,6 +505,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public void commitAsync(OffsetCommitCallback callback) {
         locked(() -> {
+            applicationCommitMade();
             commitAsync(currentPositions(), callback);
             return null;
         });
@@ -479,6 +514,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
         locked(() -> {
+            applicationCommitMade();
             commitAsync(committing(), offsets, callback);
             return null;
         });
@@ -511,8 +547,18 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     }
 
     /** The source, if commits have a group to go to (checked here, on the caller's thread, as Kafka's consumer does). */
+    /**
+     * Where commits and {@code committed} go: the subscription or the assignment; before either, an assignment of no
+     * partitions (Kafka's consumer needs only a {@code group.id} for them), whose commits are made without membership.
+     */
     private PartitionSource committing() {
-        PartitionSource to = sourceOrFail();
+        PartitionSource to = source;
+        if (to == null) {
+            if (unassigned == null) {
+                unassigned = newManualAssignment();
+            }
+            to = unassigned;
+        }
         if (!to.hasGroup()) {
             throw new IllegalStateException("commits need a group.id");
         }
@@ -550,7 +596,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
 
     private Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, long timeoutMs) {
         return locked(() -> {
-            PartitionSource of = sourceOrFail();
+            PartitionSource of = committing();
             Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>();
             blocking("committed", timeoutMs, () -> of.committed(partitions)).forEach((tp, committed) -> {
                 if (committed.offset() >= 0) {
@@ -816,13 +862,13 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     @Override
     public void close(Duration timeout) {
         long timeoutMs = timeoutMs(timeout);
+        long endNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         acquire(true);
         try {
             if (closed) {
                 return;
             }
             closed = true;
-            long endNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
             asyncCommits.awaitInFlight(timeoutMs, () -> false);
             if (source != null) {
                 // The last commit and the leave share what is left of the timeout, as in Kafka's close.
@@ -832,9 +878,12 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
             LOG.warn("the last commit or leaving the group failed: {}", e.getMessage());
         } finally {
             source = null;
+            unassigned = null;
             asyncCommits.close();
             if (ownsChannels) {
-                channels.close();
+                // What is left of the timeout (at most the pool's own wait), so close(timeout) ends near it.
+                channels.close(Math.min(ChannelPool.CLOSE_WAIT_MS,
+                        TimeUnit.NANOSECONDS.toMillis(Math.max(0, endNanos - System.nanoTime()))));
             }
             release();
         }

@@ -40,10 +40,21 @@ public final class OffsetStore {
     private final CoordinatorClient coordinator;
     private final MemberState state;
     private final Time time;
-    /** What was last committed per partition, so an unchanged position is not committed again. */
+    /**
+     * How long the member's own commits ({@link #commit(Map)}: on revocation, on close) trust {@link #committed}: an
+     * unchanged position confirmed this recently is not committed again; an older one is, since the group's offset may
+     * have moved without this member (a topic deleted and made again drops its offsets; an empty group's expire).
+     */
+    public static final long UNCHANGED_TRUSTED_MS = 5 * 60_000;
+
+    /**
+     * What was last committed per partition, as this store knows it (its own commits, the group's offsets it read),
+     * and when that was confirmed; {@link #commit(Map)} skips a position equal to it.
+     */
     private final Map<TopicPartition, Long> committed = new java.util.concurrent.ConcurrentHashMap<>();
     /** The metadata string committed with it (none: empty). */
     private final Map<TopicPartition, String> committedMetadata = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<TopicPartition, Long> committedAtMs = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A committed offset (-1: none) and the metadata string committed with it. */
     public record Committed(long offset, String metadata) {
@@ -90,7 +101,10 @@ public final class OffsetStore {
         return result;
     }
 
-    /** Commits these positions (next offsets to consume) where they moved since the last commit. */
+    /**
+     * Commits these positions (next offsets to consume) where they moved since the last commit this store made or
+     * read (within {@link #UNCHANGED_TRUSTED_MS}): the member's own commits, which need not write what is there.
+     */
     public void commit(Map<TopicPartition, Long> positions) {
         commit(positions, Map.of(), false, null);
     }
@@ -98,7 +112,9 @@ public final class OffsetStore {
     /**
      * {@link #commit(Map)}, but a commit the coordinator refuses because the member was fenced, forgotten or no
      * longer owns a partition throws (the SDK's commitSync: the caller must know its records may be read again),
-     * where the member's own commits (on revocation, on close) drop it quietly.
+     * where the member's own commits (on revocation, on close) drop it quietly. Every offset given is sent, changed
+     * or not, as Kafka's commitSync sends it: the group's offset may have moved without this consumer (another
+     * consumer of the group, an admin reset, a topic made again).
      *
      * @throws ClientException UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH or PARTITION_NOT_OWNED, not retriable
      */
@@ -123,10 +139,12 @@ public final class OffsetStore {
     private void commit(Map<TopicPartition, Long> positions, Map<TopicPartition, String> metadata, boolean strict,
                         Map<TopicPartition, Long> madeAt) {
         Map<TopicPartition, Long> pending = new HashMap<>();
+        long now = time.hiResClockMs();
         for (Map.Entry<TopicPartition, Long> entry : positions.entrySet()) {
             TopicPartition tp = entry.getKey();
-            if (!entry.getValue().equals(committed.get(tp))
-                    || !metadata.getOrDefault(tp, "").equals(committedMetadata.getOrDefault(tp, ""))) {
+            if (strict || !entry.getValue().equals(committed.get(tp))
+                    || !metadata.getOrDefault(tp, "").equals(committedMetadata.getOrDefault(tp, ""))
+                    || now - committedAtMs.getOrDefault(tp, Long.MIN_VALUE / 2) >= UNCHANGED_TRUSTED_MS) {
                 pending.put(tp, entry.getValue());
             }
         }
@@ -194,10 +212,7 @@ public final class OffsetStore {
                 continue;
             }
             switch (result.getErrorCode()) {
-                case NONE -> {
-                    committed.put(tp, offset);
-                    committedMetadata.put(tp, metadata.getOrDefault(tp, ""));
-                }
+                case NONE -> remember(tp, offset, metadata.getOrDefault(tp, ""));
                 case STALE_MEMBER_EPOCH -> stale.put(tp, offset);
                 case PARTITION_NOT_OWNED, UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH -> {
                     if (strict) {
@@ -272,14 +287,19 @@ public final class OffsetStore {
         return starts;
     }
 
+    private void remember(TopicPartition tp, long offset, String metadata) {
+        committed.put(tp, offset);
+        committedMetadata.put(tp, metadata);
+        committedAtMs.put(tp, time.hiResClockMs());
+    }
+
     /** {@link #startOffsets}, with {@link #NO_START} for a partition without a committed offset under policy none. */
     Map<TopicPartition, Long> startOffsetsOrNone(Collection<TopicPartition> partitions, GroupMemberConfig.OffsetReset reset) {
         Map<TopicPartition, Long> starts = new HashMap<>();
         committedWithMetadata(partitions).forEach((tp, c) -> {
             if (c.offset() >= 0) {
                 starts.put(tp, c.offset());
-                committed.put(tp, c.offset());
-                committedMetadata.put(tp, c.metadata());
+                remember(tp, c.offset(), c.metadata());
             }
         });
         List<TopicPartition> missing = new ArrayList<>();

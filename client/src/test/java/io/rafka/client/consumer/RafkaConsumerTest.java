@@ -22,6 +22,7 @@ class RafkaConsumerTest {
     void misuseIsAnIllegalStateOrATypedError() {
         try (RafkaConsumer<String, String> noGroup = consumer("")) {
             assertThrows(IllegalStateException.class, () -> noGroup.poll(Duration.ZERO), "neither subscribed nor assigned");
+            assertThrows(IllegalStateException.class, () -> noGroup.committed(Set.of(p0)), "commits need a group.id");
             ConsumerException e = assertThrows(ConsumerException.class, () -> noGroup.subscribe(List.of("orders")));
             assertEquals(ErrorCode.INVALID_GROUP_ID, e.errorCode());
             noGroup.assign(List.of(p0));
