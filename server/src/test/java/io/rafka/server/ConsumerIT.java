@@ -620,6 +620,11 @@ class ConsumerIT {
                         () -> consumer.partitionsFor("no-such-topic", Duration.ofMillis(100)));
                 assertEquals("REQUEST_TIMED_OUT", e.code(), e.getMessage());
             }
+            // And it says what it was waiting for.
+            io.rafka.client.consumer.ConsumerException why = assertThrows(io.rafka.client.consumer.ConsumerException.class,
+                    () -> consumer.endOffsets(List.of(new TopicPartition("no-such-topic", 0)), Duration.ofMillis(1_500)));
+            assertTrue(why.getMessage().contains("; the last failure was ") && why.getMessage().contains("no-such-topic"),
+                    why.getMessage());
 
             hang.set(false);
             consumer.wakeup();

@@ -158,7 +158,7 @@ public final class MetadataClient {
                 }
                 failure = e;
             }
-            RetryState.sleep(time, retry.onFailure(failure));
+            retry.backOff(retry.onFailure(failure));
         }
     }
 

@@ -84,7 +84,7 @@ public final class OffsetLookup {
                 }
                 throw spent;
             }
-            RetryState.sleep(time, partial
+            retry.backOff(partial
                     ? Math.min(backOffMs, Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())))
                     : backOffMs);
             try {

@@ -22,6 +22,8 @@ public final class RetryState {
     private final long retryTimeoutMs;
     private long nextBackoffMs = INITIAL_BACKOFF_MS;
     private long firstFailureMs = -1;
+    /** The newest retriable failure, named if the caller's time runs out during the back-off that follows it. */
+    private ClientException lastFailure;
 
     public RetryState(Time time, long retryTimeoutMs) {
         this.time = time;
@@ -36,6 +38,7 @@ public final class RetryState {
      */
     public long onFailure(ClientException failure) {
         checkCancelled(failure);
+        lastFailure = failure;
         long now = time.hiResClockMs();
         if (firstFailureMs < 0) {
             firstFailureMs = now;
@@ -79,8 +82,26 @@ public final class RetryState {
         return firstFailureMs < 0 ? 0 : time.hiResClockMs() - firstFailureMs;
     }
 
+    /**
+     * {@link #sleep} for a back-off that {@link #onFailure} answered: if the caller's time runs out meanwhile, the
+     * {@link #CANCELLED} failure names the failure that was being retried (a topic that does not exist, a leader away),
+     * so that the caller's timeout says why.
+     */
+    public void backOff(long ms) {
+        try {
+            sleep(time, ms);
+        } catch (ClientException e) {
+            if (CANCELLED.equals(e.code()) && lastFailure != null && !e.getMessage().contains("the last failure was")) {
+                throw new ClientException(CANCELLED, e.getMessage() + "; the last failure was " + lastFailure.code() + ": "
+                        + lastFailure.getMessage());
+            }
+            throw e;
+        }
+    }
+
     /** The work got through: the next failure starts a fresh budget and backoff. */
     public void onSuccess() {
+        lastFailure = null;
         firstFailureMs = -1;
         nextBackoffMs = INITIAL_BACKOFF_MS;
     }
