@@ -34,6 +34,7 @@ public enum ErrorCode {
     OUT_OF_ORDER_SEQUENCE_NUMBER(45, false),
     DUPLICATE_SEQUENCE_NUMBER(46, false),
     INVALID_PRODUCER_EPOCH(47, false),
+    UNKNOWN_PRODUCER_ID(59, false),
     INVALID_CONFIG(40, false),
     STORAGE_ERROR(56, true),
     UNSUPPORTED_COMPRESSION_TYPE(76, false),

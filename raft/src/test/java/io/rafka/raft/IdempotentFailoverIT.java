@@ -195,7 +195,8 @@ class IdempotentFailoverIT {
                 errors.merge(code + "@n" + f.node(), 1, Integer::sum);
                 boolean allBeforeAcked = acked.headMap(f.seq()).size() == f.seq();
                 boolean retriable = RETRIABLE.contains(code) || e.getCause() instanceof IllegalStateException
-                        || (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && !allBeforeAcked);
+                        || ((code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code == ErrorCode.UNKNOWN_PRODUCER_ID)
+                            && !allBeforeAcked);
                 assertTrue(retriable, "batch " + f.seq() + " (all before it acknowledged: " + allBeforeAcked
                         + ") refused: " + e.getCause());
                 return false;

@@ -270,6 +270,38 @@ class ProducerIT {
     }
 
     /**
+     * A topic deleted and made again under its name has no state of the producer that wrote to it before: the
+     * producer's next batch (sequence above 0) is refused UNKNOWN_PRODUCER_ID, and the producer, which knows the batch
+     * was never written, starts the partition's sequence again under a new epoch instead of failing the records.
+     */
+    @Test
+    void anIdempotentProducerGoesOnAfterItsTopicIsMadeAgain() throws Exception {
+        try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            createTopic(cluster, "again", 1, 1);
+            try (RafkaProducer<String, String> producer = producer(cluster).metadataMaxAge(Duration.ofMillis(300))
+                    .lingerMs(0).requestTimeout(Duration.ofSeconds(5)).deliveryTimeout(Duration.ofSeconds(20)).build()) {
+                for (int i = 0; i < 20; i++) {
+                    producer.send(new ProducerRecord<>("again", 0, null, "before-" + i)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                }
+                assertEquals(ErrorCode.NONE, cluster.admin(0).deleteTopics(io.rafka.proto.v1.DeleteTopicsRequest.newBuilder()
+                        .addNames("again").build()).getResults(0).getErrorCode());
+                createTopic(cluster, "again", 1, 1);
+
+                List<CompletableFuture<RecordMetadata>> sent = new ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    sent.add(producer.send(new ProducerRecord<>("again", 0, null, "after-" + i)));
+                }
+                for (CompletableFuture<RecordMetadata> f : sent) {
+                    f.get(30, java.util.concurrent.TimeUnit.SECONDS);   // each delivered, none failed
+                }
+            }
+            List<String> values = readAll(cluster, "again").stream().map(Read::value).toList();
+            assertEquals(java.util.stream.IntStream.range(0, 10).mapToObj(i -> "after-" + i).toList(), values,
+                    "the new topic holds the records sent after it was made, once and in order");
+        }
+    }
+
+    /**
      * A request the broker refuses whole (over its max.request.bytes, or naming more partitions than its
      * max.partitions.per.request) fails its records at once with the refusal's code, and the producer goes on. The
      * stream failure used to be retried as a timeout: every request to that broker failed with it again and again until

@@ -65,8 +65,10 @@ public final class ProducerStateManager {
         if (e == null) {
             // A producer this partition has not seen starts at sequence 0. Accepting a later batch first would let it
             // overtake an earlier one that was refused for a moment (a leader not ready yet) and leave a gap the
-            // earlier one can never fill: its retry would then look older than everything remembered.
-            return batch.baseSequence() == 0 ? Check.OK : new Check(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, null);
+            // earlier one can never fill: its retry would then look older than everything remembered. Told apart from
+            // a gap (UNKNOWN_PRODUCER_ID, as Kafka's): a producer whose first unanswered batch gets it, with nothing
+            // before it failed, knows the partition lost its state (a topic made again) and starts the sequence anew.
+            return batch.baseSequence() == 0 ? Check.OK : new Check(ErrorCode.UNKNOWN_PRODUCER_ID, null);
         }
         if (batch.producerEpoch() < e.epoch) {
             return new Check(ErrorCode.INVALID_PRODUCER_EPOCH, null);

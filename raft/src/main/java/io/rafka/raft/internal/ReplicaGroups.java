@@ -16,7 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -40,6 +42,12 @@ public final class ReplicaGroups {
     private final Executor closer;
     /** Told the peers of every group started here (the leader failure detector watches them). */
     private final Consumer<List<RaftPeer>> onPeers;
+    /**
+     * Removals still under way, by partition: a replica of the same partition (a topic deleted and made again at once)
+     * starts only after its folder, which has the same name, is gone; otherwise the new replica would open the old
+     * one's segments as its own, and the old one's deletion would then delete the new one's records.
+     */
+    private final Map<TopicPartition, CompletableFuture<Void>> removals = new ConcurrentHashMap<>();
 
     public ReplicaGroups(LocalServer local, ReplicaRegistry registry, Path dataDir, String nodeId, Executor closer,
                          Consumer<List<RaftPeer>> onPeers) {
@@ -54,6 +62,10 @@ public final class ReplicaGroups {
     /** Starts hosting a replica of {@code spec} and joins its group; succeeds if it is already hosted. */
     public CompletableFuture<Void> create(PartitionSpec spec) {
         TopicPartition tp = spec.topicPartition();
+        CompletableFuture<Void> removing = removals.get(tp);
+        if (removing != null) {
+            return removing.handle((done, failed) -> null).thenCompose(v -> create(spec));
+        }
         RaftGroupId gid = ReplicaRegistry.groupId(spec.topicId(), tp.partition());
         if (spec.replicas().stream().noneMatch(a -> a.id().equals(nodeId))) {
             return CompletableFuture.failedFuture(new IllegalArgumentException(
@@ -94,6 +106,10 @@ public final class ReplicaGroups {
      */
     public CompletableFuture<Void> createHibernated(PartitionSpec spec, HibernationFiles files) {
         TopicPartition tp = spec.topicPartition();
+        CompletableFuture<Void> removing = removals.get(tp);
+        if (removing != null) {
+            return removing.handle((done, failed) -> null).thenCompose(v -> createHibernated(spec, files));
+        }
         if (spec.replicas().stream().noneMatch(a -> a.id().equals(nodeId))) {
             return CompletableFuture.failedFuture(new IllegalArgumentException(
                     "node " + nodeId + " is not a replica of " + tp + ": " + spec.replicas()));
@@ -111,6 +127,23 @@ public final class ReplicaGroups {
 
     /** Stops hosting a replica and deletes its Raft storage and, if asked, its log folder. */
     public CompletableFuture<Void> remove(TopicPartition tp, boolean deleteData, HibernationFiles files) {
+        // Registered before the replica leaves the registry, so no create of the partition starts in between.
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        removals.put(tp, gate);
+        CompletableFuture<Void> removed;
+        try {
+            removed = removeNow(tp, deleteData, files);
+        } catch (RuntimeException e) {
+            removed = CompletableFuture.failedFuture(e);
+        }
+        removed.whenComplete((v, e) -> {
+            removals.remove(tp, gate);
+            gate.complete(null);
+        });
+        return removed;
+    }
+
+    private CompletableFuture<Void> removeNow(TopicPartition tp, boolean deleteData, HibernationFiles files) {
         ReplicaRegistry.Replica replica = registry.remove(tp);
         if (replica == null) {
             return CompletableFuture.completedFuture(null);
@@ -147,7 +180,7 @@ public final class ReplicaGroups {
         } catch (RejectedExecutionException e) {
             return CompletableFuture.failedFuture(new IOException("removing " + tp + " failed: node " + nodeId + " is closing"));
         }
-        return closed.handle((reply, error) -> {
+        CompletableFuture<Void> removed = closed.handle((reply, error) -> {
             Throwable cause = failure(reply, error);
             if (cause != null && !(cause instanceof GroupMismatchException)) {
                 throw new CompletionException(new IOException("removing " + tp + " failed", cause));
@@ -162,6 +195,7 @@ public final class ReplicaGroups {
             }
             return null;
         });
+        return removed;
     }
 
     private void removeAgainLater(RaftGroupId gid, boolean deleteData, TopicPartition tp) {

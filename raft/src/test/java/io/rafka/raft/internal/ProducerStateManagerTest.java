@@ -72,7 +72,8 @@ class ProducerStateManagerTest {
     void aProducerThePartitionHasNotSeenMustStartAtSequenceZero() {
         ProducerStateManager state = new ProducerStateManager(100);
         // Batch 0-9 was refused for a moment (leader not ready); 10-19, sent behind it, must not overtake it.
-        assertEquals(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, state.check(batch(7, 0, 10, 10)).error());
+        assertEquals(ErrorCode.UNKNOWN_PRODUCER_ID, state.check(batch(7, 0, 10, 10)).error(),
+                "told apart from a gap: the partition has no state of producer 7 at all");
         RecordBatch first = batch(7, 0, 0, 10);
         assertEquals(ErrorCode.NONE, state.check(first).error());
         state.update(first, 0, 9, 1);

@@ -80,7 +80,7 @@ public final class ClusterView {
 
     /** This broker's replica's status, if it hosts the partition and its replica runs. */
     public Optional<PartitionStatus> localStatus(TopicPartition tp) {
-        if (!raftNode.hosts(tp)) {
+        if (!raftNode.hosts(tp) || !ofCurrentTopic(tp)) {
             return Optional.empty();
         }
         try {
@@ -88,6 +88,16 @@ public final class ClusterView {
         } catch (UnknownTopicOrPartitionException e) {
             return Optional.empty();
         }
+    }
+
+    /**
+     * Whether the replica hosted here belongs to the topic the image has under that name now. A topic deleted and made
+     * again at once leaves the old topic's replica here, under the same name, until the reconciler removes it: it must
+     * not take the new topic's writes (they would go with it) nor serve its old records as the new topic's.
+     */
+    private boolean ofCurrentTopic(TopicPartition tp) {
+        TopicInfo topic = image().topic(tp.topic());
+        return topic == null || raftNode.spec(tp).map(spec -> spec.topicId().equals(topic.id())).orElse(true);
     }
 
     public Optional<Leader> leaderOf(TopicPartition tp) {

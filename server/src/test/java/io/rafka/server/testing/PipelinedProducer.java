@@ -227,7 +227,8 @@ public final class PipelinedProducer {
         }
         boolean allBeforeAcked = acked.headMap(f.seq()).size() == f.seq();
         boolean retriable = RETRIABLE.contains(r.getErrorCode())
-                || (r.getErrorCode() == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && !allBeforeAcked);
+                || ((r.getErrorCode() == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER
+                    || r.getErrorCode() == ErrorCode.UNKNOWN_PRODUCER_ID) && !allBeforeAcked);
         assertTrue(retriable, "batch " + f.seq() + " (all before it acknowledged: " + allBeforeAcked + ") refused: " + r);
         return false;
     }

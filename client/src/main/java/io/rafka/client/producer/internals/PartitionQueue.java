@@ -164,6 +164,16 @@ final class PartitionQueue {
         }
     }
 
+    /**
+     * The partition has no state of this producer ({@code UNKNOWN_PRODUCER_ID}) and {@code batch} is the first one
+     * outstanding: once nothing is in flight the sequence restarts at 0 under a new epoch from {@code batch} on (which
+     * the caller queues again with {@link #failed}).
+     */
+    void restartSequenceFrom(ProducerBatch batch) {
+        resetPending = true;
+        resetAfterOrder = Math.max(resetAfterOrder, batch.order - 1);
+    }
+
     /** Once nothing is in flight, the failed batches go back to the front, in seal order; a pending reset applies. */
     private void requeueFailed() {
         failed.sort(Comparator.comparingLong(b -> b.order));

@@ -63,6 +63,11 @@ public final class ProducerBatch {
      * the leader refuses it as out of order (the leader's producer state, which covers its whole log, lacks it).
      */
     boolean mayBeWritten;
+    /**
+     * Whether any attempt ever may have written it (not cleared): a partition with no state of the producer at all
+     * (UNKNOWN_PRODUCER_ID) may have lost it with the batch in it, so such a batch is not sent again under a new stamp.
+     */
+    boolean everMayHaveBeenWritten;
     /** Completes once every record's future did (flush waits on it). */
     final CompletableFuture<Void> done = new CompletableFuture<>();
 

@@ -435,12 +435,23 @@ public final class Sender implements Runnable {
         }
         if (code == ErrorCode.REQUEST_TIMED_OUT) {
             batch.mayBeWritten = true;   // appended, then not committed in time: it may still commit
-        } else if (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
+            batch.everMayHaveBeenWritten = true;
+        } else if (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code == ErrorCode.UNKNOWN_PRODUCER_ID) {
             batch.mayBeWritten = false;  // the leader has no record of it
         }
         boolean retriable = result.getErrorCode() != io.rafka.proto.v1.ErrorCode.UNRECOGNIZED && code.retriable();
         // A batch sent behind one that failed finds a gap in the sequence: it is re-sent after it, not an error.
-        boolean behindFailure = code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && q.recovering();
+        boolean behindFailure = (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code == ErrorCode.UNKNOWN_PRODUCER_ID)
+                && q.recovering();
+        if (code == ErrorCode.UNKNOWN_PRODUCER_ID && !behindFailure && acc.producerId >= 0 && !batch.everMayHaveBeenWritten) {
+            // The partition has no state of this producer although nothing before this batch is outstanding: it lost
+            // it (a topic deleted and made again, its batches all gone). This batch was never written, so it and those
+            // after it start the sequence again under the next epoch, as Kafka's producer does; no record is lost.
+            q.restartSequenceFrom(batch);
+            retry(q, batch, now, code, code + ": " + result.getErrorMessage());
+            q.answered(batch);
+            return;
+        }
         String why = code + ": " + result.getErrorMessage();
         if (!retriable && !behindFailure) {
             q.gaveUp(batch, acc.producerId >= 0);
@@ -516,6 +527,7 @@ public final class Sender implements Runnable {
                     continue;
                 }
                 b.mayBeWritten = true;  // sent; whether the broker wrote it before the stream broke is unknown
+                b.everMayHaveBeenWritten = true;
                 retry(q, b, now, code, "broker " + stream.address + ": " + cause);
                 q.answered(b);
             }
