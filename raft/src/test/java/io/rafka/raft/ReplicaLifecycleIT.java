@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +42,35 @@ class ReplicaLifecycleIT {
             Thread.sleep(20);
         }
         return cluster.node(i).log(tp).logEndOffset();
+    }
+
+    /**
+     * A topic deleted and made again at once (same name, so the same folder): the new replica starts empty, after the
+     * old one's removal has deleted the folder, not on top of the old records (and not deleted by that removal later);
+     * a folder left by another topic id (a removal that never finished) is cleared before the new replica starts.
+     */
+    @Test
+    void aPartitionMadeAgainUnderItsNameStartsEmpty() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(1, tmp)) {
+            TopicPartition tp = cluster.createPartition("again", 0, 1);
+            for (int i = 0; i < 5; i++) {
+                cluster.append(tp, producerBatch(1L, (short) 0, i, "old-" + i), Acks.ALL);
+            }
+            PartitionSpec second = new PartitionSpec(tp, UUID.randomUUID(), cluster.addresses());
+            CompletableFuture<Void> removed = cluster.node(0).removePartition(tp, true);
+            cluster.node(0).createPartition(second).get(60, TimeUnit.SECONDS);
+            removed.get(60, TimeUnit.SECONDS);
+            assertEquals(0, cluster.append(tp, producerBatch(2L, (short) 0, 0, "new-0"), Acks.ALL).baseOffset(),
+                    "the new partition's first record is at offset 0");
+            assertEquals(1, cluster.node(0).log(tp).logEndOffset());
+
+            // A folder another topic id left behind: cleared, not opened.
+            cluster.node(0).removePartition(tp, false).get(60, TimeUnit.SECONDS);
+            PartitionSpec third = new PartitionSpec(tp, UUID.randomUUID(), cluster.addresses());
+            cluster.node(0).createPartition(third).get(60, TimeUnit.SECONDS);
+            assertEquals(0, cluster.append(tp, producerBatch(3L, (short) 0, 0, "third-0"), Acks.ALL).baseOffset());
+            assertEquals(1, cluster.node(0).log(tp).logEndOffset());
+        }
     }
 
     private static ByteBuffer producerBatch(long pid, short epoch, int seq, String value) {

@@ -51,6 +51,16 @@ public final class PartitionMetadataFile {
         Files.move(tmp, dir.resolve(NAME), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /** The topic id recorded in {@code tp}'s folder under {@code dataDir}; empty if there is no complete metadata file. */
+    public static java.util.Optional<UUID> topicId(Path dataDir, TopicPartition tp) throws IOException {
+        Path meta = dataDir.resolve(tp.dirName()).resolve(NAME);
+        if (!Files.exists(meta)) {
+            return java.util.Optional.empty();
+        }
+        PartitionSpec spec = read(meta, tp);
+        return spec == null ? java.util.Optional.empty() : java.util.Optional.of(spec.topicId());
+    }
+
     /** The specs of every partition folder under {@code dataDir} that holds a complete metadata file. */
     public static List<PartitionSpec> readAll(Path dataDir) throws IOException {
         List<PartitionSpec> specs = new ArrayList<>();

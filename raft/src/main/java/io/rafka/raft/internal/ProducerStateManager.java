@@ -17,7 +17,9 @@ import java.util.Map;
  *
  * <p>Rules (Kafka's): a batch whose sequence range matches a cached batch is a retry and gets the original
  * offsets; the next batch must start right after the last one; a newer epoch must start at sequence 0; an
- * older epoch is fenced. A producer id not seen before (or evicted) may start at any sequence. At most
+ * older epoch is fenced. A producer id not seen before (or evicted) must start at sequence 0; a later batch of it is
+ * refused UNKNOWN_PRODUCER_ID, which its producer takes as "start the sequence again" when the batch was never
+ * written (a topic made again) and as a failure otherwise. At most
  * {@code maxProducers} ids are kept, least recently written evicted first.
  *
  * <p>Not thread-safe: used under the state machine's lock.

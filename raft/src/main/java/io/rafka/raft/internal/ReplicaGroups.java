@@ -77,8 +77,11 @@ public final class ReplicaGroups {
                     tp + " is already hosted here for another topic id (" + existing.spec().topicId() + ")"));
         }
         try {
+            if (existing == null) {
+                clearLeftover(spec);
+            }
             PartitionMetadataFile.write(dataDir, spec);
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
             return CompletableFuture.failedFuture(e);
         }
         ReplicaRegistry.Replica replica = registry.register(spec);
@@ -115,14 +118,31 @@ public final class ReplicaGroups {
                     "node " + nodeId + " is not a replica of " + tp + ": " + spec.replicas()));
         }
         try {
+            if (registry.get(tp) == null) {
+                clearLeftover(spec);
+            }
             PartitionMetadataFile.write(dataDir, spec);
             files.write(tp, HibernationFiles.Frozen.empty());
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
             return CompletableFuture.failedFuture(e);
         }
         registry.register(spec, HibernationFiles.Frozen.empty());
         onPeers.accept(spec.replicas().stream().map(MembershipChanger::peer).toList());
         return CompletableFuture.completedFuture(null);
+    }
+
+    /**
+     * Deletes the partition's folder if it holds a replica of another topic of the same name (a deleted one whose
+     * removal failed, or was cut short by a stop): the new topic's replica must not open the old records as its own.
+     */
+    private void clearLeftover(PartitionSpec spec) throws IOException {
+        TopicPartition tp = spec.topicPartition();
+        java.util.Optional<java.util.UUID> old = PartitionMetadataFile.topicId(dataDir, tp);
+        if (old.isPresent() && !old.get().equals(spec.topicId())) {
+            LOG.warn("{}: deleting the folder left by topic id {} before the replica of topic id {} starts", tp, old.get(),
+                    spec.topicId());
+            deleteTree(dataDir.resolve(tp.dirName()));
+        }
     }
 
     /** Stops hosting a replica and deletes its Raft storage and, if asked, its log folder. */

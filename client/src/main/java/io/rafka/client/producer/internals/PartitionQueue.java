@@ -71,6 +71,12 @@ final class PartitionQueue {
     private boolean resetPending;
     /** Batches sealed after this one are re-stamped by the reset; older ones keep their stamps (they may be written). */
     private long resetAfterOrder = -1;
+    /**
+     * The oldest batch the partition has no producer state for ({@link #restartSequenceFrom}): it and every later one
+     * are stamped anew at the next reset, even those before a batch given up meanwhile (which moves
+     * {@code resetAfterOrder} past them); {@code Long.MAX_VALUE}: none.
+     */
+    private long restartFromOrder = Long.MAX_VALUE;
 
     /** Completions of batches that finished before an older batch of the partition did, by seal order. */
     private final Map<Long, Runnable> heldCompletions = new HashMap<>();
@@ -171,7 +177,7 @@ final class PartitionQueue {
      */
     void restartSequenceFrom(ProducerBatch batch) {
         resetPending = true;
-        resetAfterOrder = Math.max(resetAfterOrder, batch.order - 1);
+        restartFromOrder = Math.min(restartFromOrder, batch.order);
     }
 
     /** Once nothing is in flight, the failed batches go back to the front, in seal order; a pending reset applies. */
@@ -212,9 +218,11 @@ final class PartitionQueue {
     private void restampAfterGap() {
         resetPending = false;
         nextSequence = 0;
+        long restartFrom = restartFromOrder;
+        restartFromOrder = Long.MAX_VALUE;
         for (Iterator<ProducerBatch> it = ready.iterator(); it.hasNext(); ) {
             ProducerBatch b = it.next();
-            if (b.order <= resetAfterOrder) {
+            if (b.order <= resetAfterOrder && b.order < restartFrom) {
                 continue;
             }
             if (b.mayBeWritten) {

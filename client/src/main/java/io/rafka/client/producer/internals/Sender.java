@@ -436,6 +436,9 @@ public final class Sender implements Runnable {
         if (code == ErrorCode.REQUEST_TIMED_OUT) {
             batch.mayBeWritten = true;   // appended, then not committed in time: it may still commit
             batch.everMayHaveBeenWritten = true;
+        } else if (code == ErrorCode.NOT_LEADER) {
+            // A leader that lost its leadership while the batch awaited commit: the next leader may commit it.
+            batch.everMayHaveBeenWritten = true;
         } else if (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code == ErrorCode.UNKNOWN_PRODUCER_ID) {
             batch.mayBeWritten = false;  // the leader has no record of it
         }
@@ -446,7 +449,7 @@ public final class Sender implements Runnable {
         if (code == ErrorCode.UNKNOWN_PRODUCER_ID && !behindFailure && acc.producerId >= 0 && !batch.everMayHaveBeenWritten) {
             // The partition has no state of this producer although nothing before this batch is outstanding: it lost
             // it (a topic deleted and made again, its batches all gone). This batch was never written, so it and those
-            // after it start the sequence again under the next epoch, as Kafka's producer does; no record is lost.
+            // after it start the sequence again under the next epoch, as Kafka's producer does, instead of failing.
             q.restartSequenceFrom(batch);
             retry(q, batch, now, code, code + ": " + result.getErrorMessage());
             q.answered(batch);
