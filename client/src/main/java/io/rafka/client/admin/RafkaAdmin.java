@@ -12,6 +12,7 @@ import io.rafka.client.internals.GroupListings;
 import io.rafka.client.internals.GroupLogEnds;
 import io.rafka.client.internals.MetadataClient;
 import io.rafka.client.internals.OffsetLookup;
+import io.rafka.client.internals.ErrorCodes;
 import io.rafka.client.internals.RetryState;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.Time;
@@ -391,9 +392,33 @@ public final class RafkaAdmin implements AutoCloseable {
     /**
      * Any broker serves an admin call (it forwards writes to the controller): the candidates of the metadata
      * ({@link MetadataClient#candidates}: the last to answer, the bootstrap brokers, every broker the cluster listed)
-     * are asked in turn while one cannot be reached.
+     * are asked in turn while one cannot be reached; while none can (a cluster still starting, or restarting: the
+     * connection fails, no broker answers anything), all are asked again after a back-off, up to
+     * {@code default.api.timeout.ms}, as Kafka's admin client waits for one. A broker that could not be connected to
+     * applied nothing, so asking again is safe; one that answered (even UNAVAILABLE with a code) is not asked again.
      */
     private <T> T admin(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> rpc) {
+        RetryState retry = new RetryState(Time.SYSTEM, retryTimeoutMs);
+        while (true) {
+            try {
+                return adminOnce(rpc);
+            } catch (Unreachable e) {
+                retry.backOff(retry.onFailure(e.failure));
+            }
+        }
+    }
+
+    /** Every candidate broker refused the connection or was down. */
+    private static final class Unreachable extends RuntimeException {
+        final ClientException failure;
+
+        Unreachable(ClientException failure) {
+            super(failure.getMessage(), null, false, false);
+            this.failure = failure;
+        }
+    }
+
+    private <T> T adminOnce(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> rpc) {
         if (metadata.knownBrokers().isEmpty()) {
             // Learn the cluster's brokers once, so a call goes on when every bootstrap broker is gone later.
             try {
@@ -403,6 +428,7 @@ public final class RafkaAdmin implements AutoCloseable {
             }
         }
         ClientException failure = null;
+        boolean answered = false;
         for (BrokerAddress address : metadata.candidates()) {
             try {
                 return rpc.apply(AdminServiceGrpc.newBlockingStub(channels.channel(address))
@@ -412,9 +438,17 @@ public final class RafkaAdmin implements AutoCloseable {
                 if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
                     throw failure;  // reached, and refused or timed out: it may have been applied; not asked twice
                 }
+                // UNAVAILABLE with a broker's code (NOT_CONTROLLER, ...): reached, so not asked again after a back-off
+                answered |= ErrorCodes.trailerCode(e).isPresent();
             }
         }
-        throw failure;
+        if (failure == null) {
+            failure = new ClientException("UNAVAILABLE", "no broker to ask");
+        }
+        if (answered) {
+            throw failure;
+        }
+        throw new Unreachable(failure);
     }
 
     /** Fails with the first failed topic's code, naming every failed topic. */

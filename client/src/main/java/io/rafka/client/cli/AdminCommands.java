@@ -63,16 +63,24 @@ final class AdminCommands {
      * the named topics one at a time, so that one unknown name does not hide the others.
      */
     int describeTopics(List<String> names) {
-        Set<String> live = liveBrokers();
         if (names.isEmpty()) {
-            sdk(admin -> admin.describeTopics(List.of())).values().forEach(topic -> print(TopicFormatter.describe(topic, live)));
+            Map<String, TopicDescription> all = sdk(admin -> admin.describeTopics(List.of()));
+            Set<String> live = liveBrokers();   // asked once the cluster answered: a cluster that is down fails once
+            all.values().forEach(topic -> print(TopicFormatter.describe(topic, live)));
             return 0;
         }
         int status = 0;
+        Set<String> live = null;
+        boolean liveAsked = false;
         for (String name : names) {
             try {
-                sdk(admin -> admin.describeTopics(List.of(name))).values()
-                        .forEach(topic -> print(TopicFormatter.describe(topic, live)));
+                Map<String, TopicDescription> described = sdk(admin -> admin.describeTopics(List.of(name)));
+                if (!liveAsked) {
+                    live = liveBrokers();
+                    liveAsked = true;
+                }
+                Set<String> liveNow = live;
+                described.values().forEach(topic -> print(TopicFormatter.describe(topic, liveNow)));
             } catch (ClientException e) {
                 context.err().println(RafkaCli.errorLine(e));
                 status = 1;
@@ -119,7 +127,10 @@ final class AdminCommands {
 
     /** @param apiTimeoutMs how long group calls retry a moving coordinator */
     static <T> T sdk(CliContext context, long apiTimeoutMs, Function<RafkaAdmin, CompletableFuture<T>> call) {
-        try (RafkaAdmin admin = RafkaAdmin.create(context.bootstrap().toString(), apiTimeoutMs, context.channels())) {
+        try (RafkaAdmin admin = RafkaAdmin.create(context.bootstrap().toString(), apiTimeoutMs, context.channels());
+             WaitNotice notice = WaitNotice.start(context, "still waiting for the cluster's answer (bootstrap "
+                     + context.bootstrap() + "; brokers that cannot be reached are tried again for up to " + apiTimeoutMs
+                     + " ms)")) {
             return call.apply(admin).join();
         } catch (CompletionException e) {
             if (e.getCause() instanceof AdminException failure) {

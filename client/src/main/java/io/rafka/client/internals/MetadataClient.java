@@ -131,6 +131,24 @@ public final class MetadataClient {
     }
 
     /**
+     * {@link #refresh(List, boolean)}, retried while no broker answers (or another retriable failure), for up to the
+     * retry timeout: a client started while the cluster is still coming up waits for it, as Kafka's do.
+     */
+    public ClusterMetadata refreshRetrying(List<String> topics, boolean allowAutoCreate) {
+        RetryState retry = new RetryState(time, retryTimeoutMs);
+        while (true) {
+            try {
+                return refresh(topics, allowAutoCreate);
+            } catch (ClientException e) {
+                if (!e.retriable()) {
+                    throw e;
+                }
+                retry.backOff(retry.onFailure(e));
+            }
+        }
+    }
+
+    /**
      * Waits until the topic exists and has partitions, retrying while it is being created (the first
      * produce to a new topic auto-creates it) or while no broker answers, for up to the retry timeout.
      *

@@ -66,7 +66,14 @@ public final class OffsetLookup {
         RetryState retry = new RetryState(time, retryTimeoutMs);
         long deadlineNanos = partial && retryTimeoutMs < Long.MAX_VALUE / 2_000_000
                 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryTimeoutMs) : Long.MAX_VALUE;
-        refresh(left, partial, deadlineNanos);
+        try {
+            refresh(left, partial, deadlineNanos);
+        } catch (ClientException e) {
+            if (!e.retriable()) {
+                throw e;
+            }
+            // no broker answered yet: the loop below asks the leaders it knows (none) and retries
+        }
         while (true) {
             ClientException failure = askLeaders(left, timestampMs, found, partial, deadlineNanos);
             if (left.isEmpty() || (deadlineNanos != Long.MAX_VALUE && deadlineNanos - System.nanoTime() <= 0)) {

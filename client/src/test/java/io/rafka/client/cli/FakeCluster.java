@@ -195,7 +195,8 @@ final class FakeCluster implements AutoCloseable {
             synchronized (FakeCluster.this) {
                 TopicMetadata.Builder topicMetadata = TopicMetadata.newBuilder().setName(topic);
                 int call = ++metadataCalls;
-                if (call <= metadataCallsBeforeTopicExists || !request.getTopicsList().contains(topic)) {
+                boolean asked = request.getTopicsList().isEmpty() || request.getTopicsList().contains(topic);  // none: all
+                if (call <= metadataCallsBeforeTopicExists || !asked) {
                     topicMetadata.setErrorCode(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
                 } else {
                     for (int p = 0; p < partitionCount; p++) {
