@@ -120,7 +120,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private boolean autoCommitInFlight;
     /**
      * What the newest auto-commit wrote (every position, confirmed) and when: an auto-commit of the same positions is
-     * not sent again within {@link 300_000L} (an idle consumer would
+     * not sent again within {@link io.rafka.client.group.OffsetStore#UNCHANGED_TRUSTED_MS} (an idle consumer would
      * otherwise write its unchanged offsets every interval, keeping its coordinator's partition awake). Any commit the
      * application makes clears it: the group's offsets are then no longer the auto-commit's.
      */
@@ -207,6 +207,12 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         if (topics.isEmpty()) {
             unsubscribe();
             return;
+        }
+        for (String topic : topics) {
+            if (topic == null || topic.isBlank()) {
+                // As Kafka's: a blank name is a mistake, not a topic the group could ever be given.
+                throw new IllegalArgumentException("topics to subscribe to must not be null, empty or blank: " + topics);
+            }
         }
         join(List.copyOf(new TreeSet<>(topics)), null, listener);
     }
@@ -546,10 +552,10 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
         return error instanceof Exception e ? e : new RuntimeException(error);
     }
 
-    /** The source, if commits have a group to go to (checked here, on the caller's thread, as Kafka's consumer does). */
     /**
-     * Where commits and {@code committed} go: the subscription or the assignment; before either, an assignment of no
-     * partitions (Kafka's consumer needs only a {@code group.id} for them), whose commits are made without membership.
+     * Where commits and {@code committed} go, if they have a group to go to (checked here, on the caller's thread, as
+     * Kafka's consumer does): the subscription or the assignment; before either, an assignment of no partitions
+     * (Kafka's consumer needs only a {@code group.id} for them), whose commits are made without membership.
      */
     private PartitionSource committing() {
         PartitionSource to = source;
@@ -705,7 +711,7 @@ public final class RafkaConsumer<K, V> implements Consumer<K, V> {
     private Map<String, List<TopicPartition>> listTopics(long timeoutMs) {
         return locked(() -> {
             Map<String, List<TopicPartition>> topics = new java.util.TreeMap<>();
-            blocking("listTopics", timeoutMs, () -> metadata.refresh(List.of(), false)).topics().forEach(t -> {
+            blocking("listTopics", timeoutMs, () -> metadata.refreshRetrying(List.of(), false)).topics().forEach(t -> {
                 if (t.getErrorCode() == io.rafka.proto.v1.ErrorCode.NONE) {
                     List<TopicPartition> partitions = new ArrayList<>(t.getPartitionsCount());
                     t.getPartitionsList().forEach(p -> partitions.add(new TopicPartition(t.getName(), p.getPartition())));

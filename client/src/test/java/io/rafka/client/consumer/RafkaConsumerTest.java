@@ -34,6 +34,8 @@ class RafkaConsumerTest {
             grouped.assign(List.of(p0));
             assertThrows(IllegalStateException.class, () -> grouped.subscribe(List.of("orders")));
             grouped.unsubscribe();
+            assertThrows(IllegalArgumentException.class, () -> grouped.subscribe(List.of("orders", " ")), "a blank name");
+            assertThrows(IllegalArgumentException.class, () -> grouped.subscribe(java.util.Arrays.asList("orders", null)));
             grouped.subscribe(List.of("orders"));
             assertEquals(Set.of("orders"), grouped.subscription());
             assertThrows(IllegalStateException.class, () -> grouped.assign(List.of(p0)));
