@@ -324,6 +324,41 @@ class RecordAccumulatorTest {
         }
     }
 
+    /**
+     * A partition with no state of the producer (UNKNOWN_PRODUCER_ID: a topic made again) for batch A, and the batch
+     * behind it refused for itself and given up: A and every batch after it are stamped anew under the next epoch from
+     * sequence 0, A included although the given-up batch comes after it.
+     */
+    @Test
+    void aRestartedSequenceStampsItsFirstBatchAgainPastABatchGivenUp() throws Exception {
+        RecordAccumulator acc = new RecordAccumulator(config(1000, 1 << 20, 0));
+        acc.setProducerId(5);
+        for (int i = 0; i < 4; i++) {
+            acc.append(TP, 1000 + i, new byte[]{(byte) i}, new byte[10], List.of(), null, System.nanoTime(), false);
+            acc.sealAll();   // one batch per record: sequences 0, 1, 2, 3
+        }
+        PartitionQueue q = acc.queues().iterator().next();
+        ProducerBatch a;
+        ProducerBatch c;
+        synchronized (acc.lock) {
+            ProducerBatch written = q.sendNext("s");
+            q.answered(written);
+            a = q.sendNext("s");
+            ProducerBatch b = q.sendNext("s");
+            c = q.ready.peekFirst();
+            q.restartSequenceFrom(a);   // UNKNOWN_PRODUCER_ID for a (sequence 1), never written
+            q.failed(a, 0);
+            q.answered(a);
+            q.gaveUp(b, true);          // b refused for itself (too large for the new topic)
+            q.answered(b);
+            assertEquals(List.of(a, c), List.copyOf(q.ready));
+        }
+        RecordBatch first = new RecordBatch(a.data().asReadOnlyByteBuffer());
+        RecordBatch after = new RecordBatch(c.data().asReadOnlyByteBuffer());
+        assertEquals(List.of(1, 0), List.of((int) first.producerEpoch(), first.baseSequence()), "a: next epoch, sequence 0");
+        assertEquals(List.of(1, 1), List.of((int) after.producerEpoch(), after.baseSequence()), "c: right after it");
+    }
+
     @Test
     void sequencesWrapAfterMaxValueAsTheBrokerExpects() {
         assertEquals(5, PartitionQueue.next(0, 5));
