@@ -436,9 +436,6 @@ public final class Sender implements Runnable {
         if (code == ErrorCode.REQUEST_TIMED_OUT) {
             batch.mayBeWritten = true;   // appended, then not committed in time: it may still commit
             batch.everMayHaveBeenWritten = true;
-        } else if (code == ErrorCode.NOT_LEADER) {
-            // A leader that lost its leadership while the batch awaited commit: the next leader may commit it.
-            batch.everMayHaveBeenWritten = true;
         } else if (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code == ErrorCode.UNKNOWN_PRODUCER_ID) {
             batch.mayBeWritten = false;  // the leader has no record of it
         }
@@ -446,6 +443,10 @@ public final class Sender implements Runnable {
         // A batch sent behind one that failed finds a gap in the sequence: it is re-sent after it, not an error.
         boolean behindFailure = (code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || code == ErrorCode.UNKNOWN_PRODUCER_ID)
                 && q.recovering();
+        // NOT_LEADER answers do not count as "maybe written" here, though one from a leader that lost its leadership
+        // while the batch awaited commit may mean so: the next leader that committed it has this producer's state (it
+        // just applied the batch), so it cannot answer UNKNOWN_PRODUCER_ID for the retry; and a partition being made
+        // again answers NOT_LEADER (refused, not written) until its new replica runs.
         if (code == ErrorCode.UNKNOWN_PRODUCER_ID && !behindFailure && acc.producerId >= 0 && !batch.everMayHaveBeenWritten) {
             // The partition has no state of this producer although nothing before this batch is outstanding: it lost
             // it (a topic deleted and made again, its batches all gone). This batch was never written, so it and those
