@@ -1,6 +1,7 @@
 package io.rafka.raft;
 
 import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.raftlog.segmented.LogSegment;
 import org.apache.ratis.server.raftlog.segmented.LogSegmentPath;
@@ -10,11 +11,16 @@ import org.slf4j.LoggerFactory;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -46,6 +52,9 @@ import java.util.stream.Stream;
 public final class RaftLogRepair {
     private static final Logger LOG = LoggerFactory.getLogger(RaftLogRepair.class);
     private static final Pattern SEGMENT_NAME = Pattern.compile("log_(?:inprogress_)?(\\d+)(?:-(\\d+))?");
+    private static final String METADATA_FILE = "raft-meta";
+    /** How far past the last term its log knows a replica whose vote was lost restarts (see {@link #repairMetadata}). */
+    static final long LOST_VOTE_TERMS = 1000;
 
     private RaftLogRepair() {
     }
@@ -74,6 +83,9 @@ public final class RaftLogRepair {
                     Path current = group.resolve("current");
                     if (Files.isDirectory(current) && repair(current, maxEntrySize)) {
                         cut++;
+                    }
+                    if (Files.isDirectory(current)) {
+                        repairMetadata(current, maxEntrySize);
                     }
                 }
             }
@@ -124,6 +136,69 @@ public final class RaftLogRepair {
             return true;
         }
         return false;
+    }
+
+    /**
+     * Makes a group's {@code raft-meta} (its current term and vote) loadable again if it is not, before Ratis opens
+     * the group: Ratis 3.3 writes it through a temporary file that it renames over the old one even when the write
+     * failed, so a full disk leaves it empty, and Ratis then refuses to open the group ("'term' not found"), at every
+     * start of the broker too, long after space is free again. The lost vote is restored as none, in a term
+     * {@value #LOST_VOTE_TERMS} past the last term this replica's log and configuration know: Ratis persists a vote
+     * before granting it, and could not while the disk was full, so every vote it granted was in a term it reached
+     * while its log still took entries; a term this far past them is one it cannot have voted in, so it never votes
+     * twice in one term. The cost: its group holds one election when it rejoins (its leader meets a higher term).
+     * Returns true if it rewrote the file.
+     */
+    public static boolean repairMetadata(Path current, SizeInBytes maxEntrySize) throws IOException {
+        Path meta = current.resolve(METADATA_FILE);
+        if (!Files.exists(meta) || readableMetadata(meta)) {
+            return false;
+        }
+        long lastTerm = configurationTerm(current);
+        for (Segment s : segments(current)) {
+            long[] maxTerm = {lastTerm};
+            try {
+                LogSegment.readSegmentFile(s.path().toFile(), s.ratisPath().getStartEnd(), maxEntrySize,
+                        RaftServerConfigKeys.Log.CorruptionPolicy.WARN_AND_RETURN, null,
+                        e -> maxTerm[0] = Math.max(maxTerm[0], e.getTerm()));
+            } catch (IOException | RuntimeException e) {
+                // what was read before the damage counts; the log itself is cut there when Ratis loads it
+            }
+            lastTerm = maxTerm[0];
+        }
+        long term = lastTerm + LOST_VOTE_TERMS;
+        Path tmp = current.resolve(METADATA_FILE + ".rafka-tmp");
+        Files.writeString(tmp, "# restored by Rafka: the file was unreadable (a write that failed, e.g. on a full disk)\n"
+                + "term=" + term + "\nvotedFor=\n");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        Files.move(tmp, meta, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        LOG.warn("Raft group {}: its term and vote ({}) were unreadable (a write of them failed, e.g. on a full disk); "
+                        + "restored as term {} with no vote (the last term its log holds is {})",
+                current.getParent().getFileName(), meta, term, lastTerm);
+        return true;
+    }
+
+    /** Whether Ratis can load this {@code raft-meta}: both its keys present, the term a number. */
+    private static boolean readableMetadata(Path meta) {
+        Properties p = new Properties();
+        try (var in = Files.newBufferedReader(meta, StandardCharsets.UTF_8)) {
+            p.load(in);
+            Long.parseLong(p.getProperty("term", ""));
+            return p.getProperty("votedFor") != null;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The term of the configuration entry Ratis keeps beside its log ({@code raft-meta.conf}); 0 if unreadable. */
+    private static long configurationTerm(Path current) {
+        try {
+            return LogEntryProto.parseFrom(Files.readAllBytes(current.resolve(METADATA_FILE + ".conf"))).getTerm();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     private static List<Segment> segments(Path current) throws IOException {

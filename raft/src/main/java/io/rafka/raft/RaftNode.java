@@ -44,6 +44,7 @@ import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachine;
+import org.apache.ratis.util.SizeInBytes;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -116,6 +117,9 @@ public final class RaftNode implements Closeable {
     private Hibernation hibernation;
     private LogScrubber scrubber;
     private final AtomicLong damagedReads = new AtomicLong();
+    private final AtomicLong logFailures = new AtomicLong();
+    /** How long after a replica's Raft log last failed it is still reported ({@link #replicasWithFailingLogs}). */
+    static final long FAILING_LOG_WINDOW_MS = 30_000;
     private ScheduledExecutorService scrubThread;
 
     private RaftNode(RaftNodeConfig config, Time time) {
@@ -292,8 +296,11 @@ public final class RaftNode implements Closeable {
         TopicPartition tp = replica.topicPartition();
         try {
             Hibernation.opening(replica, hibernationFiles);
+            // A division reopened after its log failed (a full disk) may have lost its term and vote file meanwhile.
+            RaftLogRepair.repairMetadata(hibernationFiles.activeGroupDir(groupId).resolve("current"),
+                    SizeInBytes.valueOf(config.raftWriteBufferBytes()));
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot reopen the hibernated replica of " + tp, e);
+            throw new java.io.UncheckedIOException("cannot open the replica of " + tp, e);
         }
         PartitionStateMachine sm = new PartitionStateMachine(tp, config.dataDir().resolve(tp.dirName()), config, time, executors,
                 this::newClient, () -> halting, events(tp));
@@ -318,6 +325,15 @@ public final class RaftNode implements Closeable {
             @Override
             public void committed() {
                 forListeners.committed();
+            }
+
+            @Override
+            public void logFailed(Throwable cause) {
+                logFailures.incrementAndGet();
+                Replica replica = replicas.get(tp);
+                if (replica != null) {
+                    replica.logFailedNanos = System.nanoTime();
+                }
             }
 
             @Override
@@ -569,6 +585,35 @@ public final class RaftNode implements Closeable {
         }
         damagedReads.incrementAndGet();
         return true;
+    }
+
+    /**
+     * How many times a partition replica's Raft log failed to write here (a full disk, an I/O error); each failure
+     * stops that replica until it is reopened.
+     */
+    public long logFailures() {
+        return logFailures.get();
+    }
+
+    /**
+     * Partition replicas whose Raft log failed to write within the last {@value #FAILING_LOG_WINDOW_MS} ms, or that have
+     * not been reopened since (they wait for disk space, or their reopen failed; a full disk fails a reopened replica
+     * again at its next write).
+     */
+    public List<TopicPartition> replicasWithFailingLogs() {
+        long now = System.nanoTime();
+        List<TopicPartition> failing = new ArrayList<>();
+        for (Replica r : replicas.replicas()) {
+            long at = r.logFailedNanos;
+            if (at == 0 || r.lifecycle() != ReplicaRegistry.Lifecycle.OPEN) {
+                continue;
+            }
+            PartitionStateMachine sm = r.runningStateMachine();
+            if (now - at < TimeUnit.MILLISECONDS.toNanos(FAILING_LOG_WINDOW_MS) || sm == null || sm.logFailure() != null) {
+                failing.add(r.topicPartition());  // failed lately, or not (successfully) reopened since
+            }
+        }
+        return failing;
     }
 
     /** Damaged batches that reads found here ({@link #damagedRead}) since the start. */

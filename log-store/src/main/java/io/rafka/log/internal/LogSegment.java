@@ -253,10 +253,38 @@ public final class LogSegment implements Closeable {
             throw new IllegalStateException("segment " + baseOffset + " would exceed 2 GiB");
         }
         int written = 0;
-        while (src.hasRemaining()) {
-            written += channel.write(src, position + written);
+        try {
+            while (src.hasRemaining()) {
+                written += channel.write(src, position + written);
+            }
+        } catch (IOException e) {
+            // A write cut short (the disk filled up mid-batch) leaves part of a batch past the segment's end: cut it,
+            // so the next append starts from a clean end and the file never holds bytes no replica has (cutting
+            // frees blocks and needs none).
+            if (written > 0 || channel.size() > position) {
+                try {
+                    channel.truncate(position);
+                } catch (IOException cut) {
+                    e.addSuppressed(cut);
+                }
+            }
+            throw e;
         }
-        index(parsed, position);
+        try {
+            index(parsed, position);
+        } catch (InternalError e) {
+            // The indexes are memory-mapped files of their full size, sparse until written: a page the file system
+            // cannot back (the disk is full) faults, and the JVM raises this in place of SIGBUS. Fail the append as
+            // the disk refusing it, which the caller handles (an Error would pass every handler up to Ratis's
+            // threads). The fault may surface a few instructions late: if the new size was published already, the
+            // records are in place and only an index entry is lost (lookups then scan from an earlier one).
+            if (size != position) {
+                LOG.warn("Segment {}: an index entry could not be written ({}); lookups scan from an earlier one", logFile, e.toString());
+                return;
+            }
+            channel.truncate(position);
+            throw new IOException("writing the index of segment " + baseOffset + " failed (is the disk full?): " + e.getMessage(), e);
+        }
     }
 
     /** Applies the indexing rule to batches just placed at {@code position} and publishes the new size. */

@@ -68,6 +68,8 @@ public final class Hibernation implements Closeable {
     private static final int REWAKE_THRESHOLDS = 4;
     /** ...up to this many times the node's. */
     private static final int MAX_IDLE_FACTOR = 16;
+    /** Free bytes a replica whose Raft log failed to write waits for before it opens again ({@link #roomToReopen}). */
+    static final long REOPEN_MIN_FREE_BYTES = 32L << 20;
     /** How long a wake-up waits for room under partition.max.open before it fails with BUSY (at most the wake timeout). */
     private static final long ROOM_WAIT_MS = 5_000;
 
@@ -265,6 +267,13 @@ public final class Hibernation implements Closeable {
      *     scrub or a read found damage in bytes recovery had trusted): the reopen cuts the log at the damage and
      *     the replica copies the rest from another replica ({@link ReplicaRepair}). A damaged leader first hands
      *     its leadership over ({@link #handOverBeforeRepair}).</li>
+     * <li>its Raft log failed (a write or sync of Ratis's log or of the partition log threw, e.g. the disk is full):
+     *     Ratis's log worker then fails every later entry, so the replica could neither follow nor lead, yet it
+     *     would still vote and could win an election on entries it holds only in memory, leaving its partition
+     *     without a working leader, and a follower would acknowledge entries it holds only in memory. It is closed
+     *     at once (a failed leader first hands its leadership over, as a damaged one does) and opens again once the
+     *     disk has room ({@link #roomToReopen}): it loads what is on disk and catches up from the leader; if its
+     *     writes fail again, the same again.</li>
      * </ul>
      * Any way it is removed (storage kept) and added again with the partition's replicas. At most once per
      * heal interval per replica, and not while the server itself stops. True if it acted.
@@ -287,17 +296,20 @@ public final class Hibernation implements Closeable {
         PartitionStateMachine sm = replica.runningStateMachine();
         // Only a scrub moves a running log's recovery point back, and the reopen's recovery lifts it again.
         boolean damaged = sm != null && sm.log().revalidatingFrom() >= 0;
-        if (!(closed || memberless || damaged) || replica.waking != null || now - replica.lastHealNanos < healAfterNanos
+        Throwable logFailure = sm == null ? null : sm.logFailure();
+        boolean failed = logFailure != null;
+        if (!(closed || memberless || damaged || failed) || replica.waking != null || now - replica.lastHealNanos < healAfterNanos
                 || local.server().getLifeCycleState() != LifeCycle.State.RUNNING) {
             return false;
         }
-        if (damaged && !closed && handOverBeforeRepair(replica, d, now)) {
+        if ((damaged || failed) && !closed && handOverBeforeRepair(replica, d, now)) {
             return false;
         }
         replica.repairHandOverNanos = 0;
         replica.lastHealNanos = now;
         LOG.warn("{}: its Raft division here is {}; reopening it with replicas {}", replica.topicPartition(),
                 closed ? "closed (" + state + ")" : damaged ? "open on a damaged log (a scrub or a read found it)"
+                        : failed ? "open on a Raft log that failed to write (" + rootMessage(logFailure) + ")"
                         : "without members (its log holds no configuration yet)",
                 replica.spec().replicas());
         RaftClientReply removed = local.server().groupManagement(GroupManagementRequest.newRemove(local.clientId(),
@@ -305,10 +317,47 @@ public final class Hibernation implements Closeable {
         if (!removed.isSuccess()) {
             throw new IOException("removing the division failed", removed.getException());
         }
+        if (failed && !roomToReopen(replica)) {
+            // Closed, it neither votes nor acknowledges (a failed log's follower would acknowledge entries it holds
+            // only in memory); reopenIfMissing opens it once the disk has room.
+            replica.missingSinceNanos = now;
+            return true;
+        }
         wakeUps.openLocally(replica, RaftGroup.valueOf(replica.groupId(),
                 replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
         reopenedBroken.incrementAndGet();
         return true;
+    }
+
+    /**
+     * Whether a replica whose log failed lately may open again: only with {@value #REOPEN_MIN_FREE_BYTES} bytes free
+     * (or if its log never failed). Opening on a full disk fails in the partition log's recovery, and Ratis keeps the
+     * storage lock of a division whose start failed, so every later open of it would fail until the broker restarts.
+     */
+    private boolean roomToReopen(Replica replica) {
+        if (replica.logFailedNanos == 0) {
+            return true;
+        }
+        long free = files.usableSpace();
+        if (free >= REOPEN_MIN_FREE_BYTES) {
+            return true;
+        }
+        long now = System.nanoTime();
+        if (now - replica.roomWarnedNanos > TimeUnit.MINUTES.toNanos(1) || replica.roomWarnedNanos == 0) {
+            replica.roomWarnedNanos = now;
+            LOG.warn("{}: its Raft log failed to write; it stays closed until the data folder's disk has {} MiB free "
+                    + "(now {} KiB)", replica.topicPartition(), REOPEN_MIN_FREE_BYTES >> 20, free >> 10);
+        }
+        return false;
+    }
+
+    /** The innermost cause (a failed write comes wrapped several times: Ratis's, then ours), e.g. a full disk's IOException. */
+    private static String rootMessage(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.toString();
     }
 
     /**
@@ -331,7 +380,7 @@ public final class Hibernation implements Closeable {
         }
         replica.repairHandOverNanos = now;
         repairHandOvers.incrementAndGet();
-        LOG.warn("{}: handing its leadership to {} before reopening its damaged log", replica.topicPartition(), peer);
+        LOG.warn("{}: handing its leadership to {} before reopening its division", replica.topicPartition(), peer);
         return true;
     }
 
@@ -347,7 +396,7 @@ public final class Hibernation implements Closeable {
         }
         if (replica.waking != null || now - replica.missingSinceNanos < healAfterNanos || now - replica.lastHealNanos < healAfterNanos
                 || local.server().getLifeCycleState() != LifeCycle.State.RUNNING || replicas.get(replica.topicPartition()) != replica
-                || isOpen(replica)) {
+                || isOpen(replica) || !roomToReopen(replica)) {
             return false;
         }
         replica.lastHealNanos = now;
@@ -681,6 +730,13 @@ public final class Hibernation implements Closeable {
      * storage goes back where Ratis looks and the hibernation is forgotten, before Ratis reads the storage.
      */
     public static void opening(Replica replica, HibernationFiles files) throws IOException {
+        if (replica.logFailedNanos != 0 && files.usableSpace() < REOPEN_MIN_FREE_BYTES) {
+            // Refused here, before Ratis locks the group's storage: a start that fails later (the partition log's
+            // recovery on a full disk) keeps that lock, and every later open fails until the broker restarts. Peers
+            // that heal silent followers ask for this too.
+            throw new IOException("the Raft log of " + replica.topicPartition() + " failed to write; it stays closed until "
+                    + "the data folder's disk has " + (REOPEN_MIN_FREE_BYTES >> 20) + " MiB free");
+        }
         synchronized (replica.lifecycleLock) {
             if (replica.removed) {
                 throw new IOException(replica.topicPartition() + " is being removed");

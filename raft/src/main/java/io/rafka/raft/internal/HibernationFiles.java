@@ -54,12 +54,22 @@ public final class HibernationFiles {
         this.dataDir = dataDir;
     }
 
-    Path activeGroupDir(RaftGroupId gid) {
+    /** The group's Ratis storage folder while it is open. */
+    public Path activeGroupDir(RaftGroupId gid) {
         return dataDir.resolve("raft").resolve(gid.getUuid().toString());
     }
 
     Path hibernatedGroupDir(RaftGroupId gid) {
         return dataDir.resolve(HIBERNATED_DIR).resolve(gid.getUuid().toString());
+    }
+
+    /** Bytes this node may still write to its data folder's file system (0 if that cannot be told). */
+    long usableSpace() {
+        try {
+            return java.nio.file.Files.getFileStore(dataDir).getUsableSpace();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     private Path marker(TopicPartition tp) {

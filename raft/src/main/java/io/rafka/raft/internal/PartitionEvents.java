@@ -14,4 +14,11 @@ public interface PartitionEvents {
     /** The group applied a HIBERNATE entry at {@code index}: this replica may close ({@link Hibernation}). */
     default void hibernateApplied(long term, long index) {
     }
+
+    /**
+     * Ratis's log of this replica failed to write or sync (a full disk, an I/O error): it refuses every later entry
+     * until the division is reopened ({@link Hibernation} does that). Called for the first failure of a division.
+     */
+    default void logFailed(Throwable cause) {
+    }
 }

@@ -1,6 +1,7 @@
 package io.rafka.raft.internal;
 
 import io.rafka.common.ErrorCode;
+import io.rafka.common.StorageException;
 import io.rafka.common.Time;
 import io.rafka.common.TopicPartition;
 import io.rafka.log.LogReadResult;
@@ -83,6 +84,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private volatile boolean closed;
     private volatile boolean deleteOnClose;
     private volatile RaftServer.Division division;
+    /** Why Ratis's log of this division failed (it fails every later write until reopened); null while it works. */
+    private volatile Throwable logFailure;
     /** The topic's log settings known when the machine was built (a group reopened after hibernating); null: defaults. */
     private volatile io.rafka.log.LogConfig initialLogConfig;
 
@@ -139,6 +142,14 @@ public final class PartitionStateMachine extends BaseStateMachine {
     public boolean repairing() {
         PartitionStore s = store;
         return s != null && s.committed.damagedAt() >= 0;
+    }
+
+    /**
+     * Why this division's log stopped taking entries (Ratis fails every write after its first failed one until the
+     * division is reopened), or null while it works.
+     */
+    public Throwable logFailure() {
+        return logFailure;
     }
 
     /** The last applied entry and the log bounds it produced; the log end is the high watermark. */
@@ -312,15 +323,75 @@ public final class PartitionStateMachine extends BaseStateMachine {
         events.notLeader();
     }
 
+    /**
+     * Ratis's log worker failed a write or a sync: of the partition log ({@link #flush}) or of its own files. From
+     * then on it fails every entry, so this replica can neither follow nor lead until reopened. Ratis calls this for
+     * every entry it fails, and {@link #write} when the partition log refuses an entry's records; the node is told
+     * once.
+     */
+    @Override
+    public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
+        if (RaftErrors.unwrap(cause) instanceof DataReadFailed) {
+            return;  // Ratis tells reads of entry data here too; a failed read leaves its log working
+        }
+        if (logFailure != null) {
+            return;
+        }
+        logFailure = cause;
+        LOG.error("{}: writing its Raft log failed{}; this replica stops until its Raft group is reopened here", topicPartition,
+                failedEntry == null ? "" : " at index " + failedEntry.getIndex(), cause);
+        try {
+            events.logFailed(cause);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: log failure listener failed", topicPartition, e);
+        }
+    }
+
+    /**
+     * Writes the entry's records to the partition log. A write the disk refused (full, or an I/O error) throws, so
+     * Ratis takes neither the entry into its log nor its cache (the leader retries it on a follower), and counts as a
+     * failure of this replica's log ({@link #notifyLogFailed}): a leader that kept leading on a disk that refuses
+     * every write would never commit again, and on a leader Ratis also keeps the permit it took for each such
+     * request (enough of those and every append is refused as BUSY while that leader leads), so the replica is
+     * reopened ({@link Hibernation}), a leader after handing its leadership over. (A failed future instead would not
+     * stop the entry: Ratis's log does not wait for the state machine's write here, {@code StateMachineData.sync}
+     * being off, and would hold an entry whose records the partition log lacks.) Other refusals (records missing, an
+     * entry at an unexpected place) throw without that.
+     */
     @Override
     public CompletableFuture<?> write(LogEntryProto entry, TransactionContext trx) {
-        store.dataLog.write(entry);
+        try {
+            store.dataLog.write(entry);
+        } catch (StorageException e) {
+            if (causedByIo(e)) {
+                notifyLogFailed(e, entry);
+            }
+            throw e;
+        }
         return CompletableFuture.completedFuture(null);
+    }
+
+    private static boolean causedByIo(Throwable e) {
+        for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof IOException || t instanceof java.io.UncheckedIOException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Marks a failed read of entry data, which Ratis reports through {@link #notifyLogFailed} as it does failed writes. */
+    private static final class DataReadFailed extends RuntimeException {
+        DataReadFailed(Throwable cause) {
+            super(cause.getMessage(), cause);
+        }
     }
 
     @Override
     public CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext trx) {
-        return store.dataLog.read(entry, trx, executors.read);
+        return store.dataLog.read(entry, trx, executors.read).exceptionally(e -> {
+            throw new DataReadFailed(RaftErrors.unwrap(e));
+        });
     }
 
     /**
@@ -436,7 +507,9 @@ public final class PartitionStateMachine extends BaseStateMachine {
         }
         super.close();
         if (s != null) {
-            s.close(deleteOnClose, halting.getAsBoolean());
+            // A log that failed to write (a full disk) would fail its closing flush too: close it as a crash would,
+            // and the next open re-validates its tail.
+            s.close(deleteOnClose, halting.getAsBoolean() || logFailure != null);
         }
     }
 

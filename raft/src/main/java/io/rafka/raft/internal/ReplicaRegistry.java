@@ -66,6 +66,13 @@ public final class ReplicaRegistry {
         volatile long lastHealNanos;
         /** When this damaged replica, leading, asked to hand its leadership over before its reopen (System.nanoTime; 0: not). */
         volatile long repairHandOverNanos;
+        /**
+         * When Ratis's log of this replica last failed to write (System.nanoTime; 0: never): a full disk or an I/O
+         * error. The division is reopened after it, and a reopened division fails again while the cause lasts.
+         */
+        public volatile long logFailedNanos;
+        /** When {@link Hibernation} last said this replica waits for disk space to reopen (System.nanoTime; 0: never). */
+        volatile long roomWarnedNanos;
         /** The offset of the last damaged batch a read reported here ({@link LogScrubber#readBackDamaged}); -1 if none. */
         volatile long damageReportedAt = -1;
         /** While HIBERNATING: completes once the division is closed (or hibernation was called off). */

@@ -27,7 +27,8 @@ import java.util.function.Predicate;
  * leader to step down. It asks the leader with the node's shared {@link PeerProbes}
  * client (one per peer server, bounded wait), never while the leader's server is known to refuse connections
  * (the failure detector deals with a dead leader), never while this replica copies a log itself or shortly
- * after (its Raft log stands still then on purpose, until Ratis moves it to the installed index), and at most
+ * after (its Raft log stands still then on purpose, until Ratis moves it to the installed index), never while
+ * or shortly after its own log failed to write (a full disk: {@link Hibernation} reopens it), and at most
  * once per {@link #BACKOFF_MS} per partition. A quiet partition (the leader has nothing more) is asked again
  * only after a doubling pause, up to {@link #MAX_QUIET_MS}, so idle partitions cost next to nothing. Runs
  * every second on one thread of its own.
@@ -37,6 +38,8 @@ public final class StalledFollowerWatch implements Runnable {
     static final long STALL_MS = 5_000;
     static final long BACKOFF_MS = 30_000;
     static final long MAX_QUIET_MS = 600_000;
+    /** How long after its own log last failed a replica is not watched. */
+    private static final long FAILED_LOG_QUIET_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(4 * STALL_MS);
 
     /**
      * Where a replica's Raft log stood since when, and when (and how long after that) to look again; {@code suspect}
@@ -89,8 +92,12 @@ public final class StalledFollowerWatch implements Runnable {
         PartitionStateMachine sm = replica.runningStateMachine();
         long next = d.getRaftLog().getNextIndex();
         Progress p = progress.get(replica);
+        // Not a replica whose own log failed (a full disk) lately: it stands still for that reason and is reopened
+        // (Hibernation), and asking its leaders to step down would only cost every partition it follows a failover.
+        boolean failedLately = sm != null && sm.logFailure() != null
+                || replica.logFailedNanos != 0 && System.nanoTime() - replica.logFailedNanos < FAILED_LOG_QUIET_NANOS;
         boolean watched = leaderId != null && d.getInfo().isFollower() && sm != null && !sm.copying(2 * STALL_MS)
-                && !refusesConnections.test(leaderId);
+                && !refusesConnections.test(leaderId) && !failedLately;
         if (!watched || p == null || p.nextIndex() != next) {
             progress.put(replica, new Progress(next, now, 0, STALL_MS));  // moving (or not ours to watch): start over
             return;

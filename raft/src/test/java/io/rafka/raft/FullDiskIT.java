@@ -1,0 +1,137 @@
+package io.rafka.raft;
+
+import io.rafka.common.TopicPartition;
+import io.rafka.raft.testing.MiniCluster;
+import io.rafka.raft.testing.Tmpfs;
+import io.rafka.record.CompressionType;
+import io.rafka.testing.TestBatches;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A node whose disk fills up: every write of its replicas fails with ENOSPC, and Ratis's log worker of each such
+ * replica then fails every later entry until its division is reopened. The partition must keep taking writes on
+ * the other two replicas (a full leader gives its leadership up), and once space is free again the replica must
+ * catch up, without a restart, and end byte-identical; a node restarted after that must start. Each node's data
+ * folder is a small tmpfs this test mounts (root only, as CI runs), so the failures are the kernel's own.
+ */
+class FullDiskIT {
+    private static final int TMPFS_MIB = 64;
+
+    @TempDir
+    Path tmp;
+
+    private final Tmpfs tmpfs = new Tmpfs();
+
+    @AfterEach
+    void unmount() throws Exception {
+        tmpfs.close();
+    }
+
+    @Test
+    void aFollowerWhoseDiskFilledCatchesUpByItselfOnceSpaceIsFree() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("full-follower", 0, 3);
+            append(cluster, tp, "before", 20);
+            int full = (cluster.leaderIndex(tp) + 1) % 3;
+            cluster.awaitReplicated(tp, 100, 30_000);
+            long failuresBefore = cluster.node(full).logFailures();
+
+            Path filler = Tmpfs.fill(cluster.dataDir(full));
+            append(cluster, tp, "while-full", 40);  // acknowledged by the leader and the other follower
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (cluster.node(full).logFailures() == failuresBefore && System.nanoTime() < deadline) {
+                append(cluster, tp, "more", 1);
+            }
+            assertTrue(cluster.node(full).logFailures() > failuresBefore, "the full disk failed the replica's writes");
+
+            freeAndCatchUp(cluster, tp, filler, full, false);
+        }
+    }
+
+    @Test
+    void aLeaderWhoseDiskFilledHandsOverAndThePartitionKeepsTakingWrites() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("full-leader", 0, 3);
+            append(cluster, tp, "before", 20);
+            int full = cluster.leaderIndex(tp);
+            cluster.awaitReplicated(tp, 100, 30_000);
+
+            Path filler = Tmpfs.fill(cluster.dataDir(full));
+            // MiniCluster.append retries retriable refusals against whoever leads: with the full leader kept leading
+            // these never succeed (its log takes no entry).
+            append(cluster, tp, "while-full", 40);
+            int leader = cluster.leaderIndex(tp);
+            assertTrue(leader != full, "leadership left the replica whose disk is full (still node " + leader + ")");
+
+            freeAndCatchUp(cluster, tp, filler, full, false);
+        }
+    }
+
+    /**
+     * Ratis writes a replica's term and vote through a temporary file that it renames over the old one even when the
+     * write failed: a term that changes while the disk is full (here: the leadership moves) leaves that file empty,
+     * and Ratis then refuses to open the group, at every later start of the node too, with all its groups (the
+     * broker would not start again, however much space is freed).
+     */
+    @Test
+    void aNodeWhoseDiskFilledWhileTermsChangedStartsAgainOnceSpaceIsFree() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("full-restart", 0, 3);
+            append(cluster, tp, "before", 20);
+            int leader = cluster.leaderIndex(tp);
+            int full = (leader + 1) % 3;
+            cluster.awaitReplicated(tp, 100, 30_000);
+
+            Path filler = Tmpfs.fill(cluster.dataDir(full));
+            append(cluster, tp, "while-full", 10);
+            assertEquals(0, cluster.node(leader).moveLeadershipsAway(10_000), "the leadership moved");
+            append(cluster, tp, "new-term", 10);  // the node whose disk is full learns the new term meanwhile
+
+            freeAndCatchUp(cluster, tp, filler, full, true);
+        }
+    }
+
+    private MiniCluster start() throws Exception {
+        tmpfs.mount(TMPFS_MIB, tmp.resolve("node-0"), tmp.resolve("node-1"), tmp.resolve("node-2"));  // MiniCluster's data folders
+        return MiniCluster.start(3, tmp);
+    }
+
+    /**
+     * Frees the full node's disk (restarting the node if asked), then checks that its replica holds everything the
+     * partition acknowledged, byte for byte, and acknowledges again.
+     */
+    private static void freeAndCatchUp(MiniCluster cluster, TopicPartition tp, Path filler, int full, boolean restart) {
+        long end = cluster.node(cluster.leaderIndex(tp)).status(tp).highWatermark();
+        try {
+            Files.delete(filler);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        if (restart) {
+            cluster.stop(full);
+            cluster.restart(full);  // before: Ratis could not load the group's term and vote, and the node did not start
+        }
+        cluster.awaitReplicated(tp, end, 60_000);  // every replica, the one whose disk was full included
+        append(cluster, tp, "after", 1);
+        cluster.awaitReplicated(tp, end + 5, 30_000);
+        RaftNode leader = cluster.node(cluster.leaderIndex(tp));
+        assertEquals(leader.status(tp).highWatermark(), cluster.node(full).status(tp).highWatermark());
+        assertEquals(leader.read(tp, 0, Integer.MAX_VALUE).records(), cluster.node(full).read(tp, 0, Integer.MAX_VALUE).records(),
+                "byte-identical to the leader");
+    }
+
+    private static void append(MiniCluster cluster, TopicPartition tp, String prefix, int batches) {
+        for (int i = 0; i < batches; i++) {
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, prefix + "-" + i, 5), Acks.ALL, 30_000);
+        }
+    }
+}
