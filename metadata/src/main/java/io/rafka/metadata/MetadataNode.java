@@ -184,6 +184,14 @@ public final class MetadataNode implements Closeable {
         listener.accept(stateMachine.image());
     }
 
+    /**
+     * Why this member's Raft log stopped taking entries (a full disk, an I/O error), or null while it works: its
+     * image no longer moves, and only a restart of the broker (once the disk has room) brings the member back.
+     */
+    public Throwable logFailure() {
+        return stateMachine.logFailure();
+    }
+
     /** Whether this member leads the metadata group, i.e. this broker is the controller. */
     public boolean isController() {
         try {

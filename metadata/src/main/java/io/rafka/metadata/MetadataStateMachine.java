@@ -59,6 +59,8 @@ public final class MetadataStateMachine extends BaseStateMachine {
     };
     private volatile MetadataImage image = MetadataImage.EMPTY;
     private volatile long leaderSinceMs = NOT_LEADER;
+    /** Why this member's Raft log stopped taking entries (a full disk, an I/O error); null while it works. */
+    private volatile Throwable logFailure;
 
     public MetadataImage image() {
         return image;
@@ -224,6 +226,25 @@ public final class MetadataStateMachine extends BaseStateMachine {
             });
         }
         return CompletableFuture.failedFuture(new IllegalArgumentException("unknown metadata query"));
+    }
+
+    /**
+     * Ratis's log of this member failed to write or sync (a full disk, an I/O error): from then on it fails every
+     * entry until the member restarts, so this broker's image stops moving. Ratis calls this for every entry it
+     * fails; noted once.
+     */
+    @Override
+    public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
+        if (logFailure == null) {
+            logFailure = cause;
+            LOG.error("metadata member: writing its Raft log failed{}; this broker's metadata view stops until it restarts",
+                    failedEntry == null ? "" : " at index " + failedEntry.getIndex(), cause);
+        }
+    }
+
+    /** Why this member's Raft log failed, or null while it works. */
+    public Throwable logFailure() {
+        return logFailure;
     }
 
     @Override

@@ -98,7 +98,8 @@ public final class Broker implements Closeable {
     private volatile boolean registered;
     /**
      * What {@code /health} adds below its verdict: partition replicas that cannot serve because their log lost
-     * committed records and they are copying them from another replica (the broker serves its others).
+     * committed records and they are copying them from another replica, and replicas whose Raft log failed to write
+     * lately (the broker serves its others); a metadata member whose log failed (the verdict is then unhealthy).
      */
     private String healthDetail() {
         String cutOff = "";
@@ -107,7 +108,25 @@ public final class Broker implements Closeable {
                     + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - heartbeatAckedNanos) + " ms (broker.session.timeout.ms "
                     + config.getLong(ServerConfig.SESSION_TIMEOUT_MS) + "): cut off from the metadata group\n";
         }
-        return cutOff + repairing();
+        Throwable metadataFailure = metadataLogFailure();
+        String metadataFailed = metadataFailure == null ? "" : "the metadata member's Raft log failed to write ("
+                + rootCause(metadataFailure) + "): this broker's metadata view is frozen; restart it once its disk has room\n";
+        return cutOff + metadataFailed + repairing() + failingLogs();
+    }
+
+    /** The innermost cause, e.g. a full disk's IOException, which Ratis and Rafka wrap a few times. */
+    private static String rootCause(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.toString();
+    }
+
+    private String failingLogs() {
+        List<String> failing = raftNode.replicasWithFailingLogs().stream().map(TopicPartition::toString).toList();
+        return failing.isEmpty() ? "" : "Raft logs failing to write (a full disk or I/O errors; each replica is reopened "
+                + "until its writes succeed): " + String.join(", ", failing) + "\n";
     }
 
     private String repairing() {
@@ -423,7 +442,13 @@ public final class Broker implements Closeable {
      * its view goes stale, so it stops saying it serves until heartbeats are acknowledged again.
      */
     boolean isServing() {
-        return !closed.get() && serving && heartbeatFresh();
+        return !closed.get() && serving && heartbeatFresh() && metadataLogFailure() == null;
+    }
+
+    /** Why this broker's metadata member can no longer write its log (then its view is frozen), or null. */
+    private Throwable metadataLogFailure() {
+        MetadataNode m = metadata;
+        return m == null ? null : m.logFailure();
     }
 
     private boolean heartbeatFresh() {

@@ -122,6 +122,13 @@ public final class BrokerMetrics {
         CounterWithCallback.builder().name("rafka_log_scrub_damaged_batches")
                 .help("Damaged batches the scrub found in logs here (each repaired from another replica where one exists)")
                 .callback(cb -> cb.call(raftNode.scrubCounts().damageFound())).register(registry);
+        CounterWithCallback.builder().name("rafka_raft_log_failures")
+                .help("Times a partition replica's Raft log failed to write here (a full disk, an I/O error); each stops "
+                        + "that replica until it is reopened")
+                .callback(cb -> cb.call(raftNode.logFailures())).register(registry);
+        GaugeWithCallback.builder().name("rafka_failing_log_partitions")
+                .help("Partition replicas here whose Raft log failed to write within the last 30 s (reopened until writes succeed)")
+                .callback(cb -> cb.call(raftNode.replicasWithFailingLogs().size())).register(registry);
         CounterWithCallback.builder().name("rafka_log_damaged_reads")
                 .help("Damaged batches that consumers' decoded fetches found here (each repaired from another replica "
                         + "where one exists; the consumer got CORRUPT_MESSAGE, retriable, at that offset)")
