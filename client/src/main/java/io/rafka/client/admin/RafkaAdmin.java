@@ -404,6 +404,8 @@ public final class RafkaAdmin implements AutoCloseable {
                 return adminOnce(rpc);
             } catch (Unreachable e) {
                 retry.backOff(retry.onFailure(e.failure));
+            } catch (ClientException e) {
+                throw retry.whenTimeIsUp(e);  // an attempt cut short by the call's time names what it retried
             }
         }
     }

@@ -99,6 +99,20 @@ public final class RetryState {
         }
     }
 
+    /**
+     * A failure of an attempt made after earlier retriable ones, as its caller should report it: if the caller's own
+     * time ran out during the attempt (its deadline cut the call short), the retried failure says more than "context
+     * timed out", so it is named; otherwise the failure itself.
+     */
+    public ClientException whenTimeIsUp(ClientException failure) {
+        io.grpc.Deadline deadline = Context.current().getDeadline();
+        if (lastFailure == null || deadline == null || !deadline.isExpired()) {
+            return failure;
+        }
+        return new ClientException(CANCELLED, "the call's time is up; the last failure was " + lastFailure.code() + ": "
+                + lastFailure.getMessage());
+    }
+
     /** The work got through: the next failure starts a fresh budget and backoff. */
     public void onSuccess() {
         lastFailure = null;

@@ -63,4 +63,25 @@ class RetryStateTest {
         RetryState retry = new RetryState(time, 0);
         assertThrows(ClientException.class, () -> retry.onFailure(busy));
     }
+
+    /** An attempt its caller's deadline cut short names the failure it was retrying, not "context timed out". */
+    @Test
+    void anAttemptCutShortByTheCallersDeadlineNamesTheFailureItRetried() throws Exception {
+        RetryState retry = new RetryState(time, 60_000);
+        ClientException unavailable = ClientException.of(ErrorCode.UNKNOWN_SERVER_ERROR, "no broker answers");
+        retry.onFailure(unavailable);
+        ClientException cut = ClientException.of(ErrorCode.REQUEST_TIMED_OUT, "broker b1: context timed out");
+        java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        io.grpc.Context.CancellableContext expired = io.grpc.Context.current()
+                .withDeadline(io.grpc.Deadline.after(-1, java.util.concurrent.TimeUnit.MILLISECONDS), timer);
+        try {
+            ClientException reported = expired.call(() -> retry.whenTimeIsUp(cut));
+            assertEquals(RetryState.CANCELLED, reported.code());
+            assertTrue(reported.getMessage().contains("no broker answers"), reported.getMessage());
+            assertEquals(cut, retry.whenTimeIsUp(cut), "with time left, the failure itself");
+        } finally {
+            expired.cancel(null);
+            timer.shutdownNow();
+        }
+    }
 }
