@@ -145,8 +145,10 @@ public final class RaftLogRepair {
      * start of the broker too, long after space is free again. The lost vote is restored as none, in a term
      * {@value #LOST_VOTE_TERMS} past the last term this replica's log and configuration know: Ratis persists a vote
      * before granting it, and could not while the disk was full, so every vote it granted was in a term it reached
-     * while its log still took entries; a term this far past them is one it cannot have voted in, so it never votes
-     * twice in one term. The cost: its group holds one election when it rejoins (its leader meets a higher term).
+     * while its log still took entries, and a new leader sends its first entry at once: that term is a few past the
+     * log's last unless elections failed one after the other without this replica taking an entry. A term this far
+     * past is a bound chosen on that reasoning (the lost vote cannot be known), so that it does not vote twice in one
+     * term. The cost: its group holds one election when it rejoins (its leader meets a higher term).
      * Returns true if it rewrote the file.
      */
     public static boolean repairMetadata(Path current, SizeInBytes maxEntrySize) throws IOException {

@@ -100,6 +100,43 @@ class FullDiskIT {
         }
     }
 
+    /**
+     * An operator frees a full disk by deleting a topic: the replica here waits closed for space (Ratis holds no
+     * division of it), so removing it must delete its Raft storage too, or Ratis loads that storage at the next start
+     * with no partition claiming it and the node does not start.
+     */
+    @Test
+    void aReplicaWaitingForSpaceCanBeDeletedAndTheNodeStartsAgain() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("full-delete", 0, 3);
+            append(cluster, tp, "before", 20);
+            int full = (cluster.leaderIndex(tp) + 1) % 3;
+            cluster.awaitReplicated(tp, 100, 30_000);
+            Path filler = Tmpfs.fill(cluster.dataDir(full));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (cluster.node(full).hosts(tp) && running(cluster.node(full), tp) && System.nanoTime() < deadline) {
+                append(cluster, tp, "while-full", 1);  // until the replica's log fails and it closes to wait for space
+            }
+            assertTrue(!running(cluster.node(full), tp), "the replica whose disk is full closed");
+
+            cluster.node(full).removePartition(tp, true).get(30, TimeUnit.SECONDS);
+            Thread.sleep(2_000);  // the removal asks Ratis again a second later, then deletes what is left
+            Files.delete(filler);
+            cluster.stop(full);
+            cluster.restart(full);
+            assertTrue(!cluster.node(full).hosts(tp));
+        }
+    }
+
+    private static boolean running(RaftNode node, TopicPartition tp) {
+        try {
+            node.status(tp);
+            return true;
+        } catch (RuntimeException notRunning) {
+            return false;
+        }
+    }
+
     private MiniCluster start() throws Exception {
         tmpfs.mount(TMPFS_MIB, tmp.resolve("node-0"), tmp.resolve("node-1"), tmp.resolve("node-2"));  // MiniCluster's data folders
         return MiniCluster.start(3, tmp);

@@ -298,7 +298,10 @@ public final class Hibernation implements Closeable {
         boolean damaged = sm != null && sm.log().revalidatingFrom() >= 0;
         Throwable logFailure = sm == null ? null : sm.logFailure();
         boolean failed = logFailure != null;
-        if (!(closed || memberless || damaged || failed) || replica.waking != null || now - replica.lastHealNanos < healAfterNanos
+        // A failed log is closed at once, however lately the replica was healed: until then a follower acknowledges
+        // entries it holds only in memory. (Its opening again waits for room and the heal interval: reopenIfMissing.)
+        if (!(closed || memberless || damaged || failed) || replica.waking != null
+                || now - replica.lastHealNanos < healAfterNanos && !(failed && !closed)
                 || local.server().getLifeCycleState() != LifeCycle.State.RUNNING) {
             return false;
         }
@@ -306,6 +309,7 @@ public final class Hibernation implements Closeable {
             return false;
         }
         replica.repairHandOverNanos = 0;
+        boolean healedLately = now - replica.lastHealNanos < healAfterNanos;
         replica.lastHealNanos = now;
         LOG.warn("{}: its Raft division here is {}; reopening it with replicas {}", replica.topicPartition(),
                 closed ? "closed (" + state + ")" : damaged ? "open on a damaged log (a scrub or a read found it)"
@@ -317,9 +321,10 @@ public final class Hibernation implements Closeable {
         if (!removed.isSuccess()) {
             throw new IOException("removing the division failed", removed.getException());
         }
-        if (failed && !roomToReopen(replica)) {
+        if (failed && (healedLately || !roomToReopen(replica))) {
             // Closed, it neither votes nor acknowledges (a failed log's follower would acknowledge entries it holds
-            // only in memory); reopenIfMissing opens it once the disk has room.
+            // only in memory); reopenIfMissing opens it once the disk has room, a heal interval from now (a disk that
+            // fails every write with room to spare must not have it reopened every second).
             replica.missingSinceNanos = now;
             return true;
         }

@@ -63,14 +63,20 @@ public final class HibernationFiles {
         return dataDir.resolve(HIBERNATED_DIR).resolve(gid.getUuid().toString());
     }
 
-    /** Bytes this node may still write to its data folder's file system (0 if that cannot be told). */
+    /**
+     * Bytes this node may still write to its data folder's file system: for root, the blocks ext4 reserves for it
+     * count too (root fills those before its writes fail). Long.MAX_VALUE if that cannot be told.
+     */
     long usableSpace() {
         try {
-            return java.nio.file.Files.getFileStore(dataDir).getUsableSpace();
+            java.nio.file.FileStore store = java.nio.file.Files.getFileStore(dataDir);
+            return ROOT ? store.getUnallocatedSpace() : store.getUsableSpace();
         } catch (IOException | RuntimeException e) {
-            return 0;
+            return Long.MAX_VALUE;
         }
     }
+
+    private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
 
     private Path marker(TopicPartition tp) {
         return dataDir.resolve(tp.dirName()).resolve(MARKER);

@@ -334,6 +334,9 @@ public final class PartitionStateMachine extends BaseStateMachine {
         if (RaftErrors.unwrap(cause) instanceof DataReadFailed) {
             return;  // Ratis tells reads of entry data here too; a failed read leaves its log working
         }
+        if (closed) {
+            return;  // Ratis closes the state machine before its log: a last flush then fails on the closed partition log
+        }
         if (logFailure != null) {
             return;
         }

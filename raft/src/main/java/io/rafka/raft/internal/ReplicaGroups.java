@@ -208,7 +208,7 @@ public final class ReplicaGroups {
             if (cause != null) {
                 // Not open here: unless a wake-up was opening it just now and Ratis had yet to list it. Asked again
                 // once that has had time to finish, so such a division is not left open with nobody claiming it.
-                removeAgainLater(replica.groupId(), deleteData, tp);
+                removeAgainLater(replica.groupId(), deleteData, tp, files.activeGroupDir(replica.groupId()));
             }
             if (deleteData) {
                 deleteTree(dataDir.resolve(tp.dirName()));
@@ -218,17 +218,28 @@ public final class ReplicaGroups {
         return removed;
     }
 
-    private void removeAgainLater(RaftGroupId gid, boolean deleteData, TopicPartition tp) {
+    private void removeAgainLater(RaftGroupId gid, boolean deleteData, TopicPartition tp, Path groupDir) {
         try {
             CompletableFuture.delayedExecutor(REMOVE_AGAIN_MS, TimeUnit.MILLISECONDS, closer).execute(() -> {
+                Throwable cause;
                 try {
                     RaftClientReply reply = local.server().groupManagement(GroupManagementRequest.newRemove(
                             local.clientId(), local.server().getId(), local.nextCallId(), gid, deleteData, false));
                     if (reply.isSuccess()) {
                         LOG.info("{}: removed a division that was opening while the replica was removed", tp);
+                        return;
                     }
+                    cause = failure(reply, null);
                 } catch (IOException | RuntimeException e) {
-                    LOG.debug("{}: nothing left to remove: {}", tp, e.toString());
+                    cause = RaftErrors.unwrap(e);
+                }
+                LOG.debug("{}: nothing left to remove: {}", tp, String.valueOf(cause));
+                if (deleteData && cause instanceof GroupMismatchException) {
+                    // Still not open (no open can start now: the replica is marked removed): a division that was
+                    // closed when the removal came (its log failed and it waits for disk space, or its start
+                    // failed) leaves its Raft storage, which Ratis would load at the next start with no partition
+                    // claiming it (the broker would not start).
+                    deleteTree(groupDir);
                 }
             });
         } catch (RejectedExecutionException e) {
