@@ -284,6 +284,19 @@ public final class Hibernation implements Closeable {
             d = local.division(replica.groupId());
         } catch (GroupMismatchException e) {
             return reopenIfMissing(replica, now);
+        } catch (IOException e) {
+            // Ratis keeps the failed future of a group whose add failed before its start (its state machine was refused:
+            // a peer asked to open it while this disk has no room), and every lookup then fails with it instead of
+            // saying the group is missing, so nothing would open it again. A remove drops that entry.
+            LOG.info("{}: clearing a failed opening of its division ({})", replica.topicPartition(), e.getMessage());
+            try {
+                local.server().groupManagement(GroupManagementRequest.newRemove(local.clientId(), local.server().getId(),
+                        local.nextCallId(), replica.groupId(), false, false));
+            } catch (IOException | RuntimeException removeFailed) {
+                // the remove answers with the add's failure; the entry is gone all the same
+            }
+            replica.missingSinceNanos = now;
+            return true;
         }
         replica.missingSinceNanos = 0;
         LifeCycle.State state = d.getInfo().getLifeCycleState();
