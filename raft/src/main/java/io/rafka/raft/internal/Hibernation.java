@@ -287,7 +287,11 @@ public final class Hibernation implements Closeable {
         } catch (IOException e) {
             // Ratis keeps the failed future of a group whose add failed before its start (its state machine was refused:
             // a peer asked to open it while this disk has no room), and every lookup then fails with it instead of
-            // saying the group is missing, so nothing would open it again. A remove drops that entry.
+            // saying the group is missing, so nothing would open it again. A remove drops that entry. (Not while a
+            // wake-up of its own opens it: that one reports its failure and is asked again.)
+            if (replica.waking != null) {
+                return false;
+            }
             LOG.info("{}: clearing a failed opening of its division ({})", replica.topicPartition(), e.getMessage());
             try {
                 local.server().groupManagement(GroupManagementRequest.newRemove(local.clientId(), local.server().getId(),
