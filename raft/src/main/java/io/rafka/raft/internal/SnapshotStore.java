@@ -10,7 +10,6 @@ import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
 import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
-import org.apache.ratis.util.MD5FileUtil;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -37,6 +36,7 @@ final class SnapshotStore {
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
 
     void init(RaftStorage raftStorage) throws IOException {
+        SnapshotMd5.clean(raftStorage.getStorageDir().getStateMachineDir().toPath());
         storage.init(raftStorage);
     }
 
@@ -71,7 +71,7 @@ final class SnapshotStore {
     private void save(TermIndex ti, PartitionSnapshot snapshot) throws IOException {
         Path file = storage.getSnapshotFile(ti.getTerm(), ti.getIndex()).toPath();
         snapshot.writeTo(file);
-        MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
+        MD5Hash md5 = SnapshotMd5.save(file);
         storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file, md5), ti));
         storage.cleanupOldSnapshots(KEEP_TWO);
     }
