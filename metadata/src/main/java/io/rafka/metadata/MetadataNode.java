@@ -3,6 +3,7 @@ package io.rafka.metadata;
 import io.rafka.common.NotControllerException;
 import io.rafka.common.RafkaException;
 import io.rafka.common.ErrorCode;
+import io.rafka.raft.DiskRoom;
 import io.rafka.raft.NodeAddress;
 import io.rafka.raft.RaftLogRepair;
 import org.apache.ratis.client.RaftClient;
@@ -12,6 +13,7 @@ import io.rafka.raft.internal.RatisProperties;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
@@ -42,6 +44,8 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -76,6 +80,15 @@ public final class MetadataNode implements Closeable {
     /** Elects a new controller as soon as the old one's process is gone, not after the election timeout. */
     private volatile LeaderFailureDetector failureDetector;
     private final long startedMs = System.currentTimeMillis();
+    /** The member's own Ratis storage folder ({@code metadata-raft/<group>}). */
+    private final Path groupDir;
+    /** The largest entry its log may hold (what {@link RaftLogRepair} reads its segments with). */
+    private final SizeInBytes maxEntrySize;
+    /** Closes this member when its Raft log fails and opens it again once its disk has room ({@link #heal}). */
+    private final ScheduledExecutorService healer;
+    /** When this member was closed because its log failed (System.nanoTime), 0 while it is open. */
+    private volatile long closedForFailureNanos;
+    private volatile boolean closing;
 
     /**
      * Settings of a broker's metadata member. Immutable; validated when built. Separate from the partition
@@ -141,7 +154,9 @@ public final class MetadataNode implements Closeable {
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(4096));
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(8L * 1024 * 1024));
-        boolean exists = Files.isDirectory(storage.resolve(GROUP_ID.getUuid().toString()));
+        this.groupDir = storage.resolve(GROUP_ID.getUuid().toString());
+        this.maxEntrySize = RaftServerConfigKeys.Log.Appender.bufferByteLimit(p);
+        boolean exists = Files.isDirectory(groupDir);
         RaftLogRepair.apply(p);
         this.server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(self.id()))
@@ -153,6 +168,11 @@ public final class MetadataNode implements Closeable {
         RaftProperties cp = new RaftProperties();
         RaftClientConfigKeys.Rpc.setRequestTimeout(cp, TimeDuration.valueOf(10, TimeUnit.SECONDS));
         this.client = RaftClient.newBuilder().setRaftGroup(group).setProperties(cp).build();
+        this.healer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "rafka-metadata-heal-" + self.id());
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** Starts this broker's metadata member; {@code voters} lists every member, this one included. */
@@ -171,8 +191,85 @@ public final class MetadataNode implements Closeable {
             RaftClientConfigKeys.Rpc.setRequestTimeout(probe, TimeDuration.valueOf(3, TimeUnit.SECONDS));
             node.failureDetector = new LeaderFailureDetector(node.server, probe);
         }
+        node.healer.scheduleWithFixedDelay(node::healSafely, HEAL_CHECK_MS, HEAL_CHECK_MS, TimeUnit.MILLISECONDS);
         LOG.info("metadata member {} listening on {}", self.id(), self.hostPort());
         return node;
+    }
+
+    /** How often the member checks whether its log failed, or whether it may open again. */
+    private static final long HEAL_CHECK_MS = 500;
+    /** How long a member closed for a failed log stays closed at least (a disk that fails every write with room to spare). */
+    static final long REOPEN_AFTER_MS = 5_000;
+
+    private void healSafely() {
+        try {
+            heal();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("metadata member {}: healing its failed Raft log failed (will retry): {}", self.id(), e.toString());
+        }
+    }
+
+    /**
+     * A member whose Raft log failed (a full disk, an I/O error) is closed at once and opened again once its disk has
+     * {@link DiskRoom#REOPEN_MIN_FREE_BYTES} free. Ratis's log worker fails every entry after its first failure, yet the
+     * member would stay in the group: it could not follow, and as the leader it would keep the controller role without
+     * committing anything (heartbeats still go out, so no other member stands for election). Closed, it neither votes
+     * nor leads; a controller first hands its role over, so the cluster has a working controller within a round trip
+     * rather than an election timeout. Opened again, it loads what its log holds, catches up from the controller, and
+     * its image moves on from where it stood ({@link MetadataStateMachine}); no restart of the broker.
+     */
+    private void heal() throws IOException {
+        if (closing || server.getLifeCycleState() != org.apache.ratis.util.LifeCycle.State.RUNNING) {
+            return;
+        }
+        if (closedForFailureNanos == 0) {
+            Throwable failure = stateMachine.logFailure();
+            if (failure == null) {
+                return;
+            }
+            if (isController()) {
+                resign(3_000);
+            }
+            RaftClientReply removed = server.groupManagement(GroupManagementRequest.newRemove(clientId, server.getId(),
+                    callIds.incrementAndGet(), GROUP_ID, false, false));
+            if (!removed.isSuccess()) {
+                throw new IOException("closing the metadata member failed", removed.getException());
+            }
+            closedForFailureNanos = System.nanoTime();
+            LOG.warn("metadata member {}: closed, as its Raft log failed ({}); it opens again once its disk has {} MiB free",
+                    self.id(), failure.toString(), DiskRoom.REOPEN_MIN_FREE_BYTES >> 20);
+            return;
+        }
+        if (System.nanoTime() - closedForFailureNanos < TimeUnit.MILLISECONDS.toNanos(REOPEN_AFTER_MS)
+                || !DiskRoom.roomToReopen(groupDir)) {
+            return;
+        }
+        // Ratis may have left its term-and-vote file empty if a write of it failed while the disk was full.
+        RaftLogRepair.repairMetadata(groupDir.resolve("current"), maxEntrySize);
+        RaftClientReply added;
+        try {
+            added = server.groupManagement(GroupManagementRequest.newAdd(clientId, server.getId(), callIds.incrementAndGet(),
+                    group, false));
+        } catch (IOException e) {
+            added = null;
+            LOG.warn("metadata member {}: opening again failed (will retry): {}", self.id(), e.toString());
+        }
+        if (added == null || !added.isSuccess()) {
+            // Ratis keeps the failed future of an add whose start failed, and would answer every later one with it.
+            try {
+                server.groupManagement(GroupManagementRequest.newRemove(clientId, server.getId(), callIds.incrementAndGet(),
+                        GROUP_ID, false, false));
+            } catch (IOException | RuntimeException ignored) {
+                // nothing there to remove
+            }
+            closedForFailureNanos = System.nanoTime();
+            if (added != null) {
+                LOG.warn("metadata member {}: opening again failed (will retry): {}", self.id(), added.getException());
+            }
+            return;
+        }
+        closedForFailureNanos = 0;
+        LOG.info("metadata member {}: open again after its Raft log failed; catching up from the controller", self.id());
     }
 
     public MetadataImage image() {
@@ -186,7 +283,7 @@ public final class MetadataNode implements Closeable {
 
     /**
      * Why this member's Raft log stopped taking entries (a full disk, an I/O error), or null while it works: its
-     * image no longer moves, and only a restart of the broker (once the disk has room) brings the member back.
+     * image no longer moves until the member opens again, once its disk has room ({@link #heal}).
      */
     public Throwable logFailure() {
         return stateMachine.logFailure();
@@ -392,6 +489,8 @@ public final class MetadataNode implements Closeable {
 
     @Override
     public void close() throws IOException {
+        closing = true;
+        healer.shutdownNow();
         try {
             if (failureDetector != null) {
                 failureDetector.close();

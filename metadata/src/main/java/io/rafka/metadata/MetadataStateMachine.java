@@ -1,6 +1,8 @@
 package io.rafka.metadata;
 
 import io.rafka.common.Time;
+import io.rafka.raft.internal.AtomicFiles;
+import io.rafka.raft.internal.SnapshotMd5;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -26,7 +28,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -61,6 +62,14 @@ public final class MetadataStateMachine extends BaseStateMachine {
     private volatile long leaderSinceMs = NOT_LEADER;
     /** Why this member's Raft log stopped taking entries (a full disk, an I/O error); null while it works. */
     private volatile Throwable logFailure;
+    /** Whether Ratis initialized this state machine before: a later initialize is the member reopening in this process. */
+    private volatile boolean initialized;
+    /**
+     * The last index the image held when the member reopened after its log failed ({@link MetadataNode}): Ratis replays
+     * the log from the snapshot again, and entries up to here are in the image already, so they are not applied twice
+     * and listeners never see the image go back. -1 when not reopened.
+     */
+    private volatile long appliedBeforeReopen = -1;
 
     public MetadataImage image() {
         return image;
@@ -95,7 +104,13 @@ public final class MetadataStateMachine extends BaseStateMachine {
     @Override
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
         super.initialize(server, groupId, raftStorage);
+        SnapshotMd5.clean(raftStorage.getStorageDir().getStateMachineDir().toPath());
         storage.init(raftStorage);
+        if (initialized) {
+            reopen();
+            return;
+        }
+        initialized = true;
         String[] logs = raftStorage.getStorageDir().getCurrentDir().list((dir, name) -> name.startsWith("log_"));
         if (storage.getLatestSnapshot() == null && (logs == null || logs.length == 0)) {
             // A member new here starts, as every member does, from the empty image at (term 0, index 0), so the
@@ -108,8 +123,25 @@ public final class MetadataStateMachine extends BaseStateMachine {
         load();
     }
 
+    /**
+     * The member opens again in this process after its log failed and was closed ({@link MetadataNode}): Ratis replays
+     * its log from the latest snapshot, as at a start, but the image is kept (it is at least as new: the log lost at
+     * most entries this member had applied from memory, committed all the same) and entries up to what it held are
+     * skipped, so listeners never see an older image.
+     */
+    private void reopen() throws IOException {
+        SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
+        long applied = getLastAppliedTermIndex().getIndex();
+        appliedBeforeReopen = applied;
+        setLastAppliedTermIndex(snapshot == null ? TermIndex.INITIAL_VALUE : snapshot.getTermIndex());
+        logFailure = null;
+        LOG.info("metadata member reopens: replaying its log from {} up to the index {} its image holds",
+                getLastAppliedTermIndex(), applied);
+    }
+
     @Override
     public void reinitialize() throws IOException {
+        appliedBeforeReopen = -1;  // a snapshot installed from the leader replaces the image whole
         load();
     }
 
@@ -146,6 +178,10 @@ public final class MetadataStateMachine extends BaseStateMachine {
     @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
         LogEntryProto entry = trx.getLogEntry();
+        if (entry.getIndex() <= appliedBeforeReopen) {
+            updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());  // in the image already (reopen)
+            return CompletableFuture.completedFuture(Message.EMPTY);
+        }
         MetadataImage next = image;
         try {
             for (MetadataRecord r : MetadataCodec.decodeRecords(entry.getStateMachineLogEntry().getLogData().toByteArray())) {
@@ -178,23 +214,20 @@ public final class MetadataStateMachine extends BaseStateMachine {
         if (ti == null || ti.getIndex() < 0) {
             return -1;
         }
+        if (ti.getIndex() < appliedBeforeReopen) {
+            // Replaying after a reopen: the image is ahead of the applied index and would be saved under the wrong one.
+            SnapshotInfo latest = storage.getLatestSnapshot();
+            return latest == null ? -1 : latest.getIndex();
+        }
         writeSnapshot(image, ti);
         return ti.getIndex();
     }
 
     private void writeSnapshot(MetadataImage current, TermIndex ti) throws IOException {
         Path file = storage.getSnapshotFile(ti.getTerm(), ti.getIndex()).toPath();
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(tmp, MetadataCodec.encodeImage(current));
-        try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        // The rename itself durable before Ratis purges the log entries the snapshot replaces.
-        try (var dir = java.nio.channels.FileChannel.open(file.getParent(), java.nio.file.StandardOpenOption.READ)) {
-            dir.force(true);
-        }
-        MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file.toFile());
+        // Synced and renamed, the folder too, before Ratis purges the log entries the snapshot replaces.
+        AtomicFiles.replace(file, java.nio.ByteBuffer.wrap(MetadataCodec.encodeImage(current)));
+        MD5Hash md5 = SnapshotMd5.save(file);
         storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file, md5), ti));
         storage.cleanupOldSnapshots(retention);
     }
@@ -230,14 +263,15 @@ public final class MetadataStateMachine extends BaseStateMachine {
 
     /**
      * Ratis's log of this member failed to write or sync (a full disk, an I/O error): from then on it fails every
-     * entry until the member restarts, so this broker's image stops moving. Ratis calls this for every entry it
-     * fails; noted once.
+     * entry until the member is closed and opened again ({@link MetadataNode} does, once its disk has room), so this
+     * broker's image stops moving. Ratis calls this for every entry it fails; noted once.
      */
     @Override
     public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
         if (logFailure == null) {
             logFailure = cause;
-            LOG.error("metadata member: writing its Raft log failed{}; this broker's metadata view stops until it restarts",
+            LOG.error("metadata member: writing its Raft log failed{}; this broker's metadata view stops until the member "
+                            + "reopens (once its disk has room)",
                     failedEntry == null ? "" : " at index " + failedEntry.getIndex(), cause);
         }
     }

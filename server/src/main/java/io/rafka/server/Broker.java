@@ -7,6 +7,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.rafka.log.LogConfig;
+import io.rafka.raft.DiskRoom;
 import io.rafka.raft.RaftNode;
 import io.rafka.common.TopicPartition;
 import io.rafka.metadata.BrokerInfo;
@@ -110,7 +111,8 @@ public final class Broker implements Closeable {
         }
         Throwable metadataFailure = metadataLogFailure();
         String metadataFailed = metadataFailure == null ? "" : "the metadata member's Raft log failed to write ("
-                + rootCause(metadataFailure) + "): this broker's metadata view is frozen; restart it once its disk has room\n";
+                + rootCause(metadataFailure) + "): this broker's metadata view is frozen until the member opens again, once "
+                + "its disk has " + (DiskRoom.REOPEN_MIN_FREE_BYTES >> 20) + " MiB free\n";
         return cutOff + metadataFailed + repairing() + failingLogs();
     }
 

@@ -15,9 +15,13 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -68,6 +72,77 @@ class FullDiskBrokerIT {
             cluster.awaitTrue(() -> cluster.broker(full).metadata().image().topics().keySet()
                     .equals(cluster.broker(other).metadata().image().topics().keySet()), 30_000, "its metadata view is current");
             assertEquals("ok\n", get(cluster.httpPort(full), "/health", 200));
+        }
+    }
+
+    /**
+     * The controller's disk fills up. Ratis's leader keeps leading on a log that fails every entry (it still sends
+     * heartbeats, so no other member stands for election), which left the cluster without a working controller: no
+     * topic could be created or placed until an operator restarted that broker. Its member must give way at once,
+     * and come back by itself, current, once space is free: no restart.
+     */
+    @Test
+    void aControllerWhoseMetadataLogFailedGivesWayAndItsMemberHealsOnceSpaceIsFree() throws Exception {
+        tmpfs.mount(64, tmp.resolve("broker-1"), tmp.resolve("broker-2"), tmp.resolve("broker-3"));
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            cluster.awaitTrue(() -> controllerIndex(cluster) >= 0, 30_000, "a controller");
+            int full = controllerIndex(cluster);
+            int other = (full + 1) % 3;
+            // Topics are only added here: the full broker's view must never lose one, also while its member reopens.
+            List<Integer> topicCounts = new CopyOnWriteArrayList<>();
+            cluster.broker(full).metadata().addListener(image -> topicCounts.add(image.topics().size()));
+            Path filler = Tmpfs.fill(tmp.resolve("broker-" + (full + 1)));
+
+            long deadline = System.currentTimeMillis() + 60_000;
+            for (int t = 0; cluster.broker(full).metadata().logFailure() == null && System.currentTimeMillis() < deadline; t++) {
+                createTopic(cluster, other, "t" + t);
+            }
+            assertTrue(cluster.broker(full).metadata().logFailure() != null, "the controller's metadata log failed");
+
+            // Another member takes over as controller, and metadata changes again, while the disk is still full.
+            cluster.awaitTrue(() -> createTopic(cluster, other, "after"), 30_000, "a topic created after the failure");
+            int controller = controllerIndex(cluster);
+            assertTrue(controller >= 0 && controller != full, "the controller moved away from the full broker: " + controller);
+            assertFalse(cluster.broker(full).metadata().isController(), "the failed member does not lead");
+            assertTrue(get(cluster.httpPort(full), "/health", 503).contains("metadata member's Raft log failed"));
+
+            Files.delete(filler);
+            createTopic(cluster, other, "freed");
+            cluster.awaitTrue(() -> cluster.broker(full).metadata().logFailure() == null
+                    && cluster.broker(full).metadata().image().topics().keySet()
+                    .equals(cluster.broker(other).metadata().image().topics().keySet()), 60_000,
+                    "the member heals and its view is current, without a restart");
+            assertTrue(cluster.broker(full).metadata().image().topics().containsKey("freed"));
+            cluster.awaitTrue(() -> cluster.broker(full).isServing(), 30_000, "the broker serves again");
+            assertEquals("ok\n", get(cluster.httpPort(full), "/health", 200));
+            // and it takes entries again: a topic created now reaches it
+            cluster.awaitTrue(() -> createTopic(cluster, full, "last"), 30_000, "a topic created through it");
+            cluster.awaitTrue(() -> cluster.broker(full).metadata().image().topics().containsKey("last"), 30_000,
+                    "its view moves");
+            for (int i = 1; i < topicCounts.size(); i++) {
+                assertTrue(topicCounts.get(i) >= topicCounts.get(i - 1), "its view went back: " + topicCounts);
+            }
+        }
+    }
+
+    private static int controllerIndex(BrokerCluster cluster) {
+        for (int i = 0; i < cluster.size(); i++) {
+            if (cluster.broker(i).metadata().isController()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Creates a topic through broker {@code via}; false if the call failed (e.g. no working controller). */
+    private static boolean createTopic(BrokerCluster cluster, int via, String name) {
+        try {
+            cluster.admin(via).withDeadlineAfter(5, TimeUnit.SECONDS).createTopics(CreateTopicsRequest.newBuilder().addTopics(
+                    NewTopic.newBuilder().setName(name).setPartitions(1).setReplicationFactor(2)).build());
+            return cluster.broker(via).metadata().image().topics().containsKey(name)
+                    || cluster.broker((via + 1) % 3).metadata().image().topics().containsKey(name);
+        } catch (io.grpc.StatusRuntimeException e) {
+            return false;
         }
     }
 

@@ -1,6 +1,7 @@
 package io.rafka.raft.internal;
 
 import io.rafka.common.TopicPartition;
+import io.rafka.raft.DiskRoom;
 import io.rafka.raft.RaftNodeConfig;
 import io.rafka.raft.internal.HibernationFiles.Frozen;
 import io.rafka.raft.internal.ReplicaRegistry.Lifecycle;
@@ -69,7 +70,7 @@ public final class Hibernation implements Closeable {
     /** ...up to this many times the node's. */
     private static final int MAX_IDLE_FACTOR = 16;
     /** Free bytes a replica whose Raft log failed to write waits for before it opens again ({@link #roomToReopen}). */
-    static final long REOPEN_MIN_FREE_BYTES = 32L << 20;
+    static final long REOPEN_MIN_FREE_BYTES = DiskRoom.REOPEN_MIN_FREE_BYTES;
     /** How long a wake-up waits for room under partition.max.open before it fails with BUSY (at most the wake timeout). */
     private static final long ROOM_WAIT_MS = 5_000;
 

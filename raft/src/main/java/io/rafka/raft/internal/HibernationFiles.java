@@ -1,6 +1,7 @@
 package io.rafka.raft.internal;
 
 import io.rafka.common.TopicPartition;
+import io.rafka.raft.DiskRoom;
 import org.apache.ratis.protocol.RaftGroupId;
 
 import java.io.IOException;
@@ -63,20 +64,10 @@ public final class HibernationFiles {
         return dataDir.resolve(HIBERNATED_DIR).resolve(gid.getUuid().toString());
     }
 
-    /**
-     * Bytes this node may still write to its data folder's file system: for root, the blocks ext4 reserves for it
-     * count too (root fills those before its writes fail). Long.MAX_VALUE if that cannot be told.
-     */
+    /** Bytes this node may still write to its data folder's file system ({@link DiskRoom#usableBytes}). */
     long usableSpace() {
-        try {
-            java.nio.file.FileStore store = java.nio.file.Files.getFileStore(dataDir);
-            return ROOT ? store.getUnallocatedSpace() : store.getUsableSpace();
-        } catch (IOException | RuntimeException e) {
-            return Long.MAX_VALUE;
-        }
+        return DiskRoom.usableBytes(dataDir);
     }
-
-    private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
 
     private Path marker(TopicPartition tp) {
         return dataDir.resolve(tp.dirName()).resolve(MARKER);
