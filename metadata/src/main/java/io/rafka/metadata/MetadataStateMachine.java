@@ -2,6 +2,7 @@ package io.rafka.metadata;
 
 import io.rafka.common.Time;
 import io.rafka.raft.internal.AtomicFiles;
+import io.rafka.raft.internal.FailedLogs;
 import io.rafka.raft.internal.SnapshotMd5;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
@@ -33,6 +34,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
@@ -70,6 +72,8 @@ public final class MetadataStateMachine extends BaseStateMachine {
      * and listeners never see the image go back. -1 when not reopened.
      */
     private volatile long appliedBeforeReopen = -1;
+    /** Set once the member's division is being closed because its log failed; cleared when it reopens. */
+    private final AtomicBoolean closingForFailure = new AtomicBoolean();
 
     public MetadataImage image() {
         return image;
@@ -133,6 +137,7 @@ public final class MetadataStateMachine extends BaseStateMachine {
         SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
         long applied = getLastAppliedTermIndex().getIndex();
         appliedBeforeReopen = applied;
+        closingForFailure.set(false);
         setLastAppliedTermIndex(snapshot == null ? TermIndex.INITIAL_VALUE : snapshot.getTermIndex());
         logFailure = null;
         LOG.info("metadata member reopens: replaying its log from {} up to the index {} its image holds",
@@ -264,7 +269,8 @@ public final class MetadataStateMachine extends BaseStateMachine {
     /**
      * Ratis's log of this member failed to write or sync (a full disk, an I/O error): from then on it fails every
      * entry until the member is closed and opened again ({@link MetadataNode} does, once its disk has room), so this
-     * broker's image stops moving. Ratis calls this for every entry it fails; noted once.
+     * broker's image stops moving. Ratis calls this for every entry it fails; noted once. A follower is closed at once
+     * ({@link FailedLogs#stopAcknowledging}: it must not acknowledge entries it could not write).
      */
     @Override
     public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
@@ -273,6 +279,14 @@ public final class MetadataStateMachine extends BaseStateMachine {
             LOG.error("metadata member: writing its Raft log failed{}; this broker's metadata view stops until the member "
                             + "reopens (once its disk has room)",
                     failedEntry == null ? "" : " at index " + failedEntry.getIndex(), cause);
+        }
+        RaftServer server = getServer().getNow(null);
+        if (server != null) {
+            try {
+                FailedLogs.stopAcknowledging(server.getDivision(getGroupId()), closingForFailure, "metadata member");
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("metadata member: could not close its division after its log failed: {}", e.toString());
+            }
         }
     }
 

@@ -41,6 +41,7 @@ import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.BiFunction;
 import java.util.function.BooleanSupplier;
@@ -82,6 +83,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
     /** Null until Ratis initializes the machine. */
     private volatile PartitionStore store;
     private volatile boolean closed;
+    /** Set once its division is being closed because its log failed ({@link FailedLogs#stopAcknowledging}). */
+    private final AtomicBoolean closingForFailure = new AtomicBoolean();
     private volatile boolean deleteOnClose;
     private volatile RaftServer.Division division;
     /** Why Ratis's log of this division failed (it fails every later write until reopened); null while it works. */
@@ -327,7 +330,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
      * Ratis's log worker failed a write or a sync: of the partition log ({@link #flush}) or of its own files. From
      * then on it fails every entry, so this replica can neither follow nor lead until reopened. Ratis calls this for
      * every entry it fails, and {@link #write} when the partition log refuses an entry's records; the node is told
-     * once.
+     * once. A follower's division is closed at once, before Ratis answers the failed write
+     * ({@link FailedLogs#stopAcknowledging}); a leader's after it handed its leadership over ({@link Hibernation}).
      */
     @Override
     public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
@@ -337,16 +341,20 @@ public final class PartitionStateMachine extends BaseStateMachine {
         if (closed) {
             return;  // Ratis closes the state machine before its log: a last flush then fails on the closed partition log
         }
-        if (logFailure != null) {
-            return;
+        if (logFailure == null) {
+            logFailure = cause;
+            LOG.error("{}: writing its Raft log failed{}; this replica stops until its Raft group is reopened here",
+                    topicPartition, failedEntry == null ? "" : " at index " + failedEntry.getIndex(), cause);
+            try {
+                events.logFailed(cause);
+            } catch (RuntimeException e) {
+                LOG.warn("{}: log failure listener failed", topicPartition, e);
+            }
         }
-        logFailure = cause;
-        LOG.error("{}: writing its Raft log failed{}; this replica stops until its Raft group is reopened here", topicPartition,
-                failedEntry == null ? "" : " at index " + failedEntry.getIndex(), cause);
         try {
-            events.logFailed(cause);
-        } catch (RuntimeException e) {
-            LOG.warn("{}: log failure listener failed", topicPartition, e);
+            FailedLogs.stopAcknowledging(division(), closingForFailure, topicPartition);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: could not close its division after its log failed: {}", topicPartition, e.toString());
         }
     }
 
