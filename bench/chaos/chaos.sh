@@ -22,12 +22,14 @@
 # 256-1024 kbit/s, so what it sends queues); netem = loss,slow (this kernel has no netem qdisc: bench/chaos/netns.sh);
 # corrupt (kill -9, then damage the node's files before restarting it: the tail of a partition's segment cut off or
 # a bit flipped in it, or the same in its Raft log; a partition of the topic or the group's __consumer_offsets
-# partition, or the metadata group's Raft log).
+# partition, or the metadata group's Raft log); full (the node's disk filled to the last byte, then freed: every
+# node's data folder is a small tmpfs of its own, mounted by this script, root only; without root it is skipped).
 # Network faults run every broker in its own network namespace (root only; without it they are skipped, with a
 # message, and the other faults run on 127.0.0.1).
 # Ports: RAFKA_PORT_BASE=26000 (26192..26395) unless RAFKA_CHAOS_PORT_BASE says otherwise. Work folder:
 # bench/chaos/target unless RAFKA_CHAOS_WORK says otherwise. Namespaces rafka-chaos-N on 10.231.7.0/24 unless
-# RAFKA_CHAOS_NETNS and RAFKA_CHAOS_SUBNET say otherwise.
+# RAFKA_CHAOS_NETNS and RAFKA_CHAOS_SUBNET say otherwise. With the full fault each node's tmpfs has
+# RAFKA_CHAOS_DISK_MIB MiB (256 unless set).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -61,9 +63,9 @@ IFS=, read -r -a FAULT_KINDS <<<"$FAULTS"
 KINDS=()
 for f in "${FAULT_KINDS[@]}"; do
   case "$f" in
-    kill|pause|partition|loss|slow|corrupt) KINDS+=("$f") ;;
+    kill|pause|partition|loss|slow|corrupt|full) KINDS+=("$f") ;;
     netem) KINDS+=(loss slow) ;;
-    *) echo "chaos: unknown fault '$f' (kill, pause, partition, loss, slow, netem, corrupt)" >&2; exit 2 ;;
+    *) echo "chaos: unknown fault '$f' (kill, pause, partition, loss, slow, netem, corrupt, full)" >&2; exit 2 ;;
   esac
 done
 FAULT_KINDS=("${KINDS[@]}")
@@ -88,7 +90,7 @@ if [[ " ${FAULT_KINDS[*]} " =~ \ (partition|loss|slow)\  ]]; then
   else
     log "SKIPPED the network faults: network namespaces need root and iproute2 (running the others only)"
     KINDS=()
-    for f in "${FAULT_KINDS[@]}"; do [[ "$f" == kill || "$f" == pause || "$f" == corrupt ]] && KINDS+=("$f"); done
+    for f in "${FAULT_KINDS[@]}"; do [[ "$f" == kill || "$f" == pause || "$f" == corrupt || "$f" == full ]] && KINDS+=("$f"); done
     (( ${#KINDS[@]} )) || { log "SKIPPED: no fault left to inject"; exit 0; }
     FAULT_KINDS=("${KINDS[@]}")
   fi
@@ -101,6 +103,26 @@ if [[ " ${FAULT_KINDS[*]} " =~ \ loss\  ]] && ! command -v iptables >/dev/null; 
   (( ${#KINDS[@]} )) || { log "SKIPPED: no fault left to inject"; exit 0; }
   FAULT_KINDS=("${KINDS[@]}")
 fi
+# The `full` fault fills a node's disk: each node's data folder is then a tmpfs of its own (FULL_MIB), which needs root.
+FULL=0 FULL_MIB="${RAFKA_CHAOS_DISK_MIB:-256}"
+if [[ " ${FAULT_KINDS[*]} " =~ \ full\  ]]; then
+  if [[ "$(id -u)" == 0 ]]; then
+    FULL=1
+  else
+    log "SKIPPED the full fault: a file system of its own per node needs root to mount (running the others only)"
+    KINDS=()
+    for f in "${FAULT_KINDS[@]}"; do [[ "$f" != full ]] && KINDS+=("$f"); done
+    (( ${#KINDS[@]} )) || { log "SKIPPED: no fault left to inject"; exit 0; }
+    FAULT_KINDS=("${KINDS[@]}")
+  fi
+fi
+# Unmounts the nodes' file systems (any left under the work folder, also by an earlier run that did not finish).
+unmount_nodes() {
+  local m
+  for m in $(findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r || true); do
+    umount -l "$m" || true
+  done
+}
 host_of() {
   if (( NETNS )); then echo "$NET_SUBNET.$1"; else echo 127.0.0.1; fi
 }
@@ -122,6 +144,7 @@ cleanup() {
     bin/rafka cluster stop >&2 || bin/rafka cluster kill >&2 || true
   fi
   (( NETNS )) && net_destroy "$NODES"
+  (( FULL )) && unmount_nodes
   exit "$status"
 }
 trap cleanup EXIT
@@ -180,6 +203,15 @@ inject() {
       net_loss "$node" 30
       hold "$hold_ms"
       net_heal "$NODES"
+      ;;
+    full)
+      # To the last byte: the node's Raft logs, segments and snapshots fail to write (ENOSPC). Its replicas close
+      # and open again once there is room, its metadata member too (docs/replication.md, "A full disk").
+      local filler="$RAFKA_CLUSTER_DIR/node-$node/chaos-filler"
+      dd if=/dev/zero of="$filler" bs=1M status=none 2>/dev/null || true
+      log "fault: node $node's disk full for ${hold_ms} ms ($(df --output=avail -B1 "$RAFKA_CLUSTER_DIR/node-$node" | tail -1 | tr -d ' ') bytes left)"
+      hold "$hold_ms"
+      rm -f "$filler"
       ;;
     slow)
       local kbit=$(( 256 + RANDOM % 769 ))
@@ -364,8 +396,16 @@ await_replicas_equal() {
   return 1
 }
 
+(( FULL )) && unmount_nodes
 rm -rf "$WORK"
 mkdir -p "$WORK"
+if (( FULL )); then
+  for (( n = 1; n <= NODES; n++ )); do
+    mkdir -p "$RAFKA_CLUSTER_DIR/node-$n"
+    mount -t tmpfs -o "size=${FULL_MIB}m" rafka-chaos "$RAFKA_CLUSTER_DIR/node-$n"
+  done
+  log "disks: node N's data folder is a tmpfs of $FULL_MIB MiB (the full fault fills it)"
+fi
 : >"$FAULT_LOG"
 if (( NETNS )); then
   net_create "$NODES"

@@ -13,7 +13,7 @@ cd "$ROOT"
 source "$ROOT/bench/lib.sh"
 MINUTES="${1:-30}"
 [[ "$MINUTES" =~ ^[0-9]+$ ]] || { echo "chaos-long: minutes must be a whole number, not '$MINUTES'" >&2; exit 2; }
-FAULTS=kill,pause,partition,netem,corrupt
+FAULTS=kill,pause,partition,netem,corrupt,full
 OUT="$ROOT/bench/chaos/target-long"
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -20,14 +20,14 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * CI's short chaos profile: {@code bin/rafka chaos} with fixed seeds, on three and on five broker processes (SDK
  * producers with and without idempotence and a consumer group; kill -9 + restart and SIGSTOP/SIGCONT of brokers,
- * damaged segment and Raft log files between a kill and its restart and, where network namespaces can be made
- * (root), network partitions, packet loss and a throttled link), then the history checker and the byte-for-byte
+ * damaged segment and Raft log files between a kill and its restart and, as root (namespaces, a tmpfs per node),
+ * network partitions, packet loss, a throttled link and a disk filled to the last byte), then the history checker and the byte-for-byte
  * replica comparison: every count must be 0. A seed makes the fault schedule repeatable; the timing of faults
  * against writes still varies from run to run. {@code -Dchaos.seed=S} replaces both seeds.
  */
 class ChaosIT {
     private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
-    private static final String FAULTS = "kill,pause,partition,netem,corrupt";
+    private static final String FAULTS = "kill,pause,partition,netem,corrupt,full";
 
     @TempDir
     Path tmp;
