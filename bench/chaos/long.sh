@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The long chaos profile (run as `bin/rafka chaos-long [MINUTES]`, default 30): `bin/rafka chaos` again and again with
-# random seeds and every fault kind (kill, pause, partition, netem, corrupt), three and five nodes in turn, 120 s of
+# random seeds and every fault kind (kill, pause, partition, netem, corrupt, full), three and five nodes in turn, 120 s of
 # faults each, until MINUTES are up. Prints each run's seed and checker line and keeps the output of every run in
 # bench/chaos/target-long/run-N.out (a failing run's history too, for `bin/rafka chaos --check FILE`). Exits 1 if
 # any run failed; re-run a failing seed alone with `bin/rafka chaos --seed S --nodes N --duration 120 --faults ...`.
