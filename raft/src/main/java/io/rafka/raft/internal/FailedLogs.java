@@ -30,26 +30,34 @@ public final class FailedLogs {
      * the follower before its leader can hear of the failure and send the entries again. A leader is left open: its
      * own acknowledgement counts only for entries it wrote, and its owner hands the leadership over before closing
      * it; once a follower, its first failed write of the next leader's entries calls this again. {@code closing} is
-     * set once for the division, so repeated failures close it once. Closing runs on a thread of its own (Ratis's
-     * close waits for the log worker, which may be the caller).
+     * set once for the division, so repeated failures close it once, and every caller waits for the close to begin.
+     * Closing runs on a thread of its own (Ratis's close waits for the log worker, which may be the caller).
      */
     public static void stopAcknowledging(RaftServer.Division division, AtomicBoolean closing, Object who) {
-        if (closing.get() || division.getInfo().isLeader() || !closing.compareAndSet(false, true)) {
+        if (!closing.get() && division.getInfo().isLeader()) {
             return;
         }
-        LOG.warn("{}: closing its Raft division at once: with its log failing it must not acknowledge entries it "
-                + "could not write", who);
-        Thread closer = new Thread(() -> {
-            try {
-                division.close();
-            } catch (RuntimeException e) {
-                LOG.warn("{}: closing its Raft division failed", who, e);
-            }
-        }, "rafka-close-failed-" + division.getMemberId());
-        closer.setDaemon(true);
-        closer.start();
+        if (closing.compareAndSet(false, true)) {
+            LOG.warn("{}: closing its Raft division at once: with its log failing it must not acknowledge entries it "
+                    + "could not write", who);
+            Thread closer = new Thread(() -> {
+                try {
+                    division.close();
+                } catch (RuntimeException e) {
+                    LOG.warn("{}: closing its Raft division failed", who, e);
+                }
+            }, "rafka-close-failed-" + division.getMemberId());
+            closer.setDaemon(true);
+            closer.start();
+        }
+        // Every caller waits, not only the first: each is about to fail a write of its own, which the leader answers
+        // by sending those entries again.
         long deadline = System.nanoTime() + CLOSING_WAIT_NANOS;
-        while (!division.getInfo().getLifeCycleState().isClosingOrClosed() && System.nanoTime() < deadline) {
+        while (!division.getInfo().getLifeCycleState().isClosingOrClosed()) {
+            if (System.nanoTime() > deadline) {
+                LOG.warn("{}: its Raft division is still not closing after a second", who);
+                return;
+            }
             LockSupport.parkNanos(50_000);
         }
     }
