@@ -39,7 +39,7 @@ cd "$ROOT"
 source "$ROOT/bench/lib.sh"
 SEED="$(( RANDOM * 32768 + RANDOM ))" DURATION=60 FAULTS=kill,pause PARTITIONS=3 RATE=50 CONSUMERS=2 NODES=3 CHECK_ONLY=""
 TOPIC=chaos GROUP=chaos-group
-WORK="${RAFKA_CHAOS_WORK:-$ROOT/bench/chaos/target}"
+WORK="$(realpath -m "${RAFKA_CHAOS_WORK:-$ROOT/bench/chaos/target}")"  # as findmnt names mount points
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -396,7 +396,8 @@ await_replicas_equal() {
   return 1
 }
 
-(( FULL )) && unmount_nodes
+# Also the disks of an earlier run as root that did not finish (rm would fail on their mount points).
+[[ "$(id -u)" == 0 ]] && unmount_nodes
 rm -rf "$WORK"
 mkdir -p "$WORK"
 if (( FULL )); then
