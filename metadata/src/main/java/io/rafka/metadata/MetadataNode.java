@@ -88,6 +88,8 @@ public final class MetadataNode implements Closeable {
     private final ScheduledExecutorService healer;
     /** When this member was closed because its log failed (System.nanoTime), 0 while it is open. */
     private volatile long closedForFailureNanos;
+    /** Why it was closed, until it is open again (the state machine's own record is cleared as it reopens). */
+    private volatile Throwable closedFor;
     private volatile boolean closing;
 
     /**
@@ -235,6 +237,7 @@ public final class MetadataNode implements Closeable {
             if (!removed.isSuccess()) {
                 throw new IOException("closing the metadata member failed", removed.getException());
             }
+            closedFor = failure;
             closedForFailureNanos = System.nanoTime();
             LOG.warn("metadata member {}: closed, as its Raft log failed ({}); it opens again once its disk has {} MiB free",
                     self.id(), failure.toString(), DiskRoom.REOPEN_MIN_FREE_BYTES >> 20);
@@ -252,10 +255,11 @@ public final class MetadataNode implements Closeable {
                     group, false));
         } catch (IOException e) {
             added = null;
-            LOG.warn("metadata member {}: opening again failed (will retry): {}", self.id(), e.toString());
+            LOG.warn("metadata member {}: opening again failed: {}", self.id(), e.toString());
         }
         if (added == null || !added.isSuccess()) {
-            // Ratis keeps the failed future of an add whose start failed, and would answer every later one with it.
+            // Removed in case Ratis kept it. (Ratis 3.3 drops a division whose start failed without closing it, so it
+            // may keep that division's storage lock, and then every later open fails until the broker restarts.)
             try {
                 server.groupManagement(GroupManagementRequest.newRemove(clientId, server.getId(), callIds.incrementAndGet(),
                         GROUP_ID, false, false));
@@ -263,12 +267,12 @@ public final class MetadataNode implements Closeable {
                 // nothing there to remove
             }
             closedForFailureNanos = System.nanoTime();
-            if (added != null) {
-                LOG.warn("metadata member {}: opening again failed (will retry): {}", self.id(), added.getException());
-            }
+            LOG.error("metadata member {}: opening again failed ({}); will retry every {} s; if it keeps failing, restart "
+                    + "the broker", self.id(), added == null ? "see above" : added.getException(), REOPEN_AFTER_MS / 1000);
             return;
         }
         closedForFailureNanos = 0;
+        closedFor = null;
         LOG.info("metadata member {}: open again after its Raft log failed; catching up from the controller", self.id());
     }
 
@@ -286,7 +290,8 @@ public final class MetadataNode implements Closeable {
      * image no longer moves until the member opens again, once its disk has room ({@link #heal}).
      */
     public Throwable logFailure() {
-        return stateMachine.logFailure();
+        Throwable failure = stateMachine.logFailure();
+        return failure != null ? failure : closedFor;
     }
 
     /** Whether this member leads the metadata group, i.e. this broker is the controller. */
@@ -491,6 +496,12 @@ public final class MetadataNode implements Closeable {
     public void close() throws IOException {
         closing = true;
         healer.shutdownNow();
+        try {
+            // A heal under way adds or removes the group: let it finish before the server closes.
+            healer.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             if (failureDetector != null) {
                 failureDetector.close();

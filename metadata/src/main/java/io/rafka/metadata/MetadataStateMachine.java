@@ -21,6 +21,7 @@ import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.util.MD5FileUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,6 +73,8 @@ public final class MetadataStateMachine extends BaseStateMachine {
      * and listeners never see the image go back. -1 when not reopened.
      */
     private volatile long appliedBeforeReopen = -1;
+    /** Set while the member's division is closed (a late failure report of the closed one must not touch a reopened one). */
+    private volatile boolean closed;
     /** Set once the member's division is being closed because its log failed; cleared when it reopens. */
     private final AtomicBoolean closingForFailure = new AtomicBoolean();
 
@@ -135,8 +138,11 @@ public final class MetadataStateMachine extends BaseStateMachine {
      */
     private void reopen() throws IOException {
         SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
-        long applied = getLastAppliedTermIndex().getIndex();
+        // The image holds at least what was applied; if the member reopens again while still replaying, the last
+        // applied index is behind the image, and the earlier bound stands.
+        long applied = Math.max(appliedBeforeReopen, getLastAppliedTermIndex().getIndex());
         appliedBeforeReopen = applied;
+        closed = false;
         closingForFailure.set(false);
         setLastAppliedTermIndex(snapshot == null ? TermIndex.INITIAL_VALUE : snapshot.getTermIndex());
         logFailure = null;
@@ -144,10 +150,32 @@ public final class MetadataStateMachine extends BaseStateMachine {
                 getLastAppliedTermIndex(), applied);
     }
 
+    /**
+     * Ratis pauses the machine before it installs a snapshot from the leader (a member back after the leader's log was
+     * purged past its own), and {@link #reinitialize} then asserts it is paused: without these moves of its life cycle
+     * the install failed and the member stopped for good.
+     */
+    @Override
+    public void pause() {
+        LifeCycle lifeCycle = getLifeCycle();
+        if (lifeCycle.getCurrentState() == LifeCycle.State.NEW) {
+            lifeCycle.transition(LifeCycle.State.STARTING);
+            lifeCycle.transition(LifeCycle.State.RUNNING);
+        }
+        if (lifeCycle.getCurrentState() == LifeCycle.State.RUNNING) {
+            lifeCycle.transition(LifeCycle.State.PAUSING);
+            lifeCycle.transition(LifeCycle.State.PAUSED);
+        }
+    }
+
     @Override
     public void reinitialize() throws IOException {
         appliedBeforeReopen = -1;  // a snapshot installed from the leader replaces the image whole
-        load();
+        if (getLifeCycle().getCurrentState() == LifeCycle.State.PAUSED) {
+            getLifeCycle().startAndTransition(this::load, IOException.class);
+        } else {
+            load();
+        }
     }
 
     private void load() throws IOException {
@@ -228,7 +256,7 @@ public final class MetadataStateMachine extends BaseStateMachine {
         return ti.getIndex();
     }
 
-    private void writeSnapshot(MetadataImage current, TermIndex ti) throws IOException {
+    void writeSnapshot(MetadataImage current, TermIndex ti) throws IOException {
         Path file = storage.getSnapshotFile(ti.getTerm(), ti.getIndex()).toPath();
         // Synced and renamed, the folder too, before Ratis purges the log entries the snapshot replaces.
         AtomicFiles.replace(file, java.nio.ByteBuffer.wrap(MetadataCodec.encodeImage(current)));
@@ -274,6 +302,9 @@ public final class MetadataStateMachine extends BaseStateMachine {
      */
     @Override
     public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
+        if (closed) {
+            return;
+        }
         if (logFailure == null) {
             logFailure = cause;
             LOG.error("metadata member: writing its Raft log failed{}; this broker's metadata view stops until the member "
@@ -293,6 +324,12 @@ public final class MetadataStateMachine extends BaseStateMachine {
     /** Why this member's Raft log failed, or null while it works. */
     public Throwable logFailure() {
         return logFailure;
+    }
+
+    @Override
+    public void close() throws IOException {
+        closed = true;
+        super.close();
     }
 
     @Override
