@@ -9,6 +9,7 @@ import io.rafka.raft.RaftLogRepair;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import io.rafka.raft.internal.LeaderFailureDetector;
+import io.rafka.raft.internal.LogEnds;
 import io.rafka.raft.internal.RatisProperties;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
@@ -48,6 +49,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -160,13 +162,16 @@ public final class MetadataNode implements Closeable {
         this.maxEntrySize = RaftServerConfigKeys.Log.Appender.bufferByteLimit(p);
         boolean exists = Files.isDirectory(groupDir);
         RaftLogRepair.apply(p);
+        AtomicReference<RaftServer> built = new AtomicReference<>(); // the log-ends service reads it once built
         this.server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(self.id()))
                 .setGroup(group)
                 .setProperties(p)
+                .setParameters(LogEnds.serverParameters(built::get))
                 .setStateMachine(stateMachine)
                 .setOption(exists ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
                 .build();
+        built.set(server);
         RaftProperties cp = new RaftProperties();
         RaftClientConfigKeys.Rpc.setRequestTimeout(cp, TimeDuration.valueOf(10, TimeUnit.SECONDS));
         this.client = RaftClient.newBuilder().setRaftGroup(group).setProperties(cp).build();

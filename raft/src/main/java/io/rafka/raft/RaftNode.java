@@ -14,6 +14,7 @@ import io.rafka.log.ReadBuffers;
 import io.rafka.raft.internal.FollowerLiveness;
 import io.rafka.raft.internal.FrozenLog;
 import io.rafka.raft.internal.Hibernation;
+import io.rafka.raft.internal.LogEnds;
 import io.rafka.raft.internal.HibernationFiles;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LeadershipMover;
@@ -62,6 +63,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -172,12 +174,15 @@ public final class RaftNode implements Closeable {
         }
         RaftProperties properties = RatisProperties.forServer(config);
         RaftLogRepair.apply(properties);
+        AtomicReference<RaftServer> built = new AtomicReference<>(); // the log-ends service reads it once built
         server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(nodeId))
                 .setProperties(properties)
+                .setParameters(LogEnds.serverParameters(built::get))
                 .setStateMachineRegistry(this::newStateMachine)
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
+        built.set(server);
         server.start();
         started = true;
         probes = new PeerProbes(probeProperties);

@@ -288,6 +288,55 @@ class ReplicaLifecycleIT {
         }
     }
 
+    /**
+     * A dead leader of many groups: each survivor asks the other where its logs end once for all of them (one
+     * {@code LogEnds} call each, not one call per group), and every group elects a successor without waiting for
+     * the election timeout (10-20 s here).
+     */
+    @Test
+    void survivorsOfALeaderOfManyGroupsAskEachOtherOnceForAllOfThem() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.rpcTimeoutMs(10_000, 20_000))) {
+            List<TopicPartition> tps = cluster.createPartitions("many", 12, 3);
+            long seq = 1;
+            for (TopicPartition tp : tps) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "before", 1, seq++), Acks.ALL);
+            }
+            int[] led = new int[3];
+            for (TopicPartition tp : tps) {
+                led[cluster.leaderIndex(tp)]++;
+            }
+            int victim = led[0] >= led[1] && led[0] >= led[2] ? 0 : led[1] >= led[2] ? 1 : 2;
+            List<TopicPartition> orphaned = tps.stream().filter(tp -> cluster.leaderIndex(tp) == victim).toList();
+            assertTrue(orphaned.size() >= 4, "node " + victim + " leads " + orphaned.size() + " of 12 groups"); // 12 / 3
+            for (TopicPartition tp : tps) {
+                cluster.awaitReplicated(tp, 1, 10_000);
+            }
+            long electionsBefore = io.rafka.raft.internal.LeaderFailureDetector.electionsStarted();
+            long askedBefore = io.rafka.raft.internal.LogEnds.answered();
+            long start = System.nanoTime();
+            cluster.kill(victim);
+            for (TopicPartition tp : orphaned) {
+                AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 1, seq++), Acks.ALL,
+                        20_000);
+                assertEquals(1, r.baseOffset(), tp + " kept its record and took the next");
+            }
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(tookMs < 9_900, "every orphaned group committed within " + tookMs
+                    + " ms of the kill; the election timeout alone takes >= 10 s");
+            // Counted once startLeaderElection returned, which may be a moment after the new leader took the append.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (io.rafka.raft.internal.LeaderFailureDetector.electionsStarted() - electionsBefore < orphaned.size()
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(orphaned.size(), io.rafka.raft.internal.LeaderFailureDetector.electionsStarted() - electionsBefore,
+                    "one survivor started each group's election");
+            long asked = io.rafka.raft.internal.LogEnds.answered() - askedBefore;
+            assertTrue(asked >= 1 && asked <= 2, "each survivor asked the other once for all " + orphaned.size()
+                    + " groups; log-ends calls answered: " + asked);
+        }
+    }
+
     @Test
     void preferredLeaderElectionGivesLeadershipBackToTheFirstReplica() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp)) {

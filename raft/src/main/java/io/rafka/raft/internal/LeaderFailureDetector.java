@@ -21,10 +21,14 @@ import org.slf4j.LoggerFactory;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -46,8 +50,9 @@ import java.util.function.Supplier;
  * does not refuse connections: then the election timeout acts as before, so this only ever shortens failover.
  *
  * <p><b>What it does:</b> for every local follower division whose leader is that peer, each surviving replica
- * asks the other survivors for their last log entry (Ratis group info) and only the one with the most
- * up-to-date log (ties: lowest peer id) acts, so survivors neither split the vote nor start an election the
+ * asks the other survivors for their last log entry (one {@link LogEnds} call per survivor for all the groups it
+ * shares with this replica, on the watch connection) and only the one with the most up-to-date log (ties: lowest
+ * peer id) acts, so survivors neither split the vote nor start an election the
  * others must refuse; and only if a majority of the group (itself included) answered, so a replica that is
  * itself cut off does not raise terms. It hands its own server the request a leader sends when it transfers leadership
  * (Ratis's StartLeaderElection, naming the dead leader and this replica's own last entry); Ratis then runs a
@@ -58,12 +63,14 @@ import java.util.function.Supplier;
 public final class LeaderFailureDetector implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(LeaderFailureDetector.class);
     private static final AtomicLong ELECTIONS_STARTED = new AtomicLong();
+    /** How long a survivor waits for another to say where its logs end (as Ratis's probe clients: 3 s). */
+    private static final long LOG_ENDS_TIMEOUT_MS = 3_000;
 
     private final RaftServer server;
     private final PeerProbes probes;
     private final boolean ownsProbes;
     private final ScheduledExecutorService timer;
-    /** Takes over groups in parallel: each takeover first asks the other survivors where their logs end. */
+    /** Asks the other survivors where their logs end, one peer per thread, then starts the elections. */
     private final ExecutorService takeovers;
     /** Dials a peer's server for those questions as soon as it is seen up, on its own thread (it may block). */
     private final ExecutorService dialer;
@@ -246,79 +253,158 @@ public final class LeaderFailureDetector implements Closeable {
 
     /** The server {@code dead} refuses connections: take over the groups it led here. */
     private void leaderGone(RaftPeerId dead) {
-        int followed = 0;
+        List<RaftGroupId> followed = new ArrayList<>();
         try {
             for (RaftGroupId gid : server.getGroupIds()) {
                 DivisionInfo info = server.getDivision(gid).getInfo();
                 if (info.isFollower() && dead.equals(info.getLeaderId())) {
-                    followed++;
-                    takeovers.execute(() -> takeOver(gid, dead));
+                    followed.add(gid);
                 }
             }
         } catch (IOException | RuntimeException e) {
             LOG.warn("reacting to the loss of {} failed: {}", dead, e.toString());
         }
-        if (followed > 0) {
+        if (!followed.isEmpty()) {
             LOG.info("{} refuses connections: it led {} groups followed here; electing successors without waiting "
-                    + "for the election timeout", dead, followed);
+                    + "for the election timeout", dead, followed.size());
+            takeOver(followed, dead);
         }
     }
 
-    /** Starts an election in {@code gid} if this replica is the survivor with the most up-to-date log. */
-    private void takeOver(RaftGroupId gid, RaftPeerId dead) {
+    /**
+     * Starts an election in each of {@code groups} where this replica is the survivor with the most up-to-date log.
+     * Each other survivor is asked once for all the groups it shares with this replica, all of them at the same time.
+     */
+    private void takeOver(List<RaftGroupId> groups, RaftPeerId dead) {
+        List<Candidate> candidates = new ArrayList<>();
+        Map<RaftPeerId, RaftPeer> others = new HashMap<>();
+        Map<RaftPeerId, List<RaftGroupId>> toAsk = new LinkedHashMap<>();
+        for (RaftGroupId gid : groups) {
+            Candidate c = candidate(gid, dead);
+            if (c == null) {
+                continue;
+            }
+            candidates.add(c);
+            for (RaftPeer other : c.others) {
+                others.putIfAbsent(other.getId(), other);
+                toAsk.computeIfAbsent(other.getId(), p -> new ArrayList<>()).add(gid);
+            }
+        }
+        try {
+            Map<RaftPeerId, CompletableFuture<Map<RaftGroupId, TermIndex>>> answers = new HashMap<>();
+            toAsk.forEach((peer, asked) -> answers.put(peer,
+                    CompletableFuture.supplyAsync(() -> lastEntries(others.get(peer), asked), takeovers)));
+            for (Candidate c : candidates) {
+                // Each group acts once its own peers answered, not waiting for a slow peer it does not have.
+                CompletableFuture.allOf(c.others.stream().map(p -> answers.get(p.getId()))
+                        .toArray(CompletableFuture[]::new)).thenRunAsync(() -> {
+                            try {
+                                electIfBest(c, dead, answers);
+                            } catch (IOException | RuntimeException e) {
+                                LOG.debug("{}: could not start an election after losing {}: {}", c.gid, dead, e.toString());
+                            }
+                        }, takeovers);
+            }
+        } catch (RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /** A local follower of {@code dead} that can vouch for the current term, or null. */
+    private Candidate candidate(RaftGroupId gid, RaftPeerId dead) {
         try {
             RaftServer.Division division = server.getDivision(gid);
             DivisionInfo info = division.getInfo();
             TermIndex mine = division.getRaftLog().getLastEntryTermIndex();
-            if (mine == null || mine.getTerm() != info.getCurrentTerm()) {
-                return; // cannot vouch for the current term; the election timeout will act
+            if (!info.isFollower() || !dead.equals(info.getLeaderId())
+                    || mine == null || mine.getTerm() != info.getCurrentTerm()) {
+                return null; // led by another now, or cannot vouch for the current term: the election timeout acts
             }
             Collection<RaftPeer> peers = division.getGroup().getPeers();
-            int reachable = 1; // this replica
-            for (RaftPeer other : peers) {
-                RaftPeerId id = other.getId();
-                if (id.equals(dead) || id.equals(server.getId())) {
-                    continue;
-                }
-                TermIndex theirs = lastEntryOf(other, gid);
-                if (theirs == null) {
-                    continue;
-                }
-                reachable++;
-                int cmp = theirs.compareTo(mine);
-                if (cmp > 0 || (cmp == 0 && id.toString().compareTo(server.getId().toString()) < 0)) {
-                    return; // that survivor is the better candidate and acts itself
-                }
-            }
-            if (reachable <= peers.size() / 2) {
-                // No majority answers: this replica may be the one cut off. Forcing elections from here would
-                // only raise terms and depose the leader when the network heals; the timeout decides instead.
-                return;
-            }
-            if (!info.isFollower() || !dead.equals(info.getLeaderId())) {
-                return; // a new leader is known already
-            }
-            StartLeaderElectionRequestProto request = StartLeaderElectionRequestProto.newBuilder()
-                    .setServerRequest(RaftRpcRequestProto.newBuilder()
-                            .setRequestorId(dead.toByteString())
-                            .setReplyId(server.getId().toByteString())
-                            .setRaftGroupId(RaftGroupIdProto.newBuilder().setId(gid.toByteString())))
-                    .setLeaderLastEntry(TermIndexProto.newBuilder().setTerm(mine.getTerm()).setIndex(mine.getIndex()))
-                    .build();
-            StartLeaderElectionReplyProto reply = server.startLeaderElection(request);
-            if (reply.getServerReply().getSuccess()) {
-                ELECTIONS_STARTED.incrementAndGet();
-                LOG.debug("{}: leader {} is gone; election started", gid, dead);
-            }
+            List<RaftPeer> others = peers.stream()
+                    .filter(p -> !p.getId().equals(dead) && !p.getId().equals(server.getId())).toList();
+            return new Candidate(gid, division, mine, others, peers.size());
         } catch (IOException | RuntimeException e) {
-            LOG.debug("{}: could not start an election after losing {}: {}", gid, dead, e.toString());
+            LOG.debug("{}: not taking over from {}: {}", gid, dead, e.toString());
+            return null;
         }
     }
 
-    /** The last entry of {@code peer}'s replica of {@code gid}, or null if it does not answer. */
-    private TermIndex lastEntryOf(RaftPeer peer, RaftGroupId gid) {
-        LogInfoProto info = probes.logInfo(peer, gid);
-        return info == null ? null : TermIndex.valueOf(info.getLastEntry());
+    /** A group to take over: this replica's last entry, and the group's replicas other than it and the dead one. */
+    private record Candidate(RaftGroupId gid, RaftServer.Division division, TermIndex mine, List<RaftPeer> others,
+                             int groupSize) {
+    }
+
+    private void electIfBest(Candidate c, RaftPeerId dead,
+                             Map<RaftPeerId, CompletableFuture<Map<RaftGroupId, TermIndex>>> answers) throws IOException {
+        int reachable = 1; // this replica
+        for (RaftPeer other : c.others) {
+            RaftPeerId id = other.getId();
+            Map<RaftGroupId, TermIndex> theirEnds = answers.get(id).getNow(null);
+            TermIndex theirs = theirEnds == null ? null : theirEnds.get(c.gid);
+            if (theirs == null) {
+                continue;
+            }
+            reachable++;
+            int cmp = theirs.compareTo(c.mine);
+            if (cmp > 0 || (cmp == 0 && id.toString().compareTo(server.getId().toString()) < 0)) {
+                return; // that survivor is the better candidate and acts itself
+            }
+        }
+        if (reachable <= c.groupSize / 2) {
+            // No majority answers: this replica may be the one cut off. Forcing elections from here would
+            // only raise terms and depose the leader when the network heals; the timeout decides instead.
+            return;
+        }
+        DivisionInfo info = c.division.getInfo();
+        if (!info.isFollower() || !dead.equals(info.getLeaderId())) {
+            return; // a new leader is known already
+        }
+        StartLeaderElectionRequestProto request = StartLeaderElectionRequestProto.newBuilder()
+                .setServerRequest(RaftRpcRequestProto.newBuilder()
+                        .setRequestorId(dead.toByteString())
+                        .setReplyId(server.getId().toByteString())
+                        .setRaftGroupId(RaftGroupIdProto.newBuilder().setId(c.gid.toByteString())))
+                .setLeaderLastEntry(TermIndexProto.newBuilder().setTerm(c.mine.getTerm()).setIndex(c.mine.getIndex()))
+                .build();
+        StartLeaderElectionReplyProto reply = server.startLeaderElection(request);
+        if (reply.getServerReply().getSuccess()) {
+            ELECTIONS_STARTED.incrementAndGet();
+            LOG.debug("{}: leader {} is gone; election started", c.gid, dead);
+        }
+    }
+
+    /**
+     * The last entries of {@code peer}'s replicas of {@code groups}: one {@link LogEnds} call on the connection this
+     * detector holds to it, or, from a server without that call (an older version) or a peer not watched, Ratis's
+     * group info per group. A group is absent where the peer did not answer for it.
+     */
+    private Map<RaftGroupId, TermIndex> lastEntries(RaftPeer peer, List<RaftGroupId> groups) {
+        try {
+            return askLastEntries(peer, groups);
+        } catch (RuntimeException e) {
+            LOG.debug("{} did not say where its logs end: {}", peer.getId(), e.toString());
+            return null;
+        }
+    }
+
+    private Map<RaftGroupId, TermIndex> askLastEntries(RaftPeer peer, List<RaftGroupId> groups) {
+        PeerWatch w = watches.get(peer.getId());
+        if (w != null) {
+            try {
+                return LogEnds.ask(w.channel, groups, LOG_ENDS_TIMEOUT_MS);
+            } catch (UnsupportedOperationException e) {
+                LOG.debug("{} answers no log-ends call; asking group by group", peer.getId());
+            }
+        }
+        Map<RaftGroupId, TermIndex> ends = new HashMap<>();
+        for (RaftGroupId gid : groups) {
+            LogInfoProto info = probes.logInfo(peer, gid);
+            if (info != null) {
+                ends.put(gid, TermIndex.valueOf(info.getLastEntry()));
+            }
+        }
+        return ends;
     }
 
     private void submit(Runnable task) {
