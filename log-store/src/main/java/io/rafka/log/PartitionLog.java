@@ -521,7 +521,7 @@ public final class PartitionLog implements Closeable {
 
     /**
      * Reads stored batches from {@code fromOffset} (from the log start if below it) as recovery does (CRC,
-     * lengths, offsets following each other), about {@code maxBytes} of them, changing nothing. Recovery trusts
+     * lengths, offsets following each other, epochs never going down), about {@code maxBytes} of them, changing nothing. Recovery trusts
      * closed segments and the active segment below its recovery point, so a bit flipped there by the disk would
      * otherwise be found only by a consumer's CRC check; a background scrub calls this to find it first. A damaged
      * batch is reported only if it still reads damaged under the log's lock, where no truncation can race the
@@ -580,7 +580,7 @@ public final class PartitionLog implements Closeable {
             }
             LogSegment.Checked again;
             try {
-                again = segment.check(found.damagedOffset(), 1);
+                again = segment.check(found.damagedOffset(), found.confirmBytes());
             } catch (IOException e) {
                 again = new LogSegment.Checked(found.damagedOffset(), 0, false, found.damagedOffset(),
                         "read failed: " + e.getMessage());

@@ -3,6 +3,7 @@ package io.rafka.log;
 import io.rafka.common.CorruptRecordException;
 import io.rafka.log.internal.LogFiles;
 import io.rafka.record.CompressionType;
+import io.rafka.record.RecordBatch;
 import io.rafka.testing.MockTime;
 import io.rafka.testing.TestBatches;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,6 +44,14 @@ class ScrubTest {
     /** Base offset of every batch appended, in order. */
     private final List<Long> batchBases = new ArrayList<>();
 
+    /** An epoch above every one the setup stamps, for batches appended later (Raft terms only grow). */
+    private static final int LATER_EPOCH = 100;
+
+    /** The setup's batches carry rising epochs, in runs of three batches, as Raft terms do along a log. */
+    private static int epochOf(int batch) {
+        return 1 + batch / 3;
+    }
+
     @BeforeEach
     void writeSeveralSegments() {
         dir = tmp.resolve("scrub-0");
@@ -50,7 +59,7 @@ class ScrubTest {
         for (int n = 0; n < 60; n++) {
             batchBases.add(log.logEndOffset());
             log.append(TestBatches.batch(CompressionType.NONE, "r" + n + "-" + "x".repeat(40 + n % 5 * 30), 3,
-                    5_000L + n), 1, 9_000L + n);
+                    5_000L + n), epochOf(n), 9_000L + n);
         }
         log.flush(log.logEndOffset());
         assertTrue(log.segmentCount() >= 4, "several segments: " + log.segmentCount());
@@ -101,7 +110,7 @@ class ScrubTest {
         assertEquals(endBefore, log.logEndOffset(), "a clean open does not read closed segments");
 
         log.revalidateFrom(damagedSegment);
-        log.append(TestBatches.batch(CompressionType.NONE, "after-the-finding", 1, 7_000L), 1, 9_999L);
+        log.append(TestBatches.batch(CompressionType.NONE, "after-the-finding", 1, 7_000L), LATER_EPOCH, 9_999L);
         log.flush(log.logEndOffset());
         log.close();
         log = PartitionLog.open(dir, CONFIG, time);
@@ -121,7 +130,8 @@ class ScrubTest {
         // Appends and flushes after the finding must not move the recovery point past the damaged segment.
         time.sleep(PartitionLog.RECOVERY_POINT_INTERVAL_MS);
         for (int i = 0; i < 10; i++) {
-            log.append(TestBatches.batch(CompressionType.NONE, "later-" + i + "-" + "y".repeat(200), 2, 8_000L + i), 1, 9_000L);
+            log.append(TestBatches.batch(CompressionType.NONE, "later-" + i + "-" + "y".repeat(200), 2, 8_000L + i),
+                    LATER_EPOCH, 9_000L);
             log.flush(log.logEndOffset());
         }
         log.closeWithoutFlush();  // a crash
@@ -196,6 +206,112 @@ class ScrubTest {
         log.close();
         log = PartitionLog.open(dir, CONFIG, time);
         assertEquals(damagedOffset, log.logEndOffset());
+    }
+
+    /**
+     * A bit flipped in a batch's partition leader epoch, the one header field no CRC covers and no offset or length
+     * check gives away: a bit set makes it higher than the next batch's, a bit cleared lower than the one before,
+     * the sign bit negative. The scrub finds each, and recovery cuts there; for a misordered pair it cannot tell
+     * which of the two took the flip, so it cuts from the higher one on (the batch before, for a lowered epoch).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"raised", "lowered", "negative"})
+    void aFlippedBitInABatchsEpochIsFoundAndTheNextOpenCutsThere(String flip) throws IOException {
+        long damagedSegment = log.segmentBaseOffsets().get(1);
+        List<Long> inSegment = batchBases.stream()
+                .filter(b -> b >= damagedSegment && b < log.segmentBaseOffsets().get(2)).toList();
+        assertTrue(inSegment.size() >= 5, "batches in the segment: " + inSegment);
+        long flipped;
+        long cutAt;
+        switch (flip) {
+            case "raised" -> {
+                // The first batch of a run (so the batch before has a lower epoch): a high bit set.
+                flipped = firstOfARun(inSegment);
+                flipEpochBit(damagedSegment, flipped, 12);
+                cutAt = flipped;
+            }
+            case "lowered" -> {
+                // A batch after one of the same odd epoch: clearing bit 0 makes it lower than the one before.
+                flipped = lastOfARunWithOddEpoch(inSegment);
+                flipEpochBit(damagedSegment, flipped, 0);
+                cutAt = inSegment.get(inSegment.indexOf(flipped) - 1);
+            }
+            default -> {
+                flipped = inSegment.get(2);
+                flipEpochBit(damagedSegment, flipped, 31);
+                cutAt = flipped;
+            }
+        }
+        PartitionLog.Scrubbed found = scrubUntilDamageOrEnd();
+        assertNotNull(found.damage(), flip + " epoch found");
+        assertEquals(damagedSegment, found.damage().segmentBase());
+        assertEquals(cutAt, found.damage().offset(), found.damage().reason());
+        assertTrue(found.damage().reason().contains("epoch"), found.damage().reason());
+
+        log.revalidateFrom(damagedSegment);
+        log.close();
+        log = PartitionLog.open(dir, CONFIG, time);
+        assertEquals(cutAt, log.logEndOffset(), "cut where the scrub found the damage");
+        assertEquals(damagedSegment, log.segmentBaseOffsets().get(log.segmentCount() - 1), "later segments deleted");
+        assertNull(log.scrub(0, Long.MAX_VALUE).damage(), "what is left is intact");
+        assertEquals(cutAt, nextOffsetAfter(log.read(cutAt - 1, 1 << 20, log.logEndOffset()).records()),
+                "what is read ends at the cut");
+        log.append(TestBatches.batch(CompressionType.NONE, "copied-back", 1, 7_000L), LATER_EPOCH, 9_999L);
+        assertEquals(cutAt, new RecordBatch(log.read(cutAt, 1 << 20, log.logEndOffset()).records()).baseOffset(),
+                "the indexes were cut with the bytes: an append there reads back");
+    }
+
+    /** The offset after the last batch in {@code records}. */
+    private static long nextOffsetAfter(ByteBuffer records) {
+        long next = -1;
+        for (int p = records.position(); p < records.limit(); ) {
+            ByteBuffer one = records.duplicate().position(p);
+            RecordBatch batch = new RecordBatch(one.slice().limit(12 + one.getInt(p + 8)));
+            next = batch.nextOffset();
+            p += batch.sizeInBytes();
+        }
+        return next;
+    }
+
+    /** The base of a batch in {@code bases} whose predecessor there has a lower epoch. */
+    private long firstOfARun(List<Long> bases) {
+        for (int i = 1; i < bases.size(); i++) {
+            int n = batchBases.indexOf(bases.get(i));
+            if (epochOf(n) > epochOf(n - 1) && i + 1 < bases.size()) {
+                return bases.get(i);
+            }
+        }
+        throw new AssertionError("no run starts inside the segment");
+    }
+
+    /** The base of a batch in {@code bases}, not the first, with an odd epoch equal to its predecessor's. */
+    private long lastOfARunWithOddEpoch(List<Long> bases) {
+        for (int i = 1; i < bases.size(); i++) {
+            int n = batchBases.indexOf(bases.get(i));
+            if (epochOf(n) % 2 == 1 && epochOf(n) == epochOf(n - 1)) {
+                return bases.get(i);
+            }
+        }
+        throw new AssertionError("no such batch inside the segment");
+    }
+
+    /** Flips bit {@code bit} of the partition leader epoch of the batch at {@code base} in segment {@code segmentBase}. */
+    private void flipEpochBit(long segmentBase, long base, int bit) throws IOException {
+        Path file = LogFiles.logFile(dir, segmentBase);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long position = 0;
+            ByteBuffer header = ByteBuffer.allocate(16);
+            while (true) {
+                header.clear();
+                ch.read(header, position);
+                if (header.getLong(0) == base) {
+                    int epoch = header.getInt(12);
+                    ch.write(ByteBuffer.allocate(4).putInt(0, epoch ^ (1 << bit)), position + 12);
+                    return;
+                }
+                position += 12 + header.getInt(8);
+            }
+        }
     }
 
     private PartitionLog.Scrubbed scrubUntilDamageOrEnd() {

@@ -38,7 +38,7 @@ class ScrubRepairIT {
     Path tmp;
 
     @ParameterizedTest(name = "damaged replica is the {0}")
-    @ValueSource(strings = {"follower", "leader"})
+    @ValueSource(strings = {"follower", "leader", "follower, in a batch's epoch"})
     void aFlippedBitInATrustedSegmentIsFoundAndRepairedFromAnotherReplica(String which) throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> scrubbing(b, 0))) {
             TopicPartition tp = cluster.createPartition("scrub", 0, 3);
@@ -48,14 +48,18 @@ class ScrubRepairIT {
             long end = (long) BATCHES * RECORDS_PER_BATCH;
             cluster.awaitReplicated(tp, end, 30_000);
             int leader = cluster.leaderIndex(tp);
-            int damaged = which.equals("leader") ? leader : (leader + 1) % 3;
+            int damaged = which.startsWith("leader") ? leader : (leader + 1) % 3;
             long foundBefore = cluster.node(damaged).scrubCounts().damageFound();
             long copiesBefore = PartitionStateMachine.catchUpsCompleted();
 
             Path dir = cluster.dataDir(damaged).resolve(tp.dirName());
             List<Path> segments = logSegments(dir);
             assertTrue(segments.size() >= 4, "several segments: " + segments);
-            flipBitInFirstBatchRecords(segments.get(1));
+            if (which.endsWith("epoch")) {
+                raiseEpochOfSecondBatch(segments.get(1));  // the one header field no CRC covers
+            } else {
+                flipBitInFirstBatchRecords(segments.get(1));
+            }
 
             awaitTrue(30_000, () -> cluster.node(damaged).scrubCounts().damageFound() > foundBefore, "the scrub finds the damage");
             for (int i = 0; i < 10; i++) {
@@ -74,7 +78,7 @@ class ScrubRepairIT {
             awaitTrue(30_000, () -> repaired.scrubCounts().replicasCompleted() > passes, "another whole pass");
             assertEquals(foundBefore + 1, repaired.scrubCounts().damageFound(), "found once, repaired, not found again");
             // A damaged leader moves its leadership to a caught-up follower before it reopens; a follower has none to move.
-            assertEquals(which.equals("leader") ? 1 : 0, repaired.hibernationCounts().repairHandOvers(),
+            assertEquals(which.startsWith("leader") ? 1 : 0, repaired.hibernationCounts().repairHandOvers(),
                     "hand-overs before the reopen");
         }
     }
@@ -161,6 +165,22 @@ class ScrubRepairIT {
     private static List<Path> logSegments(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
+        }
+    }
+
+    /**
+     * Sets bit 20 of the partition leader epoch of a segment's second batch (header bytes 12-15, outside the CRC):
+     * higher than the third batch's, written in the same term.
+     */
+    private static void raiseEpochOfSecondBatch(Path segment) throws IOException {
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer length = ByteBuffer.allocate(4);
+            ch.read(length, 8);
+            long at = 12 + length.getInt(0) + 12;
+            ByteBuffer epoch = ByteBuffer.allocate(4);
+            ch.read(epoch, at);
+            epoch.putInt(0, epoch.getInt(0) | 1 << 20);
+            ch.write(epoch.rewind(), at);
         }
     }
 

@@ -533,10 +533,18 @@ public final class LogSegment implements Closeable {
     private int validateFrom(int position, int fileSize) throws IOException {
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.LOG_OVERHEAD);
         String stopReason = null;
+        EpochOrder epochs = new EpochOrder();
+        long epochDamageAt = -1;
         while (position < fileSize) {
             BatchAt at = intactBatchAt(header, position, fileSize, nextOffset);
             if (at.damage() != null) {
                 stopReason = at.damage();
+                break;
+            }
+            String misordered = epochs.next(at.batch());
+            if (misordered != null) {
+                stopReason = misordered + " at position " + position;
+                epochDamageAt = epochs.damagedFrom();
                 break;
             }
             index(List.of(at.batch()), position);
@@ -548,7 +556,57 @@ public final class LogSegment implements Closeable {
             channel.truncate(position);
         }
         size = position;
+        if (epochDamageAt >= 0 && epochDamageAt < nextOffset) {
+            // The higher batch before is cut too: either of the two may hold the flipped bit (see EpochOrder).
+            truncated += truncateTo(epochDamageAt);
+            LOG.warn("Segment {}: cutting from offset {} on, the batch whose epoch is above a later one's", logFile,
+                    epochDamageAt);
+        }
         return truncated;
+    }
+
+    /**
+     * Checks that batches' partition leader epochs never go down along a segment, the one field of a batch header
+     * that neither the CRC covers nor offsets or lengths give away. Replicas stamp each batch with the Raft term of
+     * the entry that carries it, and terms only grow along a Raft log, so a lower epoch after a higher one is a
+     * flipped bit: in the later batch (a bit cleared) or in the earlier one (a bit set); a single flip cannot tell
+     * which, so both are treated as damaged, from the earlier one on. A negative epoch other than -1 (none) is
+     * damage too. A flip in the first or last batch of a segment may go unseen (epochs are not compared across
+     * segments, so that recovery, which re-validates a segment on its own, finds whatever a scrub finds).
+     */
+    static final class EpochOrder {
+        private int highest = RecordBatch.NO_PARTITION_LEADER_EPOCH;
+        /** The base offset of the last batch read with the {@code highest} epoch. */
+        private long highestBase = -1;
+        private long damagedFrom = -1;
+
+        /** Takes the next batch; returns why its epoch is damaged, or null. Then see {@link #damagedFrom}. */
+        String next(RecordBatch batch) {
+            return next(batch.baseOffset(), batch.partitionLeaderEpoch());
+        }
+
+        /** {@link #next(RecordBatch)} for the batch at {@code base} with {@code epoch}. */
+        String next(long base, int epoch) {
+            if (epoch < RecordBatch.NO_PARTITION_LEADER_EPOCH) {
+                damagedFrom = base;
+                return "batch offset " + base + " has partition leader epoch " + epoch;
+            }
+            if (epoch >= 0 && epoch < highest) {
+                damagedFrom = highestBase;
+                return "batch offset " + base + " has partition leader epoch " + epoch + ", below the " + highest
+                        + " of the batch at offset " + highestBase + " before it";
+            }
+            if (epoch >= 0) {
+                highest = epoch;
+                highestBase = base;
+            }
+            return null;
+        }
+
+        /** Where the damage {@link #next} reported starts: the misordered batch, or the higher one before it. */
+        long damagedFrom() {
+            return damagedFrom;
+        }
     }
 
     /** The batch at a position, or why the bytes there are not an intact batch (then {@code batch} is null). */
@@ -589,7 +647,17 @@ public final class LogSegment implements Closeable {
     }
 
     /** What {@link #check} read: up to which offset the batches are intact, and the first damaged one if any. */
-    public record Checked(long nextOffset, long bytes, boolean reachedEnd, long damagedOffset, String damage) {
+    public record Checked(long nextOffset, long bytes, boolean reachedEnd, long damagedOffset, String damage,
+                          long confirmBytes) {
+        public Checked(long nextOffset, long bytes, boolean reachedEnd, long damagedOffset, String damage) {
+            this(nextOffset, bytes, reachedEnd, damagedOffset, damage, 1);
+        }
+
+        /** How many bytes from {@code damagedOffset} on a second look at the damage reads (0 if none). */
+        public long confirmBytes() {
+            return damage == null ? 0 : confirmBytes;
+        }
+
         public boolean damaged() {
             return damage != null;
         }
@@ -597,7 +665,7 @@ public final class LogSegment implements Closeable {
 
     /**
      * Reads the batches from the one holding {@code fromOffset} on, as recovery does (CRC, plausible length,
-     * offsets following each other), without changing anything: stops after {@code maxBytes} or at the end of
+     * offsets following each other, epochs never going down: {@link EpochOrder}), without changing anything: stops after {@code maxBytes} or at the end of
      * what was written when it started, or at the first damaged batch. Reads run beside appends; a truncation
      * meanwhile can make intact bytes look damaged, so callers confirm a finding with no truncation running.
      */
@@ -620,6 +688,15 @@ public final class LogSegment implements Closeable {
         }
         long expected = first.baseOffset();
         long read = 0;
+        EpochOrder epochs = new EpochOrder();
+        int highestPosition = -1;
+        if (first.baseOffset() > baseOffset) {
+            // A scrub goes on where its previous call stopped: the batch before starts the epoch order.
+            BatchHeader before = batchBefore(first);
+            if (before != null && epochs.next(before.baseOffset(), epochAt(before.position())) == null) {
+                highestPosition = before.position();
+            }
+        }
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.LOG_OVERHEAD);
         while (position < end && read < maxBytes) {
             BatchAt at;
@@ -634,11 +711,37 @@ public final class LogSegment implements Closeable {
             if (at.damage() != null) {
                 return new Checked(expected, read, false, expected, at.damage());
             }
+            String misordered = epochs.next(at.batch());
+            if (misordered != null) {
+                long from = epochs.damagedFrom();
+                int fromPosition = from == at.batch().baseOffset() ? position : highestPosition;
+                return new Checked(from, read, false, from, misordered + " at position " + position,
+                        position + at.batch().sizeInBytes() - fromPosition);
+            }
+            if (at.batch().partitionLeaderEpoch() >= 0) {
+                highestPosition = position;  // the batch EpochOrder now holds as the highest
+            }
             expected = at.batch().lastOffset() + 1;
             position += at.batch().sizeInBytes();
             read += at.batch().sizeInBytes();
         }
         return new Checked(expected, read, position >= end, -1, null);
+    }
+
+    /** The batch just before {@code batch} in this segment, or null if its header cannot be found. */
+    private BatchHeader batchBefore(BatchHeader batch) throws IOException {
+        try {
+            BatchHeader before = translateOffset(batch.baseOffset() - 1);
+            return before != null && before.nextOffset() == batch.baseOffset() ? before : null;
+        } catch (DamagedHeaderException e) {
+            return null;
+        }
+    }
+
+    private int epochAt(int batchPosition) throws IOException {
+        ByteBuffer epoch = ByteBuffer.allocate(4);
+        readFully(epoch, batchPosition + RecordBatch.PARTITION_LEADER_EPOCH_OFFSET);
+        return epoch.getInt(0);
     }
 
     /**

@@ -68,6 +68,8 @@ public final class LogScrubber {
     private final AtomicLong passes = new AtomicLong();
     /** Damage reported in replicas that cannot be repaired (no other replica): reported once, offset per partition. */
     private final Map<TopicPartition, Long> reported = new HashMap<>();
+    /** Where the last repair of each partition cut its log: damage found there again is only reported. */
+    private final Map<TopicPartition, Long> repairedAt = new HashMap<>();
 
     /**
      * @param frozenLogOpener opens a hibernated replica's log (as reads of it do)
@@ -98,7 +100,7 @@ public final class LogScrubber {
         }
         order.sort(Comparator.comparing((Replica r) -> r.topicPartition().topic())
                 .thenComparingInt(r -> r.topicPartition().partition()));
-        for (Map<TopicPartition, ?> m : List.of(cursors, reported, dueNanos, passStartedNanos)) {
+        for (Map<TopicPartition, ?> m : List.of(cursors, reported, repairedAt, dueNanos, passStartedNanos)) {
             m.keySet().removeIf(tp -> !replicas.contains(tp));
         }
         openedHere.removeIf(tp -> !replicas.contains(tp));
@@ -211,10 +213,13 @@ public final class LogScrubber {
             cursors.remove(tp);
             if (!Long.valueOf(s.damage().offset()).equals(reported.get(tp))) {
                 damageFound.incrementAndGet();
-                if (!repairable(replica, s.damage())) {
+                if (!repairable(replica, s.damage()) || foundAgainAfterRepair(tp, s.damage())) {
                     reported.put(tp, s.damage().offset());
-                } else if (markForRepair(replica, log, s.damage()) && frozen) {
-                    wakeToRepair.add(tp);  // an open replica's division is reopened by the hibernation tick
+                } else if (markForRepair(replica, log, s.damage())) {
+                    repairedAt.put(tp, s.damage().offset());
+                    if (frozen) {
+                        wakeToRepair.add(tp);  // an open replica's division is reopened by the hibernation tick
+                    }
                 }
             }
             if (reported.containsKey(tp)) {
@@ -274,6 +279,21 @@ public final class LogScrubber {
                 + "fail its CRC check; the log is left as it is (the scrub of this replica stops there)",
                 replica.topicPartition(), damage.offset(), damage.reason());
         return false;
+    }
+
+    /**
+     * Whether {@code damage} is where the last repair cut the log: the bytes copied back from another replica read
+     * damaged too, so they are the same everywhere (a check that takes intact bytes for damage, say) and another
+     * repair would only loop. Reported once, left as it is.
+     */
+    private boolean foundAgainAfterRepair(TopicPartition tp, PartitionLog.Damage damage) {
+        if (!Long.valueOf(damage.offset()).equals(repairedAt.get(tp))) {
+            return false;
+        }
+        LOG.error("{}: the batch at offset {} reads damaged ({}) again after it was copied from another replica: the "
+                + "other replicas hold the same bytes; the log is left as it is (the scrub of this replica stops there)",
+                tp, damage.offset(), damage.reason());
+        return true;
     }
 
     /** Marks the log to be cut at {@code damage} when it is next opened; false if that failed (found again later). */
