@@ -90,6 +90,9 @@ public final class MetadataNode implements Closeable {
     private final ScheduledExecutorService healer;
     /** When this member was closed because its log failed (System.nanoTime), 0 while it is open. */
     private volatile long closedForFailureNanos;
+    /** When it last opened again after such a close (System.nanoTime; 0: never), and how many closes in a row, less one. */
+    private volatile long reopenedNanos;
+    private volatile int failuresInARow;
     /** Why it was closed, until it is open again (the state machine's own record is cleared as it reopens). */
     private volatile Throwable closedFor;
     private volatile boolean closing;
@@ -205,8 +208,6 @@ public final class MetadataNode implements Closeable {
 
     /** How often the member checks whether its log failed, or whether it may open again. */
     private static final long HEAL_CHECK_MS = 500;
-    /** How long a member closed for a failed log stays closed at least (a disk that fails every write with room to spare). */
-    static final long REOPEN_AFTER_MS = 5_000;
 
     private void healSafely() {
         try {
@@ -244,11 +245,13 @@ public final class MetadataNode implements Closeable {
             }
             closedFor = failure;
             closedForFailureNanos = System.nanoTime();
-            LOG.warn("metadata member {}: closed, as its Raft log failed ({}); it opens again once its disk has {} MiB free",
-                    self.id(), failure.toString(), DiskRoom.REOPEN_MIN_FREE_BYTES >> 20);
+            failuresInARow = DiskRoom.failuresInARow(failuresInARow, reopenedNanos, closedForFailureNanos);
+            LOG.warn("metadata member {}: closed, as its Raft log failed ({}); it opens again in {} ms at the earliest, once "
+                    + "its disk has {} MiB free", self.id(), failure.toString(),
+                    TimeUnit.NANOSECONDS.toMillis(DiskRoom.reopenDelayNanos(failuresInARow)), DiskRoom.REOPEN_MIN_FREE_BYTES >> 20);
             return;
         }
-        if (System.nanoTime() - closedForFailureNanos < TimeUnit.MILLISECONDS.toNanos(REOPEN_AFTER_MS)
+        if (System.nanoTime() - closedForFailureNanos < DiskRoom.reopenDelayNanos(failuresInARow)
                 || !DiskRoom.roomToReopen(groupDir)) {
             return;
         }
@@ -272,11 +275,14 @@ public final class MetadataNode implements Closeable {
                 // nothing there to remove
             }
             closedForFailureNanos = System.nanoTime();
-            LOG.error("metadata member {}: opening again failed ({}); will retry every {} s; if it keeps failing, restart "
-                    + "the broker", self.id(), added == null ? "see above" : added.getException(), REOPEN_AFTER_MS / 1000);
+            failuresInARow = Math.min(failuresInARow + 1, 20);
+            LOG.error("metadata member {}: opening again failed ({}); will retry in {} s; if it keeps failing, restart "
+                    + "the broker", self.id(), added == null ? "see above" : added.getException(),
+                    TimeUnit.NANOSECONDS.toSeconds(DiskRoom.reopenDelayNanos(failuresInARow)));
             return;
         }
         closedForFailureNanos = 0;
+        reopenedNanos = System.nanoTime();
         closedFor = null;
         LOG.info("metadata member {}: open again after its Raft log failed; catching up from the controller", self.id());
     }

@@ -61,6 +61,60 @@ class FullDiskIT {
         }
     }
 
+    /**
+     * A disk freed a moment after it filled (a log rotated away, a snapshot deleted): the replica is open again
+     * within a couple of seconds instead of waiting out the heal interval (3 election timeouts, 6 s), and a log that
+     * fails again soon after that reopen stays closed twice as long the next time (a disk that keeps failing is not
+     * tried every second).
+     */
+    @Test
+    void aReplicaWhoseDiskIsFreedAtOnceOpensAgainWithinSecondsAndBacksOffWhenItFailsAgain() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("full-briefly", 0, 3);
+            append(cluster, tp, "before", 20);
+            int full = (cluster.leaderIndex(tp) + 1) % 3;
+            cluster.awaitReplicated(tp, 100, 30_000);
+            RaftNode node = cluster.node(full);
+
+            // Full for longer than a tick of the heal loop (a second), which closes the replica meanwhile and finds
+            // no room to open it again.
+            long firstMs = failFreeAndTimeTheReopen(cluster, tp, full, 1_200);
+            assertTrue(firstMs < 4_500, "open again " + firstMs + " ms after its log failed, not after the 6 s heal interval");
+            cluster.awaitReplicated(tp, cluster.node(cluster.leaderIndex(tp)).status(tp).highWatermark(), 30_000);
+
+            long secondMs = failFreeAndTimeTheReopen(cluster, tp, full, 1_200);
+            assertTrue(secondMs >= 1_900 && secondMs < 4_500, "failed again within a minute of its reopen: waited "
+                    + secondMs + " ms, twice the first back-off (1 s), not the heal interval");
+            assertTrue(node.logFailures() >= 2);
+            freeAndCatchUp(cluster, tp, null, full, false);
+        }
+    }
+
+    /**
+     * Fills the node's disk, appends until its replica's log fails, frees the disk {@code fullMs} later and waits
+     * for the division to open again: the milliseconds from when the test saw the failure to the reopen.
+     */
+    private static long failFreeAndTimeTheReopen(MiniCluster cluster, TopicPartition tp, int full, long fullMs)
+            throws Exception {
+        RaftNode node = cluster.node(full);
+        long failuresBefore = node.logFailures();
+        long reopensBefore = node.hibernationCounts().brokenDivisionsReopened();
+        Path filler = Tmpfs.fill(cluster.dataDir(full));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (node.logFailures() == failuresBefore && System.nanoTime() < deadline) {
+            append(cluster, tp, "filling", 1);
+        }
+        long failedAt = System.nanoTime();
+        assertTrue(node.logFailures() > failuresBefore, "the full disk failed the replica's writes");
+        Thread.sleep(fullMs);
+        Files.delete(filler);
+        while (node.hibernationCounts().brokenDivisionsReopened() == reopensBefore) {
+            assertTrue(System.nanoTime() - failedAt < TimeUnit.SECONDS.toNanos(30), "the replica opened again");
+            Thread.sleep(10);
+        }
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - failedAt);
+    }
+
     @Test
     void aLeaderWhoseDiskFilledHandsOverAndThePartitionKeepsTakingWrites() throws Exception {
         try (MiniCluster cluster = start()) {
@@ -226,13 +280,15 @@ class FullDiskIT {
     }
 
     /**
-     * Frees the full node's disk (restarting the node if asked), then checks that its replica holds everything the
+     * Frees the full node's disk (unless {@code filler} is null: freed already; restarting the node if asked), then checks that its replica holds everything the
      * partition acknowledged, byte for byte, and acknowledges again.
      */
     private static void freeAndCatchUp(MiniCluster cluster, TopicPartition tp, Path filler, int full, boolean restart) {
         long end = cluster.node(cluster.leaderIndex(tp)).status(tp).highWatermark();
         try {
-            Files.delete(filler);
+            if (filler != null) {
+                Files.delete(filler);
+            }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

@@ -273,11 +273,13 @@ public final class Hibernation implements Closeable {
      *     would still vote and could win an election on entries it holds only in memory, leaving its partition
      *     without a working leader, and a follower would acknowledge entries it holds only in memory. It is closed
      *     at once (a failed leader first hands its leadership over, as a damaged one does) and opens again once the
-     *     disk has room ({@link #roomToReopen}): it loads what is on disk and catches up from the leader; if its
-     *     writes fail again, the same again.</li>
+     *     disk has room ({@link #roomToReopen}) and its back-off has passed (a second after a first failure, doubled
+     *     for each one in a row: {@link DiskRoom#reopenDelayNanos}): it loads what is on disk and catches up from the
+     *     leader; if its writes fail again, the same again.</li>
      * </ul>
      * Any way it is removed (storage kept) and added again with the partition's replicas. At most once per
-     * heal interval per replica, and not while the server itself stops. True if it acted.
+     * heal interval per replica (one whose log failed: closed at once, opened again after its back-off,
+     * {@link DiskRoom#reopenDelayNanos}), and not while the server itself stops. True if it acted.
      */
     private boolean reopenIfBroken(Replica replica, long now) throws IOException {
         RaftServer.Division d;
@@ -319,7 +321,7 @@ public final class Hibernation implements Closeable {
         // A failed log is closed at once, however lately the replica was healed: until then a follower acknowledges
         // entries it holds only in memory. (Its opening again waits for room and the heal interval: reopenIfMissing.)
         if (!(closed || memberless || damaged || failed) || replica.waking != null
-                || now - replica.lastHealNanos < healAfterNanos && !(failed && !closed)
+                || now - replica.lastHealNanos < healAfterNanos && !failed
                 || local.server().getLifeCycleState() != LifeCycle.State.RUNNING) {
             return false;
         }
@@ -327,7 +329,6 @@ public final class Hibernation implements Closeable {
             return false;
         }
         replica.repairHandOverNanos = 0;
-        boolean healedLately = now - replica.lastHealNanos < healAfterNanos;
         replica.lastHealNanos = now;
         LOG.warn("{}: its Raft division here is {}; reopening it with replicas {}", replica.topicPartition(),
                 closed ? "closed (" + state + ")" : damaged ? "open on a damaged log (a scrub or a read found it)"
@@ -339,10 +340,9 @@ public final class Hibernation implements Closeable {
         if (!removed.isSuccess()) {
             throw new IOException("removing the division failed", removed.getException());
         }
-        if (failed && (healedLately || !roomToReopen(replica))) {
+        if (failed) {
             // Closed, it neither votes nor acknowledges (a failed log's follower would acknowledge entries it holds
-            // only in memory); reopenIfMissing opens it once the disk has room, a heal interval from now (a disk that
-            // fails every write with room to spare must not have it reopened every second).
+            // only in memory); reopenIfMissing opens it once the disk has room and its back-off has passed.
             replica.missingSinceNanos = now;
             return true;
         }
@@ -372,6 +372,12 @@ public final class Hibernation implements Closeable {
                     + "(now {} KiB)", replica.topicPartition(), REOPEN_MIN_FREE_BYTES >> 20, free >> 10);
         }
         return false;
+    }
+
+    /** Whether the replica's log failed since its division was last opened again for such a failure. */
+    private static boolean failedSinceReopen(Replica replica) {
+        return replica.logFailedNanos != 0
+                && (replica.failedLogReopenedNanos == 0 || replica.logFailedNanos - replica.failedLogReopenedNanos > 0);
     }
 
     /** The innermost cause (a failed write comes wrapped several times: Ratis's, then ours), e.g. a full disk's IOException. */
@@ -413,6 +419,26 @@ public final class Hibernation implements Closeable {
      * replica open and does nothing. Not while it is (or was lately) opening, and at most once per heal interval.
      */
     private boolean reopenIfMissing(Replica replica, long now) {
+        if (failedSinceReopen(replica)) {
+            int inARow = DiskRoom.failuresInARow(replica.logFailuresInARow, replica.failedLogReopenedNanos,
+                    replica.logFailedNanos);
+            if (replica.waking != null || now - replica.logFailedNanos < DiskRoom.reopenDelayNanos(inARow)
+                    || local.server().getLifeCycleState() != LifeCycle.State.RUNNING
+                    || replicas.get(replica.topicPartition()) != replica || isOpen(replica) || !roomToReopen(replica)) {
+                return false;
+            }
+            replica.logFailuresInARow = inARow;
+            replica.failedLogReopenedNanos = now;
+            replica.lastHealNanos = now;
+            replica.missingSinceNanos = 0;
+            LOG.warn("{}: opening its division again with replicas {}, closed {} ms ago because its log failed to write "
+                    + "({} such failure(s) in a row)", replica.topicPartition(), replica.spec().replicas(),
+                    TimeUnit.NANOSECONDS.toMillis(now - replica.logFailedNanos), inARow + 1);
+            wakeUps.openLocally(replica, RaftGroup.valueOf(replica.groupId(),
+                    replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
+            reopenedBroken.incrementAndGet();
+            return true;
+        }
         if (replica.missingSinceNanos == 0) {
             replica.missingSinceNanos = now;  // a division opens or closes in a moment: only one missing for long counts
             return false;

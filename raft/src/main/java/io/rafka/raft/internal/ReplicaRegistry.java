@@ -71,6 +71,10 @@ public final class ReplicaRegistry {
          * error. The division is reopened after it, and a reopened division fails again while the cause lasts.
          */
         public volatile long logFailedNanos;
+        /** When {@link Hibernation} last opened this division again after its log failed (System.nanoTime; 0: never). */
+        volatile long failedLogReopenedNanos;
+        /** How many failures of its log in a row that reopen followed, less one ({@link Hibernation}'s back-off). */
+        volatile int logFailuresInARow;
         /** When {@link Hibernation} last said this replica waits for disk space to reopen (System.nanoTime; 0: never). */
         volatile long roomWarnedNanos;
         /** The offset of the last damaged batch a read reported here ({@link LogScrubber#readBackDamaged}); -1 if none. */
