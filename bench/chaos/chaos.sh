@@ -375,17 +375,18 @@ replicas_of() {
   return 0
 }
 
-# Until every replica of every partition reports the same high watermark (60 s at most).
+# Until every replica of every partition reports the same high watermark and none is being repaired (a scrub that
+# found damage cuts the replica's log and copies the rest back) (60 s at most).
 await_replicas_equal() {
-  local deadline=$(( $(date +%s) + 60 )) p n hw first ok
+  local deadline=$(( $(date +%s) + 60 )) p n hw first ok entry
   while (( $(date +%s) < deadline )); do
     ok=1
     for (( p = 0; p < PARTITIONS; p++ )); do
       first=""
       for n in $(replicas_of "$p"); do
-        hw="$(status_of "$n" 2>/dev/null \
-            | grep -o "\"topic\": \"$TOPIC\", \"partition\": $p,[^}]*\"high_watermark\": [0-9]*" | grep -o '[0-9]*$' || true)"
-        [[ -n "$hw" ]] || { ok=0; break; }
+        entry="$(status_of "$n" 2>/dev/null | grep -o "\"topic\": \"$TOPIC\", \"partition\": $p,[^}]*" || true)"
+        hw="$(grep -o '"high_watermark": [0-9]*' <<<"$entry" | grep -o '[0-9]*$' || true)"
+        [[ -n "$hw" && "$entry" == *'"repairing": false'* ]] || { ok=0; break; }
         [[ -z "$first" ]] && first="$hw"
         [[ "$hw" == "$first" ]] || ok=0
       done
