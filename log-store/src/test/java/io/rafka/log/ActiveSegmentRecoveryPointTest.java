@@ -98,6 +98,30 @@ class ActiveSegmentRecoveryPointTest {
         }
     }
 
+    /**
+     * Epochs must not go down along a segment (the field no CRC covers): a recovery that starts at the point reads
+     * the last trusted batch's epoch, so one raised by a flipped bit is found by the first batch after the point, and
+     * the log is cut from it (without reading the trusted prefix again).
+     */
+    @Test
+    void aRaisedEpochInTheLastTrustedBatchIsFoundByTheFirstBatchAfterThePoint() throws IOException {
+        long[] lastTrusted = batches.get(BEFORE_POINT);
+        assertEquals(pointOffset, lastTrusted[1] + 3, "the last batch before the point (3 records)");
+        Path image = crashImage("raised-epoch");
+        log.close();
+        try (RandomAccessFile f = new RandomAccessFile(LogFiles.logFile(image, 0).toFile(), "rw")) {
+            long at = lastTrusted[0] + RecordBatch.PARTITION_LEADER_EPOCH_OFFSET;
+            f.seek(at);
+            int epoch = f.readInt();
+            f.seek(at);
+            f.writeInt(epoch | 1 << 20);
+        }
+        try (PartitionLog recovered = PartitionLog.open(image, CONFIG, time)) {
+            assertEquals(lastTrusted[1], recovered.logEndOffset(), "cut from the batch whose epoch is above the next one's");
+            assertEquals(lastTrusted[0], Files.size(LogFiles.logFile(image, 0)));
+        }
+    }
+
     @Test
     void theFlushAfterTheIntervalLeavesAPointAtTheEndOfWhatItMadeDurable() {
         RecoveryPointCheckpoint checkpoint = new RecoveryPointCheckpoint(live);

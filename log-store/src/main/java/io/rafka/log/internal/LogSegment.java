@@ -534,6 +534,13 @@ public final class LogSegment implements Closeable {
         ByteBuffer header = ByteBuffer.allocate(RecordBatch.LOG_OVERHEAD);
         String stopReason = null;
         EpochOrder epochs = new EpochOrder();
+        if (position > 0) {
+            // After a trusted prefix (a recovery point inside this segment): its last batch starts the epoch order.
+            BatchHeader last = lastBatchBefore(nextOffset);
+            if (last != null) {
+                epochs.next(last.baseOffset(), epochAt(last.position()));
+            }
+        }
         long epochDamageAt = -1;
         while (position < fileSize) {
             BatchAt at = intactBatchAt(header, position, fileSize, nextOffset);
@@ -571,8 +578,11 @@ public final class LogSegment implements Closeable {
      * the entry that carries it, and terms only grow along a Raft log, so a lower epoch after a higher one is a
      * flipped bit: in the later batch (a bit cleared) or in the earlier one (a bit set); a single flip cannot tell
      * which, so both are treated as damaged, from the earlier one on. A negative epoch other than -1 (none) is
-     * damage too. A flip in the first or last batch of a segment may go unseen (epochs are not compared across
-     * segments, so that recovery, which re-validates a segment on its own, finds whatever a scrub finds).
+     * damage too. A flip in the first or last batch of a segment may go unseen: epochs are not compared across
+     * segments, so that a recovery that re-validates a segment on its own (as the reopen after a scrub's finding
+     * does) finds whatever a scrub finds; a scrub step or a recovery that starts inside a segment reads the epoch
+     * of the batch before it first. Also unseen: a raised epoch still at or below the next batch's (the last batch
+     * of a term, raised toward the next term), and a lowered one still at or above the batch before it.
      */
     static final class EpochOrder {
         private int highest = RecordBatch.NO_PARTITION_LEADER_EPOCH;
@@ -730,9 +740,17 @@ public final class LogSegment implements Closeable {
 
     /** The batch just before {@code batch} in this segment, or null if its header cannot be found. */
     private BatchHeader batchBefore(BatchHeader batch) throws IOException {
+        return lastBatchBefore(batch.baseOffset());
+    }
+
+    /** The batch of this segment that ends just before {@code offset}, or null if its header cannot be found. */
+    private BatchHeader lastBatchBefore(long offset) throws IOException {
+        if (offset <= baseOffset) {
+            return null;
+        }
         try {
-            BatchHeader before = translateOffset(batch.baseOffset() - 1);
-            return before != null && before.nextOffset() == batch.baseOffset() ? before : null;
+            BatchHeader before = translateOffset(offset - 1);
+            return before != null && before.nextOffset() == offset ? before : null;
         } catch (DamagedHeaderException e) {
             return null;
         }

@@ -319,7 +319,7 @@ public final class Hibernation implements Closeable {
         Throwable logFailure = sm == null ? null : sm.logFailure();
         boolean failed = logFailure != null;
         // A failed log is closed at once, however lately the replica was healed: until then a follower acknowledges
-        // entries it holds only in memory. (Its opening again waits for room and the heal interval: reopenIfMissing.)
+        // entries it holds only in memory. (Its opening again waits for room and its back-off: reopenIfMissing.)
         if (!(closed || memberless || damaged || failed) || replica.waking != null
                 || now - replica.lastHealNanos < healAfterNanos && !failed
                 || local.server().getLifeCycleState() != LifeCycle.State.RUNNING) {
@@ -416,7 +416,9 @@ public final class Hibernation implements Closeable {
     /**
      * Opens the division of an open replica that Ratis does not hold: its start failed (Ratis forgets a division
      * whose start threw, e.g. a log it could not open), so nothing would ever open it again; a wake-up sees the
-     * replica open and does nothing. Not while it is (or was lately) opening, and at most once per heal interval.
+     * replica open and does nothing. Not while it is (or was lately) opening, and at most once per heal interval;
+     * one closed because its log failed, once its back-off has passed ({@link DiskRoom#reopenDelayNanos}; if that
+     * opening fails, it is tried again as any other missing division is, once per heal interval).
      */
     private boolean reopenIfMissing(Replica replica, long now) {
         if (failedSinceReopen(replica)) {

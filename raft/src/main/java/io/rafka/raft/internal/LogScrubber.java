@@ -68,7 +68,10 @@ public final class LogScrubber {
     private final AtomicLong passes = new AtomicLong();
     /** Damage reported in replicas that cannot be repaired (no other replica): reported once, offset per partition. */
     private final Map<TopicPartition, Long> reported = new HashMap<>();
-    /** Where the last repair of each partition cut its log: damage found there again is only reported. */
+    /**
+     * Where the last repair of each partition cut its log, until a pass reads the log whole after it: damage found
+     * there again before that is only reported.
+     */
     private final Map<TopicPartition, Long> repairedAt = new HashMap<>();
 
     /**
@@ -228,6 +231,7 @@ public final class LogScrubber {
             return Math.max(1, s.bytes());
         }
         if (s.reachedEnd()) {
+            repairedAt.remove(tp);  // read whole past the repaired offset: damage there later is new damage
             cursors.remove(tp);
             passes.incrementAndGet();
             passDone(tp);

@@ -141,10 +141,13 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return s == null ? null : s.committed.copyProgress();
     }
 
-    /** Whether the log lacks committed records and a copy from another replica is under way. */
+    /**
+     * Whether the log lacks committed records and a copy from another replica is under way, or damage was found in it
+     * and the reopen that cuts it there (then the copy) is still to come.
+     */
     public boolean repairing() {
         PartitionStore s = store;
-        return s != null && s.committed.damagedAt() >= 0;
+        return s != null && (s.committed.damagedAt() >= 0 || s.log.revalidatingFrom() >= 0);
     }
 
     /**
