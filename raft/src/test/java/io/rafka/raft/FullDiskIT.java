@@ -47,16 +47,7 @@ class FullDiskIT {
             append(cluster, tp, "before", 20);
             int full = (cluster.leaderIndex(tp) + 1) % 3;
             cluster.awaitReplicated(tp, 100, 30_000);
-            long failuresBefore = cluster.node(full).logFailures();
-
-            Path filler = Tmpfs.fill(cluster.dataDir(full));
-            append(cluster, tp, "while-full", 40);  // acknowledged by the leader and the other follower
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (cluster.node(full).logFailures() == failuresBefore && System.nanoTime() < deadline) {
-                append(cluster, tp, "more", 1);
-            }
-            assertTrue(cluster.node(full).logFailures() > failuresBefore, "the full disk failed the replica's writes");
-
+            Path filler = fillUntilItsLogFails(cluster, tp, full, 40);
             freeAndCatchUp(cluster, tp, filler, full, false);
         }
     }
@@ -91,21 +82,32 @@ class FullDiskIT {
     }
 
     /**
+     * Fills node {@code full}'s disk, appends {@code batches} batches (acknowledged by the other two replicas), then
+     * more one at a time until that node's replica's log has failed; returns the file that filled the disk.
+     */
+    private static Path fillUntilItsLogFails(MiniCluster cluster, TopicPartition tp, int full, int batches)
+            throws java.io.IOException {
+        long failuresBefore = cluster.node(full).logFailures();
+        Path filler = Tmpfs.fill(cluster.dataDir(full));
+        append(cluster, tp, "while-full", batches);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (cluster.node(full).logFailures() == failuresBefore && System.nanoTime() < deadline) {
+            append(cluster, tp, "more", 1);
+        }
+        assertTrue(cluster.node(full).logFailures() > failuresBefore, "the full disk failed the replica's writes");
+        return filler;
+    }
+
+    /**
      * Fills the node's disk, appends until its replica's log fails, frees the disk {@code fullMs} later and waits
      * for the division to open again: the milliseconds from when the test saw the failure to the reopen.
      */
     private static long failFreeAndTimeTheReopen(MiniCluster cluster, TopicPartition tp, int full, long fullMs)
             throws Exception {
         RaftNode node = cluster.node(full);
-        long failuresBefore = node.logFailures();
         long reopensBefore = node.hibernationCounts().brokenDivisionsReopened();
-        Path filler = Tmpfs.fill(cluster.dataDir(full));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (node.logFailures() == failuresBefore && System.nanoTime() < deadline) {
-            append(cluster, tp, "filling", 1);
-        }
+        Path filler = fillUntilItsLogFails(cluster, tp, full, 0);
         long failedAt = System.nanoTime();
-        assertTrue(node.logFailures() > failuresBefore, "the full disk failed the replica's writes");
         Thread.sleep(fullMs);
         Files.delete(filler);
         while (node.hibernationCounts().brokenDivisionsReopened() == reopensBefore) {
