@@ -87,6 +87,7 @@ public final class ProducerMetadata implements AutoCloseable {
             return known.partitions();
         }
         ClientException failure = null;
+        boolean answered = false;  // failure is a broker's answer, not a lookup that failed
         while (true) {
             if (failure != null && System.nanoTime() - deadlineNanos >= 0) {
                 throw toProducerException(failure, " (gave up after max.block.ms)");
@@ -119,9 +120,11 @@ public final class ProducerMetadata implements AutoCloseable {
                             + " has " + count + " partitions (0 to " + (count - 1) + "): there is no partition " + partition);
                 }
                 failure = answer;
+                answered = true;
             } catch (ClientException e) {
-                // Past the deadline before any broker was asked: the failure before says more than "no time left".
-                if (failure == null || System.nanoTime() - deadlineNanos < 0) {
+                // A broker's answer before (the topic has too few partitions) says more than a lookup that failed or
+                // ran out of time after it; so does an earlier failure once past the deadline.
+                if (failure == null || !answered && System.nanoTime() - deadlineNanos < 0) {
                     failure = e;
                 }
                 channels.resetConnectBackoff();
