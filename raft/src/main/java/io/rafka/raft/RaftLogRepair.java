@@ -79,7 +79,9 @@ public final class RaftLogRepair {
                 continue;
             }
             try (Stream<Path> groups = Files.list(root.toPath())) {
-                for (Path group : groups.filter(Files::isDirectory).sorted().toList()) {
+                // Only the folders Ratis loads (named by a group id): one set aside for a full disk is repaired when it
+                // opens (RaftNode), where there is room to write.
+                for (Path group : groups.filter(g -> Files.isDirectory(g) && isGroupId(g.getFileName().toString())).sorted().toList()) {
                     Path current = group.resolve("current");
                     if (Files.isDirectory(current) && repair(current, maxEntrySize)) {
                         cut++;
@@ -91,6 +93,15 @@ public final class RaftLogRepair {
             }
         }
         return cut;
+    }
+
+    private static boolean isGroupId(String name) {
+        try {
+            java.util.UUID.fromString(name);
+            return name.length() == 36;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /** Repairs one group's log folder ({@code current}); true if it cut anything. */

@@ -53,6 +53,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -165,12 +166,26 @@ public final class RaftNode implements Closeable {
     private void startServer() throws IOException {
         warnIfCommonPoolIsThreadPerTask();
         Files.createDirectories(config.dataDir());
+        // On a disk without room the open replicas would fail to open (the partition logs' recovery writes), and with
+        // them the server's start: they start closed instead, as if their logs had just failed, and open once there
+        // is room (Hibernation.reopenIfBroken), while the node and its other replicas serve.
+        boolean noRoom = !DiskRoom.roomToReopen(config.dataDir());
+        List<TopicPartition> setAside = new ArrayList<>();
         for (PartitionSpec spec : PartitionMetadataFile.readAll(config.dataDir())) {
             Replica replica = replicas.register(spec);
             HibernationFiles.Frozen frozen = hibernationFiles.settle(spec.topicPartition(), replica.groupId());
             if (frozen != null) {
                 Hibernation.hibernated(replica, frozen);
+            } else if (noRoom && hibernationFiles.setAsideForRoom(replica.groupId())) {
+                replica.logFailedNanos = System.nanoTime();
+                setAside.add(spec.topicPartition());
             }
+        }
+        if (!setAside.isEmpty()) {
+            LOG.warn("node {}: the data folder's disk has {} KiB free, less than the {} MiB a replica needs to open: "
+                    + "{} replica(s) stay closed until it has ({}); the others open", nodeId,
+                    DiskRoom.usableBytes(config.dataDir()) >> 10, DiskRoom.REOPEN_MIN_FREE_BYTES >> 20, setAside.size(),
+                    setAside);
         }
         RaftProperties properties = RatisProperties.forServer(config);
         RaftLogRepair.apply(properties);
@@ -300,10 +315,15 @@ public final class RaftNode implements Closeable {
         }
         TopicPartition tp = replica.topicPartition();
         try {
+            boolean setAside = Files.exists(hibernationFiles.setAsideGroupDir(groupId));
             Hibernation.opening(replica, hibernationFiles);
+            Path current = hibernationFiles.activeGroupDir(groupId).resolve("current");
+            if (setAside && Files.isDirectory(current)) {
+                // Set aside at the start, before the start's repair of every group's log (a crash may have torn it).
+                RaftLogRepair.repair(current, SizeInBytes.valueOf(config.raftWriteBufferBytes()));
+            }
             // A division reopened after its log failed (a full disk) may have lost its term and vote file meanwhile.
-            RaftLogRepair.repairMetadata(hibernationFiles.activeGroupDir(groupId).resolve("current"),
-                    SizeInBytes.valueOf(config.raftWriteBufferBytes()));
+            RaftLogRepair.repairMetadata(current, SizeInBytes.valueOf(config.raftWriteBufferBytes()));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot open the replica of " + tp, e);
         }

@@ -161,6 +161,75 @@ class FullDiskIT {
     }
 
     /**
+     * A node that stops (a crash, a deploy, the OOM killer) while its disk is full must start again before anyone frees
+     * space: its replicas wait closed for room, as they do when the disk fills while it runs (here one whose log the
+     * filling failed and one it never touched), are reported as such, and open and catch up once there is room. Before,
+     * the start failed in the first partition log's recovery (the checkpoint it writes), and the node stayed down until
+     * an operator freed space and started it again.
+     */
+    @Test
+    void aNodeStartedOnAFullDiskStartsAndItsReplicasOpenOnceSpaceIsFree() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("full-start", 0, 3);
+            TopicPartition other = cluster.createPartition("full-start", 1, 3);
+            append(cluster, tp, "before", 20);
+            append(cluster, other, "before", 5);
+            int full = (cluster.leaderIndex(tp) + 1) % 3;
+            cluster.awaitReplicated(tp, 100, 30_000);
+            cluster.awaitReplicated(other, 25, 30_000);
+            Path filler = fillUntilItsLogFails(cluster, tp, full, 10);
+
+            cluster.kill(full);  // a crash: nothing flushed or closed cleanly
+            cluster.restart(full);  // the disk still full
+            RaftNode node = cluster.node(full);
+            assertTrue(node.hosts(tp) && node.hosts(other));
+            assertEquals(java.util.Set.of(tp, other), java.util.Set.copyOf(node.replicasWithFailingLogs()));
+            append(cluster, tp, "while-down", 10);  // the other two replicas take writes meanwhile
+            append(cluster, other, "while-down", 10);
+            MiniCluster.sleep(1_500);  // past the first reopen's back-off (1 s): still no room, so still closed
+            assertTrue(!running(node, tp) && !running(node, other), "closed while the disk has no room");
+            assertEquals(2, node.replicasWithFailingLogs().size());
+
+            freeAndCatchUp(cluster, tp, filler, full, false);
+            long otherEnd = cluster.node(cluster.leaderIndex(other)).status(other).highWatermark();
+            cluster.awaitReplicated(other, otherEnd, 60_000);
+        }
+    }
+
+    /**
+     * A replica that waits for room since its node started on a full disk is deleted (how an operator often frees
+     * the disk): its Raft storage, kept where Ratis's start does not look, goes too, and the node starts again.
+     */
+    @Test
+    void aReplicaWaitingForRoomSinceTheStartCanBeDeletedAndTheNodeStartsAgain() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("full-start-delete", 0, 3);
+            append(cluster, tp, "before", 10);
+            int full = (cluster.leaderIndex(tp) + 1) % 3;
+            cluster.awaitReplicated(tp, 50, 30_000);
+            Path filler = Tmpfs.fill(cluster.dataDir(full));
+            cluster.kill(full);
+            cluster.restart(full);
+            Path raftDir = cluster.dataDir(full).resolve("raft");
+            assertEquals(1, groupFolders(raftDir), "its Raft storage set aside");
+
+            cluster.node(full).removePartition(tp, true).get(30, TimeUnit.SECONDS);
+            Thread.sleep(2_000);  // the removal asks Ratis again a second later, then deletes what is left
+            assertEquals(0, groupFolders(raftDir), "its Raft storage deleted");
+            Files.delete(filler);
+            cluster.stop(full);
+            cluster.restart(full);
+            assertTrue(!cluster.node(full).hosts(tp));
+        }
+    }
+
+    private static long groupFolders(Path raftDir) throws java.io.IOException {
+        try (var list = Files.list(raftDir)) {
+            return list.filter(Files::isDirectory).count();
+        }
+    }
+
+    /**
      * An operator frees a full disk by deleting a topic: the replica here waits closed for space (Ratis holds no
      * division of it), so removing it must delete its Raft storage too, or Ratis loads that storage at the next start
      * with no partition claiming it and the node does not start.

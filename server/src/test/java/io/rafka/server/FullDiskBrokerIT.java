@@ -125,6 +125,78 @@ class FullDiskBrokerIT {
         }
     }
 
+    /**
+     * A broker stopped while its disk is full (a crash, a deploy, the OOM killer) starts again before anyone frees
+     * space: it says it is unhealthy and why, its replicas wait closed for room while the others serve its
+     * partitions, and once there is room it serves again and its replicas catch up, with no second restart. Before,
+     * its start failed in the first partition log's recovery and the process exited.
+     */
+    @Test
+    void aBrokerStartedOnAFullDiskStartsUnhealthyAndServesOnceSpaceIsFree() throws Exception {
+        tmpfs.mount(64, tmp.resolve("broker-1"), tmp.resolve("broker-2"), tmp.resolve("broker-3"));
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            createTopic(cluster, 0, "before");
+            assertTrue(cluster.admin(0).createTopics(CreateTopicsRequest.newBuilder().addTopics(NewTopic.newBuilder()
+                    .setName("full").setPartitions(3).setReplicationFactor(3)).build()).getResults(0).getErrorCode()
+                    == io.rafka.proto.v1.ErrorCode.NONE);
+            List<Integer> leaders = cluster.awaitLeaders(0, "full", 30_000);
+            for (int i = 0; i < 30; i++) {
+                produce(cluster, leaders, i % 3);
+            }
+            int full = 1;
+            Path filler = Tmpfs.fill(tmp.resolve("broker-" + (full + 1)));
+            cluster.kill(full);
+            cluster.restart(full);  // before: "cannot open partition log ...: No space left on device", no broker
+
+            String health = get(cluster.httpPort(full), "/health", 503);
+            assertTrue(health.contains("Raft logs failing to write"), health);
+            leaders = cluster.awaitLeaders(0, "full", 30_000);
+            assertFalse(leaders.contains(full), "the partitions are led elsewhere: " + leaders);
+            for (int i = 0; i < 30; i++) {
+                produce(cluster, leaders, i % 3);  // the other two replicas take them
+            }
+            createTopic(cluster, 0, "while-full");  // and the cluster's metadata moves on
+
+            Files.delete(filler);
+            cluster.awaitTrue(() -> cluster.broker(full).isServing(), 60_000, "the broker serves again");
+            cluster.awaitTrue(() -> caughtUp(cluster, full, "full", 3, 20), 60_000, "its replicas caught up");
+            cluster.awaitTrue(() -> cluster.broker(full).metadata().image().topics().containsKey("while-full"), 30_000,
+                    "its metadata view is current");
+            // healthy once no replica's log failed for 30 s (a disk that filled lately may fill again)
+            cluster.awaitTrue(() -> healthy(cluster.httpPort(full)), 60_000, "healthy");
+            for (int p = 0; p < 3; p++) {
+                io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition("full", p);
+                assertEquals(cluster.broker(0).raftNode().read(tp, 0, Integer.MAX_VALUE).records(),
+                        cluster.broker(full).raftNode().read(tp, 0, Integer.MAX_VALUE).records(), "partition " + p + " byte-identical");
+            }
+        }
+    }
+
+    private static void produce(BrokerCluster cluster, List<Integer> leaders, int partition) {
+        io.rafka.proto.v1.ProduceResponse r = cluster.produce(leaders.get(partition)).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .produce(io.rafka.proto.v1.ProduceRequest.newBuilder().addPartitions(io.rafka.proto.v1.PartitionData.newBuilder()
+                        .setTopic("full").setPartition(partition).setRecords(io.rafka.proto.v1.RecordSet.newBuilder()
+                                .addRecords(io.rafka.proto.v1.ProducerRecord.newBuilder()
+                                        .setValue(com.google.protobuf.ByteString.copyFrom(new byte[100]))))).build());
+        assertEquals(io.rafka.proto.v1.ErrorCode.NONE, r.getResults(0).getErrorCode(), r.toString());
+    }
+
+    /** Whether broker {@code i}'s replicas of the topic hold {@code records} records each, as the others do. */
+    private static boolean caughtUp(BrokerCluster cluster, int i, String topic, int partitions, long records) {
+        for (int p = 0; p < partitions; p++) {
+            io.rafka.common.TopicPartition tp = new io.rafka.common.TopicPartition(topic, p);
+            try {
+                if (cluster.broker(i).raftNode().status(tp).highWatermark() != records
+                        || cluster.broker((i + 1) % 3).raftNode().status(tp).highWatermark() != records) {
+                    return false;
+                }
+            } catch (RuntimeException notOpen) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static int controllerIndex(BrokerCluster cluster) {
         for (int i = 0; i < cluster.size(); i++) {
             if (cluster.broker(i).metadata().isController()) {
@@ -142,6 +214,14 @@ class FullDiskBrokerIT {
             return cluster.broker(via).metadata().image().topics().containsKey(name)
                     || cluster.broker((via + 1) % 3).metadata().image().topics().containsKey(name);
         } catch (io.grpc.StatusRuntimeException e) {
+            return false;
+        }
+    }
+
+    private static boolean healthy(int port) {
+        try {
+            return "ok\n".equals(get(port, "/health", 200));
+        } catch (IOException | AssertionError notYet) {
             return false;
         }
     }

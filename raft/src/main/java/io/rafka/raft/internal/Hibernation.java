@@ -797,6 +797,7 @@ public final class Hibernation implements Closeable {
                 files.restoreGroup(replica.groupId());
                 files.delete(replica.topicPartition());
             }
+            files.restoreSetAside(replica.groupId());  // the node started on a full disk: its first opening since
             long now = System.nanoTime();
             if (replica.hibernatedAtNanos != 0) {
                 // Woken soon after hibernating: the partition is written about as often as the threshold, and

@@ -40,6 +40,7 @@ import java.util.Map;
 public final class HibernationFiles {
     public static final String MARKER = "hibernated";
     static final String HIBERNATED_DIR = "raft-hibernated";
+    static final String SET_ASIDE_SUFFIX = ".waiting-for-room";
 
     /** A hibernated replica's frozen view: everything at or below {@code highWatermark} is committed. */
     public record Frozen(long index, long term, long highWatermark, long logStartOffset, String leader) {
@@ -62,6 +63,16 @@ public final class HibernationFiles {
 
     Path hibernatedGroupDir(RaftGroupId gid) {
         return dataDir.resolve(HIBERNATED_DIR).resolve(gid.getUuid().toString());
+    }
+
+    /**
+     * Where an open replica's Ratis folder waits while the node started on a disk without room for it
+     * ({@link #setAsideForRoom}): beside the open groups' folders, under a name that is not a group id, so Ratis's
+     * start passes it by (it loads only folders named by a UUID), and moved there by a rename in the same folder,
+     * which a full disk allows.
+     */
+    public Path setAsideGroupDir(RaftGroupId gid) {
+        return dataDir.resolve("raft").resolve(gid.getUuid() + SET_ASIDE_SUFFIX);
     }
 
     /** Bytes this node may still write to its data folder's file system ({@link DiskRoom#usableBytes}). */
@@ -128,6 +139,21 @@ public final class HibernationFiles {
         move(hibernatedGroupDir(gid), activeGroupDir(gid));
     }
 
+    /**
+     * Keeps an open group's Ratis folder out of the sight of the server about to start: the node starts on a disk
+     * without room, where the replica's opening would fail (and with it the server's start). True if there was one.
+     */
+    public boolean setAsideForRoom(RaftGroupId gid) throws IOException {
+        boolean active = Files.exists(activeGroupDir(gid));
+        move(activeGroupDir(gid), setAsideGroupDir(gid));
+        return active;
+    }
+
+    /** Moves a folder {@link #setAsideForRoom set aside} back where Ratis opens it; nothing if there is none. */
+    void restoreSetAside(RaftGroupId gid) throws IOException {
+        move(setAsideGroupDir(gid), activeGroupDir(gid));
+    }
+
     private static void move(Path from, Path to) throws IOException {
         if (!Files.exists(from)) {
             return;
@@ -146,6 +172,7 @@ public final class HibernationFiles {
      * state if the replica is hibernated.
      */
     public Frozen settle(TopicPartition tp, RaftGroupId gid) throws IOException {
+        restoreSetAside(gid);  // set aside at an earlier start on a full disk, and not opened since
         Frozen frozen = read(tp);
         if (frozen != null && Files.exists(activeGroupDir(gid))) {
             hideGroup(gid);
@@ -157,7 +184,15 @@ public final class HibernationFiles {
 
     /** Deletes a removed replica's hibernated group folder, if any. */
     void deleteHiddenGroup(RaftGroupId gid) throws IOException {
-        Path dir = hibernatedGroupDir(gid);
+        deleteTree(hibernatedGroupDir(gid));
+    }
+
+    /** Deletes a removed replica's group folder {@link #setAsideForRoom set aside}, if any. */
+    void deleteSetAside(RaftGroupId gid) throws IOException {
+        deleteTree(setAsideGroupDir(gid));
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
         if (Files.exists(dir)) {
             try (var walk = Files.walk(dir)) {
                 for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {

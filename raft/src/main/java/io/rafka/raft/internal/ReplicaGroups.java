@@ -208,7 +208,7 @@ public final class ReplicaGroups {
             if (cause != null) {
                 // Not open here: unless a wake-up was opening it just now and Ratis had yet to list it. Asked again
                 // once that has had time to finish, so such a division is not left open with nobody claiming it.
-                removeAgainLater(replica.groupId(), deleteData, tp, files.activeGroupDir(replica.groupId()));
+                removeAgainLater(replica.groupId(), deleteData, tp, files);
             }
             if (deleteData) {
                 deleteTree(dataDir.resolve(tp.dirName()));
@@ -218,7 +218,7 @@ public final class ReplicaGroups {
         return removed;
     }
 
-    private void removeAgainLater(RaftGroupId gid, boolean deleteData, TopicPartition tp, Path groupDir) {
+    private void removeAgainLater(RaftGroupId gid, boolean deleteData, TopicPartition tp, HibernationFiles files) {
         try {
             CompletableFuture.delayedExecutor(REMOVE_AGAIN_MS, TimeUnit.MILLISECONDS, closer).execute(() -> {
                 Throwable cause;
@@ -237,9 +237,14 @@ public final class ReplicaGroups {
                 if (deleteData && cause instanceof GroupMismatchException) {
                     // Still not open (no open can start now: the replica is marked removed): a division that was
                     // closed when the removal came (its log failed and it waits for disk space, or its start
-                    // failed) leaves its Raft storage, which Ratis would load at the next start with no partition
-                    // claiming it (the broker would not start).
-                    deleteTree(groupDir);
+                    // failed, or the node started on a full disk and set it aside) leaves its Raft storage, which
+                    // Ratis would load at the next start with no partition claiming it (the broker would not start).
+                    deleteTree(files.activeGroupDir(gid));
+                    try {
+                        files.deleteSetAside(gid);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
                 }
             });
         } catch (RejectedExecutionException e) {
