@@ -3,10 +3,12 @@ package io.rafka.log.internal;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * A memory-mapped file of fixed-size entries sorted by key, as Kafka's sparse indexes are.
@@ -19,6 +21,13 @@ import java.nio.file.Path;
  * <p><b>Crashes:</b> an index is never trusted after an unclean shutdown for the segments after the
  * recovery point; those are rebuilt from the log. {@link #sanityCheck()} catches the untrimmed,
  * zero-filled tail a crash leaves behind.
+ *
+ * <p><b>Writes</b> go through a file channel ({@code pwrite}), not through the mapping, which only reads (Linux keeps the
+ * two coherent: both are the file's page cache). The file is sparse until written, and a page of a mapping that the
+ * file system cannot back (a full disk) faults: the JVM turns that SIGBUS into an {@link InternalError} that may
+ * surface instructions or calls later, anywhere on the thread, even between a lock's acquisition and the
+ * {@code try} that would release it (seen: a partition log's lock held for good, its node's close hung). A
+ * positional write fails at once with an {@link IOException} instead. Reads touch only written entries.
  *
  * <p><b>Threads:</b> one writer; readers may look up concurrently. The writer publishes an entry by
  * writing it and then incrementing the volatile {@code entries}; readers read only below that count,
@@ -34,6 +43,8 @@ abstract class AbstractIndex implements Closeable {
     private volatile int entries;
     private int maxEntries;
     private boolean writable;
+    /** Open while writable: where entries are written. */
+    private FileChannel writer;
 
     AbstractIndex(Path file, long baseOffset, int maxIndexSize, boolean writable, int entrySize) throws IOException {
         this.file = file;
@@ -53,11 +64,13 @@ abstract class AbstractIndex implements Closeable {
             } else {
                 mapSize = (long) existingEntries * entrySize;
             }
-            this.mmap = raf.getChannel().map(writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY,
-                    0, mapSize);
+            this.mmap = raf.getChannel().map(FileChannel.MapMode.READ_ONLY, 0, mapSize);
             this.entries = existingEntries;
             this.maxEntries = (int) (mapSize / entrySize);
             this.writable = writable;
+        }
+        if (writable) {
+            writer = FileChannel.open(file, StandardOpenOption.WRITE);
         }
     }
 
@@ -102,6 +115,14 @@ abstract class AbstractIndex implements Closeable {
         }
     }
 
+    /** Writes entry {@code n} (its whole {@code bytes}) into the file; see the class comment for why not through the mapping. */
+    protected void writeEntry(int n, ByteBuffer bytes) throws IOException {
+        long position = slot(n);
+        while (bytes.hasRemaining()) {
+            position += writer.write(bytes, position);
+        }
+    }
+
     /** Publishes the entry just written at slot {@code entries}. */
     protected void publishEntry() {
         entries = entries + 1;
@@ -142,9 +163,12 @@ abstract class AbstractIndex implements Closeable {
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
             long size = Math.max(roundDown(maxIndexSize), sizeInBytes());
             raf.setLength(size);
-            mmap = raf.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, size);
+            mmap = raf.getChannel().map(FileChannel.MapMode.READ_ONLY, 0, size);
             maxEntries = (int) (size / entrySize);
             writable = true;
+        }
+        if (writer == null) {
+            writer = FileChannel.open(file, StandardOpenOption.WRITE);
         }
     }
 
@@ -153,25 +177,36 @@ abstract class AbstractIndex implements Closeable {
         if (!writable) {
             return;
         }
-        mmap.force();
         if (Files.exists(file)) {
-            try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
-                raf.setLength(sizeInBytes());
-            }
+            writer.truncate(sizeInBytes());
+            writer.force(true);
         }
+        closeWriter();
         maxEntries = entries;
         writable = false;
     }
 
-    public void flush() {
+    public synchronized void flush() throws IOException {
         if (writable) {
-            mmap.force();
+            writer.force(false);
+        }
+    }
+
+    private void closeWriter() throws IOException {
+        FileChannel w = writer;
+        writer = null;
+        if (w != null) {
+            w.close();
         }
     }
 
     @Override
-    public void close() throws IOException {
-        flush();
-        trimToValidSize();
+    public synchronized void close() throws IOException {
+        try {
+            flush();
+            trimToValidSize();
+        } finally {
+            closeWriter();
+        }
     }
 }

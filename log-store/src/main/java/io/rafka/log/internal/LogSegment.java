@@ -272,23 +272,25 @@ public final class LogSegment implements Closeable {
         }
         try {
             index(parsed, position);
-        } catch (InternalError e) {
-            // The indexes are memory-mapped files of their full size, sparse until written: a page the file system
-            // cannot back (the disk is full) faults, and the JVM raises this in place of SIGBUS. Fail the append as
-            // the disk refusing it, which the caller handles (an Error would pass every handler up to Ratis's
-            // threads). The fault may surface a few instructions late: if the new size was published already, the
-            // records are in place and only an index entry is lost (lookups then scan from an earlier one).
-            if (size != position) {
-                LOG.warn("Segment {}: an index entry could not be written ({}); lookups scan from an earlier one", logFile, e.toString());
-                return;
+        } catch (IOException e) {
+            // An index entry the disk refused (it is full: the index files are sparse until written). The new size is
+            // not published yet: cut the records and the entries written for them, and fail the append as the disk
+            // refusing it, which the caller handles.
+            long first = parsed.get(0).baseOffset();
+            offsetIndex.truncateTo(first);
+            timeIndex.truncateTo(first);
+            try {
+                channel.truncate(position);
+                loadAppendState();  // the indexing rule's counters as the segment now ends
+            } catch (IOException | RuntimeException cut) {
+                e.addSuppressed(cut);
             }
-            channel.truncate(position);
-            throw new IOException("writing the index of segment " + baseOffset + " failed (is the disk full?): " + e.getMessage(), e);
+            throw e;
         }
     }
 
     /** Applies the indexing rule to batches just placed at {@code position} and publishes the new size. */
-    private void index(List<RecordBatch> parsed, int position) {
+    private void index(List<RecordBatch> parsed, int position) throws IOException {
         if (position == 0) {
             rollingBasedTimestamp = parsed.get(0).maxTimestamp();
         }

@@ -1,6 +1,7 @@
 package io.rafka.log.internal;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.file.Path;
 
@@ -45,7 +46,7 @@ public final class OffsetIndex extends AbstractIndex {
         return i < 0 ? new Entry(baseOffset, 0) : entry(i);
     }
 
-    public void append(long offset, int position) {
+    public void append(long offset, int position) throws IOException {
         ensureWritable();
         int n = entries();
         if (isFull()) {
@@ -59,8 +60,7 @@ public final class OffsetIndex extends AbstractIndex {
         if (relative < 0 || relative > Integer.MAX_VALUE) {
             throw new IllegalStateException("offset " + offset + " does not fit segment " + baseOffset);
         }
-        mmap().putInt(slot(n), (int) relative);
-        mmap().putInt(slot(n) + 4, position);
+        writeEntry(n, ByteBuffer.allocate(ENTRY_SIZE).putInt((int) relative).putInt(position).flip());
         publishEntry();
     }
 

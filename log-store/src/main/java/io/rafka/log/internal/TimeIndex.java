@@ -1,6 +1,7 @@
 package io.rafka.log.internal;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.file.Path;
 
@@ -55,7 +56,7 @@ public final class TimeIndex extends AbstractIndex {
      *
      * @param skipFullCheck true only for the final entry written when the segment is rolled
      */
-    public void maybeAppend(long timestamp, long offset, boolean skipFullCheck) {
+    public void maybeAppend(long timestamp, long offset, boolean skipFullCheck) throws IOException {
         ensureWritable();
         int n = entries();
         if (n >= maxEntries() || (!skipFullCheck && isFull())) {
@@ -79,8 +80,7 @@ public final class TimeIndex extends AbstractIndex {
         if (relative < 0 || relative > Integer.MAX_VALUE) {
             throw new IllegalStateException("offset " + offset + " does not fit segment " + baseOffset);
         }
-        mmap().putLong(slot(n), timestamp);
-        mmap().putInt(slot(n) + 8, (int) relative);
+        writeEntry(n, ByteBuffer.allocate(ENTRY_SIZE).putLong(timestamp).putInt((int) relative).flip());
         publishEntry();
     }
 
