@@ -6,6 +6,7 @@ import io.rafka.common.ErrorCode;
 import io.rafka.raft.DiskRoom;
 import io.rafka.raft.NodeAddress;
 import io.rafka.raft.RaftLogRepair;
+import io.rafka.raft.StoppedElections;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import io.rafka.raft.internal.LeaderFailureDetector;
@@ -95,6 +96,7 @@ public final class MetadataNode implements Closeable {
     private volatile int failuresInARow;
     /** Why it was closed, until it is open again (the state machine's own record is cleared as it reopens). */
     private volatile Throwable closedFor;
+    private final StoppedElections stoppedElections = new StoppedElections();
     private volatile boolean closing;
 
     /**
@@ -232,6 +234,9 @@ public final class MetadataNode implements Closeable {
         }
         if (closedForFailureNanos == 0) {
             Throwable failure = stateMachine.logFailure();
+            if (failure == null && electionStopped()) {
+                failure = new IOException("its new term and vote failed to write, and its election stopped");
+            }
             if (failure == null) {
                 return;
             }
@@ -285,6 +290,16 @@ public final class MetadataNode implements Closeable {
         reopenedNanos = System.nanoTime();
         closedFor = null;
         LOG.info("metadata member {}: open again after its Raft log failed; catching up from the controller", self.id());
+    }
+
+    /** Whether this member is a candidate whose election stopped for good ({@link StoppedElections}). */
+    private boolean electionStopped() {
+        try {
+            return stoppedElections.stopped(server.getDivision(GROUP_ID).getInfo().isCandidate(),
+                    groupDir.resolve("current"), System.nanoTime());
+        } catch (IOException notOpen) {
+            return false;
+        }
     }
 
     public MetadataImage image() {

@@ -193,6 +193,16 @@ public final class RaftLogRepair {
         return true;
     }
 
+    /**
+     * Whether the group's term and vote ({@code raft-meta} in its log folder {@code current}) failed to write: the file
+     * is there and unreadable. Ratis renames its temporary file over it even when the write failed (a full disk), so
+     * such a file means the last term or vote Ratis took was never stored.
+     */
+    public static boolean termAndVoteLost(Path current) {
+        Path meta = current.resolve(METADATA_FILE);
+        return Files.exists(meta) && !readableMetadata(meta);
+    }
+
     /** Whether Ratis can load this {@code raft-meta}: both its keys present, the term a number. */
     private static boolean readableMetadata(Path meta) {
         Properties p = new Properties();

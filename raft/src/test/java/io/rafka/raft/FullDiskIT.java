@@ -197,6 +197,38 @@ class FullDiskIT {
     }
 
     /**
+     * A replica whose disk is full when it stands for election cannot write its new term and vote: Ratis's election
+     * then ends and none follows, and the replica stays a candidate for good, voting but never standing again. With the
+     * longest log of its group no other replica can win its vote, so its partition had no leader, even long after its
+     * disk was freed, until the dead leader came back (the chaos suite's full fault: 25 s). It must close like a replica
+     * whose log failed, and stand again once there is room.
+     */
+    @Test
+    void aReplicaWhoseElectionCouldNotWriteItsVoteStandsAgainOnceSpaceIsFree() throws Exception {
+        try (MiniCluster cluster = start()) {
+            TopicPartition tp = cluster.createPartition("full-vote", 0, 3);
+            append(cluster, tp, "before", 10);
+            int leader = cluster.leaderIndex(tp);
+            int x = (leader + 1) % 3;
+            int y = (leader + 2) % 3;
+            cluster.awaitReplicated(tp, 50, 30_000);
+            cluster.stop(y);
+            append(cluster, tp, "without-y", 10);  // on the leader and x only: x's log is now the longest of the two left
+            long acked = cluster.node(leader).status(tp).highWatermark();
+            Path filler = Tmpfs.fill(cluster.dataDir(x));
+            cluster.kill(leader);
+            cluster.restart(y);
+            MiniCluster.sleep(4_000);  // x stands (its election timeout, or the failure detector) and cannot write its vote
+            Files.delete(filler);
+
+            int next = cluster.leaderIndex(tp, 30_000);  // before: none (x a candidate for good, y refused by x's log)
+            assertEquals(x, next, "only x holds every acknowledged entry");
+            append(cluster, tp, "after", 1);
+            assertEquals(acked + 5, cluster.node(next).status(tp).highWatermark());
+        }
+    }
+
+    /**
      * A replica that waits for room since its node started on a full disk is deleted (how an operator often frees
      * the disk): its Raft storage, kept where Ratis's start does not look, goes too, and the node starts again.
      */

@@ -276,6 +276,8 @@ public final class Hibernation implements Closeable {
      *     disk has room ({@link #roomToReopen}) and its back-off has passed (a second after a first failure, doubled
      *     for each one in a row: {@link DiskRoom#reopenDelayNanos}): it loads what is on disk and catches up from the
      *     leader; if its writes fail again, the same again.</li>
+     * <li>a candidate whose election stopped for good (its new term and vote failed to write:
+     *     {@link io.rafka.raft.StoppedElections}): closed and opened again the same way.</li>
      * </ul>
      * Any way it is removed (storage kept) and added again with the partition's replicas. At most once per
      * heal interval per replica (one whose log failed: closed at once, opened again after its back-off,
@@ -317,6 +319,10 @@ public final class Hibernation implements Closeable {
         // Only a scrub moves a running log's recovery point back, and the reopen's recovery lifts it again.
         boolean damaged = sm != null && sm.log().revalidatingFrom() >= 0;
         Throwable logFailure = sm == null ? null : sm.logFailure();
+        if (logFailure == null && electionStopped(replica, d, now)) {
+            replica.logFailedNanos = now;
+            logFailure = new IOException("its new term and vote failed to write, and its election stopped");
+        }
         boolean failed = logFailure != null;
         // A failed log is closed at once, however lately the replica was healed: until then a follower acknowledges
         // entries it holds only in memory. (Its opening again waits for room and its back-off: reopenIfMissing.)
@@ -350,6 +356,12 @@ public final class Hibernation implements Closeable {
                 replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
         reopenedBroken.incrementAndGet();
         return true;
+    }
+
+    /** Whether the replica is a candidate whose election stopped for good ({@link io.rafka.raft.StoppedElections}). */
+    private boolean electionStopped(Replica replica, RaftServer.Division d, long now) {
+        return replica.stoppedElections.stopped(d.getInfo().isCandidate(),
+                files.activeGroupDir(replica.groupId()).resolve("current"), now);
     }
 
     /**

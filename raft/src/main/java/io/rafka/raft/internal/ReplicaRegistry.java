@@ -71,6 +71,8 @@ public final class ReplicaRegistry {
          * error. The division is reopened after it, and a reopened division fails again while the cause lasts.
          */
         public volatile long logFailedNanos;
+        /** Whether this replica's election stopped for good ({@link Hibernation}'s checks). */
+        final io.rafka.raft.StoppedElections stoppedElections = new io.rafka.raft.StoppedElections();
         /** When {@link Hibernation} last opened this division again after its log failed (System.nanoTime; 0: never). */
         volatile long failedLogReopenedNanos;
         /** How many failures of its log in a row that reopen followed, less one ({@link Hibernation}'s back-off). */
