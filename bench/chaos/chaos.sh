@@ -23,7 +23,8 @@
 # corrupt (kill -9, then damage the node's files before restarting it: the tail of a partition's segment cut off or
 # a bit flipped in it, or the same in its Raft log; a partition of the topic or the group's __consumer_offsets
 # partition, or the metadata group's Raft log); full (the node's disk filled to the last byte, then freed: every
-# node's data folder is a small tmpfs of its own, mounted by this script, root only; without root it is skipped).
+# node's data folder is a small tmpfs of its own, mounted by this script, root only; without root it is skipped);
+# full-restart (the node killed, its disk filled, the node started on it, then the disk freed; same needs).
 # Network faults run every broker in its own network namespace (root only; without it they are skipped, with a
 # message, and the other faults run on 127.0.0.1).
 # Ports: RAFKA_PORT_BASE=26000 (26192..26395) unless RAFKA_CHAOS_PORT_BASE says otherwise. Work folder:
@@ -63,9 +64,9 @@ IFS=, read -r -a FAULT_KINDS <<<"$FAULTS"
 KINDS=()
 for f in "${FAULT_KINDS[@]}"; do
   case "$f" in
-    kill|pause|partition|loss|slow|corrupt|full) KINDS+=("$f") ;;
+    kill|pause|partition|loss|slow|corrupt|full|full-restart) KINDS+=("$f") ;;
     netem) KINDS+=(loss slow) ;;
-    *) echo "chaos: unknown fault '$f' (kill, pause, partition, loss, slow, netem, corrupt, full)" >&2; exit 2 ;;
+    *) echo "chaos: unknown fault '$f' (kill, pause, partition, loss, slow, netem, corrupt, full, full-restart)" >&2; exit 2 ;;
   esac
 done
 FAULT_KINDS=("${KINDS[@]}")
@@ -90,7 +91,7 @@ if [[ " ${FAULT_KINDS[*]} " =~ \ (partition|loss|slow)\  ]]; then
   else
     log "SKIPPED the network faults: network namespaces need root and iproute2 (running the others only)"
     KINDS=()
-    for f in "${FAULT_KINDS[@]}"; do [[ "$f" == kill || "$f" == pause || "$f" == corrupt || "$f" == full ]] && KINDS+=("$f"); done
+    for f in "${FAULT_KINDS[@]}"; do [[ "$f" == kill || "$f" == pause || "$f" == corrupt || "$f" == full* ]] && KINDS+=("$f"); done
     (( ${#KINDS[@]} )) || { log "SKIPPED: no fault left to inject"; exit 0; }
     FAULT_KINDS=("${KINDS[@]}")
   fi
@@ -103,15 +104,15 @@ if [[ " ${FAULT_KINDS[*]} " =~ \ loss\  ]] && ! command -v iptables >/dev/null; 
   (( ${#KINDS[@]} )) || { log "SKIPPED: no fault left to inject"; exit 0; }
   FAULT_KINDS=("${KINDS[@]}")
 fi
-# The `full` fault fills a node's disk: each node's data folder is then a tmpfs of its own (FULL_MIB), which needs root.
+# The `full` faults fill a node's disk: each node's data folder is then a tmpfs of its own (FULL_MIB), which needs root.
 FULL=0 FULL_MIB="${RAFKA_CHAOS_DISK_MIB:-256}"
-if [[ " ${FAULT_KINDS[*]} " =~ \ full\  ]]; then
+if [[ " ${FAULT_KINDS[*]} " =~ \ full(-restart)?\  ]]; then
   if [[ "$(id -u)" == 0 ]]; then
     FULL=1
   else
-    log "SKIPPED the full fault: a file system of its own per node needs root to mount (running the others only)"
+    log "SKIPPED the full faults: a file system of its own per node needs root to mount (running the others only)"
     KINDS=()
-    for f in "${FAULT_KINDS[@]}"; do [[ "$f" != full ]] && KINDS+=("$f"); done
+    for f in "${FAULT_KINDS[@]}"; do [[ "$f" != full* ]] && KINDS+=("$f"); done
     (( ${#KINDS[@]} )) || { log "SKIPPED: no fault left to inject"; exit 0; }
     FAULT_KINDS=("${KINDS[@]}")
   fi
@@ -212,6 +213,28 @@ inject() {
       log "fault: node $node's disk full for ${hold_ms} ms ($(df --output=avail -B1 "$RAFKA_CLUSTER_DIR/node-$node" | tail -1 | tr -d ' ') bytes left)"
       hold "$hold_ms"
       rm -f "$filler"
+      ;;
+    full-restart)
+      # The node crashes and starts again while its disk is full (a deploy, the OOM killer): it must start, its
+      # replicas closed until there is room (docs/replication.md, "A node started on a full disk starts"). It
+      # answers /health only once there is room again: the disk is freed once the started broker answers at all
+      # (its /status; at most 60 s), i.e. once it has opened its replicas on the full disk, then held as long again.
+      # Filled after the kill: a killed process frees the space of files it held open after their deletion.
+      local filler="$RAFKA_CLUSTER_DIR/node-$node/chaos-filler" starting i
+      bin/rafka cluster kill "$node" >/dev/null
+      dd if=/dev/zero of="$filler" bs=1M status=none 2>/dev/null || true
+      log "fault: node $node killed (kill -9), its disk filled, and the node started on it; full for ${hold_ms} ms" \
+          "more once it answers ($(df --output=avail -B1 "$RAFKA_CLUSTER_DIR/node-$node" | tail -1 | tr -d ' ') bytes left)"
+      bin/rafka cluster start "$node" >/dev/null 2>&1 &
+      starting=$!
+      for (( i = 0; i < 600; i++ )); do
+        status_of "$node" >/dev/null 2>&1 && break
+        kill -0 "$starting" 2>/dev/null || break
+        sleep 0.1
+      done
+      hold "$hold_ms"
+      rm -f "$filler"
+      wait "$starting" || log "node $node not healthy within 60 s of its start on a full disk"
       ;;
     slow)
       local kbit=$(( 256 + RANDOM % 769 ))
