@@ -350,8 +350,8 @@ public final class MetadataNode implements Closeable {
             return info.getLeaderId() != null
                     && System.currentTimeMillis() - startedMs > 5_000
                     && info.getLastAppliedIndex() >= committed;
-        } catch (IOException e) {
-            return false;
+        } catch (IOException | RuntimeException e) {
+            return false;  // e.g. the member opening again (heal): "log is uninitialized"
         }
     }
 
@@ -367,18 +367,29 @@ public final class MetadataNode implements Closeable {
         return client.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(new byte[]{MetadataStateMachine.COMMIT_INDEX})))
                 .thenApply(reply -> {
                     if (!reply.isSuccess() || reply.getMessage().getContent().size() != Long.BYTES) {
+                        LOG.debug("metadata member {}: the controller's commit index not read: {}", self.id(), reply);
                         return false;
                     }
                     long committed = reply.getMessage().getContent().asReadOnlyByteBuffer().getLong();
                     String controller = reply.getServerId().toString();
-                    return controllerId().map(controller::equals).orElse(false) && lastAppliedIndex() >= committed;
+                    boolean current = controllerId().map(controller::equals).orElse(false) && lastAppliedIndex() >= committed;
+                    if (!current) {
+                        LOG.debug("metadata member {}: view not current: {} answered committed {}, controller here {}, "
+                                + "applied here {}", self.id(), controller, committed, controllerId().orElse("none"),
+                                lastAppliedIndex());
+                    }
+                    return current;
                 });
     }
+
+    // The member's division is closed and opened again when its log fails (heal): while it opens, Ratis's
+    // accessors may throw unchecked exceptions (IllegalStateException "log is uninitialized"); such a moment counts
+    // as not knowing.
 
     private long lastAppliedIndex() {
         try {
             return server.getDivision(GROUP_ID).getInfo().getLastAppliedIndex();
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             return -1;
         }
     }
@@ -387,7 +398,7 @@ public final class MetadataNode implements Closeable {
         try {
             RaftPeerId leader = server.getDivision(GROUP_ID).getInfo().getLeaderId();
             return Optional.ofNullable(leader).map(RaftPeerId::toString);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             return Optional.empty();
         }
     }

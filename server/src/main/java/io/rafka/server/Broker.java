@@ -329,6 +329,17 @@ public final class Broker implements Closeable {
      * One check at a time, waited for by no thread (the scheduler's threads also run request timeouts).
      */
     private void checkServing() {
+        // Never throws: a scheduled task that throws is not run again, and this broker would never serve (seen: a
+        // broker started on a full disk, whose metadata member reopened, stayed "not serving" for good).
+        try {
+            checkServingOnce();
+        } catch (RuntimeException e) {
+            viewCheckInFlight.set(false);
+            LOG.debug("checking whether the metadata view is current failed (retrying): {}", e.toString());
+        }
+    }
+
+    private void checkServingOnce() {
         if (serving) {
             reportHealth();
             return;
