@@ -160,15 +160,15 @@ abstract class AbstractIndex implements Closeable {
 
     /** Makes the index writable again with room for {@code maxIndexSize} bytes (when a segment becomes active again). */
     public synchronized void resize(int maxIndexSize) throws IOException {
+        if (writer == null) {
+            writer = FileChannel.open(file, StandardOpenOption.WRITE);
+        }
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
             long size = Math.max(roundDown(maxIndexSize), sizeInBytes());
             raf.setLength(size);
             mmap = raf.getChannel().map(FileChannel.MapMode.READ_ONLY, 0, size);
             maxEntries = (int) (size / entrySize);
             writable = true;
-        }
-        if (writer == null) {
-            writer = FileChannel.open(file, StandardOpenOption.WRITE);
         }
     }
 
@@ -187,8 +187,21 @@ abstract class AbstractIndex implements Closeable {
     }
 
     public synchronized void flush() throws IOException {
-        if (writable) {
+        if (writable && writer != null) {
             writer.force(false);
+        }
+    }
+
+    /**
+     * Closes what writes the file, without a flush or a trim (the segment is being deleted, or its index dropped for a
+     * rebuild); the mapping stays for readers that hold it.
+     */
+    public synchronized void release() {
+        writable = false;
+        try {
+            closeWriter();
+        } catch (IOException e) {
+            // nothing more to release
         }
     }
 
@@ -206,6 +219,7 @@ abstract class AbstractIndex implements Closeable {
             flush();
             trimToValidSize();
         } finally {
+            writable = false;  // a failed flush or trim leaves it untrimmed, as a crash would (recovery rebuilds it)
             closeWriter();
         }
     }

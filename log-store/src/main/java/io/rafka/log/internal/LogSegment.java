@@ -449,6 +449,12 @@ public final class LogSegment implements Closeable {
     public int recover() throws IOException {
         synchronized (this) {
             // Old mappings are dropped, not unmapped: concurrent readers may still hold them (see AbstractIndex).
+            if (offsetIndex != null) {
+                offsetIndex.release();
+            }
+            if (timeIndex != null) {
+                timeIndex.release();
+            }
             offsetIndex = null;
             timeIndex = null;
             Files.deleteIfExists(LogFiles.offsetIndexFile(dir, baseOffset));
@@ -836,11 +842,14 @@ public final class LogSegment implements Closeable {
             if (offsetIndex != null) {
                 offsetIndex.close();
             }
-            if (timeIndex != null) {
-                timeIndex.close();
-            }
         } finally {
-            channel.close();
+            try {
+                if (timeIndex != null) {
+                    timeIndex.close();
+                }
+            } finally {
+                channel.close();
+            }
         }
     }
 
@@ -848,6 +857,12 @@ public final class LogSegment implements Closeable {
     public void delete() throws IOException {
         synchronized (this) {
             channel.close();
+            if (offsetIndex != null) {
+                offsetIndex.release();
+            }
+            if (timeIndex != null) {
+                timeIndex.release();
+            }
         }
         Files.deleteIfExists(logFile);
         Files.deleteIfExists(LogFiles.offsetIndexFile(dir, baseOffset));
