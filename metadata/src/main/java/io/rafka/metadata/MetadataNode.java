@@ -297,7 +297,7 @@ public final class MetadataNode implements Closeable {
         try {
             return stoppedElections.stopped(server.getDivision(GROUP_ID).getInfo().isCandidate(),
                     groupDir.resolve("current"), System.nanoTime());
-        } catch (IOException notOpen) {
+        } catch (IOException | RuntimeException notOpen) {
             return false;
         }
     }

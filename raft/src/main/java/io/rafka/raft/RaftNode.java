@@ -315,13 +315,14 @@ public final class RaftNode implements Closeable {
         }
         TopicPartition tp = replica.topicPartition();
         try {
-            boolean setAside = Files.exists(hibernationFiles.setAsideGroupDir(groupId));
+            Path setAside = hibernationFiles.setAsideGroupDir(groupId).resolve("current");
+            if (Files.isDirectory(setAside)) {
+                // Set aside at the start, before the start's repair of every group's log (a crash may have torn it):
+                // repaired where it waits, so a repair that fails leaves it there for the next opening to repair.
+                RaftLogRepair.repair(setAside, SizeInBytes.valueOf(config.raftWriteBufferBytes()));
+            }
             Hibernation.opening(replica, hibernationFiles);
             Path current = hibernationFiles.activeGroupDir(groupId).resolve("current");
-            if (setAside && Files.isDirectory(current)) {
-                // Set aside at the start, before the start's repair of every group's log (a crash may have torn it).
-                RaftLogRepair.repair(current, SizeInBytes.valueOf(config.raftWriteBufferBytes()));
-            }
             // A division reopened after its log failed (a full disk) may have lost its term and vote file meanwhile.
             RaftLogRepair.repairMetadata(current, SizeInBytes.valueOf(config.raftWriteBufferBytes()));
         } catch (IOException e) {

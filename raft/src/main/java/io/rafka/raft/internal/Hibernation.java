@@ -319,7 +319,8 @@ public final class Hibernation implements Closeable {
         // Only a scrub moves a running log's recovery point back, and the reopen's recovery lifts it again.
         boolean damaged = sm != null && sm.log().revalidatingFrom() >= 0;
         Throwable logFailure = sm == null ? null : sm.logFailure();
-        if (logFailure == null && electionStopped(replica, d, now)) {
+        if (logFailure == null && replica.waking == null && local.server().getLifeCycleState() == LifeCycle.State.RUNNING
+                && electionStopped(replica, d, now)) {
             replica.logFailedNanos = now;
             logFailure = new IOException("its new term and vote failed to write, and its election stopped");
         }

@@ -149,8 +149,16 @@ public final class HibernationFiles {
         return active;
     }
 
-    /** Moves a folder {@link #setAsideForRoom set aside} back where Ratis opens it; nothing if there is none. */
+    /**
+     * Moves a folder {@link #setAsideForRoom set aside} back where Ratis opens it; nothing if there is none. One left
+     * beside an active folder of the same group (the replica was deleted while it waited and created again before the
+     * deletion got to it) is stale, and deleted.
+     */
     void restoreSetAside(RaftGroupId gid) throws IOException {
+        if (Files.exists(setAsideGroupDir(gid)) && Files.exists(activeGroupDir(gid))) {
+            deleteSetAside(gid);
+            return;
+        }
         move(setAsideGroupDir(gid), activeGroupDir(gid));
     }
 
@@ -188,7 +196,7 @@ public final class HibernationFiles {
     }
 
     /** Deletes a removed replica's group folder {@link #setAsideForRoom set aside}, if any. */
-    void deleteSetAside(RaftGroupId gid) throws IOException {
+    public void deleteSetAside(RaftGroupId gid) throws IOException {
         deleteTree(setAsideGroupDir(gid));
     }
 

@@ -79,6 +79,8 @@ public final class ReplicaGroups {
         try {
             if (existing == null) {
                 clearLeftover(spec);
+                // A Raft folder left set aside by a deletion that did not finish (a crash) is not this new replica's.
+                new HibernationFiles(dataDir).deleteSetAside(gid);
             }
             PartitionMetadataFile.write(dataDir, spec);
         } catch (IOException | UncheckedIOException e) {
