@@ -158,6 +158,7 @@ public final class MetadataNode implements Closeable {
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
         RatisProperties.setFollowerSlowness(p, settings.electionTimeoutMinMs());
         RatisProperties.surviveLongPauses(p);
+        RatisProperties.standAgainAfterLosingMajority(p, settings.electionTimeoutMaxMs());
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, 1000);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);

@@ -44,6 +44,8 @@ class AvailabilityIT {
      */
     private static final long CATCH_UP_BOUND_MS = 4_000;
     private static final int PARTITIONS = 6;
+    /** From a leader's step-down for want of a majority to its next term's first commit: below Ratis's 10 s default. */
+    private static final long STAND_AGAIN_BOUND_MS = 6_500;
 
     @TempDir
     Path tmp;
@@ -165,6 +167,48 @@ class AvailabilityIT {
             assertEquals(List.of("before-0", "after-0"), values, "log of n" + i);
         }
         return elapsedMs;
+    }
+
+    /**
+     * A leader that lost both followers steps down (Ratis: LOST_MAJORITY_HEARTBEATS). When only the follower that
+     * missed its last entries comes back, the old leader is the one replica that can win (the other's log is
+     * shorter, so the old leader refuses it its vote): it must stand again within an election timeout or two. Ratis
+     * holds back a replica that stepped down that way for {@code leader.step-down.wait-time}, 10 s by default, and
+     * the partition had no leader that long (seen in bin/rafka chaos, a full-disk run).
+     */
+    @Test
+    void aLeaderThatLostItsFollowersStandsAgainSoonWhenOnlyAReplicaBehindItComesBack() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("alone", 0, 3);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "before", 1), Acks.ALL);
+            int leader = cluster.leaderIndex(tp);
+            List<Integer> followers = new ArrayList<>(cluster.replicaIndexes(tp));
+            followers.remove(Integer.valueOf(leader));
+            int behind = followers.get(0);
+            int other = followers.get(1);
+            cluster.kill(behind);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "ahead", 3), Acks.ALL);
+            cluster.kill(other);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (cluster.node(leader).status(tp).isLeader()) {
+                assertTrue(System.nanoTime() < deadline, "the leader did not step down within 30 s of losing its followers");
+                MiniCluster.sleep(20);
+            }
+            long steppedDownNs = System.nanoTime();
+            cluster.restart(behind);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 1), Acks.ALL, 60_000);
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - steppedDownNs);
+            LOG.info("leader again {} ms after stepping down for want of a majority", ms);
+            assertEquals(leader, cluster.leaderIndex(tp), "only the replica with every committed entry can lead");
+            // Election timeouts here are 1-2 s: standing after the longest, plus a restart and a vote, is well below
+            // the 10 s of Ratis's default wait.
+            assertTrue(ms <= STAND_AGAIN_BOUND_MS, "a leader only " + ms + " ms after the step-down");
+            List<String> values = new ArrayList<>();
+            for (Record r : TestBatches.records(cluster.node(leader).read(tp, 0, 1 << 20).records())) {
+                values.add(TestBatches.value(r));
+            }
+            assertEquals(List.of("before-0", "ahead-0", "ahead-1", "ahead-2", "after-0"), values);
+        }
     }
 
     @Test

@@ -87,6 +87,7 @@ public final class RatisProperties {
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
         setFollowerSlowness(p, config.rpcTimeoutMinMs());
         surviveLongPauses(p);
+        standAgainAfterLosingMajority(p, config.rpcTimeoutMaxMs());
         // Ratis 3.3 chains a follower's appends (each composed on the previous one's future) by default: once one
         // fails, say DataApi.write refusing a gap while the replica repairs its log, every later append fails with
         // that same exception, for good, and the follower never catches up again (found by ReplicaRepairIT:
@@ -138,10 +139,26 @@ public final class RatisProperties {
      * on, with every group closed: seen on broker processes after a 75 s SIGSTOP, the broker stayed up, answered
      * "not serving" for good, its replicas never came back, and a partition of which it was one of two live replicas
      * had no leader for minutes. Raft needs no such guard: a paused leader steps down when it resumes (the pause
-     * monitor's other threshold, {@code leader.step-down.wait-time}, 10 s, kept), and a paused follower catches up.
+     * monitor's other threshold, {@code leader.step-down.wait-time}: {@link #standAgainAfterLosingMajority}), and a
+     * paused follower catches up.
      */
     public static void surviveLongPauses(RaftProperties p) {
         RaftServerConfigKeys.setCloseThreshold(p, TimeDuration.valueOf(3650, TimeUnit.DAYS));
+    }
+
+    /**
+     * A leader that steps down for want of a majority (LOST_MAJORITY_HEARTBEATS) may stand again after the longest
+     * election timeout, not after Ratis's {@code leader.step-down.wait-time} of 10 s. Ratis holds such a replica back
+     * so that the others get their turn, but where they cannot win it was the group's only possible leader: both
+     * followers lost, and the one that comes back missed the last committed entries, so the old leader refuses it
+     * its vote, and the partition had no leader for 10 s (seen in bin/rafka chaos; AvailabilityIT). A replica cut
+     * off from the others gains nothing by standing early: its pre-vote fails (Ratis's pre-vote is on), so it
+     * disturbs no one. The same setting is the JVM pause monitor's threshold for stepping every leader down on
+     * resuming from a pause: after a pause that long the followers have started an election anyway.
+     */
+    public static void standAgainAfterLosingMajority(RaftProperties p, long electionTimeoutMaxMs) {
+        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p,
+                TimeDuration.valueOf(electionTimeoutMaxMs, TimeUnit.MILLISECONDS));
     }
 
     /**
