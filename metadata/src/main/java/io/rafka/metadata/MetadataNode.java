@@ -7,7 +7,6 @@ import io.rafka.raft.DiskRoom;
 import io.rafka.raft.NodeAddress;
 import io.rafka.raft.RaftLogRepair;
 import io.rafka.raft.StoppedElections;
-import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LogEnds;
@@ -79,7 +78,7 @@ public final class MetadataNode implements Closeable {
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
     private final RaftServer server;
-    private final RaftClient client;
+    private final MetadataClient client;
     /** Elects a new controller as soon as the old one's process is gone, not after the election timeout. */
     private volatile LeaderFailureDetector failureDetector;
     private final long startedMs = System.currentTimeMillis();
@@ -180,7 +179,7 @@ public final class MetadataNode implements Closeable {
         built.set(server);
         RaftProperties cp = new RaftProperties();
         RaftClientConfigKeys.Rpc.setRequestTimeout(cp, TimeDuration.valueOf(10, TimeUnit.SECONDS));
-        this.client = RaftClient.newBuilder().setRaftGroup(group).setProperties(cp).build();
+        this.client = new MetadataClient(group, cp);
         this.healer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "rafka-metadata-heal-" + self.id());
             t.setDaemon(true);
@@ -365,7 +364,7 @@ public final class MetadataNode implements Closeable {
         if (controllerId().isEmpty()) {
             return CompletableFuture.completedFuture(false);
         }
-        return client.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(new byte[]{MetadataStateMachine.COMMIT_INDEX})))
+        return client.sendReadOnly(Message.valueOf(ByteString.copyFrom(new byte[]{MetadataStateMachine.COMMIT_INDEX})))
                 .thenApply(reply -> {
                     if (!reply.isSuccess() || reply.getMessage().getContent().size() != Long.BYTES) {
                         LOG.debug("metadata member {}: the controller's commit index not read: {}", self.id(), reply);
@@ -465,7 +464,7 @@ public final class MetadataNode implements Closeable {
 
     /** Appends records through whichever member leads (used by brokers to register themselves). */
     public CompletableFuture<Void> submit(List<MetadataRecord> records) {
-        return client.async().send(Message.valueOf(ByteString.copyFrom(MetadataCodec.encodeRecords(records))))
+        return client.send(Message.valueOf(ByteString.copyFrom(MetadataCodec.encodeRecords(records))))
                 .thenAccept(reply -> {
                     if (!reply.isSuccess()) {
                         throw new CompletionException(new RafkaException(ErrorCode.UNKNOWN_SERVER_ERROR,
@@ -527,7 +526,7 @@ public final class MetadataNode implements Closeable {
         byte[] msg = new byte[id.length + 1];
         msg[0] = kind;
         System.arraycopy(id, 0, msg, 1, id.length);
-        return client.async().sendReadOnly(Message.valueOf(ByteString.copyFrom(msg)));
+        return client.sendReadOnly(Message.valueOf(ByteString.copyFrom(msg)));
     }
 
     @Override

@@ -126,6 +126,53 @@ class FullDiskBrokerIT {
     }
 
     /**
+     * The controller's disk fills and its member closes, its group removed from its Raft server, which still answers.
+     * Ratis's client fails a call to such a server at once with GroupMismatchException and, unlike after a refused
+     * connection or a NotLeader answer, keeps it as its guess of the leader: the other brokers, whose clients had
+     * the old controller as their guess, could neither heartbeat nor register, and stopped serving once their
+     * session timed out (9 s), for as long as the full disk lasted.
+     */
+    @Test
+    void theOtherBrokersKeepServingWhileTheFormerControllersMemberIsClosed() throws Exception {
+        tmpfs.mount(64, tmp.resolve("broker-1"), tmp.resolve("broker-2"), tmp.resolve("broker-3"));
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            cluster.awaitTrue(() -> controllerIndex(cluster) >= 0, 30_000, "a controller");
+            int full = controllerIndex(cluster);
+            int other = (full + 1) % 3;
+            Path filler = Tmpfs.fill(tmp.resolve("broker-" + (full + 1)));
+            long deadline = System.currentTimeMillis() + 60_000;
+            for (int t = 0; cluster.broker(full).metadata().logFailure() == null && System.currentTimeMillis() < deadline; t++) {
+                createTopic(cluster, other, "t" + t);
+            }
+            assertTrue(cluster.broker(full).metadata().logFailure() != null, "the controller's metadata log failed");
+            cluster.awaitTrue(() -> controllerIndex(cluster) >= 0 && controllerIndex(cluster) != full, 30_000, "a new controller");
+
+            // Longer than the session timeout, the disk still full: the two others serve throughout.
+            long until = System.currentTimeMillis() + 15_000;
+            while (System.currentTimeMillis() < until) {
+                for (int i = 0; i < 3; i++) {
+                    if (i != full) {
+                        int b = i;
+                        assertTrue(cluster.broker(b).isServing(), () -> "broker " + (b + 1) + " stopped serving: "
+                                + get(cluster.httpPort(b), "/health"));
+                    }
+                }
+                Thread.sleep(200);
+            }
+            // A broker that crashes and starts meanwhile (not the controller: the metadata group has only two working
+            // members) serves again too; its new client's first guess is the first voter, maybe the closed member.
+            int controller = controllerIndex(cluster);
+            int restarted = 3 - full - controller;
+            cluster.kill(restarted);
+            cluster.restart(restarted);
+            cluster.awaitTrue(() -> cluster.broker(restarted).isServing(), 30_000, "the restarted broker serves");
+            cluster.awaitTrue(() -> createTopic(cluster, restarted, "through-the-restarted"), 30_000,
+                    "a topic created through the restarted broker");
+            Files.delete(filler);
+        }
+    }
+
+    /**
      * A broker stopped while its disk is full (a crash, a deploy, the OOM killer) starts again before anyone frees
      * space: it says it is unhealthy and why, its replicas wait closed for room while the others serve its
      * partitions, and once there is room it serves again and its replicas catch up, with no second restart. Before,
@@ -223,6 +270,17 @@ class FullDiskBrokerIT {
             return "ok\n".equals(get(port, "/health", 200));
         } catch (IOException | AssertionError notYet) {
             return false;
+        }
+    }
+
+    private static String get(int port, String path) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
+            try (InputStream in = c.getResponseCode() >= 400 ? c.getErrorStream() : c.getInputStream()) {
+                return c.getResponseCode() + " " + new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            return e.toString();
         }
     }
 
