@@ -37,6 +37,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -84,6 +85,11 @@ public final class MetadataNode implements Closeable {
     private final long startedMs = System.currentTimeMillis();
     /** The member's own Ratis storage folder ({@code metadata-raft/<group>}). */
     private final Path groupDir;
+    /** Where {@link #groupDir} waits, under a name Ratis does not load, after a start on a full disk. */
+    private final Path setAsideDir;
+    private static final String SET_ASIDE_SUFFIX = ".waiting-for-room";
+    /** The member's Ratis properties, for {@link RaftLogRepair#apply} when a folder set aside opens. */
+    private final RaftProperties repairProperties;
     /** The largest entry its log may hold (what {@link RaftLogRepair} reads its segments with). */
     private final SizeInBytes maxEntrySize;
     /** Closes this member when its Raft log fails and opens it again once its disk has room ({@link #heal}). */
@@ -164,22 +170,47 @@ public final class MetadataNode implements Closeable {
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(4096));
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(8L * 1024 * 1024));
         this.groupDir = storage.resolve(GROUP_ID.getUuid().toString());
+        this.setAsideDir = storage.resolve(GROUP_ID.getUuid() + SET_ASIDE_SUFFIX);
+        this.repairProperties = p;
         this.maxEntrySize = RaftServerConfigKeys.Log.Appender.bufferByteLimit(p);
+        restoreSetAside();  // set aside at an earlier start on a full disk, and not opened since
         boolean exists = Files.isDirectory(groupDir);
-        RaftLogRepair.apply(p);
+        IOException noRoom = null;
+        try {
+            RaftLogRepair.apply(p);
+        } catch (IOException e) {
+            if (!exists || DiskRoom.roomToReopen(storage)) {
+                throw e;
+            }
+            // The repair could not write its result (a full disk; seen: an empty term-and-vote file left by a write
+            // that failed before the crash). Ratis would refuse to open the group, and the broker would exit at every
+            // start until someone freed space: the member starts closed instead, its folder under a name Ratis does
+            // not load, and opens once there is room (heal), as after a failed log.
+            Files.move(groupDir, setAsideDir, StandardCopyOption.ATOMIC_MOVE);
+            noRoom = e;
+        }
         AtomicReference<RaftServer> built = new AtomicReference<>(); // the log-ends service reads it once built
-        this.server = RaftServer.newBuilder()
+        RaftServer.Builder builder = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(self.id()))
-                .setGroup(group)
                 .setProperties(p)
                 .setParameters(LogEnds.serverParameters(built::get))
                 .setStateMachine(stateMachine)
-                .setOption(exists ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
-                .build();
+                .setOption(exists ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT);
+        if (noRoom == null) {
+            builder.setGroup(group);  // else no group: heal adds it once there is room
+        }
+        this.server = builder.build();
         built.set(server);
         RaftProperties cp = new RaftProperties();
         RaftClientConfigKeys.Rpc.setRequestTimeout(cp, TimeDuration.valueOf(10, TimeUnit.SECONDS));
         this.client = new MetadataClient(group, cp);
+        if (noRoom != null) {
+            closedFor = noRoom;
+            closedForFailureNanos = System.nanoTime();
+            failuresInARow = 1;
+            LOG.warn("metadata member {}: starts closed: its Raft log could not be repaired on a full disk ({}); it opens "
+                    + "once its disk has {} MiB free", self.id(), noRoom.toString(), DiskRoom.REOPEN_MIN_FREE_BYTES >> 20);
+        }
         this.healer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "rafka-metadata-heal-" + self.id());
             t.setDaemon(true);
@@ -260,6 +291,10 @@ public final class MetadataNode implements Closeable {
                 || !DiskRoom.roomToReopen(groupDir)) {
             return;
         }
+        if (Files.exists(setAsideDir)) {
+            restoreSetAside();
+            RaftLogRepair.apply(repairProperties);  // not repaired at the start: there was no room
+        }
         // Ratis may have left its term-and-vote file empty if a write of it failed while the disk was full.
         RaftLogRepair.repairMetadata(groupDir.resolve("current"), maxEntrySize);
         RaftClientReply added;
@@ -290,6 +325,13 @@ public final class MetadataNode implements Closeable {
         reopenedNanos = System.nanoTime();
         closedFor = null;
         LOG.info("metadata member {}: open again after its Raft log failed; catching up from the controller", self.id());
+    }
+
+    /** Moves the group's folder set aside at a start on a full disk back where Ratis opens it, if it is there. */
+    private void restoreSetAside() throws IOException {
+        if (Files.isDirectory(setAsideDir) && !Files.exists(groupDir)) {
+            Files.move(setAsideDir, groupDir, StandardCopyOption.ATOMIC_MOVE);
+        }
     }
 
     /** Whether this member is a candidate whose election stopped for good ({@link StoppedElections}). */

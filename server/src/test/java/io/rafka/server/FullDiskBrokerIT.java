@@ -219,6 +219,38 @@ class FullDiskBrokerIT {
         }
     }
 
+    /**
+     * A broker that crashed after its metadata member's write of a new term failed on a full disk (Ratis leaves the
+     * term-and-vote file empty) starts again before anyone frees space, so the repair of that file cannot write
+     * either. Before, the broker exited at every start ("broker failed to start: No space left on device", seen in
+     * bin/rafka chaos --faults full-restart); now its member starts closed, and opens, repaired, once there is room.
+     */
+    @Test
+    void aBrokerWhoseMetadataVoteFileIsEmptyStartsOnAFullDiskAndServesOnceSpaceIsFree() throws Exception {
+        tmpfs.mount(64, tmp.resolve("broker-1"), tmp.resolve("broker-2"), tmp.resolve("broker-3"));
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("auto.create.topics.enable", "false"))) {
+            cluster.awaitTrue(() -> createTopic(cluster, 0, "before"), 30_000, "a topic created");
+            int full = 1;
+            cluster.kill(full);
+            Path meta = tmp.resolve("broker-" + (full + 1)).resolve("metadata-raft")
+                    .resolve(io.rafka.metadata.MetadataNode.GROUP_ID.getUuid().toString()).resolve("current").resolve("raft-meta");
+            assertTrue(Files.exists(meta), meta.toString());
+            Files.write(meta, new byte[0]);  // as Ratis leaves it when the write of a new term fails
+            Path filler = Tmpfs.fill(tmp.resolve("broker-" + (full + 1)));
+            cluster.restart(full);  // before: "No space left on device" from the repair, and no broker
+
+            String health = get(cluster.httpPort(full), "/health", 503);
+            assertTrue(health.contains("metadata member's Raft log failed"), health);
+            cluster.awaitTrue(() -> createTopic(cluster, 0, "while-full"), 30_000, "a topic created while the disk is full");
+
+            Files.delete(filler);
+            cluster.awaitTrue(() -> cluster.broker(full).isServing(), 60_000, "the broker serves again");
+            cluster.awaitTrue(() -> cluster.broker(full).metadata().image().topics().containsKey("while-full"), 30_000,
+                    "its metadata view is current");
+            assertTrue(cluster.broker(full).metadata().image().topics().containsKey("before"));
+        }
+    }
+
     private static void produce(BrokerCluster cluster, List<Integer> leaders, int partition) {
         io.rafka.proto.v1.ProduceResponse r = cluster.produce(leaders.get(partition)).withDeadlineAfter(30, TimeUnit.SECONDS)
                 .produce(io.rafka.proto.v1.ProduceRequest.newBuilder().addPartitions(io.rafka.proto.v1.PartitionData.newBuilder()
