@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class ChaosIT {
     private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
-    private static final String FAULTS = "kill,pause,partition,netem,corrupt,full";
+    private static final String FAULTS = "kill,pause,partition,netem,corrupt,full,full-restart";
 
     @TempDir
     Path tmp;
