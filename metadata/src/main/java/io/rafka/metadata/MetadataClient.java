@@ -30,9 +30,11 @@ import java.util.function.Function;
  * read-only calls alike, for good. So a broker whose client met such a member once, the controller whose log had
  * just failed, or the first voter for a client just built, could neither register nor heartbeat nor check its view,
  * and stopped serving after its session timed out (FullDiskBrokerIT). Here a call that fails so replaces the Ratis
- * client with a new one whose first guess of the leader is the next voter, and is sent again on it, up to once per
- * voter; calls that were queued on the old client and fail with it are sent again on the new one too (a server
- * without the group did nothing with them).
+ * client with a new one whose first guess of the leader is the voter after the one that answered so, and is sent
+ * again on it, up to once per voter; calls that were queued on the old client and fail with it are sent again on the
+ * new one too. One of those may have reached the leader before (Ratis resends a call after a lost answer, to another
+ * server), and the new client's calls are new to the leader's retry cache: a write may then be applied twice, so
+ * every record sent through here must be idempotent (a broker's registration; leaderships, which carry epochs).
  */
 final class MetadataClient implements Closeable {
     private static final Logger LOG = LoggerFactory.getLogger(MetadataClient.class);
@@ -98,22 +100,25 @@ final class MetadataClient implements Closeable {
                 return true;
             }
             old = client;
-            RaftPeerId was = voters.get(guess);
-            guess = (guess + 1) % voters.size();
+            // Ratis keeps the server that answered so as its guess of the leader: go on from the voter after it.
+            RaftPeerId was = used.getLeaderId() != null && voters.contains(used.getLeaderId()) ? used.getLeaderId() : voters.get(guess);
+            guess = (voters.indexOf(was) + 1) % voters.size();
             client = build(voters.get(guess));
             long now = System.nanoTime();
             if (now - loggedNanos >= LOG_EVERY_NANOS) {   // while a controller is elected, many calls in a row meet one
                 loggedNanos = now;
-                LOG.info("metadata client: a call first sent to {} failed ({}); a new client asks {} first", was,
+                LOG.info("metadata client: a call last sent to {} failed ({}); a new client asks {} first", was,
                         unwrap(why), voters.get(guess));
             } else {
-                LOG.debug("metadata client: a call first sent to {} failed ({}); a new client asks {} first", was,
+                LOG.debug("metadata client: a call last sent to {} failed ({}); a new client asks {} first", was,
                         unwrap(why), voters.get(guess));
             }
         }
         // Not on this thread, which may be one of the old client's own: closing fails what is still queued on it,
         // and those calls go again on the new client.
-        CompletableFuture.runAsync(() -> closeQuietly(old));
+        Thread closer = new Thread(() -> closeQuietly(old), "rafka-metadata-client-close");
+        closer.setDaemon(true);
+        closer.start();
         return true;
     }
 

@@ -179,7 +179,7 @@ public final class MetadataNode implements Closeable {
         try {
             RaftLogRepair.apply(p);
         } catch (IOException e) {
-            if (!exists || DiskRoom.roomToReopen(storage)) {
+            if (!exists || Files.exists(setAsideDir) || DiskRoom.roomToReopen(storage)) {
                 throw e;
             }
             // The repair could not write its result (a full disk; seen: an empty term-and-vote file left by a write
@@ -287,13 +287,19 @@ public final class MetadataNode implements Closeable {
                     TimeUnit.NANOSECONDS.toMillis(DiskRoom.reopenDelayNanos(failuresInARow)), DiskRoom.REOPEN_MIN_FREE_BYTES >> 20);
             return;
         }
+        // The storage folder: the group's own is not there while it is set aside (and a missing folder reads as room).
         if (System.nanoTime() - closedForFailureNanos < DiskRoom.reopenDelayNanos(failuresInARow)
-                || !DiskRoom.roomToReopen(groupDir)) {
+                || !DiskRoom.roomToReopen(groupDir.getParent())) {
             return;
         }
         if (Files.exists(setAsideDir)) {
             restoreSetAside();
-            RaftLogRepair.apply(repairProperties);  // not repaired at the start: there was no room
+            try {
+                RaftLogRepair.apply(repairProperties);  // not repaired at the start: there was no room
+            } catch (IOException e) {
+                Files.move(groupDir, setAsideDir, StandardCopyOption.ATOMIC_MOVE);  // repaired in full at the next try
+                throw e;
+            }
         }
         // Ratis may have left its term-and-vote file empty if a write of it failed while the disk was full.
         RaftLogRepair.repairMetadata(groupDir.resolve("current"), maxEntrySize);
@@ -504,7 +510,11 @@ public final class MetadataNode implements Closeable {
         }
     }
 
-    /** Appends records through whichever member leads (used by brokers to register themselves). */
+    /**
+     * Appends records through whichever member leads (used by brokers to register themselves). The records must be
+     * idempotent: a call that met a member without the group is sent again on a new client ({@link MetadataClient}),
+     * and one that had reached the leader before may then be applied twice.
+     */
     public CompletableFuture<Void> submit(List<MetadataRecord> records) {
         return client.send(Message.valueOf(ByteString.copyFrom(MetadataCodec.encodeRecords(records))))
                 .thenAccept(reply -> {

@@ -242,6 +242,11 @@ class FullDiskBrokerIT {
             String health = get(cluster.httpPort(full), "/health", 503);
             assertTrue(health.contains("metadata member's Raft log failed"), health);
             cluster.awaitTrue(() -> createTopic(cluster, 0, "while-full"), 30_000, "a topic created while the disk is full");
+            Thread.sleep(3_000);  // a few of the member's heal checks (every 500 ms) on the full disk
+            Path setAside = meta.getParent().getParent().resolveSibling(io.rafka.metadata.MetadataNode.GROUP_ID.getUuid()
+                    + ".waiting-for-room");
+            assertTrue(Files.isDirectory(setAside) && !Files.exists(meta.getParent().getParent()),
+                    "the member's folder waits set aside while the disk is full");
 
             Files.delete(filler);
             cluster.awaitTrue(() -> cluster.broker(full).isServing(), 60_000, "the broker serves again");

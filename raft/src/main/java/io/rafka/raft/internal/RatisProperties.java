@@ -147,18 +147,21 @@ public final class RatisProperties {
     }
 
     /**
-     * A leader that steps down for want of a majority (LOST_MAJORITY_HEARTBEATS) may stand again after the longest
-     * election timeout, not after Ratis's {@code leader.step-down.wait-time} of 10 s. Ratis holds such a replica back
-     * so that the others get their turn, but where they cannot win it was the group's only possible leader: both
-     * followers lost, and the one that comes back missed the last committed entries, so the old leader refuses it
-     * its vote, and the partition had no leader for 10 s (seen in bin/rafka chaos; AvailabilityIT). A replica cut
-     * off from the others gains nothing by standing early: its pre-vote fails (Ratis's pre-vote is on), so it
-     * disturbs no one. The same setting is the JVM pause monitor's threshold for stepping every leader down on
-     * resuming from a pause: after a pause that long the followers have started an election anyway.
+     * A leader that steps down for want of a majority (LOST_MAJORITY_HEARTBEATS) may stand again after twice the
+     * longest election timeout, not after Ratis's {@code leader.step-down.wait-time} of 10 s. Ratis holds such a
+     * replica back so that the others get their turn, but where they cannot win it was the group's only possible
+     * leader: both followers lost, and the one that comes back missed the last committed entries, so the old leader
+     * refuses it its vote, and the partition had no leader for 10 s (seen in bin/rafka chaos; AvailabilityIT). A
+     * replica cut off from the others gains nothing by standing early: its pre-vote fails (Ratis's pre-vote is on),
+     * so it disturbs no one. The same setting is the JVM pause monitor's threshold for stepping every leader of the
+     * process down as it resumes from a pause: a pause of the leader's process alone that long has had its followers
+     * elect another leader anyway, but where the whole host stalled (or, in tests, every node shares one JVM) the
+     * followers overslept too, and their leaders step down for nothing: hence twice the timeout, not once, so that a
+     * stall of a few seconds costs no round of elections.
      */
     public static void standAgainAfterLosingMajority(RaftProperties p, long electionTimeoutMaxMs) {
         RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p,
-                TimeDuration.valueOf(electionTimeoutMaxMs, TimeUnit.MILLISECONDS));
+                TimeDuration.valueOf(2 * electionTimeoutMaxMs, TimeUnit.MILLISECONDS));
     }
 
     /**
