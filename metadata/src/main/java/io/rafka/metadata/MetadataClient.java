@@ -101,7 +101,8 @@ final class MetadataClient implements Closeable {
             }
             old = client;
             // Ratis keeps the server that answered so as its guess of the leader: go on from the voter after it.
-            RaftPeerId was = used.getLeaderId() != null && voters.contains(used.getLeaderId()) ? used.getLeaderId() : voters.get(guess);
+            RaftPeerId last = used.getLeaderId();
+            RaftPeerId was = last != null && voters.contains(last) ? last : voters.get(guess);
             guess = (voters.indexOf(was) + 1) % voters.size();
             client = build(voters.get(guess));
             long now = System.nanoTime();
