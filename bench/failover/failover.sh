@@ -143,12 +143,16 @@ await_preferred_leaders() {
   done
 }
 
-# Until node $1 has every partition's high watermark the leader had a moment before (at most 60 s).
+# Until node $1 has every partition's high watermark the leader had one poll (>= 0.2 s) before (at most 60 s).
+# Not the leader's of the same moment: a follower learns that an entry committed only from the leader's next message,
+# so under the probe's writes its high watermark trails the leader's by an entry for up to an interval, however
+# caught up it is (compared with the same moment's, a node stayed "behind" for 60 s while one entry behind).
 await_caught_up() {
   local node="$1" start n p lead hw behind
+  declare -A lead_hw=() earlier_hw=()
   start="$(now_ms)"
   while true; do
-    declare -A lead_hw=()
+    lead_hw=()
     # The node itself counts: the preferred-leader election may hand it a partition while we wait.
     for n in "${NODES[@]}"; do
       while read -r p lead hw; do
@@ -161,9 +165,13 @@ await_caught_up() {
     done < <(node_partitions "$node")
     behind=0
     for p in $(seq 0 $(( PARTITIONS - 1 ))); do
-      [[ -n "${own_hw[$p]:-}" && -n "${lead_hw[$p]:-}" ]] && (( own_hw[$p] >= lead_hw[$p] )) || behind=$(( behind + 1 ))
+      [[ -n "${own_hw[$p]:-}" && -n "${earlier_hw[$p]:-}" ]] && (( own_hw[$p] >= earlier_hw[$p] )) || behind=$(( behind + 1 ))
     done
-    unset lead_hw own_hw
+    earlier_hw=()
+    for p in "${!lead_hw[@]}"; do
+      earlier_hw[$p]="${lead_hw[$p]}"
+    done
+    unset own_hw
     if (( behind == 0 )); then
       echo $(( $(now_ms) - start ))
       return

@@ -46,6 +46,7 @@ public final class LogEnds {
     private static final int GROUP_BYTES = 16;
     private static final int END_BYTES = GROUP_BYTES + 16;
     private static final AtomicLong ANSWERED = new AtomicLong();
+    private static final AtomicLong WARM_UPS = new AtomicLong();
 
     static final MethodDescriptor<byte[], byte[]> METHOD = MethodDescriptor.<byte[], byte[]>newBuilder()
             .setType(MethodDescriptor.MethodType.UNARY)
@@ -68,9 +69,14 @@ public final class LogEnds {
         return parameters;
     }
 
-    /** Requests answered by servers in this JVM (a probe for tests). */
+    /** Requests naming at least one group answered by servers in this JVM (a probe for tests). */
     public static long answered() {
         return ANSWERED.get();
+    }
+
+    /** Requests naming no group ({@link #warmUp}) answered by servers in this JVM (a probe for tests). */
+    public static long warmUpsAnswered() {
+        return WARM_UPS.get();
     }
 
     static ServerServiceDefinition service(Supplier<RaftServer> server) {
@@ -88,7 +94,11 @@ public final class LogEnds {
                         answer.onError(Status.UNAVAILABLE.withDescription("the server is starting").asRuntimeException());
                         return;
                     }
-                    ANSWERED.incrementAndGet();
+                    if (!groups.isEmpty()) {
+                        ANSWERED.incrementAndGet();
+                    } else {
+                        WARM_UPS.incrementAndGet();
+                    }
                     answer.onNext(encodeAnswer(lastEntries(s, groups)));
                     answer.onCompleted();
                 }))
@@ -111,6 +121,18 @@ public final class LogEnds {
                 throw new UnsupportedOperationException("the peer does not serve " + METHOD.getFullMethodName(), e);
             }
             return null;
+        }
+    }
+
+    /**
+     * Asks the server behind {@code channel} about no group, so that both ends have loaded and run the call's code
+     * before a takeover needs its answer; the outcome (an older peer's UNIMPLEMENTED too) does not matter.
+     */
+    static void warmUp(Channel channel, long timeoutMs) {
+        try {
+            ask(channel, List.of(), timeoutMs);
+        } catch (UnsupportedOperationException e) {
+            // an older peer: the takeover asks it group by group
         }
     }
 
