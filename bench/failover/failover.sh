@@ -36,8 +36,8 @@ WARMUP_TOPIC=failover-warmup
 NODES=(1 2 3)
 ACK_TIMEOUT_MS=30000
 # The probe is the instrument: C1 only, so that its own compiler does not take the CPU the survivors need right after
-# a kill (its C2 thread used 254 ms of a two-core machine's first second after the first kill of a run, the survivors'
-# compilers 430 ms, when the probe was run with the defaults). RAFKA_PROBE_JAVA_OPTS replaces these options.
+# a kill (its C2 thread used 254 ms of a two-core machine in the 1.1 s around the first kill of a run, the survivors'
+# compilers 430 ms, when the probe ran with the defaults). RAFKA_PROBE_JAVA_OPTS replaces these options.
 PROBE_JAVA_OPTS="${RAFKA_PROBE_JAVA_OPTS:--Xmx256m -XX:TieredStopAtLevel=1}"
 WORK="$ROOT/bench/failover/target/run"
 COMMAND_LINE="bin/rafka bench failover $*"

@@ -237,10 +237,11 @@ public final class LeaderFailureDetector implements Closeable {
                     // in others, on a loaded two-core machine: bin/rafka bench failover).
                     RaftPeer target = RaftPeer.newBuilder().setId(peer).setAddress(address).build();
                     execute(dialer, () -> probes.connect(target));
-                    // And a question naming no group, so the first real one after a start does not load and
-                    // set up the call's path on both sides while a takeover waits for it (166 ms from detection
-                    // to election in a first failover, against 41-75 ms in later ones: bin/rafka bench failover).
-                    execute(dialer, () -> LogEnds.warmUp(channel, LOG_ENDS_TIMEOUT_MS));
+                    // And a question naming no group, not waited for, so the first real one after a start does
+                    // not load and set up the call's path on both ends while a takeover waits for it (a first
+                    // failover's question took 124-205 ms, later ones 35-99 ms; the warm-up alone did not move
+                    // that beyond the spread: docs/BENCHMARKS.md, "A kill's first second").
+                    LogEnds.warmUp(channel, LOG_ENDS_TIMEOUT_MS);
                 }
                 wasReady = true;
                 refusing = false;

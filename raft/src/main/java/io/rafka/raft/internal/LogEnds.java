@@ -125,15 +125,13 @@ public final class LogEnds {
     }
 
     /**
-     * Asks the server behind {@code channel} about no group, so that both ends have loaded and run the call's code
-     * before a takeover needs its answer; the outcome (an older peer's UNIMPLEMENTED too) does not matter.
+     * Asks the server behind {@code channel} about no group, without waiting for the answer, so that both ends have
+     * loaded and run the call's code before a takeover needs it; the outcome (an older peer's UNIMPLEMENTED, a peer
+     * that stopped answering) does not matter.
      */
     static void warmUp(Channel channel, long timeoutMs) {
-        try {
-            ask(channel, List.of(), timeoutMs);
-        } catch (UnsupportedOperationException e) {
-            // an older peer: the takeover asks it group by group
-        }
+        ClientCalls.futureUnaryCall(channel.newCall(METHOD,
+                CallOptions.DEFAULT.withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)), encodeRequest(List.of()));
     }
 
     static Map<RaftGroupId, TermIndex> lastEntries(RaftServer server, Collection<RaftGroupId> groups) {
