@@ -15,8 +15,11 @@ import java.util.Objects;
  *   <tr><th>name</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>rpcTimeoutMinMs / rpcTimeoutMaxMs</td><td>1000 / 2000</td><td>randomized election timeout; heartbeats go every min/2.
  *       Ratis's 150/300 ms cause election storms with hundreds of groups per server.</td></tr>
- *   <tr><td>snapshotThresholdEntries</td><td>10000</td><td>snapshot (cheap: flush + a small file) after this many entries,
- *       then purge Ratis's log; bounds replay after a restart</td></tr>
+ *   <tr><td>snapshotThresholdEntries</td><td>256</td><td>snapshot (cheap: flush + a small file) after this many entries;
+ *       bounds what a restarted replica re-applies before its high watermark is current</td></tr>
+ *   <tr><td>raftLogRetainedEntries</td><td>10000</td><td>entries of Ratis's log kept behind its end when a snapshot lets
+ *       it be purged: a follower behind by fewer catches up from the log, one behind by more by copying the leader's
+ *       partition log</td></tr>
  *   <tr><td>raftSegmentBytes</td><td>8 MiB</td><td>Ratis log segment size: purge frees whole closed segments</td></tr>
  *   <tr><td>raftWriteBufferBytes</td><td>max batch + 64 KiB</td><td>per-replica direct buffer of Ratis's log writer</td></tr>
  *   <tr><td>maxInFlightBytesPerPartition</td><td>32 MiB</td><td>appends waiting for commit per partition; above it, BUSY</td></tr>
@@ -52,6 +55,7 @@ public record RaftNodeConfig(
         long rpcTimeoutMinMs,
         long rpcTimeoutMaxMs,
         long snapshotThresholdEntries,
+        long raftLogRetainedEntries,
         int raftSegmentBytes,
         int raftWriteBufferBytes,
         long maxInFlightBytesPerPartition,
@@ -77,6 +81,7 @@ public record RaftNodeConfig(
         require(rpcTimeoutMinMs >= 10 && rpcTimeoutMaxMs > rpcTimeoutMinMs, "rpcTimeoutMinMs/rpcTimeoutMaxMs",
                 rpcTimeoutMinMs + "/" + rpcTimeoutMaxMs, "min >= 10 and max > min");
         require(snapshotThresholdEntries >= 1, "snapshotThresholdEntries", snapshotThresholdEntries, ">= 1");
+        require(raftLogRetainedEntries >= 0, "raftLogRetainedEntries", raftLogRetainedEntries, ">= 0");
         require(raftSegmentBytes >= 1024 * 1024, "raftSegmentBytes", raftSegmentBytes, ">= 1 MiB");
         require(raftWriteBufferBytes >= logConfig.maxMessageBytes() + 1024, "raftWriteBufferBytes",
                 raftWriteBufferBytes, ">= max.message.bytes + 1 KiB");
@@ -126,7 +131,8 @@ public record RaftNodeConfig(
         private final Path dataDir;
         private long rpcTimeoutMinMs = 1000;
         private long rpcTimeoutMaxMs = 2000;
-        private long snapshotThresholdEntries = 10_000;
+        private long snapshotThresholdEntries = 256;
+        private long raftLogRetainedEntries = 10_000;
         private int raftSegmentBytes = 8 * 1024 * 1024;
         private int raftWriteBufferBytes = -1;
         private long maxInFlightBytesPerPartition = 32L * 1024 * 1024;
@@ -157,6 +163,11 @@ public record RaftNodeConfig(
 
         public Builder snapshotThresholdEntries(long v) {
             snapshotThresholdEntries = v;
+            return this;
+        }
+
+        public Builder raftLogRetainedEntries(long v) {
+            raftLogRetainedEntries = v;
             return this;
         }
 
@@ -244,7 +255,7 @@ public record RaftNodeConfig(
         public RaftNodeConfig build() {
             int writeBuffer = raftWriteBufferBytes > 0 ? raftWriteBufferBytes : logConfig.maxMessageBytes() + 64 * 1024;
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
-                    raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
+                    raftLogRetainedEntries, raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
                     maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
                     maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends, scrubBytesPerSecond,
                     scrubIntervalMs, logConfig, bindHost);

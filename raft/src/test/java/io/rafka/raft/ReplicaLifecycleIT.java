@@ -3,6 +3,7 @@ package io.rafka.raft;
 import io.rafka.common.ErrorCode;
 import io.rafka.common.NotLeaderException;
 import io.rafka.common.TopicPartition;
+import io.rafka.raft.internal.ReplicaRegistry;
 import io.rafka.raft.testing.MiniCluster;
 import io.rafka.record.CompressionType;
 import io.rafka.record.Record;
@@ -13,6 +14,7 @@ import io.rafka.testing.TestBatches;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,6 +25,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -412,7 +415,8 @@ class ReplicaLifecycleIT {
 
     @Test
     void wipedReplicaCatchesUpByCopyingTheLeadersLog() throws Exception {
-        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.snapshotThresholdEntries(100).raftSegmentBytes(1024 * 1024))) {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp,
+                b -> b.snapshotThresholdEntries(100).raftLogRetainedEntries(0).raftSegmentBytes(1024 * 1024))) {
             TopicPartition tp = cluster.createPartition("wipe", 0, 3);
             int leader = cluster.leaderIndex(tp);
             int victim = (leader + 1) % 3;
@@ -446,6 +450,59 @@ class ReplicaLifecycleIT {
             cluster.awaitReplicated(tp, r.lastOffset() + 1, 30_000);
             List<RecordBatch> last = RecordBatches.split(cluster.node(victim).read(tp, r.baseOffset(), 1 << 20).records());
             assertEquals("after-0", TestBatches.value(last.get(0).records().get(0)));
+        }
+    }
+
+    /**
+     * Issue 12 point 1 on broker processes: a restarted replica re-applies every entry since its last snapshot before
+     * its high watermark is current, so snapshots come every few hundred entries (256 by default, not 10,000); and
+     * the purge they allow keeps the last 10,000 entries of the Raft log, so a follower some hundreds of entries
+     * behind still catches up from the leader's Raft log instead of copying its partition log.
+     */
+    @Test
+    void snapshotsComeOftenAndThePurgeKeepsWhatALaggingFollowerNeeds() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp, b -> b.raftSegmentBytes(1024 * 1024))) {
+            TopicPartition tp = cluster.createPartition("lag", 0, 3);
+            int lagging = (cluster.leaderIndex(tp) + 1) % 3;
+            for (int i = 0; i < 20; i++) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "a" + i, 1, 1_000L + i), Acks.ALL);
+            }
+            cluster.awaitReplicated(tp, 20, 30_000);
+            cluster.kill(lagging);
+            for (int i = 0; i < 700; i++) {
+                // ~10 KB per entry: the leader's 1 MiB Raft segments fill and close, and its snapshots let them go.
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "b" + i + "-" + "x".repeat(2000), 5, 2_000L + i),
+                        Acks.ALL);
+            }
+            int leader = cluster.leaderIndex(tp);
+            long leaderApplied = cluster.node(leader).status(tp).appliedIndex();
+            long leaderSnapshot = latestSnapshotIndex(cluster, leader, tp);
+            assertTrue(leaderSnapshot > leaderApplied - 256, "the leader's last snapshot is at " + leaderSnapshot
+                    + ", it applied " + leaderApplied);
+            long copies = io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted();
+            cluster.restart(lagging);
+            long end = cluster.node(leader).status(tp).highWatermark();
+            assertEquals(20 + 700 * 5, end);
+            cluster.awaitReplicated(tp, end, 60_000);
+            assertEquals(copies, io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted(),
+                    "the follower caught up from the leader's Raft log, without copying its partition log");
+            assertEquals(cluster.node(leader).read(tp, 0, Integer.MAX_VALUE).records(),
+                    cluster.node(lagging).read(tp, 0, Integer.MAX_VALUE).records(), "byte-identical to the leader");
+            // The follower snapshotted as it applied what it missed: a crash now leaves it little to re-apply.
+            long applied = cluster.node(lagging).status(tp).appliedIndex();
+            cluster.kill(lagging);
+            long snapshot = latestSnapshotIndex(cluster, lagging, tp);
+            assertTrue(snapshot > applied - 256, "the follower's last snapshot is at " + snapshot + ", it applied " + applied);
+        }
+    }
+
+    /** The index of the replica's newest snapshot file (Ratis names them snapshot.TERM_INDEX), -1 if none. */
+    private static long latestSnapshotIndex(MiniCluster cluster, int node, TopicPartition tp) throws IOException {
+        Path sm = cluster.dataDir(node).resolve("raft")
+                .resolve(ReplicaRegistry.groupId(cluster.spec(tp).topicId(), tp.partition()).getUuid().toString()).resolve("sm");
+        try (Stream<Path> files = Files.list(sm)) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.matches("snapshot\\.\\d+_\\d+"))
+                    .mapToLong(n -> Long.parseLong(n.substring(n.indexOf('_') + 1))).max().orElse(-1);
         }
     }
 

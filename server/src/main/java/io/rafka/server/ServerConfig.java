@@ -180,9 +180,13 @@ public final class ServerConfig {
                     + "restarted under writes refuse appends for seconds (each refusal sends the leader back while newer "
                     + "appends are still in flight); 2 covers a follower's answer and the next entry. Refusals are counted "
                     + "in rafka_raft_follower_refusals_total.");
-    public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 10_000,
-            1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file), after which "
-                    + "its Raft log is purged; bounds the replay after a restart.");
+    public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 256,
+            1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file); bounds what "
+                    + "a restarted replica re-applies before its high watermark is current.");
+    public static final ConfigKey RAFT_LOG_RETAINED_ENTRIES = ConfigKey.longValue("raft.log.retained.entries", 10_000,
+            0, Long.MAX_VALUE, "Entries of a partition's Raft log kept behind its end when a snapshot lets older ones be "
+                    + "purged: a follower behind by fewer catches up from the log, one behind by more copies the "
+                    + "leader's partition log.");
     public static final ConfigKey RAFT_SEGMENT_BYTES = ConfigKey.integer("raft.segment.bytes", 8 * MIB, MIB, Integer.MAX_VALUE,
             "Size of a partition's Raft log segments; purging frees whole closed segments.");
     public static final ConfigKey RAFT_WRITE_BUFFER_BYTES = ConfigKey.integer("raft.write.buffer.bytes", 0, 0, 256 * MIB,
@@ -250,7 +254,8 @@ public final class ServerConfig {
             REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, AUTO_LEADER_REBALANCE,
             LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS, LEADER_IMBALANCE_PER_BROKER_PERCENTAGE, PARTITION_HIBERNATE_AFTER_MS,
             PARTITION_WAKE_MAX_CONCURRENT, PARTITION_MAX_OPEN,
-            RAFT_LEADER_OUTSTANDING_APPENDS, RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_SEGMENT_BYTES, RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
+            RAFT_LEADER_OUTSTANDING_APPENDS, RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_LOG_RETAINED_ENTRIES, RAFT_SEGMENT_BYTES,
+            RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
             METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,
             GROUP_COORDINATOR_PARTITIONS, GROUP_SESSION_TIMEOUT_MS, GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_MAX_SESSION_TIMEOUT_MS,
             GROUP_HEARTBEAT_INTERVAL_MS, GROUP_STREAM_GRACE_MS, GROUP_REBALANCE_TIMEOUT_MS, GROUP_MAX_SIZE, GROUP_MAX_GROUPS,
@@ -387,6 +392,7 @@ public final class ServerConfig {
                 .maxOpenPartitions(maxOpenPartitions())
                 .leaderOutstandingAppends(getInt(RAFT_LEADER_OUTSTANDING_APPENDS))
                 .snapshotThresholdEntries(getLong(RAFT_SNAPSHOT_THRESHOLD_ENTRIES))
+                .raftLogRetainedEntries(getLong(RAFT_LOG_RETAINED_ENTRIES))
                 .raftSegmentBytes(getInt(RAFT_SEGMENT_BYTES))
                 .raftWriteBufferBytes(getInt(RAFT_WRITE_BUFFER_BYTES))
                 .maxInFlightBytesPerPartition(getLong(MAX_IN_FLIGHT_PER_PARTITION))

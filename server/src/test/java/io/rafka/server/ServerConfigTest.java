@@ -109,7 +109,7 @@ class ServerConfigTest {
     @Test
     void everyRaftNodeSettingHasAKey() {
         ServerConfig c = ServerConfig.load(List.of("--raft.election.timeout.min.ms=300", "--raft.election.timeout.max.ms=900",
-                "--raft.leader.failure.detection=false", "--raft.snapshot.threshold.entries=77", "--raft.segment.bytes=2097152",
+                "--raft.leader.failure.detection=false", "--raft.snapshot.threshold.entries=77", "--raft.log.retained.entries=5", "--raft.segment.bytes=2097152",
                 "--raft.write.buffer.bytes=4194304", "--partition.max.in.flight.bytes=3145728", "--partition.max.in.flight.entries=3", "--request.timeout.ms=4000",
                 "--partition.max.producers=12", "--message.max.decompressed.bytes=8388608", "--raft.port=7001", "--host=h1"), Map.of());
         RaftNodeConfig r = c.raftConfig();
@@ -118,6 +118,7 @@ class ServerConfigTest {
         assertEquals(900, r.rpcTimeoutMaxMs());
         assertFalse(r.leaderFailureDetection());
         assertEquals(77, r.snapshotThresholdEntries());
+        assertEquals(5, r.raftLogRetainedEntries());
         assertEquals(2 << 20, r.raftSegmentBytes());
         assertEquals(4 << 20, r.raftWriteBufferBytes());
         assertEquals(3 << 20, r.maxInFlightBytesPerPartition());

@@ -40,13 +40,20 @@ public final class RatisProperties {
         // Elections: longer than Ratis's defaults; with hundreds of groups per server the defaults storm.
         setElectionTimeouts(p, config.rpcTimeoutMinMs(), config.rpcTimeoutMaxMs());
         RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, config.rpcTimeoutMaxMs() * 2), TimeUnit.MILLISECONDS));
-        // The partition log is the state: snapshots are cheap, so take them often and purge Ratis's log up to them.
+        // The partition log is the state: snapshots are cheap (a flush and a small file), so take them often. A
+        // restarted replica re-applies every entry since its last snapshot before its high watermark is current
+        // (Ratis has no commit index of its own on disk: setLogMetadataEnabled below), at 1-2 ms each in a JVM just
+        // started: with 10,000 entries between snapshots, followers restarted on broker processes took 0.4-5 s to
+        // catch up after their port opened (docs/BENCHMARKS.md). Purging Ratis's log up to each snapshot would then
+        // leave a follower only a few hundred entries behind without the entries it needs (it would have to copy the
+        // leader's log), so the purge keeps the last raftLogRetainedEntries behind the log's end.
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotThresholdEntries());
         RaftServerConfigKeys.Snapshot.setCreationGap(p, Math.min(1024, config.snapshotThresholdEntries()));
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, config.snapshotThresholdEntries()));
+        RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, config.raftLogRetainedEntries());
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(config.raftSegmentBytes()));
         // Preallocation writes zeros ahead of the log; with an fsync per commit it is redone again and again:
         // measured 33 disk bytes per payload byte per replica at 1 MiB (4 MiB default: 34), 2.4 at 4 KiB.
