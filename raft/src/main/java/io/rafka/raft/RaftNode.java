@@ -220,7 +220,7 @@ public final class RaftNode implements Closeable {
         membership = new MembershipChanger(local, probeProperties);
         maintenance = new LogMaintenance(local, replicas, hibernationFiles, r -> openFrozen(r.topicPartition()), config.dataDir());
         executors.watch.scheduleWithFixedDelay(new StalledFollowerWatch(server, replicas, probes,
-                peer -> detector != null && detector.refusesConnections(peer), probeProperties), 1, 1, TimeUnit.SECONDS);
+                peer -> detector != null && detector.refusesConnections(peer)), 1, 1, TimeUnit.SECONDS);
         if (config.scrubBytesPerSecond() > 0) {
             LogScrubber s = new LogScrubber(replicas, config.scrubBytesPerSecond(), config.scrubIntervalMs(),
                     r -> openFrozen(r.topicPartition()), r -> hibernation.wake(r));

@@ -496,6 +496,46 @@ class ReplicaLifecycleIT {
         }
     }
 
+    /**
+     * A replica re-created empty while its leader has snapshotted (every 256 entries) but keeps its Raft log from
+     * the first entry (the last 10,000 are kept): Ratis's leader cannot send it entry 1 (it needs the term of index
+     * 0, which only a snapshot at 0 gives) and asks it to install a snapshot, which its Ratis answers "already
+     * installed" (its empty snapshot at 0 is right before the leader's first entry), for good. It is reopened
+     * without its empty snapshot and copies the leader's log. (HibernationChaosIT found it with seed
+     * 21805647468700, where a hibernation snapshot made the same state.)
+     */
+    @Test
+    void anEmptyReplicaCopiesTheLogOfALeaderThatSnapshottedButKeepsItsFirstEntries() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("empty", 0, 3);
+            int victim = (cluster.leaderIndex(tp) + 1) % 3;
+            for (int i = 0; i < 300; i++) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "a" + i, 2, 1_000L + i), Acks.ALL);
+            }
+            int leader = cluster.leaderIndex(tp);
+            assertTrue(latestSnapshotIndex(cluster, leader, tp) >= 256, "the leader snapshotted");
+            cluster.stop(victim);
+            cluster.wipe(victim);
+            long copies = io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted();
+            cluster.restart(victim);
+            cluster.recreatePartitionsOn(victim);
+            long end = cluster.node(leader).status(tp).highWatermark();
+            assertEquals(600, end);
+            cluster.awaitReplicated(tp, end, 60_000);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);  // counted just after the copy is published
+            while (io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted() == copies && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted() > copies,
+                    "the empty replica copied the leader's log");
+            assertEquals(cluster.node(leader).read(tp, 0, Integer.MAX_VALUE).records(),
+                    cluster.node(victim).read(tp, 0, Integer.MAX_VALUE).records(), "byte-identical to the leader");
+            // It goes on replicating new appends from the Raft log.
+            AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 1, 3_000L), Acks.ALL);
+            cluster.awaitReplicated(tp, r.lastOffset() + 1, 30_000);
+        }
+    }
+
     /** The index of the replica's newest snapshot file (Ratis names them snapshot.TERM_INDEX), -1 if none. */
     private static long latestSnapshotIndex(MiniCluster cluster, int node, TopicPartition tp) throws IOException {
         Path sm = cluster.dataDir(node).resolve("raft")

@@ -8,6 +8,7 @@ import io.rafka.raft.internal.ReplicaRegistry.Lifecycle;
 import io.rafka.raft.internal.ReplicaRegistry.Replica;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.LogInfoProto;
 import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -82,6 +83,7 @@ public final class Hibernation implements Closeable {
     private final long hibernateAfterNanos;
     private final long followerCloseDelayMs;
     private final long healAfterNanos;
+    private final PeerProbes probes;
     private final long commitWaitMs;
     private final String nodeId;
     /** Ticks, delays and re-checks: nothing that blocks. */
@@ -115,6 +117,7 @@ public final class Hibernation implements Closeable {
         this.files = files;
         this.refusesConnections = refusesConnections;
         this.leadership = leadership;
+        this.probes = peers;
         this.nodeId = local.server().getId().toString();
         this.hibernateAfterNanos = config.hibernateAfterMs() <= 0 ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(config.hibernateAfterMs());
         this.followerCloseDelayMs = config.rpcTimeoutMinMs() / 2;
@@ -278,6 +281,8 @@ public final class Hibernation implements Closeable {
      *     leader; if its writes fail again, the same again.</li>
      * <li>a candidate whose election stopped for good (its new term and vote failed to write:
      *     {@link io.rafka.raft.StoppedElections}): closed and opened again the same way.</li>
+     * <li>a follower that holds nothing while its leader, snapshotted past index 0, cannot send it entry 1:
+     *     {@link #healUnserved}.</li>
      * </ul>
      * Any way it is removed (storage kept) and added again with the partition's replicas. At most once per
      * heal interval per replica (one whose log failed: closed at once, opened again after its back-off,
@@ -316,6 +321,24 @@ public final class Hibernation implements Closeable {
                 && d.getRaftConf().getCurrentPeers().isEmpty()
                 && d.getInfo().getLeaderId() == null && now - replica.lastActivityNanos > healAfterNanos;
         PartitionStateMachine sm = replica.runningStateMachine();
+        // A follower that holds nothing although a leader has been sending to it for a while: that leader cannot
+        // serve it from its Raft log (PartitionStateMachine.copyLeaderLogOnNextOpen says why); reopened without its
+        // empty snapshot, it copies the leader's log. A replica of a new group or of a leader that still has entry 1
+        // applies the group's first entry within a heartbeat of knowing the leader.
+        RaftPeerId leaderId = d.getInfo().getLeaderId();
+        if (sm != null && state == LifeCycle.State.RUNNING && leaderId != null && !d.getInfo().isLeader()
+                && sm.holdsNothingYet() && d.getRaftLog().getLastEntryTermIndex() == null
+                && !sm.copying(TimeUnit.NANOSECONDS.toMillis(healAfterNanos)) && replica.waking == null) {
+            if (replica.unservedSinceNanos == 0) {
+                replica.unservedSinceNanos = now;
+            } else if (now - replica.unservedSinceNanos > healAfterNanos && now - replica.lastHealNanos > healAfterNanos
+                    && local.server().getLifeCycleState() == LifeCycle.State.RUNNING) {
+                healUnserved(replica, d.getGroup(), leaderId, sm, now);
+                return true;
+            }
+        } else {
+            replica.unservedSinceNanos = 0;
+        }
         // Only a scrub moves a running log's recovery point back, and the reopen's recovery lifts it again.
         boolean damaged = sm != null && sm.log().revalidatingFrom() >= 0;
         Throwable logFailure = sm == null ? null : sm.logFailure();
@@ -357,6 +380,64 @@ public final class Hibernation implements Closeable {
                 replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
         reopenedBroken.incrementAndGet();
         return true;
+    }
+
+    /**
+     * Heals a follower that holds nothing while its leader has been sending to it for long (see
+     * {@link PartitionStateMachine#copyLeaderLogOnNextOpen} for why Ratis never fills it), on the blocking pool: the
+     * leader is asked whether its latest snapshot is past index 0 (only then is it this case: a leader whose
+     * snapshot is at 0 sends entry 1, and a follower it keeps away for another reason, entries lost after they were
+     * acknowledged, is {@link StalledFollowerWatch}'s); if so it is asked to step down first, so that no message of
+     * its reaches the division while it reopens (Ratis fails a start that takes a request half-way, and the failed
+     * division keeps its storage locked) and a new leader starts from fresh follower state; then the division is
+     * removed, its empty snapshot deleted, and it is opened again. One at a time per replica.
+     */
+    private void healUnserved(Replica replica, RaftGroup group, RaftPeerId leaderId, PartitionStateMachine sm, long now) {
+        if (!replica.unservedHeal.compareAndSet(false, true)) {
+            return;
+        }
+        replica.lastHealNanos = now;
+        long stuckMs = TimeUnit.NANOSECONDS.toMillis(now - replica.unservedSinceNanos);
+        try {
+            blocking.execute(() -> {
+                try {
+                    RaftPeer leader = group.getPeer(leaderId);
+                    LogInfoProto log = leader == null ? null : probes.logInfo(leader, group.getGroupId());
+                    if (log == null || !log.hasLastSnapshot() || log.getLastSnapshot().getIndex() <= 0) {
+                        return;
+                    }
+                    LOG.warn("{}: its Raft division here holds nothing, and its leader {} (snapshot at {}) has not sent "
+                            + "it an entry for {} ms; asking the leader to step down and reopening the division without "
+                            + "its empty snapshot, to copy the leader's log", replica.topicPartition(), leaderId,
+                            log.getLastSnapshot().getIndex(), stuckMs);
+                    probes.stepDown(group, leaderId);
+                    synchronized (replica.lifecycleLock) {
+                        if (replica.lifecycle() != Lifecycle.OPEN || replica.runningStateMachine() != sm
+                                || !sm.holdsNothingYet()) {
+                            return;  // it moved on meanwhile
+                        }
+                        RaftClientReply removed = local.server().groupManagement(GroupManagementRequest.newRemove(
+                                local.clientId(), local.server().getId(), local.nextCallId(), replica.groupId(), false, false));
+                        if (!removed.isSuccess()) {
+                            throw new IOException("removing the division failed", removed.getException());
+                        }
+                        sm.copyLeaderLogOnNextOpen();
+                    }
+                    // Not under the lock: opening the state machine takes it (opening()).
+                    wakeUps.openLocally(replica, RaftGroup.valueOf(replica.groupId(),
+                            replica.spec().replicas().stream().map(MembershipChanger::peer).toList()));
+                    reopenedBroken.incrementAndGet();
+                } catch (IOException | RuntimeException e) {
+                    // A division removed and not opened again is opened by reopenIfMissing.
+                    LOG.warn("{}: healing its empty replica failed (will retry): {}", replica.topicPartition(), e.toString());
+                } finally {
+                    replica.unservedSinceNanos = 0;
+                    replica.unservedHeal.set(false);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            replica.unservedHeal.set(false);  // stopping
+        }
     }
 
     /** Whether the replica is a candidate whose election stopped for good ({@link io.rafka.raft.StoppedElections}). */

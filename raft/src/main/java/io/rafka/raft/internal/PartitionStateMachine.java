@@ -68,6 +68,8 @@ import java.util.function.BooleanSupplier;
  */
 public final class PartitionStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionStateMachine.class);
+    /** In the partition log's folder: the next opening starts without the empty snapshot ({@link #copyLeaderLogOnNextOpen}). */
+    static final String COPY_LEADER_LOG_MARKER = "copy-leader-log-on-open";
     /** Ratis's write buffer holds an entry's own fields too: this much of it is kept for them. */
     private static final int ENTRY_OVERHEAD_BYTES = 512;
 
@@ -206,7 +208,10 @@ public final class PartitionStateMachine extends BaseStateMachine {
         try {
             super.initialize(server, groupId, raftStorage);
             snapshots.init(raftStorage);
-            if (snapshots.latest() == null && noRaftLog(raftStorage) && noRecords(logDir)) {
+            Path copyMarker = logDir.resolve(COPY_LEADER_LOG_MARKER);
+            if (snapshots.latest() != null) {
+                Files.deleteIfExists(copyMarker);  // the copy it was waiting for is done
+            } else if (!Files.exists(copyMarker) && noRaftLog(raftStorage) && noRecords(logDir)) {
                 // A group new on this node starts from an empty snapshot at (term 0, index 0), as on every replica,
                 // so its first entry is index 1 and no replica can hold an index 0 of its own (docs/replication.md).
                 // Ratis 3.3's follower takes a heartbeat without a previous entry (sent when the leader replicates
@@ -230,6 +235,35 @@ public final class PartitionStateMachine extends BaseStateMachine {
             }
             throw e;
         }
+    }
+
+    /**
+     * True while this replica holds nothing: it started from the empty snapshot of a new replica (index 0) and
+     * neither applied an entry nor holds a record since.
+     */
+    public boolean holdsNothingYet() {
+        PartitionStore s = store;
+        SnapshotInfo latest = snapshots.latest();
+        return s != null && latest != null && latest.getIndex() == 0 && s.committed.applied().index() <= 0
+                && s.log.logEndOffset() == 0;
+    }
+
+    /**
+     * Makes this replica, once its division is removed, start its next opening without the empty snapshot at
+     * index 0, so that Ratis asks it to install the leader's state and it copies the leader's log
+     * ({@link #notifyInstallSnapshotFromLeader}). For a replica that holds nothing while its leader, whose Raft
+     * log starts at index 1 but whose snapshot is past 0, cannot send it entry 1: Ratis 3.3's leader needs the
+     * term of index 0 for that ({@code LogAppender.getPrevious}), which only a snapshot at 0 gives, so it asks the
+     * replica to install a snapshot instead, and the replica's Ratis answers "already installed" (its snapshot
+     * at 0 is right before the leader's first entry) without asking the state machine: over and over, for good.
+     * Without a snapshot Ratis hands the question to the state machine. A marker file keeps the next opening
+     * from writing the empty snapshot again; the copy, once installed, removes it. Not for a new
+     * group: its replicas start from index 0 so that none holds an entry there ({@link #initialize}).
+     */
+    public void copyLeaderLogOnNextOpen() throws IOException {
+        Files.createDirectories(logDir);
+        Files.write(logDir.resolve(COPY_LEADER_LOG_MARKER), new byte[0]);
+        snapshots.deleteEmptyStart();
     }
 
     private static boolean noRaftLog(RaftStorage raftStorage) {
@@ -495,7 +529,15 @@ public final class PartitionStateMachine extends BaseStateMachine {
         RaftPeerId leader = RaftPeerId.valueOf(roleInfo.getFollowerInfo().getLeaderInfo().getId().getId());
         LOG.info("{}: the leader {} no longer has the entries this replica needs (its log starts at {}); copying its log",
                 topicPartition, leader, firstTermIndexInLog);
-        return store.catchUp.installAsync(leader, () -> clientFactory.apply(division().getGroup(), leader), executors.catchUp);
+        return store.catchUp.installAsync(leader, () -> clientFactory.apply(division().getGroup(), leader), executors.catchUp)
+                .thenApply(installed -> {
+                    try {
+                        Files.deleteIfExists(logDir.resolve(COPY_LEADER_LOG_MARKER));  // it has a snapshot now
+                    } catch (IOException e) {
+                        LOG.debug("{}: the copy marker stays until the next opening: {}", topicPartition, e.toString());
+                    }
+                    return installed;
+                });
     }
 
     private RaftServer.Division division() throws IOException {

@@ -90,6 +90,25 @@ public final class PeerProbes implements Closeable {
         }
     }
 
+    /**
+     * Asks {@code leaderId}, which leads {@code group}, to step down (Ratis's transfer of leadership to no one in
+     * particular), so that a new leader replicates to every follower from fresh state; rare, so a client of its
+     * own. Blocks up to a few seconds; false if it did not step down.
+     */
+    public boolean stepDown(RaftGroup group, RaftPeerId leaderId) {
+        try (RaftClient client = RaftClient.newBuilder().setRaftGroup(group).setLeaderId(leaderId)
+                .setRetryPolicy(RatisProperties.PROBE_RETRIES).setProperties(probeProperties).build()) {
+            RaftClientReply reply = client.admin().transferLeadership(null, 5_000);
+            if (!reply.isSuccess()) {
+                LOG.info("{}: leader {} did not step down: {}", group.getGroupId(), leaderId, reply.getException());
+            }
+            return reply.isSuccess();
+        } catch (IOException | RuntimeException e) {
+            LOG.info("{}: leader {} did not step down: {}", group.getGroupId(), leaderId, e.toString());
+            return false;
+        }
+    }
+
     private RaftClient client(RaftPeer peer) {
         return clients.computeIfAbsent(peer.getId(), id -> RaftClient.newBuilder()
                 .setRaftGroup(RaftGroup.valueOf(RaftGroupId.randomId(), peer))

@@ -62,6 +62,10 @@ public final class ReplicaRegistry {
         volatile int idleFactor = 1;
         /** When the hibernation tick last saw this open replica lead or know its leader (System.nanoTime). */
         volatile long leaderSeenNanos = System.nanoTime();
+        /** When the hibernation tick first saw this replica hold nothing while a leader of its group is known (0: not). */
+        volatile long unservedSinceNanos;
+        /** Whether a heal of this replica as one that holds nothing runs ({@link Hibernation}). */
+        final java.util.concurrent.atomic.AtomicBoolean unservedHeal = new java.util.concurrent.atomic.AtomicBoolean();
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
         volatile long lastHealNanos;
         /** When this damaged replica, leading, asked to hand its leadership over before its reopen (System.nanoTime; 0: not). */

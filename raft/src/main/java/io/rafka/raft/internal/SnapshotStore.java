@@ -12,6 +12,7 @@ import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -55,6 +56,22 @@ final class SnapshotStore {
             return null;
         }
         return new Loaded(info.getTermIndex(), PartitionSnapshot.readFrom(info.getFile().getPath()));
+    }
+
+    /**
+     * Deletes the snapshot at index 0 (a new replica's empty start) and its MD5 file, if that is the newest one;
+     * true if it did. Only for a replica whose division is closed: the storage here keeps its old view.
+     */
+    boolean deleteEmptyStart() throws IOException {
+        SnapshotInfo latest = latest();
+        if (latest == null || latest.getIndex() != 0) {
+            return false;
+        }
+        for (FileInfo f : latest.getFiles()) {
+            Files.deleteIfExists(f.getPath());
+            Files.deleteIfExists(f.getPath().resolveSibling(f.getPath().getFileName() + ".md5"));
+        }
+        return true;
     }
 
     /** Writes the snapshot of a partition with no records and no producers, for {@code ti}. */

@@ -1,9 +1,6 @@
 package io.rafka.raft.internal;
 
-import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.proto.RaftProtos.LogInfoProto;
-import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
@@ -55,16 +52,14 @@ public final class StalledFollowerWatch implements Runnable {
     private final ReplicaRegistry replicas;
     private final PeerProbes probes;
     private final Predicate<RaftPeerId> refusesConnections;
-    private final RaftProperties probeProperties;
     private final Map<ReplicaRegistry.Replica, Progress> progress = new ConcurrentHashMap<>();
 
     public StalledFollowerWatch(RaftServer server, ReplicaRegistry replicas, PeerProbes probes,
-                                Predicate<RaftPeerId> refusesConnections, RaftProperties probeProperties) {
+                                Predicate<RaftPeerId> refusesConnections) {
         this.server = server;
         this.replicas = replicas;
         this.probes = probes;
         this.refusesConnections = refusesConnections;
-        this.probeProperties = probeProperties;
     }
 
     @Override
@@ -128,17 +123,6 @@ public final class StalledFollowerWatch implements Runnable {
         LOG.warn("{}: this replica's Raft log has stayed at index {} for {} ms while leader {} has committed up to {}: "
                 + "asking the leader to step down, so that a new leader replicates to it from where it really is",
                 replica.topicPartition(), next, now - p.sinceMs(), leaderId, leaderCommitted);
-        stepDown(d, leaderId);
-    }
-
-    /** Asks the leader to step down (Ratis's transfer of leadership to no one in particular); rare, so a client of its own. */
-    private void stepDown(RaftServer.Division d, RaftPeerId leaderId) throws IOException {
-        try (RaftClient client = RaftClient.newBuilder().setRaftGroup(d.getGroup()).setLeaderId(leaderId)
-                .setRetryPolicy(RatisProperties.PROBE_RETRIES).setProperties(probeProperties).build()) {
-            RaftClientReply reply = client.admin().transferLeadership(null, 5_000);
-            if (!reply.isSuccess()) {
-                LOG.info("{}: leader {} did not step down: {}", d.getMemberId().getGroupId(), leaderId, reply.getException());
-            }
-        }
+        probes.stepDown(d.getGroup(), leaderId);
     }
 }
