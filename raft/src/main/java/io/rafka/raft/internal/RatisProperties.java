@@ -42,9 +42,9 @@ public final class RatisProperties {
         RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, config.rpcTimeoutMaxMs() * 2), TimeUnit.MILLISECONDS));
         // The partition log is the state: snapshots are cheap (a flush and a small file), so take them often. A
         // restarted replica re-applies every entry since its last snapshot before its high watermark is current
-        // (Ratis has no commit index of its own on disk: setLogMetadataEnabled below), at 1-2 ms each in a JVM just
-        // started: with 10,000 entries between snapshots, followers restarted on broker processes took 0.4-5 s to
-        // catch up after their port opened (docs/BENCHMARKS.md). Purging Ratis's log up to each snapshot would then
+        // (Ratis has no commit index of its own on disk: setLogMetadataEnabled below), slowly in a JVM just started:
+        // with 10,000 entries between snapshots, followers restarted on broker processes caught up 0.4-5 s after
+        // answering /health (docs/BENCHMARKS.md). Purging Ratis's log up to each snapshot would then
         // leave a follower only a few hundred entries behind without the entries it needs (it would have to copy the
         // leader's log), so the purge keeps the last raftLogRetainedEntries behind the log's end.
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
