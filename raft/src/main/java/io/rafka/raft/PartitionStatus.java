@@ -9,6 +9,8 @@ import java.util.Optional;
  * @param isLeader       whether this replica leads and may serve produce and fetch
  * @param term           the Raft term this replica knows (the leader epoch)
  * @param highWatermark  end of the committed and applied data: consumers may read below it
+ * @param logEndOffset   end of this replica's log: past the high watermark by what it holds but has not applied as
+ *                       committed yet (a follower that received entries it has not heard are committed)
  * @param logStartOffset first offset still stored
  * @param appliedIndex   last Raft index applied
  * @param repairing      the replica's log lacks committed records (lost from disk) and it is copying them from
@@ -20,13 +22,13 @@ import java.util.Optional;
  *                       replica serves reads below the high watermark and wakes the group on a write)
  */
 public record PartitionStatus(Optional<String> leaderId, boolean isLeader, long term, long highWatermark,
-                              long logStartOffset, long appliedIndex, boolean repairing, Optional<CopyProgress> copy,
+                              long logEndOffset, long logStartOffset, long appliedIndex, boolean repairing, Optional<CopyProgress> copy,
                               boolean hibernated) {
 
     /** The status of an open replica. */
-    public PartitionStatus(Optional<String> leaderId, boolean isLeader, long term, long highWatermark, long logStartOffset,
-                           long appliedIndex, boolean repairing, Optional<CopyProgress> copy) {
-        this(leaderId, isLeader, term, highWatermark, logStartOffset, appliedIndex, repairing, copy, false);
+    public PartitionStatus(Optional<String> leaderId, boolean isLeader, long term, long highWatermark, long logEndOffset,
+                           long logStartOffset, long appliedIndex, boolean repairing, Optional<CopyProgress> copy) {
+        this(leaderId, isLeader, term, highWatermark, logEndOffset, logStartOffset, appliedIndex, repairing, copy, false);
     }
 
     /** A running copy: the local log ends at {@code copiedTo}, the copy goes up to {@code target}. */

@@ -761,7 +761,7 @@ public final class RaftNode implements Closeable {
         HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
         if (frozen != null) {
             return new PartitionStatus(Optional.of(suggestedLeader(replica, frozen)), false, frozen.term(), frozen.highWatermark(),
-                    frozen.logStartOffset(), frozen.index(), false, Optional.empty(), true);
+                    frozen.highWatermark(), frozen.logStartOffset(), frozen.index(), false, Optional.empty(), true);
         }
         try {
             DivisionInfo info = server.getDivision(replica.groupId()).getInfo();
@@ -777,7 +777,7 @@ public final class RaftNode implements Closeable {
             }
             AppliedState applied = sm.applied();
             return new PartitionStatus(Optional.ofNullable(leader).map(RaftPeerId::toString), info.isLeader() && info.isLeaderReady(),
-                    term, applied.logEndOffset(), applied.logStartOffset(), applied.index(), sm.repairing(),
+                    term, applied.logEndOffset(), sm.logEndOffset(), applied.logStartOffset(), applied.index(), sm.repairing(),
                     Optional.ofNullable(sm.copyProgress()));
         } catch (IOException e) {
             throw new UnknownTopicOrPartitionException("partition " + tp + " is not running on node " + nodeId);

@@ -57,6 +57,7 @@ final class StatusPage {
             sb.append(sep).append("    {\"topic\": ").append(quote(tp.topic())).append(", \"partition\": ").append(tp.partition())
                     .append(", \"leader\": ").append(quote(s.leaderId().orElse(""))).append(", \"is_leader\": ").append(s.isLeader())
                     .append(", \"leader_epoch\": ").append(s.term()).append(", \"high_watermark\": ").append(s.highWatermark())
+                    .append(", \"log_end_offset\": ").append(s.logEndOffset())
                     .append(", \"log_start_offset\": ").append(s.logStartOffset())
                     .append(", \"lagging_followers\": ").append(broker.raftNode().laggingFollowers(tp, lagMs))
                     .append(", \"repairing\": ").append(s.repairing())

@@ -100,7 +100,7 @@ class ObservabilityIT {
             String status = get(http, "/status", 200);
             assertTrue(status.contains("\"node_id\": \"1\"") && status.contains("\"is_controller\": true"), status);
             assertTrue(status.contains("\"topic\": \"observed\", \"partition\": 0, \"leader\": \"1\", \"is_leader\": true"), status);
-            assertTrue(status.contains("\"high_watermark\": 5"), status);
+            assertTrue(status.contains("\"high_watermark\": 5, \"log_end_offset\": 5"), status);
             assertTrue(status.contains("\"repairing\": false"), status);
             assertEquals("ok\n", get(http, "/health", 200));
 

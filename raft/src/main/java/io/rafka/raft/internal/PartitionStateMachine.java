@@ -160,6 +160,14 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return logFailure;
     }
 
+    /**
+     * Where this replica's partition log ends: the high watermark plus what it received and has not applied as
+     * committed yet (a follower learns that an entry committed from the leader's next message).
+     */
+    public long logEndOffset() {
+        return store.log.logEndOffset();
+    }
+
     /** The last applied entry and the log bounds it produced; the log end is the high watermark. */
     public AppliedState applied() {
         return store.committed.applied();
