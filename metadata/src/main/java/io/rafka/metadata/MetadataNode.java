@@ -10,6 +10,7 @@ import io.rafka.raft.StoppedElections;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LogEnds;
+import io.rafka.raft.internal.PeerReachability;
 import io.rafka.raft.internal.RatisProperties;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
@@ -147,6 +148,9 @@ public final class MetadataNode implements Closeable {
         }
     }
 
+    /** The detector's view of the peers' servers, for the log appenders ({@code PromptCatchUp}). */
+    private final PeerReachability reachability = new PeerReachability();
+
     private MetadataNode(Settings settings) throws IOException {
         NodeAddress self = settings.self();
         Path dataDir = settings.dataDir();
@@ -161,6 +165,7 @@ public final class MetadataNode implements Closeable {
         GrpcConfigKeys.Server.setPort(p, self.port());
         RatisProperties.setElectionTimeouts(p, settings.electionTimeoutMinMs(), settings.electionTimeoutMaxMs());
         RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
+        RatisProperties.promptCatchUp(p);
         RatisProperties.setFollowerSlowness(p, settings.electionTimeoutMinMs());
         RatisProperties.surviveLongPauses(p);
         RatisProperties.standAgainAfterLosingMajority(p, settings.electionTimeoutMaxMs());
@@ -193,7 +198,7 @@ public final class MetadataNode implements Closeable {
         RaftServer.Builder builder = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(self.id()))
                 .setProperties(p)
-                .setParameters(LogEnds.serverParameters(built::get))
+                .setParameters(PeerReachability.putInto(LogEnds.serverParameters(built::get), reachability))
                 .setStateMachine(stateMachine)
                 .setOption(exists ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT);
         if (noRoom == null) {
@@ -233,6 +238,7 @@ public final class MetadataNode implements Closeable {
             RaftProperties probe = new RaftProperties();
             RaftClientConfigKeys.Rpc.setRequestTimeout(probe, TimeDuration.valueOf(3, TimeUnit.SECONDS));
             node.failureDetector = new LeaderFailureDetector(node.server, probe);
+            node.reachability.detectWith(node.failureDetector);
         }
         node.healer.scheduleWithFixedDelay(node::healSafely, HEAL_CHECK_MS, HEAL_CHECK_MS, TimeUnit.MILLISECONDS);
         LOG.info("metadata member {} listening on {}", self.id(), self.hostPort());

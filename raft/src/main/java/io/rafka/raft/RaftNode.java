@@ -29,6 +29,7 @@ import io.rafka.raft.internal.PartitionMessages.AppliedState;
 import io.rafka.raft.internal.PartitionMetadataFile;
 import io.rafka.raft.internal.PartitionStateMachine;
 import io.rafka.raft.internal.PeerProbes;
+import io.rafka.raft.internal.PeerReachability;
 import io.rafka.raft.internal.RaftErrors;
 import io.rafka.raft.internal.RatisMetricRegistries;
 import io.rafka.raft.internal.RatisProperties;
@@ -190,10 +191,11 @@ public final class RaftNode implements Closeable {
         RaftProperties properties = RatisProperties.forServer(config);
         RaftLogRepair.apply(properties);
         AtomicReference<RaftServer> built = new AtomicReference<>(); // the log-ends service reads it once built
+        PeerReachability reachability = new PeerReachability();
         server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(nodeId))
                 .setProperties(properties)
-                .setParameters(LogEnds.serverParameters(built::get))
+                .setParameters(PeerReachability.putInto(LogEnds.serverParameters(built::get), reachability))
                 .setStateMachineRegistry(this::newStateMachine)
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
@@ -203,6 +205,7 @@ public final class RaftNode implements Closeable {
         probes = new PeerProbes(probeProperties);
         if (config.leaderFailureDetection()) {
             failureDetector = new LeaderFailureDetector(server, probes);
+            reachability.detectWith(failureDetector);
         }
         LocalServer local = new LocalServer(server);
         groups = new ReplicaGroups(local, replicas, config.dataDir(), nodeId, executors.close,

@@ -1,7 +1,9 @@
 package io.rafka.raft;
 
 import io.rafka.log.LogConfig;
+import io.rafka.raft.internal.RatisProperties;
 import io.rafka.record.RecordBatch;
+import org.apache.ratis.retry.MultipleLinearRandomRetry;
 
 import java.nio.file.Path;
 import java.util.Objects;
@@ -37,6 +39,10 @@ import java.util.Objects;
  *   <tr><td>maxOpenPartitions</td><td>50 per processor, at least 100</td><td>partition replicas with an open Raft division on this node, with
  *       hibernation on: beyond it the least recently written idle partitions hibernate early, and a wake-up that
  *       finds no room within a few seconds fails with BUSY (broker: partition.max.open); see {@code Hibernation}</td></tr>
+ *   <tr><td>appenderRetryPolicy</td><td>{@code 1ms,10, 50ms,10, 100ms,2000000000}; without leader failure detection
+ *       {@code 1ms,10, 50ms,20, 500ms,2000000000}</td><td>how long a leader's log appender sleeps after its n-th failed
+ *       call in a row to a follower (Ratis's {@code MultipleLinearRandomRetry} format: sleep,count pairs, each sleep
+ *       drawn from 0.5-1.5x); see {@code RatisProperties}</td></tr>
  *   <tr><td>leaderOutstandingAppends</td><td>2</td><td>appends a partition leader has in flight to each follower (Ratis's
  *       default is 8, with which a follower restarted under writes refused appends for seconds; see {@code RatisProperties})</td></tr>
  *   <tr><td>scrubBytesPerSecond</td><td>0 (off)</td><td>how fast a background scrub reads the open partition logs back to
@@ -68,6 +74,7 @@ public record RaftNodeConfig(
         int maxConcurrentWakes,
         int maxOpenPartitions,
         int leaderOutstandingAppends,
+        String appenderRetryPolicy,
         long scrubBytesPerSecond,
         long scrubIntervalMs,
         LogConfig logConfig,
@@ -95,10 +102,21 @@ public record RaftNodeConfig(
         require(maxOpenPartitions >= 1, "maxOpenPartitions", maxOpenPartitions, ">= 1");
         require(leaderOutstandingAppends >= 1 && leaderOutstandingAppends <= 64, "leaderOutstandingAppends",
                 leaderOutstandingAppends, "between 1 and 64");
+        Objects.requireNonNull(appenderRetryPolicy, "appenderRetryPolicy");
+        require(isRetryPolicy(appenderRetryPolicy), "appenderRetryPolicy", appenderRetryPolicy,
+                "pairs of a sleep and a count, such as 1ms,10, 500ms,2000000000");
         require(scrubBytesPerSecond >= 0, "scrubBytesPerSecond", scrubBytesPerSecond, ">= 0 (0: off)");
         require(scrubIntervalMs >= 0, "scrubIntervalMs", scrubIntervalMs, ">= 0");
         require(maxDecompressedBytes >= logConfig.maxMessageBytes(), "maxDecompressedBytes", maxDecompressedBytes,
                 ">= max.message.bytes");
+    }
+
+    private static boolean isRetryPolicy(String policy) {
+        try {
+            return MultipleLinearRandomRetry.parseCommaSeparated(policy) != null;
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     private static void require(boolean ok, String name, Object value, String rule) {
@@ -145,6 +163,7 @@ public record RaftNodeConfig(
         private int maxConcurrentWakes = 4;
         private int maxOpenPartitions = defaultMaxOpenPartitions();
         private int leaderOutstandingAppends = 2;
+        private String appenderRetryPolicy;
         private long scrubBytesPerSecond = 0;
         private long scrubIntervalMs = 24L * 60 * 60 * 1000;
         private LogConfig logConfig = LogConfig.defaults();
@@ -226,6 +245,11 @@ public record RaftNodeConfig(
             return this;
         }
 
+        public Builder appenderRetryPolicy(String v) {
+            this.appenderRetryPolicy = v;
+            return this;
+        }
+
         public Builder leaderOutstandingAppends(int v) {
             this.leaderOutstandingAppends = v;
             return this;
@@ -257,7 +281,10 @@ public record RaftNodeConfig(
             return new RaftNodeConfig(address, dataDir, rpcTimeoutMinMs, rpcTimeoutMaxMs, snapshotThresholdEntries,
                     raftLogRetainedEntries, raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
                     maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
-                    maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends, scrubBytesPerSecond,
+                    maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends,
+                    appenderRetryPolicy != null ? appenderRetryPolicy : leaderFailureDetection
+                            ? RatisProperties.APPENDER_RETRY_POLICY : RatisProperties.APPENDER_RETRY_POLICY_UNWATCHED,
+                    scrubBytesPerSecond,
                     scrubIntervalMs, logConfig, bindHost);
         }
     }

@@ -2,6 +2,7 @@ package io.rafka.raft;
 
 import io.rafka.common.ErrorCode;
 import io.rafka.common.TopicPartition;
+import io.rafka.raft.internal.PromptCatchUp;
 import io.rafka.raft.testing.MiniCluster;
 import io.rafka.record.CompressionType;
 import io.rafka.record.Record;
@@ -40,7 +41,8 @@ class AvailabilityIT {
      * The goal is 1 s from reachable; that is for a benchmark on real processes to measure, not for this test.
      * This test guards against the regression only: with Ratis's default retry policy an appender sleeps 5 s
      * between retries, so each partition misses 4 s with chance 1/5 and one of six misses with chance ~3/4;
-     * with ours (500 ms ceiling) the slowest of six took 0.4–2.1 s, the upper end on a loaded CI machine.
+     * with a 500 ms ceiling the slowest of six took 0.4–2.1 s, the upper end on a loaded CI machine; with today's
+     * 100 ms ceiling and PromptCatchUp's wake-up 0.1–0.25 s on a quiet one.
      */
     private static final long CATCH_UP_BOUND_MS = 4_000;
     private static final int PARTITIONS = 6;
@@ -57,39 +59,104 @@ class AvailabilityIT {
     void aFollowerDownForLongIsCaughtUpWithinASecondOfComingBack() throws Exception {
         try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
             List<TopicPartition> tps = cluster.createPartitions("back", PARTITIONS, 3);
-            tps.forEach(cluster::leaderIndex);
             int down = 2;
-            cluster.kill(down);
-            AtomicBoolean writing = new AtomicBoolean(true);
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread writer = new Thread(() -> writeRoundRobin(cluster, tps, writing, failure), "writer");
-            writer.start();
+            RoundRobinWriter writer = killAndWrite(cluster, down, tps);
             // Long enough for the leaders' appenders to reach Ratis's 5 s retry step with the default policy.
             Thread.sleep(25_000);
-            cluster.restart(down);
-            long restartedNs = System.nanoTime();
-            Map<TopicPartition, Long> targets = new HashMap<>();
-            for (TopicPartition tp : tps) {
-                targets.put(tp, cluster.node(cluster.leaderIndex(tp)).status(tp).highWatermark());
-            }
-            Map<TopicPartition, Long> caughtUpMs = new HashMap<>();
-            while (caughtUpMs.size() < tps.size() && System.nanoTime() - restartedNs < TimeUnit.SECONDS.toNanos(30)) {
-                for (TopicPartition tp : tps) {
-                    if (!caughtUpMs.containsKey(tp) && highWatermark(cluster.node(down), tp) >= targets.get(tp)) {
-                        caughtUpMs.put(tp, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedNs));
-                    }
-                }
-                Thread.sleep(10);
-            }
-            writing.set(false);
-            writer.join(60_000);
-            assertNull(failure.get(), () -> "writer failed: " + failure.get());
+            Map<TopicPartition, Long> caughtUpMs = restartAndTimeCatchUp(cluster, down, tps);
+            writer.stop();
             LOG.info("catch-up of n{} after 25 s down, per partition (ms from restart to the leader's high watermark "
                     + "at restart): {}", down, caughtUpMs);
             assertEquals(tps.size(), caughtUpMs.size(), "every partition caught up: " + caughtUpMs);
             long worst = caughtUpMs.values().stream().mapToLong(Long::longValue).max().orElseThrow();
             assertTrue(worst <= CATCH_UP_BOUND_MS, "slowest catch-up " + worst + " ms: " + caughtUpMs);
         }
+    }
+
+    /**
+     * A follower whose server refuses connections is retried about once a second per group, not at every new entry
+     * nor at the retry policy's pace, and at once when its server accepts connections again ({@code PromptCatchUp}).
+     */
+    @Test
+    void aDeadFollowerIsRetriedOnceASecondAndSentToAtOnceWhenItIsBack() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            List<TopicPartition> tps = cluster.createPartitions("paced", PARTITIONS, 3);
+            int down = 2;
+            RoundRobinWriter writer = killAndWrite(cluster, down, tps);
+            Thread.sleep(2_000);  // the detector has seen the server go, and its followers have been silent for 1 s
+            long waitsBefore = PromptCatchUp.unreachableWaits();
+            long windowMs = 5_000;
+            Thread.sleep(windowMs);
+            long waits = PromptCatchUp.unreachableWaits() - waitsBefore;
+            // One appender per partition towards the dead node (the leaders are on the other two). A write reaches
+            // each partition every ~30 ms, and each used to wake the appender; the retry policy alone would retry
+            // every 100-150 ms.
+            double perAppenderPerSecond = waits * 1000.0 / (tps.size() * windowMs);
+            LOG.info("appender rounds towards dead n{}: {} in {} ms over {} partitions ({} per appender per second)",
+                    down, waits, windowMs, tps.size(), perAppenderPerSecond);
+            assertTrue(waits > 0, "no appender waited for the dead follower's server");
+            assertTrue(perAppenderPerSecond <= 1.5, "retried " + perAppenderPerSecond + " times a second per appender");
+
+            long wokenBefore = PromptCatchUp.woken();
+            long clearedBefore = PromptCatchUp.cleared();
+            Map<TopicPartition, Long> caughtUpMs = restartAndTimeCatchUp(cluster, down, tps);
+            writer.stop();
+            LOG.info("catch-up of n{} after 7 s down, per partition (ms from restart to the leader's high watermark "
+                    + "at restart): {}", down, caughtUpMs);
+            assertTrue(PromptCatchUp.woken() - wokenBefore >= tps.size(),
+                    "appenders woken when the server came back: " + (PromptCatchUp.woken() - wokenBefore));
+            // Each appender's first answer after the silence clears its error count (a refused first append is then
+            // sent again at once).
+            assertTrue(PromptCatchUp.cleared() - clearedBefore >= tps.size(),
+                    "error counts cleared by first answers: " + (PromptCatchUp.cleared() - clearedBefore));
+            assertEquals(tps.size(), caughtUpMs.size(), "every partition caught up: " + caughtUpMs);
+            long worst = caughtUpMs.values().stream().mapToLong(Long::longValue).max().orElseThrow();
+            assertTrue(worst <= CATCH_UP_BOUND_MS, "slowest catch-up " + worst + " ms: " + caughtUpMs);
+        }
+    }
+
+    /**
+     * Restarts node {@code down} and times, per partition, how long from the restart until its high watermark
+     * reaches the leader's high watermark at the restart (at most 30 s; partitions that never do are left out).
+     */
+    private static Map<TopicPartition, Long> restartAndTimeCatchUp(MiniCluster cluster, int down, List<TopicPartition> tps)
+            throws InterruptedException {
+        cluster.restart(down);
+        long restartedNs = System.nanoTime();
+        Map<TopicPartition, Long> targets = new HashMap<>();
+        for (TopicPartition tp : tps) {
+            targets.put(tp, cluster.node(cluster.leaderIndex(tp)).status(tp).highWatermark());
+        }
+        Map<TopicPartition, Long> caughtUpMs = new HashMap<>();
+        while (caughtUpMs.size() < tps.size() && System.nanoTime() - restartedNs < TimeUnit.SECONDS.toNanos(30)) {
+            for (TopicPartition tp : tps) {
+                if (!caughtUpMs.containsKey(tp) && highWatermark(cluster.node(down), tp) >= targets.get(tp)) {
+                    caughtUpMs.put(tp, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedNs));
+                }
+            }
+            Thread.sleep(10);
+        }
+        return caughtUpMs;
+    }
+
+    /** Writes every 5 ms, round-robin over {@code tps}, until stopped; stopping fails the test if a write failed. */
+    private record RoundRobinWriter(Thread thread, AtomicBoolean writing, AtomicReference<Throwable> failure) {
+        void stop() throws InterruptedException {
+            writing.set(false);
+            thread.join(60_000);
+            assertNull(failure.get(), () -> "writer failed: " + failure.get());
+        }
+    }
+
+    /** Waits for every partition's leader, kills node {@code down} and starts writing. */
+    private static RoundRobinWriter killAndWrite(MiniCluster cluster, int down, List<TopicPartition> tps) {
+        tps.forEach(cluster::leaderIndex);
+        cluster.kill(down);
+        AtomicBoolean writing = new AtomicBoolean(true);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread thread = new Thread(() -> writeRoundRobin(cluster, tps, writing, failure), "writer");
+        thread.start();
+        return new RoundRobinWriter(thread, writing, failure);
     }
 
     private static void writeRoundRobin(MiniCluster cluster, List<TopicPartition> tps, AtomicBoolean writing,

@@ -38,6 +38,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -76,6 +77,7 @@ public final class LeaderFailureDetector implements Closeable {
     private final ExecutorService dialer;
     private final Map<RaftPeerId, PeerWatch> watches = new ConcurrentHashMap<>();
     private volatile Supplier<Collection<RaftPeer>> extraPeers = List::of;
+    private volatile Consumer<RaftPeerId> reachableAgain = peer -> { };
     private volatile boolean closed;
 
     /** A detector with probe clients of its own ({@code probeProperties}), closed with it. */
@@ -109,7 +111,7 @@ public final class LeaderFailureDetector implements Closeable {
             return t;
         });
         timer.scheduleWithFixedDelay(this::watchAllPeers, 0, 2, TimeUnit.SECONDS);
-        timer.scheduleWithFixedDelay(this::redialDeadPeers, 250, 250, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::redialDeadPeers, 100, 100, TimeUnit.MILLISECONDS);
     }
 
     /** Elections this detector started in this JVM (a probe for tests and a metric). */
@@ -119,7 +121,8 @@ public final class LeaderFailureDetector implements Closeable {
 
     /**
      * Redials peers whose connection failed now rather than after gRPC's growing back-off (up to 2 minutes),
-     * so a peer that comes back is watched again within a quarter second. A refused local dial costs nothing.
+     * so a peer that comes back is watched again within a tenth of a second, and its leaders' appenders are woken
+     * ({@link #onReachableAgain}). A refused dial costs next to nothing, and it is one per dead peer, not per group.
      */
     private void redialDeadPeers() {
         for (PeerWatch w : watches.values()) {
@@ -137,6 +140,11 @@ public final class LeaderFailureDetector implements Closeable {
     public boolean refusesConnections(RaftPeerId peer) {
         PeerWatch w = watches.get(peer);
         return w != null && w.refusing;
+    }
+
+    /** Calls {@code listener} when a peer's server seen refusing connections accepts them again (on a gRPC thread). */
+    public void onReachableAgain(Consumer<RaftPeerId> listener) {
+        this.reachableAgain = listener;
     }
 
     /** Watches these peers (those not watched yet, or watched at another address), e.g. a new group's replicas. */
@@ -244,7 +252,14 @@ public final class LeaderFailureDetector implements Closeable {
                     LogEnds.warmUp(channel, LOG_ENDS_TIMEOUT_MS);
                 }
                 wasReady = true;
-                refusing = false;
+                if (refusing) {
+                    refusing = false;
+                    try {
+                        reachableAgain.accept(peer);
+                    } catch (RuntimeException e) {
+                        LOG.warn("telling that {} is reachable again failed", peer, e);
+                    }
+                }
             } else if (state == ConnectivityState.TRANSIENT_FAILURE) {
                 refusing = true;
             }

@@ -1,6 +1,7 @@
 package io.rafka.raft.internal;
 
 import io.rafka.raft.RaftNodeConfig;
+import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.retry.RetryPolicies;
@@ -16,13 +17,19 @@ import java.util.concurrent.TimeUnit;
 /** The one place that turns {@link RaftNodeConfig} into Ratis properties, with the reason for each choice. */
 public final class RatisProperties {
     /**
-     * Sleeps between a leader's retries of a failed follower: 1 ms 10 times, 50 ms 20 times, then 500 ms
-     * (Ratis draws each sleep from 0.5-1.5x), so a follower is retried at most 750 ms after it is reachable.
-     * Not shorter: every division's appender wakes on its own, and with 300 partitions and a dead peer a 200 ms
-     * ceiling meant thousands of wake-ups and warnings a second (ManyPartitionsIT's shutdown took a minute longer).
+     * Sleeps between a leader's retries of a failed follower when the failure detector watches its peers: 1 ms 10
+     * times, 50 ms 10 times, then 100 ms (Ratis draws each sleep from 0.5-1.5x). A follower whose server refuses
+     * connections is retried once a second instead, and at once when it accepts them again ({@link PromptCatchUp}),
+     * so a follower that comes back is sent to at most 150 ms after the detector sees it.
      * The last count is practically endless: once the counts are used up Ratis would retry without sleeping.
      */
-    public static final String APPENDER_RETRY_POLICY = "1ms,10, 50ms,20, 500ms,2000000000";
+    public static final String APPENDER_RETRY_POLICY = "1ms,10, 50ms,10, 100ms,2000000000";
+    /**
+     * The same without a failure detector: every division's appender retries on its own, so with 300 partitions
+     * and a dead peer a 200 ms ceiling meant thousands of wake-ups a second (ManyPartitionsIT's shutdown took a
+     * minute longer); 500 ms, so a follower is retried at most 750 ms after it is reachable.
+     */
+    public static final String APPENDER_RETRY_POLICY_UNWATCHED = "1ms,10, 50ms,20, 500ms,2000000000";
 
     private RatisProperties() {
     }
@@ -89,9 +96,10 @@ public final class RatisProperties {
         // How long a leader's log appender sleeps after a failed call to a follower. Ratis's default
         // ("1ms,10, 1s,20, 5s,1000") backs off to 5 s after ~20 errors, i.e. a follower that was down ~10 s
         // is retried only every 2.5-7.5 s once it is back, and its groups run without a spare replica that long.
-        // This sleep is not woken by anything, so only a short ceiling helps: each attempt on a dead peer is a
-        // refused connect on the one shared channel, cheap even with hundreds of groups.
-        RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, APPENDER_RETRY_POLICY);
+        // This sleep is not woken by anything, so only a short ceiling helps; PromptCatchUp paces the retries of a
+        // follower whose server is known down instead (APPENDER_RETRY_POLICY).
+        RaftServerConfigKeys.Log.Appender.setRetryPolicy(p, config.appenderRetryPolicy());
+        promptCatchUp(p);
         setFollowerSlowness(p, config.rpcTimeoutMinMs());
         surviveLongPauses(p);
         standAgainAfterLosingMajority(p, config.rpcTimeoutMaxMs());
@@ -122,6 +130,14 @@ public final class RatisProperties {
         RaftServerConfigKeys.ThreadPool.setClientSize(p, 2);
         RaftServerConfigKeys.RetryCache.setExpiryTime(p, TimeDuration.valueOf(60, TimeUnit.SECONDS));
         return p;
+    }
+
+    /**
+     * Ratis's gRPC transport with Rafka's log appenders ({@link PromptCatchUp}): a follower whose server refuses
+     * connections is retried once a second, and at once, without the back-off of its silence, when it is back.
+     */
+    public static void promptCatchUp(RaftProperties p) {
+        RaftConfigKeys.Rpc.setType(p, new PromptCatchUp());
     }
 
     /**
