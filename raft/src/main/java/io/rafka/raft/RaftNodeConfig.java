@@ -39,8 +39,7 @@ import java.util.Objects;
  *   <tr><td>maxOpenPartitions</td><td>50 per processor, at least 100</td><td>partition replicas with an open Raft division on this node, with
  *       hibernation on: beyond it the least recently written idle partitions hibernate early, and a wake-up that
  *       finds no room within a few seconds fails with BUSY (broker: partition.max.open); see {@code Hibernation}</td></tr>
- *   <tr><td>appenderRetryPolicy</td><td>{@code 1ms,10, 50ms,10, 100ms,2000000000}; without leader failure detection
- *       {@code 1ms,10, 50ms,20, 500ms,2000000000}</td><td>how long a leader's log appender sleeps after its n-th failed
+ *   <tr><td>appenderRetryPolicy</td><td>{@code 1ms,10, 50ms,20, 500ms,2000000000}</td><td>how long a leader's log appender sleeps after its n-th failed
  *       call in a row to a follower (Ratis's {@code MultipleLinearRandomRetry} format: sleep,count pairs, each sleep
  *       drawn from 0.5-1.5x); see {@code RatisProperties}</td></tr>
  *   <tr><td>leaderOutstandingAppends</td><td>2</td><td>appends a partition leader has in flight to each follower (Ratis's
@@ -282,8 +281,7 @@ public record RaftNodeConfig(
                     raftLogRetainedEntries, raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
                     maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
                     maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends,
-                    appenderRetryPolicy != null ? appenderRetryPolicy : leaderFailureDetection
-                            ? RatisProperties.APPENDER_RETRY_POLICY : RatisProperties.APPENDER_RETRY_POLICY_UNWATCHED,
+                    appenderRetryPolicy != null ? appenderRetryPolicy : RatisProperties.APPENDER_RETRY_POLICY,
                     scrubBytesPerSecond,
                     scrubIntervalMs, logConfig, bindHost);
         }

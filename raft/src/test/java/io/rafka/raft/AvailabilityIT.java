@@ -41,8 +41,8 @@ class AvailabilityIT {
      * The goal is 1 s from reachable; that is for a benchmark on real processes to measure, not for this test.
      * This test guards against the regression only: with Ratis's default retry policy an appender sleeps 5 s
      * between retries, so each partition misses 4 s with chance 1/5 and one of six misses with chance ~3/4;
-     * with a 500 ms ceiling the slowest of six took 0.4–2.1 s, the upper end on a loaded CI machine; with today's
-     * 100 ms ceiling and PromptCatchUp's wake-up 0.1–0.25 s on a quiet one.
+     * with a 500 ms ceiling the slowest of six took 0.4–2.1 s, the upper end on a loaded CI machine; with
+     * PromptCatchUp's wake-up and clearing 0.15–0.42 s on a quiet one.
      */
     private static final long CATCH_UP_BOUND_MS = 4_000;
     private static final int PARTITIONS = 6;

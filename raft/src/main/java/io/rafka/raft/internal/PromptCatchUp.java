@@ -37,8 +37,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *   not answered for {@link #SILENCE_MS}, the appender retries once every {@link #UNREACHABLE_RETRY_MS}, and new
  *   entries do not wake it; the detector's seeing the server accept connections again wakes it at once, with the
  *   error count cleared, and until the follower answers it looks again every {@code COMING_BACK_RETRY_MS} (at most
- *   {@code COMING_BACK_ROUNDS} times) instead of Ratis's heartbeat interval. So the retry policy's sleeps can stay
- *   short ({@code RatisProperties}) without hundreds of groups retrying a dead peer many times a second.</li>
+ *   {@code COMING_BACK_ROUNDS} times) instead of Ratis's heartbeat interval. A sleep already under way when the server
+ *   comes back cannot be cut short.</li>
  *   <li>The first answers after such a silence clear the error count: a refused append is retried at once, as
  *   Raft's leader does. A live follower that keeps refusing has no silence, so its back-off is Ratis's.</li>
  * </ol>

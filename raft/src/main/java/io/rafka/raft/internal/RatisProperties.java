@@ -17,19 +17,17 @@ import java.util.concurrent.TimeUnit;
 /** The one place that turns {@link RaftNodeConfig} into Ratis properties, with the reason for each choice. */
 public final class RatisProperties {
     /**
-     * Sleeps between a leader's retries of a failed follower when the failure detector watches its peers: 1 ms 10
-     * times, 50 ms 10 times, then 100 ms (Ratis draws each sleep from 0.5-1.5x). A follower whose server refuses
-     * connections is retried once a second instead, and at once when it accepts them again ({@link PromptCatchUp}),
-     * so a follower that comes back is sent to at most 150 ms after the detector sees it.
+     * Sleeps between a leader's retries of a failed follower: 1 ms 10 times, 50 ms 20 times, then 500 ms (Ratis draws
+     * each sleep from 0.5-1.5x). A follower whose server refuses connections is retried once a second instead, and
+     * woken when it accepts them again ({@link PromptCatchUp}); but a follower whose server is up and refuses the
+     * group's appends at once (a replica being opened again) is retried by this policy alone, and a 100 ms ceiling
+     * made Ratis's start race far more likely there (an append that arrives while a division starts fails the start
+     * and keeps its storage locked until the broker restarts: ChaosIT, seed 20261130, 2026-12-07), hence 500 ms.
+     * Without a detector every division's appender retries a dead peer on its own: with 300 partitions a 200 ms
+     * ceiling meant thousands of wake-ups a second (ManyPartitionsIT's shutdown took a minute longer).
      * The last count is practically endless: once the counts are used up Ratis would retry without sleeping.
      */
-    public static final String APPENDER_RETRY_POLICY = "1ms,10, 50ms,10, 100ms,2000000000";
-    /**
-     * The same without a failure detector: every division's appender retries on its own, so with 300 partitions
-     * and a dead peer a 200 ms ceiling meant thousands of wake-ups a second (ManyPartitionsIT's shutdown took a
-     * minute longer); 500 ms, so a follower is retried at most 750 ms after it is reachable.
-     */
-    public static final String APPENDER_RETRY_POLICY_UNWATCHED = "1ms,10, 50ms,20, 500ms,2000000000";
+    public static final String APPENDER_RETRY_POLICY = "1ms,10, 50ms,20, 500ms,2000000000";
 
     private RatisProperties() {
     }
