@@ -9,8 +9,8 @@ import io.rafka.raft.RaftLogRepair;
 import io.rafka.raft.StoppedElections;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import io.rafka.raft.internal.LeaderFailureDetector;
-import io.rafka.raft.internal.LogEnds;
 import io.rafka.raft.internal.PeerReachability;
+import io.rafka.raft.internal.RaftPort;
 import io.rafka.raft.internal.RatisProperties;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
@@ -198,7 +198,7 @@ public final class MetadataNode implements Closeable {
         RaftServer.Builder builder = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(self.id()))
                 .setProperties(p)
-                .setParameters(PeerReachability.putInto(LogEnds.serverParameters(built::get), reachability))
+                .setParameters(PeerReachability.putInto(RaftPort.serverParameters(built::get), reachability))
                 .setStateMachine(stateMachine)
                 .setOption(exists ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT);
         if (noRoom == null) {

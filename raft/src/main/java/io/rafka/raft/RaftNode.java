@@ -14,7 +14,6 @@ import io.rafka.log.ReadBuffers;
 import io.rafka.raft.internal.FollowerLiveness;
 import io.rafka.raft.internal.FrozenLog;
 import io.rafka.raft.internal.Hibernation;
-import io.rafka.raft.internal.LogEnds;
 import io.rafka.raft.internal.HibernationFiles;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LeadershipMover;
@@ -31,11 +30,12 @@ import io.rafka.raft.internal.PartitionStateMachine;
 import io.rafka.raft.internal.PeerProbes;
 import io.rafka.raft.internal.PeerReachability;
 import io.rafka.raft.internal.RaftErrors;
+import io.rafka.raft.internal.RaftPort;
 import io.rafka.raft.internal.RatisMetricRegistries;
 import io.rafka.raft.internal.RatisProperties;
 import io.rafka.raft.internal.ReplicaGroups;
-import io.rafka.raft.internal.ReplicaRegistry;
 import io.rafka.raft.internal.ReplicaRegistry.Replica;
+import io.rafka.raft.internal.ReplicaRegistry;
 import io.rafka.raft.internal.StalledFollowerWatch;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
@@ -195,7 +195,7 @@ public final class RaftNode implements Closeable {
         server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(nodeId))
                 .setProperties(properties)
-                .setParameters(PeerReachability.putInto(LogEnds.serverParameters(built::get), reachability))
+                .setParameters(PeerReachability.putInto(RaftPort.serverParameters(built::get), reachability))
                 .setStateMachineRegistry(this::newStateMachine)
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();

@@ -1,8 +1,5 @@
 package io.rafka.raft.internal;
 
-import org.apache.ratis.conf.Parameters;
-import org.apache.ratis.grpc.GrpcConfigKeys;
-import org.apache.ratis.grpc.server.GrpcServices;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
@@ -34,7 +31,7 @@ import java.util.function.Supplier;
  * hundred partitions led by the dead broker that is one round trip per peer instead of a hundred, on a machine
  * whose cores the takeover is short of anyway.
  *
- * <p>Served beside Ratis's own services on the Raft server port ({@link #serverParameters}). Wire format, big-endian:
+ * <p>Served beside Ratis's own services on the Raft server port ({@link RaftPort#serverParameters}). Wire format, big-endian:
  * the request is a count n (int, at most {@link #MAX_GROUPS}) then n group ids (16 bytes each, most significant
  * long first); the answer is a count m then m records of group id (16 bytes), term (long), index (long): the last
  * entry of each asked group this server holds a replica of (term 0, index 0 for an empty log); groups it does not hold
@@ -56,17 +53,6 @@ public final class LogEnds {
             .build();
 
     private LogEnds() {
-    }
-
-    /**
-     * Ratis server parameters that serve this method on the Raft server port of the server {@code server} returns
-     * (built after the parameters, so asked for on each call).
-     */
-    public static Parameters serverParameters(Supplier<RaftServer> server) {
-        Parameters parameters = new Parameters();
-        GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) ->
-                types.contains(GrpcServices.Type.SERVER) ? builder.addService(service(server)) : builder);
-        return parameters;
     }
 
     /** Requests naming at least one group answered by servers in this JVM (a probe for tests). */

@@ -1,0 +1,138 @@
+package io.rafka.raft.internal;
+
+import org.apache.ratis.proto.RaftProtos.InstallSnapshotRequestProto;
+import org.apache.ratis.proto.grpc.RaftServerProtocolServiceGrpc;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.thirdparty.io.grpc.ForwardingServerCallListener;
+import org.apache.ratis.thirdparty.io.grpc.Metadata;
+import org.apache.ratis.thirdparty.io.grpc.ServerCall;
+import org.apache.ratis.thirdparty.io.grpc.ServerCallHandler;
+import org.apache.ratis.thirdparty.io.grpc.ServerInterceptor;
+import org.apache.ratis.thirdparty.io.grpc.Status;
+
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * Holds back install-snapshot requests addressed to a Raft division this server has not finished starting.
+ *
+ * <p>Ratis 3.3 refuses appends to a division whose start is under way ("the server role is not yet initialized"),
+ * but not install-snapshot requests. One that reaches a division opened by a group add (a replica woken from
+ * hibernation, reopened after a full disk, healed) after its start began and before it took its first role makes
+ * it a follower; the start then fails ({@code IllegalStateException: previous != null} in
+ * {@code RoleInfo.startFollowerState}) and leaves the division's storage locked, so the replica cannot be opened
+ * again until the broker restarts (ChaosIT, a leader sending install-snapshot notices to a replica reopened after a
+ * full disk). A division starts by taking its first role before anything else it does, so a request that finds
+ * the division without a role is answered {@code UNAVAILABLE} here, before Ratis sees it, and the leader sends it
+ * again as after any failed call; once the division has a role, requests pass. A division this server does not
+ * hold, or one still being constructed, is left to Ratis (it answers "not found", or waits for the construction).
+ *
+ * <p>Runs as a gRPC interceptor on the Raft server port ({@link #interceptor}); other methods pass untouched.
+ */
+public final class DivisionStartGate {
+    private static final String INSTALL_SNAPSHOT =
+            RaftServerProtocolServiceGrpc.getInstallSnapshotMethod().getFullMethodName();
+    private static final AtomicLong HELD_BACK = new AtomicLong();
+
+    private DivisionStartGate() {
+    }
+
+    /** Install-snapshot requests held back by servers in this JVM (a probe for tests). */
+    public static long heldBack() {
+        return HELD_BACK.get();
+    }
+
+    /** The interceptor for the Raft server port of the server {@code server} returns (null while it is built). */
+    static ServerInterceptor interceptor(Supplier<RaftServer> server) {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
+                                                               ServerCallHandler<Q, A> next) {
+                ServerCall.Listener<Q> listener = next.startCall(call, headers);
+                if (!call.getMethodDescriptor().getFullMethodName().equals(INSTALL_SNAPSHOT)) {
+                    return listener;
+                }
+                return new Gated<>(listener, call, server);
+            }
+        };
+    }
+
+    /**
+     * The first request of a call decides: held back, the call is closed and nothing more reaches Ratis's listener
+     * (it has seen nothing, so it answers nothing); let through, the call is Ratis's alone.
+     */
+    private static final class Gated<Q, A> extends ForwardingServerCallListener.SimpleForwardingServerCallListener<Q> {
+        private final ServerCall<Q, A> call;
+        private final Supplier<RaftServer> server;
+        private boolean decided;  // the call's listener methods run one at a time
+        private boolean heldBack;
+
+        Gated(ServerCall.Listener<Q> delegate, ServerCall<Q, A> call, Supplier<RaftServer> server) {
+            super(delegate);
+            this.call = call;
+            this.server = server;
+        }
+
+        @Override
+        public void onMessage(Q message) {
+            if (!decided) {
+                decided = true;
+                String starting = startingDivision(message);
+                if (starting != null) {
+                    heldBack = true;
+                    HELD_BACK.incrementAndGet();
+                    call.close(Status.UNAVAILABLE.withDescription(starting + ": the division is starting; "
+                            + "install-snapshot requests are taken once it has started"), new Metadata());
+                }
+            }
+            if (!heldBack) {
+                super.onMessage(message);
+            }
+        }
+
+        @Override
+        public void onHalfClose() {
+            if (!heldBack) {
+                super.onHalfClose();
+            }
+        }
+
+        @Override
+        public void onCancel() {
+            if (!heldBack) {
+                super.onCancel();
+            }
+        }
+
+        @Override
+        public void onComplete() {
+            if (!heldBack) {
+                super.onComplete();
+            }
+        }
+
+        @Override
+        public void onReady() {
+            if (!heldBack) {
+                super.onReady();
+            }
+        }
+
+        /** The addressed division's name if it exists here and has no role yet; null otherwise. */
+        private String startingDivision(Q message) {
+            RaftServer s = server.get();
+            if (s == null || !(message instanceof InstallSnapshotRequestProto request)) {
+                return null;
+            }
+            try {
+                RaftGroupId gid = RaftGroupId.valueOf(request.getServerRequest().getRaftGroupId().getId());
+                RaftServer.Division division = s.getDivision(gid);
+                return division.getInfo().getCurrentRole() == null ? division.getMemberId().toString() : null;
+            } catch (IOException | RuntimeException e) {
+                return null;  // not held here, or closing: Ratis answers that itself
+            }
+        }
+    }
+}
