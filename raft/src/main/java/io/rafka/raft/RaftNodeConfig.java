@@ -41,7 +41,7 @@ import java.util.Objects;
  *       finds no room within a few seconds fails with BUSY (broker: partition.max.open); see {@code Hibernation}</td></tr>
  *   <tr><td>appenderRetryPolicy</td><td>{@code 1ms,10, 50ms,20, 500ms,2000000000}</td><td>how long a leader's log appender sleeps after its n-th failed
  *       call in a row to a follower (Ratis's {@code MultipleLinearRandomRetry} format: sleep,count pairs, each sleep
- *       drawn from 0.5-1.5x); see {@code RatisProperties}</td></tr>
+ *       drawn from 0.5-1.5x; broker: raft.appender.retry.policy); see {@code RatisProperties}</td></tr>
  *   <tr><td>leaderOutstandingAppends</td><td>2</td><td>appends a partition leader has in flight to each follower (Ratis's
  *       default is 8, with which a follower restarted under writes refused appends for seconds; see {@code RatisProperties})</td></tr>
  *   <tr><td>scrubBytesPerSecond</td><td>0 (off)</td><td>how fast a background scrub reads the open partition logs back to
@@ -79,6 +79,9 @@ public record RaftNodeConfig(
         LogConfig logConfig,
         String bindHost) {
 
+    /** The default {@link #appenderRetryPolicy()}. */
+    public static final String DEFAULT_APPENDER_RETRY_POLICY = RatisProperties.APPENDER_RETRY_POLICY;
+
     public RaftNodeConfig {
         Objects.requireNonNull(address, "address");
         bindHost = bindHost == null || bindHost.isEmpty() ? address.host() : bindHost;
@@ -110,7 +113,8 @@ public record RaftNodeConfig(
                 ">= max.message.bytes");
     }
 
-    private static boolean isRetryPolicy(String policy) {
+    /** Whether {@code policy} is a valid {@link #appenderRetryPolicy()}. */
+    public static boolean isRetryPolicy(String policy) {
         try {
             return MultipleLinearRandomRetry.parseCommaSeparated(policy) != null;
         } catch (RuntimeException e) {
@@ -162,7 +166,7 @@ public record RaftNodeConfig(
         private int maxConcurrentWakes = 4;
         private int maxOpenPartitions = defaultMaxOpenPartitions();
         private int leaderOutstandingAppends = 2;
-        private String appenderRetryPolicy;
+        private String appenderRetryPolicy = DEFAULT_APPENDER_RETRY_POLICY;
         private long scrubBytesPerSecond = 0;
         private long scrubIntervalMs = 24L * 60 * 60 * 1000;
         private LogConfig logConfig = LogConfig.defaults();
@@ -281,7 +285,7 @@ public record RaftNodeConfig(
                     raftLogRetainedEntries, raftSegmentBytes, writeBuffer, maxInFlightBytesPerPartition, maxEntriesInFlightPerPartition, requestTimeoutMs,
                     maxProducersPerPartition, maxDecompressedBytes, leaderFailureDetection, hibernateAfterMs,
                     maxConcurrentWakes, maxOpenPartitions, leaderOutstandingAppends,
-                    appenderRetryPolicy != null ? appenderRetryPolicy : RatisProperties.APPENDER_RETRY_POLICY,
+                    appenderRetryPolicy,
                     scrubBytesPerSecond,
                     scrubIntervalMs, logConfig, bindHost);
         }

@@ -180,6 +180,12 @@ public final class ServerConfig {
                     + "restarted under writes refuse appends for seconds (each refusal sends the leader back while newer "
                     + "appends are still in flight); 2 covers a follower's answer and the next entry. Refusals are counted "
                     + "in rafka_raft_follower_refusals_total.");
+    public static final ConfigKey RAFT_APPENDER_RETRY_POLICY = ConfigKey.string("raft.appender.retry.policy",
+            RaftNodeConfig.DEFAULT_APPENDER_RETRY_POLICY, "How long a partition leader waits before it sends to a follower "
+                    + "again after its n-th failed call in a row: pairs of a sleep and a count (each sleep drawn from "
+                    + "0.5-1.5x). A follower whose server refuses connections is retried once a second whatever this says, "
+                    + "and at once when it accepts them again; this paces a follower that is up but fails the calls "
+                    + "(its partition not open yet). See docs/replication.md (A follower that comes back).");
     public static final ConfigKey RAFT_SNAPSHOT_THRESHOLD_ENTRIES = ConfigKey.longValue("raft.snapshot.threshold.entries", 256,
             1, Long.MAX_VALUE, "Raft entries of a partition between two snapshots (a flush and a small file); bounds what "
                     + "a restarted replica re-applies before its high watermark is current.");
@@ -254,7 +260,7 @@ public final class ServerConfig {
             REPLICA_LAG_MS, ELECTION_TIMEOUT_MIN_MS, ELECTION_TIMEOUT_MAX_MS, LEADER_FAILURE_DETECTION, AUTO_LEADER_REBALANCE,
             LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS, LEADER_IMBALANCE_PER_BROKER_PERCENTAGE, PARTITION_HIBERNATE_AFTER_MS,
             PARTITION_WAKE_MAX_CONCURRENT, PARTITION_MAX_OPEN,
-            RAFT_LEADER_OUTSTANDING_APPENDS, RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_LOG_RETAINED_ENTRIES, RAFT_SEGMENT_BYTES,
+            RAFT_LEADER_OUTSTANDING_APPENDS, RAFT_APPENDER_RETRY_POLICY, RAFT_SNAPSHOT_THRESHOLD_ENTRIES, RAFT_LOG_RETAINED_ENTRIES, RAFT_SEGMENT_BYTES,
             RAFT_WRITE_BUFFER_BYTES, METADATA_ELECTION_TIMEOUT_MIN_MS,
             METADATA_ELECTION_TIMEOUT_MAX_MS, SESSION_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS,
             GROUP_COORDINATOR_PARTITIONS, GROUP_SESSION_TIMEOUT_MS, GROUP_MIN_SESSION_TIMEOUT_MS, GROUP_MAX_SESSION_TIMEOUT_MS,
@@ -315,6 +321,10 @@ public final class ServerConfig {
                 throw new IllegalArgumentException(VOTERS.name() + " lists node " + nodeId() + " at port " + voter.port()
                         + ", but its " + METADATA_PORT.name() + " is " + getInt(METADATA_PORT));
             }
+        }
+        if (!RaftNodeConfig.isRetryPolicy(get(RAFT_APPENDER_RETRY_POLICY))) {
+            throw new IllegalArgumentException(RAFT_APPENDER_RETRY_POLICY.name() + " = '" + get(RAFT_APPENDER_RETRY_POLICY)
+                    + "' must be pairs of a sleep and a count, such as 1ms,10, 500ms,2000000000");
         }
         this.logDefaults = buildLogDefaults();
         this.raftConfig = buildRaftConfig();
@@ -391,6 +401,7 @@ public final class ServerConfig {
                 .maxConcurrentWakes(getInt(PARTITION_WAKE_MAX_CONCURRENT))
                 .maxOpenPartitions(maxOpenPartitions())
                 .leaderOutstandingAppends(getInt(RAFT_LEADER_OUTSTANDING_APPENDS))
+                .appenderRetryPolicy(get(RAFT_APPENDER_RETRY_POLICY))
                 .snapshotThresholdEntries(getLong(RAFT_SNAPSHOT_THRESHOLD_ENTRIES))
                 .raftLogRetainedEntries(getLong(RAFT_LOG_RETAINED_ENTRIES))
                 .raftSegmentBytes(getInt(RAFT_SEGMENT_BYTES))

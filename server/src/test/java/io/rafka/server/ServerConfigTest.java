@@ -111,7 +111,8 @@ class ServerConfigTest {
         ServerConfig c = ServerConfig.load(List.of("--raft.election.timeout.min.ms=300", "--raft.election.timeout.max.ms=900",
                 "--raft.leader.failure.detection=false", "--raft.snapshot.threshold.entries=77", "--raft.log.retained.entries=5", "--raft.segment.bytes=2097152",
                 "--raft.write.buffer.bytes=4194304", "--partition.max.in.flight.bytes=3145728", "--partition.max.in.flight.entries=3", "--request.timeout.ms=4000",
-                "--partition.max.producers=12", "--message.max.decompressed.bytes=8388608", "--raft.port=7001", "--host=h1"), Map.of());
+                "--partition.max.producers=12", "--message.max.decompressed.bytes=8388608", "--raft.port=7001", "--host=h1",
+                "--raft.appender.retry.policy=1ms,5, 100ms,2000000000"), Map.of());
         RaftNodeConfig r = c.raftConfig();
         assertEquals(new NodeAddress("1", "h1", 7001), r.address());
         assertEquals(300, r.rpcTimeoutMinMs());
@@ -126,9 +127,13 @@ class ServerConfigTest {
         assertEquals(4000, r.requestTimeoutMs());
         assertEquals(12, r.maxProducersPerPartition());
         assertEquals(8 << 20, r.maxDecompressedBytes());
+        assertEquals("1ms,5, 100ms,2000000000", r.appenderRetryPolicy());
         assertEquals(c.logDefaults(), r.logConfig());
         assertEquals(LogConfig.DEFAULT_MAX_MESSAGE_BYTES + 64 * 1024,
                 ServerConfig.load(List.of(), Map.of()).raftConfig().raftWriteBufferBytes(), "0 = message.max.bytes + 64 KiB");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ServerConfig.load(List.of("--raft.appender.retry.policy=1ms"), Map.of()));
+        assertTrue(e.getMessage().contains("raft.appender.retry.policy = '1ms'"), e.getMessage());
     }
 
     @Test
