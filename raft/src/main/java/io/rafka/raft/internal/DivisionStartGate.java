@@ -24,10 +24,12 @@ import java.util.function.Supplier;
  * it a follower; the start then fails ({@code IllegalStateException: previous != null} in
  * {@code RoleInfo.startFollowerState}) and leaves the division's storage locked, so the replica cannot be opened
  * again until the broker restarts (ChaosIT, a leader sending install-snapshot notices to a replica reopened after a
- * full disk). A division starts by taking its first role before anything else it does, so a request that finds
- * the division without a role is answered {@code UNAVAILABLE} here, before Ratis sees it, and the leader sends it
- * again as after any failed call; once the division has a role, requests pass. A division this server does not
- * hold, or one still being constructed, is left to Ratis (it answers "not found", or waits for the construction).
+ * full disk). A division's start loads its log and state machine, then takes its first role; a request that finds
+ * the division without a role (constructed, or starting) is answered {@code UNAVAILABLE} here, before Ratis sees it,
+ * and the leader sends it again as after any failed call; once the division has a role, which it never loses,
+ * requests pass. A division this server does not hold, or one still being constructed, is left to Ratis (it answers
+ * "not found", or waits for the construction and so sees a division with a role or none the gate has seen: only a
+ * remove and an add of the group between the two lookups, microseconds apart, could slip one through).
  *
  * <p>Runs as a gRPC interceptor on the Raft server port ({@link #interceptor}); other methods pass untouched.
  */
