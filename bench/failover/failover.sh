@@ -99,12 +99,12 @@ fail() {
 # ---------------------------------------------------------------------------------------------------------------
 # The cluster as /status shows it.
 
-# "PARTITION IS_LEADER HIGH_WATERMARK" for each partition of the topic node $1 hosts.
+# "PARTITION IS_LEADER HIGH_WATERMARK LOG_END_OFFSET" for each partition of the topic node $1 hosts.
 node_partitions() {
   local line
   while IFS= read -r line; do
-    if [[ "$line" =~ \"topic\":\ \"$TOPIC\",\ \"partition\":\ ([0-9]+),.*\"is_leader\":\ (true|false),.*\"high_watermark\":\ (-?[0-9]+) ]]; then
-      echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]}"
+    if [[ "$line" =~ \"topic\":\ \"$TOPIC\",\ \"partition\":\ ([0-9]+),.*\"is_leader\":\ (true|false),.*\"high_watermark\":\ (-?[0-9]+),\ \"log_end_offset\":\ (-?[0-9]+) ]]; then
+      echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]}"
     fi
   done < <(http_get "$(port "$1" 5)" /status 2>/dev/null || true)
 }
@@ -147,41 +147,47 @@ await_preferred_leaders() {
   done
 }
 
-# Until node $1 has every partition's high watermark the leader had one poll (>= 0.2 s) before (at most 60 s).
-# Not the leader's of the same moment: a follower learns that an entry committed only from the leader's next message,
-# so under the probe's writes its high watermark trails the leader's by an entry for up to an interval, however
-# caught up it is (compared with the same moment's, a node stayed "behind" for 60 s while one entry behind).
+# Until node $1 holds, on every partition, what was committed when it became healthy: its log ends at least where the
+# leaders' high watermarks were then (a partition whose leader was not known then: where it was when first seen),
+# Kafka's in-sync test against a target that does not move (at most 60 s). Not the node's high watermark: a follower
+# learns that an entry committed only from the leader's next message, so its high watermark trails however caught
+# up its log is (up to a heartbeat on an idle partition). Polled every 50 ms; the first poll may already succeed.
 await_caught_up() {
-  local node="$1" start n p lead hw behind
-  declare -A lead_hw=() earlier_hw=()
+  local node="$1" start n p lead hw leo behind times
+  declare -A target=() own_leo=() in_sync=()
   start="$(now_ms)"
   while true; do
-    lead_hw=()
-    # The node itself counts: the preferred-leader election may hand it a partition while we wait.
-    for n in "${NODES[@]}"; do
-      while read -r p lead hw; do
-        [[ "$lead" == true ]] && lead_hw[$p]="$hw"
-      done < <(node_partitions "$n")
-    done
-    declare -A own_hw=()
-    while read -r p lead hw; do
-      own_hw[$p]="$hw"
+    if (( ${#target[@]} < PARTITIONS )); then
+      # The node itself counts: the preferred-leader election may hand it a partition while we wait.
+      for n in "${NODES[@]}"; do
+        while read -r p lead hw leo; do
+          [[ "$lead" == true && -z "${target[$p]:-}" ]] && target[$p]="$hw"
+        done < <(node_partitions "$n")
+      done
+    fi
+    own_leo=()
+    while read -r p lead hw leo; do
+      own_leo[$p]="$leo"
     done < <(node_partitions "$node")
     behind=0
     for p in $(seq 0 $(( PARTITIONS - 1 ))); do
-      [[ -n "${own_hw[$p]:-}" && -n "${earlier_hw[$p]:-}" ]] && (( own_hw[$p] >= earlier_hw[$p] )) || behind=$(( behind + 1 ))
+      if [[ -n "${own_leo[$p]:-}" && -n "${target[$p]:-}" ]] && (( own_leo[$p] >= target[$p] )); then
+        [[ -n "${in_sync[$p]:-}" ]] || in_sync[$p]=$(( $(now_ms) - start ))
+      else
+        behind=$(( behind + 1 ))
+      fi
     done
-    earlier_hw=()
-    for p in "${!lead_hw[@]}"; do
-      earlier_hw[$p]="${lead_hw[$p]}"
-    done
-    unset own_hw
     if (( behind == 0 )); then
+      times=""
+      for p in $(seq 0 $(( PARTITIONS - 1 ))); do
+        times="$times p$p=${in_sync[$p]}"
+      done
+      log "node $node in sync per partition, ms after healthy:$times"
       echo $(( $(now_ms) - start ))
       return
     fi
     (( $(now_ms) - start < 60000 )) || { log "WARNING: node $node still behind on $behind partitions after 60 s"; echo -1; return; }
-    sleep 0.2
+    sleep 0.05
   done
 }
 
