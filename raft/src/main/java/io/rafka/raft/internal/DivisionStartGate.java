@@ -27,9 +27,9 @@ import java.util.function.Supplier;
  * full disk). A division's start loads its log and state machine, then takes its first role; a request that finds
  * the division without a role (constructed, or starting) is answered {@code UNAVAILABLE} here, before Ratis sees it,
  * and the leader sends it again as after any failed call; once the division has a role, which it never loses,
- * requests pass. A division this server does not hold, or one still being constructed, is left to Ratis (it answers
- * "not found", or waits for the construction and so sees a division with a role or none the gate has seen: only a
- * remove and an add of the group between the two lookups, microseconds apart, could slip one through).
+ * requests pass. A request for a group this server does not hold is left to Ratis (it answers "not found"); one for
+ * a division still being constructed waits for the construction here, as Ratis's own handler would. Only a remove and
+ * an add of the group between the gate's lookup and Ratis's, microseconds apart, could slip a request through.
  *
  * <p>Runs as a gRPC interceptor on the Raft server port ({@link #interceptor}); other methods pass untouched.
  */
