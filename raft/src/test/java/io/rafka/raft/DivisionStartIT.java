@@ -241,9 +241,14 @@ class DivisionStartIT {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             stop.set(true);
-            channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+            channel.shutdownNow();
+            try {
+                channel.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }
