@@ -27,9 +27,11 @@ import java.util.function.Supplier;
  * full disk). A division's start loads its log and state machine, then takes its first role; a request that finds
  * the division without a role (constructed, or starting) is answered {@code UNAVAILABLE} here, before Ratis sees it,
  * and the leader sends it again as after any failed call; once the division has a role, which it never loses,
- * requests pass. A request for a group this server does not hold is left to Ratis (it answers "not found"); one for
- * a division still being constructed waits for the construction here, as Ratis's own handler would. Only a remove and
- * an add of the group between the gate's lookup and Ratis's, microseconds apart, could slip a request through.
+ * requests pass. A request for a group this server does not hold is answered {@code UNAVAILABLE} here too (Ratis
+ * would answer "not found", which the leader treats the same): Ratis looks the division up again a moment after
+ * this gate, and a group add between the two lookups would let the request reach the division it just created
+ * (CI saw it). One for a division still being constructed waits for the construction here, as Ratis's own handler
+ * would. Only a division that is removed, closed and added again between the two lookups could slip through.
  *
  * <p>Runs as a gRPC interceptor on the Raft server port ({@link #interceptor}); other methods pass untouched.
  */
@@ -37,13 +39,19 @@ public final class DivisionStartGate {
     private static final String INSTALL_SNAPSHOT =
             RaftServerProtocolServiceGrpc.getInstallSnapshotMethod().getFullMethodName();
     private static final AtomicLong HELD_BACK = new AtomicLong();
+    private static final AtomicLong HELD_BACK_ABSENT = new AtomicLong();
 
     private DivisionStartGate() {
     }
 
-    /** Install-snapshot requests held back by servers in this JVM (a probe for tests). */
+    /** Install-snapshot requests held back from a starting division by servers in this JVM (a probe for tests). */
     public static long heldBack() {
         return HELD_BACK.get();
+    }
+
+    /** Install-snapshot requests held back because their division was not there (a probe for tests). */
+    public static long heldBackAbsent() {
+        return HELD_BACK_ABSENT.get();
     }
 
     /** The interceptor for the Raft server port of the server {@code server} returns (null while it is built). */
@@ -81,12 +89,10 @@ public final class DivisionStartGate {
         public void onMessage(Q message) {
             if (!decided) {
                 decided = true;
-                String starting = startingDivision(message);
-                if (starting != null) {
+                String refusal = refusal(message);
+                if (refusal != null) {
                     heldBack = true;
-                    HELD_BACK.incrementAndGet();
-                    call.close(Status.UNAVAILABLE.withDescription(starting + ": the division is starting; "
-                            + "install-snapshot requests are taken once it has started"), new Metadata());
+                    call.close(Status.UNAVAILABLE.withDescription(refusal), new Metadata());
                 }
             }
             if (!heldBack) {
@@ -122,18 +128,30 @@ public final class DivisionStartGate {
             }
         }
 
-        /** The addressed division's name if it exists here and has no role yet; null otherwise. */
-        private String startingDivision(Q message) {
+        /**
+         * Why the request must not reach Ratis: the addressed division has no role yet, or this server holds no
+         * such division at this moment; null if it may pass.
+         */
+        private String refusal(Q message) {
             RaftServer s = server.get();
             if (s == null || !(message instanceof InstallSnapshotRequestProto request)) {
                 return null;
             }
+            RaftGroupId gid = RaftGroupId.valueOf(request.getServerRequest().getRaftGroupId().getId());
             try {
-                RaftGroupId gid = RaftGroupId.valueOf(request.getServerRequest().getRaftGroupId().getId());
                 RaftServer.Division division = s.getDivision(gid);
-                return division.getInfo().getCurrentRole() == null ? division.getMemberId().toString() : null;
+                if (division.getInfo().getCurrentRole() != null) {
+                    return null;
+                }
+                HELD_BACK.incrementAndGet();
+                return division.getMemberId()
+                        + ": the division is starting; install-snapshot requests are taken once it has started";
             } catch (IOException | RuntimeException e) {
-                return null;  // not held here, or closing: Ratis answers that itself
+                // Not held here (or closing). Ratis would answer that too, but its own lookup comes a moment
+                // later and may find a division a group add has just created, which then starts under the
+                // request: the one window a decision made on another lookup leaves open. The leader retries.
+                HELD_BACK_ABSENT.incrementAndGet();
+                return s.getId() + "@" + gid + ": no such division here (" + e.getClass().getSimpleName() + ")";
             }
         }
     }
