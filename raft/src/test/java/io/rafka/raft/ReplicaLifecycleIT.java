@@ -11,6 +11,9 @@ import io.rafka.record.RecordBatch;
 import io.rafka.record.RecordBatchBuilder;
 import io.rafka.record.RecordBatches;
 import io.rafka.testing.TestBatches;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.util.CodeInjectionForTesting;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +28,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -537,6 +541,70 @@ class ReplicaLifecycleIT {
     }
 
     /** The index of the replica's newest snapshot file (Ratis names them snapshot.TERM_INDEX), -1 if none. */
+    /**
+     * A new group's first leader whose appends reach no one (here Ratis's own test hook fails them at the
+     * followers) writes its first entries at index 1 and is killed; the others elect, take 300 entries and
+     * snapshot past index 0 (every 256). Back, the old leader holds entries of term 1 at index 1 that it never saw
+     * committed, and the leader's index 1 is another term's: Ratis's leader cannot name the entry before it (index
+     * 0, which only a snapshot at 0 gives), asks it to install a snapshot, and its Ratis answers "already
+     * installed" (its empty snapshot at 0), for good. As a replica that has committed nothing, it is reopened
+     * without its empty snapshot and copies the leader's log. (ChaosIT seed 20261130: a node killed within a
+     * second of creating a topic; the replica stayed empty.)
+     */
+    @Test
+    void aFirstLeaderCutOffBeforeItsFirstEntryCommittedCopiesTheLogOfTheNextLeader() throws Exception {
+        AtomicBoolean cutOff = new AtomicBoolean(true);
+        // The key Ratis 3.3's RaftServerImpl.appendEntriesAsync runs its test hook under (its APPEND_ENTRIES).
+        String appendEntries = "RaftServerImpl.appendEntries";
+        CodeInjectionForTesting.put(appendEntries, (follower, leader, args) -> {
+            if (cutOff.get()) {
+                throw new IllegalStateException("cut off by the test");
+            }
+            return false;
+        });
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("cutoff", 0, 3);
+            int first = -1;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (first < 0 && System.nanoTime() < deadline) {
+                for (int i = 0; i < 3 && first < 0; i++) {
+                    try {
+                        RaftServer.Division d = cluster.node(i).division(tp);
+                        if (d.getInfo().isLeader() && d.getRaftLog().getFlushIndex() >= 1) {
+                            first = i;
+                        }
+                    } catch (IOException | RuntimeException notYet) {
+                        // not opened yet
+                    }
+                }
+                Thread.sleep(2);
+            }
+            assertTrue(first >= 0, "a first leader wrote an entry to disk");
+            TermIndex held = cluster.node(first).division(tp).getRaftLog().getLastEntryTermIndex();
+            assertEquals(0, cluster.node(first).division(tp).getRaftLog().getLastCommittedIndex(), "nothing committed");
+            cluster.kill(first);
+            cutOff.set(false);
+
+            for (int i = 0; i < 300; i++) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "a" + i, 2, 1_000L + i), Acks.ALL);
+            }
+            int leader = cluster.leaderIndex(tp);
+            assertTrue(latestSnapshotIndex(cluster, leader, tp) >= 256, "the leader snapshotted");
+            long copies = io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted();
+            cluster.restart(first);
+            assertEquals(held, cluster.node(first).division(tp).getRaftLog().getLastEntryTermIndex(),
+                    "back with its uncommitted entries");
+            cluster.awaitReplicated(tp, 600, 60_000);
+            assertTrue(io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted() > copies,
+                    "the old first leader copied the leader's log");
+            PartitionReplicationIT.assertIdenticalLogs(cluster, tp);
+            AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 1, 3_000L), Acks.ALL);
+            cluster.awaitReplicated(tp, r.lastOffset() + 1, 30_000);
+        } finally {
+            CodeInjectionForTesting.remove(appendEntries);
+        }
+    }
+
     private static long latestSnapshotIndex(MiniCluster cluster, int node, TopicPartition tp) throws IOException {
         Path sm = cluster.dataDir(node).resolve("raft")
                 .resolve(ReplicaRegistry.groupId(cluster.spec(tp).topicId(), tp.partition()).getUuid().toString()).resolve("sm");

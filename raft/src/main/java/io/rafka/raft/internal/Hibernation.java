@@ -19,6 +19,7 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.LogEntryHeader;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.util.LifeCycle;
@@ -281,7 +282,7 @@ public final class Hibernation implements Closeable {
      *     leader; if its writes fail again, the same again.</li>
      * <li>a candidate whose election stopped for good (its new term and vote failed to write:
      *     {@link io.rafka.raft.StoppedElections}): closed and opened again the same way.</li>
-     * <li>a follower that holds nothing while its leader, snapshotted past index 0, cannot send it entry 1:
+     * <li>a follower that has applied nothing while its leader, snapshotted past index 0, cannot send it entry 1:
      *     {@link #healUnserved}.</li>
      * </ul>
      * Any way it is removed (storage kept) and added again with the partition's replicas. At most once per
@@ -321,19 +322,22 @@ public final class Hibernation implements Closeable {
                 && d.getRaftConf().getCurrentPeers().isEmpty()
                 && d.getInfo().getLeaderId() == null && now - replica.lastActivityNanos > healAfterNanos;
         PartitionStateMachine sm = replica.runningStateMachine();
-        // A follower that holds nothing although a leader has been sending to it for a while: that leader cannot
-        // serve it from its Raft log (PartitionStateMachine.copyLeaderLogOnNextOpen says why); reopened without its
-        // empty snapshot, it copies the leader's log. A replica of a new group or of a leader that still has entry 1
-        // applies the group's first entry within a heartbeat of knowing the leader.
+        // A follower that has committed nothing although a leader has been sending to it for a while: that leader
+        // cannot serve it from its Raft log (PartitionStateMachine.copyLeaderLogOnNextOpen says why); reopened without
+        // its empty snapshot, it copies the leader's log. Its own Raft log may hold entries: a first leader cut off
+        // before its first entry reached anyone keeps it, uncommitted, and comes back to a leader whose index 1 is
+        // another term's (ChaosIT seed 20261130: a node killed within a second of creating a topic). A replica of a
+        // new group or of a leader that still has entry 1 commits the group's first entry within a heartbeat of
+        // knowing the leader.
         RaftPeerId leaderId = d.getInfo().getLeaderId();
         if (sm != null && state == LifeCycle.State.RUNNING && leaderId != null && !d.getInfo().isLeader()
-                && sm.holdsNothingYet() && d.getRaftLog().getLastEntryTermIndex() == null
+                && sm.appliedNothingYet() && d.getRaftLog().getLastCommittedIndex() <= 0
                 && !sm.copying(TimeUnit.NANOSECONDS.toMillis(healAfterNanos)) && replica.waking == null) {
             if (replica.unservedSinceNanos == 0) {
                 replica.unservedSinceNanos = now;
             } else if (now - replica.unservedSinceNanos > healAfterNanos && now - replica.lastHealNanos > healAfterNanos
                     && local.server().getLifeCycleState() == LifeCycle.State.RUNNING) {
-                healUnserved(replica, d.getGroup(), leaderId, sm, now);
+                healUnserved(replica, d.getGroup(), leaderId, sm, d.getRaftLog().getLastEntryTermIndex(), now);
                 return true;
             }
         } else {
@@ -383,7 +387,7 @@ public final class Hibernation implements Closeable {
     }
 
     /**
-     * Heals a follower that holds nothing while its leader has been sending to it for long (see
+     * Heals a follower that has committed nothing while its leader has been sending to it for long (see
      * {@link PartitionStateMachine#copyLeaderLogOnNextOpen} for why Ratis never fills it), on the blocking pool: the
      * leader is asked whether its latest snapshot is past index 0 (only then is it this case: a leader whose
      * snapshot is at 0 sends entry 1, and a follower it keeps away for another reason, entries lost after they were
@@ -392,7 +396,8 @@ public final class Hibernation implements Closeable {
      * division keeps its storage locked) and a new leader starts from fresh follower state; then the division is
      * removed, its empty snapshot deleted, and it is opened again. One at a time per replica.
      */
-    private void healUnserved(Replica replica, RaftGroup group, RaftPeerId leaderId, PartitionStateMachine sm, long now) {
+    private void healUnserved(Replica replica, RaftGroup group, RaftPeerId leaderId, PartitionStateMachine sm,
+                              TermIndex lastEntry, long now) {
         if (!replica.unservedHeal.compareAndSet(false, true)) {
             return;
         }
@@ -406,14 +411,14 @@ public final class Hibernation implements Closeable {
                     if (log == null || !log.hasLastSnapshot() || log.getLastSnapshot().getIndex() <= 0) {
                         return;
                     }
-                    LOG.warn("{}: its Raft division here holds nothing, and its leader {} (snapshot at {}) has not sent "
-                            + "it an entry for {} ms; asking the leader to step down and reopening the division without "
-                            + "its empty snapshot, to copy the leader's log", replica.topicPartition(), leaderId,
-                            log.getLastSnapshot().getIndex(), stuckMs);
+                    LOG.warn("{}: its Raft division here has committed nothing (last entry {}), and its leader {} "
+                            + "(snapshot at {}) has not served it for {} ms; asking the leader to step down and "
+                            + "reopening the division without its empty snapshot, to copy the leader's log",
+                            replica.topicPartition(), lastEntry, leaderId, log.getLastSnapshot().getIndex(), stuckMs);
                     probes.stepDown(group, leaderId);
                     synchronized (replica.lifecycleLock) {
                         if (replica.lifecycle() != Lifecycle.OPEN || replica.runningStateMachine() != sm
-                                || !sm.holdsNothingYet()) {
+                                || !sm.appliedNothingYet()) {
                             return;  // it moved on meanwhile
                         }
                         RaftClientReply removed = local.server().groupManagement(GroupManagementRequest.newRemove(

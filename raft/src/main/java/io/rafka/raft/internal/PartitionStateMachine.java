@@ -246,20 +246,21 @@ public final class PartitionStateMachine extends BaseStateMachine {
     }
 
     /**
-     * True while this replica holds nothing: it started from the empty snapshot of a new replica (index 0) and
-     * neither applied an entry nor holds a record since.
+     * True while this replica has taken nothing from its group: it started from the empty snapshot of a new replica
+     * (index 0) and has applied no entry since. It may hold entries it has not seen committed (a first leader cut
+     * off before its first entry reached anyone writes one) and their records; a log copy cuts those first
+     * ({@link DataLog#beforeCopy}).
      */
-    public boolean holdsNothingYet() {
+    public boolean appliedNothingYet() {
         PartitionStore s = store;
         SnapshotInfo latest = snapshots.latest();
-        return s != null && latest != null && latest.getIndex() == 0 && s.committed.applied().index() <= 0
-                && s.log.logEndOffset() == 0;
+        return s != null && latest != null && latest.getIndex() == 0 && s.committed.applied().index() <= 0;
     }
 
     /**
      * Makes this replica, once its division is removed, start its next opening without the empty snapshot at
      * index 0, so that Ratis asks it to install the leader's state and it copies the leader's log
-     * ({@link #notifyInstallSnapshotFromLeader}). For a replica that holds nothing while its leader, whose Raft
+     * ({@link #notifyInstallSnapshotFromLeader}). For a replica that has applied nothing while its leader, whose Raft
      * log starts at index 1 but whose snapshot is past 0, cannot send it entry 1: Ratis 3.3's leader needs the
      * term of index 0 for that ({@code LogAppender.getPrevious}), which only a snapshot at 0 gives, so it asks the
      * replica to install a snapshot instead, and the replica's Ratis answers "already installed" (its snapshot

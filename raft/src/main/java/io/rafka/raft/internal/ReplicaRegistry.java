@@ -64,7 +64,7 @@ public final class ReplicaRegistry {
         volatile long leaderSeenNanos = System.nanoTime();
         /** When the hibernation tick first saw this replica hold nothing while a leader of its group is known (0: not). */
         volatile long unservedSinceNanos;
-        /** Whether a heal of this replica as one that holds nothing runs ({@link Hibernation}). */
+        /** Whether a heal of this replica as one that has applied nothing runs ({@link Hibernation}). */
         final java.util.concurrent.atomic.AtomicBoolean unservedHeal = new java.util.concurrent.atomic.AtomicBoolean();
         /** When {@link Hibernation} last opened this group's peers to heal it (System.nanoTime). */
         volatile long lastHealNanos;
