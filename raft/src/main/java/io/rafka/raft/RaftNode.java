@@ -14,6 +14,7 @@ import io.rafka.log.ReadBuffers;
 import io.rafka.raft.internal.FollowerLiveness;
 import io.rafka.raft.internal.FrozenLog;
 import io.rafka.raft.internal.Hibernation;
+import io.rafka.raft.internal.InstallNotices;
 import io.rafka.raft.internal.HibernationFiles;
 import io.rafka.raft.internal.LeaderFailureDetector;
 import io.rafka.raft.internal.LeadershipMover;
@@ -192,10 +193,11 @@ public final class RaftNode implements Closeable {
         RaftLogRepair.apply(properties);
         AtomicReference<RaftServer> built = new AtomicReference<>(); // the log-ends service reads it once built
         PeerReachability reachability = new PeerReachability();
+        InstallNotices notices = new InstallNotices();
         server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(nodeId))
                 .setProperties(properties)
-                .setParameters(PeerReachability.putInto(RaftPort.serverParameters(built::get), reachability))
+                .setParameters(PeerReachability.putInto(RaftPort.serverParameters(built::get, notices), reachability))
                 .setStateMachineRegistry(this::newStateMachine)
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
@@ -216,7 +218,7 @@ public final class RaftNode implements Closeable {
         }
         FollowerLiveness liveness = new FollowerLiveness(peer -> detector != null && detector.refusesConnections(peer));
         leadership = new LeadershipMover(local, replicas, nodeId, liveness);
-        hibernation = new Hibernation(local, replicas, hibernationFiles, probes,
+        hibernation = new Hibernation(local, replicas, hibernationFiles, probes, notices,
                 peer -> detector != null && detector.refusesConnections(peer), leadership, config);
         appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config, liveness,
                 executors.submit);

@@ -33,7 +33,8 @@ import java.util.function.Supplier;
  * (CI saw it). One for a division still being constructed waits for the construction here, as Ratis's own handler
  * would. Only a division that is removed, closed and added again between the two lookups could slip through.
  *
- * <p>Runs as a gRPC interceptor on the Raft server port ({@link #interceptor}); other methods pass untouched.
+ * <p>Runs as a gRPC interceptor on the Raft server port ({@link #interceptor}); other methods pass untouched. The
+ * install-snapshot notices it lets through are recorded ({@link InstallNotices}).
  */
 public final class DivisionStartGate {
     private static final String INSTALL_SNAPSHOT =
@@ -54,8 +55,11 @@ public final class DivisionStartGate {
         return HELD_BACK_ABSENT.get();
     }
 
-    /** The interceptor for the Raft server port of the server {@code server} returns (null while it is built). */
-    static ServerInterceptor interceptor(Supplier<RaftServer> server) {
+    /**
+     * The interceptor for the Raft server port of the server {@code server} returns (null while it is built); the
+     * notices it lets through are recorded in {@code notices}.
+     */
+    static ServerInterceptor interceptor(Supplier<RaftServer> server, InstallNotices notices) {
         return new ServerInterceptor() {
             @Override
             public <Q, A> ServerCall.Listener<Q> interceptCall(ServerCall<Q, A> call, Metadata headers,
@@ -64,7 +68,7 @@ public final class DivisionStartGate {
                 if (!call.getMethodDescriptor().getFullMethodName().equals(INSTALL_SNAPSHOT)) {
                     return listener;
                 }
-                return new Gated<>(listener, call, server);
+                return new Gated<>(listener, call, server, notices);
             }
         };
     }
@@ -76,13 +80,16 @@ public final class DivisionStartGate {
     private static final class Gated<Q, A> extends ForwardingServerCallListener.SimpleForwardingServerCallListener<Q> {
         private final ServerCall<Q, A> call;
         private final Supplier<RaftServer> server;
+        private final InstallNotices notices;
         private boolean decided;  // the call's listener methods run one at a time
         private boolean heldBack;
 
-        Gated(ServerCall.Listener<Q> delegate, ServerCall<Q, A> call, Supplier<RaftServer> server) {
+        Gated(ServerCall.Listener<Q> delegate, ServerCall<Q, A> call, Supplier<RaftServer> server,
+              InstallNotices notices) {
             super(delegate);
             this.call = call;
             this.server = server;
+            this.notices = notices;
         }
 
         @Override
@@ -93,6 +100,9 @@ public final class DivisionStartGate {
                 if (refusal != null) {
                     heldBack = true;
                     call.close(Status.UNAVAILABLE.withDescription(refusal), new Metadata());
+                } else if (message instanceof InstallSnapshotRequestProto request && request.hasNotification()) {
+                    notices.received(RaftGroupId.valueOf(request.getServerRequest().getRaftGroupId().getId()),
+                            request.getNotification().getFirstAvailableTermIndex().getIndex());
                 }
             }
             if (!heldBack) {

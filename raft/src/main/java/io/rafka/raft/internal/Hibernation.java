@@ -98,6 +98,8 @@ public final class Hibernation implements Closeable {
     private final AtomicLong leaderlessHeals = new AtomicLong();
     private final OpenLimit limit;
     private final WakeUps wakeUps;
+    /** Install-snapshot notices this server received ({@link #reopenIfBroken}: a replica its leader cannot serve). */
+    private final InstallNotices notices;
 
     /**
      * Counts for metrics: wake-ups and their total and longest time, hibernations completed here, wake-ups waiting
@@ -112,8 +114,10 @@ public final class Hibernation implements Closeable {
     }
 
     public Hibernation(LocalServer local, ReplicaRegistry replicas, HibernationFiles files, PeerProbes peers,
-                       Predicate<RaftPeerId> refusesConnections, LeadershipMover leadership, RaftNodeConfig config) {
+                       InstallNotices notices, Predicate<RaftPeerId> refusesConnections, LeadershipMover leadership,
+                       RaftNodeConfig config) {
         this.local = local;
+        this.notices = notices;
         this.replicas = replicas;
         this.files = files;
         this.refusesConnections = refusesConnections;
@@ -228,6 +232,7 @@ public final class Hibernation implements Closeable {
 
     private void tick() {
         long now = System.nanoTime();
+        notices.dropOlderThan(now - TimeUnit.MINUTES.toNanos(1));
         boolean enabled = hibernateAfterNanos != Long.MAX_VALUE;
         for (Replica replica : replicas.replicas()) {
             try {
@@ -324,14 +329,19 @@ public final class Hibernation implements Closeable {
         PartitionStateMachine sm = replica.runningStateMachine();
         // A follower that has committed nothing although a leader has been sending to it for a while: that leader
         // cannot serve it from its Raft log (PartitionStateMachine.copyLeaderLogOnNextOpen says why); reopened without
-        // its empty snapshot, it copies the leader's log. Its own Raft log may hold entries: a first leader cut off
-        // before its first entry reached anyone keeps it, uncommitted, and comes back to a leader whose index 1 is
-        // another term's (ChaosIT seed 20261130: a node killed within a second of creating a topic). A replica of a
-        // new group or of a leader that still has entry 1 commits the group's first entry within a heartbeat of
-        // knowing the leader.
+        // its empty snapshot, it copies the leader's log. Either it holds nothing at all, or its leader keeps sending
+        // it install-snapshot notices its Ratis answers "already installed" (the leader's log starts at index 1, one
+        // past its empty snapshot): a first leader cut off before its first entry reached anyone keeps that entry,
+        // uncommitted, and comes back to a leader whose index 1 is another term's (ChaosIT seed 20261130: a node
+        // killed within a second of creating a topic). Not a replica with entries and records whose leader sends it
+        // entries it cannot take (records lost to damage: ReplicaRepair's). A replica of a new group or of a leader
+        // that still has entry 1 commits the group's first entry within a heartbeat of knowing the leader.
         RaftPeerId leaderId = d.getInfo().getLeaderId();
-        if (sm != null && state == LifeCycle.State.RUNNING && leaderId != null && !d.getInfo().isLeader()
-                && sm.appliedNothingYet() && d.getRaftLog().getLastCommittedIndex() <= 0
+        long noticedAt = notices.lastAtOrBelow(replica.groupId(), 1);
+        boolean unservable = sm != null && sm.appliedNothingYet() && d.getRaftLog().getLastCommittedIndex() <= 0
+                && (sm.holdsNothingYet() && d.getRaftLog().getLastEntryTermIndex() == null
+                        || noticedAt != 0 && now - noticedAt < healAfterNanos);
+        if (unservable && state == LifeCycle.State.RUNNING && leaderId != null && !d.getInfo().isLeader()
                 && !sm.copying(TimeUnit.NANOSECONDS.toMillis(healAfterNanos)) && replica.waking == null) {
             if (replica.unservedSinceNanos == 0) {
                 replica.unservedSinceNanos = now;

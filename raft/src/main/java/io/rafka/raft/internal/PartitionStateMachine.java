@@ -257,6 +257,12 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return s != null && latest != null && latest.getIndex() == 0 && s.committed.applied().index() <= 0;
     }
 
+    /** {@link #appliedNothingYet}, and its partition log holds no record. */
+    public boolean holdsNothingYet() {
+        PartitionStore s = store;
+        return appliedNothingYet() && s.log.logEndOffset() == 0;
+    }
+
     /**
      * Makes this replica, once its division is removed, start its next opening without the empty snapshot at
      * index 0, so that Ratis asks it to install the leader's state and it copies the leader's log

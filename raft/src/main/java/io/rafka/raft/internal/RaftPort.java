@@ -17,10 +17,15 @@ public final class RaftPort {
      * after the parameters, so asked for on each call).
      */
     public static Parameters serverParameters(Supplier<RaftServer> server) {
+        return serverParameters(server, new InstallNotices());
+    }
+
+    /** The same, recording the install-snapshot notices that pass the gate in {@code notices}. */
+    public static Parameters serverParameters(Supplier<RaftServer> server, InstallNotices notices) {
         Parameters parameters = new Parameters();
         GrpcConfigKeys.Server.setServicesCustomizer(parameters, (builder, types) ->
                 types.contains(GrpcServices.Type.SERVER)
-                        ? builder.addService(LogEnds.service(server)).intercept(DivisionStartGate.interceptor(server))
+                        ? builder.addService(LogEnds.service(server)).intercept(DivisionStartGate.interceptor(server, notices))
                         : builder);
         return parameters;
     }
