@@ -540,16 +540,15 @@ class ReplicaLifecycleIT {
         }
     }
 
-    /** The index of the replica's newest snapshot file (Ratis names them snapshot.TERM_INDEX), -1 if none. */
     /**
      * A new group's first leader whose appends reach no one (here Ratis's own test hook fails them at the
-     * followers) writes its first entries at index 1 and is killed; the others elect, take 300 entries and
+     * followers) writes its first entry at index 1 and is killed; the others elect, take 300 entries and
      * snapshot past index 0 (every 256). Back, the old leader holds entries of term 1 at index 1 that it never saw
      * committed, and the leader's index 1 is another term's: Ratis's leader cannot name the entry before it (index
      * 0, which only a snapshot at 0 gives), asks it to install a snapshot, and its Ratis answers "already
-     * installed" (its empty snapshot at 0), for good. As a replica that has committed nothing, it is reopened
-     * without its empty snapshot and copies the leader's log. (ChaosIT seed 20261130: a node killed within a
-     * second of creating a topic; the replica stayed empty.)
+     * installed" (its empty snapshot at 0), for good. As a replica that has committed nothing and keeps getting
+     * such notices, it is reopened without its empty snapshot and copies the leader's log. (ChaosIT seed
+     * 20261130: a node killed within a second of creating a topic; the replica stayed empty.)
      */
     @Test
     void aFirstLeaderCutOffBeforeItsFirstEntryCommittedCopiesTheLogOfTheNextLeader() throws Exception {
@@ -597,6 +596,8 @@ class ReplicaLifecycleIT {
             cluster.awaitReplicated(tp, 600, 60_000);
             assertTrue(io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted() > copies,
                     "the old first leader copied the leader's log");
+            assertTrue(cluster.node(first).hibernationCounts().brokenDivisionsReopened() > 0,
+                    "its division was reopened to copy the log (its leader's log still starts at index 1)");
             PartitionReplicationIT.assertIdenticalLogs(cluster, tp);
             AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 1, 3_000L), Acks.ALL);
             cluster.awaitReplicated(tp, r.lastOffset() + 1, 30_000);
@@ -605,6 +606,7 @@ class ReplicaLifecycleIT {
         }
     }
 
+    /** The index of the replica's newest snapshot file (Ratis names them snapshot.TERM_INDEX), -1 if none. */
     private static long latestSnapshotIndex(MiniCluster cluster, int node, TopicPartition tp) throws IOException {
         Path sm = cluster.dataDir(node).resolve("raft")
                 .resolve(ReplicaRegistry.groupId(cluster.spec(tp).topicId(), tp.partition()).getUuid().toString()).resolve("sm");

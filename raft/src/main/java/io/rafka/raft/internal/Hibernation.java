@@ -347,7 +347,7 @@ public final class Hibernation implements Closeable {
                 replica.unservedSinceNanos = now;
             } else if (now - replica.unservedSinceNanos > healAfterNanos && now - replica.lastHealNanos > healAfterNanos
                     && local.server().getLifeCycleState() == LifeCycle.State.RUNNING) {
-                healUnserved(replica, d.getGroup(), leaderId, sm, d.getRaftLog().getLastEntryTermIndex(), now);
+                healUnserved(replica, d, leaderId, sm, d.getRaftLog().getLastEntryTermIndex(), now);
                 return true;
             }
         } else {
@@ -406,8 +406,9 @@ public final class Hibernation implements Closeable {
      * division keeps its storage locked) and a new leader starts from fresh follower state; then the division is
      * removed, its empty snapshot deleted, and it is opened again. One at a time per replica.
      */
-    private void healUnserved(Replica replica, RaftGroup group, RaftPeerId leaderId, PartitionStateMachine sm,
+    private void healUnserved(Replica replica, RaftServer.Division d, RaftPeerId leaderId, PartitionStateMachine sm,
                               TermIndex lastEntry, long now) {
+        RaftGroup group = d.getGroup();
         if (!replica.unservedHeal.compareAndSet(false, true)) {
             return;
         }
@@ -427,8 +428,12 @@ public final class Hibernation implements Closeable {
                             replica.topicPartition(), lastEntry, leaderId, log.getLastSnapshot().getIndex(), stuckMs);
                     probes.stepDown(group, leaderId);
                     synchronized (replica.lifecycleLock) {
+                        // The probe and the step-down took a while: a new leader may have started a log copy (its
+                        // log no longer starting at 1), or sent entries.
                         if (replica.lifecycle() != Lifecycle.OPEN || replica.runningStateMachine() != sm
-                                || !sm.appliedNothingYet()) {
+                                || !sm.appliedNothingYet() || sm.copying(TimeUnit.NANOSECONDS.toMillis(healAfterNanos))
+                                || d.getRaftLog().getLastCommittedIndex() > 0
+                                || !java.util.Objects.equals(d.getRaftLog().getLastEntryTermIndex(), lastEntry)) {
                             return;  // it moved on meanwhile
                         }
                         RaftClientReply removed = local.server().groupManagement(GroupManagementRequest.newRemove(
@@ -444,7 +449,7 @@ public final class Hibernation implements Closeable {
                     reopenedBroken.incrementAndGet();
                 } catch (IOException | RuntimeException e) {
                     // A division removed and not opened again is opened by reopenIfMissing.
-                    LOG.warn("{}: healing its empty replica failed (will retry): {}", replica.topicPartition(), e.toString());
+                    LOG.warn("{}: healing its unserved replica failed (will retry): {}", replica.topicPartition(), e.toString());
                 } finally {
                     replica.unservedSinceNanos = 0;
                     replica.unservedHeal.set(false);

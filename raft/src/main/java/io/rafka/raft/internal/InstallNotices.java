@@ -9,7 +9,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * first index its leader still holds. Ratis answers a notice whose first index is at most one past the division's
  * snapshot "already installed" without telling the state machine, so this is the only place a replica can see
  * that its leader keeps asking ({@link Hibernation}'s heal of a replica its leader cannot serve). One entry per
- * group that received a notice; entries older than a minute are dropped ({@link #dropOlderThan}).
+ * group that received a notice; a partition node's {@link Hibernation} drops entries older than a minute
+ * ({@link #dropOlderThan}), and the metadata node's, which nothing reads, holds one per group it serves.
  */
 public final class InstallNotices {
     private final ConcurrentHashMap<RaftGroupId, Notice> latest = new ConcurrentHashMap<>();

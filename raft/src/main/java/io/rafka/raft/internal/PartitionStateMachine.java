@@ -260,7 +260,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
     /** {@link #appliedNothingYet}, and its partition log holds no record. */
     public boolean holdsNothingYet() {
         PartitionStore s = store;
-        return appliedNothingYet() && s.log.logEndOffset() == 0;
+        return s != null && appliedNothingYet() && s.log.logEndOffset() == 0;
     }
 
     /**

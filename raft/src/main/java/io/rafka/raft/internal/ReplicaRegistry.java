@@ -62,7 +62,7 @@ public final class ReplicaRegistry {
         volatile int idleFactor = 1;
         /** When the hibernation tick last saw this open replica lead or know its leader (System.nanoTime). */
         volatile long leaderSeenNanos = System.nanoTime();
-        /** When the hibernation tick first saw this replica hold nothing while a leader of its group is known (0: not). */
+        /** When the hibernation tick first saw this replica unservable by its known leader (0: not; {@link Hibernation}). */
         volatile long unservedSinceNanos;
         /** Whether a heal of this replica as one that has applied nothing runs ({@link Hibernation}). */
         final java.util.concurrent.atomic.AtomicBoolean unservedHeal = new java.util.concurrent.atomic.AtomicBoolean();
