@@ -862,7 +862,10 @@ public final class RaftNode implements Closeable {
         return maintenance.deleteSegmentsBelow(tp, offset);
     }
 
-    /** Asks Ratis to snapshot a partition now (and so purge its Raft log). Returns the snapshot index. */
+    /**
+     * Asks Ratis to snapshot a partition now (and so purge its Raft log) if this replica applied anything since its
+     * last snapshot. Returns the snapshot index.
+     */
     public long snapshot(TopicPartition tp) throws IOException {
         return maintenance.snapshot(tp);
     }

@@ -46,7 +46,8 @@ class ReplicaRepairIT {
             append(cluster, tp, "before-snapshot", 100);
             int damaged = (cluster.leaderIndex(tp) + 1) % 3;
             cluster.awaitReplicated(tp, 500, 30_000);
-            cluster.node(damaged).snapshot(tp);  // the snapshot says records up to offset 500 are in the log
+            // The snapshot says records up to offset 500 are in the log.
+            assertTrue(cluster.node(damaged).snapshot(tp) > 0, "snapshot taken");
             append(cluster, tp, "after-snapshot", 100);
             cluster.awaitReplicated(tp, 1000, 30_000);
             long copiesBefore = PartitionStateMachine.catchUpsCompleted();

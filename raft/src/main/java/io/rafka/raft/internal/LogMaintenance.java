@@ -151,11 +151,15 @@ public final class LogMaintenance {
         return sm.deleteSegmentsBelow(offset);
     }
 
-    /** Asks Ratis to snapshot {@code tp} now (and so purge its Raft log); returns the snapshot index. */
+    /**
+     * Asks Ratis to snapshot {@code tp} now (and so purge its Raft log) if it applied anything since its last
+     * snapshot; returns the snapshot index. (A creation gap of 0 would mean Ratis's configured gap, 256 entries:
+     * fewer applied since the last snapshot, and Ratis answers success with the old index, taking none.)
+     */
     public long snapshot(TopicPartition tp) throws IOException {
         ReplicaRegistry.Replica replica = registry.require(tp);
         RaftClientReply reply = local.server().snapshotManagement(SnapshotManagementRequest.newCreate(
-                local.clientId(), local.server().getId(), replica.groupId(), local.nextCallId(), SNAPSHOT_TIMEOUT_MS, 0));
+                local.clientId(), local.server().getId(), replica.groupId(), local.nextCallId(), SNAPSHOT_TIMEOUT_MS, 1));
         if (!reply.isSuccess()) {
             throw new IOException("snapshot of " + tp + " failed", reply.getException());
         }
