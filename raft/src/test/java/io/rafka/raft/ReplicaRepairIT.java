@@ -81,6 +81,60 @@ class ReplicaRepairIT {
     }
 
     /**
+     * Records lost past what the replica had seen committed: its Raft log still holds their entries, so neither its
+     * snapshot nor the replay at start shows damage, and the leader's next entries cannot be written behind the gap.
+     * The replica refused every append from then on, so it never learnt the commit that would have shown the damage
+     * to apply, until the leader's appender fell back to a bare heartbeat (3.3 and ~10 s after the restart in two
+     * runs, with hundreds of refused appends logged with their stack traces meanwhile). The refused write itself
+     * starts the copy now.
+     */
+    @Test
+    void aReplicaMissingRecordsOfEntriesItHadNotSeenCommittedCopiesThemAtTheFirstRefusedEntry() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            TopicPartition tp = cluster.createPartition("gap", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            int damaged = (leader + 1) % 3;
+            append(cluster, tp, "before-snapshot", 100);
+            cluster.awaitReplicated(tp, 500, 30_000);
+            // Applied and snapshotted up to offset 500; after the restart, nothing past it is known committed.
+            assertTrue(cluster.node(damaged).snapshot(tp) > 0, "snapshot taken");
+            append(cluster, tp, "after-snapshot", 100);
+            cluster.awaitReplicated(tp, 1000, 30_000);
+            long copiesBefore = PartitionStateMachine.catchUpsCompleted();
+            long gapsBefore = PartitionStateMachine.gapsFoundByWrites();
+
+            cluster.kill(damaged);
+            Path segment = onlySegment(cluster.dataDir(damaged).resolve(tp.dirName()));
+            try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
+                ch.truncate(ch.size() * 3 / 4);  // records of entries past the snapshot lost, their Raft entries kept
+            }
+            append(cluster, tp, "while-down", 20);
+            cluster.restart(damaged);
+
+            // Writes go on, so the leader always has entries for the replica and never sends a bare heartbeat.
+            RaftNode repaired = cluster.node(damaged);
+            long end = 1100;
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (logEndOffset(repaired, tp) < end - 5 && System.currentTimeMillis() < deadline) {
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after-restart-" + end, 5), Acks.ALL);
+                end += 5;
+            }
+            cluster.awaitReplicated(tp, end, 30_000);
+            // Counted just after the copied state is adopted (which awaitReplicated sees): a moment later, under load.
+            long countedBy = System.currentTimeMillis() + 10_000;
+            while (PartitionStateMachine.catchUpsCompleted() == copiesBefore && System.currentTimeMillis() < countedBy) {
+                Thread.sleep(10);
+            }
+            assertTrue(PartitionStateMachine.catchUpsCompleted() > copiesBefore, "the missing records were copied");
+            assertTrue(PartitionStateMachine.gapsFoundByWrites() > gapsBefore,
+                    "the copy was started by the refused write, not by a heartbeat's news of the commit");
+            assertFalse(repaired.status(tp).repairing());
+            assertEquals(cluster.node(cluster.leaderIndex(tp)).read(tp, 0, Integer.MAX_VALUE).records(),
+                    repaired.read(tp, 0, Integer.MAX_VALUE).records(), "byte-identical to the leader");
+        }
+    }
+
+    /**
      * A copy asks one replica; when that one is dead the copy must fail so the repair tries the next source (or
      * again later). Ratis's default client retried a refused call for ever, without a pause: the repair spun on
      * the dead replica and never asked the live one.
@@ -203,6 +257,15 @@ class ReplicaRepairIT {
     private static void append(MiniCluster cluster, TopicPartition tp, String prefix, int batches) {
         for (int i = 0; i < batches; i++) {
             cluster.append(tp, TestBatches.batch(CompressionType.NONE, prefix + "-" + i, 5), Acks.ALL);
+        }
+    }
+
+    /** The replica's log end; 0 while it is still opening. */
+    private static long logEndOffset(RaftNode node, TopicPartition tp) {
+        try {
+            return node.status(tp).logEndOffset();
+        } catch (RuntimeException e) {
+            return 0;
         }
     }
 

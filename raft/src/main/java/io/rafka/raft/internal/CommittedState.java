@@ -117,6 +117,25 @@ final class CommittedState {
         }
     }
 
+    /**
+     * Records of entries up to Raft index {@code index}, which another replica has applied (so they are committed
+     * and stay), are missing from the log although no apply has reached them yet: a leader's later entry could not
+     * be written behind them ({@link ReplicaRepair#gapBefore}). Apply waits for a copy, as when it finds them missing.
+     * False if nothing was to do, or a copy runs (it ends at its source's applied position; if that falls short,
+     * the leader's entry is refused again and checked again).
+     */
+    boolean committedRecordsMissing(long index) {
+        synchronized (lock) {
+            if (copying || index <= skipUpToIndex || index <= applied.index() || index <= damagedAt) {
+                return false;  // a copy runs or covers it, it applied (its records were there), or the repair knows
+            }
+            LOG.warn("{}: the records of committed entries up to {} are missing; the log ends at {}. Copying them from "
+                    + "another replica", topicPartition, index, log.logEndOffset());
+            markDamaged(index);
+            return true;
+        }
+    }
+
     /** Stops apply until a copy of another replica's log covers Raft index {@code index}. Under the lock. */
     private void markDamaged(long index) {
         damagedAt = Math.max(damagedAt, index);

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.LongConsumer;
 
 /**
  * The partition log as the Raft log's shadow: everything that happens in Raft log order, under Ratis's log
@@ -100,6 +101,8 @@ final class DataLog {
      * {@link #afterCopy} or {@link #copyEnded}): entries Ratis hands over meanwhile are refused, not written.
      */
     private boolean copyRunning;
+    /** Told the index of a leader's entry refused because records of earlier entries are missing ({@link ReplicaRepair#gapBefore}). */
+    private volatile LongConsumer gapListener = index -> { };
 
     DataLog(TopicPartition topicPartition, PartitionLog log, CommittedState committed, RaftLogView raftLog) {
         this.topicPartition = topicPartition;
@@ -265,6 +268,7 @@ final class DataLog {
                     log.truncateTo(base);
                 }
                 if (log.logEndOffset() != base) {
+                    gapListener.accept(index);
                     throw new StorageException(topicPartition + ": entry " + index + " starts at offset "
                             + base + " but the partition log ends at " + log.logEndOffset()
                             + "; the records of earlier entries are missing (lost before they were fsynced?)");
@@ -535,6 +539,10 @@ final class DataLog {
     private void stopLeading() {
         leaderTerm = -1;
         pendingProducers = null;
+    }
+
+    void onGap(LongConsumer listener) {
+        this.gapListener = listener;
     }
 
     /** For tests of the lock order (Ratis's log lock, then this one). */

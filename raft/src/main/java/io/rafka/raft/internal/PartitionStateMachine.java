@@ -122,6 +122,14 @@ public final class PartitionStateMachine extends BaseStateMachine {
         return LogCatchUp.completed();
     }
 
+    /**
+     * How many times in this JVM a leader's entry refused for a gap in the log showed committed records missing,
+     * so that they are copied ({@link ReplicaRepair#gapBefore}; a probe for tests).
+     */
+    public static long gapsFoundByWrites() {
+        return ReplicaRepair.gapsFound();
+    }
+
     /** The partition log; null before {@link #initialize}. */
     public PartitionLog log() {
         PartitionStore s = store;
@@ -324,6 +332,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
             ReplicaRepair repair = new ReplicaRepair(topicPartition, s.committed, s.catchUp, this::division, clientFactory,
                     executors.catchUp, () -> closed);
             s.committed.onDamage(neededIndex -> repair.start());
+            s.dataLog.onGap(repair::gapBefore);
             // Published once loaded: until then its high watermark reads 0, and a replica that reopened with
             // records would answer a fetch as if its log were empty (and a status whose high watermark went back).
             try {
