@@ -70,9 +70,16 @@ public final class MiniCluster implements AutoCloseable {
         return cluster;
     }
 
-    /** Test ports come from here, below Linux's ephemeral range (32768-60999) and apart from the benches' bases. */
-    private static final int PORT_RANGE_START = 10_000;
-    private static final int PORT_RANGE_SIZE = 11_000;
+    /**
+     * Test ports come from here, below Linux's ephemeral range (32768-60999) and apart from the benches' bases. When
+     * Failsafe runs test classes in several JVMs at once ({@code rafka.test.forks}, each told its number, 1-based, in
+     * {@code rafka.test.fork}: raft/pom.xml), each takes its own slice, so one JVM never binds a port another's
+     * stopped node will start on again.
+     */
+    private static final int FORKS = Math.max(1, Integer.getInteger("rafka.test.forks", 1));
+    private static final int PORT_RANGE_SIZE = 11_000 / FORKS;
+    private static final int PORT_RANGE_START = 10_000
+            + PORT_RANGE_SIZE * Math.floorMod(Integer.getInteger("rafka.test.fork", 1) - 1, FORKS);
     private static final AtomicInteger NEXT_PORT = new AtomicInteger((int) (ProcessHandle.current().pid() * 7919 % PORT_RANGE_SIZE));
 
     /**
