@@ -95,8 +95,8 @@ final class ReplicaRepair {
      * after a while (seconds, with every attempt refused and logged). So ask another replica, the leader first,
      * how far it has applied: once it has applied {@code index - 1}, those entries are committed (no leader can
      * cut them off), and they are marked missing and copied as any other ({@link CommittedState#committedRecordsMissing}).
-     * Runs on the catch-up pool, one check at a time, at most one per {@value #GAP_CHECK_MS} ms. Never blocks
-     * (the leader's own writes call it too: harmless, its log has no gap).
+     * Runs on the catch-up pool, one check at a time, at most one per {@value #GAP_CHECK_MS} ms. Never blocks:
+     * it is called under Ratis's log lock.
      */
     void gapBefore(long index) {
         long needed = index - 1;
