@@ -53,6 +53,7 @@ final class LogCatchUp {
     private final PartitionLog log;
     private final CommittedState committed;
     private final DataLog dataLog;
+    private final Object copyLock = new Object();
     private final SnapshotWriter snapshots;
 
     LogCatchUp(TopicPartition topicPartition, PartitionLog log, CommittedState committed, DataLog dataLog,
@@ -129,6 +130,15 @@ final class LogCatchUp {
     }
 
     private TermIndex install(Leader leader, long minIndex, boolean recordSnapshot) {
+        // One copy at a time, from beginCopy to afterCopy or copyEnded: a repair started the moment another copy's
+        // finishCopy let apply go on (apply or a gap check finding records still missing) would otherwise have its
+        // copyRunning cleared by that copy's afterCopy, and Ratis's writes would land among the batches it copies.
+        synchronized (copyLock) {
+            return installAlone(leader, minIndex, recordSnapshot);
+        }
+    }
+
+    private TermIndex installAlone(Leader leader, long minIndex, boolean recordSnapshot) {
         try {
             committed.beginCopy();
             dataLog.beforeCopy();
