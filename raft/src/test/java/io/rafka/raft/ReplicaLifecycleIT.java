@@ -737,4 +737,30 @@ class ReplicaLifecycleIT {
             assertEquals(ok, cluster.node(leader).status(tp).highWatermark());
         }
     }
+
+    /**
+     * A division Ratis closed by itself (an election of a member whose Raft log holds no configuration yet ends
+     * NOT_IN_CONF, and Ratis then closes the division; seen on a broker restarted before its replica of a new topic
+     * took an entry) stays in Ratis's map, CLOSED, refusing every append: the heal loop must remove it and open it
+     * again. For a replica that had applied nothing yet, that loop read the closed division's Raft log first, which
+     * throws, so it failed every second for good and the replica never came back (ChaosIT, five nodes).
+     */
+    @Test
+    void aDivisionClosedBeforeItAppliedAnythingOpensAgain() throws Exception {
+        try (MiniCluster cluster = MiniCluster.start(3, tmp)) {
+            cluster.stop(0);
+            cluster.stop(1);
+            TopicPartition tp = cluster.createPartition("closed-early", 0, 3);  // node 2 alone: no leader, nothing applied
+            RaftNode node = cluster.node(2);
+            node.division(tp).close();
+            assertEquals(org.apache.ratis.util.LifeCycle.State.CLOSED, node.division(tp).getInfo().getLifeCycleState());
+            cluster.restart(0);
+            cluster.restart(1);
+            cluster.recreatePartitionsOn(0);
+            cluster.recreatePartitionsOn(1);
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 5), Acks.ALL, 30_000);
+            cluster.awaitReplicated(tp, 5, 30_000);  // node 2's replica included: opened again and caught up
+            assertEquals(org.apache.ratis.util.LifeCycle.State.RUNNING, node.division(tp).getInfo().getLifeCycleState());
+        }
+    }
 }

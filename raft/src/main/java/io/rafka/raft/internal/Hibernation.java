@@ -338,10 +338,15 @@ public final class Hibernation implements Closeable {
         // that still has entry 1 commits the group's first entry within a heartbeat of knowing the leader.
         RaftPeerId leaderId = d.getInfo().getLeaderId();
         long noticedAt = notices.lastAtOrBelow(replica.groupId(), 1);
-        boolean unservable = sm != null && sm.appliedNothingYet() && d.getRaftLog().getLastCommittedIndex() <= 0
+        // Only a running division's Raft log may be read: a closed one's throws (IllegalStateException), and a replica
+        // whose division Ratis closed before it applied anything (an election of a member whose log holds no
+        // configuration yet ends NOT_IN_CONF, and Ratis then closes the division) failed this check every second, for
+        // good, before the closed division below was reopened (ChaosIT: a restarted broker's replica never came back).
+        boolean unservable = state == LifeCycle.State.RUNNING && sm != null && sm.appliedNothingYet()
+                && d.getRaftLog().getLastCommittedIndex() <= 0
                 && (sm.holdsNothingYet() && d.getRaftLog().getLastEntryTermIndex() == null
                         || noticedAt != 0 && now - noticedAt < healAfterNanos);
-        if (unservable && state == LifeCycle.State.RUNNING && leaderId != null && !d.getInfo().isLeader()
+        if (unservable && leaderId != null && !d.getInfo().isLeader()
                 && !sm.copying(TimeUnit.NANOSECONDS.toMillis(healAfterNanos)) && replica.waking == null) {
             if (replica.unservedSinceNanos == 0) {
                 replica.unservedSinceNanos = now;
