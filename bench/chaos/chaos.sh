@@ -488,9 +488,25 @@ if await_replicas_equal; then
   done
 else
   log "replicas did not reach equal high watermarks within 60 s"
+  declare -A hw_of=()
   for (( p = 0; p < PARTITIONS; p++ )); do
+    top=-1
     for n in $(replicas_of "$p"); do
-      log "  $TOPIC-$p on node $n: $(status_of "$n" 2>/dev/null | grep -o "\"topic\": \"$TOPIC\", \"partition\": $p,[^}]*" || echo 'not in its /status')"
+      entry="$(status_of "$n" 2>/dev/null | grep -o "\"topic\": \"$TOPIC\", \"partition\": $p,[^}]*" || echo 'not in its /status')"
+      log "  $TOPIC-$p on node $n: $entry"
+      hw="$(grep -o '"high_watermark": [0-9]*' <<<"$entry" | grep -o '[0-9]*$' || echo -1)"
+      hw_of[$p:$n]="$hw"
+      (( hw > top )) && top="$hw"
+    done
+    # What a replica left behind logged about its partition (by name or Raft group id): CI keeps only this output.
+    for n in $(replicas_of "$p"); do
+      (( ${hw_of[$p:$n]} < top )) || continue
+      group="$(basename "$(raft_dir_of "$n" "$p" 2>/dev/null)")"
+      # Ratis names a group by the last 12 digits of its id, upper case.
+      short="group-$(tr a-f A-F <<<"${group##*-}")"
+      log "  node $n's last log lines about $TOPIC-$p (group $group):"
+      grep -a -e "$TOPIC-$p[^0-9]" ${group:+-e "$group" -e "$short"} "$RAFKA_CLUSTER_DIR/node-$n.log" 2>/dev/null \
+        | grep -v '^\s*at ' | tail -25 | cut -c1-400 | sed 's/^/    /' >&2 || true
     done
   done
   divergent="$PARTITIONS"

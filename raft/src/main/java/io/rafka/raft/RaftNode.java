@@ -45,6 +45,7 @@ import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachine;
 import org.apache.ratis.util.SizeInBytes;
@@ -801,6 +802,30 @@ public final class RaftNode implements Closeable {
             return frozen.leader();
         }
         return replica.spec().replicas().stream().map(NodeAddress::id).filter(up).findFirst().orElse(nodeId);
+    }
+
+    /**
+     * Where the local replica's Raft member stands, for the status page and diagnosis (not on a request's path: it
+     * reads the Raft log under its lock): its division's Ratis life-cycle state, the last index it knows committed
+     * and the last index in its Raft log, e.g. {@code RUNNING commit 1402 last 1402}; {@code HIBERNATED at 1402},
+     * or {@code no division} while none is open here (closed for a full disk, opening).
+     */
+    public String raftMember(TopicPartition tp) {
+        Replica replica = replicas.require(tp);
+        HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
+        if (frozen != null) {
+            return "HIBERNATED at " + frozen.index();
+        }
+        try {
+            RaftServer.Division d = server.getDivision(replica.groupId());
+            TermIndex last = d.getRaftLog().getLastEntryTermIndex();
+            return d.getInfo().getLifeCycleState() + " commit " + d.getRaftLog().getLastCommittedIndex() + " last "
+                    + (last == null ? "none" : last.getIndex());
+        } catch (IOException e) {
+            return "no division";
+        } catch (RuntimeException e) {
+            return "unreadable (" + e.getMessage() + ")";  // a closed division's Raft log refuses reads
+        }
     }
 
     /**

@@ -61,7 +61,9 @@ final class StatusPage {
                     .append(", \"log_start_offset\": ").append(s.logStartOffset())
                     .append(", \"lagging_followers\": ").append(broker.raftNode().laggingFollowers(tp, lagMs))
                     .append(", \"repairing\": ").append(s.repairing())
-                    .append(", \"hibernated\": ").append(s.hibernated());
+                    .append(", \"hibernated\": ").append(s.hibernated())
+                    .append(", \"applied_index\": ").append(s.appliedIndex())
+                    .append(", \"raft\": ").append(quote(broker.raftNode().raftMember(tp)));
             s.copy().ifPresent(copy -> sb.append(", \"copy\": {\"copied_to\": ").append(copy.copiedTo())
                     .append(", \"target\": ").append(copy.target()).append('}'));
             sb.append('}');

@@ -102,6 +102,8 @@ class ObservabilityIT {
             assertTrue(status.contains("\"topic\": \"observed\", \"partition\": 0, \"leader\": \"1\", \"is_leader\": true"), status);
             assertTrue(status.contains("\"high_watermark\": 5, \"log_end_offset\": 5"), status);
             assertTrue(status.contains("\"repairing\": false"), status);
+            assertTrue(status.matches("(?s).*\"applied_index\": [1-9][0-9]*, \"raft\": \"RUNNING commit [1-9][0-9]* last [1-9][0-9]*\".*"),
+                    "the replica's Raft member: " + status);
             assertEquals("ok\n", get(http, "/health", 200));
 
             // A deleted topic's series go (else every topic ever created stays exported).
