@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -58,6 +59,9 @@ final class CommittedState {
     private volatile AppliedState applied = new AppliedState(0, -1, 0, 0);
     private boolean copying;
     private volatile boolean closed;
+    private volatile BooleanSupplier divisionClosing = () -> false;
+    /** Whether apply gave up waiting for a copy because the division closes (logged once). */
+    private boolean abandoned;
     private long skipUpToIndex = -1;
     /** The Raft index whose records are missing from the log, until a copy covers it; -1 when intact. */
     private volatile long damagedAt = -1;
@@ -151,7 +155,12 @@ final class CommittedState {
     List<AppendReply> apply(long term, long index, EntryHeader h) {
         synchronized (lock) {
             while (true) {
-                awaitNoCopy();
+                if (!awaitNoCopy()) {
+                    // Abandoned: the division closes. Nothing is applied (the next opening applies it again from
+                    // the Raft log); the appends waiting on it are told to find the leader again.
+                    return h == null ? List.of(AppendReply.error(ErrorCode.NOT_LEADER))
+                            : h.parts().stream().map(p -> AppendReply.error(ErrorCode.NOT_LEADER)).toList();
+                }
                 if (index <= skipUpToIndex) {
                     appliedIndex.update().accept(TermIndex.valueOf(term, index));
                     return h == null ? List.of(AppendReply.error(ErrorCode.NOT_LEADER))
@@ -197,7 +206,9 @@ final class CommittedState {
     /** Ratis applied an entry that is not a transaction (e.g. a configuration change). */
     void indexUpdated(long term, long index) {
         synchronized (lock) {
-            awaitNoCopy();
+            if (!awaitNoCopy()) {
+                return;  // the division closes: see apply
+            }
             appliedIndex.update().accept(TermIndex.valueOf(term, index));
             if (index > skipUpToIndex) {
                 applied = new AppliedState(term, index, log.logStartOffset(), applied.logEndOffset());
@@ -326,16 +337,33 @@ final class CommittedState {
         }
     }
 
-    /** Stops waiting for a copy: apply fails instead of blocking a closing replica. */
+    /** Stops waiting for a copy: apply gives up instead of blocking a closing replica. */
     void close() {
         closed = true;
     }
 
-    /** Waits (on the updater thread, holding the lock) while the leader's log is being copied here. */
-    private void awaitNoCopy() {
+    /** Tells whether the replica's Raft division is closing: apply then stops waiting for a copy. */
+    void closingWhen(BooleanSupplier divisionClosing) {
+        this.divisionClosing = divisionClosing;
+    }
+
+    /**
+     * Waits (on the updater thread, holding the lock) while the leader's log is being copied here; false if it gave
+     * up because the replica closes. Ratis closes a division by letting its updater thread apply up to the commit
+     * index and only then closing the state machine ({@code StateMachineUpdater.stopAndJoin}, no time limit), so a
+     * wait that lasted through a close (a repair with no source left, a copy that failed and waits for the leader's
+     * next install request) hung the close for good, and with it whoever closed: the heal loop of the whole node.
+     * Nor may apply throw then: Ratis's updater, failed after the close began, spins without ever stopping.
+     */
+    private boolean awaitNoCopy() {
         while (copying) {
-            if (closed) {
-                throw new IllegalStateException(topicPartition + ": closed while copying the leader's log");
+            if (closed || divisionClosing.getAsBoolean()) {
+                if (!abandoned) {
+                    abandoned = true;
+                    LOG.info("{}: its Raft division closes while apply waits for a copy of another replica's log "
+                            + "(entry {} on); what is left is applied when it opens again", topicPartition, applied.index() + 1);
+                }
+                return false;
             }
             try {
                 lock.wait(100);
@@ -344,5 +372,6 @@ final class CommittedState {
                 throw new IllegalStateException(topicPartition + ": interrupted while waiting for a log copy", e);
             }
         }
+        return true;
     }
 }

@@ -332,6 +332,7 @@ public final class PartitionStateMachine extends BaseStateMachine {
             ReplicaRepair repair = new ReplicaRepair(topicPartition, s.committed, s.catchUp, this::division, clientFactory,
                     executors.catchUp, () -> closed);
             s.committed.onDamage(neededIndex -> repair.start());
+            s.committed.closingWhen(this::divisionClosing);
             s.dataLog.onGap(repair::gapBefore);
             // Published once loaded: until then its high watermark reads 0, and a replica that reopened with
             // records would answer a fetch as if its log were empty (and a status whose high watermark went back).
@@ -562,6 +563,15 @@ public final class PartitionStateMachine extends BaseStateMachine {
                     }
                     return installed;
                 });
+    }
+
+    /** Whether Ratis closes this replica's division (a closing division never runs again). */
+    private boolean divisionClosing() {
+        try {
+            return division().getInfo().getLifeCycleState().isClosingOrClosed();
+        } catch (IOException | RuntimeException e) {
+            return false;  // not known yet: apply runs before anything else asked, and is asked again in 100 ms
+        }
     }
 
     private RaftServer.Division division() throws IOException {

@@ -23,7 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class CommittedStateTest {
     @TempDir
@@ -72,6 +71,34 @@ class CommittedStateTest {
             assertEquals(ErrorCode.NOT_LEADER, applying.get(5, TimeUnit.SECONDS).error(), "covered by the copy");
             assertEquals(-1, f.committed.damagedAt());
             assertEquals(3, f.committed.applied().logEndOffset());
+        }
+    }
+
+    /**
+     * Ratis closes a division by letting its apply thread run to the commit index before it closes the state machine,
+     * with no time limit: an apply waiting for a copy must give up once the division closes, or the close (and
+     * whoever asked for it: a node's stop, the heal loop) waits as long as the copy, for ever if none can succeed.
+     * It gives up without applying: the high watermark stays, no snapshot is offered, and the next opening applies the
+     * entry again from the Raft log.
+     */
+    @Test
+    void anApplyWaitingForACopyGivesUpWithoutApplyingOnceTheDivisionCloses() throws Exception {
+        try (PartitionFixture f = new PartitionFixture(dir)) {
+            java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
+            f.committed.closingWhen(closing::get);
+            DataEntry h = f.appendAsLeader(records(3), 1);
+            f.log.truncateTo(1);
+            CompletableFuture<AppendReply> applying = CompletableFuture.supplyAsync(() -> f.committed.apply(1, 1, h));
+            Thread.sleep(300);
+            assertFalse(applying.isDone(), "apply waits for the copy");
+
+            closing.set(true);
+            assertEquals(ErrorCode.NOT_LEADER, applying.get(5, TimeUnit.SECONDS).error(), "gave up: the writer looks again");
+            assertEquals(new AppliedState(0, -1, 0, 0), f.committed.applied(), "nothing applied");
+            assertNull(f.appliedIndex.value, "Ratis's applied index of the machine did not move");
+            assertNull(f.committed.snapshotView(), "no snapshot past the missing records");
+            f.committed.indexUpdated(1, 2);  // a configuration entry after it gives up at once too
+            assertEquals(-1, f.committed.applied().index());
         }
     }
 
@@ -139,7 +166,8 @@ class CommittedStateTest {
             f.committed.indexUpdated(1, 2);  // does not block: the copy is over
             f.committed.beginCopy();
             f.committed.close();
-            assertThrows(IllegalStateException.class, () -> f.committed.indexUpdated(1, 3));
+            f.committed.indexUpdated(1, 3);  // gives up at once, applying nothing (it would throw or wait before)
+            assertEquals(2, f.committed.applied().index());
         }
     }
 
