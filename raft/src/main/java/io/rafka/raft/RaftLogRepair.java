@@ -243,6 +243,54 @@ public final class RaftLogRepair {
         return segments;
     }
 
+    /**
+     * Deletes the segments of a group's Raft log (folder {@code current}, the division closed) that hold no entry past
+     * {@code index}, the index of a snapshot this replica installed: what Ratis does when it adopts an installed
+     * snapshot ({@code SegmentedRaftLog.onSnapshotInstalled}). A division opened on such a snapshot with its old log
+     * would keep the open segment (a start's purge drops only closed ones) and fail every later entry ("gap between
+     * entries"). Returns how many files were deleted.
+     */
+    public static int dropSegmentsCoveredBy(Path current, long index, SizeInBytes maxEntrySize) throws IOException {
+        int dropped = 0;
+        List<Path> files;
+        try (Stream<Path> list = Files.list(current)) {
+            files = list.toList();
+        }
+        for (Path p : files) {
+            Matcher m = SEGMENT_NAME.matcher(p.getFileName().toString());
+            if (!m.matches()) {
+                continue;
+            }
+            long start = Long.parseLong(m.group(1));
+            long last = m.group(2) != null ? Long.parseLong(m.group(2)) : lastIndexOfOpenSegment(p, start, maxEntrySize);
+            if (last <= index) {
+                Files.delete(p);
+                dropped++;
+            }
+        }
+        if (dropped > 0) {
+            LOG.info("{}: deleted {} Raft log segment(s) holding only entries up to the installed snapshot at {}",
+                    current, dropped, index);
+        }
+        return dropped;
+    }
+
+    /** The index of the last whole entry of an open segment starting at {@code start}; {@code start - 1} if none. */
+    private static long lastIndexOfOpenSegment(Path p, long start, SizeInBytes maxEntrySize) throws IOException {
+        LogSegmentPath ratisPath = LogSegmentPath.matchLogSegment(p);
+        long[] last = {start - 1};
+        if (ratisPath == null) {
+            return last[0];  // empty
+        }
+        try {
+            LogSegment.readSegmentFile(p.toFile(), ratisPath.getStartEnd(), maxEntrySize,
+                    RaftServerConfigKeys.Log.CorruptionPolicy.WARN_AND_RETURN, null, e -> last[0] = e.getIndex());
+        } catch (RuntimeException e) {
+            throw new IOException("cannot read " + p + ": " + e, e);
+        }
+        return last[0];
+    }
+
     private static Path moveAside(Path file, long millis) throws IOException {
         return Files.move(file, file.resolveSibling("corrupt-" + millis + "-" + file.getFileName()));
     }

@@ -606,6 +606,62 @@ class ReplicaLifecycleIT {
         }
     }
 
+    /**
+     * Ratis 3.3 adopts a copy of the leader's log that it asked a follower to install only when the leader's next
+     * install notice arrives, and refuses every append until then. That notice may never come: a leader whose log
+     * reaches back to the follower's end needs to send none (leadership moved), and one whose log starts below the
+     * notice being installed fails Ratis's own check with each. Here the notices after the first are lost on their
+     * way in until the replica's division is reopened: it must be, on the installed copy, and catch up. (ChaosIT,
+     * three nodes: a restarted follower answered its leader and never took an entry again.)
+     */
+    @Test
+    void aCopyRatisNeverAdoptsIsReopenedAndTheReplicaCatchesUp() throws Exception {
+        // The key Ratis 3.3's SnapshotInstallationHandler runs its test hook under (RaftServerImpl's INSTALL_SNAPSHOT).
+        String installSnapshot = "RaftServerImpl.installSnapshot";
+        java.util.concurrent.atomic.AtomicReference<RaftNode> target = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicInteger notices = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger lost = new java.util.concurrent.atomic.AtomicInteger();
+        try (MiniCluster cluster = MiniCluster.start(3, tmp,
+                b -> b.snapshotThresholdEntries(100).raftLogRetainedEntries(0).raftSegmentBytes(1024 * 1024))) {
+            TopicPartition tp = cluster.createPartition("unadopted", 0, 3);
+            int leader = cluster.leaderIndex(tp);
+            int behind = (leader + 1) % 3;
+            String behindId = cluster.addresses().get(behind).id();
+            CodeInjectionForTesting.put(installSnapshot, (local, remote, args) -> {
+                RaftNode node = target.get();
+                if (node != null && behindId.equals(String.valueOf(local))
+                        && node.hibernationCounts().brokenDivisionsReopened() == 0 && notices.incrementAndGet() > 1) {
+                    lost.incrementAndGet();
+                    throw new IllegalStateException("install notice lost by the test");
+                }
+                return false;
+            });
+            cluster.append(tp, TestBatches.batch(CompressionType.NONE, "a", 5, 1_000L), Acks.ALL);
+            cluster.awaitReplicated(tp, 5, 30_000);
+            cluster.stop(behind);
+            for (int i = 0; i < 600; i++) {
+                // ~10 KB per entry: the leader's 1 MiB Raft segments fill, close, and are purged after snapshots.
+                cluster.append(tp, TestBatches.batch(CompressionType.NONE, "b" + i + "-" + "x".repeat(2000), 5, 2_000L + i), Acks.ALL);
+            }
+            long copies = io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted();
+            cluster.restart(behind);
+            target.set(cluster.node(behind));
+
+            cluster.awaitReplicated(tp, 3005, 60_000);  // the copy's high watermark: Ratis has not taken it yet
+            assertTrue(io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted() > copies, "it installed a copy");
+
+            // It takes entries again: before, Ratis answered every append "installation in progress", for good.
+            AppendResult r = cluster.append(tp, TestBatches.batch(CompressionType.NONE, "after", 1, 3_000L), Acks.ALL);
+            cluster.awaitReplicated(tp, r.lastOffset() + 1, 30_000);
+            assertTrue(lost.get() > 0, "later install notices were lost");
+            assertTrue(cluster.node(behind).hibernationCounts().brokenDivisionsReopened() > 0,
+                    "reopened on the copy Ratis did not adopt");
+            PartitionReplicationIT.assertIdenticalLogs(cluster, tp);
+        } finally {
+            CodeInjectionForTesting.remove(installSnapshot);
+        }
+    }
+
     /** The index of the replica's newest snapshot file (Ratis names them snapshot.TERM_INDEX), -1 if none. */
     private static long latestSnapshotIndex(MiniCluster cluster, int node, TopicPartition tp) throws IOException {
         Path sm = cluster.dataDir(node).resolve("raft")

@@ -92,6 +92,8 @@ public final class Hibernation implements Closeable {
     /** Blocking steps (group adds and removes here, waiting for a leader), on threads that die when idle. */
     private final java.util.concurrent.ThreadPoolExecutor blocking;
     private volatile Predicate<TopicPartition> eligible = tp -> true;
+    /** The largest Raft log entry, for reading a segment ({@link io.rafka.raft.RaftLogRepair}). */
+    private final org.apache.ratis.util.SizeInBytes maxEntrySize;
     private final AtomicLong hibernations = new AtomicLong();
     private final AtomicLong reopenedBroken = new AtomicLong();
     private final AtomicLong repairHandOvers = new AtomicLong();
@@ -127,6 +129,7 @@ public final class Hibernation implements Closeable {
         this.hibernateAfterNanos = config.hibernateAfterMs() <= 0 ? Long.MAX_VALUE : TimeUnit.MILLISECONDS.toNanos(config.hibernateAfterMs());
         this.followerCloseDelayMs = config.rpcTimeoutMinMs() / 2;
         this.healAfterNanos = TimeUnit.MILLISECONDS.toNanos(3 * config.rpcTimeoutMaxMs());
+        this.maxEntrySize = org.apache.ratis.util.SizeInBytes.valueOf(config.raftWriteBufferBytes());
         this.commitWaitMs = 4 * config.rpcTimeoutMaxMs();
         AtomicInteger count = new AtomicInteger();
         ThreadFactory threads = r -> {
@@ -289,6 +292,9 @@ public final class Hibernation implements Closeable {
      *     {@link io.rafka.raft.StoppedElections}): closed and opened again the same way.</li>
      * <li>a follower that has applied nothing while its leader, snapshotted past index 0, cannot send it entry 1:
      *     {@link #healUnserved}.</li>
+     * <li>a follower on a copy of its leader's log that Ratis asked for and has not adopted for a heal interval
+     *     ({@link PartitionStateMachine#installedNotAdoptedNanos}): Ratis refuses its appends until a notice that may
+     *     never come; reopened, it loads the copy.</li>
      * </ul>
      * Any way it is removed (storage kept) and added again with the partition's replicas. At most once per
      * heal interval per replica (one whose log failed: closed at once, opened again after its back-off,
@@ -367,9 +373,14 @@ public final class Hibernation implements Closeable {
             logFailure = new IOException("its new term and vote failed to write, and its election stopped");
         }
         boolean failed = logFailure != null;
+        // A copy Ratis asked for, installed here and not adopted by Ratis for a heal interval: Ratis refuses every
+        // append until the leader's next install notice, which may never come (PartitionStateMachine.
+        // installedNotAdoptedNanos). Reopened, the division loads the installed copy and takes entries after it.
+        boolean unadopted = state == LifeCycle.State.RUNNING && sm != null && !d.getInfo().isLeader()
+                && sm.installedNotAdoptedNanos(now) > healAfterNanos;
         // A failed log is closed at once, however lately the replica was healed: until then a follower acknowledges
         // entries it holds only in memory. (Its opening again waits for room and its back-off: reopenIfMissing.)
-        if (!(closed || memberless || damaged || failed) || replica.waking != null
+        if (!(closed || memberless || damaged || failed || unadopted) || replica.waking != null
                 || now - replica.lastHealNanos < healAfterNanos && !failed
                 || local.server().getLifeCycleState() != LifeCycle.State.RUNNING) {
             return false;
@@ -382,12 +393,21 @@ public final class Hibernation implements Closeable {
         LOG.warn("{}: its Raft division here is {}; reopening it with replicas {}", replica.topicPartition(),
                 closed ? "closed (" + state + ")" : damaged ? "open on a damaged log (a scrub or a read found it)"
                         : failed ? "open on a Raft log that failed to write (" + rootMessage(logFailure) + ")"
+                        : unadopted ? "open on a copy of the leader's log it installed " + TimeUnit.NANOSECONDS.toMillis(
+                                sm.installedNotAdoptedNanos(now)) + " ms ago, which Ratis has not adopted (it refuses "
+                                + "appends until the leader's next install notice)"
                         : "without members (its log holds no configuration yet)",
                 replica.spec().replicas());
         RaftClientReply removed = local.server().groupManagement(GroupManagementRequest.newRemove(local.clientId(),
                 local.server().getId(), local.nextCallId(), replica.groupId(), false, false));
         if (!removed.isSuccess()) {
             throw new IOException("removing the division failed", removed.getException());
+        }
+        long installed = unadopted ? sm.installedNotAdoptedIndex() : -1;
+        if (installed >= 0) {
+            // As Ratis's adoption would: the log is dropped up to the copy's snapshot, which the division then loads.
+            io.rafka.raft.RaftLogRepair.dropSegmentsCoveredBy(files.activeGroupDir(replica.groupId()).resolve("current"),
+                    installed, maxEntrySize);
         }
         if (failed) {
             // Closed, it neither votes nor acknowledges (a failed log's follower would acknowledge entries it holds

@@ -89,6 +89,10 @@ public final class PartitionStateMachine extends BaseStateMachine {
     private final AtomicBoolean closingForFailure = new AtomicBoolean();
     private volatile boolean deleteOnClose;
     private volatile RaftServer.Division division;
+    /** When a copy Ratis asked for was installed and not yet adopted by Ratis ({@link System#nanoTime}); 0 if none. */
+    private volatile long installedNotAdoptedSinceNanos;
+    /** The position of that copy (its snapshot). */
+    private volatile TermIndex installedNotAdopted;
     /** Why Ratis's log of this division failed (it fails every later write until reopened); null while it works. */
     private volatile Throwable logFailure;
     /** The topic's log settings known when the machine was built (a group reopened after hibernating); null: defaults. */
@@ -319,7 +323,28 @@ public final class PartitionStateMachine extends BaseStateMachine {
 
     @Override
     public void reinitialize() throws IOException {
+        installedNotAdoptedSinceNanos = 0;  // Ratis adopted the installed copy (it reloads the machine from it)
         getLifeCycle().startAndTransition(this::loadState, IOException.class);
+    }
+
+    /**
+     * How long a copy Ratis asked for ({@link #notifyInstallSnapshotFromLeader}) has been installed here without
+     * Ratis adopting it; 0 if none waits. Ratis 3.3 adopts an installed copy only when the leader's next install
+     * notice arrives, and until then answers every append "installation in progress" (RaftServerImpl's
+     * checkInconsistentAppendEntries). A leader that needs no notice any more sends none (leadership moved to a
+     * replica whose log reaches back to this one's end), and one whose log starts below the notice being installed
+     * fails Ratis's own check on every notice it sends: either way the replica never takes an entry again while its
+     * division lives ({@link Hibernation} reopens it).
+     */
+    public long installedNotAdoptedNanos(long now) {
+        long since = installedNotAdoptedSinceNanos;
+        return since == 0 ? 0 : now - since;
+    }
+
+    /** The Raft index of the copy {@link #installedNotAdoptedNanos} tells of; -1 if none. */
+    public long installedNotAdoptedIndex() {
+        TermIndex ti = installedNotAdopted;
+        return installedNotAdoptedSinceNanos == 0 || ti == null ? -1 : ti.getIndex();
     }
 
     /** Opens the log if needed and takes the high watermark and producer state from the latest snapshot. */
@@ -556,6 +581,8 @@ public final class PartitionStateMachine extends BaseStateMachine {
                 topicPartition, leader, firstTermIndexInLog);
         return store.catchUp.installAsync(leader, () -> clientFactory.apply(division().getGroup(), leader), executors.catchUp)
                 .thenApply(installed -> {
+                    installedNotAdopted = installed;
+                    installedNotAdoptedSinceNanos = System.nanoTime();
                     try {
                         Files.deleteIfExists(logDir.resolve(COPY_LEADER_LOG_MARKER));  // it has a snapshot now
                     } catch (IOException e) {
