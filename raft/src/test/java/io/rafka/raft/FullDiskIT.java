@@ -82,6 +82,32 @@ class FullDiskIT {
     }
 
     /**
+     * A new topic's partitions start hibernated and open on their first write; a node whose disk is full at that
+     * moment cannot open its replicas (the partition log's folder, Ratis's storage), while the other two take the
+     * writes. Once space is free its replicas must open and catch up, whether the node was to lead one or follow.
+     */
+    @Test
+    void replicasFirstOpenedOnAFullDiskCatchUpOnceSpaceIsFree() throws Exception {
+        try (MiniCluster cluster = start()) {
+            List<TopicPartition> tps = cluster.createHibernatedPartitions("full-new", 3, 3);
+            int full = 1;
+            Path filler = Tmpfs.fill(cluster.dataDir(full));
+            for (TopicPartition tp : tps) {
+                append(cluster, tp, "while-full", 20);
+            }
+            MiniCluster.sleep(1_500);
+            Files.delete(filler);
+            for (TopicPartition tp : tps) {
+                cluster.awaitReplicated(tp, 100, 60_000);
+                append(cluster, tp, "after", 1);
+                cluster.awaitReplicated(tp, 105, 30_000);
+                assertEquals(cluster.node(cluster.leaderIndex(tp)).read(tp, 0, Integer.MAX_VALUE).records(),
+                        cluster.node(full).read(tp, 0, Integer.MAX_VALUE).records(), tp + ": byte-identical to the leader");
+            }
+        }
+    }
+
+    /**
      * Fills node {@code full}'s disk, appends {@code batches} batches (acknowledged by the other two replicas), then
      * more one at a time until that node's replica's log has failed; returns the file that filled the disk.
      */
