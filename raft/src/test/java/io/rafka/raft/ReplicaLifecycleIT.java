@@ -610,8 +610,8 @@ class ReplicaLifecycleIT {
      * Ratis 3.3 adopts a copy of the leader's log that it asked a follower to install only when the leader's next
      * install notice arrives, and refuses every append until then. That notice may never come: a leader whose log
      * reaches back to the follower's end needs to send none (leadership moved), and one whose log starts below the
-     * notice being installed fails Ratis's own check with each. Here the notices after the first are lost on their
-     * way in until the replica's division is reopened: it must be, on the installed copy, and catch up. (ChaosIT,
+     * notice being installed fails Ratis's own check with each. Here the notices that come once the copy is installed
+     * are lost on their way in until the replica's division is reopened: it must be, on that copy, and catch up. (ChaosIT,
      * three nodes: a restarted follower answered its leader and never took an entry again.)
      */
     @Test
@@ -619,7 +619,7 @@ class ReplicaLifecycleIT {
         // The key Ratis 3.3's SnapshotInstallationHandler runs its test hook under (RaftServerImpl's INSTALL_SNAPSHOT).
         String installSnapshot = "RaftServerImpl.installSnapshot";
         java.util.concurrent.atomic.AtomicReference<RaftNode> target = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicInteger notices = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong copiesAtRestart = new java.util.concurrent.atomic.AtomicLong(Long.MAX_VALUE);
         java.util.concurrent.atomic.AtomicInteger lost = new java.util.concurrent.atomic.AtomicInteger();
         try (MiniCluster cluster = MiniCluster.start(3, tmp,
                 b -> b.snapshotThresholdEntries(100).raftLogRetainedEntries(0).raftSegmentBytes(1024 * 1024))) {
@@ -629,8 +629,10 @@ class ReplicaLifecycleIT {
             String behindId = cluster.addresses().get(behind).id();
             CodeInjectionForTesting.put(installSnapshot, (local, remote, args) -> {
                 RaftNode node = target.get();
+                // Once its copy is installed (a first copy may fail: a leader that moves meanwhile), until it reopens.
                 if (node != null && behindId.equals(String.valueOf(local))
-                        && node.hibernationCounts().brokenDivisionsReopened() == 0 && notices.incrementAndGet() > 1) {
+                        && node.hibernationCounts().brokenDivisionsReopened() == 0
+                        && io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted() > copiesAtRestart.get()) {
                     lost.incrementAndGet();
                     throw new IllegalStateException("install notice lost by the test");
                 }
@@ -644,6 +646,7 @@ class ReplicaLifecycleIT {
                 cluster.append(tp, TestBatches.batch(CompressionType.NONE, "b" + i + "-" + "x".repeat(2000), 5, 2_000L + i), Acks.ALL);
             }
             long copies = io.rafka.raft.internal.PartitionStateMachine.catchUpsCompleted();
+            copiesAtRestart.set(copies);
             cluster.restart(behind);
             target.set(cluster.node(behind));
 
