@@ -494,13 +494,14 @@ else
     for n in $(replicas_of "$p"); do
       entry="$(status_of "$n" 2>/dev/null | grep -o "\"topic\": \"$TOPIC\", \"partition\": $p,[^}]*" || echo 'not in its /status')"
       log "  $TOPIC-$p on node $n: $entry"
-      hw="$(grep -o '"high_watermark": [0-9]*' <<<"$entry" | grep -o '[0-9]*$' || echo -1)"
+      hw="$(grep -o '"high_watermark": [0-9]*' <<<"$entry" | grep -o '[0-9]*$' || true)"
+      hw="${hw:--1}"
       hw_of[$p:$n]="$hw"
       (( hw > top )) && top="$hw"
     done
     # What a replica left behind logged about its partition (by name or Raft group id): CI keeps only this output.
     for n in $(replicas_of "$p"); do
-      (( ${hw_of[$p:$n]} < top )) || continue
+      (( ${hw_of[$p:$n]:--1} < top )) || continue
       group="$(basename "$(raft_dir_of "$n" "$p" 2>/dev/null)")"
       # Ratis names a group by the last 12 digits of its id, upper case.
       short="group-$(tr a-f A-F <<<"${group##*-}")"

@@ -811,7 +811,10 @@ public final class RaftNode implements Closeable {
      * or {@code no division} while none is open here (closed for a full disk, opening).
      */
     public String raftMember(TopicPartition tp) {
-        Replica replica = replicas.require(tp);
+        Replica replica = replicas.get(tp);
+        if (replica == null) {
+            return "not hosted";  // removed meanwhile
+        }
         HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
         if (frozen != null) {
             return "HIBERNATED at " + frozen.index();

@@ -406,8 +406,14 @@ public final class Hibernation implements Closeable {
         long installed = unadopted ? sm.installedNotAdoptedIndex() : -1;
         if (installed >= 0) {
             // As Ratis's adoption would: the log is dropped up to the copy's snapshot, which the division then loads.
-            io.rafka.raft.RaftLogRepair.dropSegmentsCoveredBy(files.activeGroupDir(replica.groupId()).resolve("current"),
-                    installed, maxEntrySize);
+            try {
+                io.rafka.raft.RaftLogRepair.dropSegmentsCoveredBy(files.activeGroupDir(replica.groupId()).resolve("current"),
+                        installed, maxEntrySize);
+            } catch (IOException | RuntimeException e) {
+                // Opened all the same (removed, it would wait a heal interval): at worst Ratis refuses its next entries
+                // and the leader's install notice or another heal follows.
+                LOG.warn("{}: could not drop the Raft log the installed copy covers: {}", replica.topicPartition(), e.toString());
+            }
         }
         if (failed) {
             // Closed, it neither votes nor acknowledges (a failed log's follower would acknowledge entries it holds
