@@ -158,13 +158,11 @@ final class CommittedState {
                 if (!awaitNoCopy()) {
                     // Abandoned: the division closes. Nothing is applied (the next opening applies it again from
                     // the Raft log); the appends waiting on it are told to find the leader again.
-                    return h == null ? List.of(AppendReply.error(ErrorCode.NOT_LEADER))
-                            : h.parts().stream().map(p -> AppendReply.error(ErrorCode.NOT_LEADER)).toList();
+                    return notLeader(h);
                 }
                 if (index <= skipUpToIndex) {
                     appliedIndex.update().accept(TermIndex.valueOf(term, index));
-                    return h == null ? List.of(AppendReply.error(ErrorCode.NOT_LEADER))
-                            : h.parts().stream().map(p -> AppendReply.error(ErrorCode.NOT_LEADER)).toList();
+                    return notLeader(h);
                 }
                 if (h != null && h.appended() && log.logEndOffset() < h.nextOffset()) {
                     // Ratis's log holds the entry but the partition log lacks its records: a crash lost unsynced
@@ -180,6 +178,12 @@ final class CommittedState {
                 return replies;
             }
         }
+    }
+
+    /** NOT_LEADER for each of the entry's appends: the writers look for the leader again. */
+    private static List<AppendReply> notLeader(EntryHeader h) {
+        return h == null ? List.of(AppendReply.error(ErrorCode.NOT_LEADER))
+                : h.parts().stream().map(p -> AppendReply.error(ErrorCode.NOT_LEADER)).toList();
     }
 
     /** {@link #apply(long, long, EntryHeader)} of a lone append. */
