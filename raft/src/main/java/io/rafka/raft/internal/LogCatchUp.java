@@ -162,9 +162,18 @@ final class LogCatchUp {
                     target.logEndOffset(), ti);
             return ti;
         } catch (IOException | RuntimeException e) {
-            committed.undoCopy(e);
-            dataLog.copyEnded();
-            throw new StorageException(topicPartition + ": catch-up failed: " + e.getMessage(), e);
+            StorageException failed = new StorageException(topicPartition + ": catch-up failed: " + e.getMessage(), e);
+            try {
+                committed.undoCopy(e);
+            } catch (RuntimeException undo) {
+                // The log could not be put back (its truncation failed: a full or failing disk): apply keeps waiting
+                // for the next copy, but Ratis's entries must not be refused as "being copied" for good.
+                failed.addSuppressed(undo);
+                LOG.warn("{}: putting the log back after a failed copy failed too: {}", topicPartition, undo.toString());
+            } finally {
+                dataLog.copyEnded();
+            }
+            throw failed;
         }
     }
 

@@ -177,6 +177,40 @@ class LogCatchUpTest {
         }
     }
 
+    /**
+     * Putting the log back can fail too (its truncation on a failing disk; here the log is closed under the copy):
+     * the copy's own failure is reported, and Ratis's entries are no longer refused as "being copied", which they
+     * were for good when the undo threw past the end of the copy.
+     */
+    @Test
+    void aCopyWhoseUndoFailsStillEndsTheCopy() throws Exception {
+        try (PartitionFixture leader = new PartitionFixture(leaderDir); PartitionFixture follower = new PartitionFixture(followerDir)) {
+            leader.appendAsLeader(records("a", 2), 1);  // entry 1, offsets 0..1
+            leader.appendAsLeader(records("b", 2), 1);  // entry 2, offsets 2..3
+            leader.commitUpTo(2);
+            PartitionQueries queries = new PartitionQueries(leader.log, leader.committed);
+            int[] fetches = {0};
+
+            StorageException e = assertThrows(StorageException.class, () -> follower.catchUp.install(query -> {
+                if (Query.decode(query.duplicate()) instanceof FetchQuery f) {
+                    if (fetches[0]++ == 1) {
+                        follower.log.close();  // the first batch is copied; the undo must cut it and cannot
+                        throw new IOException("leader gone");
+                    }
+                    return queries.answer(new FetchQuery(f.offset(), 1, f.upToOffset()).encode());  // one batch
+                }
+                return queries.answer(query);
+            }));
+
+            assertTrue(e.getMessage().contains("leader gone"), "the copy's failure is reported: " + e.getMessage());
+            assertEquals(1, e.getSuppressed().length, "with the undo's");
+            leader.appendAsLeader(records("c", 1), 1);  // entry 3, offset 4
+            StorageException write = assertThrows(StorageException.class,
+                    () -> follower.dataLog.write(3, leaderEntry(leader, 3), leaderBytes(leader, 4, 5)));
+            assertFalse(write.getMessage().contains("being copied"), "no copy runs any more: " + write.getMessage());
+        }
+    }
+
     @Test
     void queriesAreToldApartByTheirTypeAndMustHaveTheirTypesSize() {
         assertEquals(new FetchQuery(5, 100, 9), Query.decode(new FetchQuery(5, 100, 9).encode()));
