@@ -28,6 +28,7 @@ public enum ErrorCode {
     TOPIC_ALREADY_EXISTS(36, false),
     INVALID_PARTITIONS(37, false),
     INVALID_REPLICATION_FACTOR(38, false),
+    INVALID_REPLICA_ASSIGNMENT(39, false),
     NOT_CONTROLLER(41, true),
     INVALID_REQUEST(42, false),
     POLICY_VIOLATION(44, false),

@@ -235,6 +235,29 @@ public final class Controller {
     }
 
     /**
+     * Gives partitions new replica lists ({@link ControllerLogic#reassign}), or with {@code balance} the lists of
+     * {@link ControllerLogic#balanceReplicas}; the lists that pass are committed in one metadata entry (none with
+     * {@code validateOnly}), then preferred leaders are rebalanced. The brokers move the data from there.
+     */
+    public synchronized List<ControllerLogic.Reassignment> reassign(List<ControllerLogic.Reassignment> wanted, boolean balance,
+                                                                    boolean validateOnly) {
+        List<ControllerLogic.Reassignment> result = new java.util.ArrayList<>();
+        commit(image -> {
+            result.clear();
+            java.util.Set<String> live = metadata.liveBrokers(sessionTimeoutMs);
+            result.addAll(balance ? ControllerLogic.balanceReplicas(image, live) : ControllerLogic.reassign(image, live, wanted));
+            List<MetadataRecord> records = withinBrokerLimit(image, result.stream()
+                    .filter(r -> r.error() == null && !r.replicas().equals(image.topic(r.topic()).assignments().get(r.partition())))
+                    .<MetadataRecord>map(r -> new MetadataRecord.ReassignReplicas(r.topic(), r.partition(), r.replicas())).toList());
+            return validateOnly ? List.of() : records;
+        });
+        if (!validateOnly) {
+            rebalanceAfterChange();
+        }
+        return result;
+    }
+
+    /**
      * Reserves the next block of producer ids for {@code brokerId} and returns its first id (the block has
      * {@link ControllerLogic#PRODUCER_ID_BLOCK_SIZE} ids). The block is committed to the metadata log before
      * it is returned, so no other broker, and no later controller, ever hands out the same ids.

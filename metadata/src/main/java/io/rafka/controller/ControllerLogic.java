@@ -247,6 +247,166 @@ public final class ControllerLogic {
         return out;
     }
 
+    /** Partitions one {@link #reassign} may name: its records go into one metadata entry. */
+    public static final int MAX_REASSIGNMENTS_PER_REQUEST = 10_000;
+
+    /**
+     * Checks new replica lists, each on its own: the topic and partition exist; the list is not empty, names no
+     * broker twice and only registered brokers, and every broker it adds is live; the partition is named once;
+     * and Raft can make the change, i.e. a majority of the current replicas is live (they agree to it) and a
+     * majority of the new list is live (it must run the group afterwards). A list equal to the current one is
+     * answered as done with nothing to change.
+     *
+     * @return one {@link Reassignment} per requested one, in order: the new list, or the current one with the error
+     */
+    public static List<Reassignment> reassign(MetadataImage image, Set<String> liveBrokers, List<Reassignment> wanted) {
+        if (wanted.isEmpty()) {
+            throw new InvalidRequestException("no partitions to reassign");
+        }
+        if (wanted.size() > MAX_REASSIGNMENTS_PER_REQUEST) {
+            throw new InvalidRequestException(wanted.size() + " partitions in one reassignment; at most "
+                    + MAX_REASSIGNMENTS_PER_REQUEST);
+        }
+        Set<String> named = new java.util.HashSet<>();
+        List<Reassignment> out = new ArrayList<>();
+        for (Reassignment w : wanted) {
+            TopicInfo t = image.topic(w.topic());
+            if (t == null || w.partition() < 0 || w.partition() >= t.partitionCount()) {
+                out.add(new Reassignment(w.topic(), w.partition(), List.of(), new UnknownTopicOrPartitionException(
+                        t == null ? "topic '" + w.topic() + "' does not exist"
+                                : "topic '" + w.topic() + "' has partitions 0.." + (t.partitionCount() - 1) + ", not " + w.partition())));
+                continue;
+            }
+            List<String> current = t.assignments().get(w.partition());
+            RafkaException refused = named.add(w.topic() + "-" + w.partition())
+                    ? checkReassignment(image, liveBrokers, t.name() + "-" + w.partition(), current, w.replicas())
+                    : new InvalidRequestException(t.name() + "-" + w.partition() + " is named twice in the reassignment");
+            out.add(new Reassignment(w.topic(), w.partition(), refused == null ? List.copyOf(w.replicas()) : current, refused));
+        }
+        return out;
+    }
+
+    /** Why {@code partition} cannot go from {@code current} to {@code wanted}; null if it can. */
+    private static RafkaException checkReassignment(MetadataImage image, Set<String> live, String partition,
+                                                    List<String> current, List<String> wanted) {
+        if (wanted.isEmpty()) {
+            return new RafkaException(io.rafka.common.ErrorCode.INVALID_REPLICA_ASSIGNMENT, partition + ": the new replica list is empty");
+        }
+        if (new java.util.HashSet<>(wanted).size() != wanted.size()) {
+            return new RafkaException(io.rafka.common.ErrorCode.INVALID_REPLICA_ASSIGNMENT, partition + ": " + wanted
+                    + " names a broker twice");
+        }
+        for (String b : wanted) {
+            if (!image.brokers().containsKey(b)) {
+                return new RafkaException(io.rafka.common.ErrorCode.INVALID_REPLICA_ASSIGNMENT, partition + ": broker " + b
+                        + " is not registered; registered: " + new java.util.TreeSet<>(image.brokers().keySet()));
+            }
+            if (!current.contains(b) && !live.contains(b)) {
+                return new RafkaException(io.rafka.common.ErrorCode.INVALID_REPLICA_ASSIGNMENT, partition + ": broker " + b
+                        + " is not live, so it cannot take a new replica");
+            }
+        }
+        if (wanted.equals(current)) {
+            return null;
+        }
+        long liveNow = current.stream().filter(live::contains).count();
+        if (liveNow < current.size() / 2 + 1) {
+            return new RafkaException(io.rafka.common.ErrorCode.NOT_ENOUGH_REPLICAS, partition + " has " + liveNow
+                    + " live replicas of " + current + "; a membership change needs a majority (" + (current.size() / 2 + 1) + ")");
+        }
+        long liveAfter = wanted.stream().filter(live::contains).count();
+        if (liveAfter < wanted.size() / 2 + 1) {
+            return new RafkaException(io.rafka.common.ErrorCode.NOT_ENOUGH_REPLICAS, partition + ": only " + liveAfter
+                    + " of the new replicas " + wanted + " are live; the new group needs a majority (" + (wanted.size() / 2 + 1) + ")");
+        }
+        return null;
+    }
+
+    /**
+     * Whether Raft can take a partition's group from {@code current} to {@code wanted}: a majority of the current
+     * members must be live to agree to the change (they all stay until it is made: a dropped replica leaves only
+     * once the group's leader runs without it), and a majority of the new ones to run the group afterwards.
+     */
+    private static boolean canChangeMembers(List<String> current, List<String> wanted, Set<String> live) {
+        return current.stream().filter(live::contains).count() >= current.size() / 2 + 1
+                && wanted.stream().filter(live::contains).count() >= wanted.size() / 2 + 1;
+    }
+
+    /**
+     * A plan that evens out how many partition replicas each live broker holds (a broker just added holds none):
+     * one replica at a time moves from a broker holding the most to one holding the fewest, until no two live
+     * brokers differ by more than one, or no partition can make the next move (it has a replica on both, or too
+     * few live replicas to change membership, {@link #canChangeMembers}). A moved replica keeps its place in the list;
+     * a partition moves one replica per plan (the copies spread over partitions), so a plan that could not even
+     * everything out does more when asked again. Replicas on dead brokers are neither counted nor moved ({@link #replaceBroker} is for
+     * them).
+     *
+     * @return the partitions whose lists change, with their new lists, ordered by topic and partition
+     */
+    public static List<Reassignment> balanceReplicas(MetadataImage image, Set<String> liveBrokers) {
+        List<String> live = sortedLive(image, liveBrokers);
+        Map<String, Integer> load = new TreeMap<>();
+        live.forEach(b -> load.put(b, 0));
+        Map<String, List<List<String>>> lists = new TreeMap<>();
+        for (TopicInfo t : image.topics().values()) {
+            List<List<String>> copy = new ArrayList<>();
+            for (List<String> replicas : t.assignments()) {
+                copy.add(new ArrayList<>(replicas));
+                replicas.forEach(b -> load.computeIfPresent(b, (k, n) -> n + 1));
+            }
+            lists.put(t.name(), copy);
+        }
+        Map<String, Set<Integer>> moved = new TreeMap<>();
+        while (moveOne(load, lists, liveBrokers, moved)) {
+            // one replica per round, from the fullest to the emptiest broker a partition allows
+        }
+        List<Reassignment> out = new ArrayList<>();
+        moved.forEach((topic, partitions) -> partitions.forEach(p -> {
+            List<String> after = List.copyOf(lists.get(topic).get(p));
+            if (!after.equals(image.topic(topic).assignments().get(p))) {  // not moved away and back
+                out.add(new Reassignment(topic, p, after, null));
+            }
+        }));
+        return out;
+    }
+
+    /** Makes the best single move of {@link #balanceReplicas}; false if none evens the counts out any more. */
+    private static boolean moveOne(Map<String, Integer> load, Map<String, List<List<String>>> lists, Set<String> live,
+                                   Map<String, Set<Integer>> moved) {
+        java.util.Comparator<Map.Entry<String, Integer>> byLoad = Map.Entry.<String, Integer>comparingByValue()
+                .thenComparing(Map.Entry.comparingByKey());
+        List<Map.Entry<String, Integer>> fullestFirst = load.entrySet().stream().sorted(byLoad.reversed()).toList();
+        List<Map.Entry<String, Integer>> emptiestFirst = load.entrySet().stream().sorted(byLoad).toList();
+        for (Map.Entry<String, Integer> from : fullestFirst) {
+            for (Map.Entry<String, Integer> to : emptiestFirst) {
+                if (from.getValue() - to.getValue() < 2) {
+                    break;
+                }
+                for (Map.Entry<String, List<List<String>>> topic : lists.entrySet()) {
+                    List<List<String>> partitions = topic.getValue();
+                    for (int p = 0; p < partitions.size(); p++) {
+                        List<String> replicas = partitions.get(p);
+                        int at = replicas.indexOf(from.getKey());
+                        if (at < 0 || replicas.contains(to.getKey()) || moved.getOrDefault(topic.getKey(), Set.of()).contains(p)) {
+                            continue;
+                        }
+                        List<String> after = new ArrayList<>(replicas);
+                        after.set(at, to.getKey());
+                        if (!canChangeMembers(replicas, after, live)) {
+                            continue;
+                        }
+                        replicas.set(at, to.getKey());
+                        load.merge(from.getKey(), -1, Integer::sum);
+                        load.merge(to.getKey(), 1, Integer::sum);
+                        moved.computeIfAbsent(topic.getKey(), k -> new java.util.TreeSet<>()).add(p);
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
     /**
      * Reorders replica lists so that no live broker is the preferred leader of more than one partition more
      * than another live broker, as far as reordering can achieve it (a broker that hosts no replica cannot gain

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -142,6 +143,113 @@ class ControllerLogicTest {
         assertEquals("no live broker can take the replicas of broker b0: the live brokers [b1, b2] already hold a replica of "
                 + "each of its 2 partitions; start another broker first (a cluster needs more brokers than the replication "
                 + "factor)", refused.getMessage());
+    }
+
+    private static ControllerLogic.Reassignment want(String topic, int partition, String... replicas) {
+        return new ControllerLogic.Reassignment(topic, partition, List.of(replicas), null);
+    }
+
+    @Test
+    void reassignChecksEachListOnItsOwnAndAnswersInOrder() {
+        MetadataImage image = withBrokers(5).apply(new MetadataRecord.CreateTopic(new TopicInfo("t", java.util.UUID.randomUUID(),
+                List.of(List.of("b0", "b1", "b2"), List.of("b1", "b2", "b3"), List.of("b0", "b4"), List.of("b2"), List.of("b4", "b1", "b2")),
+                Map.of())));
+        Set<String> live = new TreeSet<>(Set.of("b0", "b1", "b2", "b3"));  // b4 is dead
+
+        List<ControllerLogic.Reassignment> out = ControllerLogic.reassign(image, live, List.of(
+                want("t", 0, "b3", "b1", "b2"),        // one replica moves
+                want("t", 1, "b1", "b2"),              // replication factor 3 -> 2
+                want("t", 3, "b2", "b0", "b1"),        // 1 -> 3
+                want("t", 0, "b0", "b1", "b2"),        // named twice
+                want("t", 9, "b0"),                    // no such partition
+                want("nope", 0, "b0"),                 // no such topic
+                want("t", 1, "b1", "b1", "b2"),        // a broker twice (also named twice: that is found first)
+                want("t", 2, "b0", "b7")));            // unknown broker
+
+        assertEquals(List.of("b3", "b1", "b2"), out.get(0).replicas());
+        assertNull(out.get(0).error());
+        assertEquals(List.of("b1", "b2"), out.get(1).replicas());
+        assertNull(out.get(1).error());
+        assertEquals(List.of("b2", "b0", "b1"), out.get(2).replicas());
+        assertNull(out.get(2).error());
+        assertEquals(ErrorCode.INVALID_REQUEST, out.get(3).error().errorCode(), "t-0 named twice");
+        assertEquals(List.of("b0", "b1", "b2"), out.get(3).replicas(), "an error answers the current list");
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, out.get(4).error().errorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, out.get(5).error().errorCode());
+        assertEquals(ErrorCode.INVALID_REQUEST, out.get(6).error().errorCode());
+        assertEquals(ErrorCode.INVALID_REPLICA_ASSIGNMENT, out.get(7).error().errorCode(), out.get(7).error().getMessage());
+        assertTrue(out.get(7).error().getMessage().contains("broker b7 is not registered"), out.get(7).error().getMessage());
+        assertEquals(8, out.size());
+        assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 4, "b4", "b0", "b1"))).get(0).error(),
+                "dead b4 may keep the replica it has: 2 of 3 live before and after");
+        assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, ControllerLogic.reassign(image, live, List.of(want("t", 2, "b0", "b3")))
+                .get(0).error().errorCode(), "replication factor 2 with one member dead has no majority to change membership");
+        assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, ControllerLogic.reassign(image, live, List.of(want("t", 4, "b4", "b1")))
+                .get(0).error().errorCode(), "the new group, b4 dead, would have 1 of 2 live");
+        assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 0, "b3", "b0"))).get(0).error(),
+                "two of three replicas dropped at once: they stay in the group until the change is made");
+        assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 3, "b0"))).get(0).error(),
+                "a single replica is the leader: it stays until its group is handed over");
+
+        Map<String, ErrorCode> single = new java.util.LinkedHashMap<>();
+        single.put("empty", ControllerLogic.reassign(image, live, List.of(want("t", 0))).get(0).error().errorCode());
+        single.put("twice", ControllerLogic.reassign(image, live, List.of(want("t", 0, "b1", "b1"))).get(0).error().errorCode());
+        single.put("dead new replica", ControllerLogic.reassign(image, live, List.of(want("t", 0, "b4", "b1", "b2"))).get(0)
+                .error().errorCode());
+        assertEquals(Map.of("empty", ErrorCode.INVALID_REPLICA_ASSIGNMENT, "twice", ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                "dead new replica", ErrorCode.INVALID_REPLICA_ASSIGNMENT), single);
+        assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 0, "b0", "b1", "b2"))).get(0).error(),
+                "the current list is answered as done");
+        assertThrows(io.rafka.common.InvalidRequestException.class, () -> ControllerLogic.reassign(image, live, List.of()));
+    }
+
+    @Test
+    void balanceMovesReplicasOntoANewBrokerUntilNoTwoLiveBrokersDifferByMoreThanOne() {
+        // Six partitions of RF 3 on b0..b2 (6 replicas each); b3 just joined and holds nothing.
+        List<List<String>> lists = new java.util.ArrayList<>();
+        for (int p = 0; p < 6; p++) {
+            lists.add(List.of("b" + p % 3, "b" + (p + 1) % 3, "b" + (p + 2) % 3));
+        }
+        MetadataImage image = withBrokers(4).apply(new MetadataRecord.CreateTopic(new TopicInfo("t", java.util.UUID.randomUUID(),
+                lists, Map.of())));
+
+        List<ControllerLogic.Reassignment> plan = ControllerLogic.balanceReplicas(image, ids(4));
+
+        MetadataImage after = applyAll(image, plan.stream()
+                .<MetadataRecord>map(m -> new MetadataRecord.ReassignReplicas(m.topic(), m.partition(), m.replicas())).toList());
+        Map<String, Integer> load = new TreeMap<>();
+        after.topic("t").assignments().forEach(r -> r.forEach(b -> load.merge(b, 1, Integer::sum)));
+        assertEquals(4, load.get("b3"), load.toString());
+        assertEquals(List.of(4, 4, 5, 5), load.values().stream().sorted().toList(), "18 replicas over 4 brokers: 4 or 5 each");
+        assertEquals(4, plan.size(), "one replica moved per partition that moves, four in all (as few as it takes)");
+        for (ControllerLogic.Reassignment m : plan) {
+            List<String> before = image.topic("t").assignments().get(m.partition());
+            assertEquals(3, m.replicas().size());
+            assertTrue(m.replicas().contains("b3"), m.toString());
+            int at = m.replicas().indexOf("b3");
+            assertEquals(before.subList(0, at), m.replicas().subList(0, at), "the others keep their places: " + m);
+            assertEquals(before.subList(at + 1, 3), m.replicas().subList(at + 1, 3), "the others keep their places: " + m);
+        }
+        assertEquals(List.of(), ControllerLogic.balanceReplicas(after, ids(4)), "balanced already: nothing to move");
+    }
+
+    @Test
+    void balanceLeavesDeadBrokersAndPartitionsWithoutALiveMajorityAlone() {
+        MetadataImage image = withBrokers(5).apply(new MetadataRecord.CreateTopic(new TopicInfo("t", java.util.UUID.randomUUID(),
+                List.of(List.of("b0", "b1", "b2"), List.of("b0", "b1", "b2"), List.of("b0", "b1", "b4"), List.of("b0", "b1", "b4"),
+                        List.of("b0", "b4")), Map.of())));
+        Set<String> live = Set.of("b0", "b1", "b2", "b3");   // b4 dead
+
+        List<ControllerLogic.Reassignment> plan = ControllerLogic.balanceReplicas(image, live);
+
+        // Live loads before: b0 5, b1 4, b2 2, b3 0. Partition 4 has 1 of 2 replicas live: it cannot change members.
+        // b0 -> b3 (partition 0), b1 -> b3 (partition 1), b0 -> b2 (partition 2, whose dead b4 stays): then 3, 3, 3, 2.
+        assertEquals(List.of(new ControllerLogic.Reassignment("t", 0, List.of("b3", "b1", "b2"), null),
+                new ControllerLogic.Reassignment("t", 1, List.of("b0", "b3", "b2"), null),
+                new ControllerLogic.Reassignment("t", 2, List.of("b2", "b1", "b4"), null)), plan);
+        for (ControllerLogic.Reassignment m : plan) {
+            assertNull(ControllerLogic.reassign(image, live, List.of(m)).get(0).error(), "a plan passes reassign's checks: " + m);
+        }
     }
 
     /** Every bad input of a create request, with the typed error it must get. */

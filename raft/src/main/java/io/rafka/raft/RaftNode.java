@@ -42,6 +42,7 @@ import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -58,7 +59,9 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -223,7 +226,7 @@ public final class RaftNode implements Closeable {
                 peer -> detector != null && detector.refusesConnections(peer), leadership, config);
         appender = new PartitionAppender(local, new RaftErrors(nodeId, config.requestTimeoutMs()), time, config, liveness,
                 executors.submit);
-        membership = new MembershipChanger(local, probeProperties);
+        membership = new MembershipChanger(local, probeProperties, probes);
         maintenance = new LogMaintenance(local, replicas, hibernationFiles, r -> openFrozen(r.topicPartition()), config.dataDir());
         executors.watch.scheduleWithFixedDelay(new StalledFollowerWatch(server, replicas, probes,
                 peer -> detector != null && detector.refusesConnections(peer)), 1, 1, TimeUnit.SECONDS);
@@ -474,6 +477,21 @@ public final class RaftNode implements Closeable {
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    /**
+     * Whether this replica, no longer in {@code spec}'s replicas, may leave its partition's group: the group's leader
+     * runs it without this replica, committed ({@link MembershipChanger#dropped}); it asks the members of
+     * {@code spec} and of the group as this replica knows it, {@code likelyLeader} (an id, or null) first, until one
+     * answers as the leader. Blocks for at most a few probe calls.
+     */
+    public boolean droppedFromGroup(PartitionSpec spec, String likelyLeader) throws IOException {
+        Replica replica = replicas.require(spec.topicPartition());
+        Map<String, RaftPeer> ask = new LinkedHashMap<>();
+        spec.replicas().stream().filter(a -> a.id().equals(likelyLeader)).forEach(a -> ask.put(a.id(), MembershipChanger.peer(a)));
+        spec.replicas().forEach(a -> ask.putIfAbsent(a.id(), MembershipChanger.peer(a)));
+        replica.spec().replicas().forEach(a -> ask.putIfAbsent(a.id(), MembershipChanger.peer(a)));
+        return membership.dropped(replica.groupId(), ask.values());
     }
 
     /** The members of a hosted partition's Raft group, as this replica knows them (for tests and tools). */

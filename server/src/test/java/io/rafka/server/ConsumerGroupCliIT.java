@@ -2,7 +2,6 @@ package io.rafka.server;
 
 import io.rafka.client.internals.Fetched;
 import com.google.protobuf.ByteString;
-import io.rafka.client.cli.RafkaCli;
 import io.rafka.client.group.GroupMember;
 import io.rafka.client.group.GroupMemberConfig;
 import io.rafka.client.internals.BrokerAddress;
@@ -17,12 +16,10 @@ import io.rafka.proto.v1.ProduceRequest;
 import io.rafka.proto.v1.ProducerRecord;
 import io.rafka.proto.v1.RecordSet;
 import io.rafka.server.testing.BrokerCluster;
+import io.rafka.server.testing.CliRun;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -110,21 +107,21 @@ class ConsumerGroupCliIT {
                 assertEquals(PARTITIONS * RECORDS_PER_PARTITION, all.size(), "every record consumed");
                 assertEquals(all.size(), a.consumed.size() + b.consumed.size(), "and none twice: " + a.consumed + " / " + b.consumed);
 
-                cluster.awaitTrue(() -> cli(bootstrap, "group", "describe", "billing").out.contains("STABLE"), 30_000, "stable");
-                Cli describe = cli(bootstrap, "group", "describe", "billing");
-                assertEquals(0, describe.status, describe.err);
+                cluster.awaitTrue(() -> CliRun.run(bootstrap, "group", "describe", "billing").out().contains("STABLE"), 30_000, "stable");
+                CliRun.Result describe = CliRun.run(bootstrap, "group", "describe", "billing");
+                assertEquals(0, describe.status(), describe.err());
                 for (int p = 0; p < PARTITIONS; p++) {
-                    assertTrue(describe.out.matches("(?s).*billing +shared +" + p + " +50 +50 +0 +\\S+ +\\S+ +it\n.*"), describe.out);
+                    assertTrue(describe.out().matches("(?s).*billing +shared +" + p + " +50 +50 +0 +\\S+ +\\S+ +it\n.*"), describe.out());
                 }
-                Cli list = cli(bootstrap, "group", "list", "--output", "json");
-                assertTrue(list.out.contains("{\"group_id\":\"billing\",\"state\":\"STABLE\",\"members\":2}"), list.out + list.err);
-                Cli reset = cli(bootstrap, "group", "reset-offsets", "billing", "--topic", TOPIC, "--to-earliest", "--execute");
-                assertEquals(1, reset.status);
-                assertTrue(reset.err.contains("rafka: NON_EMPTY_GROUP: "), reset.err);
-                assertEquals("", reset.out, "no plan on stdout for a reset that was not made");
-                Cli unknown = cli(bootstrap, "group", "describe", "nobody");
-                assertEquals(1, unknown.status);
-                assertTrue(unknown.err.startsWith("rafka: GROUP_ID_NOT_FOUND: "), unknown.err);
+                CliRun.Result list = CliRun.run(bootstrap, "group", "list", "--output", "json");
+                assertTrue(list.out().contains("{\"group_id\":\"billing\",\"state\":\"STABLE\",\"members\":2}"), list.out() + list.err());
+                CliRun.Result reset = CliRun.run(bootstrap, "group", "reset-offsets", "billing", "--topic", TOPIC, "--to-earliest", "--execute");
+                assertEquals(1, reset.status());
+                assertTrue(reset.err().contains("rafka: NON_EMPTY_GROUP: "), reset.err());
+                assertEquals("", reset.out(), "no plan on stdout for a reset that was not made");
+                CliRun.Result unknown = CliRun.run(bootstrap, "group", "describe", "nobody");
+                assertEquals(1, unknown.status());
+                assertTrue(unknown.err().startsWith("rafka: GROUP_ID_NOT_FOUND: "), unknown.err());
             } finally {
                 a.stop.set(true);
                 b.stop.set(true);
@@ -134,21 +131,21 @@ class ConsumerGroupCliIT {
             assertEquals(null, a.failure.get());
             assertEquals(null, b.failure.get());
 
-            cluster.awaitTrue(() -> cli(bootstrap, "group", "describe", "billing").out.contains("State: EMPTY"), 30_000,
+            cluster.awaitTrue(() -> CliRun.run(bootstrap, "group", "describe", "billing").out().contains("State: EMPTY"), 30_000,
                     "the members left");
-            Cli reset = cli(bootstrap, "group", "reset-offsets", "billing", "--topic", TOPIC + ":0,1", "--shift-by", "-20", "--execute");
-            assertEquals(0, reset.status, reset.err);
-            assertTrue(reset.out.contains("billing  shared  1          50              30"), reset.out);
-            Cli after = cli(bootstrap, "group", "describe", "billing", "--output", "json");
-            assertTrue(after.out.contains("\"partition\":1,\"committed_offset\":30,\"log_end_offset\":50,\"lag\":20"), after.out);
-            Cli delete = cli(bootstrap, "group", "delete", "billing");
-            assertEquals(0, delete.status, delete.err);
-            assertEquals(1, cli(bootstrap, "group", "describe", "billing").status);
+            CliRun.Result reset = CliRun.run(bootstrap, "group", "reset-offsets", "billing", "--topic", TOPIC + ":0,1", "--shift-by", "-20", "--execute");
+            assertEquals(0, reset.status(), reset.err());
+            assertTrue(reset.out().contains("billing  shared  1          50              30"), reset.out());
+            CliRun.Result after = CliRun.run(bootstrap, "group", "describe", "billing", "--output", "json");
+            assertTrue(after.out().contains("\"partition\":1,\"committed_offset\":30,\"log_end_offset\":50,\"lag\":20"), after.out());
+            CliRun.Result delete = CliRun.run(bootstrap, "group", "delete", "billing");
+            assertEquals(0, delete.status(), delete.err());
+            assertEquals(1, CliRun.run(bootstrap, "group", "describe", "billing").status());
 
-            Cli pattern = cli(bootstrap, "consume", "--pattern", "sh.*", "--group", "by-pattern", "--from-beginning",
+            CliRun.Result pattern = CliRun.run(bootstrap, "consume", "--pattern", "sh.*", "--group", "by-pattern", "--from-beginning",
                     "--max-messages", Integer.toString(PARTITIONS * RECORDS_PER_PARTITION), "--timeout-ms", "20000");
-            assertEquals(0, pattern.status, pattern.err);
-            assertEquals(PARTITIONS * RECORDS_PER_PARTITION, Set.of(pattern.out.split("\n")).size(), pattern.err);
+            assertEquals(0, pattern.status(), pattern.err());
+            assertEquals(PARTITIONS * RECORDS_PER_PARTITION, Set.of(pattern.out().split("\n")).size(), pattern.err());
         }
     }
 
@@ -162,19 +159,19 @@ class ConsumerGroupCliIT {
         try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
             String bootstrap = singleReplicaTopic(cluster, "quiet", 2);
             produceTo(cluster, "quiet", 1, "busy", 5);
-            Cli first = cli(bootstrap, "consume", "quiet", "--group", "g", "--from-beginning", "--max-messages", "5",
+            CliRun.Result first = CliRun.run(bootstrap, "consume", "quiet", "--group", "g", "--from-beginning", "--max-messages", "5",
                     "--timeout-ms", "20000");
-            assertEquals(0, first.status, first.err);
-            assertEquals(5, first.out.split("\n").length, first.out + first.err);
-            Cli describe = cli(bootstrap, "group", "describe", "g", "--output", "json");
-            assertTrue(describe.out.contains("\"partition\":0,\"committed_offset\":0,"), "partition 0's start committed: "
-                    + describe.out);
+            assertEquals(0, first.status(), first.err());
+            assertEquals(5, first.out().split("\n").length, first.out() + first.err());
+            CliRun.Result describe = CliRun.run(bootstrap, "group", "describe", "g", "--output", "json");
+            assertTrue(describe.out().contains("\"partition\":0,\"committed_offset\":0,"), "partition 0's start committed: "
+                    + describe.out());
 
             produceTo(cluster, "quiet", 0, "while-down", 3);
-            Cli second = cli(bootstrap, "consume", "quiet", "--group", "g", "--max-messages", "3", "--timeout-ms", "20000");
-            assertEquals(0, second.status, second.err);
-            assertEquals(List.of("while-down-0", "while-down-1", "while-down-2"), List.of(second.out.split("\n")),
-                    second.err);
+            CliRun.Result second = CliRun.run(bootstrap, "consume", "quiet", "--group", "g", "--max-messages", "3", "--timeout-ms", "20000");
+            assertEquals(0, second.status(), second.err());
+            assertEquals(List.of("while-down-0", "while-down-1", "while-down-2"), List.of(second.out().split("\n")),
+                    second.err());
         }
     }
 
@@ -184,16 +181,16 @@ class ConsumerGroupCliIT {
         try (BrokerCluster cluster = BrokerCluster.start(1, tmp, Map.of("auto.create.topics.enable", "false"))) {
             String bootstrap = singleReplicaTopic(cluster, "grow", 1);
             produceTo(cluster, "grow", 0, "first", 1);
-            java.util.concurrent.CompletableFuture<Cli> consumed = java.util.concurrent.CompletableFuture.supplyAsync(() ->
-                    cli(bootstrap, "consume", "grow", "--from-beginning", "--max-messages", "2", "--timeout-ms", "20000"));
+            java.util.concurrent.CompletableFuture<CliRun.Result> consumed = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                    CliRun.run(bootstrap, "consume", "grow", "--from-beginning", "--max-messages", "2", "--timeout-ms", "20000"));
             Thread.sleep(1_000);  // the consumer reads partition 0 before partition 1 exists
             assertEquals(ErrorCode.NONE, cluster.admin(0).createPartitions(io.rafka.proto.v1.CreatePartitionsRequest.newBuilder()
                     .setTopic("grow").setTotalCount(2).build()).getResult().getErrorCode());
             cluster.awaitLeaders(0, "grow", 30_000);
             produceTo(cluster, "grow", 1, "added", 1);
-            Cli out = consumed.get(60, java.util.concurrent.TimeUnit.SECONDS);
-            assertEquals(0, out.status, out.err);
-            assertEquals(java.util.Set.of("first-0", "added-0"), java.util.Set.of(out.out.split("\\n")), out.out + out.err);
+            CliRun.Result out = consumed.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(0, out.status(), out.err());
+            assertEquals(java.util.Set.of("first-0", "added-0"), java.util.Set.of(out.out().split("\\n")), out.out() + out.err());
         }
     }
 
@@ -214,18 +211,6 @@ class ConsumerGroupCliIT {
         cluster.produce(0).produce(ProduceRequest.newBuilder().addPartitions(PartitionData.newBuilder().setTopic(topic)
                 .setPartition(partition).setRecords(records)).build()).getResultsList()
                 .forEach(r -> assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString()));
-    }
-
-    private record Cli(int status, String out, String err) {
-    }
-
-    private static Cli cli(String bootstrap, String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        List<String> all = new ArrayList<>(List.of("--bootstrap", bootstrap));
-        all.addAll(List.of(args));
-        int status = RafkaCli.run(all, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Cli(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
     /** Records {@code from..to-1} into every partition, each partition through its leader. */

@@ -1,37 +1,27 @@
 package io.rafka.server;
 
-import com.google.protobuf.ByteString;
 import io.rafka.common.TopicPartition;
-import io.rafka.proto.v1.Acks;
 import io.rafka.proto.v1.CreateTopicsRequest;
 import io.rafka.proto.v1.DescribeTopicsRequest;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.NewTopic;
-import io.rafka.proto.v1.PartitionData;
 import io.rafka.proto.v1.PartitionReassignment;
-import io.rafka.proto.v1.ProduceRequest;
-import io.rafka.proto.v1.ProducerRecord;
-import io.rafka.proto.v1.RecordSet;
 import io.rafka.proto.v1.ReplaceBrokerRequest;
 import io.rafka.proto.v1.ReplaceBrokerResponse;
 import io.rafka.proto.v1.TopicDescription;
-import io.rafka.raft.RaftNode;
-import io.rafka.raft.testing.MiniCluster;
 import io.rafka.server.testing.BrokerCluster;
+import io.rafka.server.testing.ReplicaChecks;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Replacing a dead broker's replicas (ReplaceBroker): the partitions' Raft groups change membership, the new
@@ -41,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ReplaceBrokerIT {
     private static final String TOPIC = "moving";
     private static final int PARTITIONS = 4;
+    private static final List<String> NEW_MEMBERS = List.of("1", "2", "3");
 
     @TempDir
     Path tmp;
@@ -52,7 +43,7 @@ class ReplaceBrokerIT {
                     .setName(TOPIC).setPartitions(PARTITIONS).setReplicationFactor(3)).build()).getResults(0).getErrorCode());
             List<Integer> leaders = cluster.awaitLeaders(0, TOPIC, 30_000);
             for (int p = 0; p < PARTITIONS; p++) {
-                produce(cluster, leaders.get(p), p, 0, 30);
+                ReplicaChecks.produce(cluster, TOPIC, leaders.get(p), p, 0, 30);
             }
             int victim = 3; // broker "4"
             cluster.kill(victim);
@@ -78,20 +69,17 @@ class ReplaceBrokerIT {
             // Every partition ends up with members 1, 2, 3 in its Raft group, all holding the same data.
             for (int p = 0; p < PARTITIONS; p++) {
                 TopicPartition tp = new TopicPartition(TOPIC, p);
-                cluster.awaitTrue(() -> caughtUp(cluster, tp, 30), 60_000, "replicas of " + tp + " moved and caught up");
+                cluster.awaitTrue(() -> ReplicaChecks.caughtUp(cluster, tp, NEW_MEMBERS, 30), 60_000, "replicas of " + tp + " moved and caught up");
             }
             // Writes commit with the new membership, and every replica gets them.
             leaders = cluster.awaitLeaders(1, TOPIC, 30_000);
             for (int p = 0; p < PARTITIONS; p++) {
-                produce(cluster, leaders.get(p), p, 30, 20);
+                ReplicaChecks.produce(cluster, TOPIC, leaders.get(p), p, 30, 20);
             }
             for (int p = 0; p < PARTITIONS; p++) {
                 TopicPartition tp = new TopicPartition(TOPIC, p);
-                cluster.awaitTrue(() -> caughtUp(cluster, tp, 50), 30_000, tp + " replicated to the new members");
-                ByteBuffer first = readAll(cluster.broker(0).raftNode(), tp);
-                for (int b = 1; b < 3; b++) {
-                    assertEquals(first, readAll(cluster.broker(b).raftNode(), tp), tp + " on broker " + (b + 1) + " equals broker 1's");
-                }
+                cluster.awaitTrue(() -> ReplicaChecks.caughtUp(cluster, tp, NEW_MEMBERS, 50), 30_000, tp + " replicated to the new members");
+                ReplicaChecks.assertSameData(cluster, tp, NEW_MEMBERS);
             }
             TopicDescription d = cluster.admin(2).describeTopics(DescribeTopicsRequest.newBuilder().addNames(TOPIC).build()).getTopics(0);
             d.getPartitionsList().forEach(p -> assertFalse(p.getReplicasList().contains("4"), p.toString()));
@@ -106,52 +94,5 @@ class ReplaceBrokerIT {
                 cluster.awaitTrue(() -> !Files.exists(folder), 30_000, "partition folder " + folder + " deleted on broker 4");
             }
         }
-    }
-
-    private static boolean caughtUp(BrokerCluster cluster, TopicPartition tp, long records) {
-        for (int b = 0; b < 3; b++) {
-            RaftNode node = cluster.broker(b).raftNode();
-            try {
-                if (!node.hosts(tp) || !node.groupMembers(tp).equals(new TreeSet<>(Set.of("1", "2", "3")))
-                        || node.status(tp).highWatermark() != records) {
-                    return false;
-                }
-            } catch (Exception e) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static ByteBuffer readAll(RaftNode node, TopicPartition tp) {
-        ByteBuffer all = ByteBuffer.allocate(1 << 20);
-        long offset = 0;
-        long end = node.status(tp).highWatermark();
-        while (offset < end) {
-            ByteBuffer chunk = node.read(tp, offset, 1 << 16).records();
-            List<io.rafka.record.RecordBatch> batches = io.rafka.record.RecordBatches.split(chunk.duplicate());
-            offset = batches.get(batches.size() - 1).nextOffset();
-            all.put(chunk);
-        }
-        return all.flip();
-    }
-
-    private static void produce(BrokerCluster cluster, int leader, int partition, int from, int count) {
-        for (int i = from; i < from + count; i++) {
-            ProduceRequest request = ProduceRequest.newBuilder().setAcks(Acks.ACKS_ALL).addPartitions(PartitionData.newBuilder()
-                    .setTopic(TOPIC).setPartition(partition).setRecords(RecordSet.newBuilder().addRecords(
-                            ProducerRecord.newBuilder().setValue(ByteString.copyFromUtf8("r-" + partition + "-" + i))))).build();
-            var r = cluster.produce(leader).produce(request).getResults(0);
-            long deadline = System.currentTimeMillis() + 15_000;
-            while (r.getErrorCode() != ErrorCode.NONE && io.rafka.common.ErrorCode.forCode(r.getErrorCodeValue()).retriable()
-                    && System.currentTimeMillis() < deadline) {
-                MiniCluster.sleep(100);
-                int to = r.hasLeader() ? BrokerCluster.indexOf(r.getLeader().getId()) : leader;
-                r = cluster.produce(to).produce(request).getResults(0);
-            }
-            assertEquals(ErrorCode.NONE, r.getErrorCode(), r.toString());
-            assertEquals(i, r.getBaseOffset());
-        }
-        assertTrue(count > 0);
     }
 }

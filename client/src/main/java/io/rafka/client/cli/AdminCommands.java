@@ -10,6 +10,8 @@ import io.grpc.StatusRuntimeException;
 import io.rafka.proto.v1.AdminServiceGrpc;
 import io.rafka.proto.v1.DescribeClusterRequest;
 import io.rafka.proto.v1.PartitionReassignment;
+import io.rafka.proto.v1.ReassignPartitionsRequest;
+import io.rafka.proto.v1.ReassignPartitionsResponse;
 import io.rafka.proto.v1.ReplaceBrokerRequest;
 import io.rafka.proto.v1.ReplaceBrokerResponse;
 import io.rafka.proto.v1.ErrorCode;
@@ -177,6 +179,62 @@ final class AdminCommands {
         int moved = response.getResultsCount() - failed;
         context.err().println("moved " + moved + " partition replicas off broker " + broker
                 + (failed > 0 ? "; " + failed + " could not move" : "") + (moved > 0 ? " (the data is copied in the background)" : ""));
+        return failed > 0 ? 1 : 0;
+    }
+
+    /**
+     * Gives partitions the replica lists named as {@code TOPIC-PARTITION=BROKER,BROKER,...} and prints each answer;
+     * exit status 1 if any partition was refused (the others move).
+     */
+    int reassign(List<String> moves, boolean dryRun) {
+        ReassignPartitionsRequest.Builder request = ReassignPartitionsRequest.newBuilder().setValidateOnly(dryRun);
+        for (String move : moves) {
+            int eq = move.indexOf('=');
+            int dash = eq < 0 ? -1 : move.lastIndexOf('-', eq);
+            int partition = -1;
+            if (dash > 0) {
+                try {
+                    partition = Integer.parseInt(move.substring(dash + 1, eq));
+                } catch (NumberFormatException e) {
+                    partition = -1;
+                }
+            }
+            List<String> brokers = eq < 0 ? List.of() : List.of(move.substring(eq + 1).split(",", -1));
+            if (partition < 0 || brokers.stream().anyMatch(String::isBlank)) {
+                throw new UsageException("'" + move + "' is not TOPIC-PARTITION=BROKER,..., e.g. orders-0=1,2,4");
+            }
+            request.addReassignments(PartitionReassignment.newBuilder().setTopic(move.substring(0, dash)).setPartition(partition)
+                    .addAllReplicas(brokers));
+        }
+        return printMoves(call(admin -> admin.reassignPartitions(request.build())).getResultsList(), dryRun, "reassigned");
+    }
+
+    /** Moves replicas until the live brokers hold as many as one another, give or take one, and prints the moves. */
+    int rebalance(boolean dryRun) {
+        ReassignPartitionsResponse response = call(admin -> admin.reassignPartitions(ReassignPartitionsRequest.newBuilder()
+                .setBalance(true).setValidateOnly(dryRun).build()));
+        if (response.getResultsCount() == 0) {
+            context.err().println("the live brokers hold as many replicas as one another, give or take one: nothing to move");
+            return 0;
+        }
+        return printMoves(response.getResultsList(), dryRun, "moved");
+    }
+
+    private int printMoves(List<PartitionReassignment> results, boolean dryRun, String verb) {
+        int failed = 0;
+        for (PartitionReassignment r : results) {
+            if (r.getErrorCode() == ErrorCode.NONE) {
+                context.out().println(r.getTopic() + "-" + r.getPartition() + "\treplicas " + String.join(",", r.getReplicasList()));
+            } else if (++failed <= MAX_FAILURES_LISTED) {
+                context.err().println("rafka: " + r.getErrorCode() + ": " + r.getErrorMessage());
+            }
+        }
+        if (failed > MAX_FAILURES_LISTED) {
+            context.err().println("... " + (failed - MAX_FAILURES_LISTED) + " more partitions were refused");
+        }
+        int ok = results.size() - failed;
+        context.err().println((dryRun ? "dry run: would have " : "") + verb + " " + ok + " partitions"
+                + (failed > 0 ? "; " + failed + " refused" : "") + (ok > 0 && !dryRun ? " (the data is copied in the background)" : ""));
         return failed > 0 ? 1 : 0;
     }
 

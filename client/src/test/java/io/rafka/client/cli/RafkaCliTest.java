@@ -92,7 +92,7 @@ class RafkaCliTest {
         CommandLine root = RafkaCli.commandLine(new RafkaCli());
         List<CommandLine> leaves = new ArrayList<>();
         collectLeaves(root, leaves);
-        assertEquals(13, leaves.size(), "topic x5, cluster x2, produce, consume, group x4");
+        assertEquals(15, leaves.size(), "topic x5, cluster x4, produce, consume, group x4");
         for (CommandLine leaf : leaves) {
             String name = leaf.getCommandSpec().qualifiedName(" ");
             String[] words = name.substring("rafka ".length()).split(" ");

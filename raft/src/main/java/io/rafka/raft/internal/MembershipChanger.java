@@ -5,6 +5,9 @@ import io.rafka.raft.NodeAddress;
 import io.rafka.raft.PartitionSpec;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.proto.RaftProtos.RaftConfigurationProto;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
+import org.apache.ratis.protocol.GroupInfoReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -15,10 +18,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Changes the members of a partition's Raft group to a new replica list. Ratis runs a configuration change
@@ -32,11 +38,15 @@ public final class MembershipChanger {
     private final LocalServer local;
     private final RaftServer server;
     private final RaftProperties probeProperties;
+    private final PeerProbes probes;
+    /** Per group this replica was dropped from: the leader's last index when it was first seen without it. */
+    private final Map<RaftGroupId, Long> droppedAt = new ConcurrentHashMap<>();
 
-    public MembershipChanger(LocalServer local, RaftProperties probeProperties) {
+    public MembershipChanger(LocalServer local, RaftProperties probeProperties, PeerProbes probes) {
         this.local = local;
         this.server = local.server();
         this.probeProperties = probeProperties;
+        this.probes = probes;
     }
 
     public static RaftPeer peer(NodeAddress a) {
@@ -85,6 +95,45 @@ public final class MembershipChanger {
                     }
                     return true;
                 });
+    }
+
+    /**
+     * Whether the group runs without this replica for good, so that a replica dropped from it may go: its leader
+     * (one of {@code peers}) has a configuration that does not name this server and no old one, and has committed
+     * it. A dropped follower that left as soon as its broker saw the new replica list could take away the majority
+     * the change itself needs (of the old members, which must agree to it), where another member is dead or a
+     * later list drops one more before the first change is made; and after Ratis appends the new configuration,
+     * a leader elected before it commits still needs the old members' votes. Ratis's group info does not say where
+     * the configuration entry is, so the leader's last index when the new configuration is first seen stands for
+     * it: the replica may go once a later answer's commit index reaches that index. False while the change is under
+     * way, no leader answers, or it still names this server.
+     */
+    public boolean dropped(RaftGroupId groupId, Collection<RaftPeer> peers) {
+        String self = server.getId().toString();
+        for (RaftPeer peer : peers) {
+            if (peer.getId().equals(server.getId())) {
+                continue;
+            }
+            GroupInfoReply info = probes.groupInfo(peer, groupId);
+            if (info == null || info.getRoleInfoProto().getRole() != RaftPeerRole.LEADER) {
+                continue;
+            }
+            RaftConfigurationProto conf = info.getConf().orElse(null);
+            if (conf == null || conf.getOldPeersCount() > 0
+                    || conf.getPeersList().stream().anyMatch(p -> p.getId().toStringUtf8().equals(self))) {
+                droppedAt.remove(groupId);
+                return false;
+            }
+            long last = info.getLogInfoProto().getLastEntry().getIndex();
+            long committed = info.getLogInfoProto().getCommitted().getIndex();
+            Long seen = droppedAt.putIfAbsent(groupId, last);
+            if (seen != null && committed >= seen) {
+                droppedAt.remove(groupId);
+                return true;
+            }
+            return false;
+        }
+        return false;
     }
 
     /**

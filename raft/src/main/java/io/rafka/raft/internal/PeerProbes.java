@@ -49,6 +49,20 @@ public final class PeerProbes implements Closeable {
         }
     }
 
+    /** {@code peer}'s whole answer about its replica of {@code gid} (role, configuration, log), or null. */
+    public GroupInfoReply groupInfo(RaftPeer peer, RaftGroupId gid) {
+        if (closed) {
+            return null;
+        }
+        try {
+            GroupInfoReply reply = client(peer).getGroupManagementApi(peer.getId()).info(gid);
+            return reply.isSuccess() ? reply : null;
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{}: {} did not describe its replica: {}", gid, peer.getId(), e.toString());
+            return null;
+        }
+    }
+
     /**
      * Dials {@code peer}'s server ahead of need (one group list), so that the first question asked of it in a
      * hurry, a survivor's takeover after a leader's death, does not also pay for creating the client and

@@ -31,6 +31,9 @@ public interface ControllerClient {
 
     List<ControllerLogic.Reassignment> replaceBroker(String brokerId, String targetBrokerId);
 
+    /** New replica lists for partitions, or with {@code balance} the controller's own (see {@link TopicAdmin#reassign}). */
+    List<ControllerLogic.Reassignment> reassign(List<ControllerLogic.Reassignment> wanted, boolean balance, boolean validateOnly);
+
     /** Reserves the next block of producer ids for {@code brokerId}; returns its first id. */
     long allocateProducerIds(String brokerId);
 }

@@ -14,6 +14,7 @@ import io.rafka.log.LogConfigKey;
 import io.rafka.metadata.MetadataImage;
 import io.rafka.metadata.TopicConfigs;
 import io.rafka.metadata.TopicInfo;
+import io.rafka.metadata.TopicNames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +61,8 @@ public final class TopicAdmin {
     public static final int MAX_NAMES_PER_REQUEST = 10_000;
     /** Broker ids named in admin requests (a broker's own id is configured, and short). */
     static final int MAX_BROKER_ID_LENGTH = 255;
+    /** The longest replica list a reassignment may name (its brokers must be registered, so it is far shorter). */
+    static final int MAX_REPLICAS = 256;
 
     private final ClusterView view;
     private final Controller controller;
@@ -418,6 +421,35 @@ public final class TopicAdmin {
         }
         return onController(forwarded, c -> c.replaceBroker(brokerId, targetBrokerId),
                 () -> controller.replaceBroker(brokerId, targetBrokerId));
+    }
+
+    /**
+     * Gives partitions new replica lists on the controller ({@link Controller#reassign}): {@code wanted}, or with
+     * {@code balance} (and nothing in {@code wanted}) lists that spread the live brokers' replicas evenly.
+     */
+    public List<ControllerLogic.Reassignment> reassign(List<ControllerLogic.Reassignment> wanted, boolean balance,
+                                                       boolean validateOnly, boolean forwarded) {
+        if (balance && !wanted.isEmpty()) {
+            throw new InvalidRequestException("balance makes its own replica lists: name no partitions with it");
+        }
+        if (!balance && wanted.isEmpty()) {
+            throw new InvalidRequestException("no partitions to reassign (or ask for balance)");
+        }
+        if (wanted.size() > ControllerLogic.MAX_REASSIGNMENTS_PER_REQUEST) {
+            throw new InvalidRequestException(wanted.size() + " partitions in one reassignment; at most "
+                    + ControllerLogic.MAX_REASSIGNMENTS_PER_REQUEST);
+        }
+        for (ControllerLogic.Reassignment w : wanted) {
+            if (w.topic().length() > TopicNames.MAX_LENGTH || w.replicas().size() > MAX_REPLICAS
+                    || w.replicas().stream().anyMatch(b -> b.length() > MAX_BROKER_ID_LENGTH)) {
+                // echoed in the answer: unbounded names would overflow the client's limits instead of reading as refused
+                throw new InvalidRequestException("a reassignment names a topic longer than " + TopicNames.MAX_LENGTH
+                        + " characters, more than " + MAX_REPLICAS + " replicas, or a broker id longer than "
+                        + MAX_BROKER_ID_LENGTH);
+            }
+        }
+        return onController(forwarded, c -> c.reassign(wanted, balance, validateOnly),
+                () -> controller.reassign(wanted, balance, validateOnly));
     }
 
     /**

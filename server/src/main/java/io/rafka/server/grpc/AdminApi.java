@@ -19,8 +19,11 @@ import io.rafka.proto.v1.DescribeTopicsRequest;
 import io.rafka.proto.v1.DescribeTopicsResponse;
 import io.rafka.proto.v1.ListTopicsRequest;
 import io.rafka.proto.v1.ListTopicsResponse;
+import io.rafka.proto.v1.ReassignPartitionsRequest;
+import io.rafka.proto.v1.ReassignPartitionsResponse;
 import io.rafka.proto.v1.ReplaceBrokerRequest;
 import io.rafka.proto.v1.ReplaceBrokerResponse;
+import io.rafka.controller.ControllerLogic;
 import io.rafka.server.broker.CreateTopicsResult;
 import io.rafka.server.broker.NewTopic;
 import io.rafka.server.broker.TopicAdmin;
@@ -97,6 +100,19 @@ public final class AdminApi extends AdminServiceGrpc.AdminServiceImplBase {
             String target = request.getTargetBrokerId().isEmpty() ? null : request.getTargetBrokerId();
             ReplaceBrokerResponse.Builder resp = ReplaceBrokerResponse.newBuilder();
             admin.replaceBroker(request.getBrokerId(), target, ApiContext.isForwarded())
+                    .forEach(r -> resp.addResults(AdminProtos.reassignment(r)));
+            return resp.build();
+        });
+    }
+
+    @Override
+    public void reassignPartitions(ReassignPartitionsRequest request, StreamObserver<ReassignPartitionsResponse> out) {
+        answer(out, () -> {
+            List<ControllerLogic.Reassignment> wanted = request.getReassignmentsList().stream()
+                    .map(r -> new ControllerLogic.Reassignment(r.getTopic(), r.getPartition(), List.copyOf(r.getReplicasList()), null))
+                    .toList();
+            ReassignPartitionsResponse.Builder resp = ReassignPartitionsResponse.newBuilder();
+            admin.reassign(wanted, request.getBalance(), request.getValidateOnly(), ApiContext.isForwarded())
                     .forEach(r -> resp.addResults(AdminProtos.reassignment(r)));
             return resp.build();
         });

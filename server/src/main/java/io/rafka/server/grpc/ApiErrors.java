@@ -112,7 +112,8 @@ public final class ApiErrors {
     /** The gRPC status that fits a Rafka error, for calls that fail as a whole. */
     public static Status statusOf(ErrorCode code) {
         return switch (code) {
-            case INVALID_REQUEST, INVALID_TOPIC, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR, INVALID_CONFIG,
+            case INVALID_REQUEST, INVALID_TOPIC, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT,
+                 INVALID_CONFIG,
                  INVALID_FETCH_SIZE, INVALID_REQUIRED_ACKS, INVALID_RECORD, CORRUPT_MESSAGE, RECORD_TOO_LARGE,
                  RECORD_LIST_TOO_LARGE, UNSUPPORTED_COMPRESSION_TYPE, INVALID_GROUP_ID, INVALID_SESSION_TIMEOUT,
                  INVALID_COMMIT_OFFSET_SIZE -> Status.INVALID_ARGUMENT;

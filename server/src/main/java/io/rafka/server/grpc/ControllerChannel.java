@@ -22,6 +22,7 @@ import io.rafka.proto.v1.CreateTopicsResponse;
 import io.rafka.proto.v1.DeleteTopicsRequest;
 import io.rafka.proto.v1.DescribeClusterRequest;
 import io.rafka.proto.v1.DescribeClusterResponse;
+import io.rafka.proto.v1.ReassignPartitionsRequest;
 import io.rafka.proto.v1.ReplaceBrokerRequest;
 import io.rafka.metadata.BrokerInfo;
 import io.rafka.controller.ControllerLogic;
@@ -111,6 +112,16 @@ public final class ControllerChannel implements ControllerClient, Closeable {
             request.setTargetBrokerId(targetBrokerId);
         }
         return call(stub -> stub.replaceBroker(request.build())).getResultsList().stream()
+                .map(AdminProtos::reassignment).toList();
+    }
+
+    @Override
+    public List<ControllerLogic.Reassignment> reassign(List<ControllerLogic.Reassignment> wanted, boolean balance,
+                                                       boolean validateOnly) {
+        ReassignPartitionsRequest.Builder request = ReassignPartitionsRequest.newBuilder()
+                .setBalance(balance).setValidateOnly(validateOnly);
+        wanted.forEach(w -> request.addReassignments(AdminProtos.reassignment(w)));
+        return call(stub -> stub.reassignPartitions(request.build())).getResultsList().stream()
                 .map(AdminProtos::reassignment).toList();
     }
 

@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.Closeable;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -288,7 +289,9 @@ public final class PartitionReconciler implements Closeable {
      * Whether a replica the image no longer assigns here may go now. If the partition still exists (it was
      * reassigned, not deleted) and this replica leads it, it first hands the group over to the new replicas
      * with a membership change, and leaves only once that is done, so the partition never loses its leader's
-     * data. A follower leaves at once: the leader drops it from the group in the same change.
+     * data. A follower leaves once the group's leader runs it without this replica, committed
+     * ({@link RaftNode#droppedFromGroup}): until then the old members' majority may still be needed to make the
+     * change, and leaving at once lost it where another member was dead or a later list dropped one more.
      */
     private boolean readyToLeave(MetadataImage image, TopicPartition tp, PartitionSpec have) {
         TopicInfo topic = image.topic(tp.topic());
@@ -305,7 +308,16 @@ public final class PartitionReconciler implements Closeable {
         } catch (RuntimeException e) {
             leads = false;
         }
-        return !leads || membershipMatches(target);
+        if (leads) {
+            return membershipMatches(target);
+        }
+        try {
+            MetadataImage.PartitionLeader published = image.leader(tp);
+            return raftNode.droppedFromGroup(target, published == null ? null : published.brokerId());
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("broker {}: could not tell whether {} runs without this replica yet: {}", brokerId, tp, e.toString());
+            return false;
+        }
     }
 
     /**

@@ -147,6 +147,12 @@ class TopicAdminIT {
         }
 
         @Override
+        public List<io.rafka.controller.ControllerLogic.Reassignment> reassign(
+                List<io.rafka.controller.ControllerLogic.Reassignment> wanted, boolean balance, boolean validateOnly) {
+            return real.reassign(wanted, balance, validateOnly);
+        }
+
+        @Override
         public long allocateProducerIds(String brokerId) {
             return real.allocateProducerIds(brokerId);
         }
