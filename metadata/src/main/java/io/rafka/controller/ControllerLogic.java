@@ -267,7 +267,8 @@ public final class ControllerLogic {
             throw new InvalidRequestException(wanted.size() + " partitions in one reassignment; at most "
                     + MAX_REASSIGNMENTS_PER_REQUEST);
         }
-        Set<String> named = new java.util.HashSet<>();
+        Map<String, Integer> named = new java.util.HashMap<>();
+        wanted.forEach(w -> named.merge(w.topic() + "-" + w.partition(), 1, Integer::sum));
         List<Reassignment> out = new ArrayList<>();
         for (Reassignment w : wanted) {
             TopicInfo t = image.topic(w.topic());
@@ -278,9 +279,9 @@ public final class ControllerLogic {
                 continue;
             }
             List<String> current = t.assignments().get(w.partition());
-            RafkaException refused = named.add(w.topic() + "-" + w.partition())
+            RafkaException refused = named.get(w.topic() + "-" + w.partition()) == 1
                     ? checkReassignment(image, liveBrokers, t.name() + "-" + w.partition(), current, w.replicas())
-                    : new InvalidRequestException(t.name() + "-" + w.partition() + " is named twice in the reassignment");
+                    : new InvalidRequestException(t.name() + "-" + w.partition() + " is named more than once in the reassignment");
             out.add(new Reassignment(w.topic(), w.partition(), refused == null ? List.copyOf(w.replicas()) : current, refused));
         }
         return out;
@@ -319,17 +320,36 @@ public final class ControllerLogic {
             return new RafkaException(io.rafka.common.ErrorCode.NOT_ENOUGH_REPLICAS, partition + ": only " + liveAfter
                     + " of the new replicas " + wanted + " are live; the new group needs a majority (" + (wanted.size() / 2 + 1) + ")");
         }
+        List<String> added = wanted.stream().filter(b -> !current.contains(b)).toList();
+        if (!addsAMinority(current, wanted)) {
+            return new RafkaException(io.rafka.common.ErrorCode.INVALID_REPLICA_ASSIGNMENT, partition + ": the brokers it adds, "
+                    + added + ", would be a majority of " + wanted + ". A new replica starts empty with the new list as its "
+                    + "group, so a majority of them could elect a leader of their own before the current one adds them: add "
+                    + "fewer than half of the new list at a time (e.g. [1] -> [1,2] -> [1,2,3], or [1,2,3] -> [1,2,4] -> [1,5,4])");
+        }
         return null;
     }
 
     /**
      * Whether Raft can take a partition's group from {@code current} to {@code wanted}: a majority of the current
      * members must be live to agree to the change (they all stay until it is made: a dropped replica leaves only
-     * once the group's leader runs without it), and a majority of the new ones to run the group afterwards.
+     * once the group's leader runs without it), a majority of the new ones to run the group afterwards, and the
+     * members it adds must be fewer than a majority of the new list ({@link #addsAMinority}).
      */
     private static boolean canChangeMembers(List<String> current, List<String> wanted, Set<String> live) {
         return current.stream().filter(live::contains).count() >= current.size() / 2 + 1
-                && wanted.stream().filter(live::contains).count() >= wanted.size() / 2 + 1;
+                && wanted.stream().filter(live::contains).count() >= wanted.size() / 2 + 1
+                && addsAMinority(current, wanted);
+    }
+
+    /**
+     * Whether the brokers {@code wanted} adds to {@code current} are fewer than a majority of {@code wanted}. A new
+     * replica's broker starts the group with the new list as its members, before the leader adds it: new members that
+     * are a majority of that list could elect a leader among themselves, with an empty log, and the partition would
+     * have two groups under one id.
+     */
+    private static boolean addsAMinority(List<String> current, List<String> wanted) {
+        return wanted.stream().filter(b -> !current.contains(b)).count() < wanted.size() / 2 + 1;
     }
 
     /**
@@ -337,42 +357,48 @@ public final class ControllerLogic {
      * one replica at a time moves from a broker holding the most to one holding the fewest, until no two live
      * brokers differ by more than one, or no partition can make the next move (it has a replica on both, or too
      * few live replicas to change membership, {@link #canChangeMembers}). A moved replica keeps its place in the list;
-     * a partition moves one replica per plan (the copies spread over partitions), so a plan that could not even
-     * everything out does more when asked again. Replicas on dead brokers are neither counted nor moved ({@link #replaceBroker} is for
+     * a partition moves one replica per plan (the copies spread over partitions), and a plan moves at most
+     * {@link #MAX_REASSIGNMENTS_PER_REQUEST}, so a plan that could not even everything out does more when asked again. Replicas on dead brokers are neither counted nor moved ({@link #replaceBroker} is for
      * them).
      *
      * @return the partitions whose lists change, with their new lists, ordered by topic and partition
      */
     public static List<Reassignment> balanceReplicas(MetadataImage image, Set<String> liveBrokers) {
-        List<String> live = sortedLive(image, liveBrokers);
         Map<String, Integer> load = new TreeMap<>();
-        live.forEach(b -> load.put(b, 0));
-        Map<String, List<List<String>>> lists = new TreeMap<>();
-        for (TopicInfo t : image.topics().values()) {
-            List<List<String>> copy = new ArrayList<>();
-            for (List<String> replicas : t.assignments()) {
-                copy.add(new ArrayList<>(replicas));
-                replicas.forEach(b -> load.computeIfPresent(b, (k, n) -> n + 1));
+        sortedLive(image, liveBrokers).forEach(b -> load.put(b, 0));
+        // Each live broker's replicas, by topic and partition: where the next move from it is looked for.
+        Map<String, List<Slot>> held = new TreeMap<>();
+        for (TopicInfo t : new TreeMap<>(image.topics()).values()) {
+            for (int p = 0; p < t.partitionCount(); p++) {
+                for (String b : t.assignments().get(p)) {
+                    if (load.containsKey(b)) {
+                        load.merge(b, 1, Integer::sum);
+                        held.computeIfAbsent(b, k -> new ArrayList<>()).add(new Slot(t.name(), p));
+                    }
+                }
             }
-            lists.put(t.name(), copy);
         }
-        Map<String, Set<Integer>> moved = new TreeMap<>();
-        while (moveOne(load, lists, liveBrokers, moved)) {
+        Map<Slot, List<String>> moved = new TreeMap<>();
+        while (moved.size() < MAX_REASSIGNMENTS_PER_REQUEST && moveOne(image, liveBrokers, load, held, moved)) {
             // one replica per round, from the fullest to the emptiest broker a partition allows
         }
         List<Reassignment> out = new ArrayList<>();
-        moved.forEach((topic, partitions) -> partitions.forEach(p -> {
-            List<String> after = List.copyOf(lists.get(topic).get(p));
-            if (!after.equals(image.topic(topic).assignments().get(p))) {  // not moved away and back
-                out.add(new Reassignment(topic, p, after, null));
-            }
-        }));
+        moved.forEach((slot, replicas) -> out.add(new Reassignment(slot.topic(), slot.partition(), replicas, null)));
         return out;
     }
 
+    /** A partition in {@link #balanceReplicas}'s plan, ordered by topic and partition. */
+    private record Slot(String topic, int partition) implements Comparable<Slot> {
+        @Override
+        public int compareTo(Slot o) {
+            int c = topic.compareTo(o.topic);
+            return c != 0 ? c : Integer.compare(partition, o.partition);
+        }
+    }
+
     /** Makes the best single move of {@link #balanceReplicas}; false if none evens the counts out any more. */
-    private static boolean moveOne(Map<String, Integer> load, Map<String, List<List<String>>> lists, Set<String> live,
-                                   Map<String, Set<Integer>> moved) {
+    private static boolean moveOne(MetadataImage image, Set<String> live, Map<String, Integer> load,
+                                   Map<String, List<Slot>> held, Map<Slot, List<String>> moved) {
         java.util.Comparator<Map.Entry<String, Integer>> byLoad = Map.Entry.<String, Integer>comparingByValue()
                 .thenComparing(Map.Entry.comparingByKey());
         List<Map.Entry<String, Integer>> fullestFirst = load.entrySet().stream().sorted(byLoad.reversed()).toList();
@@ -382,23 +408,17 @@ public final class ControllerLogic {
                 if (from.getValue() - to.getValue() < 2) {
                     break;
                 }
-                for (Map.Entry<String, List<List<String>>> topic : lists.entrySet()) {
-                    List<List<String>> partitions = topic.getValue();
-                    for (int p = 0; p < partitions.size(); p++) {
-                        List<String> replicas = partitions.get(p);
-                        int at = replicas.indexOf(from.getKey());
-                        if (at < 0 || replicas.contains(to.getKey()) || moved.getOrDefault(topic.getKey(), Set.of()).contains(p)) {
-                            continue;
-                        }
-                        List<String> after = new ArrayList<>(replicas);
-                        after.set(at, to.getKey());
-                        if (!canChangeMembers(replicas, after, live)) {
-                            continue;
-                        }
-                        replicas.set(at, to.getKey());
+                for (Slot slot : held.getOrDefault(from.getKey(), List.of())) {
+                    List<String> replicas = image.topic(slot.topic()).assignments().get(slot.partition());
+                    if (moved.containsKey(slot) || replicas.contains(to.getKey())) {
+                        continue;
+                    }
+                    List<String> after = new ArrayList<>(replicas);
+                    after.set(replicas.indexOf(from.getKey()), to.getKey());
+                    if (canChangeMembers(replicas, after, live)) {
+                        moved.put(slot, List.copyOf(after));
                         load.merge(from.getKey(), -1, Integer::sum);
                         load.merge(to.getKey(), 1, Integer::sum);
-                        moved.computeIfAbsent(topic.getKey(), k -> new java.util.TreeSet<>()).add(p);
                         return true;
                     }
                 }

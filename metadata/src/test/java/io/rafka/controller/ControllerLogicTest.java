@@ -159,27 +159,29 @@ class ControllerLogicTest {
         List<ControllerLogic.Reassignment> out = ControllerLogic.reassign(image, live, List.of(
                 want("t", 0, "b3", "b1", "b2"),        // one replica moves
                 want("t", 1, "b1", "b2"),              // replication factor 3 -> 2
-                want("t", 3, "b2", "b0", "b1"),        // 1 -> 3
-                want("t", 0, "b0", "b1", "b2"),        // named twice
+                want("t", 3, "b2", "b0"),              // 1 -> 2
                 want("t", 9, "b0"),                    // no such partition
                 want("nope", 0, "b0"),                 // no such topic
-                want("t", 1, "b1", "b1", "b2"),        // a broker twice (also named twice: that is found first)
+                want("t", 4, "b4", "b4", "b1"),        // a broker twice
                 want("t", 2, "b0", "b7")));            // unknown broker
 
         assertEquals(List.of("b3", "b1", "b2"), out.get(0).replicas());
         assertNull(out.get(0).error());
         assertEquals(List.of("b1", "b2"), out.get(1).replicas());
         assertNull(out.get(1).error());
-        assertEquals(List.of("b2", "b0", "b1"), out.get(2).replicas());
+        assertEquals(List.of("b2", "b0"), out.get(2).replicas());
         assertNull(out.get(2).error());
-        assertEquals(ErrorCode.INVALID_REQUEST, out.get(3).error().errorCode(), "t-0 named twice");
-        assertEquals(List.of("b0", "b1", "b2"), out.get(3).replicas(), "an error answers the current list");
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, out.get(3).error().errorCode());
         assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, out.get(4).error().errorCode());
-        assertEquals(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, out.get(5).error().errorCode());
-        assertEquals(ErrorCode.INVALID_REQUEST, out.get(6).error().errorCode());
-        assertEquals(ErrorCode.INVALID_REPLICA_ASSIGNMENT, out.get(7).error().errorCode(), out.get(7).error().getMessage());
-        assertTrue(out.get(7).error().getMessage().contains("broker b7 is not registered"), out.get(7).error().getMessage());
-        assertEquals(8, out.size());
+        assertEquals(ErrorCode.INVALID_REPLICA_ASSIGNMENT, out.get(5).error().errorCode());
+        assertEquals(List.of("b4", "b1", "b2"), out.get(5).replicas(), "an error answers the current list");
+        assertEquals(ErrorCode.INVALID_REPLICA_ASSIGNMENT, out.get(6).error().errorCode(), out.get(6).error().getMessage());
+        assertTrue(out.get(6).error().getMessage().contains("broker b7 is not registered"), out.get(6).error().getMessage());
+        assertEquals(7, out.size());
+        List<ControllerLogic.Reassignment> twice = ControllerLogic.reassign(image, live, List.of(want("t", 0, "b3", "b1", "b2"),
+                want("t", 0, "b0", "b1", "b3")));
+        assertEquals(ErrorCode.INVALID_REQUEST, twice.get(0).error().errorCode(), "neither copy of a partition named twice is made");
+        assertEquals(ErrorCode.INVALID_REQUEST, twice.get(1).error().errorCode());
         assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 4, "b4", "b0", "b1"))).get(0).error(),
                 "dead b4 may keep the replica it has: 2 of 3 live before and after");
         assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, ControllerLogic.reassign(image, live, List.of(want("t", 2, "b0", "b3")))
@@ -188,8 +190,13 @@ class ControllerLogicTest {
                 .get(0).error().errorCode(), "the new group, b4 dead, would have 1 of 2 live");
         assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 0, "b3", "b0"))).get(0).error(),
                 "two of three replicas dropped at once: they stay in the group until the change is made");
-        assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 3, "b0"))).get(0).error(),
-                "a single replica is the leader: it stays until its group is handed over");
+        // New members that are a majority of the new list could elect a leader of their own, with an empty log.
+        assertEquals(ErrorCode.INVALID_REPLICA_ASSIGNMENT, ControllerLogic.reassign(image, live, List.of(want("t", 3, "b0")))
+                .get(0).error().errorCode(), "[b2] -> [b0]: b0 alone is the new group's majority");
+        assertEquals(ErrorCode.INVALID_REPLICA_ASSIGNMENT, ControllerLogic.reassign(image, live, List.of(want("t", 3, "b2", "b0", "b1")))
+                .get(0).error().errorCode(), "[b2] -> [b2,b0,b1]: two new of three");
+        assertEquals(ErrorCode.INVALID_REPLICA_ASSIGNMENT, ControllerLogic.reassign(image, live, List.of(want("t", 1, "b0", "b1", "b2",
+                "b3", "b4"))).get(0).error().errorCode(), "b4 is dead");
 
         Map<String, ErrorCode> single = new java.util.LinkedHashMap<>();
         single.put("empty", ControllerLogic.reassign(image, live, List.of(want("t", 0))).get(0).error().errorCode());

@@ -453,6 +453,7 @@ public final class RaftNode implements Closeable {
                     + " (topic id " + spec.topicId() + ") is not hosted on node " + nodeId));
         }
         try {
+            membership.assigned(replica.groupId());
             if (!replica.spec().replicas().equals(spec.replicas())) {
                 if (spec.replicas().stream().anyMatch(a -> a.id().equals(nodeId))) {
                     PartitionMetadataFile.write(config.dataDir(), spec);
@@ -491,7 +492,20 @@ public final class RaftNode implements Closeable {
         spec.replicas().stream().filter(a -> a.id().equals(likelyLeader)).forEach(a -> ask.put(a.id(), MembershipChanger.peer(a)));
         spec.replicas().forEach(a -> ask.putIfAbsent(a.id(), MembershipChanger.peer(a)));
         replica.spec().replicas().forEach(a -> ask.putIfAbsent(a.id(), MembershipChanger.peer(a)));
-        return membership.dropped(replica.groupId(), ask.values());
+        return membership.dropped(replica.groupId(), ask.values(), committedHere(replica));
+    }
+
+    /** The commit index of this replica's Raft member as far as it can be read (0 if not). */
+    private long committedHere(Replica replica) {
+        HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
+        if (frozen != null) {
+            return frozen.index();
+        }
+        try {
+            return server.getDivision(replica.groupId()).getRaftLog().getLastCommittedIndex();
+        } catch (IOException | RuntimeException e) {
+            return 0;  // closed or not running: the leader's other checks still hold
+        }
     }
 
     /** The members of a hosted partition's Raft group, as this replica knows them (for tests and tools). */

@@ -74,6 +74,9 @@ class ReassignPartitionsIT {
                     .setBalance(true).build());
             assertEquals(asSets(planned), asSets(moved), "the plan is what is done");
             Map<String, Integer> load = new TreeMap<>();
+            // The broker that forwarded the call may apply the new lists a moment after the controller answered.
+            cluster.awaitTrue(() -> replicaLists(cluster, 1).entrySet().stream().allMatch(e -> !asSets(moved).containsKey(e.getKey())
+                    || asSets(moved).get(e.getKey()).equals(Set.copyOf(e.getValue()))), 10_000, "the new lists seen by broker 2");
             Map<Integer, List<String>> after = replicaLists(cluster, 1);
             after.values().forEach(r -> r.forEach(b -> load.merge(b, 1, Integer::sum)));
             assertEquals(Map.of("1", 3, "2", 3, "3", 3, "4", 3), load, "as many replicas on every broker: " + after);

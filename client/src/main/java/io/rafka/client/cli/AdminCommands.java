@@ -199,7 +199,8 @@ final class AdminCommands {
                     partition = -1;
                 }
             }
-            List<String> brokers = eq < 0 ? List.of() : List.of(move.substring(eq + 1).split(",", -1));
+            List<String> brokers = eq < 0 ? List.of() : java.util.Arrays.stream(move.substring(eq + 1).split(",", -1))
+                    .map(String::trim).toList();
             if (partition < 0 || brokers.stream().anyMatch(String::isBlank)) {
                 throw new UsageException("'" + move + "' is not TOPIC-PARTITION=BROKER,..., e.g. orders-0=1,2,4");
             }
@@ -233,7 +234,7 @@ final class AdminCommands {
             context.err().println("... " + (failed - MAX_FAILURES_LISTED) + " more partitions were refused");
         }
         int ok = results.size() - failed;
-        context.err().println((dryRun ? "dry run: would have " : "") + verb + " " + ok + " partitions"
+        context.err().println((dryRun ? "dry run: would have " : "") + verb + " " + ok + (ok == 1 ? " partition" : " partitions")
                 + (failed > 0 ? "; " + failed + " refused" : "") + (ok > 0 && !dryRun ? " (the data is copied in the background)" : ""));
         return failed > 0 ? 1 : 0;
     }

@@ -39,8 +39,8 @@ public final class MembershipChanger {
     private final RaftServer server;
     private final RaftProperties probeProperties;
     private final PeerProbes probes;
-    /** Per group this replica was dropped from: the leader's last index when it was first seen without it. */
-    private final Map<RaftGroupId, Long> droppedAt = new ConcurrentHashMap<>();
+    /** Per group this replica was dropped from: the leader that was first seen without it, and its last index then. */
+    private final Map<RaftGroupId, DropMark> droppedAt = new ConcurrentHashMap<>();
 
     public MembershipChanger(LocalServer local, RaftProperties probeProperties, PeerProbes probes) {
         this.local = local;
@@ -105,10 +105,12 @@ public final class MembershipChanger {
      * later list drops one more before the first change is made; and after Ratis appends the new configuration,
      * a leader elected before it commits still needs the old members' votes. Ratis's group info does not say where
      * the configuration entry is, so the leader's last index when the new configuration is first seen stands for
-     * it: the replica may go once a later answer's commit index reaches that index. False while the change is under
-     * way, no leader answers, or it still names this server.
+     * it: the replica may go once a later answer of the same leader in the same term has a commit index that
+     * reaches it. A leader whose commit index is below {@code committedHere}, this replica's own, is not believed:
+     * it cannot lead the group this replica was part of. False while the change is under way, no leader answers,
+     * or it still names this server.
      */
-    public boolean dropped(RaftGroupId groupId, Collection<RaftPeer> peers) {
+    public boolean dropped(RaftGroupId groupId, Collection<RaftPeer> peers, long committedHere) {
         String self = server.getId().toString();
         for (RaftPeer peer : peers) {
             if (peer.getId().equals(server.getId())) {
@@ -119,21 +121,35 @@ public final class MembershipChanger {
                 continue;
             }
             RaftConfigurationProto conf = info.getConf().orElse(null);
-            if (conf == null || conf.getOldPeersCount() > 0
+            long committed = info.getLogInfoProto().getCommitted().getIndex();
+            if (conf == null || conf.getOldPeersCount() > 0 || committed < committedHere
                     || conf.getPeersList().stream().anyMatch(p -> p.getId().toStringUtf8().equals(self))) {
                 droppedAt.remove(groupId);
                 return false;
             }
-            long last = info.getLogInfoProto().getLastEntry().getIndex();
-            long committed = info.getLogInfoProto().getCommitted().getIndex();
-            Long seen = droppedAt.putIfAbsent(groupId, last);
-            if (seen != null && committed >= seen) {
+            DropMark now = new DropMark(peer.getId().toString(), info.getLogInfoProto().getLastEntry().getTerm(),
+                    info.getLogInfoProto().getLastEntry().getIndex());
+            DropMark seen = droppedAt.get(groupId);
+            if (seen == null || !seen.leader().equals(now.leader()) || seen.term() != now.term()) {
+                droppedAt.put(groupId, now);
+                return false;
+            }
+            if (committed >= seen.index()) {
                 droppedAt.remove(groupId);
                 return true;
             }
             return false;
         }
         return false;
+    }
+
+    /** This replica is assigned to {@code groupId} (again): what {@link #dropped} saw of an earlier drop is stale. */
+    public void assigned(RaftGroupId groupId) {
+        droppedAt.remove(groupId);
+    }
+
+    /** A leader seen with a configuration without this replica: who, in which term, and its last index then. */
+    private record DropMark(String leader, long term, long index) {
     }
 
     /**
