@@ -93,10 +93,22 @@ public final class Broker implements Closeable {
     private HttpEndpoints http;
     private final HealthStatusManager health = new HealthStatusManager();
     private static final long VIEW_CHECK_INTERVAL_MS = 50;
+    /** How long a broker waits for a controller before it says why it does not register. */
+    private static final long NO_CONTROLLER_WARNING_MS = 30_000;
+    /**
+     * How long a graceful stop lets calls in flight finish once leaderships moved away: unary calls end within it;
+     * streams (a producer's ProduceStream, group members' streams, subscriptions) never end on their own and are
+     * cancelled after it, and their clients go to the new leaders. Waiting for them ran every stop with a client
+     * connected to the hand-over deadline, so the controller hand-over and the leave were abandoned (12-16 s stops).
+     */
+    private static final long STOP_DRAIN_MS = 1_000;
     private static final long GROUP_COMPACTION_INTERVAL_MS = 5_000;
     /** How often followers of partitions led here are checked for silence ({@link FollowerSilenceLog}). */
     private static final long FOLLOWER_SILENCE_CHECK_MS = 5_000;
     private volatile boolean registered;
+    /** When this broker started waiting for its metadata member to hear from a controller ({@link System#nanoTime}). */
+    private long noControllerSinceNanos;
+    private boolean noControllerWarned;
     /**
      * What {@code /health} adds below its verdict: partition replicas that cannot serve because their log lost
      * committed records and they are copying them from another replica, and replicas whose Raft log failed to write
@@ -299,10 +311,20 @@ public final class Broker implements Closeable {
                 config.dataDir().toAbsolutePath());
     }
 
-    /** Registers (until it succeeds once per start) and then heartbeats to the controller. */
+    /**
+     * Registers (until it succeeds once per start) and then heartbeats to the controller. Only once this broker's own
+     * metadata member has heard from a controller: the registration is a write any client of the group can make,
+     * so a broker whose member is not in the group (a node.id added to controller.quorum.voters after the group was
+     * formed) registered, heartbeated and counted as live although its view never became current, and the
+     * controller placed replicas and preferred leaderships on it that nobody could serve.
+     */
     private void heartbeat() {
         try {
             if (!registered) {
+                if (metadata.controllerId().isEmpty()) {
+                    warnIfNoController();
+                    return;
+                }
                 BrokerInfo self = new BrokerInfo(config.nodeId(), config.get(ServerConfig.HOST), grpcPort(),
                         config.getInt(ServerConfig.RAFT_PORT));
                 if (!self.equals(metadata.image().brokers().get(config.nodeId()))) {
@@ -319,6 +341,21 @@ public final class Broker implements Closeable {
             });
         } catch (Exception e) {
             LOG.debug("registration or heartbeat failed (retrying): {}", e.toString());
+        }
+    }
+
+    /** Says once, after {@value #NO_CONTROLLER_WARNING_MS} ms without a controller, why this broker does not register. */
+    private void warnIfNoController() {
+        long now = System.nanoTime();
+        if (noControllerSinceNanos == 0) {
+            noControllerSinceNanos = now;
+        } else if (!noControllerWarned && now - noControllerSinceNanos > TimeUnit.MILLISECONDS.toNanos(NO_CONTROLLER_WARNING_MS)) {
+            noControllerWarned = true;
+            LOG.warn("broker {}: its metadata member has heard from no controller for {} s, so it does not register "
+                    + "(waiting for a majority of the metadata voters {}). If the others run, is node.id {} one of the "
+                    + "group's members? They come from controller.quorum.voters when the group is first formed and do "
+                    + "not change at run time (docs/metadata.md)", config.nodeId(), NO_CONTROLLER_WARNING_MS / 1000,
+                    config.get(ServerConfig.VOTERS), config.nodeId());
         }
     }
 
@@ -567,8 +604,9 @@ public final class Broker implements Closeable {
         }
         grpc.shutdown();
         try {
-            if (!grpc.awaitTermination(remainingMs(deadline), TimeUnit.MILLISECONDS)) {
-                LOG.info("broker {}: calls still running at the stop deadline are cancelled", config.nodeId());
+            if (!grpc.awaitTermination(Math.min(STOP_DRAIN_MS, remainingMs(deadline)), TimeUnit.MILLISECONDS)) {
+                LOG.info("broker {}: calls and streams still open {} ms into the stop are cancelled", config.nodeId(),
+                        STOP_DRAIN_MS);
                 grpc.shutdownNow();
             }
         } catch (InterruptedException e) {

@@ -1,8 +1,18 @@
 package io.rafka.server;
 
+import com.google.protobuf.ByteString;
+import io.grpc.stub.StreamObserver;
+import io.rafka.proto.v1.Acks;
 import io.rafka.proto.v1.CreateTopicsRequest;
+import io.rafka.proto.v1.DescribeClusterRequest;
 import io.rafka.proto.v1.ErrorCode;
 import io.rafka.proto.v1.NewTopic;
+import io.rafka.proto.v1.PartitionData;
+import io.rafka.proto.v1.ProduceRequest;
+import io.rafka.proto.v1.ProduceResponse;
+import io.rafka.proto.v1.ProduceServiceGrpc;
+import io.rafka.proto.v1.ProducerRecord;
+import io.rafka.proto.v1.RecordSet;
 import io.rafka.server.testing.BrokerCluster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -68,6 +79,54 @@ class GracefulStopIT {
                 System.out.printf("stop of broker %d with all stopping at once: %d ms%n", i + 1, ms);
                 assertTrue(ms <= SHUTDOWN_TIMEOUT_MS + MARGIN_MS, "broker " + (i + 1) + " stopped in " + ms + " ms");
             }
+        }
+    }
+
+    /**
+     * A client stream open to the stopping broker (a producer's ProduceStream never ends on its own) does not hold
+     * the stop: the broker cancels it after a short drain, and still hands over and leaves, so the others stop
+     * counting it live at once. It used to wait for the stream until the hand-over deadline and abandon the leave:
+     * the broker stayed "live" for the session timeout (probe D, F3).
+     */
+    @Test
+    void anOpenClientStreamDoesNotHoldTheStopOrItsLeave() throws Exception {
+        long timeoutMs = 8_000;
+        try (BrokerCluster cluster = BrokerCluster.start(3, tmp, Map.of("shutdown.timeout.ms", Long.toString(timeoutMs),
+                "broker.session.timeout.ms", "60000"))) {
+            createTopic(cluster, "held", 3);
+            int controller = BrokerCluster.indexOf(cluster.admin(0).describeCluster(DescribeClusterRequest.getDefaultInstance())
+                    .getControllerId());
+            int stopping = (controller + 1) % 3;
+            int other = (controller + 2) % 3;
+            CompletableFuture<Throwable> streamEnded = new CompletableFuture<>();
+            StreamObserver<ProduceRequest> stream = ProduceServiceGrpc.newStub(cluster.channel(stopping)).produceStream(
+                    new StreamObserver<>() {
+                        @Override
+                        public void onNext(ProduceResponse value) {
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            streamEnded.complete(t);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            streamEnded.complete(null);
+                        }
+                    });
+            stream.onNext(ProduceRequest.newBuilder().setAcks(Acks.ACKS_ALL).addPartitions(PartitionData.newBuilder()
+                    .setTopic("held").setPartition(0).setRecords(RecordSet.newBuilder().addRecords(ProducerRecord.newBuilder()
+                            .setValue(ByteString.copyFromUtf8("v"))))).build());
+
+            long ms = timeStop(cluster, stopping);
+
+            String stopped = Integer.toString(stopping + 1);
+            assertFalse(cluster.admin(other).describeCluster(DescribeClusterRequest.getDefaultInstance()).getLiveBrokerIdsList()
+                    .contains(stopped), "broker " + stopped + " left the cluster as it stopped (it stopped in " + ms + " ms)");
+            assertTrue(ms < timeoutMs - timeoutMs / 5, "the stop did not wait for the stream to the hand-over deadline: " + ms + " ms");
+            assertTrue(streamEnded.isDone(), "the stream was ended by the stop");
+            stream.onCompleted();
         }
     }
 
