@@ -322,10 +322,10 @@ public final class ControllerLogic {
         }
         List<String> added = wanted.stream().filter(b -> !current.contains(b)).toList();
         if (!addsAMinority(current, wanted)) {
-            return new RafkaException(io.rafka.common.ErrorCode.INVALID_REPLICA_ASSIGNMENT, partition + ": the brokers it adds, "
-                    + added + ", would be a majority of " + wanted + ". A new replica starts empty with the new list as its "
-                    + "group, so a majority of them could elect a leader of their own before the current one adds them: add "
-                    + "fewer than half of the new list at a time (e.g. [1] -> [1,2] -> [1,2,3], or [1,2,3] -> [1,2,4] -> [1,5,4])");
+            return new RafkaException(io.rafka.common.ErrorCode.INVALID_REPLICA_ASSIGNMENT, partition + ": it adds " + added
+                    + " to " + current + " and keeps fewer: Raft changes a group's members only when it keeps more than it adds "
+                    + "(or grows one replica to two), so go in steps and let each step's new replicas catch up first (e.g. "
+                    + "[1,2] -> [1,2,3] -> [1,3], or [1] -> [1,2] -> [2])");
         }
         return null;
     }
@@ -343,13 +343,16 @@ public final class ControllerLogic {
     }
 
     /**
-     * Whether the brokers {@code wanted} adds to {@code current} are fewer than a majority of {@code wanted}. A new
-     * replica's broker starts the group with the new list as its members, before the leader adds it: new members that
-     * are a majority of that list could elect a leader among themselves, with an empty log, and the partition would
-     * have two groups under one id.
+     * Whether the brokers {@code wanted} adds to {@code current} are fewer than those it keeps, or it grows one
+     * replica to two: Ratis 3.3's own rule for a configuration change ({@code RaftConfigurationImpl.changeMajority},
+     * RATIS-1912; it refuses any other change, so the group would never get the new list). It also keeps a new
+     * replica's broker, which starts the group empty with the new list as its members before the leader adds it,
+     * from being part of a majority of new members that could elect a leader of their own.
      */
     private static boolean addsAMinority(List<String> current, List<String> wanted) {
-        return wanted.stream().filter(b -> !current.contains(b)).count() < wanted.size() / 2 + 1;
+        long added = wanted.stream().filter(b -> !current.contains(b)).count();
+        long kept = wanted.size() - added;
+        return added < kept || current.size() == 1 && wanted.size() == 2 && added == 1;
     }
 
     /**

@@ -188,8 +188,12 @@ class ControllerLogicTest {
                 .get(0).error().errorCode(), "replication factor 2 with one member dead has no majority to change membership");
         assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, ControllerLogic.reassign(image, live, List.of(want("t", 4, "b4", "b1")))
                 .get(0).error().errorCode(), "the new group, b4 dead, would have 1 of 2 live");
-        assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 0, "b3", "b0"))).get(0).error(),
-                "two of three replicas dropped at once: they stay in the group until the change is made");
+        assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 0, "b0", "b1", "b3"))).get(0).error(),
+                "one added, two kept");
+        assertEquals(ErrorCode.INVALID_REPLICA_ASSIGNMENT, ControllerLogic.reassign(image, live, List.of(want("t", 0, "b3", "b0")))
+                .get(0).error().errorCode(), "one added, one kept: Ratis refuses the change (RATIS-1912)");
+        assertNull(ControllerLogic.reassign(image, live, List.of(want("t", 0, "b0"))).get(0).error(),
+                "two dropped at once: they stay in the group until the change is made");
         // New members that are a majority of the new list could elect a leader of their own, with an empty log.
         assertEquals(ErrorCode.INVALID_REPLICA_ASSIGNMENT, ControllerLogic.reassign(image, live, List.of(want("t", 3, "b0")))
                 .get(0).error().errorCode(), "[b2] -> [b0]: b0 alone is the new group's majority");

@@ -230,6 +230,13 @@ public final class RaftNode implements Closeable {
         maintenance = new LogMaintenance(local, replicas, hibernationFiles, r -> openFrozen(r.topicPartition()), config.dataDir());
         executors.watch.scheduleWithFixedDelay(new StalledFollowerWatch(server, replicas, probes,
                 peer -> detector != null && detector.refusesConnections(peer)), 1, 1, TimeUnit.SECONDS);
+        executors.watch.scheduleWithFixedDelay(() -> {
+            try {
+                groups.resumeElectionsOnceLed();
+            } catch (RuntimeException e) {
+                LOG.debug("node {}: resuming the elections of joined replicas failed (retrying): {}", nodeId, e.toString());
+            }
+        }, 200, 200, TimeUnit.MILLISECONDS);
         if (config.scrubBytesPerSecond() > 0) {
             LogScrubber s = new LogScrubber(replicas, config.scrubBytesPerSecond(), config.scrubIntervalMs(),
                     r -> openFrozen(r.topicPartition()), r -> hibernation.wake(r));
@@ -426,8 +433,17 @@ public final class RaftNode implements Closeable {
      * ({@link Hibernation}), so creating many partitions costs no threads.
      */
     public CompletableFuture<Void> createPartition(PartitionSpec spec, boolean hibernated) {
+        return createPartition(spec, hibernated, false);
+    }
+
+    /**
+     * {@link #createPartition(PartitionSpec, boolean)}; {@code joining}: the partition's group runs elsewhere already
+     * (a reassignment gave this node a replica, or its data was lost), so the new member stands for election only once
+     * it has heard from a leader ({@link ReplicaGroups#create(PartitionSpec, boolean)}).
+     */
+    public CompletableFuture<Void> createPartition(PartitionSpec spec, boolean hibernated, boolean joining) {
         if (!hibernated || replicas.contains(spec.topicPartition())) {
-            return groups.create(spec);
+            return groups.create(spec, joining);
         }
         return groups.createHibernated(spec, hibernationFiles);
     }
@@ -495,7 +511,7 @@ public final class RaftNode implements Closeable {
         return membership.dropped(replica.groupId(), ask.values(), committedHere(replica));
     }
 
-    /** The commit index of this replica's Raft member as far as it can be read (0 if not). */
+    /** The commit index of this replica's Raft member; -1 while it cannot be read (a closed division). */
     private long committedHere(Replica replica) {
         HibernationFiles.Frozen frozen = Hibernation.frozen(replica);
         if (frozen != null) {
@@ -504,7 +520,7 @@ public final class RaftNode implements Closeable {
         try {
             return server.getDivision(replica.groupId()).getRaftLog().getLastCommittedIndex();
         } catch (IOException | RuntimeException e) {
-            return 0;  // closed or not running: the leader's other checks still hold
+            return -1;  // closed or not running: unknown, so no leader can be checked against it yet
         }
     }
 

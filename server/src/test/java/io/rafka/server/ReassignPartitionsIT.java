@@ -139,6 +139,32 @@ class ReassignPartitionsIT {
                 ReplicaChecks.assertSameData(cluster, tp, entry.getValue());
             }
 
+            // Two requests back to back, the second before the first is made: [a,b] -> [a,b,c] -> [a,c,d]. The group may
+            // still be [a,b] when it sees [a,c,d], two members added and one kept, which Ratis refuses in one change; it
+            // gets there in steps. c and d start empty with [a,c,d] as their group and must not elect one of them.
+            TopicPartition p0 = new TopicPartition(TOPIC, 0);
+            String keptA = two.get(0);
+            String droppedB = two.get(1);
+            List<String> others = List.of("1", "2", "3", "4").stream().filter(x -> !two.contains(x)).toList();
+            List<String> grown = List.of(keptA, droppedB, others.get(0));
+            List<String> moved2 = List.of(keptA, others.get(0), others.get(1));
+            for (List<String> list : List.of(grown, moved2)) {
+                ReassignPartitionsResponse r = cluster.admin(0).reassignPartitions(ReassignPartitionsRequest.newBuilder()
+                        .addReassignments(PartitionReassignment.newBuilder().setTopic(TOPIC).setPartition(0).addAllReplicas(list))
+                        .build());
+                assertEquals(ErrorCode.NONE, r.getResults(0).getErrorCode(), r.toString());
+            }
+            cluster.awaitTrue(() -> ReplicaChecks.caughtUp(cluster, p0, moved2, 45), 60_000, p0 + " moved to " + moved2 + " in steps");
+            // A dropped leader steps down once the group runs without it: the partition is then led by a member.
+            cluster.awaitTrue(() -> moved2.contains(String.valueOf(cluster.awaitLeaders(0, TOPIC, 30_000).get(0) + 1)), 30_000,
+                    p0 + " led by one of " + moved2);
+            leaders = cluster.awaitLeaders(0, TOPIC, 30_000);
+            ReplicaChecks.produce(cluster, TOPIC, leaders.get(0), 0, 45, 5);
+            cluster.awaitTrue(() -> ReplicaChecks.caughtUp(cluster, p0, moved2, 50), 30_000, p0 + " written with " + moved2);
+            ReplicaChecks.assertSameData(cluster, p0, moved2);
+            Path bFolder = dataDir(cluster, droppedB).resolve(TOPIC + "-0");
+            cluster.awaitTrue(() -> !Files.exists(bFolder), 30_000, bFolder + " deleted once the group ran without it");
+
             // A follower dropped while another member is dead stays until the change is made: it is needed for the old
             // members' majority (leaving at once, it took that away and the partition could never change again).
             TopicPartition p3 = new TopicPartition(TOPIC, 3);

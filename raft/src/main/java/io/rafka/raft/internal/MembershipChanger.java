@@ -11,6 +11,7 @@ import org.apache.ratis.protocol.GroupInfoReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.server.RaftConfiguration;
 import org.apache.ratis.server.RaftServer;
@@ -78,13 +79,19 @@ public final class MembershipChanger {
         if (!stable || !division.getInfo().isLeader()) {
             return CompletableFuture.completedFuture(false);
         }
-        List<RaftPeer> peers = spec.replicas().stream().map(MembershipChanger::peer).toList();
+        List<RaftPeer> target = spec.replicas().stream().map(MembershipChanger::peer).toList();
+        List<RaftPeer> peers = nextStep(List.copyOf(conf.getCurrentPeers()), target);
+        if (peers != target) {
+            LOG.info("{}: {} -> {} in one change is more than Raft allows; adding {} first", tp, current, wanted,
+                    peers.get(peers.size() - 1).getId());
+        }
         for (RaftPeer peer : peers) {
             if (!current.contains(peer.getId().toString()) && !runsGroup(peer, groupId, peers)) {
                 return CompletableFuture.completedFuture(false);
             }
         }
-        LOG.info("{}: changing replicas from {} to {}", tp, current, wanted);
+        LOG.info("{}: changing replicas from {} to {}", tp, current, ids(peers));
+        boolean last = peers == target;
         return server.setConfigurationAsync(new SetConfigurationRequest(local.clientId(), server.getId(), groupId,
                         local.nextCallId(), peers))
                 .handle((reply, error) -> {
@@ -93,8 +100,35 @@ public final class MembershipChanger {
                         LOG.info("{}: replica change to {} not done yet: {}", tp, wanted, cause.toString());
                         return false;
                     }
-                    return true;
+                    return last;  // a step on the way: the next call makes the next one
                 });
+    }
+
+    /**
+     * The next configuration on the way from {@code current} to {@code target}: {@code target} itself if Ratis 3.3
+     * accepts that change (it keeps more members than it adds, or grows one member to two:
+     * {@code RaftConfigurationImpl.changeMajority}, RATIS-1912), else {@code current} plus the first member of
+     * {@code target} it lacks, which Ratis accepts; so a group whose members differ from its newest list by more than
+     * one change (a reassignment made before the previous one was done) still gets there, one member at a time,
+     * instead of being refused for good.
+     */
+    static List<RaftPeer> nextStep(List<RaftPeer> current, List<RaftPeer> target) {
+        Set<RaftPeerId> have = new java.util.HashSet<>();
+        current.forEach(p -> have.add(p.getId()));
+        List<RaftPeer> adds = target.stream().filter(p -> !have.contains(p.getId())).toList();
+        long kept = target.size() - adds.size();
+        if (adds.size() < kept || current.size() == 1 && target.size() == 2 && adds.size() == 1) {
+            return target;
+        }
+        List<RaftPeer> step = new java.util.ArrayList<>(current);
+        step.add(adds.get(0));
+        return List.copyOf(step);
+    }
+
+    private static Set<String> ids(List<RaftPeer> peers) {
+        Set<String> ids = new TreeSet<>();
+        peers.forEach(p -> ids.add(p.getId().toString()));
+        return ids;
     }
 
     /**
@@ -107,10 +141,13 @@ public final class MembershipChanger {
      * the configuration entry is, so the leader's last index when the new configuration is first seen stands for
      * it: the replica may go once a later answer of the same leader in the same term has a commit index that
      * reaches it. A leader whose commit index is below {@code committedHere}, this replica's own, is not believed:
-     * it cannot lead the group this replica was part of. False while the change is under way, no leader answers,
-     * or it still names this server.
+     * it cannot lead the group this replica was part of; nor is any while that index cannot be read (-1). False
+     * while the change is under way, no leader answers, or it still names this server.
      */
     public boolean dropped(RaftGroupId groupId, Collection<RaftPeer> peers, long committedHere) {
+        if (committedHere < 0) {
+            return false;  // this replica's own commit index is unknown: ask again once it can be read
+        }
         String self = server.getId().toString();
         for (RaftPeer peer : peers) {
             if (peer.getId().equals(server.getId())) {

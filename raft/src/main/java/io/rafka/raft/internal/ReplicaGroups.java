@@ -3,6 +3,7 @@ package io.rafka.raft.internal;
 import io.rafka.common.TopicPartition;
 import io.rafka.raft.PartitionSpec;
 import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.LeaderElectionManagementRequest;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -61,6 +62,18 @@ public final class ReplicaGroups {
 
     /** Starts hosting a replica of {@code spec} and joins its group; succeeds if it is already hosted. */
     public CompletableFuture<Void> create(PartitionSpec spec) {
+        return create(spec, false);
+    }
+
+    /**
+     * {@link #create(PartitionSpec)}; with {@code joining} (the group runs elsewhere already: a reassignment gave this
+     * broker a replica, or its data was lost) the new member does not stand for election until it has heard from
+     * a leader ({@link #resumeElectionsOnceLed}). It starts empty with the new replica list as its group; where the
+     * members it joins with have not been added by the leader yet (a list made before the previous change was
+     * done), empty new members could otherwise elect one of them, and the partition would have a second, empty
+     * group under its id. A member never led has nothing a group needs from a leader.
+     */
+    public CompletableFuture<Void> create(PartitionSpec spec, boolean joining) {
         TopicPartition tp = spec.topicPartition();
         CompletableFuture<Void> removing = removals.get(tp);
         if (removing != null) {
@@ -94,6 +107,7 @@ public final class ReplicaGroups {
         onPeers.accept(peers);
         GroupManagementRequest add = GroupManagementRequest.newAdd(local.clientId(), local.server().getId(),
                 local.nextCallId(), RaftGroup.valueOf(gid, peers), true);
+        boolean pause = joining && existing == null;
         return local.server().groupManagementAsync(add).handle((reply, error) -> {
             Throwable cause = failure(reply, error);
             if (cause != null && !(cause instanceof AlreadyExistsException)) {
@@ -101,8 +115,49 @@ public final class ReplicaGroups {
                 registry.forget(replica);
                 throw new CompletionException(new IOException("adding " + tp + " on " + nodeId + " failed", cause));
             }
-            return null;
-        });
+            return cause == null && pause;
+        }).thenCompose(paused -> paused ? pauseElections(replica) : CompletableFuture.completedFuture(null));
+    }
+
+    private CompletableFuture<Void> pauseElections(ReplicaRegistry.Replica replica) {
+        replica.electionsPausedUntilLed = true;
+        return local.server().leaderElectionManagementAsync(LeaderElectionManagementRequest.newPause(local.clientId(),
+                local.server().getId(), replica.groupId(), local.nextCallId())).handle((reply, error) -> {
+                    Throwable cause = failure(reply, error);
+                    if (cause != null) {
+                        replica.electionsPausedUntilLed = false;
+                        LOG.warn("{}: pausing the elections of the joining replica failed: {}", replica.spec().topicPartition(),
+                                cause.toString());
+                    }
+                    return null;
+                });
+    }
+
+    /**
+     * Lets joining replicas ({@link #create(PartitionSpec, boolean)}) stand for election again once they have heard
+     * from a leader. Called periodically.
+     */
+    public void resumeElectionsOnceLed() {
+        for (ReplicaRegistry.Replica replica : registry.replicas()) {
+            if (!replica.electionsPausedUntilLed) {
+                continue;
+            }
+            try {
+                if (local.server().getDivision(replica.groupId()).getInfo().getLeaderId() == null) {
+                    continue;
+                }
+            } catch (IOException | RuntimeException e) {
+                continue;  // not open here at the moment
+            }
+            replica.electionsPausedUntilLed = false;
+            local.server().leaderElectionManagementAsync(LeaderElectionManagementRequest.newResume(local.clientId(),
+                    local.server().getId(), replica.groupId(), local.nextCallId())).whenComplete((reply, error) -> {
+                        Throwable cause = failure(reply, error);
+                        if (cause != null) {
+                            replica.electionsPausedUntilLed = true;  // tried again on the next call
+                        }
+                    });
+        }
     }
 
     /**

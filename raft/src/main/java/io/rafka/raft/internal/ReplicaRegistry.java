@@ -47,6 +47,11 @@ public final class ReplicaRegistry {
         private volatile io.rafka.log.LogConfig logConfig;
         /** The replicas changed since the group's members last matched them (a reassignment under way). */
         public volatile boolean membershipChangePending;
+        /**
+         * Joined a group that runs elsewhere (a reassignment, a wiped replica): its elections are paused until it
+         * hears from a leader ({@link ReplicaGroups#create}).
+         */
+        public volatile boolean electionsPausedUntilLed;
         /** Orders appends that wait for a wake-up ({@link #waitingAppends}). */
         private final Object appendOrder = new Object();
         /** Completes once the last append that waited for a wake-up was handed to Raft; done when none waits. */

@@ -257,7 +257,9 @@ public final class PartitionReconciler implements Closeable {
                 if (have.isEmpty()) {
                     TopicPartition tp = spec.topicPartition();
                     boolean hibernated = current.leader(tp) == null && startsHibernated.test(tp);
-                    raftNode.createPartition(spec, hibernated).get(30, TimeUnit.SECONDS);
+                    // A published leader on another broker: the group runs there, and this replica joins it.
+                    boolean joining = current.leader(tp) != null && !brokerId.equals(current.leader(tp).brokerId());
+                    raftNode.createPartition(spec, hibernated, joining).get(30, TimeUnit.SECONDS);
                 } else if (caughtUp && have.get().topicId().equals(spec.topicId())) {
                     // A reassignment: the leader changes the group's members; the others record the new list.
                     // Only with a caught-up image: a restarted leader must not revert a newer reassignment.
