@@ -93,6 +93,8 @@ public final class Broker implements Closeable {
     private HttpEndpoints http;
     private final HealthStatusManager health = new HealthStatusManager();
     private static final long VIEW_CHECK_INTERVAL_MS = 50;
+    /** How often a broker that has not registered yet looks whether its metadata member knows a controller. */
+    private static final long CONTROLLER_POLL_MS = 20;
     /** How long a broker waits for a controller before it says why it does not register. */
     private static final long NO_CONTROLLER_WARNING_MS = 30_000;
     /**
@@ -321,6 +323,12 @@ public final class Broker implements Closeable {
     private void heartbeat() {
         try {
             if (!registered) {
+                // Checked often until the next heartbeat is due: a member hears from the controller within a moment of
+                // starting, and registering at the next heartbeat would hold a restarted broker's start that long.
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.getLong(ServerConfig.HEARTBEAT_INTERVAL_MS));
+                while (metadata.controllerId().isEmpty() && System.nanoTime() < until && !closed.get()) {
+                    Thread.sleep(CONTROLLER_POLL_MS);
+                }
                 if (metadata.controllerId().isEmpty()) {
                     warnIfNoController();
                     return;
@@ -341,6 +349,15 @@ public final class Broker implements Closeable {
             });
         } catch (Exception e) {
             LOG.debug("registration or heartbeat failed (retrying): {}", e.toString());
+        }
+    }
+
+    /** Whether the metadata this broker has seen holds its registration (from this run or an earlier one). */
+    private boolean knownToTheCluster() {
+        try {
+            return metadata.image().brokers().containsKey(config.nodeId());
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 
@@ -587,7 +604,9 @@ public final class Broker implements Closeable {
             groups.close();
         }
         shutdownExecutors();
-        if (graceful && metadata != null && registered) {
+        // Also when this start has not registered yet (it waits for its metadata member to hear from a controller):
+        // a broker stopped right after a restart still counts as live from its last run until it says it leaves.
+        if (graceful && metadata != null && (registered || knownToTheCluster())) {
             runUntil("handing over the controller role and leaving", handOverDeadline, this::leaveMetadataGroup);
         }
         // The partition node and the metadata member close side by side: each may wait on Ratis for its peers.
